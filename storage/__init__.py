@@ -1,0 +1,1 @@
+"""Persistence: SQLModel tables, the engine for SQLite or PostgreSQL, repositories, migrations."""

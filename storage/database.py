@@ -1,0 +1,193 @@
+"""The database engine: SQLite (aiosqlite) or PostgreSQL (asyncpg), chosen by ``DATABASE_URL``.
+
+Typical use::
+
+    db = create_database("sqlite:///rallybot.db")
+    async with db.session() as session:
+        session.add(Member(platform="slack", platform_user_id="U1"))
+    await db.dispose()
+
+On SQLite every transaction starts with ``BEGIN IMMEDIATE``: it takes the write lock at once, so
+two processes (or two coroutines) can never both read a row as free and then both claim it; the
+second one waits (up to the 30-second busy timeout) until the first commits or rolls back.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from types import TracebackType
+from typing import Any, Literal, cast
+
+from sqlalchemy import event, make_url
+from sqlalchemy.engine import URL
+from sqlalchemy.engine.interfaces import DBAPIConnection
+from sqlalchemy.ext.asyncio import (
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
+from sqlalchemy.pool import ConnectionPoolEntry, NullPool
+
+__all__ = ["SQLITE_BUSY_TIMEOUT_MS", "Database", "create_database", "make_engine", "normalize_url"]
+
+Dialect = Literal["sqlite", "postgresql"]
+
+#: How long a SQLite connection waits for another writer before failing with "database is locked".
+SQLITE_BUSY_TIMEOUT_MS = 30_000
+
+_URL_ERROR = "DATABASE_URL must start with sqlite:/// or postgresql://"
+
+
+def normalize_url(url: str) -> str:
+    """Return ``url`` with the async driver named, for SQLAlchemy's async engine.
+
+    ``sqlite:///x.db`` becomes ``sqlite+aiosqlite:///x.db``; ``postgresql://`` and
+    ``postgres://`` become ``postgresql+asyncpg://``; URLs that already name these async
+    drivers are returned unchanged.
+
+    Raises:
+        ValueError: for any other scheme (``mysql://``, ``sqlite://`` without a path, ...).
+    """
+    url = url.strip()
+    if url.startswith(("sqlite+aiosqlite:///", "postgresql+asyncpg://")):
+        return url
+    if url.startswith("sqlite:///"):
+        return "sqlite+aiosqlite:///" + url.removeprefix("sqlite:///")
+    for prefix in ("postgresql://", "postgres://"):
+        if url.startswith(prefix):
+            return "postgresql+asyncpg://" + url.removeprefix(prefix)
+    scheme = url.split("://", 1)[0] if "://" in url else url[:20]
+    raise ValueError(f"{_URL_ERROR} (got a URL starting with {scheme!r})")
+
+
+def _is_memory_sqlite(url: URL) -> bool:
+    database = url.database or ""
+    return not database or ":memory:" in database or "mode=memory" in str(url)
+
+
+def make_engine(url: str, *, echo: bool = False, sqlite_foreign_keys: bool = True) -> AsyncEngine:
+    """Create the async engine for ``url`` (normalized with :func:`normalize_url`).
+
+    Args:
+        url: a ``sqlite:///`` or ``postgresql://`` URL, with or without the async driver.
+        echo: log every SQL statement.
+        sqlite_foreign_keys: enforce foreign keys on SQLite. Migrations turn it off, because
+            SQLite cannot change it inside a transaction and batch table rebuilds would
+            otherwise cascade deletes.
+
+    Raises:
+        ValueError: for an unsupported URL, or an in-memory SQLite database (every connection
+            would see its own empty database, and sharing one connection between sessions
+            would let one session's rollback discard another's work).
+    """
+    sa_url = make_url(normalize_url(url))
+    if sa_url.get_backend_name() == "postgresql":
+        return create_async_engine(sa_url, echo=echo, pool_pre_ping=True)
+
+    if _is_memory_sqlite(sa_url):
+        raise ValueError("in-memory SQLite is not supported: use a file (in tests, under tmp_path)")
+    # NullPool: a SQLite connection is a local file handle, cheap to open, and pooling buys no
+    # concurrency because BEGIN IMMEDIATE lets one writer in at a time anyway. A pool would keep
+    # idle aiosqlite worker threads alive (non-daemon threads: a process that forgets dispose()
+    # hangs at exit) and carry connections across event loops and forks. With NullPool every
+    # session opens a fresh connection, the "connect" listener below sets its pragmas, and the
+    # connection is closed when the session ends. WAL is a property of the database file, so
+    # readers in other processes keep working while one connection writes.
+    engine = create_async_engine(sa_url, echo=echo, poolclass=NullPool)
+    _configure_sqlite(engine, foreign_keys=sqlite_foreign_keys)
+    return engine
+
+
+def _configure_sqlite(engine: AsyncEngine, *, foreign_keys: bool) -> None:
+    """Set per-connection pragmas and make every transaction start with BEGIN IMMEDIATE."""
+
+    @event.listens_for(engine.sync_engine, "connect")
+    def _on_connect(dbapi_connection: DBAPIConnection, _record: ConnectionPoolEntry) -> None:
+        # Stop the driver from emitting its own deferred BEGIN (and from committing before
+        # DDL): the "begin" listener below opens every transaction itself.
+        cast(Any, dbapi_connection).isolation_level = None
+        cursor = dbapi_connection.cursor()
+        try:
+            # busy_timeout first: switching a new file to WAL needs a lock for a moment.
+            cursor.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
+            cursor.execute("PRAGMA journal_mode = WAL")
+            cursor.execute("PRAGMA synchronous = NORMAL")  # safe with WAL; fsync at checkpoints
+            cursor.execute(f"PRAGMA foreign_keys = {'ON' if foreign_keys else 'OFF'}")
+        finally:
+            cursor.close()
+
+    @event.listens_for(engine.sync_engine, "begin")
+    def _on_begin(connection: Any) -> None:
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+class Database:
+    """An async engine and its session factory.
+
+    Use :func:`create_database` to build one from a URL; ``async with`` disposes of it.
+    """
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        """Wrap ``engine`` (built by :func:`make_engine`, so SQLite is configured)."""
+        name = engine.dialect.name
+        if name not in ("sqlite", "postgresql"):
+            raise ValueError(f"unsupported database dialect {name!r}")
+        self.engine = engine
+        self.dialect: Dialect = cast(Dialect, name)
+        self.sessionmaker = async_sessionmaker(engine, expire_on_commit=False)
+
+    @property
+    def url(self) -> str:
+        """The full URL, password included: pass it on (to migrations), never log it."""
+        return self.engine.url.render_as_string(hide_password=False)
+
+    @property
+    def safe_url(self) -> str:
+        """The URL with the password replaced by ``***``, for logs and error messages."""
+        return make_url(self.url).render_as_string(hide_password=True)
+
+    def __repr__(self) -> str:
+        return f"Database({self.safe_url!r})"
+
+    @asynccontextmanager
+    async def session(self) -> AsyncIterator[AsyncSession]:
+        """A session in a transaction: committed when the block ends, rolled back on error.
+
+        ``session.commit()`` may also be called inside the block (a new transaction then starts
+        on the next statement and is committed at the end).
+        """
+        async with self.sessionmaker() as session:
+            try:
+                yield session
+            except BaseException:
+                await session.rollback()
+                raise
+            await session.commit()
+
+    async def dispose(self) -> None:
+        """Close every pooled connection. The object can still be used afterwards."""
+        await self.engine.dispose()
+
+    async def __aenter__(self) -> Database:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.dispose()
+
+
+def create_database(url: str, *, echo: bool = False) -> Database:
+    """Create a :class:`Database` for a ``sqlite:///`` or ``postgresql://`` URL.
+
+    No connection is made until the first session.
+
+    Raises:
+        ValueError: for an unsupported or in-memory URL (see :func:`make_engine`).
+    """
+    return Database(make_engine(url, echo=echo))

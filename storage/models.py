@@ -1,0 +1,196 @@
+"""SQLModel tables. Every datetime is stored as naive UTC and read back timezone-aware."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.types import TypeDecorator
+from sqlmodel import Field, SQLModel
+
+__all__ = [
+    "CampaignState",
+    "CampaignStatus",
+    "ChannelMember",
+    "ControlFlag",
+    "Delivery",
+    "DeliveryStatus",
+    "InboundEvent",
+    "Member",
+    "UTCDateTime",
+    "table_of",
+]
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """A datetime stored as naive UTC on every backend and returned aware (UTC)."""
+
+    impl = sa.DateTime(timezone=False)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: sa.Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetimes are not stored: attach a time zone")
+        return value.astimezone(UTC).replace(tzinfo=None)
+
+    def process_result_value(self, value: datetime | None, dialect: sa.Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC)
+
+
+# Every constraint gets a predictable name, so that later migrations can drop or alter it (SQLite
+# batch migrations rebuild tables and must name what they change).
+SQLModel.metadata.naming_convention = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+class Member(SQLModel, table=True):
+    """A person the bot knows on one platform (from the platform or an imported roster)."""
+
+    __tablename__ = "member"
+    __table_args__ = (
+        sa.UniqueConstraint("platform", "platform_user_id", name="uq_member_platform_user"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    platform: str = Field(max_length=16)
+    platform_user_id: str = Field(max_length=64)
+    display_name: str | None = Field(default=None, max_length=200)
+    first_name: str | None = Field(default=None, max_length=100)
+    email: str | None = Field(default=None, max_length=254)
+    locale: str | None = Field(default=None, max_length=16)
+    timezone: str | None = Field(default=None, max_length=64)
+    joined_at: datetime | None = Field(default=None, sa_type=UTCDateTime, index=True)
+    team: str | None = Field(default=None, max_length=100, index=True)
+    cohort: str | None = Field(default=None, max_length=100, index=True)
+    groups: list[str] = Field(default_factory=list, sa_type=sa.JSON)
+    is_bot: bool = False
+    profile_complete: bool = False
+    opted_out: bool = False
+    dm_channel_id: str | None = Field(default=None, max_length=64)
+    created_at: datetime = Field(default_factory=_now, sa_type=UTCDateTime)
+    updated_at: datetime = Field(default_factory=_now, sa_type=UTCDateTime, index=True)
+
+
+class ChannelMember(SQLModel, table=True):
+    """Membership of a platform channel, for channel audiences."""
+
+    __tablename__ = "channel_member"
+
+    platform: str = Field(primary_key=True, max_length=16)
+    channel_id: str = Field(primary_key=True, max_length=64)
+    member_id: int = Field(primary_key=True, foreign_key="member.id", ondelete="CASCADE")
+
+
+class CampaignStatus(StrEnum):
+    """Whether a campaign's deliveries go out."""
+
+    active = "active"
+    paused = "paused"
+
+
+class CampaignState(SQLModel, table=True):
+    """What the database knows of a campaign file: its state and how far it was planned."""
+
+    __tablename__ = "campaign_state"
+
+    id: str = Field(primary_key=True, max_length=100)
+    title: str = Field(default="", max_length=300)
+    source: str = Field(default="", max_length=500)
+    content_hash: str = Field(default="", max_length=64)
+    status: str = Field(default=CampaignStatus.active.value, max_length=16)
+    planned_through: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    paused_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    loaded_at: datetime = Field(default_factory=_now, sa_type=UTCDateTime)
+    updated_at: datetime = Field(default_factory=_now, sa_type=UTCDateTime)
+
+
+class DeliveryStatus(StrEnum):
+    """The life of an outbox row: pending -> claimed -> sent, or skipped/cancelled/failed."""
+
+    pending = "pending"
+    claimed = "claimed"
+    sent = "sent"
+    skipped = "skipped"
+    cancelled = "cancelled"
+    failed = "failed"
+
+
+class Delivery(SQLModel, table=True):
+    """One outgoing message in the outbox, unique per (campaign, step, recipient, occurrence)."""
+
+    __tablename__ = "delivery"
+    __table_args__ = (
+        sa.UniqueConstraint(
+            "campaign_id", "step_id", "recipient", "occurrence", name="uq_delivery_key"
+        ),
+        sa.Index("ix_delivery_status_due", "status", "due_at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    campaign_id: str = Field(max_length=100)
+    step_id: str = Field(max_length=100)
+    recipient: str = Field(max_length=120)  # "channel:<logical name>" or "member:<member id>"
+    occurrence: str = Field(max_length=40)  # "once", a local date for recurrences
+    due_at: datetime = Field(sa_type=UTCDateTime)
+    grace_until: datetime = Field(sa_type=UTCDateTime)
+    status: str = Field(default=DeliveryStatus.pending.value, max_length=16)
+    payload: dict[str, Any] = Field(default_factory=dict, sa_type=sa.JSON)
+    content_hash: str = Field(default="", max_length=64)
+    attempts: int = 0
+    claimed_by: str | None = Field(default=None, max_length=80)
+    lease_until: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    sent_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    platform_channel_id: str | None = Field(default=None, max_length=64)
+    platform_message_id: str | None = Field(default=None, max_length=64)
+    reason: str | None = Field(default=None, max_length=500)
+    created_at: datetime = Field(default_factory=_now, sa_type=UTCDateTime)
+    updated_at: datetime = Field(default_factory=_now, sa_type=UTCDateTime)
+
+    @property
+    def key(self) -> str:
+        """The delivery's idempotency key, as shown in logs and passed to platforms."""
+        return f"{self.campaign_id}/{self.step_id}/{self.recipient}/{self.occurrence}"
+
+
+class InboundEvent(SQLModel, table=True):
+    """An inbound platform event already handled: a retry with the same id is dropped."""
+
+    __tablename__ = "inbound_event"
+
+    platform: str = Field(primary_key=True, max_length=16)
+    event_id: str = Field(primary_key=True, max_length=128)
+    kind: str = Field(max_length=32)
+    received_at: datetime = Field(default_factory=_now, sa_type=UTCDateTime, index=True)
+
+
+class ControlFlag(SQLModel, table=True):
+    """A small key/value table for requests between processes (``reload`` and the like)."""
+
+    __tablename__ = "control_flag"
+
+    name: str = Field(primary_key=True, max_length=64)
+    value: str = Field(default="", max_length=200)
+    updated_at: datetime = Field(default_factory=_now, sa_type=UTCDateTime)
+
+
+def table_of(model: type[SQLModel]) -> sa.Table:
+    """The model's table, typed: SQLModel types class attributes as plain values, so typed
+    queries use ``table_of(Model).c.column`` instead."""
+    table = model.__table__  # type: ignore[attr-defined]
+    assert isinstance(table, sa.Table)
+    return table

@@ -1,0 +1,310 @@
+"""The outbox: insert planned deliveries once, claim due ones, record what happened.
+
+Claims are short transactions: PostgreSQL locks the chosen rows with
+``FOR UPDATE SKIP LOCKED`` so replicas never claim the same row; SQLite serialises writers
+with ``BEGIN IMMEDIATE`` (set up in :mod:`storage.database`). Sends happen outside any
+transaction; every record update is guarded by the claimer's id, so a replica whose lease
+expired cannot overwrite another's result.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.database import Database
+from storage.models import CampaignState, CampaignStatus, Delivery, DeliveryStatus, table_of
+
+D = table_of(Delivery).c
+S = table_of(CampaignState).c
+
+__all__ = [
+    "affected",
+    "cancel_pending",
+    "claim_due",
+    "counts_by_step",
+    "delete_stale_pending",
+    "insert_deliveries",
+    "mark_failed",
+    "mark_sent",
+    "mark_skipped",
+    "next_due",
+    "reap_expired",
+    "release",
+    "release_all",
+    "skip_overdue",
+]
+
+_T = table_of(Delivery)
+_BATCH = 500
+
+
+def affected(result: sa.Result[Any]) -> int:
+    """How many rows an INSERT, UPDATE or DELETE changed (0 when the driver cannot tell)."""
+    return max(int(getattr(result, "rowcount", 0) or 0), 0)
+
+
+async def insert_deliveries(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> int:
+    """Insert rows, ignoring any whose key already exists; returns how many were new."""
+    if not rows:
+        return 0
+    dialect = session.get_bind().dialect.name
+    insert_fn = pg_insert if dialect == "postgresql" else sqlite_insert
+    added = 0
+    for offset in range(0, len(rows), _BATCH):
+        chunk = rows[offset : offset + _BATCH]
+        stmt = (
+            insert_fn(_T)
+            .values(list(chunk))
+            .on_conflict_do_nothing(
+                index_elements=["campaign_id", "step_id", "recipient", "occurrence"]
+            )
+        )
+        result = await session.execute(stmt)
+        added += affected(result)
+    return added
+
+
+def _paused_ids() -> sa.Select[tuple[str]]:
+    return sa.select(S.id).where(S.status == CampaignStatus.paused.value)
+
+
+async def claim_due(
+    db: Database, now: datetime, worker_id: str, lease: timedelta, limit: int
+) -> list[Delivery]:
+    """Claim up to ``limit`` pending deliveries due by ``now`` for ``worker_id``."""
+    async with db.session() as session:
+        query = (
+            sa.select(D.id)
+            .where(
+                D.status == DeliveryStatus.pending.value,
+                D.due_at <= now,
+                D.campaign_id.not_in(_paused_ids()),
+            )
+            .order_by(D.due_at, D.id)
+            .limit(limit)
+        )
+        if db.dialect == "postgresql":
+            query = query.with_for_update(skip_locked=True)
+        ids = list((await session.execute(query)).scalars())
+        if not ids:
+            return []
+        await session.execute(
+            sa.update(Delivery)
+            .where(D.id.in_(ids))
+            .values(
+                status=DeliveryStatus.claimed.value,
+                claimed_by=worker_id,
+                lease_until=now + lease,
+                attempts=D.attempts + 1,
+                updated_at=now,
+            )
+        )
+        rows = (
+            await session.execute(sa.select(Delivery).where(D.id.in_(ids)).order_by(D.due_at, D.id))
+        ).scalars()
+        return list(rows)
+
+
+async def _finish(
+    db: Database, delivery_id: int, worker_id: str, now: datetime, **values: Any
+) -> bool:
+    async with db.session() as session:
+        result = await session.execute(
+            sa.update(Delivery)
+            .where(
+                D.id == delivery_id,
+                D.claimed_by == worker_id,
+                D.status == DeliveryStatus.claimed.value,
+            )
+            .values(lease_until=None, updated_at=now, **values)
+        )
+        return bool(affected(result))
+
+
+async def mark_sent(
+    db: Database,
+    delivery_id: int,
+    worker_id: str,
+    now: datetime,
+    channel_id: str,
+    message_id: str,
+) -> bool:
+    """Record a delivery as sent; False if this worker no longer held the claim."""
+    return await _finish(
+        db,
+        delivery_id,
+        worker_id,
+        now,
+        status=DeliveryStatus.sent.value,
+        sent_at=now,
+        platform_channel_id=channel_id,
+        platform_message_id=message_id,
+        reason=None,
+    )
+
+
+async def mark_skipped(
+    db: Database, delivery_id: int, worker_id: str, now: datetime, reason: str
+) -> bool:
+    """Record a claimed delivery as skipped, with the reason."""
+    return await _finish(
+        db, delivery_id, worker_id, now, status=DeliveryStatus.skipped.value, reason=reason[:500]
+    )
+
+
+async def mark_failed(
+    db: Database, delivery_id: int, worker_id: str, now: datetime, reason: str
+) -> bool:
+    """Record a claimed delivery as failed for good."""
+    return await _finish(
+        db, delivery_id, worker_id, now, status=DeliveryStatus.failed.value, reason=reason[:500]
+    )
+
+
+async def release(
+    db: Database,
+    delivery_id: int,
+    worker_id: str,
+    now: datetime,
+    retry_at: datetime,
+    reason: str | None = None,
+) -> bool:
+    """Hand a claimed delivery back to the queue, due again at ``retry_at``."""
+    return await _finish(
+        db,
+        delivery_id,
+        worker_id,
+        now,
+        status=DeliveryStatus.pending.value,
+        claimed_by=None,
+        due_at=retry_at,
+        reason=reason,
+    )
+
+
+async def release_all(db: Database, worker_id: str, now: datetime) -> int:
+    """Hand back every delivery ``worker_id`` claimed but did not start (shutdown)."""
+    async with db.session() as session:
+        result = await session.execute(
+            sa.update(Delivery)
+            .where(
+                D.claimed_by == worker_id,
+                D.status == DeliveryStatus.claimed.value,
+            )
+            .values(
+                status=DeliveryStatus.pending.value,
+                claimed_by=None,
+                lease_until=None,
+                attempts=D.attempts - 1,
+                updated_at=now,
+            )
+        )
+        return affected(result)
+
+
+async def reap_expired(db: Database, now: datetime) -> int:
+    """Return to the queue every claim whose lease ran out (its claimer died)."""
+    async with db.session() as session:
+        result = await session.execute(
+            sa.update(Delivery)
+            .where(
+                D.status == DeliveryStatus.claimed.value,
+                D.lease_until < now,
+            )
+            .values(
+                status=DeliveryStatus.pending.value,
+                claimed_by=None,
+                lease_until=None,
+                reason="claim expired: the process that held it stopped",
+                updated_at=now,
+            )
+        )
+        return affected(result)
+
+
+async def skip_overdue(db: Database, now: datetime, reason: str) -> int:
+    """Mark pending deliveries whose grace window has passed as skipped."""
+    async with db.session() as session:
+        result = await session.execute(
+            sa.update(Delivery)
+            .where(
+                D.status == DeliveryStatus.pending.value,
+                D.grace_until < now,
+                D.attempts == 0,
+                D.campaign_id.not_in(_paused_ids()),
+            )
+            .values(status=DeliveryStatus.skipped.value, reason=reason, updated_at=now)
+        )
+        return affected(result)
+
+
+async def cancel_pending(
+    db: Database, campaign_id: str, keep_steps: Sequence[str] | None, reason: str, now: datetime
+) -> int:
+    """Cancel pending deliveries of a campaign, except those of ``keep_steps``."""
+    async with db.session() as session:
+        conditions = [
+            D.campaign_id == campaign_id,
+            D.status == DeliveryStatus.pending.value,
+        ]
+        if keep_steps is not None:
+            conditions.append(D.step_id.not_in(list(keep_steps)))
+        result = await session.execute(
+            sa.update(Delivery)
+            .where(*conditions)
+            .values(status=DeliveryStatus.cancelled.value, reason=reason, updated_at=now)
+        )
+        return affected(result)
+
+
+async def delete_stale_pending(db: Database, campaign_id: str, step_hashes: dict[str, str]) -> int:
+    """Delete pending deliveries whose step was edited, so the planner writes them anew."""
+    removed = 0
+    async with db.session() as session:
+        for step_id, content_hash in step_hashes.items():
+            result = await session.execute(
+                sa.delete(Delivery).where(
+                    D.campaign_id == campaign_id,
+                    D.step_id == step_id,
+                    D.status == DeliveryStatus.pending.value,
+                    D.content_hash != content_hash,
+                )
+            )
+            removed += affected(result)
+    return removed
+
+
+async def next_due(db: Database) -> datetime | None:
+    """The due time of the earliest pending delivery of an active campaign."""
+    async with db.session() as session:
+        result = await session.execute(
+            sa.select(sa.func.min(D.due_at)).where(
+                D.status == DeliveryStatus.pending.value,
+                D.campaign_id.not_in(_paused_ids()),
+            )
+        )
+        value = result.scalar()
+    if value is None:
+        return None
+    assert isinstance(value, datetime)
+    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+
+
+async def counts_by_step(
+    db: Database, campaign_id: str | None = None
+) -> list[tuple[str, str, str, int]]:
+    """(campaign, step, status, count) for every step, for summaries and health checks."""
+    async with db.session() as session:
+        query = sa.select(D.campaign_id, D.step_id, D.status, sa.func.count()).group_by(
+            D.campaign_id, D.step_id, D.status
+        )
+        if campaign_id is not None:
+            query = query.where(D.campaign_id == campaign_id)
+        return [(c, s, st, int(n)) for c, s, st, n in (await session.execute(query)).all()]

@@ -1,0 +1,242 @@
+"""Repositories for members, campaign state, inbound-event deduplication and control flags."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import Insert as PgInsert
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import Insert as SqliteInsert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import SQLModel
+
+from storage.database import Database
+from storage.models import (
+    CampaignState,
+    CampaignStatus,
+    ChannelMember,
+    ControlFlag,
+    InboundEvent,
+    Member,
+    table_of,
+)
+from storage.outbox import affected
+
+M = table_of(Member).c
+S = table_of(CampaignState).c
+CM = table_of(ChannelMember).c
+
+__all__ = [
+    "add_channel_member",
+    "claim_event",
+    "get_flag",
+    "get_member",
+    "get_member_by_platform_id",
+    "get_or_create_state",
+    "list_members",
+    "list_states",
+    "set_campaign_status",
+    "set_flag",
+    "upsert_member",
+]
+
+
+def _insert(session: AsyncSession, model: type[SQLModel]) -> PgInsert | SqliteInsert:
+    """An INSERT that supports ``on_conflict_do_nothing`` on the session's backend."""
+    if session.get_bind().dialect.name == "postgresql":
+        return pg_insert(table_of(model))
+    return sqlite_insert(table_of(model))
+
+
+async def claim_event(db: Database, platform: str, event_id: str, kind: str, now: datetime) -> bool:
+    """Record an inbound event id; False if it was already seen (a retry or a duplicate)."""
+    async with db.session() as session:
+        stmt = (
+            _insert(session, InboundEvent)
+            .values(platform=platform, event_id=event_id, kind=kind, received_at=now)
+            .on_conflict_do_nothing(index_elements=["platform", "event_id"])
+        )
+        result = await session.execute(stmt)
+        return bool(affected(result))
+
+
+async def upsert_member(
+    db: Database,
+    platform: str,
+    platform_user_id: str,
+    now: datetime,
+    **fields: object,
+) -> Member:
+    """Create or update a member; only the given fields change. Returns the stored row."""
+    async with db.session() as session:
+        existing = (
+            await session.execute(
+                sa.select(Member).where(
+                    M.platform == platform, M.platform_user_id == platform_user_id
+                )
+            )
+        ).scalar_one_or_none()
+        if existing is None:
+            member = Member(
+                platform=platform, platform_user_id=platform_user_id, created_at=now, updated_at=now
+            )
+            for name, value in fields.items():
+                setattr(member, name, value)
+            session.add(member)
+            await session.flush()
+            return member
+        changed = False
+        for name, value in fields.items():
+            if getattr(existing, name) != value:
+                setattr(existing, name, value)
+                changed = True
+        if changed:
+            existing.updated_at = now
+        await session.flush()
+        return existing
+
+
+async def get_member(db: Database, member_id: int) -> Member | None:
+    """A member by database id."""
+    async with db.session() as session:
+        return await session.get(Member, member_id)
+
+
+async def get_member_by_platform_id(db: Database, platform: str, user_id: str) -> Member | None:
+    """A member by platform user id."""
+    async with db.session() as session:
+        result = await session.execute(
+            sa.select(Member).where(M.platform == platform, M.platform_user_id == user_id)
+        )
+        return result.scalar_one_or_none()
+
+
+async def list_members(
+    db: Database,
+    *,
+    joined_between: tuple[datetime, datetime] | None = None,
+    changed_since: datetime | None = None,
+) -> list[Member]:
+    """Members, optionally only those who joined in a range or changed since a time."""
+    async with db.session() as session:
+        query = sa.select(Member).order_by(M.id)
+        conditions: list[sa.ColumnElement[bool]] = []
+        if joined_between is not None:
+            low, high = joined_between
+            conditions.append(sa.and_(M.joined_at >= low, M.joined_at < high))
+        if changed_since is not None:
+            conditions.append(M.updated_at >= changed_since)
+        if conditions:
+            query = query.where(sa.or_(*conditions))
+        return list((await session.execute(query)).scalars())
+
+
+async def channel_memberships(db: Database, member_ids: Sequence[int]) -> dict[int, set[str]]:
+    """Channel ids of each member."""
+    result: dict[int, set[str]] = {}
+    if not member_ids:
+        return result
+    async with db.session() as session:
+        rows = await session.execute(
+            sa.select(CM.member_id, CM.channel_id).where(CM.member_id.in_(list(member_ids)))
+        )
+        for member_id, channel_id in rows.all():
+            result.setdefault(member_id, set()).add(channel_id)
+    return result
+
+
+async def add_channel_member(db: Database, platform: str, channel_id: str, member_id: int) -> bool:
+    """Record that a member is in a channel; False if already known."""
+    async with db.session() as session:
+        stmt = (
+            _insert(session, ChannelMember)
+            .values(platform=platform, channel_id=channel_id, member_id=member_id)
+            .on_conflict_do_nothing()
+        )
+        return bool(affected(await session.execute(stmt)))
+
+
+async def get_or_create_state(
+    db: Database, campaign_id: str, title: str, source: str, content_hash: str, now: datetime
+) -> tuple[CampaignState, bool]:
+    """The campaign's state row, created if new; (state, created)."""
+    async with db.session() as session:
+        stmt = (
+            _insert(session, CampaignState)
+            .values(
+                id=campaign_id,
+                title=title,
+                source=source,
+                content_hash=content_hash,
+                status=CampaignStatus.active.value,
+                loaded_at=now,
+                updated_at=now,
+            )
+            .on_conflict_do_nothing(index_elements=["id"])
+        )
+        created = bool(affected(await session.execute(stmt)))
+        state = await session.get(CampaignState, campaign_id, populate_existing=True)
+        assert state is not None
+        if not created and (state.title, state.source, state.content_hash) != (
+            title,
+            source,
+            content_hash,
+        ):
+            state.title, state.source, state.content_hash = title, source, content_hash
+            state.loaded_at = now
+        return state, created
+
+
+async def advance_planned_through(db: Database, campaign_id: str, until: datetime) -> None:
+    """Remember that the campaign has been planned up to ``until`` (never moves back)."""
+    async with db.session() as session:
+        await session.execute(
+            sa.update(CampaignState)
+            .where(
+                S.id == campaign_id,
+                sa.or_(
+                    S.planned_through.is_(None),
+                    S.planned_through < until,
+                ),
+            )
+            .values(planned_through=until)
+        )
+
+
+async def list_states(db: Database) -> list[CampaignState]:
+    """Every campaign the database knows."""
+    async with db.session() as session:
+        return list((await session.execute(sa.select(CampaignState).order_by(S.id))).scalars())
+
+
+async def set_campaign_status(
+    db: Database, campaign_id: str, status: CampaignStatus, now: datetime
+) -> bool:
+    """Pause or resume a campaign; False if the campaign is unknown."""
+    async with db.session() as session:
+        state = await session.get(CampaignState, campaign_id)
+        if state is None:
+            return False
+        state.status = status.value
+        state.paused_at = now if status is CampaignStatus.paused else None
+        state.updated_at = now
+        return True
+
+
+async def set_flag(db: Database, name: str, value: str, now: datetime) -> None:
+    """Set a control flag (seen by every replica)."""
+    async with db.session() as session:
+        flag = await session.get(ControlFlag, name)
+        if flag is None:
+            session.add(ControlFlag(name=name, value=value, updated_at=now))
+        else:
+            flag.value, flag.updated_at = value, now
+
+
+async def get_flag(db: Database, name: str) -> ControlFlag | None:
+    """A control flag, if set."""
+    async with db.session() as session:
+        return await session.get(ControlFlag, name)

@@ -1,0 +1,126 @@
+"""storage.migrate and the Alembic revisions: the migrated schema is exactly the models."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import inspect
+from sqlalchemy.engine import Connection
+from sqlmodel import SQLModel
+
+import storage.models  # registers the tables on SQLModel.metadata
+from storage.database import make_engine
+from storage.migrate import (
+    MIGRATIONS_DIR,
+    alembic_config,
+    current_revision,
+    downgrade,
+    head_revision,
+    main,
+    run_blocking,
+    upgrade,
+    upgrade_async,
+)
+
+MODEL_TABLES = {
+    "member",
+    "channel_member",
+    "campaign_state",
+    "delivery",
+    "inbound_event",
+    "control_flag",
+}
+
+
+def _inspect(url: str) -> tuple[list[Any], set[str]]:
+    """The differences between the database at ``url`` and the models, and its table names."""
+
+    def run(connection: Connection) -> tuple[list[Any], set[str]]:
+        diff = compare_metadata(MigrationContext.configure(connection), SQLModel.metadata)
+        return diff, set(inspect(connection).get_table_names())
+
+    async def go() -> tuple[list[Any], set[str]]:
+        engine = make_engine(url)
+        try:
+            async with engine.connect() as connection:
+                return await connection.run_sync(run)
+        finally:
+            await engine.dispose()
+
+    return run_blocking(go())
+
+
+def test_one_head_and_it_is_the_initial_revision_or_later() -> None:
+    script = ScriptDirectory.from_config(alembic_config())
+    assert len(script.get_heads()) == 1
+    assert head_revision() == script.get_current_head()
+    assert [rev.revision for rev in script.walk_revisions()][-1] == "0001"
+
+
+def test_migration_files_ship_in_the_package() -> None:
+    assert Path(storage.models.__file__).parent / "migrations" == MIGRATIONS_DIR
+    for name in ("env.py", "script.py.mako", "versions/0001_initial.py"):
+        assert (MIGRATIONS_DIR / name).is_file(), name
+
+
+def test_models_cover_the_expected_tables() -> None:
+    assert set(SQLModel.metadata.tables) >= MODEL_TABLES
+
+
+def test_migrated_schema_matches_the_models(db_url: str) -> None:
+    diff, tables = _inspect(db_url)
+    assert diff == []
+    assert tables == set(SQLModel.metadata.tables) | {"alembic_version"}
+    assert current_revision(db_url) == head_revision()
+
+
+def test_downgrade_to_base_then_upgrade_again(db_url: str) -> None:
+    try:
+        downgrade(db_url, "base")
+        assert current_revision(db_url) is None
+        diff, tables = _inspect(db_url)
+        assert tables <= {"alembic_version"}
+        added = {d[1].name for d in diff if d[0] == "add_table"}
+        assert added == set(SQLModel.metadata.tables)  # the comparison is not vacuous
+
+        upgrade(db_url)
+        assert current_revision(db_url) == head_revision()
+        assert _inspect(db_url)[0] == []
+    finally:
+        upgrade(db_url)  # leave the shared PostgreSQL database at head whatever happened
+
+
+def test_upgrade_a_new_sqlite_file(tmp_path: Path) -> None:
+    path = tmp_path / "sub dir" / "new.db"
+    path.parent.mkdir()
+    url = f"sqlite:///{path}"
+    assert current_revision(url) is None
+    assert not path.exists()  # asking does not create the file
+
+    upgrade(url)
+    assert current_revision(url) == head_revision()
+    assert _inspect(url)[0] == []
+    upgrade(url)  # already at head: nothing to do
+    assert current_revision(url) == head_revision()
+
+
+async def test_upgrade_from_a_running_event_loop(tmp_path: Path) -> None:
+    first, second = f"sqlite:///{tmp_path / 'a.db'}", f"sqlite:///{tmp_path / 'b.db'}"
+    await upgrade_async(first)
+    upgrade(second)  # the sync call works here too (it blocks the loop meanwhile)
+    assert current_revision(first) == current_revision(second) == head_revision()
+
+
+def test_command_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    url = f"sqlite:///{tmp_path / 'cli.db'}"
+    main(["--url", url, "upgrade"])
+    main(["--url", url, "current"])
+    assert capsys.readouterr().out.strip() == head_revision()
+    main(["--url", url, "downgrade", "base"])
+    main(["--url", url, "current"])
+    assert capsys.readouterr().out.strip() == "(none)"
