@@ -1,0 +1,1 @@
+"""Campaign files: schema, loader with file:line errors, templates, time expressions, planner."""

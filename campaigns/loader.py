@@ -1,0 +1,927 @@
+"""Load campaign files, reporting every mistake as ``file:line:column: field: message``.
+
+YAML is only ever *composed* (``yaml.compose`` with the safe loader), never constructed:
+values are built here from the node tree, so no tag can create an object or run anything,
+and YAML 1.1 surprises (``10:00`` read as 600, ``no`` as False, dates as ``date``) cannot
+happen. Scalars stay text, except plain ``null``/``~``/empty (None) and ``true``/``false``;
+pydantic converts text to numbers or booleans where the schema wants them.
+
+Anchors and aliases (``&name`` / ``*name``) are supported; merge keys (``<<``) are refused,
+because a merged key has no line of its own to point an error at.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import re
+import types
+import typing
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Union, get_args, get_origin
+
+import yaml
+from pydantic import BaseModel, ValidationError
+from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+
+from bot.config import QuietHours
+from campaigns.schema import Campaign, CampaignSpec, check_references, compile_campaign
+from campaigns.templates import did_you_mean
+
+__all__ = [
+    "MAX_DEPTH",
+    "MAX_FILE_BYTES",
+    "MAX_NODES",
+    "CampaignLoadError",
+    "LoadError",
+    "load_campaign",
+    "load_campaign_text",
+    "validate_paths",
+]
+
+MAX_FILE_BYTES = 1024 * 1024
+"""Campaign files larger than this are refused before parsing."""
+MAX_DEPTH = 20
+"""Deepest nesting of mappings and lists accepted."""
+MAX_NODES = 200_000
+"""Most values a file may expand to, counting through aliases."""
+
+Path_ = tuple[str | int, ...]
+_YAML_TAG = "tag:yaml.org,2002:"
+_ALLOWED_TAGS = frozenset(
+    _YAML_TAG + name for name in ("str", "int", "float", "bool", "null", "map", "seq", "timestamp")
+)
+# Tags the safe resolver gives to plain scalars ``<<`` and ``=``: text, unless ``<<`` is a key.
+_TEXT_TAGS = frozenset({_YAML_TAG + "merge", _YAML_TAG + "value"})
+_ALIASES = {"from_": "from", "for_": "for"}
+# libyaml's safe loader when PyYAML was built with it (10x faster); the pure-Python one words
+# syntax errors, so it re-reads a file libyaml refused.
+_FAST_LOADER: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+@dataclass(frozen=True)
+class LoadError:
+    """One mistake in a file, at a 1-based line and column."""
+
+    file: str
+    line: int
+    column: int
+    field: str
+    message: str
+
+    def __str__(self) -> str:
+        where = f"{self.file}:{self.line}:{self.column}"
+        if self.field:
+            return f"{where}: {self.field}: {self.message}"
+        return f"{where}: {self.message}"
+
+
+class CampaignLoadError(Exception):
+    """A campaign file (or several) could not be loaded; ``errors`` lists every mistake."""
+
+    def __init__(self, errors: list[LoadError]) -> None:
+        super().__init__("\n".join(str(error) for error in errors))
+        self.errors = errors
+
+
+class _Abort(Exception):
+    """Stop reading a file: one error says why."""
+
+    def __init__(self, message: str, line: int = 1, column: int = 1) -> None:
+        super().__init__(message)
+        self.message = message
+        self.line = line
+        self.column = column
+
+
+@dataclass
+class _Document:
+    """Plain Python data built from a YAML node tree, with where each value was written."""
+
+    data: Any = None
+    values: dict[Path_, tuple[int, int]] = field(default_factory=dict)
+    keys: dict[Path_, tuple[int, int]] = field(default_factory=dict)
+    refused: set[Path_] = field(default_factory=set)
+    incomplete: set[Path_] = field(default_factory=set)
+    problems: list[tuple[int, int, str, str]] = field(default_factory=list)
+
+    def value_at(self, path: Path_) -> tuple[int, int]:
+        """Position of the value at ``path``, or of its nearest written ancestor."""
+        for end in range(len(path), -1, -1):
+            position = self.values.get(path[:end])
+            if position is not None:
+                return position
+        return (1, 1)
+
+    def key_at(self, path: Path_) -> tuple[int, int]:
+        """Position of the key naming ``path`` (falls back to its value)."""
+        return self.keys.get(path) or self.value_at(path)
+
+
+# ---------------------------------------------------------------------------- reading
+
+
+def _size_text(size: int) -> str:
+    return f"{math.ceil(size * 10 / (1024 * 1024)) / 10:.1f} MB"
+
+
+def _too_big(size: int) -> _Abort:
+    return _Abort(f"the file is {_size_text(size)}; campaign files are limited to 1 MB")
+
+
+_BINARY = "this is not a text file (it contains binary data)"
+_TOO_MANY = "the file expands to too many values (aliases used to build a huge document?)"
+
+
+def _decode(raw: str | bytes) -> str:
+    if isinstance(raw, bytes):
+        if len(raw) > MAX_FILE_BYTES:
+            raise _too_big(len(raw))
+        if b"\x00" in raw:
+            raise _Abort(_BINARY)
+        try:
+            text = raw.decode("utf-8-sig")
+        except UnicodeDecodeError:
+            raise _Abort(_BINARY) from None
+    else:
+        text = raw.removeprefix("\ufeff")
+        try:
+            size = len(text.encode("utf-8"))
+        except UnicodeEncodeError:  # lone surrogates: decoded from bytes that were not text
+            raise _Abort(_BINARY) from None
+        if size > MAX_FILE_BYTES:
+            raise _too_big(size)
+        if "\x00" in text:
+            raise _Abort(_BINARY)
+    return text
+
+
+def _read(path: Path) -> bytes:
+    try:
+        size = path.stat().st_size
+        if size > MAX_FILE_BYTES:
+            raise _too_big(size)
+        with path.open("rb") as handle:
+            raw = handle.read(MAX_FILE_BYTES + 1)
+    except FileNotFoundError:
+        raise _Abort("no such file") from None
+    except IsADirectoryError:
+        raise _Abort("this is a folder, not a file (or it cannot be listed)") from None
+    except OSError as exc:
+        raise _Abort(f"cannot read the file ({exc.strerror or exc})") from None
+    if len(raw) > MAX_FILE_BYTES:
+        raise _too_big(len(raw))
+    return raw
+
+
+# ---------------------------------------------------------------------------- YAML syntax
+
+_SYNTAX_HINTS: tuple[tuple[str, str], ...] = (
+    ("mapping values are not allowed here", "{problem} (check the indentation or quote the text)"),
+    (
+        "expected <block end>",
+        "this line is not indented like the lines around it (check the indentation)",
+    ),
+    ("found unexpected end of stream", "a quoted text is not closed (add the missing quote)"),
+    (
+        "could not find expected ':'",
+        "a key is missing its colon (key: value), or the text needs quotes",
+    ),
+    ("did not find expected key", "{problem} (check the indentation)"),
+    ("did not find expected '-' indicator", "{problem} (check the indentation of this list)"),
+    (
+        "found unknown escape character",
+        "{problem} (inside double quotes write \\\\ for a backslash, or use single quotes)",
+    ),
+    (
+        "but found another document",
+        "the file holds more than one YAML document (a line with ---): keep one campaign per file",
+    ),
+    (
+        "expected '<document start>'",
+        "this line does not fit the structure above it (check the indentation or quote the text)",
+    ),
+    (
+        "expected the node content",
+        "a value is missing here (quote the text if it starts with {found})",
+    ),
+    (
+        "expected a comment or a line break",
+        "unexpected text after the value (put all of it in quotes)",
+    ),
+    ("sequence entries are not allowed here", "{problem} (check the indentation of this list)"),
+    ("found unexpected ':'", "{problem} (quote the text)"),
+    (
+        "expected chomping or indentation indicators",
+        "after | or > the text starts on the next line",
+    ),
+)
+
+
+def _not_closed(problem: str) -> str:
+    if problem.startswith("expected ',' or ']'"):
+        return "a list in [brackets] is not closed (add the missing ])"
+    return "a mapping in {braces} is not closed (add the missing })"
+
+
+def _readable_problem(exc: yaml.MarkedYAMLError) -> str:
+    problem = (exc.problem or exc.context or "invalid YAML").strip()
+    if problem.startswith("found character '\\t'"):
+        return "a tab character cannot be used here: indent and separate with spaces"
+    match = re.match(r"found character '(.)' that cannot start any token", problem)
+    if match:
+        return f"a value cannot start with {match.group(1)} (put the text in quotes)"
+    match = re.match(r"found undefined alias '(.*)'", problem)
+    if match:
+        name = match.group(1)
+        return f"*{name} refers to an anchor &{name} that is not defined before it"
+    if problem.startswith("expected <block end>") and "'<scalar>'" in problem:
+        return "unexpected text after the value (put all of it in quotes)"
+    if problem.startswith(("expected ',' or ']'", "expected ',' or '}'")):
+        if "<stream end>" in problem:
+            return _not_closed(problem)
+        brackets = "[brackets]" if problem.startswith("expected ',' or ']'") else "{braces}"
+        return (
+            f"inside {brackets}, separate the entries with commas and quote any text "
+            "that contains : , [ ] { or }"
+        )
+    found = re.search(r"but found (.*)$", problem)
+    for needle, template in _SYNTAX_HINTS:
+        if needle in problem:
+            return template.format(problem=problem, found=found.group(1) if found else "it")
+    return problem
+
+
+def _syntax_abort(exc: yaml.YAMLError, text: str) -> _Abort:
+    if isinstance(exc, yaml.reader.ReaderError):
+        position = max(0, min(exc.position, len(text)))
+        line = text.count("\n", 0, position) + 1
+        column = position - (text.rfind("\n", 0, position) + 1) + 1
+        character = exc.character if isinstance(exc.character, str) else chr(exc.character)
+        code = f"#x{ord(character):04x}"
+        return _Abort(
+            f"the file contains a control character ({code}) that is not allowed in text",
+            line,
+            column,
+        )
+    if isinstance(exc, yaml.MarkedYAMLError):
+        mark = exc.problem_mark or exc.context_mark
+        problem = exc.problem or ""
+        opened = exc.context_mark
+        if opened and ("end of stream" in problem or "<stream end>" in problem):
+            mark = opened  # point at what was left open, not at the end of the file
+        line, column = (mark.line + 1, mark.column + 1) if mark else (1, 1)
+        if (
+            opened
+            and problem.startswith(("expected ',' or ']'", "expected ',' or '}'"))
+            and opened.line + 1 != line
+        ):
+            # The next line was read as part of the list: most likely a missing ] or }.
+            message = f"YAML syntax error: {_not_closed(problem)}"
+            return _Abort(message, opened.line + 1, opened.column + 1)
+        return _Abort(f"YAML syntax error: {_readable_problem(exc)}", line, column)
+    return _Abort(f"YAML syntax error: {exc}")  # pragma: no cover - every YAMLError is marked
+
+
+def _check_events(text: str, loader: Any) -> None:
+    """Refuse deep nesting and huge files from the event stream, before composing.
+
+    The composer is recursive: a file of a million ``[`` must never reach it.
+    """
+    depth = 0
+    count = 0
+    for event in yaml.parse(text, Loader=loader):
+        if isinstance(event, yaml.NodeEvent):
+            count += 1
+            if count > MAX_NODES:
+                raise _Abort(_TOO_MANY)
+        if isinstance(event, yaml.CollectionStartEvent):
+            depth += 1
+            if depth > MAX_DEPTH:
+                mark = event.start_mark
+                line, column = (mark.line + 1, mark.column + 1) if mark else (1, 1)
+                raise _Abort(f"the file nests more than {MAX_DEPTH} levels deep", line, column)
+        elif isinstance(event, yaml.CollectionEndEvent):
+            depth -= 1
+
+
+def _show_tag(tag: str) -> str:
+    return "!!" + tag.removeprefix(_YAML_TAG) if tag.startswith(_YAML_TAG) else tag
+
+
+def _position(node: Node) -> tuple[int, int]:
+    return node.start_mark.line + 1, node.start_mark.column + 1
+
+
+class _Builder:
+    """Walks a composed node tree into plain data, counting values through aliases."""
+
+    def __init__(self) -> None:
+        self.document = _Document()
+        self.count = 0
+
+    def build(self, node: Node, path: Path_, depth: int) -> Any:
+        self.count += 1
+        if self.count > MAX_NODES:
+            raise _Abort(_TOO_MANY)
+        line, column = _position(node)
+        self.document.values[path] = (line, column)
+        if node.tag not in _ALLOWED_TAGS and not (
+            isinstance(node, ScalarNode) and node.tag in _TEXT_TAGS
+        ):
+            self._refuse(node, path)
+            return None
+        if isinstance(node, ScalarNode):
+            return self._scalar(node)
+        if depth > MAX_DEPTH:  # reached through an alias: the event check saw only the text
+            raise _Abort(f"the file nests more than {MAX_DEPTH} levels deep", line, column)
+        if isinstance(node, SequenceNode):
+            return [
+                self.build(item, (*path, index), depth + 1) for index, item in enumerate(node.value)
+            ]
+        assert isinstance(node, MappingNode)
+        return self._mapping(node, path, depth)
+
+    def _refuse(self, node: Node, path: Path_) -> None:
+        line, column = _position(node)
+        self.document.refused.add(path)
+        self.document.problems.append(
+            (
+                line,
+                column,
+                _format_path(path),
+                f'YAML tag "{_show_tag(node.tag)}" is not allowed: campaign files hold plain '
+                "text, lists and mappings",
+            )
+        )
+
+    @staticmethod
+    def _scalar(node: ScalarNode) -> str | bool | None:
+        value: str = node.value
+        if node.tag == _YAML_TAG + "null":
+            return None
+        if node.tag == _YAML_TAG + "bool" and value.lower() in {"true", "false"}:
+            return value.lower() == "true"
+        return value
+
+    def _mapping(self, node: MappingNode, path: Path_, depth: int) -> dict[str, Any]:
+        result: dict[str, Any] = {}
+        for key_node, value_node in node.value:
+            self.count += 1
+            line, column = _position(key_node)
+            if not isinstance(key_node, ScalarNode):
+                self.document.problems.append(
+                    (
+                        line,
+                        column,
+                        _format_path(path),
+                        "a key must be a word, not a list or a mapping",
+                    )
+                )
+                self.document.incomplete.add(path)
+                continue
+            if key_node.tag not in _ALLOWED_TAGS and key_node.tag not in _TEXT_TAGS:
+                self._refuse(key_node, path)
+                continue
+            key = str(key_node.value)
+            if key_node.tag == _YAML_TAG + "merge" and not key_node.style:
+                self.document.problems.append(
+                    (
+                        line,
+                        column,
+                        _format_path(path),
+                        'merge keys "<<" are not supported: write the keys out in full',
+                    )
+                )
+                self.document.incomplete.add(path)
+                continue
+            if key in result:
+                self.document.problems.append(
+                    (
+                        line,
+                        column,
+                        _format_path((*path, key)),
+                        f'key "{key}" appears twice in this mapping',
+                    )
+                )
+                continue
+            self.document.keys[(*path, key)] = (line, column)
+            result[key] = self.build(value_node, (*path, key), depth + 1)
+        return result
+
+
+def _parse(text: str) -> _Document:
+    """Compose ``text`` safely and build plain data with positions; raises :class:`_Abort`."""
+    fast_error: yaml.YAMLError | None = None
+    try:
+        _check_events(text, _FAST_LOADER)
+        root = yaml.compose(text, Loader=_FAST_LOADER)
+    except yaml.YAMLError as exc:
+        fast_error = exc
+    if fast_error is not None:
+        try:
+            _check_events(text, yaml.SafeLoader)
+            yaml.compose(text, Loader=yaml.SafeLoader)
+        except yaml.YAMLError as exc:
+            raise _syntax_abort(exc, text) from None
+        raise _syntax_abort(fast_error, text)
+    if root is None:
+        raise _Abort("the file is empty: a campaign needs at least id, title and steps")
+    builder = _Builder()
+    if root.tag not in _ALLOWED_TAGS:
+        builder.build(root, (), 1)
+        problem = builder.document.problems[0]
+        raise _Abort(problem[3], problem[0], problem[1])
+    if not isinstance(root, MappingNode):
+        kind = "a list" if isinstance(root, SequenceNode) else "a single value"
+        line, column = _position(root)
+        raise _Abort(
+            f"the file should be a mapping of keys (id: ..., title: ..., steps: ...), not {kind}",
+            line,
+            column,
+        )
+    builder.document.data = builder.build(root, (), 1)
+    return builder.document
+
+
+# ---------------------------------------------------------------------------- pydantic errors
+
+_MISSING = object()
+_TYPE_ERRORS = frozenset(
+    {
+        "string_type",
+        "dict_type",
+        "list_type",
+        "model_type",
+        "model_attributes_type",
+        "literal_error",
+        "bool_type",
+        "bool_parsing",
+        "int_type",
+        "int_parsing",
+        "float_type",
+        "float_parsing",
+    }
+)
+_MODEL_WORDS = {
+    "AudienceSpec": "a mapping such as {cohort: pilot}",
+    "ButtonSpec": "a button (label: ..., url: ... or action: ...)",
+    "ImageSpec": "an image (url: ..., alt: ...)",
+    "SenderSpec": "a sender (name: ..., icon: ...)",
+    "StepSpec": "a step (a mapping starting with id: ...)",
+    "CampaignSpec": "a campaign",
+}
+_LIST_WORDS = {"steps": "a list of steps", "buttons": "a list of buttons"}
+_DICT_WORDS = {
+    "milestones": "a mapping of milestone names to dates (launch: 2026-09-15 09:30)",
+    "channels": "a mapping of channel names to platform channels (annonces: general)",
+    "audiences": "a mapping of audience names (pilote: {cohort: pilot})",
+}
+_ID_PATTERN = "^[a-z0-9][a-z0-9_-]{0,62}$"
+_MILESTONE_PATTERN = "^[a-z_][a-z0-9_]{0,62}$"
+
+
+def _format_path(path: Path_) -> str:
+    out = ""
+    for element in path:
+        if isinstance(element, int):
+            out += f"[{element}]"
+        else:
+            name = _ALIASES.get(element, element)
+            out += f".{name}" if out else name
+    return out
+
+
+def _describe(value: Any) -> str:
+    if value is None or value is _MISSING:
+        return "nothing"
+    if isinstance(value, bool):
+        return f"{str(value).lower()} (put it in quotes if you mean the word)"
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, dict):
+        return "a mapping"
+    return "a text"
+
+
+def _model_name(label: str) -> str | None:
+    match = re.search(r"([A-Z]\w*)\]*$", label)
+    return match.group(1) if match else None
+
+
+def _label_words(label: str) -> str:
+    if label.startswith("literal["):
+        return " or ".join(re.findall(r"'([^']*)'", label)) or label
+    if label == "str" or label.startswith("constrained-str"):
+        return "a text"
+    if label.startswith("dict[str,str]"):
+        return "a mapping of language to text (fr: ..., en: ...)"
+    if label == "list[str]":
+        return "a list of texts"
+    if label.startswith("list["):
+        return "a list"
+    if label == "bool":
+        return "true or false"
+    name = _model_name(label)
+    if name:
+        return _MODEL_WORDS.get(name, "a mapping")
+    return "a mapping" if label.startswith("dict[") else label
+
+
+def _label_order(label: str) -> int:
+    if label.startswith("literal["):
+        return 0
+    if label == "str" or label.startswith("constrained-str") or label == "bool":
+        return 1
+    if label.startswith("list["):
+        return 2
+    return 3
+
+
+def _fits(label: str, value: Any) -> bool:
+    """Whether a union branch could take ``value`` (so its errors are the relevant ones)."""
+    if isinstance(value, bool):
+        return label == "bool"
+    if isinstance(value, str):
+        return label in {"str", "bool"} or label.startswith(("literal[", "constrained-str"))
+    if isinstance(value, list):
+        return label.startswith(("list[", "tuple[", "set["))
+    if isinstance(value, dict):
+        return label.startswith("dict[") or _model_name(label) is not None
+    return False
+
+
+def _unwrap(annotation: Any) -> Iterator[Any]:
+    origin = get_origin(annotation)
+    if origin is typing.Annotated:
+        yield from _unwrap(get_args(annotation)[0])
+    elif origin is Union or origin is types.UnionType:
+        for arg in get_args(annotation):
+            yield from _unwrap(arg)
+    else:
+        yield annotation
+
+
+def _models_at(path: Path_) -> list[type[BaseModel]]:
+    """The schema models that could describe the mapping at ``path``."""
+    current: list[Any] = [CampaignSpec]
+    for element in path:
+        following: list[Any] = []
+        for annotation in current:
+            for candidate in _unwrap(annotation):
+                origin = get_origin(candidate)
+                if isinstance(element, int) and origin in (list, tuple):
+                    following.extend(get_args(candidate)[:1])
+                elif isinstance(element, str) and origin is dict:
+                    following.extend(get_args(candidate)[1:2])
+                elif (
+                    isinstance(element, str)
+                    and isinstance(candidate, type)
+                    and issubclass(candidate, BaseModel)
+                ):
+                    for name, info in candidate.model_fields.items():
+                        if element in {name, info.alias}:
+                            following.append(info.annotation)
+        current = following
+    return [
+        candidate
+        for annotation in current
+        for candidate in _unwrap(annotation)
+        if isinstance(candidate, type) and issubclass(candidate, BaseModel)
+    ]
+
+
+def _allowed_keys(path: Path_) -> list[str]:
+    keys: list[str] = []
+    for model in _models_at(path):
+        for name, info in model.model_fields.items():
+            key = info.alias or name
+            if key not in keys:
+                keys.append(key)
+    return keys
+
+
+@dataclass
+class _Issue:
+    """A pydantic error placed on the YAML data: real path, union branches crossed."""
+
+    path: Path_
+    type: str
+    message: str
+    ctx: dict[str, Any]
+    value: Any
+    given: Any = None
+    is_key: bool = False
+    branches: list[tuple[Path_, str]] = field(default_factory=list)
+
+
+def _place(error: Any, data: Any) -> _Issue:
+    path: list[str | int] = []
+    current = data
+    is_key = False
+    branches: list[tuple[Path_, str]] = []
+    loc = tuple(error["loc"])
+    for index, element in enumerate(loc):
+        if element == "[key]":
+            is_key = True
+            continue
+        if isinstance(element, str) and isinstance(current, dict):
+            name = _ALIASES.get(element, element)
+            if name in current:
+                path.append(name)
+                current = current[name]
+                continue
+            if error["type"] == "missing" and index == len(loc) - 1:
+                path.append(name)
+                current = _MISSING
+                continue
+        elif isinstance(element, int) and isinstance(current, list) and 0 <= element < len(current):
+            path.append(element)
+            current = current[element]
+            continue
+        branches.append((tuple(path), str(element)))
+    return _Issue(
+        path=tuple(path),
+        type=error["type"],
+        message=error["msg"],
+        ctx=dict(error.get("ctx") or {}),
+        value=current,
+        given=error.get("input"),
+        is_key=is_key,
+        branches=branches,
+    )
+
+
+def _last_word(path: Path_) -> str:
+    for element in reversed(path):
+        if isinstance(element, str):
+            return element
+    return ""
+
+
+def _message(issue: _Issue) -> str:
+    """Plain words for one pydantic error."""
+    kind, ctx, value = issue.type, issue.ctx, issue.value
+    last = issue.path[-1] if issue.path else ""
+    if kind == "extra_forbidden":
+        key = str(last)
+        allowed = _allowed_keys(issue.path[:-1])
+        hint = did_you_mean(key, allowed)
+        if not hint and allowed:
+            hint = "; allowed keys: " + ", ".join(allowed)
+        return f'unknown key "{key}"{hint}'
+    if kind == "missing":
+        return f'missing "{last}"'
+    if kind in {"value_error", "assertion_error"}:
+        error = ctx.get("error")
+        return (
+            str(error)
+            if error is not None
+            else re.sub(r"^(Value|Assertion) error, ", "", issue.message)
+        )
+    if kind == "string_pattern_mismatch":
+        shown = str(issue.given)
+        pattern = ctx.get("pattern")
+        if pattern == _MILESTONE_PATTERN:
+            what, rule = "milestone name", "use lowercase letters, digits and _"
+        else:
+            what = "name" if issue.is_key else "id"
+            rule = "use lowercase letters, digits, - and _"
+        if pattern in {_ID_PATTERN, _MILESTONE_PATTERN} and len(shown) > 63:
+            rule += " (at most 63 characters)"
+        if pattern not in {_ID_PATTERN, _MILESTONE_PATTERN}:
+            return f'"{shown}" is not in the expected form'
+        return f'"{shown}" is not a valid {what}: {rule}'
+    if kind == "string_too_short":
+        return "this text is empty" if ctx.get("min_length") == 1 else issue.message
+    if kind == "string_too_long":
+        return f"this text is too long (at most {ctx.get('max_length')} characters)"
+    if kind == "too_short":
+        if issue.path == ("steps",):
+            return "the list is empty: a campaign needs at least one step"
+        return f"the list needs at least {ctx.get('min_length')} item(s)"
+    if kind == "too_long":
+        what = _last_word(issue.path) or "items"
+        return f"too many {what}: at most {ctx.get('max_length')}"
+    if kind == "string_type":
+        return f"expected a text, got {_describe(value)}"
+    if kind in {"bool_type", "bool_parsing"}:
+        got = f'"{value}"' if isinstance(value, str) else _describe(value)
+        return f"expected true or false, got {got}"
+    if kind == "list_type":
+        return f"expected {_LIST_WORDS.get(str(last), 'a list')}, got {_describe(value)}"
+    if kind == "dict_type":
+        words = _DICT_WORDS.get(str(last), "a mapping") if len(issue.path) == 1 else "a mapping"
+        return f"expected {words}, got {_describe(value)}"
+    if kind in {"model_type", "model_attributes_type"}:
+        words = _MODEL_WORDS.get(str(ctx.get("class_name")), "a mapping")
+        return f"expected {words}, got {_describe(value)}"
+    if kind == "literal_error":
+        expected = str(ctx.get("expected", "")).replace("'", '"')
+        return f'"{issue.given}" is not allowed here: use {expected}'
+    return issue.message
+
+
+def _resolve_unions(issues: list[_Issue], data: Any) -> list[tuple[_Issue, str]]:
+    """One message per real place: keep the union branch that fits the value, else merge."""
+    out: list[tuple[_Issue, str]] = []
+    groups: dict[Path_, list[_Issue]] = {}
+    for issue in issues:
+        if issue.branches:
+            groups.setdefault(issue.branches[0][0], []).append(issue)
+        else:
+            out.append((issue, _message(issue)))
+    for site, group in groups.items():
+        value = _value_at(data, site)
+        labels = sorted(dict.fromkeys(issue.branches[0][1] for issue in group), key=_label_order)
+        fitting = [label for label in labels if _fits(label, value)]
+        if len(fitting) == 1:
+            chosen = [issue for issue in group if issue.branches[0][1] == fitting[0]]
+            shallow = all(
+                issue.path == site and len(issue.branches) == 1 and issue.type in _TYPE_ERRORS
+                for issue in chosen
+            )
+            if not shallow:
+                for issue in chosen:
+                    issue.branches = issue.branches[1:]
+                out.extend(_resolve_unions(chosen, data))
+                continue
+        words = ", or ".join(dict.fromkeys(_label_words(label) for label in labels))
+        if value is None or isinstance(value, bool):  # YAML read it as a special value
+            words += f", got {_describe(value)}"
+        head = _Issue(path=site, type="union", message="", ctx={}, value=value)
+        out.append((head, f"expected {words}"))
+    return out
+
+
+def _value_at(data: Any, path: Path_) -> Any:
+    current = data
+    for element in path:
+        try:
+            current = current[element]
+        except (KeyError, IndexError, TypeError):
+            return _MISSING
+    return current
+
+
+_WHOLE_VALUE_ERRORS = frozenset({"value_error", "assertion_error"})
+
+
+def _consequence(issue: _Issue, document: _Document) -> bool:
+    """Whether ``issue`` only follows from a value already refused (no need to say it twice)."""
+    for refused in document.refused:
+        if issue.path[: len(refused)] == refused:
+            return True  # inside the refused value
+        if issue.type in _WHOLE_VALUE_ERRORS and refused[: len(issue.path)] == issue.path:
+            return True  # a check of a mapping that lost one of its values
+    place = issue.path[:-1] if issue.type == "missing" else issue.path
+    return place in document.incomplete and issue.type in _WHOLE_VALUE_ERRORS | {"missing"}
+
+
+def _validation_errors(
+    exc: ValidationError, document: _Document
+) -> list[tuple[int, int, str, str]]:
+    issues = [_place(error, document.data) for error in exc.errors(include_url=False)]
+    issues = [issue for issue in issues if not _consequence(issue, document)]
+    found: list[tuple[int, int, str, str]] = []
+    for issue, message in _resolve_unions(issues, document.data):
+        if issue.type == "missing":
+            parent = issue.path[:-1]
+            line, column = document.value_at(parent)
+            found.append((line, column, _format_path(parent), message))
+            continue
+        if issue.type == "extra_forbidden" or issue.is_key:
+            line, column = document.key_at(issue.path)
+        else:
+            line, column = document.value_at(issue.path)
+        found.append((line, column, _format_path(issue.path), message))
+    return found
+
+
+# ---------------------------------------------------------------------------- loading
+
+
+def _load(
+    raw: str | bytes | None,
+    source: str,
+    *,
+    path: Path | None = None,
+    default_quiet_hours: QuietHours | None = None,
+) -> tuple[Campaign | None, list[LoadError], _Document | None]:
+    try:
+        if path is not None:
+            raw = _read(path)
+        assert raw is not None
+        document = _parse(_decode(raw))
+    except _Abort as abort:
+        return None, [LoadError(source, abort.line, abort.column, "", abort.message)], None
+
+    found = list(document.problems)
+    spec: CampaignSpec | None = None
+    try:
+        spec = CampaignSpec.model_validate(document.data)
+    except ValidationError as exc:
+        found.extend(_validation_errors(exc, document))
+    if spec is not None:
+        for problem in check_references(spec):
+            loc = tuple(
+                _ALIASES.get(str(part), part) if isinstance(part, str) else part
+                for part in problem.loc
+            )
+            line, column = document.value_at(loc)
+            found.append((line, column, _format_path(loc), problem.message))
+
+    campaign: Campaign | None = None
+    if spec is not None and not found:
+        try:
+            campaign = compile_campaign(spec, source, default_quiet_hours=default_quiet_hours)
+        except ValueError as exc:  # check_references should have caught it: still no traceback
+            found.append((1, 1, "", f"cannot compile the campaign: {exc}"))
+
+    errors = [
+        LoadError(source, line, column, where, message)
+        for line, column, where, message in dict.fromkeys(found)
+    ]
+    errors.sort(key=lambda error: (error.line, error.column))
+    return (campaign if not errors else None), errors, document
+
+
+def load_campaign_text(
+    text: str | bytes, source: str, *, default_quiet_hours: QuietHours | None = None
+) -> Campaign:
+    """Load a campaign from memory; ``source`` names the file in messages.
+
+    Raises :class:`CampaignLoadError` listing every mistake found.
+    """
+    campaign, errors, _ = _load(text, source, default_quiet_hours=default_quiet_hours)
+    if campaign is None:
+        raise CampaignLoadError(errors)
+    return campaign
+
+
+def load_campaign(path: str | Path, *, default_quiet_hours: QuietHours | None = None) -> Campaign:
+    """Load one campaign file; raises :class:`CampaignLoadError` listing every mistake."""
+    campaign, errors, _ = _load(
+        None, str(path), path=Path(path), default_quiet_hours=default_quiet_hours
+    )
+    if campaign is None:
+        raise CampaignLoadError(errors)
+    return campaign
+
+
+def _campaign_files(paths: Iterable[str | Path]) -> Iterator[Path]:
+    """Files to load, in order: folders give their ``*.yaml``/``*.yml``; each file once."""
+    seen: set[Path] = set()
+    for entry in paths:
+        path = Path(entry)
+        found = [path]
+        if path.is_dir():
+            # An unreadable folder stays in the list: reading it reports the problem.
+            with contextlib.suppress(OSError):
+                found = sorted(
+                    child
+                    for child in path.iterdir()
+                    if child.suffix.lower() in {".yaml", ".yml"} and child.is_file()
+                )
+        for file in found:
+            key = file.resolve()
+            if key not in seen:
+                seen.add(key)
+                yield file
+
+
+def validate_paths(
+    paths: Iterable[str | Path], *, default_quiet_hours: QuietHours | None = None
+) -> tuple[list[Campaign], list[LoadError]]:
+    """Load every file (folders: their ``*.yaml``/``*.yml``); return campaigns and all errors.
+
+    A campaign id used by two files is an error at the second file's ``id``.
+    """
+    campaigns: list[Campaign] = []
+    errors: list[LoadError] = []
+    owners: dict[str, str] = {}
+    for path in _campaign_files(paths):
+        source = str(path)
+        campaign, found, document = _load(
+            None, source, path=path, default_quiet_hours=default_quiet_hours
+        )
+        errors.extend(found)
+        if campaign is None:
+            continue
+        if campaign.id in owners:
+            line, column = document.value_at(("id",)) if document else (1, 1)
+            errors.append(
+                LoadError(
+                    source,
+                    line,
+                    column,
+                    "id",
+                    f'campaign id "{campaign.id}" is already used by {owners[campaign.id]}',
+                )
+            )
+            continue
+        owners[campaign.id] = source
+        campaigns.append(campaign)
+    return campaigns, errors

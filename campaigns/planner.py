@@ -1,0 +1,336 @@
+"""The planner: campaign files + members -> the deliveries due in a window of time.
+
+Pure and deterministic: the same files, members and window always give the same
+deliveries with the same keys, which is what lets a restart or a second replica recompute
+the plan while the outbox's unique key keeps every message from going out twice.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
+from functools import lru_cache
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from bot.config import QuietHours
+from bot.messages import Button, Image, Message, Sender
+from campaigns.schema import AudienceSpec, Campaign, LocalizedText, Step, pick_locale
+from campaigns.templates import render
+from campaigns.timeexpr import localize
+
+__all__ = ["MemberView", "PlannedDelivery", "build_message", "members_of", "plan", "zone_of"]
+
+ONCE = "once"
+
+
+@dataclass(frozen=True, slots=True)
+class MemberView:
+    """What the planner needs to know of a member; built from the database or a roster."""
+
+    key: str
+    name: str | None = None
+    first_name: str | None = None
+    locale: str | None = None
+    timezone: str | None = None
+    joined_at: datetime | None = None
+    team: str | None = None
+    cohort: str | None = None
+    groups: frozenset[str] = field(default_factory=frozenset)
+    channels: frozenset[str] = field(default_factory=frozenset)
+    profile_complete: bool = False
+    opted_out: bool = False
+    is_bot: bool = False
+
+
+@lru_cache(maxsize=512)
+def zone_of(name: str | None, default: str) -> ZoneInfo:
+    """The member's zone, or ``default`` when unknown or invalid."""
+    if name:
+        try:
+            return ZoneInfo(name)
+        except (ZoneInfoNotFoundError, ValueError):
+            pass
+    return ZoneInfo(default)
+
+
+@lru_cache(maxsize=65536)
+def _localize(naive: datetime, zone: tzinfo) -> datetime:
+    return localize(naive, zone)
+
+
+@lru_cache(maxsize=65536)
+def _after_quiet(instant: datetime, zone: tzinfo, quiet: QuietHours) -> datetime:
+    """Move ``instant`` to the end of the quiet window if it falls inside it."""
+    local = instant.astimezone(zone)
+    if not quiet.contains(local.time().replace(tzinfo=None)):
+        return instant
+    end_day = local.date()
+    if quiet.start > quiet.end and local.time().replace(tzinfo=None) >= quiet.start:
+        end_day += timedelta(days=1)
+    return _localize(datetime.combine(end_day, quiet.end), zone)
+
+
+@dataclass(slots=True)
+class PlannedDelivery:
+    """One message the plan says must go out; rendered only when asked."""
+
+    campaign: Campaign
+    step: Step
+    recipient: str  # "channel:<logical name>" or "member:<key>"
+    occurrence: str
+    due_at: datetime  # UTC
+    member: MemberView | None = None
+    zone: tzinfo = UTC
+
+    @property
+    def key(self) -> tuple[str, str, str, str]:
+        """The outbox's unique key."""
+        return (self.campaign.id, self.step.id, self.recipient, self.occurrence)
+
+    @property
+    def local_due(self) -> datetime:
+        """The due time in the recipient's zone (the campaign's for channel posts)."""
+        return self.due_at.astimezone(self.zone)
+
+    def message(self) -> Message:
+        """The message, in the recipient's language, with its variables filled in."""
+        return build_message(self.campaign, self.step, self.local_due, self.member)
+
+    def grace(self, default: timedelta) -> timedelta:
+        """How late this delivery may still be sent."""
+        return self.step.grace or self.campaign.grace or default
+
+
+def _values(campaign: Campaign, when: datetime, member: MemberView | None) -> dict[str, object]:
+    values: dict[str, object] = {"campaign": campaign.spec.title, "date": when}
+    today = when.astimezone(campaign.zone).date()
+    for name, moment in campaign.milestones.items():
+        values[name] = moment
+        delta = (moment.date() - today).days
+        values[f"days_to_{name}"] = delta
+        values[f"days_since_{name}"] = -delta
+    if member is not None:
+        first = member.first_name or (member.name.split()[0] if member.name else "")
+        values["first_name"] = first
+        values["name"] = member.name or first
+        values["team"] = member.team or ""
+    return values
+
+
+def build_message(
+    campaign: Campaign, step: Step, when: datetime, member: MemberView | None
+) -> Message:
+    """Render ``step`` for ``member`` (or for a channel) at local time ``when``."""
+    spec = step.spec
+    wanted = member.locale if member is not None else None
+    default = campaign.spec.locale
+    locale, text = pick_locale(spec.message_text, wanted, default)
+    values = _values(campaign, when, member)
+
+    def tr(value: LocalizedText | None) -> str | None:
+        if value is None:
+            return None
+        return render(pick_locale(value, locale, default)[1], values, locale)
+
+    buttons = tuple(
+        Button(
+            label=tr(b.label) or "",
+            url=b.url,
+            action_id=b.action,
+            value=f"{campaign.id}/{spec.id}" if b.action else "",
+            style=b.style,
+        )
+        for b in spec.buttons
+    )
+    images = (Image(url=spec.image.url, alt=tr(spec.image.alt) or ""),) if spec.image else ()
+    sender = Sender(spec.sender.name, spec.sender.icon) if spec.sender else None
+    return Message(
+        text=render(text, values, locale),
+        title=tr(spec.title),
+        buttons=buttons,
+        images=images,
+        context=tr(spec.context),
+        sender=sender,
+        pin=spec.pin,
+        metadata={"campaign": campaign.id, "step": spec.id, "locale": locale},
+    )
+
+
+def _as_set(value: str | list[str] | None) -> frozenset[str]:
+    if value is None:
+        return frozenset()
+    return frozenset([value] if isinstance(value, str) else value)
+
+
+def _matches(spec: AudienceSpec, member: MemberView, channel_ids: Mapping[str, str]) -> bool:
+    if spec.channel is not None:
+        target = channel_ids.get(spec.channel, spec.channel)
+        if target not in member.channels and spec.channel not in member.channels:
+            return False
+    if spec.group is not None and not (_as_set(spec.group) & member.groups):
+        return False
+    if spec.cohort is not None and member.cohort not in _as_set(spec.cohort):
+        return False
+    return spec.team is None or member.team in _as_set(spec.team)
+
+
+def members_of(
+    campaign: Campaign,
+    audiences: Iterable[str],
+    members: Sequence[MemberView],
+    channel_ids: Mapping[str, str] | None = None,
+) -> list[MemberView]:
+    """Members in any of ``audiences`` (bots and people who opted out are never included)."""
+    channel_ids = channel_ids if channel_ids is not None else campaign.spec.channels
+    specs: list[AudienceSpec | None] = []
+    for name in audiences:
+        audience = campaign.spec.audiences.get(name, "everyone")
+        if audience == "everyone" or (
+            isinstance(audience, AudienceSpec)
+            and audience.everyone
+            and not (audience.channel or audience.group or audience.cohort or audience.team)
+        ):
+            specs.append(None)
+        else:
+            assert isinstance(audience, AudienceSpec)
+            specs.append(audience)
+    if any(s is None for s in specs):
+        return [m for m in members if not m.is_bot and not m.opted_out]
+    chosen = [s for s in specs if s is not None]
+    return [
+        m
+        for m in members
+        if not m.is_bot and not m.opted_out and any(_matches(s, m, channel_ids) for s in chosen)
+    ]
+
+
+def _occurrence_dates(step: Step, campaign: Campaign, start: datetime, end: datetime) -> list[date]:
+    """Local dates of a recurring step that may fall inside [start, end) (with a day's slack)."""
+    assert step.every is not None
+    zone = campaign.zone
+    first = start.astimezone(zone).date() - timedelta(days=1)
+    last = end.astimezone(zone).date() + timedelta(days=1)
+    if step.from_ is not None:
+        first = max(first, step.from_.resolve(zone, campaign.milestones).astimezone(zone).date())
+    if step.until is not None:
+        last = min(last, step.until.resolve(zone, campaign.milestones).astimezone(zone).date())
+    return step.every.occurrences(first, last)
+
+
+def plan(
+    campaign: Campaign,
+    members: Sequence[MemberView],
+    start: datetime,
+    end: datetime,
+    *,
+    default_timezone: str = "Europe/Paris",
+    channel_ids: Mapping[str, str] | None = None,
+    steps: Iterable[Step] | None = None,
+    full_members: frozenset[str] = frozenset(),
+) -> Iterator[PlannedDelivery]:
+    """Every delivery of ``campaign`` due in ``[start, end)``, in step order.
+
+    ``full_members`` names members (by key) whose join-relative deliveries are wanted
+    whatever their due time up to ``end``: members just added, whose journey must be
+    planned from their own start.
+    """
+    zone = campaign.zone
+    quiet = campaign.quiet_hours
+    for step in steps if steps is not None else campaign.steps:
+        spec = step.spec
+        if not step.is_dm:
+            recipient = f"channel:{spec.post}"
+            if step.at is not None:
+                due = step.at.resolve(zone, campaign.milestones)
+                if start <= due < end:
+                    yield PlannedDelivery(campaign, step, recipient, ONCE, due, None, zone)
+            else:
+                assert step.every is not None
+                for day in _occurrence_dates(step, campaign, start, end):
+                    due = _localize(datetime.combine(day, step.every.at), zone)
+                    if start <= due < end:
+                        yield PlannedDelivery(
+                            campaign, step, recipient, day.isoformat(), due, None, zone
+                        )
+            continue
+
+        audience = members_of(campaign, step.audiences, members, channel_ids)
+        use_quiet = quiet if spec.quiet_hours else None
+        if step.every is not None:
+            days = _occurrence_dates(step, campaign, start, end)
+            at = step.every.at
+            for member in audience:
+                mzone = zone_of(member.timezone, default_timezone)
+                for day in days:
+                    due = _localize(datetime.combine(day, at), mzone)
+                    if use_quiet is not None:
+                        due = _after_quiet(due, mzone, use_quiet)
+                    if start <= due < end:
+                        yield PlannedDelivery(
+                            campaign,
+                            step,
+                            f"member:{member.key}",
+                            day.isoformat(),
+                            due,
+                            member,
+                            mzone,
+                        )
+            continue
+
+        expr = step.at
+        assert expr is not None
+        if expr.per_member:
+            for member in audience:
+                if member.joined_at is None:
+                    continue
+                mzone = zone_of(member.timezone, default_timezone)
+                due = _join_due(expr.days, expr.seconds, expr.at, member.joined_at, mzone)
+                if use_quiet is not None:
+                    due = _after_quiet(due, mzone, use_quiet)
+                if due < end and (start <= due or member.key in full_members):
+                    yield PlannedDelivery(
+                        campaign, step, f"member:{member.key}", ONCE, due, member, mzone
+                    )
+            continue
+
+        for member in audience:
+            mzone = zone_of(member.timezone, default_timezone)
+            due = _fixed_due(expr, campaign, mzone)
+            if use_quiet is not None:
+                due = _after_quiet(due, mzone, use_quiet)
+            if start <= due < end:
+                yield PlannedDelivery(
+                    campaign, step, f"member:{member.key}", ONCE, due, member, mzone
+                )
+
+
+def _fixed_due(expr: object, campaign: Campaign, mzone: tzinfo) -> datetime:
+    # Cached per (expression, zone): thousands of members share a handful of zones.
+    return _fixed_due_cached(expr, campaign.zone, tuple(sorted(campaign.milestones.items())), mzone)
+
+
+@lru_cache(maxsize=4096)
+def _fixed_due_cached(
+    expr: object, zone: tzinfo, milestones: tuple[tuple[str, datetime], ...], mzone: tzinfo
+) -> datetime:
+    from campaigns.timeexpr import TimeExpr
+
+    assert isinstance(expr, TimeExpr)
+    return expr.resolve(mzone, dict(milestones), date_zone=zone)
+
+
+@lru_cache(maxsize=65536)
+def _join_due(
+    days: int, seconds: int, at: time | None, joined: datetime, mzone: tzinfo
+) -> datetime:
+    """``join + Nd at HH:MM`` in the member's zone; a time before the join itself moves to the
+    next day, so ``join + 0d at 10:00`` means the first 10:00 after joining."""
+    local = joined.astimezone(mzone).replace(tzinfo=None) + timedelta(days=days)
+    if at is None:
+        return _localize(local, mzone) + timedelta(seconds=seconds)
+    due = _localize(datetime.combine(local.date(), at), mzone) + timedelta(seconds=seconds)
+    if due < joined:
+        due = _localize(datetime.combine(local.date() + timedelta(days=1), at), mzone)
+        due += timedelta(seconds=seconds)
+    return due
