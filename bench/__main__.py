@@ -1,0 +1,38 @@
+"""Run every benchmark: ``python -m bench`` (or ``make bench``). Each runs in its own process."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+BENCHES = [
+    ("planning 100k members x 5 steps", ["bench.plan_bench"]),
+    ("outbox claim-send-record", ["bench.outbox_bench"]),
+]
+
+
+def main() -> int:
+    """Run the benchmarks one after another and print their figures."""
+    failed = 0
+    for title, module in BENCHES:
+        print(f"== {title}", flush=True)
+        result = subprocess.run(
+            [sys.executable, "-m", *module], capture_output=True, text=True, check=False
+        )
+        if result.returncode != 0:
+            failed += 1
+            print(result.stderr.strip()[-2000:])
+            continue
+        for line in result.stdout.splitlines():
+            try:
+                data = json.loads(line)
+            except json.JSONDecodeError:
+                print(line)
+                continue
+            print("   " + ", ".join(f"{k}={v}" for k, v in data.items()))
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,164 @@
+"""The adapter contract, and a registry from platform name to implementation."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any, Protocol, runtime_checkable
+
+from bot.events import Event
+from bot.messages import Message
+
+__all__ = [
+    "ADAPTERS",
+    "Adapter",
+    "AdapterError",
+    "Capabilities",
+    "EventSink",
+    "MemberProfile",
+    "SentMessage",
+    "TransientSendError",
+    "create_adapter",
+    "register_adapter",
+]
+
+EventSink = Callable[[Event], Awaitable[None]]
+
+
+class AdapterError(Exception):
+    """A send that failed for good (unknown channel, blocked user...): not retried."""
+
+
+class TransientSendError(AdapterError):
+    """A send that may succeed later (timeout, 5xx, rate limit): retried by the outbox.
+
+    ``retry_after`` is the platform's hint in seconds, when it gave one.
+    """
+
+    def __init__(self, message: str, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+@dataclass(frozen=True, slots=True)
+class SentMessage:
+    """What a platform returned for a message it accepted."""
+
+    channel_id: str
+    message_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class MemberProfile:
+    """What the bot reads of a member's platform profile."""
+
+    user_id: str
+    display_name: str | None = None
+    first_name: str | None = None
+    locale: str | None = None
+    timezone: str | None = None
+    is_bot: bool = False
+    profile_complete: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Capabilities:
+    """What a platform can do; features degrade gracefully where it cannot."""
+
+    buttons: bool = True
+    images: bool = True
+    named_sender: bool = True
+    pins: bool = True
+    threads: bool = True
+    ephemeral: bool = False
+    idempotent_send: bool = False  # the platform itself drops a repeated send (Discord nonce)
+    confirms_sends: bool = False  # find_sent can tell whether a keyed message already went out
+    max_sends_per_second: float | None = None
+
+
+@runtime_checkable
+class Adapter(Protocol):
+    """A chat platform, seen from the core.
+
+    Sends take a neutral :class:`~bot.messages.Message`; ``idempotency_key`` is the outbox
+    key, which platforms that can use it (a Discord nonce, Slack message metadata) attach so
+    a retried send is recognised.
+    """
+
+    platform: str
+    capabilities: Capabilities
+
+    async def start(self, sink: EventSink) -> None:
+        """Connect and start handing inbound events to ``sink``; returns once connected."""
+        ...
+
+    async def stop(self) -> None:
+        """Disconnect; in-flight sends are finished first."""
+        ...
+
+    async def post(
+        self, channel_id: str, message: Message, *, idempotency_key: str | None = None
+    ) -> SentMessage:
+        """Post ``message`` in a channel."""
+        ...
+
+    async def send_direct(
+        self, user_id: str, message: Message, *, idempotency_key: str | None = None
+    ) -> SentMessage:
+        """Send ``message`` to a member privately."""
+        ...
+
+    async def reply(self, channel_id: str, thread_id: str, message: Message) -> SentMessage:
+        """Answer in the thread of ``thread_id``."""
+        ...
+
+    async def update(self, sent: SentMessage, message: Message) -> None:
+        """Replace the content of a message the bot sent."""
+        ...
+
+    async def pin(self, sent: SentMessage) -> None:
+        """Pin a message the bot sent."""
+        ...
+
+    async def add_reaction(self, channel_id: str, message_id: str, emoji: str) -> None:
+        """Put a reaction on a message."""
+        ...
+
+    async def fetch_profile(self, user_id: str) -> MemberProfile | None:
+        """Read a member's profile, or None if the platform does not know them."""
+        ...
+
+    async def channel_members(self, channel_id: str) -> list[str]:
+        """The user ids of a channel's members."""
+        ...
+
+    async def find_sent(self, channel_or_user_id: str, idempotency_key: str) -> SentMessage | None:
+        """Look for a message already sent with ``idempotency_key`` (after an interrupted
+        send); None when not found or when the platform cannot tell."""
+        ...
+
+
+AdapterFactory = Callable[..., Adapter]
+ADAPTERS: dict[str, str] = {
+    "console": "bot.adapters.console:ConsoleAdapter",
+    "memory": "bot.adapters.memory:MemoryAdapter",
+}
+
+
+def register_adapter(name: str, reference: str) -> None:
+    """Register an adapter class by ``module:attribute`` reference under ``name``."""
+    ADAPTERS[name] = reference
+
+
+def create_adapter(name: str, **kwargs: Any) -> Adapter:
+    """Instantiate the adapter registered as ``name``."""
+    import importlib
+
+    try:
+        reference = ADAPTERS[name]
+    except KeyError:
+        known = ", ".join(sorted(ADAPTERS))
+        raise ValueError(f'unknown platform "{name}" (known: {known})') from None
+    module_name, _, attr = reference.partition(":")
+    factory: AdapterFactory = getattr(importlib.import_module(module_name), attr)
+    return factory(**kwargs)

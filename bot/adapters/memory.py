@@ -1,0 +1,288 @@
+"""An in-memory platform for tests: push events in, read what the bot sent.
+
+Every send is recorded as a :class:`Delivered`; failures can be injected
+(:meth:`MemoryAdapter.fail_next`) and hooks run around each send so tests can simulate a
+crash between the outbox claiming a row, the platform accepting it and the outbox recording it.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass, replace
+from typing import Any, Literal
+
+from bot.adapters.base import (
+    AdapterError,
+    Capabilities,
+    EventSink,
+    MemberProfile,
+    SentMessage,
+    TransientSendError,
+)
+from bot.events import Event
+from bot.messages import Message
+
+__all__ = ["Delivered", "MemoryAdapter", "Reaction", "SendHook", "Updated"]
+
+SendHook = Callable[[str | None], Awaitable[None]]
+"""Called with the idempotency key of a send (None for replies and unkeyed sends)."""
+
+DeliveryKind = Literal["post", "dm", "reply"]
+
+
+@dataclass(frozen=True, slots=True)
+class Delivered:
+    """One message the platform accepted.
+
+    ``target`` is the channel id for posts and replies, the user id for direct messages.
+    """
+
+    kind: DeliveryKind
+    target: str
+    message: Message
+    idempotency_key: str | None
+    sent: SentMessage
+    thread_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Updated:
+    """A message the bot edited, with its new content."""
+
+    sent: SentMessage
+    message: Message
+
+
+@dataclass(frozen=True, slots=True)
+class Reaction:
+    """A reaction the bot put on a message."""
+
+    channel_id: str
+    message_id: str
+    emoji: str
+
+
+class MemoryAdapter:
+    """The ``memory`` platform: an :class:`~bot.adapters.base.Adapter` that lives in a list.
+
+    Args:
+        capabilities: what the fake platform claims to support (by default all features,
+            no platform-side idempotency, ``confirms_sends`` False so the outbox sends one
+            at a time; pass ``Capabilities(confirms_sends=True)`` to test parallel sends).
+        remembers_keys: when False, :meth:`find_sent` always answers None, as a platform
+            that cannot look messages up by idempotency key would.
+        before_send: awaited with the idempotency key before a send reaches the platform;
+            raising from it simulates a crash before the send.
+        after_send: awaited with the key once the platform has accepted the message;
+            raising from it simulates a crash after the send, before the outbox records it.
+    """
+
+    platform = "memory"
+
+    def __init__(
+        self,
+        *,
+        capabilities: Capabilities | None = None,
+        remembers_keys: bool = True,
+        before_send: SendHook | None = None,
+        after_send: SendHook | None = None,
+    ) -> None:
+        self.capabilities = capabilities or Capabilities()
+        self.remembers_keys = remembers_keys
+        self.before_send = before_send
+        self.after_send = after_send
+        self.delivered: list[Delivered] = []
+        self.updates: list[Updated] = []
+        self.pins: list[SentMessage] = []
+        self.reactions: list[Reaction] = []
+        self.profiles: dict[str, MemberProfile] = {}
+        self.members: dict[str, list[str]] = {}
+        self.started = False
+        self._sink: EventSink | None = None
+        self._ids = itertools.count(1)
+        self._failures: list[BaseException] = []
+        self._contents: dict[tuple[str, str], Message] = {}
+
+    # -- what tests read ----------------------------------------------------------------
+
+    @property
+    def posts(self) -> list[Delivered]:
+        """Channel posts, in order."""
+        return [d for d in self.delivered if d.kind == "post"]
+
+    @property
+    def directs(self) -> list[Delivered]:
+        """Direct messages, in order."""
+        return [d for d in self.delivered if d.kind == "dm"]
+
+    @property
+    def replies(self) -> list[Delivered]:
+        """Thread replies, in order."""
+        return [d for d in self.delivered if d.kind == "reply"]
+
+    def sent_to(self, target: str) -> list[Delivered]:
+        """Everything delivered to a channel id or a user id, in order."""
+        return [d for d in self.delivered if target in (d.target, d.sent.channel_id)]
+
+    def content_of(self, sent: SentMessage) -> Message:
+        """The current content of a message the bot sent (after any update)."""
+        try:
+            return self._contents[(sent.channel_id, sent.message_id)]
+        except KeyError:
+            raise KeyError(f"no message {sent.message_id} in {sent.channel_id}") from None
+
+    def is_pinned(self, sent: SentMessage) -> bool:
+        """Whether :meth:`pin` was called for that message."""
+        return sent in self.pins
+
+    def clear(self) -> None:
+        """Forget everything sent so far (profiles, members and hooks are kept)."""
+        self.delivered.clear()
+        self.updates.clear()
+        self.pins.clear()
+        self.reactions.clear()
+        self._contents.clear()
+
+    # -- what tests set -----------------------------------------------------------------
+
+    def fail_next(self, n: int = 1, exc: BaseException | None = None) -> None:
+        """Make the next ``n`` sends (post, direct message, reply) raise ``exc``.
+
+        ``exc`` defaults to a :class:`~bot.adapters.base.TransientSendError`. The same
+        exception object is raised each time.
+        """
+        error = exc if exc is not None else TransientSendError("injected failure")
+        self._failures.extend([error] * n)
+
+    @property
+    def pending_failures(self) -> int:
+        """How many injected failures are still to be raised."""
+        return len(self._failures)
+
+    def set_profile(self, profile: MemberProfile | str, /, **fields: Any) -> MemberProfile:
+        """Set what :meth:`fetch_profile` returns for a member.
+
+        Either a :class:`~bot.adapters.base.MemberProfile`, or a user id and its fields:
+        ``set_profile("U1", display_name="Alice", timezone="Europe/Paris")``.
+        """
+        if isinstance(profile, str):
+            profile = MemberProfile(user_id=profile, **fields)
+        elif fields:
+            profile = replace(profile, **fields)
+        self.profiles[profile.user_id] = profile
+        return profile
+
+    def set_channel_members(self, channel_id: str, members: Iterable[str]) -> None:
+        """Set what :meth:`channel_members` returns for a channel."""
+        self.members[channel_id] = list(members)
+
+    async def push(self, event: Event) -> None:
+        """Hand ``event`` to the sink given to :meth:`start`, as the platform would."""
+        if self._sink is None:
+            raise RuntimeError("the memory adapter is not started: call start(sink) first")
+        await self._sink(event)
+
+    # -- the Adapter protocol -----------------------------------------------------------
+
+    async def start(self, sink: EventSink) -> None:
+        """Remember ``sink`` for :meth:`push`."""
+        self._sink = sink
+        self.started = True
+
+    async def stop(self) -> None:
+        """Stop accepting pushed events."""
+        self._sink = None
+        self.started = False
+
+    async def post(
+        self, channel_id: str, message: Message, *, idempotency_key: str | None = None
+    ) -> SentMessage:
+        """Record a channel post."""
+        return await self._send("post", channel_id, channel_id, message, key=idempotency_key)
+
+    async def send_direct(
+        self, user_id: str, message: Message, *, idempotency_key: str | None = None
+    ) -> SentMessage:
+        """Record a direct message; its channel id is ``dm-<user_id>``."""
+        return await self._send("dm", user_id, f"dm-{user_id}", message, key=idempotency_key)
+
+    async def reply(self, channel_id: str, thread_id: str, message: Message) -> SentMessage:
+        """Record a reply in the thread of ``thread_id``."""
+        return await self._send(
+            "reply", channel_id, channel_id, message, key=None, thread_id=thread_id
+        )
+
+    async def update(self, sent: SentMessage, message: Message) -> None:
+        """Replace a sent message's content; AdapterError if the bot never sent it."""
+        self._known(sent)
+        self._contents[(sent.channel_id, sent.message_id)] = message
+        self.updates.append(Updated(sent, message))
+
+    async def pin(self, sent: SentMessage) -> None:
+        """Pin a sent message (pinning twice keeps one pin)."""
+        self._known(sent)
+        if sent not in self.pins:
+            self.pins.append(sent)
+
+    async def add_reaction(self, channel_id: str, message_id: str, emoji: str) -> None:
+        """Record a reaction by the bot (on any message, the bot's or a member's)."""
+        self.reactions.append(Reaction(channel_id, message_id, emoji))
+
+    async def fetch_profile(self, user_id: str) -> MemberProfile | None:
+        """The profile set with :meth:`set_profile`, or None."""
+        return self.profiles.get(user_id)
+
+    async def channel_members(self, channel_id: str) -> list[str]:
+        """The members set with :meth:`set_channel_members` (none by default)."""
+        return list(self.members.get(channel_id, ()))
+
+    async def find_sent(self, channel_or_user_id: str, idempotency_key: str) -> SentMessage | None:
+        """The message sent with that key to that channel or user; None if there is none
+        or if the adapter was built with ``remembers_keys=False``."""
+        if not self.remembers_keys:
+            return None
+        return self._lookup(channel_or_user_id, idempotency_key)
+
+    # -- internals ----------------------------------------------------------------------
+
+    def _lookup(self, target: str, key: str) -> SentMessage | None:
+        for delivered in self.delivered:
+            if delivered.idempotency_key == key and target in (
+                delivered.target,
+                delivered.sent.channel_id,
+            ):
+                return delivered.sent
+        return None
+
+    def _known(self, sent: SentMessage) -> None:
+        if (sent.channel_id, sent.message_id) not in self._contents:
+            raise AdapterError(f"unknown message {sent.message_id} in {sent.channel_id}")
+
+    async def _send(
+        self,
+        kind: DeliveryKind,
+        target: str,
+        channel_id: str,
+        message: Message,
+        *,
+        key: str | None,
+        thread_id: str | None = None,
+    ) -> SentMessage:
+        if self.before_send is not None:
+            await self.before_send(key)
+        if self._failures:
+            raise self._failures.pop(0)
+        if key is not None and self.capabilities.idempotent_send:
+            existing = self._lookup(target, key)
+            if existing is not None:  # the platform drops the repeat, like a Discord nonce
+                return existing
+        sent = SentMessage(channel_id=channel_id, message_id=f"m{next(self._ids)}")
+        self.delivered.append(Delivered(kind, target, message, key, sent, thread_id))
+        self._contents[(sent.channel_id, sent.message_id)] = message
+        if self.after_send is not None:
+            await self.after_send(key)
+        return sent
+
+    def __repr__(self) -> str:
+        return f"<MemoryAdapter delivered={len(self.delivered)} started={self.started}>"

@@ -1,0 +1,475 @@
+"""The application: wires storage, campaigns, planner, outbox, router, handlers and an adapter."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import socket
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from bot.adapters.base import Adapter
+from bot.clock import Clock
+from bot.config import Settings
+from bot.context import ReloadReport
+from bot.events import CommandInvoked, Event, UserRef
+from bot.messages import Message
+from bot.outbox import Dispatcher, DispatchStats
+from bot.ratelimit import RateLimiter
+from bot.router import Router
+from campaigns.loader import CampaignLoadError, LoadError, load_campaign
+from campaigns.planner import MemberView, PlannedDelivery, plan
+from campaigns.schema import Campaign
+from storage import outbox
+from storage.database import Database
+from storage.models import CampaignStatus, DeliveryStatus, Member
+from storage.repositories import (
+    advance_planned_through,
+    channel_memberships,
+    claim_event,
+    get_flag,
+    get_member_by_platform_id,
+    get_or_create_state,
+    list_members,
+    list_states,
+    upsert_member,
+)
+
+if TYPE_CHECKING:
+    from campaigns.roster import RosterEntry
+
+__all__ = ["Rallybot", "ReloadReport", "campaign_files"]
+
+log = logging.getLogger("rallybot.app")
+
+RELOAD_FLAG = "reload"
+
+
+def campaign_files(paths: Sequence[Path]) -> list[Path]:
+    """The campaign files named by ``paths`` (folders give their ``*.yaml`` and ``*.yml``)."""
+    files: list[Path] = []
+    for path in paths:
+        if path.is_dir():
+            files.extend(sorted(p for p in path.iterdir() if p.suffix in {".yaml", ".yml"}))
+        else:
+            files.append(path)
+    return files
+
+
+class Rallybot:
+    """One bot process. Several may run against one PostgreSQL database."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        db: Database,
+        adapter: Adapter,
+        clock: Clock,
+        *,
+        campaign_paths: Sequence[Path] | None = None,
+        worker_id: str | None = None,
+        limiter: RateLimiter | None = None,
+        local_admins: Sequence[str] = (),
+    ) -> None:
+        self.settings = settings
+        self.db = db
+        self.adapter = adapter
+        self.clock = clock
+        self.campaign_paths = list(campaign_paths or [settings.campaigns_dir])
+        self.worker_id = worker_id or f"{socket.gethostname()}-{os.getpid()}"
+        self.local_admins = set(local_admins)
+        self.campaigns: dict[str, Campaign] = {}
+        self._by_source: dict[str, Campaign] = {}
+        self.router = Router(deduplicate=self._deduplicate)
+        self.dispatcher = Dispatcher(
+            db,
+            adapter,
+            clock,
+            worker_id=self.worker_id,
+            lease=timedelta(seconds=settings.lease_seconds),
+            batch=settings.dispatch_batch,
+            limiter=limiter,
+        )
+        self._replan_from: datetime | None = None
+        self._last_plan_at: datetime | None = None
+        self._plan_requested = asyncio.Event()
+        self._reload_seen: datetime | None = None
+        self._command_names: set[str] = set()
+        self._members_cache: tuple[tuple[int, datetime | None], list[MemberView]] | None = None
+        from handlers import admin, members
+
+        members.register(self.router)
+        admin.register(self.router)
+
+    # ---- campaign files -------------------------------------------------------------------
+
+    async def reload(self) -> ReloadReport:
+        """Read the campaign files again and bring the outbox in line with them.
+
+        A broken file keeps its last good version running. Pending messages of removed
+        steps are cancelled, those of edited steps are rewritten; sent ones never go again.
+        """
+        now = self.clock.now()
+        report = ReloadReport()
+        new_by_source: dict[str, Campaign] = {}
+        for path in campaign_files(self.campaign_paths):
+            source = str(path)
+            try:
+                campaign = load_campaign(path, default_quiet_hours=self.settings.quiet)
+            except CampaignLoadError as exc:
+                report.errors.extend(exc.errors)
+                previous = self._by_source.get(source)
+                if previous is not None:
+                    new_by_source[source] = previous
+                    report.kept.append(previous.id)
+                for error in exc.errors:
+                    log.error("campaign file error: %s", error)
+                continue
+            new_by_source[source] = campaign
+        new: dict[str, Campaign] = {}
+        for campaign in new_by_source.values():
+            if campaign.id in new:
+                report.errors.append(
+                    LoadError(
+                        campaign.source,
+                        1,
+                        1,
+                        "id",
+                        f'campaign id "{campaign.id}" is also used by {new[campaign.id].source}',
+                    )
+                )
+                continue
+            new[campaign.id] = campaign
+        for campaign in new.values():
+            await get_or_create_state(
+                self.db,
+                campaign.id,
+                campaign.spec.title,
+                campaign.source,
+                campaign.content_hash,
+                now,
+            )
+            report.cancelled += await outbox.cancel_pending(
+                self.db,
+                campaign.id,
+                [s.id for s in campaign.steps],
+                "cancelled: the step was removed from the campaign file",
+                now,
+            )
+            report.replanned += await outbox.delete_stale_pending(
+                self.db, campaign.id, {s.id: s.content_hash for s in campaign.steps}
+            )
+            if campaign.id not in report.kept:
+                report.loaded.append(campaign.id)
+        for campaign_id in set(self.campaigns) - set(new):
+            report.removed.append(campaign_id)
+            report.cancelled += await outbox.cancel_pending(
+                self.db,
+                campaign_id,
+                None,
+                "cancelled: the campaign file was removed",
+                now,
+            )
+        self.campaigns = new
+        self._by_source = new_by_source
+        if self._last_plan_at is not None:
+            self._replan_from = now - self.settings.grace
+        log.info("reload: %s", report.summary().splitlines()[0])
+        return report
+
+    # ---- members --------------------------------------------------------------------------
+
+    async def import_roster(self, entries: Sequence[RosterEntry], platform: str) -> int:
+        """Create or update members from roster entries (ids: the entry id, else its email)."""
+        now = self.clock.now()
+        for entry in entries:
+            user_id = entry.id or (entry.email or "").split("@")[0]
+            fields: dict[str, object] = {
+                "display_name": entry.name,
+                "first_name": entry.first_name,
+                "email": entry.email,
+                "team": entry.team,
+                "cohort": entry.cohort,
+                "groups": list(entry.groups),
+                "locale": entry.locale,
+                "timezone": entry.timezone,
+            }
+            if entry.start_date is not None:
+                fields["joined_at"] = entry.start_date
+            await upsert_member(
+                self.db,
+                platform,
+                user_id,
+                now,
+                **{k: v for k, v in fields.items() if v is not None},
+            )
+        self.request_plan()
+        return len(entries)
+
+    async def member_join_date(self, platform: str, user_id: str) -> datetime | None:
+        """When a member joined, if known."""
+        member = await get_member_by_platform_id(self.db, platform, user_id)
+        return member.joined_at if member is not None else None
+
+    async def _member_rows(self) -> list[tuple[MemberView, Member]]:
+        rows = await list_members(self.db)
+        channels = await channel_memberships(self.db, [m.id for m in rows if m.id is not None])
+        return [(self._view(m, channels.get(m.id or 0, set())), m) for m in rows]
+
+    @staticmethod
+    def _view(member: Member, channels: set[str]) -> MemberView:
+        return MemberView(
+            key=str(member.id),
+            name=member.display_name,
+            first_name=member.first_name,
+            locale=member.locale,
+            timezone=member.timezone,
+            joined_at=member.joined_at,
+            team=member.team,
+            cohort=member.cohort,
+            groups=frozenset(member.groups or ()),
+            channels=frozenset(channels),
+            profile_complete=member.profile_complete,
+            opted_out=member.opted_out,
+            is_bot=member.is_bot,
+        )
+
+    # ---- ticks ----------------------------------------------------------------------------
+
+    def request_plan(self) -> None:
+        """Ask for a planning pass soon (a member joined, a roster was imported)."""
+        self._plan_requested.set()
+
+    def channel_ids(self, campaign: Campaign) -> dict[str, str]:
+        """Logical channel name -> platform channel id (settings override the file)."""
+        return {**campaign.spec.channels, **self.settings.channel_map}
+
+    async def plan_tick(self) -> int:
+        """Write the deliveries due up to now + lookahead into the outbox; returns new rows."""
+        self._plan_requested.clear()
+        now = self.clock.now()
+        await self._check_reload_flag()
+        until = now + timedelta(seconds=self.settings.lookahead_seconds)
+        rows = await self._member_rows()
+        members = [view for view, _ in rows]
+        if self._last_plan_at is None:
+            changed = frozenset(v.key for v in members)
+        else:
+            since_change = self._last_plan_at - timedelta(seconds=1)
+            changed = frozenset(v.key for v, m in rows if m.updated_at >= since_change)
+        added = 0
+        for campaign in list(self.campaigns.values()):
+            state, _created = await get_or_create_state(
+                self.db,
+                campaign.id,
+                campaign.spec.title,
+                campaign.source,
+                campaign.content_hash,
+                now,
+            )
+            if state.status == CampaignStatus.paused.value:
+                continue
+            start = state.planned_through or (now - self.settings.grace)
+            if self._replan_from is not None:
+                start = min(start, self._replan_from)
+            deliveries = plan(
+                campaign,
+                members,
+                start,
+                until,
+                default_timezone=self.settings.timezone,
+                channel_ids=self.channel_ids(campaign),
+                full_members=changed,
+            )
+            batch = [self._row(d, now) for d in deliveries]
+            if batch:
+                async with self.db.session() as session:
+                    added += await outbox.insert_deliveries(session, batch)
+            await advance_planned_through(self.db, campaign.id, until)
+        self._replan_from = None
+        self._last_plan_at = now
+        return added
+
+    def _row(self, delivery: PlannedDelivery, now: datetime) -> dict[str, Any]:
+        grace = delivery.grace(self.settings.grace)
+        message = delivery.message()
+        payload: dict[str, Any] = {"message": message.to_dict()}
+        if delivery.member is None:
+            logical = delivery.recipient.split(":", 1)[1]
+            payload["channel"] = self.channel_ids(delivery.campaign).get(logical, logical)
+        else:
+            payload["member_id"] = int(delivery.member.key)
+            unless = delivery.step.spec.unless
+            if unless:
+                payload["unless"] = [unless] if isinstance(unless, str) else list(unless)
+        overdue = delivery.due_at < now - grace
+        return {
+            "campaign_id": delivery.campaign.id,
+            "step_id": delivery.step.id,
+            "recipient": delivery.recipient,
+            "occurrence": delivery.occurrence,
+            "due_at": delivery.due_at,
+            "grace_until": delivery.due_at + grace,
+            "status": DeliveryStatus.skipped.value if overdue else DeliveryStatus.pending.value,
+            "reason": (
+                f"missed: due {delivery.due_at:%Y-%m-%d %H:%M} UTC, more than {_human(grace)} "
+                "before the bot could send it (it was stopped or the campaign paused)"
+                if overdue
+                else None
+            ),
+            "payload": payload,
+            "content_hash": delivery.step.content_hash,
+            "attempts": 0,
+            "created_at": now,
+            "updated_at": now,
+        }
+
+    async def dispatch_tick(self, *, drain: bool = False) -> DispatchStats:
+        """Send what is due; with ``drain``, keep going until nothing due is left."""
+        now = self.clock.now()
+        skipped = await outbox.skip_overdue(
+            self.db,
+            now,
+            "missed: the bot could not send it within the grace window "
+            "(it was stopped or the campaign paused)",
+        )
+        total = DispatchStats(skipped=skipped)
+        while True:
+            stats = await self.dispatcher.run_once()
+            for name in (
+                "claimed",
+                "sent",
+                "recovered",
+                "skipped",
+                "retried",
+                "failed",
+                "lost_claims",
+            ):
+                setattr(total, name, getattr(total, name) + getattr(stats, name))
+            if not drain or stats.claimed == 0:
+                return total
+
+    async def reap_tick(self) -> int:
+        """Return expired claims (from crashed processes) to the queue."""
+        count = await outbox.reap_expired(self.db, self.clock.now())
+        if count:
+            log.warning("took back %d delivery claim(s) whose process stopped", count)
+        return count
+
+    async def _check_reload_flag(self) -> None:
+        flag = await get_flag(self.db, RELOAD_FLAG)
+        if flag is None:
+            return
+        if self._reload_seen is None:
+            self._reload_seen = flag.updated_at
+            return
+        if flag.updated_at > self._reload_seen:
+            self._reload_seen = flag.updated_at
+            await self.reload()
+
+    # ---- events ---------------------------------------------------------------------------
+
+    async def _deduplicate(self, event: Event) -> bool:
+        return await claim_event(
+            self.db,
+            event.platform,
+            event.event_id,
+            getattr(event, "kind", type(event).__name__),
+            self.clock.now(),
+        )
+
+    async def handle(self, event: Event) -> None:
+        """The adapters' single entry point for inbound events."""
+        await self.router.dispatch(event, self)
+
+    def is_admin(self, user: UserRef) -> bool:
+        """Whether ``user`` is a community manager."""
+        return self.settings.is_admin(user.key) or user.id in self.local_admins
+
+    def handles_command(self, name: str) -> bool:
+        """Whether a feature registered the command ``name``."""
+        return name in self._command_names
+
+    async def answer(self, event: CommandInvoked, text: str) -> None:
+        """Reply privately to the person who ran a command."""
+        await self.adapter.send_direct(event.user.id, Message(text=text))
+
+    # ---- simulated time -------------------------------------------------------------------
+
+    async def next_event_time(self, horizon: datetime) -> datetime | None:
+        """The next instant something is due: a pending row, or a planned delivery."""
+        now = self.clock.now()
+        candidates: list[datetime] = []
+        pending = await outbox.next_due(self.db)
+        if pending is not None:
+            candidates.append(pending)
+        members = [view for view, _ in await self._member_rows()]
+        states = {s.id: s for s in await list_states(self.db)}
+        for campaign in self.campaigns.values():
+            state = states.get(campaign.id)
+            if state is not None and state.status == CampaignStatus.paused.value:
+                continue
+            start = max(now, state.planned_through) if state and state.planned_through else now
+            first = min(
+                (
+                    d.due_at
+                    for d in plan(
+                        campaign,
+                        members,
+                        start,
+                        horizon,
+                        default_timezone=self.settings.timezone,
+                        channel_ids=self.channel_ids(campaign),
+                    )
+                ),
+                default=None,
+            )
+            if first is not None:
+                candidates.append(first)
+        return min(candidates) if candidates else None
+
+    async def advance_to(self, target: datetime) -> DispatchStats:
+        """Move a simulated clock to ``target``, sending everything due on the way, in order."""
+        from bot.clock import SimulatedClock
+
+        if not isinstance(self.clock, SimulatedClock):
+            raise TypeError("advance_to needs a simulated clock")
+        total = DispatchStats()
+        while True:
+            await self.reap_tick()
+            await self.plan_tick()
+            stats = await self.dispatch_tick(drain=True)
+            total.sent += stats.sent
+            total.skipped += stats.skipped
+            total.recovered += stats.recovered
+            now = self.clock.now()
+            upcoming = await self.next_event_time(target)
+            if upcoming is None or upcoming > target:
+                break
+            self.clock.set(max(upcoming, now + timedelta(seconds=1)))
+        self.clock.set(target)
+        return total
+
+    # ---- life cycle -----------------------------------------------------------------------
+
+    async def start_adapter(self) -> None:
+        """Connect the adapter with :meth:`handle` as its event sink."""
+        await self.adapter.start(self.handle)
+
+    async def shutdown(self) -> None:
+        """Stop sending, hand back unsent claims, disconnect."""
+        self.dispatcher.stop()
+        await outbox.release_all(self.db, self.worker_id, self.clock.now())
+        await self.adapter.stop()
+
+
+def _human(delta: timedelta) -> str:
+    minutes = int(delta.total_seconds() // 60)
+    if minutes % 1440 == 0 and minutes:
+        return f"{minutes // 1440} day(s)"
+    if minutes % 60 == 0 and minutes:
+        return f"{minutes // 60} hour(s)"
+    return f"{minutes} minute(s)"

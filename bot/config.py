@@ -1,0 +1,171 @@
+"""Settings: the only reader of the environment and of `.env`.
+
+Every field maps to an environment variable prefixed with ``RALLYBOT_`` except where an
+alias names the conventional variable (``DATABASE_URL``, ``SLACK_BOT_TOKEN``...).
+Secrets are :class:`pydantic.SecretStr`, so they never appear in ``repr`` or logs.
+"""
+
+from __future__ import annotations
+
+from datetime import time, timedelta
+from pathlib import Path
+from typing import Annotated
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import AliasChoices, Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+__all__ = ["QuietHours", "Settings", "parse_quiet_hours"]
+
+
+class QuietHours:
+    """A daily window, in a member's local time, during which no direct message is sent."""
+
+    __slots__ = ("end", "start")
+
+    def __init__(self, start: time, end: time) -> None:
+        self.start = start
+        self.end = end
+
+    def contains(self, t: time) -> bool:
+        """Whether the local wall-clock time ``t`` falls inside the window."""
+        if self.start == self.end:
+            return False
+        if self.start < self.end:
+            return self.start <= t < self.end
+        return t >= self.start or t < self.end
+
+    def __repr__(self) -> str:
+        return f"QuietHours({self.start:%H:%M}-{self.end:%H:%M})"
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, QuietHours) and (self.start, self.end) == (other.start, other.end)
+
+    def __hash__(self) -> int:
+        return hash((self.start, self.end))
+
+
+def parse_quiet_hours(value: str) -> QuietHours | None:
+    """Parse ``"21:00-08:00"``; an empty string or ``"off"`` means no quiet hours."""
+    text = value.strip().lower()
+    if text in {"", "off", "none"}:
+        return None
+    try:
+        start_s, end_s = (part.strip() for part in text.split("-"))
+        return QuietHours(time.fromisoformat(start_s), time.fromisoformat(end_s))
+    except ValueError as exc:
+        raise ValueError(f'quiet hours must look like "21:00-08:00", not "{value}"') from exc
+
+
+def _env(*names: str) -> AliasChoices:
+    return AliasChoices(*names)
+
+
+class Settings(BaseSettings):
+    """Runtime settings, read once at start-up from the environment and `.env`."""
+
+    model_config = SettingsConfigDict(
+        env_file=".env",
+        env_file_encoding="utf-8",
+        extra="ignore",
+        populate_by_name=True,
+    )
+
+    database_url: str = Field(
+        default="sqlite:///rallybot.db",
+        validation_alias=_env("DATABASE_URL", "RALLYBOT_DATABASE_URL"),
+    )
+    campaigns_dir: Path = Field(
+        default=Path("campaigns/examples/fr"),
+        validation_alias=_env("RALLYBOT_CAMPAIGNS_DIR"),
+    )
+    roster_file: Path | None = Field(default=None, validation_alias=_env("RALLYBOT_ROSTER"))
+    timezone: str = Field(default="Europe/Paris", validation_alias=_env("RALLYBOT_TIMEZONE"))
+    locale: str = Field(default="fr", validation_alias=_env("RALLYBOT_LOCALE"))
+    quiet_hours: str = Field(default="21:00-08:00", validation_alias=_env("RALLYBOT_QUIET_HOURS"))
+    admins: Annotated[list[str], NoDecode] = Field(
+        default_factory=list, validation_alias=_env("RALLYBOT_ADMINS")
+    )
+    channel_map: Annotated[dict[str, str], NoDecode] = Field(
+        default_factory=dict, validation_alias=_env("RALLYBOT_CHANNELS")
+    )
+    grace_minutes: int = Field(default=60, ge=0, validation_alias=_env("RALLYBOT_GRACE_MINUTES"))
+    lookahead_seconds: int = Field(
+        default=300, ge=1, validation_alias=_env("RALLYBOT_LOOKAHEAD_SECONDS")
+    )
+    plan_interval_seconds: float = Field(
+        default=30.0, gt=0, validation_alias=_env("RALLYBOT_PLAN_INTERVAL")
+    )
+    dispatch_interval_seconds: float = Field(
+        default=1.0, gt=0, validation_alias=_env("RALLYBOT_DISPATCH_INTERVAL")
+    )
+    lease_seconds: int = Field(default=120, ge=5, validation_alias=_env("RALLYBOT_LEASE_SECONDS"))
+    dispatch_batch: int = Field(default=100, ge=1, validation_alias=_env("RALLYBOT_DISPATCH_BATCH"))
+    log_level: str = Field(default="INFO", validation_alias=_env("RALLYBOT_LOG_LEVEL"))
+    log_format: str = Field(default="text", validation_alias=_env("RALLYBOT_LOG_FORMAT"))
+
+    slack_bot_token: SecretStr | None = Field(
+        default=None, validation_alias=_env("SLACK_BOT_TOKEN")
+    )
+    slack_app_token: SecretStr | None = Field(
+        default=None, validation_alias=_env("SLACK_APP_TOKEN")
+    )
+    slack_signing_secret: SecretStr | None = Field(
+        default=None, validation_alias=_env("SLACK_SIGNING_SECRET")
+    )
+    slack_api_url: str = Field(
+        default="https://slack.com/api/", validation_alias=_env("SLACK_API_URL")
+    )
+    discord_token: SecretStr | None = Field(default=None, validation_alias=_env("DISCORD_TOKEN"))
+
+    @field_validator("admins", mode="before")
+    @classmethod
+    def _split_admins(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    @field_validator("channel_map", mode="before")
+    @classmethod
+    def _split_channels(cls, value: object) -> object:
+        if isinstance(value, str):
+            mapping: dict[str, str] = {}
+            for item in value.split(","):
+                if not item.strip():
+                    continue
+                name, sep, target = item.partition("=")
+                if not sep or not name.strip() or not target.strip():
+                    example = 'look like "annonces=C0123"'
+                    raise ValueError(f'RALLYBOT_CHANNELS entries {example}, not "{item.strip()}"')
+                mapping[name.strip()] = target.strip()
+            return mapping
+        return value
+
+    @field_validator("timezone")
+    @classmethod
+    def _check_timezone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError, OSError) as exc:
+            raise ValueError(f'unknown time zone "{value}" (try "Europe/Paris")') from exc
+        return value
+
+    @field_validator("quiet_hours")
+    @classmethod
+    def _check_quiet_hours(cls, value: str) -> str:
+        parse_quiet_hours(value)
+        return value
+
+    @property
+    def grace(self) -> timedelta:
+        """How late a missed delivery may still be sent."""
+        return timedelta(minutes=self.grace_minutes)
+
+    @property
+    def quiet(self) -> QuietHours | None:
+        """The parsed quiet-hours window."""
+        return parse_quiet_hours(self.quiet_hours)
+
+    def is_admin(self, user_ref: str) -> bool:
+        """Whether a platform user id (or ``platform:id``) is a community manager."""
+        return user_ref in self.admins or user_ref.split(":", 1)[-1] in self.admins

@@ -1,0 +1,77 @@
+"""What a feature handler may use of the running bot: the :class:`BotContext` protocol."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Protocol
+
+from bot.adapters.base import Adapter
+from bot.clock import Clock
+from bot.config import Settings
+from bot.events import CommandInvoked, UserRef
+from campaigns.loader import LoadError
+from storage.database import Database
+
+__all__ = ["BotContext", "ReloadReport"]
+
+
+@dataclass
+class ReloadReport:
+    """What a (re)load of the campaign files did."""
+
+    loaded: list[str] = field(default_factory=list)
+    kept: list[str] = field(default_factory=list)  # broken files whose last good version stays
+    removed: list[str] = field(default_factory=list)
+    errors: list[LoadError] = field(default_factory=list)
+    cancelled: int = 0
+    replanned: int = 0
+
+    def summary(self) -> str:
+        """A short human summary."""
+        parts = [f"{len(self.loaded)} campaign(s) loaded"]
+        if self.kept:
+            parts.append(f"kept the previous version of {', '.join(self.kept)} (errors below)")
+        if self.removed:
+            parts.append(f"removed {', '.join(self.removed)}")
+        if self.cancelled:
+            parts.append(f"{self.cancelled} pending message(s) cancelled")
+        if self.replanned:
+            parts.append(f"{self.replanned} pending message(s) rewritten")
+        text = "; ".join(parts) + "."
+        if self.errors:
+            text += "\n" + "\n".join(str(e) for e in self.errors)
+        return text
+
+
+class BotContext(Protocol):
+    """Storage, clock, adapter and settings, plus the few services handlers share."""
+
+    db: Database
+    clock: Clock
+    adapter: Adapter
+    settings: Settings
+
+    async def answer(self, event: CommandInvoked, text: str) -> None:
+        """Reply privately to the person who ran a command."""
+        ...
+
+    def is_admin(self, user: UserRef) -> bool:
+        """Whether ``user`` is a community manager."""
+        ...
+
+    def handles_command(self, name: str) -> bool:
+        """Whether a feature registered the command ``name``."""
+        ...
+
+    async def reload(self) -> ReloadReport:
+        """Re-read the campaign files."""
+        ...
+
+    def request_plan(self) -> None:
+        """Ask for a planning pass soon."""
+        ...
+
+    async def member_join_date(self, platform: str, user_id: str) -> datetime | None:
+        """When a member joined, if known."""
+        ...

@@ -1,0 +1,187 @@
+"""``rallybot demo``: the example launch campaign, played on the console on a simulated clock."""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta, tzinfo
+from pathlib import Path
+
+from rich.console import Console
+from rich.rule import Rule
+from rich.table import Table
+
+from bot.adapters.base import SentMessage
+from bot.app import Rallybot
+from bot.clock import SimulatedClock
+from bot.config import Settings
+from bot.events import ChannelRef, MemberJoined, ReactionAdded, UserRef
+from campaigns.timeexpr import localize
+from storage.models import Delivery
+from storage.repositories import upsert_member
+
+__all__ = ["EXAMPLES", "run_demo"]
+
+EXAMPLES = Path(__file__).resolve().parent.parent / "campaigns" / "examples"
+
+
+@dataclass
+class _Tally:
+    sends: int = 0
+    keys: set[str] | None = None
+
+    def __post_init__(self) -> None:
+        self.keys = set()
+
+    def __call__(self, row: Delivery, sent: SentMessage | None) -> None:
+        assert self.keys is not None
+        self.sends += 1
+        self.keys.add(row.key)
+
+
+async def run_demo(
+    *, lang: str = "fr", console: Console | None = None, workdir: Path | None = None
+) -> int:
+    """Play J-35 to J+14 of the shipped campaign in ``lang``; returns the exit code."""
+    from bot.adapters.console import ConsoleAdapter
+    from campaigns.loader import load_campaign
+    from campaigns.roster import load_roster
+    from storage.database import create_database
+    from storage.migrate import upgrade_async
+    from storage.outbox import counts_by_step
+
+    console = console or Console(highlight=False)
+    folder = EXAMPLES / lang
+    campaign_file = next(iter(sorted(folder.glob("*.yaml"))))
+    campaign = load_campaign(campaign_file)
+    assert campaign.roster_path is not None
+    with tempfile.TemporaryDirectory(prefix="rallybot-demo-") as tmp:
+        base = workdir or Path(tmp)
+        url = f"sqlite:///{base / 'demo.db'}"
+        settings = Settings(
+            database_url=url, timezone=campaign.spec.timezone, locale=campaign.spec.locale
+        )
+        await upgrade_async(url)
+        db = create_database(url)
+        launch = campaign.milestones["launch"]
+        start = localize(
+            datetime.combine((launch - timedelta(days=35)).date(), datetime.min.time()),
+            campaign.zone,
+        )
+        end = localize(launch + timedelta(days=14), campaign.zone)
+        clock = SimulatedClock(start)
+        zone = campaign.zone
+        adapter = ConsoleAdapter(
+            console=console, interactive=False, show_time=lambda: clock.now().astimezone(zone)
+        )
+        tally = _Tally()
+        bot = Rallybot(
+            settings, db, adapter, clock, campaign_paths=[campaign_file], worker_id="demo"
+        )
+        bot.dispatcher.on_sent = tally
+        try:
+            console.print(Rule(f"Rallybot demo — {campaign.spec.title}"))
+            console.print(
+                f"Simulated clock from {start.astimezone(campaign.zone):%d/%m/%Y} (J-35) to "
+                f"{end.astimezone(campaign.zone):%d/%m/%Y} (J+14), console platform, SQLite.\n"
+            )
+            await bot.reload()
+            await bot.start_adapter()
+            entries = load_roster(
+                folder / campaign.roster_path, default_timezone=campaign.spec.timezone
+            )
+            await bot.import_roster(entries, "console")
+            console.print(f"{len(entries)} people imported from {campaign.roster_path}.\n")
+            scripted = _script(
+                campaign.zone, launch, "pilote" if lang == "fr" else "pilot", console
+            )
+            for when, action in scripted:
+                await bot.advance_to(when)
+                await action(bot)
+            await bot.advance_to(end)
+            counts = await counts_by_step(db)
+        finally:
+            await bot.shutdown()
+            await db.dispose()
+    return _summary(console, campaign.steps, counts, tally)
+
+
+def _script(
+    zone: tzinfo, launch: datetime, cohort: str, console: Console
+) -> list[tuple[datetime, Callable[[Rallybot], Awaitable[None]]]]:
+    """A few things members do during the demo: react, complete a profile, join late."""
+    channel = ChannelRef("console", "general", "general")
+
+    def say(bot: Rallybot, text: str) -> None:
+        when = bot.clock.now().astimezone(zone)
+        console.print(f"[dim]— {when:%a %d %b %H:%M} · {text}[/dim]")
+
+    async def react(bot: Rallybot) -> None:
+        say(bot, "amelie reacts :tada: to the announcement")
+        await bot.handle(
+            ReactionAdded(
+                event_id="demo-react-1",
+                platform="console",
+                occurred_at=bot.clock.now(),
+                user=UserRef("console", "amelie", "Amélie"),
+                channel=channel,
+                message_id="console-msg-11",
+                emoji="tada",
+            )
+        )
+
+    async def complete_profile(bot: Rallybot) -> None:
+        say(bot, "bastien completes his profile: his profile reminder will be skipped")
+        await upsert_member(bot.db, "console", "bastien", bot.clock.now(), profile_complete=True)
+
+    async def newcomer(bot: Rallybot) -> None:
+        say(bot, "gaelle joins the workspace and the pilot: her own welcome journey starts")
+        await bot.handle(
+            MemberJoined(
+                event_id="demo-join-1",
+                platform="console",
+                occurred_at=bot.clock.now(),
+                user=UserRef("console", "gaelle", "Gaëlle Petit"),
+            )
+        )
+        await upsert_member(
+            bot.db, "console", "gaelle", bot.clock.now(), cohort=cohort, first_name="Gaëlle"
+        )
+        bot.request_plan()
+
+    return [
+        (localize(launch + timedelta(hours=1), zone), react),
+        (localize(launch + timedelta(days=1, hours=3), zone), complete_profile),
+        (localize(launch + timedelta(days=3, hours=5), zone), newcomer),
+    ]
+
+
+def _summary(
+    console: Console, steps: object, counts: list[tuple[str, str, str, int]], tally: _Tally
+) -> int:
+    assert tally.keys is not None
+    table = Table(title="Deliveries per step")
+    for column in ("Step", "Sent", "Skipped", "Pending", "Cancelled"):
+        table.add_column(column, justify="left" if column == "Step" else "right")
+    by_step: dict[str, dict[str, int]] = {}
+    for _, step, status, n in counts:
+        by_step.setdefault(step, {})[status] = n
+    order = [s.id for s in steps] if isinstance(steps, tuple) else sorted(by_step)
+    for step_id in order:
+        c = by_step.get(step_id, {})
+        table.add_row(
+            step_id,
+            str(c.get("sent", 0)),
+            str(c.get("skipped", 0)),
+            str(c.get("pending", 0)),
+            str(c.get("cancelled", 0)),
+        )
+    console.print()
+    console.print(table)
+    duplicates = tally.sends - len(tally.keys)
+    console.print(
+        f"{tally.sends} message(s) sent for {len(tally.keys)} distinct deliveries: "
+        + ("nothing duplicated." if duplicates == 0 else f"{duplicates} DUPLICATED.")
+    )
+    return 0 if duplicates == 0 else 1

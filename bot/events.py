@@ -1,0 +1,120 @@
+"""Neutral inbound events: what adapters hand to the router, free of any platform object."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Literal
+
+__all__ = [
+    "ButtonClicked",
+    "ChannelRef",
+    "CommandInvoked",
+    "Event",
+    "MemberJoined",
+    "MessagePosted",
+    "ReactionAdded",
+    "ReactionRemoved",
+    "UserRef",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class UserRef:
+    """A person on a platform: ``platform`` is ``slack``, ``discord``, ``console`` or ``memory``."""
+
+    platform: str
+    id: str
+    name: str | None = None
+    is_bot: bool = False
+
+    @property
+    def key(self) -> str:
+        """``platform:id``, unique across platforms."""
+        return f"{self.platform}:{self.id}"
+
+
+@dataclass(frozen=True, slots=True)
+class ChannelRef:
+    """A channel, a thread parent or a direct-message conversation on a platform."""
+
+    platform: str
+    id: str
+    name: str | None = None
+    is_direct: bool = False
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Event:
+    """Base of every inbound event.
+
+    ``event_id`` is the platform's own id for the event (Slack ``event_id``, a Discord
+    interaction id...): the router drops an event whose id it has already seen.
+    """
+
+    event_id: str
+    platform: str
+    user: UserRef
+    occurred_at: datetime
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class MessagePosted(Event):
+    """A message in a channel, a thread or a direct conversation."""
+
+    channel: ChannelRef
+    message_id: str
+    text: str
+    thread_id: str | None = None
+    kind: Literal["message"] = "message"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ReactionAdded(Event):
+    """A reaction put on a message."""
+
+    channel: ChannelRef
+    message_id: str
+    emoji: str
+    author: UserRef | None = None
+    kind: Literal["reaction_added"] = "reaction_added"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ReactionRemoved(Event):
+    """A reaction taken back."""
+
+    channel: ChannelRef
+    message_id: str
+    emoji: str
+    author: UserRef | None = None
+    kind: Literal["reaction_removed"] = "reaction_removed"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ButtonClicked(Event):
+    """A button pressed; ``action_id`` and ``value`` are the ones the message carried."""
+
+    channel: ChannelRef
+    message_id: str
+    action_id: str
+    value: str = ""
+    kind: Literal["button_clicked"] = "button_clicked"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class MemberJoined(Event):
+    """Someone joined the workspace or server (``channel`` is None) or a channel."""
+
+    channel: ChannelRef | None = None
+    kind: Literal["member_joined"] = "member_joined"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CommandInvoked(Event):
+    """``/rallybot <name> <args...>`` from a slash command or an application command."""
+
+    name: str
+    args: tuple[str, ...] = field(default_factory=tuple)
+    channel: ChannelRef | None = None
+    kind: Literal["command"] = "command"

@@ -1,0 +1,161 @@
+"""``rallybot run``: start storage, the adapter, the ticks and the file watch; stop cleanly."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+
+from bot.adapters.base import create_adapter
+from bot.app import Rallybot, campaign_files
+from bot.clock import Clock, SimulatedClock, SystemClock
+from bot.config import Settings
+from bot.logs import configure_logging
+from bot.scheduler import build_scheduler
+
+__all__ = ["run_bot"]
+
+log = logging.getLogger("rallybot.run")
+
+
+def _secrets(settings: Settings) -> list[str]:
+    values = [
+        settings.slack_bot_token,
+        settings.slack_app_token,
+        settings.slack_signing_secret,
+        settings.discord_token,
+    ]
+    return [v.get_secret_value() for v in values if v is not None]
+
+
+async def run_bot(
+    settings: Settings,
+    *,
+    platform: str,
+    campaign_paths: list[Path],
+    roster: Path | None = None,
+    simulated: bool = False,
+    start: str | None = None,
+    speed: float = 1.0,
+    watch: bool = True,
+    interactive: bool = True,
+    worker_id: str | None = None,
+    console: Console | None = None,
+    stop_after: float | None = None,
+) -> int:
+    """Run until a signal (or ``stop_after`` real seconds); returns the exit code."""
+    from campaigns.roster import RosterLoadError, load_roster
+    from storage.database import create_database
+    from storage.migrate import upgrade_async
+
+    configure_logging(settings.log_level, settings.log_format, _secrets(settings))
+    clock: Clock
+    if simulated:
+        begin = datetime.fromisoformat(start).replace(tzinfo=UTC) if start else datetime.now(UTC)
+        clock = SimulatedClock(begin, speed=speed)
+    else:
+        clock = SystemClock()
+    await upgrade_async(settings.database_url)
+    db = create_database(settings.database_url)
+    stop = asyncio.Event()
+    bot: Rallybot | None = None
+
+    async def on_advance(delta: timedelta) -> None:
+        if bot is not None and isinstance(clock, SimulatedClock):
+            await bot.advance_to(clock.now() + delta)
+        else:
+            log.warning("/advance needs --clock simulated")
+
+    async def on_quit() -> None:
+        stop.set()
+
+    kwargs: dict[str, Any] = {}
+    local_admins: list[str] = []
+    if platform == "console":
+        kwargs = {
+            "console": console,
+            "interactive": interactive,
+            "on_advance": on_advance,
+            "on_quit": on_quit,
+            "show_time": clock.now,
+        }
+        local_admins = ["you"]  # whoever sits at the console runs it
+    adapter = create_adapter(platform, **kwargs)
+    bot = Rallybot(
+        settings,
+        db,
+        adapter,
+        clock,
+        campaign_paths=campaign_paths,
+        worker_id=worker_id,
+        local_admins=local_admins,
+    )
+    report = await bot.reload()
+    for error in report.errors:
+        log.error("%s", error)
+    if roster is not None:
+        try:
+            entries = load_roster(roster, default_timezone=settings.timezone)
+        except RosterLoadError as exc:
+            for error in exc.errors:
+                log.error("%s", error)
+            await db.dispose()
+            return 1
+        await bot.import_roster(entries, platform)
+    await bot.start_adapter()
+    scheduler = build_scheduler(bot)
+    scheduler.start()
+
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError, RuntimeError):
+            loop.add_signal_handler(sig, stop.set)
+    with contextlib.suppress(NotImplementedError, RuntimeError, AttributeError):
+        loop.add_signal_handler(signal.SIGHUP, lambda: asyncio.ensure_future(bot.reload()))
+
+    watcher: asyncio.Task[None] | None = None
+    if watch:
+        watcher = asyncio.create_task(_watch(bot, campaign_paths, stop))
+    log.info(
+        "rallybot running on %s as %s with %d campaign(s)",
+        platform,
+        bot.worker_id,
+        len(bot.campaigns),
+    )
+    try:
+        if stop_after is not None:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), stop_after)
+        else:
+            await stop.wait()
+    finally:
+        log.info("stopping: finishing the sends under way")
+        scheduler.shutdown(wait=False)
+        if watcher is not None:
+            watcher.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await watcher
+        await bot.shutdown()
+        await db.dispose()
+    return 0
+
+
+async def _watch(bot: Rallybot, paths: list[Path], stop: asyncio.Event) -> None:
+    from watchfiles import awatch
+
+    existing = [p for p in paths if p.exists()]
+    if not existing:
+        return
+    async for changes in awatch(*existing, stop_event=stop, debounce=500):
+        relevant = {Path(p) for _, p in changes} & set(campaign_files(existing)) or any(
+            p.endswith((".yaml", ".yml")) for _, p in changes
+        )
+        if relevant:
+            log.info("campaign files changed: reloading")
+            await bot.reload()

@@ -1,0 +1,57 @@
+"""Periodic ticks (plan, dispatch, reap) on APScheduler 3's AsyncIOScheduler.
+
+The scheduler holds no durable state: jobs live in memory with stable ids, and everything
+that must survive a restart is in our own tables. That is what makes several replicas safe.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING
+
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+
+if TYPE_CHECKING:
+    from bot.app import Rallybot
+
+__all__ = ["JOB_IDS", "build_scheduler"]
+
+JOB_IDS = ("rallybot.plan", "rallybot.dispatch", "rallybot.reap")
+
+
+def build_scheduler(app: Rallybot) -> AsyncIOScheduler:
+    """A scheduler with the three ticks of ``app``; call ``start()`` inside the event loop."""
+    settings = app.settings
+    scheduler = AsyncIOScheduler(timezone=UTC)
+    common = {
+        "max_instances": 1,
+        "coalesce": True,
+        "replace_existing": True,
+        "next_run_time": datetime.now(UTC),
+        "misfire_grace_time": None,
+    }
+    scheduler.add_job(
+        app.plan_tick,
+        "interval",
+        seconds=settings.plan_interval_seconds,
+        id=JOB_IDS[0],
+        name="plan due deliveries",
+        **common,
+    )
+    scheduler.add_job(
+        app.dispatch_tick,
+        "interval",
+        seconds=settings.dispatch_interval_seconds,
+        id=JOB_IDS[1],
+        name="send due deliveries",
+        **common,
+    )
+    scheduler.add_job(
+        app.reap_tick,
+        "interval",
+        seconds=max(settings.lease_seconds / 4, 1.0),
+        id=JOB_IDS[2],
+        name="take back expired claims",
+        **common,
+    )
+    return scheduler

@@ -1,0 +1,245 @@
+"""Every ``rallybot`` command, its output and its exit code."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from bot.cli import app
+
+ROOT = Path(__file__).resolve().parents[1]
+EXAMPLES = ROOT / "campaigns" / "examples"
+runner = CliRunner()
+
+
+@pytest.fixture(autouse=True)
+def _isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Run each command in an empty folder with its own SQLite file."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'cli.db'}")
+    monkeypatch.setenv("RALLYBOT_CAMPAIGNS_DIR", str(EXAMPLES / "fr"))
+
+
+def test_help_lists_the_commands() -> None:
+    result = runner.invoke(app, ["--help"])
+    assert result.exit_code == 0
+    for command in ("validate", "plan", "run", "demo", "db", "campaign", "reload", "health"):
+        assert command in result.output
+
+
+def test_validate_accepts_the_shipped_examples() -> None:
+    result = runner.invoke(app, ["validate", str(EXAMPLES / "fr"), str(EXAMPLES / "en")])
+    assert result.exit_code == 0, result.output
+    assert "✓ 2 campaign(s) valid." in result.output
+
+
+def test_validate_prints_every_error_and_exits_1(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(
+        textwrap.dedent("""\
+        id: bad
+        title: Bad
+        milestones:
+          launch: 2026-09-15 09:30
+        channels:
+          annonces: general
+        steps:
+          - id: a
+            at: lunch - 3d
+            post: annonces
+            text: "hello"
+          - id: b
+            at: launch
+            post: anonces
+            text: "{first_name}"
+    """)
+    )
+    result = runner.invoke(app, ["validate", str(bad)])
+    assert result.exit_code == 1
+    lines = result.output.strip().splitlines()
+    assert len(lines) == 4  # every error, then the summary
+    assert lines[-1] == "✗ 3 error(s) in 1 file(s); 0 campaign(s) valid."
+    assert lines[0].endswith(
+        'bad.yaml:9:9: steps[0].at: unknown milestone "lunch" (did you mean '
+        '"launch"?); milestones: launch'
+    )
+    assert 'steps[1].post: unknown channel "anonces" (did you mean "annonces"?)' in lines[1]
+    assert "only works in direct messages" in lines[2]
+
+
+def test_validate_missing_file_exits_1(tmp_path: Path) -> None:
+    result = runner.invoke(app, ["validate", str(tmp_path / "nope.yaml")])
+    assert result.exit_code == 1
+    assert "nope.yaml: no such file or folder" in result.output
+
+
+def test_plan_table_shows_the_timeline_with_the_roster() -> None:
+    result = runner.invoke(
+        app, ["plan", str(EXAMPLES / "fr" / "lancement-connect.yaml")], env={"COLUMNS": "200"}
+    )
+    assert result.exit_code == 0, result.output
+    assert "Sun 2026-08-16 09:00" in result.output  # teaser-1, J-30 at 09:00 Paris
+    assert "annonce-pdg" in result.output
+    assert "6 member(s) in the roster" in result.output
+
+
+def test_plan_json_groups_dms_per_instant_and_honours_member_zones() -> None:
+    result = runner.invoke(
+        app,
+        [
+            "plan",
+            str(EXAMPLES / "fr" / "lancement-connect.yaml"),
+            "--format",
+            "json",
+            "--from",
+            "launch - 8d",
+            "--to",
+            "launch",
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    rows = json.loads(result.output)
+    invitations = [r for r in rows if r["step"] == "invitation-pilote"]
+    # 4 pilots in Paris at 10:00 local, one in Montreal at 10:00 Montreal time (16:00 Paris).
+    assert [(r["due_local"][11:16], r["count"]) for r in invitations] == [
+        ("10:00", 4),
+        ("16:00", 1),
+    ]
+    assert invitations[1]["due_utc"].startswith("2026-09-08T14:00")
+    assert {r["step"] for r in rows} == {"teaser-4", "invitation-pilote", "teaser-veille"}
+
+
+def test_plan_refuses_bad_windows_and_broken_files(tmp_path: Path) -> None:
+    path = str(EXAMPLES / "fr" / "lancement-connect.yaml")
+    result = runner.invoke(app, ["plan", path, "--from", "launchh - 2d"])
+    assert result.exit_code == 2 and 'unknown milestone "launchh"' in result.output
+    result = runner.invoke(app, ["plan", path, "--from", "launch", "--to", "launch - 1d"])
+    assert result.exit_code == 2 and "--to must come after --from" in result.output
+    broken = tmp_path / "broken.yaml"
+    broken.write_text("id: x\ntitle: [unclosed\n")
+    result = runner.invoke(app, ["plan", str(broken)])
+    assert result.exit_code == 1 and "YAML syntax error" in result.output
+
+
+@pytest.mark.parametrize("lang", ["fr", "en"])
+def test_demo_plays_the_example_and_duplicates_nothing(lang: str) -> None:
+    result = runner.invoke(app, ["demo", "--lang", lang])
+    assert result.exit_code == 0, result.output
+    assert "nothing duplicated" in result.output
+    assert ("Claire Morel, PDG" if lang == "fr" else "Claire Morel, CEO") in result.output
+
+
+def test_demo_refuses_an_unknown_language() -> None:
+    result = runner.invoke(app, ["demo", "--lang", "de"])
+    assert result.exit_code == 2
+
+
+def test_db_upgrade_and_current(tmp_path: Path) -> None:
+    result = runner.invoke(app, ["db", "current"])
+    assert result.exit_code == 0 and "empty" in result.output
+    result = runner.invoke(app, ["db", "upgrade"])
+    assert result.exit_code == 0, result.output
+    assert "is at revision" in result.output
+    result = runner.invoke(app, ["db", "current"])
+    assert result.exit_code == 0 and "empty" not in result.output
+
+
+def test_campaign_list_pause_resume_reload_and_health() -> None:
+    result = runner.invoke(app, ["campaign", "list"])
+    assert result.exit_code == 0 and "No campaign yet" in result.output
+    result = runner.invoke(app, ["campaign", "pause", "ghost"])
+    assert result.exit_code == 1 and 'Unknown campaign "ghost"' in result.output
+    # Load the campaigns once through the demo-like path: run the bot briefly.
+    from bot.config import Settings
+    from bot.runner import run_bot
+
+    settings = Settings()
+    code = asyncio.run(
+        run_bot(
+            settings,
+            platform="memory",
+            campaign_paths=[EXAMPLES / "fr"],
+            watch=False,
+            interactive=False,
+            stop_after=0.5,
+        )
+    )
+    assert code == 0
+    result = runner.invoke(app, ["campaign", "list"], env={"COLUMNS": "200"})
+    assert result.exit_code == 0 and "lancement-connect" in result.output
+    result = runner.invoke(app, ["campaign", "pause", "lancement-connect"])
+    assert result.exit_code == 0 and "is now paused" in result.output
+    result = runner.invoke(app, ["campaign", "list"], env={"COLUMNS": "200"})
+    assert "paused" in result.output
+    result = runner.invoke(app, ["campaign", "resume", "lancement-connect"])
+    assert result.exit_code == 0 and "is now active" in result.output
+    result = runner.invoke(app, ["reload"])
+    assert result.exit_code == 0 and "Reload requested" in result.output
+    result = runner.invoke(app, ["health"])
+    assert result.exit_code == 0 and "Outbox:" in result.output
+
+
+def test_run_refuses_an_unknown_platform() -> None:
+    result = runner.invoke(app, ["run", "--platform", "teams"])
+    assert result.exit_code == 2
+    assert 'Unknown platform "teams"' in result.output and "console" in result.output
+
+
+def test_invalid_settings_are_reported_without_a_traceback(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("RALLYBOT_TIMEZONE", "Mars/Olympus")
+    result = runner.invoke(app, ["health"])
+    assert result.exit_code == 2
+    assert "Invalid settings" in result.output and "Traceback" not in result.output
+
+
+def test_run_starts_and_stops_cleanly_on_sigterm(tmp_path: Path) -> None:
+    env = {
+        **os.environ,
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'run.db'}",
+        "RALLYBOT_CAMPAIGNS_DIR": str(EXAMPLES / "fr"),
+        "SLACK_BOT_TOKEN": "xoxb-123456-secret",
+    }
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "bot",
+            "run",
+            "--platform",
+            "console",
+            "--no-interactive",
+            "--no-watch",
+        ],
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    deadline = time.monotonic() + 60
+    lines: list[str] = []
+    assert proc.stderr is not None
+    while time.monotonic() < deadline:
+        line = proc.stderr.readline()
+        lines.append(line)
+        if "rallybot running on console" in line:
+            break
+    else:
+        proc.kill()
+        pytest.fail("the bot did not start:\n" + "".join(lines))
+    proc.send_signal(signal.SIGTERM)
+    _, rest = proc.communicate(timeout=30)
+    log = "".join(lines) + rest
+    assert proc.returncode == 0, log
+    assert "stopping: finishing the sends under way" in log
+    assert "xoxb-123456-secret" not in log
