@@ -394,8 +394,16 @@ class Rallybot:
         return name in self._command_names
 
     async def answer(self, event: CommandInvoked, text: str) -> None:
-        """Reply privately to the person who ran a command."""
-        await self.adapter.send_direct(event.user.id, Message(text=text))
+        """Reply privately to the person who ran a command.
+
+        Platforms with private command replies (a Slack ephemeral message, a Discord
+        ephemeral interaction response) provide ``respond``; the others get a direct message.
+        """
+        respond = getattr(self.adapter, "respond", None)
+        if respond is not None:
+            await respond(event, Message(text=text))
+        else:
+            await self.adapter.send_direct(event.user.id, Message(text=text))
 
     # ---- simulated time -------------------------------------------------------------------
 

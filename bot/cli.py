@@ -177,7 +177,7 @@ def plan(
 @app.command()
 def run(
     platform: Annotated[
-        str, typer.Option(help="Chat platform: console (a terminal) or memory (tests).")
+        str, typer.Option(help="Chat platform: console (a terminal), slack or discord.")
     ] = "console",
     campaigns: Annotated[
         list[Path] | None, typer.Option(help="Campaign files or folders (default: settings).")
@@ -193,6 +193,13 @@ def run(
         bool, typer.Option(help="Console only: read commands from the keyboard.")
     ] = True,
     worker_id: Annotated[str | None, typer.Option(help="Name of this replica in logs.")] = None,
+    http: Annotated[
+        bool,
+        typer.Option("--http", help="Slack only: receive events over HTTP instead of Socket Mode."),
+    ] = False,
+    port: Annotated[
+        int, typer.Option(help="Slack HTTP mode: port of the /slack/events endpoint.")
+    ] = 3000,
 ) -> None:
     """Run the bot until interrupted (Ctrl-C or SIGTERM finish the sends under way)."""
     from bot.adapters.base import ADAPTERS
@@ -216,6 +223,7 @@ def run(
             interactive=interactive,
             worker_id=worker_id,
             console=out,
+            http_port=port if http else None,
         )
     )
     raise typer.Exit(code)

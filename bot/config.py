@@ -117,12 +117,32 @@ class Settings(BaseSettings):
         default="https://slack.com/api/", validation_alias=_env("SLACK_API_URL")
     )
     discord_token: SecretStr | None = Field(default=None, validation_alias=_env("DISCORD_TOKEN"))
+    discord_guild_ids: Annotated[list[int], NoDecode] = Field(
+        default_factory=list, validation_alias=_env("DISCORD_GUILD_IDS")
+    )
+    discord_application_id: str | None = Field(
+        default=None, validation_alias=_env("DISCORD_APPLICATION_ID")
+    )
+    discord_api_url: str = Field(
+        default="https://discord.com/api/v10", validation_alias=_env("DISCORD_API_URL")
+    )
 
     @field_validator("admins", mode="before")
     @classmethod
     def _split_admins(cls, value: object) -> object:
         if isinstance(value, str):
             return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    @field_validator("discord_guild_ids", mode="before")
+    @classmethod
+    def _split_guilds(cls, value: object) -> object:
+        if isinstance(value, str):
+            parts = [part.strip() for part in value.split(",") if part.strip()]
+            bad = [part for part in parts if not part.isdigit()]
+            if bad:
+                raise ValueError(f'DISCORD_GUILD_IDS holds numeric server ids, not "{bad[0]}"')
+            return [int(part) for part in parts]
         return value
 
     @field_validator("channel_map", mode="before")

@@ -48,6 +48,7 @@ async def run_bot(
     worker_id: str | None = None,
     console: Console | None = None,
     stop_after: float | None = None,
+    http_port: int | None = None,
 ) -> int:
     """Run until a signal (or ``stop_after`` real seconds); returns the exit code."""
     from campaigns.roster import RosterLoadError, load_roster
@@ -86,6 +87,9 @@ async def run_bot(
             "show_time": clock.now,
         }
         local_admins = ["you"]  # whoever sits at the console runs it
+    elif platform != "memory":
+        # Real platforms read their tokens from the settings and cache ids in the database.
+        kwargs = {"settings": settings, "db": db, "clock": clock, "http_port": http_port}
     adapter = create_adapter(platform, **kwargs)
     bot = Rallybot(
         settings,

@@ -106,3 +106,11 @@ def test_configure_logging_json(capsys: pytest.CaptureFixture[str]) -> None:
     line = capsys.readouterr().err.strip().splitlines()[-1]
     assert '"message": "token is [redacted]"' in line and '"level": "info"' in line
     configure_logging("WARNING", "text")
+
+
+def test_discord_guild_ids_are_numbers(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DISCORD_GUILD_IDS", "123, 456")
+    assert Settings().discord_guild_ids == [123, 456]
+    monkeypatch.setenv("DISCORD_GUILD_IDS", "123,general")
+    with pytest.raises(ValidationError, match='not "general"'):
+        Settings()
