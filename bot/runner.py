@@ -9,6 +9,7 @@ import signal
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from rich.console import Console
 
@@ -76,6 +77,7 @@ async def run_bot(
     async def on_quit() -> None:
         stop.set()
 
+    zone = ZoneInfo(settings.timezone)
     kwargs: dict[str, Any] = {}
     local_admins: list[str] = []
     if platform == "console":
@@ -84,7 +86,7 @@ async def run_bot(
             "interactive": interactive,
             "on_advance": on_advance,
             "on_quit": on_quit,
-            "show_time": clock.now,
+            "show_time": lambda: clock.now().astimezone(zone),
         }
         local_admins = ["you"]  # whoever sits at the console runs it
     elif platform != "memory":
@@ -123,6 +125,10 @@ async def run_bot(
     with contextlib.suppress(NotImplementedError, RuntimeError, AttributeError):
         loop.add_signal_handler(signal.SIGHUP, lambda: asyncio.ensure_future(bot.reload()))
 
+    input_closed: asyncio.Task[None] | None = None
+    if platform == "console" and interactive:
+        # The end of typed or piped input ends a console session, like /quit.
+        input_closed = asyncio.create_task(_stop_when_closed(adapter, stop))
     watcher: asyncio.Task[None] | None = None
     if watch:
         watcher = asyncio.create_task(_watch(bot, campaign_paths, stop))
@@ -141,13 +147,22 @@ async def run_bot(
     finally:
         log.info("stopping: finishing the sends under way")
         scheduler.shutdown(wait=False)
-        if watcher is not None:
-            watcher.cancel()
+        for task in (watcher, input_closed):
+            if task is None:
+                continue
+            task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
-                await watcher
+                await task
         await bot.shutdown()
         await db.dispose()
     return 0
+
+
+async def _stop_when_closed(adapter: object, stop: asyncio.Event) -> None:
+    wait_closed = getattr(adapter, "wait_closed", None)
+    if wait_closed is not None:
+        await wait_closed()
+        stop.set()
 
 
 async def _watch(bot: Rallybot, paths: list[Path], stop: asyncio.Event) -> None:

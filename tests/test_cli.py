@@ -136,7 +136,7 @@ def test_demo_plays_the_example_and_duplicates_nothing(lang: str) -> None:
     result = runner.invoke(app, ["demo", "--lang", lang])
     assert result.exit_code == 0, result.output
     assert "nothing duplicated" in result.output
-    assert ("Claire Morel, PDG" if lang == "fr" else "Claire Morel, CEO") in result.output
+    assert ("Le PDG" if lang == "fr" else "The CEO") in result.output
 
 
 def test_demo_refuses_an_unknown_language() -> None:
@@ -243,3 +243,34 @@ def test_run_starts_and_stops_cleanly_on_sigterm(tmp_path: Path) -> None:
     assert proc.returncode == 0, log
     assert "stopping: finishing the sends under way" in log
     assert "xoxb-123456-secret" not in log
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("ending", ["/quit\n", ""], ids=["quit", "end-of-input"])
+def test_run_on_the_console_reads_piped_commands_and_stops(tmp_path: Path, ending: str) -> None:
+    env = {
+        **os.environ,
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'console.db'}",
+        "RALLYBOT_CAMPAIGNS_DIR": str(EXAMPLES / "en"),
+        "RALLYBOT_TIMEZONE": "Europe/London",
+    }
+    command = [sys.executable, "-m", "bot", "run", "--clock", "simulated", "--speed", "0"]
+    command += ["--start", "2026-08-10 06:00", "--no-watch"]
+    proc = subprocess.run(
+        command,
+        check=False,
+        input="/advance 40d\n" + ending,
+        cwd=tmp_path,
+        env={**env, "COLUMNS": "200"},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proc.returncode == 0, proc.stderr
+    out = proc.stdout
+    # The teasers and the CEO's announcement came out once each, at the campaign's times
+    # shown in the bot's time zone (09:30 in London for the launch), not the machine's.
+    assert out.count("It is called **Connect**") == 1
+    assert "The CEO · Tue 15 Sep 09:30" in out
+    assert out.count("Connect is open") == 1
+    assert "advanced 40d → Sat 19 Sep" in out

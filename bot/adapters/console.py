@@ -90,8 +90,8 @@ def parse_duration(text: str) -> timedelta:
 
 
 def _format_when(when: datetime) -> str:
-    local = when.astimezone() if when.tzinfo is not None else when
-    return local.strftime("%a %d %b %H:%M")
+    """``Mon 14 Sep 09:00`` in the zone ``when`` carries (the bot's zone, not the machine's)."""
+    return when.strftime("%a %d %b %H:%M")
 
 
 def render_message(
