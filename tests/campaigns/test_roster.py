@@ -26,7 +26,7 @@ def test_the_example_roster_loads() -> None:
         RosterEntry(
             id="U001",
             email="ana@example.com",
-            name="Ana Martin",
+            name="Ana",
             first_name="Ana",
             team="sales",
             cohort="pilot",
@@ -38,7 +38,7 @@ def test_the_example_roster_loads() -> None:
         RosterEntry(
             id="U002",
             email="bo@example.com",
-            name="Bo Chen",
+            name="Bo",
             first_name="Bo",
             team="presales",
             cohort="pilot",
