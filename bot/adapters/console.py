@@ -35,7 +35,7 @@ from rich.table import Table
 from rich.text import Text
 
 from bot.adapters.base import AdapterError, Capabilities, EventSink, MemberProfile, SentMessage
-from bot.adapters.memory import Delivered, DeliveryKind
+from bot.adapters.memory import Delivered, DeliveryKind, find_delivered
 from bot.events import (
     ButtonClicked,
     ChannelRef,
@@ -531,13 +531,7 @@ class ConsoleAdapter:
         self.console.print(renderable)
 
     def _lookup(self, target: str, key: str) -> SentMessage | None:
-        for delivered in self.delivered:
-            if delivered.idempotency_key == key and target in (
-                delivered.target,
-                delivered.sent.channel_id,
-            ):
-                return delivered.sent
-        return None
+        return find_delivered(self.delivered, target, key)
 
     def _number_of(self, sent: SentMessage) -> int:
         number = self._numbers.get(sent.message_id)

@@ -23,7 +23,7 @@ from bot.adapters.base import (
 from bot.events import Event
 from bot.messages import Message
 
-__all__ = ["Delivered", "MemoryAdapter", "Reaction", "SendHook", "Updated"]
+__all__ = ["Delivered", "MemoryAdapter", "Reaction", "SendHook", "Updated", "find_delivered"]
 
 SendHook = Callable[[str | None], Awaitable[None]]
 """Called with the idempotency key of a send (None for replies and unkeyed sends)."""
@@ -61,6 +61,14 @@ class Reaction:
     channel_id: str
     message_id: str
     emoji: str
+
+
+def find_delivered(delivered: Iterable[Delivered], target: str, key: str) -> SentMessage | None:
+    """The message sent with ``key`` to ``target`` (a user or channel id), if any."""
+    for item in delivered:
+        if item.idempotency_key == key and target in (item.target, item.sent.channel_id):
+            return item.sent
+    return None
 
 
 class MemoryAdapter:
@@ -247,13 +255,7 @@ class MemoryAdapter:
     # -- internals ----------------------------------------------------------------------
 
     def _lookup(self, target: str, key: str) -> SentMessage | None:
-        for delivered in self.delivered:
-            if delivered.idempotency_key == key and target in (
-                delivered.target,
-                delivered.sent.channel_id,
-            ):
-                return delivered.sent
-        return None
+        return find_delivered(self.delivered, target, key)
 
     def _known(self, sent: SentMessage) -> None:
         if (sent.channel_id, sent.message_id) not in self._contents:
