@@ -1,0 +1,762 @@
+"""Challenges: progress from the neutral events, points once, winners announced at the end.
+
+A campaign file's ``challenges:`` (see :mod:`campaigns.engagement`) set goals for members or
+teams between a start and an end. Each counted action is a row with a unique reference
+(:mod:`storage.challenge_models`), so a duplicated event never counts twice; the member or
+team that reaches the goal gets the points through :func:`handlers.points.grant` (action
+``challenge_done``, one idempotency key per challenge and member) exactly once. Onboarding
+completions and quiz answers are read from their own tables by the tick. When a challenge
+ends, the tick announces its winners once (an outbox row, so it survives a crash).
+
+Commands: ``/rallybot challenges`` (mine, with progress), ``/rallybot challenge submit ID
+text...`` (evidence for a manager to approve or reject with a button) and ``/rallybot invite
+@colleague`` (counts for invite challenges when the colleague joins).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.events import (
+    ButtonClicked,
+    CommandInvoked,
+    MemberJoined,
+    MessagePosted,
+    ReactionAdded,
+    UserRef,
+)
+from bot.messages import Button, Message
+from campaigns.engagement import Challenge, challenges_of
+from campaigns.quiz import sanitize_answer
+from campaigns.schema import pick_locale
+from handlers.points import _find_member, _member_for, _safe, grant
+from storage import outbox
+from storage.challenge_models import (
+    ChallengeClosed,
+    ChallengeDone,
+    ChallengeInvite,
+    ChallengeProgress,
+    ChallengeSubmission,
+    SubmissionState,
+)
+from storage.models import DeliveryStatus, Member, table_of
+from storage.onboarding_models import JourneyState
+from storage.quiz_models import QuizAnswer, QuizRun
+from storage.repositories import get_member, get_members
+
+if TYPE_CHECKING:
+    from bot.context import BotContext
+
+__all__ = [
+    "APPROVE_ACTION",
+    "COMMANDS",
+    "REJECT_ACTION",
+    "SIDE_SUFFIX",
+    "active_challenges",
+    "next_event_time",
+    "on_button_clicked",
+    "on_command",
+    "on_member_joined",
+    "on_message_posted",
+    "on_reaction_added",
+    "progress_of",
+    "record",
+    "register",
+    "tick",
+]
+
+log = logging.getLogger("rallybot.challenges")
+
+COMMANDS = frozenset({"challenges", "challenge", "invite"})
+"""The ``/rallybot`` commands this module answers."""
+APPROVE_ACTION = "challenge-approve"
+REJECT_ACTION = "challenge-reject"
+SIDE_SUFFIX = ".challenges"
+"""Campaign id suffix of the winners' announcements in the outbox (a reload leaves them be)."""
+EVIDENCE_GRACE = timedelta(days=3)
+"""How long after its end an evidence challenge waits for pending submissions to be judged."""
+
+P = table_of(ChallengeProgress).c
+DN = table_of(ChallengeDone).c
+CL = table_of(ChallengeClosed).c
+INV = table_of(ChallengeInvite).c
+SUB = table_of(ChallengeSubmission).c
+J = table_of(JourneyState).c
+QA = table_of(QuizAnswer).c
+QR = table_of(QuizRun).c
+M = table_of(Member).c
+
+_WORDS: dict[str, dict[str, str]] = {
+    "en": {
+        "done_dm": "🏆 Challenge done: {title}! +{points} point(s).",
+        "done_dm_nopoints": "🏆 Challenge done: {title}!",
+        "results": "🏁 The challenge “{title}” is over. Done by: {winners}. Congratulations!",
+        "results_none": "🏁 The challenge “{title}” is over. Nobody reached the goal this time.",
+        "evidence": "📎 {name} submitted evidence for the challenge “{title}”:\n{text}",
+        "approve": "Approve",
+        "reject": "Reject",
+        "approved": "✅ Your evidence for “{title}” was approved.",
+        "rejected": "Your evidence for “{title}” was not accepted this time.",
+    },
+    "fr": {
+        "done_dm": "🏆 Défi relevé : {title} ! +{points} point(s).",
+        "done_dm_nopoints": "🏆 Défi relevé : {title} !",
+        "results": "🏁 Le défi « {title} » est terminé. Relevé par : {winners}. Bravo !",
+        "results_none": "🏁 Le défi « {title} » est terminé. Personne n'a atteint l'objectif.",
+        "evidence": "📎 {name} a soumis une preuve pour le défi « {title} » :\n{text}",
+        "approve": "Approuver",
+        "reject": "Refuser",
+        "approved": "✅ Votre preuve pour « {title} » a été acceptée.",
+        "rejected": "Votre preuve pour « {title} » n'a pas été retenue cette fois.",
+    },
+}
+_GOALS = {
+    "post_in_channel": "post {count} message(s){where}",
+    "react": "react {count} time(s){where}",
+    "complete_onboarding": "complete your onboarding",
+    "answer_quiz": "answer {count} quiz question(s)",
+    "invite": "invite {count} colleague(s) who join",
+    "submit_evidence": "have {count} submission(s) approved (/rallybot challenge submit {id} ...)",
+}
+
+
+def _lang(locale: str | None) -> str:
+    base = (locale or "en").split("-")[0].split("_")[0]
+    return base if base in _WORDS else "en"
+
+
+def _word(locale: str | None, key: str, **values: object) -> str:
+    return _WORDS[_lang(locale)][key].format(**values)
+
+
+def _campaigns(ctx: BotContext) -> dict[str, Any]:
+    found = getattr(ctx, "campaigns", {})
+    return found if isinstance(found, dict) else {}
+
+
+def active_challenges(ctx: BotContext) -> list[Challenge]:
+    """Every challenge of the loaded campaign files (running, future or past)."""
+    return [c for campaign in _campaigns(ctx).values() for c in challenges_of(campaign)]
+
+
+def _title(ctx: BotContext, challenge: Challenge, locale: str | None) -> str:
+    campaign = _campaigns(ctx).get(challenge.campaign_id)
+    default = campaign.spec.locale if campaign is not None else "fr"
+    return pick_locale(challenge.title, locale, default)[1]
+
+
+def _channel_id(ctx: BotContext, challenge: Challenge, logical: str) -> str:
+    campaign = _campaigns(ctx).get(challenge.campaign_id)
+    channels: dict[str, str] = dict(campaign.spec.channels) if campaign is not None else {}
+    channels.update(ctx.settings.channel_map)
+    return channels.get(logical, logical)
+
+
+def _subject(challenge: Challenge, member: Member) -> str | None:
+    if challenge.by == "team":
+        return f"team:{member.team}" if member.team else None
+    return f"member:{member.id}"
+
+
+def _insert(session: AsyncSession, model: type[Any]) -> Any:
+    table = table_of(model)
+    if session.get_bind().dialect.name == "postgresql":
+        return pg_insert(table)
+    return sqlite_insert(table)
+
+
+async def _insert_once(ctx: BotContext, model: type[Any], **values: Any) -> bool:
+    """Insert a row unless its unique key exists; True when this call inserted it."""
+    async with ctx.db.session() as session:
+        result = await session.execute(
+            _insert(session, model).values(**values).on_conflict_do_nothing()
+        )
+        return outbox.affected(result) > 0
+
+
+# ---------------------------------------------------------------------------- progress
+
+
+async def record(
+    ctx: BotContext, challenge: Challenge, member: Member, ref: str, at: datetime
+) -> bool:
+    """Count one action of ``member`` for ``challenge`` (once per ``ref``); completes the
+    challenge when the goal is reached. False when it did not count."""
+    if member.id is None or member.is_bot or not challenge.active(at):
+        return False
+    subject = _subject(challenge, member)
+    if subject is None:
+        return False
+    counted = await _insert_once(
+        ctx,
+        ChallengeProgress,
+        challenge=challenge.key,
+        subject=subject,
+        member_id=member.id,
+        ref=ref[:200],
+        at=at,
+    )
+    if counted:
+        await _check_done(ctx, challenge, subject, at)
+    return counted
+
+
+async def progress_of(ctx: BotContext, challenge: Challenge, subject: str) -> int:
+    """How many counted actions ``subject`` (``member:ID`` or ``team:NAME``) has."""
+    async with ctx.db.session() as session:
+        count = await session.scalar(
+            sa.select(sa.func.count())
+            .select_from(table_of(ChallengeProgress))
+            .where(P.challenge == challenge.key, P.subject == subject)
+        )
+    return int(count or 0)
+
+
+async def _check_done(ctx: BotContext, challenge: Challenge, subject: str, at: datetime) -> None:
+    if await progress_of(ctx, challenge, subject) < challenge.count:
+        return
+    kind, _, name = subject.partition(":")
+    if not await _insert_once(
+        ctx,
+        ChallengeDone,
+        challenge=challenge.key,
+        subject=subject,
+        member_id=int(name) if kind == "member" else None,
+        completed_at=at,
+    ):
+        return  # done before, by this process or another
+    log.info("challenge %s done by %s", challenge.key, subject)
+    await _award(ctx, challenge, subject, at, tell=True)
+
+
+async def _team_members(ctx: BotContext, team: str) -> list[Member]:
+    async with ctx.db.session() as session:
+        rows = await session.execute(
+            sa.select(Member).where(M.team == team, M.is_bot.is_(False)).order_by(M.id)
+        )
+        return list(rows.scalars())
+
+
+async def _award(
+    ctx: BotContext, challenge: Challenge, subject: str, at: datetime, *, tell: bool
+) -> None:
+    """Grant the challenge's points to the member, or to every member of the team (a key per
+    challenge and member: granting again awards nothing)."""
+    kind, _, name = subject.partition(":")
+    if kind == "member":
+        member = await get_member(ctx.db, int(name))
+        members = [member] if member is not None else []
+        prefix = f"challenge:{challenge.key}:"
+    else:
+        members = await _team_members(ctx, name)
+        prefix = f"challenge:{challenge.key}:team:{name}:"
+    for member in members:
+        assert member.id is not None
+        title = _title(ctx, challenge, member.locale)
+        granted = await grant(
+            ctx,
+            member_id=member.id,
+            action="challenge_done",
+            key=f"{prefix}{member.id}",
+            at=at,
+            campaign_id=challenge.campaign_id,
+            reason=f"challenge done: {title}"[:500],
+            amount=challenge.points,
+        )
+        if tell and kind == "member":
+            key = "done_dm" if granted else "done_dm_nopoints"
+            text = _word(member.locale or ctx.settings.locale, key, title=title, points=granted)
+            try:
+                await ctx.adapter.send_direct(member.platform_user_id, Message(text=text))
+            except Exception:  # the challenge stays done; only the note is lost
+                log.exception("could not tell member %s of challenge %s", member.id, challenge.key)
+
+
+def _running(ctx: BotContext, kind: str, at: datetime) -> list[Challenge]:
+    return [c for c in active_challenges(ctx) if c.kind == kind and c.active(at)]
+
+
+# ---------------------------------------------------------------------------- events
+
+
+async def on_message_posted(event: MessagePosted, ctx: BotContext) -> None:
+    """A message in a channel counts for the running ``post_in_channel`` challenges."""
+    if event.user.is_bot or event.channel.is_direct:
+        return
+    running = _running(ctx, "post_in_channel", event.occurred_at)
+    if not running:
+        return
+    member = await _member_for(ctx, event.user)
+    for challenge in running:
+        if challenge.channel and _channel_id(ctx, challenge, challenge.channel) not in {
+            event.channel.id,
+            event.channel.name,
+        }:
+            continue
+        ref = f"post:{event.platform}:{event.channel.id}:{event.message_id}"
+        await record(ctx, challenge, member, ref, event.occurred_at)
+
+
+async def on_reaction_added(event: ReactionAdded, ctx: BotContext) -> None:
+    """A reaction counts for the running ``react`` challenges (once per message and member;
+    never on one's own message)."""
+    if event.user.is_bot or (event.author is not None and event.author.id == event.user.id):
+        return
+    running = _running(ctx, "react", event.occurred_at)
+    if not running:
+        return
+    member = await _member_for(ctx, event.user)
+    for challenge in running:
+        if challenge.channel and _channel_id(ctx, challenge, challenge.channel) != (
+            event.channel.id
+        ):
+            continue
+        ref = f"react:{event.platform}:{event.channel.id}:{event.message_id}:{member.id}"
+        await record(ctx, challenge, member, ref, event.occurred_at)
+
+
+async def on_member_joined(event: MemberJoined, ctx: BotContext) -> None:
+    """An invited colleague joined: their (first) inviter progresses, once."""
+    async with ctx.db.session() as session:
+        result = await session.execute(
+            sa.update(ChallengeInvite)
+            .where(
+                INV.platform == event.platform,
+                INV.invitee_user_id == event.user.id,
+                INV.joined_at.is_(None),
+            )
+            .values(joined_at=event.occurred_at)
+            .returning(INV.inviter_id)
+        )
+        inviter_id = result.scalar_one_or_none()
+    if inviter_id is None:
+        return
+    inviter = await get_member(ctx.db, inviter_id)
+    if inviter is None:
+        return
+    for challenge in _running(ctx, "invite", event.occurred_at):
+        ref = f"invite:{event.platform}:{event.user.id}"
+        await record(ctx, challenge, inviter, ref, event.occurred_at)
+
+
+async def on_button_clicked(event: ButtonClicked, ctx: BotContext) -> None:
+    """Approve or Reject on a submission: community managers only; decided once."""
+    if event.action_id not in {APPROVE_ACTION, REJECT_ACTION}:
+        return
+    if not ctx.is_admin(event.user):
+        await _tell(ctx, event.user, "Only community managers can judge challenge evidence.")
+        return
+    if not event.value.isdigit():
+        return
+    approve = event.action_id == APPROVE_ACTION
+    state = SubmissionState.approved if approve else SubmissionState.rejected
+    async with ctx.db.session() as session:
+        result = await session.execute(
+            sa.update(ChallengeSubmission)
+            .where(SUB.id == int(event.value), SUB.state == SubmissionState.pending.value)
+            .values(state=state.value, decided_at=ctx.clock.now(), decided_by=event.user.key)
+        )
+        decided = outbox.affected(result) > 0
+        submission = await session.get(ChallengeSubmission, int(event.value))
+    if submission is None:
+        return
+    if not decided:
+        await _tell(ctx, event.user, f"Submission #{submission.id} was already {submission.state}.")
+        return
+    log.info("submission %s %s by %s", submission.id, state.value, event.user.key)
+    challenge = _find(ctx, submission.challenge)
+    member = await get_member(ctx.db, submission.member_id)
+    await _tell(ctx, event.user, f"Submission #{submission.id} {state.value}.")
+    if challenge is None or member is None:
+        return
+    title = _title(ctx, challenge, member.locale)
+    if approve:
+        await record(ctx, challenge, member, f"evidence:{submission.id}", submission.submitted_at)
+    text = _word(member.locale or ctx.settings.locale, state.value, title=title)
+    try:
+        await ctx.adapter.send_direct(member.platform_user_id, Message(text=text))
+    except Exception:
+        log.exception("could not tell member %s about submission %s", member.id, submission.id)
+
+
+async def _tell(ctx: BotContext, user: UserRef, text: str) -> None:
+    try:
+        await ctx.adapter.send_direct(user.id, Message(text=text))
+    except Exception:
+        log.exception("could not answer %s", user.key)
+
+
+def _find(ctx: BotContext, key: str) -> Challenge | None:
+    for challenge in active_challenges(ctx):
+        if key in (challenge.key, challenge.id):
+            return challenge
+    return None
+
+
+# ---------------------------------------------------------------------------- tables read
+
+
+async def _sync(ctx: BotContext, challenge: Challenge, now: datetime) -> None:
+    """Count onboarding completions and quiz answers (kept in their own tables)."""
+    until = min(now + timedelta(seconds=1), challenge.end)
+    async with ctx.db.session() as session:
+        if challenge.kind == "complete_onboarding":
+            query = sa.select(J.member_id, J.completed_at, J.member_id.label("ref")).where(
+                J.campaign_id == challenge.campaign_id,
+                J.completed_at >= challenge.start,
+                J.completed_at < until,
+            )
+            prefix = "onboarding:"
+        else:
+            query = (
+                sa.select(QA.member_id, QA.answered_at, QA.id)
+                .join_from(table_of(QuizAnswer), table_of(QuizRun), QR.id == QA.run_id)
+                .where(QA.final.is_(True), QA.answered_at >= challenge.start)
+                .where(QA.answered_at < until)
+            )
+            if challenge.quiz:
+                query = query.where(QR.bank_id == challenge.quiz)
+            prefix = "quiz:"
+        rows = (await session.execute(query)).all()
+        seen = set(
+            (
+                await session.execute(
+                    sa.select(P.ref).where(P.challenge == challenge.key, P.ref.startswith(prefix))
+                )
+            ).scalars()
+        )
+    wanted = [(int(m), at, f"{prefix}{ref}") for m, at, ref in rows if f"{prefix}{ref}" not in seen]
+    if not wanted:
+        return
+    members = await get_members(ctx.db, sorted({m for m, _, _ in wanted}))
+    for member_id, at, ref in sorted(wanted, key=lambda w: (w[1], w[2])):
+        member = members.get(member_id)
+        if member is not None:
+            await record(ctx, challenge, member, ref, at)
+
+
+# ---------------------------------------------------------------------------- the end
+
+
+async def _closed(ctx: BotContext) -> set[str]:
+    async with ctx.db.session() as session:
+        return set((await session.execute(sa.select(CL.challenge))).scalars())
+
+
+async def _pending_evidence(ctx: BotContext, challenge: Challenge) -> bool:
+    async with ctx.db.session() as session:
+        found = await session.scalar(
+            sa.select(SUB.id)
+            .where(SUB.challenge == challenge.key, SUB.state == SubmissionState.pending.value)
+            .limit(1)
+        )
+    return found is not None
+
+
+def _closes_at(challenge: Challenge) -> datetime:
+    """When the winners are announced at the latest."""
+    if challenge.kind == "submit_evidence":
+        return challenge.end + EVIDENCE_GRACE
+    return challenge.end
+
+
+async def _winners(ctx: BotContext, challenge: Challenge) -> list[tuple[str, datetime]]:
+    async with ctx.db.session() as session:
+        rows = await session.execute(
+            sa.select(DN.subject, DN.completed_at)
+            .where(DN.challenge == challenge.key)
+            .order_by(DN.completed_at, DN.subject)
+        )
+        return [(str(s), at) for s, at in rows.all()]
+
+
+async def _names(ctx: BotContext, subjects: Sequence[str]) -> list[str]:
+    ids = [int(s.split(":", 1)[1]) for s in subjects if s.startswith("member:")]
+    members = await get_members(ctx.db, ids)
+    names: list[str] = []
+    for subject in subjects:
+        kind, _, name = subject.partition(":")
+        if kind == "team":
+            names.append(_safe(name))
+            continue
+        member = members.get(int(name))
+        if member is not None:
+            names.append(_safe(member.display_name or member.first_name or member.platform_user_id))
+    return names
+
+
+async def _close(ctx: BotContext, challenge: Challenge, now: datetime) -> bool:
+    winners = await _winners(ctx, challenge)
+    if not await _insert_once(
+        ctx, ChallengeClosed, challenge=challenge.key, closed_at=now, winners=len(winners)
+    ):
+        return False
+    for subject, at in winners:  # again, in case a crash came between completion and award
+        await _award(ctx, challenge, subject, at, tell=False)
+    campaign = _campaigns(ctx).get(challenge.campaign_id)
+    where = challenge.announce or challenge.channel
+    log.info("challenge %s closed: %d winner(s)", challenge.key, len(winners))
+    if campaign is None or where is None:
+        return True
+    locale = campaign.spec.locale
+    title = _title(ctx, challenge, locale)
+    names = await _names(ctx, [s for s, _ in winners])
+    if names:
+        shown = ", ".join(names[:30]) + (f" (+{len(names) - 30})" if len(names) > 30 else "")
+        text = _word(locale, "results", title=title, winners=shown)
+    else:
+        text = _word(locale, "results_none", title=title)
+    channel = _channel_id(ctx, challenge, where)
+    message = Message(text=text, metadata={"campaign": campaign.id, "step": "challenge-results"})
+    row = {
+        "campaign_id": campaign.id + SIDE_SUFFIX,
+        "step_id": f"challenge-{challenge.id}-results",
+        "recipient": f"channel:{channel}",
+        "occurrence": "once",
+        "due_at": now,
+        "grace_until": now + (campaign.grace or ctx.settings.grace),
+        "status": DeliveryStatus.pending.value,
+        "reason": None,
+        "payload": {"message": message.to_dict(), "channel": channel},
+        "content_hash": "",
+        "attempts": 0,
+        "created_at": now,
+        "updated_at": now,
+    }
+    async with ctx.db.session() as session:
+        await outbox.insert_deliveries(session, [row])
+    return True
+
+
+async def tick(ctx: BotContext) -> int:
+    """Count onboarding completions and quiz answers; close the challenges that ended
+    (announcing their winners once). Returns the challenges closed."""
+    challenges = active_challenges(ctx)
+    if not challenges:
+        return 0
+    now = ctx.clock.now()
+    closed = await _closed(ctx)
+    count = 0
+    for challenge in challenges:
+        if challenge.key in closed or now < challenge.start:
+            continue
+        if challenge.kind in {"complete_onboarding", "answer_quiz"}:
+            await _sync(ctx, challenge, now)
+        if now < challenge.end:
+            continue
+        if (
+            challenge.kind == "submit_evidence"
+            and now < _closes_at(challenge)
+            and await _pending_evidence(ctx, challenge)
+        ):
+            continue
+        if await _close(ctx, challenge, now):
+            count += 1
+    return count
+
+
+async def next_event_time(ctx: BotContext, horizon: datetime) -> datetime | None:
+    """The next challenge end still to announce (simulated clocks jump there)."""
+    challenges = active_challenges(ctx)
+    if not challenges:
+        return None
+    closed = await _closed(ctx)
+    now = ctx.clock.now()
+    due: list[datetime] = []
+    for challenge in challenges:
+        if challenge.key in closed:
+            continue
+        if challenge.end > now:
+            due.append(challenge.end)
+        elif challenge.kind == "submit_evidence" and _closes_at(challenge) > now:
+            due.append(_closes_at(challenge))
+    due = [d for d in due if d <= horizon]
+    return min(due) if due else None
+
+
+# ---------------------------------------------------------------------------- commands
+
+
+def _goal_text(challenge: Challenge) -> str:
+    where = f" in #{challenge.channel}" if challenge.channel else ""
+    return _GOALS[challenge.kind].format(count=challenge.count, where=where, id=challenge.id)
+
+
+async def _mine(event: CommandInvoked, ctx: BotContext) -> None:
+    member = await _member_for(ctx, event.user)
+    now = ctx.clock.now()
+    week = timedelta(days=7)
+    shown = [c for c in active_challenges(ctx) if c.start - now < week and now - c.end < week]
+    if not shown:
+        await ctx.answer(event, "No challenges right now.")
+        return
+    for challenge in shown:  # quiz answers and onboardings since the last tick
+        if challenge.kind in {"complete_onboarding", "answer_quiz"} and challenge.start <= now:
+            await _sync(ctx, challenge, now)
+    async with ctx.db.session() as session:
+        done = set(
+            (
+                await session.execute(
+                    sa.select(DN.challenge, DN.subject).where(
+                        DN.challenge.in_([c.key for c in shown])
+                    )
+                )
+            ).all()
+        )
+    lines = ["Challenges:"]
+    for challenge in sorted(shown, key=lambda c: (c.end, c.key)):
+        title = _safe(_title(ctx, challenge, member.locale or ctx.settings.locale), 120)
+        subject = _subject(challenge, member)
+        team = f" (team {_safe(member.team)})" if challenge.by == "team" and member.team else ""
+        if now < challenge.start:
+            state = f"starts {challenge.start:%Y-%m-%d %H:%M} UTC"
+        elif subject is None:
+            state = "for teams: you have no team"
+        elif (challenge.key, subject) in done:
+            state = "done ✅"
+        else:
+            have = min(await progress_of(ctx, challenge, subject), challenge.count)
+            ended = now >= challenge.end
+            state = f"{have}/{challenge.count}" + (
+                " (ended)" if ended else f", until {challenge.end:%Y-%m-%d %H:%M} UTC"
+            )
+        points = f", {challenge.points} pts" if challenge.points else ""
+        lines.append(f"• {title} [{challenge.id}]{team}: {_goal_text(challenge)}{points} — {state}")
+    await ctx.answer(event, "\n".join(lines))
+
+
+async def _submit(event: CommandInvoked, ctx: BotContext, args: list[str]) -> None:
+    usage = "Usage: /rallybot challenge submit CHALLENGE_ID text or link"
+    if len(args) < 3 or args[0].lower() != "submit":
+        await ctx.answer(event, usage)
+        return
+    challenge = _find(ctx, args[1])
+    now = event.occurred_at
+    if challenge is None or challenge.kind != "submit_evidence":
+        await ctx.answer(event, f"No evidence challenge named {_safe(args[1], 40)}.")
+        return
+    if not challenge.active(now):
+        await ctx.answer(event, "This challenge is not running.")
+        return
+    member = await _member_for(ctx, event.user)
+    assert member.id is not None
+    if _subject(challenge, member) is None:
+        await ctx.answer(event, "This challenge is for teams, and you have no team.")
+        return
+    text = sanitize_answer(" ".join(args[2:]), 1000)
+    async with ctx.db.session() as session:
+        submission = ChallengeSubmission(
+            challenge=challenge.key, member_id=member.id, text=text, submitted_at=now
+        )
+        session.add(submission)
+        await session.flush()
+        submission_id = submission.id
+    assert submission_id is not None
+    await _send_to_managers(ctx, challenge, member, submission_id, text)
+    await ctx.answer(
+        event, f"Thanks! Submission #{submission_id} was sent to the community managers."
+    )
+
+
+async def _send_to_managers(
+    ctx: BotContext, challenge: Challenge, member: Member, submission_id: int, text: str
+) -> None:
+    locale = ctx.settings.locale
+    name = _safe(member.display_name or member.platform_user_id)
+    body = _word(
+        locale,
+        "evidence",
+        name=name,
+        title=_safe(_title(ctx, challenge, locale), 120),
+        text=_safe(text, 1000),
+    )
+    value = str(submission_id)
+    message = Message(
+        text=body,
+        buttons=(
+            Button(
+                label=_word(locale, "approve"),
+                action_id=APPROVE_ACTION,
+                value=value,
+                style="primary",
+            ),
+            Button(
+                label=_word(locale, "reject"), action_id=REJECT_ACTION, value=value, style="danger"
+            ),
+        ),
+        metadata={"challenge": challenge.key, "submission": value},
+    )
+    for admin in ctx.settings.admins:
+        platform, _, user_id = admin.rpartition(":")
+        if platform and platform != member.platform:
+            continue
+        try:
+            await ctx.adapter.send_direct(user_id, message)
+        except Exception:
+            log.exception("could not send submission %s to %s", submission_id, admin)
+
+
+async def _invite(event: CommandInvoked, ctx: BotContext) -> None:
+    if not event.args:
+        await ctx.answer(event, "Usage: /rallybot invite @colleague")
+        return
+    inviter = await _member_for(ctx, event.user)
+    assert inviter.id is not None
+    target = event.args[0].strip()
+    known = await _find_member(ctx, event.platform, target)
+    user_id = known.platform_user_id if known is not None else target.strip("<>@!")
+    user_id = user_id.split("|", 1)[0]
+    if not user_id or len(user_id) > 64:
+        await ctx.answer(event, "Usage: /rallybot invite @colleague")
+        return
+    if user_id == event.user.id:
+        await ctx.answer(event, "You cannot invite yourself.")
+        return
+    if known is not None and known.joined_at is not None:
+        await ctx.answer(event, f"{_safe(known.display_name or user_id)} has already joined.")
+        return
+    created = await _insert_once(
+        ctx,
+        ChallengeInvite,
+        platform=event.platform,
+        invitee_user_id=user_id,
+        inviter_id=inviter.id,
+        invited_at=ctx.clock.now(),
+    )
+    if created:
+        await ctx.answer(event, "Invitation noted: it counts when your colleague joins.")
+    else:
+        await ctx.answer(event, "Someone already invited this colleague.")
+
+
+async def on_command(event: CommandInvoked, ctx: BotContext) -> None:
+    """Answer ``challenges``, ``challenge submit`` and ``invite``."""
+    name = event.name.lower()
+    if name not in COMMANDS:
+        return
+    if name == "challenges":
+        await _mine(event, ctx)
+    elif name == "challenge":
+        await _submit(event, ctx, list(event.args))
+    else:
+        await _invite(event, ctx)
+
+
+def register(router: object) -> None:
+    """Attach this module's handlers (after members: a join is recorded first)."""
+    from bot.router import Router
+
+    assert isinstance(router, Router)
+    router.add(MessagePosted, on_message_posted)
+    router.add(ReactionAdded, on_reaction_added)
+    router.add(MemberJoined, on_member_joined)
+    router.add(ButtonClicked, on_button_clicked)
+    router.add(CommandInvoked, on_command)

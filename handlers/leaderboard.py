@@ -1,0 +1,115 @@
+"""Messages written when they are sent: the render hook of the outbox, and the leaderboard step.
+
+The planner writes a step's message into the outbox ahead of time; a step whose content must
+reflect the moment it goes out (a leaderboard) carries a marker in its payload
+(``{"render": {"kind": "leaderboard", ...}}``), and :func:`make_render` gives the dispatcher
+the hook that fills it in just before sending.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import replace
+from typing import TYPE_CHECKING, Any
+
+from bot.messages import Message
+from handlers.points import PERIODS, rules_of
+from storage import ledger
+from storage.models import Delivery
+
+if TYPE_CHECKING:
+    from bot.context import BotContext
+
+__all__ = ["RENDERERS", "leaderboard_text", "make_render", "render_leaderboard"]
+
+_WORDS: dict[str, dict[str, str]] = {
+    "en": {
+        "all": "Leaderboard, all time",
+        "season": "Leaderboard, this season",
+        "7d": "Leaderboard, the last 7 days",
+        "30d": "Leaderboard, the last 30 days",
+        "team": "team {team}",
+        "empty": "No points yet.",
+        "points": "{total} pts",
+    },
+    "fr": {
+        "all": "Classement général",
+        "season": "Classement de la saison",
+        "7d": "Classement des 7 derniers jours",
+        "30d": "Classement des 30 derniers jours",
+        "team": "équipe {team}",
+        "empty": "Pas encore de points.",
+        "points": "{total} pts",
+    },
+}
+
+Renderer = Callable[["BotContext", Delivery, Message, dict[str, Any]], Awaitable[Message]]
+
+
+def _lang(locale: str | None) -> str:
+    base = (locale or "en").split("-")[0].split("_")[0]
+    return base if base in _WORDS else "en"
+
+
+async def leaderboard_text(
+    ctx: BotContext, *, period: str, top: int, team: str | None, locale: str | None
+) -> str:
+    """The standings as lines of text (names made safe to show), as of now."""
+    from handlers.points import _safe
+
+    words = _WORDS[_lang(locale)]
+    rules = rules_of(ctx)
+    if rules.leaderboard.private:  # a channel post shows no more than the rules' top N
+        top = min(top, rules.leaderboard.top)
+    standings = (
+        await ledger.leaderboard(
+            ctx.db, period=PERIODS[period], now=ctx.clock.now(), team=team, limit=top
+        )
+        if top > 0
+        else []
+    )
+    lines = [
+        f"{s.rank}. {_safe(s.display_name or str(s.member_id))} — "
+        + words["points"].format(total=s.total)
+        for s in standings
+    ]
+    return "\n".join(lines) if lines else words["empty"]
+
+
+async def render_leaderboard(
+    ctx: BotContext, row: Delivery, message: Message, marker: dict[str, Any]
+) -> Message:
+    """The step's text (a default title when it has none) followed by the standings."""
+    period = str(marker.get("period") or "7d")
+    if period not in PERIODS:
+        period = "7d"
+    team = marker.get("team")
+    team = str(team) if team else None
+    top = int(marker.get("top") or 10)
+    locale = message.metadata.get("locale")
+    words = _WORDS[_lang(locale)]
+    header = message.text.strip()
+    if not header:
+        header = words[period] + (", " + words["team"].format(team=team) if team else "") + ":"
+    body = await leaderboard_text(ctx, period=period, top=top, team=team, locale=locale)
+    return replace(message, text=f"{header}\n{body}")
+
+
+RENDERERS: dict[str, Renderer] = {"leaderboard": render_leaderboard}
+"""Render kinds -> the function that writes the message when it is sent."""
+
+
+def make_render(ctx: BotContext) -> Callable[[Delivery, Message], Awaitable[Message]]:
+    """The dispatcher's render hook: fills in the message of a payload with a ``render``
+    marker (an unknown kind leaves the message as planned)."""
+
+    async def render(row: Delivery, message: Message) -> Message:
+        marker = row.payload.get("render")
+        if not isinstance(marker, dict):
+            return message
+        renderer = RENDERERS.get(str(marker.get("kind")))
+        if renderer is None:
+            return message
+        return await renderer(ctx, row, message, marker)
+
+    return render

@@ -1,0 +1,625 @@
+"""Points, kudos, badges and leaderboards: events that earn points and the commands around them.
+
+Every award goes through :func:`grant`, which applies the rules file (points per action, daily
+caps, cooldowns, exclusions, kudos allowance and per-pair limit) and records the award in the
+ledger (:mod:`storage.ledger`) under an idempotency key, so a replayed event never counts twice.
+
+Commands: ``/rallybot points`` (mine), ``/rallybot top [all|season|7d|30d] [team]``,
+``/rallybot kudos @member reason``; for community managers ``/rallybot points add|remove
+@member N reason``, ``/rallybot points revert ENTRY_ID [reason]`` and ``/rallybot season start
+NAME``.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from datetime import datetime, time
+from typing import TYPE_CHECKING
+from zoneinfo import ZoneInfo
+
+import sqlalchemy as sa
+
+from bot.events import (
+    CommandInvoked,
+    MessagePosted,
+    ReactionAdded,
+    ReactionRemoved,
+    UserRef,
+)
+from bot.messages import Message
+from campaigns.quiz import sanitize_answer
+from campaigns.rules import ACTION_SOURCES, DEFAULT_RULES, BadgeSpec, Rules, localized
+from storage import ledger
+from storage.ledger import Limits, Period, PointCounts
+from storage.models import Delivery, DeliveryStatus, Member, table_of
+from storage.repositories import get_member, get_member_by_platform_id, upsert_member
+
+if TYPE_CHECKING:
+    from bot.context import BotContext
+
+__all__ = [
+    "COMMANDS",
+    "check_badges",
+    "grant",
+    "on_command",
+    "on_message_posted",
+    "on_reaction_added",
+    "on_reaction_removed",
+    "register",
+    "rules_of",
+]
+
+log = logging.getLogger("rallybot.points")
+
+COMMANDS = frozenset({"points", "top", "kudos", "season"})
+"""The ``/rallybot`` commands this module answers."""
+
+PERIODS: dict[str, Period] = {"all": "all", "season": "season", "7d": "7d", "30d": "30d"}
+_PERIOD_WORDS = {"all": "all time", "season": "this season", "7d": "the last 7 days"}
+_PERIOD_WORDS["30d"] = "the last 30 days"
+
+_REASONS = {
+    "reaction_on_announcement": "reaction on an announcement",
+    "first_post": "first post",
+    "quiz_correct": "correct quiz answer",
+    "quiz_speed_bonus": "quiz speed bonus",
+    "challenge_done": "challenge done",
+    "kudos_received": "kudos",
+    "onboarding_task": "onboarding task",
+    "help_answer_accepted": "accepted help answer",
+}
+_BADGE_TEXT = {
+    "dm": {
+        "fr": "🏅 Nouveau badge : {badge} ! Bravo {name}.",
+        "en": "🏅 New badge: {badge}! Well done {name}.",
+    },
+    "channel": {
+        "fr": "🏅 {name} obtient le badge « {badge} » !",
+        "en": "🏅 {name} earned the {badge} badge!",
+    },
+}
+
+D = table_of(Delivery).c
+M = table_of(Member).c
+
+
+def rules_of(ctx: BotContext) -> Rules:
+    """The rules in force (the bot's ``rules`` attribute, else the defaults)."""
+    rules = getattr(ctx, "rules", None)
+    return rules if isinstance(rules, Rules) else DEFAULT_RULES
+
+
+def _day_start(ctx: BotContext, at: datetime) -> datetime:
+    """Midnight of ``at``'s day in the bot's time zone: daily limits reset then."""
+    zone = ZoneInfo(ctx.settings.timezone)
+    local = at.astimezone(zone)
+    return datetime.combine(local.date(), time(0), tzinfo=zone)
+
+
+def _excluded(ctx: BotContext, rules: Rules, member: Member) -> bool:
+    if member.is_bot:
+        return True
+    user = UserRef(member.platform, member.platform_user_id)
+    if user.id in rules.exclude.members or user.key in rules.exclude.members:
+        return True
+    return rules.exclude.community_managers and ctx.is_admin(user)
+
+
+async def grant(
+    ctx: BotContext,
+    *,
+    member_id: int,
+    action: str,
+    key: str,
+    at: datetime | None = None,
+    campaign_id: str | None = None,
+    actor_id: int | None = None,
+    reason: str | None = None,
+    amount: int | None = None,
+) -> int:
+    """Award the points the rules give for ``action`` to a member, once per ``key``
+    (``amount``, when given, replaces the rules' figure: a quiz question's own points).
+
+    Returns the points granted: 0 when the action earns nothing, the member is excluded (a bot,
+    a listed member, a community manager when the rules say so), it would be a self-award
+    (``actor_id`` is the member), the key was already used, or a cap, cooldown, per-pair limit
+    or allowance refuses it. New badges are then awarded and announced (once).
+    """
+    rules = rules_of(ctx)
+    amount = rules.amount(action) if amount is None else amount  # KeyError: unknown action
+    if amount <= 0 or actor_id == member_id:
+        return 0
+    member = await get_member(ctx.db, member_id)
+    if member is None or _excluded(ctx, rules, member):
+        return 0
+    at = at or ctx.clock.now()
+    source = ACTION_SOURCES[action]
+    kudos = source == "kudos" and actor_id is not None
+    limits = Limits(
+        daily_cap=rules.daily_caps.get(source),  # type: ignore[call-overload]
+        cooldown=rules.cooldown(action),
+        pair_limit=rules.kudos.per_pair_daily if kudos else None,
+        actor_allowance=rules.kudos.daily_allowance if kudos else None,
+        day_start=_day_start(ctx, at),
+    )
+    awarded = await ledger.award(
+        ctx.db,
+        member_id=member_id,
+        amount=amount,
+        source=source,
+        reason=reason or _REASONS[action],
+        key=key,
+        at=at,
+        campaign_id=campaign_id,
+        actor_id=actor_id,
+        action=action,
+        limits=limits,
+    )
+    if not awarded:
+        return 0
+    await check_badges(ctx, member, at=at)
+    if kudos and actor_id is not None:
+        actor = await get_member(ctx.db, actor_id)
+        if actor is not None and not _excluded(ctx, rules, actor):
+            await check_badges(ctx, actor, at=at)
+    return amount
+
+
+# ---------------------------------------------------------------------------- badges
+
+
+def _holds(badge: BadgeSpec, counts: PointCounts) -> bool:
+    when = badge.when
+    by = counts.by_source
+    checks = [
+        (when.points, counts.total),
+        (when.quizzes, by.get("quiz", 0)),
+        (when.challenges, by.get("challenge", 0)),
+        (when.kudos_given, counts.kudos_given),
+        (when.kudos_received, by.get("kudos", 0)),
+        (when.onboarding_tasks, by.get("onboarding", 0)),
+        (when.help_answers, by.get("help", 0)),
+        (when.reactions, by.get("reaction", 0)),
+    ]
+    if when.first_post is not None and (by.get("first_post", 0) > 0) != when.first_post:
+        return False
+    return all(have >= need for need, have in checks if need is not None)
+
+
+_NEUTRAL = str.maketrans({"<": "‹", ">": "›", "@": "＠", "`": "ˋ", "|": "¦", "*": "∗"})
+
+
+def _safe(text: str | None, limit: int = 80) -> str:
+    """Member-written text (names, kudos reasons) as shown: one line, no control characters,
+    unable to mention anyone (``<!channel>``, ``@everyone``) or to carry markup."""
+    return sanitize_answer(text or "", limit).translate(_NEUTRAL) or "?"
+
+
+def _name(member: Member) -> str:
+    return _safe(member.display_name or member.first_name or member.platform_user_id)
+
+
+async def check_badges(ctx: BotContext, member: Member, *, at: datetime | None = None) -> list[str]:
+    """Award the badges whose conditions the member now meets; each is announced once.
+    Returns the new badge ids."""
+    rules = rules_of(ctx)
+    if not rules.badges or member.id is None:
+        return []
+    owned = {award.badge_id for award in await ledger.badges_of(ctx.db, member.id)}
+    pending = [badge for badge in rules.badges if badge.id not in owned]
+    if not pending:
+        return []
+    counts = await ledger.counts(ctx.db, member.id)
+    at = at or ctx.clock.now()
+    new: list[str] = []
+    for badge in pending:
+        if _holds(badge, counts) and await ledger.award_badge(ctx.db, member.id, badge.id, at):
+            new.append(badge.id)
+            await _announce_badge(ctx, rules, member, badge)
+    return new
+
+
+async def _announce_badge(ctx: BotContext, rules: Rules, member: Member, badge: BadgeSpec) -> None:
+    locale = (member.locale or ctx.settings.locale or "en").split("-")[0].split("_")[0]
+    where = "dm" if rules.announce == "dm" else "channel"
+    templates = _BADGE_TEXT[where]
+    template = templates.get(locale, templates["en"])
+    text = template.format(badge=localized(badge.name, locale), name=_name(member))
+    try:
+        if where == "dm":
+            await ctx.adapter.send_direct(member.platform_user_id, Message(text=text))
+        else:
+            channels: dict[str, str] = {}
+            for campaign in getattr(ctx, "campaigns", {}).values():
+                channels.update(campaign.spec.channels)
+            channels.update(ctx.settings.channel_map)
+            channel = channels.get(rules.announce, rules.announce)
+            await ctx.adapter.post(channel, Message(text=text))
+    except Exception:  # the badge stays awarded; only the announcement is lost
+        log.exception("could not announce badge %s of member %s", badge.id, member.id)
+    log.info("member %s earned badge %s", member.id, badge.id)
+
+
+# ---------------------------------------------------------------------------- events
+
+
+async def _member_for(ctx: BotContext, user: UserRef) -> Member:
+    member = await get_member_by_platform_id(ctx.db, user.platform, user.id)
+    if member is None:
+        member = await upsert_member(
+            ctx.db,
+            user.platform,
+            user.id,
+            ctx.clock.now(),
+            display_name=user.name or user.id,
+            is_bot=user.is_bot,
+        )
+    return member
+
+
+async def _is_announcement(ctx: BotContext, channel_id: str, message_id: str) -> str | None:
+    """The campaign id if the message is one the bot posted in a channel for a campaign."""
+    async with ctx.db.session() as session:
+        result = await session.execute(
+            sa.select(D.campaign_id)
+            .where(
+                D.platform_message_id == message_id,
+                D.platform_channel_id == channel_id,
+                D.status == DeliveryStatus.sent.value,
+                D.recipient.startswith("channel:"),
+            )
+            .limit(1)
+        )
+        return result.scalar_one_or_none()
+
+
+def _emoji(name: str) -> str:
+    return name.strip().strip(":")
+
+
+def _reaction_key(event: ReactionAdded | ReactionRemoved) -> str:
+    return f"reaction:{event.platform}:{event.channel.id}:{event.message_id}:{event.user.id}"
+
+
+def _kudos_key(event: ReactionAdded | ReactionRemoved) -> str:
+    return f"kudos:{event.platform}:{event.channel.id}:{event.message_id}:{event.user.id}"
+
+
+def _reaction_reason(emoji: str) -> str:
+    return f"reacted :{_emoji(emoji)}: to an announcement"
+
+
+def _kudos_reason(emoji: str) -> str:
+    return f"kudos by :{_emoji(emoji)}: reaction"
+
+
+async def on_reaction_added(event: ReactionAdded, ctx: BotContext) -> None:
+    """A reaction on a campaign announcement earns points; a kudos emoji on a member's message
+    gives kudos to its author. Bots and reactions on one's own message earn nothing."""
+    if event.user.is_bot:
+        return
+    own_message = event.author is not None and event.author.id == event.user.id
+    if own_message:
+        return
+    rules = rules_of(ctx)
+    reactor = await _member_for(ctx, event.user)
+    assert reactor.id is not None
+    campaign_id = await _is_announcement(ctx, event.channel.id, event.message_id)
+    if campaign_id is not None:
+        await grant(
+            ctx,
+            member_id=reactor.id,
+            action="reaction_on_announcement",
+            key=_reaction_key(event),
+            at=event.occurred_at,
+            campaign_id=campaign_id,
+            reason=_reaction_reason(event.emoji),
+        )
+    author = event.author
+    if _emoji(event.emoji) in rules.kudos_emojis and author is not None and not author.is_bot:
+        receiver = await _member_for(ctx, author)
+        assert receiver.id is not None
+        await grant(
+            ctx,
+            member_id=receiver.id,
+            action="kudos_received",
+            key=_kudos_key(event),
+            at=event.occurred_at,
+            actor_id=reactor.id,
+            reason=_kudos_reason(event.emoji),
+        )
+
+
+async def on_reaction_removed(event: ReactionRemoved, ctx: BotContext) -> None:
+    """Taking a reaction back revokes the points it earned, exactly once."""
+    now = ctx.clock.now()
+    for key, reason in (
+        (_reaction_key(event), _reaction_reason(event.emoji)),
+        (_kudos_key(event), _kudos_reason(event.emoji)),
+    ):
+        entry = await ledger.get_entry(ctx.db, key)
+        if entry is not None and entry.reason == reason:
+            await ledger.revoke(ctx.db, key=key, at=now, reason=f"{reason} (taken back)")
+
+
+async def on_message_posted(event: MessagePosted, ctx: BotContext) -> None:
+    """A member's first message in a channel earns the first-post points (once)."""
+    if event.user.is_bot or event.channel.is_direct:
+        return
+    member = await _member_for(ctx, event.user)
+    assert member.id is not None
+    await grant(
+        ctx,
+        member_id=member.id,
+        action="first_post",
+        key=f"first_post:{member.id}",
+        at=event.occurred_at,
+    )
+
+
+# ---------------------------------------------------------------------------- commands
+
+_MENTION = re.compile(r"<@!?([A-Za-z0-9._-]+)(?:\|[^>]*)?>")
+
+
+async def _find_member(ctx: BotContext, platform: str, text: str) -> Member | None:
+    """A member from a mention (``<@U1>``, ``<@!1>``, ``<@U1|name>``), ``@id`` or ``@name``."""
+    match = _MENTION.fullmatch(text.strip())
+    user_id = match.group(1) if match else text.strip().removeprefix("@")
+    if not user_id:
+        return None
+    member = await get_member_by_platform_id(ctx.db, platform, user_id)
+    if member is not None:
+        return member
+    async with ctx.db.session() as session:
+        rows = await session.execute(
+            sa.select(Member)
+            .where(M.platform == platform, sa.func.lower(M.display_name) == user_id.lower())
+            .order_by(M.id)
+            .limit(2)
+        )
+        found = list(rows.scalars())
+    return found[0] if len(found) == 1 else None
+
+
+def _signed(amount: int) -> str:
+    return f"+{amount}" if amount > 0 else str(amount)
+
+
+async def _my_points(event: CommandInvoked, ctx: BotContext) -> None:
+    rules = rules_of(ctx)
+    member = await _member_for(ctx, event.user)
+    assert member.id is not None
+    locale = member.locale or ctx.settings.locale
+    now = ctx.clock.now()
+    counts = await ledger.counts(ctx.db, member.id)
+    season = await ledger.current_season(ctx.db)
+    lines = [f"You have {counts.total} point(s)."]
+    if season is not None:
+        lines[0] = f"You have {counts.total} point(s) ({counts.season_total} this season)."
+    standing = await ledger.rank_of(ctx.db, member.id, period="all", now=now)
+    if standing is not None and counts.total > 0:
+        lines.append(f"Your rank: #{standing.rank} of all time.")
+    level = rules.level(counts.total)
+    following = rules.next_level(counts.total)
+    if level is not None or following is not None:
+        text = f"Level: {localized(level.name, locale)}" if level is not None else "Level: none yet"
+        if following is not None:
+            text += (
+                f" ({following.points - counts.total} point(s) to "
+                f"{localized(following.name, locale)})"
+            )
+        lines.append(text + ".")
+    owned = {award.badge_id for award in await ledger.badges_of(ctx.db, member.id)}
+    if owned:  # in the rules file's order; badges since removed from it are not shown
+        shown = [localized(b.name, locale) for b in rules.badges if b.id in owned]
+        if shown:
+            lines.append("Badges: " + ", ".join(shown) + ".")
+    upcoming = [badge for badge in rules.badges if badge.id not in owned]
+    if upcoming:
+        nearest = min(
+            upcoming,
+            key=lambda b: (b.when.points or 0) - counts.total if b.when.points else 10**9,
+        )
+        text = f"Next badge: {localized(nearest.name, locale)}"
+        if nearest.when.points:
+            text += f" ({max(nearest.when.points - counts.total, 0)} point(s) to go)"
+        lines.append(text + ".")
+    entries = await ledger.recent_entries(ctx.db, member.id, 5)
+    if entries:
+        lines.append("Last entries:")
+        lines.extend(
+            f"  #{e.id} {_signed(e.amount)} {_safe(e.reason, 200)} ({e.created_at:%Y-%m-%d})"
+            for e in entries
+        )
+    await ctx.answer(event, "\n".join(lines))
+
+
+async def _top(event: CommandInvoked, ctx: BotContext) -> None:
+    rules = rules_of(ctx)
+    args = list(event.args)
+    period: Period = "all"
+    if args and args[0].lower() in PERIODS:
+        period = PERIODS[args.pop(0).lower()]
+    team = " ".join(args) or None
+    now = ctx.clock.now()
+    private = rules.leaderboard.private and not ctx.is_admin(event.user)
+    limit = rules.leaderboard.top if private else 10
+    words = _PERIOD_WORDS[period]
+    if period == "season" and await ledger.current_season(ctx.db) is None:
+        words = "all time (no season started)"
+    title = f"Leaderboard, {words}" + (f", team {team}" if team else "") + ":"
+    standings = (
+        await ledger.leaderboard(ctx.db, period=period, now=now, team=team, limit=limit)
+        if limit
+        else []
+    )
+    lines = [title]
+    lines.extend(
+        f"{s.rank}. {_safe(s.display_name or str(s.member_id))} — {s.total}" for s in standings
+    )
+    if not standings and limit:
+        lines.append("No points yet.")
+    member = await get_member_by_platform_id(ctx.db, event.user.platform, event.user.id)
+    if member is not None and member.id is not None:
+        mine = await ledger.rank_of(ctx.db, member.id, period=period, now=now, team=team)
+        if mine is not None and mine.total > 0:
+            lines.append(f"You: #{mine.rank} with {mine.total} point(s).")
+    await ctx.answer(event, "\n".join(lines))
+
+
+async def _kudos(event: CommandInvoked, ctx: BotContext) -> None:
+    if not event.args:
+        await ctx.answer(event, "Usage: /rallybot kudos @member reason")
+        return
+    receiver = await _find_member(ctx, event.platform, event.args[0])
+    if receiver is None or receiver.id is None:
+        await ctx.answer(event, f"I don't know {_safe(event.args[0])}.")
+        return
+    giver = await _member_for(ctx, event.user)
+    if giver.id == receiver.id:
+        await ctx.answer(event, "Kudos go to someone else: you cannot give them to yourself.")
+        return
+    rules = rules_of(ctx)
+    if _excluded(ctx, rules, receiver):
+        await ctx.answer(event, f"{_name(receiver)} does not take part in points.")
+        return
+    reason = sanitize_answer(" ".join(event.args[1:]), 300)
+    granted = await grant(
+        ctx,
+        member_id=receiver.id,
+        action="kudos_received",
+        key=f"kudos:cmd:{event.platform}:{event.event_id}",
+        at=event.occurred_at,
+        actor_id=giver.id,
+        reason=f"kudos: {reason}"[:500] if reason else "kudos",
+    )
+    if granted:
+        await ctx.answer(event, f"Kudos sent to {_name(receiver)} (+{granted}).")
+    else:
+        await ctx.answer(
+            event,
+            f"No kudos sent: you may give {rules.kudos.daily_allowance} a day, "
+            f"{rules.kudos.per_pair_daily or 'any number'} to the same person.",
+        )
+
+
+async def _adjust(event: CommandInvoked, ctx: BotContext, args: list[str]) -> None:
+    verb = args[0].lower()
+    usage = f"Usage: /rallybot points {verb} @member N reason"
+    if len(args) < 4 or not args[2].isdigit() or int(args[2]) == 0:
+        await ctx.answer(event, usage + " (N a positive number; the reason is required)")
+        return
+    member = await _find_member(ctx, event.platform, args[1])
+    if member is None or member.id is None:
+        await ctx.answer(event, f"I don't know {_safe(args[1])}.")
+        return
+    amount = int(args[2]) * (1 if verb == "add" else -1)
+    reason = sanitize_answer(" ".join(args[3:]), 300)
+    actor = await _member_for(ctx, event.user)
+    entry_id = await ledger.adjust(
+        ctx.db,
+        member_id=member.id,
+        amount=amount,
+        reason=reason,
+        actor_id=actor.id,
+        key=f"admin:{event.platform}:{event.event_id}",
+        at=ctx.clock.now(),
+    )
+    log.info(
+        "points %s by %s: %s %s (%s), entry %s",
+        verb,
+        event.user.key,
+        member.id,
+        _signed(amount),
+        reason,
+        entry_id,
+    )
+    if entry_id is None:
+        await ctx.answer(event, "Already done.")
+        return
+    await check_badges(ctx, member)
+    await ctx.answer(
+        event,
+        f"Entry #{entry_id}: {_signed(amount)} for {_name(member)} ({reason}). "
+        f"Undo with /rallybot points revert {entry_id}",
+    )
+
+
+async def _revert(event: CommandInvoked, ctx: BotContext, args: list[str]) -> None:
+    if len(args) < 2 or not args[1].lstrip("#").isdigit():
+        await ctx.answer(event, "Usage: /rallybot points revert ENTRY_ID [reason]")
+        return
+    entry_id = int(args[1].lstrip("#"))
+    actor = await _member_for(ctx, event.user)
+    note = " ".join(args[2:]).strip()
+    reason = f"reverted entry #{entry_id} by {event.user.name or event.user.id}"
+    new_id = await ledger.revert(
+        ctx.db,
+        entry_id,
+        at=ctx.clock.now(),
+        reason=f"{reason}: {note}" if note else reason,
+        actor_id=actor.id,
+    )
+    log.info("points revert by %s: entry %s -> %s", event.user.key, entry_id, new_id)
+    if new_id is None:
+        await ctx.answer(
+            event, f"Entry #{entry_id} does not exist, was already reverted, or is a reversal."
+        )
+    else:
+        await ctx.answer(event, f"Entry #{entry_id} reverted (entry #{new_id}).")
+
+
+async def _season(event: CommandInvoked, ctx: BotContext) -> None:
+    args = list(event.args)
+    if len(args) != 2 or args[0].lower() != "start":
+        await ctx.answer(event, "Usage: /rallybot season start NAME")
+        return
+    name = args[1][:64]
+    if await ledger.start_season(ctx.db, name, ctx.clock.now()):
+        log.info("season %s started by %s", name, event.user.key)
+        await ctx.answer(event, f'Season "{name}" started: season totals restart from 0.')
+    else:
+        await ctx.answer(event, f'A season named "{name}" already exists.')
+
+
+async def on_command(event: CommandInvoked, ctx: BotContext) -> None:
+    """Answer the points commands (other commands are left to their modules)."""
+    name = event.name.lower()
+    if name not in COMMANDS:
+        return
+    args = list(event.args)
+    admin_only = name == "season" or (
+        name == "points" and bool(args) and args[0].lower() in {"add", "remove", "revert"}
+    )
+    if admin_only and not ctx.is_admin(event.user):
+        what = f"/rallybot {name} {args[0].lower()}" if name == "points" else f"/rallybot {name}"
+        await ctx.answer(event, f'"{what}" is for community managers only.')
+        return
+    if name == "points":
+        if not args:
+            await _my_points(event, ctx)
+        elif args[0].lower() in {"add", "remove"}:
+            await _adjust(event, ctx, args)
+        elif args[0].lower() == "revert":
+            await _revert(event, ctx, args)
+        else:
+            await ctx.answer(event, "Usage: /rallybot points [add|remove|revert ...]")
+    elif name == "top":
+        await _top(event, ctx)
+    elif name == "kudos":
+        await _kudos(event, ctx)
+    else:
+        await _season(event, ctx)
+
+
+def register(router: object) -> None:
+    """Attach this module's handlers."""
+    from bot.router import Router
+
+    assert isinstance(router, Router)
+    router.add(ReactionAdded, on_reaction_added)
+    router.add(ReactionRemoved, on_reaction_removed)
+    router.add(MessagePosted, on_message_posted)
+    router.add(CommandInvoked, on_command)

@@ -1,0 +1,1380 @@
+"""Quizzes: live in a channel, self-paced in direct messages, and a question of the day.
+
+Every run lives in the database (:class:`~storage.quiz_models.QuizRun`): the questions it
+asks, the one being asked and when its answer window closes. :func:`tick` (called with the
+bot's dispatch tick) closes the windows that are over and starts the channel quizzes that
+campaign steps make due, so any process moves a quiz on and a restart resumes it where it
+stopped. Each move is a compare-and-set on the run's current question: a question is asked
+and closed once, whichever process gets there. Answers are unique per member and question;
+points go through the ledger (:func:`handlers.points.grant`) with one key per award.
+"""
+
+from __future__ import annotations
+
+import inspect
+import logging
+import string
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.events import ButtonClicked, CommandInvoked, MessagePosted, UserRef
+from bot.messages import Button, Image, Message
+from campaigns.loader import CampaignLoadError, LoadError
+from campaigns.planner import plan
+from campaigns.quiz import (
+    Bank,
+    Question,
+    check_bank_references,
+    load_bank,
+    parse_window,
+    sanitize_answer,
+)
+from campaigns.schema import Campaign, pick_locale
+from storage.models import CampaignStatus, Member, table_of
+from storage.quiz_models import QuizAnswer, QuizMode, QuizRun, QuizState
+from storage.repositories import get_member_by_platform_id, list_states, upsert_member
+
+if TYPE_CHECKING:
+    from bot.context import BotContext
+
+__all__ = [
+    "COMMANDS",
+    "DEFAULT_WINDOW",
+    "SPEED_BONUS_COUNT",
+    "load_banks",
+    "next_event_time",
+    "on_button",
+    "on_command",
+    "on_message",
+    "register",
+    "self_paced_leaderboard",
+    "shown",
+    "start_self_paced",
+    "tick",
+]
+
+log = logging.getLogger("rallybot.quiz")
+
+COMMANDS = frozenset({"quiz"})
+DEFAULT_WINDOW = timedelta(seconds=30)
+SPEED_BONUS_COUNT = 3
+"""How many of the first correct answers of a live question earn the speed bonus."""
+LEADERBOARD_SIZE = 10
+MAX_ANSWER = 200
+"""Longest free-text answer kept (longer ones are cut)."""
+LETTERS = string.ascii_uppercase
+
+_R = table_of(QuizRun)
+_A = table_of(QuizAnswer)
+
+# ---------------------------------------------------------------------------- words
+
+_WORDS: dict[str, dict[str, str]] = {
+    "question": {"en": "Question {n}/{total}", "fr": "Question {n}/{total}"},
+    "daily": {"en": "Question of the day", "fr": "Question du jour"},
+    "live_hint": {
+        "en": "Answer within {window} · one answer per person · a wrong answer costs nothing",
+        "fr": "Répondez en {window} · une réponse par personne · une erreur ne coûte rien",
+    },
+    "daily_hint": {
+        "en": "Answers are open until the next question · a wrong answer costs nothing",
+        "fr": "Réponses ouvertes jusqu'à la prochaine question · une erreur ne coûte rien",
+    },
+    "dm_hint": {
+        "en": "Answer at your own pace · a wrong answer costs nothing",
+        "fr": "Répondez à votre rythme · une erreur ne coûte rien",
+    },
+    "type_here": {"en": "Type your answer here.", "fr": "Écrivez votre réponse ici."},
+    "type_channel": {
+        "en": "Type your answer in this channel.",
+        "fr": "Écrivez votre réponse dans ce canal.",
+    },
+    "multiple": {
+        "en": "Several answers may be right: pick them, then press “{submit}”.",
+        "fr": "Plusieurs réponses peuvent être justes : choisissez-les, puis « {submit} ».",
+    },
+    "submit": {"en": "Submit", "fr": "Valider"},
+    "intro": {
+        "en": "Quiz time: {count} question(s), {window} each. Ready?",
+        "fr": "C'est l'heure du quiz : {count} question(s), {window} chacune. Prêts ?",
+    },
+    "result_title": {"en": "Answer to question {n}", "fr": "Réponse à la question {n}"},
+    "answer_is": {"en": "The answer: {answer}", "fr": "La réponse : {answer}"},
+    "counts": {"en": "Answers: {counts}", "fr": "Réponses : {counts}"},
+    "answered": {"en": "{count} answer(s)", "fr": "{count} réponse(s)"},
+    "right": {"en": "Right: {names}", "fr": "Bonne réponse : {names}"},
+    "nobody": {"en": "Nobody found it this time.", "fr": "Personne n'a trouvé cette fois."},
+    "fastest": {
+        "en": "Fastest (speed bonus): {names}",
+        "fr": "Les plus rapides (bonus) : {names}",
+    },
+    "board_title": {"en": "Quiz results: {title}", "fr": "Résultats du quiz : {title}"},
+    "board_line": {
+        "en": "{rank}. {name}: {right}/{total} right",
+        "fr": "{rank}. {name} : {right}/{total} bonne(s) réponse(s)",
+    },
+    "points": {"en": " ({points} pts)", "fr": " ({points} pts)"},
+    "no_players": {"en": "Nobody played this time.", "fr": "Personne n'a joué cette fois."},
+    "thanks": {
+        "en": "Thank you all for playing: no one loses points for a wrong answer.",
+        "fr": "Merci à tous d'avoir joué : une erreur ne fait jamais perdre de points.",
+    },
+    "already": {
+        "en": "You already answered this question: only your first answer counts.",
+        "fr": "Vous avez déjà répondu à cette question : seule votre première réponse compte.",
+    },
+    "late": {
+        "en": "Too late: this question is closed.",
+        "fr": "Trop tard : cette question est close.",
+    },
+    "over": {"en": "This quiz is over.", "fr": "Ce quiz est terminé."},
+    "not_yours": {"en": "This quiz is someone else's.", "fr": "Ce quiz n'est pas le vôtre."},
+    "selection": {
+        "en": "Your selection: {choices}. Press “{submit}” when you are done.",
+        "fr": "Votre sélection : {choices}. Appuyez sur « {submit} » quand c'est prêt.",
+    },
+    "pick_first": {
+        "en": "Pick at least one answer first.",
+        "fr": "Choisissez d'abord au moins une réponse.",
+    },
+    "done_title": {"en": "Quiz finished: {title}", "fr": "Quiz terminé : {title}"},
+    "score": {
+        "en": "Your score: {right}/{total}. Thank you for playing!",
+        "fr": "Votre score : {right}/{total}. Merci d'avoir joué !",
+    },
+    "your_answer": {"en": "your answer: {answer}", "fr": "votre réponse : {answer}"},
+    "no_answer": {"en": "no answer", "fr": "pas de réponse"},
+    "no_bank": {"en": "No quiz is loaded.", "fr": "Aucun quiz n'est chargé."},
+    "unknown_bank": {
+        "en": 'Unknown quiz "{bank}". Quizzes: {banks}.',
+        "fr": 'Quiz "{bank}" inconnu. Quiz disponibles : {banks}.',
+    },
+    "check_dm": {
+        "en": "Your quiz is in your direct messages.",
+        "fr": "Votre quiz vous attend en message privé.",
+    },
+    "live_usage": {
+        "en": "Usage, in a channel: /rallybot quiz live BANK [QUESTIONS] [WINDOW]",
+        "fr": "Usage, dans un canal : /rallybot quiz live BANK [QUESTIONS] [DURÉE]",
+    },
+    "live_admin": {
+        "en": "Only community managers start a live quiz.",
+        "fr": "Seuls les community managers lancent un quiz en direct.",
+    },
+    "live_started": {"en": "Live quiz started.", "fr": "Quiz en direct lancé."},
+}
+
+
+def _t(locale: str | None, key: str, **values: object) -> str:
+    words = _WORDS[key]
+    language = (locale or "en").split("-")[0].split("_")[0].lower()
+    return words.get(language, words["en"]).format(**values)
+
+
+def _human_window(seconds: int, locale: str | None) -> str:
+    if seconds % 3600 == 0:
+        return f"{seconds // 3600} h"
+    if seconds % 60 == 0:
+        return f"{seconds // 60} min"
+    return f"{seconds} s"
+
+
+# ---------------------------------------------------------------------------- safe display
+
+_NEUTRAL = str.maketrans({"<": "‹", ">": "›", "@": "＠", "`": "ˋ", "|": "¦"})
+_MARKUP = str.maketrans({"*": "∗", "_": "＿", "~": "∼", "[": "(", "]": ")", "#": "♯"})
+
+
+def shown(text: str, limit: int = MAX_ANSWER) -> str:
+    """A member's free text, safe to show on any platform: without control characters, on one
+    line, cut at ``limit``, unable to mention anyone (``<!channel>``, ``@everyone``) or to
+    carry markup, in a code span."""
+    cleaned = sanitize_answer(text, limit).translate(_NEUTRAL)
+    return f"`{cleaned}`" if cleaned else "``"
+
+
+def safe_name(name: str | None) -> str:
+    """A display name safe to show: no mentions, no markup."""
+    cleaned = sanitize_answer(name or "?", 80).translate(_NEUTRAL).translate(_MARKUP)
+    return cleaned or "?"
+
+
+# ---------------------------------------------------------------------------- banks
+
+
+def _banks(ctx: object) -> dict[str, Bank]:
+    banks = getattr(ctx, "quiz_banks", None)
+    return banks if isinstance(banks, dict) else {}
+
+
+def load_banks(ctx: object, paths: Sequence[Path]) -> list[LoadError]:
+    """Load the bank files into ``ctx.quiz_banks``; a broken file keeps its last good version."""
+    previous = {bank.source: bank for bank in _banks(ctx).values()}
+    errors: list[LoadError] = []
+    banks: dict[str, Bank] = {}
+    for path in paths:
+        try:
+            bank = load_bank(path)
+        except CampaignLoadError as exc:
+            errors.extend(exc.errors)
+            for error in exc.errors:
+                log.error("quiz bank error: %s", error)
+            kept = previous.get(str(path))
+            if kept is None:
+                continue
+            bank = kept
+        if bank.id in banks:
+            errors.append(
+                LoadError(
+                    str(path),
+                    1,
+                    1,
+                    "bank",
+                    f'bank id "{bank.id}" is also used by {banks[bank.id].source}',
+                )
+            )
+            continue
+        banks[bank.id] = bank
+    ctx.quiz_banks = banks  # type: ignore[attr-defined]
+    campaigns = getattr(ctx, "campaigns", {})
+    if isinstance(campaigns, dict):
+        for error in check_bank_references(list(campaigns.values()), banks):
+            log.error("campaign quiz step: %s", error)
+            errors.append(error)
+    return errors
+
+
+# ---------------------------------------------------------------------------- storage helpers
+
+
+def _insert(session: AsyncSession, table: sa.Table) -> Any:
+    if session.get_bind().dialect.name == "postgresql":
+        return pg_insert(table)
+    return sqlite_insert(table)
+
+
+def _rowcount(result: Any) -> int:
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+async def _run(ctx: BotContext, run_id: int) -> QuizRun | None:
+    async with ctx.db.session() as session:
+        return await session.get(QuizRun, run_id)
+
+
+async def _create_run(ctx: BotContext, **values: Any) -> QuizRun | None:
+    """Insert a run unless its key exists; the new run, or None when another made it."""
+    async with ctx.db.session() as session:
+        result = await session.execute(
+            _insert(session, _R)
+            .values(messages={}, state=QuizState.asking.value, current=0, **values)
+            .on_conflict_do_nothing(index_elements=["key"])
+        )
+        if not _rowcount(result):
+            return None
+        run = (
+            await session.execute(sa.select(QuizRun).where(_R.c.key == values["key"]))
+        ).scalar_one()
+        return run
+
+
+async def _move(
+    ctx: BotContext, run: QuizRun, now: datetime, *, finished: bool, deadline: datetime | None
+) -> bool:
+    """Compare-and-set: from question ``run.current`` to the next one (or to finished)."""
+    values: dict[str, Any] = {"asked_at": now, "deadline": deadline}
+    if finished:
+        values.update(state=QuizState.finished.value, finished_at=now, deadline=None)
+    else:
+        values["current"] = run.current + 1
+    async with ctx.db.session() as session:
+        result = await session.execute(
+            sa.update(_R)
+            .where(
+                _R.c.id == run.id,
+                _R.c.current == run.current,
+                _R.c.state == QuizState.asking.value,
+            )
+            .values(**values)
+        )
+        return _rowcount(result) == 1
+
+
+async def _remember_message(ctx: BotContext, run_id: int, index: int, message_id: str) -> None:
+    async with ctx.db.session() as session:
+        run = await session.get(QuizRun, run_id, with_for_update=True)
+        if run is not None:
+            run.messages = {**(run.messages or {}), str(index): message_id}
+
+
+async def _answers(
+    ctx: BotContext, run_id: int, question_id: str | None = None
+) -> list[QuizAnswer]:
+    query = sa.select(QuizAnswer).where(_A.c.run_id == run_id)
+    if question_id is not None:
+        query = query.where(_A.c.question_id == question_id)
+    async with ctx.db.session() as session:
+        rows = (await session.execute(query.order_by(_A.c.answered_at, _A.c.id))).scalars()
+        return list(rows)
+
+
+async def _names(ctx: BotContext, member_ids: Sequence[int]) -> dict[int, str]:
+    if not member_ids:
+        return {}
+    members = table_of(Member)
+    async with ctx.db.session() as session:
+        rows = await session.execute(
+            sa.select(members.c.id, members.c.display_name, members.c.platform_user_id).where(
+                members.c.id.in_(set(member_ids))
+            )
+        )
+        return {row[0]: safe_name(row[1] or row[2]) for row in rows}
+
+
+async def _member(ctx: BotContext, user: UserRef) -> Member:
+    member = await get_member_by_platform_id(ctx.db, user.platform, user.id)
+    if member is None:
+        member = await upsert_member(
+            ctx.db, user.platform, user.id, ctx.clock.now(), display_name=user.name or user.id
+        )
+    return member
+
+
+async def _grant(
+    ctx: BotContext,
+    *,
+    member_id: int,
+    action: str,
+    key: str,
+    at: datetime,
+    run: QuizRun,
+    question: Question,
+) -> int:
+    """Points through the ledger (idempotent by ``key``); 0 when nothing is granted.
+
+    A question's ``points:`` replaces the rules' amount for a right answer when the ledger's
+    ``grant`` takes an ``amount``; otherwise the points rules decide.
+    """
+    from handlers.points import grant
+
+    options: dict[str, Any] = {
+        "member_id": member_id,
+        "action": action,
+        "key": key,
+        "at": at,
+        "campaign_id": run.campaign_id,
+        "reason": f"quiz {run.bank_id}, question {question.id}",
+    }
+    override = question.spec.points
+    if override is not None and action == "quiz_correct" and _GRANT_TAKES_AMOUNT:
+        options["amount"] = override
+    try:
+        return int(await grant(ctx, **options))
+    except Exception:
+        log.exception("could not grant %s points for %s", action, key)
+        return 0
+
+
+def _grant_takes_amount() -> bool:
+    from handlers.points import grant
+
+    return "amount" in inspect.signature(grant).parameters
+
+
+_GRANT_TAKES_AMOUNT = _grant_takes_amount()
+
+
+# ---------------------------------------------------------------------------- messages
+
+
+@dataclass(frozen=True, slots=True)
+class _Asked:
+    run: QuizRun
+    bank: Bank
+    question: Question
+    index: int
+
+
+def _choice_label(question: Question, locale: str, index: int) -> str:
+    return f"{LETTERS[index]}. {question.choices(locale)[index]}"
+
+
+def question_message(asked: _Asked) -> Message:
+    """The message asking a question, with one button per choice."""
+    run, question, locale = asked.run, asked.question, asked.run.locale
+    total = len(run.questions)
+    buttons: list[Button] = []
+    lines = [question.prompt(locale)]
+    if question.kind == "text":
+        lines.append(_t(locale, "type_here" if run.mode == QuizMode.self_paced else "type_channel"))
+    else:
+        for number, label in enumerate(question.choices(locale)):
+            buttons.append(
+                Button(label=label[:75], action_id="quiz", value=f"{run.id}:{asked.index}:{number}")
+            )
+        if question.kind == "multiple":
+            submit = _t(locale, "submit")
+            lines.append(_t(locale, "multiple", submit=submit))
+            buttons.append(
+                Button(
+                    label=submit,
+                    action_id="quiz",
+                    value=f"{run.id}:{asked.index}:ok",
+                    style="primary",
+                )
+            )
+    if run.mode == QuizMode.daily:
+        title, hint = _t(locale, "daily"), _t(locale, "daily_hint")
+    else:
+        title = _t(locale, "question", n=asked.index + 1, total=total)
+        hint = (
+            _t(locale, "dm_hint")
+            if run.mode == QuizMode.self_paced
+            else _t(locale, "live_hint", window=_human_window(run.window_seconds, locale))
+        )
+    image = question.spec.image
+    images: tuple[Image, ...] = ()
+    if image is not None:
+        alt = pick_locale(image.alt, locale, question.default_locale)[1] if image.alt else ""
+        images = (Image(url=image.url, alt=alt),)
+    return Message(
+        text="\n".join(lines),
+        title=title,
+        buttons=tuple(buttons),
+        images=images,
+        context=hint,
+        metadata={"quiz_run": str(run.id), "question": question.id},
+    )
+
+
+def _correct_text(question: Question, locale: str) -> str:
+    if question.kind == "text":
+        return " / ".join(question.accepted(locale)[:3])
+    return ", ".join(_choice_label(question, locale, i) for i in sorted(question.correct_choices))
+
+
+def _given_text(question: Question, locale: str, answer: QuizAnswer | None) -> str:
+    if answer is None:
+        return _t(locale, "no_answer")
+    if question.kind == "text":
+        return shown(answer.answer)
+    return ", ".join(LETTERS[i] for i in _chosen(answer.answer)) or _t(locale, "no_answer")
+
+
+def _chosen(answer: str) -> list[int]:
+    return sorted({int(part) for part in answer.split(",") if part.isdigit()})
+
+
+# ---------------------------------------------------------------------------- the tick
+
+
+async def tick(ctx: BotContext) -> int:
+    """Close the answer windows that are over and start the channel quizzes now due.
+
+    Returns how many runs moved or started. Never raises: a failure is logged.
+    """
+    try:
+        return await _tick(ctx)
+    except Exception:
+        log.exception("quiz tick failed")
+        return 0
+
+
+async def _tick(ctx: BotContext) -> int:
+    now = ctx.clock.now()
+    moved = 0
+    if not _banks(ctx):
+        return 0  # banks not loaded (yet): never close a question without its bank
+    async with ctx.db.session() as session:
+        due = list(
+            (
+                await session.execute(
+                    sa.select(QuizRun)
+                    .where(_R.c.state == QuizState.asking.value, _R.c.deadline <= now)
+                    .order_by(_R.c.deadline, _R.c.id)
+                )
+            ).scalars()
+        )
+    for run in due:
+        if await _close_and_move(ctx, run, now):
+            moved += 1
+    campaigns: dict[str, Campaign] = getattr(ctx, "campaigns", {})
+    if not campaigns:
+        return moved
+    paused = {s.id for s in await list_states(ctx.db) if s.status == CampaignStatus.paused.value}
+    for campaign in list(campaigns.values()):
+        if campaign.id in paused:
+            continue
+        steps = [s for s in campaign.steps if s.is_channel_quiz]
+        if not steps:
+            continue
+        grace = ctx.settings.grace
+        for delivery in plan(
+            campaign,
+            [],
+            now - delivery_grace(campaign, grace),
+            now + timedelta(microseconds=1),
+            channel_ids=_channel_ids(ctx, campaign),
+            steps=steps,
+            channel_quizzes=True,
+        ):
+            if await _start_channel_run(ctx, campaign, delivery.step.id, delivery, now):
+                moved += 1
+    return moved
+
+
+def delivery_grace(campaign: Campaign, default: timedelta) -> timedelta:
+    """How late a channel quiz may still start."""
+    return campaign.grace or default
+
+
+def _channel_ids(ctx: object, campaign: Campaign) -> dict[str, str]:
+    channel_ids = getattr(ctx, "channel_ids", None)
+    if callable(channel_ids):
+        result = channel_ids(campaign)
+        if isinstance(result, dict):
+            return result
+    return dict(campaign.spec.channels)
+
+
+async def next_event_time(ctx: BotContext, horizon: datetime) -> datetime | None:
+    """The next instant a quiz needs the tick: a window closing, a channel quiz starting."""
+    if not _banks(ctx):
+        return None  # nothing can be asked or closed without banks
+    now = ctx.clock.now()
+    candidates: list[datetime] = []
+    async with ctx.db.session() as session:
+        deadline = (
+            await session.execute(
+                sa.select(sa.func.min(_R.c.deadline)).where(
+                    _R.c.state == QuizState.asking.value, _R.c.deadline.is_not(None)
+                )
+            )
+        ).scalar_one_or_none()
+    if deadline is not None:
+        candidates.append(deadline)
+    campaigns: dict[str, Campaign] = getattr(ctx, "campaigns", {})
+    paused = {s.id for s in await list_states(ctx.db) if s.status == CampaignStatus.paused.value}
+    for campaign in campaigns.values():
+        steps = [s for s in campaign.steps if s.is_channel_quiz]
+        if not steps or campaign.id in paused:
+            continue
+        first = min(
+            (
+                d.due_at
+                for d in plan(
+                    campaign,
+                    [],
+                    now + timedelta(microseconds=1),
+                    horizon,
+                    steps=steps,
+                    channel_quizzes=True,
+                )
+            ),
+            default=None,
+        )
+        if first is not None:
+            candidates.append(first)
+    return min(candidates) if candidates else None
+
+
+async def _start_channel_run(
+    ctx: BotContext, campaign: Campaign, step_id: str, delivery: Any, now: datetime
+) -> bool:
+    step = campaign.step(step_id)
+    if step is None or step.spec.quiz is None:
+        return False
+    bank = _banks(ctx).get(step.spec.quiz)
+    if bank is None:
+        return False
+    spec = step.spec
+    logical = delivery.recipient.split(":", 1)[1]
+    channel_id = _channel_ids(ctx, campaign).get(logical, logical)
+    key = f"{campaign.id}/{spec.id}/{delivery.occurrence}"
+    series = f"{campaign.id}/{spec.id}"
+    if spec.quiz_mode == QuizMode.daily:
+        async with ctx.db.session() as session:
+            done = (
+                await session.execute(
+                    sa.select(sa.func.count()).select_from(_R).where(_R.c.series == series)
+                )
+            ).scalar_one()
+        questions = [bank.questions[int(done) % len(bank.questions)].id]
+        following = [
+            d.due_at
+            for d in plan(
+                campaign,
+                [],
+                delivery.due_at + timedelta(seconds=1),
+                delivery.due_at + timedelta(days=15),
+                steps=[step],
+                channel_quizzes=True,
+            )
+        ]
+        deadline = min(following, default=delivery.due_at + timedelta(days=1))
+        window = int((deadline - now).total_seconds())
+    else:
+        count = spec.questions or len(bank.questions)
+        questions = [q.id for q in bank.questions[:count]]
+        window = int((parse_window(spec.window) if spec.window else DEFAULT_WINDOW).total_seconds())
+        deadline = now + timedelta(seconds=window)
+    run = await _create_run(
+        ctx,
+        key=key,
+        series=series,
+        bank_id=bank.id,
+        mode=str(spec.quiz_mode),
+        platform=ctx.adapter.platform,
+        channel_id=channel_id,
+        campaign_id=campaign.id,
+        locale=campaign.spec.locale,
+        questions=questions,
+        window_seconds=max(window, 1),
+        asked_at=now,
+        deadline=deadline,
+        started_at=now,
+    )
+    if run is None:
+        return False
+    log.info("quiz %s started in %s (%s)", run.key, channel_id, run.mode)
+    if run.mode == QuizMode.live:
+        await _post_intro(ctx, run, bank, spec.text)
+    await _ask(ctx, run, bank)
+    return True
+
+
+async def _post_intro(ctx: BotContext, run: QuizRun, bank: Bank, text: Any) -> None:
+    body = (
+        pick_locale(text, run.locale, run.locale)[1]
+        if text
+        else _t(
+            run.locale,
+            "intro",
+            count=len(run.questions),
+            window=_human_window(run.window_seconds, run.locale),
+        )
+    )
+    message = Message(
+        text=body,
+        title=bank.title(run.locale),
+        metadata={"quiz_run": str(run.id), "intro": "1"},
+    )
+    await _post(ctx, run, message, "intro")
+
+
+async def _post(ctx: BotContext, run: QuizRun, message: Message, part: str) -> str | None:
+    """Send to the run's channel, or to its member; the platform message id, or None."""
+    key = f"quiz/{run.id}/{part}"
+    try:
+        if run.mode == QuizMode.self_paced:
+            user = await _user_id(ctx, run.member_id)
+            if user is None:
+                return None
+            sent = await ctx.adapter.send_direct(user, message, idempotency_key=key)
+        else:
+            assert run.channel_id is not None
+            sent = await ctx.adapter.post(run.channel_id, message, idempotency_key=key)
+    except Exception:
+        log.exception("could not send quiz message %s", key)
+        return None
+    return sent.message_id
+
+
+async def _user_id(ctx: BotContext, member_id: int | None) -> str | None:
+    if member_id is None:
+        return None
+    async with ctx.db.session() as session:
+        member = await session.get(Member, member_id)
+        return member.platform_user_id if member is not None else None
+
+
+async def _ask(ctx: BotContext, run: QuizRun, bank: Bank) -> None:
+    question = bank.question(run.questions[run.current])
+    if question is None:
+        log.error("quiz %s: question %s is no longer in the bank", run.key, run.current)
+        return
+    asked = _Asked(run, bank, question, run.current)
+    message_id = await _post(ctx, run, question_message(asked), f"q{run.current}")
+    if message_id is not None and run.id is not None:
+        await _remember_message(ctx, run.id, run.current, message_id)
+
+
+# ---------------------------------------------------------------------------- closing
+
+
+async def _award(ctx: BotContext, run: QuizRun, question: Question, now: datetime) -> list[int]:
+    """Grant the points of one closed question; the member ids who got the speed bonus."""
+    assert run.id is not None
+    question_id = question.id
+    answers = await _answers(ctx, run.id, question_id)
+    right = [a for a in answers if a.correct]
+    fast = right[:SPEED_BONUS_COUNT] if run.mode == QuizMode.live else []
+    points: dict[int, int] = {}
+    for answer in right:
+        points[answer.member_id] = await _grant(
+            ctx,
+            member_id=answer.member_id,
+            action="quiz_correct",
+            key=f"quiz:{run.id}:{question_id}:{answer.member_id}",
+            at=now,
+            run=run,
+            question=question,
+        )
+    for answer in fast:
+        points[answer.member_id] += await _grant(
+            ctx,
+            member_id=answer.member_id,
+            action="quiz_speed_bonus",
+            key=f"quiz-speed:{run.id}:{question_id}:{answer.member_id}",
+            at=now,
+            run=run,
+            question=question,
+        )
+    async with ctx.db.session() as session:
+        await session.execute(
+            sa.update(_A)
+            .where(_A.c.run_id == run.id, _A.c.question_id == question_id)
+            .values(final=True)
+        )
+        for member_id, amount in points.items():
+            await session.execute(
+                sa.update(_A)
+                .where(
+                    _A.c.run_id == run.id,
+                    _A.c.question_id == question_id,
+                    _A.c.member_id == member_id,
+                )
+                .values(points=amount)
+            )
+    return [a.member_id for a in fast]
+
+
+async def _close_and_move(ctx: BotContext, run: QuizRun, now: datetime) -> bool:
+    """Close the open question of a channel run, show its results, ask the next or finish."""
+    bank = _banks(ctx).get(run.bank_id)
+    question = bank.question(run.questions[run.current]) if bank is not None else None
+    if bank is None or question is None:
+        await _move(ctx, run, now, finished=True, deadline=None)
+        return True
+    fast = await _award(ctx, run, question, now)
+    last = run.current + 1 >= len(run.questions)
+    deadline = now + timedelta(seconds=run.window_seconds)
+    if not await _move(ctx, run, now, finished=last, deadline=None if last else deadline):
+        return False  # another process closed it
+    await _post(ctx, run, await _results_message(ctx, run, question, fast), f"r{run.current}")
+    if last:
+        if run.mode == QuizMode.live:
+            await _post(ctx, run, await _leaderboard(ctx, run, bank), "end")
+        return True
+    run.current += 1
+    run.asked_at, run.deadline = now, deadline
+    await _ask(ctx, run, bank)
+    return True
+
+
+async def _results_message(
+    ctx: BotContext, run: QuizRun, question: Question, fast: list[int]
+) -> Message:
+    assert run.id is not None
+    locale = run.locale
+    answers = await _answers(ctx, run.id, question.id)
+    names = await _names(ctx, [a.member_id for a in answers])
+    lines = [_t(locale, "answer_is", answer=f"**{_correct_text(question, locale)}**")]
+    explanation = question.explanation(locale)
+    if explanation:
+        lines.append(explanation)
+    lines.append("")
+    if question.kind == "text":
+        lines.append(_t(locale, "answered", count=len(answers)))
+    else:
+        counts = [0] * len(question.spec.choices)
+        for answer in answers:
+            for index in _chosen(answer.answer):
+                if index < len(counts):
+                    counts[index] += 1
+        lines.append(
+            _t(
+                locale,
+                "counts",
+                counts=" · ".join(f"{LETTERS[i]}: {n}" for i, n in enumerate(counts)),
+            )
+        )
+    right = [names.get(a.member_id, "?") for a in answers if a.correct]
+    lines.append(_t(locale, "right", names=", ".join(right)) if right else _t(locale, "nobody"))
+    if fast:
+        lines.append(_t(locale, "fastest", names=", ".join(names.get(m, "?") for m in fast)))
+    title = (
+        _t(locale, "daily")
+        if run.mode == QuizMode.daily
+        else _t(locale, "result_title", n=run.current + 1)
+    )
+    return Message(
+        text="\n".join(lines),
+        title=title,
+        metadata={"quiz_run": str(run.id), "question": question.id, "results": "1"},
+    )
+
+
+async def _leaderboard(ctx: BotContext, run: QuizRun, bank: Bank) -> Message:
+    assert run.id is not None
+    locale = run.locale
+    answers = await _answers(ctx, run.id)
+    scores: dict[int, list[int]] = {}
+    first_seen: dict[int, datetime] = {}
+    for answer in answers:
+        score = scores.setdefault(answer.member_id, [0, 0])
+        score[0] += int(answer.correct)
+        score[1] += answer.points
+        if answer.correct:
+            first_seen.setdefault(answer.member_id, answer.answered_at)
+    names = await _names(ctx, list(scores))
+    far = datetime.max.replace(tzinfo=run.started_at.tzinfo)
+    ranking = sorted(
+        scores,
+        key=lambda m: (-scores[m][0], -scores[m][1], first_seen.get(m, far), m),
+    )
+    lines: list[str] = []
+    for rank, member_id in enumerate(ranking[:LEADERBOARD_SIZE], 1):
+        right, points = scores[member_id]
+        line = _t(
+            locale,
+            "board_line",
+            rank=rank,
+            name=names.get(member_id, "?"),
+            right=right,
+            total=len(run.questions),
+        )
+        if points:
+            line += _t(locale, "points", points=points)
+        lines.append(line)
+    if not lines:
+        lines.append(_t(locale, "no_players"))
+    lines.append("")
+    lines.append(_t(locale, "thanks"))
+    return Message(
+        text="\n".join(lines),
+        title=_t(locale, "board_title", title=bank.title(locale)),
+        metadata={"quiz_run": str(run.id), "leaderboard": "1"},
+    )
+
+
+# ---------------------------------------------------------------------------- answers
+
+
+async def _note(ctx: BotContext, user: UserRef, text: str) -> None:
+    """A private note to one member (a direct message)."""
+    try:
+        await ctx.adapter.send_direct(user.id, Message(text=text))
+    except Exception:
+        log.exception("could not send a quiz note")
+
+
+def _parse_action(event: ButtonClicked) -> tuple[int, int, str] | None:
+    """(run id, question index, choice) of an answer button: action ``quiz``, value
+    ``<run>:<question>:<choice>`` (Discord action ids cannot hold ":"; Slack gives the
+    buttons of one message distinct action ids itself). ``quiz:<run>:<q>:<c>`` is read too."""
+    full = event.action_id if not event.value else f"{event.action_id}:{event.value}"
+    parts = full.split(":")
+    if len(parts) < 4 or parts[0] != "quiz" or not parts[1].isdigit() or not parts[2].isdigit():
+        return None
+    return int(parts[1]), int(parts[2]), parts[3]
+
+
+async def on_button(event: ButtonClicked, ctx: BotContext) -> None:
+    """A click on an answer button, or on a self-paced quiz invitation."""
+    if event.user.is_bot:
+        return
+    if event.action_id == "quiz-start":
+        await start_self_paced(ctx, event.user, event.value or None)
+        return
+    parsed = _parse_action(event)
+    if parsed is None:
+        return
+    run_id, index, choice = parsed
+    run = await _run(ctx, run_id)
+    if run is None:
+        return
+    bank = _banks(ctx).get(run.bank_id)
+    if bank is None or index >= len(run.questions):
+        return
+    question = bank.question(run.questions[index])
+    if question is None or question.kind == "text":
+        return
+    member = await _member(ctx, event.user)
+    assert member.id is not None
+    locale = run.locale
+    if run.mode == QuizMode.self_paced and run.member_id != member.id:
+        await _note(ctx, event.user, _t(locale, "not_yours"))
+        return
+    now = ctx.clock.now()
+    if run.state != QuizState.asking.value or run.current != index:
+        existing = await _answer_of(ctx, run_id, question.id, member.id)
+        key = "already" if existing is not None and run.mode == QuizMode.self_paced else "late"
+        if run.state == QuizState.finished.value and run.mode == QuizMode.self_paced:
+            key = "already" if existing is not None else "over"
+        await _note(ctx, event.user, _t(locale, key))
+        return
+    if run.deadline is not None and now >= run.deadline:
+        await _note(ctx, event.user, _t(locale, "late"))
+        return
+    if choice != "ok" and (not choice.isdigit() or int(choice) >= len(question.spec.choices)):
+        return
+    done = await _record_choice(ctx, event.user, run, question, member.id, choice, now)
+    if done and run.mode == QuizMode.self_paced:
+        await _self_paced_next(ctx, run, bank, question, member.id, now)
+
+
+async def _answer_of(
+    ctx: BotContext, run_id: int, question_id: str, member_id: int
+) -> QuizAnswer | None:
+    async with ctx.db.session() as session:
+        return (
+            await session.execute(
+                sa.select(QuizAnswer).where(
+                    _A.c.run_id == run_id,
+                    _A.c.question_id == question_id,
+                    _A.c.member_id == member_id,
+                )
+            )
+        ).scalar_one_or_none()
+
+
+async def _insert_answer(
+    ctx: BotContext,
+    run_id: int,
+    question_id: str,
+    member_id: int,
+    answer: str,
+    correct: bool,
+    final: bool,
+    now: datetime,
+) -> bool:
+    """Record the first answer of a member to a question; False if there already is one."""
+    async with ctx.db.session() as session:
+        result = await session.execute(
+            _insert(session, _A)
+            .values(
+                run_id=run_id,
+                question_id=question_id,
+                member_id=member_id,
+                answer=answer,
+                correct=correct,
+                final=final,
+                answered_at=now,
+                points=0,
+            )
+            .on_conflict_do_nothing(index_elements=["run_id", "question_id", "member_id"])
+        )
+        return _rowcount(result) == 1
+
+
+async def _record_choice(
+    ctx: BotContext,
+    user: UserRef,
+    run: QuizRun,
+    question: Question,
+    member_id: int,
+    choice: str,
+    now: datetime,
+) -> bool:
+    """Record a click; True when the member's answer to the question is now complete."""
+    assert run.id is not None
+    locale = run.locale
+    if question.kind == "single":
+        if choice == "ok":
+            return False
+        chosen = [int(choice)]
+        if await _insert_answer(
+            ctx,
+            run.id,
+            question.id,
+            member_id,
+            str(chosen[0]),
+            question.is_correct_choices(chosen),
+            True,
+            now,
+        ):
+            return True
+        await _note(ctx, user, _t(locale, "already"))
+        return False
+    # Multiple choice: clicks toggle a draft selection until "submit" (or the window closes).
+    submit = _t(locale, "submit")
+    if choice != "ok" and await _insert_answer(
+        ctx,
+        run.id,
+        question.id,
+        member_id,
+        choice,
+        question.is_correct_choices([int(choice)]),
+        False,
+        now,
+    ):
+        letters = LETTERS[int(choice)]
+        await _note(ctx, user, _t(locale, "selection", choices=letters, submit=submit))
+        return False
+    async with ctx.db.session() as session:
+        answer = (
+            await session.execute(
+                sa.select(QuizAnswer)
+                .where(
+                    _A.c.run_id == run.id,
+                    _A.c.question_id == question.id,
+                    _A.c.member_id == member_id,
+                )
+                .with_for_update()
+            )
+        ).scalar_one_or_none()
+        if answer is None:  # "submit" before any choice
+            message = _t(locale, "pick_first")
+            complete = False
+        elif answer.final:
+            message = _t(locale, "already")
+            complete = False
+        elif choice == "ok":
+            answer.final = True
+            answer.answered_at = now
+            message = None
+            complete = True
+        else:
+            selected = set(_chosen(answer.answer)) ^ {int(choice)}
+            answer.answer = ",".join(str(i) for i in sorted(selected))
+            answer.correct = question.is_correct_choices(selected)
+            letters = ", ".join(LETTERS[i] for i in sorted(selected)) or "—"
+            message = _t(locale, "selection", choices=letters, submit=submit)
+            complete = False
+    if message is not None:
+        await _note(ctx, user, message)
+    return complete
+
+
+async def on_message(event: MessagePosted, ctx: BotContext) -> None:
+    """A free-text answer: in a direct message (self-paced) or in a live quiz's channel."""
+    if event.user.is_bot or not event.text.strip():
+        return
+    now = ctx.clock.now()
+    member = await get_member_by_platform_id(ctx.db, event.platform, event.user.id)
+    if event.channel.is_direct:
+        if member is None or member.id is None:
+            return
+        async with ctx.db.session() as session:
+            run = (
+                await session.execute(
+                    sa.select(QuizRun)
+                    .where(
+                        _R.c.member_id == member.id,
+                        _R.c.mode == QuizMode.self_paced.value,
+                        _R.c.state == QuizState.asking.value,
+                    )
+                    .order_by(_R.c.id.desc())
+                    .limit(1)
+                )
+            ).scalar_one_or_none()
+    else:
+        async with ctx.db.session() as session:
+            run = (
+                await session.execute(
+                    sa.select(QuizRun)
+                    .where(
+                        _R.c.channel_id == event.channel.id,
+                        _R.c.platform == event.platform,
+                        _R.c.state == QuizState.asking.value,
+                    )
+                    .order_by(_R.c.id.desc())
+                    .limit(1)
+                )
+            ).scalar_one_or_none()
+    if run is None or run.id is None:
+        return
+    bank = _banks(ctx).get(run.bank_id)
+    question = bank.question(run.questions[run.current]) if bank is not None else None
+    if bank is None or question is None or question.kind != "text":
+        return
+    if run.deadline is not None and now >= run.deadline:
+        return
+    if member is None:
+        member = await _member(ctx, event.user)
+    assert member.id is not None
+    answer = sanitize_answer(event.text, MAX_ANSWER)
+    inserted = await _insert_answer(
+        ctx,
+        run.id,
+        question.id,
+        member.id,
+        answer,
+        question.is_correct_text(answer),
+        True,
+        now,
+    )
+    if not inserted:
+        if run.mode == QuizMode.self_paced:
+            await _note(ctx, event.user, _t(run.locale, "already"))
+        return  # in a channel, later messages are just conversation
+    if run.mode == QuizMode.self_paced:
+        await _self_paced_next(ctx, run, bank, question, member.id, now)
+
+
+# ---------------------------------------------------------------------------- self-paced
+
+
+async def start_self_paced(ctx: BotContext, user: UserRef, bank_id: str | None) -> str:
+    """Start (or resume) a self-paced quiz in ``user``'s direct messages; a note for them."""
+    banks = _banks(ctx)
+    member = await _member(ctx, user)
+    assert member.id is not None
+    locale = member.locale
+    if not banks:
+        return _t(locale, "no_bank")
+    bank: Bank | None
+    if bank_id is None:
+        same = [b for b in banks.values() if b.spec.locale == (locale or "").split("-")[0]]
+        bank = (same or sorted(banks.values(), key=lambda b: b.id))[0]
+    else:
+        bank = banks.get(bank_id)
+        if bank is None:
+            return _t(locale, "unknown_bank", bank=bank_id[:64], banks=", ".join(sorted(banks)))
+    async with ctx.db.session() as session:
+        open_run = (
+            await session.execute(
+                sa.select(QuizRun).where(
+                    _R.c.member_id == member.id,
+                    _R.c.mode == QuizMode.self_paced.value,
+                    _R.c.state == QuizState.asking.value,
+                    _R.c.bank_id == bank.id,
+                )
+            )
+        ).scalar_one_or_none()
+        played = (
+            await session.execute(
+                sa.select(sa.func.count())
+                .select_from(_R)
+                .where(_R.c.member_id == member.id, _R.c.bank_id == bank.id)
+            )
+        ).scalar_one()
+    now = ctx.clock.now()
+    run = open_run or await _create_run(
+        ctx,
+        key=f"self:{member.id}:{bank.id}:{int(played) + 1}",
+        series=f"self:{bank.id}",
+        bank_id=bank.id,
+        mode=QuizMode.self_paced.value,
+        platform=user.platform,
+        member_id=member.id,
+        locale=locale or bank.spec.locale,
+        questions=[q.id for q in bank.questions],
+        window_seconds=0,
+        asked_at=now,
+        deadline=None,
+        started_at=now,
+    )
+    if run is None:  # two clicks at once: the other one created it
+        return _t(locale, "check_dm")
+    await _ask(ctx, run, bank)
+    return _t(locale, "check_dm")
+
+
+async def _self_paced_next(
+    ctx: BotContext, run: QuizRun, bank: Bank, question: Question, member_id: int, now: datetime
+) -> None:
+    """After a complete answer: grant its points, then the next question or the summary."""
+    answer = await _answer_of(ctx, run.id or 0, question.id, member_id)
+    if answer is not None and answer.correct:
+        points = await _grant(
+            ctx,
+            member_id=member_id,
+            action="quiz_correct",
+            key=f"quiz:{run.id}:{question.id}:{member_id}",
+            at=now,
+            run=run,
+            question=question,
+        )
+        if points:
+            async with ctx.db.session() as session:
+                await session.execute(
+                    sa.update(_A).where(_A.c.id == answer.id).values(points=points)
+                )
+    last = run.current + 1 >= len(run.questions)
+    if not await _move(ctx, run, now, finished=last, deadline=None):
+        return
+    if last:
+        await _post(ctx, run, await _summary(ctx, run, bank, member_id), "end")
+        return
+    run.current += 1
+    await _ask(ctx, run, bank)
+
+
+async def _summary(ctx: BotContext, run: QuizRun, bank: Bank, member_id: int) -> Message:
+    """The end of a self-paced quiz: the score, then each answer with its explanation."""
+    assert run.id is not None
+    locale = run.locale
+    answers = {a.question_id: a for a in await _answers(ctx, run.id) if a.member_id == member_id}
+    right = sum(1 for a in answers.values() if a.correct)
+    lines = [_t(locale, "score", right=right, total=len(run.questions)), ""]
+    for number, question_id in enumerate(run.questions, 1):
+        question = bank.question(question_id)
+        if question is None:
+            continue
+        answer = answers.get(question_id)
+        mark = "✓" if answer is not None and answer.correct else "✗"
+        lines.append(f"{mark} {number}. {question.prompt(locale)}")
+        lines.append(
+            f"   {_t(locale, 'answer_is', answer=_correct_text(question, locale))} "
+            f"({_t(locale, 'your_answer', answer=_given_text(question, locale, answer))})"
+        )
+        explanation = question.explanation(locale)
+        if explanation:
+            lines.append(f"   {explanation}")
+    return Message(
+        text="\n".join(lines),
+        title=_t(locale, "done_title", title=bank.title(locale)),
+        metadata={"quiz_run": str(run.id), "summary": "1"},
+    )
+
+
+# ---------------------------------------------------------------------------- commands
+
+
+async def on_command(event: CommandInvoked, ctx: BotContext) -> None:
+    """``/rallybot quiz [BANK]`` (self-paced, in DMs); ``/rallybot quiz live BANK`` (managers)."""
+    if event.name.lower() != "quiz":
+        return
+    args = list(event.args)
+    if args and args[0].lower() == "live":
+        await _command_live(event, ctx, args[1:])
+        return
+    if args and args[0].lower() == "top":
+        await ctx.answer(event, await self_paced_leaderboard(ctx, event.user, args[1:]))
+        return
+    note = await start_self_paced(ctx, event.user, args[0] if args else None)
+    await ctx.answer(event, note)
+
+
+async def self_paced_leaderboard(ctx: BotContext, user: UserRef, args: list[str]) -> str:
+    """``/rallybot quiz top [BANK]``: the best self-paced score of each member, and my rank.
+
+    Ties go to whoever finished first, then to the lower member id.
+    """
+    banks = _banks(ctx)
+    member = await _member(ctx, user)
+    locale = member.locale
+    if not banks:
+        return _t(locale, "no_bank")
+    if args:
+        bank = banks.get(args[0])
+        if bank is None:
+            return _t(locale, "unknown_bank", bank=args[0][:64], banks=", ".join(sorted(banks)))
+    else:
+        same = [b for b in banks.values() if b.spec.locale == (locale or "").split("-")[0]]
+        bank = (same or sorted(banks.values(), key=lambda b: b.id))[0]
+    right = sa.func.sum(sa.case((_A.c.correct.is_(True), 1), else_=0))
+    async with ctx.db.session() as session:
+        rows = (
+            await session.execute(
+                sa.select(_R.c.member_id, _R.c.finished_at, right)
+                .select_from(_R.outerjoin(_A, _A.c.run_id == _R.c.id))
+                .where(
+                    _R.c.bank_id == bank.id,
+                    _R.c.mode == QuizMode.self_paced.value,
+                    _R.c.state == QuizState.finished.value,
+                )
+                .group_by(_R.c.id, _R.c.member_id, _R.c.finished_at)
+            )
+        ).all()
+    best: dict[int, tuple[int, datetime]] = {}
+    for member_id, finished_at, count in rows:
+        score = int(count or 0)
+        known = best.get(member_id)
+        if known is None or (-score, finished_at) < (-known[0], known[1]):
+            best[member_id] = (score, finished_at)
+    ranking = sorted(best, key=lambda m: (-best[m][0], best[m][1], m))
+    names = await _names(ctx, [*ranking[:LEADERBOARD_SIZE], member.id or 0])
+    total = len(bank.questions)
+    lines = [_t(locale, "board_title", title=bank.title(locale))]
+    for rank, member_id in enumerate(ranking[:LEADERBOARD_SIZE], 1):
+        name = names.get(member_id, "?")
+        lines.append(
+            _t(locale, "board_line", rank=rank, name=name, right=best[member_id][0], total=total)
+        )
+    if not ranking:
+        lines.append(_t(locale, "no_players"))
+    elif member.id in best and ranking.index(member.id) >= LEADERBOARD_SIZE:
+        rank = ranking.index(member.id) + 1
+        lines.append(
+            "…\n"
+            + _t(
+                locale,
+                "board_line",
+                rank=rank,
+                name=names.get(member.id, "?"),
+                right=best[member.id][0],
+                total=total,
+            )
+        )
+    return "\n".join(lines)
+
+
+async def _command_live(event: CommandInvoked, ctx: BotContext, args: list[str]) -> None:
+    member = await _member(ctx, event.user)
+    locale = member.locale
+    if not ctx.is_admin(event.user):
+        await ctx.answer(event, _t(locale, "live_admin"))
+        return
+    banks = _banks(ctx)
+    if not args or event.channel is None or event.channel.is_direct:
+        await ctx.answer(event, _t(locale, "live_usage"))
+        return
+    bank = banks.get(args[0])
+    if bank is None:
+        await ctx.answer(
+            event,
+            _t(locale, "unknown_bank", bank=args[0][:64], banks=", ".join(sorted(banks)) or "-"),
+        )
+        return
+    count = len(bank.questions)
+    window = DEFAULT_WINDOW
+    try:
+        if len(args) > 1:
+            count = max(1, min(int(args[1]), len(bank.questions)))
+        if len(args) > 2:
+            window = parse_window(args[2])
+    except ValueError:
+        await ctx.answer(event, _t(locale, "live_usage"))
+        return
+    now = ctx.clock.now()
+    run = await _create_run(
+        ctx,
+        key=f"manual:{event.platform}:{event.event_id}"[:200],
+        series=f"manual:{bank.id}",
+        bank_id=bank.id,
+        mode=QuizMode.live.value,
+        platform=event.platform,
+        channel_id=event.channel.id,
+        locale=bank.spec.locale,
+        questions=[q.id for q in bank.questions[:count]],
+        window_seconds=int(window.total_seconds()),
+        asked_at=now,
+        deadline=now + window,
+        started_at=now,
+    )
+    if run is None:
+        return
+    await ctx.answer(event, _t(locale, "live_started"))
+    await _post_intro(ctx, run, bank, None)
+    await _ask(ctx, run, bank)
+
+
+def register(router: object) -> None:
+    """Attach this module's handlers."""
+    from bot.router import Router
+
+    assert isinstance(router, Router)
+    router.add(ButtonClicked, on_button)
+    router.add(MessagePosted, on_message)
+    router.add(CommandInvoked, on_command)

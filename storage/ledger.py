@@ -1,0 +1,639 @@
+"""The points ledger: the only code that writes points.
+
+Every award is one append-only :class:`~storage.models.PointEntry` with a unique idempotency key,
+and the member's totals (the current season's and the all-time one) change in the same
+transaction, so a total is always the sum of its entries. A repeated key awards nothing; a
+revocation is a new negative entry (key ``revoke:<key>``) that can exist only once.
+
+Limits (daily cap, cooldown, per-pair limit, giver's allowance) are checked inside the awarding
+transaction while the member (and the giver) are locked: on PostgreSQL with
+``SELECT ... FOR NO KEY UPDATE`` on their ``member`` rows (taken in id order, so two awards
+cannot deadlock), on SQLite by ``BEGIN IMMEDIATE`` (one writer at a time, see
+:mod:`storage.database`). Concurrent awards therefore never exceed a limit.
+
+Leaderboard order: the higher total first; among equal totals, whoever reached that total first
+(the earlier ``reached_at``: the time of the member's latest change), then the lower member id.
+For the 7- and 30-day windows, totals are the sums of the window's entries and the tie-break is
+the time of each member's latest entry in the window. Ranks are positions in that order (1, 2,
+3...), so they are unique.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, time, timedelta
+from typing import Any, Literal
+
+import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
+
+from storage.database import Database
+from storage.models import (
+    ALL_TIME,
+    BadgeAward,
+    Member,
+    PointEntry,
+    PointTotal,
+    Season,
+    UTCDateTime,
+    table_of,
+)
+from storage.outbox import affected
+
+__all__ = [
+    "SOURCES",
+    "Limits",
+    "Period",
+    "PointCounts",
+    "Standing",
+    "adjust",
+    "award",
+    "award_badge",
+    "badges_of",
+    "counts",
+    "current_season",
+    "get_entry",
+    "leaderboard",
+    "rank_of",
+    "recent_entries",
+    "revert",
+    "revoke",
+    "start_season",
+    "totals_of",
+]
+
+E = table_of(PointEntry).c
+T = table_of(PointTotal).c
+M = table_of(Member).c
+S = table_of(Season).c
+B = table_of(BadgeAward).c
+
+SOURCES = frozenset(
+    {"reaction", "first_post", "quiz", "challenge", "kudos", "onboarding", "help", "admin", "badge"}
+)
+"""Where points come from."""
+
+Period = Literal["all", "season", "7d", "30d"]
+_WINDOWS = {"7d": timedelta(days=7), "30d": timedelta(days=30)}
+_DAY = timedelta(days=1)
+
+
+@dataclass(frozen=True, slots=True)
+class Standing:
+    """A member's place on a leaderboard."""
+
+    member_id: int
+    display_name: str | None
+    total: int
+    rank: int
+
+
+@dataclass(frozen=True, slots=True)
+class Limits:
+    """What an award must respect; every limit counts the awards of one day (``day_start``
+    to ``day_start`` + 24 h) that were not revoked.
+
+    - ``daily_cap``: most points of this source per member and day;
+    - ``cooldown``: no second award of the same action to the member within this time;
+    - ``pair_limit``: most awards of this source from the actor to the member per day;
+    - ``actor_allowance``: most awards of this source the actor may give per day.
+    """
+
+    daily_cap: int | None = None
+    cooldown: timedelta | None = None
+    pair_limit: int | None = None
+    actor_allowance: int | None = None
+    day_start: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class PointCounts:
+    """What badge conditions look at: totals and how many (unrevoked) awards per source."""
+
+    total: int
+    season_total: int
+    by_source: dict[str, int]
+    kudos_given: int
+
+
+Conn = AsyncSession | AsyncConnection
+
+
+def _dialect(conn: Conn) -> str:
+    if isinstance(conn, AsyncConnection):
+        return conn.dialect.name
+    return conn.get_bind().dialect.name
+
+
+def _insert(session: Conn, model: type[Any]) -> Any:
+    if _dialect(session) == "postgresql":
+        return pg_insert(table_of(model))
+    return sqlite_insert(table_of(model))
+
+
+def _live_awards() -> list[sa.ColumnElement[bool]]:
+    """Positive entries that were not revoked."""
+    reversal = table_of(PointEntry).alias("reversal")
+    revoked = sa.exists().where(reversal.c.reverts_id == E.id)
+    return [E.amount > 0, E.reverts_id.is_(None), ~revoked]
+
+
+# The award path runs these on every event: plain SQL, built once (typed parameters keep the
+# UTC conversion), so an award costs little more than its statements.
+_UTC = UTCDateTime()
+_LIVE = (
+    "amount > 0 AND reverts_id IS NULL AND NOT EXISTS "
+    "(SELECT 1 FROM point_entry r WHERE r.reverts_id = e.id)"
+)
+_DAY_SQL = "source = :source AND created_at >= :start AND created_at < :end"
+_LOCK = sa.text("SELECT id FROM member WHERE id = :member FOR NO KEY UPDATE")
+_SEEN = sa.text("SELECT id FROM point_entry WHERE idempotency_key = :key")
+_CAP = sa.text(
+    f"SELECT COALESCE(SUM(amount), 0) FROM point_entry e "
+    f"WHERE member_id = :member AND {_DAY_SQL} AND {_LIVE}"
+).bindparams(sa.bindparam("start", type_=_UTC), sa.bindparam("end", type_=_UTC))
+_COOLDOWN = sa.text(
+    "SELECT COUNT(*) FROM point_entry e WHERE member_id = :member AND action = :action "
+    f"AND created_at > :low AND created_at < :high AND {_LIVE}"
+).bindparams(sa.bindparam("low", type_=_UTC), sa.bindparam("high", type_=_UTC))
+_PAIR = sa.text(
+    "SELECT COUNT(*) FROM point_entry e WHERE member_id = :member AND actor_id = :actor "
+    f"AND {_DAY_SQL} AND {_LIVE}"
+).bindparams(sa.bindparam("start", type_=_UTC), sa.bindparam("end", type_=_UTC))
+_ALLOWANCE = sa.text(
+    f"SELECT COUNT(*) FROM point_entry e WHERE actor_id = :actor AND {_DAY_SQL} AND {_LIVE}"
+).bindparams(sa.bindparam("start", type_=_UTC), sa.bindparam("end", type_=_UTC))
+_SEASON = sa.text(
+    "SELECT id FROM season WHERE ended_at IS NULL ORDER BY started_at DESC, id LIMIT 1"
+)
+_INSERT_ENTRY = sa.text(
+    "INSERT INTO point_entry (member_id, amount, source, action, reason, season, campaign_id, "
+    "idempotency_key, reverts_id, actor_id, created_at) VALUES (:member, :amount, :source, "
+    ":action, :reason, :season, :campaign, :key, :reverts, :actor, :at) "
+    "ON CONFLICT (idempotency_key) DO NOTHING RETURNING id"
+).bindparams(sa.bindparam("at", type_=_UTC))
+_ADD_TOTAL = sa.text(
+    "INSERT INTO point_total (member_id, season, total, reached_at) "
+    "VALUES (:member, :season, :amount, :at) ON CONFLICT (member_id, season) DO UPDATE SET "
+    "total = point_total.total + excluded.total, reached_at = excluded.reached_at"
+).bindparams(sa.bindparam("at", type_=_UTC))
+
+
+async def _lock(session: Conn, member_ids: Sequence[int]) -> None:
+    """Serialise awards touching these members (PostgreSQL; SQLite already holds the lock)."""
+    if _dialect(session) != "postgresql":
+        return
+    for member_id in sorted(set(member_ids)):
+        await session.execute(_LOCK, {"member": member_id})
+
+
+async def _current_season_id(session: Conn) -> str | None:
+    value = await session.scalar(_SEASON)
+    return None if value is None else str(value)
+
+
+async def _add_to_totals(
+    session: Conn, member_id: int, season: str | None, amount: int, at: datetime
+) -> None:
+    for key in (ALL_TIME, season) if season is not None else (ALL_TIME,):
+        await session.execute(
+            _ADD_TOTAL, {"member": member_id, "season": key, "amount": amount, "at": at}
+        )
+
+
+async def _within_limits(
+    session: Conn,
+    *,
+    member_id: int,
+    amount: int,
+    source: str,
+    action: str | None,
+    actor_id: int | None,
+    at: datetime,
+    limits: Limits,
+) -> bool:
+    start = limits.day_start or datetime.combine(at.date(), time(0), tzinfo=at.tzinfo)
+    day = {"source": source, "start": start, "end": start + _DAY}
+    if limits.daily_cap is not None:
+        used = await session.scalar(_CAP, {"member": member_id, **day})
+        if int(used or 0) + amount > limits.daily_cap:
+            return False
+    if limits.cooldown is not None and action is not None:
+        recent = await session.scalar(
+            _COOLDOWN,
+            {
+                "member": member_id,
+                "action": action,
+                "low": at - limits.cooldown,
+                "high": at + limits.cooldown,
+            },
+        )
+        if recent:
+            return False
+    if limits.pair_limit is not None and actor_id is not None:
+        given = await session.scalar(_PAIR, {"member": member_id, "actor": actor_id, **day})
+        if int(given or 0) >= limits.pair_limit:
+            return False
+    if limits.actor_allowance is not None and actor_id is not None:
+        given = await session.scalar(_ALLOWANCE, {"actor": actor_id, **day})
+        if int(given or 0) >= limits.actor_allowance:
+            return False
+    return True
+
+
+async def _insert_entry(session: Conn, **values: Any) -> int | None:
+    entry_id = await session.scalar(_INSERT_ENTRY, values)
+    return None if entry_id is None else int(entry_id)
+
+
+async def _award(
+    db: Database,
+    *,
+    member_id: int,
+    amount: int,
+    source: str,
+    reason: str,
+    key: str,
+    at: datetime,
+    season: str | None,
+    campaign_id: str | None,
+    actor_id: int | None,
+    action: str | None,
+    limits: Limits,
+) -> int | None:
+    if source not in SOURCES:
+        raise ValueError(f"unknown points source {source!r}")
+    async with db.session() as orm:
+        session = await orm.connection()
+        locked = [member_id]
+        if actor_id is not None and (
+            limits.actor_allowance is not None or limits.pair_limit is not None
+        ):
+            locked.append(actor_id)
+        await _lock(session, locked)
+        if await session.scalar(_SEEN, {"key": key}) is not None:
+            return None
+        if not await _within_limits(
+            session,
+            member_id=member_id,
+            amount=amount,
+            source=source,
+            action=action,
+            actor_id=actor_id,
+            at=at,
+            limits=limits,
+        ):
+            return None
+        if season is None:
+            season = await _current_season_id(session)
+        entry_id = await _insert_entry(
+            session,
+            member=member_id,
+            amount=amount,
+            source=source,
+            action=action,
+            reason=reason[:500],
+            season=season,
+            campaign=campaign_id,
+            key=key,
+            reverts=None,
+            actor=actor_id,
+            at=at,
+        )
+        if entry_id is None:
+            return None
+        await _add_to_totals(session, member_id, season, amount, at)
+        return entry_id
+
+
+async def award(
+    db: Database,
+    *,
+    member_id: int,
+    amount: int,
+    source: str,
+    reason: str,
+    key: str,
+    at: datetime,
+    season: str | None = None,
+    campaign_id: str | None = None,
+    actor_id: int | None = None,
+    daily_cap: int | None = None,
+    action: str | None = None,
+    limits: Limits | None = None,
+) -> bool:
+    """Record ``amount`` points for a member, once per ``key``; False when the key was already
+    used or a limit (``daily_cap``, or those of ``limits``) would be exceeded.
+
+    ``season`` defaults to the current season (None when no season was ever started).
+    """
+    if daily_cap is not None:
+        base = limits or Limits()
+        limits = Limits(
+            daily_cap=daily_cap,
+            cooldown=base.cooldown,
+            pair_limit=base.pair_limit,
+            actor_allowance=base.actor_allowance,
+            day_start=base.day_start,
+        )
+    entry_id = await _award(
+        db,
+        member_id=member_id,
+        amount=amount,
+        source=source,
+        reason=reason,
+        key=key,
+        at=at,
+        season=season,
+        campaign_id=campaign_id,
+        actor_id=actor_id,
+        action=action,
+        limits=limits or Limits(),
+    )
+    return entry_id is not None
+
+
+async def adjust(
+    db: Database,
+    *,
+    member_id: int,
+    amount: int,
+    reason: str,
+    actor_id: int | None,
+    key: str,
+    at: datetime,
+) -> int | None:
+    """An admin adding (or, negative, removing) points; returns the entry id (None: the key
+    was already used). The reason is required and stays in the ledger with the actor."""
+    if not reason.strip():
+        raise ValueError("a reason is required")
+    if amount == 0:
+        raise ValueError("the amount cannot be 0")
+    return await _award(
+        db,
+        member_id=member_id,
+        amount=amount,
+        source="admin",
+        reason=reason,
+        key=key,
+        at=at,
+        season=None,
+        campaign_id=None,
+        actor_id=actor_id,
+        action="admin",
+        limits=Limits(),
+    )
+
+
+async def _reverse(
+    session: Conn,
+    entry: PointEntry,
+    *,
+    at: datetime,
+    reason: str,
+    actor_id: int | None,
+) -> int | None:
+    if entry.reverts_id is not None or entry.id is None:
+        return None  # a revocation is never reversed itself
+    new_id = await _insert_entry(
+        session,
+        member=entry.member_id,
+        amount=-entry.amount,
+        source=entry.source,
+        action=entry.action,
+        reason=reason[:500],
+        season=entry.season,
+        campaign=entry.campaign_id,
+        key=f"revoke:{entry.idempotency_key}"[:200],
+        reverts=entry.id,
+        actor=actor_id,
+        at=at,
+    )
+    if new_id is None:
+        return None
+    await _add_to_totals(session, entry.member_id, entry.season, -entry.amount, at)
+    return int(new_id)
+
+
+async def revoke(db: Database, *, key: str, at: datetime, reason: str) -> bool:
+    """Cancel the entry recorded with ``key`` (once): a new negative entry with key
+    ``revoke:<key>``. False if there is no such entry or it was already revoked."""
+    async with db.session() as session:
+        entry = (
+            await session.execute(sa.select(PointEntry).where(E.idempotency_key == key))
+        ).scalar_one_or_none()
+        if entry is None:
+            return False
+        conn = await session.connection()
+        return await _reverse(conn, entry, at=at, reason=reason, actor_id=None) is not None
+
+
+async def revert(
+    db: Database, entry_id: int, *, at: datetime, reason: str, actor_id: int | None = None
+) -> int | None:
+    """Cancel the entry ``entry_id`` (an admin undoing an adjustment or any award); returns
+    the new entry's id, None if unknown, already reverted, or itself a revocation."""
+    async with db.session() as session:
+        entry = await session.get(PointEntry, entry_id)
+        if entry is None:
+            return None
+        return await _reverse(
+            await session.connection(), entry, at=at, reason=reason, actor_id=actor_id
+        )
+
+
+async def get_entry(db: Database, key: str) -> PointEntry | None:
+    """The entry recorded with ``key``."""
+    async with db.session() as session:
+        result = await session.execute(sa.select(PointEntry).where(E.idempotency_key == key))
+        return result.scalar_one_or_none()
+
+
+async def recent_entries(db: Database, member_id: int, limit: int = 5) -> list[PointEntry]:
+    """A member's latest entries, newest first."""
+    async with db.session() as session:
+        result = await session.execute(
+            sa.select(PointEntry)
+            .where(E.member_id == member_id)
+            .order_by(E.created_at.desc(), E.id.desc())
+            .limit(limit)
+        )
+        return list(result.scalars())
+
+
+async def current_season(db: Database) -> Season | None:
+    """The season in progress, if one was started."""
+    async with db.session() as session:
+        season_id = await _current_season_id(session)
+        return None if season_id is None else await session.get(Season, season_id)
+
+
+async def start_season(db: Database, season_id: str, at: datetime) -> bool:
+    """End the current season and start ``season_id`` (totals restart; entries are kept).
+    False if that season id was already used."""
+    async with db.session() as session:
+        if await session.get(Season, season_id) is not None:
+            return False
+        await session.execute(sa.update(Season).where(S.ended_at.is_(None)).values(ended_at=at))
+        session.add(Season(id=season_id, started_at=at))
+        return True
+
+
+async def totals_of(db: Database, member_id: int) -> dict[str, int]:
+    """A member's totals by season (``"*"``: all time)."""
+    async with db.session() as session:
+        rows = await session.execute(sa.select(T.season, T.total).where(T.member_id == member_id))
+        return {season: int(total) for season, total in rows.all()}
+
+
+async def counts(db: Database, member_id: int) -> PointCounts:
+    """Totals and unrevoked awards per source, for badge conditions."""
+    async with db.session() as session:
+        season = await _current_season_id(session)
+        rows = await session.execute(sa.select(T.season, T.total).where(T.member_id == member_id))
+        totals = {s: int(t) for s, t in rows.all()}
+        live = _live_awards()
+        by_source = await session.execute(
+            sa.select(E.source, sa.func.count())
+            .where(E.member_id == member_id, *live)
+            .group_by(E.source)
+        )
+        given = await session.scalar(
+            sa.select(sa.func.count()).where(E.actor_id == member_id, E.source == "kudos", *live)
+        )
+    return PointCounts(
+        total=totals.get(ALL_TIME, 0),
+        season_total=totals.get(season, 0) if season is not None else totals.get(ALL_TIME, 0),
+        by_source={source: int(n) for source, n in by_source.all()},
+        kudos_given=int(given or 0),
+    )
+
+
+async def award_badge(db: Database, member_id: int, badge_id: str, at: datetime) -> bool:
+    """Record a badge; False if the member already had it (so it is announced once)."""
+    async with db.session() as session:
+        stmt = (
+            _insert(session, BadgeAward)
+            .values(member_id=member_id, badge_id=badge_id, awarded_at=at)
+            .on_conflict_do_nothing(index_elements=["member_id", "badge_id"])
+        )
+        return bool(affected(await session.execute(stmt)))
+
+
+async def badges_of(db: Database, member_id: int) -> list[BadgeAward]:
+    """A member's badges, in the order earned."""
+    async with db.session() as session:
+        result = await session.execute(
+            sa.select(BadgeAward).where(B.member_id == member_id).order_by(B.awarded_at, B.badge_id)
+        )
+        return list(result.scalars())
+
+
+# ---------------------------------------------------------------------------- leaderboards
+
+
+async def _season_key(session: Conn, period: Period, season: str | None) -> str:
+    if period == "all":
+        return ALL_TIME
+    return season or await _current_season_id(session) or ALL_TIME
+
+
+def _window(now: datetime, period: Period) -> sa.Subquery:
+    since = now - _WINDOWS[period]
+    return (
+        sa.select(
+            E.member_id.label("member_id"),
+            sa.func.sum(E.amount).label("total"),
+            sa.func.max(E.created_at).label("reached_at"),
+        )
+        .where(E.created_at > since, E.created_at <= now)
+        .group_by(E.member_id)
+        .subquery("window")
+    )
+
+
+async def _ranked_source(
+    session: Conn, period: Period, now: datetime, season: str | None
+) -> tuple[Any, list[sa.ColumnElement[bool]]]:
+    """The table (or window aggregate) to rank and the conditions selecting its rows."""
+    if period in _WINDOWS:
+        return _window(now, period).c, []
+    key = await _season_key(session, period, season)
+    return T, [T.season == key]
+
+
+async def leaderboard(
+    db: Database,
+    *,
+    period: Period,
+    now: datetime,
+    season: str | None = None,
+    team: str | None = None,
+    limit: int = 10,
+) -> list[Standing]:
+    """The top ``limit`` members with points for ``period`` (optionally of one ``team``)."""
+    async with db.session() as orm:
+        session = await orm.connection()
+        src, where = await _ranked_source(session, period, now, season)
+        query = (
+            sa.select(src.member_id, M.display_name, src.total)
+            .join_from(src.member_id.table, table_of(Member), M.id == src.member_id)
+            .where(*where, src.total > 0)
+            .order_by(src.total.desc(), src.reached_at, src.member_id)
+            .limit(limit)
+        )
+        if team is not None:
+            query = query.where(M.team == team)
+        rows = (await session.execute(query)).all()
+    return [
+        Standing(member_id=int(m), display_name=name, total=int(total), rank=position)
+        for position, (m, name, total) in enumerate(rows, start=1)
+    ]
+
+
+async def rank_of(
+    db: Database,
+    member_id: int,
+    *,
+    period: Period = "all",
+    now: datetime,
+    season: str | None = None,
+    team: str | None = None,
+) -> Standing | None:
+    """A member's standing for ``period`` (None if they have no points in it)."""
+    async with db.session() as orm:
+        session = await orm.connection()
+        src, where = await _ranked_source(session, period, now, season)
+        table = src.member_id.table
+        mine = (
+            await session.execute(
+                sa.select(src.total, src.reached_at, M.display_name)
+                .join_from(table, table_of(Member), M.id == src.member_id)
+                .where(*where, src.member_id == member_id)
+                .where(M.team == team if team is not None else sa.true())
+            )
+        ).one_or_none()
+        if mine is None:
+            return None
+        total, reached_at, name = mine
+
+        # Three index ranges (higher total; same total reached earlier; same total and time,
+        # lower id) counted separately: each is a range scan of ix_point_total_rank.
+        def ahead(*condition: sa.ColumnElement[bool]) -> sa.ScalarSelect[int]:
+            query = sa.select(sa.func.count()).select_from(table).where(*where, *condition)
+            if team is not None:
+                query = query.join(table_of(Member), M.id == src.member_id).where(M.team == team)
+            return query.scalar_subquery()
+
+        query = sa.select(
+            ahead(src.total > total)
+            + ahead(src.total == total, src.reached_at < reached_at)
+            + ahead(src.total == total, src.reached_at == reached_at, src.member_id < member_id)
+        )
+        count = await session.scalar(query)
+    return Standing(
+        member_id=member_id, display_name=name, total=int(total), rank=int(count or 0) + 1
+    )
