@@ -1,0 +1,165 @@
+"""The helpers' rota: who is on duty for the help channel, per weekday and hours.
+
+Written in the settings as ``RALLYBOT_HELPERS="mon-fri 09:00-18:00 U1,U2; sat 10:00-12:00 U3"``:
+slots separated by ``;``, each with days (``mon``, ``mon-fri``, ``mon,wed,fri``, ``daily``), a
+time window ``HH:MM-HH:MM`` in the rota's time zone (an end before the start runs past
+midnight) and comma-separated platform user ids (or ``platform:id``).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+__all__ = ["DAYS", "Rota", "RotaSlot", "parse_rota"]
+
+DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+_DAY_NAMES = {
+    **{day: index for index, day in enumerate(DAYS)},
+    **{
+        name: index
+        for index, names in enumerate(
+            (
+                ("monday", "lun", "lundi"),
+                ("tuesday", "mar", "mardi"),
+                ("wednesday", "mer", "mercredi"),
+                ("thursday", "jeu", "jeudi"),
+                ("friday", "ven", "vendredi"),
+                ("saturday", "sam", "samedi"),
+                ("sunday", "dim", "dimanche"),
+            )
+        )
+        for name in names
+    },
+}
+_HOURS = re.compile(r"^(\d{1,2}:\d{2})-(\d{1,2}:\d{2})$")
+
+
+@dataclass(frozen=True, slots=True)
+class RotaSlot:
+    """Helpers on duty on some weekdays (0 = Monday) between two local times."""
+
+    days: frozenset[int]
+    start: time
+    end: time
+    helpers: tuple[str, ...]
+
+    def covers(self, local: datetime) -> bool:
+        """Whether the local wall-clock instant falls in this slot."""
+        t = local.time().replace(tzinfo=None)
+        weekday = local.weekday()
+        if self.start < self.end:
+            return weekday in self.days and self.start <= t < self.end
+        # past midnight: from ``start`` on a listed day to ``end`` the next morning
+        yesterday = (weekday - 1) % 7
+        return (weekday in self.days and t >= self.start) or (
+            yesterday in self.days and t < self.end
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Rota:
+    """Every slot of the rota, read in one time zone."""
+
+    slots: tuple[RotaSlot, ...] = ()
+    timezone: str = "UTC"
+
+    @property
+    def helpers(self) -> frozenset[str]:
+        """Everyone named in the rota, on duty or not."""
+        return frozenset(h for slot in self.slots for h in slot.helpers)
+
+    def on_duty(self, at: datetime) -> list[str]:
+        """The helpers on duty at ``at`` (aware), in rota order, each once."""
+        local = at.astimezone(ZoneInfo(self.timezone))
+        found: list[str] = []
+        for slot in self.slots:
+            if slot.covers(local):
+                found.extend(h for h in slot.helpers if h not in found)
+        return found
+
+    def is_helper(self, user_id: str, user_key: str | None = None) -> bool:
+        """Whether a user id (or ``platform:id`` key) is named in the rota."""
+        names = self.helpers
+        return user_id in names or (user_key is not None and user_key in names)
+
+    def next_change(self, at: datetime) -> datetime | None:
+        """The next slot start after ``at`` (None without slots): within a week."""
+        if not self.slots:
+            return None
+        zone = ZoneInfo(self.timezone)
+        local = at.astimezone(zone)
+        best: datetime | None = None
+        for offset in range(8):
+            day = (local + timedelta(days=offset)).date()
+            for slot in self.slots:
+                if day.weekday() in slot.days:
+                    start = datetime.combine(day, slot.start, tzinfo=zone)
+                    if start > local and (best is None or start < best):
+                        best = start
+        return best
+
+
+def _days(text: str, slot: str) -> frozenset[int]:
+    if text in {"daily", "everyday", "all", "*"}:
+        return frozenset(range(7))
+    days: set[int] = set()
+    for part in text.split(","):
+        first, sep, last = part.partition("-")
+        if first not in _DAY_NAMES or (sep and last not in _DAY_NAMES):
+            wrong = first if first not in _DAY_NAMES else last
+            raise ValueError(
+                f'"{wrong}" is not a day in the helpers slot "{slot}" '
+                "(use mon, tue, wed, thu, fri, sat, sun, a range like mon-fri, or daily)"
+            )
+        start = _DAY_NAMES[first]
+        end = _DAY_NAMES[last] if sep else start
+        index = start
+        while True:
+            days.add(index)
+            if index == end:
+                break
+            index = (index + 1) % 7
+    return frozenset(days)
+
+
+def _time(text: str, slot: str) -> time:
+    try:
+        hours, minutes = (int(part) for part in text.split(":"))
+        return time(hours, minutes)
+    except ValueError:
+        raise ValueError(f'"{text}" is not a time of day in the helpers slot "{slot}"') from None
+
+
+def parse_rota(text: str, timezone: str = "UTC") -> Rota:
+    """Parse ``"mon-fri 09:00-18:00 U1,U2; sat 10:00-12:00 U3"``; ValueError on a mistake."""
+    slots: list[RotaSlot] = []
+    for raw in text.split(";"):
+        slot = " ".join(raw.split())
+        if not slot:
+            continue
+        parts = slot.split(" ", 2)
+        if len(parts) < 3:
+            raise ValueError(
+                f'the helpers slot "{slot}" needs days, hours and helpers, '
+                'like "mon-fri 09:00-18:00 U1,U2"'
+            )
+        days_text, hours_text, people = parts
+        match = _HOURS.match(hours_text)
+        if match is None:
+            raise ValueError(
+                f'"{hours_text}" in the helpers slot "{slot}" is not a time window '
+                '(like "09:00-18:00")'
+            )
+        start, end = _time(match.group(1), slot), _time(match.group(2), slot)
+        if start == end:
+            raise ValueError(f'the helpers slot "{slot}" starts and ends at the same time')
+        helpers = tuple(dict.fromkeys(p.strip() for p in people.split(",") if p.strip()))
+        if not helpers or any(" " in h for h in helpers):
+            raise ValueError(
+                f'the helpers of the slot "{slot}" are comma-separated user ids, like "U1,U2"'
+            )
+        slots.append(RotaSlot(_days(days_text.lower(), slot), start, end, helpers))
+    return Rota(tuple(slots), timezone)

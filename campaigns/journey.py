@@ -1,0 +1,351 @@
+"""Onboarding journeys in campaign files: the checks, the generated steps, the compiled form.
+
+A ``journey:`` section becomes ordinary direct-message steps (a welcome, then each task's
+nudges, timed from each member's own start with ``join + ...``), so the planner and the
+outbox pace them, honour quiet hours and member time zones, survive restarts and never send
+one twice. Each nudge carries ``unless: task_done(TASK)``: the outbox skips it once the task
+is done. Charter and self-declared tasks get an action button in their nudges.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from campaigns.schema import (
+    TASK_CONDITION,
+    CampaignSpec,
+    LocalizedText,
+    Problem,
+    StepSpec,
+    TaskSpec,
+)
+from campaigns.templates import check_template, did_you_mean, variables_for
+from campaigns.timeexpr import TimeExprError, parse_time_expr
+
+__all__ = [
+    "ACCEPT_ACTION",
+    "DONE_ACTION",
+    "WELCOME_STEP",
+    "Journey",
+    "Task",
+    "compile_journey",
+    "journey_of",
+    "journey_problems",
+    "journey_steps",
+    "nudge_step_id",
+]
+
+WELCOME_STEP = "journey-welcome"
+"""The step id of a journey's welcome message."""
+ACCEPT_ACTION = "onboarding-accept"
+"""The action of the "I accept" button of a charter task."""
+DONE_ACTION = "onboarding-done"
+"""The action of the button of a self-declared task."""
+
+_BUTTONS: dict[str, dict[str, str]] = {
+    "charter_accepted": {"en": "I accept", "fr": "J'accepte"},
+    "self_declared": {"en": "Done", "fr": "C'est fait"},
+}
+_ACTIONS = {"charter_accepted": ACCEPT_ACTION, "self_declared": DONE_ACTION}
+_BUTTON_TASKS = frozenset(_ACTIONS)
+
+
+def nudge_step_id(task_id: str, number: int) -> str:
+    """The step id of the ``number``-th (1-based) nudge of a task."""
+    return f"journey-{task_id}-{number}"
+
+
+@dataclass(frozen=True, slots=True)
+class Task:
+    """A compiled checklist item."""
+
+    id: str
+    kind: str
+    label: LocalizedText
+    channels: tuple[str, ...] = ()  # logical channel names (joined_channels)
+    channel: str | None = None  # logical channel name (first_post); None: the community one
+    nudge_steps: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Journey:
+    """A compiled journey: what the onboarding handlers work from."""
+
+    campaign_id: str
+    audiences: tuple[str, ...]
+    community: str | None
+    max_nudges_per_day: int | None
+    welcome_step: str | None
+    tasks: tuple[Task, ...]
+    done_dm: LocalizedText | None
+    done_points: int | None
+    step_task: dict[str, str] = field(default_factory=dict)  # nudge step id -> task id
+
+    def task(self, task_id: str) -> Task | None:
+        """The task with ``task_id``, if any."""
+        return next((t for t in self.tasks if t.id == task_id), None)
+
+    def is_nudge(self, step_id: str) -> bool:
+        """Whether ``step_id`` is one of this journey's nudges."""
+        return step_id in self.step_task
+
+    def owns(self, step_id: str) -> bool:
+        """Whether ``step_id`` was generated from this journey (welcome or nudge)."""
+        return step_id == self.welcome_step or step_id in self.step_task
+
+
+def journey_of(campaign: Any) -> Journey | None:
+    """The journey of a compiled campaign, if its file has one."""
+    journey = campaign.extra.get("journey")
+    return journey if isinstance(journey, Journey) else None
+
+
+def _audiences(value: str | list[str] | None) -> list[str]:
+    if value is None:
+        return []
+    return [value] if isinstance(value, str) else list(value)
+
+
+def _button_dump(buttons: list[Any]) -> list[dict[str, Any]]:
+    return [b.model_dump(mode="json", by_alias=True, exclude_none=True) for b in buttons]
+
+
+def _nudge_buttons(task: TaskSpec, buttons: list[Any]) -> list[dict[str, Any]]:
+    dumped = _button_dump(buttons)
+    if task.done_when in _BUTTON_TASKS:
+        label = task.button if task.button is not None else _BUTTONS[task.done_when]
+        dumped.append({"label": label, "action": _ACTIONS[task.done_when], "style": "primary"})
+    return dumped
+
+
+def journey_steps(spec: CampaignSpec) -> list[StepSpec]:
+    """The direct-message steps a journey stands for (none without a ``journey:``)."""
+    journey = spec.journey
+    if journey is None:
+        return []
+    common: dict[str, Any] = {}
+    if journey.for_ is not None:
+        common["for"] = journey.for_
+    steps: list[StepSpec] = []
+    if journey.welcome is not None:
+        welcome = journey.welcome
+        data: dict[str, Any] = {
+            **common,
+            "id": welcome.id or WELCOME_STEP,
+            "at": welcome.at,
+            "dm": welcome.dm,
+            "buttons": _button_dump(welcome.buttons),
+        }
+        if welcome.image is not None:
+            data["image"] = welcome.image.model_dump(mode="json")
+        steps.append(StepSpec.model_validate(data))
+    for task in journey.tasks:
+        for number, nudge in enumerate(task.nudges, start=1):
+            data = {
+                **common,
+                "id": nudge.id or nudge_step_id(task.id, number),
+                "at": nudge.at,
+                "dm": nudge.dm,
+                "unless": f"task_done({task.id})",
+                "buttons": _nudge_buttons(task, nudge.buttons),
+            }
+            if nudge.image is not None:
+                data["image"] = nudge.image.model_dump(mode="json")
+            steps.append(StepSpec.model_validate(data))
+    return steps
+
+
+def compile_journey(spec: CampaignSpec) -> Journey:
+    """The compiled journey of a spec that has one and passed :func:`journey_problems`."""
+    journey = spec.journey
+    assert journey is not None
+    tasks: list[Task] = []
+    step_task: dict[str, str] = {}
+    for task in journey.tasks:
+        nudges = tuple(
+            nudge.id or nudge_step_id(task.id, n) for n, nudge in enumerate(task.nudges, start=1)
+        )
+        step_task.update(dict.fromkeys(nudges, task.id))
+        tasks.append(
+            Task(
+                id=task.id,
+                kind=task.done_when,
+                label=task.label,
+                channels=tuple(task.channels),
+                channel=task.channel,
+                nudge_steps=nudges,
+            )
+        )
+    return Journey(
+        campaign_id=spec.id,
+        audiences=tuple(_audiences(journey.for_)) or ("everyone",),
+        community=journey.community,
+        max_nudges_per_day=journey.max_nudges_per_day,
+        welcome_step=(journey.welcome.id or WELCOME_STEP) if journey.welcome is not None else None,
+        tasks=tuple(tasks),
+        done_dm=journey.done.dm if journey.done is not None else None,
+        done_points=journey.done.points if journey.done is not None else None,
+        step_task=step_task,
+    )
+
+
+Loc = tuple[str | int, ...]
+
+_JOIN_ONLY = (
+    'a journey message is timed from each member\'s own start: write it like "join + 2d at 10:00"'
+)
+
+
+def _check_time(text: str, loc: Loc, problems: list[Problem]) -> None:
+    try:
+        expr = parse_time_expr(text, allow_join=True)
+    except TimeExprError as exc:
+        problems.append(Problem(loc, str(exc)))
+        return
+    if not expr.per_member:
+        problems.append(Problem(loc, _JOIN_ONLY))
+
+
+def _check_text(
+    value: LocalizedText, loc: Loc, variables: set[str], problems: list[Problem]
+) -> None:
+    if isinstance(value, dict) and not value:
+        problems.append(Problem(loc, "the message is empty: give at least one language"))
+        return
+    entries = [(None, value)] if isinstance(value, str) else list(value.items())
+    for locale, text in entries:
+        where = loc if locale is None else (*loc, locale)
+        if not text.strip():
+            problems.append(Problem(where, "the message is empty"))
+            continue
+        for message in check_template(text, variables, per_member=True):
+            problems.append(Problem(where, message))
+
+
+def _channel(name: str, loc: Loc, channels: set[str], problems: list[Problem]) -> None:
+    if name not in channels:
+        problems.append(
+            Problem(
+                loc,
+                f'unknown channel "{name}"{did_you_mean(name, channels)}; '
+                "declare it under channels:",
+            )
+        )
+
+
+def _claim(step_id: str, loc: Loc, taken: set[str], problems: list[Problem]) -> None:
+    """Reserve a generated step id; two messages may not share one."""
+    if step_id in taken:
+        problems.append(
+            Problem(loc, f'the step id "{step_id}" is used twice (by a step or a journey message)')
+        )
+    taken.add(step_id)
+
+
+def journey_problems(spec: CampaignSpec) -> list[Problem]:
+    """Problems of the ``journey:`` section, and ``task_done(...)`` conditions pointing nowhere."""
+    problems: list[Problem] = []
+    journey = spec.journey
+    task_ids = {task.id for task in journey.tasks} if journey is not None else set()
+    for index, step in enumerate(spec.steps):
+        for condition in [step.unless] if isinstance(step.unless, str) else step.unless or []:
+            match = TASK_CONDITION.match(condition)
+            if match is None or match.group(1) in task_ids:
+                continue
+            if journey is None:
+                message = f'"{condition}" needs a journey: section with that task'
+            else:
+                hint = did_you_mean(match.group(1), task_ids)
+                message = f'unknown onboarding task "{match.group(1)}"{hint}'
+            problems.append(Problem(("steps", index, "unless"), message))
+    if journey is None:
+        return problems
+
+    base: Loc = ("journey",)
+    channels = set(spec.channels)
+    audiences = set(spec.audiences) | {"everyone"}
+    variables = variables_for(set(spec.milestones), per_member=True)
+    step_ids = {step.id for step in spec.steps}
+    for position, target in enumerate(_audiences(journey.for_)):
+        if target not in audiences:
+            loc: Loc = (*base, "for") if isinstance(journey.for_, str) else (*base, "for", position)
+            problems.append(
+                Problem(
+                    loc,
+                    f'unknown audience "{target}"{did_you_mean(target, audiences)}; '
+                    "declare it under audiences:",
+                )
+            )
+    if journey.community is not None:
+        _channel(journey.community, (*base, "community"), channels, problems)
+    if journey.welcome is not None:
+        _check_time(journey.welcome.at, (*base, "welcome", "at"), problems)
+        _check_text(journey.welcome.dm, (*base, "welcome", "dm"), variables, problems)
+        welcome_loc: Loc = (*base, "welcome", "id") if journey.welcome.id else (*base, "welcome")
+        _claim(journey.welcome.id or WELCOME_STEP, welcome_loc, step_ids, problems)
+    if journey.done is not None:
+        _check_text(journey.done.dm, (*base, "done", "dm"), variables, problems)
+
+    seen: dict[str, int] = {}
+    for index, task in enumerate(journey.tasks):
+        where: Loc = (*base, "tasks", index)
+        if task.id in seen:
+            problems.append(
+                Problem(
+                    (*where, "id"),
+                    f'task id "{task.id}" is used twice (first by task {seen[task.id] + 1})',
+                )
+            )
+        duplicate = task.id in seen
+        seen.setdefault(task.id, index)
+        kind = task.done_when
+        if kind == "joined_channels":
+            if not task.channels:
+                problems.append(
+                    Problem(
+                        (*where, "done_when"),
+                        'a joined_channels task lists the channels to join under "channels"',
+                    )
+                )
+            for position, name in enumerate(task.channels):
+                _channel(name, (*where, "channels", position), channels, problems)
+        elif task.channels:
+            problems.append(
+                Problem((*where, "channels"), '"channels" goes with done_when: joined_channels')
+            )
+        if task.channel is not None:
+            if kind != "first_post":
+                problems.append(
+                    Problem((*where, "channel"), '"channel" goes with done_when: first_post')
+                )
+            else:
+                _channel(task.channel, (*where, "channel"), channels, problems)
+        if task.button is not None and kind not in _BUTTON_TASKS:
+            problems.append(
+                Problem(
+                    (*where, "button"),
+                    '"button" goes with done_when: charter_accepted or self_declared',
+                )
+            )
+        if kind in _BUTTON_TASKS and not task.nudges:
+            what = (
+                "the charter and its accept button" if kind == "charter_accepted" else "its button"
+            )
+            problems.append(
+                Problem(
+                    (*where, "nudges"),
+                    f"this task is done with a button: give at least one nudge to carry {what}",
+                )
+            )
+        for number, nudge in enumerate(task.nudges):
+            nudge_loc: Loc = (*where, "nudges", number)
+            _check_time(nudge.at, (*nudge_loc, "at"), problems)
+            _check_text(nudge.dm, (*nudge_loc, "dm"), variables, problems)
+            generated = nudge.id or nudge_step_id(task.id, number + 1)
+            if duplicate and not nudge.id:
+                continue  # said once already: the task id is used twice
+            _claim(
+                generated, (*nudge_loc, "id") if nudge.id else (*where, "id"), step_ids, problems
+            )
+    return problems

@@ -1,0 +1,913 @@
+"""The help channel: every question becomes a ticket that someone answers.
+
+A new top-level message in the help channel (``RALLYBOT_HELP_CHANNEL``), or ``/rallybot help
+QUESTION`` from anywhere, opens a ticket (:class:`~storage.helpdesk_models.HelpTicket`). The bot
+replies in the question's thread with up to three FAQ entries (:mod:`campaigns.faq`) and
+mentions the helpers on duty (``RALLYBOT_HELPERS``, read in their time zone), with the buttons
+"Solved" and "The FAQ answered me". ``/rallybot help --private QUESTION`` goes to the helpers
+in direct messages instead of the channel.
+
+States: open -> answered (the first reply in the thread by someone other than the asker) ->
+solved (a ✅ reaction or the Solved button, by the asker or a helper; or "the FAQ answered me"
+by the asker). A ticket left open is reminded to the helpers on duty after
+``RALLYBOT_HELP_REMIND_MINUTES``, escalated to the community managers after
+``RALLYBOT_HELP_ESCALATE_MINUTES``, and closed as stale after ``RALLYBOT_HELP_STALE_HOURS``
+without activity. An edited question gets new suggestions; a deleted one closes its ticket.
+
+Credit: when a ticket is solved (not through the FAQ), the last person other than the asker
+who replied in its thread earns the ``help_answer_accepted`` points, once per ticket (ledger key
+``helpdesk:<ticket id>``); a helper who presses Solved without having replied earns nothing.
+Every change of state is a compare-and-set on the ticket row, so two replicas, a repeated event
+or a double click never solve, remind or credit twice.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+from bot.adapters.base import AdapterError, SentMessage
+from bot.events import (
+    ButtonClicked,
+    CommandInvoked,
+    MessageDeleted,
+    MessageEdited,
+    MessagePosted,
+    ReactionAdded,
+    UserRef,
+)
+from bot.messages import Button, Message
+from bot.rota import Rota
+from campaigns.faq import Faq, FaqIndex, Match, load_faq
+from campaigns.loader import CampaignLoadError, LoadError
+from campaigns.quiz import sanitize_answer
+from storage.helpdesk_models import HelpTicket, TicketState
+from storage.models import Member, table_of
+from storage.repositories import get_member, get_member_by_platform_id, upsert_member
+
+if TYPE_CHECKING:
+    from bot.context import BotContext
+
+__all__ = [
+    "ACTION_FAQ",
+    "ACTION_SOLVED",
+    "ACTION_TAKE",
+    "COMMANDS",
+    "SOLVED_EMOJIS",
+    "load_faq_files",
+    "next_event_time",
+    "on_button",
+    "on_command",
+    "on_message",
+    "on_message_deleted",
+    "on_message_edited",
+    "on_reaction",
+    "open_ticket",
+    "register",
+    "tick",
+]
+
+log = logging.getLogger("rallybot.helpdesk")
+
+COMMANDS = frozenset({"help", "helpdesk"})
+SOLVED_EMOJIS = frozenset({"white_check_mark", "✅", "heavy_check_mark", "✔️", "✔"})
+ACTION_SOLVED = "helpdesk.solved"
+ACTION_FAQ = "helpdesk.faq"
+ACTION_TAKE = "helpdesk.take"
+SUGGESTIONS = 3
+EXCERPT = 100
+QUESTION_LIMIT = 1500
+LIVE = (TicketState.open.value, TicketState.answered.value)
+
+_T = table_of(HelpTicket)
+
+_WORDS: dict[str, dict[str, str]] = {
+    "welcome": {
+        "fr": "Merci pour votre question ! Quelqu'un va vous répondre dans ce fil.",
+        "en": "Thanks for your question! Someone will answer in this thread.",
+    },
+    "welcome_private": {
+        "fr": "Votre question est partie en privé aux aidants : ils vous écrivent directement.",
+        "en": "Your question went privately to the helpers: they will write to you directly.",
+    },
+    "suggest": {
+        "fr": "En attendant, ces réponses de la FAQ peuvent aider :",
+        "en": "Meanwhile, these FAQ answers may help:",
+    },
+    "on_duty": {"fr": "Aidants de permanence : {who}", "en": "Helpers on duty: {who}"},
+    "nobody": {
+        "fr": "Aucun aidant n'est de permanence en ce moment : on revient vers vous au plus vite.",
+        "en": "No helper is on duty right now: we will come back to you as soon as we can.",
+    },
+    "solved_button": {"fr": "Résolu", "en": "Solved"},
+    "faq_button": {"fr": "La FAQ m'a répondu", "en": "The FAQ answered me"},
+    "take_button": {"fr": "Je m'en occupe", "en": "I'm on it"},
+    "solved": {"fr": "✅ Résolu.", "en": "✅ Solved."},
+    "solved_faq": {"fr": "✅ Résolu grâce à la FAQ.", "en": "✅ Solved by the FAQ."},
+    "thanks": {"fr": "Merci {who}", "en": "Thanks {who}"},
+    "points": {"fr": " (+{points} points)", "en": " (+{points} points)"},
+    "remind": {
+        "fr": "⏰ Cette question attend une réponse depuis {minutes} min. {who}",
+        "en": "⏰ This question has been waiting {minutes} min for an answer. {who}",
+    },
+    "remind_nobody": {
+        "fr": "⏰ Cette question attend une réponse depuis {minutes} min.",
+        "en": "⏰ This question has been waiting {minutes} min for an answer.",
+    },
+    "escalated": {
+        "fr": "📣 Les community managers sont prévenus.",
+        "en": "📣 The community managers have been told.",
+    },
+    "stale": {
+        "fr": "💤 Ticket fermé faute d'activité. Reposez la question si besoin.",
+        "en": "💤 Ticket closed for lack of activity. Ask again if you still need help.",
+    },
+    "deleted": {
+        "fr": "🗑️ La question a été supprimée : ticket fermé.",
+        "en": "🗑️ The question was deleted: ticket closed.",
+    },
+}
+
+
+def _t(locale: str | None, key: str, **values: object) -> str:
+    words = _WORDS[key]
+    language = (locale or "en").split("-")[0].split("_")[0].lower()
+    return words.get(language, words["en"]).format(**values)
+
+
+_NEUTRAL = str.maketrans({"<": "‹", ">": "›", "@": "＠", "`": "ˋ", "|": "¦"})
+
+
+def _safe(text: str, limit: int) -> str:
+    """A member's text safe to repeat: one line, cut, unable to mention anyone."""
+    return sanitize_answer(text, limit).translate(_NEUTRAL)
+
+
+def _mention(user_id: str) -> str:
+    return f"<@{user_id}>"
+
+
+# ---------------------------------------------------------------------------- the FAQ
+
+
+def _index(ctx: object) -> FaqIndex:
+    index = getattr(ctx, "faq_index", None)
+    return index if isinstance(index, FaqIndex) else FaqIndex(())
+
+
+def load_faq_files(ctx: object, paths: Sequence[Path]) -> list[LoadError]:
+    """Load the FAQ files (``paths`` and ``RALLYBOT_FAQ``) into ``ctx.faq_index``.
+
+    A broken file keeps its last good version; a FAQ id used twice is an error.
+    """
+    settings = getattr(ctx, "settings", None)
+    files = list(paths)
+    extra = getattr(settings, "faq_file", None)
+    if isinstance(extra, Path) and all(extra.resolve() != p.resolve() for p in files):
+        files.append(extra)
+    previous: dict[str, Faq] = {faq.source: faq for faq in getattr(ctx, "faqs", [])}
+    faqs: list[Faq] = []
+    errors: list[LoadError] = []
+    for path in files:
+        faq: Faq | None
+        try:
+            faq = load_faq(path)
+        except CampaignLoadError as exc:
+            errors.extend(exc.errors)
+            for error in exc.errors:
+                log.error("FAQ file error: %s", error)
+            faq = previous.get(str(path))
+            if faq is None:
+                continue
+        clash = next((f for f in faqs if f.id == faq.id), None)
+        if clash is not None:
+            errors.append(
+                LoadError(
+                    str(path), 1, 1, "faq", f'FAQ id "{faq.id}" is also used by {clash.source}'
+                )
+            )
+            continue
+        faqs.append(faq)
+    ctx.faqs = faqs  # type: ignore[attr-defined]
+    ctx.faq_index = FaqIndex([e for faq in faqs for e in faq.entries])  # type: ignore[attr-defined]
+    return errors
+
+
+# ---------------------------------------------------------------------------- people
+
+
+def _rota(ctx: BotContext) -> Rota:
+    return ctx.settings.rota
+
+
+def _platform_ids(names: Sequence[str], platform: str) -> list[str]:
+    """Rota or admin names (``U1`` or ``slack:U1``) as user ids of ``platform``."""
+    found: list[str] = []
+    for name in names:
+        prefix, sep, rest = name.partition(":")
+        user_id = rest if sep else name
+        if (not sep or prefix == platform) and user_id not in found:
+            found.append(user_id)
+    return found
+
+
+def _on_duty(ctx: BotContext, platform: str) -> list[str]:
+    return _platform_ids(_rota(ctx).on_duty(ctx.clock.now()), platform)
+
+
+def _is_helper(ctx: BotContext, user: UserRef) -> bool:
+    return _rota(ctx).is_helper(user.id, user.key) or ctx.is_admin(user)
+
+
+async def _member(ctx: BotContext, user: UserRef) -> Member:
+    member = await get_member_by_platform_id(ctx.db, user.platform, user.id)
+    if member is None:
+        member = await upsert_member(
+            ctx.db, user.platform, user.id, ctx.clock.now(), display_name=user.name or user.id
+        )
+    return member
+
+
+async def _user_id(ctx: BotContext, member_id: int | None) -> str | None:
+    if member_id is None:
+        return None
+    member = await get_member(ctx.db, member_id)
+    return member.platform_user_id if member is not None else None
+
+
+def _help_channel(ctx: BotContext) -> str | None:
+    name = ctx.settings.help_channel
+    if not name:
+        return None
+    return ctx.settings.channel_map.get(name, name)
+
+
+# ---------------------------------------------------------------------------- storage
+
+
+async def _ticket(ctx: BotContext, ticket_id: int) -> HelpTicket | None:
+    async with ctx.db.session() as session:
+        return await session.get(HelpTicket, ticket_id)
+
+
+async def _ticket_of(
+    ctx: BotContext, platform: str, channel_id: str, message_id: str
+) -> HelpTicket | None:
+    """The ticket whose question is that message."""
+    async with ctx.db.session() as session:
+        row = await session.execute(
+            sa.select(HelpTicket).where(
+                _T.c.platform == platform,
+                _T.c.channel_id == channel_id,
+                _T.c.message_id == message_id,
+            )
+        )
+        return row.scalars().first()
+
+
+async def _ticket_around(
+    ctx: BotContext, platform: str, channel_id: str, message_id: str
+) -> HelpTicket | None:
+    """The live ticket whose question, bot reply or latest answer is that message."""
+    async with ctx.db.session() as session:
+        row = await session.execute(
+            sa.select(HelpTicket)
+            .where(
+                _T.c.platform == platform,
+                _T.c.channel_id == channel_id,
+                sa.or_(
+                    _T.c.message_id == message_id,
+                    _T.c.reply_id == message_id,
+                    _T.c.last_reply_id == message_id,
+                ),
+            )
+            .order_by(_T.c.id.desc())
+        )
+        return row.scalars().first()
+
+
+async def _set(ctx: BotContext, ticket_id: int, where: Any = None, **values: Any) -> bool:
+    """Update a ticket; with ``where``, only when it holds (compare-and-set)."""
+    query = sa.update(_T).where(_T.c.id == ticket_id)
+    if where is not None:
+        query = query.where(where)
+    async with ctx.db.session() as session:
+        result = await session.execute(query.values(**values))
+        return int(getattr(result, "rowcount", 0) or 0) == 1
+
+
+# ---------------------------------------------------------------------------- messages
+
+
+def _suggestions(matches: Sequence[Match], locale: str | None) -> tuple[str, list[Button]]:
+    lines: list[str] = []
+    links: list[Button] = []
+    for number, match in enumerate(matches, 1):
+        entry = match.entry
+        lines.append(f"*{number}. {entry.question(locale)}*\n{entry.answer(locale)}")
+        for label, url in entry.links(locale)[:1]:
+            links.append(Button(label=label, url=url))
+    return "\n\n".join(lines), links
+
+
+def _welcome(
+    ticket: HelpTicket, matches: Sequence[Match], helpers: Sequence[str], *, private: bool
+) -> Message:
+    locale = ticket.locale
+    parts = [_t(locale, "welcome_private" if private else "welcome")]
+    text, links = _suggestions(matches, locale)
+    if text:
+        parts.append(_t(locale, "suggest") + "\n\n" + text)
+    if not private:
+        if helpers:
+            parts.append(_t(locale, "on_duty", who=" ".join(_mention(h) for h in helpers)))
+        else:
+            parts.append(_t(locale, "nobody"))
+    value = str(ticket.id)
+    buttons = [
+        Button(_t(locale, "solved_button"), action_id=ACTION_SOLVED, value=value, style="primary")
+    ]
+    if matches:
+        buttons.append(Button(_t(locale, "faq_button"), action_id=ACTION_FAQ, value=value))
+    return Message(
+        text="\n\n".join(parts),
+        buttons=(*buttons, *links),
+        metadata={"helpdesk_ticket": value},
+    )
+
+
+def _closed(ctx: BotContext, ticket: HelpTicket, note: str) -> Message:
+    """The bot's reply once the ticket is closed: its FAQ suggestions stay, its buttons go."""
+    index = _index(ctx)
+    matches = [
+        Match(entry, 0.0)
+        for entry in (index.get(key) for key in ticket.suggestions or [])
+        if entry is not None
+    ]
+    text, links = _suggestions(matches, ticket.locale)
+    return Message(
+        text=f"{note}\n\n{text}" if text else note,
+        buttons=tuple(links),
+        metadata={"helpdesk_ticket": str(ticket.id)},
+    )
+
+
+async def _say(ctx: BotContext, ticket: HelpTicket, text: str) -> None:
+    """A line in the ticket's thread (private tickets: a direct message to the asker)."""
+    try:
+        if ticket.private:
+            user_id = await _user_id(ctx, ticket.asker_id)
+            if user_id is not None:
+                await ctx.adapter.send_direct(user_id, Message(text=text))
+        else:
+            await ctx.adapter.reply(ticket.channel_id, ticket.message_id, Message(text=text))
+    except AdapterError as exc:
+        log.warning("help ticket %s: could not post in its thread: %s", ticket.id, exc)
+
+
+async def _update_reply(ctx: BotContext, ticket: HelpTicket, message: Message) -> None:
+    if ticket.reply_id is None:
+        return
+    try:
+        await ctx.adapter.update(SentMessage(ticket.channel_id, ticket.reply_id), message)
+    except AdapterError as exc:
+        log.warning("help ticket %s: could not update the bot's reply: %s", ticket.id, exc)
+
+
+async def _direct(ctx: BotContext, user_ids: Sequence[str], message: Message) -> int:
+    sent = 0
+    for user_id in user_ids:
+        try:
+            await ctx.adapter.send_direct(user_id, message)
+            sent += 1
+        except AdapterError as exc:
+            log.warning("help desk: could not write to %s: %s", user_id, exc)
+    return sent
+
+
+# ---------------------------------------------------------------------------- opening
+
+
+async def open_ticket(
+    ctx: BotContext,
+    *,
+    asker: UserRef,
+    channel_id: str,
+    message_id: str,
+    text: str,
+    private: bool = False,
+) -> HelpTicket | None:
+    """Open a ticket for a question (None when that message already has one) and answer it
+    with FAQ suggestions and the helpers on duty."""
+    now = ctx.clock.now()
+    member = await _member(ctx, asker)
+    matches = _index(ctx).search(text, SUGGESTIONS)
+    values: dict[str, Any] = {
+        "platform": asker.platform,
+        "channel_id": channel_id,
+        "message_id": message_id,
+        "private": private,
+        "asker_id": member.id,
+        "locale": member.locale or ctx.settings.locale,
+        "excerpt": _safe(text, EXCERPT),
+        "state": TicketState.open.value,
+        "suggestions": [m.entry.key for m in matches],
+        "opened_at": now,
+        "last_activity_at": now,
+    }
+    async with ctx.db.session() as session:
+        insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+        result = await session.execute(
+            insert(_T)
+            .values(**values)
+            .on_conflict_do_nothing(index_elements=["platform", "channel_id", "message_id"])
+        )
+        if not int(getattr(result, "rowcount", 0) or 0):
+            return None
+    ticket = await _ticket_of(ctx, asker.platform, channel_id, message_id)
+    assert ticket is not None and ticket.id is not None
+    helpers = _on_duty(ctx, asker.platform)
+    welcome = _welcome(ticket, matches, helpers, private=private)
+    try:
+        if private:
+            sent = await ctx.adapter.send_direct(asker.id, welcome)
+        else:
+            sent = await ctx.adapter.reply(channel_id, message_id, welcome)
+    except AdapterError as exc:
+        log.warning("help ticket %s: could not answer the question: %s", ticket.id, exc)
+        return ticket
+    ticket.reply_id = sent.message_id
+    if private:  # the conversation with the asker is where the bot's reply lives
+        ticket.channel_id = sent.channel_id
+    await _set(ctx, ticket.id, reply_id=sent.message_id, channel_id=ticket.channel_id)
+    log.info("help ticket %s opened (%d suggestion(s))", ticket.id, len(matches))
+    return ticket
+
+
+async def on_message(event: MessagePosted, ctx: BotContext) -> None:
+    """A question in the help channel opens a ticket; a reply in its thread answers it."""
+    if event.user.is_bot or event.channel.is_direct:
+        return
+    if event.thread_id is not None and event.thread_id != event.message_id:
+        await _on_reply(event, ctx)
+        return
+    if event.channel.id != _help_channel(ctx) or not event.text.strip():
+        return
+    await open_ticket(
+        ctx,
+        asker=event.user,
+        channel_id=event.channel.id,
+        message_id=event.message_id,
+        text=event.text,
+    )
+
+
+async def _on_reply(event: MessagePosted, ctx: BotContext) -> None:
+    assert event.thread_id is not None
+    # The thread root is the question; a platform that reports replies to a message (a Discord
+    # reply) may name the bot's reply or the latest answer instead.
+    ticket = await _ticket_around(ctx, event.platform, event.channel.id, event.thread_id)
+    if ticket is None or ticket.id is None or ticket.state not in LIVE:
+        return
+    now = ctx.clock.now()
+    member = await _member(ctx, event.user)
+    if member.id == ticket.asker_id:  # the asker adding details: not an answer
+        await _set(ctx, ticket.id, last_activity_at=now)
+        return
+    await _set(
+        ctx,
+        ticket.id,
+        _T.c.state == TicketState.open.value,
+        state=TicketState.answered.value,
+        first_response_at=now,
+        first_responder_id=member.id,
+    )
+    await _set(
+        ctx,
+        ticket.id,
+        _T.c.state.in_(LIVE),
+        last_replier_id=member.id,
+        last_reply_id=event.message_id,
+        last_activity_at=now,
+    )
+
+
+# ---------------------------------------------------------------------------- edits and deletions
+
+
+async def on_message_edited(event: MessageEdited, ctx: BotContext) -> None:
+    """An edited question gets new FAQ suggestions in the bot's reply."""
+    ticket = await _ticket_of(ctx, event.platform, event.channel.id, event.message_id)
+    if ticket is None or ticket.id is None or ticket.state not in LIVE or ticket.private:
+        return
+    matches = _index(ctx).search(event.text, SUGGESTIONS)
+    keys = [m.entry.key for m in matches]
+    now = ctx.clock.now()
+    await _set(
+        ctx,
+        ticket.id,
+        _T.c.state.in_(LIVE),
+        suggestions=keys,
+        excerpt=_safe(event.text, EXCERPT),
+        last_activity_at=now,
+    )
+    if keys != list(ticket.suggestions or []):
+        helpers = _on_duty(ctx, ticket.platform)
+        await _update_reply(ctx, ticket, _welcome(ticket, matches, helpers, private=False))
+
+
+async def on_message_deleted(event: MessageDeleted, ctx: BotContext) -> None:
+    """A deleted question closes its ticket."""
+    ticket = await _ticket_of(ctx, event.platform, event.channel.id, event.message_id)
+    if ticket is None or ticket.id is None:
+        return
+    now = ctx.clock.now()
+    if await _set(
+        ctx,
+        ticket.id,
+        _T.c.state.in_(LIVE),
+        state=TicketState.closed.value,
+        resolution="deleted",
+        excerpt="",
+        closed_at=now,
+        last_activity_at=now,
+    ):
+        await _update_reply(ctx, ticket, _closed(ctx, ticket, _t(ticket.locale, "deleted")))
+
+
+# ---------------------------------------------------------------------------- solving
+
+
+async def solve(
+    ctx: BotContext, ticket: HelpTicket, by: UserRef, *, through_faq: bool = False
+) -> bool:
+    """Mark a ticket solved (once) and credit the last replier; False if it was not live."""
+    assert ticket.id is not None
+    now = ctx.clock.now()
+    solver = await _member(ctx, by)
+    fresh = await _ticket(ctx, ticket.id)
+    if fresh is None:
+        return False
+    credited = None if through_faq else fresh.last_replier_id
+    if not await _set(
+        ctx,
+        ticket.id,
+        _T.c.state.in_(LIVE),
+        state=TicketState.solved.value,
+        resolution="faq" if through_faq else "solved",
+        solved_at=now,
+        solved_by_id=solver.id,
+        credited_id=credited,
+        excerpt="",
+        closed_at=now,
+        last_activity_at=now,
+    ):
+        return False
+    note = _t(fresh.locale, "solved_faq" if through_faq else "solved")
+    if credited is not None:
+        from handlers.points import grant
+
+        points = 0
+        try:
+            points = await grant(
+                ctx,
+                member_id=credited,
+                action="help_answer_accepted",
+                key=f"helpdesk:{ticket.id}",
+                at=now,
+                actor_id=fresh.asker_id,
+            )
+        except Exception:
+            log.exception("help ticket %s: could not grant the helper's points", ticket.id)
+        helper = await _user_id(ctx, credited)
+        if helper is not None:
+            thanks = _t(fresh.locale, "thanks", who=_mention(helper))
+            if points:
+                thanks += _t(fresh.locale, "points", points=points)
+            note += " " + thanks + (" !" if (fresh.locale or "").startswith("fr") else "!")
+    await _update_reply(ctx, fresh, _closed(ctx, fresh, note))
+    await _say(ctx, fresh, note)
+    log.info("help ticket %s solved (credited member %s)", ticket.id, credited)
+    return True
+
+
+def _may_close(ctx: BotContext, ticket: HelpTicket, user: UserRef, member: Member) -> bool:
+    return member.id == ticket.asker_id or _is_helper(ctx, user)
+
+
+async def on_reaction(event: ReactionAdded, ctx: BotContext) -> None:
+    """A ✅ on the question (or on the bot's reply, or on the latest answer) by the asker or a
+    helper solves the ticket; anyone else's is ignored."""
+    if event.emoji not in SOLVED_EMOJIS or event.user.is_bot:
+        return
+    ticket = await _ticket_around(ctx, event.platform, event.channel.id, event.message_id)
+    if ticket is None or ticket.state not in LIVE:
+        return
+    member = await _member(ctx, event.user)
+    if not _may_close(ctx, ticket, event.user, member):
+        log.info("help ticket %s: ✅ by someone neither asker nor helper, ignored", ticket.id)
+        return
+    await solve(ctx, ticket, event.user)
+
+
+async def _note(ctx: BotContext, user: UserRef, text: str) -> None:
+    try:
+        await ctx.adapter.send_direct(user.id, Message(text=text))
+    except AdapterError as exc:
+        log.warning("help desk: could not write to %s: %s", user.id, exc)
+
+
+async def on_button(event: ButtonClicked, ctx: BotContext) -> None:
+    """Solved, The FAQ answered me, and I'm on it (private tickets)."""
+    if event.action_id not in {ACTION_SOLVED, ACTION_FAQ, ACTION_TAKE}:
+        return
+    try:
+        ticket = await _ticket(ctx, int(event.value))
+    except ValueError:
+        return
+    if ticket is None or ticket.id is None:
+        return
+    locale = ticket.locale
+    fr = (locale or "").startswith("fr")
+    if ticket.state not in LIVE:
+        await _note(
+            ctx, event.user, "Ce ticket est déjà fermé." if fr else "This ticket is closed."
+        )
+        return
+    member = await _member(ctx, event.user)
+    if event.action_id == ACTION_FAQ:
+        if member.id != ticket.asker_id:
+            await _note(
+                ctx,
+                event.user,
+                "Seule la personne qui a posé la question peut dire que la FAQ a répondu."
+                if fr
+                else "Only the person who asked can say the FAQ answered them.",
+            )
+            return
+        await solve(ctx, ticket, event.user, through_faq=True)
+    elif event.action_id == ACTION_SOLVED:
+        if not _may_close(ctx, ticket, event.user, member):
+            await _note(
+                ctx,
+                event.user,
+                "Seuls la personne qui a posé la question et les aidants peuvent clore ce ticket."
+                if fr
+                else "Only the person who asked and the helpers can close this ticket.",
+            )
+            return
+        await solve(ctx, ticket, event.user)
+    else:  # I'm on it: a helper takes a private question
+        if not _is_helper(ctx, event.user) or member.id == ticket.asker_id:
+            return
+        now = ctx.clock.now()
+        await _set(
+            ctx,
+            ticket.id,
+            _T.c.state == TicketState.open.value,
+            state=TicketState.answered.value,
+            first_response_at=now,
+            first_responder_id=member.id,
+        )
+        await _set(
+            ctx, ticket.id, _T.c.state.in_(LIVE), last_replier_id=member.id, last_activity_at=now
+        )
+
+
+# ---------------------------------------------------------------------------- reminders
+
+
+def _due(ctx: BotContext, ticket: HelpTicket) -> list[tuple[str, datetime]]:
+    settings = ctx.settings
+    due: list[tuple[str, datetime]] = []
+    if ticket.state == TicketState.open.value:
+        if ticket.reminded_at is None:
+            due.append(
+                ("remind", ticket.opened_at + timedelta(minutes=settings.help_remind_minutes))
+            )
+        if ticket.escalated_at is None:
+            due.append(
+                ("escalate", ticket.opened_at + timedelta(minutes=settings.help_escalate_minutes))
+            )
+    due.append(("stale", ticket.last_activity_at + timedelta(hours=settings.help_stale_hours)))
+    return due
+
+
+def _open_and(marker: Any) -> Any:
+    return sa.and_(_T.c.state == TicketState.open.value, marker.is_(None))
+
+
+async def _live(ctx: BotContext) -> list[HelpTicket]:
+    async with ctx.db.session() as session:
+        rows = await session.execute(
+            sa.select(HelpTicket).where(_T.c.state.in_(LIVE)).order_by(_T.c.opened_at, _T.c.id)
+        )
+        return list(rows.scalars())
+
+
+async def tick(ctx: BotContext) -> int:
+    """Remind, escalate and close stale tickets that are due; returns how many actions ran.
+
+    Never raises: a failure is logged.
+    """
+    try:
+        return await _tick(ctx)
+    except Exception:
+        log.exception("help desk tick failed")
+        return 0
+
+
+async def _tick(ctx: BotContext) -> int:
+    now = ctx.clock.now()
+    done = 0
+    for ticket in await _live(ctx):
+        assert ticket.id is not None
+        for action, when in _due(ctx, ticket):
+            if when > now:
+                continue
+            if action == "remind":
+                if await _set(ctx, ticket.id, _open_and(_T.c.reminded_at), reminded_at=now):
+                    await _remind(ctx, ticket)
+                    done += 1
+            elif action == "escalate":
+                if await _set(ctx, ticket.id, _open_and(_T.c.escalated_at), escalated_at=now):
+                    await _escalate(ctx, ticket)
+                    done += 1
+            elif await _set(
+                ctx,
+                ticket.id,
+                sa.and_(_T.c.state.in_(LIVE), _T.c.last_activity_at == ticket.last_activity_at),
+                state=TicketState.stale.value,
+                resolution="stale",
+                excerpt="",
+                closed_at=now,
+            ):
+                await _update_reply(ctx, ticket, _closed(ctx, ticket, _t(ticket.locale, "stale")))
+                await _say(ctx, ticket, _t(ticket.locale, "stale"))
+                done += 1
+                break
+    return done
+
+
+async def _remind(ctx: BotContext, ticket: HelpTicket) -> None:
+    minutes = ctx.settings.help_remind_minutes
+    helpers = _on_duty(ctx, ticket.platform)
+    if ticket.private:
+        asker = await _user_id(ctx, ticket.asker_id)
+        text = _t(ticket.locale, "remind_nobody", minutes=minutes)
+        text += f" {_mention(asker) if asker else ''}: {ticket.excerpt}"
+        await _direct(ctx, helpers, Message(text=text))
+        return
+    if helpers:
+        who = " ".join(_mention(h) for h in helpers)
+        await _say(ctx, ticket, _t(ticket.locale, "remind", minutes=minutes, who=who))
+    else:
+        await _say(ctx, ticket, _t(ticket.locale, "remind_nobody", minutes=minutes))
+
+
+async def _escalate(ctx: BotContext, ticket: HelpTicket) -> None:
+    managers = _platform_ids(ctx.settings.admins, ticket.platform)
+    asker = await _user_id(ctx, ticket.asker_id)
+    minutes = ctx.settings.help_escalate_minutes
+    where = "private" if ticket.private else f"<#{ticket.channel_id}>"
+    text = (
+        f"📣 Help ticket #{ticket.id} ({where}) from {_mention(asker) if asker else '?'} has had "
+        f"no answer for {minutes} min: {ticket.excerpt}"
+    )
+    message = Message(text=text, metadata={"helpdesk_ticket": str(ticket.id)})
+    reached = await _direct(ctx, managers, message)
+    if reached and not ticket.private:
+        await _say(ctx, ticket, _t(ticket.locale, "escalated"))
+    elif not reached:
+        log.warning("help ticket %s: no community manager to escalate to", ticket.id)
+
+
+async def next_event_time(ctx: BotContext, horizon: datetime) -> datetime | None:
+    """The next instant a reminder, an escalation or a stale ticket is due (before
+    ``horizon``), for a simulated clock."""
+    times = [when for ticket in await _live(ctx) for _, when in _due(ctx, ticket)]
+    upcoming = [when for when in times if when <= horizon]
+    return min(upcoming) if upcoming else None
+
+
+# ---------------------------------------------------------------------------- commands
+
+
+async def on_command(event: CommandInvoked, ctx: BotContext) -> None:
+    """``/rallybot help [--private] QUESTION`` and ``/rallybot helpdesk``."""
+    name = event.name.lower()
+    if name == "help" and event.args:
+        await _command_help(event, ctx)
+    elif name == "helpdesk":
+        await _command_helpdesk(event, ctx)
+
+
+async def _command_help(event: CommandInvoked, ctx: BotContext) -> None:
+    args = list(event.args)
+    private = args[0].lower() in {"--private", "-p", "--prive", "--privé"}
+    question = " ".join(args[1:] if private else args).strip()
+    if not question:
+        await ctx.answer(event, "Usage: /rallybot help [--private] QUESTION")
+        return
+    channel = _help_channel(ctx)
+    if private or channel is None:
+        await _open_private(event, ctx, question)
+        return
+    text = f"❓ {_mention(event.user.id)}: {_safe(question, QUESTION_LIMIT)}"
+    try:
+        sent = await ctx.adapter.post(channel, Message(text=text))
+    except AdapterError as exc:
+        log.warning("help desk: could not post a question in %s: %s", channel, exc)
+        await ctx.answer(event, "Sorry, the question could not be posted. Please try again.")
+        return
+    await open_ticket(
+        ctx,
+        asker=event.user,
+        channel_id=sent.channel_id,
+        message_id=sent.message_id,
+        text=question,
+    )
+    await ctx.answer(event, f"Your question is in <#{channel}>: answers will come in its thread.")
+
+
+async def _open_private(event: CommandInvoked, ctx: BotContext, question: str) -> None:
+    ticket = await open_ticket(
+        ctx,
+        asker=event.user,
+        channel_id=f"private:{event.user.id}",
+        message_id=event.event_id,
+        text=question,
+        private=True,
+    )
+    if ticket is None or ticket.id is None:
+        return
+    helpers = _on_duty(ctx, event.platform) or _platform_ids(
+        sorted(_rota(ctx).helpers), event.platform
+    )
+    if not helpers:
+        helpers = _platform_ids(ctx.settings.admins, event.platform)
+    value = str(ticket.id)
+    message = Message(
+        text=(
+            f"🔒 Private help question #{ticket.id} from {_mention(event.user.id)}: "
+            f"{_safe(question, QUESTION_LIMIT)}\nWrite to them directly, then press Solved."
+        ),
+        buttons=(
+            Button("I'm on it", action_id=ACTION_TAKE, value=value, style="primary"),
+            Button("Solved", action_id=ACTION_SOLVED, value=value),
+        ),
+        metadata={"helpdesk_ticket": value},
+    )
+    reached = await _direct(ctx, helpers, message)
+    if not reached:
+        log.warning("help ticket %s: no helper or community manager to tell", ticket.id)
+
+
+def _age(since: datetime, now: datetime) -> str:
+    minutes = int((now - since).total_seconds() // 60)
+    if minutes < 60:
+        return f"{minutes} min"
+    if minutes < 48 * 60:
+        return f"{minutes // 60} h"
+    return f"{minutes // 1440} d"
+
+
+async def _command_helpdesk(event: CommandInvoked, ctx: BotContext) -> None:
+    if not _is_helper(ctx, event.user):
+        await ctx.answer(event, '"/rallybot helpdesk" is for helpers and community managers.')
+        return
+    now = ctx.clock.now()
+    tickets = await _live(ctx)
+    if not tickets:
+        await ctx.answer(event, "No open help ticket. 🎉")
+        return
+    lines = []
+    for ticket in tickets[:30]:
+        asker = await _user_id(ctx, ticket.asker_id)
+        where = "private" if ticket.private else f"<#{ticket.channel_id}>"
+        lines.append(
+            f"• #{ticket.id} {ticket.state} · {_age(ticket.opened_at, now)} · {where} · "
+            f"{_mention(asker) if asker else '?'} · {ticket.excerpt}"
+        )
+    more = f"\n…and {len(tickets) - 30} more." if len(tickets) > 30 else ""
+    await ctx.answer(event, f"Open help tickets ({len(tickets)}):\n" + "\n".join(lines) + more)
+
+
+def register(router: object) -> None:
+    """Attach this module's handlers."""
+    from bot.router import Router
+
+    assert isinstance(router, Router)
+    router.add(MessagePosted, on_message)
+    router.add(MessageEdited, on_message_edited)
+    router.add(MessageDeleted, on_message_deleted)
+    router.add(ReactionAdded, on_reaction)
+    router.add(ButtonClicked, on_button)
+    router.add(CommandInvoked, on_command)

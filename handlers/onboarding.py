@@ -1,0 +1,996 @@
+"""Onboarding journeys: the checklist, task detection, nudges that stop, buddies, escalation.
+
+The journey's messages (welcome, nudges) are campaign steps generated from the file's
+``journey:`` section (:mod:`campaigns.journey`): the planner and the outbox pace them. This
+module decides, at send time, whether a nudge still has a reason to go (:func:`make_gate`):
+its task not done, the checklist not finished, fewer than N nudges today for that member. It
+records tasks done (from events, from the platform profile, from the quiz answers, from the
+accept and done buttons), celebrates a finished checklist once, assigns buddies and tells
+the community managers about newcomers stuck for too long.
+
+One-off messages (celebration, buddy introductions, escalations) go through the outbox too,
+under the campaign id ``<campaign>.onboarding`` so that they are rate limited, retried and
+never sent twice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import datetime, time, timedelta
+from typing import TYPE_CHECKING, Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.events import ButtonClicked, CommandInvoked, MemberJoined, MessagePosted
+from bot.messages import Message
+from campaigns.journey import ACCEPT_ACTION, DONE_ACTION, Journey, Task, journey_of
+from campaigns.planner import MemberView, build_message, members_of, zone_of
+from campaigns.schema import (
+    TASK_CONDITION,
+    AudienceSpec,
+    Campaign,
+    LocalizedText,
+    Step,
+    StepSpec,
+    pick_locale,
+)
+from campaigns.timeexpr import localize
+from storage import outbox
+from storage.database import Database
+from storage.models import ChannelMember, Delivery, DeliveryStatus, Member, table_of
+from storage.onboarding_models import JourneyState, JourneyTask
+from storage.quiz_models import QuizAnswer
+from storage.repositories import (
+    channel_memberships,
+    get_member,
+    get_member_by_platform_id,
+    upsert_member,
+)
+
+if TYPE_CHECKING:
+    from bot.adapters.base import Adapter
+    from bot.context import BotContext
+    from bot.outbox import Gate
+    from campaigns.roster import RosterEntry
+
+__all__ = [
+    "COMMANDS",
+    "SIDE_SUFFIX",
+    "RosterMatch",
+    "checklist",
+    "make_gate",
+    "match_roster",
+    "next_event_time",
+    "register",
+    "tick",
+]
+
+log = logging.getLogger("rallybot.onboarding")
+
+COMMANDS = frozenset({"onboarding", "stop", "start"})
+SIDE_SUFFIX = ".onboarding"
+"""Campaign id suffix of the journey's one-off outbox rows (celebration, buddies, escalation)."""
+
+J = table_of(JourneyState).c
+T = table_of(JourneyTask).c
+D = table_of(Delivery).c
+Q = table_of(QuizAnswer).c
+
+_WORDS: dict[str, dict[str, str]] = {
+    "en": {
+        "title": "Your onboarding checklist — {campaign}: {done}/{total} done",
+        "complete": "All done, well played!",
+        "buddy": "Your buddy: {buddy}",
+        "paused": "Reminders are off (/rallybot start to turn them back on).",
+        "none": "You have no onboarding checklist.",
+        "stopped": (
+            "Done: no more reminders from Rallybot. Announcements in the channels go on. "
+            "/rallybot start turns the reminders back on."
+        ),
+        "started": "Reminders are back on. /rallybot onboarding shows your checklist.",
+        "recorded": "Noted: “{task}” is done. /rallybot onboarding shows your checklist.",
+        "charter": "Thank you: you accepted the charter on {when:%Y-%m-%d at %H:%M}.",
+        "done": "Congratulations {first_name}, your onboarding checklist is complete!",
+        "buddy_newcomer": (
+            "{buddy} is your buddy on {campaign}: ask them anything, they have been there."
+        ),
+        "buddy_intro": (
+            "You are the buddy of {name}, who just arrived. A short hello makes all the difference!"
+        ),
+        "escalation": (
+            "{name} joined {days} day(s) ago and has not finished onboarding ({campaign}). "
+            "Still to do: {tasks}."
+        ),
+        "opted_out": " (reminders turned off)",
+    },
+    "fr": {
+        "title": "Votre parcours d'arrivée — {campaign} : {done}/{total} fait(s)",
+        "complete": "Tout est fait, bravo !",
+        "buddy": "Votre parrain ou marraine : {buddy}",
+        "paused": "Les rappels sont coupés (/rallybot start pour les réactiver).",
+        "none": "Vous n'avez pas de parcours d'arrivée.",
+        "stopped": (
+            "C'est noté : plus de rappels de Rallybot. Les annonces dans les canaux continuent. "
+            "/rallybot start réactive les rappels."
+        ),
+        "started": "Les rappels sont réactivés. /rallybot onboarding montre votre parcours.",
+        "recorded": "C'est noté : « {task} » est fait. /rallybot onboarding montre votre parcours.",
+        "charter": "Merci : vous avez accepté la charte le {when:%d/%m/%Y à %H:%M}.",
+        "done": "Bravo {first_name}, votre parcours d'arrivée est terminé !",
+        "buddy_newcomer": (
+            "{buddy} vous accompagne sur {campaign} : n'hésitez pas à lui poser vos questions."
+        ),
+        "buddy_intro": (
+            "Vous accompagnez {name}, qui vient d'arriver. Un petit bonjour fait toute la "
+            "différence !"
+        ),
+        "escalation": (
+            "{name} est arrivé(e) il y a {days} jour(s) et n'a pas terminé son parcours "
+            "({campaign}). Reste à faire : {tasks}."
+        ),
+        "opted_out": " (rappels coupés)",
+    },
+}
+
+
+def _lang(locale: str | None, default: str = "en") -> str:
+    base = (locale or default).split("-")[0].split("_")[0].lower()
+    return base if base in _WORDS else ("en" if default not in _WORDS else default)
+
+
+def _word(lang: str, key: str, **values: object) -> str:
+    return _WORDS[lang][key].format(**values)
+
+
+def _mention(user_id: str) -> str:
+    return f"<@{user_id}>"
+
+
+def _name(member: Member) -> str:
+    return member.display_name or member.first_name or member.platform_user_id
+
+
+# ---------------------------------------------------------------------------- lookups
+
+
+def _campaigns(ctx: object) -> list[tuple[Campaign, Journey]]:
+    """The loaded campaigns that have a journey."""
+    found: list[tuple[Campaign, Journey]] = []
+    campaigns: Mapping[str, Campaign] = getattr(ctx, "campaigns", {})
+    for campaign in campaigns.values():
+        journey = journey_of(campaign)
+        if journey is not None:
+            found.append((campaign, journey))
+    return found
+
+
+def _channel_ids(ctx: BotContext, campaign: Campaign) -> dict[str, str]:
+    return {**campaign.spec.channels, **ctx.settings.channel_map}
+
+
+def _resolve(ctx: BotContext, campaign: Campaign, name: str) -> str:
+    return _channel_ids(ctx, campaign).get(name, name)
+
+
+async def _view(
+    ctx: BotContext, campaign: Campaign, journey: Journey, member: Member
+) -> MemberView:
+    by_channel = any(
+        isinstance(spec, AudienceSpec) and spec.channel
+        for name, spec in campaign.spec.audiences.items()
+        if name in journey.audiences
+    )
+    channels: set[str] = set()
+    if by_channel and member.id is not None:  # only channel audiences need the memberships
+        channels = (await channel_memberships(ctx.db, [member.id])).get(member.id, set())
+    return MemberView(
+        key=str(member.id),
+        name=member.display_name,
+        first_name=member.first_name,
+        locale=member.locale,
+        timezone=member.timezone,
+        joined_at=member.joined_at,
+        team=member.team,
+        cohort=member.cohort,
+        groups=frozenset(member.groups or ()),
+        channels=frozenset(channels),
+        profile_complete=member.profile_complete,
+        opted_out=False,  # the checklist is theirs even when reminders are off
+        is_bot=member.is_bot,
+    )
+
+
+def _in_journey(ctx: BotContext, campaign: Campaign, journey: Journey, view: MemberView) -> bool:
+    return bool(members_of(campaign, journey.audiences, [view], _channel_ids(ctx, campaign)))
+
+
+# ---------------------------------------------------------------------------- storage
+
+
+def _insert_ignore(session: AsyncSession, model: type[Any]) -> Any:
+    if session.get_bind().dialect.name == "postgresql":
+        return pg_insert(table_of(model))
+    return sqlite_insert(table_of(model))
+
+
+async def _state(db: Database, member_id: int, campaign_id: str) -> JourneyState | None:
+    async with db.session() as session:
+        return await session.get(JourneyState, (member_id, campaign_id), populate_existing=True)
+
+
+async def _mark(
+    db: Database, member_id: int, campaign_id: str, task_id: str, at: datetime, how: str
+) -> bool:
+    """Record a task done; False when it already was."""
+    async with db.session() as session:
+        stmt = (
+            _insert_ignore(session, JourneyTask)
+            .values(
+                member_id=member_id, campaign_id=campaign_id, task_id=task_id, done_at=at, how=how
+            )
+            .on_conflict_do_nothing(index_elements=["member_id", "campaign_id", "task_id"])
+        )
+        return bool(outbox.affected(await session.execute(stmt)))
+
+
+async def _set_once(
+    db: Database, member_id: int, campaign_id: str, column: str, value: object
+) -> bool:
+    """Set a journey column that is still empty; False when another process set it first."""
+    async with db.session() as session:
+        result = await session.execute(
+            sa.update(JourneyState)
+            .where(J.member_id == member_id, J.campaign_id == campaign_id, J[column].is_(None))
+            .values({column: value})
+        )
+        return bool(outbox.affected(result))
+
+
+# ---------------------------------------------------------------------------- the outbox
+
+
+async def _queue(
+    ctx: BotContext,
+    campaign: Campaign,
+    step_id: str,
+    occurrence: str,
+    message: Message,
+    *,
+    member: Member | None = None,
+    channel: str | None = None,
+) -> int:
+    """Put a one-off message in the outbox (due now); 0 when that key was already queued."""
+    now = ctx.clock.now()
+    grace = campaign.grace or ctx.settings.grace
+    payload: dict[str, Any] = {"message": message.to_dict()}
+    if member is not None:
+        assert member.id is not None
+        recipient = f"member:{member.id}"
+        payload["member_id"] = member.id
+    else:
+        assert channel is not None
+        recipient = f"channel:{channel}"
+        payload["channel"] = channel
+    row = {
+        "campaign_id": campaign.id + SIDE_SUFFIX,
+        "step_id": step_id,
+        "recipient": recipient,
+        "occurrence": occurrence,
+        "due_at": now,
+        "grace_until": now + grace,
+        "status": DeliveryStatus.pending.value,
+        "reason": None,
+        "payload": payload,
+        "content_hash": "",
+        "attempts": 0,
+        "created_at": now,
+        "updated_at": now,
+    }
+    async with ctx.db.session() as session:
+        return await outbox.insert_deliveries(session, [row])
+
+
+def _adhoc(step_id: str, dm: LocalizedText) -> Step:
+    spec = StepSpec.model_validate({"id": step_id, "at": "join", "dm": dm})
+    return Step(spec, -1, None, None, None, None, (), None, "")
+
+
+# ---------------------------------------------------------------------------- tasks
+
+
+@dataclass
+class _Snapshot:
+    """What one read of the database knows of a member's journey."""
+
+    state: JourneyState | None
+    done: dict[str, datetime]
+    channels: set[str]
+    answered_quiz: bool
+    nudges_today: int = 0
+    created: bool = False  # this read started the journey
+
+
+async def _snapshot(
+    db: Database,
+    member_id: int,
+    journey: Journey,
+    *,
+    nudges_since: tuple[str, datetime] | None = None,
+    start_at: datetime | None = None,
+) -> _Snapshot:
+    """The journey row (created first, started at ``start_at``, when given), the tasks done,
+    what detection needs and (``nudges_since``: recipient and instant) the nudges sent since
+    then, in one database session."""
+    campaign_id = journey.campaign_id
+    kinds = {task.kind for task in journey.tasks}
+    async with db.session() as session:
+        created = False
+        if start_at is not None:
+            stmt = (
+                _insert_ignore(session, JourneyState)
+                .values(member_id=member_id, campaign_id=campaign_id, started_at=start_at)
+                .on_conflict_do_nothing(index_elements=["member_id", "campaign_id"])
+            )
+            created = bool(outbox.affected(await session.execute(stmt)))
+        state = await session.get(JourneyState, (member_id, campaign_id), populate_existing=True)
+        done: dict[str, datetime] = {}
+        channels: set[str] = set()
+        answered = False
+        sent = 0
+        if state is not None:
+            rows = await session.execute(
+                sa.select(T.task_id, T.done_at).where(
+                    T.member_id == member_id, T.campaign_id == campaign_id
+                )
+            )
+            done = {task_id: done_at for task_id, done_at in rows.all()}
+            pending = {task.kind for task in journey.tasks if task.id not in done}
+            if "joined_channels" in pending:
+                found = await session.execute(
+                    sa.select(table_of(ChannelMember).c.channel_id).where(
+                        table_of(ChannelMember).c.member_id == member_id
+                    )
+                )
+                channels = set(found.scalars())
+            if "quiz_answered" in pending and "quiz_answered" in kinds:
+                quiz = await session.execute(
+                    sa.select(Q.id).where(Q.member_id == member_id, Q.final.is_(True)).limit(1)
+                )
+                answered = quiz.first() is not None
+            if nudges_since is not None:
+                recipient, since = nudges_since
+                count = await session.execute(
+                    sa.select(sa.func.count()).where(
+                        D.campaign_id == campaign_id,
+                        D.recipient == recipient,
+                        D.step_id.in_(list(journey.step_task)),
+                        D.status == DeliveryStatus.sent.value,
+                        D.sent_at >= since,
+                    )
+                )
+                sent = int(count.scalar() or 0)
+        return _Snapshot(state, done, channels, answered, sent, created)
+
+
+async def _detect(
+    ctx: BotContext,
+    campaign: Campaign,
+    journey: Journey,
+    member: Member,
+    snapshot: _Snapshot,
+    *,
+    fetch_profile: bool,
+) -> list[Task]:
+    """Tasks the platform or the database shows done that are not recorded yet."""
+    found: list[Task] = []
+    for task in journey.tasks:
+        if task.id in snapshot.done:
+            continue
+        if task.kind == "profile_complete":
+            complete = member.profile_complete
+            if not complete and fetch_profile:
+                profile = await ctx.adapter.fetch_profile(member.platform_user_id)
+                if profile is not None and profile.profile_complete:
+                    complete = True
+                    await upsert_member(
+                        ctx.db,
+                        member.platform,
+                        member.platform_user_id,
+                        ctx.clock.now(),
+                        profile_complete=True,
+                    )
+            if complete:
+                found.append(task)
+        elif task.kind == "joined_channels":
+            wanted = [(name, _resolve(ctx, campaign, name)) for name in task.channels]
+            if all(name in snapshot.channels or id_ in snapshot.channels for name, id_ in wanted):
+                found.append(task)
+        elif task.kind == "quiz_answered" and snapshot.answered_quiz:
+            found.append(task)
+    return found
+
+
+async def _grant(ctx: BotContext, **kwargs: Any) -> None:
+    try:
+        from handlers.points import grant
+
+        await grant(ctx, action="onboarding_task", **kwargs)
+    except Exception:  # points are a bonus: a ledger problem never stops the journey
+        log.exception("could not grant onboarding points (%s)", kwargs.get("key"))
+
+
+async def _record(
+    ctx: BotContext,
+    campaign: Campaign,
+    member: Member,
+    task: Task,
+    at: datetime,
+    how: str,
+) -> bool:
+    assert member.id is not None
+    if not await _mark(ctx.db, member.id, campaign.id, task.id, at, how):
+        return False
+    log.info("member %s did onboarding task %s/%s", member.id, campaign.id, task.id)
+    await _grant(
+        ctx,
+        member_id=member.id,
+        key=f"onboarding:{campaign.id}:{task.id}:{member.id}",
+        at=at,
+        campaign_id=campaign.id,
+    )
+    return True
+
+
+async def refresh(
+    ctx: BotContext,
+    campaign: Campaign,
+    journey: Journey,
+    member: Member,
+    *,
+    fetch_profile: bool = False,
+) -> dict[str, datetime] | None:
+    """Bring a member's journey up to date: start it, record tasks seen done, celebrate a
+    finished checklist (once). Returns the tasks done, or None when the member has no
+    journey in this campaign (not in its audience, or not joined yet)."""
+    snapshot = await _refresh(ctx, campaign, journey, member, fetch_profile=fetch_profile)
+    return snapshot.done if snapshot is not None else None
+
+
+async def _refresh(
+    ctx: BotContext,
+    campaign: Campaign,
+    journey: Journey,
+    member: Member,
+    *,
+    fetch_profile: bool = False,
+    nudges_since: tuple[str, datetime] | None = None,
+) -> _Snapshot | None:
+    if member.id is None or member.is_bot or member.joined_at is None:
+        return None
+    now = ctx.clock.now()
+    if member.joined_at > now:
+        return None
+    snapshot = await _snapshot(ctx.db, member.id, journey, nudges_since=nudges_since)
+    if snapshot.state is None:
+        if not _in_journey(ctx, campaign, journey, await _view(ctx, campaign, journey, member)):
+            return None
+        snapshot = await _snapshot(
+            ctx.db, member.id, journey, nudges_since=nudges_since, start_at=member.joined_at
+        )
+        assert snapshot.state is not None
+        if snapshot.created:
+            await _assign_buddy(ctx, campaign, member)
+    assert snapshot.state is not None
+    if snapshot.state.completed_at is not None:
+        return snapshot
+    found = await _detect(ctx, campaign, journey, member, snapshot, fetch_profile=fetch_profile)
+    for task in found:
+        if await _record(ctx, campaign, member, task, now, "detected"):
+            snapshot.done[task.id] = now
+    finished = all(task.id in snapshot.done for task in journey.tasks)
+    if finished and await _celebrate(ctx, campaign, journey, member, now):
+        snapshot.state.completed_at = now
+    return snapshot
+
+
+async def _celebrate(
+    ctx: BotContext, campaign: Campaign, journey: Journey, member: Member, now: datetime
+) -> bool:
+    assert member.id is not None
+    if not await _set_once(ctx.db, member.id, campaign.id, "completed_at", now):
+        return False  # celebrated already, by this process or another
+    log.info("member %s finished onboarding of %s", member.id, campaign.id)
+    await _grant(
+        ctx,
+        member_id=member.id,
+        key=f"onboarding:{campaign.id}:done:{member.id}",
+        at=now,
+        campaign_id=campaign.id,
+        amount=journey.done_points,
+        reason="onboarding checklist complete",
+    )
+    text: LocalizedText = journey.done_dm or {
+        "en": _WORDS["en"]["done"],
+        "fr": _WORDS["fr"]["done"],
+    }
+    view = await _view(ctx, campaign, journey, member)
+    zone = zone_of(member.timezone, ctx.settings.timezone)
+    message = build_message(campaign, _adhoc("journey-done", text), now.astimezone(zone), view)
+    await _queue(ctx, campaign, "journey-done", "once", message, member=member)
+    return True
+
+
+# ---------------------------------------------------------------------------- buddies
+
+
+async def _buddy_loads(db: Database, pool: Sequence[str]) -> dict[str, int]:
+    async with db.session() as session:
+        rows = await session.execute(
+            sa.select(J.buddy_user_id, sa.func.count())
+            .where(J.buddy_user_id.in_(list(pool)))
+            .group_by(J.buddy_user_id)
+        )
+        return {str(buddy): int(count) for buddy, count in rows.all()}
+
+
+async def _assign_buddy(ctx: BotContext, campaign: Campaign, member: Member) -> str | None:
+    """Give a newcomer the least busy buddy of the pool (pool order breaks ties: round-robin)
+    and introduce them to each other."""
+    pool = [b for b in ctx.settings.onboarding_buddies if b != member.platform_user_id]
+    if not pool or member.id is None:
+        return None
+    loads = await _buddy_loads(ctx.db, pool)
+    buddy = min(pool, key=lambda b: (loads.get(b, 0), pool.index(b)))
+    if not await _set_once(ctx.db, member.id, campaign.id, "buddy_user_id", buddy):
+        return None
+    buddy_member = await upsert_member(ctx.db, member.platform, buddy, ctx.clock.now())
+    lang = _lang(member.locale, campaign.spec.locale)
+    title = campaign.spec.title
+    await _queue(
+        ctx,
+        campaign,
+        "journey-buddy",
+        "once",
+        Message(text=_word(lang, "buddy_newcomer", buddy=_mention(buddy), campaign=title)),
+        member=member,
+    )
+    buddy_lang = _lang(buddy_member.locale, campaign.spec.locale)
+    await _queue(
+        ctx,
+        campaign,
+        "journey-buddy-intro",
+        str(member.id),
+        Message(text=_word(buddy_lang, "buddy_intro", name=_mention(member.platform_user_id))),
+        member=buddy_member,
+    )
+    log.info("member %s gets buddy %s (%s)", member.id, buddy, campaign.id)
+    return buddy
+
+
+# ---------------------------------------------------------------------------- the gate
+
+
+def _next_day_same_time(due: datetime, zone: Any, campaign: Campaign, now: datetime) -> datetime:
+    """The same local time as ``due`` on the day after ``now`` (out of quiet hours)."""
+    from campaigns.planner import _after_quiet
+
+    local_due = due.astimezone(zone)
+    tomorrow = now.astimezone(zone).date() + timedelta(days=1)
+    later = localize(datetime.combine(tomorrow, local_due.time().replace(tzinfo=None)), zone)
+    if campaign.quiet_hours is not None:
+        later = _after_quiet(later, zone, campaign.quiet_hours)
+    return later
+
+
+async def _hand_back(
+    ctx: BotContext, row: Delivery, due: datetime, grace: timedelta, reason: str
+) -> bool:
+    """Put a claimed row back in the queue, due at ``due``, as if never tried."""
+    async with ctx.db.session() as session:
+        result = await session.execute(
+            sa.update(Delivery)
+            .where(
+                D.id == row.id,
+                D.claimed_by == row.claimed_by,
+                D.status == DeliveryStatus.claimed.value,
+            )
+            .values(
+                status=DeliveryStatus.pending.value,
+                claimed_by=None,
+                lease_until=None,
+                attempts=0,
+                due_at=due,
+                grace_until=due + grace,
+                reason=reason,
+                updated_at=ctx.clock.now(),
+            )
+        )
+        return bool(outbox.affected(result))
+
+
+def make_gate(ctx: BotContext) -> Gate:
+    """The outbox gate of journey messages: ``unless: task_done(...)``, a finished checklist,
+    and at most N nudges per member per day (the next ones move to the next day)."""
+
+    async def gate(row: Delivery, member: Member) -> object:
+        from bot.outbox import HANDED_BACK
+
+        campaigns: Mapping[str, Campaign] = getattr(ctx, "campaigns", {})
+        campaign = campaigns.get(row.campaign_id)
+        journey = journey_of(campaign) if campaign is not None else None
+        if campaign is None or journey is None:
+            return None
+        conditions = [
+            match.group(1)
+            for match in (TASK_CONDITION.match(c) for c in row.payload.get("unless", ()))
+            if match is not None
+        ]
+        if not journey.owns(row.step_id) and not conditions:
+            return None
+        task_id = journey.step_task.get(row.step_id)
+        task = journey.task(task_id) if task_id else None
+        zone = zone_of(member.timezone, ctx.settings.timezone)
+        now = ctx.clock.now()
+        midnight = localize(datetime.combine(now.astimezone(zone).date(), time(0)), zone)
+        snapshot = await _refresh(
+            ctx,
+            campaign,
+            journey,
+            member,
+            fetch_profile=task is not None and task.kind == "profile_complete",
+            nudges_since=(row.recipient, midnight) if task is not None else None,
+        )
+        if snapshot is None:
+            return None
+        for condition in conditions:
+            if condition in snapshot.done:
+                return f'condition met: the onboarding task "{condition}" is done'
+        if task is None:
+            return None
+        if snapshot.state is not None and snapshot.state.completed_at is not None:
+            return "condition met: the onboarding checklist is complete"
+        cap = journey.max_nudges_per_day or ctx.settings.onboarding_max_nudges_per_day
+        sent = snapshot.nudges_today
+        if sent < cap:
+            return None
+        later = _next_day_same_time(row.due_at, zone, campaign, now)
+        grace = campaign.grace or ctx.settings.grace
+        reason = f"deferred: {sent} onboarding reminder(s) already sent today (at most {cap})"
+        if await _hand_back(ctx, row, later, grace, reason):
+            log.info("deferred %s to %s: %s", row.key, later.isoformat(), reason)
+        return HANDED_BACK
+
+    return gate
+
+
+# ---------------------------------------------------------------------------- escalation
+
+
+async def tick(ctx: BotContext) -> int:
+    """Tell the community managers about newcomers still not done N days after joining."""
+    days = ctx.settings.onboarding_escalate_after_days
+    if not days:
+        return 0
+    journeys = {campaign.id: (campaign, journey) for campaign, journey in _campaigns(ctx)}
+    if not journeys:
+        return 0
+    now = ctx.clock.now()
+    async with ctx.db.session() as session:
+        rows = (
+            await session.execute(
+                sa.select(J.member_id, J.campaign_id)
+                .where(
+                    J.completed_at.is_(None),
+                    J.escalated_at.is_(None),
+                    J.started_at <= now - timedelta(days=days),
+                    J.campaign_id.in_(list(journeys)),
+                )
+                .limit(500)
+            )
+        ).all()
+    sent = 0
+    for member_id, campaign_id in rows:
+        campaign, journey = journeys[campaign_id]
+        if not await _set_once(ctx.db, member_id, campaign_id, "escalated_at", now):
+            continue
+        member = await get_member(ctx.db, member_id)
+        if member is None:
+            continue
+        sent += await _escalate(ctx, campaign, journey, member, days)
+    return sent
+
+
+async def _escalate(
+    ctx: BotContext, campaign: Campaign, journey: Journey, member: Member, days: int
+) -> int:
+    assert member.id is not None
+    done = (await _snapshot(ctx.db, member.id, journey)).done
+    lang = _lang(ctx.settings.locale, campaign.spec.locale)
+    left = [
+        pick_locale(task.label, lang, campaign.spec.locale)[1]
+        for task in journey.tasks
+        if task.id not in done
+    ]
+    name = f"{_name(member)} ({_mention(member.platform_user_id)})"
+    if member.opted_out:
+        name += _WORDS[lang]["opted_out"]
+    text = _word(
+        lang,
+        "escalation",
+        name=name,
+        days=days,
+        campaign=campaign.spec.title,
+        tasks=", ".join(left),
+    )
+    message = Message(text=text, metadata={"campaign": campaign.id, "step": "journey-escalation"})
+    channel = ctx.settings.onboarding_escalation_channel
+    if channel:
+        target = _resolve(ctx, campaign, channel)
+        return await _queue(
+            ctx, campaign, "journey-escalation", str(member.id), message, channel=target
+        )
+    queued = 0
+    for admin in ctx.settings.admins:
+        platform, _, user_id = admin.rpartition(":")
+        if platform and platform != member.platform:
+            continue
+        manager = await upsert_member(ctx.db, member.platform, user_id, ctx.clock.now())
+        queued += await _queue(
+            ctx, campaign, "journey-escalation", str(member.id), message, member=manager
+        )
+    return queued
+
+
+async def next_event_time(ctx: BotContext, horizon: datetime) -> datetime | None:
+    """When the next escalation falls due (simulated clocks jump there)."""
+    days = ctx.settings.onboarding_escalate_after_days
+    journeys = [campaign.id for campaign, _ in _campaigns(ctx)]
+    if not days or not journeys:
+        return None
+    async with ctx.db.session() as session:
+        first = (
+            await session.execute(
+                sa.select(sa.func.min(J.started_at)).where(
+                    J.completed_at.is_(None),
+                    J.escalated_at.is_(None),
+                    J.campaign_id.in_(journeys),
+                )
+            )
+        ).scalar()
+    if first is None:
+        return None
+    assert isinstance(first, datetime)
+    due = first.replace(tzinfo=first.tzinfo or ctx.clock.now().tzinfo) + timedelta(days=days)
+    return due if due <= horizon else None
+
+
+# ---------------------------------------------------------------------------- events
+
+
+async def _member(ctx: BotContext, platform: str, user_id: str) -> Member | None:
+    member = await get_member_by_platform_id(ctx.db, platform, user_id)
+    if member is None or member.is_bot or member.id is None:
+        return None
+    return member
+
+
+async def on_member_joined(event: MemberJoined, ctx: BotContext) -> None:
+    """A newcomer (workspace, server or community channel) starts their journey; joining a
+    channel may complete a "joined channels" task."""
+    if event.user.is_bot or not _campaigns(ctx):
+        return
+    member = await _member(ctx, event.platform, event.user.id)
+    if member is None:
+        return
+    for campaign, journey in _campaigns(ctx):
+        await refresh(ctx, campaign, journey, member)
+
+
+def _first_post_channels(
+    ctx: BotContext, campaign: Campaign, journey: Journey, task: Task
+) -> set[str]:
+    name = task.channel or journey.community or ctx.settings.community_channel
+    if name is None:
+        return set()  # any channel counts
+    return {name, _resolve(ctx, campaign, name)}
+
+
+async def on_message_posted(event: MessagePosted, ctx: BotContext) -> None:
+    """A first post in the community channel completes the "first post" task; a message in
+    direct conversation may be a quiz answer."""
+    if event.user.is_bot or not _campaigns(ctx):
+        return
+    member = await _member(ctx, event.platform, event.user.id)
+    if member is None:
+        return
+    assert member.id is not None
+    for campaign, journey in _campaigns(ctx):
+        done = await refresh(ctx, campaign, journey, member)
+        if done is None or event.channel.is_direct:
+            continue
+        recorded = False
+        for task in journey.tasks:
+            if task.kind != "first_post" or task.id in done:
+                continue
+            where = _first_post_channels(ctx, campaign, journey, task)
+            if where and event.channel.id not in where and event.channel.name not in where:
+                continue
+            recorded |= await _record(ctx, campaign, member, task, event.occurred_at, "detected")
+        if recorded:
+            await refresh(ctx, campaign, journey, member)
+
+
+async def on_button_clicked(event: ButtonClicked, ctx: BotContext) -> None:
+    """The charter's "I accept" and a self-declared task's button; other buttons may have
+    answered a quiz."""
+    if event.user.is_bot or not _campaigns(ctx):
+        return
+    member = await _member(ctx, event.platform, event.user.id)
+    if member is None:
+        return
+    assert member.id is not None
+    if event.action_id not in {ACCEPT_ACTION, DONE_ACTION}:
+        for loaded, loaded_journey in _campaigns(ctx):
+            if any(task.kind == "quiz_answered" for task in loaded_journey.tasks):
+                await refresh(ctx, loaded, loaded_journey, member)
+        return
+    campaign_id, _, step_id = event.value.partition("/")
+    campaigns: Mapping[str, Campaign] = getattr(ctx, "campaigns", {})
+    campaign = campaigns.get(campaign_id)
+    journey = journey_of(campaign) if campaign is not None else None
+    task_id = journey.step_task.get(step_id) if journey is not None else None
+    task = journey.task(task_id) if journey is not None and task_id else None
+    if campaign is None or journey is None or task is None:
+        log.info("ignored onboarding button %r: no such task", event.value)
+        return
+    wanted = ACCEPT_ACTION if task.kind == "charter_accepted" else DONE_ACTION
+    if event.action_id != wanted:
+        return
+    if await refresh(ctx, campaign, journey, member) is None:
+        return
+    at = event.occurred_at
+    lang = _lang(member.locale, campaign.spec.locale)
+    recorded = await _record(ctx, campaign, member, task, at, "button")
+    if task.kind == "charter_accepted":
+        await _set_once(ctx.db, member.id, campaign.id, "charter_accepted_at", at)
+        state = await _state(ctx.db, member.id, campaign.id)
+        accepted = state.charter_accepted_at if state and state.charter_accepted_at else at
+        zone = zone_of(member.timezone, ctx.settings.timezone)
+        text = _word(lang, "charter", when=accepted.astimezone(zone))
+    else:
+        text = _word(lang, "recorded", task=pick_locale(task.label, lang, lang)[1])
+    if recorded:
+        await refresh(ctx, campaign, journey, member)
+    try:
+        await ctx.adapter.send_direct(member.platform_user_id, Message(text=text))
+    except Exception:  # the task is recorded; only the acknowledgement is lost
+        log.exception("could not acknowledge button %s of member %s", event.value, member.id)
+
+
+# ---------------------------------------------------------------------------- commands
+
+
+async def checklist(ctx: BotContext, member: Member) -> str:
+    """The member's checklists, one per journey they are on, as text."""
+    lang = _lang(member.locale, ctx.settings.locale)
+    parts: list[str] = []
+    for campaign, journey in _campaigns(ctx):
+        done = await refresh(ctx, campaign, journey, member, fetch_profile=True)
+        if done is None:
+            continue
+        state = await _state(ctx.db, member.id or 0, campaign.id)
+        count = sum(1 for task in journey.tasks if task.id in done)
+        lines = [
+            _word(
+                lang,
+                "title",
+                campaign=campaign.spec.title,
+                done=count,
+                total=len(journey.tasks),
+            )
+        ]
+        for task in journey.tasks:
+            mark = "✅" if task.id in done else "⬜"
+            lines.append(f"{mark} {pick_locale(task.label, lang, campaign.spec.locale)[1]}")
+        if state is not None and state.completed_at is not None:
+            lines.append(_WORDS[lang]["complete"])
+        if state is not None and state.buddy_user_id:
+            lines.append(_word(lang, "buddy", buddy=_mention(state.buddy_user_id)))
+        parts.append("\n".join(lines))
+    if not parts:
+        return _WORDS[lang]["none"]
+    if member.opted_out:
+        parts.append(_WORDS[lang]["paused"])
+    return "\n\n".join(parts)
+
+
+async def on_command(event: CommandInvoked, ctx: BotContext) -> None:
+    """``/rallybot onboarding``, ``/rallybot stop`` and ``/rallybot start``."""
+    name = event.name.lower()
+    if name not in COMMANDS:
+        return
+    member = await get_member_by_platform_id(ctx.db, event.platform, event.user.id)
+    if name == "onboarding":
+        if member is None:
+            await ctx.answer(event, _WORDS[_lang(ctx.settings.locale)]["none"])
+            return
+        await ctx.answer(event, await checklist(ctx, member))
+        return
+    stopping = name == "stop"
+    member = await upsert_member(
+        ctx.db,
+        event.platform,
+        event.user.id,
+        ctx.clock.now(),
+        opted_out=stopping,
+        **({} if member is not None else {"display_name": event.user.name or event.user.id}),
+    )
+    log.info("member %s turned reminders %s", member.id, "off" if stopping else "on")
+    ctx.request_plan()
+    lang = _lang(member.locale, ctx.settings.locale)
+    await ctx.answer(event, _WORDS[lang]["stopped" if stopping else "started"])
+
+
+# ---------------------------------------------------------------------------- roster matching
+
+
+@dataclass
+class RosterMatch:
+    """Roster rows matched to platform accounts by email, and those that were not."""
+
+    entries: list[RosterEntry] = field(default_factory=list)
+    unmatched: list[RosterEntry] = field(default_factory=list)
+
+    def report(self, source: str) -> list[str]:
+        """One line per row that did not match, ``file:line: email``."""
+        return [
+            f"{source}:{entry.line}: {entry.email}: no account with this email on the platform"
+            for entry in self.unmatched
+        ]
+
+
+async def match_roster(
+    adapter: Adapter, entries: Sequence[RosterEntry], *, concurrency: int = 4
+) -> RosterMatch:
+    """Give every row without an ``id`` the platform account of its email
+    (``adapter.lookup_by_email``); rows with an ``id`` are kept as they are.
+
+    Raises TypeError when the platform cannot look members up by email.
+    """
+    lookup = getattr(adapter, "lookup_by_email", None)
+    if lookup is None:
+        raise TypeError(f'the "{adapter.platform}" platform cannot look members up by email')
+    semaphore = asyncio.Semaphore(concurrency)
+
+    async def one(entry: RosterEntry) -> str | None:
+        if entry.id or not entry.email:
+            return entry.id
+        async with semaphore:
+            found: str | None = await lookup(entry.email)
+            return found
+
+    ids = await asyncio.gather(*(one(entry) for entry in entries))
+    result = RosterMatch()
+    for entry, user_id in zip(entries, ids, strict=True):
+        if user_id is None:
+            result.unmatched.append(entry)
+        else:
+            result.entries.append(replace(entry, id=user_id))
+    return result
+
+
+def register(router: object) -> None:
+    """Attach this module's handlers (after the members, points and quiz ones)."""
+    from bot.router import Router
+
+    assert isinstance(router, Router)
+    router.add(MemberJoined, on_member_joined)
+    router.add(MessagePosted, on_message_posted)
+    router.add(ButtonClicked, on_button_clicked)
+    router.add(CommandInvoked, on_command)

@@ -1,0 +1,137 @@
+"""``rallybot roster import`` and the all-or-nothing member import behind it."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from typer.testing import CliRunner
+
+from bot.cli import app
+from storage.database import Database, create_database
+from storage.migrate import upgrade
+from storage.models import Member
+from storage.repositories import get_member_by_platform_id, import_members
+
+ROOT = Path(__file__).resolve().parents[1]
+PILOT = ROOT / "campaigns" / "examples" / "fr" / "pilote.csv"
+NOW = datetime(2026, 9, 1, 8, 0, tzinfo=UTC)
+HEADER = "id,email,name,first_name,team,cohort,groups,start_date,locale,timezone\n"
+runner = CliRunner()
+
+
+@pytest.fixture
+def cli_db(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Run commands in an empty folder with their own SQLite file."""
+    monkeypatch.chdir(tmp_path)
+    url = f"sqlite:///{tmp_path / 'roster.db'}"
+    monkeypatch.setenv("DATABASE_URL", url)
+    return url
+
+
+def _count(url: str) -> int:
+    upgrade(url)  # a refused import may not have created the tables
+
+    async def count() -> int:
+        db = create_database(url)
+        try:
+            async with db.session() as session:
+                result = await session.execute(sa.select(sa.func.count()).select_from(Member))
+                return int(result.scalar_one())
+        finally:
+            await db.dispose()
+
+    return asyncio.run(count())
+
+
+def test_import_creates_then_leaves_unchanged(cli_db: str) -> None:
+    rows = len(PILOT.read_text(encoding="utf-8").strip().splitlines()) - 1
+    first = runner.invoke(app, ["roster", "import", str(PILOT)])
+    assert first.exit_code == 0, first.output
+    assert f"{rows} member(s) created, 0 updated, 0 unchanged." in first.output
+    again = runner.invoke(app, ["roster", "import", str(PILOT)])
+    assert f"0 member(s) created, 0 updated, {rows} unchanged." in again.output
+    assert _count(cli_db) == rows
+
+
+def test_dry_run_stores_nothing(cli_db: str) -> None:
+    result = runner.invoke(app, ["roster", "import", str(PILOT), "--dry-run"])
+    assert result.exit_code == 0
+    assert "no problem found (dry run: nothing stored)" in result.output
+    assert _count(cli_db) == 0
+
+
+@pytest.mark.parametrize(
+    ("content", "expected"),
+    [
+        (
+            HEADER.encode()
+            + "ana,ana@example.com,Ana,Ana\n".encode("latin-1")
+            + b"b\xe9a,bea@example.com,B\xe9a,B\xe9a\n",
+            "bad.csv:3:1: this is not UTF-8 text",
+        ),
+        (
+            b"nom,team\nAna,Sales\n",
+            'the roster needs an "id" or an "email" column',
+        ),
+        (
+            (HEADER + "ana,ana@example.com,Ana\nbea,ANA@example.com,Bea\n").encode(),
+            "bad.csv:3:2: email:",
+        ),
+    ],
+    ids=["encoding", "missing-columns", "duplicate-email"],
+)
+def test_a_broken_roster_is_reported_row_by_row_and_nothing_is_imported(
+    cli_db: str, tmp_path: Path, content: bytes, expected: str
+) -> None:
+    path = tmp_path / "bad.csv"
+    path.write_bytes(content)
+    result = runner.invoke(app, ["roster", "import", "bad.csv"])
+    assert result.exit_code == 1
+    assert expected in result.output
+    assert "nothing imported" in result.output
+    assert _count(cli_db) == 0
+
+
+async def test_import_is_all_or_nothing(db: Database) -> None:
+    rows: list[tuple[str, dict[str, object]]] = [
+        (f"u{i}", {"display_name": f"User {i}", "team": "Sales"}) for i in range(10)
+    ]
+    calls: list[int] = []
+
+    def fail_on_second_chunk(n: int) -> None:
+        calls.append(n)
+        if len(calls) == 2:
+            raise RuntimeError("disk full")
+
+    with pytest.raises(RuntimeError, match="disk full"):
+        await import_members(db, "slack", rows, NOW, chunk=3, progress=fail_on_second_chunk)
+    assert await get_member_by_platform_id(db, "slack", "u0") is None
+    counts = await import_members(db, "slack", rows, NOW, chunk=3, progress=calls.append)
+    assert (counts.created, counts.updated, counts.unchanged) == (10, 0, 0)
+    assert calls[2:] == [3, 3, 3, 1]
+
+
+async def test_reimport_updates_changed_fields_and_keeps_the_others(db: Database) -> None:
+    await import_members(db, "slack", [("U1", {"team": "Sales", "locale": "fr"})], NOW)
+    later = datetime(2026, 9, 2, tzinfo=UTC)
+    counts = await import_members(
+        db, "slack", [("U1", {"team": "Marketing"}), ("U2", {"team": "Sales"})], later
+    )
+    assert (counts.created, counts.updated, counts.unchanged) == (1, 1, 0)
+    member = await get_member_by_platform_id(db, "slack", "U1")
+    assert member is not None
+    assert (member.team, member.locale, member.updated_at) == ("Marketing", "fr", later)
+    assert member.created_at == NOW
+
+
+async def test_a_repeated_id_in_one_import_is_one_member(db: Database) -> None:
+    counts = await import_members(
+        db, "slack", [("U1", {"team": "Sales"}), ("U1", {"locale": "fr"})], NOW
+    )
+    assert counts.created == 1
+    member = await get_member_by_platform_id(db, "slack", "U1")
+    assert member is not None and (member.team, member.locale) == ("Sales", "fr")
