@@ -1,0 +1,933 @@
+"""Indicators: how the launch is going, computed in the database from what the bot records.
+
+Every function takes a :class:`Scope` (a cohort, a team, a campaign, a date range: all optional)
+and returns plain dataclasses. Aggregation happens in SQL (``GROUP BY``, ``COUNT(DISTINCT)``),
+so the cost grows with the rows read, never with a Python loop over them; the same queries run
+on SQLite and PostgreSQL. Weeks start on Monday, 00:00 UTC.
+
+Definitions (what counts):
+
+- **members in scope**: members who are not bots, of the scope's cohort and team, known
+  (``created_at``) before the end of the range. They are the funnel's "invited".
+- **funnel** (cumulative, up to the end of the range; the start is ignored): invited → joined
+  (``joined_at`` set) → profile complete → first post (a message or a thread reply in a
+  channel, see :class:`storage.report_models.Activity`) → first quiz answer. Each stage counts
+  the invited members who reached it, independently of the other stages (someone may post
+  before completing a profile), so a stage can exceed the one before it.
+- **active participant**: a member with at least one activity (post, reply, message to the bot,
+  reaction, button, command) in the week.
+- **reach** of a campaign post (a delivery sent to a channel): the distinct members who reacted
+  to it or replied in its thread, out of its audience: the members of its channel when known,
+  else every member in scope.
+- **quiz**: final answers only; participation = participants / members in scope; mean score =
+  the mean, over participants, of each one's share of correct answers.
+- **satisfaction**: survey answers of kind ``rating`` (1-5: mean) and ``nps`` (0-10: NPS =
+  % promoters (9-10) - % detractors (0-6)). Answers carry their cohort and team, anonymous
+  ones too; a cohort or team with fewer than :data:`storage.survey_models.MIN_GROUP`
+  responses is not shown.
+- **points**: all-time totals (``point_total``), or the sum of the ledger entries of the range
+  and campaign when one is given; members without points count as 0.
+- **challenges**: for each challenge, the members who made progress in the range, and the
+  members (and teams) who completed it in the range; completion = members who completed /
+  members who took part. With a cohort, team completions are left out.
+- **help**: median time from a help ticket's opening to its first response, and to its
+  resolution (``solved_at``), for the tickets opened in the range.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any, Literal
+
+import sqlalchemy as sa
+
+from storage.challenge_models import ChallengeDone, ChallengeProgress
+from storage.database import Database
+from storage.helpdesk_models import HelpTicket
+from storage.models import (
+    ALL_TIME,
+    ChannelMember,
+    Delivery,
+    DeliveryStatus,
+    Member,
+    PointEntry,
+    PointTotal,
+    table_of,
+)
+from storage.quiz_models import QuizAnswer, QuizRun
+from storage.report_models import POST_KINDS, Activity, ActivityKind, week_of
+from storage.survey_models import MIN_GROUP, Survey, SurveyAnswer
+
+__all__ = [
+    "ChallengeStats",
+    "Funnel",
+    "FunnelStage",
+    "HelpTimes",
+    "PointsDistribution",
+    "PostReach",
+    "QuizStats",
+    "Satisfaction",
+    "Scope",
+    "WeekCount",
+    "WeekValue",
+    "challenges",
+    "cohorts",
+    "funnel",
+    "funnel_by",
+    "help_times",
+    "points_distribution",
+    "quiz_stats",
+    "reach",
+    "satisfaction",
+    "sum_funnels",
+    "week_start",
+    "weekly_active",
+    "weekly_active_by",
+]
+
+MEMBER = table_of(Member)
+ACTIVITY = table_of(Activity)
+DELIVERY = table_of(Delivery)
+CHANNEL_MEMBER = table_of(ChannelMember)
+QUIZ_ANSWER = table_of(QuizAnswer)
+QUIZ_RUN = table_of(QuizRun)
+HELP_TICKET = table_of(HelpTicket)
+CHALLENGE_PROGRESS = table_of(ChallengeProgress)
+CHALLENGE_DONE = table_of(ChallengeDone)
+M = MEMBER.c
+A = ACTIVITY.c
+D = DELIVERY.c
+CM = CHANNEL_MEMBER.c
+QA = QUIZ_ANSWER.c
+QR = QUIZ_RUN.c
+SA = table_of(SurveyAnswer).c
+SV = table_of(Survey).c
+PE = table_of(PointEntry).c
+PT = table_of(PointTotal).c
+
+_EPOCH_MONDAY = date(1970, 1, 5)
+_WEEK = timedelta(days=7)
+GroupBy = Literal["cohort", "team"]
+NO_GROUP = "(none)"
+"""The label of members without a cohort (or a team) in a breakdown."""
+
+
+@dataclass(frozen=True, slots=True)
+class Scope:
+    """Which members and which period an indicator looks at (every field optional).
+
+    ``start`` is inclusive, ``end`` exclusive (both aware datetimes); ``campaign_id`` narrows
+    reach, quizzes, surveys and points to one campaign.
+    """
+
+    cohort: str | None = None
+    team: str | None = None
+    start: datetime | None = None
+    end: datetime | None = None
+    campaign_id: str | None = None
+
+    def label(self) -> str:
+        """A short human description, for report titles."""
+        parts = []
+        if self.campaign_id:
+            parts.append(f"campaign {self.campaign_id}")
+        if self.cohort:
+            parts.append(f"cohort {self.cohort}")
+        if self.team:
+            parts.append(f"team {self.team}")
+        if self.start or self.end:
+            start = f"{self.start:%Y-%m-%d}" if self.start else "…"
+            end = f"{self.end - timedelta(microseconds=1):%Y-%m-%d}" if self.end else "…"
+            parts.append(f"{start} → {end}")
+        return ", ".join(parts) or "all members, all time"
+
+
+# ---------------------------------------------------------------------------- results
+
+
+@dataclass(frozen=True, slots=True)
+class FunnelStage:
+    """One stage of the adoption funnel."""
+
+    name: str
+    count: int
+    of_invited: float | None  # share of the invited (0-1)
+    of_previous: float | None  # share of the previous stage (0-1)
+
+
+@dataclass(frozen=True, slots=True)
+class Funnel:
+    """invited → joined → profile complete → first post → first quiz answer."""
+
+    stages: list[FunnelStage]
+
+    def count(self, name: str) -> int:
+        """The count of the stage called ``name``."""
+        return next(s.count for s in self.stages if s.name == name)
+
+
+@dataclass(frozen=True, slots=True)
+class WeekCount:
+    """A count for the week starting on Monday ``week``."""
+
+    week: date
+    count: int
+
+
+@dataclass(frozen=True, slots=True)
+class WeekValue:
+    """A mean for the week starting on Monday ``week`` (None: no data that week)."""
+
+    week: date
+    value: float | None
+    n: int
+
+
+@dataclass(frozen=True, slots=True)
+class PostReach:
+    """Who a campaign post reached."""
+
+    campaign_id: str
+    step_id: str
+    occurrence: str
+    sent_at: datetime | None
+    channel_id: str | None
+    reactors: int
+    repliers: int
+    reached: int
+    audience: int
+    audience_from_channel: bool
+
+    @property
+    def rate(self) -> float | None:
+        """reached / audience."""
+        return self.reached / self.audience if self.audience else None
+
+
+@dataclass(frozen=True, slots=True)
+class QuizStats:
+    """Quiz participation and scores."""
+
+    members: int
+    participants: int
+    answers: int
+    correct: int
+    points: int
+    mean_score: float | None  # mean over participants of their share of correct answers (0-1)
+    weekly: list[WeekCount] = field(default_factory=list)  # participants per week
+
+    @property
+    def participation(self) -> float | None:
+        """participants / members in scope."""
+        return self.participants / self.members if self.members else None
+
+    @property
+    def accuracy(self) -> float | None:
+        """correct / answers."""
+        return self.correct / self.answers if self.answers else None
+
+
+@dataclass(frozen=True, slots=True)
+class Satisfaction:
+    """Ratings (1-5) and NPS (0-10) from survey answers."""
+
+    ratings: int
+    mean_rating: float | None
+    nps_answers: int
+    promoters: int
+    passives: int
+    detractors: int
+    responses: int
+    hidden: bool = False  # a cohort or team with too few responses to show
+    weekly_rating: list[WeekValue] = field(default_factory=list)
+    weekly_nps: list[WeekValue] = field(default_factory=list)
+
+    @property
+    def nps(self) -> float | None:
+        """% promoters - % detractors (-100 to 100)."""
+        if not self.nps_answers:
+            return None
+        return 100.0 * (self.promoters - self.detractors) / self.nps_answers
+
+
+@dataclass(frozen=True, slots=True)
+class PointsBucket:
+    """How many members have a total in ``[low, high]`` (``high`` None: no upper bound)."""
+
+    label: str
+    low: int | None
+    high: int | None
+    count: int
+
+
+@dataclass(frozen=True, slots=True)
+class PointsDistribution:
+    """The members' points."""
+
+    members: int
+    with_points: int
+    total: int
+    mean: float | None
+    median: float | None
+    p90: float | None
+    max: int | None
+    buckets: list[PointsBucket]
+
+
+@dataclass(frozen=True, slots=True)
+class HelpTimes:
+    """Help desk response times."""
+
+    tickets: int
+    answered: int
+    solved: int
+    median_first_response: timedelta | None
+    median_resolution: timedelta | None
+    weekly_first_response: list[WeekValue] = field(default_factory=list)  # hours
+
+
+@dataclass(frozen=True, slots=True)
+class ChallengeStats:
+    """Who took part in a challenge and who completed it."""
+
+    challenge: str
+    participants: int
+    completed_members: int
+    completed_teams: int
+
+    @property
+    def completion(self) -> float | None:
+        """Members who completed / members who took part."""
+        return self.completed_members / self.participants if self.participants else None
+
+
+# ---------------------------------------------------------------------------- helpers
+
+
+def week_start(day: date | datetime) -> date:
+    """The Monday of ``day``'s week (in UTC for a datetime)."""
+    if isinstance(day, datetime):
+        day = day.astimezone(UTC).date()
+    return day - timedelta(days=day.weekday())
+
+
+def _week_number(db: Database, column: Any) -> sa.ColumnElement[int]:
+    """Weeks since Monday 1970-01-05 (UTC): an integer, cheap to group by on both backends."""
+    if db.dialect == "postgresql":
+        seconds = sa.extract("epoch", column) - 4 * 86400
+        return sa.cast(sa.func.floor(seconds / (7 * 86400)), sa.Integer)
+    return sa.cast((sa.func.julianday(column) - 2440591.5) / 7, sa.Integer)
+
+
+def _week_date(number: int) -> date:
+    return _EPOCH_MONDAY + _WEEK * int(number)
+
+
+def _fill_weeks(
+    values: dict[date, int], start: datetime | None, end: datetime | None
+) -> list[WeekCount]:
+    """Every week of the range (or of the data), zeros included."""
+    first = week_start(start) if start else min(values, default=None)
+    last = week_start(end - timedelta(microseconds=1)) if end else max(values, default=None)
+    if first is None or last is None:
+        return []
+    weeks: list[WeekCount] = []
+    day = first
+    while day <= last:
+        weeks.append(WeekCount(day, values.get(day, 0)))
+        day += _WEEK
+    return weeks
+
+
+def _member_conditions(scope: Scope) -> list[sa.ColumnElement[bool]]:
+    conditions: list[sa.ColumnElement[bool]] = [M.is_bot.is_(False)]
+    if scope.cohort is not None:
+        conditions.append(M.cohort == scope.cohort)
+    if scope.team is not None:
+        conditions.append(M.team == scope.team)
+    if scope.end is not None:
+        conditions.append(M.created_at < scope.end)
+    return conditions
+
+
+def _filters_members(scope: Scope) -> bool:
+    return scope.cohort is not None or scope.team is not None
+
+
+def _range(
+    column: Any, scope: Scope, *, start: bool = True, end: bool = True
+) -> list[sa.ColumnElement[bool]]:
+    conditions: list[sa.ColumnElement[bool]] = []
+    if start and scope.start is not None:
+        conditions.append(column >= scope.start)
+    if end and scope.end is not None:
+        conditions.append(column < scope.end)
+    return conditions
+
+
+def _group_column(by: GroupBy) -> Any:
+    return M.cohort if by == "cohort" else M.team
+
+
+def _ratio(part: int, whole: int) -> float | None:
+    return part / whole if whole else None
+
+
+async def _rows(db: Database, query: sa.Executable) -> list[tuple[Any, ...]]:
+    async with db.session() as session:
+        return [tuple(row) for row in (await session.execute(query)).all()]
+
+
+async def cohorts(db: Database) -> list[str | None]:
+    """The cohorts members belong to (None: members without one), in order."""
+    rows = await _rows(db, sa.select(M.cohort).where(M.is_bot.is_(False)).distinct())
+    values = [r[0] for r in rows]
+    return sorted(v for v in values if v is not None) + ([None] if None in values else [])
+
+
+async def members_in_scope(db: Database, scope: Scope) -> int:
+    """How many members the scope covers."""
+    query = sa.select(sa.func.count()).select_from(MEMBER).where(*_member_conditions(scope))
+    async with db.session() as session:
+        return int((await session.execute(query)).scalar_one())
+
+
+# ---------------------------------------------------------------------------- funnel
+
+FUNNEL_STAGES = ("invited", "joined", "profile complete", "first post", "first quiz answer")
+
+
+def _funnel_columns(scope: Scope) -> list[sa.ColumnElement[Any]]:
+    def total(condition: sa.ColumnElement[bool]) -> sa.ColumnElement[int]:
+        return sa.func.coalesce(sa.func.sum(sa.case((condition, 1), else_=0)), 0)
+
+    joined: sa.ColumnElement[bool] = M.joined_at.is_not(None)
+    if scope.end is not None:
+        joined = sa.and_(joined, M.joined_at < scope.end)
+    posted = sa.exists().where(
+        A.member_id == M.id, A.kind.in_(POST_KINDS), *_range(A.occurred_at, scope, start=False)
+    )
+    quizzed = sa.exists().where(
+        QA.member_id == M.id, QA.final.is_(True), *_range(QA.answered_at, scope, start=False)
+    )
+    return [
+        sa.func.count(),
+        total(joined),
+        total(M.profile_complete.is_(True)),
+        total(posted),
+        total(quizzed),
+    ]
+
+
+def _funnel_from(counts: Sequence[int]) -> Funnel:
+    stages: list[FunnelStage] = []
+    invited = int(counts[0])
+    previous: int | None = None
+    for name, value in zip(FUNNEL_STAGES, counts, strict=True):
+        count = int(value)
+        stages.append(
+            FunnelStage(
+                name,
+                count,
+                _ratio(count, invited),
+                None if previous is None else _ratio(count, previous),
+            )
+        )
+        previous = count
+    return Funnel(stages)
+
+
+def sum_funnels(funnels: Iterable[Funnel]) -> Funnel:
+    """The funnel of disjoint groups put together (every stage's counts added)."""
+    totals = [0] * len(FUNNEL_STAGES)
+    for one in funnels:
+        for index, stage in enumerate(one.stages):
+            totals[index] += stage.count
+    return _funnel_from(totals)
+
+
+async def funnel(db: Database, scope: Scope = Scope()) -> Funnel:
+    """The adoption funnel of the members in scope, up to the end of the range."""
+    query = sa.select(*_funnel_columns(scope)).select_from(MEMBER)
+    query = query.where(*_member_conditions(scope))
+    rows = await _rows(db, query)
+    return _funnel_from(rows[0])
+
+
+async def funnel_by(db: Database, scope: Scope, by: GroupBy = "cohort") -> dict[str, Funnel]:
+    """The funnel of each cohort (or team), in one query."""
+    group = _group_column(by)
+    query = (
+        sa.select(group, *_funnel_columns(scope))
+        .select_from(MEMBER)
+        .where(*_member_conditions(scope))
+        .group_by(group)
+        .order_by(group)
+    )
+    return {row[0] or NO_GROUP: _funnel_from(row[1:]) for row in await _rows(db, query)}
+
+
+# ---------------------------------------------------------------------------- activity
+
+
+def _week_pairs(scope: Scope) -> Any:
+    """The distinct (week, member) pairs of the range: read in order from the week index."""
+    conditions = _range(A.occurred_at, scope)
+    if scope.start is not None:
+        conditions.append(A.week >= week_of(scope.start))
+    if scope.end is not None:
+        conditions.append(A.week <= week_of(scope.end - timedelta(microseconds=1)))
+    return sa.select(A.week, A.member_id).where(*conditions).distinct().subquery("pairs")
+
+
+async def weekly_active(db: Database, scope: Scope = Scope()) -> list[WeekCount]:
+    """Distinct active members per week (every week of the range, zeros included)."""
+    pairs = _week_pairs(scope)
+    query = sa.select(pairs.c.week, sa.func.count()).select_from(pairs)
+    if _filters_members(scope):
+        query = query.join(MEMBER, M.id == pairs.c.member_id).where(*_member_conditions(scope))
+    query = query.group_by(pairs.c.week)
+    values = {_week_date(w): int(n) for w, n in await _rows(db, query)}
+    return _fill_weeks(values, scope.start, scope.end)
+
+
+async def weekly_active_by(
+    db: Database, scope: Scope, by: GroupBy = "cohort"
+) -> dict[str, list[WeekCount]]:
+    """Distinct active members per week for each cohort (or team)."""
+    group = _group_column(by)
+    pairs = _week_pairs(scope)
+    query = (
+        sa.select(group, pairs.c.week, sa.func.count())
+        .select_from(pairs)
+        .join(MEMBER, M.id == pairs.c.member_id)
+        .where(*_member_conditions(scope))
+        .group_by(group, pairs.c.week)
+    )
+    found: dict[str, dict[date, int]] = {}
+    for name, w, n in await _rows(db, query):
+        found.setdefault(name or NO_GROUP, {})[_week_date(w)] = int(n)
+    everything = {d for values in found.values() for d in values}
+    start = scope.start or (datetime.combine(min(everything), time(), UTC) if everything else None)
+    end = scope.end or (
+        datetime.combine(max(everything) + _WEEK, time(), UTC) if everything else None
+    )
+    return {name: _fill_weeks(values, start, end) for name, values in sorted(found.items())}
+
+
+async def active_members(db: Database, scope: Scope = Scope()) -> int:
+    """Members in scope active at least once in the range (one index seek per member)."""
+    active = sa.exists().where(A.member_id == M.id, *_range(A.occurred_at, scope))
+    query = sa.select(sa.func.count()).select_from(MEMBER).where(*_member_conditions(scope), active)
+    rows = await _rows(db, query)
+    return int(rows[0][0])
+
+
+# ---------------------------------------------------------------------------- reach
+
+
+async def reach(db: Database, scope: Scope = Scope()) -> list[PostReach]:
+    """Reactors and repliers of every campaign post sent to a channel in the range."""
+    kinds = (ActivityKind.reaction.value, ActivityKind.reply.value)
+    if _filters_members(scope):
+        actions: Any = (
+            sa.select(A.member_id, A.kind, A.target_message_id, A.channel_id)
+            .join_from(ACTIVITY, MEMBER, M.id == A.member_id)
+            .where(
+                A.kind.in_(kinds),
+                *_member_conditions(scope),
+                *_range(A.occurred_at, scope, start=False),
+            )
+            .subquery("actions")
+        )
+        acts = actions.c
+        join_on = sa.and_(
+            acts.target_message_id == D.platform_message_id,
+            acts.channel_id == D.platform_channel_id,
+        )
+    else:
+        actions = ACTIVITY
+        acts = A
+        join_on = sa.and_(
+            A.target_message_id == D.platform_message_id,
+            A.channel_id == D.platform_channel_id,
+            A.kind.in_(kinds),
+            *_range(A.occurred_at, scope, start=False),
+        )
+    reactors = sa.func.count(
+        sa.distinct(sa.case((acts.kind == ActivityKind.reaction.value, acts.member_id)))
+    )
+    repliers = sa.func.count(
+        sa.distinct(sa.case((acts.kind == ActivityKind.reply.value, acts.member_id)))
+    )
+    query = (
+        sa.select(
+            D.campaign_id,
+            D.step_id,
+            D.occurrence,
+            D.sent_at,
+            D.platform_channel_id,
+            reactors,
+            repliers,
+            sa.func.count(sa.distinct(acts.member_id)),
+        )
+        .select_from(DELIVERY)
+        .outerjoin(actions, join_on)
+        .where(
+            D.status == DeliveryStatus.sent.value,
+            D.recipient.startswith("channel:"),
+            D.platform_message_id.is_not(None),
+            *_range(D.sent_at, scope),
+        )
+        .group_by(D.id, D.campaign_id, D.step_id, D.occurrence, D.sent_at, D.platform_channel_id)
+        .order_by(D.sent_at, D.id)
+    )
+    if scope.campaign_id is not None:
+        query = query.where(D.campaign_id == scope.campaign_id)
+    rows = await _rows(db, query)
+    audience_query = (
+        sa.select(CM.channel_id, sa.func.count(sa.distinct(CM.member_id)))
+        .join_from(CHANNEL_MEMBER, MEMBER, M.id == CM.member_id)
+        .where(*_member_conditions(scope))
+        .group_by(CM.channel_id)
+    )
+    audiences = {c: int(n) for c, n in await _rows(db, audience_query)}
+    everyone = await members_in_scope(db, scope)
+    result: list[PostReach] = []
+    for campaign_id, step_id, occurrence, sent_at, channel, reacted, replied, reached in rows:
+        known = audiences.get(channel or "")
+        result.append(
+            PostReach(
+                campaign_id=campaign_id,
+                step_id=step_id,
+                occurrence=occurrence,
+                sent_at=sent_at,
+                channel_id=channel,
+                reactors=int(reacted),
+                repliers=int(replied),
+                reached=int(reached),
+                audience=known if known else everyone,
+                audience_from_channel=bool(known),
+            )
+        )
+    return result
+
+
+# ---------------------------------------------------------------------------- quizzes
+
+
+async def quiz_stats(db: Database, scope: Scope = Scope()) -> QuizStats:
+    """Quiz participation, answers, accuracy and mean score of the members in scope."""
+    base = (
+        sa.select(
+            QA.member_id.label("member_id"),
+            QA.correct.label("correct"),
+            QA.points.label("points"),
+            QA.answered_at.label("answered_at"),
+        )
+        .join_from(QUIZ_ANSWER, MEMBER, M.id == QA.member_id)
+        .where(QA.final.is_(True), *_member_conditions(scope), *_range(QA.answered_at, scope))
+    )
+    if scope.campaign_id is not None:
+        base = base.join(QUIZ_RUN, QR.id == QA.run_id).where(QR.campaign_id == scope.campaign_id)
+    answers = base.subquery("answers")
+    c = answers.c
+    is_correct = sa.case((c.correct.is_(True), 1), else_=0)
+    per_member = (
+        sa.select(
+            c.member_id,
+            sa.func.count().label("n"),
+            sa.func.sum(is_correct).label("right"),
+            sa.func.sum(c.points).label("points"),
+        )
+        .group_by(c.member_id)
+        .subquery("per_member")
+    )
+    p = per_member.c
+    totals = sa.select(
+        sa.func.count(),
+        sa.func.coalesce(sa.func.sum(p.n), 0),
+        sa.func.coalesce(sa.func.sum(p.right), 0),
+        sa.func.coalesce(sa.func.sum(p.points), 0),
+        sa.func.avg(sa.cast(p.right, sa.Float) / p.n),
+    )
+    week = _week_number(db, c.answered_at).label("week")
+    weekly = sa.select(week, sa.func.count(sa.distinct(c.member_id))).group_by(week)
+    (participants, n, right, points, mean), *_ = await _rows(db, totals)
+    weeks = {_week_date(w): int(k) for w, k in await _rows(db, weekly)}
+    return QuizStats(
+        members=await members_in_scope(db, scope),
+        participants=int(participants),
+        answers=int(n),
+        correct=int(right),
+        points=int(points),
+        mean_score=None if mean is None else float(mean),
+        weekly=_fill_weeks(weeks, scope.start, scope.end),
+    )
+
+
+# ---------------------------------------------------------------------------- satisfaction
+
+
+def _day_range(scope: Scope) -> list[sa.ColumnElement[bool]]:
+    conditions: list[sa.ColumnElement[bool]] = []
+    if scope.start is not None:
+        conditions.append(SA.answered_on >= scope.start.astimezone(UTC).date())
+    if scope.end is not None:
+        last = (scope.end - timedelta(microseconds=1)).astimezone(UTC).date()
+        conditions.append(SA.answered_on <= last)
+    return conditions
+
+
+async def satisfaction(db: Database, scope: Scope = Scope()) -> Satisfaction:
+    """Mean rating and NPS from survey answers, with their weekly trend."""
+    conditions: list[sa.ColumnElement[bool]] = [
+        SA.skipped.is_(False),
+        SA.value.is_not(None),
+        SA.kind.in_(("rating", "nps")),
+        *_day_range(scope),
+    ]
+    if scope.cohort is not None:
+        conditions.append(SA.cohort == scope.cohort)
+    if scope.team is not None:
+        conditions.append(SA.team == scope.team)
+    if scope.campaign_id is not None:
+        conditions.append(
+            SA.survey_id.in_(sa.select(SV.id).where(SV.campaign_id == scope.campaign_id))
+        )
+    rating = SA.kind == "rating"
+    nps = SA.kind == "nps"
+
+    def count(condition: sa.ColumnElement[bool]) -> sa.ColumnElement[int]:
+        return sa.func.coalesce(sa.func.sum(sa.case((condition, 1), else_=0)), 0)
+
+    totals = sa.select(
+        count(rating),
+        sa.func.avg(sa.case((rating, SA.value))),
+        count(nps),
+        count(sa.and_(nps, SA.value >= 9)),
+        count(sa.and_(nps, SA.value.between(7, 8))),
+        count(sa.and_(nps, SA.value <= 6)),
+        sa.func.count(sa.distinct(SA.response_id)),
+    ).where(*conditions)
+    (ratings, mean, nps_n, promoters, passives, detractors, responses), *_ = await _rows(db, totals)
+    hidden = _filters_members(scope) and 0 < int(responses) < MIN_GROUP
+    if hidden:
+        return Satisfaction(0, None, 0, 0, 0, 0, int(responses), hidden=True)
+    week = _week_number(db, SA.answered_on).label("week")
+    promoter = sa.case((SA.value >= 9, 100.0), (SA.value <= 6, -100.0), else_=0.0)
+    weekly = (
+        sa.select(
+            week,
+            count(rating),
+            sa.func.avg(sa.case((rating, SA.value))),
+            count(nps),
+            sa.func.avg(sa.case((nps, promoter))),
+        )
+        .where(*conditions)
+        .group_by(week)
+        .order_by(week)
+    )
+    weekly_rating: list[WeekValue] = []
+    weekly_nps: list[WeekValue] = []
+    for w, n_rating, mean_rating, n_nps, mean_nps in await _rows(db, weekly):
+        day = _week_date(w)
+        weekly_rating.append(
+            WeekValue(day, None if mean_rating is None else float(mean_rating), int(n_rating))
+        )
+        weekly_nps.append(WeekValue(day, None if mean_nps is None else float(mean_nps), int(n_nps)))
+    return Satisfaction(
+        ratings=int(ratings),
+        mean_rating=None if mean is None else float(mean),
+        nps_answers=int(nps_n),
+        promoters=int(promoters),
+        passives=int(passives),
+        detractors=int(detractors),
+        responses=int(responses),
+        weekly_rating=weekly_rating,
+        weekly_nps=weekly_nps,
+    )
+
+
+# ---------------------------------------------------------------------------- points
+
+POINT_BUCKETS: tuple[tuple[str, int | None, int | None], ...] = (
+    ("0", None, 0),
+    ("1-9", 1, 9),
+    ("10-49", 10, 49),
+    ("50-99", 50, 99),
+    ("100-249", 100, 249),
+    ("250+", 250, None),
+)
+"""Buckets of the points distribution (a total of 0 or less falls in the first)."""
+
+
+def _quantile(histogram: list[tuple[int, int]], q: float) -> float | None:
+    """The ``q`` quantile (linear interpolation) of values given as sorted (value, count)."""
+    n = sum(count for _, count in histogram)
+    if n == 0:
+        return None
+    position = q * (n - 1)
+    low_index, fraction = int(position), position - int(position)
+
+    def nth(index: int) -> int:
+        seen = 0
+        for value, count in histogram:
+            seen += count
+            if index < seen:
+                return value
+        return histogram[-1][0]
+
+    low = nth(low_index)
+    if fraction == 0:
+        return float(low)
+    return low + (nth(low_index + 1) - low) * fraction
+
+
+async def points_distribution(db: Database, scope: Scope = Scope()) -> PointsDistribution:
+    """How points are spread over the members in scope (those without points count as 0)."""
+    if scope.start is None and scope.end is None and scope.campaign_id is None:
+        totals: Any = (
+            sa.select(PT.member_id.label("member_id"), PT.total.label("total"))
+            .where(PT.season == ALL_TIME)
+            .subquery("totals")
+        )
+    else:
+        entries = sa.select(PE.member_id, sa.func.sum(PE.amount).label("total")).where(
+            *_range(PE.created_at, scope)
+        )
+        if scope.campaign_id is not None:
+            entries = entries.where(PE.campaign_id == scope.campaign_id)
+        totals = entries.group_by(PE.member_id).subquery("totals")
+    t = totals.c
+    histogram_query = (
+        sa.select(t.total, sa.func.count())
+        .join_from(totals, MEMBER, M.id == t.member_id)
+        .where(*_member_conditions(scope))
+        .group_by(t.total)
+        .order_by(t.total)
+    )
+    histogram = [(int(v), int(n)) for v, n in await _rows(db, histogram_query)]
+    members = await members_in_scope(db, scope)
+    zeros = members - sum(n for _, n in histogram)
+    if zeros > 0:
+        histogram = sorted([*histogram, (0, zeros)])
+        merged: dict[int, int] = {}
+        for value, n in histogram:
+            merged[value] = merged.get(value, 0) + n
+        histogram = sorted(merged.items())
+    buckets = []
+    for label, low, high in POINT_BUCKETS:
+        count = sum(
+            n
+            for value, n in histogram
+            if (low is None or value >= low) and (high is None or value <= high)
+        )
+        buckets.append(PointsBucket(label, low, high, count))
+    total = sum(v * n for v, n in histogram)
+    return PointsDistribution(
+        members=members,
+        with_points=sum(n for v, n in histogram if v > 0),
+        total=total,
+        mean=total / members if members else None,
+        median=_quantile(histogram, 0.5),
+        p90=_quantile(histogram, 0.9),
+        max=histogram[-1][0] if histogram else None,
+        buckets=buckets,
+    )
+
+
+# ---------------------------------------------------------------------------- help desk
+
+
+def _median(values: list[float]) -> float | None:
+    if not values:
+        return None
+    ordered = sorted(values)
+    middle = len(ordered) // 2
+    if len(ordered) % 2:
+        return ordered[middle]
+    return (ordered[middle - 1] + ordered[middle]) / 2
+
+
+async def help_times(db: Database, scope: Scope = Scope()) -> HelpTimes:
+    """Median first-response and resolution times of help tickets opened in the range.
+
+    Tickets are few (thousands), so their durations are read and the medians taken here, the
+    same way on both backends. With a cohort or team, only tickets whose asker is still known.
+    """
+    t = HELP_TICKET.c
+    query = sa.select(t.opened_at, t.first_response_at, t.solved_at).where(
+        *_range(t.opened_at, scope)
+    )
+    if _filters_members(scope):
+        query = query.join(MEMBER, M.id == t.asker_id).where(*_member_conditions(scope))
+    rows = await _rows(db, query)
+    first: list[float] = []
+    solved: list[float] = []
+    weekly: dict[date, list[float]] = {}
+    for opened, responded, closed in rows:
+        if responded is not None:
+            seconds = (responded - opened).total_seconds()
+            first.append(seconds)
+            weekly.setdefault(week_start(opened), []).append(seconds / 3600)
+        if closed is not None:
+            solved.append((closed - opened).total_seconds())
+    first_median = _median(first)
+    solved_median = _median(solved)
+    return HelpTimes(
+        tickets=len(rows),
+        answered=len(first),
+        solved=len(solved),
+        median_first_response=None if first_median is None else timedelta(seconds=first_median),
+        median_resolution=None if solved_median is None else timedelta(seconds=solved_median),
+        weekly_first_response=[
+            WeekValue(day, _median(values), len(values)) for day, values in sorted(weekly.items())
+        ],
+    )
+
+
+# ---------------------------------------------------------------------------- challenges
+
+
+async def challenges(db: Database, scope: Scope = Scope()) -> list[ChallengeStats]:
+    """Participation and completion of every challenge (``campaign/challenge``), by name."""
+    p = CHALLENGE_PROGRESS.c
+    d = CHALLENGE_DONE.c
+    taking_part = (
+        sa.select(p.challenge, sa.func.count(sa.distinct(p.member_id)))
+        .join_from(CHALLENGE_PROGRESS, MEMBER, M.id == p.member_id)
+        .where(*_member_conditions(scope), *_range(p.at, scope))
+        .group_by(p.challenge)
+    )
+    members = sa.select(sa.literal("member:") + sa.cast(M.id, sa.String)).where(
+        *_member_conditions(scope)
+    )
+    by_member = sa.and_(d.subject.startswith("member:"), d.subject.in_(members))
+    by_team = d.subject.startswith("team:")
+    if scope.team is not None:
+        by_team = d.subject == f"team:{scope.team}"
+    if scope.cohort is not None:
+        by_team = sa.false()
+    done = (
+        sa.select(
+            d.challenge,
+            sa.func.coalesce(sa.func.sum(sa.case((by_member, 1), else_=0)), 0),
+            sa.func.coalesce(sa.func.sum(sa.case((by_team, 1), else_=0)), 0),
+        )
+        .where(*_range(d.completed_at, scope))
+        .group_by(d.challenge)
+    )
+    if scope.campaign_id is not None:
+        prefix = f"{scope.campaign_id}/"
+        taking_part = taking_part.where(p.challenge.startswith(prefix, autoescape=True))
+        done = done.where(d.challenge.startswith(prefix, autoescape=True))
+    found: dict[str, list[int]] = {}
+    for name, n in await _rows(db, taking_part):
+        found.setdefault(name, [0, 0, 0])[0] = int(n)
+    for name, completed, teams in await _rows(db, done):
+        entry = found.setdefault(name, [0, 0, 0])
+        entry[1], entry[2] = int(completed), int(teams)
+    return [ChallengeStats(name, *values) for name, values in sorted(found.items()) if any(values)]

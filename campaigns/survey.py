@@ -1,0 +1,152 @@
+"""Survey steps in campaign files: the ``survey:`` block of a step, and its stable ids.
+
+A survey step is an ordinary ``post`` or ``dm`` step (its text invites people to answer)
+with a ``survey:`` block::
+
+    - id: pulse-week-1
+      at: launch + 7d at 10:00
+      dm: {fr: "Deux minutes pour nous dire ?", en: "Two minutes to tell us?"}
+      for: pilote
+      survey:
+        anonymous: true
+        questions:
+          - {id: overall, kind: rating, text: {fr: "Connect vous plaît ?", en: "Do you like it?"}}
+          - {id: recommend, kind: nps, text: "Would you recommend Connect to a colleague?"}
+          - id: uses
+            kind: multiple
+            text: What do you use?
+            choices: [News, Groups, Documents]
+          - {id: comment, kind: text, text: "Anything to add?", optional: true}
+
+The message gets an "Answer the survey" button; the questions are then asked one by one in
+direct messages.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
+from pydantic import model_validator as _model_validator
+
+__all__ = [
+    "MAX_CHOICES",
+    "MAX_QUESTIONS",
+    "START_LABEL",
+    "SurveyQuestionSpec",
+    "SurveySpec",
+    "definition",
+    "localized",
+    "survey_id",
+    "survey_key",
+]
+
+MAX_QUESTIONS = 20
+START_LABEL = {"en": "Answer the survey", "fr": "Répondre au sondage"}
+MAX_CHOICES = 10
+
+LocalizedText = str | dict[str, str]
+QuestionId = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9_-]{0,62}$")]
+
+
+def _check(value: LocalizedText) -> LocalizedText:
+    if isinstance(value, dict):
+        if not value:
+            raise ValueError("give the text in at least one language")
+        for locale, text in value.items():
+            if not locale or len(locale) > 10 or not locale.replace("-", "").isalpha():
+                raise ValueError(f'"{locale}" is not a language code (use fr, en, de...)')
+            if not text.strip():
+                raise ValueError(f'the "{locale}" text is empty')
+    elif not value.strip():
+        raise ValueError("the text is empty")
+    return value
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class SurveyQuestionSpec(_Strict):
+    """One question: ``rating`` (1-5), ``nps`` (0-10), ``single``, ``multiple`` or ``text``."""
+
+    id: QuestionId
+    kind: Literal["rating", "nps", "single", "multiple", "text"]
+    text: LocalizedText
+    choices: list[LocalizedText] = Field(default_factory=list, max_length=MAX_CHOICES)
+    optional: bool = False
+
+    @field_validator("text")
+    @classmethod
+    def _text(cls, value: LocalizedText) -> LocalizedText:
+        return _check(value)
+
+    @field_validator("choices")
+    @classmethod
+    def _choices(cls, value: list[LocalizedText]) -> list[LocalizedText]:
+        for choice in value:
+            _check(choice)
+        return value
+
+    @_model_validator(mode="after")
+    def _shape(self) -> SurveyQuestionSpec:
+        if self.kind in {"single", "multiple"}:
+            if len(self.choices) < 2:
+                raise ValueError(f'a "{self.kind}" question needs at least two "choices"')
+        elif self.choices:
+            raise ValueError(f'"choices" go with single and multiple questions, not "{self.kind}"')
+        return self
+
+
+class SurveySpec(_Strict):
+    """The ``survey:`` block of a step."""
+
+    anonymous: bool = False
+    title: LocalizedText | None = None
+    questions: list[SurveyQuestionSpec] = Field(min_length=1, max_length=MAX_QUESTIONS)
+
+    @_model_validator(mode="after")
+    def _unique(self) -> SurveySpec:
+        seen: set[str] = set()
+        for question in self.questions:
+            if question.id in seen:
+                raise ValueError(f'question id "{question.id}" is used twice')
+            seen.add(question.id)
+        return self
+
+
+def survey_id(campaign_id: str, step_id: str) -> str:
+    """The survey's id: ``campaign/step``."""
+    return f"{campaign_id}/{step_id}"
+
+
+def survey_key(survey: str) -> str:
+    """A short stable key for button values (Discord custom ids hold 100 characters)."""
+    return hashlib.sha256(survey.encode()).hexdigest()[:10]
+
+
+def _as_map(value: LocalizedText, default: str) -> dict[str, str]:
+    return {default: value} if isinstance(value, str) else dict(value)
+
+
+def definition(spec: SurveySpec, default_locale: str) -> list[dict[str, Any]]:
+    """The questions as plain data, as stored in ``Survey.questions``."""
+    return [
+        {
+            "id": q.id,
+            "kind": q.kind,
+            "text": _as_map(q.text, default_locale),
+            "choices": [_as_map(c, default_locale) for c in q.choices],
+            "optional": q.optional,
+        }
+        for q in spec.questions
+    ]
+
+
+def localized(value: dict[str, str], wanted: str | None, default: str) -> str:
+    """The text of ``value`` in ``wanted``, its base language, ``default``, or the first."""
+    for candidate in (wanted, (wanted or "").split("-")[0].split("_")[0], default):
+        if candidate and candidate in value:
+            return value[candidate]
+    return next(iter(value.values()), "")

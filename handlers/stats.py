@@ -1,0 +1,300 @@
+"""Indicators in chat: activity recording, ``/rallybot stats`` and the weekly digest step.
+
+- Every inbound post, reply, reaction, button press and command of a person is recorded as one
+  :class:`~storage.report_models.Activity` row (no text), which the indicators read. Bots and
+  members who opted out are not recorded.
+- ``/rallybot stats [WEEKS] [cohort=NAME] [team=NAME] [campaign=ID]`` (community managers,
+  routed here by :mod:`handlers.admin`) answers with a summary of the last WEEKS weeks (4 by
+  default). Charts are not attached: the neutral :class:`~bot.messages.Message` carries images
+  by URL only (``rallybot report --format html`` gives the charts).
+- A campaign step with ``digest: true`` and ``post: CHANNEL`` posts the same summary (last 4
+  weeks) to that channel at each of its times. The summary is computed when the step is due
+  (not when it is planned): :func:`digest_tick` writes it into the outbox then, under the
+  step's usual delivery key, so a restart or a second replica never posts it twice.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import replace
+from datetime import UTC, datetime, time, timedelta
+from typing import TYPE_CHECKING, Any
+
+import sqlalchemy as sa
+
+from bot.events import ButtonClicked, CommandInvoked, Event, MessagePosted, ReactionAdded
+from bot.indicators import Scope, week_start
+from bot.report import compute, summary_text
+from campaigns.planner import PlannedDelivery, plan
+from campaigns.schema import Campaign
+from storage import outbox
+from storage.models import CampaignStatus, Delivery, DeliveryStatus, table_of
+from storage.report_models import Activity, ActivityKind, week_of
+from storage.repositories import get_member_by_platform_id, list_states, upsert_member
+
+if TYPE_CHECKING:
+    from bot.context import BotContext
+
+__all__ = [
+    "DIGEST_WEEKS",
+    "digest_tick",
+    "next_digest_time",
+    "record",
+    "register",
+    "stats_command",
+    "stats_scope",
+]
+
+log = logging.getLogger("rallybot.stats")
+
+DIGEST_WEEKS = 4
+"""How many weeks the digest and ``/rallybot stats`` look back by default."""
+
+_ACTIVITY = table_of(Activity)
+_D = table_of(Delivery).c
+
+
+# ---------------------------------------------------------------------------- activity
+
+
+async def record(
+    ctx: BotContext,
+    event: Event,
+    kind: ActivityKind,
+    *,
+    channel_id: str | None = None,
+    target: str | None = None,
+) -> bool:
+    """Record one activity of the event's author; False for bots and opted-out members."""
+    if event.user.is_bot:
+        return False
+    member = await get_member_by_platform_id(ctx.db, event.platform, event.user.id)
+    if member is None:
+        member = await upsert_member(
+            ctx.db,
+            event.platform,
+            event.user.id,
+            ctx.clock.now(),
+            display_name=event.user.name or event.user.id,
+        )
+    if member.opted_out or member.is_bot or member.id is None:
+        return False
+    async with ctx.db.session() as session:
+        await session.execute(
+            sa.insert(_ACTIVITY).values(
+                member_id=member.id,
+                kind=kind.value,
+                channel_id=channel_id,
+                target_message_id=target,
+                occurred_at=event.occurred_at,
+                week=week_of(event.occurred_at),
+            )
+        )
+    return True
+
+
+async def on_message(event: MessagePosted, ctx: BotContext) -> None:
+    """A post, a thread reply (its target is the thread's parent) or a message to the bot."""
+    if event.channel.is_direct:
+        await record(ctx, event, ActivityKind.direct, channel_id=event.channel.id)
+    elif event.thread_id and event.thread_id != event.message_id:
+        await record(
+            ctx, event, ActivityKind.reply, channel_id=event.channel.id, target=event.thread_id
+        )
+    else:
+        await record(ctx, event, ActivityKind.message, channel_id=event.channel.id)
+
+
+async def on_reaction(event: ReactionAdded, ctx: BotContext) -> None:
+    """A reaction: its target is the message reacted to."""
+    await record(
+        ctx, event, ActivityKind.reaction, channel_id=event.channel.id, target=event.message_id
+    )
+
+
+async def on_button(event: ButtonClicked, ctx: BotContext) -> None:
+    """A button pressed."""
+    await record(
+        ctx, event, ActivityKind.button, channel_id=event.channel.id, target=event.message_id
+    )
+
+
+async def on_command(event: CommandInvoked, ctx: BotContext) -> None:
+    """A ``/rallybot`` command (whichever feature answers it)."""
+    channel = event.channel.id if event.channel is not None else None
+    await record(ctx, event, ActivityKind.command, channel_id=channel)
+
+
+def register(router: object) -> None:
+    """Attach the activity recorders."""
+    from bot.router import Router
+
+    assert isinstance(router, Router)
+    router.add(MessagePosted, on_message)
+    router.add(ReactionAdded, on_reaction)
+    router.add(ButtonClicked, on_button)
+    router.add(CommandInvoked, on_command)
+
+
+# ---------------------------------------------------------------------------- /rallybot stats
+
+STATS_USAGE = "Usage: /rallybot stats [WEEKS] [cohort=NAME] [team=NAME] [campaign=ID]"
+
+
+def stats_scope(now: datetime, weeks: int = DIGEST_WEEKS, **filters: str | None) -> Scope:
+    """The last ``weeks`` weeks up to ``now``: from the Monday ``weeks - 1`` weeks back."""
+    first = week_start(now) - timedelta(weeks=weeks - 1)
+    return Scope(
+        start=datetime.combine(first, time(), UTC),
+        end=now,
+        cohort=filters.get("cohort"),
+        team=filters.get("team"),
+        campaign_id=filters.get("campaign"),
+    )
+
+
+def _parse_args(args: tuple[str, ...]) -> tuple[int, dict[str, str | None]] | None:
+    weeks = DIGEST_WEEKS
+    filters: dict[str, str | None] = {}
+    for arg in args:
+        if arg.isdigit() and 1 <= int(arg) <= 104:
+            weeks = int(arg)
+            continue
+        key, sep, value = arg.partition("=")
+        if not sep or key not in {"cohort", "team", "campaign"} or not value:
+            return None
+        filters[key] = value
+    return weeks, filters
+
+
+async def stats_command(event: CommandInvoked, ctx: BotContext) -> None:
+    """``/rallybot stats``: the indicators summary, privately (the caller is a manager)."""
+    parsed = _parse_args(event.args)
+    if parsed is None:
+        await ctx.answer(event, STATS_USAGE)
+        return
+    weeks, filters = parsed
+    now = ctx.clock.now()
+    data = await compute(ctx.db, stats_scope(now, weeks, **filters), now)
+    await ctx.answer(
+        event,
+        summary_text(data) + "\n(Charts and full tables: rallybot report --format html)",
+    )
+
+
+# ---------------------------------------------------------------------------- weekly digest
+
+
+def _channel_ids(ctx: object, campaign: Campaign) -> dict[str, str]:
+    channel_ids = getattr(ctx, "channel_ids", None)
+    if callable(channel_ids):
+        result = channel_ids(campaign)
+        if isinstance(result, dict):
+            return result
+    return dict(campaign.spec.channels)
+
+
+async def _active_campaigns(ctx: BotContext) -> list[Campaign]:
+    campaigns: dict[str, Campaign] = getattr(ctx, "campaigns", {})
+    paused = {s.id for s in await list_states(ctx.db) if s.status == CampaignStatus.paused.value}
+    return [
+        c
+        for c in campaigns.values()
+        if c.id not in paused and any(step.is_digest for step in c.steps)
+    ]
+
+
+async def _already_written(ctx: BotContext, delivery: PlannedDelivery) -> bool:
+    async with ctx.db.session() as session:
+        found = await session.execute(
+            sa.select(_D.id).where(
+                _D.campaign_id == delivery.campaign.id,
+                _D.step_id == delivery.step.id,
+                _D.recipient == delivery.recipient,
+                _D.occurrence == delivery.occurrence,
+            )
+        )
+        return found.first() is not None
+
+
+def _row(ctx: BotContext, delivery: PlannedDelivery, text: str, now: datetime) -> dict[str, Any]:
+    message = delivery.message()
+    intro = message.text.strip()
+    message = replace(message, text=f"{intro}\n\n{text}" if intro else text)
+    grace = delivery.grace(ctx.settings.grace)
+    logical = delivery.recipient.split(":", 1)[1]
+    return {
+        "campaign_id": delivery.campaign.id,
+        "step_id": delivery.step.id,
+        "recipient": delivery.recipient,
+        "occurrence": delivery.occurrence,
+        "due_at": delivery.due_at,
+        "grace_until": delivery.due_at + grace,
+        "status": DeliveryStatus.pending.value,
+        "payload": {
+            "message": message.to_dict(),
+            "channel": _channel_ids(ctx, delivery.campaign).get(logical, logical),
+        },
+        "content_hash": delivery.step.content_hash,
+        "attempts": 0,
+        "created_at": now,
+        "updated_at": now,
+    }
+
+
+async def digest_tick(ctx: BotContext) -> int:
+    """Write the digests now due into the outbox (the dispatcher sends them); returns how many.
+
+    Never raises: a failure is logged and the next tick tries again.
+    """
+    try:
+        return await _digest_tick(ctx)
+    except Exception:
+        log.exception("digest tick failed")
+        return 0
+
+
+async def _digest_tick(ctx: BotContext) -> int:
+    now = ctx.clock.now()
+    written = 0
+    for campaign in await _active_campaigns(ctx):
+        grace = campaign.grace or ctx.settings.grace
+        due = list(
+            plan(
+                campaign,
+                [],
+                now - grace,
+                now + timedelta(microseconds=1),
+                channel_ids=_channel_ids(ctx, campaign),
+                steps=[s for s in campaign.steps if s.is_digest],
+                digests=True,
+            )
+        )
+        for delivery in due:
+            if await _already_written(ctx, delivery):
+                continue
+            data = await compute(ctx.db, stats_scope(now), now)
+            async with ctx.db.session() as session:
+                written += await outbox.insert_deliveries(
+                    session, [_row(ctx, delivery, summary_text(data), now)]
+                )
+            log.info("digest %s/%s written for %s", campaign.id, delivery.step.id, now)
+    return written
+
+
+async def next_digest_time(ctx: BotContext, horizon: datetime) -> datetime | None:
+    """The next instant a digest is due (for the simulated clock)."""
+    now = ctx.clock.now()
+    candidates = [
+        delivery.due_at
+        for campaign in await _active_campaigns(ctx)
+        for delivery in plan(
+            campaign,
+            [],
+            now + timedelta(microseconds=1),
+            horizon,
+            steps=[s for s in campaign.steps if s.is_digest],
+            digests=True,
+        )
+    ]
+    return min(candidates, default=None)

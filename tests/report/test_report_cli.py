@@ -1,0 +1,138 @@
+"""``rallybot report`` in each format over the seeded database (tests/report/seed.py)."""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from bot.cli import app
+from bot.indicators import Scope
+from bot.report import CHARTS, STEPS, compute
+from storage.database import Database, create_database
+from tests.report.seed import seed
+
+runner = CliRunner()
+RANGE = ["--from", "2026-11-02", "--to", "2026-11-22"]
+
+
+async def _seed(url: str) -> None:
+    db = create_database(url)
+    try:
+        await seed(db)
+    finally:
+        await db.dispose()
+
+
+@pytest.fixture
+def seeded_url(db_url: str, monkeypatch: pytest.MonkeyPatch) -> str:
+    asyncio.run(_seed(db_url))
+    monkeypatch.setenv("DATABASE_URL", db_url)
+    monkeypatch.setenv("RALLYBOT_TIMEZONE", "UTC")
+    return db_url
+
+
+def _csv(path: Path) -> list[list[str]]:
+    with path.open(encoding="utf-8") as handle:
+        return list(csv.reader(handle))
+
+
+def test_table_format(seeded_url: str) -> None:
+    result = runner.invoke(app, ["report", *RANGE])
+    assert result.exit_code == 0, result.output
+    text = result.output
+    for expected in ("Adoption funnel", "first quiz answer", "Active members per week"):
+        assert expected in text
+    assert "2026-11-09" in text
+    assert "13 h 30 min" in text  # median resolution
+    assert "0.5h" not in text
+
+
+def test_csv_format(seeded_url: str, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    result = runner.invoke(app, ["report", *RANGE, "--format", "csv", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    funnel = _csv(out / "funnel.csv")
+    assert funnel[0] == ["cohort", "stage", "members", "of_invited", "of_previous"]
+    assert funnel[1:6] == [
+        ["all", "invited", "5", "1", ""],
+        ["all", "joined", "4", "0.8", "0.8"],
+        ["all", "profile complete", "3", "0.6", "0.75"],
+        ["all", "first post", "3", "0.6", "1"],
+        ["all", "first quiz answer", "3", "0.6", "1"],
+    ]
+    assert ["wave2", "joined", "1", "0.5", "0.5"] in funnel
+    assert _csv(out / "weekly_active.csv") == [
+        ["week", "all", "pilot", "wave2"],
+        ["2026-11-02", "2", "2", "0"],
+        ["2026-11-09", "3", "2", "1"],
+        ["2026-11-16", "2", "1", "1"],
+    ]
+    reach = _csv(out / "reach.csv")
+    assert [row[2] for row in reach[1:]] == ["teaser", "hello", "announce"]
+    assert reach[1][5:] == ["2", "1", "2", "4", "True", "0.5"]
+    summary = dict(_csv(out / "summary.csv")[1:])
+    assert summary["mean_rating"] == "3"
+    assert summary["nps"] == "0"
+    assert summary["quiz_mean_score"] == "0.75"
+    assert summary["help_median_first_response_hours"] == "1"
+    assert summary["help_median_resolution_hours"] == "13.5"
+    assert summary["points_total"] == "170"
+    assert _csv(out / "satisfaction_weekly.csv")[1:] == [
+        ["2026-11-02", "3", "3.3333", "2", "100"],
+        ["2026-11-09", "2", "2.5", "2", "-50"],
+        ["2026-11-16", "0", "", "1", "-100"],
+    ]
+    assert _csv(out / "points.csv")[1:] == [
+        ["0", "", "0", "2"],
+        ["1-9", "1", "9", "0"],
+        ["10-49", "10", "49", "1"],
+        ["50-99", "50", "99", "1"],
+        ["100-249", "100", "249", "1"],
+        ["250+", "250", "", "0"],
+    ]
+    assert _csv(out / "challenges.csv")[1:] == [
+        ["launch/post3", "2", "1", "0.5", "0"],
+        ["other/react", "2", "0", "0", "1"],
+    ]
+    for name in CHARTS:
+        assert (out / f"{name}.png").read_bytes().startswith(b"\x89PNG")
+
+
+def test_html_format_holds_the_figures(seeded_url: str, tmp_path: Path) -> None:
+    out = tmp_path / "html"
+    result = runner.invoke(
+        app, ["report", *RANGE, "--campaign", "launch", "--format", "html", "--out", str(out)]
+    )
+    assert result.exit_code == 0, result.output
+    page = (out / "report.html").read_text(encoding="utf-8")
+    assert page.count('src="data:image/png;base64,') == len(CHARTS)
+    assert "http://" not in page and "https://" not in page and "<script" not in page
+    assert "campaign launch" in page
+    assert "<td>teaser</td>" in page and "<td>hello</td>" not in page  # the other campaign
+    assert "<td>3.5 (4 ratings)</td>" in page  # the launch survey only
+    assert "<td>launch/post3</td>" in page and "<td>other/react</td>" not in page
+    assert "@media print" in page
+
+
+async def test_progress_steps(db: Database) -> None:
+    await seed(db)
+    seen: list[str] = []
+    data = await compute(db, Scope(), datetime(2026, 11, 23, tzinfo=UTC), on_step=seen.append)
+    assert seen == list(STEPS)
+    assert data.funnel.count("invited") == 6  # no end: frank too
+    assert sorted(data.funnel_by_cohort) == ["pilot", "wave2"]
+
+
+def test_cohort_and_bad_dates(seeded_url: str) -> None:
+    result = runner.invoke(app, ["report", *RANGE, "--cohort", "pilot"])
+    assert result.exit_code == 0, result.output
+    assert "too few responses" in result.output
+    bad = runner.invoke(app, ["report", "--from", "2026-13-01"])
+    assert bad.exit_code == 2 and "is not a date" in bad.output
+    backwards = runner.invoke(app, ["report", "--from", "2026-11-05", "--to", "2026-11-01"])
+    assert backwards.exit_code == 2
