@@ -9,6 +9,11 @@ import sys
 BENCHES = [
     ("planning 100k members x 5 steps", ["bench.plan_bench"]),
     ("outbox claim-send-record", ["bench.outbox_bench"]),
+    ("points: top-10 and rank over 1M entries, awards per second", ["bench.points_bench"]),
+    ("discord fan-out of 2,000 DMs (fake REST, Discord's limits)", ["bench.discord_bench"]),
+    ("slack: 5,000 DMs, inbound events, button acks (fake Slack)", ["bench.slack_bench"]),
+    ("rallybot report: 100k members, 1M to 10M events", ["bench.report_bench"]),
+    ("help channel FAQ matching: 2,000 entries, 50 labelled questions", ["bench.faq_bench"]),
 ]
 
 

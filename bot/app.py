@@ -6,7 +6,7 @@ import asyncio
 import logging
 import os
 import socket
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -20,22 +20,27 @@ from bot.messages import Message
 from bot.outbox import Dispatcher, DispatchStats
 from bot.ratelimit import RateLimiter
 from bot.router import Router
+from campaigns.faq import is_faq_file
 from campaigns.loader import CampaignLoadError, LoadError, load_campaign
 from campaigns.planner import MemberView, PlannedDelivery, plan
+from campaigns.quiz import Bank, is_bank_file
+from campaigns.roster import member_fields
+from campaigns.rules import DEFAULT_RULES, Rules, RulesLoadError, load_rules
 from campaigns.schema import Campaign
 from storage import outbox
 from storage.database import Database
 from storage.models import CampaignStatus, DeliveryStatus, Member
 from storage.repositories import (
+    ImportCounts,
     advance_planned_through,
     channel_memberships,
     claim_event,
     get_flag,
     get_member_by_platform_id,
     get_or_create_state,
+    import_members,
     list_members,
     list_states,
-    upsert_member,
 )
 
 if TYPE_CHECKING:
@@ -99,10 +104,42 @@ class Rallybot:
         self._reload_seen: datetime | None = None
         self._command_names: set[str] = set()
         self._members_cache: tuple[tuple[int, datetime | None], list[MemberView]] | None = None
-        from handlers import admin, members
+        from handlers import admin, members, points
 
+        self.rules: Rules = DEFAULT_RULES  # the points rules file (RALLYBOT_RULES), see reload
         members.register(self.router)
         admin.register(self.router)
+        points.register(self.router)
+        self._command_names |= points.COMMANDS
+        from handlers import quiz
+
+        self.quiz_banks: dict[str, Bank] = {}  # quiz banks: files with a top-level "bank:"
+        quiz.register(self.router)
+        self._command_names |= quiz.COMMANDS
+        from campaigns.faq import FaqIndex
+        from handlers import helpdesk
+
+        self.faq_index = FaqIndex(())  # the help channel's FAQ: files with a top-level "faq:"
+        helpdesk.register(self.router)
+        self._command_names |= helpdesk.COMMANDS
+        from handlers import onboarding
+
+        onboarding.register(self.router)  # after members, points and quiz: it reads their rows
+        self._command_names |= onboarding.COMMANDS
+        self.dispatcher.gate = onboarding.make_gate(self)  # journey nudges: task_done, daily cap
+        from handlers import leaderboard
+
+        self.dispatcher.render = leaderboard.make_render(self)  # leaderboard steps, when sent
+        from handlers import challenges
+
+        challenges.register(self.router)  # after members, quiz, onboarding: reads their rows
+        self._command_names |= challenges.COMMANDS
+        from handlers import privacy, stats, survey
+
+        survey.register(self.router)
+        stats.register(self.router)  # activity rows for the indicators (before "forget")
+        privacy.register(self.router)  # last: "forget" runs after the others recorded the click
+        self._command_names |= survey.COMMANDS | privacy.COMMANDS
 
     # ---- campaign files -------------------------------------------------------------------
 
@@ -115,7 +152,15 @@ class Rallybot:
         now = self.clock.now()
         report = ReloadReport()
         new_by_source: dict[str, Campaign] = {}
+        bank_paths: list[Path] = []
+        faq_paths: list[Path] = []
         for path in campaign_files(self.campaign_paths):
+            if is_bank_file(path):
+                bank_paths.append(path)
+                continue
+            if is_faq_file(path):
+                faq_paths.append(path)
+                continue
             source = str(path)
             try:
                 campaign = load_campaign(path, default_quiet_hours=self.settings.quiet)
@@ -175,6 +220,20 @@ class Rallybot:
             )
         self.campaigns = new
         self._by_source = new_by_source
+        from handlers import quiz
+
+        report.errors.extend(quiz.load_banks(self, bank_paths))
+        from handlers import helpdesk
+
+        report.errors.extend(helpdesk.load_faq_files(self, faq_paths))
+        from handlers import survey
+
+        await survey.sync_surveys(self)  # the survey steps' questions, for answers and results
+        if self.settings.rules_file is not None:
+            try:  # a broken rules file keeps the last good rules
+                self.rules = load_rules(self.settings.rules_file)
+            except RulesLoadError as exc:
+                report.errors.extend(exc.errors)
         if self._last_plan_at is not None:
             self._replan_from = now - self.settings.grace
         log.info("reload: %s", report.summary().splitlines()[0])
@@ -182,32 +241,24 @@ class Rallybot:
 
     # ---- members --------------------------------------------------------------------------
 
-    async def import_roster(self, entries: Sequence[RosterEntry], platform: str) -> int:
-        """Create or update members from roster entries (ids: the entry id, else its email)."""
-        now = self.clock.now()
-        for entry in entries:
-            user_id = entry.id or (entry.email or "").split("@")[0]
-            fields: dict[str, object] = {
-                "display_name": entry.name,
-                "first_name": entry.first_name,
-                "email": entry.email,
-                "team": entry.team,
-                "cohort": entry.cohort,
-                "groups": list(entry.groups),
-                "locale": entry.locale,
-                "timezone": entry.timezone,
-            }
-            if entry.start_date is not None:
-                fields["joined_at"] = entry.start_date
-            await upsert_member(
-                self.db,
-                platform,
-                user_id,
-                now,
-                **{k: v for k, v in fields.items() if v is not None},
-            )
+    async def import_roster(
+        self,
+        entries: Sequence[RosterEntry],
+        platform: str,
+        *,
+        progress: Callable[[int], None] | None = None,
+    ) -> ImportCounts:
+        """Create or update members from roster entries (ids: the entry id, else its email),
+        all in one transaction."""
+        counts = await import_members(
+            self.db,
+            platform,
+            [member_fields(entry) for entry in entries],
+            self.clock.now(),
+            progress=progress,
+        )
         self.request_plan()
-        return len(entries)
+        return counts
 
     async def member_join_date(self, platform: str, user_id: str) -> datetime | None:
         """When a member joined, if known."""
@@ -297,6 +348,9 @@ class Rallybot:
         grace = delivery.grace(self.settings.grace)
         message = delivery.message()
         payload: dict[str, Any] = {"message": message.to_dict()}
+        marker = delivery.render_marker()
+        if marker is not None:  # filled in when sent: see Dispatcher.render
+            payload["render"] = marker
         if delivery.member is None:
             logical = delivery.recipient.split(":", 1)[1]
             payload["channel"] = self.channel_ids(delivery.campaign).get(logical, logical)
@@ -336,6 +390,20 @@ class Rallybot:
             "missed: the bot could not send it within the grace window "
             "(it was stopped or the campaign paused)",
         )
+        from handlers import challenges, helpdesk, onboarding, quiz
+        from handlers import stats as stats_feature
+
+        for name, tick in (
+            ("quiz", quiz.tick),  # close answer windows, start the channel quizzes now due
+            ("helpdesk", helpdesk.tick),  # help tickets: reminders, escalations, stale ones
+            ("onboarding", onboarding.tick),  # newcomers stuck for too long: tell the managers
+            ("challenges", challenges.tick),  # count quiz answers, onboardings; announce winners
+            ("digest", stats_feature.digest_tick),  # weekly digests now due: into the outbox
+        ):
+            try:  # a failing feature never stops the campaign messages below
+                await tick(self)
+            except Exception:
+                log.exception("the %s tick failed; the outbox goes on", name)
         total = DispatchStats(skipped=skipped)
         while True:
             stats = await self.dispatcher.run_once()
@@ -358,6 +426,17 @@ class Rallybot:
         if count:
             log.warning("took back %d delivery claim(s) whose process stopped", count)
         return count
+
+    async def retention_tick(self) -> int:
+        """Purge raw inbound events and unfinished survey drafts older than
+        ``RALLYBOT_RETENTION_DAYS`` (nothing when unset); returns the rows deleted."""
+        days = self.settings.retention_days
+        if days is None:
+            return 0
+        from bot.privacy import purge_expired
+
+        counts = await purge_expired(self.db, self.clock.now(), days)
+        return counts.inbound_events + counts.survey_drafts
 
     async def _check_reload_flag(self) -> None:
         flag = await get_flag(self.db, RELOAD_FLAG)
@@ -414,6 +493,31 @@ class Rallybot:
         pending = await outbox.next_due(self.db)
         if pending is not None:
             candidates.append(pending)
+        from handlers import quiz
+
+        quiz_due = await quiz.next_event_time(self, horizon)
+        if quiz_due is not None:
+            candidates.append(quiz_due)
+        from handlers import helpdesk
+
+        help_due = await helpdesk.next_event_time(self, horizon)
+        if help_due is not None:
+            candidates.append(help_due)
+        from handlers import onboarding
+
+        onboarding_due = await onboarding.next_event_time(self, horizon)
+        if onboarding_due is not None:
+            candidates.append(max(onboarding_due, now))
+        from handlers import challenges
+
+        challenge_due = await challenges.next_event_time(self, horizon)
+        if challenge_due is not None:
+            candidates.append(max(challenge_due, now))
+        from handlers import stats as stats_feature
+
+        digest_due = await stats_feature.next_digest_time(self, horizon)
+        if digest_due is not None:
+            candidates.append(max(digest_due, now))
         members = [view for view, _ in await self._member_rows()]
         states = {s.id: s for s in await list_states(self.db)}
         for campaign in self.campaigns.values():

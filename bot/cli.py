@@ -7,13 +7,17 @@ import json
 from datetime import datetime
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
 from bot.config import Settings
+
+if TYPE_CHECKING:
+    from campaigns.roster import RosterEntry
+    from storage.database import Database
 
 __all__ = ["app", "main"]
 
@@ -28,6 +32,12 @@ db_app = typer.Typer(help="Database schema: upgrade and inspect migrations.", no
 campaign_app = typer.Typer(help="List, pause and resume campaigns.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(campaign_app, name="campaign")
+roster_app = typer.Typer(help="Import the roster of invited members.", no_args_is_help=True)
+app.add_typer(roster_app, name="roster")
+discord_app = typer.Typer(help="Discord: add the bot to a server.", no_args_is_help=True)
+app.add_typer(discord_app, name="discord")
+slack_app = typer.Typer(help="Slack: install the app in a workspace.", no_args_is_help=True)
+app.add_typer(slack_app, name="slack")
 
 out = Console(highlight=False)
 err = Console(stderr=True, highlight=False)
@@ -57,23 +67,46 @@ def _settings() -> Settings:
 
 @app.command()
 def validate(
-    paths: Annotated[list[Path], typer.Argument(help="Campaign files or folders of them.")],
+    paths: Annotated[
+        list[Path], typer.Argument(help="Campaign files, quiz banks, or folders of them.")
+    ],
 ) -> None:
-    """Check campaign files and print every error (file:line:column: field: message)."""
-    from campaigns.loader import validate_paths
+    """Check campaign files and quiz banks; print every error (file:line:column: field: message)."""
+    from campaigns.quiz import validate_all
+    from campaigns.rules import RulesLoadError, is_rules_file, load_rules
 
     missing = [p for p in paths if not p.exists()]
     for path in missing:
         typer.echo(f"{path}: no such file or folder")
-    campaigns, errors = validate_paths([p for p in paths if p.exists()])
+    rules_files = [p for p in paths if p.is_file() and is_rules_file(p)]
+    from campaigns.faq import is_faq_file, load_faqs
+    from campaigns.loader import _campaign_files
+
+    listed = list(_campaign_files(p for p in paths if p.exists() and p not in rules_files))
+    faq_files = [p for p in listed if is_faq_file(p)]  # help channel FAQs: a top-level "faq:"
+    campaigns, banks, errors = validate_all([p for p in listed if p not in faq_files])
+    faqs, faq_errors = load_faqs(faq_files)
+    errors.extend(faq_errors)
+    valid_rules = 0
+    for path in rules_files:  # points rules files, named one by one
+        try:
+            load_rules(path)
+            valid_rules += 1
+        except RulesLoadError as exc:
+            errors.extend(exc.errors)
     for error in errors:
         typer.echo(str(error))
     files_with_errors = len({e.file for e in errors})
+    also = f" {len(banks)} quiz bank(s) valid." if banks else ""
+    also += f" {valid_rules} rules file(s) valid." if valid_rules else ""
+    also += f" {len(faqs)} FAQ file(s) valid." if faqs else ""
     if errors or missing:
         total, files = len(errors) + len(missing), files_with_errors + len(missing)
-        out.print(f"✗ {total} error(s) in {files} file(s); {len(campaigns)} campaign(s) valid.")
+        out.print(
+            f"✗ {total} error(s) in {files} file(s); {len(campaigns)} campaign(s) valid.{also}"
+        )
         raise typer.Exit(1)
-    out.print(f"✓ {len(campaigns)} campaign(s) valid.")
+    out.print(f"✓ {len(campaigns)} campaign(s) valid.{also}")
 
 
 def _parse_when(text: str | None, campaign: object) -> datetime | None:
@@ -202,7 +235,7 @@ def run(
     ] = 3000,
 ) -> None:
     """Run the bot until interrupted (Ctrl-C or SIGTERM finish the sends under way)."""
-    from bot.adapters.base import ADAPTERS
+    from bot.adapters.base import ADAPTERS, PlatformStartError
     from bot.runner import run_bot
 
     if platform not in ADAPTERS:
@@ -210,22 +243,26 @@ def run(
         err.print(f'[red]Unknown platform "{platform}"[/red] (available: {known}).')
         raise typer.Exit(2)
     settings = _settings()
-    code = asyncio.run(
-        run_bot(
-            settings,
-            platform=platform,
-            campaign_paths=campaigns or [settings.campaigns_dir],
-            roster=roster,
-            simulated=clock is ClockKind.simulated,
-            start=start,
-            speed=speed,
-            watch=watch,
-            interactive=interactive,
-            worker_id=worker_id,
-            console=out,
-            http_port=port if http else None,
+    try:
+        code = asyncio.run(
+            run_bot(
+                settings,
+                platform=platform,
+                campaign_paths=campaigns or [settings.campaigns_dir],
+                roster=roster,
+                simulated=clock is ClockKind.simulated,
+                start=start,
+                speed=speed,
+                watch=watch,
+                interactive=interactive,
+                worker_id=worker_id,
+                console=out,
+                http_port=port if http else None,
+            )
         )
-    )
+    except PlatformStartError as exc:
+        err.print(f"[red]Cannot start on {platform}:[/red] {exc}", soft_wrap=True)
+        raise typer.Exit(2) from None
     raise typer.Exit(code)
 
 
@@ -263,7 +300,7 @@ def db_current() -> None:
     out.print(current_revision(settings.database_url) or "empty (run: rallybot db upgrade)")
 
 
-async def _with_db(settings: Settings):  # type: ignore[no-untyped-def]
+async def _with_db(settings: Settings) -> Database:
     from storage.database import create_database
     from storage.migrate import upgrade_async
 
@@ -345,6 +382,114 @@ def campaign_resume(campaign_id: Annotated[str, typer.Argument(help="Campaign id
     _set_status(campaign_id, paused=False)
 
 
+async def _match_roster_emails(
+    settings: Settings, db: Database, platform: str, file: Path, entries: list[RosterEntry]
+) -> list[RosterEntry] | None:
+    """Rows matched to platform accounts by email (unmatched ones listed); None if impossible."""
+    import contextlib
+
+    from bot.adapters.base import create_adapter
+    from bot.clock import SystemClock
+    from handlers.onboarding import match_roster
+
+    kwargs: dict[str, object] = {}
+    if platform in {"slack", "discord"}:
+        kwargs = {"settings": settings, "db": db, "clock": SystemClock(), "http_port": None}
+    adapter = create_adapter(platform, **kwargs)
+    try:
+        result = await match_roster(adapter, entries)
+    except TypeError as exc:
+        err.print(f"[red]{exc}: import without --match-emails, with an id column.[/red]")
+        return None
+    finally:
+        with contextlib.suppress(Exception):
+            await adapter.stop()
+    for line in result.report(str(file)):
+        err.print(line, markup=False, highlight=False, soft_wrap=True)
+    if result.unmatched:
+        err.print(
+            f"[yellow]{len(result.unmatched)} row(s) matched no account on {platform}: "
+            "left out (import them again once they have joined).[/yellow]"
+        )
+    out.print(f"{len(result.entries)} row(s) matched to {platform} accounts.", soft_wrap=True)
+    return result.entries
+
+
+@roster_app.command("import")
+def roster_import(
+    file: Annotated[Path, typer.Argument(help="Roster CSV: id, email, name, team, start_date...")],
+    platform: Annotated[
+        str, typer.Option(help="Platform whose user ids the id column holds.")
+    ] = "console",
+    timezone: Annotated[
+        str | None, typer.Option(help="Zone of rows without one (default: settings).")
+    ] = None,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Check the file and count, import nothing.")
+    ] = False,
+    match_emails: Annotated[
+        bool,
+        typer.Option(
+            "--match-emails",
+            help="Find each row's platform account by its email (rows with an id keep it); "
+            "rows without an account are listed and left out.",
+        ),
+    ] = False,
+) -> None:
+    """Create or update members from a roster, all rows or none (errors listed row by row)."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
+
+    from campaigns.roster import RosterLoadError, load_roster, member_fields
+    from storage.repositories import import_members
+
+    settings = _settings()
+    try:
+        entries = load_roster(file, default_timezone=timezone or settings.timezone)
+    except ValueError as exc:  # the default zone itself is wrong
+        err.print(f"[red]{exc}[/red]")
+        raise typer.Exit(2) from None
+    except RosterLoadError as exc:
+        for error in exc.errors:
+            err.print(str(error), markup=False, highlight=False, soft_wrap=True)
+        err.print(f"[red]{len(exc.errors)} problem(s): nothing imported.[/red]")
+        raise typer.Exit(1) from None
+    if dry_run:
+        out.print(
+            f"{file}: {len(entries)} member(s), no problem found (dry run: nothing stored).",
+            soft_wrap=True,
+        )
+        return
+    rows = [member_fields(entry) for entry in entries]
+
+    async def main() -> None:
+        from bot.clock import utcnow
+
+        db = await _with_db(settings)
+        columns = (*Progress.get_default_columns()[:1], BarColumn(), MofNCompleteColumn())
+        nonlocal rows
+        if match_emails:
+            matched = await _match_roster_emails(settings, db, platform, file, entries)
+            if matched is None:
+                await db.dispose()
+                raise typer.Exit(2)
+            rows = [member_fields(entry) for entry in matched]
+        try:
+            with Progress(*columns, TimeElapsedColumn(), console=err, transient=True) as bar:
+                task = bar.add_task("Importing members", total=len(rows))
+                counts = await import_members(
+                    db, platform, rows, utcnow(), progress=lambda n: bar.advance(task, n)
+                )
+        finally:
+            await db.dispose()
+        out.print(
+            f"{file}: {counts.created} member(s) created, {counts.updated} updated, "
+            f"{counts.unchanged} unchanged.",
+            soft_wrap=True,
+        )
+
+    asyncio.run(main())
+
+
 @app.command()
 def reload() -> None:
     """Ask every running bot on this database to re-read its campaign files."""
@@ -395,6 +540,172 @@ def health() -> None:
     if by_status.get("failed"):
         out.print(f"[yellow]{by_status['failed']} delivery(ies) failed: see the logs.[/yellow]")
         raise typer.Exit(1)
+
+
+@discord_app.command("invite-url")
+def discord_invite_url(
+    application_id: Annotated[
+        str | None,
+        typer.Option(help="Application id (default: DISCORD_APPLICATION_ID)."),
+    ] = None,
+    guild_id: Annotated[
+        int | None, typer.Option(help="Pre-select this server (its numeric id).")
+    ] = None,
+) -> None:
+    """Print the OAuth2 link that adds the bot with exactly the permissions it needs."""
+    from bot.adapters.discord.invite import INTENTS_HELP, invite_url
+
+    app_id = application_id or _settings().discord_application_id
+    if not app_id:
+        err.print(
+            "[red]No Discord application id:[/red] set DISCORD_APPLICATION_ID or pass "
+            "--application-id (developer portal → General Information → Application ID)."
+        )
+        raise typer.Exit(2)
+    try:
+        url = invite_url(app_id, guild_id)
+    except ValueError as exc:
+        err.print(f"[red]{exc}[/red]")
+        raise typer.Exit(2) from None
+    typer.echo(url)
+    err.print(INTENTS_HELP, markup=False)
+
+
+class SlackMode(StrEnum):
+    """How Slack reaches the bot."""
+
+    socket = "socket"
+    http = "http"
+
+
+@slack_app.command("manifest")
+def slack_manifest(
+    mode: Annotated[
+        SlackMode, typer.Option(help="socket (Socket Mode, no public URL) or http.")
+    ] = SlackMode.socket,
+    request_url: Annotated[
+        str | None,
+        typer.Option(help="HTTP mode: the bot's public https:// address (/slack/events added)."),
+    ] = None,
+    name: Annotated[str, typer.Option(help="The app's name in Slack.")] = "Rallybot",
+) -> None:
+    """Print the Slack app manifest (YAML) with exactly the scopes and events the bot needs."""
+    from bot.adapters.slack.manifest import manifest_yaml
+
+    if mode is SlackMode.http and not request_url:
+        err.print(
+            "[red]HTTP mode needs --request-url[/red]: the bot's public https:// address, "
+            "where Slack posts events, button clicks and slash commands "
+            "(or use --mode socket, which needs no public address)."
+        )
+        raise typer.Exit(2)
+    try:
+        text = manifest_yaml(mode=mode.value, request_url=request_url, name=name)
+    except ValueError as exc:
+        err.print(f"[red]{exc}[/red]")
+        raise typer.Exit(2) from None
+    typer.echo(text, nl=False)
+
+
+class ReportFormat(StrEnum):
+    """Output formats of ``report``."""
+
+    table = "table"
+    csv = "csv"
+    html = "html"
+
+
+def _report_day(text: str | None, zone_name: str, *, end: bool) -> datetime | None:
+    """A ``YYYY-MM-DD`` day at midnight in the bot's zone (``end``: the next midnight)."""
+    from datetime import date, time, timedelta
+    from zoneinfo import ZoneInfo
+
+    if text is None:
+        return None
+    try:
+        day = date.fromisoformat(text)
+    except ValueError:
+        err.print(f'[red]"{text}" is not a date[/red] (use YYYY-MM-DD, like 2026-09-01).')
+        raise typer.Exit(2) from None
+    if end:
+        day += timedelta(days=1)
+    return datetime.combine(day, time(), ZoneInfo(zone_name))
+
+
+@app.command()
+def report(
+    campaign: Annotated[
+        str | None, typer.Option(help="Only this campaign's posts, quizzes, surveys and points.")
+    ] = None,
+    from_: Annotated[
+        str | None, typer.Option("--from", help="First day (YYYY-MM-DD, bot's time zone).")
+    ] = None,
+    to: Annotated[str | None, typer.Option(help="Last day, included (YYYY-MM-DD).")] = None,
+    cohort: Annotated[str | None, typer.Option(help="Only members of this cohort.")] = None,
+    team: Annotated[str | None, typer.Option(help="Only members of this team.")] = None,
+    format: Annotated[
+        ReportFormat,
+        typer.Option(help="table (terminal), csv (CSV files and PNG charts) or html (one page)."),
+    ] = ReportFormat.table,
+    out_dir: Annotated[
+        Path,
+        typer.Option("--out", help="Folder for the csv and html formats (created if needed)."),
+    ] = Path("report"),
+) -> None:
+    """Indicators: adoption funnel, weekly actives, reach, quizzes, satisfaction, help, points."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
+
+    from bot.clock import utcnow
+    from bot.indicators import Scope
+    from bot.report import (
+        STEPS,
+        chart_pngs,
+        compute,
+        render_html,
+        render_tables,
+        write_csv,
+        write_pngs,
+    )
+
+    settings = _settings()
+    start = _report_day(from_, settings.timezone, end=False)
+    end = _report_day(to, settings.timezone, end=True)
+    if start is not None and end is not None and end <= start:
+        err.print("[red]--to must not come before --from[/red]")
+        raise typer.Exit(2)
+    scope = Scope(cohort=cohort, team=team, start=start, end=end, campaign_id=campaign)
+
+    async def main() -> object:
+        db = await _with_db(settings)
+        columns = (*Progress.get_default_columns()[:1], BarColumn(), MofNCompleteColumn())
+        try:
+            with Progress(*columns, TimeElapsedColumn(), console=err, transient=True) as bar:
+                task = bar.add_task("Computing indicators", total=len(STEPS))
+
+                def step(name: str) -> None:
+                    bar.update(task, advance=1, description=f"Computed {name}")
+
+                return await compute(db, scope, utcnow(), on_step=step)
+        finally:
+            await db.dispose()
+
+    data = asyncio.run(main())
+    from bot.report import ReportData
+
+    assert isinstance(data, ReportData)
+    if format is ReportFormat.table:
+        render_tables(data, out)
+        return
+    charts = chart_pngs(data)
+    written = write_pngs(charts, out_dir)
+    if format is ReportFormat.csv:
+        written = write_csv(data, out_dir) + written
+    else:
+        page = out_dir / "report.html"
+        page.write_text(render_html(data, charts), encoding="utf-8")
+        written.insert(0, page)
+    for path in written:
+        out.print(f"wrote {path}", soft_wrap=True)
 
 
 def main() -> None:

@@ -9,11 +9,14 @@ from __future__ import annotations
 
 from datetime import time, timedelta
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import AliasChoices, Field, SecretStr, field_validator
+from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+if TYPE_CHECKING:
+    from bot.rota import Rota
 
 __all__ = ["QuietHours", "Settings", "parse_quiet_hours"]
 
@@ -80,6 +83,7 @@ class Settings(BaseSettings):
         validation_alias=_env("RALLYBOT_CAMPAIGNS_DIR"),
     )
     roster_file: Path | None = Field(default=None, validation_alias=_env("RALLYBOT_ROSTER"))
+    rules_file: Path | None = Field(default=None, validation_alias=_env("RALLYBOT_RULES"))
     timezone: str = Field(default="Europe/Paris", validation_alias=_env("RALLYBOT_TIMEZONE"))
     locale: str = Field(default="fr", validation_alias=_env("RALLYBOT_LOCALE"))
     quiet_hours: str = Field(default="21:00-08:00", validation_alias=_env("RALLYBOT_QUIET_HOURS"))
@@ -127,11 +131,58 @@ class Settings(BaseSettings):
         default="https://discord.com/api/v10", validation_alias=_env("DISCORD_API_URL")
     )
 
+    # onboarding journeys (handlers/onboarding.py)
+    onboarding_buddies: Annotated[list[str], NoDecode] = Field(
+        default_factory=list, validation_alias=_env("RALLYBOT_ONBOARDING_BUDDIES")
+    )
+    onboarding_max_nudges_per_day: int = Field(
+        default=2, ge=1, validation_alias=_env("RALLYBOT_ONBOARDING_MAX_NUDGES_PER_DAY")
+    )
+    onboarding_escalate_after_days: int = Field(
+        default=0, ge=0, validation_alias=_env("RALLYBOT_ONBOARDING_ESCALATE_AFTER_DAYS")
+    )
+    onboarding_escalation_channel: str | None = Field(
+        default=None, validation_alias=_env("RALLYBOT_ONBOARDING_ESCALATION_CHANNEL")
+    )
+    community_channel: str | None = Field(
+        default=None, validation_alias=_env("RALLYBOT_COMMUNITY_CHANNEL")
+    )
+
+    # help channel (handlers/helpdesk.py)
+    help_channel: str | None = Field(default=None, validation_alias=_env("RALLYBOT_HELP_CHANNEL"))
+    helpers: str = Field(default="", validation_alias=_env("RALLYBOT_HELPERS"))
+    helpers_timezone: str | None = Field(
+        default=None, validation_alias=_env("RALLYBOT_HELPERS_TIMEZONE")
+    )
+    help_remind_minutes: int = Field(
+        default=30, ge=1, validation_alias=_env("RALLYBOT_HELP_REMIND_MINUTES")
+    )
+    help_escalate_minutes: int = Field(
+        default=120, ge=1, validation_alias=_env("RALLYBOT_HELP_ESCALATE_MINUTES")
+    )
+    help_stale_hours: int = Field(
+        default=72, ge=1, validation_alias=_env("RALLYBOT_HELP_STALE_HOURS")
+    )
+    faq_file: Path | None = Field(default=None, validation_alias=_env("RALLYBOT_FAQ"))
+
+    # privacy (bot/privacy.py): raw inbound events and unfinished survey drafts older than
+    # this many days are purged; None keeps them
+    retention_days: int | None = Field(
+        default=None, ge=1, validation_alias=_env("RALLYBOT_RETENTION_DAYS")
+    )
+
     @field_validator("admins", mode="before")
     @classmethod
     def _split_admins(cls, value: object) -> object:
         if isinstance(value, str):
             return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    @field_validator("onboarding_buddies", mode="before")
+    @classmethod
+    def _split_buddies(cls, value: object) -> object:
+        if isinstance(value, str):
+            return list(dict.fromkeys(part.strip() for part in value.split(",") if part.strip()))
         return value
 
     @field_validator("discord_guild_ids", mode="before")
@@ -175,6 +226,42 @@ class Settings(BaseSettings):
     def _check_quiet_hours(cls, value: str) -> str:
         parse_quiet_hours(value)
         return value
+
+    @field_validator("helpers_timezone")
+    @classmethod
+    def _check_helpers_timezone(cls, value: str | None) -> str | None:
+        if value is not None:
+            cls._check_timezone(value)
+        return value
+
+    @field_validator("helpers")
+    @classmethod
+    def _check_helpers(cls, value: str) -> str:
+        from bot.rota import parse_rota
+
+        parse_rota(value)
+        return value
+
+    @model_validator(mode="after")
+    def _check_help_delays(self) -> Settings:
+        if self.help_escalate_minutes <= self.help_remind_minutes:
+            raise ValueError(
+                "RALLYBOT_HELP_ESCALATE_MINUTES must be more than RALLYBOT_HELP_REMIND_MINUTES "
+                f"({self.help_escalate_minutes} <= {self.help_remind_minutes})"
+            )
+        if self.help_stale_hours * 60 <= self.help_escalate_minutes:
+            raise ValueError(
+                "RALLYBOT_HELP_STALE_HOURS must come after the escalation "
+                f"({self.help_stale_hours} h <= {self.help_escalate_minutes} min)"
+            )
+        return self
+
+    @property
+    def rota(self) -> Rota:
+        """The helpers' rota, read in ``RALLYBOT_HELPERS_TIMEZONE`` (else the bot's zone)."""
+        from bot.rota import parse_rota
+
+        return parse_rota(self.helpers, self.helpers_timezone or self.timezone)
 
     @property
     def grace(self) -> timedelta:

@@ -53,7 +53,9 @@ async def run_demo(
 
     console = console or Console(highlight=False)
     folder = EXAMPLES / lang
-    campaign_file = next(iter(sorted(folder.glob("*.yaml"))))
+    from campaigns.faq import is_faq_file
+
+    campaign_file = next(p for p in sorted(folder.glob("*.yaml")) if not is_faq_file(p))
     campaign = load_campaign(campaign_file)
     assert campaign.roster_path is not None
     with tempfile.TemporaryDirectory(prefix="rallybot-demo-") as tmp:

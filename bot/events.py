@@ -11,7 +11,10 @@ __all__ = [
     "ChannelRef",
     "CommandInvoked",
     "Event",
+    "FormSubmitted",
     "MemberJoined",
+    "MessageDeleted",
+    "MessageEdited",
     "MessagePosted",
     "ReactionAdded",
     "ReactionRemoved",
@@ -118,3 +121,42 @@ class CommandInvoked(Event):
     args: tuple[str, ...] = field(default_factory=tuple)
     channel: ChannelRef | None = None
     kind: Literal["command"] = "command"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class MessageEdited(Event):
+    """A message changed by its author; ``text`` is the new text.
+
+    ``event_id`` must differ per edit (Slack: the edit's ``event_id``; Discord: the message id
+    and its ``edited_timestamp``) so that two edits are two events.
+    """
+
+    channel: ChannelRef
+    message_id: str
+    text: str
+    thread_id: str | None = None
+    kind: Literal["message_edited"] = "message_edited"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class MessageDeleted(Event):
+    """A message removed. ``user`` is its author when the platform tells (else an empty id)."""
+
+    channel: ChannelRef
+    message_id: str
+    thread_id: str | None = None
+    kind: Literal["message_deleted"] = "message_deleted"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class FormSubmitted(Event):
+    """A form (a Slack modal, a Discord modal) filled in and submitted.
+
+    ``form_id`` is the :class:`~bot.messages.Form` id the bot asked for; ``values`` maps each
+    field id to the text typed. ``event_id``: the Slack view id, the Discord interaction id.
+    """
+
+    form_id: str
+    values: dict[str, str] = field(default_factory=dict)
+    channel: ChannelRef | None = None
+    kind: Literal["form_submitted"] = "form_submitted"

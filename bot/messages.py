@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-__all__ = ["Button", "Image", "Message", "Sender"]
+__all__ = ["Button", "Form", "FormField", "Image", "Message", "Sender"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -17,6 +17,34 @@ class Button:
     action_id: str | None = None
     value: str = ""
     style: str | None = None  # "primary" or "danger"
+    opens_form: bool = False  # the bot answers the click with a form (see Form): do not defer
+
+
+@dataclass(frozen=True, slots=True)
+class FormField:
+    """One text input of a :class:`Form`."""
+
+    id: str
+    label: str
+    multiline: bool = True
+    required: bool = True
+    max_length: int = 2000
+    placeholder: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Form:
+    """A small form shown over the conversation (a modal), opened by a button click.
+
+    Adapters that can show one provide ``async def open_form(self, event: ButtonClicked,
+    form: Form) -> bool`` (True when shown); its submission comes back as a
+    :class:`~bot.events.FormSubmitted` with ``form_id`` = :attr:`id`.
+    """
+
+    id: str
+    title: str
+    fields: tuple[FormField, ...]
+    submit: str = "Send"
 
 
 @dataclass(frozen=True, slots=True)

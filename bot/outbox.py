@@ -13,7 +13,7 @@ import asyncio
 import logging
 import uuid
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field, replace
 from datetime import timedelta
 
@@ -23,14 +23,22 @@ from bot.messages import Message
 from bot.ratelimit import RateLimiter
 from storage import outbox
 from storage.database import Database
-from storage.models import Delivery
-from storage.repositories import get_member
+from storage.models import Delivery, Member
+from storage.repositories import get_members
 
 __all__ = ["DispatchStats", "Dispatcher", "SendHook"]
 
 log = logging.getLogger("rallybot.outbox")
 
 SendHook = Callable[[Delivery, SentMessage | None], None]
+Gate = Callable[[Delivery, Member], Awaitable[object]]
+"""Asked before a direct message goes, after the built-in checks: None lets it go, a text
+skips it with that reason, :data:`HANDED_BACK` means the gate put the row back in the queue
+itself (due later). Features hook their own conditions (``unless: task_done(...)``) here."""
+HANDED_BACK = object()
+Render = Callable[[Delivery, Message], Awaitable[Message]]
+"""Called just before a delivery whose payload carries a ``render`` marker is sent: returns
+the message to send (a leaderboard step's standings are written then, not when planned)."""
 
 
 @dataclass
@@ -76,6 +84,8 @@ class Dispatcher:
         self.max_attempts = max_attempts
         self.concurrency = concurrency
         self.on_sent = on_sent
+        self.gate: Gate | None = None
+        self.render: Render | None = None
         self._stopping = False
 
     def stop(self) -> None:
@@ -96,6 +106,10 @@ class Dispatcher:
         groups: dict[str, list[Delivery]] = defaultdict(list)
         for row in rows:
             groups[row.recipient].append(row)
+        # One query for the batch's members, not one per direct message.
+        members = await get_members(
+            self.db, [int(r.payload["member_id"]) for r in rows if "member_id" in r.payload]
+        )
         # Where the platform can neither drop a repeated send nor confirm an earlier one, a
         # crash could duplicate every message in flight: send one at a time so it is one.
         caps = self.adapter.capabilities
@@ -107,7 +121,7 @@ class Dispatcher:
                 for item in items:
                     if self._stopping:
                         break
-                    await self._deliver(item, stats)
+                    await self._deliver(item, stats, members)
 
         await asyncio.gather(*(run_group(items) for items in groups.values()))
         if self._stopping:
@@ -122,16 +136,27 @@ class Dispatcher:
         stats.skip_reasons[label] = stats.skip_reasons.get(label, 0) + 1
         log.info("skipped %s: %s", row.key, reason)
 
-    async def _deliver(self, row: Delivery, stats: DispatchStats) -> None:
+    async def _deliver(
+        self, row: Delivery, stats: DispatchStats, members: dict[int, Member]
+    ) -> None:
         assert row.id is not None
         payload = row.payload
         message = Message.from_dict(payload["message"])
         message = replace(message, metadata={**message.metadata, "delivery_key": row.key})
-        kind, target = await self._target(row, stats)
+        kind, target = await self._target(row, stats, members)
         if target is None:
             return
+        if self.render is not None and payload.get("render"):
+            try:
+                message = await self.render(row, message)
+            except Exception:  # the message goes as planned rather than not at all
+                log.exception("could not render %s; sending it as planned", row.key)
         if row.attempts > 1:
-            found = await self.adapter.find_sent(target, row.key)
+            try:
+                found = await self.adapter.find_sent(target, row.key)
+            except TransientSendError as exc:  # the platform is unreachable: try again later
+                await self._retry(row, exc, stats)
+                return
             if found is not None:
                 await outbox.mark_sent(
                     self.db,
@@ -144,12 +169,20 @@ class Dispatcher:
                 stats.recovered += 1
                 log.info("recovered %s: already delivered before an interruption", row.key)
                 return
-            log.warning(
-                "resending %s after an interrupted attempt (attempt %d): the platform cannot "
-                "confirm the earlier send, so this one message may appear twice",
-                row.key,
-                row.attempts,
-            )
+            if self.adapter.capabilities.idempotent_send:
+                log.info(
+                    "resending %s after an interrupted attempt (attempt %d) with the same key: "
+                    "the platform drops it if the earlier send went through",
+                    row.key,
+                    row.attempts,
+                )
+            else:
+                log.warning(
+                    "resending %s after an interrupted attempt (attempt %d): the platform "
+                    "cannot confirm the earlier send, so this one message may appear twice",
+                    row.key,
+                    row.attempts,
+                )
         try:
             if self.limiter is not None:
                 await self.limiter.acquire(*self.rate_keys(kind, target))
@@ -180,11 +213,13 @@ class Dispatcher:
             except AdapterError as exc:
                 log.warning("could not pin %s: %s", row.key, exc)
 
-    async def _target(self, row: Delivery, stats: DispatchStats) -> tuple[str, str | None]:
+    async def _target(
+        self, row: Delivery, stats: DispatchStats, members: dict[int, Member]
+    ) -> tuple[str, str | None]:
         payload = row.payload
         if row.recipient.startswith("channel:"):
             return "post", str(payload["channel"])
-        member = await get_member(self.db, int(payload["member_id"]))
+        member = members.get(int(payload["member_id"]))
         if member is None:
             await self._skip(row, "member removed: no longer in the database", stats)
             return "dm", None
@@ -194,6 +229,14 @@ class Dispatcher:
         for condition in payload.get("unless", ()):
             if condition == "profile_complete" and member.profile_complete:
                 await self._skip(row, "condition met: the profile is already complete", stats)
+                return "dm", None
+        if self.gate is not None:
+            verdict = await self.gate(row, member)
+            if verdict is HANDED_BACK:
+                stats.retried += 1
+                return "dm", None
+            if isinstance(verdict, str):
+                await self._skip(row, verdict, stats)
                 return "dm", None
         return "dm", member.platform_user_id
 

@@ -114,7 +114,11 @@ async def run_bot(
             await db.dispose()
             return 1
         await bot.import_roster(entries, platform)
-    await bot.start_adapter()
+    try:
+        await bot.start_adapter()
+    except BaseException:
+        await db.dispose()
+        raise
     scheduler = build_scheduler(bot)
     scheduler.start()
 

@@ -16,7 +16,7 @@ if TYPE_CHECKING:
 
 __all__ = ["JOB_IDS", "build_scheduler"]
 
-JOB_IDS = ("rallybot.plan", "rallybot.dispatch", "rallybot.reap")
+JOB_IDS = ("rallybot.plan", "rallybot.dispatch", "rallybot.reap", "rallybot.retention")
 
 
 def build_scheduler(app: Rallybot) -> AsyncIOScheduler:
@@ -52,6 +52,14 @@ def build_scheduler(app: Rallybot) -> AsyncIOScheduler:
         seconds=max(settings.lease_seconds / 4, 1.0),
         id=JOB_IDS[2],
         name="take back expired claims",
+        **common,
+    )
+    scheduler.add_job(
+        app.retention_tick,
+        "interval",
+        seconds=3600,
+        id=JOB_IDS[3],
+        name="purge data older than the retention setting",
         **common,
     )
     return scheduler

@@ -13,11 +13,12 @@ because a merged key has no line of its own to point an error at.
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import math
 import re
 import types
 import typing
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Union, get_args, get_origin
@@ -27,7 +28,13 @@ from pydantic import BaseModel, ValidationError
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from bot.config import QuietHours
-from campaigns.schema import Campaign, CampaignSpec, check_references, compile_campaign
+from campaigns.schema import (
+    Campaign,
+    CampaignSpec,
+    Problem,
+    check_references,
+    compile_campaign,
+)
 from campaigns.templates import did_you_mean
 
 __all__ = [
@@ -38,6 +45,7 @@ __all__ = [
     "LoadError",
     "load_campaign",
     "load_campaign_text",
+    "load_document",
     "validate_paths",
 ]
 
@@ -412,7 +420,11 @@ class _Builder:
         return result
 
 
-def _parse(text: str) -> _Document:
+_CAMPAIGN_EMPTY = "the file is empty: a campaign needs at least id, title and steps"
+_CAMPAIGN_KEYS = "id: ..., title: ..., steps: ..."
+
+
+def _parse(text: str, *, empty: str = _CAMPAIGN_EMPTY, keys: str = _CAMPAIGN_KEYS) -> _Document:
     """Compose ``text`` safely and build plain data with positions; raises :class:`_Abort`."""
     fast_error: yaml.YAMLError | None = None
     try:
@@ -428,7 +440,7 @@ def _parse(text: str) -> _Document:
             raise _syntax_abort(exc, text) from None
         raise _syntax_abort(fast_error, text)
     if root is None:
-        raise _Abort("the file is empty: a campaign needs at least id, title and steps")
+        raise _Abort(empty)
     builder = _Builder()
     if root.tag not in _ALLOWED_TAGS:
         builder.build(root, (), 1)
@@ -438,7 +450,7 @@ def _parse(text: str) -> _Document:
         kind = "a list" if isinstance(root, SequenceNode) else "a single value"
         line, column = _position(root)
         raise _Abort(
-            f"the file should be a mapping of keys (id: ..., title: ..., steps: ...), not {kind}",
+            f"the file should be a mapping of keys ({keys}), not {kind}",
             line,
             column,
         )
@@ -472,8 +484,22 @@ _MODEL_WORDS = {
     "SenderSpec": "a sender (name: ..., icon: ...)",
     "StepSpec": "a step (a mapping starting with id: ...)",
     "CampaignSpec": "a campaign",
+    "QuestionSpec": "a question (a mapping starting with id: ...)",
+    "ChoiceSpec": "a choice (text: ..., correct: true or false)",
+    "BankSpec": "a quiz bank",
+    "SurveySpec": "a survey (anonymous: ..., questions: ...)",
+    "LeaderboardSpec": "a leaderboard (period: 7d, top: 10)",
+    "ChallengeSpec": "a challenge (a mapping starting with id: ...)",
+    "GoalSpec": "a goal (kind: post_in_channel, count: 3)",
+    "SurveyQuestionSpec": "a survey question (id: ..., kind: ..., text: ...)",
 }
-_LIST_WORDS = {"steps": "a list of steps", "buttons": "a list of buttons"}
+_LIST_WORDS = {
+    "steps": "a list of steps",
+    "challenges": "a list of challenges",
+    "buttons": "a list of buttons",
+    "questions": "a list of questions",
+    "choices": "a list of choices",
+}
 _DICT_WORDS = {
     "milestones": "a mapping of milestone names to dates (launch: 2026-09-15 09:30)",
     "channels": "a mapping of channel names to platform channels (annonces: general)",
@@ -564,9 +590,15 @@ def _unwrap(annotation: Any) -> Iterator[Any]:
         yield annotation
 
 
+_ROOT_MODEL: contextvars.ContextVar[type[BaseModel]] = contextvars.ContextVar(
+    "root_model", default=CampaignSpec
+)
+"""The model of the whole file being validated (a campaign, or a quiz bank)."""
+
+
 def _models_at(path: Path_) -> list[type[BaseModel]]:
     """The schema models that could describe the mapping at ``path``."""
-    current: list[Any] = [CampaignSpec]
+    current: list[Any] = [_ROOT_MODEL.get()]
     for element in path:
         following: list[Any] = []
         for annotation in current:
@@ -707,6 +739,23 @@ def _message(issue: _Issue) -> str:
         return f"too many {what}: at most {ctx.get('max_length')}"
     if kind == "string_type":
         return f"expected a text, got {_describe(value)}"
+    if kind in {"int_type", "int_parsing", "int_from_float"}:
+        got = f'"{value}"' if isinstance(value, str) else _describe(value)
+        return f"expected a whole number, got {got}"
+    if kind in {"greater_than_equal", "greater_than"}:
+        bound = ctx.get("ge", ctx.get("gt"))
+        return (
+            f"this number must be at least {bound}"
+            if kind == "greater_than_equal"
+            else (f"this number must be more than {bound}")
+        )
+    if kind in {"less_than_equal", "less_than"}:
+        bound = ctx.get("le", ctx.get("lt"))
+        return (
+            f"this number must be at most {bound}"
+            if kind == "less_than_equal"
+            else (f"this number must be less than {bound}")
+        )
     if kind in {"bool_type", "bool_parsing"}:
         got = f'"{value}"' if isinstance(value, str) else _describe(value)
         return f"expected true or false, got {got}"
@@ -803,6 +852,53 @@ def _validation_errors(
 # ---------------------------------------------------------------------------- loading
 
 
+M = typing.TypeVar("M", bound=BaseModel)
+
+
+def load_document(
+    raw: str | bytes | None,
+    source: str,
+    model: type[M],
+    *,
+    path: Path | None = None,
+    check: Callable[[M], Iterable[Problem]] | None = None,
+    empty: str = _CAMPAIGN_EMPTY,
+    keys: str = _CAMPAIGN_KEYS,
+) -> tuple[M | None, list[tuple[int, int, str, str]], _Document | None]:
+    """Read ``raw`` (or the file at ``path``) safely and validate it against ``model``.
+
+    Returns the validated model (None when the file could not be read or validated), every
+    mistake as ``(line, column, field, message)`` (``check`` adds the cross-field ones) and the
+    document, whose ``value_at`` places further errors. Used for campaigns and quiz banks.
+    """
+    try:
+        if path is not None:
+            raw = _read(path)
+        assert raw is not None
+        document = _parse(_decode(raw), empty=empty, keys=keys)
+    except _Abort as abort:
+        return None, [(abort.line, abort.column, "", abort.message)], None
+
+    found = list(document.problems)
+    spec: M | None = None
+    token = _ROOT_MODEL.set(model)
+    try:
+        spec = model.model_validate(document.data)
+    except ValidationError as exc:
+        found.extend(_validation_errors(exc, document))
+    finally:
+        _ROOT_MODEL.reset(token)
+    if spec is not None and check is not None:
+        for problem in check(spec):
+            loc = tuple(
+                _ALIASES.get(str(part), part) if isinstance(part, str) else part
+                for part in problem.loc
+            )
+            line, column = document.value_at(loc)
+            found.append((line, column, _format_path(loc), problem.message))
+    return spec, found, document
+
+
 def _load(
     raw: str | bytes | None,
     source: str,
@@ -810,28 +906,11 @@ def _load(
     path: Path | None = None,
     default_quiet_hours: QuietHours | None = None,
 ) -> tuple[Campaign | None, list[LoadError], _Document | None]:
-    try:
-        if path is not None:
-            raw = _read(path)
-        assert raw is not None
-        document = _parse(_decode(raw))
-    except _Abort as abort:
-        return None, [LoadError(source, abort.line, abort.column, "", abort.message)], None
-
-    found = list(document.problems)
-    spec: CampaignSpec | None = None
-    try:
-        spec = CampaignSpec.model_validate(document.data)
-    except ValidationError as exc:
-        found.extend(_validation_errors(exc, document))
-    if spec is not None:
-        for problem in check_references(spec):
-            loc = tuple(
-                _ALIASES.get(str(part), part) if isinstance(part, str) else part
-                for part in problem.loc
-            )
-            line, column = document.value_at(loc)
-            found.append((line, column, _format_path(loc), problem.message))
+    spec, found, document = load_document(
+        raw, source, CampaignSpec, path=path, check=check_references
+    )
+    if document is None:
+        return None, [LoadError(source, *found[0])], None
 
     campaign: Campaign | None = None
     if spec is not None and not found:

@@ -101,6 +101,14 @@ class PlannedDelivery:
         """How late this delivery may still be sent."""
         return self.step.grace or self.campaign.grace or default
 
+    def render_marker(self) -> dict[str, object] | None:
+        """What the dispatcher's render hook must fill in when the message is sent (the
+        outbox payload's ``render``): a leaderboard step's standings; None for other steps."""
+        board = self.step.spec.leaderboard
+        if board is None:
+            return None
+        return {"kind": "leaderboard", "period": board.period, "top": board.top, "team": board.team}
+
 
 def _values(campaign: Campaign, when: datetime, member: MemberView | None) -> dict[str, object]:
     values: dict[str, object] = {"campaign": campaign.spec.title, "date": when}
@@ -118,6 +126,13 @@ def _values(campaign: Campaign, when: datetime, member: MemberView | None) -> di
     return values
 
 
+_QUIZ_START = {"en": "Start the quiz", "fr": "Commencer le quiz"}
+_QUIZ_INVITE = {
+    "en": "A short quiz is waiting for you: answer at your own pace, here.",
+    "fr": "Un petit quiz vous attend : répondez à votre rythme, ici.",
+}
+
+
 def build_message(
     campaign: Campaign, step: Step, when: datetime, member: MemberView | None
 ) -> Message:
@@ -126,6 +141,8 @@ def build_message(
     wanted = member.locale if member is not None else None
     default = campaign.spec.locale
     locale, text = pick_locale(spec.message_text, wanted, default)
+    if spec.quiz is not None and isinstance(spec.message_text, str):
+        locale = wanted or default  # the bot's own words (invitation, button) in their language
     values = _values(campaign, when, member)
 
     def tr(value: LocalizedText | None) -> str | None:
@@ -143,6 +160,17 @@ def build_message(
         )
         for b in spec.buttons
     )
+    if spec.quiz is not None:  # a self-paced quiz invitation: its button starts the quiz
+        label = _QUIZ_START.get(locale.split("-")[0], _QUIZ_START["en"])
+        buttons += (Button(label=label, action_id="quiz-start", value=spec.quiz, style="primary"),)
+        if not text:
+            text = _QUIZ_INVITE.get(locale.split("-")[0], _QUIZ_INVITE["en"])
+    if spec.survey is not None:  # a survey invitation: its button asks the questions in DMs
+        from campaigns.survey import START_LABEL, survey_id, survey_key
+
+        label = START_LABEL.get(locale.split("-")[0], START_LABEL["en"])
+        key = survey_key(survey_id(campaign.id, spec.id))
+        buttons += (Button(label=label, action_id="survey-start", value=key, style="primary"),)
     images = (Image(url=spec.image.url, alt=tr(spec.image.alt) or ""),) if spec.image else ()
     sender = Sender(spec.sender.name, spec.sender.icon) if spec.sender else None
     return Message(
@@ -228,17 +256,25 @@ def plan(
     channel_ids: Mapping[str, str] | None = None,
     steps: Iterable[Step] | None = None,
     full_members: frozenset[str] = frozenset(),
+    channel_quizzes: bool = False,
+    digests: bool = False,
 ) -> Iterator[PlannedDelivery]:
     """Every delivery of ``campaign`` due in ``[start, end)``, in step order.
 
     ``full_members`` names members (by key) whose join-relative deliveries are wanted
     whatever their due time up to ``end``: members just added, whose journey must be
-    planned from their own start.
+    planned from their own start. Quizzes run in a channel (live, question of the day) are
+    not outbox messages: the quiz tick starts them, asking for them with ``channel_quizzes``.
+    Digest steps neither: the digest tick writes them when due, asking with ``digests``.
     """
     zone = campaign.zone
     quiet = campaign.quiet_hours
     for step in steps if steps is not None else campaign.steps:
         spec = step.spec
+        if step.is_channel_quiz != channel_quizzes:
+            continue
+        if step.is_digest != digests:  # digests are written by the digest tick, see handlers.stats
+            continue
         if not step.is_dm:
             recipient = f"channel:{spec.post}"
             if step.at is not None:

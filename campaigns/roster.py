@@ -33,6 +33,7 @@ __all__ = [
     "RosterLoadError",
     "load_roster",
     "load_roster_text",
+    "member_fields",
 ]
 
 MAX_ROSTER_BYTES = 20 * 1024 * 1024
@@ -75,6 +76,24 @@ class RosterEntry:
     locale: str | None = None
     timezone: str | None = None
     line: int = field(default=0, compare=False)
+
+
+def member_fields(entry: RosterEntry) -> tuple[str, dict[str, object]]:
+    """The member a roster row describes: its platform id (the row's id, else the part of
+    the email before ``@``) and the fields the row sets (empty cells change nothing)."""
+    user_id = entry.id or (entry.email or "").split("@")[0]
+    fields: dict[str, object] = {
+        "display_name": entry.name,
+        "first_name": entry.first_name,
+        "email": entry.email,
+        "team": entry.team,
+        "cohort": entry.cohort,
+        "groups": list(entry.groups) or None,
+        "locale": entry.locale,
+        "timezone": entry.timezone,
+        "joined_at": entry.start_date,
+    }
+    return user_id, {name: value for name, value in fields.items() if value is not None}
 
 
 class RosterLoadError(Exception):

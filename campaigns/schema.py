@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Annotated, Any, Literal
@@ -25,6 +26,8 @@ from pydantic import (
 )
 
 from bot.config import QuietHours, parse_quiet_hours
+from campaigns.engagement import ChallengeSpec, LeaderboardSpec
+from campaigns.survey import SurveySpec
 from campaigns.templates import check_template, did_you_mean, variables_for
 from campaigns.timeexpr import (
     Recurrence,
@@ -81,6 +84,8 @@ LocalizedText = str | dict[str, str]
 
 CONDITIONS = frozenset({"profile_complete"})
 """Member states a step may depend on with ``unless:``."""
+TASK_CONDITION = re.compile(r"^task_done\(([a-z0-9][a-z0-9_-]{0,39})\)$")
+"""``unless: task_done(TASK)``: a step skipped once the member did an onboarding task."""
 
 
 class _Strict(BaseModel):
@@ -187,8 +192,24 @@ class StepSpec(_Strict):
     context: LocalizedText | None = None
     grace: str | None = None
     quiet_hours: bool = True
+    quiz: Identifier | None = None
+    mode: Literal["live", "self-paced", "daily"] | None = None
+    questions: Annotated[int, Field(ge=1, le=500)] | None = None
+    window: str | None = None
+    survey: SurveySpec | None = None
+    digest: bool = False  # post the indicators (the weekly digest for community managers)
+    leaderboard: LeaderboardSpec | None = None  # standings written when the post is sent
 
     _locales = field_validator("dm", "text", "title", "context")(_check_localized)
+
+    @field_validator("window")
+    @classmethod
+    def _window(cls, value: str | None) -> str | None:
+        if value is not None:
+            from campaigns.quiz import parse_window
+
+            parse_window(value)
+        return value
 
     @field_validator("grace")
     @classmethod
@@ -204,8 +225,8 @@ class StepSpec(_Strict):
     @classmethod
     def _unless(cls, value: str | list[str] | None) -> str | list[str] | None:
         for condition in [value] if isinstance(value, str) else value or []:
-            if condition not in CONDITIONS:
-                known = ", ".join(sorted(CONDITIONS))
+            if condition not in CONDITIONS and not TASK_CONDITION.match(condition):
+                known = ", ".join([*sorted(CONDITIONS), "task_done(TASK)"])
                 raise ValueError(
                     f'unknown condition "{condition}"{did_you_mean(condition, CONDITIONS)}; '
                     f"known: {known}"
@@ -218,11 +239,32 @@ class StepSpec(_Strict):
             raise ValueError('a step needs a time: either "at" (once) or "every" (recurring)')
         if self.every is None and (self.from_ is not None or self.until is not None):
             raise ValueError('"from" and "until" go with "every"')
+        if self.digest and (
+            self.post is None or self.dm is not None or self.quiz or self.survey or self.for_
+        ):
+            raise ValueError(
+                'a digest is posted in a channel: give "post", and no "dm", "for", "quiz" or '
+                '"survey"'
+            )
+        if self.quiz is not None and self.survey is not None:
+            raise ValueError("a step is a quiz or a survey, not both")
+        if self.leaderboard is not None and (
+            self.post is None or self.dm is not None or self.quiz or self.survey or self.digest
+        ):
+            raise ValueError(
+                'a leaderboard is posted in a channel: give "post", and no "dm", "quiz", '
+                '"survey" or "digest"'
+            )
+        if self.quiz is not None:
+            return self._quiz_shape()
+        for name in ("mode", "questions", "window"):
+            if getattr(self, name) is not None:
+                raise ValueError(f'"{name}" goes with "quiz" (a quiz step)')
         if (self.post is None) == (self.dm is None):
             raise ValueError(
                 'a step either posts in a channel ("post") or sends a direct message ("dm")'
             )
-        if self.post is not None and self.text is None:
+        if self.post is not None and self.text is None and not self.digest and not self.leaderboard:
             raise ValueError('a channel post needs a "text"')
         if self.dm is not None and self.text is not None:
             raise ValueError('a direct message carries its text in "dm": remove "text"')
@@ -232,12 +274,120 @@ class StepSpec(_Strict):
             )
         return self
 
+    def _quiz_shape(self) -> StepSpec:
+        mode = self.quiz_mode
+        if mode == "self-paced":
+            if self.post is not None:
+                raise ValueError(
+                    'a self-paced quiz is taken in direct messages: use "for" (an audience), '
+                    'not "post" (or mode: live)'
+                )
+            if self.text is not None:
+                raise ValueError('a self-paced quiz carries its invitation in "dm": remove "text"')
+            if self.window is not None:
+                raise ValueError('"window" is for live quizzes: a self-paced quiz has no clock')
+            return self
+        if self.post is None:
+            raise ValueError(f'a {mode} quiz is posted in a channel: add "post"')
+        if self.dm is not None or self.for_ is not None:
+            raise ValueError(
+                f'a {mode} quiz goes to a channel: remove "dm" and "for" (or mode: self-paced)'
+            )
+        if mode == "daily":
+            if self.every is None:
+                raise ValueError(
+                    'a question of the day needs "every" (like every: weekday at 09:00)'
+                )
+            if self.window is not None:
+                raise ValueError(
+                    'a question of the day is open until the next one: remove "window"'
+                )
+        return self
+
+    @property
+    def quiz_mode(self) -> str | None:
+        """``live``, ``self-paced`` or ``daily`` for a quiz step; None for other steps."""
+        if self.quiz is None:
+            return None
+        return self.mode or ("live" if self.post is not None else "self-paced")
+
     @property
     def message_text(self) -> LocalizedText:
-        """The step's text, wherever the file put it."""
+        """The step's text, wherever the file put it (empty for a quiz step without one)."""
         value = self.dm if self.dm is not None else self.text
+        if value is None and (self.quiz is not None or self.digest or self.leaderboard):
+            return ""
         assert value is not None
         return value
+
+
+TaskKind = Literal[
+    "profile_complete",
+    "joined_channels",
+    "first_post",
+    "quiz_answered",
+    "charter_accepted",
+    "self_declared",
+]
+"""How an onboarding task is seen done (the last two by a button in its nudges)."""
+
+
+class NudgeSpec(_Strict):
+    """A reminder of an onboarding task, sent unless the task is done by then."""
+
+    id: Identifier | None = None  # the step id (default: journey-TASK-N)
+    at: str
+    dm: LocalizedText
+    buttons: list[ButtonSpec] = Field(default_factory=list, max_length=4)
+    image: ImageSpec | None = None
+
+    _locales = field_validator("dm")(_check_localized)
+
+
+class TaskSpec(_Strict):
+    """One item of the onboarding checklist."""
+
+    id: Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9_-]{0,39}$")]
+    done_when: TaskKind
+    label: LocalizedText
+    channels: list[str] = Field(default_factory=list, max_length=20)
+    channel: str | None = None
+    button: LocalizedText | None = None
+    nudges: list[NudgeSpec] = Field(default_factory=list, max_length=10)
+
+    _locales = field_validator("label", "button")(_check_localized)
+
+
+class WelcomeSpec(_Strict):
+    """The first message of the journey."""
+
+    id: Identifier | None = None  # the step id (default: journey-welcome)
+    at: str = "join + 0d at 10:00"
+    dm: LocalizedText
+    buttons: list[ButtonSpec] = Field(default_factory=list, max_length=4)
+    image: ImageSpec | None = None
+
+    _locales = field_validator("dm")(_check_localized)
+
+
+class CompletionSpec(_Strict):
+    """What happens when every task is done: a message and a points bonus."""
+
+    dm: LocalizedText
+    points: Annotated[int, Field(ge=0, le=10_000)] | None = None
+
+    _locales = field_validator("dm")(_check_localized)
+
+
+class JourneySpec(_Strict):
+    """A newcomer's onboarding journey: a welcome, a checklist of tasks with nudges, a finish."""
+
+    for_: str | list[str] | None = Field(default=None, alias="for")
+    community: str | None = None
+    max_nudges_per_day: Annotated[int, Field(ge=1, le=20)] | None = None
+    welcome: WelcomeSpec | None = None
+    tasks: list[TaskSpec] = Field(min_length=1, max_length=20)
+    done: CompletionSpec | None = None
 
 
 class CampaignSpec(_Strict):
@@ -254,6 +404,8 @@ class CampaignSpec(_Strict):
     quiet_hours: str | None = None
     grace: str | None = None
     steps: list[StepSpec] = Field(min_length=1, max_length=2000)
+    journey: JourneySpec | None = None
+    challenges: list[ChallengeSpec] = Field(default_factory=list, max_length=100)
 
     @field_validator("timezone")
     @classmethod
@@ -398,6 +550,12 @@ def check_references(spec: CampaignSpec) -> list[Problem]:
             ("context", step.context),
         ):
             entries = _texts(value)
+            if (
+                (step.quiz is not None or step.digest or step.leaderboard)
+                and key == message_key
+                and value == ""
+            ):
+                continue  # a quiz step's text is optional
             for locale, text in entries:
                 loc = (*base, key) if locale is None else (*base, key, locale)
                 if key == message_key and not text.strip():
@@ -409,6 +567,12 @@ def check_references(spec: CampaignSpec) -> list[Problem]:
                 problems.append(
                     Problem((*base, key), "the message is empty: give at least one language")
                 )
+    from campaigns.journey import journey_problems
+
+    problems.extend(journey_problems(spec))
+    from campaigns.engagement import challenge_problems
+
+    problems.extend(challenge_problems(spec))
     return problems
 
 
@@ -445,7 +609,17 @@ class Step:
     @property
     def is_dm(self) -> bool:
         """Whether the step sends direct messages."""
-        return self.spec.dm is not None
+        return self.spec.dm is not None or self.spec.quiz_mode == "self-paced"
+
+    @property
+    def is_digest(self) -> bool:
+        """Whether the step posts the indicators digest (written by the digest tick)."""
+        return self.spec.digest
+
+    @property
+    def is_channel_quiz(self) -> bool:
+        """Whether the step runs a quiz in a channel (live, or a question of the day)."""
+        return self.spec.quiz_mode in {"live", "daily"}
 
     @property
     def per_member(self) -> bool:
@@ -481,6 +655,24 @@ class Campaign:
         return None
 
 
+_QUIZ_FIELDS = frozenset({"quiz", "mode", "questions", "window"})
+"""Left out of the hashes of steps that are not quizzes: adding quizzes to the schema must not
+change the hash of an existing step (its pending messages would be rewritten)."""
+
+
+def _unset_extras(step: StepSpec) -> set[str]:
+    """Fields added after the first schema, left out of the hash when a step does not use them
+    (adding a kind of step must not change the hash of an existing step)."""
+    extras = set(_QUIZ_FIELDS) if step.quiz is None else set()
+    if step.survey is None:
+        extras.add("survey")
+    if not step.digest:
+        extras.add("digest")
+    if step.leaderboard is None:
+        extras.add("leaderboard")
+    return extras
+
+
 def _hash(data: Any) -> str:
     return hashlib.sha256(json.dumps(data, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
@@ -496,10 +688,13 @@ def compile_campaign(
     spec: CampaignSpec, source: str, *, default_quiet_hours: QuietHours | None = None
 ) -> Campaign:
     """Turn a spec that passed :func:`check_references` into a :class:`Campaign`."""
+    from campaigns.journey import journey_steps
+
     steps: list[Step] = []
-    for index, step in enumerate(spec.steps):
+    for index, step in enumerate([*spec.steps, *journey_steps(spec)]):
         if step.for_ is None:
-            audiences: tuple[str, ...] = ("everyone",) if step.dm is not None else ()
+            is_dm = step.dm is not None or step.quiz_mode == "self-paced"
+            audiences: tuple[str, ...] = ("everyone",) if is_dm else ()
         elif isinstance(step.for_, str):
             audiences = (step.for_,)
         else:
@@ -514,7 +709,13 @@ def compile_campaign(
                 until=parse_time_expr(step.until, allow_join=False) if step.until else None,
                 audiences=audiences,
                 grace=_duration(step.grace),
-                content_hash=_hash(step.model_dump(mode="json", by_alias=True)),
+                content_hash=_hash(
+                    step.model_dump(
+                        mode="json",
+                        by_alias=True,
+                        exclude=_unset_extras(step) or None,
+                    )
+                ),
             )
         )
     quiet = (
@@ -528,6 +729,31 @@ def compile_campaign(
         steps=tuple(steps),
         quiet_hours=quiet,
         grace=_duration(spec.grace),
-        content_hash=_hash(spec.model_dump(mode="json", by_alias=True)),
+        content_hash=_hash(
+            spec.model_dump(
+                mode="json",
+                by_alias=True,
+                exclude={
+                    "steps": {
+                        i: _unset_extras(s) for i, s in enumerate(spec.steps) if _unset_extras(s)
+                    },
+                    **({} if spec.challenges else {"challenges": True}),
+                },
+            )
+        ),
         roster_path=spec.roster,
+        extra=_extra(spec),
     )
+
+
+def _extra(spec: CampaignSpec) -> dict[str, Any]:
+    """The compiled sections of a campaign: its journey, its challenges."""
+    from campaigns.engagement import compile_challenges
+    from campaigns.journey import compile_journey
+
+    extra: dict[str, Any] = {}
+    if spec.journey is not None:
+        extra["journey"] = compile_journey(spec)
+    if spec.challenges:
+        extra["challenges"] = compile_challenges(spec)
+    return extra

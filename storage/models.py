@@ -11,6 +11,8 @@ from sqlalchemy.types import TypeDecorator
 from sqlmodel import Field, SQLModel
 
 __all__ = [
+    "ALL_TIME",
+    "BadgeAward",
     "CampaignState",
     "CampaignStatus",
     "ChannelMember",
@@ -19,6 +21,9 @@ __all__ = [
     "DeliveryStatus",
     "InboundEvent",
     "Member",
+    "PointEntry",
+    "PointTotal",
+    "Season",
     "UTCDateTime",
     "table_of",
 ]
@@ -139,6 +144,7 @@ class Delivery(SQLModel, table=True):
             "campaign_id", "step_id", "recipient", "occurrence", name="uq_delivery_key"
         ),
         sa.Index("ix_delivery_status_due", "status", "due_at"),
+        sa.Index("ix_delivery_platform_message", "platform_message_id"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -188,9 +194,93 @@ class ControlFlag(SQLModel, table=True):
     updated_at: datetime = Field(default_factory=_now, sa_type=UTCDateTime)
 
 
+ALL_TIME = "*"
+"""The ``PointTotal.season`` of a member's all-time total."""
+
+
+class PointEntry(SQLModel, table=True):
+    """One line of the append-only points ledger (negative for revocations and removals).
+
+    Written only by :mod:`storage.ledger`; ``idempotency_key`` makes every award happen once.
+    """
+
+    __tablename__ = "point_entry"
+    __table_args__ = (
+        sa.Index("ix_point_entry_member_created", "member_id", "created_at"),
+        sa.Index("ix_point_entry_actor_created", "actor_id", "created_at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    member_id: int = Field(foreign_key="member.id", ondelete="CASCADE")
+    amount: int
+    source: str = Field(max_length=16)
+    action: str | None = Field(default=None, max_length=40)
+    reason: str = Field(default="", max_length=500)
+    season: str | None = Field(default=None, max_length=64)
+    campaign_id: str | None = Field(default=None, max_length=100)
+    idempotency_key: str = Field(max_length=200, unique=True)
+    reverts_id: int | None = Field(default=None, index=True)
+    actor_id: int | None = Field(default=None)
+    created_at: datetime = Field(sa_type=UTCDateTime, index=True)
+
+
+class PointTotal(SQLModel, table=True):
+    """A member's total for one season (``season`` = ``"*"``: all time), kept by the ledger.
+
+    ``reached_at`` is when the total last changed: among equal totals, whoever reached it first
+    ranks higher, then the lower member id.
+    """
+
+    __tablename__ = "point_total"
+
+    member_id: int = Field(primary_key=True, foreign_key="member.id", ondelete="CASCADE")
+    season: str = Field(primary_key=True, max_length=64)
+    total: int = 0
+    reached_at: datetime = Field(sa_type=UTCDateTime)
+
+
+_point_total: sa.Table = PointTotal.__table__  # type: ignore[attr-defined]
+# Top-N reads this index in order; a rank is a count over a range of it.
+sa.Index(
+    "ix_point_total_rank",
+    _point_total.c.season,
+    _point_total.c.total.desc(),
+    _point_total.c.reached_at,
+    _point_total.c.member_id,
+)
+
+
+class BadgeAward(SQLModel, table=True):
+    """A badge a member earned (once)."""
+
+    __tablename__ = "badge_award"
+
+    member_id: int = Field(primary_key=True, foreign_key="member.id", ondelete="CASCADE")
+    badge_id: str = Field(primary_key=True, max_length=64)
+    awarded_at: datetime = Field(sa_type=UTCDateTime)
+
+
+class Season(SQLModel, table=True):
+    """A points season; the current one is the latest whose ``ended_at`` is empty."""
+
+    __tablename__ = "season"
+
+    id: str = Field(primary_key=True, max_length=64)
+    started_at: datetime = Field(sa_type=UTCDateTime, index=True)
+    ended_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
 def table_of(model: type[SQLModel]) -> sa.Table:
     """The model's table, typed: SQLModel types class attributes as plain values, so typed
     queries use ``table_of(Model).c.column`` instead."""
     table = model.__table__  # type: ignore[attr-defined]
     assert isinstance(table, sa.Table)
     return table
+
+
+import storage.challenge_models  # noqa: E402  (registers the challenge tables for Alembic)
+import storage.helpdesk_models  # noqa: E402  (registers the help desk tables for Alembic)
+import storage.onboarding_models  # noqa: E402  (registers the onboarding tables for Alembic)
+import storage.quiz_models  # noqa: E402  (registers the quiz tables for Alembic)
+import storage.report_models  # noqa: E402  (registers the activity table for Alembic)
+import storage.survey_models  # noqa: E402, F401  (registers the survey tables for Alembic)

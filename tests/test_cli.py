@@ -274,3 +274,16 @@ def test_run_on_the_console_reads_piped_commands_and_stops(tmp_path: Path, endin
     assert "The CEO · Tue 15 Sep 09:30" in out
     assert out.count("Connect is open") == 1
     assert "advanced 40d → Sat 19 Sep" in out
+
+
+@pytest.mark.parametrize("platform", ["slack", "discord"])
+def test_run_without_a_token_says_what_to_set(
+    platform: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name in ("SLACK_BOT_TOKEN", "SLACK_APP_TOKEN", "SLACK_SIGNING_SECRET", "DISCORD_TOKEN"):
+        monkeypatch.delenv(name, raising=False)
+    result = runner.invoke(app, ["run", "--platform", platform, "--no-watch"])
+    assert result.exit_code == 2, result.output
+    assert f"Cannot start on {platform}" in result.output
+    assert ("SLACK_BOT_TOKEN" if platform == "slack" else "DISCORD_TOKEN") in result.output
+    assert "Traceback" not in result.output

@@ -564,3 +564,48 @@ async def test_shutdown_finishes_the_send_under_way_and_hands_back_the_rest(
     await successor.plan_tick()
     stats = await successor.dispatch_tick(drain=True)
     assert stats.sent == 4 and await statuses(db) == Counter({"sent": 6})
+
+
+async def test_an_unreachable_platform_while_confirming_an_earlier_send_retries_later(
+    db: Database, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    clock = SimulatedClock(LAUNCH_UTC - timedelta(days=10, hours=1))
+    bot, adapter = make_bot(db, write_campaign(tmp_path / "c.yaml"), clock)
+    await bot.reload()
+    adapter.fail_next(1, TransientSendError("connection reset", retry_after=60))
+    unreachable = [TransientSendError("timeout while reading the history")]
+    original = adapter.find_sent
+
+    async def find_sent(target: str, key: str) -> object:
+        if unreachable:
+            raise unreachable.pop()
+        return await original(target, key)
+
+    monkeypatch.setattr(adapter, "find_sent", find_sent)
+    # attempt 1 fails; attempt 2 cannot check the history; attempt 3 checks it and sends.
+    await bot.advance_to(LAUNCH_UTC - timedelta(days=10) + timedelta(minutes=5))
+    assert not unreachable
+    assert [p.message.text for p in adapter.posts] == ["Save the date"]
+    async with db.session() as s:
+        row = (
+            await s.execute(sa.select(Delivery).where(Delivery.step_id == "teaser-1"))
+        ).scalar_one()
+    assert row.status == "sent" and row.attempts == 3
+
+
+async def test_a_failing_feature_tick_does_not_stop_the_campaign(
+    db: Database, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    from handlers import quiz
+
+    async def broken(bot: object) -> None:
+        raise RuntimeError("quiz state is corrupt")
+
+    monkeypatch.setattr(quiz, "tick", broken)
+    clock = SimulatedClock(LAUNCH_UTC - timedelta(days=10, hours=1))
+    bot, adapter = make_bot(db, write_campaign(tmp_path / "c.yaml"), clock)
+    await bot.reload()
+    with caplog.at_level(logging.ERROR):
+        await bot.advance_to(LAUNCH_UTC - timedelta(days=10) + timedelta(minutes=1))
+    assert [p.message.text for p in adapter.posts] == ["Save the date"]
+    assert "the quiz tick failed" in caplog.text

@@ -1,0 +1,34 @@
+"""Member repository helpers under concurrency, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime
+
+import sqlalchemy as sa
+
+from storage.database import Database
+from storage.models import Member
+from storage.repositories import get_members, upsert_member
+
+NOW = datetime(2026, 9, 15, 8, 0, tzinfo=UTC)
+
+
+async def test_concurrent_upserts_of_a_new_member_make_one_row(db: Database) -> None:
+    await asyncio.gather(
+        *(upsert_member(db, "slack", "U1", NOW, display_name=f"Ana {i}") for i in range(8))
+    )
+    async with db.session() as session:
+        rows = (await session.execute(sa.select(Member))).scalars().all()
+    assert len(rows) == 1
+    assert rows[0].display_name is not None and rows[0].display_name.startswith("Ana ")
+
+
+async def test_get_members_loads_several_in_one_call(db: Database) -> None:
+    a = await upsert_member(db, "slack", "U1", NOW)
+    b = await upsert_member(db, "slack", "U2", NOW)
+    assert a.id is not None and b.id is not None
+    found = await get_members(db, [a.id, b.id, a.id, 9999])
+    assert sorted(found) == sorted([a.id, b.id])
+    assert found[b.id].platform_user_id == "U2"
+    assert await get_members(db, []) == {}
