@@ -16,6 +16,7 @@ __all__ = [
     "Capabilities",
     "EventSink",
     "MemberProfile",
+    "PlatformStartError",
     "SentMessage",
     "TransientSendError",
     "create_adapter",
@@ -23,6 +24,11 @@ __all__ = [
 ]
 
 EventSink = Callable[[Event], Awaitable[None]]
+
+
+class PlatformStartError(Exception):
+    """The platform cannot start (a missing token, a refused login, a bad setting); the
+    message says what to fix. ``rallybot run`` prints it without a traceback."""
 
 
 class AdapterError(Exception):
@@ -83,6 +89,12 @@ class Adapter(Protocol):
     Sends take a neutral :class:`~bot.messages.Message`; ``idempotency_key`` is the outbox
     key, which platforms that can use it (a Discord nonce, Slack message metadata) attach so
     a retried send is recognised.
+
+    Optional methods, found with ``getattr`` (features degrade where a platform lacks them):
+    ``async def respond(self, event: CommandInvoked, message: Message) -> None`` answers a
+    command privately; ``async def lookup_by_email(self, email: str) -> str | None`` gives
+    the platform user id of the account with that email, or None (``rallybot roster import
+    --match-emails``; it is called without :meth:`start`, and should pace itself).
     """
 
     platform: str
@@ -141,7 +153,9 @@ class Adapter(Protocol):
 AdapterFactory = Callable[..., Adapter]
 ADAPTERS: dict[str, str] = {
     "console": "bot.adapters.console:ConsoleAdapter",
+    "discord": "bot.adapters.discord.adapter:DiscordAdapter",
     "memory": "bot.adapters.memory:MemoryAdapter",
+    "slack": "bot.adapters.slack.adapter:SlackAdapter",
 }
 
 

@@ -20,10 +20,18 @@ from bot.adapters.base import (
     SentMessage,
     TransientSendError,
 )
-from bot.events import Event
-from bot.messages import Message
+from bot.events import ButtonClicked, Event
+from bot.messages import Form, Message
 
-__all__ = ["Delivered", "MemoryAdapter", "Reaction", "SendHook", "Updated", "find_delivered"]
+__all__ = [
+    "Delivered",
+    "MemoryAdapter",
+    "OpenedForm",
+    "Reaction",
+    "SendHook",
+    "Updated",
+    "find_delivered",
+]
 
 SendHook = Callable[[str | None], Awaitable[None]]
 """Called with the idempotency key of a send (None for replies and unkeyed sends)."""
@@ -63,6 +71,14 @@ class Reaction:
     emoji: str
 
 
+@dataclass(frozen=True, slots=True)
+class OpenedForm:
+    """A form the bot showed in answer to a click (a modal on Slack and Discord)."""
+
+    event: ButtonClicked
+    form: Form
+
+
 def find_delivered(delivered: Iterable[Delivered], target: str, key: str) -> SentMessage | None:
     """The message sent with ``key`` to ``target`` (a user or channel id), if any."""
     for item in delivered:
@@ -84,6 +100,8 @@ class MemoryAdapter:
             raising from it simulates a crash before the send.
         after_send: awaited with the key once the platform has accepted the message;
             raising from it simulates a crash after the send, before the outbox records it.
+        shows_forms: whether :meth:`open_form` shows forms (modals); False acts as a platform
+            without them.
     """
 
     platform = "memory"
@@ -95,17 +113,21 @@ class MemoryAdapter:
         remembers_keys: bool = True,
         before_send: SendHook | None = None,
         after_send: SendHook | None = None,
+        shows_forms: bool = True,
     ) -> None:
         self.capabilities = capabilities or Capabilities()
         self.remembers_keys = remembers_keys
         self.before_send = before_send
         self.after_send = after_send
+        self.shows_forms = shows_forms
+        self.forms: list[OpenedForm] = []
         self.delivered: list[Delivered] = []
         self.updates: list[Updated] = []
         self.pins: list[SentMessage] = []
         self.reactions: list[Reaction] = []
         self.profiles: dict[str, MemberProfile] = {}
         self.members: dict[str, list[str]] = {}
+        self.emails: dict[str, str] = {}  # lower-cased email -> user id, for lookup_by_email
         self.started = False
         self._sink: EventSink | None = None
         self._ids = itertools.count(1)
@@ -150,6 +172,7 @@ class MemoryAdapter:
         self.updates.clear()
         self.pins.clear()
         self.reactions.clear()
+        self.forms.clear()
         self._contents.clear()
 
     # -- what tests set -----------------------------------------------------------------
@@ -245,12 +268,24 @@ class MemoryAdapter:
         """The members set with :meth:`set_channel_members` (none by default)."""
         return list(self.members.get(channel_id, ()))
 
+    async def lookup_by_email(self, email: str) -> str | None:
+        """The user id registered for ``email`` in :attr:`emails` (any case), or None."""
+        return self.emails.get(email.strip().lower())
+
     async def find_sent(self, channel_or_user_id: str, idempotency_key: str) -> SentMessage | None:
         """The message sent with that key to that channel or user; None if there is none
         or if the adapter was built with ``remembers_keys=False``."""
         if not self.remembers_keys:
             return None
         return self._lookup(channel_or_user_id, idempotency_key)
+
+    async def open_form(self, event: ButtonClicked, form: Form) -> bool:
+        """Record a form shown in answer to ``event``; False (not shown) when the adapter was
+        built with ``shows_forms=False``, as on a platform without modals."""
+        if not self.shows_forms:
+            return False
+        self.forms.append(OpenedForm(event, form))
+        return True
 
     # -- internals ----------------------------------------------------------------------
 
