@@ -24,11 +24,11 @@ import Stemmer  # type: ignore[import-not-found]
 from pydantic import Field, StringConstraints, field_validator
 
 from campaigns.loader import (
-    MAX_FILE_BYTES,
     CampaignLoadError,
     LoadError,
     _campaign_files,
     load_document,
+    read_head,
 )
 from campaigns.schema import (
     Identifier,
@@ -393,12 +393,8 @@ def is_faq_text(text: str) -> bool:
 
 def is_faq_file(path: Path) -> bool:
     """Whether the file at ``path`` is a FAQ rather than a campaign or a quiz bank."""
-    try:
-        with path.open("rb") as handle:
-            raw = handle.read(MAX_FILE_BYTES + 1)
-    except OSError:
-        return False
-    return is_faq_text(raw.decode("utf-8", errors="replace"))
+    text = read_head(path)
+    return text is not None and is_faq_text(text)
 
 
 def load_faqs(paths: Iterable[str | Path]) -> tuple[list[Faq], list[LoadError]]:

@@ -46,6 +46,7 @@ __all__ = [
     "load_campaign",
     "load_campaign_text",
     "load_document",
+    "read_head",
     "validate_paths",
 ]
 
@@ -853,6 +854,16 @@ def _validation_errors(
 
 
 M = typing.TypeVar("M", bound=BaseModel)
+
+
+def read_head(path: str | Path, limit: int = MAX_FILE_BYTES) -> str | None:
+    """The first ``limit`` bytes of a file as text (undecodable bytes replaced), or None when
+    it cannot be read: enough to tell a campaign from a quiz bank, a FAQ or a rules file."""
+    try:
+        with Path(path).open("rb") as handle:
+            return handle.read(limit + 1).decode("utf-8", errors="replace")
+    except OSError:
+        return None
 
 
 def load_document(

@@ -20,11 +20,11 @@ from typing import Annotated, Literal
 from pydantic import Field, StringConstraints, field_validator
 
 from campaigns.loader import (
-    MAX_FILE_BYTES,
     CampaignLoadError,
     LoadError,
     _campaign_files,
     load_document,
+    read_head,
     validate_paths,
 )
 from campaigns.schema import (
@@ -415,12 +415,8 @@ def is_bank_text(text: str) -> bool:
 
 def is_bank_file(path: Path) -> bool:
     """Whether the file at ``path`` is a quiz bank rather than a campaign."""
-    try:
-        with path.open("rb") as handle:
-            raw = handle.read(MAX_FILE_BYTES + 1)
-    except OSError:
-        return False
-    return is_bank_text(raw.decode("utf-8", errors="replace"))
+    text = read_head(path)
+    return text is not None and is_bank_text(text)
 
 
 def quiz_steps(campaign: Campaign) -> Iterator[tuple[int, str, int | None]]:

@@ -29,7 +29,7 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
-from campaigns.loader import CampaignLoadError, LoadError, load_document
+from campaigns.loader import CampaignLoadError, LoadError, load_document, read_head
 from campaigns.schema import LocalizedText, Problem, _check_localized
 from campaigns.timeexpr import TimeExprError, parse_duration
 
@@ -276,10 +276,8 @@ _TOP_KEY = re.compile(r"^([A-Za-z_][\w-]*)\s*:", re.MULTILINE)
 def is_rules_file(path: str | Path) -> bool:
     """Whether a file looks like a rules file: its top-level keys are rules keys only (a
     campaign has ``id:`` and ``steps:``, a quiz bank ``bank:``)."""
-    try:
-        with Path(path).open("rb") as handle:
-            text = handle.read(64 * 1024).decode("utf-8", "replace")
-    except OSError:
+    text = read_head(path, 64 * 1024)
+    if text is None:
         return False
     keys = set(_TOP_KEY.findall(text))
     return bool(keys) and keys <= _RULES_KEYS
