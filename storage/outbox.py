@@ -117,7 +117,7 @@ async def _finish(
 ) -> bool:
     async with db.session() as session:
         result = await session.execute(
-            sa.update(Delivery)
+            sa.update(table_of(Delivery))  # Core, not ORM: no session synchronisation to pay
             .where(
                 D.id == delivery_id,
                 D.claimed_by == worker_id,

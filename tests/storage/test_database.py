@@ -214,7 +214,7 @@ async def test_identities_restart_for_each_test(db: Database) -> None:
 @sqlite_only
 async def test_sqlite_pragmas_on_every_connection(db: Database) -> None:
     names = ("journal_mode", "busy_timeout", "foreign_keys", "synchronous")
-    for _ in range(2):  # a new connection per session (NullPool): each one gets the settings
+    for _ in range(2):  # every connection (new or pooled) has the settings
         async with db.session() as s:
             values = {n: (await s.execute(text(f"PRAGMA {n}"))).scalar_one() for n in names}
         assert values == {
