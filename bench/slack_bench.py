@@ -1,0 +1,476 @@
+"""Slack against the local fake Slack, with Slack's limits scaled by one constant (``--scale``).
+
+Three figures (one JSON line each):
+
+- ``fanout``: 5,000 DMs through the outbox dispatcher and the Slack adapter; the achieved
+  rate over the allowed rate (the fake's ``chat.postMessage`` workspace allowance, aim
+  >= 0.9), the 429s received per message (aim < 1 %), lost and duplicated messages (aim 0).
+  DM channel ids are already known (kept in the database by an earlier campaign), so the
+  Tier 3 ``conversations.open`` is not what is measured.
+- ``inbound``: signed ``reaction_added`` events per second through the full HTTP path (Bolt,
+  the adapter, the router, the recorded ``inbound_event`` row), over a bare ``AsyncApp`` with
+  a no-op listener on the same server stack in the same run (aim >= 0.6).
+- ``button_ack``: acknowledgement latency of button clicks (p50, p99) while a fan-out is
+  being held back by the rate limits.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import statistics
+import sys
+import tempfile
+import time
+import uuid
+from collections import Counter
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import asyncpg
+import sqlalchemy as sa
+from aiohttp import web
+from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
+from slack_bolt.app.async_app import AsyncApp
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.adapters.slack.adapter import SlackAdapter
+from bot.app import Rallybot
+from bot.clock import SimulatedClock
+from bot.config import Settings
+from bot.events import Event
+from bot.messages import Message
+from storage.database import Database, create_database
+from storage.migrate import upgrade_async
+from storage.models import Delivery, InboundEvent, Member, table_of
+from storage.outbox import insert_deliveries
+from storage.repositories import claim_event
+from tests.platform_slack import payloads as p
+from tests.platform_slack.fake_slack import FakeSlack
+from tests.platform_slack.harness import eventually
+from tests.platform_slack.signing import sign
+
+NOW = datetime(2026, 9, 15, 8, 0, tzinfo=UTC)
+SECRET = "bench-signing-secret"
+_M = table_of(Member).c
+_D = table_of(Delivery).c
+
+
+def _settings(fake: FakeSlack) -> Settings:
+    return Settings(
+        database_url="sqlite://",
+        slack_bot_token=fake.bot_token,
+        slack_app_token=fake.app_token,
+        slack_signing_secret=SECRET,
+        slack_api_url=fake.api_url,
+    )
+
+
+def _adapter(fake: FakeSlack, db: Database, scale: float, **kwargs: Any) -> SlackAdapter:
+    return SlackAdapter(
+        settings=_settings(fake),
+        db=db,
+        clock=SimulatedClock(NOW),
+        limiter_scale=scale,
+        host="127.0.0.1",
+        **kwargs,
+    )
+
+
+async def _seed_fanout(db: Database, fake: FakeSlack, n: int, tag: str) -> None:
+    """``n`` members with a known DM channel, and one due DM delivery for each."""
+    members = []
+    for i in range(n):
+        user_id = f"U{tag.upper()}{i:05d}"
+        fake.add_user(user_id, f"Member {i}")
+        members.append(
+            {
+                "platform": "slack",
+                "platform_user_id": user_id,
+                "display_name": f"Member {i}",
+                "dm_channel_id": fake._open_dm(user_id),
+                "groups": [],
+                "created_at": NOW,
+                "updated_at": NOW,
+            }
+        )
+    async with db.session() as session:
+        await session.execute(sa.insert(Member), members)
+        rows = (
+            await session.execute(
+                sa.select(_M.id).where(_M.platform_user_id.startswith(f"U{tag.upper()}"))
+            )
+        ).scalars()
+        ids = list(rows)
+        message = Message(text="Welcome to Connect! Three minutes to complete your profile?")
+        deliveries = [
+            {
+                "campaign_id": "bench",
+                "step_id": tag,
+                "recipient": f"member:{member_id}",
+                "occurrence": "once",
+                "due_at": NOW - timedelta(seconds=1),
+                "grace_until": NOW + timedelta(days=1),
+                "status": "pending",
+                "payload": {"message": message.to_dict(), "member_id": member_id},
+                "content_hash": "x",
+                "attempts": 0,
+                "created_at": NOW,
+                "updated_at": NOW,
+            }
+            for member_id in ids
+        ]
+        await insert_deliveries(session, deliveries)
+
+
+async def _drain(bot: Rallybot) -> None:
+    while (await bot.dispatcher.run_once()).claimed:
+        pass
+
+
+async def fanout(db: Database, n: int, scale: float) -> dict[str, Any]:
+    """5,000 DMs through the dispatcher at Slack's (scaled) limits."""
+    async with FakeSlack(scale=scale) as fake:
+        await _seed_fanout(db, fake, n, "f")
+        adapter = _adapter(fake, db, scale)
+        bot = Rallybot(_settings(fake), db, adapter, SimulatedClock(NOW), campaign_paths=[])
+        began = time.perf_counter()
+        await _drain(bot)
+        elapsed = time.perf_counter() - began
+        await adapter.stop()
+        allowed = fake.limits["chat.postMessage"].per_minute * scale / 60.0
+        keys = Counter(
+            m["metadata"]["event_payload"]["key"] for _, m in fake.all_messages() if "metadata" in m
+        )
+        async with db.session() as session:
+            wanted = (
+                (await session.execute(sa.select(Delivery).where(_D.step_id == "f")))
+                .scalars()
+                .all()
+            )
+        wanted_keys = {d.key for d in wanted}
+        refused = len(fake.calls_to("chat.postMessage", status=429))
+        direct = await _direct_fanout(db, n, scale)
+        return {
+            "bench": "fanout",
+            "backend": db.dialect,
+            "dms": n,
+            "scale": scale,
+            "seconds": round(elapsed, 2),
+            "achieved_per_s": round(n / elapsed, 2),
+            "allowed_per_s": allowed,
+            "ratio": round(n / elapsed / allowed, 3),
+            "429s": refused,
+            "429_per_message": round(refused / n, 4),
+            "lost": len(wanted_keys - set(keys)),
+            "duplicated": sum(c - 1 for c in keys.values() if c > 1),
+            **direct,
+        }
+
+
+async def _direct_fanout(db: Database, n: int, scale: float) -> dict[str, Any]:
+    """The same fan-out straight through the adapter (8 senders, no outbox): what the
+    Slack side allows once the database work is out of the picture."""
+    async with FakeSlack(scale=scale) as fake:
+        dms = {f"UG{i:05d}": fake._open_dm(fake.add_user(f"UG{i:05d}")["id"]) for i in range(n)}
+        adapter = _adapter(fake, db, scale, dm_channels=dms)
+        queue = list(dms)
+        message = Message(text="Welcome to Connect!")
+
+        async def sender() -> None:
+            while queue:
+                user_id = queue.pop()
+                await adapter.send_direct(user_id, message, idempotency_key=f"direct/{user_id}")
+
+        began = time.perf_counter()
+        await asyncio.gather(*(sender() for _ in range(8)))
+        elapsed = time.perf_counter() - began
+        await adapter.stop()
+        allowed = fake.limits["chat.postMessage"].per_minute * scale / 60.0
+        delivered = Counter(
+            m["metadata"]["event_payload"]["key"] for _, m in fake.all_messages() if "metadata" in m
+        )
+        return {
+            "adapter_only_per_s": round(n / elapsed, 2),
+            "adapter_only_ratio": round(n / elapsed / allowed, 3),
+            "adapter_only_429s": len(fake.calls_to("chat.postMessage", status=429)),
+            "adapter_only_lost": n - len(delivered),
+            "adapter_only_duplicated": sum(c - 1 for c in delivered.values() if c > 1),
+        }
+
+
+def _signed(body: bytes, content_type: str) -> dict[str, str]:
+    return {"Content-Type": content_type, **sign(SECRET, body, int(time.time()))}
+
+
+def _reaction_bodies(n: int, tag: str) -> list[bytes]:
+    t0 = int(time.time())
+    return [
+        json.dumps(
+            p.event_callback(
+                p.reaction_added_event(
+                    user="U1",
+                    reaction="tada",
+                    channel="C1",
+                    ts=p.ts_at(t0),
+                    event_ts=p.ts_at(t0, i),
+                ),
+                event_id=f"Ev{tag}{i:07d}",
+                event_time=t0,
+            )
+        ).encode()
+        for i in range(n)
+    ]
+
+
+async def _blast(url: str, bodies: list[bytes], concurrency: int) -> float:
+    """Post every body (signed), ``concurrency`` at a time; seconds taken."""
+    queue = list(reversed(bodies))
+    async with aiohttp.ClientSession() as session:
+
+        async def worker() -> None:
+            while queue:
+                body = queue.pop()
+                async with session.post(
+                    url, data=body, headers=_signed(body, "application/json")
+                ) as response:
+                    assert response.status == 200, response.status
+                    await response.read()
+
+        began = time.perf_counter()
+        await asyncio.gather(*(worker() for _ in range(concurrency)))
+        return time.perf_counter() - began
+
+
+async def _serve(
+    handler: Callable[[web.Request], Awaitable[web.StreamResponse]],
+) -> tuple[web.AppRunner, int]:
+    app = web.Application()
+    app.router.add_post("/slack/events", handler)
+    runner = web.AppRunner(app, handle_signals=False, access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    server: Any = site._server
+    return runner, int(server.sockets[0].getsockname()[1])
+
+
+async def _bare_app(fake: FakeSlack, bodies: list[bytes], concurrency: int) -> float:
+    session = aiohttp.ClientSession()
+    client = AsyncWebClient(token=fake.bot_token, base_url=fake.api_url, session=session)
+    app = AsyncApp(client=client, signing_secret=SECRET)
+
+    async def noop(ack: Any) -> None:
+        await ack()
+
+    app.event("reaction_added")(noop)
+
+    async def handle(request: web.Request) -> web.Response:
+        return await to_aiohttp_response(await app.async_dispatch(await to_bolt_request(request)))
+
+    runner, port = await _serve(handle)
+    try:
+        return await _blast(f"http://127.0.0.1:{port}/slack/events", bodies, concurrency)
+    finally:
+        await runner.cleanup()
+        await session.close()
+
+
+async def _rallybot_inbound(
+    db: Database, fake: FakeSlack, bodies: list[bytes], concurrency: int, *, bare_sink: bool = False
+) -> float:
+    adapter = _adapter(fake, db, fake.scale, http_port=0)
+    if bare_sink:
+
+        async def noop(event: Event) -> None:
+            return None
+
+        await adapter.start(noop)
+    else:
+        bot = Rallybot(_settings(fake), db, adapter, SimulatedClock(NOW), campaign_paths=[])
+        await bot.start_adapter()
+    try:
+        began = time.perf_counter()
+        await _blast(f"http://127.0.0.1:{adapter.port}/slack/events", bodies, concurrency)
+        await adapter.idle()  # every event recorded
+        return time.perf_counter() - began
+    finally:
+        await adapter.stop()
+
+
+async def inbound(db: Database, n: int, concurrency: int) -> dict[str, Any]:
+    """Events per second through the whole path, against a bare AsyncApp; best of two."""
+    async with FakeSlack(scale=1000) as fake:
+        bare_times, ours, adapter_only = [], [], []
+        for attempt in range(2):
+            bare_times.append(
+                await _bare_app(fake, _reaction_bodies(n, f"b{attempt}"), concurrency)
+            )
+            ours.append(
+                await _rallybot_inbound(db, fake, _reaction_bodies(n, f"r{attempt}"), concurrency)
+            )
+            adapter_only.append(
+                await _rallybot_inbound(
+                    db, fake, _reaction_bodies(n, f"a{attempt}"), concurrency, bare_sink=True
+                )
+            )
+        began = time.perf_counter()
+        for i in range(200):  # what one recorded event costs the database, alone
+            await claim_event(db, "bench", f"solo{i}", "reaction_added", NOW)
+        claim_per_s = 200 / (time.perf_counter() - began)
+        async with db.session() as session:
+            recorded = (
+                await session.execute(sa.select(sa.func.count()).select_from(InboundEvent))
+            ).scalar_one()
+        assert recorded == 2 * n + 200, f"recorded {recorded} of {2 * n + 200}"
+        bare, mine, translate = min(bare_times), min(ours), min(adapter_only)
+        return {
+            "bench": "inbound",
+            "backend": db.dialect,
+            "events": n,
+            "bare_asyncapp_per_s": round(n / bare),
+            "rallybot_per_s": round(n / mine),
+            "ratio": round(bare / mine, 2),
+            "adapter_no_op_sink_per_s": round(n / translate),
+            "adapter_ratio": round(bare / translate, 2),
+            "sequential_claim_event_per_s": round(claim_per_s),
+        }
+
+
+async def button_ack(db: Database, n: int, clicks: int, scale: float) -> dict[str, Any]:
+    """Click latency while the dispatcher works through a rate-limited fan-out."""
+    async with FakeSlack(scale=scale) as fake:
+        await _seed_fanout(db, fake, n, "a")
+        adapter = _adapter(fake, db, scale, http_port=0)
+        bot = Rallybot(_settings(fake), db, adapter, SimulatedClock(NOW), campaign_paths=[])
+        handled: list[Event] = []
+
+        async def record(event: Event, ctx: object) -> None:
+            handled.append(event)
+
+        from bot.events import ButtonClicked
+
+        bot.router.add(ButtonClicked, record)
+        await bot.start_adapter()
+        sending = asyncio.create_task(_drain(bot))
+        await eventually(lambda: adapter.limiter.waiting > 0)  # the fan-out is held back
+        url = f"http://127.0.0.1:{adapter.port}/slack/events"
+        latencies: list[float] = []
+        t0 = time.time()
+        async with aiohttp.ClientSession() as session:
+            for i in range(clicks):
+                payload = p.block_actions(
+                    user_id="U1",
+                    channel_id="C1",
+                    message_ts=p.ts_at(t0),
+                    action_id="rsvp",
+                    action_ts=p.ts_at(t0 + i, i),
+                )
+                from urllib.parse import urlencode
+
+                body = urlencode({"payload": json.dumps(payload)}).encode()
+                headers = _signed(body, "application/x-www-form-urlencoded")
+                began = time.perf_counter()
+                async with session.post(url, data=body, headers=headers) as response:
+                    await response.read()
+                    assert response.status == 200
+                latencies.append(time.perf_counter() - began)
+                await asyncio.sleep(0.02)
+        waiting = adapter.limiter.waiting
+        bot.dispatcher.stop()
+        await sending
+        await adapter.idle()
+        await adapter.stop()
+        latencies.sort()
+        return {
+            "bench": "button_ack",
+            "backend": db.dialect,
+            "clicks": clicks,
+            "handled": len(handled),
+            "sends_waiting_on_limits": waiting,
+            "p50_ms": round(statistics.median(latencies) * 1000, 1),
+            "p99_ms": round(latencies[int(len(latencies) * 0.99) - 1] * 1000, 1),
+            "max_ms": round(latencies[-1] * 1000, 1),
+        }
+
+
+def _print(result: dict[str, Any]) -> None:
+    json.dump(result, sys.stdout)
+    sys.stdout.write("\n")
+    sys.stdout.flush()
+
+
+async def main_async(args: argparse.Namespace) -> list[dict[str, Any]]:
+    """Each benchmark on a fresh temporary SQLite database; prints each result."""
+    results = []
+    benches: list[Callable[[Database], Awaitable[dict[str, Any]]]] = [
+        lambda db: fanout(db, args.dms, args.scale),
+        lambda db: inbound(db, args.events, args.concurrency),
+        lambda db: button_ack(db, args.dms, args.clicks, args.ack_scale),
+    ]
+    chosen = [
+        b
+        for name, b in zip(("fanout", "inbound", "button_ack"), benches, strict=True)
+        if not args.only or name in args.only
+    ]
+    for bench in chosen:
+        async with _database(args.backend, args.pg_url) as db:
+            results.append(await bench(db))
+            _print(results[-1])
+    return results
+
+
+@asynccontextmanager
+async def _database(backend: str, pg_url: str) -> AsyncIterator[Database]:
+    """A fresh migrated database: a temporary SQLite file or a temporary PostgreSQL database."""
+    if backend == "sqlite":
+        with tempfile.TemporaryDirectory() as tmp:
+            url = f"sqlite:///{Path(tmp) / 'bench.db'}"
+            await upgrade_async(url)
+            db = create_database(url)
+            try:
+                yield db
+            finally:
+                await db.dispose()
+        return
+    name = f"rallybot_bench_{uuid.uuid4().hex[:8]}"
+    conn = await asyncpg.connect(pg_url, timeout=5)
+    try:
+        await conn.execute(f'CREATE DATABASE "{name}"')
+        url = f"{pg_url.rsplit('/', 1)[0]}/{name}"
+        await upgrade_async(url)
+        db = create_database(url)
+        try:
+            yield db
+        finally:
+            await db.dispose()
+    finally:
+        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await conn.close()
+
+
+def main() -> None:
+    """Print one JSON line per benchmark."""
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--scale", type=float, default=10.0, help="multiplies every limit")
+    parser.add_argument("--dms", type=int, default=5000)
+    parser.add_argument("--events", type=int, default=2000)
+    parser.add_argument("--concurrency", type=int, default=16)
+    parser.add_argument("--clicks", type=int, default=200)
+    parser.add_argument(
+        "--ack-scale", type=float, default=1.0, help="limits during the click benchmark"
+    )
+    parser.add_argument("--only", nargs="*", help="fanout, inbound, button_ack")
+    parser.add_argument("--backend", choices=["sqlite", "postgresql"], default="sqlite")
+    parser.add_argument("--pg-url", default="postgresql://postgres@127.0.0.1:5432/test")
+    args = parser.parse_args()
+    asyncio.run(main_async(args))
+
+
+if __name__ == "__main__":
+    main()
