@@ -1,0 +1,1 @@
+"""The Discord platform: renderer, invite link and adapter built on discord.py."""

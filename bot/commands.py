@@ -1,0 +1,200 @@
+"""The catalogue of ``/rallybot`` subcommands, for platforms that declare them up front.
+
+Slack's slash command takes free text (``/rallybot points add @ana 10 great talk``) and needs
+no catalogue; Discord's application commands must declare every subcommand and its options
+when they are synced. :data:`COMMANDS` lists them all, with parameter hints; the Discord
+adapter builds ``/rallybot`` from it and turns the options back into the words the handlers
+parse (:func:`args_from_options`), so a handler sees the same ``CommandInvoked.args`` on both
+platforms.
+
+Keep it in step with the handlers: a test compares it with each handler module's
+``COMMANDS`` and :data:`handlers.admin.HELP`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Literal
+
+__all__ = ["COMMANDS", "CommandSpec", "ParamKind", "ParamSpec", "args_from_options", "command"]
+
+ParamKind = Literal["text", "member", "flag"]
+
+
+@dataclass(frozen=True, slots=True)
+class ParamSpec:
+    """One parameter of a subcommand.
+
+    ``kind``: ``text`` is typed text, split into words as the Slack slash command splits it;
+    ``member`` picks a person (Discord: a user option), passed on as a mention ``<@id>``,
+    which handlers read like Slack's ``<@U123|name>``; ``flag`` is a yes/no switch passed on
+    as ``--<name>`` when set. ``choices`` are the only values offered (Discord shows them as
+    a list). ``prefix`` goes before the value (``cohort=`` for ``/rallybot stats``).
+    """
+
+    name: str
+    description: str
+    required: bool = False
+    kind: ParamKind = "text"
+    choices: tuple[str, ...] = ()
+    prefix: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class CommandSpec:
+    """A ``/rallybot`` subcommand; ``admin`` marks those for community managers only
+    (the handlers check it; platforms only show it)."""
+
+    name: str
+    description: str
+    params: tuple[ParamSpec, ...] = ()
+    admin: bool = False
+
+
+_CAMPAIGN = ParamSpec("campaign", "The campaign id, as /rallybot campaigns lists it", True)
+
+COMMANDS: tuple[CommandSpec, ...] = (
+    CommandSpec(
+        "help",
+        "What Rallybot can do; with a question: ask the helpers",
+        (
+            ParamSpec("question", "A question for the helpers (empty: the list of commands)"),
+            ParamSpec("private", "Ask privately rather than in the help channel", kind="flag"),
+        ),
+    ),
+    CommandSpec(
+        "points",
+        "My points, rank and badges; managers: add, remove or revert points",
+        (
+            ParamSpec(
+                "action",
+                "Managers: adjust points (empty: my points)",
+                choices=("add", "remove", "revert"),
+            ),
+            ParamSpec("member", "add/remove: who", kind="member"),
+            ParamSpec("amount", "add/remove: how many points; revert: the entry id"),
+            ParamSpec("reason", "Why (required for add and remove)"),
+        ),
+    ),
+    CommandSpec(
+        "top",
+        "The leaderboard",
+        (
+            ParamSpec(
+                "period", "Which period (default: all time)", choices=("all", "season", "7d", "30d")
+            ),
+            ParamSpec("team", "Only this team"),
+        ),
+    ),
+    CommandSpec(
+        "kudos",
+        "Thank a colleague (a few a day)",
+        (
+            ParamSpec("member", "Who to thank", True, kind="member"),
+            ParamSpec("reason", "What for"),
+        ),
+    ),
+    CommandSpec(
+        "quiz",
+        "Take a quiz in direct messages; its leaderboard; managers: a live quiz here",
+        (
+            ParamSpec(
+                "mode",
+                "top: the leaderboard; live: a live quiz (managers)",
+                choices=("top", "live"),
+            ),
+            ParamSpec("bank", "Which quiz (default: the one in your language)"),
+            ParamSpec("questions", "live: how many questions"),
+            ParamSpec("time", "live: time per question, like 30s"),
+        ),
+    ),
+    CommandSpec("challenges", "My challenges and my progress"),
+    CommandSpec(
+        "challenge",
+        "Send evidence for a challenge (a manager approves it)",
+        (
+            ParamSpec("action", "What to do", True, choices=("submit",)),
+            ParamSpec("challenge", "The challenge id, as /rallybot challenges lists it", True),
+            ParamSpec("evidence", "A text or a link", True),
+        ),
+    ),
+    CommandSpec(
+        "invite",
+        "Say you invited a colleague (counts when they join)",
+        (ParamSpec("colleague", "Their user id, or a @mention if they are already here", True),),
+    ),
+    CommandSpec("onboarding", "My onboarding checklist: what is done, what is left"),
+    CommandSpec("stop", "No more reminders (announcements go on)"),
+    CommandSpec("start", "Reminders again"),
+    CommandSpec("mydata", "Everything stored about me, as JSON, in direct messages"),
+    CommandSpec("forget", "Erase my personal data (asks for a confirmation)"),
+    CommandSpec("helpdesk", "The open help tickets (helpers)"),
+    CommandSpec("campaigns", "The campaigns and their state (managers)", admin=True),
+    CommandSpec("pause", "Stop sending a campaign's messages (managers)", (_CAMPAIGN,), admin=True),
+    CommandSpec(
+        "resume", "Send a paused campaign's messages again (managers)", (_CAMPAIGN,), admin=True
+    ),
+    CommandSpec("reload", "Re-read the campaign files (managers)", admin=True),
+    CommandSpec(
+        "stats",
+        "The community indicators (managers)",
+        (
+            ParamSpec("weeks", "How many weeks back (default 4)"),
+            ParamSpec("cohort", "Only this cohort", prefix="cohort="),
+            ParamSpec("team", "Only this team", prefix="team="),
+            ParamSpec("campaign", "Only this campaign", prefix="campaign="),
+        ),
+        admin=True,
+    ),
+    CommandSpec(
+        "season",
+        "Start a new points season (managers)",
+        (
+            ParamSpec("action", "What to do", True, choices=("start",)),
+            ParamSpec("name", "The season's name (one word)", True),
+        ),
+        admin=True,
+    ),
+    CommandSpec(
+        "survey",
+        "The surveys and their results (managers)",
+        (
+            ParamSpec("action", "list (default) or results", choices=("list", "results")),
+            ParamSpec("survey", "results: the survey id"),
+        ),
+        admin=True,
+    ),
+)
+"""Every ``/rallybot`` subcommand (Discord allows 25, each with 25 options at most)."""
+
+_BY_NAME = {spec.name: spec for spec in COMMANDS}
+
+
+def command(name: str) -> CommandSpec | None:
+    """The subcommand called ``name``, if any."""
+    return _BY_NAME.get(name)
+
+
+def args_from_options(spec: CommandSpec, values: Mapping[str, object]) -> tuple[str, ...]:
+    """The handler's ``args`` for the option ``values`` of an application command.
+
+    Parameters go in catalogue order; empty ones are left out; text is split into words
+    (``question="Where is the wifi?"`` gives ``("Where", "is", "the", "wifi?")``); a flag set
+    gives ``--name``; a member is given as its mention text (the caller passes ``<@id>``).
+    A flag goes before the other words (``help --private QUESTION``).
+    """
+    flags: list[str] = []
+    words: list[str] = []
+    for param in spec.params:
+        value = values.get(param.name)
+        if value is None or value is False or value == "":
+            continue
+        if param.kind == "flag":
+            flags.append(f"--{param.name}")
+            continue
+        parts = str(value).split()
+        if parts and param.prefix:
+            parts[0] = param.prefix + parts[0]
+        words.extend(parts)
+    return (*flags, *words)
