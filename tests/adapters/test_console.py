@@ -33,7 +33,7 @@ LOCAL = WHEN.astimezone().strftime("%H:%M")
 LAUNCH = Message(
     text="We are live!",
     title="Launch day",
-    sender=Sender("Jane Doe", icon_url="https://example.com/jane.png"),
+    sender=Sender("The CEO", icon_url="https://example.com/ceo.png"),
     buttons=(
         Button("Open the site", url="https://example.com"),
         Button("I'm in", action_id="rsvp", value="yes", style="primary"),
@@ -110,7 +110,7 @@ def test_render_a_post_with_a_named_sender_buttons_and_an_image() -> None:
     )
     text = show(renderable)
     lines = [line.rstrip() for line in text.splitlines()]
-    assert lines[0] == f"#general · Jane Doe · Tue 15 Sep {LOCAL}  (msg 2)"
+    assert lines[0] == f"#general · The CEO · Tue 15 Sep {LOCAL}  (msg 2)"
     assert "  Launch day" in lines
     assert "  We are live!" in lines
     assert "  [image: the poster] https://example.com/poster.png" in lines
@@ -158,7 +158,7 @@ async def test_post_and_direct_message_are_printed_and_numbered() -> None:
     assert post == SentMessage("general", "console-msg-1")
     assert dm == SentMessage("dm-alice", "console-msg-2")
     out = session.output
-    assert f"#general · Jane Doe · Tue 15 Sep {LOCAL}  (msg 1)" in out
+    assert f"#general · The CEO · Tue 15 Sep {LOCAL}  (msg 1)" in out
     assert "[1] I'm in  [2] Not now" in out
     assert f"✉ to alice · Rallybot · Tue 15 Sep {LOCAL}  (msg 2)" in out
     assert "Welcome, Alice" in out

@@ -30,7 +30,7 @@ HELP_CHANNEL = 222_000_000_000_000_002
 TOKEN = "fake-token"
 ALICE = 333_000_000_000_000_001
 BOB = 333_000_000_000_000_002
-PEOPLE = {ALICE: "Alice Martin", BOB: "Bob Durand"}
+PEOPLE = {ALICE: "Alice", BOB: "Bob"}
 
 
 def build_world(fake: FakeDiscord, people: dict[int, str] | None = None) -> None:

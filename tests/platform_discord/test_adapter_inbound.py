@@ -96,7 +96,7 @@ async def test_a_reaction_on_an_uncached_message_becomes_reaction_added(
             message_id=message_id,
             emoji="🎉",
             guild_id=GUILD,
-            user_name="Alice Martin",
+            user_name="Alice",
             message_author_id=payloads.BOT_ID,
         ),
     )
@@ -113,7 +113,7 @@ async def test_a_reaction_on_an_uncached_message_becomes_reaction_added(
     assert added.message_id == removed.message_id == str(message_id)
     assert added.emoji == removed.emoji == "🎉"
     assert added.user.id == str(ALICE)
-    assert added.user.name == "Alice Martin"
+    assert added.user.name == "Alice"
     assert added.channel.id == str(CHANNEL)
     assert added.author is not None and added.author.id == str(payloads.BOT_ID)
     assert added.event_id != removed.event_id

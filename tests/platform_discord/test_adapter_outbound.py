@@ -37,7 +37,7 @@ from .adapter_support import (
 from .fake_discord import FakeDiscord
 
 SEND = "POST /channels/{channel_id}/messages"
-CEO = Sender(name="Claire Morel, CEO", icon_url="https://connect.example.com/assets/ceo.png")
+CEO = Sender(name="The CEO", icon_url="https://connect.example.com/assets/ceo.png")
 
 
 @pytest.fixture
@@ -105,7 +105,7 @@ async def test_a_named_sender_goes_through_one_channel_webhook(
     assert all(c.query.get("wait") in {"true", "1"} for c in executions)
     stored = fake.messages_in(CHANNEL)
     assert [m["id"] for m in stored] == [first.message_id, second.message_id]
-    assert stored[0]["author"]["username"] == "Claire Morel, CEO"
+    assert stored[0]["author"]["username"] == "The CEO"
     assert stored[0]["_avatar_url"] == CEO.icon_url
     assert stored[0]["webhook_id"] == hook["id"]
     assert stored[0]["embeds"][0]["title"] == "Connect is open"
@@ -171,7 +171,7 @@ async def test_pin_reaction_and_reply(fake: FakeDiscord, adapter: DiscordAdapter
 async def test_profiles_and_channel_members(fake: FakeDiscord, adapter: DiscordAdapter) -> None:
     profile = await adapter.fetch_profile(str(ALICE))
     assert profile is not None
-    assert profile.display_name == "Alice Martin"
+    assert profile.display_name == "Alice"
     assert (profile.timezone, profile.locale) == (None, None)  # Discord has neither
     assert await adapter.fetch_profile("999") is None
     members = await adapter.channel_members(str(CHANNEL))

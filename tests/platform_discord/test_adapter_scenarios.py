@@ -101,7 +101,7 @@ def messages_everywhere(fake: FakeDiscord) -> list[dict[str, Any]]:
 async def test_the_example_campaign_runs_on_discord_once_per_delivery(
     fake: FakeDiscord, db: Database
 ) -> None:
-    people = {ALICE: "Alice Martin", BOB: "Bob Durand", **PILOTS}
+    people = {ALICE: "Alice", BOB: "Bob", **PILOTS}
     build_world(fake, people)
     clock = SimulatedClock(LAUNCH - timedelta(days=31))
     bot, adapter = await make_bot(fake, db, clock, people)
@@ -209,7 +209,7 @@ async def test_a_button_still_works_after_a_restart(fake: FakeDiscord) -> None:
     try:
         (stored,) = fake.dms_to(ALICE)
         (button,) = custom_ids(stored)
-        dm = payloads.dm_channel(int(sent.channel_id), ALICE, "Alice Martin")
+        dm = payloads.dm_channel(int(sent.channel_id), ALICE, "Alice")
         message = {k: v for k, v in stored.items() if not k.startswith("_")}
         interaction_id = click_in_dm(fake, second, button, dm, message)
         (event,) = await sink.wait_for(1)
@@ -281,12 +281,12 @@ async def test_a_duplicate_reaction_event_acts_once(fake: FakeDiscord, db: Datab
             message_id=payloads.snowflake(),
             emoji="🎉",
             guild_id=GUILD,
-            user_name="Alice Martin",
+            user_name="Alice",
         )
         for _ in range(2):  # a resumed gateway session replays the event
             payloads.dispatch(adapter.client, "MESSAGE_REACTION_ADD", data)
             await tasks_settle()
-        other = {**data, "user_id": str(BOB), "member": payloads.member(BOB, "Bob Durand")}
+        other = {**data, "user_id": str(BOB), "member": payloads.member(BOB, "Bob")}
         payloads.dispatch(adapter.client, "MESSAGE_REACTION_ADD", other)
         await tasks_settle()
     finally:

@@ -30,7 +30,7 @@ async def fake(monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[FakeDiscord]:
 async def test_the_dm_channel_is_stored_and_reused_after_a_restart(
     fake: FakeDiscord, db: Database
 ) -> None:
-    await upsert_member(db, "discord", str(ALICE), NOW, display_name="Alice Martin")
+    await upsert_member(db, "discord", str(ALICE), NOW, display_name="Alice")
     first = await start_adapter(fake, Recorder(), db=db)
     try:
         await first.send_direct(str(ALICE), Message(text="Welcome!"))

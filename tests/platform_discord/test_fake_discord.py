@@ -26,7 +26,7 @@ SEND = "POST /channels/{channel_id}/messages"
 def _world(fake: FakeDiscord) -> None:
     fake.add_guild(GUILD, "Acme")
     fake.add_channel(GUILD, CHANNEL, "annonces")
-    fake.add_member(GUILD, USER, "Alice Martin")
+    fake.add_member(GUILD, USER, "Alice")
 
 
 @pytest.fixture
@@ -276,11 +276,11 @@ async def test_webhook_named_sender_and_its_edits(fake: FakeDiscord, http: HTTPC
         webhook = discord.Webhook.partial(int(hook["id"]), hook["token"], session=session)
         sent = await webhook.send(
             "From the CEO",
-            username="Camille Martin",
+            username="Camille",
             avatar_url="https://img.example/c.png",
             wait=True,
         )
-        assert sent.author.name == "Camille Martin"
+        assert sent.author.name == "Camille"
         assert sent.webhook_id == int(hook["id"])
         with pytest.raises(discord.Forbidden) as info:  # the bot cannot edit it directly
             await http.edit_message(
@@ -363,7 +363,7 @@ async def test_members_and_users(fake: FakeDiscord, http: HTTPClient) -> None:
     members = await http.get_members(GUILD, 1000, None)
     assert {m["user"]["id"] for m in members} == {str(USER), str(fake.application_id)}
     member = await http.get_member(GUILD, USER)
-    assert member["user"]["global_name"] == "Alice Martin"
+    assert member["user"]["global_name"] == "Alice"
     with pytest.raises(discord.NotFound):
         await http.get_member(GUILD, 5)
     assert (await http.get_user(USER))["id"] == str(USER)

@@ -30,9 +30,9 @@ async def test_members_are_found_by_id_mention_or_name(adapter: DiscordAdapter) 
     assert await adapter.lookup_member(str(ALICE)) == str(ALICE)
     assert await adapter.lookup_member(f"<@{BOB}>") == str(BOB)
     assert await adapter.lookup_member(f"<@!{BOB}>") == str(BOB)
-    assert await adapter.lookup_member("alice_martin") == str(ALICE)  # the username
-    assert await adapter.lookup_member("@bob_durand") == str(BOB)
-    assert await adapter.lookup_member("alice martin") == str(ALICE)  # the display name
+    assert await adapter.lookup_member("alice") == str(ALICE)  # the username
+    assert await adapter.lookup_member("@bob") == str(BOB)
+    assert await adapter.lookup_member("ALICE") == str(ALICE)  # the display name
 
 
 async def test_unknown_people_and_bots_are_not_found(adapter: DiscordAdapter) -> None:

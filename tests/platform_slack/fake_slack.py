@@ -3,7 +3,7 @@
 Typical use::
 
     async with FakeSlack(scale=50) as fake:
-        fake.add_user("U1", "Ana Lima", tz="Europe/Paris")
+        fake.add_user("U1", "Ana", tz="Europe/Paris")
         fake.add_channel("C1", "general", members=["U1"])
         settings = Settings(slack_bot_token=fake.bot_token, slack_api_url=fake.api_url, ...)
 

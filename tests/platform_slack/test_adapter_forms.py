@@ -45,7 +45,7 @@ class Endpoint:
 @pytest.fixture
 async def endpoint(db: Database) -> AsyncIterator[Endpoint]:
     async with FakeSlack(scale=50) as fake:
-        fake.add_user("U1", "Ana Lima", email="ana@acme.test")
+        fake.add_user("U1", "Ana", email="ana@acme.test")
         fake.add_user("U2", "Old Account", email="gone@acme.test", deleted=True)
         fake.add_channel("C1", "general", ["U1"])
         async with slack_adapter(fake, db, http_port=0) as adapter:
@@ -126,6 +126,6 @@ async def test_lookup_by_email_finds_active_members_only(endpoint: Endpoint) -> 
 
 async def test_lookup_by_email_works_before_start(db: Database) -> None:
     async with FakeSlack(scale=50) as fake:
-        fake.add_user("U1", "Ana Lima", email="ana@acme.test")
+        fake.add_user("U1", "Ana", email="ana@acme.test")
         async with slack_adapter(fake, db, http_port=0) as adapter:  # never started
             assert await adapter.lookup_by_email("ana@acme.test") == "U1"

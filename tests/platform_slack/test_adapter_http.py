@@ -60,7 +60,7 @@ class Endpoint:
 @pytest.fixture
 async def endpoint(db: Database) -> AsyncIterator[Endpoint]:
     async with FakeSlack(scale=50) as fake:
-        fake.add_user("U1", "Ana Lima")
+        fake.add_user("U1", "Ana")
         fake.add_channel("C1", "general", ["U1"])
         async with slack_adapter(fake, db, http_port=0) as adapter:
             sink = Sink()
@@ -141,7 +141,7 @@ async def test_events_become_neutral_events(endpoint: Endpoint) -> None:
             user="U1", reaction="tada", channel="C1", ts=ts, event_ts=p.ts_at(T0, 5)
         ),
         p.member_joined_channel_event(user="U1", channel="C1", event_ts=p.ts_at(T0, 6)),
-        p.team_join_event(p.user_object("U9", "zoe", "Zoé Martin"), event_ts=p.ts_at(T0, 7)),
+        p.team_join_event(p.user_object("U9", "zoe", "Zoé"), event_ts=p.ts_at(T0, 7)),
         p.app_mention_event(user="U1", channel="C1", text="help me", ts=p.ts_at(T0, 8)),
         p.message_changed_event(
             user="U1",
@@ -260,8 +260,8 @@ async def test_button_clicks_become_button_clicked(endpoint: Endpoint) -> None:
 
 async def test_the_slash_command_answers_privately(db: Database, tmp_path: Path) -> None:
     async with FakeSlack(scale=50) as fake:
-        fake.add_user("U1", "Ana Lima")
-        fake.add_user("U2", "Bo Chen")
+        fake.add_user("U1", "Ana")
+        fake.add_user("U2", "Bo")
         fake.add_channel("C1", "general", ["U1"])
         fake.add_channel("C2", "other", ["U2"], bot_member=False)
         clock = SimulatedClock(NOW)
@@ -307,7 +307,7 @@ async def test_the_slash_command_answers_privately(db: Database, tmp_path: Path)
 async def test_a_click_is_acknowledged_at_once_while_1000_dms_wait(db: Database) -> None:
     # Real Slack limits (scale 1): ten DMs a second at most, so a thousand are held back.
     async with FakeSlack(scale=1) as fake:
-        fake.add_user("U1", "Ana Lima")
+        fake.add_user("U1", "Ana")
         dms = {}
         for i in range(1000):
             fake.add_user(f"UM{i:04d}", f"Member {i}")

@@ -26,9 +26,9 @@ from tests.platform_slack.harness import NOW, slack_adapter, slack_settings
 async def fake() -> FakeSlack:
     async with FakeSlack(scale=50) as server:
         server.add_user(
-            "U1", "Ana Lima", tz="Europe/Lisbon", locale="pt-PT", title="CFO", image=True
+            "U1", "Ana", tz="Europe/Lisbon", locale="pt-PT", title="CFO", image=True
         )
-        server.add_user("U2", "Bo Chen")
+        server.add_user("U2", "Bo")
         server.add_user("UBOT2", "Other bot", is_bot=True)
         server.add_channel("C1", "general", ["U1", "U2"])
         server.add_channel("C2", "random", ["U1"])
@@ -39,14 +39,14 @@ async def test_named_sender_buttons_and_metadata_reach_slack(fake: FakeSlack, db
     message = Message(
         text="We are **live**.",
         title="Connect is open",
-        sender=Sender("Claire Morel, CEO", icon_url="https://example.com/ceo.png"),
+        sender=Sender("The CEO", icon_url="https://example.com/ceo.png"),
         buttons=(Button("Discover", url="https://example.com"), Button("RSVP", action_id="rsvp")),
     )
     async with slack_adapter(fake, db) as adapter:
         sent = await adapter.post("C1", message, idempotency_key="launch/ceo/channel:annonces/once")
     [stored] = fake.messages("C1")
     assert sent == SentMessage("C1", stored["ts"])
-    assert stored["username"] == "Claire Morel, CEO"
+    assert stored["username"] == "The CEO"
     assert stored["icon_url"] == "https://example.com/ceo.png"
     assert "*live*" in stored["text"]
     actions = [b for b in stored["blocks"] if b["type"] == "actions"]

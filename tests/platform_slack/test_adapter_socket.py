@@ -20,7 +20,7 @@ T0 = int(time.time())
 
 async def test_socket_mode_receives_and_acknowledges_envelopes(db: Database) -> None:
     async with FakeSlack(scale=50) as fake:
-        fake.add_user("U1", "Ana Lima")
+        fake.add_user("U1", "Ana")
         fake.add_channel("C1", "general", ["U1"])
         async with slack_adapter(fake, db) as adapter:
             sink = Sink()

@@ -111,7 +111,7 @@ def test_team_join_carries_a_real_user_object() -> None:
     user = p.user_object(
         "U04ANAL1MA",
         "ana",
-        "Ana Lima",
+        "Ana",
         title="Product Designer",
         custom_image=True,
         locale="fr-FR",
@@ -119,7 +119,7 @@ def test_team_join_carries_a_real_user_object() -> None:
     assert shape(user) == shape(example)
     event = p.team_join_event(user, event_ts="1757925100.000800")
     assert event["type"] == "team_join" and event["user"] is user
-    plain = p.user_object("U05DAVIDT", "david", "David Tremblay")
+    plain = p.user_object("U05DAVIDT", "david", "David")
     assert shape(plain) == shape(recorded("users_info_default_avatar.json")["user"])
 
 
@@ -127,7 +127,7 @@ def test_block_actions() -> None:
     example = recorded("block_actions_button.json")
     built = p.block_actions(
         user_id="U04ANAL1MA",
-        user_name="ana.lima",
+        user_name="ana",
         channel_id="D0ANADM01",
         message_ts="1757925000.000100",
         action_id="pilot-rsvp",
@@ -152,7 +152,7 @@ def test_block_actions() -> None:
 
 def test_slash_command() -> None:
     example = recorded("slash_command.json")
-    built = p.slash_command("points", "U04ANAL1MA", "C0GENERAL", user_name="ana.lima")
+    built = p.slash_command("points", "U04ANAL1MA", "C0GENERAL", user_name="ana")
     assert built.keys() == example.keys()
     varying = ("response_url", "trigger_id")
     assert {k: v for k, v in built.items() if k not in varying} == {

@@ -47,12 +47,12 @@ def test_the_ceo_announcement_renders_every_part() -> None:
         ),
         images=(Image("https://connect.example.com/a.png", alt="The launch"),),
         context="Sent by the Connect team",
-        sender=Sender("Claire Morel, CEO", "https://connect.example.com/ceo.png"),
+        sender=Sender("The CEO", "https://connect.example.com/ceo.png"),
         pin=True,
     )
     kwargs = render_message(message)
     assert set(kwargs) == {"text", "blocks", "unfurl_links", "username", "icon_url"}
-    assert kwargs["username"] == "Claire Morel, CEO"
+    assert kwargs["username"] == "The CEO"
     assert kwargs["icon_url"] == "https://connect.example.com/ceo.png"
     assert kwargs["unfurl_links"] is False
     blocks = valid_blocks(kwargs["blocks"])
