@@ -25,9 +25,7 @@ from tests.platform_slack.harness import NOW, slack_adapter, slack_settings
 @pytest.fixture
 async def fake() -> FakeSlack:
     async with FakeSlack(scale=50) as server:
-        server.add_user(
-            "U1", "Ana", tz="Europe/Lisbon", locale="pt-PT", title="CFO", image=True
-        )
+        server.add_user("U1", "Ana", tz="Europe/Lisbon", locale="pt-PT", title="CFO", image=True)
         server.add_user("U2", "Bo")
         server.add_user("UBOT2", "Other bot", is_bot=True)
         server.add_channel("C1", "general", ["U1", "U2"])
