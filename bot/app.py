@@ -15,7 +15,8 @@ from bot.adapters.base import Adapter
 from bot.clock import Clock
 from bot.config import Settings
 from bot.context import ReloadReport
-from bot.events import CommandInvoked, Event, UserRef
+from bot.events import ButtonClicked, CommandInvoked, Event, FormSubmitted, UserRef
+from bot.inbox import Inbox
 from bot.messages import Message
 from bot.outbox import Dispatcher, DispatchStats
 from bot.ratelimit import RateLimiter
@@ -28,22 +29,25 @@ from campaigns.roster import member_fields
 from campaigns.rules import DEFAULT_RULES, Rules, RulesLoadError, load_rules
 from campaigns.schema import Campaign
 from storage import outbox
+from storage.batching import GroupCommit
 from storage.database import Database
 from storage.models import CampaignStatus, DeliveryStatus, Member
 from storage.repositories import (
     ImportCounts,
     advance_planned_through,
     channel_memberships,
-    claim_event,
+    claim_events,
     get_flag,
     get_member_by_platform_id,
     get_or_create_state,
     import_members,
     list_members,
     list_states,
+    member_memo,
 )
 
 if TYPE_CHECKING:
+    from bot.teams import TeamSync
     from campaigns.roster import RosterEntry
 
 __all__ = ["Rallybot", "ReloadReport", "campaign_files"]
@@ -51,6 +55,12 @@ __all__ = ["Rallybot", "ReloadReport", "campaign_files"]
 log = logging.getLogger("rallybot.app")
 
 RELOAD_FLAG = "reload"
+HANDLER_CONCURRENCY = 8
+"""How many inbound events the features handle at the same time (each may hold a connection)."""
+INTERACTIVE_EVENTS = (CommandInvoked, ButtonClicked, FormSubmitted)
+"""Events someone waits an answer to: :meth:`Rallybot.accept` returns once they are handled."""
+SHUTDOWN_GRACE_SECONDS = 20.0
+"""How long a stopping bot keeps handling the events it already accepted."""
 
 
 def campaign_files(paths: Sequence[Path]) -> list[Path]:
@@ -88,7 +98,10 @@ class Rallybot:
         self.local_admins = set(local_admins)
         self.campaigns: dict[str, Campaign] = {}
         self._by_source: dict[str, Campaign] = {}
-        self.router = Router(deduplicate=self._deduplicate)
+        self.router = Router()
+        self._claims: GroupCommit[tuple[str, str, str], bool] = GroupCommit(self._claim)
+        self._handler_slots = asyncio.Semaphore(HANDLER_CONCURRENCY)
+        self.inbox = Inbox(self._handle_recorded)
         self.dispatcher = Dispatcher(
             db,
             adapter,
@@ -438,6 +451,27 @@ class Rallybot:
         counts = await purge_expired(self.db, self.clock.now(), days)
         return counts.inbound_events + counts.survey_drafts
 
+    async def teams_tick(self) -> TeamSync | None:
+        """Give members the team of their platform group (``RALLYBOT_TEAM_GROUPS``, see
+        :mod:`bot.teams`); None when the feature is off or the platform cannot be read."""
+        from bot.adapters.base import AdapterError
+        from bot.teams import sync_teams
+
+        try:
+            result = await sync_teams(
+                self.db,
+                self.adapter,
+                self.adapter.platform,
+                self.settings.team_groups,
+                self.clock.now(),
+            )
+        except AdapterError as exc:
+            log.warning("teams from platform groups: could not read the groups (%s)", exc)
+            return None
+        if result is not None and result.changed:
+            self.request_plan()  # team audiences may have changed
+        return result
+
     async def _check_reload_flag(self) -> None:
         flag = await get_flag(self.db, RELOAD_FLAG)
         if flag is None:
@@ -451,18 +485,47 @@ class Rallybot:
 
     # ---- events ---------------------------------------------------------------------------
 
+    async def _claim(self, events: Sequence[tuple[str, str, str]]) -> list[bool]:
+        return await claim_events(self.db, events, self.clock.now())
+
     async def _deduplicate(self, event: Event) -> bool:
-        return await claim_event(
-            self.db,
-            event.platform,
-            event.event_id,
-            getattr(event, "kind", type(event).__name__),
-            self.clock.now(),
-        )
+        kind = getattr(event, "kind", type(event).__name__)
+        return await self._claims.submit((event.platform, event.event_id, kind))
 
     async def handle(self, event: Event) -> None:
-        """The adapters' single entry point for inbound events."""
-        await self.router.dispatch(event, self)
+        """Record ``event`` and have the features handle it; returns once they have.
+
+        Recording goes with the other events arriving meanwhile (one transaction for a burst);
+        a retry or a duplicate is dropped there. In-process adapters (memory, console) and
+        direct callers use this; platform adapters get :meth:`accept`."""
+        if await self._record(event):
+            await self._handle_recorded(event)
+
+    async def accept(self, event: Event) -> None:
+        """The platform adapters' event sink: record ``event`` (with the burst), then return;
+        the features handle it soon after, in its member's order (see :mod:`bot.inbox`).
+
+        Commands, clicks and form submissions are the exception: this returns once they are
+        handled, because the platform expects their answer (a Discord interaction response)."""
+        if await self._record(event):
+            handled = self.inbox.put(event)
+            if isinstance(event, INTERACTIVE_EVENTS):
+                await handled
+
+    async def idle(self) -> None:
+        """Wait until every accepted event has been handled."""
+        await self.inbox.idle()
+
+    async def _record(self, event: Event) -> bool:
+        if await self._deduplicate(event):
+            return True
+        log.info("dropped duplicate %s event %s", type(event).__name__, event.event_id)
+        return False
+
+    async def _handle_recorded(self, event: Event) -> None:
+        async with self._handler_slots:  # a burst cannot take every database connection
+            with member_memo():
+                await self.router.handle(event, self)
 
     def is_admin(self, user: UserRef) -> bool:
         """Whether ``user`` is a community manager."""
@@ -568,14 +631,21 @@ class Rallybot:
     # ---- life cycle -----------------------------------------------------------------------
 
     async def start_adapter(self) -> None:
-        """Connect the adapter with :meth:`handle` as its event sink."""
-        await self.adapter.start(self.handle)
+        """Connect the adapter: platform adapters hand events to :meth:`accept`; in-process
+        ones (``inline_events = True``: memory, console) to :meth:`handle`, and wait."""
+        inline = bool(getattr(self.adapter, "inline_events", False))
+        await self.adapter.start(self.handle if inline else self.accept)
 
     async def shutdown(self) -> None:
-        """Stop sending, hand back unsent claims, disconnect."""
+        """Stop sending, hand back unsent claims, disconnect, then finish the events already
+        accepted."""
         self.dispatcher.stop()
         await outbox.release_all(self.db, self.worker_id, self.clock.now())
         await self.adapter.stop()
+        try:
+            await asyncio.wait_for(self.inbox.idle(), timeout=SHUTDOWN_GRACE_SECONDS)
+        except TimeoutError:
+            log.warning("stopped with %d inbound event(s) not handled", len(self.inbox))
 
 
 def _human(delta: timedelta) -> str:

@@ -38,6 +38,10 @@ discord_app = typer.Typer(help="Discord: add the bot to a server.", no_args_is_h
 app.add_typer(discord_app, name="discord")
 slack_app = typer.Typer(help="Slack: install the app in a workspace.", no_args_is_help=True)
 app.add_typer(slack_app, name="slack")
+teams_app = typer.Typer(
+    help="Teams from platform groups (RALLYBOT_TEAM_GROUPS).", no_args_is_help=True
+)
+app.add_typer(teams_app, name="teams")
 
 out = Console(highlight=False)
 err = Console(stderr=True, highlight=False)
@@ -382,24 +386,37 @@ def campaign_resume(campaign_id: Annotated[str, typer.Argument(help="Campaign id
     _set_status(campaign_id, paused=False)
 
 
-async def _match_roster_emails(
+async def _match_roster(
     settings: Settings, db: Database, platform: str, file: Path, entries: list[RosterEntry]
 ) -> list[RosterEntry] | None:
-    """Rows matched to platform accounts by email (unmatched ones listed); None if impossible."""
+    """Rows matched to platform accounts by email or by their ``discord`` cell (unmatched
+    ones listed with the reason); None if impossible."""
     import contextlib
 
-    from bot.adapters.base import create_adapter
+    from bot.adapters.base import PlatformStartError, create_adapter
     from bot.clock import SystemClock
+    from bot.events import Event
     from handlers.onboarding import match_roster
 
     kwargs: dict[str, object] = {}
     if platform in {"slack", "discord"}:
         kwargs = {"settings": settings, "db": db, "clock": SystemClock(), "http_port": None}
+    if platform == "discord":
+        kwargs["sync_commands"] = False  # only the member list is needed
     adapter = create_adapter(platform, **kwargs)
+
+    async def ignore(event: Event) -> None:
+        """Events arriving while the roster is matched are not for this command."""
+
     try:
+        if hasattr(adapter, "lookup_member") and any(e.discord and not e.id for e in entries):
+            await adapter.start(ignore)  # names are looked up in the server's member list
         result = await match_roster(adapter, entries)
+    except PlatformStartError as exc:
+        err.print(f"[red]{exc}[/red]")
+        return None
     except TypeError as exc:
-        err.print(f"[red]{exc}: import without --match-emails, with an id column.[/red]")
+        err.print(f"[red]{exc}: import without --match, with an id column.[/red]")
         return None
     finally:
         with contextlib.suppress(Exception):
@@ -430,9 +447,11 @@ def roster_import(
     match_emails: Annotated[
         bool,
         typer.Option(
+            "--match",
             "--match-emails",
-            help="Find each row's platform account by its email (rows with an id keep it); "
-            "rows without an account are listed and left out.",
+            help="Find each row's platform account by its email, or on Discord by its discord "
+            "cell (rows with an id keep it); rows without an account are listed and left out. "
+            "Automatic with --platform discord when rows have a discord cell and no id.",
         ),
     ] = False,
 ) -> None:
@@ -467,8 +486,9 @@ def roster_import(
         db = await _with_db(settings)
         columns = (*Progress.get_default_columns()[:1], BarColumn(), MofNCompleteColumn())
         nonlocal rows
-        if match_emails:
-            matched = await _match_roster_emails(settings, db, platform, file, entries)
+        by_discord = platform == "discord" and any(e.discord and not e.id for e in entries)
+        if match_emails or by_discord:
+            matched = await _match_roster(settings, db, platform, file, entries)
             if matched is None:
                 await db.dispose()
                 raise typer.Exit(2)
@@ -488,6 +508,64 @@ def roster_import(
         )
 
     asyncio.run(main())
+
+
+@teams_app.command("sync")
+def teams_sync(
+    platform: Annotated[
+        str, typer.Option(help="Platform whose groups are read: slack or discord.")
+    ] = "slack",
+) -> None:
+    """Give members the team of their platform group now (a running bot also does it at
+    start and every 15 minutes); roster teams are kept."""
+    import contextlib
+
+    from bot.adapters.base import AdapterError, PlatformStartError, create_adapter
+    from bot.clock import SystemClock, utcnow
+    from bot.teams import sync_teams
+
+    settings = _settings()
+    if not settings.team_groups:
+        err.print(
+            "[red]RALLYBOT_TEAM_GROUPS is not set: teams come from the roster only "
+            '(set it to the groups that are teams, e.g. "sales,marketing").[/red]'
+        )
+        raise typer.Exit(1)
+
+    async def main() -> int:
+        db = await _with_db(settings)
+        try:
+            kwargs: dict[str, object] = {}
+            if platform in {"slack", "discord"}:
+                kwargs = {"settings": settings, "db": db, "clock": SystemClock(), "http_port": None}
+            try:
+                adapter = create_adapter(platform, **kwargs)
+            except (ValueError, PlatformStartError) as exc:
+                err.print(f"[red]{exc}[/red]")
+                return 2
+            try:
+                result = await sync_teams(db, adapter, platform, settings.team_groups, utcnow())
+            except (AdapterError, PlatformStartError) as exc:
+                err.print(f"[red]Could not read the groups: {exc}. Nothing changed.[/red]")
+                return 1
+            finally:
+                with contextlib.suppress(Exception):
+                    await adapter.stop()
+        finally:
+            await db.dispose()
+        if result is None:
+            err.print(f'[red]The "{platform}" platform has no groups to read teams from.[/red]')
+            return 1
+        out.print(
+            f"{result.teamed} member(s) got a team from {platform} groups: {result.changed} "
+            f"changed, {result.cleared} cleared, {result.kept} roster team(s) kept.",
+            soft_wrap=True,
+        )
+        return 0
+
+    code = asyncio.run(main())
+    if code:
+        raise typer.Exit(code)
 
 
 @app.command()

@@ -165,6 +165,12 @@ class Settings(BaseSettings):
     )
     faq_file: Path | None = Field(default=None, validation_alias=_env("RALLYBOT_FAQ"))
 
+    # teams from platform groups (bot/teams.py): the Slack user group handles or Discord role
+    # names that are teams, in order of precedence; empty: teams come from the roster only
+    team_groups: Annotated[list[str], NoDecode] = Field(
+        default_factory=list, validation_alias=_env("RALLYBOT_TEAM_GROUPS")
+    )
+
     # privacy (bot/privacy.py): raw inbound events and unfinished survey drafts older than
     # this many days are purged; None keeps them
     retention_days: int | None = Field(
@@ -183,6 +189,24 @@ class Settings(BaseSettings):
     def _split_buddies(cls, value: object) -> object:
         if isinstance(value, str):
             return list(dict.fromkeys(part.strip() for part in value.split(",") if part.strip()))
+        return value
+
+    @field_validator("team_groups", mode="before")
+    @classmethod
+    def _split_team_groups(cls, value: object) -> object:
+        if isinstance(value, str):
+            value = [part.strip().removeprefix("@") for part in value.split(",")]
+        if isinstance(value, list):
+            names: dict[str, str] = {}  # casefolded -> as written, the first spelling wins
+            for name in (str(part).strip() for part in value):
+                if name == "*":
+                    raise ValueError(
+                        "RALLYBOT_TEAM_GROUPS lists the groups that are teams by name, e.g. "
+                        '"sales,marketing"; "*" is not supported'
+                    )
+                if name:
+                    names.setdefault(name.casefold(), name)
+            return list(names.values())
         return value
 
     @field_validator("discord_guild_ids", mode="before")

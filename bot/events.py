@@ -13,9 +13,11 @@ __all__ = [
     "Event",
     "FormSubmitted",
     "MemberJoined",
+    "MemberProfile",
     "MessageDeleted",
     "MessageEdited",
     "MessagePosted",
+    "ProfileChanged",
     "ReactionAdded",
     "ReactionRemoved",
     "UserRef",
@@ -45,6 +47,19 @@ class ChannelRef:
     id: str
     name: str | None = None
     is_direct: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class MemberProfile:
+    """What the bot reads of a member's platform profile."""
+
+    user_id: str
+    display_name: str | None = None
+    first_name: str | None = None
+    locale: str | None = None
+    timezone: str | None = None
+    is_bot: bool = False
+    profile_complete: bool = False
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -160,3 +175,16 @@ class FormSubmitted(Event):
     values: dict[str, str] = field(default_factory=dict)
     channel: ChannelRef | None = None
     kind: Literal["form_submitted"] = "form_submitted"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ProfileChanged(Event):
+    """A member changed their platform profile (name, title, photo, nickname, time zone...).
+
+    ``profile`` is the profile as it is now, read from the event itself (Slack
+    ``user_change``, Discord member updates): the bot stores it and may see the onboarding
+    "profile complete" task done. ``event_id``: Slack's, or derived from the new profile.
+    """
+
+    profile: MemberProfile
+    kind: Literal["profile_changed"] = "profile_changed"

@@ -13,8 +13,9 @@ funnels, points totals and medians are the same before and after. Free texts the
 (kudos reasons, survey text answers, help question excerpts) are emptied, drafts deleted,
 pending messages cancelled, keys that embedded the member's id rewritten, an unfinished
 onboarding journey marked as escalated (managers are not told about a ghost). Nothing links the
-ghost back to the person: its id is new, and the old row is deleted. Leaderboards and member
-lists should leave ghosts out (:func:`is_forgotten`).
+ghost back to the person: its id is new, and the old row is deleted. The ghost's
+``member.forgotten`` flag keeps it off every leaderboard (:mod:`storage.ledger`); member lists
+should leave ghosts out too (:func:`is_forgotten`).
 
 **Retention** (:func:`purge_expired`): raw inbound events (kept only to drop platform retries)
 and unfinished survey drafts older than ``RALLYBOT_RETENTION_DAYS`` are deleted.
@@ -246,6 +247,7 @@ async def forget_member(db: Database, member_id: int, now: datetime) -> ForgetRe
             is_bot=member.is_bot,
             profile_complete=member.profile_complete,
             opted_out=True,
+            forgotten=True,  # leaderboards leave it out (its points still count in indicators)
             created_at=member.created_at,
             updated_at=now,
         )
@@ -428,6 +430,7 @@ register(
     )
 )
 register(PersonalData("point_total", member_columns=("member_id",)))
+register(PersonalData("point_day", member_columns=("member_id",)))
 register(PersonalData("badge_award", member_columns=("member_id",)))
 register(PersonalData("quiz_run", member_columns=("member_id",), rewrite=_quiz_run_rewrite))
 register(PersonalData("quiz_answer", member_columns=("member_id",)))

@@ -42,6 +42,7 @@ __all__ = [
     "STEPS",
     "ReportData",
     "chart_pngs",
+    "chart_title",
     "compute",
     "render_html",
     "render_tables",
@@ -675,6 +676,11 @@ def chart_pngs(data: ReportData) -> dict[str, bytes]:
         figure.savefig(buffer, format="png")
         charts[name] = buffer.getvalue()
     return charts
+
+
+def chart_title(name: str) -> str:
+    """The title drawn on the chart ``name`` (see :data:`CHARTS`)."""
+    return _CHART_TITLES.get(name, name)
 
 
 def write_pngs(charts: dict[str, bytes], folder: Path) -> list[Path]:

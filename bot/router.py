@@ -43,6 +43,11 @@ class Router:
         if self._deduplicate is not None and not await self._deduplicate(event):
             log.info("dropped duplicate %s event %s", type(event).__name__, event.event_id)
             return False
+        await self.handle(event, context)
+        return True
+
+    async def handle(self, event: Event, context: Any) -> None:
+        """Call every handler of ``event``'s type, in order, with no deduplication."""
         for handler in self._handlers.get(type(event), ()):
             try:
                 await handler(event, context)
@@ -53,4 +58,3 @@ class Router:
                     type(event).__name__,
                     event.event_id,
                 )
-        return True

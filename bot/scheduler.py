@@ -14,9 +14,11 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 if TYPE_CHECKING:
     from bot.app import Rallybot
 
-__all__ = ["JOB_IDS", "build_scheduler"]
+__all__ = ["JOB_IDS", "TEAMS_JOB_ID", "build_scheduler"]
 
 JOB_IDS = ("rallybot.plan", "rallybot.dispatch", "rallybot.reap", "rallybot.retention")
+TEAMS_JOB_ID = "rallybot.teams"
+"""The team sync's job, scheduled only when ``RALLYBOT_TEAM_GROUPS`` is set."""
 
 
 def build_scheduler(app: Rallybot) -> AsyncIOScheduler:
@@ -62,4 +64,15 @@ def build_scheduler(app: Rallybot) -> AsyncIOScheduler:
         name="purge data older than the retention setting",
         **common,
     )
+    if settings.team_groups:
+        from bot.teams import TEAM_SYNC_SECONDS
+
+        scheduler.add_job(
+            app.teams_tick,
+            "interval",
+            seconds=TEAM_SYNC_SECONDS,
+            id=TEAMS_JOB_ID,
+            name="teams from platform groups",
+            **common,
+        )
     return scheduler

@@ -1,13 +1,17 @@
 """Roster files: the people invited to a community, as CSV with a header row.
 
-Columns (any case, any order, spaces or dashes for ``_``; each row needs ``id`` or ``email``)::
+Columns (any case, any order, spaces or dashes for ``_``; each row needs ``id``, ``email``
+or ``discord``)::
 
-    id, email, name, first_name, team, cohort, groups, start_date, locale, timezone
+    id, email, name, first_name, team, cohort, groups, start_date, locale, timezone, discord
 
 The delimiter is ``,`` or ``;`` (whichever the header row uses). ``groups`` holds several
 names separated by ``|`` (or by ``;`` too when the delimiter is ``,``). ``start_date`` is
 ``2026-09-15`` or ``2026-09-15 09:00`` in the row's time zone (its ``timezone`` cell, else the
-default). Every problem is reported at once, at its CSV line and column.
+default). ``discord`` names the member's Discord account: their user id (or a ``<@id>``
+mention) or their username; ``rallybot roster import --platform discord`` finds the account
+(:func:`handlers.onboarding.match_roster`). Every problem is reported at once, at its CSV line
+and column.
 """
 
 from __future__ import annotations
@@ -31,6 +35,7 @@ __all__ = [
     "MAX_ROSTER_BYTES",
     "RosterEntry",
     "RosterLoadError",
+    "discord_id",
     "load_roster",
     "load_roster_text",
     "member_fields",
@@ -50,11 +55,13 @@ COLUMNS = (
     "start_date",
     "locale",
     "timezone",
+    "discord",
 )
 """The columns a roster may have."""
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _LOCALE = re.compile(r"^[A-Za-z]{2,3}(?:[-_][A-Za-z0-9]{2,8})*$")
+_DISCORD_ID = re.compile(r"^(?:<@!?(\d{15,21})>|(\d{15,21}))$")
 
 
 @dataclass(frozen=True)
@@ -62,7 +69,8 @@ class RosterEntry:
     """One invited person.
 
     ``start_date`` is an aware UTC datetime; ``timezone`` is the row's own zone, or None when
-    the row did not give one (the default applies).
+    the row did not give one (the default applies). ``discord`` is the ``discord`` cell as
+    written (a Discord user id, a mention or a username).
     """
 
     id: str | None
@@ -75,13 +83,27 @@ class RosterEntry:
     start_date: datetime | None = None
     locale: str | None = None
     timezone: str | None = None
+    discord: str | None = None
     line: int = field(default=0, compare=False)
+
+
+def discord_id(cell: str | None) -> str | None:
+    """The Discord user id a ``discord`` cell holds (an id or a ``<@id>`` mention), else None
+    (a username, found on the server by ``rallybot roster import``)."""
+    match = _DISCORD_ID.match((cell or "").strip())
+    return (match.group(1) or match.group(2)) if match is not None else None
 
 
 def member_fields(entry: RosterEntry) -> tuple[str, dict[str, object]]:
     """The member a roster row describes: its platform id (the row's id, else the part of
-    the email before ``@``) and the fields the row sets (empty cells change nothing)."""
-    user_id = entry.id or (entry.email or "").split("@")[0]
+    the email before ``@``, else the Discord id or name of its ``discord`` cell) and the
+    fields the row sets (empty cells change nothing)."""
+    user_id = (
+        entry.id
+        or (entry.email or "").split("@")[0]
+        or discord_id(entry.discord)
+        or (entry.discord or "")
+    )
     fields: dict[str, object] = {
         "display_name": entry.name,
         "first_name": entry.first_name,
@@ -215,7 +237,9 @@ class _Reader:
     group_separators: str = ";|"
     columns: list[str | None] = field(default_factory=list)
     errors: list[LoadError] = field(default_factory=list)
-    seen: dict[str, dict[str, int]] = field(default_factory=lambda: {"id": {}, "email": {}})
+    seen: dict[str, dict[str, int]] = field(
+        default_factory=lambda: {"id": {}, "email": {}, "discord": {}}
+    )
     unnamed_reported: set[int] = field(default_factory=set)
 
     def error(self, line: int, column: int, name: str, message: str) -> None:
@@ -239,12 +263,13 @@ class _Reader:
                 self.columns.append(_IGNORED)
             else:
                 self.columns.append(name)
-        if "id" not in self.columns and "email" not in self.columns:
+        if not {"id", "email", "discord"} & {c for c in self.columns if c}:
             self.error(
                 line,
                 1,
                 "",
-                'the roster needs an "id" or an "email" column (the first row names the columns)',
+                'the roster needs an "id", an "email" or a "discord" column (the first row '
+                "names the columns)",
             )
             return False
         return True
@@ -287,11 +312,24 @@ class _Reader:
         email = values.get("email")
         if email is not None and not _EMAIL.match(email):
             problem("email", f'"{email}" is not an email address')
-        if "id" not in values and "email" not in values:
-            problem(
-                "id" if "id" in self.columns else "email", "this row has neither an id nor an email"
+        if not {"id", "email", "discord"} & set(values):
+            where_missing = next(c for c in ("id", "email", "discord") if c in self.columns)
+            message = (
+                "this row has no id, email or discord"
+                if "discord" in self.columns
+                else "this row has neither an id nor an email"
             )
-        for name, key in (("id", values.get("id")), ("email", email.casefold() if email else None)):
+            problem(where_missing, message)
+        discord = values.get("discord")
+        keys = (
+            ("id", values.get("id")),
+            ("email", email.casefold() if email else None),
+            (
+                "discord",
+                (discord_id(discord) or discord.removeprefix("@").casefold()) if discord else None,
+            ),
+        )
+        for name, key in keys:
             if key is None:
                 continue
             seen = self.seen[name]
@@ -338,6 +376,7 @@ class _Reader:
             start_date=start,
             locale=locale,
             timezone=zone_name,
+            discord=discord,
             line=line,
         )
 

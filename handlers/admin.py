@@ -35,7 +35,7 @@ Community managers:
   /rallybot pause CAMPAIGN       stop sending a campaign's messages
   /rallybot resume CAMPAIGN      send them again
   /rallybot reload               re-read the campaign files
-  /rallybot stats [WEEKS] [cohort=X] [team=X] [campaign=ID]   the indicators (last 4 weeks)
+  /rallybot stats [WEEKS] [cohort=X] [team=X] [campaign=ID]   indicators and charts (4 weeks)
   /rallybot points add|remove @member N reason   adjust points (audited)
   /rallybot points revert ENTRY_ID               undo a ledger entry
   /rallybot season start NAME    start a new points season

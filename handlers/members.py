@@ -1,16 +1,17 @@
-"""Members: newcomers joining the workspace or a channel are recorded, with their profile."""
+"""Members: newcomers joining the workspace or a channel are recorded, with their profile,
+and the profile is kept up to date when the member changes it."""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from bot.events import MemberJoined
-from storage.repositories import add_channel_member, upsert_member
+from bot.events import MemberJoined, ProfileChanged
+from storage.repositories import add_channel_member, get_member_by_platform_id, upsert_member
 
 if TYPE_CHECKING:
     from bot.context import BotContext
 
-__all__ = ["on_member_joined", "register"]
+__all__ = ["on_member_joined", "on_profile_changed", "register"]
 
 
 async def on_member_joined(event: MemberJoined, ctx: BotContext) -> None:
@@ -37,9 +38,30 @@ async def on_member_joined(event: MemberJoined, ctx: BotContext) -> None:
     ctx.request_plan()
 
 
+async def on_profile_changed(event: ProfileChanged, ctx: BotContext) -> None:
+    """Store the new profile of a member the bot knows (names, time zone, locale, whether it
+    is complete); people it does not know yet are recorded when they join."""
+    member = await get_member_by_platform_id(ctx.db, event.platform, event.user.id)
+    if member is None:
+        return
+    profile = event.profile
+    fields: dict[str, object] = {
+        "is_bot": profile.is_bot,
+        "profile_complete": profile.profile_complete,
+    }
+    for name in ("display_name", "first_name", "locale", "timezone"):
+        value = getattr(profile, name)
+        if value:  # a field the platform left out never erases what is known
+            fields[name] = value
+    updated = await upsert_member(ctx.db, event.platform, event.user.id, ctx.clock.now(), **fields)
+    if (updated.timezone, updated.locale) != (member.timezone, member.locale):
+        ctx.request_plan()  # personal messages go at the member's local time, in their language
+
+
 def register(router: object) -> None:
     """Attach this module's handlers."""
     from bot.router import Router
 
     assert isinstance(router, Router)
     router.add(MemberJoined, on_member_joined)
+    router.add(ProfileChanged, on_profile_changed)

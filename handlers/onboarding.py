@@ -27,7 +27,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.events import ButtonClicked, CommandInvoked, MemberJoined, MessagePosted
+from bot.events import ButtonClicked, CommandInvoked, MemberJoined, MessagePosted, ProfileChanged
 from bot.messages import Message
 from campaigns.journey import ACCEPT_ACTION, DONE_ACTION, Journey, Task, journey_of
 from campaigns.planner import MemberView, build_message, members_of, zone_of
@@ -792,6 +792,19 @@ async def on_member_joined(event: MemberJoined, ctx: BotContext) -> None:
         await refresh(ctx, campaign, journey, member)
 
 
+async def on_profile_changed(event: ProfileChanged, ctx: BotContext) -> None:
+    """A profile just completed on the platform (stored by the members handler, which runs
+    first) completes the "profile complete" task at once: its nudges stop."""
+    if event.user.is_bot or not event.profile.profile_complete or not _campaigns(ctx):
+        return
+    member = await _member(ctx, event.platform, event.user.id)
+    if member is None or not member.profile_complete:
+        return
+    for campaign, journey in _campaigns(ctx):
+        if any(task.kind == "profile_complete" for task in journey.tasks):
+            await refresh(ctx, campaign, journey, member)
+
+
 def _first_post_channels(
     ctx: BotContext, campaign: Campaign, journey: Journey, task: Task
 ) -> set[str]:
@@ -942,44 +955,61 @@ async def on_command(event: CommandInvoked, ctx: BotContext) -> None:
 
 @dataclass
 class RosterMatch:
-    """Roster rows matched to platform accounts by email, and those that were not."""
+    """Roster rows matched to platform accounts (by email, or by their ``discord`` cell), and
+    those that were not, each with its reason (``reasons``, in the order of ``unmatched``)."""
 
     entries: list[RosterEntry] = field(default_factory=list)
     unmatched: list[RosterEntry] = field(default_factory=list)
+    reasons: list[str] = field(default_factory=list)
 
     def report(self, source: str) -> list[str]:
-        """One line per row that did not match, ``file:line: email``."""
+        """One line per row that did not match, ``file:line: email or name: reason``."""
         return [
-            f"{source}:{entry.line}: {entry.email}: no account with this email on the platform"
-            for entry in self.unmatched
+            f"{source}:{entry.line}: {entry.discord or entry.email}: {reason}"
+            for entry, reason in zip(self.unmatched, self.reasons, strict=True)
         ]
 
 
 async def match_roster(
     adapter: Adapter, entries: Sequence[RosterEntry], *, concurrency: int = 4
 ) -> RosterMatch:
-    """Give every row without an ``id`` the platform account of its email
-    (``adapter.lookup_by_email``); rows with an ``id`` are kept as they are.
+    """Give every row without an ``id`` the platform account it names: its ``discord`` cell
+    (an id, a mention or a username) through ``adapter.lookup_member`` when the platform has
+    it (Discord), else its email through ``adapter.lookup_by_email`` (Slack). Rows with an
+    ``id`` are kept as they are; the others are listed with the reason.
 
-    Raises TypeError when the platform cannot look members up by email.
+    Raises TypeError when the platform can look members up neither way.
     """
-    lookup = getattr(adapter, "lookup_by_email", None)
-    if lookup is None:
+    by_email = getattr(adapter, "lookup_by_email", None)
+    by_name = getattr(adapter, "lookup_member", None)
+    if by_email is None and by_name is None:
         raise TypeError(f'the "{adapter.platform}" platform cannot look members up by email')
     semaphore = asyncio.Semaphore(concurrency)
 
-    async def one(entry: RosterEntry) -> str | None:
-        if entry.id or not entry.email:
-            return entry.id
-        async with semaphore:
-            found: str | None = await lookup(entry.email)
-            return found
+    async def one(entry: RosterEntry) -> tuple[str | None, str]:
+        if entry.id:
+            return entry.id, ""
+        if entry.discord and by_name is not None:
+            async with semaphore:
+                found: str | None = await by_name(entry.discord)
+            return found, "no member of the server has this id or username (or several do)"
+        if entry.email and by_email is not None:
+            async with semaphore:
+                found = await by_email(entry.email)
+            return found, "no account with this email on the platform"
+        if entry.discord:
+            return None, "this platform cannot look members up by their Discord name"
+        return None, (
+            "this platform cannot look members up by email: give the row its account in a "
+            '"discord" column (an id or a username)'
+        )
 
-    ids = await asyncio.gather(*(one(entry) for entry in entries))
+    found = await asyncio.gather(*(one(entry) for entry in entries))
     result = RosterMatch()
-    for entry, user_id in zip(entries, ids, strict=True):
+    for entry, (user_id, reason) in zip(entries, found, strict=True):
         if user_id is None:
             result.unmatched.append(entry)
+            result.reasons.append(reason)
         else:
             result.entries.append(replace(entry, id=user_id))
     return result
@@ -991,6 +1021,7 @@ def register(router: object) -> None:
 
     assert isinstance(router, Router)
     router.add(MemberJoined, on_member_joined)
+    router.add(ProfileChanged, on_profile_changed)
     router.add(MessagePosted, on_message_posted)
     router.add(ButtonClicked, on_button_clicked)
     router.add(CommandInvoked, on_command)

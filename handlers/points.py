@@ -14,8 +14,10 @@ from __future__ import annotations
 
 import logging
 import re
+from collections import OrderedDict
 from datetime import datetime, time
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
+from weakref import WeakKeyDictionary
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
@@ -31,6 +33,7 @@ from bot.messages import Message
 from campaigns.quiz import sanitize_answer
 from campaigns.rules import ACTION_SOURCES, DEFAULT_RULES, BadgeSpec, Rules, localized
 from storage import ledger
+from storage.database import Database
 from storage.ledger import Limits, Period, PointCounts
 from storage.models import Delivery, DeliveryStatus, Member, table_of
 from storage.repositories import get_member, get_member_by_platform_id, upsert_member
@@ -39,6 +42,7 @@ if TYPE_CHECKING:
     from bot.context import BotContext
 
 __all__ = [
+    "BADGE_OUTBOX",
     "COMMANDS",
     "check_badges",
     "grant",
@@ -54,6 +58,10 @@ log = logging.getLogger("rallybot.points")
 
 COMMANDS = frozenset({"points", "top", "kudos", "season"})
 """The ``/rallybot`` commands this module answers."""
+
+BADGE_OUTBOX = "points.badges"
+"""The outbox ``campaign_id`` of badge announcements (step ``badge-<id>``, occurrence the
+member's id): written with the badge, in one transaction, so each goes out exactly once."""
 
 PERIODS: dict[str, Period] = {"all": "all", "season": "season", "7d": "7d", "30d": "30d"}
 _PERIOD_WORDS = {"all": "all time", "season": "this season", "7d": "the last 7 days"}
@@ -214,31 +222,55 @@ async def check_badges(ctx: BotContext, member: Member, *, at: datetime | None =
     at = at or ctx.clock.now()
     new: list[str] = []
     for badge in pending:
-        if _holds(badge, counts) and await ledger.award_badge(ctx.db, member.id, badge.id, at):
+        if not _holds(badge, counts):
+            continue
+        announce = _badge_announcement(ctx, rules, member, badge, at)
+        if await ledger.award_badge(ctx.db, member.id, badge.id, at, announce=[announce]):
             new.append(badge.id)
-            await _announce_badge(ctx, rules, member, badge)
+            log.info("member %s earned badge %s", member.id, badge.id)
     return new
 
 
-async def _announce_badge(ctx: BotContext, rules: Rules, member: Member, badge: BadgeSpec) -> None:
+def _badge_announcement(
+    ctx: BotContext, rules: Rules, member: Member, badge: BadgeSpec, at: datetime
+) -> dict[str, Any]:
+    """The outbox row announcing a badge (a direct message, or a post in the rules' channel);
+    the dispatcher sends it, retried like any message, once per member and badge."""
+    assert member.id is not None
     locale = (member.locale or ctx.settings.locale or "en").split("-")[0].split("_")[0]
     where = "dm" if rules.announce == "dm" else "channel"
     templates = _BADGE_TEXT[where]
     template = templates.get(locale, templates["en"])
     text = template.format(badge=localized(badge.name, locale), name=_name(member))
-    try:
-        if where == "dm":
-            await ctx.adapter.send_direct(member.platform_user_id, Message(text=text))
-        else:
-            channels: dict[str, str] = {}
-            for campaign in getattr(ctx, "campaigns", {}).values():
-                channels.update(campaign.spec.channels)
-            channels.update(ctx.settings.channel_map)
-            channel = channels.get(rules.announce, rules.announce)
-            await ctx.adapter.post(channel, Message(text=text))
-    except Exception:  # the badge stays awarded; only the announcement is lost
-        log.exception("could not announce badge %s of member %s", badge.id, member.id)
-    log.info("member %s earned badge %s", member.id, badge.id)
+    message = Message(text=text, metadata={"campaign": BADGE_OUTBOX, "step": f"badge-{badge.id}"})
+    payload: dict[str, Any] = {"message": message.to_dict()}
+    if where == "dm":
+        recipient = f"member:{member.id}"
+        payload["member_id"] = member.id
+    else:
+        channels: dict[str, str] = {}
+        for campaign in getattr(ctx, "campaigns", {}).values():
+            channels.update(campaign.spec.channels)
+        channels.update(ctx.settings.channel_map)
+        channel = channels.get(rules.announce, rules.announce)
+        recipient = f"channel:{channel}"
+        payload["channel"] = channel
+    now = ctx.clock.now()
+    return {
+        "campaign_id": BADGE_OUTBOX,
+        "step_id": f"badge-{badge.id}"[:100],
+        "recipient": recipient,
+        "occurrence": f"member-{member.id}",
+        "due_at": now,
+        "grace_until": now + ctx.settings.grace,
+        "status": DeliveryStatus.pending.value,
+        "reason": None,
+        "payload": payload,
+        "content_hash": "",
+        "attempts": 0,
+        "created_at": now,
+        "updated_at": now,
+    }
 
 
 # ---------------------------------------------------------------------------- events
@@ -258,9 +290,21 @@ async def _member_for(ctx: BotContext, user: UserRef) -> Member:
     return member
 
 
+_ANNOUNCEMENTS: WeakKeyDictionary[Database, OrderedDict[tuple[str, str], str]] = WeakKeyDictionary()
+_ANNOUNCEMENTS_KEPT = 4096
+
+
 async def _is_announcement(ctx: BotContext, channel_id: str, message_id: str) -> str | None:
-    """The campaign id if the message is one the bot posted in a channel for a campaign."""
-    async with ctx.db.session() as session:
+    """The campaign id if the message is one the bot posted in a channel for a campaign.
+
+    A burst of reactions goes to a handful of announcements: the ones found are remembered
+    (a sent post stays one); a message that is not one yet is looked up again next time."""
+    known = _ANNOUNCEMENTS.setdefault(ctx.db, OrderedDict())
+    campaign_id = known.get((channel_id, message_id))
+    if campaign_id is not None:
+        known.move_to_end((channel_id, message_id))
+        return campaign_id
+    async with ctx.db.read() as session:
         result = await session.execute(
             sa.select(D.campaign_id)
             .where(
@@ -271,7 +315,12 @@ async def _is_announcement(ctx: BotContext, channel_id: str, message_id: str) ->
             )
             .limit(1)
         )
-        return result.scalar_one_or_none()
+        campaign_id = result.scalar_one_or_none()
+    if campaign_id is not None:
+        known[(channel_id, message_id)] = campaign_id
+        while len(known) > _ANNOUNCEMENTS_KEPT:
+            known.popitem(last=False)
+    return campaign_id
 
 
 def _emoji(name: str) -> str:
@@ -332,15 +381,39 @@ async def on_reaction_added(event: ReactionAdded, ctx: BotContext) -> None:
 
 
 async def on_reaction_removed(event: ReactionRemoved, ctx: BotContext) -> None:
-    """Taking a reaction back revokes the points it earned, exactly once."""
+    """Taking a reaction back revokes the points it earned, exactly once. A removal delivered
+    before its reaction (platforms do not guarantee the order) leaves a tombstone, so the late
+    reaction earns nothing either (for kudos, only when the removal names the message's
+    author: without it, an existing award is revoked and nothing more)."""
+    if event.user.is_bot:
+        return
+    if event.author is not None and event.author.id == event.user.id:
+        return  # one's own message: the reaction earned nothing
     now = ctx.clock.now()
-    for key, reason in (
-        (_reaction_key(event), _reaction_reason(event.emoji)),
-        (_kudos_key(event), _kudos_reason(event.emoji)),
-    ):
-        entry = await ledger.get_entry(ctx.db, key)
-        if entry is not None and entry.reason == reason:
-            await ledger.revoke(ctx.db, key=key, at=now, reason=f"{reason} (taken back)")
+    takes: list[tuple[str, str, str, UserRef]] = []
+    if await _is_announcement(ctx, event.channel.id, event.message_id) is not None:
+        takes.append((_reaction_key(event), _reaction_reason(event.emoji), "reaction", event.user))
+    author = event.author
+    if _emoji(event.emoji) in rules_of(ctx).kudos_emojis:
+        if author is None:  # some platforms (Discord) do not name the author of a removal
+            key, reason = _kudos_key(event), _kudos_reason(event.emoji)
+            entry = await ledger.get_entry(ctx.db, key)
+            if entry is not None and entry.reason == reason:
+                await ledger.revoke(ctx.db, key=key, at=now, reason=f"{reason} (taken back)")
+        elif not author.is_bot:
+            takes.append((_kudos_key(event), _kudos_reason(event.emoji), "kudos", author))
+    for key, reason, source, owner in takes:
+        member = await _member_for(ctx, owner)  # the one the reaction earned points for
+        assert member.id is not None
+        await ledger.take_back(
+            ctx.db,
+            key=key,
+            member_id=member.id,
+            source=source,
+            at=now,
+            reason=f"{reason} (taken back)",
+            award_reason=reason,
+        )
 
 
 async def on_message_posted(event: MessagePosted, ctx: BotContext) -> None:

@@ -8,6 +8,7 @@ import logging
 from datetime import datetime
 from typing import TYPE_CHECKING
 
+from bot.adapters.base import file_sender
 from bot.events import ButtonClicked, CommandInvoked
 from bot.messages import Button, Message
 from bot.privacy import export_json, export_member, forget_member
@@ -98,10 +99,10 @@ def chunks(text: str, size: int = CHUNK) -> list[str]:
 
 
 async def send_export(ctx: BotContext, user_id: str, text: str, locale: str | None) -> int:
-    """Send the export to ``user_id``: one file where the adapter has ``send_file``, else
-    direct messages holding it in code blocks. Returns the number of messages sent."""
+    """Send the export to ``user_id``: one file where the adapter takes files (``send_file``),
+    else direct messages holding it in code blocks. Returns the number of messages sent."""
     title = _t(locale, "export_title")
-    send_file = getattr(ctx.adapter, "send_file", None)
+    send_file = file_sender(ctx.adapter)
     if send_file is not None:
         message = Message(text=_t(locale, "export_text", part="rallybot-data.json"), title=title)
         await send_file(user_id, "rallybot-data.json", text.encode(), message)

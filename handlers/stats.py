@@ -5,8 +5,10 @@
   members who opted out are not recorded.
 - ``/rallybot stats [WEEKS] [cohort=NAME] [team=NAME] [campaign=ID]`` (community managers,
   routed here by :mod:`handlers.admin`) answers with a summary of the last WEEKS weeks (4 by
-  default). Charts are not attached: the neutral :class:`~bot.messages.Message` carries images
-  by URL only (``rallybot report --format html`` gives the charts).
+  default), then sends the charts of :func:`bot.report.chart_pngs` as PNG files to the
+  manager's direct messages where the platform takes files
+  (:func:`~bot.adapters.base.file_sender`); elsewhere the answer says that ``rallybot report
+  --format html`` gives them. The charts are drawn in a worker thread, one command at a time.
 - A campaign step with ``digest: true`` and ``post: CHANNEL`` posts the same summary (last 4
   weeks) to that channel at each of its times. The summary is computed when the step is due
   (not when it is planned): :func:`digest_tick` writes it into the outbox then, under the
@@ -15,19 +17,24 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import threading
 from dataclasses import replace
 from datetime import UTC, datetime, time, timedelta
 from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
+from bot.adapters.base import FileSender, file_sender
 from bot.events import ButtonClicked, CommandInvoked, Event, MessagePosted, ReactionAdded
 from bot.indicators import Scope, week_start
-from bot.report import compute, summary_text
+from bot.messages import Message
+from bot.report import ReportData, chart_pngs, chart_title, compute, summary_text
 from campaigns.planner import PlannedDelivery, plan
 from campaigns.schema import Campaign
 from storage import outbox
+from storage.batching import appender
 from storage.models import CampaignStatus, Delivery, DeliveryStatus, table_of
 from storage.report_models import Activity, ActivityKind, week_of
 from storage.repositories import get_member_by_platform_id, list_states, upsert_member
@@ -41,6 +48,7 @@ __all__ = [
     "next_digest_time",
     "record",
     "register",
+    "send_charts",
     "stats_command",
     "stats_scope",
 ]
@@ -79,17 +87,15 @@ async def record(
         )
     if member.opted_out or member.is_bot or member.id is None:
         return False
-    async with ctx.db.session() as session:
-        await session.execute(
-            sa.insert(_ACTIVITY).values(
-                member_id=member.id,
-                kind=kind.value,
-                channel_id=channel_id,
-                target_message_id=target,
-                occurred_at=event.occurred_at,
-                week=week_of(event.occurred_at),
-            )
-        )
+    row = {
+        "member_id": member.id,
+        "kind": kind.value,
+        "channel_id": channel_id,
+        "target_message_id": target,
+        "occurred_at": event.occurred_at,
+        "week": week_of(event.occurred_at),
+    }
+    await appender(ctx.db, _ACTIVITY).submit(row)  # with the other events' rows of the moment
     return True
 
 
@@ -139,6 +145,13 @@ def register(router: object) -> None:
 # ---------------------------------------------------------------------------- /rallybot stats
 
 STATS_USAGE = "Usage: /rallybot stats [WEEKS] [cohort=NAME] [team=NAME] [campaign=ID]"
+REPORT_HINT = "rallybot report --format html"
+CHARTS_SENT_NOTE = (
+    f"(Charts: sent to you as images in a direct message; full tables: {REPORT_HINT})"
+)
+NO_CHARTS_NOTE = f"(Charts and full tables: {REPORT_HINT})"
+
+_drawing = threading.Lock()  # one chart rendering at a time (matplotlib is not thread-safe)
 
 
 def stats_scope(now: datetime, weeks: int = DIGEST_WEEKS, **filters: str | None) -> Scope:
@@ -176,10 +189,62 @@ async def stats_command(event: CommandInvoked, ctx: BotContext) -> None:
     weeks, filters = parsed
     now = ctx.clock.now()
     data = await compute(ctx.db, stats_scope(now, weeks, **filters), now)
-    await ctx.answer(
-        event,
-        summary_text(data) + "\n(Charts and full tables: rallybot report --format html)",
-    )
+    send_file = file_sender(ctx.adapter)
+    note = CHARTS_SENT_NOTE if send_file is not None else NO_CHARTS_NOTE
+    await ctx.answer(event, summary_text(data) + "\n" + note)
+    if send_file is not None:
+        await send_charts(ctx, event, data, send_file)
+
+
+async def send_charts(
+    ctx: BotContext, event: CommandInvoked, data: ReportData, send_file: FileSender
+) -> int:
+    """Send each chart of ``data`` as a PNG file to the direct messages of the person who ran
+    ``event``; returns how many went. Never raises: a chart that cannot be drawn or sent is
+    logged, the person is told so (with where to get the charts) and the rest are skipped."""
+    try:  # drawn in a worker thread: the event loop keeps serving meanwhile
+        charts = await asyncio.to_thread(_draw, data)
+    except Exception:
+        log.exception("could not draw the charts of /rallybot stats")
+        await _tell(ctx, event, f"The charts could not be drawn; {REPORT_HINT} makes them.")
+        return 0
+    label = data.scope.label()
+    sent = 0
+    for name, png in charts.items():
+        title = chart_title(name)
+        comment = Message(text=f"📈 Charts — {label}") if sent == 0 else None
+        try:
+            await send_file(
+                event.user.id,
+                f"{name}.png",
+                png,
+                comment,
+                title=title,
+                alt_text=f"{title}, {label}",
+            )
+        except Exception as exc:
+            log.warning("could not send the chart %s.png to %s: %s", name, event.user.id, exc)
+            await _tell(
+                ctx,
+                event,
+                f"Could not send the chart {name}.png ({sent} of {len(charts)} sent): {exc}. "
+                f"{REPORT_HINT} makes every chart.",
+            )
+            return sent
+        sent += 1
+    return sent
+
+
+def _draw(data: ReportData) -> dict[str, bytes]:
+    with _drawing:
+        return chart_pngs(data)
+
+
+async def _tell(ctx: BotContext, event: CommandInvoked, text: str) -> None:
+    try:
+        await ctx.answer(event, text)
+    except Exception:
+        log.exception("could not tell %s that the charts failed", event.user.id)
 
 
 # ---------------------------------------------------------------------------- weekly digest

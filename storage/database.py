@@ -7,19 +7,24 @@ Typical use::
         session.add(Member(platform="slack", platform_user_id="U1"))
     await db.dispose()
 
-On SQLite every transaction starts with ``BEGIN IMMEDIATE``: it takes the write lock at once, so
-two processes (or two coroutines) can never both read a row as free and then both claim it; the
-second one waits (up to the 30-second busy timeout) until the first commits or rolls back.
+On SQLite every transaction started by :meth:`Database.session` begins with ``BEGIN IMMEDIATE``:
+it takes the write lock at once, so two processes (or two coroutines) can never both read a row
+as free and then both claim it; the second one waits (up to the 30-second busy timeout) until the
+first commits or rolls back. :meth:`Database.read` is for transactions that only read: a plain
+``BEGIN`` that takes no write lock, so readers run side by side with each other and with the one
+writer (WAL).
 """
 
 from __future__ import annotations
 
+import asyncio
+from collections import deque
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from types import TracebackType
 from typing import Any, Literal, cast
 
-from sqlalchemy import event, make_url
+from sqlalchemy import event, make_url, text
 from sqlalchemy.engine import URL
 from sqlalchemy.engine.interfaces import DBAPIConnection
 from sqlalchemy.ext.asyncio import (
@@ -30,12 +35,23 @@ from sqlalchemy.ext.asyncio import (
 )
 from sqlalchemy.pool import ConnectionPoolEntry
 
-__all__ = ["SQLITE_BUSY_TIMEOUT_MS", "Database", "create_database", "make_engine", "normalize_url"]
+__all__ = [
+    "SQLITE_BUSY_TIMEOUT_MS",
+    "Database",
+    "WriterTurns",
+    "create_database",
+    "make_engine",
+    "normalize_url",
+    "relax_commit",
+]
 
 Dialect = Literal["sqlite", "postgresql"]
 
 #: How long a SQLite connection waits for another writer before failing with "database is locked".
 SQLITE_BUSY_TIMEOUT_MS = 30_000
+
+#: The execution option that marks a read-only transaction (see :meth:`Database.read`).
+_READ_ONLY = "rallybot_read_only"
 
 _URL_ERROR = "DATABASE_URL must start with sqlite:/// or postgresql://"
 
@@ -120,7 +136,55 @@ def _configure_sqlite(engine: AsyncEngine, *, foreign_keys: bool) -> None:
 
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(connection: Any) -> None:
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        read_only = connection.get_execution_options().get(_READ_ONLY, False)
+        connection.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
+
+
+async def relax_commit(session: AsyncSession) -> None:
+    """Let this transaction's commit return before PostgreSQL has flushed it to disk
+    (``synchronous_commit = off``, for this transaction only).
+
+    For high-volume records whose loss in a crash of the database server itself is harmless
+    (inbound event ids, activity rows): a server crash can lose the last fraction of a second
+    of them, never corrupt anything. Points, deliveries and every other write keep the default.
+    A no-op on SQLite (WAL with ``synchronous = NORMAL`` already syncs at checkpoints).
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        await session.execute(text("SET LOCAL synchronous_commit TO OFF"))
+
+
+class WriterTurns:
+    """A lock with two queues: urgent waiters get the turn before the others; each queue is
+    served in arrival order."""
+
+    def __init__(self) -> None:
+        self._busy = False
+        self._urgent: deque[asyncio.Future[None]] = deque()
+        self._normal: deque[asyncio.Future[None]] = deque()
+
+    async def acquire(self, *, urgent: bool = False) -> None:
+        """Wait for the turn."""
+        if not self._busy and not self._urgent and not self._normal:
+            self._busy = True
+            return
+        turn: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        (self._urgent if urgent else self._normal).append(turn)
+        try:
+            await turn
+        except asyncio.CancelledError:
+            if turn.done() and not turn.cancelled():  # handed the turn while being cancelled
+                self.release()
+            raise
+
+    def release(self) -> None:
+        """Hand the turn to the next waiter (urgent ones first), or free it."""
+        for queue in (self._urgent, self._normal):
+            while queue:
+                turn = queue.popleft()
+                if not turn.done():  # a cancelled waiter is skipped
+                    turn.set_result(None)
+                    return
+        self._busy = False
 
 
 class Database:
@@ -137,6 +201,10 @@ class Database:
         self.engine = engine
         self.dialect: Dialect = cast(Dialect, name)
         self.sessionmaker = async_sessionmaker(engine, expire_on_commit=False)
+        self._write_lock: tuple[asyncio.AbstractEventLoop, WriterTurns] | None = None
+        self._readers = async_sessionmaker(
+            engine.execution_options(**{_READ_ONLY: True}), expire_on_commit=False
+        )
 
     @property
     def url(self) -> str:
@@ -152,19 +220,48 @@ class Database:
         return f"Database({self.safe_url!r})"
 
     @asynccontextmanager
-    async def session(self) -> AsyncIterator[AsyncSession]:
+    async def session(self, *, urgent: bool = False) -> AsyncIterator[AsyncSession]:
         """A session in a transaction: committed when the block ends, rolled back on error.
 
         ``session.commit()`` may also be called inside the block (a new transaction then starts
-        on the next statement and is committed at the end).
+        on the next statement and is committed at the end). On SQLite, where one connection
+        writes at a time, an ``urgent`` session (recording inbound events) goes before the
+        others waiting for their turn.
         """
-        async with self.sessionmaker() as session:
+        async with self._writing(urgent), self.sessionmaker() as session:
             try:
                 yield session
             except BaseException:
                 await session.rollback()
                 raise
             await session.commit()
+
+    @asynccontextmanager
+    async def _writing(self, urgent: bool) -> AsyncIterator[None]:
+        """On SQLite, one writing session at a time in this process: the others wait their turn
+        here instead of polling the file lock (SQLite's busy handler sleeps up to 100 ms
+        between tries). Other processes still meet the lock and its busy timeout."""
+        if self.dialect != "sqlite":
+            yield
+            return
+        loop = asyncio.get_running_loop()
+        if self._write_lock is None or self._write_lock[0] is not loop:
+            self._write_lock = (loop, WriterTurns())
+        turns = self._write_lock[1]
+        await turns.acquire(urgent=urgent)
+        try:
+            yield
+        finally:
+            turns.release()
+
+    @asynccontextmanager
+    async def read(self) -> AsyncIterator[AsyncSession]:
+        """A session for reading only: on SQLite it takes no write lock, so it neither waits for
+        the writer nor holds other writers up. Writing in it is a bug (on SQLite it fails with
+        "database is locked" when another connection writes). Nothing is committed: closing
+        the session ends the transaction, and the rows read stay loaded."""
+        async with self._readers() as session:
+            yield session
 
     async def dispose(self) -> None:
         """Close every pooled connection. The object can still be used afterwards."""

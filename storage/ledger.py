@@ -11,18 +11,27 @@ transaction while the member (and the giver) are locked: on PostgreSQL with
 cannot deadlock), on SQLite by ``BEGIN IMMEDIATE`` (one writer at a time, see
 :mod:`storage.database`). Concurrent awards therefore never exceed a limit.
 
+Every entry also adds to the member's :class:`~storage.models.PointDay` row of the entry's UTC
+day, in the same transaction: the 7- and 30-day leaderboards sum at most 7 or 30 of those rows
+per member instead of the raw entries.
+
 Leaderboard order: the higher total first; among equal totals, whoever reached that total first
 (the earlier ``reached_at``: the time of the member's latest change), then the lower member id.
-For the 7- and 30-day windows, totals are the sums of the window's entries and the tie-break is
-the time of each member's latest entry in the window. Ranks are positions in that order (1, 2,
-3...), so they are unique.
+For the windows, "the last 7 days" are the 7 UTC days ending with today (UTC), today included
+(30 days likewise): totals are the sums of those days' entries and the tie-break is the time of
+each member's latest entry in them. Ranks are positions in that order (1, 2, 3...), so they are
+unique. Members that replaced a forgotten person (``member.forgotten``) are on no leaderboard
+and ahead of no one; their points still count in totals and indicators.
+
+A reaction taken back before its award arrived leaves a *tombstone* (:func:`take_back`): an
+entry of 0 points under the award's key, so the late award finds its key spent.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, Literal
 
 import sqlalchemy as sa
@@ -35,13 +44,14 @@ from storage.models import (
     ALL_TIME,
     BadgeAward,
     Member,
+    PointDay,
     PointEntry,
     PointTotal,
     Season,
     UTCDateTime,
     table_of,
 )
-from storage.outbox import affected
+from storage.outbox import affected, insert_deliveries
 
 __all__ = [
     "SOURCES",
@@ -62,7 +72,9 @@ __all__ = [
     "revert",
     "revoke",
     "start_season",
+    "take_back",
     "totals_of",
+    "window_days",
 ]
 
 E = table_of(PointEntry).c
@@ -70,6 +82,7 @@ T = table_of(PointTotal).c
 M = table_of(Member).c
 S = table_of(Season).c
 B = table_of(BadgeAward).c
+PD = table_of(PointDay).c
 
 SOURCES = frozenset(
     {"reaction", "first_post", "quiz", "challenge", "kudos", "onboarding", "help", "admin", "badge"}
@@ -77,7 +90,7 @@ SOURCES = frozenset(
 """Where points come from."""
 
 Period = Literal["all", "season", "7d", "30d"]
-_WINDOWS = {"7d": timedelta(days=7), "30d": timedelta(days=30)}
+_WINDOWS = {"7d": 7, "30d": 30}
 _DAY = timedelta(days=1)
 
 
@@ -180,6 +193,12 @@ _ADD_TOTAL = sa.text(
     "VALUES (:member, :season, :amount, :at) ON CONFLICT (member_id, season) DO UPDATE SET "
     "total = point_total.total + excluded.total, reached_at = excluded.reached_at"
 ).bindparams(sa.bindparam("at", type_=_UTC))
+_ADD_DAY = sa.text(
+    "INSERT INTO point_day (member_id, day, points, last_at) "
+    "VALUES (:member, :day, :amount, :at) ON CONFLICT (member_id, day) DO UPDATE SET "
+    "points = point_day.points + excluded.points, last_at = CASE "
+    "WHEN excluded.last_at > point_day.last_at THEN excluded.last_at ELSE point_day.last_at END"
+).bindparams(sa.bindparam("at", type_=_UTC), sa.bindparam("day", type_=sa.Date()))
 
 
 async def _lock(session: Conn, member_ids: Sequence[int]) -> None:
@@ -198,10 +217,16 @@ async def _current_season_id(session: Conn) -> str | None:
 async def _add_to_totals(
     session: Conn, member_id: int, season: str | None, amount: int, at: datetime
 ) -> None:
+    """Add an entry's amount to the member's totals and to its day's roll-up (every write to
+    the ledger goes through here, in the entry's transaction)."""
+    if amount == 0:  # a tombstone changes no total, and no tie-break time
+        return
     for key in (ALL_TIME, season) if season is not None else (ALL_TIME,):
         await session.execute(
             _ADD_TOTAL, {"member": member_id, "season": key, "amount": amount, "at": at}
         )
+    day = at.astimezone(UTC).date()
+    await session.execute(_ADD_DAY, {"member": member_id, "day": day, "amount": amount, "at": at})
 
 
 async def _within_limits(
@@ -396,8 +421,8 @@ async def _reverse(
     reason: str,
     actor_id: int | None,
 ) -> int | None:
-    if entry.reverts_id is not None or entry.id is None:
-        return None  # a revocation is never reversed itself
+    if entry.reverts_id is not None or entry.id is None or entry.amount == 0:
+        return None  # a revocation (or a tombstone) is never reversed itself
     new_id = await _insert_entry(
         session,
         member=entry.member_id,
@@ -445,6 +470,55 @@ async def revert(
         )
 
 
+async def take_back(
+    db: Database,
+    *,
+    key: str,
+    member_id: int,
+    source: str,
+    at: datetime,
+    reason: str,
+    award_reason: str | None = None,
+) -> Literal["revoked", "blocked", "kept"]:
+    """Cancel the award recorded with ``key`` for ``member_id``, arriving in any order.
+
+    If the award exists (and, when ``award_reason`` is given, has that reason), it is revoked
+    once ("revoked"; "kept" when it was already revoked or its reason differs). If it does not
+    exist yet, a tombstone is recorded in its place, an entry of 0 points under ``key``, so an
+    award arriving later with that key gives nothing ("blocked"). The member is locked (as
+    :func:`award` does), so an award and its removal racing each other end with no points.
+    """
+    if source not in SOURCES:
+        raise ValueError(f"unknown points source {source!r}")
+    async with db.session() as orm:
+        conn = await orm.connection()
+        await _lock(conn, [member_id])
+        query = sa.select(PointEntry).where(E.idempotency_key == key)
+        entry = (await orm.execute(query)).scalar_one_or_none()
+        if entry is None:
+            tombstone = await _insert_entry(
+                conn,
+                member=member_id,
+                amount=0,
+                source=source,
+                action=None,
+                reason=reason[:500],
+                season=None,
+                campaign=None,
+                key=key,
+                reverts=None,
+                actor=None,
+                at=at,
+            )
+            if tombstone is not None:
+                return "blocked"
+            entry = (await orm.execute(query)).scalar_one()
+        if award_reason is not None and entry.reason != award_reason:
+            return "kept"
+        reversed_id = await _reverse(conn, entry, at=at, reason=reason, actor_id=None)
+        return "kept" if reversed_id is None else "revoked"
+
+
 async def get_entry(db: Database, key: str) -> PointEntry | None:
     """The entry recorded with ``key``."""
     async with db.session() as session:
@@ -453,11 +527,11 @@ async def get_entry(db: Database, key: str) -> PointEntry | None:
 
 
 async def recent_entries(db: Database, member_id: int, limit: int = 5) -> list[PointEntry]:
-    """A member's latest entries, newest first."""
+    """A member's latest entries, newest first (tombstones, of 0 points, left out)."""
     async with db.session() as session:
         result = await session.execute(
             sa.select(PointEntry)
-            .where(E.member_id == member_id)
+            .where(E.member_id == member_id, E.amount != 0)
             .order_by(E.created_at.desc(), E.id.desc())
             .limit(limit)
         )
@@ -512,15 +586,29 @@ async def counts(db: Database, member_id: int) -> PointCounts:
     )
 
 
-async def award_badge(db: Database, member_id: int, badge_id: str, at: datetime) -> bool:
-    """Record a badge; False if the member already had it (so it is announced once)."""
+async def award_badge(
+    db: Database,
+    member_id: int,
+    badge_id: str,
+    at: datetime,
+    *,
+    announce: Sequence[dict[str, Any]] = (),
+) -> bool:
+    """Record a badge; False if the member already had it (so it is announced once).
+
+    ``announce``: outbox rows (:func:`storage.outbox.insert_deliveries`) written in the same
+    transaction as a new badge, so its announcement is neither lost nor doubled.
+    """
     async with db.session() as session:
         stmt = (
             _insert(session, BadgeAward)
             .values(member_id=member_id, badge_id=badge_id, awarded_at=at)
             .on_conflict_do_nothing(index_elements=["member_id", "badge_id"])
         )
-        return bool(affected(await session.execute(stmt)))
+        new = bool(affected(await session.execute(stmt)))
+        if new and announce:
+            await insert_deliveries(session, announce)
+        return new
 
 
 async def badges_of(db: Database, member_id: int) -> list[BadgeAward]:
@@ -535,34 +623,40 @@ async def badges_of(db: Database, member_id: int) -> list[BadgeAward]:
 # ---------------------------------------------------------------------------- leaderboards
 
 
+def window_days(period: Period, now: datetime) -> tuple[date, date]:
+    """The first and last UTC day of a window: "7d" is the 7 UTC days ending with ``now``'s
+    UTC day, that day included (so from 00:00 UTC six days before); "30d" likewise."""
+    last = now.astimezone(UTC).date()
+    return last - timedelta(days=_WINDOWS[period] - 1), last
+
+
+def _ghosts() -> sa.Select[tuple[int]]:
+    """The members that replaced a forgotten person: few, so filtering them out of a ranking
+    is a hashed anti-join beside the index scan."""
+    return sa.select(M.id).where(M.forgotten == sa.true())
+
+
+def _window(period: Period, now: datetime, team: str | None) -> sa.Subquery:
+    """Each member's total and latest entry time over the window's days (ghosts left out)."""
+    first, last = window_days(period, now)
+    query = (
+        sa.select(
+            PD.member_id.label("member_id"),
+            sa.func.sum(PD.points).label("total"),
+            sa.func.max(PD.last_at).label("reached_at"),
+        )
+        .where(PD.day >= first, PD.day <= last, PD.member_id.not_in(_ghosts()))
+        .group_by(PD.member_id)
+    )
+    if team is not None:
+        query = query.where(PD.member_id.in_(sa.select(M.id).where(M.team == team)))
+    return query.subquery("window")
+
+
 async def _season_key(session: Conn, period: Period, season: str | None) -> str:
     if period == "all":
         return ALL_TIME
     return season or await _current_season_id(session) or ALL_TIME
-
-
-def _window(now: datetime, period: Period) -> sa.Subquery:
-    since = now - _WINDOWS[period]
-    return (
-        sa.select(
-            E.member_id.label("member_id"),
-            sa.func.sum(E.amount).label("total"),
-            sa.func.max(E.created_at).label("reached_at"),
-        )
-        .where(E.created_at > since, E.created_at <= now)
-        .group_by(E.member_id)
-        .subquery("window")
-    )
-
-
-async def _ranked_source(
-    session: Conn, period: Period, now: datetime, season: str | None
-) -> tuple[Any, list[sa.ColumnElement[bool]]]:
-    """The table (or window aggregate) to rank and the conditions selecting its rows."""
-    if period in _WINDOWS:
-        return _window(now, period).c, []
-    key = await _season_key(session, period, season)
-    return T, [T.season == key]
 
 
 async def leaderboard(
@@ -574,19 +668,37 @@ async def leaderboard(
     team: str | None = None,
     limit: int = 10,
 ) -> list[Standing]:
-    """The top ``limit`` members with points for ``period`` (optionally of one ``team``)."""
-    async with db.session() as orm:
+    """The top ``limit`` members with points for ``period`` (optionally of one ``team``);
+    members that replaced a forgotten person are never listed."""
+    async with db.read() as orm:  # no write lock: leaderboards never wait for awards
         session = await orm.connection()
-        src, where = await _ranked_source(session, period, now, season)
-        query = (
-            sa.select(src.member_id, M.display_name, src.total)
-            .join_from(src.member_id.table, table_of(Member), M.id == src.member_id)
-            .where(*where, src.total > 0)
-            .order_by(src.total.desc(), src.reached_at, src.member_id)
-            .limit(limit)
-        )
-        if team is not None:
-            query = query.where(M.team == team)
+        if period in _WINDOWS:
+            window = _window(period, now, team)
+            order = (window.c.total.desc(), window.c.reached_at, window.c.member_id)
+            top = (
+                sa.select(window.c.member_id, window.c.total, window.c.reached_at)
+                .where(window.c.total > 0)
+                .order_by(*order)
+                .limit(limit)
+                .subquery("top")
+            )
+            query = (
+                sa.select(top.c.member_id, M.display_name, top.c.total)
+                .join_from(top, table_of(Member), M.id == top.c.member_id)
+                .order_by(top.c.total.desc(), top.c.reached_at, top.c.member_id)
+            )
+        else:
+            key = await _season_key(session, period, season)
+            where = [T.season == key, T.total > 0, M.forgotten == sa.false()]
+            if team is not None:
+                where.append(M.team == team)
+            query = (
+                sa.select(T.member_id, M.display_name, T.total)
+                .join_from(table_of(PointTotal), table_of(Member), M.id == T.member_id)
+                .where(*where)
+                .order_by(T.total.desc(), T.reached_at, T.member_id)
+                .limit(limit)
+            )
         rows = (await session.execute(query)).all()
     return [
         Standing(member_id=int(m), display_name=name, total=int(total), rank=position)
@@ -603,37 +715,94 @@ async def rank_of(
     season: str | None = None,
     team: str | None = None,
 ) -> Standing | None:
-    """A member's standing for ``period`` (None if they have no points in it)."""
-    async with db.session() as orm:
+    """A member's standing for ``period`` (None if they have no points in it, are not of
+    ``team``, or replaced a forgotten person); forgotten people are ahead of no one."""
+    async with db.read() as orm:  # no write lock: leaderboards never wait for awards
         session = await orm.connection()
-        src, where = await _ranked_source(session, period, now, season)
-        table = src.member_id.table
-        mine = (
+        who = (
             await session.execute(
-                sa.select(src.total, src.reached_at, M.display_name)
-                .join_from(table, table_of(Member), M.id == src.member_id)
-                .where(*where, src.member_id == member_id)
-                .where(M.team == team if team is not None else sa.true())
+                sa.select(M.display_name, M.team, M.forgotten).where(M.id == member_id)
             )
         ).one_or_none()
-        if mine is None:
+        if who is None or who.forgotten or (team is not None and who.team != team):
             return None
-        total, reached_at, name = mine
+        if period in _WINDOWS:
+            first, last = window_days(period, now)
+            total, reached_at = (
+                await session.execute(
+                    sa.select(sa.func.sum(PD.points), sa.func.max(PD.last_at)).where(
+                        PD.member_id == member_id, PD.day >= first, PD.day <= last
+                    )
+                )
+            ).one()
+            if total is None:
+                return None
+            window = _window(period, now, team)
+            w = window.c
+            query = (
+                sa.select(sa.func.count())
+                .select_from(window)
+                .where(
+                    sa.or_(
+                        w.total > total,
+                        sa.and_(w.total == total, w.reached_at < reached_at),
+                        sa.and_(
+                            w.total == total, w.reached_at == reached_at, w.member_id < member_id
+                        ),
+                    )
+                )
+            )
+        else:
+            key = await _season_key(session, period, season)
+            mine = (
+                await session.execute(
+                    sa.select(T.total, T.reached_at).where(
+                        T.member_id == member_id, T.season == key
+                    )
+                )
+            ).one_or_none()
+            if mine is None:
+                return None
+            total, reached_at = mine
 
-        # Three index ranges (higher total; same total reached earlier; same total and time,
-        # lower id) counted separately: each is a range scan of ix_point_total_rank.
-        def ahead(*condition: sa.ColumnElement[bool]) -> sa.ScalarSelect[int]:
-            query = sa.select(sa.func.count()).select_from(table).where(*where, *condition)
-            if team is not None:
-                query = query.join(table_of(Member), M.id == src.member_id).where(M.team == team)
-            return query.scalar_subquery()
+            conditions = (
+                (T.total > total,),
+                (T.total == total, T.reached_at < reached_at),
+                (T.total == total, T.reached_at == reached_at, T.member_id < member_id),
+            )
 
-        query = sa.select(
-            ahead(src.total > total)
-            + ahead(src.total == total, src.reached_at < reached_at)
-            + ahead(src.total == total, src.reached_at == reached_at, src.member_id < member_id)
-        )
+            # Three index ranges (higher total; same total reached earlier; same total and
+            # time, lower id) counted separately: each is a range scan of ix_point_total_rank.
+            def ahead(*condition: sa.ColumnElement[bool]) -> sa.ScalarSelect[int]:
+                counted = (
+                    sa.select(sa.func.count())
+                    .select_from(table_of(PointTotal))
+                    .where(T.season == key, *condition)
+                )
+                if team is not None:
+                    counted = counted.join(table_of(Member), M.id == T.member_id).where(
+                        M.team == team, M.forgotten == sa.false()
+                    )
+                return counted.scalar_subquery()
+
+            higher, earlier, lower_id = (ahead(*c) for c in conditions)
+            query = sa.select(higher + earlier + lower_id)
+            ghost_ids = [] if team is not None else list(await session.scalars(_ghosts()))
+            if ghost_ids:  # the ghosts ahead, looked up by their (few) ids, are taken off
+                ghosts = (
+                    sa.select(sa.func.count())
+                    .select_from(table_of(PointTotal))
+                    .where(
+                        T.member_id.in_(ghost_ids),
+                        T.season == key,
+                        sa.or_(*(sa.and_(*c) for c in conditions)),
+                    )
+                )
+                query = sa.select(query.scalar_subquery() - ghosts.scalar_subquery())
         count = await session.scalar(query)
     return Standing(
-        member_id=member_id, display_name=name, total=int(total), rank=int(count or 0) + 1
+        member_id=member_id,
+        display_name=who.display_name,
+        total=int(total),
+        rank=int(count or 0) + 1,
     )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from enum import StrEnum
 from typing import Any
 
@@ -21,6 +21,7 @@ __all__ = [
     "DeliveryStatus",
     "InboundEvent",
     "Member",
+    "PointDay",
     "PointEntry",
     "PointTotal",
     "Season",
@@ -86,6 +87,10 @@ class Member(SQLModel, table=True):
     is_bot: bool = False
     profile_complete: bool = False
     opted_out: bool = False
+    # The row that replaced a forgotten person (bot.privacy): left out of every leaderboard.
+    forgotten: bool = Field(
+        default=False, index=True, sa_column_kwargs={"server_default": sa.false()}
+    )
     dm_channel_id: str | None = Field(default=None, max_length=64)
     created_at: datetime = Field(default_factory=_now, sa_type=UTCDateTime)
     updated_at: datetime = Field(default_factory=_now, sa_type=UTCDateTime, index=True)
@@ -248,6 +253,25 @@ sa.Index(
     _point_total.c.reached_at,
     _point_total.c.member_id,
 )
+
+
+class PointDay(SQLModel, table=True):
+    """A member's points of one UTC day (the sum of that day's ledger entries), kept by the
+    ledger in the same transaction as each entry: the 7- and 30-day leaderboards read it.
+
+    ``last_at`` is the time of the day's latest entry (the tie-break within a window).
+    """
+
+    __tablename__ = "point_day"
+    __table_args__ = (
+        # A window is a range of days; the index holds everything its aggregate reads.
+        sa.Index("ix_point_day_window", "day", "member_id", "points", "last_at"),
+    )
+
+    member_id: int = Field(primary_key=True, foreign_key="member.id", ondelete="CASCADE")
+    day: date = Field(primary_key=True)
+    points: int = 0
+    last_at: datetime = Field(sa_type=UTCDateTime)
 
 
 class BadgeAward(SQLModel, table=True):

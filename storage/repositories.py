@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -15,7 +17,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import SQLModel
 
-from storage.database import Database
+from storage.database import Database, relax_commit
 from storage.models import (
     CampaignState,
     CampaignStatus,
@@ -30,11 +32,13 @@ from storage.outbox import affected
 M = table_of(Member).c
 S = table_of(CampaignState).c
 CM = table_of(ChannelMember).c
+IE = table_of(InboundEvent).c
 
 __all__ = [
     "ImportCounts",
     "add_channel_member",
     "claim_event",
+    "claim_events",
     "get_flag",
     "get_member",
     "get_member_by_platform_id",
@@ -44,6 +48,7 @@ __all__ = [
     "list_members",
     "list_states",
     "load_dm_channels",
+    "member_memo",
     "set_campaign_status",
     "set_dm_channel",
     "set_flag",
@@ -70,6 +75,36 @@ async def claim_event(db: Database, platform: str, event_id: str, kind: str, now
         return bool(affected(result))
 
 
+async def claim_events(
+    db: Database, events: Sequence[tuple[str, str, str]], now: datetime
+) -> list[bool]:
+    """Record many inbound events ``(platform, event_id, kind)`` in one transaction; for each,
+    whether it is new. An id seen before, or earlier in ``events``, is not new."""
+    if not events:
+        return []
+    first: dict[tuple[str, str], int] = {}
+    rows = []
+    for index, (platform, event_id, kind) in enumerate(events):
+        if (platform, event_id) not in first:
+            first[(platform, event_id)] = index
+            rows.append(
+                {"platform": platform, "event_id": event_id, "kind": kind, "received_at": now}
+            )
+    async with db.session(urgent=True) as session:  # the intake first: see Database.session
+        await relax_commit(session)
+        stmt = (
+            _insert(session, InboundEvent)
+            .values(rows)
+            .on_conflict_do_nothing(index_elements=["platform", "event_id"])
+            .returning(IE.platform, IE.event_id)
+        )
+        fresh = {(row[0], row[1]) for row in await session.execute(stmt)}
+    return [
+        first[(platform, event_id)] == index and (platform, event_id) in fresh
+        for index, (platform, event_id, _kind) in enumerate(events)
+    ]
+
+
 async def upsert_member(
     db: Database,
     platform: str,
@@ -82,9 +117,13 @@ async def upsert_member(
     Two events about a new member handled at once may both try to create it: the loser of
     that race finds the row on its second try and updates it instead."""
     try:
-        return await _upsert_member_once(db, platform, platform_user_id, now, fields)
+        member = await _upsert_member_once(db, platform, platform_user_id, now, fields)
     except IntegrityError:
-        return await _upsert_member_once(db, platform, platform_user_id, now, fields)
+        member = await _upsert_member_once(db, platform, platform_user_id, now, fields)
+    memo = _memo.get()
+    if memo is not None:
+        memo[(platform, platform_user_id)] = member
+    return member
 
 
 async def _upsert_member_once(
@@ -184,9 +223,17 @@ async def import_members(
 
 
 async def get_member(db: Database, member_id: int) -> Member | None:
-    """A member by database id."""
-    async with db.session() as session:
-        return await session.get(Member, member_id)
+    """A member by database id (from the memo, inside :func:`member_memo`)."""
+    memo = _memo.get()
+    if memo is not None:
+        for known in memo.values():
+            if known.id == member_id:
+                return known
+    async with db.read() as session:
+        member = await session.get(Member, member_id)
+    if memo is not None and member is not None:
+        memo[(member.platform, member.platform_user_id)] = member
+    return member
 
 
 async def get_members(db: Database, member_ids: Sequence[int]) -> dict[int, Member]:
@@ -198,13 +245,37 @@ async def get_members(db: Database, member_ids: Sequence[int]) -> dict[int, Memb
         return {member.id: member for member in result.scalars() if member.id is not None}
 
 
+_memo: ContextVar[dict[tuple[str, str], Member] | None] = ContextVar("member_memo", default=None)
+
+
+@contextmanager
+def member_memo() -> Iterator[None]:
+    """Within the block, a member looked up by platform id is read from the database once.
+
+    The bot opens one around the handling of each inbound event, whose features all look up
+    the same person; :func:`upsert_member` keeps the memo current. A handler that changes a
+    member otherwise (opting out, forgetting) acts last on the event or reads the row itself.
+    """
+    token = _memo.set({})
+    try:
+        yield
+    finally:
+        _memo.reset(token)
+
+
 async def get_member_by_platform_id(db: Database, platform: str, user_id: str) -> Member | None:
-    """A member by platform user id."""
-    async with db.session() as session:
+    """A member by platform user id (from the memo, inside :func:`member_memo`)."""
+    memo = _memo.get()
+    if memo is not None and (platform, user_id) in memo:
+        return memo[(platform, user_id)]
+    async with db.read() as session:
         result = await session.execute(
             sa.select(Member).where(M.platform == platform, M.platform_user_id == user_id)
         )
-        return result.scalar_one_or_none()
+        member = result.scalar_one_or_none()
+    if memo is not None and member is not None:
+        memo[(platform, user_id)] = member
+    return member
 
 
 async def list_members(

@@ -75,7 +75,7 @@ def test_dry_run_stores_nothing(cli_db: str) -> None:
         ),
         (
             b"nom,team\nAna,Sales\n",
-            'the roster needs an "id" or an "email" column',
+            'the roster needs an "id", an "email" or a "discord" column',
         ),
         (
             (HEADER + "ana,ana@example.com,Ana\nbea,ANA@example.com,Bea\n").encode(),

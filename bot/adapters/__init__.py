@@ -6,10 +6,12 @@ from bot.adapters.base import (
     AdapterError,
     Capabilities,
     EventSink,
+    FileSender,
     MemberProfile,
     SentMessage,
     TransientSendError,
     create_adapter,
+    file_sender,
     register_adapter,
 )
 
@@ -19,9 +21,11 @@ __all__ = [
     "AdapterError",
     "Capabilities",
     "EventSink",
+    "FileSender",
     "MemberProfile",
     "SentMessage",
     "TransientSendError",
     "create_adapter",
+    "file_sender",
     "register_adapter",
 ]

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any, Protocol, runtime_checkable
+from typing import Any, Protocol, cast, runtime_checkable
 
-from bot.events import Event
+from bot.events import Event, MemberProfile  # MemberProfile: defined with the events
 from bot.messages import Message
 
 __all__ = [
@@ -15,11 +15,13 @@ __all__ = [
     "AdapterError",
     "Capabilities",
     "EventSink",
+    "FileSender",
     "MemberProfile",
     "PlatformStartError",
     "SentMessage",
     "TransientSendError",
     "create_adapter",
+    "file_sender",
     "register_adapter",
 ]
 
@@ -55,19 +57,6 @@ class SentMessage:
 
 
 @dataclass(frozen=True, slots=True)
-class MemberProfile:
-    """What the bot reads of a member's platform profile."""
-
-    user_id: str
-    display_name: str | None = None
-    first_name: str | None = None
-    locale: str | None = None
-    timezone: str | None = None
-    is_bot: bool = False
-    profile_complete: bool = False
-
-
-@dataclass(frozen=True, slots=True)
 class Capabilities:
     """What a platform can do; features degrade gracefully where it cannot."""
 
@@ -77,6 +66,7 @@ class Capabilities:
     pins: bool = True
     threads: bool = True
     ephemeral: bool = False
+    files: bool = True  # send_file: a file (a chart, an export) in a channel or a DM
     idempotent_send: bool = False  # the platform itself drops a repeated send (Discord nonce)
     confirms_sends: bool = False  # find_sent can tell whether a keyed message already went out
     max_sends_per_second: float | None = None
@@ -94,7 +84,18 @@ class Adapter(Protocol):
     ``async def respond(self, event: CommandInvoked, message: Message) -> None`` answers a
     command privately; ``async def lookup_by_email(self, email: str) -> str | None`` gives
     the platform user id of the account with that email, or None (``rallybot roster import
-    --match-emails``; it is called without :meth:`start`, and should pace itself).
+    --match``; it is called without :meth:`start`, and should pace itself);
+    ``async def lookup_member(self, text: str) -> str | None`` gives the user id of the member
+    a roster's ``discord`` cell names (an id, a mention, a username), or None (``rallybot
+    roster import``, after :meth:`start`: names are read from the member list);
+    ``send_file`` (see :class:`FileSender`, found with :func:`file_sender`) uploads a file;
+    ``async def member_groups(self) -> dict[str, list[str]]`` gives the platform groups of
+    each member (Slack user group handles, Discord role names) by platform user id, for teams
+    from platform groups (``RALLYBOT_TEAM_GROUPS``, see :mod:`bot.teams`).
+
+    An optional attribute ``inline_events = True`` (the in-process memory and console
+    adapters) makes the bot handle each event before the sink returns; platform adapters get
+    a sink that records the event and returns, the handling following in the member's order.
     """
 
     platform: str
@@ -148,6 +149,40 @@ class Adapter(Protocol):
         """Look for a message already sent with ``idempotency_key`` (after an interrupted
         send); None when not found or when the platform cannot tell."""
         ...
+
+
+class FileSender(Protocol):
+    """An adapter's optional ``send_file``: upload ``content`` as ``filename``.
+
+    ``target`` is a user id (the file goes to that member's direct messages) or, with
+    ``in_channel=True``, a channel id. ``message`` is the comment shown with the file (its
+    text; None for none); ``title`` names the file (the file name when None) and
+    ``alt_text`` describes an image for screen readers. Returns where the file went (the
+    message id is the platform's file or message id). Raises :class:`AdapterError` (or
+    :class:`TransientSendError`) like the other sends.
+    """
+
+    def __call__(
+        self,
+        target: str,
+        filename: str,
+        content: bytes,
+        message: Message | None = None,
+        *,
+        title: str | None = None,
+        alt_text: str | None = None,
+        in_channel: bool = False,
+    ) -> Awaitable[SentMessage]: ...
+
+
+def file_sender(adapter: object) -> FileSender | None:
+    """The adapter's ``send_file`` when it has one and its capabilities allow files, else
+    None (the caller then says where to get the file)."""
+    capabilities = getattr(adapter, "capabilities", None)
+    if capabilities is not None and not getattr(capabilities, "files", True):
+        return None
+    sender = getattr(adapter, "send_file", None)
+    return cast(FileSender, sender) if callable(sender) else None
 
 
 AdapterFactory = Callable[..., Adapter]

@@ -24,10 +24,12 @@ import contextlib
 import itertools
 import re
 import sys
+import tempfile
 import threading
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import TextIO, TypedDict
 
 from rich.console import Console, Group, RenderableType
@@ -177,9 +179,12 @@ class ConsoleAdapter:
         on_advance: called by ``/advance`` with the duration (moves a simulated clock).
         on_quit: called by ``/quit``.
         show_time: the current time (a simulated clock's ``now``); the system clock if None.
+        files_dir: where files the bot sends (charts) are saved; a new temporary folder,
+            made on the first file, if None.
     """
 
     platform = PLATFORM
+    inline_events = True  # push() returns once the bot has handled the event
 
     def __init__(
         self,
@@ -191,7 +196,9 @@ class ConsoleAdapter:
         on_advance: Callable[[timedelta], Awaitable[None]] | None = None,
         on_quit: Callable[[], Awaitable[None]] | None = None,
         show_time: Callable[[], datetime] | None = None,
+        files_dir: Path | None = None,
     ) -> None:
+        self.files_dir = files_dir
         self.capabilities = Capabilities(
             buttons=True,
             images=True,
@@ -315,6 +322,42 @@ class ConsoleAdapter:
     async def find_sent(self, channel_or_user_id: str, idempotency_key: str) -> SentMessage | None:
         """The message printed earlier with that key, if any (the console remembers)."""
         return self._lookup(channel_or_user_id, idempotency_key)
+
+    async def send_file(
+        self,
+        target: str,
+        filename: str,
+        content: bytes,
+        message: Message | None = None,
+        *,
+        title: str | None = None,
+        alt_text: str | None = None,
+        in_channel: bool = False,
+    ) -> SentMessage:
+        """Save the file in :attr:`files_dir` and print where it is, with its comment
+        (``[file] funnel.png (12 kB) saved to <folder>/funnel.png``)."""
+        if self.files_dir is None:
+            self.files_dir = Path(tempfile.mkdtemp(prefix="rallybot-files-"))
+        name = Path(filename).name or "file"
+        path = self.files_dir / name
+        try:
+            self.files_dir.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(content)
+        except OSError as exc:
+            raise AdapterError(f"cannot save {name} in {self.files_dir}: {exc}") from exc
+        if in_channel:
+            channel = _channel_name(target)
+            ref, where = ChannelRef(PLATFORM, channel, name=channel), f"#{channel}"
+        else:
+            ref, where = _direct_channel(target), f"✉ to {target}"
+        if message is not None:
+            self._send(
+                "dm" if not in_channel else "post", target, ref, message, where=where, key=None
+            )
+        size = f"{max(1, round(len(content) / 1000))} kB"
+        label = f" — {title}" if title and title != name else ""
+        self.console.print(Text(f"[file] {name} ({size}){label} saved to {path} ({where})"))
+        return SentMessage(ref.id, f"console-file-{name}")
 
     # -- input --------------------------------------------------------------------------
 

@@ -1,8 +1,9 @@
 """An in-memory platform for tests: push events in, read what the bot sent.
 
-Every send is recorded as a :class:`Delivered`; failures can be injected
-(:meth:`MemoryAdapter.fail_next`) and hooks run around each send so tests can simulate a
-crash between the outbox claiming a row, the platform accepting it and the outbox recording it.
+Every send is recorded as a :class:`Delivered` (a file as a :class:`SentFile`); failures can
+be injected (:meth:`MemoryAdapter.fail_next`, :meth:`MemoryAdapter.fail_next_files`) and hooks
+run around each send so tests can simulate a crash between the outbox claiming a row, the
+platform accepting it and the outbox recording it.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ __all__ = [
     "OpenedForm",
     "Reaction",
     "SendHook",
+    "SentFile",
     "Updated",
     "find_delivered",
 ]
@@ -79,6 +81,23 @@ class OpenedForm:
     form: Form
 
 
+@dataclass(frozen=True, slots=True)
+class SentFile:
+    """A file the bot uploaded (:meth:`MemoryAdapter.send_file`).
+
+    ``target`` is the user id for a direct message, the channel id otherwise.
+    """
+
+    target: str
+    direct: bool
+    filename: str
+    content: bytes
+    message: Message | None
+    title: str | None
+    alt_text: str | None
+    sent: SentMessage
+
+
 def find_delivered(delivered: Iterable[Delivered], target: str, key: str) -> SentMessage | None:
     """The message sent with ``key`` to ``target`` (a user or channel id), if any."""
     for item in delivered:
@@ -105,6 +124,7 @@ class MemoryAdapter:
     """
 
     platform = "memory"
+    inline_events = True  # push() returns once the bot has handled the event
 
     def __init__(
         self,
@@ -124,14 +144,17 @@ class MemoryAdapter:
         self.delivered: list[Delivered] = []
         self.updates: list[Updated] = []
         self.pins: list[SentMessage] = []
+        self.files: list[SentFile] = []
         self.reactions: list[Reaction] = []
         self.profiles: dict[str, MemberProfile] = {}
         self.members: dict[str, list[str]] = {}
         self.emails: dict[str, str] = {}  # lower-cased email -> user id, for lookup_by_email
+        self.groups: dict[str, list[str]] = {}  # user id -> group names, for member_groups
         self.started = False
         self._sink: EventSink | None = None
         self._ids = itertools.count(1)
         self._failures: list[BaseException] = []
+        self._file_failures: list[BaseException] = []
         self._contents: dict[tuple[str, str], Message] = {}
 
     # -- what tests read ----------------------------------------------------------------
@@ -173,6 +196,7 @@ class MemoryAdapter:
         self.pins.clear()
         self.reactions.clear()
         self.forms.clear()
+        self.files.clear()
         self._contents.clear()
 
     # -- what tests set -----------------------------------------------------------------
@@ -185,6 +209,12 @@ class MemoryAdapter:
         """
         error = exc if exc is not None else TransientSendError("injected failure")
         self._failures.extend([error] * n)
+
+    def fail_next_files(self, n: int = 1, exc: BaseException | None = None) -> None:
+        """Make the next ``n`` calls of :meth:`send_file` raise ``exc`` (by default an
+        :class:`~bot.adapters.base.AdapterError`, as a refused upload)."""
+        error = exc if exc is not None else AdapterError("injected upload failure")
+        self._file_failures.extend([error] * n)
 
     @property
     def pending_failures(self) -> int:
@@ -272,12 +302,40 @@ class MemoryAdapter:
         """The user id registered for ``email`` in :attr:`emails` (any case), or None."""
         return self.emails.get(email.strip().lower())
 
+    async def member_groups(self) -> dict[str, list[str]]:
+        """The platform groups of each member, as set in :attr:`groups`."""
+        return {user_id: list(names) for user_id, names in self.groups.items()}
+
     async def find_sent(self, channel_or_user_id: str, idempotency_key: str) -> SentMessage | None:
         """The message sent with that key to that channel or user; None if there is none
         or if the adapter was built with ``remembers_keys=False``."""
         if not self.remembers_keys:
             return None
         return self._lookup(channel_or_user_id, idempotency_key)
+
+    async def send_file(
+        self,
+        target: str,
+        filename: str,
+        content: bytes,
+        message: Message | None = None,
+        *,
+        title: str | None = None,
+        alt_text: str | None = None,
+        in_channel: bool = False,
+    ) -> SentMessage:
+        """Record a file sent to a member's direct messages (``target`` is a user id), or to
+        a channel with ``in_channel=True``; see :class:`~bot.adapters.base.FileSender`."""
+        if self._file_failures:
+            raise self._file_failures.pop(0)
+        channel_id = target if in_channel else f"dm-{target}"
+        sent = SentMessage(channel_id=channel_id, message_id=f"f{next(self._ids)}")
+        self.files.append(
+            SentFile(
+                target, not in_channel, filename, bytes(content), message, title, alt_text, sent
+            )
+        )
+        return sent
 
     async def open_form(self, event: ButtonClicked, form: Form) -> bool:
         """Record a form shown in answer to ``event``; False (not shown) when the adapter was

@@ -103,7 +103,7 @@ def test_unknown_column_with_did_you_mean() -> None:
 def test_unknown_column_without_a_close_match() -> None:
     assert errors_of("id,shoe size\nU1,42\n") == [
         'r.csv:1:2: shoe_size: unknown column "shoe size"; known columns: id, email, name, '
-        "first_name, team, cohort, groups, start_date, locale, timezone"
+        "first_name, team, cohort, groups, start_date, locale, timezone, discord"
     ]
 
 
@@ -115,7 +115,8 @@ def test_repeated_column() -> None:
 
 def test_a_roster_needs_an_id_or_email_column() -> None:
     assert errors_of("name,team\nAna,sales\n") == [
-        'r.csv:1:1: the roster needs an "id" or an "email" column (the first row names the columns)'
+        'r.csv:1:1: the roster needs an "id", an "email" or a "discord" column (the first row '
+        "names the columns)"
     ]
 
 
@@ -197,3 +198,56 @@ def test_missing_file(tmp_path: Path) -> None:
 def test_bad_default_time_zone_is_a_programming_error() -> None:
     with pytest.raises(ValueError, match='unknown time zone "Europe/Pari"'):
         load_roster_text("id\nU1\n", "r.csv", default_timezone="Europe/Pari")
+
+
+def test_a_discord_column_names_the_account_by_id_mention_or_username() -> None:
+    from campaigns.roster import discord_id, member_fields
+
+    text = (
+        "discord,name,cohort\n"
+        "333000000000000001,Alice,pilot\n"
+        "<@!333000000000000002>,Bob,pilot\n"
+        "@chloe,Chloé,pilot\n"
+    )
+    entries = load_roster_text(text, "r.csv", default_timezone="Europe/Paris")
+    assert [(e.id, e.discord, e.line) for e in entries] == [
+        (None, "333000000000000001", 2),
+        (None, "<@!333000000000000002>", 3),
+        (None, "@chloe", 4),
+    ]
+    assert [discord_id(e.discord) for e in entries] == [
+        "333000000000000001",
+        "333000000000000002",
+        None,
+    ]
+    # Imported without matching: an id is the platform id, a username stands in for it.
+    assert [member_fields(e)[0] for e in entries] == [
+        "333000000000000001",
+        "333000000000000002",
+        "@chloe",
+    ]
+
+
+def test_discord_cells_are_checked_like_ids() -> None:
+    text = "id,discord,name\nU1,,Ana\n,,Bob\n,alice,Alice\n,@Alice,Alice again\n"
+    assert errors_of(text) == [
+        "r.csv:3:1: id: this row has no id, email or discord",
+        'r.csv:5:2: discord: discord "@Alice" is already used on line 4',
+    ]
+
+
+def test_the_example_discord_roster_loads() -> None:
+    from campaigns.roster import discord_id
+
+    example = Path(__file__).parents[2] / "campaigns" / "examples" / "en" / "pilot-discord.csv"
+    entries = load_roster(example, default_timezone="Europe/London")
+    assert [(e.id, e.discord) for e in entries] == [
+        (None, "333000000000000001"),
+        (None, "ben"),
+        (None, "<@333000000000000003>"),
+    ]
+    assert [discord_id(e.discord) for e in entries] == [
+        "333000000000000001",
+        None,
+        "333000000000000003",
+    ]

@@ -18,12 +18,13 @@ from storage import ledger
 from storage.database import Database, create_database
 from storage.ledger import Limits
 from storage.migrate import run_blocking
-from storage.models import ALL_TIME, PointEntry, PointTotal, table_of
+from storage.models import ALL_TIME, PointDay, PointEntry, PointTotal, table_of
 from storage.repositories import upsert_member
 
 T0 = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
 E = table_of(PointEntry).c
 TT = table_of(PointTotal).c
+PD = table_of(PointDay).c
 _names = itertools.count()
 
 
@@ -38,11 +39,14 @@ async def make_members(db: Database, count: int, team: str | None = None) -> lis
 
 
 async def check_totals(db: Database, member_ids: list[int]) -> None:
-    """Every total (all-time and per season) equals the sum of its ledger entries."""
+    """Every total (all-time and per season) equals the sum of its ledger entries (tombstones,
+    of 0 points, make no total)."""
     async with db.session() as s:
         for member_id in member_ids:
             entries = (
-                await s.execute(sa.select(E.season, E.amount).where(E.member_id == member_id))
+                await s.execute(
+                    sa.select(E.season, E.amount).where(E.member_id == member_id, E.amount != 0)
+                )
             ).all()
             rows = await s.execute(sa.select(TT.season, TT.total).where(TT.member_id == member_id))
             totals = {season: total for season, total in rows.all()}
@@ -53,6 +57,27 @@ async def check_totals(db: Database, member_ids: list[int]) -> None:
                     by_season[season] += amount
             assert {k: v for k, v in totals.items()} == {k: by_season[k] for k in totals}, member_id
             assert set(by_season) <= set(totals)
+
+
+async def check_days(db: Database, member_ids: list[int]) -> None:
+    """Every member's daily roll-up equals the sums (and latest times) of the ledger entries of
+    each UTC day; days with only tombstones (0 points) have no row."""
+    async with db.session() as s:
+        for member_id in member_ids:
+            entries = (
+                await s.execute(
+                    sa.select(E.created_at, E.amount).where(E.member_id == member_id, E.amount != 0)
+                )
+            ).all()
+            expected: dict[object, tuple[int, datetime]] = {}
+            for at, amount in entries:
+                day = at.astimezone(UTC).date()
+                points, last = expected.get(day, (0, at))
+                expected[day] = (points + amount, max(last, at))
+            rows = await s.execute(
+                sa.select(PD.day, PD.points, PD.last_at).where(PD.member_id == member_id)
+            )
+            assert {day: (p, last) for day, p, last in rows.all()} == expected, member_id
 
 
 async def test_award_once_per_key_and_totals_follow(db: Database) -> None:
@@ -296,6 +321,13 @@ class Model:
         self.revoked.add(key)
         return True
 
+    def take_back(self, key: str, member: int) -> str:
+        if key not in self.entries:  # a tombstone: the key is spent, worth nothing
+            self.entries[key] = (member, 0, "reaction", T0, None)
+            self.revoked.add(key)
+            return "blocked"
+        return "revoked" if self.revoke(key) else "kept"
+
 
 award_op = st.tuples(
     st.just("award"),
@@ -308,6 +340,7 @@ award_op = st.tuples(
 op = st.one_of(
     award_op,
     st.tuples(st.just("revoke"), st.integers(0, 7)),
+    st.tuples(st.just("take_back"), st.integers(0, 7), st.integers(0, 2)),
     st.tuples(st.just("season"), st.integers(0, 3)),
     st.tuples(st.just("together"), st.lists(award_op, min_size=2, max_size=6)),
 )
@@ -350,6 +383,20 @@ async def _run(url: str, ops: list[tuple[object, ...]], run: int) -> None:
                 key = f"{prefix}{o[1]}"
                 expected = model.revoke(key)
                 assert await ledger.revoke(db, key=key, at=T0, reason="x") == expected
+            elif o[0] == "take_back":  # a removal, possibly before its award
+                key, m = f"{prefix}{o[1]}", o[2]
+                assert isinstance(m, int)
+                owner = model.entries[key][0] if key in model.entries else members[m]
+                expected_take = model.take_back(key, owner)
+                taken = await ledger.take_back(
+                    db,
+                    key=key,
+                    member_id=owner,
+                    source="reaction",
+                    at=T0 + timedelta(hours=index),
+                    reason="x",
+                )
+                assert taken == expected_take, (index, o)
             elif o[0] == "season":
                 await ledger.start_season(db, f"{prefix}s{o[1]}", T0 + timedelta(hours=index))
             else:
@@ -361,6 +408,7 @@ async def _run(url: str, ops: list[tuple[object, ...]], run: int) -> None:
                         key, member, amount, source, at, actor = call(b)
                         model.entries[key] = (member, amount, source, at, actor)
         await check_totals(db, members)
+        await check_days(db, members)
         # no cap or allowance is ever exceeded, whatever ran concurrently
         per_day: dict[tuple[int, str, object], int] = defaultdict(int)
         given: dict[tuple[int | None, object], int] = defaultdict(int)
@@ -392,6 +440,7 @@ _runs = itertools.count()
 )
 @given(ops=st.lists(op, min_size=1, max_size=25))
 def test_random_sequences_keep_totals_and_caps(db_url: str, ops: list[tuple[object, ...]]) -> None:
-    """Duplicates, revocations, out-of-order times, seasons and concurrent batches: every total
-    equals the sum of its entries, answers match a simple model, and no cap is exceeded."""
+    """Duplicates, revocations, removals before their award (tombstones), out-of-order times,
+    seasons and concurrent batches: every total and every day of the roll-up equals the sum of
+    its entries, answers match a simple model, and no cap is exceeded."""
     run_blocking(_run(db_url, ops, next(_runs)))

@@ -166,7 +166,9 @@ class World:
         assert member is not None and member.id is not None
         return member.id
 
-    def badge_dms(self, who: str) -> list[str]:
+    async def badge_dms(self, who: str) -> list[str]:
+        """The badge announcements sent to ``who`` (the outbox is sent first)."""
+        await self.bot.dispatch_tick(drain=True)
         return [
             d.message.text
             for d in self.adapter.directs
@@ -280,7 +282,7 @@ async def test_kudos_by_emoji_and_command_with_allowance_and_pair_limit(
     await w.react(alice, "carol-msg", "clap", author=carol)
     assert await w.total("carol") == 5
     # alice's kudos_given reached 2: the "generous" badge is hers
-    assert w.badge_dms("alice") == ["🏅 New badge: Generous! Well done ALICE."]
+    assert await w.badge_dms("alice") == ["🏅 New badge: Generous! Well done ALICE."]
 
     assert "yourself" in await w.command(alice, "kudos", "@alice", "me")
     for name in ("dave", "erin"):
@@ -302,7 +304,7 @@ async def test_kudos_by_emoji_and_command_with_allowance_and_pair_limit(
     await w.react(alice, "carol-msg", "clap", author=carol, removed=True)
     await w.react(alice, "carol-msg", "clap", author=carol, removed=True)
     assert await w.total("carol") == 0
-    assert w.badge_dms("alice") == ["🏅 New badge: Generous! Well done ALICE."]  # once
+    assert await w.badge_dms("alice") == ["🏅 New badge: Generous! Well done ALICE."]  # once
 
 
 async def test_first_post_once_and_badge_announced_once(db: Database, tmp_path: Path) -> None:
@@ -313,7 +315,7 @@ async def test_first_post_once_and_badge_announced_once(db: Database, tmp_path: 
     await w.post(alice)
     await w.post(alice)
     assert await w.total("alice") == 5
-    assert w.badge_dms("alice") == ["🏅 New badge: First step! Well done ALICE."]
+    assert await w.badge_dms("alice") == ["🏅 New badge: First step! Well done ALICE."]
     # grant() is what quizzes and challenges call
     alice_id = await w.member_id("alice")
     assert await grant(w.bot, member_id=alice_id, action="quiz_correct", key="quiz:q1:a") == 10
@@ -325,7 +327,7 @@ async def test_first_post_once_and_badge_announced_once(db: Database, tmp_path: 
         await grant(w.bot, member_id=alice_id, action="kudos_received", key="k", actor_id=alice_id)
         == 0
     )
-    assert w.badge_dms("alice") == [
+    assert await w.badge_dms("alice") == [
         "🏅 New badge: First step! Well done ALICE.",
         "🏅 New badge: First quiz! Well done ALICE.",
     ]
@@ -344,6 +346,8 @@ async def test_first_post_once_and_badge_announced_once(db: Database, tmp_path: 
 async def test_badges_announced_in_a_channel(db: Database, tmp_path: Path) -> None:
     w = await make_world(db, tmp_path, RULES + "announce: annonces\n", channels="annonces=general")
     await w.post(user("alice"))
+    assert not [d for d in w.adapter.posts if "🏅" in d.message.text]  # in the outbox first
+    await w.bot.dispatch_tick(drain=True)
     (post,) = [d for d in w.adapter.posts if "🏅" in d.message.text]
     assert (post.target, post.message.text) == ("general", "🏅 ALICE earned the First step badge!")
 
@@ -361,7 +365,7 @@ async def test_admin_adjust_needs_a_reason_and_can_be_reverted(
     assert answer.startswith("Entry #")
     entry_id = int(answer.split("#")[1].split(":")[0])
     assert await w.total("alice") == 105
-    assert "🏅 New badge: Rich! Well done ALICE." in w.badge_dms("alice")
+    assert "🏅 New badge: Rich! Well done ALICE." in await w.badge_dms("alice")
     await w.command(cm, "points", "remove", "@alice", "3", "spam")
     assert await w.total("alice") == 102
     answer = await w.command(cm, "points", "revert", str(entry_id))

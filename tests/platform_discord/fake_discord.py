@@ -16,6 +16,9 @@ What it models, as discord.py 2.7 reads it:
   executions (``username``/``avatar_url``), interaction callbacks and follow-ups, guild
   command bulk overwrite, ``GET /users/@me``, ``GET /oauth2/applications/@me`` (what
   ``Client.login`` reads) and ``GET /gateway/bot``;
+- files: ``POST /channels/{id}/messages`` as ``multipart/form-data`` (``payload_json`` and
+  ``files[N]`` parts, what ``discord.File`` sends): the message gets attachments, whose
+  bytes are kept in :attr:`FakeDiscord.attachments`;
 - idempotency: ``POST /channels/{id}/messages`` with ``nonce`` and ``enforce_nonce`` returns
   the message the same author already created with that nonce within ``nonce_window``
   seconds instead of a new one, as Discord does (the nonce is echoed only in that response);
@@ -48,7 +51,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Literal
 
-from aiohttp import web
+from aiohttp import BodyPartReader, web
 
 __all__ = ["Call", "DiscordError", "FakeDiscord", "RateLimitScope"]
 
@@ -136,13 +139,43 @@ class _Guild:
     name: str
     channels: list[int] = field(default_factory=list)
     members: dict[int, dict[str, Any]] = field(default_factory=dict)
+    roles: list[dict[str, Any]] = field(default_factory=list)  # besides @everyone
 
+
+_UPLOADS = web.RequestKey("uploads", list[dict[str, Any]])
+"""The ``files[N]`` parts of a multipart request, kept on the request for its handler."""
 
 Handler = Callable[[web.Request, dict[str, str], Json], Awaitable[web.StreamResponse]]
 
 
 def _iso(ts: float) -> str:
     return datetime.fromtimestamp(ts, UTC).isoformat()
+
+
+async def _read_multipart(request: web.Request) -> tuple[Json, list[dict[str, Any]]]:
+    """The ``payload_json`` part and the ``files[N]`` parts of a multipart request."""
+    body: Json = {}
+    uploads: list[dict[str, Any]] = []
+    reader = await request.multipart()
+    while True:
+        part = await reader.next()
+        if part is None:
+            break
+        if not isinstance(part, BodyPartReader):
+            continue
+        name = part.name or ""
+        if name == "payload_json":
+            body = json.loads(await part.text())
+        elif name.startswith("files[") and name.endswith("]"):
+            uploads.append(
+                {
+                    "index": name[len("files[") : -1],
+                    "filename": part.filename,
+                    "type": part.headers.get("Content-Type", "application/octet-stream"),
+                    "data": bytes(await part.read(decode=False)),
+                }
+            )
+    return body, uploads
 
 
 def _json_response(
@@ -197,6 +230,7 @@ class FakeDiscord:
         self.messages: dict[int, dict[int, dict[str, Any]]] = defaultdict(dict)
         self.pins: dict[int, list[int]] = defaultdict(list)
         self.webhooks: dict[int, dict[str, Any]] = {}
+        self.attachments: list[dict[str, Any]] = []  # uploaded files, with their "data" bytes
         self.commands: dict[tuple[int, int], list[dict[str, Any]]] = {}
         self.interactions: dict[int, _Interaction] = {}
         self.interaction_responses: list[dict[str, Any]] = []
@@ -466,7 +500,9 @@ class FakeDiscord:
             return _json_response({"message": "404: Not Found", "code": 0}, 404)
         path = path[len(API_PREFIX) :]
         body: Json = None
-        if request.can_read_body:
+        if request.can_read_body and request.content_type == "multipart/form-data":
+            body, request[_UPLOADS] = await _read_multipart(request)
+        elif request.can_read_body:
             raw = await request.read()
             if raw and request.content_type == "application/json":
                 body = json.loads(raw)
@@ -672,7 +708,9 @@ class FakeDiscord:
             errors.append("nonce: Must be 25 or fewer in length.")
         if errors:
             raise DiscordError(400, 50035, "Invalid Form Body: " + "; ".join(errors))
-        if not editing and not (content or embeds or components or payload.get("sticker_ids")):
+        if not editing and not (
+            content or embeds or components or payload.get("sticker_ids") or payload.get("_files")
+        ):
             raise DiscordError(400, 50006, "Cannot send an empty message")
 
     def _new_message(
@@ -794,7 +832,7 @@ class FakeDiscord:
                 "name": guild.name,
                 "icon": None,
                 "owner_id": str(self.application_id),
-                "roles": [],
+                "roles": list(guild.roles),
                 "emojis": [],
                 "features": [],
                 "verification_level": 0,
@@ -861,7 +899,12 @@ class FakeDiscord:
         self, request: web.Request, p: dict[str, str], body: Json
     ) -> web.Response:
         channel = self._channel(p)
-        self._check_payload(body)
+        uploads = request.get(_UPLOADS) or []
+        if len(uploads) > 10:
+            raise DiscordError(400, 50035, "Invalid Form Body: files: Must be 10 or fewer.")
+        if any(len(u["data"]) > 10 * 1024 * 1024 for u in uploads):
+            raise DiscordError(413, 40005, "Request entity too large")
+        self._check_payload({**body, "_files": bool(uploads)} if isinstance(body, dict) else body)
         if channel["type"] == 1 and channel.get("_recipient") in self.blocked_dms:
             raise DiscordError(403, 50007, "Cannot send messages to this user")
         nonce = body.get("nonce")
@@ -874,10 +917,48 @@ class FakeDiscord:
                 if existing is not None:
                     return _json_response({**existing, "nonce": nonce})
         message = self._new_message(channel, self.bot_user, body)
+        if uploads:
+            message["attachments"] = self._attach(message, body.get("attachments") or [], uploads)
         if nonce is not None:
             self._nonces[key] = (now, int(channel["id"]), int(message["id"]))
             return _json_response({**message, "nonce": nonce})
         return _json_response(message)
+
+    def _attach(
+        self,
+        message: dict[str, Any],
+        described: list[dict[str, Any]],
+        uploads: list[dict[str, Any]],
+    ) -> list[dict[str, Any]]:
+        """The attachments of a message: each ``files[N]`` part, with what ``payload_json``'s
+        ``attachments`` entry of id N says of it (file name, description)."""
+        by_index = {str(a.get("id")): a for a in described}
+        attachments: list[dict[str, Any]] = []
+        for upload in uploads:
+            info = by_index.get(upload["index"], {})
+            attachment_id = self.snowflake()
+            filename = str(info.get("filename") or upload["filename"] or "file")
+            url = f"{self.base_url}/attachments/{message['channel_id']}/{attachment_id}/{filename}"
+            attachment = {
+                "id": str(attachment_id),
+                "filename": filename,
+                "size": len(upload["data"]),
+                "url": url,
+                "proxy_url": url,
+                "content_type": "image/png" if filename.endswith(".png") else upload["type"],
+            }
+            if info.get("description"):
+                attachment["description"] = info["description"]
+            attachments.append(attachment)
+            self.attachments.append(
+                {
+                    **attachment,
+                    "channel_id": message["channel_id"],
+                    "message_id": message["id"],
+                    "data": upload["data"],
+                }
+            )
+        return attachments
 
     async def _get_message(
         self, request: web.Request, p: dict[str, str], body: Json

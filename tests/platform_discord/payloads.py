@@ -33,6 +33,7 @@ __all__ = [
     "guild_create",
     "member",
     "member_add",
+    "member_update",
     "message_create",
     "message_delete",
     "message_update",
@@ -411,6 +412,28 @@ def member_add(
 ) -> Payload:
     """A GUILD_MEMBER_ADD: a member object with ``guild_id``."""
     return {**member(user_id, name, joined_at=joined_at), "guild_id": str(guild_id)}
+
+
+def member_update(
+    guild_id: int,
+    user_id: int,
+    name: str,
+    *,
+    nick: str | None = None,
+    avatar: str | None = None,
+    guild_avatar: str | None = None,
+    roles: Sequence[int] = (),
+    joined_at: datetime | None = None,
+) -> Payload:
+    """A GUILD_MEMBER_UPDATE: the member as it is now, with ``guild_id``. ``avatar`` is the
+    account's avatar hash (in ``user``), ``guild_avatar`` the server-specific one."""
+    data = {
+        **member(user_id, name, nick=nick, roles=roles, joined_at=joined_at),
+        "guild_id": str(guild_id),
+    }
+    data["avatar"] = guild_avatar
+    data["user"] = {**data["user"], "avatar": avatar}
+    return data
 
 
 def _interaction_base(

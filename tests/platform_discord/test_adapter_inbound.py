@@ -15,7 +15,15 @@ from discord.http import Route
 from bot.adapters.discord import adapter as discord_adapter
 from bot.adapters.discord.adapter import DiscordAdapter
 from bot.adapters.discord.render import custom_id
-from bot.events import ButtonClicked, CommandInvoked, ReactionAdded, ReactionRemoved, UserRef
+from bot.events import (
+    ButtonClicked,
+    CommandInvoked,
+    MemberProfile,
+    ProfileChanged,
+    ReactionAdded,
+    ReactionRemoved,
+    UserRef,
+)
 from bot.messages import Message
 
 from . import payloads
@@ -279,3 +287,47 @@ async def test_an_unknown_interaction_answer_falls_back_to_a_dm(
     )
     await adapter.respond(event, Message(text="Rallybot commands: ..."))
     assert [m["content"] for m in fake.dms_to(ALICE)] == ["Rallybot commands: ..."]
+
+
+async def test_a_nickname_or_an_avatar_becomes_profile_changed(
+    running: tuple[DiscordAdapter, Recorder],
+) -> None:
+    adapter, sink = running
+    assert (await adapter.fetch_profile(str(ALICE))) == MemberProfile(
+        user_id=str(ALICE), display_name="Alice", profile_complete=False
+    )
+    # A new role is no profile change.
+    role = 555_000_000_000_000_001
+    payloads.dispatch(
+        adapter.client,
+        "GUILD_MEMBER_UPDATE",
+        payloads.member_update(GUILD, ALICE, "Alice", roles=[role]),
+    )
+    await tasks_settle()
+    assert sink.events == []
+    # Alice takes a server nickname; Bob uploads an account avatar.
+    payloads.dispatch(
+        adapter.client,
+        "GUILD_MEMBER_UPDATE",
+        payloads.member_update(GUILD, ALICE, "Alice", nick="Ali", roles=[role]),
+    )
+    payloads.dispatch(
+        adapter.client,
+        "GUILD_MEMBER_UPDATE",
+        payloads.member_update(GUILD, BOB, "Bob", avatar="b" * 32),
+    )
+    nick, avatar = await sink.wait_for(2)
+    await tasks_settle()
+    assert len(sink.events) == 2
+    assert isinstance(nick, ProfileChanged) and isinstance(avatar, ProfileChanged)
+    assert nick.user == UserRef("discord", str(ALICE), name="Ali")
+    assert nick.profile == MemberProfile(
+        user_id=str(ALICE), display_name="Ali", profile_complete=True
+    )
+    assert avatar.user.id == str(BOB) and avatar.profile.profile_complete
+    assert nick.event_id.startswith(f"profile:{GUILD}:{ALICE}:") and nick.event_id != (
+        avatar.event_id
+    )
+    # fetch_profile reads the same completeness.
+    profile = await adapter.fetch_profile(str(BOB))
+    assert profile is not None and profile.profile_complete

@@ -23,6 +23,7 @@ from .payloads import (
     guild_create,
     member,
     member_add,
+    member_update,
     message_create,
     prime,
     reaction_add,
@@ -332,3 +333,23 @@ async def test_an_interaction_answered_against_the_fake_rest(
         assert fake.interaction_responses == [
             {"interaction_id": interaction_id, "type": 6, "data": {}}
         ]
+
+
+async def test_a_member_update_fires_on_member_update_and_on_user_update(
+    client: discord.Client,
+) -> None:
+    events = Recorder(client, "member_update", "user_update")
+    dispatch(client, "GUILD_MEMBER_UPDATE", member_update(GUILD, ALICE, "Alice", nick="Ali"))
+    before, after = await events.next("member_update")
+    assert before.nick is None and after.nick == "Ali" and after.display_name == "Ali"
+    assert events.empty("user_update")  # the account did not change
+    # A new account avatar: discord.py updates the user the member objects share, so only
+    # on_user_update tells the before from the after.
+    avatar = "a" * 32
+    data = member_update(GUILD, ALICE, "Alice", nick="Ali", avatar=avatar)
+    dispatch(client, "GUILD_MEMBER_UPDATE", data)
+    old_user, new_user = await events.next("user_update")
+    assert old_user.avatar is None and new_user.avatar is not None
+    assert new_user.avatar.key == avatar
+    before, after = await events.next("member_update")
+    assert before.avatar == after.avatar  # the shared user: no difference seen here

@@ -15,6 +15,12 @@ ratios stay the same. A refused call gets HTTP 429 with an integer ``Retry-After
 
 Failures can be injected with :meth:`FakeSlack.fail_next` ("drop the connection after the
 message was stored", "answer 500", "answer a Slack error"), to test ambiguous sends.
+
+Files go through Slack's three steps: ``files.getUploadURLExternal`` answers an
+``upload_url`` on the fake itself (loopback), the bytes POSTed there are kept, and
+``files.completeUploadExternal`` shares them in a channel (:attr:`FakeSlack.files`). The
+upload step is recorded as a call of the method ``upload``, which ``fail_next("upload",
+"status_500")`` makes fail.
 """
 
 from __future__ import annotations
@@ -71,7 +77,10 @@ DEFAULT_LIMITS: dict[str, FakeLimit] = {
     "reactions.add": _tier(3),
     "users.info": _tier(4),
     "users.lookupByEmail": _tier(3),
+    "usergroups.list": _tier(2),
     "views.open": _tier(4),
+    "files.getUploadURLExternal": _tier(4),
+    "files.completeUploadExternal": _tier(4),
     "conversations.members": _tier(4),
     "chat.postEphemeral": _tier(4),
     "chat.postMessage": FakeLimit(600.0, 10),  # the workspace allowance: several hundred a minute
@@ -169,11 +178,14 @@ class FakeSlack:
         self.app_token = app_token
         self.users: dict[str, JSON] = {}
         self.channels: dict[str, FakeChannel] = {}
+        self.usergroups: dict[str, JSON] = {}  # user groups (usergroups.list), by id
         self.dms: dict[str, str] = {}  # user id -> D channel id
         self.pins: set[tuple[str, str]] = set()
         self.reactions: dict[tuple[str, str], dict[str, list[str]]] = {}
         self.ephemerals: list[JSON] = []
         self.views: list[JSON] = []  # modals opened with views.open
+        self.uploads: dict[str, JSON] = {}  # file id -> what getUploadURLExternal was told
+        self.files: list[JSON] = []  # files shared by files.completeUploadExternal
         self.trigger_ids: set[str] = set()  # trigger ids views.open accepts (from clicks)
         self.calls: list[FakeCall] = []
         self.responses: list[JSON] = []  # what was posted to response_url hooks
@@ -196,6 +208,7 @@ class FakeSlack:
         app.router.add_post("/api/{method}", self._handle)
         app.router.add_get("/api/{method}", self._handle)
         app.router.add_post("/hooks/{token}", self._hook)
+        app.router.add_post("/upload/{file_id}", self._upload)
         app.router.add_get("/socket-mode", self._socket)
         self._runner = web.AppRunner(app, handle_signals=False, access_log=None)
         await self._runner.setup()
@@ -301,6 +314,39 @@ class FakeSlack:
             channel.members.add(self.bot_user_id)
         self.channels[channel_id] = channel
         return channel
+
+    def add_usergroup(
+        self,
+        group_id: str,
+        handle: str,
+        users: Iterable[str] = (),
+        *,
+        name: str | None = None,
+        disabled: bool = False,
+    ) -> JSON:
+        """Create (or replace) a user group; change its ``users`` list to move people."""
+        members = list(users)
+        group: JSON = {
+            "id": group_id,
+            "team_id": self.team_id,
+            "is_usergroup": True,
+            "name": name or handle.capitalize(),
+            "description": "",
+            "handle": handle,
+            "is_external": False,
+            "date_create": int(time.time()),
+            "date_update": int(time.time()),
+            "date_delete": int(time.time()) if disabled else 0,
+            "auto_type": None,
+            "created_by": self.bot_user_id,
+            "updated_by": self.bot_user_id,
+            "deleted_by": None,
+            "prefs": {"channels": [], "groups": []},
+            "users": members,
+            "user_count": len(members),
+        }
+        self.usergroups[group_id] = group
+        return group
 
     def messages(self, channel_id: str) -> list[JSON]:
         """The messages of a channel (or of the DM with a user id), oldest first."""
@@ -500,6 +546,32 @@ class FakeSlack:
             transport.abort()
         raise asyncio.CancelledError  # the connection is gone: nothing is answered
 
+    async def _upload(self, request: web.Request) -> web.Response:
+        """Step 2 of a file upload: the bytes (raw, or the ``file`` part of a form)."""
+        file_id = request.match_info["file_id"]
+        if request.content_type == "multipart/form-data":
+            form = await request.post()
+            part = form.get("file") or form.get("filename")
+            data = part.file.read() if isinstance(part, web.FileField) else b""
+        else:
+            data = await request.read()
+        call = FakeCall("upload", {"file_id": file_id, "length": len(data)}, time.monotonic())
+        self.calls.append(call)
+        failure = next((f for f in self._failures if f.method == "upload"), None)
+        if failure is not None:
+            self._failures.remove(failure)
+            call.status, call.error = 500, "internal_error"
+            return web.Response(status=500, text="upload failed")
+        upload = self.uploads.get(file_id)
+        if upload is None or upload.get("data") is not None:
+            call.status, call.error = 404, "file_not_found"
+            return web.Response(status=404, text="unknown upload")
+        if len(data) != upload["length"]:
+            call.status, call.error = 400, "length_mismatch"
+            return web.Response(status=400, text="length mismatch")
+        upload["data"] = data
+        return web.Response(text=f"OK - {len(data)}")
+
     async def _hook(self, request: web.Request) -> web.Response:
         body = await request.json()
         self.responses.append({"token": request.match_info["token"], **body})
@@ -687,6 +759,76 @@ class FakeSlack:
         self.views.append(opened)
         return {"view": opened}
 
+    def _api_files_getUploadURLExternal(self, params: JSON) -> JSON:
+        filename = str(params.get("filename") or "")
+        try:
+            length = int(params.get("length") or 0)
+        except ValueError:
+            length = 0
+        if not filename or length <= 0:
+            raise _SlackError("invalid_arguments" if not filename else "missing_argument")
+        if len(str(params.get("alt_txt") or "")) > 1000:
+            raise _SlackError("alt_txt_too_large")
+        file_id = f"F{next(self._ids):08d}"
+        self.uploads[file_id] = {
+            "filename": filename,
+            "length": length,
+            "alt_txt": params.get("alt_txt"),
+            "data": None,
+        }
+        return {"upload_url": f"http://127.0.0.1:{self.port}/upload/{file_id}", "file_id": file_id}
+
+    def _api_files_completeUploadExternal(self, params: JSON) -> JSON:
+        raw = params.get("files")
+        try:
+            files = json.loads(raw) if isinstance(raw, str) else raw
+        except json.JSONDecodeError:
+            raise _SlackError("invalid_arguments") from None
+        if not isinstance(files, list) or not files:
+            raise _SlackError("invalid_arguments")
+        channel: FakeChannel | None = None
+        if params.get("channel_id"):
+            channel = self._channel(params["channel_id"])
+            if self.bot_user_id not in channel.members:
+                raise _SlackError("not_in_channel")
+        shared: list[JSON] = []
+        for item in files:
+            upload = self.uploads.get(str(item.get("id") or ""))
+            if upload is None or upload["data"] is None:
+                raise _SlackError("file_not_found")
+            shared.append(
+                {
+                    "id": item["id"],
+                    "title": item.get("title") or upload["filename"],
+                    "name": upload["filename"],
+                    "alt_txt": upload["alt_txt"],
+                    "size": upload["length"],
+                }
+            )
+        comment = str(params.get("initial_comment") or "")
+        for info, item in zip(shared, files, strict=True):
+            self.files.append(
+                {
+                    **info,
+                    "channel": channel.id if channel else None,
+                    "initial_comment": comment,
+                    "data": self.uploads[str(item["id"])]["data"],
+                }
+            )
+        if channel is not None:
+            channel.messages.append(
+                {
+                    "type": "message",
+                    "user": self.bot_user_id,
+                    "bot_id": self.bot_id,
+                    "text": comment,
+                    "files": shared,
+                    "ts": self._next_ts(),
+                    "team": self.team_id,
+                }
+            )
+        return {"files": [{"id": f["id"], "title": f["title"]} for f in shared]}
+
     def _api_users_info(self, params: JSON) -> JSON:
         user_id = str(params.get("user", ""))
         if user_id not in self.users:
@@ -711,6 +853,19 @@ class FakeSlack:
             "cache_ts": int(time.time()),
             "response_metadata": {"next_cursor": cursor},
         }
+
+    def _api_usergroups_list(self, params: JSON) -> JSON:
+        include_users = self._flag(params.get("include_users"))
+        include_disabled = self._flag(params.get("include_disabled"))
+        groups = []
+        for group in self.usergroups.values():
+            if group["date_delete"] and not include_disabled:
+                continue
+            shown = {**group, "users": list(group["users"]), "user_count": len(group["users"])}
+            if not include_users:
+                shown.pop("users")
+            groups.append(shown)
+        return {"usergroups": groups}
 
     def _api_conversations_members(self, params: JSON) -> JSON:
         channel = self._channel(params.get("channel"))

@@ -43,6 +43,7 @@ __all__ = [
     "thread_reply_event",
     "ts_at",
     "url_verification",
+    "user_change_event",
     "user_object",
     "view_submission",
 ]
@@ -406,6 +407,16 @@ def team_join_event(user: JSON, *, event_ts: str) -> JSON:
     """``team_join``: a new member of the workspace, with their user object."""
     return {
         "type": "team_join",
+        "user": user,
+        "cache_ts": int(float(event_ts)),
+        "event_ts": event_ts,
+    }
+
+
+def user_change_event(user: JSON, *, event_ts: str) -> JSON:
+    """``user_change``: a member's data changed; ``user`` is the whole user object, as now."""
+    return {
+        "type": "user_change",
         "user": user,
         "cache_ts": int(float(event_ts)),
         "event_ts": event_ts,

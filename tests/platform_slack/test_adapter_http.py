@@ -24,6 +24,7 @@ from bot.events import (
     MessageDeleted,
     MessageEdited,
     MessagePosted,
+    ProfileChanged,
     ReactionAdded,
     ReactionRemoved,
 )
@@ -118,10 +119,12 @@ async def test_forged_or_stale_requests_get_401_and_change_nothing(
                     response = await poster.post_event(url, body, timestamp=int(time.time()) - 301)
                 assert response.status_code == 401
                 await adapter.idle()
+                await bot.idle()
                 assert seen == [] and await inbound_rows(db) == 0
                 # The same request, properly signed, is accepted (the check above was not vacuous).
                 assert (await poster.post_event(url, body)).status_code == 200
                 await adapter.idle()
+                await bot.idle()
             assert len(seen) == 1 and await inbound_rows(db) == 1
             await bot.shutdown()
 
@@ -229,6 +232,7 @@ async def test_a_retried_event_is_handled_once(db: Database, tmp_path: Path) -> 
                 # Slack did not see the answer in time and sends it again, three times.
                 retries = [await poster.post_event(url, body, retry_num=n) for n in (1, 2, 3)]
             await adapter.idle()
+            await bot.idle()
             assert first.status_code == 200 and all(r.status_code == 200 for r in retries)
             assert len(handled) == 1 and await inbound_rows(db) == 1
             await bot.shutdown()
@@ -280,14 +284,17 @@ async def test_the_slash_command_answers_privately(db: Database, tmp_path: Path)
                 response = await poster.post_command(url, help_cmd)
                 assert response.status_code == 200
                 await adapter.idle()  # commands are handled concurrently: keep them in order
+                await bot.idle()
                 pause = p.slash_command("pause  connect-launch", "U1", "C1")
                 assert (await poster.post_command(url, pause)).status_code == 200
                 await adapter.idle()
+                await bot.idle()
                 # Where the bot cannot post an ephemeral message, the response_url answers.
                 elsewhere = p.slash_command("help", "U1", "C1", response_url=fake.response_url("x"))
                 elsewhere["channel_id"] = "C2"
                 assert (await poster.post_command(url, elsewhere)).status_code == 200
             await adapter.idle()
+            await bot.idle()
             await bot.shutdown()
     assert [(c.name, c.args) for c in commands] == [
         ("help", ()),
@@ -365,3 +372,25 @@ async def test_one_members_events_keep_their_order_others_do_not_wait(db: Databa
         release.set()
         await adapter.idle()
     assert handled == ["Ev3", "Ev1", "Ev2"]
+
+
+async def test_a_user_change_becomes_profile_changed_and_refreshes_the_profile(
+    endpoint: Endpoint,
+) -> None:
+    before = await endpoint.adapter.fetch_profile("U1")
+    assert before is not None and not before.profile_complete
+    asked = len(endpoint.fake.calls_to("users.info"))
+    user = p.user_object("U1", "ana", "Ana", title="Designer", custom_image=True, locale="en-GB")
+    body = p.event_callback(
+        p.user_change_event(user, event_ts=p.ts_at(T0)), event_id="Ev0USRCHG", event_time=T0
+    )
+    response = await endpoint.poster.post_event(endpoint.url, body)
+    assert response.status_code == 200
+    (event,) = await endpoint.sink.wait_for(1)
+    assert isinstance(event, ProfileChanged) and event.event_id == "Ev0USRCHG"
+    assert event.user.id == "U1" and event.profile.profile_complete
+    assert event.profile.locale == "en-GB" and event.profile.timezone == "Europe/Paris"
+    # The adapter's cached profile is the new one: no users.info call, no stale answer.
+    after = await endpoint.adapter.fetch_profile("U1")
+    assert after == event.profile
+    assert len(endpoint.fake.calls_to("users.info")) == asked

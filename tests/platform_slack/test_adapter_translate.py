@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
+from pathlib import Path
 
 from bot.adapters.slack.adapter import (
     clicks_from_block_actions,
@@ -10,11 +12,19 @@ from bot.adapters.slack.adapter import (
     event_from_callback,
 )
 from bot.adapters.slack.render import LINK_ACTION_PREFIX
-from bot.events import MessageDeleted, MessageEdited, MessagePosted, ReactionAdded
+from bot.events import (
+    MemberProfile,
+    MessageDeleted,
+    MessageEdited,
+    MessagePosted,
+    ProfileChanged,
+    ReactionAdded,
+)
 from tests.platform_slack import payloads as p
 
 T0 = 1_790_000_000
 NOW = datetime(2026, 9, 15, 8, 0, tzinfo=UTC)
+PAYLOADS = Path(__file__).parent / "payloads"
 
 
 def wrap(event: dict[str, object], event_id: str = "Ev1") -> dict[str, object]:
@@ -144,3 +154,41 @@ def test_a_deletion_becomes_message_deleted() -> None:
     del body["previous_message"]
     anonymous = event_from_callback(wrap(body))
     assert isinstance(anonymous, MessageDeleted) and anonymous.user.id == ""
+
+
+def test_a_user_change_becomes_profile_changed_with_the_new_profile() -> None:
+    recorded = json.loads((PAYLOADS / "event_user_change.json").read_text(encoding="utf-8"))
+    event = event_from_callback(recorded)
+    assert isinstance(event, ProfileChanged)
+    assert event.event_id == "Ev07USRCHG01" and event.user.key == "slack:U05DAVIDT"
+    assert event.occurred_at == datetime.fromtimestamp(1757925300, UTC)
+    assert event.profile == MemberProfile(
+        user_id="U05DAVIDT",
+        display_name="david",
+        first_name="David",
+        locale="en-US",
+        timezone="America/Montreal",
+        is_bot=False,
+        profile_complete=True,  # a real name, a title and a photo of his own
+    )
+    # The same member before: no title, Slack's default avatar.
+    before = p.user_object("U05DAVIDT", "david", "David", tz="America/Montreal")
+    earlier = event_from_callback(wrap(p.user_change_event(before, event_ts=p.ts_at(T0))))
+    assert isinstance(earlier, ProfileChanged) and not earlier.profile.profile_complete
+    # user_profile_changed (sent alongside when subscribed) carries the same user object.
+    twin = {**recorded["event"], "type": "user_profile_changed"}
+    same = event_from_callback(wrap(twin, "Ev2"))
+    assert isinstance(same, ProfileChanged) and same.profile == event.profile
+
+
+def test_user_changes_of_deactivated_accounts_and_bots_are_ignored() -> None:
+    gone = p.user_object("U1", "ana", "Ana", deleted=True)
+    robot = p.user_object("B1", "helper", "Helper", is_bot=True)
+    for user in (gone, robot, {"id": ""}):
+        assert event_from_callback(wrap(p.user_change_event(user, event_ts=p.ts_at(T0)))) is None
+    no_id = p.event_callback(
+        p.user_change_event(p.user_object("U1", "ana", "Ana"), event_ts=p.ts_at(T0)),
+        event_id="",
+        event_time=T0,
+    )
+    assert event_from_callback(no_id) is None

@@ -58,6 +58,8 @@ def test_the_tiers_are_slacks() -> None:
     assert METHOD_TIERS["reactions.add"] == "tier3"
     assert METHOD_TIERS["chat.postEphemeral"] == "tier4"
     assert METHOD_TIERS["chat.postMessage"] == "post"
+    assert METHOD_TIERS["files.getUploadURLExternal"] == "tier4"
+    assert METHOD_TIERS["files.completeUploadExternal"] == "tier4"
     rules = slack_rules()
     assert rules["tier3"].rate == pytest.approx(50 / 60 * HEADROOM)
     assert rules["post"].rate == pytest.approx(1 * HEADROOM)

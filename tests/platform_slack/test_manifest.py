@@ -24,6 +24,7 @@ EVENT_SCOPES = {
     "reaction_removed": {"reactions:read"},
     "member_joined_channel": {"channels:read", "groups:read"},
     "team_join": {"users:read"},
+    "user_change": {"users:read"},
     "app_mention": {"app_mentions:read"},
 }
 # and of each Web API method it calls
@@ -40,7 +41,10 @@ METHOD_SCOPES = {
     "users.info": {"users:read"},
     "users.list": {"users:read"},
     "users.lookupByEmail": {"users:read", "users:read.email"},
+    "usergroups.list": {"usergroups:read"},
     "views.open": set(),  # needs no scope (a trigger_id from an interaction)
+    "files.getUploadURLExternal": {"files:write"},  # the charts of /rallybot stats
+    "files.completeUploadExternal": {"files:write"},
     "/rallybot": {"commands"},
 }
 
@@ -137,3 +141,5 @@ def test_yaml_round_trips_in_slacks_key_order() -> None:
     assert text.startswith("_metadata:\n")
     assert text.index("display_information:") < text.index("oauth_config:")
     assert "- chat:write.customize\n" in text
+    assert "- files:write\n" in text
+    assert "- usergroups:read\n" in text

@@ -171,3 +171,22 @@ def test_url_verification() -> None:
 def test_ts_at(seconds: int, sequence: int, ts: str) -> None:
     assert p.ts_at(seconds, sequence) == ts
     assert p.ts_at(1757925000.9, 12) == "1757925000.000012"
+
+
+def test_user_change_carries_the_whole_user_object() -> None:
+    example = recorded("event_user_change.json")
+    user = p.user_object(
+        "U05DAVIDT",
+        "david",
+        "David",
+        tz="America/Montreal",
+        title="Support Engineer",
+        custom_image=True,
+        locale="en-US",
+    )
+    event = p.user_change_event(user, event_ts="1757925300.001200")
+    built = p.event_callback(event, event_id="Ev07USRCHG01", event_time=1757925300)
+    assert shape(built) == shape(example)
+    assert {k: v for k, v in event.items() if k != "user"} == {
+        k: v for k, v in example["event"].items() if k != "user"
+    }

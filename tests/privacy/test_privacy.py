@@ -15,12 +15,12 @@ import pytest
 import sqlalchemy as sa
 from sqlmodel import SQLModel
 
+from bot.adapters.base import Capabilities
 from bot.adapters.memory import MemoryAdapter
 from bot.app import Rallybot
 from bot.clock import SimulatedClock
 from bot.config import Settings
 from bot.events import ButtonClicked, ChannelRef, CommandInvoked, UserRef
-from bot.messages import Message
 from bot.privacy import (
     FORGOTTEN_PREFIX,
     NOT_PERSONAL,
@@ -256,6 +256,9 @@ def make_bot(db: Database, tmp_path: Path, adapter: MemoryAdapter) -> Rallybot:
     return Rallybot(settings, db, adapter, SimulatedClock(NOW), campaign_paths=[empty])
 
 
+NO_FILES = Capabilities(files=False)  # a platform without files: the export comes in DMs
+
+
 def command(name: str, uid: str, n: int = 0) -> CommandInvoked:
     return CommandInvoked(
         event_id=f"{name}-{uid}-{n}",
@@ -267,7 +270,7 @@ def command(name: str, uid: str, n: int = 0) -> CommandInvoked:
 
 
 async def test_mydata_sends_the_export_in_direct_messages(db: Database, tmp_path: Path) -> None:
-    adapter = MemoryAdapter()
+    adapter = MemoryAdapter(capabilities=NO_FILES)
     bot = make_bot(db, tmp_path, adapter)
     member = await make_member(db, SECRET_ID, SECRET_NAME, SECRET_EMAIL)
     await seed_everything(db, member)
@@ -283,29 +286,18 @@ async def test_mydata_sends_the_export_in_direct_messages(db: Database, tmp_path
     assert "direct messages" in adapter.directs[-1].message.text
 
 
-class FileAdapter(MemoryAdapter):
-    """A memory platform that takes files (as Slack and Discord do)."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.files: list[tuple[str, str, bytes, Message]] = []
-
-    async def send_file(self, user_id: str, name: str, content: bytes, message: Message) -> None:
-        self.files.append((user_id, name, content, message))
-
-
 async def test_mydata_as_a_file_where_the_platform_takes_one(db: Database, tmp_path: Path) -> None:
-    adapter = FileAdapter()
+    adapter = MemoryAdapter()  # takes files, as Slack and Discord do
     bot = make_bot(db, tmp_path, adapter)
     await make_member(db, SECRET_ID, SECRET_NAME, SECRET_EMAIL)
     await bot.handle(command("mydata", SECRET_ID))
-    ((uid, name, content, _message),) = adapter.files
-    assert (uid, name) == (SECRET_ID, "rallybot-data.json")
-    assert json.loads(content)["member"]["email"] == SECRET_EMAIL
+    (sent,) = adapter.files
+    assert (sent.target, sent.direct, sent.filename) == (SECRET_ID, True, "rallybot-data.json")
+    assert json.loads(sent.content)["member"]["email"] == SECRET_EMAIL
 
 
 async def test_forget_asks_for_a_confirmation_then_erases(db: Database, tmp_path: Path) -> None:
-    adapter = MemoryAdapter()
+    adapter = MemoryAdapter(capabilities=NO_FILES)
     bot = make_bot(db, tmp_path, adapter)
     member = await make_member(db, SECRET_ID, SECRET_NAME, SECRET_EMAIL)
     await seed_everything(db, member)

@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import inspect
+import io
 import logging
 import re
 from collections import OrderedDict
@@ -45,6 +47,7 @@ from bot.events import (
     MessageDeleted,
     MessageEdited,
     MessagePosted,
+    ProfileChanged,
     ReactionAdded,
     ReactionRemoved,
     UserRef,
@@ -169,7 +172,10 @@ class DiscordAdapter:
     by a token bucket below the global limit of 50 requests per second.
 
     **Profiles.** Discord has no member time zone or locale: :meth:`fetch_profile` gives the
-    display name only; the bot's default time zone and locale apply.
+    display name only; the bot's default time zone and locale apply. A profile is complete
+    with an avatar of one's own or a server nickname; a member update that changes the name,
+    the nickname or an avatar (``on_member_update``) becomes
+    :class:`~bot.events.ProfileChanged`.
 
     Args:
         settings: token (``DISCORD_TOKEN``), guild ids, API base URL, channel map.
@@ -491,6 +497,8 @@ class DiscordAdapter:
         setattr(client, "on_raw_reaction_add", self._on_raw_reaction_add)  # noqa: B010
         setattr(client, "on_raw_reaction_remove", self._on_raw_reaction_remove)  # noqa: B010
         setattr(client, "on_member_join", self._on_member_join)  # noqa: B010
+        setattr(client, "on_member_update", self._on_member_update)  # noqa: B010
+        setattr(client, "on_user_update", self._on_user_update)  # noqa: B010
         setattr(client, "on_interaction", self._on_interaction)  # noqa: B010
         setattr(client, "on_raw_message_edit", self._on_raw_message_edit)  # noqa: B010
         setattr(client, "on_raw_message_delete", self._on_raw_message_delete)  # noqa: B010
@@ -652,6 +660,46 @@ class DiscordAdapter:
             )
         )
 
+    async def _on_member_update(self, before: discord.Member, after: discord.Member) -> None:
+        """``GUILD_MEMBER_UPDATE`` with a new nickname or server avatar (role changes are not
+        profile changes): :class:`~bot.events.ProfileChanged`."""
+        if after.guild.id in self.guild_ids and _profile_key(before) != _profile_key(after):
+            await self._profile_changed(after)
+
+    async def _on_user_update(self, before: discord.User, after: discord.User) -> None:
+        """A new account avatar or name, seen in a ``GUILD_MEMBER_UPDATE`` (discord.py updates
+        the user its member objects share, so only this listener sees the before and after):
+        :class:`~bot.events.ProfileChanged`, from the member in a configured server."""
+        if (before.avatar, before.global_name, before.name) == (
+            after.avatar,
+            after.global_name,
+            after.name,
+        ):
+            return
+        for guild_id in sorted(self.guild_ids):
+            guild = self.client.get_guild(guild_id)
+            member = guild.get_member(after.id) if guild is not None else None
+            if member is not None:
+                await self._profile_changed(member)
+                return
+
+    async def _profile_changed(self, member: discord.Member) -> None:
+        """Hand over a member's new profile. Discord gives the update no id: the event id is
+        made of the member, what their profile now is and the time."""
+        if member.bot:
+            return
+        now = self.clock.now()
+        await self._emit(
+            ProfileChanged(
+                event_id=f"profile:{member.guild.id}:{member.id}:{_profile_key(member)}:"
+                f"{now.isoformat()}",
+                platform=PLATFORM,
+                user=_user_ref(member),
+                occurred_at=now,
+                profile=_profile_of(member),
+            )
+        )
+
     async def _on_interaction(self, interaction: discord.Interaction[discord.Client]) -> None:
         if interaction.type is discord.InteractionType.modal_submit:
             await self._on_modal_submit(interaction)
@@ -805,9 +853,16 @@ class DiscordAdapter:
         """Send a direct message; the DM channel is opened once per user, then its id is kept
         in memory (discord.py itself keeps only the last 128 DM channels) and in
         ``Member.dm_channel_id`` for the next runs."""
-        user = _snowflake(user_id, "user")
         rendered = _render(message)
         what = f"direct message to user {user_id}"
+        target = await self._dm_target(user_id, what)
+        sent = await self._send(target, rendered, idempotency_key, what)
+        self._remember_sent(user_id, idempotency_key, sent)
+        return sent
+
+    async def _dm_target(self, user_id: str, what: str) -> discord.PartialMessageable:
+        """The member's DM channel, opened once (see :meth:`send_direct`)."""
+        user = _snowflake(user_id, "user")
         if not self._dm_channels_loaded:
             await self._load_dm_channels()
         dm_id = self._dm_channels.get(user)
@@ -824,10 +879,41 @@ class DiscordAdapter:
             self._remember_dm(user, dm_id)
             if self.db is not None:
                 await set_dm_channel(self.db, PLATFORM, user_id, str(dm_id))
-        target = self.client.get_partial_messageable(dm_id, type=discord.ChannelType.private)
-        sent = await self._send(target, rendered, idempotency_key, what)
-        self._remember_sent(user_id, idempotency_key, sent)
-        return sent
+        return self.client.get_partial_messageable(dm_id, type=discord.ChannelType.private)
+
+    async def send_file(
+        self,
+        target: str,
+        filename: str,
+        content: bytes,
+        message: Message | None = None,
+        *,
+        title: str | None = None,
+        alt_text: str | None = None,
+        in_channel: bool = False,
+    ) -> SentMessage:
+        """Upload a file (``discord.File``, a multipart message) to a member's DM (``target``
+        a user id) or, with ``in_channel``, to a channel, with the message as its text.
+        Discord has no file title: ``title`` is shown above a file sent without a message.
+        A channel upload needs the Attach Files permission; a DM needs none."""
+        if in_channel:
+            what = f"file {filename} in channel {target}"
+            destination = self.client.get_partial_messageable(_snowflake(target, "channel"))
+        else:
+            what = f"file {filename} to user {target}"
+            destination = await self._dm_target(target, what)
+        options: dict[str, Any] = {}
+        text: str | None = None
+        if message is not None:
+            rendered = _render(message)
+            text, options["embeds"] = rendered.content or None, rendered.embeds
+        elif title and title != filename:
+            text = f"**{title}**"
+        upload = discord.File(io.BytesIO(content), filename=filename, description=alt_text)
+        await self.limiter.acquire("global")
+        with _errors(what):
+            sent = await destination.send(text, file=upload, **options)
+        return SentMessage(channel_id=str(sent.channel.id), message_id=str(sent.id))
 
     async def reply(self, channel_id: str, thread_id: str, message: Message) -> SentMessage:
         """Answer in the thread ``thread_id``, or as a reply to message ``thread_id``."""
@@ -880,7 +966,8 @@ class DiscordAdapter:
 
     async def fetch_profile(self, user_id: str) -> MemberProfile | None:
         """The member's display name in a configured server (Discord has no time zone or
-        locale for members: those stay None); None when no server knows them."""
+        locale for members: those stay None); None when no server knows them. The profile
+        is complete with an avatar of their own (account or server) or a server nickname."""
         user = _snowflake(user_id, "user")
         for guild_id in sorted(self.guild_ids):
             guild = self.client.get_guild(guild_id)
@@ -896,13 +983,7 @@ class DiscordAdapter:
                 except discord.HTTPException as exc:
                     log.warning("could not read member %s in %s: %s", user_id, guild_id, exc)
                     continue
-            return MemberProfile(
-                user_id=user_id,
-                display_name=member.display_name,
-                first_name=None,
-                is_bot=member.bot,
-                profile_complete=False,
-            )
+            return _profile_of(member)
         return None
 
     async def lookup_member(self, text: str) -> str | None:
@@ -935,6 +1016,41 @@ class DiscordAdapter:
                     and folded in {(m.global_name or "").casefold(), m.display_name.casefold()}
                 )
         return str(found.pop()) if len(found) == 1 else None
+
+    async def member_groups(self) -> dict[str, list[str]]:
+        """The role names of each member of the configured servers, by user id (bots and
+        ``@everyone`` left out). Read from the member cache (the members intent) once
+        connected; before :meth:`start` (``rallybot teams sync``) from the REST API: the
+        server with its roles, then its member list."""
+        groups: dict[str, list[str]] = {}
+        for guild_id in sorted(self.guild_ids):
+            guild = self.client.get_guild(guild_id)
+            if guild is not None:
+                members = list(guild.members)
+            else:
+                members = await self._fetch_members(guild_id)
+            for member in members:
+                if member.bot:
+                    continue
+                names = [role.name for role in member.roles if not role.is_default()]
+                groups.setdefault(str(member.id), []).extend(names)
+        return groups
+
+    async def _fetch_members(self, guild_id: int) -> list[discord.Member]:
+        """A server's members over REST, logging in first when not connected."""
+        if self.client.http.token is None:
+            token = self.settings.discord_token
+            if token is None:
+                raise DiscordStartError("DISCORD_TOKEN is not set")
+            try:
+                with _errors("logging in to Discord"):
+                    await self.client.login(token.get_secret_value())
+            except discord.LoginFailure as exc:
+                raise DiscordStartError("Discord refused the token in DISCORD_TOKEN") from exc
+        await self.limiter.acquire("global")
+        with _errors(f"the members of server {guild_id}"):
+            guild = await self.client.fetch_guild(guild_id)
+            return [member async for member in guild.fetch_members(limit=None)]
 
     async def channel_members(self, channel_id: str) -> list[str]:
         """Who can read a channel, from the member cache (needs the members intent)."""
@@ -1149,6 +1265,26 @@ def _replied_to(message: discord.Message) -> str | None:
 
 def _is_dm_object(channel: object) -> bool:
     return getattr(channel, "type", None) == discord.ChannelType.private
+
+
+def _profile_of(member: discord.Member) -> MemberProfile:
+    """The neutral profile of a server member: complete with an avatar of their own (on the
+    account or for this server) or a server nickname."""
+    return MemberProfile(
+        user_id=str(member.id),
+        display_name=member.display_name,
+        first_name=None,
+        is_bot=member.bot,
+        profile_complete=bool(member.nick or member.avatar or member.guild_avatar),
+    )
+
+
+def _profile_key(member: discord.Member) -> str:
+    """A member's nickname, names and avatars, as one short key (it changes with them)."""
+    avatar = member.avatar.key if member.avatar else ""
+    guild_avatar = member.guild_avatar.key if member.guild_avatar else ""
+    parts = (member.nick or "", member.global_name or "", member.name, avatar, guild_avatar)
+    return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()[:12]
 
 
 def _user_ref(user: discord.abc.User) -> UserRef:

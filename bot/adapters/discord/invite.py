@@ -29,9 +29,10 @@ PERMISSIONS = discord.Permissions(
     # The /rallybot command.
     use_application_commands=True,
 )
-"""Exactly the permissions Rallybot needs. Not requested: Attach Files (images are sent as
-links in embeds, never uploaded), Manage Messages (pinning has its own permission, the bot
-deletes nothing), Mention Everyone, Administrator."""
+"""Exactly the permissions Rallybot needs. Not requested: Attach Files (images in messages
+are links in embeds; the files the bot uploads, such as the /rallybot stats charts, go to
+direct messages, which need no server permission), Manage Messages (pinning has its own
+permission, the bot deletes nothing), Mention Everyone, Administrator."""
 
 SCOPES = ("bot", "applications.commands")
 """``bot`` adds the bot user; ``applications.commands`` lets it register /rallybot."""

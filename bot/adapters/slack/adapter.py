@@ -52,6 +52,7 @@ from bot.adapters.slack.limits import rate_keys, slack_limiter
 from bot.adapters.slack.profiles import is_active_member, profile_from_user
 from bot.adapters.slack.render import (
     FORM_CALLBACK_PREFIX,
+    fallback_text,
     is_link_action,
     original_action_id,
     render_form,
@@ -69,6 +70,7 @@ from bot.events import (
     MessageDeleted,
     MessageEdited,
     MessagePosted,
+    ProfileChanged,
     ReactionAdded,
     ReactionRemoved,
     UserRef,
@@ -241,6 +243,24 @@ def _joined(event: Mapping[str, Any], event_id: str, occurred: datetime) -> Memb
     )
 
 
+def _profile_changed(
+    event: Mapping[str, Any], event_id: str, occurred: datetime
+) -> ProfileChanged | None:
+    """``user_change`` / ``user_profile_changed``: the whole user object, as it is now.
+    Deactivated accounts, bots, apps and Slackbot are ignored."""
+    user = event.get("user")
+    if not isinstance(user, dict) or not user.get("id") or not is_active_member(user):
+        return None
+    profile = profile_from_user(user)
+    return ProfileChanged(
+        event_id=event_id,
+        platform=PLATFORM,
+        user=_user(profile.user_id, profile.display_name),
+        occurred_at=occurred,
+        profile=profile,
+    )
+
+
 def event_from_callback(body: Mapping[str, Any], *, now: datetime | None = None) -> Event | None:
     """The neutral event of an Events API ``event_callback`` body, or None to ignore it.
 
@@ -264,6 +284,8 @@ def event_from_callback(body: Mapping[str, Any], *, now: datetime | None = None)
         return _reaction(event, event_id, occurred)
     if kind in ("member_joined_channel", "team_join"):
         return _joined(event, event_id, occurred)
+    if kind in ("user_change", "user_profile_changed"):
+        return _profile_changed(event, event_id, occurred)
     return None
 
 
@@ -414,7 +436,8 @@ class SlackAdapter:
         profile_ttl: seconds a fetched profile is kept.
         history_window: seconds of channel history :meth:`find_sent` looks through.
         dm_channels: DM channel ids already known, by user id (else read from the database).
-        sink_concurrency: how many acknowledged events are handled at the same time.
+        sink_concurrency: how many acknowledged events are handed to the sink at the same time
+            (the bot records them together and bounds its own handlers).
     """
 
     platform = PLATFORM
@@ -445,7 +468,7 @@ class SlackAdapter:
         profile_ttl: float = 3600.0,
         history_window: float = 24 * 3600.0,
         dm_channels: Mapping[str, str] | None = None,
-        sink_concurrency: int = 10,
+        sink_concurrency: int = 256,
     ) -> None:
         bot_token = _secret(settings.slack_bot_token)
         if not bot_token:
@@ -500,8 +523,8 @@ class SlackAdapter:
         self._runner: web.AppRunner | None = None
         self._socket: AsyncSocketModeHandler | None = None
         self._tasks: set[asyncio.Task[None]] = set()
-        # Acknowledged events wait here rather than all hitting the database at once (a burst
-        # of thousands would exhaust its connection pool).
+        # Acknowledged events wait here beyond this many in the sink: the bot records those in
+        # the sink together (one transaction per burst) and runs its handlers a few at a time.
         self._sink_slots = asyncio.Semaphore(sink_concurrency)
         self._member_turns: dict[str, _Turn] = {}
         self._dm_channels: dict[str, str] = dict(dm_channels or {})
@@ -590,6 +613,8 @@ class SlackAdapter:
             "reaction_removed",
             "member_joined_channel",
             "team_join",
+            "user_change",
+            "user_profile_changed",  # sent with user_change when an app subscribes to it
         ):
             self.app.event(kind)(self._on_event)
         self.app.action(re.compile(".*"))(self._on_action)
@@ -599,6 +624,8 @@ class SlackAdapter:
     async def _on_event(self, body: dict[str, Any], ack: AsyncAck) -> None:
         await ack()
         event = event_from_callback(body, now=self.clock.now())
+        if isinstance(event, ProfileChanged):  # fetch_profile answers with the new profile
+            self._remember_profile(event.user.id, event.profile)
         if event is not None:
             self._spawn(event)
 
@@ -888,6 +915,22 @@ class SlackAdapter:
             if not cursor:
                 return members
 
+    async def member_groups(self) -> dict[str, list[str]]:
+        """The user group handles of each member, by user id: one ``usergroups.list`` call
+        with the users of each group (Tier 2, paced by the limiter; needs the
+        ``usergroups:read`` scope). Disabled groups are left out. Works before :meth:`start`."""
+        response = await self._api(
+            "usergroups.list", {"include_users": True}, what="the workspace's user groups"
+        )
+        groups: dict[str, list[str]] = {}
+        for group in response.get("usergroups") or ():
+            handle = str(group.get("handle") or "")
+            if not handle or group.get("date_delete"):
+                continue
+            for user_id in group.get("users") or ():
+                groups.setdefault(str(user_id), []).append(handle)
+        return groups
+
     async def lookup_by_email(self, email: str) -> str | None:
         """The user id of the active member with ``email`` (``users.lookupByEmail``, which
         needs the ``users:read.email`` scope; Tier 3, paced by the limiter); None when no
@@ -924,6 +967,63 @@ class SlackAdapter:
             log.warning("could not open form %s: %s", form.id, exc)
             return False
         return True
+
+    # ---- files -----------------------------------------------------------------------------
+
+    async def send_file(
+        self,
+        target: str,
+        filename: str,
+        content: bytes,
+        message: Message | None = None,
+        *,
+        title: str | None = None,
+        alt_text: str | None = None,
+        in_channel: bool = False,
+    ) -> SentMessage:
+        """Upload a file to a member's DM (``target`` a user id) or, with ``in_channel``, to a
+        channel, as slack_sdk's ``files_upload_v2`` does: ``files.getUploadURLExternal``, the
+        bytes POSTed to the URL it returns, then ``files.completeUploadExternal`` shares the
+        file with the message's text as its comment. Needs the ``files:write`` scope. The
+        message id returned is the file id (Slack shares the file asynchronously)."""
+        channel_id = target if in_channel else await self.dm_channel(target)
+        what = f"channel {channel_id}" if in_channel else f"user {target}"
+        ticket: dict[str, Any] = {"filename": filename, "length": len(content)}
+        if alt_text:
+            ticket["alt_txt"] = alt_text[:1000]
+        share: dict[str, Any] = {"channel_id": channel_id}
+        if message is not None:
+            share["initial_comment"] = fallback_text(message)
+        try:
+            answer = await self._api("files.getUploadURLExternal", ticket, what=what)
+            file_id = str(answer["file_id"])
+            await self._upload(str(answer["upload_url"]), content, what=f"{filename} for {what}")
+            share["files"] = [{"id": file_id, "title": title or filename}]
+            await self._api("files.completeUploadExternal", share, channel=channel_id, what=what)
+        except AdapterError as exc:
+            if "missing_scope" in str(exc):
+                raise AdapterError(
+                    f"{exc}: the Slack app lacks the files:write scope; paste the manifest of "
+                    "`rallybot slack manifest` in App Manifest and reinstall the app"
+                ) from exc
+            raise
+        return SentMessage(channel_id, file_id)
+
+    async def _upload(self, url: str, content: bytes, *, what: str) -> None:
+        """Step 2 of an upload: the bytes, POSTed to the URL Slack gave (no token needed)."""
+        try:
+            async with self._ensure_session().post(url, data=content) as response:
+                if response.status == 200:
+                    return
+                detail = (await response.text())[:200]
+        except (aiohttp.ClientError, TimeoutError, OSError) as exc:
+            raise TransientSendError(
+                f"Slack file upload of {what} did not complete: {type(exc).__name__} {exc}"
+            ) from exc
+        text = f"Slack refused the file upload of {what}: HTTP {response.status} {detail}"
+        if response.status >= 500 or response.status == 429:
+            raise TransientSendError(text)
+        raise AdapterError(text)
 
     async def dm_channel(self, user_id: str) -> str:
         """The DM channel with a member: from memory, the database, else ``conversations.open``

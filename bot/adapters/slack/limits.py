@@ -72,7 +72,10 @@ METHOD_TIERS: dict[str, str] = {
     "users.info": "tier4",
     "users.list": "tier2",
     "users.lookupByEmail": "tier3",  # roster import matching emails, one lookup per row
+    "usergroups.list": "tier2",  # teams from user groups (RALLYBOT_TEAM_GROUPS), one per sync
     "views.open": "tier4",  # a form opened in answer to a click
+    "files.getUploadURLExternal": "tier4",  # a file (the /rallybot stats charts): step 1
+    "files.completeUploadExternal": "tier4",  # step 3, which shares it in the channel
     "auth.test": "special",  # a generous special tier; called once at start
     "apps.connections.open": "tier1",
 }

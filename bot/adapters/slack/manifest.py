@@ -29,6 +29,9 @@ SCOPES: tuple[str, ...] = (
     "chat:write",
     # a named sender: the username and icon_url of an announcement (the CEO's name and photo)
     "chat:write.customize",
+    # files.getUploadURLExternal and files.completeUploadExternal: the charts of
+    # /rallybot stats and the personal data export, sent to the member's direct messages
+    "files:write",
     # pins.add, for steps with pin: true
     "pins:write",
     # reaction_added / reaction_removed events
@@ -49,10 +52,13 @@ SCOPES: tuple[str, ...] = (
     "channels:read",
     # the same for private channels
     "groups:read",
-    # users.info / users.list (names, tz, locale with include_locale) and team_join events
+    # users.info / users.list (names, tz, locale with include_locale), team_join and
+    # user_change events
     "users:read",
     # users.lookupByEmail: rallybot roster import --match-emails finds each row's account
     "users:read.email",
+    # usergroups.list: teams from user groups (RALLYBOT_TEAM_GROUPS)
+    "usergroups:read",
     # the /rallybot slash command
     "commands",
     # app_mention events
@@ -68,6 +74,7 @@ BOT_EVENTS: tuple[str, ...] = (
     "reaction_removed",  # reactions:read
     "member_joined_channel",  # channels:read, groups:read
     "team_join",  # users:read
+    "user_change",  # users:read: a member filled in their profile (onboarding)
     "app_mention",  # app_mentions:read
 )
 """The bot events the adapter handles (``message.*`` arrive as ``message`` events)."""

@@ -1,0 +1,133 @@
+"""Teams from platform groups: Slack user groups and Discord roles named in
+``RALLYBOT_TEAM_GROUPS`` become members' teams (leaderboards per team, team audiences,
+team challenges).
+
+The rules:
+
+- a member in several team groups gets the first of them in the setting's order; group names
+  are compared without regard to case, and the team is written as the setting spells it;
+- a roster team wins: the sync only manages a team that is empty or is the name of a team
+  group (a value it may have written itself). Any other team came from a roster import and is
+  never touched. A roster team spelled like a team group (in any case) is indistinguishable
+  from one the sync wrote, so it follows the group: give roster teams other names than team
+  groups. For the same reason, a group taken out of the setting leaves its teams in place
+  (they now look like roster teams);
+- a member who left every team group loses the group's team at the next sync;
+- only members the bot already knows are updated (the sync creates nobody);
+- an empty setting, or a platform without groups, turns the feature off (nothing changes).
+
+The platform side is the adapter's optional ``member_groups()`` (see
+:class:`bot.adapters.base.Adapter`).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+
+from storage.database import Database
+from storage.models import Member, table_of
+
+__all__ = ["TEAM_SYNC_SECONDS", "TeamSync", "apply_group_teams", "sync_teams", "team_of"]
+
+log = logging.getLogger("rallybot.teams")
+
+TEAM_SYNC_SECONDS = 900.0
+"""How often a running bot reads the platform groups again (at start, then every 15 minutes)."""
+
+M = table_of(Member).c
+
+
+@dataclass(frozen=True, slots=True)
+class TeamSync:
+    """What one sync did.
+
+    ``teamed``: members whose team now comes from a team group; ``changed``: rows updated;
+    ``cleared``: members who lost a group's team (they left every team group); ``kept``:
+    members of a team group whose roster team was kept.
+    """
+
+    teamed: int = 0
+    changed: int = 0
+    cleared: int = 0
+    kept: int = 0
+
+
+def team_of(groups: Iterable[str], team_groups: Sequence[str]) -> str | None:
+    """The first of ``team_groups`` (in their order) among ``groups``, compared without
+    regard to case and spelled as in ``team_groups``; None when there is none."""
+    folded = {group.strip().casefold() for group in groups}
+    return next((team for team in team_groups if team.casefold() in folded), None)
+
+
+async def apply_group_teams(
+    db: Database,
+    platform: str,
+    teams: Mapping[str, str],
+    team_groups: Sequence[str],
+    now: datetime,
+) -> TeamSync:
+    """Give the members of ``platform`` their team from ``teams`` (platform user id -> team),
+    under the module's rules, in one transaction: one read, then one bulk UPDATE by id."""
+    managed = {name.casefold() for name in team_groups}
+    teamed = cleared = kept = 0
+    updates: list[dict[str, Any]] = []
+    async with db.session() as session:
+        rows = await session.execute(
+            sa.select(M.id, M.platform_user_id, M.team).where(M.platform == platform)
+        )
+        for member_id, user_id, team in rows.all():
+            wanted = teams.get(str(user_id))
+            if team is not None and team.casefold() not in managed:  # a roster team
+                kept += wanted is not None
+                continue
+            teamed += wanted is not None
+            if team != wanted:
+                cleared += wanted is None
+                updates.append({"member_id": member_id, "old_team": team, "new_team": wanted})
+        if updates:
+            statement = (
+                sa.update(table_of(Member))
+                .where(
+                    M.id == sa.bindparam("member_id"),
+                    # unchanged since read: a roster import that ran meanwhile keeps its team
+                    M.team.is_not_distinct_from(sa.bindparam("old_team")),
+                )
+                .values(team=sa.bindparam("new_team"), updated_at=now)
+            )
+            await session.execute(statement, updates)
+    return TeamSync(teamed=teamed, changed=len(updates), cleared=cleared, kept=kept)
+
+
+async def sync_teams(
+    db: Database, adapter: object, platform: str, team_groups: Sequence[str], now: datetime
+) -> TeamSync | None:
+    """Read the platform groups (``adapter.member_groups()``) and apply them; None when the
+    feature is off (no team groups) or the platform has no groups. Adapter errors propagate
+    (nothing is changed then)."""
+    if not team_groups:
+        return None
+    member_groups = getattr(adapter, "member_groups", None)
+    if member_groups is None:
+        return None
+    groups: Mapping[str, Sequence[str]] = await member_groups()
+    teams: dict[str, str] = {}
+    for user_id, names in groups.items():
+        team = team_of(names, team_groups)
+        if team is not None:
+            teams[user_id] = team
+    result = await apply_group_teams(db, platform, teams, team_groups, now)
+    log.info(
+        "teams from platform groups: %d member(s) with a group's team, %d changed, "
+        "%d cleared, %d roster team(s) kept",
+        result.teamed,
+        result.changed,
+        result.cleared,
+        result.kept,
+    )
+    return result

@@ -1,0 +1,259 @@
+"""Teams from platform groups (``RALLYBOT_TEAM_GROUPS``): the sync on the memory platform, on
+SQLite and PostgreSQL, the leaderboard per team it feeds, the setting, the schedule and
+``rallybot teams sync``."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from pydantic import ValidationError
+from typer.testing import CliRunner
+
+from bot.adapters.base import AdapterError
+from bot.adapters.memory import MemoryAdapter
+from bot.app import Rallybot
+from bot.cli import app
+from bot.clock import SimulatedClock
+from bot.config import Settings
+from bot.events import CommandInvoked, UserRef
+from bot.scheduler import TEAMS_JOB_ID, build_scheduler
+from bot.teams import TeamSync, team_of
+from campaigns.roster import RosterEntry
+from storage import ledger
+from storage.database import Database, create_database
+from storage.models import Member
+from storage.repositories import upsert_member
+
+NOW = datetime(2026, 11, 3, 8, 30, tzinfo=UTC)
+runner = CliRunner()
+_ids = itertools.count()
+
+
+def settings(**options: Any) -> Settings:
+    return Settings(
+        _env_file=None, database_url="sqlite://", quiet_hours="off", locale="en", **options
+    )
+
+
+def make_bot(db: Database, tmp_path: Path, adapter: MemoryAdapter, **options: Any) -> Rallybot:
+    (tmp_path / "campaigns").mkdir(exist_ok=True)
+    return Rallybot(
+        settings(**options),
+        db,
+        adapter,
+        SimulatedClock(NOW),
+        campaign_paths=[tmp_path / "campaigns"],
+    )
+
+
+async def teams(db: Database) -> dict[str, str | None]:
+    async with db.session() as session:
+        rows = await session.execute(sa.select(Member.platform_user_id, Member.team))  # type: ignore[call-overload]
+        return {str(user): team for user, team in rows.all()}
+
+
+async def column_of(db: Database, user_id: str, column: str) -> Any:
+    async with db.session() as session:
+        query = sa.select(getattr(Member, column)).where(Member.platform_user_id == user_id)  # type: ignore[arg-type]
+        return (await session.execute(query)).scalar_one()
+
+
+async def add_people(db: Database, *user_ids: str) -> None:
+    for user_id in user_ids:
+        await upsert_member(db, "memory", user_id, NOW, display_name=user_id.capitalize())
+
+
+def test_team_of_takes_the_first_group_of_the_setting_whatever_the_case() -> None:
+    order = ["sales", "Marketing"]
+    assert team_of(["marketing", "SALES"], order) == "sales"
+    assert team_of(["MARKETING", "design"], order) == "Marketing"
+    assert team_of(["design"], order) is None
+    assert team_of([], order) is None
+
+
+def test_the_setting_is_a_comma_separated_ordered_list(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert settings().team_groups == []  # unset: the feature is off
+    monkeypatch.setenv("RALLYBOT_TEAM_GROUPS", " sales, @Marketing ,SALES,, design ")
+    assert Settings(_env_file=None).team_groups == ["sales", "Marketing", "design"]
+    monkeypatch.setenv("RALLYBOT_TEAM_GROUPS", "")
+    assert Settings(_env_file=None).team_groups == []
+    monkeypatch.setenv("RALLYBOT_TEAM_GROUPS", "*")
+    with pytest.raises(ValidationError, match="not supported"):
+        Settings(_env_file=None)
+
+
+async def test_members_in_team_groups_get_their_team(db: Database, tmp_path: Path) -> None:
+    adapter = MemoryAdapter()
+    adapter.groups = {
+        "ana": ["Sales"],  # matched without regard to case, written as the setting spells it
+        "bo": ["marketing", "sales"],  # in two team groups: the first of the setting wins
+        "cy": ["design"],  # not a team group
+        "stranger": ["sales"],  # unknown to the bot: not created
+    }
+    await add_people(db, "ana", "bo", "cy", "dee")
+    bot = make_bot(db, tmp_path, adapter, team_groups="sales,marketing")
+    result = await bot.teams_tick()
+    assert result == TeamSync(teamed=2, changed=2, cleared=0, kept=0)
+    assert await teams(db) == {"ana": "sales", "bo": "sales", "cy": None, "dee": None}
+    again = await bot.teams_tick()  # nothing moved: nothing written
+    assert again == TeamSync(teamed=2, changed=0, cleared=0, kept=0)
+    assert await column_of(db, "bo", "updated_at") == NOW  # changed rows: for the planner
+
+
+async def test_a_roster_team_wins_over_the_groups(db: Database, tmp_path: Path) -> None:
+    adapter = MemoryAdapter()
+    adapter.groups = {"ana": ["sales"], "bo": ["sales"], "cy": ["marketing"]}
+    await add_people(db, "bo", "cy")
+    bot = make_bot(db, tmp_path, adapter, team_groups="sales,marketing")
+    await bot.import_roster(
+        [RosterEntry(id="ana", email=None, name="Ana", team="Ventes")], "memory"
+    )
+    first = await bot.teams_tick()
+    assert first == TeamSync(teamed=2, changed=2, cleared=0, kept=1)
+    assert await teams(db) == {"ana": "Ventes", "bo": "sales", "cy": "marketing"}
+    # a roster imported later replaces a group's team, and the next syncs keep it
+    await bot.import_roster([RosterEntry(id="bo", email=None, team="Support")], "memory")
+    adapter.groups["ana"] = []  # leaving the group does not clear a roster team either
+    second = await bot.teams_tick()
+    assert second == TeamSync(teamed=1, changed=0, cleared=0, kept=1)
+    assert await teams(db) == {"ana": "Ventes", "bo": "Support", "cy": "marketing"}
+
+
+async def test_a_member_who_leaves_a_group_loses_its_team_next_sync(
+    db: Database, tmp_path: Path
+) -> None:
+    adapter = MemoryAdapter()
+    adapter.groups = {"ana": ["sales"], "bo": ["sales"], "cy": ["marketing"]}
+    await add_people(db, "ana", "bo", "cy")
+    bot = make_bot(db, tmp_path, adapter, team_groups="sales,marketing")
+    await bot.teams_tick()
+    assert await teams(db) == {"ana": "sales", "bo": "sales", "cy": "marketing"}
+    adapter.groups = {"ana": ["sales"], "bo": ["marketing"]}  # bo moved, cy left
+    result = await bot.teams_tick()
+    assert result == TeamSync(teamed=2, changed=2, cleared=1, kept=0)
+    assert await teams(db) == {"ana": "sales", "bo": "marketing", "cy": None}
+
+
+async def test_a_respelled_group_takes_over_its_old_spelling(db: Database, tmp_path: Path) -> None:
+    adapter = MemoryAdapter()
+    adapter.groups = {"ana": ["sales"]}
+    await add_people(db, "ana")
+    await make_bot(db, tmp_path, adapter, team_groups="sales").teams_tick()
+    respelled = await make_bot(db, tmp_path, adapter, team_groups="Sales").teams_tick()
+    assert respelled == TeamSync(teamed=1, changed=1)
+    assert await teams(db) == {"ana": "Sales"}
+
+
+async def test_top_all_team_lists_the_groups_members(db: Database, tmp_path: Path) -> None:
+    adapter = MemoryAdapter()
+    adapter.groups = {"ana": ["sales"], "bo": ["marketing"], "cy": ["sales"]}
+    await add_people(db, "ana", "bo", "cy")
+    bot = make_bot(db, tmp_path, adapter, team_groups="sales,marketing")
+    assert not (await bot.reload()).errors
+    for user_id, amount in (("ana", 5), ("bo", 9), ("cy", 7)):
+        await ledger.award(
+            db,
+            member_id=await column_of(db, user_id, "id"),
+            amount=amount,
+            source="challenge",
+            reason="test",
+            key=f"test:{user_id}",
+            at=NOW - timedelta(hours=1),
+        )
+
+    async def top(*args: str) -> str:
+        await bot.handle(
+            CommandInvoked(
+                event_id=f"e{next(_ids)}",
+                platform="memory",
+                user=UserRef("memory", "ana", name="Ana"),
+                occurred_at=NOW,
+                name="top",
+                args=args,
+            )
+        )
+        return adapter.directs[-1].message.text
+
+    before = await top("all", "sales")
+    assert "No points yet." in before  # no team before the sync
+    await bot.teams_tick()
+    text = await top("all", "sales")
+    assert "team sales" in text
+    assert "1. Cy — 7" in text and "2. Ana — 5" in text
+    assert "Bo" not in text
+    assert "1. Bo — 9" in await top("all", "marketing")
+
+
+async def test_without_the_setting_nothing_changes(db: Database, tmp_path: Path) -> None:
+    adapter = MemoryAdapter()
+    adapter.groups = {"ana": ["sales"]}
+    await add_people(db, "ana")
+    bot = make_bot(db, tmp_path, adapter)
+    assert await bot.teams_tick() is None
+    assert await teams(db) == {"ana": None}
+    assert TEAMS_JOB_ID not in {job.id for job in build_scheduler(bot).get_jobs()}
+    on = make_bot(db, tmp_path, adapter, team_groups="sales")
+    assert TEAMS_JOB_ID in {job.id for job in build_scheduler(on).get_jobs()}
+
+
+async def test_a_platform_without_groups_or_a_failed_read_changes_nothing(
+    db: Database, tmp_path: Path
+) -> None:
+    class NoGroups(MemoryAdapter):
+        member_groups = None  # type: ignore[assignment]
+
+    class Broken(MemoryAdapter):
+        async def member_groups(self) -> dict[str, list[str]]:
+            raise AdapterError("missing_scope")
+
+    await add_people(db, "ana")
+    await upsert_member(db, "memory", "bo", NOW, team="sales")
+    assert await make_bot(db, tmp_path, NoGroups(), team_groups="sales").teams_tick() is None
+    assert await make_bot(db, tmp_path, Broken(), team_groups="sales").teams_tick() is None
+    assert await teams(db) == {"ana": None, "bo": "sales"}  # bo's team was not cleared
+
+
+def test_teams_sync_command(db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import bot.adapters.base
+
+    def create(name: str, **kwargs: Any) -> Any:
+        assert name == "memory" and kwargs == {}
+        platform = MemoryAdapter()
+        platform.groups = {"ana": ["sales"], "bo": ["marketing"], "cy": ["sales"]}
+        return platform
+
+    async def seed() -> None:
+        db = create_database(db_url)
+        try:
+            await add_people(db, "ana", "bo")
+            await upsert_member(db, "memory", "cy", NOW, team="Ventes")  # a roster team
+        finally:
+            await db.dispose()
+
+    async def stored() -> dict[str, str | None]:
+        db = create_database(db_url)
+        try:
+            return await teams(db)
+        finally:
+            await db.dispose()
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(bot.adapters.base, "create_adapter", create)
+    monkeypatch.setenv("DATABASE_URL", db_url)
+    asyncio.run(seed())
+    off = runner.invoke(app, ["teams", "sync", "--platform", "memory"])
+    assert off.exit_code == 1
+    assert "RALLYBOT_TEAM_GROUPS is not set" in off.output
+    assert asyncio.run(stored()) == {"ana": None, "bo": None, "cy": "Ventes"}
+    monkeypatch.setenv("RALLYBOT_TEAM_GROUPS", "sales,marketing")
+    result = runner.invoke(app, ["teams", "sync", "--platform", "memory"])
+    assert result.exit_code == 0, result.output
+    assert "2 member(s) got a team from memory groups: 2 changed" in result.output
+    assert "1 roster team(s) kept" in result.output
+    assert asyncio.run(stored()) == {"ana": "sales", "bo": "marketing", "cy": "Ventes"}
