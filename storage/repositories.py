@@ -94,11 +94,12 @@ async def claim_events(
         await relax_commit(session)
         stmt = (
             _insert(session, InboundEvent)
-            .values(rows)
             .on_conflict_do_nothing(index_elements=["platform", "event_id"])
             .returning(IE.platform, IE.event_id)
         )
-        fresh = {(row[0], row[1]) for row in await session.execute(stmt)}
+        # executemany: one cached statement whatever the batch size (SQLAlchemy sends it as
+        # multi-row VALUES pages and gathers what each returned).
+        fresh = {(row[0], row[1]) for row in await session.execute(stmt, rows)}
     return [
         first[(platform, event_id)] == index and (platform, event_id) in fresh
         for index, (platform, event_id, _kind) in enumerate(events)
