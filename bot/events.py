@@ -11,6 +11,7 @@ __all__ = [
     "ChannelRef",
     "CommandInvoked",
     "Event",
+    "FileRef",
     "FormSubmitted",
     "MemberJoined",
     "MemberProfile",
@@ -62,6 +63,20 @@ class MemberProfile:
     profile_complete: bool = False
 
 
+@dataclass(frozen=True, slots=True)
+class FileRef:
+    """A file attached to a message: the platform's link to it, never its content.
+
+    ``url`` is where a person who may see the file opens it (Slack ``permalink``, a Discord
+    attachment URL); ``size`` is in bytes when the platform tells.
+    """
+
+    name: str
+    url: str
+    mimetype: str | None = None
+    size: int | None = None
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Event:
     """Base of every inbound event.
@@ -78,12 +93,14 @@ class Event:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class MessagePosted(Event):
-    """A message in a channel, a thread or a direct conversation."""
+    """A message in a channel, a thread or a direct conversation; ``files`` are the files
+    attached to it (Slack ``file_share``, Discord attachments), as links."""
 
     channel: ChannelRef
     message_id: str
     text: str
     thread_id: str | None = None
+    files: tuple[FileRef, ...] = ()
     kind: Literal["message"] = "message"
 
 

@@ -32,6 +32,10 @@ Definitions (what counts):
   members who took part. With a cohort, team completions are left out.
 - **help**: median time from a help ticket's opening to its first response, and to its
   resolution (``solved_at``), for the tickets opened in the range.
+- **kudos**: the ``kudos`` entries of the ledger that were not revoked (a kudos reaction taken
+  back no longer counts), in the range. Each kudos counts for both: as *given* for the
+  giver's cohort and team, as *received* for the receiver's; givers and receivers are
+  distinct members. Kudos belong to no campaign: a campaign scope does not narrow them.
 """
 
 from __future__ import annotations
@@ -65,6 +69,8 @@ __all__ = [
     "Funnel",
     "FunnelStage",
     "HelpTimes",
+    "KudosStats",
+    "KudosWeek",
     "PointsDistribution",
     "PostReach",
     "QuizStats",
@@ -77,6 +83,8 @@ __all__ = [
     "funnel",
     "funnel_by",
     "help_times",
+    "kudos",
+    "kudos_by",
     "points_distribution",
     "quiz_stats",
     "reach",
@@ -104,7 +112,8 @@ QA = QUIZ_ANSWER.c
 QR = QUIZ_RUN.c
 SA = table_of(SurveyAnswer).c
 SV = table_of(Survey).c
-PE = table_of(PointEntry).c
+POINT_ENTRY = table_of(PointEntry)
+PE = POINT_ENTRY.c
 PT = table_of(PointTotal).c
 
 _EPOCH_MONDAY = date(1970, 1, 5)
@@ -301,6 +310,29 @@ class ChallengeStats:
     def completion(self) -> float | None:
         """Members who completed / members who took part."""
         return self.completed_members / self.participants if self.participants else None
+
+
+@dataclass(frozen=True, slots=True)
+class KudosWeek:
+    """Kudos of the week starting on Monday ``week``."""
+
+    week: date
+    given: int
+    givers: int
+    received: int
+    receivers: int
+
+
+@dataclass(frozen=True, slots=True)
+class KudosStats:
+    """Kudos given by the members in scope, and received by them (each kudos counts for both
+    its giver and its receiver)."""
+
+    given: int
+    givers: int  # distinct members who gave
+    received: int
+    receivers: int  # distinct members who received
+    weekly: list[KudosWeek] = field(default_factory=list)
 
 
 # ---------------------------------------------------------------------------- helpers
@@ -931,3 +963,92 @@ async def challenges(db: Database, scope: Scope = Scope()) -> list[ChallengeStat
         entry = found.setdefault(name, [0, 0, 0])
         entry[1], entry[2] = int(completed), int(teams)
     return [ChallengeStats(name, *values) for name, values in sorted(found.items()) if any(values)]
+
+
+# ---------------------------------------------------------------------------- kudos
+
+KudosSide = Literal["giver", "receiver"]
+
+
+def _kudos_entries(scope: Scope) -> Any:
+    """The live kudos of the range: (giver, receiver, at)."""
+    reversal = POINT_ENTRY.alias("kudos_reversal")
+    return (
+        sa.select(
+            PE.actor_id.label("giver"), PE.member_id.label("receiver"), PE.created_at.label("at")
+        )
+        .where(
+            PE.source == "kudos",
+            PE.amount > 0,
+            PE.reverts_id.is_(None),
+            PE.actor_id.is_not(None),
+            ~sa.exists().where(reversal.c.reverts_id == PE.id),
+            *_range(PE.created_at, scope),
+        )
+        .subquery("kudos")
+    )
+
+
+async def _kudos_counts(
+    db: Database, scope: Scope, side: KudosSide, key: Literal["week", "cohort", "team"] | None
+) -> dict[Any, tuple[int, int]]:
+    """(kudos, distinct members) on one side, in total (key None), per week or per group."""
+    entries = _kudos_entries(scope)
+    who = entries.c[side]
+    columns: list[Any] = [sa.func.count(), sa.func.count(sa.distinct(who))]
+    group: Any = None
+    if key == "week":
+        group = _week_number(db, entries.c.at).label("week")
+    elif key is not None:
+        group = _group_column(key)
+    query = (
+        sa.select(*([group] if group is not None else []), *columns)
+        .select_from(entries)
+        .join(MEMBER, M.id == who)
+        .where(*_member_conditions(scope))
+    )
+    if group is not None:
+        query = query.group_by(group)
+    found: dict[Any, tuple[int, int]] = {}
+    for row in await _rows(db, query):
+        name: Any = None
+        if key == "week":
+            name = _week_date(row[0])
+        elif key is not None:
+            name = row[0] or NO_GROUP
+        found[name] = (int(row[-2]), int(row[-1]))
+    return found
+
+
+async def kudos(db: Database, scope: Scope = Scope()) -> KudosStats:
+    """Kudos given and received by the members in scope, with their weekly trend."""
+    given = (await _kudos_counts(db, scope, "giver", None)).get(None, (0, 0))
+    received = (await _kudos_counts(db, scope, "receiver", None)).get(None, (0, 0))
+    weekly_given = await _kudos_counts(db, scope, "giver", "week")
+    weekly_received = await _kudos_counts(db, scope, "receiver", "week")
+    weeks = _fill_weeks({w: 0 for w in (*weekly_given, *weekly_received)}, scope.start, scope.end)
+    return KudosStats(
+        given=given[0],
+        givers=given[1],
+        received=received[0],
+        receivers=received[1],
+        weekly=[
+            KudosWeek(
+                w.week,
+                *weekly_given.get(w.week, (0, 0)),
+                *weekly_received.get(w.week, (0, 0)),
+            )
+            for w in weeks
+        ],
+    )
+
+
+async def kudos_by(db: Database, scope: Scope, by: GroupBy = "cohort") -> dict[str, KudosStats]:
+    """Kudos given and received per cohort (or team): a kudos between two groups counts as
+    given in the giver's and received in the receiver's."""
+    given = await _kudos_counts(db, scope, "giver", by)
+    received = await _kudos_counts(db, scope, "receiver", by)
+    return {
+        name: KudosStats(*given.get(name, (0, 0)), *received.get(name, (0, 0)))
+        for name in sorted({*given, *received})
+    }

@@ -28,6 +28,7 @@ from bot.indicators import (
     ChallengeStats,
     Funnel,
     HelpTimes,
+    KudosStats,
     PointsDistribution,
     PostReach,
     QuizStats,
@@ -62,6 +63,7 @@ STEPS = (
     "satisfaction",
     "help desk",
     "points",
+    "kudos",
 )
 """What :func:`compute` does, in order (for a progress display)."""
 
@@ -94,6 +96,8 @@ class ReportData:
     satisfaction: Satisfaction
     help: HelpTimes
     points: PointsDistribution
+    kudos: KudosStats
+    kudos_by_cohort: dict[str, KudosStats]
 
 
 async def compute(
@@ -135,6 +139,9 @@ async def compute(
     done(STEPS[8])
     points = await ind.points_distribution(db, scope)
     done(STEPS[9])
+    kudos = await ind.kudos(db, scope)
+    kudos_by = await ind.kudos_by(db, scope, "cohort") if scope.cohort is None else {}
+    done(STEPS[10])
     return ReportData(
         scope=scope,
         generated_at=now,
@@ -149,6 +156,8 @@ async def compute(
         satisfaction=satisfaction,
         help=help_,
         points=points,
+        kudos=kudos,
+        kudos_by_cohort=kudos_by if len(kudos_by) > 1 else {},
     )
 
 
@@ -277,9 +286,27 @@ def _tables(data: ReportData) -> list[tuple[str, list[str], list[list[str]]]]:
                 ["Median resolution", duration(h.median_resolution)],
                 ["Members with points", f"{p.with_points} of {p.members}"],
                 ["Points: mean / median / p90 / max", _points_line(p)],
+                ["Kudos given", f"{data.kudos.given} (by {data.kudos.givers} member(s))"],
+                ["Kudos received", f"{data.kudos.received} (by {data.kudos.receivers} member(s))"],
             ],
         )
     )
+    kudos_header = ["Given", "Givers", "Received", "Receivers"]
+    tables.append(
+        (
+            "Kudos per week",
+            ["Week of", *kudos_header],
+            [[f"{w.week:%Y-%m-%d}", *_kudos_cells(w)] for w in data.kudos.weekly],
+        )
+    )
+    if data.kudos_by_cohort:
+        tables.append(
+            (
+                "Kudos per cohort",
+                ["Cohort", *kudos_header],
+                [[name, *_kudos_cells(k)] for name, k in data.kudos_by_cohort.items()],
+            )
+        )
     tables.append(
         (
             "Challenges",
@@ -327,6 +354,10 @@ def _tables(data: ReportData) -> list[tuple[str, list[str], list[list[str]]]]:
         )
     )
     return tables
+
+
+def _kudos_cells(k: KudosStats | ind.KudosWeek) -> list[str]:
+    return [str(k.given), str(k.givers), str(k.received), str(k.receivers)]
 
 
 def _points_line(p: PointsDistribution) -> str:
@@ -483,6 +514,25 @@ def write_csv(data: ReportData, folder: Path) -> list[Path]:
             ],
         )
     )
+    k = data.kudos
+    kudos_header = ["given", "givers", "received", "receivers"]
+    paths.append(
+        _write(
+            folder / "kudos_weekly.csv",
+            ["week", *kudos_header],
+            [[f"{w.week:%Y-%m-%d}", w.given, w.givers, w.received, w.receivers] for w in k.weekly],
+        )
+    )
+    paths.append(
+        _write(
+            folder / "kudos_by_cohort.csv",
+            ["cohort", *kudos_header],
+            [
+                [name, c.given, c.givers, c.received, c.receivers]
+                for name, c in [("all", k), *data.kudos_by_cohort.items()]
+            ],
+        )
+    )
     q = data.quiz
 
     def hours(value: timedelta | None) -> str:
@@ -517,6 +567,10 @@ def write_csv(data: ReportData, folder: Path) -> list[Path]:
         ["points_median", _opt(p.median)],
         ["points_p90", _opt(p.p90)],
         ["points_max", "" if p.max is None else p.max],
+        ["kudos_given", k.given],
+        ["kudos_givers", k.givers],
+        ["kudos_received", k.received],
+        ["kudos_receivers", k.receivers],
     ]
     paths.append(_write(folder / "summary.csv", ["indicator", "value"], summary))
     return paths
@@ -759,7 +813,8 @@ def render_html(data: ReportData, charts: dict[str, bytes]) -> str:
         '<p class="note">Definitions: a member is active in a week when they posted, replied, '
         "reacted, pressed a button or used a command. Reach: distinct members who reacted to or "
         "replied under a post, out of its channel's members (* unknown: every member in scope). "
-        "NPS: % promoters (9-10) minus % detractors (0-6). Weeks start on Monday (UTC).</p>"
+        "NPS: % promoters (9-10) minus % detractors (0-6). Kudos count for both: given by the "
+        "giver, received by the receiver (revoked kudos left out). Weeks start on Monday (UTC).</p>"
     )
     parts.append("</body></html>")
     return "\n".join(parts)
@@ -825,5 +880,10 @@ def summary_text(data: ReportData) -> str:
     lines.append(
         f"Points: {p.with_points} of {p.members} member(s) have points, median {num(p.median)}, "
         f"max {p.max if p.max is not None else '–'}"
+    )
+    k = data.kudos
+    lines.append(
+        f"Kudos: {k.given} given by {k.givers} member(s), "
+        f"{k.received} received by {k.receivers} member(s)"
     )
     return "\n".join(lines)

@@ -297,6 +297,10 @@ def journey_problems(spec: CampaignSpec) -> list[Problem]:
                     f'task id "{task.id}" is used twice (first by task {seen[task.id] + 1})',
                 )
             )
+        if task.id == "done":
+            problems.append(
+                Problem((*where, "id"), 'task id "done" is reserved (the checklist\'s completion)')
+            )
         duplicate = task.id in seen
         seen.setdefault(task.id, index)
         kind = task.done_when

@@ -89,6 +89,15 @@ def _duration(text: str) -> str:
 Duration = Annotated[str, AfterValidator(_duration)]
 
 
+def _only_true(value: bool) -> bool:
+    if value is not True:
+        raise ValueError("onboarding_done can only be true (leave it out otherwise)")
+    return value
+
+
+OnlyTrue = Annotated[bool, AfterValidator(_only_true)]
+
+
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -136,7 +145,8 @@ class BadgeCondition(_Strict):
     challenges: Count | None = None
     kudos_given: Count | None = None
     kudos_received: Count | None = None
-    onboarding_tasks: Count | None = None
+    onboarding_tasks: Count | None = None  # tasks done (the completion bonus is not one)
+    onboarding_done: OnlyTrue | None = None  # an onboarding checklist completed
     help_answers: Count | None = None
     reactions: Count | None = None
     first_post: bool | None = None

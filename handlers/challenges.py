@@ -11,11 +11,17 @@ ends, the tick announces its winners once (an outbox row, so it survives a crash
 Commands: ``/rallybot challenges`` (mine, with progress), ``/rallybot challenge submit ID
 text...`` (evidence for a manager to approve or reject with a button) and ``/rallybot invite
 @colleague`` (counts for invite challenges when the colleague joins).
+
+Evidence can also be a file: a message with a file attached is a submission when its text
+starts with an evidence challenge's id (in a channel or a direct message to the bot), or when
+it is a direct message to the bot while exactly one evidence challenge is running. The file is
+never downloaded: the submission keeps the platform's link, which the managers open.
 """
 
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -28,6 +34,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.events import (
     ButtonClicked,
     CommandInvoked,
+    FileRef,
     MemberJoined,
     MessagePosted,
     ReactionAdded,
@@ -83,6 +90,9 @@ SIDE_SUFFIX = ".challenges"
 """Campaign id suffix of the winners' announcements in the outbox (a reload leaves them be)."""
 EVIDENCE_GRACE = timedelta(days=3)
 """How long after its end an evidence challenge waits for pending submissions to be judged."""
+MAX_FILES = 3
+"""Files of one message kept as evidence (the others are left out)."""
+_LINK = re.compile(r"https://[^\s<>|`*\"]{1,600}")
 
 P = table_of(ChallengeProgress).c
 DN = table_of(ChallengeDone).c
@@ -124,7 +134,10 @@ _GOALS = {
     "complete_onboarding": "complete your onboarding",
     "answer_quiz": "answer {count} quiz question(s)",
     "invite": "invite {count} colleague(s) who join",
-    "submit_evidence": "have {count} submission(s) approved (/rallybot challenge submit {id} ...)",
+    "submit_evidence": (
+        "have {count} submission(s) approved (/rallybot challenge submit {id} ..., "
+        "or send the bot a file)"
+    ),
 }
 
 
@@ -288,8 +301,13 @@ def _running(ctx: BotContext, kind: str, at: datetime) -> list[Challenge]:
 
 
 async def on_message_posted(event: MessagePosted, ctx: BotContext) -> None:
-    """A message in a channel counts for the running ``post_in_channel`` challenges."""
-    if event.user.is_bot or event.channel.is_direct:
+    """A message in a channel counts for the running ``post_in_channel`` challenges; a message
+    with files may be evidence (see the module's documentation)."""
+    if event.user.is_bot:
+        return
+    if event.files:
+        await _submit_files(event, ctx)
+    if event.channel.is_direct:
         return
     running = _running(ctx, "post_in_channel", event.occurred_at)
     if not running:
@@ -633,6 +651,77 @@ async def _mine(event: CommandInvoked, ctx: BotContext) -> None:
     await ctx.answer(event, "\n".join(lines))
 
 
+def _file_line(file: FileRef) -> str:
+    """A file as the managers see it: its (neutralised) name and its link, when it is a plain
+    ``https`` link."""
+    name = _safe(file.name, 100)
+    return f"📎 {name} {file.url}" if _LINK.fullmatch(file.url) else f"📎 {name}"
+
+
+async def _submit_files(event: MessagePosted, ctx: BotContext) -> None:
+    """A message with files as evidence: for the challenge whose id starts its text, or in a
+    direct message for the only evidence challenge running. Other messages are left alone."""
+    now = event.occurred_at
+    first, _, rest = event.text.strip().partition(" ")
+    named = _find(ctx, first.lstrip("#")) if first else None
+    if named is not None and named.kind == "submit_evidence":
+        challenge, caption = named, rest
+    elif not event.channel.is_direct:
+        return  # in a channel, only a message naming the challenge is evidence
+    else:
+        running = _running(ctx, "submit_evidence", now)
+        if not running:
+            return
+        if len(running) > 1:
+            ids = ", ".join(sorted(c.id for c in running))
+            await _tell(
+                ctx,
+                event.user,
+                f"Several evidence challenges are running ({ids}): send the file again "
+                "with the challenge id first in your message.",
+            )
+            return
+        challenge, caption = running[0], event.text
+    if not challenge.active(now):
+        await _tell(ctx, event.user, "This challenge is not running.")
+        return
+    member = await _member_for(ctx, event.user)
+    if member.id is None or member.is_bot:
+        return
+    if _subject(challenge, member) is None:
+        await _tell(ctx, event.user, "This challenge is for teams, and you have no team.")
+        return
+    files = event.files[:MAX_FILES]
+    lines = [_file_line(f) for f in files]
+    room = 1000 - sum(len(line) + 1 for line in lines)
+    text = " ".join([sanitize_answer(caption, max(room, 1)), *lines]).strip()[:1000]
+    submission_id = await _store_submission(ctx, challenge, member, text, now)
+    await _send_to_managers(
+        ctx, challenge, member, submission_id, sanitize_answer(caption, 1000), files
+    )
+    names = ", ".join(_safe(f.name, 60) for f in files)
+    await _tell(
+        ctx,
+        event.user,
+        f"Thanks! Submission #{submission_id} ({names}) was sent to the community managers.",
+    )
+
+
+async def _store_submission(
+    ctx: BotContext, challenge: Challenge, member: Member, text: str, at: datetime
+) -> int:
+    assert member.id is not None
+    async with ctx.db.session() as session:
+        submission = ChallengeSubmission(
+            challenge=challenge.key, member_id=member.id, text=text, submitted_at=at
+        )
+        session.add(submission)
+        await session.flush()
+        submission_id = submission.id
+    assert submission_id is not None
+    return submission_id
+
+
 async def _submit(event: CommandInvoked, ctx: BotContext, args: list[str]) -> None:
     usage = "Usage: /rallybot challenge submit CHALLENGE_ID text or link"
     if len(args) < 3 or args[0].lower() != "submit":
@@ -652,14 +741,7 @@ async def _submit(event: CommandInvoked, ctx: BotContext, args: list[str]) -> No
         await ctx.answer(event, "This challenge is for teams, and you have no team.")
         return
     text = sanitize_answer(" ".join(args[2:]), 1000)
-    async with ctx.db.session() as session:
-        submission = ChallengeSubmission(
-            challenge=challenge.key, member_id=member.id, text=text, submitted_at=now
-        )
-        session.add(submission)
-        await session.flush()
-        submission_id = submission.id
-    assert submission_id is not None
+    submission_id = await _store_submission(ctx, challenge, member, text, now)
     await _send_to_managers(ctx, challenge, member, submission_id, text)
     await ctx.answer(
         event, f"Thanks! Submission #{submission_id} was sent to the community managers."
@@ -667,7 +749,12 @@ async def _submit(event: CommandInvoked, ctx: BotContext, args: list[str]) -> No
 
 
 async def _send_to_managers(
-    ctx: BotContext, challenge: Challenge, member: Member, submission_id: int, text: str
+    ctx: BotContext,
+    challenge: Challenge,
+    member: Member,
+    submission_id: int,
+    text: str,
+    files: Sequence[FileRef] = (),
 ) -> None:
     locale = ctx.settings.locale
     name = _safe(member.display_name or member.platform_user_id)
@@ -676,8 +763,10 @@ async def _send_to_managers(
         "evidence",
         name=name,
         title=_safe(_title(ctx, challenge, locale), 120),
-        text=_safe(text, 1000),
-    )
+        text=_safe(text, 1000) if text or not files else "",
+    ).rstrip()
+    for file in files:
+        body += "\n" + _file_line(file)
     value = str(submission_id)
     message = Message(
         text=body,

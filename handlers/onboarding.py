@@ -43,6 +43,7 @@ from campaigns.schema import (
 from campaigns.timeexpr import localize
 from storage import outbox
 from storage.database import Database
+from storage.ledger import onboarding_done_key
 from storage.models import ChannelMember, Delivery, DeliveryStatus, Member, table_of
 from storage.onboarding_models import JourneyState, JourneyTask
 from storage.quiz_models import QuizAnswer
@@ -425,6 +426,15 @@ async def _grant(ctx: BotContext, **kwargs: Any) -> None:
         log.exception("could not grant onboarding points (%s)", kwargs.get("key"))
 
 
+async def _check_badges(ctx: BotContext, member: Member, at: datetime) -> None:
+    try:
+        from handlers.points import check_badges
+
+        await check_badges(ctx, member, at=at)
+    except Exception:  # badges are a bonus too
+        log.exception("could not check the badges of member %s", member.id)
+
+
 async def _record(
     ctx: BotContext,
     campaign: Campaign,
@@ -509,12 +519,13 @@ async def _celebrate(
     await _grant(
         ctx,
         member_id=member.id,
-        key=f"onboarding:{campaign.id}:done:{member.id}",
+        key=onboarding_done_key(campaign.id, member.id),
         at=now,
         campaign_id=campaign.id,
         amount=journey.done_points,
         reason="onboarding checklist complete",
     )
+    await _check_badges(ctx, member, now)  # "onboarding_done" even when the bonus is 0
     text: LocalizedText = journey.done_dm or {
         "en": _WORDS["en"]["done"],
         "fr": _WORDS["fr"]["done"],

@@ -186,11 +186,13 @@ def _holds(badge: BadgeSpec, counts: PointCounts) -> bool:
         (when.challenges, by.get("challenge", 0)),
         (when.kudos_given, counts.kudos_given),
         (when.kudos_received, by.get("kudos", 0)),
-        (when.onboarding_tasks, by.get("onboarding", 0)),
+        (when.onboarding_tasks, counts.onboarding_tasks),
         (when.help_answers, by.get("help", 0)),
         (when.reactions, by.get("reaction", 0)),
     ]
     if when.first_post is not None and (by.get("first_post", 0) > 0) != when.first_post:
+        return False
+    if when.onboarding_done and not counts.onboarding_done:
         return False
     return all(have >= need for need, have in checks if need is not None)
 

@@ -51,6 +51,7 @@ from storage.models import (
     UTCDateTime,
     table_of,
 )
+from storage.onboarding_models import JourneyState
 from storage.outbox import affected, insert_deliveries
 
 __all__ = [
@@ -67,6 +68,7 @@ __all__ = [
     "current_season",
     "get_entry",
     "leaderboard",
+    "onboarding_done_key",
     "rank_of",
     "recent_entries",
     "revert",
@@ -130,6 +132,17 @@ class PointCounts:
     season_total: int
     by_source: dict[str, int]
     kudos_given: int
+    onboarding_tasks: int = 0  # onboarding tasks' awards (the completion bonus left out)
+    onboarding_done: bool = False  # an onboarding checklist completed (with points or not)
+
+
+_ONBOARDING_DONE_PATTERN = "onboarding:%:done:%"
+
+
+def onboarding_done_key(campaign_id: str, member_id: int) -> str:
+    """The idempotency key of the onboarding completion bonus (task ids may not be ``done``,
+    so it never meets a task's key ``onboarding:<campaign>:<task>:<member>``)."""
+    return f"onboarding:{campaign_id}:done:{member_id}"
 
 
 Conn = AsyncSession | AsyncConnection
@@ -578,11 +591,27 @@ async def counts(db: Database, member_id: int) -> PointCounts:
         given = await session.scalar(
             sa.select(sa.func.count()).where(E.actor_id == member_id, E.source == "kudos", *live)
         )
+        tasks = await session.scalar(
+            sa.select(sa.func.count()).where(
+                E.member_id == member_id,
+                E.source == "onboarding",
+                E.idempotency_key.not_like(_ONBOARDING_DONE_PATTERN),
+                *live,
+            )
+        )
+        journey = table_of(JourneyState).c
+        completed = await session.scalar(
+            sa.select(journey.campaign_id)
+            .where(journey.member_id == member_id, journey.completed_at.is_not(None))
+            .limit(1)
+        )
     return PointCounts(
         total=totals.get(ALL_TIME, 0),
         season_total=totals.get(season, 0) if season is not None else totals.get(ALL_TIME, 0),
         by_source={source: int(n) for source, n in by_source.all()},
         kudos_given=int(given or 0),
+        onboarding_tasks=int(tasks or 0),
+        onboarding_done=completed is not None,
     )
 
 

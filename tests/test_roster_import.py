@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 from bot.cli import app
 from storage.database import Database, create_database
 from storage.migrate import upgrade
-from storage.models import Member
+from storage.models import Member, table_of
 from storage.repositories import get_member_by_platform_id, import_members
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -135,3 +135,89 @@ async def test_a_repeated_id_in_one_import_is_one_member(db: Database) -> None:
     assert counts.created == 1
     member = await get_member_by_platform_id(db, "slack", "U1")
     assert member is not None and (member.team, member.locale) == ("Sales", "fr")
+
+
+BIG = 100_000
+
+
+def _big_roster(bad_line: int | None = None) -> str:
+    """A roster of ``BIG`` members; the row on line ``bad_line`` (the header is line 1) has an
+    email that is not one."""
+    lines = [HEADER.rstrip("\n")]
+    for i in range(BIG):
+        email = "not-an-email" if i + 2 == bad_line else f"m{i}@example.com"
+        lines.append(f"m{i},{email},Member {i},M{i},Team {i % 20},pilot,,2026-09-01,fr,UTC")
+    return "\n".join(lines) + "\n"
+
+
+async def _stored(db: Database) -> tuple[int, int, int]:
+    """Count, distinct ids and distinct emails of the stored members."""
+    async with db.session() as session:
+        result = await session.execute(
+            sa.select(
+                sa.func.count(),
+                sa.func.count(sa.distinct(table_of(Member).c.platform_user_id)),
+                sa.func.count(sa.distinct(table_of(Member).c.email)),
+            ).select_from(Member)
+        )
+        count, ids, emails = result.one()
+    return int(count), int(ids), int(emails)
+
+
+async def test_a_100000_row_roster_is_imported_whole(db: Database) -> None:
+    from campaigns.roster import load_roster_text, member_fields
+
+    entries = load_roster_text(_big_roster(), "big.csv", default_timezone="UTC")
+    rows = [member_fields(entry) for entry in entries]
+    seen: list[int] = []
+    counts = await import_members(db, "slack", rows, NOW, progress=seen.append)
+    assert (counts.created, counts.updated, counts.unchanged) == (BIG, 0, 0)
+    assert sum(seen) == BIG and len(seen) == BIG // 1000
+    assert await _stored(db) == (BIG, BIG, BIG)
+    member = await get_member_by_platform_id(db, "slack", "m54321")
+    assert member is not None
+    assert (member.email, member.team, member.timezone) == ("m54321@example.com", "Team 1", "UTC")
+    # Imported again at once (PostgreSQL's statistics not yet refreshed): all unchanged.
+    again = await import_members(db, "slack", rows, NOW)
+    assert (again.created, again.updated, again.unchanged) == (0, 0, BIG)
+
+
+async def test_a_100000_row_import_failing_in_the_middle_stores_nothing(db: Database) -> None:
+    rows: list[tuple[str, dict[str, object]]] = [
+        (f"m{i}", {"email": f"m{i}@example.com"}) for i in range(BIG)
+    ]
+    rows[BIG // 2] = ("m50000", {"created_at": None})  # refused by the database (NOT NULL)
+    with pytest.raises(sa.exc.IntegrityError):
+        await import_members(db, "slack", rows, NOW)
+    assert await _stored(db) == (0, 0, 0)
+
+
+def test_a_100000_row_roster_with_one_bad_row_imports_nothing(cli_db: str, tmp_path: Path) -> None:
+    (tmp_path / "big.csv").write_text(_big_roster(bad_line=50_002), encoding="utf-8")
+    result = runner.invoke(app, ["roster", "import", "big.csv"])
+    assert result.exit_code == 1
+    assert 'big.csv:50002:2: email: "not-an-email" is not an email address' in result.output
+    assert "1 problem(s): nothing imported." in result.output
+    assert _count(cli_db) == 0
+
+
+def test_roster_import_shows_a_progress_bar(
+    cli_db: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import io
+
+    from rich.console import Console
+
+    import bot.cli
+
+    (tmp_path / "big.csv").write_text(_big_roster(), encoding="utf-8")
+    screen = io.StringIO()
+    terminal = Console(file=screen, force_terminal=True, force_interactive=True, width=120)
+    monkeypatch.setattr(bot.cli, "err", terminal)
+    result = runner.invoke(app, ["roster", "import", "big.csv"])
+    assert result.exit_code == 0, result.output
+    assert f"big.csv: {BIG} member(s) created, 0 updated, 0 unchanged." in result.output
+    shown = screen.getvalue()
+    assert "Importing members" in shown
+    assert f"{BIG}/{BIG}" in shown  # the bar's last frame, before it is cleared
+    assert _count(cli_db) == BIG

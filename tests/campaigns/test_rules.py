@@ -183,5 +183,6 @@ def test_the_readme_rules_snippet_loads() -> None:
         if block.startswith("# campaigns/examples/en/rules/points.yaml")
     ]
     rules = load_rules_text(snippet, "README.md")
-    assert [badge.id for badge in rules.badges] == ["first-quiz", "generous", "pillar"]
+    assert [badge.id for badge in rules.badges] == ["first-quiz", "generous", "pillar", "onboarded"]
+    assert rules.badges[-1].when.onboarding_done is True
     assert rules.leaderboard.top == 3

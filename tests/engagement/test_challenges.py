@@ -21,6 +21,7 @@ from bot.events import (
     ChannelRef,
     CommandInvoked,
     Event,
+    FileRef,
     MemberJoined,
     MessagePosted,
     ReactionAdded,
@@ -467,3 +468,94 @@ async def test_evidence_sent_in_time_and_judged_after_the_end_still_counts(
     assert await world.challenge_points() == {f"challenge:ch/proof:{ana}": 30}
     await world.bot.advance_to(END + timedelta(hours=2))
     assert world.results() == ["🏁 The challenge “Show us” is over. Done by: Ana. Congratulations!"]
+
+
+PROOF_TWO = PROOF.replace("id: proof", "id: proof2").replace("title: Show us", "title: Again")
+
+
+async def test_a_file_sent_to_the_bot_is_evidence_shown_with_its_link(
+    db: Database, tmp_path: Path
+) -> None:
+    world = await make_world(db, tmp_path, PROOF)
+    ana = await world.member_id("ana")
+    shot = FileRef(
+        name="my <b>screen</b>.png",
+        url="https://files.example.test/F1/screen.png",
+        mimetype="image/png",
+        size=2048,
+    )
+
+    async def send(who: str, text: str, channel: ChannelRef, *files: FileRef) -> None:
+        await world.handle(
+            MessagePosted(
+                event_id=eid(),
+                platform="memory",
+                user=user(who),
+                occurred_at=world.clock.now(),
+                channel=channel,
+                message_id=eid(),
+                text=text,
+                files=files,
+            )
+        )
+
+    dm = ChannelRef("memory", "dm-ana", is_direct=True)
+    await send("ana", "here it is", dm)  # no file: not evidence
+    await send("ana", "proof the usual", GENERAL)  # no file either
+    assert [m for m in world.directs_to("cm") if m.buttons] == []
+    await send("ana", "look", GENERAL, shot)  # a file in a channel without the id: not evidence
+    assert [m for m in world.directs_to("cm") if m.buttons] == []
+    await send("ana", "done <@bob>", dm, shot)
+    [review] = [m for m in world.directs_to("cm") if m.buttons]
+    assert "Ana submitted evidence for the challenge “Show us”" in review.text
+    assert "done ‹＠bob›" in review.text  # the caption, neutralised
+    assert "📎 my ‹b›screen‹/b›.png https://files.example.test/F1/screen.png" in review.text
+    assert any(
+        "Submission #" in m.text and "my ‹b›screen‹/b›.png" in m.text
+        for m in world.directs_to("ana")
+    )
+    await world.click("cm", "challenge-approve", review.buttons[0].value)
+    assert await world.challenge_points() == {f"challenge:ch/proof:{ana}": 30}
+    # In a channel, a file whose message starts with the challenge id is evidence too.
+    bad_link = FileRef(name="notes.txt", url="javascript:alert(1)")
+    await send("bob", "proof notes", GENERAL, bad_link)
+    second = [m for m in world.directs_to("cm") if m.buttons][-1]
+    assert second is not review and "Bob submitted" in second.text
+    assert "📎 notes.txt" in second.text and "javascript" not in second.text
+    # After the end, a file is answered but not taken.
+    await world.bot.advance_to(END + timedelta(minutes=1))
+    await send("cyd", "proof late", dm, shot)
+    assert any("not running" in m.text for m in world.directs_to("cyd"))
+    assert len([m for m in world.directs_to("cm") if m.buttons]) == 2
+
+
+async def test_a_file_with_two_evidence_challenges_running_needs_the_id(
+    db: Database, tmp_path: Path
+) -> None:
+    world = await make_world(db, tmp_path, PROOF, PROOF_TWO)
+    bob = await world.member_id("bob")
+    dm = ChannelRef("memory", "dm-bob", is_direct=True)
+    shot = FileRef(name="a.pdf", url="https://cdn.example.test/a.pdf?ex=1&hm=2")
+
+    async def send(text: str) -> None:
+        await world.handle(
+            MessagePosted(
+                event_id=eid(),
+                platform="memory",
+                user=user("bob"),
+                occurred_at=world.clock.now(),
+                channel=dm,
+                message_id=eid(),
+                text=text,
+                files=(shot,),
+            )
+        )
+
+    await send("my proof")
+    assert any("proof, proof2" in m.text for m in world.directs_to("bob"))
+    assert [m for m in world.directs_to("cm") if m.buttons] == []
+    await send("proof2")
+    [review] = [m for m in world.directs_to("cm") if m.buttons]
+    assert "“Again”" in review.text and "https://cdn.example.test/a.pdf?ex=1&hm=2" in review.text
+    await world.click("cm", "challenge-approve", review.buttons[0].value)
+    assert await world.challenge_points() == {f"challenge:ch/proof2:{bob}": 30}

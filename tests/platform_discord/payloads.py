@@ -26,6 +26,7 @@ import discord
 
 __all__ = [
     "BOT_ID",
+    "attachment",
     "command_interaction",
     "component_interaction",
     "dispatch",
@@ -239,9 +240,11 @@ def message_create(
     timestamp: datetime | None = None,
     bot: bool = False,
     reply_to: int | None = None,
+    attachments: list[Payload] | None = None,
 ) -> Payload:
     """A MESSAGE_CREATE in a guild channel (``guild_id`` set: with ``member``) or a DM;
-    ``reply_to``: a reply (type 19) to that message of the same channel."""
+    ``reply_to``: a reply (type 19) to that message of the same channel; ``attachments``:
+    :func:`attachment` objects."""
     data: Payload = {
         "id": str(message_id),
         "type": 0 if reply_to is None else 19,
@@ -255,7 +258,7 @@ def message_create(
         "mentions": [],
         "mention_roles": [],
         "mention_channels": [],
-        "attachments": [],
+        "attachments": list(attachments or []),
         "embeds": [],
         "components": [],
         "pinned": False,
@@ -275,6 +278,26 @@ def message_create(
     if guild_id is not None:
         data["guild_id"] = str(guild_id)
         data["member"] = member(author_id, author_name, with_user=False, joined_at=timestamp)
+    return data
+
+
+def attachment(
+    *, attachment_id: int, channel_id: int, filename: str, size: int, content_type: str | None
+) -> Payload:
+    """An attachment object of a message, as Discord sends it (signed, expiring CDN URLs)."""
+    query = "?ex=6931b2c0&is=69306140&hm=5f2a9c1e7b3d4a6f8e0c2b4d6f8a0c2e4b6d8f0a2c4e6b8d0&"
+    url = f"https://cdn.discordapp.com/attachments/{channel_id}/{attachment_id}/{filename}{query}"
+    data: Payload = {
+        "id": str(attachment_id),
+        "filename": filename,
+        "size": size,
+        "url": url,
+        "proxy_url": url.replace("cdn.discordapp.com", "media.discordapp.net"),
+    }
+    if content_type is not None:
+        data["content_type"] = content_type
+        if content_type.startswith("image/"):
+            data.update(width=1200, height=800, placeholder="3PcNBwBTepiHh4d3eHd4eHiHhw==")
     return data
 
 

@@ -2,11 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
-
-import pytest
-from discord.http import Route
 
 from bot.adapters.discord.adapter import DiscordAdapter
 from bot.events import MessageDeleted, MessageEdited, MessagePosted
@@ -18,32 +14,10 @@ from .adapter_support import (
     HELP_CHANNEL,
     PEOPLE,
     Recorder,
-    build_world,
-    close_adapter,
-    start_adapter,
 )
-from .fake_discord import FakeDiscord
 
 T0 = datetime(2026, 9, 1, 9, 0, tzinfo=UTC)
 THREAD = 444_000_000_000_000_001
-
-
-@pytest.fixture
-async def fake(monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[FakeDiscord]:
-    monkeypatch.setattr(Route, "BASE", Route.BASE)  # restored after the test
-    async with FakeDiscord() as server:
-        build_world(server)
-        yield server
-
-
-@pytest.fixture
-async def running(fake: FakeDiscord) -> AsyncIterator[tuple[DiscordAdapter, Recorder]]:
-    sink = Recorder()
-    adapter = await start_adapter(fake, sink)
-    try:
-        yield adapter, sink
-    finally:
-        await close_adapter(adapter)
 
 
 def _post(adapter: DiscordAdapter, message_id: int, text: str, **extra: object) -> None:

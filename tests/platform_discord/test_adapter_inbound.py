@@ -7,10 +7,8 @@ REST API; no gateway connection is made.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 
 import pytest
-from discord.http import Route
 
 from bot.adapters.discord import adapter as discord_adapter
 from bot.adapters.discord.adapter import DiscordAdapter
@@ -34,32 +32,11 @@ from .adapter_support import (
     GUILD,
     HELP_CHANNEL,
     Recorder,
-    build_world,
     click,
-    close_adapter,
     command,
-    start_adapter,
     tasks_settle,
 )
 from .fake_discord import FakeDiscord
-
-
-@pytest.fixture
-async def fake(monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[FakeDiscord]:
-    monkeypatch.setattr(Route, "BASE", Route.BASE)  # restored after the test
-    async with FakeDiscord() as server:
-        build_world(server)
-        yield server
-
-
-@pytest.fixture
-async def running(fake: FakeDiscord) -> AsyncIterator[tuple[DiscordAdapter, Recorder]]:
-    sink = Recorder()
-    adapter = await start_adapter(fake, sink)
-    try:
-        yield adapter, sink
-    finally:
-        await close_adapter(adapter)
 
 
 def _announcement(fake: FakeDiscord, message_id: int | None = None) -> dict[str, object]:

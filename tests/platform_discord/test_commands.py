@@ -5,10 +5,8 @@ from __future__ import annotations
 import importlib
 import pkgutil
 import re
-from collections.abc import AsyncIterator
 
 import pytest
-from discord.http import Route
 
 from bot.adapters.discord.adapter import DiscordAdapter
 from bot.commands import COMMANDS, CommandSpec, args_from_options, command
@@ -21,30 +19,9 @@ from .adapter_support import (
     GUILD,
     PEOPLE,
     Recorder,
-    build_world,
-    close_adapter,
-    start_adapter,
 )
 from .adapter_support import command as invoke
 from .fake_discord import FakeDiscord
-
-
-@pytest.fixture
-async def fake(monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[FakeDiscord]:
-    monkeypatch.setattr(Route, "BASE", Route.BASE)  # restored after the test
-    async with FakeDiscord() as server:
-        build_world(server)
-        yield server
-
-
-@pytest.fixture
-async def running(fake: FakeDiscord) -> AsyncIterator[tuple[DiscordAdapter, Recorder]]:
-    sink = Recorder()
-    adapter = await start_adapter(fake, sink)
-    try:
-        yield adapter, sink
-    finally:
-        await close_adapter(adapter)
 
 
 def _handled_commands() -> set[str]:

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
-from discord.http import Route
 
 from bot.adapters.discord.adapter import DiscordAdapter
 from bot.adapters.discord.render import custom_id
@@ -20,10 +18,7 @@ from .adapter_support import (
     GUILD,
     PEOPLE,
     Recorder,
-    build_world,
     click,
-    close_adapter,
-    start_adapter,
     tasks_settle,
 )
 from .fake_discord import FakeDiscord
@@ -37,24 +32,6 @@ FORM = Form(
     ),
     submit="Send",
 )
-
-
-@pytest.fixture
-async def fake(monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[FakeDiscord]:
-    monkeypatch.setattr(Route, "BASE", Route.BASE)  # restored after the test
-    async with FakeDiscord() as server:
-        build_world(server)
-        yield server
-
-
-@pytest.fixture
-async def running(fake: FakeDiscord) -> AsyncIterator[tuple[DiscordAdapter, Recorder]]:
-    sink = Recorder()
-    adapter = await start_adapter(fake, sink)
-    try:
-        yield adapter, sink
-    finally:
-        await close_adapter(adapter)
 
 
 def _inputs(components: list[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -13,6 +13,7 @@ from bot.adapters.slack.adapter import (
 )
 from bot.adapters.slack.render import LINK_ACTION_PREFIX
 from bot.events import (
+    FileRef,
     MemberProfile,
     MessageDeleted,
     MessageEdited,
@@ -192,3 +193,30 @@ def test_user_changes_of_deactivated_accounts_and_bots_are_ignored() -> None:
         event_time=T0,
     )
     assert event_from_callback(no_id) is None
+
+
+def test_a_file_share_message_carries_its_files_as_links() -> None:
+    recorded = json.loads((PAYLOADS / "event_im_file_share.json").read_text(encoding="utf-8"))
+    event = event_from_callback(recorded)
+    assert isinstance(event, MessagePosted)
+    assert event.channel.is_direct and event.text == "proof my new profile"
+    assert event.event_id == "message:D0ANADM01:1757925600.000500"
+    # The Slack Connect file Slack does not describe is left out; the other is kept as a link.
+    assert event.files == (
+        FileRef(
+            name="profile.png",
+            url="https://rallybot-demo.slack.com/files/U04ANAL1MA/F07PROOF01/profile.png",
+            mimetype="image/png",
+            size=48213,
+        ),
+    )
+    # Without a permalink, the private URL; a plain message has no files.
+    bare = dict(recorded["event"]["files"][0])
+    del bare["permalink"]
+    only_private = event_from_callback(wrap({**recorded["event"], "files": [bare]}))
+    assert isinstance(only_private, MessagePosted)
+    assert [f.url for f in only_private.files] == [bare["url_private"]]
+    plain = event_from_callback(
+        wrap(p.message_event(user="U1", channel="C1", text="hi", ts=p.ts_at(T0)))
+    )
+    assert isinstance(plain, MessagePosted) and plain.files == ()

@@ -53,13 +53,14 @@ def chromium() -> str:
     """The chromium executable, installed with apt when missing (and apt is usable)."""
     found = shutil.which("chromium")
     if found is None and shutil.which("apt-get") and os.geteuid() == 0:
-        subprocess.run(
-            ["apt-get", "install", "-y", "--no-install-recommends", "chromium"],
-            check=False,
-            capture_output=True,
-            timeout=900,
-        )
-        found = shutil.which("chromium")
+        env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+        install = ["apt-get", "install", "-y", "--no-install-recommends", "chromium"]
+        # A fresh machine may have no package lists yet: fetch them, then try again.
+        for command in (install, ["apt-get", "update"], install):
+            subprocess.run(command, check=False, capture_output=True, timeout=900, env=env)
+            found = shutil.which("chromium")
+            if found is not None:
+                break
     if found is None:
         message = "chromium is not installed and could not be (apt-get install chromium)"
         if _ci():

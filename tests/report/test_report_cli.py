@@ -136,3 +136,27 @@ def test_cohort_and_bad_dates(seeded_url: str) -> None:
     assert bad.exit_code == 2 and "is not a date" in bad.output
     backwards = runner.invoke(app, ["report", "--from", "2026-11-05", "--to", "2026-11-01"])
     assert backwards.exit_code == 2
+
+
+def test_team_narrows_every_figure_to_the_team(seeded_url: str, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    args = ["report", *RANGE, "--team", "sales", "--format", "csv", "--out", str(out)]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    # sales: alice, bob (pilot) and eve (wave2); carol and dan (tech) are left out.
+    funnel = _csv(out / "funnel.csv")
+    assert funnel[1:6] == [
+        ["all", "invited", "3", "1", ""],
+        ["all", "joined", "3", "1", "1"],
+        ["all", "profile complete", "2", "0.6667", "0.6667"],
+        ["all", "first post", "3", "1", "1.5"],
+        ["all", "first quiz answer", "2", "0.6667", "0.6667"],
+    ]
+    assert _csv(out / "weekly_active.csv")[1:] == [
+        ["2026-11-02", "2", "2", "0"],
+        ["2026-11-09", "3", "2", "1"],
+        ["2026-11-16", "1", "0", "1"],
+    ]
+    table = runner.invoke(app, ["report", *RANGE, "--team", "sales"])
+    assert table.exit_code == 0, table.output
+    assert "team sales" in table.output

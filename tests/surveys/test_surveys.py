@@ -413,3 +413,30 @@ async def test_forget_keeps_the_survey_results(db: Database, tmp_path: Path) -> 
     # apart, so they stay (they carry no identity).
     assert after[1].questions[1].texts == [] and before[1].questions[1].texts == ["my reasons"]
     assert after[0].questions[4].texts == ["mine", "theirs"]
+
+
+async def test_anonymous_cannot_change_once_someone_has_answered(
+    db: Database, tmp_path: Path
+) -> None:
+    bot, adapter, _clock = make_bot(db, tmp_path)
+    await bot.reload()
+    await add_pilots(db, 2)
+    await bot.advance_to(LAUNCH + timedelta(days=1, hours=2))
+    await answer_all(bot, adapter, "u0", "4", "9", "first")
+
+    # The campaign file is edited: week1 (answered) no longer anonymous, the named survey (not
+    # answered yet) anonymous.
+    edited = CAMPAIGN.replace("anonymous: true", "anonymous: false").replace(
+        "    survey:\n      questions:\n        - {id: mood",
+        "    survey:\n      anonymous: true\n      questions:\n        - {id: mood",
+    )
+    assert edited.count("anonymous: true") == 1 and "anonymous: false" in edited
+    (tmp_path / "pulse.yaml").write_text(edited)
+    await bot.reload()
+    anonymous = {str(s["id"]): s["anonymous"] for s in await rows(db, Survey)}
+    assert anonymous == {"pulse/week1": True, "pulse/named": True}
+
+    # The next answer to week1 is still stored with no member.
+    await answer_all(bot, adapter, "u1", "2", "3", "second")
+    answers = await rows(db, SurveyAnswer)
+    assert len(answers) == 10 and all(a["member_id"] is None for a in answers)

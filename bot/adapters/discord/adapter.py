@@ -42,6 +42,7 @@ from bot.events import (
     ChannelRef,
     CommandInvoked,
     Event,
+    FileRef,
     FormSubmitted,
     MemberJoined,
     MessageDeleted,
@@ -65,6 +66,7 @@ __all__ = [
     "DiscordStartError",
     "build_client",
     "build_intents",
+    "files_of",
 ]
 
 log = logging.getLogger("rallybot.discord")
@@ -135,7 +137,8 @@ class DiscordAdapter:
     channel messages with empty text (direct messages and mentions of the bot keep theirs).
 
     **Inbound.** Messages (channels, threads, DMs; bots, webhooks and the bot itself are
-    skipped) become :class:`~bot.events.MessagePosted` with the message id as event id; a
+    skipped) become :class:`~bot.events.MessagePosted` with the message id as event id (and
+    its attachments as ``files``, links only); a
     message in a thread is in the thread's parent channel with the thread id as
     ``thread_id``, and a reply has the message it answers as ``thread_id``. Edits
     (``on_raw_message_edit``, with an ``edited_timestamp``) become
@@ -534,6 +537,7 @@ class DiscordAdapter:
                 message_id=str(message.id),
                 text=message.content,
                 thread_id=thread_id,
+                files=files_of(message),
             )
         )
 
@@ -1253,6 +1257,21 @@ def _modal_values(components: Any) -> dict[str, str]:
         if isinstance(item.get("component"), dict):
             stack.append(item["component"])
     return values
+
+
+def files_of(message: discord.Message) -> tuple[FileRef, ...]:
+    """A message's attachments as links (the attachment URL, which Discord signs and lets
+    expire after a while); the file itself is never downloaded."""
+    return tuple(
+        FileRef(
+            name=attachment.filename,
+            url=attachment.url,
+            mimetype=attachment.content_type,
+            size=attachment.size,
+        )
+        for attachment in message.attachments
+        if attachment.url
+    )
 
 
 def _replied_to(message: discord.Message) -> str | None:

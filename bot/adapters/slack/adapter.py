@@ -65,6 +65,7 @@ from bot.events import (
     ChannelRef,
     CommandInvoked,
     Event,
+    FileRef,
     FormSubmitted,
     MemberJoined,
     MessageDeleted,
@@ -92,6 +93,7 @@ __all__ = [
     "clicks_from_block_actions",
     "command_from_slash",
     "event_from_callback",
+    "files_of",
     "form_from_view_submission",
 ]
 
@@ -134,6 +136,29 @@ def _user(user_id: str, name: object = None, *, is_bot: bool = False) -> UserRef
     return UserRef(PLATFORM, user_id, name=str(name) if name else None, is_bot=is_bot)
 
 
+def files_of(event: Mapping[str, Any]) -> tuple[FileRef, ...]:
+    """The files of a message event (``file_share``) as links: the ``permalink`` (opens in
+    Slack for whoever may see the file), else ``url_private``. Files Slack does not describe
+    (``file_access: check_file_info``, Slack Connect) or that were deleted are left out."""
+    found: list[FileRef] = []
+    for item in event.get("files") or ():
+        if not isinstance(item, Mapping) or item.get("mode") in ("tombstone", "hidden_by_limit"):
+            continue
+        url = item.get("permalink") or item.get("url_private")
+        if not url:
+            continue
+        size = item.get("size")
+        found.append(
+            FileRef(
+                name=str(item.get("name") or item.get("title") or item.get("id") or "file"),
+                url=str(url),
+                mimetype=str(item["mimetype"]) if item.get("mimetype") else None,
+                size=size if isinstance(size, int) and not isinstance(size, bool) else None,
+            )
+        )
+    return tuple(found)
+
+
 def _message(event: Mapping[str, Any]) -> MessagePosted | None:
     if event.get("subtype") not in _HUMAN_SUBTYPES or event.get("bot_id"):
         return None
@@ -152,6 +177,7 @@ def _message(event: Mapping[str, Any]) -> MessagePosted | None:
         message_id=str(ts),
         text=str(event.get("text") or ""),
         thread_id=str(thread_ts) if thread_ts and thread_ts != ts else None,
+        files=files_of(event),
     )
 
 

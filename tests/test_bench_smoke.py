@@ -1,0 +1,91 @@
+"""Every benchmark in bench/ runs at a tiny size and prints its JSON lines, so a broken bench
+is caught by the tests (the figures themselves are not checked: only that they are there).
+
+The benches run at once, each in its own process (as ``python -m bench`` runs them), started
+by a module fixture; each test waits for its own."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+PG_URL = os.environ.get("RALLYBOT_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/test")
+
+# module: (tiny arguments, the keys of each line it prints, in order)
+BENCHES: dict[str, tuple[list[str], list[set[str]]]] = {
+    "plan_bench": (
+        ["--members", "200"],
+        [{"members", "deliveries", "plan_seconds", "peak_rss_mb"}],
+    ),
+    "faq_bench": (
+        ["--entries", "100", "--rounds", "2"],
+        [{"case", "top3"}, {"case", "top3"}, {"case", "median_ms", "p99_ms"}],
+    ),
+    "outbox_bench": (
+        ["--rows", "50", "--batch", "10", "--pg-url", PG_URL],
+        [{"backend", "rows", "ratio"}] * 2,
+    ),
+    "points_bench": (
+        ["--members=50", "--entries=500", "--repeat=3", "--awards=20", f"--pg-url={PG_URL}"],
+        [{"backend", "top10_ms", "my_rank_ms"}] * 2,
+    ),
+    "discord_bench": (
+        ["--dms", "20", "--scale", "10"],
+        [{"dms", "ratio", "lost", "duplicated"}],
+    ),
+    "slack_bench": (
+        ["--dms=20", "--events=40", "--members=20", "--clicks=5", "--concurrency=4"],
+        [{"bench", "lost", "duplicated"}, {"bench", "recorded_per_s"}, {"bench", "p99_ms"}],
+    ),
+    "report_bench": (
+        ["--members", "100", "--events", "0.001,0.002", "--backends", "sqlite"],
+        [{"backend", "events", "report_s", "peak_mb"}] * 2 + [{"backend", "time_ratio"}],
+    ),
+}
+
+
+def test_every_bench_is_smoke_tested() -> None:
+    shipped = {p.stem for p in (ROOT / "bench").glob("*_bench.py")}
+    assert shipped == set(BENCHES)
+
+
+@pytest.fixture(scope="module")
+def running() -> Iterator[dict[str, subprocess.Popen[str]]]:
+    """Start every bench at once; kill what is left at the end."""
+    processes = {
+        name: subprocess.Popen(
+            [sys.executable, "-m", f"bench.{name}", *args],
+            cwd=ROOT,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for name, (args, _keys) in BENCHES.items()
+    }
+    try:
+        yield processes
+    finally:
+        for process in processes.values():
+            if process.poll() is None:
+                process.kill()
+                process.wait()
+
+
+@pytest.mark.parametrize("name", sorted(BENCHES))
+def test_bench_prints_its_json_lines(name: str, running: dict[str, subprocess.Popen[str]]) -> None:
+    stdout, stderr = running[name].communicate(timeout=120)
+    assert running[name].returncode == 0, stderr[-2000:]
+    lines: list[dict[str, Any]] = [json.loads(line) for line in stdout.splitlines()]
+    expected = BENCHES[name][1]
+    assert len(lines) == len(expected), stdout
+    for line, keys in zip(lines, expected, strict=True):
+        assert "error" not in line, line
+        assert keys <= set(line), (keys - set(line), line)
