@@ -101,7 +101,7 @@ class Rallybot:
         self.router = Router()
         self._claims: GroupCommit[tuple[str, str, str], bool] = GroupCommit(self._claim)
         self._handler_slots = asyncio.Semaphore(HANDLER_CONCURRENCY)
-        self.inbox = Inbox(self._handle_recorded)
+        self.inbox = Inbox(self._handle_recorded, workers=HANDLER_CONCURRENCY)
         self.dispatcher = Dispatcher(
             db,
             adapter,

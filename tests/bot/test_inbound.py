@@ -5,13 +5,15 @@ from __future__ import annotations
 import asyncio
 from datetime import UTC, datetime
 
+import pytest
 import sqlalchemy as sa
 
 from bot.adapters.memory import MemoryAdapter
 from bot.app import HANDLER_CONCURRENCY, Rallybot
 from bot.clock import SimulatedClock
 from bot.config import Settings
-from bot.events import ChannelRef, CommandInvoked, ReactionAdded, UserRef
+from bot.events import ChannelRef, CommandInvoked, Event, ReactionAdded, UserRef
+from bot.inbox import Inbox
 from storage.database import Database
 from storage.models import InboundEvent
 from storage.report_models import Activity
@@ -170,3 +172,34 @@ async def test_shutdown_finishes_the_accepted_events(db: Database) -> None:
     assert len(handled) < 20
     await bot.shutdown()
     assert sorted(handled) == sorted(f"s{i}" for i in range(20))
+
+
+async def test_the_inbox_runs_at_most_its_workers_and_survives_a_failing_handler() -> None:
+    running = 0
+    peak = 0
+    seen: list[str] = []
+
+    async def handle(event: Event) -> None:
+        nonlocal running, peak
+        running += 1
+        peak = max(peak, running)
+        await asyncio.sleep(0.002)
+        running -= 1
+        seen.append(event.event_id)
+        if event.event_id == "U3-0":
+            raise RuntimeError("a feature broke")
+
+    inbox = Inbox(handle, workers=3)
+    futures = [
+        inbox.put(_reaction(f"U{user}-{n}", f"U{user}")) for n in range(4) for user in range(10)
+    ]
+    assert len(inbox) == 40
+    await asyncio.wait_for(asyncio.gather(*futures), timeout=5)  # all done, none raised
+    await inbox.idle()
+    assert peak == 3 and len(inbox) == 0
+    assert sorted(seen) == sorted(f"U{u}-{n}" for u in range(10) for n in range(4))
+    for user in range(10):  # each member's events in the order they were put
+        mine = [e for e in seen if e.startswith(f"U{user}-")]
+        assert mine == [f"U{user}-{n}" for n in range(4)]
+    with pytest.raises(ValueError):
+        Inbox(handle, workers=0)
