@@ -242,6 +242,7 @@ async def forget_member(db: Database, member_id: int, now: datetime) -> ForgetRe
             platform_user_id=f"{FORGOTTEN_PREFIX}{uuid.uuid4().hex[:24]}",
             joined_at=member.joined_at,
             team=member.team,
+            team_source=member.team_source,  # the sync leaves ghosts alone (bot.teams)
             cohort=member.cohort,
             groups=list(member.groups or []),
             is_bot=member.is_bot,

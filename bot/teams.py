@@ -6,14 +6,16 @@ The rules:
 
 - a member in several team groups gets the first of them in the setting's order; group names
   are compared without regard to case, and the team is written as the setting spells it;
-- a roster team wins: the sync only manages a team that is empty or is the name of a team
-  group (a value it may have written itself). Any other team came from a roster import and is
-  never touched. A roster team spelled like a team group (in any case) is indistinguishable
-  from one the sync wrote, so it follows the group: give roster teams other names than team
-  groups. For the same reason, a group taken out of the setting leaves its teams in place
-  (they now look like roster teams);
-- a member who left every team group loses the group's team at the next sync;
-- only members the bot already knows are updated (the sync creates nobody);
+- a roster team wins: ``member.team_source`` records where a team came from, and a team
+  the roster import gave ("roster") is never touched, whatever its name. The sync marks what
+  it writes "group";
+- a member who left every team group loses the group's team (and its source) at the next
+  sync; so do the members of a group taken out of the setting;
+- a team of unknown source (NULL: written before migration 0010, or by other means) follows
+  the former rule: an empty team, or one named like a team group (in any case), is the sync's
+  and becomes "group" when the sync writes it; any other team is kept as a roster team;
+- only members the bot already knows are updated (the sync creates nobody), and forgotten
+  members' rows (:mod:`bot.privacy`) are left as they are;
 - an empty setting, or a platform without groups, turns the feature off (nothing changes).
 
 The platform side is the adapter's optional ``member_groups()`` (see
@@ -31,7 +33,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from storage.database import Database
-from storage.models import Member, table_of
+from storage.models import Member, TeamSource, table_of
 
 __all__ = ["TEAM_SYNC_SECONDS", "TeamSync", "apply_group_teams", "sync_teams", "team_of"]
 
@@ -48,8 +50,8 @@ class TeamSync:
     """What one sync did.
 
     ``teamed``: members whose team now comes from a team group; ``changed``: rows updated;
-    ``cleared``: members who lost a group's team (they left every team group); ``kept``:
-    members of a team group whose roster team was kept.
+    ``cleared``: members who lost a group's team (they left every team group, or their group
+    is no longer one); ``kept``: members of a team group whose roster team was kept.
     """
 
     teamed: int = 0
@@ -75,21 +77,35 @@ async def apply_group_teams(
     """Give the members of ``platform`` their team from ``teams`` (platform user id -> team),
     under the module's rules, in one transaction: one read, then one bulk UPDATE by id."""
     managed = {name.casefold() for name in team_groups}
+    group = TeamSource.group.value
     teamed = cleared = kept = 0
     updates: list[dict[str, Any]] = []
     async with db.session() as session:
         rows = await session.execute(
-            sa.select(M.id, M.platform_user_id, M.team).where(M.platform == platform)
+            sa.select(M.id, M.platform_user_id, M.team, M.team_source).where(
+                M.platform == platform, M.forgotten.is_(False)
+            )
         )
-        for member_id, user_id, team in rows.all():
+        for member_id, user_id, team, source in rows.all():
             wanted = teams.get(str(user_id))
-            if team is not None and team.casefold() not in managed:  # a roster team
+            if source == TeamSource.roster.value or (
+                source is None and team is not None and team.casefold() not in managed
+            ):  # a roster team (or, of unknown source, not named like a team group)
                 kept += wanted is not None
                 continue
             teamed += wanted is not None
-            if team != wanted:
-                cleared += wanted is None
-                updates.append({"member_id": member_id, "old_team": team, "new_team": wanted})
+            new_source = None if wanted is None else group
+            if (team, source) != (wanted, new_source):
+                cleared += wanted is None and team is not None
+                updates.append(
+                    {
+                        "member_id": member_id,
+                        "old_team": team,
+                        "old_source": source,
+                        "new_team": wanted,
+                        "new_source": new_source,
+                    }
+                )
         if updates:
             statement = (
                 sa.update(table_of(Member))
@@ -97,8 +113,13 @@ async def apply_group_teams(
                     M.id == sa.bindparam("member_id"),
                     # unchanged since read: a roster import that ran meanwhile keeps its team
                     M.team.is_not_distinct_from(sa.bindparam("old_team")),
+                    M.team_source.is_not_distinct_from(sa.bindparam("old_source")),
                 )
-                .values(team=sa.bindparam("new_team"), updated_at=now)
+                .values(
+                    team=sa.bindparam("new_team"),
+                    team_source=sa.bindparam("new_source"),
+                    updated_at=now,
+                )
             )
             await session.execute(statement, updates)
     return TeamSync(teamed=teamed, changed=len(updates), cleared=cleared, kept=kept)

@@ -97,7 +97,9 @@ def discord_id(cell: str | None) -> str | None:
 def member_fields(entry: RosterEntry) -> tuple[str, dict[str, object]]:
     """The member a roster row describes: its platform id (the row's id, else the part of
     the email before ``@``, else the Discord id or name of its ``discord`` cell) and the
-    fields the row sets (empty cells change nothing)."""
+    fields the row sets (empty cells change nothing). A team is marked as the roster's
+    (``team_source``), which the team sync never changes; a row without a team leaves the
+    member's team and its source alone."""
     user_id = (
         entry.id
         or (entry.email or "").split("@")[0]
@@ -109,6 +111,7 @@ def member_fields(entry: RosterEntry) -> tuple[str, dict[str, object]]:
         "first_name": entry.first_name,
         "email": entry.email,
         "team": entry.team,
+        "team_source": "roster" if entry.team is not None else None,  # models.TeamSource
         "cohort": entry.cohort,
         "groups": list(entry.groups) or None,
         "locale": entry.locale,

@@ -25,6 +25,7 @@ __all__ = [
     "PointEntry",
     "PointTotal",
     "Season",
+    "TeamSource",
     "UTCDateTime",
     "table_of",
 ]
@@ -64,6 +65,14 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
+class TeamSource(StrEnum):
+    """Where a member's team came from (``member.team_source``; NULL: unknown, set before
+    migration 0010 or by other means)."""
+
+    roster = "roster"
+    group = "group"
+
+
 class Member(SQLModel, table=True):
     """A person the bot knows on one platform (from the platform or an imported roster)."""
 
@@ -82,6 +91,9 @@ class Member(SQLModel, table=True):
     timezone: str | None = Field(default=None, max_length=64)
     joined_at: datetime | None = Field(default=None, sa_type=UTCDateTime, index=True)
     team: str | None = Field(default=None, max_length=100, index=True)
+    # TeamSource: "roster" (a roster import, never changed by the team sync) or "group" (the
+    # sync of RALLYBOT_TEAM_GROUPS, bot.teams); NULL when unknown.
+    team_source: str | None = Field(default=None, max_length=16)
     cohort: str | None = Field(default=None, max_length=100, index=True)
     groups: list[str] = Field(default_factory=list, sa_type=sa.JSON)
     is_bot: bool = False

@@ -257,3 +257,209 @@ def test_teams_sync_command(db_url: str, tmp_path: Path, monkeypatch: pytest.Mon
     assert "2 member(s) got a team from memory groups: 2 changed" in result.output
     assert "1 roster team(s) kept" in result.output
     assert asyncio.run(stored()) == {"ana": "sales", "bo": "marketing", "cy": "Ventes"}
+
+
+# ---------------------------------------------------------------------------- team sources
+
+
+async def sourced(db: Database) -> dict[str, tuple[str | None, str | None]]:
+    async with db.session() as session:
+        query = sa.select(Member.platform_user_id, Member.team, Member.team_source)  # type: ignore[call-overload]
+        rows = await session.execute(query.where(Member.forgotten.is_(False)))  # type: ignore[attr-defined]
+        return {str(user): (team, source) for user, team, source in rows.all()}
+
+
+async def test_a_roster_team_named_like_a_team_group_is_kept(db: Database, tmp_path: Path) -> None:
+    adapter = MemoryAdapter()
+    adapter.groups = {"ana": ["marketing"], "bo": ["sales"]}  # cy is in no group
+    await add_people(db, "bo")
+    bot = make_bot(db, tmp_path, adapter, team_groups="sales,marketing")
+    await bot.import_roster(
+        [
+            RosterEntry(id="ana", email=None, team="sales"),  # a group's name, another group
+            RosterEntry(id="cy", email=None, team="Marketing"),  # a group's name, no group
+        ],
+        "memory",
+    )
+    assert await sourced(db) == {
+        "ana": ("sales", "roster"),
+        "bo": (None, None),
+        "cy": ("Marketing", "roster"),
+    }
+    first = await bot.teams_tick()
+    assert first == TeamSync(teamed=1, changed=1, cleared=0, kept=1)
+    assert await sourced(db) == {
+        "ana": ("sales", "roster"),
+        "bo": ("sales", "group"),
+        "cy": ("Marketing", "roster"),
+    }
+    adapter.groups = {}  # everyone left: only the group's team goes
+    second = await bot.teams_tick()
+    assert second == TeamSync(teamed=0, changed=1, cleared=1, kept=0)
+    assert await sourced(db) == {
+        "ana": ("sales", "roster"),
+        "bo": (None, None),
+        "cy": ("Marketing", "roster"),
+    }
+
+
+async def test_a_roster_row_without_a_team_leaves_the_team_alone(
+    db: Database, tmp_path: Path
+) -> None:
+    adapter = MemoryAdapter()
+    adapter.groups = {"ana": ["sales"], "bo": ["sales"]}
+    await add_people(db, "ana", "bo")
+    bot = make_bot(db, tmp_path, adapter, team_groups="sales")
+    await bot.teams_tick()
+    await bot.import_roster(
+        [
+            RosterEntry(id="ana", email=None, name="Ana", cohort="pilot"),  # no team cell
+            RosterEntry(id="bo", email=None, team="sales"),  # the same team, now the roster's
+        ],
+        "memory",
+    )
+    assert await sourced(db) == {"ana": ("sales", "group"), "bo": ("sales", "roster")}
+    adapter.groups = {}
+    result = await bot.teams_tick()
+    assert result == TeamSync(teamed=0, changed=1, cleared=1, kept=0)
+    assert await sourced(db) == {"ana": (None, None), "bo": ("sales", "roster")}
+
+
+async def test_a_group_taken_out_of_the_setting_clears_its_teams(
+    db: Database, tmp_path: Path
+) -> None:
+    adapter = MemoryAdapter()
+    adapter.groups = {"ana": ["sales"], "bo": ["marketing"], "cy": ["marketing", "sales"]}
+    await add_people(db, "ana", "bo", "cy")
+    await make_bot(db, tmp_path, adapter, team_groups="marketing,sales").teams_tick()
+    assert await sourced(db) == {
+        "ana": ("sales", "group"),
+        "bo": ("marketing", "group"),
+        "cy": ("marketing", "group"),
+    }
+    # the members of marketing keep their groups on the platform, but it is no longer a team
+    result = await make_bot(db, tmp_path, adapter, team_groups="sales").teams_tick()
+    assert result == TeamSync(teamed=2, changed=2, cleared=1, kept=0)
+    assert await sourced(db) == {
+        "ana": ("sales", "group"),
+        "bo": (None, None),  # no stale team left behind
+        "cy": ("sales", "group"),  # falls back to its other team group
+    }
+
+
+async def test_teams_of_unknown_source_follow_the_former_rule(db: Database, tmp_path: Path) -> None:
+    adapter = MemoryAdapter()
+    adapter.groups = {"ana": ["marketing"], "bo": ["sales"], "dee": ["sales"], "eve": ["sales"]}
+    # rows from before migration 0010 (or written otherwise): no source
+    for user_id, team in (
+        ("ana", "sales"),  # named like a group: follows the groups
+        ("bo", "Ventes"),  # any other name: kept as a roster team
+        ("cy", "SALES"),  # named like a group, in none: cleared
+        ("dee", "sales"),  # already right: only marked as the group's
+        ("eve", None),
+    ):
+        await upsert_member(db, "memory", user_id, NOW, team=team)
+    bot = make_bot(db, tmp_path, adapter, team_groups="sales,marketing")
+    result = await bot.teams_tick()
+    assert result == TeamSync(teamed=3, changed=4, cleared=1, kept=1)
+    assert await sourced(db) == {
+        "ana": ("marketing", "group"),
+        "bo": ("Ventes", None),
+        "cy": (None, None),
+        "dee": ("sales", "group"),
+        "eve": ("sales", "group"),
+    }
+    # a group taken out of the setting: an unknown-source team named after it now looks like a
+    # roster team and stays, as before
+    await upsert_member(db, "memory", "fay", NOW, team="marketing")
+    await make_bot(db, tmp_path, adapter, team_groups="sales").teams_tick()
+    assert (await sourced(db))["fay"] == ("marketing", None)
+    assert (await sourced(db))["ana"] == (None, None)  # the group's own team is cleared
+
+
+async def test_a_forgotten_members_team_stays_and_the_export_shows_its_source(
+    db: Database, tmp_path: Path
+) -> None:
+    from bot.privacy import export_member, forget_member
+
+    adapter = MemoryAdapter()
+    adapter.groups = {"ana": ["sales"], "bo": ["sales"]}
+    await add_people(db, "ana", "bo")
+    bot = make_bot(db, tmp_path, adapter, team_groups="sales")
+    await bot.teams_tick()
+    await bot.import_roster([RosterEntry(id="bo", email=None, team="Ventes")], "memory")
+    exported = await export_member(db, await column_of(db, "bo", "id"))
+    assert exported is not None
+    assert exported["member"]["team"] == "Ventes"
+    assert exported["member"]["team_source"] == "roster"
+    report = await forget_member(db, await column_of(db, "ana", "id"), NOW)
+    assert report is not None
+    async with db.session() as session:
+        ghost = await session.get(Member, report.ghost_id)
+        assert ghost is not None
+        assert (ghost.team, ghost.team_source) == ("sales", "group")
+    # the ghost is in no platform group, yet keeps the team its points count for
+    assert await bot.teams_tick() == TeamSync(teamed=0, changed=0, cleared=0, kept=1)
+    async with db.session() as session:
+        ghost = await session.get(Member, report.ghost_id)
+        assert ghost is not None
+        assert (ghost.team, ghost.team_source) == ("sales", "group")
+
+
+def test_migration_0010_leaves_teams_and_adds_a_null_source(db_url: str) -> None:
+    from storage.migrate import current_revision, downgrade, head_revision, run_blocking, upgrade
+    from storage.models import UTCDateTime
+
+    at = sa.bindparam("at", type_=UTCDateTime())
+
+    async def query(sql: str, **params: Any) -> list[Any]:
+        db = create_database(db_url)
+        try:
+            async with db.session() as session:
+                statement = sa.text(sql).bindparams(at) if "at" in params else sa.text(sql)
+                result = await session.execute(statement, params)
+                return list(result.all()) if sql.startswith("SELECT") else []
+        finally:
+            await db.dispose()
+
+    def columns() -> set[str]:
+        async def go() -> set[str]:
+            db = create_database(db_url)
+            try:
+                async with db.session() as session:
+                    conn = await session.connection()
+                    found = await conn.run_sync(
+                        lambda c: [col["name"] for col in sa.inspect(c).get_columns("member")]
+                    )
+                    return set(found)
+            finally:
+                await db.dispose()
+
+        return run_blocking(go())
+
+    try:
+        downgrade(db_url, "0009")
+        assert "team_source" not in columns()
+        run_blocking(
+            query(
+                "INSERT INTO member (id, platform, platform_user_id, team, groups, is_bot, "
+                "profile_complete, opted_out, forgotten, created_at, updated_at) VALUES "
+                "(1, 'memory', 'ana', 'sales', '[]', :no, :no, :no, :no, :at, :at)",
+                no=False,
+                at=NOW,
+            )
+        )
+        upgrade(db_url, "0010")
+        assert "team_source" in columns()
+        assert run_blocking(query("SELECT team, team_source FROM member")) == [("sales", None)]
+        run_blocking(query("UPDATE member SET team_source = 'roster'"))
+        downgrade(db_url, "0009")  # batch mode on SQLite: the table is copied
+        assert "team_source" not in columns()
+        assert run_blocking(query("SELECT platform_user_id, team FROM member")) == [
+            ("ana", "sales")
+        ]
+        upgrade(db_url)
+        assert current_revision(db_url) == head_revision()
+        assert run_blocking(query("SELECT team, team_source FROM member")) == [("sales", None)]
+    finally:
+        upgrade(db_url)  # leave the shared PostgreSQL database at head whatever happened
