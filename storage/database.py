@@ -18,11 +18,13 @@ writer (WAL).
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 from collections import deque
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from types import TracebackType
-from typing import Any, Literal, cast
+from typing import Any, Literal, TypeVar, cast
 
 from sqlalchemy import event, make_url, text
 from sqlalchemy.engine import URL
@@ -153,6 +155,57 @@ async def relax_commit(session: AsyncSession) -> None:
         await session.execute(text("SET LOCAL synchronous_commit TO OFF"))
 
 
+T = TypeVar("T")
+
+
+class _DirectWriter:
+    """One plain ``sqlite3`` connection on a thread of its own, for write transactions made of
+    one call each: the transaction costs one thread hop, where a session pays one per
+    statement (and waits for the busy event loop at each). For the hottest bulk writes only
+    (recording inbound events); everything else goes through SQLAlchemy."""
+
+    def __init__(self, path: str) -> None:
+        self._path = path
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="rallybot-sqlite")
+        self._connection: sqlite3.Connection | None = None
+
+    def _connect(self) -> sqlite3.Connection:
+        if self._connection is None:
+            connection = sqlite3.connect(self._path, isolation_level=None)
+            connection.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
+            connection.execute("PRAGMA synchronous = NORMAL")
+            connection.execute("PRAGMA foreign_keys = ON")
+            self._connection = connection
+        return self._connection
+
+    def _transaction(self, work: Callable[[sqlite3.Connection], T]) -> T:
+        connection = self._connect()
+        connection.execute("BEGIN IMMEDIATE")
+        try:
+            result = work(connection)
+        except BaseException:
+            connection.execute("ROLLBACK")
+            raise
+        connection.execute("COMMIT")
+        return result
+
+    async def run(self, work: Callable[[sqlite3.Connection], T]) -> T:
+        """``work(connection)`` inside ``BEGIN IMMEDIATE`` ... ``COMMIT``, on the thread."""
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._executor, self._transaction, work)
+
+    def close(self) -> None:
+        """Close the connection (on its thread) and stop the thread."""
+
+        def close() -> None:
+            if self._connection is not None:
+                self._connection.close()
+                self._connection = None
+
+        self._executor.submit(close).result()
+        self._executor.shutdown(wait=True)
+
+
 class WriterTurns:
     """A lock with two queues: urgent waiters get the turn before the others; each queue is
     served in arrival order."""
@@ -202,6 +255,7 @@ class Database:
         self.dialect: Dialect = cast(Dialect, name)
         self.sessionmaker = async_sessionmaker(engine, expire_on_commit=False)
         self._write_lock: tuple[asyncio.AbstractEventLoop, WriterTurns] | None = None
+        self._direct: _DirectWriter | None = None
         # PostgreSQL reads run in autocommit: no BEGIN and ROLLBACK round trips around them.
         read_options: dict[str, Any] = {_READ_ONLY: True}
         if name == "postgresql":
@@ -269,8 +323,24 @@ class Database:
         async with self._readers() as session:
             yield session
 
+    async def write_sqlite(
+        self, work: Callable[[sqlite3.Connection], T], *, urgent: bool = False
+    ) -> T:
+        """SQLite only: ``work(connection)`` in one write transaction on a plain ``sqlite3``
+        connection, in one thread hop (see :class:`_DirectWriter`); it takes its turn with the
+        process's other writers like :meth:`session`."""
+        if self.dialect != "sqlite":
+            raise RuntimeError("write_sqlite is for SQLite databases")
+        if self._direct is None:
+            self._direct = _DirectWriter(str(self.engine.url.database))
+        async with self._writing(urgent):
+            return await self._direct.run(work)
+
     async def dispose(self) -> None:
         """Close every pooled connection. The object can still be used afterwards."""
+        if self._direct is not None:
+            direct, self._direct = self._direct, None
+            await asyncio.to_thread(direct.close)
         await self.engine.dispose()
 
     async def __aenter__(self) -> Database:

@@ -7,12 +7,15 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import datetime
+from functools import partial
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.dialects.postgresql import Insert as PgInsert
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import Insert as SqliteInsert
+from sqlalchemy.dialects.sqlite import dialect as sqlite_dialect
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -34,6 +37,11 @@ M = table_of(Member).c
 S = table_of(CampaignState).c
 CM = table_of(ChannelMember).c
 IE = table_of(InboundEvent).c
+_SQLITE = sqlite_dialect()
+_RECEIVED_AT: Callable[[object], object] = IE.received_at.type.dialect_impl(_SQLITE).bind_processor(
+    _SQLITE
+) or (lambda value: value)
+"""How SQLAlchemy stores ``received_at`` on SQLite (the same text, so comparisons hold)."""
 
 __all__ = [
     "ImportCounts",
@@ -91,20 +99,45 @@ async def claim_events(
             rows.append(
                 {"platform": platform, "event_id": event_id, "kind": kind, "received_at": now}
             )
-    async with db.session(urgent=True) as session:  # the intake first: see Database.session
-        await relax_commit(session)
-        stmt = (
-            _insert(session, InboundEvent)
-            .on_conflict_do_nothing(index_elements=["platform", "event_id"])
-            .returning(IE.platform, IE.event_id)
-        )
-        # executemany: one cached statement whatever the batch size (SQLAlchemy sends it as
-        # multi-row VALUES pages and gathers what each returned).
-        fresh = {(row[0], row[1]) for row in await session.execute(stmt, rows)}
+    if db.dialect == "sqlite":
+        fresh = await db.write_sqlite(partial(_claim_on_sqlite, rows), urgent=True)
+    else:
+        async with db.session(urgent=True) as session:
+            await relax_commit(session)
+            stmt = (
+                _insert(session, InboundEvent)
+                .on_conflict_do_nothing(index_elements=["platform", "event_id"])
+                .returning(IE.platform, IE.event_id)
+            )
+            # executemany: one cached statement whatever the batch size (SQLAlchemy sends it
+            # as multi-row VALUES pages and gathers what each returned).
+            fresh = {(row[0], row[1]) for row in await session.execute(stmt, rows)}
     return [
         first[(platform, event_id)] == index and (platform, event_id) in fresh
         for index, (platform, event_id, _kind) in enumerate(events)
     ]
+
+
+_CLAIM_PAGE = 500  # rows per INSERT: 4 parameters each, well under SQLite's 32,766
+
+
+def _claim_on_sqlite(rows: Sequence[dict[str, object]], connection: Any) -> set[tuple[str, str]]:
+    """The inbound-event INSERT of :func:`claim_events`, on a plain ``sqlite3`` connection
+    (one thread hop for the whole batch); the ``(platform, event_id)`` that were new."""
+    stamp = _RECEIVED_AT(rows[0]["received_at"]) if rows else None
+    fresh: set[tuple[str, str]] = set()
+    for offset in range(0, len(rows), _CLAIM_PAGE):
+        page = rows[offset : offset + _CLAIM_PAGE]
+        values = ", ".join(["(?, ?, ?, ?)"] * len(page))
+        params = [v for r in page for v in (r["platform"], r["event_id"], r["kind"], stamp)]
+        cursor = connection.execute(
+            "INSERT INTO inbound_event (platform, event_id, kind, received_at) VALUES "
+            f"{values} ON CONFLICT (platform, event_id) DO NOTHING "
+            "RETURNING platform, event_id",
+            params,
+        )
+        fresh.update((str(platform), str(event_id)) for platform, event_id in cursor)
+    return fresh
 
 
 async def upsert_member(

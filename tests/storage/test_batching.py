@@ -86,10 +86,19 @@ async def test_claim_events_in_one_batch(db: Database) -> None:
     assert fresh == [False, True, False, True, True]
     assert await claim_events(db, [], NOW) == []
     async with db.session() as session:
-        count = (
-            await session.execute(sa.select(sa.func.count()).select_from(InboundEvent))
-        ).scalar_one()
-    assert count == 4
+        rows = (await session.execute(sa.select(InboundEvent))).scalars().all()
+        # Stored as the ORM stores times (on SQLite the batch bypasses it): equal, comparable.
+        cutoff = sa.select(sa.func.count()).where(table_of(InboundEvent).c.received_at < NOW)
+        older = (await session.execute(cutoff)).scalar_one()
+    assert len(rows) == 4 and {row.received_at for row in rows} == {NOW}
+    assert {row.kind for row in rows if row.event_id == "Ev2"} == {"message"}
+    assert older == 0
+
+
+async def test_a_large_burst_is_recorded_in_pages(db: Database) -> None:
+    events = [("slack", f"Ev{i}", "reaction_added") for i in range(1234)]
+    assert await claim_events(db, events, NOW) == [True] * 1234
+    assert await claim_events(db, events[::7], NOW) == [False] * len(events[::7])
 
 
 async def test_concurrent_claims_of_the_same_event_let_one_through(db: Database) -> None:
