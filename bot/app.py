@@ -488,10 +488,6 @@ class Rallybot:
     async def _claim(self, events: Sequence[tuple[str, str, str]]) -> list[bool]:
         return await claim_events(self.db, events, self.clock.now())
 
-    async def _deduplicate(self, event: Event) -> bool:
-        kind = getattr(event, "kind", type(event).__name__)
-        return await self._claims.submit((event.platform, event.event_id, kind))
-
     async def handle(self, event: Event) -> None:
         """Record ``event`` and have the features handle it; returns once they have.
 
@@ -517,7 +513,9 @@ class Rallybot:
         await self.inbox.idle()
 
     async def _record(self, event: Event) -> bool:
-        if await self._deduplicate(event):
+        """Record ``event`` with the burst; False for a platform retry or a duplicate."""
+        kind = getattr(event, "kind", type(event).__name__)
+        if await self._claims.submit((event.platform, event.event_id, kind)):
             return True
         log.info("dropped duplicate %s event %s", type(event).__name__, event.event_id)
         return False

@@ -301,7 +301,9 @@ async def _is_announcement(ctx: BotContext, channel_id: str, message_id: str) ->
 
     A burst of reactions goes to a handful of announcements: the ones found are remembered
     (a sent post stays one); a message that is not one yet is looked up again next time."""
-    known = _ANNOUNCEMENTS.setdefault(ctx.db, OrderedDict())
+    known = _ANNOUNCEMENTS.get(ctx.db)
+    if known is None:
+        known = _ANNOUNCEMENTS[ctx.db] = OrderedDict()
     campaign_id = known.get((channel_id, message_id))
     if campaign_id is not None:
         known.move_to_end((channel_id, message_id))

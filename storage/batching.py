@@ -97,7 +97,9 @@ def appender(db: Database, table: sa.Table) -> GroupCommit[dict[str, Any], None]
     """The group commit that inserts rows into an append-only ``table`` of ``db``: each
     :meth:`~GroupCommit.submit` returns once its row is committed, with the others submitted
     meanwhile."""
-    by_table = _appenders.setdefault(db, {})
+    by_table = _appenders.get(db)
+    if by_table is None:
+        by_table = _appenders[db] = {}
     writer = by_table.get(table.name)
     if writer is None:
 
