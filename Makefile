@@ -12,6 +12,9 @@ $(BIN)/python:
 
 $(STAMP): $(BIN)/python pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	@# mypy cannot follow the editable install's import hook: give it rallybot/<folder> links.
+	mkdir -p $(VENV)/typing/rallybot
+	for p in bot handlers campaigns storage; do ln -sfn "$(CURDIR)/$$p" $(VENV)/typing/rallybot/$$p; done
 	touch $(STAMP)
 
 demo: $(STAMP)

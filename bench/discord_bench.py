@@ -31,20 +31,20 @@ from typing import Any
 import discord
 import sqlalchemy as sa
 
-from bot.adapters.discord.adapter import (
+from rallybot.bot.adapters.discord.adapter import (
     DEFAULT_REQUESTS_PER_SECOND,
     DiscordAdapter,
     build_client,
 )
-from bot.clock import SimulatedClock
-from bot.config import Settings
-from bot.messages import Button, Message
-from bot.outbox import Dispatcher
-from storage.database import create_database
-from storage.migrate import upgrade_async
-from storage.models import Member
-from storage.outbox import insert_deliveries
-from storage.repositories import import_members
+from rallybot.bot.clock import SimulatedClock
+from rallybot.bot.config import Settings
+from rallybot.bot.messages import Button, Message
+from rallybot.bot.outbox import Dispatcher
+from rallybot.storage.database import create_database
+from rallybot.storage.migrate import upgrade_async
+from rallybot.storage.models import Member
+from rallybot.storage.outbox import insert_deliveries
+from rallybot.storage.repositories import import_members
 from tests.platform_discord import payloads
 from tests.platform_discord.fake_discord import FakeDiscord
 

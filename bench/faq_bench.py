@@ -22,7 +22,7 @@ from typing import Any
 
 import yaml
 
-from campaigns.faq import FaqEntry, FaqIndex, load_faq, load_faq_text, query_tokens
+from rallybot.campaigns.faq import FaqEntry, FaqIndex, load_faq, load_faq_text, query_tokens
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "campaigns" / "examples"

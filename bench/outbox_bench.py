@@ -21,13 +21,13 @@ from typing import Any
 import asyncpg
 import sqlalchemy as sa
 
-from bot.adapters.base import Capabilities, EventSink, MemberProfile, SentMessage
-from bot.clock import SimulatedClock
-from bot.messages import Message
-from bot.outbox import Dispatcher
-from storage.database import Database, create_database
-from storage.migrate import upgrade_async
-from storage.outbox import insert_deliveries
+from rallybot.bot.adapters.base import Capabilities, EventSink, MemberProfile, SentMessage
+from rallybot.bot.clock import SimulatedClock
+from rallybot.bot.messages import Message
+from rallybot.bot.outbox import Dispatcher
+from rallybot.storage.database import Database, create_database
+from rallybot.storage.migrate import upgrade_async
+from rallybot.storage.outbox import insert_deliveries
 
 NOW = datetime(2026, 9, 15, 7, 30, tzinfo=UTC)
 

@@ -14,9 +14,9 @@ import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from bot.config import QuietHours
-from campaigns.planner import MemberView, plan
-from campaigns.schema import CampaignSpec, compile_campaign
+from rallybot.bot.config import QuietHours
+from rallybot.campaigns.planner import MemberView, plan
+from rallybot.campaigns.schema import CampaignSpec, compile_campaign
 
 ZONES = ["Europe/Paris", "Europe/London", "America/Montreal", "Asia/Singapore", None]
 

@@ -30,9 +30,9 @@ from typing import Any
 import asyncpg
 import sqlalchemy as sa
 
-from storage import ledger
-from storage.database import Database, create_database
-from storage.migrate import upgrade_async
+from rallybot.storage import ledger
+from rallybot.storage.database import Database, create_database
+from rallybot.storage.migrate import upgrade_async
 
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
 SOURCES = ["reaction", "quiz", "kudos", "first_post", "challenge", "help"]

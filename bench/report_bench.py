@@ -31,8 +31,8 @@ from typing import Any
 
 import asyncpg
 
-from storage.database import Database, create_database
-from storage.migrate import upgrade_async
+from rallybot.storage.database import Database, create_database
+from rallybot.storage.migrate import upgrade_async
 
 START = datetime(2026, 9, 1, tzinfo=UTC)
 SPAN_SECONDS = 12 * 7 * 86400  # twelve weeks of activity
@@ -234,7 +234,7 @@ def child(out: Path) -> None:
     """Inside the measured process: the real command line, then the peak memory."""
     from typer.testing import CliRunner
 
-    from bot.cli import app
+    from rallybot.bot.cli import app
 
     started = time.perf_counter()
     result = CliRunner().invoke(app, ["report", "--format", "html", "--out", str(out)])

@@ -42,19 +42,19 @@ from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
 from slack_bolt.app.async_app import AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.adapters.slack.adapter import SlackAdapter
-from bot.app import Rallybot
-from bot.clock import SimulatedClock
-from bot.config import Settings
-from bot.events import Event
-from bot.messages import Message
-from bot.router import Router
-from storage.batching import GroupCommit
-from storage.database import Database, create_database
-from storage.migrate import upgrade_async
-from storage.models import Delivery, InboundEvent, Member, PointEntry, table_of
-from storage.outbox import insert_deliveries
-from storage.repositories import claim_events
+from rallybot.bot.adapters.slack.adapter import SlackAdapter
+from rallybot.bot.app import Rallybot
+from rallybot.bot.clock import SimulatedClock
+from rallybot.bot.config import Settings
+from rallybot.bot.events import Event
+from rallybot.bot.messages import Message
+from rallybot.bot.router import Router
+from rallybot.storage.batching import GroupCommit
+from rallybot.storage.database import Database, create_database
+from rallybot.storage.migrate import upgrade_async
+from rallybot.storage.models import Delivery, InboundEvent, Member, PointEntry, table_of
+from rallybot.storage.outbox import insert_deliveries
+from rallybot.storage.repositories import claim_events
 from tests.platform_slack import payloads as p
 from tests.platform_slack.fake_slack import FakeSlack
 from tests.platform_slack.harness import eventually
@@ -457,7 +457,7 @@ async def button_ack(db: Database, n: int, clicks: int, scale: float) -> dict[st
         async def record(event: Event, ctx: object) -> None:
             handled.append(event)
 
-        from bot.events import ButtonClicked
+        from rallybot.bot.events import ButtonClicked
 
         bot.router.add(ButtonClicked, record)
         await bot.start_adapter()

@@ -1,5 +1,5 @@
-"""``python -m bot`` runs the ``rallybot`` command line."""
+"""``python -m rallybot.bot`` runs the ``rallybot`` command line."""
 
-from bot.cli import main
+from rallybot.bot.cli import main
 
 main()

@@ -11,28 +11,28 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from bot.adapters.base import Adapter
-from bot.clock import Clock
-from bot.config import Settings
-from bot.context import ReloadReport
-from bot.events import ButtonClicked, CommandInvoked, Event, FormSubmitted, UserRef
-from bot.inbox import Inbox
-from bot.messages import Message
-from bot.outbox import Dispatcher, DispatchStats
-from bot.ratelimit import RateLimiter
-from bot.router import Router
-from campaigns.faq import is_faq_file
-from campaigns.loader import CampaignLoadError, LoadError, load_campaign
-from campaigns.planner import MemberView, PlannedDelivery, plan
-from campaigns.quiz import Bank, is_bank_file
-from campaigns.roster import member_fields
-from campaigns.rules import DEFAULT_RULES, Rules, RulesLoadError, load_rules
-from campaigns.schema import Campaign
-from storage import outbox
-from storage.batching import GroupCommit
-from storage.database import Database
-from storage.models import CampaignStatus, DeliveryStatus, Member
-from storage.repositories import (
+from rallybot.bot.adapters.base import Adapter
+from rallybot.bot.clock import Clock
+from rallybot.bot.config import Settings
+from rallybot.bot.context import ReloadReport
+from rallybot.bot.events import ButtonClicked, CommandInvoked, Event, FormSubmitted, UserRef
+from rallybot.bot.inbox import Inbox
+from rallybot.bot.messages import Message
+from rallybot.bot.outbox import Dispatcher, DispatchStats
+from rallybot.bot.ratelimit import RateLimiter
+from rallybot.bot.router import Router
+from rallybot.campaigns.faq import is_faq_file
+from rallybot.campaigns.loader import CampaignLoadError, LoadError, load_campaign
+from rallybot.campaigns.planner import MemberView, PlannedDelivery, plan
+from rallybot.campaigns.quiz import Bank, is_bank_file
+from rallybot.campaigns.roster import member_fields
+from rallybot.campaigns.rules import DEFAULT_RULES, Rules, RulesLoadError, load_rules
+from rallybot.campaigns.schema import Campaign
+from rallybot.storage import outbox
+from rallybot.storage.batching import GroupCommit
+from rallybot.storage.database import Database
+from rallybot.storage.models import CampaignStatus, DeliveryStatus, Member
+from rallybot.storage.repositories import (
     ImportCounts,
     advance_planned_through,
     channel_memberships,
@@ -47,8 +47,8 @@ from storage.repositories import (
 )
 
 if TYPE_CHECKING:
-    from bot.teams import TeamSync
-    from campaigns.roster import RosterEntry
+    from rallybot.bot.teams import TeamSync
+    from rallybot.campaigns.roster import RosterEntry
 
 __all__ = ["Rallybot", "ReloadReport", "campaign_files"]
 
@@ -117,37 +117,37 @@ class Rallybot:
         self._reload_seen: datetime | None = None
         self._command_names: set[str] = set()
         self._members_cache: tuple[tuple[int, datetime | None], list[MemberView]] | None = None
-        from handlers import admin, members, points
+        from rallybot.handlers import admin, members, points
 
         self.rules: Rules = DEFAULT_RULES  # the points rules file (RALLYBOT_RULES), see reload
         members.register(self.router)
         admin.register(self.router)
         points.register(self.router)
         self._command_names |= points.COMMANDS
-        from handlers import quiz
+        from rallybot.handlers import quiz
 
         self.quiz_banks: dict[str, Bank] = {}  # quiz banks: files with a top-level "bank:"
         quiz.register(self.router)
         self._command_names |= quiz.COMMANDS
-        from campaigns.faq import FaqIndex
-        from handlers import helpdesk
+        from rallybot.campaigns.faq import FaqIndex
+        from rallybot.handlers import helpdesk
 
         self.faq_index = FaqIndex(())  # the help channel's FAQ: files with a top-level "faq:"
         helpdesk.register(self.router)
         self._command_names |= helpdesk.COMMANDS
-        from handlers import onboarding
+        from rallybot.handlers import onboarding
 
         onboarding.register(self.router)  # after members, points and quiz: it reads their rows
         self._command_names |= onboarding.COMMANDS
         self.dispatcher.gate = onboarding.make_gate(self)  # journey nudges: task_done, daily cap
-        from handlers import leaderboard
+        from rallybot.handlers import leaderboard
 
         self.dispatcher.render = leaderboard.make_render(self)  # leaderboard steps, when sent
-        from handlers import challenges
+        from rallybot.handlers import challenges
 
         challenges.register(self.router)  # after members, quiz, onboarding: reads their rows
         self._command_names |= challenges.COMMANDS
-        from handlers import privacy, stats, survey
+        from rallybot.handlers import privacy, stats, survey
 
         survey.register(self.router)
         stats.register(self.router)  # activity rows for the indicators (before "forget")
@@ -233,13 +233,13 @@ class Rallybot:
             )
         self.campaigns = new
         self._by_source = new_by_source
-        from handlers import quiz
+        from rallybot.handlers import quiz
 
         report.errors.extend(quiz.load_banks(self, bank_paths))
-        from handlers import helpdesk
+        from rallybot.handlers import helpdesk
 
         report.errors.extend(helpdesk.load_faq_files(self, faq_paths))
-        from handlers import survey
+        from rallybot.handlers import survey
 
         await survey.sync_surveys(self)  # the survey steps' questions, for answers and results
         if self.settings.rules_file is not None:
@@ -403,8 +403,8 @@ class Rallybot:
             "missed: the bot could not send it within the grace window "
             "(it was stopped or the campaign paused)",
         )
-        from handlers import challenges, helpdesk, onboarding, quiz
-        from handlers import stats as stats_feature
+        from rallybot.handlers import challenges, helpdesk, onboarding, quiz
+        from rallybot.handlers import stats as stats_feature
 
         for name, tick in (
             ("quiz", quiz.tick),  # close answer windows, start the channel quizzes now due
@@ -446,7 +446,7 @@ class Rallybot:
         days = self.settings.retention_days
         if days is None:
             return 0
-        from bot.privacy import purge_expired
+        from rallybot.bot.privacy import purge_expired
 
         counts = await purge_expired(self.db, self.clock.now(), days)
         return counts.inbound_events + counts.survey_drafts
@@ -454,8 +454,8 @@ class Rallybot:
     async def teams_tick(self) -> TeamSync | None:
         """Give members the team of their platform group (``RALLYBOT_TEAM_GROUPS``, see
         :mod:`bot.teams`); None when the feature is off or the platform cannot be read."""
-        from bot.adapters.base import AdapterError
-        from bot.teams import sync_teams
+        from rallybot.bot.adapters.base import AdapterError
+        from rallybot.bot.teams import sync_teams
 
         try:
             result = await sync_teams(
@@ -554,27 +554,27 @@ class Rallybot:
         pending = await outbox.next_due(self.db)
         if pending is not None:
             candidates.append(pending)
-        from handlers import quiz
+        from rallybot.handlers import quiz
 
         quiz_due = await quiz.next_event_time(self, horizon)
         if quiz_due is not None:
             candidates.append(quiz_due)
-        from handlers import helpdesk
+        from rallybot.handlers import helpdesk
 
         help_due = await helpdesk.next_event_time(self, horizon)
         if help_due is not None:
             candidates.append(help_due)
-        from handlers import onboarding
+        from rallybot.handlers import onboarding
 
         onboarding_due = await onboarding.next_event_time(self, horizon)
         if onboarding_due is not None:
             candidates.append(max(onboarding_due, now))
-        from handlers import challenges
+        from rallybot.handlers import challenges
 
         challenge_due = await challenges.next_event_time(self, horizon)
         if challenge_due is not None:
             candidates.append(max(challenge_due, now))
-        from handlers import stats as stats_feature
+        from rallybot.handlers import stats as stats_feature
 
         digest_due = await stats_feature.next_digest_time(self, horizon)
         if digest_due is not None:
@@ -606,7 +606,7 @@ class Rallybot:
 
     async def advance_to(self, target: datetime) -> DispatchStats:
         """Move a simulated clock to ``target``, sending everything due on the way, in order."""
-        from bot.clock import SimulatedClock
+        from rallybot.bot.clock import SimulatedClock
 
         if not isinstance(self.clock, SimulatedClock):
             raise TypeError("advance_to needs a simulated clock")

@@ -13,11 +13,11 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from bot.config import Settings
+from rallybot.bot.config import Settings
 
 if TYPE_CHECKING:
-    from campaigns.roster import RosterEntry
-    from storage.database import Database
+    from rallybot.campaigns.roster import RosterEntry
+    from rallybot.storage.database import Database
 
 __all__ = ["app", "main"]
 
@@ -76,15 +76,15 @@ def validate(
     ],
 ) -> None:
     """Check campaign files and quiz banks; print every error (file:line:column: field: message)."""
-    from campaigns.quiz import validate_all
-    from campaigns.rules import RulesLoadError, is_rules_file, load_rules
+    from rallybot.campaigns.quiz import validate_all
+    from rallybot.campaigns.rules import RulesLoadError, is_rules_file, load_rules
 
     missing = [p for p in paths if not p.exists()]
     for path in missing:
         typer.echo(f"{path}: no such file or folder")
     rules_files = [p for p in paths if p.is_file() and is_rules_file(p)]
-    from campaigns.faq import is_faq_file, load_faqs
-    from campaigns.loader import _campaign_files
+    from rallybot.campaigns.faq import is_faq_file, load_faqs
+    from rallybot.campaigns.loader import _campaign_files
 
     listed = list(_campaign_files(p for p in paths if p.exists() and p not in rules_files))
     faq_files = [p for p in listed if is_faq_file(p)]  # help channel FAQs: a top-level "faq:"
@@ -114,8 +114,8 @@ def validate(
 
 
 def _parse_when(text: str | None, campaign: object) -> datetime | None:
-    from campaigns.schema import Campaign
-    from campaigns.timeexpr import TimeExprError, parse_time_expr
+    from rallybot.campaigns.schema import Campaign
+    from rallybot.campaigns.timeexpr import TimeExprError, parse_time_expr
 
     if text is None:
         return None
@@ -144,10 +144,10 @@ def plan(
     format: Annotated[Format, typer.Option(help="table or json.")] = Format.table,
 ) -> None:
     """Show the timeline: what goes to whom, when (campaign time and UTC)."""
-    from campaigns.loader import CampaignLoadError, load_campaign
-    from campaigns.planner import MemberView
-    from campaigns.roster import RosterLoadError, load_roster
-    from campaigns.timeline import default_window, timeline
+    from rallybot.campaigns.loader import CampaignLoadError, load_campaign
+    from rallybot.campaigns.planner import MemberView
+    from rallybot.campaigns.roster import RosterLoadError, load_roster
+    from rallybot.campaigns.timeline import default_window, timeline
 
     settings = _settings()
     try:
@@ -239,8 +239,8 @@ def run(
     ] = 3000,
 ) -> None:
     """Run the bot until interrupted (Ctrl-C or SIGTERM finish the sends under way)."""
-    from bot.adapters.base import ADAPTERS, PlatformStartError
-    from bot.runner import run_bot
+    from rallybot.bot.adapters.base import ADAPTERS, PlatformStartError
+    from rallybot.bot.runner import run_bot
 
     if platform not in ADAPTERS:
         known = ", ".join(sorted(ADAPTERS))
@@ -275,7 +275,7 @@ def demo(
     lang: Annotated[str, typer.Option(help="fr or en: which example campaign to play.")] = "fr",
 ) -> None:
     """Play the example launch campaign on the console, J-35 to J+14, on a simulated clock."""
-    from bot.demo import run_demo
+    from rallybot.bot.demo import run_demo
 
     if lang not in {"fr", "en"}:
         err.print('[red]--lang is "fr" or "en"[/red]')
@@ -286,8 +286,8 @@ def demo(
 @db_app.command("upgrade")
 def db_upgrade(revision: Annotated[str, typer.Argument(help="Target revision.")] = "head") -> None:
     """Create or migrate the database schema."""
-    from storage.database import create_database
-    from storage.migrate import current_revision, upgrade
+    from rallybot.storage.database import create_database
+    from rallybot.storage.migrate import current_revision, upgrade
 
     settings = _settings()
     safe = create_database(settings.database_url).safe_url
@@ -298,15 +298,15 @@ def db_upgrade(revision: Annotated[str, typer.Argument(help="Target revision.")]
 @db_app.command("current")
 def db_current() -> None:
     """Show the schema revision of the database."""
-    from storage.migrate import current_revision
+    from rallybot.storage.migrate import current_revision
 
     settings = _settings()
     out.print(current_revision(settings.database_url) or "empty (run: rallybot db upgrade)")
 
 
 async def _with_db(settings: Settings) -> Database:
-    from storage.database import create_database
-    from storage.migrate import upgrade_async
+    from rallybot.storage.database import create_database
+    from rallybot.storage.migrate import upgrade_async
 
     await upgrade_async(settings.database_url)
     return create_database(settings.database_url)
@@ -315,8 +315,8 @@ async def _with_db(settings: Settings) -> Database:
 @campaign_app.command("list")
 def campaign_list() -> None:
     """The campaigns the database knows, their state and their deliveries."""
-    from storage.outbox import counts_by_step
-    from storage.repositories import list_states
+    from rallybot.storage.outbox import counts_by_step
+    from rallybot.storage.repositories import list_states
 
     settings = _settings()
 
@@ -354,9 +354,9 @@ def campaign_list() -> None:
 
 
 def _set_status(campaign_id: str, paused: bool) -> None:
-    from bot.clock import utcnow
-    from storage.models import CampaignStatus
-    from storage.repositories import set_campaign_status
+    from rallybot.bot.clock import utcnow
+    from rallybot.storage.models import CampaignStatus
+    from rallybot.storage.repositories import set_campaign_status
 
     settings = _settings()
 
@@ -393,10 +393,10 @@ async def _match_roster(
     ones listed with the reason); None if impossible."""
     import contextlib
 
-    from bot.adapters.base import PlatformStartError, create_adapter
-    from bot.clock import SystemClock
-    from bot.events import Event
-    from handlers.onboarding import match_roster
+    from rallybot.bot.adapters.base import PlatformStartError, create_adapter
+    from rallybot.bot.clock import SystemClock
+    from rallybot.bot.events import Event
+    from rallybot.handlers.onboarding import match_roster
 
     kwargs: dict[str, object] = {}
     if platform in {"slack", "discord"}:
@@ -458,8 +458,8 @@ def roster_import(
     """Create or update members from a roster, all rows or none (errors listed row by row)."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
 
-    from campaigns.roster import RosterLoadError, load_roster, member_fields
-    from storage.repositories import import_members
+    from rallybot.campaigns.roster import RosterLoadError, load_roster, member_fields
+    from rallybot.storage.repositories import import_members
 
     settings = _settings()
     try:
@@ -481,7 +481,7 @@ def roster_import(
     rows = [member_fields(entry) for entry in entries]
 
     async def main() -> None:
-        from bot.clock import utcnow
+        from rallybot.bot.clock import utcnow
 
         db = await _with_db(settings)
         columns = (*Progress.get_default_columns()[:1], BarColumn(), MofNCompleteColumn())
@@ -520,9 +520,9 @@ def teams_sync(
     start and every 15 minutes); roster teams are kept."""
     import contextlib
 
-    from bot.adapters.base import AdapterError, PlatformStartError, create_adapter
-    from bot.clock import SystemClock, utcnow
-    from bot.teams import sync_teams
+    from rallybot.bot.adapters.base import AdapterError, PlatformStartError, create_adapter
+    from rallybot.bot.clock import SystemClock, utcnow
+    from rallybot.bot.teams import sync_teams
 
     settings = _settings()
     if not settings.team_groups:
@@ -571,9 +571,9 @@ def teams_sync(
 @app.command()
 def reload() -> None:
     """Ask every running bot on this database to re-read its campaign files."""
-    from bot.app import RELOAD_FLAG
-    from bot.clock import utcnow
-    from storage.repositories import set_flag
+    from rallybot.bot.app import RELOAD_FLAG
+    from rallybot.bot.clock import utcnow
+    from rallybot.storage.repositories import set_flag
 
     settings = _settings()
 
@@ -591,9 +591,9 @@ def reload() -> None:
 @app.command()
 def health() -> None:
     """Check the database and show the outbox: exits 1 when something needs attention."""
-    from bot.clock import utcnow
-    from storage.migrate import current_revision
-    from storage.outbox import counts_by_step
+    from rallybot.bot.clock import utcnow
+    from rallybot.storage.migrate import current_revision
+    from rallybot.storage.outbox import counts_by_step
 
     settings = _settings()
 
@@ -631,7 +631,7 @@ def discord_invite_url(
     ] = None,
 ) -> None:
     """Print the OAuth2 link that adds the bot with exactly the permissions it needs."""
-    from bot.adapters.discord.invite import INTENTS_HELP, invite_url
+    from rallybot.bot.adapters.discord.invite import INTENTS_HELP, invite_url
 
     app_id = application_id or _settings().discord_application_id
     if not app_id:
@@ -668,7 +668,7 @@ def slack_manifest(
     name: Annotated[str, typer.Option(help="The app's name in Slack.")] = "Rallybot",
 ) -> None:
     """Print the Slack app manifest (YAML) with exactly the scopes and events the bot needs."""
-    from bot.adapters.slack.manifest import manifest_yaml
+    from rallybot.bot.adapters.slack.manifest import manifest_yaml
 
     if mode is SlackMode.http and not request_url:
         err.print(
@@ -733,9 +733,9 @@ def report(
     """Indicators: adoption funnel, weekly actives, reach, quizzes, satisfaction, help, points."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
 
-    from bot.clock import utcnow
-    from bot.indicators import Scope
-    from bot.report import (
+    from rallybot.bot.clock import utcnow
+    from rallybot.bot.indicators import Scope
+    from rallybot.bot.report import (
         STEPS,
         chart_pngs,
         compute,
@@ -768,7 +768,7 @@ def report(
             await db.dispose()
 
     data = asyncio.run(main())
-    from bot.report import ReportData
+    from rallybot.bot.report import ReportData
 
     assert isinstance(data, ReportData)
     if format is ReportFormat.table:

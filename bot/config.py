@@ -16,7 +16,7 @@ from pydantic import AliasChoices, Field, SecretStr, field_validator, model_vali
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 if TYPE_CHECKING:
-    from bot.rota import Rota
+    from rallybot.bot.rota import Rota
 
 __all__ = ["QuietHours", "Settings", "parse_quiet_hours"]
 
@@ -261,7 +261,7 @@ class Settings(BaseSettings):
     @field_validator("helpers")
     @classmethod
     def _check_helpers(cls, value: str) -> str:
-        from bot.rota import parse_rota
+        from rallybot.bot.rota import parse_rota
 
         parse_rota(value)
         return value
@@ -283,7 +283,7 @@ class Settings(BaseSettings):
     @property
     def rota(self) -> Rota:
         """The helpers' rota, read in ``RALLYBOT_HELPERS_TIMEZONE`` (else the bot's zone)."""
-        from bot.rota import parse_rota
+        from rallybot.bot.rota import parse_rota
 
         return parse_rota(self.helpers, self.helpers_timezone or self.timezone)
 

@@ -6,12 +6,12 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
 
-from bot.adapters.base import Adapter
-from bot.clock import Clock
-from bot.config import Settings
-from bot.events import CommandInvoked, UserRef
-from campaigns.loader import LoadError
-from storage.database import Database
+from rallybot.bot.adapters.base import Adapter
+from rallybot.bot.clock import Clock
+from rallybot.bot.config import Settings
+from rallybot.bot.events import CommandInvoked, UserRef
+from rallybot.campaigns.loader import LoadError
+from rallybot.storage.database import Database
 
 __all__ = ["BotContext", "ReloadReport"]
 

@@ -12,14 +12,14 @@ from rich.console import Console
 from rich.rule import Rule
 from rich.table import Table
 
-from bot.adapters.base import SentMessage
-from bot.app import Rallybot
-from bot.clock import SimulatedClock
-from bot.config import Settings
-from bot.events import ChannelRef, MemberJoined, ReactionAdded, UserRef
-from campaigns.timeexpr import localize
-from storage.models import Delivery
-from storage.repositories import upsert_member
+from rallybot.bot.adapters.base import SentMessage
+from rallybot.bot.app import Rallybot
+from rallybot.bot.clock import SimulatedClock
+from rallybot.bot.config import Settings
+from rallybot.bot.events import ChannelRef, MemberJoined, ReactionAdded, UserRef
+from rallybot.campaigns.timeexpr import localize
+from rallybot.storage.models import Delivery
+from rallybot.storage.repositories import upsert_member
 
 __all__ = ["EXAMPLES", "run_demo"]
 
@@ -44,16 +44,16 @@ async def run_demo(
     *, lang: str = "fr", console: Console | None = None, workdir: Path | None = None
 ) -> int:
     """Play J-35 to J+14 of the shipped campaign in ``lang``; returns the exit code."""
-    from bot.adapters.console import ConsoleAdapter
-    from campaigns.loader import load_campaign
-    from campaigns.roster import load_roster
-    from storage.database import create_database
-    from storage.migrate import upgrade_async
-    from storage.outbox import counts_by_step
+    from rallybot.bot.adapters.console import ConsoleAdapter
+    from rallybot.campaigns.loader import load_campaign
+    from rallybot.campaigns.roster import load_roster
+    from rallybot.storage.database import create_database
+    from rallybot.storage.migrate import upgrade_async
+    from rallybot.storage.outbox import counts_by_step
 
     console = console or Console(highlight=False)
     folder = EXAMPLES / lang
-    from campaigns.faq import is_faq_file
+    from rallybot.campaigns.faq import is_faq_file
 
     campaign_file = next(p for p in sorted(folder.glob("*.yaml")) if not is_faq_file(p))
     campaign = load_campaign(campaign_file)

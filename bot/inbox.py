@@ -14,7 +14,7 @@ import logging
 from collections import deque
 from collections.abc import Awaitable, Callable
 
-from bot.events import Event
+from rallybot.bot.events import Event
 
 __all__ = ["Inbox"]
 

@@ -47,10 +47,10 @@ from typing import Any, Literal
 
 import sqlalchemy as sa
 
-from storage.challenge_models import ChallengeDone, ChallengeProgress
-from storage.database import Database
-from storage.helpdesk_models import HelpTicket
-from storage.models import (
+from rallybot.storage.challenge_models import ChallengeDone, ChallengeProgress
+from rallybot.storage.database import Database
+from rallybot.storage.helpdesk_models import HelpTicket
+from rallybot.storage.models import (
     ALL_TIME,
     ChannelMember,
     Delivery,
@@ -60,9 +60,9 @@ from storage.models import (
     PointTotal,
     table_of,
 )
-from storage.quiz_models import QuizAnswer, QuizRun
-from storage.report_models import POST_KINDS, Activity, ActivityKind, week_of
-from storage.survey_models import MIN_GROUP, Survey, SurveyAnswer
+from rallybot.storage.quiz_models import QuizAnswer, QuizRun
+from rallybot.storage.report_models import POST_KINDS, Activity, ActivityKind, week_of
+from rallybot.storage.survey_models import MIN_GROUP, Survey, SurveyAnswer
 
 __all__ = [
     "ChallengeStats",

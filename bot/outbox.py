@@ -17,14 +17,14 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field, replace
 from datetime import timedelta
 
-from bot.adapters.base import Adapter, AdapterError, SentMessage, TransientSendError
-from bot.clock import Clock
-from bot.messages import Message
-from bot.ratelimit import RateLimiter
-from storage import outbox
-from storage.database import Database
-from storage.models import Delivery, Member
-from storage.repositories import get_members
+from rallybot.bot.adapters.base import Adapter, AdapterError, SentMessage, TransientSendError
+from rallybot.bot.clock import Clock
+from rallybot.bot.messages import Message
+from rallybot.bot.ratelimit import RateLimiter
+from rallybot.storage import outbox
+from rallybot.storage.database import Database
+from rallybot.storage.models import Delivery, Member
+from rallybot.storage.repositories import get_members
 
 __all__ = ["DispatchStats", "Dispatcher", "SendHook"]
 

@@ -36,10 +36,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import SQLModel
 
-import storage.models  # noqa: F401  (registers every table)
-from storage.database import Database
-from storage.models import DeliveryStatus, InboundEvent, Member, table_of
-from storage.survey_models import SurveyDraft
+import rallybot.storage.models  # noqa: F401  (registers every table)
+from rallybot.storage.database import Database
+from rallybot.storage.models import DeliveryStatus, InboundEvent, Member, table_of
+from rallybot.storage.survey_models import SurveyDraft
 
 __all__ = [
     "FORGOTTEN_PREFIX",

@@ -23,8 +23,8 @@ from matplotlib.ticker import MaxNLocator
 from rich.console import Console
 from rich.table import Table
 
-from bot import indicators as ind
-from bot.indicators import (
+from rallybot.bot import indicators as ind
+from rallybot.bot.indicators import (
     ChallengeStats,
     Funnel,
     HelpTimes,
@@ -36,7 +36,7 @@ from bot.indicators import (
     Scope,
     WeekCount,
 )
-from storage.database import Database
+from rallybot.storage.database import Database
 
 __all__ = [
     "CHARTS",

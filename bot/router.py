@@ -7,7 +7,7 @@ from collections import defaultdict
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
-from bot.events import Event
+from rallybot.bot.events import Event
 
 __all__ = ["Handler", "Router"]
 

@@ -13,12 +13,12 @@ from zoneinfo import ZoneInfo
 
 from rich.console import Console
 
-from bot.adapters.base import create_adapter
-from bot.app import Rallybot, campaign_files
-from bot.clock import Clock, SimulatedClock, SystemClock
-from bot.config import Settings
-from bot.logs import configure_logging
-from bot.scheduler import build_scheduler
+from rallybot.bot.adapters.base import create_adapter
+from rallybot.bot.app import Rallybot, campaign_files
+from rallybot.bot.clock import Clock, SimulatedClock, SystemClock
+from rallybot.bot.config import Settings
+from rallybot.bot.logs import configure_logging
+from rallybot.bot.scheduler import build_scheduler
 
 __all__ = ["run_bot"]
 
@@ -52,9 +52,9 @@ async def run_bot(
     http_port: int | None = None,
 ) -> int:
     """Run until a signal (or ``stop_after`` real seconds); returns the exit code."""
-    from campaigns.roster import RosterLoadError, load_roster
-    from storage.database import create_database
-    from storage.migrate import upgrade_async
+    from rallybot.campaigns.roster import RosterLoadError, load_roster
+    from rallybot.storage.database import create_database
+    from rallybot.storage.migrate import upgrade_async
 
     configure_logging(settings.log_level, settings.log_format, _secrets(settings))
     clock: Clock

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 if TYPE_CHECKING:
-    from bot.app import Rallybot
+    from rallybot.bot.app import Rallybot
 
 __all__ = ["JOB_IDS", "TEAMS_JOB_ID", "build_scheduler"]
 
@@ -65,7 +65,7 @@ def build_scheduler(app: Rallybot) -> AsyncIOScheduler:
         **common,
     )
     if settings.team_groups:
-        from bot.teams import TEAM_SYNC_SECONDS
+        from rallybot.bot.teams import TEAM_SYNC_SECONDS
 
         scheduler.add_job(
             app.teams_tick,

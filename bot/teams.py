@@ -32,8 +32,8 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from storage.database import Database
-from storage.models import Member, TeamSource, table_of
+from rallybot.storage.database import Database
+from rallybot.storage.models import Member, TeamSource, table_of
 
 __all__ = ["TEAM_SYNC_SECONDS", "TeamSync", "apply_group_teams", "sync_teams", "team_of"]
 

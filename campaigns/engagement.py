@@ -36,7 +36,7 @@ from zoneinfo import ZoneInfo
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
 if TYPE_CHECKING:
-    from campaigns.schema import Campaign, CampaignSpec, Problem
+    from rallybot.campaigns.schema import Campaign, CampaignSpec, Problem
 
 __all__ = [
     "GOAL_KINDS",
@@ -154,9 +154,9 @@ _CHANNEL_KINDS = frozenset({"post_in_channel", "react"})
 
 def challenge_problems(spec: CampaignSpec) -> list[Problem]:
     """Cross-field problems of the ``challenges:`` section (times, channels, goals)."""
-    from campaigns.schema import Problem
-    from campaigns.templates import did_you_mean
-    from campaigns.timeexpr import TimeExprError, parse_datetime_local, parse_time_expr
+    from rallybot.campaigns.schema import Problem
+    from rallybot.campaigns.templates import did_you_mean
+    from rallybot.campaigns.timeexpr import TimeExprError, parse_datetime_local, parse_time_expr
 
     problems: list[Problem] = []
     channels = set(spec.channels)
@@ -243,7 +243,7 @@ def challenge_problems(spec: CampaignSpec) -> list[Problem]:
 
 def compile_challenges(spec: CampaignSpec) -> tuple[Challenge, ...]:
     """The challenges of a spec that passed :func:`challenge_problems`."""
-    from campaigns.timeexpr import parse_datetime_local, parse_time_expr
+    from rallybot.campaigns.timeexpr import parse_datetime_local, parse_time_expr
 
     local = {name: parse_datetime_local(str(v)) for name, v in spec.milestones.items()}
     zone = ZoneInfo(spec.timezone)

@@ -23,14 +23,14 @@ from typing import Annotated, Any
 import Stemmer  # type: ignore[import-not-found]
 from pydantic import Field, StringConstraints, field_validator
 
-from campaigns.loader import (
+from rallybot.campaigns.loader import (
     CampaignLoadError,
     LoadError,
     _campaign_files,
     load_document,
     read_head,
 )
-from campaigns.schema import (
+from rallybot.campaigns.schema import (
     Identifier,
     LocalizedText,
     Problem,

@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from campaigns.schema import (
+from rallybot.campaigns.schema import (
     TASK_CONDITION,
     CampaignSpec,
     LocalizedText,
@@ -20,8 +20,8 @@ from campaigns.schema import (
     StepSpec,
     TaskSpec,
 )
-from campaigns.templates import check_template, did_you_mean, variables_for
-from campaigns.timeexpr import TimeExprError, parse_time_expr
+from rallybot.campaigns.templates import check_template, did_you_mean, variables_for
+from rallybot.campaigns.timeexpr import TimeExprError, parse_time_expr
 
 __all__ = [
     "ACCEPT_ACTION",

@@ -27,15 +27,15 @@ import yaml
 from pydantic import BaseModel, ValidationError
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
-from bot.config import QuietHours
-from campaigns.schema import (
+from rallybot.bot.config import QuietHours
+from rallybot.campaigns.schema import (
     Campaign,
     CampaignSpec,
     Problem,
     check_references,
     compile_campaign,
 )
-from campaigns.templates import did_you_mean
+from rallybot.campaigns.templates import did_you_mean
 
 __all__ = [
     "MAX_DEPTH",

@@ -13,11 +13,11 @@ from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from functools import lru_cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from bot.config import QuietHours
-from bot.messages import Button, Image, Message, Sender
-from campaigns.schema import AudienceSpec, Campaign, LocalizedText, Step, pick_locale
-from campaigns.templates import render
-from campaigns.timeexpr import localize
+from rallybot.bot.config import QuietHours
+from rallybot.bot.messages import Button, Image, Message, Sender
+from rallybot.campaigns.schema import AudienceSpec, Campaign, LocalizedText, Step, pick_locale
+from rallybot.campaigns.templates import render
+from rallybot.campaigns.timeexpr import localize
 
 __all__ = ["MemberView", "PlannedDelivery", "build_message", "members_of", "plan", "zone_of"]
 
@@ -166,7 +166,7 @@ def build_message(
         if not text:
             text = _QUIZ_INVITE.get(locale.split("-")[0], _QUIZ_INVITE["en"])
     if spec.survey is not None:  # a survey invitation: its button asks the questions in DMs
-        from campaigns.survey import START_LABEL, survey_id, survey_key
+        from rallybot.campaigns.survey import START_LABEL, survey_id, survey_key
 
         label = START_LABEL.get(locale.split("-")[0], START_LABEL["en"])
         key = survey_key(survey_id(campaign.id, spec.id))
@@ -350,7 +350,7 @@ def _fixed_due(expr: object, campaign: Campaign, mzone: tzinfo) -> datetime:
 def _fixed_due_cached(
     expr: object, zone: tzinfo, milestones: tuple[tuple[str, datetime], ...], mzone: tzinfo
 ) -> datetime:
-    from campaigns.timeexpr import TimeExpr
+    from rallybot.campaigns.timeexpr import TimeExpr
 
     assert isinstance(expr, TimeExpr)
     return expr.resolve(mzone, dict(milestones), date_zone=zone)

@@ -19,7 +19,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field, StringConstraints, field_validator
 
-from campaigns.loader import (
+from rallybot.campaigns.loader import (
     CampaignLoadError,
     LoadError,
     _campaign_files,
@@ -27,7 +27,7 @@ from campaigns.loader import (
     read_head,
     validate_paths,
 )
-from campaigns.schema import (
+from rallybot.campaigns.schema import (
     Campaign,
     Identifier,
     ImageSpec,
@@ -38,8 +38,8 @@ from campaigns.schema import (
     _texts,
     pick_locale,
 )
-from campaigns.templates import did_you_mean
-from campaigns.timeexpr import TimeExprError, parse_duration
+from rallybot.campaigns.templates import did_you_mean
+from rallybot.campaigns.timeexpr import TimeExprError, parse_duration
 
 __all__ = [
     "MAX_CHOICES",

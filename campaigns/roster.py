@@ -26,9 +26,9 @@ from functools import cache
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
-from campaigns.loader import LoadError
-from campaigns.templates import did_you_mean
-from campaigns.timeexpr import TimeExprError, localize, parse_datetime_local
+from rallybot.campaigns.loader import LoadError
+from rallybot.campaigns.templates import did_you_mean
+from rallybot.campaigns.timeexpr import TimeExprError, localize, parse_datetime_local
 
 __all__ = [
     "COLUMNS",

@@ -29,9 +29,9 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
-from campaigns.loader import CampaignLoadError, LoadError, load_document, read_head
-from campaigns.schema import LocalizedText, Problem, _check_localized
-from campaigns.timeexpr import TimeExprError, parse_duration
+from rallybot.campaigns.loader import CampaignLoadError, LoadError, load_document, read_head
+from rallybot.campaigns.schema import LocalizedText, Problem, _check_localized
+from rallybot.campaigns.timeexpr import TimeExprError, parse_duration
 
 __all__ = [
     "ACTIONS",

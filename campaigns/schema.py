@@ -25,11 +25,11 @@ from pydantic import (
     model_validator,
 )
 
-from bot.config import QuietHours, parse_quiet_hours
-from campaigns.engagement import ChallengeSpec, LeaderboardSpec
-from campaigns.survey import SurveySpec
-from campaigns.templates import check_template, did_you_mean, variables_for
-from campaigns.timeexpr import (
+from rallybot.bot.config import QuietHours, parse_quiet_hours
+from rallybot.campaigns.engagement import ChallengeSpec, LeaderboardSpec
+from rallybot.campaigns.survey import SurveySpec
+from rallybot.campaigns.templates import check_template, did_you_mean, variables_for
+from rallybot.campaigns.timeexpr import (
     Recurrence,
     TimeExpr,
     TimeExprError,
@@ -206,7 +206,7 @@ class StepSpec(_Strict):
     @classmethod
     def _window(cls, value: str | None) -> str | None:
         if value is not None:
-            from campaigns.quiz import parse_window
+            from rallybot.campaigns.quiz import parse_window
 
             parse_window(value)
         return value
@@ -567,10 +567,10 @@ def check_references(spec: CampaignSpec) -> list[Problem]:
                 problems.append(
                     Problem((*base, key), "the message is empty: give at least one language")
                 )
-    from campaigns.journey import journey_problems
+    from rallybot.campaigns.journey import journey_problems
 
     problems.extend(journey_problems(spec))
-    from campaigns.engagement import challenge_problems
+    from rallybot.campaigns.engagement import challenge_problems
 
     problems.extend(challenge_problems(spec))
     return problems
@@ -688,7 +688,7 @@ def compile_campaign(
     spec: CampaignSpec, source: str, *, default_quiet_hours: QuietHours | None = None
 ) -> Campaign:
     """Turn a spec that passed :func:`check_references` into a :class:`Campaign`."""
-    from campaigns.journey import journey_steps
+    from rallybot.campaigns.journey import journey_steps
 
     steps: list[Step] = []
     for index, step in enumerate([*spec.steps, *journey_steps(spec)]):
@@ -748,8 +748,8 @@ def compile_campaign(
 
 def _extra(spec: CampaignSpec) -> dict[str, Any]:
     """The compiled sections of a campaign: its journey, its challenges."""
-    from campaigns.engagement import compile_challenges
-    from campaigns.journey import compile_journey
+    from rallybot.campaigns.engagement import compile_challenges
+    from rallybot.campaigns.journey import compile_journey
 
     extra: dict[str, Any] = {}
     if spec.journey is not None:

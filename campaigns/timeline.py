@@ -6,8 +6,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from campaigns.planner import MemberView, PlannedDelivery, plan
-from campaigns.schema import Campaign
+from rallybot.campaigns.planner import MemberView, PlannedDelivery, plan
+from rallybot.campaigns.schema import Campaign
 
 __all__ = ["TimelineRow", "default_window", "timeline"]
 

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from bot.events import CommandInvoked
-from storage.models import CampaignStatus
-from storage.repositories import list_states, set_campaign_status
+from rallybot.bot.events import CommandInvoked
+from rallybot.storage.models import CampaignStatus
+from rallybot.storage.repositories import list_states, set_campaign_status
 
 if TYPE_CHECKING:
-    from bot.context import BotContext
+    from rallybot.bot.context import BotContext
 
 __all__ = ["HELP", "on_command", "register"]
 
@@ -80,14 +80,14 @@ async def on_command(event: CommandInvoked, ctx: BotContext) -> None:
         report = await ctx.reload()
         await ctx.answer(event, report.summary())
     elif name == "stats":
-        from handlers.stats import stats_command
+        from rallybot.handlers.stats import stats_command
 
         await stats_command(event, ctx)
 
 
 def register(router: object) -> None:
     """Attach this module's handlers."""
-    from bot.router import Router
+    from rallybot.bot.router import Router
 
     assert isinstance(router, Router)
     router.add(CommandInvoked, on_command)

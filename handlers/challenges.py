@@ -31,7 +31,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.events import (
+from rallybot.bot.events import (
     ButtonClicked,
     CommandInvoked,
     FileRef,
@@ -40,13 +40,13 @@ from bot.events import (
     ReactionAdded,
     UserRef,
 )
-from bot.messages import Button, Message
-from campaigns.engagement import Challenge, challenges_of
-from campaigns.quiz import sanitize_answer
-from campaigns.schema import pick_locale
-from handlers.points import _find_member, _member_for, _safe, grant
-from storage import outbox
-from storage.challenge_models import (
+from rallybot.bot.messages import Button, Message
+from rallybot.campaigns.engagement import Challenge, challenges_of
+from rallybot.campaigns.quiz import sanitize_answer
+from rallybot.campaigns.schema import pick_locale
+from rallybot.handlers.points import _find_member, _member_for, _safe, grant
+from rallybot.storage import outbox
+from rallybot.storage.challenge_models import (
     ChallengeClosed,
     ChallengeDone,
     ChallengeInvite,
@@ -54,13 +54,13 @@ from storage.challenge_models import (
     ChallengeSubmission,
     SubmissionState,
 )
-from storage.models import DeliveryStatus, Member, table_of
-from storage.onboarding_models import JourneyState
-from storage.quiz_models import QuizAnswer, QuizRun
-from storage.repositories import get_member, get_members
+from rallybot.storage.models import DeliveryStatus, Member, table_of
+from rallybot.storage.onboarding_models import JourneyState
+from rallybot.storage.quiz_models import QuizAnswer, QuizRun
+from rallybot.storage.repositories import get_member, get_members
 
 if TYPE_CHECKING:
-    from bot.context import BotContext
+    from rallybot.bot.context import BotContext
 
 __all__ = [
     "APPROVE_ACTION",
@@ -841,7 +841,7 @@ async def on_command(event: CommandInvoked, ctx: BotContext) -> None:
 
 def register(router: object) -> None:
     """Attach this module's handlers (after members: a join is recorded first)."""
-    from bot.router import Router
+    from rallybot.bot.router import Router
 
     assert isinstance(router, Router)
     router.add(MessagePosted, on_message_posted)

@@ -33,8 +33,8 @@ import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-from bot.adapters.base import AdapterError, SentMessage
-from bot.events import (
+from rallybot.bot.adapters.base import AdapterError, SentMessage
+from rallybot.bot.events import (
     ButtonClicked,
     CommandInvoked,
     MessageDeleted,
@@ -43,17 +43,17 @@ from bot.events import (
     ReactionAdded,
     UserRef,
 )
-from bot.messages import Button, Message
-from bot.rota import Rota
-from campaigns.faq import Faq, FaqIndex, Match, load_faq
-from campaigns.loader import CampaignLoadError, LoadError
-from campaigns.quiz import sanitize_answer
-from storage.helpdesk_models import HelpTicket, TicketState
-from storage.models import Member, table_of
-from storage.repositories import get_member, get_member_by_platform_id, upsert_member
+from rallybot.bot.messages import Button, Message
+from rallybot.bot.rota import Rota
+from rallybot.campaigns.faq import Faq, FaqIndex, Match, load_faq
+from rallybot.campaigns.loader import CampaignLoadError, LoadError
+from rallybot.campaigns.quiz import sanitize_answer
+from rallybot.storage.helpdesk_models import HelpTicket, TicketState
+from rallybot.storage.models import Member, table_of
+from rallybot.storage.repositories import get_member, get_member_by_platform_id, upsert_member
 
 if TYPE_CHECKING:
-    from bot.context import BotContext
+    from rallybot.bot.context import BotContext
 
 __all__ = [
     "ACTION_FAQ",
@@ -572,7 +572,7 @@ async def solve(
         return False
     note = _t(fresh.locale, "solved_faq" if through_faq else "solved")
     if credited is not None:
-        from handlers.points import grant
+        from rallybot.handlers.points import grant
 
         points = 0
         try:
@@ -902,7 +902,7 @@ async def _command_helpdesk(event: CommandInvoked, ctx: BotContext) -> None:
 
 def register(router: object) -> None:
     """Attach this module's handlers."""
-    from bot.router import Router
+    from rallybot.bot.router import Router
 
     assert isinstance(router, Router)
     router.add(MessagePosted, on_message)

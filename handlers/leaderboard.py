@@ -12,13 +12,13 @@ from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
-from bot.messages import Message
-from handlers.points import PERIODS, rules_of
-from storage import ledger
-from storage.models import Delivery
+from rallybot.bot.messages import Message
+from rallybot.handlers.points import PERIODS, rules_of
+from rallybot.storage import ledger
+from rallybot.storage.models import Delivery
 
 if TYPE_CHECKING:
-    from bot.context import BotContext
+    from rallybot.bot.context import BotContext
 
 __all__ = ["RENDERERS", "leaderboard_text", "make_render", "render_leaderboard"]
 
@@ -55,7 +55,7 @@ async def leaderboard_text(
     ctx: BotContext, *, period: str, top: int, team: str | None, locale: str | None
 ) -> str:
     """The standings as lines of text (names made safe to show), as of now."""
-    from handlers.points import _safe
+    from rallybot.handlers.points import _safe
 
     words = _WORDS[_lang(locale)]
     rules = rules_of(ctx)

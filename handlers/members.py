@@ -5,11 +5,15 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from bot.events import MemberJoined, ProfileChanged
-from storage.repositories import add_channel_member, get_member_by_platform_id, upsert_member
+from rallybot.bot.events import MemberJoined, ProfileChanged
+from rallybot.storage.repositories import (
+    add_channel_member,
+    get_member_by_platform_id,
+    upsert_member,
+)
 
 if TYPE_CHECKING:
-    from bot.context import BotContext
+    from rallybot.bot.context import BotContext
 
 __all__ = ["on_member_joined", "on_profile_changed", "register"]
 
@@ -60,7 +64,7 @@ async def on_profile_changed(event: ProfileChanged, ctx: BotContext) -> None:
 
 def register(router: object) -> None:
     """Attach this module's handlers."""
-    from bot.router import Router
+    from rallybot.bot.router import Router
 
     assert isinstance(router, Router)
     router.add(MemberJoined, on_member_joined)

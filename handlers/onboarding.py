@@ -27,11 +27,17 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.events import ButtonClicked, CommandInvoked, MemberJoined, MessagePosted, ProfileChanged
-from bot.messages import Message
-from campaigns.journey import ACCEPT_ACTION, DONE_ACTION, Journey, Task, journey_of
-from campaigns.planner import MemberView, build_message, members_of, zone_of
-from campaigns.schema import (
+from rallybot.bot.events import (
+    ButtonClicked,
+    CommandInvoked,
+    MemberJoined,
+    MessagePosted,
+    ProfileChanged,
+)
+from rallybot.bot.messages import Message
+from rallybot.campaigns.journey import ACCEPT_ACTION, DONE_ACTION, Journey, Task, journey_of
+from rallybot.campaigns.planner import MemberView, build_message, members_of, zone_of
+from rallybot.campaigns.schema import (
     TASK_CONDITION,
     AudienceSpec,
     Campaign,
@@ -40,14 +46,14 @@ from campaigns.schema import (
     StepSpec,
     pick_locale,
 )
-from campaigns.timeexpr import localize
-from storage import outbox
-from storage.database import Database
-from storage.ledger import onboarding_done_key
-from storage.models import ChannelMember, Delivery, DeliveryStatus, Member, table_of
-from storage.onboarding_models import JourneyState, JourneyTask
-from storage.quiz_models import QuizAnswer
-from storage.repositories import (
+from rallybot.campaigns.timeexpr import localize
+from rallybot.storage import outbox
+from rallybot.storage.database import Database
+from rallybot.storage.ledger import onboarding_done_key
+from rallybot.storage.models import ChannelMember, Delivery, DeliveryStatus, Member, table_of
+from rallybot.storage.onboarding_models import JourneyState, JourneyTask
+from rallybot.storage.quiz_models import QuizAnswer
+from rallybot.storage.repositories import (
     channel_memberships,
     get_member,
     get_member_by_platform_id,
@@ -55,10 +61,10 @@ from storage.repositories import (
 )
 
 if TYPE_CHECKING:
-    from bot.adapters.base import Adapter
-    from bot.context import BotContext
-    from bot.outbox import Gate
-    from campaigns.roster import RosterEntry
+    from rallybot.bot.adapters.base import Adapter
+    from rallybot.bot.context import BotContext
+    from rallybot.bot.outbox import Gate
+    from rallybot.campaigns.roster import RosterEntry
 
 __all__ = [
     "COMMANDS",
@@ -419,7 +425,7 @@ async def _detect(
 
 async def _grant(ctx: BotContext, **kwargs: Any) -> None:
     try:
-        from handlers.points import grant
+        from rallybot.handlers.points import grant
 
         await grant(ctx, action="onboarding_task", **kwargs)
     except Exception:  # points are a bonus: a ledger problem never stops the journey
@@ -428,7 +434,7 @@ async def _grant(ctx: BotContext, **kwargs: Any) -> None:
 
 async def _check_badges(ctx: BotContext, member: Member, at: datetime) -> None:
     try:
-        from handlers.points import check_badges
+        from rallybot.handlers.points import check_badges
 
         await check_badges(ctx, member, at=at)
     except Exception:  # badges are a bonus too
@@ -589,7 +595,7 @@ async def _assign_buddy(ctx: BotContext, campaign: Campaign, member: Member) -> 
 
 def _next_day_same_time(due: datetime, zone: Any, campaign: Campaign, now: datetime) -> datetime:
     """The same local time as ``due`` on the day after ``now`` (out of quiet hours)."""
-    from campaigns.planner import _after_quiet
+    from rallybot.campaigns.planner import _after_quiet
 
     local_due = due.astimezone(zone)
     tomorrow = now.astimezone(zone).date() + timedelta(days=1)
@@ -630,7 +636,7 @@ def make_gate(ctx: BotContext) -> Gate:
     and at most N nudges per member per day (the next ones move to the next day)."""
 
     async def gate(row: Delivery, member: Member) -> object:
-        from bot.outbox import HANDED_BACK
+        from rallybot.bot.outbox import HANDED_BACK
 
         campaigns: Mapping[str, Campaign] = getattr(ctx, "campaigns", {})
         campaign = campaigns.get(row.campaign_id)
@@ -1028,7 +1034,7 @@ async def match_roster(
 
 def register(router: object) -> None:
     """Attach this module's handlers (after the members, points and quiz ones)."""
-    from bot.router import Router
+    from rallybot.bot.router import Router
 
     assert isinstance(router, Router)
     router.add(MemberJoined, on_member_joined)

@@ -22,24 +22,24 @@ from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 
-from bot.events import (
+from rallybot.bot.events import (
     CommandInvoked,
     MessagePosted,
     ReactionAdded,
     ReactionRemoved,
     UserRef,
 )
-from bot.messages import Message
-from campaigns.quiz import sanitize_answer
-from campaigns.rules import ACTION_SOURCES, DEFAULT_RULES, BadgeSpec, Rules, localized
-from storage import ledger
-from storage.database import Database
-from storage.ledger import Limits, Period, PointCounts
-from storage.models import Delivery, DeliveryStatus, Member, table_of
-from storage.repositories import get_member, get_member_by_platform_id, upsert_member
+from rallybot.bot.messages import Message
+from rallybot.campaigns.quiz import sanitize_answer
+from rallybot.campaigns.rules import ACTION_SOURCES, DEFAULT_RULES, BadgeSpec, Rules, localized
+from rallybot.storage import ledger
+from rallybot.storage.database import Database
+from rallybot.storage.ledger import Limits, Period, PointCounts
+from rallybot.storage.models import Delivery, DeliveryStatus, Member, table_of
+from rallybot.storage.repositories import get_member, get_member_by_platform_id, upsert_member
 
 if TYPE_CHECKING:
-    from bot.context import BotContext
+    from rallybot.bot.context import BotContext
 
 __all__ = [
     "BADGE_OUTBOX",
@@ -693,7 +693,7 @@ async def on_command(event: CommandInvoked, ctx: BotContext) -> None:
 
 def register(router: object) -> None:
     """Attach this module's handlers."""
-    from bot.router import Router
+    from rallybot.bot.router import Router
 
     assert isinstance(router, Router)
     router.add(ReactionAdded, on_reaction_added)

@@ -8,14 +8,14 @@ import logging
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from bot.adapters.base import file_sender
-from bot.events import ButtonClicked, CommandInvoked
-from bot.messages import Button, Message
-from bot.privacy import export_json, export_member, forget_member
-from storage.repositories import get_member_by_platform_id
+from rallybot.bot.adapters.base import file_sender
+from rallybot.bot.events import ButtonClicked, CommandInvoked
+from rallybot.bot.messages import Button, Message
+from rallybot.bot.privacy import export_json, export_member, forget_member
+from rallybot.storage.repositories import get_member_by_platform_id
 
 if TYPE_CHECKING:
-    from bot.context import BotContext
+    from rallybot.bot.context import BotContext
 
 __all__ = ["CHUNK", "COMMANDS", "CONFIRM_MINUTES", "chunks", "on_button", "on_command", "register"]
 
@@ -186,7 +186,7 @@ async def on_button(event: ButtonClicked, ctx: BotContext) -> None:
 
 def register(router: object) -> None:
     """Attach this module's handlers."""
-    from bot.router import Router
+    from rallybot.bot.router import Router
 
     assert isinstance(router, Router)
     router.add(CommandInvoked, on_command)

@@ -25,11 +25,11 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.events import ButtonClicked, CommandInvoked, MessagePosted, UserRef
-from bot.messages import Button, Image, Message
-from campaigns.loader import CampaignLoadError, LoadError
-from campaigns.planner import plan
-from campaigns.quiz import (
+from rallybot.bot.events import ButtonClicked, CommandInvoked, MessagePosted, UserRef
+from rallybot.bot.messages import Button, Image, Message
+from rallybot.campaigns.loader import CampaignLoadError, LoadError
+from rallybot.campaigns.planner import plan
+from rallybot.campaigns.quiz import (
     Bank,
     Question,
     check_bank_references,
@@ -37,13 +37,13 @@ from campaigns.quiz import (
     parse_window,
     sanitize_answer,
 )
-from campaigns.schema import Campaign, pick_locale
-from storage.models import CampaignStatus, Member, table_of
-from storage.quiz_models import QuizAnswer, QuizMode, QuizRun, QuizState
-from storage.repositories import get_member_by_platform_id, list_states, upsert_member
+from rallybot.campaigns.schema import Campaign, pick_locale
+from rallybot.storage.models import CampaignStatus, Member, table_of
+from rallybot.storage.quiz_models import QuizAnswer, QuizMode, QuizRun, QuizState
+from rallybot.storage.repositories import get_member_by_platform_id, list_states, upsert_member
 
 if TYPE_CHECKING:
-    from bot.context import BotContext
+    from rallybot.bot.context import BotContext
 
 __all__ = [
     "COMMANDS",
@@ -363,7 +363,7 @@ async def _grant(
     A question's ``points:`` replaces the rules' amount for a right answer when the ledger's
     ``grant`` takes an ``amount``; otherwise the points rules decide.
     """
-    from handlers.points import grant
+    from rallybot.handlers.points import grant
 
     options: dict[str, Any] = {
         "member_id": member_id,
@@ -384,7 +384,7 @@ async def _grant(
 
 
 def _grant_takes_amount() -> bool:
-    from handlers.points import grant
+    from rallybot.handlers.points import grant
 
     return "amount" in inspect.signature(grant).parameters
 
@@ -1372,7 +1372,7 @@ async def _command_live(event: CommandInvoked, ctx: BotContext, args: list[str])
 
 def register(router: object) -> None:
     """Attach this module's handlers."""
-    from bot.router import Router
+    from rallybot.bot.router import Router
 
     assert isinstance(router, Router)
     router.add(ButtonClicked, on_button)

@@ -26,21 +26,21 @@ from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
-from bot.adapters.base import FileSender, file_sender
-from bot.events import ButtonClicked, CommandInvoked, Event, MessagePosted, ReactionAdded
-from bot.indicators import Scope, week_start
-from bot.messages import Message
-from bot.report import ReportData, chart_pngs, chart_title, compute, summary_text
-from campaigns.planner import PlannedDelivery, plan
-from campaigns.schema import Campaign
-from storage import outbox
-from storage.batching import appender
-from storage.models import CampaignStatus, Delivery, DeliveryStatus, table_of
-from storage.report_models import Activity, ActivityKind, week_of
-from storage.repositories import get_member_by_platform_id, list_states, upsert_member
+from rallybot.bot.adapters.base import FileSender, file_sender
+from rallybot.bot.events import ButtonClicked, CommandInvoked, Event, MessagePosted, ReactionAdded
+from rallybot.bot.indicators import Scope, week_start
+from rallybot.bot.messages import Message
+from rallybot.bot.report import ReportData, chart_pngs, chart_title, compute, summary_text
+from rallybot.campaigns.planner import PlannedDelivery, plan
+from rallybot.campaigns.schema import Campaign
+from rallybot.storage import outbox
+from rallybot.storage.batching import appender
+from rallybot.storage.models import CampaignStatus, Delivery, DeliveryStatus, table_of
+from rallybot.storage.report_models import Activity, ActivityKind, week_of
+from rallybot.storage.repositories import get_member_by_platform_id, list_states, upsert_member
 
 if TYPE_CHECKING:
-    from bot.context import BotContext
+    from rallybot.bot.context import BotContext
 
 __all__ = [
     "DIGEST_WEEKS",
@@ -133,7 +133,7 @@ async def on_command(event: CommandInvoked, ctx: BotContext) -> None:
 
 def register(router: object) -> None:
     """Attach the activity recorders."""
-    from bot.router import Router
+    from rallybot.bot.router import Router
 
     assert isinstance(router, Router)
     router.add(MessagePosted, on_message)

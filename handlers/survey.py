@@ -25,15 +25,15 @@ from typing import TYPE_CHECKING, Any
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
-from bot.events import ButtonClicked, CommandInvoked, FormSubmitted, MessagePosted, UserRef
-from bot.messages import Button, Form, FormField, Message
-from campaigns.quiz import sanitize_answer
-from campaigns.schema import Campaign, pick_locale
-from campaigns.survey import definition, localized, survey_id, survey_key
-from storage.database import Database
-from storage.models import ChannelMember, Delivery, DeliveryStatus, Member, table_of
-from storage.repositories import get_member_by_platform_id, upsert_member
-from storage.survey_models import (
+from rallybot.bot.events import ButtonClicked, CommandInvoked, FormSubmitted, MessagePosted, UserRef
+from rallybot.bot.messages import Button, Form, FormField, Message
+from rallybot.campaigns.quiz import sanitize_answer
+from rallybot.campaigns.schema import Campaign, pick_locale
+from rallybot.campaigns.survey import definition, localized, survey_id, survey_key
+from rallybot.storage.database import Database
+from rallybot.storage.models import ChannelMember, Delivery, DeliveryStatus, Member, table_of
+from rallybot.storage.repositories import get_member_by_platform_id, upsert_member
+from rallybot.storage.survey_models import (
     MIN_GROUP,
     Survey,
     SurveyAnswer,
@@ -42,7 +42,7 @@ from storage.survey_models import (
 )
 
 if TYPE_CHECKING:
-    from bot.context import BotContext
+    from rallybot.bot.context import BotContext
 
 __all__ = [
     "COMMANDS",
@@ -904,7 +904,7 @@ async def on_command(event: CommandInvoked, ctx: BotContext) -> None:
 
 def register(router: object) -> None:
     """Attach this module's handlers."""
-    from bot.router import Router
+    from rallybot.bot.router import Router
 
     assert isinstance(router, Router)
     router.add(ButtonClicked, on_button)

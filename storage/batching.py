@@ -17,7 +17,7 @@ from weakref import WeakKeyDictionary
 
 import sqlalchemy as sa
 
-from storage.database import Database, relax_commit
+from rallybot.storage.database import Database, relax_commit
 
 __all__ = ["GroupCommit", "appender"]
 

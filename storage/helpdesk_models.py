@@ -14,7 +14,7 @@ from enum import StrEnum
 import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
 
-from storage.models import UTCDateTime, _now
+from rallybot.storage.models import UTCDateTime, _now
 
 __all__ = ["HelpTicket", "TicketState"]
 

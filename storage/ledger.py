@@ -39,8 +39,8 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
-from storage.database import Database
-from storage.models import (
+from rallybot.storage.database import Database
+from rallybot.storage.models import (
     ALL_TIME,
     BadgeAward,
     Member,
@@ -51,8 +51,8 @@ from storage.models import (
     UTCDateTime,
     table_of,
 )
-from storage.onboarding_models import JourneyState
-from storage.outbox import affected, insert_deliveries
+from rallybot.storage.onboarding_models import JourneyState
+from rallybot.storage.outbox import affected, insert_deliveries
 
 __all__ = [
     "SOURCES",

@@ -3,7 +3,7 @@
 ``upgrade(url)`` brings a database to the newest revision; ``current_revision(url)`` says where
 it is. For schema changes during development::
 
-    python -m storage.migrate --url sqlite:///dev.db revision -m "add ledger"
+    python -m rallybot.storage.migrate --url sqlite:///dev.db revision -m "add ledger"
 
 autogenerates ``storage/migrations/versions/<n>_add_ledger.py`` from the difference between the
 models and that (migrated) database; review it by hand before committing.
@@ -25,7 +25,7 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import make_url
 from sqlalchemy.engine import Connection
 
-from storage.database import make_engine, normalize_url
+from rallybot.storage.database import make_engine, normalize_url
 
 __all__ = [
     "MIGRATIONS_DIR",
@@ -156,8 +156,8 @@ def make_revision(
 
 
 def main(argv: Sequence[str] | None = None) -> None:
-    """``python -m storage.migrate --url URL {upgrade,downgrade,current,revision}``."""
-    parser = argparse.ArgumentParser(prog="python -m storage.migrate", description=__doc__)
+    """``python -m rallybot.storage.migrate --url URL {upgrade,downgrade,current,revision}``."""
+    parser = argparse.ArgumentParser(prog="python -m rallybot.storage.migrate", description=__doc__)
     parser.add_argument("--url", required=True, help="sqlite:///file.db or postgresql://...")
     sub = parser.add_subparsers(dest="cmd", required=True)
     sub.add_parser("upgrade").add_argument("revision", nargs="?", default="head")

@@ -314,9 +314,9 @@ def table_of(model: type[SQLModel]) -> sa.Table:
     return table
 
 
-import storage.challenge_models  # noqa: E402  (registers the challenge tables for Alembic)
-import storage.helpdesk_models  # noqa: E402  (registers the help desk tables for Alembic)
-import storage.onboarding_models  # noqa: E402  (registers the onboarding tables for Alembic)
-import storage.quiz_models  # noqa: E402  (registers the quiz tables for Alembic)
-import storage.report_models  # noqa: E402  (registers the activity table for Alembic)
-import storage.survey_models  # noqa: E402, F401  (registers the survey tables for Alembic)
+import rallybot.storage.challenge_models  # noqa: E402  (registers the challenge tables for Alembic)
+import rallybot.storage.helpdesk_models  # noqa: E402  (registers the help desk tables for Alembic)
+import rallybot.storage.onboarding_models  # noqa: E402  (registers the onboarding tables for Alembic)
+import rallybot.storage.quiz_models  # noqa: E402  (registers the quiz tables for Alembic)
+import rallybot.storage.report_models  # noqa: E402  (registers the activity table for Alembic)
+import rallybot.storage.survey_models  # noqa: E402, F401  (registers the survey tables for Alembic)

@@ -13,7 +13,7 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
 
-from storage.models import UTCDateTime
+from rallybot.storage.models import UTCDateTime
 
 __all__ = ["JourneyState", "JourneyTask"]
 

@@ -18,8 +18,14 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.database import Database
-from storage.models import CampaignState, CampaignStatus, Delivery, DeliveryStatus, table_of
+from rallybot.storage.database import Database
+from rallybot.storage.models import (
+    CampaignState,
+    CampaignStatus,
+    Delivery,
+    DeliveryStatus,
+    table_of,
+)
 
 D = table_of(Delivery).c
 S = table_of(CampaignState).c

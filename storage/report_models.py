@@ -20,7 +20,7 @@ from enum import StrEnum
 import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
 
-from storage.models import UTCDateTime
+from rallybot.storage.models import UTCDateTime
 
 __all__ = ["POST_KINDS", "Activity", "ActivityKind", "week_of"]
 

@@ -21,8 +21,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import SQLModel
 
-from storage.database import Database, relax_commit
-from storage.models import (
+from rallybot.storage.database import Database, relax_commit
+from rallybot.storage.models import (
     CampaignState,
     CampaignStatus,
     ChannelMember,
@@ -31,7 +31,7 @@ from storage.models import (
     Member,
     table_of,
 )
-from storage.outbox import affected
+from rallybot.storage.outbox import affected
 
 M = table_of(Member).c
 S = table_of(CampaignState).c

@@ -21,7 +21,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
 
-from storage.models import UTCDateTime, _now
+from rallybot.storage.models import UTCDateTime, _now
 
 __all__ = [
     "MIN_GROUP",

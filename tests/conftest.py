@@ -34,8 +34,8 @@ import asyncpg
 import pytest
 from sqlalchemy import make_url
 
-from storage.database import Database, create_database
-from storage.migrate import run_blocking, upgrade
+from rallybot.storage.database import Database, create_database
+from rallybot.storage.migrate import run_blocking, upgrade
 
 DEFAULT_PG_URL = "postgresql://postgres@127.0.0.1:5432/test"
 

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from bot.cli import app
+from rallybot.bot.cli import app
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = ROOT / "campaigns" / "examples"
@@ -160,8 +160,8 @@ def test_campaign_list_pause_resume_reload_and_health() -> None:
     result = runner.invoke(app, ["campaign", "pause", "ghost"])
     assert result.exit_code == 1 and 'Unknown campaign "ghost"' in result.output
     # Load the campaigns once through the demo-like path: run the bot briefly.
-    from bot.config import Settings
-    from bot.runner import run_bot
+    from rallybot.bot.config import Settings
+    from rallybot.bot.runner import run_bot
 
     settings = Settings()
     code = asyncio.run(
@@ -213,7 +213,7 @@ def test_run_starts_and_stops_cleanly_on_sigterm(tmp_path: Path) -> None:
         [
             sys.executable,
             "-m",
-            "bot",
+            "rallybot.bot",
             "run",
             "--platform",
             "console",
@@ -254,7 +254,7 @@ def test_run_on_the_console_reads_piped_commands_and_stops(tmp_path: Path, endin
         "RALLYBOT_CAMPAIGNS_DIR": str(EXAMPLES / "en"),
         "RALLYBOT_TIMEZONE": "Europe/London",
     }
-    command = [sys.executable, "-m", "bot", "run", "--clock", "simulated", "--speed", "0"]
+    command = [sys.executable, "-m", "rallybot.bot", "run", "--clock", "simulated", "--speed", "0"]
     command += ["--start", "2026-08-10 06:00", "--no-watch"]
     proc = subprocess.run(
         command,

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
-from bot.config import QuietHours, Settings, parse_quiet_hours
-from bot.logs import RedactingFilter, configure_logging
+from rallybot.bot.config import QuietHours, Settings, parse_quiet_hours
+from rallybot.bot.logs import RedactingFilter, configure_logging
 
 
 @pytest.fixture(autouse=True)

@@ -7,9 +7,9 @@ from pathlib import Path
 
 from typer.testing import CliRunner
 
-from bot.cli import app
-from campaigns.loader import load_campaign_text
-from campaigns.roster import load_roster_text
+from rallybot.bot.cli import app
+from rallybot.campaigns.loader import load_campaign_text
+from rallybot.campaigns.roster import load_roster_text
 
 README = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
 

@@ -7,7 +7,7 @@ import itertools
 
 import pytest
 
-from bot.ratelimit import RateLimiter, Rule
+from rallybot.bot.ratelimit import RateLimiter, Rule
 
 
 class FakeTime:

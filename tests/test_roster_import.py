@@ -10,11 +10,11 @@ import pytest
 import sqlalchemy as sa
 from typer.testing import CliRunner
 
-from bot.cli import app
-from storage.database import Database, create_database
-from storage.migrate import upgrade
-from storage.models import Member, table_of
-from storage.repositories import get_member_by_platform_id, import_members
+from rallybot.bot.cli import app
+from rallybot.storage.database import Database, create_database
+from rallybot.storage.migrate import upgrade
+from rallybot.storage.models import Member, table_of
+from rallybot.storage.repositories import get_member_by_platform_id, import_members
 
 ROOT = Path(__file__).resolve().parents[1]
 PILOT = ROOT / "campaigns" / "examples" / "fr" / "pilote.csv"
@@ -165,7 +165,7 @@ async def _stored(db: Database) -> tuple[int, int, int]:
 
 
 async def test_a_100000_row_roster_is_imported_whole(db: Database) -> None:
-    from campaigns.roster import load_roster_text, member_fields
+    from rallybot.campaigns.roster import load_roster_text, member_fields
 
     entries = load_roster_text(_big_roster(), "big.csv", default_timezone="UTC")
     rows = [member_fields(entry) for entry in entries]
@@ -208,12 +208,12 @@ def test_roster_import_shows_a_progress_bar(
 
     from rich.console import Console
 
-    import bot.cli
+    import rallybot.bot.cli
 
     (tmp_path / "big.csv").write_text(_big_roster(), encoding="utf-8")
     screen = io.StringIO()
     terminal = Console(file=screen, force_terminal=True, force_interactive=True, width=120)
-    monkeypatch.setattr(bot.cli, "err", terminal)
+    monkeypatch.setattr(rallybot.bot.cli, "err", terminal)
     result = runner.invoke(app, ["roster", "import", "big.csv"])
     assert result.exit_code == 0, result.output
     assert f"big.csv: {BIG} member(s) created, 0 updated, 0 unchanged." in result.output

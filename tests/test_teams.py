@@ -15,20 +15,20 @@ import sqlalchemy as sa
 from pydantic import ValidationError
 from typer.testing import CliRunner
 
-from bot.adapters.base import AdapterError
-from bot.adapters.memory import MemoryAdapter
-from bot.app import Rallybot
-from bot.cli import app
-from bot.clock import SimulatedClock
-from bot.config import Settings
-from bot.events import CommandInvoked, UserRef
-from bot.scheduler import TEAMS_JOB_ID, build_scheduler
-from bot.teams import TeamSync, team_of
-from campaigns.roster import RosterEntry
-from storage import ledger
-from storage.database import Database, create_database
-from storage.models import Member
-from storage.repositories import upsert_member
+from rallybot.bot.adapters.base import AdapterError
+from rallybot.bot.adapters.memory import MemoryAdapter
+from rallybot.bot.app import Rallybot
+from rallybot.bot.cli import app
+from rallybot.bot.clock import SimulatedClock
+from rallybot.bot.config import Settings
+from rallybot.bot.events import CommandInvoked, UserRef
+from rallybot.bot.scheduler import TEAMS_JOB_ID, build_scheduler
+from rallybot.bot.teams import TeamSync, team_of
+from rallybot.campaigns.roster import RosterEntry
+from rallybot.storage import ledger
+from rallybot.storage.database import Database, create_database
+from rallybot.storage.models import Member
+from rallybot.storage.repositories import upsert_member
 
 NOW = datetime(2026, 11, 3, 8, 30, tzinfo=UTC)
 runner = CliRunner()
@@ -220,7 +220,7 @@ async def test_a_platform_without_groups_or_a_failed_read_changes_nothing(
 
 
 def test_teams_sync_command(db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    import bot.adapters.base
+    import rallybot.bot.adapters.base
 
     def create(name: str, **kwargs: Any) -> Any:
         assert name == "memory" and kwargs == {}
@@ -244,7 +244,7 @@ def test_teams_sync_command(db_url: str, tmp_path: Path, monkeypatch: pytest.Mon
             await db.dispose()
 
     monkeypatch.chdir(tmp_path)
-    monkeypatch.setattr(bot.adapters.base, "create_adapter", create)
+    monkeypatch.setattr(rallybot.bot.adapters.base, "create_adapter", create)
     monkeypatch.setenv("DATABASE_URL", db_url)
     asyncio.run(seed())
     off = runner.invoke(app, ["teams", "sync", "--platform", "memory"])
@@ -380,7 +380,7 @@ async def test_teams_of_unknown_source_follow_the_former_rule(db: Database, tmp_
 async def test_a_forgotten_members_team_stays_and_the_export_shows_its_source(
     db: Database, tmp_path: Path
 ) -> None:
-    from bot.privacy import export_member, forget_member
+    from rallybot.bot.privacy import export_member, forget_member
 
     adapter = MemoryAdapter()
     adapter.groups = {"ana": ["sales"], "bo": ["sales"]}
@@ -407,8 +407,14 @@ async def test_a_forgotten_members_team_stays_and_the_export_shows_its_source(
 
 
 def test_migration_0010_leaves_teams_and_adds_a_null_source(db_url: str) -> None:
-    from storage.migrate import current_revision, downgrade, head_revision, run_blocking, upgrade
-    from storage.models import UTCDateTime
+    from rallybot.storage.migrate import (
+        current_revision,
+        downgrade,
+        head_revision,
+        run_blocking,
+        upgrade,
+    )
+    from rallybot.storage.models import UTCDateTime
 
     at = sa.bindparam("at", type_=UTCDateTime())
 

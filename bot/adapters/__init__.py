@@ -1,6 +1,6 @@
 """Platform adapters: each translates native payloads to neutral events and renders messages."""
 
-from bot.adapters.base import (
+from rallybot.bot.adapters.base import (
     ADAPTERS,
     Adapter,
     AdapterError,

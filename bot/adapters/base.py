@@ -6,8 +6,8 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, Protocol, cast, runtime_checkable
 
-from bot.events import Event, MemberProfile  # MemberProfile: defined with the events
-from bot.messages import Message
+from rallybot.bot.events import Event, MemberProfile  # MemberProfile: defined with the events
+from rallybot.bot.messages import Message
 
 __all__ = [
     "ADAPTERS",
@@ -187,10 +187,10 @@ def file_sender(adapter: object) -> FileSender | None:
 
 AdapterFactory = Callable[..., Adapter]
 ADAPTERS: dict[str, str] = {
-    "console": "bot.adapters.console:ConsoleAdapter",
-    "discord": "bot.adapters.discord.adapter:DiscordAdapter",
-    "memory": "bot.adapters.memory:MemoryAdapter",
-    "slack": "bot.adapters.slack.adapter:SlackAdapter",
+    "console": "rallybot.bot.adapters.console:ConsoleAdapter",
+    "discord": "rallybot.bot.adapters.discord.adapter:DiscordAdapter",
+    "memory": "rallybot.bot.adapters.memory:MemoryAdapter",
+    "slack": "rallybot.bot.adapters.slack.adapter:SlackAdapter",
 }
 
 

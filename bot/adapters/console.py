@@ -36,9 +36,15 @@ from rich.console import Console, Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
-from bot.adapters.base import AdapterError, Capabilities, EventSink, MemberProfile, SentMessage
-from bot.adapters.memory import Delivered, DeliveryKind, find_delivered
-from bot.events import (
+from rallybot.bot.adapters.base import (
+    AdapterError,
+    Capabilities,
+    EventSink,
+    MemberProfile,
+    SentMessage,
+)
+from rallybot.bot.adapters.memory import Delivered, DeliveryKind, find_delivered
+from rallybot.bot.events import (
     ButtonClicked,
     ChannelRef,
     CommandInvoked,
@@ -49,7 +55,7 @@ from bot.events import (
     ReactionRemoved,
     UserRef,
 )
-from bot.messages import Button, Message
+from rallybot.bot.messages import Button, Message
 
 __all__ = ["COMMANDS", "ConsoleAdapter", "parse_duration", "render_message"]
 

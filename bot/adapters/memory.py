@@ -13,7 +13,7 @@ from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, replace
 from typing import Any, Literal
 
-from bot.adapters.base import (
+from rallybot.bot.adapters.base import (
     AdapterError,
     Capabilities,
     EventSink,
@@ -21,8 +21,8 @@ from bot.adapters.base import (
     SentMessage,
     TransientSendError,
 )
-from bot.events import ButtonClicked, Event
-from bot.messages import Form, Message
+from rallybot.bot.events import ButtonClicked, Event
+from rallybot.bot.messages import Form, Message
 
 __all__ = [
     "Delivered",

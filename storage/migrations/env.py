@@ -14,9 +14,9 @@ from sqlalchemy import text
 from sqlalchemy.engine import Connection
 from sqlmodel import SQLModel
 
-from storage.database import make_engine, normalize_url
-from storage.migrate import run_blocking
-from storage.models import UTCDateTime  # importing storage.models registers every table
+from rallybot.storage.database import make_engine, normalize_url
+from rallybot.storage.migrate import run_blocking
+from rallybot.storage.models import UTCDateTime  # importing storage.models registers every table
 
 target_metadata = SQLModel.metadata
 
@@ -36,7 +36,7 @@ def render_item(type_: str, obj: Any, autogen_context: AutogenContext) -> str | 
     """Render our own column types so that generated revisions import and use them."""
     if type_ == "type" and isinstance(obj, UTCDateTime):
         autogen_context.imports.add("import storage.models")
-        return "storage.models.UTCDateTime()"
+        return "rallybot.storage.models.UTCDateTime()"
     return False
 
 

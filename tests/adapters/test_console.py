@@ -12,9 +12,15 @@ from typing import Any
 import pytest
 from rich.console import Console
 
-from bot.adapters.base import Adapter, AdapterError, MemberProfile, SentMessage, create_adapter
-from bot.adapters.console import ConsoleAdapter, parse_duration, render_message
-from bot.events import (
+from rallybot.bot.adapters.base import (
+    Adapter,
+    AdapterError,
+    MemberProfile,
+    SentMessage,
+    create_adapter,
+)
+from rallybot.bot.adapters.console import ConsoleAdapter, parse_duration, render_message
+from rallybot.bot.events import (
     ButtonClicked,
     ChannelRef,
     CommandInvoked,
@@ -25,7 +31,7 @@ from bot.events import (
     ReactionRemoved,
     UserRef,
 )
-from bot.messages import Button, Image, Message, Sender
+from rallybot.bot.messages import Button, Image, Message, Sender
 
 WHEN = datetime(2026, 9, 15, 7, 30, tzinfo=UTC)
 LOCAL = WHEN.astimezone().strftime("%H:%M")

@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 from rich.console import Console
 
-from bot.adapters.base import AdapterError, Capabilities, SentMessage, file_sender
-from bot.adapters.console import ConsoleAdapter
-from bot.adapters.memory import MemoryAdapter
-from bot.messages import Message
+from rallybot.bot.adapters.base import AdapterError, Capabilities, SentMessage, file_sender
+from rallybot.bot.adapters.console import ConsoleAdapter
+from rallybot.bot.adapters.memory import MemoryAdapter
+from rallybot.bot.messages import Message
 
 PNG = b"\x89PNG\r\n\x1a\n" + bytes(12_000)
 

@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from bot.adapters.base import (
+from rallybot.bot.adapters.base import (
     Adapter,
     AdapterError,
     Capabilities,
@@ -15,9 +15,9 @@ from bot.adapters.base import (
     TransientSendError,
     create_adapter,
 )
-from bot.adapters.memory import Delivered, MemoryAdapter, Reaction, Updated
-from bot.events import ChannelRef, Event, MessagePosted, UserRef
-from bot.messages import Message
+from rallybot.bot.adapters.memory import Delivered, MemoryAdapter, Reaction, Updated
+from rallybot.bot.events import ChannelRef, Event, MessagePosted, UserRef
+from rallybot.bot.messages import Message
 
 WHEN = datetime(2026, 9, 15, 9, 0, tzinfo=UTC)
 

@@ -8,15 +8,15 @@ from datetime import UTC, datetime
 import pytest
 import sqlalchemy as sa
 
-from bot.adapters.memory import MemoryAdapter
-from bot.app import HANDLER_CONCURRENCY, Rallybot
-from bot.clock import SimulatedClock
-from bot.config import Settings
-from bot.events import ChannelRef, CommandInvoked, Event, ReactionAdded, UserRef
-from bot.inbox import Inbox
-from storage.database import Database
-from storage.models import InboundEvent
-from storage.report_models import Activity
+from rallybot.bot.adapters.memory import MemoryAdapter
+from rallybot.bot.app import HANDLER_CONCURRENCY, Rallybot
+from rallybot.bot.clock import SimulatedClock
+from rallybot.bot.config import Settings
+from rallybot.bot.events import ChannelRef, CommandInvoked, Event, ReactionAdded, UserRef
+from rallybot.bot.inbox import Inbox
+from rallybot.storage.database import Database
+from rallybot.storage.models import InboundEvent
+from rallybot.storage.report_models import Activity
 
 NOW = datetime(2026, 9, 15, 8, 0, tzinfo=UTC)
 

@@ -8,9 +8,9 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-from bot.clock import SimulatedClock
-from campaigns.journey import DONE_ACTION
-from storage.database import Database
+from rallybot.bot.clock import SimulatedClock
+from rallybot.campaigns.journey import DONE_ACTION
+from rallybot.storage.database import Database
 from tests.onboarding.support import click, command, keyed_dms, local, make_bot, newcomer
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -19,15 +19,15 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from bot.adapters.base import AdapterError, TransientSendError
-from bot.adapters.memory import MemoryAdapter
-from bot.app import Rallybot
-from bot.clock import SimulatedClock
-from bot.config import Settings
-from bot.events import ChannelRef, CommandInvoked, MemberJoined, UserRef
-from storage.database import Database
-from storage.models import Delivery, Member
-from storage.repositories import upsert_member
+from rallybot.bot.adapters.base import AdapterError, TransientSendError
+from rallybot.bot.adapters.memory import MemoryAdapter
+from rallybot.bot.app import Rallybot
+from rallybot.bot.clock import SimulatedClock
+from rallybot.bot.config import Settings
+from rallybot.bot.events import ChannelRef, CommandInvoked, MemberJoined, UserRef
+from rallybot.storage.database import Database
+from rallybot.storage.models import Delivery, Member
+from rallybot.storage.repositories import upsert_member
 from tests.support.file_adapter import read_sends
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -596,7 +596,7 @@ async def test_an_unreachable_platform_while_confirming_an_earlier_send_retries_
 async def test_a_failing_feature_tick_does_not_stop_the_campaign(
     db: Database, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
-    from handlers import quiz
+    from rallybot.handlers import quiz
 
     async def broken(bot: object) -> None:
         raise RuntimeError("quiz state is corrupt")

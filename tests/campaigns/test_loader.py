@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.config import QuietHours
-from campaigns.loader import (
+from rallybot.bot.config import QuietHours
+from rallybot.campaigns.loader import (
     CampaignLoadError,
     LoadError,
     load_campaign,

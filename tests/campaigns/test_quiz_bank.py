@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from bot.cli import app
-from campaigns.loader import CampaignLoadError, load_campaign_text
-from campaigns.planner import MemberView, plan
-from campaigns.quiz import (
+from rallybot.bot.cli import app
+from rallybot.campaigns.loader import CampaignLoadError, load_campaign_text
+from rallybot.campaigns.planner import MemberView, plan
+from rallybot.campaigns.quiz import (
     is_bank_text,
     load_bank,
     load_bank_text,

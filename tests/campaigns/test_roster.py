@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from campaigns.roster import RosterEntry, RosterLoadError, load_roster, load_roster_text
+from rallybot.campaigns.roster import RosterEntry, RosterLoadError, load_roster, load_roster_text
 
 DATA = Path(__file__).parent / "data"
 
@@ -201,7 +201,7 @@ def test_bad_default_time_zone_is_a_programming_error() -> None:
 
 
 def test_a_discord_column_names_the_account_by_id_mention_or_username() -> None:
-    from campaigns.roster import discord_id, member_fields
+    from rallybot.campaigns.roster import discord_id, member_fields
 
     text = (
         "discord,name,cohort\n"
@@ -237,7 +237,7 @@ def test_discord_cells_are_checked_like_ids() -> None:
 
 
 def test_the_example_discord_roster_loads() -> None:
-    from campaigns.roster import discord_id
+    from rallybot.campaigns.roster import discord_id
 
     example = Path(__file__).parents[2] / "campaigns" / "examples" / "en" / "pilot-discord.csv"
     entries = load_roster(example, default_timezone="Europe/London")

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from campaigns.rules import (
+from rallybot.campaigns.rules import (
     ACTIONS,
     DEFAULT_RULES,
     RulesLoadError,
@@ -160,7 +160,7 @@ def test_a_missing_file() -> None:
 def test_validate_command_checks_rules_files(tmp_path: Path) -> None:
     from typer.testing import CliRunner
 
-    from bot.cli import app
+    from rallybot.bot.cli import app
 
     runner = CliRunner()
     result = runner.invoke(app, ["validate", *map(str, EXAMPLES)])

@@ -6,7 +6,7 @@ from datetime import date, datetime
 
 import pytest
 
-from campaigns.templates import (
+from rallybot.campaigns.templates import (
     MEMBER_VARIABLES,
     TemplateError,
     check_template,

@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from campaigns.timeexpr import (
+from rallybot.campaigns.timeexpr import (
     TimeExpr,
     TimeExprError,
     localize,

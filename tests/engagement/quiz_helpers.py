@@ -9,15 +9,15 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
-from bot.adapters.memory import Delivered, MemoryAdapter
-from bot.app import Rallybot
-from bot.clock import SimulatedClock
-from bot.config import Settings
-from bot.events import ButtonClicked, ChannelRef, CommandInvoked, MessagePosted, UserRef
-from bot.messages import Message
-from storage.database import Database
-from storage.models import PointEntry, table_of
-from storage.repositories import upsert_member
+from rallybot.bot.adapters.memory import Delivered, MemoryAdapter
+from rallybot.bot.app import Rallybot
+from rallybot.bot.clock import SimulatedClock
+from rallybot.bot.config import Settings
+from rallybot.bot.events import ButtonClicked, ChannelRef, CommandInvoked, MessagePosted, UserRef
+from rallybot.bot.messages import Message
+from rallybot.storage.database import Database
+from rallybot.storage.models import PointEntry, table_of
+from rallybot.storage.repositories import upsert_member
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = ROOT / "campaigns" / "examples"

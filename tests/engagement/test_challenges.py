@@ -12,11 +12,11 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from bot.adapters.memory import MemoryAdapter
-from bot.app import Rallybot
-from bot.clock import SimulatedClock
-from bot.config import Settings
-from bot.events import (
+from rallybot.bot.adapters.memory import MemoryAdapter
+from rallybot.bot.app import Rallybot
+from rallybot.bot.clock import SimulatedClock
+from rallybot.bot.config import Settings
+from rallybot.bot.events import (
     ButtonClicked,
     ChannelRef,
     CommandInvoked,
@@ -27,11 +27,11 @@ from bot.events import (
     ReactionAdded,
     UserRef,
 )
-from bot.messages import Message
-from campaigns.loader import CampaignLoadError, load_campaign_text
-from storage.database import Database
-from storage.models import PointEntry, table_of
-from storage.repositories import get_member_by_platform_id, upsert_member
+from rallybot.bot.messages import Message
+from rallybot.campaigns.loader import CampaignLoadError, load_campaign_text
+from rallybot.storage.database import Database
+from rallybot.storage.models import PointEntry, table_of
+from rallybot.storage.repositories import get_member_by_platform_id, upsert_member
 
 ROOT = Path(__file__).resolve().parents[2]
 LAUNCH = datetime(2026, 11, 3, 8, 30, tzinfo=UTC)  # 09:30 in Paris

@@ -9,16 +9,16 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from bot.adapters.memory import MemoryAdapter
-from bot.app import Rallybot
-from bot.clock import SimulatedClock
-from bot.config import Settings
-from bot.messages import Message
-from campaigns.loader import CampaignLoadError, load_campaign_text
-from handlers.points import grant
-from storage.database import Database
-from storage.models import Delivery, table_of
-from storage.repositories import upsert_member
+from rallybot.bot.adapters.memory import MemoryAdapter
+from rallybot.bot.app import Rallybot
+from rallybot.bot.clock import SimulatedClock
+from rallybot.bot.config import Settings
+from rallybot.bot.messages import Message
+from rallybot.campaigns.loader import CampaignLoadError, load_campaign_text
+from rallybot.handlers.points import grant
+from rallybot.storage.database import Database
+from rallybot.storage.models import Delivery, table_of
+from rallybot.storage.repositories import upsert_member
 
 START = datetime(2026, 11, 2, 7, 0, tzinfo=UTC)  # Monday 08:00 in Paris
 D = table_of(Delivery).c

@@ -14,12 +14,12 @@ import sqlalchemy as sa
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from storage import ledger
-from storage.database import Database, create_database
-from storage.ledger import Limits
-from storage.migrate import run_blocking
-from storage.models import ALL_TIME, PointDay, PointEntry, PointTotal, table_of
-from storage.repositories import upsert_member
+from rallybot.storage import ledger
+from rallybot.storage.database import Database, create_database
+from rallybot.storage.ledger import Limits
+from rallybot.storage.migrate import run_blocking
+from rallybot.storage.models import ALL_TIME, PointDay, PointEntry, PointTotal, table_of
+from rallybot.storage.repositories import upsert_member
 
 T0 = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
 E = table_of(PointEntry).c

@@ -11,17 +11,24 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from bot.adapters.memory import MemoryAdapter
-from bot.app import Rallybot
-from bot.clock import SimulatedClock
-from bot.config import Settings
-from bot.events import ButtonClicked, ChannelRef, CommandInvoked, Event, MemberJoined, UserRef
-from campaigns.loader import CampaignLoadError, load_campaign_text
-from campaigns.rules import RulesLoadError, load_rules_text
-from storage import ledger
-from storage.database import Database
-from storage.models import PointEntry, table_of
-from storage.repositories import get_member_by_platform_id
+from rallybot.bot.adapters.memory import MemoryAdapter
+from rallybot.bot.app import Rallybot
+from rallybot.bot.clock import SimulatedClock
+from rallybot.bot.config import Settings
+from rallybot.bot.events import (
+    ButtonClicked,
+    ChannelRef,
+    CommandInvoked,
+    Event,
+    MemberJoined,
+    UserRef,
+)
+from rallybot.campaigns.loader import CampaignLoadError, load_campaign_text
+from rallybot.campaigns.rules import RulesLoadError, load_rules_text
+from rallybot.storage import ledger
+from rallybot.storage.database import Database
+from rallybot.storage.models import PointEntry, table_of
+from rallybot.storage.repositories import get_member_by_platform_id
 
 LAUNCH = datetime(2026, 11, 3, 8, 30, tzinfo=UTC)  # 09:30 in Paris
 E = table_of(PointEntry).c

@@ -9,16 +9,16 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
-from bot.adapters.memory import MemoryAdapter
-from bot.events import MessagePosted
-from bot.outbox import Dispatcher
-from bot.privacy import forget_member
-from handlers.points import BADGE_OUTBOX, on_message_posted
-from storage import ledger
-from storage.database import Database, create_database
-from storage.ledger import Period
-from storage.migrate import downgrade, run_blocking, upgrade
-from storage.models import (
+from rallybot.bot.adapters.memory import MemoryAdapter
+from rallybot.bot.events import MessagePosted
+from rallybot.bot.outbox import Dispatcher
+from rallybot.bot.privacy import forget_member
+from rallybot.handlers.points import BADGE_OUTBOX, on_message_posted
+from rallybot.storage import ledger
+from rallybot.storage.database import Database, create_database
+from rallybot.storage.ledger import Period
+from rallybot.storage.migrate import downgrade, run_blocking, upgrade
+from rallybot.storage.models import (
     ALL_TIME,
     Delivery,
     PointDay,

@@ -9,11 +9,11 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
-from bot.adapters.memory import MemoryAdapter
-from bot.app import Rallybot
-from bot.clock import SimulatedClock
-from bot.config import Settings
-from bot.events import (
+from rallybot.bot.adapters.memory import MemoryAdapter
+from rallybot.bot.app import Rallybot
+from rallybot.bot.clock import SimulatedClock
+from rallybot.bot.config import Settings
+from rallybot.bot.events import (
     ChannelRef,
     CommandInvoked,
     MessagePosted,
@@ -21,12 +21,12 @@ from bot.events import (
     ReactionRemoved,
     UserRef,
 )
-from campaigns.rules import load_rules_text
-from handlers.points import grant
-from storage import ledger
-from storage.database import Database
-from storage.models import ALL_TIME, PointEntry, table_of
-from storage.repositories import get_member_by_platform_id, upsert_member
+from rallybot.campaigns.rules import load_rules_text
+from rallybot.handlers.points import grant
+from rallybot.storage import ledger
+from rallybot.storage.database import Database
+from rallybot.storage.models import ALL_TIME, PointEntry, table_of
+from rallybot.storage.repositories import get_member_by_platform_id, upsert_member
 
 LAUNCH = datetime(2026, 11, 3, 8, 30, tzinfo=UTC)  # 09:30 in Paris
 GENERAL = ChannelRef("memory", "general")

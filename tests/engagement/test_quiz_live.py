@@ -10,10 +10,10 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
-from bot.clock import SimulatedClock
-from handlers.quiz import SPEED_BONUS_COUNT
-from storage.database import Database
-from storage.quiz_models import QuizAnswer, QuizRun
+from rallybot.bot.clock import SimulatedClock
+from rallybot.handlers.quiz import SPEED_BONUS_COUNT
+from rallybot.storage.database import Database
+from rallybot.storage.quiz_models import QuizAnswer, QuizRun
 from tests.engagement.quiz_helpers import (
     T0,
     add_members,
@@ -211,9 +211,9 @@ async def test_a_manager_starts_a_live_quiz_with_a_command(db: Database, tmp_pat
 
 
 def test_a_discord_click_is_read_like_a_slack_one() -> None:
-    from bot.adapters.discord.render import custom_id, parse_custom_id
-    from bot.events import ButtonClicked
-    from handlers.quiz import _parse_action
+    from rallybot.bot.adapters.discord.render import custom_id, parse_custom_id
+    from rallybot.bot.events import ButtonClicked
+    from rallybot.handlers.quiz import _parse_action
 
     parsed = parse_custom_id(custom_id("quiz", "12:3:4"))
     assert parsed is not None
@@ -228,12 +228,12 @@ def test_a_discord_click_is_read_like_a_slack_one() -> None:
 
 
 def test_every_question_renders_on_slack_and_discord() -> None:
-    from bot.adapters.discord.render import render_message as discord_message
-    from bot.adapters.slack.render import original_action_id
-    from bot.adapters.slack.render import render_message as slack_message
-    from campaigns.quiz import load_bank_text
-    from handlers.quiz import _Asked, question_message
-    from storage.quiz_models import QuizRun
+    from rallybot.bot.adapters.discord.render import render_message as discord_message
+    from rallybot.bot.adapters.slack.render import original_action_id
+    from rallybot.bot.adapters.slack.render import render_message as slack_message
+    from rallybot.campaigns.quiz import load_bank_text
+    from rallybot.handlers.quiz import _Asked, question_message
+    from rallybot.storage.quiz_models import QuizRun
 
     choices = "\n".join(f"      - {{text: choice number {i}, correct: true}}" for i in range(24))
     bank = load_bank_text(

@@ -7,9 +7,9 @@ import unicodedata
 from datetime import timedelta
 from pathlib import Path
 
-from bot.clock import SimulatedClock
-from handlers.quiz import shown
-from storage.database import Database
+from rallybot.bot.clock import SimulatedClock
+from rallybot.handlers.quiz import shown
+from rallybot.storage.database import Database
 from tests.engagement.quiz_helpers import (
     T0,
     add_members,
@@ -232,7 +232,7 @@ async def test_a_broken_bank_keeps_its_last_good_version(db: Database, tmp_path:
 
 
 def test_names_and_answers_are_defused() -> None:
-    from handlers.quiz import safe_name
+    from rallybot.handlers.quiz import safe_name
 
     assert safe_name("<!here> *Ana*_B @everyone\x07") == "‹!here› ∗Ana∗＿B ＠everyone"
     assert safe_name("") == "?"

@@ -11,11 +11,11 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from bot.adapters.memory import Delivered, MemoryAdapter
-from bot.app import Rallybot
-from bot.clock import SimulatedClock
-from bot.config import Settings
-from bot.events import (
+from rallybot.bot.adapters.memory import Delivered, MemoryAdapter
+from rallybot.bot.app import Rallybot
+from rallybot.bot.clock import SimulatedClock
+from rallybot.bot.config import Settings
+from rallybot.bot.events import (
     ButtonClicked,
     ChannelRef,
     CommandInvoked,
@@ -25,9 +25,9 @@ from bot.events import (
     ReactionAdded,
     UserRef,
 )
-from storage.database import Database
-from storage.helpdesk_models import HelpTicket
-from storage.models import PointEntry, table_of
+from rallybot.storage.database import Database
+from rallybot.storage.helpdesk_models import HelpTicket
+from rallybot.storage.models import PointEntry, table_of
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = ROOT / "campaigns" / "examples"

@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from bot.cli import app
-from bot.rota import parse_rota
-from campaigns.faq import (
+from rallybot.bot.cli import app
+from rallybot.bot.rota import parse_rota
+from rallybot.campaigns.faq import (
     FaqIndex,
     is_faq_file,
     load_faq,
@@ -21,8 +21,8 @@ from campaigns.faq import (
     query_tokens,
     tokens,
 )
-from campaigns.loader import CampaignLoadError
-from handlers.helpdesk import load_faq_files
+from rallybot.campaigns.loader import CampaignLoadError
+from rallybot.handlers.helpdesk import load_faq_files
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = ROOT / "campaigns" / "examples"
@@ -249,14 +249,14 @@ def test_the_readme_faq_snippet_loads() -> None:
 def test_help_settings_are_checked(settings: dict[str, str], message: str) -> None:
     from pydantic import ValidationError
 
-    from bot.config import Settings
+    from rallybot.bot.config import Settings
 
     with pytest.raises(ValidationError, match=message):
         Settings(**settings)  # type: ignore[arg-type]
 
 
 def test_help_settings_defaults_and_rota() -> None:
-    from bot.config import Settings
+    from rallybot.bot.config import Settings
 
     settings = Settings(RALLYBOT_HELPERS="lun-ven 09:00-18:00 U1", RALLYBOT_TIMEZONE="UTC")  # type: ignore[call-arg]
     assert (settings.help_remind_minutes, settings.help_escalate_minutes) == (30, 120)

@@ -7,11 +7,11 @@ from __future__ import annotations
 from datetime import timedelta
 from pathlib import Path
 
-from bot.clock import SimulatedClock
-from handlers.admin import HELP as HELP_TEXT
-from handlers.helpdesk import ACTION_FAQ, ACTION_SOLVED, ACTION_TAKE
-from storage.database import Database
-from storage.repositories import get_member_by_platform_id
+from rallybot.bot.clock import SimulatedClock
+from rallybot.handlers.admin import HELP as HELP_TEXT
+from rallybot.handlers.helpdesk import ACTION_FAQ, ACTION_SOLVED, ACTION_TAKE
+from rallybot.storage.database import Database
+from rallybot.storage.repositories import get_member_by_platform_id
 from tests.helpdesk.helpers import (
     HELP,
     T0,

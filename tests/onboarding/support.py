@@ -9,11 +9,11 @@ from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 
-from bot.adapters.memory import MemoryAdapter
-from bot.app import Rallybot
-from bot.clock import SimulatedClock
-from bot.config import Settings
-from bot.events import (
+from rallybot.bot.adapters.memory import MemoryAdapter
+from rallybot.bot.app import Rallybot
+from rallybot.bot.clock import SimulatedClock
+from rallybot.bot.config import Settings
+from rallybot.bot.events import (
     ButtonClicked,
     ChannelRef,
     CommandInvoked,
@@ -21,11 +21,11 @@ from bot.events import (
     MessagePosted,
     UserRef,
 )
-from campaigns.timeexpr import localize
-from storage.database import Database
-from storage.models import Delivery, Member
-from storage.onboarding_models import JourneyState
-from storage.repositories import get_member_by_platform_id, upsert_member
+from rallybot.campaigns.timeexpr import localize
+from rallybot.storage.database import Database
+from rallybot.storage.models import Delivery, Member
+from rallybot.storage.onboarding_models import JourneyState
+from rallybot.storage.repositories import get_member_by_platform_id, upsert_member
 
 PARIS = ZoneInfo("Europe/Paris")
 DAY0 = datetime(2026, 11, 2)  # a Monday; Paris is UTC+1 all week

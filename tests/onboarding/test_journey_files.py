@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import pytest
 
-from campaigns.journey import ACCEPT_ACTION, DONE_ACTION, journey_of
-from campaigns.loader import CampaignLoadError, load_campaign_text
-from campaigns.schema import Campaign
+from rallybot.campaigns.journey import ACCEPT_ACTION, DONE_ACTION, journey_of
+from rallybot.campaigns.loader import CampaignLoadError, load_campaign_text
+from rallybot.campaigns.schema import Campaign
 
 HEAD = """\
 id: c
@@ -173,7 +173,7 @@ def test_task_done_conditions_on_steps_must_name_a_task() -> None:
 def test_the_shipped_examples_carry_a_journey() -> None:
     from pathlib import Path
 
-    from campaigns.loader import load_campaign
+    from rallybot.campaigns.loader import load_campaign
 
     root = Path(__file__).resolve().parents[2] / "campaigns" / "examples"
     french = journey_of(load_campaign(root / "fr" / "lancement-connect.yaml"))

@@ -10,13 +10,13 @@ from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 
-from bot.clock import SimulatedClock
-from campaigns.journey import ACCEPT_ACTION, DONE_ACTION
-from campaigns.rules import DEFAULT_RULES
-from storage.database import Database
-from storage.models import Delivery, PointEntry
-from storage.quiz_models import QuizAnswer, QuizRun
-from storage.repositories import get_member_by_platform_id
+from rallybot.bot.clock import SimulatedClock
+from rallybot.campaigns.journey import ACCEPT_ACTION, DONE_ACTION
+from rallybot.campaigns.rules import DEFAULT_RULES
+from rallybot.storage.database import Database
+from rallybot.storage.models import Delivery, PointEntry
+from rallybot.storage.quiz_models import QuizAnswer, QuizRun
+from rallybot.storage.repositories import get_member_by_platform_id
 from tests.onboarding.support import (
     ALL_NUDGES,
     click,
@@ -333,8 +333,8 @@ journey:
 
 
 async def test_a_wave_of_1000_newcomers_is_paced_without_loss(db: Database, tmp_path: Path) -> None:
-    from bot.ratelimit import RateLimiter, Rule
-    from storage.repositories import import_members
+    from rallybot.bot.ratelimit import RateLimiter, Rule
+    from rallybot.storage.repositories import import_members
 
     clock = SimulatedClock(local(0, 9, 0))
     limiter = RateLimiter(
@@ -392,7 +392,7 @@ async def test_a_wave_of_1000_newcomers_is_paced_without_loss(db: Database, tmp_
 async def test_joining_the_community_channel_starts_an_invited_members_journey(
     db: Database, tmp_path: Path
 ) -> None:
-    from storage.repositories import upsert_member
+    from rallybot.storage.repositories import upsert_member
 
     clock = SimulatedClock(local(0, 9, 0))
     bot, adapter = make_bot(db, write_campaign(tmp_path / "c.yaml"), clock)

@@ -7,11 +7,11 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
-from bot.clock import SimulatedClock
-from bot.events import MemberProfile, ProfileChanged, UserRef
-from storage.database import Database
-from storage.onboarding_models import JourneyTask
-from storage.repositories import get_member_by_platform_id
+from rallybot.bot.clock import SimulatedClock
+from rallybot.bot.events import MemberProfile, ProfileChanged, UserRef
+from rallybot.storage.database import Database
+from rallybot.storage.onboarding_models import JourneyTask
+from rallybot.storage.repositories import get_member_by_platform_id
 from tests.onboarding.support import (
     command,
     journey_state,

@@ -10,12 +10,12 @@ import pytest
 import sqlalchemy as sa
 from typer.testing import CliRunner
 
-from bot.adapters.memory import MemoryAdapter
-from bot.cli import app
-from campaigns.roster import load_roster_text
-from handlers.onboarding import match_roster
-from storage.database import create_database
-from storage.models import Member
+from rallybot.bot.adapters.memory import MemoryAdapter
+from rallybot.bot.cli import app
+from rallybot.campaigns.roster import load_roster_text
+from rallybot.handlers.onboarding import match_roster
+from rallybot.storage.database import create_database
+from rallybot.storage.models import Member
 
 ROSTER = """\
 id,email,name,cohort,start_date
@@ -48,7 +48,7 @@ async def test_rows_get_their_account_and_the_others_are_reported() -> None:
 
 
 async def test_a_platform_without_email_lookup_says_so() -> None:
-    from bot.adapters.console import ConsoleAdapter
+    from rallybot.bot.adapters.console import ConsoleAdapter
 
     entries = load_roster_text(ROSTER, "team.csv", default_timezone="Europe/Paris")
     with pytest.raises(TypeError, match="cannot look members up by email"):
@@ -58,9 +58,9 @@ async def test_a_platform_without_email_lookup_says_so() -> None:
 def test_roster_import_match_emails(
     db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import bot.adapters.base
+    import rallybot.bot.adapters.base
 
-    real = bot.adapters.base.create_adapter
+    real = rallybot.bot.adapters.base.create_adapter
 
     def create(name: str, **kwargs: Any) -> Any:
         if name == "memory":  # the platform's accounts, with their emails
@@ -68,7 +68,7 @@ def test_roster_import_match_emails(
             return platform()
         return real(name, **kwargs)
 
-    monkeypatch.setattr(bot.adapters.base, "create_adapter", create)
+    monkeypatch.setattr(rallybot.bot.adapters.base, "create_adapter", create)
     monkeypatch.setenv("DATABASE_URL", db_url)
     roster = tmp_path / "team.csv"
     roster.write_text(ROSTER, encoding="utf-8")

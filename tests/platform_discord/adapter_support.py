@@ -16,10 +16,10 @@ from typing import Any
 
 import discord
 
-from bot.adapters.discord.adapter import DiscordAdapter, build_client
-from bot.clock import Clock, SimulatedClock
-from bot.config import Settings
-from bot.events import Event
+from rallybot.bot.adapters.discord.adapter import DiscordAdapter, build_client
+from rallybot.bot.clock import Clock, SimulatedClock
+from rallybot.bot.config import Settings
+from rallybot.bot.events import Event
 
 from . import payloads
 from .fake_discord import FakeDiscord

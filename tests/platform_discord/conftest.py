@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator
 import pytest
 from discord.http import Route
 
-from bot.adapters.discord.adapter import DiscordAdapter
+from rallybot.bot.adapters.discord.adapter import DiscordAdapter
 
 from .adapter_support import Recorder, build_world, close_adapter, start_adapter
 from .fake_discord import FakeDiscord

@@ -14,10 +14,10 @@ import discord
 import discord.ext.test as dpytest
 import pytest
 
-from bot.adapters.discord.adapter import DiscordAdapter, build_intents
-from bot.clock import SimulatedClock
-from bot.config import Settings
-from bot.events import Event, MemberJoined, MessagePosted
+from rallybot.bot.adapters.discord.adapter import DiscordAdapter, build_intents
+from rallybot.bot.clock import SimulatedClock
+from rallybot.bot.config import Settings
+from rallybot.bot.events import Event, MemberJoined, MessagePosted
 
 
 class Sink:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from bot.adapters.discord.adapter import DiscordAdapter
-from bot.events import MessageDeleted, MessageEdited, MessagePosted
+from rallybot.bot.adapters.discord.adapter import DiscordAdapter
+from rallybot.bot.events import MessageDeleted, MessageEdited, MessagePosted
 
 from . import payloads
 from .adapter_support import (

@@ -8,9 +8,9 @@ from collections.abc import AsyncIterator
 import pytest
 from discord.http import Route
 
-from bot.adapters.base import AdapterError, SentMessage
-from bot.adapters.discord.adapter import DiscordAdapter
-from bot.messages import Message
+from rallybot.bot.adapters.base import AdapterError, SentMessage
+from rallybot.bot.adapters.discord.adapter import DiscordAdapter
+from rallybot.bot.messages import Message
 
 from .adapter_support import ALICE, CHANNEL, Recorder, build_world, close_adapter, start_adapter
 from .fake_discord import FakeDiscord

@@ -10,10 +10,10 @@ import asyncio
 
 import pytest
 
-from bot.adapters.discord import adapter as discord_adapter
-from bot.adapters.discord.adapter import DiscordAdapter
-from bot.adapters.discord.render import custom_id
-from bot.events import (
+from rallybot.bot.adapters.discord import adapter as discord_adapter
+from rallybot.bot.adapters.discord.adapter import DiscordAdapter
+from rallybot.bot.adapters.discord.render import custom_id
+from rallybot.bot.events import (
     ButtonClicked,
     CommandInvoked,
     MemberProfile,
@@ -22,7 +22,7 @@ from bot.events import (
     ReactionRemoved,
     UserRef,
 )
-from bot.messages import Message
+from rallybot.bot.messages import Message
 
 from . import payloads
 from .adapter_support import (

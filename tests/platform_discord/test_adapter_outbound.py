@@ -9,18 +9,18 @@ import pytest
 from discord.http import Route
 from pydantic import SecretStr
 
-from bot.adapters.base import (
+from rallybot.bot.adapters.base import (
     Adapter,
     AdapterError,
     SentMessage,
     TransientSendError,
     create_adapter,
 )
-from bot.adapters.discord.adapter import WEBHOOK_NAME, DiscordAdapter, DiscordStartError
-from bot.adapters.discord.render import nonce_for
-from bot.clock import SimulatedClock
-from bot.config import Settings
-from bot.messages import Button, Message, Sender
+from rallybot.bot.adapters.discord.adapter import WEBHOOK_NAME, DiscordAdapter, DiscordStartError
+from rallybot.bot.adapters.discord.render import nonce_for
+from rallybot.bot.clock import SimulatedClock
+from rallybot.bot.config import Settings
+from rallybot.bot.messages import Button, Message, Sender
 
 from .adapter_support import (
     ALICE,

@@ -15,15 +15,15 @@ import sqlalchemy as sa
 import yaml
 from discord.http import Route
 
-from bot.adapters.discord.adapter import DiscordAdapter
-from bot.adapters.discord.render import nonce_for
-from bot.app import Rallybot
-from bot.clock import SimulatedClock
-from bot.events import ButtonClicked, Event, ReactionAdded
-from bot.messages import Button, Message
-from storage.database import Database
-from storage.models import Delivery
-from storage.repositories import get_member_by_platform_id, upsert_member
+from rallybot.bot.adapters.discord.adapter import DiscordAdapter
+from rallybot.bot.adapters.discord.render import nonce_for
+from rallybot.bot.app import Rallybot
+from rallybot.bot.clock import SimulatedClock
+from rallybot.bot.events import ButtonClicked, Event, ReactionAdded
+from rallybot.bot.messages import Button, Message
+from rallybot.storage.database import Database
+from rallybot.storage.models import Delivery
+from rallybot.storage.repositories import get_member_by_platform_id, upsert_member
 
 from . import payloads
 from .adapter_support import (

@@ -8,10 +8,10 @@ import re
 
 import pytest
 
-from bot.adapters.discord.adapter import DiscordAdapter
-from bot.commands import COMMANDS, CommandSpec, args_from_options, command
-from bot.events import CommandInvoked
-from handlers import admin
+from rallybot.bot.adapters.discord.adapter import DiscordAdapter
+from rallybot.bot.commands import COMMANDS, CommandSpec, args_from_options, command
+from rallybot.bot.events import CommandInvoked
+from rallybot.handlers import admin
 
 from .adapter_support import (
     ALICE,
@@ -26,11 +26,11 @@ from .fake_discord import FakeDiscord
 
 def _handled_commands() -> set[str]:
     """Every ``COMMANDS`` set of every module of :mod:`handlers` (new features included)."""
-    import handlers
+    import rallybot.handlers
 
     names = {"help"} | set(admin.ADMIN_COMMANDS)
-    for info in pkgutil.iter_modules(handlers.__path__):
-        module = importlib.import_module(f"handlers.{info.name}")
+    for info in pkgutil.iter_modules(rallybot.handlers.__path__):
+        module = importlib.import_module(f"rallybot.handlers.{info.name}")
         commands = getattr(module, "COMMANDS", None)
         if isinstance(commands, frozenset | set):
             names |= {str(c) for c in commands}

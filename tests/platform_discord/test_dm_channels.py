@@ -8,9 +8,9 @@ from datetime import UTC, datetime
 import pytest
 from discord.http import Route
 
-from bot.messages import Message
-from storage.database import Database
-from storage.repositories import get_member_by_platform_id, upsert_member
+from rallybot.bot.messages import Message
+from rallybot.storage.database import Database
+from rallybot.storage.repositories import get_member_by_platform_id, upsert_member
 
 from .adapter_support import ALICE, BOB, Recorder, build_world, close_adapter, start_adapter
 from .fake_discord import FakeDiscord

@@ -11,8 +11,8 @@ import discord
 import pytest
 from discord.http import HTTPClient, Route, handle_message_parameters
 
-from bot.adapters.discord.render import nonce_for, render_message
-from bot.messages import Button, Message
+from rallybot.bot.adapters.discord.render import nonce_for, render_message
+from rallybot.bot.messages import Button, Message
 
 from .fake_discord import FakeDiscord
 

@@ -6,10 +6,10 @@ from typing import Any
 
 import pytest
 
-from bot.adapters.discord.adapter import DiscordAdapter
-from bot.adapters.discord.render import custom_id
-from bot.events import ButtonClicked, Event, FormSubmitted
-from bot.messages import Form, FormField
+from rallybot.bot.adapters.discord.adapter import DiscordAdapter
+from rallybot.bot.adapters.discord.render import custom_id
+from rallybot.bot.events import ButtonClicked, Event, FormSubmitted
+from rallybot.bot.messages import Form, FormField
 
 from . import payloads
 from .adapter_support import (

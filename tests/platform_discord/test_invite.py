@@ -9,14 +9,14 @@ import discord
 import pytest
 from typer.testing import CliRunner
 
-from bot.adapters.discord.invite import (
+from rallybot.bot.adapters.discord.invite import (
     INTENTS_HELP,
     PERMISSIONS,
     SCOPES,
     invite_url,
     required_intents,
 )
-from bot.cli import app
+from rallybot.bot.cli import app
 
 runner = CliRunner()
 

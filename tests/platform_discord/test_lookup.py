@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator
 import pytest
 from discord.http import Route
 
-from bot.adapters.discord.adapter import DiscordAdapter
+from rallybot.bot.adapters.discord.adapter import DiscordAdapter
 
 from . import payloads
 from .adapter_support import ALICE, BOB, Recorder, build_world, close_adapter, start_adapter

@@ -10,8 +10,8 @@ import discord
 import pytest
 from discord.http import Route
 
-from bot.adapters.discord.invite import required_intents
-from bot.adapters.discord.render import custom_id, parse_custom_id
+from rallybot.bot.adapters.discord.invite import required_intents
+from rallybot.bot.adapters.discord.render import custom_id, parse_custom_id
 
 from .fake_discord import FakeDiscord
 from .payloads import (

@@ -5,7 +5,7 @@ from __future__ import annotations
 import discord
 import pytest
 
-from bot.adapters.discord.render import (
+from rallybot.bot.adapters.discord.render import (
     CONTENT_LIMIT,
     EMBED_DESCRIPTION_LIMIT,
     EMBED_TOTAL_LIMIT,
@@ -16,7 +16,7 @@ from bot.adapters.discord.render import (
     parse_custom_id,
     render_message,
 )
-from bot.messages import Button, Image, Message, Sender
+from rallybot.bot.messages import Button, Image, Message, Sender
 
 
 def _total(embeds: list[discord.Embed]) -> int:

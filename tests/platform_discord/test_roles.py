@@ -14,13 +14,13 @@ import pytest
 import sqlalchemy as sa
 from discord.http import Route
 
-from bot.adapters.discord.adapter import DiscordAdapter, build_client
-from bot.app import Rallybot
-from bot.clock import SimulatedClock
-from bot.teams import TeamSync
-from storage.database import Database
-from storage.models import Member
-from storage.repositories import upsert_member
+from rallybot.bot.adapters.discord.adapter import DiscordAdapter, build_client
+from rallybot.bot.app import Rallybot
+from rallybot.bot.clock import SimulatedClock
+from rallybot.bot.teams import TeamSync
+from rallybot.storage.database import Database
+from rallybot.storage.models import Member
+from rallybot.storage.repositories import upsert_member
 
 from . import payloads
 from .adapter_support import (

@@ -17,13 +17,13 @@ import sqlalchemy as sa
 from discord.http import Route
 from typer.testing import CliRunner
 
-from bot.adapters.discord.adapter import DiscordAdapter, build_client
-from bot.cli import app
-from campaigns.roster import load_roster_text, member_fields
-from handlers.onboarding import match_roster
-from storage.database import Database, create_database
-from storage.models import Member
-from storage.repositories import import_members
+from rallybot.bot.adapters.discord.adapter import DiscordAdapter, build_client
+from rallybot.bot.cli import app
+from rallybot.campaigns.roster import load_roster_text, member_fields
+from rallybot.handlers.onboarding import match_roster
+from rallybot.storage.database import Database, create_database
+from rallybot.storage.models import Member
+from rallybot.storage.repositories import import_members
 
 from . import payloads
 from .adapter_support import (
@@ -134,7 +134,7 @@ def fake_in_a_thread() -> Iterator[FakeDiscord]:
 def test_roster_import_on_discord_matches_the_discord_column(
     db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import bot.adapters.base
+    import rallybot.bot.adapters.base
 
     monkeypatch.setattr(Route, "BASE", Route.BASE)  # restored after the test
     monkeypatch.chdir(tmp_path)
@@ -147,7 +147,7 @@ def test_roster_import_on_discord_matches_the_discord_column(
             created.append(adapter)
             return adapter
 
-        monkeypatch.setattr(bot.adapters.base, "create_adapter", create)
+        monkeypatch.setattr(rallybot.bot.adapters.base, "create_adapter", create)
         monkeypatch.setenv("DATABASE_URL", db_url)
         monkeypatch.setenv("DISCORD_TOKEN", server.token)
         monkeypatch.setenv("DISCORD_GUILD_IDS", str(GUILD))
@@ -178,12 +178,12 @@ def test_roster_import_on_discord_matches_the_discord_column(
 def test_a_roster_without_discord_cells_is_not_matched(
     db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import bot.adapters.base
+    import rallybot.bot.adapters.base
 
     def create(name: str, **kwargs: Any) -> Any:
         raise AssertionError("no platform is needed for a roster of ids")
 
-    monkeypatch.setattr(bot.adapters.base, "create_adapter", create)
+    monkeypatch.setattr(rallybot.bot.adapters.base, "create_adapter", create)
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("DATABASE_URL", db_url)
     roster = tmp_path / "ids.csv"

@@ -10,11 +10,11 @@ from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from typing import Any
 
-from bot.adapters.slack.adapter import SlackAdapter
-from bot.clock import Clock, SimulatedClock
-from bot.config import Settings
-from bot.events import Event
-from storage.database import Database
+from rallybot.bot.adapters.slack.adapter import SlackAdapter
+from rallybot.bot.clock import Clock, SimulatedClock
+from rallybot.bot.config import Settings
+from rallybot.bot.events import Event
+from rallybot.storage.database import Database
 from tests.platform_slack.fake_slack import FakeSlack
 
 SIGNING_SECRET = "8f742231b10e8888abcd99yyyzzz85a5"

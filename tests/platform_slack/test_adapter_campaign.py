@@ -11,11 +11,11 @@ from pathlib import Path
 import sqlalchemy as sa
 import yaml
 
-from bot.app import Rallybot
-from bot.clock import SimulatedClock
-from campaigns.roster import load_roster
-from storage.database import Database
-from storage.models import Delivery, Member
+from rallybot.bot.app import Rallybot
+from rallybot.bot.clock import SimulatedClock
+from rallybot.campaigns.roster import load_roster
+from rallybot.storage.database import Database
+from rallybot.storage.models import Delivery, Member
 from tests.platform_slack.fake_slack import FakeSlack
 from tests.platform_slack.harness import slack_adapter, slack_settings
 

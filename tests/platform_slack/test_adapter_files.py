@@ -10,14 +10,14 @@ from pathlib import Path
 
 import pytest
 
-from bot.adapters.base import AdapterError, SentMessage, TransientSendError
-from bot.adapters.slack.limits import rate_keys
-from bot.app import Rallybot
-from bot.clock import SimulatedClock
-from bot.events import CommandInvoked, UserRef
-from bot.messages import Message
-from bot.report import CHARTS
-from storage.database import Database
+from rallybot.bot.adapters.base import AdapterError, SentMessage, TransientSendError
+from rallybot.bot.adapters.slack.limits import rate_keys
+from rallybot.bot.app import Rallybot
+from rallybot.bot.clock import SimulatedClock
+from rallybot.bot.events import CommandInvoked, UserRef
+from rallybot.bot.messages import Message
+from rallybot.bot.report import CHARTS
+from rallybot.storage.database import Database
 from tests.platform_slack.fake_slack import FakeSlack
 from tests.platform_slack.harness import slack_adapter, slack_settings
 from tests.report.seed import seed

@@ -8,11 +8,11 @@ from dataclasses import dataclass
 
 import pytest
 
-from bot.adapters.slack.adapter import SlackAdapter, form_from_view_submission
-from bot.adapters.slack.render import render_form
-from bot.events import ButtonClicked, ChannelRef, FormSubmitted, UserRef
-from bot.messages import Form, FormField
-from storage.database import Database
+from rallybot.bot.adapters.slack.adapter import SlackAdapter, form_from_view_submission
+from rallybot.bot.adapters.slack.render import render_form
+from rallybot.bot.events import ButtonClicked, ChannelRef, FormSubmitted, UserRef
+from rallybot.bot.messages import Form, FormField
+from rallybot.storage.database import Database
 from tests.platform_slack import payloads as p
 from tests.platform_slack.fake_slack import FakeSlack
 from tests.platform_slack.harness import NOW, SIGNING_SECRET, Sink, slack_adapter

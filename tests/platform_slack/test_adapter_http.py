@@ -12,11 +12,11 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from bot.adapters.slack.adapter import SlackAdapter
-from bot.adapters.slack.render import LINK_ACTION_PREFIX
-from bot.app import Rallybot
-from bot.clock import SimulatedClock
-from bot.events import (
+from rallybot.bot.adapters.slack.adapter import SlackAdapter
+from rallybot.bot.adapters.slack.render import LINK_ACTION_PREFIX
+from rallybot.bot.app import Rallybot
+from rallybot.bot.clock import SimulatedClock
+from rallybot.bot.events import (
     ButtonClicked,
     CommandInvoked,
     Event,
@@ -28,9 +28,9 @@ from bot.events import (
     ReactionAdded,
     ReactionRemoved,
 )
-from bot.messages import Message
-from storage.database import Database
-from storage.models import InboundEvent
+from rallybot.bot.messages import Message
+from rallybot.storage.database import Database
+from rallybot.storage.models import InboundEvent
 from tests.platform_slack import payloads as p
 from tests.platform_slack.fake_slack import FakeSlack
 from tests.platform_slack.harness import (

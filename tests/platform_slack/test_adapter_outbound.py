@@ -11,13 +11,13 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from bot.adapters.base import AdapterError, SentMessage, TransientSendError
-from bot.app import Rallybot
-from bot.clock import SimulatedClock
-from bot.messages import Button, Message, Sender
-from storage.database import Database
-from storage.models import Delivery, Member
-from storage.repositories import get_member_by_platform_id, upsert_member
+from rallybot.bot.adapters.base import AdapterError, SentMessage, TransientSendError
+from rallybot.bot.app import Rallybot
+from rallybot.bot.clock import SimulatedClock
+from rallybot.bot.messages import Button, Message, Sender
+from rallybot.storage.database import Database
+from rallybot.storage.models import Delivery, Member
+from rallybot.storage.repositories import get_member_by_platform_id, upsert_member
 from tests.platform_slack.fake_slack import FakeLimit, FakeSlack
 from tests.platform_slack.harness import NOW, slack_adapter, slack_settings
 

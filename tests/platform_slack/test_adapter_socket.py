@@ -6,11 +6,11 @@ import time
 
 import pytest
 
-from bot.adapters.base import create_adapter
-from bot.adapters.slack.adapter import SlackAdapter, SlackConfigError
-from bot.clock import SimulatedClock
-from bot.events import ButtonClicked, CommandInvoked, ReactionAdded
-from storage.database import Database
+from rallybot.bot.adapters.base import create_adapter
+from rallybot.bot.adapters.slack.adapter import SlackAdapter, SlackConfigError
+from rallybot.bot.clock import SimulatedClock
+from rallybot.bot.events import ButtonClicked, CommandInvoked, ReactionAdded
+from rallybot.storage.database import Database
 from tests.platform_slack import payloads as p
 from tests.platform_slack.fake_slack import FakeSlack
 from tests.platform_slack.harness import NOW, Sink, slack_adapter, slack_settings

@@ -6,13 +6,13 @@ import json
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bot.adapters.slack.adapter import (
+from rallybot.bot.adapters.slack.adapter import (
     clicks_from_block_actions,
     command_from_slash,
     event_from_callback,
 )
-from bot.adapters.slack.render import LINK_ACTION_PREFIX
-from bot.events import (
+from rallybot.bot.adapters.slack.render import LINK_ACTION_PREFIX
+from rallybot.bot.events import (
     FileRef,
     MemberProfile,
     MessageDeleted,

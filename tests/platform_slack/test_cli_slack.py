@@ -7,8 +7,8 @@ from typing import Any
 import yaml
 from typer.testing import CliRunner
 
-from bot.adapters.slack.manifest import BOT_EVENTS, SCOPES
-from bot.cli import app
+from rallybot.bot.adapters.slack.manifest import BOT_EVENTS, SCOPES
+from rallybot.bot.cli import app
 
 runner = CliRunner()
 

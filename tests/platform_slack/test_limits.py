@@ -6,7 +6,7 @@ import asyncio
 
 import pytest
 
-from bot.adapters.slack.limits import (
+from rallybot.bot.adapters.slack.limits import (
     HEADROOM,
     METHOD_TIERS,
     POST_WORKSPACE_BURST,
@@ -15,7 +15,7 @@ from bot.adapters.slack.limits import (
     slack_limiter,
     slack_rules,
 )
-from bot.ratelimit import RateLimiter
+from rallybot.bot.ratelimit import RateLimiter
 
 
 class FakeTime:

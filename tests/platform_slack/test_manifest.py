@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 import yaml
 
-from bot.adapters.slack.manifest import (
+from rallybot.bot.adapters.slack.manifest import (
     BOT_EVENTS,
     SCOPES,
     build_manifest,

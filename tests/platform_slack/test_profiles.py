@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
-from bot.adapters.base import MemberProfile
-from bot.adapters.slack.profiles import (
+from rallybot.bot.adapters.base import MemberProfile
+from rallybot.bot.adapters.slack.profiles import (
     has_custom_photo,
     is_active_member,
     is_profile_complete,

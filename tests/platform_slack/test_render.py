@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 from slack_sdk.models.blocks import Block
 
-from bot.adapters.slack.render import (
+from rallybot.bot.adapters.slack.render import (
     LINK_ACTION_PREFIX,
     MAX_BLOCKS,
     SECTION_TEXT_LIMIT,
@@ -19,7 +19,7 @@ from bot.adapters.slack.render import (
     split_text,
     to_mrkdwn,
 )
-from bot.messages import Button, Image, Message, Sender
+from rallybot.bot.messages import Button, Image, Message, Sender
 
 
 def valid_blocks(blocks: list[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -9,14 +9,14 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from bot.adapters.slack.adapter import SlackAdapter
-from bot.adapters.slack.limits import rate_keys
-from bot.app import Rallybot
-from bot.clock import SimulatedClock
-from bot.teams import TeamSync
-from storage.database import Database
-from storage.models import Member
-from storage.repositories import upsert_member
+from rallybot.bot.adapters.slack.adapter import SlackAdapter
+from rallybot.bot.adapters.slack.limits import rate_keys
+from rallybot.bot.app import Rallybot
+from rallybot.bot.clock import SimulatedClock
+from rallybot.bot.teams import TeamSync
+from rallybot.storage.database import Database
+from rallybot.storage.models import Member
+from rallybot.storage.repositories import upsert_member
 from tests.platform_slack.fake_slack import FakeSlack
 from tests.platform_slack.harness import NOW, slack_adapter, slack_settings
 

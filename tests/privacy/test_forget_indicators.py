@@ -7,11 +7,11 @@ from datetime import UTC, datetime
 
 import sqlalchemy as sa
 
-from bot.indicators import Scope
-from bot.privacy import forget_member
-from bot.report import ReportData, compute
-from storage.database import Database
-from storage.models import Member, table_of
+from rallybot.bot.indicators import Scope
+from rallybot.bot.privacy import forget_member
+from rallybot.bot.report import ReportData, compute
+from rallybot.storage.database import Database
+from rallybot.storage.models import Member, table_of
 from tests.report.seed import END, START, seed
 
 NOW = datetime(2026, 11, 30, 9, 0, tzinfo=UTC)

@@ -15,13 +15,13 @@ import pytest
 import sqlalchemy as sa
 from sqlmodel import SQLModel
 
-from bot.adapters.base import Capabilities
-from bot.adapters.memory import MemoryAdapter
-from bot.app import Rallybot
-from bot.clock import SimulatedClock
-from bot.config import Settings
-from bot.events import ButtonClicked, ChannelRef, CommandInvoked, UserRef
-from bot.privacy import (
+from rallybot.bot.adapters.base import Capabilities
+from rallybot.bot.adapters.memory import MemoryAdapter
+from rallybot.bot.app import Rallybot
+from rallybot.bot.clock import SimulatedClock
+from rallybot.bot.config import Settings
+from rallybot.bot.events import ButtonClicked, ChannelRef, CommandInvoked, UserRef
+from rallybot.bot.privacy import (
     FORGOTTEN_PREFIX,
     NOT_PERSONAL,
     REGISTRY,
@@ -31,11 +31,11 @@ from bot.privacy import (
     purge_expired,
     unregistered_tables,
 )
-from handlers.privacy import chunks
-from storage.database import Database
-from storage.models import InboundEvent, Member, PointEntry, UTCDateTime, table_of
-from storage.repositories import upsert_member
-from storage.survey_models import SurveyDraft
+from rallybot.handlers.privacy import chunks
+from rallybot.storage.database import Database
+from rallybot.storage.models import InboundEvent, Member, PointEntry, UTCDateTime, table_of
+from rallybot.storage.repositories import upsert_member
+from rallybot.storage.survey_models import SurveyDraft
 
 NOW = datetime(2026, 11, 10, 9, 0, tzinfo=UTC)
 SECRET_ID = "U-FORGET-ME-4242"

@@ -11,10 +11,10 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from storage.challenge_models import ChallengeDone, ChallengeProgress
-from storage.database import Database
-from storage.helpdesk_models import HelpTicket
-from storage.models import (
+from rallybot.storage.challenge_models import ChallengeDone, ChallengeProgress
+from rallybot.storage.database import Database
+from rallybot.storage.helpdesk_models import HelpTicket
+from rallybot.storage.models import (
     ALL_TIME,
     ChannelMember,
     Delivery,
@@ -23,9 +23,9 @@ from storage.models import (
     PointTotal,
     table_of,
 )
-from storage.quiz_models import QuizAnswer, QuizRun
-from storage.report_models import Activity, week_of
-from storage.survey_models import Survey, SurveyAnswer
+from rallybot.storage.quiz_models import QuizAnswer, QuizRun
+from rallybot.storage.report_models import Activity, week_of
+from rallybot.storage.survey_models import Survey, SurveyAnswer
 
 START = datetime(2026, 11, 2, tzinfo=UTC)
 END = datetime(2026, 11, 23, tzinfo=UTC)

@@ -7,11 +7,11 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
-from bot.adapters.memory import MemoryAdapter
-from bot.app import Rallybot
-from bot.clock import SimulatedClock
-from bot.config import Settings
-from bot.events import (
+from rallybot.bot.adapters.memory import MemoryAdapter
+from rallybot.bot.app import Rallybot
+from rallybot.bot.clock import SimulatedClock
+from rallybot.bot.config import Settings
+from rallybot.bot.events import (
     ButtonClicked,
     ChannelRef,
     CommandInvoked,
@@ -19,12 +19,12 @@ from bot.events import (
     ReactionAdded,
     UserRef,
 )
-from campaigns.loader import CampaignLoadError, load_campaign_text
-from handlers import stats
-from storage.database import Database
-from storage.models import Delivery, Member, table_of
-from storage.report_models import Activity
-from storage.repositories import upsert_member
+from rallybot.campaigns.loader import CampaignLoadError, load_campaign_text
+from rallybot.handlers import stats
+from rallybot.storage.database import Database
+from rallybot.storage.models import Delivery, Member, table_of
+from rallybot.storage.report_models import Activity
+from rallybot.storage.repositories import upsert_member
 from tests.report.seed import seed
 
 CAMPAIGN = """\

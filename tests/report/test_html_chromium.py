@@ -26,9 +26,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from bot.indicators import Scope
-from bot.report import CHARTS, chart_pngs, compute, render_html
-from storage.database import Database
+from rallybot.bot.indicators import Scope
+from rallybot.bot.report import CHARTS, chart_pngs, compute, render_html
+from rallybot.storage.database import Database
 from tests.report.seed import END, START, seed
 
 BROWSER_FLAGS = (

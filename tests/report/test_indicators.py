@@ -6,9 +6,9 @@ from datetime import date, timedelta
 
 import pytest
 
-from bot import indicators as ind
-from bot.indicators import Scope
-from storage.database import Database
+from rallybot.bot import indicators as ind
+from rallybot.bot.indicators import Scope
+from rallybot.storage.database import Database
 from tests.report.seed import END, START, WEEKS, seed
 
 RANGE = Scope(start=START, end=END)

@@ -13,11 +13,11 @@ from pathlib import Path
 import pytest
 from rich.console import Console
 
-from bot import indicators as ind
-from bot.indicators import KudosStats, KudosWeek, Scope
-from bot.report import compute, render_html, render_tables, summary_text, write_csv
-from storage.database import Database
-from storage.models import PointEntry
+from rallybot.bot import indicators as ind
+from rallybot.bot.indicators import KudosStats, KudosWeek, Scope
+from rallybot.bot.report import compute, render_html, render_tables, summary_text, write_csv
+from rallybot.storage.database import Database
+from rallybot.storage.models import PointEntry
 from tests.report.seed import END, START, WEEKS, _insert, at, seed
 
 RANGE = Scope(start=START, end=END)

@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from bot.cli import app
-from bot.indicators import Scope
-from bot.report import CHARTS, STEPS, compute
-from storage.database import Database, create_database
+from rallybot.bot.cli import app
+from rallybot.bot.indicators import Scope
+from rallybot.bot.report import CHARTS, STEPS, compute
+from rallybot.storage.database import Database, create_database
 from tests.report.seed import seed
 
 runner = CliRunner()

@@ -9,16 +9,16 @@ from typing import Any
 
 import pytest
 
-from bot.adapters.base import AdapterError, Capabilities, SentMessage, TransientSendError
-from bot.adapters.memory import MemoryAdapter
-from bot.app import Rallybot
-from bot.clock import SimulatedClock
-from bot.config import Settings
-from bot.events import CommandInvoked, UserRef
-from bot.messages import Message
-from bot.report import CHARTS, ReportData, chart_pngs, chart_title
-from handlers import stats
-from storage.database import Database
+from rallybot.bot.adapters.base import AdapterError, Capabilities, SentMessage, TransientSendError
+from rallybot.bot.adapters.memory import MemoryAdapter
+from rallybot.bot.app import Rallybot
+from rallybot.bot.clock import SimulatedClock
+from rallybot.bot.config import Settings
+from rallybot.bot.events import CommandInvoked, UserRef
+from rallybot.bot.messages import Message
+from rallybot.bot.report import CHARTS, ReportData, chart_pngs, chart_title
+from rallybot.handlers import stats
+from rallybot.storage.database import Database
 from tests.report.seed import seed
 
 AT = datetime(2026, 11, 22, 20, tzinfo=UTC)

@@ -9,10 +9,10 @@ from datetime import UTC, datetime
 import pytest
 import sqlalchemy as sa
 
-from storage.batching import GroupCommit, appender
-from storage.database import Database
-from storage.models import ControlFlag, InboundEvent, Member, table_of
-from storage.repositories import (
+from rallybot.storage.batching import GroupCommit, appender
+from rallybot.storage.database import Database
+from rallybot.storage.models import ControlFlag, InboundEvent, Member, table_of
+from rallybot.storage.repositories import (
     claim_event,
     claim_events,
     get_member_by_platform_id,

@@ -10,8 +10,13 @@ import pytest
 from sqlalchemy import exc, func, select, text
 from sqlmodel import col
 
-from storage.database import SQLITE_BUSY_TIMEOUT_MS, Database, create_database, normalize_url
-from storage.models import ChannelMember, Delivery, InboundEvent, Member
+from rallybot.storage.database import (
+    SQLITE_BUSY_TIMEOUT_MS,
+    Database,
+    create_database,
+    normalize_url,
+)
+from rallybot.storage.models import ChannelMember, Delivery, InboundEvent, Member
 
 sqlite_only = pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
 

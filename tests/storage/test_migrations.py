@@ -13,9 +13,9 @@ from sqlalchemy import inspect
 from sqlalchemy.engine import Connection
 from sqlmodel import SQLModel
 
-import storage.models  # registers the tables on SQLModel.metadata
-from storage.database import make_engine
-from storage.migrate import (
+import rallybot.storage.models  # registers the tables on SQLModel.metadata
+from rallybot.storage.database import make_engine
+from rallybot.storage.migrate import (
     MIGRATIONS_DIR,
     alembic_config,
     current_revision,
@@ -63,7 +63,7 @@ def test_one_head_and_it_is_the_initial_revision_or_later() -> None:
 
 
 def test_migration_files_ship_in_the_package() -> None:
-    assert Path(storage.models.__file__).parent / "migrations" == MIGRATIONS_DIR
+    assert Path(rallybot.storage.models.__file__).parent / "migrations" == MIGRATIONS_DIR
     for name in ("env.py", "script.py.mako", "versions/0001_initial.py"):
         assert (MIGRATIONS_DIR / name).is_file(), name
 

@@ -7,9 +7,9 @@ from datetime import UTC, datetime
 
 import sqlalchemy as sa
 
-from storage.database import Database
-from storage.models import Member
-from storage.repositories import get_members, upsert_member
+from rallybot.storage.database import Database
+from rallybot.storage.models import Member
+from rallybot.storage.repositories import get_members, upsert_member
 
 NOW = datetime(2026, 9, 15, 8, 0, tzinfo=UTC)
 

@@ -11,9 +11,9 @@ import json
 import os
 from pathlib import Path
 
-from bot.adapters.base import Capabilities, SentMessage
-from bot.adapters.memory import MemoryAdapter
-from bot.messages import Message
+from rallybot.bot.adapters.base import Capabilities, SentMessage
+from rallybot.bot.adapters.memory import MemoryAdapter
+from rallybot.bot.messages import Message
 
 
 class FileAdapter(MemoryAdapter):

@@ -17,10 +17,10 @@ import os
 from datetime import datetime
 from pathlib import Path
 
-from bot.app import Rallybot
-from bot.clock import SimulatedClock
-from bot.config import Settings
-from storage.database import create_database
+from rallybot.bot.app import Rallybot
+from rallybot.bot.clock import SimulatedClock
+from rallybot.bot.config import Settings
+from rallybot.storage.database import create_database
 from tests.support.file_adapter import FileAdapter
 
 

@@ -7,9 +7,9 @@ from datetime import UTC, datetime
 
 import pytest
 
-from campaigns.loader import CampaignLoadError, load_campaign_text
-from campaigns.planner import build_message
-from campaigns.survey import survey_id, survey_key
+from rallybot.campaigns.loader import CampaignLoadError, load_campaign_text
+from rallybot.campaigns.planner import build_message
+from rallybot.campaigns.survey import survey_id, survey_key
 
 BASE = """\
 id: c

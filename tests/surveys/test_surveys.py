@@ -11,11 +11,11 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from bot.adapters.memory import Delivered, MemoryAdapter
-from bot.app import Rallybot
-from bot.clock import SimulatedClock
-from bot.config import Settings
-from bot.events import (
+from rallybot.bot.adapters.memory import Delivered, MemoryAdapter
+from rallybot.bot.app import Rallybot
+from rallybot.bot.clock import SimulatedClock
+from rallybot.bot.config import Settings
+from rallybot.bot.events import (
     ButtonClicked,
     ChannelRef,
     CommandInvoked,
@@ -23,12 +23,12 @@ from bot.events import (
     MessagePosted,
     UserRef,
 )
-from bot.messages import Button
-from handlers.survey import survey_results
-from storage.database import Database
-from storage.models import Member, table_of
-from storage.repositories import upsert_member
-from storage.survey_models import Survey, SurveyAnswer, SurveyDraft, SurveyResponder
+from rallybot.bot.messages import Button
+from rallybot.handlers.survey import survey_results
+from rallybot.storage.database import Database
+from rallybot.storage.models import Member, table_of
+from rallybot.storage.repositories import upsert_member
+from rallybot.storage.survey_models import Survey, SurveyAnswer, SurveyDraft, SurveyResponder
 
 LAUNCH = datetime(2026, 11, 3, 8, 30, tzinfo=UTC)
 
@@ -372,7 +372,7 @@ async def test_stale_and_double_clicks_count_once(db: Database, tmp_path: Path) 
 
 
 async def test_forget_keeps_the_survey_results(db: Database, tmp_path: Path) -> None:
-    from bot.privacy import forget_member
+    from rallybot.bot.privacy import forget_member
 
     bot, adapter, _clock = make_bot(db, tmp_path)
     await bot.reload()

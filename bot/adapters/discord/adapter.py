@@ -24,7 +24,7 @@ import discord
 from discord import app_commands
 from discord.http import Route
 
-from bot.adapters.base import (
+from rallybot.bot.adapters.base import (
     AdapterError,
     Capabilities,
     EventSink,
@@ -33,11 +33,16 @@ from bot.adapters.base import (
     SentMessage,
     TransientSendError,
 )
-from bot.adapters.discord.render import RenderedMessage, nonce_for, parse_custom_id, render_message
-from bot.clock import Clock
-from bot.commands import COMMANDS, CommandSpec, args_from_options
-from bot.config import Settings
-from bot.events import (
+from rallybot.bot.adapters.discord.render import (
+    RenderedMessage,
+    nonce_for,
+    parse_custom_id,
+    render_message,
+)
+from rallybot.bot.clock import Clock
+from rallybot.bot.commands import COMMANDS, CommandSpec, args_from_options
+from rallybot.bot.config import Settings
+from rallybot.bot.events import (
     ButtonClicked,
     ChannelRef,
     CommandInvoked,
@@ -53,10 +58,10 @@ from bot.events import (
     ReactionRemoved,
     UserRef,
 )
-from bot.messages import Form, Message
-from bot.ratelimit import RateLimiter, Rule
-from storage.database import Database
-from storage.repositories import list_states, load_dm_channels, set_dm_channel
+from rallybot.bot.messages import Form, Message
+from rallybot.bot.ratelimit import RateLimiter, Rule
+from rallybot.storage.database import Database
+from rallybot.storage.repositories import list_states, load_dm_channels, set_dm_channel
 
 __all__ = [
     "DEFAULT_API_URL",

@@ -27,7 +27,7 @@ from dataclasses import dataclass
 
 import discord
 
-from bot.messages import Button, Message
+from rallybot.bot.messages import Button, Message
 
 __all__ = [
     "BUTTONS_PER_ROW",

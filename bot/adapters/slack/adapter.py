@@ -39,7 +39,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.web.async_slack_response import AsyncSlackResponse
 
-from bot.adapters.base import (
+from rallybot.bot.adapters.base import (
     AdapterError,
     Capabilities,
     EventSink,
@@ -48,9 +48,9 @@ from bot.adapters.base import (
     SentMessage,
     TransientSendError,
 )
-from bot.adapters.slack.limits import rate_keys, slack_limiter
-from bot.adapters.slack.profiles import is_active_member, profile_from_user
-from bot.adapters.slack.render import (
+from rallybot.bot.adapters.slack.limits import rate_keys, slack_limiter
+from rallybot.bot.adapters.slack.profiles import is_active_member, profile_from_user
+from rallybot.bot.adapters.slack.render import (
     FORM_CALLBACK_PREFIX,
     fallback_text,
     is_link_action,
@@ -58,9 +58,9 @@ from bot.adapters.slack.render import (
     render_form,
     render_message,
 )
-from bot.clock import Clock
-from bot.config import Settings
-from bot.events import (
+from rallybot.bot.clock import Clock
+from rallybot.bot.config import Settings
+from rallybot.bot.events import (
     ButtonClicked,
     ChannelRef,
     CommandInvoked,
@@ -76,10 +76,10 @@ from bot.events import (
     ReactionRemoved,
     UserRef,
 )
-from bot.messages import Form, Message
-from bot.ratelimit import RateLimiter
-from storage.database import Database
-from storage.repositories import (
+from rallybot.bot.messages import Form, Message
+from rallybot.bot.ratelimit import RateLimiter
+from rallybot.storage.database import Database
+from rallybot.storage.repositories import (
     get_member_by_platform_id,
     load_dm_channels,
     set_dm_channel,

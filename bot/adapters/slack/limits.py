@@ -32,7 +32,7 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
-from bot.ratelimit import RateLimiter, Rule
+from rallybot.bot.ratelimit import RateLimiter, Rule
 
 __all__ = [
     "HEADROOM",

@@ -21,7 +21,7 @@ from typing import Any
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
-from bot.adapters.base import MemberProfile
+from rallybot.bot.adapters.base import MemberProfile
 
 __all__ = ["has_custom_photo", "is_active_member", "is_profile_complete", "profile_from_user"]
 

@@ -38,7 +38,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from bot.messages import Button, Form, Message
+from rallybot.bot.messages import Button, Form, Message
 
 __all__ = [
     "FORM_CALLBACK_PREFIX",

@@ -13,7 +13,7 @@ import sqlalchemy as sa
 import sqlmodel
 from alembic import op
 
-import storage.models
+import rallybot.storage.models
 
 # revision identifiers, used by Alembic.
 revision: str = "0001"
@@ -31,17 +31,17 @@ def upgrade() -> None:
         sa.Column("source", sqlmodel.sql.sqltypes.AutoString(length=500), nullable=False),
         sa.Column("content_hash", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
         sa.Column("status", sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
-        sa.Column("planned_through", storage.models.UTCDateTime(), nullable=True),
-        sa.Column("paused_at", storage.models.UTCDateTime(), nullable=True),
-        sa.Column("loaded_at", storage.models.UTCDateTime(), nullable=False),
-        sa.Column("updated_at", storage.models.UTCDateTime(), nullable=False),
+        sa.Column("planned_through", rallybot.storage.models.UTCDateTime(), nullable=True),
+        sa.Column("paused_at", rallybot.storage.models.UTCDateTime(), nullable=True),
+        sa.Column("loaded_at", rallybot.storage.models.UTCDateTime(), nullable=False),
+        sa.Column("updated_at", rallybot.storage.models.UTCDateTime(), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_campaign_state")),
     )
     op.create_table(
         "control_flag",
         sa.Column("name", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
         sa.Column("value", sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
-        sa.Column("updated_at", storage.models.UTCDateTime(), nullable=False),
+        sa.Column("updated_at", rallybot.storage.models.UTCDateTime(), nullable=False),
         sa.PrimaryKeyConstraint("name", name=op.f("pk_control_flag")),
     )
     op.create_table(
@@ -51,15 +51,15 @@ def upgrade() -> None:
         sa.Column("step_id", sqlmodel.sql.sqltypes.AutoString(length=100), nullable=False),
         sa.Column("recipient", sqlmodel.sql.sqltypes.AutoString(length=120), nullable=False),
         sa.Column("occurrence", sqlmodel.sql.sqltypes.AutoString(length=40), nullable=False),
-        sa.Column("due_at", storage.models.UTCDateTime(), nullable=False),
-        sa.Column("grace_until", storage.models.UTCDateTime(), nullable=False),
+        sa.Column("due_at", rallybot.storage.models.UTCDateTime(), nullable=False),
+        sa.Column("grace_until", rallybot.storage.models.UTCDateTime(), nullable=False),
         sa.Column("status", sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
         sa.Column("payload", sa.JSON(), nullable=False),
         sa.Column("content_hash", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
         sa.Column("attempts", sa.Integer(), nullable=False),
         sa.Column("claimed_by", sqlmodel.sql.sqltypes.AutoString(length=80), nullable=True),
-        sa.Column("lease_until", storage.models.UTCDateTime(), nullable=True),
-        sa.Column("sent_at", storage.models.UTCDateTime(), nullable=True),
+        sa.Column("lease_until", rallybot.storage.models.UTCDateTime(), nullable=True),
+        sa.Column("sent_at", rallybot.storage.models.UTCDateTime(), nullable=True),
         sa.Column(
             "platform_channel_id", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=True
         ),
@@ -67,8 +67,8 @@ def upgrade() -> None:
             "platform_message_id", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=True
         ),
         sa.Column("reason", sqlmodel.sql.sqltypes.AutoString(length=500), nullable=True),
-        sa.Column("created_at", storage.models.UTCDateTime(), nullable=False),
-        sa.Column("updated_at", storage.models.UTCDateTime(), nullable=False),
+        sa.Column("created_at", rallybot.storage.models.UTCDateTime(), nullable=False),
+        sa.Column("updated_at", rallybot.storage.models.UTCDateTime(), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_delivery")),
         sa.UniqueConstraint(
             "campaign_id", "step_id", "recipient", "occurrence", name="uq_delivery_key"
@@ -81,7 +81,7 @@ def upgrade() -> None:
         sa.Column("platform", sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
         sa.Column("event_id", sqlmodel.sql.sqltypes.AutoString(length=128), nullable=False),
         sa.Column("kind", sqlmodel.sql.sqltypes.AutoString(length=32), nullable=False),
-        sa.Column("received_at", storage.models.UTCDateTime(), nullable=False),
+        sa.Column("received_at", rallybot.storage.models.UTCDateTime(), nullable=False),
         sa.PrimaryKeyConstraint("platform", "event_id", name=op.f("pk_inbound_event")),
     )
     op.create_index(op.f("ix_inbound_event_received_at"), "inbound_event", ["received_at"])
@@ -96,7 +96,7 @@ def upgrade() -> None:
         sa.Column("email", sqlmodel.sql.sqltypes.AutoString(length=254), nullable=True),
         sa.Column("locale", sqlmodel.sql.sqltypes.AutoString(length=16), nullable=True),
         sa.Column("timezone", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=True),
-        sa.Column("joined_at", storage.models.UTCDateTime(), nullable=True),
+        sa.Column("joined_at", rallybot.storage.models.UTCDateTime(), nullable=True),
         sa.Column("team", sqlmodel.sql.sqltypes.AutoString(length=100), nullable=True),
         sa.Column("cohort", sqlmodel.sql.sqltypes.AutoString(length=100), nullable=True),
         sa.Column("groups", sa.JSON(), nullable=False),
@@ -104,8 +104,8 @@ def upgrade() -> None:
         sa.Column("profile_complete", sa.Boolean(), nullable=False),
         sa.Column("opted_out", sa.Boolean(), nullable=False),
         sa.Column("dm_channel_id", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=True),
-        sa.Column("created_at", storage.models.UTCDateTime(), nullable=False),
-        sa.Column("updated_at", storage.models.UTCDateTime(), nullable=False),
+        sa.Column("created_at", rallybot.storage.models.UTCDateTime(), nullable=False),
+        sa.Column("updated_at", rallybot.storage.models.UTCDateTime(), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_member")),
         sa.UniqueConstraint("platform", "platform_user_id", name="uq_member_platform_user"),
     )

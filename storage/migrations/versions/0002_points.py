@@ -13,7 +13,7 @@ import sqlalchemy as sa
 import sqlmodel
 from alembic import op
 
-import storage.models
+import rallybot.storage.models
 
 # revision identifiers, used by Alembic.
 revision: str = "0002"
@@ -39,7 +39,7 @@ def upgrade() -> None:
         sa.Column("idempotency_key", sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
         sa.Column("reverts_id", sa.Integer(), nullable=True),
         sa.Column("actor_id", sa.Integer(), nullable=True),
-        sa.Column("created_at", storage.models.UTCDateTime(), nullable=False),
+        sa.Column("created_at", rallybot.storage.models.UTCDateTime(), nullable=False),
         sa.ForeignKeyConstraint(
             ["member_id"],
             ["member.id"],
@@ -59,7 +59,7 @@ def upgrade() -> None:
         sa.Column("member_id", sa.Integer(), nullable=False),
         sa.Column("season", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
         sa.Column("total", sa.Integer(), nullable=False),
-        sa.Column("reached_at", storage.models.UTCDateTime(), nullable=False),
+        sa.Column("reached_at", rallybot.storage.models.UTCDateTime(), nullable=False),
         sa.ForeignKeyConstraint(
             ["member_id"],
             ["member.id"],
@@ -78,7 +78,7 @@ def upgrade() -> None:
         "badge_award",
         sa.Column("member_id", sa.Integer(), nullable=False),
         sa.Column("badge_id", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
-        sa.Column("awarded_at", storage.models.UTCDateTime(), nullable=False),
+        sa.Column("awarded_at", rallybot.storage.models.UTCDateTime(), nullable=False),
         sa.ForeignKeyConstraint(
             ["member_id"],
             ["member.id"],
@@ -91,8 +91,8 @@ def upgrade() -> None:
     op.create_table(
         "season",
         sa.Column("id", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
-        sa.Column("started_at", storage.models.UTCDateTime(), nullable=False),
-        sa.Column("ended_at", storage.models.UTCDateTime(), nullable=True),
+        sa.Column("started_at", rallybot.storage.models.UTCDateTime(), nullable=False),
+        sa.Column("ended_at", rallybot.storage.models.UTCDateTime(), nullable=True),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_season")),
     )
     op.create_index(op.f("ix_season_started_at"), "season", ["started_at"])

@@ -13,7 +13,7 @@ import sqlalchemy as sa
 import sqlmodel
 from alembic import op
 
-import storage.models
+import rallybot.storage.models
 
 # revision identifiers, used by Alembic.
 revision: str = "0003"
@@ -40,11 +40,11 @@ def upgrade() -> None:
         sa.Column("current", sa.Integer(), nullable=False),
         sa.Column("state", sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
         sa.Column("window_seconds", sa.Integer(), nullable=False),
-        sa.Column("asked_at", storage.models.UTCDateTime(), nullable=True),
-        sa.Column("deadline", storage.models.UTCDateTime(), nullable=True),
+        sa.Column("asked_at", rallybot.storage.models.UTCDateTime(), nullable=True),
+        sa.Column("deadline", rallybot.storage.models.UTCDateTime(), nullable=True),
         sa.Column("messages", sa.JSON(), nullable=False),
-        sa.Column("started_at", storage.models.UTCDateTime(), nullable=False),
-        sa.Column("finished_at", storage.models.UTCDateTime(), nullable=True),
+        sa.Column("started_at", rallybot.storage.models.UTCDateTime(), nullable=False),
+        sa.Column("finished_at", rallybot.storage.models.UTCDateTime(), nullable=True),
         sa.ForeignKeyConstraint(
             ["member_id"],
             ["member.id"],
@@ -67,7 +67,7 @@ def upgrade() -> None:
         sa.Column("answer", sqlmodel.sql.sqltypes.AutoString(length=500), nullable=False),
         sa.Column("correct", sa.Boolean(), nullable=False),
         sa.Column("final", sa.Boolean(), nullable=False),
-        sa.Column("answered_at", storage.models.UTCDateTime(), nullable=False),
+        sa.Column("answered_at", rallybot.storage.models.UTCDateTime(), nullable=False),
         sa.Column("points", sa.Integer(), nullable=False),
         sa.ForeignKeyConstraint(
             ["member_id"],

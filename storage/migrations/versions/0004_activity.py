@@ -13,7 +13,7 @@ import sqlalchemy as sa
 import sqlmodel
 from alembic import op
 
-import storage.models
+import rallybot.storage.models
 
 # revision identifiers, used by Alembic.
 revision: str = "0004"
@@ -31,7 +31,7 @@ def upgrade() -> None:
         sa.Column("kind", sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
         sa.Column("channel_id", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=True),
         sa.Column("target_message_id", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=True),
-        sa.Column("occurred_at", storage.models.UTCDateTime(), nullable=False),
+        sa.Column("occurred_at", rallybot.storage.models.UTCDateTime(), nullable=False),
         sa.Column("week", sa.Integer(), nullable=False),
         sa.ForeignKeyConstraint(
             ["member_id"],

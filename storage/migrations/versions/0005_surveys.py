@@ -13,7 +13,7 @@ import sqlalchemy as sa
 import sqlmodel
 from alembic import op
 
-import storage.models
+import rallybot.storage.models
 
 # revision identifiers, used by Alembic.
 revision: str = "0005"
@@ -46,8 +46,8 @@ def upgrade() -> None:
         sa.Column("anonymous", sa.Boolean(), nullable=False),
         sa.Column("locale", sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
         sa.Column("questions", sa.JSON(), nullable=False),
-        sa.Column("created_at", storage.models.UTCDateTime(), nullable=False),
-        sa.Column("updated_at", storage.models.UTCDateTime(), nullable=False),
+        sa.Column("created_at", rallybot.storage.models.UTCDateTime(), nullable=False),
+        sa.Column("updated_at", rallybot.storage.models.UTCDateTime(), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_survey")),
         sa.UniqueConstraint("key", name=op.f("uq_survey_key")),
     )
@@ -95,7 +95,7 @@ def upgrade() -> None:
         sa.Column("answers", sa.JSON(), nullable=False),
         sa.Column("selection", sa.JSON(), nullable=False),
         sa.Column("locale", sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
-        sa.Column("updated_at", storage.models.UTCDateTime(), nullable=False),
+        sa.Column("updated_at", rallybot.storage.models.UTCDateTime(), nullable=False),
         _member_fk("survey_draft"),
         _survey_fk("survey_draft"),
         sa.PrimaryKeyConstraint("survey_id", "member_id", name=op.f("pk_survey_draft")),

@@ -13,7 +13,7 @@ import sqlalchemy as sa
 import sqlmodel
 from alembic import op
 
-import storage.models
+import rallybot.storage.models
 
 # revision identifiers, used by Alembic.
 revision: str = "0006"
@@ -49,17 +49,17 @@ def upgrade() -> None:
         sa.Column("reply_id", text(length=64), nullable=True),
         sa.Column("last_reply_id", text(length=64), nullable=True),
         sa.Column("suggestions", sa.JSON(), nullable=False),
-        sa.Column("opened_at", storage.models.UTCDateTime(), nullable=False),
-        sa.Column("last_activity_at", storage.models.UTCDateTime(), nullable=False),
-        sa.Column("first_response_at", storage.models.UTCDateTime(), nullable=True),
+        sa.Column("opened_at", rallybot.storage.models.UTCDateTime(), nullable=False),
+        sa.Column("last_activity_at", rallybot.storage.models.UTCDateTime(), nullable=False),
+        sa.Column("first_response_at", rallybot.storage.models.UTCDateTime(), nullable=True),
         sa.Column("first_responder_id", sa.Integer(), nullable=True),
         sa.Column("last_replier_id", sa.Integer(), nullable=True),
-        sa.Column("solved_at", storage.models.UTCDateTime(), nullable=True),
+        sa.Column("solved_at", rallybot.storage.models.UTCDateTime(), nullable=True),
         sa.Column("solved_by_id", sa.Integer(), nullable=True),
         sa.Column("credited_id", sa.Integer(), nullable=True),
-        sa.Column("reminded_at", storage.models.UTCDateTime(), nullable=True),
-        sa.Column("escalated_at", storage.models.UTCDateTime(), nullable=True),
-        sa.Column("closed_at", storage.models.UTCDateTime(), nullable=True),
+        sa.Column("reminded_at", rallybot.storage.models.UTCDateTime(), nullable=True),
+        sa.Column("escalated_at", rallybot.storage.models.UTCDateTime(), nullable=True),
+        sa.Column("closed_at", rallybot.storage.models.UTCDateTime(), nullable=True),
         _member("asker_id"),
         _member("credited_id"),
         _member("first_responder_id"),

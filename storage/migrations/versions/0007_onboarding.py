@@ -13,7 +13,7 @@ import sqlalchemy as sa
 import sqlmodel
 from alembic import op
 
-import storage.models
+import rallybot.storage.models
 
 # revision identifiers, used by Alembic.
 revision: str = "0007"
@@ -28,11 +28,11 @@ def upgrade() -> None:
         "onboarding_journey",
         sa.Column("member_id", sa.Integer(), nullable=False),
         sa.Column("campaign_id", sqlmodel.sql.sqltypes.AutoString(length=100), nullable=False),
-        sa.Column("started_at", storage.models.UTCDateTime(), nullable=False),
-        sa.Column("completed_at", storage.models.UTCDateTime(), nullable=True),
-        sa.Column("charter_accepted_at", storage.models.UTCDateTime(), nullable=True),
+        sa.Column("started_at", rallybot.storage.models.UTCDateTime(), nullable=False),
+        sa.Column("completed_at", rallybot.storage.models.UTCDateTime(), nullable=True),
+        sa.Column("charter_accepted_at", rallybot.storage.models.UTCDateTime(), nullable=True),
         sa.Column("buddy_user_id", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=True),
-        sa.Column("escalated_at", storage.models.UTCDateTime(), nullable=True),
+        sa.Column("escalated_at", rallybot.storage.models.UTCDateTime(), nullable=True),
         sa.ForeignKeyConstraint(
             ["member_id"],
             ["member.id"],
@@ -52,7 +52,7 @@ def upgrade() -> None:
         sa.Column("member_id", sa.Integer(), nullable=False),
         sa.Column("campaign_id", sqlmodel.sql.sqltypes.AutoString(length=100), nullable=False),
         sa.Column("task_id", sqlmodel.sql.sqltypes.AutoString(length=40), nullable=False),
-        sa.Column("done_at", storage.models.UTCDateTime(), nullable=False),
+        sa.Column("done_at", rallybot.storage.models.UTCDateTime(), nullable=False),
         sa.Column("how", sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
         sa.ForeignKeyConstraint(
             ["member_id"],

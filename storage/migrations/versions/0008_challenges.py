@@ -13,7 +13,7 @@ import sqlalchemy as sa
 import sqlmodel
 from alembic import op
 
-import storage.models
+import rallybot.storage.models
 
 # revision identifiers, used by Alembic.
 revision: str = "0008"
@@ -37,7 +37,7 @@ def upgrade() -> None:
         sa.Column("subject", sqlmodel.sql.sqltypes.AutoString(length=120), nullable=False),
         sa.Column("member_id", sa.Integer(), nullable=False),
         sa.Column("ref", sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
-        sa.Column("at", storage.models.UTCDateTime(), nullable=False),
+        sa.Column("at", rallybot.storage.models.UTCDateTime(), nullable=False),
         _member_fk("challenge_progress", "member_id"),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_challenge_progress")),
         sa.UniqueConstraint("challenge", "ref", name="uq_challenge_progress_ref"),
@@ -49,7 +49,7 @@ def upgrade() -> None:
         sa.Column("challenge", sqlmodel.sql.sqltypes.AutoString(length=150), nullable=False),
         sa.Column("subject", sqlmodel.sql.sqltypes.AutoString(length=120), nullable=False),
         sa.Column("member_id", sa.Integer(), nullable=True),
-        sa.Column("completed_at", storage.models.UTCDateTime(), nullable=False),
+        sa.Column("completed_at", rallybot.storage.models.UTCDateTime(), nullable=False),
         _member_fk("challenge_done", "member_id"),
         sa.PrimaryKeyConstraint("challenge", "subject", name=op.f("pk_challenge_done")),
     )
@@ -57,7 +57,7 @@ def upgrade() -> None:
     op.create_table(
         "challenge_closed",
         sa.Column("challenge", sqlmodel.sql.sqltypes.AutoString(length=150), nullable=False),
-        sa.Column("closed_at", storage.models.UTCDateTime(), nullable=False),
+        sa.Column("closed_at", rallybot.storage.models.UTCDateTime(), nullable=False),
         sa.Column("winners", sa.Integer(), nullable=False),
         sa.PrimaryKeyConstraint("challenge", name=op.f("pk_challenge_closed")),
     )
@@ -66,8 +66,8 @@ def upgrade() -> None:
         sa.Column("platform", sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
         sa.Column("invitee_user_id", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
         sa.Column("inviter_id", sa.Integer(), nullable=False),
-        sa.Column("invited_at", storage.models.UTCDateTime(), nullable=False),
-        sa.Column("joined_at", storage.models.UTCDateTime(), nullable=True),
+        sa.Column("invited_at", rallybot.storage.models.UTCDateTime(), nullable=False),
+        sa.Column("joined_at", rallybot.storage.models.UTCDateTime(), nullable=True),
         _member_fk("challenge_invite", "inviter_id"),
         sa.PrimaryKeyConstraint("platform", "invitee_user_id", name=op.f("pk_challenge_invite")),
     )
@@ -79,8 +79,8 @@ def upgrade() -> None:
         sa.Column("member_id", sa.Integer(), nullable=False),
         sa.Column("text", sqlmodel.sql.sqltypes.AutoString(length=1000), nullable=False),
         sa.Column("state", sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
-        sa.Column("submitted_at", storage.models.UTCDateTime(), nullable=False),
-        sa.Column("decided_at", storage.models.UTCDateTime(), nullable=True),
+        sa.Column("submitted_at", rallybot.storage.models.UTCDateTime(), nullable=False),
+        sa.Column("decided_at", rallybot.storage.models.UTCDateTime(), nullable=True),
         sa.Column("decided_by", sqlmodel.sql.sqltypes.AutoString(length=100), nullable=True),
         _member_fk("challenge_submission", "member_id"),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_challenge_submission")),

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-import storage.models
+import rallybot.storage.models
 
 # revision identifiers, used by Alembic.
 revision: str = "0009"
@@ -43,7 +43,7 @@ def upgrade() -> None:
         sa.Column("member_id", sa.Integer(), nullable=False),
         sa.Column("day", sa.Date(), nullable=False),
         sa.Column("points", sa.Integer(), nullable=False),
-        sa.Column("last_at", storage.models.UTCDateTime(), nullable=False),
+        sa.Column("last_at", rallybot.storage.models.UTCDateTime(), nullable=False),
         sa.ForeignKeyConstraint(
             ["member_id"],
             ["member.id"],
