@@ -444,6 +444,13 @@ def roster_import(
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="Check the file and count, import nothing.")
     ] = False,
+    date_format: Annotated[
+        str,
+        typer.Option(
+            help="How dates like 02/03/2027 read: auto (from the roster itself), day-first "
+            "or month-first."
+        ),
+    ] = "auto",
     match_emails: Annotated[
         bool,
         typer.Option(
@@ -458,20 +465,29 @@ def roster_import(
     """Create or update members from a roster, all rows or none (errors listed row by row)."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
 
-    from rallybot.campaigns.roster import RosterLoadError, load_roster, member_fields
+    from rallybot.campaigns.roster import (
+        RosterLoadError,
+        member_fields,
+        read_roster,
+        summarize_errors,
+    )
     from rallybot.storage.repositories import import_members
 
     settings = _settings()
     try:
-        entries = load_roster(file, default_timezone=timezone or settings.timezone)
-    except ValueError as exc:  # the default zone itself is wrong
+        roster = read_roster(
+            file, default_timezone=timezone or settings.timezone, date_format=date_format
+        )
+    except ValueError as exc:  # the default zone or the date format itself is wrong
         err.print(f"[red]{exc}[/red]")
         raise typer.Exit(2) from None
     except RosterLoadError as exc:
-        for error in exc.errors:
-            err.print(str(error), markup=False, highlight=False, soft_wrap=True)
+        for line in summarize_errors(exc.errors):
+            err.print(line, markup=False, highlight=False, soft_wrap=True)
         err.print(f"[red]{len(exc.errors)} problem(s): nothing imported.[/red]")
         raise typer.Exit(1) from None
+    entries = roster.entries
+    out.print(f"{file}: {roster.info.describe()}.", markup=False, soft_wrap=True)
     if dry_run:
         out.print(
             f"{file}: {len(entries)} member(s), no problem found (dry run: nothing stored).",
