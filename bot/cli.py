@@ -287,11 +287,15 @@ def demo(
 def db_upgrade(revision: Annotated[str, typer.Argument(help="Target revision.")] = "head") -> None:
     """Create or migrate the database schema."""
     from rallybot.storage.database import create_database
-    from rallybot.storage.migrate import current_revision, upgrade
+    from rallybot.storage.migrate import SchemaError, current_revision, upgrade
 
     settings = _settings()
     safe = create_database(settings.database_url).safe_url
-    upgrade(settings.database_url, revision)
+    try:
+        upgrade(settings.database_url, revision)  # under the migration lock
+    except SchemaError as exc:
+        err.print(f"[red]{exc}[/red]", soft_wrap=True)
+        raise typer.Exit(2) from None
     out.print(f"Database {safe} is at revision {current_revision(settings.database_url)}.")
 
 
@@ -305,10 +309,38 @@ def db_current() -> None:
 
 
 async def _with_db(settings: Settings) -> Database:
+    """The database, migrated to head first (under the migration lock): for commands that
+    write. Exits with a message when the schema cannot be used."""
     from rallybot.storage.database import create_database
-    from rallybot.storage.migrate import upgrade_async
+    from rallybot.storage.migrate import SchemaError, ensure_schema
 
-    await upgrade_async(settings.database_url)
+    try:
+        await ensure_schema(settings.database_url)
+    except SchemaError as exc:
+        err.print(f"[red]{exc}[/red]", soft_wrap=True)
+        raise typer.Exit(2) from None
+    return create_database(settings.database_url)
+
+
+def _check_schema(settings: Settings) -> None:
+    """For read-only commands: never migrate; exit 1 with an explanation when the schema is
+    not the one this version expects."""
+    from rallybot.storage.migrate import schema_status
+
+    try:
+        status = schema_status(settings.database_url)
+    except Exception as exc:
+        err.print(f"[red]Database unreachable:[/red] {type(exc).__name__}: {exc}", soft_wrap=True)
+        raise typer.Exit(1) from None
+    if not status.at_head:
+        err.print(f"[red]{status.explain()}[/red]", soft_wrap=True)
+        raise typer.Exit(1)
+
+
+async def _read_db(settings: Settings) -> Database:
+    """The database for a read-only command, which never migrates it."""
+    from rallybot.storage.database import create_database
+
     return create_database(settings.database_url)
 
 
@@ -319,9 +351,10 @@ def campaign_list() -> None:
     from rallybot.storage.repositories import list_states
 
     settings = _settings()
+    _check_schema(settings)
 
     async def main() -> None:
-        db = await _with_db(settings)
+        db = await _read_db(settings)
         try:
             states = await list_states(db)
             counts = await counts_by_step(db)
@@ -612,9 +645,10 @@ def health() -> None:
     from rallybot.storage.outbox import counts_by_step
 
     settings = _settings()
+    _check_schema(settings)  # health never migrates: a schema behind is worth an alert
 
     async def main() -> list[tuple[str, str, str, int]]:
-        db = await _with_db(settings)
+        db = await _read_db(settings)
         try:
             return await counts_by_step(db)
         finally:
@@ -768,9 +802,10 @@ def report(
         err.print("[red]--to must not come before --from[/red]")
         raise typer.Exit(2)
     scope = Scope(cohort=cohort, team=team, start=start, end=end, campaign_id=campaign)
+    _check_schema(settings)
 
     async def main() -> object:
-        db = await _with_db(settings)
+        db = await _read_db(settings)
         columns = (*Progress.get_default_columns()[:1], BarColumn(), MofNCompleteColumn())
         try:
             with Progress(*columns, TimeElapsedColumn(), console=err, transient=True) as bar:

@@ -54,7 +54,7 @@ async def run_bot(
     """Run until a signal (or ``stop_after`` real seconds); returns the exit code."""
     from rallybot.campaigns.roster import RosterLoadError, load_roster
     from rallybot.storage.database import create_database
-    from rallybot.storage.migrate import upgrade_async
+    from rallybot.storage.migrate import SchemaError, ensure_schema
 
     configure_logging(settings.log_level, settings.log_format, _secrets(settings))
     clock: Clock
@@ -63,7 +63,12 @@ async def run_bot(
         clock = SimulatedClock(begin, speed=speed)
     else:
         clock = SystemClock()
-    await upgrade_async(settings.database_url)
+    try:
+        # Under the migration lock: replicas started together migrate once; the others wait.
+        await ensure_schema(settings.database_url)
+    except SchemaError as exc:
+        log.error("%s", exc)
+        return 2
     db = create_database(settings.database_url)
     stop = asyncio.Event()
     bot: Rallybot | None = None

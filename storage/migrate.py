@@ -7,6 +7,11 @@ it is. For schema changes during development::
 
 autogenerates ``storage/migrations/versions/<n>_add_ledger.py`` from the difference between the
 models and that (migrated) database; review it by hand before committing.
+
+One process migrates at a time: on PostgreSQL the migration transaction first takes an advisory
+lock (:data:`ADVISORY_LOCK_KEY`, see ``migrations/env.py``), on SQLite :func:`upgrade` holds a
+lock file beside the database. The others wait, then find the schema at head and do nothing.
+Read-only commands never migrate: they call :func:`schema_status` and say when it is behind.
 """
 
 from __future__ import annotations
@@ -14,7 +19,11 @@ from __future__ import annotations
 import argparse
 import asyncio
 import concurrent.futures
-from collections.abc import Coroutine, Sequence
+import contextlib
+import logging
+import time
+from collections.abc import Coroutine, Iterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -28,16 +37,35 @@ from sqlalchemy.engine import Connection
 from rallybot.storage.database import make_engine, normalize_url
 
 __all__ = [
+    "ADVISORY_LOCK_KEY",
+    "LOCK_WAIT_SECONDS",
     "MIGRATIONS_DIR",
+    "SchemaError",
+    "SchemaStatus",
     "alembic_config",
     "current_revision",
     "downgrade",
+    "ensure_schema",
     "head_revision",
     "make_revision",
     "run_blocking",
+    "schema_status",
+    "sqlite_lock_path",
     "upgrade",
     "upgrade_async",
 ]
+
+log = logging.getLogger("rallybot.migrate")
+
+#: The PostgreSQL advisory lock taken by the migration transaction ("RLBT" in ASCII): one
+#: database-wide number, so that every Rallybot process agrees on it.
+ADVISORY_LOCK_KEY = 0x524C4254
+
+#: How long a process waits for another one's migration before giving up with an error.
+LOCK_WAIT_SECONDS = 600.0
+
+#: Polling interval while another process holds the migration lock.
+_LOCK_POLL_SECONDS = 0.25
 
 #: The Alembic script directory, shipped as package data beside this module.
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
@@ -86,18 +114,138 @@ def alembic_config(url: str | None = None) -> Config:
     return config
 
 
-def upgrade(url: str, revision: str = "head") -> None:
-    """Migrate the database at ``url`` up to ``revision`` (default: the newest).
+class SchemaError(RuntimeError):
+    """The database schema cannot be used by this version of Rallybot (see the message)."""
+
+
+@dataclass(frozen=True)
+class SchemaStatus:
+    """Where a database's schema stands against the code's newest revision."""
+
+    current: str | None
+    head: str | None
+
+    @property
+    def at_head(self) -> bool:
+        """The schema is the one this code expects."""
+        return self.current == self.head
+
+    @property
+    def empty(self) -> bool:
+        """The database was never migrated."""
+        return self.current is None
+
+    @property
+    def ahead(self) -> bool:
+        """The database was migrated by a newer Rallybot (a revision this code does not ship)."""
+        if self.current is None:
+            return False
+        script = ScriptDirectory.from_config(alembic_config())
+        try:
+            return script.get_revision(self.current) is None
+        except Exception:  # alembic raises its own errors for unknown ids
+            return True
+
+    def explain(self) -> str:
+        """One sentence for a person: where the schema is and what to do."""
+        if self.at_head:
+            return f"The database schema is up to date (revision {self.current})."
+        if self.empty:
+            return (
+                "The database has no schema yet: run `rallybot db upgrade` "
+                "(or start the bot, which migrates it)."
+            )
+        if self.ahead:
+            return (
+                f"The database schema is at revision {self.current}, which this version of "
+                f"Rallybot does not know (it expects {self.head}): a newer version migrated it."
+            )
+        return (
+            f"The database schema is behind: revision {self.current}, this version of Rallybot "
+            f"needs {self.head}. Run `rallybot db upgrade` (or start the bot, which migrates it)."
+        )
+
+
+def sqlite_lock_path(url: str) -> Path | None:
+    """The migration lock file of a SQLite database (None for PostgreSQL)."""
+    sa_url = make_url(normalize_url(url))
+    if sa_url.get_backend_name() != "sqlite" or not sa_url.database:
+        return None
+    return Path(sa_url.database).with_name(Path(sa_url.database).name + ".migrate-lock")
+
+
+@contextlib.contextmanager
+def _sqlite_lock(url: str, wait: float) -> Iterator[None]:
+    """Hold the SQLite database's migration lock file (an ``flock``: the kernel drops it
+    when the holder dies, so a killed migration never leaves a stale lock)."""
+    path = sqlite_lock_path(url)
+    try:
+        import fcntl
+    except ImportError:  # no flock (Windows): SQLite's own write lock still serialises
+        fcntl = None  # type: ignore[assignment]
+    if path is None or fcntl is None:
+        yield
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("a") as handle:
+        deadline = time.monotonic() + wait
+        told = False
+        while True:
+            try:
+                fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if not told:
+                    log.info("another process is migrating the database: waiting for it")
+                    told = True
+                if time.monotonic() >= deadline:
+                    raise SchemaError(
+                        f"another process held the migration lock for more than {wait:.0f} s"
+                    ) from None
+                time.sleep(_LOCK_POLL_SECONDS)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+
+
+def upgrade(url: str, revision: str = "head", *, wait: float = LOCK_WAIT_SECONDS) -> None:
+    """Migrate the database at ``url`` up to ``revision`` (default: the newest), under the
+    migration lock: when several processes call it together, one migrates and the others wait
+    (up to ``wait`` seconds), then find nothing left to do.
 
     Synchronous; callable from a running event loop too (it then blocks that loop until done),
     but prefer :func:`upgrade_async` there.
     """
-    command.upgrade(alembic_config(url), revision)
+    config = alembic_config(url)
+    config.attributes["lock_wait"] = wait  # read by migrations/env.py (PostgreSQL)
+    with _sqlite_lock(url, wait):
+        command.upgrade(config, revision)
 
 
 async def upgrade_async(url: str, revision: str = "head") -> None:
     """:func:`upgrade`, run on a worker thread so that the event loop keeps running."""
     await asyncio.to_thread(upgrade, url, revision)
+
+
+async def ensure_schema(url: str) -> SchemaStatus:
+    """Migrate to head under the lock (or wait for the process that does), then check that the
+    schema is at head; raises :class:`SchemaError` when it is not (a newer version migrated it,
+    or a migration failed)."""
+    status = await asyncio.to_thread(schema_status, url)
+    if status.ahead:
+        raise SchemaError(status.explain())
+    if not status.at_head:
+        await upgrade_async(url)
+        status = await asyncio.to_thread(schema_status, url)
+    if not status.at_head:
+        raise SchemaError(status.explain())
+    return status
+
+
+def schema_status(url: str) -> SchemaStatus:
+    """Where the schema of ``url`` stands; reads only (never creates or migrates anything)."""
+    return SchemaStatus(current=current_revision(url), head=head_revision())
 
 
 def downgrade(url: str, revision: str) -> None:

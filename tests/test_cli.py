@@ -155,10 +155,12 @@ def test_db_upgrade_and_current(tmp_path: Path) -> None:
 
 
 def test_campaign_list_pause_resume_reload_and_health() -> None:
+    result = runner.invoke(app, ["campaign", "list"])  # read-only: never creates the schema
+    assert result.exit_code == 1 and "no schema yet" in result.output
+    result = runner.invoke(app, ["campaign", "pause", "ghost"])  # writes: migrates first
+    assert result.exit_code == 1 and 'Unknown campaign "ghost"' in result.output
     result = runner.invoke(app, ["campaign", "list"])
     assert result.exit_code == 0 and "No campaign yet" in result.output
-    result = runner.invoke(app, ["campaign", "pause", "ghost"])
-    assert result.exit_code == 1 and 'Unknown campaign "ghost"' in result.output
     # Load the campaigns once through the demo-like path: run the bot briefly.
     from rallybot.bot.config import Settings
     from rallybot.bot.runner import run_bot

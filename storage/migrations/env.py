@@ -6,6 +6,8 @@ on the async engine (aiosqlite or asyncpg) through ``connection.run_sync``.
 
 from __future__ import annotations
 
+import logging
+import time
 from typing import Any, Literal
 
 from alembic import context
@@ -15,10 +17,17 @@ from sqlalchemy.engine import Connection
 from sqlmodel import SQLModel
 
 from rallybot.storage.database import make_engine, normalize_url
-from rallybot.storage.migrate import run_blocking
+from rallybot.storage.migrate import (
+    ADVISORY_LOCK_KEY,
+    LOCK_WAIT_SECONDS,
+    SchemaError,
+    run_blocking,
+)
 from rallybot.storage.models import UTCDateTime  # importing storage.models registers every table
 
 target_metadata = SQLModel.metadata
+
+log = logging.getLogger("rallybot.migrate")
 
 config = context.config
 
@@ -73,6 +82,8 @@ def _run_sync_migrations(connection: Connection) -> None:
         transactional_ddl=True,
     )
     with context.begin_transaction():
+        if not sqlite:
+            _wait_for_lock(connection)
         context.run_migrations()
         if sqlite:
             # Foreign keys are off during migrations (batch rebuilds would cascade); check that
@@ -80,6 +91,24 @@ def _run_sync_migrations(connection: Connection) -> None:
             problems = connection.execute(text("PRAGMA foreign_key_check")).fetchall()
             if problems:
                 raise RuntimeError(f"foreign key violations after migrating: {problems[:10]}")
+
+
+def _wait_for_lock(connection: Connection) -> None:
+    """Take the migration advisory lock for this transaction (PostgreSQL), waiting while
+    another process holds it. Alembic reads the current revision after this, so a process
+    that waited finds the schema already migrated and does nothing. The lock goes with the
+    transaction: at commit, rollback, or when a killed process's connection closes."""
+    wait = float(config.attributes.get("lock_wait", LOCK_WAIT_SECONDS))
+    deadline = time.monotonic() + wait
+    told = False
+    query = text("SELECT pg_try_advisory_xact_lock(:key)")
+    while not connection.execute(query, {"key": ADVISORY_LOCK_KEY}).scalar():
+        if not told:
+            log.info("another process is migrating the database: waiting for it")
+            told = True
+        if time.monotonic() >= deadline:
+            raise SchemaError(f"another process held the migration lock for more than {wait:.0f} s")
+        time.sleep(0.25)
 
 
 async def _run_async_migrations() -> None:
