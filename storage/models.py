@@ -177,6 +177,9 @@ class Delivery(SQLModel, table=True):
     attempts: int = 0
     claimed_by: str | None = Field(default=None, max_length=80)
     lease_until: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # When a send last began (written just before it): only such a row may have reached the
+    # platform before a crash, so only it needs the "was it sent?" check when claimed again.
+    attempted_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     sent_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     platform_channel_id: str | None = Field(default=None, max_length=64)
     platform_message_id: str | None = Field(default=None, max_length=64)
