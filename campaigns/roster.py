@@ -5,13 +5,20 @@ or ``discord``)::
 
     id, email, name, first_name, team, cohort, groups, start_date, locale, timezone, discord
 
-The delimiter is ``,`` or ``;`` (whichever the header row uses). ``groups`` holds several
+A roster is read as spreadsheets save it: CSV in UTF-8 (with or without a byte-order mark),
+UTF-16 (Excel's "Unicode text") or Windows-1252 (Excel's "CSV (separator: semicolon)" on a
+French or Spanish Windows), separated by ``,``, ``;`` or a tab (whichever the header row uses
+most), or an Excel workbook (``.xlsx``, its first sheet) read directly. How the file was read
+is said in :class:`RosterInfo`. ``groups`` holds several
 names separated by ``|`` (or by ``;`` too when the delimiter is ``,``). ``start_date`` is
 ``2026-09-15`` or ``2026-09-15 09:00`` in the row's time zone (its ``timezone`` cell, else the
-default). ``discord`` names the member's Discord account: their user id (or a ``<@id>``
-mention) or their username; ``rallybot roster import --platform discord`` finds the account
-(:func:`handlers.onboarding.match_roster`). Every problem is reported at once, at its CSV line
-and column.
+default), or a spreadsheet date such as ``02/03/2027`` or ``02.03.2027``: day-first or
+month-first as the caller says (``date_format``), else as the roster itself shows (a day over
+12 in either place), else an error naming both readings. ``discord`` names the member's
+Discord account: their user id (or a ``<@id>`` mention) or their username;
+``rallybot roster import --platform discord`` finds the account
+(:func:`handlers.onboarding.match_roster`). Every problem is reported at once, at its line
+(a workbook's row) and column.
 """
 
 from __future__ import annotations
@@ -20,11 +27,15 @@ import csv
 import io
 import math
 import re
+import zipfile
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime, time
 from functools import cache
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
+
+import openpyxl
+from openpyxl.utils.exceptions import InvalidFileException
 
 from rallybot.campaigns.loader import LoadError
 from rallybot.campaigns.templates import did_you_mean
@@ -32,14 +43,23 @@ from rallybot.campaigns.timeexpr import TimeExprError, localize, parse_datetime_
 
 __all__ = [
     "COLUMNS",
+    "DATE_FORMATS",
     "MAX_ROSTER_BYTES",
+    "Roster",
     "RosterEntry",
+    "RosterInfo",
     "RosterLoadError",
     "discord_id",
     "load_roster",
     "load_roster_text",
     "member_fields",
+    "read_roster",
+    "read_roster_bytes",
+    "summarize_errors",
 ]
+
+DATE_FORMATS = ("auto", "day-first", "month-first")
+"""How ``02/03/2027`` reads: from the roster itself (``auto``), 2 March, or 3 February."""
 
 MAX_ROSTER_BYTES = 20 * 1024 * 1024
 """Roster files larger than this are refused before reading."""
@@ -59,6 +79,9 @@ COLUMNS = (
 )
 """The columns a roster may have."""
 
+_SLASH_DATE = re.compile(
+    r"^(\d{1,2})[/.](\d{1,2})[/.](\d{4})(?:[ T](\d{1,2})[:h](\d{2})(?::\d{2})?)?$"
+)
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _LOCALE = re.compile(r"^[A-Za-z]{2,3}(?:[-_][A-Za-z0-9]{2,8})*$")
 _DISCORD_ID = re.compile(r"^(?:<@!?(\d{15,21})>|(\d{15,21}))$")
@@ -168,49 +191,185 @@ def _size_text(size: int) -> str:
     return f"{math.ceil(size * 10 / (1024 * 1024)) / 10:.1f} MB"
 
 
-def _decode(raw: str | bytes, source: str) -> str:
+@dataclass(frozen=True)
+class RosterInfo:
+    """How a roster file was read, for the import summary.
+
+    ``encoding`` names the text encoding found (or ``Excel workbook``); ``delimiter`` is the
+    CSV separator (None for a workbook); ``date_order`` is how slash dates were read
+    (``day-first`` or ``month-first``), or None when the roster had none.
+    """
+
+    encoding: str
+    delimiter: str | None = None
+    date_order: str | None = None
+
+    def describe(self) -> str:
+        """One line for a person: ``read as Windows-1252, separated by ";", dates day-first``."""
+        parts = [f"read as {self.encoding}"]
+        if self.delimiter is not None:
+            shown = "a tab" if self.delimiter == "\t" else f'"{self.delimiter}"'
+            parts.append(f"separated by {shown}")
+        if self.date_order is not None:
+            parts.append(f"dates {self.date_order}")
+        return ", ".join(parts)
+
+
+@dataclass(frozen=True)
+class Roster:
+    """The entries of a roster file and how it was read."""
+
+    entries: list[RosterEntry]
+    info: RosterInfo
+
+
+def _decode(raw: str | bytes, source: str) -> tuple[str, str]:
+    """The text of a CSV roster and the name of the encoding it was read with."""
+
     def abort(message: str) -> _Abort:
         return _Abort(LoadError(source, 1, 1, "", message))
 
-    if isinstance(raw, bytes):
-        if len(raw) > MAX_ROSTER_BYTES:
-            raise abort(f"the file is {_size_text(len(raw))}; roster files are limited to 20 MB")
-        if b"\x00" in raw:
+    if isinstance(raw, str):
+        text = raw.removeprefix("\ufeff")
+        if "\x00" in text:
             raise abort("this is not a text file (it contains binary data)")
+        return text, "text"
+    if len(raw) > MAX_ROSTER_BYTES:
+        raise abort(f"the file is {_size_text(len(raw))}; roster files are limited to 20 MB")
+    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
+        # Excel's "Unicode text" export: UTF-16 with a byte-order mark (and tabs).
         try:
-            return raw.decode("utf-8-sig")
-        except UnicodeDecodeError as exc:
-            line = raw.count(b"\n", 0, exc.start) + 1
-            message = "this is not UTF-8 text (save the CSV as UTF-8; or it is a binary file)"
-            raise _Abort(LoadError(source, line, 1, "", message)) from None
-    text = raw.removeprefix("\ufeff")
-    if "\x00" in text:
+            return raw.decode("utf-16"), "UTF-16"
+        except UnicodeDecodeError:
+            raise abort(
+                "this file starts like UTF-16 text but is not (save it as CSV UTF-8)"
+            ) from None
+    if b"\x00" in raw:
         raise abort("this is not a text file (it contains binary data)")
-    return text
+    if raw.startswith(b"\xef\xbb\xbf"):
+        try:
+            return raw[3:].decode("utf-8"), "UTF-8 with BOM"
+        except UnicodeDecodeError as exc:
+            line = raw.count(b"\n", 0, exc.start + 3) + 1
+            message = "this file says it is UTF-8 but is not (save the CSV as UTF-8 again)"
+            raise _Abort(LoadError(source, line, 1, "", message)) from None
+    try:
+        return raw.decode("utf-8"), "UTF-8"
+    except UnicodeDecodeError:
+        pass
+    # Not UTF-8: what Excel writes on Windows in Western Europe ("CSV (separator: semicolon)"
+    # on a French or Spanish system) is Windows-1252; the five bytes it leaves undefined only
+    # occur in Latin-1 files.
+    try:
+        return raw.decode("cp1252"), "Windows-1252"
+    except UnicodeDecodeError:
+        return raw.decode("latin-1"), "Latin-1"
 
 
-def load_roster_text(text: str | bytes, source: str, *, default_timezone: str) -> list[RosterEntry]:
-    """Read a roster from memory; ``source`` names the file in messages.
+def _is_workbook(raw: str | bytes, source: str) -> bool:
+    return isinstance(raw, bytes) and (
+        raw.startswith(b"PK\x03\x04") or source.lower().endswith((".xlsx", ".xlsm"))
+    )
+
+
+def _cell_text(value: object) -> str:
+    """A workbook cell as the text a CSV export would hold (dates in ISO form)."""
+    if value is None:
+        return ""
+    if isinstance(value, datetime):
+        if value.time() == time(0, 0):
+            return value.date().isoformat()
+        return value.strftime("%Y-%m-%d %H:%M")
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def _workbook_rows(raw: bytes, source: str) -> list[tuple[int, list[str]]]:
+    """The rows of a workbook's first sheet, with their sheet row numbers."""
+    if len(raw) > MAX_ROSTER_BYTES:
+        message = f"the file is {_size_text(len(raw))}; roster files are limited to 20 MB"
+        raise _Abort(LoadError(source, 1, 1, "", message))
+    try:
+        book = openpyxl.load_workbook(io.BytesIO(raw), read_only=True, data_only=True)
+    except (zipfile.BadZipFile, KeyError, ValueError, OSError, InvalidFileException):
+        message = "this is not an Excel workbook that can be read (save it again as .xlsx or CSV)"
+        raise _Abort(LoadError(source, 1, 1, "", message)) from None
+    try:
+        sheet = book.worksheets[0]
+        rows: list[tuple[int, list[str]]] = []
+        for number, values in enumerate(sheet.iter_rows(values_only=True), start=1):
+            rows.append((number, [_cell_text(value) for value in values]))
+        return rows
+    finally:
+        book.close()
+
+
+def _csv_rows(text: str, state: _Reader) -> tuple[list[tuple[int, list[str]]], str]:
+    """The rows of a CSV text with their first line numbers, and the delimiter used."""
+    first_line = text.lstrip("\r\n").split("\n", 1)[0]
+    delimiter = max((",", ";", "\t"), key=first_line.count)
+    state.group_separators = "|" if delimiter == ";" else ";|"
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
+    rows: list[tuple[int, list[str]]] = []
+    previous_end = 0
+    while True:
+        line = previous_end + 1
+        try:
+            row = next(reader)
+        except StopIteration:
+            break
+        except csv.Error as exc:
+            reason = str(exc)
+            if "unexpected end of data" in reason:
+                reason = 'a quoted cell is not closed (add the missing ")'
+            state.error(line, 1, "", f"this is not valid CSV: {reason}")
+            break
+        previous_end = reader.line_num
+        rows.append((line, row))
+    return rows, delimiter
+
+
+def read_roster_bytes(
+    raw: str | bytes, source: str, *, default_timezone: str, date_format: str = "auto"
+) -> Roster:
+    """Read a roster (CSV text or bytes, or a workbook's bytes); ``source`` names it.
 
     Raises :class:`RosterLoadError` with every problem, and ``ValueError`` if
-    ``default_timezone`` itself is not a time zone.
+    ``default_timezone`` is not a time zone or ``date_format`` not one of :data:`DATE_FORMATS`.
     """
     default_zone = _zone(default_timezone)
     if default_zone is None:
         raise ValueError(_zone_problem(default_timezone))
+    if date_format not in DATE_FORMATS:
+        raise ValueError(f'date format "{date_format}" is not one of ' + ", ".join(DATE_FORMATS))
+    state = _Reader(source=source, default_zone=default_zone, date_format=date_format)
+    delimiter: str | None = None
     try:
-        content = _decode(text, source)
+        if _is_workbook(raw, source):
+            assert isinstance(raw, bytes)
+            encoding = "Excel workbook"
+            rows = _workbook_rows(raw, source)
+        else:
+            text, encoding = _decode(raw, source)
+            if not text.strip():
+                message = "the file is empty: a roster needs a header row (id, email, ...)"
+                raise _Abort(LoadError(source, 1, 1, "", message))
+            rows, delimiter = _csv_rows(text, state)
     except _Abort as abort:
         raise RosterLoadError([abort.args[0]]) from None
-    entries, errors = _read_rows(content, source, default_zone)
-    if errors:
-        errors.sort(key=lambda error: (error.line, error.column))
-        raise RosterLoadError(errors)
-    return entries
+    entries = _read_rows(rows, state)
+    if state.errors:
+        state.errors.sort(key=lambda error: (error.line, error.column))
+        raise RosterLoadError(state.errors)
+    return Roster(entries, RosterInfo(encoding, delimiter, state.date_order))
 
 
-def load_roster(path: str | Path, *, default_timezone: str) -> list[RosterEntry]:
-    """Read a roster CSV file; raises :class:`RosterLoadError` listing every problem."""
+def read_roster(path: str | Path, *, default_timezone: str, date_format: str = "auto") -> Roster:
+    """Read a roster file (CSV or ``.xlsx``); raises :class:`RosterLoadError` listing every
+    problem."""
     source = str(path)
     file = Path(path)
     try:
@@ -224,7 +383,63 @@ def load_roster(path: str | Path, *, default_timezone: str) -> list[RosterEntry]
     if size > MAX_ROSTER_BYTES:
         message = f"the file is {_size_text(size)}; roster files are limited to 20 MB"
         raise RosterLoadError([LoadError(source, 1, 1, "", message)])
-    return load_roster_text(raw, source, default_timezone=default_timezone)
+    return read_roster_bytes(
+        raw, source, default_timezone=default_timezone, date_format=date_format
+    )
+
+
+def load_roster_text(
+    text: str | bytes, source: str, *, default_timezone: str, date_format: str = "auto"
+) -> list[RosterEntry]:
+    """The entries of :func:`read_roster_bytes`."""
+    return read_roster_bytes(
+        text, source, default_timezone=default_timezone, date_format=date_format
+    ).entries
+
+
+def load_roster(
+    path: str | Path, *, default_timezone: str, date_format: str = "auto"
+) -> list[RosterEntry]:
+    """The entries of :func:`read_roster`."""
+    return read_roster(path, default_timezone=default_timezone, date_format=date_format).entries
+
+
+_QUOTED = re.compile(r'"[^"]*"')
+
+
+def _line_ranges(lines: list[int]) -> str:
+    """``2, 3, 4, 9`` -> ``2–4, 9``."""
+    ranges: list[str] = []
+    ordered = sorted(set(lines))
+    start = previous = ordered[0]
+    for line in [*ordered[1:], None]:
+        if line is not None and line == previous + 1:
+            previous = line
+            continue
+        ranges.append(str(start) if start == previous else f"{start}–{previous}")
+        if line is not None:
+            start = previous = line
+    return ", ".join(ranges)
+
+
+def summarize_errors(errors: list[LoadError], *, at_least: int = 3) -> list[str]:
+    """Roster problems for a person: the same mistake in ``at_least`` rows or more becomes
+    one line (``start_date: 150 rows (2–151): "31/02/2027" is not a real date``), in the order
+    of first appearance; other problems keep their own line."""
+    groups: dict[tuple[str, str, str], list[LoadError]] = {}
+    for error in errors:
+        key = (error.file, error.field, _QUOTED.sub('"…"', error.message))
+        groups.setdefault(key, []).append(error)
+    lines: list[str] = []
+    for (file, name, _), found in groups.items():
+        if len(found) < at_least:
+            lines.extend(str(error) for error in found)
+            continue
+        first = found[0]
+        rows = _line_ranges([error.line for error in found])
+        prefix = f"{file}:{first.line}:{first.column}: " + (f"{name}: " if name else "")
+        lines.append(f"{prefix}{len(found)} rows ({rows}), for example: {first.message}")
+    return lines
 
 
 _UNNAMED = None  # a header cell left empty
@@ -237,6 +452,8 @@ class _Reader:
 
     source: str
     default_zone: ZoneInfo
+    date_format: str = "auto"
+    date_order: str | None = None  # how slash dates read: decided before the rows
     group_separators: str = ";|"
     columns: list[str | None] = field(default_factory=list)
     errors: list[LoadError] = field(default_factory=list)
@@ -304,6 +521,74 @@ class _Reader:
                 )
         return values, where
 
+    def decide_date_order(self, rows: list[tuple[int, list[str]]]) -> None:
+        """Settle how slash dates read, from ``date_format`` or from the roster itself: a
+        first number over 12 means day-first, a second one month-first."""
+        if "start_date" not in self.columns:
+            return
+        index = self.columns.index("start_date")
+        day_first: int | None = None
+        month_first: int | None = None
+        any_slash = False
+        for line, row in rows:
+            match = _SLASH_DATE.match(row[index].strip()) if index < len(row) else None
+            if match is None:
+                continue
+            any_slash = True
+            first, second = int(match.group(1)), int(match.group(2))
+            if first > 12 and day_first is None:
+                day_first = line
+            if second > 12 and month_first is None:
+                month_first = line
+        if not any_slash:
+            return
+        if self.date_format != "auto":
+            self.date_order = self.date_format
+        elif day_first is not None and month_first is not None:
+            self.error(
+                max(day_first, month_first),
+                index + 1,
+                "start_date",
+                f"this roster mixes day-first dates (line {day_first}) and month-first dates "
+                f"(line {month_first}); write every date like 2027-03-02",
+            )
+        elif day_first is not None:
+            self.date_order = "day-first"
+        elif month_first is not None:
+            self.date_order = "month-first"
+
+    def start_date(self, cell: str) -> datetime:
+        """A ``start_date`` cell as a naive local datetime."""
+        match = _SLASH_DATE.match(cell.strip())
+        if match is None:
+            return parse_datetime_local(cell)
+        first, second, year = int(match.group(1)), int(match.group(2)), int(match.group(3))
+        if self.date_order is None:
+            if self.date_format == "auto" and first <= 12 and second <= 12:
+                readings = (
+                    f"{_day_text(year, second, first)} (day-first) or "
+                    f"{_day_text(year, first, second)} (month-first)"
+                )
+                raise TimeExprError(
+                    f'"{cell}" can be read as {readings}; write it like 2027-03-02, or say '
+                    "date_format: day-first (or month-first)"
+                )
+            raise TimeExprError(f'"{cell}" is not a date (write it like 2027-03-02)')
+        day, month = (first, second) if self.date_order == "day-first" else (second, first)
+        try:
+            found = date(year, month, day)
+        except ValueError:
+            raise TimeExprError(
+                f'"{cell}" is not a real calendar date (read {self.date_order})'
+            ) from None
+        clock = time(0, 0)
+        if match.group(4) is not None:
+            try:
+                clock = time(int(match.group(4)), int(match.group(5)))
+            except ValueError:
+                raise TimeExprError(f'"{cell}" has no real time of day') from None
+        return datetime.combine(found, clock)
+
     def row(self, row: list[str], line: int) -> RosterEntry | None:
         """The entry of one data row, or None if it has problems (recorded)."""
         before = len(self.errors)
@@ -353,7 +638,7 @@ class _Reader:
         start: datetime | None = None
         if "start_date" in values:
             try:
-                start = localize(parse_datetime_local(values["start_date"]), zone)
+                start = localize(self.start_date(values["start_date"]), zone)
             except TimeExprError as exc:
                 problem("start_date", str(exc))
 
@@ -384,41 +669,26 @@ class _Reader:
         )
 
 
-def _read_rows(
-    text: str, source: str, default_zone: ZoneInfo
-) -> tuple[list[RosterEntry], list[LoadError]]:
-    state = _Reader(source=source, default_zone=default_zone)
-    if not text.strip():
-        state.error(1, 1, "", "the file is empty: a roster needs a header row (id, email, ...)")
-        return [], state.errors
-    first_line = text.lstrip("\r\n").split("\n", 1)[0]
-    delimiter = ";" if first_line.count(";") > first_line.count(",") else ","
-    state.group_separators = "|" if delimiter == ";" else ";|"
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
+def _day_text(year: int, month: int, day: int) -> str:
+    try:
+        return date(year, month, day).strftime("%-d %B %Y")
+    except ValueError:
+        return f"day {day} of month {month}"
+
+
+def _read_rows(rows: list[tuple[int, list[str]]], state: _Reader) -> list[RosterEntry]:
+    rows = [(line, row) for line, row in rows if any(cell.strip() for cell in row)]
+    if not rows:
+        if not state.errors:
+            state.error(1, 1, "", "the file is empty: a roster needs a header row (id, email, ...)")
+        return []
+    (header_line, header), data = rows[0], rows[1:]
+    if not state.header(header, header_line):
+        return []
+    state.decide_date_order(data)
     entries: list[RosterEntry] = []
-    has_header = False
-    previous_end = 0
-    while True:
-        line = previous_end + 1
-        try:
-            row = next(reader)
-        except StopIteration:
-            break
-        except csv.Error as exc:
-            reason = str(exc)
-            if "unexpected end of data" in reason:
-                reason = 'a quoted cell is not closed (add the missing ")'
-            state.error(line, 1, "", f"this is not valid CSV: {reason}")
-            break
-        previous_end = reader.line_num
-        if not any(cell.strip() for cell in row):
-            continue
-        if not has_header:
-            has_header = True
-            if not state.header(row, line):
-                break
-            continue
+    for line, row in data:
         entry = state.row(row, line)
         if entry is not None:
             entries.append(entry)
-    return entries, state.errors
+    return entries

@@ -8,7 +8,13 @@ from pathlib import Path
 
 import pytest
 
-from rallybot.campaigns.roster import RosterEntry, RosterLoadError, load_roster, load_roster_text
+from rallybot.campaigns.roster import (
+    RosterEntry,
+    RosterLoadError,
+    load_roster,
+    load_roster_text,
+    read_roster_bytes,
+)
 
 DATA = Path(__file__).parent / "data"
 
@@ -76,7 +82,7 @@ def test_every_problem_is_reported_at_once() -> None:
         """\
         id,email,team,start_date,timezone
         U1,ana@example.com,sales,2026-09-15,
-        U1,bo@example.com,,15/09/2026,Europe/Pari
+        U1,bo@example.com,,mid-september,Europe/Pari
         U3,ANA@example.com,,,
         ,,sales,,
         U6,not-an-email,,,
@@ -85,7 +91,7 @@ def test_every_problem_is_reported_at_once() -> None:
     )
     assert errors_of(text) == [
         'r.csv:3:1: id: id "U1" is already used on line 2',
-        'r.csv:3:4: start_date: "15/09/2026" is not a date (write it like 2026-09-15 09:30)',
+        'r.csv:3:4: start_date: "mid-september" is not a date (write it like 2026-09-15 09:30)',
         'r.csv:3:5: timezone: unknown time zone "Europe/Pari" (did you mean "Europe/Paris"?)',
         'r.csv:4:2: email: email "ANA@example.com" is already used on line 2',
         "r.csv:5:1: id: this row has neither an id nor an email",
@@ -168,10 +174,12 @@ def test_binary_file() -> None:
     ]
 
 
-def test_file_that_is_not_utf8() -> None:
-    assert errors_of(b"id,name\nU1,H\xe9l\xe8ne\n") == [
-        "r.csv:2:1: this is not UTF-8 text (save the CSV as UTF-8; or it is a binary file)"
-    ]
+def test_file_that_is_not_utf8_is_read_as_windows_1252() -> None:
+    roster = read_roster_bytes(
+        b"id,name\nU1,H\xe9l\xe8ne \x80\n", "r.csv", default_timezone="Europe/Paris"
+    )
+    assert [entry.name for entry in roster.entries] == ["Hélène €"]
+    assert roster.info.encoding == "Windows-1252"
 
 
 def test_file_over_twenty_megabytes(tmp_path: Path) -> None:
