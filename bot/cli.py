@@ -14,6 +14,7 @@ from rich.console import Console
 from rich.table import Table
 
 from rallybot.bot.config import Settings
+from rallybot.bot.extras import MissingExtraError, missing_extra
 
 if TYPE_CHECKING:
     from rallybot.campaigns.roster import RosterEntry
@@ -42,6 +43,13 @@ teams_app = typer.Typer(
     help="Teams from platform groups (RALLYBOT_TEAM_GROUPS).", no_args_is_help=True
 )
 app.add_typer(teams_app, name="teams")
+config_app = typer.Typer(help="Settings: the example environment file.", no_args_is_help=True)
+app.add_typer(config_app, name="config")
+examples_app = typer.Typer(
+    help="The example campaign, quiz, FAQ and rules files shipped with Rallybot.",
+    no_args_is_help=True,
+)
+app.add_typer(examples_app, name="examples")
 
 out = Console(highlight=False)
 err = Console(stderr=True, highlight=False)
@@ -247,12 +255,21 @@ def run(
         err.print(f'[red]Unknown platform "{platform}"[/red] (available: {known}).')
         raise typer.Exit(2)
     settings = _settings()
+    campaign_paths = campaigns or [settings.campaigns_dir]
+    for folder in campaign_paths:
+        if not folder.exists():  # not "0 campaigns loaded": the bot would run with nothing
+            err.print(
+                f"[red]No campaign folder {folder.resolve()}[/red]: set RALLYBOT_CAMPAIGNS_DIR "
+                "or pass --campaigns (rallybot examples copy DIR gives you examples to start).",
+                soft_wrap=True,
+            )
+            raise typer.Exit(2)
     try:
         code = asyncio.run(
             run_bot(
                 settings,
                 platform=platform,
-                campaign_paths=campaigns or [settings.campaigns_dir],
+                campaign_paths=campaign_paths,
                 roster=roster,
                 simulated=clock is ClockKind.simulated,
                 start=start,
@@ -306,6 +323,106 @@ def db_current() -> None:
 
     settings = _settings()
     out.print(current_revision(settings.database_url) or "empty (run: rallybot db upgrade)")
+
+
+@db_app.command("backup")
+def db_backup(
+    path: Annotated[Path, typer.Argument(help="The backup file to write.")],
+    force: Annotated[bool, typer.Option("--force", help="Overwrite an existing file.")] = False,
+) -> None:
+    """Back up the database while the bot runs (SQLite: online backup; PostgreSQL: pg_dump)."""
+    from rallybot.storage.backup import BackupError, backup
+
+    settings = _settings()
+    if path.exists() and not force:
+        err.print(f"[red]{path} exists:[/red] choose another name or pass --force.")
+        raise typer.Exit(1)
+    try:
+        backup(settings.database_url, path)
+    except BackupError as exc:
+        err.print(f"[red]Backup failed:[/red] {exc}", soft_wrap=True)
+        raise typer.Exit(1) from None
+    out.print(f"Backed up to {path} ({path.stat().st_size} bytes).", soft_wrap=True)
+
+
+@db_app.command("restore")
+def db_restore(
+    path: Annotated[Path, typer.Argument(help="A file written by rallybot db backup.")],
+    yes: Annotated[
+        bool, typer.Option("--yes", help="Do not ask: the current content is replaced.")
+    ] = False,
+) -> None:
+    """Replace the database with a backup (stop the bots first; then rallybot db upgrade)."""
+    from rallybot.storage.backup import BackupError, restore
+    from rallybot.storage.database import create_database
+
+    settings = _settings()
+    safe = create_database(settings.database_url).safe_url
+    if not yes and not typer.confirm(f"Replace everything in {safe} with {path}?"):
+        raise typer.Exit(1)
+    try:
+        restore(settings.database_url, path)
+    except BackupError as exc:
+        err.print(f"[red]Restore failed:[/red] {exc}", soft_wrap=True)
+        raise typer.Exit(1) from None
+    out.print(f"Restored {path} into {safe}.", soft_wrap=True)
+
+
+@config_app.command("example")
+def config_example() -> None:
+    """Print the example settings file, every setting explained: rallybot config example > .env"""
+    from importlib.resources import files
+
+    text = files("rallybot.bot").joinpath("config.example.env").read_text(encoding="utf-8")
+    typer.echo(text, nl=False)
+
+
+@examples_app.command("copy")
+def examples_copy(
+    folder: Annotated[Path, typer.Argument(help="Where to copy them (created if needed).")],
+    force: Annotated[bool, typer.Option("--force", help="Overwrite files already there.")] = False,
+) -> None:
+    """Copy the example campaigns (en, fr) and their editor schemas into a folder of yours."""
+    from rallybot.campaigns.editor_schema import EXAMPLES
+
+    sources = sorted(p for p in EXAMPLES.rglob("*") if p.is_file() and p.suffix != ".pyc")
+    sources = [p for p in sources if "__pycache__" not in p.parts]
+    clashes = [folder / p.relative_to(EXAMPLES) for p in sources]
+    clashes = [p for p in clashes if p.exists()]
+    if clashes and not force:
+        err.print(
+            f"[red]{len(clashes)} file(s) already in {folder}[/red] (first: {clashes[0]}): "
+            "pass --force to overwrite them.",
+            soft_wrap=True,
+        )
+        raise typer.Exit(1)
+    for source in sources:
+        target = folder / source.relative_to(EXAMPLES)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(source.read_bytes())
+    out.print(
+        f"Copied {len(sources)} file(s) into {folder}. Next: rallybot validate {folder / 'en'}",
+        soft_wrap=True,
+    )
+
+
+class SchemaKind(StrEnum):
+    """File kinds with a JSON Schema."""
+
+    campaign = "campaign"
+    quiz = "quiz"
+    faq = "faq"
+    rules = "rules"
+
+
+@app.command()
+def schema(
+    kind: Annotated[SchemaKind, typer.Argument(help="campaign, quiz, faq or rules.")],
+) -> None:
+    """Print the JSON Schema of a file kind, for editors (yaml-language-server, VS Code)."""
+    from rallybot.campaigns.editor_schema import schema_text
+
+    typer.echo(schema_text(kind.value), nl=False)
 
 
 async def _with_db(settings: Settings) -> Database:
@@ -839,4 +956,13 @@ def report(
 
 def main() -> None:
     """Console-script entry point."""
-    app()
+    try:
+        app()
+    except (ImportError, MissingExtraError) as exc:
+        # An optional part (Slack, Discord, PostgreSQL, charts) that is not installed: one
+        # line naming the extra, no traceback.
+        missing = missing_extra(exc)
+        if missing is None:
+            raise
+        err.print(str(missing), style="red", markup=False, soft_wrap=True)  # [extra] is no tag
+        raise SystemExit(2) from None

@@ -15,15 +15,13 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from matplotlib.backends.backend_agg import FigureCanvasAgg
-from matplotlib.figure import Figure
-from matplotlib.ticker import MaxNLocator
 from rich.console import Console
 from rich.table import Table
 
 from rallybot.bot import indicators as ind
+from rallybot.bot.extras import require
 from rallybot.bot.indicators import (
     ChallengeStats,
     Funnel,
@@ -37,6 +35,9 @@ from rallybot.bot.indicators import (
     WeekCount,
 )
 from rallybot.storage.database import Database
+
+if TYPE_CHECKING:  # matplotlib is the charts extra: imported when a chart is drawn
+    from matplotlib.figure import Figure
 
 __all__ = [
     "CHARTS",
@@ -583,6 +584,8 @@ _COLORS = ("#2f6fb0", "#e07b28", "#3a9d5d", "#c2413b", "#7a5aa6", "#8c6d3f")
 
 
 def _figure() -> tuple[Figure, Any]:
+    from matplotlib.figure import Figure
+
     figure = Figure(figsize=(7.5, 3.6), dpi=100, layout="constrained")
     return figure, figure.add_subplot()
 
@@ -635,7 +638,7 @@ def _weekly_chart(data: ReportData) -> Figure:
             label=name,
         )
     _weeks_axis(axes, weeks)
-    axes.yaxis.set_major_locator(MaxNLocator(integer=True))
+    axes.yaxis.set_major_locator(_integer_ticks())
     axes.set_ylabel("active members")
     axes.legend(fontsize=8, loc="upper left")
     return figure
@@ -706,7 +709,7 @@ def _points_chart(data: ReportData) -> Figure:
     axes.bar([b.label for b in buckets], [b.count for b in buckets], color=_COLORS[4])
     axes.set_xlabel("points")
     axes.set_ylabel("members")
-    axes.yaxis.set_major_locator(MaxNLocator(integer=True))
+    axes.yaxis.set_major_locator(_integer_ticks())
     return figure
 
 
@@ -719,8 +722,21 @@ _CHART_BUILDERS: dict[str, Callable[[ReportData], Figure]] = {
 }
 
 
+def _integer_ticks() -> Any:
+    from matplotlib.ticker import MaxNLocator
+
+    return MaxNLocator(integer=True)
+
+
 def chart_pngs(data: ReportData) -> dict[str, bytes]:
-    """Every chart as PNG bytes, by name (see :data:`CHARTS`)."""
+    """Every chart as PNG bytes, by name (see :data:`CHARTS`).
+
+    Raises:
+        MissingExtraError: matplotlib (the ``charts`` extra) is not installed.
+    """
+    require("matplotlib")
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
     charts: dict[str, bytes] = {}
     for name in CHARTS:
         figure = _CHART_BUILDERS[name](data)

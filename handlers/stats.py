@@ -28,6 +28,7 @@ import sqlalchemy as sa
 
 from rallybot.bot.adapters.base import FileSender, file_sender
 from rallybot.bot.events import ButtonClicked, CommandInvoked, Event, MessagePosted, ReactionAdded
+from rallybot.bot.extras import MissingExtraError
 from rallybot.bot.indicators import Scope, week_start
 from rallybot.bot.messages import Message
 from rallybot.bot.report import ReportData, chart_pngs, chart_title, compute, summary_text
@@ -204,6 +205,10 @@ async def send_charts(
     logged, the person is told so (with where to get the charts) and the rest are skipped."""
     try:  # drawn in a worker thread: the event loop keeps serving meanwhile
         charts = await asyncio.to_thread(_draw, data)
+    except MissingExtraError as exc:  # an install without matplotlib: one line, no traceback
+        log.warning("no charts for /rallybot stats: %s", exc)
+        await _tell(ctx, event, f"The charts are not installed here ({exc}).")
+        return 0
     except Exception:
         log.exception("could not draw the charts of /rallybot stats")
         await _tell(ctx, event, f"The charts could not be drawn; {REPORT_HINT} makes them.")

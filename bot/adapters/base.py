@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol, cast, runtime_checkable
 
 from rallybot.bot.events import Event, MemberProfile  # MemberProfile: defined with the events
+from rallybot.bot.extras import missing_extra
 from rallybot.bot.messages import Message
 
 __all__ = [
@@ -209,5 +210,12 @@ def create_adapter(name: str, **kwargs: Any) -> Adapter:
         known = ", ".join(sorted(ADAPTERS))
         raise ValueError(f'unknown platform "{name}" (known: {known})') from None
     module_name, _, attr = reference.partition(":")
-    factory: AdapterFactory = getattr(importlib.import_module(module_name), attr)
+    try:
+        module = importlib.import_module(module_name)
+    except ModuleNotFoundError as exc:  # slack or discord extra not installed: say which
+        missing = missing_extra(exc)
+        if missing is None:
+            raise
+        raise missing from None
+    factory: AdapterFactory = getattr(module, attr)
     return factory(**kwargs)

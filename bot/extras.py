@@ -1,0 +1,48 @@
+"""Optional parts of Rallybot and the extra that installs each one.
+
+The core (console, SQLite, campaign files) installs alone; Slack, Discord, PostgreSQL and the
+report charts are extras (``pip install 'rallybot[slack]'``). A feature whose extra is missing
+says so in one line instead of an ``ImportError`` traceback.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+
+__all__ = ["EXTRA_OF_MODULE", "MissingExtraError", "missing_extra", "require"]
+
+# Top-level import name -> (what needs it, the extra that installs it).
+EXTRA_OF_MODULE: dict[str, tuple[str, str]] = {
+    "slack_bolt": ("Slack", "slack"),
+    "slack_sdk": ("Slack", "slack"),
+    "discord": ("Discord", "discord"),
+    "asyncpg": ("PostgreSQL", "postgres"),
+    "matplotlib": ("Report charts", "charts"),
+}
+
+
+class MissingExtraError(RuntimeError):
+    """A feature was asked for whose optional dependencies are not installed."""
+
+    def __init__(self, feature: str, extra: str) -> None:
+        super().__init__(f"{feature} needs the {extra} extra: pip install 'rallybot[{extra}]'")
+        self.feature = feature
+        self.extra = extra
+
+
+def require(module: str) -> None:
+    """Raise :class:`MissingExtraError` if the optional ``module`` cannot be imported."""
+    feature, extra = EXTRA_OF_MODULE[module]
+    if importlib.util.find_spec(module) is None:
+        raise MissingExtraError(feature, extra)
+
+
+def missing_extra(exc: BaseException) -> MissingExtraError | None:
+    """The :class:`MissingExtraError` an ``ImportError`` of an optional module stands for."""
+    if isinstance(exc, MissingExtraError):
+        return exc
+    if isinstance(exc, ModuleNotFoundError) and exc.name:
+        known = EXTRA_OF_MODULE.get(exc.name.partition(".")[0])
+        if known is not None:
+            return MissingExtraError(*known)
+    return None

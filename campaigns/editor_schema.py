@@ -1,0 +1,97 @@
+"""JSON Schemas of the file kinds, generated from their pydantic models, for editors.
+
+A campaign file that starts with ``# yaml-language-server: $schema=../schemas/campaign.schema.json``
+gets completion and red squiggles in any editor with the YAML language server (VS Code's YAML
+extension, Neovim, JetBrains...). The shipped examples carry that line and the schema files
+beside them (``examples/schemas/``); ``tests/campaigns/test_editor_schema.py`` keeps both in
+sync with the models. Regenerate them with ``python -m rallybot.campaigns.editor_schema``.
+
+The schemas describe the YAML as an editor reads it; the loader stays the judge (cross-field
+checks such as unknown audiences or milestones are only in ``rallybot validate``).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel
+
+from rallybot.campaigns.faq import FaqSpec
+from rallybot.campaigns.quiz import BankSpec
+from rallybot.campaigns.rules import Rules
+from rallybot.campaigns.schema import CampaignSpec
+
+__all__ = [
+    "EXAMPLES",
+    "KINDS",
+    "SCHEMAS",
+    "json_schema",
+    "main",
+    "schema_file_name",
+    "schema_text",
+    "write_schemas",
+]
+
+#: The example files shipped in the package (``rallybot examples copy``).
+EXAMPLES = Path(__file__).resolve().parent / "examples"
+#: Where the generated schema files live, beside the examples.
+SCHEMAS = EXAMPLES / "schemas"
+
+# kind -> (model, title, what the file is). A "community" file has no model yet: it joins
+# here when it gets one.
+KINDS: dict[str, tuple[type[BaseModel], str, str]] = {
+    "campaign": (
+        CampaignSpec,
+        "Rallybot campaign",
+        "A campaign file: milestones, audiences and the steps sent to them.",
+    ),
+    "quiz": (BankSpec, "Rallybot quiz bank", "A quiz bank: questions, choices and answers."),
+    "faq": (FaqSpec, "Rallybot FAQ", "A help channel FAQ: questions and their answers."),
+    "rules": (Rules, "Rallybot points rules", "Points, limits, kudos, badges and levels."),
+}
+
+
+def json_schema(kind: str) -> dict[str, Any]:
+    """The JSON Schema (draft 2020-12) of one file kind; raises KeyError for an unknown one."""
+    model, title, description = KINDS[kind]
+    schema = model.model_json_schema(mode="validation")
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        **schema,
+        "title": title,
+        "description": description,
+    }
+
+
+def schema_text(kind: str) -> str:
+    """:func:`json_schema` as the text of a schema file (stable, ends with a newline)."""
+    return json.dumps(json_schema(kind), ensure_ascii=False, indent=2) + "\n"
+
+
+def schema_file_name(kind: str) -> str:
+    """The file name of a kind's schema (``campaign.schema.json``)."""
+    return f"{kind}.schema.json"
+
+
+def write_schemas(folder: Path = SCHEMAS) -> list[Path]:
+    """Write every kind's schema file into ``folder``; returns the files written."""
+    folder.mkdir(parents=True, exist_ok=True)
+    written = []
+    for kind in KINDS:
+        path = folder / schema_file_name(kind)
+        path.write_text(schema_text(kind), encoding="utf-8")
+        written.append(path)
+    return written
+
+
+def main() -> None:
+    """Regenerate the schema files shipped beside the examples."""
+    for path in write_schemas():
+        sys.stdout.write(f"wrote {path.name}\n")
+
+
+if __name__ == "__main__":
+    main()
