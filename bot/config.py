@@ -2,23 +2,93 @@
 
 Every field maps to an environment variable prefixed with ``RALLYBOT_`` except where an
 alias names the conventional variable (``DATABASE_URL``, ``SLACK_BOT_TOKEN``...).
-Secrets are :class:`pydantic.SecretStr`, so they never appear in ``repr`` or logs.
+Secrets are :class:`pydantic.SecretStr`, so they never appear in ``repr`` or logs; the
+database password is hidden in ``repr`` too.
+
+Where values come from, first match wins: arguments, the environment, ``NAME_FILE``
+variables (a file holding the value, as Docker and Kubernetes mount secrets), ``.env``,
+files named after the variables in ``RALLYBOT_SECRETS_DIR``, then the defaults. An empty
+value counts as unset. :func:`load_settings` turns every problem into one line (never a
+secret's value) and reports unknown ``RALLYBOT_*``, ``SLACK_*`` and ``DISCORD_*`` variables.
 """
 
 from __future__ import annotations
 
+import difflib
+import os
+import re
+from collections.abc import Iterable, Iterator, Mapping
 from datetime import time, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any, Literal
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
-from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from babel import Locale, UnknownLocaleError
+from dotenv import dotenv_values
+from pydantic import (
+    AfterValidator,
+    AliasChoices,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+from pydantic.fields import FieldInfo
+from pydantic_core import ErrorDetails
+from pydantic_settings import (
+    BaseSettings,
+    NoDecode,
+    PydanticBaseSettingsSource,
+    SecretsSettingsSource,
+    SettingsConfigDict,
+)
+
+from rallybot.campaigns.zones import zone_problem
 
 if TYPE_CHECKING:
     from rallybot.bot.rota import Rota
 
-__all__ = ["QuietHours", "Settings", "parse_quiet_hours"]
+__all__ = [
+    "LOG_FORMATS",
+    "LOG_LEVELS",
+    "InvalidSettings",
+    "Port",
+    "QuietHours",
+    "Settings",
+    "hide_password",
+    "load_settings",
+    "parse_quiet_hours",
+    "path_problems",
+    "unknown_variables",
+]
+
+#: ``RALLYBOT_LOG_LEVEL`` values (any case).
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+#: ``RALLYBOT_LOG_FORMAT`` values.
+LOG_FORMATS = ("text", "json")
+#: The prefixes of the variables checked for typos.
+PREFIXES = ("RALLYBOT_", "SLACK_", "DISCORD_")
+#: Variables with those prefixes that something other than the settings model reads.
+OTHER_VARIABLES = frozenset({"RALLYBOT_TEST_PG_URL", "RALLYBOT_ENV_FILE"})
+
+
+def _check_port(value: int) -> int:
+    if not 1 <= value <= 65535:
+        raise ValueError("expected a TCP port number from 1 to 65535")
+    return value
+
+
+#: A TCP port setting: 1 to 65535, with a clear error otherwise.
+Port = Annotated[int, AfterValidator(_check_port)]
+
+_PASSWORD_IN_URL = re.compile(r"(://[^:/@\s]*:)([^@\s]*)(@)")
+
+
+def hide_password(url: str) -> str:
+    """``url`` with any password replaced by ``***`` (works on URLs that do not parse)."""
+    return _PASSWORD_IN_URL.sub(r"\1***\3", url)
 
 
 class QuietHours:
@@ -70,6 +140,8 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_file=".env",
         env_file_encoding="utf-8",
+        # `cp config.example.env .env` leaves many lines empty: empty means "use the default"
+        env_ignore_empty=True,
         extra="ignore",
         populate_by_name=True,
     )
@@ -105,8 +177,36 @@ class Settings(BaseSettings):
     )
     lease_seconds: int = Field(default=120, ge=5, validation_alias=_env("RALLYBOT_LEASE_SECONDS"))
     dispatch_batch: int = Field(default=100, ge=1, validation_alias=_env("RALLYBOT_DISPATCH_BATCH"))
+    # replicas (bot/budget.py, bot/app.py): the heartbeat that shares the send budget and lets
+    # a live replica handle a dead one's recorded events; how long handled events are kept
+    heartbeat_seconds: float = Field(
+        default=5.0, ge=0.1, validation_alias=_env("RALLYBOT_HEARTBEAT_SECONDS")
+    )
+    journal_keep_hours: float = Field(
+        default=24.0, ge=0, validation_alias=_env("RALLYBOT_JOURNAL_KEEP_HOURS")
+    )
     log_level: str = Field(default="INFO", validation_alias=_env("RALLYBOT_LOG_LEVEL"))
     log_format: str = Field(default="text", validation_alias=_env("RALLYBOT_LOG_FORMAT"))
+
+    # the bot's HTTP server (bot/http.py): /healthz, /readyz, /metrics, and /slack/events in
+    # Slack's HTTP mode; 0.0.0.0 listens on every interface (in a container)
+    http_host: str = Field(default="127.0.0.1", validation_alias=_env("RALLYBOT_HTTP_HOST"))
+    http_port: Port = Field(default=8080, validation_alias=_env("RALLYBOT_HTTP_PORT"))
+    # Prometheus metrics (bot/metrics.py); off, /metrics serves the process metrics only
+    metrics: bool = Field(default=True, validation_alias=_env("RALLYBOT_METRICS"))
+
+    # start-up (bot/config.py, storage/database.py): how long `rallybot run` and `db upgrade`
+    # retry an unreachable database before giving up (0: one attempt)
+    db_wait_seconds: float = Field(
+        default=60.0, ge=0, validation_alias=_env("RALLYBOT_DB_WAIT_SECONDS")
+    )
+    # a folder of files named after the variables (Docker and Kubernetes secrets)
+    secrets_dir: Path | None = Field(default=None, validation_alias=_env("RALLYBOT_SECRETS_DIR"))
+    # what an unknown RALLYBOT_* variable does: error (exit 2), warn, or ignore; unknown
+    # SLACK_* and DISCORD_* variables, a namespace shared with other tools, only warn
+    unknown_variables: Literal["error", "warn", "ignore"] = Field(
+        default="error", validation_alias=_env("RALLYBOT_UNKNOWN_VARIABLES")
+    )
 
     slack_bot_token: SecretStr | None = Field(
         default=None, validation_alias=_env("SLACK_BOT_TOKEN")
@@ -176,6 +276,14 @@ class Settings(BaseSettings):
     retention_days: int | None = Field(
         default=None, ge=1, validation_alias=_env("RALLYBOT_RETENTION_DAYS")
     )
+    # privacy (handlers/survey.py): the secret that keys the survey buttons; unset, one is
+    # generated and kept in the database (bot_secret) so a fresh install works
+    secret_key: SecretStr | None = Field(default=None, validation_alias=_env("RALLYBOT_SECRET_KEY"))
+    # privacy (bot/privacy.py): members deactivated by `roster import --remove-missing` are
+    # erased ("forget") this many days later; 0 erases them at once
+    erase_removed_after_days: int = Field(
+        default=30, ge=0, validation_alias=_env("RALLYBOT_ERASE_REMOVED_AFTER_DAYS")
+    )
 
     @field_validator("admins", mode="before")
     @classmethod
@@ -236,13 +344,76 @@ class Settings(BaseSettings):
             return mapping
         return value
 
+    @field_validator("database_url")
+    @classmethod
+    def _check_database_url(cls, value: str) -> str:
+        value = value.strip()
+        expected = "expected sqlite:///PATH or postgresql://USER:PASSWORD@HOST:PORT/NAME"
+        scheme, sep, rest = value.partition("://")
+        if not sep or scheme.lower() not in _DB_SCHEMES:
+            raise ValueError(expected)
+        if scheme.lower().startswith("sqlite"):
+            if not rest.startswith("/") or rest in {"/", "/:memory:"}:
+                raise ValueError("expected sqlite:///PATH, a file (sqlite:////abs/path.db)")
+            return value
+        try:
+            urlsplit(value).port  # noqa: B018 (parsing it is the check)
+        except ValueError:
+            raise ValueError(f"the port must be a number from 1 to 65535; {expected}") from None
+        return value
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _check_log_level(cls, value: object) -> object:
+        if isinstance(value, str):
+            level = value.strip().upper()
+            if level not in LOG_LEVELS:
+                choices = ", ".join(LOG_LEVELS)
+                raise ValueError(f"expected one of {choices} (DEBUG is the most detailed)")
+            return level
+        return value
+
+    @field_validator("log_format", mode="before")
+    @classmethod
+    def _check_log_format(cls, value: object) -> object:
+        if isinstance(value, str):
+            fmt = value.strip().lower()
+            if fmt not in LOG_FORMATS:
+                raise ValueError(f"expected text or json{_did_you_mean(fmt, LOG_FORMATS)}")
+            return fmt
+        return value
+
+    @field_validator("locale")
+    @classmethod
+    def _check_locale(cls, value: str) -> str:
+        try:
+            Locale.parse(value.strip().replace("-", "_"))
+        except (UnknownLocaleError, ValueError, TypeError):
+            raise ValueError("expected a language code, such as fr, en or fr_CA") from None
+        return value.strip()
+
+    @field_validator("slack_api_url", "discord_api_url")
+    @classmethod
+    def _check_api_url(cls, value: str) -> str:
+        parts = urlsplit(value.strip())
+        if parts.scheme not in {"http", "https"} or not parts.hostname:
+            raise ValueError("expected an http:// or https:// address")
+        return value.strip()
+
+    @field_validator("secrets_dir")
+    @classmethod
+    def _check_secrets_dir(cls, value: Path | None) -> Path | None:
+        if value is not None and not value.is_dir():
+            raise ValueError("expected a folder of secret files (no such folder)")
+        return value
+
     @field_validator("timezone")
     @classmethod
     def _check_timezone(cls, value: str) -> str:
         try:
             ZoneInfo(value)
         except (ZoneInfoNotFoundError, ValueError, OSError) as exc:
-            raise ValueError(f'unknown time zone "{value}" (try "Europe/Paris")') from exc
+            raise ValueError(zone_problem(value)) from exc
         return value
 
     @field_validator("quiet_hours")
@@ -280,6 +451,37 @@ class Settings(BaseSettings):
             )
         return self
 
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        """Arguments, environment, ``NAME_FILE`` variables, ``.env``, the secrets folder."""
+        return _sources(settings_cls, init_settings, env_settings, dotenv_settings)
+
+    def __repr_args__(self) -> Iterator[tuple[str | None, Any]]:
+        # tokens are SecretStr already; the database URL stays a str (many readers) but its
+        # password never reaches a repr, a log line or an error message
+        for name, value in super().__repr_args__():
+            hidden = name == "database_url" and isinstance(value, str)
+            yield name, hide_password(value) if hidden else value
+
+    def secret_values(self) -> list[str]:
+        """The tokens and the database password, for the log filter to scrub."""
+        tokens = [
+            self.slack_bot_token,
+            self.slack_app_token,
+            self.slack_signing_secret,
+            self.discord_token,
+        ]
+        values = [token.get_secret_value() for token in tokens if token is not None]
+        password = _password_of(self.database_url)
+        return [*values, password] if password else values
+
     @property
     def rota(self) -> Rota:
         """The helpers' rota, read in ``RALLYBOT_HELPERS_TIMEZONE`` (else the bot's zone)."""
@@ -300,3 +502,280 @@ class Settings(BaseSettings):
     def is_admin(self, user_ref: str) -> bool:
         """Whether a platform user id (or ``platform:id``) is a community manager."""
         return user_ref in self.admins or user_ref.split(":", 1)[-1] in self.admins
+
+
+_DB_SCHEMES = frozenset(
+    {"sqlite", "sqlite+aiosqlite", "postgresql", "postgres", "postgresql+asyncpg"}
+)
+
+
+def _did_you_mean(word: str, choices: Iterable[str]) -> str:
+    close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
+    return f' (did you mean "{close[0]}"?)' if close else ""
+
+
+def _password_of(url: str) -> str | None:
+    try:
+        return urlsplit(url).password
+    except ValueError:
+        return None
+
+
+def _variable_names(field_name: str, field: FieldInfo) -> list[str]:
+    """The environment variables of a field, as written (the first is the main one)."""
+    alias = field.validation_alias
+    if isinstance(alias, AliasChoices):
+        return [choice for choice in alias.choices if isinstance(choice, str)]
+    if isinstance(alias, str):
+        return [alias]
+    return [field_name.upper()]
+
+
+def _read_dotenv(env_file: object) -> dict[str, str]:
+    """The variables of the ``.env`` file(s), upper-cased names, empty values left out."""
+    if env_file is None:
+        return {}
+    paths = [env_file] if isinstance(env_file, str | os.PathLike) else list(env_file)  # type: ignore[call-overload]
+    values: dict[str, str] = {}
+    for path in (Path(p).expanduser() for p in paths):
+        if path.is_file():
+            for name, value in dotenv_values(path, encoding="utf-8").items():
+                if value:
+                    values[name.upper()] = value
+    return values
+
+
+def _environment() -> dict[str, str]:
+    return {name.upper(): value for name, value in os.environ.items() if value}
+
+
+class _FileVariables(PydanticBaseSettingsSource):
+    """``NAME_FILE=/run/secrets/name``: the value of ``NAME`` read from that file (trailing
+    newline removed), the convention of Docker and Kubernetes secrets."""
+
+    def __init__(self, settings_cls: type[BaseSettings], variables: Mapping[str, str]) -> None:
+        super().__init__(settings_cls)
+        self._variables = variables
+
+    def get_field_value(self, field: FieldInfo, field_name: str) -> tuple[Any, str, bool]:
+        """Unused: :meth:`__call__` reads every field at once."""
+        return None, field_name, False
+
+    def __call__(self) -> dict[str, Any]:
+        values: dict[str, Any] = {}
+        problems: list[str] = []
+        for field_name, field in self.settings_cls.model_fields.items():
+            for name in _variable_names(field_name, field):
+                path = self._variables.get(f"{name.upper()}_FILE", "").strip()
+                if not path:
+                    continue
+                if self._variables.get(name.upper(), "").strip():
+                    problems.append(
+                        f"Invalid setting {name}_FILE: {name} is set too; set only one of them."
+                    )
+                    continue
+                try:
+                    text = Path(path).expanduser().read_text(encoding="utf-8").rstrip("\r\n")
+                except (OSError, UnicodeDecodeError) as exc:
+                    reason = getattr(exc, "strerror", None) or type(exc).__name__
+                    problems.append(
+                        f'Invalid setting {name}_FILE="{path}": expected a readable file '
+                        f"holding {name} ({reason})."
+                    )
+                    continue
+                if not text.strip():
+                    problems.append(
+                        f'Invalid setting {name}_FILE="{path}": the file is empty; expected '
+                        f"it to hold {name}."
+                    )
+                    continue
+                values[name] = text
+        if problems:
+            raise InvalidSettings(problems)
+        return values
+
+
+def _sources(
+    settings_cls: type[BaseSettings],
+    init_settings: PydanticBaseSettingsSource,
+    env_settings: PydanticBaseSettingsSource,
+    dotenv_settings: PydanticBaseSettingsSource,
+) -> tuple[PydanticBaseSettingsSource, ...]:
+    """Arguments, environment, ``NAME_FILE`` variables, ``.env``, the secrets folder."""
+    variables = {**_read_dotenv(getattr(dotenv_settings, "env_file", None)), **_environment()}
+    sources = [init_settings, env_settings, _FileVariables(settings_cls, variables)]
+    sources.append(dotenv_settings)
+    secrets_dir = variables.get("RALLYBOT_SECRETS_DIR", "").strip()
+    if secrets_dir and Path(secrets_dir).expanduser().is_dir():  # else the field's check says so
+        sources.append(SecretsSettingsSource(settings_cls, secrets_dir=Path(secrets_dir)))
+    return tuple(sources)
+
+
+class InvalidSettings(Exception):
+    """Settings that cannot be used: :attr:`problems` holds one line for each problem."""
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("\n".join(problems))
+        self.problems = problems
+
+
+def _secret_variables() -> frozenset[str]:
+    names: set[str] = set()
+    for field_name, field in Settings.model_fields.items():
+        if "SecretStr" in str(field.annotation):
+            names.update(n.upper() for n in _variable_names(field_name, field))
+    return frozenset(names)
+
+
+def _main_variable(name: str) -> str:
+    """The variable to name for an error located at ``name`` (a variable or a field)."""
+    field = Settings.model_fields.get(name)
+    return _variable_names(name, field)[0] if field is not None else name.upper()
+
+
+def _expected(error: ErrorDetails) -> str:
+    """What a value should have been, in plain words."""
+    kind, ctx = error["type"], error.get("ctx") or {}
+    if kind == "value_error" and "error" in ctx:
+        return str(ctx["error"])
+    words = {
+        "int_parsing": "expected a whole number",
+        "int_from_float": "expected a whole number",
+        "float_parsing": "expected a number",
+        "bool_parsing": "expected true or false",
+        "greater_than_equal": f"expected {ctx.get('ge')} or more",
+        "greater_than": f"expected more than {ctx.get('gt')}",
+        "less_than_equal": f"expected {ctx.get('le')} or less",
+        "less_than": f"expected less than {ctx.get('lt')}",
+        "literal_error": f"expected {ctx.get('expected')}",
+    }
+    return words.get(kind, error["msg"].removeprefix("Value error, "))
+
+
+def _describe(error: ErrorDetails, variables: Mapping[str, str]) -> str:
+    """One line for one validation error: the variable, its value unless secret, what is
+    expected."""
+    message = _expected(error)
+    if not error["loc"]:
+        return f"Invalid settings: {message}"
+    name = _main_variable(str(error["loc"][0]))
+    upper = name.upper()
+    if upper not in variables and f"{upper}_FILE" in variables:
+        shown = f" (read from {name}_FILE, value hidden)"
+    elif upper not in variables and "RALLYBOT_SECRETS_DIR" in variables:
+        shown = " (read from RALLYBOT_SECRETS_DIR, value hidden)"
+    elif upper in _secret_variables():
+        shown = " (value hidden)"
+    else:
+        value = hide_password(str(error.get("input", "")))
+        shown = f'="{value[:77]}..."' if len(value) > 80 else f'="{value}"'
+    if not message.endswith((".", "?", ")")):
+        message += "."
+    return f"Invalid setting {name}{shown}: {message}"
+
+
+def _known_variables() -> dict[str, str]:
+    """Every variable the settings read, upper-cased, mapped to its spelling."""
+    names = {name.upper(): name for name in OTHER_VARIABLES}
+    for field_name, field in Settings.model_fields.items():
+        for name in _variable_names(field_name, field):
+            names[name.upper()] = name
+            names[f"{name.upper()}_FILE"] = f"{name}_FILE"
+    return names
+
+
+def unknown_variables(names: Iterable[str]) -> dict[str, str | None]:
+    """The ``RALLYBOT_*``, ``SLACK_*`` and ``DISCORD_*`` names among ``names`` that are no
+    setting, each with the closest setting's name (or None)."""
+    known = _known_variables()
+    # compared without their prefix, so that the shared "RALLYBOT_" does not make every
+    # name look close to every other
+    candidates: dict[str, str] = {}
+    for upper, spelled in known.items():
+        candidates.setdefault(upper, spelled)
+        for prefix in PREFIXES:
+            if upper.startswith(prefix):
+                candidates.setdefault(upper.removeprefix(prefix), spelled)
+    found: dict[str, str | None] = {}
+    for name in names:
+        upper = name.upper()
+        prefix = next((p for p in PREFIXES if upper.startswith(p)), None)
+        if prefix is None or upper in known:
+            continue
+        close = difflib.get_close_matches(upper.removeprefix(prefix), candidates, 1, 0.75)
+        found[name] = candidates[close[0]] if close else None
+    return found
+
+
+def _unknown_lines(
+    environment: Iterable[str], dotenv: Iterable[str], policy: str
+) -> tuple[list[str], list[str]]:
+    """(errors, warnings) for the unknown variables of the environment and ``.env``."""
+    errors: list[str] = []
+    warnings: list[str] = []
+    in_file = set(dotenv) - set(environment)
+    for name, close in sorted(unknown_variables([*environment, *in_file]).items()):
+        where = " (in .env)" if name in in_file else ""
+        hint = f": did you mean {close}?" if close else ": not a Rallybot setting."
+        if name.upper().startswith("RALLYBOT_") and policy == "error":
+            errors.append(
+                f"Unknown setting {name}{where}{hint} "
+                "(RALLYBOT_UNKNOWN_VARIABLES=warn starts anyway)"
+            )
+        elif policy != "ignore":
+            warnings.append(f"Warning: unknown setting {name}{where} ignored{hint}")
+    return errors, warnings
+
+
+def load_settings(env_file: Path | None = None) -> tuple[Settings, list[str]]:
+    """Read the settings for a command: the settings and the warning lines to show.
+
+    Args:
+        env_file: a settings file to read instead of ``.env`` in the working folder.
+
+    Raises:
+        InvalidSettings: one line per problem: a bad value (naming the variable, the value
+            unless it is a secret, and what is expected), an unreadable secret file, and
+            unknown ``RALLYBOT_*`` variables unless ``RALLYBOT_UNKNOWN_VARIABLES`` allows them.
+    """
+    if env_file is not None and not env_file.is_file():
+        raise InvalidSettings(
+            [f'Invalid setting RALLYBOT_ENV_FILE="{env_file}": expected a file (no such file).']
+        )
+    files = env_file if env_file is not None else Settings.model_config.get("env_file")
+    dotenv, environment = _read_dotenv(files), _environment()
+    variables = {**dotenv, **environment}
+    try:
+        settings = Settings(_env_file=files)
+    except ValidationError as exc:
+        problems = [_describe(error, variables) for error in exc.errors()]
+        policy = variables.get("RALLYBOT_UNKNOWN_VARIABLES", "error").strip().lower()
+        # a typo often explains a bad value next to it: show both at once
+        raise InvalidSettings(problems + _unknown_lines(environment, dotenv, policy)[0]) from None
+    errors, warnings = _unknown_lines(environment, dotenv, settings.unknown_variables)
+    if errors:
+        raise InvalidSettings(errors)
+    return settings, warnings
+
+
+def path_problems(settings: Settings, *, campaigns_dir: bool = True) -> list[str]:
+    """One line for each file or folder setting that names nothing usable (checked by the
+    commands that read them, such as ``rallybot run``)."""
+    problems: list[str] = []
+    files = [
+        ("RALLYBOT_ROSTER", settings.roster_file),
+        ("RALLYBOT_RULES", settings.rules_file),
+        ("RALLYBOT_FAQ", settings.faq_file),
+    ]
+    for name, path in files:
+        if path is not None and not path.is_file():
+            why = "it is a folder" if path.is_dir() else f"no such file: {path.resolve()}"
+            problems.append(f'Invalid setting {name}="{path}": expected a file ({why}).')
+    folder = settings.campaigns_dir
+    if campaigns_dir and not folder.is_dir():
+        why = "it is a file" if folder.is_file() else f"no such folder: {folder.resolve()}"
+        problems.append(
+            f'Invalid setting RALLYBOT_CAMPAIGNS_DIR="{folder}": expected the folder of '
+            f"campaign files ({why})."
+        )
+    return problems

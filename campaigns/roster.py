@@ -40,6 +40,7 @@ from openpyxl.utils.exceptions import InvalidFileException
 from rallybot.campaigns.loader import LoadError
 from rallybot.campaigns.templates import did_you_mean
 from rallybot.campaigns.timeexpr import TimeExprError, localize, parse_datetime_local
+from rallybot.campaigns.zones import zone_problem
 
 __all__ = [
     "COLUMNS",
@@ -169,8 +170,7 @@ def _zone(name: str) -> ZoneInfo | None:
 
 
 def _zone_problem(name: str) -> str:
-    hint = did_you_mean(name, _zone_names()) or " (use a name like Europe/Paris)"
-    return f'unknown time zone "{name}"{hint}'
+    return zone_problem(name)
 
 
 _COLUMN_SPELLINGS = {

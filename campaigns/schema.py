@@ -38,6 +38,7 @@ from rallybot.campaigns.timeexpr import (
     parse_recurrence,
     parse_time_expr,
 )
+from rallybot.campaigns.zones import zone_problem
 
 __all__ = [
     "AudienceSpec",
@@ -81,6 +82,9 @@ MilestoneName = Annotated[
 MilestoneDate = Annotated[str, AfterValidator(_milestone_date)]
 LocalizedText = str | dict[str, str]
 """A text, or a map from locale (``fr``, ``en``...) to text."""
+
+MANUAL = "manual"
+"""``opens: manual``: a wave a community manager opens by command."""
 
 CONDITIONS = frozenset({"profile_complete"})
 """Member states a step may depend on with ``unless:``."""
@@ -159,6 +163,24 @@ class AudienceSpec(_Strict):
     group: str | list[str] | None = None
     cohort: str | list[str] | None = None
     team: str | list[str] | None = None
+    opens: str | None = None
+    """When this audience is a wave: ``launch + 30d`` (a milestone expression), a date, or
+    ``manual`` (a community manager opens it with ``/rallybot wave open NAME``). Nobody in a
+    wave hears anything before it opens; see :func:`campaigns.planner.member_opening`."""
+
+    @field_validator("opens")
+    @classmethod
+    def _opens(cls, value: str | None) -> str | None:
+        if value is None or value.strip() == MANUAL:
+            return value
+        try:
+            parse_time_expr(value, allow_join=False)
+        except TimeExprError as exc:
+            raise ValueError(
+                f"{exc} (a wave opens at a milestone like launch + 30d, a date like "
+                f'2026-12-15 09:00, or "{MANUAL}")'
+            ) from None
+        return value
 
     @model_validator(mode="after")
     def _not_empty(self) -> AudienceSpec:
@@ -175,6 +197,7 @@ class StepSpec(_Strict):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     id: Identifier
+    renamed_from: Identifier | None = None  # the step's former id: its history carries over
     at: str | None = None
     every: str | None = None
     from_: str | None = Field(default=None, alias="from")
@@ -413,9 +436,7 @@ class CampaignSpec(_Strict):
         try:
             ZoneInfo(value)
         except (ZoneInfoNotFoundError, ValueError, OSError):  # "Europe" is a folder: OSError
-            raise ValueError(
-                f'unknown time zone "{value}" (use a name like Europe/Paris)'
-            ) from None
+            raise ValueError(zone_problem(value)) from None
         return value
 
     @field_validator("quiet_hours")
@@ -473,6 +494,30 @@ def check_references(spec: CampaignSpec) -> list[Problem]:
                 Problem(
                     ("audiences", name, "channel"),
                     f'unknown channel "{audience.channel}"{hint}; declare it under channels:',
+                )
+            )
+
+        if isinstance(audience, AudienceSpec) and audience.opens not in (None, MANUAL):
+            assert audience.opens is not None
+            anchor = parse_time_expr(audience.opens, allow_join=False).anchor
+            if anchor != "absolute" and anchor not in milestones:
+                known = ", ".join(sorted(milestones)) or "none defined"
+                problems.append(
+                    Problem(
+                        ("audiences", name, "opens"),
+                        f'unknown milestone "{anchor}"{did_you_mean(anchor, milestones)}; '
+                        f"milestones: {known}",
+                    )
+                )
+
+    step_ids = {step.id for step in spec.steps}
+    for index, step in enumerate(spec.steps):
+        if step.renamed_from is not None and step.renamed_from in step_ids:
+            problems.append(
+                Problem(
+                    ("steps", index, "renamed_from"),
+                    f'step "{step.renamed_from}" is still in the file: a step renamed from it '
+                    "would share its history; remove renamed_from or the old step",
                 )
             )
 
@@ -641,6 +686,8 @@ class Campaign:
     content_hash: str
     roster_path: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    waves: dict[str, datetime | None] = field(default_factory=dict)
+    """Audiences that declare ``opens``: their opening instant (UTC), None for ``manual``."""
 
     @property
     def id(self) -> str:
@@ -664,6 +711,8 @@ def _unset_extras(step: StepSpec) -> set[str]:
     """Fields added after the first schema, left out of the hash when a step does not use them
     (adding a kind of step must not change the hash of an existing step)."""
     extras = set(_QUIZ_FIELDS) if step.quiz is None else set()
+    if step.renamed_from is None:
+        extras.add("renamed_from")
     if step.survey is None:
         extras.add("survey")
     if not step.digest:
@@ -721,11 +770,22 @@ def compile_campaign(
     quiet = (
         parse_quiet_hours(spec.quiet_hours) if spec.quiet_hours is not None else default_quiet_hours
     )
+    milestones = {name: parse_datetime_local(str(v)) for name, v in spec.milestones.items()}
+    zone = ZoneInfo(spec.timezone)
+    waves: dict[str, datetime | None] = {}
+    for name, audience in spec.audiences.items():
+        if isinstance(audience, AudienceSpec) and audience.opens is not None:
+            opens = audience.opens.strip()
+            waves[name] = (
+                None
+                if opens == MANUAL
+                else parse_time_expr(opens, allow_join=False).resolve(zone, milestones)
+            )
     return Campaign(
         spec=spec,
         source=source,
-        zone=ZoneInfo(spec.timezone),
-        milestones={name: parse_datetime_local(str(v)) for name, v in spec.milestones.items()},
+        zone=zone,
+        milestones=milestones,
         steps=tuple(steps),
         quiet_hours=quiet,
         grace=_duration(spec.grace),
@@ -743,6 +803,7 @@ def compile_campaign(
         ),
         roster_path=spec.roster,
         extra=_extra(spec),
+        waves=waves,
     )
 
 

@@ -412,7 +412,7 @@ def test_bad_time_zone() -> None:
         "  - {id: a, at: launch, post: annonces, text: Hi}\n"
     )
     assert errors_of(text) == [
-        'bad.yaml:3:11: timezone: unknown time zone "Europe/Pariss" (use a name like Europe/Paris)'
+        'bad.yaml:3:11: timezone: unknown time zone "Europe/Pariss" (did you mean "Europe/Paris"?)'
     ]
 
 
@@ -421,7 +421,8 @@ def test_time_zone_that_is_a_folder_is_an_error_not_a_crash() -> None:
         "  - {id: a, at: launch, post: annonces, text: Hi}\n"
     )
     assert errors_of(text) == [
-        'bad.yaml:3:11: timezone: unknown time zone "Europe" (use a name like Europe/Paris)'
+        'bad.yaml:3:11: timezone: unknown time zone "Europe"'
+        " (use a Region/City name such as Europe/Paris)"
     ]
 
 
@@ -590,7 +591,8 @@ def test_all_field_mistakes_are_reported_at_once() -> None:
         """
     )
     assert errors_of(text) == [
-        'bad.yaml:3:11: timezone: unknown time zone "Mars/Olympus" (use a name like Europe/Paris)',
+        'bad.yaml:3:11: timezone: unknown time zone "Mars/Olympus"'
+        " (use a Region/City name such as Europe/Paris)",
         'bad.yaml:10:5: steps[0].tetx: unknown key "tetx" (did you mean "text"?)',
         'bad.yaml:15:12: steps[1].grace: "soon" is not a duration '
         "(use a number and a unit: 30d, 2w, 3h, 15m)",

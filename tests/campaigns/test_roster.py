@@ -147,8 +147,10 @@ def test_cells_under_an_unnamed_column_are_reported_once() -> None:
 def test_line_numbers_count_multi_line_cells() -> None:
     text = 'id,name,timezone\nU1,"Ana\nMartin",Nowhere/Land\nU2,Bo,Nowhere/Else\n'
     assert errors_of(text) == [
-        'r.csv:2:3: timezone: unknown time zone "Nowhere/Land" (use a name like Europe/Paris)',
-        'r.csv:4:3: timezone: unknown time zone "Nowhere/Else" (use a name like Europe/Paris)',
+        'r.csv:2:3: timezone: unknown time zone "Nowhere/Land"'
+        " (use a Region/City name such as Europe/Paris)",
+        'r.csv:4:3: timezone: unknown time zone "Nowhere/Else"'
+        " (use a Region/City name such as Europe/Paris)",
     ]
 
 
