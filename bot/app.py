@@ -21,6 +21,7 @@ from rallybot.bot.messages import Message
 from rallybot.bot.outbox import Dispatcher, DispatchStats
 from rallybot.bot.ratelimit import RateLimiter
 from rallybot.bot.router import Router
+from rallybot.bot.waves import Waves, opened_waves
 from rallybot.campaigns.faq import is_faq_file
 from rallybot.campaigns.loader import CampaignLoadError, LoadError, load_campaign
 from rallybot.campaigns.planner import MemberView, PlannedDelivery, plan
@@ -140,6 +141,9 @@ class Rallybot:
         onboarding.register(self.router)  # after members, points and quiz: it reads their rows
         self._command_names |= onboarding.COMMANDS
         self.dispatcher.gate = onboarding.make_gate(self)  # journey nudges: task_done, daily cap
+        # Every direct message, whichever feature wrote it, waits for its member's wave.
+        self.waves = Waves(db, clock, self._view, worker_id=self.worker_id)
+        self.dispatcher.gate = self.waves.wrap(self.dispatcher.gate)
         from rallybot.handlers import leaderboard
 
         self.dispatcher.render = leaderboard.make_render(self)  # leaderboard steps, when sent
@@ -324,6 +328,13 @@ class Rallybot:
         else:
             since_change = self._last_plan_at - timedelta(seconds=1)
             changed = frozenset(v.key for v, m in rows if m.updated_at >= since_change)
+        campaigns = list(self.campaigns.values())
+        changed |= self.waves.update(
+            campaigns,
+            await opened_waves(self.db),
+            {c.id: self.channel_ids(c) for c in campaigns},
+            rows,
+        )
         added = 0
         for campaign in list(self.campaigns.values()):
             state, _created = await get_or_create_state(
@@ -347,6 +358,7 @@ class Rallybot:
                 default_timezone=self.settings.timezone,
                 channel_ids=self.channel_ids(campaign),
                 full_members=changed,
+                openings=self.waves.by_member,
             )
             batch = [self._row(d, now) for d in deliveries]
             if batch:
@@ -596,6 +608,7 @@ class Rallybot:
                         horizon,
                         default_timezone=self.settings.timezone,
                         channel_ids=self.channel_ids(campaign),
+                        openings=self.waves.by_member,
                     )
                 ),
                 default=None,

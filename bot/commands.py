@@ -137,6 +137,15 @@ COMMANDS: tuple[CommandSpec, ...] = (
     ),
     CommandSpec("reload", "Re-read the campaign files (managers)", admin=True),
     CommandSpec(
+        "wave",
+        "The waves and when they open; open a manual wave (managers)",
+        (
+            ParamSpec("action", "list (default) or open", choices=("list", "open")),
+            ParamSpec("wave", "open: the wave's name, as the campaign file's audiences name it"),
+        ),
+        admin=True,
+    ),
+    CommandSpec(
         "stats",
         "The community indicators (managers)",
         (

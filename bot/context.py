@@ -11,6 +11,7 @@ from rallybot.bot.clock import Clock
 from rallybot.bot.config import Settings
 from rallybot.bot.events import CommandInvoked, UserRef
 from rallybot.campaigns.loader import LoadError
+from rallybot.campaigns.schema import Campaign
 from rallybot.storage.database import Database
 
 __all__ = ["BotContext", "ReloadReport"]
@@ -51,6 +52,7 @@ class BotContext(Protocol):
     clock: Clock
     adapter: Adapter
     settings: Settings
+    campaigns: dict[str, Campaign]
 
     async def answer(self, event: CommandInvoked, text: str) -> None:
         """Reply privately to the person who ran a command."""

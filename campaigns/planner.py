@@ -19,9 +19,22 @@ from rallybot.campaigns.schema import AudienceSpec, Campaign, LocalizedText, Ste
 from rallybot.campaigns.templates import render
 from rallybot.campaigns.timeexpr import localize
 
-__all__ = ["MemberView", "PlannedDelivery", "build_message", "members_of", "plan", "zone_of"]
+__all__ = [
+    "NEVER",
+    "MemberView",
+    "PlannedDelivery",
+    "build_message",
+    "member_opening",
+    "members_of",
+    "openings",
+    "plan",
+    "wave_names",
+    "zone_of",
+]
 
 ONCE = "once"
+NEVER = datetime(9999, 1, 1, tzinfo=UTC)
+"""The opening of a ``manual`` wave nobody has opened yet."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -233,6 +246,66 @@ def members_of(
     ]
 
 
+def wave_names(campaigns: Iterable[Campaign]) -> frozenset[str]:
+    """The names of every wave (an audience with ``opens``) in ``campaigns``."""
+    return frozenset(name for campaign in campaigns for name in campaign.waves)
+
+
+def member_opening(
+    member: MemberView,
+    campaigns: Iterable[Campaign],
+    opened: Mapping[str, datetime] | None = None,
+    channel_ids: Mapping[str, Mapping[str, str]] | None = None,
+) -> datetime | None:
+    """When ``member``'s wave opens: the earliest opening of the waves they belong to, in
+    every campaign; None when they are in no wave (open from the start).
+
+    ``opened`` maps a wave name to when a community manager opened it by command (a
+    ``manual`` wave, or a dated one opened early); a manual wave not opened is :data:`NEVER`.
+    ``channel_ids`` maps a campaign id to its logical channel names (default: the file's).
+    """
+    opened = opened or {}
+    found: datetime | None = None
+    for campaign in campaigns:
+        if not campaign.waves:
+            continue
+        ids = (channel_ids or {}).get(campaign.id, campaign.spec.channels)
+        for name, when in campaign.waves.items():
+            audience = campaign.spec.audiences.get(name)
+            if not isinstance(audience, AudienceSpec):
+                continue
+            if audience.everyone and not (
+                audience.channel or audience.group or audience.cohort or audience.team
+            ):
+                matched = True
+            else:
+                matched = _matches(audience, member, ids)
+            if not matched:
+                continue
+            by_hand = opened.get(name)
+            candidates = [t for t in (when, by_hand) if t is not None]
+            opening = min(candidates) if candidates else NEVER
+            found = opening if found is None else min(found, opening)
+    return found
+
+
+def openings(
+    members: Iterable[MemberView],
+    campaigns: Sequence[Campaign],
+    opened: Mapping[str, datetime] | None = None,
+    channel_ids: Mapping[str, Mapping[str, str]] | None = None,
+) -> dict[str, datetime]:
+    """Member key -> opening, for the members in a wave (the others are open from the start)."""
+    if not any(c.waves for c in campaigns):
+        return {}
+    result: dict[str, datetime] = {}
+    for member in members:
+        opening = member_opening(member, campaigns, opened, channel_ids)
+        if opening is not None:
+            result[member.key] = opening
+    return result
+
+
 def _occurrence_dates(step: Step, campaign: Campaign, start: datetime, end: datetime) -> list[date]:
     """Local dates of a recurring step that may fall inside [start, end) (with a day's slack)."""
     assert step.every is not None
@@ -258,8 +331,13 @@ def plan(
     full_members: frozenset[str] = frozenset(),
     channel_quizzes: bool = False,
     digests: bool = False,
+    openings: Mapping[str, datetime] | None = None,
 ) -> Iterator[PlannedDelivery]:
     """Every delivery of ``campaign`` due in ``[start, end)``, in step order.
+
+    ``openings`` (see :func:`openings`) holds back the members of waves: nothing reaches them
+    before their wave opens, and their join-relative steps count from the later of their
+    join and their opening (so a wave's journey starts when it opens).
 
     ``full_members`` names members (by key) whose join-relative deliveries are wanted
     whatever their due time up to ``end``: members just added, whose journey must be
@@ -269,6 +347,7 @@ def plan(
     """
     zone = campaign.zone
     quiet = campaign.quiet_hours
+    opens = openings or {}
     for step in steps if steps is not None else campaign.steps:
         spec = step.spec
         if step.is_channel_quiz != channel_quizzes:
@@ -298,10 +377,13 @@ def plan(
             at = step.every.at
             for member in audience:
                 mzone = zone_of(member.timezone, default_timezone)
+                opening = opens.get(member.key)
                 for day in days:
                     due = _localize(datetime.combine(day, at), mzone)
                     if use_quiet is not None:
                         due = _after_quiet(due, mzone, use_quiet)
+                    if opening is not None and due < opening:
+                        continue  # the member's wave is not open yet
                     if start <= due < end:
                         yield PlannedDelivery(
                             campaign,
@@ -320,8 +402,12 @@ def plan(
             for member in audience:
                 if member.joined_at is None:
                     continue
+                opening = opens.get(member.key)
+                if opening is not None and opening >= end:
+                    continue  # the wave opens later: nothing to plan yet
+                begins = member.joined_at if opening is None else max(member.joined_at, opening)
                 mzone = zone_of(member.timezone, default_timezone)
-                due = _join_due(expr.days, expr.seconds, expr.at, member.joined_at, mzone)
+                due = _join_due(expr.days, expr.seconds, expr.at, begins, mzone)
                 if use_quiet is not None:
                     due = _after_quiet(due, mzone, use_quiet)
                 if due < end and (start <= due or member.key in full_members):
@@ -335,6 +421,9 @@ def plan(
             due = _fixed_due(expr, campaign, mzone)
             if use_quiet is not None:
                 due = _after_quiet(due, mzone, use_quiet)
+            opening = opens.get(member.key)
+            if opening is not None and due < opening:
+                continue  # "everyone" is everyone whose wave is open when the step is due
             if start <= due < end:
                 yield PlannedDelivery(
                     campaign, step, f"member:{member.key}", ONCE, due, member, mzone

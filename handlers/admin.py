@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import TYPE_CHECKING
 
 from rallybot.bot.events import CommandInvoked
+from rallybot.bot.waves import open_wave, opened_waves
 from rallybot.storage.models import CampaignStatus
 from rallybot.storage.repositories import list_states, set_campaign_status
 
@@ -35,6 +37,7 @@ Community managers:
   /rallybot pause CAMPAIGN       stop sending a campaign's messages
   /rallybot resume CAMPAIGN      send them again
   /rallybot reload               re-read the campaign files
+  /rallybot wave [open NAME]     the waves and when they open; open a manual wave
   /rallybot stats [WEEKS] [cohort=X] [team=X] [campaign=ID]   indicators and charts (4 weeks)
   /rallybot points add|remove @member N reason   adjust points (audited)
   /rallybot points revert ENTRY_ID               undo a ledger entry
@@ -43,7 +46,24 @@ Community managers:
   /rallybot survey list          the surveys and their responses
   /rallybot survey results ID    a survey's results and response rate"""
 
-ADMIN_COMMANDS = frozenset({"campaigns", "pause", "resume", "reload", "stats"})
+ADMIN_COMMANDS = frozenset({"campaigns", "pause", "resume", "reload", "stats", "wave"})
+
+# The words of /rallybot wave, in one place for the translation catalogues.
+_WAVE_WORDS = {
+    "usage": "Usage: /rallybot wave [list] | /rallybot wave open NAME",
+    "none": "No campaign declares a wave (an audience with opens:).",
+    "unknown": 'Unknown wave "{name}". Waves: {known}.',
+    "already": 'The wave "{name}" was already opened on {when:%Y-%m-%d %H:%M} UTC.',
+    "opened": (
+        'The wave "{name}" is open: its members get their messages from now on, '
+        "their journeys starting today."
+    ),
+    "title": "Waves (opening in UTC):",
+    "manual_closed": "manual, not opened yet",
+    "manual_open": "opened by hand on {when:%Y-%m-%d %H:%M}",
+    "dated": "opens {when:%Y-%m-%d %H:%M}",
+    "dated_open": "open since {when:%Y-%m-%d %H:%M}",
+}
 
 
 async def on_command(event: CommandInvoked, ctx: BotContext) -> None:
@@ -83,6 +103,52 @@ async def on_command(event: CommandInvoked, ctx: BotContext) -> None:
         from rallybot.handlers.stats import stats_command
 
         await stats_command(event, ctx)
+    elif name == "wave":
+        await _wave(event, ctx)
+
+
+async def _wave(event: CommandInvoked, ctx: BotContext) -> None:
+    """``/rallybot wave``: list the waves; ``/rallybot wave open NAME``: open one now."""
+    words = _WAVE_WORDS
+    waves: dict[str, datetime | None] = {}
+    for campaign in ctx.campaigns.values():
+        for wave, when in campaign.waves.items():
+            known = waves.get(wave, when)
+            waves[wave] = when if known is None or when is None else min(known, when)
+    args = [a.lower() for a in event.args]
+    if not waves:
+        await ctx.answer(event, words["none"])
+        return
+    now = ctx.clock.now()
+    if args[:1] == ["open"] and len(args) == 2:
+        wave = args[1]
+        if wave not in waves:
+            await ctx.answer(
+                event, words["unknown"].format(name=wave, known=", ".join(sorted(waves)))
+            )
+            return
+        already = await open_wave(ctx.db, wave, now, ctx.settings.grace)
+        if already is not None:
+            await ctx.answer(event, words["already"].format(name=wave, when=already))
+            return
+        ctx.request_plan()
+        await ctx.answer(event, words["opened"].format(name=wave))
+        return
+    if args not in ([], ["list"]):
+        await ctx.answer(event, words["usage"])
+        return
+    opened = await opened_waves(ctx.db)
+    lines = [words["title"]]
+    for wave, when in sorted(waves.items()):
+        by_hand = opened.get(wave)
+        if by_hand is not None and (when is None or by_hand < when):
+            state = words["manual_open"].format(when=by_hand)
+        elif when is None:
+            state = words["manual_closed"]
+        else:
+            state = words["dated_open" if when <= now else "dated"].format(when=when)
+        lines.append(f"• {wave} — {state}")
+    await ctx.answer(event, "\n".join(lines))
 
 
 def register(router: object) -> None:

@@ -36,6 +36,7 @@ __all__ = [
     "claim_due",
     "counts_by_step",
     "delete_stale_pending",
+    "hold",
     "insert_deliveries",
     "mark_failed",
     "mark_sent",
@@ -45,6 +46,7 @@ __all__ = [
     "release",
     "release_all",
     "skip_overdue",
+    "wake_held",
 ]
 
 _T = table_of(Delivery)
@@ -314,3 +316,46 @@ async def counts_by_step(
         if campaign_id is not None:
             query = query.where(D.campaign_id == campaign_id)
         return [(c, s, st, int(n)) for c, s, st, n in (await session.execute(query)).all()]
+
+
+WAVE_HOLD = "held: the member's wave is not open yet"
+"""The reason on a delivery put back in the queue until its member's wave opens."""
+
+
+async def hold(db: Database, row: Delivery, worker_id: str, now: datetime, until: datetime) -> bool:
+    """Put a claimed delivery back, due at ``until`` (its member's wave opens then), as if it
+    had never been claimed: it keeps its grace after ``until`` and needs no recovery check."""
+    assert row.id is not None
+    return await _finish(
+        db,
+        row.id,
+        worker_id,
+        now,
+        status=DeliveryStatus.pending.value,
+        claimed_by=None,
+        due_at=until,
+        grace_until=until + max(row.grace_until - row.due_at, timedelta(0)),
+        attempts=D.attempts - 1,
+        reason=WAVE_HOLD,
+    )
+
+
+async def wake_held(
+    db: Database, member_ids: Sequence[int] | None, now: datetime, grace: timedelta
+) -> int:
+    """Make deliveries held for a wave due now, sendable for ``grace`` (the wave was opened by
+    hand); ``member_ids`` None: every held delivery."""
+    async with db.session() as session:
+        conditions = [
+            D.status == DeliveryStatus.pending.value,
+            D.reason == WAVE_HOLD,
+            D.due_at > now,
+        ]
+        if member_ids is not None:
+            conditions.append(D.recipient.in_([f"member:{m}" for m in member_ids]))
+        result = await session.execute(
+            sa.update(Delivery)
+            .where(*conditions)
+            .values(due_at=now, grace_until=now + grace, updated_at=now)
+        )
+        return affected(result)
