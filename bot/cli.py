@@ -17,7 +17,10 @@ from rallybot.bot.config import Settings
 from rallybot.bot.extras import MissingExtraError, missing_extra
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     from rallybot.campaigns.roster import RosterEntry
+    from rallybot.campaigns.timeline import WaveRow
     from rallybot.storage.database import Database
 
 __all__ = ["app", "main"]
@@ -153,9 +156,10 @@ def plan(
 ) -> None:
     """Show the timeline: what goes to whom, when (campaign time and UTC)."""
     from rallybot.campaigns.loader import CampaignLoadError, load_campaign
-    from rallybot.campaigns.planner import MemberView
+    from rallybot.campaigns.planner import MemberView, openings
     from rallybot.campaigns.roster import RosterLoadError, load_roster
     from rallybot.campaigns.timeline import default_window, timeline
+    from rallybot.campaigns.timeline import waves as wave_rows
 
     settings = _settings()
     try:
@@ -198,7 +202,14 @@ def plan(
     if end <= start:
         err.print("[red]--to must come after --from[/red]")
         raise typer.Exit(2)
-    rows = timeline(campaign, members, start, end, default_timezone=settings.timezone)
+    rows = timeline(
+        campaign,
+        members,
+        start,
+        end,
+        default_timezone=settings.timezone,
+        openings=openings(members, [campaign]),
+    )
     if format is Format.json:
         typer.echo(json.dumps([r.to_json() for r in rows], ensure_ascii=False, indent=2))
         return
@@ -217,6 +228,25 @@ def plan(
     out.print(table)
     total = sum(r.count for r in rows)
     out.print(f"{total} message(s) in {len(rows)} send(s), {len(members)} member(s) in the roster.")
+    _print_waves(wave_rows(campaign, members), campaign.spec.timezone)
+
+
+def _print_waves(rows: Sequence[WaveRow], zone: str) -> None:
+    """The waves under the timeline: when each opens and who waits for it."""
+    if not rows:
+        return
+    table = Table(title=f"Waves — nobody hears anything before their wave opens ({zone})")
+    for column in ("Wave", "Opens", "Waiting", "Members"):
+        table.add_column(column, overflow="fold")
+    for row in rows:
+        opens = (
+            f"{row.opens_local:%a %Y-%m-%d %H:%M}"
+            if row.opens_local is not None
+            else "manual: /rallybot wave open " + row.name
+        )
+        shown = ", ".join(row.members[:5]) + (" …" if len(row.members) > 5 else "")
+        table.add_row(row.name, opens, str(len(row.members)), shown)
+    out.print(table)
 
 
 @app.command()

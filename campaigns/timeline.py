@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
-from rallybot.campaigns.planner import MemberView, PlannedDelivery, plan
+from rallybot.campaigns.planner import NEVER, MemberView, PlannedDelivery, member_opening, plan
 from rallybot.campaigns.schema import Campaign
 
-__all__ = ["TimelineRow", "default_window", "timeline"]
+__all__ = ["TimelineRow", "WaveRow", "default_window", "timeline", "waves"]
 
 PREVIEW = 70
 
@@ -92,13 +92,17 @@ def timeline(
     *,
     default_timezone: str,
     deliveries: Iterable[PlannedDelivery] | None = None,
+    openings: Mapping[str, datetime] | None = None,
 ) -> list[TimelineRow]:
-    """Group the deliveries of ``[start, end)`` into timeline rows, in time order."""
+    """Group the deliveries of ``[start, end)`` into timeline rows, in time order
+    (``openings``: the members' wave openings, see :func:`campaigns.planner.openings`)."""
     rows: dict[tuple[str, str, datetime], TimelineRow] = {}
     source = (
         deliveries
         if deliveries is not None
-        else plan(campaign, members, start, end, default_timezone=default_timezone)
+        else plan(
+            campaign, members, start, end, default_timezone=default_timezone, openings=openings
+        )
     )
     for delivery in source:
         step = delivery.step
@@ -121,3 +125,48 @@ def timeline(
         if delivery.member is not None:
             row.recipients.append(delivery.member.key)
     return sorted(rows.values(), key=lambda r: (r.due_utc, r.step))
+
+
+@dataclass
+class WaveRow:
+    """One wave of the campaign: when it opens and who waits for it."""
+
+    name: str
+    opens_utc: datetime | None  # None: manual, opened by a community manager
+    opens_local: datetime | None
+    members: list[str] = field(default_factory=list)  # members whose opening is this wave's
+
+    def to_json(self) -> dict[str, object]:
+        """A JSON-ready dict."""
+        return {
+            "wave": self.name,
+            "opens_utc": self.opens_utc.isoformat() if self.opens_utc else "manual",
+            "opens_local": self.opens_local.isoformat() if self.opens_local else "manual",
+            "members": self.members,
+        }
+
+
+def waves(campaign: Campaign, members: Sequence[MemberView]) -> list[WaveRow]:
+    """The campaign's waves in opening order (manual ones last), each with the members who
+    wait for it (a member in several waves waits for the earliest)."""
+    result: dict[str, WaveRow] = {}
+    for name, when in campaign.waves.items():
+        local = when.astimezone(campaign.zone) if when is not None else None
+        result[name] = WaveRow(name, when, local)
+    for member in members:
+        opening = member_opening(member, [campaign])
+        if opening is None:
+            continue
+        for name, when in campaign.waves.items():
+            if (when or NEVER) == opening and _in_wave(campaign, name, member):
+                result[name].members.append(member.key)
+                break
+    return sorted(result.values(), key=lambda w: (w.opens_utc or NEVER, w.name))
+
+
+def _in_wave(campaign: Campaign, name: str, member: MemberView) -> bool:
+    return member_opening(member, [_only_wave(campaign, name)]) is not None
+
+
+def _only_wave(campaign: Campaign, name: str) -> Campaign:
+    return replace(campaign, waves={name: campaign.waves[name]})

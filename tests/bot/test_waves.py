@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import sqlalchemy as sa
+from typer.testing import CliRunner
 
 from rallybot.bot.adapters.memory import MemoryAdapter
 from rallybot.bot.app import Rallybot
+from rallybot.bot.cli import app
 from rallybot.bot.clock import SimulatedClock
 from rallybot.bot.config import Settings
 from rallybot.bot.events import CommandInvoked, UserRef
@@ -210,3 +213,33 @@ def test_member_opening_is_the_earliest_of_their_waves(tmp_path: Path) -> None:
         for d in plan(campaign, members, LAUNCH, LAUNCH + timedelta(days=3), openings=openings)
     }
     assert held == {"member:1"}
+
+
+ROSTER = """\
+id,email,name,first_name,team,cohort,groups,start_date,locale,timezone
+U1,one@example.com,Member One,One,sales,pilote,,2026-08-26,en,Europe/Paris
+U2,two@example.com,Member Two,Two,sales,vague-2,,2026-08-26,en,Europe/Paris
+U3,three@example.com,Member Three,Three,ops,vague-3,,2026-08-26,en,Europe/Paris
+U4,four@example.com,Member Four,Four,ops,,,2026-08-26,en,Europe/Paris
+"""
+
+
+def test_plan_shows_the_openings_and_who_waits(tmp_path: Path) -> None:
+    path = tmp_path / "connect.yaml"
+    path.write_text(CAMPAIGN.replace("title: Connect\n", "title: Connect\nroster: roster.csv\n"))
+    (tmp_path / "roster.csv").write_text(ROSTER)
+    env = {"COLUMNS": "200", "RALLYBOT_DATABASE_URL": f"sqlite:///{tmp_path / 'r.db'}"}
+    result = CliRunner().invoke(app, ["plan", str(path), "--to", "launch + 40d"], env=env)
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    wave = {line.split()[1]: line for line in lines if line.startswith("│ ") and "vague" in line}
+    assert "Thu 2026-10-15 09:30" in wave["vague-2"] and "U2" in wave["vague-2"]
+    assert "manual: /rallybot wave open vague-3" in wave["vague-3"] and "U3" in wave["vague-3"]
+    result = CliRunner().invoke(
+        app, ["plan", str(path), "--to", "launch + 40d", "--format", "json"], env=env
+    )
+    rows = json.loads(result.output)
+    # "everyone" at launch: the pilot and the member in no wave, not the waves still closed.
+    assert [r["recipients"] for r in rows if r["step"] == "live"] == [["U1", "U4"]]
+    welcomes = {r["recipients"][0]: r["due_local"][:16] for r in rows if r["step"] == "welcome"}
+    assert welcomes == {"U1": "2026-09-15T10:00", "U2": "2026-10-15T10:00"}
