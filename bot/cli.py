@@ -13,7 +13,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from rallybot.bot.config import Settings
+from rallybot.bot.config import InvalidSettings, Settings, load_settings, path_problems
 from rallybot.bot.extras import MissingExtraError, missing_extra
 
 if TYPE_CHECKING:
@@ -29,7 +29,7 @@ app = typer.Typer(
     name="rallybot",
     help="Run the launch and daily life of an internal community on Slack, Discord or the console.",
     no_args_is_help=True,
-    add_completion=False,
+    add_completion=True,
     pretty_exceptions_enable=False,
 )
 db_app = typer.Typer(help="Database schema: upgrade and inspect migrations.", no_args_is_help=True)
@@ -72,12 +72,55 @@ class ClockKind(StrEnum):
     simulated = "simulated"
 
 
+#: ``--env-file``: the settings file read instead of ``.env`` (set by the main callback).
+_env_file: Path | None = None
+
+
+def _version(value: bool) -> None:
+    if value:
+        from importlib.metadata import PackageNotFoundError, version
+
+        try:
+            typer.echo(f"rallybot {version('rallybot')}")
+        except PackageNotFoundError:  # run from a source tree that was never installed
+            typer.echo("rallybot (version unknown: not installed)")
+        raise typer.Exit()
+
+
+@app.callback()
+def _main_options(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_version, is_eager=True, help="Print the version and exit."
+        ),
+    ] = False,
+    env_file: Annotated[
+        Path | None,
+        typer.Option(
+            "--env-file",
+            envvar="RALLYBOT_ENV_FILE",
+            help="Read settings from this file instead of .env in the working folder.",
+        ),
+    ] = None,
+) -> None:
+    """Run the launch and daily life of an internal community on Slack, Discord or the
+    console."""
+    global _env_file
+    _env_file = env_file
+
+
 def _settings() -> Settings:
+    """The settings, read once; every problem is one line on stderr, then exit 2."""
     try:
-        return Settings()
-    except Exception as exc:  # pydantic ValidationError: show it without a traceback
-        err.print(f"[red]Invalid settings:[/red] {exc}")
+        settings, warnings = load_settings(_env_file)
+    except InvalidSettings as exc:
+        for line in exc.problems:
+            typer.echo(line, err=True)
         raise typer.Exit(2) from None
+    for line in warnings:
+        typer.echo(line, err=True)
+    return settings
 
 
 @app.command()
@@ -285,6 +328,10 @@ def run(
         err.print(f'[red]Unknown platform "{platform}"[/red] (available: {known}).')
         raise typer.Exit(2)
     settings = _settings()
+    if problems := path_problems(settings):  # files named in the settings, before any wait
+        for line in problems:
+            typer.echo(line, err=True)
+        raise typer.Exit(2)
     campaign_paths = campaigns or [settings.campaigns_dir]
     for folder in campaign_paths:
         if not folder.exists():  # not "0 campaigns loaded": the bot would run with nothing
@@ -338,6 +385,7 @@ def db_upgrade(revision: Annotated[str, typer.Argument(help="Target revision.")]
 
     settings = _settings()
     safe = create_database(settings.database_url).safe_url
+    asyncio.run(_wait_for_db(settings))  # a one-shot migration job may start before PostgreSQL
     try:
         upgrade(settings.database_url, revision)  # under the migration lock
     except SchemaError as exc:
@@ -455,12 +503,24 @@ def schema(
     typer.echo(schema_text(kind.value), nl=False)
 
 
+async def _wait_for_db(settings: Settings) -> None:
+    """Wait up to RALLYBOT_DB_WAIT_SECONDS for the database; else one line and exit 2."""
+    from rallybot.storage.database import DatabaseUnreachable, wait_for_database
+
+    try:
+        await wait_for_database(settings.database_url, within=settings.db_wait_seconds)
+    except DatabaseUnreachable as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(2) from None
+
+
 async def _with_db(settings: Settings) -> Database:
     """The database, migrated to head first (under the migration lock): for commands that
     write. Exits with a message when the schema cannot be used."""
     from rallybot.storage.database import create_database
     from rallybot.storage.migrate import SchemaError, ensure_schema
 
+    await _wait_for_db(settings)
     try:
         await ensure_schema(settings.database_url)
     except SchemaError as exc:

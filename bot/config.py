@@ -470,18 +470,6 @@ class Settings(BaseSettings):
             hidden = name == "database_url" and isinstance(value, str)
             yield name, hide_password(value) if hidden else value
 
-    def secret_values(self) -> list[str]:
-        """The tokens and the database password, for the log filter to scrub."""
-        tokens = [
-            self.slack_bot_token,
-            self.slack_app_token,
-            self.slack_signing_secret,
-            self.discord_token,
-        ]
-        values = [token.get_secret_value() for token in tokens if token is not None]
-        password = _password_of(self.database_url)
-        return [*values, password] if password else values
-
     @property
     def rota(self) -> Rota:
         """The helpers' rota, read in ``RALLYBOT_HELPERS_TIMEZONE`` (else the bot's zone)."""
@@ -514,13 +502,6 @@ def _did_you_mean(word: str, choices: Iterable[str]) -> str:
     return f' (did you mean "{close[0]}"?)' if close else ""
 
 
-def _password_of(url: str) -> str | None:
-    try:
-        return urlsplit(url).password
-    except ValueError:
-        return None
-
-
 def _variable_names(field_name: str, field: FieldInfo) -> list[str]:
     """The environment variables of a field, as written (the first is the main one)."""
     alias = field.validation_alias
@@ -535,7 +516,9 @@ def _read_dotenv(env_file: object) -> dict[str, str]:
     """The variables of the ``.env`` file(s), upper-cased names, empty values left out."""
     if env_file is None:
         return {}
-    paths = [env_file] if isinstance(env_file, str | os.PathLike) else list(env_file)  # type: ignore[call-overload]
+    paths: list[Any] = [env_file] if isinstance(env_file, str | os.PathLike) else []
+    if not paths and isinstance(env_file, Iterable):
+        paths = list(env_file)
     values: dict[str, str] = {}
     for path in (Path(p).expanduser() for p in paths):
         if path.is_file():
@@ -699,8 +682,8 @@ def unknown_variables(names: Iterable[str]) -> dict[str, str | None]:
     found: dict[str, str | None] = {}
     for name in names:
         upper = name.upper()
-        prefix = next((p for p in PREFIXES if upper.startswith(p)), None)
-        if prefix is None or upper in known:
+        prefix = next((p for p in PREFIXES if upper.startswith(p)), "")
+        if not prefix or upper in known:
             continue
         close = difflib.get_close_matches(upper.removeprefix(prefix), candidates, 1, 0.75)
         found[name] = candidates[close[0]] if close else None
@@ -758,9 +741,9 @@ def load_settings(env_file: Path | None = None) -> tuple[Settings, list[str]]:
     return settings, warnings
 
 
-def path_problems(settings: Settings, *, campaigns_dir: bool = True) -> list[str]:
-    """One line for each file or folder setting that names nothing usable (checked by the
-    commands that read them, such as ``rallybot run``)."""
+def path_problems(settings: Settings) -> list[str]:
+    """One line for each file setting that names no file (checked by ``rallybot run``; the
+    campaigns folder is checked there too, with ``--campaigns``)."""
     problems: list[str] = []
     files = [
         ("RALLYBOT_ROSTER", settings.roster_file),
@@ -771,11 +754,4 @@ def path_problems(settings: Settings, *, campaigns_dir: bool = True) -> list[str
         if path is not None and not path.is_file():
             why = "it is a folder" if path.is_dir() else f"no such file: {path.resolve()}"
             problems.append(f'Invalid setting {name}="{path}": expected a file ({why}).')
-    folder = settings.campaigns_dir
-    if campaigns_dir and not folder.is_dir():
-        why = "it is a file" if folder.is_file() else f"no such folder: {folder.resolve()}"
-        problems.append(
-            f'Invalid setting RALLYBOT_CAMPAIGNS_DIR="{folder}": expected the folder of '
-            f"campaign files ({why})."
-        )
     return problems

@@ -18,6 +18,7 @@ writer (WAL).
 from __future__ import annotations
 
 import asyncio
+import logging
 import sqlite3
 from collections import deque
 from collections.abc import AsyncIterator, Callable
@@ -40,12 +41,16 @@ from sqlalchemy.pool import ConnectionPoolEntry
 __all__ = [
     "SQLITE_BUSY_TIMEOUT_MS",
     "Database",
+    "DatabaseUnreachable",
     "WriterTurns",
     "create_database",
     "make_engine",
     "normalize_url",
     "relax_commit",
+    "wait_for_database",
 ]
+
+_log = logging.getLogger("rallybot.storage")
 
 Dialect = Literal["sqlite", "postgresql"]
 
@@ -133,6 +138,9 @@ def _configure_sqlite(engine: AsyncEngine, *, foreign_keys: bool) -> None:
             cursor.execute("PRAGMA journal_mode = WAL")
             cursor.execute("PRAGMA synchronous = NORMAL")  # safe with WAL; fsync at checkpoints
             cursor.execute(f"PRAGMA foreign_keys = {'ON' if foreign_keys else 'OFF'}")
+            # Deleted rows (survey drafts, forgotten people) are overwritten, not left in
+            # free pages for anyone reading the file.
+            cursor.execute("PRAGMA secure_delete = ON")
         finally:
             cursor.close()
 
@@ -175,6 +183,7 @@ class _DirectWriter:
             connection.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
             connection.execute("PRAGMA synchronous = NORMAL")
             connection.execute("PRAGMA foreign_keys = ON")
+            connection.execute("PRAGMA secure_delete = ON")
             self._connection = connection
         return self._connection
 
@@ -364,3 +373,99 @@ def create_database(url: str, *, echo: bool = False) -> Database:
         ValueError: for an unsupported or in-memory URL (see :func:`make_engine`).
     """
     return Database(make_engine(url, echo=echo))
+
+
+class DatabaseUnreachable(Exception):
+    """The database could not be reached at start; the message is one line, no password."""
+
+
+#: Driver errors that mean "not there yet" (the server starting up, or full): worth a retry.
+_TRANSIENT_ERRORS = frozenset(
+    {"CannotConnectNowError", "TooManyConnectionsError", "ConnectionFailureError"}
+)
+
+
+def _causes(exc: BaseException) -> list[BaseException]:
+    chain: list[BaseException] = []
+    current: BaseException | None = exc
+    while current is not None and current not in chain:
+        chain.append(current)
+        current = current.__cause__ or current.__context__
+    return chain
+
+
+def _is_transient(exc: BaseException) -> bool:
+    """Whether waiting may help: refused or reset connections, unknown host names (a
+    container not started yet), timeouts, a server starting up. A wrong password, a missing
+    database or an unusable SQLite file will not get better."""
+    for cause in _causes(exc):
+        if type(cause).__name__ in _TRANSIENT_ERRORS:
+            return True
+        if isinstance(cause, OSError | TimeoutError) and not isinstance(cause, sqlite3.Error):
+            return True
+    return False
+
+
+def _reason(exc: BaseException) -> str:
+    """The innermost error's message on one line, e.g. "Connect call failed ('db', 5432)"."""
+    cause = _causes(exc)[-1]
+    if isinstance(cause, TimeoutError):
+        return "timed out"
+    lines = str(cause).strip().splitlines()
+    return lines[0] if lines else type(cause).__name__
+
+
+async def wait_for_database(
+    url: str,
+    *,
+    within: float,
+    first_delay: float = 0.5,
+    max_delay: float = 10.0,
+    attempt_timeout: float = 10.0,
+) -> int:
+    """Connect to ``url`` and run ``SELECT 1``, retrying with exponential backoff (``first_delay``
+    doubling up to ``max_delay``) while the failure is transient, for up to ``within`` seconds
+    in all. Each retry is logged as a warning (the URL without its password).
+
+    Returns:
+        The number of attempts made.
+
+    Raises:
+        DatabaseUnreachable: after ``within`` seconds, or at once for a failure that waiting
+            cannot fix (wrong password, missing database, unusable SQLite file).
+        ValueError: for an unsupported URL (see :func:`make_engine`).
+    """
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + within
+    engine = make_engine(url)
+    safe = make_url(url.strip()).render_as_string(hide_password=True)
+    delay, attempt = first_delay, 0
+    try:
+        while True:
+            attempt += 1
+            try:
+                timeout = max(0.1, min(attempt_timeout, deadline - loop.time()))
+                async with asyncio.timeout(timeout), engine.connect() as connection:
+                    await connection.execute(text("SELECT 1"))
+                return attempt
+            except Exception as exc:
+                reason = _reason(exc)
+                left = deadline - loop.time()
+                if not _is_transient(exc):
+                    if engine.dialect.name == "sqlite":
+                        reason += " (does its folder exist, and may this user write there?)"
+                    raise DatabaseUnreachable(f"Cannot use the database {safe}: {reason}") from None
+                if left <= 0:
+                    waited = f" after {within:g} s and {attempt} attempt(s)" if within else ""
+                    raise DatabaseUnreachable(
+                        f"Cannot reach the database {safe}{waited}: {reason} "
+                        "(RALLYBOT_DB_WAIT_SECONDS sets how long to wait)"
+                    ) from None
+                pause = min(delay, left)
+                _log.warning(
+                    "database %s not reachable yet (%s); retrying in %.1f s", safe, reason, pause
+                )
+                await asyncio.sleep(pause)
+                delay = min(delay * 2, max_delay)
+    finally:
+        await engine.dispose()
