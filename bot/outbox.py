@@ -10,10 +10,12 @@ in-flight message may go out twice, and that is logged.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+import time
 import uuid
 from collections import defaultdict
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import timedelta
 
@@ -22,6 +24,7 @@ from rallybot.bot.clock import Clock
 from rallybot.bot.messages import Message
 from rallybot.bot.ratelimit import RateLimiter
 from rallybot.storage import outbox
+from rallybot.storage.batching import GroupCommit
 from rallybot.storage.database import Database
 from rallybot.storage.models import Delivery, Member
 from rallybot.storage.repositories import get_members
@@ -87,6 +90,53 @@ class Dispatcher:
         self.gate: Gate | None = None
         self.render: Render | None = None
         self._stopping = False
+        # Sends about to begin, marked in the database together (one transaction for those
+        # that start at the same moment) before they go: see outbox.begin_attempts.
+        self._begins: GroupCommit[int, bool] = GroupCommit(self._write_begins)
+        self._held: set[int] = set()  # ids claimed and not finished: the heartbeat renews them
+        self._rate: float | None = None  # rows handled per second, measured batch after batch
+
+    def claim_size(self) -> int:
+        """How many rows to claim: what can be handled within half a lease at the rate just
+        measured (between ``concurrency`` and ``batch``), so that a claim never outlives its
+        lease waiting in this process while other replicas could have sent it."""
+        if self._rate is None:
+            return self.batch
+        within = int(self._rate * self.lease.total_seconds() / 2)
+        return max(min(self.batch, within), min(self.concurrency, self.batch), 1)
+
+    async def take_back(self) -> int:
+        """At start: put back at once the claims this worker id's previous run left (it was
+        killed), instead of waiting for their lease. The caller makes sure that no other live
+        process uses this worker id (see :mod:`storage.worker_lock`)."""
+        count = await outbox.take_back_own(self.db, self.worker_id, self.clock.now())
+        if count:
+            log.warning(
+                "took back %d claim(s) left by the previous run of %s (it stopped without "
+                "releasing them); those whose send had begun are checked with the platform first",
+                count,
+                self.worker_id,
+            )
+        return count
+
+    async def _write_begins(self, ids: Sequence[int]) -> list[bool]:
+        marked = await outbox.begin_attempts(self.db, ids, self.worker_id, self.clock.now())
+        return [i in marked for i in ids]
+
+    async def _heartbeat(self) -> None:
+        """Renew the leases of the claims in hand every third of a lease, while a batch runs."""
+        interval = max(self.lease.total_seconds() / 3, 0.05)
+        while True:
+            await asyncio.sleep(interval)
+            held = list(self._held)
+            if not held:
+                continue
+            try:
+                await outbox.renew_leases(
+                    self.db, held, self.worker_id, self.clock.now(), self.lease
+                )
+            except Exception:  # the next beat tries again; the lease covers two more
+                log.warning("could not renew the leases of %d claim(s)", len(held), exc_info=True)
 
     def stop(self) -> None:
         """Finish the sends under way, start no new one."""
@@ -98,10 +148,14 @@ class Dispatcher:
         if self._stopping:
             return stats
         now = self.clock.now()
-        rows = await outbox.claim_due(self.db, now, self.worker_id, self.lease, self.batch)
+        size = self.claim_size()
+        rows = await outbox.claim_due(self.db, now, self.worker_id, self.lease, size)
         stats.claimed = len(rows)
         if not rows:
             return stats
+        began = time.monotonic()
+        self._held = {r.id for r in rows if r.id is not None}
+        heartbeat = asyncio.create_task(self._heartbeat())
         # Messages to one channel or person keep their order; different targets go in parallel.
         groups: dict[str, list[Delivery]] = defaultdict(list)
         for row in rows:
@@ -122,11 +176,64 @@ class Dispatcher:
                     if self._stopping:
                         break
                     await self._deliver(item, stats, members)
+                    self._held.discard(item.id or 0)
 
-        await asyncio.gather(*(run_group(items) for items in groups.values()))
+        try:
+            await asyncio.gather(*(run_group(items) for items in groups.values()))
+        finally:
+            heartbeat.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await heartbeat
         if self._stopping:
             await outbox.release_all(self.db, self.worker_id, self.clock.now())
+        self._held = set()
+        elapsed = time.monotonic() - began
+        handled = (
+            stats.sent
+            + stats.recovered
+            + stats.skipped
+            + stats.retried
+            + stats.failed
+            + stats.lost_claims
+        )
+        if elapsed > 0 and handled > 0 and len(rows) >= min(size, self.concurrency):
+            rate = handled / elapsed
+            self._rate = rate if self._rate is None else 0.5 * self._rate + 0.5 * rate
         return stats
+
+    async def _lost_before_send(self, row: Delivery, stats: DispatchStats) -> None:
+        """The claim was gone when the send was about to begin: nothing was sent."""
+        assert row.id is not None
+        stats.lost_claims += 1
+        now_held = await outbox.holder(self.db, row.id)
+        owner = now_held[1] if now_held is not None else None
+        if owner is not None and owner != self.worker_id:
+            log.warning("did not send %s: another replica (%s) owns it now", row.key, owner)
+        else:
+            log.info("did not send %s: its claim lapsed before the send began", row.key)
+
+    async def _record_lapsed(self, row: Delivery, sent: SentMessage, stats: DispatchStats) -> None:
+        """Sent, but the claim lapsed meanwhile. If nobody took the row, record the send now
+        (it will not go twice); if another replica did, it will find this send on the platform
+        (``attempted_at`` is set) before sending."""
+        assert row.id is not None
+        now_held = await outbox.holder(self.db, row.id)
+        status, owner = now_held if now_held is not None else ("deleted", None)
+        if status == "pending" and await outbox.mark_sent_unclaimed(
+            self.db, row.id, self.clock.now(), sent.channel_id, sent.message_id
+        ):
+            log.info("recorded %s as sent although its claim had lapsed (nobody took it)", row.key)
+            return
+        stats.lost_claims += 1
+        if owner is not None and owner != self.worker_id:
+            log.warning(
+                "sent %s but its claim had lapsed; another replica (%s) owns it now and will "
+                "find this send before sending",
+                row.key,
+                owner,
+            )
+        else:
+            log.info("sent %s; it was meanwhile recorded as %s", row.key, status)
 
     async def _skip(self, row: Delivery, reason: str, stats: DispatchStats) -> None:
         assert row.id is not None
@@ -151,7 +258,7 @@ class Dispatcher:
                 message = await self.render(row, message)
             except Exception:  # the message goes as planned rather than not at all
                 log.exception("could not render %s; sending it as planned", row.key)
-        if row.attempts > 1:
+        if row.attempted_at is not None:  # an earlier send began: it may have gone out
             try:
                 found = await self.adapter.find_sent(target, row.key)
             except TransientSendError as exc:  # the platform is unreachable: try again later
@@ -186,6 +293,9 @@ class Dispatcher:
         try:
             if self.limiter is not None:
                 await self.limiter.acquire(*self.rate_keys(kind, target))
+            if not await self._begins.submit(row.id):
+                await self._lost_before_send(row, stats)
+                return
             if kind == "dm":
                 sent = await self.adapter.send_direct(target, message, idempotency_key=row.key)
             else:
@@ -202,8 +312,7 @@ class Dispatcher:
             self.db, row.id, self.worker_id, self.clock.now(), sent.channel_id, sent.message_id
         )
         if not recorded:
-            stats.lost_claims += 1
-            log.warning("sent %s but its claim had expired; another replica owns it now", row.key)
+            await self._record_lapsed(row, sent, stats)
         stats.sent += 1
         if self.on_sent is not None:
             self.on_sent(row, sent)

@@ -14,11 +14,11 @@ from zoneinfo import ZoneInfo
 from rich.console import Console
 
 from rallybot.bot.adapters.base import create_adapter
-from rallybot.bot.app import Rallybot, campaign_files
+from rallybot.bot.app import SHUTDOWN_GRACE_SECONDS, Rallybot, campaign_files
 from rallybot.bot.clock import Clock, SimulatedClock, SystemClock
 from rallybot.bot.config import Settings
 from rallybot.bot.logs import configure_logging
-from rallybot.bot.scheduler import build_scheduler
+from rallybot.bot.scheduler import build_scheduler, stop_scheduler
 
 __all__ = ["run_bot"]
 
@@ -55,6 +55,7 @@ async def run_bot(
     from rallybot.campaigns.roster import RosterLoadError, load_roster
     from rallybot.storage.database import create_database
     from rallybot.storage.migrate import SchemaError, ensure_schema
+    from rallybot.storage.worker_lock import WorkerIdInUse, acquire_worker_id
 
     configure_logging(settings.log_level, settings.log_format, _secrets(settings))
     clock: Clock
@@ -97,6 +98,14 @@ async def run_bot(
     elif platform != "memory":
         # Real platforms read their tokens from the settings and cache ids in the database.
         kwargs = {"settings": settings, "db": db, "clock": clock, "http_port": http_port}
+    try:
+        # One live process per worker id: then the claims a killed run of this id left can
+        # be taken back at once (see storage.worker_lock).
+        worker = await acquire_worker_id(db, worker_id)
+    except WorkerIdInUse as exc:
+        log.error("%s", exc)
+        await db.dispose()
+        return 2
     adapter = create_adapter(platform, **kwargs)
     bot = Rallybot(
         settings,
@@ -104,7 +113,7 @@ async def run_bot(
         adapter,
         clock,
         campaign_paths=campaign_paths,
-        worker_id=worker_id,
+        worker_id=worker.worker_id,
         local_admins=local_admins,
     )
     report = await bot.reload()
@@ -116,14 +125,17 @@ async def run_bot(
         except RosterLoadError as exc:
             for error in exc.errors:
                 log.error("%s", error)
+            await worker.release()
             await db.dispose()
             return 1
         await bot.import_roster(entries, platform)
     try:
         await bot.start_adapter()
     except BaseException:
+        await worker.release()
         await db.dispose()
         raise
+    await bot.dispatcher.take_back()  # a killed run of this worker id left claims: at once
     scheduler = build_scheduler(bot)
     scheduler.start()
 
@@ -155,7 +167,10 @@ async def run_bot(
             await stop.wait()
     finally:
         log.info("stopping: finishing the sends under way")
-        scheduler.shutdown(wait=False)
+        # No new send; the sends under way finish and are recorded before the ticks stop
+        # (APScheduler alone would cancel them halfway), then unsent claims are handed back.
+        bot.dispatcher.stop()
+        await stop_scheduler(scheduler, SHUTDOWN_GRACE_SECONDS)
         for task in (watcher, input_closed):
             if task is None:
                 continue
@@ -163,6 +178,7 @@ async def run_bot(
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         await bot.shutdown()
+        await worker.release()
         await db.dispose()
     return 0
 

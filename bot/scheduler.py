@@ -6,6 +6,8 @@ that must survive a restart is in our own tables. That is what makes several rep
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
@@ -14,7 +16,9 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 if TYPE_CHECKING:
     from rallybot.bot.app import Rallybot
 
-__all__ = ["JOB_IDS", "TEAMS_JOB_ID", "build_scheduler"]
+__all__ = ["JOB_IDS", "TEAMS_JOB_ID", "build_scheduler", "stop_scheduler"]
+
+log = logging.getLogger("rallybot.run")
 
 JOB_IDS = ("rallybot.plan", "rallybot.dispatch", "rallybot.reap", "rallybot.retention")
 TEAMS_JOB_ID = "rallybot.teams"
@@ -76,3 +80,26 @@ def build_scheduler(app: Rallybot) -> AsyncIOScheduler:
             **common,
         )
     return scheduler
+
+
+async def stop_scheduler(scheduler: AsyncIOScheduler, grace: float) -> bool:
+    """Start no new tick, let the ticks under way finish (up to ``grace`` seconds), then shut
+    the scheduler down; False if some tick had to be cut short.
+
+    APScheduler's own ``shutdown`` cancels the running ticks: a dispatch pass cancelled between
+    a send and its record would leave a message shown but not recorded (and sent again at the
+    next start), with a ``CancelledError`` traceback in the log.
+    """
+    if not scheduler.running:
+        return True
+    scheduler.pause()
+    executor = scheduler._lookup_executor("default")  # no public way to see the running jobs
+    running = [f for f in getattr(executor, "_pending_futures", ()) if not f.done()]
+    finished = True
+    if running:
+        _, late = await asyncio.wait(running, timeout=grace)
+        if late:
+            finished = False
+            log.warning("stopped %d tick(s) still running after %.0f s", len(late), grace)
+    scheduler.shutdown(wait=False)
+    return finished

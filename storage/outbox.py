@@ -32,20 +32,25 @@ S = table_of(CampaignState).c
 
 __all__ = [
     "affected",
+    "begin_attempts",
     "cancel_pending",
     "claim_due",
     "counts_by_step",
     "delete_stale_pending",
     "hold",
+    "holder",
     "insert_deliveries",
     "mark_failed",
     "mark_sent",
+    "mark_sent_unclaimed",
     "mark_skipped",
     "next_due",
     "reap_expired",
     "release",
     "release_all",
+    "renew_leases",
     "skip_overdue",
+    "take_back_own",
     "wake_held",
 ]
 
@@ -235,6 +240,100 @@ async def reap_expired(db: Database, now: datetime) -> int:
             )
         )
         return affected(result)
+
+
+async def begin_attempts(
+    db: Database, ids: Sequence[int], worker_id: str, now: datetime
+) -> set[int]:
+    """Record that the sends of ``ids`` begin now (``attempted_at``), for the rows this worker
+    still holds; returns those ids. Written just before sending: after a crash only these rows
+    may have reached the platform, so only they need the "was it sent?" check."""
+    if not ids:
+        return set()
+    async with db.session() as session:
+        result = await session.execute(
+            sa.update(_T)
+            .where(
+                D.id.in_(list(ids)),
+                D.claimed_by == worker_id,
+                D.status == DeliveryStatus.claimed.value,
+            )
+            .values(attempted_at=now)
+            .returning(D.id)
+        )
+        return {int(i) for i in result.scalars()}
+
+
+async def renew_leases(
+    db: Database, ids: Sequence[int], worker_id: str, now: datetime, lease: timedelta
+) -> int:
+    """The heartbeat: extend the leases of the claims this live worker is working on, so
+    that slow sends (recovery checks, rate limits) never let them expire under it."""
+    if not ids:
+        return 0
+    async with db.session() as session:
+        result = await session.execute(
+            sa.update(_T)
+            .where(
+                D.id.in_(list(ids)),
+                D.claimed_by == worker_id,
+                D.status == DeliveryStatus.claimed.value,
+            )
+            .values(lease_until=now + lease)
+        )
+        return affected(result)
+
+
+async def take_back_own(db: Database, worker_id: str, now: datetime) -> int:
+    """At start: put back in the queue, at once, every claim left by this worker id's
+    previous run (it was killed). Only safe while no other live process uses the id (see
+    :mod:`storage.worker_lock`). Rows whose send began keep ``attempted_at``, so they are
+    checked with the platform before going again."""
+    async with db.session() as session:
+        result = await session.execute(
+            sa.update(_T)
+            .where(D.claimed_by == worker_id, D.status == DeliveryStatus.claimed.value)
+            .values(
+                status=DeliveryStatus.pending.value,
+                claimed_by=None,
+                lease_until=None,
+                reason="taken back at restart: the previous run of this worker stopped",
+                updated_at=now,
+            )
+        )
+        return affected(result)
+
+
+async def holder(db: Database, delivery_id: int) -> tuple[str, str | None] | None:
+    """(status, claimed_by) of a delivery now; None if it was deleted."""
+    async with db.read() as session:
+        row = (
+            await session.execute(sa.select(D.status, D.claimed_by).where(D.id == delivery_id))
+        ).first()
+    return None if row is None else (str(row[0]), row[1])
+
+
+async def mark_sent_unclaimed(
+    db: Database, delivery_id: int, now: datetime, channel_id: str, message_id: str
+) -> bool:
+    """Record a send whose claim lapsed while nobody else took the row (it is pending again):
+    recording it now keeps it from going twice."""
+    async with db.session() as session:
+        result = await session.execute(
+            sa.update(_T)
+            .where(D.id == delivery_id, D.status == DeliveryStatus.pending.value)
+            .values(
+                status=DeliveryStatus.sent.value,
+                sent_at=now,
+                platform_channel_id=channel_id,
+                platform_message_id=message_id,
+                claimed_by=None,
+                lease_until=None,
+                reason=None,
+                updated_at=now,
+            )
+        )
+        return bool(affected(result))
 
 
 async def skip_overdue(db: Database, now: datetime, reason: str) -> int:
