@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import socket
@@ -12,11 +13,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from rallybot.bot.adapters.base import Adapter
+from rallybot.bot.budget import SharedBudget
 from rallybot.bot.clock import Clock
 from rallybot.bot.config import Settings
 from rallybot.bot.context import ReloadReport
 from rallybot.bot.events import ButtonClicked, CommandInvoked, Event, FormSubmitted, UserRef
 from rallybot.bot.inbox import Inbox
+from rallybot.bot.journal import JournalCodecError, decode_event, encode_event
 from rallybot.bot.messages import Message
 from rallybot.bot.outbox import Dispatcher, DispatchStats
 from rallybot.bot.ratelimit import RateLimiter
@@ -29,6 +32,7 @@ from rallybot.campaigns.quiz import Bank, is_bank_file
 from rallybot.campaigns.roster import member_fields
 from rallybot.campaigns.rules import DEFAULT_RULES, Rules, RulesLoadError, load_rules
 from rallybot.campaigns.schema import Campaign
+from rallybot.storage import journal as journal_store
 from rallybot.storage import outbox
 from rallybot.storage.batching import GroupCommit
 from rallybot.storage.database import Database
@@ -37,7 +41,6 @@ from rallybot.storage.repositories import (
     ImportCounts,
     advance_planned_through,
     channel_memberships,
-    claim_events,
     get_flag,
     get_member_by_platform_id,
     get_or_create_state,
@@ -62,6 +65,12 @@ INTERACTIVE_EVENTS = (CommandInvoked, ButtonClicked, FormSubmitted)
 """Events someone waits an answer to: :meth:`Rallybot.accept` returns once they are handled."""
 SHUTDOWN_GRACE_SECONDS = 20.0
 """How long a stopping bot keeps handling the events it already accepted."""
+JOURNAL_MAX_ATTEMPTS = 5
+"""How many processes may take up a recorded event before it is given up (an event that
+kills the process handling it must not kill every replica in turn)."""
+JOURNAL_PURGE_BEATS = 60
+"""Handled journal rows older than ``RALLYBOT_JOURNAL_KEEP_HOURS`` go every this many
+heartbeats."""
 
 
 def campaign_files(paths: Sequence[Path]) -> list[Path]:
@@ -100,9 +109,15 @@ class Rallybot:
         self.campaigns: dict[str, Campaign] = {}
         self._by_source: dict[str, Campaign] = {}
         self.router = Router()
-        self._claims: GroupCommit[tuple[str, str, str], bool] = GroupCommit(self._claim)
+        # The inbound journal: a burst's events recorded in one transaction, their handling
+        # closed in another (see bot/inbox.py, storage/journal.py).
+        self._claims: GroupCommit[Event, int | None] = GroupCommit(self._record_batch)
+        self._handled: GroupCommit[int, None] = GroupCommit(self._mark_batch)
         self._handler_slots = asyncio.Semaphore(HANDLER_CONCURRENCY)
-        self.inbox = Inbox(self._handle_recorded, workers=HANDLER_CONCURRENCY)
+        self.inbox = Inbox(
+            self._handle_recorded, workers=HANDLER_CONCURRENCY, on_handled=self._mark_handled
+        )
+        self._replica_task: asyncio.Task[None] | None = None
         self.dispatcher = Dispatcher(
             db,
             adapter,
@@ -111,6 +126,15 @@ class Rallybot:
             lease=timedelta(seconds=settings.lease_seconds),
             batch=settings.dispatch_batch,
             limiter=limiter,
+        )
+        # The platform's allowance, shared with the other replicas (bot/budget.py): the
+        # adapter's own limiter paces every call it makes; a dispatcher limiter, else.
+        self.budget = SharedBudget(
+            db,
+            self.worker_id,
+            adapter.platform,
+            getattr(adapter, "limiter", None) or limiter,
+            interval=settings.heartbeat_seconds,
         )
         self._replan_from: datetime | None = None
         self._last_plan_at: datetime | None = None
@@ -497,8 +521,25 @@ class Rallybot:
 
     # ---- events ---------------------------------------------------------------------------
 
-    async def _claim(self, events: Sequence[tuple[str, str, str]]) -> list[bool]:
-        return await claim_events(self.db, events, self.clock.now())
+    async def _record_batch(self, events: Sequence[Event]) -> list[int | None]:
+        items = [
+            journal_store.Recorded(
+                event.platform,
+                event.event_id,
+                getattr(event, "kind", type(event).__name__),
+                event.user.key,
+                encode_event(event),
+            )
+            for event in events
+        ]
+        return await journal_store.record(self.db, items, self.worker_id, self.clock.now())
+
+    async def _mark_batch(self, ids: Sequence[int]) -> list[None]:
+        await journal_store.mark_handled(self.db, ids, self.clock.now())
+        return [None] * len(ids)
+
+    async def _mark_handled(self, journal_id: int) -> None:
+        await self._handled.submit(journal_id)
 
     async def handle(self, event: Event) -> None:
         """Record ``event`` and have the features handle it; returns once they have.
@@ -506,17 +547,22 @@ class Rallybot:
         Recording goes with the other events arriving meanwhile (one transaction for a burst);
         a retry or a duplicate is dropped there. In-process adapters (memory, console) and
         direct callers use this; platform adapters get :meth:`accept`."""
-        if await self._record(event):
+        journal_id = await self._record(event)
+        if journal_id is not None:
             await self._handle_recorded(event)
+            await self._mark_handled(journal_id)
 
     async def accept(self, event: Event) -> None:
-        """The platform adapters' event sink: record ``event`` (with the burst), then return;
-        the features handle it soon after, in its member's order (see :mod:`bot.inbox`).
+        """The platform adapters' event sink: record ``event`` itself in the inbound journal
+        (with the burst, in one durable transaction), then return, so that the platform is told
+        "received" only once the event survives a crash; the features handle it soon after, in
+        its member's order (see :mod:`bot.inbox`), and the journal row is closed then.
 
         Commands, clicks and form submissions are the exception: this returns once they are
         handled, because the platform expects their answer (a Discord interaction response)."""
-        if await self._record(event):
-            handled = self.inbox.put(event)
+        journal_id = await self._record(event)
+        if journal_id is not None:
+            handled = self.inbox.put(event, journal_id)
             if isinstance(event, INTERACTIVE_EVENTS):
                 await handled
 
@@ -524,13 +570,81 @@ class Rallybot:
         """Wait until every accepted event has been handled."""
         await self.inbox.idle()
 
-    async def _record(self, event: Event) -> bool:
-        """Record ``event`` with the burst; False for a platform retry or a duplicate."""
-        kind = getattr(event, "kind", type(event).__name__)
-        if await self._claims.submit((event.platform, event.event_id, kind)):
-            return True
-        log.info("dropped duplicate %s event %s", type(event).__name__, event.event_id)
-        return False
+    async def recover_journal(self, *, own: bool) -> int:
+        """Queue the recorded events nobody handled: those of dead replicas (and with ``own``,
+        those an earlier life of this worker id left), in recording order; how many."""
+        rows = await journal_store.adopt(
+            self.db, self.worker_id, live_since=self.budget.live_since(), own=own
+        )
+        given_up: list[int] = []
+        for row in rows:
+            if row.attempts > JOURNAL_MAX_ATTEMPTS:
+                log.error(
+                    "gave up on recorded event %d: %d processes stopped while handling it",
+                    row.id,
+                    row.attempts - 1,
+                )
+                given_up.append(row.id)
+                continue
+            try:
+                event = decode_event(row.payload)
+            except JournalCodecError as exc:
+                log.error("cannot read recorded event %d: %s", row.id, exc)
+                given_up.append(row.id)
+                continue
+            self.inbox.put(event, row.id)
+        await journal_store.mark_handled(self.db, given_up, self.clock.now())
+        taken = len(rows) - len(given_up)
+        if taken:
+            log.warning("handling %d recorded event(s) a stopped process had not handled", taken)
+        return taken
+
+    async def purge_journal(self) -> int:
+        """Forget the journal rows handled more than ``RALLYBOT_JOURNAL_KEEP_HOURS`` ago."""
+        keep = timedelta(hours=self.settings.journal_keep_hours)
+        return await journal_store.purge(self.db, self.clock.now() - keep)
+
+    async def start_replica(self) -> None:
+        """Join the replica registry (the shared send budget), take up what an earlier life
+        left in the journal, and keep a heartbeat until :meth:`shutdown`."""
+        if self._replica_task is not None:
+            return
+        await self.budget.start()
+        await self.recover_journal(own=True)
+        self._replica_task = asyncio.get_running_loop().create_task(
+            self._replica_loop(), name="replica-heartbeat"
+        )
+
+    async def _replica_loop(self) -> None:
+        beats = 0
+        while True:
+            await asyncio.sleep(self.budget.interval)
+            try:
+                await self.budget.beat()
+                await self.recover_journal(own=False)
+                beats += 1
+                if beats % JOURNAL_PURGE_BEATS == 0:
+                    await self.purge_journal()
+            except Exception:  # a database hiccup: the next heartbeat tries again
+                log.exception("the replica heartbeat failed")
+
+    async def stop_replica(self) -> None:
+        """Stop the heartbeat and leave the registry (the others take this share)."""
+        task, self._replica_task = self._replica_task, None
+        if task is None:
+            return
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+        await self.budget.stop()
+
+    async def _record(self, event: Event) -> int | None:
+        """Record ``event`` with the burst; its journal id, None for a platform retry or a
+        duplicate."""
+        journal_id = await self._claims.submit(event)
+        if journal_id is None:
+            log.info("dropped duplicate %s event %s", type(event).__name__, event.event_id)
+        return journal_id
 
     async def _handle_recorded(self, event: Event) -> None:
         async with self._handler_slots:  # a burst cannot take every database connection
@@ -645,6 +759,7 @@ class Rallybot:
         """Connect the adapter: platform adapters hand events to :meth:`accept`; in-process
         ones (``inline_events = True``: memory, console) to :meth:`handle`, and wait."""
         inline = bool(getattr(self.adapter, "inline_events", False))
+        await self.start_replica()
         await self.adapter.start(self.handle if inline else self.accept)
 
     async def shutdown(self) -> None:
@@ -657,6 +772,7 @@ class Rallybot:
             await asyncio.wait_for(self.inbox.idle(), timeout=SHUTDOWN_GRACE_SECONDS)
         except TimeoutError:
             log.warning("stopped with %d inbound event(s) not handled", len(self.inbox))
+        await self.stop_replica()  # last: what is left unhandled is at once another's
 
 
 def _human(delta: timedelta) -> str:

@@ -83,7 +83,8 @@ def _check_port(value: int) -> int:
 #: A TCP port setting: 1 to 65535, with a clear error otherwise.
 Port = Annotated[int, AfterValidator(_check_port)]
 
-_PASSWORD_IN_URL = re.compile(r"(://[^:/@\s]*:)([^@\s]*)(@)")
+# greedy up to the last "@" before the path: a password may hold a raw "@" (as urlsplit reads it)
+_PASSWORD_IN_URL = re.compile(r"(://[^:/@\s]*:)([^\s/]*)(@)")
 
 
 def hide_password(url: str) -> str:
@@ -536,9 +537,14 @@ class _FileVariables(PydanticBaseSettingsSource):
     """``NAME_FILE=/run/secrets/name``: the value of ``NAME`` read from that file (trailing
     newline removed), the convention of Docker and Kubernetes secrets."""
 
-    def __init__(self, settings_cls: type[BaseSettings], variables: Mapping[str, str]) -> None:
+    def __init__(
+        self,
+        settings_cls: type[BaseSettings],
+        environment: Mapping[str, str],
+        dotenv: Mapping[str, str],
+    ) -> None:
         super().__init__(settings_cls)
-        self._variables = variables
+        self._places = (environment, dotenv)
 
     def get_field_value(self, field: FieldInfo, field_name: str) -> tuple[Any, str, bool]:
         """Unused: :meth:`__call__` reads every field at once."""
@@ -549,10 +555,12 @@ class _FileVariables(PydanticBaseSettingsSource):
         problems: list[str] = []
         for field_name, field in self.settings_cls.model_fields.items():
             for name in _variable_names(field_name, field):
-                path = self._variables.get(f"{name.upper()}_FILE", "").strip()
+                # the environment before .env; both in one place is a mistake to report
+                place = next((p for p in self._places if f"{name.upper()}_FILE" in p), {})
+                path = place.get(f"{name.upper()}_FILE", "").strip()
                 if not path:
                     continue
-                if self._variables.get(name.upper(), "").strip():
+                if place.get(name.upper(), "").strip():
                     problems.append(
                         f"Invalid setting {name}_FILE: {name} is set too; set only one of them."
                     )
@@ -585,8 +593,9 @@ def _sources(
     dotenv_settings: PydanticBaseSettingsSource,
 ) -> tuple[PydanticBaseSettingsSource, ...]:
     """Arguments, environment, ``NAME_FILE`` variables, ``.env``, the secrets folder."""
-    variables = {**_read_dotenv(getattr(dotenv_settings, "env_file", None)), **_environment()}
-    sources = [init_settings, env_settings, _FileVariables(settings_cls, variables)]
+    environment, dotenv = _environment(), _read_dotenv(getattr(dotenv_settings, "env_file", None))
+    variables = {**dotenv, **environment}
+    sources = [init_settings, env_settings, _FileVariables(settings_cls, environment, dotenv)]
     sources.append(dotenv_settings)
     secrets_dir = variables.get("RALLYBOT_SECRETS_DIR", "").strip()
     if secrets_dir and Path(secrets_dir).expanduser().is_dir():  # else the field's check says so

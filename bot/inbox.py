@@ -1,10 +1,12 @@
 """Recorded inbound events waiting for the features: one queue per member, a few at a time.
 
-The platform adapters acknowledge an event at once and hand it to the bot, which records it
-(with the rest of the burst, in one transaction) and puts it here. Each member's events are
+The platform adapters hand an event to the bot, which records it in the inbound journal (with
+the rest of the burst, in one transaction), lets the adapter acknowledge it, and puts it here
+with its journal id. Each member's events are
 handled one after the other, in the order they were recorded (a reaction, then its removal);
 different members' events are handled side by side by at most ``workers`` tasks, started when
-events arrive and ended when none wait.
+events arrive and ended when none wait. Once an event is handled, its journal id goes to
+``on_handled`` (which closes the journal row, see :mod:`storage.journal`).
 """
 
 from __future__ import annotations
@@ -28,12 +30,19 @@ class Inbox:
     worker, so one member's events never run side by side.
     """
 
-    def __init__(self, handle: Callable[[Event], Awaitable[None]], *, workers: int) -> None:
+    def __init__(
+        self,
+        handle: Callable[[Event], Awaitable[None]],
+        *,
+        workers: int,
+        on_handled: Callable[[int], Awaitable[None]] | None = None,
+    ) -> None:
         if workers < 1:
             raise ValueError("workers must be at least 1")
         self._handle = handle
         self._workers = workers
-        self._queues: dict[str, deque[tuple[Event, asyncio.Future[None]]]] = {}
+        self._on_handled = on_handled
+        self._queues: dict[str, deque[tuple[Event, int | None, asyncio.Future[None]]]] = {}
         self._ready: deque[str] = deque()
         self._tasks: set[asyncio.Task[None]] = set()
 
@@ -41,17 +50,18 @@ class Inbox:
         """How many events wait or are being handled."""
         return sum(len(queue) for queue in self._queues.values())
 
-    def put(self, event: Event) -> asyncio.Future[None]:
+    def put(self, event: Event, journal_id: int | None = None) -> asyncio.Future[None]:
         """Queue ``event`` behind its member's earlier events; the future is done once it has
-        been handled (a failing handler is logged, never raised)."""
+        been handled and its ``journal_id`` (if any) passed to ``on_handled`` (a failing
+        handler is logged, never raised)."""
         loop = asyncio.get_running_loop()
         done: asyncio.Future[None] = loop.create_future()
         key = event.user.key
         queue = self._queues.get(key)
         if queue is not None:  # waiting in the ready list, or being drained: it will be seen
-            queue.append((event, done))
+            queue.append((event, journal_id, done))
             return done
-        self._queues[key] = deque([(event, done)])
+        self._queues[key] = deque([(event, journal_id, done)])
         self._ready.append(key)
         if len(self._tasks) < self._workers:
             task = loop.create_task(self._work(), name="inbox-worker")
@@ -64,10 +74,14 @@ class Inbox:
             key = self._ready.popleft()
             queue = self._queues[key]
             while queue:
-                event, done = queue[0]
+                event, journal_id, done = queue[0]
                 try:
                     await self._handle(event)
+                    if journal_id is not None and self._on_handled is not None:
+                        await self._on_handled(journal_id)
                 except Exception:
+                    # Left open in the journal: handled again at the next start (the features'
+                    # effects are keyed, so what was done is not done twice).
                     log.exception(
                         "the bot failed on %s event %s", type(event).__name__, event.event_id
                     )

@@ -88,6 +88,11 @@ class _Waiter:
     served: bool = False
 
 
+def _scaled(rule: Rule, share: float) -> Rule:
+    """``rule`` cut to ``share`` of its rate and burst (a burst of at least one)."""
+    return Rule(rate=rule.rate * share, burst=max(1, int(rule.burst * share + _EPSILON)))
+
+
 class RateLimiter:
     """Token buckets keyed by string; see the module docstring.
 
@@ -110,6 +115,8 @@ class RateLimiter:
         if max_buckets < 1:
             raise ValueError("max_buckets must be at least 1")
         self._rules = dict(rules)
+        self._base_rules = dict(rules)  # the whole allowance; _rules is this process's share
+        self._share = 1.0
         self._time = time_func
         self._sleep = sleep
         self._max_buckets = max_buckets
@@ -181,6 +188,32 @@ class RateLimiter:
         bucket.tokens = 0.0  # what had been saved up before the 429 is spent
         bucket.blocked_until = max(bucket.blocked_until, until)
         self._evict(now)
+
+    def set_share(self, share: float) -> None:
+        """Hand out only ``share`` (0 < share <= 1) of every rule: its rate times ``share``
+        and its burst too (at least 1), so that replicas sharing one platform allowance never
+        exceed it together (see :mod:`bot.budget`). Tokens saved beyond the new burst are
+        dropped; waiters are re-examined at once."""
+        if not 0.0 < share <= 1.0:
+            raise ValueError(f"a share must be in (0, 1], not {share!r}")
+        if abs(share - self._share) < _EPSILON:
+            return
+        self._share = share
+        self._rules = {name: _scaled(rule, share) for name, rule in self._base_rules.items()}
+        now = self._time()
+        for bucket in self._buckets.values():
+            if bucket.rule_name is None:
+                continue
+            bucket.refill(now)  # what was saved at the old rate stays saved
+            bucket.rule = self._rules[bucket.rule_name]
+            bucket.tokens = min(bucket.tokens, float(bucket.rule.burst))
+        if self._waiters:
+            self._schedule(self._pump())
+
+    @property
+    def share(self) -> float:
+        """The share of the allowance this limiter hands out (1.0 when alone)."""
+        return self._share
 
     def stats(self) -> dict[str, int]:
         """How many acquisitions each rule has granted so far."""

@@ -15,6 +15,6 @@ from rallybot.bot.config import PREFIXES
 def _clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.chdir(tmp_path)
     for name in list(os.environ):
-        if name.upper().startswith((*PREFIXES, "DATABASE_URL")):
+        if name.upper().startswith((*PREFIXES, "DATABASE_URL")) and name != "RALLYBOT_TEST_PG_URL":
             monkeypatch.delenv(name)
     monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'settings.db'}")

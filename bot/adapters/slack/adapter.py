@@ -1,8 +1,10 @@
 """The Slack adapter: slack-bolt's ``AsyncApp`` inbound, the Web API outbound.
 
-Inbound, every request is acknowledged at once: the listeners only translate the payload
-into a neutral event (pure functions below) and hand it to the sink in a task of their own,
-so an acknowledgement never waits on the database, the router or the rate limiter. (Bolt runs
+Inbound, an Events API event is acknowledged once the bot has recorded it (its inbound
+journal, one transaction per burst), never before: Slack does not resend an acknowledged
+event. Interactive requests (clicks, commands, forms) are acknowledged at once, and handed to
+the sink in a task of their own, so their answer never waits on the database, the router or
+the rate limiter (Slack wants it within 3 seconds). (Bolt runs
 with ``process_before_response=True``: our listeners return in microseconds, and the tasks are
 ours to count, bound and await on :meth:`SlackAdapter.stop`.) One member's events are handled
 in the order they arrived; different members' events run side by side, a bounded number at
@@ -648,12 +650,16 @@ class SlackAdapter:
         self.app.view(re.compile("^" + re.escape(FORM_CALLBACK_PREFIX)))(self._on_view)
 
     async def _on_event(self, body: dict[str, Any], ack: AsyncAck) -> None:
-        await ack()
         event = event_from_callback(body, now=self.clock.now())
         if isinstance(event, ProfileChanged):  # fetch_profile answers with the new profile
             self._remember_profile(event.user.id, event.profile)
         if event is not None:
-            self._spawn(event)
+            # Slack never sends an acknowledged event again: it is answered only once the bot
+            # has recorded it (the sink returns then, see Rallybot.accept), and a failure to
+            # record answers an error, so that Slack retries (Bolt answers only when this
+            # listener returns: process_before_response).
+            await self._deliver(event, strict=True)
+        await ack()
 
     async def _on_action(self, body: dict[str, Any], ack: AsyncAck) -> None:
         await ack()
@@ -691,9 +697,11 @@ class SlackAdapter:
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
-    async def _deliver(self, event: Event) -> None:
+    async def _deliver(self, event: Event, *, strict: bool = False) -> None:
         sink = self._sink
         if sink is None:
+            if strict:
+                raise RuntimeError("the adapter is stopped: not accepting events")
             log.warning(
                 "dropped %s %s: the adapter is stopped", type(event).__name__, event.event_id
             )
@@ -708,6 +716,8 @@ class SlackAdapter:
             async with turn.lock, self._sink_slots:
                 await sink(event)
         except Exception:
+            if strict:
+                raise
             log.exception("the bot failed on Slack event %s", event.event_id)
         finally:
             turn.users -= 1

@@ -1,0 +1,109 @@
+"""One send budget for every replica: each process takes its share of the platform allowance.
+
+Slack's limits are per workspace and method, Discord's global and per route: they count every
+call of the app, whichever process makes it. Each process has its own :class:`RateLimiter`
+(tokens handed out in memory, no database round trip per call) modelled on the whole
+allowance; :class:`SharedBudget` cuts it to this process's share through the ``replica``
+table:
+
+- at start a process registers (a row with its heartbeat) and renews it every ``interval``
+  seconds; a replica whose heartbeat is older than ``3 * interval`` is dead;
+- at every heartbeat each process counts the live replicas of its platform, ``n``, and hands
+  out ``1/n`` of every rate and burst (:meth:`RateLimiter.set_share`): together they never go
+  beyond the allowance, whatever the mix of methods each one calls;
+- a newcomer sends nothing until the others have had a heartbeat to shrink their share
+  (``1.5 * interval``); when one stops cleanly it removes its row and the others take its
+  share at their next heartbeat; when one dies they take it once its heartbeat is stale.
+
+Limits (see ``docs/guides/scaling.md``): the share is even, not by need (an idle replica keeps
+its share unused); a per-channel allowance is divided like the others; replicas' clocks must
+agree within a fraction of ``interval``; a 429 slows down only the replica that received it.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+
+from rallybot.bot.ratelimit import RateLimiter
+from rallybot.storage import journal as store
+from rallybot.storage.database import Database
+from rallybot.storage.journal import LiveReplica
+
+__all__ = ["SETTLE_BEATS", "STALE_BEATS", "SharedBudget"]
+
+log = logging.getLogger("rallybot.budget")
+
+STALE_BEATS = 3.0
+"""A replica is dead when its heartbeat is older than this many intervals."""
+SETTLE_BEATS = 1.5
+"""A newcomer waits this many intervals for the others to shrink their share."""
+
+
+class SharedBudget:
+    """This process's entry in the replica registry and its share of the send budget."""
+
+    def __init__(
+        self,
+        db: Database,
+        worker_id: str,
+        platform: str,
+        limiter: RateLimiter | None,
+        *,
+        interval: float = 5.0,
+        time_func: Callable[[], float] = time.time,
+    ) -> None:
+        if not interval > 0:
+            raise ValueError("the heartbeat interval must be positive")
+        self.db = db
+        self.worker_id = worker_id
+        self.platform = platform
+        self.limiter = limiter
+        self.interval = interval
+        self._time = time_func
+        self._started_at: float | None = None
+        self.replicas: list[LiveReplica] = []
+
+    @property
+    def stale_after(self) -> float:
+        """Seconds without a heartbeat after which a replica counts as dead."""
+        return self.interval * STALE_BEATS
+
+    def live_since(self) -> float:
+        """The oldest heartbeat (Unix seconds) of a replica still alive now."""
+        return self._time() - self.stale_after
+
+    async def start(self) -> None:
+        """Register, then take this process's share (waiting for the others if needed)."""
+        now = self._time()
+        await store.register(self.db, self.worker_id, self.platform, now)
+        self._started_at = now
+        await self.beat()
+
+    async def beat(self) -> list[LiveReplica]:
+        """Renew the heartbeat and set the share from the live replicas; returns them."""
+        now = self._time()
+        live = await store.beat(
+            self.db, self.worker_id, self.platform, now, live_since=now - self.stale_after
+        )
+        before = len(self.replicas)
+        self.replicas = live
+        count = max(1, len(live))
+        if count != before:
+            log.info("%d replica(s) share the %s send budget", count, self.platform)
+        if self.limiter is None:
+            return live
+        self.limiter.set_share(1.0 / count)
+        started = self._started_at if self._started_at is not None else now
+        settle = self.interval * SETTLE_BEATS - (now - started)
+        older = any(r.started_at < started for r in live if r.worker_id != self.worker_id)
+        if older and settle > 0:
+            # The others still hand out their former, larger share until their next heartbeat.
+            self.limiter.penalize("*", settle)
+        return live
+
+    async def stop(self) -> None:
+        """Leave the registry: the others take this share at their next heartbeat."""
+        await store.deregister(self.db, self.worker_id)
+        self.replicas = []

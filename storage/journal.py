@@ -1,0 +1,303 @@
+"""The inbound journal and the replica registry, in the database.
+
+:func:`record` writes a burst of inbound events in one transaction: the deduplication row
+(``inbound_event``, a platform retry is dropped there) and, for each new event, the event itself
+(``inbound_journal``). The platform is told "received" only after that commit, and the commit is
+a durable one (no ``synchronous_commit = off`` here: an acknowledged event must survive a crash).
+:func:`mark_handled` closes journal rows; :func:`adopt` hands the unhandled rows of a dead process
+to a live one; :func:`purge` forgets handled rows after a while.
+
+The replica registry (:func:`register`, :func:`beat`, :func:`deregister`) is a row per running
+process with a heartbeat: replicas share the platform's send budget by it (:mod:`bot.budget`)
+and know whose journal rows are orphans.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from functools import partial
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import dialect as sqlite_dialect
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+from rallybot.storage.database import Database
+from rallybot.storage.journal_models import InboundJournal, Replica
+from rallybot.storage.models import InboundEvent, table_of
+from rallybot.storage.outbox import affected
+from rallybot.storage.repositories import _claim_on_sqlite
+
+__all__ = [
+    "Adopted",
+    "LiveReplica",
+    "Recorded",
+    "adopt",
+    "beat",
+    "deregister",
+    "mark_handled",
+    "purge",
+    "record",
+    "register",
+    "unhandled_count",
+]
+
+J = table_of(InboundJournal).c
+R = table_of(Replica).c
+_IE = table_of(InboundEvent)
+_SQLITE = sqlite_dialect()
+_STAMP: Callable[[object], object] = J.received_at.type.dialect_impl(_SQLITE).bind_processor(
+    _SQLITE
+) or (lambda value: value)
+"""How SQLAlchemy stores a journal time on SQLite (the same text, so comparisons hold)."""
+_PAGE = 200  # journal rows per INSERT: 7 parameters each, well under SQLite's 32,766
+
+
+@dataclass(frozen=True, slots=True)
+class Recorded:
+    """One inbound event to record: its deduplication key and its JSON payload."""
+
+    platform: str
+    event_id: str  # opaque: the platform's id or a keyed hash of it
+    kind: str
+    member_key: str
+    payload: str
+
+
+@dataclass(frozen=True, slots=True)
+class Adopted:
+    """A journal row taken over for handling."""
+
+    id: int
+    payload: str
+    attempts: int
+
+
+@dataclass(frozen=True, slots=True)
+class LiveReplica:
+    """A replica whose heartbeat is fresh."""
+
+    worker_id: str
+    started_at: float
+
+
+def _first_of_each(items: Sequence[Recorded]) -> tuple[list[dict[str, Any]], dict[int, int]]:
+    """The deduplication rows (one per key), and each item's index -> its key's first index."""
+    first: dict[tuple[str, str], int] = {}
+    rows: list[dict[str, Any]] = []
+    owner: dict[int, int] = {}
+    for index, item in enumerate(items):
+        key = (item.platform, item.event_id)
+        if key not in first:
+            first[key] = index
+            rows.append({"platform": item.platform, "event_id": item.event_id, "kind": item.kind})
+        owner[index] = first[key]
+    return rows, owner
+
+
+async def record(
+    db: Database, items: Sequence[Recorded], worker_id: str, now: datetime
+) -> list[int | None]:
+    """Record ``items`` in one durable transaction; for each, its journal id, or None when it
+    is a retry or a duplicate (seen before, or earlier in ``items``)."""
+    if not items:
+        return []
+    dedup, owner = _first_of_each(items)
+    for row in dedup:
+        row["received_at"] = now
+    if db.dialect == "sqlite":
+        _, ids = await db.write_sqlite(
+            partial(_record_on_sqlite, dedup, items, owner, worker_id, now), urgent=True
+        )
+    else:
+        _, ids = await _record_on_postgresql(db, dedup, items, owner, worker_id, now)
+    return [ids.get(index) for index in range(len(items))]
+
+
+def _new_indexes(
+    items: Sequence[Recorded], owner: dict[int, int], fresh: set[tuple[str, str]]
+) -> list[int]:
+    return [
+        index
+        for index, item in enumerate(items)
+        if owner[index] == index and (item.platform, item.event_id) in fresh
+    ]
+
+
+def _record_on_sqlite(
+    dedup: list[dict[str, Any]],
+    items: Sequence[Recorded],
+    owner: dict[int, int],
+    worker_id: str,
+    now: datetime,
+    connection: Any,
+) -> tuple[set[tuple[str, str]], dict[int, int]]:
+    fresh = _claim_on_sqlite(dedup, connection)
+    new = _new_indexes(items, owner, fresh)
+    stamp = _STAMP(now)
+    ids: dict[int, int] = {}
+    for offset in range(0, len(new), _PAGE):
+        page = new[offset : offset + _PAGE]
+        values = ", ".join(["(?, ?, ?, ?, ?, ?, 0)"] * len(page))
+        params: list[object] = []
+        for index in page:
+            item = items[index]
+            params += [item.platform, item.kind, item.member_key, worker_id, item.payload, stamp]
+        cursor = connection.execute(
+            "INSERT INTO inbound_journal "
+            "(platform, kind, member_key, worker_id, payload, received_at, attempts) "
+            f"VALUES {values} RETURNING id",
+            params,
+        )
+        # One INSERT in a write transaction gives its rows consecutive rowids in VALUES order
+        # (max(rowid) + 1 each), whatever order RETURNING lists them in.
+        returned = sorted(int(row[0]) for row in cursor)
+        ids.update(zip(page, returned, strict=True))
+    return fresh, ids
+
+
+async def _record_on_postgresql(
+    db: Database,
+    dedup: list[dict[str, Any]],
+    items: Sequence[Recorded],
+    owner: dict[int, int],
+    worker_id: str,
+    now: datetime,
+) -> tuple[set[tuple[str, str]], dict[int, int]]:
+    async with db.session(urgent=True) as session:
+        claim = (
+            pg_insert(_IE)
+            .on_conflict_do_nothing(index_elements=["platform", "event_id"])
+            .returning(_IE.c.platform, _IE.c.event_id)
+        )
+        fresh = {(row[0], row[1]) for row in await session.execute(claim, dedup)}
+        new = _new_indexes(items, owner, fresh)
+        if not new:
+            return fresh, {}
+        rows = [
+            {
+                "platform": items[index].platform,
+                "kind": items[index].kind,
+                "member_key": items[index].member_key,
+                "worker_id": worker_id,
+                "payload": items[index].payload,
+                "received_at": now,
+                "attempts": 0,
+            }
+            for index in new
+        ]
+        insert = sa.insert(table_of(InboundJournal)).returning(J.id, sort_by_parameter_order=True)
+        returned = [int(row[0]) for row in await session.execute(insert, rows)]
+    return fresh, dict(zip(new, returned, strict=True))
+
+
+async def mark_handled(db: Database, ids: Sequence[int], now: datetime) -> None:
+    """Close the journal rows ``ids``: their events have been handled."""
+    if not ids:
+        return
+    if db.dialect == "sqlite":
+        await db.write_sqlite(partial(_mark_on_sqlite, list(ids), _STAMP(now)))
+        return
+    async with db.session() as session:
+        await session.execute(
+            sa.update(table_of(InboundJournal)).where(J.id.in_(list(ids))).values(handled_at=now)
+        )
+
+
+def _mark_on_sqlite(ids: list[int], stamp: object, connection: Any) -> None:
+    for offset in range(0, len(ids), 500):
+        page = ids[offset : offset + 500]
+        marks = ", ".join("?" * len(page))
+        connection.execute(
+            f"UPDATE inbound_journal SET handled_at = ? WHERE id IN ({marks})", [stamp, *page]
+        )
+
+
+async def adopt(db: Database, worker_id: str, *, live_since: float, own: bool) -> list[Adopted]:
+    """Take the unhandled journal rows of replicas whose heartbeat is older than
+    ``live_since`` (Unix seconds) or that deregistered, and with ``own`` those left by an
+    earlier life of ``worker_id`` too; in recording order. A row is adopted by one replica
+    only (one UPDATE decides)."""
+    live = sa.select(R.worker_id).where(R.heartbeat_at >= live_since, R.worker_id != worker_id)
+    orphan = sa.and_(J.worker_id != worker_id, J.worker_id.not_in(live))
+    condition = sa.or_(J.worker_id == worker_id, orphan) if own else orphan
+    async with db.session() as session:
+        result = await session.execute(
+            sa.update(table_of(InboundJournal))
+            .where(J.handled_at.is_(None), condition)
+            .values(worker_id=worker_id, attempts=J.attempts + 1)
+            .returning(J.id, J.payload, J.attempts)
+        )
+        rows = [Adopted(int(r[0]), str(r[1]), int(r[2])) for r in result]
+    rows.sort(key=lambda row: row.id)
+    return rows
+
+
+async def unhandled_count(db: Database) -> int:
+    """How many recorded events wait to be handled (all replicas)."""
+    async with db.read() as session:
+        result = await session.execute(
+            sa.select(sa.func.count())
+            .select_from(table_of(InboundJournal))
+            .where(J.handled_at.is_(None))
+        )
+        return int(result.scalar_one())
+
+
+async def purge(db: Database, handled_before: datetime) -> int:
+    """Delete the journal rows handled before ``handled_before``; how many."""
+    async with db.session() as session:
+        result = await session.execute(
+            sa.delete(table_of(InboundJournal)).where(J.handled_at < handled_before)
+        )
+        return affected(result)
+
+
+def _upsert(db: Database) -> Any:
+    return (
+        pg_insert(table_of(Replica))
+        if db.dialect == "postgresql"
+        else sqlite_insert(table_of(Replica))
+    )
+
+
+async def register(db: Database, worker_id: str, platform: str, now: float) -> None:
+    """Add (or restart) this process in the replica registry."""
+    stmt = _upsert(db).values(
+        worker_id=worker_id, platform=platform, started_at=now, heartbeat_at=now
+    )
+    stmt = stmt.on_conflict_do_update(
+        index_elements=["worker_id"],
+        set_={"platform": platform, "started_at": now, "heartbeat_at": now},
+    )
+    async with db.session() as session:
+        await session.execute(stmt)
+
+
+async def beat(
+    db: Database, worker_id: str, platform: str, now: float, *, live_since: float
+) -> list[LiveReplica]:
+    """Renew this process's heartbeat; the replicas of ``platform`` alive since
+    ``live_since`` (this one included), oldest first."""
+    stmt = _upsert(db).values(
+        worker_id=worker_id, platform=platform, started_at=now, heartbeat_at=now
+    )
+    stmt = stmt.on_conflict_do_update(index_elements=["worker_id"], set_={"heartbeat_at": now})
+    async with db.session() as session:
+        await session.execute(stmt)
+        result = await session.execute(
+            sa.select(R.worker_id, R.started_at)
+            .where(R.platform == platform, R.heartbeat_at >= live_since)
+            .order_by(R.started_at, R.worker_id)
+        )
+        return [LiveReplica(str(r[0]), float(r[1])) for r in result]
+
+
+async def deregister(db: Database, worker_id: str) -> None:
+    """Remove this process from the registry (a clean stop): the others take its share at
+    their next heartbeat, and its unhandled journal rows at once."""
+    async with db.session() as session:
+        await session.execute(sa.delete(table_of(Replica)).where(R.worker_id == worker_id))

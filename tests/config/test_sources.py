@@ -1,0 +1,188 @@
+"""Where settings come from: environment, NAME_FILE variables, .env, the secrets folder;
+passwords hidden; unknown variables reported."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from rallybot.bot.cli import app
+from rallybot.bot.config import (
+    InvalidSettings,
+    Settings,
+    hide_password,
+    load_settings,
+    unknown_variables,
+)
+
+ROOT = Path(__file__).resolve().parents[2]
+runner = CliRunner()
+
+
+def test_the_example_env_file_copied_as_is_loads_with_the_defaults(tmp_path: Path) -> None:
+    # the README's first step: `cp config.example.env .env`; its empty lines mean "default"
+    shutil.copy(ROOT / "config.example.env", tmp_path / ".env")
+    settings, warnings = load_settings()
+    assert warnings == []
+    assert settings.helpers_timezone is None and settings.roster_file is None
+    assert settings.quiet_hours == "21:00-08:00" and settings.log_level == "INFO"
+
+
+def test_name_file_variables_hold_secrets(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    (tmp_path / "token").write_text("xoxb-from-a-file\n")  # as `echo ... > file` writes it
+    (tmp_path / "url").write_text("postgresql://rallybot:pw-in-file@db:5432/rallybot")
+    monkeypatch.setenv("SLACK_BOT_TOKEN_FILE", str(tmp_path / "token"))
+    monkeypatch.setenv("DATABASE_URL_FILE", str(tmp_path / "url"))
+    monkeypatch.delenv("DATABASE_URL")
+    settings, warnings = load_settings()
+    assert warnings == []
+    assert settings.slack_bot_token is not None
+    assert settings.slack_bot_token.get_secret_value() == "xoxb-from-a-file"
+    assert settings.database_url == "postgresql://rallybot:pw-in-file@db:5432/rallybot"
+
+
+def test_a_variable_and_its_file_together_are_an_error(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    (tmp_path / "token").write_text("xoxb-from-a-file")
+    monkeypatch.setenv("SLACK_BOT_TOKEN_FILE", str(tmp_path / "token"))
+    monkeypatch.setenv("SLACK_BOT_TOKEN", "xoxb-from-the-environment")
+    with pytest.raises(InvalidSettings) as caught:
+        load_settings()
+    assert caught.value.problems == [
+        "Invalid setting SLACK_BOT_TOKEN_FILE: SLACK_BOT_TOKEN is set too; set only one of them."
+    ]
+
+
+def test_a_missing_secret_file_is_one_line(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DISCORD_TOKEN_FILE", "/run/secrets/discord")
+    result = runner.invoke(app, ["db", "current"])
+    assert result.exit_code == 2
+    assert result.stderr.splitlines() == [
+        'Invalid setting DISCORD_TOKEN_FILE="/run/secrets/discord": expected a readable file '
+        "holding DISCORD_TOKEN (No such file or directory)."
+    ]
+
+
+def test_a_secrets_folder_as_docker_and_kubernetes_mount_it(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    secrets = tmp_path / "secrets"
+    secrets.mkdir()
+    (secrets / "slack_bot_token").write_text("xoxb-docker-secret\n")  # names in any case
+    (secrets / "DISCORD_TOKEN").write_text("discord-k8s-secret")
+    (secrets / "RALLYBOT_TIMEZONE").write_text("UTC")
+    monkeypatch.setenv("RALLYBOT_SECRETS_DIR", str(secrets))
+    settings, _ = load_settings()
+    assert settings.slack_bot_token is not None and settings.discord_token is not None
+    assert settings.slack_bot_token.get_secret_value() == "xoxb-docker-secret"
+    assert settings.discord_token.get_secret_value() == "discord-k8s-secret"
+    assert settings.timezone == "UTC"
+
+
+def test_precedence_environment_then_files_then_dotenv_then_secrets_folder(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    secrets = tmp_path / "secrets"
+    secrets.mkdir()
+    for name in ("RALLYBOT_TIMEZONE", "RALLYBOT_LOCALE", "RALLYBOT_QUIET_HOURS", "RALLYBOT_ADMINS"):
+        (secrets / name).write_text("from-secrets")
+    (secrets / "RALLYBOT_ADMINS").write_text("U-secrets")
+    (tmp_path / ".env").write_text(
+        f"RALLYBOT_SECRETS_DIR={secrets}\nRALLYBOT_TIMEZONE=Asia/Tokyo\nRALLYBOT_LOCALE=de\n"
+        "RALLYBOT_QUIET_HOURS=22:00-07:00\n"
+    )
+    (tmp_path / "locale").write_text("en\n")
+    monkeypatch.setenv("RALLYBOT_LOCALE_FILE", str(tmp_path / "locale"))
+    monkeypatch.setenv("RALLYBOT_TIMEZONE", "UTC")
+    settings, _ = load_settings()
+    assert settings.timezone == "UTC"  # the environment first
+    assert settings.locale == "en"  # then NAME_FILE, over .env
+    assert settings.quiet_hours == "22:00-07:00"  # then .env, over the secrets folder
+    assert settings.admins == ["U-secrets"]  # then the secrets folder, over the default
+
+
+def test_the_database_password_is_hidden_in_every_repr(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DATABASE_URL", "postgresql://rallybot:pw-s3cret@db:5432/rallybot")
+    settings = Settings()
+    assert settings.database_url.endswith("pw-s3cret@db:5432/rallybot")  # still usable
+    for text in (repr(settings), str(settings), f"{settings!r}"):
+        assert "pw-s3cret" not in text
+        assert "postgresql://rallybot:***@db:5432/rallybot" in text
+    assert hide_password("postgresql://u:p@ss@h/db") == "postgresql://u:***@h/db"
+    assert hide_password("sqlite:///rallybot.db") == "sqlite:///rallybot.db"
+
+
+def test_unknown_variables_get_a_did_you_mean() -> None:
+    found = unknown_variables(
+        [
+            "RALLYBOT_TIMEZON",
+            "rallybot_loglevel",
+            "SLACK_BOT_TOKN",
+            "RALLYBOT_SLACK_BOT_TOKEN",
+            "DISCORD_TOKEN_FLIE",
+            "RALLYBOT_WHATEVER",
+            "RALLYBOT_TIMEZONE",
+            "SLACK_BOT_TOKEN_FILE",
+            "RALLYBOT_TEST_PG_URL",
+            "HOME",
+        ]
+    )
+    assert found == {
+        "RALLYBOT_TIMEZON": "RALLYBOT_TIMEZONE",
+        "rallybot_loglevel": "RALLYBOT_LOG_LEVEL",
+        "SLACK_BOT_TOKN": "SLACK_BOT_TOKEN",
+        "RALLYBOT_SLACK_BOT_TOKEN": "SLACK_BOT_TOKEN",
+        "DISCORD_TOKEN_FLIE": "DISCORD_TOKEN_FILE",
+        "RALLYBOT_WHATEVER": None,
+    }
+
+
+def test_unknown_slack_and_discord_variables_only_warn(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SLACK_BOT_TOKN", "xoxb-typo")
+    monkeypatch.setenv("DISCORD_WEBHOOK", "another tool's")
+    result = runner.invoke(app, ["db", "current"])
+    assert result.exit_code == 0, result.output
+    assert result.stderr.splitlines() == [
+        "Warning: unknown setting DISCORD_WEBHOOK ignored: not a Rallybot setting.",
+        "Warning: unknown setting SLACK_BOT_TOKN ignored: did you mean SLACK_BOT_TOKEN?",
+    ]
+
+
+def test_unknown_variables_policy(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    (tmp_path / ".env").write_text("RALLYBOT_TIMEZON=UTC\n")
+    result = runner.invoke(app, ["db", "current"])
+    assert result.exit_code == 2
+    assert result.stderr.splitlines() == [
+        "Unknown setting RALLYBOT_TIMEZON (in .env): did you mean RALLYBOT_TIMEZONE? "
+        "(RALLYBOT_UNKNOWN_VARIABLES=warn starts anyway)"
+    ]
+    monkeypatch.setenv("RALLYBOT_UNKNOWN_VARIABLES", "warn")
+    result = runner.invoke(app, ["db", "current"])
+    assert result.exit_code == 0
+    assert result.stderr.splitlines() == [
+        "Warning: unknown setting RALLYBOT_TIMEZON (in .env) ignored: did you mean "
+        "RALLYBOT_TIMEZONE?"
+    ]
+    monkeypatch.setenv("RALLYBOT_UNKNOWN_VARIABLES", "ignore")
+    result = runner.invoke(app, ["db", "current"])
+    assert result.exit_code == 0 and result.stderr == ""
+
+
+def test_env_file_option(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    (tmp_path / ".env").write_text("RALLYBOT_LOG_LEVEL=verbose\n")  # not read with --env-file
+    (tmp_path / "prod.env").write_text(f"DATABASE_URL=sqlite:///{tmp_path / 'prod.db'}\n")
+    monkeypatch.delenv("DATABASE_URL")
+    result = runner.invoke(app, ["--env-file", "prod.env", "db", "upgrade"])
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "prod.db").exists()
+    result = runner.invoke(app, ["db", "current"], env={"RALLYBOT_ENV_FILE": "prod.env"})
+    assert result.exit_code == 0, result.output
+    result = runner.invoke(app, ["--env-file", "missing.env", "db", "current"])
+    assert result.exit_code == 2
+    assert result.stderr.splitlines() == [
+        'Invalid setting RALLYBOT_ENV_FILE="missing.env": expected a file (no such file).'
+    ]

@@ -1,0 +1,447 @@
+"""The inbound journal: an acknowledged event survives a crash and is handled exactly once.
+
+The real-process tests start ``rallybot run --platform slack --http`` against the local fake
+Slack, post a burst of 1,000 signed ``reaction_added`` events (a thousand members react to the
+CEO's announcement), kill the process with SIGKILL as soon as the last one is acknowledged,
+start it again and count the points.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import aiohttp
+import pytest
+import sqlalchemy as sa
+
+from rallybot.bot.adapters.memory import MemoryAdapter
+from rallybot.bot.app import Rallybot
+from rallybot.bot.clock import SimulatedClock
+from rallybot.bot.config import Settings
+from rallybot.bot.events import (
+    ButtonClicked,
+    ChannelRef,
+    CommandInvoked,
+    Event,
+    FileRef,
+    FormSubmitted,
+    MemberJoined,
+    MemberProfile,
+    MessageDeleted,
+    MessageEdited,
+    MessagePosted,
+    ProfileChanged,
+    ReactionAdded,
+    ReactionRemoved,
+    UserRef,
+)
+from rallybot.bot.journal import JournalCodecError, decode_event, encode_event
+from rallybot.bot.messages import Message
+from rallybot.campaigns.rules import DEFAULT_RULES
+from rallybot.storage.database import Database, create_database
+from rallybot.storage.journal_models import InboundJournal
+from rallybot.storage.models import Member, PointEntry, PointTotal, table_of
+from rallybot.storage.outbox import insert_deliveries
+from tests.platform_slack import payloads as p
+from tests.platform_slack.fake_slack import FakeSlack
+from tests.platform_slack.signing import sign
+
+NOW = datetime(2026, 9, 15, 8, 0, tzinfo=UTC)
+SECRET = "journal-test-signing-secret"
+ANNOUNCEMENT_TS = "1789459200.000100"
+J = table_of(InboundJournal).c
+PE = table_of(PointEntry).c
+POINTS = DEFAULT_RULES.amount("reaction_on_announcement")
+
+_USER = UserRef(platform="slack", id="U1", name="a member")
+_CHANNEL = ChannelRef(platform="slack", id="C1", name="general")
+EVERY_KIND: list[Event] = [
+    MessagePosted(
+        event_id="m1",
+        platform="slack",
+        user=_USER,
+        occurred_at=NOW,
+        channel=_CHANNEL,
+        message_id="1.2",
+        text="héllo <@U2> {\"$t\": \"UserRef\"}",
+        thread_id="1.1",
+        files=(FileRef(name="a.png", url="https://files.example/a.png", size=3),),
+    ),
+    ReactionAdded(
+        event_id="r1",
+        platform="slack",
+        user=_USER,
+        occurred_at=NOW,
+        channel=_CHANNEL,
+        message_id="1.2",
+        emoji="tada",
+        author=UserRef(platform="slack", id="U2", is_bot=True),
+    ),
+    ReactionRemoved(
+        event_id="r2", platform="slack", user=_USER, occurred_at=NOW, channel=_CHANNEL,
+        message_id="1.2", emoji="tada",
+    ),
+    ButtonClicked(
+        event_id="b1", platform="slack", user=_USER, occurred_at=NOW, channel=_CHANNEL,
+        message_id="1.2", action_id="quiz:q1", value="2",
+    ),
+    MemberJoined(event_id="j1", platform="slack", user=_USER, occurred_at=NOW),
+    CommandInvoked(
+        event_id="c1", platform="slack", user=_USER, occurred_at=NOW, name="points",
+        args=("top", "7d"), channel=ChannelRef(platform="slack", id="D1", is_direct=True),
+    ),
+    MessageEdited(
+        event_id="e1", platform="slack", user=_USER, occurred_at=NOW, channel=_CHANNEL,
+        message_id="1.2", text="edited",
+    ),
+    MessageDeleted(
+        event_id="d1", platform="slack", user=_USER, occurred_at=NOW, channel=_CHANNEL,
+        message_id="1.2",
+    ),
+    FormSubmitted(
+        event_id="f1", platform="slack", user=_USER, occurred_at=NOW, form_id="survey:s1",
+        values={"q1": "yes", "$t": "not a tag", "$d": "nor this"},
+    ),
+    ProfileChanged(
+        event_id="p1", platform="slack", user=_USER, occurred_at=NOW,
+        profile=MemberProfile(user_id="U1", display_name="a member", timezone="Europe/Paris",
+                              profile_complete=True),
+    ),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("event", EVERY_KIND, ids=lambda e: type(e).__name__)
+def test_every_event_kind_comes_back_from_the_journal_equal(event: Event) -> None:
+    text = encode_event(event)
+    back = decode_event(text)
+    assert back == event
+    assert type(back) is type(event)
+    assert back.occurred_at.tzinfo is not None
+
+
+def test_a_journal_payload_cannot_name_another_class() -> None:
+    forged = json.dumps({"$t": "Settings", "database_url": "sqlite:///x.db"})
+    with pytest.raises(JournalCodecError):
+        decode_event(forged)
+    with pytest.raises(JournalCodecError):
+        decode_event("not json")
+
+
+# ---- in-process ------------------------------------------------------------------------------
+
+
+def _bot(db: Database, worker_id: str = "worker-a", **settings: object) -> Rallybot:
+    return Rallybot(
+        Settings(database_url=db.url, heartbeat_seconds=0.2, **settings),  # type: ignore[arg-type]
+        db,
+        MemoryAdapter(),
+        SimulatedClock(NOW),
+        campaign_paths=[],
+        worker_id=worker_id,
+    )
+
+
+async def _seed(db: Database, members: int) -> None:
+    """The members and the sent announcement they react to (a reaction earns points)."""
+    async with db.session() as session:
+        await session.execute(
+            sa.insert(Member),
+            [
+                {
+                    "platform": "slack",
+                    "platform_user_id": f"UM{i:05d}",
+                    "display_name": f"Member {i}",
+                    "groups": [],
+                    "created_at": NOW,
+                    "updated_at": NOW,
+                }
+                for i in range(members)
+            ],
+        )
+        await insert_deliveries(
+            session,
+            [
+                {
+                    "campaign_id": "launch",
+                    "step_id": "announcement",
+                    "recipient": "channel:C1",
+                    "occurrence": "once",
+                    "due_at": NOW,
+                    "grace_until": NOW + timedelta(days=1),
+                    "status": "sent",
+                    "payload": {"message": Message(text="Connect is open!").to_dict()},
+                    "content_hash": "x",
+                    "attempts": 1,
+                    "platform_channel_id": "C1",
+                    "platform_message_id": ANNOUNCEMENT_TS,
+                    "created_at": NOW,
+                    "updated_at": NOW,
+                }
+            ],
+        )
+
+
+def _reaction(i: int) -> ReactionAdded:
+    return ReactionAdded(
+        event_id=f"Ev{i:07d}",
+        platform="slack",
+        user=UserRef(platform="slack", id=f"UM{i:05d}"),
+        occurred_at=NOW,
+        channel=ChannelRef(platform="slack", id="C1"),
+        message_id=ANNOUNCEMENT_TS,
+        emoji="tada",
+    )
+
+
+async def _points(db: Database) -> tuple[int, int, int]:
+    """Reaction awards, their distinct keys, and the members' all-time point totals."""
+    async with db.read() as session:
+        entries = (
+            await session.execute(
+                sa.select(sa.func.count(), sa.func.count(sa.distinct(PE.idempotency_key))).where(
+                    PE.source == "reaction"
+                )
+            )
+        ).one()
+        total = (
+            await session.execute(
+                sa.select(sa.func.coalesce(sa.func.sum(table_of(PointTotal).c.total), 0)).where(
+                    table_of(PointTotal).c.season == "*"
+                )
+            )
+        ).scalar_one()
+    return int(entries[0]), int(entries[1]), int(total)
+
+
+async def _journal(db: Database) -> list[tuple[int, str, bool]]:
+    async with db.read() as session:
+        rows = await session.execute(
+            sa.select(J.id, J.worker_id, J.handled_at.is_not(None)).order_by(J.id)
+        )
+        return [(int(r[0]), str(r[1]), bool(r[2])) for r in rows]
+
+
+async def test_accepted_events_are_journaled_then_closed_once_handled(db: Database) -> None:
+    await _seed(db, 50)
+    bot = _bot(db)
+    await asyncio.gather(*(bot.accept(_reaction(i)) for i in range(50)))
+    await asyncio.gather(*(bot.accept(_reaction(i)) for i in range(0, 50, 5)))  # retries
+    rows = await _journal(db)
+    assert len(rows) == 50  # recorded before accept returned; retries recorded nothing
+    await bot.idle()
+    assert all(handled for _, _, handled in await _journal(db))
+    assert await _points(db) == (50, 50, 50 * POINTS)
+
+
+async def test_a_restarted_worker_handles_what_its_earlier_life_recorded(db: Database) -> None:
+    await _seed(db, 40)
+    crashed = _bot(db)
+    for i in range(40):  # recorded and acknowledged, then the process died before handling
+        assert await crashed._record(_reaction(i)) is not None
+    assert await _points(db) == (0, 0, 0)
+    again = _bot(db)  # the same worker id
+    await again.start_replica()
+    try:
+        await again.idle()
+        assert await _points(db) == (40, 40, 40 * POINTS)
+        assert all(handled for _, _, handled in await _journal(db))
+        assert await again.recover_journal(own=True) == 0  # nothing is handled twice
+    finally:
+        await again.stop_replica()
+
+
+async def test_a_live_replica_adopts_a_dead_replicas_events_once_its_heartbeat_is_stale(
+    db: Database,
+) -> None:
+    await _seed(db, 30)
+    dead = _bot(db, "worker-dead")
+    await dead.budget.start()  # registered with a heartbeat, then killed
+    for i in range(30):
+        assert await dead._record(_reaction(i)) is not None
+    alive = _bot(db, "worker-alive")
+    assert await alive.recover_journal(own=False) == 0  # its heartbeat is still fresh
+    await alive.start_replica()
+    try:
+        for _ in range(100):
+            if await _points(db) == (30, 30, 30 * POINTS):
+                break
+            await asyncio.sleep(0.1)
+        assert await _points(db) == (30, 30, 30 * POINTS)
+        assert {worker for _, worker, _ in await _journal(db)} == {"worker-alive"}
+    finally:
+        await alive.stop_replica()
+
+
+async def test_an_event_that_keeps_killing_its_handler_is_given_up(db: Database) -> None:
+    bot = _bot(db)
+    journal_id = await bot._record(_reaction(1))
+    assert journal_id is not None
+    async with db.session() as session:
+        await session.execute(
+            sa.update(table_of(InboundJournal)).values(attempts=5, worker_id="gone")
+        )
+    assert await bot.recover_journal(own=False) == 0
+    assert await _journal(db) == [(journal_id, "worker-a", True)]
+
+
+async def test_handled_events_are_purged_after_the_keep_setting(db: Database) -> None:
+    await _seed(db, 3)
+    bot = _bot(db, journal_keep_hours=2)
+    for i in range(3):
+        await bot.handle(_reaction(i))
+    unhandled = await bot._record(replace(_reaction(0), event_id="late"))
+    assert unhandled is not None
+    assert await bot.purge_journal() == 0  # handled just now
+    assert isinstance(bot.clock, SimulatedClock)
+    bot.clock.set(NOW + timedelta(hours=3))
+    assert await bot.purge_journal() == 3
+    assert [row[0] for row in await _journal(db)] == [unhandled]  # never an unhandled one
+
+
+# ---- real processes, kill -9 ----------------------------------------------------------------
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _bodies(n: int) -> list[bytes]:
+    t0 = int(time.time())
+    return [
+        json.dumps(
+            p.event_callback(
+                p.reaction_added_event(
+                    user=f"UM{i:05d}",
+                    reaction="tada",
+                    channel="C1",
+                    ts=ANNOUNCEMENT_TS,
+                    event_ts=p.ts_at(t0, i),
+                ),
+                event_id=f"Ev{i:07d}",
+                event_time=t0,
+            )
+        ).encode()
+        for i in range(n)
+    ]
+
+
+@contextmanager
+def _bot_process(env: dict[str, str], port: int, log: Path) -> Iterator[subprocess.Popen[bytes]]:
+    command = [
+        sys.executable, "-m", "rallybot.bot", "run", "--platform", "slack", "--http",
+        "--port", str(port), "--no-watch",
+    ]  # fmt: skip
+    with log.open("ab") as out:
+        proc = subprocess.Popen(command, env=env, stdout=out, stderr=subprocess.STDOUT)
+    try:
+        yield proc
+    finally:
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGKILL)
+        proc.wait(timeout=30)
+
+
+async def _wait_serving(url: str, proc: subprocess.Popen[bytes], log: Path) -> None:
+    deadline = time.monotonic() + 90
+    async with aiohttp.ClientSession() as session:
+        while time.monotonic() < deadline:
+            if proc.poll() is not None:
+                break
+            try:
+                async with session.post(url, data=b"{}") as response:
+                    if response.status in (200, 401, 403):
+                        return  # the endpoint answers (an unsigned body is refused)
+            except aiohttp.ClientError:
+                pass
+            await asyncio.sleep(0.2)
+    tail = await asyncio.to_thread(log.read_text)
+    raise AssertionError("the bot never served /slack/events:\n" + tail[-3000:])
+
+
+async def _blast(url: str, bodies: list[bytes], concurrency: int = 32) -> None:
+    queue = list(reversed(bodies))
+    async with aiohttp.ClientSession() as session:
+
+        async def worker() -> None:
+            while queue:
+                body = queue.pop()
+                headers = {
+                    "Content-Type": "application/json",
+                    **sign(SECRET, body, int(time.time())),
+                }
+                async with session.post(url, data=body, headers=headers) as response:
+                    assert response.status == 200, response.status
+                    await response.read()
+
+        await asyncio.gather(*(worker() for _ in range(concurrency)))
+
+
+@asynccontextmanager
+async def _database(db_url: str) -> AsyncIterator[Database]:
+    db = create_database(db_url)
+    try:
+        yield db
+    finally:
+        await db.dispose()
+
+
+async def test_kill_9_right_after_acknowledging_a_burst_loses_no_point(
+    db_url: str, tmp_path: Path
+) -> None:
+    members = 1000
+    async with _database(db_url) as db:
+        await _seed(db, members)
+    campaigns = tmp_path / "campaigns"
+    campaigns.mkdir()
+    log = tmp_path / "bot.log"
+    async with FakeSlack(scale=1000) as fake:
+        env = {
+            **os.environ,
+            "DATABASE_URL": db_url,
+            "RALLYBOT_CAMPAIGNS_DIR": str(campaigns),
+            "SLACK_BOT_TOKEN": fake.bot_token,
+            "SLACK_SIGNING_SECRET": SECRET,
+            "SLACK_API_URL": fake.api_url,
+            "RALLYBOT_HEARTBEAT_SECONDS": "0.5",
+            "RALLYBOT_LOG_LEVEL": "WARNING",
+        }
+        port = _free_port()
+        url = f"http://127.0.0.1:{port}/slack/events"
+        with _bot_process(env, port, log) as first:
+            await _wait_serving(url, first, log)
+            await _blast(url, _bodies(members))
+            first.send_signal(signal.SIGKILL)  # the moment the last one was acknowledged
+            first.wait(timeout=30)
+        async with _database(db_url) as db:
+            awarded_before_restart = (await _points(db))[0]
+            assert len(await _journal(db)) == members  # every acknowledged event is recorded
+        # A new process (another worker id): it takes the dead one's journal once its
+        # heartbeat is stale.
+        with _bot_process(env, port, log) as second:
+            await _wait_serving(url, second, log)
+            async with _database(db_url) as db:
+                deadline = time.monotonic() + 90
+                while time.monotonic() < deadline and (await _points(db))[0] < members:  # noqa: ASYNC110
+                    await asyncio.sleep(0.3)
+                await asyncio.sleep(1.0)  # anything awarded twice would show by now
+                entries, keys, total = await _points(db)
+                journal = await _journal(db)
+            second.send_signal(signal.SIGTERM)
+            second.wait(timeout=60)
+    assert awarded_before_restart < members, "the kill came too late to test anything"
+    assert (entries, keys, total) == (members, members, members * POINTS), log.read_text()[-3000:]
+    assert all(handled for _, _, handled in journal)
