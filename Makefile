@@ -3,15 +3,18 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-dev
+# Pinned versions of every dependency (all extras and dev), for Python 3.11: installs a month
+# apart are the same. `make lock` refreshes it after a change of pyproject.toml.
+LOCK := requirements.lock
 
-.PHONY: demo test lint typecheck bench clean
+.PHONY: demo test lint docs lock schemas bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
-$(STAMP): $(BIN)/python pyproject.toml
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+$(STAMP): $(BIN)/python pyproject.toml $(LOCK)
+	$(BIN)/python -m pip install --quiet -c $(LOCK) -e '.[dev]'
 	@# mypy cannot follow the editable install's import hook: give it rallybot/<folder> links.
 	mkdir -p $(VENV)/typing/rallybot
 	for p in bot handlers campaigns storage; do ln -sfn "$(CURDIR)/$$p" $(VENV)/typing/rallybot/$$p; done
@@ -20,16 +23,30 @@ $(STAMP): $(BIN)/python pyproject.toml
 demo: $(STAMP)
 	$(BIN)/rallybot demo
 
-test: $(STAMP)
+# What CI runs (.ci/run): lint, types, the docs build, then the tests.
+test: lint docs
 	$(BIN)/python -m pytest -q
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+	@# import-linter layer contracts join here once they exist (lint-imports).
+
+# The documentation site (mkdocs-material); --strict turns broken links into errors.
+docs: $(STAMP)
+	$(BIN)/mkdocs build --strict --quiet --site-dir $(VENV)/site
+
+lock: $(BIN)/python
+	$(BIN)/python -m pip install --quiet 'uv>=0.5,<0.12'
+	$(BIN)/uv pip compile --quiet --universal --python-version 3.11 --extra dev -o $(LOCK) pyproject.toml
+
+# The JSON Schemas shipped beside the example campaign files, from the models.
+schemas: $(STAMP)
+	$(BIN)/python -m rallybot.campaigns.editor_schema
 
 bench: $(STAMP)
 	$(BIN)/python -m bench
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache rallybot.db*
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache rallybot.db* build dist
