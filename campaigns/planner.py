@@ -18,6 +18,7 @@ from rallybot.bot.messages import Button, Image, Message, Sender
 from rallybot.campaigns.schema import AudienceSpec, Campaign, LocalizedText, Step, pick_locale
 from rallybot.campaigns.templates import render
 from rallybot.campaigns.timeexpr import localize
+from rallybot.campaigns.workdays import OnWeekend, calendar_for_zone
 
 __all__ = [
     "NEVER",
@@ -357,12 +358,15 @@ def plan(
         if not step.is_dm:
             recipient = f"channel:{spec.post}"
             if step.at is not None:
-                due = step.at.resolve(zone, campaign.milestones)
+                due = step.at.resolve(zone, campaign.milestones, calendar=calendar_for_zone(zone))
+                due = _on_weekend(due, zone, step.on_weekend)
                 if start <= due < end:
                     yield PlannedDelivery(campaign, step, recipient, ONCE, due, None, zone)
             else:
                 assert step.every is not None
                 for day in _occurrence_dates(step, campaign, start, end):
+                    if _skipped(day, zone, step.on_weekend):
+                        continue
                     due = _localize(datetime.combine(day, step.every.at), zone)
                     if start <= due < end:
                         yield PlannedDelivery(
@@ -379,6 +383,8 @@ def plan(
                 mzone = zone_of(member.timezone, default_timezone)
                 opening = opens.get(member.key)
                 for day in days:
+                    if _skipped(day, mzone, step.on_weekend):
+                        continue
                     due = _localize(datetime.combine(day, at), mzone)
                     if use_quiet is not None:
                         due = _after_quiet(due, mzone, use_quiet)
@@ -407,7 +413,8 @@ def plan(
                     continue  # the wave opens later: nothing to plan yet
                 begins = member.joined_at if opening is None else max(member.joined_at, opening)
                 mzone = zone_of(member.timezone, default_timezone)
-                due = _join_due(expr.days, expr.seconds, expr.at, begins, mzone)
+                due = _join_due(expr.days, expr.seconds, expr.at, begins, mzone, expr.workdays)
+                due = _on_weekend(due, mzone, step.on_weekend)
                 if use_quiet is not None:
                     due = _after_quiet(due, mzone, use_quiet)
                 if due < end and (start <= due or member.key in full_members):
@@ -418,7 +425,7 @@ def plan(
 
         for member in audience:
             mzone = zone_of(member.timezone, default_timezone)
-            due = _fixed_due(expr, campaign, mzone)
+            due = _on_weekend(_fixed_due(expr, campaign, mzone), mzone, step.on_weekend)
             if use_quiet is not None:
                 due = _after_quiet(due, mzone, use_quiet)
             opening = opens.get(member.key)
@@ -442,16 +449,43 @@ def _fixed_due_cached(
     from rallybot.campaigns.timeexpr import TimeExpr
 
     assert isinstance(expr, TimeExpr)
-    return expr.resolve(mzone, dict(milestones), date_zone=zone)
+    return expr.resolve(mzone, dict(milestones), date_zone=zone, calendar=calendar_for_zone(mzone))
+
+
+def _on_weekend(due: datetime, zone: tzinfo, policy: OnWeekend) -> datetime:
+    """``due``, moved to the next or previous working day of ``zone``'s country when it falls
+    on a weekend or a public holiday and the step says so (same local time)."""
+    if policy == "keep":
+        return due
+    local = due.astimezone(zone)
+    day = calendar_for_zone(zone).adjust(local.date(), policy)
+    if day == local.date():
+        return due
+    return _localize(datetime.combine(day, local.time()), zone)
+
+
+def _skipped(day: date, zone: tzinfo, policy: OnWeekend) -> bool:
+    """A recurring step with an ``on_weekend`` policy skips weekends and public holidays
+    (moving them would fire twice on the next working day)."""
+    return policy != "keep" and not calendar_for_zone(zone).is_workday(day)
 
 
 @lru_cache(maxsize=65536)
 def _join_due(
-    days: int, seconds: int, at: time | None, joined: datetime, mzone: tzinfo
+    days: int,
+    seconds: int,
+    at: time | None,
+    joined: datetime,
+    mzone: tzinfo,
+    workdays: int = 0,
 ) -> datetime:
     """``join + Nd at HH:MM`` in the member's zone; a time before the join itself moves to the
-    next day, so ``join + 0d at 10:00`` means the first 10:00 after joining."""
+    next day, so ``join + 0d at 10:00`` means the first 10:00 after joining. Working days
+    (``join + 2 workdays``) count in the member's country."""
     local = joined.astimezone(mzone).replace(tzinfo=None) + timedelta(days=days)
+    if workdays:
+        moved = calendar_for_zone(mzone).add(local.date(), workdays)
+        local = datetime.combine(moved, local.time())
     if at is None:
         return _localize(local, mzone) + timedelta(seconds=seconds)
     due = _localize(datetime.combine(local.date(), at), mzone) + timedelta(seconds=seconds)

@@ -38,6 +38,7 @@ from rallybot.campaigns.timeexpr import (
     parse_recurrence,
     parse_time_expr,
 )
+from rallybot.campaigns.workdays import OnWeekend
 from rallybot.campaigns.zones import zone_problem
 
 __all__ = [
@@ -215,6 +216,9 @@ class StepSpec(_Strict):
     context: LocalizedText | None = None
     grace: str | None = None
     quiet_hours: bool = True
+    # A day that is a weekend or a public holiday of the recipient's country: keep it, or
+    # move to the next or previous working day (recurring steps skip such days instead).
+    on_weekend: OnWeekend | None = None
     quiz: Identifier | None = None
     mode: Literal["live", "self-paced", "daily"] | None = None
     questions: Annotated[int, Field(ge=1, le=500)] | None = None
@@ -426,6 +430,7 @@ class CampaignSpec(_Strict):
     roster: str | None = None
     quiet_hours: str | None = None
     grace: str | None = None
+    on_weekend: OnWeekend | None = None  # the steps' default (keep when unset)
     steps: list[StepSpec] = Field(min_length=1, max_length=2000)
     journey: JourneySpec | None = None
     challenges: list[ChallengeSpec] = Field(default_factory=list, max_length=100)
@@ -474,6 +479,11 @@ def _texts(value: LocalizedText | None) -> list[tuple[str | None, str]]:
     if isinstance(value, str):
         return [(None, value)]
     return list(value.items())
+
+
+def _resolved(expr: TimeExpr, spec: CampaignSpec) -> datetime:
+    milestones = {name: parse_datetime_local(str(v)) for name, v in spec.milestones.items()}
+    return expr.resolve(ZoneInfo(spec.timezone), milestones)
 
 
 def check_references(spec: CampaignSpec) -> list[Problem]:
@@ -535,6 +545,7 @@ def check_references(spec: CampaignSpec) -> list[Problem]:
             seen[step.id] = index
 
         per_member_time = False
+        bounds: dict[str, TimeExpr] = {}
         for key in ("at", "from_", "until"):
             text = getattr(step, key)
             if text is None:
@@ -554,13 +565,32 @@ def check_references(spec: CampaignSpec) -> list[Problem]:
                         f'unknown milestone "{expr.anchor}"{hint}; milestones: {known}',
                     )
                 )
+            elif key != "at":
+                bounds[key] = expr
             if key == "at" and expr.per_member:
                 per_member_time = True
+        if len(bounds) == 2 and _resolved(bounds["until"], spec) < _resolved(bounds["from_"], spec):
+            problems.append(
+                Problem(
+                    (*base, "until"),
+                    f'"until" ({step.until}) comes before "from" ({step.from_}): the step would '
+                    "never fire",
+                )
+            )
         if step.every is not None:
             try:
-                parse_recurrence(step.every)
+                recurrence = parse_recurrence(step.every)
             except TimeExprError as exc:
                 problems.append(Problem((*base, "every"), str(exc)))
+            else:
+                if recurrence.interval > 1 and step.from_ is None:
+                    problems.append(
+                        Problem(
+                            (*base, "every"),
+                            f'"every {recurrence.interval} weeks" counts its weeks from "from": '
+                            "add from: (the first day it may fire, like from: launch)",
+                        )
+                    )
 
         if step.post is not None and step.post not in channels:
             problems.append(
@@ -645,6 +675,7 @@ class Step:
     audiences: tuple[str, ...]
     grace: timedelta | None
     content_hash: str
+    on_weekend: OnWeekend = "keep"
 
     @property
     def id(self) -> str:
@@ -713,6 +744,8 @@ def _unset_extras(step: StepSpec) -> set[str]:
     extras = set(_QUIZ_FIELDS) if step.quiz is None else set()
     if step.renamed_from is None:
         extras.add("renamed_from")
+    if step.on_weekend is None:
+        extras.add("on_weekend")
     if step.survey is None:
         extras.add("survey")
     if not step.digest:
@@ -733,12 +766,27 @@ def _duration(text: str | None) -> timedelta | None:
     return timedelta(days=days, seconds=seconds)
 
 
+def _recurrence(
+    step: StepSpec, zone: ZoneInfo, milestones: dict[str, datetime]
+) -> Recurrence | None:
+    """The step's recurrence, its weeks counted from its ``from`` date."""
+    if not step.every:
+        return None
+    recurrence = parse_recurrence(step.every)
+    if step.from_:
+        first = parse_time_expr(step.from_, allow_join=False).resolve(zone, milestones)
+        recurrence = recurrence.starting(first.astimezone(zone).date())
+    return recurrence
+
+
 def compile_campaign(
     spec: CampaignSpec, source: str, *, default_quiet_hours: QuietHours | None = None
 ) -> Campaign:
     """Turn a spec that passed :func:`check_references` into a :class:`Campaign`."""
     from rallybot.campaigns.journey import journey_steps
 
+    milestones = {name: parse_datetime_local(str(v)) for name, v in spec.milestones.items()}
+    zone = ZoneInfo(spec.timezone)
     steps: list[Step] = []
     for index, step in enumerate([*spec.steps, *journey_steps(spec)]):
         if step.for_ is None:
@@ -753,11 +801,12 @@ def compile_campaign(
                 spec=step,
                 index=index,
                 at=parse_time_expr(step.at) if step.at else None,
-                every=parse_recurrence(step.every) if step.every else None,
+                every=_recurrence(step, zone, milestones),
                 from_=parse_time_expr(step.from_, allow_join=False) if step.from_ else None,
                 until=parse_time_expr(step.until, allow_join=False) if step.until else None,
                 audiences=audiences,
                 grace=_duration(step.grace),
+                on_weekend=step.on_weekend or spec.on_weekend or "keep",
                 content_hash=_hash(
                     step.model_dump(
                         mode="json",
@@ -770,8 +819,6 @@ def compile_campaign(
     quiet = (
         parse_quiet_hours(spec.quiet_hours) if spec.quiet_hours is not None else default_quiet_hours
     )
-    milestones = {name: parse_datetime_local(str(v)) for name, v in spec.milestones.items()}
-    zone = ZoneInfo(spec.timezone)
     waves: dict[str, datetime | None] = {}
     for name, audience in spec.audiences.items():
         if isinstance(audience, AudienceSpec) and audience.opens is not None:
@@ -798,6 +845,7 @@ def compile_campaign(
                         i: _unset_extras(s) for i, s in enumerate(spec.steps) if _unset_extras(s)
                     },
                     **({} if spec.challenges else {"challenges": True}),
+                    **({} if spec.on_weekend else {"on_weekend": True}),
                 },
             )
         ),

@@ -1,16 +1,24 @@
 """Time expressions of campaign files.
 
 ``2026-09-15 09:30``, ``launch``, ``launch - 30d at 08:45``, ``launch + 2w``, ``launch - 2h``,
-``join + 2d at 10:00`` and recurrences such as ``monday at 09:00``, ``day at 18:00`` or
-``weekday at 08:30``. Day and week offsets are calendar days in local time, so ``at 09:00``
-stays 09:00 across a daylight-saving change; hour and minute offsets are exact durations.
+``join + 2d at 10:00``, working days (``launch - 3 workdays at 08:45``: weekends and the
+public holidays of the calendar the planner gives are skipped) and recurrences such as
+``monday at 09:00``, ``day at 18:00``, ``weekday at 08:30``, ``2 weeks on monday at 09:00``,
+``first monday of the month at 09:00``, ``last friday of the month at 17:00`` or a cron line
+(``cron 30 9 * * 1-5``). Day and week offsets are calendar days in local time, so
+``at 09:00`` stays 09:00 across a daylight-saving change; hour and minute offsets are exact
+durations.
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
+
+from croniter import croniter
+
+from rallybot.campaigns.workdays import WorkCalendar
 
 __all__ = [
     "Recurrence",
@@ -48,6 +56,12 @@ _EXPR = re.compile(
     r"(?:\s+at\s+(?P<at>\S+))?$"
 )
 _OFFSET = re.compile(rf"([+-])\s*((?:\d+\s*(?:{_UNIT_RE})(?![a-z])\s*)+)")
+# "3 workdays", "3 working days", "3 business days", "3 jours ouvrés", "3 wd": one spelling.
+_WORKDAY_WORDS = re.compile(
+    r"(?<![a-z])(?:work(?:ing)?[ -]?days?|business[ -]days?|jours?[ -]ouvr[ée]s?|wd)\b",
+    re.IGNORECASE,
+)
+_WORKDAY_OFFSET = re.compile(r"([+-])\s*(\d+)\s*workdays(?![a-z])")
 
 
 def _parse_clock(text: str) -> time:
@@ -98,6 +112,7 @@ class TimeExpr:
     days: int = 0
     seconds: int = 0
     at: time | None = None
+    workdays: int = 0  # working days, after the calendar days
 
     @property
     def per_member(self) -> bool:
@@ -111,12 +126,14 @@ class TimeExpr:
         join: datetime | None = None,
         *,
         date_zone: tzinfo | None = None,
+        calendar: WorkCalendar | None = None,
     ) -> datetime:
         """The UTC instant of this expression.
 
         ``milestones`` hold naive local datetimes of the campaign's zone. The calendar date
         is worked out in ``date_zone`` (default ``zone``) and the time of day (``at``) is read
         in ``zone``: a DM ``launch - 1d at 09:00`` reaches each member at 09:00 their time.
+        Working days count in ``calendar`` (weekends only when None).
         """
         date_zone = date_zone or zone
         if self.anchor == "absolute":
@@ -132,6 +149,9 @@ class TimeExpr:
             base_local = milestones[self.anchor]
             base_zone = date_zone
         local = base_local + timedelta(days=self.days)
+        if self.workdays:
+            day = (calendar or WorkCalendar()).add(local.date(), self.workdays)
+            local = datetime.combine(day, local.time())
         if self.at is not None:
             instant = localize(datetime.combine(local.date(), self.at), zone)
         else:
@@ -156,6 +176,7 @@ def parse_time_expr(text: str, *, allow_join: bool = True) -> TimeExpr:
     source = " ".join(str(text).split())
     if not source:
         raise TimeExprError("the time is empty (write a date, a milestone or join + 2d)")
+    source = _WORKDAY_WORDS.sub("workdays", source)
     match = _EXPR.match(source)
     if not match:
         raise TimeExprError(
@@ -171,8 +192,11 @@ def parse_time_expr(text: str, *, allow_join: bool = True) -> TimeExpr:
         anchor = anchor_text
         if anchor == "join" and not allow_join:
             raise TimeExprError('"join" can only be used in steps, not here')
-    days = seconds = 0
+    days = seconds = workdays = 0
     offsets = match.group("offsets").strip()
+    for sign, amount in _WORKDAY_OFFSET.findall(offsets):
+        workdays += int(amount) * (-1 if sign == "-" else 1)
+    offsets = _WORKDAY_OFFSET.sub("", offsets).strip()
     consumed = ""
     for sign, body in _OFFSET.findall(offsets):
         consumed += sign + body
@@ -192,7 +216,13 @@ def parse_time_expr(text: str, *, allow_join: bool = True) -> TimeExpr:
     if absolute is not None and at is not None and (days or seconds) == 0 and absolute.time():
         raise TimeExprError(f'"{source}" gives the time of day twice')
     return TimeExpr(
-        source=source, anchor=anchor, absolute=absolute, days=days, seconds=seconds, at=at
+        source=source,
+        anchor=anchor,
+        absolute=absolute,
+        days=days,
+        seconds=seconds,
+        at=at,
+        workdays=workdays,
     )
 
 
@@ -216,37 +246,88 @@ _DAILY = {"day", "daily", "jour", "every day"}
 _WORKDAYS = {"weekday", "weekdays", "workday", "jour ouvré", "jours ouvrés"}
 
 
+_ORDINALS = {
+    "first": 1,
+    "1st": 1,
+    "second": 2,
+    "2nd": 2,
+    "third": 3,
+    "3rd": 3,
+    "fourth": 4,
+    "4th": 4,
+    "fifth": 5,
+    "5th": 5,
+    "last": -1,
+    "premier": 1,
+    "1er": 1,
+    "deuxième": 2,
+    "deuxieme": 2,
+    "2e": 2,
+    "troisième": 3,
+    "troisieme": 3,
+    "3e": 3,
+    "quatrième": 4,
+    "quatrieme": 4,
+    "4e": 4,
+    "dernier": -1,
+}
+_MONTHLY = re.compile(
+    r"^(?:the\s+|le\s+)?(?P<nth>\S+)\s+(?P<day>\S+)\s+(?:of\s+(?:the|each|every)\s+month|du\s+mois)$"
+)
+_EVERY_WEEKS = re.compile(
+    r"^(?P<n>\d+)\s*(?:weeks?|semaines?)\s+(?:on\s+|le\s+|les\s+)?(?P<days>.+)$"
+)
+
+
 @dataclass(frozen=True, slots=True)
 class Recurrence:
-    """``every: monday at 09:00``: the weekdays it fires on and its local time of day."""
+    """``every: monday at 09:00``: the days it fires on and its local time of day.
+
+    Weekly by default (``weekdays``); every ``interval`` weeks counted from the week of
+    ``anchor`` (the step's ``from``); the ``nth`` weekday of each month (``-1``: the last); or
+    the days a ``cron`` line names (its minute and hour give ``at``).
+    """
 
     source: str
     weekdays: frozenset[int]
     at: time
+    interval: int = 1
+    anchor: date | None = None
+    nth: int | None = None
+    cron: str | None = None
+
+    def fires_on(self, day: date) -> bool:
+        """Whether it fires on local date ``day``."""
+        if self.cron is not None:
+            return bool(croniter.match(self.cron, datetime.combine(day, self.at)))
+        if day.weekday() not in self.weekdays:
+            return False
+        if self.nth is not None:
+            if self.nth > 0:
+                return (day.day - 1) // 7 + 1 == self.nth
+            return (day + timedelta(days=7)).month != day.month
+        if self.interval > 1:
+            start = self.anchor or date(2001, 1, 1)  # a Monday: plain ISO weeks otherwise
+            week0 = start - timedelta(days=start.weekday())
+            return ((day - week0).days // 7) % self.interval == 0
+        return True
 
     def occurrences(self, start: date, end: date) -> list[date]:
         """Local dates from ``start`` to ``end`` inclusive on which it fires."""
         days: list[date] = []
         current = start
         while current <= end:
-            if current.weekday() in self.weekdays:
+            if self.fires_on(current):
                 days.append(current)
             current += timedelta(days=1)
         return days
 
+    def starting(self, anchor: date) -> Recurrence:
+        """The same recurrence with its weeks counted from ``anchor``."""
+        return replace(self, anchor=anchor)
 
-def parse_recurrence(text: str) -> Recurrence:
-    """Parse ``monday at 09:00``, ``day at 18:00``, ``weekday at 08:30`` (English or French)."""
-    source = " ".join(str(text).lower().split())
-    what, sep, clock = source.rpartition(" at ")
-    if not sep:
-        what, sep, clock = source.rpartition(" à ")
-    if not sep:
-        raise TimeExprError(
-            f'"{text}" is not a recurrence: write a day and a time, like "monday at 09:00" '
-            'or "day at 18:00"'
-        )
-    at = _parse_clock(clock)
+
+def _weekdays(what: str, text: str) -> set[int]:
     names = [part.strip() for part in re.split(r",|\band\b|\bet\b", what) if part.strip()]
     weekdays: set[int] = set()
     for name in names:
@@ -261,7 +342,65 @@ def parse_recurrence(text: str) -> Recurrence:
             raise TimeExprError(f'"{name}" is not a day: use monday...sunday, "day" or "weekday"')
     if not weekdays:
         raise TimeExprError(f'"{text}" names no day')
-    return Recurrence(source=source, weekdays=frozenset(weekdays), at=at)
+    return weekdays
+
+
+def _parse_cron(source: str, text: str) -> Recurrence:
+    line = source.split(None, 1)[1] if " " in source else ""
+    line = line.lstrip(":").strip()
+    fields = line.split()
+    if len(fields) != 5 or not croniter.is_valid(line):
+        raise TimeExprError(
+            f'"{text}" is not a cron line: five fields, minute hour day month weekday '
+            '(like "cron 30 9 * * 1-5")'
+        )
+    if not (fields[0].isdigit() and fields[1].isdigit()):
+        raise TimeExprError(
+            f'"{text}": a cron line here fires once a day at most: give one minute and one '
+            'hour (like "cron 30 9 * * 1-5")'
+        )
+    at = _parse_clock(f"{int(fields[1])}:{int(fields[0]):02d}")
+    return Recurrence(source=source, weekdays=frozenset(range(7)), at=at, cron=line)
+
+
+def parse_recurrence(text: str) -> Recurrence:
+    """Parse ``monday at 09:00``, ``day at 18:00``, ``weekday at 08:30``, ``2 weeks on monday
+    at 09:00``, ``first monday of the month at 09:00``, ``last friday of the month at
+    17:00`` (English or French) or ``cron 30 9 * * 1-5``."""
+    source = " ".join(str(text).lower().split())
+    if source.startswith("cron"):
+        return _parse_cron(" ".join(str(text).split()), text)
+    source = re.sub(r"^(?:every|toutes les|tous les)\s+", "", source)
+    what, sep, clock = source.rpartition(" at ")
+    if not sep:
+        what, sep, clock = source.rpartition(" à ")
+    if not sep:
+        raise TimeExprError(
+            f'"{text}" is not a recurrence: write a day and a time, like "monday at 09:00" '
+            'or "day at 18:00"'
+        )
+    at = _parse_clock(clock)
+    monthly = _MONTHLY.match(what)
+    if monthly is not None:
+        nth = _ORDINALS.get(monthly.group("nth"))
+        day = monthly.group("day")
+        if nth is None:
+            raise TimeExprError(
+                f'"{monthly.group("nth")}" is not first, second, third, fourth or last '
+                f'(in "{text}")'
+            )
+        if day not in _WEEKDAYS:
+            raise TimeExprError(f'"{day}" is not a day of the week (in "{text}")')
+        return Recurrence(source=source, weekdays=frozenset({_WEEKDAYS[day]}), at=at, nth=nth)
+    interval = 1
+    weeks = _EVERY_WEEKS.match(what)
+    if weeks is not None:
+        interval = int(weeks.group("n"))
+        what = weeks.group("days")
+        if interval < 1:
+            raise TimeExprError(f'"{text}": every 0 weeks never comes')
+    weekdays = _weekdays(what, text)
+    return Recurrence(source=source, weekdays=frozenset(weekdays), at=at, interval=interval)
 
 
 def utc(dt: datetime) -> datetime:
