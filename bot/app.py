@@ -32,6 +32,8 @@ from rallybot.campaigns.quiz import Bank, is_bank_file
 from rallybot.campaigns.roster import member_fields
 from rallybot.campaigns.rules import DEFAULT_RULES, Rules, RulesLoadError, load_rules
 from rallybot.campaigns.schema import Campaign
+from rallybot.handlers.survey import sign_invitation
+from rallybot.handlers.survey import tick as survey_tick
 from rallybot.storage import journal as journal_store
 from rallybot.storage import outbox
 from rallybot.storage.batching import GroupCommit
@@ -395,7 +397,8 @@ class Rallybot:
 
     def _row(self, delivery: PlannedDelivery, now: datetime) -> dict[str, Any]:
         grace = delivery.grace(self.settings.grace)
-        message = delivery.message()
+        # The survey button gets its key made with the server secret, and the round.
+        message = sign_invitation(self.db, delivery.message(), delivery.occurrence)
         payload: dict[str, Any] = {"message": message.to_dict()}
         marker = delivery.render_marker()
         if marker is not None:  # filled in when sent: see Dispatcher.render
@@ -448,6 +451,7 @@ class Rallybot:
             ("onboarding", onboarding.tick),  # newcomers stuck for too long: tell the managers
             ("challenges", challenges.tick),  # count quiz answers, onboardings; announce winners
             ("digest", stats_feature.digest_tick),  # weekly digests now due: into the outbox
+            ("surveys", survey_tick),  # close survey rounds; write waiting anonymous answers
         ):
             try:  # a failing feature never stops the campaign messages below
                 await tick(self)

@@ -20,15 +20,25 @@ with a ``survey:`` block::
 
 The message gets an "Answer the survey" button; the questions are then asked one by one in
 direct messages.
+
+A step with ``every:`` (a pulse) makes one round per occurrence: one answer per member per
+round, results per round and a trend over rounds. A round takes answers until
+``closes_after`` (a duration from the occurrence: ``6d``, ``48h``), by default until the next
+occurrence; a one-off survey with ``at:`` closes after ``closes_after``, by default 14 days
+(one whose time is relative to each member's join, ``join + 7d``, does not close unless
+told).
 """
 
 from __future__ import annotations
 
 import hashlib
+import hmac
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 from pydantic import model_validator as _model_validator
+
+from rallybot.campaigns.timeexpr import TimeExprError, parse_duration
 
 __all__ = [
     "MAX_CHOICES",
@@ -37,6 +47,7 @@ __all__ = [
     "SurveyQuestionSpec",
     "SurveySpec",
     "definition",
+    "keyed_survey_key",
     "localized",
     "survey_id",
     "survey_key",
@@ -105,6 +116,19 @@ class SurveySpec(_Strict):
     anonymous: bool = False
     title: LocalizedText | None = None
     questions: list[SurveyQuestionSpec] = Field(min_length=1, max_length=MAX_QUESTIONS)
+    closes_after: str | None = None
+
+    @field_validator("closes_after")
+    @classmethod
+    def _closes_after(cls, value: str | None) -> str | None:
+        if value is not None:
+            try:
+                days, seconds = parse_duration(value)
+            except TimeExprError as exc:
+                raise ValueError(str(exc)) from None
+            if not days and not seconds:
+                raise ValueError('"closes_after" must be longer than zero')
+        return value
 
     @_model_validator(mode="after")
     def _unique(self) -> SurveySpec:
@@ -122,8 +146,15 @@ def survey_id(campaign_id: str, step_id: str) -> str:
 
 
 def survey_key(survey: str) -> str:
-    """A short stable key for button values (Discord custom ids hold 100 characters)."""
+    """A short public reference to a survey step, put in the invitation by the planner; the
+    bot replaces it with :func:`keyed_survey_key` before the message is stored."""
     return hashlib.sha256(survey.encode()).hexdigest()[:10]
+
+
+def keyed_survey_key(secret: bytes, survey: str) -> str:
+    """The survey's button key: HMAC-SHA-256 of its id with the server secret, 16 hex
+    characters (64 bits), so nobody without the secret can make one."""
+    return hmac.new(secret, survey.encode(), hashlib.sha256).hexdigest()[:16]
 
 
 def _as_map(value: LocalizedText, default: str) -> dict[str, str]:

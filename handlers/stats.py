@@ -34,6 +34,7 @@ from rallybot.bot.messages import Message
 from rallybot.bot.report import ReportData, chart_pngs, chart_title, compute, summary_text
 from rallybot.campaigns.planner import PlannedDelivery, plan
 from rallybot.campaigns.schema import Campaign
+from rallybot.handlers import survey
 from rallybot.storage import outbox
 from rallybot.storage.batching import appender
 from rallybot.storage.models import CampaignStatus, Delivery, DeliveryStatus, table_of
@@ -88,6 +89,8 @@ async def record(
         )
     if member.opted_out or member.is_bot or member.id is None:
         return False
+    if getattr(getattr(event, "channel", None), "is_direct", False):
+        channel_id = None  # a DM conversation's id would lead back to its member
     row = {
         "member_id": member.id,
         "kind": kind.value,
@@ -102,8 +105,8 @@ async def record(
 
 async def on_message(event: MessagePosted, ctx: BotContext) -> None:
     """A post, a thread reply (its target is the thread's parent) or a message to the bot."""
-    if event.channel.is_direct:
-        await record(ctx, event, ActivityKind.direct, channel_id=event.channel.id)
+    if event.channel.is_direct:  # no channel id: a DM conversation would name its member
+        await record(ctx, event, ActivityKind.direct)
     elif event.thread_id and event.thread_id != event.message_id:
         await record(
             ctx, event, ActivityKind.reply, channel_id=event.channel.id, target=event.thread_id
@@ -120,7 +123,10 @@ async def on_reaction(event: ReactionAdded, ctx: BotContext) -> None:
 
 
 async def on_button(event: ButtonClicked, ctx: BotContext) -> None:
-    """A button pressed."""
+    """A button pressed (not the buttons of an anonymous survey: the time of each press
+    would follow its member through the survey)."""
+    if await survey.is_anonymous_click(ctx.db, event.action_id, event.value):
+        return
     await record(
         ctx, event, ActivityKind.button, channel_id=event.channel.id, target=event.message_id
     )

@@ -7,20 +7,31 @@ toggles and "Done" for multiple choices, and for free text a form (a modal) wher
 has one, else the answer typed in the conversation. Each step of the draft is a
 compare-and-set on its current question, so a double click counts once.
 
-When the last question is answered, one transaction writes the answers, the responder record
-and deletes the draft: a second answer from the same member is refused by the responder's
-primary key. In an anonymous survey the answers carry no member id (see
-:mod:`storage.survey_models` for what makes them impossible to join back).
+When the last question is answered, a named survey writes the answers, the responder record
+and deletes the draft in one transaction: a second answer from the same member is refused by
+the responder's primary key. An anonymous survey writes only the responder record and marks
+the draft finished; the answers are written later, by :func:`release`, in a transaction of
+their own, shuffled with at least :data:`MIN_GROUP` other responses (or when the round
+closes), with no member id and group attributes only for groups of at least that size (see
+``docs/explanation/privacy.md``).
+
+Only the audience answers: the buttons carry a key made with the server secret
+(:func:`server_secret`), and a start is checked against the step's deliveries (a direct
+message sent to the member, or a post in a channel the member is in) and the round's close.
+A recurring step (``every:``) has one survey row per round.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import logging
+import secrets
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
+from weakref import WeakKeyDictionary
 
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
@@ -28,13 +39,21 @@ from sqlalchemy.exc import IntegrityError
 from rallybot.bot.events import ButtonClicked, CommandInvoked, FormSubmitted, MessagePosted, UserRef
 from rallybot.bot.messages import Button, Form, FormField, Message
 from rallybot.campaigns.quiz import sanitize_answer
-from rallybot.campaigns.schema import Campaign, pick_locale
-from rallybot.campaigns.survey import definition, localized, survey_id, survey_key
+from rallybot.campaigns.schema import Campaign, Step, pick_locale
+from rallybot.campaigns.survey import (
+    definition,
+    keyed_survey_key,
+    localized,
+    survey_id,
+)
+from rallybot.campaigns.timeexpr import parse_duration
 from rallybot.storage.database import Database
 from rallybot.storage.models import ChannelMember, Delivery, DeliveryStatus, Member, table_of
 from rallybot.storage.repositories import get_member_by_platform_id, upsert_member
 from rallybot.storage.survey_models import (
     MIN_GROUP,
+    ONCE,
+    BotSecret,
     Survey,
     SurveyAnswer,
     SurveyDraft,
@@ -49,14 +68,21 @@ __all__ = [
     "QuestionResult",
     "SurveyResults",
     "find_survey",
+    "is_anonymous_click",
     "on_button",
     "on_command",
     "on_form",
     "on_message",
     "register",
+    "release",
     "results_text",
+    "server_secret",
+    "sign_invitation",
     "survey_results",
+    "survey_trend",
     "sync_surveys",
+    "tick",
+    "trend_text",
 ]
 
 log = logging.getLogger("rallybot.survey")
@@ -132,6 +158,28 @@ _WORDS: dict[str, dict[str, str]] = {
     "send": {"en": "Send", "fr": "Envoyer"},
     "answer_label": {"en": "Your answer", "fr": "Votre réponse"},
     "empty": {"en": "The answer is empty.", "fr": "La réponse est vide."},
+    "closed": {
+        "en": "This survey round is closed: answers are no longer taken. Nothing was recorded.",
+        "fr": "Ce tour du sondage est clos : les réponses ne sont plus prises. Rien n'a été "
+        "enregistré.",
+    },
+    "not_yours": {
+        "en": "This survey is not addressed to you, so your answer cannot be taken. "
+        "Nothing was recorded.",
+        "fr": "Ce sondage ne vous est pas adressé : votre réponse ne peut pas être prise. "
+        "Rien n'a été enregistré.",
+    },
+    "anonymous_how": {
+        "en": "What is kept: your answers, without your name, mixed with at least {k} other "
+        "responses before they are stored (or when the survey closes); your team and cohort "
+        "only if at least {k} respondents share them; and, apart, the fact that you answered. "
+        "Until then your answers wait in a draft that is deleted when they are stored.",
+        "fr": "Ce qui est gardé : vos réponses, sans votre nom, mélangées à au moins {k} autres "
+        "réponses avant d'être enregistrées (ou à la clôture du sondage) ; votre équipe et votre "
+        "cohorte seulement si au moins {k} répondants les partagent ; et, à part, le fait que "
+        "vous avez répondu. D'ici là, vos réponses attendent dans un brouillon effacé dès "
+        "qu'elles sont enregistrées.",
+    },
 }
 
 
@@ -144,7 +192,102 @@ def _t(locale: str | None, key: str, **values: object) -> str:
 # ---------------------------------------------------------------------------- definitions
 
 
-def _survey_steps(campaigns: Sequence[Campaign]) -> list[dict[str, Any]]:
+_secrets: WeakKeyDictionary[Database, bytes] = WeakKeyDictionary()
+_SECRET_NAME = "survey"
+ONE_OFF_CLOSE = timedelta(days=14)
+"""How long a one-off survey with an absolute time takes answers when the file does not say."""
+
+
+async def server_secret(db: Database, configured: object = None) -> bytes:
+    """The secret that keys the survey buttons: the ``RALLYBOT_SECRET_KEY`` setting, else one
+    generated on first use and kept in ``bot_secret`` (every replica reads the same)."""
+    cached = _secrets.get(db)
+    if cached is not None:
+        return cached
+    value = getattr(configured, "get_secret_value", lambda: "")()
+    if value:
+        secret = str(value).encode()
+    else:
+        table = table_of(BotSecret)
+        query = sa.select(table.c.value).where(table.c.name == _SECRET_NAME)
+        async with db.session() as session:
+            stored = await session.scalar(query)
+        if stored is None:
+            try:
+                async with db.session() as session:
+                    await session.execute(
+                        sa.insert(table).values(
+                            name=_SECRET_NAME, value=secrets.token_hex(32), created_at=_utcnow()
+                        )
+                    )
+            except IntegrityError:
+                pass  # another replica made it first
+            async with db.session() as session:
+                stored = await session.scalar(query)
+        secret = str(stored).encode()
+    _secrets[db] = secret
+    return secret
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+async def _secret_of(ctx: object) -> bytes:
+    db: Database = getattr(ctx, "db")  # noqa: B009
+    return await server_secret(db, getattr(getattr(ctx, "settings", None), "secret_key", None))
+
+
+def sign_invitation(db: Database, message: Message, occurrence: str) -> Message:
+    """``message`` with its "Answer the survey" button keyed with the server secret and the
+    round (``occurrence``); unchanged when it has none. The secret is loaded by
+    :func:`sync_surveys`, which every reload runs before planning."""
+    secret = _secrets.get(db)
+    if secret is None or not any(b.action_id == "survey-start" for b in message.buttons):
+        return message
+    sid = survey_id(str(message.metadata.get("campaign")), str(message.metadata.get("step")))
+    value = keyed_survey_key(secret, sid)
+    if occurrence != ONCE:
+        value = f"{value}.{occurrence}"
+    buttons = tuple(
+        dataclasses.replace(b, value=value) if b.action_id == "survey-start" else b
+        for b in message.buttons
+    )
+    return dataclasses.replace(message, buttons=buttons)
+
+
+def _closes_after(step: Step) -> timedelta | None:
+    spec = step.spec.survey
+    if spec is None or spec.closes_after is None:
+        return None
+    days, seconds = parse_duration(spec.closes_after)
+    return timedelta(days=days, seconds=seconds)
+
+
+def _one_off_window(campaign: Campaign, step: Step) -> tuple[datetime | None, datetime | None]:
+    """When a one-off survey opens and closes; (None, None) for a join-relative time."""
+    if step.at is None or step.at.per_member:
+        return None, None
+    opens = step.at.resolve(campaign.zone, campaign.milestones)
+    return opens, opens + (_closes_after(step) or ONE_OFF_CLOSE)
+
+
+def _round_window(campaign: Campaign, step: Step, day: date) -> tuple[datetime, datetime]:
+    """When the round of a recurring step on local ``day`` opens and closes (by default at the
+    next occurrence)."""
+    assert step.every is not None
+    zone = campaign.zone
+    opens = datetime.combine(day, step.every.at, zone)
+    after = _closes_after(step)
+    if after is not None:
+        return opens, opens + after
+    following = step.every.occurrences(day + timedelta(days=1), day + timedelta(days=400))
+    if not following:
+        return opens, opens + timedelta(days=7)
+    return opens, datetime.combine(following[0], step.every.at, zone)
+
+
+def _survey_steps(campaigns: Sequence[Campaign], secret: bytes) -> list[dict[str, Any]]:
     rows: list[dict[str, Any]] = []
     for campaign in campaigns:
         for step in campaign.steps:
@@ -152,6 +295,7 @@ def _survey_steps(campaigns: Sequence[Campaign]) -> list[dict[str, Any]]:
             if spec is None:
                 continue
             sid = survey_id(campaign.id, step.id)
+            opens, closes = _one_off_window(campaign, step) if step.every is None else (None, None)
             default = campaign.spec.locale
             title = pick_locale(spec.title, None, default)[1] if spec.title is not None else ""
             if not title:
@@ -159,13 +303,15 @@ def _survey_steps(campaigns: Sequence[Campaign]) -> list[dict[str, Any]]:
             rows.append(
                 {
                     "id": sid,
-                    "key": survey_key(sid),
+                    "key": keyed_survey_key(secret, sid),
                     "campaign_id": campaign.id,
                     "step_id": step.id,
                     "title": title[:300],
                     "anonymous": spec.anonymous,
                     "locale": default,
                     "questions": definition(spec, default),
+                    "opens_at": opens,
+                    "closes_at": closes,
                 }
             )
     return rows
@@ -181,8 +327,9 @@ async def sync_surveys(ctx: object) -> int:
     campaigns = getattr(ctx, "campaigns", {})
     db: Database = getattr(ctx, "db")  # noqa: B009
     now: datetime = getattr(ctx, "clock").now()  # noqa: B009
+    secret = await _secret_of(ctx)
     written = 0
-    for row in _survey_steps(list(campaigns.values())):
+    for row in _survey_steps(list(campaigns.values()), secret):
         try:
             async with db.session() as session:
                 existing = (
@@ -210,6 +357,22 @@ async def sync_surveys(ctx: object) -> int:
                 await session.execute(
                     sa.update(_S).where(_S.c.id == row["id"]).values(**row, updated_at=now)
                 )
+                # The open rounds of a recurring step follow its edited words.
+                await session.execute(
+                    sa.update(_S)
+                    .where(
+                        _S.c.campaign_id == row["campaign_id"],
+                        _S.c.step_id == row["step_id"],
+                        _S.c.round != "",
+                        _S.c.closed_at.is_(None),
+                    )
+                    .values(
+                        title=row["title"],
+                        locale=row["locale"],
+                        questions=row["questions"],
+                        updated_at=now,
+                    )
+                )
                 written += 1
         except IntegrityError:  # another replica wrote it first
             continue
@@ -225,7 +388,9 @@ async def find_survey(db: Database, ref: str) -> Survey | None:
         if found is not None:
             return found
         matches = (
-            (await session.execute(sa.select(Survey).where(_S.c.step_id == ref))).scalars().all()
+            (await session.execute(sa.select(Survey).where(_S.c.step_id == ref, _S.c.round == "")))
+            .scalars()
+            .all()
         )
     return matches[0] if len(matches) == 1 else None
 
@@ -358,13 +523,123 @@ async def _draft(db: Database, sid: str, member_id: int) -> SurveyDraft | None:
         ).scalar_one_or_none()
 
 
+async def is_anonymous_click(db: Database, action_id: str | None, value: str) -> bool:
+    """Whether a button press belongs to an anonymous survey (no activity row is kept)."""
+    if action_id == "survey-start":
+        key = value.partition(".")[0]
+    elif action_id == "survey":
+        key = value.partition(":")[0]
+    else:
+        return False
+    async with db.session() as session:
+        anonymous = await session.scalar(sa.select(_S.c.anonymous).where(_S.c.key == key))
+    return bool(anonymous)
+
+
+def _is_closed(survey: Survey, now: datetime) -> bool:
+    return survey.closed_at is not None or (
+        survey.closes_at is not None and now >= survey.closes_at
+    )
+
+
+async def _may_answer(db: Database, survey: Survey, member: Member) -> bool:
+    """Whether ``member`` is in the audience of ``survey``'s round: the step's direct message
+    was sent to them, or its post went to a channel they are in (any channel whose members
+    the bot does not know lets everyone who can see it answer)."""
+    occurrence = survey.round or ONCE
+    async with db.session() as session:
+        sent = (
+            await session.execute(
+                sa.select(_DL.c.recipient, _DL.c.platform_channel_id).where(
+                    _DL.c.campaign_id == survey.campaign_id,
+                    _DL.c.step_id == survey.step_id,
+                    _DL.c.occurrence == occurrence,
+                    _DL.c.status == DeliveryStatus.sent.value,
+                )
+            )
+        ).all()
+        if any(recipient == f"member:{member.id}" for recipient, _ in sent):
+            return True
+        channels = {c for r, c in sent if r.startswith("channel:") and c}
+        if not channels:
+            return False
+        known = (
+            await session.execute(
+                sa.select(_CM.c.channel_id, _CM.c.member_id).where(_CM.c.channel_id.in_(channels))
+            )
+        ).all()
+    if any(member_id == member.id for _, member_id in known):
+        return True
+    return bool(channels - {channel for channel, _ in known})
+
+
+def _round_id(base: str, round_: str) -> str:
+    rid = f"{base}@{round_}"
+    return rid if len(rid) <= 201 else f"{base[: 200 - len(round_)]}@{round_}"
+
+
+async def _round(ctx: BotContext, base: Survey, round_: str) -> Survey | None:
+    """The survey row of round ``round_`` (a local date) of a recurring step, created at its
+    first click; None when the step is not recurring or the date is not one of its
+    occurrences."""
+    campaign = ctx.campaigns.get(base.campaign_id)
+    step = campaign.step(base.step_id) if campaign is not None else None
+    if campaign is None or step is None or step.every is None:
+        return None
+    try:
+        day = date.fromisoformat(round_)
+    except ValueError:
+        return None
+    if step.every.occurrences(day, day) != [day]:
+        return None
+    rid = _round_id(base.id, round_)
+    async with ctx.db.session() as session:
+        found = await session.get(Survey, rid)
+    if found is not None:
+        return found
+    opens, closes = _round_window(campaign, step, day)
+    now = ctx.clock.now()
+    secret = await _secret_of(ctx)
+    try:
+        async with ctx.db.session() as session:
+            session.add(
+                Survey(
+                    id=rid,
+                    key=keyed_survey_key(secret, rid),
+                    campaign_id=base.campaign_id,
+                    step_id=base.step_id,
+                    title=base.title,
+                    anonymous=base.anonymous,
+                    locale=base.locale,
+                    questions=base.questions,
+                    round=round_,
+                    opens_at=opens,
+                    closes_at=closes,
+                    created_at=now,
+                    updated_at=now,
+                )
+            )
+    except IntegrityError:
+        pass  # a concurrent click made it
+    async with ctx.db.session() as session:
+        return await session.get(Survey, rid)
+
+
 async def start(ctx: BotContext, user: UserRef, survey: Survey) -> None:
-    """Start (or resume) ``user``'s answers to ``survey`` in their direct messages."""
+    """Start (or resume) ``user``'s answers to ``survey`` in their direct messages, after the
+    checks: the round is open, the member has not answered it and is in its audience."""
     member = await _member(ctx, user)
     assert member.id is not None
     locale = member.locale or survey.locale
     if await _responded(ctx.db, survey.id, member.id):
         await _note(ctx, user.id, _t(locale, "already"))
+        return
+    if _is_closed(survey, ctx.clock.now()):
+        await _note(ctx, user.id, _t(locale, "closed"))
+        return
+    if not await _may_answer(ctx.db, survey, member):
+        log.info("survey %s: a start from outside its audience was refused", survey.id)
+        await _note(ctx, user.id, _t(locale, "not_yours"))
         return
     draft = await _draft(ctx.db, survey.id, member.id)
     if draft is None:
@@ -383,6 +658,9 @@ async def start(ctx: BotContext, user: UserRef, survey: Survey) -> None:
         draft = await _draft(ctx.db, survey.id, member.id)
         if draft is None:
             return
+    if draft.finished:
+        await _note(ctx, user.id, _t(locale, "already"))
+        return
     if draft.current >= len(survey.questions):  # answered all, not recorded (or questions cut)
         done = await _complete(ctx, survey, member, draft.answers)
         await _note(ctx, user.id, _t(draft.locale, "thanks" if done else "already"))
@@ -425,14 +703,14 @@ async def _advance(
         await _note(ctx, user.id, _t(draft.locale, "already"))
 
 
-async def _complete(
-    ctx: BotContext, survey: Survey, member: Member, answers: dict[str, Any]
-) -> bool:
-    """Write the answers and the responder record, delete the draft: one transaction.
-    False when the member had already answered (the responder's key refuses a second)."""
-    assert member.id is not None
+def _answer_rows(
+    survey: Survey,
+    answers: dict[str, Any],
+    group: tuple[str | None, str | None],
+    day: date,
+    member_id: int | None,
+) -> list[dict[str, Any]]:
     response = uuid.uuid4().hex
-    today = ctx.clock.now().date()
     rows: list[dict[str, Any]] = []
     for question in survey.questions:
         given = answers.get(question["id"], {"skipped": True})
@@ -447,26 +725,223 @@ async def _complete(
                 "choices": given.get("choices"),
                 "text": given.get("text"),
                 "skipped": bool(given.get("skipped", False)),
-                "cohort": member.cohort,
-                "team": member.team,
-                "answered_on": today,
-                "member_id": None if survey.anonymous else member.id,
+                "cohort": group[0],
+                "team": group[1],
+                "answered_on": day,
+                "member_id": member_id,
             }
         )
+    return rows
+
+
+async def _complete(
+    ctx: BotContext, survey: Survey, member: Member, answers: dict[str, Any]
+) -> bool:
+    """Record a finished response; False when the member had already answered (the
+    responder's key refuses a second).
+
+    Named survey: the answers, the responder record and the draft's deletion, one transaction.
+    Anonymous survey: the responder record and the draft marked finished; the answers are
+    written by :func:`release` with others, in a transaction of their own."""
+    assert member.id is not None
+    now = ctx.clock.now()
     try:
         async with ctx.db.session() as session:
             await session.execute(sa.insert(_R).values(survey_id=survey.id, member_id=member.id))
-            await session.execute(sa.insert(_A), rows)
-            await session.execute(
-                sa.delete(_D).where(_D.c.survey_id == survey.id, _D.c.member_id == member.id)
-            )
+            mine = sa.and_(_D.c.survey_id == survey.id, _D.c.member_id == member.id)
+            if survey.anonymous:
+                await session.execute(
+                    sa.update(_D)
+                    .where(mine)
+                    .values(
+                        finished=True,
+                        answers=answers,
+                        current=len(survey.questions),
+                        selection=[],
+                        updated_at=now,
+                    )
+                )
+            else:
+                rows = _answer_rows(
+                    survey, answers, (member.cohort, member.team), now.date(), member.id
+                )
+                await session.execute(sa.insert(_A), rows)
+                await session.execute(sa.delete(_D).where(mine))
     except IntegrityError:
         async with ctx.db.session() as session:
             await session.execute(
                 sa.delete(_D).where(_D.c.survey_id == survey.id, _D.c.member_id == member.id)
             )
         return False
+    if survey.anonymous:
+        await release(ctx.db, survey.id, now)
     return True
+
+
+def _group_tags(
+    groups: Sequence[tuple[str | None, str | None]],
+) -> tuple[bool, bool]:
+    """Whether a batch keeps (cohort, team): only when every group of the batch, by both or by
+    one attribute, has at least :data:`MIN_GROUP` responses (a smaller group, or the responses
+    whose attribute was dropped, would stand out)."""
+
+    def fine(keys: Sequence[object]) -> bool:
+        counts: dict[object, int] = {}
+        for key in keys:
+            counts[key] = counts.get(key, 0) + 1
+        return all(n >= MIN_GROUP for n in counts.values())
+
+    if fine(list(groups)):
+        return True, True
+    if fine([c for c, _ in groups]):
+        return True, False
+    if fine([t for _, t in groups]):
+        return False, True
+    return False, False
+
+
+class _Raced(Exception):
+    """Another process released the same drafts first."""
+
+
+async def release(db: Database, sid: str, now: datetime, *, closing: bool = False) -> int:
+    """Write the anonymous answers waiting in finished drafts of survey ``sid`` once at least
+    :data:`MIN_GROUP` responses wait (any number when ``closing``): one transaction, rows in
+    shuffled order with random ids and the day of the batch, the drafts deleted; the number
+    of responses written.
+
+    A closing remainder smaller than :data:`MIN_GROUP` is not written on its own (its rows
+    would be told apart by their transaction): the survey's earlier anonymous answers are
+    written again with it, shuffled together."""
+    shuffle = secrets.SystemRandom().shuffle
+    try:
+        async with db.session() as session:
+            survey = await session.get(Survey, sid)
+            if survey is None or not survey.anonymous:
+                return 0
+            waiting = (
+                await session.execute(
+                    sa.select(_D.c.member_id, _D.c.answers).where(
+                        _D.c.survey_id == sid, _D.c.finished.is_(True)
+                    )
+                )
+            ).all()
+            if not waiting or (len(waiting) < MIN_GROUP and not closing):
+                return 0
+            ids = [int(member_id) for member_id, _ in waiting]
+            found = {
+                int(r[0]): (r[1], r[2])
+                for r in (
+                    await session.execute(
+                        sa.select(_M.c.id, _M.c.cohort, _M.c.team).where(_M.c.id.in_(ids))
+                    )
+                ).all()
+            }
+            groups = [found.get(i, (None, None)) for i in ids]
+            keep_cohort, keep_team = _group_tags(groups)
+            day = now.date()
+            rows: list[dict[str, Any]] = []
+            for (_, answers), (cohort, team) in zip(waiting, groups, strict=True):
+                tags = (cohort if keep_cohort else None, team if keep_team else None)
+                rows += _answer_rows(survey, dict(answers or {}), tags, day, None)
+            if len(waiting) < MIN_GROUP:
+                earlier = [
+                    dict(r)
+                    for r in (
+                        await session.execute(
+                            sa.select(_A).where(_A.c.survey_id == sid, _A.c.member_id.is_(None))
+                        )
+                    ).mappings()
+                ]
+                if earlier:
+                    untagged = {
+                        r["response_id"]
+                        for r in earlier
+                        if r["cohort"] is None and r["team"] is None
+                    }
+                    strip = len(untagged) + len(waiting) < MIN_GROUP
+                    for row in earlier:
+                        row["id"] = uuid.uuid4().hex
+                        row["answered_on"] = day
+                        if strip:
+                            row["cohort"] = row["team"] = None
+                    await session.execute(
+                        sa.delete(_A).where(_A.c.survey_id == sid, _A.c.member_id.is_(None))
+                    )
+                    rows += earlier
+            shuffle(rows)
+            await session.execute(sa.insert(_A), rows)
+            done = await session.execute(
+                sa.delete(_D).where(
+                    _D.c.survey_id == sid, _D.c.finished.is_(True), _D.c.member_id.in_(ids)
+                )
+            )
+            if getattr(done, "rowcount", 0) != len(ids):
+                raise _Raced
+    except _Raced:
+        return 0
+    await _clear_sqlite_log(db)
+    return len(waiting)
+
+
+async def _clear_sqlite_log(db: Database) -> None:
+    """SQLite keeps earlier versions of pages (the deleted drafts) in its write-ahead log
+    until they are overwritten: checkpoint it and truncate it to nothing. Best effort (a
+    long read elsewhere makes it wait for the next time)."""
+    if db.engine.dialect.name != "sqlite":
+        return
+    async with db.engine.connect() as connection:
+        raw = await connection.get_raw_connection()
+        driver: Any = raw.driver_connection
+        try:
+            await driver.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        except Exception:
+            log.warning("could not truncate the SQLite write-ahead log", exc_info=True)
+
+
+async def close_round(db: Database, sid: str, now: datetime) -> int:
+    """Close survey (round) ``sid``: write the anonymous answers still waiting, delete the
+    unfinished drafts, mark it closed; the number of responses written."""
+    written = await release(db, sid, now, closing=True)
+    async with db.session() as session:
+        await session.execute(sa.delete(_D).where(_D.c.survey_id == sid, _D.c.finished.is_(False)))
+        await session.execute(
+            sa.update(_S).where(_S.c.id == sid, _S.c.closed_at.is_(None)).values(closed_at=now)
+        )
+    await _clear_sqlite_log(db)
+    return written
+
+
+async def tick(ctx: BotContext) -> None:
+    """Close the rounds whose time is up, and write any batch left waiting."""
+    now = ctx.clock.now()
+    async with ctx.db.session() as session:
+        due = (
+            (
+                await session.execute(
+                    sa.select(_S.c.id).where(_S.c.closed_at.is_(None), _S.c.closes_at <= now)
+                )
+            )
+            .scalars()
+            .all()
+        )
+        full = (
+            (
+                await session.execute(
+                    sa.select(_D.c.survey_id)
+                    .where(_D.c.finished.is_(True))
+                    .group_by(_D.c.survey_id)
+                    .having(sa.func.count() >= MIN_GROUP)
+                )
+            )
+            .scalars()
+            .all()
+        )
+    for sid in due:
+        written = await close_round(ctx.db, sid, now)
+        log.info("survey %s closed (%d waiting responses written)", sid, written)
+    for sid in set(full) - set(due):
+        await release(ctx.db, sid, now)
 
 
 @dataclass
@@ -489,9 +964,12 @@ async def _resolve(ctx: BotContext, user: UserRef, key: str, index: int) -> _Cli
     assert member.id is not None
     locale = member.locale or survey.locale
     draft = await _draft(ctx.db, survey.id, member.id)
-    if draft is None:
+    if draft is None or draft.finished:
         done = await _responded(ctx.db, survey.id, member.id)
         await _note(ctx, user.id, _t(locale, "already" if done else "not_started"))
+        return None
+    if _is_closed(survey, ctx.clock.now()):
+        await _note(ctx, user.id, _t(locale, "closed"))
         return None
     if index != draft.current or index >= len(survey.questions):
         await _note(ctx, user.id, _t(draft.locale, "stale"))
@@ -511,7 +989,10 @@ async def on_button(event: ButtonClicked, ctx: BotContext) -> None:
     if event.user.is_bot:
         return
     if event.action_id == "survey-start":
-        survey = await _by_key(ctx, event.value)
+        key, _, round_ = event.value.partition(".")
+        survey = await _by_key(ctx, key)
+        if survey is not None and round_:
+            survey = await _round(ctx, survey, round_)
         if survey is None:
             await _note(ctx, event.user.id, _t(None, "unknown"))
             return
@@ -742,6 +1223,7 @@ async def _audience(db: Database, survey: Survey) -> int:
                 sa.select(_DL.c.recipient, _DL.c.platform_channel_id).where(
                     _DL.c.campaign_id == survey.campaign_id,
                     _DL.c.step_id == survey.step_id,
+                    _DL.c.occurrence == (survey.round or ONCE),
                     _DL.c.status == DeliveryStatus.sent.value,
                 )
             )
@@ -835,6 +1317,38 @@ async def survey_results(db: Database, survey_ref: str) -> SurveyResults:
     )
 
 
+async def survey_trend(db: Database, survey_ref: str) -> list[tuple[str, SurveyResults]]:
+    """The results of each round of a recurring survey step, oldest first: (round, results);
+    empty for a one-off survey. KeyError if unknown."""
+    base = await find_survey(db, survey_ref)
+    if base is None:
+        raise KeyError(survey_ref)
+    async with db.session() as session:
+        rounds = (
+            await session.execute(
+                sa.select(_S.c.id, _S.c.round)
+                .where(
+                    _S.c.campaign_id == base.campaign_id,
+                    _S.c.step_id == base.step_id,
+                    _S.c.round != "",
+                )
+                .order_by(_S.c.round)
+            )
+        ).all()
+    return [(str(r), await survey_results(db, str(sid))) for sid, r in rounds]
+
+
+def trend_text(trend: Sequence[tuple[str, SurveyResults]]) -> str:
+    """One line per round: responses, rate, mean rating and NPS."""
+    lines = ["Rounds:"]
+    for round_, r in trend:
+        rate = f" ({r.response_rate:.0%})" if r.response_rate is not None else ""
+        mean = f", mean rating {r.mean_rating:.2f}" if r.mean_rating is not None else ""
+        nps = f", NPS {r.nps:+.0f}" if r.nps is not None else ""
+        lines.append(f"  {round_}: {r.responses} of {r.audience}{rate}{mean}{nps}")
+    return "\n".join(lines)
+
+
 def results_text(results: SurveyResults) -> str:
     """A plain-text rendering of :func:`survey_results` for chat."""
     rate = results.response_rate
@@ -896,6 +1410,10 @@ async def on_command(event: CommandInvoked, ctx: BotContext) -> None:
             results = await survey_results(ctx.db, args[1])
         except KeyError:
             await ctx.answer(event, f'Unknown survey "{args[1]}". Try /rallybot survey list.')
+            return
+        trend = await survey_trend(ctx.db, args[1]) if "@" not in results.survey_id else []
+        if trend:  # a recurring step: each round, then the last round in full
+            await ctx.answer(event, trend_text(trend) + "\n\n" + results_text(trend[-1][1]))
             return
         await ctx.answer(event, results_text(results))
         return

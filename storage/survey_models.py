@@ -1,16 +1,20 @@
-"""Survey tables: a survey's definition, its answers, who has answered, and unfinished drafts.
+"""Survey tables: a survey's definition (one row per round), its answers, who has answered,
+drafts, and the server secret that keys the survey buttons.
 
-Anonymity is a property of the schema, not of the code that reads it:
+Anonymity is a property of the stored data (see ``docs/explanation/privacy.md``):
 
-- :class:`SurveyAnswer` holds what was answered. For an anonymous survey ``member_id`` is NULL;
-  its id is random (not an insertion sequence) and it carries only the day it was given, and
-  the respondent's cohort and team (shown only for groups of at least
-  :data:`MIN_GROUP` responses), so the answers of a group can be read together through
-  ``response_id`` (random, one per response) but never tied back to a person.
-- :class:`SurveyResponder` says who has answered which survey, and nothing else: no answer
-  id, no response id, no time. It is what refuses a second answer.
-- :class:`SurveyDraft` holds the answers of a member who is still answering; it is deleted
-  in the transaction that writes the answers and the responder record.
+- :class:`SurveyAnswer` holds what was answered. For an anonymous survey ``member_id`` is NULL,
+  the answers are written in a transaction of their own, in batches of at least
+  :data:`MIN_GROUP` responses (or when the round closes), in shuffled order, with random ids,
+  the day of the batch, and a cohort or team only when every group of the batch has at least
+  :data:`MIN_GROUP` responses. On SQLite the table has no rowid (``WITHOUT ROWID``): rows are
+  stored in the order of their random ids.
+- :class:`SurveyResponder` says who has answered which survey round, and nothing else: no
+  answer id, no response id, no time. It is what refuses a second answer.
+- :class:`SurveyDraft` holds the answers of a member still answering, and of an anonymous
+  response waiting for its batch (``finished``); it is deleted when the batch is written.
+- A recurring survey step (``every:``) has one :class:`Survey` row per round (occurrence), with
+  its own key: ``id`` is ``campaign/step@round``.
 """
 
 from __future__ import annotations
@@ -25,7 +29,9 @@ from rallybot.storage.models import UTCDateTime, _now
 
 __all__ = [
     "MIN_GROUP",
+    "ONCE",
     "QUESTION_KINDS",
+    "BotSecret",
     "Survey",
     "SurveyAnswer",
     "SurveyDraft",
@@ -36,14 +42,23 @@ QUESTION_KINDS = ("rating", "nps", "single", "multiple", "text")
 """rating: 1-5; nps: 0-10; single and multiple: choice indexes; text: free text."""
 
 MIN_GROUP = 5
-"""Results broken down by cohort or team show only groups with at least this many responses."""
+"""k: anonymous answers are written in batches of at least this many responses, a cohort or
+team is kept with them only for groups of at least this many, and results broken down by
+cohort or team show only groups with at least this many responses."""
+
+ONCE = "once"
+"""The round of a survey step that is not recurring (the planner's occurrence of such steps)."""
 
 
 class Survey(SQLModel, table=True):
     """A survey as declared by a campaign step (``id`` is ``campaign/step``).
 
-    ``key`` is a short stable hash of the id, used in button values (Discord's custom ids
-    hold 100 characters). ``questions`` is the list of questions as plain data:
+    ``key`` is a keyed hash of the id (HMAC-SHA-256 with the server secret, 16 hex
+    characters), used in button values: nobody can compute it without the secret.
+    A recurring step has a row with ``round`` "" (the definition, no answers) and a row per
+    round (``id`` ``campaign/step@round``, ``round`` the occurrence's date), created at the
+    first click; ``closes_at`` ends a round's answers, ``closed_at`` says it was closed.
+    ``questions`` is the list of questions as plain data:
     ``{"id", "kind", "text": {locale: text}, "choices": [{locale: text}], "optional"}``.
     """
 
@@ -59,6 +74,10 @@ class Survey(SQLModel, table=True):
     questions: list[dict[str, Any]] = Field(default_factory=list, sa_type=sa.JSON)
     created_at: datetime = Field(default_factory=_now, sa_type=UTCDateTime)
     updated_at: datetime = Field(default_factory=_now, sa_type=UTCDateTime)
+    round: str = Field(default="", max_length=16)  # "" one-off or definition; else a date
+    opens_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    closes_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    closed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
 
 class SurveyAnswer(SQLModel, table=True):
@@ -70,7 +89,11 @@ class SurveyAnswer(SQLModel, table=True):
     """
 
     __tablename__ = "survey_answer"
-    __table_args__ = (sa.Index("ix_survey_answer_survey_question", "survey_id", "question_id"),)
+    __table_args__ = (
+        sa.Index("ix_survey_answer_survey_question", "survey_id", "question_id"),
+        # Stored in the order of the random primary key, not of insertion.
+        {"sqlite_with_rowid": False},
+    )
 
     id: str = Field(primary_key=True, max_length=32)  # random (uuid4 hex), not a sequence
     survey_id: str = Field(foreign_key="survey.id", ondelete="CASCADE", max_length=201)
@@ -83,7 +106,7 @@ class SurveyAnswer(SQLModel, table=True):
     skipped: bool = False
     cohort: str | None = Field(default=None, max_length=100)
     team: str | None = Field(default=None, max_length=100)
-    answered_on: date = Field(sa_type=sa.Date)
+    answered_on: date = Field(sa_type=sa.Date)  # anonymous: the day of the batch
     member_id: int | None = Field(
         default=None, foreign_key="member.id", ondelete="CASCADE", index=True
     )  # NULL when the survey is anonymous
@@ -101,7 +124,8 @@ class SurveyResponder(SQLModel, table=True):
 
 
 class SurveyDraft(SQLModel, table=True):
-    """The answers of a member still answering (deleted when they finish, or after expiry)."""
+    """The answers of a member still answering (deleted when they finish, or after expiry);
+    in an anonymous survey, a finished response waits here for its batch (``finished``)."""
 
     __tablename__ = "survey_draft"
 
@@ -114,3 +138,15 @@ class SurveyDraft(SQLModel, table=True):
     selection: list[int] = Field(default_factory=list, sa_type=sa.JSON)  # multiple, in progress
     locale: str = Field(default="fr", max_length=16)
     updated_at: datetime = Field(default_factory=_now, sa_type=UTCDateTime, index=True)
+    finished: bool = False
+
+
+class BotSecret(SQLModel, table=True):
+    """A secret generated on first use when the setting does not give one (a fresh install
+    works without configuration). ``survey`` keys the survey and poll buttons."""
+
+    __tablename__ = "bot_secret"
+
+    name: str = Field(primary_key=True, max_length=64)
+    value: str = Field(max_length=128)
+    created_at: datetime = Field(default_factory=_now, sa_type=UTCDateTime)

@@ -24,7 +24,7 @@ from rallybot.bot.events import (
     UserRef,
 )
 from rallybot.bot.messages import Button
-from rallybot.handlers.survey import survey_results
+from rallybot.handlers.survey import close_round, survey_results
 from rallybot.storage.database import Database
 from rallybot.storage.models import Member, table_of
 from rallybot.storage.repositories import upsert_member
@@ -76,7 +76,7 @@ def make_bot(
     path.write_text(CAMPAIGN)
     adapter = adapter or MemoryAdapter()
     clock = SimulatedClock(LAUNCH - timedelta(days=1))
-    settings = Settings(database_url="sqlite://", quiet_hours="21:00-08:00", admins=["memory:cm"])
+    settings = Settings(database_url=db.url, quiet_hours="21:00-08:00", admins=["memory:cm"])
     bot = Rallybot(settings, db, adapter, clock, campaign_paths=[path])
     return bot, adapter, clock
 
@@ -187,6 +187,11 @@ async def test_anonymous_survey_end_to_end(db: Database, tmp_path: Path) -> None
 
     await answer_all(bot, adapter, "u0", "4", "9", "Great, thanks <!channel>")
     assert "anonymously" in last_dm(adapter, "u0").message.text
+    # One response waits for its batch (at least 5, or the close): no answer row yet.
+    assert await rows(db, SurveyAnswer) == []
+    (waiting,) = await rows(db, SurveyDraft)
+    assert waiting["finished"] and waiting["member_id"] == pilots[0].id
+    await close_round(db, "pulse/week1", bot.clock.now())
 
     answers = await rows(db, SurveyAnswer)
     assert len(answers) == 5
@@ -210,7 +215,7 @@ async def test_anonymous_survey_end_to_end(db: Database, tmp_path: Path) -> None
 
     # A second answer from the same member is refused, from the invitation or an old button.
     adapter.clear()
-    survey = (await rows(db, Survey))[0]
+    survey = next(s for s in await rows(db, Survey) if s["id"] == "pulse/week1")
     invitation_button = Button(label="x", action_id="survey-start", value=str(survey["key"]))
     await click(bot, "u0", invitation_button)
     assert "already answered" in last_dm(adapter, "u0").message.text
@@ -227,6 +232,7 @@ async def test_no_table_links_an_anonymous_answer_to_a_member(db: Database, tmp_
     await bot.advance_to(LAUNCH + timedelta(days=1, hours=2))
     await answer_all(bot, adapter, "u0", "5", "10", "first")
     await answer_all(bot, adapter, "u1", "2", "3", "second")
+    await close_round(db, "pulse/week1", bot.clock.now())
 
     # The schema: the responder record holds the pair and nothing else; the answers hold no
     # column that could point at the responder record or at a time finer than a day.
@@ -295,6 +301,8 @@ async def test_results_and_response_rate(db: Database, tmp_path: Path) -> None:
     await answer_all(bot, adapter, "u0", "4", "9", "good")
     await answer_all(bot, adapter, "u1", "2", "6", "meh")
     await answer_all(bot, adapter, "u2", "3", "10", "ok")
+    assert (await survey_results(db, "pulse/week1")).questions[0].answered == 0  # waiting
+    await close_round(db, "pulse/week1", bot.clock.now())
 
     results = await survey_results(db, "pulse/week1")
     assert results.audience == 4 and results.responses == 3
@@ -394,6 +402,7 @@ async def test_forget_keeps_the_survey_results(db: Database, tmp_path: Path) -> 
             values={"answer": "my reasons"},
         )
     )
+    await close_round(db, "pulse/week1", bot.clock.now())
     before = [await survey_results(db, ref) for ref in ("pulse/week1", "pulse/named")]
     assert before[1].responses == 1 and before[1].questions[0].mean == 5
 
@@ -438,5 +447,6 @@ async def test_anonymous_cannot_change_once_someone_has_answered(
 
     # The next answer to week1 is still stored with no member.
     await answer_all(bot, adapter, "u1", "2", "3", "second")
+    await close_round(db, "pulse/week1", bot.clock.now())
     answers = await rows(db, SurveyAnswer)
     assert len(answers) == 10 and all(a["member_id"] is None for a in answers)
