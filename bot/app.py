@@ -23,6 +23,7 @@ from rallybot.bot.journal import JournalCodecError, decode_event, encode_event
 from rallybot.bot.messages import Message
 from rallybot.bot.outbox import Dispatcher, DispatchStats
 from rallybot.bot.ratelimit import RateLimiter
+from rallybot.bot import reloads
 from rallybot.bot.router import Router
 from rallybot.bot.waves import Waves, opened_waves
 from rallybot.campaigns.faq import is_faq_file
@@ -142,6 +143,8 @@ class Rallybot:
         self._last_plan_at: datetime | None = None
         self._plan_requested = asyncio.Event()
         self._reload_seen: datetime | None = None
+        self._absences: dict[str, datetime] = {}  # campaign id -> its file missing since
+        self._reloaded = False
         self._command_names: set[str] = set()
         self._members_cache: tuple[tuple[int, datetime | None], list[MemberView]] | None = None
         from rallybot.handlers import admin, members, points
@@ -191,6 +194,8 @@ class Rallybot:
 
         A broken file keeps its last good version running. Pending messages of removed
         steps are cancelled, those of edited steps are rewritten; sent ones never go again.
+        A missing file holds its campaign and is forgiven for ``RALLYBOT_FILE_ABSENT_MINUTES``;
+        cancelled messages come back with their step (see :mod:`bot.reloads`).
         """
         now = self.clock.now()
         report = ReloadReport()
@@ -240,11 +245,19 @@ class Rallybot:
                 campaign.content_hash,
                 now,
             )
+            if campaign.id in self._absences:
+                await reloads.forget_absence(self.db, campaign.id, now)
+                log.info("campaign %s: its file is back", campaign.id)
+            previous = self.campaigns.get(campaign.id)
+            if previous is not None:
+                report.warnings.extend(reloads.rename_warnings(previous, campaign))
+            await reloads.carry_renames(self.db, campaign, now)
+            report.restored += await reloads.restore_cancelled(self.db, campaign, now)
             report.cancelled += await outbox.cancel_pending(
                 self.db,
                 campaign.id,
                 [s.id for s in campaign.steps],
-                "cancelled: the step was removed from the campaign file",
+                reloads.STEP_REMOVED,
                 now,
             )
             report.replanned += await outbox.delete_stale_pending(
@@ -252,15 +265,18 @@ class Rallybot:
             )
             if campaign.id not in report.kept:
                 report.loaded.append(campaign.id)
-        for campaign_id in set(self.campaigns) - set(new):
+        # A campaign whose file is missing is held, not cancelled: a move, a checkout or a
+        # deploy puts it back in a moment (see bot/reloads.py). At start, the database names
+        # the campaigns whose file went away while the bot was stopped.
+        missing = set(self.campaigns) - set(new)
+        if not self._reloaded:
+            missing |= set(reloads.absent_sources(await list_states(self.db), set(new)))
+        for campaign_id in sorted(missing):
             report.removed.append(campaign_id)
-            report.cancelled += await outbox.cancel_pending(
-                self.db,
-                campaign_id,
-                None,
-                "cancelled: the campaign file was removed",
-                now,
-            )
+            await reloads.note_absence(self.db, campaign_id, now)
+        self._absences = await reloads.load_absences(self.db)
+        self._reloaded = True
+        report.cancelled += await self._cancel_absent(now)
         self.campaigns = new
         self._by_source = new_by_source
         from rallybot.handlers import quiz
@@ -280,7 +296,15 @@ class Rallybot:
         if self._last_plan_at is not None:
             self._replan_from = now - self.settings.grace
         log.info("reload: %s", report.summary().splitlines()[0])
+        for warning in report.warnings:
+            log.warning("reload: %s", warning)
         return report
+
+    async def _cancel_absent(self, now: datetime) -> int:
+        """Cancel the messages of campaigns whose file has been missing for too long."""
+        grace = timedelta(minutes=self.settings.file_absent_minutes)
+        done = await reloads.cancel_absent(self.db, self._absences, now, grace)
+        return sum(done.values())
 
     # ---- members --------------------------------------------------------------------------
 
@@ -346,6 +370,8 @@ class Rallybot:
         self._plan_requested.clear()
         now = self.clock.now()
         await self._check_reload_flag()
+        if self._absences:
+            await self._cancel_absent(now)
         until = now + timedelta(seconds=self.settings.lookahead_seconds)
         rows = await self._member_rows()
         members = [view for view, _ in rows]

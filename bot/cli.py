@@ -313,14 +313,24 @@ def run(
     worker_id: Annotated[str | None, typer.Option(help="Name of this replica in logs.")] = None,
     http: Annotated[
         bool,
-        typer.Option("--http", help="Slack only: receive events over HTTP instead of Socket Mode."),
+        typer.Option(
+            "--http",
+            help="Slack only: receive events over HTTP (/slack/events) instead of Socket Mode.",
+        ),
     ] = False,
     port: Annotated[
-        int, typer.Option(help="Slack HTTP mode: port of the /slack/events endpoint.")
-    ] = 3000,
+        int | None,
+        typer.Option(
+            help="Port of the bot's HTTP server: probes, /metrics and, with --http, "
+            "/slack/events (default: RALLYBOT_HTTP_PORT, 8080).",
+            min=1,
+            max=65535,
+        ),
+    ] = None,
 ) -> None:
     """Run the bot until interrupted (Ctrl-C or SIGTERM finish the sends under way)."""
     from rallybot.bot.adapters.base import ADAPTERS, PlatformStartError
+    from rallybot.bot.http import HttpServer
     from rallybot.bot.runner import run_bot
 
     if platform not in ADAPTERS:
@@ -355,7 +365,8 @@ def run(
                 interactive=interactive,
                 worker_id=worker_id,
                 console=out,
-                http_port=port if http else None,
+                http_port=(port or settings.http_port) if http else None,
+                server=HttpServer(settings.http_host, port) if port is not None else None,
             )
         )
     except PlatformStartError as exc:
@@ -845,36 +856,57 @@ def reload() -> None:
 
 
 @app.command()
-def health() -> None:
-    """Check the database and show the outbox: exits 1 when something needs attention."""
+def health(
+    format: Annotated[Format, typer.Option(help="table or json.")] = Format.table,
+    max_lag: Annotated[
+        float, typer.Option(help="Warn when the oldest due message waits longer (seconds).")
+    ] = 300.0,
+) -> None:
+    """Check the database, its schema and the outbox without changing anything.
+
+    Exit codes: 0 healthy (warnings, such as failed deliveries, are printed but do not fail
+    it), 1 the database does not answer or its schema is not this version's, 2 bad settings.
+    """
+    from rallybot.bot.budget import STALE_BEATS
     from rallybot.bot.clock import utcnow
-    from rallybot.storage.migrate import current_revision
-    from rallybot.storage.outbox import counts_by_step
+    from rallybot.bot.health import gather_health
 
     settings = _settings()
-    _check_schema(settings)  # health never migrates: a schema behind is worth an alert
-
-    async def main() -> list[tuple[str, str, str, int]]:
-        db = await _read_db(settings)
-        try:
-            return await counts_by_step(db)
-        finally:
-            await db.dispose()
-
-    try:
-        counts = asyncio.run(main())
-    except Exception as exc:
-        err.print(f"[red]Database unreachable:[/red] {type(exc).__name__}: {exc}")
-        raise typer.Exit(1) from None
-    by_status: dict[str, int] = {}
-    for _, _, status, n in counts:
-        by_status[status] = by_status.get(status, 0) + n
-    out.print(f"Database revision: {current_revision(settings.database_url)}")
-    out.print("Outbox: " + (", ".join(f"{k} {v}" for k, v in sorted(by_status.items())) or "empty"))
-    out.print(f"Checked at {utcnow():%Y-%m-%d %H:%M:%S} UTC.")
-    if by_status.get("failed"):
-        out.print(f"[yellow]{by_status['failed']} delivery(ies) failed: see the logs.[/yellow]")
-        raise typer.Exit(1)
+    report = asyncio.run(
+        gather_health(
+            settings.database_url,
+            utcnow(),
+            stale_after=STALE_BEATS * settings.heartbeat_seconds,
+            max_lag=max_lag,
+        )
+    )
+    if format is Format.json:
+        typer.echo(json.dumps(report.to_json(), ensure_ascii=False, indent=2))
+        raise typer.Exit(report.exit_code)
+    database = report.database
+    out.print(
+        f"Database {database['url']}: "
+        + (
+            f"revision {database['revision'] or 'none'} (this version: {database['head']})"
+            if database["reachable"]
+            else "not reachable"
+        ),
+        soft_wrap=True,
+    )
+    if report.outbox:
+        by_status = report.outbox["by_status"]
+        out.print(
+            "Outbox: " + (", ".join(f"{k} {v}" for k, v in sorted(by_status.items())) or "empty")
+        )
+        out.print(f"Due now: {report.outbox['due']}, oldest waits {report.outbox['lag_seconds']}s")
+        running = ", ".join(f"{n} on {p}" for p, n in sorted(report.replicas.items()))
+        out.print(f"Running bots: {running or 'none'}")
+    for warning in report.warnings:
+        out.print(f"[yellow]Warning:[/yellow] {warning}", soft_wrap=True)
+    for error in report.errors:
+        err.print(f"[red]Error:[/red] {error}", soft_wrap=True)
+    out.print(f"{report.status.upper()} at {report.checked_at:%Y-%m-%d %H:%M:%S} UTC.")
+    raise typer.Exit(report.exit_code)
 
 
 @discord_app.command("invite-url")

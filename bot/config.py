@@ -167,6 +167,11 @@ class Settings(BaseSettings):
         default_factory=dict, validation_alias=_env("RALLYBOT_CHANNELS")
     )
     grace_minutes: int = Field(default=60, ge=0, validation_alias=_env("RALLYBOT_GRACE_MINUTES"))
+    # how long a campaign file may be absent (moved away, a git checkout, a deploy replacing the
+    # folder) before its pending messages are cancelled; see docs/explanation/reloads.md
+    file_absent_minutes: int = Field(
+        default=10, ge=0, validation_alias=_env("RALLYBOT_FILE_ABSENT_MINUTES")
+    )
     lookahead_seconds: int = Field(
         default=300, ge=1, validation_alias=_env("RALLYBOT_LOOKAHEAD_SECONDS")
     )

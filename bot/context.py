@@ -23,10 +23,12 @@ class ReloadReport:
 
     loaded: list[str] = field(default_factory=list)
     kept: list[str] = field(default_factory=list)  # broken files whose last good version stays
-    removed: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)  # files missing: held, see bot/reloads.py
     errors: list[LoadError] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)  # steps that look renamed, for example
     cancelled: int = 0
     replanned: int = 0
+    restored: int = 0  # cancelled messages back because their step or file came back
 
     def summary(self) -> str:
         """A short human summary."""
@@ -34,14 +36,21 @@ class ReloadReport:
         if self.kept:
             parts.append(f"kept the previous version of {', '.join(self.kept)} (errors below)")
         if self.removed:
-            parts.append(f"removed {', '.join(self.removed)}")
+            parts.append(
+                f"file missing for {', '.join(self.removed)} (its messages wait for it; "
+                "cancelled if it stays away)"
+            )
         if self.cancelled:
             parts.append(f"{self.cancelled} pending message(s) cancelled")
         if self.replanned:
             parts.append(f"{self.replanned} pending message(s) rewritten")
+        if self.restored:
+            parts.append(f"{self.restored} cancelled message(s) back with their step")
         text = "; ".join(parts) + "."
         if self.errors:
             text += "\n" + "\n".join(str(e) for e in self.errors)
+        if self.warnings:
+            text += "\n" + "\n".join(f"warning: {w}" for w in self.warnings)
         return text
 
 

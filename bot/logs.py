@@ -1,4 +1,15 @@
-"""Logging set-up: text or JSON lines, with secrets scrubbed from every record."""
+"""Logging set-up: text or JSON lines, with secrets scrubbed and context fields on every record.
+
+Context fields say what a line is about: ``campaign``, ``step``, ``delivery`` (the outbox row
+id), ``event`` (the platform's event id), ``platform`` and ``worker`` (the replica). The code
+that works on a delivery or an event opens :class:`log_context`; everything logged inside it,
+by our code or a library, carries the fields (a :mod:`contextvars` variable, so concurrent
+tasks never see each other's). :func:`set_process_fields` sets the ones true for the whole
+process (``worker``, ``platform``).
+
+Messages never carry tokens (scrubbed here as a last resort), passwords or what members
+write: log ids and counts, not texts.
+"""
 
 from __future__ import annotations
 
@@ -6,9 +17,78 @@ import json
 import logging
 import re
 from collections.abc import Iterable
+from contextvars import ContextVar, Token
 from datetime import UTC, datetime
+from types import TracebackType
 
-__all__ = ["RedactingFilter", "configure_logging"]
+__all__ = [
+    "CONTEXT_FIELDS",
+    "ContextFilter",
+    "RedactingFilter",
+    "configure_logging",
+    "current_fields",
+    "log_context",
+    "set_process_fields",
+]
+
+CONTEXT_FIELDS = ("campaign", "step", "delivery", "event", "platform", "worker")
+"""The context fields, in the order the text format writes them."""
+
+_EMPTY: dict[str, str] = {}
+_context: ContextVar[dict[str, str]] = ContextVar("rallybot_log_context", default=_EMPTY)
+_process_fields: dict[str, str] = {}
+
+
+class log_context:  # lower case: used like a function, ``with log_context(step="j-7"):``
+    """Add context fields to every log record inside the ``with`` block (None values are
+    left out). Cheap: one dict and one context variable set per block."""
+
+    __slots__ = ("_fields", "_token")
+
+    def __init__(self, **fields: object) -> None:
+        self._fields = {k: str(v) for k, v in fields.items() if v is not None}
+        self._token: Token[dict[str, str]] | None = None
+
+    def __enter__(self) -> None:
+        current = _context.get()
+        self._token = _context.set({**current, **self._fields} if current else self._fields)
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if self._token is not None:
+            _context.reset(self._token)
+            self._token = None
+
+
+def set_process_fields(**fields: object) -> None:
+    """Fields true for every record of this process (``worker``, ``platform``); None removes."""
+    for key, value in fields.items():
+        if value is None:
+            _process_fields.pop(key, None)
+        else:
+            _process_fields[key] = str(value)
+
+
+def current_fields() -> dict[str, str]:
+    """The context fields in force here: the process' ones, then the block's."""
+    context = _context.get()
+    if not context:
+        return dict(_process_fields)
+    return {**_process_fields, **context}
+
+
+class ContextFilter(logging.Filter):
+    """Puts the context fields on each record as ``record.context`` (a dict)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        """Attach the fields; never drops a record."""
+        record.context = current_fields()
+        return True
+
 
 _TOKEN_PATTERNS = re.compile(
     r"(xox[abposr]-[A-Za-z0-9-]{6,}|xapp-[A-Za-z0-9-]{6,}"
@@ -47,30 +127,69 @@ class _JsonFormatter(logging.Formatter):
             "logger": record.name,
             "message": record.getMessage(),
         }
+        context: dict[str, str] = getattr(record, "context", None) or {}
+        entry.update((k, v) for k, v in context.items() if k not in entry)
         if record.exc_text:
             entry["error"] = record.exc_text
         return json.dumps(entry, ensure_ascii=False)
 
 
+class _TextFormatter(logging.Formatter):
+    """``time level logger: message key=value ...`` with the context fields at the end."""
+
+    def __init__(self) -> None:
+        super().__init__("%(asctime)s %(levelname)-7s %(name)s: %(message)s")
+
+    def format(self, record: logging.LogRecord) -> str:
+        text = super().format(record)
+        context: dict[str, str] = getattr(record, "context", None) or {}
+        if not context:
+            return text
+        fields = " ".join(f"{k}={_quote(v)}" for k, v in context.items())
+        head, newline, rest = text.partition("\n")  # a traceback stays below the fields
+        return f"{head} [{fields}]{newline}{rest}"
+
+
+def _quote(value: str) -> str:
+    return json.dumps(value, ensure_ascii=False) if (" " in value or not value) else value
+
+
+# Libraries whose INFO lines are either chatter (a line per scheduler run, per file event) or
+# data (SQLAlchemy's engine logs statements with their parameters, message texts included):
+# held at WARNING unless DEBUG is asked for. Every other library logs at the configured level.
+_QUIET_BELOW_DEBUG = (
+    "apscheduler",
+    "sqlalchemy.engine",
+    "aiosqlite",
+    "asyncio",
+    "watchfiles",
+    "alembic",
+    "uvicorn.access",
+)
+
+
 def configure_logging(level: str = "INFO", fmt: str = "text", secrets: Iterable[str] = ()) -> None:
-    """Send logs to stderr in ``text`` or ``json`` format, secrets scrubbed."""
+    """Send logs to stderr in ``text`` or ``json`` format, secrets scrubbed, context fields
+    added; third-party loggers follow ``level`` (see ``_QUIET_BELOW_DEBUG``)."""
     handler = logging.StreamHandler()
+    handler.addFilter(ContextFilter())
     handler.addFilter(RedactingFilter(secrets))
-    if fmt == "json":
-        handler.setFormatter(_JsonFormatter())
-    else:
-        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)-7s %(name)s: %(message)s"))
+    handler.setFormatter(_JsonFormatter() if fmt == "json" else _TextFormatter())
     root = logging.getLogger()
     for existing in list(root.handlers):
         root.removeHandler(existing)
     root.addHandler(handler)
     root.setLevel(level.upper())
-    for noisy in (
-        "apscheduler",
-        "sqlalchemy.engine",
-        "aiosqlite",
-        "asyncio",
-        "watchfiles",
-        "alembic",
-    ):
-        logging.getLogger(noisy).setLevel(logging.WARNING)
+    debug = root.level <= logging.DEBUG
+    for name in _QUIET_BELOW_DEBUG:
+        logging.getLogger(name).setLevel(logging.NOTSET if debug else logging.WARNING)
+    for name, logger in list(logging.root.manager.loggerDict.items()):
+        # Libraries that set their own level at import (uvicorn, discord.py) follow ours.
+        if (
+            isinstance(logger, logging.Logger)
+            and not name.startswith("rallybot")
+            and name not in _QUIET_BELOW_DEBUG
+            and not name.startswith(tuple(q + "." for q in _QUIET_BELOW_DEBUG))
+            and logger.level != logging.NOTSET
+        ):
+            logger.setLevel(logging.NOTSET)

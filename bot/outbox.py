@@ -21,7 +21,9 @@ from datetime import timedelta
 
 from rallybot.bot.adapters.base import Adapter, AdapterError, SentMessage, TransientSendError
 from rallybot.bot.clock import Clock
+from rallybot.bot.logs import log_context
 from rallybot.bot.messages import Message
+from rallybot.bot.metrics import METRICS
 from rallybot.bot.ratelimit import RateLimiter
 from rallybot.storage import outbox
 from rallybot.storage.batching import GroupCommit
@@ -175,7 +177,11 @@ class Dispatcher:
                 for item in items:
                     if self._stopping:
                         break
-                    await self._deliver(item, stats, members)
+                    # Every line logged about this delivery, here or below, says which it is.
+                    with log_context(
+                        campaign=item.campaign_id, step=item.step_id, delivery=item.id
+                    ):
+                        await self._deliver(item, stats, members)
                     self._held.discard(item.id or 0)
 
         try:
@@ -239,6 +245,7 @@ class Dispatcher:
         assert row.id is not None
         await outbox.mark_skipped(self.db, row.id, self.worker_id, self.clock.now(), reason)
         stats.skipped += 1
+        METRICS.delivery(row.campaign_id, row.step_id, "skipped")
         label = reason.split(":", maxsplit=1)[0]
         stats.skip_reasons[label] = stats.skip_reasons.get(label, 0) + 1
         log.info("skipped %s: %s", row.key, reason)
@@ -274,6 +281,7 @@ class Dispatcher:
                     found.message_id,
                 )
                 stats.recovered += 1
+                METRICS.delivery(row.campaign_id, row.step_id, "sent")
                 log.info("recovered %s: already delivered before an interruption", row.key)
                 return
             if self.adapter.capabilities.idempotent_send:
@@ -290,6 +298,7 @@ class Dispatcher:
                     row.key,
                     row.attempts,
                 )
+        started = time.perf_counter()
         try:
             if self.limiter is not None:
                 await self.limiter.acquire(*self.rate_keys(kind, target))
@@ -306,6 +315,7 @@ class Dispatcher:
         except AdapterError as exc:
             await outbox.mark_failed(self.db, row.id, self.worker_id, self.clock.now(), str(exc))
             stats.failed += 1
+            METRICS.delivery(row.campaign_id, row.step_id, "failed")
             log.error("failed %s for good: %s", row.key, exc)
             return
         recorded = await outbox.mark_sent(
@@ -314,6 +324,9 @@ class Dispatcher:
         if not recorded:
             await self._record_lapsed(row, sent, stats)
         stats.sent += 1
+        if METRICS.enabled:
+            METRICS.sent_in(self.adapter.platform, kind, time.perf_counter() - started)
+            METRICS.delivery(row.campaign_id, row.step_id, "sent")
         if self.on_sent is not None:
             self.on_sent(row, sent)
         if message.pin and self.adapter.capabilities.pins:
@@ -361,6 +374,7 @@ class Dispatcher:
                 f"gave up after {row.attempts} attempts: {exc}",
             )
             stats.failed += 1
+            METRICS.delivery(row.campaign_id, row.step_id, "failed")
             log.error("gave up on %s after %d attempts: %s", row.key, row.attempts, exc)
             return
         delay = exc.retry_after if exc.retry_after is not None else min(2.0**row.attempts, 300.0)
@@ -375,4 +389,5 @@ class Dispatcher:
             reason=f"retrying: {exc}",
         )
         stats.retried += 1
+        METRICS.retried(self.adapter.platform)
         log.info("will retry %s in %.1fs: %s", row.key, delay, exc)

@@ -20,6 +20,8 @@ from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 
+from rallybot.bot.metrics import METRICS
+
 __all__ = ["RateLimiter", "Rule"]
 
 _EPSILON = 1e-9  # float slack when comparing token counts and instants
@@ -81,6 +83,13 @@ class _Bucket:
         return self.rule is None or self.tokens >= self.rule.burst - _EPSILON
 
 
+def _label(buckets: list[_Bucket]) -> str:
+    for bucket in buckets:
+        if bucket.rule_name is not None:
+            return bucket.rule_name
+    return "penalty"  # only keys without a rule, held by a 429 penalty
+
+
 @dataclass(eq=False)
 class _Waiter:
     buckets: list[_Bucket]
@@ -111,6 +120,7 @@ class RateLimiter:
         time_func: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         max_buckets: int = 10_000,
+        platform: str = "bot",
     ) -> None:
         if max_buckets < 1:
             raise ValueError("max_buckets must be at least 1")
@@ -127,14 +137,17 @@ class RateLimiter:
         self._acquired: dict[str, int] = dict.fromkeys(self._rules, 0)
         self._timer: asyncio.Task[None] | None = None
         self._timer_deadline = float("inf")
+        self.platform = platform  # the metrics' label (bot.metrics: rate limit waits)
 
     # -- public API ---------------------------------------------------------------------
 
-    async def acquire(self, *keys: str) -> None:
+    async def acquire(self, *keys: str, label: str | None = None) -> None:
         """Wait until every named bucket has a token, then take one from each.
 
         Keys without a rule cost nothing (but still honour :meth:`penalize`). If the caller
-        is cancelled while waiting, it takes nothing.
+        is cancelled while waiting, it takes nothing. A wait is counted in the metrics under
+        ``label`` (the API method; by default the first bucket's rule name, never a key,
+        which may hold a channel id).
         """
         now = self._time()
         buckets: list[_Bucket] = []
@@ -163,6 +176,8 @@ class RateLimiter:
         self._schedule(deadline)
         try:
             await waiter.future
+            if METRICS.enabled:
+                METRICS.waited(self.platform, label or _label(buckets), self._time() - now)
         except asyncio.CancelledError:
             if self._waiters.pop(ticket, None) is not None:
                 for bucket in buckets:

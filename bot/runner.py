@@ -12,12 +12,16 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from rich.console import Console
+from sqlalchemy import make_url
 
 from rallybot.bot.adapters.base import create_adapter
 from rallybot.bot.app import SHUTDOWN_GRACE_SECONDS, Rallybot, campaign_files
+from rallybot.bot.budget import STALE_BEATS
 from rallybot.bot.clock import Clock, SimulatedClock, SystemClock
 from rallybot.bot.config import Settings
-from rallybot.bot.logs import configure_logging
+from rallybot.bot.http import HttpServer, Readiness, add_probes
+from rallybot.bot.logs import configure_logging, set_process_fields
+from rallybot.bot.metrics import METRICS
 from rallybot.bot.scheduler import build_scheduler, stop_scheduler
 
 __all__ = ["run_bot"]
@@ -32,7 +36,12 @@ def _secrets(settings: Settings) -> list[str]:
         settings.slack_signing_secret,
         settings.discord_token,
     ]
-    return [v.get_secret_value() for v in values if v is not None]
+    secrets = [v.get_secret_value() for v in values if v is not None]
+    with contextlib.suppress(Exception):  # an unparsable URL is reported elsewhere
+        password = make_url(settings.database_url).password
+        if password:
+            secrets.append(str(password))
+    return secrets
 
 
 async def run_bot(
@@ -50,8 +59,15 @@ async def run_bot(
     console: Console | None = None,
     stop_after: float | None = None,
     http_port: int | None = None,
+    server: HttpServer | None = None,
 ) -> int:
-    """Run until a signal (or ``stop_after`` real seconds); returns the exit code."""
+    """Run until a signal (or ``stop_after`` real seconds); returns the exit code.
+
+    ``http_port`` (Slack only) selects HTTP mode: ``/slack/events`` on the bot's HTTP server,
+    which then listens on that port. The server (probes, metrics) runs in every mode but
+    ``memory``, on ``RALLYBOT_HTTP_HOST``:``RALLYBOT_HTTP_PORT``; ``server`` passes a ready
+    one instead (tests: port 0).
+    """
     from rallybot.campaigns.roster import RosterLoadError, load_roster
     from rallybot.storage.database import create_database
     from rallybot.storage.migrate import SchemaError, ensure_schema
@@ -64,13 +80,33 @@ async def run_bot(
         clock = SimulatedClock(begin, speed=speed)
     else:
         clock = SystemClock()
+    METRICS.enabled = settings.metrics
+    readiness = Readiness()
+    if server is None and platform != "memory":
+        port = http_port if http_port is not None else settings.http_port
+        server = HttpServer(settings.http_host, port)
+    if server is not None:
+        add_probes(server, readiness, METRICS, stale_after=STALE_BEATS * settings.heartbeat_seconds)
+        try:  # before the migrations: /readyz answers 503 while they run
+            await server.start()
+        except OSError as exc:
+            log.error(
+                "cannot serve HTTP on %s:%s (%s): set RALLYBOT_HTTP_PORT to a free port",
+                server.host,
+                server.requested_port,
+                exc.strerror or exc,
+            )
+            return 2
     try:
         # Under the migration lock: replicas started together migrate once; the others wait.
         await ensure_schema(settings.database_url)
     except SchemaError as exc:
         log.error("%s", exc)
+        if server is not None:
+            await server.stop()
         return 2
     db = create_database(settings.database_url)
+    readiness.db = db
     stop = asyncio.Event()
     bot: Rallybot | None = None
 
@@ -98,6 +134,8 @@ async def run_bot(
     elif platform != "memory":
         # Real platforms read their tokens from the settings and cache ids in the database.
         kwargs = {"settings": settings, "db": db, "clock": clock, "http_port": http_port}
+        if platform == "slack":
+            kwargs["server"] = server  # HTTP mode adds /slack/events to it
     try:
         # One live process per worker id: then the claims a killed run of this id left can
         # be taken back at once (see storage.worker_lock).
@@ -107,6 +145,7 @@ async def run_bot(
         await db.dispose()
         return 2
     adapter = create_adapter(platform, **kwargs)
+    readiness.platform_connected = lambda: bool(getattr(adapter, "connected", True))
     bot = Rallybot(
         settings,
         db,
@@ -127,6 +166,8 @@ async def run_bot(
                 log.error("%s", error)
             await worker.release()
             await db.dispose()
+            if server is not None:
+                await server.stop()
             return 1
         await bot.import_roster(entries, platform)
     try:
@@ -134,10 +175,14 @@ async def run_bot(
     except BaseException:
         await worker.release()
         await db.dispose()
+        if server is not None:
+            await server.stop()
         raise
     await bot.dispatcher.take_back()  # a killed run of this worker id left claims: at once
     scheduler = build_scheduler(bot)
     scheduler.start()
+    set_process_fields(worker=bot.worker_id, platform=platform)
+    readiness.started = True
 
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -167,6 +212,7 @@ async def run_bot(
             await stop.wait()
     finally:
         log.info("stopping: finishing the sends under way")
+        readiness.stopping = True  # /readyz answers 503 from now on: send no more traffic here
         # No new send; the sends under way finish and are recorded before the ticks stop
         # (APScheduler alone would cancel them halfway), then unsent claims are handed back.
         bot.dispatcher.stop()
@@ -180,6 +226,9 @@ async def run_bot(
         await bot.shutdown()
         await worker.release()
         await db.dispose()
+        if server is not None:
+            await server.stop()
+        set_process_fields(worker=None, platform=None)
     return 0
 
 

@@ -123,6 +123,7 @@ class CampaignStatus(StrEnum):
 
     active = "active"
     paused = "paused"
+    absent = "absent"  # its file is missing for now: held, see bot/reloads.py
 
 
 class CampaignState(SQLModel, table=True):
@@ -319,7 +320,7 @@ def table_of(model: type[SQLModel]) -> sa.Table:
 
 import rallybot.storage.challenge_models  # noqa: E402  (registers the challenge tables for Alembic)
 import rallybot.storage.helpdesk_models  # noqa: E402  (registers the help desk tables for Alembic)
-import rallybot.storage.journal_models  # noqa: E402, F401  (the inbound journal, replicas)
+import rallybot.storage.journal_models  # noqa: E402  (the inbound journal, replicas)
 import rallybot.storage.onboarding_models  # noqa: E402  (registers the onboarding tables for Alembic)
 import rallybot.storage.quiz_models  # noqa: E402  (registers the quiz tables for Alembic)
 import rallybot.storage.report_models  # noqa: E402  (registers the activity table for Alembic)

@@ -9,7 +9,7 @@ expired cannot overwrite another's result.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -336,26 +336,49 @@ async def mark_sent_unclaimed(
         return bool(affected(result))
 
 
-async def skip_overdue(db: Database, now: datetime, reason: str) -> int:
-    """Mark pending deliveries whose grace window has passed as skipped."""
-    async with db.session() as session:
-        result = await session.execute(
-            sa.update(Delivery)
-            .where(
-                D.status == DeliveryStatus.pending.value,
-                D.grace_until < now,
-                D.attempts == 0,
-                D.campaign_id.not_in(_paused_ids()),
-            )
-            .values(status=DeliveryStatus.skipped.value, reason=reason, updated_at=now)
+async def skip_overdue(
+    db: Database, now: datetime, reason: str, *, by_step: dict[tuple[str, str], int] | None = None
+) -> int:
+    """Mark pending deliveries whose grace window has passed as skipped; with ``by_step``,
+    also count them there by (campaign, step), for the metrics."""
+    statement = (
+        sa.update(Delivery)
+        .where(
+            D.status == DeliveryStatus.pending.value,
+            D.grace_until < now,
+            D.attempts == 0,
+            D.campaign_id.not_in(_paused_ids()),
         )
-        return affected(result)
+        .values(status=DeliveryStatus.skipped.value, reason=reason, updated_at=now)
+    )
+    async with db.session() as session:
+        if by_step is None:
+            return affected(await session.execute(statement))
+        return _count_steps(
+            await session.execute(statement.returning(D.campaign_id, D.step_id)), by_step
+        )
+
+
+def _count_steps(result: Iterable[Any], by_step: dict[tuple[str, str], int]) -> int:
+    total = 0
+    for row in result:
+        key = (str(row[0]), str(row[1]))
+        by_step[key] = by_step.get(key, 0) + 1
+        total += 1
+    return total
 
 
 async def cancel_pending(
-    db: Database, campaign_id: str, keep_steps: Sequence[str] | None, reason: str, now: datetime
+    db: Database,
+    campaign_id: str,
+    keep_steps: Sequence[str] | None,
+    reason: str,
+    now: datetime,
+    *,
+    by_step: dict[tuple[str, str], int] | None = None,
 ) -> int:
-    """Cancel pending deliveries of a campaign, except those of ``keep_steps``."""
+    """Cancel pending deliveries of a campaign, except those of ``keep_steps``; with
+    ``by_step``, also count them there by (campaign, step), for the metrics."""
     async with db.session() as session:
         conditions = [
             D.campaign_id == campaign_id,
@@ -363,12 +386,16 @@ async def cancel_pending(
         ]
         if keep_steps is not None:
             conditions.append(D.step_id.not_in(list(keep_steps)))
-        result = await session.execute(
+        statement = (
             sa.update(Delivery)
             .where(*conditions)
             .values(status=DeliveryStatus.cancelled.value, reason=reason, updated_at=now)
         )
-        return affected(result)
+        if by_step is None:
+            return affected(await session.execute(statement))
+        return _count_steps(
+            await session.execute(statement.returning(D.campaign_id, D.step_id)), by_step
+        )
 
 
 async def delete_stale_pending(db: Database, campaign_id: str, step_hashes: dict[str, str]) -> int:

@@ -32,14 +32,15 @@ from datetime import UTC, datetime
 from typing import Any
 
 import aiohttp
-from aiohttp import web
-from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
+from slack_bolt.adapter.starlette.async_handler import AsyncSlackRequestHandler
 from slack_bolt.app.async_app import AsyncApp
 from slack_bolt.context.ack.async_ack import AsyncAck
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.web.async_slack_response import AsyncSlackResponse
+from starlette.requests import Request
+from starlette.responses import Response
 
 from rallybot.bot.adapters.base import (
     AdapterError,
@@ -78,7 +79,9 @@ from rallybot.bot.events import (
     ReactionRemoved,
     UserRef,
 )
+from rallybot.bot.http import DEFAULT_HOST, HttpServer
 from rallybot.bot.messages import Form, Message
+from rallybot.bot.metrics import METRICS
 from rallybot.bot.ratelimit import RateLimiter
 from rallybot.storage.database import Database
 from rallybot.storage.repositories import (
@@ -453,10 +456,12 @@ class SlackAdapter:
         db: where DM channel ids and synchronised profiles are kept.
         clock: the bot's clock (command timestamps, member updates).
         http_port: serve the Events API over HTTP on this port (0 picks a free one, see
-            :attr:`port`); None uses Socket Mode.
+            :attr:`port`); None uses Socket Mode. Ignored when ``server`` is given.
+        server: the bot's HTTP server (:mod:`bot.http`): HTTP mode adds ``path`` to it
+            instead of serving a port of its own; the bot starts and stops it.
         limiter_scale: multiplies every rate limit (tests against a scaled fake).
         limiter: a ready rate limiter (overrides ``limiter_scale``).
-        host: the HTTP interface to listen on.
+        host: the HTTP interface to listen on (without ``server``).
         path: the Events API path (also receives interactivity and slash commands).
         command: the slash command's name.
         max_rate_retries: how many 429s one call absorbs before the outbox retries later.
@@ -486,9 +491,10 @@ class SlackAdapter:
         db: Database,
         clock: Clock,
         http_port: int | None = None,
+        server: HttpServer | None = None,
         limiter_scale: float = 1.0,
         limiter: RateLimiter | None = None,
-        host: str = "0.0.0.0",
+        host: str = DEFAULT_HOST,
         path: str = "/slack/events",
         command: str = "/rallybot",
         max_rate_retries: int = 5,
@@ -525,6 +531,7 @@ class SlackAdapter:
         self.db = db
         self.clock = clock
         self.http_port = http_port
+        self.server = server
         self.host = host
         self.path = path
         self.command = command
@@ -545,10 +552,11 @@ class SlackAdapter:
             request_verification_enabled=http_port is not None,
         )
         self._register_listeners()
+        self._http_handler = AsyncSlackRequestHandler(self.app)
         self.port: int | None = None
         self.rate_limited = 0  # 429s received
         self._sink: EventSink | None = None
-        self._runner: web.AppRunner | None = None
+        self._own_server: HttpServer | None = None  # HTTP mode without the bot's server
         self._socket: AsyncSocketModeHandler | None = None
         self._tasks: set[asyncio.Task[None]] = set()
         # Acknowledged events wait here beyond this many in the sink: the bot records those in
@@ -570,16 +578,15 @@ class SlackAdapter:
         await self._check_token()
         self._sink = sink
         if self.http_port is not None:
-            webapp = web.Application()
-            webapp.router.add_post(self.path, self._handle_http)
-            self._runner = web.AppRunner(webapp, handle_signals=False, access_log=None)
-            await self._runner.setup()
-            site = web.TCPSite(self._runner, self.host, self.http_port)
-            await site.start()
-            server = site._server
-            sockets = getattr(server, "sockets", None) or ()
-            self.port = sockets[0].getsockname()[1] if sockets else self.http_port
-            log.info("Slack events served on %s:%s%s", self.host, self.port, self.path)
+            server = self.server
+            if server is None:
+                server = self._own_server = HttpServer(self.host, self.http_port)
+            if not any(getattr(r, "path", None) == self.path for r in server.routes):
+                server.add_route(self.path, self._handle_http, methods=("POST",), name="slack")
+            if self._own_server is not None:
+                await self._own_server.start()
+            self.port = server.port if server.port is not None else self.http_port
+            log.info("Slack events served on %s%s", server.url, self.path)
         else:
             self._socket = AsyncSocketModeHandler(self.app, self._app_token)
             await self._socket.connect_async()  # type: ignore[no-untyped-call]
@@ -604,9 +611,9 @@ class SlackAdapter:
         if self._socket is not None:
             await self._socket.close_async()  # type: ignore[no-untyped-call]
             self._socket = None
-        if self._runner is not None:
-            await self._runner.cleanup()
-            self._runner = None
+        if self._own_server is not None:
+            await self._own_server.stop()
+            self._own_server = None
         if self._tasks:
             await asyncio.gather(*self._tasks, return_exceptions=True)
         self._sink = None
@@ -628,10 +635,18 @@ class SlackAdapter:
 
     # ---- inbound ---------------------------------------------------------------------------
 
-    async def _handle_http(self, request: web.Request) -> web.Response:
-        bolt_request = await to_bolt_request(request)
-        bolt_response = await self.app.async_dispatch(bolt_request)
-        return await to_aiohttp_response(bolt_response)
+    async def _handle_http(self, request: Request) -> Response:
+        if self._sink is None:  # stopping or not started: Slack retries, maybe on a replica
+            return Response("not accepting events", status_code=503)
+        return await self._http_handler.handle(request)
+
+    @property
+    def connected(self) -> bool:
+        """Whether events can arrive: the socket is open, or the endpoint is served."""
+        if self._socket is not None:
+            session = getattr(self._socket.client, "current_session", None)
+            return session is not None and not session.closed
+        return self._sink is not None and self.http_port is not None
 
     def _register_listeners(self) -> None:
         for kind in (
@@ -778,7 +793,7 @@ class SlackAdapter:
         call = getattr(self.web, method.replace(".", "_"))
         attempt = 0
         while True:
-            await self.limiter.acquire(*keys)
+            await self.limiter.acquire(*keys, label=method)
             try:
                 response: AsyncSlackResponse = await call(**params)
                 return response
@@ -787,6 +802,7 @@ class SlackAdapter:
                 if retry_after is None:
                     raise self._refusal(method, what, exc) from exc
                 self.rate_limited += 1
+                METRICS.throttled(PLATFORM, method)
                 # The most specific bucket (the channel for chat.postMessage) is the one hit.
                 self.limiter.penalize(keys[-1] if keys else method, retry_after)
                 attempt += 1

@@ -128,4 +128,5 @@ def slack_limiter(scale: float = 1.0, **kwargs: Any) -> RateLimiter:
     """A :class:`RateLimiter` with :func:`slack_rules`; ``kwargs`` go to its constructor
     (``time_func``, ``sleep``, ``max_buckets``), but ``headroom`` to :func:`slack_rules`."""
     headroom = float(kwargs.pop("headroom", HEADROOM))
+    kwargs.setdefault("platform", "slack")  # the metrics' label
     return RateLimiter(slack_rules(scale, headroom=headroom), **kwargs)
