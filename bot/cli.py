@@ -17,11 +17,12 @@ from rallybot.bot.config import InvalidSettings, Settings, load_settings, path_p
 from rallybot.bot.extras import MissingExtraError, missing_extra
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Iterable, Sequence
 
     from rallybot.campaigns.roster import RosterEntry
     from rallybot.campaigns.timeline import WaveRow
     from rallybot.storage.database import Database
+    from rallybot.storage.models import CampaignState
 
 __all__ = ["app", "main"]
 
@@ -62,6 +63,13 @@ class Format(StrEnum):
     """Output formats of ``plan``."""
 
     table = "table"
+    json = "json"
+
+
+class Output(StrEnum):
+    """Output formats of ``roster import`` and ``teams sync``."""
+
+    text = "text"
     json = "json"
 
 
@@ -563,7 +571,11 @@ async def _read_db(settings: Settings) -> Database:
 
 
 @campaign_app.command("list")
-def campaign_list() -> None:
+def campaign_list(
+    format: Annotated[
+        Format, typer.Option(help="table, or json: one object per campaign, counts by step.")
+    ] = Format.table,
+) -> None:
     """The campaigns the database knows, their state and their deliveries."""
     from rallybot.storage.outbox import counts_by_step
     from rallybot.storage.repositories import list_states
@@ -578,6 +590,9 @@ def campaign_list() -> None:
             counts = await counts_by_step(db)
         finally:
             await db.dispose()
+        if format is Format.json:
+            typer.echo(json.dumps(_campaigns_json(states, counts), ensure_ascii=False, indent=2))
+            return
         if not states:
             out.print("No campaign yet: start the bot once (rallybot run) to load the files.")
             return
@@ -602,6 +617,32 @@ def campaign_list() -> None:
         out.print(table)
 
     asyncio.run(main())
+
+
+def _campaigns_json(
+    states: Sequence[CampaignState], counts: Iterable[tuple[str, str, str, int]]
+) -> list[dict[str, object]]:
+    """``campaign list --format json``: each campaign with its deliveries by status, in all
+    and step by step."""
+    rows: list[dict[str, object]] = []
+    for state in states:
+        totals: dict[str, int] = {}
+        steps: dict[str, dict[str, int]] = {}
+        for campaign_id, step, status, n in counts:
+            if campaign_id == state.id:
+                totals[status] = totals.get(status, 0) + n
+                steps.setdefault(step, {})[status] = n
+        rows.append(
+            {
+                "id": state.id,
+                "title": state.title,
+                "status": str(state.status),
+                "source": state.source,
+                "deliveries": dict(sorted(totals.items())),
+                "steps": steps,
+            }
+        )
+    return rows
 
 
 def _set_status(campaign_id: str, paused: bool) -> None:
@@ -638,10 +679,16 @@ def campaign_resume(campaign_id: Annotated[str, typer.Argument(help="Campaign id
 
 
 async def _match_roster(
-    settings: Settings, db: Database, platform: str, file: Path, entries: list[RosterEntry]
+    settings: Settings,
+    db: Database,
+    platform: str,
+    file: Path,
+    entries: list[RosterEntry],
+    *,
+    quiet: bool = False,
 ) -> list[RosterEntry] | None:
     """Rows matched to platform accounts by email or by their ``discord`` cell (unmatched
-    ones listed with the reason); None if impossible."""
+    ones listed with the reason); None if impossible. ``quiet``: nothing on stdout."""
     import contextlib
 
     from rallybot.bot.adapters.base import PlatformStartError, create_adapter
@@ -679,7 +726,9 @@ async def _match_roster(
             f"[yellow]{len(result.unmatched)} row(s) matched no account on {platform}: "
             "left out (import them again once they have joined).[/yellow]"
         )
-    out.print(f"{len(result.entries)} row(s) matched to {platform} accounts.", soft_wrap=True)
+    (err if quiet else out).print(
+        f"{len(result.entries)} row(s) matched to {platform} accounts.", soft_wrap=True
+    )
     return result.entries
 
 
@@ -712,6 +761,9 @@ def roster_import(
             "Automatic with --platform discord when rows have a discord cell and no id.",
         ),
     ] = False,
+    format: Annotated[
+        Output, typer.Option(help="text, or json: one object with the counts (or problems).")
+    ] = Output.text,
 ) -> None:
     """Create or update members from a roster, all rows or none (errors listed row by row)."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
@@ -725,6 +777,9 @@ def roster_import(
     from rallybot.storage.repositories import import_members
 
     settings = _settings()
+    as_json = format is Output.json
+    say = err if as_json else out  # with --format json, stdout holds the JSON alone
+    result: dict[str, object] = {"file": str(file), "platform": platform, "dry_run": dry_run}
     try:
         roster = read_roster(
             file, default_timezone=timezone or settings.timezone, date_format=date_format
@@ -733,13 +788,21 @@ def roster_import(
         err.print(f"[red]{exc}[/red]")
         raise typer.Exit(2) from None
     except RosterLoadError as exc:
-        for line in summarize_errors(exc.errors):
+        lines = summarize_errors(exc.errors)
+        for line in lines:
             err.print(line, markup=False, highlight=False, soft_wrap=True)
         err.print(f"[red]{len(exc.errors)} problem(s): nothing imported.[/red]")
+        if as_json:
+            result |= {"imported": False, "problems": [str(line) for line in lines]}
+            typer.echo(json.dumps(result, ensure_ascii=False, indent=2))
         raise typer.Exit(1) from None
     entries = roster.entries
-    out.print(f"{file}: {roster.info.describe()}.", markup=False, soft_wrap=True)
+    result["members"] = len(entries)
+    say.print(f"{file}: {roster.info.describe()}.", markup=False, soft_wrap=True)
     if dry_run:
+        if as_json:
+            typer.echo(json.dumps(result | {"imported": False}, ensure_ascii=False, indent=2))
+            return
         out.print(
             f"{file}: {len(entries)} member(s), no problem found (dry run: nothing stored).",
             soft_wrap=True,
@@ -755,11 +818,12 @@ def roster_import(
         nonlocal rows
         by_discord = platform == "discord" and any(e.discord and not e.id for e in entries)
         if match_emails or by_discord:
-            matched = await _match_roster(settings, db, platform, file, entries)
+            matched = await _match_roster(settings, db, platform, file, entries, quiet=as_json)
             if matched is None:
                 await db.dispose()
                 raise typer.Exit(2)
             rows = [member_fields(entry) for entry in matched]
+            result["matched"] = len(matched)
         try:
             with Progress(*columns, TimeElapsedColumn(), console=err, transient=True) as bar:
                 task = bar.add_task("Importing members", total=len(rows))
@@ -768,6 +832,15 @@ def roster_import(
                 )
         finally:
             await db.dispose()
+        if as_json:
+            result.update(
+                imported=True,
+                created=counts.created,
+                updated=counts.updated,
+                unchanged=counts.unchanged,
+            )
+            typer.echo(json.dumps(result, ensure_ascii=False, indent=2))
+            return
         out.print(
             f"{file}: {counts.created} member(s) created, {counts.updated} updated, "
             f"{counts.unchanged} unchanged.",
@@ -782,6 +855,9 @@ def teams_sync(
     platform: Annotated[
         str, typer.Option(help="Platform whose groups are read: slack or discord.")
     ] = "slack",
+    format: Annotated[
+        Output, typer.Option(help="text, or json: one object with the counts.")
+    ] = Output.text,
 ) -> None:
     """Give members the team of their platform group now (a running bot also does it at
     start and every 15 minutes); roster teams are kept."""
@@ -823,6 +899,16 @@ def teams_sync(
         if result is None:
             err.print(f'[red]The "{platform}" platform has no groups to read teams from.[/red]')
             return 1
+        if format is Output.json:
+            counts = {
+                "platform": platform,
+                "teamed": result.teamed,
+                "changed": result.changed,
+                "cleared": result.cleared,
+                "kept": result.kept,
+            }
+            typer.echo(json.dumps(counts, ensure_ascii=False, indent=2))
+            return 0
         out.print(
             f"{result.teamed} member(s) got a team from {platform} groups: {result.changed} "
             f"changed, {result.cleared} cleared, {result.kept} roster team(s) kept.",
@@ -980,6 +1066,7 @@ class ReportFormat(StrEnum):
     table = "table"
     csv = "csv"
     html = "html"
+    json = "json"
 
 
 def _report_day(text: str | None, zone_name: str, *, end: bool) -> datetime | None:
@@ -1012,7 +1099,10 @@ def report(
     team: Annotated[str | None, typer.Option(help="Only members of this team.")] = None,
     format: Annotated[
         ReportFormat,
-        typer.Option(help="table (terminal), csv (CSV files and PNG charts) or html (one page)."),
+        typer.Option(
+            help="table (terminal), csv (CSV files and PNG charts), html (one page) or json "
+            "(a summary on stdout)."
+        ),
     ] = ReportFormat.table,
     out_dir: Annotated[
         Path,
@@ -1030,6 +1120,7 @@ def report(
         compute,
         render_html,
         render_tables,
+        summary_json,
         write_csv,
         write_pngs,
     )
@@ -1063,6 +1154,9 @@ def report(
     assert isinstance(data, ReportData)
     if format is ReportFormat.table:
         render_tables(data, out)
+        return
+    if format is ReportFormat.json:
+        typer.echo(json.dumps(summary_json(data), ensure_ascii=False, indent=2))
         return
     charts = chart_pngs(data)
     written = write_pngs(charts, out_dir)

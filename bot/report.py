@@ -903,3 +903,109 @@ def summary_text(data: ReportData) -> str:
         f"{k.received} received by {k.receivers} member(s)"
     )
     return "\n".join(lines)
+
+
+# ---------------------------------------------------------------------------- JSON summary
+
+
+def _seconds(value: timedelta | None) -> float | None:
+    return None if value is None else round(value.total_seconds(), 1)
+
+
+def _ratio(value: float | None) -> float | None:
+    return None if value is None else round(value, 4)
+
+
+def summary_json(data: ReportData) -> dict[str, object]:
+    """``rallybot report --format json``: the headline figures of every indicator (no
+    per-cohort breakdown, no weekly series but active members), for scripts and dashboards.
+    Shares are 0-1, durations in seconds; null when there is nothing to measure."""
+    scope = data.scope
+    sat = data.satisfaction
+    quiz = data.quiz
+    pts = data.points
+    return {
+        "scope": {
+            "campaign": scope.campaign_id,
+            "cohort": scope.cohort,
+            "team": scope.team,
+            "from": scope.start.isoformat() if scope.start else None,
+            "to": scope.end.isoformat() if scope.end else None,
+        },
+        "generated_at": data.generated_at.isoformat(),
+        "funnel": [
+            {
+                "stage": s.name,
+                "count": s.count,
+                "of_invited": _ratio(s.of_invited),
+                "of_previous": _ratio(s.of_previous),
+            }
+            for s in data.funnel.stages
+        ],
+        "active_members": data.active_members,
+        "weekly_active": [
+            {"week": w.week.isoformat(), "count": w.count} for w in data.weekly_active
+        ],
+        "reach": [
+            {
+                "campaign": p.campaign_id,
+                "step": p.step_id,
+                "occurrence": p.occurrence,
+                "sent_at": p.sent_at.isoformat() if p.sent_at else None,
+                "reached": p.reached,
+                "audience": p.audience,
+                "rate": _ratio(p.rate),
+            }
+            for p in data.reach
+        ],
+        "quiz": {
+            "members": quiz.members,
+            "participants": quiz.participants,
+            "participation": _ratio(quiz.participation),
+            "answers": quiz.answers,
+            "correct": quiz.correct,
+            "mean_score": _ratio(quiz.mean_score),
+        },
+        "challenges": [
+            {
+                "challenge": c.challenge,
+                "participants": c.participants,
+                "completed_members": c.completed_members,
+                "completed_teams": c.completed_teams,
+                "completion": _ratio(c.completion),
+            }
+            for c in data.challenges
+        ],
+        # too few responses in a cohort or team: the figures stay hidden, as in the other formats
+        "satisfaction": {"responses": sat.responses, "hidden": True}
+        if sat.hidden
+        else {
+            "responses": sat.responses,
+            "hidden": False,
+            "ratings": sat.ratings,
+            "mean_rating": _ratio(sat.mean_rating),
+            "nps_answers": sat.nps_answers,
+            "nps": _ratio(sat.nps),
+        },
+        "help": {
+            "tickets": data.help.tickets,
+            "answered": data.help.answered,
+            "solved": data.help.solved,
+            "median_first_response_seconds": _seconds(data.help.median_first_response),
+            "median_resolution_seconds": _seconds(data.help.median_resolution),
+        },
+        "points": {
+            "members": pts.members,
+            "with_points": pts.with_points,
+            "total": pts.total,
+            "mean": _ratio(pts.mean),
+            "median": _ratio(pts.median),
+            "max": pts.max,
+        },
+        "kudos": {
+            "given": data.kudos.given,
+            "givers": data.kudos.givers,
+            "received": data.kudos.received,
+            "receivers": data.kudos.receivers,
+        },
+    }

@@ -69,7 +69,7 @@ async def run_bot(
     one instead (tests: port 0).
     """
     from rallybot.campaigns.roster import RosterLoadError, load_roster
-    from rallybot.storage.database import create_database
+    from rallybot.storage.database import DatabaseUnreachable, create_database, wait_for_database
     from rallybot.storage.migrate import SchemaError, ensure_schema
     from rallybot.storage.worker_lock import WorkerIdInUse, acquire_worker_id
 
@@ -98,9 +98,11 @@ async def run_bot(
             )
             return 2
     try:
+        # PostgreSQL may still be starting (containers, boot): wait for it, with backoff
+        await wait_for_database(settings.database_url, within=settings.db_wait_seconds)
         # Under the migration lock: replicas started together migrate once; the others wait.
         await ensure_schema(settings.database_url)
-    except SchemaError as exc:
+    except (DatabaseUnreachable, SchemaError) as exc:
         log.error("%s", exc)
         if server is not None:
             await server.stop()

@@ -201,7 +201,11 @@ def test_invalid_settings_are_reported_without_a_traceback(monkeypatch: pytest.M
     monkeypatch.setenv("RALLYBOT_TIMEZONE", "Mars/Olympus")
     result = runner.invoke(app, ["health"])
     assert result.exit_code == 2
-    assert "Invalid settings" in result.output and "Traceback" not in result.output
+    lines = result.stderr.splitlines()
+    assert len(lines) == 1 and lines[0].startswith(
+        'Invalid setting RALLYBOT_TIMEZONE="Mars/Olympus": unknown time zone'
+    )
+    assert "Traceback" not in result.output
 
 
 def test_run_starts_and_stops_cleanly_on_sigterm(tmp_path: Path) -> None:
@@ -289,3 +293,184 @@ def test_run_without_a_token_says_what_to_set(
     assert f"Cannot start on {platform}" in result.output
     assert ("SLACK_BOT_TOKEN" if platform == "slack" else "DISCORD_TOKEN") in result.output
     assert "Traceback" not in result.output
+
+
+# ---------------------------------------------------------------------------- global options
+
+
+def test_version() -> None:
+    from importlib.metadata import version
+
+    result = runner.invoke(app, ["--version"])
+    assert result.exit_code == 0
+    assert result.stdout == f"rallybot {version('rallybot')}\n"
+
+
+def test_shell_completion_is_on() -> None:
+    result = runner.invoke(app, ["--help"])
+    assert "--install-completion" in result.output and "--show-completion" in result.output
+    # what the installed completion script asks the program: complete "rallybot camp"
+    result = runner.invoke(
+        app,
+        [],
+        prog_name="rallybot",
+        env={
+            "_RALLYBOT_COMPLETE": "complete_bash",
+            "COMP_WORDS": "rallybot camp",
+            "COMP_CWORD": "1",
+        },
+    )
+    assert result.stdout.split() == ["campaign"]
+    result = runner.invoke(
+        app,
+        [],
+        prog_name="rallybot",
+        env={
+            "_RALLYBOT_COMPLETE": "complete_bash",
+            "COMP_WORDS": "rallybot report --format ",
+            "COMP_CWORD": "3",
+        },
+    )
+    assert result.stdout.split() == ["table", "csv", "html", "json"]
+
+
+# ---------------------------------------------------------------------------- --format json
+
+
+def _json(args: list[str], code: int = 0) -> object:
+    result = runner.invoke(app, args)
+    assert result.exit_code == code, result.output
+    return json.loads(result.stdout)  # stdout holds the JSON alone
+
+
+def test_campaign_list_json() -> None:
+    from rallybot.bot.config import Settings
+    from rallybot.bot.runner import run_bot
+
+    runner.invoke(app, ["db", "upgrade"])
+    assert _json(["campaign", "list", "--format", "json"]) == []
+    code = asyncio.run(
+        run_bot(
+            Settings(),
+            platform="memory",
+            campaign_paths=[EXAMPLES / "fr"],
+            watch=False,
+            interactive=False,
+            stop_after=0.5,
+        )
+    )
+    assert code == 0
+    runner.invoke(app, ["campaign", "pause", "lancement-connect"])
+    campaigns = _json(["campaign", "list", "--format", "json"])
+    assert isinstance(campaigns, list) and len(campaigns) == 1
+    (launch,) = campaigns
+    assert launch["id"] == "lancement-connect" and launch["status"] == "paused"
+    assert set(launch) == {"id", "title", "status", "source", "deliveries", "steps"}
+    deliveries, steps = launch["deliveries"], launch["steps"]
+    assert sum(deliveries.values()) == sum(n for step in steps.values() for n in step.values())
+
+
+def test_roster_import_json(tmp_path: Path) -> None:
+    pilot = EXAMPLES / "fr" / "pilote.csv"
+    rows = len(pilot.read_text(encoding="utf-8").strip().splitlines()) - 1
+    checked = _json(["roster", "import", str(pilot), "--dry-run", "--format", "json"])
+    assert checked == {
+        "file": str(pilot),
+        "platform": "console",
+        "dry_run": True,
+        "members": rows,
+        "imported": False,
+    }
+    imported = _json(["roster", "import", str(pilot), "--format", "json"])
+    assert imported == {
+        "file": str(pilot),
+        "platform": "console",
+        "dry_run": False,
+        "members": rows,
+        "imported": True,
+        "created": rows,
+        "updated": 0,
+        "unchanged": 0,
+    }
+    bad = tmp_path / "bad.csv"
+    bad.write_text("id,email,name,start_date\nU1,a@example.org,A,someday\n", encoding="utf-8")
+    refused = _json(["roster", "import", str(bad), "--format", "json"], code=1)
+    assert isinstance(refused, dict) and refused["imported"] is False
+    assert len(refused["problems"]) == 1 and "someday" in refused["problems"][0]
+
+
+def test_teams_sync_json(monkeypatch: pytest.MonkeyPatch) -> None:
+    from datetime import UTC, datetime
+    from typing import Any
+
+    import rallybot.bot.adapters.base
+    from rallybot.bot.adapters.memory import MemoryAdapter
+    from rallybot.storage.database import create_database
+    from rallybot.storage.repositories import upsert_member
+
+    def create(name: str, **kwargs: Any) -> Any:
+        platform = MemoryAdapter()
+        platform.groups = {"m1": ["sales"], "m2": ["marketing"], "m3": ["sales"]}
+        return platform
+
+    async def seed() -> None:
+        db = create_database(os.environ["DATABASE_URL"])
+        try:
+            now = datetime(2026, 11, 3, 8, 30, tzinfo=UTC)
+            for user in ("m1", "m2"):
+                await upsert_member(db, "memory", user, now)
+            await upsert_member(db, "memory", "m3", now, team="Ventes")  # a roster team
+        finally:
+            await db.dispose()
+
+    runner.invoke(app, ["db", "upgrade"])
+    asyncio.run(seed())
+    monkeypatch.setattr(rallybot.bot.adapters.base, "create_adapter", create)
+    monkeypatch.setenv("RALLYBOT_TEAM_GROUPS", "sales,marketing")
+    assert _json(["teams", "sync", "--platform", "memory", "--format", "json"]) == {
+        "platform": "memory",
+        "teamed": 2,
+        "changed": 2,
+        "cleared": 0,
+        "kept": 1,
+    }
+
+
+def test_report_json_summary(db_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    from datetime import UTC, datetime
+
+    from rallybot.bot.indicators import Scope
+    from rallybot.bot.report import compute
+    from rallybot.storage.database import create_database
+    from tests.report.seed import seed
+
+    async def seeded() -> object:
+        db = create_database(db_url)
+        try:
+            await seed(db)
+            start, end = datetime(2026, 11, 2, tzinfo=UTC), datetime(2026, 11, 23, tzinfo=UTC)
+            return await compute(db, Scope(start=start, end=end), datetime.now(UTC))
+        finally:
+            await db.dispose()
+
+    data = asyncio.run(seeded())
+    monkeypatch.setenv("DATABASE_URL", db_url)
+    monkeypatch.setenv("RALLYBOT_TIMEZONE", "UTC")
+    summary = _json(["report", "--from", "2026-11-02", "--to", "2026-11-22", "--format", "json"])
+    assert isinstance(summary, dict)
+    assert summary["scope"] == {
+        "campaign": None,
+        "cohort": None,
+        "team": None,
+        "from": "2026-11-02T00:00:00+00:00",
+        "to": "2026-11-23T00:00:00+00:00",
+    }
+    # the same figures as the other formats compute
+    assert [(s["stage"], s["count"]) for s in summary["funnel"]] == [
+        (s.name, s.count)
+        for s in data.funnel.stages  # type: ignore[attr-defined]
+    ]
+    assert summary["active_members"] == data.active_members  # type: ignore[attr-defined]
+    assert summary["help"]["median_resolution_seconds"] == 13.5 * 3600  # as the table shows
+    assert summary["quiz"]["participants"] == data.quiz.participants  # type: ignore[attr-defined]
+    assert {"satisfaction", "points", "kudos", "challenges", "reach"} <= set(summary)
