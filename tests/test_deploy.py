@@ -165,7 +165,8 @@ def test_the_image_install_and_start_commands_work_in_a_fresh_venv(tmp_path: Pat
     instructions = _instructions()
     src, venv, wheels = tmp_path / "src", tmp_path / "opt", tmp_path / "wheels"
     src.mkdir()
-    build_stage = instructions[: [w for w, _ in instructions].index("FROM", 1)]
+    stages = [i for i, (word, _) in enumerate(instructions) if word == "FROM"]
+    build_stage = instructions[stages[0] : stages[1]]
     for word, args in build_stage:
         if word == "COPY":
             *sources, _target = args.split()

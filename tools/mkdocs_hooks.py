@@ -1,0 +1,184 @@
+"""mkdocs hook: the reference pages, generated from the code at every build.
+
+- ``reference/settings.md`` from the settings model and the comments of config.example.env;
+- ``reference/cli.md`` from the Typer application (every command, argument and option);
+- ``reference/file-formats.md`` from the JSON Schemas of the campaign, quiz, FAQ and rules files.
+
+They are never written by hand, so they cannot drift from the code. A page written by hand at
+the same path wins (it is left alone). ``tests/test_docs.py`` checks what these pages hold.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import typer
+from mkdocs.config.defaults import MkDocsConfig
+from mkdocs.structure.files import File, Files
+
+from rallybot.bot.cli import app
+from rallybot.bot.config import Settings
+from rallybot.campaigns.editor_schema import KINDS, json_schema, schema_file_name
+
+ROOT = Path(__file__).resolve().parents[1]
+_GENERATED = "<!-- Generated at build time by tools/mkdocs_hooks.py: do not edit. -->\n\n"
+
+
+def _cell(text: str) -> str:
+    return text.replace("|", "\\|").replace("\n", " ").strip()
+
+
+def _env_comments() -> dict[str, str]:
+    """Each variable of config.example.env with the comment block above it."""
+    comments: dict[str, str] = {}
+    block: list[str] = []
+    text = (ROOT / "config.example.env").read_text(encoding="utf-8")
+    for raw in text.splitlines():
+        line = raw.strip()
+        assignment = re.match(r"^#?\s*([A-Z][A-Z0-9_]+)=", line)
+        if assignment:
+            comments.setdefault(assignment.group(1), " ".join(block))
+        elif line.startswith("#"):
+            block.append(line.lstrip("#").strip())
+            continue
+        if not line or assignment is None:
+            block = []
+    return comments
+
+
+def _names(field: Any) -> list[str]:
+    alias = field.validation_alias
+    choices = getattr(alias, "choices", None) or ([alias] if alias else [])
+    return [str(choice) for choice in choices]
+
+
+def _default(field: Any) -> str:
+    if field.default_factory is not None:
+        return "(empty)"
+    value = field.default
+    if value is None or value == "":
+        return "(empty)"
+    return f"`{value}`"
+
+
+def settings_page() -> str:
+    """Every setting: its variable(s), default and meaning."""
+    comments = _env_comments()
+    lines = [
+        "# Settings reference\n",
+        _GENERATED,
+        "Settings come from the environment, from `NAME_FILE` files (Docker and Kubernetes "
+        "secrets), from `.env` in the working folder (or `--env-file`), and from "
+        "`RALLYBOT_SECRETS_DIR`. `rallybot config example` prints a commented file to start "
+        "from. Unknown `RALLYBOT_*`, `SLACK_*` and `DISCORD_*` variables are reported at "
+        "start.\n",
+        "| variable | default | meaning |",
+        "|---|---|---|",
+    ]
+    for name, field in Settings.model_fields.items():
+        names = _names(field) or [name.upper()]
+        meaning = next((comments[n] for n in names if comments.get(n)), "")
+        variables = "<br>".join(f"`{n}`" for n in names)
+        lines.append(f"| {variables} | {_cell(_default(field))} | {_cell(meaning)} |")
+    lines.append("\n## The example file\n")
+    lines.append("```sh")
+    lines.append((ROOT / "config.example.env").read_text(encoding="utf-8").rstrip())
+    lines.append("```")
+    return "\n".join(lines) + "\n"
+
+
+def _commands(group: Any, prefix: str) -> list[tuple[str, Any]]:
+    # Typer carries its own copy of click: its classes are recognised by shape, not by type.
+    found: list[tuple[str, Any]] = []
+    context = group.context_class(group)
+    for name in sorted(group.list_commands(context)):
+        command = group.get_command(context, name)
+        if command is None or command.hidden:
+            continue
+        path = f"{prefix} {name}"
+        if hasattr(command, "list_commands"):
+            found.extend(_commands(command, path))
+        else:
+            found.append((path, command))
+    return found
+
+
+def cli_page() -> str:
+    """Every command with its arguments and options, from the Typer application."""
+    root = typer.main.get_command(app)
+    lines = ["# Command line reference\n", _GENERATED, "`rallybot --help` shows the same.\n"]
+    for path, command in _commands(root, "rallybot"):
+        context = command.context_class(command, info_name=path)
+        lines.append(f"## `{path}`\n")
+        lines.append((command.help or "").strip().split("\n\n")[0].replace("\n", " ") + "\n")
+        lines.append(f"```text\n{command.get_usage(context)}\n```\n")
+        rows = []
+        for param in command.params:
+            if param.param_type_name == "option":
+                if param.name == "help":
+                    continue
+                names = ", ".join(f"`{o}`" for o in (*param.opts, *param.secondary_opts))
+                help_text = getattr(param, "help", None) or ""
+            else:
+                names = f"`{(param.name or '').upper()}`"
+                help_text = getattr(param, "help", None) or ""
+            default = param.default if param.default not in (None, False, ()) else ""
+            shown = f"`{default}`" if default != "" else ""
+            rows.append(f"| {names} | {_cell(str(help_text))} | {_cell(shown)} |")
+        if rows:
+            lines += ["| argument or option | meaning | default |", "|---|---|---|", *rows, ""]
+    return "\n".join(lines) + "\n"
+
+
+def _type(schema: dict[str, Any]) -> str:
+    if "$ref" in schema:
+        return str(schema["$ref"]).rsplit("/", 1)[-1]
+    if "anyOf" in schema:
+        return " or ".join(_type(s) for s in schema["anyOf"])
+    kind = schema.get("type", "any")
+    if kind == "array":
+        return f"list of {_type(schema.get('items', {}))}"
+    if "enum" in schema:
+        return " / ".join(f"{v}" for v in schema["enum"])
+    return str(kind)
+
+
+def formats_page() -> str:
+    """The keys of each file kind, from its JSON Schema."""
+    lines = [
+        "# File formats reference\n",
+        _GENERATED,
+        "Each kind of file has a JSON Schema, printed by `rallybot schema KIND` and shipped "
+        "beside the examples (`rallybot examples copy DIR` copies them). A file whose first "
+        "line is `# yaml-language-server: $schema=../schemas/campaign.schema.json` gets "
+        "completion and checks in editors with the YAML language server (VS Code's YAML "
+        "extension, for one). `rallybot validate` remains the judge: it also checks what a "
+        "schema cannot (unknown milestones, audiences, channels).\n",
+    ]
+    for kind, (_model, title, description) in KINDS.items():
+        schema = json_schema(kind)
+        lines.append(f"## {title} (`{schema_file_name(kind)}`)\n")
+        lines.append(f"{description}\n")
+        required = set(schema.get("required", []))
+        lines += ["| key | type | required |", "|---|---|---|"]
+        for key, spec in schema.get("properties", {}).items():
+            lines.append(f"| `{key}` | {_cell(_type(spec))} | {'yes' if key in required else ''} |")
+        lines.append("")
+    return "\n".join(lines) + "\n"
+
+
+PAGES = {
+    "reference/settings.md": settings_page,
+    "reference/cli.md": cli_page,
+    "reference/file-formats.md": formats_page,
+}
+
+
+def on_files(files: Files, config: MkDocsConfig) -> Files:
+    """Add the generated reference pages to the site."""
+    for uri, build in PAGES.items():
+        if files.get_file_from_path(uri) is None:
+            files.append(File.generated(config, uri, content=build()))
+    return files
