@@ -162,6 +162,11 @@ def validate(
             errors.extend(exc.errors)
     for error in errors:
         typer.echo(str(error))
+    from rallybot.bot.reloads import committed_rename_warnings
+
+    for campaign in campaigns:  # silent traps: a step renamed without renamed_from
+        for _, warning in committed_rename_warnings(campaign):
+            typer.echo(f"{campaign.source}: warning: {warning}")
     files_with_errors = len({e.file for e in errors})
     also = f" {len(banks)} quiz bank(s) valid." if banks else ""
     also += f" {valid_rules} rules file(s) valid." if valid_rules else ""

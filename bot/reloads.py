@@ -217,20 +217,27 @@ def _content(step: Step) -> tuple[object, ...]:
 def rename_warnings(old: Campaign, new: Campaign) -> list[str]:
     """Warnings for steps that look renamed without ``renamed_from``: an id gone while
     another appeared with the same message (it would go again to everyone)."""
+    return [message for _, message in _renames(old, new)]
+
+
+def _renames(old: Campaign, new: Campaign) -> list[tuple[tuple[str | int, ...], str]]:
     new_ids = {s.id for s in new.steps}
     old_ids = {s.id for s in old.steps}
     gone = [s for s in old.steps if s.id not in new_ids]
     came = [s for s in new.steps if s.id not in old_ids and s.spec.renamed_from is None]
-    warnings: list[str] = []
+    found: list[tuple[tuple[str | int, ...], str]] = []
     for before in gone:
         for after in came:
             if _content(before) == _content(after) and before.spec.message_text:
-                warnings.append(
-                    f'step "{before.id}" is gone and step "{after.id}" has the same message: '
-                    f'if it was renamed, add "renamed_from: {before.id}" to "{after.id}"; '
-                    f'otherwise "{after.id}" goes again to everyone who had "{before.id}"'
+                found.append(
+                    (
+                        ("steps", after.index, "id"),
+                        f'step "{before.id}" is gone and step "{after.id}" has the same message: '
+                        f'if it was renamed, add "renamed_from: {before.id}" to "{after.id}"; '
+                        f'otherwise "{after.id}" goes again to everyone who had "{before.id}"',
+                    )
                 )
-    return warnings
+    return found
 
 
 def committed_text(path: Path) -> str | None:
@@ -249,8 +256,9 @@ def committed_text(path: Path) -> str | None:
     return result.stdout.decode("utf-8", errors="replace")
 
 
-def committed_rename_warnings(campaign: Campaign) -> list[str]:
-    """:func:`rename_warnings` against the file as last committed in git (none outside git)."""
+def committed_rename_warnings(campaign: Campaign) -> list[tuple[tuple[str | int, ...], str]]:
+    """(location, message) of the steps that look renamed without ``renamed_from`` since the
+    file was last committed in git (nothing outside git)."""
     text = committed_text(Path(campaign.source))
     if text is None:
         return []
@@ -258,7 +266,7 @@ def committed_rename_warnings(campaign: Campaign) -> list[str]:
         before = load_campaign_text(text, campaign.source)
     except CampaignLoadError:  # the committed version was broken: nothing to compare with
         return []
-    return [f"{campaign.source}: {w}" for w in rename_warnings(before, campaign)]
+    return _renames(before, campaign)
 
 
 def absent_sources(states: Sequence[CampaignState], loaded: set[str]) -> list[str]:
