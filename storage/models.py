@@ -106,6 +106,9 @@ class Member(SQLModel, table=True):
     dm_channel_id: str | None = Field(default=None, max_length=64)
     created_at: datetime = Field(default_factory=_now, sa_type=UTCDateTime)
     updated_at: datetime = Field(default_factory=_now, sa_type=UTCDateTime, index=True)
+    # Gone from the roster (`roster import --remove-missing`): opted out at once, erased
+    # RALLYBOT_ERASE_REMOVED_AFTER_DAYS later (bot.privacy.erase_departed).
+    left_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
 
 class ChannelMember(SQLModel, table=True):
