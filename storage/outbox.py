@@ -85,7 +85,9 @@ async def insert_deliveries(session: AsyncSession, rows: Sequence[dict[str, Any]
 
 
 def _paused_ids() -> sa.Select[tuple[str]]:
-    return sa.select(S.id).where(S.status == CampaignStatus.paused.value)
+    # A campaign whose file is missing for a moment is held like a paused one (bot/reloads.py).
+    held = (CampaignStatus.paused.value, CampaignStatus.absent.value)
+    return sa.select(S.id).where(S.status.in_(held))
 
 
 async def claim_due(
