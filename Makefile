@@ -35,7 +35,7 @@ lint: $(STAMP)
 
 # The documentation site (mkdocs-material); --strict turns broken links into errors.
 docs: $(STAMP)
-	$(BIN)/mkdocs build --strict --quiet --site-dir $(VENV)/site
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --quiet --site-dir $(VENV)/site
 
 lock: $(BIN)/python
 	$(BIN)/python -m pip install --quiet 'uv>=0.5,<0.12'
