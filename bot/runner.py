@@ -90,13 +90,17 @@ async def run_bot(
         try:  # before the migrations: /readyz answers 503 while they run
             await server.start()
         except OSError as exc:
+            where = f"{server.host}:{server.requested_port} ({exc.strerror or exc})"
+            if http_port is not None:  # Slack's events cannot arrive: no point in starting
+                log.error("cannot serve HTTP on %s: choose a free port with --port", where)
+                return 2
+            # The bot still sends and answers; the orchestrator's probes will say it is unseen.
             log.error(
-                "cannot serve HTTP on %s:%s (%s): set RALLYBOT_HTTP_PORT to a free port",
-                server.host,
-                server.requested_port,
-                exc.strerror or exc,
+                "cannot serve HTTP on %s: no probes and no metrics; set RALLYBOT_HTTP_PORT "
+                "to a free port",
+                where,
             )
-            return 2
+            server = None
     try:
         # PostgreSQL may still be starting (containers, boot): wait for it, with backoff
         await wait_for_database(settings.database_url, within=settings.db_wait_seconds)
@@ -145,6 +149,8 @@ async def run_bot(
     except WorkerIdInUse as exc:
         log.error("%s", exc)
         await db.dispose()
+        if server is not None:
+            await server.stop()
         return 2
     adapter = create_adapter(platform, **kwargs)
     readiness.platform_connected = lambda: bool(getattr(adapter, "connected", True))
