@@ -13,7 +13,13 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from rallybot.bot.config import InvalidSettings, Settings, load_settings, path_problems
+from rallybot.bot.config import (
+    InvalidSettings,
+    Settings,
+    load_settings,
+    parse_quiet_hours,
+    path_problems,
+)
 from rallybot.bot.extras import MissingExtraError, missing_extra
 
 if TYPE_CHECKING:
@@ -131,23 +137,35 @@ def _settings() -> Settings:
     return settings
 
 
+def _plural(count: int, word: str) -> str:
+    """``1 error``, ``2 errors``; ``word`` may be ``quiz bank`` (the last word takes the s)."""
+    return f"{count} {word}" if count == 1 else f"{count} {word}s"
+
+
 @app.command()
 def validate(
     paths: Annotated[
-        list[Path], typer.Argument(help="Campaign files, quiz banks, or folders of them.")
+        list[Path],
+        typer.Argument(help="Campaign files, quiz banks, FAQs, rules files, or folders of them."),
     ],
+    strict: Annotated[
+        bool, typer.Option("--strict", help="Warnings fail too (exit 1), as errors do.")
+    ] = False,
 ) -> None:
-    """Check campaign files and quiz banks; print every error (file:line:column: field: message)."""
+    """Check everything a run will read, in one pass: campaign files, quiz banks, FAQs, rules,
+    and the rosters the campaigns name; print every error and warning
+    (file:line:column: field: message) and a summary that adds up."""
+    from rallybot.bot.reloads import committed_rename_warnings
+    from rallybot.campaigns.checks import campaign_warnings, text_warnings
+    from rallybot.campaigns.faq import is_faq_file, load_faqs
+    from rallybot.campaigns.loader import _campaign_files, locate
+    from rallybot.campaigns.planner import MemberView
     from rallybot.campaigns.quiz import validate_all
+    from rallybot.campaigns.roster import RosterLoadError, read_roster, summarize_errors
     from rallybot.campaigns.rules import RulesLoadError, is_rules_file, load_rules
 
     missing = [p for p in paths if not p.exists()]
-    for path in missing:
-        typer.echo(f"{path}: no such file or folder")
     rules_files = [p for p in paths if p.is_file() and is_rules_file(p)]
-    from rallybot.campaigns.faq import is_faq_file, load_faqs
-    from rallybot.campaigns.loader import _campaign_files
-
     listed = list(_campaign_files(p for p in paths if p.exists() and p not in rules_files))
     faq_files = [p for p in listed if is_faq_file(p)]  # help channel FAQs: a top-level "faq:"
     campaigns, banks, errors = validate_all([p for p in listed if p not in faq_files])
@@ -160,24 +178,107 @@ def validate(
             valid_rules += 1
         except RulesLoadError as exc:
             errors.extend(exc.errors)
-    for error in errors:
-        typer.echo(str(error))
-    from rallybot.bot.reloads import committed_rename_warnings
 
-    for campaign in campaigns:  # silent traps: a step renamed without renamed_from
-        for _, warning in committed_rename_warnings(campaign):
-            typer.echo(f"{campaign.source}: warning: {warning}")
-    files_with_errors = len({e.file for e in errors})
-    also = f" {len(banks)} quiz bank(s) valid." if banks else ""
-    also += f" {valid_rules} rules file(s) valid." if valid_rules else ""
-    also += f" {len(faqs)} FAQ file(s) valid." if faqs else ""
-    if errors or missing:
-        total, files = len(errors) + len(missing), files_with_errors + len(missing)
+    warnings: list[tuple[str, int, int, str]] = []  # file, line, column, text
+    # What a run reads besides the files: the settings. Their problems are errors here too;
+    # their quiet hours apply to campaigns that set none.
+    settings_problems: list[str] = []
+    quiet = parse_quiet_hours("21:00-08:00")
+    try:
+        settings, _ = load_settings()
+        quiet = settings.quiet
+    except InvalidSettings as exc:
+        settings_problems = exc.problems
+    rosters: dict[Path, int] = {}  # roster file -> members read (or -1: errors)
+    for path in listed:
+        text = path.read_text(encoding="utf-8", errors="replace")
+        warnings.extend((w.file, w.line, w.column, str(w)) for w in text_warnings(text, str(path)))
+    for campaign in campaigns:
+        members: list[MemberView] = []
+        roster_file = (
+            Path(campaign.source).parent / campaign.roster_path if campaign.roster_path else None
+        )
+        if roster_file is not None:
+            try:
+                roster = read_roster(roster_file, default_timezone=campaign.spec.timezone)
+            except RosterLoadError as exc:
+                errors.extend(exc.errors)
+                rosters[roster_file] = -1
+            else:
+                rosters[roster_file] = len(roster.entries)
+                members = [
+                    MemberView(
+                        key=e.id or e.email or e.discord or f"row{e.line}",
+                        locale=e.locale,
+                        timezone=e.timezone,
+                        joined_at=e.start_date,
+                        team=e.team,
+                        cohort=e.cohort,
+                        groups=frozenset(e.groups),
+                    )
+                    for e in roster.entries
+                ]
+        where = locate(campaign.source)
+        for loc, message in [
+            *campaign_warnings(
+                campaign,
+                members,
+                roster_given=roster_file is not None and rosters.get(roster_file, -1) >= 0,
+                default_timezone=campaign.spec.timezone,
+                default_quiet_hours=quiet,
+            ),
+            *committed_rename_warnings(campaign),  # a step renamed without renamed_from
+        ]:
+            line, column, field = where(loc)
+            text = f"{campaign.source}:{line}:{column}: warning: {field}: {message}"
+            warnings.append((campaign.source, line, column, text))
+
+    for path in missing:
+        typer.echo(f"{path}: no such file or folder")
+    for problem in settings_problems:
+        typer.echo(f"settings: {problem}")
+    for summary in summarize_errors(errors):
+        typer.echo(summary)
+    for *_, text in sorted(warnings):
+        typer.echo(text)
+
+    checked = len(listed) + len(rules_files) + len(missing) + len(rosters)
+    failed = len({e.file for e in errors}) + len(missing)
+    error_count = len(errors) + len(missing) + len(settings_problems)
+    valid = [
+        _plural(len(campaigns), "campaign") if campaigns else "",
+        _plural(len(banks), "quiz bank") if banks else "",
+        _plural(len(faqs), "FAQ file") if faqs else "",
+        _plural(valid_rules, "rules file") if valid_rules else "",
+        _plural(sum(1 for n in rosters.values() if n >= 0), "roster")
+        if any(n >= 0 for n in rosters.values())
+        else "",
+    ]
+    valid_text = ", ".join(part for part in valid if part) or "nothing"
+    warned = f"; {_plural(len(warnings), 'warning')}" if warnings else ""
+    if error_count:
+        place = f"in {failed} of {_plural(checked, 'file')} checked" if failed else ""
+        if settings_problems:
+            place += (" and " if place else "") + "in the settings"
         out.print(
-            f"✗ {total} error(s) in {files} file(s); {len(campaigns)} campaign(s) valid.{also}"
+            f"✗ {_plural(error_count, 'error')} {place}{warned}; valid: {valid_text}.",
+            markup=False,
+            soft_wrap=True,
         )
         raise typer.Exit(1)
-    out.print(f"✓ {len(campaigns)} campaign(s) valid.{also}")
+    if warnings and strict:
+        out.print(
+            f"✗ {_plural(len(warnings), 'warning')} (--strict) in {_plural(checked, 'file')} "
+            f"checked; valid: {valid_text}.",
+            markup=False,
+            soft_wrap=True,
+        )
+        raise typer.Exit(1)
+    out.print(
+        f"✓ {_plural(checked, 'file')} checked, no error{warned}: {valid_text}.",
+        markup=False,
+        soft_wrap=True,
+    )
 
 
 def _parse_when(text: str | None, campaign: object) -> datetime | None:
@@ -769,6 +870,16 @@ def roster_import(
     format: Annotated[
         Output, typer.Option(help="text, or json: one object with the counts (or problems).")
     ] = Output.text,
+    remove_missing: Annotated[
+        bool,
+        typer.Option(
+            "--remove-missing",
+            help="Deactivate the members of this platform absent from the roster (no more "
+            "messages; community managers and bots are kept); they are erased "
+            "RALLYBOT_ERASE_REMOVED_AFTER_DAYS later. Members back in the roster are active "
+            "again.",
+        ),
+    ] = False,
 ) -> None:
     """Create or update members from a roster, all rows or none (errors listed row by row)."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
@@ -835,6 +946,17 @@ def roster_import(
                 counts = await import_members(
                     db, platform, rows, utcnow(), progress=lambda n: bar.advance(task, n)
                 )
+            removed = back = 0
+            if remove_missing:
+                from rallybot.bot.privacy import deactivate_missing
+
+                present = {uid for uid, _ in rows} | {
+                    str(f["email"]) for _, f in rows if f.get("email")
+                }
+                managers = {a.split(":", 1)[-1] for a in settings.admins}
+                removed, back = await deactivate_missing(
+                    db, platform, present, utcnow(), keep=managers
+                )
         finally:
             await db.dispose()
         if as_json:
@@ -844,6 +966,8 @@ def roster_import(
                 updated=counts.updated,
                 unchanged=counts.unchanged,
             )
+            if remove_missing:
+                result.update(deactivated=removed, reactivated=back)
             typer.echo(json.dumps(result, ensure_ascii=False, indent=2))
             return
         out.print(
@@ -851,6 +975,13 @@ def roster_import(
             f"{counts.unchanged} unchanged.",
             soft_wrap=True,
         )
+        if remove_missing:
+            days = settings.erase_removed_after_days
+            out.print(
+                f"{removed} member(s) absent from the roster deactivated (erased in {days} "
+                f"day(s) unless they come back), {back} back in the roster reactivated.",
+                soft_wrap=True,
+            )
 
     asyncio.run(main())
 
@@ -1187,3 +1318,83 @@ def main() -> None:
             raise
         err.print(str(missing), style="red", markup=False, soft_wrap=True)  # [extra] is no tag
         raise SystemExit(2) from None
+
+
+member_app = typer.Typer(help="Members: erase someone who left.", no_args_is_help=True)
+app.add_typer(member_app, name="member")
+privacy_app = typer.Typer(help="Privacy: the record of processing.", no_args_is_help=True)
+app.add_typer(privacy_app, name="privacy")
+
+
+@member_app.command("forget")
+def member_forget(
+    who: Annotated[list[str], typer.Argument(help="E-mail addresses or platform user ids.")],
+    platform: Annotated[
+        str | None, typer.Option(help="Only members of this platform (default: any).")
+    ] = None,
+    yes: Annotated[bool, typer.Option("--yes", help="Do not ask for a confirmation.")] = False,
+) -> None:
+    """Erase members as "forget me" does (for people who left): their rows move to an
+    anonymous row, so the indicators stay the same. Audited: who ran it and when, not whom."""
+    import getpass
+
+    import sqlalchemy as sa
+
+    from rallybot.bot.clock import utcnow
+    from rallybot.bot.privacy import erase_member
+    from rallybot.storage.models import Member, table_of
+
+    settings = _settings()
+    if not yes and not typer.confirm(
+        f"Erase {len(who)} member(s)? This cannot be undone.", default=False
+    ):
+        raise typer.Exit(1)
+
+    async def main() -> int:
+        db = await _with_db(settings)
+        table = table_of(Member)
+        missing = 0
+        erased = 0
+        try:
+            for ref in who:
+                found = sa.or_(
+                    table.c.platform_user_id == ref, sa.func.lower(table.c.email) == ref.lower()
+                )
+                query = sa.select(table.c.id).where(found, table.c.forgotten.is_(False))
+                if platform:
+                    query = query.where(table.c.platform == platform)
+                async with db.session() as session:
+                    ids = (await session.execute(query)).scalars().all()
+                if not ids:
+                    err.print(f"No member {ref!r}.", markup=False)
+                    missing += 1
+                    continue
+                for member_id in ids:
+                    by = f"cli:{getpass.getuser()}"
+                    if await erase_member(db, int(member_id), utcnow(), requested_by=by, via="cli"):
+                        erased += 1
+        finally:
+            await db.dispose()
+        out.print(f"{erased} member(s) erased.")
+        return 1 if missing else 0
+
+    raise typer.Exit(asyncio.run(main()))
+
+
+@privacy_app.command("record")
+def privacy_record(
+    output: Annotated[
+        Path | None, typer.Option(help="Write it to this file (default: print it).")
+    ] = None,
+) -> None:
+    """The record of processing (every personal field stored, why, for how long), generated
+    from the privacy registry and the schema, as Markdown (the docs' record-of-processing
+    page)."""
+    from rallybot.bot.privacy import record_of_processing
+
+    text = record_of_processing()
+    if output is None:
+        typer.echo(text, nl=False)
+        return
+    output.write_text(text, encoding="utf-8")
+    out.print(f"Wrote {output}.")

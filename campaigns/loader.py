@@ -8,12 +8,19 @@ pydantic converts text to numbers or booleans where the schema wants them.
 
 Anchors and aliases (``&name`` / ``*name``) are supported; merge keys (``<<``) are refused,
 because a merged key has no line of its own to point an error at.
+
+A file is limited by what it costs, not only by its size on disk: besides
+:data:`MAX_FILE_BYTES`, :data:`MAX_DEPTH` and :data:`MAX_NODES`, the document it expands to
+through aliases may hold at most :data:`MAX_EXPANDED_CHARS` characters of text, and no one
+text (a step's message, a question, an answer) more than :data:`MAX_TEXT_CHARS`. Both are
+counted while the tree is walked, so a file over them is refused in milliseconds.
 """
 
 from __future__ import annotations
 
 import contextlib
 import contextvars
+import copy
 import math
 import re
 import types
@@ -39,13 +46,16 @@ from rallybot.campaigns.templates import did_you_mean
 
 __all__ = [
     "MAX_DEPTH",
+    "MAX_EXPANDED_CHARS",
     "MAX_FILE_BYTES",
     "MAX_NODES",
+    "MAX_TEXT_CHARS",
     "CampaignLoadError",
     "LoadError",
     "load_campaign",
     "load_campaign_text",
     "load_document",
+    "locate",
     "read_head",
     "validate_paths",
 ]
@@ -56,6 +66,10 @@ MAX_DEPTH = 20
 """Deepest nesting of mappings and lists accepted."""
 MAX_NODES = 200_000
 """Most values a file may expand to, counting through aliases."""
+MAX_EXPANDED_CHARS = 2 * MAX_FILE_BYTES
+"""Most characters of text (keys and values) a file may expand to, counting through aliases."""
+MAX_TEXT_CHARS = 20_000
+"""Longest single text: far beyond any message a platform shows (Discord: 4,096)."""
 
 Path_ = tuple[str | int, ...]
 _YAML_TAG = "tag:yaml.org,2002:"
@@ -330,6 +344,8 @@ class _Builder:
     def __init__(self) -> None:
         self.document = _Document()
         self.count = 0
+        self.chars = 0  # characters of text built so far, through aliases
+        self._long: set[int] = set()  # scalar nodes already reported as too long
 
     def build(self, node: Node, path: Path_, depth: int) -> Any:
         self.count += 1
@@ -343,6 +359,7 @@ class _Builder:
             self._refuse(node, path)
             return None
         if isinstance(node, ScalarNode):
+            self._count_text(node, path)
             return self._scalar(node)
         if depth > MAX_DEPTH:  # reached through an alias: the event check saw only the text
             raise _Abort(f"the file nests more than {MAX_DEPTH} levels deep", line, column)
@@ -352,6 +369,31 @@ class _Builder:
             ]
         assert isinstance(node, MappingNode)
         return self._mapping(node, path, depth)
+
+    def _count_text(self, node: ScalarNode, path: Path_) -> None:
+        """Count a text towards :data:`MAX_EXPANDED_CHARS` (aborts beyond it) and report it
+        once when longer than :data:`MAX_TEXT_CHARS`."""
+        size = len(node.value)
+        self.chars += size
+        line, column = _position(node)
+        if self.chars > MAX_EXPANDED_CHARS:
+            raise _Abort(
+                f"the file expands to more than {MAX_EXPANDED_CHARS:,} characters of text "
+                "(an anchor reused many times?); the text here is where it went over",
+                line,
+                column,
+            )
+        if size > MAX_TEXT_CHARS and id(node) not in self._long:
+            self._long.add(id(node))
+            self.document.problems.append(
+                (
+                    line,
+                    column,
+                    _format_path(path),
+                    f"this text is {size:,} characters long; at most {MAX_TEXT_CHARS:,}",
+                )
+            )
+            self.document.refused.add(path)
 
     def _refuse(self, node: Node, path: Path_) -> None:
         line, column = _position(node)
@@ -395,6 +437,7 @@ class _Builder:
                 self._refuse(key_node, path)
                 continue
             key = str(key_node.value)
+            self._count_text(key_node, path)
             if key_node.tag == _YAML_TAG + "merge" and not key_node.style:
                 self.document.problems.append(
                     (
@@ -856,6 +899,23 @@ def _validation_errors(
 M = typing.TypeVar("M", bound=BaseModel)
 
 
+def locate(path: str | Path) -> Callable[[Path_], tuple[int, int, str]]:
+    """For messages about a file's values: ``where(loc)`` gives the line, column and field
+    name (``steps[2].at``) of the value at ``loc`` (``("steps", 2, "at")``); 1, 1 when the
+    file cannot be read."""
+    try:
+        document: _Document | None = _parse(_decode(_read(Path(path))))
+    except _Abort:
+        document = None
+
+    def where(loc: Path_) -> tuple[int, int, str]:
+        loc = tuple(_ALIASES.get(part, part) if isinstance(part, str) else part for part in loc)
+        line, column = document.value_at(loc) if document is not None else (1, 1)
+        return line, column, _format_path(loc)
+
+    return where
+
+
 def read_head(path: str | Path, limit: int = MAX_FILE_BYTES) -> str | None:
     """The first ``limit`` bytes of a file as text (undecodable bytes replaced), or None when
     it cannot be read: enough to tell a campaign from a quiz bank, a FAQ or a rules file."""
@@ -892,22 +952,105 @@ def load_document(
 
     found = list(document.problems)
     spec: M | None = None
+    salvage: _Salvage[M] | None = None
     token = _ROOT_MODEL.set(model)
     try:
         spec = model.model_validate(document.data)
     except ValidationError as exc:
         found.extend(_validation_errors(exc, document))
+        if check is not None:
+            salvage = _salvage(document.data, exc, model)
     finally:
         _ROOT_MODEL.reset(token)
-    if spec is not None and check is not None:
-        for problem in check(spec):
+    checked = spec if spec is not None else salvage.spec if salvage is not None else None
+    if checked is not None and check is not None:
+        for problem in check(checked):
+            if salvage is not None and salvage.hides(problem.message):
+                continue  # it names something already refused above
             loc = tuple(
                 _ALIASES.get(str(part), part) if isinstance(part, str) else part
                 for part in problem.loc
             )
+            if salvage is not None:
+                loc = salvage.original(loc)
             line, column = document.value_at(loc)
             found.append((line, column, _format_path(loc), problem.message))
     return spec, found, document
+
+
+# A field's mistake must not hide the rest of its file: without the parts already refused,
+# the file is checked again for the mistakes that need the whole file (unknown channels,
+# milestones, audiences...), so one run of validate shows every error.
+_SALVAGE_LISTS = ("steps", "challenges")
+_SALVAGE_MAPS = frozenset({"milestones", "channels", "audiences"})
+_SALVAGE_FIELDS = frozenset(
+    {"timezone", "locale", "quiet_hours", "grace", "roster", "journey", "on_weekend"}
+)
+_SALVAGE_ROUNDS = 5
+
+
+@dataclass
+class _Salvage(typing.Generic[M]):
+    """A file's model without its refused parts, and how to speak of the original."""
+
+    spec: M
+    kept: dict[str, list[int]]  # a list's name -> the original index of each item left
+    removed: set[str]  # names of removed milestones, channels, audiences and steps
+
+    def hides(self, message: str) -> bool:
+        """Whether ``message`` is about a removed name (already reported as refused)."""
+        return any(f'"{name}"' in message for name in self.removed)
+
+    def original(self, loc: Path_) -> Path_:
+        """``loc`` with list indexes of the salvaged data turned back into the file's own."""
+        if len(loc) > 1 and loc[0] in self.kept and isinstance(loc[1], int):
+            kept = self.kept[str(loc[0])]
+            if loc[1] < len(kept):
+                return (loc[0], kept[loc[1]], *loc[2:])
+        return loc
+
+
+def _salvage(data: Any, exc: ValidationError, model: type[M]) -> _Salvage[M] | None:
+    """``model`` validated from ``data`` less the parts ``exc`` refused, or None when a
+    mistake is in a part the file cannot do without (its id, every step...)."""
+    if not isinstance(data, dict):
+        return None
+    current = copy.deepcopy(data)
+    kept = {
+        name: list(range(len(current[name])))
+        for name in _SALVAGE_LISTS
+        if isinstance(current.get(name), list)
+    }
+    removed: set[str] = set()
+    error = exc
+    for _ in range(_SALVAGE_ROUNDS):
+        dropped: dict[str, set[int]] = {}
+        for issue in error.errors(include_url=False):
+            loc = issue["loc"]
+            head = loc[0] if loc else None
+            if head in kept and len(loc) > 1 and isinstance(loc[1], int):
+                dropped.setdefault(str(head), set()).add(loc[1])
+            elif head in _SALVAGE_MAPS and len(loc) > 1 and isinstance(current.get(head), dict):
+                if loc[1] in current[head]:
+                    removed.add(str(loc[1]))
+                    del current[head][loc[1]]
+            elif head in _SALVAGE_FIELDS and head in current:
+                del current[head]
+            else:
+                return None
+        for name, indexes in dropped.items():
+            items = current[name]
+            for index in indexes:
+                item = items[index] if index < len(items) else None
+                if isinstance(item, dict) and isinstance(item.get("id"), str):
+                    removed.add(item["id"])
+            current[name] = [item for i, item in enumerate(items) if i not in indexes]
+            kept[name] = [old for i, old in enumerate(kept[name]) if i not in indexes]
+        try:
+            return _Salvage(model.model_validate(current), kept, removed)
+        except ValidationError as again:
+            error = again
+    return None
 
 
 def _load(

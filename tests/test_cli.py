@@ -40,7 +40,8 @@ def test_help_lists_the_commands() -> None:
 def test_validate_accepts_the_shipped_examples() -> None:
     result = runner.invoke(app, ["validate", str(EXAMPLES / "fr"), str(EXAMPLES / "en")])
     assert result.exit_code == 0, result.output
-    assert "✓ 2 campaign(s) valid." in result.output
+    assert "✓ 8 files checked, no error" in result.output
+    assert "2 campaigns, 2 quiz banks, 2 FAQ files, 2 rosters." in result.output
 
 
 def test_validate_prints_every_error_and_exits_1(tmp_path: Path) -> None:
@@ -68,7 +69,7 @@ def test_validate_prints_every_error_and_exits_1(tmp_path: Path) -> None:
     assert result.exit_code == 1
     lines = result.output.strip().splitlines()
     assert len(lines) == 4  # every error, then the summary
-    assert lines[-1] == "✗ 3 error(s) in 1 file(s); 0 campaign(s) valid."
+    assert lines[-1] == "✗ 3 errors in 1 of 1 file checked; valid: nothing."
     assert lines[0].endswith(
         'bad.yaml:9:9: steps[0].at: unknown milestone "lunch" (did you mean '
         '"launch"?); milestones: launch'

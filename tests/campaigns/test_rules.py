@@ -165,7 +165,7 @@ def test_validate_command_checks_rules_files(tmp_path: Path) -> None:
     runner = CliRunner()
     result = runner.invoke(app, ["validate", *map(str, EXAMPLES)])
     assert result.exit_code == 0, result.output
-    assert "2 rules file(s) valid." in result.output
+    assert "2 rules files" in result.output
     bad = tmp_path / "points.yaml"
     bad.write_text("points:\n  first_post: x\nbadges: []\n")
     result = runner.invoke(app, ["validate", str(bad)])

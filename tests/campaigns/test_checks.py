@@ -1,0 +1,251 @@
+"""``rallybot validate``: one pass over everything a run reads, warnings for silent traps, and
+a summary that adds up (literal messages)."""
+
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from rallybot.bot.cli import app
+from rallybot.campaigns.checks import text_warnings
+
+runner = CliRunner()
+
+HEAD = """\
+id: lancement
+title: Lancement
+timezone: Europe/Paris
+milestones:
+  launch: 2027-03-02 09:30
+channels:
+  annonces: general
+"""
+
+
+def write(folder: Path, name: str, text: str) -> Path:
+    path = folder / name
+    path.write_text(textwrap.dedent(text), encoding="utf-8")
+    return path
+
+
+def validate(*args: str) -> tuple[int, list[str]]:
+    result = runner.invoke(app, ["validate", *args], env={"COLUMNS": "300"})
+    return result.exit_code, result.output.strip().splitlines()
+
+
+def test_a_broken_date_no_longer_hides_the_other_errors_of_its_file(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        "c.yaml",
+        """\
+        id: lancement
+        title: Lancement
+        milestones:
+          launch: 2027-02-30 09:30
+        channels:
+          annonces: general
+        audiences:
+          pilote: {cohort: pilote}
+        steps:
+          - id: teaser
+            at: launch - 30d at 09:00
+            post: annonce
+            text: Bientôt
+          - id: welcome
+            at: launch
+            dm: Bienvenue
+            for: pilot
+        """,
+    )
+    code, lines = validate(str(path))
+    assert code == 1
+    assert lines == [
+        f'{path}:4:11: milestones.launch: "2027-02-30" is not a real calendar date',
+        f'{path}:12:11: steps[0].post: unknown channel "annonce" (did you mean "annonces"?); '
+        "declare it under channels:",
+        f'{path}:17:10: steps[1].for: unknown audience "pilot" (did you mean "pilote"?); '
+        "declare it under audiences:",
+        "✗ 3 errors in 1 of 1 file checked; valid: nothing.",
+    ]
+
+
+def test_the_summary_adds_up(tmp_path: Path) -> None:
+    good = write(
+        tmp_path,
+        "good.yaml",
+        HEAD + "steps:\n  - id: a\n    at: launch\n    post: annonces\n    text: Hello\n",
+    )
+    bad = write(
+        tmp_path,
+        "bad.yaml",
+        HEAD.replace("lancement", "autre")
+        + "steps:\n  - id: a\n    at: launch\n    post: nowhere\n    text: Hello\n",
+    )
+    code, lines = validate(str(good), str(bad))
+    assert code == 1
+    assert lines[-1] == "✗ 1 error in 1 of 2 files checked; valid: 1 campaign."
+
+
+def test_a_milestone_without_a_time_is_a_warning(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        "c.yaml",
+        HEAD.replace("2027-03-02 09:30", "2027-03-02")
+        + "steps:\n  - id: ceo\n    at: launch\n    post: annonces\n    text: Welcome\n",
+    )
+    code, lines = validate(str(path))
+    assert code == 0
+    assert lines == [
+        f'{path}:5:11: warning: milestones.launch: "2027-03-02" has no time of day: what '
+        "happens at launch goes out at 00:00 (write 2027-03-02 09:30)",
+        "✓ 1 file checked, no error; 1 warning: 1 campaign.",
+    ]
+    code, lines = validate(str(path), "--strict")
+    assert code == 1
+    assert lines[-1] == "✗ 1 warning (--strict) in 1 file checked; valid: 1 campaign."
+
+
+def test_text_cut_by_an_unquoted_hash() -> None:
+    text = textwrap.dedent(
+        """\
+        steps:
+          - id: a
+            at: launch  # J-0, a deliberate comment
+            text: Questions ? Rendez-vous sur #connect-aide
+          - id: b
+            text: "Quoted #connect-aide stays whole"
+            dm: |
+              A block keeps #hashtags
+          - Rendez-vous #ici
+        """
+    )
+    assert [str(w) for w in text_warnings(text, "c.yaml")] == [
+        'c.yaml:4:11: warning: the value stops at "Questions ? Rendez-vous sur": YAML reads '
+        '" #connect-aide" as a comment; put the whole text in quotes',
+        'c.yaml:9:5: warning: the value stops at "Rendez-vous": YAML reads " #ici" as a '
+        "comment; put the whole text in quotes",
+    ]
+
+
+def test_weekend_posts_are_warned_unless_the_step_moves_them(tmp_path: Path) -> None:
+    teasers = """\
+    steps:
+      - id: j30
+        at: launch - 30d at 09:00
+        post: annonces
+        text: Un mois
+      - id: j3
+        at: launch - 3d at 09:00
+        post: annonces
+        text: Trois jours
+    """
+    path = write(tmp_path, "c.yaml", HEAD + textwrap.dedent(teasers))
+    code, lines = validate(str(path))
+    assert code == 0
+    assert lines[:2] == [
+        f"{path}:10:9: warning: steps[0].at: falls on Sunday 31 January 2027, a weekend day; "
+        "add on_weekend: next_workday (or previous_workday) to move it",
+        f"{path}:14:9: warning: steps[1].at: falls on Saturday 27 February 2027, a weekend "
+        "day; add on_weekend: next_workday (or previous_workday) to move it",
+    ]
+    moved = write(
+        tmp_path, "moved.yaml", HEAD + "on_weekend: next_workday\n" + textwrap.dedent(teasers)
+    )
+    code, lines = validate(str(moved))
+    assert lines == ["✓ 1 file checked, no error: 1 campaign."]
+
+
+ROSTER_CAMPAIGN = """\
+roster: pilote.csv
+audiences:
+  pilote: {cohort: pilote}
+  vague-2: {cohort: vague-2, opens: launch + 30d}
+steps:
+  - id: welcome
+    at: join + 0d at 10:00
+    dm: Bienvenue
+    for: pilote
+  - id: national-day
+    at: 2027-10-12 10:00
+    dm: Bonjour
+    for: pilote
+  - id: early
+    at: launch - 1d at 07:00
+    dm: Demain !
+    for: pilote
+"""
+
+
+def test_warnings_that_need_the_roster(tmp_path: Path) -> None:
+    write(
+        tmp_path,
+        "pilote.csv",
+        "id,cohort,timezone,start_date\n"
+        "U1,pilote,Europe/Madrid,2027-03-02\n"
+        "U2,pilote,Europe/Paris,2027-03-02\n",
+    )
+    path = write(tmp_path, "c.yaml", HEAD + ROSTER_CAMPAIGN)
+    code, lines = validate(str(path))
+    assert code == 0, lines
+    assert lines == [
+        f'{path}:11:12: warning: audiences.vague-2: wave "vague-2" has nobody in the roster (2 '
+        "member(s)): it opens for no one",
+        f"{path}:18:9: warning: steps[1].at: falls on a weekend or a public holiday for 1 of 2 "
+        "recipient(s) (first: Tuesday 12 October 2027 in Europe/Madrid, a public holiday "
+        "(National Day)); add on_weekend: next_workday (or previous_workday) to move it",
+        f"{path}:22:9: warning: steps[2].at: falls inside the quiet hours (21:00-08:00) for 2 "
+        "recipient(s): it waits until the end (first: 07:00 → 08:00 in Europe/Madrid); set "
+        "quiet_hours: false on the step to send anyway",
+        "✓ 2 files checked, no error; 3 warnings: 1 campaign, 1 roster.",
+    ]
+
+
+def test_a_dm_that_reaches_nobody(tmp_path: Path) -> None:
+    write(tmp_path, "pilote.csv", "id,cohort\nU1,pilot\n")  # the cohort is misspelt
+    path = write(
+        tmp_path,
+        "c.yaml",
+        HEAD
+        + "roster: pilote.csv\naudiences:\n  pilote: {cohort: pilote}\nsteps:\n"
+        + "  - id: invite\n    at: launch\n    dm: Bonjour\n    for: pilote\n",
+    )
+    _, lines = validate(str(path))
+    assert lines[0] == (
+        f"{path}:15:10: warning: steps[0].for: this direct message reaches nobody: no member "
+        "of the roster is in pilote (1 member(s))"
+    )
+
+
+def test_roster_errors_are_checked_and_summarised(tmp_path: Path) -> None:
+    rows = "".join(f"U{n},2027-02-30\n" for n in range(150))
+    write(tmp_path, "pilote.csv", "id,start_date\n" + rows)
+    path = write(
+        tmp_path,
+        "c.yaml",
+        HEAD + "roster: pilote.csv\nsteps:\n  - id: a\n    at: launch\n    dm: Bonjour\n",
+    )
+    code, lines = validate(str(path))
+    assert code == 1
+    roster = tmp_path / "pilote.csv"
+    assert lines == [
+        f'{roster}:2:2: start_date: 150 rows (2–151), for example: "2027-02-30" is not a real '
+        "calendar date",
+        "✗ 150 errors in 1 of 2 files checked; valid: 1 campaign.",
+    ]
+
+
+def test_the_settings_are_checked_too(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("RALLYBOT_LOG_LEVEL", "verbose")
+    path = write(
+        tmp_path,
+        "c.yaml",
+        HEAD + "steps:\n  - id: a\n    at: launch\n    post: annonces\n    text: Hello\n",
+    )
+    code, lines = validate(str(path))
+    assert code == 1
+    assert lines[0].startswith('settings: Invalid setting RALLYBOT_LOG_LEVEL="verbose"')
+    assert lines[-1] == "✗ 1 error in the settings; valid: 1 campaign."
