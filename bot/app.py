@@ -212,13 +212,19 @@ class Rallybot:
             source = str(path)
             try:
                 campaign = load_campaign(path, default_quiet_hours=self.settings.quiet)
-            except CampaignLoadError as exc:
-                report.errors.extend(exc.errors)
+            except (CampaignLoadError, MemoryError, RecursionError, OSError) as exc:
+                # Whatever a file does to the loader, the bot keeps its last good version.
+                errors = (
+                    exc.errors
+                    if isinstance(exc, CampaignLoadError)
+                    else [LoadError(source, 1, 1, "", f"cannot be read ({type(exc).__name__})")]
+                )
+                report.errors.extend(errors)
                 previous = self._by_source.get(source)
                 if previous is not None:
                     new_by_source[source] = previous
                     report.kept.append(previous.id)
-                for error in exc.errors:
+                for error in errors:
                     log.error("campaign file error: %s", error)
                 continue
             new_by_source[source] = campaign

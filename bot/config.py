@@ -17,7 +17,7 @@ from __future__ import annotations
 import difflib
 import os
 import re
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Collection, Iterable, Iterator, Mapping
 from datetime import time, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Literal
@@ -58,6 +58,7 @@ __all__ = [
     "QuietHours",
     "Settings",
     "hide_password",
+    "identity_matches",
     "load_settings",
     "parse_quiet_hours",
     "path_problems",
@@ -494,8 +495,27 @@ class Settings(BaseSettings):
         return parse_quiet_hours(self.quiet_hours)
 
     def is_admin(self, user_ref: str) -> bool:
-        """Whether a platform user id (or ``platform:id``) is a community manager."""
-        return user_ref in self.admins or user_ref.split(":", 1)[-1] in self.admins
+        """Whether ``platform:id`` (a :attr:`UserRef.key`) is a community manager; exact,
+        see :func:`identity_matches`."""
+        return identity_matches(user_ref, self.admins)
+
+
+_TYPED_IDS = frozenset({"console"})
+"""Platforms where whoever types picks the user id (``/as``): only ``platform:id`` applies."""
+
+
+def identity_matches(user_key: str, entries: Collection[str]) -> bool:
+    """Whether the user ``platform:id`` is named in ``entries`` (admins, helpers).
+
+    Exact: an entry ``platform:id`` matches that id on that platform only; a bare entry (an
+    id without a platform) matches that exact id on the platforms that issue ids (Slack,
+    Discord, the test platform), never on the console. No prefix is ever stripped, so
+    ``console:slack:U1`` is not ``slack:U1``.
+    """
+    if user_key in entries:
+        return True
+    platform, sep, user_id = user_key.partition(":")
+    return bool(sep) and platform not in _TYPED_IDS and ":" not in user_id and user_id in entries
 
 
 _DB_SCHEMES = frozenset(

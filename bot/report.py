@@ -11,6 +11,7 @@ import base64
 import csv
 import html
 import io
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -46,6 +47,7 @@ __all__ = [
     "chart_pngs",
     "chart_title",
     "compute",
+    "csv_cell",
     "render_html",
     "render_tables",
     "summary_text",
@@ -384,11 +386,27 @@ def render_tables(data: ReportData, console: Console) -> None:
 # ---------------------------------------------------------------------------- CSV
 
 
+# A spreadsheet reads a cell starting with one of these as a formula (OWASP "CSV injection";
+# the full-width forms are folded to them by some spreadsheets).
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\n", "＝", "＋", "－", "＠")
+_NUMBER = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?")
+
+
+def csv_cell(value: object) -> object:
+    """``value`` safe to open in a spreadsheet: text that would start a formula is prefixed
+    with ``'`` (OWASP's advice; the cell then shows as text); numbers are left alone."""
+    if isinstance(value, str) and value.startswith(_FORMULA_START) and not _NUMBER.fullmatch(value):
+        return "'" + value
+    return value
+
+
 def _write(path: Path, header: Sequence[str], rows: Sequence[Sequence[object]]) -> Path:
+    # Cohort, team and challenge names come from rosters and campaign files: every cell is
+    # neutralised, the whole quoted where the CSV syntax needs it.
     with path.open("w", newline="", encoding="utf-8") as handle:
         writer = csv.writer(handle)
-        writer.writerow(header)
-        writer.writerows(rows)
+        writer.writerow([csv_cell(cell) for cell in header])
+        writer.writerows([csv_cell(cell) for cell in row] for row in rows)
     return path
 
 

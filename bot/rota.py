@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+from rallybot.bot.config import identity_matches
+
 __all__ = ["DAYS", "Rota", "RotaSlot", "parse_rota"]
 
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -81,9 +83,11 @@ class Rota:
         return found
 
     def is_helper(self, user_id: str, user_key: str | None = None) -> bool:
-        """Whether a user id (or ``platform:id`` key) is named in the rota."""
-        names = self.helpers
-        return user_id in names or (user_key is not None and user_key in names)
+        """Whether the user is named in the rota: exactly by its ``platform:id`` key when
+        given (:func:`~bot.config.identity_matches`), else by its id."""
+        if user_key is not None:
+            return identity_matches(user_key, self.helpers)
+        return user_id in self.helpers
 
     def next_change(self, at: datetime) -> datetime | None:
         """The next slot start after ``at`` (None without slots): within a week."""

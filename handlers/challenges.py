@@ -40,11 +40,12 @@ from rallybot.bot.events import (
     ReactionAdded,
     UserRef,
 )
-from rallybot.bot.messages import Button, Message
+from rallybot.bot.messages import Button, Message, plain
+from rallybot.bot.messages import member as member_text
 from rallybot.campaigns.engagement import Challenge, challenges_of
 from rallybot.campaigns.quiz import sanitize_answer
 from rallybot.campaigns.schema import pick_locale
-from rallybot.handlers.points import _find_member, _member_for, _safe, grant
+from rallybot.handlers.points import _find_member, _member_for, grant
 from rallybot.storage import outbox
 from rallybot.storage.challenge_models import (
     ChallengeClosed,
@@ -503,11 +504,13 @@ async def _names(ctx: BotContext, subjects: Sequence[str]) -> list[str]:
     for subject in subjects:
         kind, _, name = subject.partition(":")
         if kind == "team":
-            names.append(_safe(name))
+            names.append(member_text(name, 80))
             continue
         member = members.get(int(name))
         if member is not None:
-            names.append(_safe(member.display_name or member.first_name or member.platform_user_id))
+            names.append(
+                member_text(member.display_name or member.first_name or member.platform_user_id, 80)
+            )
     return names
 
 
@@ -631,9 +634,13 @@ async def _mine(event: CommandInvoked, ctx: BotContext) -> None:
         )
     lines = ["Challenges:"]
     for challenge in sorted(shown, key=lambda c: (c.end, c.key)):
-        title = _safe(_title(ctx, challenge, member.locale or ctx.settings.locale), 120)
+        title = _title(ctx, challenge, member.locale or ctx.settings.locale)
         subject = _subject(challenge, member)
-        team = f" (team {_safe(member.team)})" if challenge.by == "team" and member.team else ""
+        team = (
+            f" (team {member_text(member.team, 80)})"
+            if challenge.by == "team" and member.team
+            else ""
+        )
         if now < challenge.start:
             state = f"starts {challenge.start:%Y-%m-%d %H:%M} UTC"
         elif subject is None:
@@ -654,7 +661,7 @@ async def _mine(event: CommandInvoked, ctx: BotContext) -> None:
 def _file_line(file: FileRef) -> str:
     """A file as the managers see it: its (neutralised) name and its link, when it is a plain
     ``https`` link."""
-    name = _safe(file.name, 100)
+    name = member_text(file.name, 100)
     return f"📎 {name} {file.url}" if _LINK.fullmatch(file.url) else f"📎 {name}"
 
 
@@ -692,14 +699,14 @@ async def _submit_files(event: MessagePosted, ctx: BotContext) -> None:
         await _tell(ctx, event.user, "This challenge is for teams, and you have no team.")
         return
     files = event.files[:MAX_FILES]
-    lines = [_file_line(f) for f in files]
+    lines = [plain(_file_line(f)) for f in files]  # stored: shown later as member text
     room = 1000 - sum(len(line) + 1 for line in lines)
     text = " ".join([sanitize_answer(caption, max(room, 1)), *lines]).strip()[:1000]
     submission_id = await _store_submission(ctx, challenge, member, text, now)
     await _send_to_managers(
         ctx, challenge, member, submission_id, sanitize_answer(caption, 1000), files
     )
-    names = ", ".join(_safe(f.name, 60) for f in files)
+    names = ", ".join(member_text(f.name, 60) for f in files)
     await _tell(
         ctx,
         event.user,
@@ -730,7 +737,7 @@ async def _submit(event: CommandInvoked, ctx: BotContext, args: list[str]) -> No
     challenge = _find(ctx, args[1])
     now = event.occurred_at
     if challenge is None or challenge.kind != "submit_evidence":
-        await ctx.answer(event, f"No evidence challenge named {_safe(args[1], 40)}.")
+        await ctx.answer(event, f"No evidence challenge named {member_text(args[1], 40)}.")
         return
     if not challenge.active(now):
         await ctx.answer(event, "This challenge is not running.")
@@ -757,13 +764,13 @@ async def _send_to_managers(
     files: Sequence[FileRef] = (),
 ) -> None:
     locale = ctx.settings.locale
-    name = _safe(member.display_name or member.platform_user_id)
+    name = member_text(member.display_name or member.platform_user_id, 80)
     body = _word(
         locale,
         "evidence",
         name=name,
-        title=_safe(_title(ctx, challenge, locale), 120),
-        text=_safe(text, 1000) if text or not files else "",
+        title=_title(ctx, challenge, locale),
+        text=member_text(text, 1000) if text or not files else "",
     ).rstrip()
     for file in files:
         body += "\n" + _file_line(file)
@@ -810,7 +817,9 @@ async def _invite(event: CommandInvoked, ctx: BotContext) -> None:
         await ctx.answer(event, "You cannot invite yourself.")
         return
     if known is not None and known.joined_at is not None:
-        await ctx.answer(event, f"{_safe(known.display_name or user_id)} has already joined.")
+        await ctx.answer(
+            event, f"{member_text(known.display_name or user_id, 80)} has already joined."
+        )
         return
     created = await _insert_once(
         ctx,

@@ -44,6 +44,7 @@ from rallybot.bot.events import (
     UserRef,
 )
 from rallybot.bot.messages import Button, Message
+from rallybot.bot.messages import member as member_text
 from rallybot.bot.rota import Rota
 from rallybot.campaigns.faq import Faq, FaqIndex, Match, load_faq
 from rallybot.campaigns.loader import CampaignLoadError, LoadError
@@ -140,14 +141,6 @@ def _t(locale: str | None, key: str, **values: object) -> str:
     words = _WORDS[key]
     language = (locale or "en").split("-")[0].split("_")[0].lower()
     return words.get(language, words["en"]).format(**values)
-
-
-_NEUTRAL = str.maketrans({"<": "‹", ">": "›", "@": "＠", "`": "ˋ", "|": "¦"})
-
-
-def _safe(text: str, limit: int) -> str:
-    """A member's text safe to repeat: one line, cut, unable to mention anyone."""
-    return sanitize_answer(text, limit).translate(_NEUTRAL)
 
 
 def _mention(user_id: str) -> str:
@@ -416,7 +409,7 @@ async def open_ticket(
         "private": private,
         "asker_id": member.id,
         "locale": member.locale or ctx.settings.locale,
-        "excerpt": _safe(text, EXCERPT),
+        "excerpt": sanitize_answer(text, EXCERPT),  # stored clean, shown as member text
         "state": TicketState.open.value,
         "suggestions": [m.entry.key for m in matches],
         "opened_at": now,
@@ -515,7 +508,7 @@ async def on_message_edited(event: MessageEdited, ctx: BotContext) -> None:
         ticket.id,
         _T.c.state.in_(LIVE),
         suggestions=keys,
-        excerpt=_safe(event.text, EXCERPT),
+        excerpt=sanitize_answer(event.text, EXCERPT),
         last_activity_at=now,
     )
     if keys != list(ticket.suggestions or []):
@@ -762,7 +755,7 @@ async def _remind(ctx: BotContext, ticket: HelpTicket) -> None:
     if ticket.private:
         asker = await _user_id(ctx, ticket.asker_id)
         text = _t(ticket.locale, "remind_nobody", minutes=minutes)
-        text += f" {_mention(asker) if asker else ''}: {ticket.excerpt}"
+        text += f" {_mention(asker) if asker else ''}: {member_text(ticket.excerpt, EXCERPT)}"
         await _direct(ctx, helpers, Message(text=text))
         return
     if helpers:
@@ -779,7 +772,7 @@ async def _escalate(ctx: BotContext, ticket: HelpTicket) -> None:
     where = "private" if ticket.private else f"<#{ticket.channel_id}>"
     text = (
         f"📣 Help ticket #{ticket.id} ({where}) from {_mention(asker) if asker else '?'} has had "
-        f"no answer for {minutes} min: {ticket.excerpt}"
+        f"no answer for {minutes} min: {member_text(ticket.excerpt, EXCERPT)}"
     )
     message = Message(text=text, metadata={"helpdesk_ticket": str(ticket.id)})
     reached = await _direct(ctx, managers, message)
@@ -820,7 +813,7 @@ async def _command_help(event: CommandInvoked, ctx: BotContext) -> None:
     if private or channel is None:
         await _open_private(event, ctx, question)
         return
-    text = f"❓ {_mention(event.user.id)}: {_safe(question, QUESTION_LIMIT)}"
+    text = f"❓ {_mention(event.user.id)}: {member_text(question, QUESTION_LIMIT)}"
     try:
         sent = await ctx.adapter.post(channel, Message(text=text))
     except AdapterError as exc:
@@ -857,7 +850,7 @@ async def _open_private(event: CommandInvoked, ctx: BotContext, question: str) -
     message = Message(
         text=(
             f"🔒 Private help question #{ticket.id} from {_mention(event.user.id)}: "
-            f"{_safe(question, QUESTION_LIMIT)}\nWrite to them directly, then press Solved."
+            f"{member_text(question, QUESTION_LIMIT)}\nWrite to them directly, then press Solved."
         ),
         buttons=(
             Button("I'm on it", action_id=ACTION_TAKE, value=value, style="primary"),
@@ -894,7 +887,7 @@ async def _command_helpdesk(event: CommandInvoked, ctx: BotContext) -> None:
         where = "private" if ticket.private else f"<#{ticket.channel_id}>"
         lines.append(
             f"• #{ticket.id} {ticket.state} · {_age(ticket.opened_at, now)} · {where} · "
-            f"{_mention(asker) if asker else '?'} · {ticket.excerpt}"
+            f"{_mention(asker) if asker else '?'} · {member_text(ticket.excerpt, EXCERPT)}"
         )
     more = f"\n…and {len(tickets) - 30} more." if len(tickets) > 30 else ""
     await ctx.answer(event, f"Open help tickets ({len(tickets)}):\n" + "\n".join(lines) + more)

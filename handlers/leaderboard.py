@@ -13,6 +13,7 @@ from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from rallybot.bot.messages import Message
+from rallybot.bot.messages import member as member_text
 from rallybot.handlers.points import PERIODS, rules_of
 from rallybot.storage import ledger
 from rallybot.storage.models import Delivery
@@ -54,9 +55,7 @@ def _lang(locale: str | None) -> str:
 async def leaderboard_text(
     ctx: BotContext, *, period: str, top: int, team: str | None, locale: str | None
 ) -> str:
-    """The standings as lines of text (names made safe to show), as of now."""
-    from rallybot.handlers.points import _safe
-
+    """The standings as lines of text (names as member text), as of now."""
     words = _WORDS[_lang(locale)]
     rules = rules_of(ctx)
     if rules.leaderboard.private:  # a channel post shows no more than the rules' top N
@@ -69,7 +68,7 @@ async def leaderboard_text(
         else []
     )
     lines = [
-        f"{s.rank}. {_safe(s.display_name or str(s.member_id))} — "
+        f"{s.rank}. {member_text(s.display_name or str(s.member_id), 80)} — "
         + words["points"].format(total=s.total)
         for s in standings
     ]
@@ -90,7 +89,11 @@ async def render_leaderboard(
     words = _WORDS[_lang(locale)]
     header = message.text.strip()
     if not header:
-        header = words[period] + (", " + words["team"].format(team=team) if team else "") + ":"
+        header = (
+            words[period]
+            + (", " + words["team"].format(team=member_text(team, 80)) if team else "")
+            + ":"
+        )
     body = await leaderboard_text(ctx, period=period, top=top, team=team, locale=locale)
     return replace(message, text=f"{header}\n{body}")
 

@@ -35,6 +35,7 @@ from rallybot.bot.events import (
     ProfileChanged,
 )
 from rallybot.bot.messages import Message
+from rallybot.bot.messages import member as member_text
 from rallybot.campaigns.journey import ACCEPT_ACTION, DONE_ACTION, Journey, Task, journey_of
 from rallybot.campaigns.planner import MemberView, build_message, members_of, zone_of
 from rallybot.campaigns.schema import (
@@ -160,7 +161,8 @@ def _mention(user_id: str) -> str:
 
 
 def _name(member: Member) -> str:
-    return member.display_name or member.first_name or member.platform_user_id
+    """The member's name as member text: the renderers escape it (a name can be ``<!channel>``)."""
+    return member_text(member.display_name or member.first_name or member.platform_user_id)
 
 
 # ---------------------------------------------------------------------------- lookups

@@ -30,6 +30,7 @@ from rallybot.bot.events import (
     UserRef,
 )
 from rallybot.bot.messages import Message
+from rallybot.bot.messages import member as member_text
 from rallybot.campaigns.quiz import sanitize_answer
 from rallybot.campaigns.rules import ACTION_SOURCES, DEFAULT_RULES, BadgeSpec, Rules, localized
 from rallybot.storage import ledger
@@ -197,17 +198,9 @@ def _holds(badge: BadgeSpec, counts: PointCounts) -> bool:
     return all(have >= need for need, have in checks if need is not None)
 
 
-_NEUTRAL = str.maketrans({"<": "‹", ">": "›", "@": "＠", "`": "ˋ", "|": "¦", "*": "∗"})
-
-
-def _safe(text: str | None, limit: int = 80) -> str:
-    """Member-written text (names, kudos reasons) as shown: one line, no control characters,
-    unable to mention anyone (``<!channel>``, ``@everyone``) or to carry markup."""
-    return sanitize_answer(text or "", limit).translate(_NEUTRAL) or "?"
-
-
 def _name(member: Member) -> str:
-    return _safe(member.display_name or member.first_name or member.platform_user_id)
+    """The member's name as member text (the renderers escape it for their platform)."""
+    return member_text(member.display_name or member.first_name or member.platform_user_id, 80)
 
 
 async def check_badges(ctx: BotContext, member: Member, *, at: datetime | None = None) -> list[str]:
@@ -507,7 +500,7 @@ async def _my_points(event: CommandInvoked, ctx: BotContext) -> None:
     if entries:
         lines.append("Last entries:")
         lines.extend(
-            f"  #{e.id} {_signed(e.amount)} {_safe(e.reason, 200)} ({e.created_at:%Y-%m-%d})"
+            f"  #{e.id} {_signed(e.amount)} {member_text(e.reason, 200)} ({e.created_at:%Y-%m-%d})"
             for e in entries
         )
     await ctx.answer(event, "\n".join(lines))
@@ -534,7 +527,8 @@ async def _top(event: CommandInvoked, ctx: BotContext) -> None:
     )
     lines = [title]
     lines.extend(
-        f"{s.rank}. {_safe(s.display_name or str(s.member_id))} — {s.total}" for s in standings
+        f"{s.rank}. {member_text(s.display_name or str(s.member_id), 80)} — {s.total}"
+        for s in standings
     )
     if not standings and limit:
         lines.append("No points yet.")
@@ -552,7 +546,7 @@ async def _kudos(event: CommandInvoked, ctx: BotContext) -> None:
         return
     receiver = await _find_member(ctx, event.platform, event.args[0])
     if receiver is None or receiver.id is None:
-        await ctx.answer(event, f"I don't know {_safe(event.args[0])}.")
+        await ctx.answer(event, f"I don't know {member_text(event.args[0], 80)}.")
         return
     giver = await _member_for(ctx, event.user)
     if giver.id == receiver.id:
@@ -590,7 +584,7 @@ async def _adjust(event: CommandInvoked, ctx: BotContext, args: list[str]) -> No
         return
     member = await _find_member(ctx, event.platform, args[1])
     if member is None or member.id is None:
-        await ctx.answer(event, f"I don't know {_safe(args[1])}.")
+        await ctx.answer(event, f"I don't know {member_text(args[1], 80)}.")
         return
     amount = int(args[2]) * (1 if verb == "add" else -1)
     reason = sanitize_answer(" ".join(args[3:]), 300)
@@ -619,7 +613,7 @@ async def _adjust(event: CommandInvoked, ctx: BotContext, args: list[str]) -> No
     await check_badges(ctx, member)
     await ctx.answer(
         event,
-        f"Entry #{entry_id}: {_signed(amount)} for {_name(member)} ({reason}). "
+        f"Entry #{entry_id}: {_signed(amount)} for {_name(member)} ({member_text(reason, 300)}). "
         f"Undo with /rallybot points revert {entry_id}",
     )
 

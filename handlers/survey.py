@@ -38,6 +38,7 @@ from sqlalchemy.exc import IntegrityError
 
 from rallybot.bot.events import ButtonClicked, CommandInvoked, FormSubmitted, MessagePosted, UserRef
 from rallybot.bot.messages import Button, Form, FormField, Message
+from rallybot.bot.messages import member as member_text
 from rallybot.campaigns.quiz import sanitize_answer
 from rallybot.campaigns.schema import Campaign, Step, pick_locale
 from rallybot.campaigns.survey import (
@@ -1372,7 +1373,7 @@ def results_text(results: SurveyResults) -> str:
             for index, label in enumerate(q.choices):
                 lines.append(f"  {label}: {q.counts.get(index, 0)}")
         else:
-            lines.extend(f"  • {sanitize_answer(t, 300)}" for t in q.texts[:20])
+            lines.extend(f"  • {member_text(t, 300)}" for t in q.texts[:20])
             if len(q.texts) > 20:
                 lines.append(f"  … and {len(q.texts) - 20} more")
     return "\n".join(lines)

@@ -22,6 +22,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import itertools
+import secrets
 import re
 import sys
 import tempfile
@@ -43,7 +44,7 @@ from rallybot.bot.adapters.base import (
     MemberProfile,
     SentMessage,
 )
-from rallybot.bot.adapters.memory import Delivered, DeliveryKind, find_delivered
+from rallybot.bot.adapters.memory import Delivered, DeliveryKind, find_delivered, shown
 from rallybot.bot.events import (
     ButtonClicked,
     ChannelRef,
@@ -124,6 +125,8 @@ def render_message(
     Returns:
         The renderable, and the action buttons in the order they were numbered.
     """
+    # Rich's Text is literal (no markup is read from it); member text loses only its marks.
+    message = shown(message)
     sender = message.sender.name if message.sender else "Rallybot"
     header = Text.assemble((where, "bold cyan"), " · ", (sender, "bold"))
     if when is not None:
@@ -203,8 +206,14 @@ class ConsoleAdapter:
         on_quit: Callable[[], Awaitable[None]] | None = None,
         show_time: Callable[[], datetime] | None = None,
         files_dir: Path | None = None,
+        run_id: str | None = None,
     ) -> None:
         self.files_dir = files_dir
+        # Event ids must differ from one run to the next: the bot records every event id it
+        # handled, and on a database kept from an earlier run "console-1" would be dropped as
+        # a duplicate. ``run_id=""`` keeps the short ids (tests that compare them).
+        run = secrets.token_hex(4) if run_id is None else run_id
+        self._event_prefix = f"console-{run}-" if run else "console-"
         self.capabilities = Capabilities(
             buttons=True,
             images=True,
@@ -564,7 +573,9 @@ class ConsoleAdapter:
         self._shown[number] = _Shown(channel, sent.message_id, BOT_USER)
         self._numbers[sent.message_id] = number
         self._contents[sent.message_id] = message
-        self.delivered.append(Delivered(kind, target, message, key, sent, thread_id))
+        self.delivered.append(
+            Delivered(kind, target, shown(message), key, sent, thread_id, raw=message)
+        )
         self._print(message, where=where, number=number)
         return sent
 
@@ -605,7 +616,7 @@ class ConsoleAdapter:
 
     def _base(self, user: UserRef | None = None) -> _EventBase:
         return {
-            "event_id": f"console-{next(self._event_numbers)}",
+            "event_id": f"{self._event_prefix}{next(self._event_numbers)}",
             "platform": PLATFORM,
             "user": user or UserRef(PLATFORM, self.current_user, name=self.current_user),
             "occurred_at": self._now(),

@@ -4,13 +4,16 @@ Every send is recorded as a :class:`Delivered` (a file as a :class:`SentFile`); 
 be injected (:meth:`MemoryAdapter.fail_next`, :meth:`MemoryAdapter.fail_next_files`) and hooks
 run around each send so tests can simulate a crash between the outbox claiming a row, the
 platform accepting it and the outbox recording it.
+
+Its rendering is plain text: a recorded message shows member text as it is, without the marks
+of :func:`~bot.messages.member` (``raw`` keeps the message as the bot built it).
 """
 
 from __future__ import annotations
 
 import itertools
 from collections.abc import Awaitable, Callable, Iterable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 from rallybot.bot.adapters.base import (
@@ -22,7 +25,7 @@ from rallybot.bot.adapters.base import (
     TransientSendError,
 )
 from rallybot.bot.events import ButtonClicked, Event
-from rallybot.bot.messages import Form, Message
+from rallybot.bot.messages import Form, Message, plain
 
 __all__ = [
     "Delivered",
@@ -33,6 +36,7 @@ __all__ = [
     "SentFile",
     "Updated",
     "find_delivered",
+    "shown",
 ]
 
 SendHook = Callable[[str | None], Awaitable[None]]
@@ -54,6 +58,7 @@ class Delivered:
     idempotency_key: str | None
     sent: SentMessage
     thread_id: str | None = None
+    raw: Message | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,6 +67,7 @@ class Updated:
 
     sent: SentMessage
     message: Message
+    raw: Message | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,6 +102,18 @@ class SentFile:
     title: str | None
     alt_text: str | None
     sent: SentMessage
+
+
+def shown(message: Message) -> Message:
+    """``message`` as the memory platform shows it: member text without its marks."""
+    buttons = tuple(replace(b, label=plain(b.label)) for b in message.buttons)
+    return replace(
+        message,
+        text=plain(message.text),
+        title=plain(message.title) if message.title is not None else None,
+        context=plain(message.context) if message.context is not None else None,
+        buttons=buttons,
+    )
 
 
 def find_delivered(delivered: Iterable[Delivered], target: str, key: str) -> SentMessage | None:
@@ -277,8 +295,8 @@ class MemoryAdapter:
     async def update(self, sent: SentMessage, message: Message) -> None:
         """Replace a sent message's content; AdapterError if the bot never sent it."""
         self._known(sent)
-        self._contents[(sent.channel_id, sent.message_id)] = message
-        self.updates.append(Updated(sent, message))
+        self._contents[(sent.channel_id, sent.message_id)] = shown(message)
+        self.updates.append(Updated(sent, shown(message), message))
 
     async def pin(self, sent: SentMessage) -> None:
         """Pin a sent message (pinning twice keeps one pin)."""
@@ -332,7 +350,14 @@ class MemoryAdapter:
         sent = SentMessage(channel_id=channel_id, message_id=f"f{next(self._ids)}")
         self.files.append(
             SentFile(
-                target, not in_channel, filename, bytes(content), message, title, alt_text, sent
+                target,
+                not in_channel,
+                filename,
+                bytes(content),
+                shown(message) if message is not None else None,
+                plain(title) if title is not None else None,
+                alt_text,
+                sent,
             )
         )
         return sent
@@ -373,8 +398,10 @@ class MemoryAdapter:
             if existing is not None:  # the platform drops the repeat, like a Discord nonce
                 return existing
         sent = SentMessage(channel_id=channel_id, message_id=f"m{next(self._ids)}")
-        self.delivered.append(Delivered(kind, target, message, key, sent, thread_id))
-        self._contents[(sent.channel_id, sent.message_id)] = message
+        self.delivered.append(
+            Delivered(kind, target, shown(message), key, sent, thread_id, raw=message)
+        )
+        self._contents[(sent.channel_id, sent.message_id)] = shown(message)
         if self.after_send is not None:
             await self.after_send(key)
         return sent

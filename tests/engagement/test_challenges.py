@@ -13,6 +13,7 @@ import pytest
 import sqlalchemy as sa
 
 from rallybot.bot.adapters.memory import MemoryAdapter
+from rallybot.bot.adapters.slack.render import render_message as render_slack
 from rallybot.bot.app import Rallybot
 from rallybot.bot.clock import SimulatedClock
 from rallybot.bot.config import Settings
@@ -162,6 +163,7 @@ class World:
 
     async def handle(self, event: Event) -> None:
         await self.bot.handle(event)
+        await self.bot.dispatcher.run_once()  # evidence goes through the outbox: send it
 
     async def post(
         self, who: str, channel: ChannelRef = GENERAL, message_id: str | None = None
@@ -370,7 +372,7 @@ async def test_evidence_is_judged_by_managers_only_and_counts_once(
     answer = await world.command("ana", "challenge", "submit", "proof", "https://x.test/<b>me</b>")
     assert "Submission #" in answer
     [review] = [m for m in world.directs_to("cm") if m.buttons]
-    assert "https://x.test/‹b›me‹/b›" in review.text  # shown without markup
+    assert "https://x.test/<b>me</b>" in review.text  # member text: the renderers escape it
     approve, reject = review.buttons
     assert (approve.action_id, reject.action_id) == ("challenge-approve", "challenge-reject")
     await world.click("bob", approve.action_id or "", approve.value)  # not a manager
@@ -508,10 +510,13 @@ async def test_a_file_sent_to_the_bot_is_evidence_shown_with_its_link(
     await send("ana", "done <@bob>", dm, shot)
     [review] = [m for m in world.directs_to("cm") if m.buttons]
     assert "Ana submitted evidence for the challenge “Show us”" in review.text
-    assert "done ‹＠bob›" in review.text  # the caption, neutralised
-    assert "📎 my ‹b›screen‹/b›.png https://files.example.test/F1/screen.png" in review.text
+    # The caption and the file name are member text: shown as typed, escaped by each renderer.
+    assert "done <@bob>" in review.text
+    assert "📎 my <b>screen</b>.png https://files.example.test/F1/screen.png" in review.text
+    [raw] = [d.raw for d in world.adapter.directs if d.target == "cm" and d.message.buttons]
+    assert raw is not None and "<@bob>" not in render_slack(raw)["blocks"][0]["text"]["text"]
     assert any(
-        "Submission #" in m.text and "my ‹b›screen‹/b›.png" in m.text
+        "Submission #" in m.text and "my <b>screen</b>.png" in m.text
         for m in world.directs_to("ana")
     )
     await world.click("cm", "challenge-approve", review.buttons[0].value)

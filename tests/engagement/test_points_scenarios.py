@@ -10,6 +10,7 @@ from pathlib import Path
 import sqlalchemy as sa
 
 from rallybot.bot.adapters.memory import MemoryAdapter
+from rallybot.bot.adapters.slack.render import render_message as render_slack
 from rallybot.bot.app import Rallybot
 from rallybot.bot.clock import SimulatedClock
 from rallybot.bot.config import Settings
@@ -21,6 +22,7 @@ from rallybot.bot.events import (
     ReactionRemoved,
     UserRef,
 )
+from rallybot.bot.messages import Message
 from rallybot.campaigns.rules import load_rules_text
 from rallybot.handlers.points import grant
 from rallybot.storage import ledger
@@ -292,7 +294,7 @@ async def test_kudos_by_emoji_and_command_with_allowance_and_pair_limit(
     answer = await w.command(alice, "kudos", "Erin", "thanks")  # a 4th kudos today
     assert answer.startswith("No kudos sent: you may give 3 a day")
     assert await w.total("erin") == 0
-    assert await w.command(alice, "kudos", "@nobody", "x") == "I don't know ＠nobody."
+    assert await w.command(alice, "kudos", "@nobody", "x") == "I don't know @nobody."
     dave = await w.member_id("dave")
     (entry,) = await ledger.recent_entries(db, dave, 5)
     assert (entry.reason, entry.actor_id, entry.source) == (
@@ -465,13 +467,19 @@ async def test_hostile_kudos_reasons_and_names_are_shown_safely(
     await upsert_member(db, "memory", "mallory", w.clock.now(), display_name="<!channel> *boss*")
     hostile = ("<!everyone>", "@here", "`code`", "line\nbreak\x00\x1b[31m", "x" * 5000)
     answer = await w.command(alice, "kudos", "@mallory", *hostile)
-    assert answer == "Kudos sent to ‹!channel› ∗boss∗ (+5)."
+    # Names and reasons are member text: shown as typed, escaped by each renderer.
+    assert answer == "Kudos sent to <!channel> *boss* (+5)."
+    raw = w.adapter.directs[-1].raw
+    assert raw is not None
+    shown = render_slack(raw)["blocks"][0]["text"]["text"]
+    assert "<!channel>" not in shown and "&lt;!channel&gt; ∗boss∗" in shown
     mallory = await w.member_id("mallory")
     (entry,) = await ledger.recent_entries(db, mallory, 1)
     assert len(entry.reason) <= 310 and "\n" not in entry.reason and "\x00" not in entry.reason
     text = await w.command(user("mallory"), "points")
     line = next(x for x in text.splitlines() if x.startswith("  #"))
-    assert "<" not in line and "@" not in line and "`" not in line
-    assert "‹!everyone› ＠here ˋcodeˋ line break[31m" in line
+    assert "<!everyone> @here `code` line break[31m" in line
+    shown = render_slack(w.adapter.directs[-1].raw or Message(""))["blocks"][0]["text"]["text"]
+    assert "<!everyone>" not in shown and "`" not in shown
     top = await w.command(alice, "top")
-    assert "1. ‹!channel› ∗boss∗ — 5" in top.splitlines()
+    assert "1. <!channel> *boss* — 5" in top.splitlines()

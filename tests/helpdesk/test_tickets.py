@@ -7,6 +7,7 @@ from __future__ import annotations
 from datetime import timedelta
 from pathlib import Path
 
+from rallybot.bot.adapters.discord.render import render_message as render_discord
 from rallybot.bot.clock import SimulatedClock
 from rallybot.handlers.admin import HELP as HELP_TEXT
 from rallybot.handlers.helpdesk import ACTION_FAQ, ACTION_SOLVED, ACTION_TAKE
@@ -327,7 +328,10 @@ async def test_help_command_from_anywhere(db: Database, tmp_path: Path) -> None:
     [posted] = adapter.posts
     assert posted.target == HELP
     assert posted.message.text.startswith("❓ <@alice>: How do I join a group?")
-    assert "@everyone" not in posted.message.text  # no mass mention through the bot
+    # No mass mention through the bot: the question is member text, escaped by the renderers.
+    assert posted.raw is not None
+    shown = render_discord(posted.raw)
+    assert "\\@everyone" in shown.content and shown.allowed_mentions.everyone is False
     found = await ticket(db)
     assert found.message_id == posted.sent.message_id
     assert found.asker_id == await member_id(db, "alice")

@@ -51,7 +51,7 @@ def test_the_ceo_announcement_renders_every_part() -> None:
         pin=True,
     )
     kwargs = render_message(message)
-    assert set(kwargs) == {"text", "blocks", "unfurl_links", "username", "icon_url"}
+    assert set(kwargs) == {"text", "blocks", "unfurl_links", "unfurl_media", "username", "icon_url"}
     assert kwargs["username"] == "The CEO"
     assert kwargs["icon_url"] == "https://connect.example.com/ceo.png"
     assert kwargs["unfurl_links"] is False
@@ -88,6 +88,7 @@ def test_a_plain_text_message_is_one_section_without_sender_fields() -> None:
         "text": "Hello",
         "blocks": [{"type": "section", "text": {"type": "mrkdwn", "text": "Hello"}}],
         "unfurl_links": False,
+        "unfurl_media": False,
     }
 
 

@@ -35,6 +35,7 @@ from rallybot.bot.adapters.base import (
 )
 from rallybot.bot.adapters.discord.render import (
     RenderedMessage,
+    member_markdown,
     nonce_for,
     parse_custom_id,
     render_message,
@@ -59,6 +60,7 @@ from rallybot.bot.events import (
     UserRef,
 )
 from rallybot.bot.messages import Form, Message
+from rallybot.bot.metrics import METRICS
 from rallybot.bot.ratelimit import RateLimiter, Rule
 from rallybot.storage.database import Database
 from rallybot.storage.repositories import list_states, load_dm_channels, set_dm_channel
@@ -127,7 +129,12 @@ def build_client() -> discord.Client:
     discord.py sleeps through 429 answers itself; one that asks to wait longer than
     :data:`MAX_RATELIMIT_WAIT` raises instead, and the outbox retries that send later.
     """
-    return discord.Client(intents=build_intents(), max_ratelimit_timeout=MAX_RATELIMIT_WAIT)
+    return discord.Client(
+        intents=build_intents(),
+        max_ratelimit_timeout=MAX_RATELIMIT_WAIT,
+        # No send may mention everyone, here or a role; each send names its users itself.
+        allowed_mentions=discord.AllowedMentions.none(),
+    )
 
 
 class DiscordAdapter:
@@ -246,7 +253,9 @@ class DiscordAdapter:
             confirms_sends=False,
             max_sends_per_second=requests_per_second,
         )
-        self.limiter = RateLimiter({"global": Rule(rate=requests_per_second, burst=PACING_BURST)})
+        self.limiter = RateLimiter(
+            {"global": Rule(rate=requests_per_second, burst=PACING_BURST)}, platform=PLATFORM
+        )
         self.ready_timeout = ready_timeout
         self.sync_commands = sync_commands
         self.client = client or build_client()
@@ -487,6 +496,7 @@ class DiscordAdapter:
                 embeds=rendered.embeds,
                 view=view or discord.utils.MISSING,
                 ephemeral=True,
+                allowed_mentions=rendered.allowed_mentions,
             )
         else:
             await interaction.response.send_message(
@@ -494,6 +504,7 @@ class DiscordAdapter:
                 embeds=rendered.embeds,
                 view=view or discord.utils.MISSING,
                 ephemeral=True,
+                allowed_mentions=rendered.allowed_mentions,
             )
 
     # -- inbound ------------------------------------------------------------------------
@@ -916,8 +927,10 @@ class DiscordAdapter:
         if message is not None:
             rendered = _render(message)
             text, options["embeds"] = rendered.content or None, rendered.embeds
+            options["allowed_mentions"] = rendered.allowed_mentions
         elif title and title != filename:
-            text = f"**{title}**"
+            text = f"**{member_markdown(title)}**"
+            options["allowed_mentions"] = discord.AllowedMentions.none()
         upload = discord.File(io.BytesIO(content), filename=filename, description=alt_text)
         await self.limiter.acquire("global")
         with _errors(what):
@@ -955,10 +968,16 @@ class DiscordAdapter:
                     content=rendered.content or None,
                     embeds=rendered.embeds,
                     view=view,
+                    allowed_mentions=rendered.allowed_mentions,
                 )
                 return
             partial = self._partial_message(sent)
-            await partial.edit(content=rendered.content or None, embeds=rendered.embeds, view=view)
+            await partial.edit(
+                content=rendered.content or None,
+                embeds=rendered.embeds,
+                view=view,
+                allowed_mentions=rendered.allowed_mentions,
+            )
 
     async def pin(self, sent: SentMessage) -> None:
         """Pin a message."""
@@ -1111,7 +1130,10 @@ class DiscordAdapter:
         reference: discord.MessageReference | None = None,
     ) -> SentMessage:
         """One paced ``send``: with the key's nonce (discord.py adds ``enforce_nonce``)."""
-        options: dict[str, Any] = {"embeds": rendered.embeds}
+        options: dict[str, Any] = {
+            "embeds": rendered.embeds,
+            "allowed_mentions": rendered.allowed_mentions,
+        }
         view = _detached(rendered.view)
         if view is not None:
             options["view"] = view
@@ -1136,6 +1158,7 @@ class DiscordAdapter:
                 avatar_url=rendered.avatar_url or discord.utils.MISSING,
                 embeds=rendered.embeds,
                 view=_detached(rendered.view) or discord.utils.MISSING,
+                allowed_mentions=rendered.allowed_mentions,
                 wait=True,
             )
         self._webhook_messages[sent.id] = webhook
@@ -1190,6 +1213,11 @@ class DiscordAdapter:
             webhook = discord.Webhook.from_state(found, state)
             self._webhooks[channel_id] = webhook
             return webhook
+
+    @property
+    def connected(self) -> bool:
+        """Whether the gateway session is up (``/readyz``)."""
+        return self.client.is_ready() and not self.client.is_closed()
 
     def __repr__(self) -> str:
         return f"<DiscordAdapter guilds={sorted(self.guild_ids)} ready={self.client.is_ready()}>"
@@ -1321,6 +1349,7 @@ def _errors(what: str) -> Iterator[None]:
     try:
         yield
     except discord.RateLimited as exc:
+        METRICS.throttled(PLATFORM, "rest")  # discord.py waited out the shorter ones itself
         raise TransientSendError(
             f"{what}: rate limited for {exc.retry_after:.1f}s", exc.retry_after
         ) from exc
@@ -1329,6 +1358,8 @@ def _errors(what: str) -> Iterator[None]:
     except discord.NotFound as exc:
         raise AdapterError(f"{what}: unknown to Discord: {exc.text}") from exc
     except discord.HTTPException as exc:
+        if exc.status == 429:
+            METRICS.throttled(PLATFORM, "rest")
         if exc.status >= 500 or exc.status == 429:
             retry = _retry_after(exc)
             raise TransientSendError(f"{what}: Discord answered {exc.status}", retry) from exc

@@ -17,17 +17,28 @@ Buttons keep working after a restart without registering any view: the custom id
 action and its value, so the adapter handles every component interaction generically in
 ``on_interaction`` with :func:`parse_custom_id`. :class:`RallyView` has ``timeout=None`` (it
 is persistent in discord.py's sense) and no callbacks of its own.
+
+Member text (between the marks of :func:`~bot.messages.member`) is escaped by
+:func:`member_markdown`: every Markdown and mention character gets a backslash, so it shows
+literally (no ``@everyone``, ``<@id>``, ``<@&role>``, ``[label](url)``, emphasis, spoiler,
+code, heading or quote); the colon of a URL is escaped too, so a member's URL shows as text:
+neither a link nor a preview. In an embed footer (plain text on Discord) it is only
+cleaned. Whatever the text says, a message mentions only the users the bot's own text names
+with ``<@id>``:
+:attr:`RenderedMessage.allowed_mentions` is set on every send, never ``@everyone``, ``@here``
+or a role.
 """
 
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import discord
 
-from rallybot.bot.messages import Button, Message
+from rallybot.bot.messages import Button, Message, clean_member_text, member_segments, plain
 
 __all__ = [
     "BUTTONS_PER_ROW",
@@ -44,6 +55,8 @@ __all__ = [
     "RallyView",
     "RenderedMessage",
     "custom_id",
+    "member_markdown",
+    "mentioned_users",
     "nonce_for",
     "parse_custom_id",
     "render_message",
@@ -67,6 +80,11 @@ NONCE_LIMIT = 25
 ELLIPSIS = "…"
 ANNOUNCEMENT_COLOUR = discord.Colour.blurple()
 
+# Backslash-escapable Markdown and mention characters (Discord shows ``\\x`` as ``x``).
+_MARKDOWN_CHARS = re.compile(r"([\\*_~|`>#\-\[\]()<@:!+=.])")
+_USER_MENTION = re.compile(r"<@!?(\d{1,20})>")
+_MEMBER_LIMIT = 4000
+
 _STYLES = {
     "primary": discord.ButtonStyle.primary,
     "danger": discord.ButtonStyle.danger,
@@ -83,6 +101,38 @@ class RenderedMessage:
     view: discord.ui.View | None
     username: str | None
     avatar_url: str | None
+    mention_ids: tuple[int, ...] = field(default=())
+
+    @property
+    def allowed_mentions(self) -> discord.AllowedMentions:
+        """Exactly the users the bot's own text mentions: never everyone, here or a role."""
+        return discord.AllowedMentions(
+            everyone=False,
+            roles=False,
+            users=[discord.Object(id=user) for user in self.mention_ids],
+            replied_user=False,
+        )
+
+
+def member_markdown(text: str) -> str:
+    """A member's text as Discord Markdown that shows it literally (see the module doc)."""
+    return _MARKDOWN_CHARS.sub(r"\\\1", clean_member_text(text, _MEMBER_LIMIT))
+
+
+def _markdown(text: str) -> str:
+    """``text`` for content, descriptions and titles: its member text escaped."""
+    return "".join(
+        member_markdown(part) if is_member else part for is_member, part in member_segments(text)
+    )
+
+
+def mentioned_users(text: str) -> tuple[int, ...]:
+    """The user ids the bot's own text (not member text) mentions with ``<@id>``."""
+    ids: list[int] = []
+    for is_member, part in member_segments(text):
+        if not is_member:
+            ids.extend(int(found) for found in _USER_MENTION.findall(part))
+    return tuple(dict.fromkeys(ids))[:100]  # Discord accepts 100 users at most
 
 
 def custom_id(action_id: str, value: str) -> str:
@@ -150,7 +200,7 @@ def _split(text: str, limit: int) -> list[str]:
 
 
 def _button(button: Button, row: int) -> discord.ui.Button[RallyView]:
-    label = _truncate(button.label, BUTTON_LABEL_LIMIT) or "…"
+    label = _truncate(plain(button.label), BUTTON_LABEL_LIMIT) or "…"
     if button.url:
         if len(button.url) > LINK_URL_LIMIT:
             raise ValueError(
@@ -204,8 +254,9 @@ def render_message(message: Message) -> RenderedMessage:
 
     Raises ValueError when the buttons cannot be expressed on Discord (see :class:`RallyView`).
     """
-    text = message.text.strip()
-    context = (message.context or "").strip()
+    text = _markdown(message.text).strip()
+    raw_context = (message.context or "").strip()
+    context = _markdown(raw_context)
     images = [image.url for image in message.images]
     content = ""
     embeds: list[discord.Embed] = []
@@ -220,8 +271,17 @@ def render_message(message: Message) -> RenderedMessage:
             if line:
                 content = f"{content}\n{line}" if content else line
     else:
-        title = _truncate(message.title.strip(), EMBED_TITLE_LIMIT) if message.title else None
-        footer = _truncate(context, EMBED_FOOTER_LIMIT) if context else None
+        title = (
+            _truncate(_markdown(message.title).strip(), EMBED_TITLE_LIMIT)
+            if message.title
+            else None
+        )
+        # A footer is plain text on Discord: member text is cleaned there, not escaped.
+        footer_text = "".join(
+            clean_member_text(part, _MEMBER_LIMIT) if is_member else part
+            for is_member, part in member_segments(raw_context)
+        )
+        footer = _truncate(footer_text, EMBED_FOOTER_LIMIT) if footer_text else None
         budget = EMBED_TOTAL_LIMIT - len(title or "") - len(footer or "")
         chunks = _split(_truncate(text, budget), EMBED_DESCRIPTION_LIMIT) if text else []
         first = discord.Embed(
@@ -253,8 +313,14 @@ def render_message(message: Message) -> RenderedMessage:
     username = None
     avatar_url = None
     if message.sender is not None:
-        username = _truncate(message.sender.name.strip(), USERNAME_LIMIT) or None
+        username = _truncate(plain(message.sender.name).strip(), USERNAME_LIMIT) or None
         avatar_url = message.sender.icon_url or None
+    mention_ids = mentioned_users(f"{message.title or ''}\n{message.text}\n{raw_context}")
     return RenderedMessage(
-        content=content, embeds=embeds, view=view, username=username, avatar_url=avatar_url
+        content=content,
+        embeds=embeds,
+        view=view,
+        username=username,
+        avatar_url=avatar_url,
+        mention_ids=mention_ids,
     )

@@ -36,6 +36,7 @@ from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 from slack_bolt.adapter.starlette.async_handler import AsyncSlackRequestHandler
 from slack_bolt.app.async_app import AsyncApp
 from slack_bolt.context.ack.async_ack import AsyncAck
+from slack_bolt.response import BoltResponse
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.web.async_slack_response import AsyncSlackResponse
@@ -51,6 +52,7 @@ from rallybot.bot.adapters.base import (
     SentMessage,
     TransientSendError,
 )
+from rallybot.bot.adapters.slack.http_guard import Ignored, Rejected, check_request
 from rallybot.bot.adapters.slack.limits import rate_keys, slack_limiter
 from rallybot.bot.adapters.slack.profiles import is_active_member, profile_from_user
 from rallybot.bot.adapters.slack.render import (
@@ -551,7 +553,10 @@ class SlackAdapter:
             process_before_response=True,  # listeners return at once; our tasks do the work
             request_verification_enabled=http_port is not None,
         )
+        self._signing_secret = signing_secret or ""
         self._register_listeners()
+        self.app.error(self._on_listener_error)
+        self._refusals: dict[str, tuple[float, int]] = {}  # reason -> (last logged, since)
         self._http_handler = AsyncSlackRequestHandler(self.app)
         self.port: int | None = None
         self.rate_limited = 0  # 429s received
@@ -638,7 +643,40 @@ class SlackAdapter:
     async def _handle_http(self, request: Request) -> Response:
         if self._sink is None:  # stopping or not started: Slack retries, maybe on a replica
             return Response("not accepting events", status_code=503)
+        # Headers and body are checked before slack-bolt sees them (bot.adapters.slack.
+        # http_guard): bad input gets a 4xx and one log line, never a 500 or a traceback.
+        verdict = check_request(
+            request.headers,
+            await request.body(),  # Starlette keeps it for the handler below
+            signing_secret=self._signing_secret,
+            now=time.time(),  # Slack signs with the real clock, not the bot's
+        )
+        if isinstance(verdict, Rejected):
+            self._log_refusal(verdict)
+            return Response(verdict.reason, status_code=verdict.status)
+        if isinstance(verdict, Ignored):  # acknowledged, or Slack retries and counts a failure
+            METRICS.event(PLATFORM, verdict.kind, "ignored")
+            return Response(status_code=200)
         return await self._http_handler.handle(request)
+
+    def _log_refusal(self, verdict: Rejected) -> None:
+        """One warning per reason and minute at most: a flood of bad requests cannot fill
+        the logs."""
+        now = time.monotonic()
+        last, since = self._refusals.get(verdict.reason, (float("-inf"), 0))
+        if now - last < 60.0:
+            self._refusals[verdict.reason] = (last, since + 1)
+            return
+        more = f" ({since} more in the last minute)" if since else ""
+        log.warning("Slack endpoint: %s %s%s", verdict.status, verdict.reason, more)
+        self._refusals[verdict.reason] = (now, 0)
+        while len(self._refusals) > 100:
+            self._refusals.pop(next(iter(self._refusals)))
+
+    async def _on_listener_error(self, error: Exception) -> BoltResponse:
+        """A payload the guard let through but a listener could not read: 400, one line."""
+        log.warning("Slack endpoint: malformed payload (%s)", type(error).__name__)
+        return BoltResponse(status=400, body="malformed payload")
 
     @property
     def connected(self) -> bool:

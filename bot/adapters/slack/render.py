@@ -20,6 +20,13 @@ differ in Slack's mrkdwn and leaves the rest alone:
 - ``plain_text`` (the header, button labels, image alt text) is sent as it is: Slack shows
   it literally and escapes it itself.
 
+Member text (between the marks of :func:`~bot.messages.member`) is never translated: it is
+escaped by :func:`member_mrkdwn` so that it shows literally and can produce no control
+sequence (no ``<!channel>``, ``<@U…>``, ``<url|label>``), no emphasis, code, strike or quote.
+A text holding member text is sent with ``verbatim: true`` so that Slack links no bare URL,
+channel name or ``@name`` in it either; the author's bare URLs in it are then written as
+explicit ``<url>`` links.
+
 Slack's limits are respected rather than sent and refused: at most 50 blocks (text is cut
 with an ellipsis when it would need more), 3,000 characters per section (longer text is split
 over several sections at paragraph, line or word boundaries), a 150-character header (a
@@ -38,7 +45,15 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from rallybot.bot.messages import Button, Form, Message
+from rallybot.bot.messages import (
+    MEMBER_OPEN,
+    Button,
+    Form,
+    Message,
+    clean_member_text,
+    member_segments,
+    plain,
+)
 
 __all__ = [
     "FORM_CALLBACK_PREFIX",
@@ -48,6 +63,7 @@ __all__ = [
     "escape",
     "fallback_text",
     "is_link_action",
+    "member_mrkdwn",
     "original_action_id",
     "render_blocks",
     "render_form",
@@ -87,6 +103,10 @@ _STRIKE = re.compile(r"~~(?=\S)(.+?)(?<=\S)~~")
 _QUOTE = re.compile(r"^&gt;(?= |$)", re.MULTILINE)
 _BULLET = re.compile(r"^([ \t]*)\* (?=\S)", re.MULTILINE)
 _PLACEHOLDER = re.compile("\ue000(\\d+)\ue001")
+_BARE_URL = re.compile(r"(?<![<|\w])(?:https?://|mailto:)[^\s<>|\ue000\ue001]+")
+# Slack has no escape for its emphasis characters: member text shows look-alikes instead.
+_MEMBER_MARKUP = str.maketrans({"*": "∗", "_": "ˍ", "~": "∼", "`": "ˋ"})
+_MEMBER_LIMIT = 4000
 
 
 def escape(text: str) -> str:
@@ -105,8 +125,36 @@ def _escape_raw(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
+def member_mrkdwn(text: str) -> str:
+    """A member's text as Slack mrkdwn that shows it literally: ``&``, ``<`` and ``>``
+    escaped (no mention, link or date of any form), emphasis, strike and code characters
+    replaced by look-alikes, a leading ``>`` unable to open a quote."""
+    cleaned = clean_member_text(text, _MEMBER_LIMIT).translate(_MEMBER_MARKUP)
+    if cleaned.startswith(">"):
+        cleaned = "›" + cleaned[1:]
+    return _escape_raw(cleaned)
+
+
+def has_member_text(text: str | None) -> bool:
+    """Whether ``text`` holds member text (then it is sent with ``verbatim: true``)."""
+    return bool(text) and MEMBER_OPEN in (text or "")
+
+
 def to_mrkdwn(text: str) -> str:
-    """Translate the neutral light Markdown of ``text`` to escaped Slack mrkdwn."""
+    """Translate the neutral light Markdown of ``text`` to escaped Slack mrkdwn; member text
+    in it is escaped (:func:`member_mrkdwn`), never translated."""
+    if not has_member_text(text):
+        return _author_mrkdwn(plain(text))
+    out: list[str] = []
+    for is_member, part in member_segments(text):
+        if is_member:
+            out.append(member_mrkdwn(part))
+        else:  # verbatim: true, so the author's bare links are made explicit
+            out.append(_BARE_URL.sub(lambda m: f"<{m.group(0)}>", _author_mrkdwn(part)))
+    return "".join(out)
+
+
+def _author_mrkdwn(text: str) -> str:
     out: list[str] = []
     position = 0
     for match in _CODE.finditer(text):
@@ -200,7 +248,8 @@ def _buttons(buttons: tuple[Button, ...]) -> list[dict[str, Any]]:
     elements: list[dict[str, Any]] = []
     seen: dict[str, int] = {}
     for index, button in enumerate(buttons[: ACTIONS_PER_BLOCK * MAX_ACTIONS_BLOCKS]):
-        label = _truncate(button.label.strip() or button.action_id or "…", BUTTON_LABEL_LIMIT)
+        label = plain(button.label).strip() or button.action_id or "…"
+        label = _truncate(label, BUTTON_LABEL_LIMIT)
         element: dict[str, Any] = {
             "type": "button",
             "text": {"type": "plain_text", "text": label, "emoji": True},
@@ -228,23 +277,34 @@ def _images(message: Message) -> list[dict[str, Any]]:
     for image in message.images:
         if not image.url or len(image.url) > URL_LIMIT:
             continue
-        alt = image.alt.strip() or (message.title or "").strip() or "image"
+        alt = plain(image.alt).strip() or plain(message.title or "").strip() or "image"
         blocks.append(
             {"type": "image", "image_url": image.url, "alt_text": _truncate(alt, ALT_TEXT_LIMIT)}
         )
     return blocks
 
 
+def _inline(text: str) -> str:
+    """``text`` escaped, not translated; its member text as :func:`member_mrkdwn`."""
+    return "".join(
+        member_mrkdwn(part) if is_member else escape(part)
+        for is_member, part in member_segments(text)
+    )
+
+
 def _title_block(title: str) -> dict[str, Any]:
-    title = " ".join(title.split())
-    if len(title) <= HEADER_TEXT_LIMIT:
-        return {"type": "header", "text": {"type": "plain_text", "text": title, "emoji": True}}
-    bold = _truncate(escape(title), SECTION_TEXT_LIMIT - 2)
-    return {"type": "section", "text": {"type": "mrkdwn", "text": f"*{bold}*"}}
+    shown = " ".join(plain(title).split())
+    if len(shown) <= HEADER_TEXT_LIMIT:  # plain_text: Slack shows it literally
+        return {"type": "header", "text": {"type": "plain_text", "text": shown, "emoji": True}}
+    bold = _truncate(_inline(" ".join(title.split())), SECTION_TEXT_LIMIT - 2)
+    return _section(f"*{bold}*", verbatim=has_member_text(title))
 
 
-def _section(text: str) -> dict[str, Any]:
-    return {"type": "section", "text": {"type": "mrkdwn", "text": text}}
+def _section(text: str, *, verbatim: bool = False) -> dict[str, Any]:
+    body: dict[str, Any] = {"type": "mrkdwn", "text": text}
+    if verbatim:
+        body["verbatim"] = True
+    return {"type": "section", "text": body}
 
 
 def render_blocks(message: Message) -> list[dict[str, Any]]:
@@ -258,13 +318,17 @@ def render_blocks(message: Message) -> list[dict[str, Any]]:
     context: list[dict[str, Any]] = []
     if message.context and message.context.strip():
         text = _truncate(to_mrkdwn(message.context.strip()), SECTION_TEXT_LIMIT)
-        context = [{"type": "context", "elements": [{"type": "mrkdwn", "text": text}]}]
+        element: dict[str, Any] = {"type": "mrkdwn", "text": text}
+        if has_member_text(message.context):
+            element["verbatim"] = True
+        context = [{"type": "context", "elements": [element]}]
     room = MAX_BLOCKS - len(head) - len(actions) - len(context)
     chunks = split_text(to_mrkdwn(message.text))
     if len(chunks) > room:
         last = _truncate(chunks[room - 1], SECTION_TEXT_LIMIT - 1).removesuffix(_ELLIPSIS)
         chunks = [*chunks[: room - 1], last + _ELLIPSIS]
-    sections = [_section(chunk) for chunk in chunks]
+    verbatim = has_member_text(message.text)
+    sections = [_section(chunk, verbatim=verbatim) for chunk in chunks]
     images = _images(message)[: room - len(sections)]
     return [*head, *sections, *images, *actions, *context]
 
@@ -273,7 +337,7 @@ def fallback_text(message: Message) -> str:
     """The top-level ``text``: shown in notifications and where blocks cannot be; never empty."""
     parts: list[str] = []
     if message.title and message.title.strip():
-        parts.append(f"*{escape(' '.join(message.title.split()))}*")
+        parts.append(f"*{_inline(' '.join(message.title.split()))}*")
     if message.text.strip():
         parts.append(to_mrkdwn(message.text.strip()))
     if not parts:
@@ -283,7 +347,7 @@ def fallback_text(message: Message) -> str:
             *(i.alt for i in message.images),
             message.sender.name if message.sender else "",
         ]
-        parts = [escape(c.strip()) for c in candidates if c.strip()][:1] or ["Rallybot"]
+        parts = [_inline(c.strip()) for c in candidates if c.strip()][:1] or ["Rallybot"]
     text = "\n".join(parts)
     if len(text) <= FALLBACK_LIMIT:
         return text
@@ -296,9 +360,11 @@ def render_message(message: Message) -> dict[str, Any]:
         "text": fallback_text(message),
         "blocks": render_blocks(message),
         "unfurl_links": False,
+        "unfurl_media": False,
     }
     if message.sender is not None:
-        kwargs["username"] = _truncate(message.sender.name.strip(), USERNAME_LIMIT) or "Rallybot"
+        name = plain(message.sender.name).strip()
+        kwargs["username"] = _truncate(name, USERNAME_LIMIT) or "Rallybot"
         if message.sender.icon_url:
             kwargs["icon_url"] = message.sender.icon_url
     return kwargs
@@ -313,7 +379,8 @@ INPUT_MAX_LENGTH = 3000
 
 
 def _plain(text: str, limit: int) -> dict[str, Any]:
-    return {"type": "plain_text", "text": _truncate(text.strip(), limit) or "…", "emoji": True}
+    shown = plain(text).strip()
+    return {"type": "plain_text", "text": _truncate(shown, limit) or "…", "emoji": True}
 
 
 def render_form(form: Form, *, private_metadata: str = "") -> dict[str, Any]:
