@@ -502,6 +502,36 @@ def demo(
     raise typer.Exit(asyncio.run(run_demo(lang=lang, console=out)))
 
 
+@app.command("try")
+def try_(
+    paths: Annotated[
+        list[Path],
+        typer.Argument(help="Your campaign files (and quiz banks, FAQs), or their folder."),
+    ],
+    from_: Annotated[
+        str | None,
+        typer.Option(
+            "--from", help='Start, in the campaign\'s time zone: "launch - 7d", "2027-03-01 08:00".'
+        ),
+    ] = None,
+    to: Annotated[str | None, typer.Option(help="End (same forms as --from).")] = None,
+    speed: Annotated[
+        float,
+        typer.Option(help="Simulated hours per real second, to watch it unfold (0: at once)."),
+    ] = 0.0,
+) -> None:
+    """Play your own campaign on the console before it goes live: a simulated clock, a
+    throwaway database, the roster your campaign names; from the first message to the last."""
+    from rallybot.bot.demo import run_try
+
+    missing = [p for p in paths if not p.exists()]
+    for path in missing:
+        err.print(f"[red]{path}: no such file or folder[/red]")
+    if missing:
+        raise typer.Exit(2)
+    raise typer.Exit(asyncio.run(run_try(paths, console=out, start=from_, end=to, speed=speed)))
+
+
 @db_app.command("upgrade")
 def db_upgrade(revision: Annotated[str, typer.Argument(help="Target revision.")] = "head") -> None:
     """Create or migrate the database schema."""

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import tempfile
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta, tzinfo
 from pathlib import Path
@@ -21,7 +21,7 @@ from rallybot.campaigns.timeexpr import localize
 from rallybot.storage.models import Delivery
 from rallybot.storage.repositories import upsert_member
 
-__all__ = ["EXAMPLES", "run_demo"]
+__all__ = ["EXAMPLES", "run_demo", "run_try"]
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "campaigns" / "examples"
 
@@ -187,3 +187,132 @@ def _summary(
         + ("nothing duplicated." if duplicates == 0 else f"{duplicates} DUPLICATED.")
     )
     return 0 if duplicates == 0 else 1
+
+
+async def run_try(
+    paths: Sequence[Path],
+    *,
+    console: Console | None = None,
+    start: str | None = None,
+    end: str | None = None,
+    speed: float = 0.0,
+) -> int:
+    """Play a community manager's own files on the console, on a simulated clock, with a
+    throwaway database and the rosters the campaigns name: from the first message to the last
+    (or ``start``/``end``, time expressions in the first campaign's zone such as
+    ``launch - 7d``). ``speed``: simulated hours per real second (0: as fast as possible).
+    Returns the exit code: 1 when the files have errors, 0 otherwise."""
+    import asyncio
+
+    from rallybot.bot.adapters.console import ConsoleAdapter
+    from rallybot.campaigns.faq import is_faq_file
+    from rallybot.campaigns.loader import _campaign_files
+    from rallybot.campaigns.planner import MemberView
+    from rallybot.campaigns.quiz import validate_all
+    from rallybot.campaigns.roster import RosterEntry, RosterLoadError, load_roster
+    from rallybot.campaigns.timeexpr import TimeExprError, parse_time_expr
+    from rallybot.campaigns.timeline import default_window
+    from rallybot.storage.database import create_database
+    from rallybot.storage.migrate import upgrade_async
+    from rallybot.storage.outbox import counts_by_step
+
+    console = console or Console(highlight=False)
+    listed = [p for p in _campaign_files(paths) if not is_faq_file(p)]
+    campaigns, _banks, errors = validate_all(listed)
+    rosters: list[tuple[str, list[RosterEntry]]] = []
+    for campaign in campaigns:
+        if campaign.roster_path is None:
+            continue
+        roster_file = Path(campaign.source).parent / campaign.roster_path
+        try:
+            entries = load_roster(roster_file, default_timezone=campaign.spec.timezone)
+        except RosterLoadError as exc:
+            errors.extend(exc.errors)
+        else:
+            rosters.append((campaign.roster_path, entries))
+    if errors or not campaigns:
+        for error in errors:
+            console.print(str(error), markup=False, highlight=False, soft_wrap=True)
+        console.print(
+            "✗ nothing to play: fix these first (rallybot validate shows them all)."
+            if campaigns or errors
+            else "✗ no campaign file among these paths.",
+            markup=False,
+        )
+        return 1
+
+    first = campaigns[0]
+    zone = first.zone
+    members = [
+        MemberView(
+            key=e.id or e.email or f"row{e.line}",
+            timezone=e.timezone,
+            joined_at=e.start_date,
+            cohort=e.cohort,
+            team=e.team,
+            groups=frozenset(e.groups),
+            locale=e.locale,
+        )
+        for _, entries in rosters
+        for e in entries
+    ]
+    windows = [default_window(c, members) for c in campaigns]
+    begin, finish = min(w[0] for w in windows), max(w[1] for w in windows)
+    for text, is_start in ((start, True), (end, False)):
+        if text is None:
+            continue
+        try:
+            expr = parse_time_expr(text, allow_join=False)
+            if expr.anchor not in {"absolute", *first.milestones}:
+                raise TimeExprError(f'unknown milestone "{expr.anchor}"')
+            when = expr.resolve(zone, first.milestones)
+        except TimeExprError as exc:
+            console.print(f"✗ {text}: {exc}", markup=False)
+            return 2
+        begin, finish = (when, finish) if is_start else (begin, when)
+    if finish <= begin:
+        console.print("✗ the end comes before the start: nothing to play.", markup=False)
+        return 2
+
+    with tempfile.TemporaryDirectory(prefix="rallybot-try-") as tmp:
+        url = f"sqlite:///{Path(tmp) / 'try.db'}"
+        settings = Settings(
+            database_url=url, timezone=first.spec.timezone, locale=first.spec.locale
+        )
+        await upgrade_async(url)
+        db = create_database(url)
+        clock = SimulatedClock(begin)
+        adapter = ConsoleAdapter(
+            console=console, interactive=False, show_time=lambda: clock.now().astimezone(zone)
+        )
+        tally = _Tally()
+        bot = Rallybot(settings, db, adapter, clock, campaign_paths=list(paths), worker_id="try")
+        bot.dispatcher.on_sent = tally
+        try:
+            titles = ", ".join(c.spec.title for c in campaigns)
+            console.print(Rule(f"Rallybot try — {titles}"))
+            console.print(
+                f"Simulated clock from {begin.astimezone(zone):%a %d/%m/%Y %H:%M} to "
+                f"{finish.astimezone(zone):%a %d/%m/%Y %H:%M} ({zone}), console platform, a "
+                "throwaway database: nothing is sent anywhere.\n",
+                markup=False,
+            )
+            await bot.reload()
+            await bot.start_adapter()
+            for roster_name, entries in rosters:
+                await bot.import_roster(entries, "console")
+                console.print(f"{len(entries)} people imported from {roster_name}.\n")
+            if speed > 0:
+                step = timedelta(hours=1)
+                moment = begin
+                while moment < finish:
+                    moment = min(moment + step, finish)
+                    await bot.advance_to(moment)
+                    await asyncio.sleep(1 / speed)
+            await bot.advance_to(finish)
+            counts = await counts_by_step(db)
+        finally:
+            await bot.shutdown()
+            await db.dispose()
+    steps = tuple(step for campaign in campaigns for step in campaign.steps)
+    return _summary(console, steps, counts, tally)

@@ -71,6 +71,7 @@ class Session:
         self.quits = 0
         kwargs.setdefault("on_advance", self._advance)
         kwargs.setdefault("show_time", lambda: WHEN)
+        kwargs.setdefault("run_id", "")  # short event ids, compared below
         self.adapter = ConsoleAdapter(
             console=self.console,
             input_stream=io.StringIO(script),
@@ -474,3 +475,14 @@ def test_parse_duration(text: str, expected: timedelta) -> None:
 def test_parse_duration_rejects(text: str) -> None:
     with pytest.raises(ValueError):
         parse_duration(text)
+
+
+async def test_event_ids_differ_from_one_run_to_the_next() -> None:
+    # A database kept from an earlier run knows "console-1": a new run must not reuse it, or
+    # everything typed would be dropped as a duplicate.
+    first = await Session("/join bob\n", run_id=None).run()
+    second = await Session("/join bob\n", run_id=None).run()
+    ids = [event.event_id for event in first.events + second.events]
+    assert len(ids) == 2
+    assert len(set(ids)) == 2
+    assert all(i.startswith("console-") for i in ids)
