@@ -27,6 +27,7 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
+from rallybot.bot.metrics import METRICS
 from rallybot.campaigns.loader import CampaignLoadError, load_campaign_text
 from rallybot.campaigns.schema import Campaign, Step
 from rallybot.storage import outbox
@@ -131,7 +132,12 @@ async def cancel_absent(
     for campaign_id, since in absences.items():
         if now - since <= grace:
             continue
-        count = await outbox.cancel_pending(db, campaign_id, None, FILE_REMOVED, now)
+        by_step: dict[tuple[str, str], int] = {}
+        count = await outbox.cancel_pending(
+            db, campaign_id, None, FILE_REMOVED, now, by_step=by_step
+        )
+        for (cancelled_campaign, step_id), n in by_step.items():
+            METRICS.delivery(cancelled_campaign, step_id, "cancelled", n)
         if count:
             log.warning(
                 "campaign %s: its file has been missing since %s UTC: %d pending message(s) "
