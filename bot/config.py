@@ -376,7 +376,8 @@ class Settings(BaseSettings):
             level = value.strip().upper()
             if level not in LOG_LEVELS:
                 choices = ", ".join(LOG_LEVELS)
-                raise ValueError(f"expected one of {choices} (DEBUG is the most detailed)")
+                hint = _did_you_mean(level, LOG_LEVELS) or " (DEBUG is the most detailed)"
+                raise ValueError(f"expected one of {choices}{hint}")
             return level
         return value
 
