@@ -58,7 +58,12 @@ from rallybot.storage.challenge_models import (
 from rallybot.storage.models import DeliveryStatus, Member, table_of
 from rallybot.storage.onboarding_models import JourneyState
 from rallybot.storage.quiz_models import QuizAnswer, QuizRun
-from rallybot.storage.repositories import get_member, get_members
+from rallybot.storage.repositories import (
+    get_member,
+    get_member_by_platform_id,
+    get_members,
+    upsert_member,
+)
 
 if TYPE_CHECKING:
     from rallybot.bot.context import BotContext
@@ -89,6 +94,13 @@ APPROVE_ACTION = "challenge-approve"
 REJECT_ACTION = "challenge-reject"
 SIDE_SUFFIX = ".challenges"
 """Campaign id suffix of the winners' announcements in the outbox (a reload leaves them be)."""
+QUEUED_EVIDENCE_GRACE = timedelta(days=7)
+"""How long queued evidence may wait for a platform that is down: a decision can wait, it must
+not be lost."""
+NO_MANAGER = (
+    "Submission #{submission} is recorded, but no community manager is set up to judge it "
+    "yet: please tell a community manager."
+)
 EVIDENCE_GRACE = timedelta(days=3)
 """How long after its end an evidence challenge waits for pending submissions to be judged."""
 MAX_FILES = 3
@@ -703,9 +715,12 @@ async def _submit_files(event: MessagePosted, ctx: BotContext) -> None:
     room = 1000 - sum(len(line) + 1 for line in lines)
     text = " ".join([sanitize_answer(caption, max(room, 1)), *lines]).strip()[:1000]
     submission_id = await _store_submission(ctx, challenge, member, text, now)
-    await _send_to_managers(
+    sent_to = await _send_to_managers(
         ctx, challenge, member, submission_id, sanitize_answer(caption, 1000), files
     )
+    if not sent_to:
+        await _tell(ctx, event.user, NO_MANAGER.format(submission=submission_id))
+        return
     names = ", ".join(member_text(f.name, 60) for f in files)
     await _tell(
         ctx,
@@ -749,10 +764,12 @@ async def _submit(event: CommandInvoked, ctx: BotContext, args: list[str]) -> No
         return
     text = sanitize_answer(" ".join(args[2:]), 1000)
     submission_id = await _store_submission(ctx, challenge, member, text, now)
-    await _send_to_managers(ctx, challenge, member, submission_id, text)
-    await ctx.answer(
-        event, f"Thanks! Submission #{submission_id} was sent to the community managers."
-    )
+    if await _send_to_managers(ctx, challenge, member, submission_id, text):
+        await ctx.answer(
+            event, f"Thanks! Submission #{submission_id} was sent to the community managers."
+        )
+    else:
+        await ctx.answer(event, NO_MANAGER.format(submission=submission_id))
 
 
 async def _send_to_managers(
@@ -762,7 +779,9 @@ async def _send_to_managers(
     submission_id: int,
     text: str,
     files: Sequence[FileRef] = (),
-) -> None:
+) -> int:
+    """Queue the evidence for the community managers; how many will receive it (0: none is
+    configured, and the submitter must be told)."""
     locale = ctx.settings.locale
     name = member_text(member.display_name or member.platform_user_id, 80)
     body = _word(
@@ -790,14 +809,53 @@ async def _send_to_managers(
         ),
         metadata={"challenge": challenge.key, "submission": value},
     )
+    return await _queue_evidence(ctx, challenge, member, submission_id, message)
+
+
+async def _queue_evidence(
+    ctx: BotContext, challenge: Challenge, member: Member, submission_id: int, message: Message
+) -> int:
+    """Write the evidence into the outbox, one direct message per community manager on the
+    submitter's platform: the dispatcher sends it, retries it and records it, so a failed send
+    is never lost. How many recipients."""
+    now = ctx.clock.now()
+    base = {
+        "campaign_id": challenge.campaign_id + SIDE_SUFFIX,
+        "step_id": f"challenge-{challenge.id}-evidence-{submission_id}",
+        "occurrence": "once",
+        "due_at": now,
+        "grace_until": now + QUEUED_EVIDENCE_GRACE,
+        "status": DeliveryStatus.pending.value,
+        "reason": None,
+        "content_hash": "",
+        "attempts": 0,
+        "created_at": now,
+        "updated_at": now,
+    }
+    rows: list[dict[str, Any]] = []
     for admin in ctx.settings.admins:
         platform, _, user_id = admin.rpartition(":")
         if platform and platform != member.platform:
             continue
-        try:
-            await ctx.adapter.send_direct(user_id, message)
-        except Exception:
-            log.exception("could not send submission %s to %s", submission_id, admin)
+        # The outbox sends direct messages to members: a manager the bot never saw gets a row.
+        manager = await get_member_by_platform_id(
+            ctx.db, member.platform, user_id
+        ) or await upsert_member(ctx.db, member.platform, user_id, now)
+        assert manager.id is not None
+        payload = {"message": message.to_dict(), "member_id": manager.id}
+        rows.append({**base, "recipient": f"member:{manager.id}", "payload": payload})
+    if not rows:  # only a named manager can approve it: a channel would not do
+        log.warning(
+            "challenge evidence #%s has nobody to judge it: no community manager on %s in "
+            "RALLYBOT_ADMINS",
+            submission_id,
+            member.platform,
+        )
+        return 0
+    async with ctx.db.session() as session:
+        await outbox.insert_deliveries(session, rows)
+    return len(rows)
+
 
 
 async def _invite(event: CommandInvoked, ctx: BotContext) -> None:

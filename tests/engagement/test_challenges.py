@@ -164,6 +164,7 @@ class World:
     async def handle(self, event: Event) -> None:
         await self.bot.handle(event)
         await self.bot.dispatcher.run_once()  # evidence goes through the outbox: send it
+        await self.bot.dispatcher.run_once()  # evidence goes through the outbox: send it
 
     async def post(
         self, who: str, channel: ChannelRef = GENERAL, message_id: str | None = None
