@@ -15,6 +15,7 @@ __all__ = ["EXTRA_OF_MODULE", "MissingExtraError", "missing_extra", "require"]
 EXTRA_OF_MODULE: dict[str, tuple[str, str]] = {
     "slack_bolt": ("Slack", "slack"),
     "slack_sdk": ("Slack", "slack"),
+    "aiohttp": ("Slack", "slack"),  # bolt's async app; discord.py brings its own
     "discord": ("Discord", "discord"),
     "asyncpg": ("PostgreSQL", "postgres"),
     "matplotlib": ("Report charts", "charts"),

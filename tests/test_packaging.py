@@ -32,7 +32,7 @@ OPTIONAL = {  # extra -> the modules it brings
     "charts": ("matplotlib",),
 }
 MISSING = {  # extra -> a command that needs it, and the line it prints without it
-    "slack": (["run", "--platform", "slack"], {}),
+    "slack": (["run", "--platform", "slack"], {"RALLYBOT_CAMPAIGNS_DIR": "mine/en"}),
     "discord": (["discord", "invite-url", "--application-id", "123"], {}),
     "postgres": (["db", "current"], {"DATABASE_URL": "postgresql://nobody@127.0.0.1:9/none"}),
     "charts": (["report", "--format", "csv", "--out", "out"], {}),
