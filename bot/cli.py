@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import sys
 from datetime import datetime
 from enum import StrEnum
 from pathlib import Path
@@ -19,6 +20,8 @@ from rallybot.bot.config import (
     load_settings,
     parse_quiet_hours,
     path_problems,
+    setting_sources,
+    shown_value,
 )
 from rallybot.bot.extras import MissingExtraError, missing_extra
 
@@ -70,6 +73,8 @@ class Format(StrEnum):
 
     table = "table"
     json = "json"
+    ics = "ics"  # a calendar file: rallybot plan c.yaml --format ics > timeline.ics
+    html = "html"  # one page to share
 
 
 class Output(StrEnum):
@@ -309,9 +314,16 @@ def plan(
         typer.Option("--from", help='Start: a date, "2026-09-01 08:00" or "launch - 7d".'),
     ] = None,
     to: Annotated[str | None, typer.Option(help="End (same forms as --from).")] = None,
-    format: Annotated[Format, typer.Option(help="table or json.")] = Format.table,
+    format: Annotated[
+        Format, typer.Option(help="table, json, ics (a calendar file) or html (one page).")
+    ] = Format.table,
+    member: Annotated[
+        str | None,
+        typer.Option(help="One person's whole journey: their id, email or Discord name."),
+    ] = None,
 ) -> None:
-    """Show the timeline: what goes to whom, when (campaign time and UTC)."""
+    """Show the timeline: what goes to whom, when, in which language (every kind of step:
+    posts, direct messages, quizzes, digests; the campaign's time and each recipient's own)."""
     from rallybot.campaigns.loader import CampaignLoadError, load_campaign
     from rallybot.campaigns.planner import MemberView, openings
     from rallybot.campaigns.roster import RosterLoadError, load_roster
@@ -352,7 +364,14 @@ def plan(
                 groups=frozenset(e.groups),
             )
             for i, e in enumerate(entries, start=2)
+            if member is None
+            or member.casefold()
+            in {(e.id or "").casefold(), (e.email or "").casefold(), (e.discord or "").casefold()}
         ]
+    if member is not None and not members:
+        where = f"in {roster_path}" if roster_path is not None else "(no roster: give --roster)"
+        err.print(f"[red]No member {member} {where}.[/red]", soft_wrap=True)
+        raise typer.Exit(2)
     start, end = default_window(campaign, members)
     start = _parse_when(from_, campaign) or start
     end = _parse_when(to, campaign) or end
@@ -370,15 +389,35 @@ def plan(
     if format is Format.json:
         typer.echo(json.dumps([r.to_json() for r in rows], ensure_ascii=False, indent=2))
         return
+    if format is Format.ics:
+        from rallybot.bot.timeline_export import to_ics
+
+        sys.stdout.buffer.write(to_ics(rows, campaign_title=campaign.spec.title))
+        return
+    if format is Format.html:
+        from rallybot.bot.timeline_export import to_html
+
+        typer.echo(
+            to_html(rows, campaign_title=campaign.spec.title, zone=campaign.spec.timezone),
+            nl=False,
+        )
+        return
     table = Table(title=f"{campaign.spec.title} — {campaign.spec.timezone}", show_lines=False)
-    for column in ("When", "UTC", "Step", "To", "#", "Preview"):
+    for column in ("When", "Their time", "Step", "To", "Lang", "#", "Preview"):
         table.add_column(column, overflow="fold")
+    marks = {"post": "", "dm": "✉ ", "quiz": "? ", "digest": "Σ "}
     for r in rows:
+        to_text = marks.get(r.kind, "") + r.target
+        if r.sender:
+            to_text += f" · as {r.sender}"
+        if r.pin:
+            to_text += " · pinned"
         table.add_row(
             f"{r.due_local:%a %Y-%m-%d %H:%M}",
-            f"{r.due_utc:%m-%d %H:%M}",
+            f"{r.recipient_local:%H:%M} {r.zone}" if r.kind == "dm" else "",
             r.step,
-            r.target if r.kind == "post" else f"✉ {r.target}",
+            to_text,
+            r.locale,
             str(r.count),
             r.preview,
         )
@@ -608,6 +647,50 @@ def config_example() -> None:
 
     text = files("rallybot.bot").joinpath("config.example.env").read_text(encoding="utf-8")
     typer.echo(text, nl=False)
+
+
+@config_app.command("check")
+def config_check(
+    show: Annotated[
+        bool, typer.Option("--show", help="List every setting, its value and where it comes from.")
+    ] = False,
+    format: Annotated[
+        Format, typer.Option(help="table, or json: every setting with its value and source.")
+    ] = Format.table,
+) -> None:
+    """Check the settings as rallybot run does, without starting anything: exit 0 when they are
+    valid, 2 with one line per problem. Secrets are never shown."""
+    settings = _settings()
+    if problems := path_problems(settings):
+        for line in problems:
+            typer.echo(line, err=True)
+        raise typer.Exit(2)
+    sources = setting_sources(_env_file)
+    rows = [
+        (names[0], shown_value(getattr(settings, name)), sources[name])
+        for name, names in ((n, _setting_names(n)) for n in type(settings).model_fields)
+    ]
+    if format is Format.json:
+        listed = {variable: {"value": value, "source": source} for variable, value, source in rows}
+        typer.echo(json.dumps({"valid": True, "settings": listed}, ensure_ascii=False, indent=2))
+        return
+    if show:
+        table = Table("Variable", "Value", "Source")
+        for row in rows:
+            table.add_row(*row)
+        out.print(table)
+    counts: dict[str, int] = {}
+    for _, _, source in rows:
+        counts[source] = counts.get(source, 0) + 1
+    where = ", ".join(f"{n} from {source}" for source, n in sorted(counts.items()))
+    out.print(f"Settings are valid: {where}.", soft_wrap=True)
+
+
+def _setting_names(field_name: str) -> list[str]:
+    """The environment variables of a setting (the first is the one to write)."""
+    alias = Settings.model_fields[field_name].validation_alias
+    choices = getattr(alias, "choices", None) or [field_name.upper()]
+    return [str(choice) for choice in choices]
 
 
 @examples_app.command("copy")

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from rallybot.campaigns.planner import NEVER, MemberView, PlannedDelivery, member_opening, plan
 from rallybot.campaigns.schema import Campaign
@@ -16,17 +18,27 @@ PREVIEW = 70
 
 @dataclass
 class TimelineRow:
-    """One line of the timeline: a post, or the DMs of one step due at one instant."""
+    """One line of the timeline: a post, or the DMs of one step due at one instant in one
+    time zone and one language (Madrid and Paris share an offset, not a language)."""
 
     campaign: str
     step: str
     occurrence: str
     due_utc: datetime
     due_local: datetime  # in the campaign's zone
-    kind: str  # "post" or "dm"
+    kind: str  # "post", "dm", "quiz" (in a channel) or "digest"
     target: str  # "#annonces" or the audience names
     recipients: list[str] = field(default_factory=list)
     preview: str = ""
+    zone: str = ""  # the recipients' time zone (the campaign's for posts)
+    locale: str = ""  # the language the message is shown in
+    sender: str | None = None  # the named sender ("The CEO"), None for the bot itself
+    pin: bool = False
+
+    @property
+    def recipient_local(self) -> datetime:
+        """The due time in the recipients' own zone."""
+        return self.due_utc.astimezone(ZoneInfo(self.zone)) if self.zone else self.due_local
 
     @property
     def count(self) -> int:
@@ -46,7 +58,23 @@ class TimelineRow:
             "count": self.count,
             "recipients": self.recipients,
             "preview": self.preview,
+            "zone": self.zone,
+            "recipient_local": self.recipient_local.isoformat(),
+            "locale": self.locale,
+            "sender": self.sender,
+            "pin": self.pin,
         }
+
+
+def _describe(delivery: PlannedDelivery, kind: str) -> str:
+    """What the row shows of the message: its text, or what happens for quizzes and digests."""
+    spec = delivery.step.spec
+    if kind == "quiz":
+        label = "question of the day" if spec.quiz_mode == "daily" else "live quiz"
+        return f"[{label}: {spec.quiz}]"
+    if kind == "digest":
+        return "[the indicators digest]"
+    return _preview(delivery.message().text)
 
 
 def _preview(text: str) -> str:
@@ -64,8 +92,11 @@ def default_window(campaign: Campaign, members: Sequence[MemberView]) -> tuple[d
         if step.at is not None and not step.per_member:
             points.append(step.at.resolve(zone, stones))
         elif step.at is not None:
+            # Working days and weekend moves stretch a journey: a generous margin, as the
+            # window only bounds what is looked at.
+            slack = 2 + 2 * abs(step.at.workdays) + (3 if step.on_weekend != "keep" else 0)
             max_join_offset = max(
-                max_join_offset, timedelta(days=step.at.days + 2, seconds=step.at.seconds)
+                max_join_offset, timedelta(days=step.at.days + slack, seconds=step.at.seconds)
             )
         if step.from_ is not None:
             points.append(step.from_.resolve(zone, stones))
@@ -73,7 +104,12 @@ def default_window(campaign: Campaign, members: Sequence[MemberView]) -> tuple[d
             points.append(step.until.resolve(zone, stones))
         elif step.every is not None:
             open_ended = True
-    points.extend(m.joined_at + max_join_offset for m in members if m.joined_at is not None)
+    # A journey runs from each member's start (or their wave's opening) to its last step: the
+    # window covers all of it, not only its end.
+    starts = [m.joined_at for m in members if m.joined_at is not None]
+    starts += [when for when in campaign.waves.values() if when is not None]
+    points.extend(starts)
+    points.extend(when + max_join_offset for when in starts)
     if not points:
         now = datetime.now(zone)
         return now, now + timedelta(days=90)
@@ -96,18 +132,41 @@ def timeline(
 ) -> list[TimelineRow]:
     """Group the deliveries of ``[start, end)`` into timeline rows, in time order
     (``openings``: the members' wave openings, see :func:`campaigns.planner.openings`)."""
-    rows: dict[tuple[str, str, datetime], TimelineRow] = {}
-    source = (
-        deliveries
-        if deliveries is not None
-        else plan(
-            campaign, members, start, end, default_timezone=default_timezone, openings=openings
+    rows: dict[tuple[str, str, datetime, str, str], TimelineRow] = {}
+    if deliveries is not None:
+        source: Iterable[PlannedDelivery] = deliveries
+    else:
+        # Every kind of step: channel quizzes (live, question of the day) and digests are not
+        # outbox messages, but a community manager must see when they happen too.
+        source = itertools.chain.from_iterable(
+            plan(
+                campaign,
+                members,
+                start,
+                end,
+                default_timezone=default_timezone,
+                openings=openings,
+                channel_quizzes=quizzes,
+                digests=digests,
+            )
+            for quizzes, digests in ((False, False), (True, False), (False, True))
         )
-    )
     for delivery in source:
         step = delivery.step
-        kind = "dm" if step.is_dm else "post"
-        key = (step.id, delivery.occurrence, delivery.due_at)
+        kind = (
+            "dm"
+            if step.is_dm
+            else "quiz"
+            if step.is_channel_quiz
+            else "digest"
+            if step.is_digest
+            else "post"
+        )
+        zone = str(getattr(delivery.zone, "key", delivery.zone))
+        locale = (
+            delivery.member.locale if delivery.member is not None else None
+        ) or campaign.spec.locale
+        key = (step.id, delivery.occurrence, delivery.due_at, zone, locale)
         row = rows.get(key)
         if row is None:
             target = f"#{step.spec.post}" if not step.is_dm else ", ".join(step.audiences)
@@ -119,7 +178,11 @@ def timeline(
                 due_local=delivery.due_at.astimezone(campaign.zone),
                 kind=kind,
                 target=target,
-                preview=_preview(delivery.message().text),
+                preview=_describe(delivery, kind),
+                zone=zone,
+                locale=locale,
+                sender=step.spec.sender.name if step.spec.sender is not None else None,
+                pin=step.spec.pin,
             )
             rows[key] = row
         if delivery.member is not None:
