@@ -50,7 +50,8 @@ def to_ics(rows: Sequence[TimelineRow], *, campaign_title: str) -> bytes:
         event.add("description", "\n".join(details))
         event.add("categories", [_KIND_LABELS.get(row.kind, row.kind)])
         calendar.add_component(event)
-    return calendar.to_ical()
+    ical: bytes = calendar.to_ical()
+    return ical
 
 
 _PAGE = """<!doctype html>
