@@ -62,6 +62,8 @@ __all__ = [
     "load_settings",
     "parse_quiet_hours",
     "path_problems",
+    "setting_sources",
+    "shown_value",
     "unknown_variables",
 ]
 
@@ -790,3 +792,44 @@ def path_problems(settings: Settings) -> list[str]:
             why = "it is a folder" if path.is_dir() else f"no such file: {path.resolve()}"
             problems.append(f'Invalid setting {name}="{path}": expected a file ({why}).')
     return problems
+
+
+def setting_sources(env_file: Path | None = None) -> dict[str, str]:
+    """Where each setting's value comes from, by field name, following the precedence of
+    :class:`Settings`: ``environment``, ``NAME_FILE``, ``.env``, ``secrets folder`` or
+    ``default``."""
+    files = env_file if env_file is not None else Settings.model_config.get("env_file")
+    dotenv, environment = _read_dotenv(files), _environment()
+    folder = Path({**dotenv, **environment}.get("RALLYBOT_SECRETS_DIR", "").strip() or "-")
+    in_folder: set[str] = set()
+    if folder.expanduser().is_dir():
+        in_folder = {p.name.upper() for p in folder.expanduser().iterdir() if p.is_file()}
+    sources: dict[str, str] = {}
+    for field_name, field in Settings.model_fields.items():
+        names = [name.upper() for name in _variable_names(field_name, field)]
+        found = next((n for n in names if n in environment), None)
+        label = "environment" if found else None
+        if label is None:
+            found = next(
+                (n for n in names if f"{n}_FILE" in environment or f"{n}_FILE" in dotenv), None
+            )
+            label = f"{found}_FILE" if found else None
+        if label is None and any(n in dotenv for n in names):
+            label = ".env" if env_file is None else str(env_file)
+        if label is None and any(n in in_folder for n in names):
+            label = "secrets folder"
+        sources[field_name] = label or "default"
+    return sources
+
+
+def shown_value(value: object) -> str:
+    """A setting's value for display: secrets as ``***``, the database password hidden."""
+    if isinstance(value, SecretStr):
+        return "***" if value.get_secret_value() else ""
+    if value is None:
+        return ""
+    if isinstance(value, list):
+        return ",".join(str(item) for item in value)
+    if isinstance(value, dict):
+        return ",".join(f"{key}={item}" for key, item in value.items())
+    return hide_password(str(value))

@@ -3,6 +3,7 @@ passwords hidden; unknown variables reported."""
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 
@@ -186,3 +187,37 @@ def test_env_file_option(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Non
     assert result.stderr.splitlines() == [
         'Invalid setting RALLYBOT_ENV_FILE="missing.env": expected a file (no such file).'
     ]
+
+
+def test_config_check_shows_each_value_and_its_source(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    secrets = tmp_path / "secrets"
+    secrets.mkdir()
+    (secrets / "discord_token").write_text("discord-s3cret")
+    (tmp_path / "token").write_text("xoxb-s3cret")
+    (tmp_path / ".env").write_text(f"RALLYBOT_LOCALE=en\nRALLYBOT_SECRETS_DIR={secrets}\n")
+    monkeypatch.setenv("SLACK_BOT_TOKEN_FILE", str(tmp_path / "token"))
+    monkeypatch.setenv("DATABASE_URL", "postgresql://rallybot:pw-s3cret@db:5432/rallybot")
+    result = runner.invoke(app, ["config", "check", "--format", "json"])
+    assert result.exit_code == 0, result.output
+    assert "s3cret" not in result.output
+    report = json.loads(result.stdout)
+    assert report["valid"] is True
+    listed = report["settings"]
+    assert listed["DATABASE_URL"] == {
+        "value": "postgresql://rallybot:***@db:5432/rallybot",
+        "source": "environment",
+    }
+    assert listed["SLACK_BOT_TOKEN"] == {"value": "***", "source": "SLACK_BOT_TOKEN_FILE"}
+    assert listed["RALLYBOT_LOCALE"] == {"value": "en", "source": ".env"}
+    assert listed["DISCORD_TOKEN"] == {"value": "***", "source": "secrets folder"}
+    assert listed["RALLYBOT_TIMEZONE"] == {"value": "Europe/Paris", "source": "default"}
+    assert listed["SLACK_APP_TOKEN"] == {"value": "", "source": "default"}
+    result = runner.invoke(app, ["config", "check"])
+    assert result.exit_code == 0
+    assert result.stdout.startswith("Settings are valid: 2 from .env, 1 from SLACK_BOT_TOKEN_FILE")
+    monkeypatch.setenv("RALLYBOT_RULES", "missing.yaml")
+    result = runner.invoke(app, ["config", "check"])
+    assert result.exit_code == 2
+    assert result.stderr.startswith('Invalid setting RALLYBOT_RULES="missing.yaml"')
