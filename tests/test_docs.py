@@ -17,6 +17,7 @@ from rallybot.bot.cli import app
 from rallybot.bot.config import Settings
 from rallybot.campaigns.editor_schema import KINDS
 from rallybot.campaigns.loader import load_campaign_text
+from rallybot.campaigns.roster import load_roster_text
 
 ROOT = Path(__file__).resolve().parents[1]
 DOCS = ROOT / "docs"
@@ -161,3 +162,28 @@ def test_the_generated_reference_pages_cover_the_code() -> None:
     for kind in KINDS:
         assert f"`{kind}.schema.json`" in formats
     assert "| `steps` |" in formats
+
+
+def _page_blocks(page: str, language: str) -> list[str]:
+    text = (DOCS / page).read_text(encoding="utf-8")
+    return [body for info, body in _blocks(text) if info == language]
+
+
+def test_the_manual_campaign_snippet_is_a_valid_campaign() -> None:
+    [snippet] = [b for b in _page_blocks("manual/campaigns.md", "yaml") if b.startswith("id: ")]
+    campaign = load_campaign_text(snippet, "campaigns.md")
+    assert campaign.id == "lancement-connect"
+    assert set(campaign.spec.audiences) == {
+        "pilote",
+        "ventes-pilote",
+        "ambassadeurs",
+        "lecteurs",
+        "tous",
+    }
+
+
+def test_the_manual_roster_snippet_is_a_valid_roster() -> None:
+    [snippet] = _page_blocks("manual/rosters.md", "csv")
+    entries = load_roster_text(snippet, "rosters.md", default_timezone="Europe/Paris")
+    assert [e.id for e in entries] == ["amelie", "david"]
+    assert entries[1].timezone == "America/Montreal"
