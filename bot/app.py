@@ -408,6 +408,12 @@ class Rallybot:
             start = state.planned_through or (now - self.settings.grace)
             if self._replan_from is not None:
                 start = min(start, self._replan_from)
+            if self._last_plan_at is None:
+                # The first pass of a process plans the grace window again: a run killed
+                # between a reload's rewrite of an edited step (its pending rows deleted) and
+                # its next pass would otherwise lose them. Rows already there are kept as they
+                # are (the insert ignores existing keys).
+                start = min(start, now - self.settings.grace)
             deliveries = plan(
                 campaign,
                 members,

@@ -102,9 +102,8 @@ def stop(proc: subprocess.Popen[bytes], sig: int = signal.SIGTERM, within: float
     return proc.wait(timeout=within)
 
 
-async def seed_fanout(db: Database, fake: FakeSlack, n: int, step: str) -> None:
-    """``n`` members with a direct-message channel (created once), and one DM due now to each
-    for ``step``."""
+async def seed_members(db: Database, fake: FakeSlack, n: int) -> list[int]:
+    """``n`` members on the fake Slack with a direct-message channel (created once); their ids."""
     now = datetime.now(UTC)
     async with db.session() as session:
         known = set(
@@ -134,13 +133,20 @@ async def seed_fanout(db: Database, fake: FakeSlack, n: int, step: str) -> None:
             )
         if fresh:
             await session.execute(sa.insert(Member), fresh)
-        ids = list(
+        return list(
             (
                 await session.execute(
                     sa.select(_M.id).where(_M.platform_user_id.startswith("UF")).order_by(_M.id)
                 )
             ).scalars()
         )
+
+
+async def seed_fanout(db: Database, fake: FakeSlack, n: int, step: str) -> None:
+    """``n`` members (see :func:`seed_members`) and one DM due now to each for ``step``."""
+    ids = await seed_members(db, fake, n)
+    now = datetime.now(UTC)
+    async with db.session() as session:
         message = Message(text="Welcome to Connect! Three minutes to complete your profile?")
         await insert_deliveries(
             session,
