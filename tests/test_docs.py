@@ -104,7 +104,7 @@ def test_every_rallybot_command_named_in_the_docs_exists() -> None:
 
 
 def _runnable_pages() -> list[Path]:
-    return [p for p in PAGES if "{ .sh .run }" in p.read_text(encoding="utf-8")]
+    return [p for p in PAGES if "```{ .sh .run }" in p.read_text(encoding="utf-8")]
 
 
 def test_the_tutorials_have_run_blocks() -> None:
