@@ -256,6 +256,11 @@ class Settings(BaseSettings):
     community_channel: str | None = Field(
         default=None, validation_alias=_env("RALLYBOT_COMMUNITY_CHANNEL")
     )
+    # the community managers' own (private) channel: help tickets nobody on duty can take,
+    # challenge evidence when no manager is named in RALLYBOT_ADMINS
+    managers_channel: str | None = Field(
+        default=None, validation_alias=_env("RALLYBOT_MANAGERS_CHANNEL")
+    )
 
     # help channel (handlers/helpdesk.py)
     help_channel: str | None = Field(default=None, validation_alias=_env("RALLYBOT_HELP_CHANNEL"))
@@ -362,7 +367,9 @@ class Settings(BaseSettings):
         if not sep or scheme.lower() not in _DB_SCHEMES:
             raise ValueError(expected)
         if scheme.lower().startswith("sqlite"):
-            if not rest.startswith("/") or rest in {"/", "/:memory:"}:
+            # An in-memory database (sqlite://) is fine for a program that builds its settings
+            # itself (tests, embedding); path_problems refuses it for rallybot run.
+            if rest and (not rest.startswith("/") or rest == "/"):
                 raise ValueError("expected sqlite:///PATH, a file (sqlite:////abs/path.db)")
             return value
         try:
@@ -782,6 +789,12 @@ def path_problems(settings: Settings) -> list[str]:
     """One line for each file setting that names no file (checked by ``rallybot run``; the
     campaigns folder is checked there too, with ``--campaigns``)."""
     problems: list[str] = []
+    url = settings.database_url.strip()
+    if url.lower().startswith("sqlite") and url.partition("://")[2] in {"", "/:memory:"}:
+        problems.append(
+            f'Invalid setting DATABASE_URL="{url}": expected sqlite:///PATH, a file (an '
+            "in-memory database would lose everything at each restart)."
+        )
     files = [
         ("RALLYBOT_ROSTER", settings.roster_file),
         ("RALLYBOT_RULES", settings.rules_file),

@@ -27,7 +27,7 @@ CASES = [
     ),
     ("DATABASE_URL", "notaurl", 'DATABASE_URL="notaurl": expected sqlite:///PATH or postgresql://'),
     ("DATABASE_URL", "mysql://db/x", 'DATABASE_URL="mysql://db/x": expected sqlite:///PATH'),
-    ("DATABASE_URL", "sqlite://", 'DATABASE_URL="sqlite://": expected sqlite:///PATH, a file'),
+    ("DATABASE_URL", "sqlite:relative.db", 'DATABASE_URL="sqlite:relative.db": expected'),
     ("DATABASE_URL", "postgresql://db:99999/x", "the port must be a number from 1 to 65535"),
     (
         "RALLYBOT_TIMEZON",
@@ -205,3 +205,15 @@ def test_unreachable_postgresql_at_start_is_retried_then_one_line(tmp_path: Path
         "Cannot reach the database postgresql://rallybot:***@127.0.0.1:1/rallybot after 1.2 s and "
     )
     assert "Connect call failed" in errors[0]
+
+
+def test_run_refuses_an_in_memory_database(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    # Programs that build their settings (tests, embedding) may use sqlite://; a bot that
+    # runs must not: everything would be lost at each restart.
+    monkeypatch.setenv("DATABASE_URL", "sqlite://")
+    result = runner.invoke(app, ["run", "--campaigns", str(tmp_path)])
+    assert result.exit_code == 2
+    assert result.stderr.splitlines() == [
+        'Invalid setting DATABASE_URL="sqlite://": expected sqlite:///PATH, a file (an '
+        "in-memory database would lose everything at each restart)."
+    ]
