@@ -84,6 +84,10 @@ def _run_sync_migrations(connection: Connection) -> None:
     with context.begin_transaction():
         if not sqlite:
             _wait_for_lock(connection)
+        current = context.get_context().get_current_revision()
+        head = context.get_head_revision()
+        if current != head:  # under the lock: only the process that really migrates says so
+            log.info("migrating the database schema from %s to %s", current or "empty", head)
         context.run_migrations()
         if sqlite:
             # Foreign keys are off during migrations (batch rebuilds would cascade); check that

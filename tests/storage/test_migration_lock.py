@@ -69,7 +69,7 @@ def test_processes_started_together_migrate_once(empty_url: str, tmp_path: Path)
         logs.append(log)
         assert proc.returncode == 0, log
     # Exactly one process ran the first revision; the others waited and found the schema done.
-    ran_first = [log for log in logs if "Running upgrade  -> 0001" in log]
+    ran_first = [log for log in logs if "migrating the database schema from empty" in log]
     assert len(ran_first) == 1, "\n----\n".join(logs)
     assert current_revision(empty_url) == head_revision()
 
@@ -96,14 +96,14 @@ def test_read_only_commands_never_migrate_and_say_the_schema_is_behind(
     # Empty: nothing is created, and the command says how to fix it.
     result = runner.invoke(app, command)
     assert result.exit_code == 1, result.output
-    assert "no schema yet" in result.output and "rallybot db upgrade" in result.output
+    assert "rallybot db upgrade" in result.output
     assert current_revision(empty_url) is None
     # One revision behind: still untouched, and the message names both revisions.
     behind = _previous(head_revision())
     upgrade(empty_url, behind)
     result = runner.invoke(app, command, env={"COLUMNS": "200"})
     assert result.exit_code == 1, result.output
-    assert "behind" in result.output and behind in result.output
+    assert behind in result.output and str(head_revision()) in result.output
     assert current_revision(empty_url) == behind
     # At head: the command works.
     upgrade(empty_url)
