@@ -519,12 +519,20 @@ class Rallybot:
         return count
 
     async def retention_tick(self) -> int:
-        """Purge raw inbound events and unfinished survey drafts older than
+        """Erase the members gone from the roster for ``RALLYBOT_ERASE_REMOVED_AFTER_DAYS``;
+        purge raw inbound events and unfinished survey drafts older than
         ``RALLYBOT_RETENTION_DAYS`` (nothing when unset); returns the rows deleted."""
+        from rallybot.bot.privacy import erase_departed, purge_expired
+
+        erased = await erase_departed(
+            self.db, self.clock.now(), self.settings.erase_removed_after_days
+        )
+        if erased:
+            log.info("%d member(s) gone from the roster erased", erased)
+            self.request_plan()
         days = self.settings.retention_days
         if days is None:
             return 0
-        from rallybot.bot.privacy import purge_expired
 
         counts = await purge_expired(self.db, self.clock.now(), days)
         return counts.inbound_events + counts.survey_drafts

@@ -128,7 +128,11 @@ COMMANDS: tuple[CommandSpec, ...] = (
     CommandSpec("stop", "No more reminders (announcements go on)"),
     CommandSpec("start", "Reminders again"),
     CommandSpec("mydata", "Everything stored about me, as JSON, in direct messages"),
-    CommandSpec("forget", "Erase my personal data (asks for a confirmation)"),
+    CommandSpec(
+        "forget",
+        "Erase my personal data, or a member's who left (managers); asks for a confirmation",
+        (ParamSpec("member", "Managers: the member to erase", kind="member"),),
+    ),
     CommandSpec("helpdesk", "The open help tickets (helpers)"),
     CommandSpec("campaigns", "The campaigns and their state (managers)", admin=True),
     CommandSpec("pause", "Stop sending a campaign's messages (managers)", (_CAMPAIGN,), admin=True),

@@ -17,8 +17,20 @@ ghost back to the person: its id is new, and the old row is deleted. The ghost's
 ``member.forgotten`` flag keeps it off every leaderboard (:mod:`storage.ledger`); member lists
 should leave ghosts out too (:func:`is_forgotten`).
 
+Forget also reaches what others were sent about the person: every delivery payload (posts,
+other members' direct messages: badge announcements, "Done by:" lines, "<@id> is your buddy")
+that holds their platform id, name, e-mail or DM channel is rewritten with "someone" in their
+place (:func:`redact`); free-text quiz answers are emptied; inbound event ids and journal
+rows that hold the platform id are deleted; activity rows lose the DM channel id. An
+anonymous survey response still waiting for its batch moves to the ghost (it is released with
+the others); an unfinished draft is deleted.
+
 **Retention** (:func:`purge_expired`): raw inbound events (kept only to drop platform retries)
 and unfinished survey drafts older than ``RALLYBOT_RETENTION_DAYS`` are deleted.
+
+**Record of processing** (:func:`record_of_processing`): the page
+``docs/reference/record-of-processing.md``, generated from :data:`REGISTRY` and the schema (a
+test checks the committed page is up to date).
 """
 
 from __future__ import annotations
@@ -39,7 +51,7 @@ from sqlmodel import SQLModel
 import rallybot.storage.models  # noqa: F401  (registers every table)
 from rallybot.storage.database import Database
 from rallybot.storage.models import DeliveryStatus, InboundEvent, Member, table_of
-from rallybot.storage.survey_models import SurveyDraft
+from rallybot.storage.survey_models import ErasureAudit, SurveyDraft
 
 __all__ = [
     "FORGOTTEN_PREFIX",
@@ -49,15 +61,23 @@ __all__ = [
     "ForgetReport",
     "PersonalData",
     "PurgeCounts",
+    "deactivate_missing",
+    "erase_departed",
+    "erase_member",
     "export_json",
     "export_member",
     "forget_member",
     "is_forgotten",
     "member_like_columns",
     "purge_expired",
+    "record_of_processing",
+    "redact",
     "register",
     "unregistered_tables",
 ]
+
+REDACTED = "someone"
+"""What replaces a forgotten person's name, id or e-mail in what others were sent."""
 
 FORGOTTEN_PREFIX = "forgotten-"
 """The ``platform_user_id`` prefix of the member row that replaces a forgotten person."""
@@ -102,8 +122,9 @@ NOT_PERSONAL: dict[str, str] = {
     "campaign_state": "campaigns, not people",
     "control_flag": "requests between processes",
     "season": "points seasons",
-    "survey": "survey definitions",
-    "inbound_event": "platform event ids and times, no person; purged by the retention setting",
+    "survey": "survey definitions (one row per round)",
+    "bot_secret": "the generated secret that keys survey buttons",
+    "replica": "running bot processes and their heartbeats",
     "challenge_closed": "when a challenge was closed and how many won, no person",
 }
 """Tables that refer to no member, with the reason."""
@@ -294,6 +315,94 @@ async def forget_member(db: Database, member_id: int, now: datetime) -> ForgetRe
     return report
 
 
+async def erase_member(
+    db: Database, member_id: int, now: datetime, *, requested_by: str, via: str
+) -> ForgetReport | None:
+    """Forget a member on someone else's request (a community manager in chat, the command
+    line, the roster retention), and audit it: who asked and when, never whom."""
+    report = await forget_member(db, member_id, now)
+    if report is None:
+        return None
+    async with db.session() as session:
+        await session.execute(
+            sa.insert(table_of(ErasureAudit)).values(
+                requested_by=requested_by[:200], via=via[:16], erased_at=now
+            )
+        )
+    return report
+
+
+async def deactivate_missing(
+    db: Database, platform: str, present: set[str], now: datetime, keep: set[str] | None = None
+) -> tuple[int, int]:
+    """After a roster import with ``--remove-missing``: members of ``platform`` whose platform
+    id or e-mail is not in ``present`` (nor in ``keep``: the community managers) are deactivated
+    (``left_at``, opted out: no more messages of any kind); members back in the roster are
+    active again. Bots and forgotten rows are left alone. (deactivated, reactivated)."""
+    table = table_of(Member)
+    keep = keep or set()
+    async with db.session() as session:
+        rows = (
+            await session.execute(
+                sa.select(
+                    table.c.id, table.c.platform_user_id, table.c.email, table.c.left_at
+                ).where(
+                    table.c.platform == platform,
+                    table.c.is_bot.is_(False),
+                    table.c.forgotten.is_(False),
+                )
+            )
+        ).all()
+        lowered = {p.lower() for p in present}
+
+        def listed(uid: str, email: str | None) -> bool:  # rows may be keyed by e-mail
+            return uid in present or bool(email and email.lower() in lowered)
+
+        gone = [
+            i
+            for i, uid, email, left in rows
+            if left is None and not listed(uid, email) and uid not in keep
+        ]
+        back = [i for i, uid, email, left in rows if left is not None and listed(uid, email)]
+        for start in range(0, len(gone), 500):
+            await session.execute(
+                sa.update(table)
+                .where(table.c.id.in_(gone[start : start + 500]))
+                .values(left_at=now, opted_out=True, updated_at=now)
+            )
+        for start in range(0, len(back), 500):
+            await session.execute(
+                sa.update(table)
+                .where(table.c.id.in_(back[start : start + 500]))
+                .values(left_at=None, opted_out=False, updated_at=now)
+            )
+    return len(gone), len(back)
+
+
+async def erase_departed(db: Database, now: datetime, days: int) -> int:
+    """Erase the members deactivated by ``--remove-missing`` at least ``days`` days ago; the
+    number erased (each audited as asked by "roster")."""
+    table = table_of(Member)
+    cutoff = now - timedelta(days=days)
+    async with db.session() as session:
+        ids = (
+            (
+                await session.execute(
+                    sa.select(table.c.id).where(
+                        table.c.left_at.is_not(None), table.c.left_at <= cutoff
+                    )
+                )
+            )
+            .scalars()
+            .all()
+        )
+    erased = 0
+    for member_id in ids:
+        if await erase_member(db, int(member_id), now, requested_by="roster", via="roster"):
+            erased += 1
+    return erased
+
+
 # ---------------------------------------------------------------------------- retention
 
 
@@ -314,7 +423,10 @@ async def purge_expired(db: Database, now: datetime, days: int) -> PurgeCounts:
     async with db.session() as session:
         result = await session.execute(sa.delete(events).where(events.c.received_at < cutoff))
         counts.inbound_events = _count(result)
-        result = await session.execute(sa.delete(drafts).where(drafts.c.updated_at < cutoff))
+        # A finished anonymous response waiting for its batch is an answer, not a draft.
+        result = await session.execute(
+            sa.delete(drafts).where(drafts.c.updated_at < cutoff, drafts.c.finished.is_(False))
+        )
         counts.survey_drafts = _count(result)
     return counts
 
@@ -348,6 +460,63 @@ async def _delivery_rewrite(
             platform_channel_id=None,
         )
     )
+    await _redact_rows(session, table, "payload", member)
+
+
+def _needles(member: Member) -> list[str]:
+    """What names the person in a text: platform id, DM channel, e-mail, names (longest first,
+    so a full name goes before the first name inside it)."""
+    found = {
+        v
+        for v in (
+            member.platform_user_id,
+            member.dm_channel_id,
+            member.email,
+            member.display_name,
+            member.first_name,
+        )
+        if v and len(v) >= 2
+    }
+    return sorted(found, key=len, reverse=True)
+
+
+def redact(value: Any, member: Member) -> Any:
+    """``value`` (JSON-like) with every mention of ``member`` replaced by :data:`REDACTED`:
+    platform mentions (``<@U1>``, ``<@!1>``), the platform id, DM channel, e-mail and names
+    (whole words)."""
+    if isinstance(value, dict):
+        return {k: redact(v, member) for k, v in value.items()}
+    if isinstance(value, list):
+        return [redact(v, member) for v in value]
+    if not isinstance(value, str):
+        return value
+    text = re.sub(rf"<@!?{re.escape(member.platform_user_id)}(\|[^>]*)?>", REDACTED, value)
+    for needle in _needles(member):
+        text = re.sub(rf"(?<!\w){re.escape(needle)}(?!\w)", REDACTED, text)
+    return text
+
+
+async def _redact_rows(session: AsyncSession, table: sa.Table, column: str, member: Member) -> None:
+    """Rewrite the JSON ``column`` of the rows of ``table`` that mention ``member``."""
+    needles = _needles(member)
+    if not needles:
+        return
+    as_text = sa.cast(table.c[column], sa.Text)
+    # JSON may keep non-ASCII characters escaped (\u00e9): look for both spellings.
+    spelled = {form for n in needles for form in (n, json.dumps(n)[1:-1])}
+    key = next(iter(table.primary_key.columns))
+    rows = (
+        await session.execute(
+            sa.select(key, table.c[column]).where(
+                sa.or_(*[as_text.contains(n, autoescape=True) for n in spelled])
+            )
+        )
+    ).all()
+    for row_id, value in rows:
+        data = json.loads(value) if isinstance(value, str) else value
+        cleaned = redact(data, member)
+        if cleaned != data:
+            await session.execute(sa.update(table).where(key == row_id).values({column: cleaned}))
 
 
 async def _point_entry_rewrite(
@@ -399,6 +568,38 @@ async def _activity_rewrite(
         .where(table.c.member_id == ghost.id, table.c.kind == "direct")
         .values(channel_id=None)  # the member's DM conversation
     )
+    if member.dm_channel_id:  # clicks and reactions in that conversation too
+        await session.execute(
+            sa.update(table)
+            .where(table.c.channel_id == member.dm_channel_id)
+            .values(channel_id=None)
+        )
+
+
+_CHOICES = re.compile(r"[0-9,]*")
+
+
+async def _quiz_answer_rewrite(
+    session: AsyncSession, table: sa.Table, member: Member, ghost: Member
+) -> None:
+    # Choice indexes ("0,2") say nothing of the person; a typed answer is their own words.
+    rows = (
+        await session.execute(
+            sa.select(table.c.id, table.c.answer).where(table.c.member_id == ghost.id)
+        )
+    ).all()
+    typed = [row_id for row_id, answer in rows if not _CHOICES.fullmatch(answer or "")]
+    if typed:
+        await session.execute(sa.update(table).where(table.c.id.in_(typed)).values(answer=""))
+
+
+async def _survey_draft_rewrite(
+    session: AsyncSession, table: sa.Table, member: Member, ghost: Member
+) -> None:
+    # A finished anonymous response waits for its batch under the ghost; unfinished ones go.
+    await session.execute(
+        sa.delete(table).where(table.c.member_id == ghost.id, table.c.finished.is_(False))
+    )
 
 
 async def _journey_rewrite(
@@ -434,10 +635,67 @@ register(PersonalData("point_total", member_columns=("member_id",)))
 register(PersonalData("point_day", member_columns=("member_id",)))
 register(PersonalData("badge_award", member_columns=("member_id",)))
 register(PersonalData("quiz_run", member_columns=("member_id",), rewrite=_quiz_run_rewrite))
-register(PersonalData("quiz_answer", member_columns=("member_id",)))
+register(
+    PersonalData(
+        "quiz_answer",
+        member_columns=("member_id",),
+        rewrite=_quiz_answer_rewrite,
+        why="quiz answers: choices, or the text typed",
+    )
+)
 register(PersonalData("survey_answer", member_columns=("member_id",), scrub={"text": None}))
 register(PersonalData("survey_responder", member_columns=("member_id",)))
-register(PersonalData("survey_draft", member_columns=("member_id",), on_forget="delete"))
+register(
+    PersonalData(
+        "survey_draft",
+        member_columns=("member_id",),
+        rewrite=_survey_draft_rewrite,
+        why="answers of a survey in progress, or an anonymous response waiting for its batch",
+    )
+)
+
+
+async def _audit_rewrite(
+    session: AsyncSession, table: sa.Table, member: Member, ghost: Member
+) -> None:
+    # A manager who asked for an erasure is named by their platform user key.
+    await session.execute(
+        sa.update(table)
+        .where(table.c.requested_by == f"{member.platform}:{member.platform_user_id}")
+        .values(requested_by=FORGOTTEN_PREFIX.rstrip("-"))
+    )
+
+
+register(
+    PersonalData(
+        "erasure_audit",
+        handled=("requested_by",),
+        match=lambda t, m: t.c.requested_by == f"{m.platform}:{m.platform_user_id}",
+        rewrite=_audit_rewrite,
+        why="erasures asked by someone else: who asked and when (never whom)",
+    )
+)
+register(
+    PersonalData(
+        "inbound_event",
+        handled=("event_id",),
+        match=lambda t, m: t.c.event_id.contains(m.platform_user_id, autoescape=True),
+        on_forget="delete",
+        why="platform event ids, to drop retries (a Slack click id ends with the user id)",
+    )
+)
+register(
+    PersonalData(
+        "inbound_journal",
+        handled=("member_key", "payload"),
+        match=lambda t, m: sa.or_(
+            t.c.member_key.contains(m.platform_user_id, autoescape=True),
+            t.c.payload.contains(m.platform_user_id, autoescape=True),
+        ),
+        on_forget="delete",
+        why="events received and not yet handled (purged hours after handling)",
+    )
+)
 register(PersonalData("activity", member_columns=("member_id",), rewrite=_activity_rewrite))
 register(
     PersonalData(
@@ -559,3 +817,124 @@ register(
         rewrite=_submission_rewrite,
     )
 )
+
+
+# ---------------------------------------------------------------------------- record of processing
+
+UNTIL_FORGOTTEN = "until the member is forgotten (then moved to an anonymous row or deleted)"
+
+PURPOSES: dict[str, tuple[str, str]] = {
+    "member": (
+        "who the bot talks to: platform id, name, e-mail (roster matching), language, time "
+        "zone, join date, team, cohort, groups, DM channel, opt-out",
+        'until the member is forgotten ("forget me", `rallybot member forget`, or '
+        "RALLYBOT_ERASE_REMOVED_AFTER_DAYS after leaving the roster)",
+    ),
+    "channel_member": ("channel audiences and the reach of posts", UNTIL_FORGOTTEN),
+    "delivery": (
+        "messages planned and sent (the outbox: what, to whom, when, delivery status)",
+        UNTIL_FORGOTTEN + '; mentions in messages to others are replaced by "someone"',
+    ),
+    "point_entry": ("the points ledger (who earned what, why)", UNTIL_FORGOTTEN),
+    "point_total": ("points totals for leaderboards", UNTIL_FORGOTTEN),
+    "point_day": ("points per day for period leaderboards", UNTIL_FORGOTTEN),
+    "badge_award": ("badges earned", UNTIL_FORGOTTEN),
+    "quiz_run": ("quiz sessions taken", UNTIL_FORGOTTEN),
+    "quiz_answer": ("quiz answers and scores", UNTIL_FORGOTTEN + "; typed answers emptied"),
+    "survey_answer": (
+        "survey answers: named surveys carry the member id; anonymous ones carry none",
+        UNTIL_FORGOTTEN + " (named answers: free text emptied; anonymous: kept, unlinkable)",
+    ),
+    "survey_responder": (
+        "who answered which survey round: refuses a second answer",
+        UNTIL_FORGOTTEN,
+    ),
+    "survey_draft": (
+        "answers in progress, and anonymous responses waiting for their batch",
+        "until the response is written (a batch of 5, or the round's close); unfinished "
+        "drafts: RALLYBOT_RETENTION_DAYS",
+    ),
+    "erasure_audit": (
+        "who had someone erased, and when (never whom)",
+        "as long as the bot runs; the requester's id goes when they are forgotten",
+    ),
+    "inbound_event": (
+        "platform event ids, to drop platform retries",
+        "RALLYBOT_RETENTION_DAYS; deleted at forget",
+    ),
+    "inbound_journal": (
+        "events received and not yet handled (crash recovery)",
+        "RALLYBOT_JOURNAL_KEEP_HOURS after handling; deleted at forget",
+    ),
+    "activity": (
+        "engagement indicators (posts, reactions, clicks; no DM channel)",
+        UNTIL_FORGOTTEN,
+    ),
+    "onboarding_journey": ("a newcomer's onboarding and buddy", UNTIL_FORGOTTEN),
+    "onboarding_task": ("onboarding tasks done", UNTIL_FORGOTTEN),
+    "help_ticket": ("help questions and who answered them", UNTIL_FORGOTTEN + "; excerpt emptied"),
+    "challenge_progress": ("challenge progress", UNTIL_FORGOTTEN),
+    "challenge_done": ("challenges completed", UNTIL_FORGOTTEN),
+    "challenge_invite": ("colleagues invited for a challenge", UNTIL_FORGOTTEN),
+    "challenge_submission": (
+        "evidence submitted for a challenge, and who judged it",
+        UNTIL_FORGOTTEN + "; text emptied",
+    ),
+}
+"""Table -> (why it is kept, for how long): the record of processing's words."""
+
+
+def _cell(text: str) -> str:
+    return text.replace("|", "\\|").replace("\n", " ")
+
+
+def record_of_processing() -> str:
+    """The record of processing as Markdown: every table holding personal data, its personal
+    columns, why and for how long, from :data:`REGISTRY`, :data:`PURPOSES` and the schema.
+    ``rallybot privacy record`` writes it to ``docs/reference/record-of-processing.md``."""
+    tables = _tables()
+    lines = [
+        "# Record of processing",
+        "",
+        "<!-- Generated by `rallybot privacy record` from the privacy registry (bot/privacy.py)"
+        " and the schema; a test fails when this page is out of date. Do not edit by hand. -->",
+        "",
+        "Every table the bot keeps that holds personal data: the columns that refer to a "
+        'person, why the table is kept, and for how long. "Forget" (by the member, a '
+        "community manager or `rallybot member forget`) applies the last column; see "
+        "[privacy](../explanation/privacy.md).",
+        "",
+        "| Table | Personal columns | Why | How long |",
+        "| --- | --- | --- | --- |",
+    ]
+    member_columns = [c.name for c in tables["member"].columns if c.name not in {"id"}]
+    why, keep = PURPOSES["member"]
+    lines.append(f"| member | {_cell(', '.join(member_columns))} | {_cell(why)} | {_cell(keep)} |")
+    for name in sorted(REGISTRY):
+        if name not in tables:
+            continue
+        entry = REGISTRY[name]
+        columns = list(
+            dict.fromkeys(
+                [
+                    *entry.member_columns,
+                    *entry.platform_columns,
+                    *entry.handled,
+                    *entry.scrub,
+                ]
+            )
+        )
+        why, keep = PURPOSES.get(name, (entry.why, ""))
+        lines.append(f"| {name} | {_cell(', '.join(columns))} | {_cell(why)} | {_cell(keep)} |")
+    lines += [
+        "",
+        "## Tables without personal data",
+        "",
+        "| Table | Why it holds no person |",
+        "| --- | --- |",
+    ]
+    for name in sorted(NOT_PERSONAL):
+        if name in tables:
+            lines.append(f"| {name} | {_cell(NOT_PERSONAL[name])} |")
+    lines.append("")
+    return "\n".join(lines)

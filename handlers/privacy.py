@@ -1,17 +1,20 @@
 """``/rallybot mydata`` (a JSON export of everything stored about me, in direct messages) and
 ``/rallybot forget`` (after a confirmation button, erase my personal data: see
-:mod:`bot.privacy`)."""
+:mod:`bot.privacy`). A community manager erases someone else, who left the company, with
+``/rallybot forget @member`` (confirmed the same way, audited: who and when, not whom)."""
 
 from __future__ import annotations
 
 import logging
+import re
 from datetime import datetime
 from typing import TYPE_CHECKING
 
 from rallybot.bot.adapters.base import file_sender
 from rallybot.bot.events import ButtonClicked, CommandInvoked
 from rallybot.bot.messages import Button, Message
-from rallybot.bot.privacy import export_json, export_member, forget_member
+from rallybot.bot.privacy import erase_member, export_json, export_member, forget_member
+from rallybot.storage.models import Member
 from rallybot.storage.repositories import get_member_by_platform_id
 
 if TYPE_CHECKING:
@@ -68,7 +71,42 @@ _WORDS: dict[str, dict[str, str]] = {
         "en": "Done: Rallybot no longer holds personal data about you.",
         "fr": "C'est fait : Rallybot ne conserve plus de données personnelles sur vous.",
     },
+    "managers_only": {
+        "en": "Erasing someone else is for community managers only.",
+        "fr": "Effacer quelqu'un d'autre est réservé aux animateurs de la communauté.",
+    },
+    "no_such": {
+        "en": "No member {who} is known (mention them, or give their platform id).",
+        "fr": "Aucun membre {who} n'est connu (mentionnez-le ou donnez son identifiant).",
+    },
+    "confirm_other": {
+        "en": (
+            "Erase the personal data of {who}? Their name, e-mail, messages to the bot and "
+            "free-text answers are deleted, mentions of them in other messages are replaced, "
+            "and what remains is no longer linked to them. This cannot be undone, and it is "
+            "logged (who asked and when)."
+        ),
+        "fr": (
+            "Effacer les données personnelles de {who} ? Son nom, son e-mail, ses messages au "
+            "bot et ses réponses libres sont supprimés, les mentions dans d'autres messages "
+            "remplacées, et ce qui reste n'est plus lié à cette personne. C'est définitif, et "
+            "journalisé (qui l'a demandé et quand)."
+        ),
+    },
+    "erase_other": {"en": "Erase their data", "fr": "Effacer ses données"},
+    "done_other": {
+        "en": "Done: Rallybot no longer holds personal data about that person.",
+        "fr": "C'est fait : Rallybot ne conserve plus de données sur cette personne.",
+    },
 }
+
+_MENTION = re.compile(r"^<@!?([^>|]+)(\|[^>]*)?>$")
+
+
+def mentioned_id(arg: str) -> str:
+    """The platform user id in a mention (``<@U1>``, ``<@U1|name>``, ``<@!1>``) or as typed."""
+    found = _MENTION.match(arg.strip())
+    return found.group(1) if found else arg.strip().removeprefix("@")
 
 
 def _t(locale: str | None, key: str, **values: object) -> str:
@@ -127,6 +165,9 @@ async def on_command(event: CommandInvoked, ctx: BotContext) -> None:
     name = event.name.lower()
     if name not in COMMANDS:
         return
+    if name == "forget" and event.args:
+        await _forget_other(event, ctx)
+        return
     member = await get_member_by_platform_id(ctx.db, event.platform, event.user.id)
     locale = member.locale if member is not None else None
     if member is None or member.id is None:
@@ -159,9 +200,74 @@ async def on_command(event: CommandInvoked, ctx: BotContext) -> None:
     await ctx.answer(event, _t(locale, "confirm_dm"))
 
 
+async def _forget_other(event: CommandInvoked, ctx: BotContext) -> None:
+    """``/rallybot forget @member``: a community manager is asked to confirm."""
+    me = await get_member_by_platform_id(ctx.db, event.platform, event.user.id)
+    locale = me.locale if me is not None else None
+    if not ctx.is_admin(event.user):
+        await ctx.answer(event, _t(locale, "managers_only"))
+        return
+    who = " ".join(event.args)
+    target = await get_member_by_platform_id(ctx.db, event.platform, mentioned_id(who))
+    if target is None or target.id is None or target.forgotten:
+        await ctx.answer(event, _t(locale, "no_such", who=who))
+        return
+    stamp = str(int(ctx.clock.now().timestamp()))
+    value = f"{target.id}:{stamp}"
+    await ctx.adapter.send_direct(
+        event.user.id,
+        Message(
+            text=_t(locale, "confirm_other", who=_label(target)),
+            buttons=(
+                Button(
+                    label=_t(locale, "erase_other"),
+                    action_id="forget-member-confirm",
+                    value=value,
+                    style="danger",
+                ),
+                Button(label=_t(locale, "cancel"), action_id="forget-cancel", value=stamp),
+            ),
+        ),
+    )
+    await ctx.answer(event, _t(locale, "confirm_dm"))
+
+
+def _label(member: Member) -> str:
+    return f"<@{member.platform_user_id}>"
+
+
+async def _forget_other_confirmed(event: ButtonClicked, ctx: BotContext) -> None:
+    me = await get_member_by_platform_id(ctx.db, event.platform, event.user.id)
+    locale = me.locale if me is not None else None
+    if not ctx.is_admin(event.user):
+        await ctx.adapter.send_direct(event.user.id, Message(text=_t(locale, "managers_only")))
+        return
+    target, _, stamp = event.value.partition(":")
+    now = ctx.clock.now()
+    try:
+        asked = datetime.fromtimestamp(int(stamp), tz=now.tzinfo)
+        target_id = int(target)
+    except (ValueError, OverflowError, OSError):
+        return
+    if not 0 <= (now - asked).total_seconds() <= CONFIRM_MINUTES * 60:
+        await ctx.adapter.send_direct(event.user.id, Message(text=_t(locale, "expired")))
+        return
+    report = await erase_member(ctx.db, target_id, now, requested_by=event.user.key, via="chat")
+    if report is not None:
+        log.info("a community manager had a member erased")
+        ctx.request_plan()
+    await ctx.adapter.send_direct(event.user.id, Message(text=_t(locale, "done_other")))
+
+
 async def on_button(event: ButtonClicked, ctx: BotContext) -> None:
-    """The confirmation (or not) of ``/rallybot forget``: it erases the clicker's own data."""
-    if event.action_id not in {"forget-confirm", "forget-cancel"} or event.user.is_bot:
+    """The confirmation (or not) of ``/rallybot forget``: it erases the clicker's own data
+    (or, for a manager's ``/rallybot forget @member``, that member's)."""
+    if event.user.is_bot:
+        return
+    if event.action_id == "forget-member-confirm":
+        await _forget_other_confirmed(event, ctx)
+        return
+    if event.action_id not in {"forget-confirm", "forget-cancel"}:
         return
     member = await get_member_by_platform_id(ctx.db, event.platform, event.user.id)
     locale = member.locale if member is not None else None

@@ -475,6 +475,7 @@ def question_message(survey: Survey, index: int, locale: str) -> Message:
     progress = _t(locale, "progress", n=index + 1, total=len(survey.questions))
     if index == 0 and survey.anonymous:
         context.append(_t(locale, "anonymous_note"))
+        context.append(_t(locale, "anonymous_how", k=MIN_GROUP))
     return Message(
         text=_question_text(survey, index, locale),
         title=f"{title} — {progress}",

@@ -32,6 +32,7 @@ __all__ = [
     "ONCE",
     "QUESTION_KINDS",
     "BotSecret",
+    "ErasureAudit",
     "Survey",
     "SurveyAnswer",
     "SurveyDraft",
@@ -139,6 +140,18 @@ class SurveyDraft(SQLModel, table=True):
     locale: str = Field(default="fr", max_length=16)
     updated_at: datetime = Field(default_factory=_now, sa_type=UTCDateTime, index=True)
     finished: bool = False
+
+
+class ErasureAudit(SQLModel, table=True):
+    """An erasure someone else asked for (a community manager, the command line, the roster
+    retention): who and when, never whom."""
+
+    __tablename__ = "erasure_audit"
+
+    id: int | None = Field(default=None, primary_key=True)
+    requested_by: str = Field(max_length=200)  # "slack:U1" (a manager), "cli", "roster"
+    via: str = Field(max_length=16)  # "chat", "cli", "roster"
+    erased_at: datetime = Field(sa_type=UTCDateTime)
 
 
 class BotSecret(SQLModel, table=True):

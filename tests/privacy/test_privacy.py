@@ -33,7 +33,14 @@ from rallybot.bot.privacy import (
 )
 from rallybot.handlers.privacy import chunks
 from rallybot.storage.database import Database
-from rallybot.storage.models import InboundEvent, Member, PointEntry, UTCDateTime, table_of
+from rallybot.storage.models import (
+    Delivery,
+    InboundEvent,
+    Member,
+    PointEntry,
+    UTCDateTime,
+    table_of,
+)
 from rallybot.storage.repositories import upsert_member
 from rallybot.storage.survey_models import SurveyDraft
 
@@ -41,6 +48,7 @@ NOW = datetime(2026, 11, 10, 9, 0, tzinfo=UTC)
 SECRET_ID = "U-FORGET-ME-4242"
 SECRET_NAME = "Zoé Secrète"
 SECRET_EMAIL = "zoe.secrete@example.test"
+SECRET_FIRST = SECRET_NAME.split(maxsplit=1)[0]
 
 
 # ---------------------------------------------------------------------------- the registry
@@ -113,6 +121,17 @@ def _value(column: sa.Column[Any], table: str, member: Member, parents: dict[str
     raise AssertionError(f"no sample value for {table}.{column.name} ({kind!r})")
 
 
+def _naming(member: Member) -> dict[str, dict[str, Any]]:
+    """Values that name ``member`` the way the real rows do (ids inside other strings)."""
+    uid = member.platform_user_id
+    return {
+        "inbound_event": {"event_id": f"1700000000.1:1700000001.2:{uid}"},  # a Slack click
+        "inbound_journal": {"member_key": f"memory:{uid}", "payload": json.dumps({"user": uid})},
+        "erasure_audit": {"requested_by": f"memory:{uid}"},  # a manager who erased someone
+        "survey_draft": {"finished": False},  # unfinished: deleted at forget
+    }
+
+
 async def seed_everything(db: Database, member: Member) -> dict[str, dict[str, Any]]:
     """One row per table (besides ``member``) that belongs to ``member``, parents first."""
     parents: dict[str, dict[str, Any]] = {}
@@ -132,6 +151,7 @@ async def seed_everything(db: Database, member: Member) -> dict[str, dict[str, A
                 values[column.name] = _value(column, table.name, member, parents)
             if table.name == "survey":
                 values["key"] = f"k{member.id}"
+            values.update(_naming(member).get(table.name, {}))
             result = await session.execute(sa.insert(table).values(**values))
             key = result.inserted_primary_key
             for column, value in zip(table.primary_key.columns, key or (), strict=False):
@@ -194,7 +214,11 @@ async def test_export_holds_the_members_rows_from_every_registered_table(db: Dat
 
 def _aggregates(rows: dict[str, list[dict[str, Any]]]) -> dict[str, Any]:
     return {
-        "rows": {name: len(r) for name, r in rows.items() if name != "survey_draft"},
+        "rows": {
+            name: len(r)
+            for name, r in rows.items()
+            if name not in {"survey_draft", "inbound_event", "inbound_journal"}  # deleted
+        },
         "points": sum(r["amount"] for r in rows["point_entry"]),
         "totals": sorted(r["total"] for r in rows["point_total"]),
         "cohorts": sorted((m["cohort"], m["team"], m["profile_complete"]) for m in rows["member"]),
@@ -208,7 +232,22 @@ async def test_forget_leaves_nothing_that_refers_to_the_member(db: Database) -> 
     other = await make_member(db, "U-OTHER", "Other Person", None)
     assert member.id is not None and other.id is not None
     await seed_everything(db, other)
-    await seed_everything(db, member)
+    seeded = await seed_everything(db, member)
+    third = await make_member(db, "U-THIRD", "Third Person", None)
+    # What others were sent about the member: a channel post, a DM to someone else, in the
+    # forms the features write them (a mention, the name, the name escaped in JSON).
+    for n, (recipient, text) in enumerate(
+        [
+            ("channel:annonces", f"🏅 Badge for {SECRET_NAME}! Done by: {SECRET_FIRST}"),
+            (f"member:{third.id}", f"<@{SECRET_ID}> is your buddy (write to {SECRET_EMAIL})"),
+            (f"member:{third.id}", f"<@{SECRET_ID}|{SECRET_NAME}> thanked you"),
+        ]
+    ):
+        row = {k: v for k, v in seeded["delivery"].items() if k != "id"}
+        row |= {"recipient": recipient, "occurrence": f"mention-{n}"}
+        row["payload"] = {"message": {"text": text}, "channel": "general"}
+        async with db.session() as session:
+            await session.execute(sa.insert(table_of(Delivery)).values(**row))
     before = await table_rows(db)
     other_before = await export_member(db, other.id)
 
@@ -244,6 +283,17 @@ async def test_forget_leaves_nothing_that_refers_to_the_member(db: Database) -> 
     # The other member's data is untouched.
     assert await export_member(db, other.id) == other_before
     assert await forget_member(db, member.id, NOW) is None
+    # The mentions became "someone"; the rest of those messages is intact.
+    texts = sorted(
+        r["payload"]["message"]["text"]
+        for r in after["delivery"]
+        if str(r["occurrence"]).startswith("mention-")
+    )
+    assert texts == [
+        "someone is your buddy (write to someone)",
+        "someone thanked you",
+        "🏅 Badge for someone! Done by: someone",
+    ]
 
 
 # ---------------------------------------------------------------------------- in chat
@@ -252,7 +302,7 @@ async def test_forget_leaves_nothing_that_refers_to_the_member(db: Database) -> 
 def make_bot(db: Database, tmp_path: Path, adapter: MemoryAdapter) -> Rallybot:
     empty = tmp_path / "campaigns"
     empty.mkdir()
-    settings = Settings(database_url="sqlite://", admins=["memory:cm"], retention_days=30)
+    settings = Settings(database_url=db.url, admins=["memory:cm"], retention_days=30)
     return Rallybot(settings, db, adapter, SimulatedClock(NOW), campaign_paths=[empty])
 
 
@@ -402,7 +452,7 @@ async def test_retention_purges_old_inbound_events_and_drafts(db: Database, tmp_
     # Nothing more to purge now; nothing is purged without the setting.
     assert (await purge_expired(db, NOW, 30)).inbound_events == 0
     unset = Rallybot(
-        Settings(database_url="sqlite://"),
+        Settings(database_url="sqlite:///rallybot.db"),
         db,
         MemoryAdapter(),
         SimulatedClock(NOW + timedelta(days=900)),
@@ -414,4 +464,4 @@ async def test_retention_purges_old_inbound_events_and_drafts(db: Database, tmp_
 @pytest.mark.parametrize("days", [0, -1])
 def test_retention_days_must_be_positive(days: int) -> None:
     with pytest.raises(ValueError, match="greater than or equal to 1"):
-        Settings(database_url="sqlite://", retention_days=days)
+        Settings(database_url="sqlite:///rallybot.db", retention_days=days)

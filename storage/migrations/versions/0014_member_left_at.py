@@ -1,5 +1,6 @@
 """``member.left_at``: when a roster import with ``--remove-missing`` found the member gone
-(deactivated: no more messages; erased ``RALLYBOT_ERASE_REMOVED_AFTER_DAYS`` later).
+(deactivated: no more messages; erased ``RALLYBOT_ERASE_REMOVED_AFTER_DAYS`` later), and
+``erasure_audit``: who had a member erased and when (never whom).
 
 Revision ID: 0014
 Revises: 0013
@@ -11,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import sqlalchemy as sa
+import sqlmodel
 from alembic import op
 
 import rallybot.storage.models
@@ -28,9 +30,18 @@ def upgrade() -> None:
         "member",
         sa.Column("left_at", rallybot.storage.models.UTCDateTime(), nullable=True),
     )
+    op.create_table(
+        "erasure_audit",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("requested_by", sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
+        sa.Column("via", sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
+        sa.Column("erased_at", rallybot.storage.models.UTCDateTime(), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_erasure_audit")),
+    )
 
 
 def downgrade() -> None:
     """Downgrade schema."""
+    op.drop_table("erasure_audit")
     with op.batch_alter_table("member") as batch:
         batch.drop_column("left_at")
