@@ -161,6 +161,7 @@ def validate(
     and the rosters the campaigns name; print every error and warning
     (file:line:column: field: message) and a summary that adds up."""
     from rallybot.bot.reloads import committed_rename_warnings
+    from rallybot.bot.rota import staffing_warnings
     from rallybot.campaigns.checks import campaign_warnings, text_warnings
     from rallybot.campaigns.faq import is_faq_file, load_faqs
     from rallybot.campaigns.loader import _campaign_files, locate
@@ -237,6 +238,20 @@ def validate(
             line, column, field = where(loc)
             text = f"{campaign.source}:{line}:{column}: warning: {field}: {message}"
             warnings.append((campaign.source, line, column, text))
+    if not settings_problems:  # who the run would tell: managers for evidence, help clocks
+        evidence = any(
+            challenge.goal.kind == "submit_evidence"
+            for campaign in campaigns
+            for challenge in campaign.spec.challenges
+        )
+        for message in staffing_warnings(
+            settings.admins,
+            settings.managers_channel,
+            settings.help_channel,
+            settings.rota,
+            evidence=evidence,
+        ):
+            warnings.append(("settings", 0, 0, f"settings: warning: {message}"))
 
     for path in missing:
         typer.echo(f"{path}: no such file or folder")
@@ -1205,6 +1220,7 @@ def health(
     from rallybot.bot.budget import STALE_BEATS
     from rallybot.bot.clock import utcnow
     from rallybot.bot.health import gather_health
+    from rallybot.bot.rota import staffing_warnings
 
     settings = _settings()
     report = asyncio.run(
@@ -1213,6 +1229,11 @@ def health(
             utcnow(),
             stale_after=STALE_BEATS * settings.heartbeat_seconds,
             max_lag=max_lag,
+        )
+    )
+    report.warnings.extend(
+        staffing_warnings(
+            settings.admins, settings.managers_channel, settings.help_channel, settings.rota
         )
     )
     if format is Format.json:

@@ -9,13 +9,14 @@ midnight) and comma-separated platform user ids (or ``platform:id``).
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, time, timedelta
+from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from rallybot.bot.config import identity_matches
 
-__all__ = ["DAYS", "Rota", "RotaSlot", "parse_rota"]
+__all__ = ["DAYS", "Rota", "RotaSlot", "parse_rota", "staffing_warnings"]
 
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 _DAY_NAMES = {
@@ -104,6 +105,78 @@ class Rota:
                     if start > local and (best is None or start < best):
                         best = start
         return best
+
+    def duty_windows(self, since: datetime, days: int = 15) -> list[tuple[datetime, datetime]]:
+        """The on-duty periods (UTC, merged, in order) from the day before ``since`` over
+        ``days`` days: when at least one helper is on duty."""
+        zone = ZoneInfo(self.timezone)
+        first = since.astimezone(zone).date() - timedelta(days=1)
+        spans: list[tuple[datetime, datetime]] = []
+        for offset in range(days + 1):
+            day = first + timedelta(days=offset)
+            for slot in self.slots:
+                if day.weekday() not in slot.days:
+                    continue
+                end_day = day if slot.start < slot.end else day + timedelta(days=1)
+                start = datetime.combine(day, slot.start, tzinfo=zone).astimezone(UTC)
+                end = datetime.combine(end_day, slot.end, tzinfo=zone).astimezone(UTC)
+                spans.append((start, end))
+        spans.sort()
+        merged: list[tuple[datetime, datetime]] = []
+        for start, end in spans:
+            if merged and start <= merged[-1][1]:
+                merged[-1] = (merged[-1][0], max(merged[-1][1], end))
+            else:
+                merged.append((start, end))
+        return merged
+
+    def after_duty_time(self, since: datetime, delay: timedelta) -> datetime:
+        """When ``delay`` of on-duty time has passed since ``since``: the help channel's
+        clocks stop while nobody is on duty, so a question asked on Saturday night waits for
+        Monday morning. Without a rota (or a rota with no hours in two weeks) the clock runs
+        day and night."""
+        if not self.slots:
+            return since + delay
+        left = delay
+        for opens, end in self.duty_windows(since):
+            if end <= since:
+                continue
+            start = max(opens, since)
+            if end - start >= left:
+                return start + left
+            left -= end - start
+        return since + delay
+
+
+def staffing_warnings(
+    admins: Sequence[str],
+    managers_channel: str | None,
+    help_channel: str | None,
+    rota: Rota,
+    *,
+    evidence: bool = True,
+) -> list[str]:
+    """Silent traps in the community's set-up, for ``rallybot validate`` and ``health``: who
+    judges challenge evidence (``evidence``: whether any challenge asks for some), who hears
+    about help questions nobody answers."""
+    warnings: list[str] = []
+    if not admins and (evidence or help_channel is not None):
+        warnings.append(
+            "no community manager is named (RALLYBOT_ADMINS): challenge evidence has nobody to "
+            "judge it (the member is told so), and nobody can use the managers' commands"
+        )
+    if help_channel is not None and not rota.slots:
+        warnings.append(
+            "the help channel has no rota (RALLYBOT_HELPERS): its clocks run day and night and "
+            "reminders name the community managers"
+        )
+    if help_channel is not None and not rota.slots and not admins and managers_channel is None:
+        warnings.append(
+            "help questions nobody answers reach nobody: name helpers (RALLYBOT_HELPERS), "
+            "community managers (RALLYBOT_ADMINS) or a managers' channel "
+            "(RALLYBOT_MANAGERS_CHANNEL)"
+        )
+    return warnings
 
 
 def _days(text: str, slot: str) -> frozenset[int]:

@@ -680,16 +680,20 @@ async def on_button(event: ButtonClicked, ctx: BotContext) -> None:
 def _due(ctx: BotContext, ticket: HelpTicket) -> list[tuple[str, datetime]]:
     settings = ctx.settings
     due: list[tuple[str, datetime]] = []
+    # The reminder and escalation clocks run only while helpers are on duty (see
+    # Rota.after_duty_time): a question asked out of hours waits for the next on-duty window.
+    rota = _rota(ctx)
     if ticket.state == TicketState.open.value:
         if ticket.reminded_at is None:
-            due.append(
-                ("remind", ticket.opened_at + timedelta(minutes=settings.help_remind_minutes))
-            )
+            remind = timedelta(minutes=settings.help_remind_minutes)
+            due.append(("remind", rota.after_duty_time(ticket.opened_at, remind)))
         if ticket.escalated_at is None:
-            due.append(
-                ("escalate", ticket.opened_at + timedelta(minutes=settings.help_escalate_minutes))
-            )
-    due.append(("stale", ticket.last_activity_at + timedelta(hours=settings.help_stale_hours)))
+            escalate = timedelta(minutes=settings.help_escalate_minutes)
+            due.append(("escalate", rota.after_duty_time(ticket.opened_at, escalate)))
+    # A ticket goes stale after that many hours counted from when someone is on duty: a
+    # weekend question is not closed before a helper could see it.
+    quiet_since = rota.after_duty_time(ticket.last_activity_at, timedelta(0))
+    due.append(("stale", quiet_since + timedelta(hours=settings.help_stale_hours)))
     return due
 
 
@@ -751,7 +755,17 @@ async def _tick(ctx: BotContext) -> int:
 
 async def _remind(ctx: BotContext, ticket: HelpTicket) -> None:
     minutes = ctx.settings.help_remind_minutes
-    helpers = _on_duty(ctx, ticket.platform)
+    # A reminder names someone: the helpers on duty, else the community managers; with
+    # neither, it goes to the managers' channel.
+    helpers = _on_duty(ctx, ticket.platform) or _platform_ids(ctx.settings.admins, ticket.platform)
+    if not helpers:
+        asker = await _user_id(ctx, ticket.asker_id)
+        where = "private" if ticket.private else f"<#{ticket.channel_id}>"
+        text = (
+            f"⏰ Help ticket #{ticket.id} ({where}) from {_mention(asker) if asker else '?'} has "
+            f"waited {minutes} min and nobody is on duty: {member_text(ticket.excerpt, EXCERPT)}"
+        )
+        await _to_managers_channel(ctx, ticket, Message(text=text))
     if ticket.private:
         asker = await _user_id(ctx, ticket.asker_id)
         text = _t(ticket.locale, "remind_nobody", minutes=minutes)
@@ -776,10 +790,28 @@ async def _escalate(ctx: BotContext, ticket: HelpTicket) -> None:
     )
     message = Message(text=text, metadata={"helpdesk_ticket": str(ticket.id)})
     reached = await _direct(ctx, managers, message)
+    if not reached:  # nobody to write to: the managers' channel, where someone will see it
+        reached = await _to_managers_channel(ctx, ticket, message)
     if reached and not ticket.private:
         await _say(ctx, ticket, _t(ticket.locale, "escalated"))
-    elif not reached:
-        log.warning("help ticket %s: no community manager to escalate to", ticket.id)
+
+
+async def _to_managers_channel(ctx: BotContext, ticket: HelpTicket, message: Message) -> int:
+    """Post in the managers' channel (RALLYBOT_MANAGERS_CHANNEL); 1 if it went, else 0."""
+    channel = ctx.settings.managers_channel
+    if channel is None:
+        log.warning(
+            "help ticket %s: nobody to tell (no helper on duty, no community manager, no "
+            "RALLYBOT_MANAGERS_CHANNEL)",
+            ticket.id,
+        )
+        return 0
+    try:
+        await ctx.adapter.post(channel, message)
+    except AdapterError as exc:
+        log.warning("help ticket %s: could not post in the managers' channel: %s", ticket.id, exc)
+        return 0
+    return 1
 
 
 async def next_event_time(ctx: BotContext, horizon: datetime) -> datetime | None:

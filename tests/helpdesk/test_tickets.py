@@ -315,9 +315,10 @@ async def test_activity_delays_the_stale_close(db: Database, tmp_path: Path) -> 
     await adapter.push(post("helper1", "Groups > Join", clock, thread=question.message_id))
     await bot.advance_to(T0 + timedelta(hours=30))
     assert (await ticket(db)).state == "answered"
-    await bot.advance_to(T0 + timedelta(hours=45))
+    await bot.advance_to(T0 + timedelta(hours=48))
     found = await ticket(db)
-    assert found.state == "stale" and found.closed_at == T0 + timedelta(hours=44)
+    # The answer came at 06:00, out of the helpers' hours: the 24 hours count from 09:00.
+    assert found.state == "stale" and found.closed_at == T0 + timedelta(hours=47)
 
 
 async def test_help_command_from_anywhere(db: Database, tmp_path: Path) -> None:
