@@ -12,6 +12,7 @@ NAME``.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import re
 from collections import OrderedDict
@@ -126,9 +127,14 @@ async def grant(
     actor_id: int | None = None,
     reason: str | None = None,
     amount: int | None = None,
+    kudos_note: str | None = None,
 ) -> int:
     """Award the points the rules give for ``action`` to a member, once per ``key``
     (``amount``, when given, replaces the rules' figure: a quiz question's own points).
+
+    Kudos (``kudos_received`` with an ``actor_id``) are told to their receiver by a direct
+    message in their language, written with the award so it goes out once; ``kudos_note`` is
+    the giver's words (or the emoji), shown in it.
 
     Returns the points granted: 0 when the action earns nothing, the member is excluded (a bot,
     a listed member, a community manager when the rules say so), it would be a self-award
@@ -145,6 +151,11 @@ async def grant(
     at = at or ctx.clock.now()
     source = ACTION_SOURCES[action]
     kudos = source == "kudos" and actor_id is not None
+    notice: list[dict[str, Any]] = []
+    if kudos and actor_id is not None:
+        giver = await get_member(ctx.db, actor_id)
+        if giver is not None:
+            notice.append(_kudos_notice(ctx, member, giver, amount, key, kudos_note))
     limits = Limits(
         daily_cap=rules.daily_caps.get(source),  # type: ignore[call-overload]
         cooldown=rules.cooldown(action),
@@ -164,6 +175,7 @@ async def grant(
         actor_id=actor_id,
         action=action,
         limits=limits,
+        announce=notice,
     )
     if not awarded:
         return 0
@@ -224,6 +236,58 @@ async def check_badges(ctx: BotContext, member: Member, *, at: datetime | None =
             new.append(badge.id)
             log.info("member %s earned badge %s", member.id, badge.id)
     return new
+
+
+KUDOS_OUTBOX = "points.kudos"
+"""The outbox ``campaign_id`` of kudos notices (step ``kudos-received``, occurrence a digest
+of the award's key): written with the award, so each kudos is told once."""
+
+_KUDOS_TEXT = {
+    "en": (
+        "🙌 {giver} gave you kudos (+{points} points).",
+        "🙌 {giver} gave you kudos: {why} (+{points} points).",
+    ),
+    "fr": (
+        "🙌 {giver} vous adresse des bravos (+{points} points).",
+        "🙌 {giver} vous adresse des bravos : {why} (+{points} points).",
+    ),
+    "es": (
+        "🙌 {giver} te ha dado un reconocimiento (+{points} puntos).",
+        "🙌 {giver} te ha dado un reconocimiento: {why} (+{points} puntos).",
+    ),
+    "de": (
+        "🙌 {giver} hat dir Kudos gegeben (+{points} Punkte).",
+        "🙌 {giver} hat dir Kudos gegeben: {why} (+{points} Punkte).",
+    ),
+}
+
+
+def _kudos_notice(
+    ctx: BotContext, receiver: Member, giver: Member, points: int, key: str, why: str | None
+) -> dict[str, Any]:
+    """The outbox row telling ``receiver`` of their kudos, in their language."""
+    assert receiver.id is not None
+    locale = (receiver.locale or ctx.settings.locale or "en").split("-")[0].split("_")[0]
+    bare, with_why = _KUDOS_TEXT.get(locale, _KUDOS_TEXT["en"])
+    template = with_why if why else bare
+    text = template.format(giver=_name(giver), why=member_text(why, 200), points=points)
+    message = Message(text=text, metadata={"campaign": KUDOS_OUTBOX, "step": "kudos-received"})
+    now = ctx.clock.now()
+    return {
+        "campaign_id": KUDOS_OUTBOX,
+        "step_id": "kudos-received",
+        "recipient": f"member:{receiver.id}",
+        "occurrence": hashlib.sha256(key.encode()).hexdigest()[:32],
+        "due_at": now,
+        "grace_until": now + ctx.settings.grace,
+        "status": DeliveryStatus.pending.value,
+        "reason": None,
+        "payload": {"message": message.to_dict(), "member_id": receiver.id},
+        "content_hash": "",
+        "attempts": 0,
+        "created_at": now,
+        "updated_at": now,
+    }
 
 
 def _badge_announcement(
@@ -374,6 +438,7 @@ async def on_reaction_added(event: ReactionAdded, ctx: BotContext) -> None:
             at=event.occurred_at,
             actor_id=reactor.id,
             reason=_kudos_reason(event.emoji),
+            kudos_note=f":{_emoji(event.emoji)}:",
         )
 
 
@@ -565,6 +630,7 @@ async def _kudos(event: CommandInvoked, ctx: BotContext) -> None:
         at=event.occurred_at,
         actor_id=giver.id,
         reason=f"kudos: {reason}"[:500] if reason else "kudos",
+        kudos_note=reason or None,
     )
     if granted:
         await ctx.answer(event, f"Kudos sent to {_name(receiver)} (+{granted}).")

@@ -301,6 +301,7 @@ async def _award(
     actor_id: int | None,
     action: str | None,
     limits: Limits,
+    announce: Sequence[dict[str, Any]] = (),
 ) -> int | None:
     if source not in SOURCES:
         raise ValueError(f"unknown points source {source!r}")
@@ -344,6 +345,8 @@ async def _award(
         if entry_id is None:
             return None
         await _add_to_totals(session, member_id, season, amount, at)
+        if announce:
+            await insert_deliveries(orm, announce)
         return entry_id
 
 
@@ -362,11 +365,14 @@ async def award(
     daily_cap: int | None = None,
     action: str | None = None,
     limits: Limits | None = None,
+    announce: Sequence[dict[str, Any]] = (),
 ) -> bool:
     """Record ``amount`` points for a member, once per ``key``; False when the key was already
     used or a limit (``daily_cap``, or those of ``limits``) would be exceeded.
 
     ``season`` defaults to the current season (None when no season was ever started).
+    ``announce``: outbox rows written in the award's own transaction (a kudos notice to its
+    receiver), so the message goes out exactly when the points were given.
     """
     if daily_cap is not None:
         base = limits or Limits()
@@ -390,6 +396,7 @@ async def award(
         actor_id=actor_id,
         action=action,
         limits=limits or Limits(),
+        announce=announce,
     )
     return entry_id is not None
 

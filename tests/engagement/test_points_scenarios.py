@@ -483,3 +483,28 @@ async def test_hostile_kudos_reasons_and_names_are_shown_safely(
     assert "<!everyone>" not in shown and "`" not in shown
     top = await w.command(alice, "top")
     assert "1. <!channel> *boss* — 5" in top.splitlines()
+
+
+async def test_the_receiver_of_kudos_is_told_once_in_their_language(
+    db: Database, tmp_path: Path
+) -> None:
+    w = await make_world(db, tmp_path)
+    alice, bob = user("alice"), user("bob")
+    await upsert_member(db, "memory", "bob", w.clock.now(), display_name="BOB", locale="fr")
+    await upsert_member(db, "memory", "dave", w.clock.now(), display_name="Dave", locale="es")
+    event_id = await w.react(alice, "bob-msg-1", "clap", author=bob)
+    await w.react(alice, "bob-msg-1", "clap", author=bob, event_id=event_id)  # a platform retry
+    await w.command(alice, "kudos", "<@dave>", "for", "the", "demo")
+    await w.bot.dispatch_tick(drain=True)
+
+    def told(who: str) -> list[str]:
+        return [
+            d.message.text for d in w.adapter.directs if d.target == who and "🙌" in d.message.text
+        ]
+
+    assert told("bob") == ["🙌 ALICE vous adresse des bravos : :clap: (+5 points)."]
+    assert told("dave") == ["🙌 ALICE te ha dado un reconocimiento: for the demo (+5 puntos)."]
+    # A refused kudos (the same pair twice a day) tells nobody anything.
+    await w.react(alice, "bob-msg-2", "clap", author=bob)
+    await w.bot.dispatch_tick(drain=True)
+    assert len(told("bob")) == 1
