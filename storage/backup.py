@@ -72,8 +72,12 @@ def backup_sqlite(database: Path, target: Path) -> None:
     _check_sqlite_file(database)
     partial = target.with_name(target.name + ".partial")
     partial.unlink(missing_ok=True)
-    with _connect(database) as source, _connect(partial) as copy:
-        source.backup(copy)
+    try:
+        with _connect(database) as source, _connect(partial) as copy:
+            source.backup(copy)
+    except sqlite3.Error as exc:
+        partial.unlink(missing_ok=True)
+        raise BackupError(f"{database}: {exc}") from None
     partial.replace(target)
 
 
@@ -130,7 +134,11 @@ def backup(url: str, target: Path) -> None:
         return
     dbname, env = _pg_environment(url)
     partial = target.with_name(target.name + ".partial")
-    _run("pg_dump", ["--format=custom", "--no-owner", "--file", str(partial), *dbname], env)
+    try:
+        _run("pg_dump", ["--format=custom", "--no-owner", "--file", str(partial), *dbname], env)
+    except BackupError:
+        partial.unlink(missing_ok=True)  # no half-written dump left beside the real ones
+        raise
     partial.replace(target)
 
 

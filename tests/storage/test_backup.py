@@ -95,3 +95,17 @@ def test_restore_refuses_a_file_that_is_no_database(tmp_path: Path) -> None:
         backup_sqlite(tmp_path / "missing.db", tmp_path / "copy.db")
     with sqlite3.connect(live) as connection:
         assert connection.execute("SELECT x FROM t").fetchall() == [(1,)]
+
+
+def test_a_failed_pg_dump_says_why_and_leaves_no_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    if shutil.which("pg_dump") is None:
+        pytest.fail("pg_dump is needed (apt-get install postgresql-client)")
+    monkeypatch.setenv("DATABASE_URL", "postgresql://nobody:secret-pw@127.0.0.1:9/none")
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(app, ["db", "backup", str(tmp_path / "x.dump")])
+    assert result.exit_code == 1, result.output
+    assert "Backup failed: pg_dump failed:" in result.output
+    assert "secret-pw" not in result.output
+    assert list(tmp_path.iterdir()) == []
