@@ -161,12 +161,22 @@ def formats_page() -> str:
         schema = json_schema(kind)
         lines.append(f"## {title} (`{schema_file_name(kind)}`)\n")
         lines.append(f"{description}\n")
-        required = set(schema.get("required", []))
-        lines += ["| key | type | required |", "|---|---|---|"]
-        for key, spec in schema.get("properties", {}).items():
-            lines.append(f"| `{key}` | {_cell(_type(spec))} | {'yes' if key in required else ''} |")
-        lines.append("")
+        lines += _keys(schema)
+        for name, part in schema.get("$defs", {}).items():
+            if part.get("properties"):
+                lines.append(f"### {kind}: `{name}`\n")
+                if part.get("description"):
+                    lines.append(_cell(str(part["description"])) + "\n")
+                lines += _keys(part)
     return "\n".join(lines) + "\n"
+
+
+def _keys(schema: dict[str, Any]) -> list[str]:
+    required = set(schema.get("required", []))
+    rows = ["| key | type | required |", "|---|---|---|"]
+    for key, spec in schema.get("properties", {}).items():
+        rows.append(f"| `{key}` | {_cell(_type(spec))} | {'yes' if key in required else ''} |")
+    return [*rows, ""]
 
 
 PAGES = {
