@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed-dev
 # apart are the same. `make lock` refreshes it after a change of pyproject.toml.
 LOCK := requirements.lock
 
-.PHONY: demo test lint docs lock schemas bench clean
+.PHONY: demo test lint docs lock schemas bench fuzz clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -47,6 +47,12 @@ schemas: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python -m bench
+
+# The security fuzz tests with a long budget (CI runs them with a small one): FUZZ_ROUNDS
+# mutated requests and payloads per end-to-end test, 3,000 examples per hypothesis test.
+FUZZ_ROUNDS ?= 2000
+fuzz: $(STAMP)
+	HYPOTHESIS_PROFILE=fuzz RALLYBOT_FUZZ_ROUNDS=$(FUZZ_ROUNDS) $(BIN)/python -m pytest -q tests/security
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache rallybot.db* build dist

@@ -488,8 +488,9 @@ def _parse(text: str, *, empty: str = _CAMPAIGN_EMPTY, keys: str = _CAMPAIGN_KEY
     builder = _Builder()
     if root.tag not in _ALLOWED_TAGS:
         builder.build(root, (), 1)
-        problem = builder.document.problems[0]
-        raise _Abort(problem[3], problem[0], problem[1])
+        if builder.document.problems:  # "=" alone is a plain text (YAML's value tag): go on
+            problem = builder.document.problems[0]
+            raise _Abort(problem[3], problem[0], problem[1])
     if not isinstance(root, MappingNode):
         kind = "a list" if isinstance(root, SequenceNode) else "a single value"
         line, column = _position(root)

@@ -20,9 +20,10 @@ from rallybot.bot.adapters.discord.render import (
     RenderedMessage,
 )
 from rallybot.bot.adapters.slack.render import HEADER_TEXT_LIMIT, MAX_BLOCKS, SECTION_TEXT_LIMIT
+from rallybot.bot.messages import clean_member_text
 from tests.security.corpus import EVIL_HOST
 
-__all__ = ["discord_problems", "slack_problems"]
+__all__ = ["benign_twin", "discord_problems", "slack_problems"]
 
 # Never in anything sent: bidi controls, zero-width characters but the emoji joiner, the
 # C0/C1 controls but the line break, and the renderers' own private-use marks.
@@ -42,6 +43,12 @@ _DISCORD_TOKENS = {
 }
 _DISCORD_FORMATTING = "*_~|`"
 _DISCORD_LINE_STARTS = re.compile(r"^(?:#|>|-#|- |\d+\. )", re.MULTILINE)
+
+
+def benign_twin(text: str) -> str:
+    """Harmless member text that renders with the same layout as ``text``: its letters, digits
+    and punctuation turned into ``a``, its spaces kept, after the same cleaning."""
+    return "".join(" " if c.isspace() else "a" for c in clean_member_text(text, 1_000_000))
 
 
 def _slack_texts(rendered: dict[str, Any]) -> tuple[list[tuple[str, bool]], list[str]]:

@@ -15,8 +15,9 @@ import inspect
 import io
 import logging
 import re
+import time
 from collections import OrderedDict
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from typing import Any, Literal, Optional
 
 import aiohttp
@@ -77,6 +78,25 @@ __all__ = [
 ]
 
 log = logging.getLogger("rallybot.discord")
+
+# What discord.py raises on a payload with a missing or wrongly typed field.
+_MALFORMED = (AttributeError, KeyError, LookupError, TypeError, ValueError)
+
+
+class SinkFailedError(RuntimeError):
+    """The bot failed on a well-formed event (not dropped as a malformed payload)."""
+
+
+_GUARDED_PAYLOADS = (
+    "MESSAGE_CREATE",
+    "MESSAGE_UPDATE",
+    "MESSAGE_DELETE",
+    "MESSAGE_REACTION_ADD",
+    "MESSAGE_REACTION_REMOVE",
+    "GUILD_MEMBER_ADD",
+    "GUILD_MEMBER_UPDATE",
+    "INTERACTION_CREATE",
+)
 
 PLATFORM = "discord"
 DEFAULT_API_URL = Route.BASE
@@ -270,6 +290,7 @@ class DiscordAdapter:
         self._dm_channels: OrderedDict[int, int] = OrderedDict()  # user id -> DM channel id
         self._dm_channels_loaded = False
         self._ack_locks: dict[str, asyncio.Lock] = {}  # clicks whose handlers are running
+        self._malformed: dict[str, tuple[float, int]] = {}  # payload kind -> (logged, since)
         self._sent: OrderedDict[tuple[str, str], SentMessage] = OrderedDict()
         self._retrying: OrderedDict[tuple[str, str], bool] = OrderedDict()
         self._install_listeners()
@@ -512,21 +533,72 @@ class DiscordAdapter:
     def _install_listeners(self) -> None:
         # discord.py calls ``client.on_<event>`` for each gateway event it parses.
         client = self.client
-        setattr(client, "on_message", self._on_message)  # noqa: B010
-        setattr(client, "on_raw_reaction_add", self._on_raw_reaction_add)  # noqa: B010
-        setattr(client, "on_raw_reaction_remove", self._on_raw_reaction_remove)  # noqa: B010
-        setattr(client, "on_member_join", self._on_member_join)  # noqa: B010
-        setattr(client, "on_member_update", self._on_member_update)  # noqa: B010
-        setattr(client, "on_user_update", self._on_user_update)  # noqa: B010
-        setattr(client, "on_interaction", self._on_interaction)  # noqa: B010
-        setattr(client, "on_raw_message_edit", self._on_raw_message_edit)  # noqa: B010
-        setattr(client, "on_raw_message_delete", self._on_raw_message_delete)  # noqa: B010
+        listeners: dict[str, Callable[..., Awaitable[None]]] = {
+            "on_message": self._on_message,
+            "on_raw_reaction_add": self._on_raw_reaction_add,
+            "on_raw_reaction_remove": self._on_raw_reaction_remove,
+            "on_member_join": self._on_member_join,
+            "on_member_update": self._on_member_update,
+            "on_user_update": self._on_user_update,
+            "on_interaction": self._on_interaction,
+            "on_raw_message_edit": self._on_raw_message_edit,
+            "on_raw_message_delete": self._on_raw_message_delete,
+        }
+        for name, listener in listeners.items():
+            setattr(client, name, self._guarded_listener(name, listener))
+        # discord.py's own parsers read gateway payloads before any listener: one that is
+        # missing a field or has one of the wrong type is logged once and dropped, instead of
+        # raising in the gateway's reader (discord.py keeps them in ConnectionState.parsers).
+        parsers: Any = getattr(getattr(client, "_connection", None), "parsers", None)
+        if isinstance(parsers, dict):
+            for event in _GUARDED_PAYLOADS:
+                parser = parsers.get(event)
+                if parser is not None and not getattr(parser, "_rallybot_guard", False):
+                    parsers[event] = self._guarded_parser(event, parser)
+
+    def _guarded_listener(
+        self, name: str, listener: Callable[..., Awaitable[None]]
+    ) -> Callable[..., Awaitable[None]]:
+        async def guarded(*args: Any) -> None:
+            try:
+                await listener(*args)
+            except _MALFORMED as exc:
+                self._log_malformed(name, exc)
+
+        return guarded
+
+    def _guarded_parser(self, event: str, parser: Callable[[Any], None]) -> Callable[[Any], None]:
+        def guarded(data: Any) -> None:
+            try:
+                parser(data)
+            except _MALFORMED as exc:
+                self._log_malformed(event, exc)
+
+        guarded._rallybot_guard = True  # type: ignore[attr-defined]
+        return guarded
+
+    def _log_malformed(self, where: str, exc: BaseException) -> None:
+        """One line per payload kind and minute at most; never the payload (members' words)."""
+        now = time.monotonic()
+        key = f"{where}:{type(exc).__name__}"
+        last, since = self._malformed.get(key, (float("-inf"), 0))
+        if now - last < 60.0:
+            self._malformed[key] = (last, since + 1)
+            return
+        more = f" ({since} more in the last minute)" if since else ""
+        log.warning(
+            "dropped a malformed Discord %s payload (%s)%s", where, type(exc).__name__, more
+        )
+        self._malformed[key] = (now, 0)
 
     async def _emit(self, event: Event) -> None:
         if self._sink is None:
             log.debug("dropped %s before start", type(event).__name__)
             return
-        await self._sink(event)
+        try:
+            await self._sink(event)
+        except _MALFORMED as exc:  # the bot's failure, not the payload's: keep its traceback
+            raise SinkFailedError(f"the bot failed on Discord event {event.event_id}") from exc
 
     def _ours(self, guild_id: int | None) -> bool:
         """Direct messages and the configured servers; other servers are ignored."""
@@ -726,8 +798,11 @@ class DiscordAdapter:
             return
         if interaction.type is not discord.InteractionType.component:
             return  # application commands go through the command tree
-        data: Any = interaction.data or {}
-        parsed = parse_custom_id(str(data.get("custom_id", "")))
+        data: Any = interaction.data if isinstance(interaction.data, dict) else {}
+        custom = data.get("custom_id")
+        if not isinstance(custom, str):
+            raise TypeError("a component interaction without a custom id")
+        parsed = parse_custom_id(custom)
         if parsed is None or not self._ours(interaction.guild_id):
             return  # someone else's component
         action_id, value = parsed
@@ -799,8 +874,10 @@ class DiscordAdapter:
         return True
 
     async def _on_modal_submit(self, interaction: discord.Interaction[discord.Client]) -> None:
-        data: Any = interaction.data or {}
-        custom_id = str(data.get("custom_id", ""))
+        data: Any = interaction.data if isinstance(interaction.data, dict) else {}
+        custom_id = data.get("custom_id")
+        if not isinstance(custom_id, str):
+            raise TypeError("a modal submission without a custom id")
         if not custom_id.startswith(FORM_PREFIX) or not self._ours(interaction.guild_id):
             return
         try:
@@ -1286,7 +1363,9 @@ def _modal_values(components: Any) -> dict[str, str]:
             continue
         if "custom_id" in item and "value" in item:
             values[str(item["custom_id"])] = str(item["value"] or "")
-        stack.extend(item.get("components") or [])
+        children = item.get("components")
+        if isinstance(children, list):
+            stack.extend(children)
         if isinstance(item.get("component"), dict):
             stack.append(item["component"])
     return values

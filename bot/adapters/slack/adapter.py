@@ -657,7 +657,11 @@ class SlackAdapter:
         if isinstance(verdict, Ignored):  # acknowledged, or Slack retries and counts a failure
             METRICS.event(PLATFORM, verdict.kind, "ignored")
             return Response(status_code=200)
-        return await self._http_handler.handle(request)
+        try:
+            return await self._http_handler.handle(request)
+        except Exception as exc:  # slack-bolt could not read a payload the guard let through
+            self._log_refusal(Rejected(400, f"malformed payload ({type(exc).__name__})"))
+            return Response("malformed payload", status_code=400)
 
     def _log_refusal(self, verdict: Rejected) -> None:
         """One warning per reason and minute at most: a flood of bad requests cannot fill
