@@ -300,10 +300,32 @@ async def _award(
         if tell and kind == "member":
             key = "done_dm" if granted else "done_dm_nopoints"
             text = _word(member.locale or ctx.settings.locale, key, title=title, points=granted)
-            try:
-                await ctx.adapter.send_direct(member.platform_user_id, Message(text=text))
-            except Exception:  # the challenge stays done; only the note is lost
-                log.exception("could not tell member %s of challenge %s", member.id, challenge.key)
+            await _queue_note(ctx, challenge, member, "done", Message(text=text))
+
+
+async def _queue_note(
+    ctx: BotContext, challenge: Challenge, member: Member, what: str, message: Message
+) -> None:
+    """A note to a member through the outbox: retried if the platform fails, and held like
+    every direct message until the member's wave opens (see bot/waves.py)."""
+    now = ctx.clock.now()
+    row = {
+        "campaign_id": challenge.campaign_id + SIDE_SUFFIX,
+        "step_id": f"challenge-{challenge.id}-{what}",
+        "recipient": f"member:{member.id}",
+        "occurrence": "once",
+        "due_at": now,
+        "grace_until": now + QUEUED_EVIDENCE_GRACE,
+        "status": DeliveryStatus.pending.value,
+        "reason": None,
+        "payload": {"message": message.to_dict(), "member_id": member.id},
+        "content_hash": "",
+        "attempts": 0,
+        "created_at": now,
+        "updated_at": now,
+    }
+    async with ctx.db.session() as session:
+        await outbox.insert_deliveries(session, [row])
 
 
 def _running(ctx: BotContext, kind: str, at: datetime) -> list[Challenge]:
@@ -855,7 +877,6 @@ async def _queue_evidence(
     async with ctx.db.session() as session:
         await outbox.insert_deliveries(session, rows)
     return len(rows)
-
 
 
 async def _invite(event: CommandInvoked, ctx: BotContext) -> None:

@@ -221,7 +221,7 @@ class World:
 
     async def command(self, who: str, name: str, *args: str) -> str:
         before = len(self.adapter.directs)
-        await self.handle(
+        await self.bot.handle(  # the answer, before the notes it queued (sent just below)
             CommandInvoked(
                 event_id=eid(),
                 platform="memory",
@@ -232,6 +232,7 @@ class World:
             )
         )
         answers = [d for d in self.adapter.directs[before:] if d.target == who]
+        await self.bot.dispatcher.run_once()
         assert answers, f"no answer to /rallybot {name} {' '.join(args)}"
         return answers[-1].message.text
 
