@@ -5,6 +5,7 @@ Nothing lost, nothing sent twice: every test counts the sends per delivery key.
 
 from __future__ import annotations
 
+import asyncio
 import shutil
 import subprocess
 from collections import Counter
@@ -20,6 +21,7 @@ from rallybot.bot.app import Rallybot
 from rallybot.bot.cli import app
 from rallybot.bot.clock import SimulatedClock
 from rallybot.bot.config import Settings
+from rallybot.bot.runner import _watch
 from rallybot.storage.database import Database
 from rallybot.storage.models import CampaignState, Delivery
 from rallybot.storage.repositories import upsert_member
@@ -333,3 +335,38 @@ def test_validate_warns_about_a_rename_against_the_committed_file(tmp_path: Path
     path.write_text(CAMPAIGN.replace("- id: welcome\n", "- id: hello\n    renamed_from: welcome\n"))
     result = CliRunner().invoke(app, ["validate", str(path)], env=env)
     assert result.exit_code == 0 and "renamed_from" not in result.output, result.output
+
+
+async def test_the_file_watch_holds_a_moved_file_and_lets_it_go_when_it_is_back(
+    db: Database, tmp_path: Path
+) -> None:
+    """The real watcher of ``rallybot run``: a file moved out of the folder for a moment."""
+    folder = tmp_path / "campaigns"
+    folder.mkdir()
+    path = folder / "launch.yaml"
+    path.write_text(CAMPAIGN)
+    clock = SimulatedClock(LAUNCH - timedelta(days=1))
+    bot = make_bot(db, [folder], clock, tmp_path)
+    await bot.reload()
+    await bot.plan_tick()
+    pending = len(await rows(db))
+    stop = asyncio.Event()
+    watcher = asyncio.create_task(_watch(bot, [folder], stop))
+
+    async def until(status: str) -> None:
+        for _ in range(100):
+            if await status_of(db, "launch") == status:
+                return
+            await asyncio.sleep(0.1)
+        raise AssertionError(f"the campaign never became {status}")
+
+    try:
+        await asyncio.sleep(0.5)  # the watch is set up
+        shutil.move(path, tmp_path / "launch.yaml")
+        await until("absent")
+        shutil.move(tmp_path / "launch.yaml", path)
+        await until("active")
+    finally:
+        stop.set()
+        await watcher
+    assert [r.status for r in await rows(db)] == ["pending"] * pending
