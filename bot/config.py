@@ -713,8 +713,12 @@ def _known_variables() -> dict[str, str]:
 
 def unknown_variables(names: Iterable[str]) -> dict[str, str | None]:
     """The ``RALLYBOT_*``, ``SLACK_*`` and ``DISCORD_*`` names among ``names`` that are no
-    setting, each with the closest setting's name (or None)."""
+    setting, each with the closest setting's name (or None); and the other names that are
+    near misses of a setting without those prefixes (``DATABSE_URL``)."""
     known = _known_variables()
+    # a misspelt DATABASE_URL would leave the bot on its SQLite default: other names are only
+    # reported when they are that close to it (the environment holds many unrelated ones)
+    unprefixed = [upper for upper in known if not upper.startswith(PREFIXES)]
     # compared without their prefix, so that the shared "RALLYBOT_" does not make every
     # name look close to every other
     candidates: dict[str, str] = {}
@@ -727,7 +731,12 @@ def unknown_variables(names: Iterable[str]) -> dict[str, str | None]:
     for name in names:
         upper = name.upper()
         prefix = next((p for p in PREFIXES if upper.startswith(p)), "")
-        if not prefix or upper in known:
+        if upper in known:
+            continue
+        if not prefix:
+            near = difflib.get_close_matches(upper, unprefixed, 1, 0.85)
+            if near:
+                found[name] = known[near[0]]
             continue
         close = difflib.get_close_matches(upper.removeprefix(prefix), candidates, 1, 0.75)
         found[name] = candidates[close[0]] if close else None

@@ -130,9 +130,13 @@ def test_unknown_variables_get_a_did_you_mean() -> None:
             "SLACK_BOT_TOKEN_FILE",
             "RALLYBOT_TEST_PG_URL",
             "HOME",
+            "DATABSE_URL",
+            "DATABASE_HOST",
+            "POSTGRES_PASSWORD",
         ]
     )
     assert found == {
+        "DATABSE_URL": "DATABASE_URL",  # would leave the bot on SQLite
         "RALLYBOT_TIMEZON": "RALLYBOT_TIMEZONE",
         "rallybot_loglevel": "RALLYBOT_LOG_LEVEL",
         "SLACK_BOT_TOKN": "SLACK_BOT_TOKEN",
@@ -145,9 +149,11 @@ def test_unknown_variables_get_a_did_you_mean() -> None:
 def test_unknown_slack_and_discord_variables_only_warn(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("SLACK_BOT_TOKN", "xoxb-typo")
     monkeypatch.setenv("DISCORD_WEBHOOK", "another tool's")
+    monkeypatch.setenv("DATABASE_ULR", "postgresql://db/rallybot")
     result = runner.invoke(app, ["db", "current"])
     assert result.exit_code == 0, result.output
     assert result.stderr.splitlines() == [
+        "Warning: unknown setting DATABASE_ULR ignored: did you mean DATABASE_URL?",
         "Warning: unknown setting DISCORD_WEBHOOK ignored: not a Rallybot setting.",
         "Warning: unknown setting SLACK_BOT_TOKN ignored: did you mean SLACK_BOT_TOKEN?",
     ]
