@@ -9,6 +9,7 @@ got a 500, and ``/as slack:U0ADMIN`` on the console was an admin.
 from __future__ import annotations
 
 import csv
+import html
 import json
 import time
 from pathlib import Path
@@ -17,6 +18,7 @@ from urllib.parse import urlencode
 import httpx
 import pytest
 import sqlalchemy as sa
+from rich.console import Console
 
 from rallybot.bot.adapters.discord.render import render_message as render_discord
 from rallybot.bot.adapters.memory import MemoryAdapter
@@ -25,8 +27,9 @@ from rallybot.bot.app import Rallybot
 from rallybot.bot.clock import SimulatedClock
 from rallybot.bot.config import Settings, identity_matches
 from rallybot.bot.events import UserRef
+from rallybot.bot.indicators import Scope
 from rallybot.bot.messages import Message
-from rallybot.bot.report import compute, csv_cell, write_csv
+from rallybot.bot.report import compute, csv_cell, render_html, render_tables, write_csv
 from rallybot.bot.rota import parse_rota
 from rallybot.campaigns.loader import CampaignLoadError, load_campaign_text
 from rallybot.handlers.survey import QuestionResult, SurveyResults, results_text
@@ -155,8 +158,6 @@ async def test_4_report_csv_cells_cannot_start_a_formula(db: Database, tmp_path:
             sa.update(Member).where(Member.id == 7).values(cohort=FORMULAS[2] + FORMULAS[3])
         )
         await session.commit()
-    from rallybot.bot.indicators import Scope
-
     data = await compute(db, Scope(start=START, end=END), END)
     write_csv(data, tmp_path)
     seen = set()
@@ -167,6 +168,31 @@ async def test_4_report_csv_cells_cannot_start_a_formula(db: Database, tmp_path:
                     seen.add(cell)
                     assert not cell.startswith(("=", "+", "@", "\t", "\r")), (name, cell)
     assert "'" + FORMULAS[0] in seen and "'" + FORMULAS[1] in seen
+
+
+HTML_COHORTS = ["<script>alert(1)</script>", '"><img src=x onerror=alert(1)>']
+
+
+async def test_4_cohort_names_are_escaped_in_every_report_format(
+    db: Database, tmp_path: Path
+) -> None:
+    await seed(db)
+    async with db.session() as session:
+        for cohort, name in zip(("pilot", "wave2"), HTML_COHORTS, strict=True):
+            await session.execute(
+                sa.update(Member).where(Member.cohort == cohort).values(cohort=name)
+            )
+        await session.commit()
+    data = await compute(db, Scope(start=START, end=END), END)
+    page = render_html(data, {})
+    console = Console(record=True, width=200, color_system=None)
+    render_tables(data, console)
+    tables = console.export_text()
+    write_csv(data, tmp_path)
+    funnel = (tmp_path / "funnel.csv").read_text(encoding="utf-8")
+    for name in HTML_COHORTS:
+        assert name not in page and html.escape(name) in page
+        assert name in tables and name in funnel  # text formats show it as it is
 
 
 def test_4_every_corpus_string_is_neutralised_for_spreadsheets() -> None:
