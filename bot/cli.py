@@ -609,7 +609,15 @@ def db_current() -> None:
     from rallybot.storage.migrate import current_revision
 
     settings = _settings()
-    out.print(current_revision(settings.database_url) or "empty (run: rallybot db upgrade)")
+    try:
+        revision = current_revision(settings.database_url)
+    except Exception as exc:  # an inspection answers at once: one line, no traceback, no wait
+        reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        err.print(
+            f"[red]Database unreachable:[/red] {type(exc).__name__}: {reason}", soft_wrap=True
+        )
+        raise typer.Exit(1) from None
+    out.print(revision or "empty (run: rallybot db upgrade)")
 
 
 @db_app.command("backup")

@@ -475,3 +475,18 @@ def test_report_json_summary(db_url: str, monkeypatch: pytest.MonkeyPatch) -> No
     assert summary["help"]["median_resolution_seconds"] == 13.5 * 3600  # as the table shows
     assert summary["quiz"]["participants"] == data.quiz.participants  # type: ignore[attr-defined]
     assert {"satisfaction", "points", "kudos", "challenges", "reach"} <= set(summary)
+
+
+def test_db_current_on_an_unreachable_database_is_one_line(monkeypatch: pytest.MonkeyPatch) -> None:
+    import socket
+
+    with socket.socket() as sock:  # a port nobody listens on
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    monkeypatch.setenv("DATABASE_URL", f"postgresql://rallybot:pw-s3cret@127.0.0.1:{port}/x")
+    result = runner.invoke(app, ["db", "current"])
+    assert result.exit_code == 1
+    assert result.stderr.splitlines() == [
+        f"Database unreachable: ConnectionRefusedError: [Errno 111] Connect call failed "
+        f"('127.0.0.1', {port})"
+    ]
