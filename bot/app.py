@@ -7,27 +7,38 @@ import contextlib
 import logging
 import os
 import socket
+import time
 from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from rallybot.bot import reloads
 from rallybot.bot.adapters.base import Adapter
 from rallybot.bot.budget import SharedBudget
 from rallybot.bot.clock import Clock
+from rallybot.bot.community import overlay as overlay_community
+from rallybot.bot.community import resolve as resolve_community
 from rallybot.bot.config import Settings
 from rallybot.bot.context import ReloadReport
 from rallybot.bot.events import ButtonClicked, CommandInvoked, Event, FormSubmitted, UserRef
 from rallybot.bot.inbox import Inbox
 from rallybot.bot.journal import JournalCodecError, decode_event, encode_event
+from rallybot.bot.logs import log_context
 from rallybot.bot.messages import Message
+from rallybot.bot.metrics import METRICS
 from rallybot.bot.outbox import Dispatcher, DispatchStats
 from rallybot.bot.ratelimit import RateLimiter
-from rallybot.bot import reloads
 from rallybot.bot.router import Router
 from rallybot.bot.waves import Waves, opened_waves
+from rallybot.campaigns.community import load_community
 from rallybot.campaigns.faq import is_faq_file
-from rallybot.campaigns.loader import CampaignLoadError, LoadError, load_campaign
+from rallybot.campaigns.loader import (
+    CampaignLoadError,
+    LoadError,
+    is_community_file,
+    load_campaign,
+)
 from rallybot.campaigns.planner import MemberView, PlannedDelivery, plan
 from rallybot.campaigns.quiz import Bank, is_bank_file
 from rallybot.campaigns.roster import member_fields
@@ -103,6 +114,8 @@ class Rallybot:
         local_admins: Sequence[str] = (),
     ) -> None:
         self.settings = settings
+        # What the environment says, before the community file is laid over it at reload.
+        self.base_settings = settings
         self.db = db
         self.adapter = adapter
         self.clock = clock
@@ -189,6 +202,23 @@ class Rallybot:
 
     # ---- campaign files -------------------------------------------------------------------
 
+    async def _apply_community(self, paths: list[Path], report: ReloadReport) -> None:
+        """Lay the community file over the settings (a broken file keeps the last good one)."""
+        if not paths:
+            return
+        for extra in paths[1:]:
+            message = f"a second community file: one community per bot (the first is {paths[0]})"
+            report.errors.append(LoadError(str(extra), 1, 1, "community", message))
+        try:
+            community = load_community(paths[0])
+        except CampaignLoadError as exc:
+            report.errors.extend(exc.errors)
+            for error in exc.errors:
+                log.error("community file error: %s", error)
+            return
+        resolved = await resolve_community(community, self.adapter, self.adapter.platform)
+        self.settings = overlay_community(self.base_settings, resolved)
+
     async def reload(self) -> ReloadReport:
         """Read the campaign files again and bring the outbox in line with them.
 
@@ -202,7 +232,11 @@ class Rallybot:
         new_by_source: dict[str, Campaign] = {}
         bank_paths: list[Path] = []
         faq_paths: list[Path] = []
-        for path in campaign_files(self.campaign_paths):
+        files = campaign_files(self.campaign_paths)
+        await self._apply_community([p for p in files if is_community_file(p)], report)
+        for path in files:
+            if is_community_file(path):
+                continue
             if is_bank_file(path):
                 bank_paths.append(path)
                 continue
@@ -242,6 +276,7 @@ class Rallybot:
                 )
                 continue
             new[campaign.id] = campaign
+        cancelled: dict[tuple[str, str], int] = {}  # for the metrics
         for campaign in new.values():
             await get_or_create_state(
                 self.db,
@@ -265,6 +300,7 @@ class Rallybot:
                 [s.id for s in campaign.steps],
                 reloads.STEP_REMOVED,
                 now,
+                by_step=cancelled,
             )
             report.replanned += await outbox.delete_stale_pending(
                 self.db, campaign.id, {s.id: s.content_hash for s in campaign.steps}
@@ -283,6 +319,8 @@ class Rallybot:
         self._absences = await reloads.load_absences(self.db)
         self._reloaded = True
         report.cancelled += await self._cancel_absent(now)
+        for (campaign_id, step_id), count in cancelled.items():
+            METRICS.delivery(campaign_id, step_id, "cancelled", count)
         self.campaigns = new
         self._by_source = new_by_source
         from rallybot.handlers import quiz
@@ -474,12 +512,16 @@ class Rallybot:
     async def dispatch_tick(self, *, drain: bool = False) -> DispatchStats:
         """Send what is due; with ``drain``, keep going until nothing due is left."""
         now = self.clock.now()
+        missed: dict[tuple[str, str], int] = {}
         skipped = await outbox.skip_overdue(
             self.db,
             now,
             "missed: the bot could not send it within the grace window "
             "(it was stopped or the campaign paused)",
+            by_step=missed if METRICS.enabled else None,
         )
+        for (campaign_id, step_id), count in missed.items():
+            METRICS.delivery(campaign_id, step_id, "skipped", count)
         from rallybot.handlers import challenges, helpdesk, onboarding, quiz
         from rallybot.handlers import stats as stats_feature
 
@@ -597,10 +639,11 @@ class Rallybot:
         Recording goes with the other events arriving meanwhile (one transaction for a burst);
         a retry or a duplicate is dropped there. In-process adapters (memory, console) and
         direct callers use this; platform adapters get :meth:`accept`."""
-        journal_id = await self._record(event)
-        if journal_id is not None:
-            await self._handle_recorded(event)
-            await self._mark_handled(journal_id)
+        with log_context(event=event.event_id, platform=event.platform):
+            journal_id = await self._record(event)
+            if journal_id is not None:
+                await self._handle_recorded(event)
+                await self._mark_handled(journal_id)
 
     async def accept(self, event: Event) -> None:
         """The platform adapters' event sink: record ``event`` itself in the inbound journal
@@ -610,7 +653,8 @@ class Rallybot:
 
         Commands, clicks and form submissions are the exception: this returns once they are
         handled, because the platform expects their answer (a Discord interaction response)."""
-        journal_id = await self._record(event)
+        with log_context(event=event.event_id, platform=event.platform):
+            journal_id = await self._record(event)
         if journal_id is not None:
             handled = self.inbox.put(event, journal_id)
             if isinstance(event, INTERACTIVE_EVENTS):
@@ -691,15 +735,30 @@ class Rallybot:
     async def _record(self, event: Event) -> int | None:
         """Record ``event`` with the burst; its journal id, None for a platform retry or a
         duplicate."""
+        kind = getattr(event, "kind", type(event).__name__)
+        METRICS.event(event.platform, kind, "received")
         journal_id = await self._claims.submit(event)
-        if journal_id is None:
-            log.info("dropped duplicate %s event %s", type(event).__name__, event.event_id)
-        return journal_id
+        if journal_id is not None:
+            return journal_id
+        METRICS.event(event.platform, kind, "deduplicated")
+        log.info("dropped duplicate %s event %s", type(event).__name__, event.event_id)
+        return None
 
     async def _handle_recorded(self, event: Event) -> None:
-        async with self._handler_slots:  # a burst cannot take every database connection
-            with member_memo():
-                await self.router.handle(event, self)
+        # Set here, not only in accept: inbox workers outlive the event that started them.
+        with log_context(event=event.event_id, platform=event.platform):
+            async with self._handler_slots:  # a burst cannot take every database connection
+                started = time.perf_counter()
+                kind = getattr(event, "kind", type(event).__name__)
+                try:
+                    with member_memo():
+                        await self.router.handle(event, self)
+                except BaseException:
+                    METRICS.event(event.platform, kind, "failed")
+                    raise
+                if METRICS.enabled:
+                    METRICS.handled_in(event.platform, kind, time.perf_counter() - started)
+                    METRICS.event(event.platform, kind, "handled")
 
     def is_admin(self, user: UserRef) -> bool:
         """Whether ``user`` is a community manager."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import sys
 from datetime import datetime
 from enum import StrEnum
@@ -144,7 +145,8 @@ def _settings() -> Settings:
 
 def _plural(count: int, word: str) -> str:
     """``1 error``, ``2 errors``; ``word`` may be ``quiz bank`` (the last word takes the s)."""
-    return f"{count} {word}" if count == 1 else f"{count} {word}s"
+    plural = {"person": "people"}.get(word, f"{word}s")
+    return f"{count} {word}" if count == 1 else f"{count} {plural}"
 
 
 @app.command()
@@ -160,11 +162,19 @@ def validate(
     """Check everything a run will read, in one pass: campaign files, quiz banks, FAQs, rules,
     and the rosters the campaigns name; print every error and warning
     (file:line:column: field: message) and a summary that adds up."""
+    from rallybot.bot.community import legacy_notes
     from rallybot.bot.reloads import committed_rename_warnings
     from rallybot.bot.rota import staffing_warnings
     from rallybot.campaigns.checks import campaign_warnings, text_warnings
+    from rallybot.campaigns.community import load_community, person_kind
     from rallybot.campaigns.faq import is_faq_file, load_faqs
-    from rallybot.campaigns.loader import _campaign_files, locate
+    from rallybot.campaigns.loader import (
+        CampaignLoadError,
+        LoadError,
+        _campaign_files,
+        is_community_file,
+        locate,
+    )
     from rallybot.campaigns.planner import MemberView
     from rallybot.campaigns.quiz import validate_all
     from rallybot.campaigns.roster import RosterLoadError, read_roster, summarize_errors
@@ -184,6 +194,34 @@ def validate(
             valid_rules += 1
         except RulesLoadError as exc:
             errors.extend(exc.errors)
+    notes: list[str] = []
+    communities = 0
+    community_files = [p for p in listed if is_community_file(p)]
+    for path in community_files[1:]:
+        errors.append(
+            LoadError(
+                str(path),
+                1,
+                1,
+                "community",
+                f"a second community file: one community per bot (the first is "
+                f"{community_files[0]})",
+            )
+        )
+    for path in community_files[:1]:
+        try:
+            community = load_community(path)
+        except CampaignLoadError as exc:
+            errors.extend(exc.errors)
+            continue
+        communities += 1
+        named = [p for p in community.people() if person_kind(p) != "id"]
+        if named:
+            notes.append(
+                f"note: {path}: {_plural(len(named), 'person')} named by email or handle; the "
+                "bot finds their accounts on the platform when it starts and leaves out, with a "
+                "warning, anyone it cannot find"
+            )
 
     warnings: list[tuple[str, int, int, str]] = []  # file, line, column, text
     # What a run reads besides the files: the settings. Their problems are errors here too;
@@ -261,11 +299,14 @@ def validate(
         typer.echo(summary)
     for *_, text in sorted(warnings):
         typer.echo(text)
+    for note in [*notes, *legacy_notes(dict(os.environ))]:
+        typer.echo(note)
 
     checked = len(listed) + len(rules_files) + len(missing) + len(rosters)
     failed = len({e.file for e in errors}) + len(missing)
     error_count = len(errors) + len(missing) + len(settings_problems)
     valid = [
+        _plural(communities, "community file") if communities else "",
         _plural(len(campaigns), "campaign") if campaigns else "",
         _plural(len(banks), "quiz bank") if banks else "",
         _plural(len(faqs), "FAQ file") if faqs else "",
@@ -752,6 +793,7 @@ class SchemaKind(StrEnum):
     quiz = "quiz"
     faq = "faq"
     rules = "rules"
+    community = "community"
 
 
 @app.command()

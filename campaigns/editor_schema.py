@@ -19,6 +19,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from rallybot.campaigns.community import CommunitySpec
 from rallybot.campaigns.faq import FaqSpec
 from rallybot.campaigns.quiz import BankSpec
 from rallybot.campaigns.rules import Rules
@@ -40,8 +41,7 @@ EXAMPLES = Path(__file__).resolve().parent / "examples"
 #: Where the generated schema files live, beside the examples.
 SCHEMAS = EXAMPLES / "schemas"
 
-# kind -> (model, title, what the file is). A "community" file has no model yet: it joins
-# here when it gets one.
+# kind -> (model, title, what the file is).
 KINDS: dict[str, tuple[type[BaseModel], str, str]] = {
     "campaign": (
         CampaignSpec,
@@ -51,6 +51,11 @@ KINDS: dict[str, tuple[type[BaseModel], str, str]] = {
     "quiz": (BankSpec, "Rallybot quiz bank", "A quiz bank: questions, choices and answers."),
     "faq": (FaqSpec, "Rallybot FAQ", "A help channel FAQ: questions and their answers."),
     "rules": (Rules, "Rallybot points rules", "Points, limits, kudos, badges and levels."),
+    "community": (
+        CommunitySpec,
+        "Rallybot community",
+        "The community file: managers, helpers and their rota, buddies, channels, defaults.",
+    ),
 }
 
 

@@ -52,6 +52,7 @@ __all__ = [
     "MAX_TEXT_CHARS",
     "CampaignLoadError",
     "LoadError",
+    "is_community_file",
     "load_campaign",
     "load_campaign_text",
     "load_document",
@@ -900,6 +901,16 @@ def _validation_errors(
 M = typing.TypeVar("M", bound=BaseModel)
 
 
+_COMMUNITY_KEY = re.compile(r"^community\s*:", re.MULTILINE)
+
+
+def is_community_file(path: str | Path) -> bool:
+    """Whether the file at ``path`` is the community file (a top-level ``community:`` key):
+    it sits beside the campaigns but is not one (see :mod:`rallybot.campaigns.community`)."""
+    text = read_head(path)
+    return text is not None and _COMMUNITY_KEY.search(text) is not None
+
+
 def locate(path: str | Path) -> Callable[[Path_], tuple[int, int, str]]:
     """For messages about a file's values: ``where(loc)`` gives the line, column and field
     name (``steps[2].at``) of the value at ``loc`` (``("steps", 2, "at")``); 1, 1 when the
@@ -1137,6 +1148,8 @@ def validate_paths(
     errors: list[LoadError] = []
     owners: dict[str, str] = {}
     for path in _campaign_files(paths):
+        if is_community_file(path):
+            continue  # the community file lives beside the campaigns
         source = str(path)
         campaign, found, document = _load(
             None, source, path=path, default_quiet_hours=default_quiet_hours

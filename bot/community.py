@@ -1,0 +1,152 @@
+"""The community file at run time: its people found on the platform, its values laid over the
+settings the features read.
+
+The file wins over the old settings for single values (help channel, time zone...); managers
+and buddies named in either place are all kept, so moving them to the file never locks anyone
+out. A person the platform does not know is left out with one warning: the bot never mentions
+``<@NAME>`` for a name that is no account.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from rallybot.bot.config import Settings
+from rallybot.campaigns.community import Community, person_kind
+
+__all__ = ["LEGACY_SETTINGS", "ResolvedCommunity", "legacy_notes", "overlay", "resolve"]
+
+log = logging.getLogger("rallybot.community")
+
+LEGACY_SETTINGS = {
+    "RALLYBOT_ADMINS": "managers",
+    "RALLYBOT_HELPERS": "help: rota",
+    "RALLYBOT_HELP_CHANNEL": "help: channel",
+    "RALLYBOT_HELPERS_TIMEZONE": "help: timezone",
+    "RALLYBOT_HELP_REMIND_MINUTES": "help: remind_after_minutes",
+    "RALLYBOT_HELP_ESCALATE_MINUTES": "help: escalate_after_minutes",
+    "RALLYBOT_ONBOARDING_BUDDIES": "onboarding: buddies",
+    "RALLYBOT_ONBOARDING_ESCALATION_CHANNEL": "onboarding: escalation_channel",
+    "RALLYBOT_ONBOARDING_ESCALATE_AFTER_DAYS": "onboarding: escalate_after_days",
+    "RALLYBOT_MANAGERS_CHANNEL": "managers_channel",
+    "RALLYBOT_CHANNELS": "channels",
+    "RALLYBOT_LOCALE": "locale",
+    "RALLYBOT_TIMEZONE": "timezone",
+    "RALLYBOT_QUIET_HOURS": "quiet_hours",
+}
+"""Settings a community manager now writes in the community file: variable -> its place."""
+
+Lookup = Callable[[str], Awaitable[str | None]]
+
+
+@dataclass
+class ResolvedCommunity:
+    """A community file with the platform ids of the people it names."""
+
+    community: Community
+    platform: str
+    ids: dict[str, str] = field(default_factory=dict)  # as written -> "platform:id"
+    unresolved: list[str] = field(default_factory=list)
+
+    def of(self, people: list[str]) -> list[str]:
+        """The ``platform:id`` of each person found, in order."""
+        return [self.ids[person] for person in people if person in self.ids]
+
+
+async def resolve(community: Community, adapter: Any, platform: str) -> ResolvedCommunity:
+    """Find each person of the file on the platform: ``platform:id`` as written, an email
+    through the adapter's ``lookup_by_email`` (Slack), a ``@handle`` through its
+    ``lookup_member`` (Discord, the console)."""
+    result = ResolvedCommunity(community, platform)
+    by_email: Lookup | None = getattr(adapter, "lookup_by_email", None)
+    by_name: Lookup | None = getattr(adapter, "lookup_member", None)
+    for person in community.people():
+        kind = person_kind(person)
+        found: str | None = None
+        if kind == "id":
+            named_platform, _, user_id = person.partition(":")
+            found = user_id if named_platform == platform else None
+        else:
+            lookup = by_email if kind == "email" else by_name
+            text = person if kind == "email" else person.removeprefix("@")
+            if lookup is not None:
+                try:
+                    found = await lookup(text)
+                except Exception:  # a lookup that fails finds nobody; the bot goes on
+                    log.warning("community file: could not look a person up on %s", platform)
+                    found = None
+        if found:
+            result.ids[person] = f"{platform}:{found}"
+        else:
+            result.unresolved.append(person)
+    for person in result.unresolved:
+        # The person's words are the community manager's own file, not a member's message.
+        log.warning(
+            "community file %s: %s is not a %s account; left out",
+            community.source,
+            person,
+            platform,
+        )
+    return result
+
+
+def _rota(resolved: ResolvedCommunity) -> str | None:
+    spec = resolved.community.spec.help
+    if spec is None or not spec.rota:
+        return None
+    slots = []
+    for slot in spec.rota:
+        people = resolved.of(slot.people)
+        if people:
+            slots.append(f"{slot.days} {slot.hours} {','.join(people)}")
+    return "; ".join(slots)
+
+
+def overlay(settings: Settings, resolved: ResolvedCommunity) -> Settings:
+    """``settings`` with the community file's values (see the module's rules)."""
+    spec = resolved.community.spec
+    update: dict[str, Any] = {}
+    for name in ("locale", "timezone", "quiet_hours", "managers_channel"):
+        value = getattr(spec, name)
+        if value is not None:
+            update[name] = value
+    if spec.managers:
+        update["admins"] = list(dict.fromkeys([*settings.admins, *resolved.of(spec.managers)]))
+    if spec.channels:
+        update["channel_map"] = {**settings.channel_map, **spec.channels}
+    if spec.help is not None:
+        update["help_channel"] = spec.help.channel
+        if spec.help.timezone is not None:
+            update["helpers_timezone"] = spec.help.timezone
+        rota = _rota(resolved)
+        if rota is not None:
+            update["helpers"] = rota
+        if spec.help.remind_after_minutes is not None:
+            update["help_remind_minutes"] = spec.help.remind_after_minutes
+        if spec.help.escalate_after_minutes is not None:
+            update["help_escalate_minutes"] = spec.help.escalate_after_minutes
+    if spec.onboarding is not None:
+        buddies = [ref.split(":", 1)[1] for ref in resolved.of(spec.onboarding.buddies)]
+        if buddies:
+            update["onboarding_buddies"] = list(
+                dict.fromkeys([*settings.onboarding_buddies, *buddies])
+            )
+        if spec.onboarding.escalation_channel is not None:
+            update["onboarding_escalation_channel"] = spec.onboarding.escalation_channel
+        if spec.onboarding.escalate_after_days is not None:
+            update["onboarding_escalate_after_days"] = spec.onboarding.escalate_after_days
+    return settings.model_copy(update=update)
+
+
+def legacy_notes(environment: dict[str, str]) -> list[str]:
+    """One note for each old setting that a community manager now writes in the community
+    file (it keeps working)."""
+    return [
+        f"note: {name} still works; it belongs in the community file now ({place}), where a "
+        "community manager can change it"
+        for name, place in LEGACY_SETTINGS.items()
+        if environment.get(name, "").strip()
+    ]
