@@ -23,6 +23,20 @@ _OFFSET = re.compile(
     re.IGNORECASE,
 )
 _EXAMPLES = 3
+_REGIONS = frozenset(
+    {
+        "Africa",
+        "America",
+        "Antarctica",
+        "Arctic",
+        "Asia",
+        "Atlantic",
+        "Australia",
+        "Europe",
+        "Indian",
+        "Pacific",
+    }
+)
 
 
 def is_zone(name: str) -> bool:
@@ -36,14 +50,9 @@ def is_zone(name: str) -> bool:
 
 @cache
 def _zones() -> tuple[str, ...]:
-    # Only "Region/City" names: the old aliases (US/Eastern, Etc/GMT+3...) are never suggested.
-    return tuple(
-        sorted(
-            zone
-            for zone in available_timezones()
-            if "/" in zone and not zone.startswith(("Etc/", "SystemV/", "US/", "posix/", "right/"))
-        )
-    )
+    # Only "Continent/City" names: old aliases (US/Eastern, Canada/Atlantic, Etc/GMT+3...) are
+    # never suggested.
+    return tuple(sorted(zone for zone in available_timezones() if zone.split("/")[0] in _REGIONS))
 
 
 def _plain(text: str) -> str:
@@ -111,6 +120,11 @@ def zone_problem(name: str) -> str:
         return f'unknown time zone "{name}" (did you mean "{places[0]}"?)'
     if places:
         return f'unknown time zone "{name}" (did you mean one of {", ".join(places)}?)'
+    # A misspelt city (Cayene, Montreall): a close spelling of one city only, strict enough
+    # that no other place can be offered.
+    close_cities = difflib.get_close_matches(city, list(_by_city()), n=2, cutoff=0.85)
+    if len(close_cities) == 1 and len(_by_city()[close_cities[0]]) == 1:
+        return f'unknown time zone "{name}" (did you mean "{_by_city()[close_cities[0]][0]}"?)'
     if "/" in text:
         region = text.split("/", 1)[0].casefold()
         same_region = [zone for zone in _zones() if zone.split("/", 1)[0].casefold() == region]

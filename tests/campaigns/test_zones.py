@@ -14,6 +14,7 @@ from rallybot.campaigns.zones import is_zone, zone_problem
         # Once "did you mean Europe/Vienna?": the city decides, not the spelling of the region.
         ("Europe/Cayenne", 'unknown time zone "Europe/Cayenne" (did you mean "America/Cayenne"?)'),
         ("Cayenne", 'unknown time zone "Cayenne" (did you mean "America/Cayenne"?)'),
+        ("Europe/Cayene", 'unknown time zone "Europe/Cayene" (did you mean "America/Cayenne"?)'),
         ("Madrid", 'unknown time zone "Madrid" (did you mean "Europe/Madrid"?)'),
         ("europe/paris", 'unknown time zone "europe/paris" (did you mean "Europe/Paris"?)'),
         ("Europe/Pari", 'unknown time zone "Europe/Pari" (did you mean "Europe/Paris"?)'),
