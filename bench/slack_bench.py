@@ -54,7 +54,6 @@ from rallybot.storage.database import Database, create_database
 from rallybot.storage.migrate import upgrade_async
 from rallybot.storage.models import Delivery, InboundEvent, Member, PointEntry, table_of
 from rallybot.storage.outbox import insert_deliveries
-from rallybot.storage.repositories import claim_events
 from tests.platform_slack import payloads as p
 from tests.platform_slack.fake_slack import FakeSlack
 from tests.platform_slack.harness import eventually
@@ -359,11 +358,13 @@ async def _rallybot_inbound(
         if not features:  # the path to the recorded event alone: nothing handles it after
             bot.router = Router()
 
-        async def claim(rows: Sequence[tuple[str, str, str]]) -> list[bool]:
-            fresh = await claim_events(db, rows, NOW)
+        record_batch = bot._record_batch
+
+        async def claim(events: Sequence[Event]) -> list[int | None]:
+            ids = await record_batch(events)
             committed = time.perf_counter()
-            recorded_at.extend(committed for is_new in fresh if is_new)
-            return fresh
+            recorded_at.extend(committed for journal_id in ids if journal_id is not None)
+            return ids
 
         bot._claims = GroupCommit(claim)  # the same recorder, with a stopwatch
         await bot.start_adapter()
@@ -558,6 +559,27 @@ async def _database(backend: str, pg_url: str) -> AsyncIterator[Database]:
         await conn.close()
 
 
+def _observability_off() -> None:
+    """Metrics off and the context log fields replaced by a no-op, as before they existed."""
+    import rallybot.bot.app
+    import rallybot.bot.outbox
+    from rallybot.bot.metrics import METRICS
+
+    class _NoContext:
+        def __init__(self, **fields: object) -> None:
+            pass
+
+        def __enter__(self) -> None:
+            return None
+
+        def __exit__(self, *exc: object) -> None:
+            return None
+
+    METRICS.enabled = False
+    rallybot.bot.app.log_context = _NoContext  # type: ignore[assignment,misc]
+    rallybot.bot.outbox.log_context = _NoContext  # type: ignore[assignment,misc]
+
+
 def main() -> None:
     """Print one JSON line per benchmark."""
     parser = argparse.ArgumentParser(description=__doc__)
@@ -573,7 +595,14 @@ def main() -> None:
     parser.add_argument("--only", nargs="*", help="fanout, inbound, button_ack")
     parser.add_argument("--backend", choices=["sqlite", "postgresql"], default="sqlite")
     parser.add_argument("--pg-url", default="postgresql://postgres@127.0.0.1:5432/test")
+    parser.add_argument(
+        "--no-observability",
+        action="store_true",
+        help="turn metrics and context log fields off (to measure what they cost)",
+    )
     args = parser.parse_args()
+    if args.no_observability:
+        _observability_off()
     asyncio.run(main_async(args))
 
 

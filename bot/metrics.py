@@ -17,6 +17,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
+from typing import Any
 
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
@@ -51,6 +52,7 @@ class Metrics:
 
     def __init__(self, *, enabled: bool = True, process: bool = True) -> None:
         self.enabled = enabled
+        self._children: dict[tuple[object, ...], Any] = {}
         self.registry = CollectorRegistry(auto_describe=True)
         if process:  # CPU, memory, open files, GC: what an administrator looks at first
             process_collector.ProcessCollector(registry=self.registry)
@@ -137,41 +139,50 @@ class Metrics:
 
     # ---- hooks (each one test of ``enabled`` when off) ----------------------------------
 
+    def _child(self, metric: Any, *labels: str) -> Any:
+        # ``labels()`` takes a lock and builds a key on every call; the children are cached
+        # here by their label values (bounded: see the module docstring).
+        key = (id(metric), *labels)
+        child = self._children.get(key)
+        if child is None:
+            child = self._children[key] = metric.labels(*labels)
+        return child
+
     def delivery(self, campaign: str, step: str, outcome: str, count: int = 1) -> None:
         """Count deliveries that ended ``sent``, ``failed``, ``skipped`` or ``cancelled``."""
         if self.enabled and count:
-            self.deliveries.labels(campaign, step, outcome).inc(count)
+            self._child(self.deliveries, campaign, step, outcome).inc(count)
 
     def retried(self, platform: str) -> None:
         """Count a send handed back to the queue."""
         if self.enabled:
-            self.delivery_retries.labels(platform).inc()
+            self._child(self.delivery_retries, platform).inc()
 
     def sent_in(self, platform: str, kind: str, seconds: float) -> None:
         """Record how long one send took."""
         if self.enabled:
-            self.send_seconds.labels(platform, kind).observe(seconds)
+            self._child(self.send_seconds, platform, kind).observe(seconds)
 
     def event(self, platform: str, kind: str, stage: str) -> None:
         """Count an inbound event at ``stage``."""
         if self.enabled:
-            self.events.labels(platform, kind, stage).inc()
+            self._child(self.events, platform, kind, stage).inc()
 
     def handled_in(self, platform: str, kind: str, seconds: float) -> None:
         """Record how long the features took on one event."""
         if self.enabled:
-            self.handle_seconds.labels(platform, kind).observe(seconds)
+            self._child(self.handle_seconds, platform, kind).observe(seconds)
 
     def waited(self, platform: str, method: str, seconds: float) -> None:
         """Record a wait for the rate limiter."""
         if self.enabled:
-            self.ratelimit_waits.labels(platform, method).inc()
-            self.ratelimit_wait_seconds.labels(platform, method).inc(seconds)
+            self._child(self.ratelimit_waits, platform, method).inc()
+            self._child(self.ratelimit_wait_seconds, platform, method).inc(seconds)
 
     def throttled(self, platform: str, method: str) -> None:
         """Count a 429 answer."""
         if self.enabled:
-            self.rate_limited.labels(platform, method).inc()
+            self._child(self.rate_limited, platform, method).inc()
 
     @contextmanager
     def timer(self) -> Iterator[list[float]]:
