@@ -14,6 +14,10 @@ BENCHES = [
     ("slack: 5,000 DMs, inbound events, button acks (fake Slack)", ["bench.slack_bench"]),
     ("rallybot report: 100k members, 1M to 10M events", ["bench.report_bench"]),
     ("help channel FAQ matching: 2,000 entries, 50 labelled questions", ["bench.faq_bench"]),
+    (
+        "metrics and context log fields: cost per event, delivery, log line",
+        ["bench.observability_bench"],
+    ),
 ]
 
 

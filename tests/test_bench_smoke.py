@@ -45,6 +45,10 @@ BENCHES: dict[str, tuple[list[str], list[set[str]]]] = {
         ["--dms=20", "--events=40", "--members=20", "--clicks=5", "--concurrency=4"],
         [{"bench", "lost", "duplicated"}, {"bench", "recorded_per_s"}, {"bench", "p99_ms"}],
     ),
+    "observability_bench": (
+        ["--n", "200"],
+        [{"bench", "per_event_us", "per_delivery_us", "log_line_with_context_us"}],
+    ),
     "report_bench": (
         ["--members", "100", "--events", "0.001,0.002", "--backends", "sqlite"],
         [{"backend", "events", "report_s", "peak_mb"}] * 2 + [{"backend", "time_ratio"}],
