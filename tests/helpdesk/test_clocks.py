@@ -128,4 +128,4 @@ def test_validate_and_health_warn_when_nobody_would_be_told(
     monkeypatch.setenv("RALLYBOT_ADMINS", "memory:cm")
     monkeypatch.setenv("RALLYBOT_HELPERS", ROTA)
     result = CliRunner().invoke(app, ["validate", str(path)])
-    assert "community manager" not in result.output, result.output
+    assert "settings: warning" not in result.output, result.output
