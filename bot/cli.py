@@ -1433,7 +1433,7 @@ def report(
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
 
     from rallybot.bot.clock import utcnow
-    from rallybot.bot.indicators import Scope
+    from rallybot.bot.indicators import Scope, managers_left_out
     from rallybot.bot.report import (
         STEPS,
         chart_pngs,
@@ -1451,7 +1451,14 @@ def report(
     if start is not None and end is not None and end <= start:
         err.print("[red]--to must not come before --from[/red]")
         raise typer.Exit(2)
-    scope = Scope(cohort=cohort, team=team, start=start, end=end, campaign_id=campaign)
+    scope = Scope(
+        cohort=cohort,
+        team=team,
+        start=start,
+        end=end,
+        campaign_id=campaign,
+        exclude=managers_left_out(settings.admins, settings.count_managers),
+    )
     _check_schema(settings)
 
     async def main() -> object:

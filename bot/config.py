@@ -298,6 +298,9 @@ class Settings(BaseSettings):
     erase_removed_after_days: int = Field(
         default=30, ge=0, validation_alias=_env("RALLYBOT_ERASE_REMOVED_AFTER_DAYS")
     )
+    # indicators (bot/indicators.py): count the community managers (RALLYBOT_ADMINS) among
+    # the members in scope (the funnel's "invited"); by default they are left out
+    count_managers: bool = Field(default=False, validation_alias=_env("RALLYBOT_COUNT_MANAGERS"))
 
     @field_validator("admins", mode="before")
     @classmethod

@@ -5,20 +5,24 @@ and returns plain dataclasses. Aggregation happens in SQL (``GROUP BY``, ``COUNT
 so the cost grows with the rows read, never with a Python loop over them; the same queries run
 on SQLite and PostgreSQL. Weeks start on Monday, 00:00 UTC.
 
-Definitions (what counts):
+Each indicator's definition is written once, in ``docs/reference/indicators.md``; the
+docstrings below point to it. In short:
 
-- **members in scope**: members who are not bots, of the scope's cohort and team, known
-  (``created_at``) before the end of the range. They are the funnel's "invited".
-- **funnel** (cumulative, up to the end of the range; the start is ignored): invited → joined
-  (``joined_at`` set) → profile complete → first post (a message or a thread reply in a
-  channel, see :class:`storage.report_models.Activity`) → first quiz answer. Each stage counts
-  the invited members who reached it, independently of the other stages (someone may post
-  before completing a profile), so a stage can exceed the one before it.
+- **members in scope**: members who are not bots, not community managers (``Scope.exclude``,
+  from ``RALLYBOT_ADMINS`` unless ``RALLYBOT_COUNT_MANAGERS`` is set), of the scope's cohort
+  and team, known (``created_at``) before the end of the range. They are the funnel's
+  "invited".
+- **funnel** (up to the end of the range; the start is ignored), monotone by construction:
+  invited → joined (``joined_at`` before the end, or any activity: someone who posted has
+  joined, roster-only members have not) → profile complete → first post (a message or a
+  thread reply in a channel, see :class:`storage.report_models.Activity`) → first quiz answer.
+  Each stage counts the members who reached it *and every stage before it*.
 - **active participant**: a member with at least one activity (post, reply, message to the bot,
   reaction, button, command) in the week.
 - **reach** of a campaign post (a delivery sent to a channel): the distinct members who reacted
   to it or replied in its thread, out of its audience: the members of its channel when known,
-  else every member in scope.
+  together with everyone who reacted or replied (they could see it), else every member in
+  scope; at most 100 % by construction.
 - **quiz**: final answers only; participation = participants / members in scope; mean score =
   the mean, over participants, of each one's share of correct answers.
 - **satisfaction**: survey answers of kind ``rating`` (1-5: mean) and ``nps`` (0-10: NPS =
@@ -136,6 +140,8 @@ class Scope:
     start: datetime | None = None
     end: datetime | None = None
     campaign_id: str | None = None
+    exclude: frozenset[str] = frozenset()
+    """Platform user ids left out of the members in scope (the community managers)."""
 
     def label(self) -> str:
         """A short human description, for report titles."""
@@ -338,6 +344,14 @@ class KudosStats:
 # ---------------------------------------------------------------------------- helpers
 
 
+def managers_left_out(admins: Iterable[str], count_managers: bool = False) -> frozenset[str]:
+    """The platform user ids of the community managers (``RALLYBOT_ADMINS`` entries,
+    ``platform:id`` or bare ids), for :attr:`Scope.exclude`; empty when they count."""
+    if count_managers:
+        return frozenset()
+    return frozenset(entry.split(":", 1)[-1] for entry in admins)
+
+
 def week_start(day: date | datetime) -> date:
     """The Monday of ``day``'s week (in UTC for a datetime)."""
     if isinstance(day, datetime):
@@ -375,6 +389,8 @@ def _fill_weeks(
 
 def _member_conditions(scope: Scope) -> list[sa.ColumnElement[bool]]:
     conditions: list[sa.ColumnElement[bool]] = [M.is_bot.is_(False)]
+    if scope.exclude:
+        conditions.append(M.platform_user_id.not_in(sorted(scope.exclude)))
     if scope.cohort is not None:
         conditions.append(M.cohort == scope.cohort)
     if scope.team is not None:
@@ -385,7 +401,7 @@ def _member_conditions(scope: Scope) -> list[sa.ColumnElement[bool]]:
 
 
 def _filters_members(scope: Scope) -> bool:
-    return scope.cohort is not None or scope.team is not None
+    return scope.cohort is not None or scope.team is not None or bool(scope.exclude)
 
 
 def _range(
@@ -420,7 +436,8 @@ async def cohorts(db: Database) -> list[str | None]:
 
 
 async def members_in_scope(db: Database, scope: Scope) -> int:
-    """How many members the scope covers."""
+    """How many members the scope covers; definition: docs/reference/indicators.md,
+    "Members in scope"."""
     query = sa.select(sa.func.count()).select_from(MEMBER).where(*_member_conditions(scope))
     async with db.session() as session:
         return int((await session.execute(query)).scalar_one())
@@ -435,21 +452,26 @@ def _funnel_columns(scope: Scope) -> list[sa.ColumnElement[Any]]:
     def total(condition: sa.ColumnElement[bool]) -> sa.ColumnElement[int]:
         return sa.func.coalesce(sa.func.sum(sa.case((condition, 1), else_=0)), 0)
 
-    joined: sa.ColumnElement[bool] = M.joined_at.is_not(None)
+    joined_at: sa.ColumnElement[bool] = M.joined_at.is_not(None)
     if scope.end is not None:
-        joined = sa.and_(joined, M.joined_at < scope.end)
+        joined_at = sa.and_(joined_at, M.joined_at < scope.end)
+    seen = sa.exists().where(A.member_id == M.id, *_range(A.occurred_at, scope, start=False))
     posted = sa.exists().where(
         A.member_id == M.id, A.kind.in_(POST_KINDS), *_range(A.occurred_at, scope, start=False)
     )
     quizzed = sa.exists().where(
         QA.member_id == M.id, QA.final.is_(True), *_range(QA.answered_at, scope, start=False)
     )
+    # Monotone by construction: each stage is the one before it and one more condition.
+    joined = sa.or_(joined_at, seen)
+    profiled = sa.and_(joined, M.profile_complete.is_(True))
+    first_post = sa.and_(profiled, posted)
     return [
         sa.func.count(),
         total(joined),
-        total(M.profile_complete.is_(True)),
-        total(posted),
-        total(quizzed),
+        total(profiled),
+        total(first_post),
+        total(sa.and_(first_post, quizzed)),
     ]
 
 
@@ -481,7 +503,8 @@ def sum_funnels(funnels: Iterable[Funnel]) -> Funnel:
 
 
 async def funnel(db: Database, scope: Scope = Scope()) -> Funnel:
-    """The adoption funnel of the members in scope, up to the end of the range."""
+    """The adoption funnel of the members in scope, up to the end of the range (monotone);
+    definition: docs/reference/indicators.md, "Adoption funnel"."""
     query = sa.select(*_funnel_columns(scope)).select_from(MEMBER)
     query = query.where(*_member_conditions(scope))
     rows = await _rows(db, query)
@@ -561,38 +584,44 @@ async def active_members(db: Database, scope: Scope = Scope()) -> int:
 
 
 async def reach(db: Database, scope: Scope = Scope()) -> list[PostReach]:
-    """Reactors and repliers of every campaign post sent to a channel in the range."""
+    """Reactors and repliers of every campaign post sent to a channel in the range, out of
+    its audience (at most 100 %); definition: docs/reference/indicators.md, "Reach"."""
     kinds = (ActivityKind.reaction.value, ActivityKind.reply.value)
-    if _filters_members(scope):
-        actions: Any = (
-            sa.select(A.member_id, A.kind, A.target_message_id, A.channel_id)
-            .join_from(ACTIVITY, MEMBER, M.id == A.member_id)
-            .where(
-                A.kind.in_(kinds),
-                *_member_conditions(scope),
-                *_range(A.occurred_at, scope, start=False),
-            )
-            .subquery("actions")
-        )
-        acts = actions.c
-        join_on = sa.and_(
-            acts.target_message_id == D.platform_message_id,
-            acts.channel_id == D.platform_channel_id,
-        )
-    else:
-        actions = ACTIVITY
-        acts = A
-        join_on = sa.and_(
-            A.target_message_id == D.platform_message_id,
-            A.channel_id == D.platform_channel_id,
+    # Only members in scope reach a post (a bot's reaction is no reach), as the audience counts.
+    actions: Any = (
+        sa.select(A.member_id, A.kind, A.target_message_id, A.channel_id)
+        .join_from(ACTIVITY, MEMBER, M.id == A.member_id)
+        .where(
             A.kind.in_(kinds),
+            *_member_conditions(scope),
             *_range(A.occurred_at, scope, start=False),
         )
+        .subquery("actions")
+    )
+    acts = actions.c
+    join_on = sa.and_(
+        acts.target_message_id == D.platform_message_id,
+        acts.channel_id == D.platform_channel_id,
+    )
     reactors = sa.func.count(
         sa.distinct(sa.case((acts.kind == ActivityKind.reaction.value, acts.member_id)))
     )
     repliers = sa.func.count(
         sa.distinct(sa.case((acts.kind == ActivityKind.reply.value, acts.member_id)))
+    )
+    # Who reacted or replied could see the post: they belong to its audience even when the
+    # channel's membership the bot knows misses them (reach is at most 100 % by construction).
+    unlisted = sa.func.count(
+        sa.distinct(
+            sa.case(
+                (
+                    ~sa.exists().where(
+                        CM.channel_id == acts.channel_id, CM.member_id == acts.member_id
+                    ),
+                    acts.member_id,
+                )
+            )
+        )
     )
     query = (
         sa.select(
@@ -604,6 +633,7 @@ async def reach(db: Database, scope: Scope = Scope()) -> list[PostReach]:
             reactors,
             repliers,
             sa.func.count(sa.distinct(acts.member_id)),
+            unlisted,
         )
         .select_from(DELIVERY)
         .outerjoin(actions, join_on)
@@ -628,8 +658,11 @@ async def reach(db: Database, scope: Scope = Scope()) -> list[PostReach]:
     audiences = {c: int(n) for c, n in await _rows(db, audience_query)}
     everyone = await members_in_scope(db, scope)
     result: list[PostReach] = []
-    for campaign_id, step_id, occurrence, sent_at, channel, reacted, replied, reached in rows:
+    for row in rows:
+        campaign_id, step_id, occurrence, sent_at, channel, reacted, replied, reached = row[:8]
         known = audiences.get(channel or "")
+        if known:
+            known += int(row[8])
         result.append(
             PostReach(
                 campaign_id=campaign_id,
@@ -640,7 +673,7 @@ async def reach(db: Database, scope: Scope = Scope()) -> list[PostReach]:
                 reactors=int(reacted),
                 repliers=int(replied),
                 reached=int(reached),
-                audience=known if known else everyone,
+                audience=known if known else max(everyone, int(reached)),
                 audience_from_channel=bool(known),
             )
         )

@@ -29,7 +29,7 @@ import sqlalchemy as sa
 from rallybot.bot.adapters.base import FileSender, file_sender
 from rallybot.bot.events import ButtonClicked, CommandInvoked, Event, MessagePosted, ReactionAdded
 from rallybot.bot.extras import MissingExtraError
-from rallybot.bot.indicators import Scope, week_start
+from rallybot.bot.indicators import Scope, managers_left_out, week_start
 from rallybot.bot.messages import Message
 from rallybot.bot.report import ReportData, chart_pngs, chart_title, compute, summary_text
 from rallybot.campaigns.planner import PlannedDelivery, plan
@@ -161,7 +161,12 @@ NO_CHARTS_NOTE = f"(Charts and full tables: {REPORT_HINT})"
 _drawing = threading.Lock()  # one chart rendering at a time (matplotlib is not thread-safe)
 
 
-def stats_scope(now: datetime, weeks: int = DIGEST_WEEKS, **filters: str | None) -> Scope:
+def stats_scope(
+    now: datetime,
+    weeks: int = DIGEST_WEEKS,
+    exclude: frozenset[str] = frozenset(),
+    **filters: str | None,
+) -> Scope:
     """The last ``weeks`` weeks up to ``now``: from the Monday ``weeks - 1`` weeks back."""
     first = week_start(now) - timedelta(weeks=weeks - 1)
     return Scope(
@@ -170,6 +175,7 @@ def stats_scope(now: datetime, weeks: int = DIGEST_WEEKS, **filters: str | None)
         cohort=filters.get("cohort"),
         team=filters.get("team"),
         campaign_id=filters.get("campaign"),
+        exclude=exclude,
     )
 
 
@@ -195,7 +201,8 @@ async def stats_command(event: CommandInvoked, ctx: BotContext) -> None:
         return
     weeks, filters = parsed
     now = ctx.clock.now()
-    data = await compute(ctx.db, stats_scope(now, weeks, **filters), now)
+    left_out = managers_left_out(ctx.settings.admins, ctx.settings.count_managers)
+    data = await compute(ctx.db, stats_scope(now, weeks, left_out, **filters), now)
     send_file = file_sender(ctx.adapter)
     note = CHARTS_SENT_NOTE if send_file is not None else NO_CHARTS_NOTE
     await ctx.answer(event, summary_text(data) + "\n" + note)
@@ -349,7 +356,8 @@ async def _digest_tick(ctx: BotContext) -> int:
         for delivery in due:
             if await _already_written(ctx, delivery):
                 continue
-            data = await compute(ctx.db, stats_scope(now), now)
+            left_out = managers_left_out(ctx.settings.admins, ctx.settings.count_managers)
+            data = await compute(ctx.db, stats_scope(now, exclude=left_out), now)
             async with ctx.db.session() as session:
                 written += await outbox.insert_deliveries(
                     session, [_row(ctx, delivery, summary_text(data), now)]

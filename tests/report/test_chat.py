@@ -146,7 +146,7 @@ async def test_activity_is_recorded(db: Database, tmp_path: Path) -> None:
     assert await activity(db) == [
         ("ann", "message", "C1", None),
         ("bo", "reply", "C1", "M1"),
-        ("ann", "direct", "D", None),
+        ("ann", "direct", None, None),  # no DM channel id: it would name its member
         ("bo", "reaction", "C1", "M1"),
         ("ann", "button", "C1", "M9"),
         ("bo", "command", "C1", None),

@@ -62,8 +62,8 @@ def test_csv_format(seeded_url: str, tmp_path: Path) -> None:
         ["all", "invited", "5", "1", ""],
         ["all", "joined", "4", "0.8", "0.8"],
         ["all", "profile complete", "3", "0.6", "0.75"],
-        ["all", "first post", "3", "0.6", "1"],
-        ["all", "first quiz answer", "3", "0.6", "1"],
+        ["all", "first post", "2", "0.4", "0.6667"],
+        ["all", "first quiz answer", "1", "0.2", "0.5"],
     ]
     assert ["wave2", "joined", "1", "0.5", "0.5"] in funnel
     assert _csv(out / "weekly_active.csv") == [
@@ -149,8 +149,8 @@ def test_team_narrows_every_figure_to_the_team(seeded_url: str, tmp_path: Path) 
         ["all", "invited", "3", "1", ""],
         ["all", "joined", "3", "1", "1"],
         ["all", "profile complete", "2", "0.6667", "0.6667"],
-        ["all", "first post", "3", "1", "1.5"],
-        ["all", "first quiz answer", "2", "0.6667", "0.6667"],
+        ["all", "first post", "2", "0.6667", "1"],  # was 3 of 2 (150 %): not monotone
+        ["all", "first quiz answer", "1", "0.3333", "0.5"],
     ]
     assert _csv(out / "weekly_active.csv")[1:] == [
         ["2026-11-02", "2", "2", "0"],
