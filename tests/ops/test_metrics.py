@@ -3,10 +3,12 @@ platform mode and on both databases."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
 
+from rallybot.bot.metrics import METRICS
 from rallybot.storage.database import Database
 from tests.ops.scenario import play
 
@@ -58,3 +60,16 @@ async def test_metrics_match_the_deliveries_and_events_of_a_scenario(
     assert played.metrics_after[("rallybot_outbox_lag_seconds", ())] == 0.0
     assert played.ready_while_running == 200
     assert played.ready_while_stopping == 503
+
+
+def test_every_metric_is_in_the_reference_and_nothing_else() -> None:
+    text = (Path(__file__).resolve().parents[2] / "docs" / "reference" / "metrics.md").read_text(
+        encoding="utf-8"
+    )
+    served = {
+        family.name + ("_total" if family.type == "counter" else "")
+        for family in METRICS.registry.collect()
+        if family.name.startswith("rallybot_")
+    }
+    documented = set(re.findall(r"`(rallybot_[a-z_]+)`", text))
+    assert served == documented
