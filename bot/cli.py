@@ -594,6 +594,7 @@ def demo(
     if lang not in {"fr", "en"}:
         err.print('[red]--lang is "fr" or "en"[/red]')
         raise typer.Exit(2)
+    _settings()  # the demo's settings start from the environment too: one line per problem
     raise typer.Exit(asyncio.run(run_demo(lang=lang, console=out)))
 
 
@@ -624,6 +625,7 @@ def try_(
         err.print(f"[red]{path}: no such file or folder[/red]")
     if missing:
         raise typer.Exit(2)
+    _settings()  # its settings start from the environment too: one line per problem
     raise typer.Exit(asyncio.run(run_try(paths, console=out, start=from_, end=to, speed=speed)))
 
 

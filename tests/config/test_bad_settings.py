@@ -75,6 +75,9 @@ def test_one_line_and_exit_2(
         ["roster", "import", "x.csv"],
         ["plan", "x.yaml"],
         ["run"],
+        ["demo"],
+        ["try", "."],
+        ["config", "check"],
     ],
 )
 def test_every_command_that_reads_settings_reports_them(
