@@ -323,6 +323,9 @@ class Rallybot:
             METRICS.delivery(campaign_id, step_id, "cancelled", count)
         self.campaigns = new
         self._by_source = new_by_source
+        # The outbox gate knows the waves from the first reload, before any planning pass.
+        self.waves.campaigns = tuple(new.values())
+        self.waves.opened = await opened_waves(self.db)
         from rallybot.handlers import quiz
 
         report.errors.extend(quiz.load_banks(self, bank_paths))

@@ -109,12 +109,13 @@ class Waves:
         keys = set(before) | set(self.by_member)
         return frozenset(k for k in keys if before.get(k) != self.by_member.get(k))
 
-    async def opening_of(self, member: Member) -> datetime | None:
-        """When ``member``'s wave opens (None: no wave, open from the start)."""
+    async def opening_of(self, member: Member, *, fresh: bool = False) -> datetime | None:
+        """When ``member``'s wave opens (None: no wave, open from the start); ``fresh``
+        works it out again instead of using what the last planning pass found."""
         if not any(c.waves for c in self.campaigns):
             return None
         key = str(member.id)
-        if self._seen.get(key) == member.updated_at:
+        if not fresh and self._seen.get(key) == member.updated_at:
             return self.by_member.get(key)
         # A member new or changed since the last planning pass: work it out now.
         assert member.id is not None
@@ -127,6 +128,11 @@ class Waves:
         not open goes back to the queue, due when it opens (:data:`bot.outbox.HANDED_BACK`)."""
         opening = await self.opening_of(member)
         now = self.clock.now()
+        if opening is not None and opening >= NEVER:
+            # A manual wave may have been opened a moment ago, here or on another replica:
+            # ask the database before holding the message for a day.
+            self.opened = await opened_waves(self.db)
+            opening = await self.opening_of(member, fresh=True)
         if opening is None or opening <= now:
             return None
         until = opening if opening < NEVER else now + CLOSED_RECHECK

@@ -15,6 +15,7 @@ from rallybot.bot.cli import app
 from rallybot.bot.clock import SimulatedClock
 from rallybot.bot.config import Settings
 from rallybot.bot.events import CommandInvoked, UserRef
+from rallybot.bot.waves import open_wave
 from rallybot.campaigns.loader import load_campaign
 from rallybot.campaigns.planner import NEVER, MemberView, member_opening, plan
 from rallybot.storage import outbox
@@ -243,3 +244,38 @@ def test_plan_shows_the_openings_and_who_waits(tmp_path: Path) -> None:
     assert [r["recipients"] for r in rows if r["step"] == "live"] == [["U1", "U4"]]
     welcomes = {r["recipients"][0]: r["due_local"][:16] for r in rows if r["step"] == "welcome"}
     assert welcomes == {"U1": "2026-09-15T10:00", "U2": "2026-10-15T10:00"}
+
+
+async def test_the_gate_holds_before_any_plan_and_sees_a_wave_opened_elsewhere(
+    db: Database, tmp_path: Path
+) -> None:
+    path = tmp_path / "connect.yaml"
+    path.write_text(CAMPAIGN)
+    clock = SimulatedClock(LAUNCH + timedelta(days=1))
+    bot, adapter = _bot(db, path, clock)
+    ids = await _members(db, LAUNCH - timedelta(days=20))
+    await bot.reload()  # no planning pass yet: the gate must know the waves already
+    async with db.session() as session:
+        await outbox.insert_deliveries(
+            session,
+            [
+                {
+                    "campaign_id": "points",
+                    "step_id": "badge",
+                    "recipient": f"member:{ids['w3a']}",
+                    "occurrence": "once",
+                    "due_at": clock.now(),
+                    "grace_until": clock.now() + timedelta(hours=1),
+                    "status": "pending",
+                    "payload": {"message": {"text": "A badge"}, "member_id": ids["w3a"]},
+                    "content_hash": "",
+                    "attempts": 0,
+                }
+            ],
+        )
+    await bot.dispatcher.run_once()
+    assert adapter.directs == []  # held: vague-3 is a manual wave, not opened
+    # Another replica opens the wave; this one has not planned since.
+    await open_wave(db, "vague-3", clock.now(), timedelta(hours=1))
+    await bot.dispatcher.run_once()
+    assert [d.message.text for d in adapter.directs] == ["A badge"]
