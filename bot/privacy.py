@@ -675,6 +675,26 @@ register(
         why="erasures asked by someone else: who asked and when (never whom)",
     )
 )
+async def _actor_rewrite(
+    session: AsyncSession, table: sa.Table, member: Member, ghost: Member
+) -> None:
+    # A manager's chat actions stay in the audit log, no longer tied to them.
+    await session.execute(
+        sa.update(table)
+        .where(table.c.actor == f"{member.platform}:{member.platform_user_id}")
+        .values(actor=FORGOTTEN_PREFIX.rstrip("-"))
+    )
+
+
+register(
+    PersonalData(
+        "audit_entry",
+        handled=("actor",),
+        match=lambda t, m: t.c.actor == f"{m.platform}:{m.platform_user_id}",
+        rewrite=_actor_rewrite,
+        why="what community managers did from chat: who, what and when (never a text)",
+    )
+)
 register(
     PersonalData(
         "inbound_event",
@@ -857,6 +877,10 @@ PURPOSES: dict[str, tuple[str, str]] = {
     "erasure_audit": (
         "who had someone erased, and when (never whom)",
         "as long as the bot runs; the requester's id goes when they are forgotten",
+    ),
+    "audit_entry": (
+        "what community managers did from chat (send, skip, preview): who, what, when",
+        "as long as the bot runs; the manager's id goes when they are forgotten",
     ),
     "inbound_event": (
         "platform event ids, to drop platform retries",

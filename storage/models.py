@@ -321,6 +321,7 @@ def table_of(model: type[SQLModel]) -> sa.Table:
     return table
 
 
+import rallybot.storage.audit_models  # noqa: E402  (the managers' audit log)
 import rallybot.storage.challenge_models  # noqa: E402  (registers the challenge tables for Alembic)
 import rallybot.storage.helpdesk_models  # noqa: E402  (registers the help desk tables for Alembic)
 import rallybot.storage.journal_models  # noqa: E402  (the inbound journal, replicas)

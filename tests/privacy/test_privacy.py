@@ -128,6 +128,7 @@ def _naming(member: Member) -> dict[str, dict[str, Any]]:
         "inbound_event": {"event_id": f"1700000000.1:1700000001.2:{uid}"},  # a Slack click
         "inbound_journal": {"member_key": f"memory:{uid}", "payload": json.dumps({"user": uid})},
         "erasure_audit": {"requested_by": f"memory:{uid}"},  # a manager who erased someone
+        "audit_entry": {"actor": f"memory:{uid}"},  # a manager who sent a step from chat
         "survey_draft": {"finished": False},  # unfinished: deleted at forget
     }
 
