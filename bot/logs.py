@@ -154,12 +154,13 @@ def _quote(value: str) -> str:
     return json.dumps(value, ensure_ascii=False) if (" " in value or not value) else value
 
 
-# Libraries whose INFO lines are either chatter (a line per scheduler run, per file event) or
-# data (SQLAlchemy's engine logs statements with their parameters, message texts included):
-# held at WARNING unless DEBUG is asked for. Every other library logs at the configured level.
+# Libraries whose INFO lines are either chatter (a line per scheduler run, per file event, per
+# pool recycle) or data (SQLAlchemy's engine logs statements with their parameters, message
+# texts included): held at WARNING unless DEBUG is asked for. Every other library logs at the
+# configured level.
 _QUIET_BELOW_DEBUG = (
     "apscheduler",
-    "sqlalchemy.engine",
+    "sqlalchemy",
     "aiosqlite",
     "asyncio",
     "watchfiles",
@@ -180,16 +181,11 @@ def configure_logging(level: str = "INFO", fmt: str = "text", secrets: Iterable[
         root.removeHandler(existing)
     root.addHandler(handler)
     root.setLevel(level.upper())
+    for name, logger in list(logging.root.manager.loggerDict.items()):
+        # Libraries that set their own level at import (uvicorn, discord.py, SQLAlchemy's
+        # echo flags) follow ours.
+        if isinstance(logger, logging.Logger) and not name.startswith("rallybot"):
+            logger.setLevel(logging.NOTSET)
     debug = root.level <= logging.DEBUG
     for name in _QUIET_BELOW_DEBUG:
         logging.getLogger(name).setLevel(logging.NOTSET if debug else logging.WARNING)
-    for name, logger in list(logging.root.manager.loggerDict.items()):
-        # Libraries that set their own level at import (uvicorn, discord.py) follow ours.
-        if (
-            isinstance(logger, logging.Logger)
-            and not name.startswith("rallybot")
-            and name not in _QUIET_BELOW_DEBUG
-            and not name.startswith(tuple(q + "." for q in _QUIET_BELOW_DEBUG))
-            and logger.level != logging.NOTSET
-        ):
-            logger.setLevel(logging.NOTSET)

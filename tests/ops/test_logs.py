@@ -86,6 +86,7 @@ async def test_concurrent_tasks_keep_their_own_fields() -> None:
 
 def test_library_loggers_follow_the_configured_level() -> None:
     logging.getLogger("discord.client").setLevel(logging.INFO)  # as libraries do at import
+    logging.getLogger("sqlalchemy.pool.impl").setLevel(logging.INFO)  # as echo_pool does
     configure_logging("WARNING", "text")
     assert logging.getLogger("discord.client").getEffectiveLevel() == logging.WARNING
     assert logging.getLogger("uvicorn.error").getEffectiveLevel() == logging.WARNING
@@ -93,6 +94,7 @@ def test_library_loggers_follow_the_configured_level() -> None:
     assert logging.getLogger("slack_bolt.App").getEffectiveLevel() == logging.INFO
     # SQL with its parameters (message texts) and the scheduler's line per run: DEBUG only.
     assert logging.getLogger("sqlalchemy.engine").getEffectiveLevel() == logging.WARNING
+    assert logging.getLogger("sqlalchemy.pool.impl").getEffectiveLevel() == logging.WARNING
     assert logging.getLogger("apscheduler.executors").getEffectiveLevel() == logging.WARNING
     configure_logging("DEBUG", "text")
     assert logging.getLogger("sqlalchemy.engine").getEffectiveLevel() == logging.DEBUG
