@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import importlib.util
 
-__all__ = ["EXTRA_OF_MODULE", "MissingExtraError", "missing_extra", "require"]
+__all__ = ["EXTRA_OF_MODULE", "PLATFORM_EXTRAS", "MissingExtraError", "missing_extra", "require"]
 
 # Top-level import name -> (what needs it, the extra that installs it).
 EXTRA_OF_MODULE: dict[str, tuple[str, str]] = {
@@ -38,12 +38,23 @@ def require(module: str) -> None:
         raise MissingExtraError(feature, extra)
 
 
-def missing_extra(exc: BaseException) -> MissingExtraError | None:
-    """The :class:`MissingExtraError` an ``ImportError`` of an optional module stands for."""
+#: The extra of each chat platform: an import error while loading its adapter means this one
+#: (aiohttp, say, is needed by both Slack and Discord).
+PLATFORM_EXTRAS: dict[str, tuple[str, str]] = {
+    "slack": ("Slack", "slack"),
+    "discord": ("Discord", "discord"),
+}
+
+
+def missing_extra(exc: BaseException, platform: str | None = None) -> MissingExtraError | None:
+    """The :class:`MissingExtraError` an ``ImportError`` of an optional module stands for
+    (while loading ``platform``'s adapter, that platform's extra)."""
     if isinstance(exc, MissingExtraError):
         return exc
-    if isinstance(exc, ModuleNotFoundError) and exc.name:
-        known = EXTRA_OF_MODULE.get(exc.name.partition(".")[0])
-        if known is not None:
-            return MissingExtraError(*known)
-    return None
+    name = exc.name if isinstance(exc, ModuleNotFoundError) and exc.name else ""
+    module = name.partition(".")[0]
+    if module not in EXTRA_OF_MODULE:
+        return None
+    if platform in PLATFORM_EXTRAS:
+        return MissingExtraError(*PLATFORM_EXTRAS[platform])
+    return MissingExtraError(*EXTRA_OF_MODULE[module])

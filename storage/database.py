@@ -18,6 +18,7 @@ writer (WAL).
 from __future__ import annotations
 
 import asyncio
+import importlib.util
 import logging
 import sqlite3
 from collections import deque
@@ -61,6 +62,7 @@ SQLITE_BUSY_TIMEOUT_MS = 30_000
 _READ_ONLY = "rallybot_read_only"
 
 _URL_ERROR = "DATABASE_URL must start with sqlite:/// or postgresql://"
+_NO_ASYNCPG = "PostgreSQL needs the postgres extra: pip install 'rallybot[postgres]'"
 
 
 def normalize_url(url: str) -> str:
@@ -107,6 +109,8 @@ def make_engine(url: str, *, echo: bool = False, sqlite_foreign_keys: bool = Tru
     """
     sa_url = make_url(normalize_url(url))
     if sa_url.get_backend_name() == "postgresql":
+        if importlib.util.find_spec("asyncpg") is None:  # the postgres extra is not installed
+            raise ModuleNotFoundError(_NO_ASYNCPG, name="asyncpg")
         return create_async_engine(sa_url, echo=echo, pool_pre_ping=True)
 
     if _is_memory_sqlite(sa_url):

@@ -213,7 +213,7 @@ def create_adapter(name: str, **kwargs: Any) -> Adapter:
     try:
         module = importlib.import_module(module_name)
     except ModuleNotFoundError as exc:  # slack or discord extra not installed: say which
-        missing = missing_extra(exc)
+        missing = missing_extra(exc, platform=name)
         if missing is None:
             raise
         raise missing from None

@@ -11,6 +11,7 @@ from rallybot.bot import extras
 from rallybot.bot.adapters.base import create_adapter
 from rallybot.bot.cli import main
 from rallybot.bot.extras import MissingExtraError, missing_extra, require
+from rallybot.storage.database import make_engine
 
 
 def _without(monkeypatch: pytest.MonkeyPatch, *modules: str) -> None:
@@ -80,3 +81,22 @@ def test_other_import_errors_are_not_hidden(monkeypatch: pytest.MonkeyPatch) -> 
     monkeypatch.setattr("rallybot.bot.cli.app", boom)
     with pytest.raises(ModuleNotFoundError):
         main()
+
+
+def test_a_platform_names_its_own_extra(monkeypatch: pytest.MonkeyPatch) -> None:
+    """aiohttp is needed by both platforms: without it, Discord asks for the discord extra."""
+
+    def fail(name: str) -> Any:
+        raise ModuleNotFoundError("No module named 'aiohttp'", name="aiohttp")
+
+    monkeypatch.setattr("importlib.import_module", fail)
+    with pytest.raises(MissingExtraError, match=r"^Discord needs .*rallybot\[discord\]"):
+        create_adapter("discord")
+    with pytest.raises(MissingExtraError, match=r"^Slack needs .*rallybot\[slack\]"):
+        create_adapter("slack")
+
+
+def test_postgresql_without_asyncpg(monkeypatch: pytest.MonkeyPatch) -> None:
+    _without(monkeypatch, "asyncpg")
+    with pytest.raises(ModuleNotFoundError, match=r"pip install 'rallybot\[postgres\]'"):
+        make_engine("postgresql://nobody@127.0.0.1:9/none")
