@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 from rallybot.bot import reloads
 from rallybot.bot.adapters.base import Adapter
 from rallybot.bot.budget import SharedBudget
+from rallybot.bot.channels import ChannelSync, sync_channel_members
 from rallybot.bot.clock import Clock
 from rallybot.bot.community import overlay as overlay_community
 from rallybot.bot.community import resolve as resolve_community
@@ -581,6 +582,17 @@ class Rallybot:
 
         counts = await purge_expired(self.db, self.clock.now(), days)
         return counts.inbound_events + counts.survey_drafts
+
+    async def channels_tick(self) -> ChannelSync:
+        """Read the members of the campaign channels from the platform (:mod:`bot.channels`):
+        channel audiences and reach follow the platform, not only the joins seen running."""
+        channels = {
+            c for campaign in self.campaigns.values() for c in self.channel_ids(campaign).values()
+        }
+        result = await sync_channel_members(self.db, self.adapter, self.adapter.platform, channels)
+        if result.added or result.removed:
+            self.request_plan()  # channel audiences may have changed
+        return result
 
     async def teams_tick(self) -> TeamSync | None:
         """Give members the team of their platform group (``RALLYBOT_TEAM_GROUPS``, see

@@ -401,7 +401,20 @@ def _member_conditions(scope: Scope) -> list[sa.ColumnElement[bool]]:
 
 
 def _filters_members(scope: Scope) -> bool:
-    return scope.cohort is not None or scope.team is not None or bool(scope.exclude)
+    return scope.cohort is not None or scope.team is not None
+
+
+async def _left_out(db: Database, scope: Scope, *, bots: bool) -> list[int]:
+    """Member ids of the community managers the scope leaves out (and of the bots): a short
+    list, so the unfiltered queries stay on their indexes instead of joining ``member``."""
+    conditions: list[sa.ColumnElement[bool]] = []
+    if scope.exclude:
+        conditions.append(M.platform_user_id.in_(sorted(scope.exclude)))
+    if bots:
+        conditions.append(M.is_bot.is_(True))
+    if not conditions:
+        return []
+    return [int(r[0]) for r in await _rows(db, sa.select(M.id).where(sa.or_(*conditions)))]
 
 
 def _range(
@@ -543,6 +556,10 @@ async def weekly_active(db: Database, scope: Scope = Scope()) -> list[WeekCount]
     query = sa.select(pairs.c.week, sa.func.count()).select_from(pairs)
     if _filters_members(scope):
         query = query.join(MEMBER, M.id == pairs.c.member_id).where(*_member_conditions(scope))
+    elif scope.exclude:
+        managers = await _left_out(db, scope, bots=False)
+        if managers:
+            query = query.where(pairs.c.member_id.not_in(managers))
     query = query.group_by(pairs.c.week)
     values = {_week_date(w): int(n) for w, n in await _rows(db, query)}
     return _fill_weeks(values, scope.start, scope.end)
@@ -588,21 +605,34 @@ async def reach(db: Database, scope: Scope = Scope()) -> list[PostReach]:
     its audience (at most 100 %); definition: docs/reference/indicators.md, "Reach"."""
     kinds = (ActivityKind.reaction.value, ActivityKind.reply.value)
     # Only members in scope reach a post (a bot's reaction is no reach), as the audience counts.
-    actions: Any = (
-        sa.select(A.member_id, A.kind, A.target_message_id, A.channel_id)
-        .join_from(ACTIVITY, MEMBER, M.id == A.member_id)
-        .where(
-            A.kind.in_(kinds),
-            *_member_conditions(scope),
-            *_range(A.occurred_at, scope, start=False),
+    if _filters_members(scope):
+        actions: Any = (
+            sa.select(A.member_id, A.kind, A.target_message_id, A.channel_id)
+            .join_from(ACTIVITY, MEMBER, M.id == A.member_id)
+            .where(
+                A.kind.in_(kinds),
+                *_member_conditions(scope),
+                *_range(A.occurred_at, scope, start=False),
+            )
+            .subquery("actions")
         )
-        .subquery("actions")
-    )
-    acts = actions.c
-    join_on = sa.and_(
-        acts.target_message_id == D.platform_message_id,
-        acts.channel_id == D.platform_channel_id,
-    )
+        acts = actions.c
+        join_on = sa.and_(
+            acts.target_message_id == D.platform_message_id,
+            acts.channel_id == D.platform_channel_id,
+        )
+    else:  # straight from the activity index; bots and managers left out by id
+        actions = ACTIVITY
+        acts = A
+        left_out = await _left_out(db, scope, bots=True)
+        join_on = sa.and_(
+            A.target_message_id == D.platform_message_id,
+            A.channel_id == D.platform_channel_id,
+            A.kind.in_(kinds),
+            *_range(A.occurred_at, scope, start=False),
+            *([A.member_id.not_in(left_out)] if left_out else []),
+        )
+    platforms = [r[0] for r in await _rows(db, sa.select(CM.platform).distinct())]
     reactors = sa.func.count(
         sa.distinct(sa.case((acts.kind == ActivityKind.reaction.value, acts.member_id)))
     )
@@ -616,7 +646,9 @@ async def reach(db: Database, scope: Scope = Scope()) -> list[PostReach]:
             sa.case(
                 (
                     ~sa.exists().where(
-                        CM.channel_id == acts.channel_id, CM.member_id == acts.member_id
+                        CM.platform.in_(platforms),  # the primary key's first column
+                        CM.channel_id == acts.channel_id,
+                        CM.member_id == acts.member_id,
                     ),
                     acts.member_id,
                 )

@@ -13,15 +13,19 @@ from typing import TYPE_CHECKING
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
+from rallybot.bot.channels import CHANNEL_SYNC_SECONDS
+
 if TYPE_CHECKING:
     from rallybot.bot.app import Rallybot
 
-__all__ = ["JOB_IDS", "TEAMS_JOB_ID", "build_scheduler", "stop_scheduler"]
+__all__ = ["CHANNELS_JOB_ID", "JOB_IDS", "TEAMS_JOB_ID", "build_scheduler", "stop_scheduler"]
 
 log = logging.getLogger("rallybot.run")
 
 JOB_IDS = ("rallybot.plan", "rallybot.dispatch", "rallybot.reap", "rallybot.retention")
 TEAMS_JOB_ID = "rallybot.teams"
+CHANNELS_JOB_ID = "rallybot.channels"
+"""The channel membership sync (bot.channels): at start, then every 15 minutes."""
 """The team sync's job, scheduled only when ``RALLYBOT_TEAM_GROUPS`` is set."""
 
 
@@ -66,6 +70,14 @@ def build_scheduler(app: Rallybot) -> AsyncIOScheduler:
         seconds=3600,
         id=JOB_IDS[3],
         name="purge data older than the retention setting",
+        **common,
+    )
+    scheduler.add_job(
+        app.channels_tick,
+        "interval",
+        seconds=CHANNEL_SYNC_SECONDS,
+        id=CHANNELS_JOB_ID,
+        name="channel members from the platform",
         **common,
     )
     if settings.team_groups:
