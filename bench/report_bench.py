@@ -10,6 +10,10 @@ events(last) / events(first): a linear cost gives the same ratio.
 
 Besides the activity rows: 100 campaign posts (every member in their channel), 200,000 quiz
 answers, 20,000 survey answers, 5,000 help tickets and one points total per member.
+
+``--channel-sync-members N`` measures instead the channel membership sync (:mod:`bot.channels`)
+of one channel of N members against the fake Slack, at Slack's real pace: the time, the
+``conversations.members`` calls and their rate against Tier 4 (100+ a minute).
 """
 
 from __future__ import annotations
@@ -30,6 +34,7 @@ from pathlib import Path
 from typing import Any
 
 import asyncpg
+import sqlalchemy as sa
 
 from rallybot.storage.database import Database, create_database
 from rallybot.storage.migrate import upgrade_async
@@ -291,6 +296,62 @@ async def bench(url: str, backend: str, members: int, sizes: list[int]) -> list[
     return results
 
 
+async def channel_sync(members: int, scale: float, tmp_dir: str | None) -> None:
+    """Sync one channel of ``members`` from the fake Slack into an empty SQLite database
+    that knows them all: seconds, calls, calls a minute (scaled back to real time)."""
+    from rallybot.bot.channels import sync_channel_members
+    from rallybot.storage.models import Member, table_of
+    from tests.platform_slack.fake_slack import TIER_PER_MINUTE, FakeSlack
+    from tests.platform_slack.harness import slack_adapter
+
+    people = [f"U{i:07d}" for i in range(members)]
+    with tempfile.TemporaryDirectory(dir=tmp_dir) as tmp:
+        url = f"sqlite:///{Path(tmp) / 'sync.db'}"
+        await upgrade_async(url)
+        db = create_database(url)
+        try:
+            rows = [
+                {
+                    "platform": "slack",
+                    "platform_user_id": uid,
+                    "groups": [],
+                    "created_at": START,
+                    "updated_at": START,
+                }
+                for uid in people
+            ]
+            async with db.session() as session:
+                for start in range(0, len(rows), 5000):
+                    await session.execute(sa.insert(table_of(Member)), rows[start : start + 5000])
+            async with FakeSlack(scale=scale) as fake:
+                fake.add_channel("C1", "general", members=people)
+                async with slack_adapter(fake, db) as adapter:
+                    started = time.perf_counter()
+                    result = await sync_channel_members(db, adapter, "slack", ["C1"])
+                    seconds = time.perf_counter() - started
+                calls = len(fake.calls_to("conversations.members"))
+                limited = sum(1 for c in fake.calls if c.status == 429)
+        finally:
+            await db.dispose()
+    # The fake runs ``scale`` times faster than Slack: its minute is 60 / scale seconds.
+    per_minute = calls / seconds * 60 / scale if seconds else None
+    print(
+        json.dumps(
+            {
+                "channel_members": members,
+                "added": result.added,
+                "seconds": round(seconds, 2),
+                "slack_scale": scale,
+                "calls": calls,
+                "calls_per_slack_minute": round(per_minute, 1) if per_minute else None,
+                "tier4_per_minute": TIER_PER_MINUTE[4],
+                "rate_limited": limited,
+            }
+        ),
+        flush=True,
+    )
+
+
 async def main_async(args: argparse.Namespace) -> None:
     """Run on a temporary SQLite file and, if reachable, a temporary PostgreSQL database."""
     sizes = sorted(int(float(s) * 1_000_000) for s in args.events.split(","))
@@ -326,9 +387,14 @@ def main() -> None:
     parser.add_argument("--pg-url", default="postgresql://postgres@127.0.0.1:5432/test")
     parser.add_argument("--tmp", default=None, help="Folder for the SQLite file.")
     parser.add_argument("--child", default=None, help=argparse.SUPPRESS)
+    parser.add_argument("--channel-sync-members", type=int, default=0)
+    parser.add_argument("--slack-scale", type=float, default=1.0, help="Fake Slack speed-up.")
     args = parser.parse_args()
     if args.child is not None:
         child(Path(args.child))
+        return
+    if args.channel_sync_members:
+        asyncio.run(channel_sync(args.channel_sync_members, args.slack_scale, args.tmp))
         return
     asyncio.run(main_async(args))
 
