@@ -18,6 +18,7 @@ from rich.table import Table
 from rallybot.bot.config import (
     InvalidSettings,
     Settings,
+    hide_password,
     load_settings,
     parse_quiet_hours,
     path_problems,
@@ -636,8 +637,8 @@ def db_upgrade(revision: Annotated[str, typer.Argument(help="Target revision.")]
     from rallybot.storage.migrate import SchemaError, current_revision, upgrade
 
     settings = _settings()
-    safe = create_database(settings.database_url).safe_url
     asyncio.run(_wait_for_db(settings))  # a one-shot migration job may start before PostgreSQL
+    safe = create_database(settings.database_url).safe_url
     try:
         upgrade(settings.database_url, revision)  # under the migration lock
     except SchemaError as exc:
@@ -816,6 +817,10 @@ async def _wait_for_db(settings: Settings) -> None:
         await wait_for_database(settings.database_url, within=settings.db_wait_seconds)
     except DatabaseUnreachable as exc:
         typer.echo(str(exc), err=True)
+        raise typer.Exit(2) from None
+    except ValueError as exc:  # an in-memory SQLite URL: valid for embedding, not for a command
+        shown = hide_password(settings.database_url)
+        typer.echo(f'Invalid setting DATABASE_URL="{shown}": {exc}.', err=True)
         raise typer.Exit(2) from None
 
 

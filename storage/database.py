@@ -419,6 +419,25 @@ def _reason(exc: BaseException) -> str:
     return lines[0] if lines else type(cause).__name__
 
 
+async def _open_sqlite(path: str, safe: str) -> None:
+    """Open the SQLite file (created if missing, as the engine would) and run ``SELECT 1``."""
+
+    def probe() -> None:
+        connection = sqlite3.connect(path, timeout=SQLITE_BUSY_TIMEOUT_MS / 1000)
+        try:
+            connection.execute("SELECT 1")
+        finally:
+            connection.close()
+
+    try:
+        await asyncio.to_thread(probe)
+    except sqlite3.Error as exc:
+        raise DatabaseUnreachable(
+            f"Cannot use the database {safe}: {exc} "
+            "(does its folder exist, and may this user write there?)"
+        ) from None
+
+
 async def wait_for_database(
     url: str,
     *,
@@ -443,6 +462,12 @@ async def wait_for_database(
     deadline = loop.time() + within
     engine = make_engine(url)
     safe = make_url(url.strip()).render_as_string(hide_password=True)
+    if engine.dialect.name == "sqlite":
+        # a local file: nothing to wait for. Opened with the plain driver, because an aiosqlite
+        # connection that fails to open leaves its worker thread to outlive the event loop
+        await engine.dispose()
+        await _open_sqlite(str(engine.url.database), safe)
+        return 1
     delay, attempt = first_delay, 0
     try:
         while True:
@@ -456,8 +481,6 @@ async def wait_for_database(
                 reason = _reason(exc)
                 left = deadline - loop.time()
                 if not _is_transient(exc):
-                    if engine.dialect.name == "sqlite":
-                        reason += " (does its folder exist, and may this user write there?)"
                     raise DatabaseUnreachable(f"Cannot use the database {safe}: {reason}") from None
                 if left <= 0:
                     waited = f" after {within:g} s and {attempt} attempt(s)" if within else ""

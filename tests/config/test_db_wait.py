@@ -106,3 +106,18 @@ async def test_a_missing_database_is_not_waited_for(db_url: str) -> None:
     with pytest.raises(DatabaseUnreachable, match='database "rallybot_no_such_db" does not exist'):
         await wait_for_database(url, within=30)
     assert time.monotonic() - started < 5
+
+
+def test_commands_that_write_refuse_an_in_memory_database(monkeypatch: pytest.MonkeyPatch) -> None:
+    from typer.testing import CliRunner
+
+    from rallybot.bot.cli import app
+
+    monkeypatch.setenv("DATABASE_URL", "sqlite://")
+    for command in (["db", "upgrade"], ["campaign", "pause", "launch"]):
+        result = CliRunner().invoke(app, command)
+        assert result.exit_code == 2
+        assert result.stderr.splitlines() == [
+            'Invalid setting DATABASE_URL="sqlite://": DATABASE_URL must start with sqlite:/// '
+            "or postgresql:// (got a URL starting with 'sqlite')."
+        ]
