@@ -656,6 +656,8 @@ def db_current() -> None:
     try:
         revision = current_revision(settings.database_url)
     except Exception as exc:  # an inspection answers at once: one line, no traceback, no wait
+        if missing_extra(exc) is not None:
+            raise  # no driver, not an unreachable database: main() names the extra
         reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
         err.print(
             f"[red]Database unreachable:[/red] {type(exc).__name__}: {reason}", soft_wrap=True
@@ -847,6 +849,8 @@ def _check_schema(settings: Settings) -> None:
     try:
         status = schema_status(settings.database_url)
     except Exception as exc:
+        if missing_extra(exc) is not None:
+            raise  # no driver, not an unreachable database: main() names the extra
         err.print(f"[red]Database unreachable:[/red] {type(exc).__name__}: {exc}", soft_wrap=True)
         raise typer.Exit(1) from None
     if not status.at_head:
