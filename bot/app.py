@@ -78,6 +78,8 @@ HANDLER_CONCURRENCY = 8
 """How many inbound events the features handle at the same time (each may hold a connection)."""
 INTERACTIVE_EVENTS = (CommandInvoked, ButtonClicked, FormSubmitted)
 """Events someone waits an answer to: :meth:`Rallybot.accept` returns once they are handled."""
+MUST_SEND_GRACE = timedelta(days=365)
+"""How late a ``must_send: true`` step may still go out (after a pause or an outage)."""
 SHUTDOWN_GRACE_SECONDS = 20.0
 """How long a stopping bot keeps handling the events it already accepted."""
 JOURNAL_MAX_ATTEMPTS = 5
@@ -200,6 +202,10 @@ class Rallybot:
         stats.register(self.router)  # activity rows for the indicators (before "forget")
         privacy.register(self.router)  # last: "forget" runs after the others recorded the click
         self._command_names |= survey.COMMANDS | privacy.COMMANDS
+        from rallybot.handlers import steering
+
+        steering.register(self.router)  # managers' chat controls: preview, send, skip...
+        self._command_names |= steering.COMMANDS
 
     # ---- campaign files -------------------------------------------------------------------
 
@@ -475,8 +481,14 @@ class Rallybot:
         self._last_plan_at = now
         return added
 
+    def delivery_row(self, delivery: PlannedDelivery, now: datetime) -> dict[str, Any]:
+        """The outbox row of a planned delivery (the planner's, and ``/rallybot send``'s)."""
+        return self._row(delivery, now)
+
     def _row(self, delivery: PlannedDelivery, now: datetime) -> dict[str, Any]:
         grace = delivery.grace(self.settings.grace)
+        if delivery.step.spec.must_send:
+            grace = MUST_SEND_GRACE  # late rather than never
         # The survey button gets its key made with the server secret, and the round.
         message = sign_invitation(self.db, delivery.message(), delivery.occurrence)
         payload: dict[str, Any] = {"message": message.to_dict()}

@@ -50,6 +50,9 @@ class CommandSpec:
     description: str
     params: tuple[ParamSpec, ...] = ()
     admin: bool = False
+    # Discord shows at most 25 subcommands under /rallybot: newer managers' commands sit in
+    # a group there (/rallybot manage send ...); Slack and the console take them as they are.
+    group: str | None = None
 
 
 _CAMPAIGN = ParamSpec("campaign", "The campaign id, as /rallybot campaigns lists it", True)
@@ -140,6 +143,46 @@ COMMANDS: tuple[CommandSpec, ...] = (
         "resume", "Send a paused campaign's messages again (managers)", (_CAMPAIGN,), admin=True
     ),
     CommandSpec("reload", "Re-read the campaign files (managers)", admin=True),
+    CommandSpec(
+        "preview",
+        "A step's message, sent to me as a member would see it (managers)",
+        (
+            ParamSpec("step", "The step id (CAMPAIGN/STEP if two campaigns share it)", True),
+            ParamSpec("locale", "The language to see it in (fr, en...)"),
+        ),
+        admin=True,
+        group="manage",
+    ),
+    CommandSpec(
+        "send",
+        "Send a step now, once, even if it was skipped (managers)",
+        (
+            ParamSpec("step", "The step id (CAMPAIGN/STEP if two campaigns share it)", True),
+            ParamSpec("to", "A member, or an audience of the campaign", prefix="to "),
+        ),
+        admin=True,
+        group="manage",
+    ),
+    CommandSpec(
+        "skip",
+        "Skip what a step has not sent yet (managers)",
+        (ParamSpec("step", "The step id (CAMPAIGN/STEP if two campaigns share it)", True),),
+        admin=True,
+        group="manage",
+    ),
+    CommandSpec(
+        "pending",
+        "Evidence to approve, unanswered questions, failed sends (managers)",
+        admin=True,
+        group="manage",
+    ),
+    CommandSpec(
+        "timeline",
+        "What goes out in the next days (managers)",
+        (ParamSpec("days", "How many days ahead (default 7)"),),
+        admin=True,
+        group="manage",
+    ),
     CommandSpec(
         "wave",
         "The waves and when they open; open a manual wave (managers)",

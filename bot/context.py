@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Protocol
+from typing import Any, Protocol
 
 from rallybot.bot.adapters.base import Adapter
 from rallybot.bot.clock import Clock
 from rallybot.bot.config import Settings
 from rallybot.bot.events import CommandInvoked, UserRef
 from rallybot.campaigns.loader import LoadError
+from rallybot.campaigns.planner import PlannedDelivery
 from rallybot.campaigns.schema import Campaign
 from rallybot.storage.database import Database
 
@@ -81,6 +82,10 @@ class BotContext(Protocol):
 
     def request_plan(self) -> None:
         """Ask for a planning pass soon."""
+        ...
+
+    def delivery_row(self, delivery: PlannedDelivery, now: datetime) -> dict[str, Any]:
+        """The outbox row of a planned delivery, as the planner writes it."""
         ...
 
     async def member_join_date(self, platform: str, user_id: str) -> datetime | None:

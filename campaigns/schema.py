@@ -219,6 +219,9 @@ class StepSpec(_Strict):
     # A day that is a weekend or a public holiday of the recipient's country: keep it, or
     # move to the next or previous working day (recurring steps skip such days instead).
     on_weekend: OnWeekend | None = None
+    # After a pause or an outage, go out late rather than be skipped as missed (the CEO's
+    # announcement must not be lost to an 18-hour pause over launch day).
+    must_send: bool = False
     quiz: Identifier | None = None
     mode: Literal["live", "self-paced", "daily"] | None = None
     questions: Annotated[int, Field(ge=1, le=500)] | None = None
@@ -746,6 +749,8 @@ def _unset_extras(step: StepSpec) -> set[str]:
         extras.add("renamed_from")
     if step.on_weekend is None:
         extras.add("on_weekend")
+    if not step.must_send:
+        extras.add("must_send")
     if step.survey is None:
         extras.add("survey")
     if not step.digest:

@@ -38,6 +38,11 @@ Community managers:
   /rallybot resume CAMPAIGN      send them again
   /rallybot reload               re-read the campaign files
   /rallybot wave [open NAME]     the waves and when they open; open a manual wave
+  /rallybot preview STEP [locale]   the step's message, sent to me as a member would see it
+  /rallybot send STEP [to @member|AUDIENCE]   send a step now, once (even if skipped)
+  /rallybot skip STEP            skip what a step has not sent yet
+  /rallybot pending              evidence to approve, unanswered questions, failed sends
+  /rallybot timeline [DAYS]      what goes out in the next days (7)
   /rallybot stats [WEEKS] [cohort=X] [team=X] [campaign=ID]   indicators and charts (4 weeks)
   /rallybot points add|remove @member N reason   adjust points (audited)
   /rallybot points revert ENTRY_ID               undo a ledger entry

@@ -184,8 +184,9 @@ def command(
     user_options: dict[str, tuple[int, str]] | None = None,
     interaction_id: int | None = None,
     channel_id: int = HELP_CHANNEL,
+    group: str | None = None,
 ) -> int:
-    """Deliver ``/rallybot <subcommand>`` in a server channel."""
+    """Deliver ``/rallybot [group] <subcommand>`` in a server channel."""
     interaction_id = interaction_id or payloads.snowflake()
     token = f"tok-{interaction_id}"
     if interaction_id not in fake.interactions:
@@ -203,6 +204,7 @@ def command(
             options=options,
             user_options=user_options,
             guild_id=GUILD,
+            group=group,
         ),
     )
     return interaction_id

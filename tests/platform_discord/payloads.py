@@ -601,8 +601,10 @@ def command_interaction(
     user_name: str = "member",
     guild_id: int | None = None,
     locale: str = "en-US",
+    group: str | None = None,
 ) -> Payload:
-    """An INTERACTION_CREATE for ``/rallybot <subcommand> [options]`` (type 2, chat input).
+    """An INTERACTION_CREATE for ``/rallybot [group] <subcommand> [options]`` (type 2, chat
+    input; a subcommand in a group is wrapped in a type 2 option, as Discord sends it).
 
     ``user_options`` maps an option name to the (id, name) of the person picked: a user option
     (type 6) whose value is the id, with the user (and, in a server, the member) in
@@ -638,6 +640,8 @@ def command_interaction(
         "type": 1,
         "options": [{"name": subcommand, "type": 1, "options": inner}],
     }
+    if group is not None:
+        data["data"]["options"] = [{"name": group, "type": 2, "options": data["data"]["options"]}]
     if resolved:
         data["data"]["resolved"] = resolved
     if guild_id is not None:

@@ -43,7 +43,14 @@ def test_the_catalogue_has_every_command_a_handler_answers() -> None:
     in_help = set(re.findall(r"/rallybot (\w+)", admin.HELP))
     names = [spec.name for spec in COMMANDS]
     assert answered | in_help <= set(names)
-    assert len(names) == len(set(names)) <= 25  # Discord's limit of subcommands
+    assert len(names) == len(set(names))
+    # Discord's limit: 25 children under /rallybot (subcommands and groups), 25 in a group
+    top = [s.name for s in COMMANDS if s.group is None] + sorted(
+        {s.group for s in COMMANDS if s.group is not None}
+    )
+    assert len(top) <= 25
+    for group in {s.group for s in COMMANDS if s.group is not None}:
+        assert len([s for s in COMMANDS if s.group == group]) <= 25
     for spec in COMMANDS:
         assert len(spec.params) <= 25
         assert 1 <= len(spec.description) <= 100
@@ -77,8 +84,18 @@ async def test_the_synced_tree_has_every_catalogue_command(
 ) -> None:
     commands = fake.commands[(fake.application_id, GUILD)]
     assert [c["name"] for c in commands] == ["rallybot"]
-    synced = {o["name"]: o for o in commands[0]["options"]}
-    assert list(synced) == [spec.name for spec in COMMANDS]
+    top = {o["name"]: o for o in commands[0]["options"]}
+    expected: list[str] = []
+    for spec in COMMANDS:
+        name = spec.group or spec.name
+        if name not in expected:
+            expected.append(name)
+    assert list(top) == expected
+    synced = {o["name"]: o for o in commands[0]["options"] if o["type"] == 1}
+    for option in commands[0]["options"]:
+        if option["type"] == 2:  # a group of subcommands: /rallybot manage send ...
+            synced |= {o["name"]: o for o in option["options"]}
+    assert sorted(synced) == sorted(spec.name for spec in COMMANDS)
     for spec in COMMANDS:
         sub = synced[spec.name]
         assert sub["type"] == 1  # a subcommand
@@ -174,6 +191,6 @@ async def test_every_command_without_options_is_invoked_by_name(
     fake: FakeDiscord, running: tuple[DiscordAdapter, Recorder], spec: CommandSpec
 ) -> None:
     adapter, sink = running
-    invoke(fake, adapter.client, spec.name, user_id=ALICE)
+    invoke(fake, adapter.client, spec.name, user_id=ALICE, group=spec.group)
     event = await _invoked(sink, 1)
     assert (event.name, event.args) == (spec.name, ())

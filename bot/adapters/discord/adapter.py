@@ -369,8 +369,19 @@ class DiscordAdapter:
         group = app_commands.Group(
             name="rallybot", description="Rallybot: campaigns, points, quizzes, help and more"
         )
+        subgroups: dict[str, app_commands.Group] = {}
         for spec in COMMANDS:
-            group.add_command(self._subcommand(spec))
+            if spec.group is None:
+                group.add_command(self._subcommand(spec))
+                continue
+            subgroup = subgroups.get(spec.group)
+            if subgroup is None:
+                subgroup = app_commands.Group(
+                    name=spec.group, description="Community managers: steer the campaigns"
+                )
+                subgroups[spec.group] = subgroup
+                group.add_command(subgroup)
+            subgroup.add_command(self._subcommand(spec))
         tree.add_command(group)
         return tree
 

@@ -1,0 +1,365 @@
+"""Steering from chat, for community managers: preview a step, send it now, skip it, see what
+waits and what goes out next.
+
+``/rallybot preview STEP [locale]`` sends the step's message to me as a member would see it
+(rendered, with its buttons, in that language). ``/rallybot send STEP [to @member|AUDIENCE]``
+sends it now, once, even if it was skipped or cancelled. ``/rallybot skip STEP`` skips what it
+has not sent yet. ``/rallybot pending`` lists evidence waiting for approval, unanswered help
+questions and failed deliveries. ``/rallybot timeline [days]`` shows what goes out next. Each
+action is recorded in the audit log (who, what, when). ``STEP`` may be ``CAMPAIGN/STEP`` when
+two campaigns share a step id.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from dataclasses import replace
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any
+
+import sqlalchemy as sa
+
+from rallybot.bot.events import CommandInvoked, UserRef
+from rallybot.bot.messages import member as member_text
+from rallybot.campaigns.planner import MemberView, PlannedDelivery, build_message, members_of, plan
+from rallybot.campaigns.schema import Campaign, Step
+from rallybot.campaigns.timeline import default_window, timeline
+from rallybot.storage.audit_models import AuditEntry
+from rallybot.storage.challenge_models import ChallengeSubmission, SubmissionState
+from rallybot.storage.helpdesk_models import HelpTicket, TicketState
+from rallybot.storage.models import Delivery, DeliveryStatus, Member, table_of
+from rallybot.storage.outbox import insert_deliveries
+from rallybot.storage.repositories import get_member_by_platform_id, list_members
+
+if TYPE_CHECKING:
+    from rallybot.bot.context import BotContext
+
+__all__ = ["COMMANDS", "on_command", "register"]
+
+log = logging.getLogger("rallybot.steering")
+
+COMMANDS = frozenset({"preview", "send", "skip", "pending", "timeline"})
+SKIP_HORIZON = timedelta(days=400)
+"""How far ahead ``skip`` marks a step's messages: every one a campaign can plan."""
+LIST_LIMIT = 15
+
+D = table_of(Delivery).c
+
+# The words of these commands, in one place for the translation catalogues.
+_WORDS = {
+    "managers_only": '"/rallybot {name}" is for community managers only.',
+    "usage": {
+        "preview": "Usage: /rallybot preview STEP [locale]",
+        "send": "Usage: /rallybot send STEP [to @member | to AUDIENCE]",
+        "skip": "Usage: /rallybot skip STEP",
+        "timeline": "Usage: /rallybot timeline [days]",
+    },
+    "no_step": 'No step "{step}" in the campaigns loaded. Steps: {known}.',
+    "ambiguous": 'Several campaigns have a step "{step}": write {choices}.',
+    "preview_head": 'Preview of "{step}" ({campaign}) in {locale}, as a member would see it:',
+    "sent_now": 'Sending "{step}" now to {count}.',
+    "nobody": 'Nobody to send "{step}" to: {why}.',
+    "unknown_member": "I don't know {who}.",
+    "skipped": 'Skipped "{step}": {count} message(s) that were not sent yet will not go.',
+    "pending_head": "Waiting for you:",
+    "pending_evidence": "• {n} challenge submission(s) to approve: {items}",
+    "pending_help": "• {n} help question(s) without an answer: {items}",
+    "pending_failed": "• {n} failed delivery(ies): {items} (/rallybot send STEP sends again)",
+    "pending_none": "Nothing waits for you: no evidence to judge, no unanswered question, no "
+    "failed delivery.",
+    "timeline_head": "Next {days} day(s) (UTC):",
+    "timeline_none": "Nothing goes out in the next {days} day(s).",
+}
+
+
+def _say(key: str, **values: object) -> str:
+    return str(_WORDS[key]).format(**values)
+
+
+def _usage(name: str) -> str:
+    usage = _WORDS["usage"]
+    assert isinstance(usage, dict)
+    return str(usage[name])
+
+
+def _find_step(ctx: BotContext, text: str) -> tuple[Campaign, Step] | str:
+    """The step ``STEP`` or ``CAMPAIGN/STEP`` names, or the answer to give."""
+    wanted_campaign, _, wanted_step = text.rpartition("/")
+    found = [
+        (campaign, step)
+        for campaign in ctx.campaigns.values()
+        for step in campaign.steps
+        if step.id == wanted_step and wanted_campaign in {"", campaign.id}
+    ]
+    if len(found) == 1:
+        return found[0]
+    if found:
+        choices = " or ".join(f"{c.id}/{s.id}" for c, s in found)
+        return _say("ambiguous", step=wanted_step, choices=choices)
+    known = sorted({s.id for c in ctx.campaigns.values() for s in c.spec.steps})
+    return _say("no_step", step=member_text(wanted_step, 80), known=", ".join(known) or "none")
+
+
+def _view(member: Member) -> MemberView:
+    return MemberView(
+        key=str(member.id),
+        name=member.display_name,
+        first_name=member.first_name,
+        locale=member.locale,
+        timezone=member.timezone,
+        joined_at=member.joined_at,
+        team=member.team,
+        cohort=member.cohort,
+        groups=frozenset(member.groups or ()),
+        profile_complete=member.profile_complete,
+        opted_out=member.opted_out,
+        is_bot=member.is_bot,
+    )
+
+
+async def _audit(ctx: BotContext, user: UserRef, action: str, target: str) -> None:
+    async with ctx.db.session() as session:
+        session.add(AuditEntry(at=ctx.clock.now(), actor=user.key, action=action, target=target))
+    log.info("audit: %s %s", action, target)
+
+
+async def _preview(event: CommandInvoked, ctx: BotContext) -> None:
+    if not event.args:
+        await ctx.answer(event, _usage("preview"))
+        return
+    found = _find_step(ctx, event.args[0])
+    if isinstance(found, str):
+        await ctx.answer(event, found)
+        return
+    campaign, step = found
+    me = await get_member_by_platform_id(ctx.db, event.platform, event.user.id)
+    view = (
+        _view(me)
+        if me is not None
+        else MemberView(key="preview", name=event.user.name, first_name=event.user.name)
+    )
+    locale = event.args[1] if len(event.args) > 1 else (view.locale or campaign.spec.locale)
+    view = replace(view, locale=locale)
+    zone = campaign.zone
+    message = build_message(campaign, step, ctx.clock.now().astimezone(zone), view)
+    head = _say("preview_head", step=step.id, campaign=campaign.id, locale=locale)
+    await ctx.answer(event, head)
+    await ctx.adapter.send_direct(event.user.id, message)
+    await _audit(ctx, event.user, "preview", f"{campaign.id}/{step.id} {locale}")
+
+
+async def _recipients(
+    ctx: BotContext, event: CommandInvoked, campaign: Campaign, step: Step
+) -> list[MemberView] | str:
+    """The members a ``send`` reaches, or the answer to give."""
+    rows = await list_members(ctx.db)
+    members = [_view(row) for row in rows]
+    target = list(event.args[1:])
+    if target[:1] == ["to"]:
+        target = target[1:]
+    if not target:
+        return members_of(campaign, step.audiences, members)
+    who = target[0]
+    if who.startswith(("<@", "@")):
+        ident = who.strip("<>@!").split("|")[0].casefold()
+        chosen = [
+            view
+            for view, row in zip(members, rows, strict=True)
+            if row.platform == event.platform
+            and ident in {row.platform_user_id.casefold(), (row.display_name or "").casefold()}
+        ]
+        return chosen or _say("unknown_member", who=member_text(who, 80))
+    return members_of(campaign, [who], members)
+
+
+async def _send(event: CommandInvoked, ctx: BotContext) -> None:
+    if not event.args:
+        await ctx.answer(event, _usage("send"))
+        return
+    found = _find_step(ctx, event.args[0])
+    if isinstance(found, str):
+        await ctx.answer(event, found)
+        return
+    campaign, step = found
+    now = ctx.clock.now()
+    # One send per command: a platform retry of the same command does not send twice.
+    occurrence = "now-" + hashlib.sha256(event.event_id.encode()).hexdigest()[:24]
+    deliveries: list[PlannedDelivery] = []
+    if not step.is_dm:
+        recipient = f"channel:{step.spec.post}"
+        deliveries.append(
+            PlannedDelivery(campaign, step, recipient, occurrence, now, None, campaign.zone)
+        )
+        reached = f"#{step.spec.post}"
+    else:
+        chosen = await _recipients(ctx, event, campaign, step)
+        if isinstance(chosen, str):
+            await ctx.answer(event, chosen)
+            return
+        if not chosen:
+            why = "no member is in " + (" ".join(event.args[1:]) or ", ".join(step.audiences))
+            await ctx.answer(event, _say("nobody", step=step.id, why=why))
+            return
+        for member in chosen:
+            zone = campaign.zone
+            deliveries.append(
+                PlannedDelivery(
+                    campaign, step, f"member:{member.key}", occurrence, now, member, zone
+                )
+            )
+        reached = f"{len(chosen)} member(s)"
+    rows = [ctx.delivery_row(d, now) for d in deliveries]
+    async with ctx.db.session() as session:
+        await insert_deliveries(session, rows)
+    ctx.request_plan()
+    await ctx.answer(event, _say("sent_now", step=step.id, count=reached))
+    await _audit(ctx, event.user, "send", f"{campaign.id}/{step.id} to {reached}")
+
+
+async def _skip(event: CommandInvoked, ctx: BotContext) -> None:
+    if not event.args:
+        await ctx.answer(event, _usage("skip"))
+        return
+    found = _find_step(ctx, event.args[0])
+    if isinstance(found, str):
+        await ctx.answer(event, found)
+        return
+    campaign, step = found
+    now = ctx.clock.now()
+    reason = "skipped by a community manager"
+    async with ctx.db.session() as session:
+        result = await session.execute(
+            sa.update(table_of(Delivery))
+            .where(
+                D.campaign_id == campaign.id,
+                D.step_id == step.id,
+                D.status == DeliveryStatus.pending.value,
+            )
+            .values(status=DeliveryStatus.skipped.value, reason=reason, updated_at=now)
+        )
+        skipped = int(getattr(result, "rowcount", 0) or 0)
+    # What the planner has not written yet is written now, already skipped: the outbox keeps
+    # one row per key, so the step's later messages can no longer be planned as pending.
+    members = [_view(m) for m in await list_members(ctx.db)]
+    _, end = default_window(campaign, members)
+    ahead = [
+        ctx.delivery_row(d, now)
+        for d in plan(
+            campaign,
+            members,
+            now,
+            max(end, now + timedelta(days=1)),
+            default_timezone=ctx.settings.timezone,
+            steps=[step],
+        )
+        if d.due_at <= now + SKIP_HORIZON
+    ]
+    for row in ahead:
+        row.update(status=DeliveryStatus.skipped.value, reason=reason)
+    if ahead:
+        async with ctx.db.session() as session:
+            skipped += await insert_deliveries(session, ahead)
+    await ctx.answer(event, _say("skipped", step=step.id, count=skipped))
+    await _audit(ctx, event.user, "skip", f"{campaign.id}/{step.id}")
+
+
+def _items(values: list[str]) -> str:
+    shown = ", ".join(values[:LIST_LIMIT])
+    return shown + (f" (+{len(values) - LIST_LIMIT})" if len(values) > LIST_LIMIT else "")
+
+
+async def _pending(event: CommandInvoked, ctx: BotContext) -> None:
+    S, T = table_of(ChallengeSubmission).c, table_of(HelpTicket).c
+    async with ctx.db.read() as session:
+        evidence = (
+            await session.execute(
+                sa.select(S.id, S.challenge)
+                .where(S.state == SubmissionState.pending.value)
+                .order_by(S.id)
+            )
+        ).all()
+        questions = (
+            await session.execute(
+                sa.select(T.id).where(T.state == TicketState.open.value).order_by(T.id)
+            )
+        ).all()
+        failed = (
+            await session.execute(
+                sa.select(D.campaign_id, D.step_id, sa.func.count())
+                .where(D.status == DeliveryStatus.failed.value)
+                .group_by(D.campaign_id, D.step_id)
+                .order_by(D.campaign_id, D.step_id)
+            )
+        ).all()
+    lines: list[str] = []
+    if evidence:
+        items = [f"#{row.id} ({row.challenge})" for row in evidence]
+        lines.append(_say("pending_evidence", n=len(evidence), items=_items(items)))
+    if questions:
+        lines.append(
+            _say("pending_help", n=len(questions), items=_items([f"#{r.id}" for r in questions]))
+        )
+    if failed:
+        items = [f"{c}/{s} ×{n}" for c, s, n in failed]
+        lines.append(_say("pending_failed", n=sum(n for *_, n in failed), items=_items(items)))
+    text = _say("pending_head") + "\n" + "\n".join(lines) if lines else _say("pending_none")
+    await ctx.answer(event, text)
+
+
+async def _timeline(event: CommandInvoked, ctx: BotContext) -> None:
+    args = list(event.args)
+    if args and not args[0].isdigit():
+        await ctx.answer(event, _usage("timeline"))
+        return
+    days = min(int(args[0]), 90) if args else 7
+    now = ctx.clock.now()
+    members = [_view(m) for m in await list_members(ctx.db)]
+    rows: list[Any] = []
+    for campaign in ctx.campaigns.values():
+        rows.extend(
+            timeline(
+                campaign,
+                members,
+                now,
+                now + timedelta(days=days),
+                default_timezone=ctx.settings.timezone,
+            )
+        )
+    if not rows:
+        await ctx.answer(event, _say("timeline_none", days=days))
+        return
+    rows.sort(key=lambda r: r.due_utc)
+    lines = [
+        f"• {r.due_utc:%a %d %b %H:%M} {r.step} → "
+        + (r.target if r.kind != "dm" else f"{r.count} member(s), {r.locale}")
+        for r in rows[: LIST_LIMIT * 2]
+    ]
+    more = f"\n… and {len(rows) - LIST_LIMIT * 2} more" if len(rows) > LIST_LIMIT * 2 else ""
+    await ctx.answer(event, _say("timeline_head", days=days) + "\n" + "\n".join(lines) + more)
+
+
+async def on_command(event: CommandInvoked, ctx: BotContext) -> None:
+    """Answer the steering commands, for community managers only."""
+    name = event.name.lower()
+    if name not in COMMANDS:
+        return
+    if not ctx.is_admin(event.user):
+        await ctx.answer(event, _say("managers_only", name=name))
+        return
+    handler = {
+        "preview": _preview,
+        "send": _send,
+        "skip": _skip,
+        "pending": _pending,
+        "timeline": _timeline,
+    }[name]
+    await handler(event, ctx)
+
+
+def register(router: object) -> None:
+    """Attach this module's handlers."""
+    from rallybot.bot.router import Router
+
+    assert isinstance(router, Router)
+    router.add(CommandInvoked, on_command)

@@ -1,0 +1,186 @@
+"""Steering from chat: preview, send now, skip, pending, timeline, and ``must_send``; for
+community managers only, audited; on the memory adapter, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import itertools
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import sqlalchemy as sa
+
+from rallybot.bot.adapters.memory import MemoryAdapter
+from rallybot.bot.app import Rallybot
+from rallybot.bot.clock import SimulatedClock
+from rallybot.bot.config import Settings
+from rallybot.bot.events import CommandInvoked, UserRef
+from rallybot.storage.audit_models import AuditEntry
+from rallybot.storage.database import Database
+from rallybot.storage.models import CampaignStatus, Delivery, table_of
+from rallybot.storage.repositories import set_campaign_status, upsert_member
+
+LAUNCH = datetime(2027, 3, 2, 8, 30, tzinfo=UTC)  # 09:30 in Paris
+_ids = itertools.count()
+
+CAMPAIGN = """\
+id: launch
+title: Launch
+timezone: Europe/Paris
+milestones:
+  launch: 2027-03-02 09:30
+channels:
+  annonces: general
+audiences:
+  pilote: {cohort: pilote}
+steps:
+  - id: teaser
+    at: launch - 1d at 09:00
+    post: annonces
+    text: Tomorrow!
+  - id: ceo
+    at: launch
+    post: annonces
+    text: Connect is open.
+    must_send: true
+  - id: invite
+    at: launch + 1d at 10:00
+    for: pilote
+    dm:
+      en: "Hello {first_name}, welcome to the pilot"
+      fr: "Bonjour {first_name}, bienvenue dans le pilote"
+    buttons:
+      - {label: Open Connect, url: "https://connect.example.com"}
+"""
+
+CM = UserRef("memory", "cm", name="CM")
+MEMBER = UserRef("memory", "m1", name="M1")
+
+
+class World:
+    def __init__(self, bot: Rallybot, adapter: MemoryAdapter, clock: SimulatedClock) -> None:
+        self.bot, self.adapter, self.clock = bot, adapter, clock
+
+    async def command(self, who: UserRef, name: str, *args: str) -> str:
+        before = len(self.adapter.directs)
+        await self.bot.handle(
+            CommandInvoked(
+                event_id=f"cmd-{next(_ids)}",
+                platform="memory",
+                user=who,
+                occurred_at=self.clock.now(),
+                name=name,
+                args=args,
+            )
+        )
+        answers = [d for d in self.adapter.directs[before:] if d.target == who.id]
+        assert answers, f"no answer to /rallybot {name}"
+        return answers[0].message.text
+
+    def dms_to(self, who: str) -> list[str]:
+        return [d.message.text for d in self.adapter.directs if d.target == who]
+
+
+async def make_world(db: Database, tmp_path: Path) -> World:
+    folder = tmp_path / "campaigns"
+    folder.mkdir()
+    (folder / "launch.yaml").write_text(CAMPAIGN)
+    clock = SimulatedClock(LAUNCH - timedelta(days=3))
+    adapter = MemoryAdapter()
+    settings = Settings(database_url="sqlite://", admins=["memory:cm"], quiet_hours="off")
+    bot = Rallybot(settings, db, adapter, clock, campaign_paths=[folder])
+    assert not (await bot.reload()).errors
+    for uid, cohort, locale in (("m1", "pilote", "fr"), ("m2", "pilote", "en"), ("m3", "x", "en")):
+        await upsert_member(
+            db, "memory", uid, clock.now(), first_name=uid.upper(), cohort=cohort, locale=locale
+        )
+    await upsert_member(db, "memory", "cm", clock.now(), first_name="Cm", locale="fr")
+    return World(bot, adapter, clock)
+
+
+async def test_members_are_refused_every_control(db: Database, tmp_path: Path) -> None:
+    w = await make_world(db, tmp_path)
+    for name in ("preview", "send", "skip", "pending", "timeline"):
+        answer = await w.command(MEMBER, name, "invite")
+        assert answer == f'"/rallybot {name}" is for community managers only.'
+    async with db.read() as session:
+        assert (await session.scalar(sa.select(sa.func.count()).select_from(AuditEntry))) == 0
+
+
+async def test_preview_sends_me_the_message_in_a_language(db: Database, tmp_path: Path) -> None:
+    w = await make_world(db, tmp_path)
+    head = await w.command(CM, "preview", "invite", "en")
+    assert head == 'Preview of "invite" (launch) in en, as a member would see it:'
+    preview = w.adapter.directs[-1]
+    assert preview.target == "cm"
+    assert preview.message.text == "Hello Cm, welcome to the pilot"
+    assert [b.label for b in preview.message.buttons] == ["Open Connect"]
+    await w.command(CM, "preview", "invite")  # my own language
+    assert w.adapter.directs[-1].message.text == "Bonjour Cm, bienvenue dans le pilote"
+    assert await w.command(CM, "preview", "nope") == (
+        'No step "nope" in the campaigns loaded. Steps: ceo, invite, teaser.'
+    )
+    async with db.read() as session:
+        actions = (await session.execute(sa.select(AuditEntry.actor, AuditEntry.action))).all()
+    assert [tuple(a) for a in actions] == [("memory:cm", "preview"), ("memory:cm", "preview")]
+
+
+async def test_send_now_reaches_the_audience_once(db: Database, tmp_path: Path) -> None:
+    w = await make_world(db, tmp_path)
+    answer = await w.command(CM, "send", "invite")
+    assert answer == 'Sending "invite" now to 2 member(s).'
+    await w.bot.dispatch_tick(drain=True)
+    assert w.dms_to("m1") == ["Bonjour M1, bienvenue dans le pilote"]
+    assert w.dms_to("m2") == ["Hello M2, welcome to the pilot"]
+    assert w.dms_to("m3") == []
+    # To one member only; then the planned send still goes at its time.
+    assert await w.command(CM, "send", "invite", "to", "@m3") == (
+        'Sending "invite" now to 1 member(s).'
+    )
+    await w.bot.dispatch_tick(drain=True)
+    assert w.dms_to("m3") == ["Hello M3, welcome to the pilot"]
+    await w.bot.advance_to(LAUNCH + timedelta(days=2))
+    assert len(w.dms_to("m1")) == 2  # the send now, then the planned one
+    assert await w.command(CM, "send", "invite", "to", "@ghost") == "I don't know @ghost."
+
+
+async def test_skip_stops_what_was_not_sent_and_send_brings_it_back(
+    db: Database, tmp_path: Path
+) -> None:
+    w = await make_world(db, tmp_path)
+    answer = await w.command(CM, "skip", "teaser")
+    assert answer.startswith('Skipped "teaser": 1 message(s)')
+    await w.bot.advance_to(LAUNCH - timedelta(hours=1))
+    assert "Tomorrow!" not in [d.message.text for d in w.adapter.posts]
+    await w.command(CM, "send", "teaser")
+    await w.bot.dispatch_tick(drain=True)
+    assert [d.message.text for d in w.adapter.posts].count("Tomorrow!") == 1
+    T = table_of(Delivery).c
+    async with db.read() as session:
+        rows = (
+            await session.execute(sa.select(T.status, T.reason).where(T.step_id == "teaser"))
+        ).all()
+    assert sorted(r.status for r in rows) == ["sent", "skipped"]
+
+
+async def test_must_send_goes_out_late_after_a_pause(db: Database, tmp_path: Path) -> None:
+    w = await make_world(db, tmp_path)
+    await w.bot.advance_to(LAUNCH - timedelta(hours=2))
+    await set_campaign_status(db, "launch", CampaignStatus.paused, w.clock.now())
+    await w.bot.advance_to(LAUNCH + timedelta(hours=18))  # an 18-hour pause over launch
+    await set_campaign_status(db, "launch", CampaignStatus.active, w.clock.now())
+    await w.bot.advance_to(LAUNCH + timedelta(hours=19))
+    texts = [d.message.text for d in w.adapter.posts]
+    assert texts.count("Connect is open.") == 1  # late, not lost
+
+
+async def test_pending_and_timeline(db: Database, tmp_path: Path) -> None:
+    w = await make_world(db, tmp_path)
+    assert await w.command(CM, "pending") == (
+        "Nothing waits for you: no evidence to judge, no unanswered question, no failed delivery."
+    )
+    answer = await w.command(CM, "timeline", "4")
+    assert answer.splitlines()[0] == "Next 4 day(s) (UTC):"
+    assert "teaser → #annonces" in answer
+    assert "ceo → #annonces" in answer
+    assert "invite" not in answer  # on the fifth day
+    assert await w.command(CM, "timeline", "soon") == "Usage: /rallybot timeline [days]"
