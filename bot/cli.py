@@ -872,6 +872,7 @@ def campaign_list(
     ] = Format.table,
 ) -> None:
     """The campaigns the database knows, their state and their deliveries."""
+    from rallybot.bot.reloads import load_absences
     from rallybot.storage.outbox import counts_by_step
     from rallybot.storage.repositories import list_states
 
@@ -883,6 +884,7 @@ def campaign_list(
         try:
             states = await list_states(db)
             counts = await counts_by_step(db)
+            absences = await load_absences(db)
         finally:
             await db.dispose()
         if format is Format.json:
@@ -900,10 +902,16 @@ def campaign_list(
                 st: sum(n for _, _, x, n in mine if x == st)
                 for st in ("sent", "pending", "skipped")
             }
+            since = absences.get(s.id)
+            state = (
+                s.status
+                if since is None
+                else f"{s.status}: file missing since {since:%m-%d %H:%M} UTC"
+            )
             table.add_row(
                 s.id,
                 s.title,
-                s.status,
+                state,
                 str(total["sent"]),
                 str(total["pending"]),
                 str(total["skipped"]),
