@@ -17,6 +17,7 @@ from collections import deque
 from collections.abc import Awaitable, Callable
 
 from rallybot.bot.events import Event
+from rallybot.bot.logs import log_context
 
 __all__ = ["Inbox"]
 
@@ -75,20 +76,22 @@ class Inbox:
             queue = self._queues[key]
             while queue:
                 event, journal_id, done = queue[0]
-                try:
-                    await self._handle(event)
-                    if journal_id is not None and self._on_handled is not None:
-                        await self._on_handled(journal_id)
-                except Exception:
-                    # Left open in the journal: handled again at the next start (the features'
-                    # effects are keyed, so what was done is not done twice).
-                    log.exception(
-                        "the bot failed on %s event %s", type(event).__name__, event.event_id
-                    )
-                finally:
-                    queue.popleft()
-                    if not done.done():
-                        done.set_result(None)
+                # The failure below is logged with the event's fields too (bot.logs).
+                with log_context(event=event.event_id, platform=event.platform):
+                    try:
+                        await self._handle(event)
+                        if journal_id is not None and self._on_handled is not None:
+                            await self._on_handled(journal_id)
+                    except Exception:
+                        # Left open in the journal: handled again at the next start (the
+                        # features' effects are keyed, so what was done is not done twice).
+                        log.exception(
+                            "the bot failed on %s event %s", type(event).__name__, event.event_id
+                        )
+                    finally:
+                        queue.popleft()
+                        if not done.done():
+                            done.set_result(None)
             del self._queues[key]
 
     async def idle(self) -> None:
