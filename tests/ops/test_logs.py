@@ -7,11 +7,14 @@ import asyncio
 import json
 import logging
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
 from rallybot.bot.config import Settings
+from rallybot.bot.events import ChannelRef, ReactionAdded, UserRef
+from rallybot.bot.inbox import Inbox
 from rallybot.bot.logs import configure_logging, current_fields, log_context, set_process_fields
 from rallybot.bot.runner import _secrets
 from rallybot.storage.database import Database
@@ -107,3 +110,26 @@ def test_the_database_password_is_scrubbed(capsys: pytest.CaptureFixture[str]) -
     configure_logging("INFO", "json", _secrets(settings))
     log.warning("could not connect with pw-7d3f9a1c")
     assert "pw-7d3f9a1c" not in capsys.readouterr().err
+
+
+async def test_a_failing_event_is_logged_with_its_fields(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    async def fail(event: object) -> None:
+        raise RuntimeError("a feature broke")
+
+    configure_logging("INFO", "json")
+    inbox = Inbox(fail, workers=1)
+    event = ReactionAdded(
+        event_id="Ev0BROKEN",
+        platform="slack",
+        user=UserRef("slack", "U1"),
+        occurred_at=datetime(2026, 11, 3, tzinfo=UTC),
+        channel=ChannelRef("slack", "C1"),
+        message_id="1.2",
+        emoji="tada",
+    )
+    await inbox.put(event)
+    (line,) = [json.loads(x) for x in capsys.readouterr().err.splitlines() if "failed on" in x]
+    assert (line["event"], line["platform"], line["level"]) == ("Ev0BROKEN", "slack", "error")
+    assert "a feature broke" in line["error"]
