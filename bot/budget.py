@@ -13,7 +13,10 @@ table:
   beyond the allowance, whatever the mix of methods each one calls;
 - a newcomer sends nothing until the others have had a heartbeat to shrink their share
   (``1.5 * interval``); when one stops cleanly it removes its row and the others take its
-  share at their next heartbeat; when one dies they take it once its heartbeat is stale.
+  share at their next heartbeat; when one dies they take it once its heartbeat is stale;
+- a replica that has not written its heartbeat for ``2 * interval`` (a stalled event loop, a
+  slow database) pauses its sends until it has: the others may count it dead soon, and take
+  its share.
 
 Limits (see ``docs/guides/scaling.md``): the share is even, not by need (an idle replica keeps
 its share unused); a per-channel allowance is divided like the others; replicas' clocks must
@@ -22,6 +25,8 @@ agree within a fraction of ``interval``; a 429 slows down only the replica that 
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 import time
 from collections.abc import Callable
@@ -31,7 +36,7 @@ from rallybot.storage import journal as store
 from rallybot.storage.database import Database
 from rallybot.storage.journal import LiveReplica
 
-__all__ = ["SETTLE_BEATS", "STALE_BEATS", "SharedBudget"]
+__all__ = ["FENCE_BEATS", "SETTLE_BEATS", "STALE_BEATS", "SharedBudget"]
 
 log = logging.getLogger("rallybot.budget")
 
@@ -39,6 +44,9 @@ STALE_BEATS = 3.0
 """A replica is dead when its heartbeat is older than this many intervals."""
 SETTLE_BEATS = 1.5
 """A newcomer waits this many intervals for the others to shrink their share."""
+FENCE_BEATS = 2.0
+"""A replica whose last heartbeat is this many intervals old pauses its sends."""
+_PAUSE_SECONDS = 3600.0  # until the next heartbeat lifts it
 
 
 class SharedBudget:
@@ -63,6 +71,7 @@ class SharedBudget:
         self.interval = interval
         self._time = time_func
         self._started_at: float | None = None
+        self._fence: asyncio.Task[None] | None = None
         self.replicas: list[LiveReplica] = []
 
     @property
@@ -95,6 +104,8 @@ class SharedBudget:
         if self.limiter is None:
             return live
         self.limiter.set_share(1.0 / count)
+        self.limiter.resume()  # alive again, if a late heartbeat had paused the sends
+        self._arm_fence(now)
         started = self._started_at if self._started_at is not None else now
         settle = self.interval * SETTLE_BEATS - (now - started)
         older = any(r.started_at < started for r in live if r.worker_id != self.worker_id)
@@ -103,7 +114,30 @@ class SharedBudget:
             self.limiter.penalize("*", settle)
         return live
 
+    def _arm_fence(self, beat_at: float) -> None:
+        if self._fence is not None:
+            self._fence.cancel()
+        delay = beat_at + self.interval * FENCE_BEATS - self._time()
+        self._fence = asyncio.get_running_loop().create_task(
+            self._pause_after(delay), name="budget-fence"
+        )
+
+    async def _pause_after(self, delay: float) -> None:
+        await asyncio.sleep(max(0.0, delay))
+        if self.limiter is not None:
+            log.warning(
+                "no heartbeat written for %.1f s: sends paused until one is (the other "
+                "replicas may take this one's share)",
+                self.interval * FENCE_BEATS,
+            )
+            self.limiter.pause(_PAUSE_SECONDS)
+
     async def stop(self) -> None:
         """Leave the registry: the others take this share at their next heartbeat."""
+        if self._fence is not None:
+            self._fence.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._fence
+            self._fence = None
         await store.deregister(self.db, self.worker_id)
         self.replicas = []

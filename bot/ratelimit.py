@@ -98,8 +98,16 @@ class _Waiter:
 
 
 def _scaled(rule: Rule, share: float) -> Rule:
-    """``rule`` cut to ``share`` of its rate and burst (a burst of at least one)."""
-    return Rule(rate=rule.rate * share, burst=max(1, int(rule.burst * share + _EPSILON)))
+    """``rule`` cut to ``share`` of its rate and burst (a burst of at least one).
+
+    A shared burst is three quarters of the burst's share: calls that replicas were granted
+    apart may still reach the platform together (a busy event loop, a network queue), and the
+    platform's own burst must absorb that.
+    """
+    if share >= 1.0 - _EPSILON:
+        return rule
+    burst = max(1, int(rule.burst * share * 0.75 + _EPSILON))
+    return Rule(rate=rule.rate * share, burst=burst)
 
 
 class RateLimiter:
@@ -134,6 +142,7 @@ class RateLimiter:
         self._waiters: dict[int, _Waiter] = {}  # insertion order is arrival order
         self._tickets = itertools.count()
         self._blocked_all_until = float("-inf")
+        self._paused_until = float("-inf")  # see pause(): unlike a penalty, it can be lifted
         self._acquired: dict[str, int] = dict.fromkeys(self._rules, 0)
         self._timer: asyncio.Task[None] | None = None
         self._timer_deadline = float("inf")
@@ -225,6 +234,19 @@ class RateLimiter:
         if self._waiters:
             self._schedule(self._pump())
 
+    def pause(self, seconds: float) -> None:
+        """Give nobody any token for ``seconds`` (replacing an earlier pause), until
+        :meth:`resume`: a replica that cannot prove it is alive stops sending (bot.budget)."""
+        self._paused_until = self._time() + max(0.0, seconds)
+
+    def resume(self) -> None:
+        """Lift :meth:`pause` (429 penalties stay); waiters are served at once."""
+        if self._paused_until == float("-inf"):
+            return
+        self._paused_until = float("-inf")
+        if self._waiters:
+            self._schedule(self._pump())
+
     @property
     def share(self) -> float:
         """The share of the allowance this limiter hands out (1.0 when alone)."""
@@ -283,7 +305,7 @@ class RateLimiter:
 
     def _wait(self, buckets: list[_Bucket], now: float) -> float:
         """Seconds until every one of ``buckets`` has a token (0 when they all have)."""
-        wait = self._blocked_all_until - now
+        wait = max(self._blocked_all_until, self._paused_until) - now
         for bucket in buckets:
             bucket.refill(now)
             wait = max(wait, bucket.wait(now))
@@ -303,7 +325,7 @@ class RateLimiter:
         if not self._waiters:
             return None
         now = self._time()
-        global_wait = self._blocked_all_until - now
+        global_wait = max(self._blocked_all_until, self._paused_until) - now
         if global_wait > _EPSILON:
             return now + global_wait
         next_at = float("inf")

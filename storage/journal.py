@@ -286,7 +286,7 @@ async def beat(
         worker_id=worker_id, platform=platform, started_at=now, heartbeat_at=now
     )
     stmt = stmt.on_conflict_do_update(index_elements=["worker_id"], set_={"heartbeat_at": now})
-    async with db.session() as session:
+    async with db.session(urgent=True) as session:  # late, it would cost this replica its share
         await session.execute(stmt)
         result = await session.execute(
             sa.select(R.worker_id, R.started_at)

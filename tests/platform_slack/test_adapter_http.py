@@ -348,17 +348,20 @@ async def test_a_click_is_acknowledged_at_once_while_1000_dms_wait(db: Database)
 async def test_one_members_events_keep_their_order_others_do_not_wait(db: Database) -> None:
     async with FakeSlack(scale=50) as fake, slack_adapter(fake, db, http_port=0) as adapter:
         release = asyncio.Event()
+        started: list[str] = []
         handled: list[str] = []
 
         async def slow_sink(event: Event) -> None:
+            started.append(event.event_id)
             if event.event_id == "Ev1":
-                await release.wait()  # the first event of U1 takes long
+                await release.wait()  # the first event of U1 takes long to record
             handled.append(event.event_id)
 
         await adapter.start(slow_sink)
         url = f"http://127.0.0.1:{adapter.port}/slack/events"
         async with SlackEventPoster(SIGNING_SECRET) as poster:
-            for n, user in ((1, "U1"), (2, "U1"), (3, "U2")):
+
+            async def post(n: int, user: str) -> int:
                 event = p.reaction_added_event(
                     user=user,
                     reaction="tada",
@@ -367,9 +370,16 @@ async def test_one_members_events_keep_their_order_others_do_not_wait(db: Databa
                     event_ts=p.ts_at(T0, n),
                 )
                 body = p.event_callback(event, event_id=f"Ev{n}", event_time=T0)
-                assert (await poster.post_event(url, body)).status_code == 200
-        await eventually(lambda: handled == ["Ev3"])  # U2 did not wait for U1
-        release.set()
+                return (await poster.post_event(url, body)).status_code
+
+            # An event is acknowledged once the sink (the bot's recorder) has returned.
+            first = asyncio.create_task(post(1, "U1"))
+            await eventually(lambda: started == ["Ev1"])
+            second = asyncio.create_task(post(2, "U1"))
+            assert await post(3, "U2") == 200  # U2 did not wait for U1
+            assert handled == ["Ev3"] and not first.done() and not second.done()
+            release.set()
+            assert await first == 200 and await second == 200
         await adapter.idle()
     assert handled == ["Ev3", "Ev1", "Ev2"]
 
