@@ -206,6 +206,10 @@ class Rallybot:
 
         steering.register(self.router)  # managers' chat controls: preview, send, skip...
         self._command_names |= steering.COMMANDS
+        from rallybot.handlers import home
+
+        home.register(self.router)  # /rallybot me: reads the others' summaries
+        self._command_names |= home.COMMANDS
 
     # ---- campaign files -------------------------------------------------------------------
 

@@ -128,6 +128,7 @@ COMMANDS: tuple[CommandSpec, ...] = (
         (ParamSpec("colleague", "Their user id, or a @mention if they are already here", True),),
     ),
     CommandSpec("onboarding", "My onboarding checklist: what is done, what is left"),
+    CommandSpec("me", "My space: checklist, points, badges, challenges, what comes next"),
     CommandSpec("stop", "No more reminders (announcements go on)"),
     CommandSpec("start", "Reminders again"),
     CommandSpec("mydata", "Everything stored about me, as JSON, in direct messages"),

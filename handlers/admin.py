@@ -27,6 +27,7 @@ HELP = """Rallybot commands:
   /rallybot challenge submit ID text-or-link   evidence for a challenge (a manager judges it)
   /rallybot invite @colleague    say you invited a colleague (counts when they join)
   /rallybot onboarding           my onboarding checklist: what is done, what is left
+  /rallybot me                   my space: checklist, points, badges, challenges, what is next
   /rallybot stop                 no more reminders (announcements go on); start: again
   /rallybot mydata               everything stored about me, as JSON, in direct messages
   /rallybot forget               erase my personal data (asks for a confirmation)

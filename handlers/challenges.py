@@ -77,6 +77,7 @@ __all__ = [
     "next_event_time",
     "on_button_clicked",
     "on_command",
+    "summary",
     "on_member_joined",
     "on_message_posted",
     "on_reaction_added",
@@ -647,12 +648,17 @@ def _goal_text(challenge: Challenge) -> str:
 
 async def _mine(event: CommandInvoked, ctx: BotContext) -> None:
     member = await _member_for(ctx, event.user)
+    await ctx.answer(event, "\n".join(await summary(ctx, member)))
+
+
+async def summary(ctx: BotContext, member: Member) -> list[str]:
+    """The challenges of this week and the next and where the member stands in each, as text
+    lines (``/rallybot challenges``, ``/rallybot me``)."""
     now = ctx.clock.now()
     week = timedelta(days=7)
     shown = [c for c in active_challenges(ctx) if c.start - now < week and now - c.end < week]
     if not shown:
-        await ctx.answer(event, "No challenges right now.")
-        return
+        return ["No challenges right now."]
     for challenge in shown:  # quiz answers and onboardings since the last tick
         if challenge.kind in {"complete_onboarding", "answer_quiz"} and challenge.start <= now:
             await _sync(ctx, challenge, now)
@@ -689,7 +695,7 @@ async def _mine(event: CommandInvoked, ctx: BotContext) -> None:
             )
         points = f", {challenge.points} pts" if challenge.points else ""
         lines.append(f"• {title} [{challenge.id}]{team}: {_goal_text(challenge)}{points} — {state}")
-    await ctx.answer(event, "\n".join(lines))
+    return lines
 
 
 def _file_line(file: FileRef) -> str:

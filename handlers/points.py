@@ -54,6 +54,7 @@ __all__ = [
     "on_reaction_removed",
     "register",
     "rules_of",
+    "summary",
 ]
 
 log = logging.getLogger("rallybot.points")
@@ -523,8 +524,14 @@ def _signed(amount: int) -> str:
 
 
 async def _my_points(event: CommandInvoked, ctx: BotContext) -> None:
-    rules = rules_of(ctx)
     member = await _member_for(ctx, event.user)
+    await ctx.answer(event, "\n".join(await summary(ctx, member)))
+
+
+async def summary(ctx: BotContext, member: Member, *, entries: int = 5) -> list[str]:
+    """A member's points, rank, level, badges and last ``entries`` ledger lines, as text
+    lines (``/rallybot points``, ``/rallybot me``)."""
+    rules = rules_of(ctx)
     assert member.id is not None
     locale = member.locale or ctx.settings.locale
     now = ctx.clock.now()
@@ -561,14 +568,14 @@ async def _my_points(event: CommandInvoked, ctx: BotContext) -> None:
         if nearest.when.points:
             text += f" ({max(nearest.when.points - counts.total, 0)} point(s) to go)"
         lines.append(text + ".")
-    entries = await ledger.recent_entries(ctx.db, member.id, 5)
-    if entries:
+    recent = await ledger.recent_entries(ctx.db, member.id, entries) if entries else []
+    if recent:
         lines.append("Last entries:")
         lines.extend(
             f"  #{e.id} {_signed(e.amount)} {member_text(e.reason, 200)} ({e.created_at:%Y-%m-%d})"
-            for e in entries
+            for e in recent
         )
-    await ctx.answer(event, "\n".join(lines))
+    return lines
 
 
 async def _top(event: CommandInvoked, ctx: BotContext) -> None:

@@ -1,0 +1,100 @@
+"""``/rallybot me``: my own space in one answer: my onboarding checklist, my points, level and
+badges, my challenges, and what comes next for me (the next quiz, the next messages).
+
+It only gathers what the features' public summaries say (:func:`onboarding.checklist`,
+:func:`points.summary`, :func:`challenges.summary`) and what the campaigns plan for me.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
+
+from rallybot.bot.events import CommandInvoked
+from rallybot.campaigns.planner import MemberView, plan
+from rallybot.handlers import challenges, onboarding, points
+from rallybot.storage.repositories import get_member_by_platform_id, upsert_member
+
+if TYPE_CHECKING:
+    from rallybot.bot.context import BotContext
+    from rallybot.storage.models import Member
+
+__all__ = ["COMMANDS", "home_text", "on_command", "register"]
+
+COMMANDS = frozenset({"me"})
+AHEAD = timedelta(days=30)
+"""How far ahead "what comes next" looks."""
+
+
+def _view(member: Member) -> MemberView:
+    return MemberView(
+        key=str(member.id),
+        name=member.display_name,
+        first_name=member.first_name,
+        locale=member.locale,
+        timezone=member.timezone,
+        joined_at=member.joined_at,
+        team=member.team,
+        cohort=member.cohort,
+        groups=frozenset(member.groups or ()),
+        profile_complete=member.profile_complete,
+        opted_out=member.opted_out,
+        is_bot=member.is_bot,
+    )
+
+
+async def _next(ctx: BotContext, member: Member) -> list[str]:
+    """The next quiz and the next messages the campaigns plan for the member."""
+    now = ctx.clock.now()
+    view = _view(member)
+    quizzes: list[tuple[datetime, str, str]] = []
+    messages: list[tuple[datetime, str, str]] = []
+    for campaign in ctx.campaigns.values():
+        for channel_quizzes in (False, True):
+            for delivery in plan(
+                campaign,
+                [view],
+                now,
+                now + AHEAD,
+                default_timezone=ctx.settings.timezone,
+                channel_quizzes=channel_quizzes,
+            ):
+                item = (delivery.due_at, delivery.step.id, f"{delivery.local_due:%a %d %b %H:%M}")
+                if delivery.step.spec.quiz is not None:
+                    quizzes.append(item)
+                elif delivery.member is not None:  # channel posts are for everyone
+                    messages.append(item)
+    lines = [f"Next quiz: {step}, {when}." for _, step, when in sorted(quizzes)[:1]]
+    lines += [f"Coming up: {step}, {when}." for _, step, when in sorted(messages)[:3]]
+    return lines or ["Nothing planned for you in the next 30 days."]
+
+
+async def home_text(ctx: BotContext, member: Member) -> str:
+    """My space, as text: the sections of ``/rallybot me`` (and of Slack's Home tab)."""
+    sections = [
+        "🧭 Onboarding\n" + await onboarding.checklist(ctx, member),
+        "⭐ Points\n" + "\n".join(await points.summary(ctx, member, entries=0)),
+        "🏁 " + "\n".join(await challenges.summary(ctx, member)),
+        "📅 Next\n" + "\n".join(await _next(ctx, member)),
+    ]
+    return "\n\n".join(sections)
+
+
+async def on_command(event: CommandInvoked, ctx: BotContext) -> None:
+    """``/rallybot me``: my space, privately."""
+    if event.name.lower() not in COMMANDS:
+        return
+    member = await get_member_by_platform_id(ctx.db, event.platform, event.user.id)
+    if member is None:
+        member = await upsert_member(
+            ctx.db, event.platform, event.user.id, ctx.clock.now(), display_name=event.user.name
+        )
+    await ctx.answer(event, await home_text(ctx, member))
+
+
+def register(router: object) -> None:
+    """Attach this module's handlers."""
+    from rallybot.bot.router import Router
+
+    assert isinstance(router, Router)
+    router.add(CommandInvoked, on_command)
