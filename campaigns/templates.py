@@ -15,6 +15,8 @@ from datetime import date, datetime
 
 from babel.dates import format_date, format_datetime
 
+from rallybot.bot.messages import member
+
 __all__ = [
     "MEMBER_VARIABLES",
     "TemplateError",
@@ -25,7 +27,9 @@ __all__ = [
 ]
 
 MEMBER_VARIABLES = frozenset({"first_name", "name", "team"})
-"""Variables that only make sense in a direct message to one member."""
+"""Variables that only make sense in a direct message to one member; their values are member
+text (see :func:`~bot.messages.member`)."""
+MEMBER_VALUE_LIMIT = 100
 
 _FORMATTER = string.Formatter()
 DEFAULT_DATE_FORMAT = "d MMMM"
@@ -139,5 +143,8 @@ def render(text: str, values: Mapping[str, object], locale: str) -> str:
         if name is None:
             continue
         value = values.get(name.strip())
-        out.append("" if value is None else _format_value(value, spec or "", locale))
+        shown = "" if value is None else _format_value(value, spec or "", locale)
+        if name.strip() in MEMBER_VARIABLES and shown:  # a member's name: the renderers escape it
+            shown = member(shown, MEMBER_VALUE_LIMIT, empty="")
+        out.append(shown)
     return "".join(out)

@@ -6,6 +6,7 @@ from datetime import date, datetime
 
 import pytest
 
+from rallybot.bot.messages import member, plain
 from rallybot.campaigns.templates import (
     MEMBER_VARIABLES,
     TemplateError,
@@ -38,7 +39,12 @@ DIRECT = variables_for(["launch"], per_member=True)
 )
 def test_render(template: str, locale: str, expected: str) -> None:
     values = {"launch": LAUNCH, "days_to_launch": 12, "first_name": "Ana"}
-    assert render(template, values, locale) == expected
+    assert plain(render(template, values, locale)) == expected
+
+
+def test_a_members_name_is_member_text() -> None:
+    rendered = render("Bonjour {first_name} !", {"first_name": "<!channel>"}, "fr")
+    assert rendered == f"Bonjour {member('<!channel>')} !"
 
 
 def test_render_a_date_value() -> None:
