@@ -3,7 +3,8 @@
 A Starlette application served by uvicorn inside the bot's event loop. uvicorn installs no
 signal handler here: the bot owns SIGTERM and SIGINT and stops the server itself. Adapters
 and features add their endpoints with :meth:`HttpServer.add_route` before :meth:`start`
-(Slack's HTTP mode adds ``POST /slack/events``).
+(Slack's HTTP mode adds ``POST /slack/events``), or mount whole applications with
+:meth:`HttpServer.mount`.
 
 The probes (:func:`add_probes`):
 
@@ -29,7 +30,8 @@ import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import BaseRoute, Route
+from starlette.routing import BaseRoute, Mount, Route
+from starlette.types import ASGIApp
 
 from rallybot.bot.health import check_database
 from rallybot.bot.metrics import CONTENT_TYPE, Metrics, refresh_from_database
@@ -93,6 +95,12 @@ class HttpServer:
         if any(getattr(route, "path", None) == path for route in self.routes):
             raise ValueError(f"{path} is already served")
         self.routes.append(Route(path, endpoint, methods=list(methods), name=name))
+
+    def mount(self, path: str, app: ASGIApp, *, name: str | None = None) -> None:
+        """Serve a whole ASGI application under ``path`` (a web console, static files)."""
+        if any(getattr(route, "path", None) == path for route in self.routes):
+            raise ValueError(f"{path} is already served")
+        self.routes.append(Mount(path, app=app, name=name))
 
     @property
     def url(self) -> str:

@@ -9,6 +9,10 @@ from pathlib import Path
 
 import httpx
 import pytest
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import PlainTextResponse, Response
+from starlette.routing import Route
 
 from rallybot.bot.config import Settings
 from rallybot.bot.http import HttpServer, Readiness, add_probes
@@ -148,3 +152,18 @@ async def test_rallybot_run_serves_the_probes_on_the_console(db_url: str, tmp_pa
     with pytest.raises(httpx.ConnectError):  # stopped with the bot
         async with httpx.AsyncClient() as client:
             await client.get(server.url + "/healthz")
+
+
+async def test_an_application_can_be_mounted_beside_the_probes() -> None:
+    async def hello(request: Request) -> Response:
+        return PlainTextResponse("console")
+
+    console = Starlette(routes=[Route("/", hello)])
+    server = HttpServer("127.0.0.1", 0)
+    add_probes(server, Readiness(), Metrics(process=False))
+    server.mount("/console", console)
+    with pytest.raises(ValueError, match="/console is already served"):
+        server.mount("/console", console)
+    async with server:
+        assert (await get(server, "/console/")).text == "console"
+        assert (await get(server, "/healthz")).status_code == 200
