@@ -14,6 +14,11 @@ BENCHES = [
     ("slack: 5,000 DMs, inbound events, button acks (fake Slack)", ["bench.slack_bench"]),
     ("rallybot report: 100k members, 1M to 10M events", ["bench.report_bench"]),
     ("help channel FAQ matching: 2,000 entries, 50 labelled questions", ["bench.faq_bench"]),
+    ("recovery: 1,000-DM fan-out, uninterrupted vs kill -9 and restart", ["bench.recovery_bench"]),
+    (
+        "three replicas share Slack's allowance: 3,000 DMs, one killed halfway",
+        ["bench.replica_bench", "--kill"],
+    ),
     (
         "metrics and context log fields: cost per event, delivery, log line",
         ["bench.observability_bench"],
