@@ -562,6 +562,7 @@ async def _database(backend: str, pg_url: str) -> AsyncIterator[Database]:
 def _observability_off() -> None:
     """Metrics off and the context log fields replaced by a no-op, as before they existed."""
     import rallybot.bot.app
+    import rallybot.bot.inbox
     import rallybot.bot.outbox
     from rallybot.bot.metrics import METRICS
 
@@ -578,6 +579,7 @@ def _observability_off() -> None:
     METRICS.enabled = False
     rallybot.bot.app.log_context = _NoContext  # type: ignore[assignment,misc]
     rallybot.bot.outbox.log_context = _NoContext  # type: ignore[assignment,misc]
+    rallybot.bot.inbox.log_context = _NoContext  # type: ignore[assignment,misc]
 
 
 def main() -> None:
