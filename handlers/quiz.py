@@ -27,6 +27,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from rallybot.bot.events import ButtonClicked, CommandInvoked, MessagePosted, UserRef
 from rallybot.bot.messages import Button, Image, Message
+from rallybot.bot.messages import member as member_text
 from rallybot.campaigns.loader import CampaignLoadError, LoadError
 from rallybot.campaigns.planner import plan
 from rallybot.campaigns.quiz import (
@@ -187,24 +188,18 @@ def _human_window(seconds: int, locale: str | None) -> str:
     return f"{seconds} s"
 
 
-# ---------------------------------------------------------------------------- safe display
-
-_NEUTRAL = str.maketrans({"<": "‹", ">": "›", "@": "＠", "`": "ˋ", "|": "¦"})
-_MARKUP = str.maketrans({"*": "∗", "_": "＿", "~": "∼", "[": "(", "]": ")", "#": "♯"})
+# ---------------------------------------------------------------------------- member text
 
 
 def shown(text: str, limit: int = MAX_ANSWER) -> str:
-    """A member's free text, safe to show on any platform: without control characters, on one
-    line, cut at ``limit``, unable to mention anyone (``<!channel>``, ``@everyone``) or to
-    carry markup, in a code span."""
-    cleaned = sanitize_answer(text, limit).translate(_NEUTRAL)
-    return f"`{cleaned}`" if cleaned else "``"
+    """A member's free-text answer as member text: the renderers escape it for their platform
+    (no mention, link or markup), quoted so that it reads as what was typed."""
+    return f"“{member_text(text, limit, empty='')}”"
 
 
 def safe_name(name: str | None) -> str:
-    """A display name safe to show: no mentions, no markup."""
-    cleaned = sanitize_answer(name or "?", 80).translate(_NEUTRAL).translate(_MARKUP)
-    return cleaned or "?"
+    """A display name as member text (the renderers escape it)."""
+    return member_text(name or "?", 80)
 
 
 # ---------------------------------------------------------------------------- banks

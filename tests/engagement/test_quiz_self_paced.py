@@ -7,7 +7,10 @@ import unicodedata
 from datetime import timedelta
 from pathlib import Path
 
+from rallybot.bot.adapters.discord.render import render_message as discord_render
+from rallybot.bot.adapters.slack.render import render_message as slack_render
 from rallybot.bot.clock import SimulatedClock
+from rallybot.bot.messages import member, plain
 from rallybot.handlers.quiz import shown
 from rallybot.storage.database import Database
 from tests.engagement.quiz_helpers import (
@@ -78,7 +81,7 @@ async def test_a_self_paced_quiz_in_direct_messages(db: Database, tmp_path: Path
     assert lines[0] == "Votre score : 3/4. Merci d'avoir joué !"
     assert "✓ 3. Que faut-il compléter en premier sur Connect ? (un mot : votre ...)" in lines
     assert (
-        "   La réponse : profil / mon profil / votre profil (votre réponse : `MON Prófil`)" in lines
+        "   La réponse : profil / mon profil / votre profil (votre réponse : “MON Prófil”)" in lines
     )
     assert (
         "   La réponse : A. Partager ce que je sais et aider ceux qui cherchent "
@@ -138,14 +141,19 @@ async def test_the_command_and_a_hostile_answer(db: Database, tmp_path: Path) ->
     await adapter.push(click("Bob", f"quiz:{run_id}:3:0", "dm-bob"))
     summary = quiz_posts(adapter, "bob")[-1]
     assert summary.text.splitlines()[0] == "Your score: 1/4. Thank you for playing!"
-    [line] = [line for line in summary.text.splitlines() if "your answer: `" in line]
+    [line] = [line for line in summary.text.splitlines() if "your answer: “" in line]
     given = line.split("your answer: ", 1)[1].rstrip(")")
-    assert given == shown(hostile)
-    assert given.startswith("`‹!channel› ＠everyone ‹＠U123› **bold** ˋcodeˋ [x](https")
-    assert len(given) <= 202 and given.endswith("…`")
-    assert "<" not in summary.text and "@everyone" not in summary.text
+    assert given == plain(shown(hostile))  # member text, shown as typed on the memory platform
+    assert given.startswith("“<!channel> @everyone <@U123> **bold** `code` [x](https")
+    assert len(given) <= 202 and given.endswith("…”")
     assert not any(unicodedata.category(c) in {"Cc", "Cf"} for c in summary.text if c != "\n")
-    assert given.count("`") == 2  # one code span: markup inside is shown as typed
+    # The renderers escape it: no mention, markup or link on Slack or Discord.
+    raw = next(d.raw for d in reversed(adapter.delivered) if d.message is summary)
+    slack = slack_render(raw or summary)["blocks"][0]["text"]["text"]
+    assert "<!channel>" not in slack and "<@U123>" not in slack and "**" not in slack
+    discord = discord_render(raw or summary)
+    described = " ".join(e.description or "" for e in discord.embeds) + discord.content
+    assert "\\@everyone" in described and discord.allowed_mentions.to_dict()["parse"] == []
 
 
 QOTD = """\
@@ -234,6 +242,6 @@ async def test_a_broken_bank_keeps_its_last_good_version(db: Database, tmp_path:
 def test_names_and_answers_are_defused() -> None:
     from rallybot.handlers.quiz import safe_name
 
-    assert safe_name("<!here> *Ana*_B @everyone\x07") == "‹!here› ∗Ana∗＿B ＠everyone"
-    assert safe_name("") == "?"
-    assert shown("`x` <@U1>") == "`ˋxˋ ‹＠U1›`"
+    assert safe_name("<!here> *Ana*_B @everyone\x07") == member("<!here> *Ana*_B @everyone")
+    assert plain(safe_name("")) == "?"
+    assert shown("`x` <@U1>") == f"“{member('`x` <@U1>')}”"

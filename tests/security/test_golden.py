@@ -22,7 +22,7 @@ from rallybot.bot.adapters.discord.render import render_message as render_discor
 from rallybot.bot.adapters.memory import shown
 from rallybot.bot.adapters.slack.render import render_message as render_slack
 from rallybot.bot.messages import Button, Message, Sender, member
-from rallybot.handlers import challenges, onboarding, survey
+from rallybot.handlers import challenges, onboarding, quiz, survey
 from rallybot.handlers.survey import QuestionResult, SurveyResults
 from tests.security.checks import discord_problems, slack_problems
 from tests.security.corpus import CORPUS, HOSTILE
@@ -104,6 +104,13 @@ def _kinds(mention: str) -> dict[str, Callable[[str], Message]]:
             text="\n\n".join([f"Paragraph {n}: {member(t, 1000)}" for n in range(12)])
         ),
         "command answer": lambda t: Message(text=f"I don't know {member(t, 80)}."),
+        "quiz summary": lambda t: Message(
+            title="Quiz: Connect",
+            text=f"Your score: 1/4.\n\n✗ 1. Where? (your answer: {quiz.shown(t)})",
+        ),
+        "quiz leaderboard": lambda t: Message(
+            text="\n".join(f"{n}. {quiz.safe_name(t)} — {5 - n}/4" for n in range(1, 4))
+        ),
     }
 
 
