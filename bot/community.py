@@ -36,6 +36,7 @@ LEGACY_SETTINGS = {
     "RALLYBOT_LOCALE": "locale",
     "RALLYBOT_TIMEZONE": "timezone",
     "RALLYBOT_QUIET_HOURS": "quiet_hours",
+    "RALLYBOT_RECOGNITION_CHANNEL": "recognition: channel",
 }
 """Settings a community manager now writes in the community file: variable -> its place."""
 
@@ -128,6 +129,8 @@ def overlay(settings: Settings, resolved: ResolvedCommunity) -> Settings:
             update["help_remind_minutes"] = spec.help.remind_after_minutes
         if spec.help.escalate_after_minutes is not None:
             update["help_escalate_minutes"] = spec.help.escalate_after_minutes
+    if spec.recognition is not None:
+        update["recognition_channel"] = spec.recognition.channel
     if spec.onboarding is not None:
         buddies = [ref.split(":", 1)[1] for ref in resolved.of(spec.onboarding.buddies)]
         if buddies:

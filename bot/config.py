@@ -261,6 +261,10 @@ class Settings(BaseSettings):
     managers_channel: str | None = Field(
         default=None, validation_alias=_env("RALLYBOT_MANAGERS_CHANNEL")
     )
+    # where every kudos is celebrated as it is given (the community file's recognition.channel)
+    recognition_channel: str | None = Field(
+        default=None, validation_alias=_env("RALLYBOT_RECOGNITION_CHANNEL")
+    )
 
     # help channel (handlers/helpdesk.py)
     help_channel: str | None = Field(default=None, validation_alias=_env("RALLYBOT_HELP_CHANNEL"))

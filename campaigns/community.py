@@ -141,6 +141,12 @@ class OnboardingSpec(_Strict):
     escalate_after_days: Annotated[int, Field(ge=0)] | None = None
 
 
+class RecognitionSpec(_Strict):
+    """Where kudos are celebrated for everyone to see, as they are given."""
+
+    channel: Annotated[str, StringConstraints(min_length=1, max_length=80)]
+
+
 class CommunitySpec(_Strict):
     """A whole community file, as written."""
 
@@ -156,6 +162,7 @@ class CommunitySpec(_Strict):
     channels: dict[Identifier, str] = Field(default_factory=dict)
     help: HelpSpec | None = None
     onboarding: OnboardingSpec | None = None
+    recognition: RecognitionSpec | None = None
 
 
 @dataclass(frozen=True)

@@ -157,6 +157,8 @@ async def grant(
         giver = await get_member(ctx.db, actor_id)
         if giver is not None:
             notice.append(_kudos_notice(ctx, member, giver, amount, key, kudos_note))
+            if ctx.settings.recognition_channel:
+                notice.append(_recognition_post(ctx, member, giver, key, kudos_note))
     limits = Limits(
         daily_cap=rules.daily_caps.get(source),  # type: ignore[call-overload]
         cooldown=rules.cooldown(action),
@@ -284,6 +286,45 @@ def _kudos_notice(
         "status": DeliveryStatus.pending.value,
         "reason": None,
         "payload": {"message": message.to_dict(), "member_id": receiver.id},
+        "content_hash": "",
+        "attempts": 0,
+        "created_at": now,
+        "updated_at": now,
+    }
+
+
+_RECOGNITION_TEXT = {
+    "en": ("🙌 {giver} → {receiver}", "🙌 {giver} → {receiver}: {why}"),
+    "fr": ("🙌 {giver} → {receiver}", "🙌 {giver} → {receiver} : {why}"),
+}
+
+
+def _recognition_post(
+    ctx: BotContext, receiver: Member, giver: Member, key: str, why: str | None
+) -> dict[str, Any]:
+    """The outbox row celebrating a kudos in the recognition channel, in the bot's language."""
+    locale = (ctx.settings.locale or "en").split("-")[0].split("_")[0]
+    bare, with_why = _RECOGNITION_TEXT.get(locale, _RECOGNITION_TEXT["en"])
+    template = with_why if why else bare
+    text = template.format(giver=_name(giver), receiver=_name(receiver), why=member_text(why, 200))
+    message = Message(text=text, metadata={"campaign": KUDOS_OUTBOX, "step": "recognition"})
+    logical = ctx.settings.recognition_channel or ""
+    channels: dict[str, str] = {}
+    for campaign in ctx.campaigns.values():
+        channels.update(campaign.spec.channels)
+    channels.update(ctx.settings.channel_map)
+    channel = channels.get(logical, logical)
+    now = ctx.clock.now()
+    return {
+        "campaign_id": KUDOS_OUTBOX,
+        "step_id": "recognition",
+        "recipient": f"channel:{channel}",
+        "occurrence": hashlib.sha256(key.encode()).hexdigest()[:32],
+        "due_at": now,
+        "grace_until": now + ctx.settings.grace,
+        "status": DeliveryStatus.pending.value,
+        "reason": None,
+        "payload": {"message": message.to_dict(), "channel": channel},
         "content_hash": "",
         "attempts": 0,
         "created_at": now,

@@ -508,3 +508,14 @@ async def test_the_receiver_of_kudos_is_told_once_in_their_language(
     await w.react(alice, "bob-msg-2", "clap", author=bob)
     await w.bot.dispatch_tick(drain=True)
     assert len(told("bob")) == 1
+
+
+async def test_kudos_are_celebrated_in_the_recognition_channel(
+    db: Database, tmp_path: Path
+) -> None:
+    w = await make_world(db, tmp_path, recognition_channel="annonces")
+    alice, bob = user("alice"), user("bob")
+    await w.react(alice, "bob-msg-1", "clap", author=bob)
+    await w.bot.dispatch_tick(drain=True)
+    posts = [d for d in w.adapter.posts if d.message.text.startswith("🙌")]
+    assert [(d.target, d.message.text) for d in posts] == [("general", "🙌 ALICE → BOB: :clap:")]
