@@ -31,7 +31,8 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
-	@# import-linter layer contracts join here once they exist (lint-imports).
+	@# The layer contracts of pyproject.toml; like mypy, it reads the packages through the links.
+	PYTHONPATH=$(VENV)/typing $(BIN)/lint-imports --no-cache
 
 # The documentation site (mkdocs-material); --strict turns broken links into errors.
 docs: $(STAMP)

@@ -675,6 +675,8 @@ register(
         why="erasures asked by someone else: who asked and when (never whom)",
     )
 )
+
+
 async def _actor_rewrite(
     session: AsyncSession, table: sa.Table, member: Member, ghost: Member
 ) -> None:

@@ -77,13 +77,13 @@ __all__ = [
     "next_event_time",
     "on_button_clicked",
     "on_command",
-    "summary",
     "on_member_joined",
     "on_message_posted",
     "on_reaction_added",
     "progress_of",
     "record",
     "register",
+    "summary",
     "tick",
 ]
 

@@ -22,8 +22,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import itertools
-import secrets
 import re
+import secrets
 import sys
 import tempfile
 import threading
