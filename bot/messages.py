@@ -203,8 +203,10 @@ class Message:
         """A plain-text rendering, used as a fallback and in previews."""
         parts = [f"*{plain(self.title)}*"] if self.title else []
         parts.append(plain(self.text))
-        parts.extend(f"[{b.label}]({b.url})" if b.url else f"[{b.label}]" for b in self.buttons)
-        parts.extend(f"![{i.alt}]({i.url})" for i in self.images)
+        parts.extend(
+            f"[{plain(b.label)}]({b.url})" if b.url else f"[{plain(b.label)}]" for b in self.buttons
+        )
+        parts.extend(f"![{plain(i.alt)}]({i.url})" for i in self.images)
         if self.context:
             parts.append(plain(self.context))
         return "\n".join(parts)

@@ -107,12 +107,14 @@ class SentFile:
 def shown(message: Message) -> Message:
     """``message`` as the memory platform shows it: member text without its marks."""
     buttons = tuple(replace(b, label=plain(b.label)) for b in message.buttons)
+    images = tuple(replace(i, alt=plain(i.alt)) for i in message.images)
     return replace(
         message,
         text=plain(message.text),
         title=plain(message.title) if message.title is not None else None,
         context=plain(message.context) if message.context is not None else None,
         buttons=buttons,
+        images=images,
     )
 
 

@@ -21,7 +21,7 @@ from rallybot.bot.adapters.console import render_message as render_console
 from rallybot.bot.adapters.discord.render import render_message as render_discord
 from rallybot.bot.adapters.memory import shown
 from rallybot.bot.adapters.slack.render import render_message as render_slack
-from rallybot.bot.messages import Button, Message, Sender, member
+from rallybot.bot.messages import Button, Image, Message, Sender, member
 from rallybot.handlers import challenges, onboarding, quiz, survey
 from rallybot.handlers.survey import QuestionResult, SurveyResults
 from tests.security.checks import discord_problems, slack_problems
@@ -97,6 +97,7 @@ def _kinds(mention: str) -> dict[str, Callable[[str], Message]]:
             title=f"Welcome {member(t, 80)}",
             text=f"**Connect** is open, {member(t)}: [read more](https://intranet.example/c).",
             context=f"Sent for {member(t, 80)}",
+            images=(Image("https://intranet.example/p.png", alt=f"Photo of {member(t, 80)}"),),
             sender=Sender("The CEO"),
         ),
         "line start": lambda t: Message(text=f"{member(t)}\n{member(t)} — {mention}"),
