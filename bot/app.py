@@ -31,6 +31,7 @@ from rallybot.bot.metrics import METRICS
 from rallybot.bot.outbox import Dispatcher, DispatchStats
 from rallybot.bot.ratelimit import RateLimiter
 from rallybot.bot.router import Router
+from rallybot.bot.views import member_view
 from rallybot.bot.waves import Waves, opened_waves
 from rallybot.campaigns.community import load_community
 from rallybot.campaigns.faq import is_faq_file
@@ -397,21 +398,7 @@ class Rallybot:
 
     @staticmethod
     def _view(member: Member, channels: set[str]) -> MemberView:
-        return MemberView(
-            key=str(member.id),
-            name=member.display_name,
-            first_name=member.first_name,
-            locale=member.locale,
-            timezone=member.timezone,
-            joined_at=member.joined_at,
-            team=member.team,
-            cohort=member.cohort,
-            groups=frozenset(member.groups or ()),
-            channels=frozenset(channels),
-            profile_complete=member.profile_complete,
-            opted_out=member.opted_out,
-            is_bot=member.is_bot,
-        )
+        return member_view(member, channels)
 
     # ---- ticks ----------------------------------------------------------------------------
 

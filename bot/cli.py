@@ -163,7 +163,7 @@ def validate(
     """Check everything a run will read, in one pass: campaign files, quiz banks, FAQs, rules,
     and the rosters the campaigns name; print every error and warning
     (file:line:column: field: message) and a summary that adds up."""
-    from rallybot.bot.community import legacy_notes
+    from rallybot.bot.community import assume_found, legacy_notes, overlay
     from rallybot.bot.reloads import committed_rename_warnings
     from rallybot.bot.rota import staffing_warnings
     from rallybot.campaigns.checks import campaign_warnings, text_warnings
@@ -195,6 +195,15 @@ def validate(
             valid_rules += 1
         except RulesLoadError as exc:
             errors.extend(exc.errors)
+    # What a run reads besides the files: the settings (through the community file). Their
+    # problems are errors here too; their quiet hours apply to campaigns that set none.
+    settings_problems: list[str] = []
+    settings: Settings | None = None
+    quiet = parse_quiet_hours("21:00-08:00")
+    try:
+        settings, _ = load_settings()
+    except InvalidSettings as exc:
+        settings_problems = exc.problems
     notes: list[str] = []
     communities = 0
     community_files = [p for p in listed if is_community_file(p)]
@@ -216,6 +225,8 @@ def validate(
             errors.extend(exc.errors)
             continue
         communities += 1
+        if settings is not None:  # the run will read the settings through the file
+            settings = overlay(settings, assume_found(community))
         named = [p for p in community.people() if person_kind(p) != "id"]
         if named:
             notes.append(
@@ -225,15 +236,8 @@ def validate(
             )
 
     warnings: list[tuple[str, int, int, str]] = []  # file, line, column, text
-    # What a run reads besides the files: the settings. Their problems are errors here too;
-    # their quiet hours apply to campaigns that set none.
-    settings_problems: list[str] = []
-    quiet = parse_quiet_hours("21:00-08:00")
-    try:
-        settings, _ = load_settings()
+    if settings is not None:
         quiet = settings.quiet
-    except InvalidSettings as exc:
-        settings_problems = exc.problems
     rosters: dict[Path, int] = {}  # roster file -> members read (or -1: errors)
     for path in listed:
         text = path.read_text(encoding="utf-8", errors="replace")
@@ -277,7 +281,7 @@ def validate(
             line, column, field = where(loc)
             text = f"{campaign.source}:{line}:{column}: warning: {field}: {message}"
             warnings.append((campaign.source, line, column, text))
-    if not settings_problems:  # who the run would tell: managers for evidence, help clocks
+    if settings is not None:  # who the run would tell: managers for evidence, help clocks
         evidence = any(
             challenge.goal.kind == "submit_evidence"
             for campaign in campaigns

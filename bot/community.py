@@ -17,7 +17,14 @@ from typing import Any
 from rallybot.bot.config import Settings
 from rallybot.campaigns.community import Community, person_kind
 
-__all__ = ["LEGACY_SETTINGS", "ResolvedCommunity", "legacy_notes", "overlay", "resolve"]
+__all__ = [
+    "LEGACY_SETTINGS",
+    "ResolvedCommunity",
+    "assume_found",
+    "legacy_notes",
+    "overlay",
+    "resolve",
+]
 
 log = logging.getLogger("rallybot.community")
 
@@ -91,6 +98,15 @@ async def resolve(community: Community, adapter: Any, platform: str) -> Resolved
             person,
             platform,
         )
+    return result
+
+
+def assume_found(community: Community) -> ResolvedCommunity:
+    """The file's people taken as found (``validate`` checks the set-up without a platform:
+    who would be told, not whether each account exists)."""
+    result = ResolvedCommunity(community, "any")
+    for person in community.people():
+        result.ids[person] = person if person_kind(person) == "id" else f"any:{person}"
     return result
 
 

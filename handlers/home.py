@@ -11,7 +11,8 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from rallybot.bot.events import CommandInvoked
-from rallybot.campaigns.planner import MemberView, plan
+from rallybot.bot.views import member_view
+from rallybot.campaigns.planner import plan
 from rallybot.handlers import challenges, onboarding, points
 from rallybot.storage.repositories import get_member_by_platform_id, upsert_member
 
@@ -26,27 +27,10 @@ AHEAD = timedelta(days=30)
 """How far ahead "what comes next" looks."""
 
 
-def _view(member: Member) -> MemberView:
-    return MemberView(
-        key=str(member.id),
-        name=member.display_name,
-        first_name=member.first_name,
-        locale=member.locale,
-        timezone=member.timezone,
-        joined_at=member.joined_at,
-        team=member.team,
-        cohort=member.cohort,
-        groups=frozenset(member.groups or ()),
-        profile_complete=member.profile_complete,
-        opted_out=member.opted_out,
-        is_bot=member.is_bot,
-    )
-
-
 async def _next(ctx: BotContext, member: Member) -> list[str]:
     """The next quiz and the next messages the campaigns plan for the member."""
     now = ctx.clock.now()
-    view = _view(member)
+    view = member_view(member)
     quizzes: list[tuple[datetime, str, str]] = []
     messages: list[tuple[datetime, str, str]] = []
     for campaign in ctx.campaigns.values():

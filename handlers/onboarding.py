@@ -36,6 +36,7 @@ from rallybot.bot.events import (
 )
 from rallybot.bot.messages import Message
 from rallybot.bot.messages import member as member_text
+from rallybot.bot.views import member_view
 from rallybot.campaigns.journey import ACCEPT_ACTION, DONE_ACTION, Journey, Task, journey_of
 from rallybot.campaigns.planner import MemberView, build_message, members_of, zone_of
 from rallybot.campaigns.schema import (
@@ -198,21 +199,8 @@ async def _view(
     channels: set[str] = set()
     if by_channel and member.id is not None:  # only channel audiences need the memberships
         channels = (await channel_memberships(ctx.db, [member.id])).get(member.id, set())
-    return MemberView(
-        key=str(member.id),
-        name=member.display_name,
-        first_name=member.first_name,
-        locale=member.locale,
-        timezone=member.timezone,
-        joined_at=member.joined_at,
-        team=member.team,
-        cohort=member.cohort,
-        groups=frozenset(member.groups or ()),
-        channels=frozenset(channels),
-        profile_complete=member.profile_complete,
-        opted_out=False,  # the checklist is theirs even when reminders are off
-        is_bot=member.is_bot,
-    )
+    # The checklist is theirs even when reminders are off.
+    return replace(member_view(member, channels), opted_out=False)
 
 
 def _in_journey(ctx: BotContext, campaign: Campaign, journey: Journey, view: MemberView) -> bool:

@@ -22,13 +22,14 @@ import sqlalchemy as sa
 
 from rallybot.bot.events import CommandInvoked, UserRef
 from rallybot.bot.messages import member as member_text
+from rallybot.bot.views import member_view
 from rallybot.campaigns.planner import MemberView, PlannedDelivery, build_message, members_of, plan
 from rallybot.campaigns.schema import Campaign, Step
 from rallybot.campaigns.timeline import default_window, timeline
 from rallybot.storage.audit_models import AuditEntry
 from rallybot.storage.challenge_models import ChallengeSubmission, SubmissionState
 from rallybot.storage.helpdesk_models import HelpTicket, TicketState
-from rallybot.storage.models import Delivery, DeliveryStatus, Member, table_of
+from rallybot.storage.models import Delivery, DeliveryStatus, table_of
 from rallybot.storage.outbox import insert_deliveries
 from rallybot.storage.repositories import get_member_by_platform_id, list_members
 
@@ -101,23 +102,6 @@ def _find_step(ctx: BotContext, text: str) -> tuple[Campaign, Step] | str:
     return _say("no_step", step=member_text(wanted_step, 80), known=", ".join(known) or "none")
 
 
-def _view(member: Member) -> MemberView:
-    return MemberView(
-        key=str(member.id),
-        name=member.display_name,
-        first_name=member.first_name,
-        locale=member.locale,
-        timezone=member.timezone,
-        joined_at=member.joined_at,
-        team=member.team,
-        cohort=member.cohort,
-        groups=frozenset(member.groups or ()),
-        profile_complete=member.profile_complete,
-        opted_out=member.opted_out,
-        is_bot=member.is_bot,
-    )
-
-
 async def _audit(ctx: BotContext, user: UserRef, action: str, target: str) -> None:
     async with ctx.db.session() as session:
         session.add(AuditEntry(at=ctx.clock.now(), actor=user.key, action=action, target=target))
@@ -135,7 +119,7 @@ async def _preview(event: CommandInvoked, ctx: BotContext) -> None:
     campaign, step = found
     me = await get_member_by_platform_id(ctx.db, event.platform, event.user.id)
     view = (
-        _view(me)
+        member_view(me)
         if me is not None
         else MemberView(key="preview", name=event.user.name, first_name=event.user.name)
     )
@@ -154,7 +138,7 @@ async def _recipients(
 ) -> list[MemberView] | str:
     """The members a ``send`` reaches, or the answer to give."""
     rows = await list_members(ctx.db)
-    members = [_view(row) for row in rows]
+    members = [member_view(row) for row in rows]
     target = list(event.args[1:])
     if target[:1] == ["to"]:
         target = target[1:]
@@ -241,7 +225,7 @@ async def _skip(event: CommandInvoked, ctx: BotContext) -> None:
         skipped = int(getattr(result, "rowcount", 0) or 0)
     # What the planner has not written yet is written now, already skipped: the outbox keeps
     # one row per key, so the step's later messages can no longer be planned as pending.
-    members = [_view(m) for m in await list_members(ctx.db)]
+    members = [member_view(m) for m in await list_members(ctx.db)]
     _, end = default_window(campaign, members)
     ahead = [
         ctx.delivery_row(d, now)
@@ -314,7 +298,7 @@ async def _timeline(event: CommandInvoked, ctx: BotContext) -> None:
         return
     days = min(int(args[0]), 90) if args else 7
     now = ctx.clock.now()
-    members = [_view(m) for m in await list_members(ctx.db)]
+    members = [member_view(m) for m in await list_members(ctx.db)]
     rows: list[Any] = []
     for campaign in ctx.campaigns.values():
         rows.extend(

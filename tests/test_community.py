@@ -162,6 +162,8 @@ def test_validate_checks_the_community_file(
     assert result.exit_code == 0, result.output
     lines = result.output.strip().splitlines()
     assert lines[-1] == ("✓ 2 files checked, no error: 1 community file, 1 campaign.")
+    # Managers and helpers named in the file count: no "nobody would be told" warning.
+    assert not [line for line in lines if line.startswith("settings: warning")]
     assert (
         f"note: {tmp_path / 'community.yaml'}: 4 people named by email or handle; the bot "
         "finds their accounts on the platform when it starts and leaves out, with a warning, "
