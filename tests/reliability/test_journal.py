@@ -56,6 +56,8 @@ from rallybot.storage.models import Member, PointEntry, PointTotal, table_of
 from rallybot.storage.outbox import insert_deliveries
 from tests.platform_slack import payloads as p
 from tests.platform_slack.fake_slack import FakeSlack
+from tests.platform_slack.harness import SIGNING_SECRET, slack_adapter
+from tests.platform_slack.payloads import SlackEventPoster
 from tests.platform_slack.signing import sign
 
 NOW = datetime(2026, 9, 15, 8, 0, tzinfo=UTC)
@@ -445,3 +447,25 @@ async def test_kill_9_right_after_acknowledging_a_burst_loses_no_point(
     assert awarded_before_restart < members, "the kill came too late to test anything"
     assert (entries, keys, total) == (members, members, members * POINTS), log.read_text()[-3000:]
     assert all(handled for _, _, handled in journal)
+
+
+async def test_slack_hears_an_error_when_the_event_cannot_be_recorded(db: Database) -> None:
+    """Slack sends an event again only when it was not acknowledged: an event the bot could not
+    record (the database is down) is answered with an error, never with 200."""
+    attempts: list[str] = []
+
+    async def failing_recorder(event: Event) -> None:
+        attempts.append(event.event_id)
+        raise ConnectionError("the database is unreachable")
+
+    async with FakeSlack(scale=50) as fake, slack_adapter(fake, db, http_port=0) as adapter:
+        await adapter.start(failing_recorder)
+        url = f"http://127.0.0.1:{adapter.port}/slack/events"
+        event = p.reaction_added_event(
+            user="U1", reaction="tada", channel="C1", ts=ANNOUNCEMENT_TS, event_ts=p.ts_at(1)
+        )
+        body = p.event_callback(event, event_id="EvDown1", event_time=int(time.time()))
+        async with SlackEventPoster(SIGNING_SECRET) as poster:
+            response = await poster.post_event(url, body)
+    assert attempts == ["EvDown1"]
+    assert response.status_code == 503  # not acknowledged: Slack sends it again

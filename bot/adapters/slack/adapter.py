@@ -119,6 +119,10 @@ _TRANSIENT_ERRORS = frozenset(
 _CHANNEL_ID = re.compile(r"^[CGD][A-Z0-9]+$")
 
 
+class EventNotRecorded(Exception):
+    """The bot could not record an inbound event: it must not be acknowledged."""
+
+
 class SlackConfigError(PlatformStartError):
     """A token or secret the chosen Slack mode needs is missing or refused."""
 
@@ -678,7 +682,11 @@ class SlackAdapter:
             self._refusals.pop(next(iter(self._refusals)))
 
     async def _on_listener_error(self, error: Exception) -> BoltResponse:
-        """A payload the guard let through but a listener could not read: 400, one line."""
+        """A payload the guard let through but a listener could not read: 400, one line.
+        An event the bot could not record: 503, so that Slack sends it again."""
+        if isinstance(error, EventNotRecorded):
+            log.warning("Slack event not recorded (%s): Slack will send it again", error)
+            return BoltResponse(status=503, body="not recorded, send it again")
         log.warning("Slack endpoint: malformed payload (%s)", type(error).__name__)
         return BoltResponse(status=400, body="malformed payload")
 
@@ -758,7 +766,7 @@ class SlackAdapter:
         sink = self._sink
         if sink is None:
             if strict:
-                raise RuntimeError("the adapter is stopped: not accepting events")
+                raise EventNotRecorded("the adapter is stopped")
             log.warning(
                 "dropped %s %s: the adapter is stopped", type(event).__name__, event.event_id
             )
@@ -772,9 +780,9 @@ class SlackAdapter:
         try:
             async with turn.lock, self._sink_slots:
                 await sink(event)
-        except Exception:
+        except Exception as exc:
             if strict:
-                raise
+                raise EventNotRecorded(type(exc).__name__) from exc
             log.exception("the bot failed on Slack event %s", event.event_id)
         finally:
             turn.users -= 1
