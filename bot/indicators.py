@@ -66,7 +66,7 @@ from rallybot.storage.models import (
 )
 from rallybot.storage.quiz_models import QuizAnswer, QuizRun
 from rallybot.storage.report_models import POST_KINDS, Activity, ActivityKind, week_of
-from rallybot.storage.survey_models import MIN_GROUP, Survey, SurveyAnswer
+from rallybot.storage.survey_models import MIN_GROUP, Survey, SurveyAnswer, SurveyResponder
 
 __all__ = [
     "ChallengeStats",
@@ -339,6 +339,17 @@ class KudosStats:
     received: int
     receivers: int  # distinct members who received
     weekly: list[KudosWeek] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
+class SurveyRound:
+    """One round of a recurring survey (a pulse): its responses, mean rating and NPS."""
+
+    survey: str  # campaign/step
+    round: str  # the occurrence's date
+    responses: int
+    mean_rating: float | None
+    nps: float | None
 
 
 # ---------------------------------------------------------------------------- helpers
@@ -776,6 +787,59 @@ def _day_range(scope: Scope) -> list[sa.ColumnElement[bool]]:
         last = (scope.end - timedelta(microseconds=1)).astimezone(UTC).date()
         conditions.append(SA.answered_on <= last)
     return conditions
+
+
+async def survey_rounds(db: Database, scope: Scope = Scope()) -> list[SurveyRound]:
+    """The rounds of every recurring survey, oldest first, for the trend over rounds;
+    definition: docs/reference/indicators.md, "Satisfaction". Empty for a cohort or team
+    (anonymous answers keep a group only in batches where it is large enough)."""
+    if _filters_members(scope):
+        return []
+    survey = table_of(Survey).c
+    responder = table_of(SurveyResponder).c
+    rounds = sa.select(survey.id, survey.campaign_id, survey.step_id, survey.round).where(
+        survey.round != ""
+    )
+    if scope.campaign_id is not None:
+        rounds = rounds.where(survey.campaign_id == scope.campaign_id)
+    found = await _rows(db, rounds)
+    if not found:
+        return []
+    ids = [r[0] for r in found]
+    counts = dict(
+        await _rows(
+            db,
+            sa.select(responder.survey_id, sa.func.count())
+            .where(responder.survey_id.in_(ids))
+            .group_by(responder.survey_id),
+        )
+    )
+    scores = await _rows(
+        db,
+        sa.select(SA.survey_id, SA.kind, SA.value).where(
+            SA.survey_id.in_(ids), SA.kind.in_(("rating", "nps")), SA.value.is_not(None)
+        ),
+    )
+    ratings: dict[str, list[int]] = {}
+    nps: dict[str, list[int]] = {}
+    for sid, kind, value in scores:
+        (ratings if kind == "rating" else nps).setdefault(sid, []).append(int(value))
+    result: list[SurveyRound] = []
+    for sid, campaign_id, step_id, round_ in found:
+        r, n = ratings.get(sid, []), nps.get(sid, [])
+        result.append(
+            SurveyRound(
+                survey=f"{campaign_id}/{step_id}",
+                round=round_,
+                responses=int(counts.get(sid, 0)),
+                mean_rating=sum(r) / len(r) if r else None,
+                nps=100.0 * (sum(v >= 9 for v in n) - sum(v <= 6 for v in n)) / len(n)
+                if n
+                else None,
+            )
+        )
+    result.sort(key=lambda x: (x.survey, x.round))
+    return result
 
 
 async def satisfaction(db: Database, scope: Scope = Scope()) -> Satisfaction:

@@ -13,7 +13,7 @@ import html
 import io
 import re
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -101,6 +101,7 @@ class ReportData:
     points: PointsDistribution
     kudos: KudosStats
     kudos_by_cohort: dict[str, KudosStats]
+    survey_rounds: list[ind.SurveyRound] = field(default_factory=list)  # pulses, per round
 
 
 async def compute(
@@ -137,6 +138,7 @@ async def compute(
     challenges = await ind.challenges(db, scope)
     done(STEPS[6])
     satisfaction = await ind.satisfaction(db, scope)
+    rounds = await ind.survey_rounds(db, scope)
     done(STEPS[7])
     help_ = await ind.help_times(db, scope)
     done(STEPS[8])
@@ -161,6 +163,7 @@ async def compute(
         points=points,
         kudos=kudos,
         kudos_by_cohort=kudos_by if len(kudos_by) > 1 else {},
+        survey_rounds=rounds,
     )
 
 
@@ -256,6 +259,17 @@ def _tables(data: ReportData) -> list[tuple[str, list[str], list[list[str]]]]:
             ],
         )
     )
+    if data.survey_rounds:  # recurring surveys: one row per round, the trend
+        tables.append(
+            (
+                "Survey rounds",
+                ["Survey", "Round", "Responses", "Mean rating", "NPS"],
+                [
+                    [r.survey, r.round, str(r.responses), num(r.mean_rating, 2), _nps(r.nps)]
+                    for r in data.survey_rounds
+                ],
+            )
+        )
     q = data.quiz
     s = data.satisfaction
     h = data.help
@@ -895,6 +909,16 @@ def summary_text(data: ReportData) -> str:
             + ", ".join(
                 f"{c.challenge} {c.completed_members}/{c.participants} ({pct(c.completion)})"
                 for c in data.challenges[:5]
+            )
+        )
+    pulses: dict[str, list[ind.SurveyRound]] = {}
+    for one in data.survey_rounds:
+        pulses.setdefault(one.survey, []).append(one)
+    for survey, rounds in pulses.items():  # the last rounds: the trend
+        lines.append(
+            f"Pulse {survey}: "
+            + " → ".join(
+                f"{r.round} {r.responses} resp. {num(r.mean_rating, 2)}/5" for r in rounds[-4:]
             )
         )
     s = data.satisfaction

@@ -15,7 +15,9 @@ from rallybot.bot.app import Rallybot
 from rallybot.bot.clock import SimulatedClock
 from rallybot.bot.config import Settings
 from rallybot.bot.events import CommandInvoked, UserRef
+from rallybot.bot.indicators import Scope
 from rallybot.bot.messages import Button
+from rallybot.bot.report import compute, summary_text
 from rallybot.campaigns.planner import ONCE as PLANNER_ONCE
 from rallybot.handlers.survey import survey_results, survey_trend
 from rallybot.storage.database import Database
@@ -171,6 +173,16 @@ async def test_a_pulse_over_three_rounds(db: Database, tmp_path: Path) -> None:
     )
     text = last_dm(adapter, "cm").message.text
     assert "2026-11-03: 5 of 6" in text and "2026-11-10: 3 of 6" in text
+    # The report (rallybot report, /rallybot stats, the HTML report): the trend over rounds.
+    data = await compute(db, Scope(), bot.clock.now())
+    assert [(r.round, r.responses, r.mean_rating) for r in data.survey_rounds] == [
+        ("2026-11-03", 5, 3.0),
+        ("2026-11-10", 3, 10 / 3),
+        ("2026-11-17", 6, 4.0),
+    ]
+    assert "Pulse pulse/weekly: 2026-11-03 5 resp. 3/5 → 2026-11-10 3 resp. 3.33/5" in (
+        summary_text(data)
+    )
 
 
 async def test_refusals_store_nothing(db: Database, tmp_path: Path) -> None:
