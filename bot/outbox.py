@@ -291,6 +291,13 @@ class Dispatcher:
                     row.key,
                     row.attempts,
                 )
+            elif self.adapter.capabilities.confirms_sends:
+                log.info(
+                    "sending %s after an interrupted attempt (attempt %d): the platform "
+                    "confirms the earlier one did not go out",
+                    row.key,
+                    row.attempts,
+                )
             else:
                 log.warning(
                     "resending %s after an interrupted attempt (attempt %d): the platform "
