@@ -1,11 +1,12 @@
-"""Quitting the console (``/quit``) while messages go out, then starting again: no traceback,
-nothing shown twice, and ``campaign list`` counts exactly what was shown."""
+"""Quitting the console (``/quit`` or Ctrl-C) while messages go out, then starting again: no
+traceback, nothing shown twice, and ``campaign list`` counts exactly what was shown."""
 
 from __future__ import annotations
 
 import asyncio
 import os
 import re
+import signal
 import subprocess
 import sys
 import time
@@ -72,20 +73,26 @@ def _console(env: dict[str, str], out: Path, err: Path) -> subprocess.Popen[str]
         )
 
 
-async def _quit_when(db: Database, proc: subprocess.Popen[str], sent: int, within: float) -> None:
+async def _quit_when(
+    db: Database, proc: subprocess.Popen[str], sent: int, within: float, ending: str = "quit"
+) -> None:
     deadline = time.monotonic() + within
     while time.monotonic() < deadline and proc.poll() is None:
         if await count_sent(db, "hello") >= sent:
             break
         await asyncio.sleep(0.02)
+    if ending == "ctrl-c":
+        proc.send_signal(signal.SIGINT)  # what Ctrl-C in the terminal sends
+        return
     assert proc.stdin is not None
     proc.stdin.write("/quit\n")
     proc.stdin.flush()
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize("ending", ["quit", "ctrl-c"])
 async def test_quitting_the_console_during_sends_then_restarting(
-    db_url: str, tmp_path: Path
+    db_url: str, tmp_path: Path, ending: str
 ) -> None:
     campaigns = tmp_path / "campaigns"
     campaigns.mkdir()
@@ -105,7 +112,7 @@ async def test_quitting_the_console_during_sends_then_restarting(
     try:
         await _seed(db)
         first = _console(env, outs[0], errs[0])
-        await _quit_when(db, first, 100, within=90)  # while the fan-out is under way
+        await _quit_when(db, first, 100, within=90, ending=ending)  # during the fan-out
         assert first.wait(timeout=60) == 0, errs[0].read_text()
         sent_at_quit = await count_sent(db, "hello")
         second = _console(env, outs[1], errs[1])
