@@ -46,6 +46,7 @@ class Inbox:
         self._queues: dict[str, deque[tuple[Event, int | None, asyncio.Future[None]]]] = {}
         self._ready: deque[str] = deque()
         self._tasks: set[asyncio.Task[None]] = set()
+        self._closers: set[asyncio.Task[None]] = set()  # journal rows being closed
 
     def __len__(self) -> int:
         """How many events wait or are being handled."""
@@ -81,7 +82,7 @@ class Inbox:
                     try:
                         await self._handle(event)
                         if journal_id is not None and self._on_handled is not None:
-                            await self._on_handled(journal_id)
+                            self._close(journal_id)  # the member's next event need not wait
                     except Exception:
                         # Left open in the journal: handled again at the next start (the
                         # features' effects are keyed, so what was done is not done twice).
@@ -94,7 +95,20 @@ class Inbox:
                             done.set_result(None)
             del self._queues[key]
 
+    def _close(self, journal_id: int) -> None:
+        assert self._on_handled is not None
+        task = asyncio.get_running_loop().create_task(self._closing(self._on_handled, journal_id))
+        self._closers.add(task)
+        task.add_done_callback(self._closers.discard)
+
+    @staticmethod
+    async def _closing(on_handled: Callable[[int], Awaitable[None]], journal_id: int) -> None:
+        try:
+            await on_handled(journal_id)
+        except Exception:  # left open: handled again at the next start, its effects keyed
+            log.exception("could not close recorded event %d", journal_id)
+
     async def idle(self) -> None:
-        """Wait until every queued event has been handled."""
-        while self._tasks:
-            await asyncio.gather(*self._tasks, return_exceptions=True)
+        """Wait until every queued event has been handled and its journal row closed."""
+        while self._tasks or self._closers:
+            await asyncio.gather(*self._tasks, *self._closers, return_exceptions=True)
