@@ -53,6 +53,14 @@ BENCHES: dict[str, tuple[list[str], list[set[str]]]] = {
         ["--members", "100", "--events", "0.001,0.002", "--backends", "sqlite"],
         [{"backend", "events", "report_s", "peak_mb"}] * 2 + [{"backend", "time_ratio"}],
     ),
+    "replica_bench": (
+        ["--replicas", "2", "--dms", "40", "--scale", "20", "--backend", "sqlite"],
+        [{"bench", "ratio", "429s", "lost", "duplicated"}],
+    ),
+    "recovery_bench": (
+        ["--dms", "60", "--scale", "20", "--pg-url", PG_URL],
+        [{"bench", "backend", "ratio", "lost", "duplicated"}] * 2,
+    ),
 }
 
 

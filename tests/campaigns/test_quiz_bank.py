@@ -328,7 +328,7 @@ def test_validate_checks_the_bank_a_quiz_step_names(tmp_path: Path) -> None:
 def test_the_readme_bank_and_quiz_steps_are_valid() -> None:
     import re
 
-    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    readme = (ROOT / "docs" / "manual" / "quizzes.md").read_text(encoding="utf-8")
     blocks = re.findall(r"```yaml\n(.*?)```", readme, flags=re.DOTALL)
     [bank_text] = [b for b in blocks if b.startswith("bank: ")]
     bank = load_bank_text(bank_text, "README.md")

@@ -223,10 +223,12 @@ async def test_a_broken_bank_keeps_its_last_good_version(db: Database, tmp_path:
     bot, _ = await make_bot(db, folder, SimulatedClock(T0))
     good = bot.quiz_banks["connect-quiz"]
     bank_file = folder / "quiz.yaml"
-    bank_file.write_text(bank_file.read_text().replace("kind: multiple", "kind: several"))
+    broken = bank_file.read_text().replace("kind: multiple", "kind: several")
+    bank_file.write_text(broken)
+    line = next(n for n, text in enumerate(broken.splitlines(), 1) if "kind: several" in text)
     report = await bot.reload()
     assert [str(e) for e in report.errors] == [
-        f'{bank_file}:21:11: questions[1].kind: "several" is not allowed here: '
+        f'{bank_file}:{line}:11: questions[1].kind: "several" is not allowed here: '
         'use "single", "multiple" or "text"'
     ]
     assert bot.quiz_banks["connect-quiz"] is good

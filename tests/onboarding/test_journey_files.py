@@ -195,7 +195,9 @@ def test_the_readme_journey_snippet_is_valid() -> None:
     import re
     from pathlib import Path
 
-    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    readme = (Path(__file__).resolve().parents[2] / "docs" / "manual" / "onboarding.md").read_text(
+        encoding="utf-8"
+    )
     [snippet] = [
         b
         for b in re.findall(r"```yaml\n(.*?)```", readme, flags=re.DOTALL)
