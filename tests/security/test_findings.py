@@ -372,3 +372,38 @@ async def test_7_a_platform_prefix_typed_on_the_console_is_not_an_admin(db: Data
     assert rota.is_helper("U0HELP", "slack:U0HELP")
     assert not rota.is_helper("slack:U0HELP", "console:slack:U0HELP")
     assert not identity_matches("console:slack:U0HELP", ["slack:U0HELP"])
+
+
+EXAMPLES_EN = Path(__file__).resolve().parents[2] / "campaigns" / "examples" / "en"
+
+
+def _with_bomb(text: str, size: int = 700_000, reused: int = 1999) -> str:
+    """``text`` (a YAML mapping) with an anchored huge string reused by many keys."""
+    anchor = f'x-big: &big "{"A" * size}"\n'
+    refs = "".join(f"x-ref{i}: *big\n" for i in range(reused))
+    return text + anchor + refs
+
+
+@pytest.mark.parametrize("kind", ["faq", "bank"])
+async def test_5_a_hostile_faq_or_quiz_bank_keeps_the_last_good_version(
+    db: Database, tmp_path: Path, kind: str
+) -> None:
+    source = EXAMPLES_EN / ("faq.yaml" if kind == "faq" else "quiz-connect.yaml")
+    folder = tmp_path / "campaigns"
+    folder.mkdir()
+    target = folder / source.name
+    target.write_text(source.read_text(encoding="utf-8"), encoding="utf-8")
+    settings = Settings(database_url=DB_URL, admins=["memory:cm"], timezone="UTC")
+    bot = Rallybot(settings, db, MemoryAdapter(), SimulatedClock(START), campaign_paths=[folder])
+    assert (await bot.reload()).errors == []
+    before = bot.faq_index if kind == "faq" else bot.quiz_banks
+    target.write_text(_with_bomb(source.read_text(encoding="utf-8")), encoding="utf-8")
+    started = time.perf_counter()
+    report = await bot.reload()
+    assert time.perf_counter() - started < 10.0
+    assert report.errors and "characters of text" in str(report.errors[0])
+    if kind == "faq":  # the last good FAQ still answers
+        assert len(bot.faq_index) == len(before) > 0
+        assert bot.faq_index.search("I can't sign in")
+    else:
+        assert set(bot.quiz_banks) == set(before) == {"connect-quiz"}
