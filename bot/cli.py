@@ -166,7 +166,7 @@ def validate(
     from rallybot.bot.community import assume_found, legacy_notes, overlay
     from rallybot.bot.reloads import committed_rename_warnings
     from rallybot.bot.rota import staffing_warnings
-    from rallybot.campaigns.checks import campaign_warnings, text_warnings
+    from rallybot.campaigns.checks import campaign_warnings, channel_warnings, text_warnings
     from rallybot.campaigns.community import load_community, person_kind
     from rallybot.campaigns.faq import is_faq_file, load_faqs
     from rallybot.campaigns.loader import (
@@ -238,6 +238,17 @@ def validate(
     warnings: list[tuple[str, int, int, str]] = []  # file, line, column, text
     if settings is not None:
         quiet = settings.quiet
+    # Slack and Discord post by channel id: with a platform configured, say which logical
+    # channels are not mapped to one.
+    channel_map = settings.channel_map if settings is not None else {}
+    configured_platforms = [
+        name
+        for name, token in (
+            ("slack", settings.slack_bot_token if settings else None),
+            ("discord", settings.discord_token if settings else None),
+        )
+        if token is not None
+    ]
     rosters: dict[Path, int] = {}  # roster file -> members read (or -1: errors)
     for path in listed:
         text = path.read_text(encoding="utf-8", errors="replace")
@@ -277,6 +288,11 @@ def validate(
                 default_quiet_hours=quiet,
             ),
             *committed_rename_warnings(campaign),  # a step renamed without renamed_from
+            *[
+                warning
+                for platform in configured_platforms
+                for warning in channel_warnings(campaign, channel_map, platform)
+            ],
         ]:
             line, column, field = where(loc)
             text = f"{campaign.source}:{line}:{column}: warning: {field}: {message}"

@@ -21,7 +21,12 @@ from rallybot.campaigns.schema import Campaign
 from rallybot.campaigns.timeline import default_window
 from rallybot.campaigns.workdays import calendar_for_zone
 
-__all__ = ["Warning", "campaign_warnings", "text_warnings"]
+__all__ = ["Warning", "campaign_warnings", "channel_warnings", "text_warnings"]
+
+_CHANNEL_ID = {
+    "slack": re.compile(r"^[CGD][A-Z0-9]{6,}$"),
+    "discord": re.compile(r"^\d{15,21}$"),
+}
 
 _DATE_ONLY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 # key: plain value #comment — a plain (unquoted) value followed by " #" and a word: YAML ends
@@ -128,6 +133,29 @@ def campaign_warnings(
     found.extend(_quiet_warnings(campaign, members, start, end, default_timezone, planned))
     if roster_given:
         found.extend(_audience_warnings(campaign, members))
+    return found
+
+
+def channel_warnings(
+    campaign: Campaign, channel_map: dict[str, str], platform: str
+) -> list[tuple[tuple[str | int, ...], str]]:
+    """Logical channels the steps post to that name no channel id of ``platform`` (Slack and
+    Discord post by id): the community file's ``channels`` (or the campaign's) must map them."""
+    pattern = _CHANNEL_ID.get(platform)
+    if pattern is None:
+        return []
+    used = {step.spec.post for step in campaign.steps if step.spec.post is not None}
+    found: list[tuple[tuple[str | int, ...], str]] = []
+    for name in sorted(used):
+        target = channel_map.get(name, campaign.spec.channels.get(name, name))
+        if not pattern.match(target):
+            found.append(
+                (
+                    ("channels", name),
+                    f'channel "{name}" is "{target}", not a {platform} channel id: map it in the '
+                    f"community file's channels: ({name}: its id), or posts to it will fail",
+                )
+            )
     return found
 
 

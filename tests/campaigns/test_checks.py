@@ -249,3 +249,28 @@ def test_the_settings_are_checked_too(tmp_path: Path, monkeypatch: pytest.Monkey
     assert code == 1
     assert lines[0].startswith('settings: Invalid setting RALLYBOT_LOG_LEVEL="verbose"')
     assert lines[-1] == "✗ 1 error in the settings; valid: 1 campaign."
+
+
+def test_unmapped_channels_when_a_platform_is_configured(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    path = write(
+        tmp_path,
+        "c.yaml",
+        HEAD + "steps:\n  - id: a\n    at: launch\n    post: annonces\n    text: Hello\n",
+    )
+    code, lines = validate(str(path))  # no platform: names are fine (the console takes them)
+    assert lines == ["✓ 1 file checked, no error: 1 campaign."]
+    monkeypatch.setenv("SLACK_BOT_TOKEN", "xoxb-test")
+    code, lines = validate(str(path))
+    assert code == 0
+    assert lines[0] == (
+        f'{path}:7:13: warning: channels.annonces: channel "annonces" is "general", not a slack '
+        "channel id: map it in the community file's channels: (annonces: its id), or posts to "
+        "it will fail"
+    )
+    monkeypatch.setenv("RALLYBOT_CHANNELS", "annonces=C0123ABCD")
+    code, lines = validate(str(path))
+    assert lines[-1] == "✓ 1 file checked, no error: 1 campaign."
+    assert not [line for line in lines if "warning" in line]
