@@ -20,12 +20,14 @@ from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
-from rallybot.bot.events import CommandInvoked, UserRef
+from rallybot.bot.events import ButtonClicked, CommandInvoked, UserRef
+from rallybot.bot.messages import Button, Message
 from rallybot.bot.messages import member as member_text
 from rallybot.bot.views import member_view
 from rallybot.campaigns.planner import MemberView, PlannedDelivery, build_message, members_of, plan
 from rallybot.campaigns.schema import Campaign, Step
 from rallybot.campaigns.timeline import default_window, timeline
+from rallybot.handlers.challenges import APPROVE_ACTION, REJECT_ACTION
 from rallybot.storage.audit_models import AuditEntry
 from rallybot.storage.challenge_models import ChallengeSubmission, SubmissionState
 from rallybot.storage.helpdesk_models import HelpTicket, TicketState
@@ -36,7 +38,7 @@ from rallybot.storage.repositories import get_member_by_platform_id, list_member
 if TYPE_CHECKING:
     from rallybot.bot.context import BotContext
 
-__all__ = ["COMMANDS", "on_command", "register"]
+__all__ = ["COMMANDS", "RETRY_ACTION", "on_button", "on_command", "register"]
 
 log = logging.getLogger("rallybot.steering")
 
@@ -44,6 +46,9 @@ COMMANDS = frozenset({"preview", "send", "skip", "pending", "timeline"})
 SKIP_HORIZON = timedelta(days=400)
 """How far ahead ``skip`` marks a step's messages: every one a campaign can plan."""
 LIST_LIMIT = 15
+BUTTONS_SHOWN = 5
+"""How many submissions and failed steps ``pending`` sends with buttons."""
+RETRY_ACTION = "steer-retry"
 
 D = table_of(Delivery).c
 
@@ -70,6 +75,12 @@ _WORDS = {
     "pending_none": "Nothing waits for you: no evidence to judge, no unanswered question, no "
     "failed delivery.",
     "timeline_head": "Next {days} day(s) (UTC):",
+    "approve": "Approve",
+    "reject": "Reject",
+    "retry": "Retry",
+    "evidence_item": "Submission #{id} ({challenge}): approve or reject it.",
+    "failed_item": "{target}: {n} failed delivery(ies).",
+    "retried": "{target}: {n} failed delivery(ies) queued again.",
     "timeline_none": "Nothing goes out in the next {days} day(s).",
 }
 
@@ -289,6 +300,54 @@ async def _pending(event: CommandInvoked, ctx: BotContext) -> None:
         lines.append(_say("pending_failed", n=sum(n for *_, n in failed), items=_items(items)))
     text = _say("pending_head") + "\n" + "\n".join(lines) if lines else _say("pending_none")
     await ctx.answer(event, text)
+    # Something to act on right there: Approve or Reject each submission (the challenges
+    # feature's own buttons), Retry each step's failed deliveries.
+    for row in evidence[:BUTTONS_SHOWN]:
+        buttons = (
+            Button(_say("approve"), action_id=APPROVE_ACTION, value=str(row.id), style="primary"),
+            Button(_say("reject"), action_id=REJECT_ACTION, value=str(row.id), style="danger"),
+        )
+        message = Message(text=_say("evidence_item", id=row.id, challenge=row.challenge))
+        await ctx.adapter.send_direct(event.user.id, replace(message, buttons=buttons))
+    for campaign_id, step_id, count in failed[:BUTTONS_SHOWN]:
+        target = f"{campaign_id}/{step_id}"
+        retry = Button(_say("retry"), action_id=RETRY_ACTION, value=target, style="primary")
+        message = Message(text=_say("failed_item", target=target, n=count), buttons=(retry,))
+        await ctx.adapter.send_direct(event.user.id, message)
+
+
+async def on_button(event: ButtonClicked, ctx: BotContext) -> None:
+    """Retry a step's failed deliveries (the button of ``/rallybot pending``)."""
+    if event.action_id != RETRY_ACTION:
+        return
+    if not ctx.is_admin(event.user):
+        await ctx.adapter.send_direct(event.user.id, Message(_say("managers_only", name="pending")))
+        return
+    campaign_id, _, step_id = event.value.partition("/")
+    now = ctx.clock.now()
+    async with ctx.db.session() as session:
+        result = await session.execute(
+            sa.update(table_of(Delivery))
+            .where(
+                D.campaign_id == campaign_id,
+                D.step_id == step_id,
+                D.status == DeliveryStatus.failed.value,
+            )
+            .values(
+                status=DeliveryStatus.pending.value,
+                reason=None,
+                attempts=0,
+                due_at=now,
+                grace_until=now + ctx.settings.grace,
+                updated_at=now,
+            )
+        )
+        count = int(getattr(result, "rowcount", 0) or 0)
+    ctx.request_plan()
+    await ctx.adapter.send_direct(
+        event.user.id, Message(_say("retried", target=event.value, n=count))
+    )
+    await _audit(ctx, event.user, "retry", event.value)
 
 
 async def _timeline(event: CommandInvoked, ctx: BotContext) -> None:
@@ -347,3 +406,4 @@ def register(router: object) -> None:
 
     assert isinstance(router, Router)
     router.add(CommandInvoked, on_command)
+    router.add(ButtonClicked, on_button)

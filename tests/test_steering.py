@@ -13,10 +13,11 @@ from rallybot.bot.adapters.memory import MemoryAdapter
 from rallybot.bot.app import Rallybot
 from rallybot.bot.clock import SimulatedClock
 from rallybot.bot.config import Settings
-from rallybot.bot.events import CommandInvoked, UserRef
+from rallybot.bot.events import ButtonClicked, ChannelRef, CommandInvoked, UserRef
 from rallybot.storage.audit_models import AuditEntry
+from rallybot.storage.challenge_models import ChallengeSubmission
 from rallybot.storage.database import Database
-from rallybot.storage.models import CampaignStatus, Delivery, table_of
+from rallybot.storage.models import CampaignStatus, Delivery, Member, table_of
 from rallybot.storage.repositories import set_campaign_status, upsert_member
 
 LAUNCH = datetime(2027, 3, 2, 8, 30, tzinfo=UTC)  # 09:30 in Paris
@@ -184,3 +185,61 @@ async def test_pending_and_timeline(db: Database, tmp_path: Path) -> None:
     assert "ceo → #annonces" in answer
     assert "invite" not in answer  # on the fifth day
     assert await w.command(CM, "timeline", "soon") == "Usage: /rallybot timeline [days]"
+
+
+async def test_pending_offers_buttons_and_retry_sends_failed_deliveries_again(
+    db: Database, tmp_path: Path
+) -> None:
+    w = await make_world(db, tmp_path)
+    await w.command(CM, "send", "invite")
+    T = table_of(Delivery).c
+    async with db.session() as session:  # the platform refused them: failed for good
+        await session.execute(
+            sa.update(table_of(Delivery))
+            .where(T.step_id == "invite")
+            .values(status="failed", reason="the platform refused it")
+        )
+        member = (
+            await session.execute(sa.select(Member.id).where(Member.platform_user_id == "m1"))
+        ).scalar_one()
+        session.add(
+            ChallengeSubmission(
+                challenge="launch/post3", member_id=member, text="a link", submitted_at=LAUNCH
+            )
+        )
+    before = len(w.adapter.directs)
+    answer = await w.command(CM, "pending")
+    assert "• 1 challenge submission(s) to approve: #1 (launch/post3)" in answer
+    assert "• 2 failed delivery(ies): launch/invite ×2" in answer
+    shown = [d.message for d in w.adapter.directs[before:] if d.message.buttons]
+    assert [[b.label for b in m.buttons] for m in shown] == [["Approve", "Reject"], ["Retry"]]
+    retry = shown[1].buttons[0]
+    await w.bot.handle(
+        ButtonClicked(
+            event_id="click-retry",
+            platform="memory",
+            user=CM,
+            occurred_at=w.clock.now(),
+            channel=ChannelRef("memory", "dm-cm", is_direct=True),
+            message_id="m",
+            action_id=retry.action_id or "",
+            value=retry.value,
+        )
+    )
+    assert w.dms_to("cm")[-1] == "launch/invite: 2 failed delivery(ies) queued again."
+    await w.bot.dispatch_tick(drain=True)
+    assert w.dms_to("m1") == ["Bonjour M1, bienvenue dans le pilote"]
+    # A member's click on the same button changes nothing.
+    await w.bot.handle(
+        ButtonClicked(
+            event_id="click-member",
+            platform="memory",
+            user=MEMBER,
+            occurred_at=w.clock.now(),
+            channel=ChannelRef("memory", "dm-m1", is_direct=True),
+            message_id="m",
+            action_id=retry.action_id or "",
+            value=retry.value,
+        )
+    )
+    assert w.dms_to("m1")[-1] == '"/rallybot pending" is for community managers only.'
