@@ -30,6 +30,8 @@ from rallybot.bot.extras import MissingExtraError, missing_extra
 if TYPE_CHECKING:
     from collections.abc import Iterable, Sequence
 
+    from rallybot.campaigns.community import Community
+    from rallybot.campaigns.loader import LoadError
     from rallybot.campaigns.roster import RosterEntry
     from rallybot.campaigns.timeline import WaveRow
     from rallybot.storage.database import Database
@@ -144,6 +146,62 @@ def _settings() -> Settings:
     return settings
 
 
+def _token_platforms(settings: Settings) -> list[str]:
+    """The chat platforms whose token is set."""
+    tokens = (("slack", settings.slack_bot_token), ("discord", settings.discord_token))
+    return [name for name, token in tokens if token is not None]
+
+
+def _unknown_people(
+    settings: Settings, platform: str, community: Community, path: Path
+) -> list[LoadError]:
+    """The community file's people that ``platform`` does not know, as errors at their place
+    (one error for the whole file when the platform cannot be reached)."""
+    import contextlib
+
+    from rallybot.bot.adapters.base import AdapterError, PlatformStartError, create_adapter
+    from rallybot.bot.clock import SystemClock
+    from rallybot.bot.community import resolve
+    from rallybot.bot.events import Event
+    from rallybot.campaigns.loader import LoadError, locate
+    from rallybot.storage.database import create_database
+
+    async def check() -> list[str]:
+        db = create_database(settings.database_url)  # never connected: lookups only
+        kwargs: dict[str, object] = {}
+        if platform in {"slack", "discord"}:
+            kwargs = {"settings": settings, "db": db, "clock": SystemClock(), "http_port": None}
+        if platform == "discord":
+            kwargs["sync_commands"] = False
+        adapter = create_adapter(platform, **kwargs)
+
+        async def ignore(event: Event) -> None:
+            """Events arriving during the check are not for validate."""
+
+        try:
+            if platform == "discord":
+                await adapter.start(ignore)  # names are looked up in the member list
+            return (await resolve(community, adapter, platform)).unresolved
+        finally:
+            with contextlib.suppress(Exception):
+                await adapter.stop()
+            await db.dispose()
+
+    try:
+        unresolved = asyncio.run(check())
+    except (PlatformStartError, AdapterError, OSError) as exc:
+        why = f"cannot check its people on {platform} ({exc}); they are checked at start"
+        return [LoadError(str(path), 1, 1, "community", why)]
+    where = locate(path)
+    places = community.places()
+    found: list[LoadError] = []
+    for person in unresolved:
+        line, column, field = where(places.get(person, ()))
+        message = f'"{person}" is not a {platform} account: check the spelling, or name them by id'
+        found.append(LoadError(str(path), line, column, field, message))
+    return found
+
+
 def _plural(count: int, word: str) -> str:
     """``1 error``, ``2 errors``; ``word`` may be ``quiz bank`` (the last word takes the s)."""
     plural = {"person": "people"}.get(word, f"{word}s")
@@ -159,6 +217,13 @@ def validate(
     strict: Annotated[
         bool, typer.Option("--strict", help="Warnings fail too (exit 1), as errors do.")
     ] = False,
+    platform: Annotated[
+        str | None,
+        typer.Option(
+            help="Find the community file's people on this platform now (default: Slack or "
+            "Discord when its token is set)."
+        ),
+    ] = None,
 ) -> None:
     """Check everything a run will read, in one pass: campaign files, quiz banks, FAQs, rules,
     and the rosters the campaigns name; print every error and warning
@@ -225,10 +290,14 @@ def validate(
             errors.extend(exc.errors)
             continue
         communities += 1
+        checked_on: list[str] = []
         if settings is not None:  # the run will read the settings through the file
+            checked_on = [platform] if platform else _token_platforms(settings)
+            for name in checked_on:
+                errors.extend(_unknown_people(settings, name, community, path))
             settings = overlay(settings, assume_found(community))
         named = [p for p in community.people() if person_kind(p) != "id"]
-        if named:
+        if named and not checked_on:
             notes.append(
                 f"note: {path}: {_plural(len(named), 'person')} named by email or handle; the "
                 "bot finds their accounts on the platform when it starts and leaves out, with a "

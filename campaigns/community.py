@@ -172,6 +172,20 @@ class Community:
     spec: CommunitySpec
     source: str
 
+    def places(self) -> dict[str, tuple[str | int, ...]]:
+        """Where each person is first named in the file (a path for error messages)."""
+        found: dict[str, tuple[str | int, ...]] = {}
+        for index, person in enumerate(self.spec.managers):
+            found.setdefault(person, ("managers", index))
+        if self.spec.help is not None:
+            for slot_index, slot in enumerate(self.spec.help.rota):
+                for index, person in enumerate(slot.people):
+                    found.setdefault(person, ("help", "rota", slot_index, "people", index))
+        if self.spec.onboarding is not None:
+            for index, person in enumerate(self.spec.onboarding.buddies):
+                found.setdefault(person, ("onboarding", "buddies", index))
+        return found
+
     def people(self) -> list[str]:
         """Everyone the file names, once each, in order."""
         named: list[str] = list(self.spec.managers)

@@ -197,3 +197,33 @@ def test_both_examples_ship_a_community_file() -> None:
 def test_the_shipped_community_files_load(path: Path) -> None:
     community = load_community(path)
     assert community.spec.help is not None and community.spec.help.rota
+
+
+def test_validate_finds_the_people_on_the_platform(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import rallybot.bot.adapters.base
+
+    def create(name: str, **kwargs: object) -> MemoryAdapter:
+        assert name == "memory"
+        adapter = MemoryAdapter()
+        adapter.emails = {"cm@example.com": "U-CM", "helper1@example.com": "U-H1"}
+        return adapter
+
+    monkeypatch.setattr(rallybot.bot.adapters.base, "create_adapter", create)
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "launch.yaml").write_text(CAMPAIGN)
+    path = tmp_path / "community.yaml"
+    path.write_text(COMMUNITY)
+    result = CliRunner().invoke(
+        app, ["validate", str(tmp_path), "--platform", "memory"], env={"COLUMNS": "300"}
+    )
+    assert result.exit_code == 1, result.output
+    lines = result.output.strip().splitlines()
+    assert [line for line in lines if "is not a memory account" in line] == [
+        f'{path}:12:75: help.rota[0].people[1]: "@nobody-here" is not a memory account: check '
+        "the spelling, or name them by id",
+        f'{path}:14:13: onboarding.buddies[0]: "buddy@example.com" is not a memory account: '
+        "check the spelling, or name them by id",
+    ]
+    assert lines[-1] == "✗ 2 errors in 1 of 2 files checked; valid: 1 community file, 1 campaign."
