@@ -530,6 +530,7 @@ class Rallybot:
         for (campaign_id, step_id), count in missed.items():
             METRICS.delivery(campaign_id, step_id, "skipped", count)
         from rallybot.handlers import challenges, helpdesk, onboarding, quiz
+        from rallybot.handlers import points as points_feature
         from rallybot.handlers import stats as stats_feature
 
         for name, tick in (
@@ -539,6 +540,7 @@ class Rallybot:
             ("challenges", challenges.tick),  # count quiz answers, onboardings; announce winners
             ("digest", stats_feature.digest_tick),  # weekly digests now due: into the outbox
             ("surveys", survey_tick),  # close survey rounds; write waiting anonymous answers
+            ("recognition", points_feature.recognition_tick),  # the day's kudos, when daily
         ):
             try:  # a failing feature never stops the campaign messages below
                 await tick(self)

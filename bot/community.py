@@ -147,6 +147,8 @@ def overlay(settings: Settings, resolved: ResolvedCommunity) -> Settings:
             update["help_escalate_minutes"] = spec.help.escalate_after_minutes
     if spec.recognition is not None:
         update["recognition_channel"] = spec.recognition.channel
+        update["recognition_feed"] = spec.recognition.feed
+        update["recognition_at"] = spec.recognition.at
     if spec.onboarding is not None:
         buddies = [ref.split(":", 1)[1] for ref in resolved.of(spec.onboarding.buddies)]
         if buddies:

@@ -265,6 +265,11 @@ class Settings(BaseSettings):
     recognition_channel: str | None = Field(
         default=None, validation_alias=_env("RALLYBOT_RECOGNITION_CHANNEL")
     )
+    # "live": each kudos as it is given; "daily": the day's kudos in one post at recognition_at
+    recognition_feed: Literal["live", "daily"] = Field(
+        default="live", validation_alias=_env("RALLYBOT_RECOGNITION_FEED")
+    )
+    recognition_at: str = Field(default="17:00", validation_alias=_env("RALLYBOT_RECOGNITION_AT"))
 
     # help channel (handlers/helpdesk.py)
     help_channel: str | None = Field(default=None, validation_alias=_env("RALLYBOT_HELP_CHANNEL"))
@@ -439,6 +444,15 @@ class Settings(BaseSettings):
         except (ZoneInfoNotFoundError, ValueError, OSError) as exc:
             raise ValueError(zone_problem(value)) from exc
         return value
+
+    @field_validator("recognition_at")
+    @classmethod
+    def _check_recognition_at(cls, value: str) -> str:
+        try:
+            time.fromisoformat(value.strip())
+        except ValueError:
+            raise ValueError(f'expected a time of day like 17:00, not "{value}"') from None
+        return value.strip()
 
     @field_validator("quiet_hours")
     @classmethod

@@ -141,10 +141,19 @@ class OnboardingSpec(_Strict):
     escalate_after_days: Annotated[int, Field(ge=0)] | None = None
 
 
+def _at(value: str) -> str:
+    if not re.fullmatch(r"([01]?\d|2[0-3]):[0-5]\d", value.strip()):
+        raise ValueError(f'"{value}" is not a time of day: write it like 17:00')
+    return value.strip()
+
+
 class RecognitionSpec(_Strict):
-    """Where kudos are celebrated for everyone to see, as they are given."""
+    """Where kudos are celebrated for everyone to see: each as it is given (``live``), or the
+    day's kudos in one post at ``at`` (``daily``, in the community's time zone)."""
 
     channel: Annotated[str, StringConstraints(min_length=1, max_length=80)]
+    feed: Literal["live", "daily"] = "live"
+    at: Annotated[str, AfterValidator(_at)] = "17:00"
 
 
 class CommunitySpec(_Strict):

@@ -37,7 +37,8 @@ from rallybot.campaigns.rules import ACTION_SOURCES, DEFAULT_RULES, BadgeSpec, R
 from rallybot.storage import ledger
 from rallybot.storage.database import Database
 from rallybot.storage.ledger import Limits, Period, PointCounts
-from rallybot.storage.models import Delivery, DeliveryStatus, Member, table_of
+from rallybot.storage.models import Delivery, DeliveryStatus, Member, PointEntry, table_of
+from rallybot.storage.outbox import insert_deliveries
 from rallybot.storage.repositories import get_member, get_member_by_platform_id, upsert_member
 
 if TYPE_CHECKING:
@@ -52,6 +53,7 @@ __all__ = [
     "on_message_posted",
     "on_reaction_added",
     "on_reaction_removed",
+    "recognition_tick",
     "register",
     "rules_of",
     "summary",
@@ -157,7 +159,7 @@ async def grant(
         giver = await get_member(ctx.db, actor_id)
         if giver is not None:
             notice.append(_kudos_notice(ctx, member, giver, amount, key, kudos_note))
-            if ctx.settings.recognition_channel:
+            if ctx.settings.recognition_channel and ctx.settings.recognition_feed == "live":
                 notice.append(_recognition_post(ctx, member, giver, key, kudos_note))
     limits = Limits(
         daily_cap=rules.daily_caps.get(source),  # type: ignore[call-overload]
@@ -308,12 +310,7 @@ def _recognition_post(
     template = with_why if why else bare
     text = template.format(giver=_name(giver), receiver=_name(receiver), why=member_text(why, 200))
     message = Message(text=text, metadata={"campaign": KUDOS_OUTBOX, "step": "recognition"})
-    logical = ctx.settings.recognition_channel or ""
-    channels: dict[str, str] = {}
-    for campaign in ctx.campaigns.values():
-        channels.update(campaign.spec.channels)
-    channels.update(ctx.settings.channel_map)
-    channel = channels.get(logical, logical)
+    channel = _channel_of(ctx, ctx.settings.recognition_channel or "")
     now = ctx.clock.now()
     return {
         "campaign_id": KUDOS_OUTBOX,
@@ -330,6 +327,83 @@ def _recognition_post(
         "created_at": now,
         "updated_at": now,
     }
+
+
+_DAILY_TITLE = {"en": "🙌 Kudos of the day", "fr": "🙌 Les bravos du jour"}
+_DAILY_POSTED: WeakKeyDictionary[Database, str] = WeakKeyDictionary()
+E = table_of(PointEntry).c
+
+
+def _channel_of(ctx: BotContext, logical: str) -> str:
+    channels: dict[str, str] = {}
+    for campaign in ctx.campaigns.values():
+        channels.update(campaign.spec.channels)
+    channels.update(ctx.settings.channel_map)
+    return channels.get(logical, logical)
+
+
+async def recognition_tick(ctx: BotContext) -> int:
+    """With ``recognition.feed: daily``: once a day at ``recognition.at`` (the bot's time
+    zone), the day's kudos in one post in the recognition channel (none on a day without
+    kudos). The outbox key (the local date) makes it once, whatever the replicas."""
+    settings = ctx.settings
+    if not settings.recognition_channel or settings.recognition_feed != "daily":
+        return 0
+    zone = ZoneInfo(settings.timezone)
+    now = ctx.clock.now()
+    local = now.astimezone(zone)
+    due = datetime.combine(local.date(), time.fromisoformat(settings.recognition_at), zone)
+    day = local.date().isoformat()
+    if now < due or _DAILY_POSTED.get(ctx.db) == day:
+        return 0
+    start = datetime.combine(local.date(), time(0, 0), zone)
+    async with ctx.db.read() as session:
+        rows = (
+            await session.execute(
+                sa.select(E.member_id, E.actor_id, E.reason)
+                .where(
+                    E.source == "kudos",
+                    E.amount > 0,
+                    E.actor_id.is_not(None),
+                    E.created_at >= start,
+                    E.created_at < due,
+                )
+                .order_by(E.id)
+            )
+        ).all()
+    _DAILY_POSTED[ctx.db] = day
+    if not rows:
+        return 0
+    lines: list[str] = []
+    for receiver_id, giver_id, reason in rows[:50]:
+        receiver, giver = await get_member(ctx.db, receiver_id), await get_member(ctx.db, giver_id)
+        if receiver is None or giver is None:
+            continue
+        why = reason.removeprefix("kudos: ") if reason.startswith("kudos: ") else None
+        lines.append(
+            f"• {_name(giver)} → {_name(receiver)}" + (f": {member_text(why, 200)}" if why else "")
+        )
+    locale = (settings.locale or "en").split("-")[0].split("_")[0]
+    text = _DAILY_TITLE.get(locale, _DAILY_TITLE["en"]) + "\n" + "\n".join(lines)
+    channel = _channel_of(ctx, settings.recognition_channel)
+    message = Message(text=text, metadata={"campaign": KUDOS_OUTBOX, "step": "recognition-daily"})
+    row = {
+        "campaign_id": KUDOS_OUTBOX,
+        "step_id": "recognition-daily",
+        "recipient": f"channel:{channel}",
+        "occurrence": day,
+        "due_at": now,
+        "grace_until": now + settings.grace,
+        "status": DeliveryStatus.pending.value,
+        "reason": None,
+        "payload": {"message": message.to_dict(), "channel": channel},
+        "content_hash": "",
+        "attempts": 0,
+        "created_at": now,
+        "updated_at": now,
+    }
+    async with ctx.db.session() as session:
+        return await insert_deliveries(session, [row])
 
 
 def _badge_announcement(

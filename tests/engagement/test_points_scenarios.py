@@ -519,3 +519,29 @@ async def test_kudos_are_celebrated_in_the_recognition_channel(
     await w.bot.dispatch_tick(drain=True)
     posts = [d for d in w.adapter.posts if d.message.text.startswith("🙌")]
     assert [(d.target, d.message.text) for d in posts] == [("general", "🙌 ALICE → BOB: :clap:")]
+
+
+async def test_a_daily_recognition_post_gathers_the_days_kudos_once(
+    db: Database, tmp_path: Path
+) -> None:
+    w = await make_world(
+        db,
+        tmp_path,
+        recognition_channel="annonces",
+        recognition_feed="daily",
+        recognition_at="17:00",
+        timezone="Europe/Paris",
+    )
+    alice, bob, carol = user("alice"), user("bob"), user("carol")
+    await w.react(alice, "bob-msg-1", "clap", author=bob)
+    await w.command(carol, "kudos", "<@alice>", "great", "demo")
+    await w.bot.dispatch_tick(drain=True)
+    assert not [d for d in w.adapter.posts if "Kudos of the day" in d.message.text]  # not yet
+    w.clock.set(datetime(2026, 11, 3, 16, 5, tzinfo=UTC))  # 17:05 in Paris
+    await w.bot.dispatch_tick(drain=True)
+    await w.bot.dispatch_tick(drain=True)  # a second pass posts nothing more
+    daily = [d for d in w.adapter.posts if "Kudos of the day" in d.message.text]
+    assert [(d.target, d.message.text) for d in daily] == [
+        ("general", "🙌 Kudos of the day\n• ALICE → BOB\n• CAROL → ALICE: great demo")
+    ]
+    assert not [d for d in w.adapter.posts if d.message.text.startswith("🙌 ALICE →")]  # not live
