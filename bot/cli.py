@@ -232,7 +232,7 @@ def validate(
     from rallybot.bot.reloads import committed_rename_warnings
     from rallybot.bot.rota import staffing_warnings
     from rallybot.campaigns.checks import campaign_warnings, channel_warnings, text_warnings
-    from rallybot.campaigns.community import load_community, person_kind
+    from rallybot.campaigns.community import load_community, person_kind, roster_date_format
     from rallybot.campaigns.faq import is_faq_file, load_faqs
     from rallybot.campaigns.loader import (
         CampaignLoadError,
@@ -329,7 +329,11 @@ def validate(
         )
         if roster_file is not None:
             try:
-                roster = read_roster(roster_file, default_timezone=campaign.spec.timezone)
+                roster = read_roster(
+                    roster_file,
+                    default_timezone=campaign.spec.timezone,
+                    date_format=roster_date_format(paths),
+                )
             except RosterLoadError as exc:
                 errors.extend(exc.errors)
                 rosters[roster_file] = -1
@@ -470,6 +474,7 @@ def plan(
 ) -> None:
     """Show the timeline: what goes to whom, when, in which language (every kind of step:
     posts, direct messages, quizzes, digests; the campaign's time and each recipient's own)."""
+    from rallybot.campaigns.community import roster_date_format
     from rallybot.campaigns.loader import CampaignLoadError, load_campaign
     from rallybot.campaigns.planner import MemberView, openings
     from rallybot.campaigns.roster import RosterLoadError, load_roster
@@ -489,7 +494,11 @@ def plan(
     members: list[MemberView] = []
     if roster_path is not None:
         try:
-            entries = load_roster(roster_path, default_timezone=campaign.spec.timezone)
+            entries = load_roster(
+                roster_path,
+                default_timezone=campaign.spec.timezone,
+                date_format=roster_date_format([path.parent]),
+            )
         except RosterLoadError as exc:
             for error in exc.errors:
                 typer.echo(str(error), err=True)
@@ -1137,12 +1146,12 @@ def roster_import(
         bool, typer.Option("--dry-run", help="Check the file and count, import nothing.")
     ] = False,
     date_format: Annotated[
-        str,
+        str | None,
         typer.Option(
             help="How dates like 02/03/2027 read: auto (from the roster itself), day-first "
-            "or month-first."
+            "or month-first (default: the community file's date_format, else auto)."
         ),
-    ] = "auto",
+    ] = None,
     match_emails: Annotated[
         bool,
         typer.Option(
@@ -1170,6 +1179,7 @@ def roster_import(
     """Create or update members from a roster, all rows or none (errors listed row by row)."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
 
+    from rallybot.campaigns.community import roster_date_format
     from rallybot.campaigns.roster import (
         RosterLoadError,
         member_fields,
@@ -1184,7 +1194,9 @@ def roster_import(
     result: dict[str, object] = {"file": str(file), "platform": platform, "dry_run": dry_run}
     try:
         roster = read_roster(
-            file, default_timezone=timezone or settings.timezone, date_format=date_format
+            file,
+            default_timezone=timezone or settings.timezone,
+            date_format=date_format or roster_date_format([settings.campaigns_dir]),
         )
     except ValueError as exc:  # the default zone or the date format itself is wrong
         err.print(f"[red]{exc}[/red]")

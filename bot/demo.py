@@ -205,6 +205,7 @@ async def run_try(
     import asyncio
 
     from rallybot.bot.adapters.console import ConsoleAdapter
+    from rallybot.campaigns.community import roster_date_format
     from rallybot.campaigns.faq import is_faq_file
     from rallybot.campaigns.loader import _campaign_files
     from rallybot.campaigns.planner import MemberView
@@ -225,7 +226,11 @@ async def run_try(
             continue
         roster_file = Path(campaign.source).parent / campaign.roster_path
         try:
-            entries = load_roster(roster_file, default_timezone=campaign.spec.timezone)
+            entries = load_roster(
+                roster_file,
+                default_timezone=campaign.spec.timezone,
+                date_format=roster_date_format(paths),
+            )
         except RosterLoadError as exc:
             errors.extend(exc.errors)
         else:

@@ -68,6 +68,7 @@ async def run_bot(
     ``memory``, on ``RALLYBOT_HTTP_HOST``:``RALLYBOT_HTTP_PORT``; ``server`` passes a ready
     one instead (tests: port 0).
     """
+    from rallybot.campaigns.community import roster_date_format
     from rallybot.campaigns.roster import RosterLoadError, load_roster
     from rallybot.storage.database import DatabaseUnreachable, create_database, wait_for_database
     from rallybot.storage.migrate import SchemaError, ensure_schema
@@ -168,7 +169,11 @@ async def run_bot(
         log.error("%s", error)
     if roster is not None:
         try:
-            entries = load_roster(roster, default_timezone=settings.timezone)
+            entries = load_roster(
+                roster,
+                default_timezone=settings.timezone,
+                date_format=roster_date_format(bot.campaign_paths),
+            )
         except RosterLoadError as exc:
             for error in exc.errors:
                 log.error("%s", error)

@@ -22,6 +22,7 @@ A file is a community file when it has a top-level ``community:`` key::
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Literal
@@ -31,6 +32,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstra
 from rallybot.campaigns.loader import (
     CampaignLoadError,
     LoadError,
+    _campaign_files,
     is_community_file,
     load_document,
 )
@@ -46,6 +48,7 @@ __all__ = [
     "load_community",
     "load_community_text",
     "person_kind",
+    "roster_date_format",
 ]
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
@@ -235,6 +238,18 @@ def load_community_text(text: str | bytes, source: str) -> Community:
     if community is None:
         raise CampaignLoadError(errors)
     return community
+
+
+def roster_date_format(paths: Iterable[str | Path]) -> str:
+    """How roster dates read for the files at ``paths`` (files or folders): the community
+    file's ``date_format`` when one is among them and says so, else ``auto``."""
+    for path in _campaign_files(paths):
+        if is_community_file(path):
+            try:
+                return load_community(path).spec.date_format or "auto"
+            except CampaignLoadError:
+                return "auto"  # validate reports the file's errors
+    return "auto"
 
 
 def load_community(path: str | Path) -> Community:

@@ -227,3 +227,25 @@ def test_validate_finds_the_people_on_the_platform(
         "check the spelling, or name them by id",
     ]
     assert lines[-1] == "✗ 2 errors in 1 of 2 files checked; valid: 1 community file, 1 campaign."
+
+
+def test_the_community_file_says_how_roster_dates_read(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    campaign = CAMPAIGN.replace("title: Launch\n", "title: Launch\nroster: pilote.csv\n")
+    (tmp_path / "launch.yaml").write_text(campaign)
+    (tmp_path / "pilote.csv").write_text("id,start_date\nU1,02/03/2027\n")
+    result = CliRunner().invoke(app, ["validate", str(tmp_path)], env={"COLUMNS": "300"})
+    assert result.exit_code == 1
+    assert "can be read as 2 March 2027 (day-first) or 3 February 2027" in result.output
+    (tmp_path / "community.yaml").write_text("community: connect\ndate_format: day-first\n")
+    result = CliRunner().invoke(app, ["validate", str(tmp_path)], env={"COLUMNS": "300"})
+    assert result.exit_code == 0, result.output
+    imported = CliRunner().invoke(
+        app,
+        ["roster", "import", "pilote.csv", "--dry-run"],
+        env={"RALLYBOT_CAMPAIGNS_DIR": str(tmp_path), "DATABASE_URL": f"sqlite:///{tmp_path}/x.db"},
+    )
+    assert imported.exit_code == 0, imported.output
+    assert "dates day-first" in imported.output
