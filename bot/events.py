@@ -13,6 +13,7 @@ __all__ = [
     "Event",
     "FileRef",
     "FormSubmitted",
+    "HomeOpened",
     "MemberJoined",
     "MemberProfile",
     "MessageDeleted",
@@ -192,6 +193,13 @@ class FormSubmitted(Event):
     values: dict[str, str] = field(default_factory=dict)
     channel: ChannelRef | None = None
     kind: Literal["form_submitted"] = "form_submitted"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class HomeOpened(Event):
+    """A member opened the bot's home (Slack's App Home tab): the bot shows them their space."""
+
+    kind: Literal["home_opened"] = "home_opened"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

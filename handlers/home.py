@@ -10,7 +10,8 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
-from rallybot.bot.events import CommandInvoked
+from rallybot.bot.events import CommandInvoked, HomeOpened
+from rallybot.bot.messages import Message
 from rallybot.bot.views import member_view
 from rallybot.campaigns.planner import plan
 from rallybot.handlers import challenges, onboarding, points
@@ -20,7 +21,7 @@ if TYPE_CHECKING:
     from rallybot.bot.context import BotContext
     from rallybot.storage.models import Member
 
-__all__ = ["COMMANDS", "home_text", "on_command", "register"]
+__all__ = ["COMMANDS", "home_text", "on_command", "on_home_opened", "register"]
 
 COMMANDS = frozenset({"me"})
 AHEAD = timedelta(days=30)
@@ -64,6 +65,17 @@ async def home_text(ctx: BotContext, member: Member) -> str:
     return "\n\n".join(sections)
 
 
+async def on_home_opened(event: HomeOpened, ctx: BotContext) -> None:
+    """A member opened the App Home tab (Slack): show their space there."""
+    publish = getattr(ctx.adapter, "publish_home", None)  # an optional adapter capability
+    if publish is None:
+        return
+    member = await get_member_by_platform_id(ctx.db, event.platform, event.user.id)
+    if member is None:
+        member = await upsert_member(ctx.db, event.platform, event.user.id, ctx.clock.now())
+    await publish(event.user.id, Message(text=await home_text(ctx, member)))
+
+
 async def on_command(event: CommandInvoked, ctx: BotContext) -> None:
     """``/rallybot me``: my space, privately."""
     if event.name.lower() not in COMMANDS:
@@ -82,3 +94,4 @@ def register(router: object) -> None:
 
     assert isinstance(router, Router)
     router.add(CommandInvoked, on_command)
+    router.add(HomeOpened, on_home_opened)

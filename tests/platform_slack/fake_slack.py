@@ -79,6 +79,7 @@ DEFAULT_LIMITS: dict[str, FakeLimit] = {
     "users.lookupByEmail": _tier(3),
     "usergroups.list": _tier(2),
     "views.open": _tier(4),
+    "views.publish": _tier(4),
     "files.getUploadURLExternal": _tier(4),
     "files.completeUploadExternal": _tier(4),
     "conversations.members": _tier(4),
@@ -186,6 +187,7 @@ class FakeSlack:
         self.views: list[JSON] = []  # modals opened with views.open
         self.uploads: dict[str, JSON] = {}  # file id -> what getUploadURLExternal was told
         self.files: list[JSON] = []  # files shared by files.completeUploadExternal
+        self.home_views: dict[str, JSON] = {}  # user id -> the Home tab view published
         self.trigger_ids: set[str] = set()  # trigger ids views.open accepts (from clicks)
         self.calls: list[FakeCall] = []
         self.responses: list[JSON] = []  # what was posted to response_url hooks
@@ -739,6 +741,16 @@ class FakeSlack:
             if str(user["profile"].get("email") or "").lower() == email:
                 return {"user": self._user(user_id, False)}
         raise _SlackError("users_not_found")
+
+    def _api_views_publish(self, params: JSON) -> JSON:
+        user_id = str(params.get("user_id") or "")
+        view = params.get("view")
+        if isinstance(view, str):
+            view = json.loads(view)
+        if user_id not in self.users or not isinstance(view, dict) or view.get("type") != "home":
+            raise _SlackError("invalid_arguments")
+        self.home_views[user_id] = view
+        return {"view": {"id": f"V-HOME-{user_id}", **view}}
 
     def _api_views_open(self, params: JSON) -> JSON:
         trigger = str(params.get("trigger_id") or "")

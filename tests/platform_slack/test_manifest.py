@@ -26,6 +26,7 @@ EVENT_SCOPES = {
     "team_join": {"users:read"},
     "user_change": {"users:read"},
     "app_mention": {"app_mentions:read"},
+    "app_home_opened": set(),  # Slack's event types: no scope for the App Home tab
 }
 # and of each Web API method it calls
 METHOD_SCOPES = {
@@ -43,6 +44,7 @@ METHOD_SCOPES = {
     "users.lookupByEmail": {"users:read", "users:read.email"},
     "usergroups.list": {"usergroups:read"},
     "views.open": set(),  # needs no scope (a trigger_id from an interaction)
+    "views.publish": set(),  # the App Home tab: no scope
     "files.getUploadURLExternal": {"files:write"},  # the charts of /rallybot stats
     "files.completeUploadExternal": {"files:write"},
     "/rallybot": {"commands"},

@@ -72,6 +72,7 @@ from rallybot.bot.events import (
     Event,
     FileRef,
     FormSubmitted,
+    HomeOpened,
     MemberJoined,
     MessageDeleted,
     MessageEdited,
@@ -323,6 +324,9 @@ def event_from_callback(body: Mapping[str, Any], *, now: datetime | None = None)
         return _joined(event, event_id, occurred)
     if kind in ("user_change", "user_profile_changed"):
         return _profile_changed(event, event_id, occurred)
+    if kind == "app_home_opened" and event.get("tab") == "home" and event.get("user"):
+        user = UserRef(PLATFORM, str(event["user"]))
+        return HomeOpened(event_id=event_id, platform=PLATFORM, user=user, occurred_at=occurred)
     return None
 
 
@@ -708,6 +712,7 @@ class SlackAdapter:
             "team_join",
             "user_change",
             "user_profile_changed",  # sent with user_change when an app subscribes to it
+            "app_home_opened",
         ):
             self.app.event(kind)(self._on_event)
         self.app.action(re.compile(".*"))(self._on_action)
@@ -1033,6 +1038,11 @@ class SlackAdapter:
             for user_id in group.get("users") or ():
                 groups.setdefault(str(user_id), []).append(handle)
         return groups
+
+    async def publish_home(self, user_id: str, message: Message) -> None:
+        """Show ``message`` as the member's App Home tab (``views.publish``)."""
+        view = {"type": "home", "blocks": render_message(message)["blocks"]}
+        await self._api("views.publish", {"user_id": user_id, "view": view}, what="the Home tab")
 
     async def lookup_by_email(self, email: str) -> str | None:
         """The user id of the active member with ``email`` (``users.lookupByEmail``, which

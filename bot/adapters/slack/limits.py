@@ -74,6 +74,7 @@ METHOD_TIERS: dict[str, str] = {
     "users.lookupByEmail": "tier3",  # roster import matching emails, one lookup per row
     "usergroups.list": "tier2",  # teams from user groups (RALLYBOT_TEAM_GROUPS), one per sync
     "views.open": "tier4",  # a form opened in answer to a click
+    "views.publish": "tier4",  # a member's Home tab, each time they open it
     "files.getUploadURLExternal": "tier4",  # a file (the /rallybot stats charts): step 1
     "files.completeUploadExternal": "tier4",  # step 3, which shares it in the channel
     "auth.test": "special",  # a generous special tier; called once at start

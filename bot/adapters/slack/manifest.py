@@ -76,6 +76,7 @@ BOT_EVENTS: tuple[str, ...] = (
     "team_join",  # users:read
     "user_change",  # users:read: a member filled in their profile (onboarding)
     "app_mention",  # app_mentions:read
+    "app_home_opened",  # no scope: a member opened the Home tab (their space)
 )
 """The bot events the adapter handles (``message.*`` arrive as ``message`` events)."""
 
@@ -164,7 +165,7 @@ def build_manifest(
         "features": {
             # the Messages tab lets members write to the bot (message.im)
             "app_home": {
-                "home_tab_enabled": False,
+                "home_tab_enabled": True,  # /rallybot me, as the App Home tab
                 "messages_tab_enabled": True,
                 "messages_tab_read_only_enabled": False,
             },
