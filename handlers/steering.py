@@ -28,6 +28,7 @@ from rallybot.campaigns.planner import MemberView, PlannedDelivery, build_messag
 from rallybot.campaigns.schema import Campaign, Step
 from rallybot.campaigns.timeline import default_window, timeline
 from rallybot.handlers.challenges import APPROVE_ACTION, REJECT_ACTION
+from rallybot.handlers.helpdesk import ACTION_SOLVED, ACTION_TAKE
 from rallybot.storage.audit_models import AuditEntry
 from rallybot.storage.challenge_models import ChallengeSubmission, SubmissionState
 from rallybot.storage.helpdesk_models import HelpTicket, TicketState
@@ -78,6 +79,9 @@ _WORDS = {
     "approve": "Approve",
     "reject": "Reject",
     "retry": "Retry",
+    "take": "I'm on it",
+    "solved": "Solved",
+    "question_item": "Help question #{id} waits for an answer.",
     "evidence_item": "Submission #{id} ({challenge}): approve or reject it.",
     "failed_item": "{target}: {n} failed delivery(ies).",
     "retried": "{target}: {n} failed delivery(ies) queued again.",
@@ -309,6 +313,13 @@ async def _pending(event: CommandInvoked, ctx: BotContext) -> None:
         )
         message = Message(text=_say("evidence_item", id=row.id, challenge=row.challenge))
         await ctx.adapter.send_direct(event.user.id, replace(message, buttons=buttons))
+    for row in questions[:BUTTONS_SHOWN]:
+        buttons = (
+            Button(_say("take"), action_id=ACTION_TAKE, value=str(row.id), style="primary"),
+            Button(_say("solved"), action_id=ACTION_SOLVED, value=str(row.id)),
+        )
+        message = Message(text=_say("question_item", id=row.id), buttons=buttons)
+        await ctx.adapter.send_direct(event.user.id, message)
     for campaign_id, step_id, count in failed[:BUTTONS_SHOWN]:
         target = f"{campaign_id}/{step_id}"
         retry = Button(_say("retry"), action_id=RETRY_ACTION, value=target, style="primary")

@@ -17,6 +17,7 @@ from rallybot.bot.events import ButtonClicked, ChannelRef, CommandInvoked, UserR
 from rallybot.storage.audit_models import AuditEntry
 from rallybot.storage.challenge_models import ChallengeSubmission
 from rallybot.storage.database import Database
+from rallybot.storage.helpdesk_models import HelpTicket
 from rallybot.storage.models import CampaignStatus, Delivery, Member, table_of
 from rallybot.storage.repositories import set_campaign_status, upsert_member
 
@@ -207,13 +208,19 @@ async def test_pending_offers_buttons_and_retry_sends_failed_deliveries_again(
                 challenge="launch/post3", member_id=member, text="a link", submitted_at=LAUNCH
             )
         )
+        session.add(HelpTicket(platform="memory", channel_id="help", message_id="q1"))
     before = len(w.adapter.directs)
     answer = await w.command(CM, "pending")
     assert "• 1 challenge submission(s) to approve: #1 (launch/post3)" in answer
     assert "• 2 failed delivery(ies): launch/invite ×2" in answer
     shown = [d.message for d in w.adapter.directs[before:] if d.message.buttons]
-    assert [[b.label for b in m.buttons] for m in shown] == [["Approve", "Reject"], ["Retry"]]
-    retry = shown[1].buttons[0]
+    assert "• 1 help question(s) without an answer: #1" in answer
+    assert [[b.label for b in m.buttons] for m in shown] == [
+        ["Approve", "Reject"],
+        ["I'm on it", "Solved"],
+        ["Retry"],
+    ]
+    retry = shown[2].buttons[0]
     await w.bot.handle(
         ButtonClicked(
             event_id="click-retry",
