@@ -270,6 +270,7 @@ def validate(
     except InvalidSettings as exc:
         settings_problems = exc.problems
     notes: list[str] = []
+    unchecked: list[tuple[str, int, int, str]] = []
     communities = 0
     community_files = [p for p in listed if is_community_file(p)]
     for path in community_files[1:]:
@@ -298,13 +299,21 @@ def validate(
             settings = overlay(settings, assume_found(community))
         named = [p for p in community.people() if person_kind(p) != "id"]
         if named and not checked_on:
-            notes.append(
-                f"note: {path}: {_plural(len(named), 'person')} named by email or handle; the "
-                "bot finds their accounts on the platform when it starts and leaves out, with a "
-                "warning, anyone it cannot find"
+            # No platform to look them up on here: say so, as a warning (--strict fails).
+            line, column, _ = locate(path)(("community",))
+            unchecked.append(
+                (
+                    str(path),
+                    line,
+                    column,
+                    f"{path}:{line}:{column}: warning: {_plural(len(named), 'person')} named by "
+                    "email or handle not checked (no platform configured: set its token or pass "
+                    "--platform); the bot finds them when it starts and leaves out, with a "
+                    "warning, anyone it cannot find",
+                )
             )
 
-    warnings: list[tuple[str, int, int, str]] = []  # file, line, column, text
+    warnings: list[tuple[str, int, int, str]] = [*unchecked]  # file, line, column, text
     if settings is not None:
         quiet = settings.quiet
     # Slack and Discord post by channel id: with a platform configured, say which logical

@@ -161,13 +161,13 @@ def test_validate_checks_the_community_file(
     result = CliRunner().invoke(app, ["validate", str(tmp_path)], env={"COLUMNS": "300"})
     assert result.exit_code == 0, result.output
     lines = result.output.strip().splitlines()
-    assert lines[-1] == ("✓ 2 files checked, no error: 1 community file, 1 campaign.")
+    assert lines[-1] == "✓ 2 files checked, no error; 1 warning: 1 community file, 1 campaign."
     # Managers and helpers named in the file count: no "nobody would be told" warning.
     assert not [line for line in lines if line.startswith("settings: warning")]
     assert (
-        f"note: {tmp_path / 'community.yaml'}: 4 people named by email or handle; the bot "
-        "finds their accounts on the platform when it starts and leaves out, with a warning, "
-        "anyone it cannot find"
+        f"{tmp_path / 'community.yaml'}:1:12: warning: 4 people named by email or handle not "
+        "checked (no platform configured: set its token or pass --platform); the bot finds "
+        "them when it starts and leaves out, with a warning, anyone it cannot find"
     ) in lines
     assert (
         "note: RALLYBOT_HELPERS still works; it belongs in the community file now (help: "
