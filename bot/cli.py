@@ -225,9 +225,12 @@ def validate(
         ),
     ] = None,
 ) -> None:
-    """Check everything a run will read, in one pass: campaign files, quiz banks, FAQs, rules,
-    and the rosters the campaigns name; print every error and warning
-    (file:line:column: field: message) and a summary that adds up."""
+    """Check everything a run will read, in one pass, with every error and warning.
+
+    Campaign files, quiz banks, FAQs, rules, the community file, the rosters the campaigns
+    name and the settings; each problem as file:line:column: field: message, then a summary
+    that adds up.
+    """
     from rallybot.bot.community import assume_found, legacy_notes, overlay
     from rallybot.bot.reloads import committed_rename_warnings
     from rallybot.bot.rota import staffing_warnings
@@ -481,8 +484,11 @@ def plan(
         typer.Option(help="One person's whole journey: their id, email or Discord name."),
     ] = None,
 ) -> None:
-    """Show the timeline: what goes to whom, when, in which language (every kind of step:
-    posts, direct messages, quizzes, digests; the campaign's time and each recipient's own)."""
+    """Show the timeline: what goes to whom, when, in which language.
+
+    Every kind of step (posts, direct messages, quizzes, digests), in the campaign's time and
+    each recipient's own.
+    """
     from rallybot.campaigns.community import roster_date_format
     from rallybot.campaigns.loader import CampaignLoadError, load_campaign
     from rallybot.campaigns.planner import MemberView, openings
@@ -724,8 +730,11 @@ def try_(
         typer.Option(help="Simulated hours per real second, to watch it unfold (0: at once)."),
     ] = 0.0,
 ) -> None:
-    """Play your own campaign on the console before it goes live: a simulated clock, a
-    throwaway database, the roster your campaign names; from the first message to the last."""
+    """Play your own campaign on the console before it goes live.
+
+    A simulated clock, a throwaway database and the roster your campaign names, from the
+    first message to the last.
+    """
     from rallybot.bot.demo import run_try
 
     missing = [p for p in paths if not p.exists()]
