@@ -423,11 +423,7 @@ def _badge_announcement(
         recipient = f"member:{member.id}"
         payload["member_id"] = member.id
     else:
-        channels: dict[str, str] = {}
-        for campaign in getattr(ctx, "campaigns", {}).values():
-            channels.update(campaign.spec.channels)
-        channels.update(ctx.settings.channel_map)
-        channel = channels.get(rules.announce, rules.announce)
+        channel = _channel_of(ctx, rules.announce)
         recipient = f"channel:{channel}"
         payload["channel"] = channel
     now = ctx.clock.now()

@@ -33,7 +33,7 @@ from rallybot.storage.audit_models import AuditEntry
 from rallybot.storage.challenge_models import ChallengeSubmission, SubmissionState
 from rallybot.storage.helpdesk_models import HelpTicket, TicketState
 from rallybot.storage.models import Delivery, DeliveryStatus, table_of
-from rallybot.storage.outbox import insert_deliveries
+from rallybot.storage.outbox import affected, insert_deliveries
 from rallybot.storage.repositories import get_member_by_platform_id, list_members
 
 if TYPE_CHECKING:
@@ -117,6 +117,21 @@ def _find_step(ctx: BotContext, text: str) -> tuple[Campaign, Step] | str:
     return _say("no_step", step=member_text(wanted_step, 80), known=", ".join(known) or "none")
 
 
+async def _step_named(
+    event: CommandInvoked, ctx: BotContext, name: str
+) -> tuple[Campaign, Step] | None:
+    """The step the command's first word names; None once the manager was told why not
+    (no word: the usage; an unknown or ambiguous step: the known ones)."""
+    if not event.args:
+        await ctx.answer(event, _usage(name))
+        return None
+    found = _find_step(ctx, event.args[0])
+    if isinstance(found, str):
+        await ctx.answer(event, found)
+        return None
+    return found
+
+
 async def _audit(ctx: BotContext, user: UserRef, action: str, target: str) -> None:
     async with ctx.db.session() as session:
         session.add(AuditEntry(at=ctx.clock.now(), actor=user.key, action=action, target=target))
@@ -124,12 +139,8 @@ async def _audit(ctx: BotContext, user: UserRef, action: str, target: str) -> No
 
 
 async def _preview(event: CommandInvoked, ctx: BotContext) -> None:
-    if not event.args:
-        await ctx.answer(event, _usage("preview"))
-        return
-    found = _find_step(ctx, event.args[0])
-    if isinstance(found, str):
-        await ctx.answer(event, found)
+    found = await _step_named(event, ctx, "preview")
+    if found is None:
         return
     campaign, step = found
     me = await get_member_by_platform_id(ctx.db, event.platform, event.user.id)
@@ -173,12 +184,8 @@ async def _recipients(
 
 
 async def _send(event: CommandInvoked, ctx: BotContext) -> None:
-    if not event.args:
-        await ctx.answer(event, _usage("send"))
-        return
-    found = _find_step(ctx, event.args[0])
-    if isinstance(found, str):
-        await ctx.answer(event, found)
+    found = await _step_named(event, ctx, "send")
+    if found is None:
         return
     campaign, step = found
     now = ctx.clock.now()
@@ -217,12 +224,8 @@ async def _send(event: CommandInvoked, ctx: BotContext) -> None:
 
 
 async def _skip(event: CommandInvoked, ctx: BotContext) -> None:
-    if not event.args:
-        await ctx.answer(event, _usage("skip"))
-        return
-    found = _find_step(ctx, event.args[0])
-    if isinstance(found, str):
-        await ctx.answer(event, found)
+    found = await _step_named(event, ctx, "skip")
+    if found is None:
         return
     campaign, step = found
     now = ctx.clock.now()
@@ -237,7 +240,7 @@ async def _skip(event: CommandInvoked, ctx: BotContext) -> None:
             )
             .values(status=DeliveryStatus.skipped.value, reason=reason, updated_at=now)
         )
-        skipped = int(getattr(result, "rowcount", 0) or 0)
+        skipped = affected(result)
     # What the planner has not written yet is written now, already skipped: the outbox keeps
     # one row per key, so the step's later messages can no longer be planned as pending.
     members = [member_view(m) for m in await list_members(ctx.db)]
@@ -353,7 +356,7 @@ async def on_button(event: ButtonClicked, ctx: BotContext) -> None:
                 updated_at=now,
             )
         )
-        count = int(getattr(result, "rowcount", 0) or 0)
+        count = affected(result)
     ctx.request_plan()
     await ctx.adapter.send_direct(
         event.user.id, Message(_say("retried", target=event.value, n=count))
