@@ -57,6 +57,7 @@ __all__ = [
     "load_campaign_text",
     "load_document",
     "locate",
+    "locate_text",
     "read_head",
     "validate_paths",
 ]
@@ -916,7 +917,16 @@ def locate(path: str | Path) -> Callable[[Path_], tuple[int, int, str]]:
     name (``steps[2].at``) of the value at ``loc`` (``("steps", 2, "at")``); 1, 1 when the
     file cannot be read."""
     try:
-        document: _Document | None = _parse(_decode(_read(Path(path))))
+        raw: bytes | None = _read(Path(path))
+    except _Abort:
+        raw = None
+    return locate_text(raw)
+
+
+def locate_text(raw: str | bytes | None) -> Callable[[Path_], tuple[int, int, str]]:
+    """:func:`locate` for a file held in memory (a draft pasted in the console)."""
+    try:
+        document: _Document | None = _parse(_decode(raw)) if raw is not None else None
     except _Abort:
         document = None
 

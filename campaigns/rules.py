@@ -41,6 +41,7 @@ __all__ = [
     "Rules",
     "RulesLoadError",
     "is_rules_file",
+    "is_rules_text",
     "load_rules",
     "load_rules_text",
     "localized",
@@ -287,8 +288,11 @@ def is_rules_file(path: str | Path) -> bool:
     """Whether a file looks like a rules file: its top-level keys are rules keys only (a
     campaign has ``id:`` and ``steps:``, a quiz bank ``bank:``)."""
     text = read_head(path, 64 * 1024)
-    if text is None:
-        return False
+    return text is not None and is_rules_text(text)
+
+
+def is_rules_text(text: str) -> bool:
+    """:func:`is_rules_file` for a text held in memory."""
     keys = set(_TOP_KEY.findall(text))
     return bool(keys) and keys <= _RULES_KEYS
 
