@@ -835,7 +835,7 @@ register(
         member_columns=("member_id",),
         handled=("decided_by",),
         match=lambda t, m: t.c.decided_by == f"{m.platform}:{m.platform_user_id}",
-        scrub={"text": ""},
+        scrub={"text": "", "reason": None},
         rewrite=_submission_rewrite,
     )
 )
@@ -903,8 +903,8 @@ PURPOSES: dict[str, tuple[str, str]] = {
     "challenge_done": ("challenges completed", UNTIL_FORGOTTEN),
     "challenge_invite": ("colleagues invited for a challenge", UNTIL_FORGOTTEN),
     "challenge_submission": (
-        "evidence submitted for a challenge, and who judged it",
-        UNTIL_FORGOTTEN + "; text emptied",
+        "evidence submitted for a challenge, who judged it and the reason they gave",
+        UNTIL_FORGOTTEN + "; text and reason emptied",
     ),
 }
 """Table -> (why it is kept, for how long): the record of processing's words."""

@@ -23,6 +23,7 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -73,7 +74,9 @@ __all__ = [
     "COMMANDS",
     "REJECT_ACTION",
     "SIDE_SUFFIX",
+    "Decision",
     "active_challenges",
+    "decide_submission",
     "next_event_time",
     "on_button_clicked",
     "on_command",
@@ -129,6 +132,7 @@ _WORDS: dict[str, dict[str, str]] = {
         "reject": "Reject",
         "approved": "✅ Your evidence for “{title}” was approved.",
         "rejected": "Your evidence for “{title}” was not accepted this time.",
+        "reason": "The community manager's word: {reason}",
     },
     "fr": {
         "done_dm": "🏆 Défi relevé : {title} ! +{points} point(s).",
@@ -140,6 +144,7 @@ _WORDS: dict[str, dict[str, str]] = {
         "reject": "Refuser",
         "approved": "✅ Votre preuve pour « {title} » a été acceptée.",
         "rejected": "Votre preuve pour « {title} » n'a pas été retenue cette fois.",
+        "reason": "Le mot du community manager : {reason}",
     },
 }
 _GOALS = {
@@ -410,35 +415,62 @@ async def on_button_clicked(event: ButtonClicked, ctx: BotContext) -> None:
         return
     if not event.value.isdigit():
         return
-    approve = event.action_id == APPROVE_ACTION
+    decision = await decide_submission(
+        ctx, int(event.value), approve=event.action_id == APPROVE_ACTION, by=event.user.key
+    )
+    if decision is None:
+        return
+    if not decision.decided:
+        await _tell(ctx, event.user, f"Submission #{event.value} was already {decision.state}.")
+        return
+    await _tell(ctx, event.user, f"Submission #{event.value} {decision.state}.")
+
+
+@dataclass(frozen=True)
+class Decision:
+    """What judging a submission did: ``decided`` False when it was judged before (``state``
+    is then the earlier decision)."""
+
+    decided: bool
+    state: str
+
+
+async def decide_submission(
+    ctx: BotContext, submission_id: int, *, approve: bool, by: str, reason: str | None = None
+) -> Decision | None:
+    """Approve or reject a pending submission once (``by``: the manager's key), count it when
+    approved and tell the member, with ``reason`` when given. None: no such submission."""
     state = SubmissionState.approved if approve else SubmissionState.rejected
+    reason = sanitize_answer(reason, 500) if reason else None
     async with ctx.db.session() as session:
         result = await session.execute(
             sa.update(ChallengeSubmission)
-            .where(SUB.id == int(event.value), SUB.state == SubmissionState.pending.value)
-            .values(state=state.value, decided_at=ctx.clock.now(), decided_by=event.user.key)
+            .where(SUB.id == submission_id, SUB.state == SubmissionState.pending.value)
+            .values(state=state.value, decided_at=ctx.clock.now(), decided_by=by, reason=reason)
         )
         decided = outbox.affected(result) > 0
-        submission = await session.get(ChallengeSubmission, int(event.value))
+        submission = await session.get(ChallengeSubmission, submission_id)
     if submission is None:
-        return
+        return None
     if not decided:
-        await _tell(ctx, event.user, f"Submission #{submission.id} was already {submission.state}.")
-        return
-    log.info("submission %s %s by %s", submission.id, state.value, event.user.key)
+        return Decision(False, submission.state)
+    log.info("submission %s %s by %s", submission.id, state.value, by)
     challenge = _find(ctx, submission.challenge)
     member = await get_member(ctx.db, submission.member_id)
-    await _tell(ctx, event.user, f"Submission #{submission.id} {state.value}.")
     if challenge is None or member is None:
-        return
+        return Decision(True, state.value)
     title = _title(ctx, challenge, member.locale)
     if approve:
         await record(ctx, challenge, member, f"evidence:{submission.id}", submission.submitted_at)
-    text = _word(member.locale or ctx.settings.locale, state.value, title=title)
+    locale = member.locale or ctx.settings.locale
+    text = _word(locale, state.value, title=title)
+    if reason:
+        text += "\n" + _word(locale, "reason", reason=member_text(reason, 500))
     try:
         await ctx.adapter.send_direct(member.platform_user_id, Message(text=text))
     except Exception:
         log.exception("could not tell member %s about submission %s", member.id, submission.id)
+    return Decision(True, state.value)
 
 
 async def _tell(ctx: BotContext, user: UserRef, text: str) -> None:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
@@ -39,7 +40,20 @@ from rallybot.storage.repositories import get_member_by_platform_id, list_member
 if TYPE_CHECKING:
     from rallybot.bot.context import BotContext
 
-__all__ = ["COMMANDS", "RETRY_ACTION", "on_button", "on_command", "register"]
+__all__ = [
+    "COMMANDS",
+    "RETRY_ACTION",
+    "find_step",
+    "occurrence_for",
+    "on_button",
+    "on_command",
+    "preview_message",
+    "recipients",
+    "register",
+    "retry_failed",
+    "send_now",
+    "skip_step",
+]
 
 log = logging.getLogger("rallybot.steering")
 
@@ -99,12 +113,13 @@ def _usage(name: str) -> str:
     return str(usage[name])
 
 
-def _find_step(ctx: BotContext, text: str) -> tuple[Campaign, Step] | str:
-    """The step ``STEP`` or ``CAMPAIGN/STEP`` names, or the answer to give."""
+def find_step(campaigns: Mapping[str, Campaign], text: str) -> tuple[Campaign, Step] | str:
+    """The step ``STEP`` or ``CAMPAIGN/STEP`` names among ``campaigns``, or the answer to
+    give (no such step, or several campaigns have it)."""
     wanted_campaign, _, wanted_step = text.rpartition("/")
     found = [
         (campaign, step)
-        for campaign in ctx.campaigns.values()
+        for campaign in campaigns.values()
         for step in campaign.steps
         if step.id == wanted_step and wanted_campaign in {"", campaign.id}
     ]
@@ -113,7 +128,7 @@ def _find_step(ctx: BotContext, text: str) -> tuple[Campaign, Step] | str:
     if found:
         choices = " or ".join(f"{c.id}/{s.id}" for c, s in found)
         return _say("ambiguous", step=wanted_step, choices=choices)
-    known = sorted({s.id for c in ctx.campaigns.values() for s in c.spec.steps})
+    known = sorted({s.id for c in campaigns.values() for s in c.spec.steps})
     return _say("no_step", step=member_text(wanted_step, 80), known=", ".join(known) or "none")
 
 
@@ -125,7 +140,7 @@ async def _step_named(
     if not event.args:
         await ctx.answer(event, _usage(name))
         return None
-    found = _find_step(ctx, event.args[0])
+    found = find_step(ctx.campaigns, event.args[0])
     if isinstance(found, str):
         await ctx.answer(event, found)
         return None
@@ -136,6 +151,17 @@ async def _audit(ctx: BotContext, user: UserRef, action: str, target: str) -> No
     async with ctx.db.session() as session:
         session.add(AuditEntry(at=ctx.clock.now(), actor=user.key, action=action, target=target))
     log.info("audit: %s %s", action, target)
+
+
+def preview_message(
+    ctx: BotContext, campaign: Campaign, step: Step, view: MemberView, locale: str | None = None
+) -> tuple[Message, str]:
+    """The step's message as ``view`` would see it now, in ``locale`` (default: theirs, else
+    the campaign's), and the locale used."""
+    chosen = locale or view.locale or campaign.spec.locale
+    view = replace(view, locale=chosen)
+    message = build_message(campaign, step, ctx.clock.now().astimezone(campaign.zone), view)
+    return message, chosen
 
 
 async def _preview(event: CommandInvoked, ctx: BotContext) -> None:
@@ -149,38 +175,78 @@ async def _preview(event: CommandInvoked, ctx: BotContext) -> None:
         if me is not None
         else MemberView(key="preview", name=event.user.name, first_name=event.user.name)
     )
-    locale = event.args[1] if len(event.args) > 1 else (view.locale or campaign.spec.locale)
-    view = replace(view, locale=locale)
-    zone = campaign.zone
-    message = build_message(campaign, step, ctx.clock.now().astimezone(zone), view)
+    message, locale = preview_message(
+        ctx, campaign, step, view, event.args[1] if len(event.args) > 1 else None
+    )
     head = _say("preview_head", step=step.id, campaign=campaign.id, locale=locale)
     await ctx.answer(event, head)
     await ctx.adapter.send_direct(event.user.id, message)
     await _audit(ctx, event.user, "preview", f"{campaign.id}/{step.id} {locale}")
 
 
-async def _recipients(
-    ctx: BotContext, event: CommandInvoked, campaign: Campaign, step: Step
+async def recipients(
+    ctx: BotContext,
+    campaign: Campaign,
+    step: Step,
+    target: str | None = None,
+    *,
+    platform: str | None = None,
 ) -> list[MemberView] | str:
-    """The members a ``send`` reaches, or the answer to give."""
+    """The members a direct-message step sent now reaches, or the answer to give (an unknown
+    member). ``target``: None for the step's own audiences, an audience name, or ``@name`` /
+    ``<@id>`` for one member (of ``platform`` when given)."""
     rows = await list_members(ctx.db)
     members = [member_view(row) for row in rows]
-    target = list(event.args[1:])
-    if target[:1] == ["to"]:
-        target = target[1:]
     if not target:
         return members_of(campaign, step.audiences, members)
-    who = target[0]
-    if who.startswith(("<@", "@")):
-        ident = who.strip("<>@!").split("|")[0].casefold()
+    if target.startswith(("<@", "@")):
+        ident = target.strip("<>@!").split("|")[0].casefold()
         chosen = [
             view
             for view, row in zip(members, rows, strict=True)
-            if row.platform == event.platform
+            if platform in {None, row.platform}
+            and not row.forgotten
             and ident in {row.platform_user_id.casefold(), (row.display_name or "").casefold()}
         ]
-        return chosen or _say("unknown_member", who=member_text(who, 80))
-    return members_of(campaign, [who], members)
+        return chosen or _say("unknown_member", who=member_text(target, 80))
+    return members_of(campaign, [target], members)
+
+
+def occurrence_for(key: str, prefix: str = "now") -> str:
+    """The outbox occurrence of a send made once for ``key`` (a command's event id, a console
+    form's token): the same key again writes nothing new."""
+    return f"{prefix}-" + hashlib.sha256(key.encode()).hexdigest()[:24]
+
+
+async def send_now(
+    ctx: BotContext,
+    campaign: Campaign,
+    step: Step,
+    chosen: Sequence[MemberView],
+    key: str,
+) -> int:
+    """Send ``step`` now, once per ``key``: its post, or its direct message to each of
+    ``chosen``. Returns how many messages were queued (0 when ``key`` was already used)."""
+    now = ctx.clock.now()
+    occurrence = occurrence_for(key)
+    deliveries: list[PlannedDelivery] = []
+    if not step.is_dm:
+        recipient = f"channel:{step.spec.post}"
+        deliveries.append(
+            PlannedDelivery(campaign, step, recipient, occurrence, now, None, campaign.zone)
+        )
+    else:
+        deliveries.extend(
+            PlannedDelivery(
+                campaign, step, f"member:{member.key}", occurrence, now, member, campaign.zone
+            )
+            for member in chosen
+        )
+    rows = [ctx.delivery_row(d, now) for d in deliveries]
+    async with ctx.db.session() as session:
+        queued = await insert_deliveries(session, rows)
+    ctx.request_plan()
+    return queued
 
 
 async def _send(event: CommandInvoked, ctx: BotContext) -> None:
@@ -188,46 +254,34 @@ async def _send(event: CommandInvoked, ctx: BotContext) -> None:
     if found is None:
         return
     campaign, step = found
-    now = ctx.clock.now()
-    # One send per command: a platform retry of the same command does not send twice.
-    occurrence = "now-" + hashlib.sha256(event.event_id.encode()).hexdigest()[:24]
-    deliveries: list[PlannedDelivery] = []
+    chosen: list[MemberView] = []
     if not step.is_dm:
-        recipient = f"channel:{step.spec.post}"
-        deliveries.append(
-            PlannedDelivery(campaign, step, recipient, occurrence, now, None, campaign.zone)
-        )
         reached = f"#{step.spec.post}"
     else:
-        chosen = await _recipients(ctx, event, campaign, step)
-        if isinstance(chosen, str):
-            await ctx.answer(event, chosen)
+        target = list(event.args[1:])
+        if target[:1] == ["to"]:
+            target = target[1:]
+        found_members = await recipients(
+            ctx, campaign, step, target[0] if target else None, platform=event.platform
+        )
+        if isinstance(found_members, str):
+            await ctx.answer(event, found_members)
             return
-        if not chosen:
+        if not found_members:
             why = "no member is in " + (" ".join(event.args[1:]) or ", ".join(step.audiences))
             await ctx.answer(event, _say("nobody", step=step.id, why=why))
             return
-        for member in chosen:
-            zone = campaign.zone
-            deliveries.append(
-                PlannedDelivery(
-                    campaign, step, f"member:{member.key}", occurrence, now, member, zone
-                )
-            )
+        chosen = found_members
         reached = f"{len(chosen)} member(s)"
-    rows = [ctx.delivery_row(d, now) for d in deliveries]
-    async with ctx.db.session() as session:
-        await insert_deliveries(session, rows)
-    ctx.request_plan()
+    # One send per command: a platform retry of the same command does not send twice.
+    await send_now(ctx, campaign, step, chosen, event.event_id)
     await ctx.answer(event, _say("sent_now", step=step.id, count=reached))
     await _audit(ctx, event.user, "send", f"{campaign.id}/{step.id} to {reached}")
 
 
-async def _skip(event: CommandInvoked, ctx: BotContext) -> None:
-    found = await _step_named(event, ctx, "skip")
-    if found is None:
-        return
-    campaign, step = found
+async def skip_step(ctx: BotContext, campaign: Campaign, step: Step) -> int:
+    """Skip what ``step`` has not sent yet, and what it would send later (written already
+    skipped, so it cannot be planned again). Returns how many messages will not go."""
     now = ctx.clock.now()
     reason = "skipped by a community manager"
     async with ctx.db.session() as session:
@@ -262,6 +316,15 @@ async def _skip(event: CommandInvoked, ctx: BotContext) -> None:
     if ahead:
         async with ctx.db.session() as session:
             skipped += await insert_deliveries(session, ahead)
+    return skipped
+
+
+async def _skip(event: CommandInvoked, ctx: BotContext) -> None:
+    found = await _step_named(event, ctx, "skip")
+    if found is None:
+        return
+    campaign, step = found
+    skipped = await skip_step(ctx, campaign, step)
     await ctx.answer(event, _say("skipped", step=step.id, count=skipped))
     await _audit(ctx, event.user, "skip", f"{campaign.id}/{step.id}")
 
@@ -338,6 +401,15 @@ async def on_button(event: ButtonClicked, ctx: BotContext) -> None:
         await ctx.adapter.send_direct(event.user.id, Message(_say("managers_only", name="pending")))
         return
     campaign_id, _, step_id = event.value.partition("/")
+    count = await retry_failed(ctx, campaign_id, step_id)
+    await ctx.adapter.send_direct(
+        event.user.id, Message(_say("retried", target=event.value, n=count))
+    )
+    await _audit(ctx, event.user, "retry", event.value)
+
+
+async def retry_failed(ctx: BotContext, campaign_id: str, step_id: str) -> int:
+    """Queue a step's failed deliveries again, due now; how many."""
     now = ctx.clock.now()
     async with ctx.db.session() as session:
         result = await session.execute(
@@ -358,10 +430,7 @@ async def on_button(event: ButtonClicked, ctx: BotContext) -> None:
         )
         count = affected(result)
     ctx.request_plan()
-    await ctx.adapter.send_direct(
-        event.user.id, Message(_say("retried", target=event.value, n=count))
-    )
-    await _audit(ctx, event.user, "retry", event.value)
+    return count
 
 
 async def _timeline(event: CommandInvoked, ctx: BotContext) -> None:

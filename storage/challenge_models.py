@@ -101,3 +101,4 @@ class ChallengeSubmission(SQLModel, table=True):
     submitted_at: datetime = Field(sa_type=UTCDateTime)
     decided_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     decided_by: str | None = Field(default=None, max_length=100)
+    reason: str | None = Field(default=None, max_length=500)  # the manager's, told the member
