@@ -165,6 +165,8 @@ class Delivery(SQLModel, table=True):
             "campaign_id", "step_id", "recipient", "occurrence", name="uq_delivery_key"
         ),
         sa.Index("ix_delivery_status_due", "status", "due_at"),
+        # The console's timeline pages through every delivery in time order (keyset).
+        sa.Index("ix_delivery_due_id", "due_at", "id"),
         sa.Index("ix_delivery_platform_message", "platform_message_id"),
     )
 

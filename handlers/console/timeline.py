@@ -1,0 +1,593 @@
+"""The console's timeline: every delivery, past and future, one page at a time.
+
+Two sources make one list in time order:
+
+- the **outbox** (``delivery`` rows): what was sent, failed, skipped, and what waits to go,
+  one row per message; read with keyset paging on ``(due_at, id)`` (migration 0016's index),
+  so the hundredth page costs what the first does on a million rows;
+- the **plan**: what the campaign files will send after each campaign's ``planned_through``
+  (nothing is in the outbox yet), grouped as ``rallybot plan`` groups it (one row per step,
+  instant, time zone and language), from :func:`campaigns.timeline.timeline`. Planning a
+  large community takes a while, so the planned rows of a window are kept until the files,
+  the members or the planning mark change.
+
+A cursor is the sort key of the last row shown: ``(due, source, tie-break)``.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from collections import defaultdict
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from typing import Any, Literal
+from zoneinfo import ZoneInfo
+
+import sqlalchemy as sa
+
+from rallybot.bot.messages import Message
+from rallybot.bot.views import member_view
+from rallybot.bot.waves import opened_waves
+from rallybot.campaigns.planner import MemberView, openings
+from rallybot.campaigns.schema import Campaign
+from rallybot.campaigns.timeline import TimelineRow, timeline
+from rallybot.storage.database import Database
+from rallybot.storage.models import CampaignState, Delivery, Member, table_of
+from rallybot.storage.repositories import channel_memberships, list_members
+
+__all__ = [
+    "PAGE_SIZE",
+    "BadCursor",
+    "Entry",
+    "EntryDetail",
+    "Filters",
+    "Page",
+    "Recipient",
+    "TimelineSource",
+    "decode_cursor",
+    "encode_cursor",
+]
+
+PAGE_SIZE = 50
+MAX_PAGE_SIZE = 200
+PLAN_HORIZON = timedelta(days=62)
+"""How far past now the planned rows reach when no end is asked (two months of calendar)."""
+RECIPIENTS_SHOWN = 200
+
+D = table_of(Delivery).c
+M = table_of(Member).c
+S = table_of(CampaignState).c
+
+Source = Literal["outbox", "plan"]
+_RANK: dict[str, int] = {"outbox": 0, "plan": 1}
+
+
+class BadCursor(ValueError):
+    """A cursor that this module did not write."""
+
+
+@dataclass(frozen=True, slots=True)
+class Filters:
+    """What the list shows; every field optional (``end`` exclusive)."""
+
+    campaign: str | None = None
+    audience: str | None = None
+    zone: str | None = None
+    locale: str | None = None
+    status: str | None = None
+    start: datetime | None = None
+    end: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    """One line of the timeline: one outbox message, or one planned send (its recipients)."""
+
+    id: str  # "d<id>" for an outbox row, "p<...>" for a planned send
+    source: Source
+    campaign: str
+    step: str
+    occurrence: str
+    due_utc: datetime
+    kind: str  # "post", "dm", "quiz", "digest"
+    target: str  # "#channel", a member's name, or the audiences
+    count: int
+    zone: str
+    locale: str
+    status: str  # the outbox status, or "planned"
+    preview: str
+    tiebreak: str
+
+    @property
+    def local(self) -> datetime:
+        """The due time in the recipients' zone."""
+        return self.due_utc.astimezone(ZoneInfo(self.zone)) if self.zone else self.due_utc
+
+    @property
+    def cursor(self) -> str:
+        """The cursor of the page that starts after this entry."""
+        return encode_cursor(self.due_utc, self.source, self.tiebreak)
+
+
+@dataclass(frozen=True, slots=True)
+class Page:
+    """A page of entries and the cursor of the next one (None: the last page)."""
+
+    entries: list[Entry]
+    next_cursor: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Recipient:
+    """Who receives a send, and at what time on their own clock."""
+
+    name: str
+    zone: str
+    local: datetime
+    status: str
+
+
+@dataclass(frozen=True, slots=True)
+class EntryDetail:
+    """One entry with its message and its recipients."""
+
+    entry: Entry
+    message: Message | None
+    recipients: list[Recipient] = field(default_factory=list)
+    more_recipients: int = 0
+
+
+def encode_cursor(due: datetime, source: str, tiebreak: str) -> str:
+    """An opaque, URL-safe cursor."""
+    raw = json.dumps([due.astimezone(UTC).isoformat(), _RANK[source], tiebreak])
+    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> tuple[datetime, int, str]:
+    """The ``(due, rank, tie-break)`` of a cursor; :class:`BadCursor` when it is not one."""
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        due, rank, tiebreak = json.loads(base64.urlsafe_b64decode(padded.encode()))
+        when = datetime.fromisoformat(due)
+    except (ValueError, TypeError, binascii.Error, UnicodeDecodeError) as exc:
+        raise BadCursor("not a timeline cursor") from exc
+    if when.tzinfo is None or rank not in (0, 1) or not isinstance(tiebreak, str):
+        raise BadCursor("not a timeline cursor")
+    return when.astimezone(UTC), int(rank), tiebreak
+
+
+def _kind(campaign: Campaign | None, step_id: str, recipient: str) -> str:
+    step = campaign.step(step_id) if campaign is not None else None
+    if step is not None:
+        if step.is_dm:
+            return "dm"
+        if step.is_channel_quiz:
+            return "quiz"
+        if step.is_digest:
+            return "digest"
+        return "post"
+    return "dm" if recipient.startswith("member:") else "post"
+
+
+def _preview_text(payload: Mapping[str, Any]) -> str:
+    message = payload.get("message")
+    if not isinstance(message, dict):
+        return ""
+    flat = " ".join(str(message.get("title") or message.get("text") or "").split())
+    return flat if len(flat) <= 70 else flat[:69] + "…"
+
+
+@dataclass
+class _PlanCache:
+    key: tuple[object, ...] = ()
+    rows: list[TimelineRow] = field(default_factory=list)
+    members: dict[str, MemberView] = field(default_factory=dict)
+
+
+class TimelineSource:
+    """Reads the timeline of the loaded ``campaigns`` from ``db`` (one per console)."""
+
+    def __init__(
+        self,
+        db: Database,
+        campaigns: Mapping[str, Campaign],
+        *,
+        default_timezone: str,
+        channel_map: Mapping[str, str] | None = None,
+    ) -> None:
+        self.db = db
+        self.campaigns = campaigns
+        self.default_timezone = default_timezone
+        self.channel_map = dict(channel_map or {})
+        self._plan = _PlanCache()
+
+    # ---- filters -------------------------------------------------------------------------
+
+    def audiences(self) -> list[str]:
+        """Every audience name the loaded campaigns use."""
+        return sorted({a for c in self.campaigns.values() for s in c.steps for a in s.audiences})
+
+    def _campaign_zone(self, campaign_id: str) -> str:
+        campaign = self.campaigns.get(campaign_id)
+        return campaign.spec.timezone if campaign is not None else self.default_timezone
+
+    def _campaign_locale(self, campaign_id: str) -> str:
+        campaign = self.campaigns.get(campaign_id)
+        return campaign.spec.locale if campaign is not None else ""
+
+    def _outbox_conditions(self, filters: Filters) -> list[sa.ColumnElement[bool]]:
+        where: list[sa.ColumnElement[bool]] = []
+        if filters.campaign:
+            where.append(D.campaign_id == filters.campaign)
+        if filters.status:
+            where.append(D.status == filters.status)
+        if filters.start is not None:
+            where.append(D.due_at >= filters.start)
+        if filters.end is not None:
+            where.append(D.due_at < filters.end)
+        if filters.audience:
+            pairs = [
+                sa.and_(D.campaign_id == c.id, D.step_id.in_(steps))
+                for c in self.campaigns.values()
+                if (steps := [s.id for s in c.steps if filters.audience in s.audiences])
+            ]
+            where.append(sa.or_(*pairs) if pairs else sa.false())
+        member_key = sa.literal("member:") + sa.cast(M.id, sa.String)
+        if filters.zone:
+            zone_members = sa.select(member_key).where(
+                sa.func.coalesce(M.timezone, self.default_timezone) == filters.zone
+            )
+            posts = [cid for cid in self.campaigns if self._campaign_zone(cid) == filters.zone]
+            where.append(
+                sa.or_(
+                    D.recipient.in_(zone_members),
+                    sa.and_(D.recipient.like("channel:%"), D.campaign_id.in_(posts)),
+                )
+            )
+        if filters.locale:
+            # A member without a language reads the campaign's (its file's ``locale``).
+            same = [cid for cid in self.campaigns if self._campaign_locale(cid) == filters.locale]
+            where.append(
+                sa.or_(
+                    D.recipient.in_(sa.select(member_key).where(M.locale == filters.locale)),
+                    sa.and_(
+                        D.campaign_id.in_(same),
+                        sa.or_(
+                            D.recipient.like("channel:%"),
+                            D.recipient.in_(sa.select(member_key).where(M.locale.is_(None))),
+                        ),
+                    ),
+                )
+            )
+        return where
+
+    # ---- the outbox ----------------------------------------------------------------------
+
+    async def _members(self, recipients: Sequence[str]) -> dict[str, Member]:
+        ids = [int(r.split(":", 1)[1]) for r in recipients if r.startswith("member:")]
+        if not ids:
+            return {}
+        async with self.db.session() as session:
+            rows = await session.execute(sa.select(Member).where(M.id.in_(ids)))
+            return {f"member:{m.id}": m for m in rows.scalars()}
+
+    def _outbox_entry(self, row: Any, member: Member | None) -> Entry:
+        campaign = self.campaigns.get(row.campaign_id)
+        if member is not None:
+            zone = member.timezone or self.default_timezone
+            locale = member.locale or self._campaign_locale(row.campaign_id)
+            target = member.display_name or member.platform_user_id
+        else:
+            zone = self._campaign_zone(row.campaign_id)
+            locale = self._campaign_locale(row.campaign_id)
+            target = "#" + row.recipient.removeprefix("channel:")
+        return Entry(
+            id=f"d{row.id}",
+            source="outbox",
+            campaign=row.campaign_id,
+            step=row.step_id,
+            occurrence=row.occurrence,
+            due_utc=row.due_at,
+            kind=_kind(campaign, row.step_id, row.recipient),
+            target=target,
+            count=1,
+            zone=zone,
+            locale=locale,
+            status=row.status,
+            preview=_preview_text(row.payload),
+            tiebreak=f"{row.id:012d}",
+        )
+
+    async def _outbox_page(
+        self, filters: Filters, after: tuple[datetime, int, str] | None, limit: int
+    ) -> list[Entry]:
+        query = sa.select(
+            D.id, D.campaign_id, D.step_id, D.recipient, D.occurrence, D.due_at, D.status, D.payload
+        ).where(*self._outbox_conditions(filters))
+        if after is not None:
+            due, rank, tiebreak = after
+            if rank == 0:
+                query = query.where(
+                    sa.or_(D.due_at > due, sa.and_(D.due_at == due, D.id > int(tiebreak or 0)))
+                )
+            else:
+                query = query.where(D.due_at > due)
+        query = query.order_by(D.due_at, D.id).limit(limit)
+        async with self.db.session() as session:
+            rows = list((await session.execute(query)).all())
+        members = await self._members([r.recipient for r in rows])
+        return [self._outbox_entry(r, members.get(r.recipient)) for r in rows]
+
+    # ---- the plan ------------------------------------------------------------------------
+
+    async def _planned_marks(self) -> dict[str, datetime | None]:
+        async with self.db.session() as session:
+            rows = await session.execute(sa.select(S.id, S.planned_through, S.status))
+            return {i: (p if status != "paused" else None) for i, p, status in rows.all()}
+
+    async def _member_views(self) -> list[MemberView]:
+        rows = await list_members(self.db)
+        channels = await channel_memberships(self.db, [m.id for m in rows if m.id is not None])
+        return [member_view(m, channels.get(m.id or 0, set())) for m in rows]
+
+    async def _members_mark(self) -> tuple[object, ...]:
+        async with self.db.session() as session:
+            row = (
+                await session.execute(sa.select(sa.func.count(), sa.func.max(M.updated_at)))
+            ).one()
+            return (int(row[0]), row[1])
+
+    async def planned(self, now: datetime, until: datetime | None = None) -> list[TimelineRow]:
+        """What the files will send after each campaign's planning mark (paused campaigns
+        send nothing while paused: their rows are left out), up to ``until``."""
+        end = until or (now + PLAN_HORIZON)
+        marks = await self._planned_marks()
+        key = (
+            tuple(sorted((c.id, c.content_hash) for c in self.campaigns.values())),
+            tuple(sorted(marks.items(), key=lambda kv: kv[0])),
+            await self._members_mark(),
+            end,
+        )
+        if key == self._plan.key:
+            return self._plan.rows
+        members = await self._member_views()
+        campaigns = list(self.campaigns.values())
+        opened = await opened_waves(self.db)
+        channel_ids = {c.id: {**c.spec.channels, **self.channel_map} for c in campaigns}
+        opening = openings(members, campaigns, opened, channel_ids)
+        rows: list[TimelineRow] = []
+        for campaign in campaigns:
+            if campaign.id in marks and marks[campaign.id] is None:
+                continue  # paused
+            start = max(marks.get(campaign.id) or now, now)
+            if start >= end:
+                continue
+            rows.extend(
+                timeline(
+                    campaign,
+                    members,
+                    start,
+                    end,
+                    default_timezone=self.default_timezone,
+                    openings=opening,
+                )
+            )
+        rows.sort(key=_plan_key)
+        self._plan = _PlanCache(key, rows, {m.key: m for m in members})
+        return rows
+
+    def _plan_entry(self, row: TimelineRow) -> Entry:
+        tiebreak = _plan_tiebreak(row)
+        return Entry(
+            id="p"
+            + base64.urlsafe_b64encode(json.dumps([row.due_utc.isoformat(), tiebreak]).encode())
+            .decode()
+            .rstrip("="),
+            source="plan",
+            campaign=row.campaign,
+            step=row.step,
+            occurrence=row.occurrence,
+            due_utc=row.due_utc,
+            kind=row.kind,
+            target=row.target,
+            count=row.count,
+            zone=row.zone,
+            locale=row.locale,
+            status="planned",
+            preview=row.preview,
+            tiebreak=tiebreak,
+        )
+
+    def _plan_matches(self, row: TimelineRow, filters: Filters) -> bool:
+        if filters.campaign and row.campaign != filters.campaign:
+            return False
+        if filters.status and filters.status != "planned":
+            return False
+        if filters.start is not None and row.due_utc < filters.start:
+            return False
+        if filters.end is not None and row.due_utc >= filters.end:
+            return False
+        if filters.zone and row.zone != filters.zone:
+            return False
+        if filters.locale and row.locale != filters.locale:
+            return False
+        if filters.audience:
+            campaign = self.campaigns.get(row.campaign)
+            step = campaign.step(row.step) if campaign is not None else None
+            if step is None or filters.audience not in step.audiences:
+                return False
+        return True
+
+    # ---- the list ------------------------------------------------------------------------
+
+    async def page(
+        self,
+        filters: Filters,
+        now: datetime,
+        *,
+        cursor: str | None = None,
+        limit: int = PAGE_SIZE,
+    ) -> Page:
+        """One page of the timeline after ``cursor`` (:class:`BadCursor` if it is not one)."""
+        limit = max(1, min(limit, MAX_PAGE_SIZE))
+        after = decode_cursor(cursor) if cursor else None
+        entries = await self._outbox_page(filters, after, limit + 1)
+        if filters.status in (None, "", "planned"):
+            planned = [
+                self._plan_entry(r)
+                for r in await self.planned(now, filters.end)
+                if self._plan_matches(r, filters)
+            ]
+            if after is not None:
+                planned = [e for e in planned if _sort_key(e) > after]
+            entries = sorted([*entries, *planned[: limit + 1]], key=_sort_key)
+        shown = entries[:limit]
+        more = len(entries) > limit
+        return Page(shown, shown[-1].cursor if more and shown else None)
+
+    async def days(
+        self, filters: Filters, now: datetime, month: date, zone: str
+    ) -> dict[date, int]:
+        """Messages per local day (in ``zone``) of ``month``: the calendar's figures."""
+        tz = ZoneInfo(zone)
+        first = datetime(month.year, month.month, 1, tzinfo=tz)
+        following = datetime(month.year + month.month // 12, month.month % 12 + 1, 1, tzinfo=tz)
+        bounded = Filters(
+            campaign=filters.campaign,
+            audience=filters.audience,
+            zone=filters.zone,
+            locale=filters.locale,
+            status=filters.status,
+            start=max(first, filters.start) if filters.start else first,
+            end=min(following, filters.end) if filters.end else following,
+        )
+        counts: dict[date, int] = defaultdict(int)
+        # Hours, not days, are counted in the database: every zone's day is a run of whole
+        # UTC hours (but for half-hour zones, placed by the hour's start).
+        hour = (
+            sa.func.strftime("%Y-%m-%d %H", D.due_at)
+            if self.db.dialect == "sqlite"
+            else sa.func.to_char(sa.func.date_trunc("hour", D.due_at), "YYYY-MM-DD HH24")
+        )
+        query = (
+            sa.select(hour, sa.func.count()).where(*self._outbox_conditions(bounded)).group_by(hour)
+        )
+        async with self.db.session() as session:
+            for text, n in (await session.execute(query)).all():
+                at = datetime.strptime(str(text), "%Y-%m-%d %H").replace(tzinfo=UTC)
+                counts[at.astimezone(tz).date()] += int(n)
+        if filters.status in (None, "", "planned"):
+            for row in await self.planned(now, max(following, now + PLAN_HORIZON)):
+                if self._plan_matches(row, bounded):
+                    counts[row.due_utc.astimezone(tz).date()] += row.count
+        return dict(counts)
+
+    # ---- one entry -----------------------------------------------------------------------
+
+    async def detail(self, entry_id: str, now: datetime) -> EntryDetail | None:
+        """An entry with its message and recipients; None when there is no such entry."""
+        if entry_id.startswith("d") and entry_id[1:].isdigit():
+            return await self._outbox_detail(int(entry_id[1:]))
+        if entry_id.startswith("p"):
+            return await self._plan_detail(entry_id[1:], now)
+        return None
+
+    async def _outbox_detail(self, delivery_id: int) -> EntryDetail | None:
+        async with self.db.session() as session:
+            row = (
+                await session.execute(
+                    sa.select(
+                        D.id,
+                        D.campaign_id,
+                        D.step_id,
+                        D.recipient,
+                        D.occurrence,
+                        D.due_at,
+                        D.status,
+                        D.payload,
+                    ).where(D.id == delivery_id)
+                )
+            ).one_or_none()
+            if row is None:
+                return None
+            # The same send's other messages: same step, occurrence and instant.
+            siblings = list(
+                (
+                    await session.execute(
+                        sa.select(D.recipient, D.status)
+                        .where(
+                            D.campaign_id == row.campaign_id,
+                            D.step_id == row.step_id,
+                            D.occurrence == row.occurrence,
+                            D.due_at == row.due_at,
+                        )
+                        .order_by(D.id)
+                        .limit(RECIPIENTS_SHOWN + 1)
+                    )
+                ).all()
+            )
+        members = await self._members([r.recipient for r in siblings] + [row.recipient])
+        entry = self._outbox_entry(row, members.get(row.recipient))
+        message_data = row.payload.get("message")
+        message = Message.from_dict(message_data) if isinstance(message_data, dict) else None
+        recipients = []
+        for recipient, status in siblings[:RECIPIENTS_SHOWN]:
+            member = members.get(recipient)
+            if member is not None:
+                zone = member.timezone or self.default_timezone
+                name = member.display_name or member.platform_user_id
+            else:
+                zone = self._campaign_zone(row.campaign_id)
+                name = "#" + recipient.removeprefix("channel:")
+            recipients.append(Recipient(name, zone, row.due_at.astimezone(ZoneInfo(zone)), status))
+        more = max(0, len(siblings) - RECIPIENTS_SHOWN)
+        return EntryDetail(entry, message, recipients, more)
+
+    async def _plan_detail(self, token: str, now: datetime) -> EntryDetail | None:
+        try:
+            padded = token + "=" * (-len(token) % 4)
+            due_text, tiebreak = json.loads(base64.urlsafe_b64decode(padded.encode()))
+            due = datetime.fromisoformat(due_text)
+        except (ValueError, TypeError, binascii.Error, UnicodeDecodeError):
+            return None
+        if due.tzinfo is None:
+            return None
+        rows = await self.planned(now, max(now + PLAN_HORIZON, due + timedelta(seconds=1)))
+        row = next((r for r in rows if r.due_utc == due and _plan_tiebreak(r) == tiebreak), None)
+        campaign = self.campaigns.get(row.campaign) if row is not None else None
+        step = campaign.step(row.step) if campaign is not None and row is not None else None
+        if row is None or campaign is None or step is None:
+            return None
+        members = self._plan.members
+        first = members.get(row.recipients[0]) if row.recipients else None
+        from rallybot.campaigns.planner import build_message
+
+        message = build_message(campaign, step, row.due_utc.astimezone(ZoneInfo(row.zone)), first)
+        recipients = [
+            Recipient(
+                (members[key].name if key in members else None) or key,
+                row.zone,
+                row.recipient_local,
+                "planned",
+            )
+            for key in row.recipients[:RECIPIENTS_SHOWN]
+        ]
+        if row.kind != "dm":
+            recipients = [Recipient(row.target, row.zone, row.recipient_local, "planned")]
+        more = max(0, len(row.recipients) - RECIPIENTS_SHOWN) if row.kind == "dm" else 0
+        return EntryDetail(self._plan_entry(row), message, recipients, more)
+
+
+def _plan_tiebreak(row: TimelineRow) -> str:
+    return "/".join((row.campaign, row.step, row.occurrence, row.zone, row.locale))
+
+
+def _plan_key(row: TimelineRow) -> tuple[datetime, str]:
+    return (row.due_utc, _plan_tiebreak(row))
+
+
+def _sort_key(entry: Entry) -> tuple[datetime, int, str]:
+    return (entry.due_utc, _RANK[entry.source], entry.tiebreak)

@@ -1,0 +1,242 @@
+"""The console's timeline source: outbox rows and planned sends in one time-ordered list,
+keyset pages that lose and repeat nothing, filters, the calendar's day counts and one entry's
+message and recipients; on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from rallybot.bot.adapters.memory import MemoryAdapter
+from rallybot.bot.app import Rallybot
+from rallybot.bot.clock import SimulatedClock
+from rallybot.bot.config import Settings
+from rallybot.bot.messages import plain
+from rallybot.handlers.console.timeline import (
+    BadCursor,
+    Entry,
+    Filters,
+    TimelineSource,
+    decode_cursor,
+)
+from rallybot.storage.database import Database
+from rallybot.storage.models import CampaignStatus
+from rallybot.storage.repositories import set_campaign_status, upsert_member
+
+LAUNCH = datetime(2027, 3, 2, 8, 30, tzinfo=UTC)  # 09:30 in Paris
+
+CAMPAIGN = """\
+id: launch
+title: Launch
+timezone: Europe/Paris
+locale: en
+milestones:
+  launch: 2027-03-02 09:30
+channels:
+  annonces: general
+audiences:
+  pilote: {cohort: pilote}
+  everyone: {everyone: true}
+steps:
+  - id: teaser
+    at: launch - 1d at 09:00
+    post: annonces
+    text: Tomorrow!
+  - id: ceo
+    at: launch
+    post: annonces
+    text: Connect is open.
+  - id: invite
+    at: launch + 1d at 10:00
+    for: pilote
+    dm:
+      en: "Hello {first_name}, welcome to the pilot"
+      fr: "Bonjour {first_name}, bienvenue dans le pilote"
+  - id: recap
+    at: launch + 3d at 10:00
+    for: everyone
+    dm: "Three days already, {first_name}!"
+"""
+
+
+async def _world(db: Database, tmp_path: Path) -> tuple[Rallybot, SimulatedClock]:
+    folder = tmp_path / "campaigns"
+    folder.mkdir()
+    (folder / "launch.yaml").write_text(CAMPAIGN)
+    clock = SimulatedClock(LAUNCH - timedelta(days=3))
+    settings = Settings(database_url="sqlite://", quiet_hours="off", timezone="Europe/Paris")
+    bot = Rallybot(settings, db, MemoryAdapter(), clock, campaign_paths=[folder])
+    assert not (await bot.reload()).errors
+    people = (
+        ("m1", "pilote", "fr", "Europe/Paris"),
+        ("m2", "pilote", "en", "America/New_York"),
+        ("m3", "x", None, "Europe/Paris"),
+    )
+    for uid, cohort, locale, zone in people:
+        await upsert_member(
+            db,
+            "memory",
+            uid,
+            clock.now(),
+            first_name=uid.upper(),
+            display_name=uid.upper(),
+            cohort=cohort,
+            locale=locale,
+            timezone=zone,
+        )
+    # The launch day goes by: teaser and CEO post reach the outbox and are sent.
+    for when in (LAUNCH - timedelta(days=1), LAUNCH + timedelta(minutes=1)):
+        clock.set(when)
+        await bot.plan_tick()
+        await bot.dispatch_tick(drain=True)
+    return bot, clock
+
+
+def _source(bot: Rallybot) -> TimelineSource:
+    return TimelineSource(bot.db, bot.campaigns, default_timezone="Europe/Paris")
+
+
+async def _all(source: TimelineSource, filters: Filters, now: datetime, limit: int) -> list[Entry]:
+    entries: list[Entry] = []
+    cursor = None
+    for _ in range(50):
+        page = await source.page(filters, now, cursor=cursor, limit=limit)
+        entries.extend(page.entries)
+        if page.next_cursor is None:
+            return entries
+        cursor = page.next_cursor
+    raise AssertionError("the pages never end")
+
+
+async def test_past_and_planned_sends_in_one_list_and_pages_lose_nothing(
+    db: Database, tmp_path: Path
+) -> None:
+    bot, clock = await _world(db, tmp_path)
+    source = _source(bot)
+    everything = await _all(source, Filters(), clock.now(), limit=100)
+    summary = [(e.step, e.source, e.status, e.count, e.locale, e.zone) for e in everything]
+    assert summary == [
+        ("teaser", "outbox", "sent", 1, "en", "Europe/Paris"),
+        ("ceo", "outbox", "sent", 1, "en", "Europe/Paris"),
+        ("invite", "plan", "planned", 1, "fr", "Europe/Paris"),
+        ("invite", "plan", "planned", 1, "en", "America/New_York"),
+        ("recap", "plan", "planned", 1, "en", "Europe/Paris"),
+        ("recap", "plan", "planned", 1, "fr", "Europe/Paris"),
+        ("recap", "plan", "planned", 1, "en", "America/New_York"),
+    ]
+    assert [e.due_utc for e in everything] == sorted(e.due_utc for e in everything)
+    assert everything[0].target == "#annonces"
+    assert everything[2].local.hour == 10  # each member's 10:00
+    assert everything[3].local.hour == 10 and everything[3].local.tzinfo is not None
+    # One or two per page: the same entries, once each, in the same order.
+    for size in (1, 2, 4):
+        paged = await _all(source, Filters(), clock.now(), limit=size)
+        assert [e.id for e in paged] == [e.id for e in everything]
+
+
+async def test_filters_by_campaign_audience_zone_language_and_status(
+    db: Database, tmp_path: Path
+) -> None:
+    bot, clock = await _world(db, tmp_path)
+    source = _source(bot)
+    now = clock.now()
+
+    async def steps(**kwargs: object) -> list[tuple[str, int]]:
+        return [(e.step, e.count) for e in await _all(source, Filters(**kwargs), now, 10)]  # type: ignore[arg-type]
+
+    assert await steps(audience="pilote") == [("invite", 1), ("invite", 1)]
+    assert await steps(locale="fr") == [("invite", 1), ("recap", 1)]
+    assert await steps(zone="America/New_York") == [("invite", 1), ("recap", 1)]
+    assert await steps(status="sent") == [("teaser", 1), ("ceo", 1)]
+    assert await steps(status="planned") == [
+        ("invite", 1),
+        ("invite", 1),
+        ("recap", 1),
+        ("recap", 1),
+        ("recap", 1),
+    ]
+    assert await steps(campaign="nope") == []
+    assert await steps(start=LAUNCH, end=LAUNCH + timedelta(days=2)) == [
+        ("ceo", 1),
+        ("invite", 1),
+        ("invite", 1),
+    ]
+    # A paused campaign plans nothing: its future is not shown as going out.
+    await set_campaign_status(db, "launch", CampaignStatus.paused, now)
+    assert await steps() == [("teaser", 1), ("ceo", 1)]
+
+
+async def test_outbox_filters_reach_members_rows(db: Database, tmp_path: Path) -> None:
+    bot, clock = await _world(db, tmp_path)
+    for day in (1, 3):  # invite and recap are sent at 10:00 in Paris, then in New York
+        for utc_hour in (9, 15):
+            clock.set(datetime(2027, 3, 2 + day, utc_hour, 1, tzinfo=UTC))
+            await bot.plan_tick()
+            await bot.dispatch_tick(drain=True)
+    source = _source(bot)
+    now = clock.now()
+    sent = await _all(source, Filters(status="sent"), now, 3)
+    assert sorted((e.step, e.target) for e in sent if e.kind == "dm") == [
+        ("invite", "M1"),
+        ("invite", "M2"),
+        ("recap", "M1"),
+        ("recap", "M2"),
+        ("recap", "M3"),
+    ]
+    fr = await _all(source, Filters(locale="fr"), now, 3)
+    assert [(e.step, e.target) for e in fr] == [("invite", "M1"), ("recap", "M1")]
+    # A member without a language reads the campaign's (en), as do channel posts.
+    en = await _all(source, Filters(locale="en"), now, 3)
+    assert {e.target for e in en} == {"#annonces", "M2", "M3"}
+    ny = await _all(source, Filters(zone="America/New_York"), now, 3)
+    assert [e.target for e in ny] == ["M2", "M2"]
+    pilote = await _all(source, Filters(audience="pilote"), now, 3)
+    assert sorted(e.target for e in pilote) == ["M1", "M2"]
+
+
+async def test_detail_shows_the_message_and_recipients_at_their_local_time(
+    db: Database, tmp_path: Path
+) -> None:
+    bot, clock = await _world(db, tmp_path)
+    source = _source(bot)
+    everything = await _all(source, Filters(), clock.now(), limit=100)
+    posted = await source.detail(everything[1].id, clock.now())
+    assert posted is not None and posted.message is not None
+    assert posted.message.text == "Connect is open."
+    assert [(r.name, r.status) for r in posted.recipients] == [("#annonces", "sent")]
+    planned = await source.detail(everything[4].id, clock.now())  # recap, Paris, en
+    assert planned is not None and planned.message is not None
+    assert plain(planned.message.text) == "Three days already, M3!"
+    assert [r.name for r in planned.recipients] == ["M3"]
+    assert {r.local.hour for r in planned.recipients} == {10}
+    assert await source.detail("d999999", clock.now()) is None
+    assert await source.detail("pnot-base64!", clock.now()) is None
+    assert await source.detail("x1", clock.now()) is None
+
+
+async def test_calendar_counts_messages_per_local_day(db: Database, tmp_path: Path) -> None:
+    bot, clock = await _world(db, tmp_path)
+    days = await _source(bot).days(Filters(), clock.now(), date(2027, 3, 1), "Europe/Paris")
+    assert days == {
+        date(2027, 3, 1): 1,
+        date(2027, 3, 2): 1,
+        date(2027, 3, 3): 2,
+        date(2027, 3, 5): 3,
+    }
+    # New York's day starts six hours later: a 00:30 UTC send would be the day before there.
+    assert (
+        sum(
+            (
+                await _source(bot).days(Filters(), clock.now(), date(2027, 4, 1), "Europe/Paris")
+            ).values()
+        )
+        == 0
+    )
+
+
+def test_a_cursor_that_is_not_one_is_refused() -> None:
+    for bad in ("", "abc", "W10", "WyIyMDI3LTAzLTAxIiwgMCwgIjEiXQ"):
+        with pytest.raises(BadCursor):
+            decode_cursor(bad)
