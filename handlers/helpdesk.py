@@ -54,6 +54,7 @@ from rallybot.storage.models import Member, table_of
 from rallybot.storage.repositories import get_member, get_member_by_platform_id, upsert_member
 
 if TYPE_CHECKING:
+    from rallybot.bot.config import Settings
     from rallybot.bot.context import BotContext
 
 __all__ = [
@@ -72,6 +73,7 @@ __all__ = [
     "on_reaction",
     "open_ticket",
     "register",
+    "reminder_due",
     "tick",
 ]
 
@@ -677,16 +679,21 @@ async def on_button(event: ButtonClicked, ctx: BotContext) -> None:
 # ---------------------------------------------------------------------------- reminders
 
 
+def reminder_due(settings: Settings, ticket: HelpTicket) -> datetime:
+    """When an unanswered question's helpers are reminded: its reply is overdue from then.
+    The clock runs only while helpers are on duty (see ``Rota.after_duty_time``): a question
+    asked out of hours waits for the next on-duty window."""
+    remind = timedelta(minutes=settings.help_remind_minutes)
+    return settings.rota.after_duty_time(ticket.opened_at, remind)
+
+
 def _due(ctx: BotContext, ticket: HelpTicket) -> list[tuple[str, datetime]]:
     settings = ctx.settings
     due: list[tuple[str, datetime]] = []
-    # The reminder and escalation clocks run only while helpers are on duty (see
-    # Rota.after_duty_time): a question asked out of hours waits for the next on-duty window.
     rota = _rota(ctx)
     if ticket.state == TicketState.open.value:
         if ticket.reminded_at is None:
-            remind = timedelta(minutes=settings.help_remind_minutes)
-            due.append(("remind", rota.after_duty_time(ticket.opened_at, remind)))
+            due.append(("remind", reminder_due(settings, ticket)))
         if ticket.escalated_at is None:
             escalate = timedelta(minutes=settings.help_escalate_minutes)
             due.append(("escalate", rota.after_duty_time(ticket.opened_at, escalate)))

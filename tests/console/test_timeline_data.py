@@ -9,10 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from rallybot.bot.adapters.memory import MemoryAdapter
 from rallybot.bot.app import Rallybot
-from rallybot.bot.clock import SimulatedClock
-from rallybot.bot.config import Settings
 from rallybot.bot.messages import plain
 from rallybot.handlers.console.timeline import (
     BadCursor,
@@ -23,75 +20,8 @@ from rallybot.handlers.console.timeline import (
 )
 from rallybot.storage.database import Database
 from rallybot.storage.models import CampaignStatus
-from rallybot.storage.repositories import set_campaign_status, upsert_member
-
-LAUNCH = datetime(2027, 3, 2, 8, 30, tzinfo=UTC)  # 09:30 in Paris
-
-CAMPAIGN = """\
-id: launch
-title: Launch
-timezone: Europe/Paris
-locale: en
-milestones:
-  launch: 2027-03-02 09:30
-channels:
-  annonces: general
-audiences:
-  pilote: {cohort: pilote}
-  everyone: {everyone: true}
-steps:
-  - id: teaser
-    at: launch - 1d at 09:00
-    post: annonces
-    text: Tomorrow!
-  - id: ceo
-    at: launch
-    post: annonces
-    text: Connect is open.
-  - id: invite
-    at: launch + 1d at 10:00
-    for: pilote
-    dm:
-      en: "Hello {first_name}, welcome to the pilot"
-      fr: "Bonjour {first_name}, bienvenue dans le pilote"
-  - id: recap
-    at: launch + 3d at 10:00
-    for: everyone
-    dm: "Three days already, {first_name}!"
-"""
-
-
-async def _world(db: Database, tmp_path: Path) -> tuple[Rallybot, SimulatedClock]:
-    folder = tmp_path / "campaigns"
-    folder.mkdir()
-    (folder / "launch.yaml").write_text(CAMPAIGN)
-    clock = SimulatedClock(LAUNCH - timedelta(days=3))
-    settings = Settings(database_url="sqlite://", quiet_hours="off", timezone="Europe/Paris")
-    bot = Rallybot(settings, db, MemoryAdapter(), clock, campaign_paths=[folder])
-    assert not (await bot.reload()).errors
-    people = (
-        ("m1", "pilote", "fr", "Europe/Paris"),
-        ("m2", "pilote", "en", "America/New_York"),
-        ("m3", "x", None, "Europe/Paris"),
-    )
-    for uid, cohort, locale, zone in people:
-        await upsert_member(
-            db,
-            "memory",
-            uid,
-            clock.now(),
-            first_name=uid.upper(),
-            display_name=uid.upper(),
-            cohort=cohort,
-            locale=locale,
-            timezone=zone,
-        )
-    # The launch day goes by: teaser and CEO post reach the outbox and are sent.
-    for when in (LAUNCH - timedelta(days=1), LAUNCH + timedelta(minutes=1)):
-        clock.set(when)
-        await bot.plan_tick()
-        await bot.dispatch_tick(drain=True)
-    return bot, clock
+from rallybot.storage.repositories import set_campaign_status
+from tests.console.world import LAUNCH, launch_world
 
 
 def _source(bot: Rallybot) -> TimelineSource:
@@ -113,7 +43,7 @@ async def _all(source: TimelineSource, filters: Filters, now: datetime, limit: i
 async def test_past_and_planned_sends_in_one_list_and_pages_lose_nothing(
     db: Database, tmp_path: Path
 ) -> None:
-    bot, clock = await _world(db, tmp_path)
+    bot, clock = await launch_world(db, tmp_path)
     source = _source(bot)
     everything = await _all(source, Filters(), clock.now(), limit=100)
     summary = [(e.step, e.source, e.status, e.count, e.locale, e.zone) for e in everything]
@@ -139,7 +69,7 @@ async def test_past_and_planned_sends_in_one_list_and_pages_lose_nothing(
 async def test_filters_by_campaign_audience_zone_language_and_status(
     db: Database, tmp_path: Path
 ) -> None:
-    bot, clock = await _world(db, tmp_path)
+    bot, clock = await launch_world(db, tmp_path)
     source = _source(bot)
     now = clock.now()
 
@@ -169,7 +99,7 @@ async def test_filters_by_campaign_audience_zone_language_and_status(
 
 
 async def test_outbox_filters_reach_members_rows(db: Database, tmp_path: Path) -> None:
-    bot, clock = await _world(db, tmp_path)
+    bot, clock = await launch_world(db, tmp_path)
     for day in (1, 3):  # invite and recap are sent at 10:00 in Paris, then in New York
         for utc_hour in (9, 15):
             clock.set(datetime(2027, 3, 2 + day, utc_hour, 1, tzinfo=UTC))
@@ -199,7 +129,7 @@ async def test_outbox_filters_reach_members_rows(db: Database, tmp_path: Path) -
 async def test_detail_shows_the_message_and_recipients_at_their_local_time(
     db: Database, tmp_path: Path
 ) -> None:
-    bot, clock = await _world(db, tmp_path)
+    bot, clock = await launch_world(db, tmp_path)
     source = _source(bot)
     everything = await _all(source, Filters(), clock.now(), limit=100)
     posted = await source.detail(everything[1].id, clock.now())
@@ -217,7 +147,7 @@ async def test_detail_shows_the_message_and_recipients_at_their_local_time(
 
 
 async def test_calendar_counts_messages_per_local_day(db: Database, tmp_path: Path) -> None:
-    bot, clock = await _world(db, tmp_path)
+    bot, clock = await launch_world(db, tmp_path)
     days = await _source(bot).days(Filters(), clock.now(), date(2027, 3, 1), "Europe/Paris")
     assert days == {
         date(2027, 3, 1): 1,
