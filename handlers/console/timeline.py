@@ -3,7 +3,7 @@
 Two sources make one list in time order:
 
 - the **outbox** (``delivery`` rows): what was sent, failed, skipped, and what waits to go,
-  one row per message; read with keyset paging on ``(due_at, id)`` (migration 0016's index),
+  one row per message; read with keyset paging on ``(due_at, id)`` (migration 0017's index),
   so the hundredth page costs what the first does on a million rows;
 - the **plan**: what the campaign files will send after each campaign's ``planned_through``
   (nothing is in the outbox yet), grouped as ``rallybot plan`` groups it (one row per step,
