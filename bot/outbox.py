@@ -265,9 +265,14 @@ class Dispatcher:
                 message = await self.render(row, message)
             except Exception:  # the message goes as planned rather than not at all
                 log.exception("could not render %s; sending it as planned", row.key)
+        # A channel row may answer in a thread (the help desk's reminders in a question's).
+        thread = str(payload["thread"]) if kind == "post" and payload.get("thread") else None
         if row.attempted_at is not None:  # an earlier send began: it may have gone out
             try:
-                found = await self.adapter.find_sent(target, row.key)
+                if thread is None:
+                    found = await self.adapter.find_sent(target, row.key)
+                else:
+                    found = await self.adapter.find_sent(target, row.key, thread_id=thread)
             except TransientSendError as exc:  # the platform is unreachable: try again later
                 await self._retry(row, exc, stats)
                 return
@@ -314,6 +319,8 @@ class Dispatcher:
                 return
             if kind == "dm":
                 sent = await self.adapter.send_direct(target, message, idempotency_key=row.key)
+            elif thread is not None:
+                sent = await self.adapter.reply(target, thread, message, idempotency_key=row.key)
             else:
                 sent = await self.adapter.post(target, message, idempotency_key=row.key)
         except TransientSendError as exc:

@@ -125,7 +125,12 @@ class Waves:
 
     async def check(self, row: Delivery, member: Member) -> object:
         """The outbox gate: None lets the message go; a message to a member whose wave is
-        not open goes back to the queue, due when it opens (:data:`bot.outbox.HANDED_BACK`)."""
+        not open goes back to the queue, due when it opens (:data:`bot.outbox.HANDED_BACK`).
+        A service message (payload ``service``: a help ticket's reminder, evidence for a
+        community manager) answers something a person did, it is no campaign news: it is never
+        held."""
+        if row.payload.get("service"):
+            return None
         opening = await self.opening_of(member)
         now = self.clock.now()
         if opening is not None and opening >= NEVER:

@@ -902,7 +902,8 @@ async def _queue_evidence(
             ctx.db, member.platform, user_id
         ) or await upsert_member(ctx.db, member.platform, user_id, now)
         assert manager.id is not None
-        payload = {"message": message.to_dict(), "member_id": manager.id}
+        # A service message: work for a manager, never held by a closed wave (bot/waves.py).
+        payload = {"message": message.to_dict(), "member_id": manager.id, "service": True}
         rows.append({**base, "recipient": f"member:{manager.id}", "payload": payload})
     if not rows:  # only a named manager can approve it: a channel would not do
         log.warning(

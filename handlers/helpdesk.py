@@ -19,6 +19,12 @@ who replied in its thread earns the ``help_answer_accepted`` points, once per ti
 ``helpdesk:<ticket id>``); a helper who presses Solved without having replied earns nothing.
 Every change of state is a compare-and-set on the ticket row, so two replicas, a repeated event
 or a double click never solve, remind or credit twice.
+
+Reminders, escalations and stale notices go through the outbox (campaign id
+:data:`OUTBOX_CAMPAIGN`, one step per ticket and stage): the rows are written in the same
+transaction as the ticket's change of state, so a crash neither loses nor doubles them, and
+the dispatcher retries a failed send. When the ticket closes, its messages not yet sent are
+cancelled and the question's excerpt is blanked in those already sent.
 """
 
 from __future__ import annotations
@@ -49,8 +55,9 @@ from rallybot.bot.rota import Rota
 from rallybot.campaigns.faq import Faq, FaqIndex, Match, load_faq
 from rallybot.campaigns.loader import CampaignLoadError, LoadError
 from rallybot.campaigns.quiz import sanitize_answer
+from rallybot.storage import outbox
 from rallybot.storage.helpdesk_models import HelpTicket, TicketState
-from rallybot.storage.models import Member, table_of
+from rallybot.storage.models import Delivery, DeliveryStatus, Member, table_of
 from rallybot.storage.repositories import get_member, get_member_by_platform_id, upsert_member
 
 if TYPE_CHECKING:
@@ -62,6 +69,7 @@ __all__ = [
     "ACTION_SOLVED",
     "ACTION_TAKE",
     "COMMANDS",
+    "OUTBOX_CAMPAIGN",
     "SOLVED_EMOJIS",
     "load_faq_files",
     "next_event_time",
@@ -88,8 +96,14 @@ SUGGESTIONS = 3
 EXCERPT = 100
 QUESTION_LIMIT = 1500
 LIVE = (TicketState.open.value, TicketState.answered.value)
+OUTBOX_CAMPAIGN = ".helpdesk"
+"""The outbox campaign id of the help desk's messages: no campaign file can take it (ids start
+with a letter or a digit), so no reload ever cancels them."""
+QUEUED_GRACE = timedelta(days=1)
+"""How long a queued reminder may wait for a platform that is down before it is skipped."""
 
 _T = table_of(HelpTicket)
+_D = table_of(Delivery)
 
 _WORDS: dict[str, dict[str, str]] = {
     "welcome": {
@@ -135,6 +149,32 @@ _WORDS: dict[str, dict[str, str]] = {
     "deleted": {
         "fr": "🗑️ La question a été supprimée : ticket fermé.",
         "en": "🗑️ The question was deleted: ticket closed.",
+    },
+    # For the helpers and community managers (in the bot's language).
+    "private": {"fr": "privé", "en": "private"},
+    "remind_unstaffed": {
+        "fr": (
+            "⏰ Le ticket d'aide n°{id} ({where}) de {asker} attend depuis {minutes} min et "
+            "personne n'est de permanence : {excerpt}"
+        ),
+        "en": (
+            "⏰ Help ticket #{id} ({where}) from {asker} has waited {minutes} min and nobody is "
+            "on duty: {excerpt}"
+        ),
+    },
+    "escalate": {
+        "fr": (
+            "📣 Le ticket d'aide n°{id} ({where}) de {asker} est sans réponse depuis "
+            "{minutes} min : {excerpt}"
+        ),
+        "en": (
+            "📣 Help ticket #{id} ({where}) from {asker} has had no answer for {minutes} min: "
+            "{excerpt}"
+        ),
+    },
+    "closed_kept": {
+        "fr": "(ticket d'aide n°{id} fermé : sa question n'est plus conservée)",
+        "en": "(help ticket #{id} closed: its question is no longer kept)",
     },
 }
 
@@ -288,14 +328,149 @@ async def _ticket_around(
         return row.scalars().first()
 
 
-async def _set(ctx: BotContext, ticket_id: int, where: Any = None, **values: Any) -> bool:
-    """Update a ticket; with ``where``, only when it holds (compare-and-set)."""
+async def _set(
+    ctx: BotContext,
+    ticket_id: int,
+    where: Any = None,
+    *,
+    queue: Sequence[dict[str, Any]] = (),
+    **values: Any,
+) -> bool:
+    """Update a ticket; with ``where``, only when it holds (compare-and-set). When it changed,
+    the outbox rows of ``queue`` are written in the same transaction (nothing lost, nothing
+    twice), and a close (``closed_at``) retires the ticket's earlier messages."""
     query = sa.update(_T).where(_T.c.id == ticket_id)
     if where is not None:
         query = query.where(where)
     async with ctx.db.session() as session:
         result = await session.execute(query.values(**values))
-        return int(getattr(result, "rowcount", 0) or 0) == 1
+        if int(getattr(result, "rowcount", 0) or 0) != 1:
+            return False
+        if "closed_at" in values:
+            await _retire(session, ctx, ticket_id, values["closed_at"])
+        await outbox.insert_deliveries(session, queue)
+        return True
+
+
+def _step(ticket_id: int, stage: str) -> str:
+    return f"ticket-{ticket_id}-{stage}"
+
+
+async def _retire(session: Any, ctx: BotContext, ticket_id: int, now: datetime) -> None:
+    """A ticket closes: its reminders not yet sent are pointless now, and those sent keep no
+    copy of the question (the ticket's excerpt is blanked at close for the same reason)."""
+    mine = sa.and_(_D.c.campaign_id == OUTBOX_CAMPAIGN, _D.c.step_id.like(_step(ticket_id, "%")))
+    await session.execute(
+        sa.update(_D)
+        .where(mine, _D.c.status == DeliveryStatus.pending.value)
+        .values(
+            status=DeliveryStatus.cancelled.value, reason="the ticket was closed", updated_at=now
+        )
+    )
+    rows = await session.execute(
+        sa.select(_D.c.id, _D.c.payload).where(
+            mine,
+            _D.c.status != DeliveryStatus.claimed.value,  # a send under way keeps its text
+        )
+    )
+    blank = Message(text=_t(ctx.settings.locale, "closed_kept", id=ticket_id)).to_dict()
+    for row_id, payload in rows:
+        if payload.get("excerpt"):
+            kept = {k: v for k, v in payload.items() if k not in ("message", "excerpt")}
+            await session.execute(
+                sa.update(_D).where(_D.c.id == row_id).values(payload={**kept, "message": blank})
+            )
+
+
+# ---------------------------------------------------------------------------- outbox rows
+
+
+def _row(
+    ticket: HelpTicket,
+    stage: str,
+    recipient: str,
+    payload: dict[str, Any],
+    now: datetime,
+    *,
+    occurrence: str = "once",
+) -> dict[str, Any]:
+    """One outbox row of a ticket's ``stage``: its key (ticket, stage, recipient) makes it
+    once per question and stage, whichever replica or retry writes it. ``service`` lets it
+    through the wave gate: it answers something a person did, it is no campaign news."""
+    assert ticket.id is not None
+    return {
+        "campaign_id": OUTBOX_CAMPAIGN,
+        "step_id": _step(ticket.id, stage),
+        "recipient": recipient,
+        "occurrence": occurrence,
+        "due_at": now,
+        "grace_until": now + QUEUED_GRACE,
+        "status": DeliveryStatus.pending.value,
+        "reason": None,
+        "payload": {**payload, "service": True},
+        "content_hash": "",
+        "attempts": 0,
+        "created_at": now,
+        "updated_at": now,
+    }
+
+
+async def _direct_rows(
+    ctx: BotContext,
+    ticket: HelpTicket,
+    stage: str,
+    user_ids: Sequence[str],
+    message: Message,
+    now: datetime,
+    *,
+    excerpt: bool = False,
+) -> list[dict[str, Any]]:
+    """Direct messages to helpers or managers (the outbox writes to members: one the bot never
+    saw gets a member row)."""
+    rows = []
+    for user_id in user_ids:
+        member = await get_member_by_platform_id(
+            ctx.db, ticket.platform, user_id
+        ) or await upsert_member(ctx.db, ticket.platform, user_id, now)
+        assert member.id is not None
+        payload = {"message": message.to_dict(), "member_id": member.id, "excerpt": excerpt}
+        rows.append(_row(ticket, stage, f"member:{member.id}", payload, now))
+    return rows
+
+
+def _thread_row(
+    ticket: HelpTicket, stage: str, text: str, now: datetime, *, excerpt: bool = False
+) -> dict[str, Any]:
+    """A line in the ticket's thread (a private ticket: a direct message to the asker)."""
+    message = Message(text=text).to_dict()
+    if ticket.private:
+        assert ticket.asker_id is not None
+        payload = {"message": message, "member_id": ticket.asker_id, "excerpt": excerpt}
+        return _row(ticket, stage, f"member:{ticket.asker_id}", payload, now)
+    payload = {
+        "message": message,
+        "channel": ticket.channel_id,
+        "thread": ticket.message_id,
+        "excerpt": excerpt,
+    }
+    return _row(ticket, stage, f"channel:{ticket.channel_id}", payload, now, occurrence="thread")
+
+
+def _managers_channel_row(
+    ctx: BotContext, ticket: HelpTicket, stage: str, message: Message, now: datetime
+) -> list[dict[str, Any]]:
+    """A post in the managers' channel (RALLYBOT_MANAGERS_CHANNEL); none without one."""
+    channel = ctx.settings.managers_channel
+    if channel is None:
+        log.warning(
+            "help ticket %s: nobody to tell (no helper on duty, no community manager, no "
+            "RALLYBOT_MANAGERS_CHANNEL)",
+            ticket.id,
+        )
+        return []
+    channel_id = ctx.settings.channel_map.get(channel, channel)
+    payload = {"message": message.to_dict(), "channel": channel_id, "excerpt": True}
+    return [_row(ticket, stage, f"channel:{channel_id}", payload, now)]
 
 
 # ---------------------------------------------------------------------------- messages
@@ -737,88 +912,83 @@ async def _tick(ctx: BotContext) -> int:
             if when > now:
                 continue
             if action == "remind":
-                if await _set(ctx, ticket.id, _open_and(_T.c.reminded_at), reminded_at=now):
-                    await _remind(ctx, ticket)
+                rows = await _remind(ctx, ticket, now)
+                if await _set(
+                    ctx, ticket.id, _open_and(_T.c.reminded_at), queue=rows, reminded_at=now
+                ):
                     done += 1
             elif action == "escalate":
-                if await _set(ctx, ticket.id, _open_and(_T.c.escalated_at), escalated_at=now):
-                    await _escalate(ctx, ticket)
+                rows = await _escalate(ctx, ticket, now)
+                if await _set(
+                    ctx, ticket.id, _open_and(_T.c.escalated_at), queue=rows, escalated_at=now
+                ):
                     done += 1
             elif await _set(
                 ctx,
                 ticket.id,
                 sa.and_(_T.c.state.in_(LIVE), _T.c.last_activity_at == ticket.last_activity_at),
+                queue=[_thread_row(ticket, "stale", _t(ticket.locale, "stale"), now)],
                 state=TicketState.stale.value,
                 resolution="stale",
                 excerpt="",
                 closed_at=now,
             ):
+                # An edit of the bot's own reply: nothing is lost if it fails (logged).
                 await _update_reply(ctx, ticket, _closed(ctx, ticket, _t(ticket.locale, "stale")))
-                await _say(ctx, ticket, _t(ticket.locale, "stale"))
                 done += 1
                 break
     return done
 
 
-async def _remind(ctx: BotContext, ticket: HelpTicket) -> None:
+async def _staff_text(ctx: BotContext, ticket: HelpTicket, key: str, minutes: int) -> str:
+    asker = await _user_id(ctx, ticket.asker_id)
+    locale = ctx.settings.locale
+    return _t(
+        locale,
+        key,
+        id=ticket.id,
+        where=_t(locale, "private") if ticket.private else f"<#{ticket.channel_id}>",
+        asker=_mention(asker) if asker else "?",
+        minutes=minutes,
+        excerpt=member_text(ticket.excerpt, EXCERPT),
+    )
+
+
+async def _remind(ctx: BotContext, ticket: HelpTicket, now: datetime) -> list[dict[str, Any]]:
+    """The reminder's outbox rows. It names someone: the helpers on duty, else the community
+    managers; with neither, it goes to the managers' channel."""
     minutes = ctx.settings.help_remind_minutes
-    # A reminder names someone: the helpers on duty, else the community managers; with
-    # neither, it goes to the managers' channel.
     helpers = _on_duty(ctx, ticket.platform) or _platform_ids(ctx.settings.admins, ticket.platform)
+    rows: list[dict[str, Any]] = []
     if not helpers:
-        asker = await _user_id(ctx, ticket.asker_id)
-        where = "private" if ticket.private else f"<#{ticket.channel_id}>"
-        text = (
-            f"⏰ Help ticket #{ticket.id} ({where}) from {_mention(asker) if asker else '?'} has "
-            f"waited {minutes} min and nobody is on duty: {member_text(ticket.excerpt, EXCERPT)}"
-        )
-        await _to_managers_channel(ctx, ticket, Message(text=text))
+        text = await _staff_text(ctx, ticket, "remind_unstaffed", minutes)
+        rows += _managers_channel_row(ctx, ticket, "remind", Message(text=text), now)
     if ticket.private:
         asker = await _user_id(ctx, ticket.asker_id)
         text = _t(ticket.locale, "remind_nobody", minutes=minutes)
         text += f" {_mention(asker) if asker else ''}: {member_text(ticket.excerpt, EXCERPT)}"
-        await _direct(ctx, helpers, Message(text=text))
-        return
+        message = Message(text=text)
+        return rows + await _direct_rows(ctx, ticket, "remind", helpers, message, now, excerpt=True)
     if helpers:
         who = " ".join(_mention(h) for h in helpers)
-        await _say(ctx, ticket, _t(ticket.locale, "remind", minutes=minutes, who=who))
+        text = _t(ticket.locale, "remind", minutes=minutes, who=who)
     else:
-        await _say(ctx, ticket, _t(ticket.locale, "remind_nobody", minutes=minutes))
+        text = _t(ticket.locale, "remind_nobody", minutes=minutes)
+    return [*rows, _thread_row(ticket, "remind", text, now)]
 
 
-async def _escalate(ctx: BotContext, ticket: HelpTicket) -> None:
+async def _escalate(ctx: BotContext, ticket: HelpTicket, now: datetime) -> list[dict[str, Any]]:
+    """The escalation's outbox rows: the community managers by direct message, else the
+    managers' channel; the asker hears of it in the thread when someone was told."""
     managers = _platform_ids(ctx.settings.admins, ticket.platform)
-    asker = await _user_id(ctx, ticket.asker_id)
-    minutes = ctx.settings.help_escalate_minutes
-    where = "private" if ticket.private else f"<#{ticket.channel_id}>"
-    text = (
-        f"📣 Help ticket #{ticket.id} ({where}) from {_mention(asker) if asker else '?'} has had "
-        f"no answer for {minutes} min: {member_text(ticket.excerpt, EXCERPT)}"
-    )
+    text = await _staff_text(ctx, ticket, "escalate", ctx.settings.help_escalate_minutes)
     message = Message(text=text, metadata={"helpdesk_ticket": str(ticket.id)})
-    reached = await _direct(ctx, managers, message)
-    if not reached:  # nobody to write to: the managers' channel, where someone will see it
-        reached = await _to_managers_channel(ctx, ticket, message)
-    if reached and not ticket.private:
-        await _say(ctx, ticket, _t(ticket.locale, "escalated"))
-
-
-async def _to_managers_channel(ctx: BotContext, ticket: HelpTicket, message: Message) -> int:
-    """Post in the managers' channel (RALLYBOT_MANAGERS_CHANNEL); 1 if it went, else 0."""
-    channel = ctx.settings.managers_channel
-    if channel is None:
-        log.warning(
-            "help ticket %s: nobody to tell (no helper on duty, no community manager, no "
-            "RALLYBOT_MANAGERS_CHANNEL)",
-            ticket.id,
-        )
-        return 0
-    try:
-        await ctx.adapter.post(channel, message)
-    except AdapterError as exc:
-        log.warning("help ticket %s: could not post in the managers' channel: %s", ticket.id, exc)
-        return 0
-    return 1
+    rows = await _direct_rows(ctx, ticket, "escalate", managers, message, now, excerpt=True)
+    if not rows:  # nobody to write to: the managers' channel, where someone will see it
+        rows = _managers_channel_row(ctx, ticket, "escalate", message, now)
+    if rows and not ticket.private:
+        rows.append(_thread_row(ticket, "escalate", _t(ticket.locale, "escalated"), now))
+    return rows
 
 
 async def next_event_time(ctx: BotContext, horizon: datetime) -> datetime | None:

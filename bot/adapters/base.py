@@ -122,8 +122,15 @@ class Adapter(Protocol):
         """Send ``message`` to a member privately."""
         ...
 
-    async def reply(self, channel_id: str, thread_id: str, message: Message) -> SentMessage:
-        """Answer in the thread of ``thread_id``."""
+    async def reply(
+        self,
+        channel_id: str,
+        thread_id: str,
+        message: Message,
+        *,
+        idempotency_key: str | None = None,
+    ) -> SentMessage:
+        """Answer in the thread of ``thread_id`` (with the outbox key, like :meth:`post`)."""
         ...
 
     async def update(self, sent: SentMessage, message: Message) -> None:
@@ -146,9 +153,12 @@ class Adapter(Protocol):
         """The user ids of a channel's members."""
         ...
 
-    async def find_sent(self, channel_or_user_id: str, idempotency_key: str) -> SentMessage | None:
+    async def find_sent(
+        self, channel_or_user_id: str, idempotency_key: str, *, thread_id: str | None = None
+    ) -> SentMessage | None:
         """Look for a message already sent with ``idempotency_key`` (after an interrupted
-        send); None when not found or when the platform cannot tell."""
+        send), among the replies of ``thread_id`` when given; None when not found or when the
+        platform cannot tell."""
         ...
 
 

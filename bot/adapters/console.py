@@ -288,7 +288,14 @@ class ConsoleAdapter:
         ref = _direct_channel(user_id)
         return self._send("dm", user_id, ref, message, where=f"✉ to {user_id}", key=idempotency_key)
 
-    async def reply(self, channel_id: str, thread_id: str, message: Message) -> SentMessage:
+    async def reply(
+        self,
+        channel_id: str,
+        thread_id: str,
+        message: Message,
+        *,
+        idempotency_key: str | None = None,
+    ) -> SentMessage:
         """Print a reply in the thread of message ``thread_id``."""
         if channel_id.startswith("dm-"):
             ref = ChannelRef(PLATFORM, channel_id, is_direct=True)
@@ -299,7 +306,9 @@ class ConsoleAdapter:
             where = f"#{channel}"
         parent = self._numbers.get(thread_id)
         where += f" ↳ reply to msg {parent}" if parent is not None else " ↳ reply"
-        return self._send("reply", ref.id, ref, message, where=where, key=None, thread_id=thread_id)
+        return self._send(
+            "reply", ref.id, ref, message, where=where, key=idempotency_key, thread_id=thread_id
+        )
 
     async def update(self, sent: SentMessage, message: Message) -> None:
         """Print the new version of a message the bot sent; its buttons get new numbers."""
@@ -334,7 +343,9 @@ class ConsoleAdapter:
         """The members who joined the channel (``/join NAME #channel``) in this session."""
         return list(self._channel_members.get(_channel_name(channel_id), ()))
 
-    async def find_sent(self, channel_or_user_id: str, idempotency_key: str) -> SentMessage | None:
+    async def find_sent(
+        self, channel_or_user_id: str, idempotency_key: str, *, thread_id: str | None = None
+    ) -> SentMessage | None:
         """The message printed earlier with that key, if any (the console remembers)."""
         return self._lookup(channel_or_user_id, idempotency_key)
 

@@ -288,10 +288,17 @@ class MemoryAdapter:
         """Record a direct message; its channel id is ``dm-<user_id>``."""
         return await self._send("dm", user_id, f"dm-{user_id}", message, key=idempotency_key)
 
-    async def reply(self, channel_id: str, thread_id: str, message: Message) -> SentMessage:
+    async def reply(
+        self,
+        channel_id: str,
+        thread_id: str,
+        message: Message,
+        *,
+        idempotency_key: str | None = None,
+    ) -> SentMessage:
         """Record a reply in the thread of ``thread_id``."""
         return await self._send(
-            "reply", channel_id, channel_id, message, key=None, thread_id=thread_id
+            "reply", channel_id, channel_id, message, key=idempotency_key, thread_id=thread_id
         )
 
     async def update(self, sent: SentMessage, message: Message) -> None:
@@ -326,7 +333,9 @@ class MemoryAdapter:
         """The platform groups of each member, as set in :attr:`groups`."""
         return {user_id: list(names) for user_id, names in self.groups.items()}
 
-    async def find_sent(self, channel_or_user_id: str, idempotency_key: str) -> SentMessage | None:
+    async def find_sent(
+        self, channel_or_user_id: str, idempotency_key: str, *, thread_id: str | None = None
+    ) -> SentMessage | None:
         """The message sent with that key to that channel or user; None if there is none
         or if the adapter was built with ``remembers_keys=False``."""
         if not self.remembers_keys:

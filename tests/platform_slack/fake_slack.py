@@ -73,6 +73,7 @@ DEFAULT_LIMITS: dict[str, FakeLimit] = {
     "pins.add": _tier(2),
     "conversations.open": _tier(3),
     "conversations.history": _tier(3),
+    "conversations.replies": _tier(3),
     "chat.update": _tier(3),
     "reactions.add": _tier(3),
     "users.info": _tier(4),
@@ -895,6 +896,8 @@ class FakeSlack:
             m
             for m in reversed(channel.messages)  # newest first, as Slack answers
             if oldest < float(m["ts"]) < latest
+            # A thread's replies are not in the channel's history (conversations.replies)
+            and m.get("thread_ts", m["ts"]) == m["ts"]
         ]
         if not include_metadata:
             selected = [{k: v for k, v in m.items() if k != "metadata"} for m in selected]
@@ -903,5 +906,28 @@ class FakeSlack:
             "messages": page,
             "has_more": bool(cursor),
             "pin_count": sum(1 for c, _ in self.pins if c == channel.id),
+            "response_metadata": {"next_cursor": cursor},
+        }
+
+    def _api_conversations_replies(self, params: JSON) -> JSON:
+        channel = self._channel(params.get("channel"))
+        if self.bot_user_id not in channel.members:
+            raise _SlackError("not_in_channel")
+        parent = str(params.get("ts") or "")
+        if not any(m["ts"] == parent for m in channel.messages):
+            raise _SlackError("thread_not_found")
+        oldest = float(params.get("oldest") or 0)
+        include_metadata = self._flag(params.get("include_all_metadata"))
+        selected = [  # the parent first, then its replies, oldest first, as Slack answers
+            m
+            for m in channel.messages
+            if (m["ts"] == parent or m.get("thread_ts") == parent) and oldest < float(m["ts"])
+        ]
+        if not include_metadata:
+            selected = [{k: v for k, v in m.items() if k != "metadata"} for m in selected]
+        page, cursor = self._page(selected, params)
+        return {
+            "messages": page,
+            "has_more": bool(cursor),
             "response_metadata": {"next_cursor": cursor},
         }

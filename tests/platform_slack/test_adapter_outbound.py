@@ -132,7 +132,20 @@ async def test_an_ambiguous_send_is_found_instead_of_repeated(
             await adapter.send_direct("U2", Message(text="Welcome"), idempotency_key="k-dm")
         found_dm = await adapter.find_sent("U2", "k-dm")
         assert found_dm is not None and found_dm.channel_id == fake.dms["U2"]
-    history = fake.calls_to("conversations.history")
+        # A reply in a thread is looked for among the thread's replies, which the channel's
+        # history does not list.
+        question = await adapter.post("C1", Message(text="A question"))
+        fake.fail_next("chat.postMessage", "drop_after_store")
+        with pytest.raises(TransientSendError):
+            await adapter.reply(
+                "C1", question.message_id, Message(text="Reminder"), idempotency_key="k-thread"
+            )
+        assert await adapter.find_sent("C1", "k-thread") is None
+        found_reply = await adapter.find_sent("C1", "k-thread", thread_id=question.message_id)
+        stored_reply = fake.messages("C1")[-1]
+        assert stored_reply["thread_ts"] == question.message_id
+        assert found_reply == SentMessage("C1", stored_reply["ts"])
+    history = fake.calls_to("conversations.history") + fake.calls_to("conversations.replies")
     assert all(c.params["include_all_metadata"] in ("1", "true", True) for c in history)
 
 

@@ -38,6 +38,7 @@ METHOD_SCOPES = {
     "reactions.add": {"reactions:write"},
     "conversations.open": {"im:write"},
     "conversations.history": {"channels:history", "groups:history", "im:history"},
+    "conversations.replies": {"channels:history", "groups:history", "im:history"},
     "conversations.members": {"channels:read", "groups:read"},
     "users.info": {"users:read"},
     "users.list": {"users:read"},

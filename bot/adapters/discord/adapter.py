@@ -1025,21 +1025,32 @@ class DiscordAdapter:
             sent = await destination.send(text, file=upload, **options)
         return SentMessage(channel_id=str(sent.channel.id), message_id=str(sent.id))
 
-    async def reply(self, channel_id: str, thread_id: str, message: Message) -> SentMessage:
+    async def reply(
+        self,
+        channel_id: str,
+        thread_id: str,
+        message: Message,
+        *,
+        idempotency_key: str | None = None,
+    ) -> SentMessage:
         """Answer in the thread ``thread_id``, or as a reply to message ``thread_id``."""
         channel = _snowflake(channel_id, "channel")
         anchor = _snowflake(thread_id, "thread")
         rendered = _render(message)
         what = f"reply in channel {channel_id}"
+        # The key's nonce makes Discord drop a repeated reply, like a repeated post.
         if isinstance(self.client.get_channel(anchor), discord.Thread):
-            return await self._send(
-                self.client.get_partial_messageable(anchor), rendered, None, what
+            sent = await self._send(
+                self.client.get_partial_messageable(anchor), rendered, idempotency_key, what
             )
-        reference = discord.MessageReference(
-            message_id=anchor, channel_id=channel, fail_if_not_exists=False
-        )
-        target = self.client.get_partial_messageable(channel)
-        return await self._send(target, rendered, None, what, reference=reference)
+        else:
+            reference = discord.MessageReference(
+                message_id=anchor, channel_id=channel, fail_if_not_exists=False
+            )
+            target = self.client.get_partial_messageable(channel)
+            sent = await self._send(target, rendered, idempotency_key, what, reference=reference)
+        self._remember_sent(channel_id, idempotency_key, sent)
+        return sent
 
     async def update(self, sent: SentMessage, message: Message) -> None:
         """Edit a message the bot (or its webhook) sent."""
@@ -1179,7 +1190,9 @@ class DiscordAdapter:
         members = getattr(channel, "members", None) or []
         return [str(m.id) for m in members if not m.bot]
 
-    async def find_sent(self, channel_or_user_id: str, idempotency_key: str) -> SentMessage | None:
+    async def find_sent(
+        self, channel_or_user_id: str, idempotency_key: str, *, thread_id: str | None = None
+    ) -> SentMessage | None:
         """A keyed send this process completed; None otherwise.
 
         Discord cannot be searched by nonce, and needs not be: a resent post or direct

@@ -910,10 +910,21 @@ class SlackAdapter:
         channel_id = await self.dm_channel(user_id)
         return await self._post(channel_id, message, key=idempotency_key, what=f"user {user_id}")
 
-    async def reply(self, channel_id: str, thread_id: str, message: Message) -> SentMessage:
-        """Answer in the thread of ``thread_id``."""
+    async def reply(
+        self,
+        channel_id: str,
+        thread_id: str,
+        message: Message,
+        *,
+        idempotency_key: str | None = None,
+    ) -> SentMessage:
+        """Answer in the thread of ``thread_id``, with the outbox key in the metadata."""
         return await self._post(
-            channel_id, message, key=None, what=f"channel {channel_id}", thread_ts=thread_id
+            channel_id,
+            message,
+            key=idempotency_key,
+            what=f"channel {channel_id}",
+            thread_ts=thread_id,
         )
 
     async def update(self, sent: SentMessage, message: Message) -> None:
@@ -1166,10 +1177,13 @@ class SlackAdapter:
             self._dm_channels = {**known, **self._dm_channels}
             self._dm_channels_loaded = True
 
-    async def find_sent(self, channel_or_user_id: str, idempotency_key: str) -> SentMessage | None:
+    async def find_sent(
+        self, channel_or_user_id: str, idempotency_key: str, *, thread_id: str | None = None
+    ) -> SentMessage | None:
         """Look through the recent history of the channel (or the member's DM) for a message
-        whose metadata carries ``idempotency_key``. Channel ids start with C, G or D; anything
-        else is a user id.
+        whose metadata carries ``idempotency_key``; with ``thread_id``, through that thread's
+        replies (``conversations.history`` does not list them). Channel ids start with C, G or
+        D; anything else is a user id.
 
         Raises:
             TransientSendError: Slack could not be asked; the caller must not resend yet.
@@ -1177,16 +1191,17 @@ class SlackAdapter:
         target = channel_or_user_id
         try:
             channel_id = target if _CHANNEL_ID.match(target) else await self.dm_channel(target)
-            response = await self._api(
-                "conversations.history",
-                {
-                    "channel": channel_id,
-                    "include_all_metadata": True,
-                    "limit": 200,
-                    "oldest": f"{time.time() - self.history_window:.6f}",
-                },
-                what=f"channel {channel_id}",
-            )
+            params: dict[str, Any] = {
+                "channel": channel_id,
+                "include_all_metadata": True,
+                "limit": 200,
+                "oldest": f"{time.time() - self.history_window:.6f}",
+            }
+            method = "conversations.history"
+            if thread_id is not None:
+                method = "conversations.replies"
+                params["ts"] = thread_id
+            response = await self._api(method, params, what=f"channel {channel_id}")
         except TransientSendError:
             raise
         except AdapterError as exc:

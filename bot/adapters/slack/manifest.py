@@ -38,8 +38,8 @@ SCOPES: tuple[str, ...] = (
     "reactions:read",
     # reactions.add (the adapter's add_reaction)
     "reactions:write",
-    # message.channels events, and conversations.history to look for a message whose send
-    # was interrupted (find_sent) in a public channel
+    # message.channels events, and conversations.history (conversations.replies in a
+    # thread) to look for a message whose send was interrupted (find_sent) in a public channel
     "channels:history",
     # the same in private channels the bot was invited to
     "groups:history",

@@ -1,0 +1,111 @@
+"""Help desk reminders, escalations and stale notices go through the outbox: a failed send is
+retried, a restart loses nothing and sends nothing twice, and a closed ticket keeps no copy of
+its question in the messages sent about it."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+
+import sqlalchemy as sa
+
+from rallybot.bot.clock import SimulatedClock
+from rallybot.handlers.helpdesk import OUTBOX_CAMPAIGN
+from rallybot.storage.database import Database
+from rallybot.storage.models import Delivery, table_of
+from tests.helpdesk.helpers import T0, make_bot, post, react, thread_replies, ticket
+
+QUESTION = "The page does not load at all"
+
+
+async def helpdesk_rows(db: Database) -> list[Delivery]:
+    deliveries = table_of(Delivery).c
+    async with db.session() as session:
+        rows = await session.execute(
+            sa.select(Delivery)
+            .where(deliveries.campaign_id == OUTBOX_CAMPAIGN)
+            .order_by(deliveries.id)
+        )
+        return list(rows.scalars())
+
+
+async def test_a_failed_reminder_and_escalation_are_retried_once(
+    db: Database, tmp_path: Path
+) -> None:
+    clock = SimulatedClock(T0)
+    bot, adapter = await make_bot(db, tmp_path / "files", clock)
+    question = post("asker", QUESTION, clock)
+    await adapter.push(question)
+    await bot.advance_to(T0 + timedelta(minutes=29))
+
+    adapter.fail_next(2)  # the platform refuses the reminder twice, then comes back
+    await bot.advance_to(T0 + timedelta(minutes=40))
+    reminders = [r for r in thread_replies(adapter, question.message_id) if "⏰" in r.message.text]
+    assert len(reminders) == 1 and "<@helper1>" in reminders[0].message.text
+
+    adapter.fail_next(1)  # and the escalation to the community manager once
+    await bot.advance_to(T0 + timedelta(hours=3))
+    escalations = [d for d in adapter.directs if d.target == "cm"]
+    assert len(escalations) == 1 and QUESTION in escalations[0].message.text
+    replies = [r.message.text for r in thread_replies(adapter, question.message_id)]
+    assert sum("⏰" in t for t in replies) == 1 and sum("📣" in t for t in replies) == 1
+    assert {(r.step_id.rsplit("-", 1)[1], r.status) for r in await helpdesk_rows(db)} == {
+        ("remind", "sent"),
+        ("escalate", "sent"),
+    }
+
+
+async def test_a_restart_while_the_platform_is_down_loses_and_doubles_nothing(
+    db: Database, tmp_path: Path
+) -> None:
+    clock = SimulatedClock(T0)
+    first, down = await make_bot(db, tmp_path / "files", clock)
+    question = post("asker", QUESTION, clock)
+    await down.push(question)
+    down.fail_next(50)  # the platform is down from here on; the process then stops
+    await first.advance_to(T0 + timedelta(minutes=31))
+    assert (await ticket(db)).reminded_at == T0 + timedelta(minutes=30)
+    assert [r for r in thread_replies(down, question.message_id) if "⏰" in r.message.text] == []
+
+    # A new process on the same database, with the platform back.
+    second, adapter = await make_bot(db, tmp_path / "files", clock)
+    await second.advance_to(T0 + timedelta(hours=3))
+    texts = [r.message.text for r in adapter.replies if r.thread_id == question.message_id]
+    assert sum("⏰" in t for t in texts) == 1, texts
+    assert sum("📣" in t for t in texts) == 1, texts
+    assert len([d for d in adapter.directs if d.target == "cm"]) == 1
+    assert all(r.status == "sent" for r in await helpdesk_rows(db))
+
+
+async def test_a_closed_ticket_keeps_no_copy_of_its_question(db: Database, tmp_path: Path) -> None:
+    clock = SimulatedClock(T0)
+    bot, adapter = await make_bot(db, tmp_path / "files", clock)
+    question = post("asker", QUESTION, clock)
+    await adapter.push(question)
+    await bot.advance_to(T0 + timedelta(hours=3))  # reminded and escalated: the excerpt was sent
+    assert any(QUESTION in d.message.text for d in adapter.directs)
+    assert any(QUESTION in str(r.payload) for r in await helpdesk_rows(db))
+
+    await adapter.push(react("asker", question.message_id, clock))
+    assert (await ticket(db)).state == "solved"
+    rows = await helpdesk_rows(db)
+    assert rows and not any(QUESTION in str(r.payload) for r in rows)
+    assert all(r.status == "sent" for r in rows)
+
+
+async def test_a_reminder_queued_for_a_ticket_solved_meanwhile_is_cancelled(
+    db: Database, tmp_path: Path
+) -> None:
+    clock = SimulatedClock(T0)
+    bot, adapter = await make_bot(db, tmp_path / "files", clock)
+    question = post("asker", QUESTION, clock)
+    await adapter.push(question)
+    adapter.fail_next(1)  # the reminder cannot go at once: it waits in the outbox
+    await bot.advance_to(T0 + timedelta(minutes=30))
+    [row] = await helpdesk_rows(db)
+    assert row.status == "pending"
+    await adapter.push(react("asker", question.message_id, clock))  # solved meanwhile
+    await bot.advance_to(T0 + timedelta(minutes=40))
+    [row] = await helpdesk_rows(db)
+    assert (row.status, row.reason) == ("cancelled", "the ticket was closed")
+    assert not [r for r in thread_replies(adapter, question.message_id) if "⏰" in r.message.text]
