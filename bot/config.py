@@ -311,6 +311,40 @@ class Settings(BaseSettings):
     # the members in scope (the funnel's "invited"); by default they are left out
     count_managers: bool = Field(default=False, validation_alias=_env("RALLYBOT_COUNT_MANAGERS"))
 
+    # the web console (handlers/console, docs/manual/console.md): off by default; without a
+    # port of its own it is served by the bot's HTTP server (RALLYBOT_HTTP_HOST/PORT) under
+    # /console, else on its own host and port
+    console: bool = Field(default=False, validation_alias=_env("RALLYBOT_CONSOLE"))
+    console_host: str | None = Field(default=None, validation_alias=_env("RALLYBOT_CONSOLE_HOST"))
+    console_port: Port | None = Field(default=None, validation_alias=_env("RALLYBOT_CONSOLE_PORT"))
+    # the address people type, behind a reverse proxy (https://bot.example.com/console): the
+    # sign-in redirects and one-time links use it; https makes the session cookie Secure
+    console_url: str | None = Field(default=None, validation_alias=_env("RALLYBOT_CONSOLE_URL"))
+    console_session_hours: float = Field(
+        default=12.0, gt=0, le=24 * 30, validation_alias=_env("RALLYBOT_CONSOLE_SESSION_HOURS")
+    )
+    console_link_minutes: float = Field(
+        default=15.0, gt=0, le=24 * 60, validation_alias=_env("RALLYBOT_CONSOLE_LINK_MINUTES")
+    )
+    # "Sign in with Slack" (OpenID Connect) and Discord OAuth2: the app's client credentials
+    # (Discord's client id is DISCORD_APPLICATION_ID)
+    slack_client_id: str | None = Field(default=None, validation_alias=_env("SLACK_CLIENT_ID"))
+    slack_client_secret: SecretStr | None = Field(
+        default=None, validation_alias=_env("SLACK_CLIENT_SECRET")
+    )
+    discord_client_secret: SecretStr | None = Field(
+        default=None, validation_alias=_env("DISCORD_CLIENT_SECRET")
+    )
+    # where "Sign in with Slack" discovers its OpenID Connect endpoints (tests use a fake)
+    slack_oidc_issuer: str = Field(
+        default="https://slack.com", validation_alias=_env("SLACK_OIDC_ISSUER")
+    )
+    # Discord's OAuth2 authorize page (its token and user endpoints are under DISCORD_API_URL)
+    discord_authorize_url: str = Field(
+        default="https://discord.com/oauth2/authorize",
+        validation_alias=_env("DISCORD_AUTHORIZE_URL"),
+    )
+
     @field_validator("admins", mode="before")
     @classmethod
     def _split_admins(cls, value: object) -> object:
@@ -421,13 +455,27 @@ class Settings(BaseSettings):
             raise ValueError("expected a language code, such as fr, en or fr_CA") from None
         return value.strip()
 
-    @field_validator("slack_api_url", "discord_api_url")
+    @field_validator(
+        "slack_api_url", "discord_api_url", "slack_oidc_issuer", "discord_authorize_url"
+    )
     @classmethod
     def _check_api_url(cls, value: str) -> str:
         parts = urlsplit(value.strip())
         if parts.scheme not in {"http", "https"} or not parts.hostname:
             raise ValueError("expected an http:// or https:// address")
         return value.strip()
+
+    @field_validator("console_url")
+    @classmethod
+    def _check_console_url(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        parts = urlsplit(value.strip())
+        if parts.scheme not in {"http", "https"} or not parts.hostname:
+            raise ValueError("expected the console's address, such as https://bot.example.com")
+        if parts.query or parts.fragment:
+            raise ValueError("expected an address without ?query or #fragment")
+        return value.strip().rstrip("/")
 
     @field_validator("secrets_dir")
     @classmethod

@@ -699,6 +699,24 @@ register(
 )
 register(
     PersonalData(
+        "console_session",
+        handled=("actor",),
+        match=lambda t, m: t.c.actor == f"{m.platform}:{m.platform_user_id}",
+        on_forget="delete",
+        why="who is signed in to the web console, until the session expires",
+    )
+)
+register(
+    PersonalData(
+        "console_sign_in",
+        handled=("actor",),
+        match=lambda t, m: t.c.actor == f"{m.platform}:{m.platform_user_id}",
+        on_forget="delete",
+        why="one-time sign-in links to the web console, for a few minutes",
+    )
+)
+register(
+    PersonalData(
         "inbound_event",
         handled=("event_id",),
         match=lambda t, m: t.c.event_id.contains(m.platform_user_id, autoescape=True),
@@ -883,6 +901,14 @@ PURPOSES: dict[str, tuple[str, str]] = {
     "audit_entry": (
         "what community managers did from chat (send, skip, preview): who, what, when",
         "as long as the bot runs; the manager's id goes when they are forgotten",
+    ),
+    "console_session": (
+        "who is signed in to the web console (a hash of the session's token, never the token)",
+        "until the session expires (RALLYBOT_CONSOLE_SESSION_HOURS); deleted at forget",
+    ),
+    "console_sign_in": (
+        "sign-ins to the web console under way: one-time links and sign-in states (hashed)",
+        "a few minutes, until used or expired; deleted at forget",
     ),
     "inbound_event": (
         "platform event ids, to drop platform retries",

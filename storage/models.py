@@ -325,6 +325,7 @@ def table_of(model: type[SQLModel]) -> sa.Table:
 
 import rallybot.storage.audit_models  # noqa: E402  (the managers' audit log)
 import rallybot.storage.challenge_models  # noqa: E402  (registers the challenge tables for Alembic)
+import rallybot.storage.console_models  # noqa: E402  (the web console's sessions)
 import rallybot.storage.helpdesk_models  # noqa: E402  (registers the help desk tables for Alembic)
 import rallybot.storage.journal_models  # noqa: E402  (the inbound journal, replicas)
 import rallybot.storage.onboarding_models  # noqa: E402  (registers the onboarding tables for Alembic)

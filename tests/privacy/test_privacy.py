@@ -129,6 +129,8 @@ def _naming(member: Member) -> dict[str, dict[str, Any]]:
         "inbound_journal": {"member_key": f"memory:{uid}", "payload": json.dumps({"user": uid})},
         "erasure_audit": {"requested_by": f"memory:{uid}"},  # a manager who erased someone
         "audit_entry": {"actor": f"memory:{uid}"},  # a manager who sent a step from chat
+        "console_session": {"actor": f"memory:{uid}"},  # signed in to the web console
+        "console_sign_in": {"actor": f"memory:{uid}"},  # a one-time link made for them
         "survey_draft": {"finished": False},  # unfinished: deleted at forget
     }
 
@@ -218,7 +220,14 @@ def _aggregates(rows: dict[str, list[dict[str, Any]]]) -> dict[str, Any]:
         "rows": {
             name: len(r)
             for name, r in rows.items()
-            if name not in {"survey_draft", "inbound_event", "inbound_journal"}  # deleted
+            if name
+            not in {
+                "survey_draft",
+                "inbound_event",
+                "inbound_journal",
+                "console_session",
+                "console_sign_in",
+            }  # deleted
         },
         "points": sum(r["amount"] for r in rows["point_entry"]),
         "totals": sorted(r["total"] for r in rows["point_total"]),

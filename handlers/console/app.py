@@ -1,0 +1,148 @@
+"""The console's application: :func:`create_app` builds it, :func:`console_url` says where.
+
+The app is a FastAPI application, always served under ``/console``: mounted on the bot's
+HTTP server (:mod:`rallybot.bot.http`) when it shares its host and port, or alone
+(:func:`standalone_app`, ``rallybot console``) with ``/`` sending visitors there. The HTML
+pages and the JSON API (under ``/api``, described at ``/api/openapi.json``) come from the
+modules listed in :data:`rallybot.handlers.console.pages.PAGES`.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from fastapi import Depends, FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Mount, Route
+
+from rallybot.bot.config import Settings
+from rallybot.handlers.console import signin
+from rallybot.handlers.console.kit import (
+    ConsoleState,
+    NotSignedIn,
+    Role,
+    current_viewer,
+    layout_word,
+    render,
+)
+from rallybot.handlers.console.pages import PAGES
+from rallybot.handlers.console.security import LoginLimiter, SecurityMiddleware, check_csrf
+
+__all__ = ["PREFIX", "console_url", "create_app", "standalone_app"]
+
+#: Where the console lives on its server.
+PREFIX = "/console"
+STATIC_DIR = Path(__file__).parent / "static"
+
+
+def console_url(settings: Settings) -> str:
+    """The console's public address: RALLYBOT_CONSOLE_URL, else its own host and port (or
+    the bot's HTTP server's) followed by ``/console``."""
+    if settings.console_url:
+        return settings.console_url
+    host = settings.console_host or settings.http_host
+    port = settings.console_port or settings.http_port
+    if host in {"0.0.0.0", "::", ""}:
+        host = "127.0.0.1"
+    if ":" in host:
+        host = f"[{host}]"
+    return f"http://{host}:{port}{PREFIX}"
+
+
+def _is_api(request: Request) -> bool:
+    path = request.url.path.removeprefix(request.scope.get("root_path", "") or "")
+    return path == "/api" or path.startswith("/api/")
+
+
+def create_app(state: ConsoleState, *, providers: list[Any] | None = None) -> FastAPI:
+    """The console for ``state`` (serve it under :data:`PREFIX`).
+
+    Args:
+        state: the settings, database, clock and campaigns the pages read.
+        providers: the sign-in providers offered (Slack, Discord); by default those the
+            settings configure.
+    """
+    secure = urlsplit(console_url(state.settings)).scheme == "https"
+    app = FastAPI(
+        title="Rallybot console",
+        version="1",
+        docs_url=None,  # the interactive docs load scripts from a CDN: the CSP forbids them
+        redoc_url=None,
+        openapi_url="/api/openapi.json",
+        dependencies=[Depends(check_csrf)],
+    )
+    app.state.console = state
+    app.state.secure_cookies = secure
+    app.state.providers = providers or []
+    app.state.login_limiter = LoginLimiter()
+    app.add_middleware(SecurityMiddleware, https=secure)
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    app.include_router(signin.router)
+    for page in PAGES:
+        app.include_router(page.router)
+        app.include_router(page.api, prefix="/api")
+
+    @app.get("/", name="home", include_in_schema=False)
+    async def home(request: Request) -> Response:
+        viewer = await current_viewer(request)
+        if viewer is None:
+            return RedirectResponse(str(request.url_for("signin")), status_code=303)
+        for page in PAGES:
+            if viewer.role >= page.role and viewer.role >= Role.HELPER:
+                return RedirectResponse(str(request.url_for(page.name)), status_code=303)
+        return _forbidden(request, layout_word(viewer.locale, "forbidden_helper", name=viewer.name))
+
+    @app.exception_handler(NotSignedIn)
+    async def not_signed_in(request: Request, exc: NotSignedIn) -> Response:
+        if _is_api(request):
+            return JSONResponse({"detail": layout_word(None, "not_signed_in")}, status_code=401)
+        target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        url = request.url_for("signin").include_query_params(next=target)
+        return RedirectResponse(str(url), status_code=303)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        if _is_api(request) or request.method not in {"GET", "HEAD", "POST"}:
+            return JSONResponse(
+                {"detail": exc.detail}, status_code=exc.status_code, headers=exc.headers
+            )
+        return _forbidden(request, str(exc.detail), status_code=exc.status_code)
+
+    @app.exception_handler(RequestValidationError)
+    async def bad_request(request: Request, exc: RequestValidationError) -> Response:
+        # the errors name fields and what they expect; the input is left out (it may hold
+        # a token or a member's words)
+        errors = [
+            {"loc": list(e.get("loc", ())), "msg": e.get("msg", ""), "type": e.get("type", "")}
+            for e in exc.errors()
+        ]
+        return JSONResponse({"detail": errors}, status_code=422)
+
+    return app
+
+
+def _forbidden(request: Request, message: str, *, status_code: int = 403) -> Response:
+    viewer = getattr(request.state, "viewer", None)
+    return render(
+        request,
+        viewer,
+        "error.html",
+        {"message": message, "status": status_code},
+        status_code=status_code,
+    )
+
+
+def standalone_app(console: FastAPI) -> Starlette:
+    """The console alone on its server (``rallybot console``): under ``/console``, with
+    ``/`` sending there."""
+
+    async def root(request: Request) -> Response:
+        return RedirectResponse(f"{PREFIX}/", status_code=307)
+
+    return Starlette(routes=[Route("/", root), Mount(PREFIX, app=console)])

@@ -1,0 +1,280 @@
+"""What every console page uses: the state, who is signed in, roles, words, rendering, audit.
+
+A page module (``pages/<name>.py``) builds its routes with these::
+
+    @router.get("/audit")
+    async def audit_page(
+        request: Request,
+        viewer: Annotated[Viewer, Depends(require(Role.MANAGER))],
+        state: Annotated[ConsoleState, Depends(console_state)],
+    ) -> HTMLResponse:
+        return render(request, viewer, "audit.html", {"rows": ...}, words=_WORDS)
+
+State-changing routes are POSTs: the CSRF check (:mod:`.security`) runs before them, and
+each records what it did with :func:`audit`.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Callable, Coroutine, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from fastapi import APIRouter, HTTPException, Request
+from fastapi.responses import HTMLResponse
+from fastapi.templating import Jinja2Templates
+
+from rallybot.bot.clock import Clock
+from rallybot.bot.config import Settings
+from rallybot.bot.context import BotContext
+from rallybot.campaigns.schema import Campaign
+from rallybot.handlers.console.sessions import find_session
+from rallybot.storage.audit_models import AuditEntry
+from rallybot.storage.database import Database
+from rallybot.storage.repositories import get_member_by_platform_id
+
+__all__ = [
+    "COOKIE",
+    "ConsoleState",
+    "NotSignedIn",
+    "Page",
+    "Role",
+    "Viewer",
+    "Words",
+    "audit",
+    "console_state",
+    "current_viewer",
+    "language",
+    "render",
+    "require",
+    "role_of",
+    "templates",
+]
+
+#: The session cookie's name.
+COOKIE = "rallybot_console"
+
+TEMPLATES_DIR = Path(__file__).parent / "templates"
+#: The Jinja2 environment of every page (autoescaping on: names and texts are members' words).
+templates = Jinja2Templates(directory=TEMPLATES_DIR)
+
+#: A word table: key -> {"en": ..., "fr": ...}, as in the handlers.
+Words = Mapping[str, Mapping[str, str]]
+
+_WORDS: Words = {
+    "skip": {"en": "Skip to content", "fr": "Aller au contenu"},
+    "console": {"en": "Rallybot console", "fr": "Console Rallybot"},
+    "nav": {"en": "Console pages", "fr": "Pages de la console"},
+    "signed_in_as": {"en": "Signed in as {name}", "fr": "Connecté : {name}"},
+    "sign_out": {"en": "Sign out", "fr": "Se déconnecter"},
+    "role_manager": {"en": "community manager", "fr": "animateur de la communauté"},
+    "role_helper": {"en": "helper", "fr": "aidant"},
+    "role_member": {"en": "member", "fr": "membre"},
+    "forbidden_title": {"en": "Not for you", "fr": "Accès refusé"},
+    "forbidden_manager": {
+        "en": "This page is for community managers only. Ask one of them if you need it.",
+        "fr": "Cette page est réservée aux animateurs de la communauté. Demandez-leur si "
+        "vous en avez besoin.",
+    },
+    "forbidden_helper": {
+        "en": "The console is for community managers and helpers only. You are signed in "
+        "as {name}, who is neither.",
+        "fr": "La console est réservée aux animateurs et aux aidants de la communauté. Vous "
+        "êtes connecté en tant que {name}, qui n'est ni l'un ni l'autre.",
+    },
+    "not_signed_in": {"en": "Please sign in.", "fr": "Veuillez vous connecter."},
+    "forbidden_csrf": {
+        "en": "This form has expired or did not come from the console. Reload the page and "
+        "try again.",
+        "fr": "Ce formulaire a expiré ou ne vient pas de la console. Rechargez la page et "
+        "recommencez.",
+    },
+}
+
+
+def language(locale: str | None) -> str:
+    """The two-letter language of a locale (``fr_CA`` -> ``fr``); ``en`` when unknown."""
+    return (locale or "en").replace("-", "_").split("_")[0].lower() or "en"
+
+
+def word(table: Words, locale: str | None, key: str, **values: object) -> str:
+    """A word of ``table`` in the locale's language (English when missing), filled in."""
+    entry = table[key]
+    return entry.get(language(locale), entry["en"]).format(**values)
+
+
+class Role(enum.IntEnum):
+    """What a person may see: each role sees what the roles below it see."""
+
+    MEMBER = 0  # signed in but neither manager nor helper: no page
+    HELPER = 1  # the help-desk pages
+    MANAGER = 2  # everything
+
+
+@dataclass(frozen=True)
+class Viewer:
+    """The signed-in person."""
+
+    key: str  # "slack:U0123": the platform user key (the audit log's actor)
+    member_id: int | None  # their member row, when the bot knows them
+    name: str
+    role: Role
+    locale: str
+    csrf_token: str = field(repr=False)
+
+
+@dataclass
+class ConsoleState:
+    """What the console reads: the settings, the database, the clock, the campaigns.
+
+    Inside the bot, ``bot`` is the running bot (its live settings and campaigns);
+    standalone (``rallybot console``), the campaigns come from ``load_campaigns``.
+    """
+
+    settings_: Settings
+    db: Database
+    clock: Clock
+    bot: BotContext | None = None
+    load_campaigns: Callable[[], dict[str, Campaign]] | None = None
+    _campaigns: dict[str, Campaign] | None = field(default=None, repr=False)
+
+    @property
+    def settings(self) -> Settings:
+        """The settings in force (the bot's, which the community file may complete)."""
+        return self.bot.settings if self.bot is not None else self.settings_
+
+    def campaigns(self) -> dict[str, Campaign]:
+        """The campaigns loaded, by id."""
+        if self.bot is not None:
+            return self.bot.campaigns
+        if self._campaigns is None:
+            self._campaigns = self.load_campaigns() if self.load_campaigns else {}
+        return self._campaigns
+
+
+def console_state(request: Request) -> ConsoleState:
+    """Dependency: the console's state."""
+    state = request.app.state.console
+    assert isinstance(state, ConsoleState)
+    return state
+
+
+def role_of(settings: Settings, key: str) -> Role:
+    """The role of the person ``platform:id``, from the settings in force now (so removing
+    someone from RALLYBOT_ADMINS takes effect at their next request)."""
+    if settings.is_admin(key):
+        return Role.MANAGER
+    user_id = key.partition(":")[2]
+    if settings.rota.is_helper(user_id, key):
+        return Role.HELPER
+    return Role.MEMBER
+
+
+class NotSignedIn(Exception):
+    """No valid session: pages redirect to the sign-in page, the API answers 401."""
+
+
+async def current_viewer(request: Request) -> Viewer | None:
+    """The signed-in person, or None (no cookie, an unknown or expired session)."""
+    if hasattr(request.state, "viewer"):
+        found: Viewer | None = request.state.viewer
+        return found
+    state = console_state(request)
+    token = request.cookies.get(COOKIE)
+    viewer: Viewer | None = None
+    row = await find_session(state.db, token, state.clock.now()) if token else None
+    if row is not None:
+        settings = state.settings
+        platform, _, user_id = row.actor.partition(":")
+        member = await get_member_by_platform_id(state.db, platform, user_id)
+        viewer = Viewer(
+            key=row.actor,
+            member_id=member.id if member is not None else None,
+            name=(member.display_name or member.first_name or user_id) if member else user_id,
+            role=role_of(settings, row.actor),
+            locale=(member.locale if member and member.locale else settings.locale),
+            csrf_token=row.csrf_token,
+        )
+    request.state.viewer = viewer
+    return viewer
+
+
+def require(role: Role) -> Callable[[Request], Coroutine[Any, Any, Viewer]]:
+    """Dependency factory: the signed-in :class:`Viewer` when their role is at least
+    ``role``; otherwise 401 (not signed in) or 403 (a clear page, or JSON under ``/api``)."""
+
+    async def dependency(request: Request) -> Viewer:
+        viewer = await current_viewer(request)
+        if viewer is None:
+            raise NotSignedIn
+        if viewer.role < role or viewer.role < Role.HELPER:
+            key = "forbidden_manager" if viewer.role >= Role.HELPER else "forbidden_helper"
+            raise HTTPException(403, word(_WORDS, viewer.locale, key, name=viewer.name))
+        return viewer
+
+    return dependency
+
+
+async def audit(state: ConsoleState, viewer: Viewer, action: str, target: str) -> None:
+    """Record an action in the audit log: who (the viewer), what (``action`` on ``target``:
+    ids, never a message's text), when."""
+    async with state.db.session() as session:
+        session.add(
+            AuditEntry(
+                at=state.clock.now(), actor=viewer.key, action=action[:40], target=target[:300]
+            )
+        )
+
+
+@dataclass(frozen=True)
+class Page:
+    """A console page: its routes, its JSON API, and its entry in the navigation."""
+
+    name: str  # the route name of its main page (``url_for(name)``)
+    title: Mapping[str, str]  # {"en": ..., "fr": ...}
+    role: Role  # who sees it in the navigation (its routes check too)
+    router: APIRouter  # HTML pages
+    api: APIRouter  # JSON, mounted under /api
+
+
+def render(
+    request: Request,
+    viewer: Viewer | None,
+    template: str,
+    context: Mapping[str, Any] | None = None,
+    *,
+    words: Words | None = None,
+    status_code: int = 200,
+) -> HTMLResponse:
+    """A page in the layout, in the viewer's language: ``t("key")`` reads ``words`` (the
+    page module's table), ``layout("key")`` the layout's."""
+    from rallybot.handlers.console.pages import PAGES
+
+    locale = viewer.locale if viewer else console_state(request).settings.locale
+    table = words or {}
+    nav = [
+        {
+            "title": page.title.get(language(locale), page.title["en"]),
+            "url": request.url_for(page.name),
+        }
+        for page in PAGES
+        if viewer is not None and viewer.role >= page.role
+    ]
+    values = {
+        "viewer": viewer,
+        "lang": language(locale),
+        "t": lambda key, **v: word(table, locale, key, **v),
+        "layout": lambda key, **v: word(_WORDS, locale, key, **v),
+        "nav": nav,
+        "csrf_token": viewer.csrf_token if viewer else "",
+        "role_word": word(_WORDS, locale, f"role_{viewer.role.name.lower()}") if viewer else "",
+        **(context or {}),
+    }
+    return templates.TemplateResponse(request, template, values, status_code=status_code)
+
+
+def layout_word(locale: str | None, key: str, **values: object) -> str:
+    """A word of the layout's table (error pages, the sign-in page's frame)."""
+    return word(_WORDS, locale, key, **values)

@@ -1,0 +1,17 @@
+"""The console's pages, in the navigation's order.
+
+Each module of this package builds one :class:`~rallybot.handlers.console.kit.Page` (its HTML
+routes, its JSON API under ``/api``, its title and the role that sees it); adding a page is
+one module and one line below.
+"""
+
+from __future__ import annotations
+
+from rallybot.handlers.console.kit import Page
+from rallybot.handlers.console.pages import audit
+
+__all__ = ["PAGES"]
+
+PAGES: list[Page] = [
+    audit.page,
+]

@@ -1,0 +1,22 @@
+// Rallybot console: small progressive enhancements (the pages work without them).
+// A form with data-confirm="question" asks before it is sent (its own words, from the page).
+"use strict";
+document.addEventListener("submit", function (event) {
+  const form = event.target;
+  if (form instanceof HTMLFormElement && form.dataset.confirm) {
+    if (!window.confirm(form.dataset.confirm)) {
+      event.preventDefault();
+      event.stopImmediatePropagation();
+    }
+  }
+}, true);
+// After htmx replaces part of a page, move the focus to a new heading marked data-focus so
+// that keyboard and screen reader users hear what changed.
+document.addEventListener("htmx:afterSettle", function (event) {
+  const target = event.detail && event.detail.elt;
+  const heading = target && target.querySelector ? target.querySelector("[data-focus]") : null;
+  if (heading) {
+    heading.setAttribute("tabindex", "-1");
+    heading.focus();
+  }
+});
