@@ -1727,3 +1727,103 @@ def privacy_record(
         return
     output.write_text(text, encoding="utf-8")
     out.print(f"Wrote {output}.")
+
+
+console_app = typer.Typer(
+    help="The web console for community managers: serve it, or print a one-time sign-in link.",
+    invoke_without_command=True,
+)
+app.add_typer(console_app, name="console")
+
+
+@console_app.callback()
+def console_serve(
+    ctx: typer.Context,
+    host: Annotated[
+        str | None,
+        typer.Option(
+            help="Interface to listen on (default: RALLYBOT_CONSOLE_HOST, else _HTTP_HOST)."
+        ),
+    ] = None,
+    port: Annotated[
+        int | None,
+        typer.Option(
+            min=1, max=65535, help="Port (default: RALLYBOT_CONSOLE_PORT, else _HTTP_PORT)."
+        ),
+    ] = None,
+) -> None:
+    """Serve the console alone, on the bot's database, under /console (Ctrl-C stops it)."""
+    if ctx.invoked_subcommand is not None:
+        return
+    import uvicorn
+
+    from rallybot.bot.clock import SystemClock
+    from rallybot.bot.logs import configure_logging
+    from rallybot.handlers.console.app import PREFIX, create_app, standalone_app
+    from rallybot.handlers.console.serve import standalone_state
+
+    settings = _settings()
+    bind_host = host or settings.console_host or settings.http_host
+    bind_port = port or settings.console_port or settings.http_port
+    if settings.console_url is None:  # links and redirects name the address served here
+        shown = "127.0.0.1" if bind_host in {"0.0.0.0", "::", ""} else bind_host
+        shown = f"[{shown}]" if ":" in shown else shown
+        settings = settings.model_copy(
+            update={"console_url": f"http://{shown}:{bind_port}{PREFIX}"}
+        )
+    _check_schema(settings)
+    configure_logging(settings.log_level, settings.log_format, [])
+
+    async def main() -> None:
+        db = await _read_db(settings)
+        try:
+            console = create_app(standalone_state(settings, db, SystemClock()))
+            config = uvicorn.Config(
+                standalone_app(console),
+                host=bind_host,
+                port=bind_port,
+                lifespan="off",
+                access_log=False,  # sign-in links carry their token in the path
+                log_config=None,
+                server_header=False,
+            )
+            out.print(f"Console on {settings.console_url}/ (Ctrl-C stops it)", soft_wrap=True)
+            await uvicorn.Server(config).serve()
+        finally:
+            await db.dispose()
+
+    asyncio.run(main())
+
+
+@console_app.command("link")
+def console_link(
+    port: Annotated[
+        int | None,
+        typer.Option(min=1, max=65535, help="The port the console is served on, in the URL."),
+    ] = None,
+    manager: Annotated[
+        str | None,
+        typer.Option(help="The manager (platform:id) to sign in; default: the only one."),
+    ] = None,
+) -> None:
+    """Print a one-time sign-in URL for a community manager (valid a few minutes, once)."""
+    from rallybot.bot.clock import SystemClock
+    from rallybot.handlers.console.serve import LinkRefused, make_link
+
+    settings = _settings()
+
+    async def main() -> str:
+        db = await _with_db(settings)
+        try:
+            return await make_link(settings, db, SystemClock(), manager, port)
+        finally:
+            await db.dispose()
+
+    try:
+        url = asyncio.run(main())
+    except LinkRefused as exc:
+        err.print(f"No link: {exc}", style="red", soft_wrap=True, markup=False)
+        raise typer.Exit(1) from None
+    minutes = settings.console_link_minutes
+    err.print(f"One-time sign-in link, valid {minutes:g} minutes:", soft_wrap=True)
+    typer.echo(url)

@@ -195,6 +195,11 @@ async def run_bot(
     scheduler = build_scheduler(bot)
     scheduler.start()
     set_process_fields(worker=bot.worker_id, platform=platform)
+    console_server: HttpServer | None = None
+    if settings.console:  # the web console (handlers/console), on the bot's server or its own
+        from rallybot.handlers.console.serve import attach_to_bot
+
+        console_server = await attach_to_bot(settings, server, bot, clock)
     readiness.started = True
 
     loop = asyncio.get_running_loop()
@@ -226,6 +231,8 @@ async def run_bot(
     finally:
         log.info("stopping: finishing the sends under way")
         readiness.stopping = True  # /readyz answers 503 from now on: send no more traffic here
+        if console_server is not None:
+            await console_server.stop()
         # No new send; the sends under way finish and are recorded before the ticks stop
         # (APScheduler alone would cancel them halfway), then unsent claims are handed back.
         bot.dispatcher.stop()

@@ -39,10 +39,10 @@ import uvicorn
 
 from rallybot.bot.clock import SimulatedClock
 from rallybot.bot.config import Settings
-from rallybot.campaigns.loader import validate_paths
 from rallybot.campaigns.schema import Campaign
 from rallybot.handlers.console.app import PREFIX, create_app, standalone_app
 from rallybot.handlers.console.kit import COOKIE, ConsoleState
+from rallybot.handlers.console.serve import load_campaigns
 from rallybot.handlers.console.sessions import create_session, create_sign_in, find_session
 from rallybot.storage.database import Database, create_database
 from rallybot.storage.models import Member
@@ -70,10 +70,10 @@ def console_settings(**overrides: object) -> Settings:
 
 
 def load_examples() -> dict[str, Campaign]:
-    """The English example campaigns, by id."""
-    campaigns, errors = validate_paths([EXAMPLES])
-    assert not errors, errors
-    return {campaign.id: campaign for campaign in campaigns}
+    """The English example campaigns, by id (read as the bot reads its folder)."""
+    campaigns = load_campaigns([EXAMPLES], console_settings())
+    assert list(campaigns) == ["connect-launch"], list(campaigns)
+    return campaigns
 
 
 @dataclass

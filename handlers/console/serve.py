@@ -1,0 +1,164 @@
+"""Serving the console: inside the bot (:func:`attach_to_bot`) or alone (:func:`standalone_state`,
+``rallybot console``), and the one-time sign-in links of ``rallybot console link``.
+
+Inside the bot, without ``RALLYBOT_CONSOLE_PORT`` the console is mounted under ``/console`` on
+the bot's HTTP server (the probes' host and port); with it, the console gets a server of its
+own on ``RALLYBOT_CONSOLE_HOST`` (default: ``RALLYBOT_HTTP_HOST``) and that port.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+
+from rallybot.bot.app import campaign_files
+from rallybot.bot.clock import Clock
+from rallybot.bot.community import assume_found, overlay
+from rallybot.bot.config import Settings
+from rallybot.bot.context import BotContext
+from rallybot.bot.http import HttpServer
+from rallybot.campaigns.community import load_community
+from rallybot.campaigns.faq import is_faq_file
+from rallybot.campaigns.loader import CampaignLoadError, is_community_file, load_campaign
+from rallybot.campaigns.quiz import is_bank_file
+from rallybot.campaigns.schema import Campaign
+from rallybot.handlers.console.app import PREFIX, console_url, create_app
+from rallybot.handlers.console.kit import ConsoleState, Role, role_of
+from rallybot.handlers.console.sessions import create_sign_in
+from rallybot.storage.database import Database
+
+__all__ = [
+    "LinkRefused",
+    "attach_to_bot",
+    "load_campaigns",
+    "make_link",
+    "standalone_settings",
+    "standalone_state",
+]
+
+log = logging.getLogger("rallybot.console")
+
+
+async def attach_to_bot(
+    settings: Settings, server: HttpServer | None, bot: BotContext, clock: Clock
+) -> HttpServer | None:
+    """Serve the console of the running ``bot``; returns the server it started for it (to
+    stop at shutdown), or None when it shares the bot's (or could not start)."""
+    state = ConsoleState(settings, bot.db, clock, bot=bot)
+    app = create_app(state)
+    own = settings.console_port is not None and not (
+        server is not None
+        and settings.console_port == server.port
+        and (settings.console_host or settings.http_host) == server.host
+    )
+    if not own:
+        if server is None:
+            log.error(
+                "the console cannot be served: the bot's HTTP server is not running "
+                "(set RALLYBOT_CONSOLE_PORT to give the console a port of its own)"
+            )
+            return None
+        server.mount(PREFIX, app)  # unnamed: the pages find their routes by their own names
+        log.info("console on %s%s", server.url, PREFIX)
+        return None
+    assert settings.console_port is not None
+    own_server = HttpServer(settings.console_host or settings.http_host, settings.console_port)
+    own_server.mount(PREFIX, app)  # unnamed: the pages find their routes by their own names
+    own_server.add_route("/", _to_console, name="console_root")
+    try:
+        await own_server.start()
+    except OSError as exc:
+        log.error(
+            "cannot serve the console on %s:%s (%s): set RALLYBOT_CONSOLE_PORT to a free port",
+            own_server.host,
+            own_server.requested_port,
+            exc.strerror or exc,
+        )
+        return None
+    log.info("console on %s%s", own_server.url, PREFIX)
+    return own_server
+
+
+async def _to_console(request: Request) -> Response:
+    return RedirectResponse(f"{PREFIX}/", status_code=307)
+
+
+def standalone_settings(settings: Settings) -> Settings:
+    """The settings with the community file laid over them, as the bot does at reload. Without
+    a chat platform to look people up, the file's managers and helpers count when named by
+    platform id (``slack:U0123``); those named by e-mail need the bot's console."""
+    files = [p for p in campaign_files([settings.campaigns_dir]) if is_community_file(p)]
+    if not files or not settings.campaigns_dir.exists():
+        return settings
+    try:
+        community = load_community(files[0])
+    except Exception as exc:  # a broken file: the environment's settings still stand
+        log.warning("community file %s not used: %s", files[0], exc)
+        return settings
+    return overlay(settings, assume_found(community))
+
+
+def standalone_state(settings: Settings, db: Database, clock: Clock) -> ConsoleState:
+    """The console's state for ``rallybot console``: the campaigns read from
+    RALLYBOT_CAMPAIGNS_DIR once, at the first page that needs them."""
+
+    def load() -> dict[str, Campaign]:
+        return load_campaigns([settings.campaigns_dir], settings)
+
+    return ConsoleState(standalone_settings(settings), db, clock, load_campaigns=load)
+
+
+def load_campaigns(paths: list[Path], settings: Settings) -> dict[str, Campaign]:
+    """The campaigns of ``paths`` as the bot reads them (quiz banks, FAQ and community files
+    left out); a broken file is logged and skipped."""
+    campaigns: dict[str, Campaign] = {}
+    for path in campaign_files(paths):
+        if is_community_file(path) or is_bank_file(path) or is_faq_file(path):
+            continue
+        try:
+            campaign = load_campaign(path, default_quiet_hours=settings.quiet)
+        except CampaignLoadError as exc:
+            for error in exc.errors:
+                log.warning("campaign file error: %s", error)
+            continue
+        except (MemoryError, RecursionError, OSError) as exc:
+            log.warning("campaign file %s cannot be read (%s)", path, type(exc).__name__)
+            continue
+        campaigns.setdefault(campaign.id, campaign)
+    return campaigns
+
+
+class LinkRefused(Exception):
+    """``rallybot console link`` cannot make a link (the message says why)."""
+
+
+async def make_link(
+    settings: Settings, db: Database, clock: Clock, manager: str | None, port: int | None
+) -> str:
+    """A one-time sign-in URL for ``manager`` (a ``platform:id`` key; by default the only
+    community manager), valid RALLYBOT_CONSOLE_LINK_MINUTES minutes."""
+    settings = standalone_settings(settings)
+    managers = [key for key in settings.admins if ":" in key]
+    if manager is None:
+        if len(managers) != 1:
+            listed = ", ".join(managers) or "none with a platform:id in RALLYBOT_ADMINS"
+            raise LinkRefused(f"choose the manager to sign in with --manager ({listed})")
+        manager = managers[0]
+    if ":" not in manager:
+        raise LinkRefused(f'"{manager}" is not a platform:id key, such as slack:U0123')
+    if role_of(settings, manager) is not Role.MANAGER:
+        raise LinkRefused(f"{manager} is not a community manager (RALLYBOT_ADMINS)")
+    lifetime = timedelta(minutes=settings.console_link_minutes)
+    token = await create_sign_in(db, "link", clock.now(), lifetime, actor=manager)
+    base = console_url(settings)
+    if port is not None:
+        parts = urlsplit(base)
+        host = parts.hostname or "127.0.0.1"
+        host = f"[{host}]" if ":" in host else host
+        base = urlunsplit((parts.scheme, f"{host}:{port}", parts.path, "", ""))
+    return f"{base}/signin/link/{token}"

@@ -1,0 +1,93 @@
+"""Serving the console: in the bot (mounted or on its own port), alone, and one-time links."""
+
+from __future__ import annotations
+
+import socket
+from pathlib import Path
+from types import SimpleNamespace
+
+import httpx
+import pytest
+from typer.testing import CliRunner
+
+from rallybot.bot.cli import app as cli
+from rallybot.bot.http import HttpServer, Readiness, add_probes
+from rallybot.bot.metrics import Metrics
+from rallybot.handlers.console.serve import LinkRefused, attach_to_bot, make_link
+from rallybot.storage.migrate import upgrade
+from tests.console.conftest import MANAGER, MEMBER, ConsoleEnv, console_settings, load_examples
+
+
+async def test_a_link_for_the_only_manager_signs_in_once(
+    console: ConsoleEnv, client: httpx.AsyncClient
+) -> None:
+    url = await make_link(console.settings, console.db, console.clock, None, None)
+    assert url.startswith("https://testserver/console/signin/link/")
+    token = url.rsplit("/", 1)[1]
+    assert len(token) >= 43  # 256 bits
+    signed = await client.post("/signin/link", data={"token": token})
+    assert signed.status_code == 303
+    assert (await client.get("/api/audit")).status_code == 200
+
+
+async def test_a_link_names_a_manager_and_the_port(console: ConsoleEnv) -> None:
+    settings = console_settings(console_url=None, admins=[MANAGER, "discord:7"], http_port=8081)
+    with pytest.raises(LinkRefused, match="--manager"):
+        await make_link(settings, console.db, console.clock, None, None)
+    with pytest.raises(LinkRefused, match="not a community manager"):
+        await make_link(settings, console.db, console.clock, MEMBER, None)
+    url = await make_link(settings, console.db, console.clock, "discord:7", 9000)
+    assert url.startswith("http://127.0.0.1:9000/console/signin/link/")
+    url = await make_link(settings, console.db, console.clock, MANAGER, None)
+    assert url.startswith("http://127.0.0.1:8081/console/signin/link/")
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+@pytest.mark.parametrize("own_port", [False, True])
+async def test_the_bot_serves_the_console(console: ConsoleEnv, own_port: bool) -> None:
+    server = HttpServer("127.0.0.1", 0)
+    add_probes(server, Readiness(), Metrics())
+    await server.start()
+    port = _free_port() if own_port else None
+    settings = console_settings(console_port=port, console_url=None)
+    bot = SimpleNamespace(db=console.db, settings=settings, campaigns=load_examples())
+    own = await attach_to_bot(settings, server, bot, console.clock)  # type: ignore[arg-type]
+    try:
+        assert (own is not None) == own_port
+        base = own.url if own is not None else server.url
+        async with httpx.AsyncClient() as http:
+            page = await http.get(f"{base}/console/signin")
+            assert page.status_code == 200 and "Sign in" in page.text
+            assert "frame-ancestors 'none'" in page.headers["content-security-policy"]
+            probe = await http.get(f"{server.url}/healthz")  # the probes stay where they were
+            assert probe.status_code == 200
+            if own is not None:
+                root = await http.get(f"{own.url}/")
+                assert root.headers["location"] == "/console/"
+    finally:
+        if own is not None:
+            await own.stop()
+        await server.stop()
+
+
+def test_console_link_command(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    database = tmp_path / "rallybot.db"
+    upgrade(f"sqlite:///{database}")
+    monkeypatch.chdir(tmp_path)
+    env = {
+        "DATABASE_URL": f"sqlite:///{database}",
+        "RALLYBOT_ADMINS": "slack:U1",
+        "RALLYBOT_CAMPAIGNS_DIR": str(tmp_path),
+    }
+    result = CliRunner().invoke(cli, ["console", "link", "--port", "8099"], env=env)
+    assert result.exit_code == 0, result.output
+    assert "http://127.0.0.1:8099/console/signin/link/" in result.output
+    refused = CliRunner().invoke(cli, ["console", "link", "--manager", "slack:U2"], env=env)
+    assert refused.exit_code == 1
+    assert "not a community manager" in refused.output
