@@ -8,8 +8,13 @@ At each size, ``rallybot report --format html`` runs in a fresh process, which r
 wall time and its peak memory (max RSS). The growth factor is time(last) / time(first) against
 events(last) / events(first): a linear cost gives the same ratio.
 
-Besides the activity rows: 100 campaign posts (every member in their channel), 200,000 quiz
-answers, 20,000 survey answers, 5,000 help tickets and one points total per member.
+Besides the activity rows: 100 campaign posts (every member in their channel, kept as the
+posts' one audience), 200,000 quiz answers, 20,000 survey answers, 5,000 help tickets and one
+points total per member.
+
+``--url`` uses (and keeps) one database: the first run fills it, later runs only migrate it and
+time the report, to compare two versions of the code on the same data (``--events 10`` for
+100,000 members and 10 M events).
 
 ``--channel-sync-members N`` measures instead the channel membership sync (:mod:`bot.channels`)
 of one channel of N members against the fake Slack, at Slack's real pace: the time, the
@@ -109,6 +114,12 @@ async def load_base(db: Database, members: int) -> None:
         f"{t('0')}, {t('0')} FROM {series}",
         "INSERT INTO channel_member (platform, channel_id, member_id) "
         "SELECT 'bench', 'C0', id FROM member",
+        # Who could see the posts when they were sent: the whole channel, unchanged meanwhile
+        # (the posts share one audience, as the outbox would store it).
+        f"INSERT INTO audience (id, platform, channel_id, size, created_at) "
+        f"VALUES (1, 'bench', 'C0', {members}, {t('0')})",
+        "INSERT INTO audience_member (audience_id, member_id) SELECT 1, id FROM member",
+        "UPDATE delivery SET audience_id = 1",
         "INSERT INTO quiz_run (id, key, series, bank_id, mode, platform, campaign_id, locale,"
         ' questions, "current", state, window_seconds, messages, started_at) VALUES '
         f"(1, 'launch/quiz', 'launch/quiz', 'bank', 'live', 'bench', 'launch', 'en', '[]', 0,"
@@ -251,19 +262,35 @@ def child(out: Path) -> None:
     print(json.dumps({"peak_mb": round(peak_kb / 1024, 1), "command_s": round(seconds, 2)}))
 
 
+async def _loaded(db: Database) -> int:
+    """How many activity rows an earlier run left in the database (0: an empty one)."""
+    async with db.engine.connect() as conn:
+        members = (await conn.exec_driver_sql("SELECT count(*) FROM member")).scalar_one()
+        if not members:
+            return 0
+        return int((await conn.exec_driver_sql("SELECT count(*) FROM activity")).scalar_one())
+
+
 async def bench(url: str, backend: str, members: int, sizes: list[int]) -> list[dict[str, Any]]:
-    """Grow one database through ``sizes`` and time the report at each."""
+    """Grow one database through ``sizes`` and time the report at each. A database that an
+    earlier run (``--url``) already filled is only migrated and reported on: the same data
+    measured by two versions of the code."""
     await upgrade_async(url)
     db = create_database(url)
     results: list[dict[str, Any]] = []
     try:
         started = time.perf_counter()
-        await load_base(db, members)
-        loaded = 0
+        loaded = await _loaded(db)
+        if loaded:
+            await analyze(db)  # a migration may have added rows and indexes
+            sizes = [loaded]
+        else:
+            await load_base(db, members)
         for size in sizes:
-            await load_events(db, loaded, size - loaded, members)
-            loaded = size
-            await analyze(db)
+            if size > loaded:
+                await load_events(db, loaded, size - loaded, members)
+                loaded = size
+                await analyze(db)
             load_seconds = time.perf_counter() - started
             with tempfile.TemporaryDirectory() as out:
                 figures = run_report(url, Path(out))
@@ -355,6 +382,10 @@ async def channel_sync(members: int, scale: float, tmp_dir: str | None) -> None:
 async def main_async(args: argparse.Namespace) -> None:
     """Run on a temporary SQLite file and, if reachable, a temporary PostgreSQL database."""
     sizes = sorted(int(float(s) * 1_000_000) for s in args.events.split(","))
+    if args.url:  # one database, kept: fill it once, then measure any version on it
+        backend = "postgresql" if args.url.startswith("postgresql") else "sqlite"
+        await bench(args.url, backend, args.members, sizes)
+        return
     backends = args.backends.split(",")
     if "sqlite" in backends:
         with tempfile.TemporaryDirectory(dir=args.tmp) as tmp:
@@ -386,6 +417,13 @@ def main() -> None:
     parser.add_argument("--backends", default="sqlite,postgresql")
     parser.add_argument("--pg-url", default="postgresql://postgres@127.0.0.1:5432/test")
     parser.add_argument("--tmp", default=None, help="Folder for the SQLite file.")
+    parser.add_argument(
+        "--url",
+        default=None,
+        help="Use (and keep) this database instead of a temporary one; when an earlier run "
+        "filled it, only migrate it and time the report (to compare two versions on the same "
+        "data, e.g. --events 10 once, then again after a change).",
+    )
     parser.add_argument("--child", default=None, help=argparse.SUPPRESS)
     parser.add_argument("--channel-sync-members", type=int, default=0)
     parser.add_argument("--slack-scale", type=float, default=1.0, help="Fake Slack speed-up.")

@@ -20,9 +20,10 @@ docstrings below point to it. In short:
 - **active participant**: a member with at least one activity (post, reply, message to the bot,
   reaction, button, command) in the week.
 - **reach** of a campaign post (a delivery sent to a channel): the distinct members who reacted
-  to it or replied in its thread, out of its audience: the members of its channel when known,
-  together with everyone who reacted or replied (they could see it), else every member in
-  scope; at most 100 % by construction.
+  to it or replied in its thread, out of its audience: the members of its channel when it was
+  sent (kept with the delivery, :class:`storage.models.Audience`), together with everyone who
+  reacted or replied (they could see it), else (a channel whose members were not known) every
+  member in scope; at most 100 % by construction.
 - **quiz**: final answers only; participation = participants / members in scope; mean score =
   the mean, over participants, of each one's share of correct answers.
 - **satisfaction**: survey answers of kind ``rating`` (1-5: mean) and ``nps`` (0-10: NPS =
@@ -56,7 +57,7 @@ from rallybot.storage.database import Database
 from rallybot.storage.helpdesk_models import HelpTicket
 from rallybot.storage.models import (
     ALL_TIME,
-    ChannelMember,
+    AudienceMember,
     Delivery,
     DeliveryStatus,
     Member,
@@ -102,7 +103,7 @@ __all__ = [
 MEMBER = table_of(Member)
 ACTIVITY = table_of(Activity)
 DELIVERY = table_of(Delivery)
-CHANNEL_MEMBER = table_of(ChannelMember)
+AUDIENCE_MEMBER = table_of(AudienceMember)
 QUIZ_ANSWER = table_of(QuizAnswer)
 QUIZ_RUN = table_of(QuizRun)
 HELP_TICKET = table_of(HelpTicket)
@@ -111,7 +112,7 @@ CHALLENGE_DONE = table_of(ChallengeDone)
 M = MEMBER.c
 A = ACTIVITY.c
 D = DELIVERY.c
-CM = CHANNEL_MEMBER.c
+AM = AUDIENCE_MEMBER.c
 QA = QUIZ_ANSWER.c
 QR = QUIZ_RUN.c
 SA = table_of(SurveyAnswer).c
@@ -643,23 +644,20 @@ async def reach(db: Database, scope: Scope = Scope()) -> list[PostReach]:
             *_range(A.occurred_at, scope, start=False),
             *([A.member_id.not_in(left_out)] if left_out else []),
         )
-    platforms = [r[0] for r in await _rows(db, sa.select(CM.platform).distinct())]
     reactors = sa.func.count(
         sa.distinct(sa.case((acts.kind == ActivityKind.reaction.value, acts.member_id)))
     )
     repliers = sa.func.count(
         sa.distinct(sa.case((acts.kind == ActivityKind.reply.value, acts.member_id)))
     )
-    # Who reacted or replied could see the post: they belong to its audience even when the
-    # channel's membership the bot knows misses them (reach is at most 100 % by construction).
+    # Who reacted or replied could see the post: a member who joined the channel after it was
+    # sent belongs to its audience too (reach is at most 100 % by construction).
     unlisted = sa.func.count(
         sa.distinct(
             sa.case(
                 (
                     ~sa.exists().where(
-                        CM.platform.in_(platforms),  # the primary key's first column
-                        CM.channel_id == acts.channel_id,
-                        CM.member_id == acts.member_id,
+                        AM.audience_id == D.audience_id, AM.member_id == acts.member_id
                     ),
                     acts.member_id,
                 )
@@ -677,6 +675,7 @@ async def reach(db: Database, scope: Scope = Scope()) -> list[PostReach]:
             repliers,
             sa.func.count(sa.distinct(acts.member_id)),
             unlisted,
+            D.audience_id,
         )
         .select_from(DELIVERY)
         .outerjoin(actions, join_on)
@@ -686,26 +685,38 @@ async def reach(db: Database, scope: Scope = Scope()) -> list[PostReach]:
             D.platform_message_id.is_not(None),
             *_range(D.sent_at, scope),
         )
-        .group_by(D.id, D.campaign_id, D.step_id, D.occurrence, D.sent_at, D.platform_channel_id)
+        .group_by(
+            D.id,
+            D.campaign_id,
+            D.step_id,
+            D.occurrence,
+            D.sent_at,
+            D.platform_channel_id,
+            D.audience_id,
+        )
         .order_by(D.sent_at, D.id)
     )
     if scope.campaign_id is not None:
         query = query.where(D.campaign_id == scope.campaign_id)
     rows = await _rows(db, query)
-    audience_query = (
-        sa.select(CM.channel_id, sa.func.count(sa.distinct(CM.member_id)))
-        .join_from(CHANNEL_MEMBER, MEMBER, M.id == CM.member_id)
-        .where(*_member_conditions(scope))
-        .group_by(CM.channel_id)
-    )
-    audiences = {c: int(n) for c, n in await _rows(db, audience_query)}
+    # The members in scope of each audience kept with the posts (posts share one while their
+    # channel's membership does not change: few audiences, each read once).
+    kept = sorted({int(row[9]) for row in rows if row[9] is not None})
+    audiences: dict[int, int] = {}
+    for start in range(0, len(kept), 500):
+        audience_query = (
+            sa.select(AM.audience_id, sa.func.count())
+            .join_from(AUDIENCE_MEMBER, MEMBER, M.id == AM.member_id)
+            .where(AM.audience_id.in_(kept[start : start + 500]), *_member_conditions(scope))
+            .group_by(AM.audience_id)
+        )
+        audiences.update({int(a): int(n) for a, n in await _rows(db, audience_query)})
     everyone = await members_in_scope(db, scope)
     result: list[PostReach] = []
     for row in rows:
         campaign_id, step_id, occurrence, sent_at, channel, reacted, replied, reached = row[:8]
-        known = audiences.get(channel or "")
-        if known:
-            known += int(row[8])
+        kept_with = row[9]
+        known = None if kept_with is None else audiences.get(int(kept_with), 0) + int(row[8])
         result.append(
             PostReach(
                 campaign_id=campaign_id,
@@ -716,8 +727,8 @@ async def reach(db: Database, scope: Scope = Scope()) -> list[PostReach]:
                 reactors=int(reacted),
                 repliers=int(replied),
                 reached=int(reached),
-                audience=known if known else max(everyone, int(reached)),
-                audience_from_channel=bool(known),
+                audience=known if known is not None else max(everyone, int(reached)),
+                audience_from_channel=known is not None,
             )
         )
     return result

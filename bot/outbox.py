@@ -226,7 +226,12 @@ class Dispatcher:
         now_held = await outbox.holder(self.db, row.id)
         status, owner = now_held if now_held is not None else ("deleted", None)
         if status == "pending" and await outbox.mark_sent_unclaimed(
-            self.db, row.id, self.clock.now(), sent.channel_id, sent.message_id
+            self.db,
+            row.id,
+            self.clock.now(),
+            sent.channel_id,
+            sent.message_id,
+            audience_of=self._audience_of(row),
         ):
             log.info("recorded %s as sent although its claim had lapsed (nobody took it)", row.key)
             return
@@ -240,6 +245,11 @@ class Dispatcher:
             )
         else:
             log.info("sent %s; it was meanwhile recorded as %s", row.key, status)
+
+    def _audience_of(self, row: Delivery) -> str | None:
+        """The platform whose channel members see a channel post (its audience is kept with
+        it, for reach); None for a direct message."""
+        return self.adapter.platform if row.recipient.startswith("channel:") else None
 
     async def _skip(self, row: Delivery, reason: str, stats: DispatchStats) -> None:
         assert row.id is not None
@@ -284,6 +294,7 @@ class Dispatcher:
                     self.clock.now(),
                     found.channel_id,
                     found.message_id,
+                    audience_of=self._audience_of(row),
                 )
                 stats.recovered += 1
                 METRICS.delivery(row.campaign_id, row.step_id, "sent")
@@ -333,7 +344,13 @@ class Dispatcher:
             log.error("failed %s for good: %s", row.key, exc)
             return
         recorded = await outbox.mark_sent(
-            self.db, row.id, self.worker_id, self.clock.now(), sent.channel_id, sent.message_id
+            self.db,
+            row.id,
+            self.worker_id,
+            self.clock.now(),
+            sent.channel_id,
+            sent.message_id,
+            audience_of=self._audience_of(row),
         )
         if not recorded:
             await self._record_lapsed(row, sent, stats)

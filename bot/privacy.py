@@ -126,6 +126,8 @@ NOT_PERSONAL: dict[str, str] = {
     "bot_secret": "the generated secret that keys survey buttons",
     "replica": "running bot processes and their heartbeats",
     "challenge_closed": "when a challenge was closed and how many won, no person",
+    "audience": "a channel's membership at one moment: the channel and a size (members are in "
+    "audience_member)",
 }
 """Tables that refer to no member, with the reason."""
 
@@ -616,6 +618,13 @@ async def _journey_rewrite(
 register(PersonalData("channel_member", member_columns=("member_id",)))
 register(
     PersonalData(
+        "audience_member",
+        member_columns=("member_id",),
+        why="who could see a channel post when it was sent",
+    )
+)
+register(
+    PersonalData(
         "delivery",
         handled=("recipient",),
         match=lambda t, m: t.c.recipient == f"member:{m.id}",
@@ -871,6 +880,10 @@ PURPOSES: dict[str, tuple[str, str]] = {
         "RALLYBOT_ERASE_REMOVED_AFTER_DAYS after leaving the roster)",
     ),
     "channel_member": ("channel audiences and the reach of posts", UNTIL_FORGOTTEN),
+    "audience_member": (
+        "who could see a channel post when it was sent: the reach of posts",
+        UNTIL_FORGOTTEN,
+    ),
     "delivery": (
         "messages planned and sent (the outbox: what, to whom, when, delivery status)",
         UNTIL_FORGOTTEN + '; mentions in messages to others are replaced by "someone"',

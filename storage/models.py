@@ -12,6 +12,8 @@ from sqlmodel import Field, SQLModel
 
 __all__ = [
     "ALL_TIME",
+    "Audience",
+    "AudienceMember",
     "BadgeAward",
     "CampaignState",
     "CampaignStatus",
@@ -121,6 +123,30 @@ class ChannelMember(SQLModel, table=True):
     member_id: int = Field(primary_key=True, foreign_key="member.id", ondelete="CASCADE")
 
 
+class Audience(SQLModel, table=True):
+    """The members of a channel at one moment: the audience of the posts sent there while its
+    membership stayed the same (they share the row, so a channel of 100,000 members costs
+    100,000 rows per change of membership, not per post)."""
+
+    __tablename__ = "audience"
+    __table_args__ = (sa.Index("ix_audience_channel", "platform", "channel_id", "id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    platform: str = Field(max_length=16)
+    channel_id: str = Field(max_length=64)
+    size: int = 0
+    created_at: datetime = Field(default_factory=_now, sa_type=UTCDateTime)
+
+
+class AudienceMember(SQLModel, table=True):
+    """One member of an :class:`Audience`."""
+
+    __tablename__ = "audience_member"
+
+    audience_id: int = Field(primary_key=True, foreign_key="audience.id", ondelete="CASCADE")
+    member_id: int = Field(primary_key=True, foreign_key="member.id", ondelete="CASCADE")
+
+
 class CampaignStatus(StrEnum):
     """Whether a campaign's deliveries go out."""
 
@@ -189,6 +215,9 @@ class Delivery(SQLModel, table=True):
     sent_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     platform_channel_id: str | None = Field(default=None, max_length=64)
     platform_message_id: str | None = Field(default=None, max_length=64)
+    # A channel post: who could see it when it was sent (None: a direct message, or a channel
+    # whose members the bot did not know).
+    audience_id: int | None = None  # an Audience id
     reason: str | None = Field(default=None, max_length=500)
     created_at: datetime = Field(default_factory=_now, sa_type=UTCDateTime)
     updated_at: datetime = Field(default_factory=_now, sa_type=UTCDateTime)

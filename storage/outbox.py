@@ -20,8 +20,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from rallybot.storage.database import Database
 from rallybot.storage.models import (
+    Audience,
+    AudienceMember,
     CampaignState,
     CampaignStatus,
+    ChannelMember,
     Delivery,
     DeliveryStatus,
     table_of,
@@ -29,6 +32,9 @@ from rallybot.storage.models import (
 
 D = table_of(Delivery).c
 S = table_of(CampaignState).c
+_AU = table_of(Audience)
+_AM = table_of(AudienceMember)
+_CM = table_of(ChannelMember)
 
 __all__ = [
     "affected",
@@ -40,6 +46,7 @@ __all__ = [
     "hold",
     "holder",
     "insert_deliveries",
+    "keep_audience",
     "mark_failed",
     "mark_sent",
     "mark_sent_unclaimed",
@@ -128,7 +135,12 @@ async def claim_due(
 
 
 async def _finish(
-    db: Database, delivery_id: int, worker_id: str, now: datetime, **values: Any
+    db: Database,
+    delivery_id: int,
+    worker_id: str,
+    now: datetime,
+    audience_of: str | None = None,
+    **values: Any,
 ) -> bool:
     async with db.session() as session:
         result = await session.execute(
@@ -140,7 +152,69 @@ async def _finish(
             )
             .values(lease_until=None, updated_at=now, **values)
         )
-        return bool(affected(result))
+        done = bool(affected(result))
+        if done and audience_of is not None:
+            await keep_audience(
+                session, delivery_id, audience_of, values["platform_channel_id"], now
+            )
+        return done
+
+
+async def keep_audience(
+    session: AsyncSession, delivery_id: int, platform: str, channel_id: str, now: datetime
+) -> int | None:
+    """Store who could see a channel post as it is sent: the channel's members now
+    (``channel_member``), as an :class:`~storage.models.Audience` the delivery points to. The
+    channel's latest audience is reused while its membership is the same (posts share it);
+    a channel whose members the bot does not know gets none. The audience id, or None."""
+    members = sa.select(_CM.c.member_id).where(
+        _CM.c.platform == platform, _CM.c.channel_id == channel_id
+    )
+    size = int(
+        (
+            await session.execute(sa.select(sa.func.count()).select_from(members.subquery()))
+        ).scalar_one()
+    )
+    if not size:
+        return None
+    latest = (
+        await session.execute(
+            sa.select(_AU.c.id, _AU.c.size)
+            .where(_AU.c.platform == platform, _AU.c.channel_id == channel_id)
+            .order_by(_AU.c.id.desc())
+            .limit(1)
+        )
+    ).first()
+    audience_id: int | None = None
+    if latest is not None and int(latest[1]) == size:
+        # Same size: the same members unless one of today's is not in it (primary key probes).
+        changed = sa.exists().where(
+            _CM.c.platform == platform,
+            _CM.c.channel_id == channel_id,
+            ~sa.exists().where(_AM.c.audience_id == latest[0], _AM.c.member_id == _CM.c.member_id),
+        )
+        if not (await session.execute(sa.select(changed))).scalar_one():
+            audience_id = int(latest[0])
+    if audience_id is None:
+        audience_id = int(
+            (
+                await session.execute(
+                    sa.insert(_AU)
+                    .values(platform=platform, channel_id=channel_id, size=size, created_at=now)
+                    .returning(_AU.c.id)
+                )
+            ).scalar_one()
+        )
+        await session.execute(
+            sa.insert(_AM).from_select(
+                ["audience_id", "member_id"],
+                sa.select(sa.literal(audience_id), _CM.c.member_id).where(
+                    _CM.c.platform == platform, _CM.c.channel_id == channel_id
+                ),
+            )
+        )
+    await session.execute(sa.update(_T).where(D.id == delivery_id).values(audience_id=audience_id))
+    return audience_id
 
 
 async def mark_sent(
@@ -150,13 +224,18 @@ async def mark_sent(
     now: datetime,
     channel_id: str,
     message_id: str,
+    *,
+    audience_of: str | None = None,
 ) -> bool:
-    """Record a delivery as sent; False if this worker no longer held the claim."""
+    """Record a delivery as sent; False if this worker no longer held the claim. With
+    ``audience_of`` (the platform of a channel post), also store who could see it
+    (:func:`keep_audience`), in the same transaction."""
     return await _finish(
         db,
         delivery_id,
         worker_id,
         now,
+        audience_of,
         status=DeliveryStatus.sent.value,
         sent_at=now,
         platform_channel_id=channel_id,
@@ -316,10 +395,16 @@ async def holder(db: Database, delivery_id: int) -> tuple[str, str | None] | Non
 
 
 async def mark_sent_unclaimed(
-    db: Database, delivery_id: int, now: datetime, channel_id: str, message_id: str
+    db: Database,
+    delivery_id: int,
+    now: datetime,
+    channel_id: str,
+    message_id: str,
+    *,
+    audience_of: str | None = None,
 ) -> bool:
     """Record a send whose claim lapsed while nobody else took the row (it is pending again):
-    recording it now keeps it from going twice."""
+    recording it now keeps it from going twice. ``audience_of``: as for :func:`mark_sent`."""
     async with db.session() as session:
         result = await session.execute(
             sa.update(_T)
@@ -335,7 +420,10 @@ async def mark_sent_unclaimed(
                 updated_at=now,
             )
         )
-        return bool(affected(result))
+        done = bool(affected(result))
+        if done and audience_of is not None:
+            await keep_audience(session, delivery_id, audience_of, channel_id, now)
+        return done
 
 
 async def skip_overdue(

@@ -101,3 +101,18 @@ def test_bench_prints_its_json_lines(name: str, running: dict[str, subprocess.Po
     for line, keys in zip(lines, expected, strict=True):
         assert "error" not in line, line
         assert keys <= set(line), (keys - set(line), line)
+
+
+def test_the_report_bench_measures_a_kept_database_again(tmp_path: Path) -> None:
+    # --url: the first run fills the database; the second only reports on the same rows.
+    url = f"sqlite:///{tmp_path / 'kept.db'}"
+    args = [sys.executable, "-m", "bench.report_bench", "--members", "50", "--url", url]
+    runs = [
+        subprocess.run(
+            [*args, "--events", events], cwd=ROOT, capture_output=True, text=True, check=False
+        )
+        for events in ("0.001", "0.005")
+    ]
+    assert all(r.returncode == 0 for r in runs), runs[-1].stderr[-2000:]
+    first, again = (json.loads(r.stdout.splitlines()[0]) for r in runs)
+    assert first["events"] == again["events"] == 1000  # not filled a second time

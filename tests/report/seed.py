@@ -23,6 +23,7 @@ from rallybot.storage.models import (
     PointTotal,
     table_of,
 )
+from rallybot.storage.outbox import keep_audience
 from rallybot.storage.quiz_models import QuizAnswer, QuizRun
 from rallybot.storage.report_models import Activity, week_of
 from rallybot.storage.survey_models import Survey, SurveyAnswer
@@ -223,6 +224,10 @@ async def seed(db: Database) -> None:
             for i, campaign, step, recipient, status, sent_at, channel, message in DELIVERIES
         ],
     )
+    async with db.session() as session:  # the outbox keeps who could see each channel post
+        for i, _, _, recipient, status, sent_at, channel, _ in DELIVERIES:
+            if status == "sent" and recipient.startswith("channel:") and channel and sent_at:
+                await keep_audience(session, i, "memory", channel, sent_at)
     await _insert(
         db,
         QuizRun,

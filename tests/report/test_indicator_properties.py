@@ -22,6 +22,7 @@ from sqlmodel import SQLModel
 from rallybot.bot import indicators as ind
 from rallybot.storage.database import Database, create_database
 from rallybot.storage.models import ChannelMember, Delivery, Member, table_of
+from rallybot.storage.outbox import keep_audience
 from rallybot.storage.report_models import Activity, week_of
 
 T0 = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
@@ -71,7 +72,14 @@ community = people.flatmap(lambda p: st.tuples(st.just(p), acts(len(p))))
 async def _load(db: Database, persons: list[Person], history: list[Act]) -> None:
     async with db.session() as session:
         for table in reversed(SQLModel.metadata.sorted_tables):
-            if table.name in {"member", "activity", "channel_member", "delivery"}:
+            if table.name in {
+                "member",
+                "activity",
+                "channel_member",
+                "delivery",
+                "audience",
+                "audience_member",
+            }:
                 await session.execute(sa.delete(table))
     rows: list[dict[str, Any]] = [
         {
@@ -116,6 +124,8 @@ async def _load(db: Database, persons: list[Person], history: list[Act]) -> None
                 updated_at=T0,
             )
         )
+        # Sent now: who could see it is the channel's members now (the outbox keeps them).
+        await keep_audience(session, 1, "memory", CHANNEL, T0)
         activity = [
             {
                 "member_id": a.who + 1,
@@ -145,7 +155,10 @@ def _oracle(persons: list[Person], history: list[Act]) -> tuple[list[int], int, 
     people = {i for i, p in enumerate(persons) if not p.bot}  # managers are people here
     reacted = {a.who for a in before_end if a.kind in {"reaction", "reply"}} & people
     listed = {i for i, p in enumerate(persons) if p.in_channel} & people
-    audience = len(listed | reacted) if listed else max(len(people), len(reacted))
+    # The channel's members known when the post was sent (bots included: a channel of bots
+    # only has an audience of nobody in scope); unknown: everyone.
+    known = any(p.in_channel for p in persons)
+    audience = len(listed | reacted) if known else max(len(people), len(reacted))
     return funnel, len(reacted), audience
 
 

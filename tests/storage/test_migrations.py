@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 from pathlib import Path
 from typing import Any
 
@@ -124,3 +125,42 @@ def test_command_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Non
     main(["--url", url, "downgrade", "base"])
     main(["--url", url, "current"])
     assert capsys.readouterr().out.strip() == "(none)"
+
+
+def test_posts_sent_before_0016_get_their_channel_as_audience(tmp_path: Path) -> None:
+    path = tmp_path / "old.db"
+    url = f"sqlite:///{path}"
+    upgrade(url, "0015")
+    when = "2026-11-01 09:00:00.000000"
+    with sqlite3.connect(path) as conn:
+        conn.executemany(
+            "INSERT INTO member (id, platform, platform_user_id, groups, is_bot,"
+            " profile_complete, opted_out, forgotten, created_at, updated_at)"
+            " VALUES (?, 'slack', ?, '[]', 0, 0, 0, 0, ?, ?)",
+            [(i, f"U{i}", when, when) for i in (1, 2, 3)],
+        )
+        conn.executemany(
+            "INSERT INTO channel_member (platform, channel_id, member_id) VALUES ('slack', ?, ?)",
+            [("C1", 1), ("C1", 2), ("C2", 3)],
+        )
+        conn.executemany(
+            "INSERT INTO delivery (id, campaign_id, step_id, recipient, occurrence, due_at,"
+            " grace_until, status, payload, content_hash, attempts, sent_at,"
+            " platform_channel_id, platform_message_id, created_at, updated_at)"
+            " VALUES (?, 'c', ?, ?, 'once', ?, ?, ?, '{}', '', 1, ?, ?, ?, ?, ?)",
+            [
+                (1, "a", "channel:news", when, when, "sent", when, "C1", "P1", when, when),
+                (2, "b", "channel:news", when, when, "sent", when, "C1", "P2", when, when),
+                (3, "c", "member:3", when, when, "sent", when, "C1", "P3", when, when),
+                (4, "d", "channel:news", when, when, "pending", None, None, None, when, when),
+            ],
+        )
+    upgrade(url)
+    with sqlite3.connect(path) as conn:
+        audiences = conn.execute("SELECT id, platform, channel_id, size FROM audience").fetchall()
+        assert [a[1:] for a in audiences] == [("slack", "C1", 2)]
+        members = conn.execute("SELECT audience_id, member_id FROM audience_member").fetchall()
+        assert sorted(m for _, m in members) == [1, 2]
+        kept = conn.execute("SELECT id, audience_id FROM delivery ORDER BY id").fetchall()
+        first = audiences[0][0]
+        assert kept == [(1, first), (2, first), (3, None), (4, None)]
