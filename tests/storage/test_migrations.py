@@ -127,10 +127,10 @@ def test_command_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Non
     assert capsys.readouterr().out.strip() == "(none)"
 
 
-def test_posts_sent_before_0016_get_their_channel_as_audience(tmp_path: Path) -> None:
+def test_posts_sent_before_0019_get_their_channel_as_audience(tmp_path: Path) -> None:
     path = tmp_path / "old.db"
     url = f"sqlite:///{path}"
-    upgrade(url, "0015")
+    upgrade(url, "0018")
     when = "2026-11-01 09:00:00.000000"
     with sqlite3.connect(path) as conn:
         conn.executemany(

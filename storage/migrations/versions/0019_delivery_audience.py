@@ -4,8 +4,8 @@
 Posts sent before this revision get the channel's membership known now (the best there is),
 one shared audience per channel.
 
-Revision ID: 0016
-Revises: 0015
+Revision ID: 0019
+Revises: 0018
 Create Date: 2026-12-04 03:30:00.000000
 """
 
@@ -21,8 +21,8 @@ from alembic import op
 import rallybot.storage.models
 
 # revision identifiers, used by Alembic.
-revision: str = "0016"
-down_revision: str | Sequence[str] | None = "0015"
+revision: str = "0019"
+down_revision: str | Sequence[str] | None = "0018"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
