@@ -40,6 +40,7 @@ from rallybot.storage.models import (
     DeliveryStatus,
     table_of,
 )
+from rallybot.storage.onboarding_models import JourneyTask
 
 __all__ = [
     "ABSENT",
@@ -49,6 +50,7 @@ __all__ = [
     "absent_sources",
     "cancel_absent",
     "carry_renames",
+    "carry_task_renames",
     "committed_rename_warnings",
     "committed_text",
     "forget_absence",
@@ -68,6 +70,7 @@ _RESTORABLE = (STEP_REMOVED, FILE_REMOVED)
 _FLAG_PREFIX = "absent:"
 
 D = table_of(Delivery).c
+_TASK = table_of(JourneyTask)
 F = table_of(ControlFlag).c
 S = table_of(CampaignState).c
 
@@ -168,10 +171,49 @@ async def restore_cancelled(db: Database, campaign: Campaign, now: datetime) -> 
         return outbox.affected(result)
 
 
+async def carry_task_renames(db: Database, campaign: Campaign) -> int:
+    """Give each onboarding task declaring ``renamed_from`` the members who did its old id
+    (they are not asked again, nor credited twice); returns how many rows moved. A member who
+    already has the new id keeps that row. The nudges follow as renamed steps."""
+    journey = campaign.spec.journey
+    if journey is None:
+        return 0
+    ids = {t.id for t in journey.tasks}
+    renames = {
+        t.renamed_from: t.id
+        for t in journey.tasks
+        if t.renamed_from is not None and t.renamed_from not in ids
+    }
+    moved = 0
+    async with db.session() as session:
+        for old, new in renames.items():
+            already = sa.select(_TASK.c.member_id).where(
+                _TASK.c.campaign_id == campaign.id, _TASK.c.task_id == new
+            )
+            result = await session.execute(
+                sa.update(_TASK)
+                .where(
+                    _TASK.c.campaign_id == campaign.id,
+                    _TASK.c.task_id == old,
+                    _TASK.c.member_id.not_in(already),
+                )
+                .values(task_id=new)
+            )
+            moved += outbox.affected(result)
+    if moved:
+        log.info(
+            "campaign %s: %d onboarding task(s) done follow their renamed task", campaign.id, moved
+        )
+    return moved
+
+
 async def carry_renames(db: Database, campaign: Campaign, now: datetime) -> int:
     """Give each step declaring ``renamed_from`` the deliveries of its old id (sent ones too,
-    so that nobody gets it again); returns how many rows moved. Rows whose new key already
-    exists stay where they are."""
+    so that nobody gets it again), and each renamed onboarding task its members who did it
+    (:func:`carry_task_renames`); returns how many rows moved. Rows whose new key already
+    exists stay where they are. A renamed survey step keeps its survey (see
+    :func:`campaigns.survey.step_survey_id`): its answers and buttons stay valid."""
+    tasks = await carry_task_renames(db, campaign)
     moved = 0
     ids = {s.id for s in campaign.steps}
     renames = {
@@ -180,7 +222,7 @@ async def carry_renames(db: Database, campaign: Campaign, now: datetime) -> int:
         if s.spec.renamed_from is not None and s.spec.renamed_from not in ids
     }
     if not renames:
-        return 0
+        return tasks
     async with db.session() as session:
         for old, new in renames.items():
             rows = (
@@ -212,7 +254,7 @@ async def carry_renames(db: Database, campaign: Campaign, now: datetime) -> int:
                 moved += outbox.affected(result)
     if moved:
         log.info("campaign %s: %d delivery(ies) follow their renamed step", campaign.id, moved)
-    return moved
+    return moved + tasks
 
 
 def _content(step: Step) -> tuple[object, ...]:

@@ -150,6 +150,9 @@ def journey_steps(spec: CampaignSpec) -> list[StepSpec]:
                 "unless": f"task_done({task.id})",
                 "buttons": _nudge_buttons(task, nudge.buttons),
             }
+            if nudge.id is None and task.renamed_from is not None:
+                # A renamed task's nudges keep their history (sent ones are not sent again).
+                data["renamed_from"] = nudge_step_id(task.renamed_from, number)
             if nudge.image is not None:
                 data["image"] = nudge.image.model_dump(mode="json")
             steps.append(StepSpec.model_validate(data))
@@ -303,6 +306,14 @@ def journey_problems(spec: CampaignSpec) -> list[Problem]:
             )
         duplicate = task.id in seen
         seen.setdefault(task.id, index)
+        if task.renamed_from is not None and task.renamed_from in task_ids:
+            problems.append(
+                Problem(
+                    (*where, "renamed_from"),
+                    f'task "{task.renamed_from}" is still in the file: a task renamed from it '
+                    "would share its history; remove renamed_from or the old task",
+                )
+            )
         kind = task.done_when
         if kind == "joined_channels":
             if not task.channels:

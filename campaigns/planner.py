@@ -180,10 +180,11 @@ def build_message(
         if not text:
             text = _QUIZ_INVITE.get(locale.split("-")[0], _QUIZ_INVITE["en"])
     if spec.survey is not None:  # a survey invitation: its button asks the questions in DMs
-        from rallybot.campaigns.survey import START_LABEL, survey_id, survey_key
+        from rallybot.campaigns.survey import START_LABEL, step_survey_id, survey_key
 
         label = START_LABEL.get(locale.split("-")[0], START_LABEL["en"])
-        key = survey_key(survey_id(campaign.id, spec.id))
+        survey = step_survey_id(campaign.id, spec.id, spec.renamed_from)
+        key = survey_key(survey)
         buttons += (Button(label=label, action_id="survey-start", value=key, style="primary"),)
     images = (Image(url=spec.image.url, alt=tr(spec.image.alt) or ""),) if spec.image else ()
     sender = Sender(spec.sender.name, spec.sender.icon) if spec.sender else None
@@ -195,7 +196,12 @@ def build_message(
         context=tr(spec.context),
         sender=sender,
         pin=spec.pin,
-        metadata={"campaign": campaign.id, "step": spec.id, "locale": locale},
+        metadata={
+            "campaign": campaign.id,
+            "step": spec.id,
+            "locale": locale,
+            **({"survey": survey} if spec.survey is not None else {}),
+        },
     )
 
 

@@ -384,6 +384,10 @@ class TaskSpec(_Strict):
     channel: str | None = None
     button: LocalizedText | None = None
     nudges: list[NudgeSpec] = Field(default_factory=list, max_length=10)
+    # the task's former id: who did it, and its nudges already sent, carry over
+    renamed_from: (
+        Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9_-]{0,39}$")] | None
+    ) = None
 
     _locales = field_validator("label", "button")(_check_localized)
 

@@ -49,6 +49,7 @@ __all__ = [
     "definition",
     "keyed_survey_key",
     "localized",
+    "step_survey_id",
     "survey_id",
     "survey_key",
 ]
@@ -143,6 +144,12 @@ class SurveySpec(_Strict):
 def survey_id(campaign_id: str, step_id: str) -> str:
     """The survey's id: ``campaign/step``."""
     return f"{campaign_id}/{step_id}"
+
+
+def step_survey_id(campaign_id: str, step_id: str, renamed_from: str | None) -> str:
+    """The survey of a step: a step renamed from another (``renamed_from``) keeps the old
+    id's survey, so its answers stay together and the buttons already sent keep working."""
+    return survey_id(campaign_id, renamed_from or step_id)
 
 
 def survey_key(survey: str) -> str:

@@ -45,6 +45,7 @@ from rallybot.campaigns.survey import (
     definition,
     keyed_survey_key,
     localized,
+    step_survey_id,
     survey_id,
 )
 from rallybot.campaigns.timeexpr import parse_duration
@@ -246,7 +247,9 @@ def sign_invitation(db: Database, message: Message, occurrence: str) -> Message:
     secret = _secrets.get(db)
     if secret is None or not any(b.action_id == "survey-start" for b in message.buttons):
         return message
-    sid = survey_id(str(message.metadata.get("campaign")), str(message.metadata.get("step")))
+    sid = message.metadata.get("survey") or survey_id(
+        str(message.metadata.get("campaign")), str(message.metadata.get("step"))
+    )
     value = keyed_survey_key(secret, sid)
     if occurrence != ONCE:
         value = f"{value}.{occurrence}"
@@ -295,7 +298,7 @@ def _survey_steps(campaigns: Sequence[Campaign], secret: bytes) -> list[dict[str
             spec = step.spec.survey
             if spec is None:
                 continue
-            sid = survey_id(campaign.id, step.id)
+            sid = step_survey_id(campaign.id, step.id, step.spec.renamed_from)
             opens, closes = _one_off_window(campaign, step) if step.every is None else (None, None)
             default = campaign.spec.locale
             title = pick_locale(spec.title, None, default)[1] if spec.title is not None else ""
@@ -358,15 +361,19 @@ async def sync_surveys(ctx: object) -> int:
                 await session.execute(
                     sa.update(_S).where(_S.c.id == row["id"]).values(**row, updated_at=now)
                 )
+                rounds = sa.and_(
+                    _S.c.campaign_id == row["campaign_id"],
+                    _S.c.id.startswith(row["id"] + "@", autoescape=True),
+                    _S.c.round != "",
+                )
+                # A renamed step (renamed_from) keeps its survey: every round follows its id.
+                await session.execute(
+                    sa.update(_S).where(rounds).values(step_id=row["step_id"], updated_at=now)
+                )
                 # The open rounds of a recurring step follow its edited words.
                 await session.execute(
                     sa.update(_S)
-                    .where(
-                        _S.c.campaign_id == row["campaign_id"],
-                        _S.c.step_id == row["step_id"],
-                        _S.c.round != "",
-                        _S.c.closed_at.is_(None),
-                    )
+                    .where(rounds, _S.c.closed_at.is_(None))
                     .values(
                         title=row["title"],
                         locale=row["locale"],

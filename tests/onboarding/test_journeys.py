@@ -406,3 +406,59 @@ async def test_joining_the_community_channel_starts_an_invited_members_journey(
     assert state is not None and state.started_at == local(1, 12)
     await bot.advance_to(local(2, 10, 30))
     assert keyed_dms(adapter, "ivy") == ["Personal news", "Welcome Ivy", "profile 1"]
+
+
+async def test_a_renamed_task_keeps_who_did_it_and_its_nudges(db: Database, tmp_path: Path) -> None:
+    clock = SimulatedClock(local(0, 9, 0))
+    path = write_campaign(tmp_path / "c.yaml")
+    bot, adapter = make_bot(db, path, clock)
+    await bot.reload()
+    await newcomer(db, "nina", local(0, 9, 30))
+    await newcomer(db, "omar", local(0, 9, 30))
+    await bot.advance_to(local(1, 13))  # both got "app 1"; nina says she installed it
+    await click(bot, "nina", DONE_ACTION, "onb/journey-app-1")
+
+    renamed = path.read_text().replace(
+        "    - id: app\n", "    - id: mobile\n      renamed_from: app\n"
+    )
+    path.write_text(renamed)
+    report = await bot.reload()
+    assert not report.errors and report.cancelled == 0, report.summary()
+    await bot.advance_to(local(9, 12))
+
+    # Nobody hears the renamed task's nudge again; nina's task stays done under its new id.
+    assert nudges_of(adapter, "nina").count("app 1") == 1
+    assert nudges_of(adapter, "omar").count("app 1") == 1
+    async with db.session() as session:
+        done = (await session.execute(sa.text("SELECT task_id FROM onboarding_task"))).all()
+    assert [t for (t,) in done] == ["mobile"]
+    await command(bot, "nina", "onboarding")
+    checklist = adapter.directs[-1].message.text
+    assert "1/6 done" in checklist, checklist
+    # Points for the task once: the rename does not credit it again.
+    async with db.session() as session:
+        entries = list(
+            (
+                await session.execute(
+                    sa.select(PointEntry).where(PointEntry.source == "onboarding")
+                )
+            ).scalars()
+        )
+    assert len(entries) == 1
+
+
+def test_a_task_renamed_from_one_still_there_is_refused(tmp_path: Path) -> None:
+    from rallybot.campaigns.loader import CampaignLoadError, load_campaign_text
+
+    text = write_campaign(tmp_path / "c.yaml").read_text()
+    text = text.replace(
+        "    - id: channels\n",
+        "    - id: mobile\n      renamed_from: app\n      done_when: self_declared\n"
+        "      label: Install it\n    - id: channels\n",
+    )
+    try:
+        load_campaign_text(text, "c.yaml")
+    except CampaignLoadError as exc:
+        assert 'task "app" is still in the file' in str(exc)
+    else:
+        raise AssertionError("a task renamed from one still in the file was accepted")

@@ -263,3 +263,32 @@ async def _rows(db: Database, table: str) -> list[dict[str, object]]:
         return [
             dict(r) for r in (await session.execute(sa.text(f"SELECT * FROM {table}"))).mappings()
         ]
+
+
+async def test_a_renamed_survey_step_keeps_its_answers_and_buttons(
+    db: Database, tmp_path: Path
+) -> None:
+    bot, adapter = make_bot(db, tmp_path)
+    await bot.reload()
+    await add_members(db, 3)
+    await bot.advance_to(LAUNCH + timedelta(days=1, hours=2))  # the one-off survey went out
+    buttons = {f"u{i}": invitation(adapter, f"u{i}", "once") for i in range(3)}
+    assert "Thank you" in await rate(bot, adapter, "u0", buttons["u0"], 4)
+
+    renamed = PULSE.replace("  - id: once\n", "  - id: check\n    renamed_from: once\n")
+    (tmp_path / "pulse.yaml").write_text(renamed)
+    report = await bot.reload()
+    assert not report.errors and report.cancelled == 0
+    await bot.advance_to(LAUNCH + timedelta(days=1, hours=3))
+    # Nobody is invited again, the invitations already sent still work, answers stay together.
+    invitations = [
+        d for d in adapter.directs if d.message.metadata.get("step") in ("once", "check")
+    ]
+    assert len(invitations) == 3
+    assert "Thank you" in await rate(bot, adapter, "u1", buttons["u1"], 5)
+    assert "already" in await rate(bot, adapter, "u0", buttons["u0"], 1)
+    results = await survey_results(db, "pulse/once")
+    assert results.responses == 2 and results.audience == 3
+    async with db.session() as session:
+        surveys = (await session.execute(sa.select(Survey.id, Survey.step_id))).all()
+    assert ("pulse/once", "check") in surveys and all(sid != "pulse/check" for sid, _ in surveys)
