@@ -10,7 +10,6 @@ modules listed in :data:`rallybot.handlers.console.pages.PAGES`.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 from urllib.parse import urlsplit
 
 from fastapi import Depends, FastAPI, Request
@@ -31,6 +30,7 @@ from rallybot.handlers.console.kit import (
     layout_word,
     render,
 )
+from rallybot.handlers.console.oauth import Provider, providers_from_settings
 from rallybot.handlers.console.pages import PAGES
 from rallybot.handlers.console.security import LoginLimiter, SecurityMiddleware, check_csrf
 
@@ -60,7 +60,7 @@ def _is_api(request: Request) -> bool:
     return path == "/api" or path.startswith("/api/")
 
 
-def create_app(state: ConsoleState, *, providers: list[Any] | None = None) -> FastAPI:
+def create_app(state: ConsoleState, *, providers: list[Provider] | None = None) -> FastAPI:
     """The console for ``state`` (serve it under :data:`PREFIX`).
 
     Args:
@@ -79,7 +79,9 @@ def create_app(state: ConsoleState, *, providers: list[Any] | None = None) -> Fa
     )
     app.state.console = state
     app.state.secure_cookies = secure
-    app.state.providers = providers or []
+    app.state.providers = (
+        providers if providers is not None else providers_from_settings(state.settings)
+    )
     app.state.login_limiter = LoginLimiter()
     app.add_middleware(SecurityMiddleware, https=secure)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")

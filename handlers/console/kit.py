@@ -99,7 +99,7 @@ def language(locale: str | None) -> str:
     return (locale or "en").replace("-", "_").split("_")[0].lower() or "en"
 
 
-def word(table: Words, locale: str | None, key: str, **values: object) -> str:
+def word(table: Words, locale: str | None, key: str, /, **values: object) -> str:
     """A word of ``table`` in the locale's language (English when missing), filled in."""
     entry = table[key]
     return entry.get(language(locale), entry["en"]).format(**values)
@@ -265,8 +265,8 @@ def render(
     values = {
         "viewer": viewer,
         "lang": language(locale),
-        "t": lambda key, **v: word(table, locale, key, **v),
-        "layout": lambda key, **v: word(_WORDS, locale, key, **v),
+        "t": lambda key, /, **v: word(table, locale, key, **v),
+        "layout": lambda key, /, **v: word(_WORDS, locale, key, **v),
         "nav": nav,
         "csrf_token": viewer.csrf_token if viewer else "",
         "role_word": word(_WORDS, locale, f"role_{viewer.role.name.lower()}") if viewer else "",
@@ -275,6 +275,6 @@ def render(
     return templates.TemplateResponse(request, template, values, status_code=status_code)
 
 
-def layout_word(locale: str | None, key: str, **values: object) -> str:
+def layout_word(locale: str | None, key: str, /, **values: object) -> str:
     """A word of the layout's table (error pages, the sign-in page's frame)."""
     return word(_WORDS, locale, key, **values)

@@ -7,11 +7,13 @@ button does, once, before the link expires. Every sign-in and sign-out is audite
 
 from __future__ import annotations
 
+import hmac
+import logging
 from datetime import timedelta
 from typing import Annotated
 from urllib.parse import urlsplit
 
-from fastapi import APIRouter, Depends, Form, Request
+from fastapi import APIRouter, Depends, Form, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from rallybot.handlers.console.kit import (
@@ -25,11 +27,18 @@ from rallybot.handlers.console.kit import (
     render,
     role_of,
 )
-from rallybot.handlers.console.sessions import consume_sign_in, create_session, delete_session
+from rallybot.handlers.console.oauth import Provider, SignInFailed, new_secret
+from rallybot.handlers.console.sessions import (
+    consume_sign_in,
+    create_session,
+    create_sign_in,
+    delete_session,
+)
 
 __all__ = ["router", "safe_next", "start_session"]
 
 router = APIRouter()
+log = logging.getLogger("rallybot.console")
 
 _WORDS = {
     "title": {"en": "Sign in", "fr": "Connexion"},
@@ -60,7 +69,30 @@ _WORDS = {
         "fr": "Trop de tentatives de connexion depuis votre adresse. Attendez quelques minutes.",
     },
     "signed_out": {"en": "You are signed out.", "fr": "Vous êtes déconnecté."},
+    "with_slack": {"en": "Sign in with Slack", "fr": "Se connecter avec Slack"},
+    "with_discord": {"en": "Sign in with Discord", "fr": "Se connecter avec Discord"},
+    "state_bad": {
+        "en": "This sign-in did not start here, or took too long. Please start again.",
+        "fr": "Cette connexion n'a pas commencé ici, ou a pris trop de temps. Recommencez.",
+    },
+    "provider_failed": {
+        "en": "The sign-in did not succeed: {why}. Please start again.",
+        "fr": "La connexion n'a pas abouti : {why}. Recommencez.",
+    },
+    "not_allowed": {
+        "en": "You are signed in on {platform} as {key}, who is neither a community manager "
+        "nor a helper: the console is not for you. A community manager can add you "
+        "(RALLYBOT_ADMINS, or the community file).",
+        "fr": "Vous êtes connecté sur {platform} en tant que {key}, qui n'est ni animateur ni "
+        "aidant de la communauté : la console ne vous est pas ouverte. Un animateur peut "
+        "vous ajouter (RALLYBOT_ADMINS, ou le fichier de communauté).",
+    },
 }
+
+#: The cookie that ties an OAuth sign-in to the browser that started it (its state).
+STATE_COOKIE = "rallybot_console_state"
+#: Where to go once signed in (a path of the console, checked again on the way back).
+NEXT_COOKIE = "rallybot_console_next"
 
 SIGN_IN_LIMITED = "too_many"
 
@@ -154,7 +186,7 @@ async def link_use(
             status_code=429,
         )
     found = await consume_sign_in(state.db, token, {"link"}, state.clock.now())
-    if found is None or found.actor is None:
+    if found is None or found.actor is None or role_of(state.settings, found.actor) < Role.HELPER:
         return render(
             request, None, "signin_link.html", {"error": "link_bad"}, words=_WORDS, status_code=400
         )
@@ -174,4 +206,108 @@ async def signout(
         await audit(state, viewer, "sign-out", "console")
     response = RedirectResponse(str(request.url_for("signin")), status_code=303)
     response.delete_cookie(COOKIE, path=(request.scope.get("root_path", "") or "") + "/")
+    return response
+
+
+def _provider(request: Request, name: str) -> Provider:
+    for provider in request.app.state.providers:
+        if provider.name == name:
+            assert isinstance(provider, Provider)
+            return provider
+    raise HTTPException(404, "no such sign-in")
+
+
+def _limited(request: Request) -> bool:
+    client = request.client.host if request.client else "-"
+    return not request.app.state.login_limiter.allow(client)
+
+
+def _refuse(request: Request, word_key: str, status: int, **values: object) -> Response:
+    response = render(
+        request,
+        None,
+        "signin.html",
+        {"error": word_key, "error_values": values, "providers": []},
+        words=_WORDS,
+        status_code=status,
+    )
+    root = (request.scope.get("root_path", "") or "") + "/"
+    response.delete_cookie(STATE_COOKIE, path=root)
+    response.delete_cookie(NEXT_COOKIE, path=root)
+    return response
+
+
+@router.get("/signin/{provider}", name="signin_start")
+async def oauth_start(
+    request: Request,
+    provider: str,
+    state: Annotated[ConsoleState, Depends(console_state)],
+    next: str | None = None,
+) -> Response:
+    """Send the browser to the platform's sign-in page."""
+    chosen = _provider(request, provider)
+    if _limited(request):
+        return _refuse(request, "too_many", 429)
+    nonce, verifier = new_secret(), new_secret()
+    lifetime = timedelta(minutes=10)
+    oauth_state = await create_sign_in(
+        state.db, chosen.name, state.clock.now(), lifetime, nonce=nonce, verifier=verifier
+    )
+    redirect_uri = str(request.url_for("signin_callback", provider=chosen.name))
+    try:
+        url = await chosen.authorize_url(redirect_uri, oauth_state, nonce, verifier)
+    except SignInFailed as exc:
+        return _refuse(request, "provider_failed", 502, why=str(exc))
+    response = RedirectResponse(url, status_code=303)
+    root = (request.scope.get("root_path", "") or "") + "/"
+    cookie = {
+        "path": root,
+        "max_age": int(lifetime.total_seconds()),
+        "secure": request.app.state.secure_cookies,
+        "httponly": True,
+        "samesite": "lax",  # sent on the platform's redirect back (a top-level navigation)
+    }
+    response.set_cookie(STATE_COOKIE, oauth_state, **cookie)
+    response.set_cookie(NEXT_COOKIE, safe_next(next, request), **cookie)
+    return response
+
+
+@router.get("/signin/{provider}/callback", name="signin_callback")
+async def oauth_callback(
+    request: Request,
+    provider: str,
+    state: Annotated[ConsoleState, Depends(console_state)],
+) -> Response:
+    """The platform sends the browser back here: check the state, ask who signed in, and
+    open a session for a manager or a helper (anyone else: 403, no session)."""
+    chosen = _provider(request, provider)
+    if _limited(request):
+        return _refuse(request, "too_many", 429)
+    sent_state = request.query_params.get("state", "")
+    code = request.query_params.get("code", "")
+    kept = request.cookies.get(STATE_COOKIE, "")
+    # the state must be the one this browser was given, unused and recent: a forged or
+    # replayed callback (a code pushed into someone else's browser) stops here
+    if not sent_state or not kept or not hmac.compare_digest(sent_state, kept):
+        return _refuse(request, "state_bad", 400)
+    pending = await consume_sign_in(state.db, sent_state, {chosen.name}, state.clock.now())
+    if pending is None or pending.nonce is None or pending.verifier is None:
+        return _refuse(request, "state_bad", 400)
+    if not code:
+        why = request.query_params.get("error", "no code")[:80]
+        return _refuse(request, "provider_failed", 400, why=why)
+    redirect_uri = str(request.url_for("signin_callback", provider=chosen.name))
+    try:
+        key = await chosen.identify(code, redirect_uri, pending.nonce, pending.verifier)
+    except SignInFailed as exc:
+        log.info("console sign-in with %s failed: %s", chosen.name, exc)
+        return _refuse(request, "provider_failed", 400, why=str(exc))
+    if role_of(state.settings, key) < Role.HELPER:
+        log.info("console sign-in with %s refused: neither manager nor helper", chosen.name)
+        return _refuse(request, "not_allowed", 403, platform=chosen.name.title(), key=key)
+    target = safe_next(request.cookies.get(NEXT_COOKIE), request)
+    response = await start_session(request, state, key, chosen.name, target)
+    root = (request.scope.get("root_path", "") or "") + "/"
+    response.delete_cookie(STATE_COOKIE, path=root)
+    response.delete_cookie(NEXT_COOKIE, path=root)
     return response
