@@ -77,6 +77,7 @@ __all__ = [
     "Decision",
     "active_challenges",
     "decide_submission",
+    "evidence_links",
     "next_event_time",
     "on_button_clicked",
     "on_command",
@@ -88,6 +89,7 @@ __all__ = [
     "register",
     "summary",
     "tick",
+    "title_of",
 ]
 
 log = logging.getLogger("rallybot.challenges")
@@ -183,6 +185,13 @@ def _title(ctx: BotContext, challenge: Challenge, locale: str | None) -> str:
     campaign = _campaigns(ctx).get(challenge.campaign_id)
     default = campaign.spec.locale if campaign is not None else "fr"
     return pick_locale(challenge.title, locale, default)[1]
+
+
+def title_of(ctx: BotContext, key: str, locale: str | None) -> str:
+    """The title of the challenge ``key`` (a submission's ``challenge``) in ``locale``; the
+    key itself when no loaded campaign has it any more."""
+    challenge = _find(ctx, key)
+    return _title(ctx, challenge, locale) if challenge is not None else key
 
 
 def _channel_id(ctx: BotContext, challenge: Challenge, logical: str) -> str:
@@ -728,6 +737,12 @@ async def summary(ctx: BotContext, member: Member) -> list[str]:
         points = f", {challenge.points} pts" if challenge.points else ""
         lines.append(f"• {title} [{challenge.id}]{team}: {_goal_text(challenge)}{points} — {state}")
     return lines
+
+
+def evidence_links(text: str) -> list[str]:
+    """The plain ``https`` links a submission's text holds (files are kept as their links),
+    for a manager to open."""
+    return list(dict.fromkeys(_LINK.findall(text)))
 
 
 def _file_line(file: FileRef) -> str:

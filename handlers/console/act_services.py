@@ -1,0 +1,452 @@
+"""What the console's acting pages read and do, as plain functions returning typed rows: the
+steps to act on and how many people each reaches, evidence waiting for a decision, members
+(search, onboarding progress, opt-out) and their erasure, and a roster upload applied all or
+nothing. Each reuses what the chat commands and the CLI use (:mod:`handlers.steering`,
+:mod:`handlers.challenges`, :func:`bot.privacy.erase_member`, the roster reader and
+:func:`storage.repositories.import_members`), so the console never acts differently."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+import sqlalchemy as sa
+
+from rallybot.bot.messages import Message
+from rallybot.bot.privacy import erase_member
+from rallybot.bot.views import member_view
+from rallybot.campaigns.journey import journey_of
+from rallybot.campaigns.loader import LoadError
+from rallybot.campaigns.planner import MemberView
+from rallybot.campaigns.roster import (
+    RosterLoadError,
+    member_fields,
+    read_roster_bytes,
+    summarize_errors,
+)
+from rallybot.campaigns.schema import Campaign, Step
+from rallybot.handlers.challenges import evidence_links, title_of
+from rallybot.handlers.steering import occurrence_for, preview_message, recipients
+from rallybot.storage.challenge_models import ChallengeSubmission, SubmissionState
+from rallybot.storage.models import ChannelMember, Delivery, DeliveryStatus, Member, table_of
+from rallybot.storage.onboarding_models import JourneyState, JourneyTask
+from rallybot.storage.outbox import insert_deliveries
+from rallybot.storage.repositories import import_members, list_members
+
+if TYPE_CHECKING:
+    from rallybot.bot.context import BotContext
+
+__all__ = [
+    "PREVIEW_SUFFIX",
+    "ROSTER_MAX_BYTES",
+    "MemberRow",
+    "Progress",
+    "Reach",
+    "RosterOutcome",
+    "StepRow",
+    "SubmissionRow",
+    "current_members",
+    "erase",
+    "import_roster",
+    "pending_submissions",
+    "preview_to",
+    "reach_of",
+    "search_members",
+    "step_rows",
+]
+
+PREVIEW_SUFFIX = ".preview"
+"""Campaign id suffix of a preview sent to a community manager (a pause or a reload of the
+campaign leaves it be, as it goes to the manager alone)."""
+ROSTER_MAX_BYTES = 20 * 1024 * 1024
+"""The largest roster upload read (a 100,000-row CSV is about 10 MB)."""
+
+D = table_of(Delivery).c
+M = table_of(Member).c
+SUB = table_of(ChallengeSubmission).c
+CM = table_of(ChannelMember).c
+JS = table_of(JourneyState).c
+JT = table_of(JourneyTask).c
+
+
+# ---------------------------------------------------------------------------- acting on steps
+
+
+@dataclass(frozen=True)
+class StepRow:
+    """A step of a loaded campaign, with what waits in the outbox for it."""
+
+    campaign: str
+    step: str
+    kind: str  # "post" or "dm"
+    target: str  # "#channel" or the audiences
+    pending: int
+    failed: int
+
+
+def _kind(step: Step) -> str:
+    return "dm" if step.is_dm else "post"
+
+
+def _target(step: Step) -> str:
+    return ", ".join(step.audiences) if step.is_dm else f"#{step.spec.post}"
+
+
+async def step_rows(ctx: BotContext) -> list[StepRow]:
+    """Every step of the loaded campaigns, with its pending and failed deliveries (counted
+    through the outbox's status index: sent rows, the many, are not read)."""
+    counts: dict[tuple[str, str, str], int] = {}
+    async with ctx.db.read() as session:
+        result = await session.execute(
+            sa.select(D.campaign_id, D.step_id, D.status, sa.func.count())
+            .where(D.status.in_([DeliveryStatus.pending.value, DeliveryStatus.failed.value]))
+            .group_by(D.campaign_id, D.step_id, D.status)
+        )
+        for campaign_id, step_id, status, count in result.all():
+            counts[(campaign_id, step_id, status)] = int(count)
+    return [
+        StepRow(
+            campaign=campaign.id,
+            step=step.id,
+            kind=_kind(step),
+            target=_target(step),
+            pending=counts.get((campaign.id, step.id, DeliveryStatus.pending.value), 0),
+            failed=counts.get((campaign.id, step.id, DeliveryStatus.failed.value), 0),
+        )
+        for campaign in sorted(ctx.campaigns.values(), key=lambda c: c.id)
+        for step in campaign.steps
+        if not step.is_channel_quiz and not step.is_digest
+    ]
+
+
+@dataclass
+class Reach:
+    """Whom sending a step now reaches: its members (direct messages), or the people known
+    to be in its channel (a post; 0 when the bot has not seen the channel's members)."""
+
+    campaign: str
+    step: str
+    kind: str
+    target: str
+    people: int
+    members: list[MemberView] = field(default_factory=list)
+    problem: str | None = None  # an unknown member named as the target
+
+
+async def reach_of(
+    ctx: BotContext, campaign: Campaign, step: Step, target: str | None = None
+) -> Reach:
+    """How many people sending ``step`` now reaches (``target``: one audience, or ``@name``
+    for one member; None: the step's own audiences), as ``/rallybot send`` would send it."""
+    reach = Reach(campaign.id, step.id, _kind(step), target or _target(step), 0)
+    if step.is_dm:
+        found = await recipients(ctx, campaign, step, target)
+        if isinstance(found, str):
+            reach.problem = found
+        else:
+            reach.members = found
+            reach.people = len(found)
+        return reach
+    logical = step.spec.post or ""
+    channel = {**campaign.spec.channels, **ctx.settings.channel_map}.get(logical, logical)
+    async with ctx.db.read() as session:
+        count = await session.scalar(
+            sa.select(sa.func.count())
+            .select_from(table_of(ChannelMember))
+            .where(CM.channel_id == channel)
+        )
+    reach.people = int(count or 0)
+    return reach
+
+
+async def preview_to(
+    ctx: BotContext,
+    campaign: Campaign,
+    step: Step,
+    member: Member,
+    key: str,
+    locale: str | None = None,
+) -> tuple[int, str]:
+    """Queue ``step``'s message, as ``member`` would see it, as a direct message to them
+    (through the outbox, so the running bot sends it, once per ``key``). (queued, locale)."""
+    assert member.id is not None
+    message, chosen = preview_message(ctx, campaign, step, member_view(member), locale)
+    return await _queue_direct(ctx, campaign, step, member.id, message, key), chosen
+
+
+async def _queue_direct(
+    ctx: BotContext, campaign: Campaign, step: Step, member_id: int, message: Message, key: str
+) -> int:
+    now = ctx.clock.now()
+    row: dict[str, Any] = {
+        "campaign_id": campaign.id + PREVIEW_SUFFIX,
+        "step_id": step.id,
+        "recipient": f"member:{member_id}",
+        "occurrence": occurrence_for(key, "preview"),
+        "due_at": now,
+        "grace_until": now + ctx.settings.grace,
+        "status": DeliveryStatus.pending.value,
+        "reason": None,
+        "payload": {"message": message.to_dict(), "member_id": member_id},
+        "content_hash": "",
+        "attempts": 0,
+        "created_at": now,
+        "updated_at": now,
+    }
+    async with ctx.db.session() as session:
+        queued = await insert_deliveries(session, [row])
+    ctx.request_plan()
+    return queued
+
+
+# ---------------------------------------------------------------------------- approvals
+
+
+@dataclass(frozen=True)
+class SubmissionRow:
+    """Evidence waiting for a decision."""
+
+    id: int
+    challenge: str
+    title: str
+    member: str
+    text: str
+    links: list[str]
+    submitted_at: datetime
+
+
+async def pending_submissions(
+    ctx: BotContext, locale: str | None, *, limit: int = 50, offset: int = 0
+) -> tuple[list[SubmissionRow], int]:
+    """Evidence waiting for a decision, oldest first, and how many wait in all."""
+    waiting = SUB.state == SubmissionState.pending.value
+    async with ctx.db.read() as session:
+        total = await session.scalar(
+            sa.select(sa.func.count()).select_from(table_of(ChallengeSubmission)).where(waiting)
+        )
+        result = await session.execute(
+            sa.select(
+                SUB.id,
+                SUB.challenge,
+                SUB.text,
+                SUB.submitted_at,
+                M.display_name,
+                M.platform_user_id,
+            )
+            .join(table_of(Member), M.id == SUB.member_id)
+            .where(waiting)
+            .order_by(SUB.submitted_at, SUB.id)
+            .limit(limit)
+            .offset(offset)
+        )
+        rows = result.all()
+    return [
+        SubmissionRow(
+            id=row.id,
+            challenge=row.challenge,
+            title=title_of(ctx, row.challenge, locale),
+            member=row.display_name or row.platform_user_id,
+            text=row.text,
+            links=evidence_links(row.text),
+            submitted_at=row.submitted_at,
+        )
+        for row in rows
+    ], int(total or 0)
+
+
+# ---------------------------------------------------------------------------- members
+
+
+@dataclass(frozen=True)
+class Progress:
+    """A member's onboarding journey of one campaign."""
+
+    campaign: str
+    done: int
+    total: int  # tasks of the journey (0: the campaign is no longer loaded)
+    completed: bool
+
+
+@dataclass(frozen=True)
+class MemberRow:
+    """A member as the members page shows them (personal data: managers only)."""
+
+    id: int
+    platform: str
+    user_id: str
+    name: str
+    email: str | None
+    team: str | None
+    cohort: str | None
+    joined_at: datetime | None
+    opted_out: bool
+    left_at: datetime | None
+    onboarding: list[Progress]
+
+
+def _escape_like(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+async def search_members(
+    ctx: BotContext, query: str = "", *, limit: int = 50, offset: int = 0
+) -> tuple[list[MemberRow], int]:
+    """Members whose name, e-mail or platform id contains ``query`` (any case), by name,
+    with their onboarding progress; and how many match. Forgotten rows and bots are left
+    out."""
+    condition = sa.and_(M.forgotten.is_(False), M.is_bot.is_(False))
+    text = query.strip()[:100]
+    if text:
+        pattern = f"%{_escape_like(text.casefold())}%"
+        condition = sa.and_(
+            condition,
+            sa.or_(
+                *(
+                    sa.func.lower(column).like(pattern, escape="\\")
+                    for column in (M.display_name, M.email, M.platform_user_id)
+                )
+            ),
+        )
+    async with ctx.db.read() as session:
+        total = await session.scalar(
+            sa.select(sa.func.count()).select_from(table_of(Member)).where(condition)
+        )
+        members = list(
+            (
+                await session.execute(
+                    sa.select(Member)
+                    .where(condition)
+                    .order_by(sa.func.lower(sa.func.coalesce(M.display_name, "")), M.id)
+                    .limit(limit)
+                    .offset(offset)
+                )
+            ).scalars()
+        )
+        ids = [m.id for m in members if m.id is not None]
+        journeys = (
+            (
+                await session.execute(
+                    sa.select(JS.member_id, JS.campaign_id, JS.completed_at).where(
+                        JS.member_id.in_(ids)
+                    )
+                )
+            ).all()
+            if ids
+            else []
+        )
+        done = (
+            (
+                await session.execute(
+                    sa.select(JT.member_id, JT.campaign_id, sa.func.count())
+                    .where(JT.member_id.in_(ids))
+                    .group_by(JT.member_id, JT.campaign_id)
+                )
+            ).all()
+            if ids
+            else []
+        )
+    tasks_done = {(m, c): int(n) for m, c, n in done}
+    progress: dict[int, list[Progress]] = {}
+    for member_id, campaign_id, completed_at in journeys:
+        campaign = ctx.campaigns.get(campaign_id)
+        journey = journey_of(campaign) if campaign is not None else None
+        progress.setdefault(member_id, []).append(
+            Progress(
+                campaign=campaign_id,
+                done=tasks_done.get((member_id, campaign_id), 0),
+                total=len(journey.tasks) if journey is not None else 0,
+                completed=completed_at is not None,
+            )
+        )
+    rows = [
+        MemberRow(
+            id=m.id,
+            platform=m.platform,
+            user_id=m.platform_user_id,
+            name=m.display_name or m.platform_user_id,
+            email=m.email,
+            team=m.team,
+            cohort=m.cohort,
+            joined_at=m.joined_at,
+            opted_out=m.opted_out,
+            left_at=m.left_at,
+            onboarding=sorted(progress.get(m.id, []), key=lambda p: p.campaign),
+        )
+        for m in members
+        if m.id is not None
+    ]
+    return rows, int(total or 0)
+
+
+async def erase(ctx: BotContext, member_id: int, requested_by: str) -> bool:
+    """Erase a member as ``rallybot member forget`` does (audited there: who asked and when,
+    never whom); False when there is no such member (or they were erased already)."""
+    async with ctx.db.read() as session:
+        member = await session.get(Member, member_id)
+    if member is None or member.forgotten:
+        return False
+    report = await erase_member(
+        ctx.db, member_id, ctx.clock.now(), requested_by=requested_by, via="console"
+    )
+    ctx.request_plan()
+    return report is not None
+
+
+@dataclass
+class RosterOutcome:
+    """What a roster upload did: every problem row by row and nothing imported, or the
+    counts of the members created, updated and unchanged."""
+
+    imported: bool
+    problems: list[str] = field(default_factory=list)  # the CLI's lines, grouped alike
+    errors: list[LoadError] = field(default_factory=list)
+    members: int = 0
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+
+
+async def import_roster(
+    ctx: BotContext,
+    raw: bytes,
+    source: str,
+    *,
+    platform: str,
+    date_format: str = "auto",
+    dry_run: bool = False,
+) -> RosterOutcome:
+    """Read an uploaded roster (CSV or workbook) as ``rallybot roster import`` does and
+    apply it all or nothing: any row with a problem and no member changes."""
+    if len(raw) > ROSTER_MAX_BYTES:
+        size = f"{len(raw) / (1024 * 1024):.1f} MB"
+        problem = f"{source}: the file is {size}; roster uploads are limited to 20 MB"
+        return RosterOutcome(False, [problem])
+    try:
+        roster = read_roster_bytes(
+            raw, source, default_timezone=ctx.settings.timezone, date_format=date_format
+        )
+    except RosterLoadError as exc:
+        return RosterOutcome(False, summarize_errors(exc.errors), exc.errors)
+    except ValueError as exc:  # the date format asked for is not one
+        return RosterOutcome(False, [str(exc)])
+    rows = [member_fields(entry) for entry in roster.entries]
+    outcome = RosterOutcome(False, members=len(rows))
+    if dry_run:
+        return outcome
+    counts = await import_members(ctx.db, platform, rows, ctx.clock.now())
+    ctx.request_plan()
+    outcome.imported = True
+    outcome.created, outcome.updated, outcome.unchanged = (
+        counts.created,
+        counts.updated,
+        counts.unchanged,
+    )
+    return outcome
+
+
+async def current_members(ctx: BotContext) -> list[MemberView]:
+    """The planner's views of the members the bot knows (a draft's timeline is planned for
+    them): people only, forgotten rows left out."""
+    rows = await list_members(ctx.db)
+    return [member_view(row) for row in rows if not row.forgotten and not row.is_bot]
