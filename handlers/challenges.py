@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -187,11 +187,14 @@ def _title(ctx: BotContext, challenge: Challenge, locale: str | None) -> str:
     return pick_locale(challenge.title, locale, default)[1]
 
 
-def title_of(ctx: BotContext, key: str, locale: str | None) -> str:
-    """The title of the challenge ``key`` (a submission's ``challenge``) in ``locale``; the
-    key itself when no loaded campaign has it any more."""
-    challenge = _find(ctx, key)
-    return _title(ctx, challenge, locale) if challenge is not None else key
+def title_of(campaigns: Mapping[str, Any], key: str, locale: str | None) -> str:
+    """The title of the challenge ``key`` (a submission's ``challenge``) in ``locale``, from
+    ``campaigns``; the key itself when none of them has it any more."""
+    for campaign in campaigns.values():
+        for challenge in challenges_of(campaign):
+            if key in (challenge.key, challenge.id):
+                return pick_locale(challenge.title, locale, campaign.spec.locale)[1]
+    return key
 
 
 def _channel_id(ctx: BotContext, challenge: Challenge, logical: str) -> str:
@@ -466,10 +469,11 @@ async def decide_submission(
     log.info("submission %s %s by %s", submission.id, state.value, by)
     challenge = _find(ctx, submission.challenge)
     member = await get_member(ctx.db, submission.member_id)
-    if challenge is None or member is None:
+    if member is None:
         return Decision(True, state.value)
-    title = _title(ctx, challenge, member.locale)
-    if approve:
+    # A challenge removed from its file since: the member is still told, under its key.
+    title = _title(ctx, challenge, member.locale) if challenge else submission.challenge
+    if approve and challenge is not None:
         await record(ctx, challenge, member, f"evidence:{submission.id}", submission.submitted_at)
     locale = member.locale or ctx.settings.locale
     text = _word(locale, state.value, title=title)

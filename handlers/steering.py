@@ -16,7 +16,7 @@ import hashlib
 import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
@@ -32,6 +32,7 @@ from rallybot.handlers.challenges import APPROVE_ACTION, REJECT_ACTION
 from rallybot.handlers.helpdesk import ACTION_SOLVED, ACTION_TAKE
 from rallybot.storage.audit_models import AuditEntry
 from rallybot.storage.challenge_models import ChallengeSubmission, SubmissionState
+from rallybot.storage.database import Database
 from rallybot.storage.helpdesk_models import HelpTicket, TicketState
 from rallybot.storage.models import Delivery, DeliveryStatus, table_of
 from rallybot.storage.outbox import affected, insert_deliveries
@@ -154,13 +155,13 @@ async def _audit(ctx: BotContext, user: UserRef, action: str, target: str) -> No
 
 
 def preview_message(
-    ctx: BotContext, campaign: Campaign, step: Step, view: MemberView, locale: str | None = None
+    campaign: Campaign, step: Step, view: MemberView, now: datetime, locale: str | None = None
 ) -> tuple[Message, str]:
-    """The step's message as ``view`` would see it now, in ``locale`` (default: theirs, else
-    the campaign's), and the locale used."""
+    """The step's message as ``view`` would see it at ``now``, in ``locale`` (default:
+    theirs, else the campaign's), and the locale used."""
     chosen = locale or view.locale or campaign.spec.locale
     view = replace(view, locale=chosen)
-    message = build_message(campaign, step, ctx.clock.now().astimezone(campaign.zone), view)
+    message = build_message(campaign, step, now.astimezone(campaign.zone), view)
     return message, chosen
 
 
@@ -176,7 +177,7 @@ async def _preview(event: CommandInvoked, ctx: BotContext) -> None:
         else MemberView(key="preview", name=event.user.name, first_name=event.user.name)
     )
     message, locale = preview_message(
-        ctx, campaign, step, view, event.args[1] if len(event.args) > 1 else None
+        campaign, step, view, ctx.clock.now(), event.args[1] if len(event.args) > 1 else None
     )
     head = _say("preview_head", step=step.id, campaign=campaign.id, locale=locale)
     await ctx.answer(event, head)
@@ -185,7 +186,7 @@ async def _preview(event: CommandInvoked, ctx: BotContext) -> None:
 
 
 async def recipients(
-    ctx: BotContext,
+    db: Database,
     campaign: Campaign,
     step: Step,
     target: str | None = None,
@@ -195,7 +196,7 @@ async def recipients(
     """The members a direct-message step sent now reaches, or the answer to give (an unknown
     member). ``target``: None for the step's own audiences, an audience name, or ``@name`` /
     ``<@id>`` for one member (of ``platform`` when given)."""
-    rows = await list_members(ctx.db)
+    rows = await list_members(db)
     members = [member_view(row) for row in rows]
     if not target:
         return members_of(campaign, step.audiences, members)
@@ -262,7 +263,7 @@ async def _send(event: CommandInvoked, ctx: BotContext) -> None:
         if target[:1] == ["to"]:
             target = target[1:]
         found_members = await recipients(
-            ctx, campaign, step, target[0] if target else None, platform=event.platform
+            ctx.db, campaign, step, target[0] if target else None, platform=event.platform
         )
         if isinstance(found_members, str):
             await ctx.answer(event, found_members)
@@ -401,17 +402,20 @@ async def on_button(event: ButtonClicked, ctx: BotContext) -> None:
         await ctx.adapter.send_direct(event.user.id, Message(_say("managers_only", name="pending")))
         return
     campaign_id, _, step_id = event.value.partition("/")
-    count = await retry_failed(ctx, campaign_id, step_id)
+    count = await retry_failed(ctx.db, campaign_id, step_id, ctx.clock.now(), ctx.settings.grace)
+    ctx.request_plan()
     await ctx.adapter.send_direct(
         event.user.id, Message(_say("retried", target=event.value, n=count))
     )
     await _audit(ctx, event.user, "retry", event.value)
 
 
-async def retry_failed(ctx: BotContext, campaign_id: str, step_id: str) -> int:
-    """Queue a step's failed deliveries again, due now; how many."""
-    now = ctx.clock.now()
-    async with ctx.db.session() as session:
+async def retry_failed(
+    db: Database, campaign_id: str, step_id: str, now: datetime, grace: timedelta
+) -> int:
+    """Queue a step's failed deliveries again, due ``now`` (sent within ``grace``); how
+    many."""
+    async with db.session() as session:
         result = await session.execute(
             sa.update(table_of(Delivery))
             .where(
@@ -424,13 +428,11 @@ async def retry_failed(ctx: BotContext, campaign_id: str, step_id: str) -> int:
                 reason=None,
                 attempts=0,
                 due_at=now,
-                grace_until=now + ctx.settings.grace,
+                grace_until=now + grace,
                 updated_at=now,
             )
         )
-        count = affected(result)
-    ctx.request_plan()
-    return count
+        return affected(result)
 
 
 async def _timeline(event: CommandInvoked, ctx: BotContext) -> None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import sqlalchemy as sa
 
@@ -35,11 +35,14 @@ from rallybot.storage.outbox import insert_deliveries
 from rallybot.storage.repositories import import_members, list_members
 
 if TYPE_CHECKING:
-    from rallybot.bot.context import BotContext
+    from rallybot.bot.clock import Clock
+    from rallybot.bot.config import Settings
+    from rallybot.storage.database import Database
 
 __all__ = [
     "PREVIEW_SUFFIX",
     "ROSTER_MAX_BYTES",
+    "Console",
     "MemberRow",
     "Progress",
     "Reach",
@@ -70,6 +73,35 @@ JS = table_of(JourneyState).c
 JT = table_of(JourneyTask).c
 
 
+class Console(Protocol):
+    """What these functions read: the running bot (a :class:`BotContext`) or the console
+    alone on the same database."""
+
+    @property
+    def db(self) -> Database:
+        """The database."""
+        ...
+
+    @property
+    def clock(self) -> Clock:
+        """The clock."""
+        ...
+
+    @property
+    def settings(self) -> Settings:
+        """The settings in force."""
+        ...
+
+    @property
+    def campaigns(self) -> dict[str, Campaign]:
+        """The campaigns loaded, by id."""
+        ...
+
+    def request_plan(self) -> None:
+        """Ask for a planning pass soon (a no-op where no bot runs: its next tick plans)."""
+        ...
+
+
 # ---------------------------------------------------------------------------- acting on steps
 
 
@@ -93,7 +125,7 @@ def _target(step: Step) -> str:
     return ", ".join(step.audiences) if step.is_dm else f"#{step.spec.post}"
 
 
-async def step_rows(ctx: BotContext) -> list[StepRow]:
+async def step_rows(ctx: Console) -> list[StepRow]:
     """Every step of the loaded campaigns, with its pending and failed deliveries (counted
     through the outbox's status index: sent rows, the many, are not read)."""
     counts: dict[tuple[str, str, str], int] = {}
@@ -135,13 +167,13 @@ class Reach:
 
 
 async def reach_of(
-    ctx: BotContext, campaign: Campaign, step: Step, target: str | None = None
+    ctx: Console, campaign: Campaign, step: Step, target: str | None = None
 ) -> Reach:
     """How many people sending ``step`` now reaches (``target``: one audience, or ``@name``
     for one member; None: the step's own audiences), as ``/rallybot send`` would send it."""
     reach = Reach(campaign.id, step.id, _kind(step), target or _target(step), 0)
     if step.is_dm:
-        found = await recipients(ctx, campaign, step, target)
+        found = await recipients(ctx.db, campaign, step, target)
         if isinstance(found, str):
             reach.problem = found
         else:
@@ -161,7 +193,7 @@ async def reach_of(
 
 
 async def preview_to(
-    ctx: BotContext,
+    ctx: Console,
     campaign: Campaign,
     step: Step,
     member: Member,
@@ -171,12 +203,13 @@ async def preview_to(
     """Queue ``step``'s message, as ``member`` would see it, as a direct message to them
     (through the outbox, so the running bot sends it, once per ``key``). (queued, locale)."""
     assert member.id is not None
-    message, chosen = preview_message(ctx, campaign, step, member_view(member), locale)
+    view = member_view(member)
+    message, chosen = preview_message(campaign, step, view, ctx.clock.now(), locale)
     return await _queue_direct(ctx, campaign, step, member.id, message, key), chosen
 
 
 async def _queue_direct(
-    ctx: BotContext, campaign: Campaign, step: Step, member_id: int, message: Message, key: str
+    ctx: Console, campaign: Campaign, step: Step, member_id: int, message: Message, key: str
 ) -> int:
     now = ctx.clock.now()
     row: dict[str, Any] = {
@@ -217,7 +250,7 @@ class SubmissionRow:
 
 
 async def pending_submissions(
-    ctx: BotContext, locale: str | None, *, limit: int = 50, offset: int = 0
+    ctx: Console, locale: str | None, *, limit: int = 50, offset: int = 0
 ) -> tuple[list[SubmissionRow], int]:
     """Evidence waiting for a decision, oldest first, and how many wait in all."""
     waiting = SUB.state == SubmissionState.pending.value
@@ -245,7 +278,7 @@ async def pending_submissions(
         SubmissionRow(
             id=row.id,
             challenge=row.challenge,
-            title=title_of(ctx, row.challenge, locale),
+            title=title_of(ctx.campaigns, row.challenge, locale),
             member=row.display_name or row.platform_user_id,
             text=row.text,
             links=evidence_links(row.text),
@@ -290,7 +323,7 @@ def _escape_like(text: str) -> str:
 
 
 async def search_members(
-    ctx: BotContext, query: str = "", *, limit: int = 50, offset: int = 0
+    ctx: Console, query: str = "", *, limit: int = 50, offset: int = 0
 ) -> tuple[list[MemberRow], int]:
     """Members whose name, e-mail or platform id contains ``query`` (any case), by name,
     with their onboarding progress; and how many match. Forgotten rows and bots are left
@@ -379,7 +412,7 @@ async def search_members(
     return rows, int(total or 0)
 
 
-async def erase(ctx: BotContext, member_id: int, requested_by: str) -> bool:
+async def erase(ctx: Console, member_id: int, requested_by: str) -> bool:
     """Erase a member as ``rallybot member forget`` does (audited there: who asked and when,
     never whom); False when there is no such member (or they were erased already)."""
     async with ctx.db.read() as session:
@@ -408,7 +441,7 @@ class RosterOutcome:
 
 
 async def import_roster(
-    ctx: BotContext,
+    ctx: Console,
     raw: bytes,
     source: str,
     *,
@@ -445,7 +478,7 @@ async def import_roster(
     return outcome
 
 
-async def current_members(ctx: BotContext) -> list[MemberView]:
+async def current_members(ctx: Console) -> list[MemberView]:
     """The planner's views of the members the bot knows (a draft's timeline is planned for
     them): people only, forgotten rows left out."""
     rows = await list_members(ctx.db)

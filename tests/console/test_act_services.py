@@ -28,7 +28,7 @@ async def test_send_now_goes_once_per_key_and_leaves(db: Database, tmp_path: Pat
     found = find_step(w.bot.campaigns, "launch/invite")
     assert not isinstance(found, str)
     campaign, step = found
-    chosen = await recipients(w.bot, campaign, step)
+    chosen = await recipients(db, campaign, step)
     assert not isinstance(chosen, str)
     assert sorted(m.first_name or "" for m in chosen) == ["M1", "M2"]  # the pilote cohort
     assert await send_now(w.bot, campaign, step, chosen, "form-1") == 2
@@ -36,9 +36,9 @@ async def test_send_now_goes_once_per_key_and_leaves(db: Database, tmp_path: Pat
     await w.bot.dispatcher.run_once()
     assert w.dms_to("m1") == ["Bonjour M1, bienvenue dans le pilote"]
     assert w.dms_to("m2") == ["Hello M2, welcome to the pilot"]
-    one = await recipients(w.bot, campaign, step, "@m3")
+    one = await recipients(db, campaign, step, "@m3")
     assert not isinstance(one, str) and len(one) == 1
-    assert isinstance(await recipients(w.bot, campaign, step, "@nobody"), str)
+    assert isinstance(await recipients(db, campaign, step, "@nobody"), str)
 
 
 async def test_find_step_says_what_is_known(db: Database, tmp_path: Path) -> None:

@@ -8,10 +8,14 @@ one module and one line below.
 from __future__ import annotations
 
 from rallybot.handlers.console.kit import Page
-from rallybot.handlers.console.pages import audit
+from rallybot.handlers.console.pages import act, approvals, audit, drafts, members
 
 __all__ = ["PAGES"]
 
 PAGES: list[Page] = [
+    drafts.page,
+    act.page,
+    approvals.page,
+    members.page,
     audit.page,
 ]

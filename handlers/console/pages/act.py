@@ -1,0 +1,488 @@
+"""Act: preview a step to myself, send a step now, skip it, or send its failed messages
+again; each after a confirmation that says how many people it reaches. The same functions
+as ``/rallybot preview``, ``send``, ``skip`` and the Retry button (:mod:`handlers.steering`),
+so the console never acts differently from chat. Every action is audited."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+import sqlalchemy as sa
+from fastapi import APIRouter, Depends, Form, HTTPException, Query, Request
+from fastapi.responses import HTMLResponse
+from pydantic import BaseModel, Field
+
+from rallybot.campaigns.schema import Campaign, Step
+from rallybot.handlers.console.act_kit import bot_of, console_of, form_key
+from rallybot.handlers.console.act_services import (
+    Reach,
+    preview_to,
+    reach_of,
+    step_rows,
+)
+from rallybot.handlers.console.kit import (
+    ConsoleState,
+    Page,
+    Role,
+    Viewer,
+    audit,
+    console_state,
+    render,
+    require,
+    word,
+)
+from rallybot.handlers.steering import find_step, retry_failed, send_now, skip_step
+from rallybot.storage.models import Delivery, DeliveryStatus, table_of
+from rallybot.storage.repositories import get_member
+
+__all__ = ["ActDone", "ActIn", "ReachOut", "SendIn", "StepOut", "page"]
+
+router = APIRouter()
+api = APIRouter(tags=["act"])
+
+D = table_of(Delivery).c
+
+_WORDS = {
+    "title": {"en": "Act", "fr": "Agir"},
+    "intro": {
+        "en": "Preview a step to yourself, send it now, skip it, or send its failed messages "
+        "again. Each asks first, saying how many people it reaches.",
+        "fr": "Prévisualisez une étape pour vous-même, envoyez-la maintenant, sautez-la, ou "
+        "renvoyez ses messages en échec. Chaque action demande d'abord confirmation, en disant "
+        "combien de personnes elle touche.",
+    },
+    "campaign": {"en": "Campaign", "fr": "Campagne"},
+    "step": {"en": "Step", "fr": "Étape"},
+    "to": {"en": "To", "fr": "Pour"},
+    "waiting": {"en": "Waiting", "fr": "En attente"},
+    "failed": {"en": "Failed", "fr": "En échec"},
+    "actions": {"en": "Actions", "fr": "Actions"},
+    "kind_dm": {"en": "direct message", "fr": "message privé"},
+    "kind_post": {"en": "post", "fr": "publication"},
+    "preview": {"en": "Preview to me", "fr": "Prévisualiser pour moi"},
+    "send": {"en": "Send now…", "fr": "Envoyer maintenant…"},
+    "skip": {"en": "Skip…", "fr": "Sauter…"},
+    "retry": {"en": "Resend failed…", "fr": "Renvoyer les échecs…"},
+    "none": {"en": "No campaign is loaded.", "fr": "Aucune campagne n'est chargée."},
+    "confirm_title": {"en": "Confirm", "fr": "Confirmer"},
+    "confirm_send_dm": {
+        "en": "Send “{step}” ({campaign}) now to {people} member(s)?",
+        "fr": "Envoyer « {step} » ({campaign}) maintenant à {people} membre(s) ?",
+    },
+    "confirm_send_post": {
+        "en": "Post “{step}” ({campaign}) now in {target}? {people} member(s) known there.",
+        "fr": "Publier « {step} » ({campaign}) maintenant dans {target} ? {people} membre(s) "
+        "connus dans ce canal.",
+    },
+    "confirm_skip": {
+        "en": "Skip “{step}” ({campaign})? {pending} message(s) waiting will not go, nor will "
+        "the later ones.",
+        "fr": "Sauter « {step} » ({campaign}) ? {pending} message(s) en attente ne partiront "
+        "pas, ni les suivants.",
+    },
+    "confirm_retry": {
+        "en": "Send the {failed} failed message(s) of “{step}” ({campaign}) again?",
+        "fr": "Renvoyer les {failed} message(s) en échec de « {step} » ({campaign}) ?",
+    },
+    "target_label": {
+        "en": "Only to (an audience, or @name for one member; empty: the step's audiences)",
+        "fr": "Seulement à (une audience, ou @nom pour un membre ; vide : les audiences de "
+        "l'étape)",
+    },
+    "count_again": {"en": "Count again", "fr": "Recompter"},
+    "yes_send": {"en": "Yes, send it", "fr": "Oui, envoyer"},
+    "yes_skip": {"en": "Yes, skip it", "fr": "Oui, sauter"},
+    "yes_retry": {"en": "Yes, send them again", "fr": "Oui, renvoyer"},
+    "cancel": {"en": "Cancel", "fr": "Annuler"},
+    "nobody": {"en": "Nobody to send it to.", "fr": "Personne à qui l'envoyer."},
+    "sent": {
+        "en": "“{step}” is on its way: {queued} message(s) queued.",
+        "fr": "« {step} » est en route : {queued} message(s) en file.",
+    },
+    "already": {
+        "en": "This confirmation was used already: nothing was sent twice.",
+        "fr": "Cette confirmation a déjà servi : rien n'a été envoyé deux fois.",
+    },
+    "skipped": {
+        "en": "“{step}” skipped: {count} message(s) will not go.",
+        "fr": "« {step} » sautée : {count} message(s) ne partiront pas.",
+    },
+    "retried": {
+        "en": "“{step}”: {count} failed message(s) queued again.",
+        "fr": "« {step} » : {count} message(s) en échec remis en file.",
+    },
+    "previewed": {
+        "en": "The preview of “{step}” ({locale}) is on its way to you.",
+        "fr": "L'aperçu de « {step} » ({locale}) est en route vers vous.",
+    },
+    "no_member": {
+        "en": "The bot does not know you as a member yet: it cannot send you a preview.",
+        "fr": "Le bot ne vous connaît pas encore comme membre : il ne peut pas vous envoyer "
+        "d'aperçu.",
+    },
+    "needs_bot": {
+        "en": "Sending and skipping need the console served by the running bot "
+        "(RALLYBOT_CONSOLE=true), which renders each message as it sends it.",
+        "fr": "Envoyer et sauter demandent la console servie par le bot en marche "
+        "(RALLYBOT_CONSOLE=true), qui rend chaque message en l'envoyant.",
+    },
+}
+
+Action = Literal["send", "skip", "retry"]
+
+
+class StepOut(BaseModel):
+    """A step of a loaded campaign and what waits in the outbox for it."""
+
+    campaign: str
+    step: str
+    kind: str
+    target: str
+    pending: int
+    failed: int
+
+
+class ReachOut(BaseModel):
+    """Whom sending a step now reaches."""
+
+    campaign: str
+    step: str
+    kind: str
+    target: str
+    people: int
+    problem: str | None = None
+
+
+class ActIn(BaseModel):
+    """A step, by its campaign and id."""
+
+    campaign: str = Field(min_length=1, max_length=100)
+    step: str = Field(min_length=1, max_length=100)
+
+
+class SendIn(ActIn):
+    """Send a step now; ``key`` makes a repeated request act once; ``target``: an audience
+    or ``@name`` (None: the step's audiences). For a preview, ``locale`` is the language."""
+
+    key: str = Field(min_length=8, max_length=64)
+    target: str | None = Field(default=None, max_length=100)
+    locale: str | None = Field(default=None, max_length=16)
+
+
+class ActDone(BaseModel):
+    """What an action did: messages queued, skipped or queued again; ``people`` reached."""
+
+    action: str
+    campaign: str
+    step: str
+    count: int
+    people: int | None = None
+
+
+def _say(viewer: Viewer, key: str, **values: object) -> str:
+    return word(_WORDS, viewer.locale, key, **values)
+
+
+def _step(state: ConsoleState, campaign: str, step: str) -> tuple[Campaign, Step]:
+    found = find_step(console_of(state).campaigns, f"{campaign}/{step}")
+    if isinstance(found, str):
+        raise HTTPException(404, found)
+    return found
+
+
+async def _count(state: ConsoleState, campaign: str, step: str, status: DeliveryStatus) -> int:
+    async with state.db.read() as session:
+        value = await session.scalar(
+            sa.select(sa.func.count())
+            .select_from(table_of(Delivery))
+            .where(D.campaign_id == campaign, D.step_id == step, D.status == status.value)
+        )
+    return int(value or 0)
+
+
+def _reach_out(reach: Reach) -> ReachOut:
+    return ReachOut(
+        campaign=reach.campaign,
+        step=reach.step,
+        kind=reach.kind,
+        target=reach.target,
+        people=reach.people,
+        problem=reach.problem,
+    )
+
+
+# ---------------------------------------------------------------------------- actions
+
+
+async def _send(state: ConsoleState, viewer: Viewer, order: SendIn) -> ActDone:
+    campaign, step = _step(state, order.campaign, order.step)
+    bot = bot_of(state)
+    if bot is None:
+        raise HTTPException(409, _say(viewer, "needs_bot"))
+    reach = await reach_of(bot, campaign, step, order.target)
+    if reach.problem is not None:
+        raise HTTPException(422, reach.problem)
+    if step.is_dm and not reach.members:
+        raise HTTPException(422, _say(viewer, "nobody"))
+    queued = await send_now(bot, campaign, step, reach.members, f"console:{order.key}")
+    if queued:
+        await audit(state, viewer, "send", f"{campaign.id}/{step.id} to {reach.people} people")
+    return ActDone(
+        action="send", campaign=campaign.id, step=step.id, count=queued, people=reach.people
+    )
+
+
+async def _skip(state: ConsoleState, viewer: Viewer, order: ActIn) -> ActDone:
+    campaign, step = _step(state, order.campaign, order.step)
+    bot = bot_of(state)
+    if bot is None:
+        raise HTTPException(409, _say(viewer, "needs_bot"))
+    count = await skip_step(bot, campaign, step)
+    await audit(state, viewer, "skip", f"{campaign.id}/{step.id}")
+    return ActDone(action="skip", campaign=campaign.id, step=step.id, count=count)
+
+
+async def _retry(state: ConsoleState, viewer: Viewer, order: ActIn) -> ActDone:
+    campaign, step = _step(state, order.campaign, order.step)
+    console = console_of(state)
+    now = console.clock.now()
+    count = await retry_failed(state.db, campaign.id, step.id, now, console.settings.grace)
+    console.request_plan()
+    await audit(state, viewer, "retry", f"{campaign.id}/{step.id}")
+    return ActDone(action="retry", campaign=campaign.id, step=step.id, count=count)
+
+
+async def _preview(state: ConsoleState, viewer: Viewer, order: SendIn) -> ActDone:
+    campaign, step = _step(state, order.campaign, order.step)
+    me = await get_member(state.db, viewer.member_id) if viewer.member_id is not None else None
+    if me is None:
+        raise HTTPException(422, _say(viewer, "no_member"))
+    queued, locale = await preview_to(
+        console_of(state), campaign, step, me, f"console:{order.key}", order.locale
+    )
+    await audit(state, viewer, "preview", f"{campaign.id}/{step.id} {locale}")
+    return ActDone(action="preview", campaign=campaign.id, step=step.id, count=queued, people=1)
+
+
+# ---------------------------------------------------------------------------- pages
+
+
+async def _page(
+    request: Request, viewer: Viewer, state: ConsoleState, **context: object
+) -> HTMLResponse:
+    rows = await step_rows(console_of(state))
+    values: dict[str, object] = {
+        "rows": rows,
+        "key": form_key(),
+        "notice": None,
+        "problem": None,
+        **context,
+    }
+    return render(request, viewer, "act.html", values, words=_WORDS)
+
+
+@router.get("/act", name="act", response_class=HTMLResponse)
+async def act_page(
+    request: Request,
+    viewer: Annotated[Viewer, Depends(require(Role.MANAGER))],
+    state: Annotated[ConsoleState, Depends(console_state)],
+) -> HTMLResponse:
+    """Every step of the loaded campaigns, with what waits and what failed."""
+    return await _page(request, viewer, state)
+
+
+@router.get("/act/confirm", name="act_confirm", response_class=HTMLResponse)
+async def act_confirm(
+    request: Request,
+    viewer: Annotated[Viewer, Depends(require(Role.MANAGER))],
+    state: Annotated[ConsoleState, Depends(console_state)],
+    campaign: Annotated[str, Query(max_length=100)],
+    step: Annotated[str, Query(max_length=100)],
+    action: Annotated[Action, Query()] = "send",
+    target: Annotated[str, Query(max_length=100)] = "",
+) -> HTMLResponse:
+    """Ask before acting, saying how many people (or messages) it concerns."""
+    found_campaign, found_step = _step(state, campaign, step)
+    names = {"step": found_step.id, "campaign": found_campaign.id}
+    reach: Reach | None = None
+    if action == "send":
+        reach = await reach_of(console_of(state), found_campaign, found_step, target or None)
+        key = "confirm_send_dm" if found_step.is_dm else "confirm_send_post"
+        question = _say(viewer, key, people=reach.people, target=reach.target, **names)
+    elif action == "skip":
+        pending = await _count(state, campaign, step, DeliveryStatus.pending)
+        question = _say(viewer, "confirm_skip", pending=pending, **names)
+    else:
+        failed = await _count(state, campaign, step, DeliveryStatus.failed)
+        question = _say(viewer, "confirm_retry", failed=failed, **names)
+    values = {
+        "action": action,
+        "campaign": found_campaign.id,
+        "step": found_step.id,
+        "is_dm": found_step.is_dm,
+        "target": target,
+        "question": question,
+        "reach": reach,
+        "key": form_key(),
+        "needs_bot": action != "retry" and bot_of(state) is None,
+    }
+    return render(request, viewer, "act_confirm.html", values, words=_WORDS)
+
+
+async def _done(
+    request: Request, viewer: Viewer, state: ConsoleState, done: ActDone | HTTPException
+) -> HTMLResponse:
+    if isinstance(done, HTTPException):
+        return await _page(request, viewer, state, problem=str(done.detail))
+    if done.action == "send":
+        notice = (
+            _say(viewer, "sent", step=done.step, queued=done.count)
+            if done.count
+            else _say(viewer, "already")
+        )
+    elif done.action == "skip":
+        notice = _say(viewer, "skipped", step=done.step, count=done.count)
+    else:
+        notice = _say(viewer, "retried", step=done.step, count=done.count)
+    return await _page(request, viewer, state, notice=notice)
+
+
+@router.post("/act/send", name="act_send", response_class=HTMLResponse)
+async def act_send(
+    request: Request,
+    viewer: Annotated[Viewer, Depends(require(Role.MANAGER))],
+    state: Annotated[ConsoleState, Depends(console_state)],
+    campaign: Annotated[str, Form(max_length=100)],
+    step: Annotated[str, Form(max_length=100)],
+    key: Annotated[str, Form(min_length=8, max_length=64)],
+    target: Annotated[str, Form(max_length=100)] = "",
+) -> HTMLResponse:
+    """Send the step now (once per confirmation)."""
+    order = SendIn(campaign=campaign, step=step, key=key, target=target or None)
+    try:
+        done: ActDone | HTTPException = await _send(state, viewer, order)
+    except HTTPException as exc:
+        done = exc
+    return await _done(request, viewer, state, done)
+
+
+@router.post("/act/skip", name="act_skip", response_class=HTMLResponse)
+async def act_skip(
+    request: Request,
+    viewer: Annotated[Viewer, Depends(require(Role.MANAGER))],
+    state: Annotated[ConsoleState, Depends(console_state)],
+    campaign: Annotated[str, Form(max_length=100)],
+    step: Annotated[str, Form(max_length=100)],
+) -> HTMLResponse:
+    """Skip what the step has not sent yet."""
+    try:
+        done: ActDone | HTTPException = await _skip(
+            state, viewer, ActIn(campaign=campaign, step=step)
+        )
+    except HTTPException as exc:
+        done = exc
+    return await _done(request, viewer, state, done)
+
+
+@router.post("/act/retry", name="act_retry", response_class=HTMLResponse)
+async def act_retry(
+    request: Request,
+    viewer: Annotated[Viewer, Depends(require(Role.MANAGER))],
+    state: Annotated[ConsoleState, Depends(console_state)],
+    campaign: Annotated[str, Form(max_length=100)],
+    step: Annotated[str, Form(max_length=100)],
+) -> HTMLResponse:
+    """Send the step's failed messages again."""
+    try:
+        done: ActDone | HTTPException = await _retry(
+            state, viewer, ActIn(campaign=campaign, step=step)
+        )
+    except HTTPException as exc:
+        done = exc
+    return await _done(request, viewer, state, done)
+
+
+@router.post("/act/preview", name="act_preview", response_class=HTMLResponse)
+async def act_preview(
+    request: Request,
+    viewer: Annotated[Viewer, Depends(require(Role.MANAGER))],
+    state: Annotated[ConsoleState, Depends(console_state)],
+    campaign: Annotated[str, Form(max_length=100)],
+    step: Annotated[str, Form(max_length=100)],
+    key: Annotated[str, Form(min_length=8, max_length=64)],
+) -> HTMLResponse:
+    """Send me the step's message as a member would see it."""
+    try:
+        done = await _preview(state, viewer, SendIn(campaign=campaign, step=step, key=key))
+    except HTTPException as exc:
+        return await _page(request, viewer, state, problem=str(exc.detail))
+    notice = _say(viewer, "previewed", step=done.step, locale=viewer.locale)
+    return await _page(request, viewer, state, notice=notice)
+
+
+# ---------------------------------------------------------------------------- JSON API
+
+
+@api.get("/act/steps", response_model=list[StepOut])
+async def steps_api(
+    viewer: Annotated[Viewer, Depends(require(Role.MANAGER))],
+    state: Annotated[ConsoleState, Depends(console_state)],
+) -> list[StepOut]:
+    """Every step of the loaded campaigns, with its waiting and failed messages."""
+    return [StepOut(**row.__dict__) for row in await step_rows(console_of(state))]
+
+
+@api.get("/act/reach", response_model=ReachOut)
+async def reach_api(
+    viewer: Annotated[Viewer, Depends(require(Role.MANAGER))],
+    state: Annotated[ConsoleState, Depends(console_state)],
+    campaign: Annotated[str, Query(max_length=100)],
+    step: Annotated[str, Query(max_length=100)],
+    target: Annotated[str | None, Query(max_length=100)] = None,
+) -> ReachOut:
+    """How many people sending the step now reaches."""
+    found = _step(state, campaign, step)
+    return _reach_out(await reach_of(console_of(state), *found, target))
+
+
+@api.post("/act/send", response_model=ActDone)
+async def send_api(
+    order: SendIn,
+    viewer: Annotated[Viewer, Depends(require(Role.MANAGER))],
+    state: Annotated[ConsoleState, Depends(console_state)],
+) -> ActDone:
+    """Send a step now, once per ``key`` (``count`` 0: that key was used already)."""
+    return await _send(state, viewer, order)
+
+
+@api.post("/act/skip", response_model=ActDone)
+async def skip_api(
+    order: ActIn,
+    viewer: Annotated[Viewer, Depends(require(Role.MANAGER))],
+    state: Annotated[ConsoleState, Depends(console_state)],
+) -> ActDone:
+    """Skip what a step has not sent yet, and its later messages."""
+    return await _skip(state, viewer, order)
+
+
+@api.post("/act/retry", response_model=ActDone)
+async def retry_api(
+    order: ActIn,
+    viewer: Annotated[Viewer, Depends(require(Role.MANAGER))],
+    state: Annotated[ConsoleState, Depends(console_state)],
+) -> ActDone:
+    """Queue a step's failed messages again."""
+    return await _retry(state, viewer, order)
+
+
+@api.post("/act/preview", response_model=ActDone)
+async def preview_api(
+    order: SendIn,
+    viewer: Annotated[Viewer, Depends(require(Role.MANAGER))],
+    state: Annotated[ConsoleState, Depends(console_state)],
+) -> ActDone:
+    """Send me a step's message as a member would see it (in ``locale``, else mine)."""
+    return await _preview(state, viewer, order)
+
+
+page = Page(name="act", title=_WORDS["title"], role=Role.MANAGER, router=router, api=api)

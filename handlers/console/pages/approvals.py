@@ -1,0 +1,207 @@
+"""Approvals: challenge evidence waiting for a decision, with its text and links; approve or
+reject it with a reason, which the member is told. The same decision as the Approve and
+Reject buttons in chat (:func:`handlers.challenges.decide_submission`): once, audited."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Literal
+from zoneinfo import ZoneInfo
+
+from fastapi import APIRouter, Depends, Form, HTTPException, Path, Query, Request
+from fastapi.responses import HTMLResponse
+from pydantic import BaseModel, Field
+
+from rallybot.handlers.challenges import decide_submission
+from rallybot.handlers.console.act_kit import bot_of, console_of
+from rallybot.handlers.console.act_services import pending_submissions
+from rallybot.handlers.console.kit import (
+    ConsoleState,
+    Page,
+    Role,
+    Viewer,
+    audit,
+    console_state,
+    render,
+    require,
+    word,
+)
+
+__all__ = ["DecisionIn", "DecisionOut", "SubmissionOut", "SubmissionsOut", "page"]
+
+router = APIRouter()
+api = APIRouter(tags=["approvals"])
+
+PAGE_SIZE = 50
+
+_WORDS = {
+    "title": {"en": "Approvals", "fr": "Validations"},
+    "intro": {
+        "en": "Challenge evidence waiting for your decision, oldest first. The member is told "
+        "your decision, with your reason. Times are in {zone}.",
+        "fr": "Les preuves de défis qui attendent votre décision, les plus anciennes d'abord. "
+        "Le membre apprend votre décision, avec votre raison. Heures : {zone}.",
+    },
+    "count": {"en": "{n} waiting.", "fr": "{n} en attente."},
+    "none": {
+        "en": "No evidence waits for a decision.",
+        "fr": "Aucune preuve n'attend de décision.",
+    },
+    "submitted": {"en": "Submitted by {member} on {when}", "fr": "Soumise par {member} le {when}"},
+    "challenge": {"en": "Challenge: {title}", "fr": "Défi : {title}"},
+    "links": {"en": "Files and links", "fr": "Fichiers et liens"},
+    "reason": {"en": "Reason (told to the member)", "fr": "Raison (dite au membre)"},
+    "approve": {"en": "Approve", "fr": "Approuver"},
+    "reject": {"en": "Reject", "fr": "Refuser"},
+    "approved": {"en": "Submission #{id} approved.", "fr": "Soumission n°{id} approuvée."},
+    "rejected": {"en": "Submission #{id} rejected.", "fr": "Soumission n°{id} refusée."},
+    "already": {
+        "en": "Submission #{id} was already {state}.",
+        "fr": "La soumission n°{id} était déjà {state}.",
+    },
+    "unknown": {"en": "No submission #{id}.", "fr": "Aucune soumission n°{id}."},
+    "needs_bot": {
+        "en": "Decisions need the console served by the running bot (RALLYBOT_CONSOLE=true): "
+        "it counts the evidence and tells the member.",
+        "fr": "Les décisions demandent la console servie par le bot en marche "
+        "(RALLYBOT_CONSOLE=true) : il compte la preuve et prévient le membre.",
+    },
+    "more": {"en": "Next", "fr": "Suivantes"},
+}
+
+
+class SubmissionOut(BaseModel):
+    """Evidence waiting for a decision."""
+
+    id: int
+    challenge: str
+    title: str
+    member: str
+    text: str
+    links: list[str]
+    submitted_at: datetime
+
+
+class SubmissionsOut(BaseModel):
+    """A page of evidence waiting, and how many wait in all."""
+
+    submissions: list[SubmissionOut]
+    total: int
+
+
+class DecisionIn(BaseModel):
+    """Approve or reject, with a reason the member is told."""
+
+    decision: Literal["approve", "reject"]
+    reason: str | None = Field(default=None, max_length=500)
+
+
+class DecisionOut(BaseModel):
+    """The decision: ``decided`` False when it had been decided before (``state`` says how)."""
+
+    id: int
+    decided: bool
+    state: str
+
+
+async def _decide(
+    state: ConsoleState, viewer: Viewer, submission_id: int, decision: DecisionIn
+) -> DecisionOut:
+    bot = bot_of(state)
+    if bot is None:
+        raise HTTPException(409, word(_WORDS, viewer.locale, "needs_bot"))
+    found = await decide_submission(
+        bot,
+        submission_id,
+        approve=decision.decision == "approve",
+        by=viewer.key,
+        reason=(decision.reason or "").strip() or None,
+    )
+    if found is None:
+        raise HTTPException(404, word(_WORDS, viewer.locale, "unknown", id=submission_id))
+    if found.decided:
+        await audit(state, viewer, found.state, f"submission #{submission_id}")
+    return DecisionOut(id=submission_id, decided=found.decided, state=found.state)
+
+
+async def _page(
+    request: Request,
+    viewer: Viewer,
+    state: ConsoleState,
+    offset: int = 0,
+    **context: object,
+) -> HTMLResponse:
+    rows, total = await pending_submissions(
+        console_of(state), viewer.locale, limit=PAGE_SIZE, offset=offset
+    )
+    zone = ZoneInfo(state.settings.timezone)
+    values: dict[str, object] = {
+        "rows": [(row, row.submitted_at.astimezone(zone)) for row in rows],
+        "total": total,
+        "zone": state.settings.timezone,
+        "next_offset": offset + PAGE_SIZE if offset + PAGE_SIZE < total else None,
+        "notice": None,
+        "problem": None,
+        **context,
+    }
+    return render(request, viewer, "approvals.html", values, words=_WORDS)
+
+
+@router.get("/approvals", name="approvals", response_class=HTMLResponse)
+async def approvals_page(
+    request: Request,
+    viewer: Annotated[Viewer, Depends(require(Role.MANAGER))],
+    state: Annotated[ConsoleState, Depends(console_state)],
+    offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
+) -> HTMLResponse:
+    """Evidence waiting, oldest first."""
+    return await _page(request, viewer, state, offset)
+
+
+@router.post("/approvals/{submission_id}", name="approvals_decide", response_class=HTMLResponse)
+async def approvals_decide(
+    request: Request,
+    viewer: Annotated[Viewer, Depends(require(Role.MANAGER))],
+    state: Annotated[ConsoleState, Depends(console_state)],
+    submission_id: Annotated[int, Path(ge=1, le=2_147_483_647)],
+    decision: Annotated[Literal["approve", "reject"], Form()],
+    reason: Annotated[str, Form(max_length=500)] = "",
+) -> HTMLResponse:
+    """Approve or reject one submission."""
+    try:
+        done = await _decide(
+            state, viewer, submission_id, DecisionIn(decision=decision, reason=reason)
+        )
+    except HTTPException as exc:
+        return await _page(request, viewer, state, problem=str(exc.detail))
+    key = done.state if done.decided else "already"
+    notice = word(_WORDS, viewer.locale, key, id=submission_id, state=done.state)
+    return await _page(request, viewer, state, notice=notice)
+
+
+@api.get("/approvals", response_model=SubmissionsOut)
+async def approvals_api(
+    viewer: Annotated[Viewer, Depends(require(Role.MANAGER))],
+    state: Annotated[ConsoleState, Depends(console_state)],
+    offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
+    limit: Annotated[int, Query(ge=1, le=500)] = PAGE_SIZE,
+) -> SubmissionsOut:
+    """Evidence waiting for a decision, oldest first."""
+    rows, total = await pending_submissions(
+        console_of(state), viewer.locale, limit=limit, offset=offset
+    )
+    return SubmissionsOut(submissions=[SubmissionOut(**row.__dict__) for row in rows], total=total)
+
+
+@api.post("/approvals/{submission_id}", response_model=DecisionOut)
+async def decide_api(
+    submission_id: Annotated[int, Path(ge=1, le=2_147_483_647)],
+    decision: DecisionIn,
+    viewer: Annotated[Viewer, Depends(require(Role.MANAGER))],
+    state: Annotated[ConsoleState, Depends(console_state)],
+) -> DecisionOut:
+    """Approve or reject a submission, once; the member is told, with the reason."""
+    return await _decide(state, viewer, submission_id, decision)
+
+
+page = Page(name="approvals", title=_WORDS["title"], role=Role.MANAGER, router=router, api=api)

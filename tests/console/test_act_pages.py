@@ -1,0 +1,296 @@
+"""The acting pages over HTTP: check a draft, act, approvals, members; managers only, every
+POST CSRF-checked and audited, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import AsyncIterator
+
+import pytest
+import sqlalchemy as sa
+
+from rallybot.bot.adapters.memory import MemoryAdapter
+from rallybot.bot.app import Rallybot
+from rallybot.storage.audit_models import AuditEntry
+from rallybot.storage.challenge_models import ChallengeSubmission
+from rallybot.storage.database import Database
+from rallybot.storage.models import Delivery, Member
+from rallybot.storage.repositories import get_member_by_platform_id
+from tests.console.conftest import ConsoleClient, ConsoleEnv
+
+PAGES = ("/drafts", "/act", "/approvals", "/members")
+BROKEN = """\
+id: draft
+title: A draft
+timezone: Europe/London
+milestones:
+  launch: 2030-03-04 09:30
+channels:
+  news: general
+steps:
+  - id: teaser
+    at: lunch - 2d at 09:00
+    post: news
+    text: "Soon."
+"""
+BAD_ROSTER = b"id,email,name\nu1,u1@example.com,Una\nu2,not-an-email,Ugo\n"
+GOOD_ROSTER = b"id,email,name\nu1,u1@example.com,Una\nu2,u2@example.com,Ugo\n"
+
+
+@pytest.fixture
+async def bot(console: ConsoleEnv) -> AsyncIterator[Rallybot]:
+    """The console served by a bot (memory adapter) with the example campaign."""
+    running = Rallybot(console.settings, console.db, MemoryAdapter(), console.clock)
+    running.campaigns = console.state.campaigns()
+    console.state.bot = running
+    yield running
+    console.state.bot = None
+
+
+async def _audits(db: Database) -> list[tuple[str, str, str]]:
+    async with db.read() as session:
+        rows = await session.execute(sa.select(AuditEntry).order_by(AuditEntry.id))
+        return [(r.actor, r.action, r.target) for r in rows.scalars()]
+
+
+async def _members(db: Database) -> int:
+    async with db.read() as session:
+        return int(await session.scalar(sa.select(sa.func.count()).select_from(Member)) or 0)
+
+
+def _form(http: ConsoleClient, **values: str) -> dict[str, str]:
+    return {"csrf_token": http.csrf, **values}
+
+
+async def test_the_pages_are_for_managers_only(
+    as_manager: ConsoleClient, as_helper: ConsoleClient, as_member: ConsoleClient
+) -> None:
+    for path in PAGES:
+        assert (await as_manager.get(path)).status_code == 200, path
+        assert (await as_helper.get(path)).status_code == 403, path
+        assert (await as_member.get(path)).status_code == 403, path
+    for path in ("/api/act/steps", "/api/approvals", "/api/members"):
+        assert (await as_manager.get(path)).status_code == 200, path
+        assert (await as_helper.get(path)).status_code == 403, path
+    answer = await as_helper.post("/api/members/1/erase", headers=as_helper.csrf_header())
+    assert answer.status_code == 403
+    nav = (await as_manager.get("/act")).text
+    for path in PAGES:
+        assert f'href="https://testserver/console{path}"' in nav, path
+
+
+async def test_a_broken_draft_shows_its_error_on_its_line(
+    console: ConsoleEnv, as_manager: ConsoleClient
+) -> None:
+    line = BROKEN.splitlines().index("    at: lunch - 2d at 09:00") + 1
+    page = await as_manager.post("/drafts", data=_form(as_manager, text=BROKEN, kind="auto"))
+    assert page.status_code == 200
+    item = re.search(rf'<li id="L{line}" class="has-error">(.*?)</li>', page.text, re.S)
+    assert item is not None, page.text
+    assert "lunch" in item.group(1) and "inline-error" in item.group(1)
+    answer = await as_manager.post(
+        "/api/drafts", json={"text": BROKEN, "name": "x.yaml"}, headers=as_manager.csrf_header()
+    )
+    result = answer.json()
+    assert answer.status_code == 200 and not result["ok"]
+    assert [e["line"] for e in result["errors"]] == [line]
+    good = await as_manager.post(
+        "/api/drafts",
+        json={"text": BROKEN.replace("lunch", "launch"), "name": "x.yaml"},
+        headers=as_manager.csrf_header(),
+    )
+    assert good.json()["ok"] and good.json()["timeline"][0]["step"] == "teaser"
+    upload = await as_manager.post(
+        "/drafts",
+        data=_form(as_manager, kind="campaign"),
+        files={"file": ("mine.yaml", BROKEN.encode(), "text/yaml")},
+    )
+    assert f'<li id="L{line}" class="has-error">' in upload.text and "mine.yaml" in upload.text
+    assert [a[1:] for a in await _audits(console.db)] == [
+        ("check draft", "campaign draft.yaml"),
+        ("check draft", "campaign x.yaml"),
+        ("check draft", "campaign x.yaml"),
+        ("check draft", "campaign mine.yaml"),
+    ]
+
+
+async def test_a_post_without_the_csrf_token_is_refused(
+    console: ConsoleEnv, as_manager: ConsoleClient, bot: Rallybot
+) -> None:
+    refused = [
+        await as_manager.post("/drafts", data={"text": BROKEN}),
+        await as_manager.post("/api/drafts", json={"text": BROKEN}),
+        await as_manager.post(
+            "/act/send", data={"campaign": "connect-launch", "step": "teaser-1", "key": "k" * 12}
+        ),
+        await as_manager.post("/members/1/erase", data={"confirm": "yes"}),
+    ]
+    assert [r.status_code for r in refused] == [403] * 4
+    assert await _audits(console.db) == []
+
+
+async def test_send_now_asks_then_sends_once(
+    console: ConsoleEnv, as_manager: ConsoleClient, bot: Rallybot
+) -> None:
+    steps = (await as_manager.get("/api/act/steps")).json()
+    assert {"campaign": "connect-launch", "step": "pilot-invitation", "kind": "dm"} in [
+        {k: s[k] for k in ("campaign", "step", "kind")} for s in steps
+    ]
+    confirm = await as_manager.get(
+        "/act/confirm",
+        params={"campaign": "connect-launch", "step": "pilot-invitation", "target": "@UMEMBER"},
+    )
+    assert "now to 1 member(s)?" in confirm.text
+    key = re.search(r'name="key" value="([^"]+)"', confirm.text)
+    assert key is not None
+    values = _form(
+        as_manager,
+        campaign="connect-launch",
+        step="pilot-invitation",
+        key=key.group(1),
+        target="@UMEMBER",
+    )
+    sent = await as_manager.post("/act/send", data=values)
+    assert "is on its way: 1 message(s) queued" in sent.text
+    again = await as_manager.post("/act/send", data=values)  # the same form sent twice
+    assert "nothing was sent twice" in again.text
+    await bot.dispatcher.run_once()
+    adapter = bot.adapter
+    assert isinstance(adapter, MemoryAdapter)
+    assert [d.target for d in adapter.directs] == ["UMEMBER"]
+    assert (await _audits(console.db))[-1][1:] == (
+        "send",
+        "connect-launch/pilot-invitation to 1 people",
+    )
+    nobody = await as_manager.get(
+        "/api/act/reach", params={"campaign": "connect-launch", "step": "pilot-invitation"}
+    )
+    assert nobody.json()["people"] == 0  # nobody is in the pilot cohort
+    unknown = await as_manager.post(
+        "/api/act/send",
+        json={"campaign": "connect-launch", "step": "nope", "key": "k" * 12},
+        headers=as_manager.csrf_header(),
+    )
+    assert unknown.status_code == 404
+
+
+async def test_acting_without_the_bot_says_why(
+    console: ConsoleEnv, as_manager: ConsoleClient
+) -> None:
+    answer = await as_manager.post(
+        "/api/act/send",
+        json={"campaign": "connect-launch", "step": "teaser-1", "key": "k" * 12},
+        headers=as_manager.csrf_header(),
+    )
+    assert answer.status_code == 409 and "RALLYBOT_CONSOLE" in answer.json()["detail"]
+    async with console.db.read() as session:
+        assert (await session.scalar(sa.select(sa.func.count()).select_from(Delivery))) == 0
+
+
+async def test_a_preview_goes_to_me(
+    console: ConsoleEnv, as_manager: ConsoleClient, bot: Rallybot
+) -> None:
+    answer = await as_manager.post(
+        "/api/act/preview",
+        json={"campaign": "connect-launch", "step": "pilot-invitation", "key": "p" * 12},
+        headers=as_manager.csrf_header(),
+    )
+    assert answer.json()["count"] == 1
+    await bot.dispatcher.run_once()
+    adapter = bot.adapter
+    assert isinstance(adapter, MemoryAdapter)
+    assert [d.target for d in adapter.directs] == ["UMANAGER"]
+
+
+async def test_evidence_is_rejected_with_a_reason(
+    console: ConsoleEnv, as_manager: ConsoleClient, bot: Rallybot
+) -> None:
+    member = await get_member_by_platform_id(console.db, "slack", "UMEMBER")
+    assert member is not None and member.id is not None
+    async with console.db.session() as session:
+        submission = ChallengeSubmission(
+            challenge="connect-launch/photo",
+            member_id=member.id,
+            text="my desk https://files.example.com/desk.png",
+            submitted_at=console.clock.now(),
+        )
+        session.add(submission)
+        await session.flush()
+        submission_id = submission.id
+    page = await as_manager.get("/approvals")
+    assert 'href="https://files.example.com/desk.png"' in page.text
+    done = await as_manager.post(
+        f"/approvals/{submission_id}",
+        data=_form(as_manager, decision="reject", reason="Blurred photo"),
+    )
+    assert f"Submission #{submission_id} rejected." in done.text
+    async with console.db.read() as session:
+        row = await session.get(ChallengeSubmission, submission_id)
+    assert row is not None and (row.state, row.reason) == ("rejected", "Blurred photo")
+    adapter = bot.adapter
+    assert isinstance(adapter, MemoryAdapter)
+    [told] = [d.message.text for d in adapter.directs if d.target == "UMEMBER"]
+    assert "Blurred photo" in told
+    again = await as_manager.post(
+        f"/api/approvals/{submission_id}",
+        json={"decision": "approve"},
+        headers=as_manager.csrf_header(),
+    )
+    assert again.json() == {"id": submission_id, "decided": False, "state": "rejected"}
+    assert (await _audits(console.db))[-1][1:] == ("rejected", f"submission #{submission_id}")
+
+
+async def test_erasing_a_member_needs_the_confirmation(
+    console: ConsoleEnv, as_manager: ConsoleClient
+) -> None:
+    member = await get_member_by_platform_id(console.db, "slack", "UMEMBER")
+    assert member is not None
+    found = (await as_manager.get("/api/members", params={"q": "mel"})).json()
+    assert found["total"] == 1 and found["members"][0]["user_id"] == "UMEMBER"
+    confirm = await as_manager.get(f"/members/{member.id}/erase")
+    assert "Mel Member" in confirm.text and "cannot be undone" in confirm.text
+    refused = await as_manager.post(f"/members/{member.id}/erase", data=_form(as_manager))
+    assert "Tick the confirmation" in refused.text
+    assert (await as_manager.get("/api/members", params={"q": "mel"})).json()["total"] == 1
+    done = await as_manager.post(
+        f"/members/{member.id}/erase", data=_form(as_manager, confirm="yes")
+    )
+    assert "The member was erased." in done.text
+    assert (await as_manager.get("/api/members", params={"q": "mel"})).json()["total"] == 0
+    assert (await _audits(console.db))[-1][1:] == ("erase", "a member")
+    twice = await as_manager.post(
+        f"/api/members/{member.id}/erase", headers=as_manager.csrf_header()
+    )
+    assert twice.json() == {"erased": False}
+
+
+async def test_a_roster_with_a_bad_row_imports_nothing(
+    console: ConsoleEnv, as_manager: ConsoleClient
+) -> None:
+    before = await _members(console.db)
+    page = await as_manager.post(
+        "/members/roster",
+        data=_form(as_manager, platform="console"),
+        files={"file": ("team.csv", BAD_ROSTER, "text/csv")},
+    )
+    assert "nothing imported" in page.text and "team.csv:3:" in page.text
+    assert await _members(console.db) == before
+    answer = await as_manager.post(
+        "/api/members/roster",
+        data={"platform": "console"},
+        files={"file": ("team.csv", GOOD_ROSTER, "text/csv")},
+        headers=as_manager.csrf_header(),
+    )
+    assert answer.json()["imported"] and answer.json()["created"] == 2
+    assert await _members(console.db) == before + 2
+
+
+async def test_the_api_is_in_the_openapi_document(as_manager: ConsoleClient) -> None:
+    paths = (await as_manager.get("/api/openapi.json")).json()["paths"]
+    for path in (
+        "/api/drafts",
+        "/api/act/send",
+        "/api/approvals/{submission_id}",
+        "/api/members/roster",
+    ):
+        assert path in paths, path
