@@ -20,6 +20,10 @@ BENCHES = [
         ["bench.replica_bench", "--kill"],
     ),
     (
+        "console pages: timeline, indicators, members over 100k members, 1M deliveries",
+        ["bench.console_bench"],
+    ),
+    (
         "metrics and context log fields: cost per event, delivery, log line",
         ["bench.observability_bench"],
     ),

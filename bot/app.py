@@ -162,6 +162,7 @@ class Rallybot:
         self._reload_seen: datetime | None = None
         self._absences: dict[str, datetime] = {}  # campaign id -> its file missing since
         self._reloaded = False
+        self.last_reload: ReloadReport | None = None  # the last reload's report
         self._command_names: set[str] = set()
         self._members_cache: tuple[tuple[int, datetime | None], list[MemberView]] | None = None
         from rallybot.handlers import admin, members, points
@@ -357,6 +358,7 @@ class Rallybot:
         log.info("reload: %s", report.summary().splitlines()[0])
         for warning in report.warnings:
             log.warning("reload: %s", warning)
+        self.last_reload = report  # the console shows its errors and warnings
         return report
 
     async def _cancel_absent(self, now: datetime) -> int:

@@ -57,6 +57,16 @@ BENCHES: dict[str, tuple[list[str], list[set[str]]]] = {
         ["--replicas", "2", "--dms", "40", "--scale", "20", "--backend", "sqlite"],
         [{"bench", "ratio", "429s", "lost", "duplicated"}],
     ),
+    "console_bench": (
+        [
+            "--members=200",
+            "--events=0.001",
+            "--deliveries=0.002",
+            "--repeat=2",
+            "--backends=sqlite",
+        ],
+        [{"bench", "backend", "p95_ms"}] * 8,
+    ),
     "recovery_bench": (
         ["--dms", "60", "--scale", "20", "--pg-url", PG_URL],
         [{"bench", "backend", "ratio", "lost", "duplicated"}] * 2,

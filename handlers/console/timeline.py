@@ -35,7 +35,7 @@ from rallybot.campaigns.planner import MemberView, openings
 from rallybot.campaigns.schema import Campaign
 from rallybot.campaigns.timeline import TimelineRow, timeline
 from rallybot.storage.database import Database
-from rallybot.storage.models import CampaignState, Delivery, Member, table_of
+from rallybot.storage.models import CampaignState, CampaignStatus, Delivery, Member, table_of
 from rallybot.storage.repositories import channel_memberships, list_members
 
 __all__ = [
@@ -323,10 +323,12 @@ class TimelineSource:
 
     # ---- the plan ------------------------------------------------------------------------
 
-    async def _planned_marks(self) -> dict[str, datetime | None]:
+    async def _planned_marks(self) -> tuple[dict[str, datetime | None], frozenset[str]]:
+        """Each campaign's planning mark, and the paused campaigns."""
         async with self.db.session() as session:
-            rows = await session.execute(sa.select(S.id, S.planned_through, S.status))
-            return {i: (p if status != "paused" else None) for i, p, status in rows.all()}
+            rows = (await session.execute(sa.select(S.id, S.planned_through, S.status))).all()
+        paused = frozenset(i for i, _p, status in rows if status == CampaignStatus.paused.value)
+        return {i: p for i, p, _status in rows}, paused
 
     async def _member_views(self) -> list[MemberView]:
         rows = await list_members(self.db)
@@ -344,10 +346,11 @@ class TimelineSource:
         """What the files will send after each campaign's planning mark (paused campaigns
         send nothing while paused: their rows are left out), up to ``until``."""
         end = until or (now + PLAN_HORIZON)
-        marks = await self._planned_marks()
+        marks, paused = await self._planned_marks()
         key = (
             tuple(sorted((c.id, c.content_hash) for c in self.campaigns.values())),
             tuple(sorted(marks.items(), key=lambda kv: kv[0])),
+            paused,
             await self._members_mark(),
             end,
         )
@@ -360,8 +363,8 @@ class TimelineSource:
         opening = openings(members, campaigns, opened, channel_ids)
         rows: list[TimelineRow] = []
         for campaign in campaigns:
-            if campaign.id in marks and marks[campaign.id] is None:
-                continue  # paused
+            if campaign.id in paused:
+                continue  # nothing goes out while paused
             start = max(marks.get(campaign.id) or now, now)
             if start >= end:
                 continue

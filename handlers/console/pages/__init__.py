@@ -8,14 +8,28 @@ one module and one line below.
 from __future__ import annotations
 
 from rallybot.handlers.console.kit import Page
-from rallybot.handlers.console.pages import act, approvals, audit, drafts, members
+from rallybot.handlers.console.pages import (
+    act,
+    approvals,
+    audit,
+    campaigns,
+    drafts,
+    helpdesk,
+    indicators,
+    members,
+    timeline,
+)
 
 __all__ = ["PAGES"]
 
 PAGES: list[Page] = [
+    campaigns.page,
+    timeline.page,
     drafts.page,
     act.page,
     approvals.page,
+    helpdesk.page,
+    indicators.page,
     members.page,
     audit.page,
 ]

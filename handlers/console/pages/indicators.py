@@ -1,0 +1,408 @@
+"""The indicators page: the figures of ``rallybot report`` (funnel, weekly actives, reach,
+quizzes, challenges, satisfaction, help, points, kudos) for all members, a cohort or a team,
+with accessible bars, and the HTML report and CSV files as the CLI writes them.
+
+Survey figures come from :mod:`bot.indicators`, which hides a cohort's or a team's
+satisfaction under the minimum group size: the page shows only that it is hidden.
+"""
+
+from __future__ import annotations
+
+import io
+import tempfile
+import zipfile
+from datetime import date, datetime, time, timedelta
+from pathlib import Path as FilePath
+from typing import Annotated
+from zoneinfo import ZoneInfo
+
+from fastapi import APIRouter, Depends, HTTPException, Query, Request
+from fastapi.responses import HTMLResponse, Response
+from pydantic import BaseModel, ConfigDict, Field
+
+from rallybot.bot import indicators as ind
+from rallybot.bot.extras import MissingExtraError
+from rallybot.bot.report import ReportData, chart_pngs, render_html, summary_json, write_csv
+from rallybot.handlers.console.kit import (
+    ConsoleState,
+    Page,
+    Role,
+    Viewer,
+    console_state,
+    render,
+    require,
+    word,
+)
+from rallybot.handlers.console.sources import indicator_cache
+
+__all__ = ["IndicatorsOut", "page"]
+
+router = APIRouter()
+api = APIRouter(tags=["indicators"])
+
+_WORDS = {
+    "title": {"en": "Indicators", "fr": "Indicateurs"},
+    "intro": {
+        "en": "The figures of rallybot report, computed {when} ({zone}). They are kept a few "
+        "minutes, then computed again in the background.",
+        "fr": "Les chiffres de rallybot report, calculés le {when} ({zone}). Ils sont gardés "
+        "quelques minutes, puis recalculés en arrière-plan.",
+    },
+    "scope": {"en": "Who and when", "fr": "Qui et quand"},
+    "cohort": {"en": "Cohort", "fr": "Cohorte"},
+    "team": {"en": "Team (exact name)", "fr": "Équipe (nom exact)"},
+    "campaign": {"en": "Campaign", "fr": "Campagne"},
+    "from": {"en": "From (day)", "fr": "Du (jour)"},
+    "to": {"en": "To (day, included)", "fr": "Au (jour, inclus)"},
+    "all": {"en": "all", "fr": "toutes"},
+    "apply": {"en": "Show", "fr": "Afficher"},
+    "downloads": {"en": "Downloads", "fr": "Téléchargements"},
+    "download_html": {"en": "HTML report", "fr": "Rapport HTML"},
+    "download_csv": {"en": "CSV files (zip)", "fr": "Fichiers CSV (zip)"},
+    "funnel": {"en": "Adoption funnel", "fr": "Entonnoir d'adoption"},
+    "stage": {"en": "Stage", "fr": "Étape"},
+    "members": {"en": "Members", "fr": "Membres"},
+    "of_invited": {"en": "Of the invited", "fr": "Des invités"},
+    "of_previous": {"en": "Of the previous stage", "fr": "De l'étape précédente"},
+    "by_cohort": {"en": "Funnel by cohort", "fr": "Entonnoir par cohorte"},
+    "weekly": {"en": "Active members per week", "fr": "Membres actifs par semaine"},
+    "week": {"en": "Week of", "fr": "Semaine du"},
+    "active": {"en": "Active members", "fr": "Membres actifs"},
+    "active_total": {
+        "en": "{n} member(s) active in the period.",
+        "fr": "{n} membre(s) actif(s) sur la période.",
+    },
+    "reach": {"en": "Reach of campaign posts", "fr": "Portée des publications"},
+    "post": {"en": "Post", "fr": "Publication"},
+    "reached": {"en": "Reached", "fr": "Touchés"},
+    "audience": {"en": "Audience", "fr": "Public"},
+    "rate": {"en": "Rate", "fr": "Taux"},
+    "quiz": {"en": "Quizzes", "fr": "Quiz"},
+    "participants": {"en": "Participants", "fr": "Participants"},
+    "participation": {"en": "Participation", "fr": "Participation"},
+    "answers": {"en": "Answers", "fr": "Réponses"},
+    "correct": {"en": "Correct", "fr": "Justes"},
+    "mean_score": {"en": "Mean score", "fr": "Score moyen"},
+    "challenges": {"en": "Challenges", "fr": "Défis"},
+    "challenge": {"en": "Challenge", "fr": "Défi"},
+    "completed": {"en": "Completed", "fr": "Réussi"},
+    "completion": {"en": "Completion", "fr": "Réussite"},
+    "satisfaction": {"en": "Satisfaction", "fr": "Satisfaction"},
+    "hidden": {
+        "en": "Hidden: fewer than the minimum number of responses in this group, so that no "
+        "answer can be traced to a person.",
+        "fr": "Masqué : moins de réponses que le minimum dans ce groupe, pour qu'aucune réponse "
+        "ne puisse être rattachée à une personne.",
+    },
+    "responses": {"en": "Responses", "fr": "Réponses"},
+    "mean_rating": {"en": "Mean rating (1-5)", "fr": "Note moyenne (1-5)"},
+    "nps": {"en": "NPS", "fr": "NPS"},
+    "help": {"en": "Help desk", "fr": "Entraide"},
+    "tickets": {"en": "Questions", "fr": "Questions"},
+    "answered": {"en": "Answered", "fr": "Répondues"},
+    "solved": {"en": "Solved", "fr": "Résolues"},
+    "first_response": {"en": "Median first response", "fr": "Première réponse (médiane)"},
+    "resolution": {"en": "Median resolution", "fr": "Résolution (médiane)"},
+    "points": {"en": "Points", "fr": "Points"},
+    "with_points": {"en": "With points", "fr": "Avec des points"},
+    "total": {"en": "Total", "fr": "Total"},
+    "median": {"en": "Median", "fr": "Médiane"},
+    "max": {"en": "Most", "fr": "Maximum"},
+    "kudos": {"en": "Kudos", "fr": "Remerciements"},
+    "given": {"en": "Given", "fr": "Donnés"},
+    "givers": {"en": "Givers", "fr": "Donneurs"},
+    "received": {"en": "Received", "fr": "Reçus"},
+    "receivers": {"en": "Receivers", "fr": "Receveurs"},
+    "none": {"en": "no data in this period", "fr": "pas de données sur la période"},
+    "na": {"en": "—", "fr": "—"},
+    "bad_range": {
+        "en": "The end day must not come before the start day.",
+        "fr": "Le dernier jour ne doit pas précéder le premier.",
+    },
+    "no_charts": {
+        "en": "The report's charts need the charts extra (pip install 'rallybot[charts]'); "
+        "this report has its tables only.",
+        "fr": "Les graphiques du rapport demandent l'extra charts (pip install "
+        "'rallybot[charts]') ; ce rapport n'a que ses tableaux.",
+    },
+}
+
+
+class FunnelStageOut(BaseModel):
+    """One stage of the adoption funnel (shares 0-1)."""
+
+    stage: str
+    count: int
+    of_invited: float | None
+    of_previous: float | None
+
+
+class WeekOut(BaseModel):
+    """A count for the week starting on Monday ``week``."""
+
+    week: date
+    count: int
+
+
+class ReachOut(BaseModel):
+    """Who a campaign post reached."""
+
+    campaign: str
+    step: str
+    occurrence: str
+    sent_at: datetime | None
+    reached: int
+    audience: int
+    rate: float | None
+
+
+class QuizOut(BaseModel):
+    """Quiz participation and scores."""
+
+    members: int
+    participants: int
+    participation: float | None
+    answers: int
+    correct: int
+    mean_score: float | None
+
+
+class ChallengeOut(BaseModel):
+    """One challenge's participation."""
+
+    challenge: str
+    participants: int
+    completed_members: int
+    completed_teams: int
+    completion: float | None
+
+
+class SatisfactionOut(BaseModel):
+    """Survey ratings; ``hidden`` when the group is under the minimum size (figures left out)."""
+
+    responses: int
+    hidden: bool
+    ratings: int | None = None
+    mean_rating: float | None = None
+    nps_answers: int | None = None
+    nps: float | None = None
+
+
+class HelpOut(BaseModel):
+    """Help desk response and resolution times (seconds)."""
+
+    tickets: int
+    answered: int
+    solved: int
+    median_first_response_seconds: float | None
+    median_resolution_seconds: float | None
+
+
+class PointsOut(BaseModel):
+    """The points distribution."""
+
+    members: int
+    with_points: int
+    total: int
+    mean: float | None
+    median: float | None
+    max: int
+
+
+class KudosOut(BaseModel):
+    """Kudos given and received."""
+
+    given: int
+    givers: int
+    received: int
+    receivers: int
+
+
+class ScopeOut(BaseModel):
+    """Which members and which period."""
+
+    model_config = ConfigDict(populate_by_name=True)
+
+    campaign: str | None
+    cohort: str | None
+    team: str | None
+    from_: datetime | None = Field(alias="from")
+    to: datetime | None
+
+
+class IndicatorsOut(BaseModel):
+    """The figures of ``rallybot report --format json``, with the funnel and weekly actives
+    by cohort."""
+
+    model_config = ConfigDict(populate_by_name=True)
+
+    scope: ScopeOut
+    generated_at: datetime
+    funnel: list[FunnelStageOut]
+    active_members: int
+    weekly_active: list[WeekOut]
+    reach: list[ReachOut]
+    quiz: QuizOut
+    challenges: list[ChallengeOut]
+    satisfaction: SatisfactionOut
+    help: HelpOut
+    points: PointsOut
+    kudos: KudosOut
+    funnel_by_cohort: dict[str, list[FunnelStageOut]]
+    weekly_active_by_cohort: dict[str, list[WeekOut]]
+
+
+def _out(data: ReportData) -> IndicatorsOut:
+    summary = summary_json(data)
+    summary["funnel_by_cohort"] = {
+        cohort: [
+            {
+                "stage": s.name,
+                "count": s.count,
+                "of_invited": s.of_invited,
+                "of_previous": s.of_previous,
+            }
+            for s in funnel.stages
+        ]
+        for cohort, funnel in data.funnel_by_cohort.items()
+    }
+    summary["weekly_active_by_cohort"] = {
+        cohort: [{"week": w.week, "count": w.count} for w in weeks]
+        for cohort, weeks in data.weekly_active_by_cohort.items()
+    }
+    return IndicatorsOut.model_validate(summary)
+
+
+Text = Annotated[str | None, Query(max_length=100)]
+
+
+def _scope(
+    state: ConsoleState,
+    viewer: Viewer,
+    cohort: str | None,
+    team: str | None,
+    campaign: str | None,
+    start: date | None,
+    end: date | None,
+) -> ind.Scope:
+    if start is not None and end is not None and end < start:
+        raise HTTPException(422, word(_WORDS, viewer.locale, "bad_range"))
+    settings = state.settings
+    zone = ZoneInfo(settings.timezone)
+    return ind.Scope(
+        cohort=cohort or None,
+        team=team or None,
+        start=datetime.combine(start, time(), zone) if start else None,
+        end=datetime.combine(end + timedelta(days=1), time(), zone) if end else None,
+        campaign_id=campaign or None,
+        exclude=ind.managers_left_out(settings.admins, settings.count_managers),
+    )
+
+
+@router.get("/indicators", name="indicators", response_class=HTMLResponse)
+async def indicators_page(
+    request: Request,
+    viewer: Annotated[Viewer, Depends(require(Role.MANAGER))],
+    state: Annotated[ConsoleState, Depends(console_state)],
+    cohort: Text = None,
+    team: Text = None,
+    campaign: Text = None,
+    start: Annotated[date | None, Query(alias="from")] = None,
+    end: Annotated[date | None, Query(alias="to")] = None,
+) -> HTMLResponse:
+    """The indicators of a scope, with bars and downloads."""
+    scope = _scope(state, viewer, cohort, team, campaign, start, end)
+    data = _out(await indicator_cache(request, state).get(scope))
+    chosen = {
+        "cohort": cohort or "",
+        "team": team or "",
+        "campaign": campaign or "",
+        "from": start.isoformat() if start else "",
+        "to": end.isoformat() if end else "",
+    }
+    weekly_max = max((w.count for w in data.weekly_active), default=0)
+    return render(
+        request,
+        viewer,
+        "indicators.html",
+        {
+            "data": data,
+            "zone": state.settings.timezone,
+            "chosen": chosen,
+            "query": {k: v for k, v in chosen.items() if v},
+            "cohorts": [c for c in await ind.cohorts(state.db) if c],
+            "campaigns": sorted(state.campaigns()),
+            "weekly_max": weekly_max,
+        },
+        words=_WORDS,
+    )
+
+
+@router.get("/indicators/report.html", name="indicators_html")
+async def report_html(
+    request: Request,
+    viewer: Annotated[Viewer, Depends(require(Role.MANAGER))],
+    state: Annotated[ConsoleState, Depends(console_state)],
+    cohort: Text = None,
+    team: Text = None,
+    campaign: Text = None,
+    start: Annotated[date | None, Query(alias="from")] = None,
+    end: Annotated[date | None, Query(alias="to")] = None,
+) -> Response:
+    """The HTML report of ``rallybot report --format html``, computed now."""
+    scope = _scope(state, viewer, cohort, team, campaign, start, end)
+    data = await indicator_cache(request, state).fresh(scope)
+    try:
+        charts = chart_pngs(data)
+    except MissingExtraError:
+        charts = {}
+    return Response(
+        render_html(data, charts),
+        media_type="text/html; charset=utf-8",
+        headers={"Content-Disposition": 'attachment; filename="rallybot-report.html"'},
+    )
+
+
+@router.get("/indicators/report.zip", name="indicators_csv")
+async def report_csv(
+    request: Request,
+    viewer: Annotated[Viewer, Depends(require(Role.MANAGER))],
+    state: Annotated[ConsoleState, Depends(console_state)],
+    cohort: Text = None,
+    team: Text = None,
+    campaign: Text = None,
+    start: Annotated[date | None, Query(alias="from")] = None,
+    end: Annotated[date | None, Query(alias="to")] = None,
+) -> Response:
+    """The CSV files of ``rallybot report --format csv``, computed now, in one zip."""
+    scope = _scope(state, viewer, cohort, team, campaign, start, end)
+    data = await indicator_cache(request, state).fresh(scope)
+    buffer = io.BytesIO()
+    with tempfile.TemporaryDirectory() as folder, zipfile.ZipFile(buffer, "w") as archive:
+        for path in write_csv(data, FilePath(folder)):
+            archive.write(path, arcname=path.name)
+    return Response(
+        buffer.getvalue(),
+        media_type="application/zip",
+        headers={"Content-Disposition": 'attachment; filename="rallybot-report.zip"'},
+    )
+
+
+@api.get("/indicators", response_model=IndicatorsOut, response_model_by_alias=True)
+async def indicators_api(
+    request: Request,
+    viewer: Annotated[Viewer, Depends(require(Role.MANAGER))],
+    state: Annotated[ConsoleState, Depends(console_state)],
+    cohort: Text = None,
+    team: Text = None,
+    campaign: Text = None,
+    start: Annotated[date | None, Query(alias="from")] = None,
+    end: Annotated[date | None, Query(alias="to")] = None,
+) -> IndicatorsOut:
+    """The indicators of a scope (shares 0-1, durations in seconds; ``from``/``to``: days in
+    the bot's zone). Figures are at most a few minutes old (see ``generated_at``)."""
+    scope = _scope(state, viewer, cohort, team, campaign, start, end)
+    return _out(await indicator_cache(request, state).get(scope))
+
+
+page = Page(name="indicators", title=_WORDS["title"], role=Role.MANAGER, router=router, api=api)

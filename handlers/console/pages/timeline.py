@@ -1,0 +1,470 @@
+"""The timeline page: every delivery, past and future, as a list (keyset pages) or a month
+calendar, with filters; each entry opens the message as Slack and Discord show it, with its
+recipients and their local time."""
+
+from __future__ import annotations
+
+import calendar
+from datetime import date, datetime, time, timedelta
+from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo
+
+from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request
+from fastapi.responses import HTMLResponse
+from pydantic import BaseModel, Field
+
+from rallybot.handlers.console.kit import (
+    ConsoleState,
+    Page,
+    Role,
+    Viewer,
+    console_state,
+    render,
+    require,
+    word,
+)
+from rallybot.handlers.console.preview import preview
+from rallybot.handlers.console.sources import timeline_source
+from rallybot.handlers.console.timeline import (
+    MAX_PAGE_SIZE,
+    PAGE_SIZE,
+    BadCursor,
+    Entry,
+    EntryDetail,
+    Filters,
+    TimelineSource,
+)
+from rallybot.storage.models import DeliveryStatus
+
+__all__ = ["EntryOut", "TimelineOut", "page"]
+
+router = APIRouter()
+api = APIRouter(tags=["timeline"])
+
+STATUSES = ("planned", *(s.value for s in DeliveryStatus))
+
+_WORDS = {
+    "title": {"en": "Timeline", "fr": "Calendrier"},
+    "intro": {
+        "en": "Every message, sent and to come. Times are in {zone}; each recipient gets "
+        "direct messages at their own time.",
+        "fr": "Tous les messages, envoyés et à venir. Heures : {zone} ; chaque destinataire "
+        "reçoit ses messages privés à son heure.",
+    },
+    "filters": {"en": "Filters", "fr": "Filtres"},
+    "campaign": {"en": "Campaign", "fr": "Campagne"},
+    "audience": {"en": "Audience", "fr": "Public"},
+    "zone": {"en": "Time zone", "fr": "Fuseau horaire"},
+    "locale": {"en": "Language", "fr": "Langue"},
+    "status": {"en": "State", "fr": "État"},
+    "from": {"en": "From (day)", "fr": "Du (jour)"},
+    "to": {"en": "To (day, included)", "fr": "Au (jour, inclus)"},
+    "any": {"en": "any", "fr": "tous"},
+    "apply": {"en": "Show", "fr": "Afficher"},
+    "reset": {"en": "Clear filters", "fr": "Effacer les filtres"},
+    "list": {"en": "List", "fr": "Liste"},
+    "calendar": {"en": "Calendar", "fr": "Mois"},
+    "views": {"en": "Views", "fr": "Vues"},
+    "when": {"en": "When", "fr": "Quand"},
+    "their_time": {"en": "Their time", "fr": "Leur heure"},
+    "step": {"en": "Step", "fr": "Étape"},
+    "to_whom": {"en": "To", "fr": "À"},
+    "lang": {"en": "Lang.", "fr": "Langue"},
+    "count": {"en": "#", "fr": "Nb"},
+    "message": {"en": "Message", "fr": "Message"},
+    "state": {"en": "State", "fr": "État"},
+    "empty": {"en": "Nothing matches these filters.", "fr": "Rien ne correspond à ces filtres."},
+    "more": {"en": "Next page", "fr": "Page suivante"},
+    "first": {"en": "First page", "fr": "Première page"},
+    "open": {"en": "Open", "fr": "Ouvrir"},
+    "prev_month": {"en": "Previous month", "fr": "Mois précédent"},
+    "next_month": {"en": "Next month", "fr": "Mois suivant"},
+    "messages": {"en": "{n} message(s)", "fr": "{n} message(s)"},
+    "day_list": {"en": "{n} message(s) on {day}", "fr": "{n} message(s) le {day}"},
+    "bad_cursor": {
+        "en": "This page link is not valid any more: start again from the first page.",
+        "fr": "Ce lien de page n'est plus valable : recommencez à la première page.",
+    },
+    "bad_range": {
+        "en": "The end day must not come before the start day.",
+        "fr": "Le dernier jour ne doit pas précéder le premier.",
+    },
+    "not_found": {"en": "No such message.", "fr": "Message introuvable."},
+    "entry_title": {"en": "Message preview", "fr": "Aperçu du message"},
+    "back": {"en": "Back to the timeline", "fr": "Retour au calendrier"},
+    "as_slack": {"en": "As Slack shows it", "fr": "Tel que Slack l'affiche"},
+    "as_discord": {"en": "As Discord shows it", "fr": "Tel que Discord l'affiche"},
+    "no_discord": {
+        "en": "Discord cannot show this message: {why}",
+        "fr": "Discord ne peut pas afficher ce message : {why}",
+    },
+    "no_message": {
+        "en": "This step has no message of its own (a quiz or a digest is written when it runs).",
+        "fr": "Cette étape n'a pas de message propre (un quiz ou un récapitulatif est écrit à "
+        "son heure).",
+    },
+    "recipients": {"en": "Recipients", "fr": "Destinataires"},
+    "recipient": {"en": "Who", "fr": "Qui"},
+    "local_time": {"en": "Their local time", "fr": "Leur heure locale"},
+    "more_recipients": {"en": "… and {n} more", "fr": "… et {n} autres"},
+    "details": {"en": "Details", "fr": "Détails"},
+    "planned": {"en": "planned", "fr": "prévu"},
+    "pending": {"en": "waiting", "fr": "en attente"},
+    "claimed": {"en": "sending", "fr": "en cours d'envoi"},
+    "sent": {"en": "sent", "fr": "envoyé"},
+    "skipped": {"en": "skipped", "fr": "sauté"},
+    "cancelled": {"en": "cancelled", "fr": "annulé"},
+    "failed": {"en": "failed", "fr": "échec"},
+    "kind_post": {"en": "post", "fr": "publication"},
+    "kind_dm": {"en": "direct messages", "fr": "messages privés"},
+    "kind_quiz": {"en": "quiz", "fr": "quiz"},
+    "kind_digest": {"en": "digest", "fr": "récapitulatif"},
+}
+
+
+class EntryOut(BaseModel):
+    """One line of the timeline: an outbox message or a planned send."""
+
+    id: str
+    source: Literal["outbox", "plan"]
+    campaign: str
+    step: str
+    occurrence: str
+    due_utc: datetime
+    recipient_local: datetime
+    kind: str
+    target: str
+    count: int
+    zone: str
+    locale: str
+    status: str
+    preview: str
+
+
+class TimelineOut(BaseModel):
+    """A page of the timeline; pass ``next_cursor`` as ``cursor`` for the next one."""
+
+    entries: list[EntryOut]
+    next_cursor: str | None
+
+
+class DayOut(BaseModel):
+    """How many messages go out on one day."""
+
+    day: date
+    count: int
+
+
+class CalendarOut(BaseModel):
+    """A month's messages per day, in ``zone``."""
+
+    month: str
+    zone: str
+    days: list[DayOut]
+
+
+class RecipientOut(BaseModel):
+    """Who gets a send, at their own time."""
+
+    name: str
+    zone: str
+    local: datetime
+    status: str
+
+
+class MessageOut(BaseModel):
+    """The neutral message, and what the bot's renderers make of it."""
+
+    title: str | None
+    text: str
+    context: str | None
+    slack: dict[str, Any] = Field(description="The chat.postMessage arguments (Block Kit).")
+    slack_html: str
+    discord_html: str | None
+    discord_error: str | None
+
+
+class EntryDetailOut(BaseModel):
+    """One entry with its message and recipients."""
+
+    entry: EntryOut
+    message: MessageOut | None
+    recipients: list[RecipientOut]
+    more_recipients: int
+
+
+def _entry(e: Entry) -> EntryOut:
+    return EntryOut(
+        id=e.id,
+        source=e.source,
+        campaign=e.campaign,
+        step=e.step,
+        occurrence=e.occurrence,
+        due_utc=e.due_utc,
+        recipient_local=e.local,
+        kind=e.kind,
+        target=e.target,
+        count=e.count,
+        zone=e.zone,
+        locale=e.locale,
+        status=e.status,
+        preview=e.preview,
+    )
+
+
+Text = Annotated[str | None, Query(max_length=100)]
+Day = Annotated[date | None, Query()]
+Status = Annotated[Literal[STATUSES] | None, Query()]  # type: ignore[valid-type]
+
+
+def _filters(
+    state: ConsoleState,
+    viewer: Viewer,
+    campaign: str | None,
+    audience: str | None,
+    zone: str | None,
+    locale: str | None,
+    status: str | None,
+    start: date | None,
+    end: date | None,
+) -> Filters:
+    tz = ZoneInfo(state.settings.timezone)
+    if start is not None and end is not None and end < start:
+        raise HTTPException(422, word(_WORDS, viewer.locale, "bad_range"))
+    return Filters(
+        campaign=campaign or None,
+        audience=audience or None,
+        zone=zone or None,
+        locale=locale or None,
+        status=status or None,
+        start=datetime.combine(start, time(), tz) if start else None,
+        end=datetime.combine(end + timedelta(days=1), time(), tz) if end else None,
+    )
+
+
+async def _page(
+    source: TimelineSource,
+    filters: Filters,
+    state: ConsoleState,
+    viewer: Viewer,
+    cursor: str | None,
+    limit: int,
+) -> TimelineOut:
+    try:
+        found = await source.page(filters, state.clock.now(), cursor=cursor, limit=limit)
+    except BadCursor:
+        raise HTTPException(422, word(_WORDS, viewer.locale, "bad_cursor")) from None
+    return TimelineOut(entries=[_entry(e) for e in found.entries], next_cursor=found.next_cursor)
+
+
+def _zone(name: str | None, default: str) -> str:
+    """``name`` when it is a time zone, else ``default`` (a filter may hold anything)."""
+    if name:
+        try:
+            ZoneInfo(name)
+        except (ValueError, KeyError):  # ZoneInfoNotFoundError is a KeyError
+            return default
+        return name
+    return default
+
+
+def _month(text: str | None, today: date) -> date:
+    if text:
+        try:
+            return datetime.strptime(text, "%Y-%m").date()
+        except ValueError:
+            pass
+    return today.replace(day=1)
+
+
+def _choices(state: ConsoleState, source: TimelineSource) -> dict[str, list[str]]:
+    campaigns = state.campaigns()
+    zones = {state.settings.timezone, *(c.spec.timezone for c in campaigns.values())}
+    locales = {c.spec.locale for c in campaigns.values()}
+    for c in campaigns.values():
+        for step in c.steps:
+            for text in (step.spec.dm, step.spec.text):
+                if isinstance(text, dict):  # a text per language
+                    locales.update(text)
+    return {
+        "campaigns": sorted(campaigns),
+        "audiences": source.audiences(),
+        "zones": sorted(z for z in zones if z),
+        "locales": sorted(x for x in locales if x),
+        "statuses": list(STATUSES),
+    }
+
+
+@router.get("/timeline", name="timeline", response_class=HTMLResponse)
+async def timeline_page(
+    request: Request,
+    viewer: Annotated[Viewer, Depends(require(Role.MANAGER))],
+    state: Annotated[ConsoleState, Depends(console_state)],
+    campaign: Text = None,
+    audience: Text = None,
+    zone: Text = None,
+    locale: Text = None,
+    status: Annotated[str | None, Query(max_length=20)] = None,
+    start: Annotated[date | None, Query(alias="from")] = None,
+    end: Annotated[date | None, Query(alias="to")] = None,
+    cursor: Annotated[str | None, Query(max_length=400)] = None,
+    view: Literal["list", "calendar"] = "list",
+    month: Annotated[str | None, Query(max_length=7)] = None,
+) -> HTMLResponse:
+    """The timeline as a list or a month calendar, with filters."""
+    source = timeline_source(request, state)
+    status = status if status in STATUSES else None
+    filters = _filters(state, viewer, campaign, audience, zone, locale, status, start, end)
+    shown_zone = _zone(zone, state.settings.timezone)
+    values: dict[str, Any] = {
+        "zone": state.settings.timezone,
+        "shown_zone": shown_zone,
+        "view": view,
+        "choices": _choices(state, source),
+        "chosen": {
+            "campaign": campaign or "",
+            "audience": audience or "",
+            "zone": zone or "",
+            "locale": locale or "",
+            "status": status or "",
+            "from": start.isoformat() if start else "",
+            "to": end.isoformat() if end else "",
+        },
+        "paged": cursor is not None,
+    }
+    if view == "calendar":
+        now = state.clock.now()
+        first = _month(month, now.astimezone(ZoneInfo(shown_zone)).date())
+        counts = await source.days(filters, now, first, shown_zone)
+        weeks = calendar.Calendar(firstweekday=0).monthdatescalendar(first.year, first.month)
+        previous = (first - timedelta(days=1)).replace(day=1)
+        following = (first + timedelta(days=32)).replace(day=1)
+        values.update(
+            month=first,
+            weeks=weeks,
+            counts=counts,
+            previous=previous.strftime("%Y-%m"),
+            following=following.strftime("%Y-%m"),
+            weekdays=[calendar.day_abbr[(i) % 7] for i in range(7)],
+        )
+    else:
+        found = await _page(source, filters, state, viewer, cursor, PAGE_SIZE)
+        values.update(entries=found.entries, next_cursor=found.next_cursor)
+    return render(request, viewer, "timeline.html", values, words=_WORDS)
+
+
+EntryId = Annotated[str, Path(min_length=2, max_length=400)]
+
+
+async def _detail(
+    request: Request, state: ConsoleState, viewer: Viewer, entry_id: str
+) -> tuple[EntryDetail, EntryDetailOut]:
+    found = await timeline_source(request, state).detail(entry_id, state.clock.now())
+    if found is None:
+        raise HTTPException(404, word(_WORDS, viewer.locale, "not_found"))
+    message_out = None
+    if found.message is not None and found.entry.kind in ("post", "dm"):
+        from rallybot.bot.adapters.slack.render import render_message
+
+        shown = preview(found.message)
+        message_out = MessageOut(
+            title=found.message.title,
+            text=found.message.text,
+            context=found.message.context,
+            slack=render_message(found.message),
+            slack_html=str(shown.slack),
+            discord_html=str(shown.discord) if shown.discord is not None else None,
+            discord_error=shown.discord_error,
+        )
+    out = EntryDetailOut(
+        entry=_entry(found.entry),
+        message=message_out,
+        recipients=[
+            RecipientOut(name=r.name, zone=r.zone, local=r.local, status=r.status)
+            for r in found.recipients
+        ],
+        more_recipients=found.more_recipients,
+    )
+    return found, out
+
+
+@router.get("/timeline/{entry_id}", name="timeline_entry", response_class=HTMLResponse)
+async def entry_page(
+    request: Request,
+    entry_id: EntryId,
+    viewer: Annotated[Viewer, Depends(require(Role.MANAGER))],
+    state: Annotated[ConsoleState, Depends(console_state)],
+) -> HTMLResponse:
+    """One message as Slack and Discord show it, with its recipients and their time."""
+    _found, out = await _detail(request, state, viewer, entry_id)
+    partial = request.headers.get("hx-request") == "true"
+    return render(
+        request,
+        viewer,
+        "timeline_entry_part.html" if partial else "timeline_entry.html",
+        {"detail": out, "zone": state.settings.timezone},
+        words=_WORDS,
+    )
+
+
+@api.get("/timeline", response_model=TimelineOut)
+async def timeline_api(
+    request: Request,
+    viewer: Annotated[Viewer, Depends(require(Role.MANAGER))],
+    state: Annotated[ConsoleState, Depends(console_state)],
+    campaign: Text = None,
+    audience: Text = None,
+    zone: Text = None,
+    locale: Text = None,
+    status: Status = None,
+    start: Annotated[date | None, Query(alias="from")] = None,
+    end: Annotated[date | None, Query(alias="to")] = None,
+    cursor: Annotated[str | None, Query(max_length=400)] = None,
+    limit: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)] = PAGE_SIZE,
+) -> TimelineOut:
+    """A page of the timeline in time order (``from``/``to``: days in the bot's zone)."""
+    filters = _filters(state, viewer, campaign, audience, zone, locale, status, start, end)
+    return await _page(timeline_source(request, state), filters, state, viewer, cursor, limit)
+
+
+@api.get("/timeline/calendar", response_model=CalendarOut)
+async def calendar_api(
+    request: Request,
+    viewer: Annotated[Viewer, Depends(require(Role.MANAGER))],
+    state: Annotated[ConsoleState, Depends(console_state)],
+    month: Annotated[str, Query(pattern=r"^\d{4}-(0[1-9]|1[0-2])$")],
+    campaign: Text = None,
+    audience: Text = None,
+    zone: Text = None,
+    locale: Text = None,
+    status: Status = None,
+) -> CalendarOut:
+    """Messages per day of ``month`` (``YYYY-MM``), in ``zone`` (else the bot's)."""
+    shown = _zone(zone, state.settings.timezone)
+    filters = _filters(state, viewer, campaign, audience, zone, locale, status, None, None)
+    first = datetime.strptime(month, "%Y-%m").date()
+    counts = await timeline_source(request, state).days(filters, state.clock.now(), first, shown)
+    return CalendarOut(
+        month=month,
+        zone=shown,
+        days=[DayOut(day=d, count=n) for d, n in sorted(counts.items())],
+    )
+
+
+@api.get(
+    "/timeline/{entry_id}",
+    response_model=EntryDetailOut,
+    responses={404: {"description": "No such entry"}},
+)
+async def entry_api(
+    request: Request,
+    entry_id: EntryId,
+    viewer: Annotated[Viewer, Depends(require(Role.MANAGER))],
+    state: Annotated[ConsoleState, Depends(console_state)],
+) -> EntryDetailOut:
+    """One entry: its message (Block Kit payload and both previews) and recipients."""
+    _found, out = await _detail(request, state, viewer, entry_id)
+    return out
+
+
+page = Page(name="timeline", title=_WORDS["title"], role=Role.MANAGER, router=router, api=api)

@@ -1,0 +1,94 @@
+"""What the pages of campaigns, timeline, indicators and help desk share: one timeline
+source (it keeps the planned rows of a window) and one indicator cache (it keeps each scope's
+figures) per console app, the last reload's report, and the template filters of their pages
+(``local``: a time in a zone; ``basename``: a file's name without the server's folders;
+``pct``: a share; ``duration``: seconds as minutes, hours or days)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import PurePath
+from zoneinfo import ZoneInfo
+
+from fastapi import Request
+
+from rallybot.bot.app import campaign_files
+from rallybot.bot.context import ReloadReport
+from rallybot.campaigns.faq import is_faq_file, load_faqs
+from rallybot.campaigns.quiz import validate_all
+from rallybot.handlers.console.figures import IndicatorCache
+from rallybot.handlers.console.kit import ConsoleState, templates
+from rallybot.handlers.console.timeline import TimelineSource
+
+__all__ = ["indicator_cache", "last_reload", "timeline_source"]
+
+
+def timeline_source(request: Request, state: ConsoleState) -> TimelineSource:
+    """The app's timeline source, following the campaigns and settings in force."""
+    source = getattr(request.app.state, "timeline_source", None)
+    settings = state.settings
+    if not isinstance(source, TimelineSource):
+        source = TimelineSource(state.db, state.campaigns(), default_timezone=settings.timezone)
+        request.app.state.timeline_source = source
+    # A reload or a community file may change them while the console runs.
+    source.campaigns = state.campaigns()
+    source.default_timezone = settings.timezone
+    source.channel_map = dict(settings.channel_map)
+    return source
+
+
+def indicator_cache(request: Request, state: ConsoleState) -> IndicatorCache:
+    """The app's indicator cache."""
+    cache = getattr(request.app.state, "indicator_cache", None)
+    if not isinstance(cache, IndicatorCache):
+        cache = IndicatorCache(state.db, state.clock.now)
+        request.app.state.indicator_cache = cache
+    return cache
+
+
+def last_reload(state: ConsoleState) -> ReloadReport:
+    """The errors and warnings of the last reload: the running bot's, or (standalone) those
+    of reading the campaign files, quiz banks and FAQs now, as ``rallybot validate`` reads
+    them (the community file's errors show when the bot reloads)."""
+    report = getattr(state.bot, "last_reload", None) if state.bot is not None else None
+    if isinstance(report, ReloadReport):
+        return report
+    listed = campaign_files([state.settings.campaigns_dir])
+    faq_files = [p for p in listed if is_faq_file(p)]
+    _campaigns, _banks, errors = validate_all([p for p in listed if p not in faq_files])
+    errors.extend(load_faqs(faq_files)[1])
+    return ReloadReport(errors=errors)
+
+
+def _local(value: datetime | None, zone: str) -> str:
+    """A time in ``zone``, as the pages write it."""
+    if value is None:
+        return ""
+    return value.astimezone(ZoneInfo(zone)).strftime("%Y-%m-%d %H:%M")
+
+
+def _basename(path: str) -> str:
+    """A file's name without its folders (a page never shows the server's paths)."""
+    return PurePath(path).name if path else ""
+
+
+def _pct(value: float | None) -> str:
+    """A share (0-1) as a whole percentage; a dash when there is nothing to measure."""
+    return "—" if value is None else f"{value:.0%}"
+
+
+def _duration(seconds: float | None) -> str:
+    """Seconds as minutes, hours or days; a dash when there is nothing to measure."""
+    if seconds is None:
+        return "—"
+    if seconds < 3600:
+        return f"{seconds / 60:.0f} min"
+    if seconds < 48 * 3600:
+        return f"{seconds / 3600:.1f} h"
+    return f"{seconds / 86400:.1f} d"
+
+
+templates.env.filters.setdefault("pct", _pct)
+templates.env.filters.setdefault("duration", _duration)
+templates.env.filters.setdefault("local", _local)
+templates.env.filters.setdefault("basename", _basename)

@@ -1,0 +1,208 @@
+"""The console's pages to see: campaigns (pause and resume), timeline (list, calendar, a
+message's preview), indicators (with downloads) and the help desk; their JSON API; roles and
+CSRF; on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import io
+import zipfile
+from datetime import timedelta
+
+import sqlalchemy as sa
+
+from rallybot.storage.audit_models import AuditEntry
+from rallybot.storage.helpdesk_models import HelpTicket
+from rallybot.storage.models import CampaignState, CampaignStatus, Member, table_of
+from tests.console.conftest import ConsoleClient, ConsoleEnv
+
+CAMPAIGN = "connect-launch"
+
+
+async def _status(env: ConsoleEnv) -> str | None:
+    async with env.db.session() as session:
+        state = await session.get(CampaignState, CAMPAIGN)
+        return state.status if state is not None else None
+
+
+async def _known(env: ConsoleEnv) -> None:
+    """The campaign as a running bot leaves it in the database."""
+    async with env.db.session() as session:
+        session.add(CampaignState(id=CAMPAIGN, title="Connect launch", source="x.yaml"))
+
+
+async def test_campaigns_page_shows_each_campaign_and_its_next_sends(
+    console: ConsoleEnv, as_manager: ConsoleClient
+) -> None:
+    await _known(console)
+    page = await as_manager.get("/campaigns")
+    assert page.status_code == 200
+    assert "Connect launch" in page.text and "(connect-launch)" in page.text
+    assert "teaser-3" in page.text  # the next send, on 1 September: D-14
+    assert "Pause connect-launch" in page.text
+    api = (await as_manager.get("/api/campaigns")).json()
+    [campaign] = api["campaigns"]
+    assert campaign["status"] == "active" and campaign["loaded"] is True
+    assert [n["step"] for n in campaign["next_sends"]][:1] == ["teaser-3"]
+    assert campaign["errors"] == [] and api["other_errors"] == []
+
+
+async def test_pause_and_resume_need_the_csrf_token_and_are_audited(
+    console: ConsoleEnv, as_manager: ConsoleClient
+) -> None:
+    await _known(console)
+    refused = await as_manager.post(f"/campaigns/{CAMPAIGN}/pause", data={"csrf_token": "forged"})
+    assert refused.status_code == 403
+    assert await _status(console) == CampaignStatus.active.value
+    done = await as_manager.post(
+        f"/campaigns/{CAMPAIGN}/pause", data={"csrf_token": as_manager.csrf}
+    )
+    assert done.status_code == 303
+    assert await _status(console) == CampaignStatus.paused.value
+    page = await as_manager.get(done.headers["location"])
+    assert "is paused" in page.text and "Resume connect-launch" in page.text
+    resumed = await as_manager.post(
+        f"/api/campaigns/{CAMPAIGN}/resume", headers=as_manager.csrf_header()
+    )
+    assert resumed.json() == {"id": CAMPAIGN, "status": "active"}
+    assert await _status(console) == CampaignStatus.active.value
+    unknown = await as_manager.post("/api/campaigns/nope/pause", headers=as_manager.csrf_header())
+    assert unknown.status_code == 404
+    async with console.db.session() as session:
+        audit = table_of(AuditEntry).c
+        rows = (await session.execute(sa.select(audit.action, audit.target))).all()
+    assert [tuple(r) for r in rows] == [
+        ("pause", f"campaign:{CAMPAIGN}"),
+        ("resume", f"campaign:{CAMPAIGN}"),
+    ]
+
+
+async def test_helpers_and_members_cannot_see_or_steer_campaigns(
+    as_helper: ConsoleClient, as_member: ConsoleClient
+) -> None:
+    for http in (as_helper, as_member):
+        for path in ("/campaigns", "/timeline", "/indicators", "/api/campaigns", "/api/timeline"):
+            assert (await http.get(path)).status_code == 403, path
+        response = await http.post(f"/api/campaigns/{CAMPAIGN}/pause", headers=http.csrf_header())
+        assert response.status_code == 403
+
+
+async def test_timeline_lists_the_example_and_pages_without_loss(
+    console: ConsoleEnv, as_manager: ConsoleClient
+) -> None:
+    async with console.db.session() as session:
+        session.add(
+            Member(
+                platform="slack",
+                platform_user_id="UPILOT",
+                display_name="Pat Pilot",
+                cohort="pilot",
+                locale="fr",
+                timezone="America/Toronto",
+            )
+        )
+    page = await as_manager.get("/timeline")
+    assert page.status_code == 200
+    assert "teaser-3" in page.text and "ceo-announcement" in page.text
+    everything = (await as_manager.get("/api/timeline", params={"limit": 200})).json()
+    ids = [e["id"] for e in everything["entries"]]
+    assert len(ids) > 3 and everything["next_cursor"] is None
+    paged: list[str] = []
+    cursor = None
+    while True:
+        params = {"limit": 2, **({"cursor": cursor} if cursor else {})}
+        found = (await as_manager.get("/api/timeline", params=params)).json()
+        paged.extend(e["id"] for e in found["entries"])
+        cursor = found["next_cursor"]
+        if cursor is None:
+            break
+    assert paged == ids
+    bad = await as_manager.get("/api/timeline", params={"cursor": "nonsense"})
+    assert bad.status_code == 422
+    html_bad = await as_manager.get("/timeline", params={"cursor": "nonsense"})
+    assert html_bad.status_code == 422 and "first page" in html_bad.text
+    pilot = (await as_manager.get("/api/timeline", params={"audience": "pilot"})).json()
+    assert [(e["step"], e["kind"], e["zone"]) for e in pilot["entries"]] == [
+        ("pilot-invitation", "dm", "America/Toronto")
+    ]
+    assert pilot["entries"][0]["recipient_local"].startswith("2026-09-08T10:00:00-04:00")
+
+
+async def test_a_message_opens_as_slack_and_discord_show_it(as_manager: ConsoleClient) -> None:
+    found = (await as_manager.get("/api/timeline", params={"limit": 200})).json()
+    announcement = next(e for e in found["entries"] if e["step"] == "ceo-announcement")
+    detail = (await as_manager.get(f"/api/timeline/{announcement['id']}")).json()
+    message = detail["message"]
+    assert message["slack"]["blocks"], message  # the Block Kit of the bot's renderer
+    assert 'class="pv pv-slack"' in message["slack_html"]
+    assert 'class="pv pv-discord"' in message["discord_html"]
+    assert detail["recipients"] == [
+        {
+            "name": "#announcements",
+            "zone": "Europe/London",
+            "local": detail["recipients"][0]["local"],
+            "status": "planned",
+        }
+    ]
+    page = await as_manager.get(f"/timeline/{announcement['id']}")
+    assert page.status_code == 200
+    assert "As Slack shows it" in page.text and "As Discord shows it" in page.text
+    partial = await as_manager.get(
+        f"/timeline/{announcement['id']}", headers={"HX-Request": "true"}
+    )
+    assert "<html" not in partial.text and 'class="pv pv-slack"' in partial.text
+    assert (await as_manager.get("/timeline/d123456")).status_code == 404
+    assert (await as_manager.get("/api/timeline/pgarbage")).status_code == 404
+
+
+async def test_calendar_counts_the_month(as_manager: ConsoleClient) -> None:
+    month = (await as_manager.get("/api/timeline/calendar", params={"month": "2026-09"})).json()
+    days = {d["day"]: d["count"] for d in month["days"]}
+    assert month["zone"] == "Europe/London"
+    assert days.get("2026-09-15", 0) >= 1  # launch day
+    assert "2026-08-16" not in days  # D-30 is in August
+    page = await as_manager.get("/timeline", params={"view": "calendar", "month": "2026-09"})
+    assert page.status_code == 200 and "2026-09" in page.text
+    assert (
+        await as_manager.get("/api/timeline/calendar", params={"month": "2026-13"})
+    ).status_code == 422
+
+
+async def test_indicators_page_api_and_downloads(as_manager: ConsoleClient) -> None:
+    page = await as_manager.get("/indicators")
+    assert page.status_code == 200 and "Adoption funnel" in page.text
+    api = (await as_manager.get("/api/indicators")).json()
+    assert [s["stage"] for s in api["funnel"]][:1] == ["invited"]
+    assert api["satisfaction"]["responses"] == 0
+    report = await as_manager.get("/indicators/report.html")
+    assert report.status_code == 200 and "<h1>Rallybot indicators</h1>" in report.text
+    csv = await as_manager.get("/indicators/report.zip", params={"cohort": "pilot"})
+    names = zipfile.ZipFile(io.BytesIO(csv.content)).namelist()
+    assert "funnel.csv" in names
+    assert (
+        await as_manager.get("/api/indicators", params={"from": "2026-09-02", "to": "2026-09-01"})
+    ).status_code == 422
+
+
+async def test_help_desk_is_for_helpers_and_managers(
+    console: ConsoleEnv, as_helper: ConsoleClient, as_member: ConsoleClient
+) -> None:
+    now = console.clock.now()
+    async with console.db.session() as session:
+        session.add(
+            HelpTicket(
+                platform="slack",
+                channel_id="C1",
+                message_id="1",
+                excerpt="How do I join?",
+                state="open",
+                opened_at=now - timedelta(hours=3),
+                last_activity_at=now - timedelta(hours=3),
+            )
+        )
+    page = await as_helper.get("/helpdesk")
+    assert page.status_code == 200
+    assert "How do I join?" in page.text and "Harper Helper" in page.text  # on duty
+    api = (await as_helper.get("/api/helpdesk")).json()
+    assert (api["open"], api["unanswered"], api["overdue"]) == (1, 1, 1)
+    assert (await as_member.get("/helpdesk")).status_code == 403
+    assert (await as_member.get("/api/helpdesk")).status_code == 403
