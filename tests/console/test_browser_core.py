@@ -39,7 +39,12 @@ async def test_sign_in_with_a_one_time_link_and_read_the_audit_log(
             )
             await page.goto(link)
             await page.get_by_role("button", name="Sign in").click()
+            await page.wait_for_url(lambda url: "/signin" not in url)
+            # the navigation leads to every page a manager may see; the audit log is one
+            await page.get_by_role("navigation").get_by_role("link", name="Audit log").click()
             await page.wait_for_url(f"{live_console.url}/audit")
+            current = page.get_by_role("navigation").locator("[aria-current=page]")
+            assert await current.inner_text() == "Audit log"
             assert await page.get_by_role("heading", level=1).inner_text() == "Audit log"
             assert await page.get_by_role("cell", name="sign-in").count() == 1
             # htmx loaded (a file of the package, allowed by the CSP) and configured
