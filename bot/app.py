@@ -70,7 +70,7 @@ if TYPE_CHECKING:
     from rallybot.bot.teams import TeamSync
     from rallybot.campaigns.roster import RosterEntry
 
-__all__ = ["Rallybot", "ReloadReport", "campaign_files"]
+__all__ = ["Rallybot", "ReloadReport", "campaign_files", "outbox_row"]
 
 log = logging.getLogger("rallybot.app")
 
@@ -479,44 +479,7 @@ class Rallybot:
         return self._row(delivery, now)
 
     def _row(self, delivery: PlannedDelivery, now: datetime) -> dict[str, Any]:
-        grace = delivery.grace(self.settings.grace)
-        if delivery.step.spec.must_send:
-            grace = MUST_SEND_GRACE  # late rather than never
-        # The survey button gets its key made with the server secret, and the round.
-        message = sign_invitation(self.db, delivery.message(), delivery.occurrence)
-        payload: dict[str, Any] = {"message": message.to_dict()}
-        marker = delivery.render_marker()
-        if marker is not None:  # filled in when sent: see Dispatcher.render
-            payload["render"] = marker
-        if delivery.member is None:
-            logical = delivery.recipient.split(":", 1)[1]
-            payload["channel"] = self.channel_ids(delivery.campaign).get(logical, logical)
-        else:
-            payload["member_id"] = int(delivery.member.key)
-            unless = delivery.step.spec.unless
-            if unless:
-                payload["unless"] = [unless] if isinstance(unless, str) else list(unless)
-        overdue = delivery.due_at < now - grace
-        return {
-            "campaign_id": delivery.campaign.id,
-            "step_id": delivery.step.id,
-            "recipient": delivery.recipient,
-            "occurrence": delivery.occurrence,
-            "due_at": delivery.due_at,
-            "grace_until": delivery.due_at + grace,
-            "status": DeliveryStatus.skipped.value if overdue else DeliveryStatus.pending.value,
-            "reason": (
-                f"missed: due {delivery.due_at:%Y-%m-%d %H:%M} UTC, more than {_human(grace)} "
-                "before the bot could send it (it was stopped or the campaign paused)"
-                if overdue
-                else None
-            ),
-            "payload": payload,
-            "content_hash": delivery.step.content_hash,
-            "attempts": 0,
-            "created_at": now,
-            "updated_at": now,
-        }
+        return outbox_row(delivery, now, self.settings, self.db)
 
     async def dispatch_tick(self, *, drain: bool = False) -> DispatchStats:
         """Send what is due; with ``drain``, keep going until nothing due is left."""
@@ -904,6 +867,52 @@ class Rallybot:
         except TimeoutError:
             log.warning("stopped with %d inbound event(s) not handled", len(self.inbox))
         await self.stop_replica()  # last: what is left unhandled is at once another's
+
+
+def outbox_row(
+    delivery: PlannedDelivery, now: datetime, settings: Settings, db: Database
+) -> dict[str, Any]:
+    """The outbox row of a planned delivery, as the planner writes it (also for a console
+    that runs without the bot, on its database)."""
+    grace = delivery.grace(settings.grace)
+    if delivery.step.spec.must_send:
+        grace = MUST_SEND_GRACE  # late rather than never
+    # The survey button gets its key made with the server secret, and the round.
+    message = sign_invitation(db, delivery.message(), delivery.occurrence)
+    payload: dict[str, Any] = {"message": message.to_dict()}
+    marker = delivery.render_marker()
+    if marker is not None:  # filled in when sent: see Dispatcher.render
+        payload["render"] = marker
+    if delivery.member is None:
+        logical = delivery.recipient.split(":", 1)[1]
+        channels = {**delivery.campaign.spec.channels, **settings.channel_map}
+        payload["channel"] = channels.get(logical, logical)
+    else:
+        payload["member_id"] = int(delivery.member.key)
+        unless = delivery.step.spec.unless
+        if unless:
+            payload["unless"] = [unless] if isinstance(unless, str) else list(unless)
+    overdue = delivery.due_at < now - grace
+    return {
+        "campaign_id": delivery.campaign.id,
+        "step_id": delivery.step.id,
+        "recipient": delivery.recipient,
+        "occurrence": delivery.occurrence,
+        "due_at": delivery.due_at,
+        "grace_until": delivery.due_at + grace,
+        "status": DeliveryStatus.skipped.value if overdue else DeliveryStatus.pending.value,
+        "reason": (
+            f"missed: due {delivery.due_at:%Y-%m-%d %H:%M} UTC, more than {_human(grace)} "
+            "before the bot could send it (it was stopped or the campaign paused)"
+            if overdue
+            else None
+        ),
+        "payload": payload,
+        "content_hash": delivery.step.content_hash,
+        "attempts": 0,
+        "created_at": now,
+        "updated_at": now,
+    }
 
 
 def _human(delta: timedelta) -> str:

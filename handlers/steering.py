@@ -17,7 +17,7 @@ import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import sqlalchemy as sa
 
@@ -39,11 +39,14 @@ from rallybot.storage.outbox import affected, insert_deliveries
 from rallybot.storage.repositories import get_member_by_platform_id, list_members
 
 if TYPE_CHECKING:
+    from rallybot.bot.clock import Clock
+    from rallybot.bot.config import Settings
     from rallybot.bot.context import BotContext
 
 __all__ = [
     "COMMANDS",
     "RETRY_ACTION",
+    "Steering",
     "find_step",
     "occurrence_for",
     "on_button",
@@ -112,6 +115,34 @@ def _usage(name: str) -> str:
     usage = _WORDS["usage"]
     assert isinstance(usage, dict)
     return str(usage[name])
+
+
+class Steering(Protocol):
+    """What sending a step now and skipping it use: the running bot (a ``BotContext``), or a
+    console alone on the bot's database (the bot sends what it writes into the outbox)."""
+
+    @property
+    def db(self) -> Database:
+        """The database."""
+        ...
+
+    @property
+    def clock(self) -> Clock:
+        """The clock."""
+        ...
+
+    @property
+    def settings(self) -> Settings:
+        """The settings in force."""
+        ...
+
+    def request_plan(self) -> None:
+        """Ask for a planning pass soon."""
+        ...
+
+    def delivery_row(self, delivery: PlannedDelivery, now: datetime) -> dict[str, Any]:
+        """The outbox row of a planned delivery, as the planner writes it."""
+        ...
 
 
 def find_step(campaigns: Mapping[str, Campaign], text: str) -> tuple[Campaign, Step] | str:
@@ -220,7 +251,7 @@ def occurrence_for(key: str, prefix: str = "now") -> str:
 
 
 async def send_now(
-    ctx: BotContext,
+    ctx: Steering,
     campaign: Campaign,
     step: Step,
     chosen: Sequence[MemberView],
@@ -280,7 +311,7 @@ async def _send(event: CommandInvoked, ctx: BotContext) -> None:
     await _audit(ctx, event.user, "send", f"{campaign.id}/{step.id} to {reached}")
 
 
-async def skip_step(ctx: BotContext, campaign: Campaign, step: Step) -> int:
+async def skip_step(ctx: Steering, campaign: Campaign, step: Step) -> int:
     """Skip what ``step`` has not sent yet, and what it would send later (written already
     skipped, so it cannot be planned again). Returns how many messages will not go."""
     now = ctx.clock.now()

@@ -4,16 +4,21 @@ seen as the :class:`~.act_services.Console` the services read, and one-time form
 from __future__ import annotations
 
 import secrets
+from datetime import datetime
+from typing import Any
 
+from rallybot.bot.app import outbox_row
 from rallybot.bot.clock import Clock
 from rallybot.bot.config import Settings
 from rallybot.bot.context import BotContext
+from rallybot.campaigns.planner import PlannedDelivery
 from rallybot.campaigns.schema import Campaign
 from rallybot.handlers.console.act_services import Console
 from rallybot.handlers.console.kit import ConsoleState
+from rallybot.handlers.steering import Steering
 from rallybot.storage.database import Database
 
-__all__ = ["StateView", "bot_of", "console_of", "form_key"]
+__all__ = ["StateView", "bot_of", "console_of", "form_key", "steering_of"]
 
 
 class StateView:
@@ -46,9 +51,19 @@ class StateView:
     def request_plan(self) -> None:
         """Nothing to ask: the bot's next planning tick sees the outbox."""
 
+    def delivery_row(self, delivery: PlannedDelivery, now: datetime) -> dict[str, Any]:
+        """The outbox row of a planned delivery, as the bot's planner writes it."""
+        return outbox_row(delivery, now, self.settings, self.db)
+
 
 def console_of(state: ConsoleState) -> Console:
     """The running bot when the console is served by it, else the console's own view."""
+    return state.bot if state.bot is not None else StateView(state)
+
+
+def steering_of(state: ConsoleState) -> Steering:
+    """What sends a step now or skips it: the running bot, else the console's own view
+    (the bot running on the same database sends what it writes)."""
     return state.bot if state.bot is not None else StateView(state)
 
 

@@ -174,17 +174,39 @@ async def test_send_now_asks_then_sends_once(
     assert unknown.status_code == 404
 
 
-async def test_acting_without_the_bot_says_why(
+async def test_the_console_alone_sends_through_the_bots_outbox(
     console: ConsoleEnv, as_manager: ConsoleClient
 ) -> None:
+    # No bot in this process (rallybot console): the rows go into the outbox, and the bot
+    # running on the same database sends them.
+    assert console.state.bot is None
     answer = await as_manager.post(
         "/api/act/send",
-        json={"campaign": "connect-launch", "step": "teaser-1", "key": "k" * 12},
+        json={
+            "campaign": "connect-launch",
+            "step": "pilot-invitation",
+            "key": "k" * 12,
+            "target": "@UMEMBER",
+        },
         headers=as_manager.csrf_header(),
     )
-    assert answer.status_code == 409 and "RALLYBOT_CONSOLE" in answer.json()["detail"]
+    assert answer.status_code == 200 and answer.json()["count"] == 1
+    adapter = MemoryAdapter()
+    running = Rallybot(console.settings, console.db, adapter, console.clock)
+    running.campaigns = console.state.campaigns()
+    await running.dispatcher.run_once()
+    assert [d.target for d in adapter.directs] == ["UMEMBER"]
+    skipped = await as_manager.post(
+        "/api/act/skip",
+        json={"campaign": "connect-launch", "step": "teaser-4"},
+        headers=as_manager.csrf_header(),
+    )
+    assert skipped.json()["count"] == 1
     async with console.db.read() as session:
-        assert (await session.scalar(sa.select(sa.func.count()).select_from(Delivery))) == 0
+        statuses = (
+            await session.execute(sa.select(Delivery.status).where(Delivery.step_id == "teaser-4"))
+        ).scalars()
+        assert list(statuses) == ["skipped"]
 
 
 async def test_a_preview_goes_to_me(

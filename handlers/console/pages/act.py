@@ -1,7 +1,9 @@
 """Act: preview a step to myself, send a step now, skip it, or send its failed messages
 again; each after a confirmation that says how many people it reaches. The same functions
 as ``/rallybot preview``, ``send``, ``skip`` and the Retry button (:mod:`handlers.steering`),
-so the console never acts differently from chat. Every action is audited."""
+so the console never acts differently from chat. Every action is audited. Served alone
+(``rallybot console``), the console writes into the outbox of the bot that runs on the same
+database, which sends it."""
 
 from __future__ import annotations
 
@@ -13,7 +15,7 @@ from fastapi.responses import HTMLResponse
 from pydantic import BaseModel, Field
 
 from rallybot.campaigns.schema import Campaign, Step
-from rallybot.handlers.console.act_kit import bot_of, console_of, form_key
+from rallybot.handlers.console.act_kit import console_of, form_key, steering_of
 from rallybot.handlers.console.act_services import (
     Reach,
     preview_to,
@@ -120,12 +122,6 @@ _WORDS = {
         "fr": "Le bot ne vous connaît pas encore comme membre : il ne peut pas vous envoyer "
         "d'aperçu.",
     },
-    "needs_bot": {
-        "en": "Sending and skipping need the console served by the running bot "
-        "(RALLYBOT_CONSOLE=true), which renders each message as it sends it.",
-        "fr": "Envoyer et sauter demandent la console servie par le bot en marche "
-        "(RALLYBOT_CONSOLE=true), qui rend chaque message en l'envoyant.",
-    },
 }
 
 Action = Literal["send", "skip", "retry"]
@@ -216,15 +212,14 @@ def _reach_out(reach: Reach) -> ReachOut:
 
 async def _send(state: ConsoleState, viewer: Viewer, order: SendIn) -> ActDone:
     campaign, step = _step(state, order.campaign, order.step)
-    bot = bot_of(state)
-    if bot is None:
-        raise HTTPException(409, _say(viewer, "needs_bot"))
-    reach = await reach_of(bot, campaign, step, order.target)
+    reach = await reach_of(console_of(state), campaign, step, order.target)
     if reach.problem is not None:
         raise HTTPException(422, reach.problem)
     if step.is_dm and not reach.members:
         raise HTTPException(422, _say(viewer, "nobody"))
-    queued = await send_now(bot, campaign, step, reach.members, f"console:{order.key}")
+    queued = await send_now(
+        steering_of(state), campaign, step, reach.members, f"console:{order.key}"
+    )
     if queued:
         await audit(state, viewer, "send", f"{campaign.id}/{step.id} to {reach.people} people")
     return ActDone(
@@ -234,10 +229,7 @@ async def _send(state: ConsoleState, viewer: Viewer, order: SendIn) -> ActDone:
 
 async def _skip(state: ConsoleState, viewer: Viewer, order: ActIn) -> ActDone:
     campaign, step = _step(state, order.campaign, order.step)
-    bot = bot_of(state)
-    if bot is None:
-        raise HTTPException(409, _say(viewer, "needs_bot"))
-    count = await skip_step(bot, campaign, step)
+    count = await skip_step(steering_of(state), campaign, step)
     await audit(state, viewer, "skip", f"{campaign.id}/{step.id}")
     return ActDone(action="skip", campaign=campaign.id, step=step.id, count=count)
 
@@ -324,7 +316,6 @@ async def act_confirm(
         "question": question,
         "reach": reach,
         "key": form_key(),
-        "needs_bot": action != "retry" and bot_of(state) is None,
     }
     return render(request, viewer, "act_confirm.html", values, words=_WORDS)
 
