@@ -5,6 +5,11 @@ aim >= 0.9), the answers of 429 (aim 0), lost and duplicated messages (aim 0). W
 one replica is killed halfway (its tasks stop; its heartbeat row and claims stay behind) and
 the others take its share and its messages. The fake Slack runs on its own event loop, so it
 sees each call when it arrives.
+
+``--loop tight`` (the default) runs each replica's dispatcher back to back; ``--loop ticks``
+drives it as ``rallybot run`` does: the scheduler's ticks (``dispatch_tick`` every
+``RALLYBOT_DISPATCH_INTERVAL``, one run at a time: a run that overlaps the next tick skips it;
+``reap_tick`` and the others beside it). ``--kill`` goes with the tight loop only.
 """
 
 from __future__ import annotations
@@ -24,6 +29,7 @@ from rallybot.bot.app import Rallybot
 from rallybot.bot.budget import SETTLE_BEATS
 from rallybot.bot.clock import SimulatedClock
 from rallybot.bot.config import Settings
+from rallybot.bot.scheduler import build_scheduler
 from rallybot.storage.database import Database, create_database
 from tests.platform_slack.fake_slack import FakeSlack
 from tests.reliability.test_shared_budget import _seed, _unsent, _work, fake_slack_in_a_thread
@@ -41,6 +47,18 @@ def _settings(fake: FakeSlack, url: str, heartbeat: float) -> Settings:
         heartbeat_seconds=heartbeat,
         lease_seconds=5,
     )
+
+
+async def _ticks(bot: Rallybot, db: Database) -> None:
+    """What ``rallybot run`` does: the scheduler's dispatch and reap ticks (APScheduler, one
+    run of a job at a time), until everything is sent."""
+    scheduler = build_scheduler(bot)
+    scheduler.start()
+    try:
+        while await _unsent(db):  # noqa: ASYNC110
+            await asyncio.sleep(0.2)
+    finally:
+        scheduler.shutdown(wait=False)
 
 
 async def fanout(db: Database, args: argparse.Namespace) -> dict[str, Any]:
@@ -72,7 +90,8 @@ async def fanout(db: Database, args: argparse.Namespace) -> dict[str, Any]:
         for bot in bots:
             await bot.start_replica()
         await asyncio.sleep(args.heartbeat * (SETTLE_BEATS + 1))
-        workers = [asyncio.create_task(_work(bot, db)) for bot in bots]
+        work = _ticks if args.loop == "ticks" else _work
+        workers = [asyncio.create_task(work(bot, db)) for bot in bots]
         if args.kill:
             while await _unsent(db) > args.dms // 2:  # noqa: ASYNC110
                 await asyncio.sleep(0.1)
@@ -104,6 +123,7 @@ async def fanout(db: Database, args: argparse.Namespace) -> dict[str, Any]:
         "backend": db.dialect,
         "replicas": args.replicas,
         "killed_halfway": bool(args.kill),
+        "loop": args.loop,
         "dms": args.dms,
         "seconds": round(seconds, 2),
         "achieved_per_s": round(args.dms / seconds, 2),
@@ -132,9 +152,12 @@ def main() -> None:
     parser.add_argument("--scale", type=float, default=5.0, help="multiplies every limit")
     parser.add_argument("--heartbeat", type=float, default=1.0, help="seconds")
     parser.add_argument("--kill", action="store_true", help="kill one replica halfway")
+    parser.add_argument("--loop", choices=["tight", "ticks"], default="tight")
     parser.add_argument("--backend", choices=["sqlite", "postgresql"], default="postgresql")
     parser.add_argument("--pg-url", default="postgresql://postgres@127.0.0.1:5432/test")
     args = parser.parse_args()
+    if args.kill and args.loop == "ticks":
+        parser.error("--kill goes with --loop tight")
     json.dump(asyncio.run(main_async(args)), sys.stdout)
     sys.stdout.write("\n")
 

@@ -126,3 +126,18 @@ def test_the_report_bench_measures_a_kept_database_again(tmp_path: Path) -> None
     assert all(r.returncode == 0 for r in runs), runs[-1].stderr[-2000:]
     first, again = (json.loads(r.stdout.splitlines()[0]) for r in runs)
     assert first["events"] == again["events"] == 1000  # not filled a second time
+
+
+def test_the_replica_bench_runs_the_replicas_on_their_scheduler() -> None:
+    args = ["--replicas", "2", "--dms", "40", "--scale", "20", "--backend", "sqlite"]
+    run = subprocess.run(
+        [sys.executable, "-m", "bench.replica_bench", *args, "--loop", "ticks"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert run.returncode == 0, run.stderr[-2000:]
+    line = json.loads(run.stdout.splitlines()[-1])
+    assert (line["loop"], line["lost"], line["duplicated"]) == ("ticks", 0, 0), line
