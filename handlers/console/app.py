@@ -85,9 +85,9 @@ def create_app(state: ConsoleState, *, providers: list[Provider] | None = None) 
     app.state.login_limiter = LoginLimiter()
     app.add_middleware(SecurityMiddleware, https=secure)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
-    app.include_router(signin.router)
+    app.include_router(signin.router, include_in_schema=False)
     for page in PAGES:
-        app.include_router(page.router)
+        app.include_router(page.router, include_in_schema=False)  # the API is documented
         app.include_router(page.api, prefix="/api")
 
     @app.get("/", name="home", include_in_schema=False)
