@@ -12,6 +12,9 @@ Besides the activity rows: 100 campaign posts (every member in their channel, ke
 posts' one audience), 200,000 quiz answers, 20,000 survey answers, 5,000 help tickets and one
 points total per member.
 
+``--post-audience-members N`` measures what sending a channel post costs to keep its audience
+(a channel of N members): a new audience, a shared one, a new one after a join.
+
 ``--url`` uses (and keeps) one database: the first run fills it, later runs only migrate it and
 time the report, to compare two versions of the code on the same data (``--events 10`` for
 100,000 members and 10 M events).
@@ -379,9 +382,76 @@ async def channel_sync(members: int, scale: float, tmp_dir: str | None) -> None:
     )
 
 
+async def post_audience(url: str, backend: str, members: int) -> None:
+    """The cost, at send time, of keeping a channel post's audience (a channel of ``members``):
+    the first post (a new audience), a second one with the same members (shared), and one
+    after a join (a new audience again)."""
+    from rallybot.storage.outbox import keep_audience
+
+    await upgrade_async(url)
+    db = create_database(url)
+    prefix, series = _series(db, members)
+    t = _pg_time if db.dialect == "postgresql" else _sqlite_time
+    false = "FALSE" if db.dialect == "postgresql" else "0"
+    try:
+        await _exec(
+            db,
+            f"{prefix}INSERT INTO member (id, platform, platform_user_id, groups, is_bot,"
+            " profile_complete, opted_out, forgotten, created_at, updated_at) "
+            f"SELECT i, 'bench', 'U' || i, '[]', {false}, {false}, {false}, {false}, {t('0')},"
+            f" {t('0')} FROM {series}",
+            "INSERT INTO channel_member (platform, channel_id, member_id) "
+            f"SELECT 'bench', 'C0', id FROM member WHERE id < {members}",
+            "INSERT INTO delivery (id, campaign_id, step_id, recipient, occurrence, due_at,"
+            " grace_until, status, payload, content_hash, attempts, created_at, updated_at) "
+            f"SELECT i, 'launch', 'post' || i, 'channel:news', 'once', {t('0')}, {t('0')},"
+            f" 'sent', '{{}}', '', 1, {t('0')}, {t('0')} FROM "
+            + (
+                "generate_series(1, 3) AS seq(i)"
+                if db.dialect == "postgresql"
+                else "(SELECT 1 AS i UNION SELECT 2 UNION SELECT 3)"
+            ),
+        )
+        await analyze(db)
+        figures: dict[str, Any] = {"backend": backend, "channel_members": members - 1}
+        for delivery_id, case in ((1, "new_ms"), (2, "same_members_ms"), (3, "after_a_join_ms")):
+            if delivery_id == 3:
+                await _exec(
+                    db,
+                    "INSERT INTO channel_member (platform, channel_id, member_id) "
+                    f"VALUES ('bench', 'C0', {members})",
+                )
+            started = time.perf_counter()
+            async with db.session() as session:
+                await keep_audience(session, delivery_id, "bench", "C0", START)
+            figures[case] = round((time.perf_counter() - started) * 1000, 1)
+        async with db.engine.connect() as conn:
+            figures["audiences"] = (
+                await conn.exec_driver_sql("SELECT count(*) FROM audience")
+            ).scalar_one()
+        print(json.dumps(figures), flush=True)
+    finally:
+        await db.dispose()
+
+
 async def main_async(args: argparse.Namespace) -> None:
     """Run on a temporary SQLite file and, if reachable, a temporary PostgreSQL database."""
     sizes = sorted(int(float(s) * 1_000_000) for s in args.events.split(","))
+    if args.post_audience_members:
+        with tempfile.TemporaryDirectory(dir=args.tmp) as tmp:
+            url = f"sqlite:///{Path(tmp) / 'audience.db'}"
+            await post_audience(url, "sqlite", args.post_audience_members)
+        if "postgresql" in args.backends.split(","):
+            conn = await asyncpg.connect(args.pg_url, timeout=5)
+            name = f"rallybot_bench_{uuid.uuid4().hex[:8]}"
+            try:
+                await conn.execute(f'CREATE DATABASE "{name}"')
+                base = args.pg_url.rsplit("/", 1)[0]
+                await post_audience(f"{base}/{name}", "postgresql", args.post_audience_members)
+            finally:
+                await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+                await conn.close()
+        return
     if args.url:  # one database, kept: fill it once, then measure any version on it
         backend = "postgresql" if args.url.startswith("postgresql") else "sqlite"
         await bench(args.url, backend, args.members, sizes)
@@ -426,6 +496,12 @@ def main() -> None:
     )
     parser.add_argument("--child", default=None, help=argparse.SUPPRESS)
     parser.add_argument("--channel-sync-members", type=int, default=0)
+    parser.add_argument(
+        "--post-audience-members",
+        type=int,
+        default=0,
+        help="Measure instead the cost of keeping a channel post's audience at send time.",
+    )
     parser.add_argument("--slack-scale", type=float, default=1.0, help="Fake Slack speed-up.")
     args = parser.parse_args()
     if args.child is not None:

@@ -141,3 +141,25 @@ def test_the_replica_bench_runs_the_replicas_on_their_scheduler() -> None:
     assert run.returncode == 0, run.stderr[-2000:]
     line = json.loads(run.stdout.splitlines()[-1])
     assert (line["loop"], line["lost"], line["duplicated"]) == ("ticks", 0, 0), line
+
+
+def test_the_report_bench_measures_keeping_a_post_audience() -> None:
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "bench.report_bench",
+            "--post-audience-members",
+            "50",
+            "--backends",
+            "sqlite",
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    (line,) = (json.loads(x) for x in result.stdout.splitlines())
+    assert {"new_ms", "same_members_ms", "after_a_join_ms"} <= set(line)
+    assert line["audiences"] == 2  # the unchanged channel shared the first
