@@ -28,6 +28,7 @@ from pathlib import Path
 import sqlalchemy as sa
 
 from rallybot.bot.metrics import METRICS
+from rallybot.campaigns.journey import journey_of
 from rallybot.campaigns.loader import CampaignLoadError, load_campaign_text
 from rallybot.campaigns.schema import Campaign, Step
 from rallybot.storage import outbox
@@ -274,17 +275,39 @@ def _renames(old: Campaign, new: Campaign) -> list[tuple[tuple[str | int, ...], 
     gone = [s for s in old.steps if s.id not in new_ids]
     came = [s for s in new.steps if s.id not in old_ids and s.spec.renamed_from is None]
     found: list[tuple[tuple[str | int, ...], str]] = []
+    # A journey's nudges are named after their task: a renamed task renames them, and the
+    # advice is renamed_from on the task (the nudges have no line of their own).
+    old_tasks = old_journey.step_task if (old_journey := journey_of(old)) else {}
+    new_tasks = new_journey.step_task if (new_journey := journey_of(new)) else {}
+    task_pairs: set[tuple[str, str]] = set()
     for before in gone:
         for after in came:
-            if _content(before) == _content(after) and before.spec.message_text:
-                found.append(
-                    (
-                        ("steps", after.index, "id"),
-                        f'step "{before.id}" is gone and step "{after.id}" has the same message: '
-                        f'if it was renamed, add "renamed_from: {before.id}" to "{after.id}"; '
-                        f'otherwise "{after.id}" goes again to everyone who had "{before.id}"',
+            if not (_content(before) == _content(after) and before.spec.message_text):
+                continue
+            was, now = old_tasks.get(before.id), new_tasks.get(after.id)
+            journey = new.spec.journey
+            if was is not None and now is not None and was != now and journey is not None:
+                if (was, now) not in task_pairs:
+                    task_pairs.add((was, now))
+                    index = next(i for i, t in enumerate(journey.tasks) if t.id == now)
+                    found.append(
+                        (
+                            ("journey", "tasks", index, "id"),
+                            f'onboarding task "{was}" is gone and task "{now}" has the same '
+                            f'nudge: if it was renamed, add "renamed_from: {was}" to task '
+                            f'"{now}"; otherwise its nudges go again to everyone who had them, '
+                            f'and those who did "{was}" must do it again',
+                        )
                     )
+                continue
+            found.append(
+                (
+                    ("steps", after.index, "id"),
+                    f'step "{before.id}" is gone and step "{after.id}" has the same message: '
+                    f'if it was renamed, add "renamed_from: {before.id}" to "{after.id}"; '
+                    f'otherwise "{after.id}" goes again to everyone who had "{before.id}"',
                 )
+            )
     return found
 
 

@@ -462,3 +462,21 @@ def test_a_task_renamed_from_one_still_there_is_refused(tmp_path: Path) -> None:
         assert 'task "app" is still in the file' in str(exc)
     else:
         raise AssertionError("a task renamed from one still in the file was accepted")
+
+
+def test_a_task_renamed_without_renamed_from_is_warned_about_on_the_task(tmp_path: Path) -> None:
+    from rallybot.bot.reloads import rename_warnings
+    from rallybot.campaigns.loader import load_campaign_text
+
+    text = write_campaign(tmp_path / "c.yaml").read_text()
+    before = load_campaign_text(text, "c.yaml")
+    after = load_campaign_text(text.replace("    - id: app\n", "    - id: mobile\n"), "c.yaml")
+    assert rename_warnings(before, after) == [
+        'onboarding task "app" is gone and task "mobile" has the same nudge: if it was renamed, '
+        'add "renamed_from: app" to task "mobile"; otherwise its nudges go again to everyone who '
+        'had them, and those who did "app" must do it again'
+    ]
+    said = load_campaign_text(
+        text.replace("    - id: app\n", "    - id: mobile\n      renamed_from: app\n"), "c.yaml"
+    )
+    assert rename_warnings(before, said) == []
