@@ -184,7 +184,6 @@ def _form(request: Request, viewer: Viewer, state: ConsoleState, **context: obje
         "chosen": "auto",
         "text": "",
         "report": None,
-        "zone": state.settings.timezone,
         "max_bytes": MAX_FILE_BYTES,
         **context,
     }
