@@ -49,11 +49,13 @@ schemas: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python -m bench
 
-# The security fuzz tests with a long budget (CI runs them with a small one): FUZZ_ROUNDS
-# mutated requests and payloads per end-to-end test, 3,000 examples per hypothesis test.
+# The security fuzz tests and the indicators' oracle with a long budget (CI runs them with a
+# small one): FUZZ_ROUNDS mutated requests and payloads per end-to-end test, 3,000 examples per
+# hypothesis test (1,000 for the oracle, each a whole community on two databases).
 FUZZ_ROUNDS ?= 2000
 fuzz: $(STAMP)
-	HYPOTHESIS_PROFILE=fuzz RALLYBOT_FUZZ_ROUNDS=$(FUZZ_ROUNDS) $(BIN)/python -m pytest -q tests/security
+	HYPOTHESIS_PROFILE=fuzz RALLYBOT_FUZZ_ROUNDS=$(FUZZ_ROUNDS) $(BIN)/python -m pytest -q tests/security \
+		tests/report/test_indicator_oracle.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache rallybot.db* build dist

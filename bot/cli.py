@@ -1700,7 +1700,14 @@ def member_forget(
                     continue
                 for member_id in ids:
                     by = f"cli:{getpass.getuser()}"
-                    if await erase_member(db, int(member_id), utcnow(), requested_by=by, via="cli"):
+                    if await erase_member(
+                        db,
+                        int(member_id),
+                        utcnow(),
+                        requested_by=by,
+                        via="cli",
+                        is_manager=settings.is_admin,
+                    ):
                         erased += 1
         finally:
             await db.dispose()

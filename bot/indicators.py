@@ -142,7 +142,9 @@ class Scope:
     end: datetime | None = None
     campaign_id: str | None = None
     exclude: frozenset[str] = frozenset()
-    """Platform user ids left out of the members in scope (the community managers)."""
+    """Platform user ids left out of the members in scope (the community managers); when
+    given, the rows that replaced forgotten managers (``member.was_manager``) are left out
+    too."""
 
     def label(self) -> str:
         """A short human description, for report titles."""
@@ -403,6 +405,7 @@ def _member_conditions(scope: Scope) -> list[sa.ColumnElement[bool]]:
     conditions: list[sa.ColumnElement[bool]] = [M.is_bot.is_(False)]
     if scope.exclude:
         conditions.append(M.platform_user_id.not_in(sorted(scope.exclude)))
+        conditions.append(M.was_manager.is_(False))  # a forgotten manager stays left out
     if scope.cohort is not None:
         conditions.append(M.cohort == scope.cohort)
     if scope.team is not None:
@@ -422,6 +425,7 @@ async def _left_out(db: Database, scope: Scope, *, bots: bool) -> list[int]:
     conditions: list[sa.ColumnElement[bool]] = []
     if scope.exclude:
         conditions.append(M.platform_user_id.in_(sorted(scope.exclude)))
+        conditions.append(M.was_manager.is_(True))
     if bots:
         conditions.append(M.is_bot.is_(True))
     if not conditions:

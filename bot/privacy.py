@@ -251,9 +251,19 @@ def _count(result: Any) -> int:
     return int(getattr(result, "rowcount", 0) or 0)
 
 
-async def forget_member(db: Database, member_id: int, now: datetime) -> ForgetReport | None:
+async def forget_member(
+    db: Database,
+    member_id: int,
+    now: datetime,
+    *,
+    is_manager: Callable[[str], bool] | None = None,
+) -> ForgetReport | None:
     """Erase a member's personal data everywhere, in one transaction (see the module
-    docstring); None if there is no such member."""
+    docstring); None if there is no such member.
+
+    ``is_manager`` tells whether ``platform:id`` is a community manager (the settings'
+    ``is_admin``): the row that replaces a manager is marked so, and the indicators keep
+    leaving it out (docs/reference/indicators.md, "Members in scope")."""
     tables = _tables()
     member_table = table_of(Member)
     async with db.session() as session:
@@ -272,6 +282,8 @@ async def forget_member(db: Database, member_id: int, now: datetime) -> ForgetRe
             profile_complete=member.profile_complete,
             opted_out=True,
             forgotten=True,  # leaderboards leave it out (its points still count in indicators)
+            was_manager=member.was_manager
+            or bool(is_manager and is_manager(f"{member.platform}:{member.platform_user_id}")),
             created_at=member.created_at,
             updated_at=now,
         )
@@ -318,11 +330,17 @@ async def forget_member(db: Database, member_id: int, now: datetime) -> ForgetRe
 
 
 async def erase_member(
-    db: Database, member_id: int, now: datetime, *, requested_by: str, via: str
+    db: Database,
+    member_id: int,
+    now: datetime,
+    *,
+    requested_by: str,
+    via: str,
+    is_manager: Callable[[str], bool] | None = None,
 ) -> ForgetReport | None:
     """Forget a member on someone else's request (a community manager in chat, the command
     line, the roster retention), and audit it: who asked and when, never whom."""
-    report = await forget_member(db, member_id, now)
+    report = await forget_member(db, member_id, now, is_manager=is_manager)
     if report is None:
         return None
     async with db.session() as session:

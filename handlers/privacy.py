@@ -252,7 +252,14 @@ async def _forget_other_confirmed(event: ButtonClicked, ctx: BotContext) -> None
     if not 0 <= (now - asked).total_seconds() <= CONFIRM_MINUTES * 60:
         await ctx.adapter.send_direct(event.user.id, Message(text=_t(locale, "expired")))
         return
-    report = await erase_member(ctx.db, target_id, now, requested_by=event.user.key, via="chat")
+    report = await erase_member(
+        ctx.db,
+        target_id,
+        now,
+        requested_by=event.user.key,
+        via="chat",
+        is_manager=ctx.settings.is_admin,
+    )
     if report is not None:
         log.info("a community manager had a member erased")
         ctx.request_plan()
@@ -283,7 +290,7 @@ async def on_button(event: ButtonClicked, ctx: BotContext) -> None:
         await ctx.adapter.send_direct(event.user.id, Message(text=_t(locale, "expired")))
         return
     if member is not None and member.id is not None:
-        report = await forget_member(ctx.db, member.id, now)
+        report = await forget_member(ctx.db, member.id, now, is_manager=ctx.settings.is_admin)
         if report is not None:
             log.info("a member was forgotten (rows moved: %s)", sum(report.moved.values()))
         ctx.request_plan()

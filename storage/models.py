@@ -105,6 +105,9 @@ class Member(SQLModel, table=True):
     forgotten: bool = Field(
         default=False, index=True, sa_column_kwargs={"server_default": sa.false()}
     )
+    # The row that replaced a forgotten community manager: left out of the indicators as
+    # managers are (a platform id in RALLYBOT_ADMINS can no longer name it).
+    was_manager: bool = Field(default=False, sa_column_kwargs={"server_default": sa.false()})
     dm_channel_id: str | None = Field(default=None, max_length=64)
     created_at: datetime = Field(default_factory=_now, sa_type=UTCDateTime)
     updated_at: datetime = Field(default_factory=_now, sa_type=UTCDateTime, index=True)

@@ -3,8 +3,8 @@ random small communities (hypothesis), on SQLite and PostgreSQL: the funnel is m
 equals the oracle's; reach is at most 100 % and equals the oracle's; community managers and
 bots are not "invited". Plus the two contradictions of issue 14 as regression tests.
 
-(The oracle covers the funnel, reach and weekly actives; quizzes, surveys, points and the
-other indicators are checked by hand-computed tests elsewhere.)"""
+(A quick check of the funnel and reach; ``test_indicator_oracle.py`` compares every figure of
+the report with an oracle over a whole random community history.)"""
 
 from __future__ import annotations
 
