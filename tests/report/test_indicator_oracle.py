@@ -33,7 +33,7 @@ from sqlmodel import SQLModel
 from rallybot.bot import indicators as ind
 from rallybot.bot import privacy, report
 from rallybot.handlers import survey as survey_handler
-from rallybot.storage import ledger
+from rallybot.storage import ledger, outbox
 from rallybot.storage.challenge_models import ChallengeDone, ChallengeProgress
 from rallybot.storage.database import Database, create_database
 from rallybot.storage.helpdesk_models import HelpTicket
@@ -483,42 +483,69 @@ async def load(db: Database, h: History) -> None:
                     "(SELECT MAX(id) FROM member))"
                 )
             )
-    channel: dict[tuple[int, str], bool] = {}
-    for move in sorted(h.moves, key=lambda m: m.t):  # joins and leaves, in their order
-        channel[(move.who, move.channel)] = move.joined
-    await _insert(
-        db,
-        ChannelMember,
-        [
-            {"platform": "memory", "channel_id": c, "member_id": who + 1}
-            for (who, c), inside in sorted(channel.items())
-            if inside
-        ],
-    )
     await _insert(
         db,
         Delivery,
         [
             {
+                "id": i + 1,
                 "campaign_id": CAMPAIGNS[p.campaign],
                 "step_id": f"post{i}",
                 "recipient": f"channel:{p.channel}" if p.channel else "member:1",
                 "occurrence": "once",
                 "due_at": at(p.t),
                 "grace_until": at(p.t) + timedelta(hours=1),
-                "status": "sent" if p.sent else "cancelled",
+                "status": "cancelled" if not p.sent else "pending",
                 "payload": {},
                 "content_hash": "",
-                "attempts": 1,
-                "sent_at": at(p.t) if p.sent else None,
-                "platform_channel_id": (p.channel or "D0") if p.sent else None,
-                "platform_message_id": f"P{i}" if p.sent else None,
+                "attempts": 0,
                 "created_at": at(p.t),
                 "updated_at": at(p.t),
             }
             for i, p in enumerate(h.posts)
         ],
     )
+    if db.dialect == "postgresql":
+        async with db.session() as session:
+            await session.execute(
+                sa.text(
+                    "SELECT setval(pg_get_serial_sequence('delivery', 'id'), "
+                    "GREATEST((SELECT MAX(id) FROM delivery), 1))"
+                )
+            )
+    # Channel joins and leaves, and the posts going out, in the order they happened (a join
+    # and a post at the same time: the join first): a channel post keeps its audience as the
+    # outbox does when it is sent.
+    timeline: list[tuple[int, int, Any]] = [(m.t, 0, m) for m in h.moves]
+    timeline += [(p.t, 1, (i, p)) for i, p in enumerate(h.posts) if p.sent]
+    cm = table_of(ChannelMember)
+    for _, _, event in sorted(timeline, key=lambda e: (e[0], e[1])):
+        async with db.session() as session:
+            if isinstance(event, ChannelMove):
+                where = sa.and_(cm.c.channel_id == event.channel, cm.c.member_id == event.who + 1)
+                await session.execute(sa.delete(cm).where(where))
+                if event.joined:
+                    await session.execute(
+                        sa.insert(cm).values(
+                            platform="memory", channel_id=event.channel, member_id=event.who + 1
+                        )
+                    )
+                continue
+            i, post = event
+            d = table_of(Delivery)
+            await session.execute(
+                sa.update(d)
+                .where(d.c.id == i + 1)
+                .values(
+                    status="sent",
+                    attempts=1,
+                    sent_at=at(post.t),
+                    platform_channel_id=post.channel or "D0",
+                    platform_message_id=f"P{i}",
+                )
+            )
+            if post.channel is not None:
+                await outbox.keep_audience(session, i + 1, "memory", post.channel, at(post.t))
     await _insert(db, Activity, _activity_rows(h))
     await _load_quiz(db, h)
     await _load_tickets(db, h)
@@ -989,9 +1016,6 @@ class Oracle:
     # -- reach
     def reach(self) -> list[tuple[Any, ...]]:
         h = self.h
-        channel: dict[tuple[int, str], bool] = {}
-        for move in sorted(h.moves, key=lambda m: m.t):
-            channel[(move.who, move.channel)] = move.joined
         result = []
         for i, post in enumerate(h.posts):
             if not post.sent or post.channel is None or not self.in_range(post.t):
@@ -1006,12 +1030,15 @@ class Oracle:
             reactors = {a.who for a in acts if a.kind == "reaction"}
             repliers = {a.who for a in acts if a.kind == "reply"}
             reached = reactors | repliers
-            listed = {
-                who
-                for (who, c), inside in channel.items()
-                if inside and c == post.channel and self.in_scope(who)
-            }
-            audience = len(listed | reached) if listed else max(len(self.members()), len(reached))
+            # Who was in the channel when the post went out (joins and leaves up to then).
+            channel: dict[int, bool] = {}
+            for move in sorted(h.moves, key=lambda m: m.t):
+                if move.channel == post.channel and move.t <= post.t:
+                    channel[move.who] = move.joined
+            there = {who for who, inside in channel.items() if inside}
+            listed = {who for who in there if self.in_scope(who)}
+            everyone = len(self.members())
+            audience = len(listed | reached) if there else max(everyone, len(reached))
             result.append(
                 (
                     CAMPAIGNS[post.campaign],
@@ -1022,7 +1049,7 @@ class Oracle:
                     len(repliers),
                     len(reached),
                     audience,
-                    bool(listed),
+                    bool(there),
                 )
             )
         return sorted(result, key=lambda r: (r[2], r[1]))
