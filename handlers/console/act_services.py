@@ -420,7 +420,12 @@ async def erase(ctx: Console, member_id: int, requested_by: str) -> bool:
     if member is None or member.forgotten:
         return False
     report = await erase_member(
-        ctx.db, member_id, ctx.clock.now(), requested_by=requested_by, via="console"
+        ctx.db,
+        member_id,
+        ctx.clock.now(),
+        requested_by=requested_by,
+        via="console",
+        is_manager=ctx.settings.is_admin,  # a manager's replacement stays out of the figures
     )
     ctx.request_plan()
     return report is not None
