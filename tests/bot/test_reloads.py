@@ -53,6 +53,8 @@ steps:
     dm: "How is it going?"
 """
 
+WELCOME = '  - id: welcome\n    at: launch + 1d at 10:00\n    dm: "Welcome {first_name}"\n'
+
 OTHER = """\
 id: digest
 title: Digest
@@ -145,6 +147,29 @@ async def test_a_file_moved_away_and_back_loses_nothing(db: Database, tmp_path: 
     assert sends.steps() == Counter({"teaser": 1, "announce": 1, "welcome": 3, "follow-up": 3})
     assert max(sends.keys.values()) == 1
     assert {r.status for r in await rows(db)} == {"sent"}
+
+
+async def test_a_step_removed_then_put_back_comes_back_once(db: Database, tmp_path: Path) -> None:
+    path = tmp_path / "launch.yaml"
+    path.write_text(CAMPAIGN)
+    clock = SimulatedClock(LAUNCH)
+    bot = make_bot(db, [path], clock, tmp_path)
+    sends = Sends(bot)
+    await add_members(db, 3)
+    await bot.reload()
+    await bot.advance_to(LAUNCH + timedelta(hours=1))
+    assert "welcome" in {r.step_id for r in await rows(db) if r.status == "pending"}
+
+    # The file is there and parses, without the step: its messages are cancelled...
+    path.write_text(CAMPAIGN.replace(WELCOME, ""))
+    report = await bot.reload()
+    assert report.cancelled == 3
+    # ...and come back when the step does, before their grace ends: sent once.
+    path.write_text(CAMPAIGN)
+    await bot.reload()
+    await bot.advance_to(LAUNCH + timedelta(days=2))
+    assert sends.steps()["welcome"] == 3 and max(sends.keys.values()) == 1
+    assert {r.status for r in await rows(db) if r.step_id == "welcome"} == {"sent"}
 
 
 async def test_a_file_away_longer_than_the_setting_is_cancelled_and_comes_back_in_grace(

@@ -111,6 +111,18 @@ def test_read_only_commands_never_migrate_and_say_the_schema_is_behind(
     assert result.exit_code == 0, result.output
 
 
+def test_plan_reads_no_database(
+    empty_url: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    # plan works from the files alone: an empty database stays empty, and is not needed.
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("DATABASE_URL", empty_url)
+    example = Path(__file__).resolve().parents[2] / "campaigns/examples/en/connect-launch.yaml"
+    result = runner.invoke(app, ["plan", str(example)], env={"COLUMNS": "200"})
+    assert result.exit_code == 0, result.output
+    assert current_revision(empty_url) is None
+
+
 def test_a_writing_command_migrates_and_the_status_agrees(
     empty_url: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
