@@ -109,3 +109,38 @@ async def test_a_reminder_queued_for_a_ticket_solved_meanwhile_is_cancelled(
     [row] = await helpdesk_rows(db)
     assert (row.status, row.reason) == ("cancelled", "the ticket was closed")
     assert not [r for r in thread_replies(adapter, question.message_id) if "⏰" in r.message.text]
+
+
+WAVES = """\
+id: waves
+title: Waves
+milestones:
+  launch: 2026-11-03 09:30
+audiences:
+  later: { cohort: later, opens: manual }
+steps:
+  - id: hello
+    for: later
+    at: launch
+    dm: "Hello"
+"""
+
+
+async def test_a_manager_in_a_wave_not_open_yet_still_gets_the_escalation(
+    db: Database, tmp_path: Path
+) -> None:
+    from rallybot.storage.repositories import upsert_member
+
+    folder = tmp_path / "files"
+    folder.mkdir()
+    (folder / "waves.yaml").write_text(WAVES)
+    clock = SimulatedClock(T0)
+    await upsert_member(db, "memory", "cm", T0, display_name="CM", cohort="later")
+    bot, adapter = await make_bot(db, folder, clock)
+    question = post("asker", QUESTION, clock)
+    await adapter.push(question)
+    await bot.advance_to(T0 + timedelta(hours=3))
+    # The campaign's own DM waits for the wave; the help desk's escalation does not.
+    to_cm = [d.message.text for d in adapter.directs if d.target == "cm"]
+    assert "Hello" not in to_cm
+    assert len(to_cm) == 1 and QUESTION in to_cm[0]
