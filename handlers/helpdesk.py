@@ -172,6 +172,16 @@ _WORDS: dict[str, dict[str, str]] = {
             "{excerpt}"
         ),
     },
+    "private_question": {
+        "fr": (
+            "🔒 Question d'aide privée n°{id} de {asker} : {question}\n"
+            "Écrivez-lui directement, puis appuyez sur Résolu."
+        ),
+        "en": (
+            "🔒 Private help question #{id} from {asker}: {question}\n"
+            "Write to them directly, then press Solved."
+        ),
+    },
     "closed_kept": {
         "fr": "(ticket d'aide n°{id} fermé : sa question n'est plus conservée)",
         "en": "(help ticket #{id} closed: its question is no longer kept)",
@@ -549,17 +559,6 @@ async def _update_reply(ctx: BotContext, ticket: HelpTicket, message: Message) -
         await ctx.adapter.update(SentMessage(ticket.channel_id, ticket.reply_id), message)
     except AdapterError as exc:
         log.warning("help ticket %s: could not update the bot's reply: %s", ticket.id, exc)
-
-
-async def _direct(ctx: BotContext, user_ids: Sequence[str], message: Message) -> int:
-    sent = 0
-    for user_id in user_ids:
-        try:
-            await ctx.adapter.send_direct(user_id, message)
-            sent += 1
-        except AdapterError as exc:
-            log.warning("help desk: could not write to %s: %s", user_id, exc)
-    return sent
 
 
 # ---------------------------------------------------------------------------- opening
@@ -1056,20 +1055,30 @@ async def _open_private(event: CommandInvoked, ctx: BotContext, question: str) -
     if not helpers:
         helpers = _platform_ids(ctx.settings.admins, event.platform)
     value = str(ticket.id)
+    locale = ctx.settings.locale
+    text = _t(
+        locale,
+        "private_question",
+        id=ticket.id,
+        asker=_mention(event.user.id),
+        question=member_text(question, QUESTION_LIMIT),
+    )
     message = Message(
-        text=(
-            f"🔒 Private help question #{ticket.id} from {_mention(event.user.id)}: "
-            f"{member_text(question, QUESTION_LIMIT)}\nWrite to them directly, then press Solved."
-        ),
+        text=text,
         buttons=(
-            Button("I'm on it", action_id=ACTION_TAKE, value=value, style="primary"),
-            Button("Solved", action_id=ACTION_SOLVED, value=value),
+            Button(_t(locale, "take_button"), action_id=ACTION_TAKE, value=value, style="primary"),
+            Button(_t(locale, "solved_button"), action_id=ACTION_SOLVED, value=value),
         ),
         metadata={"helpdesk_ticket": value},
     )
-    reached = await _direct(ctx, helpers, message)
-    if not reached:
+    # Through the outbox: a send the platform refuses is retried, not lost.
+    now = ctx.clock.now()
+    rows = await _direct_rows(ctx, ticket, "new", helpers, message, now, excerpt=True)
+    if not rows:
         log.warning("help ticket %s: no helper or community manager to tell", ticket.id)
+        return
+    async with ctx.db.session() as session:
+        await outbox.insert_deliveries(session, rows)
 
 
 def _age(since: datetime, now: datetime) -> str:

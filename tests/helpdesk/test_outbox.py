@@ -144,3 +144,19 @@ async def test_a_manager_in_a_wave_not_open_yet_still_gets_the_escalation(
     to_cm = [d.message.text for d in adapter.directs if d.target == "cm"]
     assert "Hello" not in to_cm
     assert len(to_cm) == 1 and QUESTION in to_cm[0]
+
+
+async def test_a_private_question_the_platform_refuses_reaches_the_helper_once(
+    db: Database, tmp_path: Path
+) -> None:
+    from tests.helpdesk.helpers import command
+
+    clock = SimulatedClock(T0)
+    bot, adapter = await make_bot(db, tmp_path / "files", clock)
+    # The platform refuses the next two sends: the asker's acknowledgement, then the helper's
+    # direct message (which the outbox retries).
+    adapter.fail_next(2)
+    await adapter.push(command("alice", "--private Can my manager read my messages?", clock))
+    await bot.advance_to(T0 + timedelta(minutes=5))
+    to_helper = [d for d in adapter.directs if d.target == "helper1"]
+    assert len(to_helper) == 1 and "Can my manager read" in to_helper[0].message.text

@@ -355,10 +355,11 @@ async def test_help_command_from_anywhere(db: Database, tmp_path: Path) -> None:
 
 async def test_private_help_goes_to_the_helpers(db: Database, tmp_path: Path) -> None:
     clock = SimulatedClock(T0)
-    _bot, adapter = await make_bot(db, tmp_path / "files", clock)
+    bot, adapter = await make_bot(db, tmp_path / "files", clock)
     await adapter.push(
         command("alice", "--private Can my manager read my private messages?", clock)
     )
+    await bot.dispatch_tick()  # the question goes to the helpers through the outbox
 
     assert adapter.posts == [] and adapter.replies == []
     to_alice = [d for d in adapter.directs if d.target == "alice"]
