@@ -10,6 +10,7 @@ modules listed in :data:`rallybot.handlers.console.pages.PAGES`.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 from fastapi import Depends, FastAPI, Request
@@ -60,6 +61,14 @@ def _is_api(request: Request) -> bool:
     return path == "/api" or path.startswith("/api/")
 
 
+API_RESPONSES: dict[int | str, dict[str, Any]] = {
+    401: {"description": "Not signed in, or the session expired"},
+    403: {"description": "Not for this role, or a POST without the session's CSRF token"},
+    404: {"description": "No such campaign, step, entry, member or submission"},
+}
+"""What any API route may answer besides its own, in the OpenAPI document."""
+
+
 def create_app(state: ConsoleState, *, providers: list[Provider] | None = None) -> FastAPI:
     """The console for ``state`` (serve it under :data:`PREFIX`).
 
@@ -88,7 +97,7 @@ def create_app(state: ConsoleState, *, providers: list[Provider] | None = None) 
     app.include_router(signin.router, include_in_schema=False)
     for page in PAGES:
         app.include_router(page.router, include_in_schema=False)  # the API is documented
-        app.include_router(page.api, prefix="/api")
+        app.include_router(page.api, prefix="/api", responses=API_RESPONSES)
 
     @app.get("/", name="home", include_in_schema=False)
     async def home(request: Request) -> Response:

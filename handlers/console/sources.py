@@ -6,11 +6,11 @@ figures) per console app, the last reload's report, and the template filters of 
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import PurePath
 from zoneinfo import ZoneInfo
 
-from fastapi import Request
+from fastapi import HTTPException, Request
 
 from rallybot.bot.app import campaign_files
 from rallybot.bot.context import ReloadReport
@@ -20,7 +20,31 @@ from rallybot.handlers.console.figures import IndicatorCache
 from rallybot.handlers.console.kit import ConsoleState, templates
 from rallybot.handlers.console.timeline import TimelineSource
 
-__all__ = ["indicator_cache", "last_reload", "timeline_source"]
+__all__ = [
+    "EARLIEST",
+    "LATEST",
+    "NO_CONTROL",
+    "indicator_cache",
+    "invalid",
+    "last_reload",
+    "timeline_source",
+]
+
+EARLIEST = date(2000, 1, 1)
+LATEST = date(2199, 12, 31)
+"""The days a filter may name (beyond, times overflow and no campaign runs)."""
+NO_CONTROL = r"^[^\x00-\x1f\x7f]*$"
+"""A filter's text: no control character (PostgreSQL refuses a NUL in a string)."""
+
+
+def invalid(request: Request, field: str, message: str) -> HTTPException:
+    """A 422 for a value the request's schema allows but the page cannot use: under ``/api``
+    shaped as FastAPI's own validation errors (as the API document says), else the message."""
+    if "/api/" in request.url.path:
+        detail: object = [{"loc": ["query", field], "msg": message, "type": "value_error"}]
+    else:
+        detail = message
+    return HTTPException(422, detail)
 
 
 def timeline_source(request: Request, state: ConsoleState) -> TimelineSource:

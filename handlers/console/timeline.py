@@ -156,6 +156,9 @@ def decode_cursor(cursor: str) -> tuple[datetime, int, str]:
         raise BadCursor("not a timeline cursor") from exc
     if when.tzinfo is None or rank not in (0, 1) or not isinstance(tiebreak, str):
         raise BadCursor("not a timeline cursor")
+    # An outbox row's tie-break is its id: digits that fit the column.
+    if rank == 0 and not (tiebreak.isascii() and tiebreak.isdigit() and int(tiebreak) < 2**31):
+        raise BadCursor("not a timeline cursor")
     return when.astimezone(UTC), int(rank), tiebreak
 
 
@@ -311,7 +314,7 @@ class TimelineSource:
             due, rank, tiebreak = after
             if rank == 0:
                 query = query.where(
-                    sa.or_(D.due_at > due, sa.and_(D.due_at == due, D.id > int(tiebreak or 0)))
+                    sa.or_(D.due_at > due, sa.and_(D.due_at == due, D.id > int(tiebreak)))
                 )
             else:
                 query = query.where(D.due_at > due)

@@ -17,6 +17,7 @@ from rallybot.handlers.console.timeline import (
     Filters,
     TimelineSource,
     decode_cursor,
+    encode_cursor,
 )
 from rallybot.storage.database import Database
 from rallybot.storage.models import CampaignStatus
@@ -170,3 +171,9 @@ def test_a_cursor_that_is_not_one_is_refused() -> None:
     for bad in ("", "abc", "W10", "WyIyMDI3LTAzLTAxIiwgMCwgIjEiXQ"):
         with pytest.raises(BadCursor):
             decode_cursor(bad)
+    when = datetime(2027, 3, 1, tzinfo=UTC)
+    for tiebreak in ("x1", "", "99999999999", "١٢"):  # an outbox tie-break is an id
+        with pytest.raises(BadCursor):
+            decode_cursor(encode_cursor(when, "outbox", tiebreak))
+    assert decode_cursor(encode_cursor(when, "outbox", "000000000042")) == (when, 0, "000000000042")
+    assert decode_cursor(encode_cursor(when, "plan", "a/b/once/UTC/en"))[1] == 1

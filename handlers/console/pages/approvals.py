@@ -193,7 +193,11 @@ async def approvals_api(
     return SubmissionsOut(submissions=[SubmissionOut(**row.__dict__) for row in rows], total=total)
 
 
-@api.post("/approvals/{submission_id}", response_model=DecisionOut)
+@api.post(
+    "/approvals/{submission_id}",
+    response_model=DecisionOut,
+    responses={409: {"description": "Deciding needs the console served by the bot"}},
+)
 async def decide_api(
     submission_id: Annotated[int, Path(ge=1, le=2_147_483_647)],
     decision: DecisionIn,

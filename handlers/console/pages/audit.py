@@ -118,7 +118,7 @@ async def audit_page(
     request: Request,
     viewer: Annotated[Viewer, Depends(require(Role.MANAGER))],
     state: Annotated[ConsoleState, Depends(console_state)],
-    before: Annotated[int | None, Query(ge=1)] = None,
+    before: Annotated[int | None, Query(ge=1, le=2_147_483_647)] = None,
 ) -> HTMLResponse:
     """The audit log, newest first, :data:`PAGE_SIZE` entries a page."""
     found = await audit_rows(state.db, before=before)
@@ -142,7 +142,7 @@ async def audit_page(
 async def audit_api(
     viewer: Annotated[Viewer, Depends(require(Role.MANAGER))],
     state: Annotated[ConsoleState, Depends(console_state)],
-    before: Annotated[int | None, Query(ge=1)] = None,
+    before: Annotated[int | None, Query(ge=1, le=2_147_483_647)] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = PAGE_SIZE,
 ) -> AuditPage:
     """The audit log, newest first; pass ``next_before`` as ``before`` for the next page."""

@@ -95,7 +95,10 @@ class DraftIn(BaseModel):
     keys)."""
 
     text: str = Field(max_length=MAX_FILE_BYTES)
-    name: str = Field(default="draft.yaml", min_length=1, max_length=200)
+    # A file name holds no control character (PostgreSQL refuses a NUL in the audit log).
+    name: str = Field(
+        default="draft.yaml", min_length=1, max_length=200, pattern=r"^[^\x00-\x1f\x7f]+$"
+    )
     kind: DraftKind | None = None
 
 

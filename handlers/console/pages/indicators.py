@@ -16,7 +16,7 @@ from pathlib import Path as FilePath
 from typing import Annotated
 from zoneinfo import ZoneInfo
 
-from fastapi import APIRouter, Depends, HTTPException, Query, Request
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -33,7 +33,7 @@ from rallybot.handlers.console.kit import (
     require,
     word,
 )
-from rallybot.handlers.console.sources import indicator_cache
+from rallybot.handlers.console.sources import EARLIEST, LATEST, NO_CONTROL, indicator_cache, invalid
 
 __all__ = ["IndicatorsOut", "page"]
 
@@ -206,7 +206,7 @@ class PointsOut(BaseModel):
     total: int
     mean: float | None
     median: float | None
-    max: int
+    max: int | None
 
 
 class KudosOut(BaseModel):
@@ -273,10 +273,11 @@ def _out(data: ReportData) -> IndicatorsOut:
     return IndicatorsOut.model_validate(summary)
 
 
-Text = Annotated[str | None, Query(max_length=100)]
+Text = Annotated[str | None, Query(max_length=100, pattern=NO_CONTROL)]
 
 
 def _scope(
+    request: Request,
     state: ConsoleState,
     viewer: Viewer,
     cohort: str | None,
@@ -286,7 +287,7 @@ def _scope(
     end: date | None,
 ) -> ind.Scope:
     if start is not None and end is not None and end < start:
-        raise HTTPException(422, word(_WORDS, viewer.locale, "bad_range"))
+        raise invalid(request, "to", word(_WORDS, viewer.locale, "bad_range"))
     settings = state.settings
     zone = ZoneInfo(settings.timezone)
     return ind.Scope(
@@ -307,11 +308,11 @@ async def indicators_page(
     cohort: Text = None,
     team: Text = None,
     campaign: Text = None,
-    start: Annotated[date | None, Query(alias="from")] = None,
-    end: Annotated[date | None, Query(alias="to")] = None,
+    start: Annotated[date | None, Query(alias="from", ge=EARLIEST, le=LATEST)] = None,
+    end: Annotated[date | None, Query(alias="to", ge=EARLIEST, le=LATEST)] = None,
 ) -> HTMLResponse:
     """The indicators of a scope, with bars and downloads."""
-    scope = _scope(state, viewer, cohort, team, campaign, start, end)
+    scope = _scope(request, state, viewer, cohort, team, campaign, start, end)
     data = _out(await indicator_cache(request, state).get(scope))
     chosen = {
         "cohort": cohort or "",
@@ -346,11 +347,11 @@ async def report_html(
     cohort: Text = None,
     team: Text = None,
     campaign: Text = None,
-    start: Annotated[date | None, Query(alias="from")] = None,
-    end: Annotated[date | None, Query(alias="to")] = None,
+    start: Annotated[date | None, Query(alias="from", ge=EARLIEST, le=LATEST)] = None,
+    end: Annotated[date | None, Query(alias="to", ge=EARLIEST, le=LATEST)] = None,
 ) -> Response:
     """The HTML report of ``rallybot report --format html``, computed now."""
-    scope = _scope(state, viewer, cohort, team, campaign, start, end)
+    scope = _scope(request, state, viewer, cohort, team, campaign, start, end)
     data = await indicator_cache(request, state).fresh(scope)
     try:
         charts = chart_pngs(data)
@@ -371,11 +372,11 @@ async def report_csv(
     cohort: Text = None,
     team: Text = None,
     campaign: Text = None,
-    start: Annotated[date | None, Query(alias="from")] = None,
-    end: Annotated[date | None, Query(alias="to")] = None,
+    start: Annotated[date | None, Query(alias="from", ge=EARLIEST, le=LATEST)] = None,
+    end: Annotated[date | None, Query(alias="to", ge=EARLIEST, le=LATEST)] = None,
 ) -> Response:
     """The CSV files of ``rallybot report --format csv``, computed now, in one zip."""
-    scope = _scope(state, viewer, cohort, team, campaign, start, end)
+    scope = _scope(request, state, viewer, cohort, team, campaign, start, end)
     data = await indicator_cache(request, state).fresh(scope)
     buffer = io.BytesIO()
     with tempfile.TemporaryDirectory() as folder, zipfile.ZipFile(buffer, "w") as archive:
@@ -396,12 +397,12 @@ async def indicators_api(
     cohort: Text = None,
     team: Text = None,
     campaign: Text = None,
-    start: Annotated[date | None, Query(alias="from")] = None,
-    end: Annotated[date | None, Query(alias="to")] = None,
+    start: Annotated[date | None, Query(alias="from", ge=EARLIEST, le=LATEST)] = None,
+    end: Annotated[date | None, Query(alias="to", ge=EARLIEST, le=LATEST)] = None,
 ) -> IndicatorsOut:
     """The indicators of a scope (shares 0-1, durations in seconds; ``from``/``to``: days in
     the bot's zone). Figures are at most a few minutes old (see ``generated_at``)."""
-    scope = _scope(state, viewer, cohort, team, campaign, start, end)
+    scope = _scope(request, state, viewer, cohort, team, campaign, start, end)
     return _out(await indicator_cache(request, state).get(scope))
 
 

@@ -295,9 +295,14 @@ async def _roster(
     platform: str,
     date_format: str,
     dry_run: bool,
+    *,
+    api: bool = False,
 ) -> RosterOutcome:
     if platform not in _platforms(state):
-        raise HTTPException(422, f"platform: one of {', '.join(_platforms(state))}")
+        message = f"platform: one of {', '.join(_platforms(state))}"
+        # The API answers as its document says: FastAPI's shape of a validation error.
+        detail = [{"loc": ["body", "platform"], "msg": message, "type": "value_error"}]
+        raise HTTPException(422, detail if api else message)
     raw = await file.read(ROSTER_MAX_BYTES + 1)
     name = (file.filename or "roster.csv")[:200]
     outcome = await import_roster(
@@ -368,7 +373,7 @@ async def roster_api(
     dry_run: Annotated[bool, Form()] = False,
 ) -> RosterOut:
     """Import a roster all or nothing (``imported`` False: its ``problems``, row by row)."""
-    return _roster_out(await _roster(state, viewer, file, platform, date_format, dry_run))
+    return _roster_out(await _roster(state, viewer, file, platform, date_format, dry_run, api=True))
 
 
 page = Page(name="members", title=_WORDS["title"], role=Role.MANAGER, router=router, api=api)

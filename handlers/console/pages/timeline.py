@@ -24,7 +24,7 @@ from rallybot.handlers.console.kit import (
     word,
 )
 from rallybot.handlers.console.preview import preview
-from rallybot.handlers.console.sources import timeline_source
+from rallybot.handlers.console.sources import EARLIEST, LATEST, NO_CONTROL, invalid, timeline_source
 from rallybot.handlers.console.timeline import (
     MAX_PAGE_SIZE,
     PAGE_SIZE,
@@ -212,12 +212,14 @@ def _entry(e: Entry) -> EntryOut:
     )
 
 
-Text = Annotated[str | None, Query(max_length=100)]
-Day = Annotated[date | None, Query()]
+Text = Annotated[str | None, Query(max_length=100, pattern=NO_CONTROL)]
+MONTH = r"^2[01]\d\d-(0[1-9]|1[0-2])$"
+"""A month the calendar shows: ``YYYY-MM`` from 2000 to 2199."""
 Status = Annotated[Literal[STATUSES] | None, Query()]  # type: ignore[valid-type]
 
 
 def _filters(
+    request: Request,
     state: ConsoleState,
     viewer: Viewer,
     campaign: str | None,
@@ -230,7 +232,7 @@ def _filters(
 ) -> Filters:
     tz = ZoneInfo(state.settings.timezone)
     if start is not None and end is not None and end < start:
-        raise HTTPException(422, word(_WORDS, viewer.locale, "bad_range"))
+        raise invalid(request, "to", word(_WORDS, viewer.locale, "bad_range"))
     return Filters(
         campaign=campaign or None,
         audience=audience or None,
@@ -243,6 +245,7 @@ def _filters(
 
 
 async def _page(
+    request: Request,
     source: TimelineSource,
     filters: Filters,
     state: ConsoleState,
@@ -253,7 +256,7 @@ async def _page(
     try:
         found = await source.page(filters, state.clock.now(), cursor=cursor, limit=limit)
     except BadCursor:
-        raise HTTPException(422, word(_WORDS, viewer.locale, "bad_cursor")) from None
+        raise invalid(request, "cursor", word(_WORDS, viewer.locale, "bad_cursor")) from None
     return TimelineOut(entries=[_entry(e) for e in found.entries], next_cursor=found.next_cursor)
 
 
@@ -305,16 +308,16 @@ async def timeline_page(
     zone: Text = None,
     locale: Text = None,
     status: Annotated[str | None, Query(max_length=20)] = None,
-    start: Annotated[date | None, Query(alias="from")] = None,
-    end: Annotated[date | None, Query(alias="to")] = None,
+    start: Annotated[date | None, Query(alias="from", ge=EARLIEST, le=LATEST)] = None,
+    end: Annotated[date | None, Query(alias="to", ge=EARLIEST, le=LATEST)] = None,
     cursor: Annotated[str | None, Query(max_length=400)] = None,
     view: Literal["list", "calendar"] = "list",
-    month: Annotated[str | None, Query(max_length=7)] = None,
+    month: Annotated[str | None, Query(pattern=MONTH)] = None,
 ) -> HTMLResponse:
     """The timeline as a list or a month calendar, with filters."""
     source = timeline_source(request, state)
     status = status if status in STATUSES else None
-    filters = _filters(state, viewer, campaign, audience, zone, locale, status, start, end)
+    filters = _filters(request, state, viewer, campaign, audience, zone, locale, status, start, end)
     shown_zone = _zone(zone, state.settings.timezone)
     values: dict[str, Any] = {
         "zone": state.settings.timezone,
@@ -348,7 +351,7 @@ async def timeline_page(
             weekdays=[calendar.day_abbr[(i) % 7] for i in range(7)],
         )
     else:
-        found = await _page(source, filters, state, viewer, cursor, PAGE_SIZE)
+        found = await _page(request, source, filters, state, viewer, cursor, PAGE_SIZE)
         values.update(entries=found.entries, next_cursor=found.next_cursor)
     return render(request, viewer, "timeline.html", values, words=_WORDS)
 
@@ -417,14 +420,15 @@ async def timeline_api(
     zone: Text = None,
     locale: Text = None,
     status: Status = None,
-    start: Annotated[date | None, Query(alias="from")] = None,
-    end: Annotated[date | None, Query(alias="to")] = None,
+    start: Annotated[date | None, Query(alias="from", ge=EARLIEST, le=LATEST)] = None,
+    end: Annotated[date | None, Query(alias="to", ge=EARLIEST, le=LATEST)] = None,
     cursor: Annotated[str | None, Query(max_length=400)] = None,
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)] = PAGE_SIZE,
 ) -> TimelineOut:
     """A page of the timeline in time order (``from``/``to``: days in the bot's zone)."""
-    filters = _filters(state, viewer, campaign, audience, zone, locale, status, start, end)
-    return await _page(timeline_source(request, state), filters, state, viewer, cursor, limit)
+    filters = _filters(request, state, viewer, campaign, audience, zone, locale, status, start, end)
+    source = timeline_source(request, state)
+    return await _page(request, source, filters, state, viewer, cursor, limit)
 
 
 @api.get("/timeline/calendar", response_model=CalendarOut)
@@ -432,7 +436,7 @@ async def calendar_api(
     request: Request,
     viewer: Annotated[Viewer, Depends(require(Role.MANAGER))],
     state: Annotated[ConsoleState, Depends(console_state)],
-    month: Annotated[str, Query(pattern=r"^\d{4}-(0[1-9]|1[0-2])$")],
+    month: Annotated[str, Query(pattern=MONTH)],
     campaign: Text = None,
     audience: Text = None,
     zone: Text = None,
@@ -441,7 +445,7 @@ async def calendar_api(
 ) -> CalendarOut:
     """Messages per day of ``month`` (``YYYY-MM``), in ``zone`` (else the bot's)."""
     shown = _zone(zone, state.settings.timezone)
-    filters = _filters(state, viewer, campaign, audience, zone, locale, status, None, None)
+    filters = _filters(request, state, viewer, campaign, audience, zone, locale, status, None, None)
     first = datetime.strptime(month, "%Y-%m").date()
     counts = await timeline_source(request, state).days(filters, state.clock.now(), first, shown)
     return CalendarOut(
