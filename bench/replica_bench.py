@@ -25,7 +25,7 @@ from typing import Any
 
 from bench.slack_bench import _database
 from rallybot.bot.adapters.slack.adapter import SlackAdapter
-from rallybot.bot.app import Rallybot
+from rallybot.bot.assembly import Rallybot
 from rallybot.bot.budget import SETTLE_BEATS
 from rallybot.bot.clock import SimulatedClock
 from rallybot.bot.config import Settings

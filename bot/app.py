@@ -11,30 +11,32 @@ import time
 from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from rallybot.bot import reloads
-from rallybot.bot.adapters.base import Adapter
+from rallybot.bot.adapters.base import Adapter, AdapterError
 from rallybot.bot.budget import SharedBudget
 from rallybot.bot.channels import ChannelSync, sync_channel_members
-from rallybot.bot.clock import Clock
+from rallybot.bot.clock import Clock, SimulatedClock
 from rallybot.bot.community import overlay as overlay_community
 from rallybot.bot.community import resolve as resolve_community
 from rallybot.bot.config import Settings
 from rallybot.bot.context import ReloadReport
 from rallybot.bot.events import ButtonClicked, CommandInvoked, Event, FormSubmitted, UserRef
+from rallybot.bot.feature import Feature, ordered
 from rallybot.bot.inbox import Inbox
 from rallybot.bot.journal import JournalCodecError, decode_event, encode_event
 from rallybot.bot.logs import log_context
 from rallybot.bot.messages import Message
 from rallybot.bot.metrics import METRICS
-from rallybot.bot.outbox import Dispatcher, DispatchStats
+from rallybot.bot.outbox import Dispatcher, DispatchStats, Gate, Render
+from rallybot.bot.privacy import erase_departed, purge_expired
 from rallybot.bot.ratelimit import RateLimiter
 from rallybot.bot.router import Router
+from rallybot.bot.teams import TeamSync, sync_teams
 from rallybot.bot.views import member_view
 from rallybot.bot.waves import Waves, opened_waves
 from rallybot.campaigns.community import load_community
-from rallybot.campaigns.faq import is_faq_file
 from rallybot.campaigns.loader import (
     CampaignLoadError,
     LoadError,
@@ -42,17 +44,13 @@ from rallybot.campaigns.loader import (
     load_campaign,
 )
 from rallybot.campaigns.planner import MemberView, PlannedDelivery, plan
-from rallybot.campaigns.quiz import Bank, is_bank_file
 from rallybot.campaigns.roster import member_fields
-from rallybot.campaigns.rules import DEFAULT_RULES, Rules, RulesLoadError, load_rules
 from rallybot.campaigns.schema import Campaign
-from rallybot.handlers.survey import sign_invitation
-from rallybot.handlers.survey import tick as survey_tick
 from rallybot.storage import journal as journal_store
 from rallybot.storage import outbox
 from rallybot.storage.batching import GroupCommit
 from rallybot.storage.database import Database
-from rallybot.storage.models import CampaignStatus, DeliveryStatus, Member
+from rallybot.storage.models import CampaignStatus, Delivery, DeliveryStatus, Member
 from rallybot.storage.repositories import (
     ImportCounts,
     advance_planned_through,
@@ -67,10 +65,13 @@ from rallybot.storage.repositories import (
 )
 
 if TYPE_CHECKING:
-    from rallybot.bot.teams import TeamSync
+    from starlette.routing import BaseRoute
+
     from rallybot.campaigns.roster import RosterEntry
 
-__all__ = ["Rallybot", "ReloadReport", "campaign_files", "outbox_row"]
+__all__ = ["Kernel", "ReloadReport", "campaign_files", "outbox_row"]
+
+F = TypeVar("F", bound=Feature)
 
 log = logging.getLogger("rallybot.app")
 
@@ -102,8 +103,9 @@ def campaign_files(paths: Sequence[Path]) -> list[Path]:
     return files
 
 
-class Rallybot:
-    """One bot process. Several may run against one PostgreSQL database."""
+class Kernel:
+    """One bot process, with the features it is given (in the order :func:`bot.feature.ordered`
+    puts them). Several may run against one PostgreSQL database."""
 
     def __init__(
         self,
@@ -112,6 +114,7 @@ class Rallybot:
         adapter: Adapter,
         clock: Clock,
         *,
+        features: Sequence[Feature],
         campaign_paths: Sequence[Path] | None = None,
         worker_id: str | None = None,
         limiter: RateLimiter | None = None,
@@ -165,53 +168,33 @@ class Rallybot:
         self.last_reload: ReloadReport | None = None  # the last reload's report
         self._command_names: set[str] = set()
         self._members_cache: tuple[tuple[int, datetime | None], list[MemberView]] | None = None
-        from rallybot.handlers import admin, members, points
-
-        self.rules: Rules = DEFAULT_RULES  # the points rules file (RALLYBOT_RULES), see reload
-        members.register(self.router)
-        admin.register(self.router)
-        points.register(self.router)
-        self._command_names |= points.COMMANDS
-        from rallybot.handlers import quiz
-
-        self.quiz_banks: dict[str, Bank] = {}  # quiz banks: files with a top-level "bank:"
-        quiz.register(self.router)
-        self._command_names |= quiz.COMMANDS
-        from rallybot.campaigns.faq import FaqIndex
-        from rallybot.handlers import helpdesk
-
-        self.faq_index = FaqIndex(())  # the help channel's FAQ: files with a top-level "faq:"
-        helpdesk.register(self.router)
-        self._command_names |= helpdesk.COMMANDS
-        from rallybot.handlers import onboarding
-
-        onboarding.register(self.router)  # after members, points and quiz: it reads their rows
-        self._command_names |= onboarding.COMMANDS
-        self.dispatcher.gate = onboarding.make_gate(self)  # journey nudges: task_done, daily cap
-        # Every direct message, whichever feature wrote it, waits for its member's wave.
+        self.features: tuple[Feature, ...] = tuple(ordered(features))
+        self._by_type: dict[type[Feature], Feature] = {type(f): f for f in self.features}
+        self._command_names = {spec.name for f in self.features for spec in f.commands}
+        self._file_kinds = [kind for f in self.features for kind in f.file_kinds]
+        for feature in self.features:
+            for subscription in feature.subscriptions():
+                self.router.add(subscription.event, subscription.handler)
+        # Every direct message, whichever feature wrote it, waits for its member's wave, then
+        # for the features' gates (journey nudges: task_done, daily cap).
         self.waves = Waves(db, clock, self._view, worker_id=self.worker_id)
-        self.dispatcher.gate = self.waves.wrap(self.dispatcher.gate)
-        from rallybot.handlers import leaderboard
+        gates = [gate for f in self.features for gate in f.gates(self)]
+        self.dispatcher.gate = self.waves.wrap(_first_verdict(gates) if gates else None)
+        renders = [render for f in self.features for render in f.renders(self)]
+        if renders:  # leaderboard steps, written when sent
+            self.dispatcher.render = _in_turn(renders)
 
-        self.dispatcher.render = leaderboard.make_render(self)  # leaderboard steps, when sent
-        from rallybot.handlers import challenges
+    def feature(self, kind: type[F]) -> F:
+        """This bot's instance of the feature class ``kind`` (its state: quiz banks, FAQ...);
+        LookupError when the bot runs without it."""
+        found = self._by_type.get(kind)
+        if not isinstance(found, kind):
+            raise LookupError(f"this bot runs without the {kind.__name__} feature")
+        return found
 
-        challenges.register(self.router)  # after members, quiz, onboarding: reads their rows
-        self._command_names |= challenges.COMMANDS
-        from rallybot.handlers import privacy, stats, survey
-
-        survey.register(self.router)
-        stats.register(self.router)  # activity rows for the indicators (before "forget")
-        privacy.register(self.router)  # last: "forget" runs after the others recorded the click
-        self._command_names |= survey.COMMANDS | privacy.COMMANDS
-        from rallybot.handlers import steering
-
-        steering.register(self.router)  # managers' chat controls: preview, send, skip...
-        self._command_names |= steering.COMMANDS
-        from rallybot.handlers import home
-
-        home.register(self.router)  # /rallybot me: reads the others' summaries
-        self._command_names |= home.COMMANDS
+    def http_routes(self) -> list[BaseRoute]:
+        """The HTTP routes the features serve (added to the bot's HTTP server)."""
+        return [route for f in self.features for route in f.routes(self)]
 
     # ---- campaign files -------------------------------------------------------------------
 
@@ -243,18 +226,15 @@ class Rallybot:
         now = self.clock.now()
         report = ReloadReport()
         new_by_source: dict[str, Campaign] = {}
-        bank_paths: list[Path] = []
-        faq_paths: list[Path] = []
+        feature_files: dict[str, list[Path]] = {kind.name: [] for kind in self._file_kinds}
         files = campaign_files(self.campaign_paths)
         await self._apply_community([p for p in files if is_community_file(p)], report)
         for path in files:
             if is_community_file(path):
                 continue
-            if is_bank_file(path):
-                bank_paths.append(path)
-                continue
-            if is_faq_file(path):
-                faq_paths.append(path)
+            kind = next((k for k in self._file_kinds if k.matches(path)), None)
+            if kind is not None:  # a feature's file (a quiz bank, a FAQ), not a campaign
+                feature_files[kind.name].append(path)
                 continue
             source = str(path)
             try:
@@ -339,20 +319,8 @@ class Rallybot:
         # The outbox gate knows the waves from the first reload, before any planning pass.
         self.waves.campaigns = tuple(new.values())
         self.waves.opened = await opened_waves(self.db)
-        from rallybot.handlers import quiz
-
-        report.errors.extend(quiz.load_banks(self, bank_paths))
-        from rallybot.handlers import helpdesk
-
-        report.errors.extend(helpdesk.load_faq_files(self, faq_paths))
-        from rallybot.handlers import survey
-
-        await survey.sync_surveys(self)  # the survey steps' questions, for answers and results
-        if self.settings.rules_file is not None:
-            try:  # a broken rules file keeps the last good rules
-                self.rules = load_rules(self.settings.rules_file)
-            except RulesLoadError as exc:
-                report.errors.extend(exc.errors)
+        for feature in self.features:  # their files, once the campaigns they check are in
+            report.errors.extend(await feature.reload(self, feature_files))
         if self._last_plan_at is not None:
             self._replan_from = now - self.settings.grace
         log.info("reload: %s", report.summary().splitlines()[0])
@@ -479,7 +447,10 @@ class Rallybot:
         return self._row(delivery, now)
 
     def _row(self, delivery: PlannedDelivery, now: datetime) -> dict[str, Any]:
-        return outbox_row(delivery, now, self.settings, self.db)
+        message = delivery.message()
+        for feature in self.features:  # a survey's button gets its key made with the secret
+            message = feature.prepare(self, message, delivery.occurrence)
+        return outbox_row(delivery, now, self.settings, message)
 
     async def dispatch_tick(self, *, drain: bool = False) -> DispatchStats:
         """Send what is due; with ``drain``, keep going until nothing due is left."""
@@ -494,23 +465,12 @@ class Rallybot:
         )
         for (campaign_id, step_id), count in missed.items():
             METRICS.delivery(campaign_id, step_id, "skipped", count)
-        from rallybot.handlers import challenges, helpdesk, onboarding, quiz
-        from rallybot.handlers import points as points_feature
-        from rallybot.handlers import stats as stats_feature
-
-        for name, tick in (
-            ("quiz", quiz.tick),  # close answer windows, start the channel quizzes now due
-            ("helpdesk", helpdesk.tick),  # help tickets: reminders, escalations, stale ones
-            ("onboarding", onboarding.tick),  # newcomers stuck for too long: tell the managers
-            ("challenges", challenges.tick),  # count quiz answers, onboardings; announce winners
-            ("digest", stats_feature.digest_tick),  # weekly digests now due: into the outbox
-            ("surveys", survey_tick),  # close survey rounds; write waiting anonymous answers
-            ("recognition", points_feature.recognition_tick),  # the day's kudos, when daily
-        ):
-            try:  # a failing feature never stops the campaign messages below
-                await tick(self)
-            except Exception:
-                log.exception("the %s tick failed; the outbox goes on", name)
+        for feature in self.features:  # quiz windows, help reminders, digests, rounds...
+            for tick in feature.ticks():
+                try:  # a failing feature never stops the campaign messages below
+                    await tick(self)
+                except Exception:
+                    log.exception("the %s tick failed; the outbox goes on", feature.name)
         total = DispatchStats(skipped=skipped)
         while True:
             stats = await self.dispatcher.run_once()
@@ -538,8 +498,6 @@ class Rallybot:
         """Erase the members gone from the roster for ``RALLYBOT_ERASE_REMOVED_AFTER_DAYS``;
         purge raw inbound events and unfinished survey drafts older than
         ``RALLYBOT_RETENTION_DAYS`` (nothing when unset); returns the rows deleted."""
-        from rallybot.bot.privacy import erase_departed, purge_expired
-
         erased = await erase_departed(
             self.db, self.clock.now(), self.settings.erase_removed_after_days
         )
@@ -567,9 +525,6 @@ class Rallybot:
     async def teams_tick(self) -> TeamSync | None:
         """Give members the team of their platform group (``RALLYBOT_TEAM_GROUPS``, see
         :mod:`bot.teams`); None when the feature is off or the platform cannot be read."""
-        from rallybot.bot.adapters.base import AdapterError
-        from rallybot.bot.teams import sync_teams
-
         try:
             result = await sync_teams(
                 self.db,
@@ -750,7 +705,7 @@ class Rallybot:
         return self.settings.is_admin(user.key) or user.id in self.local_admins
 
     def handles_command(self, name: str) -> bool:
-        """Whether a feature registered the command ``name``."""
+        """Whether a feature declares the command ``name``."""
         return name in self._command_names
 
     async def answer(self, event: CommandInvoked, text: str) -> None:
@@ -774,31 +729,10 @@ class Rallybot:
         pending = await outbox.next_due(self.db)
         if pending is not None:
             candidates.append(pending)
-        from rallybot.handlers import quiz
-
-        quiz_due = await quiz.next_event_time(self, horizon)
-        if quiz_due is not None:
-            candidates.append(quiz_due)
-        from rallybot.handlers import helpdesk
-
-        help_due = await helpdesk.next_event_time(self, horizon)
-        if help_due is not None:
-            candidates.append(help_due)
-        from rallybot.handlers import onboarding
-
-        onboarding_due = await onboarding.next_event_time(self, horizon)
-        if onboarding_due is not None:
-            candidates.append(max(onboarding_due, now))
-        from rallybot.handlers import challenges
-
-        challenge_due = await challenges.next_event_time(self, horizon)
-        if challenge_due is not None:
-            candidates.append(max(challenge_due, now))
-        from rallybot.handlers import stats as stats_feature
-
-        digest_due = await stats_feature.next_digest_time(self, horizon)
-        if digest_due is not None:
-            candidates.append(max(digest_due, now))
+        for feature in self.features:
+            due = await feature.next_event_time(self, horizon)
+            if due is not None:
+                candidates.append(max(due, now))
         members = [view for view, _ in await self._member_rows()]
         states = {s.id: s for s in await list_states(self.db)}
         for campaign in self.campaigns.values():
@@ -827,8 +761,6 @@ class Rallybot:
 
     async def advance_to(self, target: datetime) -> DispatchStats:
         """Move a simulated clock to ``target``, sending everything due on the way, in order."""
-        from rallybot.bot.clock import SimulatedClock
-
         if not isinstance(self.clock, SimulatedClock):
             raise TypeError("advance_to needs a simulated clock")
         total = DispatchStats()
@@ -870,15 +802,16 @@ class Rallybot:
 
 
 def outbox_row(
-    delivery: PlannedDelivery, now: datetime, settings: Settings, db: Database
+    delivery: PlannedDelivery, now: datetime, settings: Settings, message: Message | None = None
 ) -> dict[str, Any]:
     """The outbox row of a planned delivery, as the planner writes it (also for a console
-    that runs without the bot, on its database)."""
+    that runs without the bot, on its database); ``message``: the delivery's message as the
+    features prepared it (:meth:`bot.feature.Feature.prepare`), else as planned."""
     grace = delivery.grace(settings.grace)
     if delivery.step.spec.must_send:
         grace = MUST_SEND_GRACE  # late rather than never
-    # The survey button gets its key made with the server secret, and the round.
-    message = sign_invitation(db, delivery.message(), delivery.occurrence)
+    if message is None:
+        message = delivery.message()
     payload: dict[str, Any] = {"message": message.to_dict()}
     marker = delivery.render_marker()
     if marker is not None:  # filled in when sent: see Dispatcher.render
@@ -913,6 +846,30 @@ def outbox_row(
         "created_at": now,
         "updated_at": now,
     }
+
+
+def _first_verdict(gates: Sequence[Gate]) -> Gate:
+    """One gate asking ``gates`` in turn: the first verdict (not None) is the answer."""
+
+    async def gate(row: Delivery, member: Member) -> object:
+        for each in gates:
+            verdict = await each(row, member)
+            if verdict is not None:
+                return verdict
+        return None
+
+    return gate
+
+
+def _in_turn(renders: Sequence[Render]) -> Render:
+    """One render passing the message through ``renders`` in turn."""
+
+    async def render(row: Delivery, message: Message) -> Message:
+        for each in renders:
+            message = await each(row, message)
+        return message
+
+    return render
 
 
 def _human(delta: timedelta) -> str:

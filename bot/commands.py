@@ -17,7 +17,15 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Literal
 
-__all__ = ["COMMANDS", "CommandSpec", "ParamKind", "ParamSpec", "args_from_options", "command"]
+__all__ = [
+    "COMMANDS",
+    "CommandSpec",
+    "ParamKind",
+    "ParamSpec",
+    "args_from_options",
+    "command",
+    "specs",
+]
 
 ParamKind = Literal["text", "member", "flag"]
 
@@ -255,3 +263,9 @@ def args_from_options(spec: CommandSpec, values: Mapping[str, object]) -> tuple[
             parts[0] = param.prefix + parts[0]
         words.extend(parts)
     return (*flags, *words)
+
+
+def specs(*names: str) -> tuple[CommandSpec, ...]:
+    """The catalogue entries called ``names``, for a feature's declaration (KeyError for a
+    name the catalogue lacks)."""
+    return tuple(_BY_NAME[name] for name in names)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from rallybot.bot.adapters.base import Adapter
 from rallybot.bot.clock import Clock
@@ -15,7 +15,12 @@ from rallybot.campaigns.planner import PlannedDelivery
 from rallybot.campaigns.schema import Campaign
 from rallybot.storage.database import Database
 
+if TYPE_CHECKING:
+    from rallybot.bot.feature import Feature
+
 __all__ = ["BotContext", "ReloadReport"]
+
+F = TypeVar("F", bound="Feature")
 
 
 @dataclass
@@ -56,7 +61,8 @@ class ReloadReport:
 
 
 class BotContext(Protocol):
-    """Storage, clock, adapter and settings, plus the few services handlers share."""
+    """Storage, clock, adapter and settings, plus the few services handlers share; a
+    feature's own state is in its feature object (:meth:`feature`)."""
 
     db: Database
     clock: Clock
@@ -66,6 +72,14 @@ class BotContext(Protocol):
 
     async def answer(self, event: CommandInvoked, text: str) -> None:
         """Reply privately to the person who ran a command."""
+        ...
+
+    def feature(self, kind: type[F]) -> F:
+        """The running instance of the feature class ``kind`` (LookupError without it)."""
+        ...
+
+    def channel_ids(self, campaign: Campaign) -> dict[str, str]:
+        """Logical channel name -> platform channel id (settings override the file)."""
         ...
 
     def is_admin(self, user: UserRef) -> bool:

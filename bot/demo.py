@@ -13,7 +13,7 @@ from rich.rule import Rule
 from rich.table import Table
 
 from rallybot.bot.adapters.base import SentMessage
-from rallybot.bot.app import Rallybot
+from rallybot.bot.assembly import Rallybot
 from rallybot.bot.clock import SimulatedClock
 from rallybot.bot.config import Settings
 from rallybot.bot.events import ChannelRef, MemberJoined, ReactionAdded, UserRef

@@ -96,6 +96,13 @@ class HttpServer:
             raise ValueError(f"{path} is already served")
         self.routes.append(Route(path, endpoint, methods=list(methods), name=name))
 
+    def add(self, route: BaseRoute) -> None:
+        """Serve a ready route (the features' :meth:`bot.feature.Feature.routes`)."""
+        path = getattr(route, "path", None)
+        if path is not None and any(getattr(r, "path", None) == path for r in self.routes):
+            raise ValueError(f"{path} is already served")
+        self.routes.append(route)
+
     def mount(self, path: str, app: ASGIApp, *, name: str | None = None) -> None:
         """Serve a whole ASGI application under ``path`` (a web console, static files)."""
         if any(getattr(route, "path", None) == path for route in self.routes):

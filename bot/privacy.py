@@ -55,6 +55,7 @@ from rallybot.storage.survey_models import ErasureAudit, SurveyDraft
 
 __all__ = [
     "FORGOTTEN_PREFIX",
+    "KERNEL_TABLES",
     "MEMBER_COLUMN",
     "NOT_PERSONAL",
     "REGISTRY",
@@ -117,6 +118,10 @@ class PersonalData:
 
 REGISTRY: dict[str, PersonalData] = {}
 """Table name -> how it refers to members."""
+
+KERNEL_TABLES = ("delivery", "inbound_event", "inbound_journal")
+"""The registered tables the kernel writes; every other one is declared by the feature that
+stores it (:attr:`bot.feature.Feature.personal_data`)."""
 
 NOT_PERSONAL: dict[str, str] = {
     "campaign_state": "campaigns, not people",

@@ -15,7 +15,8 @@ from rich.console import Console
 from sqlalchemy import make_url
 
 from rallybot.bot.adapters.base import create_adapter
-from rallybot.bot.app import SHUTDOWN_GRACE_SECONDS, Rallybot, campaign_files
+from rallybot.bot.app import SHUTDOWN_GRACE_SECONDS, campaign_files
+from rallybot.bot.assembly import Rallybot
 from rallybot.bot.budget import STALE_BEATS
 from rallybot.bot.clock import Clock, SimulatedClock, SystemClock
 from rallybot.bot.config import Settings
@@ -195,6 +196,9 @@ async def run_bot(
     scheduler = build_scheduler(bot)
     scheduler.start()
     set_process_fields(worker=bot.worker_id, platform=platform)
+    if server is not None:
+        for route in bot.http_routes():  # the features' own endpoints
+            server.add(route)
     console_server: HttpServer | None = None
     if settings.console:  # the web console (handlers/console), on the bot's server or its own
         from rallybot.handlers.console.serve import attach_to_bot

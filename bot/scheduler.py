@@ -16,7 +16,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from rallybot.bot.channels import CHANNEL_SYNC_SECONDS
 
 if TYPE_CHECKING:
-    from rallybot.bot.app import Rallybot
+    from rallybot.bot.app import Kernel
 
 __all__ = ["CHANNELS_JOB_ID", "JOB_IDS", "TEAMS_JOB_ID", "build_scheduler", "stop_scheduler"]
 
@@ -29,7 +29,7 @@ CHANNELS_JOB_ID = "rallybot.channels"
 """The team sync's job, scheduled only when ``RALLYBOT_TEAM_GROUPS`` is set."""
 
 
-def build_scheduler(app: Rallybot) -> AsyncIOScheduler:
+def build_scheduler(app: Kernel) -> AsyncIOScheduler:
     """A scheduler with the three ticks of ``app``; call ``start()`` inside the event loop."""
     settings = app.settings
     scheduler = AsyncIOScheduler(timezone=UTC)

@@ -1,0 +1,47 @@
+"""The features of Rallybot, in the order the bot runs them (see :mod:`bot.feature`).
+
+:data:`FEATURES` is the one list of them: the composition root (:mod:`bot.assembly`) gives a
+new instance of each to the kernel, which names none. Adding a feature is adding its class
+here; its ``after`` says which features it must follow, and the kernel checks it.
+"""
+
+from __future__ import annotations
+
+from rallybot.bot.feature import Feature, ordered
+from rallybot.handlers.admin import AdminFeature
+from rallybot.handlers.challenges import ChallengesFeature
+from rallybot.handlers.helpdesk import HelpdeskFeature
+from rallybot.handlers.home import HomeFeature
+from rallybot.handlers.leaderboard import LeaderboardFeature
+from rallybot.handlers.members import MembersFeature
+from rallybot.handlers.onboarding import OnboardingFeature
+from rallybot.handlers.points import PointsFeature
+from rallybot.handlers.privacy import PrivacyFeature
+from rallybot.handlers.quiz import QuizFeature
+from rallybot.handlers.stats import StatsFeature
+from rallybot.handlers.steering import SteeringFeature
+from rallybot.handlers.survey import SurveyFeature
+
+__all__ = ["FEATURES", "features"]
+
+FEATURES: tuple[type[Feature], ...] = (
+    MembersFeature,  # first: a join is recorded before the others read it
+    AdminFeature,
+    PointsFeature,
+    QuizFeature,
+    HelpdeskFeature,
+    OnboardingFeature,
+    LeaderboardFeature,
+    ChallengesFeature,
+    SurveyFeature,
+    StatsFeature,  # activity rows for the indicators (before "forget")
+    PrivacyFeature,  # "forget" runs after the others recorded the click
+    SteeringFeature,
+    HomeFeature,  # /rallybot me: reads the others' summaries
+)
+"""Every feature, in the order their handlers, reloads and ticks run."""
+
+
+def features() -> list[Feature]:
+    """A new instance of every feature (one bot's), in order."""
+    return ordered(kind() for kind in FEATURES)

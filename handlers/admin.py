@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING
 
+from rallybot.bot.commands import specs
 from rallybot.bot.events import CommandInvoked
+from rallybot.bot.feature import Feature, Subscription
 from rallybot.bot.waves import open_wave, opened_waves
 from rallybot.storage.models import CampaignStatus
 from rallybot.storage.repositories import list_states, set_campaign_status
@@ -13,7 +16,11 @@ from rallybot.storage.repositories import list_states, set_campaign_status
 if TYPE_CHECKING:
     from rallybot.bot.context import BotContext
 
-__all__ = ["HELP", "on_command", "register"]
+__all__ = [
+    "HELP",
+    "AdminFeature",
+    "on_command",
+]
 
 HELP = """Rallybot commands:
   /rallybot help                 this list
@@ -157,9 +164,12 @@ async def _wave(event: CommandInvoked, ctx: BotContext) -> None:
     await ctx.answer(event, "\n".join(lines))
 
 
-def register(router: object) -> None:
-    """Attach this module's handlers."""
-    from rallybot.bot.router import Router
+class AdminFeature(Feature):
+    """The managers' campaign commands and the help text."""
 
-    assert isinstance(router, Router)
-    router.add(CommandInvoked, on_command)
+    name = "admin"
+    commands = specs(*sorted(ADMIN_COMMANDS))
+
+    def subscriptions(self) -> Sequence[Subscription]:
+        """Attach this module's handlers."""
+        return (Subscription(CommandInvoked, on_command),)

@@ -32,6 +32,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from rallybot.bot.commands import specs
 from rallybot.bot.events import (
     ButtonClicked,
     CommandInvoked,
@@ -41,6 +42,7 @@ from rallybot.bot.events import (
     ReactionAdded,
     UserRef,
 )
+from rallybot.bot.feature import Feature, Subscription, Tick
 from rallybot.bot.messages import Button, Message, plain
 from rallybot.bot.messages import member as member_text
 from rallybot.campaigns.engagement import Challenge, challenges_of
@@ -74,6 +76,7 @@ __all__ = [
     "COMMANDS",
     "REJECT_ACTION",
     "SIDE_SUFFIX",
+    "ChallengesFeature",
     "Decision",
     "active_challenges",
     "decide_submission",
@@ -86,7 +89,6 @@ __all__ = [
     "on_reaction_added",
     "progress_of",
     "record",
-    "register",
     "summary",
     "tick",
     "title_of",
@@ -172,8 +174,7 @@ def _word(locale: str | None, key: str, **values: object) -> str:
 
 
 def _campaigns(ctx: BotContext) -> dict[str, Any]:
-    found = getattr(ctx, "campaigns", {})
-    return found if isinstance(found, dict) else {}
+    return dict(ctx.campaigns)
 
 
 def active_challenges(ctx: BotContext) -> list[Challenge]:
@@ -985,13 +986,33 @@ async def on_command(event: CommandInvoked, ctx: BotContext) -> None:
         await _invite(event, ctx)
 
 
-def register(router: object) -> None:
-    """Attach this module's handlers (after members: a join is recorded first)."""
-    from rallybot.bot.router import Router
+class ChallengesFeature(Feature):
+    """Challenges: progress, evidence, invitations and winners."""
 
-    assert isinstance(router, Router)
-    router.add(MessagePosted, on_message_posted)
-    router.add(ReactionAdded, on_reaction_added)
-    router.add(MemberJoined, on_member_joined)
-    router.add(ButtonClicked, on_button_clicked)
-    router.add(CommandInvoked, on_command)
+    name = "challenges"
+    after = ("members", "quiz", "onboarding")
+    commands = specs("challenges", "challenge", "invite")
+    personal_data = (
+        "challenge_progress",
+        "challenge_done",
+        "challenge_invite",
+        "challenge_submission",
+    )
+
+    def ticks(self) -> Sequence[Tick]:
+        """Count quiz answers and onboardings; announce the winners."""
+        return (tick,)
+
+    async def next_event_time(self, ctx: BotContext, horizon: datetime) -> datetime | None:
+        """The next challenge to close."""
+        return await next_event_time(ctx, horizon)
+
+    def subscriptions(self) -> Sequence[Subscription]:
+        """Attach this module's handlers (after members: a join is recorded first)."""
+        return (
+            Subscription(MessagePosted, on_message_posted),
+            Subscription(ReactionAdded, on_reaction_added),
+            Subscription(MemberJoined, on_member_joined),
+            Subscription(ButtonClicked, on_button_clicked),
+            Subscription(CommandInvoked, on_command),
+        )

@@ -30,7 +30,7 @@ cancelled and the question's excerpt is blanked in those already sent.
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -40,6 +40,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from rallybot.bot.adapters.base import AdapterError, SentMessage
+from rallybot.bot.commands import specs
 from rallybot.bot.events import (
     ButtonClicked,
     CommandInvoked,
@@ -49,10 +50,11 @@ from rallybot.bot.events import (
     ReactionAdded,
     UserRef,
 )
+from rallybot.bot.feature import Feature, FileKind, Subscription, Tick
 from rallybot.bot.messages import Button, Message
 from rallybot.bot.messages import member as member_text
 from rallybot.bot.rota import Rota
-from rallybot.campaigns.faq import Faq, FaqIndex, Match, load_faq
+from rallybot.campaigns.faq import Faq, FaqIndex, Match, is_faq_file, load_faq
 from rallybot.campaigns.loader import CampaignLoadError, LoadError
 from rallybot.campaigns.quiz import sanitize_answer
 from rallybot.storage import outbox
@@ -71,7 +73,7 @@ __all__ = [
     "COMMANDS",
     "OUTBOX_CAMPAIGN",
     "SOLVED_EMOJIS",
-    "load_faq_files",
+    "HelpdeskFeature",
     "next_event_time",
     "on_button",
     "on_command",
@@ -80,7 +82,6 @@ __all__ = [
     "on_message_edited",
     "on_reaction",
     "open_ticket",
-    "register",
     "reminder_due",
     "tick",
 ]
@@ -202,47 +203,12 @@ def _mention(user_id: str) -> str:
 # ---------------------------------------------------------------------------- the FAQ
 
 
-def _index(ctx: object) -> FaqIndex:
-    index = getattr(ctx, "faq_index", None)
-    return index if isinstance(index, FaqIndex) else FaqIndex(())
+FAQ_FILES = "FAQ"
+"""The file kind of the help channel's FAQ (files with a top-level ``faq:``)."""
 
 
-def load_faq_files(ctx: object, paths: Sequence[Path]) -> list[LoadError]:
-    """Load the FAQ files (``paths`` and ``RALLYBOT_FAQ``) into ``ctx.faq_index``.
-
-    A broken file keeps its last good version; a FAQ id used twice is an error.
-    """
-    settings = getattr(ctx, "settings", None)
-    files = list(paths)
-    extra = getattr(settings, "faq_file", None)
-    if isinstance(extra, Path) and all(extra.resolve() != p.resolve() for p in files):
-        files.append(extra)
-    previous: dict[str, Faq] = {faq.source: faq for faq in getattr(ctx, "faqs", [])}
-    faqs: list[Faq] = []
-    errors: list[LoadError] = []
-    for path in files:
-        faq: Faq | None
-        try:
-            faq = load_faq(path)
-        except CampaignLoadError as exc:
-            errors.extend(exc.errors)
-            for error in exc.errors:
-                log.error("FAQ file error: %s", error)
-            faq = previous.get(str(path))
-            if faq is None:
-                continue
-        clash = next((f for f in faqs if f.id == faq.id), None)
-        if clash is not None:
-            errors.append(
-                LoadError(
-                    str(path), 1, 1, "faq", f'FAQ id "{faq.id}" is also used by {clash.source}'
-                )
-            )
-            continue
-        faqs.append(faq)
-    ctx.faqs = faqs  # type: ignore[attr-defined]
-    ctx.faq_index = FaqIndex([e for faq in faqs for e in faq.entries])  # type: ignore[attr-defined]
-    return errors
+def _index(ctx: BotContext) -> FaqIndex:
+    return ctx.feature(HelpdeskFeature).faq_index
 
 
 # ---------------------------------------------------------------------------- people
@@ -1111,14 +1077,72 @@ async def _command_helpdesk(event: CommandInvoked, ctx: BotContext) -> None:
     await ctx.answer(event, f"Open help tickets ({len(tickets)}):\n" + "\n".join(lines) + more)
 
 
-def register(router: object) -> None:
-    """Attach this module's handlers."""
-    from rallybot.bot.router import Router
+class HelpdeskFeature(Feature):
+    """The help channel: tickets, the FAQ, reminders and escalations."""
 
-    assert isinstance(router, Router)
-    router.add(MessagePosted, on_message)
-    router.add(MessageEdited, on_message_edited)
-    router.add(MessageDeleted, on_message_deleted)
-    router.add(ReactionAdded, on_reaction)
-    router.add(ButtonClicked, on_button)
-    router.add(CommandInvoked, on_command)
+    name = "helpdesk"
+    commands = specs("help", "helpdesk")
+    personal_data = ("help_ticket",)
+    file_kinds = (FileKind(FAQ_FILES, is_faq_file),)
+
+    def __init__(self) -> None:
+        self.faqs: list[Faq] = []
+        self.faq_index = FaqIndex(())  # the help channel's FAQ: files with a top-level "faq:"
+
+    async def reload(self, ctx: BotContext, files: Mapping[str, Sequence[Path]]) -> list[LoadError]:
+        """Load the FAQ files (those among the campaign files and ``RALLYBOT_FAQ``)."""
+        return self.load_faq_files(files.get(FAQ_FILES, ()), ctx.settings.faq_file)
+
+    def load_faq_files(self, paths: Sequence[Path], extra: Path | None = None) -> list[LoadError]:
+        """Load the FAQ files ``paths`` and ``extra`` into :attr:`faq_index`.
+
+        A broken file keeps its last good version; a FAQ id used twice is an error.
+        """
+        files = list(paths)
+        if extra is not None and all(extra.resolve() != p.resolve() for p in files):
+            files.append(extra)
+        previous: dict[str, Faq] = {faq.source: faq for faq in self.faqs}
+        faqs: list[Faq] = []
+        errors: list[LoadError] = []
+        for path in files:
+            faq: Faq | None
+            try:
+                faq = load_faq(path)
+            except CampaignLoadError as exc:
+                errors.extend(exc.errors)
+                for error in exc.errors:
+                    log.error("FAQ file error: %s", error)
+                faq = previous.get(str(path))
+                if faq is None:
+                    continue
+            clash = next((f for f in faqs if f.id == faq.id), None)
+            if clash is not None:
+                errors.append(
+                    LoadError(
+                        str(path), 1, 1, "faq", f'FAQ id "{faq.id}" is also used by {clash.source}'
+                    )
+                )
+                continue
+            faqs.append(faq)
+        self.faqs = faqs
+        self.faq_index = FaqIndex([e for faq in faqs for e in faq.entries])
+        return errors
+
+    def ticks(self) -> Sequence[Tick]:
+        """Help tickets: reminders, escalations, stale ones."""
+        return (tick,)
+
+    async def next_event_time(self, ctx: BotContext, horizon: datetime) -> datetime | None:
+        """The next reminder or escalation due."""
+        return await next_event_time(ctx, horizon)
+
+    def subscriptions(self) -> Sequence[Subscription]:
+        """Attach this module's handlers."""
+        return (
+            Subscription(MessagePosted, on_message),
+            Subscription(MessageEdited, on_message_edited),
+            Subscription(MessageDeleted, on_message_deleted),
+            Subscription(ReactionAdded, on_reaction),
+            Subscription(ButtonClicked, on_button),
+            Subscription(CommandInvoked, on_command),
+        )

@@ -7,10 +7,13 @@ It only gathers what the features' public summaries say (:func:`onboarding.check
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
+from rallybot.bot.commands import specs
 from rallybot.bot.events import CommandInvoked, HomeOpened
+from rallybot.bot.feature import Feature, Subscription
 from rallybot.bot.messages import Message
 from rallybot.bot.views import member_view
 from rallybot.campaigns.planner import plan
@@ -21,7 +24,13 @@ if TYPE_CHECKING:
     from rallybot.bot.context import BotContext
     from rallybot.storage.models import Member
 
-__all__ = ["COMMANDS", "home_text", "on_command", "on_home_opened", "register"]
+__all__ = [
+    "COMMANDS",
+    "HomeFeature",
+    "home_text",
+    "on_command",
+    "on_home_opened",
+]
 
 COMMANDS = frozenset({"me"})
 AHEAD = timedelta(days=30)
@@ -88,10 +97,15 @@ async def on_command(event: CommandInvoked, ctx: BotContext) -> None:
     await ctx.answer(event, await home_text(ctx, member))
 
 
-def register(router: object) -> None:
-    """Attach this module's handlers."""
-    from rallybot.bot.router import Router
+class HomeFeature(Feature):
+    """``/rallybot me`` and the member's home tab."""
 
-    assert isinstance(router, Router)
-    router.add(CommandInvoked, on_command)
-    router.add(HomeOpened, on_home_opened)
+    name = "home"
+    commands = specs("me")
+
+    def subscriptions(self) -> Sequence[Subscription]:
+        """Attach this module's handlers."""
+        return (
+            Subscription(CommandInvoked, on_command),
+            Subscription(HomeOpened, on_home_opened),
+        )

@@ -8,12 +8,14 @@ the hook that fills it in just before sending.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
+from rallybot.bot.feature import Feature
 from rallybot.bot.messages import Message
 from rallybot.bot.messages import member as member_text
+from rallybot.bot.outbox import Render
 from rallybot.handlers.points import PERIODS, rules_of
 from rallybot.storage import ledger
 from rallybot.storage.models import Delivery
@@ -21,7 +23,13 @@ from rallybot.storage.models import Delivery
 if TYPE_CHECKING:
     from rallybot.bot.context import BotContext
 
-__all__ = ["RENDERERS", "leaderboard_text", "make_render", "render_leaderboard"]
+__all__ = [
+    "RENDERERS",
+    "LeaderboardFeature",
+    "leaderboard_text",
+    "make_render",
+    "render_leaderboard",
+]
 
 _WORDS: dict[str, dict[str, str]] = {
     "en": {
@@ -116,3 +124,13 @@ def make_render(ctx: BotContext) -> Callable[[Delivery, Message], Awaitable[Mess
         return await renderer(ctx, row, message, marker)
 
     return render
+
+
+class LeaderboardFeature(Feature):
+    """Leaderboard steps, written when sent."""
+
+    name = "leaderboard"
+
+    def renders(self, ctx: BotContext) -> Sequence[Render]:
+        """Leaderboard steps: written when sent."""
+        return (make_render(ctx),)

@@ -3,9 +3,11 @@ and the profile is kept up to date when the member changes it."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from rallybot.bot.events import MemberJoined, ProfileChanged
+from rallybot.bot.feature import Feature, Subscription
 from rallybot.storage.repositories import (
     add_channel_member,
     get_member_by_platform_id,
@@ -15,7 +17,11 @@ from rallybot.storage.repositories import (
 if TYPE_CHECKING:
     from rallybot.bot.context import BotContext
 
-__all__ = ["on_member_joined", "on_profile_changed", "register"]
+__all__ = [
+    "MembersFeature",
+    "on_member_joined",
+    "on_profile_changed",
+]
 
 
 async def on_member_joined(event: MemberJoined, ctx: BotContext) -> None:
@@ -62,10 +68,15 @@ async def on_profile_changed(event: ProfileChanged, ctx: BotContext) -> None:
         ctx.request_plan()  # personal messages go at the member's local time, in their language
 
 
-def register(router: object) -> None:
-    """Attach this module's handlers."""
-    from rallybot.bot.router import Router
+class MembersFeature(Feature):
+    """Members: joins and profiles."""
 
-    assert isinstance(router, Router)
-    router.add(MemberJoined, on_member_joined)
-    router.add(ProfileChanged, on_profile_changed)
+    name = "members"
+    personal_data = ("channel_member",)
+
+    def subscriptions(self) -> Sequence[Subscription]:
+        """Attach this module's handlers."""
+        return (
+            Subscription(MemberJoined, on_member_joined),
+            Subscription(ProfileChanged, on_profile_changed),
+        )

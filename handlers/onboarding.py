@@ -27,6 +27,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from rallybot.bot.commands import specs
 from rallybot.bot.events import (
     ButtonClicked,
     CommandInvoked,
@@ -34,6 +35,7 @@ from rallybot.bot.events import (
     MessagePosted,
     ProfileChanged,
 )
+from rallybot.bot.feature import Feature, Subscription, Tick
 from rallybot.bot.messages import Message
 from rallybot.bot.messages import member as member_text
 from rallybot.bot.views import member_view
@@ -71,12 +73,12 @@ if TYPE_CHECKING:
 __all__ = [
     "COMMANDS",
     "SIDE_SUFFIX",
+    "OnboardingFeature",
     "RosterMatch",
     "checklist",
     "make_gate",
     "match_roster",
     "next_event_time",
-    "register",
     "tick",
 ]
 
@@ -169,10 +171,10 @@ def _name(member: Member) -> str:
 # ---------------------------------------------------------------------------- lookups
 
 
-def _campaigns(ctx: object) -> list[tuple[Campaign, Journey]]:
+def _campaigns(ctx: BotContext) -> list[tuple[Campaign, Journey]]:
     """The loaded campaigns that have a journey."""
     found: list[tuple[Campaign, Journey]] = []
-    campaigns: Mapping[str, Campaign] = getattr(ctx, "campaigns", {})
+    campaigns: Mapping[str, Campaign] = ctx.campaigns
     for campaign in campaigns.values():
         journey = journey_of(campaign)
         if journey is not None:
@@ -180,12 +182,8 @@ def _campaigns(ctx: object) -> list[tuple[Campaign, Journey]]:
     return found
 
 
-def _channel_ids(ctx: BotContext, campaign: Campaign) -> dict[str, str]:
-    return {**campaign.spec.channels, **ctx.settings.channel_map}
-
-
 def _resolve(ctx: BotContext, campaign: Campaign, name: str) -> str:
-    return _channel_ids(ctx, campaign).get(name, name)
+    return ctx.channel_ids(campaign).get(name, name)
 
 
 async def _view(
@@ -204,7 +202,7 @@ async def _view(
 
 
 def _in_journey(ctx: BotContext, campaign: Campaign, journey: Journey, view: MemberView) -> bool:
-    return bool(members_of(campaign, journey.audiences, [view], _channel_ids(ctx, campaign)))
+    return bool(members_of(campaign, journey.audiences, [view], ctx.channel_ids(campaign)))
 
 
 # ---------------------------------------------------------------------------- storage
@@ -628,7 +626,7 @@ def make_gate(ctx: BotContext) -> Gate:
     async def gate(row: Delivery, member: Member) -> object:
         from rallybot.bot.outbox import HANDED_BACK
 
-        campaigns: Mapping[str, Campaign] = getattr(ctx, "campaigns", {})
+        campaigns: Mapping[str, Campaign] = ctx.campaigns
         campaign = campaigns.get(row.campaign_id)
         journey = journey_of(campaign) if campaign is not None else None
         if campaign is None or journey is None:
@@ -861,7 +859,7 @@ async def on_button_clicked(event: ButtonClicked, ctx: BotContext) -> None:
                 await refresh(ctx, loaded, loaded_journey, member)
         return
     campaign_id, _, step_id = event.value.partition("/")
-    campaigns: Mapping[str, Campaign] = getattr(ctx, "campaigns", {})
+    campaigns: Mapping[str, Campaign] = ctx.campaigns
     campaign = campaigns.get(campaign_id)
     journey = journey_of(campaign) if campaign is not None else None
     task_id = journey.step_task.get(step_id) if journey is not None else None
@@ -1022,13 +1020,32 @@ async def match_roster(
     return result
 
 
-def register(router: object) -> None:
-    """Attach this module's handlers (after the members, points and quiz ones)."""
-    from rallybot.bot.router import Router
+class OnboardingFeature(Feature):
+    """Onboarding journeys: checklists, nudges and stuck newcomers."""
 
-    assert isinstance(router, Router)
-    router.add(MemberJoined, on_member_joined)
-    router.add(ProfileChanged, on_profile_changed)
-    router.add(MessagePosted, on_message_posted)
-    router.add(ButtonClicked, on_button_clicked)
-    router.add(CommandInvoked, on_command)
+    name = "onboarding"
+    after = ("members", "points", "quiz")
+    commands = specs("onboarding", "stop", "start")
+    personal_data = ("onboarding_journey", "onboarding_task")
+
+    def gates(self, ctx: BotContext) -> Sequence[Gate]:
+        """Journey nudges: ``unless: task_done(...)``, a finished checklist, the daily cap."""
+        return (make_gate(ctx),)
+
+    def ticks(self) -> Sequence[Tick]:
+        """Newcomers stuck for too long: tell the managers."""
+        return (tick,)
+
+    async def next_event_time(self, ctx: BotContext, horizon: datetime) -> datetime | None:
+        """The next newcomer to be found stuck."""
+        return await next_event_time(ctx, horizon)
+
+    def subscriptions(self) -> Sequence[Subscription]:
+        """Attach this module's handlers (after the members, points and quiz ones)."""
+        return (
+            Subscription(MemberJoined, on_member_joined),
+            Subscription(ProfileChanged, on_profile_changed),
+            Subscription(MessagePosted, on_message_posted),
+            Subscription(ButtonClicked, on_button_clicked),
+            Subscription(CommandInvoked, on_command),
+        )

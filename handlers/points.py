@@ -16,13 +16,16 @@ import hashlib
 import logging
 import re
 from collections import OrderedDict
+from collections.abc import Mapping, Sequence
 from datetime import datetime, time
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from weakref import WeakKeyDictionary
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 
+from rallybot.bot.commands import specs
 from rallybot.bot.events import (
     CommandInvoked,
     MessagePosted,
@@ -30,10 +33,20 @@ from rallybot.bot.events import (
     ReactionRemoved,
     UserRef,
 )
+from rallybot.bot.feature import Feature, Subscription, Tick
 from rallybot.bot.messages import Message
 from rallybot.bot.messages import member as member_text
+from rallybot.campaigns.loader import LoadError
 from rallybot.campaigns.quiz import sanitize_answer
-from rallybot.campaigns.rules import ACTION_SOURCES, DEFAULT_RULES, BadgeSpec, Rules, localized
+from rallybot.campaigns.rules import (
+    ACTION_SOURCES,
+    DEFAULT_RULES,
+    BadgeSpec,
+    Rules,
+    RulesLoadError,
+    load_rules,
+    localized,
+)
 from rallybot.storage import ledger
 from rallybot.storage.database import Database
 from rallybot.storage.ledger import Limits, Period, PointCounts
@@ -47,6 +60,7 @@ if TYPE_CHECKING:
 __all__ = [
     "BADGE_OUTBOX",
     "COMMANDS",
+    "PointsFeature",
     "check_badges",
     "grant",
     "on_command",
@@ -54,7 +68,6 @@ __all__ = [
     "on_reaction_added",
     "on_reaction_removed",
     "recognition_tick",
-    "register",
     "rules_of",
     "summary",
 ]
@@ -98,9 +111,8 @@ M = table_of(Member).c
 
 
 def rules_of(ctx: BotContext) -> Rules:
-    """The rules in force (the bot's ``rules`` attribute, else the defaults)."""
-    rules = getattr(ctx, "rules", None)
-    return rules if isinstance(rules, Rules) else DEFAULT_RULES
+    """The rules in force (the points feature's: the rules file, else the defaults)."""
+    return ctx.feature(PointsFeature).rules
 
 
 def _day_start(ctx: BotContext, at: datetime) -> datetime:
@@ -869,12 +881,36 @@ async def on_command(event: CommandInvoked, ctx: BotContext) -> None:
         await _season(event, ctx)
 
 
-def register(router: object) -> None:
-    """Attach this module's handlers."""
-    from rallybot.bot.router import Router
+class PointsFeature(Feature):
+    """Points, kudos, badges, seasons and the leaderboard commands."""
 
-    assert isinstance(router, Router)
-    router.add(ReactionAdded, on_reaction_added)
-    router.add(ReactionRemoved, on_reaction_removed)
-    router.add(MessagePosted, on_message_posted)
-    router.add(CommandInvoked, on_command)
+    name = "points"
+    commands = specs("points", "top", "kudos", "season")
+    personal_data = ("point_entry", "point_total", "point_day", "badge_award")
+
+    def __init__(self) -> None:
+        # The rules file (RALLYBOT_RULES) in force; a broken file keeps the last good rules.
+        self.rules: Rules = DEFAULT_RULES
+
+    async def reload(self, ctx: BotContext, files: Mapping[str, Sequence[Path]]) -> list[LoadError]:
+        """Read the rules file again (when one is set)."""
+        if ctx.settings.rules_file is None:
+            return []
+        try:
+            self.rules = load_rules(ctx.settings.rules_file)
+        except RulesLoadError as exc:
+            return list(exc.errors)
+        return []
+
+    def ticks(self) -> Sequence[Tick]:
+        """The day's kudos, when the recognition feed is daily."""
+        return (recognition_tick,)
+
+    def subscriptions(self) -> Sequence[Subscription]:
+        """Attach this module's handlers."""
+        return (
+            Subscription(ReactionAdded, on_reaction_added),
+            Subscription(ReactionRemoved, on_reaction_removed),
+            Subscription(MessagePosted, on_message_posted),
+            Subscription(CommandInvoked, on_command),
+        )

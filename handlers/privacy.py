@@ -7,11 +7,14 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING
 
 from rallybot.bot.adapters.base import file_sender
+from rallybot.bot.commands import specs
 from rallybot.bot.events import ButtonClicked, CommandInvoked
+from rallybot.bot.feature import Feature, Subscription
 from rallybot.bot.messages import Button, Message
 from rallybot.bot.privacy import erase_member, export_json, export_member, forget_member
 from rallybot.storage.models import Member
@@ -20,7 +23,15 @@ from rallybot.storage.repositories import get_member_by_platform_id
 if TYPE_CHECKING:
     from rallybot.bot.context import BotContext
 
-__all__ = ["CHUNK", "COMMANDS", "CONFIRM_MINUTES", "chunks", "on_button", "on_command", "register"]
+__all__ = [
+    "CHUNK",
+    "COMMANDS",
+    "CONFIRM_MINUTES",
+    "PrivacyFeature",
+    "chunks",
+    "on_button",
+    "on_command",
+]
 
 log = logging.getLogger("rallybot.privacy")
 
@@ -297,10 +308,18 @@ async def on_button(event: ButtonClicked, ctx: BotContext) -> None:
     await ctx.adapter.send_direct(event.user.id, Message(text=_t(locale, "done")))
 
 
-def register(router: object) -> None:
-    """Attach this module's handlers."""
-    from rallybot.bot.router import Router
+class PrivacyFeature(Feature):
+    """ "My data" and "forget me"."""
 
-    assert isinstance(router, Router)
-    router.add(CommandInvoked, on_command)
-    router.add(ButtonClicked, on_button)
+    name = "privacy"
+    # Last of those that record a click: "forget" runs after they did.
+    after = ("stats",)
+    commands = specs("mydata", "forget")
+    personal_data = ("erasure_audit",)
+
+    def subscriptions(self) -> Sequence[Subscription]:
+        """Attach this module's handlers."""
+        return (
+            Subscription(CommandInvoked, on_command),
+            Subscription(ButtonClicked, on_button),
+        )

@@ -14,7 +14,7 @@ from __future__ import annotations
 import inspect
 import logging
 import string
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -25,7 +25,9 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from rallybot.bot.commands import specs
 from rallybot.bot.events import ButtonClicked, CommandInvoked, MessagePosted, UserRef
+from rallybot.bot.feature import Feature, FileKind, Subscription, Tick
 from rallybot.bot.messages import Button, Image, Message
 from rallybot.bot.messages import member as member_text
 from rallybot.campaigns.loader import CampaignLoadError, LoadError
@@ -34,6 +36,7 @@ from rallybot.campaigns.quiz import (
     Bank,
     Question,
     check_bank_references,
+    is_bank_file,
     load_bank,
     parse_window,
     sanitize_answer,
@@ -50,12 +53,11 @@ __all__ = [
     "COMMANDS",
     "DEFAULT_WINDOW",
     "SPEED_BONUS_COUNT",
-    "load_banks",
+    "QuizFeature",
     "next_event_time",
     "on_button",
     "on_command",
     "on_message",
-    "register",
     "self_paced_leaderboard",
     "shown",
     "start_self_paced",
@@ -205,46 +207,12 @@ def safe_name(name: str | None) -> str:
 # ---------------------------------------------------------------------------- banks
 
 
-def _banks(ctx: object) -> dict[str, Bank]:
-    banks = getattr(ctx, "quiz_banks", None)
-    return banks if isinstance(banks, dict) else {}
+BANK_FILES = "quiz bank"
+"""The file kind of quiz banks (files with a top-level ``bank:``)."""
 
 
-def load_banks(ctx: object, paths: Sequence[Path]) -> list[LoadError]:
-    """Load the bank files into ``ctx.quiz_banks``; a broken file keeps its last good version."""
-    previous = {bank.source: bank for bank in _banks(ctx).values()}
-    errors: list[LoadError] = []
-    banks: dict[str, Bank] = {}
-    for path in paths:
-        try:
-            bank = load_bank(path)
-        except CampaignLoadError as exc:
-            errors.extend(exc.errors)
-            for error in exc.errors:
-                log.error("quiz bank error: %s", error)
-            kept = previous.get(str(path))
-            if kept is None:
-                continue
-            bank = kept
-        if bank.id in banks:
-            errors.append(
-                LoadError(
-                    str(path),
-                    1,
-                    1,
-                    "bank",
-                    f'bank id "{bank.id}" is also used by {banks[bank.id].source}',
-                )
-            )
-            continue
-        banks[bank.id] = bank
-    ctx.quiz_banks = banks  # type: ignore[attr-defined]
-    campaigns = getattr(ctx, "campaigns", {})
-    if isinstance(campaigns, dict):
-        for error in check_bank_references(list(campaigns.values()), banks):
-            log.error("campaign quiz step: %s", error)
-            errors.append(error)
-    return errors
+def _banks(ctx: BotContext) -> dict[str, Bank]:
+    return ctx.feature(QuizFeature).banks
 
 
 # ---------------------------------------------------------------------------- storage helpers
@@ -501,7 +469,7 @@ async def _tick(ctx: BotContext) -> int:
     for run in due:
         if await _close_and_move(ctx, run, now):
             moved += 1
-    campaigns: dict[str, Campaign] = getattr(ctx, "campaigns", {})
+    campaigns = ctx.campaigns
     if not campaigns:
         return moved
     paused = {s.id for s in await list_states(ctx.db) if s.status == CampaignStatus.paused.value}
@@ -517,7 +485,7 @@ async def _tick(ctx: BotContext) -> int:
             [],
             now - delivery_grace(campaign, grace),
             now + timedelta(microseconds=1),
-            channel_ids=_channel_ids(ctx, campaign),
+            channel_ids=ctx.channel_ids(campaign),
             steps=steps,
             channel_quizzes=True,
         ):
@@ -529,15 +497,6 @@ async def _tick(ctx: BotContext) -> int:
 def delivery_grace(campaign: Campaign, default: timedelta) -> timedelta:
     """How late a channel quiz may still start."""
     return campaign.grace or default
-
-
-def _channel_ids(ctx: object, campaign: Campaign) -> dict[str, str]:
-    channel_ids = getattr(ctx, "channel_ids", None)
-    if callable(channel_ids):
-        result = channel_ids(campaign)
-        if isinstance(result, dict):
-            return result
-    return dict(campaign.spec.channels)
 
 
 async def next_event_time(ctx: BotContext, horizon: datetime) -> datetime | None:
@@ -556,7 +515,7 @@ async def next_event_time(ctx: BotContext, horizon: datetime) -> datetime | None
         ).scalar_one_or_none()
     if deadline is not None:
         candidates.append(deadline)
-    campaigns: dict[str, Campaign] = getattr(ctx, "campaigns", {})
+    campaigns = ctx.campaigns
     paused = {s.id for s in await list_states(ctx.db) if s.status == CampaignStatus.paused.value}
     for campaign in campaigns.values():
         steps = [s for s in campaign.steps if s.is_channel_quiz]
@@ -592,7 +551,7 @@ async def _start_channel_run(
         return False
     spec = step.spec
     logical = delivery.recipient.split(":", 1)[1]
-    channel_id = _channel_ids(ctx, campaign).get(logical, logical)
+    channel_id = ctx.channel_ids(campaign).get(logical, logical)
     key = f"{campaign.id}/{spec.id}/{delivery.occurrence}"
     series = f"{campaign.id}/{spec.id}"
     if spec.quiz_mode == QuizMode.daily:
@@ -1365,11 +1324,69 @@ async def _command_live(event: CommandInvoked, ctx: BotContext, args: list[str])
     await _ask(ctx, run, bank)
 
 
-def register(router: object) -> None:
-    """Attach this module's handlers."""
-    from rallybot.bot.router import Router
+class QuizFeature(Feature):
+    """Quizzes: live, self-paced, of the day."""
 
-    assert isinstance(router, Router)
-    router.add(ButtonClicked, on_button)
-    router.add(MessagePosted, on_message)
-    router.add(CommandInvoked, on_command)
+    name = "quiz"
+    commands = specs("quiz")
+    personal_data = ("quiz_run", "quiz_answer")
+    file_kinds = (FileKind(BANK_FILES, is_bank_file),)
+
+    def __init__(self) -> None:
+        self.banks: dict[str, Bank] = {}  # quiz banks: files with a top-level "bank:"
+
+    async def reload(self, ctx: BotContext, files: Mapping[str, Sequence[Path]]) -> list[LoadError]:
+        """Load the bank files; check the campaigns' quiz steps against them."""
+        return self.load_banks(files.get(BANK_FILES, ()), ctx.campaigns)
+
+    def load_banks(
+        self, paths: Sequence[Path], campaigns: Mapping[str, Campaign]
+    ) -> list[LoadError]:
+        """Load the bank files into :attr:`banks`; a broken file keeps its last good version."""
+        previous = {bank.source: bank for bank in self.banks.values()}
+        errors: list[LoadError] = []
+        banks: dict[str, Bank] = {}
+        for path in paths:
+            try:
+                bank = load_bank(path)
+            except CampaignLoadError as exc:
+                errors.extend(exc.errors)
+                for error in exc.errors:
+                    log.error("quiz bank error: %s", error)
+                kept = previous.get(str(path))
+                if kept is None:
+                    continue
+                bank = kept
+            if bank.id in banks:
+                errors.append(
+                    LoadError(
+                        str(path),
+                        1,
+                        1,
+                        "bank",
+                        f'bank id "{bank.id}" is also used by {banks[bank.id].source}',
+                    )
+                )
+                continue
+            banks[bank.id] = bank
+        self.banks = banks
+        for error in check_bank_references(list(campaigns.values()), banks):
+            log.error("campaign quiz step: %s", error)
+            errors.append(error)
+        return errors
+
+    def ticks(self) -> Sequence[Tick]:
+        """Close answer windows, start the channel quizzes now due."""
+        return (tick,)
+
+    async def next_event_time(self, ctx: BotContext, horizon: datetime) -> datetime | None:
+        """The next question or window to close."""
+        return await next_event_time(ctx, horizon)
+
+    def subscriptions(self) -> Sequence[Subscription]:
+        """Attach this module's handlers."""
+        return (
+            Subscription(ButtonClicked, on_button),
+            Subscription(MessagePosted, on_message),
+            Subscription(CommandInvoked, on_command),
+        )

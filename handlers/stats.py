@@ -20,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
+from collections.abc import Sequence
 from dataclasses import replace
 from datetime import UTC, datetime, time, timedelta
 from typing import TYPE_CHECKING, Any
@@ -29,6 +30,7 @@ import sqlalchemy as sa
 from rallybot.bot.adapters.base import FileSender, file_sender
 from rallybot.bot.events import ButtonClicked, CommandInvoked, Event, MessagePosted, ReactionAdded
 from rallybot.bot.extras import MissingExtraError
+from rallybot.bot.feature import Feature, Subscription, Tick
 from rallybot.bot.indicators import Scope, managers_left_out, week_start
 from rallybot.bot.messages import Message
 from rallybot.bot.report import ReportData, chart_pngs, chart_title, compute, summary_text
@@ -46,10 +48,10 @@ if TYPE_CHECKING:
 
 __all__ = [
     "DIGEST_WEEKS",
+    "StatsFeature",
     "digest_tick",
     "next_digest_time",
     "record",
-    "register",
     "send_charts",
     "stats_command",
     "stats_scope",
@@ -136,17 +138,6 @@ async def on_command(event: CommandInvoked, ctx: BotContext) -> None:
     """A ``/rallybot`` command (whichever feature answers it)."""
     channel = event.channel.id if event.channel is not None else None
     await record(ctx, event, ActivityKind.command, channel_id=channel)
-
-
-def register(router: object) -> None:
-    """Attach the activity recorders."""
-    from rallybot.bot.router import Router
-
-    assert isinstance(router, Router)
-    router.add(MessagePosted, on_message)
-    router.add(ReactionAdded, on_reaction)
-    router.add(ButtonClicked, on_button)
-    router.add(CommandInvoked, on_command)
 
 
 # ---------------------------------------------------------------------------- /rallybot stats
@@ -268,17 +259,8 @@ async def _tell(ctx: BotContext, event: CommandInvoked, text: str) -> None:
 # ---------------------------------------------------------------------------- weekly digest
 
 
-def _channel_ids(ctx: object, campaign: Campaign) -> dict[str, str]:
-    channel_ids = getattr(ctx, "channel_ids", None)
-    if callable(channel_ids):
-        result = channel_ids(campaign)
-        if isinstance(result, dict):
-            return result
-    return dict(campaign.spec.channels)
-
-
 async def _active_campaigns(ctx: BotContext) -> list[Campaign]:
-    campaigns: dict[str, Campaign] = getattr(ctx, "campaigns", {})
+    campaigns = ctx.campaigns
     paused = {s.id for s in await list_states(ctx.db) if s.status == CampaignStatus.paused.value}
     return [
         c
@@ -316,7 +298,7 @@ def _row(ctx: BotContext, delivery: PlannedDelivery, text: str, now: datetime) -
         "status": DeliveryStatus.pending.value,
         "payload": {
             "message": message.to_dict(),
-            "channel": _channel_ids(ctx, delivery.campaign).get(logical, logical),
+            "channel": ctx.channel_ids(delivery.campaign).get(logical, logical),
         },
         "content_hash": delivery.step.content_hash,
         "attempts": 0,
@@ -348,7 +330,7 @@ async def _digest_tick(ctx: BotContext) -> int:
                 [],
                 now - grace,
                 now + timedelta(microseconds=1),
-                channel_ids=_channel_ids(ctx, campaign),
+                channel_ids=ctx.channel_ids(campaign),
                 steps=[s for s in campaign.steps if s.is_digest],
                 digests=True,
             )
@@ -382,3 +364,27 @@ async def next_digest_time(ctx: BotContext, horizon: datetime) -> datetime | Non
         )
     ]
     return min(candidates, default=None)
+
+
+class StatsFeature(Feature):
+    """Activity for the indicators, ``/rallybot stats`` and the weekly digests."""
+
+    name = "stats"
+    personal_data = ("activity",)
+
+    def ticks(self) -> Sequence[Tick]:
+        """The weekly digests now due: into the outbox."""
+        return (digest_tick,)
+
+    async def next_event_time(self, ctx: BotContext, horizon: datetime) -> datetime | None:
+        """The next digest due."""
+        return await next_digest_time(ctx, horizon)
+
+    def subscriptions(self) -> Sequence[Subscription]:
+        """Attach the activity recorders."""
+        return (
+            Subscription(MessagePosted, on_message),
+            Subscription(ReactionAdded, on_reaction),
+            Subscription(ButtonClicked, on_button),
+            Subscription(CommandInvoked, on_command),
+        )

@@ -21,7 +21,9 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 import sqlalchemy as sa
 
+from rallybot.bot.commands import specs
 from rallybot.bot.events import ButtonClicked, CommandInvoked, UserRef
+from rallybot.bot.feature import Feature, Subscription
 from rallybot.bot.messages import Button, Message
 from rallybot.bot.messages import member as member_text
 from rallybot.bot.views import member_view
@@ -47,13 +49,13 @@ __all__ = [
     "COMMANDS",
     "RETRY_ACTION",
     "Steering",
+    "SteeringFeature",
     "find_step",
     "occurrence_for",
     "on_button",
     "on_command",
     "preview_message",
     "recipients",
-    "register",
     "retry_failed",
     "send_now",
     "skip_step",
@@ -516,10 +518,16 @@ async def on_command(event: CommandInvoked, ctx: BotContext) -> None:
     await handler(event, ctx)
 
 
-def register(router: object) -> None:
-    """Attach this module's handlers."""
-    from rallybot.bot.router import Router
+class SteeringFeature(Feature):
+    """The managers' chat controls: preview, send, skip, pending, timeline."""
 
-    assert isinstance(router, Router)
-    router.add(CommandInvoked, on_command)
-    router.add(ButtonClicked, on_button)
+    name = "steering"
+    commands = specs("preview", "send", "skip", "pending", "timeline")
+    personal_data = ("audit_entry",)
+
+    def subscriptions(self) -> Sequence[Subscription]:
+        """Attach this module's handlers."""
+        return (
+            Subscription(CommandInvoked, on_command),
+            Subscription(ButtonClicked, on_button),
+        )

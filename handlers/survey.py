@@ -27,18 +27,22 @@ import dataclasses
 import logging
 import secrets
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from weakref import WeakKeyDictionary
 
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
+from rallybot.bot.commands import specs
 from rallybot.bot.events import ButtonClicked, CommandInvoked, FormSubmitted, MessagePosted, UserRef
+from rallybot.bot.feature import Feature, Subscription, Tick
 from rallybot.bot.messages import Button, Form, FormField, Message
 from rallybot.bot.messages import member as member_text
+from rallybot.campaigns.loader import LoadError
 from rallybot.campaigns.quiz import sanitize_answer
 from rallybot.campaigns.schema import Campaign, Step, pick_locale
 from rallybot.campaigns.survey import (
@@ -68,6 +72,7 @@ if TYPE_CHECKING:
 __all__ = [
     "COMMANDS",
     "QuestionResult",
+    "SurveyFeature",
     "SurveyResults",
     "find_survey",
     "is_anonymous_click",
@@ -75,7 +80,6 @@ __all__ = [
     "on_command",
     "on_form",
     "on_message",
-    "register",
     "release",
     "results_text",
     "server_secret",
@@ -235,9 +239,8 @@ def _utcnow() -> datetime:
     return datetime.now(UTC)
 
 
-async def _secret_of(ctx: object) -> bytes:
-    db: Database = getattr(ctx, "db")  # noqa: B009
-    return await server_secret(db, getattr(getattr(ctx, "settings", None), "secret_key", None))
+async def _secret_of(ctx: BotContext) -> bytes:
+    return await server_secret(ctx.db, ctx.settings.secret_key)
 
 
 def sign_invitation(db: Database, message: Message, occurrence: str) -> Message:
@@ -321,16 +324,16 @@ def _survey_steps(campaigns: Sequence[Campaign], secret: bytes) -> list[dict[str
     return rows
 
 
-async def sync_surveys(ctx: object) -> int:
+async def sync_surveys(ctx: BotContext) -> int:
     """Write the survey steps of the loaded campaigns to the ``survey`` table (new or edited);
     the number of surveys written. Answers already given are kept.
 
     A survey's anonymity never changes once it has answers: an edit that would reveal who
     answered, or pretend earlier named answers are anonymous, is refused (logged).
     """
-    campaigns = getattr(ctx, "campaigns", {})
-    db: Database = getattr(ctx, "db")  # noqa: B009
-    now: datetime = getattr(ctx, "clock").now()  # noqa: B009
+    campaigns = ctx.campaigns
+    db = ctx.db
+    now = ctx.clock.now()
     secret = await _secret_of(ctx)
     written = 0
     for row in _survey_steps(list(campaigns.values()), secret):
@@ -1429,12 +1432,31 @@ async def on_command(event: CommandInvoked, ctx: BotContext) -> None:
     await ctx.answer(event, "Usage: /rallybot survey list | /rallybot survey results ID")
 
 
-def register(router: object) -> None:
-    """Attach this module's handlers."""
-    from rallybot.bot.router import Router
+class SurveyFeature(Feature):
+    """Surveys: rounds, answers (anonymous or not) and results."""
 
-    assert isinstance(router, Router)
-    router.add(ButtonClicked, on_button)
-    router.add(FormSubmitted, on_form)
-    router.add(MessagePosted, on_message)
-    router.add(CommandInvoked, on_command)
+    name = "survey"
+    commands = specs("survey")
+    personal_data = ("survey_answer", "survey_responder", "survey_draft")
+
+    async def reload(self, ctx: BotContext, files: Mapping[str, Sequence[Path]]) -> list[LoadError]:
+        """The survey steps' questions, for answers and results."""
+        await sync_surveys(ctx)
+        return []
+
+    def ticks(self) -> Sequence[Tick]:
+        """Close survey rounds; write the waiting anonymous answers."""
+        return (tick,)
+
+    def prepare(self, ctx: BotContext, message: Message, occurrence: str) -> Message:
+        """The survey button gets its key made with the server secret, and the round."""
+        return sign_invitation(ctx.db, message, occurrence)
+
+    def subscriptions(self) -> Sequence[Subscription]:
+        """Attach this module's handlers."""
+        return (
+            Subscription(ButtonClicked, on_button),
+            Subscription(FormSubmitted, on_form),
+            Subscription(MessagePosted, on_message),
+            Subscription(CommandInvoked, on_command),
+        )

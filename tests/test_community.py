@@ -12,7 +12,7 @@ import pytest
 from typer.testing import CliRunner
 
 from rallybot.bot.adapters.memory import MemoryAdapter
-from rallybot.bot.app import Rallybot
+from rallybot.bot.assembly import Rallybot
 from rallybot.bot.cli import app
 from rallybot.bot.clock import SimulatedClock
 from rallybot.bot.community import legacy_notes

@@ -16,6 +16,7 @@ from rallybot.campaigns.schema import Campaign
 from rallybot.handlers.console.act_services import Console
 from rallybot.handlers.console.kit import ConsoleState
 from rallybot.handlers.steering import Steering
+from rallybot.handlers.survey import sign_invitation
 from rallybot.storage.database import Database
 
 __all__ = ["StateView", "bot_of", "console_of", "form_key", "steering_of"]
@@ -53,7 +54,8 @@ class StateView:
 
     def delivery_row(self, delivery: PlannedDelivery, now: datetime) -> dict[str, Any]:
         """The outbox row of a planned delivery, as the bot's planner writes it."""
-        return outbox_row(delivery, now, self.settings, self.db)
+        message = sign_invitation(self.db, delivery.message(), delivery.occurrence)
+        return outbox_row(delivery, now, self.settings, message)
 
 
 def console_of(state: ConsoleState) -> Console:

@@ -9,7 +9,8 @@ import pytest
 import sqlalchemy as sa
 
 from rallybot.bot.adapters.memory import MemoryAdapter
-from rallybot.bot.app import HANDLER_CONCURRENCY, Rallybot
+from rallybot.bot.app import HANDLER_CONCURRENCY
+from rallybot.bot.assembly import Rallybot
 from rallybot.bot.clock import SimulatedClock
 from rallybot.bot.config import Settings
 from rallybot.bot.events import ChannelRef, CommandInvoked, Event, ReactionAdded, UserRef

@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from typer.testing import CliRunner
 
 from rallybot.bot.adapters.memory import MemoryAdapter
-from rallybot.bot.app import Rallybot
+from rallybot.bot.assembly import Rallybot
 from rallybot.bot.cli import app
 from rallybot.bot.clock import SimulatedClock
 from rallybot.bot.config import Settings

@@ -14,7 +14,7 @@ import sqlalchemy as sa
 
 from rallybot.bot.adapters.memory import MemoryAdapter
 from rallybot.bot.adapters.slack.render import render_message as render_slack
-from rallybot.bot.app import Rallybot
+from rallybot.bot.assembly import Rallybot
 from rallybot.bot.clock import SimulatedClock
 from rallybot.bot.config import Settings
 from rallybot.bot.events import (

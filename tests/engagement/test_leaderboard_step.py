@@ -10,7 +10,7 @@ import pytest
 import sqlalchemy as sa
 
 from rallybot.bot.adapters.memory import MemoryAdapter
-from rallybot.bot.app import Rallybot
+from rallybot.bot.assembly import Rallybot
 from rallybot.bot.clock import SimulatedClock
 from rallybot.bot.config import Settings
 from rallybot.bot.messages import Message

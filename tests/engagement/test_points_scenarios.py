@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 from rallybot.bot.adapters.memory import MemoryAdapter
 from rallybot.bot.adapters.slack.render import render_message as render_slack
-from rallybot.bot.app import Rallybot
+from rallybot.bot.assembly import Rallybot
 from rallybot.bot.clock import SimulatedClock
 from rallybot.bot.config import Settings
 from rallybot.bot.events import (
@@ -24,7 +24,7 @@ from rallybot.bot.events import (
 )
 from rallybot.bot.messages import Message
 from rallybot.campaigns.rules import load_rules_text
-from rallybot.handlers.points import grant
+from rallybot.handlers.points import PointsFeature, grant
 from rallybot.storage import ledger
 from rallybot.storage.database import Database
 from rallybot.storage.models import ALL_TIME, PointEntry, table_of
@@ -243,7 +243,7 @@ async def test_bots_excluded_members_and_managers_earn_nothing(
     assert await w.total("ghost") == 0
     await w.react(user("cm"), "One")
     assert await w.total("cm") == 1  # managers count unless the rules exclude them
-    w.bot.rules = load_rules_text(RULES + "\n", "r.yaml").model_copy(
+    w.bot.feature(PointsFeature).rules = load_rules_text(RULES + "\n", "r.yaml").model_copy(
         update={"exclude": load_rules_text("exclude: {community_managers: true}", "x").exclude}
     )
     await w.react(user("cm"), "Two")
@@ -421,7 +421,9 @@ async def test_seasons_top_periods_teams_and_private_mode(db: Database, tmp_path
     ]
     assert (await w.command(alice, "points")).startswith("You have 5 point(s) (0 this season).")
     # private mode: members see the top N and their own rank; managers see the full board
-    w.bot.rules = load_rules_text(RULES + "leaderboard: {private: true, top: 1}\n", "r.yaml")
+    w.bot.feature(PointsFeature).rules = load_rules_text(
+        RULES + "leaderboard: {private: true, top: 1}\n", "r.yaml"
+    )
     assert (await w.command(carol, "top")).splitlines() == [
         "Leaderboard, all time:",
         "1. Bob — 5",
@@ -434,16 +436,16 @@ async def test_rules_file_is_loaded_on_reload_and_a_broken_one_keeps_the_last(
     db: Database, tmp_path: Path
 ) -> None:
     w = await make_world(db, tmp_path)
-    assert w.bot.rules.points.first_post == 5
+    assert w.bot.feature(PointsFeature).rules.points.first_post == 5
     (tmp_path / "rules.yaml").write_text(RULES.replace("first_post: 5", "first_post: 7"))
     assert not (await w.bot.reload()).errors
-    assert w.bot.rules.points.first_post == 7
+    assert w.bot.feature(PointsFeature).rules.points.first_post == 7
     (tmp_path / "rules.yaml").write_text("points: {first_post: lots}\n")
     report = await w.bot.reload()
     assert [str(e) for e in report.errors] == [
         f'{tmp_path / "rules.yaml"}:1:22: points.first_post: expected a whole number, got "lots"'
     ]
-    assert w.bot.rules.points.first_post == 7
+    assert w.bot.feature(PointsFeature).rules.points.first_post == 7
     await w.post(user("alice"))
     assert await w.total("alice") == 7
 

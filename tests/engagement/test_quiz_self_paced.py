@@ -11,7 +11,7 @@ from rallybot.bot.adapters.discord.render import render_message as discord_rende
 from rallybot.bot.adapters.slack.render import render_message as slack_render
 from rallybot.bot.clock import SimulatedClock
 from rallybot.bot.messages import member, plain
-from rallybot.handlers.quiz import shown
+from rallybot.handlers.quiz import QuizFeature, shown
 from rallybot.storage.database import Database
 from tests.engagement.quiz_helpers import (
     T0,
@@ -221,7 +221,7 @@ async def test_the_question_of_the_day(db: Database, tmp_path: Path) -> None:
 async def test_a_broken_bank_keeps_its_last_good_version(db: Database, tmp_path: Path) -> None:
     folder = write_files(tmp_path / "c", QOTD)
     bot, _ = await make_bot(db, folder, SimulatedClock(T0))
-    good = bot.quiz_banks["connect-quiz"]
+    good = bot.feature(QuizFeature).banks["connect-quiz"]
     bank_file = folder / "quiz.yaml"
     broken = bank_file.read_text().replace("kind: multiple", "kind: several")
     bank_file.write_text(broken)
@@ -231,7 +231,7 @@ async def test_a_broken_bank_keeps_its_last_good_version(db: Database, tmp_path:
         f'{bank_file}:{line}:11: questions[1].kind: "several" is not allowed here: '
         'use "single", "multiple" or "text"'
     ]
-    assert bot.quiz_banks["connect-quiz"] is good
+    assert bot.feature(QuizFeature).banks["connect-quiz"] is good
     # A campaign naming a bank that is not loaded is reported too.
     (folder / "campaign.yaml").write_text(QOTD.replace("quiz: connect-quiz", "quiz: conect-quiz"))
     report = await bot.reload()

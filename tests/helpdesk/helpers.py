@@ -12,7 +12,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from rallybot.bot.adapters.memory import Delivered, MemoryAdapter
-from rallybot.bot.app import Rallybot
+from rallybot.bot.assembly import Rallybot
 from rallybot.bot.clock import SimulatedClock
 from rallybot.bot.config import Settings
 from rallybot.bot.events import (

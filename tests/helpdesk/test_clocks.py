@@ -11,7 +11,7 @@ import pytest
 from typer.testing import CliRunner
 
 from rallybot.bot.adapters.memory import MemoryAdapter
-from rallybot.bot.app import Rallybot
+from rallybot.bot.assembly import Rallybot
 from rallybot.bot.cli import app
 from rallybot.bot.clock import SimulatedClock
 from rallybot.bot.rota import parse_rota

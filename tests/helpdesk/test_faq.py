@@ -22,7 +22,7 @@ from rallybot.campaigns.faq import (
     tokens,
 )
 from rallybot.campaigns.loader import CampaignLoadError
-from rallybot.handlers.helpdesk import load_faq_files
+from rallybot.handlers.helpdesk import HelpdeskFeature
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = ROOT / "campaigns" / "examples"
@@ -131,18 +131,15 @@ def test_validate_accepts_faqs_and_reports_their_errors(tmp_path: Path) -> None:
 
 
 def test_a_broken_faq_keeps_its_last_good_version(tmp_path: Path) -> None:
-    class Holder:
-        settings = None
-
     path = tmp_path / "faq.yaml"
     path.write_text((EXAMPLES / "en" / "faq.yaml").read_text())
-    holder = Holder()
-    assert load_faq_files(holder, [path]) == []
-    assert top(holder.faq_index, "I forgot my password")[0] == "password"  # type: ignore[attr-defined]
+    holder = HelpdeskFeature()
+    assert holder.load_faq_files([path]) == []
+    assert top(holder.faq_index, "I forgot my password")[0] == "password"
     path.write_text("faq: connect-faq-en\nentries: oops\n")
-    errors = load_faq_files(holder, [path])
+    errors = holder.load_faq_files([path])
     assert errors and errors[0].file == str(path)
-    assert top(holder.faq_index, "I forgot my password")[0] == "password"  # type: ignore[attr-defined]
+    assert top(holder.faq_index, "I forgot my password")[0] == "password"
 
 
 # ---------------------------------------------------------------------------- ranking

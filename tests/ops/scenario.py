@@ -24,7 +24,7 @@ from rallybot.bot.adapters.base import Adapter
 from rallybot.bot.adapters.console import ConsoleAdapter
 from rallybot.bot.adapters.discord.adapter import DiscordAdapter
 from rallybot.bot.adapters.slack.adapter import SlackAdapter
-from rallybot.bot.app import Rallybot
+from rallybot.bot.assembly import Rallybot
 from rallybot.bot.clock import SimulatedClock
 from rallybot.bot.config import Settings
 from rallybot.bot.events import ChannelRef, ReactionAdded, UserRef

@@ -17,7 +17,7 @@ from discord.http import Route
 
 from rallybot.bot.adapters.discord.adapter import DiscordAdapter
 from rallybot.bot.adapters.discord.render import nonce_for
-from rallybot.bot.app import Rallybot
+from rallybot.bot.assembly import Rallybot
 from rallybot.bot.clock import SimulatedClock
 from rallybot.bot.events import ButtonClicked, Event, ReactionAdded
 from rallybot.bot.messages import Button, Message

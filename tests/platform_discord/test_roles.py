@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from discord.http import Route
 
 from rallybot.bot.adapters.discord.adapter import DiscordAdapter, build_client
-from rallybot.bot.app import Rallybot
+from rallybot.bot.assembly import Rallybot
 from rallybot.bot.clock import SimulatedClock
 from rallybot.bot.teams import TeamSync
 from rallybot.storage.database import Database

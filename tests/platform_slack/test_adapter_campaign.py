@@ -11,7 +11,7 @@ from pathlib import Path
 import sqlalchemy as sa
 import yaml
 
-from rallybot.bot.app import Rallybot
+from rallybot.bot.assembly import Rallybot
 from rallybot.bot.clock import SimulatedClock
 from rallybot.campaigns.roster import load_roster
 from rallybot.storage.database import Database

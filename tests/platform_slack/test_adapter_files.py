@@ -12,7 +12,7 @@ import pytest
 
 from rallybot.bot.adapters.base import AdapterError, SentMessage, TransientSendError
 from rallybot.bot.adapters.slack.limits import rate_keys
-from rallybot.bot.app import Rallybot
+from rallybot.bot.assembly import Rallybot
 from rallybot.bot.clock import SimulatedClock
 from rallybot.bot.events import CommandInvoked, UserRef
 from rallybot.bot.messages import Message

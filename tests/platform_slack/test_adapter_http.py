@@ -14,7 +14,7 @@ import sqlalchemy as sa
 
 from rallybot.bot.adapters.slack.adapter import SlackAdapter
 from rallybot.bot.adapters.slack.render import LINK_ACTION_PREFIX
-from rallybot.bot.app import Rallybot
+from rallybot.bot.assembly import Rallybot
 from rallybot.bot.clock import SimulatedClock
 from rallybot.bot.events import (
     ButtonClicked,

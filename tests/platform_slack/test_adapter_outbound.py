@@ -12,7 +12,7 @@ import pytest
 import sqlalchemy as sa
 
 from rallybot.bot.adapters.base import AdapterError, SentMessage, TransientSendError
-from rallybot.bot.app import Rallybot
+from rallybot.bot.assembly import Rallybot
 from rallybot.bot.clock import SimulatedClock
 from rallybot.bot.messages import Button, Message, Sender
 from rallybot.storage.database import Database

@@ -9,7 +9,7 @@ import pytest
 
 from rallybot.bot.adapters.slack.adapter import event_from_callback
 from rallybot.bot.adapters.slack.manifest import BOT_EVENTS, build_manifest
-from rallybot.bot.app import Rallybot
+from rallybot.bot.assembly import Rallybot
 from rallybot.bot.clock import SimulatedClock
 from rallybot.bot.events import HomeOpened, UserRef
 from rallybot.storage.database import Database

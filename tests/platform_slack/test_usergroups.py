@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 from rallybot.bot.adapters.slack.adapter import SlackAdapter
 from rallybot.bot.adapters.slack.limits import rate_keys
-from rallybot.bot.app import Rallybot
+from rallybot.bot.assembly import Rallybot
 from rallybot.bot.clock import SimulatedClock
 from rallybot.bot.teams import TeamSync
 from rallybot.storage.database import Database

@@ -17,7 +17,7 @@ from sqlmodel import SQLModel
 
 from rallybot.bot.adapters.base import Capabilities
 from rallybot.bot.adapters.memory import MemoryAdapter
-from rallybot.bot.app import Rallybot
+from rallybot.bot.assembly import Rallybot
 from rallybot.bot.clock import SimulatedClock
 from rallybot.bot.config import Settings
 from rallybot.bot.events import ButtonClicked, ChannelRef, CommandInvoked, UserRef

@@ -20,7 +20,7 @@ import pytest
 import sqlalchemy as sa
 
 from rallybot.bot.adapters.slack.adapter import SlackAdapter
-from rallybot.bot.app import Rallybot
+from rallybot.bot.assembly import Rallybot
 from rallybot.bot.budget import SETTLE_BEATS, SharedBudget
 from rallybot.bot.clock import SimulatedClock
 from rallybot.bot.config import Settings

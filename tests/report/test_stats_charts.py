@@ -11,7 +11,7 @@ import pytest
 
 from rallybot.bot.adapters.base import AdapterError, Capabilities, SentMessage, TransientSendError
 from rallybot.bot.adapters.memory import MemoryAdapter
-from rallybot.bot.app import Rallybot
+from rallybot.bot.assembly import Rallybot
 from rallybot.bot.clock import SimulatedClock
 from rallybot.bot.config import Settings
 from rallybot.bot.events import CommandInvoked, UserRef

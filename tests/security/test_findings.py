@@ -23,7 +23,7 @@ from rich.console import Console
 from rallybot.bot.adapters.discord.render import render_message as render_discord
 from rallybot.bot.adapters.memory import MemoryAdapter
 from rallybot.bot.adapters.slack.render import render_message as render_slack
-from rallybot.bot.app import Rallybot
+from rallybot.bot.assembly import Rallybot
 from rallybot.bot.clock import SimulatedClock
 from rallybot.bot.config import Settings, identity_matches
 from rallybot.bot.events import UserRef
@@ -32,6 +32,8 @@ from rallybot.bot.messages import Message
 from rallybot.bot.report import compute, csv_cell, render_html, render_tables, write_csv
 from rallybot.bot.rota import parse_rota
 from rallybot.campaigns.loader import CampaignLoadError, load_campaign_text
+from rallybot.handlers.helpdesk import HelpdeskFeature
+from rallybot.handlers.quiz import QuizFeature
 from rallybot.handlers.survey import QuestionResult, SurveyResults, results_text
 from rallybot.storage.database import Database
 from rallybot.storage.models import Member
@@ -396,14 +398,16 @@ async def test_5_a_hostile_faq_or_quiz_bank_keeps_the_last_good_version(
     settings = Settings(database_url=DB_URL, admins=["memory:cm"], timezone="UTC")
     bot = Rallybot(settings, db, MemoryAdapter(), SimulatedClock(START), campaign_paths=[folder])
     assert (await bot.reload()).errors == []
-    before = bot.faq_index if kind == "faq" else bot.quiz_banks
+    before = (
+        bot.feature(HelpdeskFeature).faq_index if kind == "faq" else bot.feature(QuizFeature).banks
+    )
     target.write_text(_with_bomb(source.read_text(encoding="utf-8")), encoding="utf-8")
     started = time.perf_counter()
     report = await bot.reload()
     assert time.perf_counter() - started < 10.0
     assert report.errors and "characters of text" in str(report.errors[0])
     if kind == "faq":  # the last good FAQ still answers
-        assert len(bot.faq_index) == len(before) > 0
-        assert bot.faq_index.search("I can't sign in")
+        assert len(bot.feature(HelpdeskFeature).faq_index) == len(before) > 0
+        assert bot.feature(HelpdeskFeature).faq_index.search("I can't sign in")
     else:
-        assert set(bot.quiz_banks) == set(before) == {"connect-quiz"}
+        assert set(bot.feature(QuizFeature).banks) == set(before) == {"connect-quiz"}

@@ -17,7 +17,7 @@ import os
 from datetime import datetime
 from pathlib import Path
 
-from rallybot.bot.app import Rallybot
+from rallybot.bot.assembly import Rallybot
 from rallybot.bot.clock import SimulatedClock
 from rallybot.bot.config import Settings
 from rallybot.storage.database import create_database

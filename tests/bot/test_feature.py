@@ -1,0 +1,127 @@
+"""The feature contract (bot/feature.py): the order check, and a kernel that runs a feature it
+has never heard of through its declaration alone."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import ClassVar
+
+import pytest
+
+from rallybot.bot import privacy
+from rallybot.bot.adapters.memory import MemoryAdapter
+from rallybot.bot.app import Kernel
+from rallybot.bot.clock import SimulatedClock
+from rallybot.bot.commands import COMMANDS, CommandSpec
+from rallybot.bot.config import Settings
+from rallybot.bot.context import BotContext
+from rallybot.bot.events import CommandInvoked, UserRef
+from rallybot.bot.feature import Feature, FeatureOrderError, FileKind, Subscription, Tick, ordered
+from rallybot.campaigns.loader import LoadError
+from rallybot.handlers import FEATURES, features
+from rallybot.storage.database import Database
+
+NOW = datetime(2026, 11, 3, 8, 30, tzinfo=UTC)
+
+
+def _named(name: str, after: tuple[str, ...] = ()) -> Feature:
+    kind = type(f"F_{name}", (Feature,), {"name": name, "after": after})
+    return kind()
+
+
+def test_order_keeps_the_given_order_and_puts_dependencies_first() -> None:
+    given = [_named("a", ("c",)), _named("b"), _named("c"), _named("d", ("b",))]
+    assert [f.name for f in ordered(given)] == ["c", "a", "b", "d"]
+
+
+@pytest.mark.parametrize(
+    ("given", "message"),
+    [
+        ([("a", ("b",)), ("b", ("a",))], "features wait for each other: a -> b -> a"),
+        ([("a", ("a",))], "a -> a"),
+        ([("a", ("ghost",))], 'comes after "ghost", which is not installed'),
+        ([("a", ()), ("a", ())], 'two features are called "a"'),
+        ([("", ())], "has no name"),
+    ],
+)
+def test_order_fails_clearly(given: list[tuple[str, tuple[str, ...]]], message: str) -> None:
+    with pytest.raises(FeatureOrderError, match=message):
+        ordered(_named(name, after) for name, after in given)
+
+
+def test_the_shipped_features_declare_the_catalogue_and_the_personal_tables_once() -> None:
+    shipped = features()
+    assert [type(f) for f in shipped] == list(FEATURES)  # their order satisfies every "after"
+    declared = [spec.name for f in shipped for spec in f.commands]
+    assert sorted(declared) == sorted(spec.name for spec in COMMANDS)
+    tables = [table for f in shipped for table in f.personal_data]
+    assert len(tables) == len(set(tables))
+    assert set(tables) | set(privacy.KERNEL_TABLES) == set(privacy.REGISTRY)
+    assert not set(tables) & set(privacy.KERNEL_TABLES)
+
+
+class Echo(Feature):
+    """A feature the kernel was never told about: everything goes through its declaration."""
+
+    name = "echo"
+    commands = (CommandSpec("echo", "Say it back"),)
+    file_kinds = (FileKind("echo file", lambda path: path.name.startswith("echo")),)
+    calls: ClassVar[list[str]]
+
+    def __init__(self) -> None:
+        self.calls = []
+        self.files: list[str] = []
+
+    def subscriptions(self) -> Sequence[Subscription]:
+        async def on_command(event: CommandInvoked, ctx: BotContext) -> None:
+            if event.name == "echo":
+                self.calls.append("command")
+                assert ctx.feature(Echo) is self
+                await ctx.answer(event, " ".join(event.args))
+
+        return (Subscription(CommandInvoked, on_command),)
+
+    async def reload(self, ctx: BotContext, files: Mapping[str, Sequence[Path]]) -> list[LoadError]:
+        self.files = [p.name for p in files["echo file"]]
+        return [LoadError("echo.yaml", 1, 1, "echo", "an echo error")]
+
+    def ticks(self) -> Sequence[Tick]:
+        async def tick(ctx: BotContext) -> None:
+            self.calls.append("tick")
+
+        async def failing(ctx: BotContext) -> None:
+            raise RuntimeError("a broken tick")
+
+        return (failing, tick)
+
+    async def next_event_time(self, ctx: BotContext, horizon: datetime) -> datetime | None:
+        return NOW + timedelta(hours=1)
+
+
+async def test_the_kernel_runs_a_feature_through_its_declaration(
+    db: Database, tmp_path: Path
+) -> None:
+    (tmp_path / "echo.yaml").write_text("echo: hello\n")
+    settings = Settings(database_url=f"sqlite:///{tmp_path / 's.db'}")
+    adapter = MemoryAdapter()
+    echo = Echo()
+    bot = Kernel(
+        settings, db, adapter, SimulatedClock(NOW), features=[echo], campaign_paths=[tmp_path]
+    )
+    assert bot.handles_command("echo") and not bot.handles_command("points")
+    report = await bot.reload()
+    assert echo.files == ["echo.yaml"]  # the feature's file, not read as a campaign
+    assert [e.message for e in report.errors] == ["an echo error"]
+    who = UserRef("memory", "u1", "Ann")
+    command = CommandInvoked(
+        event_id="c1", platform="memory", user=who, occurred_at=NOW, name="echo", args=("hi", "x")
+    )
+    await bot.handle(command)
+    assert [d.message.text for d in adapter.directs] == ["hi x"]
+    await bot.dispatch_tick()  # the failing tick is logged; the next one still runs
+    assert echo.calls == ["command", "tick"]
+    assert await bot.next_event_time(NOW + timedelta(days=1)) == NOW + timedelta(hours=1)
+    with pytest.raises(LookupError, match="without the Feature feature"):
+        bot.feature(Feature)
