@@ -119,7 +119,7 @@ class PersonalData:
 REGISTRY: dict[str, PersonalData] = {}
 """Table name -> how it refers to members."""
 
-KERNEL_TABLES = ("delivery", "inbound_event", "inbound_journal")
+KERNEL_TABLES = ("delivery", "audience_member", "inbound_event", "inbound_journal")
 """The registered tables the kernel writes; every other one is declared by the feature that
 stores it (:attr:`bot.feature.Feature.personal_data`)."""
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from rallybot.bot.app import Rallybot
+from rallybot.bot.assembly import Rallybot
 from rallybot.bot.messages import plain
 from rallybot.handlers.console.timeline import (
     BadCursor,
