@@ -16,7 +16,7 @@ import sqlalchemy as sa
 import uvicorn
 
 from rallybot.bot.adapters.memory import MemoryAdapter
-from rallybot.bot.app import Rallybot
+from rallybot.bot.assembly import Rallybot
 from rallybot.handlers.console.app import PREFIX, standalone_app
 from rallybot.storage.challenge_models import ChallengeSubmission
 from rallybot.storage.database import create_database

@@ -10,7 +10,7 @@ import pytest
 import sqlalchemy as sa
 
 from rallybot.bot.adapters.memory import MemoryAdapter
-from rallybot.bot.app import Rallybot
+from rallybot.bot.assembly import Rallybot
 from rallybot.storage.audit_models import AuditEntry
 from rallybot.storage.challenge_models import ChallengeSubmission
 from rallybot.storage.database import Database
