@@ -23,7 +23,7 @@ from sqlmodel import SQLModel
 from typer.testing import CliRunner
 
 from rallybot.bot.adapters.memory import MemoryAdapter
-from rallybot.bot.app import Rallybot
+from rallybot.bot.assembly import Rallybot
 from rallybot.bot.cli import app as cli
 from rallybot.bot.events import ButtonClicked, ChannelRef, CommandInvoked, UserRef
 from rallybot.bot.privacy import deactivate_missing, erase_departed, member_like_columns
