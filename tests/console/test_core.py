@@ -224,3 +224,14 @@ async def test_the_live_server_serves_the_console(live_console: object) -> None:
         audit = await http.get(f"{live_console.url}/audit")
         assert audit.status_code == 200
         assert "sign-in" in audit.text
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+async def test_an_api_path_the_console_never_sees_still_answers_json(
+    as_manager: ConsoleClient,
+) -> None:
+    # a line break in a path: the /console mount does not match it, the server answers 404
+    response = await as_manager.post("/api/campaigns/a%0Ab/pause", headers=as_manager.csrf_header())
+    assert response.status_code == 404
+    assert response.headers["content-type"] == "application/json"
+    assert response.json() == {"detail": "Not Found"}
