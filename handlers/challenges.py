@@ -58,6 +58,7 @@ from rallybot.storage.challenge_models import (
     ChallengeSubmission,
     SubmissionState,
 )
+from rallybot.storage.database import Database
 from rallybot.storage.models import DeliveryStatus, Member, table_of
 from rallybot.storage.onboarding_models import JourneyState
 from rallybot.storage.quiz_models import QuizAnswer, QuizRun
@@ -80,6 +81,7 @@ __all__ = [
     "Decision",
     "active_challenges",
     "decide_submission",
+    "decide_submission_alone",
     "evidence_links",
     "next_event_time",
     "on_button_clicked",
@@ -448,43 +450,109 @@ class Decision:
     state: str
 
 
+async def _decide_row(
+    db: Database, now: datetime, submission_id: int, approve: bool, by: str, reason: str | None
+) -> tuple[bool, ChallengeSubmission | None]:
+    """Decide a pending submission once: (decided now, the submission or None)."""
+    state = SubmissionState.approved if approve else SubmissionState.rejected
+    async with db.session() as session:
+        result = await session.execute(
+            sa.update(ChallengeSubmission)
+            .where(SUB.id == submission_id, SUB.state == SubmissionState.pending.value)
+            .values(state=state.value, decided_at=now, decided_by=by, reason=reason)
+        )
+        decided = outbox.affected(result) > 0
+        submission = await session.get(ChallengeSubmission, submission_id)
+    if submission is not None and decided:
+        log.info("submission %s %s by %s", submission.id, state.value, by)
+    return decided, submission
+
+
+def _decision_text(
+    campaigns: Mapping[str, Any],
+    submission: ChallengeSubmission,
+    locale: str,
+    reason: str | None,
+) -> str:
+    # A challenge removed from its file since: the member is still told, under its key.
+    title = title_of(campaigns, submission.challenge, locale)
+    text = _word(locale, submission.state, title=title)
+    if reason:
+        text += "\n" + _word(locale, "reason", reason=member_text(reason, 500))
+    return text
+
+
 async def decide_submission(
     ctx: BotContext, submission_id: int, *, approve: bool, by: str, reason: str | None = None
 ) -> Decision | None:
     """Approve or reject a pending submission once (``by``: the manager's key), count it when
     approved and tell the member, with ``reason`` when given. None: no such submission."""
-    state = SubmissionState.approved if approve else SubmissionState.rejected
     reason = sanitize_answer(reason, 500) if reason else None
-    async with ctx.db.session() as session:
-        result = await session.execute(
-            sa.update(ChallengeSubmission)
-            .where(SUB.id == submission_id, SUB.state == SubmissionState.pending.value)
-            .values(state=state.value, decided_at=ctx.clock.now(), decided_by=by, reason=reason)
-        )
-        decided = outbox.affected(result) > 0
-        submission = await session.get(ChallengeSubmission, submission_id)
+    decided, submission = await _decide_row(
+        ctx.db, ctx.clock.now(), submission_id, approve, by, reason
+    )
     if submission is None:
         return None
     if not decided:
         return Decision(False, submission.state)
-    log.info("submission %s %s by %s", submission.id, state.value, by)
     challenge = _find(ctx, submission.challenge)
     member = await get_member(ctx.db, submission.member_id)
     if member is None:
-        return Decision(True, state.value)
-    # A challenge removed from its file since: the member is still told, under its key.
-    title = _title(ctx, challenge, member.locale) if challenge else submission.challenge
+        return Decision(True, submission.state)
     if approve and challenge is not None:
         await record(ctx, challenge, member, f"evidence:{submission.id}", submission.submitted_at)
     locale = member.locale or ctx.settings.locale
-    text = _word(locale, state.value, title=title)
-    if reason:
-        text += "\n" + _word(locale, "reason", reason=member_text(reason, 500))
+    text = _decision_text(_campaigns(ctx), submission, locale, reason)
     try:
         await ctx.adapter.send_direct(member.platform_user_id, Message(text=text))
     except Exception:
         log.exception("could not tell member %s about submission %s", member.id, submission.id)
-    return Decision(True, state.value)
+    return Decision(True, submission.state)
+
+
+async def decide_submission_alone(
+    db: Database,
+    campaigns: Mapping[str, Any],
+    now: datetime,
+    submission_id: int,
+    *,
+    approve: bool,
+    by: str,
+    reason: str | None = None,
+    default_locale: str = "en",
+) -> Decision | None:
+    """:func:`decide_submission` for a console running without the bot, on its database: the
+    decision is stored once and the member's notice written into the outbox (the bot sends
+    it); the bot's tick counts an approved submission. None: no such submission."""
+    reason = sanitize_answer(reason, 500) if reason else None
+    decided, submission = await _decide_row(db, now, submission_id, approve, by, reason)
+    if submission is None:
+        return None
+    if not decided:
+        return Decision(False, submission.state)
+    member = await get_member(db, submission.member_id)
+    if member is None or member.id is None:
+        return Decision(True, submission.state)
+    text = _decision_text(campaigns, submission, member.locale or default_locale, reason)
+    campaign_id = submission.challenge.partition("/")[0]
+    row = {
+        "campaign_id": campaign_id + SIDE_SUFFIX,
+        "step_id": f"challenge-decision-{submission.id}",
+        "recipient": f"member:{member.id}",
+        "occurrence": "once",
+        "due_at": now,
+        "grace_until": now + QUEUED_EVIDENCE_GRACE,
+        "status": DeliveryStatus.pending.value,
+        "reason": None,
+        "payload": {"message": Message(text=text).to_dict(), "member_id": member.id},
+        "content_hash": "",
+        "attempts": 0,
+        "created_at": now,
+        "updated_at": now,
+    }
+    async with db.session() as session:
+        await outbox.insert_deliveries(session, [row])
+    return Decision(True, submission.state)
 
 
 async def _tell(ctx: BotContext, user: UserRef, text: str) -> None:
@@ -505,10 +573,19 @@ def _find(ctx: BotContext, key: str) -> Challenge | None:
 
 
 async def _sync(ctx: BotContext, challenge: Challenge, now: datetime) -> None:
-    """Count onboarding completions and quiz answers (kept in their own tables)."""
+    """Count onboarding completions, quiz answers and evidence approved (kept in their own
+    tables; evidence approved from a console running without the bot is counted here)."""
     until = min(now + timedelta(seconds=1), challenge.end)
     async with ctx.db.session() as session:
-        if challenge.kind == "complete_onboarding":
+        if challenge.kind == "submit_evidence":
+            query = sa.select(SUB.member_id, SUB.submitted_at, SUB.id).where(
+                SUB.challenge == challenge.key,
+                SUB.state == SubmissionState.approved.value,
+                SUB.submitted_at >= challenge.start,
+                SUB.submitted_at < until,
+            )
+            prefix = "evidence:"
+        elif challenge.kind == "complete_onboarding":
             query = sa.select(J.member_id, J.completed_at, J.member_id.label("ref")).where(
                 J.campaign_id == challenge.campaign_id,
                 J.completed_at >= challenge.start,
@@ -650,7 +727,7 @@ async def tick(ctx: BotContext) -> int:
     for challenge in challenges:
         if challenge.key in closed or now < challenge.start:
             continue
-        if challenge.kind in {"complete_onboarding", "answer_quiz"}:
+        if challenge.kind in {"complete_onboarding", "answer_quiz", "submit_evidence"}:
             await _sync(ctx, challenge, now)
         if now < challenge.end:
             continue

@@ -262,6 +262,35 @@ async def test_evidence_is_rejected_with_a_reason(
     assert (await _audits(console.db))[-1][1:] == ("rejected", f"submission #{submission_id}")
 
 
+async def test_the_console_alone_stores_the_decision_and_the_bot_tells(
+    console: ConsoleEnv, as_manager: ConsoleClient
+) -> None:
+    member = await get_member_by_platform_id(console.db, "slack", "UMEMBER")
+    assert member is not None and member.id is not None
+    async with console.db.session() as session:
+        submission = ChallengeSubmission(
+            challenge="connect-launch/photo",
+            member_id=member.id,
+            text="my desk",
+            submitted_at=console.clock.now(),
+        )
+        session.add(submission)
+        await session.flush()
+        submission_id = submission.id
+    answer = await as_manager.post(
+        f"/api/approvals/{submission_id}",
+        json={"decision": "reject", "reason": "Blurred photo"},
+        headers=as_manager.csrf_header(),
+    )
+    assert answer.json() == {"id": submission_id, "decided": True, "state": "rejected"}
+    adapter = MemoryAdapter()
+    running = Rallybot(console.settings, console.db, adapter, console.clock)
+    running.campaigns = console.state.campaigns()
+    await running.dispatcher.run_once()
+    [told] = [d.message.text for d in adapter.directs if d.target == "UMEMBER"]
+    assert "pas été retenue" in told and "Blurred photo" in told  # Mel reads French
+
+
 async def test_erasing_a_member_needs_the_confirmation(
     console: ConsoleEnv, as_manager: ConsoleClient
 ) -> None:

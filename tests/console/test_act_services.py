@@ -8,7 +8,7 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
-from rallybot.handlers.challenges import decide_submission
+from rallybot.handlers.challenges import decide_submission, decide_submission_alone
 from rallybot.handlers.steering import find_step, recipients, send_now, skip_step
 from rallybot.storage.challenge_models import ChallengeSubmission
 from rallybot.storage.database import Database
@@ -77,3 +77,35 @@ async def test_a_rejection_with_a_reason_is_stored_and_told_once(
         row = await session.get(ChallengeSubmission, submission_id)
     assert row is not None and row.reason == "The photo is blurred"
     assert await decide_submission(world.bot, 999, approve=True, by="memory:cm") is None
+
+
+async def test_an_approval_made_without_the_bot_counts_at_its_tick(
+    db: Database, tmp_path: Path
+) -> None:
+    world = await office(db, tmp_path, ("memory:cm",))
+    await world.bot.handle(submit(world, "https://x.test/proof"))
+    async with db.read() as session:
+        [submission_id] = (await session.execute(sa.select(ChallengeSubmission.id))).scalars()
+    decision = await decide_submission_alone(
+        db,
+        world.bot.campaigns,
+        world.clock.now(),
+        submission_id,
+        approve=True,
+        by="memory:cm",
+        reason="Well done",
+    )
+    assert decision is not None and decision.decided
+    assert await world.challenge_points() == {}  # nothing counted, nobody told yet
+    assert not any("approved" in m.text for m in world.directs_to("ana"))
+    await world.bot.advance_to(world.clock.now() + timedelta(minutes=1))
+    [points] = (await world.challenge_points()).values()
+    assert points == 30
+    told = [m.text for m in world.directs_to("ana") if "approved" in m.text]
+    assert len(told) == 1 and "Well done" in told[0]
+    again = await decide_submission_alone(
+        db, world.bot.campaigns, world.clock.now(), submission_id, approve=False, by="memory:cm"
+    )
+    assert again is not None and not again.decided
+    await world.bot.advance_to(world.clock.now() + timedelta(minutes=1))
+    assert list((await world.challenge_points()).values()) == [30]  # counted once

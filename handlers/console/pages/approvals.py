@@ -1,6 +1,8 @@
 """Approvals: challenge evidence waiting for a decision, with its text and links; approve or
 reject it with a reason, which the member is told. The same decision as the Approve and
-Reject buttons in chat (:func:`handlers.challenges.decide_submission`): once, audited."""
+Reject buttons in chat (:func:`handlers.challenges.decide_submission`): once, audited.
+Served alone, the console stores the decision and writes the member's notice into the
+outbox of the bot on the same database, whose tick counts an approval."""
 
 from __future__ import annotations
 
@@ -12,7 +14,7 @@ from fastapi import APIRouter, Depends, Form, HTTPException, Path, Query, Reques
 from fastapi.responses import HTMLResponse
 from pydantic import BaseModel, Field
 
-from rallybot.handlers.challenges import decide_submission
+from rallybot.handlers.challenges import decide_submission, decide_submission_alone
 from rallybot.handlers.console.act_kit import bot_of, console_of
 from rallybot.handlers.console.act_services import pending_submissions
 from rallybot.handlers.console.kit import (
@@ -60,12 +62,6 @@ _WORDS = {
         "fr": "La soumission n°{id} était déjà {state}.",
     },
     "unknown": {"en": "No submission #{id}.", "fr": "Aucune soumission n°{id}."},
-    "needs_bot": {
-        "en": "Decisions need the console served by the running bot (RALLYBOT_CONSOLE=true): "
-        "it counts the evidence and tells the member.",
-        "fr": "Les décisions demandent la console servie par le bot en marche "
-        "(RALLYBOT_CONSOLE=true) : il compte la preuve et prévient le membre.",
-    },
     "more": {"en": "Next", "fr": "Suivantes"},
 }
 
@@ -108,15 +104,23 @@ async def _decide(
     state: ConsoleState, viewer: Viewer, submission_id: int, decision: DecisionIn
 ) -> DecisionOut:
     bot = bot_of(state)
-    if bot is None:
-        raise HTTPException(409, word(_WORDS, viewer.locale, "needs_bot"))
-    found = await decide_submission(
-        bot,
-        submission_id,
-        approve=decision.decision == "approve",
-        by=viewer.key,
-        reason=(decision.reason or "").strip() or None,
-    )
+    approve = decision.decision == "approve"
+    reason = (decision.reason or "").strip() or None
+    if bot is not None:
+        found = await decide_submission(
+            bot, submission_id, approve=approve, by=viewer.key, reason=reason
+        )
+    else:  # alone: the bot on the same database tells the member and counts it
+        found = await decide_submission_alone(
+            state.db,
+            state.campaigns(),
+            state.clock.now(),
+            submission_id,
+            approve=approve,
+            by=viewer.key,
+            reason=reason,
+            default_locale=state.settings.locale,
+        )
     if found is None:
         raise HTTPException(404, word(_WORDS, viewer.locale, "unknown", id=submission_id))
     if found.decided:
