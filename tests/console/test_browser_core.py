@@ -54,6 +54,21 @@ async def test_sign_in_with_a_one_time_link_and_read_the_audit_log(
             # the keyboard reaches the skip link first
             await page.keyboard.press("Tab")
             assert await page.evaluate("document.activeElement.className") == "skip"
+            # on a phone (375 px wide) nothing needs scrolling sideways but the table itself
+            await page.set_viewport_size({"width": 375, "height": 740})
+            overflow = await page.evaluate(
+                "document.documentElement.scrollWidth - document.documentElement.clientWidth"
+            )
+            assert overflow <= 0, overflow
+            # every form control has a name a screen reader can say
+            controls = "input:not([type=hidden]), select, textarea, button"
+            unnamed = await page.evaluate(
+                """(selector) => [...document.querySelectorAll(selector)].filter(
+                    e => !(e.labels && e.labels.length) && !e.ariaLabel
+                    && !e.textContent.trim()).length""",
+                controls,
+            )
+            assert unnamed == 0
             await page.get_by_role("button", name="Sign out").click()
             await page.wait_for_url(f"{live_console.url}/signin")
         finally:

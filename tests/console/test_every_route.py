@@ -11,9 +11,9 @@ import httpx
 import pytest
 from fastapi.routing import APIRoute
 
-from rallybot.handlers.console.kit import Role
+from rallybot.handlers.console.kit import COOKIE, Role
 from rallybot.handlers.console.pages import PAGES
-from tests.console.conftest import ConsoleClient
+from tests.console.conftest import ConsoleClient, ConsoleEnv, console_settings
 
 
 def _routes() -> list[tuple[str, str, Role]]:
@@ -67,3 +67,30 @@ async def test_the_openapi_document_describes_the_api_only(client: httpx.AsyncCl
     document = (await client.get("/api/openapi.json")).json()
     paths = list(document["paths"])
     assert paths and all(path.startswith("/api/") for path in paths), paths
+
+
+SECRETS = {
+    "slack_bot_token": "xoxb-not-for-pages-0001",
+    "slack_signing_secret": "signing-not-for-pages-0002",
+    "slack_client_secret": "client-not-for-pages-0003",
+    "discord_token": "discord-not-for-pages-0004",
+    "discord_client_secret": "discord-client-not-for-pages-0005",
+    "secret_key": "key-not-for-pages-0006",
+}
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+async def test_no_token_or_secret_reaches_a_page(
+    console: ConsoleEnv, as_manager: ConsoleClient
+) -> None:
+    console.state.settings_ = console_settings(**SECRETS)
+    session_token = as_manager.cookies[COOKIE]
+    shown = 0
+    for method, path, _ in ROUTES:
+        if method != "GET":
+            continue
+        response = await as_manager.get(path)
+        shown += response.status_code == 200
+        for secret in (*SECRETS.values(), session_token):
+            assert secret not in response.text, (path, secret)
+    assert shown >= 5
