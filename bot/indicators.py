@@ -804,6 +804,18 @@ def _day_range(scope: Scope) -> list[sa.ColumnElement[bool]]:
     return conditions
 
 
+def _small_anonymous() -> sa.Select[Any]:
+    """The surveys (rounds) whose anonymous answers come from fewer than
+    :data:`MIN_GROUP` responses: those answers are in no figure (``member_id`` is NULL only
+    in an anonymous survey's answers)."""
+    return (
+        sa.select(SA.survey_id)
+        .where(SA.member_id.is_(None))
+        .group_by(SA.survey_id)
+        .having(sa.func.count(sa.distinct(SA.response_id)) < MIN_GROUP)
+    )
+
+
 async def survey_rounds(db: Database, scope: Scope = Scope()) -> list[SurveyRound]:
     """The rounds of every recurring survey, oldest first, for the trend over rounds;
     definition: docs/reference/indicators.md, "Satisfaction". Empty for a cohort or team
@@ -829,6 +841,7 @@ async def survey_rounds(db: Database, scope: Scope = Scope()) -> list[SurveyRoun
             .group_by(responder.survey_id),
         )
     )
+    too_small = {r[0] for r in await _rows(db, _small_anonymous().where(SA.survey_id.in_(ids)))}
     scores = await _rows(
         db,
         sa.select(SA.survey_id, SA.kind, SA.value).where(
@@ -838,6 +851,8 @@ async def survey_rounds(db: Database, scope: Scope = Scope()) -> list[SurveyRoun
     ratings: dict[str, list[int]] = {}
     nps: dict[str, list[int]] = {}
     for sid, kind, value in scores:
+        if sid in too_small:  # anonymous answers are shown only over MIN_GROUP responses
+            continue
         (ratings if kind == "rating" else nps).setdefault(sid, []).append(int(value))
     result: list[SurveyRound] = []
     for sid, campaign_id, step_id, round_ in found:
@@ -858,12 +873,15 @@ async def survey_rounds(db: Database, scope: Scope = Scope()) -> list[SurveyRoun
 
 
 async def satisfaction(db: Database, scope: Scope = Scope()) -> Satisfaction:
-    """Mean rating and NPS from survey answers, with their weekly trend."""
+    """Mean rating and NPS from survey answers, with their weekly trend; definition:
+    docs/reference/indicators.md, "Satisfaction"."""
     conditions: list[sa.ColumnElement[bool]] = [
         SA.skipped.is_(False),
         SA.value.is_not(None),
         SA.kind.in_(("rating", "nps")),
         *_day_range(scope),
+        # An anonymous survey round with fewer than MIN_GROUP responses counts nowhere.
+        sa.or_(SA.member_id.is_not(None), SA.survey_id.not_in(_small_anonymous())),
     ]
     if scope.cohort is not None:
         conditions.append(SA.cohort == scope.cohort)

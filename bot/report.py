@@ -428,6 +428,44 @@ def _opt(value: float | None, digits: int = 4) -> str:
     return "" if value is None else f"{round(value, digits):g}"
 
 
+def _rounds_table(
+    rounds: Sequence[ind.SurveyRound],
+) -> tuple[list[str], list[list[object]]]:
+    """The rounds of recurring surveys, oldest first per survey, with the change of the mean
+    rating and NPS since the survey's previous round (the trend); empty cells where a round
+    has no figure to show (no answers yet, or an anonymous round too small to show)."""
+    header = [
+        "survey",
+        "round",
+        "responses",
+        "mean_rating",
+        "nps",
+        "mean_rating_change",
+        "nps_change",
+    ]
+    rows: list[list[object]] = []
+    previous: dict[str, ind.SurveyRound] = {}
+    for r in rounds:
+        before = previous.get(r.survey)
+        rows.append(
+            [
+                r.survey,
+                r.round,
+                r.responses,
+                _opt(r.mean_rating),
+                _opt(r.nps),
+                _opt(_change(before.mean_rating if before else None, r.mean_rating)),
+                _opt(_change(before.nps if before else None, r.nps)),
+            ]
+        )
+        previous[r.survey] = r
+    return header, rows
+
+
+def _change(before: float | None, now: float | None) -> float | None:
+    return None if before is None or now is None else now - before
+
+
 def write_csv(data: ReportData, folder: Path) -> list[Path]:
     """One CSV file per table (raw numbers: shares from 0 to 1, durations in hours)."""
     folder.mkdir(parents=True, exist_ok=True)
@@ -523,6 +561,7 @@ def write_csv(data: ReportData, folder: Path) -> list[Path]:
             ],
         )
     )
+    paths.append(_write(folder / "survey_rounds.csv", *_rounds_table(data.survey_rounds)))
     h = data.help
     paths.append(
         _write(

@@ -278,7 +278,7 @@ async def seed(db: Database) -> None:
                 "campaign_id": campaign,
                 "step_id": step,
                 "title": "Pulse",
-                "anonymous": True,
+                "anonymous": campaign == "launch",  # other/pulse is named (alice's answer)
                 "locale": "en",
                 "questions": [],
                 "created_at": at(10, 1),
@@ -304,7 +304,9 @@ async def seed(db: Database) -> None:
                 "cohort": cohort,
                 "team": team,
                 "answered_on": day,
-                "member_id": None,
+                # Named answers carry their member: an anonymous survey's single response
+                # would be in no figure (fewer than MIN_GROUP).
+                "member_id": 1 if survey == "other/pulse" else None,
             }
             for n, (response, survey, cohort, team, day, kind, value, skipped) in enumerate(
                 SURVEY_ANSWERS

@@ -1121,12 +1121,22 @@ class Oracle:
                 )
         return found
 
+    def shown(self) -> list[tuple[int, int, date, str | None, str | None, SurveyAnswered]]:
+        """The written responses a figure may show: not the anonymous ones of a survey round
+        with fewer than K responses written (their mean would be too close to each one)."""
+        written = self.written()
+        anonymous: dict[int, int] = {}
+        for r in written:
+            if SURVEYS[r[0]][4]:
+                anonymous[r[0]] = anonymous.get(r[0], 0) + 1
+        return [r for r in written if anonymous.get(r[0], K) >= K]
+
     def satisfaction(self) -> ind.Satisfaction:
         first_day = None if self.w.start is None else at(self.w.start).date()
         last_day = None if self.w.end is None else (at(self.w.end) - timedelta(microseconds=1))
         rows = [
             r
-            for r in self.written()
+            for r in self.shown()
             if (first_day is None or r[2] >= first_day)
             and (last_day is None or r[2] <= last_day.date())
             and (self.w.cohort is None or r[3] == self.w.cohort)
@@ -1167,7 +1177,7 @@ class Oracle:
         mean rating and NPS of its written answers."""
         if self.w.cohort is not None or self.w.team is not None:
             return []
-        written = self.written()
+        written = self.shown()
         result = []
         for index, (_, campaign, step, round_, _, _) in enumerate(SURVEYS):
             if not round_ or (self.campaign is not None and campaign != self.campaign):

@@ -174,15 +174,17 @@ async def test_a_pulse_over_three_rounds(db: Database, tmp_path: Path) -> None:
     text = last_dm(adapter, "cm").message.text
     assert "2026-11-03: 5 of 6" in text and "2026-11-10: 3 of 6" in text
     # The report (rallybot report, /rallybot stats, the HTML report): the trend over rounds.
+    # Round 2 closed with 3 anonymous responses: fewer than 5, so no figure shows them.
     data = await compute(db, Scope(), bot.clock.now())
     assert [(r.round, r.responses, r.mean_rating) for r in data.survey_rounds] == [
         ("2026-11-03", 5, 3.0),
-        ("2026-11-10", 3, 10 / 3),
+        ("2026-11-10", 3, None),
         ("2026-11-17", 6, 4.0),
     ]
-    assert "Pulse pulse/weekly: 2026-11-03 5 resp. 3/5 → 2026-11-10 3 resp. 3.33/5" in (
+    assert "Pulse pulse/weekly: 2026-11-03 5 resp. 3/5 → 2026-11-10 3 resp. –/5" in (
         summary_text(data)
     )
+    assert data.satisfaction.ratings == 11  # rounds 1 and 3
 
 
 async def test_refusals_store_nothing(db: Database, tmp_path: Path) -> None:
