@@ -37,6 +37,18 @@ NO_CONTROL = r"^[^\x00-\x1f\x7f]*$"
 """A filter's text: no control character (PostgreSQL refuses a NUL in a string)."""
 
 
+def form_day(text: str | None) -> date | str | None:
+    """A day of a filter form (the form sends its empty fields: empty is no day); the text
+    itself back when it is not a day between :data:`EARLIEST` and :data:`LATEST`."""
+    if not text:
+        return None
+    try:
+        day = date.fromisoformat(text)
+    except ValueError:
+        return text
+    return day if EARLIEST <= day <= LATEST else text
+
+
 def invalid(request: Request, field: str, message: str) -> HTTPException:
     """A 422 for a value the request's schema allows but the page cannot use: under ``/api``
     shaped as FastAPI's own validation errors (as the API document says), else the message."""

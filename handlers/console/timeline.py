@@ -313,8 +313,10 @@ class TimelineSource:
         if after is not None:
             due, rank, tiebreak = after
             if rank == 0:
+                # A row-value comparison: both databases read it as one range of the
+                # (due_at, id) index, where an OR of two conditions scans from the start.
                 query = query.where(
-                    sa.or_(D.due_at > due, sa.and_(D.due_at == due, D.id > int(tiebreak)))
+                    D.due_at >= due, sa.tuple_(D.due_at, D.id) > sa.tuple_(due, int(tiebreak))
                 )
             else:
                 query = query.where(D.due_at > due)

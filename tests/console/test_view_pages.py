@@ -206,3 +206,24 @@ async def test_help_desk_is_for_helpers_and_managers(
     assert (api["open"], api["unanswered"], api["overdue"]) == (1, 1, 1)
     assert (await as_member.get("/helpdesk")).status_code == 403
     assert (await as_member.get("/api/helpdesk")).status_code == 403
+
+
+async def test_filter_forms_send_their_empty_fields(as_manager: ConsoleClient) -> None:
+    empty = {
+        "campaign": "",
+        "audience": "",
+        "zone": "",
+        "locale": "",
+        "status": "",
+        "from": "",
+        "to": "",
+    }
+    for view in ("list", "calendar"):
+        page = await as_manager.get("/timeline", params={**empty, "view": view})
+        assert page.status_code == 200, page.text[:300]
+    assert (
+        await as_manager.get("/indicators", params={"cohort": "", "from": "", "to": ""})
+    ).status_code == 200
+    wrong = await as_manager.get("/timeline", params={"from": "15/09/2026"})
+    assert wrong.status_code == 422 and "is not a day" in wrong.text
+    assert (await as_manager.get("/indicators", params={"to": "1999-12-31"})).status_code == 422

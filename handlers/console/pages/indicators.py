@@ -33,7 +33,14 @@ from rallybot.handlers.console.kit import (
     require,
     word,
 )
-from rallybot.handlers.console.sources import EARLIEST, LATEST, NO_CONTROL, indicator_cache, invalid
+from rallybot.handlers.console.sources import (
+    EARLIEST,
+    LATEST,
+    NO_CONTROL,
+    form_day,
+    indicator_cache,
+    invalid,
+)
 
 __all__ = ["IndicatorsOut", "page"]
 
@@ -115,6 +122,10 @@ _WORDS = {
     "receivers": {"en": "Receivers", "fr": "Receveurs"},
     "none": {"en": "no data in this period", "fr": "pas de données sur la période"},
     "na": {"en": "—", "fr": "—"},
+    "bad_day": {
+        "en": '"{value}" is not a day (write it as 2026-09-15).',
+        "fr": "« {value} » n'est pas un jour (écrivez-le 2026-09-15).",
+    },
     "bad_range": {
         "en": "The end day must not come before the start day.",
         "fr": "Le dernier jour ne doit pas précéder le premier.",
@@ -300,6 +311,13 @@ def _scope(
     )
 
 
+def _day(request: Request, viewer: Viewer, field: str, text: str | None) -> date | None:
+    day = form_day(text)
+    if isinstance(day, str):
+        raise invalid(request, field, word(_WORDS, viewer.locale, "bad_day", value=day))
+    return day
+
+
 @router.get("/indicators", name="indicators", response_class=HTMLResponse)
 async def indicators_page(
     request: Request,
@@ -308,10 +326,12 @@ async def indicators_page(
     cohort: Text = None,
     team: Text = None,
     campaign: Text = None,
-    start: Annotated[date | None, Query(alias="from", ge=EARLIEST, le=LATEST)] = None,
-    end: Annotated[date | None, Query(alias="to", ge=EARLIEST, le=LATEST)] = None,
+    start_text: Annotated[str | None, Query(alias="from", max_length=10)] = None,
+    end_text: Annotated[str | None, Query(alias="to", max_length=10)] = None,
 ) -> HTMLResponse:
     """The indicators of a scope, with bars and downloads."""
+    start = _day(request, viewer, "from", start_text)
+    end = _day(request, viewer, "to", end_text)
     scope = _scope(request, state, viewer, cohort, team, campaign, start, end)
     data = _out(await indicator_cache(request, state).get(scope))
     chosen = {
@@ -347,10 +367,12 @@ async def report_html(
     cohort: Text = None,
     team: Text = None,
     campaign: Text = None,
-    start: Annotated[date | None, Query(alias="from", ge=EARLIEST, le=LATEST)] = None,
-    end: Annotated[date | None, Query(alias="to", ge=EARLIEST, le=LATEST)] = None,
+    start_text: Annotated[str | None, Query(alias="from", max_length=10)] = None,
+    end_text: Annotated[str | None, Query(alias="to", max_length=10)] = None,
 ) -> Response:
     """The HTML report of ``rallybot report --format html``, computed now."""
+    start = _day(request, viewer, "from", start_text)
+    end = _day(request, viewer, "to", end_text)
     scope = _scope(request, state, viewer, cohort, team, campaign, start, end)
     data = await indicator_cache(request, state).fresh(scope)
     try:
@@ -372,10 +394,12 @@ async def report_csv(
     cohort: Text = None,
     team: Text = None,
     campaign: Text = None,
-    start: Annotated[date | None, Query(alias="from", ge=EARLIEST, le=LATEST)] = None,
-    end: Annotated[date | None, Query(alias="to", ge=EARLIEST, le=LATEST)] = None,
+    start_text: Annotated[str | None, Query(alias="from", max_length=10)] = None,
+    end_text: Annotated[str | None, Query(alias="to", max_length=10)] = None,
 ) -> Response:
     """The CSV files of ``rallybot report --format csv``, computed now, in one zip."""
+    start = _day(request, viewer, "from", start_text)
+    end = _day(request, viewer, "to", end_text)
     scope = _scope(request, state, viewer, cohort, team, campaign, start, end)
     data = await indicator_cache(request, state).fresh(scope)
     buffer = io.BytesIO()

@@ -24,7 +24,14 @@ from rallybot.handlers.console.kit import (
     word,
 )
 from rallybot.handlers.console.preview import preview
-from rallybot.handlers.console.sources import EARLIEST, LATEST, NO_CONTROL, invalid, timeline_source
+from rallybot.handlers.console.sources import (
+    EARLIEST,
+    LATEST,
+    NO_CONTROL,
+    form_day,
+    invalid,
+    timeline_source,
+)
 from rallybot.handlers.console.timeline import (
     MAX_PAGE_SIZE,
     PAGE_SIZE,
@@ -90,6 +97,10 @@ _WORDS = {
         "fr": "Le dernier jour ne doit pas précéder le premier.",
     },
     "not_found": {"en": "No such message.", "fr": "Message introuvable."},
+    "bad_day": {
+        "en": '"{value}" is not a day (write it as 2026-09-15).',
+        "fr": "« {value} » n'est pas un jour (écrivez-le 2026-09-15).",
+    },
     "entry_title": {"en": "Message preview", "fr": "Aperçu du message"},
     "back": {"en": "Back to the timeline", "fr": "Retour au calendrier"},
     "as_slack": {"en": "As Slack shows it", "fr": "Tel que Slack l'affiche"},
@@ -260,6 +271,13 @@ async def _page(
     return TimelineOut(entries=[_entry(e) for e in found.entries], next_cursor=found.next_cursor)
 
 
+def _day(request: Request, viewer: Viewer, field: str, text: str | None) -> date | None:
+    day = form_day(text)
+    if isinstance(day, str):
+        raise invalid(request, field, word(_WORDS, viewer.locale, "bad_day", value=day))
+    return day
+
+
 def _zone(name: str | None, default: str) -> str:
     """``name`` when it is a time zone, else ``default`` (a filter may hold anything)."""
     if name:
@@ -308,13 +326,16 @@ async def timeline_page(
     zone: Text = None,
     locale: Text = None,
     status: Annotated[str | None, Query(max_length=20)] = None,
-    start: Annotated[date | None, Query(alias="from", ge=EARLIEST, le=LATEST)] = None,
-    end: Annotated[date | None, Query(alias="to", ge=EARLIEST, le=LATEST)] = None,
+    start_text: Annotated[str | None, Query(alias="from", max_length=10)] = None,
+    end_text: Annotated[str | None, Query(alias="to", max_length=10)] = None,
     cursor: Annotated[str | None, Query(max_length=400)] = None,
     view: Literal["list", "calendar"] = "list",
     month: Annotated[str | None, Query(pattern=MONTH)] = None,
 ) -> HTMLResponse:
-    """The timeline as a list or a month calendar, with filters."""
+    """The timeline as a list or a month calendar, with filters (the form sends its empty
+    fields too: an empty filter is no filter)."""
+    start = _day(request, viewer, "from", start_text)
+    end = _day(request, viewer, "to", end_text)
     source = timeline_source(request, state)
     status = status if status in STATUSES else None
     filters = _filters(request, state, viewer, campaign, audience, zone, locale, status, start, end)
