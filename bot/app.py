@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from rallybot.bot import reloads
-from rallybot.bot.adapters.base import Adapter, AdapterError
+from rallybot.bot.adapters.base import Adapter, AdapterError, event_recorded
 from rallybot.bot.budget import SharedBudget
 from rallybot.bot.channels import ChannelSync, sync_channel_members
 from rallybot.bot.clock import Clock, SimulatedClock
@@ -22,10 +22,18 @@ from rallybot.bot.community import overlay as overlay_community
 from rallybot.bot.community import resolve as resolve_community
 from rallybot.bot.config import Settings
 from rallybot.bot.context import ReloadReport
-from rallybot.bot.events import ButtonClicked, CommandInvoked, Event, FormSubmitted, UserRef
+from rallybot.bot.events import (
+    ButtonClicked,
+    CommandInvoked,
+    Event,
+    FormSubmitted,
+    ReactionAdded,
+    ReactionRemoved,
+    UserRef,
+)
 from rallybot.bot.feature import Feature, ordered
 from rallybot.bot.inbox import Inbox
-from rallybot.bot.journal import JournalCodecError, decode_event, encode_event
+from rallybot.bot.journal import JournalCodecError, decode_event, dedup_id, encode_event
 from rallybot.bot.logs import log_context
 from rallybot.bot.messages import Message
 from rallybot.bot.metrics import METRICS
@@ -62,7 +70,9 @@ from rallybot.storage.repositories import (
     list_members,
     list_states,
     member_memo,
+    prefetch_members,
 )
+from rallybot.storage.secret import server_secret
 
 if TYPE_CHECKING:
     from starlette.routing import BaseRoute
@@ -80,6 +90,12 @@ HANDLER_CONCURRENCY = 8
 """How many inbound events the features handle at the same time (each may hold a connection)."""
 INTERACTIVE_EVENTS = (CommandInvoked, ButtonClicked, FormSubmitted)
 """Events someone waits an answer to: :meth:`Rallybot.accept` returns once they are handled."""
+GROUPED_EVENTS = (ReactionAdded, ReactionRemoved)
+"""Events handled a group at a time, in one transaction with the closing of their journal
+rows: they come in bursts, and their features only write to the database."""
+GROUP_SIZE = 64
+"""How many members' events one transaction handles at most (on SQLite it holds the write
+turn meanwhile: the recording of new events waits for it)."""
 MUST_SEND_GRACE = timedelta(days=365)
 """How late a ``must_send: true`` step may still go out (after a pause or an outage)."""
 SHUTDOWN_GRACE_SECONDS = 20.0
@@ -132,13 +148,19 @@ class Kernel:
         self.campaigns: dict[str, Campaign] = {}
         self._by_source: dict[str, Campaign] = {}
         self.router = Router()
-        # The inbound journal: a burst's events recorded in one transaction, their handling
-        # closed in another (see bot/inbox.py, storage/journal.py).
+        # The inbound journal: a burst's events recorded in one transaction; reactions handled
+        # a group at a time with their journal rows closed in the same transaction, the other
+        # events closed after their features (see bot/inbox.py, storage/journal.py).
         self._claims: GroupCommit[Event, int | None] = GroupCommit(self._record_batch)
         self._handled: GroupCommit[int, None] = GroupCommit(self._mark_batch)
         self._handler_slots = asyncio.Semaphore(HANDLER_CONCURRENCY)
         self.inbox = Inbox(
-            self._handle_recorded, workers=HANDLER_CONCURRENCY, on_handled=self._mark_handled
+            self._handle_recorded,
+            workers=HANDLER_CONCURRENCY,
+            on_handled=self._mark_handled,
+            handle_group=self._handle_group,
+            groupable=lambda event: isinstance(event, GROUPED_EVENTS),
+            max_group=GROUP_SIZE,
         )
         self._replica_task: asyncio.Task[None] | None = None
         self.dispatcher = Dispatcher(
@@ -174,7 +196,11 @@ class Kernel:
         self._file_kinds = [kind for f in self.features for kind in f.file_kinds]
         for feature in self.features:
             for subscription in feature.subscriptions():
-                self.router.add(subscription.event, subscription.handler)
+                self.router.add(
+                    subscription.event,
+                    subscription.handler,
+                    transactional=subscription.transactional,
+                )
         # Every direct message, whichever feature wrote it, waits for its member's wave, then
         # for the features' gates (journey nudges: task_done, daily cap).
         self.waves = Waves(db, clock, self._view, worker_id=self.worker_id)
@@ -554,10 +580,13 @@ class Kernel:
     # ---- events ---------------------------------------------------------------------------
 
     async def _record_batch(self, events: Sequence[Event]) -> list[int | None]:
+        # Deduplicated on a keyed hash of the platform's id, never the id itself (it may hold
+        # the person's platform id); the secret is read once and kept.
+        secret = await server_secret(self.db, self.settings.secret_key)
         items = [
             journal_store.Recorded(
                 event.platform,
-                event.event_id,
+                dedup_id(secret, event.platform, event.event_id),
                 getattr(event, "kind", type(event).__name__),
                 event.user.key,
                 encode_event(event),
@@ -581,9 +610,70 @@ class Kernel:
         direct callers use this; platform adapters get :meth:`accept`."""
         with log_context(event=event.event_id, platform=event.platform):
             journal_id = await self._record(event)
-            if journal_id is not None:
+            if journal_id is None:
+                return
+            if isinstance(event, GROUPED_EVENTS):
+                await self._handle_group([(event, journal_id)])
+            else:
                 await self._handle_recorded(event)
                 await self._mark_handled(journal_id)
+
+    async def _handle_group(self, items: Sequence[tuple[Event, int | None]]) -> None:
+        """Handle different members' events so that a crash leaves their effects and the
+        closing of their journal rows both or neither.
+
+        The features that may do more than write to the database (a help ticket's ✅ answers in
+        its thread) run first, side by side and outside any transaction: they act on what they
+        find (a solved ticket is not solved again), so an event taken up again after a crash
+        repeats nothing they did. Then the transactional features (points, activity,
+        challenges) run for every event in one transaction that also closes the journal rows
+        (each feature's failure spoils it: see :meth:`storage.database.Database.shared`). When
+        it fails, each event is tried in a transaction of its own; one that still fails is
+        handled by its transactional features one at a time and closed after them, as the
+        other events are (their effects are keyed: never given twice)."""
+        await asyncio.gather(
+            *(self._handle_recorded(event, transactional=False) for event, _ in items)
+        )
+        try:
+            await self._handle_together(items)
+            return
+        except Exception as exc:
+            if len(items) > 1:
+                log.warning(
+                    "a group of %d events failed (%s); handling them one by one",
+                    len(items),
+                    type(exc).__name__,
+                )
+        for event, journal_id in items:
+            with log_context(event=event.event_id, platform=event.platform):
+                if len(items) > 1:
+                    try:
+                        await self._handle_together([(event, journal_id)])
+                        continue
+                    except Exception as exc:
+                        log.warning(
+                            "%s event %s failed in a transaction (%s); handling it feature "
+                            "by feature",
+                            type(event).__name__,
+                            event.event_id,
+                            type(exc).__name__,
+                        )
+                await self._handle_recorded(event, transactional=True)
+                if journal_id is not None:
+                    await self._mark_handled(journal_id)
+
+    async def _handle_together(self, items: Sequence[tuple[Event, int | None]]) -> None:
+        async with self.db.shared() as shared:
+            with member_memo():  # the group's members read in one query, then from the memo
+                by_platform: dict[str, list[str]] = {}
+                for event, _ in items:
+                    by_platform.setdefault(event.platform, []).append(event.user.id)
+                for platform, user_ids in by_platform.items():
+                    await prefetch_members(self.db, platform, user_ids)
+                for event, _ in items:
+                    await self._handle_recorded(event, transactional=True)
+            closed = [journal_id for _, journal_id in items if journal_id is not None]
+            await journal_store.close_in(shared.session, closed, self.clock.now())
 
     async def accept(self, event: Event) -> None:
         """The platform adapters' event sink: record ``event`` itself in the inbound journal
@@ -592,9 +682,12 @@ class Kernel:
         its member's order (see :mod:`bot.inbox`), and the journal row is closed then.
 
         Commands, clicks and form submissions are the exception: this returns once they are
-        handled, because the platform expects their answer (a Discord interaction response)."""
+        handled, because the platform expects their answer (a Discord interaction response);
+        the adapter acknowledges them as soon as they are recorded, through
+        :func:`~bot.adapters.base.when_recorded`."""
         with log_context(event=event.event_id, platform=event.platform):
             journal_id = await self._record(event)
+        await event_recorded()  # the adapter may acknowledge it now (see when_recorded)
         if journal_id is not None:
             handled = self.inbox.put(event, journal_id)
             if isinstance(event, INTERACTIVE_EVENTS):
@@ -684,19 +777,28 @@ class Kernel:
         log.info("dropped duplicate %s event %s", type(event).__name__, event.event_id)
         return None
 
-    async def _handle_recorded(self, event: Event) -> None:
+    async def _handle_recorded(self, event: Event, *, transactional: bool | None = None) -> None:
+        """Run the features on ``event``: all of them, or (``transactional``) only those that
+        only write to the database, or only the others (see :meth:`_handle_group`)."""
         # Set here, not only in accept: inbox workers outlive the event that started them.
         with log_context(event=event.event_id, platform=event.platform):
-            async with self._handler_slots:  # a burst cannot take every database connection
+            # A burst cannot take every database connection; a group's transaction holds one
+            # already, for all its events.
+            slot = (
+                contextlib.nullcontext()
+                if self.db.shared_transaction() is not None
+                else self._handler_slots
+            )
+            async with slot:
                 started = time.perf_counter()
                 kind = getattr(event, "kind", type(event).__name__)
                 try:
                     with member_memo():
-                        await self.router.handle(event, self)
+                        await self.router.handle(event, self, transactional=transactional)
                 except BaseException:
                     METRICS.event(event.platform, kind, "failed")
                     raise
-                if METRICS.enabled:
+                if METRICS.enabled and transactional is not False:  # counted once an event
                     METRICS.handled_in(event.platform, kind, time.perf_counter() - started)
                     METRICS.event(event.platform, kind, "handled")
 

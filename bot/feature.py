@@ -56,10 +56,14 @@ Tick = Callable[["BotContext"], Awaitable[object]]
 
 @dataclass(frozen=True, slots=True)
 class Subscription:
-    """``handler`` is called for every inbound event of type ``event``."""
+    """``handler`` is called for every inbound event of type ``event``. ``transactional``: it
+    only reads and writes the database (no message, no platform call), so the bot may run it
+    in a transaction shared with other events and the closing of their journal rows (see
+    :class:`bot.router.Router`)."""
 
     event: type[Event]
     handler: Handler
+    transactional: bool = False
 
 
 @dataclass(frozen=True, slots=True)

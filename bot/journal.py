@@ -10,6 +10,8 @@ can come back (a journal row never names an arbitrary class to build).
 from __future__ import annotations
 
 import dataclasses
+import hashlib
+import hmac
 import json
 from datetime import datetime
 from typing import Any
@@ -33,7 +35,7 @@ from rallybot.bot.events import (
     UserRef,
 )
 
-__all__ = ["JournalCodecError", "decode_event", "encode_event"]
+__all__ = ["JournalCodecError", "decode_event", "dedup_id", "encode_event"]
 
 _CLASSES: dict[str, type[Any]] = {
     cls.__name__: cls
@@ -123,3 +125,11 @@ def decode_event(text: str) -> Event:
     if not isinstance(event, Event):
         raise JournalCodecError("a journal payload that is not an event")
     return event
+
+
+def dedup_id(secret: bytes, platform: str, event_id: str) -> str:
+    """The key that drops a platform's retry of ``event_id``: a keyed hash (HMAC-SHA256 with
+    the server secret), because platform ids can name a person (a Slack click id ends with the
+    user id, a Discord reaction id holds it) and the deduplication rows outlive the event."""
+    digest = hmac.new(secret, f"{platform}:{event_id}".encode(), hashlib.sha256)
+    return digest.hexdigest()

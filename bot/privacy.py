@@ -20,8 +20,9 @@ should leave ghosts out too (:func:`is_forgotten`).
 Forget also reaches what others were sent about the person: every delivery payload (posts,
 other members' direct messages: badge announcements, "Done by:" lines, "<@id> is your buddy")
 that holds their platform id, name, e-mail or DM channel is rewritten with "someone" in their
-place (:func:`redact`); free-text quiz answers are emptied; inbound event ids and journal
-rows that hold the platform id are deleted; activity rows lose the DM channel id. An
+place (:func:`redact`); free-text quiz answers are emptied; journal rows that hold the
+platform id are deleted (deduplication rows keep only a keyed hash of the event id; those of
+earlier versions that hold the platform id are deleted); activity rows lose the DM channel id. An
 anonymous survey response still waiting for its batch moves to the ghost (it is released with
 the others); an unfinished draft is deleted.
 
@@ -753,7 +754,9 @@ register(
         handled=("event_id",),
         match=lambda t, m: t.c.event_id.contains(m.platform_user_id, autoescape=True),
         on_forget="delete",
-        why="platform event ids, to drop retries (a Slack click id ends with the user id)",
+        why="keyed hashes of platform event ids, to drop retries (HMAC with the server "
+        "secret: a Slack click id ends with the user id); rows written by earlier versions "
+        "hold the raw id and are deleted at forget",
     )
 )
 register(
@@ -947,8 +950,8 @@ PURPOSES: dict[str, tuple[str, str]] = {
         "a few minutes, until used or expired; deleted at forget",
     ),
     "inbound_event": (
-        "platform event ids, to drop platform retries",
-        "RALLYBOT_RETENTION_DAYS; deleted at forget",
+        "keyed hashes of platform event ids (never the ids), to drop platform retries",
+        "RALLYBOT_RETENTION_DAYS; rows of earlier versions holding a raw id: deleted at forget",
     ),
     "inbound_journal": (
         "events received and not yet handled (crash recovery)",

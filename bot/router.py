@@ -18,14 +18,24 @@ Handler = Callable[[Any, Any], Awaitable[None]]
 
 
 class Router:
-    """Maps event types to handlers. A failing handler is logged and never stops the others."""
+    """Maps event types to handlers. A failing handler is logged and never stops the others.
+
+    A handler added with ``transactional=True`` only reads and writes the database (no
+    message, no platform call): the bot may run it inside a transaction shared with other
+    events and with the closing of their journal rows (see :meth:`bot.app.Rallybot`)."""
 
     def __init__(self) -> None:
-        self._handlers: dict[type[Event], list[Handler]] = defaultdict(list)
+        self._handlers: dict[type[Event], list[tuple[Handler, bool]]] = defaultdict(list)
 
-    def add(self, event_type: type[E], handler: Callable[[E, Any], Awaitable[None]]) -> None:
+    def add(
+        self,
+        event_type: type[E],
+        handler: Callable[[E, Any], Awaitable[None]],
+        *,
+        transactional: bool = False,
+    ) -> None:
         """Call ``handler(event, context)`` for every event of ``event_type``."""
-        self._handlers[event_type].append(handler)
+        self._handlers[event_type].append((handler, transactional))
 
     def on(self, event_type: type[E]) -> Callable[[Handler], Handler]:
         """Decorator form of :meth:`add`."""
@@ -36,10 +46,15 @@ class Router:
 
         return decorator
 
-    async def handle(self, event: Event, context: Any) -> None:
+    async def handle(
+        self, event: Event, context: Any, *, transactional: bool | None = None
+    ) -> None:
         """Call every handler of ``event``'s type, in order (deduplication is the caller's:
-        :meth:`bot.app.Rallybot.handle`)."""
-        for handler in self._handlers.get(type(event), ()):
+        :meth:`bot.app.Rallybot.handle`); with ``transactional``, only the handlers added with
+        that flag (True) or only the others (False)."""
+        for handler, flag in self._handlers.get(type(event), ()):
+            if transactional is not None and flag is not transactional:
+                continue
             try:
                 await handler(event, context)
             except Exception:

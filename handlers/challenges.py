@@ -1088,7 +1088,7 @@ class ChallengesFeature(Feature):
         """Attach this module's handlers (after members: a join is recorded first)."""
         return (
             Subscription(MessagePosted, on_message_posted),
-            Subscription(ReactionAdded, on_reaction_added),
+            Subscription(ReactionAdded, on_reaction_added, transactional=True),
             Subscription(MemberJoined, on_member_joined),
             Subscription(ButtonClicked, on_button_clicked),
             Subscription(CommandInvoked, on_command),

@@ -909,8 +909,8 @@ class PointsFeature(Feature):
     def subscriptions(self) -> Sequence[Subscription]:
         """Attach this module's handlers."""
         return (
-            Subscription(ReactionAdded, on_reaction_added),
-            Subscription(ReactionRemoved, on_reaction_removed),
+            Subscription(ReactionAdded, on_reaction_added, transactional=True),
+            Subscription(ReactionRemoved, on_reaction_removed, transactional=True),
             Subscription(MessagePosted, on_message_posted),
             Subscription(CommandInvoked, on_command),
         )

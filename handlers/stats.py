@@ -384,7 +384,7 @@ class StatsFeature(Feature):
         """Attach the activity recorders."""
         return (
             Subscription(MessagePosted, on_message),
-            Subscription(ReactionAdded, on_reaction),
+            Subscription(ReactionAdded, on_reaction, transactional=True),
             Subscription(ButtonClicked, on_button),
             Subscription(CommandInvoked, on_command),
         )

@@ -32,7 +32,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-from weakref import WeakKeyDictionary
 
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
@@ -56,10 +55,10 @@ from rallybot.campaigns.timeexpr import parse_duration
 from rallybot.storage.database import Database
 from rallybot.storage.models import ChannelMember, Delivery, DeliveryStatus, Member, table_of
 from rallybot.storage.repositories import get_member_by_platform_id, upsert_member
+from rallybot.storage.secret import cached_secret, server_secret
 from rallybot.storage.survey_models import (
     MIN_GROUP,
     ONCE,
-    BotSecret,
     Survey,
     SurveyAnswer,
     SurveyDraft,
@@ -198,41 +197,8 @@ def _t(locale: str | None, key: str, **values: object) -> str:
 # ---------------------------------------------------------------------------- definitions
 
 
-_secrets: WeakKeyDictionary[Database, bytes] = WeakKeyDictionary()
-_SECRET_NAME = "survey"
 ONE_OFF_CLOSE = timedelta(days=14)
 """How long a one-off survey with an absolute time takes answers when the file does not say."""
-
-
-async def server_secret(db: Database, configured: object = None) -> bytes:
-    """The secret that keys the survey buttons: the ``RALLYBOT_SECRET_KEY`` setting, else one
-    generated on first use and kept in ``bot_secret`` (every replica reads the same)."""
-    cached = _secrets.get(db)
-    if cached is not None:
-        return cached
-    value = getattr(configured, "get_secret_value", lambda: "")()
-    if value:
-        secret = str(value).encode()
-    else:
-        table = table_of(BotSecret)
-        query = sa.select(table.c.value).where(table.c.name == _SECRET_NAME)
-        async with db.session() as session:
-            stored = await session.scalar(query)
-        if stored is None:
-            try:
-                async with db.session() as session:
-                    await session.execute(
-                        sa.insert(table).values(
-                            name=_SECRET_NAME, value=secrets.token_hex(32), created_at=_utcnow()
-                        )
-                    )
-            except IntegrityError:
-                pass  # another replica made it first
-            async with db.session() as session:
-                stored = await session.scalar(query)
-        secret = str(stored).encode()
-    _secrets[db] = secret
-    return secret
 
 
 def _utcnow() -> datetime:
@@ -247,7 +213,7 @@ def sign_invitation(db: Database, message: Message, occurrence: str) -> Message:
     """``message`` with its "Answer the survey" button keyed with the server secret and the
     round (``occurrence``); unchanged when it has none. The secret is loaded by
     :func:`sync_surveys`, which every reload runs before planning."""
-    secret = _secrets.get(db)
+    secret = cached_secret(db)
     if secret is None or not any(b.action_id == "survey-start" for b in message.buttons):
         return message
     sid = message.metadata.get("survey") or survey_id(

@@ -19,7 +19,7 @@ import sqlalchemy as sa
 
 from rallybot.storage.database import Database, relax_commit
 
-__all__ = ["GroupCommit", "appender"]
+__all__ = ["Appender", "GroupCommit", "appender"]
 
 log = logging.getLogger("rallybot.storage")
 
@@ -88,20 +88,12 @@ class GroupCommit(Generic[T, R]):
                 future.set_result(result)
 
 
-_appenders: WeakKeyDictionary[Database, dict[str, GroupCommit[dict[str, Any], None]]] = (
-    WeakKeyDictionary()
-)
+class Appender:
+    """Inserts rows into an append-only table, a burst at a time (see :func:`appender`)."""
 
-
-def appender(db: Database, table: sa.Table) -> GroupCommit[dict[str, Any], None]:
-    """The group commit that inserts rows into an append-only ``table`` of ``db``: each
-    :meth:`~GroupCommit.submit` returns once its row is committed, with the others submitted
-    meanwhile."""
-    by_table = _appenders.get(db)
-    if by_table is None:
-        by_table = _appenders[db] = {}
-    writer = by_table.get(table.name)
-    if writer is None:
+    def __init__(self, db: Database, table: sa.Table) -> None:
+        self._db = db
+        self._table = table
 
         async def insert(rows: Sequence[dict[str, Any]]) -> list[None]:
             async with db.session() as session:
@@ -109,5 +101,35 @@ def appender(db: Database, table: sa.Table) -> GroupCommit[dict[str, Any], None]
                 await session.execute(sa.insert(table), list(rows))
             return [None] * len(rows)
 
-        writer = by_table[table.name] = GroupCommit(insert)
+        self._group: GroupCommit[dict[str, Any], None] = GroupCommit(insert)
+
+    @property
+    def batches(self) -> int:
+        """How many transactions of its own it wrote so far (for benchmarks and tests)."""
+        return self._group.batches
+
+    async def submit(self, row: dict[str, Any]) -> None:
+        """Insert ``row``: with the rows submitted meanwhile, in a transaction of their own
+        (returns once committed), or, inside a shared transaction
+        (:meth:`~storage.database.Database.shared`), with that transaction's work."""
+        shared = self._db.shared_transaction()
+        if shared is not None:
+            shared.defer_insert(self._table, row)
+            return
+        await self._group.submit(row)
+
+
+_appenders: WeakKeyDictionary[Database, dict[str, Appender]] = WeakKeyDictionary()
+
+
+def appender(db: Database, table: sa.Table) -> Appender:
+    """The writer of an append-only ``table`` of ``db``: each :meth:`~Appender.submit` returns
+    once its row is committed, with the others submitted meanwhile (or it goes with the
+    caller's shared transaction)."""
+    by_table = _appenders.get(db)
+    if by_table is None:
+        by_table = _appenders[db] = {}
+    writer = by_table.get(table.name)
+    if writer is None:
+        writer = by_table[table.name] = Appender(db, table)
     return writer

@@ -13,6 +13,11 @@ as free and then both claim it; the second one waits (up to the 30-second busy t
 first commits or rolls back. :meth:`Database.read` is for transactions that only read: a plain
 ``BEGIN`` that takes no write lock, so readers run side by side with each other and with the one
 writer (WAL).
+
+:meth:`Database.shared` opens one transaction that every :meth:`~Database.session` and
+:meth:`~Database.read` of the calling task joins until the block ends: the bot handles a burst
+of inbound events that way, their effects and the closing of their journal rows committed
+together.
 """
 
 from __future__ import annotations
@@ -25,9 +30,11 @@ from collections import deque
 from collections.abc import AsyncIterator, Callable
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
+from contextvars import ContextVar
 from types import TracebackType
 from typing import Any, Literal, TypeVar, cast
 
+import sqlalchemy as sa
 from sqlalchemy import event, make_url, text
 from sqlalchemy.engine import URL
 from sqlalchemy.engine.interfaces import DBAPIConnection
@@ -43,6 +50,8 @@ __all__ = [
     "SQLITE_BUSY_TIMEOUT_MS",
     "Database",
     "DatabaseUnreachable",
+    "SharedTransaction",
+    "SharedTransactionFailed",
     "WriterTurns",
     "create_database",
     "make_engine",
@@ -253,6 +262,59 @@ class WriterTurns:
         self._busy = False
 
 
+class SharedTransaction:
+    """The transaction opened by :meth:`Database.shared`: the sessions and reads of the task
+    that opened it run in it (see :meth:`Database.session`).
+
+    Rows handed to :meth:`defer_insert` are inserted together just before the commit (the
+    append-only tables' group commit, :func:`storage.batching.appender`, lands here instead of
+    waiting for a write turn this transaction holds). ``memo`` keeps what cannot change while
+    the transaction holds its locks (the current season), for the code that joins it.
+    """
+
+    def __init__(self, db: Database, session: AsyncSession, owner: asyncio.Task[Any]) -> None:
+        self.db = db
+        self.session = session
+        self.owner = owner
+        self.memo: dict[str, Any] = {}
+        self.failed: BaseException | None = None
+        self._deferred: list[tuple[sa.Table, dict[str, Any]]] = []
+
+    def defer_insert(self, table: sa.Table, row: dict[str, Any]) -> None:
+        """Insert ``row`` into ``table`` with this transaction, at its end."""
+        self._deferred.append((table, row))
+
+    @asynccontextmanager
+    async def joined(self) -> AsyncIterator[AsyncSession]:
+        """The session, for one block of work. A block that raises spoils the whole
+        transaction (its statements cannot be undone alone without a savepoint per block,
+        which would double the round trips): the error goes on to its caller, as a session of
+        its own would raise it, and the transaction is rolled back at its end."""
+        try:
+            yield self.session
+        except BaseException as exc:
+            if self.failed is None:
+                self.failed = exc
+            raise
+        finally:
+            self.session.expunge_all()  # as after a session of its own: nothing kept loaded
+
+    async def _flush_deferred(self) -> None:
+        by_table: dict[str, tuple[sa.Table, list[dict[str, Any]]]] = {}
+        for table, row in self._deferred:
+            by_table.setdefault(table.name, (table, []))[1].append(row)
+        self._deferred.clear()
+        for table, rows in by_table.values():
+            await self.session.execute(sa.insert(table), rows)
+
+
+class SharedTransactionFailed(Exception):
+    """A block of work inside a shared transaction failed: the transaction was rolled back."""
+
+
+_SHARED: ContextVar[SharedTransaction | None] = ContextVar("rallybot_shared_tx", default=None)
+
+
 class Database:
     """An async engine and its session factory.
 
@@ -298,7 +360,16 @@ class Database:
         on the next statement and is committed at the end). On SQLite, where one connection
         writes at a time, an ``urgent`` session (recording inbound events) goes before the
         others waiting for their turn.
+
+        Inside :meth:`shared` (the same task), the session is the shared transaction's: nothing
+        is committed at the end of the block, and an error in it rolls the whole shared
+        transaction back (see :meth:`SharedTransaction.joined`).
         """
+        shared = self.shared_transaction()
+        if shared is not None:
+            async with shared.joined() as session:
+                yield session
+            return
         async with self._writing(urgent), self.sessionmaker() as session:
             try:
                 yield session
@@ -332,7 +403,15 @@ class Database:
         (autocommit), which saves two round trips (use :meth:`session` when several reads must
         see one snapshot). Writing in it is a bug (on SQLite it fails with
         "database is locked" when another connection writes). Nothing is committed: closing
-        the session ends the transaction, and the rows read stay loaded."""
+        the session ends the transaction, and the rows read stay loaded.
+
+        Inside :meth:`shared` (the same task), it reads in the shared transaction, so it sees
+        what that transaction wrote."""
+        shared = self.shared_transaction()
+        if shared is not None:
+            async with shared.joined() as session:
+                yield session
+            return
         async with self._readers() as session:
             yield session
 
@@ -344,10 +423,49 @@ class Database:
         process's other writers like :meth:`session`."""
         if self.dialect != "sqlite":
             raise RuntimeError("write_sqlite is for SQLite databases")
+        if self.shared_transaction() is not None:  # it would wait for the turn the task holds
+            raise RuntimeError("write_sqlite cannot run inside a shared transaction")
         if self._direct is None:
             self._direct = _DirectWriter(str(self.engine.url.database))
         async with self._writing(urgent):
             return await self._direct.run(work)
+
+    def shared_transaction(self) -> SharedTransaction | None:
+        """The :meth:`shared` transaction the current task is in, on this database."""
+        shared = _SHARED.get()
+        if shared is None or shared.db is not self:
+            return None
+        try:
+            task = asyncio.current_task()
+        except RuntimeError:
+            return None
+        # Tasks started inside the block inherit the context, not the transaction: a session
+        # is used by one task at a time.
+        return shared if task is shared.owner else None
+
+    @asynccontextmanager
+    async def shared(self) -> AsyncIterator[SharedTransaction]:
+        """One write transaction that the current task's sessions and reads join until the
+        block ends (see :meth:`session`); committed at the end with the deferred rows, rolled
+        back entirely on error, or with :class:`SharedTransactionFailed` when a block of work
+        inside failed (even if its caller went on). Nested, it joins the outer one."""
+        outer = self.shared_transaction()
+        if outer is not None:
+            yield outer
+            return
+        task = asyncio.current_task()
+        if task is None:
+            raise RuntimeError("a shared transaction needs a running task")
+        async with self.session() as session:
+            shared = SharedTransaction(self, session, task)
+            token = _SHARED.set(shared)
+            try:
+                yield shared
+                if shared.failed is not None:
+                    raise SharedTransactionFailed(type(shared.failed).__name__) from shared.failed
+                await shared._flush_deferred()
+            finally:
+                _SHARED.reset(token)
 
     async def dispose(self) -> None:
         """Close every pooled connection. The object can still be used afterwards."""

@@ -4,7 +4,8 @@
 (``inbound_event``, a platform retry is dropped there) and, for each new event, the event itself
 (``inbound_journal``). The platform is told "received" only after that commit, and the commit is
 a durable one (no ``synchronous_commit = off`` here: an acknowledged event must survive a crash).
-:func:`mark_handled` closes journal rows; :func:`adopt` hands the unhandled rows of a dead process
+:func:`close_in` closes journal rows in the transaction of their events' effects
+(:func:`mark_handled` in one of its own); :func:`adopt` hands the unhandled rows of a dead process
 to a live one; :func:`purge` forgets handled rows after a while.
 
 The replica registry (:func:`register`, :func:`beat`, :func:`deregister`) is a row per running
@@ -24,6 +25,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import dialect as sqlite_dialect
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from rallybot.storage.database import Database
 from rallybot.storage.journal_models import InboundJournal, Replica
@@ -37,6 +39,7 @@ __all__ = [
     "Recorded",
     "adopt",
     "beat",
+    "close_in",
     "deregister",
     "mark_handled",
     "purge",
@@ -194,8 +197,20 @@ async def _record_on_postgresql(
     return fresh, dict(zip(new, returned, strict=True))
 
 
+async def close_in(session: AsyncSession, ids: Sequence[int], now: datetime) -> None:
+    """Close the journal rows ``ids`` in ``session``'s transaction: the one that wrote their
+    events' effects (see :meth:`~storage.database.Database.shared`), so that a crash leaves
+    both or neither."""
+    for offset in range(0, len(ids), 500):
+        page = list(ids[offset : offset + 500])
+        await session.execute(
+            sa.update(table_of(InboundJournal)).where(J.id.in_(page)).values(handled_at=now)
+        )
+
+
 async def mark_handled(db: Database, ids: Sequence[int], now: datetime) -> None:
-    """Close the journal rows ``ids``: their events have been handled."""
+    """Close the journal rows ``ids``: their events have been handled (in a transaction of its
+    own: for the events whose effects were committed by their features)."""
     if not ids:
         return
     if db.dialect == "sqlite":

@@ -9,7 +9,8 @@ Limits (daily cap, cooldown, per-pair limit, giver's allowance) are checked insi
 transaction while the member (and the giver) are locked: on PostgreSQL with
 ``SELECT ... FOR NO KEY UPDATE`` on their ``member`` rows (taken in id order, so two awards
 cannot deadlock), on SQLite by ``BEGIN IMMEDIATE`` (one writer at a time, see
-:mod:`storage.database`). Concurrent awards therefore never exceed a limit.
+:mod:`storage.database`). Concurrent awards therefore never exceed a limit. An award with no
+limit to check takes no lock: its key and the totals' in-place additions are enough.
 
 Every entry also adds to the member's :class:`~storage.models.PointDay` row of the entry's UTC
 day, in the same transaction: the 7- and 30-day leaderboards sum at most 7 or 30 of those rows
@@ -227,6 +228,18 @@ async def _current_season_id(session: Conn) -> str | None:
     return None if value is None else str(value)
 
 
+async def _season_in(db: Database, session: Conn) -> str | None:
+    """The current season, read once per shared transaction (only an administrator's command
+    starts a season, never the events a shared transaction handles)."""
+    shared = db.shared_transaction()
+    if shared is None:
+        return await _current_season_id(session)
+    if "ledger.season" not in shared.memo:
+        shared.memo["ledger.season"] = await _current_season_id(session)
+    season: str | None = shared.memo["ledger.season"]
+    return season
+
+
 async def _add_to_totals(
     session: Conn, member_id: int, season: str | None, amount: int, at: datetime
 ) -> None:
@@ -312,9 +325,14 @@ async def _award(
             limits.actor_allowance is not None or limits.pair_limit is not None
         ):
             locked.append(actor_id)
-        await _lock(session, locked)
-        if await session.scalar(_SEEN, {"key": key}) is not None:
-            return None
+        # Without a limit to check, nothing needs the members locked (the totals are added
+        # to in place) and the INSERT below finds a used key by itself: a burst of reactions
+        # pays three statements an award.
+        limited = limits != Limits(day_start=limits.day_start)
+        if limited:
+            await _lock(session, locked)
+            if await session.scalar(_SEEN, {"key": key}) is not None:
+                return None
         if not await _within_limits(
             session,
             member_id=member_id,
@@ -327,7 +345,7 @@ async def _award(
         ):
             return None
         if season is None:
-            season = await _current_season_id(session)
+            season = await _season_in(db, session)
         entry_id = await _insert_entry(
             session,
             member=member_id,

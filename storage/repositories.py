@@ -58,6 +58,7 @@ __all__ = [
     "list_states",
     "load_dm_channels",
     "member_memo",
+    "prefetch_members",
     "set_campaign_status",
     "set_dm_channel",
     "set_flag",
@@ -315,12 +316,34 @@ def member_memo() -> Iterator[None]:
     The bot opens one around the handling of each inbound event, whose features all look up
     the same person; :func:`upsert_member` keeps the memo current. A handler that changes a
     member otherwise (opting out, forgetting) acts last on the event or reads the row itself.
+    Nested, it keeps the outer memo (a group of events handled in one transaction shares one,
+    filled by :func:`prefetch_members`).
     """
+    if _memo.get() is not None:
+        yield
+        return
     token = _memo.set({})
     try:
         yield
     finally:
         _memo.reset(token)
+
+
+async def prefetch_members(db: Database, platform: str, user_ids: Sequence[str]) -> None:
+    """Read the members of ``user_ids`` into the current :func:`member_memo` in one query
+    (nothing outside one)."""
+    memo = _memo.get()
+    if memo is None:
+        return
+    wanted = sorted({u for u in user_ids if (platform, u) not in memo})
+    for offset in range(0, len(wanted), 500):
+        page = wanted[offset : offset + 500]
+        async with db.read() as session:
+            result = await session.execute(
+                sa.select(Member).where(M.platform == platform, M.platform_user_id.in_(page))
+            )
+            for member in result.scalars():
+                memo[(platform, member.platform_user_id)] = member
 
 
 async def get_member_by_platform_id(db: Database, platform: str, user_id: str) -> Member | None:

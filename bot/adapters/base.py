@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any, Protocol, cast, runtime_checkable
 
@@ -22,11 +24,38 @@ __all__ = [
     "SentMessage",
     "TransientSendError",
     "create_adapter",
+    "event_recorded",
     "file_sender",
     "register_adapter",
+    "when_recorded",
 ]
 
 EventSink = Callable[[Event], Awaitable[None]]
+
+_ON_RECORDED: ContextVar[Callable[[], Awaitable[None]] | None] = ContextVar(
+    "rallybot_on_recorded", default=None
+)
+
+
+@contextmanager
+def when_recorded(callback: Callable[[], Awaitable[None]]) -> Iterator[None]:
+    """Within the block, the sink awaits ``callback()`` as soon as the event it was given is
+    durably recorded (or recognised as a retry), before handling it: an adapter acknowledges
+    an interaction there, while its handlers may still answer it afterwards."""
+    token = _ON_RECORDED.set(callback)
+    try:
+        yield
+    finally:
+        _ON_RECORDED.reset(token)
+
+
+async def event_recorded() -> None:
+    """Called by the sink once the event is recorded: runs the adapter's
+    :func:`when_recorded` callback, if any, once."""
+    callback = _ON_RECORDED.get()
+    if callback is not None:
+        _ON_RECORDED.set(None)  # once, even if the sink says so twice
+        await callback()
 
 
 class PlatformStartError(Exception):

@@ -13,7 +13,14 @@ from rallybot.bot.app import HANDLER_CONCURRENCY
 from rallybot.bot.assembly import Rallybot
 from rallybot.bot.clock import SimulatedClock
 from rallybot.bot.config import Settings
-from rallybot.bot.events import ChannelRef, CommandInvoked, Event, ReactionAdded, UserRef
+from rallybot.bot.events import (
+    ChannelRef,
+    CommandInvoked,
+    Event,
+    MessageDeleted,
+    ReactionAdded,
+    UserRef,
+)
 from rallybot.bot.inbox import Inbox
 from rallybot.storage.database import Database
 from rallybot.storage.models import InboundEvent
@@ -71,20 +78,32 @@ async def test_a_burst_is_recorded_in_few_transactions_and_each_event_handled_on
     assert await _count(db, Activity) == 120  # every reaction's activity row, once
 
 
+def _deleted(event_id: str, user: str) -> MessageDeleted:
+    return MessageDeleted(
+        platform="memory",
+        event_id=event_id,
+        user=UserRef(platform="memory", id=user),
+        occurred_at=NOW,
+        channel=ChannelRef(platform="memory", id="C1"),
+        message_id=event_id,
+    )
+
+
 async def test_handlers_run_a_bounded_number_at_a_time(db: Database) -> None:
     bot = _bot(db)
     running = 0
     peak = 0
 
-    async def slow(event: ReactionAdded, ctx: object) -> None:
+    async def slow(event: MessageDeleted, ctx: object) -> None:
         nonlocal running, peak
         running += 1
         peak = max(peak, running)
         await asyncio.sleep(0.005)
         running -= 1
 
-    bot.router.add(ReactionAdded, slow)
-    await asyncio.gather(*(bot.handle(_reaction(f"Ev{i}", f"U{i}")) for i in range(60)))
+    # Events handled one by one (reactions go a group at a time, in one transaction).
+    bot.router.add(MessageDeleted, slow)
+    await asyncio.gather(*(bot.handle(_deleted(f"Ev{i}", f"U{i}")) for i in range(60)))
     assert 2 <= peak <= HANDLER_CONCURRENCY  # side by side, never more than the bound
 
 
@@ -96,10 +115,11 @@ async def test_a_hostile_event_id_fails_alone(db: Database) -> None:
         handled.append(event.event_id)
 
     bot.router.add(ReactionAdded, note)
-    long_id = "E" * 300  # longer than the column: PostgreSQL refuses it
+    long_id = "E" * 300  # kept as a keyed hash: it fits like any other
+    long_user = "U" * 300  # longer than the journal's member column: PostgreSQL refuses it
     results = await asyncio.gather(
         bot.handle(_reaction("ok-1", "U1")),
-        bot.handle(_reaction(long_id, "U2")),
+        bot.handle(_reaction(long_id, long_user)),
         bot.handle(_reaction("ok-2", "U3")),
         return_exceptions=True,
     )

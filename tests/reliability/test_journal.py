@@ -50,6 +50,7 @@ from rallybot.bot.events import (
 from rallybot.bot.journal import JournalCodecError, decode_event, encode_event
 from rallybot.bot.messages import Message
 from rallybot.campaigns.rules import DEFAULT_RULES
+from rallybot.storage import journal as journal_store
 from rallybot.storage.database import Database, create_database
 from rallybot.storage.journal_models import InboundJournal
 from rallybot.storage.models import Member, PointEntry, PointTotal, table_of
@@ -146,7 +147,7 @@ def test_a_journal_payload_cannot_name_another_class() -> None:
 
 def _bot(db: Database, worker_id: str = "worker-a", **settings: object) -> Rallybot:
     return Rallybot(
-        Settings(database_url=db.url, heartbeat_seconds=0.2, **settings),  # type: ignore[arg-type]
+        Settings(database_url=db.url, **{"heartbeat_seconds": 0.2, **settings}),  # type: ignore[arg-type]
         db,
         MemoryAdapter(),
         SimulatedClock(NOW),
@@ -286,6 +287,45 @@ async def test_a_live_replica_adopts_a_dead_replicas_events_once_its_heartbeat_i
         await alive.stop_replica()
 
 
+async def test_a_crash_as_the_rows_are_closed_undoes_the_effects_and_a_restart_gives_them_once(
+    db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The journal rows are closed in the transaction of their events' effects: a process
+    killed after the features' writes and the closing statement, before the commit, leaves
+    neither (on the previous design the points stayed, their rows open)."""
+    members = 200
+    await _seed(db, members)
+    real_close, real_mark = journal_store.close_in, journal_store.mark_handled
+
+    async def close_then_die(session: object, ids: object, now: object) -> None:
+        await real_close(session, ids, now)  # type: ignore[arg-type]
+        raise asyncio.CancelledError  # the process stops here: the commit never comes
+
+    async def mark_then_die(db_: Database, ids: object, now: object) -> None:
+        await real_mark(db_, ids, now)  # type: ignore[arg-type]
+        raise asyncio.CancelledError
+
+    monkeypatch.setattr(journal_store, "close_in", close_then_die)
+    monkeypatch.setattr(journal_store, "mark_handled", mark_then_die)
+    crashed = _bot(db)
+    for i in range(members):
+        journal_id = await crashed._record(_reaction(i))
+        assert journal_id is not None
+        crashed.inbox.put(_reaction(i), journal_id)
+    await asyncio.wait_for(crashed.idle(), timeout=60)
+    assert await _points(db) == (0, 0, 0)  # the effects went with the closing
+    assert not any(handled for _, _, handled in await _journal(db))
+    monkeypatch.undo()
+    again = _bot(db)  # the same worker id, restarted
+    await again.start_replica()
+    try:
+        await again.idle()
+    finally:
+        await again.stop_replica()
+    assert await _points(db) == (members, members, members * POINTS)
+    assert all(handled for _, _, handled in await _journal(db))
+
+
 async def test_an_event_that_keeps_killing_its_handler_is_given_up(db: Database) -> None:
     bot = _bot(db)
     journal_id = await bot._record(_reaction(1))
@@ -310,6 +350,30 @@ async def test_handled_events_are_purged_after_the_keep_setting(db: Database) ->
     bot.clock.set(NOW + timedelta(hours=3))
     assert await bot.purge_journal() == 3
     assert [row[0] for row in await _journal(db)] == [unhandled]  # never an unhandled one
+
+
+async def test_the_heartbeat_purges_handled_rows_after_the_keep_setting(
+    db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import rallybot.bot.app as app_module
+
+    monkeypatch.setattr(app_module, "JOURNAL_PURGE_BEATS", 1)  # every heartbeat
+    await _seed(db, 2)
+    bot = _bot(db, journal_keep_hours=1, heartbeat_seconds=0.05)
+    for i in range(2):
+        await bot.handle(_reaction(i))
+    assert len(await _journal(db)) == 2
+    assert isinstance(bot.clock, SimulatedClock)
+    bot.clock.set(NOW + timedelta(hours=2))
+    await bot.start_replica()
+    try:
+        for _ in range(100):
+            if not await _journal(db):
+                break
+            await asyncio.sleep(0.05)
+    finally:
+        await bot.stop_replica()
+    assert await _journal(db) == []
 
 
 # ---- real processes, kill -9 ----------------------------------------------------------------

@@ -33,6 +33,7 @@ from rallybot.bot.adapters.base import (
     PlatformStartError,
     SentMessage,
     TransientSendError,
+    when_recorded,
 )
 from rallybot.bot.adapters.discord.render import (
     RenderedMessage,
@@ -185,15 +186,18 @@ class DiscordAdapter:
     join time. Button clicks are handled from the component custom id alone
     (:func:`~bot.adapters.discord.render.parse_custom_id`), never from an in-memory view, so
     buttons of messages sent before a restart keep working; the interaction id is the event id.
-    A click is acknowledged (a deferred update) when its handlers are done, or after
-    :data:`CLICK_ACK_GRACE` seconds if they are slow, well within Discord's 3 seconds: until
+    A click is acknowledged (a deferred update) once recorded in the bot's inbound journal,
+    when its handlers are done, or :data:`CLICK_ACK_GRACE` seconds after it arrived if they are
+    slow, well within Discord's 3 seconds: until
     then a handler may answer it with a form (:meth:`open_form`, a modal, which can only be
     the first answer); the submitted modal becomes :class:`~bot.events.FormSubmitted`.
     ``/rallybot`` is an application command group synced to each configured guild at start,
     with one subcommand per entry of :data:`bot.commands.COMMANDS`; the options' values become
     the words a Slack user would have typed (a picked member becomes ``<@id>``, as handlers
-    read mentions). The invocation is deferred (ephemeral) at once and :meth:`respond` sends
-    the private answer.
+    read mentions). The invocation is deferred (ephemeral) as soon as it is recorded, and
+    :meth:`respond` sends the private answer; a submitted form likewise. An interaction the bot
+    could not record is not acknowledged: Discord shows that it failed, and the member tries
+    again (Discord never sends an interaction twice).
 
     **Outbound.** Every post and direct message carries a nonce derived from the outbox key
     (:func:`~bot.adapters.discord.render.nonce_for`); discord.py 2.7 sends
@@ -468,15 +472,13 @@ class DiscordAdapter:
     async def _command(
         self, interaction: discord.Interaction[discord.Client], name: str, *args: str
     ) -> None:
-        """Acknowledge a ``/rallybot`` invocation at once, then hand it to the sink."""
-        try:
-            await interaction.response.defer(ephemeral=True, thinking=True)
-        except discord.HTTPException as exc:  # already acknowledged (a redelivery): go on
-            log.info("could not acknowledge interaction %s: %s", interaction.id, exc)
+        """Hand a ``/rallybot`` invocation to the sink; it is acknowledged (deferred,
+        ephemeral) once recorded, and its handlers' answer follows."""
         event_id = str(interaction.id)
         self._remember_interaction(event_id, interaction)
         channel = self._interaction_channel(interaction)
-        await self._emit(
+        await self._emit_then_defer(
+            interaction,
             CommandInvoked(
                 event_id=event_id,
                 platform=PLATFORM,
@@ -485,8 +487,41 @@ class DiscordAdapter:
                 name=name,
                 args=tuple(args),
                 channel=channel,
-            )
+            ),
+            ephemeral=True,
         )
+
+    async def _emit_then_defer(
+        self,
+        interaction: discord.Interaction[discord.Client],
+        event: Event,
+        *,
+        ephemeral: bool = False,
+    ) -> None:
+        """Hand ``event`` to the sink and acknowledge ``interaction`` (a deferred answer) as
+        soon as the sink says the event is recorded, before its handlers run; a sink without a
+        journal says nothing, and the interaction is acknowledged when it returns, unless a
+        handler answered it. An event that could not be recorded is not acknowledged:
+        Discord tells the member the interaction failed, and they try again."""
+        deferred = False
+
+        async def defer() -> None:
+            nonlocal deferred
+            deferred = True
+            if interaction.response.is_done():
+                return
+            try:
+                if ephemeral:
+                    await interaction.response.defer(ephemeral=True, thinking=True)
+                else:
+                    await interaction.response.defer()
+            except discord.HTTPException as exc:  # already acknowledged (a redelivery)
+                log.info("could not acknowledge interaction %s: %s", interaction.id, exc)
+
+        with when_recorded(defer):
+            await self._emit(event)
+        if not deferred:
+            await defer()
 
     def _remember_interaction(
         self, event_id: str, interaction: discord.Interaction[discord.Client]
@@ -821,34 +856,50 @@ class DiscordAdapter:
         self._remember_interaction(event_id, interaction)
         lock = self._ack_locks[event_id] = asyncio.Lock()
         # Acknowledged once the handlers are done (one may open a form, which must be the
-        # first answer), or after CLICK_ACK_GRACE, within Discord's 3 seconds.
-        timer = asyncio.create_task(self._acknowledge_later(interaction, lock))
+        # first answer), or CLICK_ACK_GRACE after it arrived, within Discord's 3 seconds; never
+        # before the click is recorded (one that cannot be recorded is not acknowledged:
+        # Discord tells the member it failed, and they click again).
+        loop = asyncio.get_running_loop()
+        arrived = loop.time()
+        timer: asyncio.Task[None] | None = None
+        recorded = False
+
+        async def on_recorded() -> None:
+            nonlocal timer, recorded
+            recorded = True
+            grace = max(0.0, CLICK_ACK_GRACE - (loop.time() - arrived))
+            timer = loop.create_task(self._acknowledge_later(interaction, lock, grace))
+
         message_id = str(interaction.message.id) if interaction.message is not None else ""
         try:
-            await self._emit(
-                ButtonClicked(
-                    event_id=event_id,
-                    platform=PLATFORM,
-                    user=_user_ref(interaction.user),
-                    occurred_at=interaction.created_at,
-                    channel=self._interaction_channel(interaction)
-                    or ChannelRef(PLATFORM, "", is_direct=True),
-                    message_id=message_id,
-                    action_id=action_id,
-                    value=value,
+            with when_recorded(on_recorded):
+                await self._emit(
+                    ButtonClicked(
+                        event_id=event_id,
+                        platform=PLATFORM,
+                        user=_user_ref(interaction.user),
+                        occurred_at=interaction.created_at,
+                        channel=self._interaction_channel(interaction)
+                        or ChannelRef(PLATFORM, "", is_direct=True),
+                        message_id=message_id,
+                        action_id=action_id,
+                        value=value,
+                    )
                 )
-            )
+            recorded = True  # a sink without a journal: handed over is as far as it goes
         finally:
-            timer.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await timer
-            await self._acknowledge(interaction, lock)
+            if timer is not None:
+                timer.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await timer
+            if recorded:
+                await self._acknowledge(interaction, lock)
             self._ack_locks.pop(event_id, None)
 
     async def _acknowledge_later(
-        self, interaction: discord.Interaction[discord.Client], lock: asyncio.Lock
+        self, interaction: discord.Interaction[discord.Client], lock: asyncio.Lock, delay: float
     ) -> None:
-        await asyncio.sleep(CLICK_ACK_GRACE)
+        await asyncio.sleep(delay)
         await asyncio.shield(self._acknowledge(interaction, lock))
 
     @staticmethod
@@ -891,13 +942,10 @@ class DiscordAdapter:
             raise TypeError("a modal submission without a custom id")
         if not custom_id.startswith(FORM_PREFIX) or not self._ours(interaction.guild_id):
             return
-        try:
-            await interaction.response.defer()  # acknowledge within Discord's 3 seconds
-        except discord.HTTPException as exc:  # already acknowledged (a redelivery): go on
-            log.info("could not acknowledge interaction %s: %s", interaction.id, exc)
         event_id = str(interaction.id)
         self._remember_interaction(event_id, interaction)
-        await self._emit(
+        await self._emit_then_defer(  # acknowledged once recorded, within Discord's 3 seconds
+            interaction,
             FormSubmitted(
                 event_id=event_id,
                 platform=PLATFORM,
@@ -906,7 +954,7 @@ class DiscordAdapter:
                 form_id=custom_id.removeprefix(FORM_PREFIX),
                 values=_modal_values(data.get("components") or []),
                 channel=self._interaction_channel(interaction),
-            )
+            ),
         )
 
     @staticmethod

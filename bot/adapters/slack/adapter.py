@@ -2,10 +2,13 @@
 
 Inbound, an Events API event is acknowledged once the bot has recorded it (its inbound
 journal, one transaction per burst), never before: Slack does not resend an acknowledged
-event. Interactive requests (clicks, commands, forms) are acknowledged at once, and handed to
-the sink in a task of their own, so their answer never waits on the database, the router or
-the rate limiter (Slack wants it within 3 seconds). (Bolt runs
-with ``process_before_response=True``: our listeners return in microseconds, and the tasks are
+event. Interactive requests (clicks, commands, forms) are handed to the sink in a task of their
+own and acknowledged as soon as the sink says they are recorded
+(:func:`~bot.adapters.base.when_recorded`), before they are handled, so their answer never
+waits on the router or the rate limiter (Slack wants it within 3 seconds); one that cannot be
+recorded is answered with an error, and the member sees that the click did not go through. A
+form is closed by that acknowledgement. (Bolt runs with ``process_before_response=True``: our
+listeners return once the event is recorded, and the tasks are
 ours to count, bound and await on :meth:`SlackAdapter.stop`.) One member's events are handled
 in the order they arrived; different members' events run side by side, a bounded number at
 once. Slack retries an event it thinks was not acknowledged (``X-Slack-Retry-Num``); a retry
@@ -27,7 +30,7 @@ import logging
 import re
 import time
 from collections import OrderedDict
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -51,6 +54,7 @@ from rallybot.bot.adapters.base import (
     PlatformStartError,
     SentMessage,
     TransientSendError,
+    when_recorded,
 )
 from rallybot.bot.adapters.slack.http_guard import Ignored, Rejected, check_request
 from rallybot.bot.adapters.slack.limits import rate_keys, slack_limiter
@@ -689,7 +693,8 @@ class SlackAdapter:
         """A payload the guard let through but a listener could not read: 400, one line.
         An event the bot could not record: 503, so that Slack sends it again."""
         if isinstance(error, EventNotRecorded):
-            log.warning("Slack event not recorded (%s): Slack will send it again", error)
+            # Slack sends an event again; a person sees that their click did not go through.
+            log.warning("Slack request not recorded (%s): answered with an error", error)
             return BoltResponse(status=503, body="not recorded, send it again")
         log.warning("Slack endpoint: malformed payload (%s)", type(error).__name__)
         return BoltResponse(status=400, body="malformed payload")
@@ -732,44 +737,74 @@ class SlackAdapter:
         await ack()
 
     async def _on_action(self, body: dict[str, Any], ack: AsyncAck) -> None:
-        await ack()
         trigger = body.get("trigger_id")
-        for click in clicks_from_block_actions(body, now=self.clock.now()):
+        clicks = clicks_from_block_actions(body, now=self.clock.now())
+        for click in clicks:
             if trigger:  # open_form answers the click with a modal (within 3 seconds)
                 self._triggers[click.event_id] = str(trigger)
                 while len(self._triggers) > 1000:
                     self._triggers.popitem(last=False)
-            self._spawn(click)
+        await self._record_then_ack(clicks, ack)
 
     async def _on_view(self, body: dict[str, Any], ack: AsyncAck) -> None:
-        await ack()  # closes the modal
         event = form_from_view_submission(body, now=self.clock.now())
-        if event is not None:
-            self._spawn(event)
+        # The acknowledgement closes the modal: once the answers are recorded.
+        await self._record_then_ack([event] if event is not None else [], ack)
 
     async def _on_command(self, body: dict[str, Any], ack: AsyncAck) -> None:
-        await ack()
         event = command_from_slash(body, now=self.clock.now())
         response_url = body.get("response_url")
         if response_url:
             self._response_urls[event.event_id] = str(response_url)
             while len(self._response_urls) > 1000:
                 self._response_urls.popitem(last=False)
-        self._spawn(event)
+        await self._record_then_ack([event], ack)
+
+    async def _record_then_ack(self, events: Sequence[Event], ack: AsyncAck) -> None:
+        """Hand ``events`` to the sink, each in a task of its own, and acknowledge once every
+        one is recorded (the sink's signal, or its return); their handling goes on after.
+        One that cannot be recorded raises :class:`EventNotRecorded`: Slack hears an error."""
+        loop = asyncio.get_running_loop()
+        recorded: list[asyncio.Future[None]] = []
+        for event in events:
+            future: asyncio.Future[None] = loop.create_future()
+            recorded.append(future)
+            self._spawn(event, recorded=future)
+        await asyncio.gather(*recorded)
+        await ack()
 
     async def idle(self) -> None:
         """Wait until every event acknowledged so far has been handled by the sink."""
         while self._tasks:
             await asyncio.gather(*self._tasks, return_exceptions=True)
 
-    def _spawn(self, event: Event) -> None:
-        task = asyncio.get_running_loop().create_task(self._deliver(event))
+    def _spawn(self, event: Event, *, recorded: asyncio.Future[None] | None = None) -> None:
+        task = asyncio.get_running_loop().create_task(self._deliver(event, recorded=recorded))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
-    async def _deliver(self, event: Event, *, strict: bool = False) -> None:
+    async def _deliver(
+        self,
+        event: Event,
+        *,
+        strict: bool = False,
+        recorded: asyncio.Future[None] | None = None,
+    ) -> None:
+        """Hand ``event`` to the sink, in its member's turn. With ``strict``, a failure raises
+        :class:`EventNotRecorded`; with ``recorded``, that future is done once the sink says
+        the event is recorded (or returns), or fails with :class:`EventNotRecorded`."""
+
+        async def on_recorded() -> None:
+            if recorded is not None and not recorded.done():
+                recorded.set_result(None)
+
+        def not_recorded(reason: str) -> None:
+            if recorded is not None and not recorded.done():
+                recorded.set_exception(EventNotRecorded(reason))
+
         sink = self._sink
         if sink is None:
+            not_recorded("the adapter is stopped")
             if strict:
                 raise EventNotRecorded("the adapter is stopped")
             log.warning(
@@ -784,11 +819,17 @@ class SlackAdapter:
         turn.users += 1
         try:
             async with turn.lock, self._sink_slots:
-                await sink(event)
+                with when_recorded(on_recorded):
+                    await sink(event)
+            await on_recorded()  # a sink without a journal: handed over is as far as it goes
         except Exception as exc:
+            not_recorded(type(exc).__name__)
             if strict:
                 raise EventNotRecorded(type(exc).__name__) from exc
             log.exception("the bot failed on Slack event %s", event.event_id)
+        except BaseException:
+            not_recorded("cancelled")
+            raise
         finally:
             turn.users -= 1
             if turn.users == 0:
