@@ -16,6 +16,7 @@ from typing import Any
 
 import discord
 
+from rallybot.bot.adapters.base import event_recorded
 from rallybot.bot.adapters.discord.adapter import DiscordAdapter, build_client
 from rallybot.bot.clock import Clock, SimulatedClock
 from rallybot.bot.config import Settings
@@ -89,6 +90,7 @@ class Recorder:
         self._changed = asyncio.Condition()
 
     async def __call__(self, event: Event) -> None:
+        await event_recorded()  # as the bot's sink: recorded, the adapter may acknowledge it
         async with self._changed:
             self.events.append(event)
             self._changed.notify_all()

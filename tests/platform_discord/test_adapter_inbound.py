@@ -10,6 +10,7 @@ import asyncio
 
 import pytest
 
+from rallybot.bot.adapters.base import event_recorded
 from rallybot.bot.adapters.discord import adapter as discord_adapter
 from rallybot.bot.adapters.discord.adapter import DiscordAdapter
 from rallybot.bot.adapters.discord.render import custom_id
@@ -186,6 +187,7 @@ async def test_a_click_whose_handlers_are_slow_is_acknowledged_in_time(
     acknowledged_while_running = asyncio.Event()
 
     async def slow_sink(event: object) -> None:
+        await event_recorded()  # as the bot's sink says once the click is in its journal
         await fake.wait_for_responses(1)  # the grace ran out: acknowledged anyway
         acknowledged_while_running.set()
         await release.wait()
@@ -206,6 +208,36 @@ async def test_a_click_whose_handlers_are_slow_is_acknowledged_in_time(
     await tasks_settle()
     (ack,) = fake.interaction_responses  # once: the end of the handlers sends no second one
     assert ack["type"] == 6
+
+
+async def test_a_click_that_cannot_be_recorded_is_not_acknowledged(
+    fake: FakeDiscord, running: tuple[DiscordAdapter, Recorder], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Discord never sends an interaction twice: one the bot could not record is left
+    unanswered, so that the member sees it failed and clicks again."""
+    adapter, _ = running
+    monkeypatch.setattr(discord_adapter, "CLICK_ACK_GRACE", 0.05)
+    tried = asyncio.Event()
+
+    async def failing_sink(event: object) -> None:
+        tried.set()
+        raise ConnectionError("the database is unreachable")
+
+    adapter._sink = failing_sink
+    click(
+        fake,
+        adapter.client,
+        custom_id=custom_id("pilot-rsvp", "yes"),
+        user_id=ALICE,
+        channel=payloads.text_channel(CHANNEL, GUILD, "announcements"),
+        message=_announcement(fake),
+        guild_id=GUILD,
+    )
+    async with asyncio.timeout(5.0):
+        await tried.wait()
+    await asyncio.sleep(0.2)  # well past the grace
+    await tasks_settle()
+    assert fake.interaction_responses == []
 
 
 async def test_components_that_are_not_ours_are_ignored(

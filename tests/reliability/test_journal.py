@@ -359,7 +359,7 @@ async def test_the_heartbeat_purges_handled_rows_after_the_keep_setting(
 
     monkeypatch.setattr(app_module, "JOURNAL_PURGE_BEATS", 1)  # every heartbeat
     await _seed(db, 2)
-    bot = _bot(db, journal_keep_hours=1, heartbeat_seconds=0.05)
+    bot = _bot(db, journal_keep_hours=1, heartbeat_seconds=0.1)
     for i in range(2):
         await bot.handle(_reaction(i))
     assert len(await _journal(db)) == 2
@@ -533,3 +533,51 @@ async def test_slack_hears_an_error_when_the_event_cannot_be_recorded(db: Databa
             response = await poster.post_event(url, body)
     assert attempts == ["EvDown1"]
     assert response.status_code == 503  # not acknowledged: Slack sends it again
+
+
+async def test_a_click_is_acknowledged_once_recorded_and_refused_when_it_cannot_be(
+    db: Database,
+) -> None:
+    """Slack never sends a click twice: it is answered 200 only once the bot says it is
+    recorded (before it is handled), and with an error when it could not be recorded."""
+    from rallybot.bot.adapters.base import event_recorded
+
+    recorded = asyncio.Event()
+    handling = asyncio.Event()
+    release = asyncio.Event()
+    down = True
+
+    async def recorder(event: Event) -> None:
+        if down:
+            raise ConnectionError("the database is unreachable")
+        await recorded.wait()  # recording takes a while
+        await event_recorded()
+        handling.set()
+        await release.wait()  # handling takes longer than Slack's three seconds would allow
+
+    async with FakeSlack(scale=50) as fake, slack_adapter(fake, db, http_port=0) as adapter:
+        await adapter.start(recorder)
+        url = f"http://127.0.0.1:{adapter.port}/slack/events"
+
+        def payload(n: int) -> dict[str, object]:
+            return p.block_actions(
+                user_id="U1",
+                channel_id="C1",
+                message_ts=ANNOUNCEMENT_TS,
+                action_id="rsvp",
+                action_ts=p.ts_at(n, n),
+            )
+
+        async with SlackEventPoster(SIGNING_SECRET) as poster:
+            refused = await poster.post_action(url, payload(1))
+            down = False
+            answer = asyncio.create_task(poster.post_action(url, payload(2)))
+            await asyncio.sleep(0.3)
+            assert not answer.done()  # not acknowledged before it is recorded
+            recorded.set()
+            await asyncio.wait_for(handling.wait(), timeout=5)
+            response = await asyncio.wait_for(answer, timeout=5)  # while it is being handled
+            release.set()
+        await adapter.idle()
+    assert refused.status_code == 503  # the member sees that the click did not go through
+    assert response.status_code == 200
