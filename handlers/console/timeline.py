@@ -349,14 +349,27 @@ class TimelineSource:
 
     async def planned(self, now: datetime, until: datetime | None = None) -> list[TimelineRow]:
         """What the files will send after each campaign's planning mark (paused campaigns
-        send nothing while paused: their rows are left out), up to ``until``."""
-        end = until or (now + PLAN_HORIZON)
+        send nothing while paused: their rows are left out), up to ``until``.
+
+        The window runs from the current hour to ``until`` rounded up to an hour: kept until
+        the hour, the files, the members or a planning mark change (planning 100,000 members
+        takes seconds, a page must not)."""
+        base = now.replace(minute=0, second=0, microsecond=0)
+        end = _hour_up(until) if until is not None else base + PLAN_HORIZON + timedelta(hours=1)
         marks, paused = await self._planned_marks()
+        todo = [
+            (campaign, start)
+            for campaign in self.campaigns.values()
+            if campaign.id not in paused  # nothing goes out while paused
+            and (start := max(marks.get(campaign.id) or base, base)) < end
+        ]
+        if not todo:
+            return []
         key = (
-            tuple(sorted((c.id, c.content_hash) for c in self.campaigns.values())),
-            tuple(sorted(marks.items(), key=lambda kv: kv[0])),
+            tuple(sorted((c.id, c.content_hash, start) for c, start in todo)),
             paused,
             await self._members_mark(),
+            base,
             end,
         )
         if key == self._plan.key:
@@ -367,12 +380,7 @@ class TimelineSource:
         channel_ids = {c.id: {**c.spec.channels, **self.channel_map} for c in campaigns}
         opening = openings(members, campaigns, opened, channel_ids)
         rows: list[TimelineRow] = []
-        for campaign in campaigns:
-            if campaign.id in paused:
-                continue  # nothing goes out while paused
-            start = max(marks.get(campaign.id) or now, now)
-            if start >= end:
-                continue
+        for campaign, start in todo:
             rows.extend(
                 timeline(
                     campaign,
@@ -488,7 +496,9 @@ class TimelineSource:
                 at = datetime.strptime(str(text), "%Y-%m-%d %H").replace(tzinfo=UTC)
                 counts[at.astimezone(tz).date()] += int(n)
         if filters.status in (None, "", "planned"):
-            for row in await self.planned(now, max(following, now + PLAN_HORIZON)):
+            # The list's window when it covers the month: one plan kept for both.
+            until = following if following > now + PLAN_HORIZON else None
+            for row in await self.planned(now, until):
                 if self._plan_matches(row, bounded):
                     counts[row.due_utc.astimezone(tz).date()] += row.count
         return dict(counts)
@@ -563,7 +573,9 @@ class TimelineSource:
             return None
         if due.tzinfo is None:
             return None
-        rows = await self.planned(now, max(now + PLAN_HORIZON, due + timedelta(seconds=1)))
+        rows = await self.planned(
+            now, due + timedelta(seconds=1) if due >= now + PLAN_HORIZON else None
+        )
         row = next((r for r in rows if r.due_utc == due and _plan_tiebreak(r) == tiebreak), None)
         campaign = self.campaigns.get(row.campaign) if row is not None else None
         step = campaign.step(row.step) if campaign is not None and row is not None else None
@@ -587,6 +599,12 @@ class TimelineSource:
             recipients = [Recipient(row.target, row.zone, row.recipient_local, "planned")]
         more = max(0, len(row.recipients) - RECIPIENTS_SHOWN) if row.kind == "dm" else 0
         return EntryDetail(self._plan_entry(row), message, recipients, more)
+
+
+def _hour_up(when: datetime) -> datetime:
+    """``when`` rounded up to the hour."""
+    floor = when.replace(minute=0, second=0, microsecond=0)
+    return floor if floor == when else floor + timedelta(hours=1)
 
 
 def _plan_tiebreak(row: TimelineRow) -> str:

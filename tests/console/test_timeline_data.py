@@ -11,6 +11,7 @@ import pytest
 
 from rallybot.bot.assembly import Rallybot
 from rallybot.bot.messages import plain
+from rallybot.campaigns.planner import MemberView
 from rallybot.handlers.console.timeline import (
     BadCursor,
     Entry,
@@ -177,3 +178,30 @@ def test_a_cursor_that_is_not_one_is_refused() -> None:
             decode_cursor(encode_cursor(when, "outbox", tiebreak))
     assert decode_cursor(encode_cursor(when, "outbox", "000000000042")) == (when, 0, "000000000042")
     assert decode_cursor(encode_cursor(when, "plan", "a/b/once/UTC/en"))[1] == 1
+
+
+async def test_the_plan_is_kept_while_the_clock_moves_within_the_hour(
+    db: Database, tmp_path: Path
+) -> None:
+    bot, clock = await launch_world(db, tmp_path)
+    source = _source(bot)
+    loads = 0
+    load = source._member_views
+
+    async def counted() -> list[MemberView]:
+        nonlocal loads
+        loads += 1
+        return await load()
+
+    source._member_views = counted  # type: ignore[method-assign]
+    now = clock.now().replace(minute=5)
+    first = await _all(source, Filters(), now, 100)
+    for minutes in (1, 20, 50):  # a page every few minutes: planned once
+        assert await _all(source, Filters(), now + timedelta(minutes=minutes), 100) == first
+    assert loads == 1
+    await _all(source, Filters(), now + timedelta(hours=1), 100)  # the next hour plans again
+    assert loads == 2
+    # Nothing to plan (every campaign paused): the members are not even read.
+    await set_campaign_status(db, "launch", CampaignStatus.paused, now)
+    await _all(source, Filters(), now + timedelta(minutes=2), 100)
+    assert loads == 2
