@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import tempfile
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
@@ -13,12 +14,23 @@ from rich.rule import Rule
 from rich.table import Table
 
 from rallybot.bot.adapters.base import SentMessage
+from rallybot.bot.adapters.console import ConsoleAdapter
 from rallybot.bot.assembly import Rallybot
 from rallybot.bot.clock import SimulatedClock
 from rallybot.bot.config import Settings
 from rallybot.bot.events import ChannelRef, MemberJoined, ReactionAdded, UserRef
-from rallybot.campaigns.timeexpr import localize
+from rallybot.campaigns.community import roster_date_format
+from rallybot.campaigns.faq import is_faq_file
+from rallybot.campaigns.loader import _campaign_files, load_campaign
+from rallybot.campaigns.planner import MemberView
+from rallybot.campaigns.quiz import validate_all
+from rallybot.campaigns.roster import RosterEntry, RosterLoadError, load_roster
+from rallybot.campaigns.timeexpr import TimeExprError, localize, parse_time_expr
+from rallybot.campaigns.timeline import default_window
+from rallybot.storage.database import create_database
+from rallybot.storage.migrate import upgrade_async
 from rallybot.storage.models import Delivery
+from rallybot.storage.outbox import counts_by_step
 from rallybot.storage.repositories import upsert_member
 
 __all__ = ["EXAMPLES", "run_demo", "run_try"]
@@ -44,16 +56,9 @@ async def run_demo(
     *, lang: str = "fr", console: Console | None = None, workdir: Path | None = None
 ) -> int:
     """Play J-35 to J+14 of the shipped campaign in ``lang``; returns the exit code."""
-    from rallybot.bot.adapters.console import ConsoleAdapter
-    from rallybot.campaigns.loader import load_campaign
-    from rallybot.campaigns.roster import load_roster
-    from rallybot.storage.database import create_database
-    from rallybot.storage.migrate import upgrade_async
-    from rallybot.storage.outbox import counts_by_step
 
     console = console or Console(highlight=False)
     folder = EXAMPLES / lang
-    from rallybot.campaigns.faq import is_faq_file
 
     campaign_file = next(p for p in sorted(folder.glob("*.yaml")) if not is_faq_file(p))
     campaign = load_campaign(campaign_file)
@@ -202,21 +207,6 @@ async def run_try(
     (or ``start``/``end``, time expressions in the first campaign's zone such as
     ``launch - 7d``). ``speed``: simulated hours per real second (0: as fast as possible).
     Returns the exit code: 1 when the files have errors, 0 otherwise."""
-    import asyncio
-
-    from rallybot.bot.adapters.console import ConsoleAdapter
-    from rallybot.campaigns.community import roster_date_format
-    from rallybot.campaigns.faq import is_faq_file
-    from rallybot.campaigns.loader import _campaign_files
-    from rallybot.campaigns.planner import MemberView
-    from rallybot.campaigns.quiz import validate_all
-    from rallybot.campaigns.roster import RosterEntry, RosterLoadError, load_roster
-    from rallybot.campaigns.timeexpr import TimeExprError, parse_time_expr
-    from rallybot.campaigns.timeline import default_window
-    from rallybot.storage.database import create_database
-    from rallybot.storage.migrate import upgrade_async
-    from rallybot.storage.outbox import counts_by_step
-
     console = console or Console(highlight=False)
     listed = [p for p in _campaign_files(paths) if not is_faq_file(p)]
     campaigns, _banks, errors = validate_all(listed)

@@ -655,7 +655,7 @@ _COLORS = ("#2f6fb0", "#e07b28", "#3a9d5d", "#c2413b", "#7a5aa6", "#8c6d3f")
 
 
 def _figure() -> tuple[Figure, Any]:
-    from matplotlib.figure import Figure
+    from matplotlib.figure import Figure  # noqa: PLC0415 (the charts extra)
 
     figure = Figure(figsize=(7.5, 3.6), dpi=100, layout="constrained")
     return figure, figure.add_subplot()
@@ -794,7 +794,7 @@ _CHART_BUILDERS: dict[str, Callable[[ReportData], Figure]] = {
 
 
 def _integer_ticks() -> Any:
-    from matplotlib.ticker import MaxNLocator
+    from matplotlib.ticker import MaxNLocator  # noqa: PLC0415 (the charts extra)
 
     return MaxNLocator(integer=True)
 
@@ -806,7 +806,7 @@ def chart_pngs(data: ReportData) -> dict[str, bytes]:
         MissingExtraError: matplotlib (the ``charts`` extra) is not installed.
     """
     require("matplotlib")
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.backends.backend_agg import FigureCanvasAgg  # noqa: PLC0415 (the charts extra)
 
     charts: dict[str, bytes] = {}
     for name in CHARTS:

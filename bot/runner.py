@@ -24,6 +24,11 @@ from rallybot.bot.http import HttpServer, Readiness, add_probes
 from rallybot.bot.logs import configure_logging, set_process_fields
 from rallybot.bot.metrics import METRICS
 from rallybot.bot.scheduler import build_scheduler, stop_scheduler
+from rallybot.campaigns.community import roster_date_format
+from rallybot.campaigns.roster import RosterLoadError, load_roster
+from rallybot.storage.database import DatabaseUnreachable, create_database, wait_for_database
+from rallybot.storage.migrate import SchemaError, ensure_schema
+from rallybot.storage.worker_lock import WorkerIdInUse, acquire_worker_id
 
 __all__ = ["run_bot"]
 
@@ -69,11 +74,6 @@ async def run_bot(
     ``memory``, on ``RALLYBOT_HTTP_HOST``:``RALLYBOT_HTTP_PORT``; ``server`` passes a ready
     one instead (tests: port 0).
     """
-    from rallybot.campaigns.community import roster_date_format
-    from rallybot.campaigns.roster import RosterLoadError, load_roster
-    from rallybot.storage.database import DatabaseUnreachable, create_database, wait_for_database
-    from rallybot.storage.migrate import SchemaError, ensure_schema
-    from rallybot.storage.worker_lock import WorkerIdInUse, acquire_worker_id
 
     configure_logging(settings.log_level, settings.log_format, _secrets(settings))
     clock: Clock
@@ -201,7 +201,9 @@ async def run_bot(
             server.add(route)
     console_server: HttpServer | None = None
     if settings.console:  # the web console (handlers/console), on the bot's server or its own
-        from rallybot.handlers.console.serve import attach_to_bot
+        # Loaded only when turned on (FastAPI and its pages); the runner starts it until the
+        # console declares its routes as a feature.
+        from rallybot.handlers.console.serve import attach_to_bot  # noqa: PLC0415
 
         console_server = await attach_to_bot(settings, server, bot, clock)
     readiness.started = True
@@ -264,7 +266,7 @@ async def _stop_when_closed(adapter: object, stop: asyncio.Event) -> None:
 
 
 async def _watch(bot: Rallybot, paths: list[Path], stop: asyncio.Event) -> None:
-    from watchfiles import awatch
+    from watchfiles import awatch  # noqa: PLC0415 (only when watching)
 
     existing = [p for p in paths if p.exists()]
     if not existing:

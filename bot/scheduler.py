@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from rallybot.bot.channels import CHANNEL_SYNC_SECONDS
+from rallybot.bot.teams import TEAM_SYNC_SECONDS
 
 if TYPE_CHECKING:
     from rallybot.bot.app import Kernel
@@ -81,8 +82,6 @@ def build_scheduler(app: Kernel) -> AsyncIOScheduler:
         **common,
     )
     if settings.team_groups:
-        from rallybot.bot.teams import TEAM_SYNC_SECONDS
-
         scheduler.add_job(
             app.teams_tick,
             "interval",

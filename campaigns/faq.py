@@ -176,7 +176,7 @@ def fold(text: str) -> str:
 
 @lru_cache(maxsize=1)
 def _stop_words() -> frozenset[str]:
-    from bm25s.stopwords import (  # type: ignore[import-untyped]
+    from bm25s.stopwords import (  # type: ignore[import-untyped]  # noqa: PLC0415
         STOPWORDS_EN,
         STOPWORDS_FRENCH,
     )
@@ -307,7 +307,7 @@ class FaqIndex:
         self._by_key = {entry.key: entry for entry in self.entries}
         self._retriever: Any = None
         if self.entries:
-            import bm25s  # type: ignore[import-untyped]  # numpy: loaded when a FAQ is
+            import bm25s  # type: ignore[import-untyped]  # noqa: PLC0415  # numpy: loaded when a FAQ is
 
             self._retriever = bm25s.BM25()
             # every document gets at least one token so that bm25s keeps its position

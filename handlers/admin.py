@@ -10,6 +10,7 @@ from rallybot.bot.commands import specs
 from rallybot.bot.events import CommandInvoked
 from rallybot.bot.feature import Feature, Subscription
 from rallybot.bot.waves import open_wave, opened_waves
+from rallybot.handlers.stats import stats_command
 from rallybot.storage.models import CampaignStatus
 from rallybot.storage.repositories import list_states, set_campaign_status
 
@@ -113,8 +114,6 @@ async def on_command(event: CommandInvoked, ctx: BotContext) -> None:
         report = await ctx.reload()
         await ctx.answer(event, report.summary())
     elif name == "stats":
-        from rallybot.handlers.stats import stats_command
-
         await stats_command(event, ctx)
     elif name == "wave":
         await _wave(event, ctx)

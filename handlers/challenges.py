@@ -48,7 +48,7 @@ from rallybot.bot.messages import member as member_text
 from rallybot.campaigns.engagement import Challenge, challenges_of
 from rallybot.campaigns.quiz import sanitize_answer
 from rallybot.campaigns.schema import pick_locale
-from rallybot.handlers.points import _find_member, _member_for, grant
+from rallybot.handlers.points import find_member, grant, member_for
 from rallybot.storage import outbox
 from rallybot.storage.challenge_models import (
     ChallengeClosed,
@@ -368,7 +368,7 @@ async def on_message_posted(event: MessagePosted, ctx: BotContext) -> None:
     running = _running(ctx, "post_in_channel", event.occurred_at)
     if not running:
         return
-    member = await _member_for(ctx, event.user)
+    member = await member_for(ctx, event.user)
     for challenge in running:
         if challenge.channel and _channel_id(ctx, challenge, challenge.channel) not in {
             event.channel.id,
@@ -387,7 +387,7 @@ async def on_reaction_added(event: ReactionAdded, ctx: BotContext) -> None:
     running = _running(ctx, "react", event.occurred_at)
     if not running:
         return
-    member = await _member_for(ctx, event.user)
+    member = await member_for(ctx, event.user)
     for challenge in running:
         if challenge.channel and _channel_id(ctx, challenge, challenge.channel) != (
             event.channel.id
@@ -770,7 +770,7 @@ def _goal_text(challenge: Challenge) -> str:
 
 
 async def _mine(event: CommandInvoked, ctx: BotContext) -> None:
-    member = await _member_for(ctx, event.user)
+    member = await member_for(ctx, event.user)
     await ctx.answer(event, "\n".join(await summary(ctx, member)))
 
 
@@ -861,7 +861,7 @@ async def _submit_files(event: MessagePosted, ctx: BotContext) -> None:
     if not challenge.active(now):
         await _tell(ctx, event.user, "This challenge is not running.")
         return
-    member = await _member_for(ctx, event.user)
+    member = await member_for(ctx, event.user)
     if member.id is None or member.is_bot:
         return
     if _subject(challenge, member) is None:
@@ -914,7 +914,7 @@ async def _submit(event: CommandInvoked, ctx: BotContext, args: list[str]) -> No
     if not challenge.active(now):
         await ctx.answer(event, "This challenge is not running.")
         return
-    member = await _member_for(ctx, event.user)
+    member = await member_for(ctx, event.user)
     assert member.id is not None
     if _subject(challenge, member) is None:
         await ctx.answer(event, "This challenge is for teams, and you have no team.")
@@ -1019,10 +1019,10 @@ async def _invite(event: CommandInvoked, ctx: BotContext) -> None:
     if not event.args:
         await ctx.answer(event, "Usage: /rallybot invite @colleague")
         return
-    inviter = await _member_for(ctx, event.user)
+    inviter = await member_for(ctx, event.user)
     assert inviter.id is not None
     target = event.args[0].strip()
-    known = await _find_member(ctx, event.platform, target)
+    known = await find_member(ctx, event.platform, target)
     user_id = known.platform_user_id if known is not None else target.strip("<>@!")
     user_id = user_id.split("|", 1)[0]
     if not user_id or len(user_id) > 64:

@@ -57,6 +57,7 @@ from rallybot.bot.rota import Rota
 from rallybot.campaigns.faq import Faq, FaqIndex, Match, is_faq_file, load_faq
 from rallybot.campaigns.loader import CampaignLoadError, LoadError
 from rallybot.campaigns.quiz import sanitize_answer
+from rallybot.handlers.points import grant
 from rallybot.storage import outbox
 from rallybot.storage.helpdesk_models import HelpTicket, TicketState
 from rallybot.storage.models import Delivery, DeliveryStatus, Member, table_of
@@ -707,8 +708,6 @@ async def solve(
         return False
     note = _t(fresh.locale, "solved_faq" if through_faq else "solved")
     if credited is not None:
-        from rallybot.handlers.points import grant
-
         points = 0
         try:
             points = await grant(

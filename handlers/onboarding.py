@@ -38,9 +38,10 @@ from rallybot.bot.events import (
 from rallybot.bot.feature import Feature, Subscription, Tick
 from rallybot.bot.messages import Message
 from rallybot.bot.messages import member as member_text
+from rallybot.bot.outbox import HANDED_BACK
 from rallybot.bot.views import member_view
 from rallybot.campaigns.journey import ACCEPT_ACTION, DONE_ACTION, Journey, Task, journey_of
-from rallybot.campaigns.planner import MemberView, build_message, members_of, zone_of
+from rallybot.campaigns.planner import MemberView, _after_quiet, build_message, members_of, zone_of
 from rallybot.campaigns.schema import (
     TASK_CONDITION,
     AudienceSpec,
@@ -51,6 +52,7 @@ from rallybot.campaigns.schema import (
     pick_locale,
 )
 from rallybot.campaigns.timeexpr import localize
+from rallybot.handlers.points import check_badges, grant
 from rallybot.storage import outbox
 from rallybot.storage.database import Database
 from rallybot.storage.ledger import onboarding_done_key
@@ -413,8 +415,6 @@ async def _detect(
 
 async def _grant(ctx: BotContext, **kwargs: Any) -> None:
     try:
-        from rallybot.handlers.points import grant
-
         await grant(ctx, action="onboarding_task", **kwargs)
     except Exception:  # points are a bonus: a ledger problem never stops the journey
         log.exception("could not grant onboarding points (%s)", kwargs.get("key"))
@@ -422,8 +422,6 @@ async def _grant(ctx: BotContext, **kwargs: Any) -> None:
 
 async def _check_badges(ctx: BotContext, member: Member, at: datetime) -> None:
     try:
-        from rallybot.handlers.points import check_badges
-
         await check_badges(ctx, member, at=at)
     except Exception:  # badges are a bonus too
         log.exception("could not check the badges of member %s", member.id)
@@ -583,8 +581,6 @@ async def _assign_buddy(ctx: BotContext, campaign: Campaign, member: Member) -> 
 
 def _next_day_same_time(due: datetime, zone: Any, campaign: Campaign, now: datetime) -> datetime:
     """The same local time as ``due`` on the day after ``now`` (out of quiet hours)."""
-    from rallybot.campaigns.planner import _after_quiet
-
     local_due = due.astimezone(zone)
     tomorrow = now.astimezone(zone).date() + timedelta(days=1)
     later = localize(datetime.combine(tomorrow, local_due.time().replace(tzinfo=None)), zone)
@@ -624,8 +620,6 @@ def make_gate(ctx: BotContext) -> Gate:
     and at most N nudges per member per day (the next ones move to the next day)."""
 
     async def gate(row: Delivery, member: Member) -> object:
-        from rallybot.bot.outbox import HANDED_BACK
-
         campaigns: Mapping[str, Campaign] = ctx.campaigns
         campaign = campaigns.get(row.campaign_id)
         journey = journey_of(campaign) if campaign is not None else None

@@ -62,7 +62,9 @@ __all__ = [
     "COMMANDS",
     "PointsFeature",
     "check_badges",
+    "find_member",
     "grant",
+    "member_for",
     "on_command",
     "on_message_posted",
     "on_reaction_added",
@@ -459,7 +461,8 @@ def _badge_announcement(
 # ---------------------------------------------------------------------------- events
 
 
-async def _member_for(ctx: BotContext, user: UserRef) -> Member:
+async def member_for(ctx: BotContext, user: UserRef) -> Member:
+    """The member behind a platform user (created on first sight)."""
     member = await get_member_by_platform_id(ctx.db, user.platform, user.id)
     if member is None:
         member = await upsert_member(
@@ -537,7 +540,7 @@ async def on_reaction_added(event: ReactionAdded, ctx: BotContext) -> None:
     if own_message:
         return
     rules = rules_of(ctx)
-    reactor = await _member_for(ctx, event.user)
+    reactor = await member_for(ctx, event.user)
     assert reactor.id is not None
     campaign_id = await _is_announcement(ctx, event.channel.id, event.message_id)
     if campaign_id is not None:
@@ -552,7 +555,7 @@ async def on_reaction_added(event: ReactionAdded, ctx: BotContext) -> None:
         )
     author = event.author
     if _emoji(event.emoji) in rules.kudos_emojis and author is not None and not author.is_bot:
-        receiver = await _member_for(ctx, author)
+        receiver = await member_for(ctx, author)
         assert receiver.id is not None
         await grant(
             ctx,
@@ -589,7 +592,7 @@ async def on_reaction_removed(event: ReactionRemoved, ctx: BotContext) -> None:
         elif not author.is_bot:
             takes.append((_kudos_key(event), _kudos_reason(event.emoji), "kudos", author))
     for key, reason, source, owner in takes:
-        member = await _member_for(ctx, owner)  # the one the reaction earned points for
+        member = await member_for(ctx, owner)  # the one the reaction earned points for
         assert member.id is not None
         await ledger.take_back(
             ctx.db,
@@ -606,7 +609,7 @@ async def on_message_posted(event: MessagePosted, ctx: BotContext) -> None:
     """A member's first message in a channel earns the first-post points (once)."""
     if event.user.is_bot or event.channel.is_direct:
         return
-    member = await _member_for(ctx, event.user)
+    member = await member_for(ctx, event.user)
     assert member.id is not None
     await grant(
         ctx,
@@ -622,7 +625,7 @@ async def on_message_posted(event: MessagePosted, ctx: BotContext) -> None:
 _MENTION = re.compile(r"<@!?([A-Za-z0-9._-]+)(?:\|[^>]*)?>")
 
 
-async def _find_member(ctx: BotContext, platform: str, text: str) -> Member | None:
+async def find_member(ctx: BotContext, platform: str, text: str) -> Member | None:
     """A member from a mention (``<@U1>``, ``<@!1>``, ``<@U1|name>``), ``@id`` or ``@name``."""
     match = _MENTION.fullmatch(text.strip())
     user_id = match.group(1) if match else text.strip().removeprefix("@")
@@ -647,7 +650,7 @@ def _signed(amount: int) -> str:
 
 
 async def _my_points(event: CommandInvoked, ctx: BotContext) -> None:
-    member = await _member_for(ctx, event.user)
+    member = await member_for(ctx, event.user)
     await ctx.answer(event, "\n".join(await summary(ctx, member)))
 
 
@@ -739,11 +742,11 @@ async def _kudos(event: CommandInvoked, ctx: BotContext) -> None:
     if not event.args:
         await ctx.answer(event, "Usage: /rallybot kudos @member reason")
         return
-    receiver = await _find_member(ctx, event.platform, event.args[0])
+    receiver = await find_member(ctx, event.platform, event.args[0])
     if receiver is None or receiver.id is None:
         await ctx.answer(event, f"I don't know {member_text(event.args[0], 80)}.")
         return
-    giver = await _member_for(ctx, event.user)
+    giver = await member_for(ctx, event.user)
     if giver.id == receiver.id:
         await ctx.answer(event, "Kudos go to someone else: you cannot give them to yourself.")
         return
@@ -778,13 +781,13 @@ async def _adjust(event: CommandInvoked, ctx: BotContext, args: list[str]) -> No
     if len(args) < 4 or not args[2].isdigit() or int(args[2]) == 0:
         await ctx.answer(event, usage + " (N a positive number; the reason is required)")
         return
-    member = await _find_member(ctx, event.platform, args[1])
+    member = await find_member(ctx, event.platform, args[1])
     if member is None or member.id is None:
         await ctx.answer(event, f"I don't know {member_text(args[1], 80)}.")
         return
     amount = int(args[2]) * (1 if verb == "add" else -1)
     reason = sanitize_answer(" ".join(args[3:]), 300)
-    actor = await _member_for(ctx, event.user)
+    actor = await member_for(ctx, event.user)
     entry_id = await ledger.adjust(
         ctx.db,
         member_id=member.id,
@@ -819,7 +822,7 @@ async def _revert(event: CommandInvoked, ctx: BotContext, args: list[str]) -> No
         await ctx.answer(event, "Usage: /rallybot points revert ENTRY_ID [reason]")
         return
     entry_id = int(args[1].lstrip("#"))
-    actor = await _member_for(ctx, event.user)
+    actor = await member_for(ctx, event.user)
     note = " ".join(args[2:]).strip()
     reason = f"reverted entry #{entry_id} by {event.user.name or event.user.id}"
     new_id = await ledger.revert(

@@ -11,7 +11,6 @@ points go through the ledger (:func:`handlers.points.grant`) with one key per aw
 
 from __future__ import annotations
 
-import inspect
 import logging
 import string
 from collections.abc import Mapping, Sequence
@@ -42,6 +41,7 @@ from rallybot.campaigns.quiz import (
     sanitize_answer,
 )
 from rallybot.campaigns.schema import Campaign, pick_locale
+from rallybot.handlers.points import grant
 from rallybot.storage.models import CampaignStatus, Member, table_of
 from rallybot.storage.quiz_models import QuizAnswer, QuizMode, QuizRun, QuizState
 from rallybot.storage.repositories import get_member_by_platform_id, list_states, upsert_member
@@ -323,11 +323,9 @@ async def _grant(
 ) -> int:
     """Points through the ledger (idempotent by ``key``); 0 when nothing is granted.
 
-    A question's ``points:`` replaces the rules' amount for a right answer when the ledger's
-    ``grant`` takes an ``amount``; otherwise the points rules decide.
+    A question's ``points:`` replaces the rules' amount for a right answer; otherwise the
+    points rules decide.
     """
-    from rallybot.handlers.points import grant
-
     options: dict[str, Any] = {
         "member_id": member_id,
         "action": action,
@@ -337,22 +335,13 @@ async def _grant(
         "reason": f"quiz {run.bank_id}, question {question.id}",
     }
     override = question.spec.points
-    if override is not None and action == "quiz_correct" and _GRANT_TAKES_AMOUNT:
+    if override is not None and action == "quiz_correct":
         options["amount"] = override
     try:
         return int(await grant(ctx, **options))
     except Exception:
         log.exception("could not grant %s points for %s", action, key)
         return 0
-
-
-def _grant_takes_amount() -> bool:
-    from rallybot.handlers.points import grant
-
-    return "amount" in inspect.signature(grant).parameters
-
-
-_GRANT_TAKES_AMOUNT = _grant_takes_amount()
 
 
 # ---------------------------------------------------------------------------- messages

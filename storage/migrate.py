@@ -180,7 +180,7 @@ def _sqlite_lock(url: str, wait: float) -> Iterator[None]:
     when the holder dies, so a killed migration never leaves a stale lock)."""
     path = sqlite_lock_path(url)
     try:
-        import fcntl
+        import fcntl  # noqa: PLC0415 (POSIX only)
     except ImportError:  # no flock (Windows): SQLite's own write lock still serialises
         fcntl = None  # type: ignore[assignment]
     if path is None or fcntl is None:

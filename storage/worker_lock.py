@@ -103,7 +103,7 @@ async def _try(db: Database, worker_id: str) -> WorkerLock | None:
         return WorkerLock(worker_id, connection, None)
     path = _lock_file(db, worker_id)
     try:
-        import fcntl
+        import fcntl  # noqa: PLC0415 (POSIX only)
     except ImportError:  # no flock (Windows): trust the id, as before
         return WorkerLock(worker_id, None, None)
     if path is None:

@@ -241,7 +241,7 @@ def register_adapter(name: str, reference: str) -> None:
 
 def create_adapter(name: str, **kwargs: Any) -> Adapter:
     """Instantiate the adapter registered as ``name``."""
-    import importlib
+    import importlib  # noqa: PLC0415
 
     try:
         reference = ADAPTERS[name]

@@ -3,6 +3,8 @@ has never heard of through its declaration alone."""
 
 from __future__ import annotations
 
+import ast
+import re
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -127,3 +129,41 @@ async def test_the_kernel_runs_a_feature_through_its_declaration(
     assert await bot.next_event_time(NOW + timedelta(days=1)) == NOW + timedelta(hours=1)
     with pytest.raises(LookupError, match="without the Feature feature"):
         bot.feature(Feature)
+
+
+HANDLERS = Path(__file__).resolve().parents[2] / "handlers"
+
+
+def _feature_of(path: Path) -> str:
+    """The feature a file of handlers/ belongs to (a module, or a package's folder)."""
+    relative = path.relative_to(HANDLERS)
+    return relative.parts[0].removesuffix(".py")
+
+
+def test_features_use_each_other_only_through_public_names() -> None:
+    crossings: list[str] = []
+    for path in sorted(HANDLERS.rglob("*.py")):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        own = _feature_of(path)
+        for node in ast.walk(tree):
+            if not isinstance(node, ast.ImportFrom) or not node.module:
+                continue
+            parts = node.module.split(".")
+            if parts[:2] != ["rallybot", "handlers"] or len(parts) < 3 or parts[2] == own:
+                continue
+            crossings += [
+                f"{path.name}: {node.module}.{alias.name}"
+                for alias in node.names
+                if alias.name.startswith("_")
+            ]
+    assert crossings == []
+
+
+def test_features_reach_the_context_typed() -> None:
+    untyped = [
+        f"{path.name}:{number}"
+        for path in sorted(HANDLERS.rglob("*.py"))
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
+        if re.search(r"\b(getattr|setattr|hasattr)\(ctx\s*,|\bctx\.\w+ = .*type: ignore", line)
+    ]
+    assert untyped == []
