@@ -105,6 +105,12 @@ _CM = table_of(ChannelMember)
 
 _WORDS: dict[str, dict[str, str]] = {
     "title": {"en": "Survey", "fr": "Sondage"},
+    "too_few": {
+        "en": "Fewer than {k} anonymous responses: no answer is shown, so that none can be "
+        "told apart.",
+        "fr": "Moins de {k} réponses anonymes : aucune réponse n'est montrée, pour qu'aucune "
+        "ne puisse être reconnue.",
+    },
     "progress": {"en": "Question {n} of {total}", "fr": "Question {n} sur {total}"},
     "already": {
         "en": "You have already answered this survey: thank you!",
@@ -1170,6 +1176,7 @@ class SurveyResults:
     audience: int
     responses: int
     questions: list[QuestionResult]
+    too_few: bool = False  # anonymous, fewer than MIN_GROUP responses: no answer shown
 
     @property
     def response_rate(self) -> float | None:
@@ -1244,6 +1251,19 @@ async def survey_results(db: Database, survey_ref: str) -> SurveyResults:
                 ).where(_A.c.survey_id == survey.id)
             )
         ).all()
+        written = int(
+            await session.scalar(
+                sa.select(sa.func.count(sa.distinct(_A.c.response_id))).where(
+                    _A.c.survey_id == survey.id
+                )
+            )
+            or 0
+        )
+    # Anonymous answers are shown only over MIN_GROUP responses (a round that closed with
+    # fewer): below that, counts, means and texts would be each person's answer.
+    too_few = survey.anonymous and 0 < written < MIN_GROUP
+    if too_few:
+        answers = []
     audience = max(await _audience(db, survey), responses)
     results: list[QuestionResult] = []
     for question in survey.questions:
@@ -1292,6 +1312,7 @@ async def survey_results(db: Database, survey_ref: str) -> SurveyResults:
         audience=audience,
         responses=responses,
         questions=results,
+        too_few=too_few,
     )
 
 
@@ -1336,6 +1357,9 @@ def results_text(results: SurveyResults) -> str:
         f"Responses: {results.responses} of {results.audience}"
         + (f" ({rate:.0%})" if rate is not None else ""),
     ]
+    if results.too_few:
+        lines.append(_t("en", "too_few", k=MIN_GROUP))
+        return "\n".join(lines)
     for q in results.questions:
         lines.append("")
         lines.append(f"{q.id} [{q.kind}] {q.text} — {q.answered} answer(s), {q.skipped} skipped")

@@ -153,7 +153,10 @@ async def test_a_pulse_over_three_rounds(db: Database, tmp_path: Path) -> None:
     assert by_round["2026-11-03"].responses == 5 and by_round["2026-11-03"].audience == 6
     assert by_round["2026-11-03"].questions[0].counts == {1: 1, 2: 1, 3: 1, 4: 1, 5: 1}
     assert by_round["2026-11-10"].responses == 3
-    assert by_round["2026-11-10"].questions[0].counts == {5: 1, 2: 1, 3: 1}
+    # Three anonymous responses: fewer than 5, so no answer is shown (they would be each one's).
+    assert by_round["2026-11-10"].too_few
+    assert by_round["2026-11-10"].questions[0].counts == {}
+    assert by_round["2026-11-10"].mean_rating is None
     assert by_round["2026-11-17"].responses == 6
     assert by_round["2026-11-17"].questions[0].counts == {4: 6}
     assert await count(db, SurveyDraft) == 0  # every round closed: nothing waits
@@ -173,6 +176,7 @@ async def test_a_pulse_over_three_rounds(db: Database, tmp_path: Path) -> None:
     )
     text = last_dm(adapter, "cm").message.text
     assert "2026-11-03: 5 of 6" in text and "2026-11-10: 3 of 6" in text
+    assert "mean rating 3.33" not in text
     # The report (rallybot report, /rallybot stats, the HTML report): the trend over rounds.
     # Round 2 closed with 3 anonymous responses: fewer than 5, so no figure shows them.
     data = await compute(db, Scope(), bot.clock.now())

@@ -296,27 +296,29 @@ async def test_typed_answer_where_the_platform_has_no_forms(db: Database, tmp_pa
 async def test_results_and_response_rate(db: Database, tmp_path: Path) -> None:
     bot, adapter, _clock = make_bot(db, tmp_path)
     await bot.reload()
-    await add_pilots(db, 4)
+    await add_pilots(db, 6)
     await bot.advance_to(LAUNCH + timedelta(days=1, hours=2))
     await answer_all(bot, adapter, "u0", "4", "9", "good")
     await answer_all(bot, adapter, "u1", "2", "6", "meh")
     await answer_all(bot, adapter, "u2", "3", "10", "ok")
     assert (await survey_results(db, "pulse/week1")).questions[0].answered == 0  # waiting
+    await answer_all(bot, adapter, "u3", "3", "8", "fine")
+    await answer_all(bot, adapter, "u4", "3", "7", "great")
     await close_round(db, "pulse/week1", bot.clock.now())
 
     results = await survey_results(db, "pulse/week1")
-    assert results.audience == 4 and results.responses == 3
-    assert results.response_rate == pytest.approx(0.75)
+    assert results.audience == 6 and results.responses == 5 and not results.too_few
+    assert results.response_rate == pytest.approx(5 / 6)
     overall = results.questions[0]
-    assert overall.mean == pytest.approx(3.0) and overall.counts == {4: 1, 2: 1, 3: 1}
+    assert overall.mean == pytest.approx(3.0) and overall.counts == {4: 1, 2: 1, 3: 3}
     assert results.mean_rating == pytest.approx(3.0)
     nps = results.questions[1]
-    assert nps.nps == pytest.approx(100 * (2 - 1) / 3)  # 9, 10 promoters; 6 a detractor
-    assert results.questions[2].counts == {1: 3}
-    assert results.questions[3].counts == {0: 3, 2: 3}
-    assert results.questions[4].texts == ["good", "meh", "ok"]
+    assert nps.nps == pytest.approx(100 * (2 - 1) / 5)  # 9, 10 promoters; 6 a detractor
+    assert results.questions[2].counts == {1: 5}
+    assert results.questions[3].counts == {0: 5, 2: 5}
+    assert results.questions[4].texts == ["fine", "good", "great", "meh", "ok"]
     # By step id or key too.
-    assert (await survey_results(db, "week1")).responses == 3
+    assert (await survey_results(db, "week1")).responses == 5
 
     command = CommandInvoked(
         event_id="cmd-1",
@@ -328,7 +330,7 @@ async def test_results_and_response_rate(db: Database, tmp_path: Path) -> None:
     )
     await bot.handle(command)
     text = last_dm(adapter, "cm").message.text
-    assert "Responses: 3 of 4 (75%)" in text and "mean 3.00" in text and "NPS +33" in text
+    assert "Responses: 5 of 6 (83%)" in text and "mean 3.00" in text and "NPS +20" in text
 
     await bot.handle(
         CommandInvoked(
@@ -384,10 +386,12 @@ async def test_forget_keeps_the_survey_results(db: Database, tmp_path: Path) -> 
 
     bot, adapter, _clock = make_bot(db, tmp_path)
     await bot.reload()
-    pilots = await add_pilots(db, 3)
+    pilots = await add_pilots(db, 5)
     await bot.advance_to(LAUNCH + timedelta(days=2, hours=2))
     await answer_all(bot, adapter, "u0", "4", "9", "mine")
     await answer_all(bot, adapter, "u1", "2", "6", "theirs")
+    for uid, text in (("u2", "ours"), ("u3", "yes"), ("u4", "fine")):  # 5: enough to show
+        await answer_all(bot, adapter, uid, "3", "8", text)
     post = next(p for p in adapter.posts if p.message.metadata.get("step") == "named")
     await click(bot, "u0", button(post, "Répondre au sondage"), channel="general")
     await click(bot, "u0", button(last_question(adapter, "u0"), "5"))
@@ -421,7 +425,7 @@ async def test_forget_keeps_the_survey_results(db: Database, tmp_path: Path) -> 
     # The named free text was the member's own words: erased. Anonymous texts cannot be told
     # apart, so they stay (they carry no identity).
     assert after[1].questions[1].texts == [] and before[1].questions[1].texts == ["my reasons"]
-    assert after[0].questions[4].texts == ["mine", "theirs"]
+    assert after[0].questions[4].texts == ["fine", "mine", "ours", "theirs", "yes"]
 
 
 async def test_anonymous_cannot_change_once_someone_has_answered(
