@@ -567,7 +567,8 @@ def _week_pairs(scope: Scope) -> Any:
 
 
 async def weekly_active(db: Database, scope: Scope = Scope()) -> list[WeekCount]:
-    """Distinct active members per week (every week of the range, zeros included)."""
+    """Distinct active members per week (every week of the range, zeros included);
+    definition: docs/reference/indicators.md, "Active participants"."""
     pairs = _week_pairs(scope)
     query = sa.select(pairs.c.week, sa.func.count()).select_from(pairs)
     if _filters_members(scope):
@@ -606,7 +607,8 @@ async def weekly_active_by(
 
 
 async def active_members(db: Database, scope: Scope = Scope()) -> int:
-    """Members in scope active at least once in the range (one index seek per member)."""
+    """Members in scope active at least once in the range (one index seek per member);
+    definition: docs/reference/indicators.md, "Active participants"."""
     active = sa.exists().where(A.member_id == M.id, *_range(A.occurred_at, scope))
     query = sa.select(sa.func.count()).select_from(MEMBER).where(*_member_conditions(scope), active)
     rows = await _rows(db, query)
@@ -742,7 +744,8 @@ async def reach(db: Database, scope: Scope = Scope()) -> list[PostReach]:
 
 
 async def quiz_stats(db: Database, scope: Scope = Scope()) -> QuizStats:
-    """Quiz participation, answers, accuracy and mean score of the members in scope."""
+    """Quiz participation, answers, accuracy and mean score of the members in scope;
+    definition: docs/reference/indicators.md, "Quizzes"."""
     base = (
         sa.select(
             QA.member_id.label("member_id"),
@@ -981,7 +984,8 @@ def _quantile(histogram: list[tuple[int, int]], q: float) -> float | None:
 
 
 async def points_distribution(db: Database, scope: Scope = Scope()) -> PointsDistribution:
-    """How points are spread over the members in scope (those without points count as 0)."""
+    """How points are spread over the members in scope (those without points count as 0);
+    definition: docs/reference/indicators.md, "Points"."""
     if scope.start is None and scope.end is None and scope.campaign_id is None:
         totals: Any = (
             sa.select(PT.member_id.label("member_id"), PT.total.label("total"))
@@ -1047,7 +1051,8 @@ def _median(values: list[float]) -> float | None:
 
 
 async def help_times(db: Database, scope: Scope = Scope()) -> HelpTimes:
-    """Median first-response and resolution times of help tickets opened in the range.
+    """Median first-response and resolution times of help tickets opened in the range;
+    definition: docs/reference/indicators.md, "Help desk".
 
     Tickets are few (thousands), so their durations are read and the medians taken here, the
     same way on both backends. With a cohort or team, only tickets whose asker is still known.
@@ -1087,7 +1092,8 @@ async def help_times(db: Database, scope: Scope = Scope()) -> HelpTimes:
 
 
 async def challenges(db: Database, scope: Scope = Scope()) -> list[ChallengeStats]:
-    """Participation and completion of every challenge (``campaign/challenge``), by name."""
+    """Participation and completion of every challenge (``campaign/challenge``), by name;
+    definition: docs/reference/indicators.md, "Challenges"."""
     p = CHALLENGE_PROGRESS.c
     d = CHALLENGE_DONE.c
     taking_part = (
@@ -1183,7 +1189,8 @@ async def _kudos_counts(
 
 
 async def kudos(db: Database, scope: Scope = Scope()) -> KudosStats:
-    """Kudos given and received by the members in scope, with their weekly trend."""
+    """Kudos given and received by the members in scope, with their weekly trend;
+    definition: docs/reference/indicators.md, "Kudos"."""
     given = (await _kudos_counts(db, scope, "giver", None)).get(None, (0, 0))
     received = (await _kudos_counts(db, scope, "receiver", None)).get(None, (0, 0))
     weekly_given = await _kudos_counts(db, scope, "giver", "week")
