@@ -169,12 +169,29 @@ _QUIET_BELOW_DEBUG = (
 )
 
 
+class _OverrunFilter(logging.Filter):
+    """Drops APScheduler's "skipped: maximum number of running instances reached" warning.
+
+    Each tick runs alone (``max_instances=1``) by design: a dispatch pass that outlasts its
+    one-second interval is simply followed by the next one, so the warning said nothing an
+    administrator could act on, once a second, for as long as a large fan-out lasted.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not (
+            record.name.startswith("apscheduler")
+            and "maximum number of running instances reached" in str(record.msg)
+        )
+
+
 def configure_logging(level: str = "INFO", fmt: str = "text", secrets: Iterable[str] = ()) -> None:
     """Send logs to stderr in ``text`` or ``json`` format, secrets scrubbed, context fields
     added; third-party loggers follow ``level`` (see ``_QUIET_BELOW_DEBUG``)."""
     handler = logging.StreamHandler()
     handler.addFilter(ContextFilter())
     handler.addFilter(RedactingFilter(secrets))
+    if level.upper() != "DEBUG":
+        handler.addFilter(_OverrunFilter())
     handler.setFormatter(_JsonFormatter() if fmt == "json" else _TextFormatter())
     root = logging.getLogger()
     for existing in list(root.handlers):

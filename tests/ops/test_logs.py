@@ -103,6 +103,23 @@ def test_library_loggers_follow_the_configured_level() -> None:
     assert logging.getLogger("sqlalchemy.engine").getEffectiveLevel() == logging.DEBUG
 
 
+def test_a_tick_that_outlasts_its_interval_is_not_a_warning_each_second(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    configure_logging("INFO", "text")
+    scheduler_log = logging.getLogger("apscheduler.scheduler")
+    skipped = 'Execution of job "%s" skipped: maximum number of running instances reached (%d)'
+    scheduler_log.warning(skipped, "send due deliveries", 1)
+    scheduler_log.warning("Run time of job %s was missed by %s", "plan", "0:00:02")
+    err = capsys.readouterr().err
+    assert "maximum number of running instances" not in err
+    assert "was missed by" in err  # other scheduler warnings still reach the administrator
+    configure_logging("DEBUG", "text")
+    scheduler_log.warning(skipped, "send due deliveries", 1)
+    assert "maximum number of running instances" in capsys.readouterr().err
+    configure_logging("INFO", "text")
+
+
 def test_the_database_password_is_scrubbed(capsys: pytest.CaptureFixture[str]) -> None:
     settings = Settings(  # type: ignore[call-arg]
         _env_file=None, database_url="postgresql://rallybot:pw-7d3f9a1c@db.internal:5432/rallybot"
