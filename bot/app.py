@@ -525,7 +525,10 @@ class Kernel:
         purge raw inbound events and unfinished survey drafts older than
         ``RALLYBOT_RETENTION_DAYS`` (nothing when unset); returns the rows deleted."""
         erased = await erase_departed(
-            self.db, self.clock.now(), self.settings.erase_removed_after_days
+            self.db,
+            self.clock.now(),
+            self.settings.erase_removed_after_days,
+            is_manager=self.settings.is_admin,
         )
         if erased:
             log.info("%d member(s) gone from the roster erased", erased)

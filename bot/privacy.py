@@ -405,9 +405,16 @@ async def deactivate_missing(
     return len(gone), len(back)
 
 
-async def erase_departed(db: Database, now: datetime, days: int) -> int:
+async def erase_departed(
+    db: Database,
+    now: datetime,
+    days: int,
+    *,
+    is_manager: Callable[[str], bool] | None = None,
+) -> int:
     """Erase the members deactivated by ``--remove-missing`` at least ``days`` days ago; the
-    number erased (each audited as asked by "roster")."""
+    number erased (each audited as asked by "roster"). ``is_manager`` as for
+    :func:`forget_member`: a community manager who left stays out of the figures."""
     table = table_of(Member)
     cutoff = now - timedelta(days=days)
     async with db.session() as session:
@@ -424,7 +431,9 @@ async def erase_departed(db: Database, now: datetime, days: int) -> int:
         )
     erased = 0
     for member_id in ids:
-        if await erase_member(db, int(member_id), now, requested_by="roster", via="roster"):
+        if await erase_member(
+            db, int(member_id), now, requested_by="roster", via="roster", is_manager=is_manager
+        ):
             erased += 1
     return erased
 

@@ -195,6 +195,38 @@ async def test_remove_missing_deactivates_then_erases(db: Database) -> None:
     assert audit["requested_by"] == "roster" and audit["via"] == "roster"
 
 
+async def test_a_manager_gone_from_the_roster_stays_out_of_the_figures(db: Database) -> None:
+    # U4 was a community manager; once erased its replacement row keeps was_manager, so the
+    # indicators that leave managers out still leave it out.
+    await seed(db)
+    async with db.session() as session:
+        ids = dict(
+            (
+                await session.execute(
+                    sa.select(table_of(Member).c.platform_user_id, table_of(Member).c.id)
+                )
+            ).all()
+        )
+    await deactivate_missing(db, "memory", set(ids) - {"U4"}, NOW)
+    erased = await erase_departed(
+        db, NOW + timedelta(days=30), 30, is_manager=lambda key: key == "memory:U4"
+    )
+    assert erased == 1
+    async with db.session() as session:
+        flags = (
+            (
+                await session.execute(
+                    sa.select(table_of(Member).c.was_manager).where(
+                        table_of(Member).c.forgotten.is_(True)
+                    )
+                )
+            )
+            .scalars()
+            .all()
+        )
+    assert list(flags) == [True]
+
+
 async def test_roster_import_remove_missing_on_the_command_line(
     db: Database, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
