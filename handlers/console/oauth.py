@@ -2,7 +2,8 @@
 
 Authlib builds the authorization requests (with PKCE) and joserfc, Authlib's JOSE library,
 checks Slack's signed ID token (signature against the published keys, issuer, audience,
-expiry, nonce). The person's platform key (``slack:U0123``, ``discord:80351110224678912``)
+expiry, nonce) and that its team is the bot's workspace (as the bot token's ``auth.test``
+says). The person's platform key (``slack:U0123``, ``discord:80351110224678912``)
 is what the roles are read from: only community managers and helpers get a session.
 
 Both need the platform's extra (``rallybot[slack]`` or ``rallybot[discord]``), which brings
@@ -133,7 +134,35 @@ class SlackProvider(Provider):
     name: str = "slack"
     issuer: str = "https://slack.com"
     scope: str = "openid profile"
+    #: the bot's token and Web API: ``auth.test`` names the workspace a sign-in must belong to
+    bot_token: str = field(default="", repr=False)
+    api_url: str = "https://slack.com/api/"
     _config: dict[str, Any] | None = field(default=None, repr=False)
+    _team: str | None = field(default=None, repr=False)
+
+    async def _workspace(self) -> str:
+        """The bot's workspace id (``auth.test``, asked once): a user id alone does not say
+        which workspace signed in, and an app can be installed in several."""
+        import httpx
+
+        if self._team is None:
+            if not self.bot_token:
+                raise SignInFailed("slack's workspace is unknown (SLACK_BOT_TOKEN is not set)")
+            async with self.client() as http:
+                try:
+                    response = await http.post(
+                        f"{self.api_url.rstrip('/')}/auth.test",
+                        headers={"Authorization": f"Bearer {self.bot_token}"},
+                    )
+                except httpx.HTTPError as exc:
+                    raise SignInFailed(
+                        f"slack could not be reached ({type(exc).__name__})"
+                    ) from None
+            team = _json(response).get("team_id")
+            if response.status_code != 200 or not isinstance(team, str) or not team:
+                raise SignInFailed("slack did not say which workspace the bot is in")
+            self._team = team
+        return self._team
 
     async def _discover(self) -> dict[str, Any]:
         import httpx
@@ -187,6 +216,9 @@ class SlackProvider(Provider):
         user_id = decoded.claims.get("https://slack.com/user_id")
         if not isinstance(user_id, str) or not user_id:
             raise SignInFailed("slack's ID token names no user")
+        # user ids are only unique within a workspace: the same id elsewhere is someone else
+        if decoded.claims.get("https://slack.com/team_id") != await self._workspace():
+            raise SignInFailed("slack's ID token is from another workspace")
         return f"slack:{user_id}"
 
 
@@ -242,6 +274,10 @@ def providers_from_settings(settings: Settings) -> list[Provider]:
                 client_id=settings.slack_client_id,
                 client_secret=settings.slack_client_secret.get_secret_value(),
                 issuer=settings.slack_oidc_issuer,
+                bot_token=(
+                    settings.slack_bot_token.get_secret_value() if settings.slack_bot_token else ""
+                ),
+                api_url=settings.slack_api_url,
             )
         )
     if settings.discord_application_id and settings.discord_client_secret:

@@ -29,11 +29,13 @@ from rallybot.handlers.console.oauth import DiscordProvider, SlackProvider
 ISSUER = "https://slack.fake"
 DISCORD = "https://discord.fake/api"
 CLIENT_ID, CLIENT_SECRET = "client-1", "secret-1"
+BOT_TOKEN = "xoxb-fake"
 
 
 @dataclass
 class _Grant:
     user: str
+    team: str
     redirect_uri: str
     nonce: str | None
     challenge: str
@@ -50,6 +52,8 @@ class FakeProvider:
     tokens: dict[str, str] = field(default_factory=dict)  # access token -> user
     wrong_nonce: bool = False  # sign ID tokens with another nonce (a replayed ID token)
     wrong_key: bool = False  # sign ID tokens with a key not published in the JWKS
+    workspace: str = "T1"  # the bot's workspace, as auth.test answers
+    team: str = "T1"  # the workspace of whoever signs in next (the ID token's team)
 
     def app(self) -> Starlette:
         """The provider as an ASGI app."""
@@ -59,6 +63,7 @@ class FakeProvider:
                 Route("/openid/connect/authorize", self.authorize),
                 Route("/api/openid.connect.token", self.token, methods=["POST"]),
                 Route("/openid/connect/keys", self.jwks),
+                Route("/api/auth.test", self.auth_test, methods=["POST"]),
                 Route("/oauth2/authorize", self.authorize),
                 Route("/api/oauth2/token", self.token, methods=["POST"]),
                 Route("/api/users/@me", self.me),
@@ -72,7 +77,12 @@ class FakeProvider:
     def slack(self) -> SlackProvider:
         """The console's Slack provider, on this fake."""
         return SlackProvider(
-            client_id=CLIENT_ID, client_secret=CLIENT_SECRET, issuer=ISSUER, client=self.client
+            client_id=CLIENT_ID,
+            client_secret=CLIENT_SECRET,
+            issuer=ISSUER,
+            bot_token=BOT_TOKEN,
+            api_url=f"{ISSUER}/api/",
+            client=self.client,
         )
 
     def discord(self) -> DiscordProvider:
@@ -100,6 +110,11 @@ class FakeProvider:
     async def jwks(self, request: Request) -> Response:
         return JSONResponse(KeySet([self.key]).as_dict(private=False))
 
+    async def auth_test(self, request: Request) -> Response:
+        if request.headers.get("authorization") != f"Bearer {BOT_TOKEN}":
+            return JSONResponse({"ok": False, "error": "invalid_auth"})
+        return JSONResponse({"ok": True, "team_id": self.workspace, "user_id": "UBOT"})
+
     async def authorize(self, request: Request) -> Response:
         params = request.query_params
         if params.get("client_id") != CLIENT_ID or params.get("response_type") != "code":
@@ -108,7 +123,11 @@ class FakeProvider:
             return JSONResponse({"error": "invalid_request"}, status_code=400)
         code = secrets.token_urlsafe(16)
         self.grants[code] = _Grant(
-            self.user, params["redirect_uri"], params.get("nonce"), params["code_challenge"]
+            self.user,
+            self.team,
+            params["redirect_uri"],
+            params.get("nonce"),
+            params["code_challenge"],
         )
         back = urlencode({"code": code, "state": params.get("state", "")})
         return RedirectResponse(f"{params['redirect_uri']}?{back}", status_code=302)
@@ -141,7 +160,7 @@ class FakeProvider:
                 "iat": now,
                 "nonce": "other" if self.wrong_nonce else grant.nonce,
                 "https://slack.com/user_id": grant.user,
-                "https://slack.com/team_id": "T1",
+                "https://slack.com/team_id": grant.team,
             }
             key = RSAKey.generate_key(2048, {"kid": "k1"}) if self.wrong_key else self.key
             body["id_token"] = jwt.encode({"alg": "RS256", "kid": "k1"}, claims, key)

@@ -152,3 +152,29 @@ async def test_sign_in_attempts_are_rate_limited(world: SignInWorld) -> None:
 async def test_an_unknown_provider_is_404(world: SignInWorld) -> None:
     async with world.browser() as browser:
         assert (await browser.get("/signin/github")).status_code == 404
+
+
+async def test_a_manager_id_from_another_workspace_is_refused(world: SignInWorld) -> None:
+    # the same user id as a manager, but signed in to another workspace: someone else
+    world.fake.team = "T2"
+    async with world.browser() as browser:
+        back = await world.to_provider(browser, "slack")
+        refused = await browser.get(back)
+        assert refused.status_code == 400
+        assert "from another workspace" in refused.text
+        assert COOKIE not in browser.cookies
+
+
+async def test_without_the_bot_token_slack_sign_in_is_refused(console: ConsoleEnv) -> None:
+    # the workspace cannot be checked: nobody gets in rather than anybody
+    fake = FakeProvider()
+    console.state.settings_ = console_settings(admins=["slack:UMANAGER"])
+    provider = fake.slack()
+    provider.bot_token = ""
+    world = SignInWorld(fake, console, create_app(console.state, providers=[provider]))
+    async with world.browser() as browser:
+        back = await world.to_provider(browser, "slack")
+        refused = await browser.get(back)
+        assert refused.status_code == 400
+        assert "workspace is unknown" in refused.text
+        assert COOKIE not in browser.cookies
