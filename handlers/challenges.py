@@ -28,9 +28,6 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from rallybot.bot.commands import specs
 from rallybot.bot.events import (
@@ -59,6 +56,7 @@ from rallybot.storage.challenge_models import (
     SubmissionState,
 )
 from rallybot.storage.database import Database
+from rallybot.storage.inserts import insert_for
 from rallybot.storage.models import DeliveryStatus, Member, table_of
 from rallybot.storage.onboarding_models import JourneyState
 from rallybot.storage.quiz_models import QuizAnswer, QuizRun
@@ -213,18 +211,11 @@ def _subject(challenge: Challenge, member: Member) -> str | None:
     return f"member:{member.id}"
 
 
-def _insert(session: AsyncSession, model: type[Any]) -> Any:
-    table = table_of(model)
-    if session.get_bind().dialect.name == "postgresql":
-        return pg_insert(table)
-    return sqlite_insert(table)
-
-
 async def _insert_once(ctx: BotContext, model: type[Any], **values: Any) -> bool:
     """Insert a row unless its unique key exists; True when this call inserted it."""
     async with ctx.db.session() as session:
         result = await session.execute(
-            _insert(session, model).values(**values).on_conflict_do_nothing()
+            insert_for(session, model).values(**values).on_conflict_do_nothing()
         )
         return outbox.affected(result) > 0
 

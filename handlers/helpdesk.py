@@ -36,8 +36,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from rallybot.bot.adapters.base import AdapterError, SentMessage
 from rallybot.bot.commands import specs
@@ -60,6 +58,7 @@ from rallybot.campaigns.quiz import sanitize_answer
 from rallybot.handlers.points import grant
 from rallybot.storage import outbox
 from rallybot.storage.helpdesk_models import HelpTicket, TicketState
+from rallybot.storage.inserts import insert_for
 from rallybot.storage.models import Delivery, DeliveryStatus, Member, table_of
 from rallybot.storage.repositories import get_member, get_member_by_platform_id, upsert_member
 
@@ -559,9 +558,8 @@ async def open_ticket(
         "last_activity_at": now,
     }
     async with ctx.db.session() as session:
-        insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
         result = await session.execute(
-            insert(_T)
+            insert_for(session, _T)
             .values(**values)
             .on_conflict_do_nothing(index_elements=["platform", "channel_id", "message_id"])
         )

@@ -23,9 +23,6 @@ from datetime import datetime, time, timedelta
 from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from rallybot.bot.commands import specs
 from rallybot.bot.events import (
@@ -55,6 +52,7 @@ from rallybot.campaigns.timeexpr import localize
 from rallybot.handlers.points import check_badges, grant
 from rallybot.storage import outbox
 from rallybot.storage.database import Database
+from rallybot.storage.inserts import insert_for
 from rallybot.storage.ledger import onboarding_done_key
 from rallybot.storage.models import ChannelMember, Delivery, DeliveryStatus, Member, table_of
 from rallybot.storage.onboarding_models import JourneyState, JourneyTask
@@ -210,12 +208,6 @@ def _in_journey(ctx: BotContext, campaign: Campaign, journey: Journey, view: Mem
 # ---------------------------------------------------------------------------- storage
 
 
-def _insert_ignore(session: AsyncSession, model: type[Any]) -> Any:
-    if session.get_bind().dialect.name == "postgresql":
-        return pg_insert(table_of(model))
-    return sqlite_insert(table_of(model))
-
-
 async def _state(db: Database, member_id: int, campaign_id: str) -> JourneyState | None:
     async with db.session() as session:
         return await session.get(JourneyState, (member_id, campaign_id), populate_existing=True)
@@ -227,7 +219,7 @@ async def _mark(
     """Record a task done; False when it already was."""
     async with db.session() as session:
         stmt = (
-            _insert_ignore(session, JourneyTask)
+            insert_for(session, JourneyTask)
             .values(
                 member_id=member_id, campaign_id=campaign_id, task_id=task_id, done_at=at, how=how
             )
@@ -330,7 +322,7 @@ async def _snapshot(
         created = False
         if start_at is not None:
             stmt = (
-                _insert_ignore(session, JourneyState)
+                insert_for(session, JourneyState)
                 .values(member_id=member_id, campaign_id=campaign_id, started_at=start_at)
                 .on_conflict_do_nothing(index_elements=["member_id", "campaign_id"])
             )

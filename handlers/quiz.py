@@ -20,9 +20,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from rallybot.bot.commands import specs
 from rallybot.bot.events import ButtonClicked, CommandInvoked, MessagePosted, UserRef
@@ -42,6 +39,7 @@ from rallybot.campaigns.quiz import (
 )
 from rallybot.campaigns.schema import Campaign, pick_locale
 from rallybot.handlers.points import grant
+from rallybot.storage.inserts import insert_for
 from rallybot.storage.models import CampaignStatus, Member, table_of
 from rallybot.storage.quiz_models import QuizAnswer, QuizMode, QuizRun, QuizState
 from rallybot.storage.repositories import get_member_by_platform_id, list_states, upsert_member
@@ -218,12 +216,6 @@ def _banks(ctx: BotContext) -> dict[str, Bank]:
 # ---------------------------------------------------------------------------- storage helpers
 
 
-def _insert(session: AsyncSession, table: sa.Table) -> Any:
-    if session.get_bind().dialect.name == "postgresql":
-        return pg_insert(table)
-    return sqlite_insert(table)
-
-
 def _rowcount(result: Any) -> int:
     return int(getattr(result, "rowcount", 0) or 0)
 
@@ -237,7 +229,7 @@ async def _create_run(ctx: BotContext, **values: Any) -> QuizRun | None:
     """Insert a run unless its key exists; the new run, or None when another made it."""
     async with ctx.db.session() as session:
         result = await session.execute(
-            _insert(session, _R)
+            insert_for(session, _R)
             .values(messages={}, state=QuizState.asking.value, current=0, **values)
             .on_conflict_do_nothing(index_elements=["key"])
         )
@@ -903,7 +895,7 @@ async def _insert_answer(
     """Record the first answer of a member to a question; False if there already is one."""
     async with ctx.db.session() as session:
         result = await session.execute(
-            _insert(session, _A)
+            insert_for(session, _A)
             .values(
                 run_id=run_id,
                 question_id=question_id,

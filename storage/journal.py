@@ -24,10 +24,10 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import dialect as sqlite_dialect
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from rallybot.storage.database import Database
+from rallybot.storage.inserts import insert_for
 from rallybot.storage.journal_models import InboundJournal, Replica
 from rallybot.storage.models import InboundEvent, table_of
 from rallybot.storage.outbox import affected
@@ -271,17 +271,9 @@ async def purge(db: Database, handled_before: datetime) -> int:
         return affected(result)
 
 
-def _upsert(db: Database) -> Any:
-    return (
-        pg_insert(table_of(Replica))
-        if db.dialect == "postgresql"
-        else sqlite_insert(table_of(Replica))
-    )
-
-
 async def register(db: Database, worker_id: str, platform: str, now: float) -> None:
     """Add (or restart) this process in the replica registry."""
-    stmt = _upsert(db).values(
+    stmt = insert_for(db, Replica).values(
         worker_id=worker_id, platform=platform, started_at=now, heartbeat_at=now
     )
     stmt = stmt.on_conflict_do_update(
@@ -297,7 +289,7 @@ async def beat(
 ) -> list[LiveReplica]:
     """Renew this process's heartbeat; the replicas of ``platform`` alive since
     ``live_since`` (this one included), oldest first."""
-    stmt = _upsert(db).values(
+    stmt = insert_for(db, Replica).values(
         worker_id=worker_id, platform=platform, started_at=now, heartbeat_at=now
     )
     stmt = stmt.on_conflict_do_update(index_elements=["worker_id"], set_={"heartbeat_at": now})

@@ -36,11 +36,10 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, Literal
 
 import sqlalchemy as sa
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from rallybot.storage.database import Database
+from rallybot.storage.inserts import dialect_of, insert_for
 from rallybot.storage.models import (
     ALL_TIME,
     BadgeAward,
@@ -149,18 +148,6 @@ def onboarding_done_key(campaign_id: str, member_id: int) -> str:
 Conn = AsyncSession | AsyncConnection
 
 
-def _dialect(conn: Conn) -> str:
-    if isinstance(conn, AsyncConnection):
-        return conn.dialect.name
-    return conn.get_bind().dialect.name
-
-
-def _insert(session: Conn, model: type[Any]) -> Any:
-    if _dialect(session) == "postgresql":
-        return pg_insert(table_of(model))
-    return sqlite_insert(table_of(model))
-
-
 def _live_awards() -> list[sa.ColumnElement[bool]]:
     """Positive entries that were not revoked."""
     reversal = table_of(PointEntry).alias("reversal")
@@ -217,7 +204,7 @@ _ADD_DAY = sa.text(
 
 async def _lock(session: Conn, member_ids: Sequence[int]) -> None:
     """Serialise awards touching these members (PostgreSQL; SQLite already holds the lock)."""
-    if _dialect(session) != "postgresql":
+    if dialect_of(session) != "postgresql":
         return
     for member_id in sorted(set(member_ids)):
         await session.execute(_LOCK, {"member": member_id})
@@ -655,7 +642,7 @@ async def award_badge(
     """
     async with db.session() as session:
         stmt = (
-            _insert(session, BadgeAward)
+            insert_for(session, BadgeAward)
             .values(member_id=member_id, badge_id=badge_id, awarded_at=at)
             .on_conflict_do_nothing(index_elements=["member_id", "badge_id"])
         )

@@ -14,11 +14,10 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from rallybot.storage.database import Database
+from rallybot.storage.inserts import insert_for
 from rallybot.storage.models import (
     Audience,
     AudienceMember,
@@ -74,13 +73,11 @@ async def insert_deliveries(session: AsyncSession, rows: Sequence[dict[str, Any]
     """Insert rows, ignoring any whose key already exists; returns how many were new."""
     if not rows:
         return 0
-    dialect = session.get_bind().dialect.name
-    insert_fn = pg_insert if dialect == "postgresql" else sqlite_insert
     added = 0
     for offset in range(0, len(rows), _BATCH):
         chunk = rows[offset : offset + _BATCH]
         stmt = (
-            insert_fn(_T)
+            insert_for(session, _T)
             .values(list(chunk))
             .on_conflict_do_nothing(
                 index_elements=["campaign_id", "step_id", "recipient", "occurrence"]

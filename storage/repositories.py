@@ -12,16 +12,12 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import ARRAY
-from sqlalchemy.dialects.postgresql import Insert as PgInsert
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import Insert as SqliteInsert
 from sqlalchemy.dialects.sqlite import dialect as sqlite_dialect
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlmodel import SQLModel
 
 from rallybot.storage.database import Database, relax_commit
+from rallybot.storage.inserts import insert_for
 from rallybot.storage.models import (
     CampaignState,
     CampaignStatus,
@@ -66,18 +62,11 @@ __all__ = [
 ]
 
 
-def _insert(session: AsyncSession, model: type[SQLModel]) -> PgInsert | SqliteInsert:
-    """An INSERT that supports ``on_conflict_do_nothing`` on the session's backend."""
-    if session.get_bind().dialect.name == "postgresql":
-        return pg_insert(table_of(model))
-    return sqlite_insert(table_of(model))
-
-
 async def claim_event(db: Database, platform: str, event_id: str, kind: str, now: datetime) -> bool:
     """Record an inbound event id; False if it was already seen (a retry or a duplicate)."""
     async with db.session() as session:
         stmt = (
-            _insert(session, InboundEvent)
+            insert_for(session, InboundEvent)
             .values(platform=platform, event_id=event_id, kind=kind, received_at=now)
             .on_conflict_do_nothing(index_elements=["platform", "event_id"])
         )
@@ -106,7 +95,7 @@ async def claim_events(
         async with db.session(urgent=True) as session:
             await relax_commit(session)
             stmt = (
-                _insert(session, InboundEvent)
+                insert_for(session, InboundEvent)
                 .on_conflict_do_nothing(index_elements=["platform", "event_id"])
                 .returning(IE.platform, IE.event_id)
             )
@@ -399,7 +388,7 @@ async def add_channel_member(db: Database, platform: str, channel_id: str, membe
     """Record that a member is in a channel; False if already known."""
     async with db.session() as session:
         stmt = (
-            _insert(session, ChannelMember)
+            insert_for(session, ChannelMember)
             .values(platform=platform, channel_id=channel_id, member_id=member_id)
             .on_conflict_do_nothing()
         )
@@ -412,7 +401,7 @@ async def get_or_create_state(
     """The campaign's state row, created if new; (state, created)."""
     async with db.session() as session:
         stmt = (
-            _insert(session, CampaignState)
+            insert_for(session, CampaignState)
             .values(
                 id=campaign_id,
                 title=title,
