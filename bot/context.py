@@ -14,11 +14,13 @@ from rallybot.campaigns.loader import LoadError
 from rallybot.campaigns.planner import PlannedDelivery
 from rallybot.campaigns.schema import Campaign
 from rallybot.storage.database import Database
+from rallybot.storage.models import Member
+from rallybot.storage.repositories import get_or_create_member
 
 if TYPE_CHECKING:
     from rallybot.bot.feature import Feature
 
-__all__ = ["BotContext", "ReloadReport"]
+__all__ = ["BotContext", "ReloadReport", "member_for"]
 
 F = TypeVar("F", bound="Feature")
 
@@ -105,3 +107,15 @@ class BotContext(Protocol):
     async def member_join_date(self, platform: str, user_id: str) -> datetime | None:
         """When a member joined, if known."""
         ...
+
+
+async def member_for(ctx: BotContext, user: UserRef) -> Member:
+    """The member behind a platform user (created on first sight, named after the user)."""
+    return await get_or_create_member(
+        ctx.db,
+        user.platform,
+        user.id,
+        ctx.clock.now(),
+        display_name=user.name or user.id,
+        is_bot=user.is_bot,
+    )

@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Any
 import sqlalchemy as sa
 
 from rallybot.bot.commands import specs
+from rallybot.bot.context import member_for
 from rallybot.bot.events import (
     ButtonClicked,
     CommandInvoked,
@@ -45,7 +46,7 @@ from rallybot.bot.messages import member as member_text
 from rallybot.campaigns.engagement import Challenge, challenges_of
 from rallybot.campaigns.quiz import sanitize_answer
 from rallybot.campaigns.schema import pick_locale
-from rallybot.handlers.points import find_member, grant, member_for
+from rallybot.handlers.points import find_member, grant
 from rallybot.storage import outbox
 from rallybot.storage.challenge_models import (
     ChallengeClosed,
@@ -62,9 +63,8 @@ from rallybot.storage.onboarding_models import JourneyState
 from rallybot.storage.quiz_models import QuizAnswer, QuizRun
 from rallybot.storage.repositories import (
     get_member,
-    get_member_by_platform_id,
     get_members,
-    upsert_member,
+    get_or_create_member,
 )
 
 if TYPE_CHECKING:
@@ -986,9 +986,7 @@ async def _queue_evidence(
         if platform and platform != member.platform:
             continue
         # The outbox sends direct messages to members: a manager the bot never saw gets a row.
-        manager = await get_member_by_platform_id(
-            ctx.db, member.platform, user_id
-        ) or await upsert_member(ctx.db, member.platform, user_id, now)
+        manager = await get_or_create_member(ctx.db, member.platform, user_id, now)
         assert manager.id is not None
         # A service message: work for a manager, never held by a closed wave (bot/waves.py).
         payload = {"message": message.to_dict(), "member_id": manager.id, "service": True}

@@ -39,6 +39,7 @@ import sqlalchemy as sa
 
 from rallybot.bot.adapters.base import AdapterError, SentMessage
 from rallybot.bot.commands import specs
+from rallybot.bot.context import member_for
 from rallybot.bot.events import (
     ButtonClicked,
     CommandInvoked,
@@ -60,7 +61,10 @@ from rallybot.storage import outbox
 from rallybot.storage.helpdesk_models import HelpTicket, TicketState
 from rallybot.storage.inserts import insert_for
 from rallybot.storage.models import Delivery, DeliveryStatus, Member, table_of
-from rallybot.storage.repositories import get_member, get_member_by_platform_id, upsert_member
+from rallybot.storage.repositories import (
+    get_member,
+    get_or_create_member,
+)
 
 if TYPE_CHECKING:
     from rallybot.bot.config import Settings
@@ -237,15 +241,6 @@ def _is_helper(ctx: BotContext, user: UserRef) -> bool:
     return _rota(ctx).is_helper(user.id, user.key) or ctx.is_admin(user)
 
 
-async def _member(ctx: BotContext, user: UserRef) -> Member:
-    member = await get_member_by_platform_id(ctx.db, user.platform, user.id)
-    if member is None:
-        member = await upsert_member(
-            ctx.db, user.platform, user.id, ctx.clock.now(), display_name=user.name or user.id
-        )
-    return member
-
-
 async def _user_id(ctx: BotContext, member_id: int | None) -> str | None:
     if member_id is None:
         return None
@@ -405,9 +400,7 @@ async def _direct_rows(
     saw gets a member row)."""
     rows = []
     for user_id in user_ids:
-        member = await get_member_by_platform_id(
-            ctx.db, ticket.platform, user_id
-        ) or await upsert_member(ctx.db, ticket.platform, user_id, now)
+        member = await get_or_create_member(ctx.db, ticket.platform, user_id, now)
         assert member.id is not None
         payload = {"message": message.to_dict(), "member_id": member.id, "excerpt": excerpt}
         rows.append(_row(ticket, stage, f"member:{member.id}", payload, now))
@@ -542,7 +535,7 @@ async def open_ticket(
     """Open a ticket for a question (None when that message already has one) and answer it
     with FAQ suggestions and the helpers on duty."""
     now = ctx.clock.now()
-    member = await _member(ctx, asker)
+    member = await member_for(ctx, asker)
     matches = _index(ctx).search(text, SUGGESTIONS)
     values: dict[str, Any] = {
         "platform": asker.platform,
@@ -611,7 +604,7 @@ async def _on_reply(event: MessagePosted, ctx: BotContext) -> None:
     if ticket is None or ticket.id is None or ticket.state not in LIVE:
         return
     now = ctx.clock.now()
-    member = await _member(ctx, event.user)
+    member = await member_for(ctx, event.user)
     if member.id == ticket.asker_id:  # the asker adding details: not an answer
         await _set(ctx, ticket.id, last_activity_at=now)
         return
@@ -685,7 +678,7 @@ async def solve(
     """Mark a ticket solved (once) and credit the last replier; False if it was not live."""
     assert ticket.id is not None
     now = ctx.clock.now()
-    solver = await _member(ctx, by)
+    solver = await member_for(ctx, by)
     fresh = await _ticket(ctx, ticket.id)
     if fresh is None:
         return False
@@ -742,7 +735,7 @@ async def on_reaction(event: ReactionAdded, ctx: BotContext) -> None:
     ticket = await _ticket_around(ctx, event.platform, event.channel.id, event.message_id)
     if ticket is None or ticket.state not in LIVE:
         return
-    member = await _member(ctx, event.user)
+    member = await member_for(ctx, event.user)
     if not _may_close(ctx, ticket, event.user, member):
         log.info("help ticket %s: ✅ by someone neither asker nor helper, ignored", ticket.id)
         return
@@ -773,7 +766,7 @@ async def on_button(event: ButtonClicked, ctx: BotContext) -> None:
             ctx, event.user, "Ce ticket est déjà fermé." if fr else "This ticket is closed."
         )
         return
-    member = await _member(ctx, event.user)
+    member = await member_for(ctx, event.user)
     if event.action_id == ACTION_FAQ:
         if member.id != ticket.asker_id:
             await _note(

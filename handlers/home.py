@@ -18,7 +18,9 @@ from rallybot.bot.messages import Message
 from rallybot.bot.views import member_view
 from rallybot.campaigns.planner import plan
 from rallybot.handlers import challenges, onboarding, points
-from rallybot.storage.repositories import get_member_by_platform_id, upsert_member
+from rallybot.storage.repositories import (
+    get_or_create_member,
+)
 
 if TYPE_CHECKING:
     from rallybot.bot.context import BotContext
@@ -79,9 +81,7 @@ async def on_home_opened(event: HomeOpened, ctx: BotContext) -> None:
     publish = getattr(ctx.adapter, "publish_home", None)  # an optional adapter capability
     if publish is None:
         return
-    member = await get_member_by_platform_id(ctx.db, event.platform, event.user.id)
-    if member is None:
-        member = await upsert_member(ctx.db, event.platform, event.user.id, ctx.clock.now())
+    member = await get_or_create_member(ctx.db, event.platform, event.user.id, ctx.clock.now())
     await publish(event.user.id, Message(text=await home_text(ctx, member)))
 
 
@@ -89,11 +89,9 @@ async def on_command(event: CommandInvoked, ctx: BotContext) -> None:
     """``/rallybot me``: my space, privately."""
     if event.name.lower() not in COMMANDS:
         return
-    member = await get_member_by_platform_id(ctx.db, event.platform, event.user.id)
-    if member is None:
-        member = await upsert_member(
-            ctx.db, event.platform, event.user.id, ctx.clock.now(), display_name=event.user.name
-        )
+    member = await get_or_create_member(
+        ctx.db, event.platform, event.user.id, ctx.clock.now(), display_name=event.user.name
+    )
     await ctx.answer(event, await home_text(ctx, member))
 
 

@@ -26,6 +26,7 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 
 from rallybot.bot.commands import specs
+from rallybot.bot.context import member_for
 from rallybot.bot.events import (
     CommandInvoked,
     MessagePosted,
@@ -52,7 +53,7 @@ from rallybot.storage.database import Database
 from rallybot.storage.ledger import Limits, Period, PointCounts
 from rallybot.storage.models import Delivery, DeliveryStatus, Member, PointEntry, table_of
 from rallybot.storage.outbox import insert_deliveries
-from rallybot.storage.repositories import get_member, get_member_by_platform_id, upsert_member
+from rallybot.storage.repositories import get_member, get_member_by_platform_id
 
 if TYPE_CHECKING:
     from rallybot.bot.context import BotContext
@@ -64,7 +65,6 @@ __all__ = [
     "check_badges",
     "find_member",
     "grant",
-    "member_for",
     "on_command",
     "on_message_posted",
     "on_reaction_added",
@@ -459,21 +459,6 @@ def _badge_announcement(
 
 
 # ---------------------------------------------------------------------------- events
-
-
-async def member_for(ctx: BotContext, user: UserRef) -> Member:
-    """The member behind a platform user (created on first sight)."""
-    member = await get_member_by_platform_id(ctx.db, user.platform, user.id)
-    if member is None:
-        member = await upsert_member(
-            ctx.db,
-            user.platform,
-            user.id,
-            ctx.clock.now(),
-            display_name=user.name or user.id,
-            is_bot=user.is_bot,
-        )
-    return member
 
 
 _ANNOUNCEMENTS: WeakKeyDictionary[Database, OrderedDict[tuple[str, str], str]] = WeakKeyDictionary()

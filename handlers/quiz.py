@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 import sqlalchemy as sa
 
 from rallybot.bot.commands import specs
+from rallybot.bot.context import member_for
 from rallybot.bot.events import ButtonClicked, CommandInvoked, MessagePosted, UserRef
 from rallybot.bot.feature import Feature, FileKind, Subscription, Tick
 from rallybot.bot.messages import Button, Image, Message
@@ -42,7 +43,7 @@ from rallybot.handlers.points import grant
 from rallybot.storage.inserts import insert_for
 from rallybot.storage.models import CampaignStatus, Member, table_of
 from rallybot.storage.quiz_models import QuizAnswer, QuizMode, QuizRun, QuizState
-from rallybot.storage.repositories import get_member_by_platform_id, list_states, upsert_member
+from rallybot.storage.repositories import get_member_by_platform_id, list_states
 
 if TYPE_CHECKING:
     from rallybot.bot.context import BotContext
@@ -292,15 +293,6 @@ async def _names(ctx: BotContext, member_ids: Sequence[int]) -> dict[int, str]:
             )
         )
         return {row[0]: safe_name(row[1] or row[2]) for row in rows}
-
-
-async def _member(ctx: BotContext, user: UserRef) -> Member:
-    member = await get_member_by_platform_id(ctx.db, user.platform, user.id)
-    if member is None:
-        member = await upsert_member(
-            ctx.db, user.platform, user.id, ctx.clock.now(), display_name=user.name or user.id
-        )
-    return member
 
 
 async def _grant(
@@ -843,7 +835,7 @@ async def on_button(event: ButtonClicked, ctx: BotContext) -> None:
     question = bank.question(run.questions[index])
     if question is None or question.kind == "text":
         return
-    member = await _member(ctx, event.user)
+    member = await member_for(ctx, event.user)
     assert member.id is not None
     locale = run.locale
     if run.mode == QuizMode.self_paced and run.member_id != member.id:
@@ -1035,7 +1027,7 @@ async def on_message(event: MessagePosted, ctx: BotContext) -> None:
     if run.deadline is not None and now >= run.deadline:
         return
     if member is None:
-        member = await _member(ctx, event.user)
+        member = await member_for(ctx, event.user)
     assert member.id is not None
     answer = sanitize_answer(event.text, MAX_ANSWER)
     inserted = await _insert_answer(
@@ -1062,7 +1054,7 @@ async def on_message(event: MessagePosted, ctx: BotContext) -> None:
 async def start_self_paced(ctx: BotContext, user: UserRef, bank_id: str | None) -> str:
     """Start (or resume) a self-paced quiz in ``user``'s direct messages; a note for them."""
     banks = _banks(ctx)
-    member = await _member(ctx, user)
+    member = await member_for(ctx, user)
     assert member.id is not None
     locale = member.locale
     if not banks:
@@ -1197,7 +1189,7 @@ async def self_paced_leaderboard(ctx: BotContext, user: UserRef, args: list[str]
     Ties go to whoever finished first, then to the lower member id.
     """
     banks = _banks(ctx)
-    member = await _member(ctx, user)
+    member = await member_for(ctx, user)
     locale = member.locale
     if not banks:
         return _t(locale, "no_bank")
@@ -1256,7 +1248,7 @@ async def self_paced_leaderboard(ctx: BotContext, user: UserRef, args: list[str]
 
 
 async def _command_live(event: CommandInvoked, ctx: BotContext, args: list[str]) -> None:
-    member = await _member(ctx, event.user)
+    member = await member_for(ctx, event.user)
     locale = member.locale
     if not ctx.is_admin(event.user):
         await ctx.answer(event, _t(locale, "live_admin"))

@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Any
 import sqlalchemy as sa
 
 from rallybot.bot.adapters.base import FileSender, file_sender
+from rallybot.bot.context import member_for
 from rallybot.bot.events import ButtonClicked, CommandInvoked, Event, MessagePosted, ReactionAdded
 from rallybot.bot.extras import MissingExtraError
 from rallybot.bot.feature import Feature, Subscription, Tick
@@ -41,7 +42,7 @@ from rallybot.storage import outbox
 from rallybot.storage.batching import appender
 from rallybot.storage.models import CampaignStatus, Delivery, DeliveryStatus, table_of
 from rallybot.storage.report_models import Activity, ActivityKind, week_of
-from rallybot.storage.repositories import get_member_by_platform_id, list_states, upsert_member
+from rallybot.storage.repositories import list_states
 
 if TYPE_CHECKING:
     from rallybot.bot.context import BotContext
@@ -80,15 +81,7 @@ async def record(
     """Record one activity of the event's author; False for bots and opted-out members."""
     if event.user.is_bot:
         return False
-    member = await get_member_by_platform_id(ctx.db, event.platform, event.user.id)
-    if member is None:
-        member = await upsert_member(
-            ctx.db,
-            event.platform,
-            event.user.id,
-            ctx.clock.now(),
-            display_name=event.user.name or event.user.id,
-        )
+    member = await member_for(ctx, event.user)
     if member.opted_out or member.is_bot or member.id is None:
         return False
     if getattr(getattr(event, "channel", None), "is_direct", False):

@@ -37,6 +37,7 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
 from rallybot.bot.commands import specs
+from rallybot.bot.context import member_for
 from rallybot.bot.events import ButtonClicked, CommandInvoked, FormSubmitted, MessagePosted, UserRef
 from rallybot.bot.feature import Feature, Subscription, Tick
 from rallybot.bot.messages import Button, Form, FormField, Message
@@ -54,7 +55,7 @@ from rallybot.campaigns.survey import (
 from rallybot.campaigns.timeexpr import parse_duration
 from rallybot.storage.database import Database
 from rallybot.storage.models import ChannelMember, Delivery, DeliveryStatus, Member, table_of
-from rallybot.storage.repositories import get_member_by_platform_id, upsert_member
+from rallybot.storage.repositories import get_member_by_platform_id
 from rallybot.storage.secret import cached_secret, server_secret
 from rallybot.storage.survey_models import (
     MIN_GROUP,
@@ -481,15 +482,6 @@ async def _ask(ctx: BotContext, user_id: str, survey: Survey, index: int, locale
         log.exception("could not ask survey %s question %d", survey.id, index)
 
 
-async def _member(ctx: BotContext, user: UserRef) -> Member:
-    member = await get_member_by_platform_id(ctx.db, user.platform, user.id)
-    if member is None:
-        member = await upsert_member(
-            ctx.db, user.platform, user.id, ctx.clock.now(), display_name=user.name or user.id
-        )
-    return member
-
-
 async def _responded(db: Database, sid: str, member_id: int) -> bool:
     async with db.session() as session:
         found = await session.scalar(
@@ -612,7 +604,7 @@ async def _round(ctx: BotContext, base: Survey, round_: str) -> Survey | None:
 async def start(ctx: BotContext, user: UserRef, survey: Survey) -> None:
     """Start (or resume) ``user``'s answers to ``survey`` in their direct messages, after the
     checks: the round is open, the member has not answered it and is in its audience."""
-    member = await _member(ctx, user)
+    member = await member_for(ctx, user)
     assert member.id is not None
     locale = member.locale or survey.locale
     if await _responded(ctx.db, survey.id, member.id):
@@ -944,7 +936,7 @@ async def _resolve(ctx: BotContext, user: UserRef, key: str, index: int) -> _Cli
     if survey is None:
         await _note(ctx, user.id, _t(None, "unknown"))
         return None
-    member = await _member(ctx, user)
+    member = await member_for(ctx, user)
     assert member.id is not None
     locale = member.locale or survey.locale
     draft = await _draft(ctx.db, survey.id, member.id)

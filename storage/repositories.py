@@ -48,6 +48,7 @@ __all__ = [
     "get_member",
     "get_member_by_platform_id",
     "get_members",
+    "get_or_create_member",
     "get_or_create_state",
     "import_members",
     "list_members",
@@ -333,6 +334,17 @@ async def prefetch_members(db: Database, platform: str, user_ids: Sequence[str])
             )
             for member in result.scalars():
                 memo[(platform, member.platform_user_id)] = member
+
+
+async def get_or_create_member(
+    db: Database, platform: str, user_id: str, now: datetime, **fields: object
+) -> Member:
+    """The member behind a platform user; created with ``fields`` on first sight (an existing
+    member is returned as it is: its fields are not updated)."""
+    member = await get_member_by_platform_id(db, platform, user_id)
+    if member is None:
+        member = await upsert_member(db, platform, user_id, now, **fields)
+    return member
 
 
 async def get_member_by_platform_id(db: Database, platform: str, user_id: str) -> Member | None:

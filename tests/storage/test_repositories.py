@@ -9,7 +9,7 @@ import sqlalchemy as sa
 
 from rallybot.storage.database import Database
 from rallybot.storage.models import Member
-from rallybot.storage.repositories import get_members, upsert_member
+from rallybot.storage.repositories import get_members, get_or_create_member, upsert_member
 
 NOW = datetime(2026, 9, 15, 8, 0, tzinfo=UTC)
 
@@ -32,3 +32,13 @@ async def test_get_members_loads_several_in_one_call(db: Database) -> None:
     assert sorted(found) == sorted([a.id, b.id])
     assert found[b.id].platform_user_id == "U2"
     assert await get_members(db, []) == {}
+
+
+async def test_get_or_create_member_creates_once_and_never_updates(db: Database) -> None:
+    made = await get_or_create_member(db, "slack", "U1", NOW, display_name="Ana", is_bot=True)
+    again = await get_or_create_member(db, "slack", "U1", NOW, display_name="Other")
+    assert made.id is not None and again.id == made.id
+    assert (again.display_name, again.is_bot) == ("Ana", True)
+    async with db.session() as session:
+        rows = (await session.execute(sa.select(Member))).scalars().all()
+    assert [row.display_name for row in rows] == ["Ana"]
