@@ -341,21 +341,31 @@ async def search_members(
                 )
             ),
         )
+    page = (
+        sa.select(Member)
+        .where(condition)
+        .order_by(sa.func.lower(sa.func.coalesce(M.display_name, "")), M.id)
+        .limit(limit)
+        .offset(offset)
+    )
+    count = sa.select(sa.func.count()).select_from(table_of(Member)).where(condition)
     async with ctx.db.read() as session:
-        total = await session.scalar(
-            sa.select(sa.func.count()).select_from(table_of(Member)).where(condition)
-        )
-        members = list(
-            (
-                await session.execute(
-                    sa.select(Member)
-                    .where(condition)
-                    .order_by(sa.func.lower(sa.func.coalesce(M.display_name, "")), M.id)
-                    .limit(limit)
-                    .offset(offset)
-                )
-            ).scalars()
-        )
+        total: int | None = None
+        if text:
+            # A search tests every member's name, e-mail and id: one pass gives the
+            # page and, as a window count, how many match (a separate count was a second
+            # pass). Without a search the window would sort every member where the page
+            # alone keeps only its first rows, so the count stays apart there.
+            found = (
+                await session.execute(page.add_columns(sa.func.count().over().label("total")))
+            ).all()
+            members = [row[0] for row in found]
+            if found:
+                total = int(found[0][1])
+        else:
+            members = list((await session.execute(page)).scalars())
+        if total is None:  # no search, or past the last page: no row to carry the count
+            total = await session.scalar(count)
         ids = [m.id for m in members if m.id is not None]
         journeys = (
             (

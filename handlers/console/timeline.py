@@ -483,8 +483,11 @@ class TimelineSource:
         counts: dict[date, int] = defaultdict(int)
         # Hours, not days, are counted in the database: every zone's day is a run of whole
         # UTC hours (but for half-hour zones, placed by the hour's start).
+        # SQLite keeps times as "YYYY-MM-DD HH:MM:SS.ffffff" text: its first 13 characters
+        # are the hour, and cutting them is several times cheaper than strftime parsing
+        # every row of a month.
         hour = (
-            sa.func.strftime("%Y-%m-%d %H", D.due_at)
+            sa.func.substr(D.due_at, 1, 13)
             if self.db.dialect == "sqlite"
             else sa.func.to_char(sa.func.date_trunc("hour", D.due_at), "YYYY-MM-DD HH24")
         )
@@ -493,7 +496,9 @@ class TimelineSource:
         )
         async with self.db.session() as session:
             for text, n in (await session.execute(query)).all():
-                at = datetime.strptime(str(text), "%Y-%m-%d %H").replace(tzinfo=UTC)
+                stamp = str(text)  # "YYYY-MM-DD HH" (or with a "T" if written so)
+                at = datetime.strptime(f"{stamp[:10]} {stamp[11:13]}", "%Y-%m-%d %H")
+                at = at.replace(tzinfo=UTC)
                 counts[at.astimezone(tz).date()] += int(n)
         if filters.status in (None, "", "planned"):
             # The list's window when it covers the month: one plan kept for both.

@@ -90,6 +90,10 @@ async def test_member_search_progress_and_erasure(db: Database, tmp_path: Path) 
     everyone, total = await search_members(w.bot)
     assert total == 4 and len(everyone) == 4
     assert (await search_members(w.bot, "%"))[1] == 0  # a wildcard is a character
+    # a search's total counts every match, not the page's, nor nothing past the last page
+    page, total = await search_members(w.bot, "m", limit=3, offset=2)
+    assert total == 4 and [r.user_id for r in page] == [r.user_id for r in everyone[2:]]
+    assert await search_members(w.bot, "m", limit=3, offset=10) == ([], 4)
     m1 = rows[0].id
     async with db.session() as session:
         now = w.clock.now()
