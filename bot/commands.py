@@ -7,8 +7,9 @@ adapter builds ``/rallybot`` from it and turns the options back into the words t
 parse (:func:`args_from_options`), so a handler sees the same ``CommandInvoked.args`` on both
 platforms.
 
-Keep it in step with the handlers: a test compares it with each handler module's
-``COMMANDS`` and :data:`handlers.admin.HELP`.
+It is the one catalogue: Slack's ``/rallybot help`` text (:func:`handlers.admin.help_text`)
+is made from it too. Keep it in step with the handlers: a test compares it with each handler
+module's ``COMMANDS``.
 """
 
 from __future__ import annotations

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from rallybot.bot.commands import specs
+from rallybot.bot.commands import COMMANDS, CommandSpec, specs
 from rallybot.bot.events import CommandInvoked
 from rallybot.bot.feature import Feature, Subscription
 from rallybot.bot.waves import open_wave, opened_waves
@@ -20,50 +20,17 @@ if TYPE_CHECKING:
 __all__ = [
     "HELP",
     "AdminFeature",
+    "help_text",
     "on_command",
 ]
 
-HELP = """Rallybot commands:
-  /rallybot help                 this list
-  /rallybot help [--private] QUESTION   ask the helpers (in the help channel, or privately)
-  /rallybot points               my points, rank, badges and last entries
-  /rallybot top [all|season|7d|30d] [team]   the leaderboard
-  /rallybot kudos @member reason thank a colleague (a few a day)
-  /rallybot quiz [BANK]          take a quiz at your own pace, in direct messages
-  /rallybot quiz top [BANK]      the quiz leaderboard
-  /rallybot challenges           my challenges and my progress
-  /rallybot challenge submit ID text-or-link   evidence for a challenge (a manager judges it)
-  /rallybot invite @colleague    say you invited a colleague (counts when they join)
-  /rallybot onboarding           my onboarding checklist: what is done, what is left
-  /rallybot me                   my space: checklist, points, badges, challenges, what is next
-  /rallybot stop                 no more reminders (announcements go on); start: again
-  /rallybot mydata               everything stored about me, as JSON, in direct messages
-  /rallybot forget               erase my personal data (asks for a confirmation)
-Helpers:
-  /rallybot helpdesk             the open help tickets
-Community managers:
-  /rallybot campaigns            the campaigns and their state
-  /rallybot pause CAMPAIGN       stop sending a campaign's messages
-  /rallybot resume CAMPAIGN      send them again
-  /rallybot reload               re-read the campaign files
-  /rallybot wave [open NAME]     the waves and when they open; open a manual wave
-  /rallybot preview STEP [locale]   the step's message, sent to me as a member would see it
-  /rallybot send STEP [to @member|AUDIENCE]   send a step now, once (even if skipped)
-  /rallybot skip STEP            skip what a step has not sent yet
-  /rallybot pending              evidence to approve, unanswered questions, failed sends
-  /rallybot timeline [DAYS]      what goes out in the next days (7)
-  /rallybot stats [WEEKS] [cohort=X] [team=X] [campaign=ID]   indicators and charts (4 weeks)
-  /rallybot points add|remove @member N reason   adjust points (audited)
-  /rallybot points revert ENTRY_ID               undo a ledger entry
-  /rallybot season start NAME    start a new points season
-  /rallybot quiz live BANK [N] [30s]   run a live quiz in this channel
-  /rallybot survey list          the surveys and their responses
-  /rallybot survey results ID    a survey's results and response rate"""
 
 ADMIN_COMMANDS = frozenset({"campaigns", "pause", "resume", "reload", "stats", "wave"})
 
-# The words of /rallybot wave, in one place for the translation catalogues.
-_WAVE_WORDS = {
+# The words of /rallybot help and wave, in one place for the translation catalogues.
+_WORDS = {
+    "help_title": "Rallybot commands:",
+    "help_managers": "Community managers:",
     "usage": "Usage: /rallybot wave [list] | /rallybot wave open NAME",
     "none": "No campaign declares a wave (an audience with opens:).",
     "unknown": 'Unknown wave "{name}". Waves: {known}.',
@@ -78,6 +45,39 @@ _WAVE_WORDS = {
     "dated": "opens {when:%Y-%m-%d %H:%M}",
     "dated_open": "open since {when:%Y-%m-%d %H:%M}",
 }
+
+
+def _synopsis(spec: CommandSpec) -> str:
+    """``/rallybot NAME PARAMS`` as a Slack user types it: ``[...]`` marks what may be left out."""
+    words = ["/rallybot", spec.name]
+    for param in spec.params:
+        if param.kind == "flag":
+            word = f"--{param.name}"
+        elif param.kind == "member":
+            word = f"@{param.name}"
+        elif param.choices:
+            word = "|".join(param.choices)
+        else:
+            word = param.prefix + param.name.upper()
+        words.append(word if param.required else f"[{word}]")
+    return " ".join(words)
+
+
+def help_text(commands: Sequence[CommandSpec]) -> str:
+    """The ``/rallybot help`` text, made from the command catalogue (Discord's application
+    commands come from the same entries): everyone's commands, then the managers'."""
+
+    def line(spec: CommandSpec) -> str:
+        return f"  {_synopsis(spec):<30}  {spec.description}"
+
+    lines = [_WORDS["help_title"]]
+    lines += [line(spec) for spec in commands if not spec.admin]
+    lines.append(_WORDS["help_managers"])
+    lines += [line(spec) for spec in commands if spec.admin]
+    return "\n".join(lines)
+
+
+HELP = help_text(COMMANDS)
 
 
 async def on_command(event: CommandInvoked, ctx: BotContext) -> None:
@@ -121,7 +121,7 @@ async def on_command(event: CommandInvoked, ctx: BotContext) -> None:
 
 async def _wave(event: CommandInvoked, ctx: BotContext) -> None:
     """``/rallybot wave``: list the waves; ``/rallybot wave open NAME``: open one now."""
-    words = _WAVE_WORDS
+    words = _WORDS
     waves: dict[str, datetime | None] = {}
     for campaign in ctx.campaigns.values():
         for wave, when in campaign.waves.items():

@@ -453,8 +453,8 @@ async def test_rules_file_is_loaded_on_reload_and_a_broken_one_keeps_the_last(
 async def test_help_lists_the_points_commands(db: Database, tmp_path: Path) -> None:
     w = await make_world(db, tmp_path, rules=None)
     text = await w.command(user("alice"), "help")
-    assert "/rallybot top [all|season|7d|30d] [team]" in text
-    assert "/rallybot points add|remove @member N reason" in text
+    assert "/rallybot top [all|season|7d|30d] [TEAM]" in text
+    assert "/rallybot points [add|remove|revert] [@member] [AMOUNT] [REASON]" in text
     assert (await w.command(user("alice"), "top")).splitlines() == [
         "Leaderboard, all time:",
         "No points yet.",

@@ -8,8 +8,9 @@ import re
 
 import pytest
 
+from rallybot.bot.adapters.discord import adapter as discord_adapter
 from rallybot.bot.adapters.discord.adapter import DiscordAdapter
-from rallybot.bot.commands import COMMANDS, CommandSpec, args_from_options, command
+from rallybot.bot.commands import COMMANDS, CommandSpec, ParamSpec, args_from_options, command
 from rallybot.bot.events import CommandInvoked
 from rallybot.handlers import admin
 
@@ -19,6 +20,8 @@ from .adapter_support import (
     GUILD,
     PEOPLE,
     Recorder,
+    close_adapter,
+    start_adapter,
 )
 from .adapter_support import command as invoke
 from .fake_discord import FakeDiscord
@@ -129,6 +132,31 @@ async def _invoked(sink: Recorder, count: int) -> CommandInvoked:
     event = (await sink.wait_for(count))[count - 1]
     assert isinstance(event, CommandInvoked)
     return event
+
+
+async def test_a_command_added_to_the_catalogue_is_in_the_help_and_on_discord(
+    fake: FakeDiscord, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Discord's /rallybot is full (25 children): a new command goes in an existing group.
+    wish = CommandSpec(
+        "wish", "Make a wish", (ParamSpec("what", "The wish", True),), group="manage"
+    )
+    hush = CommandSpec("hush", "Quiet the bot", admin=True, group="manage")
+    catalogue = (*COMMANDS, wish, hush)
+    everyone, managers = admin.help_text(catalogue).split("Community managers:")
+    assert "/rallybot wish WHAT" in everyone and "Make a wish" in everyone
+    assert "/rallybot hush" in managers and "/rallybot hush" not in everyone
+    assert admin.help_text(COMMANDS) == admin.HELP
+    monkeypatch.setattr(discord_adapter, "COMMANDS", catalogue)
+    adapter = await start_adapter(fake, Recorder())
+    try:
+        synced = fake.commands[(fake.application_id, GUILD)][0]["options"]
+    finally:
+        await close_adapter(adapter)
+    by_name = {o["name"]: o for o in next(o for o in synced if o["name"] == "manage")["options"]}
+    assert by_name["wish"]["description"] == "Make a wish"
+    assert [o["name"] for o in by_name["wish"]["options"]] == ["what"]
+    assert "hush" in by_name
 
 
 async def test_kudos_passes_the_picked_member_as_a_mention(
