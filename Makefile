@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed-dev
 # apart are the same. `make lock` refreshes it after a change of pyproject.toml.
 LOCK := requirements.lock
 
-.PHONY: demo test lint docs lock schemas bench fuzz clean
+.PHONY: demo test lint docs lock schemas catalogs bench fuzz clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -45,6 +45,15 @@ lock: $(BIN)/python
 # The JSON Schemas shipped beside the example campaign files, from the models.
 schemas: $(STAMP)
 	$(BIN)/python -m rallybot.campaigns.editor_schema
+
+# The bot's gettext catalogs: extract every string the code passes to rallybot.bot.i18n (the
+# locale comes first, hence the keyword positions), then merge them into each language's .po.
+# A new language: `$(BIN)/pybabel init -D rallybot -d bot/locale -i $(VENV)/rallybot.pot -l xx`.
+catalogs: $(STAMP)
+	$(BIN)/pybabel extract --no-default-keywords -k gettext:2 -k ngettext:2,3 -k pgettext:2c,3 \
+		--add-comments=Translators: --sort-by-file --project=Rallybot --no-wrap \
+		-o $(VENV)/rallybot.pot bot handlers campaigns storage
+	$(BIN)/pybabel update -D rallybot -d bot/locale -i $(VENV)/rallybot.pot --no-fuzzy-matching --no-wrap
 
 bench: $(STAMP)
 	$(BIN)/python -m bench

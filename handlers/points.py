@@ -25,6 +25,7 @@ from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 
+from rallybot.bot import i18n
 from rallybot.bot.commands import specs
 from rallybot.bot.context import member_for
 from rallybot.bot.events import (
@@ -648,40 +649,66 @@ async def summary(ctx: BotContext, member: Member, *, entries: int = 5) -> list[
     now = ctx.clock.now()
     counts = await ledger.counts(ctx.db, member.id)
     season = await ledger.current_season(ctx.db)
-    lines = [f"You have {counts.total} point(s)."]
-    if season is not None:
-        lines[0] = f"You have {counts.total} point(s) ({counts.season_total} this season)."
+    total = counts.total
+    if season is None:
+        first = i18n.ngettext(locale, "You have {total} point.", "You have {total} points.", total)
+    else:
+        # Translators: the second number is the points earned in the current season only.
+        first = i18n.ngettext(
+            locale,
+            "You have {total} point ({season} this season).",
+            "You have {total} points ({season} this season).",
+            total,
+        )
+    lines = [first.format(total=total, season=counts.season_total)]
     standing = await ledger.rank_of(ctx.db, member.id, period="all", now=now)
-    if standing is not None and counts.total > 0:
-        lines.append(f"Your rank: #{standing.rank} of all time.")
-    level = rules.level(counts.total)
-    following = rules.next_level(counts.total)
+    if standing is not None and total > 0:
+        # Translators: the member's place in the all-time leaderboard, e.g. "#3".
+        lines.append(
+            i18n.gettext(locale, "Your rank: #{rank} of all time.").format(rank=standing.rank)
+        )
+    level = rules.level(total)
+    following = rules.next_level(total)
     if level is not None or following is not None:
-        text = f"Level: {localized(level.name, locale)}" if level is not None else "Level: none yet"
-        if following is not None:
-            text += (
-                f" ({following.points - counts.total} point(s) to "
-                f"{localized(following.name, locale)})"
+        if level is not None:
+            # Translators: {level} is a level name from the community's rules file.
+            text = i18n.pgettext(locale, "points level", "Level: {level}").format(
+                level=localized(level.name, locale)
             )
+        else:
+            text = i18n.pgettext(locale, "points level", "Level: none yet")
+        if following is not None:
+            missing = following.points - total
+            # Translators: appended to the level line; {level} is the next level's name.
+            text += i18n.ngettext(
+                locale, " ({n} point to {level})", " ({n} points to {level})", missing
+            ).format(n=missing, level=localized(following.name, locale))
         lines.append(text + ".")
     owned = {award.badge_id for award in await ledger.badges_of(ctx.db, member.id)}
     if owned:  # in the rules file's order; badges since removed from it are not shown
         shown = [localized(b.name, locale) for b in rules.badges if b.id in owned]
         if shown:
-            lines.append("Badges: " + ", ".join(shown) + ".")
+            # Translators: {badges} is a comma-separated list of badge names.
+            lines.append(i18n.gettext(locale, "Badges: {badges}.").format(badges=", ".join(shown)))
     upcoming = [badge for badge in rules.badges if badge.id not in owned]
     if upcoming:
         nearest = min(
             upcoming,
-            key=lambda b: (b.when.points or 0) - counts.total if b.when.points else 10**9,
+            key=lambda b: (b.when.points or 0) - total if b.when.points else 10**9,
         )
-        text = f"Next badge: {localized(nearest.name, locale)}"
+        text = i18n.gettext(locale, "Next badge: {badge}").format(
+            badge=localized(nearest.name, locale)
+        )
         if nearest.when.points:
-            text += f" ({max(nearest.when.points - counts.total, 0)} point(s) to go)"
+            missing = max(nearest.when.points - total, 0)
+            # Translators: appended to the next badge line.
+            text += i18n.ngettext(
+                locale, " ({n} point to go)", " ({n} points to go)", missing
+            ).format(n=missing)
         lines.append(text + ".")
     recent = await ledger.recent_entries(ctx.db, member.id, entries) if entries else []
     if recent:
-        lines.append("Last entries:")
+        lines.append(i18n.gettext(locale, "Last entries:"))
         lines.extend(
             f"  #{e.id} {_signed(e.amount)} {member_text(e.reason, 200)} ({e.created_at:%Y-%m-%d})"
             for e in recent

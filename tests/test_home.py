@@ -23,7 +23,7 @@ async def test_me_gathers_points_challenges_and_what_comes_next(
         "🏁 No challenges right now.",
         "📅 Next",
     ]
-    assert "You have 0 point(s)." in answer
+    assert "Vous avez 0 point." in answer  # m1 is French: the points section speaks French
     # The pilot invitation is m1's own message, in three days: shown in their zone.
     assert "Coming up: invite, Wed 03 Mar 10:00." in answer
     assert "teaser" not in answer  # channel posts are everyone's, not "mine"

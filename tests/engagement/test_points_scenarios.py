@@ -335,11 +335,11 @@ async def test_first_post_once_and_badge_announced_once(db: Database, tmp_path: 
     ]
     text = await w.command(alice, "points")
     assert text.splitlines()[:5] == [
-        "You have 28 point(s).",
+        "You have 28 points.",
         "Your rank: #1 of all time.",
         "Level: Curious.",
         "Badges: First step, First quiz.",
-        "Next badge: Rich (72 point(s) to go).",
+        "Next badge: Rich (72 points to go).",
     ]
     assert "Last entries:" in text
     assert "+10 correct quiz answer" in text
@@ -419,7 +419,7 @@ async def test_seasons_top_periods_teams_and_private_mode(db: Database, tmp_path
         "2. Alice — 5",
         "3. Carol — 2",
     ]
-    assert (await w.command(alice, "points")).startswith("You have 5 point(s) (0 this season).")
+    assert (await w.command(alice, "points")).startswith("You have 5 points (0 this season).")
     # private mode: members see the top N and their own rank; managers see the full board
     w.bot.feature(PointsFeature).rules = load_rules_text(
         RULES + "leaderboard: {private: true, top: 1}\n", "r.yaml"
@@ -547,3 +547,50 @@ async def test_a_daily_recognition_post_gathers_the_days_kudos_once(
         ("general", "🙌 Kudos of the day\n• ALICE → BOB\n• CAROL → ALICE: great demo")
     ]
     assert not [d for d in w.adapter.posts if d.message.text.startswith("🙌 ALICE →")]  # not live
+
+
+async def test_a_spanish_member_reads_their_points_in_spanish(db: Database, tmp_path: Path) -> None:
+    w = await make_world(db, tmp_path)
+    dave = user("dave")
+    await upsert_member(db, "memory", "dave", w.clock.now(), display_name="Dave", locale="es_MX")
+    await w.react(dave, "One")
+    assert (await w.command(dave, "points")).splitlines()[:4] == [
+        "Tienes 1 punto.",
+        "Tu posición: n.º 1 en la clasificación general.",
+        "Nivel: Newcomer (9 puntos para Curious).",
+        "Próxima insignia: Rich (faltan 99 puntos).",
+    ]
+    await w.post(dave)
+    text = await w.command(dave, "points")
+    assert text.splitlines()[:3] == [
+        "Tienes 6 puntos.",
+        "Tu posición: n.º 1 en la clasificación general.",
+        "Nivel: Newcomer (4 puntos para Curious).",
+    ]
+    assert "Insignias: First step." in text
+    assert "Últimos movimientos:" in text
+
+
+async def test_a_german_member_reads_their_points_in_german(db: Database, tmp_path: Path) -> None:
+    w = await make_world(db, tmp_path)
+    erika = user("erika")
+    await upsert_member(db, "memory", "erika", w.clock.now(), display_name="Erika", locale="de")
+    await w.react(erika, "One")
+    assert (await w.command(erika, "points")).splitlines()[:3] == [
+        "Du hast 1 Punkt.",
+        "Dein Rang: Platz 1 in der Gesamtwertung.",
+        "Stufe: Newcomer (noch 9 Punkte bis Curious).",
+    ]
+    await w.post(erika)
+    w.clock.advance(timedelta(minutes=2))
+    await w.react(erika, "Two")
+    w.clock.advance(timedelta(minutes=2))
+    await w.react(erika, "Three")  # over the daily cap of 2 reactions: no point
+    text = await w.command(erika, "points")
+    assert text.splitlines()[:3] == [
+        "Du hast 7 Punkte.",
+        "Dein Rang: Platz 1 in der Gesamtwertung.",
+        "Stufe: Newcomer (noch 3 Punkte bis Curious).",
+    ]
+    assert "Abzeichen: First step." in text
+    assert "Letzte Einträge:" in text

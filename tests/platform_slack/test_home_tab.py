@@ -66,5 +66,5 @@ async def test_the_home_tab_shows_my_space(fake: FakeSlack, db: Database) -> Non
     view = fake.home_views["U1"]
     assert view["type"] == "home"
     text = str(view["blocks"])
-    for section in ("Onboarding", "Points", "You have 0 point(s).", "Next"):
+    for section in ("Onboarding", "Points", "Vous avez 0 point.", "Next"):  # a French member
         assert section in text

@@ -1,0 +1,116 @@
+"""The bot's own words, from gettext catalogs (one domain, ``rallybot``).
+
+Catalogs are ``.po`` files shipped inside the package, one per language:
+``locale/<lang>/LC_MESSAGES/rallybot.po`` next to this module. Adding a language is adding one
+such file (``make catalogs`` extracts the strings and updates every catalog).
+
+The ``.po`` files are compiled in memory with Babel on first use of a language and cached for
+the life of the process. No ``.mo`` file is built: the same code path then works from a
+source checkout, an editable install and a wheel, with no build step to forget and no
+generated file to keep in step with its ``.po``; compiling one catalog takes milliseconds.
+
+A locale falls back to its base language (``es_MX`` then ``es``), then to English, whose
+texts are the message ids themselves. Calls take the locale first; their messages are found by
+``pybabel extract`` with the keywords ``gettext:2``, ``ngettext:2,3`` and ``pgettext:2c,3``
+(see the Makefile).
+"""
+
+from __future__ import annotations
+
+import functools
+import io
+from importlib import resources
+
+from babel.core import Locale, UnknownLocaleError
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po
+from babel.support import NullTranslations, Translations
+
+DOMAIN = "rallybot"
+"""The gettext domain of every catalog."""
+
+DEFAULT_LOCALE = "en"
+"""The language of the message ids, and the last fallback."""
+
+
+def _catalog_file(language: str) -> resources.abc.Traversable:
+    return resources.files(__package__ or "rallybot.bot").joinpath(
+        "locale", language, "LC_MESSAGES", f"{DOMAIN}.po"
+    )
+
+
+def available_languages() -> list[str]:
+    """The languages that ship a catalog, sorted (``["de", "en", "es", "fr"]``)."""
+    root = resources.files(__package__ or "rallybot.bot").joinpath("locale")
+    return sorted(
+        entry.name
+        for entry in root.iterdir()
+        if entry.joinpath("LC_MESSAGES", f"{DOMAIN}.po").is_file()
+    )
+
+
+@functools.cache
+def _compiled(language: str) -> bytes | None:
+    """One language's catalog compiled in memory (``.mo`` bytes), or None when it ships no
+    catalog."""
+    source = _catalog_file(language)
+    if not source.is_file():
+        return None
+    with source.open("rb") as po:
+        catalog = read_po(po, locale=language, domain=DOMAIN)
+    compiled = io.BytesIO()
+    write_mo(compiled, catalog)
+    return compiled.getvalue()
+
+
+def _load(language: str) -> Translations | None:
+    # A fresh object each time: add_fallback mutates it, and chains must not share links.
+    compiled = _compiled(language)
+    return None if compiled is None else Translations(io.BytesIO(compiled), domain=DOMAIN)
+
+
+def _candidates(locale: str | None) -> list[str]:
+    """The catalogs to try for ``locale``, most specific first, English last."""
+    tag = (locale or DEFAULT_LOCALE).strip().replace("-", "_")
+    try:
+        parsed = Locale.parse(tag)
+    except (UnknownLocaleError, ValueError):
+        parsed = None
+    names: list[str] = []
+    if parsed is not None:
+        names.append(str(parsed))
+        if parsed.territory:
+            names.append(f"{parsed.language}_{parsed.territory}")
+        names.append(parsed.language)
+    names.append(DEFAULT_LOCALE)
+    return list(dict.fromkeys(names))
+
+
+@functools.cache
+def translations(locale: str | None) -> NullTranslations:
+    """The translations for ``locale`` with their fallback chain (base language, then
+    English, then the message ids themselves). Unknown or empty locales give English."""
+    chain = [t for t in map(_load, _candidates(locale)) if t is not None]
+    first: NullTranslations = NullTranslations()
+    if chain:
+        first = chain[0]
+        for fallback in chain[1:]:
+            first.add_fallback(fallback)
+    return first
+
+
+def gettext(locale: str | None, message: str) -> str:
+    """``message`` in ``locale``'s language."""
+    return translations(locale).gettext(message)
+
+
+def ngettext(locale: str | None, singular: str, plural: str, n: int) -> str:
+    """The form of ``singular``/``plural`` that ``locale``'s language uses for ``n``."""
+    return translations(locale).ngettext(singular, plural, n)
+
+
+def pgettext(locale: str | None, context: str, message: str) -> str:
+    """``message`` in ``locale``'s language, told apart from the same English words used
+    elsewhere by ``context``."""
+    # Babel types pgettext loosely (object); its value is the translated str.
+    return str(translations(locale).pgettext(context, message))

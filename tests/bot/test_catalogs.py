@@ -1,0 +1,111 @@
+"""The gettext catalogs: every language has every message of the English catalog with the
+same placeholders and all its plural forms, and the English catalog has every message the code
+asks for (so a forgotten ``make catalogs`` fails the build)."""
+
+from __future__ import annotations
+
+import copy
+import string
+from collections.abc import Iterable
+from importlib import resources
+from pathlib import Path
+
+import pytest
+from babel.messages.catalog import Catalog
+from babel.messages.extract import extract_from_dir
+from babel.messages.pofile import read_po
+
+from rallybot.bot import i18n
+
+ROOT = Path(__file__).resolve().parents[2]
+KEYWORDS = {"gettext": (2,), "ngettext": (2, 3), "pgettext": ((2, "c"), 3)}
+
+
+def load(language: str) -> Catalog:
+    path = resources.files("rallybot.bot").joinpath(
+        "locale", language, "LC_MESSAGES", "rallybot.po"
+    )
+    with path.open("rb") as po:
+        return read_po(po, locale=language)
+
+
+def fields(text: str) -> set[str]:
+    return {name for _, name, _, _ in string.Formatter().parse(text) if name is not None}
+
+
+def _forms(value: str | tuple[str, ...] | None) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    return (value,) if isinstance(value, str) else tuple(value)
+
+
+def problems(reference: Catalog, catalog: Catalog) -> list[str]:
+    """What ``catalog`` lacks or gets wrong compared with the English ``reference``."""
+    found: list[str] = []
+    for ref in reference:
+        if not ref.id:
+            continue
+        message = catalog.get(ref.id, ref.context)
+        if message is None:
+            found.append(f"missing: {ref.id!r}")
+            continue
+        ids = _forms(ref.id)
+        expected = set().union(*(fields(i) for i in ids))
+        translated = _forms(message.string)
+        if ref.pluralizable and len(translated) != catalog.num_plurals:
+            found.append(f"{catalog.num_plurals} plural forms expected: {ref.id!r}")
+        if not all(translated) or message.fuzzy:
+            found.append(f"untranslated or fuzzy: {ref.id!r}")
+        for text in translated:
+            if text and fields(text) != expected:
+                found.append(f"placeholders {sorted(fields(text))} != {sorted(expected)}: {text!r}")
+    return found
+
+
+@pytest.mark.parametrize("language", ["en", "fr", "es", "de"])
+def test_every_catalog_is_complete(language: str) -> None:
+    assert language in i18n.available_languages()
+    assert problems(load("en"), load(language)) == []
+
+
+def test_the_check_catches_a_missing_message_a_bad_placeholder_and_a_missing_plural() -> None:
+    reference, broken = load("en"), copy.deepcopy(load("de"))
+    broken.delete("Last entries:")
+    broken["Badges: {badges}."].string = "Abzeichen: {badge}."
+    plural = broken[("You have {total} point.", "You have {total} points.")]
+    plural.string = ("Du hast {total} Punkt.",)
+    found = problems(reference, broken)
+    assert "missing: 'Last entries:'" in found
+    assert any(p.startswith("placeholders ['badge']") for p in found)
+    assert any(p.startswith("2 plural forms expected") for p in found)
+
+
+def _extracted() -> Iterable[tuple[str | tuple[str, ...], str | None]]:
+    for folder in ("bot", "handlers", "campaigns", "storage"):
+        for _, _, message, _, context in extract_from_dir(
+            ROOT / folder, keywords=KEYWORDS, comment_tags=(), strip_comment_tags=True
+        ):
+            yield message, context
+
+
+def test_the_english_catalog_has_every_message_of_the_code() -> None:
+    english = load("en")
+    seen = list(_extracted())
+    assert ("Last entries:", None) in seen  # the extraction finds the points feature's words
+    missing = [
+        (message, context)
+        for message, context in seen
+        if english.get(message[0] if isinstance(message, tuple) else message, context) is None
+    ]
+    assert missing == [], "run `make catalogs`"
+
+
+def test_a_locale_falls_back_to_its_language_then_english() -> None:
+    one, many = "You have {total} point.", "You have {total} points."
+    assert i18n.ngettext("es_MX", one, many, 1) == "Tienes {total} punto."
+    assert i18n.ngettext("de-AT", one, many, 2) == "Du hast {total} Punkte."
+    assert i18n.ngettext("fr", one, many, 0) == "Vous avez {total} point."  # 0 is singular
+    assert i18n.ngettext("it", one, many, 2) == many
+    assert i18n.ngettext(None, one, many, 1) == one
+    assert i18n.gettext("not a locale!", "Last entries:") == "Last entries:"
+    assert i18n.pgettext("de", "points level", "Level: none yet") == "Stufe: noch keine"
