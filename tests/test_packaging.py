@@ -141,6 +141,8 @@ def test_the_wheel_has_one_import_name_and_the_files_it_needs(wheel: Path) -> No
     assert "rallybot/campaigns/examples/en/rules/points.yaml" in names
     assert "rallybot/campaigns/examples/schemas/campaign.schema.json" in names
     assert any(n.startswith("rallybot/storage/migrations/versions/") for n in names)
+    for language in ("en", "fr", "es", "de"):  # the bot's words, compiled on first use
+        assert f"rallybot/bot/locale/{language}/LC_MESSAGES/rallybot.po" in names, language
     for console_file in ("templates/base.html", "static/htmx.min.js", "static/console.css"):
         assert f"rallybot/handlers/console/{console_file}" in names, console_file
     assert not any(n.startswith(("tests/", "bench/", "rallybot/tests")) for n in names)
