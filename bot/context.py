@@ -20,7 +20,7 @@ from rallybot.storage.repositories import get_or_create_member
 if TYPE_CHECKING:
     from rallybot.bot.feature import Feature
 
-__all__ = ["BotContext", "ReloadReport", "member_for"]
+__all__ = ["BotContext", "ReloadReport", "locale_for", "member_for", "preferred_locale"]
 
 F = TypeVar("F", bound="Feature")
 
@@ -119,3 +119,20 @@ async def member_for(ctx: BotContext, user: UserRef) -> Member:
         display_name=user.name or user.id,
         is_bot=user.is_bot,
     )
+
+
+def preferred_locale(member: Member | None, campaign: Campaign | None, default: str) -> str:
+    """The language to speak to ``member`` in: their own locale, else the campaign's (when
+    the words belong to one), else ``default``."""
+    return (
+        (member.locale if member is not None else None)
+        or (campaign.spec.locale if campaign is not None else None)
+        or default
+    )
+
+
+def locale_for(
+    ctx: BotContext, member: Member | None = None, campaign: Campaign | None = None
+) -> str:
+    """:func:`preferred_locale` with the bot's default (``RALLYBOT_LOCALE``) last."""
+    return preferred_locale(member, campaign, ctx.settings.locale)

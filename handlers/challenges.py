@@ -22,15 +22,16 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
+from rallybot.bot import formats, i18n
 from rallybot.bot.commands import specs
-from rallybot.bot.context import member_for
+from rallybot.bot.context import locale_for, member_for, preferred_locale
 from rallybot.bot.events import (
     ButtonClicked,
     CommandInvoked,
@@ -105,10 +106,6 @@ SIDE_SUFFIX = ".challenges"
 QUEUED_EVIDENCE_GRACE = timedelta(days=7)
 """How long queued evidence may wait for a platform that is down: a decision can wait, it must
 not be lost."""
-NO_MANAGER = (
-    "Submission #{submission} is recorded, but no community manager is set up to judge it "
-    "yet: please tell a community manager."
-)
 EVIDENCE_GRACE = timedelta(days=3)
 """How long after its end an evidence challenge waits for pending submissions to be judged."""
 MAX_FILES = 3
@@ -125,52 +122,12 @@ QA = table_of(QuizAnswer).c
 QR = table_of(QuizRun).c
 M = table_of(Member).c
 
-_WORDS: dict[str, dict[str, str]] = {
-    "en": {
-        "done_dm": "🏆 Challenge done: {title}! +{points} point(s).",
-        "done_dm_nopoints": "🏆 Challenge done: {title}!",
-        "results": "🏁 The challenge “{title}” is over. Done by: {winners}. Congratulations!",
-        "results_none": "🏁 The challenge “{title}” is over. Nobody reached the goal this time.",
-        "evidence": "📎 {name} submitted evidence for the challenge “{title}”:\n{text}",
-        "approve": "Approve",
-        "reject": "Reject",
-        "approved": "✅ Your evidence for “{title}” was approved.",
-        "rejected": "Your evidence for “{title}” was not accepted this time.",
-        "reason": "The community manager's word: {reason}",
-    },
-    "fr": {
-        "done_dm": "🏆 Défi relevé : {title} ! +{points} point(s).",
-        "done_dm_nopoints": "🏆 Défi relevé : {title} !",
-        "results": "🏁 Le défi « {title} » est terminé. Relevé par : {winners}. Bravo !",
-        "results_none": "🏁 Le défi « {title} » est terminé. Personne n'a atteint l'objectif.",
-        "evidence": "📎 {name} a soumis une preuve pour le défi « {title} » :\n{text}",
-        "approve": "Approuver",
-        "reject": "Refuser",
-        "approved": "✅ Votre preuve pour « {title} » a été acceptée.",
-        "rejected": "Votre preuve pour « {title} » n'a pas été retenue cette fois.",
-        "reason": "Le mot du community manager : {reason}",
-    },
-}
-_GOALS = {
-    "post_in_channel": "post {count} message(s){where}",
-    "react": "react {count} time(s){where}",
-    "complete_onboarding": "complete your onboarding",
-    "answer_quiz": "answer {count} quiz question(s)",
-    "invite": "invite {count} colleague(s) who join",
-    "submit_evidence": (
-        "have {count} submission(s) approved (/rallybot challenge submit {id} ..., "
-        "or send the bot a file)"
-    ),
-}
 
-
-def _lang(locale: str | None) -> str:
-    base = (locale or "en").split("-")[0].split("_")[0]
-    return base if base in _WORDS else "en"
-
-
-def _word(locale: str | None, key: str, **values: object) -> str:
-    return _WORDS[_lang(locale)][key].format(**values)
+def _locale(ctx: BotContext, challenge: Challenge | None, member: Member | None) -> str:
+    """The language to write to ``member`` about ``challenge`` in (theirs, else the
+    challenge's campaign's, else the bot's)."""
+    campaign = _campaigns(ctx).get(challenge.campaign_id) if challenge is not None else None
+    return locale_for(ctx, member, campaign)
 
 
 def _campaigns(ctx: BotContext) -> dict[str, Any]:
@@ -310,8 +267,16 @@ async def _award(
             amount=challenge.points,
         )
         if tell and kind == "member":
-            key = "done_dm" if granted else "done_dm_nopoints"
-            text = _word(member.locale or ctx.settings.locale, key, title=title, points=granted)
+            locale = _locale(ctx, challenge, member)
+            if granted:
+                text = i18n.ngettext(
+                    locale,
+                    "🏆 Challenge done: {title}! +{points} point.",
+                    "🏆 Challenge done: {title}! +{points} points.",
+                    granted,
+                ).format(title=title, points=formats.number(locale, granted))
+            else:
+                text = i18n.gettext(locale, "🏆 Challenge done: {title}!").format(title=title)
             await _queue_note(ctx, challenge, member, "done", Message(text=text))
 
 
@@ -416,8 +381,10 @@ async def on_button_clicked(event: ButtonClicked, ctx: BotContext) -> None:
     """Approve or Reject on a submission: community managers only; decided once."""
     if event.action_id not in {APPROVE_ACTION, REJECT_ACTION}:
         return
+    locale = locale_for(ctx, await member_for(ctx, event.user))
     if not ctx.is_admin(event.user):
-        await _tell(ctx, event.user, "Only community managers can judge challenge evidence.")
+        text = i18n.gettext(locale, "Only community managers can judge challenge evidence.")
+        await _tell(ctx, event.user, text)
         return
     if not event.value.isdigit():
         return
@@ -426,10 +393,16 @@ async def on_button_clicked(event: ButtonClicked, ctx: BotContext) -> None:
     )
     if decision is None:
         return
-    if not decision.decided:
-        await _tell(ctx, event.user, f"Submission #{event.value} was already {decision.state}.")
-        return
-    await _tell(ctx, event.user, f"Submission #{event.value} {decision.state}.")
+    approved = decision.state == SubmissionState.approved.value
+    if not decision.decided and approved:
+        text = i18n.gettext(locale, "Submission #{submission} was already approved.")
+    elif not decision.decided:
+        text = i18n.gettext(locale, "Submission #{submission} was already rejected.")
+    elif approved:
+        text = i18n.gettext(locale, "Submission #{submission} approved.")
+    else:
+        text = i18n.gettext(locale, "Submission #{submission} rejected.")
+    await _tell(ctx, event.user, text.format(submission=event.value))
 
 
 @dataclass(frozen=True)
@@ -467,9 +440,16 @@ def _decision_text(
 ) -> str:
     # A challenge removed from its file since: the member is still told, under its key.
     title = title_of(campaigns, submission.challenge, locale)
-    text = _word(locale, submission.state, title=title)
+    if submission.state == SubmissionState.approved.value:
+        text = i18n.gettext(locale, "✅ Your evidence for “{title}” was approved.")
+    else:
+        text = i18n.gettext(locale, "Your evidence for “{title}” was not accepted this time.")
+    text = text.format(title=title)
     if reason:
-        text += "\n" + _word(locale, "reason", reason=member_text(reason, 500))
+        # Translators: {reason} is what the community manager wrote when judging the evidence.
+        text += "\n" + i18n.gettext(locale, "The community manager's word: {reason}").format(
+            reason=member_text(reason, 500)
+        )
     return text
 
 
@@ -492,7 +472,7 @@ async def decide_submission(
         return Decision(True, submission.state)
     if approve and challenge is not None:
         await record(ctx, challenge, member, f"evidence:{submission.id}", submission.submitted_at)
-    locale = member.locale or ctx.settings.locale
+    locale = _locale(ctx, challenge, member)
     text = _decision_text(_campaigns(ctx), submission, locale, reason)
     try:
         await ctx.adapter.send_direct(member.platform_user_id, Message(text=text))
@@ -524,8 +504,9 @@ async def decide_submission_alone(
     member = await get_member(db, submission.member_id)
     if member is None or member.id is None:
         return Decision(True, submission.state)
-    text = _decision_text(campaigns, submission, member.locale or default_locale, reason)
     campaign_id = submission.challenge.partition("/")[0]
+    locale = preferred_locale(member, campaigns.get(campaign_id), default_locale)
+    text = _decision_text(campaigns, submission, locale, reason)
     row = {
         "campaign_id": campaign_id + SIDE_SUFFIX,
         "step_id": f"challenge-decision-{submission.id}",
@@ -681,9 +662,14 @@ async def _close(ctx: BotContext, challenge: Challenge, now: datetime) -> bool:
     names = await _names(ctx, [s for s, _ in winners])
     if names:
         shown = ", ".join(names[:30]) + (f" (+{len(names) - 30})" if len(names) > 30 else "")
-        text = _word(locale, "results", title=title, winners=shown)
+        # Translators: posted in a channel when a challenge ends; {winners} is a list of names.
+        text = i18n.gettext(
+            locale, "🏁 The challenge “{title}” is over. Done by: {winners}. Congratulations!"
+        ).format(title=title, winners=shown)
     else:
-        text = _word(locale, "results_none", title=title)
+        text = i18n.gettext(
+            locale, "🏁 The challenge “{title}” is over. Nobody reached the goal this time."
+        ).format(title=title)
     channel = _channel_id(ctx, challenge, where)
     message = Message(text=text, metadata={"campaign": campaign.id, "step": "challenge-results"})
     row = {
@@ -755,9 +741,42 @@ async def next_event_time(ctx: BotContext, horizon: datetime) -> datetime | None
 # ---------------------------------------------------------------------------- commands
 
 
-def _goal_text(challenge: Challenge) -> str:
-    where = f" in #{challenge.channel}" if challenge.channel else ""
-    return _GOALS[challenge.kind].format(count=challenge.count, where=where, id=challenge.id)
+def _goal_text(challenge: Challenge, locale: str) -> str:
+    """What the challenge asks, as the end of "you must..." ("post 3 messages in #general")."""
+    n = challenge.count
+    if challenge.kind == "post_in_channel" and challenge.channel:
+        text = i18n.ngettext(
+            locale, "post {count} message in #{channel}", "post {count} messages in #{channel}", n
+        )
+    elif challenge.kind == "post_in_channel":
+        text = i18n.ngettext(locale, "post {count} message", "post {count} messages", n)
+    elif challenge.kind == "react" and challenge.channel:
+        text = i18n.ngettext(
+            locale, "react {count} time in #{channel}", "react {count} times in #{channel}", n
+        )
+    elif challenge.kind == "react":
+        text = i18n.ngettext(locale, "react {count} time", "react {count} times", n)
+    elif challenge.kind == "complete_onboarding":
+        text = i18n.gettext(locale, "complete your onboarding")
+    elif challenge.kind == "answer_quiz":
+        text = i18n.ngettext(
+            locale, "answer {count} quiz question", "answer {count} quiz questions", n
+        )
+    elif challenge.kind == "invite":
+        text = i18n.ngettext(
+            locale, "invite {count} colleague who joins", "invite {count} colleagues who join", n
+        )
+    else:
+        # Translators: {id} is the challenge's id, to be typed as it is.
+        text = i18n.ngettext(
+            locale,
+            "have {count} submission approved (/rallybot challenge submit {id} ..., "
+            "or send the bot a file)",
+            "have {count} submissions approved (/rallybot challenge submit {id} ..., "
+            "or send the bot a file)",
+            n,
+        )
+    return text.format(count=formats.number(locale, n), channel=challenge.channel, id=challenge.id)
 
 
 async def _mine(event: CommandInvoked, ctx: BotContext) -> None:
@@ -771,8 +790,9 @@ async def summary(ctx: BotContext, member: Member) -> list[str]:
     now = ctx.clock.now()
     week = timedelta(days=7)
     shown = [c for c in active_challenges(ctx) if c.start - now < week and now - c.end < week]
+    locale = locale_for(ctx, member)
     if not shown:
-        return ["No challenges right now."]
+        return [i18n.gettext(locale, "No challenges right now.")]
     for challenge in shown:  # quiz answers and onboardings since the last tick
         if challenge.kind in {"complete_onboarding", "answer_quiz"} and challenge.start <= now:
             await _sync(ctx, challenge, now)
@@ -786,29 +806,42 @@ async def summary(ctx: BotContext, member: Member) -> list[str]:
                 )
             ).all()
         )
-    lines = ["Challenges:"]
+    lines = [i18n.gettext(locale, "Challenges:")]
     for challenge in sorted(shown, key=lambda c: (c.end, c.key)):
-        title = _title(ctx, challenge, member.locale or ctx.settings.locale)
+        locale = _locale(ctx, challenge, member)
+        title = _title(ctx, challenge, locale)
         subject = _subject(challenge, member)
-        team = (
-            f" (team {member_text(member.team, 80)})"
-            if challenge.by == "team" and member.team
-            else ""
-        )
+        team = ""
+        if challenge.by == "team" and member.team:
+            # Translators: after a team challenge's title: the member's team.
+            team = i18n.gettext(locale, " (team {team})").format(team=member_text(member.team, 80))
         if now < challenge.start:
-            state = f"starts {challenge.start:%Y-%m-%d %H:%M} UTC"
+            # Translators: {when} is a date and time in UTC.
+            state = i18n.gettext(locale, "starts {when} UTC").format(
+                when=formats.moment(locale, challenge.start)
+            )
         elif subject is None:
-            state = "for teams: you have no team"
+            state = i18n.gettext(locale, "for teams: you have no team")
         elif (challenge.key, subject) in done:
-            state = "done ✅"
+            # Translators: the state of a challenge the member (or their team) has completed.
+            state = i18n.pgettext(locale, "challenge state", "done ✅")
         else:
             have = min(await progress_of(ctx, challenge, subject), challenge.count)
-            ended = now >= challenge.end
-            state = f"{have}/{challenge.count}" + (
-                " (ended)" if ended else f", until {challenge.end:%Y-%m-%d %H:%M} UTC"
-            )
-        points = f", {challenge.points} pts" if challenge.points else ""
-        lines.append(f"• {title} [{challenge.id}]{team}: {_goal_text(challenge)}{points} — {state}")
+            state = f"{have}/{challenge.count}"
+            if now >= challenge.end:
+                state += i18n.pgettext(locale, "challenge state", " (ended)")
+            else:
+                # Translators: after a challenge's progress ("2/5"); {when} is in UTC.
+                state += i18n.gettext(locale, ", until {when} UTC").format(
+                    when=formats.moment(locale, challenge.end)
+                )
+        points = ""
+        if challenge.points:
+            # Translators: the points a challenge gives, abbreviated ("7 pts").
+            points = ", " + i18n.ngettext(locale, "{total} pt", "{total} pts", challenge.points)
+            points = points.format(total=formats.number(locale, challenge.points))
+        goal = _goal_text(challenge, locale)
+        lines.append(f"• {title} [{challenge.id}]{team}: {goal}{points} — {state}")
     return lines
 
 
@@ -841,22 +874,25 @@ async def _submit_files(event: MessagePosted, ctx: BotContext) -> None:
             return
         if len(running) > 1:
             ids = ", ".join(sorted(c.id for c in running))
-            await _tell(
-                ctx,
-                event.user,
-                f"Several evidence challenges are running ({ids}): send the file again "
+            locale = locale_for(ctx, await member_for(ctx, event.user))
+            text = i18n.gettext(
+                locale,
+                "Several evidence challenges are running ({ids}): send the file again "
                 "with the challenge id first in your message.",
             )
+            await _tell(ctx, event.user, text.format(ids=ids))
             return
         challenge, caption = running[0], event.text
-    if not challenge.active(now):
-        await _tell(ctx, event.user, "This challenge is not running.")
-        return
     member = await member_for(ctx, event.user)
+    locale = _locale(ctx, challenge, member)
+    if not challenge.active(now):
+        await _tell(ctx, event.user, i18n.gettext(locale, "This challenge is not running."))
+        return
     if member.id is None or member.is_bot:
         return
     if _subject(challenge, member) is None:
-        await _tell(ctx, event.user, "This challenge is for teams, and you have no team.")
+        text = i18n.gettext(locale, "This challenge is for teams, and you have no team.")
+        await _tell(ctx, event.user, text)
         return
     files = event.files[:MAX_FILES]
     lines = [plain(_file_line(f)) for f in files]  # stored: shown later as member text
@@ -867,14 +903,22 @@ async def _submit_files(event: MessagePosted, ctx: BotContext) -> None:
         ctx, challenge, member, submission_id, sanitize_answer(caption, 1000), files
     )
     if not sent_to:
-        await _tell(ctx, event.user, NO_MANAGER.format(submission=submission_id))
+        await _tell(ctx, event.user, _no_manager(locale, submission_id))
         return
     names = ", ".join(member_text(f.name, 60) for f in files)
-    await _tell(
-        ctx,
-        event.user,
-        f"Thanks! Submission #{submission_id} ({names}) was sent to the community managers.",
+    # Translators: {files} is the list of the file names sent as evidence.
+    text = i18n.gettext(
+        locale, "Thanks! Submission #{submission} ({files}) was sent to the community managers."
     )
+    await _tell(ctx, event.user, text.format(submission=submission_id, files=names))
+
+
+def _no_manager(locale: str, submission_id: int) -> str:
+    return i18n.gettext(
+        locale,
+        "Submission #{submission} is recorded, but no community manager is set up to judge it "
+        "yet: please tell a community manager.",
+    ).format(submission=submission_id)
 
 
 async def _store_submission(
@@ -893,31 +937,37 @@ async def _store_submission(
 
 
 async def _submit(event: CommandInvoked, ctx: BotContext, args: list[str]) -> None:
-    usage = "Usage: /rallybot challenge submit CHALLENGE_ID text or link"
+    member = await member_for(ctx, event.user)
+    assert member.id is not None
+    locale = locale_for(ctx, member)
     if len(args) < 3 or args[0].lower() != "submit":
+        # Translators: CHALLENGE_ID is a placeholder the member replaces by a challenge's id.
+        usage = i18n.gettext(locale, "Usage: /rallybot challenge submit CHALLENGE_ID text or link")
         await ctx.answer(event, usage)
         return
     challenge = _find(ctx, args[1])
     now = event.occurred_at
     if challenge is None or challenge.kind != "submit_evidence":
-        await ctx.answer(event, f"No evidence challenge named {member_text(args[1], 40)}.")
+        text = i18n.gettext(locale, "No evidence challenge named {name}.")
+        await ctx.answer(event, text.format(name=member_text(args[1], 40)))
         return
+    locale = _locale(ctx, challenge, member)
     if not challenge.active(now):
-        await ctx.answer(event, "This challenge is not running.")
+        await ctx.answer(event, i18n.gettext(locale, "This challenge is not running."))
         return
-    member = await member_for(ctx, event.user)
-    assert member.id is not None
     if _subject(challenge, member) is None:
-        await ctx.answer(event, "This challenge is for teams, and you have no team.")
+        text = i18n.gettext(locale, "This challenge is for teams, and you have no team.")
+        await ctx.answer(event, text)
         return
     text = sanitize_answer(" ".join(args[2:]), 1000)
     submission_id = await _store_submission(ctx, challenge, member, text, now)
     if await _send_to_managers(ctx, challenge, member, submission_id, text):
-        await ctx.answer(
-            event, f"Thanks! Submission #{submission_id} was sent to the community managers."
+        thanks = i18n.gettext(
+            locale, "Thanks! Submission #{submission} was sent to the community managers."
         )
+        await ctx.answer(event, thanks.format(submission=submission_id))
     else:
-        await ctx.answer(event, NO_MANAGER.format(submission=submission_id))
+        await ctx.answer(event, _no_manager(locale, submission_id))
 
 
 async def _send_to_managers(
@@ -930,42 +980,46 @@ async def _send_to_managers(
 ) -> int:
     """Queue the evidence for the community managers; how many will receive it (0: none is
     configured, and the submitter must be told)."""
-    locale = ctx.settings.locale
     name = member_text(member.display_name or member.platform_user_id, 80)
-    body = _word(
-        locale,
-        "evidence",
-        name=name,
-        title=_title(ctx, challenge, locale),
-        text=member_text(text, 1000) if text or not files else "",
-    ).rstrip()
-    for file in files:
-        body += "\n" + _file_line(file)
     value = str(submission_id)
-    message = Message(
-        text=body,
-        buttons=(
-            Button(
-                label=_word(locale, "approve"),
-                action_id=APPROVE_ACTION,
-                value=value,
-                style="primary",
+
+    def message(locale: str) -> Message:
+        """The evidence as a manager reads it, in their language."""
+        # Translators: sent to community managers; {text} is what the member submitted.
+        body = i18n.gettext(
+            locale, "📎 {name} submitted evidence for the challenge “{title}”:\n{text}"
+        ).format(
+            name=name,
+            title=_title(ctx, challenge, locale),
+            text=member_text(text, 1000) if text or not files else "",
+        )
+        body = body.rstrip() + "".join("\n" + _file_line(file) for file in files)
+        # Translators: buttons under a challenge submission, to accept it or not.
+        approve = i18n.pgettext(locale, "evidence button", "Approve")
+        reject = i18n.pgettext(locale, "evidence button", "Reject")
+        return Message(
+            text=body,
+            buttons=(
+                Button(label=approve, action_id=APPROVE_ACTION, value=value, style="primary"),
+                Button(label=reject, action_id=REJECT_ACTION, value=value, style="danger"),
             ),
-            Button(
-                label=_word(locale, "reject"), action_id=REJECT_ACTION, value=value, style="danger"
-            ),
-        ),
-        metadata={"challenge": challenge.key, "submission": value},
-    )
+            metadata={"challenge": challenge.key, "submission": value},
+        )
+
     return await _queue_evidence(ctx, challenge, member, submission_id, message)
 
 
 async def _queue_evidence(
-    ctx: BotContext, challenge: Challenge, member: Member, submission_id: int, message: Message
+    ctx: BotContext,
+    challenge: Challenge,
+    member: Member,
+    submission_id: int,
+    message: Callable[[str], Message],
 ) -> int:
     """Write the evidence into the outbox, one direct message per community manager on the
-    submitter's platform: the dispatcher sends it, retries it and records it, so a failed send
-    is never lost. How many recipients."""
+    submitter's platform, in the manager's language (``message``: locale -> message): the
+    dispatcher sends it, retries it and records it, so a failed send is never lost. How many
+    recipients."""
     now = ctx.clock.now()
     base = {
         "campaign_id": challenge.campaign_id + SIDE_SUFFIX,
@@ -989,7 +1043,8 @@ async def _queue_evidence(
         manager = await get_or_create_member(ctx.db, member.platform, user_id, now)
         assert manager.id is not None
         # A service message: work for a manager, never held by a closed wave (bot/waves.py).
-        payload = {"message": message.to_dict(), "member_id": manager.id, "service": True}
+        words = message(_locale(ctx, challenge, manager)).to_dict()
+        payload = {"message": words, "member_id": manager.id, "service": True}
         rows.append({**base, "recipient": f"member:{manager.id}", "payload": payload})
     if not rows:  # only a named manager can approve it: a channel would not do
         log.warning(
@@ -1005,25 +1060,27 @@ async def _queue_evidence(
 
 
 async def _invite(event: CommandInvoked, ctx: BotContext) -> None:
-    if not event.args:
-        await ctx.answer(event, "Usage: /rallybot invite @colleague")
-        return
     inviter = await member_for(ctx, event.user)
     assert inviter.id is not None
+    locale = locale_for(ctx, inviter)
+    # Translators: "@colleague" stands for a mention of the person to invite.
+    usage = i18n.gettext(locale, "Usage: /rallybot invite @colleague")
+    if not event.args:
+        await ctx.answer(event, usage)
+        return
     target = event.args[0].strip()
     known = await find_member(ctx, event.platform, target)
     user_id = known.platform_user_id if known is not None else target.strip("<>@!")
     user_id = user_id.split("|", 1)[0]
     if not user_id or len(user_id) > 64:
-        await ctx.answer(event, "Usage: /rallybot invite @colleague")
+        await ctx.answer(event, usage)
         return
     if user_id == event.user.id:
-        await ctx.answer(event, "You cannot invite yourself.")
+        await ctx.answer(event, i18n.gettext(locale, "You cannot invite yourself."))
         return
     if known is not None and known.joined_at is not None:
-        await ctx.answer(
-            event, f"{member_text(known.display_name or user_id, 80)} has already joined."
-        )
+        text = i18n.gettext(locale, "{name} has already joined.")
+        await ctx.answer(event, text.format(name=member_text(known.display_name or user_id, 80)))
         return
     created = await _insert_once(
         ctx,
@@ -1034,9 +1091,10 @@ async def _invite(event: CommandInvoked, ctx: BotContext) -> None:
         invited_at=ctx.clock.now(),
     )
     if created:
-        await ctx.answer(event, "Invitation noted: it counts when your colleague joins.")
+        text = i18n.gettext(locale, "Invitation noted: it counts when your colleague joins.")
     else:
-        await ctx.answer(event, "Someone already invited this colleague.")
+        text = i18n.gettext(locale, "Someone already invited this colleague.")
+    await ctx.answer(event, text)
 
 
 async def on_command(event: CommandInvoked, ctx: BotContext) -> None:

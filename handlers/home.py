@@ -11,7 +11,9 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
+from rallybot.bot import formats, i18n
 from rallybot.bot.commands import specs
+from rallybot.bot.context import locale_for
 from rallybot.bot.events import CommandInvoked, HomeOpened
 from rallybot.bot.feature import Feature, Subscription
 from rallybot.bot.messages import Message
@@ -42,6 +44,7 @@ AHEAD = timedelta(days=30)
 async def _next(ctx: BotContext, member: Member) -> list[str]:
     """The next quiz and the next messages the campaigns plan for the member."""
     now = ctx.clock.now()
+    locale = locale_for(ctx, member)
     view = member_view(member)
     quizzes: list[tuple[datetime, str, str]] = []
     messages: list[tuple[datetime, str, str]] = []
@@ -55,23 +58,42 @@ async def _next(ctx: BotContext, member: Member) -> list[str]:
                 default_timezone=ctx.settings.timezone,
                 channel_quizzes=channel_quizzes,
             ):
-                item = (delivery.due_at, delivery.step.id, f"{delivery.local_due:%a %d %b %H:%M}")
+                when = formats.moment(locale, delivery.local_due, "MMMEd")
+                item = (delivery.due_at, delivery.step.id, when)
                 if delivery.step.spec.quiz is not None:
                     quizzes.append(item)
                 elif delivery.member is not None:  # channel posts are for everyone
                     messages.append(item)
-    lines = [f"Next quiz: {step}, {when}." for _, step, when in sorted(quizzes)[:1]]
-    lines += [f"Coming up: {step}, {when}." for _, step, when in sorted(messages)[:3]]
-    return lines or ["Nothing planned for you in the next 30 days."]
+    # Translators: {step} is the id of a campaign step, {when} a day and hour.
+    quiz = i18n.gettext(locale, "Next quiz: {step}, {when}.")
+    # Translators: a message planned for the member; {step} is its step id.
+    coming = i18n.gettext(locale, "Coming up: {step}, {when}.")
+    lines = [quiz.format(step=step, when=when) for _, step, when in sorted(quizzes)[:1]]
+    lines += [coming.format(step=step, when=when) for _, step, when in sorted(messages)[:3]]
+    if lines:
+        return lines
+    nothing = i18n.ngettext(
+        locale,
+        "Nothing planned for you in the next {days} day.",
+        "Nothing planned for you in the next {days} days.",
+        AHEAD.days,
+    )
+    return [nothing.format(days=AHEAD.days)]
 
 
 async def home_text(ctx: BotContext, member: Member) -> str:
     """My space, as text: the sections of ``/rallybot me`` (and of Slack's Home tab)."""
+    locale = locale_for(ctx, member)
+    # Translators: the titles of the sections of a member's own space (/rallybot me).
+    onboarding_title = i18n.pgettext(locale, "home section", "Onboarding")
+    points_title = i18n.pgettext(locale, "home section", "Points")
+    # Translators: the section of a member's own space that lists what comes next for them.
+    next_title = i18n.pgettext(locale, "home section", "Next")
     sections = [
-        "🧭 Onboarding\n" + await onboarding.checklist(ctx, member),
-        "⭐ Points\n" + "\n".join(await points.summary(ctx, member, entries=0)),
-        "🏁 " + "\n".join(await challenges.summary(ctx, member)),
-        "📅 Next\n" + "\n".join(await _next(ctx, member)),
+        f"🧭 {onboarding_title}\n" + await onboarding.checklist(ctx, member),
+        f"⭐ {points_title}\n" + "\n".join(await points.summary(ctx, member, entries=0)),
+        "🏁 " + "\n".join(await challenges.summary(ctx, member)),  # its title comes with it
+        f"📅 {next_title}\n" + "\n".join(await _next(ctx, member)),
     ]
     return "\n\n".join(sections)
 

@@ -12,6 +12,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
+from rallybot.bot import formats, i18n
 from rallybot.bot.feature import Feature
 from rallybot.bot.messages import Message
 from rallybot.bot.messages import member as member_text
@@ -31,40 +32,24 @@ __all__ = [
     "render_leaderboard",
 ]
 
-_WORDS: dict[str, dict[str, str]] = {
-    "en": {
-        "all": "Leaderboard, all time",
-        "season": "Leaderboard, this season",
-        "7d": "Leaderboard, the last 7 days",
-        "30d": "Leaderboard, the last 30 days",
-        "team": "team {team}",
-        "empty": "No points yet.",
-        "points": "{total} pts",
-    },
-    "fr": {
-        "all": "Classement général",
-        "season": "Classement de la saison",
-        "7d": "Classement des 7 derniers jours",
-        "30d": "Classement des 30 derniers jours",
-        "team": "équipe {team}",
-        "empty": "Pas encore de points.",
-        "points": "{total} pts",
-    },
-}
-
 Renderer = Callable[["BotContext", Delivery, Message, dict[str, Any]], Awaitable[Message]]
 
 
-def _lang(locale: str | None) -> str:
-    base = (locale or "en").split("-")[0].split("_")[0]
-    return base if base in _WORDS else "en"
+def _title(locale: str | None, period: str) -> str:
+    """The default title of a leaderboard post for ``period``."""
+    if period == "all":
+        return i18n.gettext(locale, "Leaderboard, all time")
+    if period == "season":
+        return i18n.gettext(locale, "Leaderboard, this season")
+    if period == "30d":
+        return i18n.gettext(locale, "Leaderboard, the last 30 days")
+    return i18n.gettext(locale, "Leaderboard, the last 7 days")
 
 
 async def leaderboard_text(
     ctx: BotContext, *, period: str, top: int, team: str | None, locale: str | None
 ) -> str:
     """The standings as lines of text (names as member text), as of now."""
-    words = _WORDS[_lang(locale)]
     rules = rules_of(ctx)
     if rules.leaderboard.private:  # a channel post shows no more than the rules' top N
         top = min(top, rules.leaderboard.top)
@@ -77,10 +62,13 @@ async def leaderboard_text(
     )
     lines = [
         f"{s.rank}. {member_text(s.display_name or str(s.member_id), 80)} — "
-        + words["points"].format(total=s.total)
+        # Translators: a member's points in a leaderboard line, abbreviated ("50 pts").
+        + i18n.ngettext(locale, "{total} pt", "{total} pts", s.total).format(
+            total=formats.number(locale, s.total)
+        )
         for s in standings
     ]
-    return "\n".join(lines) if lines else words["empty"]
+    return "\n".join(lines) if lines else i18n.gettext(locale, "No points yet.")
 
 
 async def render_leaderboard(
@@ -94,14 +82,13 @@ async def render_leaderboard(
     team = str(team) if team else None
     top = int(marker.get("top") or 10)
     locale = message.metadata.get("locale")
-    words = _WORDS[_lang(locale)]
     header = message.text.strip()
     if not header:
-        header = (
-            words[period]
-            + (", " + words["team"].format(team=member_text(team, 80)) if team else "")
-            + ":"
-        )
+        header = _title(locale, period)
+        if team:
+            # Translators: added to a leaderboard's title when it ranks one team's members.
+            header += i18n.gettext(locale, ", team {team}").format(team=member_text(team, 80))
+        header += ":"
     body = await leaderboard_text(ctx, period=period, top=top, team=team, locale=locale)
     return replace(message, text=f"{header}\n{body}")
 

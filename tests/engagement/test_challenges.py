@@ -345,7 +345,7 @@ async def test_onboarding_and_quiz_goals_are_read_from_their_features(
     answer = question.buttons[0]
     await world.click("cyd", answer.action_id or "", answer.value)
     cyd = await world.member_id("cyd")
-    assert "Quizzer [quizzer]: answer 1 quiz question(s), 7 pts — done ✅" in await world.command(
+    assert "Quizzer [quizzer]: answer 1 quiz question, 7 pts — done ✅" in await world.command(
         "cyd", "challenges"
     )
     await world.bot.advance_to(LAUNCH + timedelta(minutes=3))
@@ -427,7 +427,7 @@ async def test_events_before_the_start_do_not_count(db: Database, tmp_path: Path
     await world.post("ana")
     await world.post("ana")
     assert await world.challenge_points() == {}
-    assert "starts 2026-11-04" in await world.command("ana", "challenges")
+    assert "starts Nov 4, 2026, 08:30 UTC" in await world.command("ana", "challenges")
 
 
 def test_a_bad_challenge_is_reported_with_its_line() -> None:
@@ -567,3 +567,40 @@ async def test_a_file_with_two_evidence_challenges_running_needs_the_id(
     assert "“Again”" in review.text and "https://cdn.example.test/a.pdf?ex=1&hm=2" in review.text
     await world.click("cm", "challenge-approve", review.buttons[0].value)
     assert await world.challenge_points() == {f"challenge:ch/proof2:{bob}": 30}
+
+
+async def test_each_person_reads_the_challenges_in_their_own_language(
+    db: Database, tmp_path: Path
+) -> None:
+    world = await make_world(db, tmp_path, POSTS, PROOF)
+    now = world.clock.now()
+    await upsert_member(db, "memory", "ana", now, locale="es")
+    await upsert_member(db, "memory", "bob", now, locale="de")
+    await upsert_member(db, "memory", "cm", now, display_name="Cm", locale="fr")
+    await world.post("ana", message_id="m1")
+    await world.post("ana", message_id="m2")
+    assert "🏆 ¡Reto superado: Two posts! +20 puntos." in [m.text for m in world.directs_to("ana")]
+    assert (await world.command("bob", "challenges")).splitlines() == [
+        "Challenges:",
+        "• Two posts [posts]: 2 Nachrichten in #annonces posten, 20 Pkt. — 0/2, "
+        "bis 5. Nov. 2026, 08:30 UTC",
+        "• Show us [proof]: 1 Einreichung angenommen bekommen (/rallybot challenge submit proof "
+        "... oder schick dem Bot eine Datei), 30 Pkt. — 0/1, bis 5. Nov. 2026, 08:30 UTC",
+    ]
+    assert await world.command("ana", "challenge", "submit", "proof", "mira") == (
+        "¡Gracias! La entrega n.º 1 se ha enviado a los community managers."
+    )
+    [review] = [m for m in world.directs_to("cm") if m.buttons]  # the manager's language
+    assert review.text == "📎 Ana a soumis une preuve pour le défi « Show us » :\nmira"
+    assert [b.label for b in review.buttons] == ["Accepter", "Refuser"]
+    await world.click("bob", "challenge-approve", "1")
+    assert world.directs_to("bob")[-1].text == (
+        "Nur Community-Manager können Nachweise für Challenges bewerten."
+    )
+    await world.click("cm", "challenge-approve", "1")
+    assert world.directs_to("cm")[-1].text == "Preuve n° 1 acceptée."
+    assert [m.text for m in world.directs_to("ana")][-2:] == [
+        "✅ Tu prueba para «Show us» ha sido aprobada.",
+        "🏆 ¡Reto superado: Show us! +30 puntos.",
+    ]
+    assert await world.command("ana", "invite") == "Uso: /rallybot invite @compañero"

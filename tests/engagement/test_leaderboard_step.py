@@ -45,11 +45,13 @@ steps:
 """
 
 
-async def _bot(db: Database, tmp_path: Path) -> tuple[Rallybot, MemoryAdapter, SimulatedClock]:
+async def _bot(
+    db: Database, tmp_path: Path, campaign: str = CAMPAIGN
+) -> tuple[Rallybot, MemoryAdapter, SimulatedClock]:
     clock = SimulatedClock(START)
     folder = tmp_path / "campaigns"
     folder.mkdir()
-    (folder / "board.yaml").write_text(CAMPAIGN)
+    (folder / "board.yaml").write_text(campaign)
     adapter = MemoryAdapter()
     settings = Settings(
         database_url="sqlite://",
@@ -102,6 +104,21 @@ async def test_the_standings_are_those_of_the_moment_the_post_goes_out(
     texts = [d.message.text for d in adapter.sent_to("general")]
     assert texts[1] == "Classement général, équipe sales:\n1. Cyd — 110 pts\n2. Ana — 50 pts"
     assert texts[2] == "Top of the week for Board\n1. Cyd — 110 pts\n2. Ana — 50 pts"
+
+
+async def test_a_german_campaign_posts_its_board_in_german(db: Database, tmp_path: Path) -> None:
+    german = CAMPAIGN.replace("timezone: Europe/Paris", "timezone: Europe/Berlin\nlocale: de")
+    bot, adapter, clock = await _bot(db, tmp_path, german)
+    await bot.advance_to(datetime(2026, 11, 2, 17, 1, tzinfo=UTC))
+    [empty] = adapter.sent_to("general")
+    assert empty.message.text == "Top of the week for Board\nNoch keine Punkte."
+    ana = await _member(db, clock, "Ana", "sales")
+    cyd = await _member(db, clock, "Cyd", "sales")
+    await grant(bot, member_id=ana, action="challenge_done", key="k1", amount=1)
+    await grant(bot, member_id=cyd, action="challenge_done", key="k2", amount=1234)
+    await bot.advance_to(datetime(2026, 11, 3, 17, 1, tzinfo=UTC))
+    texts = [d.message.text for d in adapter.sent_to("general")]
+    assert texts[1] == "Rangliste, gesamt, Team sales:\n1. Cyd — 1.234 Pkt.\n2. Ana — 1 Pkt."
 
 
 async def test_an_empty_board_says_so(db: Database, tmp_path: Path) -> None:

@@ -66,5 +66,5 @@ async def test_the_home_tab_shows_my_space(fake: FakeSlack, db: Database) -> Non
     view = fake.home_views["U1"]
     assert view["type"] == "home"
     text = str(view["blocks"])
-    for section in ("Onboarding", "Points", "Vous avez 0 point.", "Next"):  # a French member
+    for section in ("Intégration", "Points", "Vous avez 0 point.", "À venir"):  # a French member
         assert section in text

@@ -1,0 +1,54 @@
+"""Numbers, percentages and dates written the way a locale writes them (Babel).
+
+The words come from the gettext catalogs (:mod:`rallybot.bot.i18n`); the figures and dates put
+into them come from here, so that "1,234.5" reads "1 234,5" in French and "1.234,5" in German,
+and a date is "4 déc. 2026" rather than "2026-12-04". A locale Babel does not know gives
+English, as the catalogs do.
+"""
+
+from __future__ import annotations
+
+import functools
+from datetime import date, datetime
+
+from babel.core import Locale, UnknownLocaleError
+from babel.dates import format_date, format_skeleton
+from babel.numbers import format_decimal, format_percent
+
+__all__ = ["babel_locale", "day", "moment", "number", "percent"]
+
+
+@functools.cache
+def babel_locale(locale: str | None) -> Locale:
+    """Babel's locale for ``locale`` (``fr``, ``es-MX``, ``de_AT``); English when it is empty
+    or unknown."""
+    try:
+        return Locale.parse((locale or "en").strip().replace("-", "_"))
+    except (UnknownLocaleError, ValueError, TypeError):
+        return Locale("en")
+
+
+def number(locale: str | None, value: float, digits: int = 0) -> str:
+    """``value`` with the locale's separators, with at most ``digits`` decimals."""
+    pattern = "#,##0" + ("." + "#" * digits if digits > 0 else "")
+    return format_decimal(value, format=pattern, locale=babel_locale(locale))
+
+
+def percent(locale: str | None, ratio: float) -> str:
+    """``ratio`` (0.42) as a whole percentage in the locale's way ("42 %" in French)."""
+    return format_percent(ratio, locale=babel_locale(locale))
+
+
+def day(locale: str | None, value: date) -> str:
+    """A date in the locale's medium form ("Dec 4, 2026", "4 déc. 2026")."""
+    return format_date(value, format="medium", locale=babel_locale(locale))
+
+
+def moment(locale: str | None, value: datetime, date_skeleton: str = "yMMMd") -> str:
+    """A date and a 24-hour time in the locale's way ("Dec 4, 2026, 14:05", "4 déc. 2026,
+    14:05"), in ``value``'s own time zone (no conversion). ``date_skeleton`` is a CLDR skeleton
+    for the date part (``MMMEd`` gives the weekday and no year)."""
+    loc = babel_locale(locale)
+    when = format_skeleton(date_skeleton, value, locale=loc)
+    hour = format_skeleton("Hm", value, locale=loc)
+    return str(loc.datetime_formats["medium"]).format(hour, when)
