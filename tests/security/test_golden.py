@@ -17,12 +17,13 @@ from dataclasses import replace
 import pytest
 from rich.console import Console
 
+from rallybot.bot import i18n
 from rallybot.bot.adapters.console import render_message as render_console
 from rallybot.bot.adapters.discord.render import render_message as render_discord
 from rallybot.bot.adapters.memory import shown
 from rallybot.bot.adapters.slack.render import render_message as render_slack
 from rallybot.bot.messages import Button, Image, Message, Sender, member
-from rallybot.handlers import challenges, onboarding, quiz, survey
+from rallybot.handlers import onboarding, quiz, survey
 from rallybot.handlers.survey import QuestionResult, SurveyResults
 from tests.security.checks import discord_problems, slack_problems
 from tests.security.corpus import CORPUS, HOSTILE
@@ -78,14 +79,14 @@ def _kinds(mention: str) -> dict[str, Callable[[str], Message]]:
             text=f"🏅 {member(t, 80)} earned the badge **First steps**!"
         ),
         "challenge results": lambda t: Message(
-            text=challenges._word(
-                "en", "results", title="Show us", winners=", ".join([member(t, 80)] * 3)
-            )
+            text=i18n.gettext(
+                "en", "🏁 The challenge “{title}” is over. Done by: {winners}. Congratulations!"
+            ).format(title="Show us", winners=", ".join([member(t, 80)] * 3))
         ),
         "evidence to managers": lambda t: Message(
-            text=challenges._word(
-                "en", "evidence", name=member(t, 80), title="Show us", text=member(t, 1000)
-            )
+            text=i18n.gettext(
+                "en", "📎 {name} submitted evidence for the challenge “{title}”:\n{text}"
+            ).format(name=member(t, 80), title="Show us", text=member(t, 1000))
             + f"\n📎 {member(t, 100)} https://files.example.test/F1/shot.png",
             buttons=(
                 Button("Approve", action_id="challenge-approve", value="1", style="primary"),
