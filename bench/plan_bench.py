@@ -14,8 +14,8 @@ import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from rallybot.bot.config import QuietHours
 from rallybot.campaigns.planner import MemberView, plan
+from rallybot.campaigns.quiet_hours import QuietHours
 from rallybot.campaigns.schema import CampaignSpec, compile_campaign
 
 ZONES = ["Europe/Paris", "Europe/London", "America/Montreal", "Asia/Singapore", None]

@@ -45,6 +45,7 @@ from pydantic_settings import (
     SettingsConfigDict,
 )
 
+from rallybot.campaigns.quiet_hours import QuietHours, parse_quiet_hours
 from rallybot.campaigns.zones import zone_problem
 
 if TYPE_CHECKING:
@@ -93,45 +94,6 @@ _PASSWORD_IN_URL = re.compile(r"(://[^:/@\s]*:)([^\s/]*)(@)")
 def hide_password(url: str) -> str:
     """``url`` with any password replaced by ``***`` (works on URLs that do not parse)."""
     return _PASSWORD_IN_URL.sub(r"\1***\3", url)
-
-
-class QuietHours:
-    """A daily window, in a member's local time, during which no direct message is sent."""
-
-    __slots__ = ("end", "start")
-
-    def __init__(self, start: time, end: time) -> None:
-        self.start = start
-        self.end = end
-
-    def contains(self, t: time) -> bool:
-        """Whether the local wall-clock time ``t`` falls inside the window."""
-        if self.start == self.end:
-            return False
-        if self.start < self.end:
-            return self.start <= t < self.end
-        return t >= self.start or t < self.end
-
-    def __repr__(self) -> str:
-        return f"QuietHours({self.start:%H:%M}-{self.end:%H:%M})"
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, QuietHours) and (self.start, self.end) == (other.start, other.end)
-
-    def __hash__(self) -> int:
-        return hash((self.start, self.end))
-
-
-def parse_quiet_hours(value: str) -> QuietHours | None:
-    """Parse ``"21:00-08:00"``; an empty string or ``"off"`` means no quiet hours."""
-    text = value.strip().lower()
-    if text in {"", "off", "none"}:
-        return None
-    try:
-        start_s, end_s = (part.strip() for part in text.split("-"))
-        return QuietHours(time.fromisoformat(start_s), time.fromisoformat(end_s))
-    except ValueError as exc:
-        raise ValueError(f'quiet hours must look like "21:00-08:00", not "{value}"') from exc
 
 
 def _env(*names: str) -> AliasChoices:

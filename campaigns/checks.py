@@ -15,8 +15,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, tzinfo
 
-from rallybot.bot.config import QuietHours
 from rallybot.campaigns.planner import MemberView, PlannedDelivery, members_of, plan
+from rallybot.campaigns.quiet_hours import QuietHours
 from rallybot.campaigns.schema import Campaign
 from rallybot.campaigns.timeline import default_window
 from rallybot.campaigns.workdays import calendar_for_zone

@@ -12,7 +12,6 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
-from rallybot.bot.config import QuietHours
 from rallybot.campaigns.checks import campaign_warnings, text_warnings
 from rallybot.campaigns.community import is_community_text, load_community_text
 from rallybot.campaigns.faq import is_faq_text, load_faq_text
@@ -24,6 +23,7 @@ from rallybot.campaigns.loader import (
     locate_text,
 )
 from rallybot.campaigns.planner import MemberView
+from rallybot.campaigns.quiet_hours import QuietHours
 from rallybot.campaigns.quiz import is_bank_text, load_bank_text
 from rallybot.campaigns.rules import is_rules_text, load_rules_text
 from rallybot.campaigns.schema import Campaign

@@ -34,7 +34,7 @@ import yaml
 from pydantic import BaseModel, ValidationError
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
-from rallybot.bot.config import QuietHours
+from rallybot.campaigns.quiet_hours import QuietHours
 from rallybot.campaigns.schema import (
     Campaign,
     CampaignSpec,

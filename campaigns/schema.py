@@ -25,8 +25,8 @@ from pydantic import (
     model_validator,
 )
 
-from rallybot.bot.config import QuietHours, parse_quiet_hours
 from rallybot.campaigns.engagement import ChallengeSpec, LeaderboardSpec
+from rallybot.campaigns.quiet_hours import QuietHours, parse_quiet_hours
 from rallybot.campaigns.survey import SurveySpec
 from rallybot.campaigns.templates import check_template, did_you_mean, variables_for
 from rallybot.campaigns.timeexpr import (

@@ -10,7 +10,6 @@ from pathlib import Path
 
 import pytest
 
-from rallybot.bot.config import QuietHours
 from rallybot.campaigns.loader import (
     CampaignLoadError,
     LoadError,
@@ -18,6 +17,7 @@ from rallybot.campaigns.loader import (
     load_campaign_text,
     validate_paths,
 )
+from rallybot.campaigns.quiet_hours import QuietHours
 
 DATA = Path(__file__).parent / "data"
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import UTC, datetime, time, timedelta
 from typing import Any
 
-from rallybot.bot.config import QuietHours
 from rallybot.bot.messages import plain
 from rallybot.campaigns.planner import MemberView, plan
+from rallybot.campaigns.quiet_hours import QuietHours
 from rallybot.campaigns.schema import Campaign, CampaignSpec, check_references, compile_campaign
 
 WINDOW = (datetime(2026, 1, 1, tzinfo=UTC), datetime(2027, 6, 1, tzinfo=UTC))

@@ -9,8 +9,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from rallybot.bot.config import QuietHours
 from rallybot.campaigns.planner import MemberView, plan
+from rallybot.campaigns.quiet_hours import QuietHours
 from rallybot.campaigns.schema import Campaign, CampaignSpec, check_references, compile_campaign
 from rallybot.campaigns.timeexpr import TimeExprError, parse_recurrence, parse_time_expr
 from rallybot.campaigns.workdays import WorkCalendar, calendar_for_zone, country_of_zone
