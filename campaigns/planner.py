@@ -13,7 +13,7 @@ from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from functools import lru_cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from rallybot.bot.messages import Button, Image, Message, Sender
+from rallybot.campaigns.messages import Button, Image, Message, Sender
 from rallybot.campaigns.quiet_hours import QuietHours
 from rallybot.campaigns.schema import AudienceSpec, Campaign, LocalizedText, Step, pick_locale
 from rallybot.campaigns.templates import render

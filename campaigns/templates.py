@@ -15,7 +15,7 @@ from datetime import date, datetime
 
 from babel.dates import format_date, format_datetime
 
-from rallybot.bot.messages import member
+from rallybot.campaigns.messages import member
 
 __all__ = [
     "MEMBER_VARIABLES",
@@ -28,7 +28,7 @@ __all__ = [
 
 MEMBER_VARIABLES = frozenset({"first_name", "name", "team"})
 """Variables that only make sense in a direct message to one member; their values are member
-text (see :func:`~bot.messages.member`)."""
+text (see :func:`~campaigns.messages.member`)."""
 MEMBER_VALUE_LIMIT = 100
 
 _FORMATTER = string.Formatter()
