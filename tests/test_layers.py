@@ -1,0 +1,101 @@
+"""The layer contracts of ``pyproject.toml`` catch the imports they forbid.
+
+``make lint`` runs import-linter on the real packages, where every contract is kept. Here the
+packages are copied, one forbidden import is added to the copy, and import-linter must report
+that contract broken (and only that one): a contract that cannot break would pass forever.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import tomllib
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.slow  # starts import-linter once per case
+
+ROOT = Path(__file__).resolve().parents[1]
+PACKAGES = ("bot", "handlers", "campaigns", "storage")
+
+
+def _contracts() -> list[str]:
+    config = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+    return [contract["name"] for contract in config["tool"]["importlinter"]["contracts"]]
+
+
+STORAGE = "storage is the bottom layer: it imports neither the kernel nor the features"
+CAMPAIGNS = "campaigns (the file language) imports neither the kernel nor the features"
+KERNEL = "the kernel names no feature: only its composition root and the CLI import them"
+
+# (the module added to the copy, what it imports, the contract that import breaks)
+VIOLATIONS = [
+    ("storage/layer_probe.py", "rallybot.campaigns.schema", STORAGE),
+    ("storage/layer_probe.py", "rallybot.bot.messages", STORAGE),
+    ("campaigns/layer_probe.py", "rallybot.bot.config", CAMPAIGNS),
+    ("campaigns/layer_probe.py", "rallybot.bot.messages", CAMPAIGNS),
+    ("campaigns/layer_probe.py", "rallybot.handlers.points", CAMPAIGNS),
+    ("bot/layer_probe.py", "rallybot.handlers.points", KERNEL),
+    # the runner's exception names one import of one module, not the console for everyone
+    ("bot/layer_probe.py", "rallybot.handlers.console.serve", KERNEL),
+]
+
+
+def _copy(tmp_path: Path) -> Path:
+    """The four packages under ``tmp_path/rallybot`` and the contracts beside them."""
+    for package in PACKAGES:
+        shutil.copytree(
+            ROOT / package,
+            tmp_path / "rallybot" / package,
+            ignore=shutil.ignore_patterns("__pycache__", "locale", "static", "templates"),
+        )
+    shutil.copy(ROOT / "pyproject.toml", tmp_path / "pyproject.toml")
+    return tmp_path
+
+
+def _lint_imports(tree: Path) -> tuple[int, str]:
+    env = {**os.environ, "PYTHONPATH": str(tree)}
+    done = subprocess.run(
+        [str(Path(sys.executable).with_name("lint-imports")), "--no-cache", "pyproject.toml"],
+        cwd=tree,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    return done.returncode, done.stdout + done.stderr
+
+
+def _status(output: str, contract: str) -> str:
+    for line in output.splitlines():
+        if line.startswith(f"{contract} "):
+            return line.removeprefix(f"{contract} ").split()[0]
+    raise AssertionError(f"contract not reported: {contract}\n{output}")
+
+
+def test_every_contract_has_a_violation_that_breaks_it() -> None:
+    assert set(_contracts()) == {contract for _, _, contract in VIOLATIONS}
+
+
+def test_the_copied_packages_keep_every_contract(tmp_path: Path) -> None:
+    code, output = _lint_imports(_copy(tmp_path))
+    assert code == 0, output
+    assert all(_status(output, contract) == "KEPT" for contract in _contracts())
+
+
+@pytest.mark.parametrize(("module", "target", "broken"), VIOLATIONS)
+def test_a_forbidden_import_breaks_its_contract(
+    tmp_path: Path, module: str, target: str, broken: str
+) -> None:
+    tree = _copy(tmp_path)
+    (tree / "rallybot" / module).write_text(f"import {target}\n", encoding="utf-8")
+    code, output = _lint_imports(tree)
+    assert code != 0, output
+    probe = "rallybot." + module.removesuffix(".py").replace("/", ".")
+    assert f"{probe} -> {target}" in output
+    for contract in _contracts():
+        assert _status(output, contract) == ("BROKEN" if contract == broken else "KEPT"), output
