@@ -131,6 +131,9 @@ def _main_options(
     console."""
     global _env_file
     _env_file = env_file
+    # The installed features, for the step sections they add to campaign files (poll:...):
+    # rallybot check and plan read those files without starting a bot.
+    import rallybot.bot.assembly  # noqa: F401
 
 
 def _settings() -> Settings:

@@ -24,7 +24,9 @@ __all__ = [
     "ParamKind",
     "ParamSpec",
     "args_from_options",
+    "catalogue",
     "command",
+    "register",
     "specs",
 ]
 
@@ -235,6 +237,26 @@ COMMANDS: tuple[CommandSpec, ...] = (
 """Every ``/rallybot`` subcommand (Discord allows 25, each with 25 options at most)."""
 
 _BY_NAME = {spec.name: spec for spec in COMMANDS}
+_ADDED: list[CommandSpec] = []
+
+
+def register(*added: CommandSpec) -> tuple[CommandSpec, ...]:
+    """Add subcommands to the catalogue (a feature package declaring its own, when its module
+    is imported): Discord's ``/rallybot``, the help text and :func:`specs` then know them.
+    Returns them; ValueError for a name already taken by another spec."""
+    for spec in added:
+        known = _BY_NAME.get(spec.name)
+        if known is not None and known != spec:
+            raise ValueError(f'the subcommand "{spec.name}" is in the catalogue already')
+        if known is None:
+            _BY_NAME[spec.name] = spec
+            _ADDED.append(spec)
+    return added
+
+
+def catalogue() -> tuple[CommandSpec, ...]:
+    """Every subcommand: :data:`COMMANDS`, then those features added with :func:`register`."""
+    return (*COMMANDS, *_ADDED)
 
 
 def command(name: str) -> CommandSpec | None:

@@ -5,7 +5,13 @@ what it is: its :attr:`~Feature.name`, the ``/rallybot`` subcommands it answers
 (:attr:`~Feature.commands`), the kinds of files it reads among the campaign files
 (:attr:`~Feature.file_kinds`), the tables where it stores personal data
 (:attr:`~Feature.personal_data`) and the features it must come after
-(:attr:`~Feature.after`). Its methods are hooks, each with a default that does nothing:
+(:attr:`~Feature.after`). A feature whose tables live in ``storage/<feature>_models.py`` needs
+no edit elsewhere for them: :mod:`storage.models` imports every such module, and a table may
+declare its privacy entry in its ``info`` (see :func:`bot.privacy.register`). A feature that
+gives campaign steps a block of their own (``poll:``) registers a
+:class:`campaigns.sections.StepSection` when its module is imported; the campaign files then
+accept and check the block, and the feature reads it from the step with
+:func:`campaigns.sections.section_of`. Its methods are hooks, each with a default that does nothing:
 the event handlers it subscribes, what it does on reload, its periodic ticks, when it next
 has something to do, its outbox gates and send-time renders, and the HTTP routes it serves.
 
@@ -95,8 +101,8 @@ class Feature:
     """The kinds of files this feature reads among the campaign files."""
     personal_data: ClassVar[tuple[str, ...]] = ()
     """The tables where this feature stores personal data: each has its entry in the privacy
-    registry (:mod:`bot.privacy`), which "my data", "forget me" and the record of processing
-    read."""
+    registry (:mod:`bot.privacy`, or its table's ``info``), which "my data", "forget me" and
+    the record of processing read."""
 
     def subscriptions(self) -> Sequence[Subscription]:
         """The event handlers, called in this order (and in feature order across features)."""

@@ -115,6 +115,7 @@ class PersonalData:
     match: Match | None = None
     rewrite: Rewrite | None = None
     why: str = ""
+    keep: str = ""
 
 
 REGISTRY: dict[str, PersonalData] = {}
@@ -984,6 +985,24 @@ PURPOSES: dict[str, tuple[str, str]] = {
 """Table -> (why it is kept, for how long): the record of processing's words."""
 
 
+def _declared_by_tables() -> None:
+    """Register what tables say of themselves in their ``info`` (a feature's models module
+    declares its tables without an entry here): ``info["personal_data"]`` holds the keyword
+    arguments of a :class:`PersonalData` (plain data: columns, ``on_forget``, ``scrub``,
+    ``why`` and ``keep`` for the record of processing); ``info["not_personal"]`` the reason a
+    table refers to no person. An entry written in this module wins."""
+    for name, table in _tables().items():
+        declared = table.info.get("personal_data")
+        if isinstance(declared, Mapping) and name not in REGISTRY:
+            register(PersonalData(table=name, **declared))
+        reason = table.info.get("not_personal")
+        if isinstance(reason, str) and name not in NOT_PERSONAL and name not in REGISTRY:
+            NOT_PERSONAL[name] = reason
+
+
+_declared_by_tables()
+
+
 def _cell(text: str) -> str:
     return text.replace("|", "\\|").replace("\n", " ")
 
@@ -1024,7 +1043,7 @@ def record_of_processing() -> str:
                 ]
             )
         )
-        why, keep = PURPOSES.get(name, (entry.why, ""))
+        why, keep = PURPOSES.get(name, (entry.why, entry.keep))
         lines.append(f"| {name} | {_cell(', '.join(columns))} | {_cell(why)} | {_cell(keep)} |")
     lines += [
         "",

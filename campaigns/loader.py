@@ -39,9 +39,11 @@ from rallybot.campaigns.schema import (
     Campaign,
     CampaignSpec,
     Problem,
+    campaign_model,
     check_references,
     compile_campaign,
 )
+from rallybot.campaigns.sections import registered
 from rallybot.campaigns.templates import did_you_mean
 
 __all__ = [
@@ -540,6 +542,19 @@ _MODEL_WORDS = {
     "GoalSpec": "a goal (kind: post_in_channel, count: 3)",
     "SurveyQuestionSpec": "a survey question (id: ..., kind: ..., text: ...)",
 }
+
+
+def _model_words(name: str) -> str:
+    """How messages name a value of the model ``name``: the schema's words, then those of
+    the registered step sections (:mod:`campaigns.sections`)."""
+    if name in _MODEL_WORDS:
+        return _MODEL_WORDS[name]
+    for section in registered():
+        if section.model.__name__ == name:
+            return section.words
+    return "a mapping"
+
+
 _LIST_WORDS = {
     "steps": "a list of steps",
     "challenges": "a list of challenges",
@@ -599,7 +614,7 @@ def _label_words(label: str) -> str:
         return "true or false"
     name = _model_name(label)
     if name:
-        return _MODEL_WORDS.get(name, "a mapping")
+        return _model_words(name)
     return "a mapping" if label.startswith("dict[") else label
 
 
@@ -812,7 +827,7 @@ def _message(issue: _Issue) -> str:
         words = _DICT_WORDS.get(str(last), "a mapping") if len(issue.path) == 1 else "a mapping"
         return f"expected {words}, got {_describe(value)}"
     if kind in {"model_type", "model_attributes_type"}:
-        words = _MODEL_WORDS.get(str(ctx.get("class_name")), "a mapping")
+        words = _model_words(str(ctx.get("class_name")))
         return f"expected {words}, got {_describe(value)}"
     if kind == "literal_error":
         expected = str(ctx.get("expected", "")).replace("'", '"')
@@ -1083,7 +1098,7 @@ def _load(
     default_quiet_hours: QuietHours | None = None,
 ) -> tuple[Campaign | None, list[LoadError], _Document | None]:
     spec, found, document = load_document(
-        raw, source, CampaignSpec, path=path, check=check_references
+        raw, source, campaign_model(), path=path, check=check_references
     )
     if document is None:
         return None, [LoadError(source, *found[0])], None

@@ -21,12 +21,14 @@ from pydantic import (
     ConfigDict,
     Field,
     StringConstraints,
+    create_model,
     field_validator,
     model_validator,
 )
 
 from rallybot.campaigns.engagement import ChallengeSpec, LeaderboardSpec
 from rallybot.campaigns.quiet_hours import QuietHours, parse_quiet_hours
+from rallybot.campaigns.sections import registered
 from rallybot.campaigns.survey import SurveySpec
 from rallybot.campaigns.templates import check_template, did_you_mean, variables_for
 from rallybot.campaigns.timeexpr import (
@@ -52,6 +54,7 @@ __all__ = [
     "SenderSpec",
     "Step",
     "StepSpec",
+    "campaign_model",
     "check_references",
     "compile_campaign",
     "pick_locale",
@@ -469,6 +472,33 @@ class CampaignSpec(_Strict):
         return value
 
 
+_MODELS: dict[tuple[tuple[str, type[BaseModel]], ...], type[CampaignSpec]] = {}
+
+
+def campaign_model() -> type[CampaignSpec]:
+    """The model a campaign file is validated with: :class:`CampaignSpec`, whose steps also
+    accept the blocks of the registered step sections (:mod:`campaigns.sections`)."""
+    sections = tuple((s.key, s.model) for s in registered())
+    if not sections:
+        return CampaignSpec
+    model = _MODELS.get(sections)
+    if model is None:
+        for key, _ in sections:
+            if key in StepSpec.model_fields or key == "from":
+                raise ValueError(f'the step section "{key}" would hide a step key')
+        fields: dict[str, Any] = {key: (kind | None, None) for key, kind in sections}
+        # Same class names: the loader's messages name the models by their class.
+        step = create_model("StepSpec", __base__=StepSpec, __module__=__name__, **fields)
+        model = create_model(
+            "CampaignSpec",
+            __base__=CampaignSpec,
+            __module__=__name__,
+            steps=(list[step], Field(min_length=1, max_length=2000)),
+        )
+        _MODELS[sections] = model
+    return model
+
+
 Loc = tuple[str | int, ...]
 
 
@@ -649,12 +679,31 @@ def check_references(spec: CampaignSpec) -> list[Problem]:
                 problems.append(
                     Problem((*base, key), "the message is empty: give at least one language")
                 )
+    problems.extend(_section_problems(spec))
     from rallybot.campaigns.journey import journey_problems
 
     problems.extend(journey_problems(spec))
     from rallybot.campaigns.engagement import challenge_problems
 
     problems.extend(challenge_problems(spec))
+    return problems
+
+
+def _section_problems(spec: CampaignSpec) -> list[Problem]:
+    """The registered step sections' own checks, placed in the block (or on the step)."""
+    problems: list[Problem] = []
+    for section in registered():
+        if section.problems is None:
+            continue
+        for index, step in enumerate(spec.steps):
+            value = getattr(step, section.key, None)
+            if value is None:
+                continue
+            for place, message in section.problems(spec, step, value):
+                if place[:1] == ("..",):
+                    problems.append(Problem(("steps", index, *place[1:]), message))
+                else:
+                    problems.append(Problem(("steps", index, section.key, *place), message))
     return problems
 
 
@@ -761,6 +810,7 @@ def _unset_extras(step: StepSpec) -> set[str]:
         extras.add("digest")
     if step.leaderboard is None:
         extras.add("leaderboard")
+    extras.update(s.key for s in registered() if getattr(step, s.key, None) is None)
     return extras
 
 

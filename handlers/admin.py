@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from rallybot.bot.commands import COMMANDS, CommandSpec, specs
+from rallybot.bot.commands import COMMANDS, CommandSpec, catalogue, specs
 from rallybot.bot.events import CommandInvoked
 from rallybot.bot.feature import Feature, Subscription
 from rallybot.bot.waves import open_wave, opened_waves
@@ -84,7 +84,7 @@ async def on_command(event: CommandInvoked, ctx: BotContext) -> None:
     """Answer a ``/rallybot`` command privately."""
     name = event.name.lower()
     if name == "" or (name == "help" and not event.args):  # with a question: handlers.helpdesk
-        await ctx.answer(event, HELP)
+        await ctx.answer(event, help_text(catalogue()))  # with the features' own commands
         return
     if name not in ADMIN_COMMANDS:
         if not ctx.handles_command(name):

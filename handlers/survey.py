@@ -53,6 +53,7 @@ from rallybot.campaigns.survey import (
     survey_id,
 )
 from rallybot.campaigns.timeexpr import parse_duration
+from rallybot.storage.anonymity import clear_sqlite_log
 from rallybot.storage.database import Database
 from rallybot.storage.models import ChannelMember, Delivery, DeliveryStatus, Member, table_of
 from rallybot.storage.repositories import get_member_by_platform_id
@@ -861,18 +862,7 @@ async def release(db: Database, sid: str, now: datetime, *, closing: bool = Fals
 
 
 async def _clear_sqlite_log(db: Database) -> None:
-    """SQLite keeps earlier versions of pages (the deleted drafts) in its write-ahead log
-    until they are overwritten: checkpoint it and truncate it to nothing. Best effort (a
-    long read elsewhere makes it wait for the next time)."""
-    if db.engine.dialect.name != "sqlite":
-        return
-    async with db.engine.connect() as connection:
-        raw = await connection.get_raw_connection()
-        driver: Any = raw.driver_connection
-        try:
-            await driver.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-        except Exception:
-            log.warning("could not truncate the SQLite write-ahead log", exc_info=True)
+    await clear_sqlite_log(db)
 
 
 async def close_round(db: Database, sid: str, now: datetime) -> int:

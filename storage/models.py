@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import importlib
+import pkgutil
+import sys
 from datetime import UTC, date, datetime
 from enum import StrEnum
 from typing import Any
@@ -355,12 +358,14 @@ def table_of(model: type[SQLModel]) -> sa.Table:
     return table
 
 
-import rallybot.storage.audit_models  # noqa: E402  (the managers' audit log)
-import rallybot.storage.challenge_models  # noqa: E402  (registers the challenge tables for Alembic)
-import rallybot.storage.console_models  # noqa: E402  (the web console's sessions)
-import rallybot.storage.helpdesk_models  # noqa: E402  (registers the help desk tables for Alembic)
-import rallybot.storage.journal_models  # noqa: E402  (the inbound journal, replicas)
-import rallybot.storage.onboarding_models  # noqa: E402  (registers the onboarding tables for Alembic)
-import rallybot.storage.quiz_models  # noqa: E402  (registers the quiz tables for Alembic)
-import rallybot.storage.report_models  # noqa: E402  (registers the activity table for Alembic)
-import rallybot.storage.survey_models  # noqa: E402, F401  (registers the survey tables for Alembic)
+def _import_feature_tables() -> None:
+    """Import every ``storage/*_models.py`` module, so each feature's tables join the metadata
+    (Alembic, the privacy registry's checks) without this module naming them: a feature adds
+    its tables by adding its models module."""
+    package = __name__.rpartition(".")[0]
+    for info in sorted(pkgutil.iter_modules(sys.modules[package].__path__), key=lambda i: i.name):
+        if info.name.endswith("_models"):
+            importlib.import_module(f"{package}.{info.name}")
+
+
+_import_feature_tables()

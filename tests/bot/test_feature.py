@@ -16,7 +16,7 @@ from rallybot.bot import privacy
 from rallybot.bot.adapters.memory import MemoryAdapter
 from rallybot.bot.app import Kernel
 from rallybot.bot.clock import SimulatedClock
-from rallybot.bot.commands import COMMANDS, CommandSpec
+from rallybot.bot.commands import CommandSpec, catalogue
 from rallybot.bot.config import Settings
 from rallybot.bot.context import BotContext
 from rallybot.bot.events import CommandInvoked, UserRef
@@ -57,7 +57,7 @@ def test_the_shipped_features_declare_the_catalogue_and_the_personal_tables_once
     shipped = features()
     assert [type(f) for f in shipped] == list(FEATURES)  # their order satisfies every "after"
     declared = [spec.name for f in shipped for spec in f.commands]
-    assert sorted(declared) == sorted(spec.name for spec in COMMANDS)
+    assert sorted(declared) == sorted(spec.name for spec in catalogue())
     tables = [table for f in shipped for table in f.personal_data]
     assert len(tables) == len(set(tables))
     # The web console (handlers/console) is started by the runner, not yet a feature.

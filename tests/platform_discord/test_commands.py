@@ -8,6 +8,7 @@ import re
 
 import pytest
 
+import rallybot.bot.commands as commands_module
 from rallybot.bot.adapters.discord import adapter as discord_adapter
 from rallybot.bot.adapters.discord.adapter import DiscordAdapter
 from rallybot.bot.commands import COMMANDS, CommandSpec, ParamSpec, args_from_options, command
@@ -147,7 +148,7 @@ async def test_a_command_added_to_the_catalogue_is_in_the_help_and_on_discord(
     assert "/rallybot wish WHAT" in everyone and "Make a wish" in everyone
     assert "/rallybot hush" in managers and "/rallybot hush" not in everyone
     assert admin.help_text(COMMANDS) == admin.HELP
-    monkeypatch.setattr(discord_adapter, "COMMANDS", catalogue)
+    monkeypatch.setattr(discord_adapter, "catalogue", lambda: catalogue)
     adapter = await start_adapter(fake, Recorder())
     try:
         synced = fake.commands[(fake.application_id, GUILD)][0]["options"]
@@ -157,6 +158,19 @@ async def test_a_command_added_to_the_catalogue_is_in_the_help_and_on_discord(
     assert by_name["wish"]["description"] == "Make a wish"
     assert [o["name"] for o in by_name["wish"]["options"]] == ["what"]
     assert "hush" in by_name
+
+
+def test_a_feature_registers_its_own_commands(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(commands_module, "_ADDED", [])
+    monkeypatch.setattr(commands_module, "_BY_NAME", dict(commands_module._BY_NAME))
+    wish = CommandSpec("wish", "Make a wish", group="manage")
+    assert commands_module.register(wish) == (wish,)
+    assert commands_module.catalogue() == (*COMMANDS, wish)
+    assert command("wish") == wish
+    assert commands_module.register(wish) == (wish,)  # the same spec again: nothing changes
+    assert commands_module.catalogue() == (*COMMANDS, wish)
+    with pytest.raises(ValueError, match="in the catalogue already"):
+        commands_module.register(CommandSpec("points", "Not the points"))
 
 
 async def test_kudos_passes_the_picked_member_as_a_mention(

@@ -43,7 +43,7 @@ from rallybot.bot.adapters.discord.render import (
     render_message,
 )
 from rallybot.bot.clock import Clock
-from rallybot.bot.commands import COMMANDS, CommandSpec, args_from_options
+from rallybot.bot.commands import CommandSpec, args_from_options, catalogue
 from rallybot.bot.config import Settings
 from rallybot.bot.events import (
     ButtonClicked,
@@ -192,7 +192,7 @@ class DiscordAdapter:
     then a handler may answer it with a form (:meth:`open_form`, a modal, which can only be
     the first answer); the submitted modal becomes :class:`~bot.events.FormSubmitted`.
     ``/rallybot`` is an application command group synced to each configured guild at start,
-    with one subcommand per entry of :data:`bot.commands.COMMANDS`; the options' values become
+    with one subcommand per entry of :func:`bot.commands.catalogue`; the options' values become
     the words a Slack user would have typed (a picked member becomes ``<@id>``, as handlers
     read mentions). The invocation is deferred (ephemeral) as soon as it is recorded, and
     :meth:`respond` sends the private answer; a submitted form likewise. An interaction the bot
@@ -368,13 +368,13 @@ class DiscordAdapter:
     # -- application commands -----------------------------------------------------------
 
     def _build_tree(self) -> app_commands.CommandTree[discord.Client]:
-        """``/rallybot`` with one subcommand per entry of :data:`bot.commands.COMMANDS`."""
+        """``/rallybot`` with one subcommand per entry of :func:`bot.commands.catalogue`."""
         tree: app_commands.CommandTree[discord.Client] = app_commands.CommandTree(self.client)
         group = app_commands.Group(
             name="rallybot", description="Rallybot: campaigns, points, quizzes, help and more"
         )
         subgroups: dict[str, app_commands.Group] = {}
-        for spec in COMMANDS:
+        for spec in catalogue():
             if spec.group is None:
                 group.add_command(self._subcommand(spec))
                 continue
