@@ -27,8 +27,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import AfterValidator, Field, StringConstraints
 
+from rallybot.campaigns.base import Identifier, Strict
 from rallybot.campaigns.loader import (
     CampaignLoadError,
     LoadError,
@@ -36,7 +37,6 @@ from rallybot.campaigns.loader import (
     is_community_file,
     load_document,
 )
-from rallybot.campaigns.schema import Identifier
 from rallybot.campaigns.zones import is_zone, zone_problem
 
 __all__ = [
@@ -114,11 +114,7 @@ def _quiet(value: str | None) -> str | None:
     return value
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class RotaSpec(_Strict):
+class RotaSpec(Strict):
     """Helpers on duty on some days between two local times."""
 
     days: Annotated[str, AfterValidator(_days)]
@@ -126,7 +122,7 @@ class RotaSpec(_Strict):
     people: list[Person] = Field(min_length=1, max_length=50)
 
 
-class HelpSpec(_Strict):
+class HelpSpec(Strict):
     """The help channel: where questions are asked and who answers them, when."""
 
     channel: Annotated[str, StringConstraints(min_length=1, max_length=80)]
@@ -136,7 +132,7 @@ class HelpSpec(_Strict):
     escalate_after_minutes: Annotated[int, Field(ge=1)] | None = None
 
 
-class OnboardingSpec(_Strict):
+class OnboardingSpec(Strict):
     """Who newcomers are paired with, and where stuck journeys are told."""
 
     buddies: list[Person] = Field(default_factory=list, max_length=500)
@@ -150,7 +146,7 @@ def _at(value: str) -> str:
     return value.strip()
 
 
-class RecognitionSpec(_Strict):
+class RecognitionSpec(Strict):
     """Where kudos are celebrated for everyone to see: each as it is given (``live``), or the
     day's kudos in one post at ``at`` (``daily``, in the community's time zone)."""
 
@@ -159,7 +155,7 @@ class RecognitionSpec(_Strict):
     at: Annotated[str, AfterValidator(_at)] = "17:00"
 
 
-class CommunitySpec(_Strict):
+class CommunitySpec(Strict):
     """A whole community file, as written."""
 
     community: Identifier

@@ -33,10 +33,14 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Annotated, Literal
 from zoneinfo import ZoneInfo
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
+from pydantic import Field, StringConstraints, field_validator
+
+from rallybot.campaigns.base import LocalizedText, Problem, Strict, check_filled
+from rallybot.campaigns.templates import did_you_mean
+from rallybot.campaigns.timeexpr import TimeExprError, parse_datetime_local, parse_time_expr
 
 if TYPE_CHECKING:
-    from rallybot.campaigns.schema import Campaign, CampaignSpec, Problem
+    from rallybot.campaigns.schema import Campaign, CampaignSpec
 
 __all__ = [
     "GOAL_KINDS",
@@ -49,7 +53,6 @@ __all__ = [
     "compile_challenges",
 ]
 
-LocalizedText = str | dict[str, str]
 ChallengeId = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9_-]{0,39}$")]
 GoalKind = Literal[
     "post_in_channel",
@@ -69,25 +72,7 @@ GOAL_KINDS: tuple[str, ...] = (
 )
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-def _check_localized(value: LocalizedText | None) -> LocalizedText | None:
-    if isinstance(value, dict):
-        if not value:
-            raise ValueError("give the text in at least one language")
-        for locale, text in value.items():
-            if not locale or len(locale) > 10 or not locale.replace("-", "").isalpha():
-                raise ValueError(f'"{locale}" is not a language code (use fr, en, de...)')
-            if not str(text).strip():
-                raise ValueError(f'the "{locale}" text is empty')
-    elif isinstance(value, str) and not value.strip():
-        raise ValueError("the text is empty")
-    return value
-
-
-class LeaderboardSpec(_Strict):
+class LeaderboardSpec(Strict):
     """The standings a channel post shows, computed when it is sent."""
 
     period: Literal["all", "season", "7d", "30d"] = "7d"
@@ -95,7 +80,7 @@ class LeaderboardSpec(_Strict):
     team: Annotated[str, StringConstraints(min_length=1, max_length=100)] | None = None
 
 
-class GoalSpec(_Strict):
+class GoalSpec(Strict):
     """What completes a challenge."""
 
     kind: GoalKind
@@ -104,7 +89,7 @@ class GoalSpec(_Strict):
     quiz: str | None = None  # answer_quiz: only answers to this bank
 
 
-class ChallengeSpec(_Strict):
+class ChallengeSpec(Strict):
     """A challenge, as written in a campaign file."""
 
     id: ChallengeId
@@ -117,7 +102,7 @@ class ChallengeSpec(_Strict):
     points: Annotated[int, Field(ge=0, le=100_000)] | None = None
     announce: str | None = None  # the channel (logical name) where the winners are announced
 
-    _locales = field_validator("title", "description")(_check_localized)
+    _locales = field_validator("title", "description")(check_filled)
 
 
 @dataclass(frozen=True, slots=True)
@@ -154,10 +139,6 @@ _CHANNEL_KINDS = frozenset({"post_in_channel", "react"})
 
 def challenge_problems(spec: CampaignSpec) -> list[Problem]:
     """Cross-field problems of the ``challenges:`` section (times, channels, goals)."""
-    from rallybot.campaigns.schema import Problem
-    from rallybot.campaigns.templates import did_you_mean
-    from rallybot.campaigns.timeexpr import TimeExprError, parse_datetime_local, parse_time_expr
-
     problems: list[Problem] = []
     channels = set(spec.channels)
     milestones = set(spec.milestones)
@@ -243,8 +224,6 @@ def challenge_problems(spec: CampaignSpec) -> list[Problem]:
 
 def compile_challenges(spec: CampaignSpec) -> tuple[Challenge, ...]:
     """The challenges of a spec that passed :func:`challenge_problems`."""
-    from rallybot.campaigns.timeexpr import parse_datetime_local, parse_time_expr
-
     local = {name: parse_datetime_local(str(v)) for name, v in spec.milestones.items()}
     zone = ZoneInfo(spec.timezone)
     return tuple(

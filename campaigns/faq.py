@@ -23,21 +23,21 @@ from typing import Annotated, Any
 import Stemmer  # type: ignore[import-not-found]
 from pydantic import Field, StringConstraints, field_validator
 
+from rallybot.campaigns.base import (
+    Identifier,
+    LocalizedText,
+    Problem,
+    Strict,
+    check_localized,
+    pick_locale,
+    texts_of,
+)
 from rallybot.campaigns.loader import (
     CampaignLoadError,
     LoadError,
     _campaign_files,
     load_document,
     read_head,
-)
-from rallybot.campaigns.schema import (
-    Identifier,
-    LocalizedText,
-    Problem,
-    _check_localized,
-    _Strict,
-    _texts,
-    pick_locale,
 )
 
 __all__ = [
@@ -63,13 +63,13 @@ _KEYS = "faq: ..., entries: ..."
 Variant = Annotated[str, StringConstraints(min_length=1, max_length=500)]
 
 
-class LinkSpec(_Strict):
+class LinkSpec(Strict):
     """A link shown under an answer."""
 
     label: LocalizedText
     url: str
 
-    _locales = field_validator("label")(_check_localized)
+    _locales = field_validator("label")(check_localized)
 
     @field_validator("url")
     @classmethod
@@ -79,7 +79,7 @@ class LinkSpec(_Strict):
         return value
 
 
-class EntrySpec(_Strict):
+class EntrySpec(Strict):
     """One FAQ entry."""
 
     id: Identifier
@@ -90,7 +90,7 @@ class EntrySpec(_Strict):
     )
     links: list[LinkSpec] = Field(default_factory=list, max_length=5)
 
-    _locales = field_validator("answer")(_check_localized)
+    _locales = field_validator("answer")(check_localized)
 
     @field_validator("questions")
     @classmethod
@@ -98,11 +98,11 @@ class EntrySpec(_Strict):
         cls, value: list[str] | dict[str, list[str]]
     ) -> list[str] | dict[str, list[str]]:
         if isinstance(value, dict):
-            _check_localized({locale: "" for locale in value})
+            check_localized({locale: "" for locale in value})
         return value
 
 
-class FaqSpec(_Strict):
+class FaqSpec(Strict):
     """A whole FAQ file, as written."""
 
     faq: Identifier
@@ -110,7 +110,7 @@ class FaqSpec(_Strict):
     locale: Annotated[str, StringConstraints(min_length=2, max_length=10)] = "fr"
     entries: list[EntrySpec] = Field(min_length=1, max_length=MAX_ENTRIES)
 
-    _locales = field_validator("title")(_check_localized)
+    _locales = field_validator("title")(check_localized)
 
 
 def _variants(spec: EntrySpec, default: str) -> list[tuple[tuple[str | int, ...], str, str]]:
@@ -152,7 +152,7 @@ def check_faq(spec: FaqSpec) -> list[Problem]:
                         "this question has no searchable word (only stop words or punctuation)",
                     )
                 )
-        answers = _texts(entry.answer)
+        answers = texts_of(entry.answer)
         if not answers:
             problems.append(Problem((*base, "answer"), "the answer is empty"))
         for locale, text in answers:
@@ -272,7 +272,7 @@ class FaqEntry:
             found.extend(tokens(text, locale) * 2)
         for tag in self.spec.tags:
             found.extend(query_tokens(tag))
-        for answer_locale, answer in _texts(self.spec.answer):
+        for answer_locale, answer in texts_of(self.spec.answer):
             found.extend(tokens(answer, answer_locale or self.default_locale))
         return found
 

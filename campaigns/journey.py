@@ -9,33 +9,33 @@ is done. Charter and self-declared tasks get an action button in their nudges.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from rallybot.campaigns.schema import (
-    TASK_CONDITION,
-    CampaignSpec,
-    LocalizedText,
-    Problem,
-    StepSpec,
-    TaskSpec,
-)
+from rallybot.campaigns.base import Loc, LocalizedText, Problem, texts_of
 from rallybot.campaigns.templates import check_template, did_you_mean, variables_for
 from rallybot.campaigns.timeexpr import TimeExprError, parse_time_expr
+
+if TYPE_CHECKING:  # the schema builds on this module: its models are only annotations here
+    from rallybot.campaigns.schema import CampaignSpec, TaskSpec
 
 __all__ = [
     "ACCEPT_ACTION",
     "DONE_ACTION",
+    "TASK_CONDITION",
     "WELCOME_STEP",
     "Journey",
     "Task",
     "compile_journey",
     "journey_of",
     "journey_problems",
-    "journey_steps",
+    "journey_step_data",
     "nudge_step_id",
 ]
 
+TASK_CONDITION = re.compile(r"^task_done\(([a-z0-9][a-z0-9_-]{0,39})\)$")
+"""``unless: task_done(TASK)``: a step skipped once the member did an onboarding task."""
 WELCOME_STEP = "journey-welcome"
 """The step id of a journey's welcome message."""
 ACCEPT_ACTION = "onboarding-accept"
@@ -119,15 +119,16 @@ def _nudge_buttons(task: TaskSpec, buttons: list[Any]) -> list[dict[str, Any]]:
     return dumped
 
 
-def journey_steps(spec: CampaignSpec) -> list[StepSpec]:
-    """The direct-message steps a journey stands for (none without a ``journey:``)."""
+def journey_step_data(spec: CampaignSpec) -> list[dict[str, Any]]:
+    """The direct-message steps a journey stands for, as a file would write them under
+    ``steps:`` (none without a ``journey:``); the schema validates them like the others."""
     journey = spec.journey
     if journey is None:
         return []
     common: dict[str, Any] = {}
     if journey.for_ is not None:
         common["for"] = journey.for_
-    steps: list[StepSpec] = []
+    steps: list[dict[str, Any]] = []
     if journey.welcome is not None:
         welcome = journey.welcome
         data: dict[str, Any] = {
@@ -139,7 +140,7 @@ def journey_steps(spec: CampaignSpec) -> list[StepSpec]:
         }
         if welcome.image is not None:
             data["image"] = welcome.image.model_dump(mode="json")
-        steps.append(StepSpec.model_validate(data))
+        steps.append(data)
     for task in journey.tasks:
         for number, nudge in enumerate(task.nudges, start=1):
             data = {
@@ -155,7 +156,7 @@ def journey_steps(spec: CampaignSpec) -> list[StepSpec]:
                 data["renamed_from"] = nudge_step_id(task.renamed_from, number)
             if nudge.image is not None:
                 data["image"] = nudge.image.model_dump(mode="json")
-            steps.append(StepSpec.model_validate(data))
+            steps.append(data)
     return steps
 
 
@@ -193,8 +194,6 @@ def compile_journey(spec: CampaignSpec) -> Journey:
     )
 
 
-Loc = tuple[str | int, ...]
-
 _JOIN_ONLY = (
     'a journey message is timed from each member\'s own start: write it like "join + 2d at 10:00"'
 )
@@ -216,8 +215,7 @@ def _check_text(
     if isinstance(value, dict) and not value:
         problems.append(Problem(loc, "the message is empty: give at least one language"))
         return
-    entries = [(None, value)] if isinstance(value, str) else list(value.items())
-    for locale, text in entries:
+    for locale, text in texts_of(value):
         where = loc if locale is None else (*loc, locale)
         if not text.strip():
             problems.append(Problem(where, "the message is empty"))

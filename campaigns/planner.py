@@ -13,11 +13,13 @@ from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from functools import lru_cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from rallybot.campaigns.base import LocalizedText, pick_locale
 from rallybot.campaigns.messages import Button, Image, Message, Sender
 from rallybot.campaigns.quiet_hours import QuietHours
-from rallybot.campaigns.schema import AudienceSpec, Campaign, LocalizedText, Step, pick_locale
+from rallybot.campaigns.schema import AudienceSpec, Campaign, Step
+from rallybot.campaigns.survey import START_LABEL, step_survey_id, survey_key
 from rallybot.campaigns.templates import render
-from rallybot.campaigns.timeexpr import localize
+from rallybot.campaigns.timeexpr import TimeExpr, localize
 from rallybot.campaigns.workdays import OnWeekend, calendar_for_zone
 
 __all__ = [
@@ -180,8 +182,6 @@ def build_message(
         if not text:
             text = _QUIZ_INVITE.get(locale.split("-")[0], _QUIZ_INVITE["en"])
     if spec.survey is not None:  # a survey invitation: its button asks the questions in DMs
-        from rallybot.campaigns.survey import START_LABEL, step_survey_id, survey_key
-
         label = START_LABEL.get(locale.split("-")[0], START_LABEL["en"])
         survey = step_survey_id(campaign.id, spec.id, spec.renamed_from)
         key = survey_key(survey)
@@ -452,8 +452,6 @@ def _fixed_due(expr: object, campaign: Campaign, mzone: tzinfo) -> datetime:
 def _fixed_due_cached(
     expr: object, zone: tzinfo, milestones: tuple[tuple[str, datetime], ...], mzone: tzinfo
 ) -> datetime:
-    from rallybot.campaigns.timeexpr import TimeExpr
-
     assert isinstance(expr, TimeExpr)
     return expr.resolve(mzone, dict(milestones), date_zone=zone, calendar=calendar_for_zone(mzone))
 

@@ -13,12 +13,20 @@ import re
 import unicodedata
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Literal
 
 from pydantic import Field, StringConstraints, field_validator
 
+from rallybot.campaigns.base import (
+    Identifier,
+    LocalizedText,
+    Problem,
+    Strict,
+    check_localized,
+    pick_locale,
+    texts_of,
+)
 from rallybot.campaigns.loader import (
     CampaignLoadError,
     LoadError,
@@ -29,17 +37,10 @@ from rallybot.campaigns.loader import (
 )
 from rallybot.campaigns.schema import (
     Campaign,
-    Identifier,
     ImageSpec,
-    LocalizedText,
-    Problem,
-    _check_localized,
-    _Strict,
-    _texts,
-    pick_locale,
 )
 from rallybot.campaigns.templates import did_you_mean
-from rallybot.campaigns.timeexpr import TimeExprError, parse_duration
+from rallybot.campaigns.timeexpr import parse_window
 
 __all__ = [
     "MAX_CHOICES",
@@ -68,16 +69,16 @@ _EMPTY = "the file is empty: a quiz bank needs at least bank, title and question
 _KEYS = "bank: ..., title: ..., questions: ..."
 
 
-class ChoiceSpec(_Strict):
+class ChoiceSpec(Strict):
     """One answer shown as a button; ``correct: true`` marks the right one(s)."""
 
     text: LocalizedText
     correct: bool = False
 
-    _locales = field_validator("text")(_check_localized)
+    _locales = field_validator("text")(check_localized)
 
 
-class QuestionSpec(_Strict):
+class QuestionSpec(Strict):
     """One question of a bank."""
 
     id: Identifier
@@ -89,10 +90,10 @@ class QuestionSpec(_Strict):
     image: ImageSpec | None = None
     points: Annotated[int, Field(ge=0, le=1000)] | None = None
 
-    _locales = field_validator("prompt", "explanation")(_check_localized)
+    _locales = field_validator("prompt", "explanation")(check_localized)
 
 
-class BankSpec(_Strict):
+class BankSpec(Strict):
     """A whole bank file, as written."""
 
     bank: Identifier
@@ -103,7 +104,7 @@ class BankSpec(_Strict):
     )
     questions: list[QuestionSpec] = Field(min_length=1, max_length=500)
 
-    _locales = field_validator("title")(_check_localized)
+    _locales = field_validator("title")(check_localized)
 
 
 # ---------------------------------------------------------------------------- answers
@@ -121,26 +122,6 @@ def normalize_answer(text: str) -> str:
         and not char.isspace()
         and not unicodedata.category(char).startswith(("P", "C"))
     )
-
-
-def parse_window(text: str) -> timedelta:
-    """An answer window: ``30s``, ``45 seconds``, ``2m``, ``1h``; ValueError otherwise."""
-    match = re.fullmatch(
-        r"\s*(\d+)\s*(s|sec|secs|second|seconds|seconde|secondes)\s*", text.lower()
-    )
-    if match:
-        seconds = int(match.group(1))
-    else:
-        try:
-            days, seconds = parse_duration(text)
-        except TimeExprError:
-            raise ValueError(
-                f'"{text}" is not an answer window (use a number and a unit: 30s, 2m, 1h)'
-            ) from None
-        seconds += days * 86400
-    if seconds <= 0:
-        raise ValueError("the answer window must be longer than zero")
-    return timedelta(seconds=seconds)
 
 
 # ---------------------------------------------------------------------------- checks
@@ -166,7 +147,7 @@ def _accepted(spec: QuestionSpec) -> list[tuple[tuple[str | int, ...], str]]:
 def check_bank(spec: BankSpec) -> list[Problem]:
     """Problems that need more than one field: ids used twice, missing correct answers..."""
     problems: list[Problem] = []
-    if not any(text.strip() for _, text in _texts(spec.title)):
+    if not any(text.strip() for _, text in texts_of(spec.title)):
         problems.append(Problem(("title",), "the title is empty"))
     seen: dict[str, int] = {}
     for index, question in enumerate(spec.questions):
@@ -181,7 +162,7 @@ def check_bank(spec: BankSpec) -> list[Problem]:
             )
         else:
             seen[question.id] = index
-        prompts = _texts(question.prompt)
+        prompts = texts_of(question.prompt)
         if not prompts:
             problems.append(
                 Problem((*base, "prompt"), "the question is empty: give at least one language")
@@ -255,7 +236,7 @@ def check_bank(spec: BankSpec) -> list[Problem]:
             )
         labels: dict[str, int] = {}
         for number, choice in enumerate(question.choices):
-            for locale, text in _texts(choice.text):
+            for locale, text in texts_of(choice.text):
                 loc = (*base, "choices", number, "text")
                 if locale is not None:
                     loc = (*loc, locale)

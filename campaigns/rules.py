@@ -27,10 +27,10 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import AfterValidator, Field, StringConstraints
 
+from rallybot.campaigns.base import LocalizedText, Problem, Strict, check_localized
 from rallybot.campaigns.loader import CampaignLoadError, LoadError, load_document, read_head
-from rallybot.campaigns.schema import LocalizedText, Problem, _check_localized
 from rallybot.campaigns.timeexpr import TimeExprError, parse_duration
 
 __all__ = [
@@ -74,7 +74,7 @@ Source = Literal["reaction", "first_post", "quiz", "challenge", "kudos", "onboar
 BadgeId = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9_-]{0,62}$")]
 Points = Annotated[int, Field(ge=0, le=100_000)]
 Count = Annotated[int, Field(ge=1, le=1_000_000)]
-Text = Annotated[LocalizedText, AfterValidator(_check_localized)]
+Text = Annotated[LocalizedText, AfterValidator(check_localized)]
 
 
 def _duration(text: str) -> str:
@@ -99,11 +99,7 @@ def _only_true(value: bool) -> bool:
 OnlyTrue = Annotated[bool, AfterValidator(_only_true)]
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class PointsSpec(_Strict):
+class PointsSpec(Strict):
     """Points per action (0 turns an action off)."""
 
     reaction_on_announcement: Points = 1
@@ -116,7 +112,7 @@ class PointsSpec(_Strict):
     help_answer_accepted: Points = 10
 
 
-class KudosSpec(_Strict):
+class KudosSpec(Strict):
     """Kudos: the emoji that gives them, how many a member may give a day, and to one person."""
 
     emoji: list[Annotated[str, StringConstraints(min_length=1, max_length=64)]] | str = "clap"
@@ -124,21 +120,21 @@ class KudosSpec(_Strict):
     per_pair_daily: Annotated[int, Field(ge=1, le=1000)] | None = 1
 
 
-class ExcludeSpec(_Strict):
+class ExcludeSpec(Strict):
     """Who never earns points (bots never do)."""
 
     community_managers: bool = False
     members: list[Annotated[str, StringConstraints(min_length=1, max_length=100)]] = []
 
 
-class LeaderboardSpec(_Strict):
+class LeaderboardSpec(Strict):
     """``private``: members see only the top ``top`` and their own rank."""
 
     private: bool = False
     top: Annotated[int, Field(ge=0, le=50)] = 10
 
 
-class BadgeCondition(_Strict):
+class BadgeCondition(Strict):
     """Every condition given must hold (counts are awards that were not revoked)."""
 
     points: Annotated[int, Field(ge=1)] | None = None
@@ -153,7 +149,7 @@ class BadgeCondition(_Strict):
     first_post: bool | None = None
 
 
-class BadgeSpec(_Strict):
+class BadgeSpec(Strict):
     """A badge: its id, its name per language, when it is earned."""
 
     id: BadgeId
@@ -161,14 +157,14 @@ class BadgeSpec(_Strict):
     when: BadgeCondition
 
 
-class LevelSpec(_Strict):
+class LevelSpec(Strict):
     """A level reached at ``points`` (all-time)."""
 
     points: Annotated[int, Field(ge=0)]
     name: Text
 
 
-class Rules(_Strict):
+class Rules(Strict):
     """A whole rules file."""
 
     points: PointsSpec = PointsSpec()

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import re
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Annotated, Any, Literal
@@ -26,7 +25,28 @@ from pydantic import (
     model_validator,
 )
 
-from rallybot.campaigns.engagement import ChallengeSpec, LeaderboardSpec
+from rallybot.campaigns.base import (
+    Identifier,
+    Loc,
+    LocalizedText,
+    Problem,
+    Strict,
+    check_localized,
+    pick_locale,
+    texts_of,
+)
+from rallybot.campaigns.engagement import (
+    ChallengeSpec,
+    LeaderboardSpec,
+    challenge_problems,
+    compile_challenges,
+)
+from rallybot.campaigns.journey import (
+    TASK_CONDITION,
+    compile_journey,
+    journey_problems,
+    journey_step_data,
+)
 from rallybot.campaigns.quiet_hours import QuietHours, parse_quiet_hours
 from rallybot.campaigns.sections import registered
 from rallybot.campaigns.survey import SurveySpec
@@ -39,6 +59,7 @@ from rallybot.campaigns.timeexpr import (
     parse_duration,
     parse_recurrence,
     parse_time_expr,
+    parse_window,
 )
 from rallybot.campaigns.workdays import OnWeekend
 from rallybot.campaigns.zones import zone_problem
@@ -60,11 +81,6 @@ __all__ = [
     "pick_locale",
 ]
 
-Identifier = Annotated[
-    str,
-    StringConstraints(pattern=r"^[a-z0-9][a-z0-9_-]{0,62}$"),
-]
-
 
 def _not_reserved(name: str) -> str:
     if name == "join":
@@ -84,35 +100,15 @@ MilestoneName = Annotated[
     str, StringConstraints(pattern=r"^[a-z_][a-z0-9_]{0,62}$"), AfterValidator(_not_reserved)
 ]
 MilestoneDate = Annotated[str, AfterValidator(_milestone_date)]
-LocalizedText = str | dict[str, str]
-"""A text, or a map from locale (``fr``, ``en``...) to text."""
 
 MANUAL = "manual"
 """``opens: manual``: a wave a community manager opens by command."""
 
 CONDITIONS = frozenset({"profile_complete"})
 """Member states a step may depend on with ``unless:``."""
-TASK_CONDITION = re.compile(r"^task_done\(([a-z0-9][a-z0-9_-]{0,39})\)$")
-"""``unless: task_done(TASK)``: a step skipped once the member did an onboarding task."""
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=False, frozen=True)
-
-
-def _check_localized(value: LocalizedText | None) -> LocalizedText | None:
-    if isinstance(value, dict):
-        for locale in value:
-            if (
-                not locale
-                or len(locale) > 10
-                or not locale.replace("-", "").replace("_", "").isalpha()
-            ):
-                raise ValueError(f'"{locale}" is not a language code (use fr, en, de...)')
-    return value
-
-
-class ButtonSpec(_Strict):
+class ButtonSpec(Strict):
     """A link button (``url``) or an action button (``action``) the bot receives back."""
 
     label: LocalizedText
@@ -120,7 +116,7 @@ class ButtonSpec(_Strict):
     action: Identifier | None = None
     style: Literal["primary", "danger"] | None = None
 
-    _locales = field_validator("label")(_check_localized)
+    _locales = field_validator("label")(check_localized)
 
     @field_validator("url")
     @classmethod
@@ -138,7 +134,7 @@ class ButtonSpec(_Strict):
         return self
 
 
-class ImageSpec(_Strict):
+class ImageSpec(Strict):
     """An image shown with the message."""
 
     url: str
@@ -152,14 +148,14 @@ class ImageSpec(_Strict):
         return value
 
 
-class SenderSpec(_Strict):
+class SenderSpec(Strict):
     """The named sender of an announcement."""
 
     name: Annotated[str, StringConstraints(min_length=1, max_length=80)]
     icon: str | None = None
 
 
-class AudienceSpec(_Strict):
+class AudienceSpec(Strict):
     """Who a step is for. Keys given together must all match (cohort pilot AND team sales)."""
 
     everyone: bool = False
@@ -195,7 +191,7 @@ class AudienceSpec(_Strict):
         return self
 
 
-class StepSpec(_Strict):
+class StepSpec(Strict):
     """One step: when (``at`` or ``every``), where (``post`` or ``dm``), and what."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -233,14 +229,12 @@ class StepSpec(_Strict):
     digest: bool = False  # post the indicators (the weekly digest for community managers)
     leaderboard: LeaderboardSpec | None = None  # standings written when the post is sent
 
-    _locales = field_validator("dm", "text", "title", "context")(_check_localized)
+    _locales = field_validator("dm", "text", "title", "context")(check_localized)
 
     @field_validator("window")
     @classmethod
     def _window(cls, value: str | None) -> str | None:
         if value is not None:
-            from rallybot.campaigns.quiz import parse_window
-
             parse_window(value)
         return value
 
@@ -365,7 +359,7 @@ TaskKind = Literal[
 """How an onboarding task is seen done (the last two by a button in its nudges)."""
 
 
-class NudgeSpec(_Strict):
+class NudgeSpec(Strict):
     """A reminder of an onboarding task, sent unless the task is done by then."""
 
     id: Identifier | None = None  # the step id (default: journey-TASK-N)
@@ -374,10 +368,10 @@ class NudgeSpec(_Strict):
     buttons: list[ButtonSpec] = Field(default_factory=list, max_length=4)
     image: ImageSpec | None = None
 
-    _locales = field_validator("dm")(_check_localized)
+    _locales = field_validator("dm")(check_localized)
 
 
-class TaskSpec(_Strict):
+class TaskSpec(Strict):
     """One item of the onboarding checklist."""
 
     id: Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9_-]{0,39}$")]
@@ -392,10 +386,10 @@ class TaskSpec(_Strict):
         Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9_-]{0,39}$")] | None
     ) = None
 
-    _locales = field_validator("label", "button")(_check_localized)
+    _locales = field_validator("label", "button")(check_localized)
 
 
-class WelcomeSpec(_Strict):
+class WelcomeSpec(Strict):
     """The first message of the journey."""
 
     id: Identifier | None = None  # the step id (default: journey-welcome)
@@ -404,19 +398,19 @@ class WelcomeSpec(_Strict):
     buttons: list[ButtonSpec] = Field(default_factory=list, max_length=4)
     image: ImageSpec | None = None
 
-    _locales = field_validator("dm")(_check_localized)
+    _locales = field_validator("dm")(check_localized)
 
 
-class CompletionSpec(_Strict):
+class CompletionSpec(Strict):
     """What happens when every task is done: a message and a points bonus."""
 
     dm: LocalizedText
     points: Annotated[int, Field(ge=0, le=10_000)] | None = None
 
-    _locales = field_validator("dm")(_check_localized)
+    _locales = field_validator("dm")(check_localized)
 
 
-class JourneySpec(_Strict):
+class JourneySpec(Strict):
     """A newcomer's onboarding journey: a welcome, a checklist of tasks with nudges, a finish."""
 
     for_: str | list[str] | None = Field(default=None, alias="for")
@@ -427,7 +421,7 @@ class JourneySpec(_Strict):
     done: CompletionSpec | None = None
 
 
-class CampaignSpec(_Strict):
+class CampaignSpec(Strict):
     """A whole campaign file, as written."""
 
     id: Identifier
@@ -497,25 +491,6 @@ def campaign_model() -> type[CampaignSpec]:
         )
         _MODELS[sections] = model
     return model
-
-
-Loc = tuple[str | int, ...]
-
-
-@dataclass(frozen=True, slots=True)
-class Problem:
-    """A cross-reference problem at a location in the file (a path of keys and indexes)."""
-
-    loc: Loc
-    message: str
-
-
-def _texts(value: LocalizedText | None) -> list[tuple[str | None, str]]:
-    if value is None:
-        return []
-    if isinstance(value, str):
-        return [(None, value)]
-    return list(value.items())
 
 
 def _resolved(expr: TimeExpr, spec: CampaignSpec) -> datetime:
@@ -661,7 +636,7 @@ def check_references(spec: CampaignSpec) -> list[Problem]:
             ("title", step.title),
             ("context", step.context),
         ):
-            entries = _texts(value)
+            entries = texts_of(value)
             if (
                 (step.quiz is not None or step.digest or step.leaderboard)
                 and key == message_key
@@ -680,11 +655,7 @@ def check_references(spec: CampaignSpec) -> list[Problem]:
                     Problem((*base, key), "the message is empty: give at least one language")
                 )
     problems.extend(_section_problems(spec))
-    from rallybot.campaigns.journey import journey_problems
-
     problems.extend(journey_problems(spec))
-    from rallybot.campaigns.engagement import challenge_problems
-
     problems.extend(challenge_problems(spec))
     return problems
 
@@ -705,17 +676,6 @@ def _section_problems(spec: CampaignSpec) -> list[Problem]:
                 else:
                     problems.append(Problem(("steps", index, section.key, *place), message))
     return problems
-
-
-def pick_locale(value: LocalizedText, wanted: str | None, default: str) -> tuple[str, str]:
-    """(locale, text) for ``wanted``, else its base language, else ``default``, else the first."""
-    if isinstance(value, str):
-        return default, value
-    for candidate in (wanted, (wanted or "").split("-")[0].split("_")[0], default):
-        if candidate and candidate in value:
-            return candidate, value[candidate]
-    first = next(iter(value))
-    return first, value[first]
 
 
 @dataclass(frozen=True, slots=True)
@@ -842,12 +802,12 @@ def compile_campaign(
     spec: CampaignSpec, source: str, *, default_quiet_hours: QuietHours | None = None
 ) -> Campaign:
     """Turn a spec that passed :func:`check_references` into a :class:`Campaign`."""
-    from rallybot.campaigns.journey import journey_steps
-
     milestones = {name: parse_datetime_local(str(v)) for name, v in spec.milestones.items()}
     zone = ZoneInfo(spec.timezone)
     steps: list[Step] = []
-    for index, step in enumerate([*spec.steps, *journey_steps(spec)]):
+    for index, step in enumerate(
+        [*spec.steps, *(StepSpec.model_validate(data) for data in journey_step_data(spec))]
+    ):
         if step.for_ is None:
             is_dm = step.dm is not None or step.quiz_mode == "self-paced"
             audiences: tuple[str, ...] = ("everyone",) if is_dm else ()
@@ -916,9 +876,6 @@ def compile_campaign(
 
 def _extra(spec: CampaignSpec) -> dict[str, Any]:
     """The compiled sections of a campaign: its journey, its challenges."""
-    from rallybot.campaigns.engagement import compile_challenges
-    from rallybot.campaigns.journey import compile_journey
-
     extra: dict[str, Any] = {}
     if spec.journey is not None:
         extra["journey"] = compile_journey(spec)

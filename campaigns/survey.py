@@ -35,9 +35,10 @@ import hashlib
 import hmac
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
+from pydantic import Field, StringConstraints, field_validator
 from pydantic import model_validator as _model_validator
 
+from rallybot.campaigns.base import LocalizedText, Strict, check_filled
 from rallybot.campaigns.timeexpr import TimeExprError, parse_duration
 
 __all__ = [
@@ -58,29 +59,10 @@ MAX_QUESTIONS = 20
 START_LABEL = {"en": "Answer the survey", "fr": "Répondre au sondage"}
 MAX_CHOICES = 10
 
-LocalizedText = str | dict[str, str]
 QuestionId = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9_-]{0,62}$")]
 
 
-def _check(value: LocalizedText) -> LocalizedText:
-    if isinstance(value, dict):
-        if not value:
-            raise ValueError("give the text in at least one language")
-        for locale, text in value.items():
-            if not locale or len(locale) > 10 or not locale.replace("-", "").isalpha():
-                raise ValueError(f'"{locale}" is not a language code (use fr, en, de...)')
-            if not text.strip():
-                raise ValueError(f'the "{locale}" text is empty')
-    elif not value.strip():
-        raise ValueError("the text is empty")
-    return value
-
-
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class SurveyQuestionSpec(_Strict):
+class SurveyQuestionSpec(Strict):
     """One question: ``rating`` (1-5), ``nps`` (0-10), ``single``, ``multiple`` or ``text``."""
 
     id: QuestionId
@@ -89,16 +71,13 @@ class SurveyQuestionSpec(_Strict):
     choices: list[LocalizedText] = Field(default_factory=list, max_length=MAX_CHOICES)
     optional: bool = False
 
-    @field_validator("text")
-    @classmethod
-    def _text(cls, value: LocalizedText) -> LocalizedText:
-        return _check(value)
+    _text = field_validator("text")(check_filled)
 
     @field_validator("choices")
     @classmethod
     def _choices(cls, value: list[LocalizedText]) -> list[LocalizedText]:
         for choice in value:
-            _check(choice)
+            check_filled(choice)
         return value
 
     @_model_validator(mode="after")
@@ -111,7 +90,7 @@ class SurveyQuestionSpec(_Strict):
         return self
 
 
-class SurveySpec(_Strict):
+class SurveySpec(Strict):
     """The ``survey:`` block of a step."""
 
     anonymous: bool = False

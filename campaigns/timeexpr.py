@@ -28,6 +28,7 @@ __all__ = [
     "parse_duration",
     "parse_recurrence",
     "parse_time_expr",
+    "parse_window",
 ]
 
 
@@ -87,6 +88,26 @@ def parse_duration(text: str) -> tuple[int, int]:
         days += int(amount) * unit_days
         seconds += int(amount) * unit_seconds
     return days, seconds
+
+
+def parse_window(text: str) -> timedelta:
+    """An answer window: ``30s``, ``45 seconds``, ``2m``, ``1h``; ValueError otherwise."""
+    match = re.fullmatch(
+        r"\s*(\d+)\s*(s|sec|secs|second|seconds|seconde|secondes)\s*", text.lower()
+    )
+    if match:
+        seconds = int(match.group(1))
+    else:
+        try:
+            days, seconds = parse_duration(text)
+        except TimeExprError:
+            raise ValueError(
+                f'"{text}" is not an answer window (use a number and a unit: 30s, 2m, 1h)'
+            ) from None
+        seconds += days * 86400
+    if seconds <= 0:
+        raise ValueError("the answer window must be longer than zero")
+    return timedelta(seconds=seconds)
 
 
 def parse_datetime_local(text: str) -> datetime:

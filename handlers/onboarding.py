@@ -37,10 +37,16 @@ from rallybot.bot.messages import Message
 from rallybot.bot.messages import member as member_text
 from rallybot.bot.outbox import HANDED_BACK
 from rallybot.bot.views import member_view
-from rallybot.campaigns.journey import ACCEPT_ACTION, DONE_ACTION, Journey, Task, journey_of
+from rallybot.campaigns.journey import (
+    ACCEPT_ACTION,
+    DONE_ACTION,
+    TASK_CONDITION,
+    Journey,
+    Task,
+    journey_of,
+)
 from rallybot.campaigns.planner import MemberView, _after_quiet, build_message, members_of, zone_of
 from rallybot.campaigns.schema import (
-    TASK_CONDITION,
     AudienceSpec,
     Campaign,
     LocalizedText,
