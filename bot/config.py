@@ -17,10 +17,10 @@ from __future__ import annotations
 import difflib
 import os
 import re
-from collections.abc import Collection, Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from datetime import time, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, Literal
+from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -45,11 +45,10 @@ from pydantic_settings import (
     SettingsConfigDict,
 )
 
+from rallybot.bot.identity import identity_matches
+from rallybot.bot.rota import Rota, parse_rota
 from rallybot.campaigns.quiet_hours import QuietHours, parse_quiet_hours
 from rallybot.campaigns.zones import zone_problem
-
-if TYPE_CHECKING:
-    from rallybot.bot.rota import Rota
 
 __all__ = [
     "LOG_FORMATS",
@@ -480,8 +479,6 @@ class Settings(BaseSettings):
     @field_validator("helpers")
     @classmethod
     def _check_helpers(cls, value: str) -> str:
-        from rallybot.bot.rota import parse_rota
-
         parse_rota(value)
         return value
 
@@ -521,8 +518,6 @@ class Settings(BaseSettings):
     @property
     def rota(self) -> Rota:
         """The helpers' rota, read in ``RALLYBOT_HELPERS_TIMEZONE`` (else the bot's zone)."""
-        from rallybot.bot.rota import parse_rota
-
         return parse_rota(self.helpers, self.helpers_timezone or self.timezone)
 
     @property
@@ -539,24 +534,6 @@ class Settings(BaseSettings):
         """Whether ``platform:id`` (a :attr:`UserRef.key`) is a community manager; exact,
         see :func:`identity_matches`."""
         return identity_matches(user_ref, self.admins)
-
-
-_TYPED_IDS = frozenset({"console"})
-"""Platforms where whoever types picks the user id (``/as``): only ``platform:id`` applies."""
-
-
-def identity_matches(user_key: str, entries: Collection[str]) -> bool:
-    """Whether the user ``platform:id`` is named in ``entries`` (admins, helpers).
-
-    Exact: an entry ``platform:id`` matches that id on that platform only; a bare entry (an
-    id without a platform) matches that exact id on the platforms that issue ids (Slack,
-    Discord, the test platform), never on the console. No prefix is ever stripped, so
-    ``console:slack:U1`` is not ``slack:U1``.
-    """
-    if user_key in entries:
-        return True
-    platform, sep, user_id = user_key.partition(":")
-    return bool(sep) and platform not in _TYPED_IDS and ":" not in user_id and user_id in entries
 
 
 _DB_SCHEMES = frozenset(

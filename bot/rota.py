@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from rallybot.bot.config import identity_matches
+from rallybot.bot.identity import identity_matches
 
 __all__ = ["DAYS", "Rota", "RotaSlot", "parse_rota", "staffing_warnings"]
 
@@ -85,7 +85,7 @@ class Rota:
 
     def is_helper(self, user_id: str, user_key: str | None = None) -> bool:
         """Whether the user is named in the rota: exactly by its ``platform:id`` key when
-        given (:func:`~bot.config.identity_matches`), else by its id."""
+        given (:func:`~bot.identity.identity_matches`), else by its id."""
         if user_key is not None:
             return identity_matches(user_key, self.helpers)
         return user_id in self.helpers
