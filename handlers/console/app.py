@@ -87,6 +87,7 @@ def create_app(state: ConsoleState, *, providers: list[Provider] | None = None) 
         dependencies=[Depends(check_csrf)],
     )
     app.state.console = state
+    app.state.pages = PAGES  # the layout's navigation (see kit.render)
     app.state.secure_cookies = secure
     app.state.providers = (
         providers if providers is not None else providers_from_settings(state.settings)

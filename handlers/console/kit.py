@@ -250,8 +250,6 @@ def render(
 ) -> HTMLResponse:
     """A page in the layout, in the viewer's language: ``t("key")`` reads ``words`` (the
     page module's table), ``layout("key")`` the layout's."""
-    from rallybot.handlers.console.pages import PAGES
-
     locale = viewer.locale if viewer else console_state(request).settings.locale
     table = words or {}
     nav = [
@@ -259,7 +257,7 @@ def render(
             "title": page.title.get(language(locale), page.title["en"]),
             "url": request.url_for(page.name),
         }
-        for page in PAGES
+        for page in _pages(request)
         if viewer is not None and viewer.role >= page.role
     ]
     values = {
@@ -273,6 +271,14 @@ def render(
         **(context or {}),
     }
     return templates.TemplateResponse(request, template, values, status_code=status_code)
+
+
+def _pages(request: Request) -> list[Page]:
+    """The pages in the navigation's order, as the app was built with them (the pages
+    import this module, so it cannot import their list)."""
+    pages = request.app.state.pages
+    assert isinstance(pages, list)
+    return pages
 
 
 def layout_word(locale: str | None, key: str, /, **values: object) -> str:

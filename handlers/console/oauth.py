@@ -40,7 +40,7 @@ _TIMEOUT = 10.0
 
 
 def _client() -> httpx.AsyncClient:
-    import httpx
+    import httpx  # noqa: PLC0415 (the signin extra)
 
     return httpx.AsyncClient(timeout=_TIMEOUT, follow_redirects=False)
 
@@ -62,8 +62,8 @@ class Provider:
 
     async def authorize_url(self, redirect_uri: str, state: str, nonce: str, verifier: str) -> str:
         """Where to send the browser to sign in."""
-        from authlib.oauth2.rfc6749.parameters import prepare_grant_uri
-        from authlib.oauth2.rfc7636 import create_s256_code_challenge
+        from authlib.oauth2.rfc6749.parameters import prepare_grant_uri  # noqa: PLC0415 (the signin extra)
+        from authlib.oauth2.rfc7636 import create_s256_code_challenge  # noqa: PLC0415 (the signin extra)
 
         endpoint = await self._endpoint("authorization_endpoint")
         extra: dict[str, str] = {"nonce": nonce} if self.name == "slack" else {}
@@ -90,7 +90,7 @@ class Provider:
 
     async def _token(self, code: str, redirect_uri: str, verifier: str) -> dict[str, Any]:
         """The token response for ``code`` (client_secret_post, as both platforms accept)."""
-        import httpx
+        import httpx  # noqa: PLC0415 (the signin extra)
 
         endpoint = await self._endpoint("token_endpoint")
         async with self.client() as http:
@@ -143,7 +143,7 @@ class SlackProvider(Provider):
     async def _workspace(self) -> str:
         """The bot's workspace id (``auth.test``, asked once): a user id alone does not say
         which workspace signed in, and an app can be installed in several."""
-        import httpx
+        import httpx  # noqa: PLC0415 (the signin extra)
 
         if self._team is None:
             if not self.bot_token:
@@ -165,7 +165,7 @@ class SlackProvider(Provider):
         return self._team
 
     async def _discover(self) -> dict[str, Any]:
-        import httpx
+        import httpx  # noqa: PLC0415 (the signin extra)
 
         if self._config is None:
             url = f"{self.issuer.rstrip('/')}/.well-known/openid-configuration"
@@ -187,10 +187,10 @@ class SlackProvider(Provider):
 
     async def identify(self, code: str, redirect_uri: str, nonce: str, verifier: str) -> str:
         """Check the signed ID token; the key ``slack:<user id>``."""
-        import httpx
-        from joserfc import jwt
-        from joserfc.errors import JoseError
-        from joserfc.jwk import KeySet
+        import httpx  # noqa: PLC0415 (the signin extra)
+        from joserfc import jwt  # noqa: PLC0415 (the signin extra)
+        from joserfc.errors import JoseError  # noqa: PLC0415 (the signin extra)
+        from joserfc.jwk import KeySet  # noqa: PLC0415 (the signin extra)
 
         token = await self._token(code, redirect_uri, verifier)
         id_token = token.get("id_token")
@@ -238,7 +238,7 @@ class DiscordProvider(Provider):
 
     async def identify(self, code: str, redirect_uri: str, nonce: str, verifier: str) -> str:
         """The key ``discord:<user id>`` of the token's owner."""
-        import httpx
+        import httpx  # noqa: PLC0415 (the signin extra)
 
         token = await self._token(code, redirect_uri, verifier)
         access = token.get("access_token")

@@ -20,6 +20,7 @@ from typing import Any
 
 from markupsafe import Markup
 
+from rallybot.bot.adapters.slack.render import render_message as render_slack
 from rallybot.bot.messages import Message
 
 __all__ = ["Preview", "discord_html", "preview", "slack_html"]
@@ -268,7 +269,9 @@ def discord_html(rendered: Any) -> Markup:
 
 def _discord_renderer() -> Callable[[Message], Any] | None:
     try:
-        from rallybot.bot.adapters.discord.render import render_message
+        from rallybot.bot.adapters.discord.render import (  # noqa: PLC0415 (the discord extra)
+            render_message,
+        )
     except ImportError:  # the discord extra is not installed
         return None
     return render_message
@@ -276,9 +279,7 @@ def _discord_renderer() -> Callable[[Message], Any] | None:
 
 def preview(message: Message) -> Preview:
     """``message`` as Slack and as Discord show it, from the bot's own renderers."""
-    from rallybot.bot.adapters.slack.render import render_message
-
-    slack = slack_html(render_message(message))
+    slack = slack_html(render_slack(message))
     render_discord = _discord_renderer()
     if render_discord is None:
         return Preview(slack, None, "discord")

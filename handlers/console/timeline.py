@@ -31,7 +31,7 @@ import sqlalchemy as sa
 from rallybot.bot.messages import Message
 from rallybot.bot.views import member_view
 from rallybot.bot.waves import opened_waves
-from rallybot.campaigns.planner import MemberView, openings
+from rallybot.campaigns.planner import MemberView, build_message, openings
 from rallybot.campaigns.schema import Campaign
 from rallybot.campaigns.timeline import TimelineRow, timeline
 from rallybot.storage.database import Database
@@ -588,8 +588,6 @@ class TimelineSource:
             return None
         members = self._plan.members
         first = members.get(row.recipients[0]) if row.recipients else None
-        from rallybot.campaigns.planner import build_message
-
         message = build_message(campaign, step, row.due_utc.astimezone(ZoneInfo(row.zone)), first)
         recipients = [
             Recipient(

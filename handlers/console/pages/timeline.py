@@ -13,6 +13,7 @@ from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request
 from fastapi.responses import HTMLResponse
 from pydantic import BaseModel, Field
 
+from rallybot.bot.adapters.slack.render import render_message as render_slack
 from rallybot.handlers.console.kit import (
     ConsoleState,
     Page,
@@ -388,14 +389,12 @@ async def _detail(
         raise HTTPException(404, word(_WORDS, viewer.locale, "not_found"))
     message_out = None
     if found.message is not None and found.entry.kind in ("post", "dm"):
-        from rallybot.bot.adapters.slack.render import render_message
-
         shown = preview(found.message)
         message_out = MessageOut(
             title=found.message.title,
             text=found.message.text,
             context=found.message.context,
-            slack=render_message(found.message),
+            slack=render_slack(found.message),
             slack_html=str(shown.slack),
             discord_html=str(shown.discord) if shown.discord is not None else None,
             discord_error=shown.discord_error,
