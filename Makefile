@@ -50,7 +50,7 @@ schemas: $(STAMP)
 # locale comes first, hence the keyword positions), then merge them into each language's .po.
 # A new language: `$(BIN)/pybabel init -D rallybot -d bot/locale -i $(VENV)/rallybot.pot -l xx`.
 catalogs: $(STAMP)
-	$(BIN)/pybabel extract --no-default-keywords -k gettext:2 -k ngettext:2,3 -k pgettext:2c,3 \
+	$(BIN)/pybabel extract --no-default-keywords -k gettext:2 -k ngettext:2,3 -k pgettext:2c,3 -k N_ \
 		--add-comments=Translators: --sort-by-file --project=Rallybot --no-wrap \
 		-o $(VENV)/rallybot.pot bot handlers campaigns storage
 	$(BIN)/pybabel update -D rallybot -d bot/locale -i $(VENV)/rallybot.pot --no-fuzzy-matching --no-wrap

@@ -18,6 +18,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Literal
 
+from rallybot.bot.i18n import N_
+
 __all__ = [
     "COMMANDS",
     "CommandSpec",
@@ -55,7 +57,8 @@ class ParamSpec:
 @dataclass(frozen=True, slots=True)
 class CommandSpec:
     """A ``/rallybot`` subcommand; ``admin`` marks those for community managers only
-    (the handlers check it; platforms only show it)."""
+    (the handlers check it; platforms only show it). ``description`` is in English, the
+    catalogs' message id: ``/rallybot help`` shows it in the reader's language."""
 
     name: str
     description: str
@@ -71,7 +74,7 @@ _CAMPAIGN = ParamSpec("campaign", "The campaign id, as /rallybot campaigns lists
 COMMANDS: tuple[CommandSpec, ...] = (
     CommandSpec(
         "help",
-        "What Rallybot can do; with a question: ask the helpers",
+        N_("What Rallybot can do; with a question: ask the helpers"),
         (
             ParamSpec("question", "A question for the helpers (empty: the list of commands)"),
             ParamSpec("private", "Ask privately rather than in the help channel", kind="flag"),
@@ -79,7 +82,7 @@ COMMANDS: tuple[CommandSpec, ...] = (
     ),
     CommandSpec(
         "points",
-        "My points, rank and badges; managers: add, remove or revert points",
+        N_("My points, rank and badges; managers: add, remove or revert points"),
         (
             ParamSpec(
                 "action",
@@ -93,7 +96,7 @@ COMMANDS: tuple[CommandSpec, ...] = (
     ),
     CommandSpec(
         "top",
-        "The leaderboard",
+        N_("The leaderboard"),
         (
             ParamSpec(
                 "period", "Which period (default: all time)", choices=("all", "season", "7d", "30d")
@@ -103,7 +106,7 @@ COMMANDS: tuple[CommandSpec, ...] = (
     ),
     CommandSpec(
         "kudos",
-        "Thank a colleague (a few a day)",
+        N_("Thank a colleague (a few a day)"),
         (
             ParamSpec("member", "Who to thank", True, kind="member"),
             ParamSpec("reason", "What for"),
@@ -111,7 +114,7 @@ COMMANDS: tuple[CommandSpec, ...] = (
     ),
     CommandSpec(
         "quiz",
-        "Take a quiz in direct messages; its leaderboard; managers: a live quiz here",
+        N_("Take a quiz in direct messages; its leaderboard; managers: a live quiz here"),
         (
             ParamSpec(
                 "mode",
@@ -123,10 +126,10 @@ COMMANDS: tuple[CommandSpec, ...] = (
             ParamSpec("time", "live: time per question, like 30s"),
         ),
     ),
-    CommandSpec("challenges", "My challenges and my progress"),
+    CommandSpec("challenges", N_("My challenges and my progress")),
     CommandSpec(
         "challenge",
-        "Send evidence for a challenge (a manager approves it)",
+        N_("Send evidence for a challenge (a manager approves it)"),
         (
             ParamSpec("action", "What to do", True, choices=("submit",)),
             ParamSpec("challenge", "The challenge id, as /rallybot challenges lists it", True),
@@ -135,29 +138,31 @@ COMMANDS: tuple[CommandSpec, ...] = (
     ),
     CommandSpec(
         "invite",
-        "Say you invited a colleague (counts when they join)",
+        N_("Say you invited a colleague (counts when they join)"),
         (ParamSpec("colleague", "Their user id, or a @mention if they are already here", True),),
     ),
-    CommandSpec("onboarding", "My onboarding checklist: what is done, what is left"),
-    CommandSpec("me", "My space: checklist, points, badges, challenges, what comes next"),
-    CommandSpec("stop", "No more reminders (announcements go on)"),
-    CommandSpec("start", "Reminders again"),
-    CommandSpec("mydata", "Everything stored about me, as JSON, in direct messages"),
+    CommandSpec("onboarding", N_("My onboarding checklist: what is done, what is left")),
+    CommandSpec("me", N_("My space: checklist, points, badges, challenges, what comes next")),
+    CommandSpec("stop", N_("No more reminders (announcements go on)")),
+    CommandSpec("start", N_("Reminders again")),
+    CommandSpec("mydata", N_("Everything stored about me, as JSON, in direct messages")),
     CommandSpec(
         "forget",
-        "Erase my personal data, or a member's who left (managers); asks for a confirmation",
+        N_("Erase my personal data, or a member's who left (managers); asks for a confirmation"),
         (ParamSpec("member", "Managers: the member to erase", kind="member"),),
     ),
-    CommandSpec("helpdesk", "The open help tickets (helpers)"),
-    CommandSpec("campaigns", "The campaigns and their state (managers)", admin=True),
-    CommandSpec("pause", "Stop sending a campaign's messages (managers)", (_CAMPAIGN,), admin=True),
+    CommandSpec("helpdesk", N_("The open help tickets (helpers)")),
+    CommandSpec("campaigns", N_("The campaigns and their state (managers)"), admin=True),
     CommandSpec(
-        "resume", "Send a paused campaign's messages again (managers)", (_CAMPAIGN,), admin=True
+        "pause", N_("Stop sending a campaign's messages (managers)"), (_CAMPAIGN,), admin=True
     ),
-    CommandSpec("reload", "Re-read the campaign files (managers)", admin=True),
+    CommandSpec(
+        "resume", N_("Send a paused campaign's messages again (managers)"), (_CAMPAIGN,), admin=True
+    ),
+    CommandSpec("reload", N_("Re-read the campaign files (managers)"), admin=True),
     CommandSpec(
         "preview",
-        "A step's message, sent to me as a member would see it (managers)",
+        N_("A step's message, sent to me as a member would see it (managers)"),
         (
             ParamSpec("step", "The step id (CAMPAIGN/STEP if two campaigns share it)", True),
             ParamSpec("locale", "The language to see it in (fr, en...)"),
@@ -167,7 +172,7 @@ COMMANDS: tuple[CommandSpec, ...] = (
     ),
     CommandSpec(
         "send",
-        "Send a step now, once, even if it was skipped (managers)",
+        N_("Send a step now, once, even if it was skipped (managers)"),
         (
             ParamSpec("step", "The step id (CAMPAIGN/STEP if two campaigns share it)", True),
             ParamSpec("to", "A member, or an audience of the campaign", prefix="to "),
@@ -177,27 +182,27 @@ COMMANDS: tuple[CommandSpec, ...] = (
     ),
     CommandSpec(
         "skip",
-        "Skip what a step has not sent yet (managers)",
+        N_("Skip what a step has not sent yet (managers)"),
         (ParamSpec("step", "The step id (CAMPAIGN/STEP if two campaigns share it)", True),),
         admin=True,
         group="manage",
     ),
     CommandSpec(
         "pending",
-        "Evidence to approve, unanswered questions, failed sends (managers)",
+        N_("Evidence to approve, unanswered questions, failed sends (managers)"),
         admin=True,
         group="manage",
     ),
     CommandSpec(
         "timeline",
-        "What goes out in the next days (managers)",
+        N_("What goes out in the next days (managers)"),
         (ParamSpec("days", "How many days ahead (default 7)"),),
         admin=True,
         group="manage",
     ),
     CommandSpec(
         "wave",
-        "The waves and when they open; open a manual wave (managers)",
+        N_("The waves and when they open; open a manual wave (managers)"),
         (
             ParamSpec("action", "list (default) or open", choices=("list", "open")),
             ParamSpec("wave", "open: the wave's name, as the campaign file's audiences name it"),
@@ -206,7 +211,7 @@ COMMANDS: tuple[CommandSpec, ...] = (
     ),
     CommandSpec(
         "stats",
-        "The community indicators (managers)",
+        N_("The community indicators (managers)"),
         (
             ParamSpec("weeks", "How many weeks back (default 4)"),
             ParamSpec("cohort", "Only this cohort", prefix="cohort="),
@@ -217,7 +222,7 @@ COMMANDS: tuple[CommandSpec, ...] = (
     ),
     CommandSpec(
         "season",
-        "Start a new points season (managers)",
+        N_("Start a new points season (managers)"),
         (
             ParamSpec("action", "What to do", True, choices=("start",)),
             ParamSpec("name", "The season's name (one word)", True),
@@ -226,7 +231,7 @@ COMMANDS: tuple[CommandSpec, ...] = (
     ),
     CommandSpec(
         "survey",
-        "The surveys and their results (managers)",
+        N_("The surveys and their results (managers)"),
         (
             ParamSpec("action", "list (default) or results", choices=("list", "results")),
             ParamSpec("survey", "results: the survey id"),

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
+from rallybot.bot import formats, i18n
 from rallybot.bot.adapters.base import Adapter
 from rallybot.bot.clock import Clock
 from rallybot.bot.config import Settings
@@ -15,12 +16,19 @@ from rallybot.campaigns.planner import PlannedDelivery
 from rallybot.campaigns.schema import Campaign
 from rallybot.storage.database import Database
 from rallybot.storage.models import Member
-from rallybot.storage.repositories import get_or_create_member
+from rallybot.storage.repositories import get_member_by_platform_id, get_or_create_member
 
 if TYPE_CHECKING:
     from rallybot.bot.feature import Feature
 
-__all__ = ["BotContext", "ReloadReport", "locale_for", "member_for", "preferred_locale"]
+__all__ = [
+    "BotContext",
+    "ReloadReport",
+    "locale_for",
+    "member_for",
+    "preferred_locale",
+    "user_locale",
+]
 
 F = TypeVar("F", bound="Feature")
 
@@ -38,27 +46,64 @@ class ReloadReport:
     replanned: int = 0
     restored: int = 0  # cancelled messages back because their step or file came back
 
-    def summary(self) -> str:
-        """A short human summary."""
-        parts = [f"{len(self.loaded)} campaign(s) loaded"]
-        if self.kept:
-            parts.append(f"kept the previous version of {', '.join(self.kept)} (errors below)")
-        if self.removed:
-            parts.append(
-                f"file missing for {', '.join(self.removed)} (its messages wait for it; "
-                "cancelled if it stays away)"
+    def summary(self, locale: str | None = None) -> str:
+        """A short human summary, in ``locale`` (English by default, as in the logs)."""
+
+        n = formats.number
+        loaded = len(self.loaded)
+        parts = [
+            i18n.ngettext(locale, "{n} campaign loaded", "{n} campaigns loaded", loaded).format(
+                n=n(locale, loaded)
             )
-        if self.cancelled:
-            parts.append(f"{self.cancelled} pending message(s) cancelled")
-        if self.replanned:
-            parts.append(f"{self.replanned} pending message(s) rewritten")
-        if self.restored:
-            parts.append(f"{self.restored} cancelled message(s) back with their step")
+        ]
+        if self.kept:
+            text = i18n.gettext(locale, "kept the previous version of {campaigns} (errors below)")
+            parts.append(text.format(campaigns=", ".join(self.kept)))
+        if self.removed:
+            text = i18n.gettext(
+                locale,
+                "file missing for {campaigns} (its messages wait for it; cancelled if it "
+                "stays away)",
+            )
+            parts.append(text.format(campaigns=", ".join(self.removed)))
+        # (the words for a count, the count): only the counts above zero are said
+        counts = [
+            (
+                i18n.ngettext(
+                    locale,
+                    "{n} pending message cancelled",
+                    "{n} pending messages cancelled",
+                    self.cancelled,
+                ),
+                self.cancelled,
+            ),
+            (
+                i18n.ngettext(
+                    locale,
+                    "{n} pending message rewritten",
+                    "{n} pending messages rewritten",
+                    self.replanned,
+                ),
+                self.replanned,
+            ),
+            (
+                i18n.ngettext(
+                    locale,
+                    "{n} cancelled message back with its step",
+                    "{n} cancelled messages back with their step",
+                    self.restored,
+                ),
+                self.restored,
+            ),
+        ]
+        parts += [text.format(n=n(locale, count)) for text, count in counts if count]
         text = "; ".join(parts) + "."
         if self.errors:
             text += "\n" + "\n".join(str(e) for e in self.errors)
         if self.warnings:
-            text += "\n" + "\n".join(f"warning: {w}" for w in self.warnings)
+            # Translators: before a warning about a campaign file (a step that looks renamed).
+            warning = i18n.gettext(locale, "warning: {warning}")
+            text += "\n" + "\n".join(warning.format(warning=w) for w in self.warnings)
         return text
 
 
@@ -136,3 +181,9 @@ def locale_for(
 ) -> str:
     """:func:`preferred_locale` with the bot's default (``RALLYBOT_LOCALE``) last."""
     return preferred_locale(member, campaign, ctx.settings.locale)
+
+
+async def user_locale(ctx: BotContext, user: UserRef) -> str:
+    """:func:`locale_for` the member behind a platform user (a manager running a command, for
+    example), without recording anyone: the bot's default for a user it does not know."""
+    return locale_for(ctx, await get_member_by_platform_id(ctx.db, user.platform, user.id))

@@ -11,8 +11,8 @@ generated file to keep in step with its ``.po``; compiling one catalog takes mil
 
 A locale falls back to its base language (``es_MX`` then ``es``), then to English, whose
 texts are the message ids themselves. Calls take the locale first; their messages are found by
-``pybabel extract`` with the keywords ``gettext:2``, ``ngettext:2,3`` and ``pgettext:2c,3``
-(see the Makefile).
+``pybabel extract`` with the keywords ``gettext:2``, ``ngettext:2,3`` and ``pgettext:2c,3``,
+and ``N_`` for texts translated later (see the Makefile).
 """
 
 from __future__ import annotations
@@ -31,6 +31,12 @@ DOMAIN = "rallybot"
 
 DEFAULT_LOCALE = "en"
 """The language of the message ids, and the last fallback."""
+
+
+def N_(message: str) -> str:  # the gettext convention's name for this marker
+    """``message`` itself: marks a text kept now (a command's description) and translated
+    where it is shown, with :func:`gettext`, so that ``pybabel extract -k N_`` finds it."""
+    return message
 
 
 def _catalog_file(language: str) -> resources.abc.Traversable:

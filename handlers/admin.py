@@ -6,7 +6,9 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING
 
+from rallybot.bot import formats, i18n
 from rallybot.bot.commands import COMMANDS, CommandSpec, catalogue, specs
+from rallybot.bot.context import user_locale
 from rallybot.bot.events import CommandInvoked
 from rallybot.bot.feature import Feature, Subscription
 from rallybot.bot.waves import open_wave, opened_waves
@@ -27,25 +29,6 @@ __all__ = [
 
 ADMIN_COMMANDS = frozenset({"campaigns", "pause", "resume", "reload", "stats", "wave"})
 
-# The words of /rallybot help and wave, in one place for the translation catalogues.
-_WORDS = {
-    "help_title": "Rallybot commands:",
-    "help_managers": "Community managers:",
-    "usage": "Usage: /rallybot wave [list] | /rallybot wave open NAME",
-    "none": "No campaign declares a wave (an audience with opens:).",
-    "unknown": 'Unknown wave "{name}". Waves: {known}.',
-    "already": 'The wave "{name}" was already opened on {when:%Y-%m-%d %H:%M} UTC.',
-    "opened": (
-        'The wave "{name}" is open: its members get their messages from now on, '
-        "their journeys starting today."
-    ),
-    "title": "Waves (opening in UTC):",
-    "manual_closed": "manual, not opened yet",
-    "manual_open": "opened by hand on {when:%Y-%m-%d %H:%M}",
-    "dated": "opens {when:%Y-%m-%d %H:%M}",
-    "dated_open": "open since {when:%Y-%m-%d %H:%M}",
-}
-
 
 def _synopsis(spec: CommandSpec) -> str:
     """``/rallybot NAME PARAMS`` as a Slack user types it: ``[...]`` marks what may be left out."""
@@ -63,65 +46,93 @@ def _synopsis(spec: CommandSpec) -> str:
     return " ".join(words)
 
 
-def help_text(commands: Sequence[CommandSpec]) -> str:
-    """The ``/rallybot help`` text, made from the command catalogue (Discord's application
-    commands come from the same entries): everyone's commands, then the managers'."""
+def help_text(commands: Sequence[CommandSpec], locale: str | None = None) -> str:
+    """The ``/rallybot help`` text in ``locale``, made from the command catalogue (Discord's
+    application commands come from the same entries): everyone's commands, then the
+    managers'."""
 
     def line(spec: CommandSpec) -> str:
-        return f"  {_synopsis(spec):<30}  {spec.description}"
+        return f"  {_synopsis(spec):<30}  {i18n.gettext(locale, spec.description)}"
 
-    lines = [_WORDS["help_title"]]
+    lines = [i18n.gettext(locale, "Rallybot commands:")]
     lines += [line(spec) for spec in commands if not spec.admin]
-    lines.append(_WORDS["help_managers"])
+    lines.append(i18n.gettext(locale, "Community managers:"))
     lines += [line(spec) for spec in commands if spec.admin]
     return "\n".join(lines)
 
 
 HELP = help_text(COMMANDS)
+"""The help text in English (the message ids)."""
 
 
 async def on_command(event: CommandInvoked, ctx: BotContext) -> None:
     """Answer a ``/rallybot`` command privately."""
     name = event.name.lower()
-    if name == "" or (name == "help" and not event.args):  # with a question: handlers.helpdesk
-        await ctx.answer(event, help_text(catalogue()))  # with the features' own commands
+    if name not in ADMIN_COMMANDS and name not in {"", "help"} and ctx.handles_command(name):
+        return  # another feature's command: its words are its own
+    if name == "help" and event.args:
+        return  # with a question: handlers.helpdesk
+    mine = await user_locale(ctx, event.user)
+    if name in {"", "help"}:
+        await ctx.answer(event, help_text(catalogue(), mine))  # with the features' own commands
         return
     if name not in ADMIN_COMMANDS:
-        if not ctx.handles_command(name):
-            await ctx.answer(event, f'Unknown command "{name}". Try /rallybot help.')
+        text = i18n.gettext(mine, 'Unknown command "{name}". Try /rallybot help.')
+        await ctx.answer(event, text.format(name=name))
         return
     if not ctx.is_admin(event.user):
-        await ctx.answer(event, f'"/rallybot {name}" is for community managers only.')
+        text = i18n.gettext(mine, '"/rallybot {name}" is for community managers only.')
+        await ctx.answer(event, text.format(name=name))
         return
     if name == "campaigns":
-        states = await list_states(ctx.db)
-        if not states:
-            await ctx.answer(event, "No campaign loaded.")
-            return
-        lines = [f"• {s.id} — {s.title} — {s.status}" for s in states]
-        await ctx.answer(event, "Campaigns:\n" + "\n".join(lines))
+        await ctx.answer(event, await _campaigns(ctx, mine))
     elif name in {"pause", "resume"}:
-        if not event.args:
-            await ctx.answer(event, f"Usage: /rallybot {name} CAMPAIGN")
-            return
-        campaign_id = event.args[0]
-        status = CampaignStatus.paused if name == "pause" else CampaignStatus.active
-        if await set_campaign_status(ctx.db, campaign_id, status, ctx.clock.now()):
-            await ctx.answer(event, f'Campaign "{campaign_id}" is now {status.value}.')
-        else:
-            await ctx.answer(event, f'Unknown campaign "{campaign_id}".')
+        await ctx.answer(event, await _pause_or_resume(ctx, mine, name == "pause", event.args))
     elif name == "reload":
         report = await ctx.reload()
-        await ctx.answer(event, report.summary())
+        await ctx.answer(event, report.summary(mine))
     elif name == "stats":
         await stats_command(event, ctx)
     elif name == "wave":
-        await _wave(event, ctx)
+        await _wave(event, ctx, mine)
 
 
-async def _wave(event: CommandInvoked, ctx: BotContext) -> None:
+def _status(locale: str, status: str) -> str:
+    """A campaign's state, as a word."""
+    # Translators: the state of a campaign.
+    if status == CampaignStatus.paused.value:
+        return i18n.pgettext(locale, "campaign state", "paused")
+    if status == CampaignStatus.active.value:
+        return i18n.pgettext(locale, "campaign state", "active")
+    return status
+
+
+async def _campaigns(ctx: BotContext, locale: str) -> str:
+    """``/rallybot campaigns``: each campaign and its state."""
+    states = await list_states(ctx.db)
+    if not states:
+        return i18n.gettext(locale, "No campaign loaded.")
+    lines = [f"• {s.id} — {s.title} — {_status(locale, s.status)}" for s in states]
+    return i18n.gettext(locale, "Campaigns:") + "\n" + "\n".join(lines)
+
+
+async def _pause_or_resume(ctx: BotContext, locale: str, pause: bool, args: Sequence[str]) -> str:
+    """``/rallybot pause|resume CAMPAIGN``: the answer."""
+    if not args:
+        # Translators: CAMPAIGN stands for a campaign id the manager types.
+        if pause:
+            return i18n.gettext(locale, "Usage: /rallybot pause CAMPAIGN")
+        return i18n.gettext(locale, "Usage: /rallybot resume CAMPAIGN")
+    campaign_id = args[0]
+    status = CampaignStatus.paused if pause else CampaignStatus.active
+    if await set_campaign_status(ctx.db, campaign_id, status, ctx.clock.now()):
+        text = i18n.gettext(locale, 'Campaign "{campaign}" is now {state}.')
+        return text.format(campaign=campaign_id, state=_status(locale, status.value))
+    return i18n.gettext(locale, 'Unknown campaign "{campaign}".').format(campaign=campaign_id)
+
+
+async def _wave(event: CommandInvoked, ctx: BotContext, mine: str) -> None:
     """``/rallybot wave``: list the waves; ``/rallybot wave open NAME``: open one now."""
-    words = _WORDS
     waves: dict[str, datetime | None] = {}
     for campaign in ctx.campaigns.values():
         for wave, when in campaign.waves.items():
@@ -129,38 +140,51 @@ async def _wave(event: CommandInvoked, ctx: BotContext) -> None:
             waves[wave] = when if known is None or when is None else min(known, when)
     args = [a.lower() for a in event.args]
     if not waves:
-        await ctx.answer(event, words["none"])
+        await ctx.answer(
+            event, i18n.gettext(mine, "No campaign declares a wave (an audience with opens:).")
+        )
         return
     now = ctx.clock.now()
     if args[:1] == ["open"] and len(args) == 2:
-        wave = args[1]
-        if wave not in waves:
-            await ctx.answer(
-                event, words["unknown"].format(name=wave, known=", ".join(sorted(waves)))
-            )
-            return
-        already = await open_wave(ctx.db, wave, now, ctx.settings.grace)
-        if already is not None:
-            await ctx.answer(event, words["already"].format(name=wave, when=already))
-            return
-        ctx.request_plan()
-        await ctx.answer(event, words["opened"].format(name=wave))
+        await ctx.answer(event, await _open_wave(ctx, mine, args[1], sorted(waves)))
         return
     if args not in ([], ["list"]):
-        await ctx.answer(event, words["usage"])
+        # Translators: "list" and "open" are typed as they are; NAME stands for a wave's name.
+        usage = i18n.gettext(mine, "Usage: /rallybot wave [list] | /rallybot wave open NAME")
+        await ctx.answer(event, usage)
         return
     opened = await opened_waves(ctx.db)
-    lines = [words["title"]]
+    lines = [i18n.gettext(mine, "Waves (opening in UTC):")]
     for wave, when in sorted(waves.items()):
         by_hand = opened.get(wave)
         if by_hand is not None and (when is None or by_hand < when):
-            state = words["manual_open"].format(when=by_hand)
+            state = i18n.gettext(mine, "opened by hand on {when}")
+            state = state.format(when=formats.moment(mine, by_hand))
         elif when is None:
-            state = words["manual_closed"]
+            state = i18n.gettext(mine, "manual, not opened yet")
+        elif when <= now:
+            state = i18n.gettext(mine, "open since {when}").format(when=formats.moment(mine, when))
         else:
-            state = words["dated_open" if when <= now else "dated"].format(when=when)
+            state = i18n.gettext(mine, "opens {when}").format(when=formats.moment(mine, when))
         lines.append(f"• {wave} — {state}")
     await ctx.answer(event, "\n".join(lines))
+
+
+async def _open_wave(ctx: BotContext, locale: str, wave: str, known: list[str]) -> str:
+    """``/rallybot wave open NAME``: open the wave now; the answer."""
+    if wave not in known:
+        text = i18n.gettext(locale, 'Unknown wave "{name}". Waves: {known}.')
+        return text.format(name=wave, known=", ".join(known))
+    already = await open_wave(ctx.db, wave, ctx.clock.now(), ctx.settings.grace)
+    if already is not None:
+        text = i18n.gettext(locale, 'The wave "{name}" was already opened on {when} UTC.')
+        return text.format(name=wave, when=formats.moment(locale, already))
+    ctx.request_plan()
+    return i18n.gettext(
+        locale,
+        'The wave "{name}" is open: its members get their messages from now on, '
+        "their journeys starting today.",
+    ).format(name=wave)
 
 
 class AdminFeature(Feature):

@@ -27,8 +27,9 @@ from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
+from rallybot.bot import i18n
 from rallybot.bot.adapters.base import FileSender, file_sender
-from rallybot.bot.context import member_for
+from rallybot.bot.context import member_for, user_locale
 from rallybot.bot.events import ButtonClicked, CommandInvoked, Event, MessagePosted, ReactionAdded
 from rallybot.bot.extras import MissingExtraError
 from rallybot.bot.feature import Feature, Subscription, Tick
@@ -135,12 +136,8 @@ async def on_command(event: CommandInvoked, ctx: BotContext) -> None:
 
 # ---------------------------------------------------------------------------- /rallybot stats
 
-STATS_USAGE = "Usage: /rallybot stats [WEEKS] [cohort=NAME] [team=NAME] [campaign=ID]"
 REPORT_HINT = "rallybot report --format html"
-CHARTS_SENT_NOTE = (
-    f"(Charts: sent to you as images in a direct message; full tables: {REPORT_HINT})"
-)
-NO_CHARTS_NOTE = f"(Charts and full tables: {REPORT_HINT})"
+"""The command that gives every chart and table (a command: not translated)."""
 
 _drawing = threading.Lock()  # one chart rendering at a time (matplotlib is not thread-safe)
 
@@ -180,41 +177,61 @@ def _parse_args(args: tuple[str, ...]) -> tuple[int, dict[str, str | None]] | No
 async def stats_command(event: CommandInvoked, ctx: BotContext) -> None:
     """``/rallybot stats``: the indicators summary, privately (the caller is a manager)."""
     parsed = _parse_args(event.args)
+    mine = await user_locale(ctx, event.user)
     if parsed is None:
-        await ctx.answer(event, STATS_USAGE)
+        # Translators: the words in capitals stand for what the manager types; "cohort=",
+        # "team=" and "campaign=" are typed as they are.
+        usage = i18n.gettext(
+            mine, "Usage: /rallybot stats [WEEKS] [cohort=NAME] [team=NAME] [campaign=ID]"
+        )
+        await ctx.answer(event, usage)
         return
     weeks, filters = parsed
     now = ctx.clock.now()
     left_out = managers_left_out(ctx.settings.admins, ctx.settings.count_managers)
     data = await compute(ctx.db, stats_scope(now, weeks, left_out, **filters), now)
     send_file = file_sender(ctx.adapter)
-    note = CHARTS_SENT_NOTE if send_file is not None else NO_CHARTS_NOTE
-    await ctx.answer(event, summary_text(data) + "\n" + note)
     if send_file is not None:
-        await send_charts(ctx, event, data, send_file)
+        # Translators: {command} is a command line, typed as it is.
+        note = i18n.gettext(
+            mine, "(Charts: sent to you as images in a direct message; full tables: {command})"
+        )
+    else:
+        note = i18n.gettext(mine, "(Charts and full tables: {command})")
+    await ctx.answer(event, summary_text(data) + "\n" + note.format(command=REPORT_HINT))
+    if send_file is not None:
+        await send_charts(ctx, event, data, send_file, mine)
 
 
 async def send_charts(
-    ctx: BotContext, event: CommandInvoked, data: ReportData, send_file: FileSender
+    ctx: BotContext,
+    event: CommandInvoked,
+    data: ReportData,
+    send_file: FileSender,
+    locale: str | None = None,
 ) -> int:
     """Send each chart of ``data`` as a PNG file to the direct messages of the person who ran
-    ``event``; returns how many went. Never raises: a chart that cannot be drawn or sent is
-    logged, the person is told so (with where to get the charts) and the rest are skipped."""
+    ``event``, with words in ``locale``; returns how many went. Never raises: a chart that
+    cannot be drawn or sent is logged, the person is told so (with where to get the charts)
+    and the rest are skipped."""
     try:  # drawn in a worker thread: the event loop keeps serving meanwhile
         charts = await asyncio.to_thread(_draw, data)
     except MissingExtraError as exc:  # an install without matplotlib: one line, no traceback
         log.warning("no charts for /rallybot stats: %s", exc)
-        await _tell(ctx, event, f"The charts are not installed here ({exc}).")
+        text = i18n.gettext(locale, "The charts are not installed here ({problem}).")
+        await _tell(ctx, event, text.format(problem=exc))
         return 0
     except Exception:
         log.exception("could not draw the charts of /rallybot stats")
-        await _tell(ctx, event, f"The charts could not be drawn; {REPORT_HINT} makes them.")
+        text = i18n.gettext(locale, "The charts could not be drawn; {command} makes them.")
+        await _tell(ctx, event, text.format(command=REPORT_HINT))
         return 0
     label = data.scope.label()
     sent = 0
     for name, png in charts.items():
         title = chart_title(name)
-        comment = Message(text=f"📈 Charts — {label}") if sent == 0 else None
+        heading = i18n.gettext(locale, "📈 Charts — {period}").format(period=label)
+        comment = Message(text=heading) if sent == 0 else None
         try:
             await send_file(
                 event.user.id,
@@ -226,12 +243,19 @@ async def send_charts(
             )
         except Exception as exc:
             log.warning("could not send the chart %s.png to %s: %s", name, event.user.id, exc)
-            await _tell(
-                ctx,
-                event,
-                f"Could not send the chart {name}.png ({sent} of {len(charts)} sent): {exc}. "
-                f"{REPORT_HINT} makes every chart.",
+            # Translators: {problem} is the platform's error, {command} a command line.
+            text = i18n.gettext(
+                locale,
+                "Could not send the chart {file} ({sent} of {total} sent): {problem}. "
+                "{command} makes every chart.",
+            ).format(
+                file=f"{name}.png",
+                sent=sent,
+                total=len(charts),
+                problem=exc,
+                command=REPORT_HINT,
             )
+            await _tell(ctx, event, text)
             return sent
         sent += 1
     return sent

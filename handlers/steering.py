@@ -21,7 +21,9 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 import sqlalchemy as sa
 
+from rallybot.bot import formats, i18n
 from rallybot.bot.commands import specs
+from rallybot.bot.context import user_locale
 from rallybot.bot.events import ButtonClicked, CommandInvoked, UserRef
 from rallybot.bot.feature import Feature, Subscription
 from rallybot.bot.messages import Button, Message
@@ -73,50 +75,23 @@ RETRY_ACTION = "steer-retry"
 
 D = table_of(Delivery).c
 
-# The words of these commands, in one place for the translation catalogues.
-_WORDS = {
-    "managers_only": '"/rallybot {name}" is for community managers only.',
-    "usage": {
-        "preview": "Usage: /rallybot preview STEP [locale]",
-        "send": "Usage: /rallybot send STEP [to @member | to AUDIENCE]",
-        "skip": "Usage: /rallybot skip STEP",
-        "timeline": "Usage: /rallybot timeline [days]",
-    },
-    "no_step": 'No step "{step}" in the campaigns loaded. Steps: {known}.',
-    "ambiguous": 'Several campaigns have a step "{step}": write {choices}.',
-    "preview_head": 'Preview of "{step}" ({campaign}) in {locale}, as a member would see it:',
-    "sent_now": 'Sending "{step}" now to {count}.',
-    "nobody": 'Nobody to send "{step}" to: {why}.',
-    "unknown_member": "I don't know {who}.",
-    "skipped": 'Skipped "{step}": {count} message(s) that were not sent yet will not go.',
-    "pending_head": "Waiting for you:",
-    "pending_evidence": "• {n} challenge submission(s) to approve: {items}",
-    "pending_help": "• {n} help question(s) without an answer: {items}",
-    "pending_failed": "• {n} failed delivery(ies): {items} (/rallybot send STEP sends again)",
-    "pending_none": "Nothing waits for you: no evidence to judge, no unanswered question, no "
-    "failed delivery.",
-    "timeline_head": "Next {days} day(s) (UTC):",
-    "approve": "Approve",
-    "reject": "Reject",
-    "retry": "Retry",
-    "take": "I'm on it",
-    "solved": "Solved",
-    "question_item": "Help question #{id} waits for an answer.",
-    "evidence_item": "Submission #{id} ({challenge}): approve or reject it.",
-    "failed_item": "{target}: {n} failed delivery(ies).",
-    "retried": "{target}: {n} failed delivery(ies) queued again.",
-    "timeline_none": "Nothing goes out in the next {days} day(s).",
-}
+
+def _managers_only(locale: str, name: str) -> str:
+    return i18n.gettext(locale, '"/rallybot {name}" is for community managers only.').format(
+        name=name
+    )
 
 
-def _say(key: str, **values: object) -> str:
-    return str(_WORDS[key]).format(**values)
-
-
-def _usage(name: str) -> str:
-    usage = _WORDS["usage"]
-    assert isinstance(usage, dict)
-    return str(usage[name])
+def _usage(locale: str, name: str) -> str:
+    # Translators: in the usage lines, the words in capitals (STEP, AUDIENCE) stand for what the
+    # manager types; "locale" and "days" are optional values.
+    if name == "preview":
+        return i18n.gettext(locale, "Usage: /rallybot preview STEP [locale]")
+    if name == "send":
+        return i18n.gettext(locale, "Usage: /rallybot send STEP [to @member | to AUDIENCE]")
+    if name == "skip":
+        return i18n.gettext(locale, "Usage: /rallybot skip STEP")
+    return i18n.gettext(locale, "Usage: /rallybot timeline [days]")
 
 
 class Steering(Protocol):
@@ -147,9 +122,11 @@ class Steering(Protocol):
         ...
 
 
-def find_step(campaigns: Mapping[str, Campaign], text: str) -> tuple[Campaign, Step] | str:
+def find_step(
+    campaigns: Mapping[str, Campaign], text: str, locale: str | None = None
+) -> tuple[Campaign, Step] | str:
     """The step ``STEP`` or ``CAMPAIGN/STEP`` names among ``campaigns``, or the answer to
-    give (no such step, or several campaigns have it)."""
+    give in ``locale`` (no such step, or several campaigns have it)."""
     wanted_campaign, _, wanted_step = text.rpartition("/")
     found = [
         (campaign, step)
@@ -160,21 +137,28 @@ def find_step(campaigns: Mapping[str, Campaign], text: str) -> tuple[Campaign, S
     if len(found) == 1:
         return found[0]
     if found:
-        choices = " or ".join(f"{c.id}/{s.id}" for c, s in found)
-        return _say("ambiguous", step=wanted_step, choices=choices)
+        # Translators: {choices} lists the possible CAMPAIGN/STEP, separated by commas.
+        text = i18n.gettext(
+            locale, 'Several campaigns have a step "{step}": write one of {choices}.'
+        )
+        return text.format(step=wanted_step, choices=", ".join(f"{c.id}/{s.id}" for c, s in found))
     known = sorted({s.id for c in campaigns.values() for s in c.spec.steps})
-    return _say("no_step", step=member_text(wanted_step, 80), known=", ".join(known) or "none")
+    if not known:
+        text = i18n.gettext(locale, 'No step "{step}" in the campaigns loaded: they have none.')
+        return text.format(step=member_text(wanted_step, 80))
+    text = i18n.gettext(locale, 'No step "{step}" in the campaigns loaded. Steps: {known}.')
+    return text.format(step=member_text(wanted_step, 80), known=", ".join(known))
 
 
 async def _step_named(
-    event: CommandInvoked, ctx: BotContext, name: str
+    event: CommandInvoked, ctx: BotContext, name: str, locale: str
 ) -> tuple[Campaign, Step] | None:
     """The step the command's first word names; None once the manager was told why not
     (no word: the usage; an unknown or ambiguous step: the known ones)."""
     if not event.args:
-        await ctx.answer(event, _usage(name))
+        await ctx.answer(event, _usage(locale, name))
         return None
-    found = find_step(ctx.campaigns, event.args[0])
+    found = find_step(ctx.campaigns, event.args[0], locale)
     if isinstance(found, str):
         await ctx.answer(event, found)
         return None
@@ -198,8 +182,8 @@ def preview_message(
     return message, chosen
 
 
-async def _preview(event: CommandInvoked, ctx: BotContext) -> None:
-    found = await _step_named(event, ctx, "preview")
+async def _preview(event: CommandInvoked, ctx: BotContext, mine: str) -> None:
+    found = await _step_named(event, ctx, "preview", mine)
     if found is None:
         return
     campaign, step = found
@@ -212,7 +196,10 @@ async def _preview(event: CommandInvoked, ctx: BotContext) -> None:
     message, locale = preview_message(
         campaign, step, view, ctx.clock.now(), event.args[1] if len(event.args) > 1 else None
     )
-    head = _say("preview_head", step=step.id, campaign=campaign.id, locale=locale)
+    # Translators: {locale} is a language code such as "fr" or "es_MX".
+    head = i18n.gettext(
+        mine, 'Preview of "{step}" ({campaign}) in {locale}, as a member would see it:'
+    ).format(step=step.id, campaign=campaign.id, locale=locale)
     await ctx.answer(event, head)
     await ctx.adapter.send_direct(event.user.id, message)
     await _audit(ctx, event.user, "preview", f"{campaign.id}/{step.id} {locale}")
@@ -225,10 +212,11 @@ async def recipients(
     target: str | None = None,
     *,
     platform: str | None = None,
+    locale: str | None = None,
 ) -> list[MemberView] | str:
-    """The members a direct-message step sent now reaches, or the answer to give (an unknown
-    member). ``target``: None for the step's own audiences, an audience name, or ``@name`` /
-    ``<@id>`` for one member (of ``platform`` when given)."""
+    """The members a direct-message step sent now reaches, or the answer to give in
+    ``locale`` (an unknown member). ``target``: None for the step's own audiences, an audience
+    name, or ``@name`` / ``<@id>`` for one member (of ``platform`` when given)."""
     rows = await list_members(db)
     members = [member_view(row) for row in rows]
     if not target:
@@ -242,7 +230,8 @@ async def recipients(
             and not row.forgotten
             and ident in {row.platform_user_id.casefold(), (row.display_name or "").casefold()}
         ]
-        return chosen or _say("unknown_member", who=member_text(target, 80))
+        unknown = i18n.gettext(locale, "I don't know {who}.")
+        return chosen or unknown.format(who=member_text(target, 80))
     return members_of(campaign, [target], members)
 
 
@@ -283,33 +272,49 @@ async def send_now(
     return queued
 
 
-async def _send(event: CommandInvoked, ctx: BotContext) -> None:
-    found = await _step_named(event, ctx, "send")
+async def _send(event: CommandInvoked, ctx: BotContext, mine: str) -> None:
+    found = await _step_named(event, ctx, "send", mine)
     if found is None:
         return
     campaign, step = found
     chosen: list[MemberView] = []
     if not step.is_dm:
         reached = f"#{step.spec.post}"
+        text = i18n.gettext(mine, 'Sending "{step}" now to {channel}.')
+        sent = text.format(step=step.id, channel=reached)
     else:
         target = list(event.args[1:])
         if target[:1] == ["to"]:
             target = target[1:]
         found_members = await recipients(
-            ctx.db, campaign, step, target[0] if target else None, platform=event.platform
+            ctx.db,
+            campaign,
+            step,
+            target[0] if target else None,
+            platform=event.platform,
+            locale=mine,
         )
         if isinstance(found_members, str):
             await ctx.answer(event, found_members)
             return
         if not found_members:
-            why = "no member is in " + (" ".join(event.args[1:]) or ", ".join(step.audiences))
-            await ctx.answer(event, _say("nobody", step=step.id, why=why))
+            # Translators: {audience} is the audience (or audiences) the step was sent to.
+            text = i18n.gettext(mine, 'Nobody to send "{step}" to: no member is in {audience}.')
+            audience = " ".join(event.args[1:]) or ", ".join(step.audiences)
+            await ctx.answer(event, text.format(step=step.id, audience=audience))
             return
         chosen = found_members
-        reached = f"{len(chosen)} member(s)"
+        reached = f"{len(chosen)} member(s)"  # for the audit log, which stays in English
+        text = i18n.ngettext(
+            mine,
+            'Sending "{step}" now to {n} member.',
+            'Sending "{step}" now to {n} members.',
+            len(chosen),
+        )
+        sent = text.format(step=step.id, n=formats.number(mine, len(chosen)))
     # One send per command: a platform retry of the same command does not send twice.
     await send_now(ctx, campaign, step, chosen, event.event_id)
-    await ctx.answer(event, _say("sent_now", step=step.id, count=reached))
+    await ctx.answer(event, sent)
     await _audit(ctx, event.user, "send", f"{campaign.id}/{step.id} to {reached}")
 
 
@@ -353,13 +358,19 @@ async def skip_step(ctx: Steering, campaign: Campaign, step: Step) -> int:
     return skipped
 
 
-async def _skip(event: CommandInvoked, ctx: BotContext) -> None:
-    found = await _step_named(event, ctx, "skip")
+async def _skip(event: CommandInvoked, ctx: BotContext, mine: str) -> None:
+    found = await _step_named(event, ctx, "skip", mine)
     if found is None:
         return
     campaign, step = found
     skipped = await skip_step(ctx, campaign, step)
-    await ctx.answer(event, _say("skipped", step=step.id, count=skipped))
+    text = i18n.ngettext(
+        mine,
+        'Skipped "{step}": {n} message that was not sent yet will not go.',
+        'Skipped "{step}": {n} messages that were not sent yet will not go.',
+        skipped,
+    )
+    await ctx.answer(event, text.format(step=step.id, n=formats.number(mine, skipped)))
     await _audit(ctx, event.user, "skip", f"{campaign.id}/{step.id}")
 
 
@@ -368,7 +379,7 @@ def _items(values: list[str]) -> str:
     return shown + (f" (+{len(values) - LIST_LIMIT})" if len(values) > LIST_LIMIT else "")
 
 
-async def _pending(event: CommandInvoked, ctx: BotContext) -> None:
+async def _pending(event: CommandInvoked, ctx: BotContext, mine: str) -> None:
     S, T = table_of(ChallengeSubmission).c, table_of(HelpTicket).c
     async with ctx.db.read() as session:
         evidence = (
@@ -391,39 +402,88 @@ async def _pending(event: CommandInvoked, ctx: BotContext) -> None:
                 .order_by(D.campaign_id, D.step_id)
             )
         ).all()
-    lines: list[str] = []
-    if evidence:
-        items = [f"#{row.id} ({row.challenge})" for row in evidence]
-        lines.append(_say("pending_evidence", n=len(evidence), items=_items(items)))
-    if questions:
-        lines.append(
-            _say("pending_help", n=len(questions), items=_items([f"#{r.id}" for r in questions]))
+    failures = sum(n for *_, n in failed)
+    # (the line's words for its count, the count, the items it lists)
+    counted = [
+        (
+            i18n.ngettext(
+                mine,
+                "• {n} challenge submission to approve: {items}",
+                "• {n} challenge submissions to approve: {items}",
+                len(evidence),
+            ),
+            len(evidence),
+            [f"#{row.id} ({row.challenge})" for row in evidence],
+        ),
+        (
+            i18n.ngettext(
+                mine,
+                "• {n} help question without an answer: {items}",
+                "• {n} help questions without an answer: {items}",
+                len(questions),
+            ),
+            len(questions),
+            [f"#{r.id}" for r in questions],
+        ),
+        (
+            i18n.ngettext(
+                mine,
+                "• {n} failed delivery: {items} (/rallybot send STEP sends again)",
+                "• {n} failed deliveries: {items} (/rallybot send STEP sends again)",
+                failures,
+            ),
+            failures,
+            [f"{c}/{s} ×{n}" for c, s, n in failed],
+        ),
+    ]
+    lines = [
+        text.format(n=formats.number(mine, n), items=_items(items))
+        for text, n, items in counted
+        if n
+    ]
+    if lines:
+        text = i18n.gettext(mine, "Waiting for you:") + "\n" + "\n".join(lines)
+    else:
+        text = i18n.gettext(
+            mine,
+            "Nothing waits for you: no evidence to judge, no unanswered question, no failed "
+            "delivery.",
         )
-    if failed:
-        items = [f"{c}/{s} ×{n}" for c, s, n in failed]
-        lines.append(_say("pending_failed", n=sum(n for *_, n in failed), items=_items(items)))
-    text = _say("pending_head") + "\n" + "\n".join(lines) if lines else _say("pending_none")
     await ctx.answer(event, text)
     # Something to act on right there: Approve or Reject each submission (the challenges
     # feature's own buttons), Retry each step's failed deliveries.
+    approve = i18n.pgettext(mine, "evidence button", "Approve")
+    reject = i18n.pgettext(mine, "evidence button", "Reject")
     for row in evidence[:BUTTONS_SHOWN]:
         buttons = (
-            Button(_say("approve"), action_id=APPROVE_ACTION, value=str(row.id), style="primary"),
-            Button(_say("reject"), action_id=REJECT_ACTION, value=str(row.id), style="danger"),
+            Button(approve, action_id=APPROVE_ACTION, value=str(row.id), style="primary"),
+            Button(reject, action_id=REJECT_ACTION, value=str(row.id), style="danger"),
         )
-        message = Message(text=_say("evidence_item", id=row.id, challenge=row.challenge))
-        await ctx.adapter.send_direct(event.user.id, replace(message, buttons=buttons))
+        text = i18n.gettext(mine, "Submission #{id} ({challenge}): approve or reject it.")
+        message = Message(text=text.format(id=row.id, challenge=row.challenge), buttons=buttons)
+        await ctx.adapter.send_direct(event.user.id, message)
+    # Translators: buttons under a help question: take it on, or mark it solved.
+    take = i18n.pgettext(mine, "help button", "I'm on it")
+    solved = i18n.pgettext(mine, "help button", "Solved")
     for row in questions[:BUTTONS_SHOWN]:
         buttons = (
-            Button(_say("take"), action_id=ACTION_TAKE, value=str(row.id), style="primary"),
-            Button(_say("solved"), action_id=ACTION_SOLVED, value=str(row.id)),
+            Button(take, action_id=ACTION_TAKE, value=str(row.id), style="primary"),
+            Button(solved, action_id=ACTION_SOLVED, value=str(row.id)),
         )
-        message = Message(text=_say("question_item", id=row.id), buttons=buttons)
+        text = i18n.gettext(mine, "Help question #{id} waits for an answer.")
+        message = Message(text=text.format(id=row.id), buttons=buttons)
         await ctx.adapter.send_direct(event.user.id, message)
+    # Translators: a button that sends a step's failed messages again.
+    retry = i18n.pgettext(mine, "delivery button", "Retry")
     for campaign_id, step_id, count in failed[:BUTTONS_SHOWN]:
         target = f"{campaign_id}/{step_id}"
-        retry = Button(_say("retry"), action_id=RETRY_ACTION, value=target, style="primary")
-        message = Message(text=_say("failed_item", target=target, n=count), buttons=(retry,))
+        text = i18n.ngettext(
+            mine, "{target}: {n} failed delivery.", "{target}: {n} failed deliveries.", count
+        )
+        message = Message(
+            text=text.format(target=target, n=formats.number(mine, count)),
+            buttons=(Button(retry, action_id=RETRY_ACTION, value=target, style="primary"),),
+        )
         await ctx.adapter.send_direct(event.user.id, message)
 
 
@@ -431,15 +491,21 @@ async def on_button(event: ButtonClicked, ctx: BotContext) -> None:
     """Retry a step's failed deliveries (the button of ``/rallybot pending``)."""
     if event.action_id != RETRY_ACTION:
         return
+    mine = await user_locale(ctx, event.user)
     if not ctx.is_admin(event.user):
-        await ctx.adapter.send_direct(event.user.id, Message(_say("managers_only", name="pending")))
+        await ctx.adapter.send_direct(event.user.id, Message(_managers_only(mine, "pending")))
         return
     campaign_id, _, step_id = event.value.partition("/")
     count = await retry_failed(ctx.db, campaign_id, step_id, ctx.clock.now(), ctx.settings.grace)
     ctx.request_plan()
-    await ctx.adapter.send_direct(
-        event.user.id, Message(_say("retried", target=event.value, n=count))
+    text = i18n.ngettext(
+        mine,
+        "{target}: {n} failed delivery queued again.",
+        "{target}: {n} failed deliveries queued again.",
+        count,
     )
+    text = text.format(target=event.value, n=formats.number(mine, count))
+    await ctx.adapter.send_direct(event.user.id, Message(text))
     await _audit(ctx, event.user, "retry", event.value)
 
 
@@ -468,10 +534,10 @@ async def retry_failed(
         return affected(result)
 
 
-async def _timeline(event: CommandInvoked, ctx: BotContext) -> None:
+async def _timeline(event: CommandInvoked, ctx: BotContext, mine: str) -> None:
     args = list(event.args)
     if args and not args[0].isdigit():
-        await ctx.answer(event, _usage("timeline"))
+        await ctx.answer(event, _usage(mine, "timeline"))
         return
     days = min(int(args[0]), 90) if args else 7
     now = ctx.clock.now()
@@ -488,16 +554,35 @@ async def _timeline(event: CommandInvoked, ctx: BotContext) -> None:
             )
         )
     if not rows:
-        await ctx.answer(event, _say("timeline_none", days=days))
+        text = i18n.ngettext(
+            mine,
+            "Nothing goes out in the next {days} day.",
+            "Nothing goes out in the next {days} days.",
+            days,
+        )
+        await ctx.answer(event, text.format(days=days))
         return
     rows.sort(key=lambda r: r.due_utc)
     lines = [
-        f"• {r.due_utc:%a %d %b %H:%M} {r.step} → "
-        + (r.target if r.kind != "dm" else f"{r.count} member(s), {r.locale}")
+        f"• {formats.moment(mine, r.due_utc, 'MMMEd')} {r.step} → " + _reach(mine, r)
         for r in rows[: LIST_LIMIT * 2]
     ]
-    more = f"\n… and {len(rows) - LIST_LIMIT * 2} more" if len(rows) > LIST_LIMIT * 2 else ""
-    await ctx.answer(event, _say("timeline_head", days=days) + "\n" + "\n".join(lines) + more)
+    head = i18n.ngettext(mine, "Next {days} day (UTC):", "Next {days} days (UTC):", days)
+    text = head.format(days=days) + "\n" + "\n".join(lines)
+    hidden = len(rows) - LIST_LIMIT * 2
+    if hidden > 0:
+        more = i18n.ngettext(mine, "… and {n} more", "… and {n} more", hidden)
+        text += "\n" + more.format(n=formats.number(mine, hidden))
+    await ctx.answer(event, text)
+
+
+def _reach(locale: str, row: Any) -> str:
+    """Who a timeline row reaches: its channel, or how many members in which language."""
+    if row.kind != "dm":
+        return str(row.target)
+    # Translators: {locale} is the language code the members get the message in.
+    text = i18n.ngettext(locale, "{n} member, {locale}", "{n} members, {locale}", row.count)
+    return text.format(n=formats.number(locale, row.count), locale=row.locale)
 
 
 async def on_command(event: CommandInvoked, ctx: BotContext) -> None:
@@ -505,8 +590,9 @@ async def on_command(event: CommandInvoked, ctx: BotContext) -> None:
     name = event.name.lower()
     if name not in COMMANDS:
         return
+    mine = await user_locale(ctx, event.user)
     if not ctx.is_admin(event.user):
-        await ctx.answer(event, _say("managers_only", name=name))
+        await ctx.answer(event, _managers_only(mine, name))
         return
     handler = {
         "preview": _preview,
@@ -515,7 +601,7 @@ async def on_command(event: CommandInvoked, ctx: BotContext) -> None:
         "pending": _pending,
         "timeline": _timeline,
     }[name]
-    await handler(event, ctx)
+    await handler(event, ctx, mine)
 
 
 class SteeringFeature(Feature):

@@ -103,7 +103,11 @@ async def test_members_are_refused_every_control(db: Database, tmp_path: Path) -
     w = await make_world(db, tmp_path)
     for name in ("preview", "send", "skip", "pending", "timeline"):
         answer = await w.command(MEMBER, name, "invite")
-        assert answer == f'"/rallybot {name}" is for community managers only.'
+        assert answer == f"« /rallybot {name} » est réservé aux community managers."  # m1 is French
+    english = UserRef("memory", "m2", name="M2")
+    assert (
+        await w.command(english, "skip", "x") == '"/rallybot skip" is for community managers only.'
+    )
     async with db.read() as session:
         assert (await session.scalar(sa.select(sa.func.count()).select_from(AuditEntry))) == 0
 
@@ -111,7 +115,7 @@ async def test_members_are_refused_every_control(db: Database, tmp_path: Path) -
 async def test_preview_sends_me_the_message_in_a_language(db: Database, tmp_path: Path) -> None:
     w = await make_world(db, tmp_path)
     head = await w.command(CM, "preview", "invite", "en")
-    assert head == 'Preview of "invite" (launch) in en, as a member would see it:'
+    assert head == "Aperçu de « invite » (launch), langue en, tel qu’un membre le verrait :"
     preview = w.adapter.directs[-1]
     assert preview.target == "cm"
     assert preview.message.text == "Hello Cm, welcome to the pilot"
@@ -119,7 +123,7 @@ async def test_preview_sends_me_the_message_in_a_language(db: Database, tmp_path
     await w.command(CM, "preview", "invite")  # my own language
     assert w.adapter.directs[-1].message.text == "Bonjour Cm, bienvenue dans le pilote"
     assert await w.command(CM, "preview", "nope") == (
-        'No step "nope" in the campaigns loaded. Steps: ceo, invite, teaser.'
+        "Aucune étape « nope » dans les campagnes chargées. Étapes : ceo, invite, teaser."
     )
     async with db.read() as session:
         actions = (await session.execute(sa.select(AuditEntry.actor, AuditEntry.action))).all()
@@ -129,20 +133,20 @@ async def test_preview_sends_me_the_message_in_a_language(db: Database, tmp_path
 async def test_send_now_reaches_the_audience_once(db: Database, tmp_path: Path) -> None:
     w = await make_world(db, tmp_path)
     answer = await w.command(CM, "send", "invite")
-    assert answer == 'Sending "invite" now to 2 member(s).'
+    assert answer == "Envoi de « invite » maintenant à 2 membres."
     await w.bot.dispatch_tick(drain=True)
     assert w.dms_to("m1") == ["Bonjour M1, bienvenue dans le pilote"]
     assert w.dms_to("m2") == ["Hello M2, welcome to the pilot"]
     assert w.dms_to("m3") == []
     # To one member only; then the planned send still goes at its time.
     assert await w.command(CM, "send", "invite", "to", "@m3") == (
-        'Sending "invite" now to 1 member(s).'
+        "Envoi de « invite » maintenant à 1 membre."
     )
     await w.bot.dispatch_tick(drain=True)
     assert w.dms_to("m3") == ["Hello M3, welcome to the pilot"]
     await w.bot.advance_to(LAUNCH + timedelta(days=2))
     assert len(w.dms_to("m1")) == 2  # the send now, then the planned one
-    assert await w.command(CM, "send", "invite", "to", "@ghost") == "I don't know @ghost."
+    assert await w.command(CM, "send", "invite", "to", "@ghost") == "Je ne connais pas @ghost."
 
 
 async def test_skip_stops_what_was_not_sent_and_send_brings_it_back(
@@ -150,7 +154,7 @@ async def test_skip_stops_what_was_not_sent_and_send_brings_it_back(
 ) -> None:
     w = await make_world(db, tmp_path)
     answer = await w.command(CM, "skip", "teaser")
-    assert answer.startswith('Skipped "teaser": 1 message(s)')
+    assert answer == "« teaser » sautée : 1 message pas encore envoyé ne partira pas."
     await w.bot.advance_to(LAUNCH - timedelta(hours=1))
     assert "Tomorrow!" not in [d.message.text for d in w.adapter.posts]
     await w.command(CM, "send", "teaser")
@@ -178,14 +182,15 @@ async def test_must_send_goes_out_late_after_a_pause(db: Database, tmp_path: Pat
 async def test_pending_and_timeline(db: Database, tmp_path: Path) -> None:
     w = await make_world(db, tmp_path)
     assert await w.command(CM, "pending") == (
-        "Nothing waits for you: no evidence to judge, no unanswered question, no failed delivery."
+        "Rien ne vous attend : aucune preuve à juger, aucune question sans réponse, aucun envoi en "
+        "échec."
     )
     answer = await w.command(CM, "timeline", "4")
-    assert answer.splitlines()[0] == "Next 4 day(s) (UTC):"
+    assert answer.splitlines()[0] == "4 jours à venir (UTC) :"
     assert "teaser → #annonces" in answer
     assert "ceo → #annonces" in answer
     assert "invite" not in answer  # on the fifth day
-    assert await w.command(CM, "timeline", "soon") == "Usage: /rallybot timeline [days]"
+    assert await w.command(CM, "timeline", "soon") == "Utilisation : /rallybot timeline [jours]"
 
 
 async def test_pending_offers_buttons_and_retry_sends_failed_deliveries_again(
@@ -211,14 +216,14 @@ async def test_pending_offers_buttons_and_retry_sends_failed_deliveries_again(
         session.add(HelpTicket(platform="memory", channel_id="help", message_id="q1"))
     before = len(w.adapter.directs)
     answer = await w.command(CM, "pending")
-    assert "• 1 challenge submission(s) to approve: #1 (launch/post3)" in answer
-    assert "• 2 failed delivery(ies): launch/invite ×2" in answer
+    assert "• 1 preuve de défi à valider : #1 (launch/post3)" in answer
+    assert "• 2 envois en échec : launch/invite ×2" in answer
     shown = [d.message for d in w.adapter.directs[before:] if d.message.buttons]
-    assert "• 1 help question(s) without an answer: #1" in answer
+    assert "• 1 question d’aide sans réponse : #1" in answer
     assert [[b.label for b in m.buttons] for m in shown] == [
-        ["Approve", "Reject"],
-        ["I'm on it", "Solved"],
-        ["Retry"],
+        ["Accepter", "Refuser"],
+        ["Je m’en occupe", "Résolu"],
+        ["Renvoyer"],
     ]
     retry = shown[2].buttons[0]
     await w.bot.handle(
@@ -233,7 +238,7 @@ async def test_pending_offers_buttons_and_retry_sends_failed_deliveries_again(
             value=retry.value,
         )
     )
-    assert w.dms_to("cm")[-1] == "launch/invite: 2 failed delivery(ies) queued again."
+    assert w.dms_to("cm")[-1] == "launch/invite : 2 envois en échec remis en file."
     await w.bot.dispatch_tick(drain=True)
     assert w.dms_to("m1") == ["Bonjour M1, bienvenue dans le pilote"]
     # A member's click on the same button changes nothing.
@@ -249,4 +254,21 @@ async def test_pending_offers_buttons_and_retry_sends_failed_deliveries_again(
             value=retry.value,
         )
     )
-    assert w.dms_to("m1")[-1] == '"/rallybot pending" is for community managers only.'
+    assert w.dms_to("m1")[-1] == "« /rallybot pending » est réservé aux community managers."
+
+
+async def test_a_german_manager_steers_in_german(db: Database, tmp_path: Path) -> None:
+    w = await make_world(db, tmp_path)
+    await upsert_member(db, "memory", "cm", w.clock.now(), locale="de")
+    assert await w.command(CM, "send", "invite") == "„invite“ wird jetzt an 2 Mitglieder gesendet."
+    assert await w.command(CM, "send", "invite", "to", "@m3") == (
+        "„invite“ wird jetzt an 1 Mitglied gesendet."
+    )
+    assert await w.command(CM, "skip") == "Verwendung: /rallybot skip SCHRITT"
+    answer = await w.command(CM, "timeline", "4")
+    lines = answer.splitlines()
+    assert lines[0] == "Die nächsten 4 Tage (UTC):"
+    assert any(
+        line.startswith("• Mo., 1. März, ") and "teaser → #annonces" in line for line in lines
+    )
+    assert await w.command(CM, "timeline", "1") == "Innerhalb von 1 Tag geht nichts raus."

@@ -18,7 +18,7 @@ from babel.messages.pofile import read_po
 from rallybot.bot import i18n
 
 ROOT = Path(__file__).resolve().parents[2]
-KEYWORDS = {"gettext": (2,), "ngettext": (2, 3), "pgettext": ((2, "c"), 3)}
+KEYWORDS = {"gettext": (2,), "ngettext": (2, 3), "pgettext": ((2, "c"), 3), "N_": None}
 
 
 def load(language: str) -> Catalog:

@@ -414,7 +414,10 @@ async def test_pause_holds_messages_and_resume_sends_them(db: Database, tmp_path
     await bot.advance_to(LAUNCH_UTC - timedelta(days=4) + timedelta(minutes=1))
     assert [p.message.text for p in adapter.posts] == ["Save the date"]
     replies = [d.message.text for d in adapter.directs if d.target == "cm"]
-    assert replies == ['Campaign "launch" is now paused.', 'Campaign "launch" is now active.']
+    assert replies == [  # the bot's default language, French
+        "La campagne « launch » est maintenant en pause.",
+        "La campagne « launch » est maintenant active.",
+    ]
 
 
 async def test_admin_commands_need_the_role(db: Database, tmp_path: Path) -> None:
@@ -450,9 +453,9 @@ async def test_admin_commands_need_the_role(db: Database, tmp_path: Path) -> Non
         )
     )
     texts = [d.message.text for d in adapter.directs]
-    assert texts[0] == '"/rallybot pause" is for community managers only.'
-    assert texts[1] == 'Unknown command "frobnicate". Try /rallybot help.'
-    assert texts[2] == "Campaigns:\n• launch — Launch — active"
+    assert texts[0] == "« /rallybot pause » est réservé aux community managers."
+    assert texts[1] == "Commande « frobnicate » inconnue. Essayez /rallybot help."
+    assert texts[2] == "Campagnes :\n• launch — Launch — active"
 
 
 async def test_a_retried_event_acts_once(db: Database, tmp_path: Path) -> None:

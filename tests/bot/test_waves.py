@@ -149,7 +149,7 @@ async def test_waves_over_120_days(db: Database, tmp_path: Path) -> None:
         )
     )
     answers = [d.message.text for d in adapter.directs if d.target == "cm"]
-    assert any('"vague-3" is open' in text for text in answers), answers
+    assert any("« vague-3 » est ouverte" in text for text in answers), answers
     await bot.advance_to(LAUNCH + timedelta(days=120))
 
     opening = {"pilote": LAUNCH, "vague-2": WAVE_2, "vague-3": manual_open}

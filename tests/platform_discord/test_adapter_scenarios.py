@@ -260,7 +260,9 @@ async def test_a_duplicate_command_interaction_is_answered_once(
         await bot.shutdown()
         await adapter.client.close()
     followups = [r for r in fake.interaction_responses if r["type"] == "followup"]
-    assert [f["data"]["content"] for f in followups] == ['Campaign "connect-launch" is now paused.']
+    assert [f["data"]["content"] for f in followups] == [  # the bot's default language
+        "La campagne « connect-launch » est maintenant en pause."
+    ]
     assert fake.dm_channel_of(BOB) is None
 
 

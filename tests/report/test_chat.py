@@ -196,10 +196,10 @@ async def test_stats_command(db: Database, tmp_path: Path) -> None:
     assert "Satisfaction: 3/5 (5 rating(s)), NPS +0 (5 answer(s))" in summary
     assert "first response median 1 h, resolution median 13 h 30 min" in summary
     assert "Challenges: launch/post3 1/2 (50%), other/react 0/2 (0%)" in summary
-    assert manager[1].startswith("Usage: /rallybot stats")
+    assert manager[1].startswith("Utilisation : /rallybot stats")  # the default: French
     assert "cohort wave2" in manager[2] and "Funnel: invited 2" in manager[2]
     assert [d.message.text for d in adapter.sent_to("U1")] == [
-        '"/rallybot stats" is for community managers only.'
+        "« /rallybot stats » est réservé aux community managers."
     ]
 
 

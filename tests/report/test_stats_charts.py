@@ -26,7 +26,7 @@ PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
 
 def make_bot(db: Database, adapter: MemoryAdapter) -> Rallybot:
-    settings = Settings(database_url="sqlite://", admins=["memory:cm"], timezone="UTC")
+    settings = Settings(database_url="sqlite://", admins=["memory:cm"], timezone="UTC", locale="en")
     return Rallybot(settings, db, adapter, SimulatedClock(AT), campaign_paths=[])
 
 
