@@ -91,8 +91,9 @@ HANDLER_CONCURRENCY = 8
 INTERACTIVE_EVENTS = (CommandInvoked, ButtonClicked, FormSubmitted)
 """Events someone waits an answer to: :meth:`Rallybot.accept` returns once they are handled."""
 GROUPED_EVENTS = (ReactionAdded, ReactionRemoved)
-"""Events handled a group at a time, in one transaction with the closing of their journal
-rows: they come in bursts, and their features only write to the database."""
+"""Events handled a group of members at a time, in one transaction with the closing of their
+journal rows: they come in bursts, and their features only write to the database. Every other
+event is handled alone, its journal row closed in the transaction of its effects too."""
 GROUP_SIZE = 64
 """How many members' events one transaction handles at most (on SQLite it holds the write
 turn meanwhile: the recording of new events waits for it)."""
@@ -148,16 +149,14 @@ class Kernel:
         self.campaigns: dict[str, Campaign] = {}
         self._by_source: dict[str, Campaign] = {}
         self.router = Router()
-        # The inbound journal: a burst's events recorded in one transaction; reactions handled
-        # a group at a time with their journal rows closed in the same transaction, the other
-        # events closed after their features (see bot/inbox.py, storage/journal.py).
+        # The inbound journal: a burst's events recorded in one transaction; each event's
+        # journal row closed in the transaction of its effects, reactions a group at a time
+        # (see bot/inbox.py, storage/journal.py).
         self._claims: GroupCommit[Event, int | None] = GroupCommit(self._record_batch)
-        self._handled: GroupCommit[int, None] = GroupCommit(self._mark_batch)
         self._handler_slots = asyncio.Semaphore(HANDLER_CONCURRENCY)
         self.inbox = Inbox(
             self._handle_recorded,
             workers=HANDLER_CONCURRENCY,
-            on_handled=self._mark_handled,
             handle_group=self._handle_group,
             groupable=lambda event: isinstance(event, GROUPED_EVENTS),
             max_group=GROUP_SIZE,
@@ -598,13 +597,6 @@ class Kernel:
         ]
         return await journal_store.record(self.db, items, self.worker_id, self.clock.now())
 
-    async def _mark_batch(self, ids: Sequence[int]) -> list[None]:
-        await journal_store.mark_handled(self.db, ids, self.clock.now())
-        return [None] * len(ids)
-
-    async def _mark_handled(self, journal_id: int) -> None:
-        await self._handled.submit(journal_id)
-
     async def handle(self, event: Event) -> None:
         """Record ``event`` and have the features handle it; returns once they have.
 
@@ -615,25 +607,22 @@ class Kernel:
             journal_id = await self._record(event)
             if journal_id is None:
                 return
-            if isinstance(event, GROUPED_EVENTS):
-                await self._handle_group([(event, journal_id)])
-            else:
-                await self._handle_recorded(event)
-                await self._mark_handled(journal_id)
+            await self._handle_group([(event, journal_id)])
 
     async def _handle_group(self, items: Sequence[tuple[Event, int | None]]) -> None:
-        """Handle different members' events so that a crash leaves their effects and the
-        closing of their journal rows both or neither.
+        """Handle one event, or different members' events, so that a crash leaves their
+        database effects and the closing of their journal rows both or neither.
 
-        The features that may do more than write to the database (a help ticket's ✅ answers in
-        its thread) run first, side by side and outside any transaction: they act on what they
-        find (a solved ticket is not solved again), so an event taken up again after a crash
-        repeats nothing they did. Then the transactional features (points, activity,
-        challenges) run for every event in one transaction that also closes the journal rows
-        (each feature's failure spoils it: see :meth:`storage.database.Database.shared`). When
-        it fails, each event is tried in a transaction of its own; one that still fails is
-        handled by its transactional features one at a time and closed after them, as the
-        other events are (their effects are keyed: never given twice)."""
+        The handlers that may do more than write to the database (a command's private answer)
+        run first, side by side and outside any transaction: they act on what they find, so an
+        event taken up again after a crash repeats nothing they did. Then the transactional
+        handlers (points, activity, challenges, the help desk: their messages are outbox rows)
+        run for every event in one transaction that also closes the journal rows (a failure
+        spoils it: see :meth:`storage.database.Database.shared`). When it fails, each event is
+        tried in a transaction of its own; one that still fails is handled once more in one
+        transaction with a savepoint around each handler: a handler that fails again is
+        logged and its writes undone, and the others' writes are committed with the closing
+        of the row."""
         await asyncio.gather(
             *(self._handle_recorded(event, transactional=False) for event, _ in items)
         )
@@ -645,6 +634,14 @@ class Kernel:
                 log.warning(
                     "a group of %d events failed (%s); handling them one by one",
                     len(items),
+                    type(exc).__name__,
+                )
+            else:
+                failed = items[0][0]
+                log.warning(
+                    "%s event %s failed in a transaction (%s); handling it feature by feature",
+                    type(failed).__name__,
+                    failed.event_id,
                     type(exc).__name__,
                 )
         for event, journal_id in items:
@@ -661,20 +658,22 @@ class Kernel:
                             event.event_id,
                             type(exc).__name__,
                         )
-                await self._handle_recorded(event, transactional=True)
-                if journal_id is not None:
-                    await self._mark_handled(journal_id)
+                await self._handle_together([(event, journal_id)], isolated=True)
 
-    async def _handle_together(self, items: Sequence[tuple[Event, int | None]]) -> None:
+    async def _handle_together(
+        self, items: Sequence[tuple[Event, int | None]], *, isolated: bool = False
+    ) -> None:
         async with self.db.shared() as shared:
+            each = shared.savepoint if isolated else shared.guard
             with member_memo():  # the group's members read in one query, then from the memo
-                by_platform: dict[str, list[str]] = {}
+                if any(self.router.has(type(event), transactional=True) for event, _ in items):
+                    by_platform: dict[str, list[str]] = {}
+                    for event, _ in items:
+                        by_platform.setdefault(event.platform, []).append(event.user.id)
+                    for platform, user_ids in by_platform.items():
+                        await prefetch_members(self.db, platform, user_ids)
                 for event, _ in items:
-                    by_platform.setdefault(event.platform, []).append(event.user.id)
-                for platform, user_ids in by_platform.items():
-                    await prefetch_members(self.db, platform, user_ids)
-                for event, _ in items:
-                    await self._handle_recorded(event, transactional=True)
+                    await self._handle_recorded(event, transactional=True, each=each)
             closed = [journal_id for _, journal_id in items if journal_id is not None]
             await journal_store.close_in(shared.session, closed, self.clock.now())
 
@@ -780,9 +779,16 @@ class Kernel:
         log.info("dropped duplicate %s event %s", type(event).__name__, event.event_id)
         return None
 
-    async def _handle_recorded(self, event: Event, *, transactional: bool | None = None) -> None:
+    async def _handle_recorded(
+        self,
+        event: Event,
+        *,
+        transactional: bool | None = None,
+        each: Callable[[], contextlib.AbstractAsyncContextManager[None]] | None = None,
+    ) -> None:
         """Run the features on ``event``: all of them, or (``transactional``) only those that
-        only write to the database, or only the others (see :meth:`_handle_group`)."""
+        only write to the database, or only the others (see :meth:`_handle_group`); ``each``
+        wraps every handler (a savepoint)."""
         # Set here, not only in accept: inbox workers outlive the event that started them.
         with log_context(event=event.event_id, platform=event.platform):
             # A burst cannot take every database connection; a group's transaction holds one
@@ -797,7 +803,9 @@ class Kernel:
                 kind = getattr(event, "kind", type(event).__name__)
                 try:
                     with member_memo():
-                        await self.router.handle(event, self, transactional=transactional)
+                        await self.router.handle(
+                            event, self, transactional=transactional, each=each
+                        )
                 except BaseException:
                     METRICS.event(event.platform, kind, "failed")
                     raise

@@ -10,8 +10,8 @@ events arrive and ended when none wait.
 Events that ``groupable`` accepts (reactions: a burst of them follows every announcement) are
 handled a group at a time: up to ``max_group`` members' next events go to ``handle_group``
 together, which handles them in one transaction and closes their journal rows in it. Any other
-event goes to ``handle``, and once handled its journal id to ``on_handled`` (which closes the
-journal row in a transaction of its own, see :mod:`storage.journal`).
+event goes to ``handle_group`` alone (to ``handle`` when there is none), which closes its
+journal row in the transaction of its effects too (see :meth:`bot.app.Kernel._handle_group`).
 """
 
 from __future__ import annotations
@@ -47,7 +47,6 @@ class Inbox:
         handle: Callable[[Event], Awaitable[None]],
         *,
         workers: int,
-        on_handled: Callable[[int], Awaitable[None]] | None = None,
         handle_group: Callable[[Sequence[tuple[Event, int | None]]], Awaitable[None]] | None = None,
         groupable: Callable[[Event], bool] | None = None,
         max_group: int = 64,
@@ -58,14 +57,12 @@ class Inbox:
             raise ValueError("max_group must be at least 1")
         self._handle = handle
         self._workers = workers
-        self._on_handled = on_handled
         self._handle_group = handle_group
         self._groupable = groupable if handle_group is not None else None
         self._max_group = max_group
         self._queues: dict[str, deque[Item]] = {}
         self._ready: deque[str] = deque()
         self._tasks: set[asyncio.Task[None]] = set()
-        self._closers: set[asyncio.Task[None]] = set()  # journal rows being closed
 
     def __len__(self) -> int:
         """How many events wait or are being handled."""
@@ -112,8 +109,8 @@ class Inbox:
             keys = self._take()
             heads = [self._queues[key][0] for key in keys]
             try:
-                if len(keys) == 1 and (self._groupable is None or not self._groupable(heads[0][0])):
-                    await self._one(*heads[0][:2])
+                if self._handle_group is None:
+                    await self._one(heads[0][0])
                 else:
                     await self._group(heads)
             finally:
@@ -127,16 +124,12 @@ class Inbox:
                     else:
                         del self._queues[key]
 
-    async def _one(self, event: Event, journal_id: int | None) -> None:
+    async def _one(self, event: Event) -> None:
         # The failure below is logged with the event's fields too (bot.logs).
         with log_context(event=event.event_id, platform=event.platform):
             try:
                 await self._handle(event)
-                if journal_id is not None and self._on_handled is not None:
-                    self._close(journal_id)  # the member's next event need not wait
             except Exception:
-                # Left open in the journal: handled again at the next start (the
-                # features' effects are keyed, so what was done is not done twice).
                 log.exception("the bot failed on %s event %s", type(event).__name__, event.event_id)
 
     async def _group(self, heads: list[Item]) -> None:
@@ -146,20 +139,7 @@ class Inbox:
         except Exception:  # left open in the journal: handled again at the next start
             log.exception("the bot failed on a group of %d events", len(heads))
 
-    def _close(self, journal_id: int) -> None:
-        assert self._on_handled is not None
-        task = asyncio.get_running_loop().create_task(self._closing(self._on_handled, journal_id))
-        self._closers.add(task)
-        task.add_done_callback(self._closers.discard)
-
-    @staticmethod
-    async def _closing(on_handled: Callable[[int], Awaitable[None]], journal_id: int) -> None:
-        try:
-            await on_handled(journal_id)
-        except Exception:  # left open: handled again at the next start, its effects keyed
-            log.exception("could not close recorded event %d", journal_id)
-
     async def idle(self) -> None:
         """Wait until every queued event has been handled and its journal row closed."""
-        while self._tasks or self._closers:
-            await asyncio.gather(*self._tasks, *self._closers, return_exceptions=True)
+        while self._tasks:
+            await asyncio.gather(*self._tasks, return_exceptions=True)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from collections import defaultdict
 from collections.abc import Awaitable, Callable
+from contextlib import AbstractAsyncContextManager, nullcontext
 from typing import Any, TypeVar
 
 from rallybot.bot.events import Event
@@ -37,6 +38,10 @@ class Router:
         """Call ``handler(event, context)`` for every event of ``event_type``."""
         self._handlers[event_type].append((handler, transactional))
 
+    def has(self, event_type: type[Event], *, transactional: bool) -> bool:
+        """Whether a handler added with that ``transactional`` flag takes ``event_type``."""
+        return any(flag is transactional for _, flag in self._handlers.get(event_type, ()))
+
     def on(self, event_type: type[E]) -> Callable[[Handler], Handler]:
         """Decorator form of :meth:`add`."""
 
@@ -47,16 +52,23 @@ class Router:
         return decorator
 
     async def handle(
-        self, event: Event, context: Any, *, transactional: bool | None = None
+        self,
+        event: Event,
+        context: Any,
+        *,
+        transactional: bool | None = None,
+        each: Callable[[], AbstractAsyncContextManager[None]] | None = None,
     ) -> None:
         """Call every handler of ``event``'s type, in order (deduplication is the caller's:
         :meth:`bot.app.Rallybot.handle`); with ``transactional``, only the handlers added with
-        that flag (True) or only the others (False)."""
+        that flag (True) or only the others (False). ``each`` wraps every handler's call (a
+        savepoint: a failing handler's writes are undone, the others' kept)."""
         for handler, flag in self._handlers.get(type(event), ()):
             if transactional is not None and flag is not transactional:
                 continue
             try:
-                await handler(event, context)
+                async with each() if each is not None else nullcontext():
+                    await handler(event, context)
             except Exception:
                 log.exception(
                     "handler %s failed on %s event %s",

@@ -292,12 +292,43 @@ class SharedTransaction:
         its own would raise it, and the transaction is rolled back at its end."""
         try:
             yield self.session
+            # Objects added to the session are written now, as a session of its own would at
+            # its commit: they are let go of below.
+            await self.session.flush()
         except BaseException as exc:
             if self.failed is None:
                 self.failed = exc
             raise
         finally:
             self.session.expunge_all()  # as after a session of its own: nothing kept loaded
+
+    @asynccontextmanager
+    async def guard(self) -> AsyncIterator[None]:
+        """A block whose failure spoils the transaction even when it raised outside a session
+        block (a feature that wrote, then failed): its caller may go on, the transaction is
+        rolled back at its end."""
+        try:
+            yield
+        except BaseException as exc:
+            if self.failed is None:
+                self.failed = exc
+            raise
+
+    @asynccontextmanager
+    async def savepoint(self) -> AsyncIterator[None]:
+        """A block whose failure undoes only its own work (a SAVEPOINT): the transaction goes
+        on and still commits what the other blocks did. It costs two round trips, so the bot
+        uses it only when a whole transaction failed once already."""
+        failed, deferred = self.failed, len(self._deferred)
+        nested = await self.session.begin_nested()
+        try:
+            yield
+        except BaseException:
+            await nested.rollback()
+            del self._deferred[deferred:]
+            self.failed = failed  # the block's error stays with it
+            raise
+        await nested.commit()
 
     async def _flush_deferred(self) -> None:
         by_table: dict[str, tuple[sa.Table, list[dict[str, Any]]]] = {}

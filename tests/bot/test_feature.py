@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import ClassVar
 
 import pytest
+import sqlalchemy as sa
 
 from rallybot.bot import privacy
 from rallybot.bot.adapters.memory import MemoryAdapter
@@ -24,6 +25,9 @@ from rallybot.bot.feature import Feature, FeatureOrderError, FileKind, Subscript
 from rallybot.campaigns.loader import LoadError
 from rallybot.handlers import FEATURES, features
 from rallybot.storage.database import Database
+from rallybot.storage.journal_models import InboundJournal
+from rallybot.storage.models import table_of
+from rallybot.storage.repositories import get_flag, set_flag
 
 NOW = datetime(2026, 11, 3, 8, 30, tzinfo=UTC)
 
@@ -167,3 +171,51 @@ def test_features_reach_the_context_typed() -> None:
         if re.search(r"\b(getattr|setattr|hasattr)\(ctx\s*,|\bctx\.\w+ = .*type: ignore", line)
     ]
     assert untyped == []
+
+
+class Flags(Feature):
+    """Two transactional handlers of one event, each setting a control flag; the second
+    fails after its write while ``failing``."""
+
+    name = "flags"
+
+    def __init__(self) -> None:
+        self.failing = True
+
+    def subscriptions(self) -> Sequence[Subscription]:
+        return (
+            Subscription(CommandInvoked, self.good, transactional=True),
+            Subscription(CommandInvoked, self.bad, transactional=True),
+        )
+
+    async def good(self, event: CommandInvoked, ctx: BotContext) -> None:
+        await set_flag(ctx.db, f"good-{event.event_id}", "1", NOW)
+
+    async def bad(self, event: CommandInvoked, ctx: BotContext) -> None:
+        await set_flag(ctx.db, f"bad-{event.event_id}", "1", NOW)
+        if self.failing:
+            raise RuntimeError("a bug in this feature")
+
+
+async def test_a_failing_handler_has_its_writes_undone_and_the_others_kept_with_the_close(
+    db: Database, tmp_path: Path
+) -> None:
+    """The event's transaction fails (a feature's bug): it is handled again with a savepoint
+    around each handler, so the working handler's write commits with the closing of the
+    journal row and the failing one's is undone."""
+    settings = Settings(database_url=f"sqlite:///{tmp_path / 's.db'}")
+    bot = Kernel(
+        settings, db, MemoryAdapter(), SimulatedClock(NOW), features=[Flags()], campaign_paths=[]
+    )
+    who = UserRef("memory", "u1", "Ann")
+    command = CommandInvoked(
+        event_id="c1", platform="memory", user=who, occurred_at=NOW, name="flags", args=()
+    )
+    await bot.handle(command)
+    assert await get_flag(db, "good-c1") is not None
+    assert await get_flag(db, "bad-c1") is None
+    async with db.read() as session:
+        closed = await session.execute(
+            sa.select(table_of(InboundJournal).c.handled_at.is_not(None))
+        )
+        assert list(closed.scalars()) == [True]
