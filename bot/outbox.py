@@ -28,7 +28,7 @@ from rallybot.bot.ratelimit import RateLimiter
 from rallybot.storage import outbox
 from rallybot.storage.batching import GroupCommit
 from rallybot.storage.database import Database
-from rallybot.storage.models import Delivery, Member
+from rallybot.storage.models import Delivery, DeliveryStatus, Member
 from rallybot.storage.repositories import get_members
 
 __all__ = ["DispatchStats", "Dispatcher", "SendHook"]
@@ -41,6 +41,9 @@ Gate = Callable[[Delivery, Member], Awaitable[object]]
 skips it with that reason, :data:`HANDED_BACK` means the gate put the row back in the queue
 itself (due later). Features hook their own conditions (``unless: task_done(...)``) here."""
 HANDED_BACK = object()
+EDIT_WAIT_SECONDS = 5.0
+"""How long an edit waits, when the message it changes has not gone out yet, before it looks
+again."""
 Render = Callable[[Delivery, Message], Awaitable[Message]]
 """Called just before a delivery whose payload carries a ``render`` marker is sent: returns
 the message to send (a leaderboard step's standings are written then, not when planned)."""
@@ -248,8 +251,36 @@ class Dispatcher:
 
     def _audience_of(self, row: Delivery) -> str | None:
         """The platform whose channel members see a channel post (its audience is kept with
-        it, for reach); None for a direct message."""
+        it, for reach); None for a direct message or an edit."""
+        if row.payload.get("edit") is not None:
+            return None
         return self.adapter.platform if row.recipient.startswith("channel:") else None
+
+    async def _edited(
+        self, row: Delivery, original: int, stats: DispatchStats
+    ) -> SentMessage | None:
+        """The message an edit row changes (payload ``edit``: the id of the delivery that sent
+        it), once it is out; None when the edit waits for it (handed back, due a little later)
+        or is skipped because it never went out."""
+        assert row.id is not None
+        found = await outbox.sent_as(self.db, original)
+        if found is None or found[0] not in (
+            DeliveryStatus.sent.value,
+            DeliveryStatus.pending.value,
+            DeliveryStatus.claimed.value,
+        ):
+            await self._skip(row, "nothing to edit: the message never went out", stats)
+            return None
+        status, channel_id, message_id = found
+        if channel_id is None or message_id is None or status != DeliveryStatus.sent.value:
+            now = self.clock.now()
+            retry_at = now + timedelta(seconds=EDIT_WAIT_SECONDS)
+            await outbox.release(
+                self.db, row.id, self.worker_id, now, retry_at, reason="waiting for its message"
+            )
+            stats.retried += 1
+            return None
+        return SentMessage(channel_id, message_id)
 
     async def _skip(self, row: Delivery, reason: str, stats: DispatchStats) -> None:
         assert row.id is not None
@@ -267,9 +298,22 @@ class Dispatcher:
         payload = row.payload
         message = Message.from_dict(payload["message"])
         message = replace(message, metadata={**message.metadata, "delivery_key": row.key})
-        kind, target = await self._target(row, stats, members)
-        if target is None:
-            return
+        edited: SentMessage | None = None
+        original = payload.get("edit")
+        if original is not None:  # a change to a message sent before: by the outbox (its row
+            # id), or named by its platform ids
+            if isinstance(original, dict):
+                edited = SentMessage(str(original["channel"]), str(original["message"]))
+            else:
+                edited = await self._edited(row, int(original), stats)
+                if edited is None:
+                    return
+            kind, target = "edit", edited.channel_id
+        else:
+            kind, recipient = await self._target(row, stats, members)
+            if recipient is None:
+                return
+            target = recipient
         if self.render is not None and payload.get("render"):
             try:
                 message = await self.render(row, message)
@@ -277,7 +321,8 @@ class Dispatcher:
                 log.exception("could not render %s; sending it as planned", row.key)
         # A channel row may answer in a thread (the help desk's reminders in a question's).
         thread = str(payload["thread"]) if kind == "post" and payload.get("thread") else None
-        if row.attempted_at is not None:  # an earlier send began: it may have gone out
+        # An earlier send began: it may have gone out (an edit made twice shows once).
+        if row.attempted_at is not None and edited is None:
             try:
                 if thread is None:
                     found = await self.adapter.find_sent(target, row.key)
@@ -328,7 +373,10 @@ class Dispatcher:
             if not await self._begins.submit(row.id):
                 await self._lost_before_send(row, stats)
                 return
-            if kind == "dm":
+            if edited is not None:
+                await self.adapter.update(edited, message)
+                sent = edited
+            elif kind == "dm":
                 sent = await self.adapter.send_direct(target, message, idempotency_key=row.key)
             elif thread is not None:
                 sent = await self.adapter.reply(target, thread, message, idempotency_key=row.key)

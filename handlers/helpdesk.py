@@ -30,6 +30,7 @@ cancelled and the question's excerpt is blanked in those already sent.
 from __future__ import annotations
 
 import logging
+import uuid
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -37,7 +38,7 @@ from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
-from rallybot.bot.adapters.base import AdapterError, SentMessage
+from rallybot.bot.adapters.base import AdapterError
 from rallybot.bot.commands import specs
 from rallybot.bot.context import member_for
 from rallybot.bot.events import (
@@ -104,6 +105,8 @@ LIVE = (TicketState.open.value, TicketState.answered.value)
 OUTBOX_CAMPAIGN = ".helpdesk"
 """The outbox campaign id of the help desk's messages: no campaign file can take it (ids start
 with a letter or a digit), so no reload ever cancels them."""
+WELCOME, EDIT = "welcome", "edit"
+"""Outbox stages of the bot's reply to a question and of its edits."""
 QUEUED_GRACE = timedelta(days=1)
 """How long a queued reminder may wait for a platform that is down before it is skipped."""
 
@@ -281,7 +284,9 @@ async def _ticket_of(
 async def _ticket_around(
     ctx: BotContext, platform: str, channel_id: str, message_id: str
 ) -> HelpTicket | None:
-    """The live ticket whose question, bot reply or latest answer is that message."""
+    """The live ticket whose question, bot reply or latest answer is that message. The bot's
+    reply is found through the outbox row that sent it (a private ticket's is in the direct
+    conversation); ``reply_id`` names the replies sent before they went through the outbox."""
     async with ctx.db.session() as session:
         row = await session.execute(
             sa.select(HelpTicket)
@@ -296,7 +301,23 @@ async def _ticket_around(
             )
             .order_by(_T.c.id.desc())
         )
-        return row.scalars().first()
+        found = row.scalars().first()
+        if found is not None:
+            return found
+        steps = await session.execute(
+            sa.select(_D.c.step_id).where(
+                _D.c.platform_message_id == message_id,
+                _D.c.platform_channel_id == channel_id,
+                _D.c.campaign_id == OUTBOX_CAMPAIGN,
+            )
+        )
+        for (step,) in steps:
+            number = step.removeprefix("ticket-").removesuffix("-" + WELCOME)
+            if step.endswith("-" + WELCOME) and number.isdigit():
+                ticket = await session.get(HelpTicket, int(number))
+                if ticket is not None and ticket.platform == platform:
+                    return ticket
+        return None
 
 
 async def _set(
@@ -331,9 +352,11 @@ async def _retire(session: Any, ctx: BotContext, ticket_id: int, now: datetime) 
     """A ticket closes: its reminders not yet sent are pointless now, and those sent keep no
     copy of the question (the ticket's excerpt is blanked at close for the same reason)."""
     mine = sa.and_(_D.c.campaign_id == OUTBOX_CAMPAIGN, _D.c.step_id.like(_step(ticket_id, "%")))
+    # The bot's reply and its edits stay: the reply changes to its closed form.
+    reply = [_step(ticket_id, WELCOME), _step(ticket_id, EDIT)]
     await session.execute(
         sa.update(_D)
-        .where(mine, _D.c.status == DeliveryStatus.pending.value)
+        .where(mine, _D.c.step_id.not_in(reply), _D.c.status == DeliveryStatus.pending.value)
         .values(
             status=DeliveryStatus.cancelled.value, reason="the ticket was closed", updated_at=now
         )
@@ -498,26 +521,57 @@ def _closed(ctx: BotContext, ticket: HelpTicket, note: str) -> Message:
     )
 
 
-async def _say(ctx: BotContext, ticket: HelpTicket, text: str) -> None:
-    """A line in the ticket's thread (private tickets: a direct message to the asker)."""
-    try:
-        if ticket.private:
-            user_id = await _user_id(ctx, ticket.asker_id)
-            if user_id is not None:
-                await ctx.adapter.send_direct(user_id, Message(text=text))
-        else:
-            await ctx.adapter.reply(ticket.channel_id, ticket.message_id, Message(text=text))
-    except AdapterError as exc:
-        log.warning("help ticket %s: could not post in its thread: %s", ticket.id, exc)
+async def _queue(ctx: BotContext, rows: Sequence[dict[str, Any]]) -> None:
+    async with ctx.db.session() as session:
+        await outbox.insert_deliveries(session, rows)
 
 
 async def _update_reply(ctx: BotContext, ticket: HelpTicket, message: Message) -> None:
-    if ticket.reply_id is None:
-        return
-    try:
-        await ctx.adapter.update(SentMessage(ticket.channel_id, ticket.reply_id), message)
-    except AdapterError as exc:
-        log.warning("help ticket %s: could not update the bot's reply: %s", ticket.id, exc)
+    """Change the bot's reply to the question, through the outbox: a reply not sent yet goes
+    out changed; a sent one gets an edit row, sent once the reply is out and retried like any
+    message (earlier edits still waiting give way to it)."""
+    assert ticket.id is not None
+    now = ctx.clock.now()
+    async with ctx.db.session() as session:
+        reply = (
+            await session.execute(
+                sa.select(_D.c.id, _D.c.status, _D.c.recipient, _D.c.payload).where(
+                    _D.c.campaign_id == OUTBOX_CAMPAIGN,
+                    _D.c.step_id == _step(ticket.id, WELCOME),
+                )
+            )
+        ).first()
+        edit: int | dict[str, str]
+        if reply is not None:
+            if reply.status == DeliveryStatus.pending.value:
+                payload = {**reply.payload, "message": message.to_dict()}
+                await session.execute(
+                    sa.update(_D)
+                    .where(_D.c.id == reply.id, _D.c.status == DeliveryStatus.pending.value)
+                    .values(payload=payload, updated_at=now)
+                )
+                return
+            edit, recipient = int(reply.id), str(reply.recipient)
+        elif ticket.reply_id is not None:  # a reply sent before replies went through the outbox
+            edit = {"channel": ticket.channel_id, "message": ticket.reply_id}
+            recipient = f"channel:{ticket.channel_id}"
+        else:
+            return
+        mine = _D.c.step_id == _step(ticket.id, EDIT)
+        await session.execute(
+            sa.update(_D)
+            .where(_D.c.campaign_id == OUTBOX_CAMPAIGN, mine)
+            .where(_D.c.status == DeliveryStatus.pending.value)
+            .values(
+                status=DeliveryStatus.skipped.value,
+                reason="superseded: a later edit",
+                updated_at=now,
+            )
+        )
+        payload = {"message": message.to_dict(), "edit": edit}
+        occurrence = uuid.uuid4().hex[:16]  # one row per edit
+        row = _row(ticket, EDIT, recipient, payload, now, occurrence=occurrence)
+        await outbox.insert_deliveries(session, [row])
 
 
 # ---------------------------------------------------------------------------- opening
@@ -550,30 +604,29 @@ async def open_ticket(
         "opened_at": now,
         "last_activity_at": now,
     }
+    helpers = _on_duty(ctx, asker.platform)
+    # The ticket and the bot's reply (an outbox row: retried if the platform fails, never
+    # sent twice) are written together.
     async with ctx.db.session() as session:
         result = await session.execute(
             insert_for(session, _T)
             .values(**values)
             .on_conflict_do_nothing(index_elements=["platform", "channel_id", "message_id"])
+            .returning(_T.c.id)
         )
-        if not int(getattr(result, "rowcount", 0) or 0):
+        new_id = result.scalar()
+        if new_id is None:
             return None
-    ticket = await _ticket_of(ctx, asker.platform, channel_id, message_id)
-    assert ticket is not None and ticket.id is not None
-    helpers = _on_duty(ctx, asker.platform)
-    welcome = _welcome(ticket, matches, helpers, private=private)
-    try:
+        ticket = HelpTicket(id=int(new_id), **values)
+        welcome = _welcome(ticket, matches, helpers, private=private).to_dict()
         if private:
-            sent = await ctx.adapter.send_direct(asker.id, welcome)
+            payload: dict[str, Any] = {"message": welcome, "member_id": member.id}
+            recipient = f"member:{member.id}"
         else:
-            sent = await ctx.adapter.reply(channel_id, message_id, welcome)
-    except AdapterError as exc:
-        log.warning("help ticket %s: could not answer the question: %s", ticket.id, exc)
-        return ticket
-    ticket.reply_id = sent.message_id
-    if private:  # the conversation with the asker is where the bot's reply lives
-        ticket.channel_id = sent.channel_id
-    await _set(ctx, ticket.id, reply_id=sent.message_id, channel_id=ticket.channel_id)
+            payload = {"message": welcome, "channel": channel_id, "thread": message_id}
+            recipient = f"channel:{channel_id}"
+        row = _row(ticket, WELCOME, recipient, payload, now, occurrence="thread")
+        await outbox.insert_deliveries(session, [row])
     log.info("help ticket %s opened (%d suggestion(s))", ticket.id, len(matches))
     return ticket
 
@@ -718,7 +771,7 @@ async def solve(
                 thanks += _t(fresh.locale, "points", points=points)
             note += " " + thanks + (" !" if (fresh.locale or "").startswith("fr") else "!")
     await _update_reply(ctx, fresh, _closed(ctx, fresh, note))
-    await _say(ctx, fresh, note)
+    await _queue(ctx, [_thread_row(fresh, "solved", note, now)])
     log.info("help ticket %s solved (credited member %s)", ticket.id, credited)
     return True
 
@@ -742,11 +795,15 @@ async def on_reaction(event: ReactionAdded, ctx: BotContext) -> None:
     await solve(ctx, ticket, event.user)
 
 
-async def _note(ctx: BotContext, user: UserRef, text: str) -> None:
-    try:
-        await ctx.adapter.send_direct(user.id, Message(text=text))
-    except AdapterError as exc:
-        log.warning("help desk: could not write to %s: %s", user.id, exc)
+async def _note(ctx: BotContext, ticket: HelpTicket, user: UserRef, text: str) -> None:
+    """A word to whoever pressed a button, in a direct message through the outbox."""
+    member = await member_for(ctx, user)
+    payload = {"message": Message(text=text).to_dict(), "member_id": member.id}
+    occurrence = uuid.uuid4().hex[:16]  # one per click
+    now = ctx.clock.now()
+    await _queue(
+        ctx, [_row(ticket, "note", f"member:{member.id}", payload, now, occurrence=occurrence)]
+    )
 
 
 async def on_button(event: ButtonClicked, ctx: BotContext) -> None:
@@ -763,7 +820,7 @@ async def on_button(event: ButtonClicked, ctx: BotContext) -> None:
     fr = (locale or "").startswith("fr")
     if ticket.state not in LIVE:
         await _note(
-            ctx, event.user, "Ce ticket est déjà fermé." if fr else "This ticket is closed."
+            ctx, ticket, event.user, "Ce ticket est déjà fermé." if fr else "This ticket is closed."
         )
         return
     member = await member_for(ctx, event.user)
@@ -771,6 +828,7 @@ async def on_button(event: ButtonClicked, ctx: BotContext) -> None:
         if member.id != ticket.asker_id:
             await _note(
                 ctx,
+                ticket,
                 event.user,
                 "Seule la personne qui a posé la question peut dire que la FAQ a répondu."
                 if fr
@@ -782,6 +840,7 @@ async def on_button(event: ButtonClicked, ctx: BotContext) -> None:
         if not _may_close(ctx, ticket, event.user, member):
             await _note(
                 ctx,
+                ticket,
                 event.user,
                 "Seuls la personne qui a posé la question et les aidants peuvent clore ce ticket."
                 if fr
@@ -888,7 +947,7 @@ async def _tick(ctx: BotContext) -> int:
                 excerpt="",
                 closed_at=now,
             ):
-                # An edit of the bot's own reply: nothing is lost if it fails (logged).
+                # The bot's reply shows the ticket closed (an outbox edit, retried).
                 await _update_reply(ctx, ticket, _closed(ctx, ticket, _t(ticket.locale, "stale")))
                 done += 1
                 break
@@ -1129,10 +1188,12 @@ class HelpdeskFeature(Feature):
     def subscriptions(self) -> Sequence[Subscription]:
         """Attach this module's handlers."""
         return (
-            Subscription(MessagePosted, on_message),
-            Subscription(MessageEdited, on_message_edited),
-            Subscription(MessageDeleted, on_message_deleted),
-            Subscription(ReactionAdded, on_reaction),
-            Subscription(ButtonClicked, on_button),
+            # What they send are outbox rows: they run in the transaction that closes
+            # their event's journal row.
+            Subscription(MessagePosted, on_message, transactional=True),
+            Subscription(MessageEdited, on_message_edited, transactional=True),
+            Subscription(MessageDeleted, on_message_deleted, transactional=True),
+            Subscription(ReactionAdded, on_reaction, transactional=True),
+            Subscription(ButtonClicked, on_button, transactional=True),
             Subscription(CommandInvoked, on_command),
         )

@@ -55,6 +55,7 @@ __all__ = [
     "release",
     "release_all",
     "renew_leases",
+    "sent_as",
     "skip_overdue",
     "take_back_own",
     "wake_held",
@@ -389,6 +390,20 @@ async def holder(db: Database, delivery_id: int) -> tuple[str, str | None] | Non
             await session.execute(sa.select(D.status, D.claimed_by).where(D.id == delivery_id))
         ).first()
     return None if row is None else (str(row[0]), row[1])
+
+
+async def sent_as(db: Database, delivery_id: int) -> tuple[str, str | None, str | None] | None:
+    """(status, platform channel id, platform message id) of a delivery (the ids once it is
+    sent); None if it was deleted."""
+    async with db.read() as session:
+        row = (
+            await session.execute(
+                sa.select(D.status, D.platform_channel_id, D.platform_message_id).where(
+                    D.id == delivery_id
+                )
+            )
+        ).first()
+    return None if row is None else (str(row[0]), row[1], row[2])
 
 
 async def mark_sent_unclaimed(

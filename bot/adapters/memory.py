@@ -222,7 +222,7 @@ class MemoryAdapter:
     # -- what tests set -----------------------------------------------------------------
 
     def fail_next(self, n: int = 1, exc: BaseException | None = None) -> None:
-        """Make the next ``n`` sends (post, direct message, reply) raise ``exc``.
+        """Make the next ``n`` sends (post, direct message, reply, edit) raise ``exc``.
 
         ``exc`` defaults to a :class:`~bot.adapters.base.TransientSendError`. The same
         exception object is raised each time.
@@ -303,6 +303,8 @@ class MemoryAdapter:
 
     async def update(self, sent: SentMessage, message: Message) -> None:
         """Replace a sent message's content; AdapterError if the bot never sent it."""
+        if self._failures:
+            raise self._failures.pop(0)
         self._known(sent)
         self._contents[(sent.channel_id, sent.message_id)] = shown(message)
         self.updates.append(Updated(sent, shown(message), message))

@@ -19,15 +19,17 @@ from rallybot.bot.events import (
     ButtonClicked,
     ChannelRef,
     CommandInvoked,
+    Event,
     MessageDeleted,
     MessageEdited,
     MessagePosted,
     ReactionAdded,
     UserRef,
 )
+from rallybot.handlers.helpdesk import OUTBOX_CAMPAIGN
 from rallybot.storage.database import Database
 from rallybot.storage.helpdesk_models import HelpTicket
-from rallybot.storage.models import PointEntry, table_of
+from rallybot.storage.models import Delivery, PointEntry, table_of
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = ROOT / "campaigns" / "examples"
@@ -44,12 +46,26 @@ def faq_folder(folder: Path) -> Path:
     return folder
 
 
+class SendingAdapter(MemoryAdapter):
+    """The memory adapter whose pushed events are followed by a pass of the outbox, as the
+    running bot's dispatch loop would do right after (the help desk answers through it)."""
+
+    bot: Rallybot | None = None
+
+    async def push(self, event: Event) -> None:
+        """Hand ``event`` to the bot, then send what it queued."""
+        await super().push(event)
+        if self.bot is not None:
+            await self.bot.dispatch_tick(drain=True)
+
+
 async def make_bot(
     db: Database, folder: Path, clock: SimulatedClock, **settings: Any
 ) -> tuple[Rallybot, MemoryAdapter]:
-    """A started bot with the English FAQ, the help channel ``help`` and the rota ``ROTA``."""
+    """A started bot with the English FAQ, the help channel ``help`` and the rota ``ROTA``;
+    its outbox is sent after every pushed event."""
     faq_folder(folder)
-    adapter = MemoryAdapter()
+    adapter = SendingAdapter()
     options: dict[str, Any] = {
         "database_url": "sqlite://",
         "admins": ["memory:cm"],
@@ -63,6 +79,7 @@ async def make_bot(
         **settings,
     }
     bot = Rallybot(Settings(**options), db, adapter, clock, campaign_paths=[folder])
+    adapter.bot = bot
     report = await bot.reload()
     assert not report.errors, report.summary()
     await bot.start_adapter()
@@ -174,3 +191,15 @@ async def points(db: Database) -> list[tuple[int, str, int, str]]:
 
 def thread_replies(adapter: MemoryAdapter, question_id: str) -> list[Delivered]:
     return [r for r in adapter.replies if r.thread_id == question_id]
+
+
+async def helpdesk_rows(db: Database) -> list[Delivery]:
+    """The help desk's outbox rows, oldest first."""
+    deliveries = table_of(Delivery).c
+    async with db.session() as session:
+        rows = await session.execute(
+            sa.select(Delivery)
+            .where(deliveries.campaign_id == OUTBOX_CAMPAIGN)
+            .order_by(deliveries.id)
+        )
+        return list(rows.scalars())

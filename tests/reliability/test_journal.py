@@ -55,6 +55,11 @@ from rallybot.storage.database import Database, create_database
 from rallybot.storage.journal_models import InboundJournal
 from rallybot.storage.models import Member, PointEntry, PointTotal, table_of
 from rallybot.storage.outbox import insert_deliveries
+from tests.helpdesk.helpers import T0 as HELP_T0
+from tests.helpdesk.helpers import helpdesk_rows
+from tests.helpdesk.helpers import make_bot as make_help_bot
+from tests.helpdesk.helpers import post as help_post
+from tests.helpdesk.helpers import tickets as help_tickets
 from tests.platform_slack import payloads as p
 from tests.platform_slack.fake_slack import FakeSlack
 from tests.platform_slack.harness import SIGNING_SECRET, slack_adapter
@@ -582,3 +587,45 @@ async def test_a_click_is_acknowledged_once_recorded_and_refused_when_it_cannot_
         await adapter.idle()
     assert refused.status_code == 503  # the member sees that the click did not go through
     assert response.status_code == 200
+
+
+async def test_a_crash_before_a_questions_row_is_closed_leaves_no_ticket_and_no_answer(
+    db: Database, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A question in the help channel (an event handled alone) opens its ticket and queues the
+    bot's answer in the transaction that closes its journal row: a process stopped after
+    those writes, before the commit, leaves neither, and the restart gives both once (on the
+    previous design the ticket stayed, its row open, and the answer was sent directly)."""
+    clock = SimulatedClock(HELP_T0)
+    crashed, _ = await make_help_bot(db, tmp_path / "files", clock)
+    real_close = journal_store.close_in
+
+    async def close_then_die(session: object, ids: object, now: object) -> None:
+        await real_close(session, ids, now)  # type: ignore[arg-type]
+        raise asyncio.CancelledError  # the process stops here: the commit never comes
+
+    monkeypatch.setattr(journal_store, "close_in", close_then_die)
+    question = help_post("asker", "How do I reset my password?", clock)
+    journal_id = await crashed._record(question)
+    assert journal_id is not None
+    crashed.inbox.put(question, journal_id)
+    await asyncio.wait_for(crashed.idle(), timeout=60)
+    assert await help_tickets(db) == []
+    assert await helpdesk_rows(db) == []
+    assert await _journal(db) == [(journal_id, crashed.worker_id, False)]
+    monkeypatch.undo()
+    again, adapter = await make_help_bot(db, tmp_path / "files", clock)  # the same worker id
+    await again.start_replica()
+    try:
+        await again.idle()
+        await again.dispatch_tick(drain=True)
+    finally:
+        await again.stop_replica()
+    [ticket] = await help_tickets(db)
+    assert ticket.message_id == question.message_id
+    assert [(r.step_id, r.status) for r in await helpdesk_rows(db)] == [
+        (f"ticket-{ticket.id}-welcome", "sent")
+    ]
+    [answer] = [r for r in adapter.replies if r.thread_id == question.message_id]
+    assert "IT support portal" in answer.message.text
+    assert all(handled for _, _, handled in await _journal(db))
