@@ -424,7 +424,9 @@ class Dispatcher:
         if member is None:
             await self._skip(row, "member removed: no longer in the database", stats)
             return "dm", None
-        if member.opted_out:
+        # A service message answers something the person did (their help question) or is work
+        # for them (evidence to judge): "/rallybot stop" turns off campaign messages only.
+        if member.opted_out and not payload.get("service"):
             await self._skip(row, "opted out: the member asked for no messages", stats)
             return "dm", None
         for condition in payload.get("unless", ()):

@@ -43,6 +43,7 @@ from rallybot.bot.commands import specs
 from rallybot.bot.context import member_for
 from rallybot.bot.events import (
     ButtonClicked,
+    ChannelRef,
     CommandInvoked,
     MessageDeleted,
     MessageEdited,
@@ -282,11 +283,13 @@ async def _ticket_of(
 
 
 async def _ticket_around(
-    ctx: BotContext, platform: str, channel_id: str, message_id: str
+    ctx: BotContext, platform: str, channel: ChannelRef, message_id: str
 ) -> HelpTicket | None:
     """The live ticket whose question, bot reply or latest answer is that message. The bot's
-    reply is found through the outbox row that sent it (a private ticket's is in the direct
-    conversation); ``reply_id`` names the replies sent before they went through the outbox."""
+    reply is found through the outbox row that sent it, in the help channel or a direct
+    conversation (a private ticket's); ``reply_id`` names the replies sent before they went
+    through the outbox."""
+    channel_id = channel.id
     async with ctx.db.session() as session:
         row = await session.execute(
             sa.select(HelpTicket)
@@ -302,7 +305,7 @@ async def _ticket_around(
             .order_by(_T.c.id.desc())
         )
         found = row.scalars().first()
-        if found is not None:
+        if found is not None or not (channel.is_direct or channel_id == _help_channel(ctx)):
             return found
         steps = await session.execute(
             sa.select(_D.c.step_id).where(
@@ -653,7 +656,7 @@ async def _on_reply(event: MessagePosted, ctx: BotContext) -> None:
     assert event.thread_id is not None
     # The thread root is the question; a platform that reports replies to a message (a Discord
     # reply) may name the bot's reply or the latest answer instead.
-    ticket = await _ticket_around(ctx, event.platform, event.channel.id, event.thread_id)
+    ticket = await _ticket_around(ctx, event.platform, event.channel, event.thread_id)
     if ticket is None or ticket.id is None or ticket.state not in LIVE:
         return
     now = ctx.clock.now()
@@ -785,7 +788,7 @@ async def on_reaction(event: ReactionAdded, ctx: BotContext) -> None:
     helper solves the ticket; anyone else's is ignored."""
     if event.emoji not in SOLVED_EMOJIS or event.user.is_bot:
         return
-    ticket = await _ticket_around(ctx, event.platform, event.channel.id, event.message_id)
+    ticket = await _ticket_around(ctx, event.platform, event.channel, event.message_id)
     if ticket is None or ticket.state not in LIVE:
         return
     member = await member_for(ctx, event.user)
@@ -937,21 +940,30 @@ async def _tick(ctx: BotContext) -> int:
                     ctx, ticket.id, _open_and(_T.c.escalated_at), queue=rows, escalated_at=now
                 ):
                     done += 1
-            elif await _set(
-                ctx,
-                ticket.id,
-                sa.and_(_T.c.state.in_(LIVE), _T.c.last_activity_at == ticket.last_activity_at),
-                queue=[_thread_row(ticket, "stale", _t(ticket.locale, "stale"), now)],
-                state=TicketState.stale.value,
-                resolution="stale",
-                excerpt="",
-                closed_at=now,
-            ):
-                # The bot's reply shows the ticket closed (an outbox edit, retried).
-                await _update_reply(ctx, ticket, _closed(ctx, ticket, _t(ticket.locale, "stale")))
+            elif await _close_stale(ctx, ticket, now):
                 done += 1
                 break
     return done
+
+
+async def _close_stale(ctx: BotContext, ticket: HelpTicket, now: datetime) -> bool:
+    """Close a ticket nobody touched for too long: its state, the notice in its thread and the
+    closed form of the bot's reply in one transaction."""
+    assert ticket.id is not None
+    async with ctx.db.shared():
+        closed = await _set(
+            ctx,
+            ticket.id,
+            sa.and_(_T.c.state.in_(LIVE), _T.c.last_activity_at == ticket.last_activity_at),
+            queue=[_thread_row(ticket, "stale", _t(ticket.locale, "stale"), now)],
+            state=TicketState.stale.value,
+            resolution="stale",
+            excerpt="",
+            closed_at=now,
+        )
+        if closed:
+            await _update_reply(ctx, ticket, _closed(ctx, ticket, _t(ticket.locale, "stale")))
+    return closed
 
 
 async def _staff_text(ctx: BotContext, ticket: HelpTicket, key: str, minutes: int) -> str:
@@ -1034,7 +1046,8 @@ async def _command_help(event: CommandInvoked, ctx: BotContext) -> None:
         return
     channel = _help_channel(ctx)
     if private or channel is None:
-        await _open_private(event, ctx, question)
+        async with ctx.db.shared():  # the ticket, its answer and the helpers' messages together
+            await _open_private(event, ctx, question)
         return
     text = f"❓ {_mention(event.user.id)}: {member_text(question, QUESTION_LIMIT)}"
     try:

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from rallybot.bot.adapters.discord.render import render_message as render_discord
 from rallybot.bot.clock import SimulatedClock
+from rallybot.bot.events import ChannelRef, ReactionAdded
 from rallybot.handlers.admin import HELP as HELP_TEXT
 from rallybot.handlers.helpdesk import ACTION_FAQ, ACTION_SOLVED, ACTION_TAKE
 from rallybot.storage.database import Database
@@ -28,6 +29,7 @@ from tests.helpdesk.helpers import (
     thread_replies,
     ticket,
     tickets,
+    user,
 )
 
 
@@ -414,3 +416,32 @@ async def test_a_reply_to_the_bot_reply_counts_as_an_answer(db: Database, tmp_pa
     found = await ticket(db)
     assert found.state == "answered" and found.last_replier_id == await member_id(db, "bob")
     assert len(await tickets(db)) == 1
+
+
+async def test_a_member_who_stopped_reminders_still_gets_the_answer_to_a_private_question(
+    db: Database, tmp_path: Path
+) -> None:
+    """ "/rallybot stop" turns off campaign messages: the answer to the member's own question
+    (an outbox service message) still reaches them, and a ✅ on it in the direct conversation
+    solves the ticket."""
+    clock = SimulatedClock(T0)
+    _bot, adapter = await make_bot(db, tmp_path / "files", clock)
+    await adapter.push(command("alice", "", clock, command="stop"))
+    await adapter.push(command("alice", "--private How do I reset my password?", clock))
+    [answer] = [
+        d for d in adapter.directs if d.target == "alice" and "IT support portal" in d.message.text
+    ]
+    found = await ticket(db)
+    assert found.private and found.state == "open"
+    reaction = ReactionAdded(
+        event_id="ev-dm-check",
+        platform="memory",
+        user=user("alice"),
+        occurred_at=clock.now(),
+        channel=ChannelRef("memory", answer.sent.channel_id, is_direct=True),
+        message_id=answer.sent.message_id,
+        emoji="white_check_mark",
+    )
+    await adapter.push(reaction)
+    assert (await ticket(db)).state == "solved"
+    assert "Solved" in adapter.content_of(answer.sent).text
