@@ -298,3 +298,54 @@ async def test_a_renamed_survey_step_keeps_its_answers_and_buttons(
     async with db.session() as session:
         surveys = (await session.execute(sa.select(Survey.id, Survey.step_id))).all()
     assert ("pulse/once", "check") in surveys and all(sid != "pulse/check" for sid, _ in surveys)
+
+
+async def test_a_renamed_recurring_survey_keeps_its_rounds_and_responders(
+    db: Database, tmp_path: Path
+) -> None:
+    """A weekly survey renamed in the middle of a round (``renamed_from``): nobody is invited
+    again to the open round, its invitations still work, who answered stays answered, and the
+    next rounds join the same survey and trend."""
+    bot, adapter = make_bot(db, tmp_path)
+    await bot.reload()
+    await add_members(db, 4)
+    await bot.advance_to(LAUNCH + timedelta(hours=2))  # round 1
+    for i in range(3):
+        assert "Thank you" in await rate(
+            bot, adapter, f"u{i}", invitation(adapter, f"u{i}", "weekly"), 4
+        )
+    await bot.advance_to(LAUNCH + timedelta(days=7, hours=2))  # round 2 is open
+    assert "Thank you" in await rate(bot, adapter, "u0", invitation(adapter, "u0", "weekly"), 5)
+    round_two = {f"u{i}": invitation(adapter, f"u{i}", "weekly") for i in range(4)}
+
+    renamed = PULSE.replace("  - id: weekly\n", "  - id: week\n    renamed_from: weekly\n")
+    (tmp_path / "pulse.yaml").write_text(renamed)
+    report = await bot.reload()
+    assert not report.errors and report.cancelled == 0, report.summary()
+    await bot.advance_to(LAUNCH + timedelta(days=7, hours=5))
+
+    def invited(uid: str) -> int:
+        return sum(
+            1
+            for d in adapter.directs
+            if d.target == uid and d.message.metadata.get("step") in ("weekly", "week")
+        )
+
+    assert [invited(f"u{i}") for i in range(4)] == [2, 2, 2, 2]  # nobody invited again
+    assert "already" in await rate(bot, adapter, "u0", round_two["u0"], 1)
+    assert "Thank you" in await rate(bot, adapter, "u1", round_two["u1"], 3)
+
+    await bot.advance_to(LAUNCH + timedelta(days=14, hours=2))  # round 3, under the new id
+    assert [invited(f"u{i}") for i in range(4)] == [3, 3, 3, 3]
+    assert "Thank you" in await rate(bot, adapter, "u2", invitation(adapter, "u2", "week"), 2)
+    await bot.advance_to(LAUNCH + timedelta(days=21, hours=2))
+
+    trend = await survey_trend(db, "pulse/weekly")
+    assert [(r, results.responses) for r, results in trend][:3] == [
+        ("2026-11-03", 3),
+        ("2026-11-10", 2),
+        ("2026-11-17", 1),
+    ]
+    async with db.session() as session:
+        ids = [sid for (sid,) in await session.execute(sa.select(Survey.id))]
+    assert not any(sid.startswith("pulse/week@") or sid == "pulse/week" for sid in ids), ids
