@@ -27,7 +27,7 @@ import importlib.util
 import logging
 import sqlite3
 from collections import deque
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from contextvars import ContextVar
@@ -262,14 +262,20 @@ class WriterTurns:
         self._busy = False
 
 
+Flush = Callable[[AsyncSession, list[dict[str, Any]]], Awaitable[None]]
+"""Writes the rows deferred to it in a shared transaction (see :meth:`SharedTransaction.defer`)."""
+
+
 class SharedTransaction:
     """The transaction opened by :meth:`Database.shared`: the sessions and reads of the task
     that opened it run in it (see :meth:`Database.session`).
 
     Rows handed to :meth:`defer_insert` are inserted together just before the commit (the
     append-only tables' group commit, :func:`storage.batching.appender`, lands here instead of
-    waiting for a write turn this transaction holds). ``memo`` keeps what cannot change while
-    the transaction holds its locks (the current season), for the code that joins it.
+    waiting for a write turn this transaction holds); rows handed to :meth:`defer` go to their
+    writer together then too (the ledger's totals: one statement for a group's awards).
+    ``memo`` keeps what cannot change while the transaction holds its locks (the current
+    season), for the code that joins it.
     """
 
     def __init__(self, db: Database, session: AsyncSession, owner: asyncio.Task[Any]) -> None:
@@ -279,10 +285,17 @@ class SharedTransaction:
         self.memo: dict[str, Any] = {}
         self.failed: BaseException | None = None
         self._deferred: list[tuple[sa.Table, dict[str, Any]]] = []
+        self._later: list[tuple[Flush, dict[str, Any]]] = []
 
     def defer_insert(self, table: sa.Table, row: dict[str, Any]) -> None:
         """Insert ``row`` into ``table`` with this transaction, at its end."""
         self._deferred.append((table, row))
+
+    def defer(self, flush: Flush, row: dict[str, Any]) -> None:
+        """Hand ``row`` to ``flush`` at the end of this transaction, with the other rows given
+        to the same ``flush``, in the order they came: ``await flush(session, rows)``, once,
+        before the commit. Nothing in the transaction sees the rows before then."""
+        self._later.append((flush, row))
 
     @asynccontextmanager
     async def joined(self) -> AsyncIterator[AsyncSession]:
@@ -319,18 +332,25 @@ class SharedTransaction:
         """A block whose failure undoes only its own work (a SAVEPOINT): the transaction goes
         on and still commits what the other blocks did. It costs two round trips, so the bot
         uses it only when a whole transaction failed once already."""
-        failed, deferred = self.failed, len(self._deferred)
+        failed, deferred, later = self.failed, len(self._deferred), len(self._later)
         nested = await self.session.begin_nested()
         try:
             yield
         except BaseException:
             await nested.rollback()
             del self._deferred[deferred:]
+            del self._later[later:]
             self.failed = failed  # the block's error stays with it
             raise
         await nested.commit()
 
     async def _flush_deferred(self) -> None:
+        by_flush: dict[Flush, list[dict[str, Any]]] = {}
+        for flush, row in self._later:
+            by_flush.setdefault(flush, []).append(row)
+        self._later.clear()
+        for flush, rows in by_flush.items():
+            await flush(self.session, rows)
         by_table: dict[str, tuple[sa.Table, list[dict[str, Any]]]] = {}
         for table, row in self._deferred:
             by_table.setdefault(table.name, (table, []))[1].append(row)

@@ -227,12 +227,45 @@ async def _season_in(db: Database, session: Conn) -> str | None:
     return season
 
 
+async def _flush_totals(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
+    """Add a shared transaction's deferred awards to the totals and day roll-ups: one row per
+    member and season, and per member and day, each written once, in key order (two
+    transactions locking the same rows take them in the same order)."""
+    totals: dict[tuple[int, str], dict[str, Any]] = {}
+    days: dict[tuple[int, date], dict[str, Any]] = {}
+    for row in rows:
+        member, amount, at = row["member"], row["amount"], row["at"]
+        for key in (ALL_TIME, row["season"]) if row["season"] is not None else (ALL_TIME,):
+            total = totals.setdefault((member, key), {"member": member, "season": key, "amount": 0})
+            total["amount"] += amount
+            total["at"] = at  # the last award's time, as when added one by one
+        day = at.astimezone(UTC).date()
+        kept = days.setdefault((member, day), {"member": member, "day": day, "amount": 0, "at": at})
+        kept["amount"] += amount
+        kept["at"] = max(kept["at"], at)
+    await session.execute(_ADD_TOTAL, [totals[key] for key in sorted(totals)])
+    await session.execute(_ADD_DAY, [days[key] for key in sorted(days)])
+
+
 async def _add_to_totals(
-    session: Conn, member_id: int, season: str | None, amount: int, at: datetime
+    session: Conn,
+    member_id: int,
+    season: str | None,
+    amount: int,
+    at: datetime,
+    *,
+    db: Database,
 ) -> None:
     """Add an entry's amount to the member's totals and to its day's roll-up (every write to
-    the ledger goes through here, in the entry's transaction)."""
+    the ledger goes through here, in the entry's transaction; in a shared transaction, at its
+    end, with the other events' in one statement)."""
     if amount == 0:  # a tombstone changes no total, and no tie-break time
+        return
+    shared = db.shared_transaction()
+    if shared is not None:  # a group of events' awards: added together at its end
+        shared.defer(
+            _flush_totals, {"member": member_id, "season": season, "amount": amount, "at": at}
+        )
         return
     for key in (ALL_TIME, season) if season is not None else (ALL_TIME,):
         await session.execute(
@@ -349,7 +382,7 @@ async def _award(
         )
         if entry_id is None:
             return None
-        await _add_to_totals(session, member_id, season, amount, at)
+        await _add_to_totals(session, member_id, season, amount, at, db=db)
         if announce:
             await insert_deliveries(orm, announce)
         return entry_id
@@ -445,6 +478,7 @@ async def _reverse(
     at: datetime,
     reason: str,
     actor_id: int | None,
+    db: Database,
 ) -> int | None:
     if entry.reverts_id is not None or entry.id is None or entry.amount == 0:
         return None  # a revocation (or a tombstone) is never reversed itself
@@ -464,7 +498,7 @@ async def _reverse(
     )
     if new_id is None:
         return None
-    await _add_to_totals(session, entry.member_id, entry.season, -entry.amount, at)
+    await _add_to_totals(session, entry.member_id, entry.season, -entry.amount, at, db=db)
     return int(new_id)
 
 
@@ -478,7 +512,8 @@ async def revoke(db: Database, *, key: str, at: datetime, reason: str) -> bool:
         if entry is None:
             return False
         conn = await session.connection()
-        return await _reverse(conn, entry, at=at, reason=reason, actor_id=None) is not None
+        reversed_id = await _reverse(conn, entry, at=at, reason=reason, actor_id=None, db=db)
+        return reversed_id is not None
 
 
 async def revert(
@@ -491,7 +526,7 @@ async def revert(
         if entry is None:
             return None
         return await _reverse(
-            await session.connection(), entry, at=at, reason=reason, actor_id=actor_id
+            await session.connection(), entry, at=at, reason=reason, actor_id=actor_id, db=db
         )
 
 
@@ -540,7 +575,7 @@ async def take_back(
             entry = (await orm.execute(query)).scalar_one()
         if award_reason is not None and entry.reason != award_reason:
             return "kept"
-        reversed_id = await _reverse(conn, entry, at=at, reason=reason, actor_id=None)
+        reversed_id = await _reverse(conn, entry, at=at, reason=reason, actor_id=None, db=db)
         return "kept" if reversed_id is None else "revoked"
 
 

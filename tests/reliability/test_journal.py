@@ -16,6 +16,7 @@ import socket
 import subprocess
 import sys
 import time
+from collections import Counter
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import replace
@@ -72,6 +73,7 @@ ANNOUNCEMENT_TS = "1789459200.000100"
 J = table_of(InboundJournal).c
 PE = table_of(PointEntry).c
 POINTS = DEFAULT_RULES.amount("reaction_on_announcement")
+KUDOS = DEFAULT_RULES.amount("kudos_received")
 
 _USER = UserRef(platform="slack", id="U1", name="a member")
 _CHANNEL = ChannelRef(platform="slack", id="C1", name="general")
@@ -629,3 +631,55 @@ async def test_a_crash_before_a_questions_row_is_closed_leaves_no_ticket_and_no_
     [answer] = [r for r in adapter.replies if r.thread_id == question.message_id]
     assert "IT support portal" in answer.message.text
     assert all(handled for _, _, handled in await _journal(db))
+
+
+async def test_a_groups_awards_add_to_the_totals_in_one_statement_each(db: Database) -> None:
+    """A burst of reactions handled a group at a time writes each award's ledger entry, and
+    the members' totals and day roll-ups once per group (not once per award): the kudos
+    forty members give one author in the same groups add up to the sum of the entries."""
+    members = 200
+    await _seed(db, members)
+    statements: Counter[str] = Counter()
+
+    def count(_c: object, _cur: object, statement: str, *_rest: object) -> None:
+        words = statement.split()
+        if words[0].upper() == "INSERT":
+            statements[words[2]] += 1
+
+    event = sa.event
+    event.listen(db.engine.sync_engine, "before_cursor_execute", count)
+    bot = _bot(db)
+    author = UserRef(platform="slack", id="UM00000")
+    kudos = [
+        replace(_reaction(i), event_id=f"K{i}", emoji="clap", message_id="9.9", author=author)
+        for i in range(1, 41)
+    ]
+    burst = [*map(_reaction, range(members)), *kudos]
+    recorded = await asyncio.gather(*(bot._record(item) for item in burst))
+    for item, journal_id in zip(burst, recorded, strict=True):  # queued at once, as a burst
+        assert journal_id is not None
+        bot.inbox.put(item, journal_id)
+    await asyncio.wait_for(bot.idle(), timeout=60)
+    event.remove(db.engine.sync_engine, "before_cursor_execute", count)
+    assert await _points(db) == (members, members, members * POINTS + 40 * KUDOS)
+    assert statements["point_entry"] == members + 40
+    # A handful of groups (up to 64 members' events each), one statement each: not 240.
+    assert statements["point_total"] <= 10, statements
+    assert statements["point_day"] <= 10, statements
+    async with db.read() as session:
+        author_total = (
+            await session.execute(
+                sa.select(table_of(PointTotal).c.total)
+                .join(Member, table_of(Member).c.id == table_of(PointTotal).c.member_id)
+                .where(table_of(Member).c.platform_user_id == "UM00000")
+                .where(table_of(PointTotal).c.season == "*")
+            )
+        ).scalar_one()
+        entries = (
+            await session.execute(
+                sa.select(sa.func.sum(PE.amount))
+                .join(Member, table_of(Member).c.id == PE.member_id)
+                .where(table_of(Member).c.platform_user_id == "UM00000")
+            )
+        ).scalar_one()
+    assert author_total == entries == POINTS + 40 * KUDOS
