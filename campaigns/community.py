@@ -35,7 +35,9 @@ from rallybot.campaigns.loader import (
     LoadError,
     _campaign_files,
     is_community_file,
+    is_community_text,
     load_document,
+    load_errors,
 )
 from rallybot.campaigns.zones import is_zone, zone_problem
 
@@ -205,11 +207,6 @@ class Community:
         return list(dict.fromkeys(named))
 
 
-def is_community_text(text: str) -> bool:
-    """Whether a YAML text is a community file (a top-level ``community:`` key)."""
-    return re.search(r"^community\s*:", text, re.MULTILINE) is not None
-
-
 _EMPTY = "the file is empty: a community file needs at least community: (its id)"
 _KEYS = "community: ..., managers: ..., help: ..."
 
@@ -218,10 +215,7 @@ def _load(
     raw: str | bytes | None, source: str, path: Path | None
 ) -> tuple[Community | None, list[LoadError]]:
     spec, found, _ = load_document(raw, source, CommunitySpec, path=path, empty=_EMPTY, keys=_KEYS)
-    errors = sorted(
-        (LoadError(source, *item) for item in dict.fromkeys(found)),
-        key=lambda error: (error.line, error.column),
-    )
+    errors = load_errors(source, found)
     if spec is None or errors:
         return None, errors
     return Community(spec, source), []

@@ -37,6 +37,7 @@ from rallybot.campaigns.loader import (
     LoadError,
     _campaign_files,
     load_document,
+    load_errors,
     read_head,
 )
 
@@ -363,8 +364,7 @@ def _load(
     spec, found, document = load_document(
         raw, source, FaqSpec, path=path, check=check_faq, empty=_EMPTY, keys=_KEYS
     )
-    errors = [LoadError(source, *item) for item in dict.fromkeys(found)]
-    errors.sort(key=lambda error: (error.line, error.column))
+    errors = load_errors(source, found)
     if spec is None or errors:
         return None, errors, document
     return _compile(spec, source), [], document

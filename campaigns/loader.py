@@ -55,9 +55,11 @@ __all__ = [
     "CampaignLoadError",
     "LoadError",
     "is_community_file",
+    "is_community_text",
     "load_campaign",
     "load_campaign_text",
     "load_document",
+    "load_errors",
     "locate",
     "locate_text",
     "read_head",
@@ -924,7 +926,12 @@ def is_community_file(path: str | Path) -> bool:
     """Whether the file at ``path`` is the community file (a top-level ``community:`` key):
     it sits beside the campaigns but is not one (see :mod:`rallybot.campaigns.community`)."""
     text = read_head(path)
-    return text is not None and _COMMUNITY_KEY.search(text) is not None
+    return text is not None and is_community_text(text)
+
+
+def is_community_text(text: str) -> bool:
+    """Whether a YAML text is a community file (a top-level ``community:`` key)."""
+    return _COMMUNITY_KEY.search(text) is not None
 
 
 def locate(path: str | Path) -> Callable[[Path_], tuple[int, int, str]]:
@@ -1013,6 +1020,14 @@ def load_document(
             line, column = document.value_at(loc)
             found.append((line, column, _format_path(loc), problem.message))
     return spec, found, document
+
+
+def load_errors(source: str, found: Iterable[tuple[int, int, str, str]]) -> list[LoadError]:
+    """The mistakes :func:`load_document` found, as errors of the file ``source``: each
+    once, in the order of the file."""
+    errors = [LoadError(source, *item) for item in dict.fromkeys(found)]
+    errors.sort(key=lambda error: (error.line, error.column))
+    return errors
 
 
 # A field's mistake must not hide the rest of its file: without the parts already refused,
@@ -1110,11 +1125,7 @@ def _load(
         except ValueError as exc:  # check_references should have caught it: still no traceback
             found.append((1, 1, "", f"cannot compile the campaign: {exc}"))
 
-    errors = [
-        LoadError(source, line, column, where, message)
-        for line, column, where, message in dict.fromkeys(found)
-    ]
-    errors.sort(key=lambda error: (error.line, error.column))
+    errors = load_errors(source, found)
     return (campaign if not errors else None), errors, document
 
 

@@ -32,6 +32,7 @@ from rallybot.campaigns.loader import (
     LoadError,
     _campaign_files,
     load_document,
+    load_errors,
     read_head,
     validate_paths,
 )
@@ -365,8 +366,7 @@ def _load(
     spec, found, document = load_document(
         raw, source, BankSpec, path=path, check=check_bank, empty=_EMPTY, keys=_KEYS
     )
-    errors = [LoadError(source, *item) for item in dict.fromkeys(found)]
-    errors.sort(key=lambda error: (error.line, error.column))
+    errors = load_errors(source, found)
     where = document.value_at(("bank",)) if document is not None else (1, 1)
     if spec is None or errors:
         return None, errors, where

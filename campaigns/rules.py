@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Literal
@@ -30,7 +31,7 @@ from typing import Annotated, Literal
 from pydantic import AfterValidator, Field, StringConstraints
 
 from rallybot.campaigns.base import LocalizedText, Problem, Strict, check_localized
-from rallybot.campaigns.loader import CampaignLoadError, LoadError, load_document, read_head
+from rallybot.campaigns.loader import CampaignLoadError, load_document, load_errors, read_head
 from rallybot.campaigns.timeexpr import TimeExprError, parse_duration
 
 __all__ = [
@@ -266,11 +267,7 @@ def _load(raw: str | bytes | None, source: str, path: Path | None) -> Rules:
     rules, found, _document = load_document(
         raw, source, Rules, path=path, check=_check, empty=_EMPTY, keys=_KEYS
     )
-    errors = [
-        LoadError(source, line, column, where, _plain(message))
-        for line, column, where, message in dict.fromkeys(found)
-    ]
-    errors.sort(key=lambda error: (error.line, error.column))
+    errors = [replace(error, message=_plain(error.message)) for error in load_errors(source, found)]
     if rules is None or errors:
         raise RulesLoadError(errors)
     return rules
