@@ -243,9 +243,9 @@ def validate(
     from rallybot.campaigns.loader import (
         CampaignLoadError,
         LoadError,
-        _campaign_files,
         is_community_file,
         locate,
+        yaml_files,
     )
     from rallybot.campaigns.planner import MemberView
     from rallybot.campaigns.quiz import validate_all
@@ -254,7 +254,7 @@ def validate(
 
     missing = [p for p in paths if not p.exists()]
     rules_files = [p for p in paths if p.is_file() and is_rules_file(p)]
-    listed = list(_campaign_files(p for p in paths if p.exists() and p not in rules_files))
+    listed = list(yaml_files(p for p in paths if p.exists() and p not in rules_files))
     faq_files = [p for p in listed if is_faq_file(p)]  # help channel FAQs: a top-level "faq:"
     campaigns, banks, errors = validate_all([p for p in listed if p not in faq_files])
     faqs, faq_errors = load_faqs(faq_files)

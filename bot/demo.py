@@ -21,7 +21,7 @@ from rallybot.bot.config import Settings
 from rallybot.bot.events import ChannelRef, MemberJoined, ReactionAdded, UserRef
 from rallybot.campaigns.community import roster_date_format
 from rallybot.campaigns.faq import is_faq_file
-from rallybot.campaigns.loader import _campaign_files, load_campaign
+from rallybot.campaigns.loader import load_campaign, yaml_files
 from rallybot.campaigns.planner import MemberView
 from rallybot.campaigns.quiz import validate_all
 from rallybot.campaigns.roster import RosterEntry, RosterLoadError, load_roster
@@ -208,7 +208,7 @@ async def run_try(
     ``launch - 7d``). ``speed``: simulated hours per real second (0: as fast as possible).
     Returns the exit code: 1 when the files have errors, 0 otherwise."""
     console = console or Console(highlight=False)
-    listed = [p for p in _campaign_files(paths) if not is_faq_file(p)]
+    listed = [p for p in yaml_files(paths) if not is_faq_file(p)]
     campaigns, _banks, errors = validate_all(listed)
     rosters: list[tuple[str, list[RosterEntry]]] = []
     for campaign in campaigns:

@@ -33,11 +33,11 @@ from rallybot.campaigns.base import Identifier, Strict
 from rallybot.campaigns.loader import (
     CampaignLoadError,
     LoadError,
-    _campaign_files,
     is_community_file,
     is_community_text,
     load_document,
     load_errors,
+    yaml_files,
 )
 from rallybot.campaigns.zones import is_zone, zone_problem
 
@@ -233,7 +233,7 @@ def load_community_text(text: str | bytes, source: str) -> Community:
 def roster_date_format(paths: Iterable[str | Path]) -> str:
     """How roster dates read for the files at ``paths`` (files or folders): the community
     file's ``date_format`` when one is among them and says so, else ``auto``."""
-    for path in _campaign_files(paths):
+    for path in yaml_files(paths):
         if is_community_file(path):
             try:
                 return load_community(path).spec.date_format or "auto"

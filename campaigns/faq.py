@@ -35,10 +35,10 @@ from rallybot.campaigns.base import (
 from rallybot.campaigns.loader import (
     CampaignLoadError,
     LoadError,
-    _campaign_files,
     load_document,
     load_errors,
     read_head,
+    yaml_files,
 )
 
 __all__ = [
@@ -405,7 +405,7 @@ def load_faqs(paths: Iterable[str | Path]) -> tuple[list[Faq], list[LoadError]]:
     faqs: list[Faq] = []
     errors: list[LoadError] = []
     owners: dict[str, str] = {}
-    for path in _campaign_files(paths):
+    for path in yaml_files(paths):
         if not is_faq_file(path):
             continue
         faq, found, document = _load(None, str(path), path)

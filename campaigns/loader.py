@@ -64,6 +64,7 @@ __all__ = [
     "locate_text",
     "read_head",
     "validate_paths",
+    "yaml_files",
 ]
 
 MAX_FILE_BYTES = 1024 * 1024
@@ -1152,7 +1153,7 @@ def load_campaign(path: str | Path, *, default_quiet_hours: QuietHours | None = 
     return campaign
 
 
-def _campaign_files(paths: Iterable[str | Path]) -> Iterator[Path]:
+def yaml_files(paths: Iterable[str | Path]) -> Iterator[Path]:
     """Files to load, in order: folders give their ``*.yaml``/``*.yml``; each file once."""
     seen: set[Path] = set()
     for entry in paths:
@@ -1183,7 +1184,7 @@ def validate_paths(
     campaigns: list[Campaign] = []
     errors: list[LoadError] = []
     owners: dict[str, str] = {}
-    for path in _campaign_files(paths):
+    for path in yaml_files(paths):
         if is_community_file(path):
             continue  # the community file lives beside the campaigns
         source = str(path)

@@ -26,6 +26,7 @@ __all__ = [
     "NEVER",
     "MemberView",
     "PlannedDelivery",
+    "after_quiet",
     "build_message",
     "member_opening",
     "members_of",
@@ -76,7 +77,7 @@ def _localize(naive: datetime, zone: tzinfo) -> datetime:
 
 
 @lru_cache(maxsize=65536)
-def _after_quiet(instant: datetime, zone: tzinfo, quiet: QuietHours) -> datetime:
+def after_quiet(instant: datetime, zone: tzinfo, quiet: QuietHours) -> datetime:
     """Move ``instant`` to the end of the quiet window if it falls inside it."""
     local = instant.astimezone(zone)
     if not quiet.contains(local.time().replace(tzinfo=None)):
@@ -393,7 +394,7 @@ def plan(
                         continue
                     due = _localize(datetime.combine(day, at), mzone)
                     if use_quiet is not None:
-                        due = _after_quiet(due, mzone, use_quiet)
+                        due = after_quiet(due, mzone, use_quiet)
                     if opening is not None and due < opening:
                         continue  # the member's wave is not open yet
                     if start <= due < end:
@@ -422,7 +423,7 @@ def plan(
                 due = _join_due(expr.days, expr.seconds, expr.at, begins, mzone, expr.workdays)
                 due = _on_weekend(due, mzone, step.on_weekend)
                 if use_quiet is not None:
-                    due = _after_quiet(due, mzone, use_quiet)
+                    due = after_quiet(due, mzone, use_quiet)
                 if due < end and (start <= due or member.key in full_members):
                     yield PlannedDelivery(
                         campaign, step, f"member:{member.key}", ONCE, due, member, mzone
@@ -433,7 +434,7 @@ def plan(
             mzone = zone_of(member.timezone, default_timezone)
             due = _on_weekend(_fixed_due(expr, campaign, mzone), mzone, step.on_weekend)
             if use_quiet is not None:
-                due = _after_quiet(due, mzone, use_quiet)
+                due = after_quiet(due, mzone, use_quiet)
             opening = opens.get(member.key)
             if opening is not None and due < opening:
                 continue  # "everyone" is everyone whose wave is open when the step is due

@@ -30,11 +30,11 @@ from rallybot.campaigns.base import (
 from rallybot.campaigns.loader import (
     CampaignLoadError,
     LoadError,
-    _campaign_files,
     load_document,
     load_errors,
     read_head,
     validate_paths,
+    yaml_files,
 )
 from rallybot.campaigns.schema import (
     Campaign,
@@ -468,7 +468,7 @@ def validate_all(
     campaign_paths: list[Path] = []
     banks: dict[str, Bank] = {}
     errors: list[LoadError] = []
-    for path in _campaign_files(paths):
+    for path in yaml_files(paths):
         if not is_bank_file(path):
             campaign_paths.append(path)
             continue

@@ -45,7 +45,7 @@ from rallybot.campaigns.journey import (
     Task,
     journey_of,
 )
-from rallybot.campaigns.planner import MemberView, _after_quiet, build_message, members_of, zone_of
+from rallybot.campaigns.planner import MemberView, after_quiet, build_message, members_of, zone_of
 from rallybot.campaigns.schema import (
     AudienceSpec,
     Campaign,
@@ -583,7 +583,7 @@ def _next_day_same_time(due: datetime, zone: Any, campaign: Campaign, now: datet
     tomorrow = now.astimezone(zone).date() + timedelta(days=1)
     later = localize(datetime.combine(tomorrow, local_due.time().replace(tzinfo=None)), zone)
     if campaign.quiet_hours is not None:
-        later = _after_quiet(later, zone, campaign.quiet_hours)
+        later = after_quiet(later, zone, campaign.quiet_hours)
     return later
 
 

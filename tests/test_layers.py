@@ -1,4 +1,5 @@
-"""The layer contracts of ``pyproject.toml`` catch the imports they forbid.
+"""The layer contracts of ``pyproject.toml`` catch the imports they forbid, and the campaign-file
+language shares public names only.
 
 ``make lint`` runs import-linter on the real packages, where every contract is kept. Here the
 packages are copied, one forbidden import is added to the copy, and import-linter must report
@@ -7,6 +8,7 @@ that contract broken (and only that one): a contract that cannot break would pas
 
 from __future__ import annotations
 
+import ast
 import os
 import shutil
 import subprocess
@@ -99,3 +101,27 @@ def test_a_forbidden_import_breaks_its_contract(
     assert f"{probe} -> {target}" in output
     for contract in _contracts():
         assert _status(output, contract) == ("BROKEN" if contract == broken else "KEPT"), output
+
+
+def _private_imports(package: str) -> list[str]:
+    """``file: module.name`` for every private name imported from ``rallybot.<package>``,
+    or imported by a module of ``package`` from anywhere in ``rallybot``."""
+    found: list[str] = []
+    for folder in PACKAGES:
+        for path in sorted((ROOT / folder).rglob("*.py")):
+            for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+                if not isinstance(node, ast.ImportFrom) or not node.module:
+                    continue
+                source = node.module.split(".")
+                if source[0] != "rallybot" or package not in (folder, source[1]):
+                    continue
+                found += [
+                    f"{path.relative_to(ROOT)}: {node.module}.{alias.name}"
+                    for alias in node.names
+                    if alias.name.startswith("_")
+                ]
+    return found
+
+
+def test_the_campaign_file_language_shares_only_public_names() -> None:
+    assert _private_imports("campaigns") == []
