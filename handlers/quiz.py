@@ -21,8 +21,9 @@ from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
+from rallybot.bot import i18n
 from rallybot.bot.commands import specs
-from rallybot.bot.context import member_for
+from rallybot.bot.context import locale_for, member_for
 from rallybot.bot.events import ButtonClicked, CommandInvoked, MessagePosted, UserRef
 from rallybot.bot.feature import Feature, FileKind, Subscription, Tick
 from rallybot.bot.messages import Button, Image, Message
@@ -79,114 +80,66 @@ _A = table_of(QuizAnswer)
 
 # ---------------------------------------------------------------------------- words
 
-_WORDS: dict[str, dict[str, str]] = {
-    "question": {"en": "Question {n}/{total}", "fr": "Question {n}/{total}"},
-    "daily": {"en": "Question of the day", "fr": "Question du jour"},
-    "live_hint": {
-        "en": "Answer within {window} · one answer per person · a wrong answer costs nothing",
-        "fr": "Répondez en {window} · une réponse par personne · une erreur ne coûte rien",
-    },
-    "daily_hint": {
-        "en": "Answers are open until the next question · a wrong answer costs nothing",
-        "fr": "Réponses ouvertes jusqu'à la prochaine question · une erreur ne coûte rien",
-    },
-    "dm_hint": {
-        "en": "Answer at your own pace · a wrong answer costs nothing",
-        "fr": "Répondez à votre rythme · une erreur ne coûte rien",
-    },
-    "type_here": {"en": "Type your answer here.", "fr": "Écrivez votre réponse ici."},
-    "type_channel": {
-        "en": "Type your answer in this channel.",
-        "fr": "Écrivez votre réponse dans ce canal.",
-    },
-    "multiple": {
-        "en": "Several answers may be right: pick them, then press “{submit}”.",
-        "fr": "Plusieurs réponses peuvent être justes : choisissez-les, puis « {submit} ».",
-    },
-    "submit": {"en": "Submit", "fr": "Valider"},
-    "intro": {
-        "en": "Quiz time: {count} question(s), {window} each. Ready?",
-        "fr": "C'est l'heure du quiz : {count} question(s), {window} chacune. Prêts ?",
-    },
-    "result_title": {"en": "Answer to question {n}", "fr": "Réponse à la question {n}"},
-    "answer_is": {"en": "The answer: {answer}", "fr": "La réponse : {answer}"},
-    "counts": {"en": "Answers: {counts}", "fr": "Réponses : {counts}"},
-    "answered": {"en": "{count} answer(s)", "fr": "{count} réponse(s)"},
-    "right": {"en": "Right: {names}", "fr": "Bonne réponse : {names}"},
-    "nobody": {"en": "Nobody found it this time.", "fr": "Personne n'a trouvé cette fois."},
-    "fastest": {
-        "en": "Fastest (speed bonus): {names}",
-        "fr": "Les plus rapides (bonus) : {names}",
-    },
-    "board_title": {"en": "Quiz results: {title}", "fr": "Résultats du quiz : {title}"},
-    "board_line": {
-        "en": "{rank}. {name}: {right}/{total} right",
-        "fr": "{rank}. {name} : {right}/{total} bonne(s) réponse(s)",
-    },
-    "points": {"en": " ({points} pts)", "fr": " ({points} pts)"},
-    "no_players": {"en": "Nobody played this time.", "fr": "Personne n'a joué cette fois."},
-    "thanks": {
-        "en": "Thank you all for playing: no one loses points for a wrong answer.",
-        "fr": "Merci à tous d'avoir joué : une erreur ne fait jamais perdre de points.",
-    },
-    "already": {
-        "en": "You already answered this question: only your first answer counts.",
-        "fr": "Vous avez déjà répondu à cette question : seule votre première réponse compte.",
-    },
-    "late": {
-        "en": "Too late: this question is closed.",
-        "fr": "Trop tard : cette question est close.",
-    },
-    "over": {"en": "This quiz is over.", "fr": "Ce quiz est terminé."},
-    "not_yours": {"en": "This quiz is someone else's.", "fr": "Ce quiz n'est pas le vôtre."},
-    "selection": {
-        "en": "Your selection: {choices}. Press “{submit}” when you are done.",
-        "fr": "Votre sélection : {choices}. Appuyez sur « {submit} » quand c'est prêt.",
-    },
-    "pick_first": {
-        "en": "Pick at least one answer first.",
-        "fr": "Choisissez d'abord au moins une réponse.",
-    },
-    "done_title": {"en": "Quiz finished: {title}", "fr": "Quiz terminé : {title}"},
-    "score": {
-        "en": "Your score: {right}/{total}. Thank you for playing!",
-        "fr": "Votre score : {right}/{total}. Merci d'avoir joué !",
-    },
-    "your_answer": {"en": "your answer: {answer}", "fr": "votre réponse : {answer}"},
-    "no_answer": {"en": "no answer", "fr": "pas de réponse"},
-    "no_bank": {"en": "No quiz is loaded.", "fr": "Aucun quiz n'est chargé."},
-    "unknown_bank": {
-        "en": 'Unknown quiz "{bank}". Quizzes: {banks}.',
-        "fr": 'Quiz "{bank}" inconnu. Quiz disponibles : {banks}.',
-    },
-    "check_dm": {
-        "en": "Your quiz is in your direct messages.",
-        "fr": "Votre quiz vous attend en message privé.",
-    },
-    "live_usage": {
-        "en": "Usage, in a channel: /rallybot quiz live BANK [QUESTIONS] [WINDOW]",
-        "fr": "Usage, dans un canal : /rallybot quiz live BANK [QUESTIONS] [DURÉE]",
-    },
-    "live_admin": {
-        "en": "Only community managers start a live quiz.",
-        "fr": "Seuls les community managers lancent un quiz en direct.",
-    },
-    "live_started": {"en": "Live quiz started.", "fr": "Quiz en direct lancé."},
-}
+
+def _submit(locale: str) -> str:
+    # Translators: the button that sends a multiple-choice answer (quoted in other messages).
+    return i18n.pgettext(locale, "quiz button", "Submit")
 
 
-def _t(locale: str | None, key: str, **values: object) -> str:
-    words = _WORDS[key]
-    language = (locale or "en").split("-")[0].split("_")[0].lower()
-    return words.get(language, words["en"]).format(**values)
+def _already(locale: str) -> str:
+    return i18n.gettext(
+        locale, "You already answered this question: only your first answer counts."
+    )
 
 
-def _human_window(seconds: int, locale: str | None) -> str:
+def _board_line(locale: str, rank: int, name: str, right: int, total: int) -> str:
+    # Translators: one line of a quiz leaderboard: rank, name, right answers out of the total.
+    return i18n.ngettext(
+        locale,
+        "{rank}. {name}: {right}/{total} right",
+        "{rank}. {name}: {right}/{total} right",
+        right,
+    ).format(rank=rank, name=name, right=right, total=total)
+
+
+def _selection(locale: str, letters: str, submit: str) -> str:
+    # Translators: {choices} are the letters picked so far; {submit} is the button's label.
+    return i18n.gettext(
+        locale, "Your selection: {choices}. Press “{submit}” when you are done."
+    ).format(choices=letters, submit=submit)
+
+
+def _board_title(locale: str, bank: Bank) -> str:
+    return i18n.gettext(locale, "Quiz results: {title}").format(title=bank.title(locale))
+
+
+def _no_bank(locale: str) -> str:
+    return i18n.gettext(locale, "No quiz is loaded.")
+
+
+def _unknown_bank(locale: str, bank: str, banks: str) -> str:
+    # Translators: {banks} is a comma-separated list of quiz names.
+    return i18n.gettext(locale, 'Unknown quiz "{bank}". Quizzes: {banks}.').format(
+        bank=bank, banks=banks
+    )
+
+
+def _live_usage(locale: str) -> str:
+    # Translators: BANK, QUESTIONS and WINDOW name the command's arguments; keep them short.
+    return i18n.gettext(
+        locale, "Usage, in a channel: /rallybot quiz live BANK [QUESTIONS] [WINDOW]"
+    )
+
+
+def _human_window(seconds: int, locale: str) -> str:
     if seconds % 3600 == 0:
-        return f"{seconds // 3600} h"
+        # Translators: a duration in hours, abbreviated ("2 h").
+        return i18n.pgettext(locale, "duration", "{n} h").format(n=seconds // 3600)
     if seconds % 60 == 0:
-        return f"{seconds // 60} min"
-    return f"{seconds} s"
+        # Translators: a duration in minutes, abbreviated ("5 min").
+        return i18n.pgettext(locale, "duration", "{n} min").format(n=seconds // 60)
+    # Translators: a duration in seconds, abbreviated ("30 s").
+    return i18n.pgettext(locale, "duration", "{n} s").format(n=seconds)
 
 
 # ---------------------------------------------------------------------------- member text
@@ -350,15 +303,23 @@ def question_message(asked: _Asked) -> Message:
     buttons: list[Button] = []
     lines = [question.prompt(locale)]
     if question.kind == "text":
-        lines.append(_t(locale, "type_here" if run.mode == QuizMode.self_paced else "type_channel"))
+        lines.append(
+            i18n.gettext(locale, "Type your answer here.")
+            if run.mode == QuizMode.self_paced
+            else i18n.gettext(locale, "Type your answer in this channel.")
+        )
     else:
         for number, label in enumerate(question.choices(locale)):
             buttons.append(
                 Button(label=label[:75], action_id="quiz", value=f"{run.id}:{asked.index}:{number}")
             )
         if question.kind == "multiple":
-            submit = _t(locale, "submit")
-            lines.append(_t(locale, "multiple", submit=submit))
+            submit = _submit(locale)
+            lines.append(
+                i18n.gettext(
+                    locale, "Several answers may be right: pick them, then press “{submit}”."
+                ).format(submit=submit)
+            )
             buttons.append(
                 Button(
                     label=submit,
@@ -368,13 +329,20 @@ def question_message(asked: _Asked) -> Message:
                 )
             )
     if run.mode == QuizMode.daily:
-        title, hint = _t(locale, "daily"), _t(locale, "daily_hint")
+        title = i18n.gettext(locale, "Question of the day")
+        hint = i18n.gettext(
+            locale, "Answers are open until the next question · a wrong answer costs nothing"
+        )
     else:
-        title = _t(locale, "question", n=asked.index + 1, total=total)
+        # Translators: a quiz question's number out of the quiz's count ("Question 2/5").
+        title = i18n.gettext(locale, "Question {n}/{total}").format(n=asked.index + 1, total=total)
         hint = (
-            _t(locale, "dm_hint")
+            i18n.gettext(locale, "Answer at your own pace · a wrong answer costs nothing")
             if run.mode == QuizMode.self_paced
-            else _t(locale, "live_hint", window=_human_window(run.window_seconds, locale))
+            else i18n.gettext(
+                locale,
+                "Answer within {window} · one answer per person · a wrong answer costs nothing",
+            ).format(window=_human_window(run.window_seconds, locale))
         )
     image = question.spec.image
     images: tuple[Image, ...] = ()
@@ -399,10 +367,12 @@ def _correct_text(question: Question, locale: str) -> str:
 
 def _given_text(question: Question, locale: str, answer: QuizAnswer | None) -> str:
     if answer is None:
-        return _t(locale, "no_answer")
+        return i18n.gettext(locale, "no answer")
     if question.kind == "text":
         return shown(answer.answer)
-    return ", ".join(LETTERS[i] for i in _chosen(answer.answer)) or _t(locale, "no_answer")
+    return ", ".join(LETTERS[i] for i in _chosen(answer.answer)) or i18n.gettext(
+        locale, "no answer"
+    )
 
 
 def _chosen(answer: str) -> list[int]:
@@ -582,12 +552,12 @@ async def _post_intro(ctx: BotContext, run: QuizRun, bank: Bank, text: Any) -> N
     body = (
         pick_locale(text, run.locale, run.locale)[1]
         if text
-        else _t(
+        else i18n.ngettext(
             run.locale,
-            "intro",
-            count=len(run.questions),
-            window=_human_window(run.window_seconds, run.locale),
-        )
+            "Quiz time: {count} question, {window}. Ready?",
+            "Quiz time: {count} questions, {window} each. Ready?",
+            len(run.questions),
+        ).format(count=len(run.questions), window=_human_window(run.window_seconds, run.locale))
     )
     message = Message(
         text=body,
@@ -714,34 +684,47 @@ async def _results_message(
     locale = run.locale
     answers = await _answers(ctx, run.id, question.id)
     names = await _names(ctx, [a.member_id for a in answers])
-    lines = [_t(locale, "answer_is", answer=f"**{_correct_text(question, locale)}**")]
+    lines = [
+        i18n.gettext(locale, "The answer: {answer}").format(
+            answer=f"**{_correct_text(question, locale)}**"
+        )
+    ]
     explanation = question.explanation(locale)
     if explanation:
         lines.append(explanation)
     lines.append("")
     if question.kind == "text":
-        lines.append(_t(locale, "answered", count=len(answers)))
+        lines.append(
+            i18n.ngettext(locale, "{count} answer", "{count} answers", len(answers)).format(
+                count=len(answers)
+            )
+        )
     else:
         counts = [0] * len(question.spec.choices)
         for answer in answers:
             for index in _chosen(answer.answer):
                 if index < len(counts):
                     counts[index] += 1
+        # Translators: {counts} lists how many picked each choice ("A: 3 · B: 1").
         lines.append(
-            _t(
-                locale,
-                "counts",
-                counts=" · ".join(f"{LETTERS[i]}: {n}" for i, n in enumerate(counts)),
+            i18n.gettext(locale, "Answers: {counts}").format(
+                counts=" · ".join(f"{LETTERS[i]}: {n}" for i, n in enumerate(counts))
             )
         )
     right = [names.get(a.member_id, "?") for a in answers if a.correct]
-    lines.append(_t(locale, "right", names=", ".join(right)) if right else _t(locale, "nobody"))
+    # Translators: followed by the names of the members who found the answer.
+    found = i18n.gettext(locale, "Right: {names}").format(names=", ".join(right))
+    lines.append(found if right else i18n.gettext(locale, "Nobody found it this time."))
     if fast:
-        lines.append(_t(locale, "fastest", names=", ".join(names.get(m, "?") for m in fast)))
+        lines.append(
+            i18n.gettext(locale, "Fastest (speed bonus): {names}").format(
+                names=", ".join(names.get(m, "?") for m in fast)
+            )
+        )
     title = (
-        _t(locale, "daily")
+        i18n.gettext(locale, "Question of the day")
         if run.mode == QuizMode.daily
-        else _t(locale, "result_title", n=run.current + 1)
+        else i18n.gettext(locale, "Answer to question {n}").format(n=run.current + 1)
     )
     return Message(
         text="\n".join(lines),
@@ -771,24 +754,22 @@ async def _leaderboard(ctx: BotContext, run: QuizRun, bank: Bank) -> Message:
     lines: list[str] = []
     for rank, member_id in enumerate(ranking[:LEADERBOARD_SIZE], 1):
         right, points = scores[member_id]
-        line = _t(
-            locale,
-            "board_line",
-            rank=rank,
-            name=names.get(member_id, "?"),
-            right=right,
-            total=len(run.questions),
-        )
+        line = _board_line(locale, rank, names.get(member_id, "?"), right, len(run.questions))
         if points:
-            line += _t(locale, "points", points=points)
+            # Translators: appended to a leaderboard line: the points won in this quiz.
+            line += i18n.ngettext(locale, " ({points} pt)", " ({points} pts)", points).format(
+                points=points
+            )
         lines.append(line)
     if not lines:
-        lines.append(_t(locale, "no_players"))
+        lines.append(i18n.gettext(locale, "Nobody played this time."))
     lines.append("")
-    lines.append(_t(locale, "thanks"))
+    lines.append(
+        i18n.gettext(locale, "Thank you all for playing: no one loses points for a wrong answer.")
+    )
     return Message(
         text="\n".join(lines),
-        title=_t(locale, "board_title", title=bank.title(locale)),
+        title=_board_title(locale, bank),
         metadata={"quiz_run": str(run.id), "leaderboard": "1"},
     )
 
@@ -837,24 +818,28 @@ async def on_button(event: ButtonClicked, ctx: BotContext) -> None:
         return
     member = await member_for(ctx, event.user)
     assert member.id is not None
-    locale = run.locale
+    locale = member.locale or run.locale
     if run.mode == QuizMode.self_paced and run.member_id != member.id:
-        await _note(ctx, event.user, _t(locale, "not_yours"))
+        await _note(ctx, event.user, i18n.gettext(locale, "This quiz is someone else's."))
         return
     now = ctx.clock.now()
+    late = i18n.gettext(locale, "Too late: this question is closed.")
     if run.state != QuizState.asking.value or run.current != index:
         existing = await _answer_of(ctx, run_id, question.id, member.id)
-        key = "already" if existing is not None and run.mode == QuizMode.self_paced else "late"
+        note = (
+            _already(locale) if existing is not None and run.mode == QuizMode.self_paced else late
+        )
         if run.state == QuizState.finished.value and run.mode == QuizMode.self_paced:
-            key = "already" if existing is not None else "over"
-        await _note(ctx, event.user, _t(locale, key))
+            over = i18n.gettext(locale, "This quiz is over.")
+            note = _already(locale) if existing is not None else over
+        await _note(ctx, event.user, note)
         return
     if run.deadline is not None and now >= run.deadline:
-        await _note(ctx, event.user, _t(locale, "late"))
+        await _note(ctx, event.user, late)
         return
     if choice != "ok" and (not choice.isdigit() or int(choice) >= len(question.spec.choices)):
         return
-    done = await _record_choice(ctx, event.user, run, question, member.id, choice, now)
+    done = await _record_choice(ctx, event.user, run, question, member.id, choice, now, locale)
     if done and run.mode == QuizMode.self_paced:
         await _self_paced_next(ctx, run, bank, question, member.id, now)
 
@@ -911,10 +896,12 @@ async def _record_choice(
     member_id: int,
     choice: str,
     now: datetime,
+    locale: str,
 ) -> bool:
-    """Record a click; True when the member's answer to the question is now complete."""
+    """Record a click; True when the member's answer to the question is now complete. The
+    notes are in ``locale`` (the member's); the button they quote is named as the quiz
+    shows it."""
     assert run.id is not None
-    locale = run.locale
     if question.kind == "single":
         if choice == "ok":
             return False
@@ -930,10 +917,10 @@ async def _record_choice(
             now,
         ):
             return True
-        await _note(ctx, user, _t(locale, "already"))
+        await _note(ctx, user, _already(locale))
         return False
     # Multiple choice: clicks toggle a draft selection until "submit" (or the window closes).
-    submit = _t(locale, "submit")
+    submit = _submit(run.locale)
     if choice != "ok" and await _insert_answer(
         ctx,
         run.id,
@@ -945,7 +932,7 @@ async def _record_choice(
         now,
     ):
         letters = LETTERS[int(choice)]
-        await _note(ctx, user, _t(locale, "selection", choices=letters, submit=submit))
+        await _note(ctx, user, _selection(locale, letters, submit))
         return False
     async with ctx.db.session() as session:
         answer = (
@@ -960,10 +947,10 @@ async def _record_choice(
             )
         ).scalar_one_or_none()
         if answer is None:  # "submit" before any choice
-            message = _t(locale, "pick_first")
+            message = i18n.gettext(locale, "Pick at least one answer first.")
             complete = False
         elif answer.final:
-            message = _t(locale, "already")
+            message = _already(locale)
             complete = False
         elif choice == "ok":
             answer.final = True
@@ -975,7 +962,7 @@ async def _record_choice(
             answer.answer = ",".join(str(i) for i in sorted(selected))
             answer.correct = question.is_correct_choices(selected)
             letters = ", ".join(LETTERS[i] for i in sorted(selected)) or "—"
-            message = _t(locale, "selection", choices=letters, submit=submit)
+            message = _selection(locale, letters, submit)
             complete = False
     if message is not None:
         await _note(ctx, user, message)
@@ -1042,7 +1029,7 @@ async def on_message(event: MessagePosted, ctx: BotContext) -> None:
     )
     if not inserted:
         if run.mode == QuizMode.self_paced:
-            await _note(ctx, event.user, _t(run.locale, "already"))
+            await _note(ctx, event.user, _already(member.locale or run.locale))
         return  # in a channel, later messages are just conversation
     if run.mode == QuizMode.self_paced:
         await _self_paced_next(ctx, run, bank, question, member.id, now)
@@ -1057,8 +1044,9 @@ async def start_self_paced(ctx: BotContext, user: UserRef, bank_id: str | None) 
     member = await member_for(ctx, user)
     assert member.id is not None
     locale = member.locale
+    said = locale_for(ctx, member)
     if not banks:
-        return _t(locale, "no_bank")
+        return _no_bank(said)
     bank: Bank | None
     if bank_id is None:
         same = [b for b in banks.values() if b.spec.locale == (locale or "").split("-")[0]]
@@ -1066,7 +1054,7 @@ async def start_self_paced(ctx: BotContext, user: UserRef, bank_id: str | None) 
     else:
         bank = banks.get(bank_id)
         if bank is None:
-            return _t(locale, "unknown_bank", bank=bank_id[:64], banks=", ".join(sorted(banks)))
+            return _unknown_bank(said, bank_id[:64], ", ".join(sorted(banks)))
     async with ctx.db.session() as session:
         open_run = (
             await session.execute(
@@ -1101,10 +1089,11 @@ async def start_self_paced(ctx: BotContext, user: UserRef, bank_id: str | None) 
         deadline=None,
         started_at=now,
     )
+    check_dm = i18n.gettext(said, "Your quiz is in your direct messages.")
     if run is None:  # two clicks at once: the other one created it
-        return _t(locale, "check_dm")
+        return check_dm
     await _ask(ctx, run, bank)
-    return _t(locale, "check_dm")
+    return check_dm
 
 
 async def _self_paced_next(
@@ -1143,7 +1132,12 @@ async def _summary(ctx: BotContext, run: QuizRun, bank: Bank, member_id: int) ->
     locale = run.locale
     answers = {a.question_id: a for a in await _answers(ctx, run.id) if a.member_id == member_id}
     right = sum(1 for a in answers.values() if a.correct)
-    lines = [_t(locale, "score", right=right, total=len(run.questions)), ""]
+    lines = [
+        i18n.gettext(locale, "Your score: {right}/{total}. Thank you for playing!").format(
+            right=right, total=len(run.questions)
+        ),
+        "",
+    ]
     for number, question_id in enumerate(run.questions, 1):
         question = bank.question(question_id)
         if question is None:
@@ -1151,16 +1145,20 @@ async def _summary(ctx: BotContext, run: QuizRun, bank: Bank, member_id: int) ->
         answer = answers.get(question_id)
         mark = "✓" if answer is not None and answer.correct else "✗"
         lines.append(f"{mark} {number}. {question.prompt(locale)}")
-        lines.append(
-            f"   {_t(locale, 'answer_is', answer=_correct_text(question, locale))} "
-            f"({_t(locale, 'your_answer', answer=_given_text(question, locale, answer))})"
+        correct = i18n.gettext(locale, "The answer: {answer}").format(
+            answer=_correct_text(question, locale)
         )
+        # Translators: after the right answer of a question, in brackets.
+        given = i18n.gettext(locale, "your answer: {answer}").format(
+            answer=_given_text(question, locale, answer)
+        )
+        lines.append(f"   {correct} ({given})")
         explanation = question.explanation(locale)
         if explanation:
             lines.append(f"   {explanation}")
     return Message(
         text="\n".join(lines),
-        title=_t(locale, "done_title", title=bank.title(locale)),
+        title=i18n.gettext(locale, "Quiz finished: {title}").format(title=bank.title(locale)),
         metadata={"quiz_run": str(run.id), "summary": "1"},
     )
 
@@ -1190,15 +1188,16 @@ async def self_paced_leaderboard(ctx: BotContext, user: UserRef, args: list[str]
     """
     banks = _banks(ctx)
     member = await member_for(ctx, user)
-    locale = member.locale
+    locale = locale_for(ctx, member)
     if not banks:
-        return _t(locale, "no_bank")
+        return _no_bank(locale)
     if args:
         bank = banks.get(args[0])
         if bank is None:
-            return _t(locale, "unknown_bank", bank=args[0][:64], banks=", ".join(sorted(banks)))
+            return _unknown_bank(locale, args[0][:64], ", ".join(sorted(banks)))
     else:
-        same = [b for b in banks.values() if b.spec.locale == (locale or "").split("-")[0]]
+        wanted = (member.locale or "").split("-")[0]
+        same = [b for b in banks.values() if b.spec.locale == wanted]
         bank = (same or sorted(banks.values(), key=lambda b: b.id))[0]
     right = sa.func.sum(sa.case((_A.c.correct.is_(True), 1), else_=0))
     async with ctx.db.session() as session:
@@ -1223,45 +1222,35 @@ async def self_paced_leaderboard(ctx: BotContext, user: UserRef, args: list[str]
     ranking = sorted(best, key=lambda m: (-best[m][0], best[m][1], m))
     names = await _names(ctx, [*ranking[:LEADERBOARD_SIZE], member.id or 0])
     total = len(bank.questions)
-    lines = [_t(locale, "board_title", title=bank.title(locale))]
+    lines = [_board_title(locale, bank)]
     for rank, member_id in enumerate(ranking[:LEADERBOARD_SIZE], 1):
         name = names.get(member_id, "?")
-        lines.append(
-            _t(locale, "board_line", rank=rank, name=name, right=best[member_id][0], total=total)
-        )
+        lines.append(_board_line(locale, rank, name, best[member_id][0], total))
     if not ranking:
-        lines.append(_t(locale, "no_players"))
+        lines.append(i18n.gettext(locale, "Nobody played this time."))
     elif member.id in best and ranking.index(member.id) >= LEADERBOARD_SIZE:
         rank = ranking.index(member.id) + 1
         lines.append(
-            "…\n"
-            + _t(
-                locale,
-                "board_line",
-                rank=rank,
-                name=names.get(member.id, "?"),
-                right=best[member.id][0],
-                total=total,
-            )
+            "…\n" + _board_line(locale, rank, names.get(member.id, "?"), best[member.id][0], total)
         )
     return "\n".join(lines)
 
 
 async def _command_live(event: CommandInvoked, ctx: BotContext, args: list[str]) -> None:
     member = await member_for(ctx, event.user)
-    locale = member.locale
+    locale = locale_for(ctx, member)
     if not ctx.is_admin(event.user):
-        await ctx.answer(event, _t(locale, "live_admin"))
+        await ctx.answer(event, i18n.gettext(locale, "Only community managers start a live quiz."))
         return
     banks = _banks(ctx)
     if not args or event.channel is None or event.channel.is_direct:
-        await ctx.answer(event, _t(locale, "live_usage"))
+        await ctx.answer(event, _live_usage(locale))
         return
     bank = banks.get(args[0])
     if bank is None:
         await ctx.answer(
             event,
-            _t(locale, "unknown_bank", bank=args[0][:64], banks=", ".join(sorted(banks)) or "-"),
+            _unknown_bank(locale, args[0][:64], ", ".join(sorted(banks)) or "-"),
         )
         return
     count = len(bank.questions)
@@ -1272,7 +1261,7 @@ async def _command_live(event: CommandInvoked, ctx: BotContext, args: list[str])
         if len(args) > 2:
             window = parse_window(args[2])
     except ValueError:
-        await ctx.answer(event, _t(locale, "live_usage"))
+        await ctx.answer(event, _live_usage(locale))
         return
     now = ctx.clock.now()
     run = await _create_run(
@@ -1292,7 +1281,7 @@ async def _command_live(event: CommandInvoked, ctx: BotContext, args: list[str])
     )
     if run is None:
         return
-    await ctx.answer(event, _t(locale, "live_started"))
+    await ctx.answer(event, i18n.gettext(locale, "Live quiz started."))
     await _post_intro(ctx, run, bank, None)
     await _ask(ctx, run, bank)
 

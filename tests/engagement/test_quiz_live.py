@@ -54,7 +54,7 @@ async def test_a_live_quiz_end_to_end(db: Database, tmp_path: Path) -> None:
     await bot.advance_to(T0 + timedelta(seconds=1))
     intro, first = quiz_posts(adapter, "general")
     assert intro.title == "Connect: the four questions"
-    assert intro.text == "Quiz time: 2 question(s), 30 s each. Ready?"
+    assert intro.text == "Quiz time: 2 questions, 30 s each. Ready?"
     assert first.title == "Question 1/2"
     assert first.text == "Why did the company open Connect?"
     assert first.context is not None and "a wrong answer costs nothing" in first.context
@@ -188,7 +188,7 @@ async def test_a_restart_mid_quiz_resumes_without_asking_twice(
     assert asked == ["why", "benefits", "first-step"]
     results, board = quiz_posts(adapter, "general")[-2:]
     assert results.text.splitlines()[0] == "The answer: **profile / my profile / your profile**"
-    assert "2 answer(s)" in results.text and "Right: Alice" in results.text
+    assert "2 answers" in results.text and "Right: Alice" in results.text
     assert board.metadata.get("leaderboard") == "1"
     assert board.text.splitlines()[:2] == [
         "1. Alice: 1/3 right (15 pts)",  # A alone is not all of question 2's right answers
@@ -200,11 +200,12 @@ async def test_a_manager_starts_a_live_quiz_with_a_command(db: Database, tmp_pat
     folder = write_files(tmp_path / "c", LIVE.replace("2026-11-03", "2027-11-03"))
     clock = SimulatedClock(T0)
     bot, adapter = await make_bot(db, folder, clock)
+    await add_members(db, "Bob")  # English: the bot's default language is French
     await adapter.push(command("Bob", "live", "connect-quiz", channel="general"))
     assert notes(adapter, "bob") == ["Only community managers start a live quiz."]
     await adapter.push(command("cm", "live", "connect-quiz", "1", "45s", channel="general"))
     intro, question = quiz_posts(adapter, "general")
-    assert intro.text == "Quiz time: 1 question(s), 45 s each. Ready?"
+    assert intro.text == "Quiz time: 1 question, 45 s. Ready?"
     assert question.title == "Question 1/1"
     await bot.advance_to(T0 + timedelta(seconds=46))
     assert quiz_posts(adapter, "general")[-1].metadata.get("leaderboard") == "1"

@@ -108,8 +108,8 @@ async def test_a_self_paced_quiz_in_direct_messages(db: Database, tmp_path: Path
     await adapter.push(command("Alice", "top"))
     assert notes(adapter, "alice")[-1].splitlines() == [
         "Résultats du quiz : Connect : les quatre questions",
-        "1. Chloé : 4/4 bonne(s) réponse(s)",
-        "2. Alice : 3/4 bonne(s) réponse(s)",
+        "1. Chloé : 4/4 bonnes réponses",
+        "2. Alice : 3/4 bonnes réponses",
     ]
 
 
