@@ -24,7 +24,9 @@ from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
+from rallybot.bot import i18n
 from rallybot.bot.commands import specs
+from rallybot.bot.context import locale_for
 from rallybot.bot.events import (
     ButtonClicked,
     CommandInvoked,
@@ -98,71 +100,6 @@ J = table_of(JourneyState).c
 T = table_of(JourneyTask).c
 D = table_of(Delivery).c
 Q = table_of(QuizAnswer).c
-
-_WORDS: dict[str, dict[str, str]] = {
-    "en": {
-        "title": "Your onboarding checklist — {campaign}: {done}/{total} done",
-        "complete": "All done, well played!",
-        "buddy": "Your buddy: {buddy}",
-        "paused": "Reminders are off (/rallybot start to turn them back on).",
-        "none": "You have no onboarding checklist.",
-        "stopped": (
-            "Done: no more reminders from Rallybot. Announcements in the channels go on. "
-            "/rallybot start turns the reminders back on."
-        ),
-        "started": "Reminders are back on. /rallybot onboarding shows your checklist.",
-        "recorded": "Noted: “{task}” is done. /rallybot onboarding shows your checklist.",
-        "charter": "Thank you: you accepted the charter on {when:%Y-%m-%d at %H:%M}.",
-        "done": "Congratulations {first_name}, your onboarding checklist is complete!",
-        "buddy_newcomer": (
-            "{buddy} is your buddy on {campaign}: ask them anything, they have been there."
-        ),
-        "buddy_intro": (
-            "You are the buddy of {name}, who just arrived. A short hello makes all the difference!"
-        ),
-        "escalation": (
-            "{name} joined {days} day(s) ago and has not finished onboarding ({campaign}). "
-            "Still to do: {tasks}."
-        ),
-        "opted_out": " (reminders turned off)",
-    },
-    "fr": {
-        "title": "Votre parcours d'arrivée — {campaign} : {done}/{total} fait(s)",
-        "complete": "Tout est fait, bravo !",
-        "buddy": "Votre parrain ou marraine : {buddy}",
-        "paused": "Les rappels sont coupés (/rallybot start pour les réactiver).",
-        "none": "Vous n'avez pas de parcours d'arrivée.",
-        "stopped": (
-            "C'est noté : plus de rappels de Rallybot. Les annonces dans les canaux continuent. "
-            "/rallybot start réactive les rappels."
-        ),
-        "started": "Les rappels sont réactivés. /rallybot onboarding montre votre parcours.",
-        "recorded": "C'est noté : « {task} » est fait. /rallybot onboarding montre votre parcours.",
-        "charter": "Merci : vous avez accepté la charte le {when:%d/%m/%Y à %H:%M}.",
-        "done": "Bravo {first_name}, votre parcours d'arrivée est terminé !",
-        "buddy_newcomer": (
-            "{buddy} vous accompagne sur {campaign} : n'hésitez pas à lui poser vos questions."
-        ),
-        "buddy_intro": (
-            "Vous accompagnez {name}, qui vient d'arriver. Un petit bonjour fait toute la "
-            "différence !"
-        ),
-        "escalation": (
-            "{name} est arrivé(e) il y a {days} jour(s) et n'a pas terminé son parcours "
-            "({campaign}). Reste à faire : {tasks}."
-        ),
-        "opted_out": " (rappels coupés)",
-    },
-}
-
-
-def _lang(locale: str | None, default: str = "en") -> str:
-    base = (locale or default).split("-")[0].split("_")[0].lower()
-    return base if base in _WORDS else ("en" if default not in _WORDS else default)
-
-
-def _word(lang: str, key: str, **values: object) -> str:
-    return _WORDS[lang][key].format(**values)
 
 
 def _mention(user_id: str) -> str:
@@ -516,10 +453,12 @@ async def _celebrate(
         reason="onboarding checklist complete",
     )
     await _check_badges(ctx, member, now)  # "onboarding_done" even when the bonus is 0
-    text: LocalizedText = journey.done_dm or {
-        "en": _WORDS["en"]["done"],
-        "fr": _WORDS["fr"]["done"],
-    }
+    locale = locale_for(ctx, member, campaign)
+    # Translators: {first_name} is filled in by the campaign's templates; keep it as it is.
+    done = i18n.gettext(
+        locale, "Congratulations {first_name}, your onboarding checklist is complete!"
+    )
+    text: LocalizedText = journey.done_dm or {locale: done}
     view = await _view(ctx, campaign, journey, member)
     zone = zone_of(member.timezone, ctx.settings.timezone)
     message = build_message(campaign, _adhoc("journey-done", text), now.astimezone(zone), view)
@@ -551,23 +490,23 @@ async def _assign_buddy(ctx: BotContext, campaign: Campaign, member: Member) -> 
     if not await _set_once(ctx.db, member.id, campaign.id, "buddy_user_id", buddy):
         return None
     buddy_member = await upsert_member(ctx.db, member.platform, buddy, ctx.clock.now())
-    lang = _lang(member.locale, campaign.spec.locale)
     title = campaign.spec.title
-    await _queue(
-        ctx,
-        campaign,
-        "journey-buddy",
-        "once",
-        Message(text=_word(lang, "buddy_newcomer", buddy=_mention(buddy), campaign=title)),
-        member=member,
-    )
-    buddy_lang = _lang(buddy_member.locale, campaign.spec.locale)
+    # Translators: {buddy} is a mention of a colleague; {campaign} the onboarding's title.
+    newcomer = i18n.gettext(
+        locale_for(ctx, member, campaign),
+        "{buddy} is your buddy on {campaign}: ask them anything, they have been there.",
+    ).format(buddy=_mention(buddy), campaign=title)
+    await _queue(ctx, campaign, "journey-buddy", "once", Message(text=newcomer), member=member)
+    intro = i18n.gettext(
+        locale_for(ctx, buddy_member, campaign),
+        "You are the buddy of {name}, who just arrived. A short hello makes all the difference!",
+    ).format(name=_mention(member.platform_user_id))
     await _queue(
         ctx,
         campaign,
         "journey-buddy-intro",
         str(member.id),
-        Message(text=_word(buddy_lang, "buddy_intro", name=_mention(member.platform_user_id))),
+        Message(text=intro),
         member=buddy_member,
     )
     log.info("member %s gets buddy %s (%s)", member.id, buddy, campaign.id)
@@ -708,7 +647,7 @@ async def _escalate(
 ) -> int:
     assert member.id is not None
     done = (await _snapshot(ctx.db, member.id, journey)).done
-    lang = _lang(ctx.settings.locale, campaign.spec.locale)
+    lang = ctx.settings.locale  # for the community managers: the bot's language
     left = [
         pick_locale(task.label, lang, campaign.spec.locale)[1]
         for task in journey.tasks
@@ -716,15 +655,17 @@ async def _escalate(
     ]
     name = f"{_name(member)} ({_mention(member.platform_user_id)})"
     if member.opted_out:
-        name += _WORDS[lang]["opted_out"]
-    text = _word(
+        # Translators: appended to a newcomer's name in an alert to the community managers.
+        name += i18n.gettext(lang, " (reminders turned off)")
+    # Translators: to the community managers; {tasks} lists the checklist items left.
+    text = i18n.ngettext(
         lang,
-        "escalation",
-        name=name,
-        days=days,
-        campaign=campaign.spec.title,
-        tasks=", ".join(left),
-    )
+        "{name} joined {days} day ago and has not finished onboarding ({campaign}). "
+        "Still to do: {tasks}.",
+        "{name} joined {days} days ago and has not finished onboarding ({campaign}). "
+        "Still to do: {tasks}.",
+        days,
+    ).format(name=name, days=days, campaign=campaign.spec.title, tasks=", ".join(left))
     message = Message(text=text, metadata={"campaign": campaign.id, "step": "journey-escalation"})
     channel = ctx.settings.onboarding_escalation_channel
     if channel:
@@ -865,16 +806,23 @@ async def on_button_clicked(event: ButtonClicked, ctx: BotContext) -> None:
     if await refresh(ctx, campaign, journey, member) is None:
         return
     at = event.occurred_at
-    lang = _lang(member.locale, campaign.spec.locale)
+    lang = locale_for(ctx, member, campaign)
     recorded = await _record(ctx, campaign, member, task, at, "button")
     if task.kind == "charter_accepted":
         await _set_once(ctx.db, member.id, campaign.id, "charter_accepted_at", at)
         state = await _state(ctx.db, member.id, campaign.id)
         accepted = state.charter_accepted_at if state and state.charter_accepted_at else at
         zone = zone_of(member.timezone, ctx.settings.timezone)
-        text = _word(lang, "charter", when=accepted.astimezone(zone))
+        # Translators: keep "{when:" and "}"; between them is a date and time format
+        # (Python's strftime: %Y year, %m month, %d day, %H:%M hour) to write the local way.
+        text = i18n.gettext(
+            lang, "Thank you: you accepted the charter on {when:%Y-%m-%d at %H:%M}."
+        ).format(when=accepted.astimezone(zone))
     else:
-        text = _word(lang, "recorded", task=pick_locale(task.label, lang, lang)[1])
+        # Translators: {task} is a checklist item's label, from the campaign.
+        text = i18n.gettext(
+            lang, "Noted: “{task}” is done. /rallybot onboarding shows your checklist."
+        ).format(task=pick_locale(task.label, lang, campaign.spec.locale)[1])
     if recorded:
         await refresh(ctx, campaign, journey, member)
     try:
@@ -888,7 +836,7 @@ async def on_button_clicked(event: ButtonClicked, ctx: BotContext) -> None:
 
 async def checklist(ctx: BotContext, member: Member) -> str:
     """The member's checklists, one per journey they are on, as text."""
-    lang = _lang(member.locale, ctx.settings.locale)
+    lang = locale_for(ctx, member)
     parts: list[str] = []
     for campaign, journey in _campaigns(ctx):
         done = await refresh(ctx, campaign, journey, member, fetch_profile=True)
@@ -896,28 +844,37 @@ async def checklist(ctx: BotContext, member: Member) -> str:
             continue
         state = await _state(ctx.db, member.id or 0, campaign.id)
         count = sum(1 for task in journey.tasks if task.id in done)
-        lines = [
-            _word(
-                lang,
-                "title",
-                campaign=campaign.spec.title,
-                done=count,
-                total=len(journey.tasks),
-            )
-        ]
+        # Translators: {done} of the {total} checklist items are done.
+        title = i18n.ngettext(
+            lang,
+            "Your onboarding checklist — {campaign}: {done}/{total} done",
+            "Your onboarding checklist — {campaign}: {done}/{total} done",
+            count,
+        )
+        lines = [title.format(campaign=campaign.spec.title, done=count, total=len(journey.tasks))]
         for task in journey.tasks:
             mark = "✅" if task.id in done else "⬜"
             lines.append(f"{mark} {pick_locale(task.label, lang, campaign.spec.locale)[1]}")
         if state is not None and state.completed_at is not None:
-            lines.append(_WORDS[lang]["complete"])
+            lines.append(i18n.gettext(lang, "All done, well played!"))
         if state is not None and state.buddy_user_id:
-            lines.append(_word(lang, "buddy", buddy=_mention(state.buddy_user_id)))
+            lines.append(
+                i18n.gettext(lang, "Your buddy: {buddy}").format(
+                    buddy=_mention(state.buddy_user_id)
+                )
+            )
         parts.append("\n".join(lines))
     if not parts:
-        return _WORDS[lang]["none"]
+        return _no_checklist(lang)
     if member.opted_out:
-        parts.append(_WORDS[lang]["paused"])
+        parts.append(
+            i18n.gettext(lang, "Reminders are off (/rallybot start to turn them back on).")
+        )
     return "\n\n".join(parts)
+
+
+def _no_checklist(locale: str) -> str:
+    return i18n.gettext(locale, "You have no onboarding checklist.")
 
 
 async def on_command(event: CommandInvoked, ctx: BotContext) -> None:
@@ -928,7 +885,7 @@ async def on_command(event: CommandInvoked, ctx: BotContext) -> None:
     member = await get_member_by_platform_id(ctx.db, event.platform, event.user.id)
     if name == "onboarding":
         if member is None:
-            await ctx.answer(event, _WORDS[_lang(ctx.settings.locale)]["none"])
+            await ctx.answer(event, _no_checklist(locale_for(ctx)))
             return
         await ctx.answer(event, await checklist(ctx, member))
         return
@@ -943,8 +900,18 @@ async def on_command(event: CommandInvoked, ctx: BotContext) -> None:
     )
     log.info("member %s turned reminders %s", member.id, "off" if stopping else "on")
     ctx.request_plan()
-    lang = _lang(member.locale, ctx.settings.locale)
-    await ctx.answer(event, _WORDS[lang]["stopped" if stopping else "started"])
+    lang = locale_for(ctx, member)
+    if stopping:
+        text = i18n.gettext(
+            lang,
+            "Done: no more reminders from Rallybot. Announcements in the channels go on. "
+            "/rallybot start turns the reminders back on.",
+        )
+    else:
+        text = i18n.gettext(
+            lang, "Reminders are back on. /rallybot onboarding shows your checklist."
+        )
+    await ctx.answer(event, text)
 
 
 # ---------------------------------------------------------------------------- roster matching

@@ -23,7 +23,7 @@ from rallybot.bot.adapters.discord.render import render_message as render_discor
 from rallybot.bot.adapters.memory import shown
 from rallybot.bot.adapters.slack.render import render_message as render_slack
 from rallybot.bot.messages import Button, Image, Message, Sender, member
-from rallybot.handlers import onboarding, quiz, survey
+from rallybot.handlers import quiz, survey
 from rallybot.handlers.survey import QuestionResult, SurveyResults
 from tests.security.checks import discord_problems, slack_problems
 from tests.security.corpus import CORPUS, HOSTILE
@@ -54,9 +54,14 @@ def _kinds(mention: str) -> dict[str, Callable[[str], Message]]:
     platform mention of the helper on duty or buddy the message means to reach."""
     return {
         "escalation": lambda t: Message(
-            text=onboarding._word(
+            text=i18n.ngettext(
                 "en",
-                "escalation",
+                "{name} joined {days} day ago and has not finished onboarding ({campaign}). "
+                "Still to do: {tasks}.",
+                "{name} joined {days} days ago and has not finished onboarding ({campaign}). "
+                "Still to do: {tasks}.",
+                1,
+            ).format(
                 name=f"{member(t)} ({mention})",
                 days=1,
                 campaign="Connect launch",
@@ -64,7 +69,12 @@ def _kinds(mention: str) -> dict[str, Callable[[str], Message]]:
             )
         ),
         "buddy intro": lambda t: Message(
-            text=onboarding._word("en", "buddy_intro", name=mention) + f" {member(t)}"
+            text=i18n.gettext(
+                "en",
+                "You are the buddy of {name}, who just arrived. "
+                "A short hello makes all the difference!",
+            ).format(name=mention)
+            + f" {member(t)}"
         ),
         "help question repost": lambda t: Message(
             text=f"❓ {mention}: {member(t, 500)}",
