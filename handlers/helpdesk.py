@@ -38,6 +38,7 @@ from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
+from rallybot.bot import i18n
 from rallybot.bot.adapters.base import AdapterError
 from rallybot.bot.commands import specs
 from rallybot.bot.context import member_for
@@ -114,94 +115,23 @@ QUEUED_GRACE = timedelta(days=1)
 _T = table_of(HelpTicket)
 _D = table_of(Delivery)
 
-_WORDS: dict[str, dict[str, str]] = {
-    "welcome": {
-        "fr": "Merci pour votre question ! Quelqu'un va vous répondre dans ce fil.",
-        "en": "Thanks for your question! Someone will answer in this thread.",
-    },
-    "welcome_private": {
-        "fr": "Votre question est partie en privé aux aidants : ils vous écrivent directement.",
-        "en": "Your question went privately to the helpers: they will write to you directly.",
-    },
-    "suggest": {
-        "fr": "En attendant, ces réponses de la FAQ peuvent aider :",
-        "en": "Meanwhile, these FAQ answers may help:",
-    },
-    "on_duty": {"fr": "Aidants de permanence : {who}", "en": "Helpers on duty: {who}"},
-    "nobody": {
-        "fr": "Aucun aidant n'est de permanence en ce moment : on revient vers vous au plus vite.",
-        "en": "No helper is on duty right now: we will come back to you as soon as we can.",
-    },
-    "solved_button": {"fr": "Résolu", "en": "Solved"},
-    "faq_button": {"fr": "La FAQ m'a répondu", "en": "The FAQ answered me"},
-    "take_button": {"fr": "Je m'en occupe", "en": "I'm on it"},
-    "solved": {"fr": "✅ Résolu.", "en": "✅ Solved."},
-    "solved_faq": {"fr": "✅ Résolu grâce à la FAQ.", "en": "✅ Solved by the FAQ."},
-    "thanks": {"fr": "Merci {who}", "en": "Thanks {who}"},
-    "points": {"fr": " (+{points} points)", "en": " (+{points} points)"},
-    "remind": {
-        "fr": "⏰ Cette question attend une réponse depuis {minutes} min. {who}",
-        "en": "⏰ This question has been waiting {minutes} min for an answer. {who}",
-    },
-    "remind_nobody": {
-        "fr": "⏰ Cette question attend une réponse depuis {minutes} min.",
-        "en": "⏰ This question has been waiting {minutes} min for an answer.",
-    },
-    "escalated": {
-        "fr": "📣 Les community managers sont prévenus.",
-        "en": "📣 The community managers have been told.",
-    },
-    "stale": {
-        "fr": "💤 Ticket fermé faute d'activité. Reposez la question si besoin.",
-        "en": "💤 Ticket closed for lack of activity. Ask again if you still need help.",
-    },
-    "deleted": {
-        "fr": "🗑️ La question a été supprimée : ticket fermé.",
-        "en": "🗑️ The question was deleted: ticket closed.",
-    },
-    # For the helpers and community managers (in the bot's language).
-    "private": {"fr": "privé", "en": "private"},
-    "remind_unstaffed": {
-        "fr": (
-            "⏰ Le ticket d'aide n°{id} ({where}) de {asker} attend depuis {minutes} min et "
-            "personne n'est de permanence : {excerpt}"
-        ),
-        "en": (
-            "⏰ Help ticket #{id} ({where}) from {asker} has waited {minutes} min and nobody is "
-            "on duty: {excerpt}"
-        ),
-    },
-    "escalate": {
-        "fr": (
-            "📣 Le ticket d'aide n°{id} ({where}) de {asker} est sans réponse depuis "
-            "{minutes} min : {excerpt}"
-        ),
-        "en": (
-            "📣 Help ticket #{id} ({where}) from {asker} has had no answer for {minutes} min: "
-            "{excerpt}"
-        ),
-    },
-    "private_question": {
-        "fr": (
-            "🔒 Question d'aide privée n°{id} de {asker} : {question}\n"
-            "Écrivez-lui directement, puis appuyez sur Résolu."
-        ),
-        "en": (
-            "🔒 Private help question #{id} from {asker}: {question}\n"
-            "Write to them directly, then press Solved."
-        ),
-    },
-    "closed_kept": {
-        "fr": "(ticket d'aide n°{id} fermé : sa question n'est plus conservée)",
-        "en": "(help ticket #{id} closed: its question is no longer kept)",
-    },
-}
+
+def _solved_button(locale: str | None) -> str:
+    # Translators: a button; pressing it closes the help ticket.
+    return i18n.pgettext(locale, "help button", "Solved")
 
 
-def _t(locale: str | None, key: str, **values: object) -> str:
-    words = _WORDS[key]
-    language = (locale or "en").split("-")[0].split("_")[0].lower()
-    return words.get(language, words["en"]).format(**values)
+def _stale(locale: str | None) -> str:
+    return i18n.gettext(
+        locale, "💤 Ticket closed for lack of activity. Ask again if you still need help."
+    )
+
+
+def _waiting(locale: str | None, minutes: int) -> str:
+    # Translators: in the question's thread; "min" abbreviates minutes.
+    return i18n.gettext(
+        locale, "⏰ This question has been waiting {minutes} min for an answer."
+    ).format(minutes=minutes)
 
 
 def _mention(user_id: str) -> str:
@@ -370,7 +300,11 @@ async def _retire(session: Any, ctx: BotContext, ticket_id: int, now: datetime) 
             _D.c.status != DeliveryStatus.claimed.value,  # a send under way keeps its text
         )
     )
-    blank = Message(text=_t(ctx.settings.locale, "closed_kept", id=ticket_id)).to_dict()
+    # Translators: replaces a help question in messages kept after its ticket closed.
+    kept_note = i18n.gettext(
+        ctx.settings.locale, "(help ticket #{id} closed: its question is no longer kept)"
+    )
+    blank = Message(text=kept_note.format(id=ticket_id)).to_dict()
     for row_id, payload in rows:
         if payload.get("excerpt"):
             kept = {k: v for k, v in payload.items() if k not in ("message", "excerpt")}
@@ -486,21 +420,38 @@ def _welcome(
     ticket: HelpTicket, matches: Sequence[Match], helpers: Sequence[str], *, private: bool
 ) -> Message:
     locale = ticket.locale
-    parts = [_t(locale, "welcome_private" if private else "welcome")]
+    if private:
+        welcome = i18n.gettext(
+            locale, "Your question went privately to the helpers: they will write to you directly."
+        )
+    else:
+        welcome = i18n.gettext(
+            locale, "Thanks for your question! Someone will answer in this thread."
+        )
+    parts = [welcome]
     text, links = _suggestions(matches, locale)
     if text:
-        parts.append(_t(locale, "suggest") + "\n\n" + text)
+        parts.append(i18n.gettext(locale, "Meanwhile, these FAQ answers may help:") + "\n\n" + text)
     if not private:
         if helpers:
-            parts.append(_t(locale, "on_duty", who=" ".join(_mention(h) for h in helpers)))
+            # Translators: {who} is a list of mentions of the helpers on duty.
+            on_duty = i18n.gettext(locale, "Helpers on duty: {who}")
+            parts.append(on_duty.format(who=" ".join(_mention(h) for h in helpers)))
         else:
-            parts.append(_t(locale, "nobody"))
+            parts.append(
+                i18n.gettext(
+                    locale,
+                    "No helper is on duty right now: we will come back to you as soon as we can.",
+                )
+            )
     value = str(ticket.id)
     buttons = [
-        Button(_t(locale, "solved_button"), action_id=ACTION_SOLVED, value=value, style="primary")
+        Button(_solved_button(locale), action_id=ACTION_SOLVED, value=value, style="primary")
     ]
     if matches:
-        buttons.append(Button(_t(locale, "faq_button"), action_id=ACTION_FAQ, value=value))
+        # Translators: a button the person who asked presses when an FAQ answer was enough.
+        faq = i18n.gettext(locale, "The FAQ answered me")
+        buttons.append(Button(faq, action_id=ACTION_FAQ, value=value))
     return Message(
         text="\n\n".join(parts),
         buttons=(*buttons, *links),
@@ -722,7 +673,8 @@ async def on_message_deleted(event: MessageDeleted, ctx: BotContext) -> None:
         closed_at=now,
         last_activity_at=now,
     ):
-        await _update_reply(ctx, ticket, _closed(ctx, ticket, _t(ticket.locale, "deleted")))
+        deleted = i18n.gettext(ticket.locale, "🗑️ The question was deleted: ticket closed.")
+        await _update_reply(ctx, ticket, _closed(ctx, ticket, deleted))
 
 
 # ---------------------------------------------------------------------------- solving
@@ -753,7 +705,11 @@ async def solve(
         last_activity_at=now,
     ):
         return False
-    note = _t(fresh.locale, "solved_faq" if through_faq else "solved")
+    locale = fresh.locale
+    if through_faq:
+        note = i18n.gettext(locale, "✅ Solved by the FAQ.")
+    else:
+        note = i18n.gettext(locale, "✅ Solved.")
     if credited is not None:
         points = 0
         try:
@@ -769,10 +725,17 @@ async def solve(
             log.exception("help ticket %s: could not grant the helper's points", ticket.id)
         helper = await _user_id(ctx, credited)
         if helper is not None:
-            thanks = _t(fresh.locale, "thanks", who=_mention(helper))
             if points:
-                thanks += _t(fresh.locale, "points", points=points)
-            note += " " + thanks + (" !" if (fresh.locale or "").startswith("fr") else "!")
+                # Translators: {who} is a mention of the helper whose answer solved it.
+                thanks = i18n.ngettext(
+                    locale,
+                    "Thanks {who} (+{points} point)!",
+                    "Thanks {who} (+{points} points)!",
+                    points,
+                )
+            else:
+                thanks = i18n.gettext(locale, "Thanks {who}!")
+            note += " " + thanks.format(who=_mention(helper), points=points)
     await _update_reply(ctx, fresh, _closed(ctx, fresh, note))
     await _queue(ctx, [_thread_row(fresh, "solved", note, now)])
     log.info("help ticket %s solved (credited member %s)", ticket.id, credited)
@@ -819,23 +782,18 @@ async def on_button(event: ButtonClicked, ctx: BotContext) -> None:
         return
     if ticket is None or ticket.id is None:
         return
-    locale = ticket.locale
-    fr = (locale or "").startswith("fr")
-    if ticket.state not in LIVE:
-        await _note(
-            ctx, ticket, event.user, "Ce ticket est déjà fermé." if fr else "This ticket is closed."
-        )
-        return
     member = await member_for(ctx, event.user)
+    locale = member.locale or ticket.locale  # the clicker's language, else the ticket's
+    if ticket.state not in LIVE:
+        await _note(ctx, ticket, event.user, i18n.gettext(locale, "This ticket is closed."))
+        return
     if event.action_id == ACTION_FAQ:
         if member.id != ticket.asker_id:
             await _note(
                 ctx,
                 ticket,
                 event.user,
-                "Seule la personne qui a posé la question peut dire que la FAQ a répondu."
-                if fr
-                else "Only the person who asked can say the FAQ answered them.",
+                i18n.gettext(locale, "Only the person who asked can say the FAQ answered them."),
             )
             return
         await solve(ctx, ticket, event.user, through_faq=True)
@@ -845,9 +803,9 @@ async def on_button(event: ButtonClicked, ctx: BotContext) -> None:
                 ctx,
                 ticket,
                 event.user,
-                "Seuls la personne qui a posé la question et les aidants peuvent clore ce ticket."
-                if fr
-                else "Only the person who asked and the helpers can close this ticket.",
+                i18n.gettext(
+                    locale, "Only the person who asked and the helpers can close this ticket."
+                ),
             )
             return
         await solve(ctx, ticket, event.user)
@@ -955,25 +913,25 @@ async def _close_stale(ctx: BotContext, ticket: HelpTicket, now: datetime) -> bo
             ctx,
             ticket.id,
             sa.and_(_T.c.state.in_(LIVE), _T.c.last_activity_at == ticket.last_activity_at),
-            queue=[_thread_row(ticket, "stale", _t(ticket.locale, "stale"), now)],
+            queue=[_thread_row(ticket, "stale", _stale(ticket.locale), now)],
             state=TicketState.stale.value,
             resolution="stale",
             excerpt="",
             closed_at=now,
         )
         if closed:
-            await _update_reply(ctx, ticket, _closed(ctx, ticket, _t(ticket.locale, "stale")))
+            await _update_reply(ctx, ticket, _closed(ctx, ticket, _stale(ticket.locale)))
     return closed
 
 
-async def _staff_text(ctx: BotContext, ticket: HelpTicket, key: str, minutes: int) -> str:
+async def _staff_text(ctx: BotContext, ticket: HelpTicket, template: str, minutes: int) -> str:
+    """``template`` (in the bot's language: for the helpers and managers) filled in."""
     asker = await _user_id(ctx, ticket.asker_id)
-    locale = ctx.settings.locale
-    return _t(
-        locale,
-        key,
+    # Translators: where a help question was asked, when it was not in a channel.
+    private = i18n.pgettext(ctx.settings.locale, "help ticket place", "private")
+    return template.format(
         id=ticket.id,
-        where=_t(locale, "private") if ticket.private else f"<#{ticket.channel_id}>",
+        where=private if ticket.private else f"<#{ticket.channel_id}>",
         asker=_mention(asker) if asker else "?",
         minutes=minutes,
         excerpt=member_text(ticket.excerpt, EXCERPT),
@@ -987,19 +945,24 @@ async def _remind(ctx: BotContext, ticket: HelpTicket, now: datetime) -> list[di
     helpers = _on_duty(ctx, ticket.platform) or _platform_ids(ctx.settings.admins, ticket.platform)
     rows: list[dict[str, Any]] = []
     if not helpers:
-        text = await _staff_text(ctx, ticket, "remind_unstaffed", minutes)
+        unstaffed = i18n.gettext(
+            ctx.settings.locale,
+            "⏰ Help ticket #{id} ({where}) from {asker} has waited {minutes} min and nobody is "
+            "on duty: {excerpt}",
+        )
+        text = await _staff_text(ctx, ticket, unstaffed, minutes)
         rows += _managers_channel_row(ctx, ticket, "remind", Message(text=text), now)
     if ticket.private:
         asker = await _user_id(ctx, ticket.asker_id)
-        text = _t(ticket.locale, "remind_nobody", minutes=minutes)
+        text = _waiting(ctx.settings.locale, minutes)  # to the helpers
         text += f" {_mention(asker) if asker else ''}: {member_text(ticket.excerpt, EXCERPT)}"
         message = Message(text=text)
         return rows + await _direct_rows(ctx, ticket, "remind", helpers, message, now, excerpt=True)
     if helpers:
         who = " ".join(_mention(h) for h in helpers)
-        text = _t(ticket.locale, "remind", minutes=minutes, who=who)
+        text = _waiting(ticket.locale, minutes) + f" {who}"
     else:
-        text = _t(ticket.locale, "remind_nobody", minutes=minutes)
+        text = _waiting(ticket.locale, minutes)
     return [*rows, _thread_row(ticket, "remind", text, now)]
 
 
@@ -1007,13 +970,19 @@ async def _escalate(ctx: BotContext, ticket: HelpTicket, now: datetime) -> list[
     """The escalation's outbox rows: the community managers by direct message, else the
     managers' channel; the asker hears of it in the thread when someone was told."""
     managers = _platform_ids(ctx.settings.admins, ticket.platform)
-    text = await _staff_text(ctx, ticket, "escalate", ctx.settings.help_escalate_minutes)
+    escalate = i18n.gettext(
+        ctx.settings.locale,
+        "📣 Help ticket #{id} ({where}) from {asker} has had no answer for {minutes} min: "
+        "{excerpt}",
+    )
+    text = await _staff_text(ctx, ticket, escalate, ctx.settings.help_escalate_minutes)
     message = Message(text=text, metadata={"helpdesk_ticket": str(ticket.id)})
     rows = await _direct_rows(ctx, ticket, "escalate", managers, message, now, excerpt=True)
     if not rows:  # nobody to write to: the managers' channel, where someone will see it
         rows = _managers_channel_row(ctx, ticket, "escalate", message, now)
     if rows and not ticket.private:
-        rows.append(_thread_row(ticket, "escalate", _t(ticket.locale, "escalated"), now))
+        told = i18n.gettext(ticket.locale, "📣 The community managers have been told.")
+        rows.append(_thread_row(ticket, "escalate", told, now))
     return rows
 
 
@@ -1084,18 +1053,21 @@ async def _open_private(event: CommandInvoked, ctx: BotContext, question: str) -
         helpers = _platform_ids(ctx.settings.admins, event.platform)
     value = str(ticket.id)
     locale = ctx.settings.locale
-    text = _t(
+    # Translators: to the helpers; "Solved" is the label of the button of that name.
+    text = i18n.gettext(
         locale,
-        "private_question",
-        id=ticket.id,
-        asker=_mention(event.user.id),
-        question=member_text(question, QUESTION_LIMIT),
+        "🔒 Private help question #{id} from {asker}: {question}\n"
+        "Write to them directly, then press Solved.",
+    ).format(
+        id=ticket.id, asker=_mention(event.user.id), question=member_text(question, QUESTION_LIMIT)
     )
+    # Translators: a button: a helper takes a private question.
+    take = i18n.gettext(locale, "I'm on it")
     message = Message(
         text=text,
         buttons=(
-            Button(_t(locale, "take_button"), action_id=ACTION_TAKE, value=value, style="primary"),
-            Button(_t(locale, "solved_button"), action_id=ACTION_SOLVED, value=value),
+            Button(take, action_id=ACTION_TAKE, value=value, style="primary"),
+            Button(_solved_button(locale), action_id=ACTION_SOLVED, value=value),
         ),
         metadata={"helpdesk_ticket": value},
     )
