@@ -26,6 +26,8 @@ from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.support import NullTranslations, Translations
 
+from rallybot.campaigns import words
+
 DOMAIN = "rallybot"
 """The gettext domain of every catalog."""
 
@@ -120,3 +122,8 @@ def pgettext(locale: str | None, context: str, message: str) -> str:
     elsewhere by ``context``."""
     # Babel types pgettext loosely (object); its value is the translated str.
     return str(translations(locale).pgettext(context, message))
+
+
+# The campaign-file language builds a few messages with the bot's words in them (an
+# invitation's button); it may not import the kernel, so the catalogs plug themselves in.
+words.install(gettext)

@@ -13,11 +13,12 @@ from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from functools import lru_cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from rallybot.campaigns import words
 from rallybot.campaigns.base import LocalizedText, pick_locale
 from rallybot.campaigns.messages import Button, Image, Message, Sender
 from rallybot.campaigns.quiet_hours import QuietHours
 from rallybot.campaigns.schema import AudienceSpec, Campaign, Step
-from rallybot.campaigns.survey import START_LABEL, step_survey_id, survey_key
+from rallybot.campaigns.survey import start_label, step_survey_id, survey_key
 from rallybot.campaigns.templates import render
 from rallybot.campaigns.timeexpr import TimeExpr, localize
 from rallybot.campaigns.workdays import OnWeekend, calendar_for_zone
@@ -143,13 +144,6 @@ def _values(campaign: Campaign, when: datetime, member: MemberView | None) -> di
     return values
 
 
-_QUIZ_START = {"en": "Start the quiz", "fr": "Commencer le quiz"}
-_QUIZ_INVITE = {
-    "en": "A short quiz is waiting for you: answer at your own pace, here.",
-    "fr": "Un petit quiz vous attend : répondez à votre rythme, ici.",
-}
-
-
 def build_message(
     campaign: Campaign, step: Step, when: datetime, member: MemberView | None
 ) -> Message:
@@ -178,12 +172,15 @@ def build_message(
         for b in spec.buttons
     )
     if spec.quiz is not None:  # a self-paced quiz invitation: its button starts the quiz
-        label = _QUIZ_START.get(locale.split("-")[0], _QUIZ_START["en"])
+        # Translators: the button of a self-paced quiz invitation.
+        label = words.gettext(locale, "Start the quiz")
         buttons += (Button(label=label, action_id="quiz-start", value=spec.quiz, style="primary"),)
         if not text:
-            text = _QUIZ_INVITE.get(locale.split("-")[0], _QUIZ_INVITE["en"])
+            text = words.gettext(
+                locale, "A short quiz is waiting for you: answer at your own pace, here."
+            )
     if spec.survey is not None:  # a survey invitation: its button asks the questions in DMs
-        label = START_LABEL.get(locale.split("-")[0], START_LABEL["en"])
+        label = start_label(locale)
         survey = step_survey_id(campaign.id, spec.id, spec.renamed_from)
         key = survey_key(survey)
         buttons += (Button(label=label, action_id="survey-start", value=key, style="primary"),)

@@ -38,26 +38,33 @@ from typing import Annotated, Any, Literal
 from pydantic import Field, StringConstraints, field_validator
 from pydantic import model_validator as _model_validator
 
+from rallybot.campaigns import words
 from rallybot.campaigns.base import LocalizedText, Strict, check_filled
 from rallybot.campaigns.timeexpr import TimeExprError, parse_duration
 
 __all__ = [
     "MAX_CHOICES",
     "MAX_QUESTIONS",
-    "START_LABEL",
     "SurveyQuestionSpec",
     "SurveySpec",
     "definition",
     "keyed_survey_key",
     "localized",
+    "start_label",
     "step_survey_id",
     "survey_id",
     "survey_key",
 ]
 
 MAX_QUESTIONS = 20
-START_LABEL = {"en": "Answer the survey", "fr": "Répondre au sondage"}
 MAX_CHOICES = 10
+
+
+def start_label(locale: str) -> str:
+    """The label of a survey invitation's button in ``locale`` (the bot's words)."""
+    # Translators: the button of a survey invitation; a click asks the questions privately.
+    return words.gettext(locale, "Answer the survey")
+
 
 QuestionId = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9_-]{0,62}$")]
 

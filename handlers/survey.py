@@ -36,8 +36,9 @@ from typing import TYPE_CHECKING, Any
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
+from rallybot.bot import i18n
 from rallybot.bot.commands import specs
-from rallybot.bot.context import member_for
+from rallybot.bot.context import locale_for, member_for
 from rallybot.bot.events import ButtonClicked, CommandInvoked, FormSubmitted, MessagePosted, UserRef
 from rallybot.bot.feature import Feature, Subscription, Tick
 from rallybot.bot.messages import Button, Form, FormField, Message
@@ -52,6 +53,7 @@ from rallybot.campaigns.survey import (
     step_survey_id,
     survey_id,
 )
+from rallybot.campaigns.survey import start_label as survey_start_label
 from rallybot.campaigns.timeexpr import parse_duration
 from rallybot.storage.anonymity import clear_sqlite_log
 from rallybot.storage.database import Database
@@ -105,101 +107,25 @@ _M = table_of(Member)
 _DL = table_of(Delivery)
 _CM = table_of(ChannelMember)
 
-_WORDS: dict[str, dict[str, str]] = {
-    "title": {"en": "Survey", "fr": "Sondage"},
-    "too_few": {
-        "en": "Fewer than {k} anonymous responses: no answer is shown, so that none can be "
-        "told apart.",
-        "fr": "Moins de {k} réponses anonymes : aucune réponse n'est montrée, pour qu'aucune "
-        "ne puisse être reconnue.",
-    },
-    "progress": {"en": "Question {n} of {total}", "fr": "Question {n} sur {total}"},
-    "already": {
-        "en": "You have already answered this survey: thank you!",
-        "fr": "Vous avez déjà répondu à ce sondage : merci !",
-    },
-    "unknown": {
-        "en": "This survey is no longer open.",
-        "fr": "Ce sondage n'est plus ouvert.",
-    },
-    "stale": {
-        "en": "That question is behind you: answer the last one I sent.",
-        "fr": "Cette question est derrière vous : répondez à la dernière envoyée.",
-    },
-    "not_started": {
-        "en": 'Press "Answer the survey" first.',
-        "fr": "Appuyez d'abord sur « Répondre au sondage ».",
-    },
-    "thanks": {
-        "en": "Thank you, your answers are recorded.",
-        "fr": "Merci, vos réponses sont enregistrées.",
-    },
-    "thanks_anonymous": {
-        "en": "Thank you, your answers are recorded, anonymously: they carry no name.",
-        "fr": "Merci, vos réponses sont enregistrées anonymement : elles ne portent aucun nom.",
-    },
-    "anonymous_note": {
-        "en": "Anonymous: your answers will be stored without your name.",
-        "fr": "Anonyme : vos réponses seront enregistrées sans votre nom.",
-    },
-    "nps_scale": {
-        "en": "0 = not at all likely, 10 = extremely likely",
-        "fr": "0 = pas du tout probable, 10 = très probable",
-    },
-    "rating_scale": {"en": "1 = poor, 5 = excellent", "fr": "1 = mauvais, 5 = excellent"},
-    "multiple_hint": {
-        "en": "Pick every answer that applies, then press Done.",
-        "fr": "Choisissez toutes les réponses qui conviennent, puis Terminé.",
-    },
-    "selected": {"en": "Selected: {choices}", "fr": "Choisi : {choices}"},
-    "nothing": {"en": "nothing yet", "fr": "rien pour l'instant"},
-    "pick_one": {
-        "en": "Pick at least one answer first.",
-        "fr": "Choisissez d'abord au moins une réponse.",
-    },
-    "text_hint": {
-        "en": "Or type your answer here, in this conversation.",
-        "fr": "Ou tapez votre réponse ici, dans cette conversation.",
-    },
-    "type_here": {
-        "en": "Type your answer here, in this conversation.",
-        "fr": "Tapez votre réponse ici, dans cette conversation.",
-    },
-    "write": {"en": "Write my answer", "fr": "Écrire ma réponse"},
-    "done": {"en": "Done", "fr": "Terminé"},
-    "skip": {"en": "Skip", "fr": "Passer"},
-    "send": {"en": "Send", "fr": "Envoyer"},
-    "answer_label": {"en": "Your answer", "fr": "Votre réponse"},
-    "empty": {"en": "The answer is empty.", "fr": "La réponse est vide."},
-    "closed": {
-        "en": "This survey round is closed: answers are no longer taken. Nothing was recorded.",
-        "fr": "Ce tour du sondage est clos : les réponses ne sont plus prises. Rien n'a été "
-        "enregistré.",
-    },
-    "not_yours": {
-        "en": "This survey is not addressed to you, so your answer cannot be taken. "
-        "Nothing was recorded.",
-        "fr": "Ce sondage ne vous est pas adressé : votre réponse ne peut pas être prise. "
-        "Rien n'a été enregistré.",
-    },
-    "anonymous_how": {
-        "en": "What is kept: your answers, without your name, mixed with at least {k} other "
-        "responses before they are stored (or when the survey closes); your team and cohort "
-        "only if at least {k} respondents share them; and, apart, the fact that you answered. "
-        "Until then your answers wait in a draft that is deleted when they are stored.",
-        "fr": "Ce qui est gardé : vos réponses, sans votre nom, mélangées à au moins {k} autres "
-        "réponses avant d'être enregistrées (ou à la clôture du sondage) ; votre équipe et votre "
-        "cohorte seulement si au moins {k} répondants les partagent ; et, à part, le fait que "
-        "vous avez répondu. D'ici là, vos réponses attendent dans un brouillon effacé dès "
-        "qu'elles sont enregistrées.",
-    },
-}
+
+def _title(locale: str) -> str:
+    # Translators: the title of a survey whose campaign gives it none.
+    return i18n.pgettext(locale, "survey title", "Survey")
 
 
-def _t(locale: str | None, key: str, **values: object) -> str:
-    words = _WORDS[key]
-    language = (locale or "en").split("-")[0].split("_")[0].lower()
-    return words.get(language, words["en"]).format(**values)
+def _already(locale: str) -> str:
+    return i18n.gettext(locale, "You have already answered this survey: thank you!")
+
+
+def _closed(locale: str) -> str:
+    return i18n.gettext(
+        locale,
+        "This survey round is closed: answers are no longer taken. Nothing was recorded.",
+    )
+
+
+def _unknown(locale: str) -> str:
+    return i18n.gettext(locale, "This survey is no longer open.")
 
 
 # ---------------------------------------------------------------------------- definitions
@@ -420,12 +346,14 @@ def question_message(survey: Survey, index: int, locale: str) -> Message:
         buttons = [
             Button(label=str(n), action_id="survey", value=f"{value}:{n}") for n in range(1, 6)
         ]
-        context.append(_t(locale, "rating_scale"))
+        # Translators: the meaning of the rating buttons 1 to 5.
+        context.append(i18n.gettext(locale, "1 = poor, 5 = excellent"))
     elif kind == "nps":
         buttons = [
             Button(label=str(n), action_id="survey", value=f"{value}:{n}") for n in range(11)
         ]
-        context.append(_t(locale, "nps_scale"))
+        # Translators: the meaning of the buttons 0 to 10 of a "would you recommend" question.
+        context.append(i18n.gettext(locale, "0 = not at all likely, 10 = extremely likely"))
     elif kind in {"single", "multiple"}:
         labels = _choice_labels(survey, index, locale)
         buttons = [
@@ -435,31 +363,45 @@ def question_message(survey: Survey, index: int, locale: str) -> Message:
         if kind == "multiple":
             buttons.append(
                 Button(
-                    label=_t(locale, "done"),
+                    label=_done(locale),
                     action_id="survey",
                     value=f"{value}:done",
                     style="primary",
                 )
             )
-            context.append(_t(locale, "multiple_hint"))
+            context.append(i18n.gettext(locale, "Pick every answer that applies, then press Done."))
     else:
         buttons = [
             Button(
-                label=_t(locale, "write"),
+                label=i18n.gettext(locale, "Write my answer"),
                 action_id="survey",
                 value=f"{value}:write",
                 style="primary",
                 opens_form=True,
             )
         ]
-        context.append(_t(locale, "text_hint"))
+        context.append(i18n.gettext(locale, "Or type your answer here, in this conversation."))
     if question.get("optional"):
-        buttons.append(Button(label=_t(locale, "skip"), action_id="survey", value=f"{value}:skip"))
-    title = survey.title or _t(locale, "title")
-    progress = _t(locale, "progress", n=index + 1, total=len(survey.questions))
+        # Translators: a button: leave an optional question unanswered.
+        skip = i18n.pgettext(locale, "survey button", "Skip")
+        buttons.append(Button(label=skip, action_id="survey", value=f"{value}:skip"))
+    title = survey.title or _title(locale)
+    progress = i18n.gettext(locale, "Question {n} of {total}").format(
+        n=index + 1, total=len(survey.questions)
+    )
     if index == 0 and survey.anonymous:
-        context.append(_t(locale, "anonymous_note"))
-        context.append(_t(locale, "anonymous_how", k=MIN_GROUP))
+        context.append(
+            i18n.gettext(locale, "Anonymous: your answers will be stored without your name.")
+        )
+        # Translators: {k} is the smallest group an answer is mixed into (5).
+        how = i18n.gettext(
+            locale,
+            "What is kept: your answers, without your name, mixed with at least {k} other "
+            "responses before they are stored (or when the survey closes); your team and cohort "
+            "only if at least {k} respondents share them; and, apart, the fact that you answered. "
+            "Until then your answers wait in a draft that is deleted when they are stored.",
+        )
+        context.append(how.format(k=MIN_GROUP))
     return Message(
         text=_question_text(survey, index, locale),
         title=f"{title} — {progress}",
@@ -609,14 +551,19 @@ async def start(ctx: BotContext, user: UserRef, survey: Survey) -> None:
     assert member.id is not None
     locale = member.locale or survey.locale
     if await _responded(ctx.db, survey.id, member.id):
-        await _note(ctx, user.id, _t(locale, "already"))
+        await _note(ctx, user.id, _already(locale))
         return
     if _is_closed(survey, ctx.clock.now()):
-        await _note(ctx, user.id, _t(locale, "closed"))
+        await _note(ctx, user.id, _closed(locale))
         return
     if not await _may_answer(ctx.db, survey, member):
         log.info("survey %s: a start from outside its audience was refused", survey.id)
-        await _note(ctx, user.id, _t(locale, "not_yours"))
+        not_yours = i18n.gettext(
+            locale,
+            "This survey is not addressed to you, so your answer cannot be taken. "
+            "Nothing was recorded.",
+        )
+        await _note(ctx, user.id, not_yours)
         return
     draft = await _draft(ctx.db, survey.id, member.id)
     if draft is None:
@@ -636,13 +583,22 @@ async def start(ctx: BotContext, user: UserRef, survey: Survey) -> None:
         if draft is None:
             return
     if draft.finished:
-        await _note(ctx, user.id, _t(locale, "already"))
+        await _note(ctx, user.id, _already(locale))
         return
     if draft.current >= len(survey.questions):  # answered all, not recorded (or questions cut)
         done = await _complete(ctx, survey, member, draft.answers)
-        await _note(ctx, user.id, _t(draft.locale, "thanks" if done else "already"))
+        await _note(ctx, user.id, _thanks(draft.locale) if done else _already(draft.locale))
         return
     await _ask(ctx, user.id, survey, draft.current, draft.locale)
+
+
+def _thanks(locale: str) -> str:
+    return i18n.gettext(locale, "Thank you, your answers are recorded.")
+
+
+def _done(locale: str) -> str:
+    # Translators: a button: the member has picked all the answers of a multiple choice.
+    return i18n.pgettext(locale, "survey button", "Done")
 
 
 async def _advance(
@@ -673,11 +629,15 @@ async def _advance(
     if index + 1 < len(survey.questions):
         await _ask(ctx, user.id, survey, index + 1, draft.locale)
         return
-    if await _complete(ctx, survey, member, answers):
-        key = "thanks_anonymous" if survey.anonymous else "thanks"
-        await _note(ctx, user.id, _t(draft.locale, key))
+    if not await _complete(ctx, survey, member, answers):
+        await _note(ctx, user.id, _already(draft.locale))
+    elif survey.anonymous:
+        thanks = i18n.gettext(
+            draft.locale, "Thank you, your answers are recorded, anonymously: they carry no name."
+        )
+        await _note(ctx, user.id, thanks)
     else:
-        await _note(ctx, user.id, _t(draft.locale, "already"))
+        await _note(ctx, user.id, _thanks(draft.locale))
 
 
 def _answer_rows(
@@ -923,22 +883,29 @@ async def _resolve(ctx: BotContext, user: UserRef, key: str, index: int) -> _Cli
     """The survey, member and draft of an answer click or form, after the checks (and a note
     to the member when the click cannot count)."""
     survey = await _by_key(ctx, key)
-    if survey is None:
-        await _note(ctx, user.id, _t(None, "unknown"))
-        return None
     member = await member_for(ctx, user)
+    if survey is None:
+        await _note(ctx, user.id, _unknown(locale_for(ctx, member)))
+        return None
     assert member.id is not None
     locale = member.locale or survey.locale
     draft = await _draft(ctx.db, survey.id, member.id)
     if draft is None or draft.finished:
-        done = await _responded(ctx.db, survey.id, member.id)
-        await _note(ctx, user.id, _t(locale, "already" if done else "not_started"))
+        if await _responded(ctx.db, survey.id, member.id):
+            await _note(ctx, user.id, _already(locale))
+        else:
+            # Translators: the label of the survey invitation's button, in quotes.
+            first = i18n.gettext(locale, 'Press "{start}" first.')
+            await _note(ctx, user.id, first.format(start=survey_start_label(locale)))
         return None
     if _is_closed(survey, ctx.clock.now()):
-        await _note(ctx, user.id, _t(locale, "closed"))
+        await _note(ctx, user.id, _closed(locale))
         return None
     if index != draft.current or index >= len(survey.questions):
-        await _note(ctx, user.id, _t(draft.locale, "stale"))
+        stale = i18n.gettext(
+            draft.locale, "That question is behind you: answer the last one I sent."
+        )
+        await _note(ctx, user.id, stale)
         return None
     return _Click(survey, member, draft, index, "")
 
@@ -960,7 +927,8 @@ async def on_button(event: ButtonClicked, ctx: BotContext) -> None:
         if survey is not None and round_:
             survey = await _round(ctx, survey, round_)
         if survey is None:
-            await _note(ctx, event.user.id, _t(None, "unknown"))
+            member = await member_for(ctx, event.user)
+            await _note(ctx, event.user.id, _unknown(locale_for(ctx, member)))
             return
         await start(ctx, event.user, survey)
         return
@@ -1010,7 +978,7 @@ async def _toggle(
     labels = _choice_labels(survey, draft.current, draft.locale)
     if choice == "done":
         if not draft.selection:
-            await _note(ctx, user.id, _t(draft.locale, "pick_one"))
+            await _note(ctx, user.id, i18n.gettext(draft.locale, "Pick at least one answer first."))
             return
         await _advance(ctx, user, survey, member, draft, {"choices": sorted(draft.selection)})
         return
@@ -1028,8 +996,10 @@ async def _toggle(
             )
             .values(selection=selection, updated_at=ctx.clock.now())
         )
-    chosen = ", ".join(labels[i] for i in selection) or _t(draft.locale, "nothing")
-    await _note(ctx, user.id, _t(draft.locale, "selected", choices=chosen))
+    # Translators: what a member has picked so far, when that is nothing.
+    chosen = ", ".join(labels[i] for i in selection) or i18n.gettext(draft.locale, "nothing yet")
+    selected = i18n.gettext(draft.locale, "Selected: {choices}").format(choices=chosen)
+    await _note(ctx, user.id, selected)
 
 
 async def _open_form(
@@ -1039,7 +1009,7 @@ async def _open_form(
     question = survey.questions[index]
     form = Form(
         id=_form_id(survey, index),
-        title=(survey.title or _t(locale, "title"))[:45],
+        title=(survey.title or _title(locale))[:45],
         fields=(
             FormField(
                 id="answer",
@@ -1049,7 +1019,8 @@ async def _open_form(
                 max_length=MAX_TEXT,
             ),
         ),
-        submit=_t(locale, "send"),
+        # Translators: the button of the form a member types a survey answer in.
+        submit=i18n.pgettext(locale, "survey form", "Send"),
     )
     open_form = getattr(ctx.adapter, "open_form", None)
     shown = False
@@ -1059,7 +1030,9 @@ async def _open_form(
         except Exception:
             log.exception("could not open the survey form")
     if not shown:
-        await _note(ctx, event.user.id, _t(locale, "type_here"))
+        await _note(
+            ctx, event.user.id, i18n.gettext(locale, "Type your answer here, in this conversation.")
+        )
 
 
 async def _text_answer(ctx: BotContext, click: _Click, user: UserRef, text: str) -> None:
@@ -1071,7 +1044,7 @@ async def _text_answer(ctx: BotContext, click: _Click, user: UserRef, text: str)
         if question.get("optional"):
             await _advance(ctx, user, click.survey, click.member, click.draft, {"skipped": True})
         else:
-            await _note(ctx, user.id, _t(click.draft.locale, "empty"))
+            await _note(ctx, user.id, i18n.gettext(click.draft.locale, "The answer is empty."))
         return
     await _advance(ctx, user, click.survey, click.member, click.draft, {"text": cleaned})
 
@@ -1340,7 +1313,13 @@ def results_text(results: SurveyResults) -> str:
         + (f" ({rate:.0%})" if rate is not None else ""),
     ]
     if results.too_few:
-        lines.append(_t("en", "too_few", k=MIN_GROUP))
+        lines.append(
+            i18n.gettext(
+                "en",
+                "Fewer than {k} anonymous responses: no answer is shown, so that none can be "
+                "told apart.",
+            ).format(k=MIN_GROUP)
+        )
         return "\n".join(lines)
     for q in results.questions:
         lines.append("")
