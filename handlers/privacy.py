@@ -11,8 +11,10 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING
 
+from rallybot.bot import i18n
 from rallybot.bot.adapters.base import file_sender
 from rallybot.bot.commands import specs
+from rallybot.bot.context import locale_for
 from rallybot.bot.events import ButtonClicked, CommandInvoked
 from rallybot.bot.feature import Feature, Subscription
 from rallybot.bot.messages import Button, Message
@@ -41,75 +43,27 @@ CHUNK = 1800
 CONFIRM_MINUTES = 15
 """How long the "forget me" confirmation button stays valid."""
 
-_WORDS: dict[str, dict[str, str]] = {
-    "nothing": {
-        "en": "I have nothing stored about you.",
-        "fr": "Je n'ai rien d'enregistré à votre sujet.",
-    },
-    "sent": {
-        "en": "Your data is in your direct messages.",
-        "fr": "Vos données sont dans vos messages privés.",
-    },
-    "export_title": {"en": "Your data", "fr": "Vos données"},
-    "export_text": {
-        "en": "Everything Rallybot stores about you, as JSON ({part}).",
-        "fr": "Tout ce que Rallybot enregistre à votre sujet, en JSON ({part}).",
-    },
-    "confirm": {
-        "en": (
-            "Erase your personal data? Your name, e-mail, messages to the bot and free-text "
-            "answers are deleted, and what remains (points, answers counted in statistics) is "
-            "no longer linked to you. This cannot be undone."
-        ),
-        "fr": (
-            "Effacer vos données personnelles ? Votre nom, e-mail, messages au bot et réponses "
-            "libres sont supprimés, et ce qui reste (points, réponses comptées dans les "
-            "statistiques) n'est plus lié à vous. C'est définitif."
-        ),
-    },
-    "confirm_dm": {
-        "en": "Please confirm in your direct messages.",
-        "fr": "Confirmez dans vos messages privés.",
-    },
-    "erase": {"en": "Erase my data", "fr": "Effacer mes données"},
-    "cancel": {"en": "Cancel", "fr": "Annuler"},
-    "cancelled": {"en": "Nothing was erased.", "fr": "Rien n'a été effacé."},
-    "expired": {
-        "en": "This confirmation has expired: run /rallybot forget again.",
-        "fr": "Cette confirmation a expiré : relancez /rallybot forget.",
-    },
-    "done": {
-        "en": "Done: Rallybot no longer holds personal data about you.",
-        "fr": "C'est fait : Rallybot ne conserve plus de données personnelles sur vous.",
-    },
-    "managers_only": {
-        "en": "Erasing someone else is for community managers only.",
-        "fr": "Effacer quelqu'un d'autre est réservé aux animateurs de la communauté.",
-    },
-    "no_such": {
-        "en": "No member {who} is known (mention them, or give their platform id).",
-        "fr": "Aucun membre {who} n'est connu (mentionnez-le ou donnez son identifiant).",
-    },
-    "confirm_other": {
-        "en": (
-            "Erase the personal data of {who}? Their name, e-mail, messages to the bot and "
-            "free-text answers are deleted, mentions of them in other messages are replaced, "
-            "and what remains is no longer linked to them. This cannot be undone, and it is "
-            "logged (who asked and when)."
-        ),
-        "fr": (
-            "Effacer les données personnelles de {who} ? Son nom, son e-mail, ses messages au "
-            "bot et ses réponses libres sont supprimés, les mentions dans d'autres messages "
-            "remplacées, et ce qui reste n'est plus lié à cette personne. C'est définitif, et "
-            "journalisé (qui l'a demandé et quand)."
-        ),
-    },
-    "erase_other": {"en": "Erase their data", "fr": "Effacer ses données"},
-    "done_other": {
-        "en": "Done: Rallybot no longer holds personal data about that person.",
-        "fr": "C'est fait : Rallybot ne conserve plus de données sur cette personne.",
-    },
-}
+
+def _confirm_dm(locale: str) -> str:
+    return i18n.gettext(locale, "Please confirm in your direct messages.")
+
+
+def _cancel(locale: str) -> str:
+    # Translators: a button: do not erase.
+    return i18n.pgettext(locale, "privacy button", "Cancel")
+
+
+def _expired(locale: str) -> str:
+    return i18n.gettext(locale, "This confirmation has expired: run /rallybot forget again.")
+
+
+def _managers_only(locale: str) -> str:
+    return i18n.gettext(locale, "Erasing someone else is for community managers only.")
+
+
+def _nothing(locale: str) -> str:
+    return i18n.gettext(locale, "I have nothing stored about you.")
+
 
 _MENTION = re.compile(r"^<@!?([^>|]+)(\|[^>]*)?>$")
 
@@ -118,12 +72,6 @@ def mentioned_id(arg: str) -> str:
     """The platform user id in a mention (``<@U1>``, ``<@U1|name>``, ``<@!1>``) or as typed."""
     found = _MENTION.match(arg.strip())
     return found.group(1) if found else arg.strip().removeprefix("@")
-
-
-def _t(locale: str | None, key: str, **values: object) -> str:
-    words = _WORDS[key]
-    language = (locale or "en").split("-")[0].split("_")[0].lower()
-    return words.get(language, words["en"]).format(**values)
 
 
 def chunks(text: str, size: int = CHUNK) -> list[str]:
@@ -147,13 +95,15 @@ def chunks(text: str, size: int = CHUNK) -> list[str]:
     return pieces
 
 
-async def send_export(ctx: BotContext, user_id: str, text: str, locale: str | None) -> int:
+async def send_export(ctx: BotContext, user_id: str, text: str, locale: str) -> int:
     """Send the export to ``user_id``: one file where the adapter takes files (``send_file``),
     else direct messages holding it in code blocks. Returns the number of messages sent."""
-    title = _t(locale, "export_title")
+    title = i18n.gettext(locale, "Your data")
+    # Translators: {part} is a file name, or a part number such as "2/3".
+    about = i18n.gettext(locale, "Everything Rallybot stores about you, as JSON ({part}).")
     send_file = file_sender(ctx.adapter)
     if send_file is not None:
-        message = Message(text=_t(locale, "export_text", part="rallybot-data.json"), title=title)
+        message = Message(text=about.format(part="rallybot-data.json"), title=title)
         await send_file(user_id, "rallybot-data.json", text.encode(), message)
         return 1
     parts = chunks(text)
@@ -164,7 +114,7 @@ async def send_export(ctx: BotContext, user_id: str, text: str, locale: str | No
             Message(
                 text=f"```\n{part.rstrip(chr(10))}\n```",
                 title=title if number == 1 else None,
-                context=_t(locale, "export_text", part=label),
+                context=about.format(part=label),
                 metadata={"export_part": label},
             ),
         )
@@ -180,67 +130,83 @@ async def on_command(event: CommandInvoked, ctx: BotContext) -> None:
         await _forget_other(event, ctx)
         return
     member = await get_member_by_platform_id(ctx.db, event.platform, event.user.id)
-    locale = member.locale if member is not None else None
+    locale = locale_for(ctx, member)
     if member is None or member.id is None:
-        await ctx.answer(event, _t(locale, "nothing"))
+        await ctx.answer(event, _nothing(locale))
         return
     if name == "mydata":
         data = await export_member(ctx.db, member.id)
         if data is None:
-            await ctx.answer(event, _t(locale, "nothing"))
+            await ctx.answer(event, _nothing(locale))
             return
         await send_export(ctx, event.user.id, export_json(data), locale)
-        await ctx.answer(event, _t(locale, "sent"))
+        await ctx.answer(event, i18n.gettext(locale, "Your data is in your direct messages."))
         return
     stamp = str(int(ctx.clock.now().timestamp()))
     await ctx.adapter.send_direct(
         event.user.id,
         Message(
-            text=_t(locale, "confirm"),
+            text=i18n.gettext(
+                locale,
+                "Erase your personal data? Your name, e-mail, messages to the bot and free-text "
+                "answers are deleted, and what remains (points, answers counted in statistics) is "
+                "no longer linked to you. This cannot be undone.",
+            ),
             buttons=(
                 Button(
-                    label=_t(locale, "erase"),
+                    label=i18n.pgettext(locale, "privacy button", "Erase my data"),
                     action_id="forget-confirm",
                     value=stamp,
                     style="danger",
                 ),
-                Button(label=_t(locale, "cancel"), action_id="forget-cancel", value=stamp),
+                Button(label=_cancel(locale), action_id="forget-cancel", value=stamp),
             ),
         ),
     )
-    await ctx.answer(event, _t(locale, "confirm_dm"))
+    await ctx.answer(event, _confirm_dm(locale))
 
 
 async def _forget_other(event: CommandInvoked, ctx: BotContext) -> None:
     """``/rallybot forget @member``: a community manager is asked to confirm."""
     me = await get_member_by_platform_id(ctx.db, event.platform, event.user.id)
-    locale = me.locale if me is not None else None
+    locale = locale_for(ctx, me)
     if not ctx.is_admin(event.user):
-        await ctx.answer(event, _t(locale, "managers_only"))
+        await ctx.answer(event, _managers_only(locale))
         return
     who = " ".join(event.args)
     target = await get_member_by_platform_id(ctx.db, event.platform, mentioned_id(who))
     if target is None or target.id is None or target.forgotten:
-        await ctx.answer(event, _t(locale, "no_such", who=who))
+        await ctx.answer(
+            event,
+            i18n.gettext(
+                locale, "No member {who} is known (mention them, or give their platform id)."
+            ).format(who=who),
+        )
         return
     stamp = str(int(ctx.clock.now().timestamp()))
     value = f"{target.id}:{stamp}"
     await ctx.adapter.send_direct(
         event.user.id,
         Message(
-            text=_t(locale, "confirm_other", who=_label(target)),
+            text=i18n.gettext(
+                locale,
+                "Erase the personal data of {who}? Their name, e-mail, messages to the bot and "
+                "free-text answers are deleted, mentions of them in other messages are replaced, "
+                "and what remains is no longer linked to them. This cannot be undone, and it is "
+                "logged (who asked and when).",
+            ).format(who=_label(target)),
             buttons=(
                 Button(
-                    label=_t(locale, "erase_other"),
+                    label=i18n.pgettext(locale, "privacy button", "Erase their data"),
                     action_id="forget-member-confirm",
                     value=value,
                     style="danger",
                 ),
-                Button(label=_t(locale, "cancel"), action_id="forget-cancel", value=stamp),
+                Button(label=_cancel(locale), action_id="forget-cancel", value=stamp),
             ),
         ),
     )
-    await ctx.answer(event, _t(locale, "confirm_dm"))
+    await ctx.answer(event, _confirm_dm(locale))
 
 
 def _label(member: Member) -> str:
@@ -249,9 +215,9 @@ def _label(member: Member) -> str:
 
 async def _forget_other_confirmed(event: ButtonClicked, ctx: BotContext) -> None:
     me = await get_member_by_platform_id(ctx.db, event.platform, event.user.id)
-    locale = me.locale if me is not None else None
+    locale = locale_for(ctx, me)
     if not ctx.is_admin(event.user):
-        await ctx.adapter.send_direct(event.user.id, Message(text=_t(locale, "managers_only")))
+        await ctx.adapter.send_direct(event.user.id, Message(text=_managers_only(locale)))
         return
     target, _, stamp = event.value.partition(":")
     now = ctx.clock.now()
@@ -261,7 +227,7 @@ async def _forget_other_confirmed(event: ButtonClicked, ctx: BotContext) -> None
     except (ValueError, OverflowError, OSError):
         return
     if not 0 <= (now - asked).total_seconds() <= CONFIRM_MINUTES * 60:
-        await ctx.adapter.send_direct(event.user.id, Message(text=_t(locale, "expired")))
+        await ctx.adapter.send_direct(event.user.id, Message(text=_expired(locale)))
         return
     report = await erase_member(
         ctx.db,
@@ -274,7 +240,14 @@ async def _forget_other_confirmed(event: ButtonClicked, ctx: BotContext) -> None
     if report is not None:
         log.info("a community manager had a member erased")
         ctx.request_plan()
-    await ctx.adapter.send_direct(event.user.id, Message(text=_t(locale, "done_other")))
+    await ctx.adapter.send_direct(
+        event.user.id,
+        Message(
+            text=i18n.gettext(
+                locale, "Done: Rallybot no longer holds personal data about that person."
+            )
+        ),
+    )
 
 
 async def on_button(event: ButtonClicked, ctx: BotContext) -> None:
@@ -288,9 +261,11 @@ async def on_button(event: ButtonClicked, ctx: BotContext) -> None:
     if event.action_id not in {"forget-confirm", "forget-cancel"}:
         return
     member = await get_member_by_platform_id(ctx.db, event.platform, event.user.id)
-    locale = member.locale if member is not None else None
+    locale = locale_for(ctx, member)
     if event.action_id == "forget-cancel":
-        await ctx.adapter.send_direct(event.user.id, Message(text=_t(locale, "cancelled")))
+        await ctx.adapter.send_direct(
+            event.user.id, Message(text=i18n.gettext(locale, "Nothing was erased."))
+        )
         return
     now = ctx.clock.now()
     try:
@@ -298,14 +273,19 @@ async def on_button(event: ButtonClicked, ctx: BotContext) -> None:
     except (ValueError, OverflowError, OSError):
         return
     if not 0 <= (now - asked).total_seconds() <= CONFIRM_MINUTES * 60:
-        await ctx.adapter.send_direct(event.user.id, Message(text=_t(locale, "expired")))
+        await ctx.adapter.send_direct(event.user.id, Message(text=_expired(locale)))
         return
     if member is not None and member.id is not None:
         report = await forget_member(ctx.db, member.id, now, is_manager=ctx.settings.is_admin)
         if report is not None:
             log.info("a member was forgotten (rows moved: %s)", sum(report.moved.values()))
         ctx.request_plan()
-    await ctx.adapter.send_direct(event.user.id, Message(text=_t(locale, "done")))
+    await ctx.adapter.send_direct(
+        event.user.id,
+        Message(
+            text=i18n.gettext(locale, "Done: Rallybot no longer holds personal data about you.")
+        ),
+    )
 
 
 class PrivacyFeature(Feature):

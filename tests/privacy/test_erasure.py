@@ -73,7 +73,7 @@ async def _audit(db: Database) -> list[dict[str, Any]]:
 def _bot(db: Database, tmp_path: Path, adapter: MemoryAdapter) -> Rallybot:
     folder = tmp_path / "campaigns"
     folder.mkdir(exist_ok=True)
-    settings = Settings(database_url=db.url, admins=["memory:cm"])
+    settings = Settings(database_url=db.url, admins=["memory:cm"], locale="en")
     return Rallybot(settings, db, adapter, SimulatedClock(NOW), campaign_paths=[folder])
 
 
