@@ -27,7 +27,7 @@ import sqlalchemy as sa
 
 from rallybot.bot import i18n
 from rallybot.bot.commands import specs
-from rallybot.bot.context import member_for
+from rallybot.bot.context import locale_for, member_for
 from rallybot.bot.events import (
     CommandInvoked,
     MessagePosted,
@@ -85,8 +85,6 @@ BADGE_OUTBOX = "points.badges"
 member's id): written with the badge, in one transaction, so each goes out exactly once."""
 
 PERIODS: dict[str, Period] = {"all": "all", "season": "season", "7d": "7d", "30d": "30d"}
-_PERIOD_WORDS = {"all": "all time", "season": "this season", "7d": "the last 7 days"}
-_PERIOD_WORDS["30d"] = "the last 30 days"
 
 _REASONS = {
     "reaction_on_announcement": "reaction on an announcement",
@@ -98,17 +96,6 @@ _REASONS = {
     "onboarding_task": "onboarding task",
     "help_answer_accepted": "accepted help answer",
 }
-_BADGE_TEXT = {
-    "dm": {
-        "fr": "🏅 Nouveau badge : {badge} ! Bravo {name}.",
-        "en": "🏅 New badge: {badge}! Well done {name}.",
-    },
-    "channel": {
-        "fr": "🏅 {name} obtient le badge « {badge} » !",
-        "en": "🏅 {name} earned the {badge} badge!",
-    },
-}
-
 D = table_of(Delivery).c
 M = table_of(Member).c
 
@@ -262,34 +249,28 @@ KUDOS_OUTBOX = "points.kudos"
 """The outbox ``campaign_id`` of kudos notices (step ``kudos-received``, occurrence a digest
 of the award's key): written with the award, so each kudos is told once."""
 
-_KUDOS_TEXT = {
-    "en": (
-        "🙌 {giver} gave you kudos (+{points} points).",
-        "🙌 {giver} gave you kudos: {why} (+{points} points).",
-    ),
-    "fr": (
-        "🙌 {giver} vous adresse des bravos (+{points} points).",
-        "🙌 {giver} vous adresse des bravos : {why} (+{points} points).",
-    ),
-    "es": (
-        "🙌 {giver} te ha dado un reconocimiento (+{points} puntos).",
-        "🙌 {giver} te ha dado un reconocimiento: {why} (+{points} puntos).",
-    ),
-    "de": (
-        "🙌 {giver} hat dir Kudos gegeben (+{points} Punkte).",
-        "🙌 {giver} hat dir Kudos gegeben: {why} (+{points} Punkte).",
-    ),
-}
-
 
 def _kudos_notice(
     ctx: BotContext, receiver: Member, giver: Member, points: int, key: str, why: str | None
 ) -> dict[str, Any]:
     """The outbox row telling ``receiver`` of their kudos, in their language."""
     assert receiver.id is not None
-    locale = (receiver.locale or ctx.settings.locale or "en").split("-")[0].split("_")[0]
-    bare, with_why = _KUDOS_TEXT.get(locale, _KUDOS_TEXT["en"])
-    template = with_why if why else bare
+    locale = locale_for(ctx, receiver)
+    if why:
+        # Translators: {giver} is a colleague's name; {why} the reason they gave.
+        template = i18n.ngettext(
+            locale,
+            "🙌 {giver} gave you kudos: {why} (+{points} point).",
+            "🙌 {giver} gave you kudos: {why} (+{points} points).",
+            points,
+        )
+    else:
+        template = i18n.ngettext(
+            locale,
+            "🙌 {giver} gave you kudos (+{points} point).",
+            "🙌 {giver} gave you kudos (+{points} points).",
+            points,
+        )
     text = template.format(giver=_name(giver), why=member_text(why, 200), points=points)
     message = Message(text=text, metadata={"campaign": KUDOS_OUTBOX, "step": "kudos-received"})
     now = ctx.clock.now()
@@ -310,19 +291,15 @@ def _kudos_notice(
     }
 
 
-_RECOGNITION_TEXT = {
-    "en": ("🙌 {giver} → {receiver}", "🙌 {giver} → {receiver}: {why}"),
-    "fr": ("🙌 {giver} → {receiver}", "🙌 {giver} → {receiver} : {why}"),
-}
-
-
 def _recognition_post(
     ctx: BotContext, receiver: Member, giver: Member, key: str, why: str | None
 ) -> dict[str, Any]:
     """The outbox row celebrating a kudos in the recognition channel, in the bot's language."""
-    locale = (ctx.settings.locale or "en").split("-")[0].split("_")[0]
-    bare, with_why = _RECOGNITION_TEXT.get(locale, _RECOGNITION_TEXT["en"])
-    template = with_why if why else bare
+    if why:
+        # Translators: a kudos in the recognition channel: giver → receiver: reason.
+        template = i18n.gettext(ctx.settings.locale, "🙌 {giver} → {receiver}: {why}")
+    else:
+        template = "🙌 {giver} → {receiver}"  # names only: no word to translate
     text = template.format(giver=_name(giver), receiver=_name(receiver), why=member_text(why, 200))
     message = Message(text=text, metadata={"campaign": KUDOS_OUTBOX, "step": "recognition"})
     channel = _channel_of(ctx, ctx.settings.recognition_channel or "")
@@ -344,7 +321,6 @@ def _recognition_post(
     }
 
 
-_DAILY_TITLE = {"en": "🙌 Kudos of the day", "fr": "🙌 Les bravos du jour"}
 _DAILY_POSTED: WeakKeyDictionary[Database, str] = WeakKeyDictionary()
 E = table_of(PointEntry).c
 
@@ -398,8 +374,8 @@ async def recognition_tick(ctx: BotContext) -> int:
         lines.append(
             f"• {_name(giver)} → {_name(receiver)}" + (f": {member_text(why, 200)}" if why else "")
         )
-    locale = (settings.locale or "en").split("-")[0].split("_")[0]
-    text = _DAILY_TITLE.get(locale, _DAILY_TITLE["en"]) + "\n" + "\n".join(lines)
+    title = i18n.gettext(settings.locale, "🙌 Kudos of the day")
+    text = title + "\n" + "\n".join(lines)
     channel = _channel_of(ctx, settings.recognition_channel)
     message = Message(text=text, metadata={"campaign": KUDOS_OUTBOX, "step": "recognition-daily"})
     row = {
@@ -427,10 +403,13 @@ def _badge_announcement(
     """The outbox row announcing a badge (a direct message, or a post in the rules' channel);
     the dispatcher sends it, retried like any message, once per member and badge."""
     assert member.id is not None
-    locale = (member.locale or ctx.settings.locale or "en").split("-")[0].split("_")[0]
+    locale = locale_for(ctx, member)
     where = "dm" if rules.announce == "dm" else "channel"
-    templates = _BADGE_TEXT[where]
-    template = templates.get(locale, templates["en"])
+    if where == "dm":
+        # Translators: {badge} is a badge's name from the rules file; {name} the member's.
+        template = i18n.gettext(locale, "🏅 New badge: {badge}! Well done {name}.")
+    else:
+        template = i18n.gettext(locale, "🏅 {name} earned the {badge} badge!")
     text = template.format(badge=localized(badge.name, locale), name=_name(member))
     message = Message(text=text, metadata={"campaign": BADGE_OUTBOX, "step": f"badge-{badge.id}"})
     payload: dict[str, Any] = {"message": message.to_dict()}
@@ -716,6 +695,29 @@ async def summary(ctx: BotContext, member: Member, *, entries: int = 5) -> list[
     return lines
 
 
+def _unknown_member(locale: str, typed: str) -> str:
+    return i18n.gettext(locale, "I don't know {who}.").format(who=member_text(typed, 80))
+
+
+async def _top_title(ctx: BotContext, locale: str, period: Period, team: str | None) -> str:
+    """The leaderboard's first line: its period, and its team when there is one."""
+    if period == "season" and await ledger.current_season(ctx.db) is None:
+        words = i18n.gettext(locale, "all time (no season started)")
+    elif period == "season":
+        words = i18n.gettext(locale, "this season")
+    elif period == "7d":
+        words = i18n.gettext(locale, "the last 7 days")
+    elif period == "30d":
+        words = i18n.gettext(locale, "the last 30 days")
+    else:
+        words = i18n.gettext(locale, "all time")
+    if team:
+        # Translators: {period} is "all time", "this season", "the last 7 days"...
+        title = i18n.gettext(locale, "Leaderboard, {period}, team {team}:")
+        return title.format(period=words, team=member_text(team, 80))
+    return i18n.gettext(locale, "Leaderboard, {period}:").format(period=words)
+
+
 async def _top(event: CommandInvoked, ctx: BotContext) -> None:
     rules = rules_of(ctx)
     args = list(event.args)
@@ -726,10 +728,9 @@ async def _top(event: CommandInvoked, ctx: BotContext) -> None:
     now = ctx.clock.now()
     private = rules.leaderboard.private and not ctx.is_admin(event.user)
     limit = rules.leaderboard.top if private else 10
-    words = _PERIOD_WORDS[period]
-    if period == "season" and await ledger.current_season(ctx.db) is None:
-        words = "all time (no season started)"
-    title = f"Leaderboard, {words}" + (f", team {team}" if team else "") + ":"
+    member = await get_member_by_platform_id(ctx.db, event.user.platform, event.user.id)
+    locale = locale_for(ctx, member)
+    title = await _top_title(ctx, locale, period, team)
     standings = (
         await ledger.leaderboard(ctx.db, period=period, now=now, team=team, limit=limit)
         if limit
@@ -741,30 +742,45 @@ async def _top(event: CommandInvoked, ctx: BotContext) -> None:
         for s in standings
     )
     if not standings and limit:
-        lines.append("No points yet.")
-    member = await get_member_by_platform_id(ctx.db, event.user.platform, event.user.id)
+        lines.append(i18n.gettext(locale, "No points yet."))
     if member is not None and member.id is not None:
         mine = await ledger.rank_of(ctx.db, member.id, period=period, now=now, team=team)
         if mine is not None and mine.total > 0:
-            lines.append(f"You: #{mine.rank} with {mine.total} point(s).")
+            you = i18n.ngettext(
+                locale,
+                "You: #{rank} with {total} point.",
+                "You: #{rank} with {total} points.",
+                mine.total,
+            )
+            lines.append(you.format(rank=mine.rank, total=mine.total))
     await ctx.answer(event, "\n".join(lines))
 
 
 async def _kudos(event: CommandInvoked, ctx: BotContext) -> None:
+    giver = await member_for(ctx, event.user)
+    locale = locale_for(ctx, giver)
     if not event.args:
-        await ctx.answer(event, "Usage: /rallybot kudos @member reason")
+        # Translators: "@member" and "reason" name the command's arguments.
+        await ctx.answer(event, i18n.gettext(locale, "Usage: /rallybot kudos @member reason"))
         return
     receiver = await find_member(ctx, event.platform, event.args[0])
     if receiver is None or receiver.id is None:
-        await ctx.answer(event, f"I don't know {member_text(event.args[0], 80)}.")
+        await ctx.answer(event, _unknown_member(locale, event.args[0]))
         return
-    giver = await member_for(ctx, event.user)
     if giver.id == receiver.id:
-        await ctx.answer(event, "Kudos go to someone else: you cannot give them to yourself.")
+        await ctx.answer(
+            event,
+            i18n.gettext(locale, "Kudos go to someone else: you cannot give them to yourself."),
+        )
         return
     rules = rules_of(ctx)
     if _excluded(ctx, rules, receiver):
-        await ctx.answer(event, f"{_name(receiver)} does not take part in points.")
+        await ctx.answer(
+            event,
+            i18n.gettext(locale, "{name} does not take part in points.").format(
+                name=_name(receiver)
+            ),
+        )
         return
     reason = sanitize_answer(" ".join(event.args[1:]), 300)
     granted = await grant(
@@ -778,24 +794,43 @@ async def _kudos(event: CommandInvoked, ctx: BotContext) -> None:
         kudos_note=reason or None,
     )
     if granted:
-        await ctx.answer(event, f"Kudos sent to {_name(receiver)} (+{granted}).")
+        sent = i18n.gettext(locale, "Kudos sent to {name} (+{points}).")
+        await ctx.answer(event, sent.format(name=_name(receiver), points=granted))
+        return
+    allowance = rules.kudos.daily_allowance
+    if rules.kudos.per_pair_daily:
+        # Translators: {n} kudos a day in all, {pair} of them to the same person.
+        refused = i18n.ngettext(
+            locale,
+            "No kudos sent: you may give {n} a day, {pair} to the same person.",
+            "No kudos sent: you may give {n} a day, {pair} to the same person.",
+            allowance,
+        ).format(n=allowance, pair=rules.kudos.per_pair_daily)
     else:
-        await ctx.answer(
-            event,
-            f"No kudos sent: you may give {rules.kudos.daily_allowance} a day, "
-            f"{rules.kudos.per_pair_daily or 'any number'} to the same person.",
-        )
+        refused = i18n.ngettext(
+            locale,
+            "No kudos sent: you may give {n} a day.",
+            "No kudos sent: you may give {n} a day.",
+            allowance,
+        ).format(n=allowance)
+    await ctx.answer(event, refused)
 
 
 async def _adjust(event: CommandInvoked, ctx: BotContext, args: list[str]) -> None:
     verb = args[0].lower()
-    usage = f"Usage: /rallybot points {verb} @member N reason"
+    locale = locale_for(ctx, await member_for(ctx, event.user))
     if len(args) < 4 or not args[2].isdigit() or int(args[2]) == 0:
-        await ctx.answer(event, usage + " (N a positive number; the reason is required)")
+        # Translators: {verb} is "add" or "remove", the command's own word: keep as is.
+        usage = i18n.gettext(
+            locale,
+            "Usage: /rallybot points {verb} @member N reason "
+            "(N a positive number; the reason is required)",
+        )
+        await ctx.answer(event, usage.format(verb=verb))
         return
     member = await find_member(ctx, event.platform, args[1])
     if member is None or member.id is None:
-        await ctx.answer(event, f"I don't know {member_text(args[1], 80)}.")
+        await ctx.answer(event, _unknown_member(locale, args[1]))
         return
     amount = int(args[2]) * (1 if verb == "add" else -1)
     reason = sanitize_answer(" ".join(args[3:]), 300)
@@ -819,22 +854,31 @@ async def _adjust(event: CommandInvoked, ctx: BotContext, args: list[str]) -> No
         entry_id,
     )
     if entry_id is None:
-        await ctx.answer(event, "Already done.")
+        await ctx.answer(event, i18n.gettext(locale, "Already done."))
         return
     await check_badges(ctx, member)
+    # Translators: {amount} is signed ("+5", "-3"); {reason} is the manager's reason.
+    done = i18n.gettext(
+        locale,
+        "Entry #{id}: {amount} for {name} ({reason}). Undo with /rallybot points revert {id}",
+    )
     await ctx.answer(
         event,
-        f"Entry #{entry_id}: {_signed(amount)} for {_name(member)} ({member_text(reason, 300)}). "
-        f"Undo with /rallybot points revert {entry_id}",
+        done.format(
+            id=entry_id, amount=_signed(amount), name=_name(member), reason=member_text(reason, 300)
+        ),
     )
 
 
 async def _revert(event: CommandInvoked, ctx: BotContext, args: list[str]) -> None:
+    actor = await member_for(ctx, event.user)
+    locale = locale_for(ctx, actor)
     if len(args) < 2 or not args[1].lstrip("#").isdigit():
-        await ctx.answer(event, "Usage: /rallybot points revert ENTRY_ID [reason]")
+        await ctx.answer(
+            event, i18n.gettext(locale, "Usage: /rallybot points revert ENTRY_ID [reason]")
+        )
         return
     entry_id = int(args[1].lstrip("#"))
-    actor = await member_for(ctx, event.user)
     note = " ".join(args[2:]).strip()
     reason = f"reverted entry #{entry_id} by {event.user.name or event.user.id}"
     new_id = await ledger.revert(
@@ -846,24 +890,29 @@ async def _revert(event: CommandInvoked, ctx: BotContext, args: list[str]) -> No
     )
     log.info("points revert by %s: entry %s -> %s", event.user.key, entry_id, new_id)
     if new_id is None:
-        await ctx.answer(
-            event, f"Entry #{entry_id} does not exist, was already reverted, or is a reversal."
+        missing = i18n.gettext(
+            locale, "Entry #{id} does not exist, was already reverted, or is a reversal."
         )
+        await ctx.answer(event, missing.format(id=entry_id))
     else:
-        await ctx.answer(event, f"Entry #{entry_id} reverted (entry #{new_id}).")
+        reverted = i18n.gettext(locale, "Entry #{id} reverted (entry #{new}).")
+        await ctx.answer(event, reverted.format(id=entry_id, new=new_id))
 
 
 async def _season(event: CommandInvoked, ctx: BotContext) -> None:
     args = list(event.args)
+    locale = locale_for(ctx, await member_for(ctx, event.user))
     if len(args) != 2 or args[0].lower() != "start":
-        await ctx.answer(event, "Usage: /rallybot season start NAME")
+        await ctx.answer(event, i18n.gettext(locale, "Usage: /rallybot season start NAME"))
         return
     name = args[1][:64]
     if await ledger.start_season(ctx.db, name, ctx.clock.now()):
         log.info("season %s started by %s", name, event.user.key)
-        await ctx.answer(event, f'Season "{name}" started: season totals restart from 0.')
+        started = i18n.gettext(locale, 'Season "{name}" started: season totals restart from 0.')
+        await ctx.answer(event, started.format(name=member_text(name, 64)))
     else:
-        await ctx.answer(event, f'A season named "{name}" already exists.')
+        exists = i18n.gettext(locale, 'A season named "{name}" already exists.')
+        await ctx.answer(event, exists.format(name=member_text(name, 64)))
 
 
 async def on_command(event: CommandInvoked, ctx: BotContext) -> None:
@@ -877,7 +926,9 @@ async def on_command(event: CommandInvoked, ctx: BotContext) -> None:
     )
     if admin_only and not ctx.is_admin(event.user):
         what = f"/rallybot {name} {args[0].lower()}" if name == "points" else f"/rallybot {name}"
-        await ctx.answer(event, f'"{what}" is for community managers only.')
+        locale = locale_for(ctx, await member_for(ctx, event.user))
+        refused = i18n.gettext(locale, '"{command}" is for community managers only.')
+        await ctx.answer(event, refused.format(command=what))
         return
     if name == "points":
         if not args:
@@ -887,7 +938,10 @@ async def on_command(event: CommandInvoked, ctx: BotContext) -> None:
         elif args[0].lower() == "revert":
             await _revert(event, ctx, args)
         else:
-            await ctx.answer(event, "Usage: /rallybot points [add|remove|revert ...]")
+            locale = locale_for(ctx, await member_for(ctx, event.user))
+            await ctx.answer(
+                event, i18n.gettext(locale, "Usage: /rallybot points [add|remove|revert ...]")
+            )
     elif name == "top":
         await _top(event, ctx)
     elif name == "kudos":

@@ -398,11 +398,11 @@ async def test_seasons_top_periods_teams_and_private_mode(db: Database, tmp_path
         "1. Bob — 5",
         "2. Alice — 5",
         "3. Carol — 1",
-        "You: #2 with 5 point(s).",
+        "You: #2 with 5 points.",
     ]
     assert (await w.command(carol, "top", "7d", "tech")).splitlines()[1:] == [
         "1. Carol — 1",
-        "You: #1 with 1 point(s).",
+        "You: #1 with 1 point.",
     ]
     assert "(no season started)" in await w.command(alice, "top", "season")
     assert (await w.command(alice, "season", "start", "s2")).endswith("managers only.")
@@ -427,7 +427,7 @@ async def test_seasons_top_periods_teams_and_private_mode(db: Database, tmp_path
     assert (await w.command(carol, "top")).splitlines() == [
         "Leaderboard, all time:",
         "1. Bob — 5",
-        "You: #3 with 2 point(s).",
+        "You: #3 with 2 points.",
     ]
     assert len((await w.command(cm, "top")).splitlines()) == 4
 
