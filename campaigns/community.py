@@ -32,11 +32,9 @@ from pydantic import AfterValidator, Field, StringConstraints
 from rallybot.campaigns.base import Identifier, Strict
 from rallybot.campaigns.loader import (
     CampaignLoadError,
-    LoadError,
+    DocumentKind,
     is_community_file,
     is_community_text,
-    load_document,
-    load_errors,
     yaml_files,
 )
 from rallybot.campaigns.zones import is_zone, zone_problem
@@ -211,23 +209,13 @@ _EMPTY = "the file is empty: a community file needs at least community: (its id)
 _KEYS = "community: ..., managers: ..., help: ..."
 
 
-def _load(
-    raw: str | bytes | None, source: str, path: Path | None
-) -> tuple[Community | None, list[LoadError]]:
-    spec, found, _ = load_document(raw, source, CommunitySpec, path=path, empty=_EMPTY, keys=_KEYS)
-    errors = load_errors(source, found)
-    if spec is None or errors:
-        return None, errors
-    return Community(spec, source), []
+_COMMUNITY = DocumentKind(CommunitySpec, Community, _EMPTY, _KEYS)
 
 
 def load_community_text(text: str | bytes, source: str) -> Community:
     """Load a community file from memory; raises :class:`CampaignLoadError` with every
     mistake."""
-    community, errors = _load(text, source, None)
-    if community is None:
-        raise CampaignLoadError(errors)
-    return community
+    return _COMMUNITY.load_text(text, source)
 
 
 def roster_date_format(paths: Iterable[str | Path]) -> str:
@@ -244,7 +232,4 @@ def roster_date_format(paths: Iterable[str | Path]) -> str:
 
 def load_community(path: str | Path) -> Community:
     """Load the community file at ``path``; raises :class:`CampaignLoadError`."""
-    community, errors = _load(None, str(path), Path(path))
-    if community is None:
-        raise CampaignLoadError(errors)
-    return community
+    return _COMMUNITY.load(path)

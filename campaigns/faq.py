@@ -33,10 +33,8 @@ from rallybot.campaigns.base import (
     texts_of,
 )
 from rallybot.campaigns.loader import (
-    CampaignLoadError,
+    DocumentKind,
     LoadError,
-    load_document,
-    load_errors,
     read_head,
     yaml_files,
 )
@@ -358,32 +356,17 @@ def _compile(spec: FaqSpec, source: str) -> Faq:
     )
 
 
-def _load(
-    raw: str | bytes | None, source: str, path: Path | None
-) -> tuple[Faq | None, list[LoadError], Any]:
-    spec, found, document = load_document(
-        raw, source, FaqSpec, path=path, check=check_faq, empty=_EMPTY, keys=_KEYS
-    )
-    errors = load_errors(source, found)
-    if spec is None or errors:
-        return None, errors, document
-    return _compile(spec, source), [], document
+_FAQ = DocumentKind(FaqSpec, _compile, _EMPTY, _KEYS, check_faq)
 
 
 def load_faq_text(text: str | bytes, source: str) -> Faq:
     """Load a FAQ from memory; raises :class:`CampaignLoadError` listing every mistake."""
-    faq, errors, _ = _load(text, source, None)
-    if faq is None:
-        raise CampaignLoadError(errors)
-    return faq
+    return _FAQ.load_text(text, source)
 
 
 def load_faq(path: str | Path) -> Faq:
     """Load one FAQ file; raises :class:`CampaignLoadError` listing every mistake."""
-    faq, errors, _ = _load(None, str(path), Path(path))
-    if faq is None:
-        raise CampaignLoadError(errors)
-    return faq
+    return _FAQ.load(path)
 
 
 def is_faq_text(text: str) -> bool:
@@ -408,9 +391,9 @@ def load_faqs(paths: Iterable[str | Path]) -> tuple[list[Faq], list[LoadError]]:
     for path in yaml_files(paths):
         if not is_faq_file(path):
             continue
-        faq, found, document = _load(None, str(path), path)
+        faq, found, document = _FAQ.read(None, str(path), path)
         errors.extend(found)
-        if faq is None:
+        if faq is None or document is None:
             continue
         if faq.id in owners:
             line, column = document.value_at(("faq",))

@@ -53,6 +53,7 @@ __all__ = [
     "MAX_NODES",
     "MAX_TEXT_CHARS",
     "CampaignLoadError",
+    "DocumentKind",
     "LoadError",
     "is_community_file",
     "is_community_text",
@@ -1029,6 +1030,51 @@ def load_errors(source: str, found: Iterable[tuple[int, int, str, str]]) -> list
     errors = [LoadError(source, *item) for item in dict.fromkeys(found)]
     errors.sort(key=lambda error: (error.line, error.column))
     return errors
+
+
+T = typing.TypeVar("T")
+
+
+@dataclass(frozen=True)
+class DocumentKind(typing.Generic[M, T]):
+    """A kind of file read with :func:`load_document` (a quiz bank, a FAQ, the community
+    file): its model, the checks that need the whole file, what a valid file becomes, and how
+    an empty or misshapen file is described."""
+
+    model: type[M]
+    build: Callable[[M, str], T]
+    """The loaded form, from the validated model and the file's name."""
+    empty: str
+    keys: str
+    check: Callable[[M], Iterable[Problem]] | None = None
+
+    def read(
+        self, raw: str | bytes | None, source: str, path: Path | None = None
+    ) -> tuple[T | None, list[LoadError], _Document | None]:
+        """The loaded file (None when it has a mistake), every mistake, and the document
+        (its ``value_at`` places further errors; None when the file could not be read)."""
+        spec, found, document = load_document(
+            raw, source, self.model, path=path, check=self.check, empty=self.empty, keys=self.keys
+        )
+        errors = load_errors(source, found)
+        if spec is None or errors:
+            return None, errors, document
+        return self.build(spec, source), [], document
+
+    def load_text(self, text: str | bytes, source: str) -> T:
+        """Load a file held in memory (``source`` names it in messages); raises
+        :class:`CampaignLoadError` listing every mistake."""
+        loaded, errors, _ = self.read(text, source)
+        if loaded is None:
+            raise CampaignLoadError(errors)
+        return loaded
+
+    def load(self, path: str | Path) -> T:
+        """Load the file at ``path``; raises :class:`CampaignLoadError` listing every mistake."""
+        loaded, errors, _ = self.read(None, str(path), Path(path))
+        if loaded is None:
+            raise CampaignLoadError(errors)
+        return loaded
 
 
 # A field's mistake must not hide the rest of its file: without the parts already refused,

@@ -28,10 +28,8 @@ from rallybot.campaigns.base import (
     texts_of,
 )
 from rallybot.campaigns.loader import (
-    CampaignLoadError,
+    DocumentKind,
     LoadError,
-    load_document,
-    load_errors,
     read_head,
     validate_paths,
     yaml_files,
@@ -360,33 +358,17 @@ def _compile(spec: BankSpec, source: str) -> Bank:
     )
 
 
-def _load(
-    raw: str | bytes | None, source: str, path: Path | None
-) -> tuple[Bank | None, list[LoadError], tuple[int, int]]:
-    spec, found, document = load_document(
-        raw, source, BankSpec, path=path, check=check_bank, empty=_EMPTY, keys=_KEYS
-    )
-    errors = load_errors(source, found)
-    where = document.value_at(("bank",)) if document is not None else (1, 1)
-    if spec is None or errors:
-        return None, errors, where
-    return _compile(spec, source), [], where
+_BANK = DocumentKind(BankSpec, _compile, _EMPTY, _KEYS, check_bank)
 
 
 def load_bank_text(text: str | bytes, source: str) -> Bank:
     """Load a bank from memory; raises :class:`CampaignLoadError` listing every mistake."""
-    bank, errors, _ = _load(text, source, None)
-    if bank is None:
-        raise CampaignLoadError(errors)
-    return bank
+    return _BANK.load_text(text, source)
 
 
 def load_bank(path: str | Path) -> Bank:
     """Load one bank file; raises :class:`CampaignLoadError` listing every mistake."""
-    bank, errors, _ = _load(None, str(path), Path(path))
-    if bank is None:
-        raise CampaignLoadError(errors)
-    return bank
+    return _BANK.load(path)
 
 
 def is_bank_text(text: str) -> bool:
@@ -472,11 +454,12 @@ def validate_all(
         if not is_bank_file(path):
             campaign_paths.append(path)
             continue
-        bank, found, (line, column) = _load(None, str(path), path)
+        bank, found, document = _BANK.read(None, str(path), path)
         errors.extend(found)
-        if bank is None:
+        if bank is None or document is None:
             continue
         if bank.id in banks:
+            line, column = document.value_at(("bank",))
             errors.append(
                 LoadError(
                     str(path),
