@@ -12,9 +12,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
+from babel.core import Locale, UnknownLocaleError
 from rich.console import Console
 from rich.table import Table
 
+from rallybot.bot import i18n
 from rallybot.bot.config import (
     InvalidSettings,
     Settings,
@@ -97,6 +99,7 @@ class ClockKind(StrEnum):
 
 #: ``--env-file``: the settings file read instead of ``.env`` (set by the main callback).
 _env_file: Path | None = None
+_locale: str | None = None  # --locale: the language of the CLI's words, over RALLYBOT_LOCALE
 
 
 def _version(value: bool) -> None:
@@ -108,6 +111,24 @@ def _version(value: bool) -> None:
         except PackageNotFoundError:  # run from a source tree that was never installed
             typer.echo("rallybot (version unknown: not installed)")
         raise typer.Exit()
+
+
+def _check_locale(value: str | None) -> str | None:
+    """``--locale``: a language code Babel knows, else a usage error."""
+    if value is None:
+        return None
+    try:
+        Locale.parse(value.strip().replace("-", "_"))
+    except (UnknownLocaleError, ValueError):
+        raise typer.BadParameter(
+            f'"{value}" is not a language code (use fr, en, es, de, fr_CA...)'
+        ) from None
+    return value.strip()
+
+
+def _words(settings: Settings) -> str:
+    """The language of the CLI's words: ``--locale``, else ``RALLYBOT_LOCALE``."""
+    return _locale or settings.locale
 
 
 @app.callback()
@@ -126,11 +147,21 @@ def _main_options(
             help="Read settings from this file instead of .env in the working folder.",
         ),
     ] = None,
+    locale: Annotated[
+        str | None,
+        typer.Option(
+            "--locale",
+            callback=_check_locale,
+            help="The language of the report and of the commands' messages (fr, en, es, de...); "
+            "default: RALLYBOT_LOCALE.",
+        ),
+    ] = None,
 ) -> None:
     """Run the launch and daily life of an internal community on Slack, Discord or the
     console."""
-    global _env_file
+    global _env_file, _locale
     _env_file = env_file
+    _locale = locale
     # The installed features, for the step sections they add to campaign files (poll:...):
     # rallybot check and plan read those files without starting a bot.
     import rallybot.bot.assembly  # noqa: F401
@@ -1530,7 +1561,9 @@ class ReportFormat(StrEnum):
     json = "json"
 
 
-def _report_day(text: str | None, zone_name: str, *, end: bool) -> datetime | None:
+def _report_day(
+    text: str | None, zone_name: str, *, end: bool, locale: str | None = None
+) -> datetime | None:
     """A ``YYYY-MM-DD`` day at midnight in the bot's zone (``end``: the next midnight)."""
     from datetime import date, time, timedelta
     from zoneinfo import ZoneInfo
@@ -1540,7 +1573,9 @@ def _report_day(text: str | None, zone_name: str, *, end: bool) -> datetime | No
     try:
         day = date.fromisoformat(text)
     except ValueError:
-        err.print(f'[red]"{text}" is not a date[/red] (use YYYY-MM-DD, like 2026-09-01).')
+        # Translators: YYYY-MM-DD is the date format to type, as it is.
+        problem = i18n.gettext(locale, '"{text}" is not a date (use YYYY-MM-DD, like 2026-09-01).')
+        err.print(problem.format(text=text), style="red", markup=False)
         raise typer.Exit(2) from None
     if end:
         day += timedelta(days=1)
@@ -1569,6 +1604,15 @@ def report(
         Path,
         typer.Option("--out", help="Folder for the csv and html formats (created if needed)."),
     ] = Path("report"),
+    locale: Annotated[
+        str | None,
+        typer.Option(
+            "--locale",
+            callback=_check_locale,
+            help="The report's language (fr, en, es, de...); default: RALLYBOT_LOCALE. CSV "
+            "and JSON stay as they are.",
+        ),
+    ] = None,
 ) -> None:
     """Indicators: adoption funnel, weekly actives, reach, quizzes, satisfaction, help, points."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
@@ -1587,10 +1631,11 @@ def report(
     )
 
     settings = _settings()
-    start = _report_day(from_, settings.timezone, end=False)
-    end = _report_day(to, settings.timezone, end=True)
+    words = locale or _words(settings)
+    start = _report_day(from_, settings.timezone, end=False, locale=words)
+    end = _report_day(to, settings.timezone, end=True, locale=words)
     if start is not None and end is not None and end <= start:
-        err.print("[red]--to must not come before --from[/red]")
+        err.print(i18n.gettext(words, "--to must not come before --from"), style="red")
         raise typer.Exit(2)
     scope = Scope(
         cohort=cohort,
@@ -1607,10 +1652,13 @@ def report(
         columns = (*Progress.get_default_columns()[:1], BarColumn(), MofNCompleteColumn())
         try:
             with Progress(*columns, TimeElapsedColumn(), console=err, transient=True) as bar:
-                task = bar.add_task("Computing indicators", total=len(STEPS))
+                computing = i18n.gettext(words, "Computing indicators")
+                task = bar.add_task(computing, total=len(STEPS))
+                # Translators: a progress line; {step} names the indicators just computed.
+                computed = i18n.gettext(words, "Computed {step}")
 
                 def step(name: str) -> None:
-                    bar.update(task, advance=1, description=f"Computed {name}")
+                    bar.update(task, advance=1, description=computed.format(step=name))
 
                 return await compute(db, scope, utcnow(), on_step=step)
         finally:
@@ -1621,21 +1669,22 @@ def report(
 
     assert isinstance(data, ReportData)
     if format is ReportFormat.table:
-        render_tables(data, out)
+        render_tables(data, out, words)
         return
     if format is ReportFormat.json:
         typer.echo(json.dumps(summary_json(data), ensure_ascii=False, indent=2))
         return
-    charts = chart_pngs(data)
+    charts = chart_pngs(data, words)
     written = write_pngs(charts, out_dir)
     if format is ReportFormat.csv:
         written = write_csv(data, out_dir) + written
     else:
         page = out_dir / "report.html"
-        page.write_text(render_html(data, charts), encoding="utf-8")
+        page.write_text(render_html(data, charts, words), encoding="utf-8")
         written.insert(0, page)
+    wrote = i18n.gettext(words, "wrote {path}")
     for path in written:
-        out.print(f"wrote {path}", soft_wrap=True)
+        out.print(wrote.format(path=path), soft_wrap=True, markup=False)
 
 
 def main() -> None:

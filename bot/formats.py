@@ -12,7 +12,7 @@ import functools
 from datetime import date, datetime
 
 from babel.core import Locale, UnknownLocaleError
-from babel.dates import format_date, format_skeleton
+from babel.dates import format_skeleton
 from babel.numbers import format_decimal, format_percent
 
 __all__ = ["babel_locale", "day", "moment", "number", "percent"]
@@ -39,9 +39,10 @@ def percent(locale: str | None, ratio: float) -> str:
     return format_percent(ratio, locale=babel_locale(locale))
 
 
-def day(locale: str | None, value: date) -> str:
-    """A date in the locale's medium form ("Dec 4, 2026", "4 déc. 2026")."""
-    return format_date(value, format="medium", locale=babel_locale(locale))
+def day(locale: str | None, value: date, skeleton: str = "yMMMd") -> str:
+    """A date in the locale's way for a CLDR ``skeleton``: by default the day, the month's
+    short name and the year ("Dec 4, 2026", "4 déc. 2026"); ``MMMd`` leaves the year out."""
+    return format_skeleton(skeleton, value, locale=babel_locale(locale))
 
 
 def moment(locale: str | None, value: datetime, date_skeleton: str = "yMMMd") -> str:

@@ -52,6 +52,7 @@ from typing import Any, Literal
 
 import sqlalchemy as sa
 
+from rallybot.bot import formats, i18n
 from rallybot.storage.challenge_models import ChallengeDone, ChallengeProgress
 from rallybot.storage.database import Database
 from rallybot.storage.helpdesk_models import HelpTicket
@@ -147,7 +148,8 @@ class Scope:
     too."""
 
     def label(self) -> str:
-        """A short human description, for report titles."""
+        """A short description for files and JSON (English, ISO dates: it does not change
+        with the language)."""
         parts = []
         if self.campaign_id:
             parts.append(f"campaign {self.campaign_id}")
@@ -160,6 +162,21 @@ class Scope:
             end = f"{self.end - timedelta(microseconds=1):%Y-%m-%d}" if self.end else "…"
             parts.append(f"{start} → {end}")
         return ", ".join(parts) or "all members, all time"
+
+    def title(self, locale: str | None = None) -> str:
+        """:meth:`label` for people: in ``locale``, dates the locale's way."""
+        parts = []
+        if self.campaign_id:
+            parts.append(i18n.gettext(locale, "campaign {id}").format(id=self.campaign_id))
+        if self.cohort:
+            parts.append(i18n.gettext(locale, "cohort {name}").format(name=self.cohort))
+        if self.team:
+            parts.append(i18n.gettext(locale, "team {name}").format(name=self.team))
+        if self.start or self.end:
+            start = formats.day(locale, self.start) if self.start else "…"
+            end = formats.day(locale, self.end - timedelta(microseconds=1)) if self.end else "…"
+            parts.append(f"{start} → {end}")
+        return ", ".join(parts) or i18n.gettext(locale, "all members, all time")
 
 
 # ---------------------------------------------------------------------------- results

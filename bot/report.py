@@ -19,10 +19,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
+from rich.markup import escape as rich_escape
 from rich.table import Table
 
+from rallybot.bot import formats, i18n
 from rallybot.bot import indicators as ind
 from rallybot.bot.extras import require
+from rallybot.bot.i18n import N_
 from rallybot.bot.indicators import (
     ChallengeStats,
     Funnel,
@@ -73,12 +76,12 @@ STEPS = (
 CHARTS = ("funnel", "weekly_active", "satisfaction", "help", "points")
 """The charts, by file name (``<name>.png``)."""
 
-_CHART_TITLES = {
-    "funnel": "Adoption funnel",
-    "weekly_active": "Active members per week",
-    "satisfaction": "Satisfaction per week",
-    "help": "Help desk: median first response per week",
-    "points": "Points distribution",
+_CHART_TITLES = {  # English, the catalogs' message ids: chart_title translates them
+    "funnel": N_("Adoption funnel"),
+    "weekly_active": N_("Active members per week"),
+    "satisfaction": N_("Satisfaction per week"),
+    "help": N_("Help desk: median first response per week"),
+    "points": N_("Points distribution"),
 }
 
 
@@ -179,222 +182,337 @@ def _sum_series(series: dict[str, list[WeekCount]]) -> list[WeekCount]:
 # ---------------------------------------------------------------------------- formatting
 
 
-def pct(value: float | None) -> str:
-    """``0.5`` → ``50%``; None → ``–``."""
-    return "–" if value is None else f"{100 * value:.0f}%"
+def pct(value: float | None, locale: str | None = None) -> str:
+    """``0.5`` → ``50%`` (``50 %`` in French); None → ``–``."""
+    return "–" if value is None else formats.percent(locale, value)
 
 
-def num(value: float | None, digits: int = 1) -> str:
-    """A number with ``digits`` decimals, without a trailing ``.0``; None → ``–``."""
-    if value is None:
-        return "–"
-    text = f"{value:.{digits}f}"
-    return text.rstrip("0").rstrip(".") if "." in text else text
+def num(value: float | None, digits: int = 1, locale: str | None = None) -> str:
+    """A number with at most ``digits`` decimals, the locale's way; None → ``–``."""
+    return "–" if value is None else formats.number(locale, value, digits)
 
 
-def duration(value: timedelta | None) -> str:
-    """``1 h 30 min``, ``45 min``, ``2 d 3 h``; None → ``–``."""
+def duration(value: timedelta | None, locale: str | None = None) -> str:
+    """``1 h 30 min``, ``45 min``, ``2 d 3 h`` (the locale's units); None → ``–``."""
     if value is None:
         return "–"
     minutes = round(value.total_seconds() / 60)
     days, minutes = divmod(minutes, 24 * 60)
     hours, minutes = divmod(minutes, 60)
+    # Translators: short units of a duration: d for days, h for hours, min for minutes.
+    if days and hours:
+        return i18n.gettext(locale, "{days} d {hours} h").format(days=days, hours=hours)
     if days:
-        return f"{days} d {hours} h" if hours else f"{days} d"
+        return i18n.gettext(locale, "{days} d").format(days=days)
+    if hours and minutes:
+        return i18n.gettext(locale, "{hours} h {minutes} min").format(hours=hours, minutes=minutes)
     if hours:
-        return f"{hours} h {minutes} min" if minutes else f"{hours} h"
-    return f"{minutes} min"
+        return i18n.gettext(locale, "{hours} h").format(hours=hours)
+    return i18n.gettext(locale, "{minutes} min").format(minutes=minutes)
 
 
 def _nps(value: float | None) -> str:
     return "–" if value is None else f"{value:+.0f}"
 
 
+def stage_name(name: str, locale: str | None = None) -> str:
+    """A funnel stage's name (``invited``, ``first post``...) in ``locale``."""
+    # Translators: the stages of the adoption funnel, in the report's tables and charts.
+    words = {
+        "invited": i18n.pgettext(locale, "funnel stage", "invited"),
+        "joined": i18n.pgettext(locale, "funnel stage", "joined"),
+        "profile complete": i18n.pgettext(locale, "funnel stage", "profile complete"),
+        "first post": i18n.pgettext(locale, "funnel stage", "first post"),
+        "first quiz answer": i18n.pgettext(locale, "funnel stage", "first quiz answer"),
+    }
+    return words.get(name, name)
+
+
 # ---------------------------------------------------------------------------- tables
 
 
-def _tables(data: ReportData) -> list[tuple[str, list[str], list[list[str]]]]:
-    """Every table of the report as (title, header, rows) of text: shared by all formats."""
+def _tables(
+    data: ReportData, locale: str | None = None
+) -> list[tuple[str, list[str], list[list[str]]]]:
+    """Every table of the report as (title, header, rows) of text in ``locale``: shared by the
+    terminal and the HTML page."""
+    L = locale  # short: every label of the tables below takes it
+
+    def n(value: float) -> str:
+        return formats.number(L, value)
+
+    def week(day: date) -> str:
+        return formats.day(L, day)
+
     tables: list[tuple[str, list[str], list[list[str]]]] = []
     f = data.funnel
     tables.append(
         (
-            "Adoption funnel",
-            ["Stage", "Members", "Of invited", "Of previous stage"],
-            [[s.name, str(s.count), pct(s.of_invited), pct(s.of_previous)] for s in f.stages],
+            i18n.gettext(L, "Adoption funnel"),
+            [
+                i18n.gettext(L, "Stage"),
+                i18n.gettext(L, "Members"),
+                i18n.gettext(L, "Of invited"),
+                i18n.gettext(L, "Of previous stage"),
+            ],
+            [
+                [stage_name(s.name, L), n(s.count), pct(s.of_invited, L), pct(s.of_previous, L)]
+                for s in f.stages
+            ],
         )
     )
     if data.funnel_by_cohort:
-        header = ["Cohort", *[s.name for s in f.stages]]
+        header = [i18n.gettext(L, "Cohort"), *[stage_name(s.name, L) for s in f.stages]]
         rows = [
-            [name, *[f"{s.count} ({pct(s.of_invited)})" for s in funnel.stages]]
+            [name, *[f"{n(s.count)} ({pct(s.of_invited, L)})" for s in funnel.stages]]
             for name, funnel in data.funnel_by_cohort.items()
         ]
-        tables.append(("Funnel per cohort", header, rows))
+        tables.append((i18n.gettext(L, "Funnel per cohort"), header, rows))
     cohorts = list(data.weekly_active_by_cohort)
     weekly_rows = []
-    for index, week in enumerate(data.weekly_active):
-        row = [f"{week.week:%Y-%m-%d}", str(week.count)]
+    for index, one in enumerate(data.weekly_active):
+        row = [week(one.week), n(one.count)]
         for name in cohorts:
             series = data.weekly_active_by_cohort[name]
-            row.append(str(series[index].count) if index < len(series) else "0")
+            row.append(n(series[index].count) if index < len(series) else n(0))
         weekly_rows.append(row)
-    tables.append(("Active members per week", ["Week of", "All", *cohorts], weekly_rows))
+    # Translators: a column header: the Monday that starts the week of the row.
+    week_of = i18n.gettext(L, "Week of")
     tables.append(
         (
-            "Reach of campaign posts",
-            ["Sent", "Campaign", "Step", "Reactors", "Repliers", "Reached", "Audience", "Reach"],
+            i18n.gettext(L, "Active members per week"),
+            # Translators: a column header: every member, whatever their cohort.
+            [week_of, i18n.pgettext(L, "column", "All"), *cohorts],
+            weekly_rows,
+        )
+    )
+    tables.append(
+        (
+            i18n.gettext(L, "Reach of campaign posts"),
+            [
+                i18n.gettext(L, "Sent"),
+                i18n.gettext(L, "Campaign"),
+                i18n.gettext(L, "Step"),
+                i18n.gettext(L, "Reactors"),
+                i18n.gettext(L, "Repliers"),
+                i18n.gettext(L, "Reached"),
+                i18n.gettext(L, "Audience"),
+                i18n.gettext(L, "Reach"),
+            ],
             [
                 [
-                    f"{p.sent_at:%Y-%m-%d %H:%M}" if p.sent_at else "",
+                    formats.moment(L, p.sent_at) if p.sent_at else "",
                     p.campaign_id,
                     p.step_id,
-                    str(p.reactors),
-                    str(p.repliers),
-                    str(p.reached),
-                    f"{p.audience}" + ("" if p.audience_from_channel else "*"),
-                    pct(p.rate),
+                    n(p.reactors),
+                    n(p.repliers),
+                    n(p.reached),
+                    n(p.audience) + ("" if p.audience_from_channel else "*"),
+                    pct(p.rate, L),
                 ]
                 for p in data.reach
             ],
         )
     )
+    mean_rating = i18n.gettext(L, "Mean rating")
     if data.survey_rounds:  # recurring surveys: one row per round, the trend
         tables.append(
             (
-                "Survey rounds",
-                ["Survey", "Round", "Responses", "Mean rating", "NPS"],
+                i18n.gettext(L, "Survey rounds"),
                 [
-                    [r.survey, r.round, str(r.responses), num(r.mean_rating, 2), _nps(r.nps)]
+                    i18n.gettext(L, "Survey"),
+                    i18n.gettext(L, "Round"),
+                    i18n.gettext(L, "Responses"),
+                    mean_rating,
+                    "NPS",
+                ],
+                [
+                    [r.survey, r.round, n(r.responses), num(r.mean_rating, 2, L), _nps(r.nps)]
                     for r in data.survey_rounds
                 ],
             )
         )
-    q = data.quiz
-    s = data.satisfaction
-    h = data.help
-    p = data.points
+    tables.append(_key_figures(data, L))
+    kudos_header = [
+        # Translators: column headers of the kudos tables (kudos given, by how many members...).
+        i18n.pgettext(L, "kudos", "Given"),
+        i18n.pgettext(L, "kudos", "Givers"),
+        i18n.pgettext(L, "kudos", "Received"),
+        i18n.pgettext(L, "kudos", "Receivers"),
+    ]
     tables.append(
         (
-            "Key figures",
-            ["Indicator", "Value"],
-            [
-                ["Members in scope", str(data.funnel.count("invited"))],
-                ["Active members in the period", str(data.active_members)],
-                ["Quiz participants", f"{q.participants} ({pct(q.participation)})"],
-                ["Quiz answers", str(q.answers)],
-                ["Quiz accuracy", pct(q.accuracy)],
-                ["Quiz mean score", pct(q.mean_score)],
-                [
-                    "Mean rating (1-5)",
-                    "hidden (too few responses)"
-                    if s.hidden
-                    else f"{num(s.mean_rating, 2)} ({s.ratings} ratings)",
-                ],
-                [
-                    "NPS",
-                    "hidden (too few responses)"
-                    if s.hidden
-                    else f"{_nps(s.nps)} ({s.nps_answers} answers: {s.promoters} promoters, "
-                    f"{s.passives} passives, {s.detractors} detractors)",
-                ],
-                ["Help tickets", f"{h.tickets} ({h.answered} answered, {h.solved} solved)"],
-                ["Median first response", duration(h.median_first_response)],
-                ["Median resolution", duration(h.median_resolution)],
-                ["Members with points", f"{p.with_points} of {p.members}"],
-                ["Points: mean / median / p90 / max", _points_line(p)],
-                ["Kudos given", f"{data.kudos.given} (by {data.kudos.givers} member(s))"],
-                ["Kudos received", f"{data.kudos.received} (by {data.kudos.receivers} member(s))"],
-            ],
-        )
-    )
-    kudos_header = ["Given", "Givers", "Received", "Receivers"]
-    tables.append(
-        (
-            "Kudos per week",
-            ["Week of", *kudos_header],
-            [[f"{w.week:%Y-%m-%d}", *_kudos_cells(w)] for w in data.kudos.weekly],
+            i18n.gettext(L, "Kudos per week"),
+            [week_of, *kudos_header],
+            [[week(w.week), *_kudos_cells(w, L)] for w in data.kudos.weekly],
         )
     )
     if data.kudos_by_cohort:
         tables.append(
             (
-                "Kudos per cohort",
-                ["Cohort", *kudos_header],
-                [[name, *_kudos_cells(k)] for name, k in data.kudos_by_cohort.items()],
+                i18n.gettext(L, "Kudos per cohort"),
+                [i18n.gettext(L, "Cohort"), *kudos_header],
+                [[name, *_kudos_cells(k, L)] for name, k in data.kudos_by_cohort.items()],
             )
         )
     tables.append(
         (
-            "Challenges",
-            ["Challenge", "Took part", "Completed", "Completion", "Teams completed"],
+            i18n.gettext(L, "Challenges"),
+            [
+                i18n.gettext(L, "Challenge"),
+                i18n.gettext(L, "Took part"),
+                i18n.gettext(L, "Completed"),
+                i18n.gettext(L, "Completion"),
+                i18n.gettext(L, "Teams completed"),
+            ],
             [
                 [
                     c.challenge,
-                    str(c.participants),
-                    str(c.completed_members),
-                    pct(c.completion),
-                    str(c.completed_teams),
+                    n(c.participants),
+                    n(c.completed_members),
+                    pct(c.completion, L),
+                    n(c.completed_teams),
                 ]
                 for c in data.challenges
             ],
         )
     )
+    s = data.satisfaction
     tables.append(
         (
-            "Satisfaction per week",
-            ["Week of", "Ratings", "Mean rating", "NPS answers", "NPS"],
+            i18n.gettext(L, "Satisfaction per week"),
             [
-                [
-                    f"{r.week:%Y-%m-%d}",
-                    str(r.n),
-                    num(r.value, 2),
-                    str(n.n),
-                    _nps(n.value),
-                ]
-                for r, n in zip(s.weekly_rating, s.weekly_nps, strict=True)
+                week_of,
+                i18n.gettext(L, "Ratings"),
+                mean_rating,
+                i18n.gettext(L, "NPS answers"),
+                "NPS",
+            ],
+            [
+                [week(r.week), n(r.n), num(r.value, 2, L), n(nps.n), _nps(nps.value)]
+                for r, nps in zip(s.weekly_rating, s.weekly_nps, strict=True)
             ],
         )
     )
+    h = data.help
     tables.append(
         (
-            "Help desk per week",
-            ["Week of", "Answered tickets", "Median first response (h)"],
-            [[f"{w.week:%Y-%m-%d}", str(w.n), num(w.value, 2)] for w in h.weekly_first_response],
+            i18n.gettext(L, "Help desk per week"),
+            [
+                week_of,
+                i18n.gettext(L, "Answered tickets"),
+                i18n.gettext(L, "Median first response (h)"),
+            ],
+            [[week(w.week), n(w.n), num(w.value, 2, L)] for w in h.weekly_first_response],
         )
     )
     tables.append(
         (
-            "Points distribution",
-            ["Points", "Members"],
-            [[b.label, str(b.count)] for b in p.buckets],
+            i18n.gettext(L, "Points distribution"),
+            [i18n.pgettext(L, "column", "Points"), i18n.gettext(L, "Members")],
+            [[b.label, n(b.count)] for b in data.points.buckets],
         )
     )
     return tables
 
 
-def _kudos_cells(k: KudosStats | ind.KudosWeek) -> list[str]:
-    return [str(k.given), str(k.givers), str(k.received), str(k.receivers)]
+def _key_figures(data: ReportData, L: str | None) -> tuple[str, list[str], list[list[str]]]:
+    """The key figures table, in ``L``."""
+    q, s, h, p, k = data.quiz, data.satisfaction, data.help, data.points, data.kudos
+
+    def n(value: float) -> str:
+        return formats.number(L, value)
+
+    hidden = i18n.gettext(L, "hidden (too few responses)")
+    rating = hidden
+    nps = hidden
+    if not s.hidden:
+        rating = i18n.ngettext(L, "{mean} ({n} rating)", "{mean} ({n} ratings)", s.ratings)
+        rating = rating.format(mean=num(s.mean_rating, 2, L), n=n(s.ratings))
+        nps = i18n.ngettext(
+            L,
+            "{nps} ({n} answer: {promoters} promoters, {passives} passives, "
+            "{detractors} detractors)",
+            "{nps} ({n} answers: {promoters} promoters, {passives} passives, "
+            "{detractors} detractors)",
+            s.nps_answers,
+        ).format(
+            nps=_nps(s.nps),
+            n=n(s.nps_answers),
+            promoters=n(s.promoters),
+            passives=n(s.passives),
+            detractors=n(s.detractors),
+        )
+    tickets = i18n.gettext(L, "{tickets} ({answered} answered, {solved} solved)").format(
+        tickets=n(h.tickets), answered=n(h.answered), solved=n(h.solved)
+    )
+    # Translators: {given} kudos given by {members} distinct members (and received alike).
+    given = i18n.ngettext(L, "{given} (by {n} member)", "{given} (by {n} members)", k.givers)
+    received = i18n.ngettext(L, "{given} (by {n} member)", "{given} (by {n} members)", k.receivers)
+    with_points = i18n.gettext(L, "{with_points} of {members}").format(
+        with_points=n(p.with_points), members=n(p.members)
+    )
+    rows = [
+        [i18n.gettext(L, "Members in scope"), n(data.funnel.count("invited"))],
+        [i18n.gettext(L, "Active members in the period"), n(data.active_members)],
+        [
+            i18n.gettext(L, "Quiz participants"),
+            f"{n(q.participants)} ({pct(q.participation, L)})",
+        ],
+        [i18n.gettext(L, "Quiz answers"), n(q.answers)],
+        [i18n.gettext(L, "Quiz accuracy"), pct(q.accuracy, L)],
+        [i18n.gettext(L, "Quiz mean score"), pct(q.mean_score, L)],
+        [i18n.gettext(L, "Mean rating (1-5)"), rating],
+        ["NPS", nps],
+        [i18n.gettext(L, "Help tickets"), tickets],
+        [i18n.gettext(L, "Median first response"), duration(h.median_first_response, L)],
+        [i18n.gettext(L, "Median resolution"), duration(h.median_resolution, L)],
+        [i18n.gettext(L, "Members with points"), with_points],
+        [i18n.gettext(L, "Points: mean / median / p90 / max"), _points_line(p, L)],
+        [
+            i18n.gettext(L, "Kudos given"),
+            given.format(given=n(k.given), n=n(k.givers)),
+        ],
+        [
+            i18n.gettext(L, "Kudos received"),
+            received.format(given=n(k.received), n=n(k.receivers)),
+        ],
+    ]
+    return (
+        i18n.gettext(L, "Key figures"),
+        [i18n.gettext(L, "Indicator"), i18n.gettext(L, "Value")],
+        rows,
+    )
 
 
-def _points_line(p: PointsDistribution) -> str:
-    return f"{num(p.mean)} / {num(p.median)} / {num(p.p90)} / {p.max if p.max is not None else '–'}"
+def _kudos_cells(k: KudosStats | ind.KudosWeek, locale: str | None = None) -> list[str]:
+    return [formats.number(locale, v) for v in (k.given, k.givers, k.received, k.receivers)]
 
 
-def render_tables(data: ReportData, console: Console) -> None:
-    """Print the report as Rich tables."""
-    console.print(f"[bold]Rallybot indicators[/bold] — {data.scope.label()}")
-    for title, header, rows in _tables(data):
+def _points_line(p: PointsDistribution, locale: str | None = None) -> str:
+    top = formats.number(locale, p.max) if p.max is not None else "–"
+    return " / ".join(
+        [num(p.mean, 1, locale), num(p.median, 1, locale), num(p.p90, 1, locale), top]
+    )
+
+
+def render_tables(data: ReportData, console: Console, locale: str | None = None) -> None:
+    """Print the report as Rich tables, in ``locale``."""
+    title = rich_escape(i18n.gettext(locale, "Rallybot indicators"))
+    console.print(f"[bold]{title}[/bold] — {rich_escape(data.scope.title(locale))}")
+    no_data = i18n.gettext(locale, "no data")
+    for title, header, rows in _tables(data, locale):
         table = Table(title=title, title_justify="left")
         for index, column in enumerate(header):
             table.add_column(column, justify="left" if index == 0 else "right")
         for row in rows:
             table.add_row(*row)
         if not rows:
-            table.add_row("no data", *[""] * (len(header) - 1))
+            table.add_row(no_data, *[""] * (len(header) - 1))
         console.print(table)
     if any(not p.audience_from_channel for p in data.reach):
-        console.print("* audience unknown for that channel: every member in scope.")
+        note = i18n.gettext(locale, "* audience unknown for that channel: every member in scope.")
+        console.print(note, markup=False)
 
 
 # ---------------------------------------------------------------------------- CSV
@@ -661,45 +779,52 @@ def _figure() -> tuple[Figure, Any]:
     return figure, figure.add_subplot()
 
 
-def _empty(axes: Any, text: str = "no data in this period") -> None:
+def _empty(axes: Any, text: str) -> None:
     axes.text(0.5, 0.5, text, ha="center", va="center", fontsize=12, color="#666666")
     axes.set_xticks([])
     axes.set_yticks([])
 
 
-def _weeks_axis(axes: Any, weeks: Sequence[date]) -> None:
+def _weeks_axis(axes: Any, weeks: Sequence[date], locale: str | None) -> None:
     step = max(1, len(weeks) // 10)
     axes.set_xticks(range(0, len(weeks), step))
-    axes.set_xticklabels([f"{w:%d %b}" for w in weeks][::step], rotation=0, fontsize=8)
+    labels = [formats.day(locale, w, "MMMd") for w in weeks]
+    axes.set_xticklabels(labels[::step], rotation=0, fontsize=8)
 
 
-def _funnel_chart(data: ReportData) -> Figure:
+def _funnel_chart(data: ReportData, locale: str | None) -> Figure:
     figure, axes = _figure()
     stages = data.funnel.stages
-    names = [s.name for s in stages][::-1]
+    names = [stage_name(s.name, locale) for s in stages][::-1]
     values = [s.count for s in stages][::-1]
     bars = axes.barh(names, values, color=_BLUE)
     for bar, stage in zip(bars, stages[::-1], strict=True):
         axes.text(
             bar.get_width(),
             bar.get_y() + bar.get_height() / 2,
-            f" {stage.count} ({pct(stage.of_invited)})",
+            f" {formats.number(locale, stage.count)} ({pct(stage.of_invited, locale)})",
             va="center",
             fontsize=9,
         )
     axes.set_xlim(0, max([*values, 1]) * 1.25)
-    axes.set_xlabel("members")
+    # Translators: an axis label of the charts (a number of members).
+    axes.set_xlabel(i18n.pgettext(locale, "chart axis", "members"))
     return figure
 
 
-def _weekly_chart(data: ReportData) -> Figure:
+def _no_data(locale: str | None) -> str:
+    return i18n.gettext(locale, "no data in this period")
+
+
+def _weekly_chart(data: ReportData, locale: str | None) -> Figure:
     figure, axes = _figure()
     weeks = [w.week for w in data.weekly_active]
     if not weeks:
-        _empty(axes)
+        _empty(axes, _no_data(locale))
         return figure
     positions = range(len(weeks))
-    axes.bar(positions, [w.count for w in data.weekly_active], color="#c9d9ec", label="all")
+    every = i18n.pgettext(locale, "chart legend", "all")
+    axes.bar(positions, [w.count for w in data.weekly_active], color="#c9d9ec", label=every)
     for index, (name, series) in enumerate(data.weekly_active_by_cohort.items()):
         axes.plot(
             positions,
@@ -708,19 +833,22 @@ def _weekly_chart(data: ReportData) -> Figure:
             color=_COLORS[(index + 1) % len(_COLORS)],
             label=name,
         )
-    _weeks_axis(axes, weeks)
+    _weeks_axis(axes, weeks, locale)
     axes.yaxis.set_major_locator(_integer_ticks())
-    axes.set_ylabel("active members")
+    axes.set_ylabel(i18n.pgettext(locale, "chart axis", "active members"))
     axes.legend(fontsize=8, loc="upper left")
     return figure
 
 
-def _satisfaction_chart(data: ReportData) -> Figure:
+def _satisfaction_chart(data: ReportData, locale: str | None) -> Figure:
     figure, axes = _figure()
     s = data.satisfaction
     weeks = [w.week for w in s.weekly_rating]
-    if s.hidden or not weeks:
-        _empty(axes, "too few responses to show" if s.hidden else "no survey answer in this period")
+    if s.hidden:
+        _empty(axes, i18n.gettext(locale, "too few responses to show"))
+        return figure
+    if not weeks:
+        _empty(axes, i18n.gettext(locale, "no survey answer in this period"))
         return figure
     positions = list(range(len(weeks)))
     ratings = [(i, w.value) for i, w in enumerate(s.weekly_rating) if w.value is not None]
@@ -730,10 +858,10 @@ def _satisfaction_chart(data: ReportData) -> Figure:
             [v for _, v in ratings],
             marker="o",
             color=_BLUE,
-            label="mean rating (1-5)",
+            label=i18n.pgettext(locale, "chart legend", "mean rating (1-5)"),
         )
     axes.set_ylim(0.8, 5.2)
-    axes.set_ylabel("mean rating")
+    axes.set_ylabel(i18n.pgettext(locale, "chart axis", "mean rating"))
     nps = [(i, w.value) for i, w in enumerate(s.weekly_nps) if w.value is not None]
     twin = axes.twinx()
     if nps:
@@ -747,7 +875,7 @@ def _satisfaction_chart(data: ReportData) -> Figure:
         )
     twin.set_ylim(-105, 105)
     twin.set_ylabel("NPS")
-    _weeks_axis(axes, weeks)
+    _weeks_axis(axes, weeks, locale)
     axes.set_xlim(-0.5, len(positions) - 0.5)
     lines = axes.get_legend_handles_labels()
     more = twin.get_legend_handles_labels()
@@ -755,36 +883,36 @@ def _satisfaction_chart(data: ReportData) -> Figure:
     return figure
 
 
-def _help_chart(data: ReportData) -> Figure:
+def _help_chart(data: ReportData, locale: str | None) -> Figure:
     figure, axes = _figure()
     weeks = data.help.weekly_first_response
     if not weeks:
-        _empty(axes, "no answered help ticket in this period")
+        _empty(axes, i18n.gettext(locale, "no answered help ticket in this period"))
         return figure
     positions = range(len(weeks))
     axes.bar(positions, [w.value or 0 for w in weeks], color=_COLORS[2])
-    _weeks_axis(axes, [w.week for w in weeks])
-    axes.set_ylabel("median first response (hours)")
+    _weeks_axis(axes, [w.week for w in weeks], locale)
+    axes.set_ylabel(i18n.pgettext(locale, "chart axis", "median first response (hours)"))
     median = data.help.median_first_response
     if median is not None:
         axes.axhline(median.total_seconds() / 3600, color=_COLORS[3], linestyle=":")
     return figure
 
 
-def _points_chart(data: ReportData) -> Figure:
+def _points_chart(data: ReportData, locale: str | None) -> Figure:
     figure, axes = _figure()
     buckets = data.points.buckets
     if not data.points.members:
-        _empty(axes)
+        _empty(axes, _no_data(locale))
         return figure
     axes.bar([b.label for b in buckets], [b.count for b in buckets], color=_COLORS[4])
-    axes.set_xlabel("points")
-    axes.set_ylabel("members")
+    axes.set_xlabel(i18n.pgettext(locale, "chart axis", "points"))
+    axes.set_ylabel(i18n.pgettext(locale, "chart axis", "members"))
     axes.yaxis.set_major_locator(_integer_ticks())
     return figure
 
 
-_CHART_BUILDERS: dict[str, Callable[[ReportData], Figure]] = {
+_CHART_BUILDERS: dict[str, Callable[[ReportData, str | None], Figure]] = {
     "funnel": _funnel_chart,
     "weekly_active": _weekly_chart,
     "satisfaction": _satisfaction_chart,
@@ -799,8 +927,8 @@ def _integer_ticks() -> Any:
     return MaxNLocator(integer=True)
 
 
-def chart_pngs(data: ReportData) -> dict[str, bytes]:
-    """Every chart as PNG bytes, by name (see :data:`CHARTS`).
+def chart_pngs(data: ReportData, locale: str | None = None) -> dict[str, bytes]:
+    """Every chart as PNG bytes, by name (see :data:`CHARTS`), its words in ``locale``.
 
     Raises:
         MissingExtraError: matplotlib (the ``charts`` extra) is not installed.
@@ -810,8 +938,8 @@ def chart_pngs(data: ReportData) -> dict[str, bytes]:
 
     charts: dict[str, bytes] = {}
     for name in CHARTS:
-        figure = _CHART_BUILDERS[name](data)
-        figure.suptitle(_CHART_TITLES[name], fontsize=11)
+        figure = _CHART_BUILDERS[name](data, locale)
+        figure.suptitle(chart_title(name, locale), fontsize=11)
         buffer = io.BytesIO()
         FigureCanvasAgg(figure)  # the Agg canvas: no display, no global state
         figure.savefig(buffer, format="png")
@@ -819,9 +947,10 @@ def chart_pngs(data: ReportData) -> dict[str, bytes]:
     return charts
 
 
-def chart_title(name: str) -> str:
-    """The title drawn on the chart ``name`` (see :data:`CHARTS`)."""
-    return _CHART_TITLES.get(name, name)
+def chart_title(name: str, locale: str | None = None) -> str:
+    """The title drawn on the chart ``name`` (see :data:`CHARTS`), in ``locale``."""
+    title = _CHART_TITLES.get(name)
+    return name if title is None else i18n.gettext(locale, title)
 
 
 def write_pngs(charts: dict[str, bytes], folder: Path) -> list[Path]:
@@ -862,47 +991,59 @@ td:first-child { text-align: left; }
 """
 
 
-def render_html(data: ReportData, charts: dict[str, bytes]) -> str:
-    """The whole report as one HTML page: charts inline, no script, no external resource."""
+def render_html(data: ReportData, charts: dict[str, bytes], locale: str | None = None) -> str:
+    """The whole report as one HTML page in ``locale``: charts inline, no script, no external
+    resource."""
     e = html.escape
+    lang = formats.babel_locale(locale).language
+    title = i18n.gettext(locale, "Rallybot indicators")
+    label = data.scope.title(locale)
+    generated = i18n.gettext(locale, "{scope} · generated {when} UTC").format(
+        scope=label, when=formats.moment(locale, data.generated_at)
+    )
     parts = [
         "<!DOCTYPE html>",
-        '<html lang="en"><head><meta charset="utf-8">',
+        f'<html lang="{e(lang)}"><head><meta charset="utf-8">',
         '<meta name="viewport" content="width=device-width, initial-scale=1">',
-        f"<title>Rallybot indicators — {e(data.scope.label())}</title>",
+        f"<title>{e(title)} — {e(label)}</title>",
         f"<style>{_CSS}</style></head><body>",
-        "<h1>Rallybot indicators</h1>",
-        f'<p class="meta">{e(data.scope.label())} · generated '
-        f"{data.generated_at:%Y-%m-%d %H:%M} UTC</p>",
-        "<h2>Charts</h2>",
+        f"<h1>{e(title)}</h1>",
+        f'<p class="meta">{e(generated)}</p>',
+        f"<h2>{e(i18n.gettext(locale, 'Charts'))}</h2>",
     ]
     for name in CHARTS:
         if name not in charts:
             continue
         encoded = base64.b64encode(charts[name]).decode("ascii")
+        caption = e(chart_title(name, locale))
         parts.append(
             f'<figure id="chart-{name}"><img src="data:image/png;base64,{encoded}" '
-            f'alt="{e(_CHART_TITLES[name])}" width="750" height="360">'
-            f"<figcaption>{e(_CHART_TITLES[name])}</figcaption></figure>"
+            f'alt="{caption}" width="750" height="360">'
+            f"<figcaption>{caption}</figcaption></figure>"
         )
-    parts.append("<h2>Figures</h2>")
-    for title, header, rows in _tables(data):
-        slug = "-".join(title.lower().split())
+    # Translators: the title of the report's section of tables.
+    parts.append(f"<h2>{e(i18n.gettext(locale, 'Figures'))}</h2>")
+    english = [title for title, _, _ in _tables(data)]  # the ids stay the same in every language
+    for (title, header, rows), ident in zip(_tables(data, locale), english, strict=True):
+        slug = "-".join(ident.lower().split())
         parts.append(f'<table id="table-{e(slug)}"><caption>{e(title)}</caption><thead><tr>')
         parts.extend(f"<th>{e(column)}</th>" for column in header)
         parts.append("</tr></thead><tbody>")
         for row in rows:
             parts.append("<tr>" + "".join(f"<td>{e(cell)}</td>" for cell in row) + "</tr>")
         if not rows:
-            parts.append(f'<tr><td colspan="{len(header)}">no data</td></tr>')
+            no_data = e(i18n.gettext(locale, "no data"))
+            parts.append(f'<tr><td colspan="{len(header)}">{no_data}</td></tr>')
         parts.append("</tbody></table>")
-    parts.append(
-        '<p class="note">Definitions: a member is active in a week when they posted, replied, '
-        "reacted, pressed a button or used a command. Reach: distinct members who reacted to or "
-        "replied under a post, out of its channel's members (* unknown: every member in scope). "
-        "NPS: % promoters (9-10) minus % detractors (0-6). Kudos count for both: given by the "
-        "giver, received by the receiver (revoked kudos left out). Weeks start on Monday (UTC).</p>"
+    definitions = i18n.gettext(
+        locale,
+        "Definitions: a member is active in a week when they posted, replied, reacted, pressed "
+        "a button or used a command. Reach: distinct members who reacted to or replied under a "
+        "post, out of its channel's members (* unknown: every member in scope). NPS: % "
+        "promoters (9-10) minus % detractors (0-6). Kudos count for both: given by the giver, "
+        "received by the receiver (revoked kudos left out). Weeks start on Monday (UTC).",
     )
+    parts.append(f'<p class="note">{e(definitions)}</p>')
     parts.append("</body></html>")
     return "\n".join(parts)
 
@@ -910,78 +1051,121 @@ def render_html(data: ReportData, charts: dict[str, bytes]) -> str:
 # ---------------------------------------------------------------------------- chat summary
 
 
-def summary_text(data: ReportData) -> str:
-    """A short plain-text summary for chat (``/rallybot stats``, the weekly digest)."""
+def summary_text(data: ReportData, locale: str | None = None) -> str:
+    """A short plain-text summary for chat (``/rallybot stats``, the weekly digest), in
+    ``locale``."""
+    L = locale  # short: every line below takes it
+
+    def n(value: float) -> str:
+        return formats.number(L, value)
+
     f = data.funnel
-    lines = [f"📊 Indicators — {data.scope.label()}"]
-    lines.append(
-        "Funnel: "
-        + " → ".join(
-            f"{s.name} {s.count}" + (f" ({pct(s.of_invited)})" if i else "")
-            for i, s in enumerate(f.stages)
-        )
+    lines = [i18n.gettext(L, "📊 Indicators — {scope}").format(scope=data.scope.title(L))]
+    stages = " → ".join(
+        f"{stage_name(s.name, L)} {n(s.count)}" + (f" ({pct(s.of_invited, L)})" if i else "")
+        for i, s in enumerate(f.stages)
     )
+    lines.append(i18n.gettext(L, "Funnel: {stages}").format(stages=stages))
     if data.weekly_active:
-        recent = data.weekly_active[-4:]
-        lines.append(
-            "Active members per week: "
-            + ", ".join(f"{w.week:%d %b} {w.count}" for w in recent)
-            + f" ({data.active_members} over the period)"
+        recent = ", ".join(
+            f"{formats.day(L, w.week, 'MMMd')} {n(w.count)}" for w in data.weekly_active[-4:]
         )
+        # Translators: {weeks} lists weeks and their active members ("Oct 26 4, Nov 2 3").
+        text = i18n.gettext(L, "Active members per week: {weeks} ({total} over the period)")
+        lines.append(text.format(weeks=recent, total=n(data.active_members)))
     else:
-        lines.append(f"Active members: {data.active_members}")
+        text = i18n.gettext(L, "Active members: {total}")
+        lines.append(text.format(total=n(data.active_members)))
     if data.reach:
-        lines.append(
-            "Reach of campaign posts: "
-            + ", ".join(
-                f"{p.step_id} {p.reached}/{p.audience} ({pct(p.rate)})" for p in data.reach[-3:]
-            )
+        posts = ", ".join(
+            f"{p.step_id} {n(p.reached)}/{n(p.audience)} ({pct(p.rate, L)})"
+            for p in data.reach[-3:]
         )
+        lines.append(i18n.gettext(L, "Reach of campaign posts: {posts}").format(posts=posts))
     q = data.quiz
+    text = i18n.ngettext(
+        L,
+        "Quizzes: {n} participant ({share}), mean score {score}",
+        "Quizzes: {n} participants ({share}), mean score {score}",
+        q.participants,
+    )
     lines.append(
-        f"Quizzes: {q.participants} participant(s) ({pct(q.participation)}), "
-        f"mean score {pct(q.mean_score)}"
+        text.format(n=n(q.participants), share=pct(q.participation, L), score=pct(q.mean_score, L))
     )
     if data.challenges:
-        lines.append(
-            "Challenges: "
-            + ", ".join(
-                f"{c.challenge} {c.completed_members}/{c.participants} ({pct(c.completion)})"
-                for c in data.challenges[:5]
-            )
+        shown = ", ".join(
+            f"{c.challenge} {n(c.completed_members)}/{n(c.participants)} ({pct(c.completion, L)})"
+            for c in data.challenges[:5]
         )
+        lines.append(i18n.gettext(L, "Challenges: {challenges}").format(challenges=shown))
     pulses: dict[str, list[ind.SurveyRound]] = {}
     for one in data.survey_rounds:
         pulses.setdefault(one.survey, []).append(one)
     for survey, rounds in pulses.items():  # the last rounds: the trend
-        lines.append(
-            f"Pulse {survey}: "
-            + " → ".join(
-                f"{r.round} {r.responses} resp. {num(r.mean_rating, 2)}/5" for r in rounds[-4:]
-            )
+        # Translators: one round of a recurring survey: its name, responses and mean rating.
+        each = i18n.gettext(L, "{round} {n} resp. {mean}/5")
+        shown = " → ".join(
+            each.format(round=r.round, n=n(r.responses), mean=num(r.mean_rating, 2, L))
+            for r in rounds[-4:]
         )
+        text = i18n.gettext(L, "Pulse {survey}: {rounds}")
+        lines.append(text.format(survey=survey, rounds=shown))
     s = data.satisfaction
     if s.hidden:
-        lines.append("Satisfaction: too few responses to show for this group")
+        lines.append(i18n.gettext(L, "Satisfaction: too few responses to show for this group"))
     else:
+        ratings = i18n.ngettext(L, "{n} rating", "{n} ratings", s.ratings)
+        answers = i18n.ngettext(L, "{n} answer", "{n} answers", s.nps_answers)
+        text = i18n.gettext(L, "Satisfaction: {mean}/5 ({ratings}), NPS {nps} ({answers})")
         lines.append(
-            f"Satisfaction: {num(s.mean_rating, 2)}/5 ({s.ratings} rating(s)), "
-            f"NPS {_nps(s.nps)} ({s.nps_answers} answer(s))"
+            text.format(
+                mean=num(s.mean_rating, 2, L),
+                ratings=ratings.format(n=n(s.ratings)),
+                nps=_nps(s.nps),
+                answers=answers.format(n=n(s.nps_answers)),
+            )
         )
     h = data.help
+    text = i18n.ngettext(
+        L,
+        "Help: {n} ticket, first response median {first}, resolution median {resolution}",
+        "Help: {n} tickets, first response median {first}, resolution median {resolution}",
+        h.tickets,
+    )
     lines.append(
-        f"Help: {h.tickets} ticket(s), first response median {duration(h.median_first_response)}, "
-        f"resolution median {duration(h.median_resolution)}"
+        text.format(
+            n=n(h.tickets),
+            first=duration(h.median_first_response, L),
+            resolution=duration(h.median_resolution, L),
+        )
     )
     p = data.points
+    text = i18n.ngettext(
+        L,
+        "Points: {with_points} of {n} member have points, median {median}, max {max}",
+        "Points: {with_points} of {n} members have points, median {median}, max {max}",
+        p.members,
+    )
     lines.append(
-        f"Points: {p.with_points} of {p.members} member(s) have points, median {num(p.median)}, "
-        f"max {p.max if p.max is not None else '–'}"
+        text.format(
+            with_points=n(p.with_points),
+            n=n(p.members),
+            median=num(p.median, 1, L),
+            max=n(p.max) if p.max is not None else "–",
+        )
     )
     k = data.kudos
+    givers = i18n.ngettext(
+        L, "{given} given by {n} member", "{given} given by {n} members", k.givers
+    )
+    receivers = i18n.ngettext(
+        L, "{received} received by {n} member", "{received} received by {n} members", k.receivers
+    )
     lines.append(
-        f"Kudos: {k.given} given by {k.givers} member(s), "
-        f"{k.received} received by {k.receivers} member(s)"
+        i18n.gettext(L, "Kudos: {given}, {received}").format(
+            given=givers.format(given=n(k.given), n=n(k.givers)),
+            received=receivers.format(received=n(k.received), n=n(k.receivers)),
+        )
     )
     return "\n".join(lines)
 

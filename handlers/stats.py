@@ -198,7 +198,7 @@ async def stats_command(event: CommandInvoked, ctx: BotContext) -> None:
         )
     else:
         note = i18n.gettext(mine, "(Charts and full tables: {command})")
-    await ctx.answer(event, summary_text(data) + "\n" + note.format(command=REPORT_HINT))
+    await ctx.answer(event, summary_text(data, mine) + "\n" + note.format(command=REPORT_HINT))
     if send_file is not None:
         await send_charts(ctx, event, data, send_file, mine)
 
@@ -215,7 +215,7 @@ async def send_charts(
     cannot be drawn or sent is logged, the person is told so (with where to get the charts)
     and the rest are skipped."""
     try:  # drawn in a worker thread: the event loop keeps serving meanwhile
-        charts = await asyncio.to_thread(_draw, data)
+        charts = await asyncio.to_thread(_draw, data, locale)
     except MissingExtraError as exc:  # an install without matplotlib: one line, no traceback
         log.warning("no charts for /rallybot stats: %s", exc)
         text = i18n.gettext(locale, "The charts are not installed here ({problem}).")
@@ -226,10 +226,10 @@ async def send_charts(
         text = i18n.gettext(locale, "The charts could not be drawn; {command} makes them.")
         await _tell(ctx, event, text.format(command=REPORT_HINT))
         return 0
-    label = data.scope.label()
+    label = data.scope.title(locale)
     sent = 0
     for name, png in charts.items():
-        title = chart_title(name)
+        title = chart_title(name, locale)
         heading = i18n.gettext(locale, "📈 Charts — {period}").format(period=label)
         comment = Message(text=heading) if sent == 0 else None
         try:
@@ -261,9 +261,9 @@ async def send_charts(
     return sent
 
 
-def _draw(data: ReportData) -> dict[str, bytes]:
+def _draw(data: ReportData, locale: str | None) -> dict[str, bytes]:
     with _drawing:
-        return chart_pngs(data)
+        return chart_pngs(data, locale)
 
 
 async def _tell(ctx: BotContext, event: CommandInvoked, text: str) -> None:
@@ -359,7 +359,7 @@ async def _digest_tick(ctx: BotContext) -> int:
             data = await compute(ctx.db, stats_scope(now, exclude=left_out), now)
             async with ctx.db.session() as session:
                 written += await outbox.insert_deliveries(
-                    session, [_row(ctx, delivery, summary_text(data), now)]
+                    session, [_row(ctx, delivery, summary_text(data, campaign.spec.locale), now)]
                 )
             log.info("digest %s/%s written for %s", campaign.id, delivery.step.id, now)
     return written

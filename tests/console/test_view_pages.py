@@ -183,6 +183,24 @@ async def test_indicators_page_api_and_downloads(as_manager: ConsoleClient) -> N
     ).status_code == 422
 
 
+async def test_the_downloaded_report_speaks_the_managers_language(
+    console: ConsoleEnv, as_manager: ConsoleClient
+) -> None:
+    M = table_of(Member).c
+    async with console.db.session() as session:
+        await session.execute(
+            sa.update(table_of(Member))
+            .where(M.display_name == "Morgan Manager")
+            .values(locale="es")
+        )
+    report = await as_manager.get("/indicators/report.html")
+    assert report.status_code == 200
+    assert '<html lang="es">' in report.text
+    assert "<h1>Indicadores de Rallybot</h1>" in report.text
+    assert "<caption>Embudo de adopción</caption>" in report.text
+    assert '<table id="table-adoption-funnel">' in report.text
+
+
 async def test_help_desk_is_for_helpers_and_managers(
     console: ConsoleEnv, as_helper: ConsoleClient, as_member: ConsoleClient
 ) -> None:

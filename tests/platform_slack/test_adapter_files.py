@@ -142,7 +142,7 @@ async def test_stats_sends_the_charts_to_the_managers_dm(
     assert all(f["data"].startswith(b"\x89PNG\r\n\x1a\n") for f in fake.files)
     texts = [m["text"] for m in fake.messages(dm) if not m.get("files")]
     # The manager running the command is not among the "invited" (issue 14).
-    assert any("Funnel: invited 4" in t and "message privé" in t for t in texts)
+    assert any("Entonnoir : invités 4" in t and "message privé" in t for t in texts)
     refused = [m["text"] for m in fake.messages("U2")]
     assert refused == ["« /rallybot stats » est réservé aux community managers."]
     assert all(f["channel"] != fake.dms["U2"] for f in fake.files)

@@ -31,6 +31,7 @@ CAMPAIGN = """\
 id: ops
 title: Community management
 timezone: UTC
+locale: en
 channels:
   managers: CM-CHANNEL
 steps:
@@ -46,9 +47,11 @@ steps:
 MONDAY = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
 
 
-def make_bot(db: Database, tmp_path: Path, clock: SimulatedClock) -> tuple[Rallybot, MemoryAdapter]:
+def make_bot(
+    db: Database, tmp_path: Path, clock: SimulatedClock, campaign: str = CAMPAIGN
+) -> tuple[Rallybot, MemoryAdapter]:
     path = tmp_path / "ops.yaml"
-    path.write_text(CAMPAIGN)
+    path.write_text(campaign)
     adapter = MemoryAdapter()
     settings = Settings(database_url="sqlite://", admins=["memory:cm"], timezone="UTC")
     return Rallybot(settings, db, adapter, clock, campaign_paths=[path]), adapter
@@ -157,6 +160,7 @@ async def test_stats_command(db: Database, tmp_path: Path) -> None:
     await seed(db)
     bot, adapter = make_bot(db, tmp_path, SimulatedClock(datetime(2026, 11, 22, 20, tzinfo=UTC)))
     at = datetime(2026, 11, 22, 20, tzinfo=UTC)
+    await upsert_member(db, "memory", "cm", at, locale="en")  # the manager reads English
     await bot.handle(
         CommandInvoked(
             event_id="c1", platform="memory", user=user("cm"), occurred_at=at, name="stats"
@@ -191,16 +195,34 @@ async def test_stats_command(db: Database, tmp_path: Path) -> None:
     assert len(manager) == 3
     summary = manager[0]
     # the last 4 weeks: from Monday 2026-10-26 to now (the seed's range, plus a week)
+    assert summary.startswith("📊 Indicators — Oct 26, 2026 → Nov 22, 2026\n")
     assert "Funnel: invited 5 → joined 4 (80%) → profile complete 3 (60%)" in summary
-    assert "26 Oct 0, 02 Nov 2, 09 Nov 3, 16 Nov 2 (4 over the period)" in summary
-    assert "Satisfaction: 3/5 (5 rating(s)), NPS +0 (5 answer(s))" in summary
+    assert "Oct 26 0, Nov 2 2, Nov 9 3, Nov 16 2 (4 over the period)" in summary
+    assert "Satisfaction: 3/5 (5 ratings), NPS +0 (5 answers)" in summary
     assert "first response median 1 h, resolution median 13 h 30 min" in summary
     assert "Challenges: launch/post3 1/2 (50%), other/react 0/2 (0%)" in summary
-    assert manager[1].startswith("Utilisation : /rallybot stats")  # the default: French
+    assert manager[1].startswith("Usage: /rallybot stats")
     assert "cohort wave2" in manager[2] and "Funnel: invited 2" in manager[2]
     assert [d.message.text for d in adapter.sent_to("U1")] == [
-        "« /rallybot stats » est réservé aux community managers."
+        "« /rallybot stats » est réservé aux community managers."  # the default: French
     ]
+    await upsert_member(db, "memory", "cm", at, locale="de")
+    await bot.handle(
+        CommandInvoked(
+            event_id="c5", platform="memory", user=user("cm"), occurred_at=at, name="stats"
+        )
+    )
+    german = adapter.sent_to("cm")[-1].message.text.splitlines()
+    assert german[:4] == [
+        "📊 Kennzahlen — 26. Okt. 2026 → 22. Nov. 2026",
+        "Trichter: eingeladen 5 → beigetreten 4 (80\xa0%) → Profil vollständig 3 (60\xa0%) → "
+        "erster Beitrag 2 (40\xa0%) → erste Quizantwort 1 (20\xa0%)",
+        "Aktive Mitglieder pro Woche: 26. Okt. 0, 2. Nov. 2, 9. Nov. 3, 16. Nov. 2 (4 im Zeitraum)",
+        german[3],
+    ]
+    assert "Zufriedenheit: 3/5 (5 Bewertungen), NPS +0 (5 Antworten)" in german
+    assert "Hilfe: 4 Anfragen, Median erste Antwort 1 Std., Median Lösung 13 Std. 30 Min." in german
+    assert "Punkte: 3 von 5 Mitgliedern haben Punkte, Median 15, Max. 100" in german
 
 
 async def test_digest_step_posts_the_indicators_once(db: Database, tmp_path: Path) -> None:
@@ -226,10 +248,25 @@ async def test_digest_step_posts_the_indicators_once(db: Database, tmp_path: Pat
     assert message.title == "Weekly digest"
     assert message.text.startswith("Here is how the launch went this week.\n\n📊 Indicators")
     assert "Funnel: invited 5 → joined 4 (80%)" in message.text
-    assert "16 Nov 2" in message.text
+    assert "Nov 16 2" in message.text
     assert await stats.next_digest_time(bot, MONDAY + timedelta(days=30)) == MONDAY + timedelta(
         days=7
     )
+
+
+async def test_the_digest_speaks_its_campaigns_language(db: Database, tmp_path: Path) -> None:
+    await seed(db)
+    clock = SimulatedClock(MONDAY + timedelta(minutes=1))
+    spanish = CAMPAIGN.replace("locale: en", "locale: es")
+    bot, adapter = make_bot(db, tmp_path, clock, spanish)
+    assert not (await bot.reload()).errors
+    assert await stats.digest_tick(bot) == 1
+    await bot.dispatch_tick(drain=True)
+    [post] = adapter.sent_to("CM-CHANNEL")
+    lines = post.message.text.splitlines()
+    assert lines[2] == "📊 Indicadores — 2 nov 2026 → 23 nov 2026"
+    assert lines[3].startswith("Embudo: invitados 5 → incorporados 4 (80\xa0%)")
+    assert "Kudos: 0 dados por 0 miembros, 0 recibidos por 0 miembros" in lines
 
 
 def test_digest_step_shape() -> None:

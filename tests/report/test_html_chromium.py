@@ -213,9 +213,9 @@ async def check_page(page: Page) -> None:
         ["first quiz answer", "1", "20%", "50%"],
     ]
     assert tables["table-active-members-per-week"] == [
-        ["2026-11-02", "2", "2", "0"],
-        ["2026-11-09", "3", "2", "1"],
-        ["2026-11-16", "2", "1", "1"],
+        ["Nov 2, 2026", "2", "2", "0"],
+        ["Nov 9, 2026", "3", "2", "1"],
+        ["Nov 16, 2026", "2", "1", "1"],
     ]
     key = dict((row[0], row[1]) for row in tables["table-key-figures"])
     assert key["Mean rating (1-5)"] == "3 (5 ratings)"

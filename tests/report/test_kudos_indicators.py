@@ -109,7 +109,7 @@ async def test_the_report_shows_kudos_in_every_format(seeded: Database, tmp_path
     render_tables(data, console)
     shown = console.export_text()
     assert "Kudos per week" in shown and "Kudos per cohort" in shown
-    assert "5 (by 4 member(s))" in shown and "6 (by 5 member(s))" in shown
+    assert "5 (by 4 members)" in shown and "6 (by 5 members)" in shown
     write_csv(data, tmp_path)
     weekly = (tmp_path / "kudos_weekly.csv").read_text(encoding="utf-8").splitlines()
     assert weekly == [
@@ -124,5 +124,5 @@ async def test_the_report_shows_kudos_in_every_format(seeded: Database, tmp_path
     assert "kudos_given,5" in summary and "kudos_receivers,5" in summary
     page = render_html(data, {})
     assert '<table id="table-kudos-per-week">' in page
-    assert "<td>2026-11-16</td><td>1</td><td>1</td><td>2</td><td>2</td>" in page
-    assert "Kudos: 5 given by 4 member(s), 6 received by 5 member(s)" in summary_text(data)
+    assert "<td>Nov 16, 2026</td><td>1</td><td>1</td><td>2</td><td>2</td>" in page
+    assert "Kudos: 5 given by 4 members, 6 received by 5 members" in summary_text(data)

@@ -33,6 +33,7 @@ def seeded_url(db_url: str, monkeypatch: pytest.MonkeyPatch) -> str:
     asyncio.run(_seed(db_url))
     monkeypatch.setenv("DATABASE_URL", db_url)
     monkeypatch.setenv("RALLYBOT_TIMEZONE", "UTC")
+    monkeypatch.setenv("RALLYBOT_LOCALE", "en")
     return db_url
 
 
@@ -47,7 +48,7 @@ def test_table_format(seeded_url: str) -> None:
     text = result.output
     for expected in ("Adoption funnel", "first quiz answer", "Active members per week"):
         assert expected in text
-    assert "2026-11-09" in text
+    assert "Nov 9, 2026" in text
     assert "13 h 30 min" in text  # median resolution
     assert "0.5h" not in text
 
@@ -160,3 +161,33 @@ def test_team_narrows_every_figure_to_the_team(seeded_url: str, tmp_path: Path) 
     table = runner.invoke(app, ["report", *RANGE, "--team", "sales"])
     assert table.exit_code == 0, table.output
     assert "team sales" in table.output
+
+
+def test_the_report_follows_the_locale_setting_and_the_option(
+    seeded_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    out = tmp_path / "de"
+    args = ["report", *RANGE, "--format", "html", "--out", str(out), "--locale", "de"]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    assert f"geschrieben: {out / 'report.html'}" in result.output
+    page = (out / "report.html").read_text(encoding="utf-8")
+    assert '<html lang="de">' in page
+    assert "<title>Rallybot-Kennzahlen — 2. Nov. 2026 → 22. Nov. 2026</title>" in page
+    assert "<caption>Aktive Mitglieder pro Woche</caption>" in page
+    assert "<tr><td>9. Nov. 2026</td><td>3</td><td>2</td><td>1</td></tr>" in page
+    assert "<td>erste Quizantwort</td><td>1</td><td>20\xa0%</td><td>50\xa0%</td>" in page
+    assert '<table id="table-active-members-per-week">' in page  # ids stay the same
+    monkeypatch.setenv("RALLYBOT_LOCALE", "es")
+    table = runner.invoke(app, ["report", *RANGE, "--team", "sales"])
+    assert table.exit_code == 0, table.output
+    assert "Indicadores de Rallybot — equipo sales, 2 nov 2026 → 22 nov 2026" in table.output
+    assert "Embudo de adopción" in table.output and "13 h 30 min" in table.output
+    french = runner.invoke(
+        app, ["--locale", "fr", "report", "--from", "2026-11-05", "--to", "2026-11-01"]
+    )
+    assert french.exit_code == 2 and "--to ne doit pas précéder --from" in french.output
+    german = runner.invoke(app, ["report", "--locale", "de", "--from", "2026-13-01"])
+    assert german.exit_code == 2 and "„2026-13-01“ ist kein Datum" in german.output
+    bad = runner.invoke(app, ["report", "--locale", "klingon!"])
+    assert bad.exit_code == 2 and "is not a language code" in bad.output

@@ -78,9 +78,9 @@ async def test_the_charts_are_drawn_off_the_event_loop(
 ) -> None:
     threads: list[int] = []
 
-    def drawing(data: ReportData) -> dict[str, bytes]:
+    def drawing(data: ReportData, locale: str | None = None) -> dict[str, bytes]:
         threads.append(threading.get_ident())
-        return chart_pngs(data)
+        return chart_pngs(data, locale)
 
     monkeypatch.setattr(stats, "chart_pngs", drawing)
     adapter = MemoryAdapter()

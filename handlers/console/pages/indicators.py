@@ -376,11 +376,11 @@ async def report_html(
     scope = _scope(request, state, viewer, cohort, team, campaign, start, end)
     data = await indicator_cache(request, state).fresh(scope)
     try:
-        charts = chart_pngs(data)
+        charts = chart_pngs(data, viewer.locale)  # the manager's language, else the setting
     except MissingExtraError:
         charts = {}
     return Response(
-        render_html(data, charts),
+        render_html(data, charts, viewer.locale),
         media_type="text/html; charset=utf-8",
         headers={"Content-Disposition": 'attachment; filename="rallybot-report.html"'},
     )
