@@ -16,7 +16,7 @@ from babel.core import Locale, UnknownLocaleError
 from rich.console import Console
 from rich.table import Table
 
-from rallybot.bot import i18n
+from rallybot.bot import formats, i18n
 from rallybot.bot.config import (
     InvalidSettings,
     Settings,
@@ -1023,10 +1023,12 @@ def campaign_list(
 ) -> None:
     """The campaigns the database knows, their state and their deliveries."""
     from rallybot.bot.reloads import load_absences
+    from rallybot.handlers.admin import state_word
     from rallybot.storage.outbox import counts_by_step
     from rallybot.storage.repositories import list_states
 
     settings = _settings()
+    words = _words(settings)
     _check_schema(settings)
 
     async def main() -> None:
@@ -1041,10 +1043,22 @@ def campaign_list(
             typer.echo(json.dumps(_campaigns_json(states, counts), ensure_ascii=False, indent=2))
             return
         if not states:
-            out.print("No campaign yet: start the bot once (rallybot run) to load the files.")
+            text = i18n.gettext(
+                words, "No campaign yet: start the bot once (rallybot run) to load the files."
+            )
+            out.print(text, markup=False)
             return
         table = Table()
-        for column in ("Campaign", "Title", "State", "Sent", "Pending", "Skipped", "Source"):
+        for column in (
+            i18n.gettext(words, "Campaign"),
+            # Translators: column headers of rallybot campaign list.
+            i18n.pgettext(words, "campaign list", "Title"),
+            i18n.pgettext(words, "campaign list", "State"),
+            i18n.pgettext(words, "campaign list", "Sent"),
+            i18n.pgettext(words, "campaign list", "Pending"),
+            i18n.pgettext(words, "campaign list", "Skipped"),
+            i18n.pgettext(words, "campaign list", "Source"),
+        ):
             table.add_column(column)
         for s in states:
             mine = [c for c in counts if c[0] == s.id]
@@ -1053,18 +1067,15 @@ def campaign_list(
                 for st in ("sent", "pending", "skipped")
             }
             since = absences.get(s.id)
-            state = (
-                s.status
-                if since is None
-                else f"{s.status}: file missing since {since:%m-%d %H:%M} UTC"
-            )
+            state = state_word(words, s.status)
+            if since is not None:
+                missing = i18n.gettext(words, "{state}: file missing since {when} UTC")
+                state = missing.format(state=state, when=formats.moment(words, since, "MMMd"))
             table.add_row(
                 s.id,
                 s.title,
                 state,
-                str(total["sent"]),
-                str(total["pending"]),
-                str(total["skipped"]),
+                *(formats.number(words, total[x]) for x in ("sent", "pending", "skipped")),
                 s.source,
             )
         out.print(table)
@@ -1100,23 +1111,31 @@ def _campaigns_json(
 
 def _set_status(campaign_id: str, paused: bool) -> None:
     from rallybot.bot.clock import utcnow
+    from rallybot.handlers.admin import state_word
     from rallybot.storage.models import CampaignStatus
     from rallybot.storage.repositories import set_campaign_status
 
     settings = _settings()
+    words = _words(settings)
+    status = CampaignStatus.paused if paused else CampaignStatus.active
 
     async def main() -> bool:
         db = await _with_db(settings)
         try:
-            status = CampaignStatus.paused if paused else CampaignStatus.active
             return await set_campaign_status(db, campaign_id, status, utcnow())
         finally:
             await db.dispose()
 
     if not asyncio.run(main()):
-        err.print(f'Unknown campaign "{campaign_id}" (see: rallybot campaign list).')
+        unknown = i18n.gettext(
+            words, 'Unknown campaign "{campaign}" (see: rallybot campaign list).'
+        )
+        err.print(unknown.format(campaign=campaign_id), markup=False)
         raise typer.Exit(1)
-    out.print(f'Campaign "{campaign_id}" is now {"paused" if paused else "active"}.')
+    done = i18n.gettext(words, 'Campaign "{campaign}" is now {state}.')
+    out.print(
+        done.format(campaign=campaign_id, state=state_word(words, status.value)), markup=False
+    )
 
 
 @campaign_app.command("pause")
@@ -1424,7 +1443,11 @@ def reload() -> None:
             await db.dispose()
 
     asyncio.run(main())
-    out.print("Reload requested: running bots re-read their files at their next planning pass.")
+    text = i18n.gettext(
+        _words(settings),
+        "Reload requested: running bots re-read their files at their next planning pass.",
+    )
+    out.print(text, markup=False)
 
 
 @app.command()

@@ -24,6 +24,7 @@ __all__ = [
     "AdminFeature",
     "help_text",
     "on_command",
+    "state_word",
 ]
 
 
@@ -97,8 +98,8 @@ async def on_command(event: CommandInvoked, ctx: BotContext) -> None:
         await _wave(event, ctx, mine)
 
 
-def _status(locale: str, status: str) -> str:
-    """A campaign's state, as a word."""
+def state_word(locale: str | None, status: str) -> str:
+    """A campaign's state (``paused``, ``active``), as a word in ``locale``."""
     # Translators: the state of a campaign.
     if status == CampaignStatus.paused.value:
         return i18n.pgettext(locale, "campaign state", "paused")
@@ -112,7 +113,7 @@ async def _campaigns(ctx: BotContext, locale: str) -> str:
     states = await list_states(ctx.db)
     if not states:
         return i18n.gettext(locale, "No campaign loaded.")
-    lines = [f"• {s.id} — {s.title} — {_status(locale, s.status)}" for s in states]
+    lines = [f"• {s.id} — {s.title} — {state_word(locale, s.status)}" for s in states]
     return i18n.gettext(locale, "Campaigns:") + "\n" + "\n".join(lines)
 
 
@@ -127,7 +128,7 @@ async def _pause_or_resume(ctx: BotContext, locale: str, pause: bool, args: Sequ
     status = CampaignStatus.paused if pause else CampaignStatus.active
     if await set_campaign_status(ctx.db, campaign_id, status, ctx.clock.now()):
         text = i18n.gettext(locale, 'Campaign "{campaign}" is now {state}.')
-        return text.format(campaign=campaign_id, state=_status(locale, status.value))
+        return text.format(campaign=campaign_id, state=state_word(locale, status.value))
     return i18n.gettext(locale, 'Unknown campaign "{campaign}".').format(campaign=campaign_id)
 
 

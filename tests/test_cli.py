@@ -159,8 +159,10 @@ def test_campaign_list_pause_resume_reload_and_health() -> None:
     result = runner.invoke(app, ["campaign", "list"])  # read-only: never creates the schema
     assert result.exit_code == 1 and "no schema yet" in result.output
     result = runner.invoke(app, ["campaign", "pause", "ghost"])  # writes: migrates first
-    assert result.exit_code == 1 and 'Unknown campaign "ghost"' in result.output
-    result = runner.invoke(app, ["campaign", "list"])
+    assert result.exit_code == 1 and "Campagne « ghost » inconnue" in result.output  # French
+    english = runner.invoke(app, ["--locale", "en", "campaign", "pause", "ghost"])
+    assert english.exit_code == 1 and 'Unknown campaign "ghost"' in english.output
+    result = runner.invoke(app, ["--locale", "en", "campaign", "list"])
     assert result.exit_code == 0 and "No campaign yet" in result.output
     # Load the campaigns once through the demo-like path: run the bot briefly.
     from rallybot.bot.config import Settings
@@ -181,12 +183,14 @@ def test_campaign_list_pause_resume_reload_and_health() -> None:
     result = runner.invoke(app, ["campaign", "list"], env={"COLUMNS": "200"})
     assert result.exit_code == 0 and "lancement-connect" in result.output
     result = runner.invoke(app, ["campaign", "pause", "lancement-connect"])
-    assert result.exit_code == 0 and "is now paused" in result.output
-    result = runner.invoke(app, ["campaign", "list"], env={"COLUMNS": "200"})
-    assert "paused" in result.output
-    result = runner.invoke(app, ["campaign", "resume", "lancement-connect"])
-    assert result.exit_code == 0 and "is now active" in result.output
-    result = runner.invoke(app, ["reload"])
+    assert result.exit_code == 0
+    assert "La campagne « lancement-connect » est maintenant en pause." in result.output
+    result = runner.invoke(app, ["--locale", "de", "campaign", "list"], env={"COLUMNS": "200"})
+    assert "Titel" in result.output and "pausiert" in result.output
+    result = runner.invoke(app, ["--locale", "es", "campaign", "resume", "lancement-connect"])
+    assert result.exit_code == 0
+    assert "La campaña «lancement-connect» está ahora activa." in result.output
+    result = runner.invoke(app, ["--locale", "en", "reload"])
     assert result.exit_code == 0 and "Reload requested" in result.output
     result = runner.invoke(app, ["health"])
     assert result.exit_code == 0 and "Outbox:" in result.output

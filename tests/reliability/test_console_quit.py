@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
+from rallybot.bot import formats
 from rallybot.storage.database import Database, create_database
 from rallybot.storage.models import Member
 from tests.reliability.processes import ROOT, count_sent
@@ -105,6 +106,7 @@ async def test_quitting_the_console_during_sends_then_restarting(
         "RALLYBOT_LOG_LEVEL": "WARNING",
         "RALLYBOT_DISPATCH_BATCH": str(MEMBERS),  # one batch: the quit lands in the middle of it
         "COLUMNS": "200",
+        "RALLYBOT_LOCALE": "en",
     }
     db = create_database(db_url)
     outs = [tmp_path / "out-1.txt", tmp_path / "out-2.txt"]
@@ -140,4 +142,4 @@ async def test_quitting_the_console_during_sends_then_restarting(
     )
     assert listing.returncode == 0, listing.stderr
     row = next(line for line in listing.stdout.splitlines() if "welcome-all" in line)
-    assert f" {MEMBERS} " in row  # Sent: every message shown, once
+    assert f" {formats.number('en', MEMBERS)} " in row  # Sent: every message shown, once
