@@ -1749,9 +1749,14 @@ def member_forget(
     from rallybot.storage.models import Member, table_of
 
     settings = _settings()
-    if not yes and not typer.confirm(
-        f"Erase {len(who)} member(s)? This cannot be undone.", default=False
-    ):
+    words = _words(settings)
+    question = i18n.ngettext(
+        words,
+        "Erase {n} member? This cannot be undone.",
+        "Erase {n} members? This cannot be undone.",
+        len(who),
+    )
+    if not yes and not typer.confirm(question.format(n=len(who)), default=False):
         raise typer.Exit(1)
 
     async def main() -> int:
@@ -1770,7 +1775,9 @@ def member_forget(
                 async with db.session() as session:
                     ids = (await session.execute(query)).scalars().all()
                 if not ids:
-                    err.print(f"No member {ref!r}.", markup=False)
+                    # Translators: {who} is the e-mail address or user id that was typed.
+                    unknown = i18n.gettext(words, "No member {who}.")
+                    err.print(unknown.format(who=repr(ref)), markup=False)
                     missing += 1
                     continue
                 for member_id in ids:
@@ -1786,7 +1793,8 @@ def member_forget(
                         erased += 1
         finally:
             await db.dispose()
-        out.print(f"{erased} member(s) erased.")
+        done = i18n.ngettext(words, "{n} member erased.", "{n} members erased.", erased)
+        out.print(done.format(n=formats.number(words, erased)), markup=False)
         return 1 if missing else 0
 
     raise typer.Exit(asyncio.run(main()))

@@ -152,8 +152,17 @@ async def test_member_forget_on_the_command_line(
         runner.invoke, cli, ["member", "forget", "--yes", "U1", "U3", "nobody@example.test"]
     )
     assert result.exit_code == 1, result.output  # one was unknown
-    assert "No member 'nobody@example.test'." in result.output
-    assert "2 member(s) erased." in result.output
+    assert "Aucun membre 'nobody@example.test'." in result.output  # French by default
+    assert "2 membres effacés." in result.output
+    german = await asyncio.to_thread(
+        runner.invoke, cli, ["--locale", "de", "member", "forget", "U2"], input="n\n"
+    )
+    assert german.exit_code == 1 and "1 Mitglied löschen?" in german.output  # asked, refused
+    spanish = await asyncio.to_thread(
+        runner.invoke, cli, ["--locale", "es", "member", "forget", "--yes", "ghost@example.test"]
+    )
+    assert "Ningún miembro 'ghost@example.test'." in spanish.output
+    assert "0 miembros borrados." in spanish.output
     fresh = create_database(_cli_url(db))
     try:
         assert await _traces(fresh, 1, "U1", "alice") == []

@@ -157,7 +157,7 @@ async def member_forget(db: Database, uid: str, monkeypatch: pytest.MonkeyPatch)
     monkeypatch.setenv("DATABASE_URL", db.url)
     result = await asyncio.to_thread(runner.invoke, cli, ["member", "forget", "--yes", uid])
     assert result.exit_code == 0, result.output
-    assert "1 member(s) erased." in result.output
+    assert "1 membre effacé." in result.output  # RALLYBOT_LOCALE: French by default
 
 
 async def remove_missing(db: Database, uid: str, now: datetime) -> None:
