@@ -153,8 +153,9 @@ async def newcomer(
     *,
     timezone: str = "Europe/Paris",
     cohort: str = "new",
+    locale: str = "en",
 ) -> Member:
-    """A member of the journey's audience who joined at ``joined``."""
+    """A member of the journey's audience who joined at ``joined``, reading in ``locale``."""
     return await upsert_member(
         db,
         "memory",
@@ -162,7 +163,7 @@ async def newcomer(
         joined,
         display_name=user_id.title(),
         first_name=user_id.title(),
-        locale="en",
+        locale=locale,
         timezone=timezone,
         cohort=cohort,
         joined_at=joined,
