@@ -13,6 +13,9 @@ A locale falls back to its base language (``es_MX`` then ``es``), then to Englis
 texts are the message ids themselves. Calls take the locale first; their messages are found by
 ``pybabel extract`` with the keywords ``gettext:2``, ``ngettext:2,3`` and ``pgettext:2c,3``,
 and ``N_`` for texts translated later (see the Makefile).
+
+Tests may install a catalog of their own under a language tag (:func:`install_catalog`): the
+pseudo-locale test wraps every message to catch the words that bypass the catalogs.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ import io
 from importlib import resources
 
 from babel.core import Locale, UnknownLocaleError
+from babel.messages.catalog import Catalog
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.support import NullTranslations, Translations
@@ -71,20 +75,44 @@ def _compiled(language: str) -> bytes | None:
     return compiled.getvalue()
 
 
+_INSTALLED: dict[str, bytes] = {}
+"""Catalogs installed at run time (:func:`install_catalog`), compiled, by language tag."""
+
+
+def install_catalog(language: str, catalog: Catalog) -> None:
+    """Make ``catalog`` the catalog of ``language`` for the rest of the process, tried before
+    any shipped one. A seam for tests: the pseudo-locale test installs a catalog that wraps
+    every message (``⟦…⟧``) to find the words that bypass the catalogs. Nothing ships."""
+    compiled = io.BytesIO()
+    write_mo(compiled, catalog)
+    _INSTALLED[_tag(language)] = compiled.getvalue()
+    translations.cache_clear()
+
+
+def uninstall_catalog(language: str) -> None:
+    """Forget a catalog installed with :func:`install_catalog`."""
+    _INSTALLED.pop(_tag(language), None)
+    translations.cache_clear()
+
+
 def _load(language: str) -> Translations | None:
     # A fresh object each time: add_fallback mutates it, and chains must not share links.
-    compiled = _compiled(language)
+    compiled = _INSTALLED.get(language) or _compiled(language)
     return None if compiled is None else Translations(io.BytesIO(compiled), domain=DOMAIN)
+
+
+def _tag(locale: str | None) -> str:
+    return (locale or DEFAULT_LOCALE).strip().replace("-", "_")
 
 
 def _candidates(locale: str | None) -> list[str]:
     """The catalogs to try for ``locale``, most specific first, English last."""
-    tag = (locale or DEFAULT_LOCALE).strip().replace("-", "_")
+    tag = _tag(locale)
     try:
         parsed = Locale.parse(tag)
     except (UnknownLocaleError, ValueError):
         parsed = None
-    names: list[str] = []
+    names: list[str] = [tag] if tag in _INSTALLED else []
     if parsed is not None:
         names.append(str(parsed))
         if parsed.territory:
@@ -126,4 +154,4 @@ def pgettext(locale: str | None, context: str, message: str) -> str:
 
 # The campaign-file language builds a few messages with the bot's words in them (an
 # invitation's button); it may not import the kernel, so the catalogs plug themselves in.
-words.install(gettext)
+words.install(gettext, lambda: sorted({*available_languages(), *_INSTALLED}))

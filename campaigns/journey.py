@@ -13,6 +13,7 @@ import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from rallybot.campaigns import words
 from rallybot.campaigns.base import Loc, LocalizedText, Problem, texts_of
 from rallybot.campaigns.templates import check_template, did_you_mean, variables_for
 from rallybot.campaigns.timeexpr import TimeExprError, parse_time_expr
@@ -43,10 +44,16 @@ ACCEPT_ACTION = "onboarding-accept"
 DONE_ACTION = "onboarding-done"
 """The action of the button of a self-declared task."""
 
-_BUTTONS: dict[str, dict[str, str]] = {
-    "charter_accepted": {"en": "I accept", "fr": "J'accepte"},
-    "self_declared": {"en": "Done", "fr": "C'est fait"},
-}
+
+def _button(done_when: str) -> dict[str, str]:
+    """The label of a task's button in every language of the bot's words."""
+    if done_when == "charter_accepted":
+        # Translators: the button of the charter: the newcomer accepts it.
+        return {lang: words.gettext(lang, "I accept") for lang in words.languages()}
+    # Translators: the button of a task the newcomer says they did.
+    return {lang: words.gettext(lang, "Done") for lang in words.languages()}
+
+
 _ACTIONS = {"charter_accepted": ACCEPT_ACTION, "self_declared": DONE_ACTION}
 _BUTTON_TASKS = frozenset(_ACTIONS)
 
@@ -114,7 +121,7 @@ def _button_dump(buttons: list[Any]) -> list[dict[str, Any]]:
 def _nudge_buttons(task: TaskSpec, buttons: list[Any]) -> list[dict[str, Any]]:
     dumped = _button_dump(buttons)
     if task.done_when in _BUTTON_TASKS:
-        label = task.button if task.button is not None else _BUTTONS[task.done_when]
+        label = task.button if task.button is not None else _button(task.done_when)
         dumped.append({"label": label, "action": _ACTIONS[task.done_when], "style": "primary"})
     return dumped
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-__all__ = ["gettext", "install"]
+__all__ = ["gettext", "install", "languages"]
 
 Translate = Callable[[str | None, str], str]
 """``(locale, message) -> message in locale's language``."""
@@ -22,13 +22,24 @@ def _english(locale: str | None, message: str) -> str:
     return message
 
 
+def _only_english() -> list[str]:
+    return ["en"]
+
+
 _translate: Translate = _english
+_languages: Callable[[], list[str]] = _only_english
 
 
-def install(translate: Translate) -> None:
-    """Take the bot's words from ``translate`` from now on (the kernel's catalogs)."""
-    global _translate
-    _translate = translate
+def install(translate: Translate, known: Callable[[], list[str]]) -> None:
+    """Take the bot's words from ``translate`` from now on (the kernel's catalogs), in the
+    languages ``known`` lists."""
+    global _translate, _languages
+    _translate, _languages = translate, known
+
+
+def languages() -> list[str]:
+    """The languages the bot's words exist in (for a text built once for every reader)."""
+    return _languages()
 
 
 def gettext(locale: str | None, message: str) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 
+from rallybot.bot import i18n
 from rallybot.campaigns.journey import ACCEPT_ACTION, DONE_ACTION, journey_of
 from rallybot.campaigns.loader import CampaignLoadError, load_campaign_text
 from rallybot.campaigns.schema import Campaign
@@ -82,7 +83,14 @@ def test_a_journey_becomes_direct_message_steps_with_buttons_and_conditions() ->
     assert charter is not None and charter.per_member and charter.audiences == ("newcomers",)
     assert charter.spec.unless == "task_done(charter)"
     (accept,) = charter.spec.buttons
-    assert accept.action == ACCEPT_ACTION and accept.label == {"en": "I accept", "fr": "J'accepte"}
+    # The label in every language of the bot's catalogs (the kernel's, imported above).
+    assert accept.action == ACCEPT_ACTION and accept.label == {
+        "de": "Ich stimme zu",
+        "en": "I accept",
+        "es": "Acepto",
+        "fr": "J'accepte",
+    }
+    assert sorted(accept.label) == i18n.available_languages()
     app = campaign.step("journey-app-1")
     assert app is not None
     assert [(b.url, b.action, b.label) for b in app.spec.buttons] == [

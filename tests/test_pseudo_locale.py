@@ -1,0 +1,330 @@
+"""The pseudo-locale test: the features' scenarios played for members, campaigns and a bot that
+all read the pseudo-locale, whose catalog wraps every message in ``⟦…⟧``. Every text, button
+and form the bot sends must then be wrapped, but for member text and the community's own files
+(see :mod:`tests.pseudo_locale`): a string that bypasses the catalogs fails the build.
+
+To cover another feature, write ``async def its_name(db, tmp_path) -> Played`` that plays it on
+the memory adapter with everyone in :data:`PSEUDO` (see :func:`_bot`), and add it to
+:data:`SCENARIOS`; pass the folders of the files it loads to ``Played`` so that their texts
+are known as the community's.
+"""
+
+from __future__ import annotations
+
+import itertools
+import shutil
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from rallybot.bot.adapters.memory import MemoryAdapter
+from rallybot.bot.assembly import Rallybot
+from rallybot.bot.clock import SimulatedClock
+from rallybot.bot.config import Settings
+from rallybot.bot.events import (
+    ButtonClicked,
+    ChannelRef,
+    CommandInvoked,
+    MemberJoined,
+    MessagePosted,
+    ReactionAdded,
+    UserRef,
+)
+from rallybot.campaigns.journey import ACCEPT_ACTION, DONE_ACTION
+from rallybot.handlers.helpdesk import ACTION_FAQ, ACTION_SOLVED
+from rallybot.storage.database import Database
+from rallybot.storage.repositories import upsert_member
+from tests.pseudo_locale import PSEUDO, bare_words, file_texts, pseudo_locale, unwrapped
+
+ROOT = Path(__file__).resolve().parents[1]
+EXAMPLES = ROOT / "campaigns" / "examples"
+T0 = datetime(2026, 11, 3, 9, 0, tzinfo=UTC)  # a Tuesday, 10:00 in Paris
+_ids = itertools.count(1)
+
+
+@dataclass
+class Played:
+    """What a scenario leaves: the platform it played on and the folders of the files it
+    loaded (their texts are the community's words, not the bot's)."""
+
+    adapter: MemoryAdapter
+    folders: list[Path] = field(default_factory=list)
+
+
+def _bot(db: Database, folder: Path, clock: SimulatedClock, **settings: object) -> Rallybot:
+    """A bot whose default language is the pseudo-locale, on the memory platform."""
+    options: dict[str, object] = {
+        "database_url": "sqlite://",
+        "admins": ["memory:cm"],
+        "quiet_hours": "off",
+        "timezone": "Europe/Paris",
+        "locale": PSEUDO,
+        **settings,
+    }
+    return Rallybot(Settings(**options), db, MemoryAdapter(), clock, campaign_paths=[folder])
+
+
+def _adapter(bot: Rallybot) -> MemoryAdapter:
+    adapter = bot.adapter
+    assert isinstance(adapter, MemoryAdapter)
+    return adapter
+
+
+async def _member(db: Database, name: str, **fields: object) -> None:
+    await upsert_member(
+        db,
+        "memory",
+        name,
+        T0 - timedelta(days=30),
+        display_name=name.title(),
+        first_name=name.title(),
+        locale=PSEUDO,
+        **fields,  # type: ignore[arg-type]
+    )
+
+
+def _user(name: str) -> UserRef:
+    return UserRef("memory", name, name.title())
+
+
+def _base(name: str, at: datetime) -> dict[str, object]:
+    return {
+        "event_id": f"ev-{next(_ids)}",
+        "platform": "memory",
+        "user": _user(name),
+        "occurred_at": at,
+    }
+
+
+def _command(
+    name: str, command: str, *args: str, at: datetime, channel: str = "general"
+) -> CommandInvoked:
+    return CommandInvoked(
+        **_base(name, at),
+        name=command,
+        args=args,
+        channel=ChannelRef("memory", channel),  # type: ignore[arg-type]
+    )
+
+
+def _click(
+    name: str, action: str, value: str, at: datetime, channel: str = "general"
+) -> ButtonClicked:
+    return ButtonClicked(
+        **_base(name, at),  # type: ignore[arg-type]
+        channel=ChannelRef("memory", channel, is_direct=channel.startswith("dm-")),
+        message_id="m0",
+        action_id=action,
+        value=value,
+    )
+
+
+def _say(
+    name: str, text: str, at: datetime, channel: str | None = None, thread: str | None = None
+) -> MessagePosted:
+    return MessagePosted(
+        **_base(name, at),  # type: ignore[arg-type]
+        channel=ChannelRef("memory", channel or f"dm-{name}", is_direct=channel is None),
+        message_id=f"u{next(_ids)}",
+        text=text,
+        thread_id=thread,
+    )
+
+
+# ---------------------------------------------------------------------------- quiz
+
+QUIZ_CAMPAIGN = f"""\
+id: quiz
+title: Quiz
+timezone: Europe/Paris
+locale: {PSEUDO}
+channels:
+  annonces: general
+steps:
+  - id: live
+    at: 2026-11-03 10:00
+    quiz: connect-quiz
+    post: annonces
+    questions: 2
+    window: 30s
+  - id: invitation
+    at: 2026-11-03 10:00
+    quiz: connect-quiz
+"""
+
+
+async def quiz(db: Database, tmp_path: Path) -> Played:
+    """A live quiz in a channel and a self-paced one in direct messages, with every note a
+    member can get, the leaderboard and the command's answers."""
+    folder = tmp_path / "quiz"
+    folder.mkdir()
+    (folder / "campaign.yaml").write_text(QUIZ_CAMPAIGN)
+    shutil.copyfile(EXAMPLES / "en" / "quiz-connect.yaml", folder / "bank.yaml")
+    clock = SimulatedClock(T0 - timedelta(hours=1))
+    bot = _bot(db, folder, clock)
+    assert not (await bot.reload()).errors
+    await bot.start_adapter()
+    adapter = _adapter(bot)
+    for name in ("ana", "ben"):
+        await _member(db, name)
+    await bot.advance_to(T0 + timedelta(seconds=1))
+    live = next(d.message for d in adapter.posts if "question" in d.message.metadata)
+    run = live.metadata["quiz_run"]
+    at = T0 + timedelta(seconds=2)
+    await adapter.push(_click("ana", "quiz", f"{run}:0:0", at))
+    await adapter.push(_click("ana", "quiz", f"{run}:0:1", at))  # already answered
+    await bot.advance_to(T0 + timedelta(seconds=31))
+    await adapter.push(_click("ben", "quiz", f"{run}:0:0", clock.now()))  # too late
+    await adapter.push(_click("ben", "quiz", f"{run}:1:ok", clock.now()))  # nothing picked
+    await adapter.push(_click("ben", "quiz", f"{run}:1:0", clock.now()))  # a selection
+    await bot.advance_to(T0 + timedelta(seconds=62))  # results and leaderboard
+    # Self-paced, from the invitation's button: each kind of question, then the summary.
+    await adapter.push(_click("ana", "quiz-start", "connect-quiz", clock.now(), "dm-ana"))
+    own = [
+        d.message for d in adapter.directs if d.target == "ana" and "question" in d.message.metadata
+    ]
+    mine = own[-1].metadata["quiz_run"]
+    for answer in ("0:1", "1:0", "1:ok"):
+        await adapter.push(_click("ana", "quiz", f"{mine}:{answer}", clock.now(), "dm-ana"))
+    await adapter.push(_say("ana", "my profile", clock.now()))
+    await adapter.push(_say("ana", "again", clock.now()))
+    await adapter.push(_click("ana", "quiz", f"{mine}:3:0", clock.now(), "dm-ana"))
+    await adapter.push(_click("ben", "quiz", f"{mine}:3:0", clock.now(), "dm-ben"))  # not his
+    await adapter.push(_click("ana", "quiz", f"{mine}:3:0", clock.now(), "dm-ana"))  # over
+    for args in (("top",), ("nope",), ("live", "connect-quiz"), ()):
+        await adapter.push(_command("ben", "quiz", *args, at=clock.now()))
+    await adapter.push(_command("cm", "quiz", "live", at=clock.now()))  # usage
+    return Played(adapter, [folder])
+
+
+# ---------------------------------------------------------------------------- onboarding
+
+ONBOARDING = f"""\
+id: onb
+title: Onboarding
+timezone: Europe/Paris
+locale: {PSEUDO}
+audiences:
+  newcomers: {{cohort: new}}
+steps:
+  - id: hello
+    at: 2026-11-03 10:00
+    dm: "Hello {{first_name}}"
+journey:
+  for: newcomers
+  tasks:
+    - id: charter
+      done_when: charter_accepted
+      label: Accept the charter
+      nudges:
+        - {{at: join + 1d at 11:00, dm: "charter 1"}}
+    - id: app
+      done_when: self_declared
+      label: Install the app
+      nudges:
+        - {{at: join + 1d at 12:00, dm: "app 1"}}
+"""
+
+
+async def onboarding(db: Database, tmp_path: Path) -> Played:
+    """A newcomer with a buddy: the checklist, both kinds of button, stop and start, the
+    celebration, and a stuck newcomer escalated to the managers."""
+    folder = tmp_path / "onboarding"
+    folder.mkdir()
+    (folder / "onb.yaml").write_text(ONBOARDING)
+    clock = SimulatedClock(T0)
+    bot = _bot(db, folder, clock, onboarding_buddies=["buddy"], onboarding_escalate_after_days=1)
+    assert not (await bot.reload()).errors
+    adapter = _adapter(bot)
+    for name in ("nina", "stuck"):
+        await _member(db, name, cohort="new", joined_at=T0)
+    await bot.handle(MemberJoined(**_base("nina", T0), channel=None))  # type: ignore[arg-type]
+    await bot.advance_to(T0 + timedelta(hours=1))
+    for name, command in (("nina", "onboarding"), ("nina", "stop"), ("nina", "onboarding")):
+        await bot.handle(_command(name, command, at=clock.now()))
+    await bot.handle(_command("nina", "start", at=clock.now()))
+    await bot.handle(_command("visitor", "onboarding", at=clock.now()))
+    await bot.advance_to(T0 + timedelta(days=1, hours=4))
+    await bot.handle(_click("nina", DONE_ACTION, "onb/journey-app-1", clock.now(), "dm-nina"))
+    await bot.handle(_click("nina", ACCEPT_ACTION, "onb/journey-charter-1", clock.now(), "dm-nina"))
+    await bot.handle(_command("nina", "onboarding", at=clock.now()))
+    await bot.advance_to(T0 + timedelta(days=2))
+    return Played(adapter, [folder])
+
+
+# ---------------------------------------------------------------------------- help channel
+
+
+async def help_channel(db: Database, tmp_path: Path) -> Played:
+    """Questions with and without FAQ answers and helpers, the buttons, a solved ticket with
+    thanks, reminders and an escalation, a click on a closed ticket."""
+    folder = tmp_path / "faq"
+    folder.mkdir()
+    shutil.copyfile(EXAMPLES / "en" / "faq.yaml", folder / "faq.yaml")
+    clock = SimulatedClock(T0)
+    bot = _bot(
+        db,
+        folder,
+        clock,
+        help_channel="help",
+        helpers="mon-fri 09:00-18:00 helper1",
+        helpers_timezone="Europe/Paris",
+        help_remind_minutes=30,
+        help_escalate_minutes=120,
+    )
+    assert not (await bot.reload()).errors
+    await bot.start_adapter()
+    adapter = _adapter(bot)
+    for name in ("ana", "ben"):
+        await _member(db, name)
+    first = _say("ana", "How do I reset my password?", T0, channel="help")
+    await bot.handle(first)
+    await bot.dispatch_tick(drain=True)
+    await bot.handle(_say("ben", "On the IT portal", T0, channel="help", thread=first.message_id))
+    await bot.handle(
+        ReactionAdded(
+            **_base("ana", T0),  # type: ignore[arg-type]
+            channel=ChannelRef("memory", "help"),
+            message_id=first.message_id,
+            emoji="white_check_mark",
+        )
+    )
+    await bot.handle(_click("ben", ACTION_SOLVED, "1", T0, "help"))  # closed already
+    second = _say("ben", "Zzzq wwxy", T0, channel="help")  # no FAQ answer for it
+    await bot.handle(second)
+    await bot.handle(_click("ana", ACTION_FAQ, "2", T0, "help"))  # not hers
+    await bot.advance_to(T0 + timedelta(minutes=125))  # reminded, then escalated
+    await bot.handle(_click("ben", ACTION_SOLVED, "2", clock.now(), "help"))
+    await bot.dispatch_tick(drain=True)
+    return Played(adapter, [folder])
+
+
+Scenario = Callable[[Database, Path], Awaitable[Played]]
+SCENARIOS: list[Scenario] = [quiz, onboarding, help_channel]
+"""The scenarios played in the pseudo-locale; add a feature's here."""
+
+
+@pytest.mark.parametrize("scenario", SCENARIOS, ids=lambda s: s.__name__)
+async def test_every_word_the_bot_sends_comes_from_the_catalogs(
+    scenario: Scenario, db: Database, tmp_path: Path
+) -> None:
+    with pseudo_locale():
+        played = await scenario(db, tmp_path)
+    assert len(played.adapter.delivered) > 5  # the scenario did play
+    bare = unwrapped(played.adapter, file_texts(*played.folders))
+    assert not bare, "words that bypass the catalogs:\n" + "\n".join(bare)
+
+
+def test_the_check_sees_bare_words_and_nothing_else() -> None:
+    foreign = {"Connect: the {what}", "Paris"}
+    assert bare_words("⟦Question 1/2⟧", foreign) == []
+    assert bare_words("⟦Votes: ⟦Yes⟧ · ⟦No⟧⟧ 3", foreign) == []
+    assert bare_words("Connect: the four questions — ⟦Question {n}⟧", foreign) == []
+    assert bare_words("⟦Hi⟧ \ue010Any Name\ue011 <@U1> <#C2> ✅ 12.", foreign) == []
+    assert bare_words("⟦Hi⟧ there", foreign) == ["there"]
+    assert bare_words("Answer within 30 s", foreign) == ["Answer", "within", "s"]
+    assert bare_words("Paris: ⟦Right⟧, Lyon", foreign) == ["Lyon"]
+    assert bare_words("⟦cut sho", foreign) == [f"unbalanced ⟦⟧ in {'⟦cut sho'!r}"]
