@@ -28,6 +28,7 @@ from rallybot.bot.events import (
     ButtonClicked,
     ChannelRef,
     CommandInvoked,
+    FormSubmitted,
     MemberJoined,
     MessagePosted,
     ReactionAdded,
@@ -302,8 +303,128 @@ async def help_channel(db: Database, tmp_path: Path) -> Played:
     return Played(adapter, [folder])
 
 
+# ---------------------------------------------------------------------------- surveys
+
+SURVEY = f"""\
+id: pulse
+title: Pulse
+timezone: Europe/Paris
+locale: {PSEUDO}
+steps:
+  - id: week1
+    at: 2026-11-03 10:00
+    dm: "Two minutes?"
+    survey:
+      anonymous: true
+      questions:
+        - {{id: overall, kind: rating, text: "Do you like it?"}}
+        - {{id: nps, kind: nps, text: "Would you recommend it?"}}
+        - {{id: best, kind: single, text: "Best part?", choices: [News, Groups]}}
+        - {{id: uses, kind: multiple, text: "What do you use?", choices: [News, Docs]}}
+        - {{id: comment, kind: text, text: "Anything else?", optional: true}}
+"""
+
+
+async def survey(db: Database, tmp_path: Path) -> Played:
+    """An anonymous survey answered from its invitation to its form, with the notes."""
+    folder = tmp_path / "survey"
+    folder.mkdir()
+    (folder / "pulse.yaml").write_text(SURVEY)
+    clock = SimulatedClock(T0 - timedelta(hours=1))
+    bot = _bot(db, folder, clock)
+    assert not (await bot.reload()).errors
+    adapter = _adapter(bot)
+    await _member(db, "ana")
+    await bot.advance_to(T0 + timedelta(minutes=1))
+
+    async def press(suffix: str) -> None:
+        last = [d for d in adapter.directs if d.target == "ana" and d.message.buttons][-1]
+        button = next(b for b in last.message.buttons if b.value.endswith(suffix))
+        assert button.action_id is not None
+        await bot.handle(_click("ana", button.action_id, button.value, clock.now(), "dm-ana"))
+
+    await press("")  # the invitation's button
+    for suffix in (":1", ":0", ":1", ":done", ":0", ":done", ":write"):
+        await press(suffix)
+    await bot.handle(
+        FormSubmitted(
+            **_base("ana", clock.now()),
+            form_id=adapter.forms[-1].form.id,
+            values={"answer": "Nice"},
+        )  # type: ignore[arg-type]
+    )
+    invitation = next(d for d in adapter.directs if d.target == "ana")
+    start = invitation.message.buttons[0]
+    assert start.action_id is not None
+    await bot.handle(_click("ana", start.action_id, start.value, clock.now(), "dm-ana"))
+    return Played(adapter, [folder])
+
+
+# ---------------------------------------------------------------------------- points, privacy
+
+RULES = """\
+points: {first_post: 5, kudos_received: 5}
+kudos: {emoji: [clap], daily_allowance: 3, per_pair_daily: 1}
+announce: dm
+badges:
+  - {id: first-step, name: First step, when: {first_post: true}}
+levels:
+  - {points: 0, name: Newcomer}
+  - {points: 10, name: Curious}
+"""
+
+
+async def points_and_privacy(db: Database, tmp_path: Path) -> Played:
+    """Kudos, a badge, the points commands of members and managers, seasons; my data and
+    forget me."""
+    folder, rules = tmp_path / "campaigns", tmp_path / "rules"
+    folder.mkdir()
+    rules.mkdir()
+    (rules / "rules.yaml").write_text(RULES)
+    clock = SimulatedClock(T0)
+    bot = _bot(db, folder, clock, rules_file=rules / "rules.yaml")
+    assert not (await bot.reload()).errors
+    await bot.start_adapter()
+    adapter = _adapter(bot)
+    for name in ("ana", "ben", "cm"):
+        await _member(db, name)
+    await bot.handle(_say("ben", "Hello all", clock.now(), channel="general"))
+    commands = [
+        ("ana", "kudos", "@ben", "great", "demo"),
+        ("ana", "kudos", "@ben", "again"),
+        ("ana", "kudos", "@ana"),
+        ("ana", "kudos", "@nobody"),
+        ("ana", "kudos"),
+        ("ben", "points"),
+        ("ben", "top"),
+        ("ben", "top", "7d", "blue"),
+        ("ben", "points", "add", "@ben", "5", "x"),
+        ("cm", "points", "add", "@ben", "5", "help", "at", "the", "fair"),
+        ("cm", "points", "remove", "@ben", "x"),
+        ("cm", "points", "revert", "999"),
+        ("cm", "points", "revert", "1"),
+        ("cm", "points", "revert"),
+        ("cm", "points", "what"),
+        ("cm", "season", "start", "S1"),
+        ("cm", "season", "start", "S1"),
+        ("cm", "season"),
+        ("cm", "top", "season"),
+        ("ana", "mydata"),
+        ("ana", "forget"),
+        ("ben", "forget", "@ana"),
+        ("cm", "forget", "@nobody"),
+        ("cm", "forget", "@ben"),
+    ]
+    for name, command, *args in commands:
+        await bot.handle(_command(name, command, *args, at=clock.now()))
+    await bot.handle(_click("ana", "forget-cancel", "0", clock.now(), "dm-ana"))
+    await bot.handle(_click("ana", "forget-confirm", "0", clock.now(), "dm-ana"))  # expired
+    await bot.dispatch_tick(drain=True)  # the kudos notice and the badge, from the outbox
+    return Played(adapter, [folder, rules])
+
+
 Scenario = Callable[[Database, Path], Awaitable[Played]]
-SCENARIOS: list[Scenario] = [quiz, onboarding, help_channel]
+SCENARIOS: list[Scenario] = [quiz, onboarding, help_channel, survey, points_and_privacy]
 """The scenarios played in the pseudo-locale; add a feature's here."""
 
 
