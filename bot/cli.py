@@ -1373,11 +1373,14 @@ def teams_sync(
     from rallybot.bot.teams import sync_teams
 
     settings = _settings()
+    words = _words(settings)
     if not settings.team_groups:
-        err.print(
-            "[red]RALLYBOT_TEAM_GROUPS is not set: teams come from the roster only "
-            '(set it to the groups that are teams, e.g. "sales,marketing").[/red]'
+        text = i18n.gettext(
+            words,
+            "RALLYBOT_TEAM_GROUPS is not set: teams come from the roster only (set it to the "
+            'groups that are teams, e.g. "sales,marketing").',
         )
+        err.print(text, style="red", markup=False)
         raise typer.Exit(1)
 
     async def main() -> int:
@@ -1394,7 +1397,8 @@ def teams_sync(
             try:
                 result = await sync_teams(db, adapter, platform, settings.team_groups, utcnow())
             except (AdapterError, PlatformStartError) as exc:
-                err.print(f"[red]Could not read the groups: {exc}. Nothing changed.[/red]")
+                text = i18n.gettext(words, "Could not read the groups: {problem}. Nothing changed.")
+                err.print(text.format(problem=exc), style="red", markup=False)
                 return 1
             finally:
                 with contextlib.suppress(Exception):
@@ -1402,7 +1406,10 @@ def teams_sync(
         finally:
             await db.dispose()
         if result is None:
-            err.print(f'[red]The "{platform}" platform has no groups to read teams from.[/red]')
+            text = i18n.gettext(
+                words, 'The "{platform}" platform has no groups to read teams from.'
+            )
+            err.print(text.format(platform=platform), style="red", markup=False)
             return 1
         if format is Output.json:
             counts = {
@@ -1414,11 +1421,25 @@ def teams_sync(
             }
             typer.echo(json.dumps(counts, ensure_ascii=False, indent=2))
             return 0
-        out.print(
-            f"{result.teamed} member(s) got a team from {platform} groups: {result.changed} "
-            f"changed, {result.cleared} cleared, {result.kept} roster team(s) kept.",
-            soft_wrap=True,
+        teamed = i18n.ngettext(
+            words,
+            "{n} member got a team from {platform} groups",
+            "{n} members got a team from {platform} groups",
+            result.teamed,
+        ).format(n=formats.number(words, result.teamed), platform=platform)
+        kept = i18n.ngettext(
+            words, "{n} roster team kept", "{n} roster teams kept", result.kept
+        ).format(n=formats.number(words, result.kept))
+        # Translators: {teamed} and {kept} are whole phrases ("2 members got a team from slack
+        # groups", "1 roster team kept"); {changed} and {cleared} count members.
+        text = i18n.gettext(words, "{teamed}: {changed} changed, {cleared} cleared, {kept}.")
+        text = text.format(
+            teamed=teamed,
+            changed=formats.number(words, result.changed),
+            cleared=formats.number(words, result.cleared),
+            kept=kept,
         )
+        out.print(text, soft_wrap=True, markup=False)
         return 0
 
     code = asyncio.run(main())

@@ -249,13 +249,19 @@ def test_teams_sync_command(db_url: str, tmp_path: Path, monkeypatch: pytest.Mon
     asyncio.run(seed())
     off = runner.invoke(app, ["teams", "sync", "--platform", "memory"])
     assert off.exit_code == 1
-    assert "RALLYBOT_TEAM_GROUPS is not set" in off.output
+    assert "RALLYBOT_TEAM_GROUPS n’est pas défini" in off.output
     assert asyncio.run(stored()) == {"ana": None, "bo": None, "cy": "Ventes"}
     monkeypatch.setenv("RALLYBOT_TEAM_GROUPS", "sales,marketing")
     result = runner.invoke(app, ["teams", "sync", "--platform", "memory"])
     assert result.exit_code == 0, result.output
-    assert "2 member(s) got a team from memory groups: 2 changed" in result.output
-    assert "1 roster team(s) kept" in result.output
+    assert "2 membres ont reçu une équipe des groupes memory : 2 modifiés" in result.output
+    assert "1 équipe du fichier des membres conservée" in result.output  # French by default
+    again = runner.invoke(app, ["--locale", "de", "teams", "sync", "--platform", "memory"])
+    assert again.exit_code == 0, again.output
+    assert again.output.strip() == (
+        "2 Mitglieder haben ein Team aus den memory-Gruppen bekommen: 0 geändert, 0 geleert, "
+        "1 Team aus der Mitgliederliste behalten."
+    )
     assert asyncio.run(stored()) == {"ana": "sales", "bo": "marketing", "cy": "Ventes"}
 
 
