@@ -34,9 +34,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
+from babel.numbers import format_decimal
 from sqlalchemy.exc import IntegrityError
 
-from rallybot.bot import i18n
+from rallybot.bot import formats, i18n
 from rallybot.bot.commands import specs
 from rallybot.bot.context import locale_for, member_for
 from rallybot.bot.events import ButtonClicked, CommandInvoked, FormSubmitted, MessagePosted, UserRef
@@ -1292,30 +1293,49 @@ async def survey_trend(db: Database, survey_ref: str) -> list[tuple[str, SurveyR
     return [(str(r), await survey_results(db, str(sid))) for sid, r in rounds]
 
 
-def trend_text(trend: Sequence[tuple[str, SurveyResults]]) -> str:
+def _two_decimals(locale: str, value: float) -> str:
+    """A mean with two decimals, the locale's way ("3.00", "3,00")."""
+    return format_decimal(value, format="#,##0.00", locale=formats.babel_locale(locale))
+
+
+def trend_text(trend: Sequence[tuple[str, SurveyResults]], locale: str = "en") -> str:
     """One line per round: responses, rate, mean rating and NPS."""
-    lines = ["Rounds:"]
+    lines = [i18n.gettext(locale, "Rounds:")]
     for round_, r in trend:
-        rate = f" ({r.response_rate:.0%})" if r.response_rate is not None else ""
-        mean = f", mean rating {r.mean_rating:.2f}" if r.mean_rating is not None else ""
-        nps = f", NPS {r.nps:+.0f}" if r.nps is not None else ""
-        lines.append(f"  {round_}: {r.responses} of {r.audience}{rate}{mean}{nps}")
+        # Translators: a survey round's responses out of its audience ("5 of 6").
+        line = i18n.gettext(locale, "{responses} of {audience}").format(
+            responses=r.responses, audience=r.audience
+        )
+        if r.response_rate is not None:
+            line += f" ({formats.percent(locale, r.response_rate)})"
+        if r.mean_rating is not None:
+            mean = _two_decimals(locale, r.mean_rating)
+            line += i18n.gettext(locale, ", mean rating {mean}").format(mean=mean)
+        if r.nps is not None:
+            line += f", NPS {r.nps:+.0f}"
+        lines.append(f"  {round_}: {line}")
     return "\n".join(lines)
 
 
-def results_text(results: SurveyResults) -> str:
-    """A plain-text rendering of :func:`survey_results` for chat."""
+def results_text(results: SurveyResults, locale: str = "en") -> str:
+    """A plain-text rendering of :func:`survey_results` for chat, in ``locale``."""
     rate = results.response_rate
-    lines = [
-        f"Survey {results.survey_id} — {results.title}"
-        + (" (anonymous)" if results.anonymous else ""),
-        f"Responses: {results.responses} of {results.audience}"
-        + (f" ({rate:.0%})" if rate is not None else ""),
-    ]
+    title = f"{results.survey_id} — {results.title}"
+    if results.anonymous:
+        # Translators: the first line of a survey's results, for the community managers.
+        head = i18n.gettext(locale, "Survey {title} (anonymous)")
+    else:
+        head = i18n.gettext(locale, "Survey {title}")
+    responses = i18n.gettext(locale, "Responses: {responses} of {audience}").format(
+        responses=results.responses, audience=results.audience
+    )
+    if rate is not None:
+        responses += f" ({formats.percent(locale, rate)})"
+    lines = [head.format(title=title), responses]
     if results.too_few:
         lines.append(
             i18n.gettext(
-                "en",
+                locale,
                 "Fewer than {k} anonymous responses: no answer is shown, so that none can be "
                 "told apart.",
             ).format(k=MIN_GROUP)
@@ -1323,12 +1343,20 @@ def results_text(results: SurveyResults) -> str:
         return "\n".join(lines)
     for q in results.questions:
         lines.append("")
-        lines.append(f"{q.id} [{q.kind}] {q.text} — {q.answered} answer(s), {q.skipped} skipped")
+        # Translators: after a question's id, kind and text: how many answered and skipped it.
+        counted = i18n.ngettext(
+            locale,
+            "{answered} answer, {skipped} skipped",
+            "{answered} answers, {skipped} skipped",
+            q.answered,
+        ).format(answered=q.answered, skipped=q.skipped)
+        lines.append(f"{q.id} [{q.kind}] {q.text} — {counted}")
         if q.kind in {"rating", "nps"}:
             scale = range(1, 6) if q.kind == "rating" else range(11)
             lines.append("  " + "  ".join(f"{n}: {q.counts.get(n, 0)}" for n in scale))
             if q.mean is not None:
-                lines.append(f"  mean {q.mean:.2f}")
+                mean = _two_decimals(locale, q.mean)
+                lines.append("  " + i18n.gettext(locale, "mean {mean}").format(mean=mean))
             if q.nps is not None:
                 lines.append(f"  NPS {q.nps:+.0f}")
         elif q.kind in {"single", "multiple"}:
@@ -1337,7 +1365,11 @@ def results_text(results: SurveyResults) -> str:
         else:
             lines.extend(f"  • {member_text(t, 300)}" for t in q.texts[:20])
             if len(q.texts) > 20:
-                lines.append(f"  … and {len(q.texts) - 20} more")
+                more = len(q.texts) - 20
+                lines.append(
+                    "  "
+                    + i18n.ngettext(locale, "… and {n} more", "… and {n} more", more).format(n=more)
+                )
     return "\n".join(lines)
 
 
@@ -1345,8 +1377,10 @@ async def on_command(event: CommandInvoked, ctx: BotContext) -> None:
     """``/rallybot survey list`` and ``/rallybot survey results ID`` (community managers)."""
     if event.name.lower() != "survey":
         return
+    locale = locale_for(ctx, await member_for(ctx, event.user))
     if not ctx.is_admin(event.user):
-        await ctx.answer(event, '"/rallybot survey" is for community managers only.')
+        only = i18n.gettext(locale, '"/rallybot survey" is for community managers only.')
+        await ctx.answer(event, only)
         return
     args = list(event.args)
     if not args or args[0].lower() == "list":
@@ -1357,30 +1391,33 @@ async def on_command(event: CommandInvoked, ctx: BotContext) -> None:
             )
             counts: dict[str, int] = {str(sid): int(n) for sid, n in grouped.all()}
         if not surveys:
-            await ctx.answer(event, "No survey in the loaded campaigns.")
+            await ctx.answer(event, i18n.gettext(locale, "No survey in the loaded campaigns."))
             return
-        lines = [
-            f"• {s.id} — {s.title}{' (anonymous)' if s.anonymous else ''} — "
-            f"{counts.get(s.id, 0)} response(s)"
-            for s in surveys
-        ]
-        await ctx.answer(
-            event, "Surveys:\n" + "\n".join(lines) + "\nDetails: /rallybot survey results ID"
-        )
+        lines = [i18n.gettext(locale, "Surveys:")]
+        for s in surveys:
+            anonymous = i18n.gettext(locale, " (anonymous)") if s.anonymous else ""
+            n = counts.get(s.id, 0)
+            many = i18n.ngettext(locale, "{n} response", "{n} responses", n).format(n=n)
+            lines.append(f"• {s.id} — {s.title}{anonymous} — {many}")
+        lines.append(i18n.gettext(locale, "Details: /rallybot survey results ID"))
+        await ctx.answer(event, "\n".join(lines))
         return
     if args[0].lower() == "results" and len(args) == 2:
         try:
             results = await survey_results(ctx.db, args[1])
         except KeyError:
-            await ctx.answer(event, f'Unknown survey "{args[1]}". Try /rallybot survey list.')
+            unknown = i18n.gettext(locale, 'Unknown survey "{survey}". Try /rallybot survey list.')
+            await ctx.answer(event, unknown.format(survey=member_text(args[1], 100)))
             return
         trend = await survey_trend(ctx.db, args[1]) if "@" not in results.survey_id else []
         if trend:  # a recurring step: each round, then the last round in full
-            await ctx.answer(event, trend_text(trend) + "\n\n" + results_text(trend[-1][1]))
+            last = results_text(trend[-1][1], locale)
+            await ctx.answer(event, trend_text(trend, locale) + "\n\n" + last)
             return
-        await ctx.answer(event, results_text(results))
+        await ctx.answer(event, results_text(results, locale))
         return
-    await ctx.answer(event, "Usage: /rallybot survey list | /rallybot survey results ID")
+    usage = i18n.gettext(locale, "Usage: /rallybot survey list | /rallybot survey results ID")
+    await ctx.answer(event, usage)
 
 
 class SurveyFeature(Feature):

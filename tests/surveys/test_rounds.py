@@ -67,7 +67,9 @@ def make_bot(db: Database, tmp_path: Path) -> tuple[Rallybot, MemoryAdapter]:
     (tmp_path / "pulse.yaml").write_text(PULSE)
     adapter = MemoryAdapter()
     clock = SimulatedClock(LAUNCH - timedelta(days=1))
-    settings = Settings(database_url=db.url, quiet_hours="21:00-08:00", admins=["memory:cm"])
+    settings = Settings(
+        database_url=db.url, quiet_hours="21:00-08:00", admins=["memory:cm"], locale="en"
+    )
     return Rallybot(settings, db, adapter, clock, campaign_paths=[tmp_path / "pulse.yaml"]), adapter
 
 

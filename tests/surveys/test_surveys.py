@@ -76,7 +76,9 @@ def make_bot(
     path.write_text(CAMPAIGN)
     adapter = adapter or MemoryAdapter()
     clock = SimulatedClock(LAUNCH - timedelta(days=1))
-    settings = Settings(database_url=db.url, quiet_hours="21:00-08:00", admins=["memory:cm"])
+    settings = Settings(
+        database_url=db.url, quiet_hours="21:00-08:00", admins=["memory:cm"], locale="en"
+    )
     bot = Rallybot(settings, db, adapter, clock, campaign_paths=[path])
     return bot, adapter, clock
 
