@@ -760,6 +760,18 @@ register(
 )
 register(
     PersonalData(
+        "console_login_attempt",
+        handled=("client_key",),
+        # A keyed hash of a network address: nothing in it ties the row to a member, whom
+        # forget could find; the rows go when the limit's window has passed.
+        match=lambda t, m: sa.false(),
+        on_forget="delete",
+        why="sign-in attempts to the web console, to limit them per client address (a keyed "
+        "hash of the address, never the address), for the limit's window",
+    )
+)
+register(
+    PersonalData(
         "inbound_event",
         handled=("event_id",),
         match=lambda t, m: t.c.event_id.contains(m.platform_user_id, autoescape=True),
@@ -958,6 +970,11 @@ PURPOSES: dict[str, tuple[str, str]] = {
     "console_sign_in": (
         "sign-ins to the web console under way: one-time links and sign-in states (hashed)",
         "a few minutes, until used or expired; deleted at forget",
+    ),
+    "console_login_attempt": (
+        "sign-in attempts to the web console, to limit them per client address (a keyed hash "
+        "of the address with the server secret, never the address)",
+        "the limit's window (5 minutes), then deleted as new attempts come",
     ),
     "inbound_event": (
         "keyed hashes of platform event ids (never the ids), to drop platform retries",

@@ -14,7 +14,7 @@ from sqlmodel import Field, SQLModel
 
 from rallybot.storage.models import UTCDateTime, _now
 
-__all__ = ["ConsoleSession", "ConsoleSignIn"]
+__all__ = ["ConsoleLoginAttempt", "ConsoleSession", "ConsoleSignIn"]
 
 
 class ConsoleSession(SQLModel, table=True):
@@ -47,3 +47,20 @@ class ConsoleSignIn(SQLModel, table=True):
     created_at: datetime = Field(default_factory=_now, sa_type=UTCDateTime)
     expires_at: datetime = Field(sa_type=UTCDateTime)
     used_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class ConsoleLoginAttempt(SQLModel, table=True):
+    """A sign-in attempt, counted by the login rate limit that every process serving the
+    console on this database shares. ``client_key`` is a keyed hash of the client's address
+    (HMAC-SHA-256 with the server secret), never the address; rows older than the limit's
+    window are deleted as new attempts come."""
+
+    __tablename__ = "console_login_attempt"
+    __table_args__ = (
+        sa.Index("ix_console_login_attempt_client_key_at", "client_key", "attempted_at"),
+        sa.Index("ix_console_login_attempt_attempted_at", "attempted_at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    client_key: str = Field(max_length=64)  # hex HMAC-SHA-256 of the client's address
+    attempted_at: datetime = Field(sa_type=UTCDateTime)

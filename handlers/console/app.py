@@ -92,7 +92,7 @@ def create_app(state: ConsoleState, *, providers: list[Provider] | None = None) 
     app.state.providers = (
         providers if providers is not None else providers_from_settings(state.settings)
     )
-    app.state.login_limiter = LoginLimiter()
+    app.state.login_limiter = LoginLimiter(state)
     app.add_middleware(SecurityMiddleware, https=secure)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.include_router(signin.router, include_in_schema=False)

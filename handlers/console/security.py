@@ -7,21 +7,25 @@
 - Every state-changing request (not GET/HEAD/OPTIONS) must carry the session's CSRF token, in
   the ``X-CSRF-Token`` header (htmx and the API) or the ``csrf_token`` form field (plain
   forms); only the sign-in routes, which carry their own single-use secret, are exempt.
-- Sign-in attempts are limited per client address (:class:`LoginLimiter`).
+- Sign-in attempts are limited per client address (:class:`LoginLimiter`), in the database:
+  every process serving the console shares the limit.
 """
 
 from __future__ import annotations
 
+import hashlib
 import hmac
-import time
-from collections import deque
-from collections.abc import Iterable
+from datetime import timedelta
 
+import sqlalchemy as sa
 from fastapi import HTTPException, Request
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from rallybot.handlers.console.kit import current_viewer, layout_word
+from rallybot.handlers.console.kit import ConsoleState, current_viewer, layout_word
+from rallybot.storage.console_models import ConsoleLoginAttempt
+from rallybot.storage.models import table_of
+from rallybot.storage.secret import server_secret
 
 __all__ = [
     "CSP",
@@ -59,6 +63,8 @@ SECURITY_HEADERS: dict[str, str] = {
     "Cross-Origin-Opener-Policy": "same-origin",
     "Permissions-Policy": "camera=(), microphone=(), geolocation=()",
 }
+
+_ATTEMPTS = table_of(ConsoleLoginAttempt)
 
 _SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
@@ -156,31 +162,48 @@ async def check_csrf(request: Request) -> None:
 
 
 class LoginLimiter:
-    """At most ``attempts`` sign-in attempts per client address in ``window`` seconds.
+    """At most ``attempts`` sign-in attempts per client address in ``window`` seconds, counted
+    in the database: every process serving the console on it (replicas, ``rallybot console``
+    beside the bot) shares one limit, and a restart does not reset it.
 
-    In memory, per process: with several replicas each one counts its own (the limit is
-    there to slow down guessing, which single-use 256-bit tokens already defeat).
+    Rows keep a keyed hash of the address (HMAC-SHA-256 with the server secret, as inbound
+    event ids are kept), never the address; those older than the window are deleted as new
+    attempts come.
     """
 
-    def __init__(self, attempts: int = 10, window: float = 300.0) -> None:
+    def __init__(self, state: ConsoleState, attempts: int = 10, window: float = 300.0) -> None:
+        self.state = state
         self.attempts = attempts
-        self.window = window
-        self._seen: dict[str, deque[float]] = {}
+        self.window = timedelta(seconds=window)
 
-    def allow(self, client: str, now: float | None = None) -> bool:
+    async def client_key(self, client: str) -> str:
+        """The keyed hash stored for the address ``client``."""
+        secret = await server_secret(self.state.db, self.state.settings.secret_key)
+        return hmac.new(secret, f"console-login:{client}".encode(), hashlib.sha256).hexdigest()
+
+    async def allow(self, client: str) -> bool:
         """Count an attempt from ``client``; False when it is over the limit."""
-        now = time.monotonic() if now is None else now
-        seen = self._seen.setdefault(client, deque())
-        while seen and seen[0] <= now - self.window:
-            seen.popleft()
-        if len(seen) >= self.attempts:
-            return False
-        seen.append(now)
-        if len(self._seen) > 10_000:  # forget idle clients rather than grow without end
-            self._forget_idle(now, list(self._seen))
-        return True
-
-    def _forget_idle(self, now: float, clients: Iterable[str]) -> None:
-        for client in clients:
-            if not any(t > now - self.window for t in self._seen[client]):
-                del self._seen[client]
+        key = await self.client_key(client)
+        now = self.state.clock.now()
+        since = now - self.window
+        # The attempt is written (and committed) before the count: two processes racing
+        # each see the other's row, so together they never let more than ``attempts`` by.
+        async with self.state.db.session() as session:
+            await session.execute(sa.delete(_ATTEMPTS).where(_ATTEMPTS.c.attempted_at <= since))
+            added = await session.execute(
+                sa.insert(_ATTEMPTS)
+                .values(client_key=key, attempted_at=now)
+                .returning(_ATTEMPTS.c.id)
+            )
+            row_id = added.scalar_one()
+        count = sa.select(sa.func.count()).where(
+            _ATTEMPTS.c.client_key == key, _ATTEMPTS.c.attempted_at > since
+        )
+        async with self.state.db.session() as session:
+            seen = int(await session.scalar(count) or 0)
+            if seen <= self.attempts:
+                return True
+            # A refused attempt does not count: the limit lifts a window after the last
+            # attempt that went through, however often the client keeps trying.
+            await session.execute(sa.delete(_ATTEMPTS).where(_ATTEMPTS.c.id == row_id))
+        return False

@@ -176,7 +176,7 @@ async def link_use(
 ) -> Response:
     """Use a one-time link: a session for its manager, or a clear refusal."""
     client = request.client.host if request.client else "-"
-    if not request.app.state.login_limiter.allow(client):
+    if not await request.app.state.login_limiter.allow(client):
         return render(
             request,
             None,
@@ -217,9 +217,9 @@ def _provider(request: Request, name: str) -> Provider:
     raise HTTPException(404, "no such sign-in")
 
 
-def _limited(request: Request) -> bool:
+async def _limited(request: Request) -> bool:
     client = request.client.host if request.client else "-"
-    return not request.app.state.login_limiter.allow(client)
+    return not await request.app.state.login_limiter.allow(client)
 
 
 def _refuse(request: Request, word_key: str, status: int, **values: object) -> Response:
@@ -246,7 +246,7 @@ async def oauth_start(
 ) -> Response:
     """Send the browser to the platform's sign-in page."""
     chosen = _provider(request, provider)
-    if _limited(request):
+    if await _limited(request):
         return _refuse(request, "too_many", 429)
     nonce, verifier = new_secret(), new_secret()
     lifetime = timedelta(minutes=10)
@@ -281,7 +281,7 @@ async def oauth_callback(
     """The platform sends the browser back here: check the state, ask who signed in, and
     open a session for a manager or a helper (anyone else: 403, no session)."""
     chosen = _provider(request, provider)
-    if _limited(request):
+    if await _limited(request):
         return _refuse(request, "too_many", 429)
     sent_state = request.query_params.get("state", "")
     code = request.query_params.get("code", "")

@@ -135,6 +135,11 @@ def _naming(member: Member) -> dict[str, dict[str, Any]]:
     }
 
 
+UNLINKABLE = {"console_login_attempt"}
+"""Registered tables whose rows no member can be found by: keyed hashes of network
+addresses (personal data, in the record of processing, but nothing in them names a member)."""
+
+
 async def seed_everything(db: Database, member: Member) -> dict[str, dict[str, Any]]:
     """One row per table (besides ``member``) that belongs to ``member``, parents first."""
     parents: dict[str, dict[str, Any]] = {}
@@ -204,7 +209,7 @@ async def test_export_holds_the_members_rows_from_every_registered_table(db: Dat
     assert data["member"]["platform_user_id"] == SECRET_ID
     assert data["member"]["email"] == SECRET_EMAIL
     present = set(SQLModel.metadata.tables)
-    assert set(data["tables"]) == set(REGISTRY) & present
+    assert set(data["tables"]) == (set(REGISTRY) - UNLINKABLE) & present
     text = json.dumps(data, ensure_ascii=False)  # JSON-ready as it is
     assert SECRET_NAME in text
     other_data = await export_member(db, other.id)
@@ -342,7 +347,7 @@ async def test_mydata_sends_the_export_in_direct_messages(db: Database, tmp_path
     text = "".join(p.message.text.removeprefix("```\n").removesuffix("\n```") for p in parts)
     data = json.loads(text)
     assert data["member"]["display_name"] == SECRET_NAME
-    assert set(data["tables"]) == set(REGISTRY) & set(SQLModel.metadata.tables)
+    assert set(data["tables"]) == (set(REGISTRY) - UNLINKABLE) & set(SQLModel.metadata.tables)
     assert "direct messages" in adapter.directs[-1].message.text
 
 
