@@ -41,7 +41,7 @@ import sqlalchemy as sa
 from rallybot.bot import i18n
 from rallybot.bot.adapters.base import AdapterError
 from rallybot.bot.commands import specs
-from rallybot.bot.context import member_for
+from rallybot.bot.context import locale_for, member_for
 from rallybot.bot.events import (
     ButtonClicked,
     ChannelRef,
@@ -1010,8 +1010,11 @@ async def _command_help(event: CommandInvoked, ctx: BotContext) -> None:
     args = list(event.args)
     private = args[0].lower() in {"--private", "-p", "--prive", "--privé"}
     question = " ".join(args[1:] if private else args).strip()
+    locale = locale_for(ctx, await member_for(ctx, event.user))
     if not question:
-        await ctx.answer(event, "Usage: /rallybot help [--private] QUESTION")
+        # Translators: QUESTION names the command's argument.
+        usage = i18n.gettext(locale, "Usage: /rallybot help [--private] QUESTION")
+        await ctx.answer(event, usage)
         return
     channel = _help_channel(ctx)
     if private or channel is None:
@@ -1023,7 +1026,8 @@ async def _command_help(event: CommandInvoked, ctx: BotContext) -> None:
         sent = await ctx.adapter.post(channel, Message(text=text))
     except AdapterError as exc:
         log.warning("help desk: could not post a question in %s: %s", channel, exc)
-        await ctx.answer(event, "Sorry, the question could not be posted. Please try again.")
+        sorry = i18n.gettext(locale, "Sorry, the question could not be posted. Please try again.")
+        await ctx.answer(event, sorry)
         return
     await open_ticket(
         ctx,
@@ -1032,7 +1036,9 @@ async def _command_help(event: CommandInvoked, ctx: BotContext) -> None:
         message_id=sent.message_id,
         text=question,
     )
-    await ctx.answer(event, f"Your question is in <#{channel}>: answers will come in its thread.")
+    # Translators: {channel} is a link to the help channel.
+    posted = i18n.gettext(locale, "Your question is in {channel}: answers will come in its thread.")
+    await ctx.answer(event, posted.format(channel=f"<#{channel}>"))
 
 
 async def _open_private(event: CommandInvoked, ctx: BotContext, question: str) -> None:
@@ -1081,34 +1087,54 @@ async def _open_private(event: CommandInvoked, ctx: BotContext, question: str) -
         await outbox.insert_deliveries(session, rows)
 
 
-def _age(since: datetime, now: datetime) -> str:
+def _age(since: datetime, now: datetime, locale: str) -> str:
     minutes = int((now - since).total_seconds() // 60)
     if minutes < 60:
-        return f"{minutes} min"
+        return i18n.pgettext(locale, "duration", "{n} min").format(n=minutes)
     if minutes < 48 * 60:
-        return f"{minutes // 60} h"
-    return f"{minutes // 1440} d"
+        return i18n.pgettext(locale, "duration", "{n} h").format(n=minutes // 60)
+    # Translators: a duration in days, abbreviated ("3 d").
+    return i18n.pgettext(locale, "duration", "{n} d").format(n=minutes // 1440)
+
+
+def _state_word(locale: str, state: str) -> str:
+    """A ticket's state for the helpers."""
+    if state == TicketState.answered.value:
+        return i18n.pgettext(locale, "help ticket state", "answered")
+    return i18n.pgettext(locale, "help ticket state", "open")
 
 
 async def _command_helpdesk(event: CommandInvoked, ctx: BotContext) -> None:
+    locale = locale_for(ctx, await member_for(ctx, event.user))
     if not _is_helper(ctx, event.user):
-        await ctx.answer(event, '"/rallybot helpdesk" is for helpers and community managers.')
+        refused = i18n.gettext(
+            locale, '"/rallybot helpdesk" is for helpers and community managers.'
+        )
+        await ctx.answer(event, refused)
         return
     now = ctx.clock.now()
     tickets = await _live(ctx)
     if not tickets:
-        await ctx.answer(event, "No open help ticket. 🎉")
+        await ctx.answer(event, i18n.gettext(locale, "No open help ticket. 🎉"))
         return
-    lines = []
+    private = i18n.pgettext(locale, "help ticket place", "private")
+    lines = [
+        i18n.ngettext(
+            locale, "Open help tickets ({n}):", "Open help tickets ({n}):", len(tickets)
+        ).format(n=len(tickets))
+    ]
     for ticket in tickets[:30]:
         asker = await _user_id(ctx, ticket.asker_id)
-        where = "private" if ticket.private else f"<#{ticket.channel_id}>"
+        where = private if ticket.private else f"<#{ticket.channel_id}>"
         lines.append(
-            f"• #{ticket.id} {ticket.state} · {_age(ticket.opened_at, now)} · {where} · "
+            f"• #{ticket.id} {_state_word(locale, ticket.state)} · "
+            f"{_age(ticket.opened_at, now, locale)} · {where} · "
             f"{_mention(asker) if asker else '?'} · {member_text(ticket.excerpt, EXCERPT)}"
         )
-    more = f"\n…and {len(tickets) - 30} more." if len(tickets) > 30 else ""
-    await ctx.answer(event, f"Open help tickets ({len(tickets)}):\n" + "\n".join(lines) + more)
+    if len(tickets) > 30:
+        more = len(tickets) - 30
+        lines.append(i18n.ngettext(locale, "…and {n} more.", "…and {n} more.", more).format(n=more))
+    await ctx.answer(event, "\n".join(lines))
 
 
 class HelpdeskFeature(Feature):

@@ -297,6 +297,14 @@ async def help_channel(db: Database, tmp_path: Path) -> Played:
     second = _say("ben", "Zzzq wwxy", T0, channel="help")  # no FAQ answer for it
     await bot.handle(second)
     await bot.handle(_click("ana", ACTION_FAQ, "2", T0, "help"))  # not hers
+    for name, *args in (
+        ("ana", "help", "--private"),  # no question: the usage
+        ("ana", "help", "How", "do", "I", "log", "in?"),
+        ("ana", "help", "--private", "My", "badge"),
+        ("ana", "helpdesk"),
+        ("helper1", "helpdesk"),
+    ):
+        await bot.handle(_command(name, args[0], *args[1:], at=T0))
     await bot.advance_to(T0 + timedelta(minutes=125))  # reminded, then escalated
     await bot.handle(_click("ben", ACTION_SOLVED, "2", clock.now(), "help"))
     await bot.dispatch_tick(drain=True)
