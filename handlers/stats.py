@@ -50,6 +50,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "DIGEST_WEEKS",
+    "PRIVATE_ACTION_PREFIX",
     "StatsFeature",
     "digest_tick",
     "next_digest_time",
@@ -118,9 +119,18 @@ async def on_reaction(event: ReactionAdded, ctx: BotContext) -> None:
     )
 
 
+PRIVATE_ACTION_PREFIX = "private-"
+"""Buttons whose action id starts with this leave no activity row: a click that is an
+anonymous answer (an anonymous poll's ballot), whose time and number would follow its member
+to the answer. Any feature may mark its buttons so."""
+
+
 async def on_button(event: ButtonClicked, ctx: BotContext) -> None:
-    """A button pressed (not the buttons of an anonymous survey: the time of each press
-    would follow its member through the survey)."""
+    """A button pressed (not the buttons of an anonymous survey, nor buttons marked private
+    by :data:`PRIVATE_ACTION_PREFIX`: the time of each press would follow its member through
+    the answers)."""
+    if event.action_id.startswith(PRIVATE_ACTION_PREFIX):
+        return
     if await survey.is_anonymous_click(ctx.db, event.action_id, event.value):
         return
     await record(

@@ -27,8 +27,13 @@ def test_every_table_is_in_the_record_with_why_and_how_long() -> None:
         assert f"| {name} |" in page, f"{name} is missing from the record of processing"
         assert name in REGISTRY or name in NOT_PERSONAL or name == "member"
     for name in [*REGISTRY, "member"]:
-        why, keep = PURPOSES.get(name, ("", ""))
-        assert why and keep, f"say why and for how long {name} is kept (bot.privacy.PURPOSES)"
+        entry = REGISTRY.get(name)
+        declared = (entry.why, entry.keep) if entry is not None else ("", "")
+        why, keep = PURPOSES.get(name, declared)
+        assert why and keep, (
+            f"say why and for how long {name} is kept (bot.privacy.PURPOSES, or why and keep "
+            "in the table's info)"
+        )
 
 
 def test_every_personal_column_is_named() -> None:

@@ -118,6 +118,15 @@ async def test_activity_is_recorded(db: Database, tmp_path: Path) -> None:
             action_id="ok",
             **common,
         ),
+        ButtonClicked(  # an anonymous answer: no trace of the click
+            event_id="e5b",
+            user=user("ann"),
+            channel=CHANNEL,
+            message_id="M9",
+            action_id="private-poll",
+            value="k:1",
+            **common,
+        ),
         CommandInvoked(event_id="e6", user=user("bo"), name="points", channel=CHANNEL, **common),
         MessagePosted(
             event_id="e7",
