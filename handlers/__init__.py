@@ -16,6 +16,7 @@ from rallybot.handlers.leaderboard import LeaderboardFeature
 from rallybot.handlers.members import MembersFeature
 from rallybot.handlers.onboarding import OnboardingFeature
 from rallybot.handlers.points import PointsFeature
+from rallybot.handlers.polls import PollsFeature
 from rallybot.handlers.privacy import PrivacyFeature
 from rallybot.handlers.quiz import QuizFeature
 from rallybot.handlers.stats import StatsFeature
@@ -34,6 +35,7 @@ FEATURES: tuple[type[Feature], ...] = (
     LeaderboardFeature,
     ChallengesFeature,
     SurveyFeature,
+    PollsFeature,
     StatsFeature,  # activity rows for the indicators (before "forget")
     PrivacyFeature,  # "forget" runs after the others recorded the click
     SteeringFeature,
