@@ -60,7 +60,12 @@ class SendingAdapter(MemoryAdapter):
 
 
 async def make_bot(
-    db: Database, folder: Path, clock: SimulatedClock, **settings: Any
+    db: Database,
+    folder: Path,
+    clock: SimulatedClock,
+    *,
+    worker_id: str | None = None,
+    **settings: Any,
 ) -> tuple[Rallybot, MemoryAdapter]:
     """A started bot with the English FAQ, the help channel ``help`` and the rota ``ROTA``;
     its outbox is sent after every pushed event."""
@@ -78,7 +83,9 @@ async def make_bot(
         "locale": "en",
         **settings,
     }
-    bot = Rallybot(Settings(**options), db, adapter, clock, campaign_paths=[folder])
+    bot = Rallybot(
+        Settings(**options), db, adapter, clock, campaign_paths=[folder], worker_id=worker_id
+    )
     adapter.bot = bot
     report = await bot.reload()
     assert not report.errors, report.summary()

@@ -616,7 +616,14 @@ async def test_a_crash_before_a_questions_row_is_closed_leaves_no_ticket_and_no_
     assert await helpdesk_rows(db) == []
     assert await _journal(db) == [(journal_id, crashed.worker_id, False)]
     monkeypatch.undo()
-    again, adapter = await make_help_bot(db, tmp_path / "files", clock)  # the same worker id
+    await _restart_and_answer_once(db, tmp_path / "files", crashed.worker_id, question.message_id)
+
+
+async def _restart_and_answer_once(
+    db: Database, folder: Path, worker_id: str, message_id: str
+) -> None:
+    """Start the crashed worker again: it opens the question's ticket and answers it, once."""
+    again, adapter = await make_help_bot(db, folder, SimulatedClock(HELP_T0), worker_id=worker_id)
     await again.start_replica()
     try:
         await again.idle()
@@ -624,11 +631,10 @@ async def test_a_crash_before_a_questions_row_is_closed_leaves_no_ticket_and_no_
     finally:
         await again.stop_replica()
     [ticket] = await help_tickets(db)
-    assert ticket.message_id == question.message_id
-    assert [(r.step_id, r.status) for r in await helpdesk_rows(db)] == [
-        (f"ticket-{ticket.id}-welcome", "sent")
-    ]
-    [answer] = [r for r in adapter.replies if r.thread_id == question.message_id]
+    assert ticket.message_id == message_id
+    rows = await helpdesk_rows(db)
+    assert [(r.step_id, r.status) for r in rows] == [(f"ticket-{ticket.id}-welcome", "sent")]
+    [answer] = [r for r in adapter.replies if r.thread_id == message_id]
     assert "IT support portal" in answer.message.text
     assert all(handled for _, _, handled in await _journal(db))
 
@@ -683,3 +689,26 @@ async def test_a_groups_awards_add_to_the_totals_in_one_statement_each(db: Datab
             )
         ).scalar_one()
     assert author_total == entries == POINTS + 40 * KUDOS
+
+
+async def test_kill_9_between_a_questions_effects_and_its_close_gives_them_once(
+    db_url: str, tmp_path: Path
+) -> None:
+    """A real process killed by SIGKILL after the help question's ticket, its queued answer
+    and the closing of its journal row were written, before the commit: nothing of it stays,
+    and the next start gives the ticket and the answer once."""
+    folder = tmp_path / "files"
+    command = [
+        sys.executable, "-m", "tests.reliability.die_mid_close", db_url, str(folder), "worker-k",
+    ]  # fmt: skip
+    killed = await asyncio.to_thread(
+        subprocess.run, command, capture_output=True, timeout=120, check=False
+    )
+    assert killed.returncode == -signal.SIGKILL, killed.stderr.decode()[-2000:]
+    assert killed.stdout.decode().strip() == "recorded"
+    async with _database(db_url) as db:
+        assert await help_tickets(db) == []
+        assert await helpdesk_rows(db) == []
+        [(_, worker, handled)] = await _journal(db)
+        assert (worker, handled) == ("worker-k", False)
+        await _restart_and_answer_once(db, folder, "worker-k", "q-killed")
