@@ -296,8 +296,10 @@ async def test_three_replicas_stay_within_the_allowance_and_survive_a_kill(
     assert [c for c in fake.calls if c.status == 429] == refused == []  # never over the limit
     first, last = min(c.time for c in posts), max(c.time for c in posts)
     ratio = n / (last - first) / allowed
-    # The aim is 0.9 (one replica alone reaches 0.95, the limiter's headroom); three bots and
-    # the fake in one process on a busy machine measured 0.80 to 0.83, with seconds at 0.96
-    # when the CPU was free. Below 0.75 something is wrong (a replica paused for good, a share
-    # not grown back); bench/replica_bench.py measures it on its own.
+    # The aim is 0.9. bench/replica_bench.py at a load of 4 to 5 on two cores: one replica
+    # alone 0.947-0.952 (the limiter's headroom is 0.95), three 0.930-0.946, three with one
+    # killed 0.877-0.925 (the dead one's share unused for three heartbeats, its begun sends
+    # checked on the platform). At a load of 9 to 13, one replica alone fell to 0.84: the CPU
+    # is the ceiling there, so the floor stays 0.75. Below it something is wrong (a replica
+    # paused for good, a share not grown back).
     assert ratio >= 0.75, f"{ratio:.3f} of the allowance ({elapsed:.1f} s in all)"
