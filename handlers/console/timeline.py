@@ -58,6 +58,7 @@ PLAN_HORIZON = timedelta(days=62)
 RECIPIENTS_SHOWN = 200
 
 D = table_of(Delivery).c
+_D2 = table_of(Delivery).alias("first_of_status")
 M = table_of(Member).c
 S = table_of(CampaignState).c
 
@@ -227,6 +228,13 @@ class TimelineSource:
             where.append(D.campaign_id == filters.campaign)
         if filters.status:
             where.append(D.status == filters.status)
+            # Rows of one status are not spread evenly in time (sent ones first, waiting ones
+            # last): PostgreSQL, which assumes they are, walked the (due_at, id) index past
+            # every sent row to find the first waiting one (0.3-0.9 s with a million rows).
+            # The status's earliest due time, read from the (status, due_at) index, starts
+            # the walk where the first matching row is; it leaves out no row.
+            first = sa.select(sa.func.min(_D2.c.due_at)).where(_D2.c.status == filters.status)
+            where.append(D.due_at >= first.scalar_subquery())
         if filters.start is not None:
             where.append(D.due_at >= filters.start)
         if filters.end is not None:
@@ -485,11 +493,12 @@ class TimelineSource:
         # UTC hours (but for half-hour zones, placed by the hour's start).
         # SQLite keeps times as "YYYY-MM-DD HH:MM:SS.ffffff" text: its first 13 characters
         # are the hour, and cutting them is several times cheaper than strftime parsing
-        # every row of a month.
+        # every row of a month. PostgreSQL groups by the truncated time itself (formatting
+        # each row's hour as text cost a third of the query): its text starts the same way.
         hour = (
             sa.func.substr(D.due_at, 1, 13)
             if self.db.dialect == "sqlite"
-            else sa.func.to_char(sa.func.date_trunc("hour", D.due_at), "YYYY-MM-DD HH24")
+            else sa.func.date_trunc("hour", D.due_at)
         )
         query = (
             sa.select(hour, sa.func.count()).where(*self._outbox_conditions(bounded)).group_by(hour)
