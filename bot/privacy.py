@@ -790,7 +790,8 @@ register(
             t.c.payload.contains(m.platform_user_id, autoescape=True),
         ),
         on_forget="delete",
-        why="events received and not yet handled (purged hours after handling)",
+        why="events received and not yet handled; a handled row keeps only its kind and "
+        "times (purged hours after handling)",
     )
 )
 register(PersonalData("activity", member_columns=("member_id",), rewrite=_activity_rewrite))
@@ -981,7 +982,8 @@ PURPOSES: dict[str, tuple[str, str]] = {
         "RALLYBOT_RETENTION_DAYS; rows of earlier versions holding a raw id: deleted at forget",
     ),
     "inbound_journal": (
-        "events received and not yet handled (crash recovery)",
+        "events received and not yet handled (crash recovery); once handled, the event and "
+        "its member are emptied at once",
         "RALLYBOT_JOURNAL_KEEP_HOURS after handling; deleted at forget",
     ),
     "activity": (

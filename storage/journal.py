@@ -197,20 +197,29 @@ async def _record_on_postgresql(
     return fresh, dict(zip(new, returned, strict=True))
 
 
+_EMPTIED: dict[str, str] = {"payload": "", "member_key": ""}
+"""What a closed journal row keeps of its event: nothing. Only its kind and times stay until
+it is purged: a handled click's payload would tie a member to an anonymous answer (a survey's
+rating, a poll's choice, a form's text) for as long as the row lives."""
+
+
 async def close_in(session: AsyncSession, ids: Sequence[int], now: datetime) -> None:
     """Close the journal rows ``ids`` in ``session``'s transaction: the one that wrote their
     events' effects (see :meth:`~storage.database.Database.shared`), so that a crash leaves
-    both or neither."""
+    both or neither. A closed row keeps neither its event nor its member."""
     for offset in range(0, len(ids), 500):
         page = list(ids[offset : offset + 500])
         await session.execute(
-            sa.update(table_of(InboundJournal)).where(J.id.in_(page)).values(handled_at=now)
+            sa.update(table_of(InboundJournal))
+            .where(J.id.in_(page))
+            .values(handled_at=now, **_EMPTIED)
         )
 
 
 async def mark_handled(db: Database, ids: Sequence[int], now: datetime) -> None:
     """Close the journal rows ``ids``: their events have been handled (in a transaction of its
-    own: for the events whose effects were committed by their features)."""
+    own: for the events whose effects were committed by their features). A closed row keeps
+    neither its event nor its member."""
     if not ids:
         return
     if db.dialect == "sqlite":
@@ -218,7 +227,9 @@ async def mark_handled(db: Database, ids: Sequence[int], now: datetime) -> None:
         return
     async with db.session() as session:
         await session.execute(
-            sa.update(table_of(InboundJournal)).where(J.id.in_(list(ids))).values(handled_at=now)
+            sa.update(table_of(InboundJournal))
+            .where(J.id.in_(list(ids)))
+            .values(handled_at=now, **_EMPTIED)
         )
 
 
@@ -227,7 +238,9 @@ def _mark_on_sqlite(ids: list[int], stamp: object, connection: Any) -> None:
         page = ids[offset : offset + 500]
         marks = ", ".join("?" * len(page))
         connection.execute(
-            f"UPDATE inbound_journal SET handled_at = ? WHERE id IN ({marks})", [stamp, *page]
+            "UPDATE inbound_journal SET handled_at = ?, payload = '', member_key = ''"
+            f" WHERE id IN ({marks})",
+            [stamp, *page],
         )
 
 

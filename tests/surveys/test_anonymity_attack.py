@@ -4,8 +4,9 @@ Twenty members answer an anonymous survey of three questions, each with an answe
 else gives, in a random order and at random times (minutes to a day apart). The test then
 reads the database as an attacker with full read access would, and tries every join it knows:
 physical row order, ``rowid`` (SQLite), ``xmin`` and ``ctid`` (PostgreSQL), the day stored with
-the answers, the times of the activity and inbound-event rows, the team and cohort stored with
-the answers (a team of one, a cohort of one), leftover drafts, and the bytes of the SQLite
+the answers, the times of the activity and inbound-event rows, the inbound journal, the team
+and cohort stored with the answers (a team of one, a cohort of one), leftover drafts, and the
+bytes of the SQLite
 file and its write-ahead log (free pages). Each attack must do no better than chance allows
 for batches of :data:`MIN_GROUP` answers (the guarantee documented in
 ``docs/explanation/privacy.md``).
@@ -308,6 +309,16 @@ async def test_no_join_ties_an_anonymous_answer_to_its_author(
         if "secret-words" in (answers if isinstance(answers, str) else json.dumps(answers))
     )
 
+    # The inbound journal: each click and form is recorded before it is handled; a handled
+    # row that kept its event would name the member next to their rating, choice and words.
+    journal = await _fetch(db, "SELECT member_key, payload FROM inbound_journal")
+    assert journal, "the answers went through the inbound journal"
+    found["journal"] = sum(
+        1
+        for i in range(RESPONDENTS)
+        if any(f"u{i}" in key or _words(i) in payload for key, payload in journal)
+    )
+
     # Bytes of the SQLite file and its write-ahead log: a draft's JSON holds the free text
     # next to the member id; the answer table holds it as a plain column.
     if db.engine.dialect.name == "sqlite":
@@ -327,6 +338,6 @@ async def test_no_join_ties_an_anonymous_answer_to_its_author(
         name: (RESPONDENTS / MIN_GROUP if name == "team and cohort" else CHANCE_CEILING)
         for name in found
     }
-    limits["drafts"] = limits["free pages"] = limits["logs"] = 0
+    limits["drafts"] = limits["free pages"] = limits["logs"] = limits["journal"] = 0
     beaten = {name: value for name, value in found.items() if value > limits[name]}
     assert not beaten, f"attacks that tie answers to people (right guesses out of 20): {beaten}"
