@@ -9,8 +9,9 @@ from pathlib import Path
 
 from rallybot.bot.adapters.discord.render import render_message as render_discord
 from rallybot.bot.clock import SimulatedClock
+from rallybot.bot.commands import catalogue
 from rallybot.bot.events import ChannelRef, ReactionAdded
-from rallybot.handlers.admin import HELP as HELP_TEXT
+from rallybot.handlers.admin import help_text
 from rallybot.handlers.helpdesk import ACTION_FAQ, ACTION_SOLVED, ACTION_TAKE
 from rallybot.storage.database import Database
 from rallybot.storage.repositories import get_member_by_platform_id
@@ -356,7 +357,8 @@ async def test_help_command_from_anywhere(db: Database, tmp_path: Path) -> None:
 
     # Without a question, /rallybot help is still the list of commands.
     await adapter.push(command("alice", "", clock))
-    assert adapter.directs[-1].message.text == HELP_TEXT
+    # Every installed feature's commands, polls' included (registered as the features load).
+    assert adapter.directs[-1].message.text == help_text(catalogue())
 
 
 async def test_private_help_goes_to_the_helpers(db: Database, tmp_path: Path) -> None:
