@@ -84,6 +84,13 @@ class Member(SQLModel, table=True):
     __tablename__ = "member"
     __table_args__ = (
         sa.UniqueConstraint("platform", "platform_user_id", name="uq_member_platform_user"),
+        # The console's members page lists members by name, a page at a time: read in this
+        # order from the index rather than sorting every member at each request.
+        sa.Index(
+            "ix_member_name_order",
+            sa.func.lower(sa.func.coalesce(sa.text("display_name"), "")),
+            "id",
+        ),
     )
 
     id: int | None = Field(default=None, primary_key=True)
