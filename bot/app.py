@@ -986,9 +986,12 @@ def _in_turn(renders: Sequence[Render]) -> Render:
 
 
 def _human(delta: timedelta) -> str:
+    """A grace period in English, for the stored reason of a missed delivery."""
     minutes = int(delta.total_seconds() // 60)
     if minutes % 1440 == 0 and minutes:
-        return f"{minutes // 1440} day(s)"
-    if minutes % 60 == 0 and minutes:
-        return f"{minutes // 60} hour(s)"
-    return f"{minutes} minute(s)"
+        count, unit = minutes // 1440, "day"
+    elif minutes % 60 == 0 and minutes:
+        count, unit = minutes // 60, "hour"
+    else:
+        count, unit = minutes, "minute"
+    return f"{count} {unit}{'' if count == 1 else 's'}"

@@ -799,7 +799,8 @@ def _message(issue: _Issue) -> str:
     if kind == "too_short":
         if issue.path == ("steps",):
             return "the list is empty: a campaign needs at least one step"
-        return f"the list needs at least {ctx.get('min_length')} item(s)"
+        least = ctx.get("min_length")
+        return f"the list needs at least {least} item{'' if least == 1 else 's'}"
     if kind == "too_long":
         what = _last_word(issue.path) or "items"
         return f"too many {what}: at most {ctx.get('max_length')}"

@@ -381,6 +381,7 @@ async def test_missed_deliveries_inside_the_grace_window_go_late_others_are_skip
     assert skipped[0].reason is not None and skipped[0].reason.startswith(
         "missed: due 2026-10-24 07:00 UTC"
     )
+    assert "(s)" not in skipped[0].reason  # "more than 6 hours", a real plural
 
 
 async def test_pause_holds_messages_and_resume_sends_them(db: Database, tmp_path: Path) -> None:

@@ -211,7 +211,7 @@ def test_file_level_mistakes() -> None:
     ]
     assert bank_errors("bank: Bad Id\ntitle: x\nquestions: []\n") == [
         'b.yaml:1:7: bank: "Bad Id" is not a valid id: use lowercase letters, digits, - and _',
-        "b.yaml:3:12: questions: the list needs at least 1 item(s)",
+        "b.yaml:3:12: questions: the list needs at least 1 item",
     ]
     assert bank_errors("bank: b\ntitle: !!python/object:os.system x\nquestions: []\n")[0] == (
         'b.yaml:2:8: title: YAML tag "!!python/object:os.system" is not allowed: '

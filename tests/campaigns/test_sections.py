@@ -71,7 +71,7 @@ def test_a_registered_block_is_read_and_typed(tally: StepSection) -> None:
 def test_block_mistakes_have_their_line(tally: StepSection) -> None:
     text = HEAD + "  - id: t\n    at: launch\n    post: general\n    text: Q\n    tally:\n"
     assert _errors(text + "      choices: [a]\n") == [
-        "15: steps[1].tally.choices: the list needs at least 2 item(s)"
+        "15: steps[1].tally.choices: the list needs at least 2 items"
     ]
     assert '15: steps[1].tally.choice: unknown key "choice"' in "\n".join(
         _errors(text + "      choice: [a, b]\n")

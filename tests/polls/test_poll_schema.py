@@ -52,7 +52,7 @@ def test_a_poll_step_is_read() -> None:
     [
         (
             "      choices: [Alone]\n      closes: launch + 2d\n",
-            "12: steps[0].poll.choices: the list needs at least 2 item(s)",
+            "12: steps[0].poll.choices: the list needs at least 2 items",
         ),
         (
             "      choices: [A, B, C, D, E, F, G, H, I, J, K]\n      closes: launch + 2d\n",
