@@ -44,7 +44,8 @@ lock: $(BIN)/python
 
 # The JSON Schemas shipped beside the example campaign files, from the models.
 schemas: $(STAMP)
-	$(BIN)/python -m rallybot.campaigns.editor_schema
+	@# The installed features first: their step blocks (poll:) are in the campaign schema.
+	$(BIN)/python -c 'import rallybot.bot.assembly, rallybot.campaigns.editor_schema as s; s.main()'
 
 # The bot's gettext catalogs: extract every string the code passes to rallybot.bot.i18n (the
 # locale comes first, hence the keyword positions), then merge them into each language's .po.

@@ -4,7 +4,7 @@ A campaign file that starts with ``# yaml-language-server: $schema=../schemas/ca
 gets completion and red squiggles in any editor with the YAML language server (VS Code's YAML
 extension, Neovim, JetBrains...). The shipped examples carry that line and the schema files
 beside them (``examples/schemas/``); ``tests/campaigns/test_editor_schema.py`` keeps both in
-sync with the models. Regenerate them with ``python -m rallybot.campaigns.editor_schema``.
+sync with the models. Regenerate them with ``make schemas``.
 
 The schemas describe the YAML as an editor reads it; the loader stays the judge (cross-field
 checks such as unknown audiences or milestones are only in ``rallybot validate``).
@@ -24,6 +24,7 @@ from rallybot.campaigns.faq import FaqSpec
 from rallybot.campaigns.quiz import BankSpec
 from rallybot.campaigns.rules import Rules
 from rallybot.campaigns.schema import CampaignSpec
+from rallybot.campaigns.sections import registered
 
 __all__ = [
     "EXAMPLES",
@@ -60,15 +61,31 @@ KINDS: dict[str, tuple[type[BaseModel], str, str]] = {
 
 
 def json_schema(kind: str) -> dict[str, Any]:
-    """The JSON Schema (draft 2020-12) of one file kind; raises KeyError for an unknown one."""
+    """The JSON Schema (draft 2020-12) of one file kind; raises KeyError for an unknown one.
+
+    A campaign's steps also describe the blocks the installed features add (``poll:``, see
+    :mod:`campaigns.sections`): those registered when this runs (the CLI loads the features)."""
     model, title, description = KINDS[kind]
     schema = model.model_json_schema(mode="validation")
+    if kind == "campaign":
+        _add_sections(schema)
     return {
         "$schema": "https://json-schema.org/draft/2020-12/schema",
         **schema,
         "title": title,
         "description": description,
     }
+
+
+def _add_sections(schema: dict[str, Any]) -> None:
+    """Give the step definition of a campaign schema a property per registered step section;
+    without it an editor would flag a feature's block as an unknown key."""
+    definitions = schema["$defs"]
+    step = definitions["StepSpec"]
+    for section in registered():
+        block = section.model.model_json_schema(mode="validation", ref_template="#/$defs/{model}")
+        definitions.update(block.pop("$defs", {}))
+        step["properties"][section.key] = block
 
 
 def schema_text(kind: str) -> str:
@@ -93,7 +110,8 @@ def write_schemas(folder: Path = SCHEMAS) -> list[Path]:
 
 
 def main() -> None:
-    """Regenerate the schema files shipped beside the examples."""
+    """Regenerate the schema files shipped beside the examples (with the step sections
+    registered: ``make schemas`` loads the installed features first)."""
     for path in write_schemas():
         sys.stdout.write(f"wrote {path.name}\n")
 

@@ -13,6 +13,7 @@ import pytest
 import yaml
 from typer.testing import CliRunner
 
+import rallybot.bot.assembly  # noqa: F401  (the installed features register their step blocks)
 from rallybot.bot.cli import app
 from rallybot.campaigns.editor_schema import (
     EXAMPLES,
@@ -53,9 +54,7 @@ def _schema_of(path: Path) -> tuple[str, Path]:
 @pytest.mark.parametrize("kind", sorted(KINDS))
 def test_the_shipped_schema_files_are_the_generated_ones(kind: str) -> None:
     shipped = (SCHEMAS / schema_file_name(kind)).read_text(encoding="utf-8")
-    assert shipped == schema_text(kind), (
-        f"{schema_file_name(kind)} is out of date: python -m rallybot.campaigns.editor_schema"
-    )
+    assert shipped == schema_text(kind), f"{schema_file_name(kind)} is out of date: make schemas"
 
 
 def test_every_example_names_its_schema() -> None:
@@ -84,6 +83,19 @@ def test_the_schema_flags_a_mistake() -> None:
     messages = [e.message for e in validator.iter_errors(data)]
     assert any("timezon" in m for m in messages), messages
     assert len(messages) >= 2
+
+
+def test_a_feature_block_is_in_the_step_schema() -> None:
+    """An editor knows a poll: block (a feature's, not the language's) and its rules."""
+    data = _load(EXAMPLES / "en" / "connect-launch.yaml")
+    step = data["steps"][0]
+    step["poll"] = {"choices": ["Pizza", "Sushi"], "closes": "launch + 2d at 17:00"}
+    validator = jsonschema.Draft202012Validator(json_schema("campaign"))
+    assert [e.message for e in validator.iter_errors(data)] == []
+    step["poll"] = {"choices": ["Pizza"], "closes": "launch + 2d at 17:00", "multi": True}
+    messages = [e.message for e in validator.iter_errors(data)]
+    assert any("multi" in m for m in messages), messages
+    assert any("too short" in m or "non-empty" in m for m in messages), messages
 
 
 def test_rallybot_schema_prints_the_schema() -> None:
