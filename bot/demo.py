@@ -188,7 +188,8 @@ def _summary(
     console.print(table)
     duplicates = tally.sends - len(tally.keys)
     console.print(
-        f"{tally.sends} message(s) sent for {len(tally.keys)} distinct deliveries: "
+        f"{tally.sends} message{'' if tally.sends == 1 else 's'} sent for {len(tally.keys)} "
+        f"distinct deliver{'y' if len(tally.keys) == 1 else 'ies'}: "
         + ("nothing duplicated." if duplicates == 0 else f"{duplicates} DUPLICATED.")
     )
     return 0 if duplicates == 0 else 1

@@ -89,7 +89,7 @@ def test_try_plays_a_150_member_pilot_in_three_zones(tmp_path: Path) -> None:
     assert "150 people imported from pilote.csv." in out
     assert "¡Bienvenido a Connect, Member1!" in out  # the Spanish text, for Madrid
     assert "Bienvenue sur Connect, Member0 !" in out
-    assert "301 message(s) sent for 301 distinct deliveries: nothing duplicated." in out
+    assert "301 messages sent for 301 distinct deliveries: nothing duplicated." in out
 
 
 def test_try_refuses_broken_files_with_their_errors(tmp_path: Path) -> None:
