@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from rallybot.bot import reloads
+from rallybot.bot import notices, reloads
 from rallybot.bot.adapters.base import Adapter, AdapterError, event_recorded
 from rallybot.bot.budget import SharedBudget
 from rallybot.bot.channels import ChannelSync, sync_channel_members
@@ -610,6 +610,17 @@ class Kernel:
             await self._handle_group([(event, journal_id)])
 
     async def _handle_group(self, items: Sequence[tuple[Event, int | None]]) -> None:
+        """:meth:`_handle_events`, then send at once the notices it queued (their rows are
+        committed by then; a failure here leaves them to the dispatch loop)."""
+        with notices.collecting() as queued:
+            await self._handle_events(items)
+        if queued:
+            try:
+                await self.dispatcher.send_now(queued)
+            except Exception:
+                log.warning("could not send %d notice(s) at once; the outbox will", len(queued))
+
+    async def _handle_events(self, items: Sequence[tuple[Event, int | None]]) -> None:
         """Handle one event, or different members' events, so that a crash leaves their
         database effects and the closing of their journal rows both or neither.
 

@@ -100,6 +100,9 @@ class Dispatcher:
         self._begins: GroupCommit[int, bool] = GroupCommit(self._write_begins)
         self._held: set[int] = set()  # ids claimed and not finished: the heartbeat renews them
         self._rate: float | None = None  # rows handled per second, measured batch after batch
+        # One batch at a time (``_held`` is the batch's): a tick waits for the batch under
+        # way, a notice sent at once (send_now) leaves its rows to it instead.
+        self._busy = asyncio.Lock()
 
     def claim_size(self) -> int:
         """How many rows to claim: what can be handled within half a lease at the rate just
@@ -149,12 +152,24 @@ class Dispatcher:
 
     async def run_once(self) -> DispatchStats:
         """Claim one batch of due deliveries and send them."""
+        async with self._busy:
+            return await self._run(None)
+
+    async def send_now(self, keys: Sequence[tuple[str, str, str, str]]) -> DispatchStats:
+        """Send the due rows of ``keys`` (notices just queued) now, unless a batch is under
+        way: the running loop takes them with its next batch then, a second later at most."""
+        if not keys or self._busy.locked():
+            return DispatchStats()
+        async with self._busy:
+            return await self._run(keys)
+
+    async def _run(self, keys: Sequence[tuple[str, str, str, str]] | None) -> DispatchStats:
         stats = DispatchStats()
         if self._stopping:
             return stats
         now = self.clock.now()
         size = self.claim_size()
-        rows = await outbox.claim_due(self.db, now, self.worker_id, self.lease, size)
+        rows = await outbox.claim_due(self.db, now, self.worker_id, self.lease, size, keys=keys)
         stats.claimed = len(rows)
         if not rows:
             return stats
@@ -185,6 +200,10 @@ class Dispatcher:
                         campaign=item.campaign_id, step=item.step_id, delivery=item.id
                     ):
                         await self._deliver(item, stats, members)
+                        if item.payload.get("scrub") and item.id is not None:
+                            # A row that must not keep its words or its person once finished
+                            # (a member's question posted for them, "forget me" confirmed).
+                            await outbox.scrub_finished(self.db, item.id)
                     self._held.discard(item.id or 0)
 
         try:
@@ -257,11 +276,17 @@ class Dispatcher:
         return self.adapter.platform if row.recipient.startswith("channel:") else None
 
     async def _edited(
-        self, row: Delivery, original: int, stats: DispatchStats
+        self,
+        row: Delivery,
+        original: int | Sequence[str],
+        stats: DispatchStats,
+        *,
+        missing: str = "nothing to edit: the message never went out",
     ) -> SentMessage | None:
         """The message an edit row changes (payload ``edit``: the id of the delivery that sent
-        it), once it is out; None when the edit waits for it (handed back, due a little later)
-        or is skipped because it never went out."""
+        it), or that a reply answers in its thread (payload ``thread_of``: that delivery's key),
+        once it is out; None when the row waits for it (handed back, due a little later) or is
+        skipped (``missing``) because it never went out."""
         assert row.id is not None
         found = await outbox.sent_as(self.db, original)
         if found is None or found[0] not in (
@@ -269,7 +294,7 @@ class Dispatcher:
             DeliveryStatus.pending.value,
             DeliveryStatus.claimed.value,
         ):
-            await self._skip(row, "nothing to edit: the message never went out", stats)
+            await self._skip(row, missing, stats)
             return None
         status, channel_id, message_id = found
         if channel_id is None or message_id is None or status != DeliveryStatus.sent.value:
@@ -319,8 +344,15 @@ class Dispatcher:
                 message = await self.render(row, message)
             except Exception:  # the message goes as planned rather than not at all
                 log.exception("could not render %s; sending it as planned", row.key)
-        # A channel row may answer in a thread (the help desk's reminders in a question's).
+        # A channel row may answer in a thread (the help desk's reminders in a question's),
+        # named, or that of a message the outbox posts first (``thread_of``: its row's key).
         thread = str(payload["thread"]) if kind == "post" and payload.get("thread") else None
+        if kind == "post" and payload.get("thread_of") is not None:
+            missing = "nothing to answer: the message it answers never went out"
+            root = await self._edited(row, payload["thread_of"], stats, missing=missing)
+            if root is None:
+                return
+            thread = root.message_id
         # An earlier send began: it may have gone out (an edit made twice shows once).
         if row.attempted_at is not None and edited is None:
             try:
@@ -420,6 +452,8 @@ class Dispatcher:
         payload = row.payload
         if row.recipient.startswith("channel:"):
             return "post", str(payload["channel"])
+        if payload.get("user") is not None:  # a person with no member row any more
+            return "dm", str(payload["user"])
         member = members.get(int(payload["member_id"]))
         if member is None:
             await self._skip(row, "member removed: no longer in the database", stats)

@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
-from rallybot.bot import formats, i18n
+from rallybot.bot import formats, i18n, notices
 from rallybot.bot.commands import specs
 from rallybot.bot.context import locale_for, member_for, preferred_locale
 from rallybot.bot.events import (
@@ -59,7 +59,7 @@ from rallybot.storage.challenge_models import (
 )
 from rallybot.storage.database import Database
 from rallybot.storage.inserts import insert_for
-from rallybot.storage.models import DeliveryStatus, Member, table_of
+from rallybot.storage.models import Member, table_of
 from rallybot.storage.onboarding_models import JourneyState
 from rallybot.storage.quiz_models import QuizAnswer, QuizRun
 from rallybot.storage.repositories import (
@@ -281,28 +281,29 @@ async def _award(
 
 
 async def _queue_note(
-    ctx: BotContext, challenge: Challenge, member: Member, what: str, message: Message
+    ctx: BotContext,
+    challenge: Challenge,
+    member: Member,
+    what: str,
+    message: Message,
+    *,
+    service: bool = False,
 ) -> None:
     """A note to a member through the outbox: retried if the platform fails, and held like
-    every direct message until the member's wave opens (see bot/waves.py)."""
-    now = ctx.clock.now()
-    row = {
-        "campaign_id": challenge.campaign_id + SIDE_SUFFIX,
-        "step_id": f"challenge-{challenge.id}-{what}",
-        "recipient": f"member:{member.id}",
-        "occurrence": "once",
-        "due_at": now,
-        "grace_until": now + QUEUED_EVIDENCE_GRACE,
-        "status": DeliveryStatus.pending.value,
-        "reason": None,
-        "payload": {"message": message.to_dict(), "member_id": member.id},
-        "content_hash": "",
-        "attempts": 0,
-        "created_at": now,
-        "updated_at": now,
-    }
+    every direct message until the member's wave opens (see bot/waves.py), unless it is a
+    ``service`` message (it answers something the member did)."""
+    assert member.id is not None
+    row = notices.direct_row(
+        challenge.campaign_id + SIDE_SUFFIX,
+        f"challenge-{challenge.id}-{what}",
+        member.id,
+        message,
+        ctx.clock.now(),
+        grace=QUEUED_EVIDENCE_GRACE,
+        service=service,
+    )
     async with ctx.db.session() as session:
-        await outbox.insert_deliveries(session, [row])
+        await notices.queue(session, [row])
 
 
 def _running(ctx: BotContext, kind: str, at: datetime) -> list[Challenge]:
@@ -388,20 +389,41 @@ async def on_button_clicked(event: ButtonClicked, ctx: BotContext) -> None:
         return
     if not event.value.isdigit():
         return
-    decision = await decide_submission(
-        ctx, int(event.value), approve=event.action_id == APPROVE_ACTION, by=event.user.key
-    )
-    if decision is None:
-        return
-    approved = decision.state == SubmissionState.approved.value
-    if not decision.decided and approved:
-        text = i18n.gettext(locale, "Submission #{submission} was already approved.")
-    elif not decision.decided:
-        text = i18n.gettext(locale, "Submission #{submission} was already rejected.")
-    elif approved:
-        text = i18n.gettext(locale, "Submission #{submission} approved.")
-    else:
-        text = i18n.gettext(locale, "Submission #{submission} rejected.")
+    approve = event.action_id == APPROVE_ACTION
+    # The decision, the member's notice and this confirmation in one transaction.
+    async with ctx.db.shared():
+        decision = await decide_submission(
+            ctx, int(event.value), approve=approve, by=event.user.key
+        )
+        if decision is None:
+            return
+        approved = decision.state == SubmissionState.approved.value
+        if not decision.decided:
+            if decision.by == event.user.key and approved == approve:
+                return  # the same click again (or replayed): its confirmation is on its way
+            if approved:
+                text = i18n.gettext(locale, "Submission #{submission} was already approved.")
+            else:
+                text = i18n.gettext(locale, "Submission #{submission} was already rejected.")
+            # Changes nothing: said directly (after the transaction), not through the outbox.
+        else:
+            if approved:
+                text = i18n.gettext(locale, "Submission #{submission} approved.")
+            else:
+                text = i18n.gettext(locale, "Submission #{submission} rejected.")
+            judge = await member_for(ctx, event.user)
+            assert judge.id is not None
+            row = notices.direct_row(
+                _decision_campaign(decision.challenge),
+                f"challenge-decision-{event.value}-judge",
+                judge.id,
+                Message(text=text.format(submission=event.value)),
+                ctx.clock.now(),
+                grace=QUEUED_EVIDENCE_GRACE,
+            )
+            async with ctx.db.session() as session:
+                await notices.queue(session, [row])
+            return
     await _tell(ctx, event.user, text.format(submission=event.value))
 
 
@@ -412,6 +434,33 @@ class Decision:
 
     decided: bool
     state: str
+    by: str | None = None  # who decided it
+    challenge: str = ""  # the challenge's key
+
+
+def _decision_campaign(challenge_key: str) -> str:
+    """The outbox campaign id of a decision's notices (the challenge's campaign's side id)."""
+    return challenge_key.partition("/")[0] + SIDE_SUFFIX
+
+
+def _decision_row(
+    campaigns: Mapping[str, Any],
+    submission: ChallengeSubmission,
+    member: Member,
+    locale: str,
+    reason: str | None,
+    now: datetime,
+) -> dict[str, Any]:
+    """The member's notice of a decision: once per submission, whoever writes it."""
+    assert member.id is not None
+    return notices.direct_row(
+        _decision_campaign(submission.challenge),
+        f"challenge-decision-{submission.id}",
+        member.id,
+        Message(text=_decision_text(campaigns, submission, locale, reason)),
+        now,
+        grace=QUEUED_EVIDENCE_GRACE,
+    )
 
 
 async def _decide_row(
@@ -457,28 +506,31 @@ async def decide_submission(
     ctx: BotContext, submission_id: int, *, approve: bool, by: str, reason: str | None = None
 ) -> Decision | None:
     """Approve or reject a pending submission once (``by``: the manager's key), count it when
-    approved and tell the member, with ``reason`` when given. None: no such submission."""
+    approved and tell the member, with ``reason`` when given. None: no such submission.
+
+    The decision, the count and the member's notice (an outbox row) are written in one
+    transaction: a crash loses none of them, a repeated decision writes none again."""
     reason = sanitize_answer(reason, 500) if reason else None
-    decided, submission = await _decide_row(
-        ctx.db, ctx.clock.now(), submission_id, approve, by, reason
-    )
-    if submission is None:
-        return None
-    if not decided:
-        return Decision(False, submission.state)
-    challenge = _find(ctx, submission.challenge)
-    member = await get_member(ctx.db, submission.member_id)
-    if member is None:
-        return Decision(True, submission.state)
-    if approve and challenge is not None:
-        await record(ctx, challenge, member, f"evidence:{submission.id}", submission.submitted_at)
-    locale = _locale(ctx, challenge, member)
-    text = _decision_text(_campaigns(ctx), submission, locale, reason)
-    try:
-        await ctx.adapter.send_direct(member.platform_user_id, Message(text=text))
-    except Exception:
-        log.exception("could not tell member %s about submission %s", member.id, submission.id)
-    return Decision(True, submission.state)
+    now = ctx.clock.now()
+    async with ctx.db.shared():
+        decided, submission = await _decide_row(ctx.db, now, submission_id, approve, by, reason)
+        if submission is None:
+            return None
+        if not decided:
+            return Decision(False, submission.state, submission.decided_by, submission.challenge)
+        done = Decision(True, submission.state, by, submission.challenge)
+        challenge = _find(ctx, submission.challenge)
+        member = await get_member(ctx.db, submission.member_id)
+        if member is None:
+            return done
+        locale = _locale(ctx, challenge, member)
+        row = _decision_row(_campaigns(ctx), submission, member, locale, reason, now)
+        async with ctx.db.session() as session:  # first: the member reads it before "done"
+            await notices.queue(session, [row])
+        if approve and challenge is not None:
+            at = submission.submitted_at
+            await record(ctx, challenge, member, f"evidence:{submission.id}", at)
+    return done
 
 
 async def decide_submission_alone(
@@ -500,31 +552,17 @@ async def decide_submission_alone(
     if submission is None:
         return None
     if not decided:
-        return Decision(False, submission.state)
+        return Decision(False, submission.state, submission.decided_by, submission.challenge)
+    done = Decision(True, submission.state, by, submission.challenge)
     member = await get_member(db, submission.member_id)
     if member is None or member.id is None:
-        return Decision(True, submission.state)
+        return done
     campaign_id = submission.challenge.partition("/")[0]
     locale = preferred_locale(member, campaigns.get(campaign_id), default_locale)
-    text = _decision_text(campaigns, submission, locale, reason)
-    row = {
-        "campaign_id": campaign_id + SIDE_SUFFIX,
-        "step_id": f"challenge-decision-{submission.id}",
-        "recipient": f"member:{member.id}",
-        "occurrence": "once",
-        "due_at": now,
-        "grace_until": now + QUEUED_EVIDENCE_GRACE,
-        "status": DeliveryStatus.pending.value,
-        "reason": None,
-        "payload": {"message": Message(text=text).to_dict(), "member_id": member.id},
-        "content_hash": "",
-        "attempts": 0,
-        "created_at": now,
-        "updated_at": now,
-    }
+    row = _decision_row(campaigns, submission, member, locale, reason, now)
     async with db.session() as session:
-        await outbox.insert_deliveries(session, [row])
-    return Decision(True, submission.state)
+        await notices.queue(session, [row])
+    return done
 
 
 async def _tell(ctx: BotContext, user: UserRef, text: str) -> None:
@@ -672,23 +710,17 @@ async def _close(ctx: BotContext, challenge: Challenge, now: datetime) -> bool:
         ).format(title=title)
     channel = _channel_id(ctx, challenge, where)
     message = Message(text=text, metadata={"campaign": campaign.id, "step": "challenge-results"})
-    row = {
-        "campaign_id": campaign.id + SIDE_SUFFIX,
-        "step_id": f"challenge-{challenge.id}-results",
-        "recipient": f"channel:{channel}",
-        "occurrence": "once",
-        "due_at": now,
-        "grace_until": now + (campaign.grace or ctx.settings.grace),
-        "status": DeliveryStatus.pending.value,
-        "reason": None,
-        "payload": {"message": message.to_dict(), "channel": channel},
-        "content_hash": "",
-        "attempts": 0,
-        "created_at": now,
-        "updated_at": now,
-    }
+    row = notices.channel_row(
+        campaign.id + SIDE_SUFFIX,
+        f"challenge-{challenge.id}-results",
+        channel,
+        message,
+        now,
+        grace=campaign.grace or ctx.settings.grace,
+        service=False,
+    )
     async with ctx.db.session() as session:
-        await outbox.insert_deliveries(session, [row])
+        await notices.queue(session, [row])
     return True
 
 
@@ -898,19 +930,29 @@ async def _submit_files(event: MessagePosted, ctx: BotContext) -> None:
     lines = [plain(_file_line(f)) for f in files]  # stored: shown later as member text
     room = 1000 - sum(len(line) + 1 for line in lines)
     text = " ".join([sanitize_answer(caption, max(room, 1)), *lines]).strip()[:1000]
-    submission_id = await _store_submission(ctx, challenge, member, text, now)
-    sent_to = await _send_to_managers(
-        ctx, challenge, member, submission_id, sanitize_answer(caption, 1000), files
-    )
+    # The submission, its evidence for the managers and the submitter's receipt together.
+    async with ctx.db.shared():
+        submission_id = await _store_submission(ctx, challenge, member, text, now)
+        sent_to = await _send_to_managers(
+            ctx, challenge, member, submission_id, sanitize_answer(caption, 1000), files
+        )
+        if sent_to:
+            names = ", ".join(member_text(f.name, 60) for f in files)
+            # Translators: {files} is the list of the file names sent as evidence.
+            receipt = i18n.gettext(
+                locale,
+                "Thanks! Submission #{submission} ({files}) was sent to the community managers.",
+            ).format(submission=submission_id, files=names)
+            await _queue_note(
+                ctx,
+                challenge,
+                member,
+                f"receipt-{submission_id}",
+                Message(text=receipt),
+                service=True,
+            )
     if not sent_to:
         await _tell(ctx, event.user, _no_manager(locale, submission_id))
-        return
-    names = ", ".join(member_text(f.name, 60) for f in files)
-    # Translators: {files} is the list of the file names sent as evidence.
-    text = i18n.gettext(
-        locale, "Thanks! Submission #{submission} ({files}) was sent to the community managers."
-    )
-    await _tell(ctx, event.user, text.format(submission=submission_id, files=names))
 
 
 def _no_manager(locale: str, submission_id: int) -> str:
@@ -960,8 +1002,11 @@ async def _submit(event: CommandInvoked, ctx: BotContext, args: list[str]) -> No
         await ctx.answer(event, text)
         return
     text = sanitize_answer(" ".join(args[2:]), 1000)
-    submission_id = await _store_submission(ctx, challenge, member, text, now)
-    if await _send_to_managers(ctx, challenge, member, submission_id, text):
+    async with ctx.db.shared():  # the submission and its evidence for the managers together
+        submission_id = await _store_submission(ctx, challenge, member, text, now)
+        sent_to = await _send_to_managers(ctx, challenge, member, submission_id, text)
+    # The command's own reply (private, where the platform has them): said directly.
+    if sent_to:
         thanks = i18n.gettext(
             locale, "Thanks! Submission #{submission} was sent to the community managers."
         )
@@ -1021,19 +1066,7 @@ async def _queue_evidence(
     dispatcher sends it, retries it and records it, so a failed send is never lost. How many
     recipients."""
     now = ctx.clock.now()
-    base = {
-        "campaign_id": challenge.campaign_id + SIDE_SUFFIX,
-        "step_id": f"challenge-{challenge.id}-evidence-{submission_id}",
-        "occurrence": "once",
-        "due_at": now,
-        "grace_until": now + QUEUED_EVIDENCE_GRACE,
-        "status": DeliveryStatus.pending.value,
-        "reason": None,
-        "content_hash": "",
-        "attempts": 0,
-        "created_at": now,
-        "updated_at": now,
-    }
+    step = f"challenge-{challenge.id}-evidence-{submission_id}"
     rows: list[dict[str, Any]] = []
     for admin in ctx.settings.admins:
         platform, _, user_id = admin.rpartition(":")
@@ -1043,9 +1076,11 @@ async def _queue_evidence(
         manager = await get_or_create_member(ctx.db, member.platform, user_id, now)
         assert manager.id is not None
         # A service message: work for a manager, never held by a closed wave (bot/waves.py).
-        words = message(_locale(ctx, challenge, manager)).to_dict()
-        payload = {"message": words, "member_id": manager.id, "service": True}
-        rows.append({**base, "recipient": f"member:{manager.id}", "payload": payload})
+        words = message(_locale(ctx, challenge, manager))
+        campaign = challenge.campaign_id + SIDE_SUFFIX
+        rows.append(
+            notices.direct_row(campaign, step, manager.id, words, now, grace=QUEUED_EVIDENCE_GRACE)
+        )
     if not rows:  # only a named manager can approve it: a channel would not do
         log.warning(
             "challenge evidence #%s has nobody to judge it: no community manager on %s in "
@@ -1055,7 +1090,7 @@ async def _queue_evidence(
         )
         return 0
     async with ctx.db.session() as session:
-        await outbox.insert_deliveries(session, rows)
+        await notices.queue(session, rows)
     return len(rows)
 
 

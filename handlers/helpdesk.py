@@ -29,6 +29,7 @@ cancelled and the question's excerpt is blanked in those already sent.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import uuid
 from collections.abc import Mapping, Sequence
@@ -38,8 +39,7 @@ from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
-from rallybot.bot import i18n
-from rallybot.bot.adapters.base import AdapterError
+from rallybot.bot import i18n, notices
 from rallybot.bot.commands import specs
 from rallybot.bot.context import locale_for, member_for
 from rallybot.bot.events import (
@@ -107,8 +107,13 @@ LIVE = (TicketState.open.value, TicketState.answered.value)
 OUTBOX_CAMPAIGN = ".helpdesk"
 """The outbox campaign id of the help desk's messages: no campaign file can take it (ids start
 with a letter or a digit), so no reload ever cancels them."""
-WELCOME, EDIT = "welcome", "edit"
-"""Outbox stages of the bot's reply to a question and of its edits."""
+WELCOME, EDIT, QUESTION = "welcome", "edit", "question"
+"""Outbox stages of the bot's reply to a question, of its edits, and of a question that
+``/rallybot help QUESTION`` posts in the help channel for its asker."""
+POSTED = "posted:"
+"""The ``message_id`` prefix of a ticket whose question the bot posts (through the outbox):
+its platform id is not known when the ticket opens, so messages in its thread name the
+question's outbox row (``thread_of``) and events in the thread find the ticket through it."""
 QUEUED_GRACE = timedelta(days=1)
 """How long a queued reminder may wait for a platform that is down before it is skipped."""
 
@@ -245,11 +250,12 @@ async def _ticket_around(
             )
         )
         for (step,) in steps:
-            number = step.removeprefix("ticket-").removesuffix("-" + WELCOME)
-            if step.endswith("-" + WELCOME) and number.isdigit():
-                ticket = await session.get(HelpTicket, int(number))
-                if ticket is not None and ticket.platform == platform:
-                    return ticket
+            for stage in (WELCOME, QUESTION):  # the bot's reply, or the question it posted
+                number = step.removeprefix("ticket-").removesuffix("-" + stage)
+                if step.endswith("-" + stage) and number.isdigit():
+                    ticket = await session.get(HelpTicket, int(number))
+                    if ticket is not None and ticket.platform == platform:
+                        return ticket
         return None
 
 
@@ -285,7 +291,8 @@ async def _retire(session: Any, ctx: BotContext, ticket_id: int, now: datetime) 
     """A ticket closes: its reminders not yet sent are pointless now, and those sent keep no
     copy of the question (the ticket's excerpt is blanked at close for the same reason)."""
     mine = sa.and_(_D.c.campaign_id == OUTBOX_CAMPAIGN, _D.c.step_id.like(_step(ticket_id, "%")))
-    # The bot's reply and its edits stay: the reply changes to its closed form.
+    # The bot's reply and its edits stay: the reply changes to its closed form. (A question
+    # the bot has not posted yet is cancelled: its reply is then skipped, having no thread.)
     reply = [_step(ticket_id, WELCOME), _step(ticket_id, EDIT)]
     await session.execute(
         sa.update(_D)
@@ -376,13 +383,19 @@ def _thread_row(
         assert ticket.asker_id is not None
         payload = {"message": message, "member_id": ticket.asker_id, "excerpt": excerpt}
         return _row(ticket, stage, f"member:{ticket.asker_id}", payload, now)
-    payload = {
-        "message": message,
-        "channel": ticket.channel_id,
-        "thread": ticket.message_id,
-        "excerpt": excerpt,
-    }
+    payload = {"message": message, "channel": ticket.channel_id, "excerpt": excerpt}
+    payload.update(_in_thread(ticket))
     return _row(ticket, stage, f"channel:{ticket.channel_id}", payload, now, occurrence="thread")
+
+
+def _in_thread(ticket: HelpTicket) -> dict[str, Any]:
+    """Where a post about ``ticket`` goes: in its question's thread, named by platform id, or
+    by the outbox row that posts the question (a question asked with ``/rallybot help``)."""
+    assert ticket.id is not None
+    if ticket.message_id.startswith(POSTED):
+        key = [OUTBOX_CAMPAIGN, _step(ticket.id, QUESTION), f"channel:{ticket.channel_id}", "once"]
+        return {"thread_of": key}
+    return {"thread": ticket.message_id}
 
 
 def _managers_channel_row(
@@ -539,9 +552,11 @@ async def open_ticket(
     message_id: str,
     text: str,
     private: bool = False,
+    post: Message | None = None,
 ) -> HelpTicket | None:
     """Open a ticket for a question (None when that message already has one) and answer it
-    with FAQ suggestions and the helpers on duty."""
+    with FAQ suggestions and the helpers on duty; ``post``: the question as the bot posts it
+    in the help channel for its asker (``message_id`` then starts with :data:`POSTED`)."""
     now = ctx.clock.now()
     member = await member_for(ctx, asker)
     matches = _index(ctx).search(text, SUGGESTIONS)
@@ -577,10 +592,17 @@ async def open_ticket(
             payload: dict[str, Any] = {"message": welcome, "member_id": member.id}
             recipient = f"member:{member.id}"
         else:
-            payload = {"message": welcome, "channel": channel_id, "thread": message_id}
+            payload = {"message": welcome, "channel": channel_id, **_in_thread(ticket)}
             recipient = f"channel:{channel_id}"
-        row = _row(ticket, WELCOME, recipient, payload, now, occurrence="thread")
-        await outbox.insert_deliveries(session, [row])
+        rows = [_row(ticket, WELCOME, recipient, payload, now, occurrence="thread")]
+        if post is not None:  # the question itself, first (the reply goes in its thread)
+            # Its words leave the outbox once it is posted ("scrub"), and with the ticket
+            # ("excerpt", see _retire) if it closes first.
+            question: dict[str, Any] = {"message": post.to_dict(), "channel": channel_id}
+            question.update(excerpt=True, scrub=True)
+            row = _row(ticket, QUESTION, recipient, question, now)
+            rows.insert(0, row)
+        await notices.queue(session, rows)
     log.info("help ticket %s opened (%d suggestion(s))", ticket.id, len(matches))
     return ticket
 
@@ -1022,19 +1044,16 @@ async def _command_help(event: CommandInvoked, ctx: BotContext) -> None:
             await _open_private(event, ctx, question)
         return
     text = f"❓ {_mention(event.user.id)}: {member_text(question, QUESTION_LIMIT)}"
-    try:
-        sent = await ctx.adapter.post(channel, Message(text=text))
-    except AdapterError as exc:
-        log.warning("help desk: could not post a question in %s: %s", channel, exc)
-        sorry = i18n.gettext(locale, "Sorry, the question could not be posted. Please try again.")
-        await ctx.answer(event, sorry)
-        return
+    # The ticket, the question's post and the bot's reply in its thread are written together
+    # (outbox rows: retried if the platform fails); the event's id makes the ticket's, so the
+    # command handled again after a crash opens nothing twice.
     await open_ticket(
         ctx,
         asker=event.user,
-        channel_id=sent.channel_id,
-        message_id=sent.message_id,
+        channel_id=channel,
+        message_id=POSTED + hashlib.sha256(event.event_id.encode()).hexdigest()[:40],
         text=question,
+        post=Message(text=text),
     )
     # Translators: {channel} is a link to the help channel.
     posted = i18n.gettext(locale, "Your question is in {channel}: answers will come in its thread.")

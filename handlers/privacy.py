@@ -11,16 +11,18 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from rallybot.bot import i18n
+from rallybot.bot import i18n, notices
 from rallybot.bot.adapters.base import file_sender
 from rallybot.bot.commands import specs
 from rallybot.bot.context import locale_for
 from rallybot.bot.events import ButtonClicked, CommandInvoked
 from rallybot.bot.feature import Feature, Subscription
+from rallybot.bot.journal import dedup_id
 from rallybot.bot.messages import Button, Message
 from rallybot.bot.privacy import erase_member, export_json, export_member, forget_member
 from rallybot.storage.models import Member
 from rallybot.storage.repositories import get_member_by_platform_id
+from rallybot.storage.secret import server_secret
 
 if TYPE_CHECKING:
     from rallybot.bot.context import BotContext
@@ -42,6 +44,16 @@ CHUNK = 1800
 """Characters of JSON per direct message when the platform takes no file (Discord: 2,000)."""
 CONFIRM_MINUTES = 15
 """How long the "forget me" confirmation button stays valid."""
+OUTBOX_CAMPAIGN = ".privacy"
+"""The outbox campaign id of the "erased" confirmations (no campaign file can take it)."""
+
+
+async def _request_key(ctx: BotContext, platform: str, *parts: object) -> str:
+    """A key for one erasure request (who clicked, the button's time stamp): the same for a
+    click handled again after a crash, so its confirmation is queued once. A keyed hash: the
+    outbox row must not name the person it erased."""
+    secret = await server_secret(ctx.db, ctx.settings.secret_key)
+    return dedup_id(secret, platform, ":".join(str(part) for part in parts))[:40]
 
 
 def _confirm_dm(locale: str) -> str:
@@ -229,25 +241,29 @@ async def _forget_other_confirmed(event: ButtonClicked, ctx: BotContext) -> None
     if not 0 <= (now - asked).total_seconds() <= CONFIRM_MINUTES * 60:
         await ctx.adapter.send_direct(event.user.id, Message(text=_expired(locale)))
         return
-    report = await erase_member(
-        ctx.db,
-        target_id,
-        now,
-        requested_by=event.user.key,
-        via="chat",
-        is_manager=ctx.settings.is_admin,
+    done = Message(
+        text=i18n.gettext(locale, "Done: Rallybot no longer holds personal data about that person.")
     )
+    key = await _request_key(ctx, event.platform, event.user.id, event.value)
+    # The erasure, its audit and the manager's confirmation in one transaction.
+    async with ctx.db.shared():
+        report = await erase_member(
+            ctx.db,
+            target_id,
+            now,
+            requested_by=event.user.key,
+            via="chat",
+            is_manager=ctx.settings.is_admin,
+        )
+        if me is not None and me.id is not None:
+            row = notices.direct_row(OUTBOX_CAMPAIGN, f"erased-{key}", me.id, done, now)
+            async with ctx.db.session() as session:
+                await notices.queue(session, [row])
     if report is not None:
         log.info("a community manager had a member erased")
         ctx.request_plan()
-    await ctx.adapter.send_direct(
-        event.user.id,
-        Message(
-            text=i18n.gettext(
-                locale, "Done: Rallybot no longer holds personal data about that person."
-            )
-        ),
-    )
+    if me is None or me.id is None:  # a manager the bot never saw: no member row to write to
+        await ctx.adapter.send_direct(event.user.id, done)
 
 
 async def on_button(event: ButtonClicked, ctx: BotContext) -> None:
@@ -275,17 +291,24 @@ async def on_button(event: ButtonClicked, ctx: BotContext) -> None:
     if not 0 <= (now - asked).total_seconds() <= CONFIRM_MINUTES * 60:
         await ctx.adapter.send_direct(event.user.id, Message(text=_expired(locale)))
         return
-    if member is not None and member.id is not None:
-        report = await forget_member(ctx.db, member.id, now, is_manager=ctx.settings.is_admin)
-        if report is not None:
-            log.info("a member was forgotten (rows moved: %s)", sum(report.moved.values()))
-        ctx.request_plan()
-    await ctx.adapter.send_direct(
-        event.user.id,
-        Message(
-            text=i18n.gettext(locale, "Done: Rallybot no longer holds personal data about you.")
-        ),
+    done = Message(
+        text=i18n.gettext(locale, "Done: Rallybot no longer holds personal data about you.")
     )
+    # The confirmation goes through the outbox, written with the erasure: the member row is
+    # gone then, so it names the person by platform id until it is sent, then forgets it
+    # (bot.outbox); its key comes from the request, so a click handled again after a crash
+    # (the member already erased) finds it queued and adds none.
+    key = await _request_key(ctx, event.platform, event.user.id, event.value)
+    row = notices.person_row(OUTBOX_CAMPAIGN, "forgotten", key, event.user.id, done, now)
+    async with ctx.db.shared():
+        report = None
+        if member is not None and member.id is not None:
+            report = await forget_member(ctx.db, member.id, now, is_manager=ctx.settings.is_admin)
+        async with ctx.db.session() as session:
+            await notices.queue(session, [row])
+    if report is not None:
+        log.info("a member was forgotten (rows moved: %s)", sum(report.moved.values()))
+        ctx.request_plan()
 
 
 class PrivacyFeature(Feature):

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
-from rallybot.bot import i18n
+from rallybot.bot import i18n, notices
 from rallybot.bot.commands import specs
 from rallybot.bot.context import locale_for, member_for
 from rallybot.bot.events import ButtonClicked, CommandInvoked, MessagePosted, UserRef
@@ -74,6 +74,9 @@ LEADERBOARD_SIZE = 10
 MAX_ANSWER = 200
 """Longest free-text answer kept (longer ones are cut)."""
 LETTERS = string.ascii_uppercase
+OUTBOX_CAMPAIGN = ".quiz"
+"""The outbox campaign id of a quiz's results, next questions and summaries: written with the
+move of the run they report (nothing lost, nothing twice); no campaign file can take it."""
 
 _R = table_of(QuizRun)
 _A = table_of(QuizAnswer)
@@ -179,8 +182,12 @@ async def _run(ctx: BotContext, run_id: int) -> QuizRun | None:
         return await session.get(QuizRun, run_id)
 
 
-async def _create_run(ctx: BotContext, **values: Any) -> QuizRun | None:
-    """Insert a run unless its key exists; the new run, or None when another made it."""
+async def _create_run(
+    ctx: BotContext, *, bank: Bank, intro: Any = None, **values: Any
+) -> QuizRun | None:
+    """Insert a run unless its key exists; the new run, or None when another made it. Its
+    first messages (a live quiz's introduction, ``intro`` its text, then the first question)
+    are queued in the outbox in the same transaction."""
     async with ctx.db.session() as session:
         result = await session.execute(
             insert_for(session, _R)
@@ -192,13 +199,25 @@ async def _create_run(ctx: BotContext, **values: Any) -> QuizRun | None:
         run = (
             await session.execute(sa.select(QuizRun).where(_R.c.key == values["key"]))
         ).scalar_one()
+        now = ctx.clock.now()
+        rows = [_intro_row(run, bank, intro, now)] if run.mode == QuizMode.live else []
+        rows.append(_question_row(run, bank, 0, now))
+        await notices.queue(session, [row for row in rows if row is not None])
         return run
 
 
 async def _move(
-    ctx: BotContext, run: QuizRun, now: datetime, *, finished: bool, deadline: datetime | None
+    ctx: BotContext,
+    run: QuizRun,
+    now: datetime,
+    *,
+    finished: bool,
+    deadline: datetime | None,
+    queue: Sequence[dict[str, Any] | None] = (),
 ) -> bool:
-    """Compare-and-set: from question ``run.current`` to the next one (or to finished)."""
+    """Compare-and-set: from question ``run.current`` to the next one (or to finished); the
+    outbox rows of ``queue`` (what the move shows: results, the next question) are written in
+    the same transaction, so a crash or a replayed event neither loses nor doubles them."""
     values: dict[str, Any] = {"asked_at": now, "deadline": deadline}
     if finished:
         values.update(state=QuizState.finished.value, finished_at=now, deadline=None)
@@ -214,14 +233,10 @@ async def _move(
             )
             .values(**values)
         )
-        return _rowcount(result) == 1
-
-
-async def _remember_message(ctx: BotContext, run_id: int, index: int, message_id: str) -> None:
-    async with ctx.db.session() as session:
-        run = await session.get(QuizRun, run_id, with_for_update=True)
-        if run is not None:
-            run.messages = {**(run.messages or {}), str(index): message_id}
+        if _rowcount(result) != 1:
+            return False
+        await notices.queue(session, [row for row in queue if row is not None])
+        return True
 
 
 async def _answers(
@@ -525,6 +540,8 @@ async def _start_channel_run(
         deadline = now + timedelta(seconds=window)
     run = await _create_run(
         ctx,
+        bank=bank,
+        intro=spec.text,
         key=key,
         series=series,
         bank_id=bank.id,
@@ -542,13 +559,11 @@ async def _start_channel_run(
     if run is None:
         return False
     log.info("quiz %s started in %s (%s)", run.key, channel_id, run.mode)
-    if run.mode == QuizMode.live:
-        await _post_intro(ctx, run, bank, spec.text)
-    await _ask(ctx, run, bank)
     return True
 
 
-async def _post_intro(ctx: BotContext, run: QuizRun, bank: Bank, text: Any) -> None:
+def _intro_row(run: QuizRun, bank: Bank, text: Any, now: datetime) -> dict[str, Any] | None:
+    """The outbox row of a live quiz's introduction (``text`` from the step, else ours)."""
     body = (
         pick_locale(text, run.locale, run.locale)[1]
         if text
@@ -564,7 +579,7 @@ async def _post_intro(ctx: BotContext, run: QuizRun, bank: Bank, text: Any) -> N
         title=bank.title(run.locale),
         metadata={"quiz_run": str(run.id), "intro": "1"},
     )
-    await _post(ctx, run, message, "intro")
+    return _outbox_row(run, message, "intro", now)
 
 
 async def _post(ctx: BotContext, run: QuizRun, message: Message, part: str) -> str | None:
@@ -593,15 +608,42 @@ async def _user_id(ctx: BotContext, member_id: int | None) -> str | None:
         return member.platform_user_id if member is not None else None
 
 
-async def _ask(ctx: BotContext, run: QuizRun, bank: Bank) -> None:
+async def _resend(ctx: BotContext, run: QuizRun, bank: Bank) -> None:
+    """The open question again, directly: a member who starts a quiz they are in the middle
+    of is shown where they are (nothing changes, so nothing goes through the outbox)."""
     question = bank.question(run.questions[run.current])
     if question is None:
         log.error("quiz %s: question %s is no longer in the bank", run.key, run.current)
         return
     asked = _Asked(run, bank, question, run.current)
-    message_id = await _post(ctx, run, question_message(asked), f"q{run.current}")
-    if message_id is not None and run.id is not None:
-        await _remember_message(ctx, run.id, run.current, message_id)
+    await _post(ctx, run, question_message(asked), f"q{run.current}")
+
+
+def _outbox_row(run: QuizRun, message: Message, part: str, now: datetime) -> dict[str, Any] | None:
+    """The outbox row of one of the run's messages (``part``: r0, q1, end...): to its member
+    (self-paced) or its channel; its key makes it once per run and part."""
+    assert run.id is not None
+    step = f"quiz-{run.id}-{part}"
+    if run.mode == QuizMode.self_paced:
+        if run.member_id is None:
+            return None
+        return notices.direct_row(OUTBOX_CAMPAIGN, step, run.member_id, message, now)
+    assert run.channel_id is not None
+    return notices.channel_row(OUTBOX_CAMPAIGN, step, run.channel_id, message, now)
+
+
+def _question_row(
+    run: QuizRun, bank: Bank, index: int, now: datetime, deadline: datetime | None = None
+) -> dict[str, Any] | None:
+    """The outbox row asking question ``index`` of ``run`` (``deadline``: its window's end
+    when it is not the run's current question yet)."""
+    question = bank.question(run.questions[index])
+    if question is None:
+        log.error("quiz %s: question %s is no longer in the bank", run.key, index)
+        return None
+    if index != run.current:
+        run = run.model_copy(update={"current": index, "asked_at": now, "deadline": deadline})
+    return _outbox_row(run, question_message(_Asked(run, bank, question, index)), f"q{index}", now)
 
 
 # ---------------------------------------------------------------------------- closing
@@ -664,16 +706,20 @@ async def _close_and_move(ctx: BotContext, run: QuizRun, now: datetime) -> bool:
     fast = await _award(ctx, run, question, now)
     last = run.current + 1 >= len(run.questions)
     deadline = now + timedelta(seconds=run.window_seconds)
-    if not await _move(ctx, run, now, finished=last, deadline=None if last else deadline):
+    results = await _results_message(ctx, run, question, fast)
+    rows = [_outbox_row(run, results, f"r{run.current}", now)]
+    if not last:
+        rows.append(_question_row(run, bank, run.current + 1, now, deadline))
+    elif run.mode == QuizMode.live:
+        rows.append(_outbox_row(run, await _leaderboard(ctx, run, bank), "end", now))
+    moved = await _move(
+        ctx, run, now, finished=last, deadline=None if last else deadline, queue=rows
+    )
+    if not moved:
         return False  # another process closed it
-    await _post(ctx, run, await _results_message(ctx, run, question, fast), f"r{run.current}")
-    if last:
-        if run.mode == QuizMode.live:
-            await _post(ctx, run, await _leaderboard(ctx, run, bank), "end")
-        return True
-    run.current += 1
-    run.asked_at, run.deadline = now, deadline
-    await _ask(ctx, run, bank)
+    if not last:
+        run.current += 1
+        run.asked_at, run.deadline = now, deadline
     return True
 
 
@@ -777,8 +823,19 @@ async def _leaderboard(ctx: BotContext, run: QuizRun, bank: Bank) -> Message:
 # ---------------------------------------------------------------------------- answers
 
 
+def _repeated(answer: QuizAnswer | None, choice: str) -> bool:
+    """Whether a click repeats the answer already recorded (the same button again, or the same
+    event handled again after a crash): it changes nothing, so it says nothing either (the
+    result or the next question it led to is already on its way, through the outbox)."""
+    if answer is None or not answer.final:
+        return False
+    return choice in (answer.answer, "ok")
+
+
 async def _note(ctx: BotContext, user: UserRef, text: str) -> None:
-    """A private note to one member (a direct message)."""
+    """A private note to one member (a direct message). Notes change nothing (an answer
+    already given, a question closed, a selection so far): they stay direct, not through
+    the outbox; what an answer changes goes through it (see :func:`_move`)."""
     try:
         await ctx.adapter.send_direct(user.id, Message(text=text))
     except Exception:
@@ -826,6 +883,8 @@ async def on_button(event: ButtonClicked, ctx: BotContext) -> None:
     late = i18n.gettext(locale, "Too late: this question is closed.")
     if run.state != QuizState.asking.value or run.current != index:
         existing = await _answer_of(ctx, run_id, question.id, member.id)
+        if _repeated(existing, choice):
+            return
         note = (
             _already(locale) if existing is not None and run.mode == QuizMode.self_paced else late
         )
@@ -917,7 +976,8 @@ async def _record_choice(
             now,
         ):
             return True
-        await _note(ctx, user, _already(locale))
+        if not _repeated(await _answer_of(ctx, run.id, question.id, member_id), choice):
+            await _note(ctx, user, _already(locale))
         return False
     # Multiple choice: clicks toggle a draft selection until "submit" (or the window closes).
     submit = _submit(run.locale)
@@ -946,11 +1006,12 @@ async def _record_choice(
                 .with_for_update()
             )
         ).scalar_one_or_none()
+        message: str | None
         if answer is None:  # "submit" before any choice
             message = i18n.gettext(locale, "Pick at least one answer first.")
             complete = False
         elif answer.final:
-            message = _already(locale)
+            message = None if _repeated(answer, choice) else _already(locale)
             complete = False
         elif choice == "ok":
             answer.final = True
@@ -1074,8 +1135,12 @@ async def start_self_paced(ctx: BotContext, user: UserRef, bank_id: str | None) 
             )
         ).scalar_one()
     now = ctx.clock.now()
-    run = open_run or await _create_run(
+    if open_run is not None:
+        await _resend(ctx, open_run, bank)
+        return i18n.gettext(said, "Your quiz is in your direct messages.")
+    await _create_run(
         ctx,
+        bank=bank,
         key=f"self:{member.id}:{bank.id}:{int(played) + 1}",
         series=f"self:{bank.id}",
         bank_id=bank.id,
@@ -1089,11 +1154,8 @@ async def start_self_paced(ctx: BotContext, user: UserRef, bank_id: str | None) 
         deadline=None,
         started_at=now,
     )
-    check_dm = i18n.gettext(said, "Your quiz is in your direct messages.")
-    if run is None:  # two clicks at once: the other one created it
-        return check_dm
-    await _ask(ctx, run, bank)
-    return check_dm
+    # Two clicks at once (run None): the other one created it and queued its first question.
+    return i18n.gettext(said, "Your quiz is in your direct messages.")
 
 
 async def _self_paced_next(
@@ -1117,13 +1179,13 @@ async def _self_paced_next(
                     sa.update(_A).where(_A.c.id == answer.id).values(points=points)
                 )
     last = run.current + 1 >= len(run.questions)
-    if not await _move(ctx, run, now, finished=last, deadline=None):
-        return
-    if last:
-        await _post(ctx, run, await _summary(ctx, run, bank, member_id), "end")
-        return
-    run.current += 1
-    await _ask(ctx, run, bank)
+    row = (
+        _outbox_row(run, await _summary(ctx, run, bank, member_id), "end", now)
+        if last
+        else _question_row(run, bank, run.current + 1, now)
+    )
+    if await _move(ctx, run, now, finished=last, deadline=None, queue=[row]) and not last:
+        run.current += 1
 
 
 async def _summary(ctx: BotContext, run: QuizRun, bank: Bank, member_id: int) -> Message:
@@ -1266,6 +1328,7 @@ async def _command_live(event: CommandInvoked, ctx: BotContext, args: list[str])
     now = ctx.clock.now()
     run = await _create_run(
         ctx,
+        bank=bank,
         key=f"manual:{event.platform}:{event.event_id}"[:200],
         series=f"manual:{bank.id}",
         bank_id=bank.id,
@@ -1282,8 +1345,6 @@ async def _command_live(event: CommandInvoked, ctx: BotContext, args: list[str])
     if run is None:
         return
     await ctx.answer(event, i18n.gettext(locale, "Live quiz started."))
-    await _post_intro(ctx, run, bank, None)
-    await _ask(ctx, run, bank)
 
 
 class QuizFeature(Feature):

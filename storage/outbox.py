@@ -55,6 +55,7 @@ __all__ = [
     "release",
     "release_all",
     "renew_leases",
+    "scrub_finished",
     "sent_as",
     "skip_overdue",
     "take_back_own",
@@ -96,9 +97,18 @@ def _paused_ids() -> sa.Select[tuple[str]]:
 
 
 async def claim_due(
-    db: Database, now: datetime, worker_id: str, lease: timedelta, limit: int
+    db: Database,
+    now: datetime,
+    worker_id: str,
+    lease: timedelta,
+    limit: int,
+    *,
+    keys: Sequence[tuple[str, str, str, str]] | None = None,
 ) -> list[Delivery]:
-    """Claim up to ``limit`` pending deliveries due by ``now`` for ``worker_id``."""
+    """Claim up to ``limit`` pending deliveries due by ``now`` for ``worker_id``; with
+    ``keys`` (campaign, step, recipient, occurrence), only among those rows."""
+    if keys is not None and not keys:
+        return []
     async with db.session() as session:
         query = (
             sa.select(D.id)
@@ -110,6 +120,9 @@ async def claim_due(
             .order_by(D.due_at, D.id)
             .limit(limit)
         )
+        if keys is not None:
+            columns = sa.tuple_(D.campaign_id, D.step_id, D.recipient, D.occurrence)
+            query = query.where(columns.in_([tuple(key) for key in set(keys)]))
         if db.dialect == "postgresql":
             query = query.with_for_update(skip_locked=True)
         ids = list((await session.execute(query)).scalars())
@@ -240,6 +253,31 @@ async def mark_sent(
         platform_message_id=message_id,
         reason=None,
     )
+
+
+async def scrub_finished(db: Database, delivery_id: int) -> bool:
+    """Empty the payload of a finished delivery (sent, skipped, failed or cancelled), and the
+    channel of a direct message (it names the person): it keeps only that a message went,
+    and where a channel post is (a reply in its thread finds it). False while it is still to
+    be sent."""
+    finished = (
+        DeliveryStatus.sent.value,
+        DeliveryStatus.skipped.value,
+        DeliveryStatus.failed.value,
+        DeliveryStatus.cancelled.value,
+    )
+    async with db.session() as session:
+        result = await session.execute(
+            sa.update(_T)
+            .where(D.id == delivery_id, D.status.in_(finished))
+            .values(
+                payload={"scrubbed": True},
+                platform_channel_id=sa.case(
+                    (D.recipient.like("channel:%"), D.platform_channel_id), else_=None
+                ),
+            )
+        )
+        return affected(result) == 1
 
 
 async def mark_skipped(
@@ -392,15 +430,25 @@ async def holder(db: Database, delivery_id: int) -> tuple[str, str | None] | Non
     return None if row is None else (str(row[0]), row[1])
 
 
-async def sent_as(db: Database, delivery_id: int) -> tuple[str, str | None, str | None] | None:
-    """(status, platform channel id, platform message id) of a delivery (the ids once it is
-    sent); None if it was deleted."""
+async def sent_as(
+    db: Database, delivery: int | Sequence[str]
+) -> tuple[str, str | None, str | None] | None:
+    """(status, platform channel id, platform message id) of a delivery, by id or by key
+    (campaign, step, recipient, occurrence): the ids once it is sent; None if there is none."""
+    if isinstance(delivery, int):
+        where = D.id == delivery
+    else:
+        campaign_id, step_id, recipient, occurrence = delivery
+        where = sa.and_(
+            D.campaign_id == campaign_id,
+            D.step_id == step_id,
+            D.recipient == recipient,
+            D.occurrence == occurrence,
+        )
     async with db.read() as session:
         row = (
             await session.execute(
-                sa.select(D.status, D.platform_channel_id, D.platform_message_id).where(
-                    D.id == delivery_id
-                )
+                sa.select(D.status, D.platform_channel_id, D.platform_message_id).where(where)
             )
         ).first()
     return None if row is None else (str(row[0]), row[1], row[2])

@@ -23,6 +23,7 @@ from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 
+from rallybot.bot import notices
 from rallybot.bot.context import locale_for, member_for
 from rallybot.bot.events import ButtonClicked, CommandInvoked, UserRef
 from rallybot.bot.feature import Feature, Subscription, Tick
@@ -49,6 +50,8 @@ _P = table_of(Poll)
 
 DEFAULT_OPEN = timedelta(hours=24)
 """How long a poll started with ``/rallybot poll`` stays open unless ``closes=`` says."""
+OUTBOX_CAMPAIGN = ".polls"
+"""The outbox campaign id of the polls' results (no campaign file can take it)."""
 
 
 async def _note(ctx: BotContext, user: UserRef, text: str) -> None:
@@ -177,8 +180,10 @@ def _your_choices(poll: Poll, chosen: Sequence[int], locale: str | None) -> str:
 
 async def close_due(ctx: BotContext) -> int:
     """Close the polls whose time is up and post their results in their channel; how many
-    were closed. A poll is claimed (``closed_at`` set) before its results go, so two
-    replicas never post them twice; a post that fails is tried again at the next tick."""
+    were closed. A poll is closed (``closed_at`` set, a compare-and-set: two replicas never
+    close it twice) in the transaction that queues its results in the outbox (keyed by the
+    poll): a crash loses neither, the dispatcher retries a post that fails. The results row
+    holds the counts only, never who chose what."""
     now = ctx.clock.now()
     async with ctx.db.session() as session:
         due = (
@@ -192,32 +197,24 @@ async def close_due(ctx: BotContext) -> int:
         )
     closed = 0
     for poll in due:
-        async with ctx.db.session() as session:
-            claimed = await session.execute(
+        async with ctx.db.shared() as shared:
+            claimed = await shared.session.execute(
                 sa.update(_P)
                 .where(_P.c.id == poll.id, _P.c.closed_at.is_(None))
                 .values(closed_at=now)
             )
-        if getattr(claimed, "rowcount", 0) != 1:
-            continue
-        if poll.anonymous:
-            await store.release(ctx.db, poll.id, now, closing=True)
-        counts = await store.counts(ctx.db, poll)
-        locale = poll.locale  # the campaign's, or the manager's who started it
-        if poll.channel_id:
-            try:
-                await ctx.adapter.post(
-                    poll.channel_id,
-                    results_message(poll, counts, locale),
-                    idempotency_key=f"poll-results:{poll.id}",
-                )
-            except Exception:
-                log.exception("poll %s: the results could not be posted; trying again", poll.id)
-                async with ctx.db.session() as session:
-                    await session.execute(
-                        sa.update(_P).where(_P.c.id == poll.id).values(closed_at=None)
-                    )
+            if getattr(claimed, "rowcount", 0) != 1:
                 continue
+            if poll.anonymous:
+                await store.release(ctx.db, poll.id, now, closing=True)
+            counts = await store.counts(ctx.db, poll)
+            locale = poll.locale  # the campaign's, or the manager's who started it
+            if poll.channel_id:
+                message = results_message(poll, counts, locale)
+                row = notices.channel_row(
+                    OUTBOX_CAMPAIGN, f"poll-{poll.key}-results", poll.channel_id, message, now
+                )
+                await notices.queue(shared.session, [row])
         closed += 1
         log.info("poll %s closed", poll.id)
     return closed

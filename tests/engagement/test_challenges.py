@@ -221,7 +221,7 @@ class World:
 
     async def command(self, who: str, name: str, *args: str) -> str:
         before = len(self.adapter.directs)
-        await self.bot.handle(  # the answer, before the notes it queued (sent just below)
+        await self.bot.handle(  # the answer, then the notes it queued (sent right after it)
             CommandInvoked(
                 event_id=eid(),
                 platform="memory",
@@ -234,7 +234,7 @@ class World:
         answers = [d for d in self.adapter.directs[before:] if d.target == who]
         await self.bot.dispatcher.run_once()
         assert answers, f"no answer to /rallybot {name} {' '.join(args)}"
-        return answers[-1].message.text
+        return answers[0].message.text
 
     async def member_id(self, who: str) -> int:
         member = await get_member_by_platform_id(self.db, "memory", who)
@@ -386,9 +386,12 @@ async def test_evidence_is_judged_by_managers_only_and_counts_once(
     assert await world.challenge_points() == {}
     assert any("not accepted" in m.text for m in world.directs_to("ana"))
     await world.click("cm", "challenge-approve", approve.value)
-    await world.click("cm", "challenge-approve", approve.value)
+    await world.click("cm", "challenge-approve", approve.value)  # the same click again: silent
     assert await world.challenge_points() == {f"challenge:ch/proof:{ana}": 30}
-    assert any("already approved" in m.text for m in world.directs_to("cm"))
+    said = [m.text for m in world.directs_to("cm") if "#1" in m.text]
+    assert said == ["Submission #1 approved."]
+    await world.click("cm", "challenge-reject", approve.value)  # another verdict: told why not
+    assert world.directs_to("cm")[-1].text == "Submission #1 was already approved."
     assert "not running" not in await world.command("ana", "challenge", "submit", "proof", "x")
     await world.bot.advance_to(END + timedelta(minutes=1))
     assert "not running" in await world.command("ana", "challenge", "submit", "proof", "late")

@@ -12,6 +12,7 @@ from rallybot.bot.assembly import Rallybot
 from rallybot.bot.clock import SimulatedClock
 from rallybot.bot.config import Settings
 from rallybot.bot.events import CommandInvoked
+from rallybot.bot.outbox import DispatchStats
 from rallybot.storage.database import Database
 from rallybot.storage.models import Delivery
 from rallybot.storage.repositories import upsert_member
@@ -62,10 +63,16 @@ async def evidence_rows(db: Database) -> list[Delivery]:
         return list((await session.execute(query)).scalars())
 
 
+async def no_send_now(keys: object) -> DispatchStats:
+    """In place of the dispatcher's immediate send: the rows wait for the next pass."""
+    return DispatchStats()
+
+
 async def test_evidence_that_fails_to_send_is_retried_and_arrives_once(
     db: Database, tmp_path: Path
 ) -> None:
     world = await office(db, tmp_path, ("memory:cm",))
+    world.bot.dispatcher.send_now = no_send_now  # type: ignore[method-assign]
     await world.bot.handle(submit(world, "https://x.test/proof"))
     assert "was sent to the community managers" in world.directs_to("ana")[-1].text
     world.adapter.fail_next(1)  # the platform is down when the evidence goes
