@@ -11,6 +11,7 @@ retry or a recovery replays it): the message goes once, and nothing else is said
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -276,17 +277,23 @@ async def test_the_forget_me_confirmation_survives_a_refused_send_and_keeps_nobo
     assert row.platform_channel_id is None
 
 
-async def test_forget_me_handled_again_after_a_crash_is_confirmed_once(
+async def test_forget_me_confirmed_again_is_answered_once(
     db: Database, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    """The process dies after the erasure (the erasure deletes the click's journal row, which
+    names the person, so no restart replays it); then the same confirmation arrives again
+    (a platform retry under a new id, a second click on the button): one confirmation."""
     clock = SimulatedClock(quiz.T0)
     adapter = Flaky()
     bot = await _privacy_bot(db, tmp_path, adapter, clock)
     await upsert_member(db, "memory", "alice", clock.now(), display_name="Alice Martin")
+    click = _forget_click(clock)
     dies_before_closing(monkeypatch)
-    await crash_on(bot, _forget_click(clock))
+    await crash_on(bot, click)
     monkeypatch.undo()
     again = await _privacy_bot(db, tmp_path, adapter, clock)
+    await recover(again)
+    await again.handle(dataclasses.replace(click, event_id="forget-2"))
     await recover(again)
     assert texts(adapter, "alice") == ["|Done: Rallybot no longer holds personal data about you."]
 
