@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
-from rallybot.bot import i18n
+from rallybot.bot import i18n, notices
 from rallybot.bot.commands import specs
 from rallybot.bot.context import locale_for
 from rallybot.bot.events import (
@@ -199,33 +199,27 @@ async def _queue(
 ) -> int:
     """Put a one-off message in the outbox (due now); 0 when that key was already queued."""
     now = ctx.clock.now()
+    side = campaign.id + SIDE_SUFFIX
     grace = campaign.grace or ctx.settings.grace
-    payload: dict[str, Any] = {"message": message.to_dict()}
     if member is not None:
         assert member.id is not None
-        recipient = f"member:{member.id}"
-        payload["member_id"] = member.id
+        row = notices.direct_row(
+            side,
+            step_id,
+            member.id,
+            message,
+            now,
+            occurrence=occurrence,
+            grace=grace,
+            service=False,
+        )
     else:
         assert channel is not None
-        recipient = f"channel:{channel}"
-        payload["channel"] = channel
-    row = {
-        "campaign_id": campaign.id + SIDE_SUFFIX,
-        "step_id": step_id,
-        "recipient": recipient,
-        "occurrence": occurrence,
-        "due_at": now,
-        "grace_until": now + grace,
-        "status": DeliveryStatus.pending.value,
-        "reason": None,
-        "payload": payload,
-        "content_hash": "",
-        "attempts": 0,
-        "created_at": now,
-        "updated_at": now,
-    }
+        row = notices.channel_row(
+            side, step_id, channel, message, now, occurrence=occurrence, grace=grace, service=False
+        )
     async with ctx.db.session() as session:
-        return await outbox.insert_deliveries(session, [row])
+        return await notices.queue(session, [row])
 
 
 def _adhoc(step_id: str, dm: LocalizedText) -> Step:

@@ -56,7 +56,9 @@ OUTBOX_CAMPAIGN = ".polls"
 
 async def _note(ctx: BotContext, user: UserRef, text: str) -> None:
     """A private answer to a click (a direct message: no platform shows a click's answer
-    to its author only in every case)."""
+    to its author only in every case). Direct, not through the outbox, on purpose: an outbox
+    row would keep the member's id beside their choice, which an anonymous poll never stores
+    (a lost answer is asked for again with one more click; the vote itself is kept)."""
     try:
         await ctx.adapter.send_direct(user.id, Message(text=text))
     except Exception:

@@ -69,6 +69,7 @@ async def test_a_rejection_with_a_reason_is_stored_and_told_once(
         world.bot, submission_id, approve=False, by="memory:cm", reason="The photo is blurred"
     )
     assert decision is not None and decision.decided and decision.state == "rejected"
+    await world.bot.dispatcher.run_once()  # the notice is an outbox row: the next pass sends it
     told = world.directs_to("ana")[-1].text
     assert "not accepted" in told and "The photo is blurred" in told
     again = await decide_submission(world.bot, submission_id, approve=True, by="memory:cm")
