@@ -196,8 +196,10 @@ async def _queue(
     *,
     member: Member | None = None,
     channel: str | None = None,
+    service: bool = False,
 ) -> int:
-    """Put a one-off message in the outbox (due now); 0 when that key was already queued."""
+    """Put a one-off message in the outbox (due now); 0 when that key was already queued.
+    ``service``: it answers something the member did (never held by a closed wave)."""
     now = ctx.clock.now()
     side = campaign.id + SIDE_SUFFIX
     grace = campaign.grace or ctx.settings.grace
@@ -216,7 +218,14 @@ async def _queue(
     else:
         assert channel is not None
         row = notices.channel_row(
-            side, step_id, channel, message, now, occurrence=occurrence, grace=grace, service=False
+            side,
+            step_id,
+            channel,
+            message,
+            now,
+            occurrence=occurrence,
+            grace=grace,
+            service=service,
         )
     async with ctx.db.session() as session:
         return await notices.queue(session, [row])
@@ -801,6 +810,23 @@ async def on_button_clicked(event: ButtonClicked, ctx: BotContext) -> None:
         return
     at = event.occurred_at
     lang = locale_for(ctx, member, campaign)
+    # The task, and its acknowledgement (an outbox row, once per member and task: a click
+    # handled again after a crash, or the same button again, adds none), together.
+    async with ctx.db.shared():
+        await _acknowledge(ctx, campaign, journey, member, task, at, lang)
+
+
+async def _acknowledge(
+    ctx: BotContext,
+    campaign: Campaign,
+    journey: Journey,
+    member: Member,
+    task: Task,
+    at: datetime,
+    lang: str,
+) -> None:
+    """Record a task done with its button, and queue the member's acknowledgement."""
+    assert member.id is not None
     recorded = await _record(ctx, campaign, member, task, at, "button")
     if task.kind == "charter_accepted":
         await _set_once(ctx.db, member.id, campaign.id, "charter_accepted_at", at)
@@ -817,12 +843,11 @@ async def on_button_clicked(event: ButtonClicked, ctx: BotContext) -> None:
         text = i18n.gettext(
             lang, "Noted: “{task}” is done. /rallybot onboarding shows your checklist."
         ).format(task=pick_locale(task.label, lang, campaign.spec.locale)[1])
+    # First: the member reads it before what the task leads to (the journey's end).
+    step_id = f"task-{task.id}-done"[:100]
+    await _queue(ctx, campaign, step_id, "once", Message(text=text), member=member, service=True)
     if recorded:
         await refresh(ctx, campaign, journey, member)
-    try:
-        await ctx.adapter.send_direct(member.platform_user_id, Message(text=text))
-    except Exception:  # the task is recorded; only the acknowledgement is lost
-        log.exception("could not acknowledge button %s of member %s", event.value, member.id)
 
 
 # ---------------------------------------------------------------------------- commands

@@ -151,10 +151,12 @@ async def on_command(event: CommandInvoked, ctx: BotContext) -> None:
         if data is None:
             await ctx.answer(event, _nothing(locale))
             return
+        # The export changes nothing (and must not be copied into the outbox): sent directly.
         await send_export(ctx, event.user.id, export_json(data), locale)
         await ctx.answer(event, i18n.gettext(locale, "Your data is in your direct messages."))
         return
     stamp = str(int(ctx.clock.now().timestamp()))
+    # A question that changes nothing yet: sent directly (run the command again if lost).
     await ctx.adapter.send_direct(
         event.user.id,
         Message(

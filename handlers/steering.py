@@ -21,9 +21,9 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 import sqlalchemy as sa
 
-from rallybot.bot import formats, i18n
+from rallybot.bot import formats, i18n, notices
 from rallybot.bot.commands import specs
-from rallybot.bot.context import user_locale
+from rallybot.bot.context import member_for, user_locale
 from rallybot.bot.events import ButtonClicked, CommandInvoked, UserRef
 from rallybot.bot.feature import Feature, Subscription
 from rallybot.bot.messages import Button, Message
@@ -64,6 +64,10 @@ __all__ = [
 ]
 
 log = logging.getLogger("rallybot.steering")
+
+OUTBOX_CAMPAIGN = ".steering"
+"""The outbox campaign id of the steering commands' confirmations (no campaign file can take
+it)."""
 
 COMMANDS = frozenset({"preview", "send", "skip", "pending", "timeline"})
 SKIP_HORIZON = timedelta(days=400)
@@ -201,6 +205,7 @@ async def _preview(event: CommandInvoked, ctx: BotContext, mine: str) -> None:
         mine, 'Preview of "{step}" ({campaign}) in {locale}, as a member would see it:'
     ).format(step=step.id, campaign=campaign.id, locale=locale)
     await ctx.answer(event, head)
+    # A preview changes nothing: sent directly (asked again if lost).
     await ctx.adapter.send_direct(event.user.id, message)
     await _audit(ctx, event.user, "preview", f"{campaign.id}/{step.id} {locale}")
 
@@ -451,7 +456,8 @@ async def _pending(event: CommandInvoked, ctx: BotContext, mine: str) -> None:
         )
     await ctx.answer(event, text)
     # Something to act on right there: Approve or Reject each submission (the challenges
-    # feature's own buttons), Retry each step's failed deliveries.
+    # feature's own buttons), Retry each step's failed deliveries. A list changes nothing: sent
+    # directly (a lost one is asked for again).
     approve = i18n.pgettext(mine, "evidence button", "Approve")
     reject = i18n.pgettext(mine, "evidence button", "Reject")
     for row in evidence[:BUTTONS_SHOWN]:
@@ -496,17 +502,29 @@ async def on_button(event: ButtonClicked, ctx: BotContext) -> None:
         await ctx.adapter.send_direct(event.user.id, Message(_managers_only(mine, "pending")))
         return
     campaign_id, _, step_id = event.value.partition("/")
-    count = await retry_failed(ctx.db, campaign_id, step_id, ctx.clock.now(), ctx.settings.grace)
+    now = ctx.clock.now()
+    # The retry, its audit and its confirmation (an outbox row keyed by the click) together:
+    # the click handled again after a crash neither loses nor repeats the confirmation.
+    async with ctx.db.shared():
+        count = await retry_failed(ctx.db, campaign_id, step_id, now, ctx.settings.grace)
+        text = i18n.ngettext(
+            mine,
+            "{target}: {n} failed delivery queued again.",
+            "{target}: {n} failed deliveries queued again.",
+            count,
+        )
+        text = text.format(target=event.value, n=formats.number(mine, count))
+        me = await member_for(ctx, event.user)
+        assert me.id is not None
+        step = f"retry-{hashlib.sha256(event.value.encode()).hexdigest()[:24]}"
+        occurrence = occurrence_for(event.event_id)
+        row = notices.direct_row(
+            OUTBOX_CAMPAIGN, step, me.id, Message(text), now, occurrence=occurrence
+        )
+        async with ctx.db.session() as session:
+            await notices.queue(session, [row])
+        await _audit(ctx, event.user, "retry", event.value)
     ctx.request_plan()
-    text = i18n.ngettext(
-        mine,
-        "{target}: {n} failed delivery queued again.",
-        "{target}: {n} failed deliveries queued again.",
-        count,
-    )
-    text = text.format(target=event.value, n=formats.number(mine, count))
-    await ctx.adapter.send_direct(event.user.id, Message(text))
-    await _audit(ctx, event.user, "retry", event.value)
 
 
 async def retry_failed(
