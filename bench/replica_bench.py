@@ -3,7 +3,7 @@
 One JSON line: the achieved ``chat.postMessage`` rate over the workspace allowance (``ratio``;
 aim >= 0.9), the answers of 429 (aim 0), lost and duplicated messages (aim 0). With ``--kill``
 one replica is killed halfway (its tasks stop; its heartbeat row and claims stay behind) and
-the others take its share and its messages. The fake Slack runs on its own event loop, so it
+the others take its share and its messages. The fake Slack runs in its own process, so it
 sees each call when it arrives.
 
 ``--loop tight`` (the default) runs each replica's dispatcher back to back; ``--loop ticks``
@@ -31,13 +31,13 @@ from rallybot.bot.clock import SimulatedClock
 from rallybot.bot.config import Settings
 from rallybot.bot.scheduler import build_scheduler
 from rallybot.storage.database import Database, create_database
-from tests.platform_slack.fake_slack import FakeSlack
-from tests.reliability.test_shared_budget import _seed, _unsent, _work, fake_slack_in_a_thread
+from tests.platform_slack.fake_slack_process import FakeSlackProcess, stamping_session
+from tests.reliability.test_shared_budget import _seed, _unsent, _work, member_ids
 
 NOW = datetime(2026, 9, 15, 8, 0, tzinfo=UTC)
 
 
-def _settings(fake: FakeSlack, url: str, heartbeat: float) -> Settings:
+def _settings(fake: FakeSlackProcess, url: str, heartbeat: float) -> Settings:
     return Settings(
         database_url=url,
         slack_bot_token=fake.bot_token,
@@ -63,8 +63,8 @@ async def _ticks(bot: Rallybot, db: Database) -> None:
 
 async def fanout(db: Database, args: argparse.Namespace) -> dict[str, Any]:
     """``args.dms`` DMs through ``args.replicas`` bots sharing the allowance."""
-    with fake_slack_in_a_thread(args.scale) as fake:
-        await _seed(db, fake, args.dms)
+    with FakeSlackProcess(scale=args.scale, users=member_ids(args.dms)) as fake:
+        await _seed(db, fake.dms)
         dbs = [create_database(db.url) for _ in range(args.replicas)]
         bots = []
         for i, own_db in enumerate(dbs):
@@ -77,6 +77,7 @@ async def fanout(db: Database, args: argparse.Namespace) -> dict[str, Any]:
                 http_port=0,
                 host="127.0.0.1",
             )
+            adapter.web.session = stamping_session()  # the fake judges calls when sent
             bots.append(
                 Rallybot(
                     settings,
@@ -92,12 +93,14 @@ async def fanout(db: Database, args: argparse.Namespace) -> dict[str, Any]:
         await asyncio.sleep(args.heartbeat * (SETTLE_BEATS + 1))
         work = _ticks if args.loop == "ticks" else _work
         workers = [asyncio.create_task(work(bot, db)) for bot in bots]
+        killed_at: float | None = None
         if args.kill:
             while await _unsent(db) > args.dms // 2:  # noqa: ASYNC110
                 await asyncio.sleep(0.1)
             victim = bots[-1]
             assert victim.budget.limiter is not None and victim._replica_task is not None
             victim.budget.limiter.penalize("*", 3600)
+            killed_at = time.monotonic()  # the fake's clock too: CLOCK_MONOTONIC
             await asyncio.sleep(0.5)
             workers[-1].cancel()
             victim._replica_task.cancel()
@@ -111,13 +114,15 @@ async def fanout(db: Database, args: argparse.Namespace) -> dict[str, Any]:
             await bot.adapter.stop()
         for own_db in dbs:
             await own_db.dispose()
+        fake.collect()
         sent = Counter(
             m["metadata"]["event_payload"]["key"] for _, m in fake.all_messages() if "metadata" in m
         )
         posts = fake.calls_to("chat.postMessage", status=200)
         refused = [c for c in fake.calls if c.status == 429]
         allowed = fake.limits["chat.postMessage"].per_minute * args.scale / 60.0
-    seconds = max(c.time for c in posts) - min(c.time for c in posts)
+    first = min(c.time for c in posts)
+    seconds = max(c.time for c in posts) - first
     return {
         "bench": "replica_fanout",
         "backend": db.dialect,
@@ -130,6 +135,9 @@ async def fanout(db: Database, args: argparse.Namespace) -> dict[str, Any]:
         "allowed_per_s": allowed,
         "ratio": round(args.dms / seconds / allowed, 3),
         "429s": len(refused),
+        # when they came, in seconds after the first post (and the kill's moment, if any)
+        "429_at": sorted((round(c.time - first, 2), c.method) for c in refused),
+        "killed_at": round(killed_at - first, 2) if killed_at is not None else None,
         "lost": args.dms - len(sent),
         "duplicated": sum(c - 1 for c in sent.values() if c > 1),
     }

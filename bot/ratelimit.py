@@ -213,6 +213,13 @@ class RateLimiter:
         bucket.blocked_until = max(bucket.blocked_until, until)
         self._evict(now)
 
+    def untouched(self, key: str) -> bool:
+        """True when nothing holds ``key`` back and nothing was taken from it lately: its
+        bucket is full (or forgotten), unpenalized, with no waiter. A 429 for a call whose
+        most specific bucket was untouched was caused by a wider allowance (bot.adapters)."""
+        bucket = self._buckets.get(key)
+        return bucket is None or bucket.idle(self._time())
+
     def set_share(self, share: float) -> None:
         """Hand out only ``share`` (0 < share <= 1) of every rule: its rate times ``share``
         and its burst too (at least 1), so that replicas sharing one platform allowance never

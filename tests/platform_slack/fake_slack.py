@@ -40,6 +40,7 @@ from aiohttp import WSMsgType, web
 
 __all__ = [
     "DEFAULT_LIMITS",
+    "SENT_AT",
     "TIER_PER_MINUTE",
     "FakeCall",
     "FakeChannel",
@@ -132,15 +133,32 @@ class _Bucket:
         self.tokens = self.burst
         self.updated = time.monotonic()
 
-    def take(self) -> float:
-        """0 when a call is allowed (and counted), else seconds until the next one is."""
-        now = time.monotonic()
-        self.tokens = min(self.burst, self.tokens + (now - self.updated) * self.rate)
-        self.updated = now
+    def take(self, now: float) -> float:
+        """0 when a call made at ``now`` is allowed (and counted), else seconds until the next
+        one is. Calls judged out of order (see :data:`SENT_AT`) refill nothing backwards."""
+        if now > self.updated:
+            self.tokens = min(self.burst, self.tokens + (now - self.updated) * self.rate)
+            self.updated = now
         if self.tokens >= 1.0:
             self.tokens -= 1.0
             return 0.0
         return (1.0 - self.tokens) / self.rate
+
+
+SENT_AT = "X-Fake-Sent-At"
+"""A header a test's HTTP session may add to every call: the moment (``time.monotonic()``,
+the same clock in every process of the machine) the caller sent it. The limits then judge
+the call at that moment, not when the fake got round to reading it: on a loaded machine the
+fake itself may be held back for a few hundred milliseconds and then read a backlog all at
+once, a burst that no caller sent and that Slack, on machines of its own, would never see."""
+
+
+def _sent_at(request: web.Request) -> float:
+    stamp = request.headers.get(SENT_AT)
+    if stamp is not None:
+        with contextlib.suppress(ValueError):
+            return min(float(stamp), time.monotonic())  # never a moment still to come
+    return time.monotonic()
 
 
 class _SlackError(Exception):
@@ -468,7 +486,7 @@ class FakeSlack:
                     params[key] = json.loads(params[key])
         return params
 
-    def _check_limit(self, method: str, params: JSON) -> float:
+    def _check_limit(self, method: str, params: JSON, now: float) -> float:
         if not self.rate_limits:
             return 0.0
         keys = [method]
@@ -486,7 +504,7 @@ class FakeSlack:
                 bucket = self._buckets[key] = _Bucket(limit, self.scale)
             buckets.append(bucket)
         for bucket in buckets:
-            waits.append(bucket.take())
+            waits.append(bucket.take(now))
         if any(waits):
             # a refused call costs nothing: give back what the other buckets took
             for bucket, wait in zip(buckets, waits, strict=True):
@@ -498,7 +516,7 @@ class FakeSlack:
     async def _handle(self, request: web.Request) -> web.StreamResponse:
         method = request.match_info["method"]
         params = await self._params(request)
-        call = FakeCall(method, params, time.monotonic())
+        call = FakeCall(method, params, _sent_at(request))
         self.calls.append(call)
         token = request.headers.get("Authorization", "").removeprefix("Bearer ").strip()
         token = token or str(params.get("token", ""))
@@ -506,7 +524,7 @@ class FakeSlack:
         if token != wanted:
             call.error = "invalid_auth" if token else "not_authed"
             return web.json_response({"ok": False, "error": call.error})
-        wait = self._check_limit(method, params)
+        wait = self._check_limit(method, params, call.time)
         if wait > 0:
             call.status, call.error = 429, "ratelimited"
             return web.json_response(

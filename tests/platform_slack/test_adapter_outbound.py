@@ -231,6 +231,32 @@ async def test_rate_limit_is_honoured_per_channel_and_nothing_is_lost(db: Databa
     assert c2.time < last_c1 and other.channel_id == "C2"
 
 
+async def test_a_429_on_an_unused_channel_holds_back_the_workspace(db: Database) -> None:
+    # The workspace allows one post a second (unscaled); the adapter's limiter thinks it may
+    # send about fifty. Twenty posts to twenty channels: a 429 for a channel the bot had not
+    # used is the workspace's allowance, and the next channels wait out its Retry-After
+    # instead of each running into it.
+    async with FakeSlack(scale=1, limits={"chat.postMessage": FakeLimit(60, 1)}) as fake:
+        for i in range(20):
+            fake.add_channel(f"C{i}", f"room-{i}")
+        async with slack_adapter(fake, db, scale=5) as adapter:
+            adapter.max_rate_retries = 0  # one try each: a refusal is not retried here
+            results = await asyncio.gather(
+                *(
+                    adapter.post(f"C{i}", Message(text="hello"), idempotency_key=f"k{i}")
+                    for i in range(20)
+                ),
+                return_exceptions=True,
+            )
+    calls = fake.calls_to("chat.postMessage")
+    first_refusal = min(c.time for c in calls if c.status == 429)
+    # Calls granted before that answer came back may still arrive; none granted after it.
+    late = [c for c in calls if first_refusal + 0.2 < c.time < first_refusal + 0.9]
+    assert late == []
+    assert any(isinstance(r, SentMessage) for r in results)
+    assert all(isinstance(r, SentMessage | TransientSendError) for r in results)
+
+
 async def test_profiles_are_read_cached_and_synchronised(fake: FakeSlack, db: Database) -> None:
     for i in range(430):
         fake.add_user(f"UX{i:04d}", f"Person {i}", tz="Asia/Tokyo", locale="ja-JP")

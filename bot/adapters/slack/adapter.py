@@ -889,6 +889,10 @@ class SlackAdapter:
         call = getattr(self.web, method.replace(".", "_"))
         attempt = 0
         while True:
+            # Slack's 429 does not say which allowance ran out. If this channel's own bucket
+            # had not been used lately, it was the workspace's: holding back only the channel
+            # would let the next channels' posts run into the same wall, one 429 each.
+            wider = len(keys) > 1 and self.limiter.untouched(keys[-1])
             await self.limiter.acquire(*keys, label=method)
             try:
                 response: AsyncSlackResponse = await call(**params)
@@ -899,8 +903,8 @@ class SlackAdapter:
                     raise self._refusal(method, what, exc) from exc
                 self.rate_limited += 1
                 METRICS.throttled(PLATFORM, method)
-                # The most specific bucket (the channel for chat.postMessage) is the one hit.
-                self.limiter.penalize(keys[-1] if keys else method, retry_after)
+                # Otherwise the most specific bucket (a busy channel) is the one hit.
+                self.limiter.penalize(keys[0] if wider else keys[-1], retry_after)
                 attempt += 1
                 if attempt > self.max_rate_retries:
                     raise TransientSendError(
