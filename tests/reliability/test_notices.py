@@ -1,6 +1,7 @@
 """Messages that report a change go through the outbox, written with the change: a quiz answer's
 next question, a challenge decision, the "forget me" confirmation, a poll's results and a
-question asked with ``/rallybot help QUESTION`` (SQLite and PostgreSQL).
+question asked with ``/rallybot help QUESTION``; the Retry button's confirmation and
+onboarding's acknowledgement of a task (SQLite and PostgreSQL).
 
 For each: (a) the platform fails (or the process dies) when the message goes, after the change
 was committed: a restarted bot delivers it, once; (b) the event is handled again after a crash
@@ -19,6 +20,7 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
+from rallybot.bot import notices
 from rallybot.bot.adapters.base import SentMessage, TransientSendError
 from rallybot.bot.adapters.memory import MemoryAdapter
 from rallybot.bot.assembly import Rallybot
@@ -26,12 +28,15 @@ from rallybot.bot.clock import SimulatedClock
 from rallybot.bot.config import Settings
 from rallybot.bot.events import ButtonClicked, ChannelRef, Event, UserRef
 from rallybot.bot.messages import Message
+from rallybot.campaigns.journey import DONE_ACTION
+from rallybot.handlers.steering import RETRY_ACTION
 from rallybot.storage import journal as journal_store
 from rallybot.storage.database import Database
 from rallybot.storage.models import Delivery, table_of
 from rallybot.storage.repositories import upsert_member
 from tests.engagement import quiz_helpers as quiz
 from tests.helpdesk import helpers as help_desk
+from tests.onboarding import support as onboarding
 from tests.polls import helpers as polls
 
 
@@ -410,3 +415,70 @@ async def test_a_help_question_handled_again_after_a_crash_is_posted_once(
     assert len(_questions(adapter, later)) == 1
     assert len(_answers(adapter, later)) == 1
     assert len(await help_desk.tickets(db)) == 1
+
+
+# ---------------------------------------------------------------------------- steering
+
+
+async def test_a_retry_handled_again_after_a_crash_is_confirmed_once(
+    db: Database, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    clock = SimulatedClock(quiz.T0)
+    adapter = Flaky()
+    bot = await _privacy_bot(db, tmp_path, adapter, clock)
+    alice = await upsert_member(db, "memory", "alice", clock.now())
+    assert alice.id is not None
+    failed = notices.direct_row("c", "s", alice.id, Message(text="hello"), clock.now())
+    failed.update(status="failed", reason="the platform refused it")
+    async with db.session() as session:
+        await notices.queue(session, [failed])
+    click = ButtonClicked(
+        event_id="retry-1",
+        platform="memory",
+        user=UserRef("memory", "cm", "Cm"),
+        occurred_at=clock.now(),
+        channel=ChannelRef("memory", "dm-cm", is_direct=True),
+        message_id="m1",
+        action_id=RETRY_ACTION,
+        value="c/s",
+    )
+    dies_before_closing(monkeypatch)
+    await crash_on(bot, click)
+    monkeypatch.undo()
+    again = await _privacy_bot(db, tmp_path, adapter, clock)
+    await recover(again)
+    assert texts(adapter, "cm") == ["|c/s: 1 failed delivery queued again."]
+
+
+# ---------------------------------------------------------------------------- onboarding
+
+
+async def test_a_task_button_handled_again_after_a_crash_is_acknowledged_once(
+    db: Database, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    clock = SimulatedClock(onboarding.local(0, 9, 0))
+    adapter = Flaky()
+    path = onboarding.write_campaign(tmp_path / "c.yaml")
+    bot, _ = onboarding.make_bot(db, path, clock, adapter)
+    await bot.reload()
+    await onboarding.newcomer(db, "nina", onboarding.local(0, 9, 30))
+    await bot.advance_to(onboarding.local(1, 13))
+    before = len(texts(adapter, "nina"))
+    click = ButtonClicked(
+        event_id="task-1",
+        platform="memory",
+        user=onboarding.user("nina"),
+        occurred_at=clock.now(),
+        channel=onboarding.dm_channel("nina"),
+        message_id="m",
+        action_id=DONE_ACTION,
+        value="onb/journey-app-1",
+    )
+    dies_before_closing(monkeypatch)
+    await crash_on(bot, click)
+    monkeypatch.undo()
+    again, _ = onboarding.make_bot(db, path, clock, adapter)
+    await again.reload()
+    await recover(again)
+    acks = [t for t in texts(adapter, "nina")[before:] if "is done" in t]
+    assert len(acks) == 1, texts(adapter, "nina")[before:]
