@@ -143,7 +143,9 @@ async def test_acting_in_the_browser(live_bot: LiveBot, chromium: str) -> None:
             async with live.env.db.read() as session:
                 row = await session.get(ChallengeSubmission, submission_id)
             assert row is not None and (row.state, row.reason) == ("approved", "Nice desk")
-            assert any(d.target == "UMEMBER" for d in live_bot.server_adapter.directs)
+            # The member's notice is an outbox row, written with the decision: sent by a bot.
+            await live_bot.replica.dispatcher.run_once()
+            assert [d.target for d in live_bot.adapter.directs] == ["UMEMBER"]
 
             # Send a step now: the confirmation says how many it reaches.
             await page.goto(f"{live.url}/act")
@@ -154,7 +156,7 @@ async def test_acting_in_the_browser(live_bot: LiveBot, chromium: str) -> None:
             await page.click("main form[method=post] button[type=submit]")
             await page.locator(".notice.ok").wait_for()
             await live_bot.replica.dispatcher.run_once()
-            assert [d.target for d in live_bot.adapter.directs] == ["UMEMBER"]
+            assert [d.target for d in live_bot.adapter.directs] == ["UMEMBER", "UMEMBER"]
 
             # A roster with a bad row: nothing imported.
             before = await _count_members(live)

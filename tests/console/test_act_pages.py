@@ -251,6 +251,7 @@ async def test_evidence_is_rejected_with_a_reason(
     assert row is not None and (row.state, row.reason) == ("rejected", "Blurred photo")
     adapter = bot.adapter
     assert isinstance(adapter, MemoryAdapter)
+    await bot.dispatcher.run_once()  # the notice is an outbox row written with the decision
     [told] = [d.message.text for d in adapter.directs if d.target == "UMEMBER"]
     assert "Blurred photo" in told
     again = await as_manager.post(
