@@ -236,12 +236,6 @@ def _unknown_people(
     return found
 
 
-def _plural(count: int, word: str) -> str:
-    """``1 error``, ``2 errors``; ``word`` may be ``quiz bank`` (the last word takes the s)."""
-    plural = {"person": "people"}.get(word, f"{word}s")
-    return f"{count} {word}" if count == 1 else f"{count} {plural}"
-
-
 @app.command()
 def validate(
     paths: Annotated[
@@ -282,6 +276,7 @@ def validate(
     from rallybot.campaigns.quiz import validate_all
     from rallybot.campaigns.roster import RosterLoadError, read_roster, summarize_errors
     from rallybot.campaigns.rules import RulesLoadError, is_rules_file, load_rules
+    from rallybot.campaigns.words import render
 
     missing = [p for p in paths if not p.exists()]
     rules_files = [p for p in paths if p.is_file() and is_rules_file(p)]
@@ -306,6 +301,9 @@ def validate(
         settings, _ = load_settings()
     except InvalidSettings as exc:
         settings_problems = exc.problems
+    words = _locale or (settings.locale if settings is not None else None)
+    # Translators: the word before a problem that does not fail validate (file:1:2: warning: ...).
+    warning_word = i18n.gettext(words, "warning")
     notes: list[str] = []
     unchecked: list[tuple[str, int, int, str]] = []
     communities = 0
@@ -338,17 +336,18 @@ def validate(
         if named and not checked_on:
             # No platform to look them up on here: say so, as a warning (--strict fails).
             line, column, _ = locate(path)(("community",))
-            unchecked.append(
-                (
-                    str(path),
-                    line,
-                    column,
-                    f"{path}:{line}:{column}: warning: {_plural(len(named), 'person')} named by "
-                    "email or handle not checked (no platform configured: set its token or pass "
-                    "--platform); the bot finds them when it starts and leaves out, with a "
-                    "warning, anyone it cannot find",
-                )
-            )
+            why = i18n.ngettext(
+                words,
+                "{n} person named by email or handle not checked (no platform configured: set "
+                "its token or pass --platform); the bot finds them when it starts and leaves "
+                "out, with a warning, anyone it cannot find",
+                "{n} people named by email or handle not checked (no platform configured: set "
+                "its token or pass --platform); the bot finds them when it starts and leaves "
+                "out, with a warning, anyone it cannot find",
+                len(named),
+            ).format(n=len(named))
+            text = f"{path}:{line}:{column}: {warning_word}: {why}"
+            unchecked.append((str(path), line, column, text))
 
     warnings: list[tuple[str, int, int, str]] = [*unchecked]  # file, line, column, text
     if settings is not None:
@@ -414,7 +413,8 @@ def validate(
             ],
         ]:
             line, column, field = where(loc)
-            text = f"{campaign.source}:{line}:{column}: warning: {field}: {message}"
+            shown = render(message, words)
+            text = f"{campaign.source}:{line}:{column}: {warning_word}: {field}: {shown}"
             warnings.append((campaign.source, line, column, text))
     if settings is not None:  # who the run would tell: managers for evidence, help clocks
         evidence = any(
@@ -428,55 +428,99 @@ def validate(
             settings.help_channel,
             settings.rota,
             evidence=evidence,
+            locale=words,
         ):
-            warnings.append(("settings", 0, 0, f"settings: warning: {message}"))
+            warnings.append(("settings", 0, 0, f"settings: {warning_word}: {message}"))
 
     for path in missing:
-        typer.echo(f"{path}: no such file or folder")
+        typer.echo(i18n.gettext(words, "{path}: no such file or folder").format(path=path))
     for problem in settings_problems:
         typer.echo(f"settings: {problem}")
-    for summary in summarize_errors(errors):
+    for summary in summarize_errors(errors, locale=words):
         typer.echo(summary)
     for *_, text in sorted(warnings):
         typer.echo(text)
-    for note in [*notes, *legacy_notes(dict(os.environ))]:
+    for note in [*notes, *legacy_notes(dict(os.environ), words)]:
         typer.echo(note)
 
     checked = len(listed) + len(rules_files) + len(missing) + len(rosters)
     failed = len({e.file for e in errors}) + len(missing)
     error_count = len(errors) + len(missing) + len(settings_problems)
-    valid = [
-        _plural(communities, "community file") if communities else "",
-        _plural(len(campaigns), "campaign") if campaigns else "",
-        _plural(len(banks), "quiz bank") if banks else "",
-        _plural(len(faqs), "FAQ file") if faqs else "",
-        _plural(valid_rules, "rules file") if valid_rules else "",
-        _plural(sum(1 for n in rosters.values() if n >= 0), "roster")
-        if any(n >= 0 for n in rosters.values())
-        else "",
+    valid_rosters = sum(1 for n in rosters.values() if n >= 0)
+    counted = [
+        (
+            communities,
+            i18n.ngettext(words, "{n} community file", "{n} community files", communities),
+        ),
+        (len(campaigns), i18n.ngettext(words, "{n} campaign", "{n} campaigns", len(campaigns))),
+        (len(banks), i18n.ngettext(words, "{n} quiz bank", "{n} quiz banks", len(banks))),
+        (len(faqs), i18n.ngettext(words, "{n} FAQ file", "{n} FAQ files", len(faqs))),
+        # Translators: a points rules file (rules.yaml).
+        (valid_rules, i18n.ngettext(words, "{n} rules file", "{n} rules files", valid_rules)),
+        (valid_rosters, i18n.ngettext(words, "{n} roster", "{n} rosters", valid_rosters)),
     ]
-    valid_text = ", ".join(part for part in valid if part) or "nothing"
-    warned = f"; {_plural(len(warnings), 'warning')}" if warnings else ""
+    valid = [text.format(n=n) for n, text in counted if n]
+    # Translators: validate found no valid file of any kind.
+    valid_text = ", ".join(valid) or i18n.gettext(words, "nothing")
+    warnings_text = i18n.ngettext(words, "{n} warning", "{n} warnings", len(warnings))
+    warnings_text = warnings_text.format(n=len(warnings))
+    warned = f"; {warnings_text}" if warnings else ""
     if error_count:
-        place = f"in {failed} of {_plural(checked, 'file')} checked" if failed else ""
+        place = ""
+        if failed:
+            # Translators: {failed} files of {n} have errors.
+            place = i18n.ngettext(
+                words,
+                "in {failed} of {n} file checked",
+                "in {failed} of {n} files checked",
+                checked,
+            ).format(failed=failed, n=checked)
         if settings_problems:
-            place += (" and " if place else "") + "in the settings"
+            settings_place = i18n.gettext(words, "in the settings")
+            if place:
+                # Translators: joins "in 2 of 5 files checked" and "in the settings".
+                settings_place = i18n.gettext(words, "{first} and {second}").format(
+                    first=place, second=settings_place
+                )
+            place = settings_place
+        # Translators: {errors} is "3 errors", {place} where, {warned} "; 2 warnings" or
+        # nothing, {valid} the list of valid files ("2 campaigns, 1 quiz bank").
+        summary = i18n.gettext(words, "✗ {errors} {place}{warned}; valid: {valid}.")
         out.print(
-            f"✗ {_plural(error_count, 'error')} {place}{warned}; valid: {valid_text}.",
+            summary.format(
+                errors=i18n.ngettext(words, "{n} error", "{n} errors", error_count).format(
+                    n=error_count
+                ),
+                place=place,
+                warned=warned,
+                valid=valid_text,
+            ),
             markup=False,
             soft_wrap=True,
         )
         raise typer.Exit(1)
     if warnings and strict:
+        summary = i18n.ngettext(
+            words,
+            "✗ {warnings} (--strict) in {n} file checked; valid: {valid}.",
+            "✗ {warnings} (--strict) in {n} files checked; valid: {valid}.",
+            checked,
+        )
         out.print(
-            f"✗ {_plural(len(warnings), 'warning')} (--strict) in {_plural(checked, 'file')} "
-            f"checked; valid: {valid_text}.",
+            summary.format(warnings=warnings_text, n=checked, valid=valid_text),
             markup=False,
             soft_wrap=True,
         )
         raise typer.Exit(1)
+    # Translators: {warned} is "; 2 warnings" or nothing, {valid} the list of valid files.
+    summary = i18n.ngettext(
+        words,
+        "✓ {n} file checked, no error{warned}: {valid}.",
+        "✓ {n} files checked, no error{warned}: {valid}.",
+        checked,
+    )
     out.print(
-        f"✓ {_plural(checked, 'file')} checked, no error{warned}: {valid_text}.",
+        summary.format(n=checked, warned=warned, valid=valid_text),
         markup=False,
         soft_wrap=True,
     )
@@ -531,11 +575,12 @@ def plan(
     from rallybot.campaigns.timeline import waves as wave_rows
 
     settings = _settings()
+    words = _words(settings)
     try:
         campaign = load_campaign(path, default_quiet_hours=settings.quiet)
     except CampaignLoadError as exc:
         for error in exc.errors:
-            typer.echo(str(error), err=True)
+            typer.echo(error.text(words), err=True)
         raise typer.Exit(1) from None
     roster_path = roster
     if roster_path is None and campaign.roster_path:
@@ -550,10 +595,10 @@ def plan(
             )
         except RosterLoadError as exc:
             for error in exc.errors:
-                typer.echo(str(error), err=True)
+                typer.echo(error.text(words), err=True)
             raise typer.Exit(1) from None
         except OSError as exc:
-            err.print(f"{roster_path}: {exc.strerror or exc}")
+            err.print(f"{roster_path}: {exc.strerror or exc}", markup=False)
             raise typer.Exit(1) from None
         members = [
             MemberView(
@@ -573,14 +618,23 @@ def plan(
             in {(e.id or "").casefold(), (e.email or "").casefold(), (e.discord or "").casefold()}
         ]
     if member is not None and not members:
-        where = f"in {roster_path}" if roster_path is not None else "(no roster: give --roster)"
-        err.print(f"[red]No member {member} {where}.[/red]", soft_wrap=True)
+        missing = (
+            i18n.gettext(words, "No member {member} in {roster}.")
+            if roster_path is not None
+            else i18n.gettext(words, "No member {member} (no roster: give --roster).")
+        )
+        err.print(
+            missing.format(member=member, roster=roster_path),
+            style="red",
+            markup=False,
+            soft_wrap=True,
+        )
         raise typer.Exit(2)
     start, end = default_window(campaign, members)
     start = _parse_when(from_, campaign) or start
     end = _parse_when(to, campaign) or end
     if end <= start:
-        err.print("[red]--to must come after --from[/red]")
+        err.print(i18n.gettext(words, "--to must come after --from"), style="red")
         raise typer.Exit(2)
     rows = timeline(
         campaign,
@@ -607,17 +661,31 @@ def plan(
         )
         return
     table = Table(title=f"{campaign.spec.title} — {campaign.spec.timezone}", show_lines=False)
-    for column in ("When", "Their time", "Step", "To", "Lang", "#", "Preview"):
+    columns = (
+        i18n.pgettext(words, "plan column", "When"),
+        # Translators: the recipient's local time.
+        i18n.pgettext(words, "plan column", "Their time"),
+        i18n.pgettext(words, "plan column", "Step"),
+        i18n.pgettext(words, "plan column", "To"),
+        # Translators: the language of the message (a short column header).
+        i18n.pgettext(words, "plan column", "Lang"),
+        "#",
+        i18n.pgettext(words, "plan column", "Preview"),
+    )
+    for column in columns:
         table.add_column(column, overflow="fold")
     marks = {"post": "", "dm": "✉ ", "quiz": "? ", "digest": "Σ "}
+    # Translators: a message sent under another name ("as Alice").
+    sent_as = i18n.gettext(words, " · as {sender}")
+    pinned = i18n.gettext(words, " · pinned")
     for r in rows:
         to_text = marks.get(r.kind, "") + r.target
         if r.sender:
-            to_text += f" · as {r.sender}"
+            to_text += sent_as.format(sender=r.sender)
         if r.pin:
-            to_text += " · pinned"
+            to_text += pinned
         table.add_row(
-            f"{r.due_local:%a %Y-%m-%d %H:%M}",
+            _plan_time(words, r.due_local),
             f"{r.recipient_local:%H:%M} {r.zone}" if r.kind == "dm" else "",
             r.step,
             to_text,
@@ -627,22 +695,47 @@ def plan(
         )
     out.print(table)
     total = sum(r.count for r in rows)
-    out.print(f"{total} message(s) in {len(rows)} send(s), {len(members)} member(s) in the roster.")
-    _print_waves(wave_rows(campaign, members), campaign.spec.timezone)
+    parts = (
+        i18n.ngettext(words, "{n} message", "{n} messages", total).format(n=total),
+        i18n.ngettext(words, "in {n} send", "in {n} sends", len(rows)).format(n=len(rows)),
+    )
+    roster_part = i18n.ngettext(
+        words, "{n} member in the roster", "{n} members in the roster", len(members)
+    ).format(n=len(members))
+    # Translators: "64 messages" "in 37 sends", "6 members in the roster".
+    last = i18n.gettext(words, "{messages} {sends}, {members}.")
+    out.print(last.format(messages=parts[0], sends=parts[1], members=roster_part), markup=False)
+    _print_waves(wave_rows(campaign, members), campaign.spec.timezone, words)
 
 
-def _print_waves(rows: Sequence[WaveRow], zone: str) -> None:
+def _plan_time(locale: str | None, moment: datetime) -> str:
+    """``Tue 2026-11-03 10:00``: the weekday in the reader's language, the date as ISO."""
+    from babel.dates import format_datetime
+
+    return format_datetime(moment, "EEE yyyy-MM-dd HH:mm", locale=formats.babel_locale(locale))
+
+
+def _print_waves(rows: Sequence[WaveRow], zone: str, words: str | None) -> None:
     """The waves under the timeline: when each opens and who waits for it."""
     if not rows:
         return
-    table = Table(title=f"Waves — nobody hears anything before their wave opens ({zone})")
-    for column in ("Wave", "Opens", "Waiting", "Members"):
+    title = i18n.gettext(words, "Waves — nobody hears anything before their wave opens ({zone})")
+    table = Table(title=title.format(zone=zone))
+    for column in (
+        i18n.pgettext(words, "plan column", "Wave"),
+        i18n.pgettext(words, "plan column", "Opens"),
+        # Translators: how many members wait for the wave (a column of numbers).
+        i18n.pgettext(words, "plan column", "Waiting"),
+        i18n.pgettext(words, "plan column", "Members"),
+    ):
         table.add_column(column, overflow="fold")
+    # Translators: the command stays as it is.
+    manual = i18n.gettext(words, "manual: /rallybot wave open {wave}")
     for row in rows:
         opens = (
-            f"{row.opens_local:%a %Y-%m-%d %H:%M}"
+            _plan_time(words, row.opens_local)
             if row.opens_local is not None
-            else "manual: /rallybot wave open " + row.name
+            else manual.format(wave=row.name)
         )
         shown = ", ".join(row.members[:5]) + (" …" if len(row.members) > 5 else "")
         table.add_row(row.name, opens, str(len(row.members)), shown)
@@ -1489,45 +1582,70 @@ def health(
     from rallybot.bot.rota import staffing_warnings
 
     settings = _settings()
+    # JSON is for machines: its texts stay in English whatever the language of the table.
+    words = None if format is Format.json else _words(settings)
     report = asyncio.run(
         gather_health(
             settings.database_url,
             utcnow(),
             stale_after=STALE_BEATS * settings.heartbeat_seconds,
             max_lag=max_lag,
+            locale=words,
         )
     )
     report.warnings.extend(
         staffing_warnings(
-            settings.admins, settings.managers_channel, settings.help_channel, settings.rota
+            settings.admins,
+            settings.managers_channel,
+            settings.help_channel,
+            settings.rota,
+            locale=words,
         )
     )
     if format is Format.json:
         typer.echo(json.dumps(report.to_json(), ensure_ascii=False, indent=2))
         raise typer.Exit(report.exit_code)
     database = report.database
-    out.print(
-        f"Database {database['url']}: "
-        + (
-            f"revision {database['revision'] or 'none'} (this version: {database['head']})"
-            if database["reachable"]
-            else "not reachable"
-        ),
-        soft_wrap=True,
+    state = (
+        i18n.gettext(words, "revision {revision} (this version: {head})").format(
+            revision=database["revision"] or i18n.gettext(words, "none"), head=database["head"]
+        )
+        if database["reachable"]
+        else i18n.gettext(words, "not reachable")
     )
+    line = i18n.gettext(words, "Database {url}: {state}").format(url=database["url"], state=state)
+    out.print(line, soft_wrap=True, markup=False)
     if report.outbox:
         by_status = report.outbox["by_status"]
-        out.print(
-            "Outbox: " + (", ".join(f"{k} {v}" for k, v in sorted(by_status.items())) or "empty")
+        # Translators: an outbox status (pending, sent, failed...) and how many messages have it.
+        counts = ", ".join(f"{k} {v}" for k, v in sorted(by_status.items()))
+        outbox = i18n.gettext(words, "Outbox: {counts}").format(
+            counts=counts or i18n.gettext(words, "empty")
         )
-        out.print(f"Due now: {report.outbox['due']}, oldest waits {report.outbox['lag_seconds']}s")
-        running = ", ".join(f"{n} on {p}" for p, n in sorted(report.replicas.items()))
-        out.print(f"Running bots: {running or 'none'}")
+        out.print(outbox, markup=False)
+        lag = report.outbox["lag_seconds"]
+        # Translators: {lag} is a number of seconds, then "s" (keep it as a unit).
+        due = i18n.gettext(words, "Due now: {due}, oldest waits {lag}s")
+        out.print(due.format(due=report.outbox["due"], lag=lag), markup=False)
+        bots_on = i18n.gettext(words, "{count} on {platform}")
+        running = ", ".join(
+            bots_on.format(count=n, platform=p) for p, n in sorted(report.replicas.items())
+        )
+        bots = i18n.gettext(words, "Running bots: {bots}")
+        out.print(bots.format(bots=running or i18n.gettext(words, "none")), markup=False)
+    warning_word = i18n.gettext(words, "Warning:")
     for warning in report.warnings:
-        out.print(f"[yellow]Warning:[/yellow] {warning}", soft_wrap=True)
+        out.print(f"[yellow]{warning_word}[/yellow] {warning}", soft_wrap=True)
+    error_word = i18n.gettext(words, "Error:")
     for error in report.errors:
-        err.print(f"[red]Error:[/red] {error}", soft_wrap=True)
-    out.print(f"{report.status.upper()} at {report.checked_at:%Y-%m-%d %H:%M:%S} UTC.")
+        err.print(f"[red]{error_word}[/red] {error}", soft_wrap=True)
+    status = {
+        "ok": i18n.pgettext(words, "health status", "OK"),
+        "warning": i18n.pgettext(words, "health status", "WARNING"),
+        "error": i18n.pgettext(words, "health status", "ERROR"),
+    }.get(report.status, report.status.upper())
+    checked = i18n.gettext(words, "{status} at {time} UTC.")
+    out.print(checked.format(status=status, time=f"{report.checked_at:%Y-%m-%d %H:%M:%S}"))
     raise typer.Exit(report.exit_code)
 
 

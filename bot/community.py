@@ -14,6 +14,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from rallybot.bot import i18n
 from rallybot.bot.config import Settings
 from rallybot.campaigns.community import Community, person_kind
 
@@ -162,12 +163,18 @@ def overlay(settings: Settings, resolved: ResolvedCommunity) -> Settings:
     return settings.model_copy(update=update)
 
 
-def legacy_notes(environment: dict[str, str]) -> list[str]:
+def legacy_notes(environment: dict[str, str], locale: str | None = None) -> list[str]:
     """One note for each old setting that a community manager now writes in the community
-    file (it keeps working)."""
+    file (it keeps working), in ``locale``'s language (English by default)."""
+    # Translators: {name} is a setting (RALLYBOT_ADMINS), {place} its key in the community
+    # file (managers); both stay as they are.
+    note = i18n.gettext(
+        locale,
+        "note: {name} still works; it belongs in the community file now ({place}), where a "
+        "community manager can change it",
+    )
     return [
-        f"note: {name} still works; it belongs in the community file now ({place}), where a "
-        "community manager can change it"
+        note.format(name=name, place=place)
         for name, place in LEGACY_SETTINGS.items()
         if environment.get(name, "").strip()
     ]

@@ -15,6 +15,7 @@ from alembic.runtime.migration import MigrationContext
 from sqlalchemy import make_url
 from sqlalchemy.engine import Connection
 
+from rallybot.bot import i18n
 from rallybot.storage.database import Database, create_database, normalize_url
 from rallybot.storage.journal_models import Replica
 from rallybot.storage.migrate import head_revision
@@ -200,37 +201,46 @@ async def gather_health(
     stale_after: float,
     max_lag: float = 300.0,
     recent: timedelta = timedelta(hours=24),
+    locale: str | None = None,
 ) -> HealthReport:
     """Check the database at ``url`` without changing it: reachable, schema at head, the
-    outbox's backlog and failures, the live replicas."""
+    outbox's backlog and failures, the live replicas. Problems are worded in ``locale``'s
+    language (English by default, as JSON readers expect)."""
     report = HealthReport(checked_at=now)
     safe_url = make_url(normalize_url(url)).render_as_string(hide_password=True)
     report.database = {"url": safe_url, "reachable": False, "revision": None}
     report.database["head"] = shipped_head()
     if database_file_missing(url):
-        report.errors.append(
-            f"the database file of {safe_url} does not exist (run: rallybot db upgrade)"
+        # Translators: the command stays as it is.
+        missing = i18n.gettext(
+            locale, "the database file of {url} does not exist (run: rallybot db upgrade)"
         )
+        report.errors.append(missing.format(url=safe_url))
         return report
     db = create_database(url)
     try:
         status = await check_database(db)
         report.database.update(reachable=status.reachable, revision=status.revision)
         if not status.reachable:
-            report.errors.append(f"the database does not answer: {status.error}")
+            silent = i18n.gettext(locale, "the database does not answer: {error}")
+            report.errors.append(silent.format(error=status.error))
             return report
         if not status.at_head:
-            report.errors.append(
-                f"the schema is at revision {status.revision or 'none'}, this version needs "
-                f"{status.head} (run: rallybot db upgrade)"
+            behind = i18n.gettext(
+                locale,
+                "the schema is at revision {revision}, this version needs {head} (run: rallybot "
+                "db upgrade)",
             )
+            revision = status.revision or i18n.gettext(locale, "none")
+            report.errors.append(behind.format(revision=revision, head=status.head))
             return report  # its tables may not be the ones read below
         try:
             summary = await outbox_summary(db, now, recent=recent)
             backlog = await outbox_backlog(db, now)
             report.replicas = await active_replicas(db, now, stale_after)
         except Exception as exc:  # a schema from another version may lack a column
-            report.errors.append(f"could not read the outbox: {type(exc).__name__}")
+            unread = i18n.gettext(locale, "could not read the outbox: {error}")
+            report.errors.append(unread.format(error=type(exc).__name__))
             return report
     finally:
         await db.dispose()
@@ -241,16 +251,31 @@ async def gather_health(
     }
     hours = recent.total_seconds() / 3600
     if summary.failed_recently:
+        failed = i18n.ngettext(
+            locale,
+            "{n} delivery failed in the last {hours} h ({total} in all): see the logs and "
+            "rallybot campaign list",
+            "{n} deliveries failed in the last {hours} h ({total} in all): see the logs and "
+            "rallybot campaign list",
+            summary.failed_recently,
+        )
         report.warnings.append(
-            f"{summary.failed_recently} delivery(ies) failed in the last {hours:.0f} h "
-            f"({summary.by_status.get('failed', 0)} in all): see the logs and "
-            "rallybot campaign list"
+            failed.format(
+                n=summary.failed_recently,
+                hours=f"{hours:.0f}",
+                total=summary.by_status.get("failed", 0),
+            )
         )
     if backlog.lag_seconds > max_lag:
-        report.warnings.append(
-            f"the oldest due message has waited {backlog.lag_seconds / 60:.0f} min "
-            f"({backlog.due} due): is a bot running, or is a platform limiting it?"
+        waited = i18n.gettext(
+            locale,
+            "the oldest due message has waited {minutes} min ({due} due): is a bot running, or "
+            "is a platform limiting it?",
         )
+        minutes = f"{backlog.lag_seconds / 60:.0f}"
+        report.warnings.append(waited.format(minutes=minutes, due=backlog.due))
     if not report.replicas:
-        report.warnings.append("no running bot: no replica renewed its heartbeat lately")
+        # Translators: a replica is one running copy of the bot; its heartbeat a regular write.
+        nobody = i18n.gettext(locale, "no running bot: no replica renewed its heartbeat lately")
+        report.warnings.append(nobody)
     return report

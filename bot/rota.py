@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+from rallybot.bot import i18n
 from rallybot.bot.identity import identity_matches
 
 __all__ = ["DAYS", "Rota", "RotaSlot", "parse_rota", "staffing_warnings"]
@@ -155,27 +156,37 @@ def staffing_warnings(
     rota: Rota,
     *,
     evidence: bool = True,
+    locale: str | None = None,
 ) -> list[str]:
     """Silent traps in the community's set-up, for ``rallybot validate`` and ``health``: who
     judges challenge evidence (``evidence``: whether any challenge asks for some), who hears
-    about help questions nobody answers."""
+    about help questions nobody answers. Worded in ``locale``'s language (English by
+    default)."""
     warnings: list[str] = []
     if not admins and (evidence or help_channel is not None):
-        warnings.append(
+        # Translators: RALLYBOT_ADMINS is a setting's name, kept as it is.
+        text = i18n.gettext(
+            locale,
             "no community manager is named (RALLYBOT_ADMINS): challenge evidence has nobody to "
-            "judge it (the member is told so), and nobody can use the managers' commands"
+            "judge it (the member is told so), and nobody can use the managers' commands",
         )
+        warnings.append(text)
     if help_channel is not None and not rota.slots:
-        warnings.append(
+        # Translators: a rota is the helpers' schedule; RALLYBOT_HELPERS is a setting's name.
+        text = i18n.gettext(
+            locale,
             "the help channel has no rota (RALLYBOT_HELPERS): its clocks run day and night and "
-            "reminders name the community managers"
+            "reminders name the community managers",
         )
+        warnings.append(text)
     if help_channel is not None and not rota.slots and not admins and managers_channel is None:
-        warnings.append(
+        text = i18n.gettext(
+            locale,
             "help questions nobody answers reach nobody: name helpers (RALLYBOT_HELPERS), "
             "community managers (RALLYBOT_ADMINS) or a managers' channel "
-            "(RALLYBOT_MANAGERS_CHANNEL)"
+            "(RALLYBOT_MANAGERS_CHANNEL)",
         )
+        warnings.append(text)
     return warnings
 
 

@@ -45,6 +45,7 @@ from rallybot.campaigns.schema import (
 )
 from rallybot.campaigns.sections import registered
 from rallybot.campaigns.templates import did_you_mean
+from rallybot.campaigns.words import N_, Text, render
 
 __all__ = [
     "MAX_DEPTH",
@@ -103,10 +104,16 @@ class LoadError:
     message: str
 
     def __str__(self) -> str:
+        return self.text(None)
+
+    def text(self, locale: str | None) -> str:
+        """``file:line:column: field: message``, the message in ``locale``'s language when
+        it was marked for translation (:func:`rallybot.campaigns.words.N_`)."""
         where = f"{self.file}:{self.line}:{self.column}"
+        message = render(self.message, locale) if locale else self.message
         if self.field:
-            return f"{where}: {self.field}: {self.message}"
-        return f"{where}: {self.message}"
+            return f"{where}: {self.field}: {message}"
+        return f"{where}: {message}"
 
 
 class CampaignLoadError(Exception):
@@ -159,11 +166,14 @@ def _size_text(size: int) -> str:
 
 
 def _too_big(size: int) -> _Abort:
-    return _Abort(f"the file is {_size_text(size)}; campaign files are limited to 1 MB")
+    return _Abort(
+        N_("the file is {size}; campaign files are limited to 1 MB", size=_size_text(size))
+    )
 
 
-_BINARY = "this is not a text file (it contains binary data)"
-_TOO_MANY = "the file expands to too many values (aliases used to build a huge document?)"
+_BINARY = N_("this is not a text file (it contains binary data)")
+# Translators: YAML aliases (*name) repeat a part of the file; a "billion laughs" attack.
+_TOO_MANY = N_("the file expands to too many values (aliases used to build a huge document?)")
 
 
 def _decode(raw: str | bytes) -> str:
@@ -197,11 +207,11 @@ def _read(path: Path) -> bytes:
         with path.open("rb") as handle:
             raw = handle.read(MAX_FILE_BYTES + 1)
     except FileNotFoundError:
-        raise _Abort("no such file") from None
+        raise _Abort(N_("no such file")) from None
     except IsADirectoryError:
-        raise _Abort("this is a folder, not a file (or it cannot be listed)") from None
+        raise _Abort(N_("this is a folder, not a file (or it cannot be listed)")) from None
     except OSError as exc:
-        raise _Abort(f"cannot read the file ({exc.strerror or exc})") from None
+        raise _Abort(N_("cannot read the file ({why})", why=exc.strerror or str(exc))) from None
     if len(raw) > MAX_FILE_BYTES:
         raise _too_big(len(raw))
     return raw
@@ -310,9 +320,12 @@ def _syntax_abort(exc: yaml.YAMLError, text: str) -> _Abort:
             and opened.line + 1 != line
         ):
             # The next line was read as part of the list: most likely a missing ] or }.
-            message = f"YAML syntax error: {_not_closed(problem)}"
+            message = N_("YAML syntax error: {problem}", problem=_not_closed(problem))
             return _Abort(message, opened.line + 1, opened.column + 1)
-        return _Abort(f"YAML syntax error: {_readable_problem(exc)}", line, column)
+        # Translators: {problem} is the YAML parser's explanation, in English.
+        return _Abort(
+            N_("YAML syntax error: {problem}", problem=_readable_problem(exc)), line, column
+        )
     return _Abort(f"YAML syntax error: {exc}")  # pragma: no cover - every YAMLError is marked
 
 
@@ -333,7 +346,11 @@ def _check_events(text: str, loader: Any) -> None:
             if depth > MAX_DEPTH:
                 mark = event.start_mark
                 line, column = (mark.line + 1, mark.column + 1) if mark else (1, 1)
-                raise _Abort(f"the file nests more than {MAX_DEPTH} levels deep", line, column)
+                raise _Abort(
+                    N_("the file nests more than {depth} levels deep", depth=MAX_DEPTH),
+                    line,
+                    column,
+                )
         elif isinstance(event, yaml.CollectionEndEvent):
             depth -= 1
 
@@ -370,7 +387,9 @@ class _Builder:
             self._count_text(node, path)
             return self._scalar(node)
         if depth > MAX_DEPTH:  # reached through an alias: the event check saw only the text
-            raise _Abort(f"the file nests more than {MAX_DEPTH} levels deep", line, column)
+            raise _Abort(
+                N_("the file nests more than {depth} levels deep", depth=MAX_DEPTH), line, column
+            )
         if isinstance(node, SequenceNode):
             return [
                 self.build(item, (*path, index), depth + 1) for index, item in enumerate(node.value)
@@ -588,14 +607,17 @@ def _format_path(path: Path_) -> str:
 
 def _describe(value: Any) -> str:
     if value is None or value is _MISSING:
-        return "nothing"
+        # Translators: what a campaign file gave where it needed something else.
+        return N_("nothing")
     if isinstance(value, bool):
-        return f"{str(value).lower()} (put it in quotes if you mean the word)"
+        # Translators: {value} is true or false, as written in YAML; keep it as it is.
+        return N_("{value} (put it in quotes if you mean the word)", value=str(value).lower())
     if isinstance(value, list):
-        return "a list"
+        return N_("a list")
     if isinstance(value, dict):
-        return "a mapping"
-    return "a text"
+        # Translators: a YAML mapping (key: value lines).
+        return N_("a mapping")
+    return N_("a text")
 
 
 def _model_name(label: str) -> str | None:
@@ -768,12 +790,18 @@ def _message(issue: _Issue) -> str:
         allowed = _allowed_keys(issue.path[:-1])
         hint = did_you_mean(key, allowed)
         if not hint and allowed:
-            hint = "; allowed keys: " + ", ".join(allowed)
-        return f'unknown key "{key}"{hint}'
+            hint = N_("; allowed keys: {keys}", keys=", ".join(allowed))
+        elif hint:
+            hint = N_(' (did you mean "{name}"?)', name=hint.split('"')[1])
+        # Translators: {key} is a YAML key of the file, {hint} a suggestion or nothing.
+        return N_('unknown key "{key}"{hint}', key=key, hint=hint)
     if kind == "missing":
-        return f'missing "{last}"'
+        # Translators: {key} is a YAML key that must be written.
+        return N_('missing "{key}"', key=str(last))
     if kind in {"value_error", "assertion_error"}:
         error = ctx.get("error")
+        if error is not None and error.args and isinstance(error.args[0], Text):
+            return error.args[0]  # a check's own message, still translatable
         return (
             str(error)
             if error is not None
@@ -782,61 +810,85 @@ def _message(issue: _Issue) -> str:
     if kind == "string_pattern_mismatch":
         shown = str(issue.given)
         pattern = ctx.get("pattern")
-        if pattern == _MILESTONE_PATTERN:
-            what, rule = "milestone name", "use lowercase letters, digits and _"
-        else:
-            what = "name" if issue.is_key else "id"
-            rule = "use lowercase letters, digits, - and _"
-        if pattern in {_ID_PATTERN, _MILESTONE_PATTERN} and len(shown) > 63:
-            rule += " (at most 63 characters)"
+        too_long = pattern in {_ID_PATTERN, _MILESTONE_PATTERN} and len(shown) > 63
         if pattern not in {_ID_PATTERN, _MILESTONE_PATTERN}:
-            return f'"{shown}" is not in the expected form'
-        return f'"{shown}" is not a valid {what}: {rule}'
+            return N_('"{value}" is not in the expected form', value=shown)
+        if pattern == _MILESTONE_PATTERN:
+            if too_long:
+                return N_(
+                    '"{value}" is not a valid milestone name: use lowercase letters, digits '
+                    "and _ (at most 63 characters)",
+                    value=shown,
+                )
+            return N_(
+                '"{value}" is not a valid milestone name: use lowercase letters, digits and _',
+                value=shown,
+            )
+        if too_long:
+            return N_(
+                '"{value}" is not a valid {what}: use lowercase letters, digits, - and _ '
+                "(at most 63 characters)",
+                value=shown,
+                what=N_("name") if issue.is_key else N_("id"),
+            )
+        return N_(
+            '"{value}" is not a valid {what}: use lowercase letters, digits, - and _',
+            value=shown,
+            # Translators: a key's name, or an identifier (id) of a step, a quiz...
+            what=N_("name") if issue.is_key else N_("id"),
+        )
     if kind == "string_too_short":
-        return "this text is empty" if ctx.get("min_length") == 1 else issue.message
+        return N_("this text is empty") if ctx.get("min_length") == 1 else issue.message
     if kind == "string_too_long":
-        return f"this text is too long (at most {ctx.get('max_length')} characters)"
+        return N_("this text is too long (at most {count} characters)", count=ctx.get("max_length"))
     if kind == "too_short":
         if issue.path == ("steps",):
-            return "the list is empty: a campaign needs at least one step"
+            return N_("the list is empty: a campaign needs at least one step")
         least = ctx.get("min_length")
-        return f"the list needs at least {least} item{'' if least == 1 else 's'}"
+        if least == 1:
+            return N_("the list needs at least 1 item")
+        return N_("the list needs at least {count} items", count=least)
     if kind == "too_long":
         what = _last_word(issue.path) or "items"
-        return f"too many {what}: at most {ctx.get('max_length')}"
+        # Translators: {what} is the file's key for the list (steps, choices...), kept as is.
+        return N_("too many {what}: at most {count}", what=what, count=ctx.get("max_length"))
     if kind == "string_type":
-        return f"expected a text, got {_describe(value)}"
+        return N_("expected a text, got {value}", value=_describe(value))
     if kind in {"int_type", "int_parsing", "int_from_float"}:
         got = f'"{value}"' if isinstance(value, str) else _describe(value)
-        return f"expected a whole number, got {got}"
+        return N_("expected a whole number, got {value}", value=got)
     if kind in {"greater_than_equal", "greater_than"}:
         bound = ctx.get("ge", ctx.get("gt"))
         return (
-            f"this number must be at least {bound}"
+            N_("this number must be at least {bound}", bound=bound)
             if kind == "greater_than_equal"
-            else (f"this number must be more than {bound}")
+            else N_("this number must be more than {bound}", bound=bound)
         )
     if kind in {"less_than_equal", "less_than"}:
         bound = ctx.get("le", ctx.get("lt"))
         return (
-            f"this number must be at most {bound}"
+            N_("this number must be at most {bound}", bound=bound)
             if kind == "less_than_equal"
-            else (f"this number must be less than {bound}")
+            else N_("this number must be less than {bound}", bound=bound)
         )
     if kind in {"bool_type", "bool_parsing"}:
         got = f'"{value}"' if isinstance(value, str) else _describe(value)
-        return f"expected true or false, got {got}"
+        return N_("expected true or false, got {value}", value=got)
     if kind == "list_type":
-        return f"expected {_LIST_WORDS.get(str(last), 'a list')}, got {_describe(value)}"
+        expected = _LIST_WORDS.get(str(last), "a list")
+        return N_("expected {expected}, got {value}", expected=expected, value=_describe(value))
     if kind == "dict_type":
         words = _DICT_WORDS.get(str(last), "a mapping") if len(issue.path) == 1 else "a mapping"
-        return f"expected {words}, got {_describe(value)}"
+        return N_("expected {expected}, got {value}", expected=words, value=_describe(value))
     if kind in {"model_type", "model_attributes_type"}:
         words = _model_words(str(ctx.get("class_name")))
-        return f"expected {words}, got {_describe(value)}"
+        return N_("expected {expected}, got {value}", expected=words, value=_describe(value))
     if kind == "literal_error":
         expected = str(ctx.get("expected", "")).replace("'", '"')
-        return f'"{issue.given}" is not allowed here: use {expected}'
+        # Translators: {allowed} lists the values the file may use, kept as they are.
+        return N_(
+            '"{value}" is not allowed here: use {allowed}', value=issue.given, allowed=expected
+        )
     return issue.message
 
 

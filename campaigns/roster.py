@@ -37,9 +37,11 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 import openpyxl
 from openpyxl.utils.exceptions import InvalidFileException
 
+from rallybot.campaigns import words
 from rallybot.campaigns.loader import LoadError
 from rallybot.campaigns.templates import did_you_mean
 from rallybot.campaigns.timeexpr import TimeExprError, localize, parse_datetime_local
+from rallybot.campaigns.words import render
 from rallybot.campaigns.zones import zone_problem
 
 __all__ = [
@@ -422,10 +424,13 @@ def _line_ranges(lines: list[int]) -> str:
     return ", ".join(ranges)
 
 
-def summarize_errors(errors: list[LoadError], *, at_least: int = 3) -> list[str]:
+def summarize_errors(
+    errors: list[LoadError], *, at_least: int = 3, locale: str | None = None
+) -> list[str]:
     """Roster problems for a person: the same mistake in ``at_least`` rows or more becomes
     one line (``start_date: 150 rows (2–151): "31/02/2027" is not a real date``), in the order
-    of first appearance; other problems keep their own line."""
+    of first appearance; other problems keep their own line. Messages marked for translation
+    are shown in ``locale``'s language."""
     groups: dict[tuple[str, str, str], list[LoadError]] = {}
     for error in errors:
         key = (error.file, error.field, _QUOTED.sub('"…"', error.message))
@@ -433,12 +438,15 @@ def summarize_errors(errors: list[LoadError], *, at_least: int = 3) -> list[str]
     lines: list[str] = []
     for (file, name, _), found in groups.items():
         if len(found) < at_least:
-            lines.extend(str(error) for error in found)
+            lines.extend(error.text(locale) for error in found)
             continue
         first = found[0]
         rows = _line_ranges([error.line for error in found])
         prefix = f"{file}:{first.line}:{first.column}: " + (f"{name}: " if name else "")
-        lines.append(f"{prefix}{len(found)} rows ({rows}), for example: {first.message}")
+        # Translators: {count} rows of a roster (CSV lines), {rows} their numbers (2–151).
+        many = words.gettext(locale, "{count} rows ({rows}), for example: {message}")
+        example = render(first.message, locale) if locale else first.message
+        lines.append(prefix + many.format(count=len(found), rows=rows, message=example))
     return lines
 
 

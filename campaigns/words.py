@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-__all__ = ["gettext", "install", "languages"]
+__all__ = ["N_", "Text", "gettext", "install", "languages", "render"]
 
 Translate = Callable[[str | None, str], str]
 """``(locale, message) -> message in locale's language``."""
@@ -45,3 +45,39 @@ def languages() -> list[str]:
 def gettext(locale: str | None, message: str) -> str:
     """``message`` in ``locale``'s language (English until the catalogs are installed)."""
     return _translate(locale, message)
+
+
+class Text(str):
+    """A message of the campaign-file language (a loader error, a warning) kept translatable:
+    the English text itself, as a ``str``, that also remembers its message id and parameters,
+    so that whoever shows it (the CLI, the console) renders it in a reader's language with
+    :func:`render`. Code that only compares or prints it sees the English text."""
+
+    template: str
+    params: dict[str, object]
+
+    def __new__(cls, template: str, params: dict[str, object]) -> Text:
+        self = super().__new__(cls, template.format(**params) if params else template)
+        self.template = template
+        self.params = params
+        return self
+
+
+def N_(template: str, **params: object) -> Text:  # the gettext convention's marker name
+    """``template`` filled with ``params``, in English now and translatable when shown
+    (:func:`render`); ``make catalogs`` finds ``template`` by this name."""
+    return Text(template, params)
+
+
+def render(message: str, locale: str | None) -> str:
+    """``message`` in ``locale``'s language when it was marked with :func:`N_` (its
+    parameters rendered too), else as it is."""
+    if not isinstance(message, Text):
+        return str(message)
+    if not message.params:
+        return gettext(locale, message.template)
+    params = {
+        name: render(value, locale) if isinstance(value, str) else value
+        for name, value in message.params.items()
+    }
+    return gettext(locale, message.template).format(**params)

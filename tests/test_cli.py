@@ -38,7 +38,9 @@ def test_help_lists_the_commands() -> None:
 
 
 def test_validate_accepts_the_shipped_examples() -> None:
-    result = runner.invoke(app, ["validate", str(EXAMPLES / "fr"), str(EXAMPLES / "en")])
+    result = runner.invoke(
+        app, ["--locale", "en", "validate", str(EXAMPLES / "fr"), str(EXAMPLES / "en")]
+    )
     assert result.exit_code == 0, result.output
     assert "✓ 8 files checked, no error" in result.output
     assert "2 campaigns, 2 quiz banks, 2 FAQ files, 2 rosters." in result.output
@@ -65,7 +67,7 @@ def test_validate_prints_every_error_and_exits_1(tmp_path: Path) -> None:
             text: "{first_name}"
     """)
     )
-    result = runner.invoke(app, ["validate", str(bad)])
+    result = runner.invoke(app, ["--locale", "en", "validate", str(bad)])
     assert result.exit_code == 1
     lines = result.output.strip().splitlines()
     assert len(lines) == 4  # every error, then the summary
@@ -79,19 +81,21 @@ def test_validate_prints_every_error_and_exits_1(tmp_path: Path) -> None:
 
 
 def test_validate_missing_file_exits_1(tmp_path: Path) -> None:
-    result = runner.invoke(app, ["validate", str(tmp_path / "nope.yaml")])
+    result = runner.invoke(app, ["--locale", "en", "validate", str(tmp_path / "nope.yaml")])
     assert result.exit_code == 1
     assert "nope.yaml: no such file or folder" in result.output
 
 
 def test_plan_table_shows_the_timeline_with_the_roster() -> None:
     result = runner.invoke(
-        app, ["plan", str(EXAMPLES / "fr" / "lancement-connect.yaml")], env={"COLUMNS": "200"}
+        app,
+        ["--locale", "en", "plan", str(EXAMPLES / "fr" / "lancement-connect.yaml")],
+        env={"COLUMNS": "200"},
     )
     assert result.exit_code == 0, result.output
     assert "Sun 2026-08-16 09:00" in result.output  # teaser-1, J-30 at 09:00 Paris
     assert "annonce-pdg" in result.output
-    assert "6 member(s) in the roster" in result.output
+    assert "6 members in the roster" in result.output
 
 
 def test_plan_json_groups_dms_per_instant_and_honours_member_zones() -> None:
@@ -122,13 +126,15 @@ def test_plan_json_groups_dms_per_instant_and_honours_member_zones() -> None:
 
 def test_plan_refuses_bad_windows_and_broken_files(tmp_path: Path) -> None:
     path = str(EXAMPLES / "fr" / "lancement-connect.yaml")
-    result = runner.invoke(app, ["plan", path, "--from", "launchh - 2d"])
+    result = runner.invoke(app, ["--locale", "en", "plan", path, "--from", "launchh - 2d"])
     assert result.exit_code == 2 and 'unknown milestone "launchh"' in result.output
-    result = runner.invoke(app, ["plan", path, "--from", "launch", "--to", "launch - 1d"])
+    result = runner.invoke(
+        app, ["--locale", "en", "plan", path, "--from", "launch", "--to", "launch - 1d"]
+    )
     assert result.exit_code == 2 and "--to must come after --from" in result.output
     broken = tmp_path / "broken.yaml"
     broken.write_text("id: x\ntitle: [unclosed\n")
-    result = runner.invoke(app, ["plan", str(broken)])
+    result = runner.invoke(app, ["--locale", "en", "plan", str(broken)])
     assert result.exit_code == 1 and "YAML syntax error" in result.output
 
 
@@ -192,7 +198,7 @@ def test_campaign_list_pause_resume_reload_and_health() -> None:
     assert "La campaña «lancement-connect» está ahora activa." in result.output
     result = runner.invoke(app, ["--locale", "en", "reload"])
     assert result.exit_code == 0 and "Reload requested" in result.output
-    result = runner.invoke(app, ["health"])
+    result = runner.invoke(app, ["--locale", "en", "health"])
     assert result.exit_code == 0 and "Outbox:" in result.output
 
 

@@ -158,7 +158,9 @@ def test_validate_checks_the_community_file(
     monkeypatch.setenv("RALLYBOT_HELPERS", "mon-fri 09:00-18:00 U1")
     (tmp_path / "launch.yaml").write_text(CAMPAIGN)
     (tmp_path / "community.yaml").write_text(COMMUNITY)
-    result = CliRunner().invoke(app, ["validate", str(tmp_path)], env={"COLUMNS": "300"})
+    result = CliRunner().invoke(
+        app, ["--locale", "en", "validate", str(tmp_path)], env={"COLUMNS": "300"}
+    )
     assert result.exit_code == 0, result.output
     lines = result.output.strip().splitlines()
     assert lines[-1] == "✓ 2 files checked, no error; 1 warning: 1 community file, 1 campaign."
@@ -216,7 +218,9 @@ def test_validate_finds_the_people_on_the_platform(
     path = tmp_path / "community.yaml"
     path.write_text(COMMUNITY)
     result = CliRunner().invoke(
-        app, ["validate", str(tmp_path), "--platform", "memory"], env={"COLUMNS": "300"}
+        app,
+        ["--locale", "en", "validate", str(tmp_path), "--platform", "memory"],
+        env={"COLUMNS": "300"},
     )
     assert result.exit_code == 1, result.output
     lines = result.output.strip().splitlines()
@@ -236,11 +240,15 @@ def test_the_community_file_says_how_roster_dates_read(
     campaign = CAMPAIGN.replace("title: Launch\n", "title: Launch\nroster: pilote.csv\n")
     (tmp_path / "launch.yaml").write_text(campaign)
     (tmp_path / "pilote.csv").write_text("id,start_date\nU1,02/03/2027\n")
-    result = CliRunner().invoke(app, ["validate", str(tmp_path)], env={"COLUMNS": "300"})
+    result = CliRunner().invoke(
+        app, ["--locale", "en", "validate", str(tmp_path)], env={"COLUMNS": "300"}
+    )
     assert result.exit_code == 1
     assert "can be read as 2 March 2027 (day-first) or 3 February 2027" in result.output
     (tmp_path / "community.yaml").write_text("community: connect\ndate_format: day-first\n")
-    result = CliRunner().invoke(app, ["validate", str(tmp_path)], env={"COLUMNS": "300"})
+    result = CliRunner().invoke(
+        app, ["--locale", "en", "validate", str(tmp_path)], env={"COLUMNS": "300"}
+    )
     assert result.exit_code == 0, result.output
     imported = CliRunner().invoke(
         app,

@@ -106,7 +106,7 @@ def test_one_row_per_local_time_and_language(campaign: Path) -> None:
 def test_sender_and_pin_are_shown(campaign: Path) -> None:
     [ceo] = [row for row in plan_json(campaign) if row["step"] == "annonce-pdg"]
     assert (ceo["sender"], ceo["pin"]) == ("Le PDG", True)
-    table = runner.invoke(app, ["plan", str(campaign)], env={"COLUMNS": "250"})
+    table = runner.invoke(app, ["--locale", "en", "plan", str(campaign)], env={"COLUMNS": "250"})
     assert "#annonces · as Le PDG · pinned" in table.output
     assert "10:00 Europe/Madrid" in table.output
 
@@ -115,7 +115,9 @@ def test_one_members_journey(campaign: Path) -> None:
     rows = plan_json(campaign, "--member", "second@example.com")
     dms = [row for row in rows if row["kind"] == "dm"]
     assert [(row["step"], row["recipients"]) for row in dms] == [("bienvenue", ["U2"])]
-    unknown = runner.invoke(app, ["plan", str(campaign), "--member", "nobody@example.com"])
+    unknown = runner.invoke(
+        app, ["--locale", "en", "plan", str(campaign), "--member", "nobody@example.com"]
+    )
     assert unknown.exit_code == 2
     assert "No member nobody@example.com in" in unknown.output
 

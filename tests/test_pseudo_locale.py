@@ -12,6 +12,7 @@ are known as the community's.
 from __future__ import annotations
 
 import itertools
+import re
 import shutil
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -457,3 +458,79 @@ def test_the_check_sees_bare_words_and_nothing_else() -> None:
     assert bare_words("Answer within 30 s", foreign) == ["Answer", "within", "s"]
     assert bare_words("Paris: ⟦Right⟧, Lyon", foreign) == ["Lyon"]
     assert bare_words("⟦cut sho", foreign) == [f"unbalanced ⟦⟧ in {'⟦cut sho'!r}"]
+
+
+# ---------------------------------------------------------------------------- the CLI
+
+BROKEN = f"""\
+id: broken
+title: Broken
+timezone: Europe/Paris
+locale: {PSEUDO}
+stepz: []
+steps:
+  - id: Bad Id
+    at: 2026-11-03 10:00
+    post: general
+    text: Hello
+    pin: maybe
+"""
+
+PLANNED = f"""\
+id: planned
+title: Planned
+timezone: Europe/Paris
+locale: {PSEUDO}
+channels:
+  annonces: general
+steps:
+  - {{id: hello, at: 2026-11-03 10:00, post: annonces, text: Hello}}
+  - {{id: later, at: 2026-11-04 10:00, post: annonces, text: Later}}
+"""
+
+_POSITION = re.compile(r"^\S*:\d+:\d+: (?:[\w\[\].-]+: )?")  # file:line:column: field:
+_URL = re.compile(r"\S+://\S+")
+
+
+def _cli_bare_words(output: str, tmp_path: Path, foreign: set[str]) -> list[str]:
+    """The words of a command's output the catalogs did not give, line by line: file paths,
+    positions and field names, URLs and the files' own texts are not words to translate."""
+    found: list[str] = []
+    for line in output.replace(str(tmp_path), "").splitlines():
+        text = _URL.sub("", _POSITION.sub("", line))
+        if words := bare_words(text, foreign):
+            found.append(f"{words} in {line!r}")
+    return found
+
+
+def test_the_cli_speaks_through_the_catalogs(tmp_path: Path) -> None:
+    """``validate`` with errors, ``plan`` and ``health`` under the pseudo-locale: every word
+    they print is wrapped, but for the files' own texts and the weekday names of the
+    locale's calendar (Babel's, not ours)."""
+    from babel.dates import get_day_names
+    from typer.testing import CliRunner
+
+    from rallybot.bot.cli import app
+
+    broken, planned = tmp_path / "broken.yaml", tmp_path / "planned.yaml"
+    broken.write_text(BROKEN)
+    planned.write_text(PLANNED)
+    url = f"sqlite:///{tmp_path / 'cli.db'}"
+    env = {"COLUMNS": "300", "RALLYBOT_DATABASE_URL": url, "RALLYBOT_ADMINS": "memory:cm"}
+    runner = CliRunner()
+    assert runner.invoke(app, ["db", "upgrade"], env=env).exit_code == 0
+    foreign = file_texts(tmp_path) | set(get_day_names("abbreviated", locale=PSEUDO).values())
+    with pseudo_locale():
+        runs = {
+            "validate": runner.invoke(app, ["--locale", PSEUDO, "validate", str(broken)], env=env),
+            "plan": runner.invoke(app, ["--locale", PSEUDO, "plan", str(planned)], env=env),
+            "health": runner.invoke(app, ["--locale", PSEUDO, "health"], env=env),
+        }
+    assert [runs[name].exit_code for name in runs] == [1, 0, 0], runs["validate"].output
+    assert runs["validate"].output.count(":") > 6  # the errors were printed
+    bare = [
+        f"{name}: {found}"
+        for name, result in runs.items()
+        for found in _cli_bare_words(result.output, tmp_path, foreign)
+    ]
+    assert not bare, "words that bypass the catalogs:\n" + "\n".join(bare)

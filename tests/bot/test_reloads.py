@@ -354,11 +354,11 @@ def test_validate_warns_about_a_rename_against_the_committed_file(tmp_path: Path
     git(repo, "commit", "-q", "-m", "campaign")
     path.write_text(CAMPAIGN.replace("- id: welcome\n", "- id: hello\n"))
     env = {"RALLYBOT_DATABASE_URL": f"sqlite:///{tmp_path / 'v.db'}", "COLUMNS": "200"}
-    result = CliRunner().invoke(app, ["validate", str(path)], env=env)
+    result = CliRunner().invoke(app, ["--locale", "en", "validate", str(path)], env=env)
     assert result.exit_code == 0, result.output
     assert 'add "renamed_from: welcome" to "hello"' in result.output
     path.write_text(CAMPAIGN.replace("- id: welcome\n", "- id: hello\n    renamed_from: welcome\n"))
-    result = CliRunner().invoke(app, ["validate", str(path)], env=env)
+    result = CliRunner().invoke(app, ["--locale", "en", "validate", str(path)], env=env)
     assert result.exit_code == 0 and "renamed_from" not in result.output, result.output
 
 

@@ -230,7 +230,9 @@ def test_plan_shows_the_openings_and_who_waits(tmp_path: Path) -> None:
     path.write_text(CAMPAIGN.replace("title: Connect\n", "title: Connect\nroster: roster.csv\n"))
     (tmp_path / "roster.csv").write_text(ROSTER)
     env = {"COLUMNS": "200", "RALLYBOT_DATABASE_URL": f"sqlite:///{tmp_path / 'r.db'}"}
-    result = CliRunner().invoke(app, ["plan", str(path), "--to", "launch + 40d"], env=env)
+    result = CliRunner().invoke(
+        app, ["--locale", "en", "plan", str(path), "--to", "launch + 40d"], env=env
+    )
     assert result.exit_code == 0, result.output
     lines = result.output.splitlines()
     wave = {line.split()[1]: line for line in lines if line.startswith("│ ") and "vague" in line}

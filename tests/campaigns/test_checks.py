@@ -32,7 +32,7 @@ def write(folder: Path, name: str, text: str) -> Path:
 
 
 def validate(*args: str) -> tuple[int, list[str]]:
-    result = runner.invoke(app, ["validate", *args], env={"COLUMNS": "300"})
+    result = runner.invoke(app, ["--locale", "en", "validate", *args], env={"COLUMNS": "300"})
     return result.exit_code, result.output.strip().splitlines()
 
 

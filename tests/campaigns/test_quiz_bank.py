@@ -62,7 +62,9 @@ def test_the_shipped_banks_load(path: str, bank_id: str, locale: str) -> None:
 
 
 def test_validate_accepts_the_shipped_campaigns_and_banks() -> None:
-    result = CliRunner().invoke(app, ["validate", str(EXAMPLES / "fr"), str(EXAMPLES / "en")])
+    result = CliRunner().invoke(
+        app, ["--locale", "en", "validate", str(EXAMPLES / "fr"), str(EXAMPLES / "en")]
+    )
     assert result.exit_code == 0, result.output
     assert "no error" in result.output
     assert "2 campaigns, 2 quiz banks" in result.output

@@ -163,12 +163,12 @@ def test_validate_command_checks_rules_files(tmp_path: Path) -> None:
     from rallybot.bot.cli import app
 
     runner = CliRunner()
-    result = runner.invoke(app, ["validate", *map(str, EXAMPLES)])
+    result = runner.invoke(app, ["--locale", "en", "validate", *map(str, EXAMPLES)])
     assert result.exit_code == 0, result.output
     assert "2 rules files" in result.output
     bad = tmp_path / "points.yaml"
     bad.write_text("points:\n  first_post: x\nbadges: []\n")
-    result = runner.invoke(app, ["validate", str(bad)])
+    result = runner.invoke(app, ["--locale", "en", "validate", str(bad)])
     assert result.exit_code == 1
     assert f'{bad}:2:15: points.first_post: expected a whole number, got "x"' in result.output
 

@@ -120,12 +120,12 @@ def test_validate_and_health_warn_when_nobody_would_be_told(
     monkeypatch.setenv("RALLYBOT_HELP_CHANNEL", "help")
     path = tmp_path / "proofs.yaml"
     path.write_text(EVIDENCE_CAMPAIGN)
-    result = CliRunner().invoke(app, ["validate", str(path)])
+    result = CliRunner().invoke(app, ["--locale", "en", "validate", str(path)])
     assert "no community manager is named" in result.output, result.output
     assert "help questions nobody answers reach nobody" in result.output
-    result = CliRunner().invoke(app, ["health"])
+    result = CliRunner().invoke(app, ["--locale", "en", "health"])
     assert "no community manager is named" in result.output, result.output
     monkeypatch.setenv("RALLYBOT_ADMINS", "memory:cm")
     monkeypatch.setenv("RALLYBOT_HELPERS", ROTA)
-    result = CliRunner().invoke(app, ["validate", str(path)])
+    result = CliRunner().invoke(app, ["--locale", "en", "validate", str(path)])
     assert "settings: warning" not in result.output, result.output

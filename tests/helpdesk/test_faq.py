@@ -120,12 +120,14 @@ def test_two_files_with_one_faq_id(tmp_path: Path) -> None:
 
 
 def test_validate_accepts_faqs_and_reports_their_errors(tmp_path: Path) -> None:
-    result = runner.invoke(app, ["validate", str(EXAMPLES / "fr"), str(EXAMPLES / "en")])
+    result = runner.invoke(
+        app, ["--locale", "en", "validate", str(EXAMPLES / "fr"), str(EXAMPLES / "en")]
+    )
     assert result.exit_code == 0, result.output
     assert "2 FAQ files" in result.output
     bad = tmp_path / "faq.yaml"
     bad.write_text("faq: support\nentries:\n  - id: a\n    questions: [sign in]\n")
-    result = runner.invoke(app, ["validate", str(tmp_path)])
+    result = runner.invoke(app, ["--locale", "en", "validate", str(tmp_path)])
     assert result.exit_code == 1
     assert f"{bad}:3:" in result.output and "answer" in result.output
 

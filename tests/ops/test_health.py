@@ -69,7 +69,7 @@ def test_failures_are_warnings_with_counts_and_old_ones_stop_warning(db_url: str
     assert code == 0 and report["status"] == "warning"
     warnings = report["warnings"]
     assert isinstance(warnings, list) and len(warnings) == 2
-    assert warnings[0].startswith("1 delivery(ies) failed in the last 24 h (2 in all)")
+    assert warnings[0].startswith("1 delivery failed in the last 24 h (2 in all)")
     assert warnings[1].startswith("the oldest due message has waited 60 min (1 due)")
     assert report["replicas"] == {"slack": 1}
     outbox = report["outbox"]
@@ -100,7 +100,9 @@ def test_a_missing_database_file_fails_and_is_not_created(tmp_path: Path) -> Non
 
 def test_an_unreachable_database_fails_with_one_line() -> None:
     result = runner.invoke(
-        app, ["health"], env={"DATABASE_URL": "postgresql://nobody:pw-1234567@127.0.0.1:1/none"}
+        app,
+        ["--locale", "en", "health"],
+        env={"DATABASE_URL": "postgresql://nobody:pw-1234567@127.0.0.1:1/none"},
     )
     assert result.exit_code == 1
     assert "does not answer" in result.output and "Traceback" not in result.output
@@ -109,6 +111,6 @@ def test_an_unreachable_database_fails_with_one_line() -> None:
 
 @pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
 def test_the_table_says_the_same(db_url: str) -> None:
-    result = runner.invoke(app, ["health"], env={"DATABASE_URL": db_url})
+    result = runner.invoke(app, ["--locale", "en", "health"], env={"DATABASE_URL": db_url})
     assert result.exit_code == 0, result.output
     assert "Outbox: empty" in result.output and "WARNING at" in result.output
