@@ -25,13 +25,14 @@ __all__ = [
     "help_text",
     "on_command",
     "state_word",
+    "synopsis",
 ]
 
 
 ADMIN_COMMANDS = frozenset({"campaigns", "pause", "resume", "reload", "stats", "wave"})
 
 
-def _synopsis(spec: CommandSpec) -> str:
+def synopsis(spec: CommandSpec) -> str:
     """``/rallybot NAME PARAMS`` as a Slack user types it: ``[...]`` marks what may be left out."""
     words = ["/rallybot", spec.name]
     for param in spec.params:
@@ -53,7 +54,7 @@ def help_text(commands: Sequence[CommandSpec], locale: str | None = None) -> str
     managers'."""
 
     def line(spec: CommandSpec) -> str:
-        return f"  {_synopsis(spec):<30}  {i18n.gettext(locale, spec.description)}"
+        return f"  {synopsis(spec):<30}  {i18n.gettext(locale, spec.description)}"
 
     lines = [i18n.gettext(locale, "Rallybot commands:")]
     lines += [line(spec) for spec in commands if not spec.admin]

@@ -27,6 +27,7 @@ from zoneinfo import ZoneInfo
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
 from rallybot.bot.commands import CommandSpec, ParamSpec, register
+from rallybot.bot.i18n import N_
 from rallybot.campaigns.sections import SectionLoc, StepSection
 from rallybot.campaigns.sections import register as register_section
 from rallybot.campaigns.templates import did_you_mean
@@ -129,7 +130,7 @@ POLL = register_section(
 POLL_COMMAND = register(
     CommandSpec(
         "poll",
-        "Managers: start a poll here now, see live counts, list polls",
+        N_("Managers: start a poll here now, see live counts, list polls"),
         (
             ParamSpec(
                 "poll",
