@@ -436,37 +436,55 @@ async def points_and_privacy(db: Database, tmp_path: Path) -> Played:
 
 # ---------------------------------------------------------------------------- steering, admin
 
-STEERED = f"""\
-id: launch
-title: Launch
-timezone: Europe/Paris
-locale: {PSEUDO}
-milestones: {{launch: 2026-11-05 09:30}}
-channels: {{annonces: general}}
-audiences: {{pilote: {{cohort: pilote}}}}
+
+def _write_campaign(folder: Path, campaign: str) -> None:
+    folder.mkdir()
+    (folder / "campaign.yaml").write_text(campaign)
+
+
+async def _started(
+    db: Database, folder: Path, campaign: str, at: datetime
+) -> tuple[Rallybot, SimulatedClock, Path]:
+    """A started bot whose only campaign file is ``campaign``, in ``folder``, at ``at``."""
+    _write_campaign(folder, campaign)
+    clock = SimulatedClock(at)
+    bot = _bot(db, folder, clock)
+    assert not (await bot.reload()).errors
+    await bot.start_adapter()
+    return bot, clock, folder
+
+
+def _head(campaign_id: str, launch: str) -> str:
+    """A campaign file's first lines, in the pseudo-locale, a launch milestone and one
+    channel."""
+    return (
+        f"id: {campaign_id}\ntitle: {campaign_id.title()}\ntimezone: Europe/Paris\n"
+        f"locale: {PSEUDO}\nmilestones: {{launch: {launch}}}\nchannels: {{annonces: general}}\n"
+    )
+
+
+STEERED = (
+    _head("launch", "2026-11-05 09:30")
+    + """\
+audiences: {pilote: {cohort: pilote}}
 steps:
-  - {{id: teaser, at: launch - 1d at 09:00, post: annonces, text: Tomorrow!}}
-  - {{id: ceo, at: launch, post: annonces, text: Connect is open., must_send: true}}
+  - {id: teaser, at: launch - 1d at 09:00, post: annonces, text: Tomorrow!}
+  - {id: ceo, at: launch, post: annonces, text: Connect is open., must_send: true}
   - id: invite
     at: launch + 1d at 10:00
     for: pilote
-    dm: "Hello {{first_name}}, welcome to the pilot"
+    dm: "Hello {first_name}, welcome to the pilot"
     buttons:
-      - {{label: Open Connect, url: "https://connect.example.com"}}
+      - {label: Open Connect, url: "https://connect.example.com"}
 """
+)
 
 
 async def steering_and_admin(db: Database, tmp_path: Path) -> Played:
     """The managers' controls (preview, send, skip, pending, timeline) and commands
     (campaigns, pause, resume, reload, stats, wave, help), their usages and refusals, and a
     member who tries them."""
-    folder = tmp_path / "steered"
-    folder.mkdir()
-    (folder / "launch.yaml").write_text(STEERED)
-    clock = SimulatedClock(T0)
-    bot = _bot(db, folder, clock)
-    assert not (await bot.reload()).errors
-    await bot.start_adapter()
+    bot, clock, folder = await _started(db, tmp_path / "steered", STEERED, T0)
     adapter = _adapter(bot)
     for name in ("m1", "m2"):
         await _member(db, name, cohort="pilote")
@@ -521,6 +539,73 @@ def _syntax() -> set[str]:
     return {synopsis(spec) for spec in catalogue()} | calendar
 
 
+# ---------------------------------------------------------------------------- challenges
+
+CHALLENGES = (
+    _head("challenges", "2026-11-03 10:00")
+    + """\
+steps:
+  - {id: hello, at: launch, post: annonces, text: Hello}
+  - {id: top, at: launch + 1d at 12:00, post: annonces, leaderboard: {period: 7d, top: 3}}
+challenges:
+  - {id: posts, title: Two posts, goal: {kind: post_in_channel, count: 2, channel: annonces},
+     start: launch, end: launch + 2d, points: 20, announce: annonces}
+  - {id: reacts, title: Two reactions, goal: {kind: react, count: 2}, start: launch,
+     end: launch + 2d, points: 10}
+  - {id: proof, title: Show us, goal: {kind: submit_evidence, count: 1}, start: launch,
+     end: launch + 2d, points: 30, announce: annonces}
+"""
+)
+
+
+async def challenges_and_leaderboard(db: Database, tmp_path: Path) -> Played:
+    """Challenges met by posts, reactions and evidence (approved and rejected by a manager),
+    the members' and managers' commands, the leaderboards posted by a step and asked for."""
+    bot, clock, folder = await _started(
+        db, tmp_path / "challenges", CHALLENGES, T0 - timedelta(hours=1)
+    )
+    adapter = _adapter(bot)
+    for name in ("ana", "ben", "cm"):
+        await _member(db, name)
+    await bot.advance_to(T0 + timedelta(minutes=1))
+    for text in ("First", "Second"):
+        await bot.handle(_say("ana", text, clock.now(), channel="general"))
+    for message in ("p1", "p2"):
+        await bot.handle(
+            ReactionAdded(
+                **_base("ben", clock.now()),  # type: ignore[arg-type]
+                channel=ChannelRef("memory", "general"),
+                message_id=message,
+                emoji="tada",
+            )
+        )
+    for name, command, *args in (
+        ("ana", "challenges"),
+        ("ana", "challenge", "submit", "proof", "https://x.test/proof"),
+        ("ben", "challenge", "submit", "proof", "my proof"),
+        ("ben", "challenge", "submit", "nope", "x"),
+        ("ben", "challenge", "submit"),
+        ("ben", "challenge", "what"),
+    ):
+        await bot.handle(_command(name, command, *args, at=clock.now()))
+    reviews = [d.message for d in adapter.directs if d.target == "cm" and d.message.buttons]
+    for review, index in zip(reviews, (0, 1), strict=False):  # approve ana's, reject ben's
+        button = review.buttons[index]
+        assert button.action_id is not None
+        await bot.handle(_click("cm", button.action_id, button.value, clock.now(), "dm-cm"))
+        await bot.handle(_click("ana", button.action_id, button.value, clock.now(), "dm-ana"))
+    for name, command, *args in (
+        ("ben", "challenges"),
+        ("ana", "top"),
+        ("ana", "top", "all"),
+        ("ana", "top", "7d", "nobody"),
+    ):
+        await bot.handle(_command(name, command, *args, at=clock.now()))
+    await bot.advance_to(T0 + timedelta(days=3))
+    await bot.dispatch_tick(drain=True)
+    return Played(adapter, [folder], _syntax())
+
+
 Scenario = Callable[[Database, Path], Awaitable[Played]]
 SCENARIOS: list[Scenario] = [
     quiz,
@@ -529,6 +614,7 @@ SCENARIOS: list[Scenario] = [
     survey,
     points_and_privacy,
     steering_and_admin,
+    challenges_and_leaderboard,
 ]
 """The scenarios played in the pseudo-locale; add a feature's here."""
 
