@@ -25,6 +25,7 @@ import discord
 from discord import app_commands
 from discord.http import Route
 
+from rallybot.bot import i18n
 from rallybot.bot.adapters.base import (
     AdapterError,
     Capabilities,
@@ -61,6 +62,7 @@ from rallybot.bot.events import (
     ReactionRemoved,
     UserRef,
 )
+from rallybot.bot.i18n import N_
 from rallybot.bot.messages import Form, Message
 from rallybot.bot.metrics import METRICS
 from rallybot.bot.ratelimit import RateLimiter, Rule
@@ -156,6 +158,32 @@ def build_client() -> discord.Client:
         # No send may mention everyone, here or a role; each send names its users itself.
         allowed_mentions=discord.AllowedMentions.none(),
     )
+
+
+class CatalogTranslator(app_commands.Translator):
+    """The descriptions of ``/rallybot`` and its subcommands in each Discord client's language,
+    from the gettext catalogs (Discord shows a member the ones of their client's locale).
+    Names stay as they are: a command is typed the same in every language."""
+
+    _DESCRIPTIONS = frozenset(
+        {
+            app_commands.TranslationContextLocation.command_description,
+            app_commands.TranslationContextLocation.group_description,
+            app_commands.TranslationContextLocation.parameter_description,
+        }
+    )
+
+    async def translate(
+        self,
+        string: app_commands.locale_str,
+        locale: discord.Locale,
+        context: app_commands.TranslationContextTypes,
+    ) -> str | None:
+        """``string`` in ``locale``'s language, or None (Discord then shows the English)."""
+        if context.location not in self._DESCRIPTIONS:
+            return None
+        translated = i18n.gettext(locale.value, string.message)
+        return translated[:100] if translated != string.message else None
 
 
 class DiscordAdapter:
@@ -371,7 +399,7 @@ class DiscordAdapter:
         """``/rallybot`` with one subcommand per entry of :func:`bot.commands.catalogue`."""
         tree: app_commands.CommandTree[discord.Client] = app_commands.CommandTree(self.client)
         group = app_commands.Group(
-            name="rallybot", description="Rallybot: campaigns, points, quizzes, help and more"
+            name="rallybot", description=N_("Rallybot: campaigns, points, quizzes, help and more")
         )
         subgroups: dict[str, app_commands.Group] = {}
         for spec in catalogue():
@@ -381,7 +409,7 @@ class DiscordAdapter:
             subgroup = subgroups.get(spec.group)
             if subgroup is None:
                 subgroup = app_commands.Group(
-                    name=spec.group, description="Community managers: steer the campaigns"
+                    name=spec.group, description=N_("Community managers: steer the campaigns")
                 )
                 subgroups[spec.group] = subgroup
                 group.add_command(subgroup)
@@ -454,6 +482,7 @@ class DiscordAdapter:
         return choices[:25]
 
     async def _sync_commands(self) -> None:
+        await self.tree.set_translator(CatalogTranslator())
         for guild_id in sorted(self.guild_ids):
             guild = discord.Object(id=guild_id)
             self.tree.copy_global_to(guild=guild)
