@@ -47,14 +47,19 @@ schemas: $(STAMP)
 	@# The installed features first: their step blocks (poll:) are in the campaign schema.
 	$(BIN)/python -c 'import rallybot.bot.assembly, rallybot.campaigns.editor_schema as s; s.main()'
 
-# The bot's gettext catalogs: extract every string the code passes to rallybot.bot.i18n (the
+# The gettext catalogs: extract every string the code passes to rallybot.bot.i18n (the
 # locale comes first, hence the keyword positions), then merge them into each language's .po.
-# A new language: `$(BIN)/pybabel init -D rallybot -d bot/locale -i $(VENV)/rallybot.pot -l xx`.
+# Two domains: the bot's words (rallybot.po) and the web console's (console.po, with its
+# templates, whose calls take no locale: tools/console_pot.py extracts both).
+# A new language: `$(BIN)/pybabel init -D rallybot -d bot/locale -i $(VENV)/rallybot.pot -l xx`
+# and the same with `-D console` and console.pot.
+CATALOG_FLAGS = --add-comments=Translators: --sort-by-file --project=Rallybot --no-wrap
 catalogs: $(STAMP)
 	$(BIN)/pybabel extract --no-default-keywords -k gettext:2 -k ngettext:2,3 -k pgettext:2c,3 -k N_ \
-		--add-comments=Translators: --sort-by-file --project=Rallybot --no-wrap \
-		-o $(VENV)/rallybot.pot bot handlers campaigns storage
+		$(CATALOG_FLAGS) -F babel-bot.cfg -o $(VENV)/rallybot.pot bot handlers campaigns storage
 	$(BIN)/pybabel update -D rallybot -d bot/locale -i $(VENV)/rallybot.pot --no-fuzzy-matching --no-wrap
+	$(BIN)/python tools/console_pot.py $(VENV)/console.pot
+	$(BIN)/pybabel update -D console -d bot/locale -i $(VENV)/console.pot --no-fuzzy-matching --no-wrap
 
 bench: $(STAMP)
 	$(BIN)/python -m bench

@@ -33,7 +33,9 @@ from babel.support import NullTranslations, Translations
 from rallybot.campaigns import words
 
 DOMAIN = "rallybot"
-"""The gettext domain of every catalog."""
+"""The gettext domain of the bot's words. Another part of the product may keep its words in a
+domain of its own beside it (the web console's: ``console.po``), loaded the same way with the
+``domain`` arguments below, so that its catalogs are extracted and merged apart."""
 
 DEFAULT_LOCALE = "en"
 """The language of the message ids, and the last fallback."""
@@ -45,74 +47,75 @@ def N_(message: str) -> str:  # the gettext convention's name for this marker
     return message
 
 
-def _catalog_file(language: str) -> resources.abc.Traversable:
+def _catalog_file(language: str, domain: str = DOMAIN) -> resources.abc.Traversable:
     return resources.files(__package__ or "rallybot.bot").joinpath(
-        "locale", language, "LC_MESSAGES", f"{DOMAIN}.po"
+        "locale", language, "LC_MESSAGES", f"{domain}.po"
     )
 
 
-def available_languages() -> list[str]:
-    """The languages that ship a catalog, sorted (``["de", "en", "es", "fr"]``)."""
+def available_languages(domain: str = DOMAIN) -> list[str]:
+    """The languages that ship a catalog of ``domain``, sorted (``["de", "en", "es", "fr"]``)."""
     root = resources.files(__package__ or "rallybot.bot").joinpath("locale")
     return sorted(
         entry.name
         for entry in root.iterdir()
-        if entry.joinpath("LC_MESSAGES", f"{DOMAIN}.po").is_file()
+        if entry.joinpath("LC_MESSAGES", f"{domain}.po").is_file()
     )
 
 
 @functools.cache
-def _compiled(language: str) -> bytes | None:
-    """One language's catalog compiled in memory (``.mo`` bytes), or None when it ships no
-    catalog."""
-    source = _catalog_file(language)
+def _compiled(language: str, domain: str = DOMAIN) -> bytes | None:
+    """One language's catalog of ``domain`` compiled in memory (``.mo`` bytes), or None when
+    it ships no catalog."""
+    source = _catalog_file(language, domain)
     if not source.is_file():
         return None
     with source.open("rb") as po:
-        catalog = read_po(po, locale=language, domain=DOMAIN)
+        catalog = read_po(po, locale=language, domain=domain)
     compiled = io.BytesIO()
     write_mo(compiled, catalog)
     return compiled.getvalue()
 
 
-_INSTALLED: dict[str, bytes] = {}
-"""Catalogs installed at run time (:func:`install_catalog`), compiled, by language tag."""
+_INSTALLED: dict[tuple[str, str], bytes] = {}
+"""Catalogs installed at run time (:func:`install_catalog`), compiled, by (language tag,
+domain)."""
 
 
-def install_catalog(language: str, catalog: Catalog) -> None:
+def install_catalog(language: str, catalog: Catalog, domain: str = DOMAIN) -> None:
     """Make ``catalog`` the catalog of ``language`` for the rest of the process, tried before
     any shipped one. A seam for tests: the pseudo-locale test installs a catalog that wraps
     every message (``⟦…⟧``) to find the words that bypass the catalogs. Nothing ships."""
     compiled = io.BytesIO()
     write_mo(compiled, catalog)
-    _INSTALLED[_tag(language)] = compiled.getvalue()
+    _INSTALLED[_tag(language), domain] = compiled.getvalue()
     translations.cache_clear()
 
 
-def uninstall_catalog(language: str) -> None:
+def uninstall_catalog(language: str, domain: str = DOMAIN) -> None:
     """Forget a catalog installed with :func:`install_catalog`."""
-    _INSTALLED.pop(_tag(language), None)
+    _INSTALLED.pop((_tag(language), domain), None)
     translations.cache_clear()
 
 
-def _load(language: str) -> Translations | None:
+def _load(language: str, domain: str) -> Translations | None:
     # A fresh object each time: add_fallback mutates it, and chains must not share links.
-    compiled = _INSTALLED.get(language) or _compiled(language)
-    return None if compiled is None else Translations(io.BytesIO(compiled), domain=DOMAIN)
+    compiled = _INSTALLED.get((language, domain)) or _compiled(language, domain)
+    return None if compiled is None else Translations(io.BytesIO(compiled), domain=domain)
 
 
 def _tag(locale: str | None) -> str:
     return (locale or DEFAULT_LOCALE).strip().replace("-", "_")
 
 
-def _candidates(locale: str | None) -> list[str]:
+def _candidates(locale: str | None, domain: str = DOMAIN) -> list[str]:
     """The catalogs to try for ``locale``, most specific first, English last."""
     tag = _tag(locale)
     try:
         parsed = Locale.parse(tag)
     except (UnknownLocaleError, ValueError):
         parsed = None
-    names: list[str] = [tag] if tag in _INSTALLED else []
+    names: list[str] = [tag] if (tag, domain) in _INSTALLED else []
     if parsed is not None:
         names.append(str(parsed))
         if parsed.territory:
@@ -123,10 +126,11 @@ def _candidates(locale: str | None) -> list[str]:
 
 
 @functools.cache
-def translations(locale: str | None) -> NullTranslations:
-    """The translations for ``locale`` with their fallback chain (base language, then
-    English, then the message ids themselves). Unknown or empty locales give English."""
-    chain = [t for t in map(_load, _candidates(locale)) if t is not None]
+def translations(locale: str | None, domain: str = DOMAIN) -> NullTranslations:
+    """The translations of ``domain`` for ``locale`` with their fallback chain (base language,
+    then English, then the message ids themselves). Unknown or empty locales give English."""
+    loaded = (_load(name, domain) for name in _candidates(locale, domain))
+    chain = [t for t in loaded if t is not None]
     first: NullTranslations = NullTranslations()
     if chain:
         first = chain[0]
@@ -154,4 +158,9 @@ def pgettext(locale: str | None, context: str, message: str) -> str:
 
 # The campaign-file language builds a few messages with the bot's words in them (an
 # invitation's button); it may not import the kernel, so the catalogs plug themselves in.
-words.install(gettext, lambda: sorted({*available_languages(), *_INSTALLED}))
+words.install(
+    gettext,
+    lambda: sorted(
+        {*available_languages(), *(tag for tag, domain in _INSTALLED if domain == DOMAIN)}
+    ),
+)

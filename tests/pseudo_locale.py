@@ -44,12 +44,13 @@ def _wrap(text: str) -> str:
     return f"{OPEN}{text}{CLOSE}"
 
 
-def pseudo_catalog() -> Catalog:
-    """The English catalog with every translation wrapped: ``⟦You have {total} points.⟧``."""
-    source = resources.files("rallybot.bot").joinpath("locale", "en", "LC_MESSAGES", "rallybot.po")
+def pseudo_catalog(domain: str = i18n.DOMAIN) -> Catalog:
+    """The English catalog of ``domain`` with every translation wrapped:
+    ``⟦You have {total} points.⟧``."""
+    source = resources.files("rallybot.bot").joinpath("locale", "en", "LC_MESSAGES", f"{domain}.po")
     with source.open("rb") as po:
         english = read_po(po, locale="en")
-    pseudo = Catalog(locale="en", domain=i18n.DOMAIN)
+    pseudo = Catalog(locale="en", domain=domain)
     for message in english:
         if not message.id:
             continue
@@ -61,14 +62,21 @@ def pseudo_catalog() -> Catalog:
     return pseudo
 
 
+DOMAINS = (i18n.DOMAIN, "console")
+"""The bot's words and the web console's."""
+
+
 @contextmanager
 def pseudo_locale() -> Iterator[None]:
-    """The pseudo catalog installed under :data:`PSEUDO` for the duration."""
-    i18n.install_catalog(PSEUDO, pseudo_catalog())
+    """The pseudo catalogs (the bot's and the console's) installed under :data:`PSEUDO` for
+    the duration."""
+    for domain in DOMAINS:
+        i18n.install_catalog(PSEUDO, pseudo_catalog(domain), domain)
     try:
         yield
     finally:
-        i18n.uninstall_catalog(PSEUDO)
+        for domain in DOMAINS:
+            i18n.uninstall_catalog(PSEUDO, domain)
 
 
 def _strings(value: Any) -> Iterator[str]:

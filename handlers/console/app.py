@@ -27,13 +27,15 @@ from rallybot.handlers.console.kit import (
     ConsoleState,
     NotSignedIn,
     Role,
+    console_state,
     current_viewer,
-    layout_word,
+    forbidden_word,
     render,
 )
 from rallybot.handlers.console.oauth import Provider, providers_from_settings
 from rallybot.handlers.console.pages import PAGES
 from rallybot.handlers.console.security import LoginLimiter, SecurityMiddleware, check_csrf
+from rallybot.handlers.console.words import gettext
 
 __all__ = ["PREFIX", "console_url", "create_app", "standalone_app"]
 
@@ -108,12 +110,15 @@ def create_app(state: ConsoleState, *, providers: list[Provider] | None = None) 
         for page in PAGES:
             if viewer.role >= page.role and viewer.role >= Role.HELPER:
                 return RedirectResponse(str(request.url_for(page.name)), status_code=303)
-        return _forbidden(request, layout_word(viewer.locale, "forbidden_helper", name=viewer.name))
+        return _forbidden(request, forbidden_word(viewer))
 
     @app.exception_handler(NotSignedIn)
     async def not_signed_in(request: Request, exc: NotSignedIn) -> Response:
         if _is_api(request):
-            return JSONResponse({"detail": layout_word(None, "not_signed_in")}, status_code=401)
+            return JSONResponse(
+                {"detail": gettext(console_state(request).settings.locale, "Please sign in.")},
+                status_code=401,
+            )
         target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
         url = request.url_for("signin").include_query_params(next=target)
         return RedirectResponse(str(url), status_code=303)

@@ -1,4 +1,4 @@
-"""What every console page uses: the state, who is signed in, roles, words, rendering, audit.
+"""What every console page uses: the state, who is signed in, roles, rendering, audit.
 
 A page module (``pages/<name>.py``) builds its routes with these::
 
@@ -8,7 +8,7 @@ A page module (``pages/<name>.py``) builds its routes with these::
         viewer: Annotated[Viewer, Depends(require(Role.MANAGER))],
         state: Annotated[ConsoleState, Depends(console_state)],
     ) -> HTMLResponse:
-        return render(request, viewer, "audit.html", {"rows": ...}, words=_WORDS)
+        return render(request, viewer, "audit.html", {"rows": ...})
 
 State-changing routes are POSTs: the CSRF check (:mod:`.security`) runs before them, and
 each records what it did with :func:`audit`.
@@ -30,7 +30,9 @@ from rallybot.bot.clock import Clock
 from rallybot.bot.config import Settings
 from rallybot.bot.context import BotContext
 from rallybot.campaigns.schema import Campaign
+from rallybot.handlers.console import words
 from rallybot.handlers.console.sessions import find_session
+from rallybot.handlers.console.words import N_, gettext, language
 from rallybot.storage.audit_models import AuditEntry
 from rallybot.storage.database import Database
 from rallybot.storage.repositories import get_member_by_platform_id
@@ -42,11 +44,10 @@ __all__ = [
     "Page",
     "Role",
     "Viewer",
-    "Words",
     "audit",
     "console_state",
     "current_viewer",
-    "language",
+    "forbidden_word",
     "render",
     "require",
     "role_of",
@@ -57,52 +58,16 @@ __all__ = [
 COOKIE = "rallybot_console"
 
 TEMPLATES_DIR = Path(__file__).parent / "templates"
-#: The Jinja2 environment of every page (autoescaping on: names and texts are members' words).
+#: The Jinja2 environment of every page (autoescaping on: names and texts are members' words),
+#: with the console's catalogs (see :mod:`.words`).
 templates = Jinja2Templates(directory=TEMPLATES_DIR)
+words.install(templates.env)
 
-#: A word table: key -> {"en": ..., "fr": ...}, as in the handlers.
-Words = Mapping[str, Mapping[str, str]]
-
-_WORDS: Words = {
-    "skip": {"en": "Skip to content", "fr": "Aller au contenu"},
-    "console": {"en": "Rallybot console", "fr": "Console Rallybot"},
-    "nav": {"en": "Console pages", "fr": "Pages de la console"},
-    "signed_in_as": {"en": "Signed in as {name}", "fr": "Connecté : {name}"},
-    "sign_out": {"en": "Sign out", "fr": "Se déconnecter"},
-    "role_manager": {"en": "community manager", "fr": "animateur de la communauté"},
-    "role_helper": {"en": "helper", "fr": "aidant"},
-    "role_member": {"en": "member", "fr": "membre"},
-    "forbidden_title": {"en": "Not for you", "fr": "Accès refusé"},
-    "forbidden_manager": {
-        "en": "This page is for community managers only. Ask one of them if you need it.",
-        "fr": "Cette page est réservée aux animateurs de la communauté. Demandez-leur si "
-        "vous en avez besoin.",
-    },
-    "forbidden_helper": {
-        "en": "The console is for community managers and helpers only. You are signed in "
-        "as {name}, who is neither.",
-        "fr": "La console est réservée aux animateurs et aux aidants de la communauté. Vous "
-        "êtes connecté en tant que {name}, qui n'est ni l'un ni l'autre.",
-    },
-    "not_signed_in": {"en": "Please sign in.", "fr": "Veuillez vous connecter."},
-    "forbidden_csrf": {
-        "en": "This form has expired or did not come from the console. Reload the page and "
-        "try again.",
-        "fr": "Ce formulaire a expiré ou ne vient pas de la console. Rechargez la page et "
-        "recommencez.",
-    },
+_ROLE_WORDS = {
+    "MANAGER": N_("community manager"),
+    "HELPER": N_("helper"),
+    "MEMBER": N_("member"),
 }
-
-
-def language(locale: str | None) -> str:
-    """The two-letter language of a locale (``fr_CA`` -> ``fr``); ``en`` when unknown."""
-    return (locale or "en").replace("-", "_").split("_")[0].lower() or "en"
-
-
-def word(table: Words, locale: str | None, key: str, /, **values: object) -> str:
-    """A word of ``table`` in the locale's language (English when missing), filled in."""
-    entry = table[key]
-    return entry.get(language(locale), entry["en"]).format(**values)
 
 
 class Role(enum.IntEnum):
@@ -210,8 +175,14 @@ def require(role: Role) -> Callable[[Request], Coroutine[Any, Any, Viewer]]:
         if viewer is None:
             raise NotSignedIn
         if viewer.role < role or viewer.role < Role.HELPER:
-            key = "forbidden_manager" if viewer.role >= Role.HELPER else "forbidden_helper"
-            raise HTTPException(403, word(_WORDS, viewer.locale, key, name=viewer.name))
+            if viewer.role >= Role.HELPER:
+                why = gettext(
+                    viewer.locale,
+                    "This page is for community managers only. Ask one of them if you need it.",
+                )
+            else:
+                why = forbidden_word(viewer)
+            raise HTTPException(403, why)
         return viewer
 
     return dependency
@@ -233,7 +204,7 @@ class Page:
     """A console page: its routes, its JSON API, and its entry in the navigation."""
 
     name: str  # the route name of its main page (``url_for(name)``)
-    title: Mapping[str, str]  # {"en": ..., "fr": ...}
+    title: str  # in English, marked with N_ and translated where shown
     role: Role  # who sees it in the navigation (its routes check too)
     router: APIRouter  # HTML pages
     api: APIRouter  # JSON, mounted under /api
@@ -245,16 +216,15 @@ def render(
     template: str,
     context: Mapping[str, Any] | None = None,
     *,
-    words: Words | None = None,
     status_code: int = 200,
 ) -> HTMLResponse:
-    """A page in the layout, in the viewer's language: ``t("key")`` reads ``words`` (the
-    page module's table), ``layout("key")`` the layout's."""
+    """A page in the layout, in the viewer's language (theirs, else the bot's
+    ``RALLYBOT_LOCALE``): its template's ``_()`` and ``ngettext()`` read the console's
+    catalogs for that language."""
     locale = viewer.locale if viewer else console_state(request).settings.locale
-    table = words or {}
     nav = [
         {
-            "title": page.title.get(language(locale), page.title["en"]),
+            "title": gettext(locale, page.title),
             "url": request.url_for(page.name),
         }
         for page in _pages(request)
@@ -262,12 +232,11 @@ def render(
     ]
     values = {
         "viewer": viewer,
-        "lang": language(locale),
-        "t": lambda key, /, **v: word(table, locale, key, **v),
-        "layout": lambda key, /, **v: word(_WORDS, locale, key, **v),
+        "locale": locale,
+        "lang": language(locale).replace("_", "-"),
         "nav": nav,
         "csrf_token": viewer.csrf_token if viewer else "",
-        "role_word": word(_WORDS, locale, f"role_{viewer.role.name.lower()}") if viewer else "",
+        "role_word": gettext(locale, _ROLE_WORDS[viewer.role.name]) if viewer else "",
         **(context or {}),
     }
     return templates.TemplateResponse(request, template, values, status_code=status_code)
@@ -281,6 +250,10 @@ def _pages(request: Request) -> list[Page]:
     return pages
 
 
-def layout_word(locale: str | None, key: str, /, **values: object) -> str:
-    """A word of the layout's table (error pages, the sign-in page's frame)."""
-    return word(_WORDS, locale, key, **values)
+def forbidden_word(viewer: Viewer) -> str:
+    """Why someone signed in who is neither a manager nor a helper cannot use the console."""
+    return gettext(
+        viewer.locale,
+        "The console is for community managers and helpers only. You are signed in as {name}, "
+        "who is neither.",
+    ).format(name=viewer.name)

@@ -22,7 +22,8 @@ from fastapi import HTTPException, Request
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from rallybot.handlers.console.kit import ConsoleState, current_viewer, layout_word
+from rallybot.handlers.console.kit import ConsoleState, current_viewer
+from rallybot.handlers.console.words import gettext
 from rallybot.storage.console_models import ConsoleLoginAttempt
 from rallybot.storage.models import table_of
 from rallybot.storage.secret import server_secret
@@ -158,7 +159,12 @@ async def check_csrf(request: Request) -> None:
     expected = viewer.csrf_token if viewer is not None else ""
     if not expected or not sent or not hmac.compare_digest(sent, expected):
         locale = viewer.locale if viewer else None
-        raise CsrfFailed(403, layout_word(locale, "forbidden_csrf"))
+        why = gettext(
+            locale,
+            "This form has expired or did not come from the console. Reload the page and try "
+            "again.",
+        )
+        raise CsrfFailed(403, why)
 
 
 class LoginLimiter:

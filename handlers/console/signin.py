@@ -34,60 +34,13 @@ from rallybot.handlers.console.sessions import (
     create_sign_in,
     delete_session,
 )
+from rallybot.handlers.console.words import N_, gettext
 
 __all__ = ["router", "safe_next", "start_session"]
 
 router = APIRouter()
 log = logging.getLogger("rallybot.console")
 
-_WORDS = {
-    "title": {"en": "Sign in", "fr": "Connexion"},
-    "intro": {
-        "en": "The console is for the community's managers and helpers.",
-        "fr": "La console est réservée aux animateurs et aux aidants de la communauté.",
-    },
-    "link_title": {"en": "Sign in with this link", "fr": "Se connecter avec ce lien"},
-    "link_intro": {
-        "en": "This link works once and expires a few minutes after it was made.",
-        "fr": "Ce lien ne sert qu'une fois et expire quelques minutes après sa création.",
-    },
-    "link_button": {"en": "Sign in", "fr": "Se connecter"},
-    "link_bad": {
-        "en": "This sign-in link is unknown, already used or expired. Ask for a new one "
-        "(rallybot console link).",
-        "fr": "Ce lien de connexion est inconnu, déjà utilisé ou expiré. Demandez-en un "
-        "nouveau (rallybot console link).",
-    },
-    "no_method": {
-        "en": "No sign-in is set up: ask the bot's administrator for a one-time link "
-        "(rallybot console link).",
-        "fr": "Aucune connexion n'est configurée : demandez un lien à usage unique à "
-        "l'administrateur du bot (rallybot console link).",
-    },
-    "too_many": {
-        "en": "Too many sign-in attempts from your address. Wait a few minutes.",
-        "fr": "Trop de tentatives de connexion depuis votre adresse. Attendez quelques minutes.",
-    },
-    "signed_out": {"en": "You are signed out.", "fr": "Vous êtes déconnecté."},
-    "with_slack": {"en": "Sign in with Slack", "fr": "Se connecter avec Slack"},
-    "with_discord": {"en": "Sign in with Discord", "fr": "Se connecter avec Discord"},
-    "state_bad": {
-        "en": "This sign-in did not start here, or took too long. Please start again.",
-        "fr": "Cette connexion n'a pas commencé ici, ou a pris trop de temps. Recommencez.",
-    },
-    "provider_failed": {
-        "en": "The sign-in did not succeed: {why}. Please start again.",
-        "fr": "La connexion n'a pas abouti : {why}. Recommencez.",
-    },
-    "not_allowed": {
-        "en": "You are signed in on {platform} as {key}, who is neither a community manager "
-        "nor a helper: the console is not for you. A community manager can add you "
-        "(RALLYBOT_ADMINS, or the community file).",
-        "fr": "Vous êtes connecté sur {platform} en tant que {key}, qui n'est ni animateur ni "
-        "aidant de la communauté : la console ne vous est pas ouverte. Un animateur peut "
-        "vous ajouter (RALLYBOT_ADMINS, ou le fichier de communauté).",
-    },
-}
 
 #: The cookie that ties an OAuth sign-in to the browser that started it (its state).
 STATE_COOKIE = "rallybot_console_state"
@@ -158,14 +111,13 @@ async def signin_page(
         None,
         "signin.html",
         {"providers": providers, "next": safe_next(next, request)},
-        words=_WORDS,
     )
 
 
 @router.get("/signin/link/{token}", name="signin_link", response_class=HTMLResponse)
 async def link_page(request: Request, token: str) -> Response:
     """The page a one-time link opens: a button that signs in (nothing happens on GET)."""
-    return render(request, None, "signin_link.html", {"token": token}, words=_WORDS)
+    return render(request, None, "signin_link.html", {"token": token})
 
 
 @router.post("/signin/link", name="signin_link_use", response_class=HTMLResponse)
@@ -181,14 +133,17 @@ async def link_use(
             request,
             None,
             "signin.html",
-            {"error": "too_many", "providers": []},
-            words=_WORDS,
+            {"error": _error(request, "too_many"), "providers": []},
             status_code=429,
         )
     found = await consume_sign_in(state.db, token, {"link"}, state.clock.now())
     if found is None or found.actor is None or role_of(state.settings, found.actor) < Role.HELPER:
         return render(
-            request, None, "signin_link.html", {"error": "link_bad"}, words=_WORDS, status_code=400
+            request,
+            None,
+            "signin_link.html",
+            {"error": _error(request, "link_bad")},
+            status_code=400,
         )
     return await start_session(request, state, found.actor, "link", str(request.url_for("home")))
 
@@ -214,7 +169,7 @@ def _provider(request: Request, name: str) -> Provider:
         if provider.name == name:
             assert isinstance(provider, Provider)
             return provider
-    raise HTTPException(404, "no such sign-in")
+    raise HTTPException(404, gettext(_locale(console_state(request)), "No such sign-in."))
 
 
 async def _limited(request: Request) -> bool:
@@ -222,13 +177,34 @@ async def _limited(request: Request) -> bool:
     return not await request.app.state.login_limiter.allow(client)
 
 
-def _refuse(request: Request, word_key: str, status: int, **values: object) -> Response:
+_ERRORS = {
+    "too_many": N_("Too many sign-in attempts from your address. Wait a few minutes."),
+    "link_bad": N_(
+        "This sign-in link is unknown, already used or expired. Ask for a new one "
+        "(rallybot console link)."
+    ),
+    "state_bad": N_("This sign-in did not start here, or took too long. Please start again."),
+    # Translators: {why} is the platform's own error code, in English.
+    "provider_failed": N_("The sign-in did not succeed: {why}. Please start again."),
+    "not_allowed": N_(
+        "You are signed in on {platform} as {key}, who is neither a community manager nor a "
+        "helper: the console is not for you. A community manager can add you (RALLYBOT_ADMINS, "
+        "or the community file)."
+    ),
+}
+
+
+def _error(request: Request, key: str, /, **values: object) -> str:
+    """Nobody is signed in on these pages: the bot's language."""
+    return gettext(_locale(console_state(request)), _ERRORS[key]).format(**values)
+
+
+def _refuse(request: Request, error: str, status: int, /, **values: object) -> Response:
     response = render(
         request,
         None,
         "signin.html",
-        {"error": word_key, "error_values": values, "providers": []},
-        words=_WORDS,
+        {"error": _error(request, error, **values), "providers": []},
         status_code=status,
     )
     root = (request.scope.get("root_path", "") or "") + "/"

@@ -10,15 +10,21 @@ from datetime import date, datetime
 from pathlib import PurePath
 from zoneinfo import ZoneInfo
 
+from babel.numbers import format_percent
 from fastapi import HTTPException, Request
+from jinja2 import pass_context
+from jinja2.runtime import Context
 
 from rallybot.bot.app import campaign_files
 from rallybot.bot.context import ReloadReport
+from rallybot.bot.indicators import NO_GROUP
+from rallybot.bot.report import stage_name
 from rallybot.campaigns.faq import is_faq_file, load_faqs
 from rallybot.campaigns.quiz import validate_all
 from rallybot.handlers.console.figures import IndicatorCache
 from rallybot.handlers.console.kit import ConsoleState, templates
 from rallybot.handlers.console.timeline import TimelineSource
+from rallybot.handlers.console.words import gettext, number
 
 __all__ = [
     "EARLIEST",
@@ -108,23 +114,54 @@ def _basename(path: str) -> str:
     return PurePath(path).name if path else ""
 
 
-def _pct(value: float | None) -> str:
+# The filters below write for the page's language: its ``locale`` (see words.install).
+
+
+@pass_context
+def _pct(context: Context, value: float | None) -> str:
     """A share (0-1) as a whole percentage; a dash when there is nothing to measure."""
-    return "—" if value is None else f"{value:.0%}"
+    if value is None:
+        return "—"
+    try:
+        return format_percent(value, locale=_babel(context))
+    except (ValueError, LookupError):
+        return format_percent(value, locale="en")
 
 
-def _duration(seconds: float | None) -> str:
+@pass_context
+def _duration(context: Context, seconds: float | None) -> str:
     """Seconds as minutes, hours or days; a dash when there is nothing to measure."""
+    locale = context.get("locale")
     if seconds is None:
         return "—"
+    # Translators: durations, short: "12 min", "3.5 h" (hours), "2.0 d" (days).
     if seconds < 3600:
-        return f"{seconds / 60:.0f} min"
+        return gettext(locale, "{n} min").format(n=number(round(seconds / 60), locale))
     if seconds < 48 * 3600:
-        return f"{seconds / 3600:.1f} h"
-    return f"{seconds / 86400:.1f} d"
+        return gettext(locale, "{n} h").format(n=number(round(seconds / 3600, 1), locale))
+    return gettext(locale, "{n} d").format(n=number(round(seconds / 86400, 1), locale))
+
+
+@pass_context
+def _stage(context: Context, name: str) -> str:
+    """A funnel stage's name (the report's words for it)."""
+    return stage_name(name, context.get("locale"))
+
+
+@pass_context
+def _group(context: Context, name: str) -> str:
+    """A cohort or team; the members in none of them get words of their own."""
+    # Translators: the row of the members in no cohort (or no team), in the indicators.
+    return gettext(context.get("locale"), "(none)") if name == NO_GROUP else name
+
+
+def _babel(context: Context) -> str:
+    return str(context.get("locale") or "en").replace("-", "_")
 
 
 templates.env.filters.setdefault("pct", _pct)
 templates.env.filters.setdefault("duration", _duration)
+templates.env.filters.setdefault("stage", _stage)
+templates.env.filters.setdefault("group", _group)
 templates.env.filters.setdefault("local", _local)
 templates.env.filters.setdefault("basename", _basename)

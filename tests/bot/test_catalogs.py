@@ -1,6 +1,7 @@
 """The gettext catalogs: every language has every message of the English catalog with the
 same placeholders and all its plural forms, and the English catalog has every message the code
-asks for (so a forgotten ``make catalogs`` fails the build)."""
+asks for (so a forgotten ``make catalogs`` fails the build). Both domains: the bot's words
+(``rallybot``) and the web console's (``console``, its code and its templates)."""
 
 from __future__ import annotations
 
@@ -16,14 +17,19 @@ from babel.messages.extract import extract_from_dir
 from babel.messages.pofile import read_po
 
 from rallybot.bot import i18n
+from rallybot.handlers.console import words
+from tools.console_pot import console_catalog
 
 ROOT = Path(__file__).resolve().parents[2]
 KEYWORDS = {"gettext": (2,), "ngettext": (2, 3), "pgettext": ((2, "c"), 3), "N_": None}
 
 
-def load(language: str) -> Catalog:
+DOMAINS = [i18n.DOMAIN, words.DOMAIN]
+
+
+def load(language: str, domain: str = i18n.DOMAIN) -> Catalog:
     path = resources.files("rallybot.bot").joinpath(
-        "locale", language, "LC_MESSAGES", "rallybot.po"
+        "locale", language, "LC_MESSAGES", f"{domain}.po"
     )
     with path.open("rb") as po:
         return read_po(po, locale=language)
@@ -62,10 +68,11 @@ def problems(reference: Catalog, catalog: Catalog) -> list[str]:
     return found
 
 
+@pytest.mark.parametrize("domain", DOMAINS)
 @pytest.mark.parametrize("language", ["en", "fr", "es", "de"])
-def test_every_catalog_is_complete(language: str) -> None:
-    assert language in i18n.available_languages()
-    assert problems(load("en"), load(language)) == []
+def test_every_catalog_is_complete(language: str, domain: str) -> None:
+    assert language in i18n.available_languages(domain)
+    assert problems(load("en", domain), load(language, domain)) == []
 
 
 def test_the_check_catches_a_missing_message_a_bad_placeholder_and_a_missing_plural() -> None:
@@ -81,9 +88,15 @@ def test_the_check_catches_a_missing_message_a_bad_placeholder_and_a_missing_plu
 
 
 def _extracted() -> Iterable[tuple[str | tuple[str, ...], str | None]]:
+    # The console's words are in their own domain (babel-bot.cfg leaves them out too).
+    method_map = [("console/**", "ignore"), ("**.py", "python")]
     for folder in ("bot", "handlers", "campaigns", "storage"):
         for _, _, message, _, context in extract_from_dir(
-            ROOT / folder, keywords=KEYWORDS, comment_tags=(), strip_comment_tags=True
+            ROOT / folder,
+            method_map=method_map,
+            keywords=KEYWORDS,
+            comment_tags=(),
+            strip_comment_tags=True,
         ):
             yield message, context
 
@@ -109,3 +122,28 @@ def test_a_locale_falls_back_to_its_language_then_english() -> None:
     assert i18n.ngettext(None, one, many, 1) == one
     assert i18n.gettext("not a locale!", "Last entries:") == "Last entries:"
     assert i18n.pgettext("de", "points level", "Level: none yet") == "Stufe: noch keine"
+
+
+def test_the_console_catalog_has_every_message_of_its_code_and_templates() -> None:
+    english = load("en", words.DOMAIN)
+    seen = [(m.id, m.context) for m in console_catalog() if m.id]
+    assert ("Skip to content", None) in seen  # from base.html
+    assert (("{n} message", "{n} messages"), None) in seen  # ngettext in timeline.html
+    assert ("Please sign in.", None) in seen  # from the Python
+    missing = [
+        (message, context)
+        for message, context in seen
+        if english.get(message[0] if isinstance(message, tuple) else message, context) is None
+    ]
+    assert missing == [], "run `make catalogs`"
+    stale = [m.id for m in english if m.id and console_catalog().get(m.id, m.context) is None]
+    assert stale == [], "run `make catalogs`"
+
+
+def test_the_console_domain_is_apart_from_the_bots() -> None:
+    assert words.gettext("de", "Skip to content") == "Zum Inhalt springen"
+    assert i18n.gettext("de", "Skip to content") == "Skip to content"  # not a bot word
+    assert words.ngettext("es_MX", "{n} message", "{n} messages", 2) == "{n} mensajes"
+    assert words.ngettext("fr", "{n} message", "{n} messages", 0) == "{n} message"
+    assert words.pgettext("fr", "help desk questions", "Open") == "Ouvertes"
+    assert words.gettext("fr", "Open") == "Ouvrir"

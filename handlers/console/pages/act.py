@@ -31,8 +31,8 @@ from rallybot.handlers.console.kit import (
     console_state,
     render,
     require,
-    word,
 )
+from rallybot.handlers.console.words import N_, gettext, ngettext
 from rallybot.handlers.steering import find_step, retry_failed, send_now, skip_step
 from rallybot.storage.models import Delivery, DeliveryStatus, table_of
 from rallybot.storage.repositories import get_member
@@ -44,85 +44,6 @@ api = APIRouter(tags=["act"])
 
 D = table_of(Delivery).c
 
-_WORDS = {
-    "title": {"en": "Act", "fr": "Agir"},
-    "intro": {
-        "en": "Preview a step to yourself, send it now, skip it, or send its failed messages "
-        "again. Each asks first, saying how many people it reaches.",
-        "fr": "Prévisualisez une étape pour vous-même, envoyez-la maintenant, sautez-la, ou "
-        "renvoyez ses messages en échec. Chaque action demande d'abord confirmation, en disant "
-        "combien de personnes elle touche.",
-    },
-    "campaign": {"en": "Campaign", "fr": "Campagne"},
-    "step": {"en": "Step", "fr": "Étape"},
-    "to": {"en": "To", "fr": "Pour"},
-    "waiting": {"en": "Waiting", "fr": "En attente"},
-    "failed": {"en": "Failed", "fr": "En échec"},
-    "actions": {"en": "Actions", "fr": "Actions"},
-    "kind_dm": {"en": "direct message", "fr": "message privé"},
-    "kind_post": {"en": "post", "fr": "publication"},
-    "preview": {"en": "Preview to me", "fr": "Prévisualiser pour moi"},
-    "send": {"en": "Send now…", "fr": "Envoyer maintenant…"},
-    "skip": {"en": "Skip…", "fr": "Sauter…"},
-    "retry": {"en": "Resend failed…", "fr": "Renvoyer les échecs…"},
-    "none": {"en": "No campaign is loaded.", "fr": "Aucune campagne n'est chargée."},
-    "confirm_title": {"en": "Confirm", "fr": "Confirmer"},
-    "confirm_send_dm": {
-        "en": "Send “{step}” ({campaign}) now to {people} member(s)?",
-        "fr": "Envoyer « {step} » ({campaign}) maintenant à {people} membre(s) ?",
-    },
-    "confirm_send_post": {
-        "en": "Post “{step}” ({campaign}) now in {target}? {people} member(s) known there.",
-        "fr": "Publier « {step} » ({campaign}) maintenant dans {target} ? {people} membre(s) "
-        "connus dans ce canal.",
-    },
-    "confirm_skip": {
-        "en": "Skip “{step}” ({campaign})? {pending} message(s) waiting will not go, nor will "
-        "the later ones.",
-        "fr": "Sauter « {step} » ({campaign}) ? {pending} message(s) en attente ne partiront "
-        "pas, ni les suivants.",
-    },
-    "confirm_retry": {
-        "en": "Send the {failed} failed message(s) of “{step}” ({campaign}) again?",
-        "fr": "Renvoyer les {failed} message(s) en échec de « {step} » ({campaign}) ?",
-    },
-    "target_label": {
-        "en": "Only to (an audience, or @name for one member; empty: the step's audiences)",
-        "fr": "Seulement à (une audience, ou @nom pour un membre ; vide : les audiences de "
-        "l'étape)",
-    },
-    "count_again": {"en": "Count again", "fr": "Recompter"},
-    "yes_send": {"en": "Yes, send it", "fr": "Oui, envoyer"},
-    "yes_skip": {"en": "Yes, skip it", "fr": "Oui, sauter"},
-    "yes_retry": {"en": "Yes, send them again", "fr": "Oui, renvoyer"},
-    "cancel": {"en": "Cancel", "fr": "Annuler"},
-    "nobody": {"en": "Nobody to send it to.", "fr": "Personne à qui l'envoyer."},
-    "sent": {
-        "en": "“{step}” is on its way: {queued} message(s) queued.",
-        "fr": "« {step} » est en route : {queued} message(s) en file.",
-    },
-    "already": {
-        "en": "This confirmation was used already: nothing was sent twice.",
-        "fr": "Cette confirmation a déjà servi : rien n'a été envoyé deux fois.",
-    },
-    "skipped": {
-        "en": "“{step}” skipped: {count} message(s) will not go.",
-        "fr": "« {step} » sautée : {count} message(s) ne partiront pas.",
-    },
-    "retried": {
-        "en": "“{step}”: {count} failed message(s) queued again.",
-        "fr": "« {step} » : {count} message(s) en échec remis en file.",
-    },
-    "previewed": {
-        "en": "The preview of “{step}” ({locale}) is on its way to you.",
-        "fr": "L'aperçu de « {step} » ({locale}) est en route vers vous.",
-    },
-    "no_member": {
-        "en": "The bot does not know you as a member yet: it cannot send you a preview.",
-        "fr": "Le bot ne vous connaît pas encore comme membre : il ne peut pas vous envoyer "
-        "d'aperçu.",
-    },
-}
 
 Action = Literal["send", "skip", "retry"]
 
@@ -175,10 +96,6 @@ class ActDone(BaseModel):
     people: int | None = None
 
 
-def _say(viewer: Viewer, key: str, **values: object) -> str:
-    return word(_WORDS, viewer.locale, key, **values)
-
-
 def _step(state: ConsoleState, campaign: str, step: str) -> tuple[Campaign, Step]:
     found = find_step(console_of(state).campaigns, f"{campaign}/{step}")
     if isinstance(found, str):
@@ -216,7 +133,7 @@ async def _send(state: ConsoleState, viewer: Viewer, order: SendIn) -> ActDone:
     if reach.problem is not None:
         raise HTTPException(422, reach.problem)
     if step.is_dm and not reach.members:
-        raise HTTPException(422, _say(viewer, "nobody"))
+        raise HTTPException(422, gettext(viewer.locale, "Nobody to send it to."))
     queued = await send_now(
         steering_of(state), campaign, step, reach.members, f"console:{order.key}"
     )
@@ -248,7 +165,13 @@ async def _preview(state: ConsoleState, viewer: Viewer, order: SendIn) -> ActDon
     campaign, step = _step(state, order.campaign, order.step)
     me = await get_member(state.db, viewer.member_id) if viewer.member_id is not None else None
     if me is None:
-        raise HTTPException(422, _say(viewer, "no_member"))
+        raise HTTPException(
+            422,
+            gettext(
+                viewer.locale,
+                "The bot does not know you as a member yet: it cannot send you a preview.",
+            ),
+        )
     queued, locale = await preview_to(
         console_of(state), campaign, step, me, f"console:{order.key}", order.locale
     )
@@ -270,7 +193,7 @@ async def _page(
         "problem": None,
         **context,
     }
-    return render(request, viewer, "act.html", values, words=_WORDS)
+    return render(request, viewer, "act.html", values)
 
 
 @router.get("/act", name="act", response_class=HTMLResponse)
@@ -299,14 +222,39 @@ async def act_confirm(
     reach: Reach | None = None
     if action == "send":
         reach = await reach_of(console_of(state), found_campaign, found_step, target or None)
-        key = "confirm_send_dm" if found_step.is_dm else "confirm_send_post"
-        question = _say(viewer, key, people=reach.people, target=reach.target, **names)
+        if found_step.is_dm:
+            asked = ngettext(
+                viewer.locale,
+                "Send “{step}” ({campaign}) now to {people} member?",
+                "Send “{step}” ({campaign}) now to {people} members?",
+                reach.people,
+            )
+        else:
+            asked = ngettext(
+                viewer.locale,
+                "Post “{step}” ({campaign}) now in {target}? {people} member known there.",
+                "Post “{step}” ({campaign}) now in {target}? {people} members known there.",
+                reach.people,
+            )
+        question = asked.format(people=reach.people, target=reach.target, **names)
     elif action == "skip":
         pending = await _count(state, campaign, step, DeliveryStatus.pending)
-        question = _say(viewer, "confirm_skip", pending=pending, **names)
+        question = ngettext(
+            viewer.locale,
+            "Skip “{step}” ({campaign})? {pending} message waiting will not go, nor will the "
+            "later ones.",
+            "Skip “{step}” ({campaign})? {pending} messages waiting will not go, nor will the "
+            "later ones.",
+            pending,
+        ).format(pending=pending, **names)
     else:
         failed = await _count(state, campaign, step, DeliveryStatus.failed)
-        question = _say(viewer, "confirm_retry", failed=failed, **names)
+        question = ngettext(
+            viewer.locale,
+            "Send the {failed} failed message of “{step}” ({campaign}) again?",
+            "Send the {failed} failed messages of “{step}” ({campaign}) again?",
+            failed,
+        ).format(failed=failed, **names)
     values = {
         "action": action,
         "campaign": found_campaign.id,
@@ -317,7 +265,7 @@ async def act_confirm(
         "reach": reach,
         "key": form_key(),
     }
-    return render(request, viewer, "act_confirm.html", values, words=_WORDS)
+    return render(request, viewer, "act_confirm.html", values)
 
 
 async def _done(
@@ -327,14 +275,34 @@ async def _done(
         return await _page(request, viewer, state, problem=str(done.detail))
     if done.action == "send":
         notice = (
-            _say(viewer, "sent", step=done.step, queued=done.count)
+            ngettext(
+                viewer.locale,
+                "“{step}” is on its way: {queued} message queued.",
+                "“{step}” is on its way: {queued} messages queued.",
+                done.count,
+            ).format(step=done.step, queued=done.count)
             if done.count
-            else _say(viewer, "already")
+            else gettext(
+                viewer.locale, "This confirmation was used already: nothing was sent twice."
+            )
         )
-    elif done.action == "skip":
-        notice = _say(viewer, "skipped", step=done.step, count=done.count)
     else:
-        notice = _say(viewer, "retried", step=done.step, count=done.count)
+        said = (
+            ngettext(
+                viewer.locale,
+                "“{step}” skipped: {count} message will not go.",
+                "“{step}” skipped: {count} messages will not go.",
+                done.count,
+            )
+            if done.action == "skip"
+            else ngettext(
+                viewer.locale,
+                "“{step}”: {count} failed message queued again.",
+                "“{step}”: {count} failed messages queued again.",
+                done.count,
+            )
+        )
+        notice = said.format(step=done.step, count=done.count)
     return await _page(request, viewer, state, notice=notice)
 
 
@@ -407,7 +375,9 @@ async def act_preview(
         done = await _preview(state, viewer, SendIn(campaign=campaign, step=step, key=key))
     except HTTPException as exc:
         return await _page(request, viewer, state, problem=str(exc.detail))
-    notice = _say(viewer, "previewed", step=done.step, locale=viewer.locale)
+    notice = gettext(
+        viewer.locale, "The preview of “{step}” ({locale}) is on its way to you."
+    ).format(step=done.step, locale=viewer.locale)
     return await _page(request, viewer, state, notice=notice)
 
 
@@ -476,4 +446,4 @@ async def preview_api(
     return await _preview(state, viewer, order)
 
 
-page = Page(name="act", title=_WORDS["title"], role=Role.MANAGER, router=router, api=api)
+page = Page(name="act", title=N_("Act"), role=Role.MANAGER, router=router, api=api)

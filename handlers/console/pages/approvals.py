@@ -26,8 +26,8 @@ from rallybot.handlers.console.kit import (
     console_state,
     render,
     require,
-    word,
 )
+from rallybot.handlers.console.words import N_, gettext
 
 __all__ = ["DecisionIn", "DecisionOut", "SubmissionOut", "SubmissionsOut", "page"]
 
@@ -36,33 +36,12 @@ api = APIRouter(tags=["approvals"])
 
 PAGE_SIZE = 50
 
-_WORDS = {
-    "title": {"en": "Approvals", "fr": "Validations"},
-    "intro": {
-        "en": "Challenge evidence waiting for your decision, oldest first. The member is told "
-        "your decision, with your reason. Times are in {zone}.",
-        "fr": "Les preuves de défis qui attendent votre décision, les plus anciennes d'abord. "
-        "Le membre apprend votre décision, avec votre raison. Heures : {zone}.",
-    },
-    "count": {"en": "{n} waiting.", "fr": "{n} en attente."},
-    "none": {
-        "en": "No evidence waits for a decision.",
-        "fr": "Aucune preuve n'attend de décision.",
-    },
-    "submitted": {"en": "Submitted by {member} on {when}", "fr": "Soumise par {member} le {when}"},
-    "challenge": {"en": "Challenge: {title}", "fr": "Défi : {title}"},
-    "links": {"en": "Files and links", "fr": "Fichiers et liens"},
-    "reason": {"en": "Reason (told to the member)", "fr": "Raison (dite au membre)"},
-    "approve": {"en": "Approve", "fr": "Approuver"},
-    "reject": {"en": "Reject", "fr": "Refuser"},
-    "approved": {"en": "Submission #{id} approved.", "fr": "Soumission n°{id} approuvée."},
-    "rejected": {"en": "Submission #{id} rejected.", "fr": "Soumission n°{id} refusée."},
-    "already": {
-        "en": "Submission #{id} was already {state}.",
-        "fr": "La soumission n°{id} était déjà {state}.",
-    },
-    "unknown": {"en": "No submission #{id}.", "fr": "Aucune soumission n°{id}."},
-    "more": {"en": "Next", "fr": "Suivantes"},
+
+# The decision a submission already had, as the notice names it.
+_STATES = {
+    # Translators: a challenge submission's state: "Submission #3 was already approved."
+    "approved": N_("approved"),
+    "rejected": N_("rejected"),
 }
 
 
@@ -122,7 +101,9 @@ async def _decide(
             default_locale=state.settings.locale,
         )
     if found is None:
-        raise HTTPException(404, word(_WORDS, viewer.locale, "unknown", id=submission_id))
+        raise HTTPException(
+            404, gettext(viewer.locale, "No submission #{id}.").format(id=submission_id)
+        )
     if found.decided:
         await audit(state, viewer, found.state, f"submission #{submission_id}")
     return DecisionOut(id=submission_id, decided=found.decided, state=found.state)
@@ -148,7 +129,7 @@ async def _page(
         "problem": None,
         **context,
     }
-    return render(request, viewer, "approvals.html", values, words=_WORDS)
+    return render(request, viewer, "approvals.html", values)
 
 
 @router.get("/approvals", name="approvals", response_class=HTMLResponse)
@@ -178,8 +159,15 @@ async def approvals_decide(
         )
     except HTTPException as exc:
         return await _page(request, viewer, state, problem=str(exc.detail))
-    key = done.state if done.decided else "already"
-    notice = word(_WORDS, viewer.locale, key, id=submission_id, state=done.state)
+    state_word = _STATES.get(done.state)
+    state_name = gettext(viewer.locale, state_word) if state_word else done.state
+    if done.decided and done.state == "approved":
+        notice = gettext(viewer.locale, "Submission #{id} approved.")
+    elif done.decided:
+        notice = gettext(viewer.locale, "Submission #{id} rejected.")
+    else:
+        notice = gettext(viewer.locale, "Submission #{id} was already {state}.")
+    notice = notice.format(id=submission_id, state=state_name)
     return await _page(request, viewer, state, notice=notice)
 
 
@@ -212,4 +200,4 @@ async def decide_api(
     return await _decide(state, viewer, submission_id, decision)
 
 
-page = Page(name="approvals", title=_WORDS["title"], role=Role.MANAGER, router=router, api=api)
+page = Page(name="approvals", title=N_("Approvals"), role=Role.MANAGER, router=router, api=api)

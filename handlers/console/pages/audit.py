@@ -20,6 +20,7 @@ from rallybot.handlers.console.kit import (
     render,
     require,
 )
+from rallybot.handlers.console.words import N_
 from rallybot.storage.audit_models import AuditEntry
 from rallybot.storage.database import Database
 from rallybot.storage.models import Member, table_of
@@ -31,21 +32,6 @@ api = APIRouter(tags=["audit"])
 
 PAGE_SIZE = 50
 
-_WORDS = {
-    "title": {"en": "Audit log", "fr": "Journal d'audit"},
-    "intro": {
-        "en": "What community managers did, from chat and from the console. Times are in {zone}.",
-        "fr": "Ce qu'ont fait les animateurs, depuis le chat et depuis la console. "
-        "Heures : {zone}.",
-    },
-    "when": {"en": "When", "fr": "Quand"},
-    "who": {"en": "Who", "fr": "Qui"},
-    "what": {"en": "Action", "fr": "Action"},
-    "target": {"en": "On", "fr": "Sur"},
-    "empty": {"en": "Nothing recorded yet.", "fr": "Rien d'enregistré pour l'instant."},
-    "older": {"en": "Older entries", "fr": "Entrées plus anciennes"},
-    "newest": {"en": "Newest entries", "fr": "Entrées les plus récentes"},
-}
 
 _AUDIT = table_of(AuditEntry)
 _MEMBER = table_of(Member)
@@ -134,7 +120,6 @@ async def audit_page(
             "zone": state.settings.timezone,
             "paged": before is not None,
         },
-        words=_WORDS,
     )
 
 
@@ -151,7 +136,7 @@ async def audit_api(
 
 page = Page(
     name="audit",
-    title=_WORDS["title"],
+    title=N_("Audit log"),
     role=Role.MANAGER,
     router=router,
     api=api,

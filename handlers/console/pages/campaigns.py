@@ -19,78 +19,15 @@ from rallybot.handlers.console.kit import (
     console_state,
     render,
     require,
-    word,
 )
 from rallybot.handlers.console.overview import CampaignSummary, campaign_summaries, set_paused
 from rallybot.handlers.console.sources import last_reload, timeline_source
+from rallybot.handlers.console.words import N_, gettext
 
 __all__ = ["CampaignOut", "CampaignsOut", "page"]
 
 router = APIRouter()
 api = APIRouter(tags=["campaigns"])
-
-_WORDS = {
-    "title": {"en": "Campaigns", "fr": "Campagnes"},
-    "intro": {
-        "en": "The campaign files stay in git: this page shows what the bot made of them. "
-        "Times are in {zone}.",
-        "fr": "Les fichiers de campagne restent dans git : cette page montre ce que le bot en "
-        "a fait. Heures : {zone}.",
-    },
-    "none": {
-        "en": "No campaign yet: put a campaign file in the campaigns folder.",
-        "fr": "Aucune campagne : ajoutez un fichier de campagne dans le dossier des campagnes.",
-    },
-    "state": {"en": "State", "fr": "État"},
-    "status_active": {"en": "active", "fr": "active"},
-    "status_paused": {"en": "paused", "fr": "en pause"},
-    "status_absent": {"en": "file missing", "fr": "fichier absent"},
-    "paused_since": {"en": "paused since {when}", "fr": "en pause depuis le {when}"},
-    "absent_since": {
-        "en": "its file has been missing since {when}: its messages wait for it",
-        "fr": "son fichier manque depuis le {when} : ses messages l'attendent",
-    },
-    "not_loaded": {
-        "en": "known to the database, not in the files loaded",
-        "fr": "connue de la base, absente des fichiers chargés",
-    },
-    "file": {"en": "File", "fr": "Fichier"},
-    "changed_git": {
-        "en": "last commit {when} ({commit})",
-        "fr": "dernier commit {when} ({commit})",
-    },
-    "changed_file": {
-        "en": "changed {when} (not committed)",
-        "fr": "modifié le {when} (pas dans un commit)",
-    },
-    "deliveries": {"en": "Deliveries", "fr": "Envois"},
-    "no_deliveries": {"en": "none yet", "fr": "aucun pour l'instant"},
-    "next": {"en": "Next sends", "fr": "Prochains envois"},
-    "no_next": {"en": "nothing planned", "fr": "rien de prévu"},
-    "people": {"en": "{n} people", "fr": "{n} personnes"},
-    "errors": {"en": "Errors at the last reload", "fr": "Erreurs au dernier rechargement"},
-    "other_errors": {
-        "en": "Errors in other files (community, quizzes, FAQ, rules, new campaigns)",
-        "fr": "Erreurs dans les autres fichiers (communauté, quiz, FAQ, règles, nouvelles "
-        "campagnes)",
-    },
-    "warnings": {
-        "en": "Warnings at the last reload",
-        "fr": "Avertissements au dernier rechargement",
-    },
-    "pause": {"en": "Pause {id}", "fr": "Mettre {id} en pause"},
-    "resume": {"en": "Resume {id}", "fr": "Reprendre {id}"},
-    "paused_done": {
-        "en": "Campaign {id} is paused: nothing of it goes out until you resume it.",
-        "fr": "La campagne {id} est en pause : rien n'en part avant sa reprise.",
-    },
-    "resumed_done": {
-        "en": "Campaign {id} is active again (messages past their grace window are skipped).",
-        "fr": "La campagne {id} est de nouveau active (les messages trop en retard sont sautés).",
-    },
-    "unknown": {"en": 'Unknown campaign "{id}".', "fr": 'Campagne inconnue : "{id}".'},
-    "timeline": {"en": "Its timeline", "fr": "Son calendrier"},
-}
 
 
 class LoadErrorOut(BaseModel):
@@ -203,7 +140,17 @@ async def campaigns_page(
     found = await _campaigns(request, state)
     notice = None
     if done is not None and id is not None:
-        notice = word(_WORDS, viewer.locale, f"{done}_done", id=id)
+        if done == "paused":
+            notice = gettext(
+                viewer.locale,
+                "Campaign {id} is paused: nothing of it goes out until you resume it.",
+            )
+        else:
+            notice = gettext(
+                viewer.locale,
+                "Campaign {id} is active again (messages past their grace window are skipped).",
+            )
+        notice = notice.format(id=id)
     return render(
         request,
         viewer,
@@ -213,13 +160,14 @@ async def campaigns_page(
             "zone": state.settings.timezone,
             "notice": notice,
         },
-        words=_WORDS,
     )
 
 
 async def _set(state: ConsoleState, viewer: Viewer, campaign_id: str, paused: bool) -> None:
     if not await set_paused(state.db, campaign_id, paused, state.clock.now()):
-        raise HTTPException(404, word(_WORDS, viewer.locale, "unknown", id=campaign_id))
+        raise HTTPException(
+            404, gettext(viewer.locale, 'Unknown campaign "{id}".').format(id=campaign_id)
+        )
     await audit(state, viewer, "pause" if paused else "resume", f"campaign:{campaign_id}")
 
 
@@ -299,4 +247,4 @@ async def resume_api(
     return StatusOut(id=campaign_id, status="active")
 
 
-page = Page(name="campaigns", title=_WORDS["title"], role=Role.MANAGER, router=router, api=api)
+page = Page(name="campaigns", title=N_("Campaigns"), role=Role.MANAGER, router=router, api=api)

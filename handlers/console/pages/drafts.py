@@ -26,66 +26,13 @@ from rallybot.handlers.console.kit import (
     render,
     require,
 )
+from rallybot.handlers.console.words import N_
 
 __all__ = ["DraftIn", "DraftIssueOut", "DraftResult", "DraftTimelineRow", "page"]
 
 router = APIRouter()
 api = APIRouter(tags=["drafts"])
 
-_WORDS = {
-    "title": {"en": "Check a draft", "fr": "Vérifier un brouillon"},
-    "intro": {
-        "en": "Paste or upload a campaign, quiz, FAQ, rules or community file: it is checked "
-        "as rallybot validate checks it, and a campaign shows the timeline it would produce "
-        "for the current members. Nothing is saved: your files stay in git.",
-        "fr": "Collez ou envoyez un fichier de campagne, de quiz, de FAQ, de règles ou de "
-        "communauté : il est vérifié comme le fait rallybot validate, et une campagne montre "
-        "le calendrier qu'elle produirait pour les membres actuels. Rien n'est enregistré : "
-        "vos fichiers restent dans git.",
-    },
-    "text": {"en": "The file's text", "fr": "Le texte du fichier"},
-    "file": {"en": "Or a file (1 MB at most)", "fr": "Ou un fichier (1 Mo au plus)"},
-    "kind": {"en": "Kind of file", "fr": "Type de fichier"},
-    "kind_auto": {"en": "Tell from its keys", "fr": "D'après ses clés"},
-    "kind_campaign": {"en": "Campaign", "fr": "Campagne"},
-    "kind_quiz": {"en": "Quiz bank", "fr": "Banque de quiz"},
-    "kind_faq": {"en": "FAQ", "fr": "FAQ"},
-    "kind_rules": {"en": "Points rules", "fr": "Règles des points"},
-    "kind_community": {"en": "Community file", "fr": "Fichier de communauté"},
-    "check": {"en": "Check", "fr": "Vérifier"},
-    "checking": {"en": "Checking…", "fr": "Vérification…"},
-    "result": {"en": "Result for {name} ({kind})", "fr": "Résultat pour {name} ({kind})"},
-    "ok": {"en": "No error: this file would load.", "fr": "Aucune erreur : ce fichier se charge."},
-    "errors": {
-        "en": "{n} error(s): the file would not load.",
-        "fr": "{n} erreur(s) : le fichier ne se chargerait pas.",
-    },
-    "warnings": {"en": "{n} warning(s).", "fr": "{n} avertissement(s)."},
-    "line": {"en": "line {line}, column {column}", "fr": "ligne {line}, colonne {column}"},
-    "error": {"en": "Error", "fr": "Erreur"},
-    "warning": {"en": "Warning", "fr": "Avertissement"},
-    "source": {"en": "The file, line by line", "fr": "Le fichier, ligne à ligne"},
-    "timeline": {"en": "What it would send", "fr": "Ce qu'elle enverrait"},
-    "timeline_intro": {
-        "en": "For the {members} member(s) known now; times in {zone}.",
-        "fr": "Pour les {members} membre(s) connus aujourd'hui ; heures : {zone}.",
-    },
-    "timeline_more": {
-        "en": "The first {shown} of {total} rows.",
-        "fr": "Les {shown} premières lignes sur {total}.",
-    },
-    "timeline_none": {"en": "Nothing would be sent.", "fr": "Rien ne serait envoyé."},
-    "when": {"en": "When", "fr": "Quand"},
-    "step": {"en": "Step", "fr": "Étape"},
-    "to": {"en": "To", "fr": "Pour"},
-    "count": {"en": "Messages", "fr": "Messages"},
-    "language": {"en": "Language", "fr": "Langue"},
-    "preview": {"en": "Message", "fr": "Message"},
-    "empty": {
-        "en": "Paste a text or choose a file.",
-        "fr": "Collez un texte ou choisissez un fichier.",
-    },
-}
 
 Kind = Literal["auto", "campaign", "quiz", "faq", "rules", "community"]
 
@@ -190,7 +137,7 @@ def _form(request: Request, viewer: Viewer, state: ConsoleState, **context: obje
         "max_bytes": MAX_FILE_BYTES,
         **context,
     }
-    return render(request, viewer, "drafts.html", values, words=_WORDS)
+    return render(request, viewer, "drafts.html", values)
 
 
 @router.get("/drafts", name="drafts", response_class=HTMLResponse)
@@ -246,4 +193,4 @@ async def drafts_api(
     return _result(report)
 
 
-page = Page(name="drafts", title=_WORDS["title"], role=Role.MANAGER, router=router, api=api)
+page = Page(name="drafts", title=N_("Check a draft"), role=Role.MANAGER, router=router, api=api)

@@ -21,44 +21,12 @@ from rallybot.handlers.console.kit import (
     render,
     require,
 )
+from rallybot.handlers.console.words import N_
 
 __all__ = ["HelpDeskOut", "page"]
 
 router = APIRouter()
 api = APIRouter(tags=["help desk"])
-
-_WORDS = {
-    "title": {"en": "Help desk", "fr": "Entraide"},
-    "intro": {
-        "en": "Questions asked in the help channel or privately that wait for an answer or a "
-        "solution. Times are in {zone}.",
-        "fr": "Les questions posées dans le canal d'entraide ou en privé qui attendent une "
-        "réponse ou une solution. Heures : {zone}.",
-    },
-    "open": {"en": "Open", "fr": "Ouvertes"},
-    "unanswered": {"en": "Unanswered", "fr": "Sans réponse"},
-    "overdue": {"en": "Overdue", "fr": "En retard"},
-    "on_duty": {"en": "On duty now", "fr": "De permanence"},
-    "nobody": {"en": "nobody (outside the rota's hours)", "fr": "personne (hors des heures)"},
-    "times": {
-        "en": "Questions of the last {days} days",
-        "fr": "Questions des {days} derniers jours",
-    },
-    "asked": {"en": "Asked", "fr": "Posées"},
-    "first_response": {"en": "Median first response", "fr": "Première réponse (médiane)"},
-    "resolution": {"en": "Median resolution", "fr": "Résolution (médiane)"},
-    "questions": {"en": "Questions waiting", "fr": "Questions en attente"},
-    "none": {"en": "No open question. 🎉", "fr": "Aucune question ouverte. 🎉"},
-    "when": {"en": "Asked at", "fr": "Posée le"},
-    "who": {"en": "By", "fr": "Par"},
-    "state": {"en": "State", "fr": "État"},
-    "question": {"en": "Question", "fr": "Question"},
-    "private": {"en": "private", "fr": "privée"},
-    "state_open": {"en": "no answer yet", "fr": "sans réponse"},
-    "state_answered": {"en": "answered, not solved", "fr": "répondue, non résolue"},
-    "late": {"en": "overdue", "fr": "en retard"},
-    "unknown": {"en": "a former member", "fr": "un ancien membre"},
-}
 
 
 class TicketOut(BaseModel):
@@ -148,7 +116,6 @@ async def helpdesk_page(
         viewer,
         "helpdesk.html",
         {"desk": desk, "zone": state.settings.timezone},
-        words=_WORDS,
     )
 
 
@@ -161,4 +128,4 @@ async def helpdesk_api(
     return _out(await help_desk(state.db, state.settings, state.clock.now()))
 
 
-page = Page(name="helpdesk", title=_WORDS["title"], role=Role.HELPER, router=router, api=api)
+page = Page(name="helpdesk", title=N_("Help desk"), role=Role.HELPER, router=router, api=api)

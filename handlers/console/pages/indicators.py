@@ -31,7 +31,6 @@ from rallybot.handlers.console.kit import (
     console_state,
     render,
     require,
-    word,
 )
 from rallybot.handlers.console.sources import (
     EARLIEST,
@@ -41,102 +40,12 @@ from rallybot.handlers.console.sources import (
     indicator_cache,
     invalid,
 )
+from rallybot.handlers.console.words import N_, gettext
 
 __all__ = ["IndicatorsOut", "page"]
 
 router = APIRouter()
 api = APIRouter(tags=["indicators"])
-
-_WORDS = {
-    "title": {"en": "Indicators", "fr": "Indicateurs"},
-    "intro": {
-        "en": "The figures of rallybot report, computed {when} ({zone}). They are kept a few "
-        "minutes, then computed again in the background.",
-        "fr": "Les chiffres de rallybot report, calculés le {when} ({zone}). Ils sont gardés "
-        "quelques minutes, puis recalculés en arrière-plan.",
-    },
-    "scope": {"en": "Who and when", "fr": "Qui et quand"},
-    "cohort": {"en": "Cohort", "fr": "Cohorte"},
-    "team": {"en": "Team (exact name)", "fr": "Équipe (nom exact)"},
-    "campaign": {"en": "Campaign", "fr": "Campagne"},
-    "from": {"en": "From (day)", "fr": "Du (jour)"},
-    "to": {"en": "To (day, included)", "fr": "Au (jour, inclus)"},
-    "all": {"en": "all", "fr": "toutes"},
-    "apply": {"en": "Show", "fr": "Afficher"},
-    "downloads": {"en": "Downloads", "fr": "Téléchargements"},
-    "download_html": {"en": "HTML report", "fr": "Rapport HTML"},
-    "download_csv": {"en": "CSV files (zip)", "fr": "Fichiers CSV (zip)"},
-    "funnel": {"en": "Adoption funnel", "fr": "Entonnoir d'adoption"},
-    "stage": {"en": "Stage", "fr": "Étape"},
-    "members": {"en": "Members", "fr": "Membres"},
-    "of_invited": {"en": "Of the invited", "fr": "Des invités"},
-    "of_previous": {"en": "Of the previous stage", "fr": "De l'étape précédente"},
-    "by_cohort": {"en": "Funnel by cohort", "fr": "Entonnoir par cohorte"},
-    "weekly": {"en": "Active members per week", "fr": "Membres actifs par semaine"},
-    "week": {"en": "Week of", "fr": "Semaine du"},
-    "active": {"en": "Active members", "fr": "Membres actifs"},
-    "active_total": {
-        "en": "{n} member(s) active in the period.",
-        "fr": "{n} membre(s) actif(s) sur la période.",
-    },
-    "reach": {"en": "Reach of campaign posts", "fr": "Portée des publications"},
-    "post": {"en": "Post", "fr": "Publication"},
-    "reached": {"en": "Reached", "fr": "Touchés"},
-    "audience": {"en": "Audience", "fr": "Public"},
-    "rate": {"en": "Rate", "fr": "Taux"},
-    "quiz": {"en": "Quizzes", "fr": "Quiz"},
-    "participants": {"en": "Participants", "fr": "Participants"},
-    "participation": {"en": "Participation", "fr": "Participation"},
-    "answers": {"en": "Answers", "fr": "Réponses"},
-    "correct": {"en": "Correct", "fr": "Justes"},
-    "mean_score": {"en": "Mean score", "fr": "Score moyen"},
-    "challenges": {"en": "Challenges", "fr": "Défis"},
-    "challenge": {"en": "Challenge", "fr": "Défi"},
-    "completed": {"en": "Completed", "fr": "Réussi"},
-    "completion": {"en": "Completion", "fr": "Réussite"},
-    "satisfaction": {"en": "Satisfaction", "fr": "Satisfaction"},
-    "hidden": {
-        "en": "Hidden: fewer than the minimum number of responses in this group, so that no "
-        "answer can be traced to a person.",
-        "fr": "Masqué : moins de réponses que le minimum dans ce groupe, pour qu'aucune réponse "
-        "ne puisse être rattachée à une personne.",
-    },
-    "responses": {"en": "Responses", "fr": "Réponses"},
-    "mean_rating": {"en": "Mean rating (1-5)", "fr": "Note moyenne (1-5)"},
-    "nps": {"en": "NPS", "fr": "NPS"},
-    "help": {"en": "Help desk", "fr": "Entraide"},
-    "tickets": {"en": "Questions", "fr": "Questions"},
-    "answered": {"en": "Answered", "fr": "Répondues"},
-    "solved": {"en": "Solved", "fr": "Résolues"},
-    "first_response": {"en": "Median first response", "fr": "Première réponse (médiane)"},
-    "resolution": {"en": "Median resolution", "fr": "Résolution (médiane)"},
-    "points": {"en": "Points", "fr": "Points"},
-    "with_points": {"en": "With points", "fr": "Avec des points"},
-    "total": {"en": "Total", "fr": "Total"},
-    "median": {"en": "Median", "fr": "Médiane"},
-    "max": {"en": "Most", "fr": "Maximum"},
-    "kudos": {"en": "Kudos", "fr": "Remerciements"},
-    "given": {"en": "Given", "fr": "Donnés"},
-    "givers": {"en": "Givers", "fr": "Donneurs"},
-    "received": {"en": "Received", "fr": "Reçus"},
-    "receivers": {"en": "Receivers", "fr": "Receveurs"},
-    "none": {"en": "no data in this period", "fr": "pas de données sur la période"},
-    "na": {"en": "—", "fr": "—"},
-    "bad_day": {
-        "en": '"{value}" is not a day (write it as 2026-09-15).',
-        "fr": "« {value} » n'est pas un jour (écrivez-le 2026-09-15).",
-    },
-    "bad_range": {
-        "en": "The end day must not come before the start day.",
-        "fr": "Le dernier jour ne doit pas précéder le premier.",
-    },
-    "no_charts": {
-        "en": "The report's charts need the charts extra (pip install 'rallybot[charts]'); "
-        "this report has its tables only.",
-        "fr": "Les graphiques du rapport demandent l'extra charts (pip install "
-        "'rallybot[charts]') ; ce rapport n'a que ses tableaux.",
-    },
-}
 
 
 class FunnelStageOut(BaseModel):
@@ -298,7 +207,9 @@ def _scope(
     end: date | None,
 ) -> ind.Scope:
     if start is not None and end is not None and end < start:
-        raise invalid(request, "to", word(_WORDS, viewer.locale, "bad_range"))
+        raise invalid(
+            request, "to", gettext(viewer.locale, "The end day must not come before the start day.")
+        )
     settings = state.settings
     zone = ZoneInfo(settings.timezone)
     return ind.Scope(
@@ -314,7 +225,13 @@ def _scope(
 def _day(request: Request, viewer: Viewer, field: str, text: str | None) -> date | None:
     day = form_day(text)
     if isinstance(day, str):
-        raise invalid(request, field, word(_WORDS, viewer.locale, "bad_day", value=day))
+        raise invalid(
+            request,
+            field,
+            gettext(viewer.locale, '"{value}" is not a day (write it as 2026-09-15).').format(
+                value=day
+            ),
+        )
     return day
 
 
@@ -355,7 +272,6 @@ async def indicators_page(
             "campaigns": sorted(state.campaigns()),
             "weekly_max": weekly_max,
         },
-        words=_WORDS,
     )
 
 
@@ -430,4 +346,4 @@ async def indicators_api(
     return _out(await indicator_cache(request, state).get(scope))
 
 
-page = Page(name="indicators", title=_WORDS["title"], role=Role.MANAGER, router=router, api=api)
+page = Page(name="indicators", title=N_("Indicators"), role=Role.MANAGER, router=router, api=api)

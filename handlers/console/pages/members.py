@@ -31,8 +31,8 @@ from rallybot.handlers.console.kit import (
     console_state,
     render,
     require,
-    word,
 )
+from rallybot.handlers.console.words import N_, gettext
 from rallybot.storage.repositories import get_member
 
 __all__ = ["ErasedOut", "MemberOut", "MembersOut", "ProgressOut", "RosterOut", "page"]
@@ -42,91 +42,6 @@ api = APIRouter(tags=["members"])
 
 PAGE_SIZE = 50
 MemberId = Annotated[int, Path(ge=1, le=2_147_483_647)]
-
-_WORDS = {
-    "title": {"en": "Members", "fr": "Membres"},
-    "intro": {
-        "en": "Search the members the bot knows: their onboarding, whether they opted out. "
-        "Erase someone who asks for it, or upload a roster.",
-        "fr": "Cherchez parmi les membres que le bot connaît : leur accueil, s'ils se sont "
-        "désinscrits. Effacez quelqu'un qui le demande, ou envoyez une liste de membres.",
-    },
-    "search": {
-        "en": "Search by name, e-mail or id",
-        "fr": "Chercher par nom, e-mail ou identifiant",
-    },
-    "find": {"en": "Search", "fr": "Chercher"},
-    "found": {"en": "{n} member(s).", "fr": "{n} membre(s)."},
-    "none": {"en": "No member matches.", "fr": "Aucun membre ne correspond."},
-    "name": {"en": "Name", "fr": "Nom"},
-    "email": {"en": "E-mail", "fr": "E-mail"},
-    "team": {"en": "Team, cohort", "fr": "Équipe, cohorte"},
-    "onboarding": {"en": "Onboarding", "fr": "Accueil"},
-    "state": {"en": "Messages", "fr": "Messages"},
-    "opted_out": {"en": "opted out", "fr": "désinscrit"},
-    "left": {"en": "left the roster", "fr": "sorti de la liste"},
-    "active": {"en": "receives them", "fr": "les reçoit"},
-    "done": {"en": "{campaign}: done", "fr": "{campaign} : terminé"},
-    "progress": {
-        "en": "{campaign}: {done} of {total} task(s)",
-        "fr": "{campaign} : {done} tâche(s) sur {total}",
-    },
-    "progress_unknown": {
-        "en": "{campaign}: {done} task(s) done",
-        "fr": "{campaign} : {done} tâche(s) faite(s)",
-    },
-    "not_started": {"en": "not started", "fr": "pas commencé"},
-    "erase": {"en": "Erase…", "fr": "Effacer…"},
-    "more": {"en": "Next", "fr": "Suivants"},
-    "erase_title": {"en": "Erase a member", "fr": "Effacer un membre"},
-    "erase_question": {
-        "en": "Erase {name} ({user_id} on {platform})? Their personal data is erased "
-        "everywhere, as “forget me” does; the indicators stay right. This cannot be undone.",
-        "fr": "Effacer {name} ({user_id} sur {platform}) ? Ses données personnelles sont "
-        "effacées partout, comme le fait « oublie-moi » ; les indicateurs restent justes. "
-        "C'est définitif.",
-    },
-    "erase_confirm": {
-        "en": "I confirm: this person asked to be erased, or has left",
-        "fr": "Je confirme : cette personne a demandé à être effacée, ou est partie",
-    },
-    "erase_yes": {"en": "Erase for good", "fr": "Effacer définitivement"},
-    "cancel": {"en": "Cancel", "fr": "Annuler"},
-    "erased": {"en": "The member was erased.", "fr": "Le membre a été effacé."},
-    "not_confirmed": {
-        "en": "Tick the confirmation to erase.",
-        "fr": "Cochez la confirmation pour effacer.",
-    },
-    "unknown": {
-        "en": "No such member (or erased already).",
-        "fr": "Aucun membre de ce nom (ou déjà effacé).",
-    },
-    "roster": {"en": "Upload a roster", "fr": "Envoyer une liste de membres"},
-    "roster_intro": {
-        "en": "A CSV or Excel roster, read as rallybot roster import reads it: every row is "
-        "checked first, and nothing is imported if one has a problem.",
-        "fr": "Une liste CSV ou Excel, lue comme la lit rallybot roster import : chaque ligne "
-        "est vérifiée d'abord, et rien n'est importé si l'une a un problème.",
-    },
-    "roster_file": {"en": "Roster file", "fr": "Fichier de la liste"},
-    "platform": {"en": "Platform of the id column", "fr": "Plateforme de la colonne id"},
-    "date_format": {"en": "Dates read as", "fr": "Dates lues en"},
-    "dry_run": {"en": "Only check, import nothing", "fr": "Vérifier seulement, ne rien importer"},
-    "upload": {"en": "Upload", "fr": "Envoyer"},
-    "roster_problems": {
-        "en": "{n} problem(s): nothing imported.",
-        "fr": "{n} problème(s) : rien n'a été importé.",
-    },
-    "roster_checked": {
-        "en": "{n} member(s), no problem found (nothing imported).",
-        "fr": "{n} membre(s), aucun problème (rien n'a été importé).",
-    },
-    "roster_done": {
-        "en": "{created} member(s) created, {updated} updated, {unchanged} unchanged.",
-        "fr": "{created} membre(s) créé(s), {updated} mis à jour, {unchanged} inchangé(s).",
-    },
-    "roster_missing": {"en": "Choose a file.", "fr": "Choisissez un fichier."},
-}
 
 
 class ProgressOut(BaseModel):
@@ -230,7 +145,7 @@ async def _page(
         "problem": None,
         **context,
     }
-    return render(request, viewer, "members.html", values, words=_WORDS)
+    return render(request, viewer, "members.html", values)
 
 
 @router.get("/members", name="members", response_class=HTMLResponse)
@@ -255,9 +170,9 @@ async def erase_confirm(
     """Ask before erasing: who, and that it cannot be undone."""
     member = await get_member(state.db, member_id)
     if member is None or member.forgotten:
-        raise HTTPException(404, word(_WORDS, viewer.locale, "unknown"))
+        raise HTTPException(404, gettext(viewer.locale, "No such member (or erased already)."))
     values = {"member": member, "key": form_key()}
-    return render(request, viewer, "members_erase.html", values, words=_WORDS)
+    return render(request, viewer, "members_erase.html", values)
 
 
 @router.post("/members/{member_id}/erase", name="members_erase", response_class=HTMLResponse)
@@ -271,13 +186,17 @@ async def erase_member_page(
     """Erase the member once the manager has ticked the confirmation."""
     if confirm != "yes":
         return await _page(
-            request, viewer, state, problem=word(_WORDS, viewer.locale, "not_confirmed")
+            request,
+            viewer,
+            state,
+            problem=gettext(viewer.locale, "Tick the confirmation to erase."),
         )
     erased = await _erase(state, viewer, member_id)
-    key = "erased" if erased.erased else "unknown"
     if not erased.erased:
-        return await _page(request, viewer, state, problem=word(_WORDS, viewer.locale, key))
-    return await _page(request, viewer, state, notice=word(_WORDS, viewer.locale, key))
+        problem = gettext(viewer.locale, "No such member (or erased already).")
+        return await _page(request, viewer, state, problem=problem)
+    notice = gettext(viewer.locale, "The member was erased.")
+    return await _page(request, viewer, state, notice=notice)
 
 
 async def _erase(state: ConsoleState, viewer: Viewer, member_id: int) -> ErasedOut:
@@ -299,7 +218,9 @@ async def _roster(
     api: bool = False,
 ) -> RosterOutcome:
     if platform not in _platforms(state):
-        message = f"platform: one of {', '.join(_platforms(state))}"
+        message = gettext(viewer.locale, "platform: one of {names}").format(
+            names=", ".join(_platforms(state))
+        )
         # The API answers as its document says: FastAPI's shape of a validation error.
         detail = [{"loc": ["body", "platform"], "msg": message, "type": "value_error"}]
         raise HTTPException(422, detail if api else message)
@@ -330,9 +251,7 @@ async def roster_page(
 ) -> HTMLResponse:
     """Upload a roster: its problems row by row (nothing imported), or what it changed."""
     if file is None or not file.filename:
-        return await _page(
-            request, viewer, state, problem=word(_WORDS, viewer.locale, "roster_missing")
-        )
+        return await _page(request, viewer, state, problem=gettext(viewer.locale, "Choose a file."))
     try:
         outcome = await _roster(state, viewer, file, platform, date_format, dry_run == "yes")
     except HTTPException as exc:
@@ -376,4 +295,4 @@ async def roster_api(
     return _roster_out(await _roster(state, viewer, file, platform, date_format, dry_run, api=True))
 
 
-page = Page(name="members", title=_WORDS["title"], role=Role.MANAGER, router=router, api=api)
+page = Page(name="members", title=N_("Members"), role=Role.MANAGER, router=router, api=api)

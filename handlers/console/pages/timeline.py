@@ -22,7 +22,6 @@ from rallybot.handlers.console.kit import (
     console_state,
     render,
     require,
-    word,
 )
 from rallybot.handlers.console.preview import preview
 from rallybot.handlers.console.sources import (
@@ -42,6 +41,7 @@ from rallybot.handlers.console.timeline import (
     Filters,
     TimelineSource,
 )
+from rallybot.handlers.console.words import N_, gettext, weekday_names
 from rallybot.storage.models import DeliveryStatus
 
 __all__ = ["EntryOut", "TimelineOut", "page"]
@@ -51,87 +51,42 @@ api = APIRouter(tags=["timeline"])
 
 STATUSES = ("planned", *(s.value for s in DeliveryStatus))
 
-_WORDS = {
-    "title": {"en": "Timeline", "fr": "Calendrier"},
-    "intro": {
-        "en": "Every message, sent and to come. Times are in {zone}; each recipient gets "
-        "direct messages at their own time.",
-        "fr": "Tous les messages, envoyés et à venir. Heures : {zone} ; chaque destinataire "
-        "reçoit ses messages privés à son heure.",
-    },
-    "filters": {"en": "Filters", "fr": "Filtres"},
-    "campaign": {"en": "Campaign", "fr": "Campagne"},
-    "audience": {"en": "Audience", "fr": "Public"},
-    "zone": {"en": "Time zone", "fr": "Fuseau horaire"},
-    "locale": {"en": "Language", "fr": "Langue"},
-    "status": {"en": "State", "fr": "État"},
-    "from": {"en": "From (day)", "fr": "Du (jour)"},
-    "to": {"en": "To (day, included)", "fr": "Au (jour, inclus)"},
-    "any": {"en": "any", "fr": "tous"},
-    "apply": {"en": "Show", "fr": "Afficher"},
-    "reset": {"en": "Clear filters", "fr": "Effacer les filtres"},
-    "list": {"en": "List", "fr": "Liste"},
-    "calendar": {"en": "Calendar", "fr": "Mois"},
-    "views": {"en": "Views", "fr": "Vues"},
-    "when": {"en": "When", "fr": "Quand"},
-    "their_time": {"en": "Their time", "fr": "Leur heure"},
-    "step": {"en": "Step", "fr": "Étape"},
-    "to_whom": {"en": "To", "fr": "À"},
-    "lang": {"en": "Lang.", "fr": "Langue"},
-    "count": {"en": "#", "fr": "Nb"},
-    "message": {"en": "Message", "fr": "Message"},
-    "state": {"en": "State", "fr": "État"},
-    "empty": {"en": "Nothing matches these filters.", "fr": "Rien ne correspond à ces filtres."},
-    "more": {"en": "Next page", "fr": "Page suivante"},
-    "first": {"en": "First page", "fr": "Première page"},
-    "open": {"en": "Open", "fr": "Ouvrir"},
-    "prev_month": {"en": "Previous month", "fr": "Mois précédent"},
-    "next_month": {"en": "Next month", "fr": "Mois suivant"},
-    "messages": {"en": "{n} message(s)", "fr": "{n} message(s)"},
-    "day_list": {"en": "{n} message(s) on {day}", "fr": "{n} message(s) le {day}"},
-    "bad_cursor": {
-        "en": "This page link is not valid any more: start again from the first page.",
-        "fr": "Ce lien de page n'est plus valable : recommencez à la première page.",
-    },
-    "bad_range": {
-        "en": "The end day must not come before the start day.",
-        "fr": "Le dernier jour ne doit pas précéder le premier.",
-    },
-    "not_found": {"en": "No such message.", "fr": "Message introuvable."},
-    "bad_day": {
-        "en": '"{value}" is not a day (write it as 2026-09-15).',
-        "fr": "« {value} » n'est pas un jour (écrivez-le 2026-09-15).",
-    },
-    "entry_title": {"en": "Message preview", "fr": "Aperçu du message"},
-    "back": {"en": "Back to the timeline", "fr": "Retour au calendrier"},
-    "as_slack": {"en": "As Slack shows it", "fr": "Tel que Slack l'affiche"},
-    "as_discord": {"en": "As Discord shows it", "fr": "Tel que Discord l'affiche"},
-    "no_discord": {
-        "en": "Discord cannot show this message: {why}",
-        "fr": "Discord ne peut pas afficher ce message : {why}",
-    },
-    "no_message": {
-        "en": "This step has no message of its own (a quiz or a digest is written when it runs).",
-        "fr": "Cette étape n'a pas de message propre (un quiz ou un récapitulatif est écrit à "
-        "son heure).",
-    },
-    "recipients": {"en": "Recipients", "fr": "Destinataires"},
-    "recipient": {"en": "Who", "fr": "Qui"},
-    "local_time": {"en": "Their local time", "fr": "Leur heure locale"},
-    "more_recipients": {"en": "… and {n} more", "fr": "… et {n} autres"},
-    "details": {"en": "Details", "fr": "Détails"},
-    "planned": {"en": "planned", "fr": "prévu"},
-    "pending": {"en": "waiting", "fr": "en attente"},
-    "claimed": {"en": "sending", "fr": "en cours d'envoi"},
-    "sent": {"en": "sent", "fr": "envoyé"},
-    "skipped": {"en": "skipped", "fr": "sauté"},
-    "cancelled": {"en": "cancelled", "fr": "annulé"},
-    "failed": {"en": "failed", "fr": "échec"},
-    "kind_post": {"en": "post", "fr": "publication"},
-    "kind_dm": {"en": "direct messages", "fr": "messages privés"},
-    "kind_quiz": {"en": "quiz", "fr": "quiz"},
-    "kind_digest": {"en": "digest", "fr": "récapitulatif"},
+
+# The words of the delivery states, message kinds and filters the pages show.
+_STATUS_WORDS = {
+    "planned": N_("planned"),
+    "pending": N_("waiting"),
+    "claimed": N_("sending"),
+    "sent": N_("sent"),
+    "skipped": N_("skipped"),
+    "cancelled": N_("cancelled"),
+    "failed": N_("failed"),
 }
+_KIND_WORDS = {
+    # Translators: "post" is a noun: a message posted in a channel (not a direct message).
+    "post": N_("post"),
+    "dm": N_("direct messages"),
+    "quiz": N_("quiz"),
+    "digest": N_("digest"),
+}
+_FILTER_WORDS = {
+    "campaign": N_("Campaign"),
+    "audience": N_("Audience"),
+    "zone": N_("Time zone"),
+    "locale": N_("Language"),
+}
+
+
+def _words(locale: str) -> dict[str, dict[str, str]]:
+    """The state, kind and filter names of the timeline's templates, in ``locale``."""
+    return {
+        name: {key: gettext(locale, text) for key, text in table.items()}
+        for name, table in (
+            ("status_words", _STATUS_WORDS),
+            ("kind_words", _KIND_WORDS),
+            ("filter_words", _FILTER_WORDS),
+        )
+    }
 
 
 class EntryOut(BaseModel):
@@ -244,7 +199,9 @@ def _filters(
 ) -> Filters:
     tz = ZoneInfo(state.settings.timezone)
     if start is not None and end is not None and end < start:
-        raise invalid(request, "to", word(_WORDS, viewer.locale, "bad_range"))
+        raise invalid(
+            request, "to", gettext(viewer.locale, "The end day must not come before the start day.")
+        )
     return Filters(
         campaign=campaign or None,
         audience=audience or None,
@@ -268,14 +225,27 @@ async def _page(
     try:
         found = await source.page(filters, state.clock.now(), cursor=cursor, limit=limit)
     except BadCursor:
-        raise invalid(request, "cursor", word(_WORDS, viewer.locale, "bad_cursor")) from None
+        raise invalid(
+            request,
+            "cursor",
+            gettext(
+                viewer.locale,
+                "This page link is not valid any more: start again from the first page.",
+            ),
+        ) from None
     return TimelineOut(entries=[_entry(e) for e in found.entries], next_cursor=found.next_cursor)
 
 
 def _day(request: Request, viewer: Viewer, field: str, text: str | None) -> date | None:
     day = form_day(text)
     if isinstance(day, str):
-        raise invalid(request, field, word(_WORDS, viewer.locale, "bad_day", value=day))
+        raise invalid(
+            request,
+            field,
+            gettext(viewer.locale, '"{value}" is not a day (write it as 2026-09-15).').format(
+                value=day
+            ),
+        )
     return day
 
 
@@ -370,12 +340,12 @@ async def timeline_page(
             counts=counts,
             previous=previous.strftime("%Y-%m"),
             following=following.strftime("%Y-%m"),
-            weekdays=[calendar.day_abbr[(i) % 7] for i in range(7)],
+            weekdays=weekday_names(viewer.locale),
         )
     else:
         found = await _page(request, source, filters, state, viewer, cursor, PAGE_SIZE)
         values.update(entries=found.entries, next_cursor=found.next_cursor)
-    return render(request, viewer, "timeline.html", values, words=_WORDS)
+    return render(request, viewer, "timeline.html", {**values, **_words(viewer.locale)})
 
 
 EntryId = Annotated[str, Path(min_length=2, max_length=400)]
@@ -386,7 +356,7 @@ async def _detail(
 ) -> tuple[EntryDetail, EntryDetailOut]:
     found = await timeline_source(request, state).detail(entry_id, state.clock.now())
     if found is None:
-        raise HTTPException(404, word(_WORDS, viewer.locale, "not_found"))
+        raise HTTPException(404, gettext(viewer.locale, "No such message."))
     message_out = None
     if found.message is not None and found.entry.kind in ("post", "dm"):
         shown = preview(found.message)
@@ -425,8 +395,7 @@ async def entry_page(
         request,
         viewer,
         "timeline_entry_part.html" if partial else "timeline_entry.html",
-        {"detail": out, "zone": state.settings.timezone},
-        words=_WORDS,
+        {"detail": out, "zone": state.settings.timezone, **_words(viewer.locale)},
     )
 
 
@@ -491,4 +460,4 @@ async def entry_api(
     return out
 
 
-page = Page(name="timeline", title=_WORDS["title"], role=Role.MANAGER, router=router, api=api)
+page = Page(name="timeline", title=N_("Timeline"), role=Role.MANAGER, router=router, api=api)
