@@ -114,7 +114,7 @@ def person_row(
     return _row(
         campaign_id,
         step_id,
-        f"request:{key}",
+        f"{outbox.PERSON}{key}",
         payload,
         now,
         occurrence="once",

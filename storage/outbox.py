@@ -36,6 +36,7 @@ _AM = table_of(AudienceMember)
 _CM = table_of(ChannelMember)
 
 __all__ = [
+    "PERSON",
     "affected",
     "begin_attempts",
     "cancel_pending",
@@ -64,6 +65,9 @@ __all__ = [
 
 _T = table_of(Delivery)
 _BATCH = 500
+PERSON = "request:"
+"""The recipient prefix of a message to a person with no member row any more (the "forget me"
+confirmation): its payload holds their platform id until it is finished, then is emptied."""
 
 
 def affected(result: sa.Result[Any]) -> int:
@@ -503,10 +507,21 @@ async def skip_overdue(
     )
     async with db.session() as session:
         if by_step is None:
-            return affected(await session.execute(statement))
-        return _count_steps(
-            await session.execute(statement.returning(D.campaign_id, D.step_id)), by_step
-        )
+            skipped = affected(await session.execute(statement))
+        else:
+            result = await session.execute(statement.returning(D.campaign_id, D.step_id))
+            skipped = _count_steps(result, by_step)
+        if skipped:  # a message to a forgotten person that never went keeps no trace of them
+            await session.execute(
+                sa.update(Delivery)
+                .where(
+                    D.recipient.like(f"{PERSON}%"),
+                    D.status == DeliveryStatus.skipped.value,
+                    D.updated_at == now,
+                )
+                .values(payload={"scrubbed": True}, platform_channel_id=None)
+            )
+        return skipped
 
 
 def _count_steps(result: Iterable[Any], by_step: dict[tuple[str, str], int]) -> int:

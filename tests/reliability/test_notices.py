@@ -33,6 +33,7 @@ from rallybot.handlers.steering import RETRY_ACTION
 from rallybot.storage import journal as journal_store
 from rallybot.storage.database import Database
 from rallybot.storage.models import Delivery, table_of
+from rallybot.storage.outbox import skip_overdue
 from rallybot.storage.repositories import upsert_member
 from tests.engagement import quiz_helpers as quiz
 from tests.helpdesk import helpers as help_desk
@@ -482,3 +483,16 @@ async def test_a_task_button_handled_again_after_a_crash_is_acknowledged_once(
     await recover(again)
     acks = [t for t in texts(adapter, "nina")[before:] if "is done" in t]
     assert len(acks) == 1, texts(adapter, "nina")[before:]
+
+
+async def test_a_forget_me_confirmation_that_never_went_keeps_nobody(db: Database) -> None:
+    """The bot was down longer than the confirmation's grace: it is skipped, and emptied."""
+    clock = SimulatedClock(quiz.T0)
+    row = notices.person_row(
+        ".privacy", "forgotten", "k1", "alice", Message(text="Done"), clock.now()
+    )
+    async with db.session() as session:
+        await notices.queue(session, [row])
+    await skip_overdue(db, clock.now() + timedelta(days=2), "missed")
+    [kept] = await _privacy_rows(db)
+    assert kept.status == "skipped" and kept.payload == {"scrubbed": True}
