@@ -36,6 +36,7 @@ from rallybot.bot.events import (
     UserRef,
 )
 from rallybot.bot.feature import Feature, Subscription, Tick
+from rallybot.bot.i18n import N_
 from rallybot.bot.messages import Message
 from rallybot.bot.messages import member as member_text
 from rallybot.campaigns.loader import LoadError
@@ -86,16 +87,52 @@ member's id): written with the badge, in one transaction, so each goes out exact
 
 PERIODS: dict[str, Period] = {"all": "all", "season": "season", "7d": "7d", "30d": "30d"}
 
+# The reasons written in the ledger are English (its rows are read by managers' tools and
+# exports); a member reads them through the catalogs (:func:`reason_text`).
 _REASONS = {
-    "reaction_on_announcement": "reaction on an announcement",
-    "first_post": "first post",
-    "quiz_correct": "correct quiz answer",
-    "quiz_speed_bonus": "quiz speed bonus",
-    "challenge_done": "challenge done",
-    "kudos_received": "kudos",
-    "onboarding_task": "onboarding task",
-    "help_answer_accepted": "accepted help answer",
+    "reaction_on_announcement": N_("reaction on an announcement"),
+    "first_post": N_("first post"),
+    "quiz_correct": N_("correct quiz answer"),
+    "quiz_speed_bonus": N_("quiz speed bonus"),
+    "challenge_done": N_("challenge done"),
+    # Translators: points a member got from a colleague's thanks.
+    "kudos_received": N_("kudos"),
+    "onboarding_task": N_("onboarding task"),
+    "help_answer_accepted": N_("accepted help answer"),
 }
+_FIXED_REASONS = frozenset({*_REASONS.values(), N_("onboarding checklist complete")})
+# A reason the code wrote with a value in it, as stored, and its message id: the value (a
+# challenge's title, a kudos' words, an emoji) is shown as it is.
+_SHAPED_REASONS = (
+    (re.compile(r"^challenge done: (?P<value>.+)$", re.S), N_("challenge done: {value}")),
+    # Translators: {value} is the words a colleague wrote with their thanks.
+    (re.compile(r"^kudos: (?P<value>.+)$", re.S), N_("kudos: {value}")),
+    (
+        re.compile(r"^reacted :(?P<value>[^:\s]+): to an announcement$"),
+        N_("reacted :{value}: to an announcement"),
+    ),
+    (re.compile(r"^kudos by :(?P<value>[^:\s]+): reaction$"), N_("kudos by :{value}: reaction")),
+)
+_TAKEN_BACK = " (taken back)"
+
+
+def reason_text(locale: str | None, reason: str) -> str:
+    """A ledger entry's reason for a member to read: the reasons the code writes (old rows
+    included: they are stored as these English texts) in ``locale``'s language; a manager's
+    own words as member text, untouched."""
+    if reason.endswith(_TAKEN_BACK):
+        inner = reason_text(locale, reason.removesuffix(_TAKEN_BACK))
+        # Translators: points withdrawn (a reaction or a kudos removed); {reason} the original.
+        return i18n.gettext(locale, "{reason} (taken back)").format(reason=inner)
+    if reason in _FIXED_REASONS:
+        return i18n.gettext(locale, reason)
+    for pattern, message in _SHAPED_REASONS:
+        if (found := pattern.match(reason)) is not None:
+            value = member_text(found["value"], 200)
+            return i18n.gettext(locale, message).format(value=value)
+    return member_text(reason, 200)
+
+
 D = table_of(Delivery).c
 M = table_of(Member).c
 
@@ -689,7 +726,8 @@ async def summary(ctx: BotContext, member: Member, *, entries: int = 5) -> list[
     if recent:
         lines.append(i18n.gettext(locale, "Last entries:"))
         lines.extend(
-            f"  #{e.id} {_signed(e.amount)} {member_text(e.reason, 200)} ({e.created_at:%Y-%m-%d})"
+            f"  #{e.id} {_signed(e.amount)} {reason_text(locale, e.reason)} "
+            f"({e.created_at:%Y-%m-%d})"
             for e in recent
         )
     return lines
