@@ -184,7 +184,7 @@ _ERRORS = {
         "(rallybot console link)."
     ),
     "state_bad": N_("This sign-in did not start here, or took too long. Please start again."),
-    # Translators: {why} is the platform's own error code, in English.
+    # Translators: why is the platform's own error code, in English.
     "provider_failed": N_("The sign-in did not succeed: {why}. Please start again."),
     "not_allowed": N_(
         "You are signed in on {platform} as {key}, who is neither a community manager nor a "

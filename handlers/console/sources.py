@@ -134,12 +134,12 @@ def _duration(context: Context, seconds: float | None) -> str:
     locale = context.get("locale")
     if seconds is None:
         return "—"
-    # Translators: durations, short: "12 min", "3.5 h" (hours), "2.0 d" (days).
     if seconds < 3600:
+        # Translators: durations, short: "12 min", "3.5 h" (hours), "2.0 d" (days).
         return gettext(locale, "{n} min").format(n=number(round(seconds / 60), locale))
     if seconds < 48 * 3600:
-        return gettext(locale, "{n} h").format(n=number(round(seconds / 3600, 1), locale))
-    return gettext(locale, "{n} d").format(n=number(round(seconds / 86400, 1), locale))
+        return gettext(locale, "{n} h").format(n=number(seconds / 3600, locale, "0.0"))
+    return gettext(locale, "{n} d").format(n=number(seconds / 86400, locale, "0.0"))
 
 
 @pass_context

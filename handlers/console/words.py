@@ -69,13 +69,14 @@ def language(locale: str | None) -> str:
     return (locale or "en").replace("-", "_").split("_")[0].lower() or "en"
 
 
-def number(value: int | float, locale: str | None) -> str:
-    """A count written for the locale (``1,234`` in English, ``1 234`` in French); English
-    when Babel does not know the locale."""
+def number(value: int | float, locale: str | None, pattern: str | None = None) -> str:
+    """A number written for the locale (``1,234`` in English, ``1 234`` in French), with a
+    Babel ``pattern`` when given (``"0.0"``: one decimal, always); English when Babel does not
+    know the locale."""
     try:
-        return format_decimal(value, locale=(locale or "en").replace("-", "_"))
+        return format_decimal(value, pattern, locale=(locale or "en").replace("-", "_"))
     except (ValueError, LookupError):
-        return format_decimal(value, locale="en")
+        return format_decimal(value, pattern, locale="en")
 
 
 def weekday_names(locale: str | None) -> list[str]:

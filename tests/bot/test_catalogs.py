@@ -147,3 +147,16 @@ def test_the_console_domain_is_apart_from_the_bots() -> None:
     assert words.ngettext("fr", "{n} message", "{n} messages", 0) == "{n} message"
     assert words.pgettext("fr", "help desk questions", "Open") == "Ouvertes"
     assert words.gettext("fr", "Open") == "Ouvrir"
+
+
+def test_the_console_writes_counts_and_durations_for_the_locale() -> None:
+    from rallybot.handlers.console import sources  # noqa: F401 (registers the filters)
+    from rallybot.handlers.console.kit import templates
+
+    page = templates.env.from_string(
+        "{{ 5400 | duration }} | {{ 0.456 | pct }} | "
+        "{{ ngettext('{n} message', '{n} messages', n, n=n) }}"
+    )
+    assert page.render(locale="en", n=1234) == "1.5 h | 46% | 1,234 messages"
+    assert page.render(locale="de", n=1234) == "1,5 Std. | 46\u00a0% | 1.234 Nachrichten"
+    assert page.render(locale="fr", n=1) == "1,5 h | 46\u00a0% | 1 message"
