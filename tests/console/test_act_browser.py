@@ -152,7 +152,7 @@ async def test_acting_in_the_browser(live_bot: LiveBot, chromium: str) -> None:
             await page.click("#step-connect-launch-pilot-invitation a.button >> nth=0")
             await page.fill("#act-target", "@UMEMBER")
             await page.click("main form.inline-form button")
-            assert "now to 1 member(s)?" in await page.inner_text("#act-question")
+            assert "now to 1 member?" in await page.inner_text("#act-question")
             await page.click("main form[method=post] button[type=submit]")
             await page.locator(".notice.ok").wait_for()
             await live_bot.replica.dispatcher.run_once()
