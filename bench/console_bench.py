@@ -15,6 +15,9 @@ run on the same database:
 - ``rallybot campaign list`` (the command line's view of the deliveries) and
   ``rallybot report --format json`` (the indicators), each in a fresh process.
 
+``--url`` uses (and keeps) one database: the first run fills it (the slow part at full size),
+later runs only migrate it and time the pages, to compare two versions of the code.
+
 The indicators page serves figures computed at most five minutes before (computed again in the
 background): its first request, which computes them, is reported apart (``cold_s``).
 """
@@ -134,6 +137,12 @@ def _cli(url: str, *args: str) -> float:
     return round(time.perf_counter() - started, 2)
 
 
+async def _filled(db: Database) -> bool:
+    """Whether an earlier run (``--url``) already filled this database: then it is reused."""
+    async with db.engine.connect() as conn:
+        return bool((await conn.exec_driver_sql("SELECT count(*) FROM delivery")).scalar_one())
+
+
 async def bench(
     url: str, backend: str, members: int, events: int, deliveries: int, repeat: int
 ) -> None:
@@ -142,10 +151,11 @@ async def bench(
     db = create_database(url)
     started = time.perf_counter()
     try:
-        await load_base(db, members)
-        await load_events(db, 0, events, members)
-        await load_deliveries(db, deliveries, members)
-        await analyze(db)
+        if not await _filled(db):
+            await load_base(db, members)
+            await load_events(db, 0, events, members)
+            await load_deliveries(db, deliveries, members)
+            await analyze(db)
         load_s = round(time.perf_counter() - started, 1)
         settings = Settings(
             _env_file=None,
@@ -256,6 +266,10 @@ async def main_async(args: argparse.Namespace) -> None:
     """Run on a temporary SQLite file and, if reachable, a temporary PostgreSQL database."""
     backends = args.backends.split(",")
     sizes = (args.members, int(args.events * 1_000_000), int(args.deliveries * 1_000_000))
+    if args.url:  # one database, kept: filled by the first run, only migrated by the next
+        backend = "postgresql" if args.url.startswith("postgresql") else "sqlite"
+        await bench(args.url, backend, *sizes, args.repeat)
+        return
     if "sqlite" in backends:
         with tempfile.TemporaryDirectory(dir=args.tmp) as tmp:
             await bench(f"sqlite:///{Path(tmp) / 'bench.db'}", "sqlite", *sizes, args.repeat)
@@ -285,6 +299,11 @@ def main() -> None:
     parser.add_argument("--backends", default="sqlite,postgresql")
     parser.add_argument("--pg-url", default="postgresql://postgres@127.0.0.1:5432/test")
     parser.add_argument("--tmp", default=None, help="Folder for the SQLite file.")
+    parser.add_argument(
+        "--url",
+        default=None,
+        help="Use and keep this database: filled if empty, reused as it is otherwise.",
+    )
     asyncio.run(main_async(parser.parse_args()))
 
 

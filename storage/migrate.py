@@ -40,6 +40,7 @@ __all__ = [
     "ADVISORY_LOCK_KEY",
     "LOCK_WAIT_SECONDS",
     "MIGRATIONS_DIR",
+    "OPTIONAL_INDEXES",
     "SchemaError",
     "SchemaStatus",
     "alembic_config",
@@ -47,6 +48,7 @@ __all__ = [
     "downgrade",
     "ensure_schema",
     "head_revision",
+    "include_object",
     "make_revision",
     "run_blocking",
     "schema_status",
@@ -70,7 +72,22 @@ _LOCK_POLL_SECONDS = 0.25
 #: The Alembic script directory, shipped as package data beside this module.
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 
+#: Indexes a migration creates only where it can (0024's trigram indexes need PostgreSQL's
+#: pg_trgm extension): the models do not declare them, and comparing the schema with the
+#: models leaves them out, present or not.
+OPTIONAL_INDEXES = frozenset(
+    {"ix_member_search_name", "ix_member_search_email", "ix_member_search_user_id"}
+)
+
 _T = TypeVar("_T")
+
+
+def include_object(
+    obj: object, name: str | None, type_: str, reflected: bool, compare_to: object
+) -> bool:
+    """Alembic's filter when comparing the schema with the models: not the optional
+    indexes."""
+    return not (type_ == "index" and name in OPTIONAL_INDEXES)
 
 
 def run_blocking(coro: Coroutine[Any, Any, _T]) -> _T:

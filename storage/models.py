@@ -91,6 +91,8 @@ class Member(SQLModel, table=True):
             sa.func.lower(sa.func.coalesce(sa.text("display_name"), "")),
             "id",
         ),
+        # The search's trigram indexes (ix_member_search_*) are PostgreSQL's only and need
+        # the pg_trgm extension: migration 0024 creates them when it can, not the models.
     )
 
     id: int | None = Field(default=None, primary_key=True)

@@ -21,6 +21,7 @@ from rallybot.storage.migrate import (
     ADVISORY_LOCK_KEY,
     LOCK_WAIT_SECONDS,
     SchemaError,
+    include_object,
     run_blocking,
 )
 from rallybot.storage.models import UTCDateTime  # importing storage.models registers every table
@@ -53,6 +54,7 @@ def _configure(**kwargs: Any) -> None:
     context.configure(
         target_metadata=target_metadata,
         render_item=render_item,
+        include_object=include_object,
         compare_type=True,
         **kwargs,
     )

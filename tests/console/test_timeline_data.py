@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -21,7 +22,7 @@ from rallybot.handlers.console.timeline import (
     encode_cursor,
 )
 from rallybot.storage.database import Database
-from rallybot.storage.models import CampaignStatus
+from rallybot.storage.models import CampaignStatus, Delivery
 from rallybot.storage.repositories import set_campaign_status
 from tests.console.world import LAUNCH, launch_world
 
@@ -205,3 +206,44 @@ async def test_the_plan_is_kept_while_the_clock_moves_within_the_hour(
     await set_campaign_status(db, "launch", CampaignStatus.paused, now)
     await _all(source, Filters(), now + timedelta(minutes=2), 100)
     assert loads == 2
+
+
+async def test_calendar_days_match_the_rows_one_by_one(db: Database) -> None:
+    """The calendar's days against the rows counted one by one: each row on the local day of
+    its UTC hour's start, a half-hour zone's month edges included, with and without filters."""
+    start = datetime(2027, 2, 27, 17, 5, tzinfo=UTC)
+    times = [start + timedelta(minutes=37 * i) for i in range(700)]  # past 2027-03-15
+    async with db.session() as session:
+        for i, due in enumerate(times):
+            session.add(
+                Delivery(
+                    campaign_id="a" if i % 3 else "b",
+                    step_id="s",
+                    recipient=f"member:{i}",
+                    occurrence="once",
+                    due_at=due,
+                    grace_until=due + timedelta(hours=1),
+                    status="sent" if i % 4 else "pending",
+                    payload={},
+                    content_hash="",
+                )
+            )
+    source = TimelineSource(db, {}, default_timezone="UTC")
+    for zone in ("Asia/Kolkata", "Europe/Paris", "UTC"):
+        tz = ZoneInfo(zone)
+        for filters in (Filters(), Filters(status="pending"), Filters(campaign="b")):
+            days = await source.days(filters, start, date(2027, 3, 1), zone)
+            first = datetime(2027, 3, 1, tzinfo=tz)
+            following = datetime(2027, 4, 1, tzinfo=tz)
+            expected: dict[date, int] = {}
+            for i, due in enumerate(times):
+                if not first <= due < following:
+                    continue
+                if filters.status and (i % 4 == 0) != (filters.status == "pending"):
+                    continue
+                if filters.campaign and ("a" if i % 3 else "b") != filters.campaign:
+                    continue
+                # placed by its UTC hour's start, as the grouped count placed it
+                day = due.replace(minute=0).astimezone(tz).date()
+                expected[day] = expected.get(day, 0) + 1
+            assert days == expected, (zone, filters)

@@ -22,6 +22,7 @@ from rallybot.storage.migrate import (
     current_revision,
     downgrade,
     head_revision,
+    include_object,
     main,
     run_blocking,
     upgrade,
@@ -42,7 +43,8 @@ def _inspect(url: str) -> tuple[list[Any], set[str]]:
     """The differences between the database at ``url`` and the models, and its table names."""
 
     def run(connection: Connection) -> tuple[list[Any], set[str]]:
-        diff = compare_metadata(MigrationContext.configure(connection), SQLModel.metadata)
+        context = MigrationContext.configure(connection, opts={"include_object": include_object})
+        diff = compare_metadata(context, SQLModel.metadata)
         return diff, set(inspect(connection).get_table_names())
 
     async def go() -> tuple[list[Any], set[str]]:
