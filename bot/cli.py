@@ -887,7 +887,9 @@ def db_upgrade(revision: Annotated[str, typer.Argument(help="Target revision.")]
     except SchemaError as exc:
         err.print(f"[red]{exc}[/red]", soft_wrap=True)
         raise typer.Exit(2) from None
-    out.print(f"Database {safe} is at revision {current_revision(settings.database_url)}.")
+    done = i18n.gettext(_words(settings), "Database {url} is at revision {revision}.")
+    reached = current_revision(settings.database_url)
+    out.print(done.format(url=safe, revision=reached), markup=False, soft_wrap=True)
 
 
 @db_app.command("current")
@@ -906,7 +908,8 @@ def db_current() -> None:
             f"[red]Database unreachable:[/red] {type(exc).__name__}: {reason}", soft_wrap=True
         )
         raise typer.Exit(1) from None
-    out.print(revision or "empty (run: rallybot db upgrade)")
+    # Translators: the database has no schema yet; the command stays as it is.
+    out.print(revision or i18n.gettext(_words(settings), "empty (run: rallybot db upgrade)"))
 
 
 @db_app.command("backup")
@@ -918,15 +921,22 @@ def db_backup(
     from rallybot.storage.backup import BackupError, backup
 
     settings = _settings()
+    words = _words(settings)
     if path.exists() and not force:
-        err.print(f"[red]{path} exists:[/red] choose another name or pass --force.")
+        exists = i18n.gettext(words, "{path} exists: choose another name or pass --force.")
+        err.print(exists.format(path=path), style="red", markup=False)
         raise typer.Exit(1)
     try:
         backup(settings.database_url, path)
     except BackupError as exc:
-        err.print(f"[red]Backup failed:[/red] {exc}", soft_wrap=True)
+        failed = i18n.gettext(words, "Backup failed: {problem}")
+        err.print(failed.format(problem=exc), style="red", markup=False, soft_wrap=True)
         raise typer.Exit(1) from None
-    out.print(f"Backed up to {path} ({path.stat().st_size} bytes).", soft_wrap=True)
+    size = path.stat().st_size
+    saved = i18n.ngettext(
+        words, "Backed up to {path} ({n} byte).", "Backed up to {path} ({n} bytes).", size
+    )
+    out.print(saved.format(path=path, n=size), markup=False, soft_wrap=True)
 
 
 @db_app.command("restore")
@@ -941,15 +951,19 @@ def db_restore(
     from rallybot.storage.database import create_database
 
     settings = _settings()
+    words = _words(settings)
     safe = create_database(settings.database_url).safe_url
-    if not yes and not typer.confirm(f"Replace everything in {safe} with {path}?"):
+    ask = i18n.gettext(words, "Replace everything in {url} with {path}?")
+    if not yes and not typer.confirm(ask.format(url=safe, path=path)):
         raise typer.Exit(1)
     try:
         restore(settings.database_url, path)
     except BackupError as exc:
-        err.print(f"[red]Restore failed:[/red] {exc}", soft_wrap=True)
+        failed = i18n.gettext(words, "Restore failed: {problem}")
+        err.print(failed.format(problem=exc), style="red", markup=False, soft_wrap=True)
         raise typer.Exit(1) from None
-    out.print(f"Restored {path} into {safe}.", soft_wrap=True)
+    restored = i18n.gettext(words, "Restored {path} into {url}.")
+    out.print(restored.format(path=path, url=safe), markup=False, soft_wrap=True)
 
 
 @config_app.command("example")

@@ -152,9 +152,9 @@ def test_demo_refuses_an_unknown_language() -> None:
 
 
 def test_db_upgrade_and_current(tmp_path: Path) -> None:
-    result = runner.invoke(app, ["db", "current"])
+    result = runner.invoke(app, ["--locale", "en", "db", "current"])
     assert result.exit_code == 0 and "empty" in result.output
-    result = runner.invoke(app, ["db", "upgrade"])
+    result = runner.invoke(app, ["--locale", "en", "db", "upgrade"])
     assert result.exit_code == 0, result.output
     assert "is at revision" in result.output
     result = runner.invoke(app, ["db", "current"])

@@ -58,7 +58,7 @@ async def test_backup_then_restore_gives_the_same_dump(
     original = _dump(db_url)
     runner = CliRunner()
 
-    saved = runner.invoke(app, ["db", "backup", str(tmp_path / "backup.db")])
+    saved = runner.invoke(app, ["--locale", "en", "db", "backup", str(tmp_path / "backup.db")])
     assert saved.exit_code == 0, saved.output
     assert "Backed up to" in saved.output
 
@@ -104,7 +104,7 @@ def test_a_failed_pg_dump_says_why_and_leaves_no_file(
         pytest.fail("pg_dump is needed (apt-get install postgresql-client)")
     monkeypatch.setenv("DATABASE_URL", "postgresql://nobody:secret-pw@127.0.0.1:9/none")
     monkeypatch.chdir(tmp_path)
-    result = CliRunner().invoke(app, ["db", "backup", str(tmp_path / "x.dump")])
+    result = CliRunner().invoke(app, ["--locale", "en", "db", "backup", str(tmp_path / "x.dump")])
     assert result.exit_code == 1, result.output
     assert "Backup failed: pg_dump failed:" in result.output
     assert "secret-pw" not in result.output
