@@ -1130,7 +1130,7 @@ def campaign_list(
 ) -> None:
     """The campaigns the database knows, their state and their deliveries."""
     from rallybot.bot.reloads import load_absences
-    from rallybot.handlers.admin import state_word
+    from rallybot.handlers.admin.feature import state_word
     from rallybot.storage.outbox import counts_by_step
     from rallybot.storage.repositories import list_states
 
@@ -1218,7 +1218,7 @@ def _campaigns_json(
 
 def _set_status(campaign_id: str, paused: bool) -> None:
     from rallybot.bot.clock import utcnow
-    from rallybot.handlers.admin import state_word
+    from rallybot.handlers.admin.feature import state_word
     from rallybot.storage.models import CampaignStatus
     from rallybot.storage.repositories import set_campaign_status
 
@@ -1273,7 +1273,7 @@ async def _match_roster(
     from rallybot.bot.adapters.base import PlatformStartError, create_adapter
     from rallybot.bot.clock import SystemClock
     from rallybot.bot.events import Event
-    from rallybot.handlers.onboarding import match_roster
+    from rallybot.handlers.onboarding.feature import match_roster
 
     kwargs: dict[str, object] = {}
     if platform in {"slack", "discord"}:

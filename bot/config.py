@@ -201,7 +201,7 @@ class Settings(BaseSettings):
         default="https://discord.com/api/v10", validation_alias=_env("DISCORD_API_URL")
     )
 
-    # onboarding journeys (handlers/onboarding.py)
+    # onboarding journeys (handlers/onboarding/)
     onboarding_buddies: Annotated[list[str], NoDecode] = Field(
         default_factory=list, validation_alias=_env("RALLYBOT_ONBOARDING_BUDDIES")
     )
@@ -232,7 +232,7 @@ class Settings(BaseSettings):
     )
     recognition_at: str = Field(default="17:00", validation_alias=_env("RALLYBOT_RECOGNITION_AT"))
 
-    # help channel (handlers/helpdesk.py)
+    # help channel (handlers/helpdesk/)
     help_channel: str | None = Field(default=None, validation_alias=_env("RALLYBOT_HELP_CHANNEL"))
     helpers: str = Field(default="", validation_alias=_env("RALLYBOT_HELPERS"))
     helpers_timezone: str | None = Field(
@@ -260,7 +260,7 @@ class Settings(BaseSettings):
     retention_days: int | None = Field(
         default=None, ge=1, validation_alias=_env("RALLYBOT_RETENTION_DAYS")
     )
-    # privacy (handlers/survey.py): the secret that keys the survey buttons; unset, one is
+    # privacy (handlers/survey/): the secret that keys the survey buttons; unset, one is
     # generated and kept in the database (bot_secret) so a fresh install works
     secret_key: SecretStr | None = Field(default=None, validation_alias=_env("RALLYBOT_SECRET_KEY"))
     # privacy (bot/privacy.py): members deactivated by `roster import --remove-missing` are

@@ -36,7 +36,7 @@ from rallybot.bot.events import (
     UserRef,
 )
 from rallybot.campaigns.journey import ACCEPT_ACTION, DONE_ACTION
-from rallybot.handlers.helpdesk import ACTION_FAQ, ACTION_SOLVED
+from rallybot.handlers.helpdesk.feature import ACTION_FAQ, ACTION_SOLVED
 from rallybot.storage.database import Database
 from rallybot.storage.repositories import upsert_member
 from tests.pseudo_locale import PSEUDO, bare_words, file_texts, pseudo_locale, unwrapped
@@ -530,7 +530,7 @@ def _syntax() -> set[str]:
     from babel.dates import get_day_names, get_month_names
 
     from rallybot.bot.commands import catalogue
-    from rallybot.handlers.admin import synopsis
+    from rallybot.handlers.admin.feature import synopsis
 
     calendar = {
         *get_day_names("abbreviated", locale=PSEUDO).values(),

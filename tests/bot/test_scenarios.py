@@ -600,7 +600,7 @@ async def test_an_unreachable_platform_while_confirming_an_earlier_send_retries_
 async def test_a_failing_feature_tick_does_not_stop_the_campaign(
     db: Database, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
-    from rallybot.handlers import quiz
+    from rallybot.handlers.quiz import feature as quiz
 
     async def broken(bot: object) -> None:
         raise RuntimeError("quiz state is corrupt")

@@ -18,7 +18,7 @@ from rallybot.handlers.console.act_services import (
     search_members,
     step_rows,
 )
-from rallybot.handlers.steering import find_step
+from rallybot.handlers.steering.feature import find_step
 from rallybot.storage.database import Database
 from rallybot.storage.models import Member
 from rallybot.storage.onboarding_models import JourneyState, JourneyTask

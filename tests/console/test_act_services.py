@@ -8,8 +8,8 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
-from rallybot.handlers.challenges import decide_submission, decide_submission_alone
-from rallybot.handlers.steering import find_step, recipients, send_now, skip_step
+from rallybot.handlers.challenges.feature import decide_submission, decide_submission_alone
+from rallybot.handlers.steering.feature import find_step, recipients, send_now, skip_step
 from rallybot.storage.challenge_models import ChallengeSubmission
 from rallybot.storage.database import Database
 from rallybot.storage.models import Delivery, DeliveryStatus

@@ -15,7 +15,7 @@ from rallybot.bot.clock import SimulatedClock
 from rallybot.bot.config import Settings
 from rallybot.bot.messages import Message
 from rallybot.campaigns.loader import CampaignLoadError, load_campaign_text
-from rallybot.handlers.points import grant
+from rallybot.handlers.points.feature import grant
 from rallybot.storage.database import Database
 from rallybot.storage.models import Delivery, table_of
 from rallybot.storage.repositories import upsert_member

@@ -24,7 +24,7 @@ from rallybot.bot.events import (
 )
 from rallybot.bot.messages import Message
 from rallybot.campaigns.rules import load_rules_text
-from rallybot.handlers.points import PointsFeature, grant
+from rallybot.handlers.points.feature import PointsFeature, grant
 from rallybot.storage import ledger
 from rallybot.storage.database import Database
 from rallybot.storage.models import ALL_TIME, PointEntry, table_of

@@ -11,7 +11,7 @@ from pathlib import Path
 import sqlalchemy as sa
 
 from rallybot.bot.clock import SimulatedClock
-from rallybot.handlers.quiz import SPEED_BONUS_COUNT
+from rallybot.handlers.quiz.feature import SPEED_BONUS_COUNT
 from rallybot.storage.database import Database
 from rallybot.storage.quiz_models import QuizAnswer, QuizRun
 from tests.engagement.quiz_helpers import (
@@ -214,7 +214,7 @@ async def test_a_manager_starts_a_live_quiz_with_a_command(db: Database, tmp_pat
 def test_a_discord_click_is_read_like_a_slack_one() -> None:
     from rallybot.bot.adapters.discord.render import custom_id, parse_custom_id
     from rallybot.bot.events import ButtonClicked
-    from rallybot.handlers.quiz import _parse_action
+    from rallybot.handlers.quiz.feature import _parse_action
 
     parsed = parse_custom_id(custom_id("quiz", "12:3:4"))
     assert parsed is not None
@@ -233,7 +233,7 @@ def test_every_question_renders_on_slack_and_discord() -> None:
     from rallybot.bot.adapters.slack.render import original_action_id
     from rallybot.bot.adapters.slack.render import render_message as slack_message
     from rallybot.campaigns.quiz import load_bank_text
-    from rallybot.handlers.quiz import _Asked, question_message
+    from rallybot.handlers.quiz.feature import _Asked, question_message
     from rallybot.storage.quiz_models import QuizRun
 
     choices = "\n".join(f"      - {{text: choice number {i}, correct: true}}" for i in range(24))

@@ -11,7 +11,7 @@ from rallybot.bot.adapters.discord.render import render_message as discord_rende
 from rallybot.bot.adapters.slack.render import render_message as slack_render
 from rallybot.bot.clock import SimulatedClock
 from rallybot.bot.messages import member, plain
-from rallybot.handlers.quiz import QuizFeature, shown
+from rallybot.handlers.quiz.feature import QuizFeature, shown
 from rallybot.storage.database import Database
 from tests.engagement.quiz_helpers import (
     T0,
@@ -242,7 +242,7 @@ async def test_a_broken_bank_keeps_its_last_good_version(db: Database, tmp_path:
 
 
 def test_names_and_answers_are_defused() -> None:
-    from rallybot.handlers.quiz import safe_name
+    from rallybot.handlers.quiz.feature import safe_name
 
     assert safe_name("<!here> *Ana*_B @everyone\x07") == member("<!here> *Ana*_B @everyone")
     assert plain(safe_name("")) == "?"

@@ -26,7 +26,7 @@ from rallybot.bot.events import (
     ReactionAdded,
     UserRef,
 )
-from rallybot.handlers.helpdesk import OUTBOX_CAMPAIGN
+from rallybot.handlers.helpdesk.feature import OUTBOX_CAMPAIGN
 from rallybot.storage.database import Database
 from rallybot.storage.helpdesk_models import HelpTicket
 from rallybot.storage.models import Delivery, PointEntry, table_of

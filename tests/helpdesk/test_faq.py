@@ -22,7 +22,7 @@ from rallybot.campaigns.faq import (
     tokens,
 )
 from rallybot.campaigns.loader import CampaignLoadError
-from rallybot.handlers.helpdesk import HelpdeskFeature
+from rallybot.handlers.helpdesk.feature import HelpdeskFeature
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = ROOT / "campaigns" / "examples"

@@ -8,7 +8,7 @@ from datetime import timedelta
 from pathlib import Path
 
 from rallybot.bot.clock import SimulatedClock
-from rallybot.handlers.helpdesk import ACTION_FAQ, ACTION_SOLVED
+from rallybot.handlers.helpdesk.feature import ACTION_FAQ, ACTION_SOLVED
 from rallybot.storage.database import Database
 from rallybot.storage.repositories import upsert_member
 from tests.helpdesk.helpers import (

@@ -9,7 +9,7 @@ from datetime import timedelta
 from pathlib import Path
 
 from rallybot.bot.clock import SimulatedClock
-from rallybot.handlers.helpdesk import ACTION_SOLVED
+from rallybot.handlers.helpdesk.feature import ACTION_SOLVED
 from rallybot.storage.database import Database
 from tests.helpdesk.helpers import (
     T0,

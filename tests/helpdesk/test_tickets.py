@@ -11,8 +11,8 @@ from rallybot.bot.adapters.discord.render import render_message as render_discor
 from rallybot.bot.clock import SimulatedClock
 from rallybot.bot.commands import catalogue
 from rallybot.bot.events import ChannelRef, ReactionAdded
-from rallybot.handlers.admin import help_text
-from rallybot.handlers.helpdesk import ACTION_FAQ, ACTION_SOLVED, ACTION_TAKE, POSTED
+from rallybot.handlers.admin.feature import help_text
+from rallybot.handlers.helpdesk.feature import ACTION_FAQ, ACTION_SOLVED, ACTION_TAKE, POSTED
 from rallybot.storage.database import Database
 from rallybot.storage.repositories import get_member_by_platform_id
 from tests.helpdesk.helpers import (

@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 from rallybot.bot.adapters.memory import MemoryAdapter
 from rallybot.bot.cli import app
 from rallybot.campaigns.roster import load_roster_text
-from rallybot.handlers.onboarding import match_roster
+from rallybot.handlers.onboarding.feature import match_roster
 from rallybot.storage.database import create_database
 from rallybot.storage.models import Member
 

@@ -20,7 +20,7 @@ from rallybot.bot.commands import (
     command,
 )
 from rallybot.bot.events import CommandInvoked
-from rallybot.handlers import admin
+from rallybot.handlers.admin import feature as admin
 
 from .adapter_support import (
     ALICE,

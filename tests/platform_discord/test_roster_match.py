@@ -20,7 +20,7 @@ from typer.testing import CliRunner
 from rallybot.bot.adapters.discord.adapter import DiscordAdapter, build_client
 from rallybot.bot.cli import app
 from rallybot.campaigns.roster import load_roster_text, member_fields
-from rallybot.handlers.onboarding import match_roster
+from rallybot.handlers.onboarding.feature import match_roster
 from rallybot.storage.database import Database, create_database
 from rallybot.storage.models import Member
 from rallybot.storage.repositories import import_members

@@ -289,7 +289,7 @@ async def survey_world(db: Database, tmp_path: Path) -> tuple[Rallybot, MemoryAd
     """An anonymous survey answered in full (free text included) and a named one (a rating
     and a reason) answered from the channel post."""
     from rallybot.bot.events import FormSubmitted
-    from rallybot.handlers.survey import close_round
+    from rallybot.handlers.survey.feature import close_round
     from tests.surveys.test_surveys import (
         LAUNCH,
         add_pilots,

@@ -31,7 +31,7 @@ from rallybot.bot.privacy import (
     purge_expired,
     unregistered_tables,
 )
-from rallybot.handlers.privacy import chunks
+from rallybot.handlers.privacy.feature import chunks
 from rallybot.storage.database import Database
 from rallybot.storage.models import (
     Delivery,

@@ -29,7 +29,7 @@ from rallybot.bot.config import Settings
 from rallybot.bot.events import ButtonClicked, ChannelRef, Event, UserRef
 from rallybot.bot.messages import Message
 from rallybot.campaigns.journey import DONE_ACTION
-from rallybot.handlers.steering import RETRY_ACTION
+from rallybot.handlers.steering.feature import RETRY_ACTION
 from rallybot.storage import journal as journal_store
 from rallybot.storage.database import Database
 from rallybot.storage.models import Delivery, table_of

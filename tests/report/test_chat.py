@@ -20,7 +20,7 @@ from rallybot.bot.events import (
     UserRef,
 )
 from rallybot.campaigns.loader import CampaignLoadError, load_campaign_text
-from rallybot.handlers import stats
+from rallybot.handlers.stats import feature as stats
 from rallybot.storage.database import Database
 from rallybot.storage.models import Delivery, Member, table_of
 from rallybot.storage.report_models import Activity

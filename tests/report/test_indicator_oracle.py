@@ -32,7 +32,7 @@ from sqlmodel import SQLModel
 
 from rallybot.bot import indicators as ind
 from rallybot.bot import privacy, report
-from rallybot.handlers import survey as survey_handler
+from rallybot.handlers.survey import feature as survey_handler
 from rallybot.storage import ledger, outbox
 from rallybot.storage.challenge_models import ChallengeDone, ChallengeProgress
 from rallybot.storage.database import Database, create_database

@@ -32,9 +32,9 @@ from rallybot.bot.messages import Message
 from rallybot.bot.report import compute, csv_cell, render_html, render_tables, write_csv
 from rallybot.bot.rota import parse_rota
 from rallybot.campaigns.loader import CampaignLoadError, load_campaign_text
-from rallybot.handlers.helpdesk import HelpdeskFeature
-from rallybot.handlers.quiz import QuizFeature
-from rallybot.handlers.survey import QuestionResult, SurveyResults, results_text
+from rallybot.handlers.helpdesk.feature import HelpdeskFeature
+from rallybot.handlers.quiz.feature import QuizFeature
+from rallybot.handlers.survey.feature import QuestionResult, SurveyResults, results_text
 from rallybot.storage.database import Database
 from rallybot.storage.models import Member
 from rallybot.storage.repositories import upsert_member

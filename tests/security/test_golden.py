@@ -23,8 +23,9 @@ from rallybot.bot.adapters.discord.render import render_message as render_discor
 from rallybot.bot.adapters.memory import shown
 from rallybot.bot.adapters.slack.render import render_message as render_slack
 from rallybot.bot.messages import Button, Image, Message, Sender, member
-from rallybot.handlers import quiz, survey
-from rallybot.handlers.survey import QuestionResult, SurveyResults
+from rallybot.handlers.quiz import feature as quiz
+from rallybot.handlers.survey import feature as survey
+from rallybot.handlers.survey.feature import QuestionResult, SurveyResults
 from tests.security.checks import discord_problems, slack_problems
 from tests.security.corpus import CORPUS, HOSTILE
 

@@ -19,7 +19,7 @@ from rallybot.bot.indicators import Scope
 from rallybot.bot.messages import Button
 from rallybot.bot.report import compute, summary_text
 from rallybot.campaigns.planner import ONCE as PLANNER_ONCE
-from rallybot.handlers.survey import survey_results, survey_trend
+from rallybot.handlers.survey.feature import survey_results, survey_trend
 from rallybot.storage.database import Database
 from rallybot.storage.models import table_of
 from rallybot.storage.repositories import upsert_member

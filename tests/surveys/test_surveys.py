@@ -24,7 +24,7 @@ from rallybot.bot.events import (
     UserRef,
 )
 from rallybot.bot.messages import Button
-from rallybot.handlers.survey import close_round, survey_results
+from rallybot.handlers.survey.feature import close_round, survey_results
 from rallybot.storage.database import Database
 from rallybot.storage.models import Member, table_of
 from rallybot.storage.repositories import upsert_member
