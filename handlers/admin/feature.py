@@ -12,7 +12,7 @@ from rallybot.bot.context import user_locale
 from rallybot.bot.events import CommandInvoked
 from rallybot.bot.feature import Feature, Subscription
 from rallybot.bot.waves import open_wave, opened_waves
-from rallybot.handlers.stats.feature import stats_command
+from rallybot.handlers.stats.service import stats_command
 from rallybot.storage.models import CampaignStatus
 from rallybot.storage.repositories import list_states, set_campaign_status
 

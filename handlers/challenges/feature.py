@@ -47,7 +47,7 @@ from rallybot.bot.messages import member as member_text
 from rallybot.campaigns.engagement import Challenge, challenges_of
 from rallybot.campaigns.quiz import sanitize_answer
 from rallybot.campaigns.schema import pick_locale
-from rallybot.handlers.points.feature import find_member, grant
+from rallybot.handlers.points.service import find_member, grant
 from rallybot.storage import outbox
 from rallybot.storage.challenge_models import (
     ChallengeClosed,

@@ -15,8 +15,8 @@ from rallybot.campaigns.planner import PlannedDelivery
 from rallybot.campaigns.schema import Campaign
 from rallybot.handlers.console.act_services import Console
 from rallybot.handlers.console.kit import ConsoleState
-from rallybot.handlers.steering.feature import Steering
-from rallybot.handlers.survey.feature import sign_invitation
+from rallybot.handlers.steering.service import Steering
+from rallybot.handlers.survey.service import sign_invitation
 from rallybot.storage.database import Database
 
 __all__ = ["StateView", "bot_of", "console_of", "form_key", "steering_of"]

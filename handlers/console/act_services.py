@@ -26,8 +26,8 @@ from rallybot.campaigns.roster import (
     summarize_errors,
 )
 from rallybot.campaigns.schema import Campaign, Step
-from rallybot.handlers.challenges.feature import evidence_links, title_of
-from rallybot.handlers.steering.feature import occurrence_for, preview_message, recipients
+from rallybot.handlers.challenges.service import evidence_links, title_of
+from rallybot.handlers.steering.service import occurrence_for, preview_message, recipients
 from rallybot.storage.challenge_models import ChallengeSubmission, SubmissionState
 from rallybot.storage.models import ChannelMember, Delivery, DeliveryStatus, Member, table_of
 from rallybot.storage.onboarding_models import JourneyState, JourneyTask

@@ -23,7 +23,7 @@ import sqlalchemy as sa
 from rallybot.bot import indicators as ind
 from rallybot.bot.config import Settings
 from rallybot.bot.report import ReportData, compute
-from rallybot.handlers.helpdesk.feature import LIVE, reminder_due
+from rallybot.handlers.helpdesk.service import LIVE, reminder_due
 from rallybot.storage.database import Database
 from rallybot.storage.helpdesk_models import HelpTicket, TicketState
 from rallybot.storage.models import Member, table_of

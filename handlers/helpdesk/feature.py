@@ -59,7 +59,7 @@ from rallybot.bot.rota import Rota
 from rallybot.campaigns.faq import Faq, FaqIndex, Match, is_faq_file, load_faq
 from rallybot.campaigns.loader import CampaignLoadError, LoadError
 from rallybot.campaigns.quiz import sanitize_answer
-from rallybot.handlers.points.feature import grant
+from rallybot.handlers.points.service import grant
 from rallybot.storage import outbox
 from rallybot.storage.helpdesk_models import HelpTicket, TicketState
 from rallybot.storage.inserts import insert_for

@@ -19,9 +19,9 @@ from rallybot.bot.feature import Feature, Subscription
 from rallybot.bot.messages import Message
 from rallybot.bot.views import member_view
 from rallybot.campaigns.planner import plan
-from rallybot.handlers.challenges import feature as challenges
-from rallybot.handlers.onboarding import feature as onboarding
-from rallybot.handlers.points import feature as points
+from rallybot.handlers.challenges import service as challenges
+from rallybot.handlers.onboarding import service as onboarding
+from rallybot.handlers.points import service as points
 from rallybot.storage.repositories import (
     get_or_create_member,
 )

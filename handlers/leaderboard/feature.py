@@ -17,7 +17,7 @@ from rallybot.bot.feature import Feature
 from rallybot.bot.messages import Message
 from rallybot.bot.messages import member as member_text
 from rallybot.bot.outbox import Render
-from rallybot.handlers.points.feature import PERIODS, rules_of
+from rallybot.handlers.points.service import PERIODS, rules_of
 from rallybot.storage import ledger
 from rallybot.storage.models import Delivery
 

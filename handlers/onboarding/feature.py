@@ -57,7 +57,7 @@ from rallybot.campaigns.schema import (
     pick_locale,
 )
 from rallybot.campaigns.timeexpr import localize
-from rallybot.handlers.points.feature import check_badges, grant
+from rallybot.handlers.points.service import check_badges, grant
 from rallybot.storage import outbox
 from rallybot.storage.database import Database
 from rallybot.storage.inserts import insert_for

@@ -40,7 +40,7 @@ from rallybot.campaigns.quiz import (
     sanitize_answer,
 )
 from rallybot.campaigns.schema import Campaign, pick_locale
-from rallybot.handlers.points.feature import grant
+from rallybot.handlers.points.service import grant
 from rallybot.storage.inserts import insert_for
 from rallybot.storage.models import CampaignStatus, Member, table_of
 from rallybot.storage.quiz_models import QuizAnswer, QuizMode, QuizRun, QuizState

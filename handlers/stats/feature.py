@@ -38,7 +38,7 @@ from rallybot.bot.messages import Message
 from rallybot.bot.report import ReportData, chart_pngs, chart_title, compute, summary_text
 from rallybot.campaigns.planner import PlannedDelivery, plan
 from rallybot.campaigns.schema import Campaign
-from rallybot.handlers.survey import feature as survey
+from rallybot.handlers.survey import service as survey
 from rallybot.storage import outbox
 from rallybot.storage.batching import appender
 from rallybot.storage.models import CampaignStatus, Delivery, DeliveryStatus, table_of

@@ -32,8 +32,8 @@ from rallybot.bot.views import member_view
 from rallybot.campaigns.planner import MemberView, PlannedDelivery, build_message, members_of, plan
 from rallybot.campaigns.schema import Campaign, Step
 from rallybot.campaigns.timeline import default_window, timeline
-from rallybot.handlers.challenges.feature import APPROVE_ACTION, REJECT_ACTION
-from rallybot.handlers.helpdesk.feature import ACTION_SOLVED, ACTION_TAKE
+from rallybot.handlers.challenges.service import APPROVE_ACTION, REJECT_ACTION
+from rallybot.handlers.helpdesk.service import ACTION_SOLVED, ACTION_TAKE
 from rallybot.storage.audit_models import AuditEntry
 from rallybot.storage.challenge_models import ChallengeSubmission, SubmissionState
 from rallybot.storage.database import Database

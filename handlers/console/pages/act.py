@@ -33,7 +33,7 @@ from rallybot.handlers.console.kit import (
     require,
 )
 from rallybot.handlers.console.words import N_, gettext, ngettext
-from rallybot.handlers.steering.feature import find_step, retry_failed, send_now, skip_step
+from rallybot.handlers.steering.service import find_step, retry_failed, send_now, skip_step
 from rallybot.storage.models import Delivery, DeliveryStatus, table_of
 from rallybot.storage.repositories import get_member
 

@@ -14,7 +14,7 @@ from fastapi import APIRouter, Depends, Form, HTTPException, Path, Query, Reques
 from fastapi.responses import HTMLResponse
 from pydantic import BaseModel, Field
 
-from rallybot.handlers.challenges.feature import decide_submission, decide_submission_alone
+from rallybot.handlers.challenges.service import decide_submission, decide_submission_alone
 from rallybot.handlers.console.act_kit import bot_of, console_of
 from rallybot.handlers.console.act_services import pending_submissions
 from rallybot.handlers.console.kit import (
