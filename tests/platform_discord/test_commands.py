@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import importlib.util
 import pkgutil
 import re
 
@@ -41,10 +42,15 @@ def _handled_commands() -> set[str]:
 
     names = {"help"} | set(admin.ADMIN_COMMANDS)
     for info in pkgutil.iter_modules(rallybot.handlers.__path__):
-        module = importlib.import_module(f"rallybot.handlers.{info.name}")
-        commands = getattr(module, "COMMANDS", None)
-        if isinstance(commands, frozenset | set):
-            names |= {str(c) for c in commands}
+        # a feature is a package: its handlers are in its feature module
+        package = f"rallybot.handlers.{info.name}"
+        found = [package, f"{package}.feature"] if info.ispkg else [package]
+        for name in found:
+            if importlib.util.find_spec(name) is None:  # a package with no feature module
+                continue
+            commands = getattr(importlib.import_module(name), "COMMANDS", None)
+            if isinstance(commands, frozenset | set):
+                names |= {str(c) for c in commands}
     return names
 
 
