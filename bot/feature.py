@@ -43,6 +43,7 @@ if TYPE_CHECKING:
     from starlette.routing import BaseRoute
 
     from rallybot.bot.context import BotContext
+    from rallybot.bot.http import HttpServer
 
 __all__ = [
     "Feature",
@@ -140,6 +141,12 @@ class Feature:
     def routes(self, ctx: BotContext) -> Sequence[BaseRoute]:
         """HTTP routes (Starlette) served on the bot's HTTP server (:mod:`bot.http`)."""
         return ()
+
+    async def serve(self, ctx: BotContext, server: HttpServer | None) -> HttpServer | None:
+        """Start what this feature serves beside the chat once the bot runs (the web
+        console), on the bot's HTTP ``server`` (None when it has none) or on a server of its
+        own, which it returns: the runner stops that one first at shutdown."""
+        return None
 
 
 def ordered(features: Iterable[Feature]) -> list[Feature]:

@@ -199,13 +199,8 @@ async def run_bot(
     if server is not None:
         for route in bot.http_routes():  # the features' own endpoints
             server.add(route)
-    console_server: HttpServer | None = None
-    if settings.console:  # the web console (handlers/console), on the bot's server or its own
-        # Loaded only when turned on (FastAPI and its pages); the runner starts it until the
-        # console declares its routes as a feature.
-        from rallybot.handlers.console.serve import attach_to_bot  # noqa: PLC0415
-
-        console_server = await attach_to_bot(settings, server, bot, clock)
+    # What features serve beside the chat (the web console): on the bot's server or their own.
+    own_servers = [own for f in bot.features if (own := await f.serve(bot, server)) is not None]
     readiness.started = True
 
     loop = asyncio.get_running_loop()
@@ -237,8 +232,8 @@ async def run_bot(
     finally:
         log.info("stopping: finishing the sends under way")
         readiness.stopping = True  # /readyz answers 503 from now on: send no more traffic here
-        if console_server is not None:
-            await console_server.stop()
+        for own in own_servers:
+            await own.stop()
         # No new send; the sends under way finish and are recorded before the ticks stop
         # (APScheduler alone would cancel them halfway), then unsent claims are handed back.
         bot.dispatcher.stop()

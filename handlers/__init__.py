@@ -10,6 +10,7 @@ from __future__ import annotations
 from rallybot.bot.feature import Feature, ordered
 from rallybot.handlers.admin import AdminFeature
 from rallybot.handlers.challenges import ChallengesFeature
+from rallybot.handlers.console import ConsoleFeature
 from rallybot.handlers.helpdesk import HelpdeskFeature
 from rallybot.handlers.home import HomeFeature
 from rallybot.handlers.leaderboard import LeaderboardFeature
@@ -40,6 +41,7 @@ FEATURES: tuple[type[Feature], ...] = (
     PrivacyFeature,  # "forget" runs after the others recorded the click
     SteeringFeature,
     HomeFeature,  # /rallybot me: reads the others' summaries
+    ConsoleFeature,  # the web console, started once the bot runs (when turned on)
 )
 """Every feature, in the order their handlers, reloads and ticks run."""
 

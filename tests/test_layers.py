@@ -42,7 +42,7 @@ VIOLATIONS = [
     ("campaigns/layer_probe.py", "rallybot.bot.messages", CAMPAIGNS),
     ("campaigns/layer_probe.py", "rallybot.handlers.points", CAMPAIGNS),
     ("bot/layer_probe.py", "rallybot.handlers.points", KERNEL),
-    # the runner's exception names one import of one module, not the console for everyone
+    # the runner starts the console as a feature (Feature.serve), naming no module of it
     ("bot/layer_probe.py", "rallybot.handlers.console.serve", KERNEL),
     # a feature reaches another through its service module, never its feature module...
     ("handlers/quiz/layer_probe.py", "rallybot.handlers.points.feature", FEATURES),

@@ -7,3 +7,9 @@
   :mod:`.sessions`: signing in and the stored sessions.
 - :mod:`.pages`: one module per page; :data:`~.pages.PAGES` orders the navigation.
 """
+
+from __future__ import annotations
+
+from rallybot.handlers.console.feature import ConsoleFeature
+
+__all__ = ["ConsoleFeature"]

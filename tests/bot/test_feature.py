@@ -64,9 +64,7 @@ def test_the_shipped_features_declare_the_catalogue_and_the_personal_tables_once
     assert sorted(declared) == sorted(spec.name for spec in catalogue())
     tables = [table for f in shipped for table in f.personal_data]
     assert len(tables) == len(set(tables))
-    # The web console (handlers/console) is started by the runner, not yet a feature.
-    console = {"console_session", "console_sign_in", "console_login_attempt"}
-    assert set(tables) | set(privacy.KERNEL_TABLES) | console == set(privacy.REGISTRY)
+    assert set(tables) | set(privacy.KERNEL_TABLES) == set(privacy.REGISTRY)
     assert not set(tables) & set(privacy.KERNEL_TABLES)
 
 
