@@ -4,7 +4,7 @@ stored as English text) in the member's language; a manager's own words untouche
 from __future__ import annotations
 
 from rallybot.bot.messages import member
-from rallybot.handlers.points import reason_text
+from rallybot.handlers.points.feature import reason_text
 
 
 def test_the_codes_reasons_are_translated() -> None:
