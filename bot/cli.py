@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from babel.core import Locale, UnknownLocaleError
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from rallybot.bot import formats, i18n
@@ -1031,10 +1032,18 @@ def examples_copy(
     sources = [p for p in sources if "__pycache__" not in p.parts]
     clashes = [folder / p.relative_to(EXAMPLES) for p in sources]
     clashes = [p for p in clashes if p.exists()]
+    # No settings needed to copy files: --locale, else RALLYBOT_LOCALE, else the default.
+    words = _locale or os.environ.get("RALLYBOT_LOCALE") or Settings.model_fields["locale"].default
     if clashes and not force:
+        clash = i18n.ngettext(
+            words,
+            "{n} file already in {folder} (first: {first}): pass --force to overwrite it.",
+            "{n} files already in {folder} (first: {first}): pass --force to overwrite them.",
+            len(clashes),
+        )
         err.print(
-            f"[red]{len(clashes)} file(s) already in {folder}[/red] (first: {clashes[0]}): "
-            "pass --force to overwrite them.",
+            escape(clash.format(n=len(clashes), folder=folder, first=clashes[0])),
+            style="red",
             soft_wrap=True,
         )
         raise typer.Exit(1)
@@ -1042,9 +1051,14 @@ def examples_copy(
         target = folder / source.relative_to(EXAMPLES)
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_bytes(source.read_bytes())
+    done = i18n.ngettext(
+        words,
+        "Copied {n} file into {folder}. Next: rallybot validate {next}",
+        "Copied {n} files into {folder}. Next: rallybot validate {next}",
+        len(sources),
+    )
     out.print(
-        f"Copied {len(sources)} file(s) into {folder}. Next: rallybot validate {folder / 'en'}",
-        soft_wrap=True,
+        escape(done.format(n=len(sources), folder=folder, next=folder / "en")), soft_wrap=True
     )
 
 

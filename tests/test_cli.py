@@ -500,3 +500,16 @@ def test_db_current_on_an_unreachable_database_is_one_line(monkeypatch: pytest.M
         f"Database unreachable: ConnectionRefusedError: [Errno 111] Connect call failed "
         f"('127.0.0.1', {port})"
     ]
+
+
+def test_examples_copy_speaks_the_locale_with_real_plurals(tmp_path: Path) -> None:
+    copied = runner.invoke(app, ["--locale", "fr", "examples", "copy", str(tmp_path / "mine")])
+    assert copied.exit_code == 0, copied.output
+    assert "fichiers copiés dans" in copied.output and "(s)" not in copied.output
+    again = runner.invoke(app, ["--locale", "de", "examples", "copy", str(tmp_path / "mine")])
+    assert again.exit_code == 1
+    assert "Dateien liegen schon in" in again.output and "--force" in again.output
+    english = runner.invoke(
+        app, ["--locale", "en", "examples", "copy", "--force", str(tmp_path / "mine")]
+    )
+    assert english.exit_code == 0 and "files into" in english.output
