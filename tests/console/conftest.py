@@ -32,6 +32,7 @@ from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -274,6 +275,16 @@ def chromium_major(executable: str) -> int:
     out = subprocess.run([executable, "--version"], capture_output=True, text=True, check=False)
     found = re.search(r"(\d+)\.", out.stdout)
     return int(found.group(1)) if found else 0
+
+
+def report_failed(request: Any, errors: list[str]) -> None:
+    """Note a request the browser could not complete, unless the page itself cancelled it
+    (``net::ERR_ABORTED``): a click that navigates before the favicon or a fragment has
+    arrived aborts it, and nothing is broken. A refused connection or a reset still counts,
+    and an answer of 400 or more is caught by the ``response`` watch."""
+    failure = request.failure or ""
+    if "ERR_ABORTED" not in failure:
+        errors.append(f"failed: {request.url} ({failure})")
 
 
 @pytest.fixture

@@ -29,6 +29,7 @@ from tests.console.conftest import (
     _env,
     _free_port,
     console_settings,
+    report_failed,
 )
 from tests.console.test_act_pages import BAD_ROSTER, BROKEN
 
@@ -114,7 +115,7 @@ async def test_acting_in_the_browser(live_bot: LiveBot, chromium: str) -> None:
         )
         page = await browser.new_page()
         page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
-        page.on("requestfailed", lambda r: problems.append(f"failed: {r.url}"))
+        page.on("requestfailed", lambda r: report_failed(r, problems))
         page.on(
             "response",
             lambda r: problems.append(f"{r.status}: {r.url}") if r.status >= 400 else None,

@@ -7,7 +7,7 @@ import os
 
 import pytest
 
-from tests.console.conftest import LiveConsole
+from tests.console.conftest import LiveConsole, report_failed
 
 os.environ.setdefault("PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD", "1")
 
@@ -30,7 +30,7 @@ async def test_sign_in_with_a_one_time_link_and_read_the_audit_log(
                 ),
             )
             page.on("pageerror", lambda e: browser_errors.append(f"page error: {e}"))
-            page.on("requestfailed", lambda r: browser_errors.append(f"failed: {r.url}"))
+            page.on("requestfailed", lambda r: report_failed(r, browser_errors))
             page.on(
                 "response",
                 lambda r: (

@@ -79,11 +79,10 @@ async def test_postgresql_reads_the_search_from_its_trigram_indexes(db: Database
         assert name in plan
 
 
+@pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)  # an extension: PostgreSQL's
 async def test_without_the_right_to_install_pg_trgm_the_migration_goes_on(
     db_url: str, caplog: pytest.LogCaptureFixture
 ) -> None:
-    if not db_url.startswith("postgresql"):
-        pytest.skip("an extension is a PostgreSQL matter")
     admin = make_url(os.environ.get("RALLYBOT_TEST_PG_URL", DEFAULT_PG_URL))
     dsn = admin.set(drivername="postgresql").render_as_string(hide_password=False)
     suffix = uuid.uuid4().hex[:8]

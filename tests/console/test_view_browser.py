@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from PIL import Image, ImageChops
 
-from tests.console.conftest import LiveConsole
+from tests.console.conftest import LiveConsole, report_failed
 
 os.environ.setdefault("PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD", "1")
 
@@ -63,7 +63,7 @@ async def test_see_the_example_timeline_and_open_a_message_preview(
                 ),
             )
             page.on("pageerror", lambda e: browser_errors.append(f"page error: {e}"))
-            page.on("requestfailed", lambda r: browser_errors.append(f"failed: {r.url}"))
+            page.on("requestfailed", lambda r: report_failed(r, browser_errors))
             page.on(
                 "response",
                 lambda r: (
