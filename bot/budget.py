@@ -11,12 +11,15 @@ table:
 - at every heartbeat each process counts the live replicas of its platform, ``n``, and hands
   out ``1/n`` of every rate and burst (:meth:`RateLimiter.set_share`): together they never go
   beyond the allowance, whatever the mix of methods each one calls;
-- a newcomer sends nothing until the others have had a heartbeat to shrink their share
-  (``1.5 * interval``); when one stops cleanly it removes its row and the others take its
-  share at their next heartbeat; when one dies they take it once its heartbeat is stale;
+- a newcomer sends nothing until every other live replica has written a heartbeat after its
+  own first one: the others have then counted it and shrunk their share. When one stops
+  cleanly it removes its row and the others take its share at their next heartbeat; when one
+  dies they take it once its heartbeat is stale;
 - a replica that has not written its heartbeat for ``2 * interval`` (a stalled event loop, a
   slow database) pauses its sends until it has: the others may count it dead soon, and take
-  its share.
+  its share. Once written again it comes back as a newcomer does, waiting for every other one
+  to have seen it. A handshake rather than a delay: however late the others' heartbeats, no
+  two replicas ever count on the same share.
 
 Limits (see ``docs/guides/scaling.md``): the share is even, not by need (an idle replica keeps
 its share unused); a per-channel allowance is divided like the others; replicas' clocks must
@@ -36,17 +39,15 @@ from rallybot.storage import journal as store
 from rallybot.storage.database import Database
 from rallybot.storage.journal import LiveReplica
 
-__all__ = ["FENCE_BEATS", "SETTLE_BEATS", "STALE_BEATS", "SharedBudget"]
+__all__ = ["FENCE_BEATS", "STALE_BEATS", "SharedBudget"]
 
 log = logging.getLogger("rallybot.budget")
 
 STALE_BEATS = 3.0
 """A replica is dead when its heartbeat is older than this many intervals."""
-SETTLE_BEATS = 1.5
-"""A newcomer waits this many intervals for the others to shrink their share."""
 FENCE_BEATS = 2.0
 """A replica whose last heartbeat is this many intervals old pauses its sends."""
-_PAUSE_SECONDS = 3600.0  # until the next heartbeat lifts it
+_PAUSE_SECONDS = 3600.0  # until a heartbeat lifts it
 
 
 class SharedBudget:
@@ -70,7 +71,9 @@ class SharedBudget:
         self.limiter = limiter
         self.interval = interval
         self._time = time_func
-        self._started_at: float | None = None
+        self._last_beat: float | None = None
+        # Sends wait until every other live replica has a heartbeat later than this.
+        self._unseen_since: float | None = None
         self._fence: asyncio.Task[None] | None = None
         self.replicas: list[LiveReplica] = []
 
@@ -87,15 +90,17 @@ class SharedBudget:
         """Register, then take this process's share (waiting for the others if needed)."""
         now = self._time()
         await store.register(self.db, self.worker_id, self.platform, now)
-        self._started_at = now
         await self.beat()
 
     async def beat(self) -> list[LiveReplica]:
         """Renew the heartbeat and set the share from the live replicas; returns them."""
+        previous = self._last_beat
         now = self._time()
         live = await store.beat(
             self.db, self.worker_id, self.platform, now, live_since=now - self.stale_after
         )
+        written = self._time()  # a slow write is as late as a late start
+        self._last_beat = now
         before = len(self.replicas)
         self.replicas = live
         count = max(1, len(live))
@@ -104,14 +109,20 @@ class SharedBudget:
         if self.limiter is None:
             return live
         self.limiter.set_share(1.0 / count)
-        self.limiter.resume()  # alive again, if a late heartbeat had paused the sends
         self._arm_fence(now)
-        started = self._started_at if self._started_at is not None else now
-        settle = self.interval * SETTLE_BEATS - (now - started)
-        older = any(r.started_at < started for r in live if r.worker_id != self.worker_id)
-        if older and settle > 0:
-            # The others still hand out their former, larger share until their next heartbeat.
-            self.limiter.penalize("*", settle)
+        if previous is None or written - previous >= self.interval * FENCE_BEATS:
+            # New, or late enough that the others may have counted this one dead and grown
+            # into its share: they hand it out until they have seen this heartbeat.
+            self._unseen_since = written
+        others = [r for r in live if r.worker_id != self.worker_id]
+        if self._unseen_since is not None and all(
+            r.heartbeat_at > self._unseen_since for r in others
+        ):
+            self._unseen_since = None
+        if self._unseen_since is None:
+            self.limiter.resume()  # alive again, if a late heartbeat had paused the sends
+        else:
+            self.limiter.pause(_PAUSE_SECONDS)
         return live
 
     def _arm_fence(self, beat_at: float) -> None:

@@ -85,6 +85,7 @@ class LiveReplica:
 
     worker_id: str
     started_at: float
+    heartbeat_at: float
 
 
 def _first_of_each(items: Sequence[Recorded]) -> tuple[list[dict[str, Any]], dict[int, int]]:
@@ -309,11 +310,11 @@ async def beat(
     async with db.session(urgent=True) as session:  # late, it would cost this replica its share
         await session.execute(stmt)
         result = await session.execute(
-            sa.select(R.worker_id, R.started_at)
+            sa.select(R.worker_id, R.started_at, R.heartbeat_at)
             .where(R.platform == platform, R.heartbeat_at >= live_since)
             .order_by(R.started_at, R.worker_id)
         )
-        return [LiveReplica(str(r[0]), float(r[1])) for r in result]
+        return [LiveReplica(str(r[0]), float(r[1]), float(r[2])) for r in result]
 
 
 async def deregister(db: Database, worker_id: str) -> None:

@@ -19,7 +19,7 @@ import sqlalchemy as sa
 
 from rallybot.bot.adapters.slack.adapter import SlackAdapter
 from rallybot.bot.assembly import Rallybot
-from rallybot.bot.budget import SETTLE_BEATS, SharedBudget
+from rallybot.bot.budget import SharedBudget
 from rallybot.bot.clock import SimulatedClock
 from rallybot.bot.config import Settings
 from rallybot.bot.messages import Message
@@ -81,6 +81,10 @@ async def test_a_shrunk_share_takes_effect_on_a_bucket_in_use() -> None:
     await asyncio.wait_for(waiter, 1)
 
 
+def _sending(limiter: RateLimiter) -> bool:
+    return limiter._paused_until == float("-inf")
+
+
 async def test_replicas_share_by_heartbeat_and_a_newcomer_waits_for_the_others(
     db: Database,
 ) -> None:
@@ -91,20 +95,25 @@ async def test_replicas_share_by_heartbeat_and_a_newcomer_waits_for_the_others(
         for i in range(3)
     ]
     await budgets[0].start()
-    assert limiters[0].share == 1.0  # alone: the whole allowance, at once
-    assert limiters[0]._blocked_all_until < clock.now
+    assert limiters[0].share == 1.0 and _sending(limiters[0])  # alone: everything, at once
     clock.now += 1
     await budgets[1].start()
-    # The newcomer takes half, but only once the first has had a heartbeat to shrink.
-    assert limiters[1].share == 0.5
-    assert limiters[1]._blocked_all_until == pytest.approx(clock.now + SETTLE_BEATS)
+    # The newcomer takes half, but sends only once the first has had a heartbeat to shrink.
+    assert limiters[1].share == 0.5 and not _sending(limiters[1])
+    clock.now += 1
+    await budgets[1].beat()
+    assert not _sending(limiters[1])  # r0 has not written a heartbeat since: it may not know
     await budgets[0].beat()
     assert limiters[0].share == 0.5
     clock.now += 1
+    await budgets[1].beat()
+    assert _sending(limiters[1])
     await budgets[2].start()
-    for budget in budgets[:2]:
+    clock.now += 1
+    for budget in budgets:
         await budget.beat()
     assert [limiter.share for limiter in limiters] == [pytest.approx(1 / 3)] * 3
+    assert _sending(limiters[2])  # r0 and r1 wrote theirs after it: both know of it
     await budgets[2].stop()  # a clean stop: the others grow at their next heartbeat
     await budgets[0].beat()
     assert limiters[0].share == 0.5
@@ -128,6 +137,42 @@ async def test_a_replica_that_cannot_write_its_heartbeat_pauses_its_sends(db: Da
     await budget.beat()  # written again: sending again
     assert limiter._paused_until == float("-inf")
     await budget.stop()
+
+
+async def test_a_replica_back_from_a_stall_waits_for_the_others_to_see_it(db: Database) -> None:
+    clock = FakeTime()
+    limiters = [RateLimiter({"w": Rule(rate=30.0, burst=9)}, time_func=clock) for _ in range(2)]
+    budgets = [
+        SharedBudget(db, f"r{i}", "slack", limiters[i], interval=1.0, time_func=clock)
+        for i in range(2)
+    ]
+    for budget in budgets:
+        await budget.start()
+    for _ in range(2):
+        clock.now += 1
+        for budget in budgets:
+            await budget.beat()
+    assert [limiter.share for limiter in limiters] == [0.5, 0.5]
+    assert _sending(limiters[0]) and _sending(limiters[1])
+    # r1 stalls (a frozen event loop, a slow disk) past three intervals: r0 counts it dead.
+    clock.now += 3.5
+    await budgets[0].beat()
+    assert limiters[0].share == 1.0
+    await budgets[1].beat()
+    # Back, r1 takes half at once but sends nothing until r0 has had a heartbeat to shrink,
+    # however late that heartbeat comes.
+    assert limiters[1].share == 0.5 and not _sending(limiters[1])
+    clock.now += 1
+    await budgets[1].beat()
+    assert not _sending(limiters[1])
+    clock.now += 0.5
+    await budgets[0].beat()
+    assert limiters[0].share == 0.5
+    clock.now += 0.5
+    await budgets[1].beat()
+    assert _sending(limiters[1])
+    for budget in budgets:
+        await budget.stop()
 
 
 # ---- three replicas, 3,000 DMs, one killed halfway ---------------------------------------------
@@ -234,7 +279,7 @@ async def test_three_replicas_stay_within_the_allowance_and_survive_a_kill(
             )
         for bot in bots:
             await bot.start_replica()
-        await asyncio.sleep(HEARTBEAT * (SETTLE_BEATS + 1))  # every share settled at 1/3
+        await asyncio.sleep(HEARTBEAT * 3)  # every share settled at 1/3, every replica seen
         assert [bot.budget.limiter.share for bot in bots] == [pytest.approx(1 / 3)] * 3  # type: ignore[union-attr]
         began = time.monotonic()
         workers = [asyncio.create_task(_work(bot, db)) for bot in bots]
