@@ -26,7 +26,6 @@ from typing import Any
 from bench.slack_bench import _database
 from rallybot.bot.adapters.slack.adapter import SlackAdapter
 from rallybot.bot.assembly import Rallybot
-from rallybot.bot.budget import SETTLE_BEATS
 from rallybot.bot.clock import SimulatedClock
 from rallybot.bot.config import Settings
 from rallybot.bot.scheduler import build_scheduler
@@ -90,7 +89,7 @@ async def fanout(db: Database, args: argparse.Namespace) -> dict[str, Any]:
             )
         for bot in bots:
             await bot.start_replica()
-        await asyncio.sleep(args.heartbeat * (SETTLE_BEATS + 1))
+        await asyncio.sleep(args.heartbeat * 3)  # every share settled, every replica seen
         work = _ticks if args.loop == "ticks" else _work
         workers = [asyncio.create_task(work(bot, db)) for bot in bots]
         killed_at: float | None = None
