@@ -12,6 +12,7 @@ Authlib and httpx; without it the sign-in page offers the one-time link only.
 
 from __future__ import annotations
 
+import abc
 import importlib.util
 import logging
 import secrets
@@ -51,7 +52,7 @@ class SignInFailed(Exception):
 
 
 @dataclass(kw_only=True)
-class Provider:
+class Provider(abc.ABC):
     """An OAuth2 provider the console trusts to say who someone is on its platform."""
 
     name: str  # "slack" or "discord": the platform of the keys it gives
@@ -81,12 +82,13 @@ class Provider:
             )
         )
 
+    @abc.abstractmethod
     async def identify(self, code: str, redirect_uri: str, nonce: str, verifier: str) -> str:
         """Exchange the authorization ``code``; the person's platform key."""
-        raise NotImplementedError
 
+    @abc.abstractmethod
     async def _endpoint(self, name: str) -> str:
-        raise NotImplementedError
+        """The URL of one of the provider's endpoints (``authorization_endpoint``...)."""
 
     async def _token(self, code: str, redirect_uri: str, verifier: str) -> dict[str, Any]:
         """The token response for ``code`` (client_secret_post, as both platforms accept)."""
