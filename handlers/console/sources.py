@@ -1,14 +1,13 @@
 """What the pages of campaigns, timeline, indicators and help desk share: one timeline
 source (it keeps the planned rows of a window) and one indicator cache (it keeps each scope's
 figures) per console app, the last reload's report, and the template filters of their pages
-(``local``: a time in a zone; ``basename``: a file's name without the server's folders;
+(``basename``: a file's name without the server's folders;
 ``pct``: a share; ``duration``: seconds as minutes, hours or days)."""
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date
 from pathlib import PurePath
-from zoneinfo import ZoneInfo
 
 from babel.numbers import format_percent
 from fastapi import HTTPException, Request
@@ -102,13 +101,6 @@ def last_reload(state: ConsoleState) -> ReloadReport:
     return ReloadReport(errors=errors)
 
 
-def _local(value: datetime | None, zone: str) -> str:
-    """A time in ``zone``, as the pages write it."""
-    if value is None:
-        return ""
-    return value.astimezone(ZoneInfo(zone)).strftime("%Y-%m-%d %H:%M")
-
-
 def _basename(path: str) -> str:
     """A file's name without its folders (a page never shows the server's paths)."""
     return PurePath(path).name if path else ""
@@ -163,5 +155,4 @@ templates.env.filters.setdefault("pct", _pct)
 templates.env.filters.setdefault("duration", _duration)
 templates.env.filters.setdefault("stage", _stage)
 templates.env.filters.setdefault("group", _group)
-templates.env.filters.setdefault("local", _local)
 templates.env.filters.setdefault("basename", _basename)

@@ -16,14 +16,25 @@ Python does, escaping what they put in::
     {{ ngettext("{n} message", "{n} messages", n, n=n) }}
 
 Placeholders are ``{name}`` everywhere, so one catalog check covers both.
+
+Dates and times go through one filter, ``when`` (:func:`when`): ``5 oct. 2026, 09:30`` in
+French, ``Oct 5, 2026, 9:30 AM`` in English, in the zone the page names, inside a
+``<time datetime="ISO">`` element that keeps the exact value for machines::
+
+    {{ entry.at | when(zone) }}             {# a date and time in a zone (an IANA name) #}
+    {{ row.local | when }}                  {# in the zone the value already carries #}
+    {{ week | when(form="date") }}          {# a day; form="month": "octobre 2026" #}
+    {{ day | when(form="date", tag=False) }}  {# plain text, for an attribute #}
 """
 
 from __future__ import annotations
 
-from typing import Any
+from datetime import date, datetime
+from typing import Any, Literal
+from zoneinfo import ZoneInfo
 
 from babel.core import Locale, UnknownLocaleError
-from babel.dates import get_day_names
+from babel.dates import format_skeleton, format_time, get_day_names
 from babel.numbers import format_decimal
 from jinja2 import Environment, pass_context
 from jinja2.runtime import Context
@@ -42,6 +53,7 @@ __all__ = [
     "number",
     "pgettext",
     "weekday_names",
+    "when",
 ]
 
 DOMAIN = "console"
@@ -82,12 +94,76 @@ def number(value: int | float, locale: str | None, pattern: str | None = None) -
 def weekday_names(locale: str | None) -> list[str]:
     """Monday to Sunday, abbreviated, in the locale's language (from Babel's CLDR data:
     ``Mon``, ``lun.``, ``Mo.``); English when Babel does not know the locale."""
-    try:
-        parsed = Locale.parse((locale or "en").replace("-", "_"))
-    except (UnknownLocaleError, ValueError):
-        parsed = Locale("en")
-    names = get_day_names("abbreviated", locale=parsed)
+    names = get_day_names("abbreviated", locale=_babel_locale(locale))
     return [str(names[day]) for day in range(7)]
+
+
+Form = Literal["datetime", "date", "month", "time"]
+"""What :func:`when` writes of a time: all of it, its day, its month, or its hour."""
+
+# CLDR skeletons: the fields wanted, in the order and punctuation of each language.
+_SKELETONS = {"date": "yMMMd", "month": "yMMMM"}
+
+
+def _babel_locale(locale: str | None) -> Locale:
+    try:
+        return Locale.parse((locale or "en").replace("-", "_"))
+    except (UnknownLocaleError, ValueError):
+        return Locale("en")
+
+
+def when(
+    value: datetime | date,
+    locale: str | None,
+    zone: str | None = None,
+    form: Form = "datetime",
+) -> str:
+    """A day or a time written for the locale, from Babel's CLDR data: ``5 oct. 2026, 09:30``
+    in French, ``5. Okt. 2026, 09:30`` in German; ``form`` ``"date"`` (``5 oct. 2026``),
+    ``"month"`` (``octobre 2026``) or ``"time"`` (``09:30``). A datetime is shown in ``zone``
+    (an IANA name) when given, else in its own; English when Babel does not know the locale."""
+    where = _babel_locale(locale)
+    if isinstance(value, datetime) and zone:
+        value = value.astimezone(ZoneInfo(zone))
+    if form in _SKELETONS:
+        return format_skeleton(_SKELETONS[form], value, locale=where)
+    if not isinstance(value, datetime):
+        raise TypeError(f"a {form} needs a datetime, not {value!r}")
+    hour = format_time(value, "short", locale=where)
+    if form == "time":
+        return hour
+    day = format_skeleton(_SKELETONS["date"], value, locale=where)
+    # The language's way of joining a day and an hour ("{1}, {0}", "{1} 'um' {0}"...).
+    return str(where.datetime_formats["medium"]).replace("{1}", day).replace("{0}", hour)
+
+
+def _machine(value: datetime | date, zone: str | None, form: Form) -> str:
+    """The value as HTML's ``datetime`` attribute wants it (ISO 8601, with its offset)."""
+    if form == "month":
+        return value.strftime("%Y-%m")
+    if isinstance(value, datetime):
+        shown = value.astimezone(ZoneInfo(zone)) if zone else value
+        return shown.date().isoformat() if form == "date" else shown.isoformat()
+    return value.isoformat()
+
+
+@pass_context
+def _when(
+    context: Context,
+    value: datetime | date | None,
+    zone: str | None = None,
+    form: Form = "datetime",
+    tag: bool = True,
+) -> str:
+    """The ``when`` filter: :func:`when` in the page's language, in a ``<time>`` element
+    whose ``datetime`` keeps the exact value (plain text with ``tag=False``, for an
+    attribute); nothing for None."""
+    if value is None:
+        return ""
+    text = when(value, context.get("locale"), zone, form)
+    if not tag:
+        return text
+    return Markup('<time datetime="{}">{}</time>').format(_machine(value, zone, form), text)
 
 
 def _fill(context: Context, text: str, values: dict[str, Any]) -> str:
@@ -120,3 +196,4 @@ def install(env: Environment) -> None:
     catalogs of its own ``locale`` variable (the signed-in person's)."""
     env.add_extension("jinja2.ext.i18n")
     env.globals.update(_=_gettext, gettext=_gettext, ngettext=_ngettext, pgettext=_pgettext)
+    env.filters["when"] = _when
