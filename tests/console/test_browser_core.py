@@ -46,7 +46,7 @@ async def test_sign_in_with_a_one_time_link_and_read_the_audit_log(
             current = page.get_by_role("navigation").locator("[aria-current=page]")
             assert await current.inner_text() == "Audit log"
             assert await page.get_by_role("heading", level=1).inner_text() == "Audit log"
-            assert await page.get_by_role("cell", name="sign-in").count() == 1
+            assert await page.get_by_role("cell", name="Signed in", exact=True).count() == 1
             # htmx loaded (a file of the package, allowed by the CSP) and configured
             assert await page.evaluate(
                 "typeof htmx === 'object' && htmx.config.allowEval === false"

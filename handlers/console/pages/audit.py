@@ -1,7 +1,14 @@
-"""The audit log page: who did what, when, from chat or from the console; newest first."""
+"""The audit log page: who did what, when, from chat or from the console; newest first.
+
+The database keeps each action as an id (``pause``, ``sign-in``) and its target as the code
+wrote it (``campaign:connect-launch``, ``console (link)``): the page translates both when it
+shows them (:func:`describe`), and the JSON API gives them as stored."""
 
 from __future__ import annotations
 
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated
 from zoneinfo import ZoneInfo
@@ -20,12 +27,12 @@ from rallybot.handlers.console.kit import (
     render,
     require,
 )
-from rallybot.handlers.console.words import N_
+from rallybot.handlers.console.words import N_, gettext, ngettext, number
 from rallybot.storage.audit_models import AuditEntry
 from rallybot.storage.database import Database
 from rallybot.storage.models import Member, table_of
 
-__all__ = ["AuditPage", "AuditRow", "audit_rows", "page"]
+__all__ = ["AuditPage", "AuditRow", "Described", "audit_rows", "describe", "page"]
 
 router = APIRouter()
 api = APIRouter(tags=["audit"])
@@ -99,6 +106,142 @@ async def audit_rows(
     return AuditPage(entries=entries, next_before=entries[-1].id if more and entries else None)
 
 
+# The actions of the audit log, by the id the log keeps.
+_ACTIONS = {
+    # Translators: this and the next ones: the audit log's "Action" column (what was done).
+    "sign-in": N_("Signed in"),
+    "sign-out": N_("Signed out"),
+    "pause": N_("Paused a campaign"),
+    "resume": N_("Resumed a campaign"),
+    "preview": N_("Previewed a step"),
+    "send": N_("Sent a step now"),
+    "skip": N_("Skipped a step"),
+    "retry": N_("Sent failed messages again"),
+    "approved": N_("Approved challenge evidence"),
+    "rejected": N_("Rejected challenge evidence"),
+    "erase": N_("Erased a member"),
+    "roster import": N_("Imported a roster"),
+    "check draft": N_("Checked a draft"),
+}
+
+# The kinds of a checked draft, with the words of the drafts page.
+_DRAFT_KINDS = {
+    "campaign": N_("Campaign"),
+    "quiz": N_("Quiz bank"),
+    "faq": N_("FAQ"),
+    "rules": N_("Points rules"),
+    "community": N_("Community file"),
+}
+
+
+@dataclass(frozen=True)
+class Described:
+    """An audit entry's action and target in the viewer's language; ``raw_action`` or
+    ``raw_detail`` when the page has no words for them and shows them as stored."""
+
+    action: str
+    detail: str
+    raw_action: bool = False
+    raw_detail: bool = False
+
+
+_Detail = Callable[[re.Match[str], str], str]
+
+
+def _sign_in(found: re.Match[str], locale: str) -> str:
+    how = found["how"]
+    if how == "link":
+        return gettext(locale, "to the console, with a one-time link")
+    # Translators: {provider} is the service signed in with: Slack or Discord.
+    return gettext(locale, "to the console, with {provider}").format(provider=how.title())
+
+
+def _send(found: re.Match[str], locale: str) -> str:
+    n = int(found["n"])
+    # Translators: {step} is a campaign's step ("connect-launch/welcome").
+    text = ngettext(locale, "{step}, to {n} person", "{step}, to {n} people", n)
+    return text.format(step=found["step"], n=number(n, locale))
+
+
+def _roster(found: re.Match[str], locale: str) -> str:
+    created = int(found["created"])
+    text = ngettext(
+        locale,
+        "{file}: {created} member created, {updated} updated",
+        "{file}: {created} members created, {updated} updated",
+        created,
+    )
+    return text.format(
+        file=found["file"],
+        created=number(created, locale),
+        updated=number(int(found["updated"]), locale),
+    )
+
+
+def _draft(found: re.Match[str], locale: str) -> str:
+    kind = gettext(locale, _DRAFT_KINDS[found["kind"]])
+    # Translators: {kind} is a kind of file (Campaign, Quiz bank...), {file} its name.
+    return gettext(locale, "{kind}: {file}").format(kind=kind, file=found["file"])
+
+
+def _step(found: re.Match[str], locale: str) -> str:
+    return found["step"]  # ids, shown as the timeline shows them
+
+
+def _preview(found: re.Match[str], locale: str) -> str:
+    # Translators: {step} is a campaign's step, {locale} the language code it was shown in.
+    return gettext(locale, "{step}, in {locale}").format(step=found["step"], locale=found["locale"])
+
+
+def _campaign(found: re.Match[str], locale: str) -> str:
+    return gettext(locale, "campaign {id}").format(id=found["id"])
+
+
+def _submission(found: re.Match[str], locale: str) -> str:
+    return gettext(locale, "submission #{id}").format(id=found["id"])
+
+
+_STEP = r"(?P<step>[^\s/]+/[^\s/]+)"
+# The targets as the code writes them (kit.audit's callers and the chat's steering
+# commands); the chat's send once wrote "N member(s)".
+_DETAILS: dict[str, tuple[re.Pattern[str], _Detail | str]] = {
+    "sign-in": (re.compile(r"console \((?P<how>link|slack|discord)\)"), _sign_in),
+    "sign-out": (re.compile("console"), N_("from the console")),
+    "pause": (re.compile(r"campaign:(?P<id>.+)"), _campaign),
+    "resume": (re.compile(r"campaign:(?P<id>.+)"), _campaign),
+    "preview": (re.compile(_STEP + r" (?P<locale>[\w-]+)"), _preview),
+    "send": (re.compile(_STEP + r" to (?P<n>\d+) (?:people|member\(s\))"), _send),
+    "skip": (re.compile(_STEP), _step),
+    "retry": (re.compile(_STEP), _step),
+    "approved": (re.compile(r"submission #(?P<id>\d+)"), _submission),
+    "rejected": (re.compile(r"submission #(?P<id>\d+)"), _submission),
+    "erase": (re.compile("a member"), N_("a member (who is not recorded)")),
+    "roster import": (
+        re.compile(r"(?P<file>.+): (?P<created>\d+) created, (?P<updated>\d+) updated"),
+        _roster,
+    ),
+    "check draft": (
+        re.compile(r"(?P<kind>" + "|".join(_DRAFT_KINDS) + r") (?P<file>.+)"),
+        _draft,
+    ),
+}
+
+
+def describe(action: str, target: str, locale: str | None) -> Described:
+    """An audit entry's action and target in ``locale``'s language; an action or a target
+    the page does not know (written by a newer version, say) is shown as stored."""
+    loc = locale or "en"
+    words = _ACTIONS.get(action)
+    rule = _DETAILS.get(action)
+    found = rule[0].fullmatch(target) if rule else None
+    if words is None or rule is None or found is None:
+        shown = gettext(loc, words) if words else action
+        return Described(shown, target, raw_action=words is None, raw_detail=True)
+    how = rule[1]
+    detail = gettext(loc, how) if isinstance(how, str) else how(found, loc)
+    return Described(gettext(loc, words), detail)
+
+
 @router.get("/audit", name="audit", response_class=HTMLResponse)
 async def audit_page(
     request: Request,
@@ -109,7 +252,10 @@ async def audit_page(
     """The audit log, newest first, :data:`PAGE_SIZE` entries a page."""
     found = await audit_rows(state.db, before=before)
     zone = ZoneInfo(state.settings.timezone)
-    rows = [(entry, entry.at.astimezone(zone)) for entry in found.entries]
+    rows = [
+        (entry, entry.at.astimezone(zone), describe(entry.action, entry.target, viewer.locale))
+        for entry in found.entries
+    ]
     return render(
         request,
         viewer,
