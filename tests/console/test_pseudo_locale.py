@@ -13,7 +13,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import AsyncIterator
+from datetime import datetime
 from html.parser import HTMLParser
+from typing import Any
 
 import httpx
 import pytest
@@ -24,6 +26,7 @@ from rallybot.handlers.console.words import weekday_names
 from rallybot.storage.audit_models import AuditEntry
 from rallybot.storage.challenge_models import ChallengeSubmission
 from rallybot.storage.models import Member
+from rallybot.storage.outbox import insert_deliveries
 from rallybot.storage.repositories import get_member_by_platform_id
 from tests.console.conftest import (
     EXAMPLES,
@@ -135,6 +138,28 @@ AUDITED = [
     ("roster import", "team.csv: 2 created, 1 updated"),
     ("check draft", "campaign draft.yaml"),
 ]
+
+
+DELIVERED = ["sent", "failed", "skipped", "cancelled", "pending"]
+
+
+def _delivery(status: str, at: datetime) -> dict[str, Any]:
+    """An outbox row of the example campaign's teaser in ``status``."""
+    return {
+        "campaign_id": "connect-launch",
+        "step_id": "teaser-1",
+        "recipient": "channel:announcements",
+        "occurrence": status,
+        "due_at": at,
+        "grace_until": at,
+        "status": status,
+        "reason": None,
+        "payload": {},
+        "content_hash": "",
+        "attempts": 1,
+        "created_at": at,
+        "updated_at": at,
+    }
 
 
 @pytest.fixture
@@ -253,6 +278,8 @@ async def test_every_console_page_is_in_the_catalogs(
     async with console.db.session() as session:
         at = console.clock.now()
         session.add_all(AuditEntry(at=at, actor=MANAGER, action=a, target=t) for a, t in AUDITED)
+        # deliveries already made, in each state: the campaigns page counts them by state
+        await insert_deliveries(session, [_delivery(status, at) for status in DELIVERED])
     got = await _pages(console, as_manager)
     follow = {"follow_redirects": True}
     got["helper refused"] = await as_helper.get("/campaigns")
