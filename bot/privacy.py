@@ -682,6 +682,7 @@ register(
     PersonalData(
         "quiz_answer",
         member_columns=("member_id",),
+        scrub={"message_ref": None},  # names the member's DM conversation and message
         rewrite=_quiz_answer_rewrite,
         why="quiz answers: choices, or the text typed",
     )
@@ -911,7 +912,7 @@ register(
         member_columns=("member_id",),
         handled=("decided_by",),
         match=lambda t, m: t.c.decided_by == f"{m.platform}:{m.platform_user_id}",
-        scrub={"text": "", "reason": None},
+        scrub={"text": "", "reason": None, "evidence_key": None},  # the key: a hash of the text
         rewrite=_submission_rewrite,
     )
 )

@@ -88,10 +88,19 @@ class ChallengeInvite(SQLModel, table=True):
 
 
 class ChallengeSubmission(SQLModel, table=True):
-    """Evidence (a text or a link) submitted for a challenge, for a manager to judge."""
+    """Evidence (a text or a link) submitted for a challenge, for a manager to judge.
+
+    ``evidence_key`` names the evidence (a hash of the text, or of the files' links): the same
+    evidence from the same member for the same challenge is one submission (UNIQUE), however
+    often the platform or the member sends it. Submissions made before it have none."""
 
     __tablename__ = "challenge_submission"
-    __table_args__ = (sa.Index("ix_challenge_submission_member", "challenge", "member_id"),)
+    __table_args__ = (
+        sa.Index("ix_challenge_submission_member", "challenge", "member_id"),
+        sa.UniqueConstraint(
+            "challenge", "member_id", "evidence_key", name="uq_challenge_submission_evidence"
+        ),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     challenge: str = Field(max_length=150)
@@ -102,3 +111,4 @@ class ChallengeSubmission(SQLModel, table=True):
     decided_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     decided_by: str | None = Field(default=None, max_length=100)
     reason: str | None = Field(default=None, max_length=500)  # the manager's, told the member
+    evidence_key: str | None = Field(default=None, max_length=80)  # "text:<sha256>", "files:..."

@@ -67,11 +67,15 @@ class QuizRun(SQLModel, table=True):
 
 
 class QuizAnswer(SQLModel, table=True):
-    """A member's answer to one question of a run: at most one (UNIQUE)."""
+    """A member's answer to one question of a run: at most one (UNIQUE).
+
+    A free-text answer keeps the message that gave it (``message_ref``, UNIQUE per member): a
+    message replayed by the platform after the quiz moved on answers nothing else."""
 
     __tablename__ = "quiz_answer"
     __table_args__ = (
         sa.UniqueConstraint("run_id", "question_id", "member_id", name="uq_quiz_answer_once"),
+        sa.UniqueConstraint("member_id", "message_ref", name="uq_quiz_answer_message"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -83,3 +87,4 @@ class QuizAnswer(SQLModel, table=True):
     final: bool = True  # False while a multiple-choice selection is still being made
     answered_at: datetime = Field(default_factory=_now, sa_type=UTCDateTime)
     points: int = 0
+    message_ref: str | None = Field(default=None, max_length=200)  # "platform:channel:message"

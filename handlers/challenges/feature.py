@@ -20,6 +20,7 @@ never downloaded: the submission keeps the platform's link, which the managers o
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import re
 from collections.abc import Callable, Mapping, Sequence
@@ -81,6 +82,7 @@ __all__ = [
     "active_challenges",
     "decide_submission",
     "decide_submission_alone",
+    "evidence_key",
     "evidence_links",
     "next_event_time",
     "on_button_clicked",
@@ -931,28 +933,48 @@ async def _submit_files(event: MessagePosted, ctx: BotContext) -> None:
     room = 1000 - sum(len(line) + 1 for line in lines)
     text = " ".join([sanitize_answer(caption, max(room, 1)), *lines]).strip()[:1000]
     # The submission, its evidence for the managers and the submitter's receipt together.
+    key = evidence_key(files=files)
+    again: str | None = None
     async with ctx.db.shared():
-        submission_id = await _store_submission(ctx, challenge, member, text, now)
-        sent_to = await _send_to_managers(
-            ctx, challenge, member, submission_id, sanitize_answer(caption, 1000), files
-        )
-        if sent_to:
-            names = ", ".join(member_text(f.name, 60) for f in files)
-            # Translators: {files} is the list of the file names sent as evidence.
-            receipt = i18n.gettext(
-                locale,
-                "Thanks! Submission #{submission} ({files}) was sent to the community managers.",
-            ).format(submission=submission_id, files=names)
-            await _queue_note(
-                ctx,
-                challenge,
-                member,
-                f"receipt-{submission_id}",
-                Message(text=receipt),
-                service=True,
+        stored = await _store_submission(ctx, challenge, member, text, key, now)
+        submission_id = stored.id
+        if stored.new:
+            sent_to = await _send_to_managers(
+                ctx, challenge, member, submission_id, sanitize_answer(caption, 1000), files
             )
-    if not sent_to:
-        await _tell(ctx, event.user, _no_manager(locale, submission_id))
+            if sent_to:
+                await _queue_receipt(ctx, challenge, member, submission_id, files, locale)
+            else:
+                again = _no_manager(locale, submission_id)
+        else:
+            # The same files again (a replayed message, or posted twice): the managers have
+            # them already and the receipt is in the outbox (said once); a judged one is
+            # recalled, and "nobody to judge it" is said again, as the first time.
+            again = _already_judged(locale, stored)
+            if again is None and not _judges(ctx, member):
+                again = _no_manager(locale, submission_id)
+    if again is not None:
+        await _tell(ctx, event.user, again)
+
+
+async def _queue_receipt(
+    ctx: BotContext,
+    challenge: Challenge,
+    member: Member,
+    submission_id: int,
+    files: Sequence[FileRef],
+    locale: str,
+) -> None:
+    """The submitter's receipt for files sent as evidence (an outbox row, once)."""
+    names = ", ".join(member_text(f.name, 60) for f in files)
+    # Translators: {files} is the list of the file names sent as evidence.
+    receipt = i18n.gettext(
+        locale,
+        "Thanks! Submission #{submission} ({files}) was sent to the community managers.",
+    ).format(submission=submission_id, files=names)
+    await _queue_note(
+        ctx, challenge, member, f"receipt-{submission_id}", Message(text=receipt), service=True
+    )
 
 
 def _no_manager(locale: str, submission_id: int) -> str:
@@ -963,19 +985,78 @@ def _no_manager(locale: str, submission_id: int) -> str:
     ).format(submission=submission_id)
 
 
+def evidence_key(text: str = "", files: Sequence[FileRef] = ()) -> str:
+    """What names a piece of evidence: its files' links when it has files (the caption only
+    goes with them), else its text with its spaces made even. The same evidence from the same
+    member for the same challenge is one submission."""
+    if files:
+        names = "\n".join(sorted({file.url for file in files}))
+        return "files:" + hashlib.sha256(names.encode()).hexdigest()
+    words = sanitize_answer(text, len(text) + 1)
+    return "text:" + hashlib.sha256(words.encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class _Stored:
+    """A submission as storing it left it: ``new`` False when the same evidence was there."""
+
+    id: int
+    state: str
+    new: bool
+
+
 async def _store_submission(
-    ctx: BotContext, challenge: Challenge, member: Member, text: str, at: datetime
-) -> int:
+    ctx: BotContext, challenge: Challenge, member: Member, text: str, key: str, at: datetime
+) -> _Stored:
+    """Store the submission once per evidence: a replay (or the same evidence again) finds the
+    first one, whose id and state it gets back."""
     assert member.id is not None
+    first = sa.select(SUB.id, SUB.state).where(
+        SUB.challenge == challenge.key, SUB.member_id == member.id, SUB.evidence_key == key
+    )
     async with ctx.db.session() as session:
-        submission = ChallengeSubmission(
-            challenge=challenge.key, member_id=member.id, text=text, submitted_at=at
+        # Looked up first: a PostgreSQL insert that conflicts still uses up an id, and the
+        # numbers members and managers read should not jump.
+        found = (await session.execute(first)).first()
+        if found is not None:
+            return _Stored(int(found.id), str(found.state), new=False)
+        result = await session.execute(
+            insert_for(session, ChallengeSubmission)
+            .values(
+                challenge=challenge.key,
+                member_id=member.id,
+                text=text,
+                state=SubmissionState.pending.value,
+                submitted_at=at,
+                evidence_key=key,
+            )
+            .on_conflict_do_nothing()
         )
-        session.add(submission)
-        await session.flush()
-        submission_id = submission.id
-    assert submission_id is not None
-    return submission_id
+        new = outbox.affected(result) > 0  # False: the same evidence, stored meanwhile
+        row = (await session.execute(first)).one()
+    return _Stored(int(row.id), str(row.state), new)
+
+
+def _already_judged(locale: str, stored: _Stored) -> str | None:
+    """What a member who sends judged evidence again is told (None: it is still pending)."""
+    if stored.state == SubmissionState.approved.value:
+        text = i18n.gettext(locale, "Submission #{submission} was already approved.")
+    elif stored.state == SubmissionState.rejected.value:
+        text = i18n.gettext(locale, "Submission #{submission} was already rejected.")
+    else:
+        return None
+    return text.format(submission=stored.id)
+
+
+def _judges(ctx: BotContext, member: Member) -> list[str]:
+    """The platform user ids of the community managers who judge ``member``'s evidence (those
+    of the member's platform: only a named manager can approve it)."""
+    judges = []
+    for admin in ctx.settings.admins:
+        platform, _, user_id = admin.rpartition(":")
+        if not platform or platform == member.platform:
+            judges.append(user_id)
+    return judges
 
 
 async def _submit(event: CommandInvoked, ctx: BotContext, args: list[str]) -> None:
@@ -1001,10 +1082,21 @@ async def _submit(event: CommandInvoked, ctx: BotContext, args: list[str]) -> No
         text = i18n.gettext(locale, "This challenge is for teams, and you have no team.")
         await ctx.answer(event, text)
         return
-    text = sanitize_answer(" ".join(args[2:]), 1000)
+    words = " ".join(args[2:])
+    text = sanitize_answer(words, 1000)
     async with ctx.db.shared():  # the submission and its evidence for the managers together
-        submission_id = await _store_submission(ctx, challenge, member, text, now)
-        sent_to = await _send_to_managers(ctx, challenge, member, submission_id, text)
+        stored = await _store_submission(ctx, challenge, member, text, evidence_key(words), now)
+        submission_id = stored.id
+        if stored.new:
+            sent_to = await _send_to_managers(ctx, challenge, member, submission_id, text)
+        else:
+            # The same evidence again (a replayed command, or sent twice): the managers have
+            # it already; the member gets the first answer again, or the decision since.
+            sent_to = len(_judges(ctx, member))
+    judged = None if stored.new else _already_judged(locale, stored)
+    if judged is not None:
+        await ctx.answer(event, judged)
+        return
     # The command's own reply (private, where the platform has them): said directly.
     if sent_to:
         thanks = i18n.gettext(
@@ -1068,10 +1160,7 @@ async def _queue_evidence(
     now = ctx.clock.now()
     step = f"challenge-{challenge.id}-evidence-{submission_id}"
     rows: list[dict[str, Any]] = []
-    for admin in ctx.settings.admins:
-        platform, _, user_id = admin.rpartition(":")
-        if platform and platform != member.platform:
-            continue
+    for user_id in _judges(ctx, member):
         # The outbox sends direct messages to members: a manager the bot never saw gets a row.
         manager = await get_or_create_member(ctx.db, member.platform, user_id, now)
         assert manager.id is not None

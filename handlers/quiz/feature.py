@@ -927,8 +927,10 @@ async def _insert_answer(
     correct: bool,
     final: bool,
     now: datetime,
+    message_ref: str | None = None,
 ) -> bool:
-    """Record the first answer of a member to a question; False if there already is one."""
+    """Record the first answer of a member to a question; False if there already is one, or
+    if the message ``message_ref`` (a free-text answer's) already answered a question."""
     async with ctx.db.session() as session:
         result = await session.execute(
             insert_for(session, _A)
@@ -941,10 +943,26 @@ async def _insert_answer(
                 final=final,
                 answered_at=now,
                 points=0,
+                message_ref=message_ref,
             )
-            .on_conflict_do_nothing(index_elements=["run_id", "question_id", "member_id"])
+            .on_conflict_do_nothing()  # either key: one answer per question, one per message
         )
         return _rowcount(result) == 1
+
+
+def _message_ref(event: MessagePosted) -> str:
+    """What names the message that gives a free-text answer: the platform's own message,
+    the same however often the platform delivers it."""
+    return f"{event.platform}:{event.channel.id}:{event.message_id}"[:200]
+
+
+async def _answered_by(ctx: BotContext, member_id: int, ref: str) -> bool:
+    """Whether the message ``ref`` already gave one of the member's answers."""
+    async with ctx.db.session() as session:
+        found = await session.execute(
+            sa.select(_A.c.id).where(_A.c.member_id == member_id, _A.c.message_ref == ref)
+        )
+        return found.first() is not None
 
 
 async def _record_choice(
@@ -1078,6 +1096,7 @@ async def on_message(event: MessagePosted, ctx: BotContext) -> None:
         member = await member_for(ctx, event.user)
     assert member.id is not None
     answer = sanitize_answer(event.text, MAX_ANSWER)
+    ref = _message_ref(event)
     inserted = await _insert_answer(
         ctx,
         run.id,
@@ -1087,8 +1106,13 @@ async def on_message(event: MessagePosted, ctx: BotContext) -> None:
         question.is_correct_text(answer),
         True,
         now,
+        ref,
     )
     if not inserted:
+        if await _answered_by(ctx, member.id, ref):
+            # The same message again (a platform retry, a replay after a crash), maybe after
+            # the quiz moved on: it answered its own question, it answers no other one.
+            return
         if run.mode == QuizMode.self_paced:
             await _note(ctx, event.user, _already(member.locale or run.locale))
         return  # in a channel, later messages are just conversation

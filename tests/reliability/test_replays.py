@@ -1,0 +1,246 @@
+"""Issue 13: the same submission or answer arriving again under a new platform event id (a
+Slack retry, a Discord interaction replayed, a member sending the same thing twice) or handled
+again after a crash counts once, on SQLite and PostgreSQL, through the router as real events.
+
+Challenges: one submission per piece of evidence (the text, or the files' links) from a member
+for a challenge; the managers get it once; the replay is answered as the first was (or with
+the decision since); other evidence is a new submission. Self-paced quizzes: a free-text answer
+replayed after the quiz moved on answers nothing else (it is not scored for the next question).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import itertools
+from pathlib import Path
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+
+from rallybot.bot.adapters.memory import MemoryAdapter
+from rallybot.bot.assembly import Rallybot
+from rallybot.bot.clock import SimulatedClock
+from rallybot.bot.events import ChannelRef, FileRef, MessagePosted
+from rallybot.bot.messages import Message
+from rallybot.storage.challenge_models import ChallengeSubmission
+from rallybot.storage.database import Database
+from rallybot.storage.models import table_of
+from rallybot.storage.quiz_models import QuizAnswer, QuizRun
+from tests.engagement import quiz_helpers as quiz
+from tests.engagement import test_challenges as challenges
+from tests.reliability.test_notices import crash_on, dies_before_closing, recover
+
+_ids = itertools.count(1)
+
+
+def _replayed(event: Any) -> Any:
+    """``event`` as the platform sends it again: the same message, a new event id."""
+    return dataclasses.replace(event, event_id=f"replay-{next(_ids)}")
+
+
+async def _submissions(db: Database) -> list[tuple[int, str, str]]:
+    s = table_of(ChallengeSubmission).c
+    async with db.session() as session:
+        rows = await session.execute(sa.select(s.id, s.text, s.state).order_by(s.id))
+        return [(int(i), str(t), str(st)) for i, t, st in rows.all()]
+
+
+def _reviews(world: Any) -> list[Message]:
+    return [m for m in world.directs_to("cm") if m.buttons]
+
+
+# ---------------------------------------------------------------------------- challenges
+
+
+async def test_a_replayed_submit_command_is_one_submission_told_once_to_the_managers(
+    db: Database, tmp_path: Path
+) -> None:
+    world = await challenges.make_world(db, tmp_path, challenges.PROOF)
+    first = await world.command("ana", "challenge", "submit", "proof", "https://x.test/proof")
+    assert first == "Thanks! Submission #1 was sent to the community managers."
+    # The same command again under a new event id (a platform retry, a double submit, even
+    # with other spacing): answered as the first was; no second row, no second notice.
+    again = await world.command("ana", "challenge", "submit", "proof", " https://x.test/proof ")
+    assert again == first
+    assert len(await _submissions(db)) == 1
+    assert len(_reviews(world)) == 1
+    # Other evidence is a new submission, with its own notice for the managers.
+    other = await world.command("ana", "challenge", "submit", "proof", "https://x.test/other")
+    assert other == "Thanks! Submission #2 was sent to the community managers."
+    assert [text for _, text, _ in await _submissions(db)] == [
+        "https://x.test/proof",
+        "https://x.test/other",
+    ]
+    assert len(_reviews(world)) == 2
+    # Once judged, the same evidence again is told its decision (no new notice, no new count).
+    await world.click("cm", "challenge-approve", "1")
+    late = await world.command("ana", "challenge", "submit", "proof", "https://x.test/proof")
+    assert late == "Submission #1 was already approved."
+    assert len(_reviews(world)) == 2
+    assert len(await world.challenge_points()) == 1
+    # Another member's same evidence is theirs: a submission of its own.
+    bob = await world.command("bob", "challenge", "submit", "proof", "https://x.test/proof")
+    assert bob == "Thanks! Submission #3 was sent to the community managers."
+
+
+async def test_a_replayed_file_message_is_one_submission_with_one_receipt(
+    db: Database, tmp_path: Path
+) -> None:
+    world = await challenges.make_world(db, tmp_path, challenges.PROOF)
+    dm = ChannelRef("memory", "dm-ana", is_direct=True)
+    shot = FileRef(name="screen.png", url="https://files.example.test/F1/screen.png")
+
+    def message(text: str, *files: FileRef) -> MessagePosted:
+        return MessagePosted(
+            event_id=f"file-{next(_ids)}",
+            platform="memory",
+            user=challenges.user("ana"),
+            occurred_at=world.clock.now(),
+            channel=dm,
+            message_id=f"msg-{next(_ids)}",
+            text=text,
+            files=files,
+        )
+
+    def receipts() -> list[str]:
+        return [m.text for m in world.directs_to("ana") if m.text.startswith("Thanks!")]
+
+    posted = message("here it is", shot)
+    await world.handle(posted)
+    assert receipts() == ["Thanks! Submission #1 (screen.png) was sent to the community managers."]
+    await world.handle(_replayed(posted))  # the platform delivers the same message again
+    await world.handle(message("here it is again", shot))  # the member sends the same file
+    assert len(await _submissions(db)) == 1
+    assert len(_reviews(world)) == 1
+    assert len(receipts()) == 1  # the receipt is said once
+    # A different file is a new submission.
+    await world.handle(message("and this", FileRef(name="b.png", url="https://f.test/F2/b.png")))
+    assert len(await _submissions(db)) == 2
+    assert len(_reviews(world)) == 2
+    assert receipts()[-1] == "Thanks! Submission #2 (b.png) was sent to the community managers."
+    # Judged, then the same file again: the member is told the decision, nothing else.
+    await world.click("cm", "challenge-reject", "1")
+    await world.handle(_replayed(posted))
+    assert world.directs_to("ana")[-1].text == "Submission #1 was already rejected."
+    assert len(await _submissions(db)) == 2 and len(_reviews(world)) == 2
+
+
+async def test_a_submit_command_handled_again_after_a_crash_is_one_submission(
+    db: Database, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    world = await challenges.make_world(db, tmp_path, challenges.PROOF)
+    submit = challenges.CommandInvoked(
+        event_id="submit-1",
+        platform="memory",
+        user=challenges.user("ana"),
+        occurred_at=world.clock.now(),
+        name="challenge",
+        args=("submit", "proof", "https://x.test/proof"),
+    )
+    dies_before_closing(monkeypatch)
+    await crash_on(world.bot, submit)
+    monkeypatch.undo()
+    world.bot = world.new_bot()  # a restarted process takes the event up again
+    assert not (await world.bot.reload()).errors
+    await recover(world.bot)
+    assert len(await _submissions(db)) == 1
+    assert len(_reviews(world)) == 1
+
+
+# ---------------------------------------------------------------------------- quiz
+
+CAMPAIGN = """\
+id: words-dm
+title: Words in DMs
+timezone: Europe/Paris
+locale: en
+steps:
+  - id: invitation
+    at: 2026-12-03 10:00
+    quiz: words
+"""
+BANK = """\
+bank: words
+title: Three words
+locale: en
+questions:
+  - id: colour
+    kind: text
+    prompt: "The colour of the sky?"
+    answers: ["blue"]
+  - id: animal
+    kind: text
+    prompt: "The animal that barks?"
+    answers: ["dog"]
+  - id: fruit
+    kind: text
+    prompt: "The yellow fruit, long and curved?"
+    answers: ["banana"]
+"""
+
+
+async def _words_quiz(db: Database, tmp_path: Path) -> tuple[Rallybot, MemoryAdapter, Path]:
+    folder = tmp_path / "c"
+    folder.mkdir()
+    (folder / "campaign.yaml").write_text(CAMPAIGN)
+    (folder / "words.yaml").write_text(BANK)
+    adapter = MemoryAdapter()
+    bot, _ = await quiz.make_bot(db, folder, SimulatedClock(quiz.T0), adapter)
+    await quiz.add_members(db, "Alice")
+    await adapter.push(quiz.command("Alice", "words"))
+    assert [m.title for m in quiz.quiz_posts(adapter, "alice")] == ["Question 1/3"]
+    return bot, adapter, folder
+
+
+async def _answers(db: Database) -> dict[str, str]:
+    a = table_of(QuizAnswer).c
+    async with db.session() as session:
+        rows = await session.execute(sa.select(a.question_id, a.answer))
+        return {str(q): str(text) for q, text in rows.all()}
+
+
+async def _current(db: Database) -> int:
+    async with db.session() as session:
+        return int((await session.execute(sa.select(table_of(QuizRun).c.current))).scalar_one())
+
+
+async def test_a_free_text_answer_replayed_after_the_quiz_moved_on_answers_nothing_else(
+    db: Database, tmp_path: Path
+) -> None:
+    _, adapter, _ = await _words_quiz(db, tmp_path)
+    await adapter.push(quiz.say("Alice", "blue"))
+    second = quiz.say("Alice", "dog")
+    await adapter.push(second)
+    assert [m.title for m in quiz.quiz_posts(adapter, "alice")][-1] == "Question 3/3"
+    before = len(adapter.delivered)
+    await adapter.push(_replayed(second))  # "dog" again, now that question 3 is asked
+    assert await _answers(db) == {"colour": "blue", "animal": "dog"}
+    assert await _current(db) == 2  # question 3 is still waiting for its own answer
+    assert len(adapter.delivered) == before  # not even "you already answered"
+    await adapter.push(quiz.say("Alice", "banana"))
+    assert await _answers(db) == {"colour": "blue", "animal": "dog", "fruit": "banana"}
+    summary = quiz.quiz_posts(adapter, "alice")[-1]
+    assert summary.text.splitlines()[0] == "Your score: 3/3. Thank you for playing!"
+    keys = [key.split(":")[2] for key in await quiz.ledger_keys(db)]
+    assert keys == ["colour", "animal", "fruit"]  # each question scored once
+    # After the end, and in the next run of the same quiz, the old message answers nothing.
+    await adapter.push(quiz.command("Alice", "words"))
+    await adapter.push(_replayed(second))
+    assert len(await _answers(db)) == 3
+
+
+async def test_a_free_text_answer_handled_again_after_a_crash_answers_nothing_else(
+    db: Database, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    bot, adapter, folder = await _words_quiz(db, tmp_path)
+    await adapter.push(quiz.say("Alice", "blue"))
+    dies_before_closing(monkeypatch)
+    await crash_on(bot, quiz.say("Alice", "dog"))  # answered, moved on, then the crash
+    monkeypatch.undo()
+    again, _ = await quiz.make_bot(db, folder, bot.clock, adapter)  # type: ignore[arg-type]
+    await recover(again)  # the restarted process handles the same event again
+    assert await _answers(db) == {"colour": "blue", "animal": "dog"}
+    assert await _current(db) == 2
+    titles = [m.title for m in quiz.quiz_posts(adapter, "alice")]
+    assert titles == ["Question 1/3", "Question 2/3", "Question 3/3"]
