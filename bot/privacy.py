@@ -943,7 +943,10 @@ PURPOSES: dict[str, tuple[str, str]] = {
     "point_day": ("points per day for period leaderboards", UNTIL_FORGOTTEN),
     "badge_award": ("badges earned", UNTIL_FORGOTTEN),
     "quiz_run": ("quiz sessions taken", UNTIL_FORGOTTEN),
-    "quiz_answer": ("quiz answers and scores", UNTIL_FORGOTTEN + "; typed answers emptied"),
+    "quiz_answer": (
+        "quiz answers and scores; for a typed answer, the message that gave it (it answers once)",
+        UNTIL_FORGOTTEN + "; typed answers and their message emptied",
+    ),
     "survey_answer": (
         "survey answers: named surveys carry the member id; anonymous ones carry none",
         UNTIL_FORGOTTEN + " (named answers: free text emptied; anonymous: kept, unlinkable)",
@@ -998,8 +1001,9 @@ PURPOSES: dict[str, tuple[str, str]] = {
     "challenge_done": ("challenges completed", UNTIL_FORGOTTEN),
     "challenge_invite": ("colleagues invited for a challenge", UNTIL_FORGOTTEN),
     "challenge_submission": (
-        "evidence submitted for a challenge, who judged it and the reason they gave",
-        UNTIL_FORGOTTEN + "; text and reason emptied",
+        "evidence submitted for a challenge (and a hash of it, so that the same evidence is "
+        "one submission), who judged it and the reason they gave",
+        UNTIL_FORGOTTEN + "; text, its hash and reason emptied",
     ),
 }
 """Table -> (why it is kept, for how long): the record of processing's words."""

@@ -23,6 +23,7 @@ from rallybot.bot.assembly import Rallybot
 from rallybot.bot.clock import SimulatedClock
 from rallybot.bot.events import ChannelRef, FileRef, MessagePosted
 from rallybot.bot.messages import Message
+from rallybot.bot.privacy import forget_member
 from rallybot.storage.challenge_models import ChallengeSubmission
 from rallybot.storage.database import Database
 from rallybot.storage.models import table_of
@@ -244,3 +245,26 @@ async def test_a_free_text_answer_handled_again_after_a_crash_answers_nothing_el
     assert await _current(db) == 2
     titles = [m.title for m in quiz.quiz_posts(adapter, "alice")]
     assert titles == ["Question 1/3", "Question 2/3", "Question 3/3"]
+
+
+# ---------------------------------------------------------------------------- forget
+
+
+async def test_forget_empties_the_message_and_evidence_keys(db: Database, tmp_path: Path) -> None:
+    """The message of a typed answer names the member's DM conversation; the evidence key is
+    a hash of their text: neither stays once the member is forgotten."""
+    bot, adapter, _ = await _words_quiz(db, tmp_path)
+    await adapter.push(quiz.say("Alice", "blue"))
+    (tmp_path / "w").mkdir()
+    world = await challenges.make_world(db, tmp_path / "w", challenges.PROOF)
+    await world.command("ana", "challenge", "submit", "proof", "https://x.test/proof")
+    a, s = table_of(QuizAnswer).c, table_of(ChallengeSubmission).c
+    async with db.session() as session:
+        [(alice, ref)] = (await session.execute(sa.select(a.member_id, a.message_ref))).all()
+        [(ana, key)] = (await session.execute(sa.select(s.member_id, s.evidence_key))).all()
+    assert "dm-alice" in ref and key.startswith("text:")
+    for member_id in (alice, ana):
+        assert await forget_member(db, member_id, bot.clock.now()) is not None
+    async with db.session() as session:
+        assert (await session.execute(sa.select(a.message_ref))).scalars().all() == [None]
+        assert (await session.execute(sa.select(s.evidence_key))).scalars().all() == [None]
