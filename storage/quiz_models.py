@@ -87,4 +87,4 @@ class QuizAnswer(SQLModel, table=True):
     final: bool = True  # False while a multiple-choice selection is still being made
     answered_at: datetime = Field(default_factory=_now, sa_type=UTCDateTime)
     points: int = 0
-    message_ref: str | None = Field(default=None, max_length=200)  # "platform:channel:message"
+    message_ref: str | None = Field(default=None, max_length=200)  # "platform:channel:msg:time"

@@ -15,7 +15,7 @@ import logging
 import string
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -951,9 +951,12 @@ async def _insert_answer(
 
 
 def _message_ref(event: MessagePosted) -> str:
-    """What names the message that gives a free-text answer: the platform's own message,
-    the same however often the platform delivers it."""
-    return f"{event.platform}:{event.channel.id}:{event.message_id}"[:200]
+    """What names the message that gives a free-text answer: the platform's own message and
+    when it was written, the same however often it is delivered or handled. (The time tells
+    apart the console's message numbers, which start again at each run on a kept database.)"""
+    at = event.occurred_at
+    when = int((at if at.tzinfo is not None else at.replace(tzinfo=UTC)).timestamp())
+    return f"{event.platform}:{event.channel.id}:{event.message_id}:{when}"[:200]
 
 
 async def _answered_by(ctx: BotContext, member_id: int, ref: str) -> bool:

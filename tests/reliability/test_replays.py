@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import itertools
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -247,6 +248,23 @@ async def test_a_free_text_answer_handled_again_after_a_crash_answers_nothing_el
     assert titles == ["Question 1/3", "Question 2/3", "Question 3/3"]
 
 
+async def test_a_message_number_used_again_later_is_a_new_answer(
+    db: Database, tmp_path: Path
+) -> None:
+    """The console numbers its messages from 1 at each run: on a kept database, a later
+    run's message 1 is a new message, not a replay of the earlier one."""
+    _, adapter, _ = await _words_quiz(db, tmp_path)
+    first = dataclasses.replace(quiz.say("Alice", "blue"), message_id="console-msg-1")
+    await adapter.push(first)
+    later = dataclasses.replace(
+        quiz.say("Alice", "dog"),
+        message_id="console-msg-1",
+        occurred_at=first.occurred_at + timedelta(hours=1),
+    )
+    await adapter.push(later)
+    assert await _answers(db) == {"colour": "blue", "animal": "dog"}
+
+
 # ---------------------------------------------------------------------------- forget
 
 
@@ -262,7 +280,7 @@ async def test_forget_empties_the_message_and_evidence_keys(db: Database, tmp_pa
     async with db.session() as session:
         [(alice, ref)] = (await session.execute(sa.select(a.member_id, a.message_ref))).all()
         [(ana, key)] = (await session.execute(sa.select(s.member_id, s.evidence_key))).all()
-    assert "dm-alice" in ref and key.startswith("text:")
+    assert ref.startswith("memory:dm-alice:") and key.startswith("text:")
     for member_id in (alice, ana):
         assert await forget_member(db, member_id, bot.clock.now()) is not None
     async with db.session() as session:
