@@ -16,6 +16,10 @@ Evidence can also be a file: a message with a file attached is a submission when
 starts with an evidence challenge's id (in a channel or a direct message to the bot), or when
 it is a direct message to the bot while exactly one evidence challenge is running. The file is
 never downloaded: the submission keeps the platform's link, which the managers open.
+
+The same evidence from the same member for the same challenge (the same text, or the same
+files' links: :func:`evidence_key`) is one submission, whatever event brings it again: the
+managers are asked once, and the member is answered as the first time or told the decision.
 """
 
 from __future__ import annotations
