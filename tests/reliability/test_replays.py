@@ -10,6 +10,7 @@ replayed after the quiz moved on answers nothing else (it is not scored for the 
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import itertools
 from datetime import timedelta
@@ -148,6 +149,29 @@ async def test_a_submit_command_handled_again_after_a_crash_is_one_submission(
     await recover(world.bot)
     assert len(await _submissions(db)) == 1
     assert len(_reviews(world)) == 1
+
+
+async def test_a_submission_and_its_replay_handled_at_once_by_two_replicas_are_one(
+    db: Database, tmp_path: Path
+) -> None:
+    world = await challenges.make_world(db, tmp_path, challenges.PROOF)
+    other = world.new_bot()  # a second replica on the same database
+    assert not (await other.reload()).errors
+    submit = challenges.CommandInvoked(
+        event_id="submit-a",
+        platform="memory",
+        user=challenges.user("ana"),
+        occurred_at=world.clock.now(),
+        name="challenge",
+        args=("submit", "proof", "https://x.test/proof"),
+    )
+    await asyncio.gather(world.bot.handle(submit), other.handle(_replayed(submit)))
+    await world.bot.dispatcher.run_once()
+    await other.dispatcher.run_once()
+    assert len(await _submissions(db)) == 1
+    assert len(_reviews(world)) == 1
+    answers = [m.text for m in world.directs_to("ana")]
+    assert answers == ["Thanks! Submission #1 was sent to the community managers."] * 2
 
 
 # ---------------------------------------------------------------------------- quiz
