@@ -20,7 +20,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -29,7 +29,17 @@ from rallybot.bot.messages import Message
 from rallybot.storage import outbox
 from rallybot.storage.models import DeliveryStatus
 
-__all__ = ["GRACE", "Key", "channel_row", "collecting", "direct_row", "person_row", "queue"]
+__all__ = [
+    "GRACE",
+    "Key",
+    "anonymous_row",
+    "channel_row",
+    "collecting",
+    "day_of",
+    "direct_row",
+    "person_row",
+    "queue",
+]
 
 GRACE = timedelta(days=1)
 """How long a notice may wait for a platform that is down before it is skipped."""
@@ -119,6 +129,40 @@ def person_row(
         now,
         occurrence="once",
         grace=grace,
+        service=True,
+    )
+
+
+def day_of(now: datetime) -> datetime:
+    """The start of ``now``'s day (UTC): the only time an anonymous survey's rows keep."""
+    return now.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+
+
+def anonymous_row(
+    campaign_id: str,
+    key: str,
+    member_id: int,
+    message: Message,
+    now: datetime,
+    *,
+    grace: timedelta = GRACE,
+) -> dict[str, Any]:
+    """An outbox row for a direct message that follows an answer to an anonymous survey (its
+    next question, its thanks). ``key`` (a keyed hash, never the member id) makes the row's
+    recipient; every time it holds is the start of ``now``'s day, not the second of the answer;
+    the dispatcher empties it once finished and takes the times it wrote back to that day
+    (:func:`storage.outbox.scrub_finished`). It must hold nothing drawn from the answers."""
+    day = day_of(now)
+    payload = {"message": message.to_dict(), "member_id": member_id, "scrub": True, "blur": True}
+    return _row(
+        campaign_id,
+        "anonymous",
+        f"{outbox.ANONYMOUS}{key}",
+        payload,
+        day,
+        occurrence="once",
+        # A whole day more, so that the grace from now is full and its end a day's start too.
+        grace=grace + timedelta(days=1),
         service=True,
     )
 

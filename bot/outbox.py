@@ -202,8 +202,11 @@ class Dispatcher:
                         await self._deliver(item, stats, members)
                         if item.payload.get("scrub") and item.id is not None:
                             # A row that must not keep its words or its person once finished
-                            # (a member's question posted for them, "forget me" confirmed).
-                            await outbox.scrub_finished(self.db, item.id)
+                            # (a member's question posted for them, "forget me" confirmed),
+                            # nor, for an anonymous survey's, a time finer than its day.
+                            await outbox.scrub_finished(
+                                self.db, item.id, to_day=bool(item.payload.get("blur"))
+                            )
                     self._held.discard(item.id or 0)
 
         try:

@@ -36,6 +36,7 @@ _AM = table_of(AudienceMember)
 _CM = table_of(ChannelMember)
 
 __all__ = [
+    "ANONYMOUS",
     "PERSON",
     "affected",
     "begin_attempts",
@@ -57,6 +58,7 @@ __all__ = [
     "release_all",
     "renew_leases",
     "scrub_finished",
+    "scrub_left",
     "sent_as",
     "skip_overdue",
     "take_back_own",
@@ -68,6 +70,16 @@ _BATCH = 500
 PERSON = "request:"
 """The recipient prefix of a message to a person with no member row any more (the "forget me"
 confirmation): its payload holds their platform id until it is finished, then is emptied."""
+ANONYMOUS = "anonymous:"
+"""The recipient prefix of a message that follows an answer to an anonymous survey (its next
+question, its thanks): a keyed hash, never the member; its times are the day only, and once
+finished it keeps neither its words, its member nor any finer time (:func:`scrub_finished`)."""
+_FINISHED = (
+    DeliveryStatus.sent.value,
+    DeliveryStatus.skipped.value,
+    DeliveryStatus.failed.value,
+    DeliveryStatus.cancelled.value,
+)
 
 
 def affected(result: sa.Result[Any]) -> int:
@@ -259,29 +271,65 @@ async def mark_sent(
     )
 
 
-async def scrub_finished(db: Database, delivery_id: int) -> bool:
+async def scrub_finished(db: Database, delivery_id: int, *, to_day: bool = False) -> bool:
     """Empty the payload of a finished delivery (sent, skipped, failed or cancelled), and the
     channel of a direct message (it names the person): it keeps only that a message went,
     and where a channel post is (a reply in its thread finds it). False while it is still to
-    be sent."""
-    finished = (
-        DeliveryStatus.sent.value,
-        DeliveryStatus.skipped.value,
-        DeliveryStatus.failed.value,
-        DeliveryStatus.cancelled.value,
-    )
+    be sent.
+
+    ``to_day`` (an anonymous survey's rows, written with times of the day only): every time
+    the sending wrote goes back to that day too, with the claim and the platform's message id
+    (a Slack message id is a time to the microsecond), so that the row cannot date the answer
+    it followed."""
+    values: dict[str, Any] = {
+        "payload": {"scrubbed": True},
+        "platform_channel_id": sa.case(
+            (D.recipient.like("channel:%"), D.platform_channel_id), else_=None
+        ),
+    }
+    if to_day:
+        values.update(_DAY_ONLY)
     async with db.session() as session:
         result = await session.execute(
-            sa.update(_T)
-            .where(D.id == delivery_id, D.status.in_(finished))
-            .values(
-                payload={"scrubbed": True},
-                platform_channel_id=sa.case(
-                    (D.recipient.like("channel:%"), D.platform_channel_id), else_=None
-                ),
-            )
+            sa.update(_T).where(D.id == delivery_id, D.status.in_(_FINISHED)).values(**values)
         )
         return affected(result) == 1
+
+
+_DAY_ONLY: dict[str, Any] = {
+    "due_at": D.created_at,
+    "updated_at": D.created_at,
+    "sent_at": sa.case((D.sent_at.is_(None), None), else_=D.created_at),
+    "attempted_at": sa.case((D.attempted_at.is_(None), None), else_=D.created_at),
+    "lease_until": None,
+    "claimed_by": None,
+    "platform_message_id": None,
+}
+"""What :func:`scrub_finished` writes with ``to_day``: ``created_at`` is the day already."""
+
+
+async def scrub_left(db: Database, prefix: str = ANONYMOUS) -> int:
+    """Scrub (to the day) the finished rows to recipients starting with ``prefix`` that were
+    not scrubbed yet: a process that died between a send and its scrub, a row skipped when
+    its grace ran out. How many."""
+    async with db.session() as session:
+        ids = (
+            (
+                await session.execute(
+                    sa.select(D.id).where(
+                        D.recipient.like(f"{prefix}%"),
+                        D.status.in_(_FINISHED),
+                        D.payload["scrubbed"].as_boolean().is_(None),
+                    )
+                )
+            )
+            .scalars()
+            .all()
+        )
+    done = 0
+    for delivery_id in ids:
+        done += await scrub_finished(db, int(delivery_id), to_day=True)
+    return done
 
 
 async def mark_skipped(

@@ -15,6 +15,13 @@ their own, shuffled with at least :data:`MIN_GROUP` other responses (or when the
 closes), with no member id and group attributes only for groups of at least that size (see
 ``docs/explanation/privacy.md``).
 
+What follows an answer, the next question or the thanks, is an outbox row written in the
+transaction that records the answer (:func:`_notice`): a crash or a refused send after it
+delivers it once, later, and a click handled again finds it queued. An anonymous survey's row
+names no member in its key and holds no time finer than the day (see
+``docs/explanation/privacy.md``). The first question (the start) stays direct: lost, it comes
+again with the next click on the survey's button.
+
 Only the audience answers: the buttons carry a key made with the server secret
 (:func:`server_secret`), and a start is checked against the step's deliveries (a direct
 message sent to the member, or a post in a channel the member is in) and the round's close.
@@ -24,6 +31,8 @@ A recurring step (``every:``) has one survey row per round.
 from __future__ import annotations
 
 import dataclasses
+import hashlib
+import hmac
 import logging
 import secrets
 import uuid
@@ -37,7 +46,7 @@ import sqlalchemy as sa
 from babel.numbers import format_decimal
 from sqlalchemy.exc import IntegrityError
 
-from rallybot.bot import formats, i18n
+from rallybot.bot import formats, i18n, notices
 from rallybot.bot.commands import specs
 from rallybot.bot.context import locale_for, member_for
 from rallybot.bot.events import ButtonClicked, CommandInvoked, FormSubmitted, MessagePosted, UserRef
@@ -56,6 +65,7 @@ from rallybot.campaigns.survey import (
 )
 from rallybot.campaigns.survey import start_label as survey_start_label
 from rallybot.campaigns.timeexpr import parse_duration
+from rallybot.storage import outbox as outbox_store
 from rallybot.storage.anonymity import clear_sqlite_log
 from rallybot.storage.database import Database
 from rallybot.storage.models import ChannelMember, Delivery, DeliveryStatus, Member, table_of
@@ -99,6 +109,8 @@ log = logging.getLogger("rallybot.survey")
 
 COMMANDS = frozenset({"survey"})
 MAX_TEXT = 2000
+OUTBOX_CAMPAIGN = ".survey"
+"""The outbox's campaign id of what follows a survey answer: the next question, the thanks."""
 
 _S = table_of(Survey)
 _A = table_of(SurveyAnswer)
@@ -586,9 +598,9 @@ async def start(ctx: BotContext, user: UserRef, survey: Survey) -> None:
     if draft.finished:
         await _note(ctx, user.id, _already(locale))
         return
-    if draft.current >= len(survey.questions):  # answered all, not recorded (or questions cut)
-        done = await _complete(ctx, survey, member, draft.answers)
-        await _note(ctx, user.id, _thanks(draft.locale) if done else _already(draft.locale))
+    if draft.current >= len(survey.questions):  # answered all, not recorded (questions cut)
+        if not await _complete(ctx, survey, member, draft.answers, draft.locale):
+            await _note(ctx, user.id, _already(draft.locale))
         return
     await _ask(ctx, user.id, survey, draft.current, draft.locale)
 
@@ -597,9 +609,51 @@ def _thanks(locale: str) -> str:
     return i18n.gettext(locale, "Thank you, your answers are recorded.")
 
 
+def _thanks_message(survey: Survey, locale: str) -> Message:
+    if survey.anonymous:
+        text = i18n.gettext(
+            locale, "Thank you, your answers are recorded, anonymously: they carry no name."
+        )
+    else:
+        text = _thanks(locale)
+    return Message(text=text)
+
+
 def _done(locale: str) -> str:
     # Translators: a button: the member has picked all the answers of a multiple choice.
     return i18n.pgettext(locale, "survey button", "Done")
+
+
+def _step_key(survey_id: str, part: str) -> str:
+    """A named survey's outbox step id: the survey (round) and the part, within 100 characters."""
+    step = f"{survey_id}#{part}"
+    if len(step) <= 100:
+        return step
+    digest = hashlib.sha256(survey_id.encode()).hexdigest()[:16]
+    return f"{survey_id[: 100 - len(part) - 18]}~{digest}#{part}"
+
+
+async def _notice(
+    ctx: BotContext, survey: Survey, member: Member, part: str, message: Message
+) -> dict[str, Any]:
+    """The outbox row of what follows an answer (``part``: ``q<index>`` for the next question,
+    ``thanks``), keyed by the survey round, the member and the part, so that a click handled
+    again queues it once.
+
+    An anonymous survey's row names the member only by a keyed hash and is dated to the day
+    (:func:`bot.notices.anonymous_row`): written with the answer, a row at the second of it
+    would give every member's time on each question, which can tell an answer (a long text
+    takes long to type). It holds only the question, which never depends on the answers given
+    (questions come in their file's order, without branching): a question chosen by an answer
+    would name that answer next to the member, and would have to stay out of the outbox."""
+    assert member.id is not None
+    now = ctx.clock.now()
+    if not survey.anonymous:
+        step = _step_key(survey.id, part)
+        return notices.direct_row(OUTBOX_CAMPAIGN, step, member.id, message, now)
+    secret = await _secret_of(ctx)
+    digest = hmac.new(secret, f"{survey.id}\n{member.id}\n{part}".encode(), hashlib.sha256)
+    return notices.anonymous_row(OUTBOX_CAMPAIGN, digest.hexdigest()[:40], member.id, message, now)
 
 
 async def _advance(
@@ -610,11 +664,19 @@ async def _advance(
     draft: SurveyDraft,
     answer: dict[str, Any],
 ) -> None:
-    """Record ``answer`` to the draft's current question, then ask the next or finish."""
+    """Record ``answer`` to the draft's current question, with the next question (or, after the
+    last, the response and the thanks) queued in the outbox in the same transaction."""
     assert member.id is not None
     index = draft.current
     question = survey.questions[index]
     answers = {**draft.answers, question["id"]: answer}
+    if index + 1 >= len(survey.questions):
+        done = await _complete(ctx, survey, member, answers, draft.locale, moved_from=index)
+        if done is False:
+            await _note(ctx, user.id, _already(draft.locale))
+        return
+    following = question_message(survey, index + 1, draft.locale)
+    row = await _notice(ctx, survey, member, f"q{index + 1}", following)
     async with ctx.db.session() as session:
         result = await session.execute(
             sa.update(_D)
@@ -625,20 +687,9 @@ async def _advance(
             )
             .values(current=index + 1, answers=answers, selection=[], updated_at=ctx.clock.now())
         )
-    if getattr(result, "rowcount", 0) != 1:
-        return  # a concurrent click moved it on
-    if index + 1 < len(survey.questions):
-        await _ask(ctx, user.id, survey, index + 1, draft.locale)
-        return
-    if not await _complete(ctx, survey, member, answers):
-        await _note(ctx, user.id, _already(draft.locale))
-    elif survey.anonymous:
-        thanks = i18n.gettext(
-            draft.locale, "Thank you, your answers are recorded, anonymously: they carry no name."
-        )
-        await _note(ctx, user.id, thanks)
-    else:
-        await _note(ctx, user.id, _thanks(draft.locale))
+        if getattr(result, "rowcount", 0) != 1:
+            return  # a concurrent click moved it on (its own row asks the next question)
+        await notices.queue(session, [row])
 
 
 def _answer_rows(
@@ -673,20 +724,37 @@ def _answer_rows(
 
 
 async def _complete(
-    ctx: BotContext, survey: Survey, member: Member, answers: dict[str, Any]
-) -> bool:
-    """Record a finished response; False when the member had already answered (the
-    responder's key refuses a second).
+    ctx: BotContext,
+    survey: Survey,
+    member: Member,
+    answers: dict[str, Any],
+    locale: str,
+    *,
+    moved_from: int | None = None,
+) -> bool | None:
+    """Record a finished response with its thanks queued in the outbox; False when the member
+    had already answered (the responder's key refuses a second), None when ``moved_from`` (the
+    question just answered) is no longer the draft's current one (a concurrent click).
 
-    Named survey: the answers, the responder record and the draft's deletion, one transaction.
-    Anonymous survey: the responder record and the draft marked finished; the answers are
-    written by :func:`release` with others, in a transaction of their own."""
+    Named survey: the answers, the responder record, the draft's deletion and the thanks, one
+    transaction. Anonymous survey: the responder record, the draft marked finished and the
+    thanks; the answers are written by :func:`release` with others, in a transaction of
+    their own."""
     assert member.id is not None
     now = ctx.clock.now()
+    thanks = await _notice(ctx, survey, member, "thanks", _thanks_message(survey, locale))
+    mine = sa.and_(_D.c.survey_id == survey.id, _D.c.member_id == member.id)
     try:
         async with ctx.db.session() as session:
+            if moved_from is not None:
+                moved = await session.execute(
+                    sa.update(_D)
+                    .where(mine, _D.c.current == moved_from, _D.c.finished.is_(False))
+                    .values(current=len(survey.questions), answers=answers, selection=[])
+                )
+                if getattr(moved, "rowcount", 0) != 1:
+                    return None
             await session.execute(sa.insert(_R).values(survey_id=survey.id, member_id=member.id))
-            mine = sa.and_(_D.c.survey_id == survey.id, _D.c.member_id == member.id)
             if survey.anonymous:
                 await session.execute(
                     sa.update(_D)
@@ -705,11 +773,10 @@ async def _complete(
                 )
                 await session.execute(sa.insert(_A), rows)
                 await session.execute(sa.delete(_D).where(mine))
+            await notices.queue(session, [thanks])
     except IntegrityError:
         async with ctx.db.session() as session:
-            await session.execute(
-                sa.delete(_D).where(_D.c.survey_id == survey.id, _D.c.member_id == member.id)
-            )
+            await session.execute(sa.delete(_D).where(mine))
         return False
     if survey.anonymous:
         await release(ctx.db, survey.id, now)
@@ -840,8 +907,10 @@ async def close_round(db: Database, sid: str, now: datetime) -> int:
 
 
 async def tick(ctx: BotContext) -> None:
-    """Close the rounds whose time is up, and write any batch left waiting."""
+    """Close the rounds whose time is up, write any batch left waiting, and empty the
+    anonymous surveys' outbox rows a stopped process or an expired grace left unscrubbed."""
     now = ctx.clock.now()
+    await outbox_store.scrub_left(ctx.db, outbox_store.ANONYMOUS)
     async with ctx.db.session() as session:
         due = (
             (
@@ -880,9 +949,90 @@ class _Click:
     choice: str
 
 
-async def _resolve(ctx: BotContext, user: UserRef, key: str, index: int) -> _Click | None:
+_ANY = "any"
+
+
+def _given(question: Mapping[str, Any], choice: str, text: str | None) -> dict[str, Any] | None:
+    """The answer a click (``choice``) or a form (``text``) gives to ``question`` as recorded in
+    the draft; None for a click that answers nothing (a toggle, "Write my answer"). "Done"
+    gives ``choices`` whatever they were (the selection is emptied once recorded)."""
+    if text is not None:
+        cleaned = sanitize_answer(text, MAX_TEXT)
+        return {"text": cleaned} if cleaned else {"skipped": True}
+    if choice == "skip":
+        return {"skipped": True}
+    if question["kind"] == "multiple":
+        return {"choices": _ANY} if choice == "done" else None
+    if question["kind"] == "text" or not choice.isdigit():
+        return None
+    return {"value": int(choice)}
+
+
+def _repeats(recorded: Mapping[str, Any] | None, given: Mapping[str, Any] | None) -> bool:
+    if recorded is None or given is None:
+        return False
+    if given.get("choices") == _ANY:
+        return "choices" in recorded
+    return dict(recorded) == dict(given)
+
+
+async def _recorded_again(
+    db: Database,
+    survey: Survey,
+    member_id: int,
+    draft: SurveyDraft | None,
+    given: Mapping[str, Any] | None,
+) -> bool:
+    """Whether ``given``, an answer to the last question of a response already recorded, is the
+    one recorded: from the finished draft of an anonymous response waiting for its batch, or a
+    named survey's answer row. An anonymous response once written keeps nothing to compare
+    with (it names nobody): then False, and the member is told they already answered."""
+    question = survey.questions[-1]
+    if given is None:
+        return False
+    if draft is not None:
+        return _repeats(draft.answers.get(question["id"]), given)
+    if survey.anonymous:
+        return False
+    async with db.session() as session:
+        found = (
+            await session.execute(
+                sa.select(_A.c.value, _A.c.choices, _A.c.text, _A.c.skipped).where(
+                    _A.c.survey_id == survey.id,
+                    _A.c.member_id == member_id,
+                    _A.c.question_id == question["id"],
+                )
+            )
+        ).first()
+    if found is None:
+        return False
+    value, choices, text, skipped = found
+    if skipped:
+        recorded: dict[str, Any] = {"skipped": True}
+    elif choices is not None:
+        recorded = {"choices": list(choices)}
+    elif text is not None:
+        recorded = {"text": text}
+    else:
+        recorded = {"value": value}
+    return _repeats(recorded, given)
+
+
+async def _resolve(
+    ctx: BotContext,
+    user: UserRef,
+    key: str,
+    index: int,
+    choice: str = "",
+    text: str | None = None,
+) -> _Click | None:
     """The survey, member and draft of an answer click or form, after the checks (and a note
-    to the member when the click cannot count)."""
+    to the member when the click cannot count).
+
+    A click that repeats the answer just recorded (the same button again, or the event handled
+    again after a crash) says nothing: what it led to, the next question or the thanks, is
+    already in the outbox. So does the same answer to the last question once the response is
+    recorded, while there is something to compare it with (:func:`_recorded_again`)."""
     survey = await _by_key(ctx, key)
     member = await member_for(ctx, user)
     if survey is None:
@@ -891,8 +1041,14 @@ async def _resolve(ctx: BotContext, user: UserRef, key: str, index: int) -> _Cli
     assert member.id is not None
     locale = member.locale or survey.locale
     draft = await _draft(ctx.db, survey.id, member.id)
+    questions = survey.questions
+    given = _given(questions[index], choice, text) if index < len(questions) else None
     if draft is None or draft.finished:
         if await _responded(ctx.db, survey.id, member.id):
+            if index == len(questions) - 1 and await _recorded_again(
+                ctx.db, survey, member.id, draft, given
+            ):
+                return None
             await _note(ctx, user.id, _already(locale))
         else:
             # Translators: the label of the survey invitation's button, in quotes.
@@ -901,6 +1057,8 @@ async def _resolve(ctx: BotContext, user: UserRef, key: str, index: int) -> _Cli
         return None
     if _is_closed(survey, ctx.clock.now()):
         await _note(ctx, user.id, _closed(locale))
+        return None
+    if index == draft.current - 1 and _repeats(draft.answers.get(questions[index]["id"]), given):
         return None
     if index != draft.current or index >= len(survey.questions):
         stale = i18n.gettext(
@@ -939,7 +1097,7 @@ async def on_button(event: ButtonClicked, ctx: BotContext) -> None:
     if parsed is None:
         return
     key, index, choice = parsed
-    click = await _resolve(ctx, event.user, key, index)
+    click = await _resolve(ctx, event.user, key, index, choice)
     if click is None:
         return
     survey, member, draft = click.survey, click.member, click.draft
@@ -1055,9 +1213,10 @@ async def on_form(event: FormSubmitted, ctx: BotContext) -> None:
     parts = event.form_id.split(":")
     if len(parts) != 3 or parts[0] != "survey" or not parts[2].isdigit():
         return
-    click = await _resolve(ctx, event.user, parts[1], int(parts[2]))
+    text = event.values.get("answer", "")
+    click = await _resolve(ctx, event.user, parts[1], int(parts[2]), text=text)
     if click is not None:
-        await _text_answer(ctx, click, event.user, event.values.get("answer", ""))
+        await _text_answer(ctx, click, event.user, text)
 
 
 async def on_message(event: MessagePosted, ctx: BotContext) -> None:
