@@ -5,15 +5,18 @@ else gives, in a random order and at random times (minutes to a day apart). The 
 reads the database as an attacker with full read access would, and tries every join it knows:
 physical row order, ``rowid`` (SQLite), ``xmin`` and ``ctid`` (PostgreSQL), the day stored with
 the answers, the times of the activity and inbound-event rows, the inbound journal, the team
-and cohort stored with the answers (a team of one, a cohort of one), leftover drafts, and the
-bytes of the SQLite
-file and its write-ahead log (free pages). Each attack must do no better than chance allows
-for batches of :data:`MIN_GROUP` answers (the guarantee documented in
+and cohort stored with the answers (a team of one, a cohort of one), leftover drafts, the
+outbox rows of the next questions and the thanks (their words, and the time each member spent
+on a question, measured between two of their rows: a long text takes long to type), and the
+bytes of the SQLite file and its write-ahead log (free pages). Each attack must do no better
+than chance allows for batches of :data:`MIN_GROUP` answers (the guarantee documented in
 ``docs/explanation/privacy.md``).
 """
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
 import logging
 import random
@@ -33,6 +36,7 @@ from rallybot.bot.events import ButtonClicked, ChannelRef, FormSubmitted, UserRe
 from rallybot.bot.messages import Button
 from rallybot.storage.database import Database
 from rallybot.storage.repositories import upsert_member
+from rallybot.storage.secret import server_secret
 from rallybot.storage.survey_models import MIN_GROUP
 
 LAUNCH = datetime(2026, 11, 3, 8, 30, tzinfo=UTC)
@@ -68,8 +72,15 @@ def _cohort(i: int) -> str:
     return "lonely" if i == 1 else "pilote"
 
 
+_LENGTHS = random.Random(7).sample(range(RESPONDENTS), RESPONDENTS)
+"""How long each respondent's text is (in tens of characters), in no order of theirs."""
+TYPING = timedelta(seconds=1)
+"""The time it takes to type ten characters: the time spent on the free-text question tells
+how long the answer is."""
+
+
 def _words(i: int) -> str:
-    return f"secret-words-of-respondent-{i:02d}"
+    return f"secret-words-of-respondent-{i:02d}" + " and more." * _LENGTHS[i]
 
 
 def _user(uid: str) -> UserRef:
@@ -115,6 +126,7 @@ class _Run:
         self.bot.clock.advance(timedelta(seconds=rng.randint(5, 120)))
         await self.click(uid, self.button(uid, ["News", "Groups", "Docs"][i % 3]))
         await self.click(uid, self.button(uid, "Write my answer"))
+        self.bot.clock.advance(TYPING * (len(_words(i)) // 10))
         self.n += 1
         await self.bot.handle(
             FormSubmitted(
@@ -151,6 +163,8 @@ async def _truth(db: Database, members: dict[str, int]) -> dict[str, int]:
     """response_id -> member id, from the distinct free-text answers (the test's knowledge)."""
     rows = await _fetch(db, "SELECT response_id, text FROM survey_answer WHERE text IS NOT NULL")
     by_words = {_words(i): members[f"u{i}"] for i in range(RESPONDENTS)}
+    _TEXTS.clear()
+    _TEXTS.update({str(r[0]): str(r[1]) for r in rows})
     return {str(r[0]): by_words[str(r[1])] for r in rows}
 
 
@@ -201,6 +215,65 @@ async def _order_keys(db: Database) -> dict[str, tuple[list[Any], list[Any]]]:
         [(str(d), r) for d, r in days],
     )
     return keys
+
+
+def _as_utc(value: Any) -> datetime:
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    assert isinstance(value, datetime)
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+async def _outbox_by_member(db: Database, members: dict[str, int]) -> dict[int, list[datetime]]:
+    """member id -> the times of the outbox rows that followed their answers, as an attacker
+    ties them: a member recipient, a member id in the payload, or the keyed hash of the code
+    worked out again with the secret kept in the database (the most precise time each row
+    holds: the second it was written or sent, if it kept one)."""
+    secret = await server_secret(db)
+    sids = [str(r[0]) for r in await _fetch(db, "SELECT id FROM survey")]
+    hashed = {
+        hmac.new(secret, f"{sid}\n{member}\n{part}".encode(), hashlib.sha256).hexdigest()[:40]: (
+            member
+        )
+        for sid in sids
+        for member in members.values()
+        for part in ("q1", "q2", "q3", "thanks")
+    }
+    rows = await _fetch(
+        db,
+        "SELECT recipient, payload, created_at, updated_at, due_at, sent_at, attempted_at "
+        "FROM delivery WHERE step_id != 'pulse'",
+    )
+    times: dict[int, list[datetime]] = {}
+    for recipient, payload, *stamps in rows:
+        data = json.loads(payload) if isinstance(payload, str) else dict(payload or {})
+        member: int | None = None
+        if str(recipient).startswith("member:"):
+            member = int(str(recipient).split(":")[1])
+        elif "member_id" in data:
+            member = int(data["member_id"])
+        else:
+            member = hashed.get(str(recipient).rpartition(":")[2])
+        if member is not None:
+            times.setdefault(member, []).append(max(_as_utc(t) for t in stamps if t is not None))
+    return times
+
+
+def _time_on_last_question(
+    times: dict[int, list[datetime]], truth: dict[str, int]
+) -> dict[str, int]:
+    """Guess: the longer a member took between their last two outbox rows (the last question,
+    then the thanks), the longer their text; paired by rank. No guess when the rows tell no
+    time apart."""
+    spent = {m: sorted(t)[-1] - sorted(t)[-2] for m, t in times.items() if len(t) >= 2}
+    if len(set(spent.values())) < 2:
+        return {}
+    lengths = [(len(str(t)), r) for r, t in _TEXTS.items()]
+    return _rank_pairing([(d, m) for m, d in spent.items()], lengths)
+
+
+_TEXTS: dict[str, str] = {}
+"""response id -> the free text of that response (filled by :func:`_truth`)."""
 
 
 def _ctid(value: Any) -> tuple[int, int]:
@@ -309,6 +382,16 @@ async def test_no_join_ties_an_anonymous_answer_to_its_author(
         if "secret-words" in (answers if isinstance(answers, str) else json.dumps(answers))
     )
 
+    # The outbox rows that followed the answers (the next questions, the thanks): their words,
+    # and the time each member spent on the free-text question, read between their rows.
+    outbox = await _fetch(db, "SELECT * FROM delivery WHERE step_id != 'pulse'")
+    assert outbox, "the next questions and the thanks went through the outbox"
+    found["outbox words"] = sum(
+        1 for i in range(RESPONDENTS) if any(_words(i) in str(row) for row in outbox)
+    )
+    timed = _time_on_last_question(await _outbox_by_member(db, members), truth)
+    found["outbox, time on a question"] = _correct(timed, truth)
+
     # The inbound journal: each click and form is recorded before it is handled; a handled
     # row that kept its event would name the member next to their rating, choice and words.
     journal = await _fetch(db, "SELECT member_key, payload FROM inbound_journal")
@@ -339,5 +422,6 @@ async def test_no_join_ties_an_anonymous_answer_to_its_author(
         for name in found
     }
     limits["drafts"] = limits["free pages"] = limits["logs"] = limits["journal"] = 0
+    limits["outbox words"] = 0
     beaten = {name: value for name, value in found.items() if value > limits[name]}
     assert not beaten, f"attacks that tie answers to people (right guesses out of 20): {beaten}"
