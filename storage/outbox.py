@@ -16,6 +16,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from rallybot.storage.anonymity import clear_sqlite_log
 from rallybot.storage.database import Database
 from rallybot.storage.inserts import insert_for
 from rallybot.storage.models import (
@@ -280,7 +281,7 @@ async def scrub_finished(db: Database, delivery_id: int, *, to_day: bool = False
     ``to_day`` (an anonymous survey's rows, written with times of the day only): every time
     the sending wrote goes back to that day too, with the claim and the platform's message id
     (a Slack message id is a time to the microsecond), so that the row cannot date the answer
-    it followed."""
+    it followed; on SQLite the write-ahead log is truncated after it too."""
     values: dict[str, Any] = {
         "payload": {"scrubbed": True},
         "platform_channel_id": sa.case(
@@ -293,7 +294,12 @@ async def scrub_finished(db: Database, delivery_id: int, *, to_day: bool = False
         result = await session.execute(
             sa.update(_T).where(D.id == delivery_id, D.status.in_(_FINISHED)).values(**values)
         )
-        return affected(result) == 1
+        done = affected(result) == 1
+    if done and to_day:
+        # The row's earlier versions (its claim and send, to the second) stay in SQLite's
+        # write-ahead log until overwritten: a copy of the files would keep them.
+        await clear_sqlite_log(db)
+    return done
 
 
 _DAY_ONLY: dict[str, Any] = {

@@ -232,6 +232,14 @@ async def test_an_anonymous_surveys_rows_name_nobody_and_keep_only_the_day(
         times = [row.created_at, row.updated_at, row.due_at, row.sent_at, row.attempted_at]
         assert {t.astimezone(UTC) for t in times if t is not None} == {day}, times
         assert row.grace_until.astimezone(UTC) - day in (timedelta(days=2),)
+    if db.engine.dialect.name == "sqlite":
+        # The rows' earlier versions (the member id, the claim and the send to the second) are
+        # not left in the write-ahead log (nor, with secure_delete, in the file's free space).
+        path = Path(str(db.engine.url.database))
+        blob = b"".join(
+            p.read_bytes() for p in (path, path.with_name(path.name + "-wal")) if p.exists()
+        )
+        assert b'"blur"' not in blob
 
 
 async def test_an_anonymous_row_left_unscrubbed_by_a_dead_process_is_scrubbed(
