@@ -384,6 +384,9 @@ async def test_no_join_ties_an_anonymous_answer_to_its_author(
 
     # The outbox rows that followed the answers (the next questions, the thanks): their words,
     # and the time each member spent on the free-text question, read between their rows.
+    # Not covered yet (a known gap, left to the journal's owners): inbound_journal (24 hours
+    # after handling) and inbound_event keep each click's and form's time to the second; read
+    # in the responders' order, the time from "Write my answer" to the form gives each length.
     outbox = await _fetch(db, "SELECT * FROM delivery WHERE step_id != 'pulse'")
     assert outbox, "the next questions and the thanks went through the outbox"
     found["outbox words"] = sum(
