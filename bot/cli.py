@@ -1808,11 +1808,12 @@ def report(
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
 
     from rallybot.bot.clock import utcnow
-    from rallybot.bot.indicators import Scope, managers_left_out
-    from rallybot.bot.report import (
+    from rallybot.handlers.reporting.service import (
         STEPS,
+        Scope,
         chart_pngs,
         compute,
+        managers_left_out,
         render_html,
         render_tables,
         summary_json,
@@ -1855,7 +1856,7 @@ def report(
             await db.dispose()
 
     data = asyncio.run(main())
-    from rallybot.bot.report import ReportData
+    from rallybot.handlers.reporting.service import ReportData
 
     assert isinstance(data, ReportData)
     if format is ReportFormat.table:

@@ -450,8 +450,8 @@ def test_teams_sync_json(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_report_json_summary(db_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
     from datetime import UTC, datetime
 
-    from rallybot.bot.indicators import Scope
-    from rallybot.bot.report import compute
+    from rallybot.handlers.reporting.indicators import Scope
+    from rallybot.handlers.reporting.report import compute
     from rallybot.storage.database import create_database
     from tests.report.seed import seed
 

@@ -201,7 +201,7 @@ def test_each_extra_installs_alone(wheel: Path, tmp_path: Path, extra: str) -> N
         "slack": "import rallybot.bot.adapters.slack.adapter",
         "discord": "import rallybot.bot.adapters.discord.adapter",
         "postgres": "import asyncpg",
-        "charts": "import rallybot.bot.report as r; r.require('matplotlib')",
+        "charts": "import rallybot.handlers.reporting.report as r; r.require('matplotlib')",
     }[extra]
     done = _run([str(bin_dir / "python"), "-c", adapter], cwd=empty)
     assert done.returncode == 0, done.stderr

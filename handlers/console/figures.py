@@ -1,7 +1,7 @@
 """The console's indicators and help desk figures.
 
-Indicators are :func:`bot.report.compute`, the code of ``rallybot report``. On a large
-community it reads millions of rows for seconds, so the console keeps each scope's result
+Indicators are :func:`handlers.reporting.report.compute`, the code of ``rallybot report``. On a
+large community it reads millions of rows for seconds, so the console keeps each scope's result
 for :data:`FRESH_FOR` and then serves it while one recomputation runs in the background:
 a page shows figures "as of" their computation time and never waits but for the very first
 one of a scope.
@@ -20,10 +20,10 @@ from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 
-from rallybot.bot import indicators as ind
 from rallybot.bot.config import Settings
-from rallybot.bot.report import ReportData, compute
 from rallybot.handlers.helpdesk.service import LIVE, reminder_due
+from rallybot.handlers.reporting import service as ind
+from rallybot.handlers.reporting.service import ReportData, compute
 from rallybot.storage.database import Database
 from rallybot.storage.helpdesk_models import HelpTicket, TicketState
 from rallybot.storage.models import Member, table_of

@@ -16,14 +16,13 @@ from jinja2.runtime import Context
 
 from rallybot.bot.app import campaign_files
 from rallybot.bot.context import ReloadReport
-from rallybot.bot.indicators import NO_GROUP
-from rallybot.bot.report import stage_name
 from rallybot.campaigns.faq import is_faq_file, load_faqs
 from rallybot.campaigns.quiz import validate_all
 from rallybot.handlers.console.figures import IndicatorCache
 from rallybot.handlers.console.kit import ConsoleState, templates
 from rallybot.handlers.console.timeline import TimelineSource
 from rallybot.handlers.console.words import gettext, number
+from rallybot.handlers.reporting.service import NO_GROUP, stage_name
 
 __all__ = [
     "EARLIEST",

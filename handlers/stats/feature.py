@@ -5,8 +5,8 @@
   members who opted out are not recorded.
 - ``/rallybot stats [WEEKS] [cohort=NAME] [team=NAME] [campaign=ID]`` (community managers,
   routed here by :mod:`handlers.admin`) answers with a summary of the last WEEKS weeks (4 by
-  default), then sends the charts of :func:`bot.report.chart_pngs` as PNG files to the
-  manager's direct messages where the platform takes files
+  default), then sends the charts of :func:`handlers.reporting.report.chart_pngs` as PNG files to
+  the manager's direct messages where the platform takes files
   (:func:`~bot.adapters.base.file_sender`); elsewhere the answer says that ``rallybot report
   --format html`` gives them. The charts are drawn in a worker thread, one command at a time.
 - A campaign step with ``digest: true`` and ``post: CHANNEL`` posts the same summary (last 4
@@ -33,11 +33,19 @@ from rallybot.bot.context import member_for, user_locale
 from rallybot.bot.events import ButtonClicked, CommandInvoked, Event, MessagePosted, ReactionAdded
 from rallybot.bot.extras import MissingExtraError
 from rallybot.bot.feature import Feature, Subscription, Tick
-from rallybot.bot.indicators import Scope, managers_left_out, week_start
 from rallybot.bot.messages import Message
-from rallybot.bot.report import ReportData, chart_pngs, chart_title, compute, summary_text
 from rallybot.campaigns.planner import PlannedDelivery, plan
 from rallybot.campaigns.schema import Campaign
+from rallybot.handlers.reporting.service import (
+    ReportData,
+    Scope,
+    chart_pngs,
+    chart_title,
+    compute,
+    managers_left_out,
+    summary_text,
+    week_start,
+)
 from rallybot.handlers.survey import service as survey
 from rallybot.storage import outbox
 from rallybot.storage.batching import appender

@@ -10,13 +10,13 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from rallybot.bot import indicators as ind
 from rallybot.bot.context import ReloadReport
-from rallybot.bot.report import ReportData, compute
 from rallybot.campaigns.loader import LoadError
 from rallybot.handlers.console.figures import IndicatorCache, help_desk
 from rallybot.handlers.console.overview import campaign_summaries, file_change, set_paused
 from rallybot.handlers.console.timeline import TimelineSource
+from rallybot.handlers.reporting import indicators as ind
+from rallybot.handlers.reporting.report import ReportData, compute
 from rallybot.storage.database import Database
 from rallybot.storage.helpdesk_models import HelpTicket
 from rallybot.storage.repositories import upsert_member

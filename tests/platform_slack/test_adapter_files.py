@@ -16,7 +16,7 @@ from rallybot.bot.assembly import Rallybot
 from rallybot.bot.clock import SimulatedClock
 from rallybot.bot.events import CommandInvoked, UserRef
 from rallybot.bot.messages import Message
-from rallybot.bot.report import CHARTS
+from rallybot.handlers.reporting.report import CHARTS
 from rallybot.storage.database import Database
 from tests.platform_slack.fake_slack import FakeSlack
 from tests.platform_slack.harness import slack_adapter, slack_settings

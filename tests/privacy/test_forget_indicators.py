@@ -7,9 +7,9 @@ from datetime import UTC, datetime
 
 import sqlalchemy as sa
 
-from rallybot.bot.indicators import Scope
 from rallybot.bot.privacy import forget_member
-from rallybot.bot.report import ReportData, compute
+from rallybot.handlers.reporting.indicators import Scope
+from rallybot.handlers.reporting.report import ReportData, compute
 from rallybot.storage.database import Database
 from rallybot.storage.models import Member, table_of
 from tests.report.seed import END, START, seed

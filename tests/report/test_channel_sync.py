@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from rallybot.bot.adapters.base import AdapterError
 from rallybot.bot.adapters.memory import MemoryAdapter
 from rallybot.bot.channels import sync_channel_members
-from rallybot.bot.indicators import Scope, reach
+from rallybot.handlers.reporting.indicators import Scope, reach
 from rallybot.storage.database import Database
 from rallybot.storage.models import ChannelMember, table_of
 from rallybot.storage.repositories import add_channel_member, upsert_member

@@ -26,8 +26,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from rallybot.bot.indicators import Scope
-from rallybot.bot.report import CHARTS, chart_pngs, compute, render_html
+from rallybot.handlers.reporting.indicators import Scope
+from rallybot.handlers.reporting.report import CHARTS, chart_pngs, compute, render_html
 from rallybot.storage.database import Database
 from tests.report.seed import END, START, seed
 

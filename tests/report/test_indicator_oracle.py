@@ -5,7 +5,7 @@ campaign posts; posts, replies, messages to the bot, buttons, commands; reaction
 removals; quiz answers; help questions and their answers; named and anonymous survey answers
 over rounds; points awarded, taken back and adjusted; kudos given and taken back; challenge
 progress and completions; and finally some members forgotten) is written to the database the
-way the bot writes it, then every figure of :func:`bot.report.compute` is compared with the same
+way the bot writes it, then every figure of :func:`report.compute` is compared with the same
 figure computed here, in plain Python, from the list of events and the definitions of
 ``docs/reference/indicators.md``, never from the SQL. On SQLite and PostgreSQL, for a random
 scope (cohort, team, campaign, date range). Properties checked on top: reach is at most 100 %,
@@ -30,8 +30,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlmodel import SQLModel
 
-from rallybot.bot import indicators as ind
-from rallybot.bot import privacy, report
+from rallybot.bot import privacy
+from rallybot.handlers.reporting import indicators as ind
+from rallybot.handlers.reporting import report
 from rallybot.handlers.survey import feature as survey_handler
 from rallybot.storage import ledger, outbox
 from rallybot.storage.challenge_models import ChallengeDone, ChallengeProgress

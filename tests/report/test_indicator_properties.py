@@ -19,7 +19,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlmodel import SQLModel
 
-from rallybot.bot import indicators as ind
+from rallybot.handlers.reporting import indicators as ind
 from rallybot.storage.database import Database, create_database
 from rallybot.storage.models import ChannelMember, Delivery, Member, table_of
 from rallybot.storage.outbox import keep_audience

@@ -6,8 +6,8 @@ from datetime import date, timedelta
 
 import pytest
 
-from rallybot.bot import indicators as ind
-from rallybot.bot.indicators import Scope
+from rallybot.handlers.reporting import indicators as ind
+from rallybot.handlers.reporting.indicators import Scope
 from rallybot.storage.database import Database
 from tests.report.seed import END, START, WEEKS, seed
 

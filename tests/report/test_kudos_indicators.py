@@ -13,9 +13,15 @@ from pathlib import Path
 import pytest
 from rich.console import Console
 
-from rallybot.bot import indicators as ind
-from rallybot.bot.indicators import KudosStats, KudosWeek, Scope
-from rallybot.bot.report import compute, render_html, render_tables, summary_text, write_csv
+from rallybot.handlers.reporting import indicators as ind
+from rallybot.handlers.reporting.indicators import KudosStats, KudosWeek, Scope
+from rallybot.handlers.reporting.report import (
+    compute,
+    render_html,
+    render_tables,
+    summary_text,
+    write_csv,
+)
 from rallybot.storage.database import Database
 from rallybot.storage.models import PointEntry
 from tests.report.seed import END, START, WEEKS, _insert, at, seed

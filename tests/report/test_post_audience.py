@@ -11,10 +11,10 @@ import sqlalchemy as sa
 
 from rallybot.bot.adapters.memory import MemoryAdapter
 from rallybot.bot.clock import SimulatedClock
-from rallybot.bot.indicators import PostReach, Scope, reach
 from rallybot.bot.messages import Message
 from rallybot.bot.outbox import Dispatcher
 from rallybot.bot.privacy import forget_member
+from rallybot.handlers.reporting.indicators import PostReach, Scope, reach
 from rallybot.storage import outbox
 from rallybot.storage.database import Database
 from rallybot.storage.models import (

@@ -11,8 +11,8 @@ import pytest
 from typer.testing import CliRunner
 
 from rallybot.bot.cli import app
-from rallybot.bot.indicators import Scope
-from rallybot.bot.report import CHARTS, STEPS, compute
+from rallybot.handlers.reporting.indicators import Scope
+from rallybot.handlers.reporting.report import CHARTS, STEPS, compute
 from rallybot.storage.database import Database, create_database
 from tests.report.seed import seed
 

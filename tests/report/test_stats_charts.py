@@ -16,7 +16,7 @@ from rallybot.bot.clock import SimulatedClock
 from rallybot.bot.config import Settings
 from rallybot.bot.events import CommandInvoked, UserRef
 from rallybot.bot.messages import Message
-from rallybot.bot.report import CHARTS, ReportData, chart_pngs, chart_title
+from rallybot.handlers.reporting.report import CHARTS, ReportData, chart_pngs, chart_title
 from rallybot.handlers.stats import feature as stats
 from rallybot.storage.database import Database
 from tests.report.seed import seed

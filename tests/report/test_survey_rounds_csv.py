@@ -6,8 +6,8 @@ from __future__ import annotations
 import csv
 from pathlib import Path
 
-from rallybot.bot import report
-from rallybot.bot.indicators import Scope
+from rallybot.handlers.reporting import report
+from rallybot.handlers.reporting.indicators import Scope
 from rallybot.storage.database import Database
 from tests.report.test_indicator_oracle import (
     NOW,

@@ -27,13 +27,19 @@ from rallybot.bot.assembly import Rallybot
 from rallybot.bot.clock import SimulatedClock
 from rallybot.bot.config import Settings, identity_matches
 from rallybot.bot.events import UserRef
-from rallybot.bot.indicators import Scope
 from rallybot.bot.messages import Message
-from rallybot.bot.report import compute, csv_cell, render_html, render_tables, write_csv
 from rallybot.bot.rota import parse_rota
 from rallybot.campaigns.loader import CampaignLoadError, load_campaign_text
 from rallybot.handlers.helpdesk.feature import HelpdeskFeature
 from rallybot.handlers.quiz.feature import QuizFeature
+from rallybot.handlers.reporting.indicators import Scope
+from rallybot.handlers.reporting.report import (
+    compute,
+    csv_cell,
+    render_html,
+    render_tables,
+    write_csv,
+)
 from rallybot.handlers.survey.feature import QuestionResult, SurveyResults, results_text
 from rallybot.storage.database import Database
 from rallybot.storage.models import Member

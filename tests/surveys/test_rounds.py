@@ -15,10 +15,10 @@ from rallybot.bot.assembly import Rallybot
 from rallybot.bot.clock import SimulatedClock
 from rallybot.bot.config import Settings
 from rallybot.bot.events import CommandInvoked, UserRef
-from rallybot.bot.indicators import Scope
 from rallybot.bot.messages import Button
-from rallybot.bot.report import compute, summary_text
 from rallybot.campaigns.planner import ONCE as PLANNER_ONCE
+from rallybot.handlers.reporting.indicators import Scope
+from rallybot.handlers.reporting.report import compute, summary_text
 from rallybot.handlers.survey.feature import survey_results, survey_trend
 from rallybot.storage.database import Database
 from rallybot.storage.models import table_of

@@ -2,7 +2,7 @@
 quizzes, challenges, satisfaction, help, points, kudos) for all members, a cohort or a team,
 with accessible bars, and the HTML report and CSV files as the CLI writes them.
 
-Survey figures come from :mod:`bot.indicators`, which hides a cohort's or a team's
+Survey figures come from :mod:`handlers.reporting.indicators`, which hides a cohort's or a team's
 satisfaction under the minimum group size: the page shows only that it is hidden.
 """
 
@@ -20,9 +20,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from rallybot.bot import indicators as ind
 from rallybot.bot.extras import MissingExtraError
-from rallybot.bot.report import ReportData, chart_pngs, render_html, summary_json, write_csv
 from rallybot.handlers.console.kit import (
     ConsoleState,
     Page,
@@ -41,6 +39,14 @@ from rallybot.handlers.console.sources import (
     invalid,
 )
 from rallybot.handlers.console.words import N_, gettext
+from rallybot.handlers.reporting import service as ind
+from rallybot.handlers.reporting.service import (
+    ReportData,
+    chart_pngs,
+    render_html,
+    summary_json,
+    write_csv,
+)
 
 __all__ = ["IndicatorsOut", "page"]
 

@@ -1,6 +1,6 @@
 """``rallybot report``: the indicators as terminal tables, CSV files, PNG charts and one HTML page.
 
-:func:`compute` runs every indicator of :mod:`bot.indicators` once; the renderers below only
+:func:`compute` runs every indicator of :mod:`.indicators` once; the renderers below only
 format its :class:`ReportData`. The HTML report is one self-contained file (charts embedded as
 PNG data, inline CSS, no script, no external resource) that reads offline and prints cleanly.
 """
@@ -23,10 +23,10 @@ from rich.markup import escape as rich_escape
 from rich.table import Table
 
 from rallybot.bot import formats, i18n
-from rallybot.bot import indicators as ind
 from rallybot.bot.extras import require
 from rallybot.bot.i18n import N_
-from rallybot.bot.indicators import (
+from rallybot.handlers.reporting import indicators as ind
+from rallybot.handlers.reporting.indicators import (
     ChallengeStats,
     Funnel,
     HelpTimes,

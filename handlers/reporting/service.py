@@ -1,0 +1,54 @@
+"""What the CLI, the console and other features use of reporting: the indicators' scope and
+the few indicators they read alone, :func:`compute` and the renderers of its result.
+
+The one door into this package: other features import these names from here, never from
+:mod:`.indicators` or :mod:`.report` (an import-linter contract in ``pyproject.toml`` checks it).
+"""
+
+from __future__ import annotations
+
+from rallybot.handlers.reporting.indicators import (
+    NO_GROUP,
+    HelpTimes,
+    Scope,
+    cohorts,
+    help_times,
+    managers_left_out,
+    week_start,
+)
+from rallybot.handlers.reporting.report import (
+    STEPS,
+    ReportData,
+    chart_pngs,
+    chart_title,
+    compute,
+    render_html,
+    render_tables,
+    stage_name,
+    summary_json,
+    summary_text,
+    write_csv,
+    write_pngs,
+)
+
+__all__ = [
+    "NO_GROUP",
+    "STEPS",
+    "HelpTimes",
+    "ReportData",
+    "Scope",
+    "chart_pngs",
+    "chart_title",
+    "cohorts",
+    "compute",
+    "help_times",
+    "managers_left_out",
+    "render_html",
+    "render_tables",
+    "stage_name",
+    "summary_json",
+    "summary_text",
+    "week_start",
+    "write_csv",
+    "write_pngs",
+]
