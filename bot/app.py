@@ -38,7 +38,6 @@ from rallybot.bot.logs import log_context
 from rallybot.bot.messages import Message
 from rallybot.bot.metrics import METRICS
 from rallybot.bot.outbox import Dispatcher, DispatchStats, Gate, Render
-from rallybot.bot.privacy import erase_departed, purge_expired
 from rallybot.bot.ratelimit import RateLimiter
 from rallybot.bot.router import Router
 from rallybot.bot.teams import TeamSync, sync_teams
@@ -520,24 +519,17 @@ class Kernel:
         return count
 
     async def retention_tick(self) -> int:
-        """Erase the members gone from the roster for ``RALLYBOT_ERASE_REMOVED_AFTER_DAYS``;
-        purge raw inbound events and unfinished survey drafts older than
-        ``RALLYBOT_RETENTION_DAYS`` (nothing when unset); returns the rows deleted."""
-        erased = await erase_departed(
-            self.db,
-            self.clock.now(),
-            self.settings.erase_removed_after_days,
-            is_manager=self.settings.is_admin,
-        )
-        if erased:
-            log.info("%d member(s) gone from the roster erased", erased)
-            self.request_plan()
-        days = self.settings.retention_days
-        if days is None:
-            return 0
-
-        counts = await purge_expired(self.db, self.clock.now(), days)
-        return counts.inbound_events + counts.survey_drafts
+        """Run every feature's retention ticks (:meth:`bot.feature.Feature.retention_ticks`),
+        in feature order: data kept past its retention period is deleted. Returns how many
+        records they deleted; a failing one is logged and never stops the others."""
+        deleted = 0
+        for feature in self.features:
+            for tick in feature.retention_ticks():
+                try:
+                    deleted += await tick(self)
+                except Exception:
+                    log.exception("the %s retention tick failed", feature.name)
+        return deleted
 
     async def channels_tick(self) -> ChannelSync:
         """Read the members of the campaign channels from the platform (:mod:`bot.channels`):

@@ -1438,7 +1438,7 @@ def roster_import(
                 )
             removed = back = 0
             if remove_missing:
-                from rallybot.bot.privacy import deactivate_missing
+                from rallybot.handlers.privacy.service import deactivate_missing
 
                 present = {uid for uid, _ in rows} | {
                     str(f["email"]) for _, f in rows if f.get("email")
@@ -1913,7 +1913,7 @@ def member_forget(
     import sqlalchemy as sa
 
     from rallybot.bot.clock import utcnow
-    from rallybot.bot.privacy import erase_member
+    from rallybot.handlers.privacy.service import erase_member
     from rallybot.storage.models import Member, table_of
 
     settings = _settings()
@@ -1977,7 +1977,7 @@ def privacy_record(
     """The record of processing (every personal field stored, why, for how long), generated
     from the privacy registry and the schema, as Markdown (the docs' record-of-processing
     page)."""
-    from rallybot.bot.privacy import record_of_processing
+    from rallybot.handlers.privacy.service import record_of_processing
 
     text = record_of_processing()
     if output is None:

@@ -7,13 +7,14 @@ what it is: its :attr:`~Feature.name`, the ``/rallybot`` subcommands it answers
 (:attr:`~Feature.personal_data`) and the features it must come after
 (:attr:`~Feature.after`). A feature whose tables live in ``storage/<feature>_models.py`` needs
 no edit elsewhere for them: :mod:`storage.models` imports every such module, and a table may
-declare its privacy entry in its ``info`` (see :func:`bot.privacy.register`). A feature that
+declare its privacy entry in its ``info`` (see the privacy feature's registry). A feature that
 gives campaign steps a block of their own (``poll:``) registers a
 :class:`campaigns.sections.StepSection` when its module is imported; the campaign files then
 accept and check the block, and the feature reads it from the step with
 :func:`campaigns.sections.section_of`. Its methods are hooks, each with a default that does nothing:
-the event handlers it subscribes, what it does on reload, its periodic ticks, when it next
-has something to do, its outbox gates and send-time renders, and the HTTP routes it serves.
+the event handlers it subscribes, what it does on reload, its periodic ticks (with every
+dispatch, and hourly for retention), when it next has something to do, its outbox gates and
+send-time renders, and the HTTP routes it serves.
 
 The kernel (:mod:`bot.app`) is given one list of features and loops over it, in the order
 :func:`ordered` returns; it names none of them. Per-feature state (a quiz feature's banks,
@@ -49,6 +50,7 @@ __all__ = [
     "Feature",
     "FeatureOrderError",
     "FileKind",
+    "RetentionTick",
     "Subscription",
     "Tick",
     "ordered",
@@ -59,6 +61,10 @@ Handler = Callable[[Any, "BotContext"], Awaitable[None]]
 
 Tick = Callable[["BotContext"], Awaitable[object]]
 """A periodic task, run with every dispatch tick before the outbox is sent."""
+
+RetentionTick = Callable[["BotContext"], Awaitable[int]]
+"""An hourly task that deletes data past its retention period; returns how many records it
+deleted (rows, or members erased)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,7 +108,7 @@ class Feature:
     """The kinds of files this feature reads among the campaign files."""
     personal_data: ClassVar[tuple[str, ...]] = ()
     """The tables where this feature stores personal data: each has its entry in the privacy
-    registry (:mod:`bot.privacy`, or its table's ``info``), which "my data", "forget me" and
+    registry (the privacy feature's, or its table's ``info``), which "my data", "forget me" and
     the record of processing read."""
 
     def subscriptions(self) -> Sequence[Subscription]:
@@ -117,6 +123,11 @@ class Feature:
 
     def ticks(self) -> Sequence[Tick]:
         """The periodic tasks (quiz windows to close, reminders due...)."""
+        return ()
+
+    def retention_ticks(self) -> Sequence[RetentionTick]:
+        """The hourly tasks that delete data kept past its retention period (members gone
+        from the roster, raw inbound events): the scheduler's retention job runs them."""
         return ()
 
     async def next_event_time(self, ctx: BotContext, horizon: datetime) -> datetime | None:

@@ -15,7 +15,7 @@ The rules:
   the former rule: an empty team, or one named like a team group (in any case), is the sync's
   and becomes "group" when the sync writes it; any other team is kept as a roster team;
 - only members the bot already knows are updated (the sync creates nobody), and forgotten
-  members' rows (:mod:`bot.privacy`) are left as they are;
+  members' rows (see the privacy feature) are left as they are;
 - an empty setting, or a platform without groups, turns the feature off (nothing changes).
 
 The platform side is the adapter's optional ``member_groups()`` (see

@@ -386,7 +386,7 @@ async def test_teams_of_unknown_source_follow_the_former_rule(db: Database, tmp_
 async def test_a_forgotten_members_team_stays_and_the_export_shows_its_source(
     db: Database, tmp_path: Path
 ) -> None:
-    from rallybot.bot.privacy import export_member, forget_member
+    from rallybot.handlers.privacy.personal_data import export_member, forget_member
 
     adapter = MemoryAdapter()
     adapter.groups = {"ana": ["sales"], "bo": ["sales"]}

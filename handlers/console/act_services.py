@@ -2,7 +2,7 @@
 steps to act on and how many people each reaches, evidence waiting for a decision, members
 (search, onboarding progress, opt-out) and their erasure, and a roster upload applied all or
 nothing. Each reuses what the chat commands and the CLI use (:mod:`handlers.steering`,
-:mod:`handlers.challenges`, :func:`bot.privacy.erase_member`, the roster reader and
+:mod:`handlers.challenges`, :func:`handlers.privacy.service.erase_member`, the roster reader and
 :func:`storage.repositories.import_members`), so the console never acts differently."""
 
 from __future__ import annotations
@@ -14,7 +14,6 @@ from typing import TYPE_CHECKING, Any, Protocol
 import sqlalchemy as sa
 
 from rallybot.bot.messages import Message
-from rallybot.bot.privacy import erase_member
 from rallybot.bot.views import member_view
 from rallybot.campaigns.journey import journey_of
 from rallybot.campaigns.loader import LoadError
@@ -27,6 +26,7 @@ from rallybot.campaigns.roster import (
 )
 from rallybot.campaigns.schema import Campaign, Step
 from rallybot.handlers.challenges.service import evidence_links, title_of
+from rallybot.handlers.privacy.service import erase_member
 from rallybot.handlers.steering.service import occurrence_for, preview_message, recipients
 from rallybot.storage.challenge_models import ChallengeSubmission, SubmissionState
 from rallybot.storage.models import ChannelMember, Delivery, DeliveryStatus, Member, table_of

@@ -1,6 +1,6 @@
 """``/rallybot mydata`` (a JSON export of everything stored about me, in direct messages) and
 ``/rallybot forget`` (after a confirmation button, erase my personal data: see
-:mod:`bot.privacy`). A community manager erases someone else, who left the company, with
+:mod:`.personal_data`). A community manager erases someone else, who left the company, with
 ``/rallybot forget @member`` (confirmed the same way, audited: who and when, not whom)."""
 
 from __future__ import annotations
@@ -16,10 +16,17 @@ from rallybot.bot.adapters.base import file_sender
 from rallybot.bot.commands import specs
 from rallybot.bot.context import locale_for
 from rallybot.bot.events import ButtonClicked, CommandInvoked
-from rallybot.bot.feature import Feature, Subscription
+from rallybot.bot.feature import Feature, RetentionTick, Subscription
 from rallybot.bot.journal import dedup_id
 from rallybot.bot.messages import Button, Message
-from rallybot.bot.privacy import erase_member, export_json, export_member, forget_member
+from rallybot.handlers.privacy.personal_data import (
+    erase_departed,
+    erase_member,
+    export_json,
+    export_member,
+    forget_member,
+    purge_expired,
+)
 from rallybot.storage.models import Member
 from rallybot.storage.repositories import get_member_by_platform_id
 from rallybot.storage.secret import server_secret
@@ -33,8 +40,10 @@ __all__ = [
     "CONFIRM_MINUTES",
     "PrivacyFeature",
     "chunks",
+    "erase_gone",
     "on_button",
     "on_command",
+    "purge_old",
 ]
 
 log = logging.getLogger("rallybot.privacy")
@@ -313,6 +322,31 @@ async def on_button(event: ButtonClicked, ctx: BotContext) -> None:
         ctx.request_plan()
 
 
+async def erase_gone(ctx: BotContext) -> int:
+    """Erase the members deactivated by ``roster import --remove-missing`` at least
+    ``RALLYBOT_ERASE_REMOVED_AFTER_DAYS`` days ago; returns how many."""
+    erased = await erase_departed(
+        ctx.db,
+        ctx.clock.now(),
+        ctx.settings.erase_removed_after_days,
+        is_manager=ctx.settings.is_admin,
+    )
+    if erased:
+        log.info("%d member(s) gone from the roster erased", erased)
+        ctx.request_plan()
+    return erased
+
+
+async def purge_old(ctx: BotContext) -> int:
+    """Delete raw inbound events and unfinished survey drafts older than
+    ``RALLYBOT_RETENTION_DAYS`` (nothing when unset); returns the rows deleted."""
+    days = ctx.settings.retention_days
+    if days is None:
+        return 0
+    counts = await purge_expired(ctx.db, ctx.clock.now(), days)
+    return counts.inbound_events + counts.survey_drafts
+
+
 class PrivacyFeature(Feature):
     """ "My data" and "forget me"."""
 
@@ -328,3 +362,7 @@ class PrivacyFeature(Feature):
             Subscription(CommandInvoked, on_command),
             Subscription(ButtonClicked, on_button),
         )
+
+    def retention_ticks(self) -> Sequence[RetentionTick]:
+        """Members gone from the roster erased, then raw events and drafts past retention."""
+        return (erase_gone, purge_old)

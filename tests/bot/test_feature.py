@@ -13,7 +13,6 @@ from typing import ClassVar
 import pytest
 import sqlalchemy as sa
 
-from rallybot.bot import privacy
 from rallybot.bot.adapters.memory import MemoryAdapter
 from rallybot.bot.app import Kernel
 from rallybot.bot.clock import SimulatedClock
@@ -21,9 +20,18 @@ from rallybot.bot.commands import CommandSpec, catalogue
 from rallybot.bot.config import Settings
 from rallybot.bot.context import BotContext
 from rallybot.bot.events import CommandInvoked, UserRef
-from rallybot.bot.feature import Feature, FeatureOrderError, FileKind, Subscription, Tick, ordered
+from rallybot.bot.feature import (
+    Feature,
+    FeatureOrderError,
+    FileKind,
+    RetentionTick,
+    Subscription,
+    Tick,
+    ordered,
+)
 from rallybot.campaigns.loader import LoadError
 from rallybot.handlers import FEATURES, features
+from rallybot.handlers.privacy import personal_data as privacy
 from rallybot.storage.database import Database
 from rallybot.storage.journal_models import InboundJournal
 from rallybot.storage.models import table_of
@@ -131,6 +139,38 @@ async def test_the_kernel_runs_a_feature_through_its_declaration(
     assert await bot.next_event_time(NOW + timedelta(days=1)) == NOW + timedelta(hours=1)
     with pytest.raises(LookupError, match="without the Feature feature"):
         bot.feature(Feature)
+
+
+class Keeper(Feature):
+    """A feature with data to delete past its retention period, and a broken retention task."""
+
+    name = "keeper"
+
+    def __init__(self) -> None:
+        self.runs: list[datetime] = []
+
+    def retention_ticks(self) -> Sequence[RetentionTick]:
+        async def failing(ctx: BotContext) -> int:
+            raise RuntimeError("a broken retention tick")
+
+        async def purge(ctx: BotContext) -> int:
+            self.runs.append(ctx.clock.now())
+            return 2
+
+        return (failing, purge)
+
+
+async def test_the_retention_job_runs_the_features_retention_ticks(
+    db: Database, tmp_path: Path
+) -> None:
+    keeper = Keeper()
+    settings = Settings(database_url=f"sqlite:///{tmp_path / 's.db'}", retention_days=1)
+    bot = Kernel(settings, db, MemoryAdapter(), SimulatedClock(NOW), features=[keeper, Echo()])
+    # The failing task is logged; the next one still runs; the echo feature declares none.
+    assert await bot.retention_tick() == 2
+    assert keeper.runs == [NOW]
+    await bot.dispatch_tick()  # retention is hourly, not with every dispatch
+    assert keeper.runs == [NOW]
 
 
 HANDLERS = Path(__file__).resolve().parents[2] / "handlers"

@@ -12,8 +12,8 @@ import sqlalchemy as sa
 from rallybot.bot.adapters.memory import MemoryAdapter
 from rallybot.bot.events import MessagePosted
 from rallybot.bot.outbox import Dispatcher
-from rallybot.bot.privacy import forget_member
 from rallybot.handlers.points.feature import BADGE_OUTBOX, on_message_posted
+from rallybot.handlers.privacy.personal_data import forget_member
 from rallybot.storage import ledger
 from rallybot.storage.database import Database, create_database
 from rallybot.storage.ledger import Period

@@ -22,7 +22,7 @@ from rallybot.bot.cli import app as cli
 from rallybot.bot.clock import SimulatedClock
 from rallybot.bot.config import Settings
 from rallybot.bot.events import ButtonClicked, ChannelRef, CommandInvoked, UserRef
-from rallybot.bot.privacy import deactivate_missing, erase_departed
+from rallybot.handlers.privacy.personal_data import deactivate_missing, erase_departed
 from rallybot.handlers.reporting.report import ReportData, compute
 from rallybot.storage.database import Database, create_database
 from rallybot.storage.models import Member, table_of

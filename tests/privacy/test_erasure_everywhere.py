@@ -26,7 +26,11 @@ from rallybot.bot.adapters.memory import MemoryAdapter
 from rallybot.bot.assembly import Rallybot
 from rallybot.bot.cli import app as cli
 from rallybot.bot.events import ButtonClicked, ChannelRef, CommandInvoked, UserRef
-from rallybot.bot.privacy import deactivate_missing, erase_departed, member_like_columns
+from rallybot.handlers.privacy.personal_data import (
+    deactivate_missing,
+    erase_departed,
+    member_like_columns,
+)
 from rallybot.storage.database import Database
 from rallybot.storage.models import Member, table_of
 from rallybot.storage.repositories import upsert_member

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 
 import sqlalchemy as sa
 
-from rallybot.bot.privacy import forget_member
+from rallybot.handlers.privacy.personal_data import forget_member
 from rallybot.handlers.reporting.indicators import Scope
 from rallybot.handlers.reporting.report import ReportData, compute
 from rallybot.storage.database import Database

@@ -12,7 +12,7 @@ from rallybot.bot.assembly import Rallybot
 from rallybot.bot.clock import SimulatedClock
 from rallybot.bot.config import Settings
 from rallybot.bot.events import ButtonClicked, ChannelRef, Event, ReactionAdded, UserRef
-from rallybot.bot.privacy import forget_member
+from rallybot.handlers.privacy.personal_data import forget_member
 from rallybot.storage.database import Database
 from rallybot.storage.journal_models import InboundJournal
 from rallybot.storage.models import InboundEvent, table_of

@@ -21,7 +21,8 @@ from rallybot.bot.assembly import Rallybot
 from rallybot.bot.clock import SimulatedClock
 from rallybot.bot.config import Settings
 from rallybot.bot.events import ButtonClicked, ChannelRef, CommandInvoked, UserRef
-from rallybot.bot.privacy import (
+from rallybot.handlers.privacy.feature import chunks
+from rallybot.handlers.privacy.personal_data import (
     FORGOTTEN_PREFIX,
     NOT_PERSONAL,
     REGISTRY,
@@ -31,7 +32,6 @@ from rallybot.bot.privacy import (
     purge_expired,
     unregistered_tables,
 )
-from rallybot.handlers.privacy.feature import chunks
 from rallybot.storage.database import Database
 from rallybot.storage.models import (
     Delivery,

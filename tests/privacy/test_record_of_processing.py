@@ -9,7 +9,12 @@ from pathlib import Path
 from sqlmodel import SQLModel
 
 import rallybot.storage.models  # noqa: F401  (every table)
-from rallybot.bot.privacy import NOT_PERSONAL, PURPOSES, REGISTRY, record_of_processing
+from rallybot.handlers.privacy.personal_data import (
+    NOT_PERSONAL,
+    PURPOSES,
+    REGISTRY,
+    record_of_processing,
+)
 
 PAGE = Path(__file__).resolve().parents[2] / "docs" / "reference" / "record-of-processing.md"
 
@@ -31,8 +36,8 @@ def test_every_table_is_in_the_record_with_why_and_how_long() -> None:
         declared = (entry.why, entry.keep) if entry is not None else ("", "")
         why, keep = PURPOSES.get(name, declared)
         assert why and keep, (
-            f"say why and for how long {name} is kept (bot.privacy.PURPOSES, or why and keep "
-            "in the table's info)"
+            f"say why and for how long {name} is kept (handlers.privacy.personal_data.PURPOSES, "
+            "or why and keep in the table's info)"
         )
 
 

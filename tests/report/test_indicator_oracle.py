@@ -30,7 +30,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlmodel import SQLModel
 
-from rallybot.bot import privacy
+from rallybot.handlers.privacy import personal_data as privacy
 from rallybot.handlers.reporting import indicators as ind
 from rallybot.handlers.reporting import report
 from rallybot.handlers.survey import feature as survey_handler

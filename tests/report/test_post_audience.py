@@ -13,7 +13,7 @@ from rallybot.bot.adapters.memory import MemoryAdapter
 from rallybot.bot.clock import SimulatedClock
 from rallybot.bot.messages import Message
 from rallybot.bot.outbox import Dispatcher
-from rallybot.bot.privacy import forget_member
+from rallybot.handlers.privacy.personal_data import forget_member
 from rallybot.handlers.reporting.indicators import PostReach, Scope, reach
 from rallybot.storage import outbox
 from rallybot.storage.database import Database

@@ -384,7 +384,7 @@ async def test_stale_and_double_clicks_count_once(db: Database, tmp_path: Path) 
 
 
 async def test_forget_keeps_the_survey_results(db: Database, tmp_path: Path) -> None:
-    from rallybot.bot.privacy import forget_member
+    from rallybot.handlers.privacy.personal_data import forget_member
 
     bot, adapter, _clock = make_bot(db, tmp_path)
     await bot.reload()
