@@ -1144,7 +1144,7 @@ def campaign_list(
 ) -> None:
     """The campaigns the database knows, their state and their deliveries."""
     from rallybot.bot.reloads import load_absences
-    from rallybot.handlers.admin.feature import state_word
+    from rallybot.handlers.admin.service import state_word
     from rallybot.storage.outbox import counts_by_step
     from rallybot.storage.repositories import list_states
 
@@ -1232,7 +1232,7 @@ def _campaigns_json(
 
 def _set_status(campaign_id: str, paused: bool) -> None:
     from rallybot.bot.clock import utcnow
-    from rallybot.handlers.admin.feature import state_word
+    from rallybot.handlers.admin.service import state_word
     from rallybot.storage.models import CampaignStatus
     from rallybot.storage.repositories import set_campaign_status
 
@@ -1287,7 +1287,7 @@ async def _match_roster(
     from rallybot.bot.adapters.base import PlatformStartError, create_adapter
     from rallybot.bot.clock import SystemClock
     from rallybot.bot.events import Event
-    from rallybot.handlers.onboarding.feature import match_roster
+    from rallybot.handlers.onboarding.service import match_roster
 
     kwargs: dict[str, object] = {}
     if platform in {"slack", "discord"}:
@@ -2017,8 +2017,12 @@ def console_serve(
 
     from rallybot.bot.clock import SystemClock
     from rallybot.bot.logs import configure_logging
-    from rallybot.handlers.console.app import PREFIX, create_app, standalone_app
-    from rallybot.handlers.console.serve import standalone_state
+    from rallybot.handlers.console.service import (
+        PREFIX,
+        create_app,
+        standalone_app,
+        standalone_state,
+    )
 
     settings = _settings()
     bind_host = host or settings.console_host or settings.http_host
@@ -2066,7 +2070,7 @@ def console_link(
 ) -> None:
     """Print a one-time sign-in URL for a community manager (valid a few minutes, once)."""
     from rallybot.bot.clock import SystemClock
-    from rallybot.handlers.console.serve import LinkRefused, make_link
+    from rallybot.handlers.console.service import LinkRefused, make_link
 
     settings = _settings()
 

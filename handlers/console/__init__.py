@@ -6,6 +6,7 @@
 - :mod:`.security`: headers, CSRF, body limit, login rate limit; :mod:`.signin` and
   :mod:`.sessions`: signing in and the stored sessions.
 - :mod:`.pages`: one module per page; :data:`~.pages.PAGES` orders the navigation.
+- :mod:`.service`: what the CLI uses (``rallybot console`` and ``console link``).
 """
 
 from __future__ import annotations

@@ -1,4 +1,5 @@
-"""What other features use of onboarding: a member's checklist for ``/rallybot me``.
+"""What other features and the CLI use of onboarding: a member's checklist for ``/rallybot me``,
+and the matching of roster rows to platform accounts (``rallybot roster import``).
 
 The one door into this feature: other features import these names from here, never from
 :mod:`.feature` (an import-linter contract in ``pyproject.toml`` checks it).
@@ -6,6 +7,6 @@ The one door into this feature: other features import these names from here, nev
 
 from __future__ import annotations
 
-from rallybot.handlers.onboarding.feature import checklist
+from rallybot.handlers.onboarding.feature import checklist, match_roster
 
-__all__ = ["checklist"]
+__all__ = ["checklist", "match_roster"]
