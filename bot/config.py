@@ -255,7 +255,7 @@ class Settings(BaseSettings):
         default_factory=list, validation_alias=_env("RALLYBOT_TEAM_GROUPS")
     )
 
-    # privacy (bot/privacy.py): raw inbound events and unfinished survey drafts older than
+    # privacy (handlers/privacy/): raw inbound events and unfinished survey drafts older than
     # this many days are purged; None keeps them
     retention_days: int | None = Field(
         default=None, ge=1, validation_alias=_env("RALLYBOT_RETENTION_DAYS")
@@ -263,12 +263,12 @@ class Settings(BaseSettings):
     # privacy (handlers/survey/): the secret that keys the survey buttons; unset, one is
     # generated and kept in the database (bot_secret) so a fresh install works
     secret_key: SecretStr | None = Field(default=None, validation_alias=_env("RALLYBOT_SECRET_KEY"))
-    # privacy (bot/privacy.py): members deactivated by `roster import --remove-missing` are
+    # privacy (handlers/privacy/): members deactivated by `roster import --remove-missing` are
     # erased ("forget") this many days later; 0 erases them at once
     erase_removed_after_days: int = Field(
         default=30, ge=0, validation_alias=_env("RALLYBOT_ERASE_REMOVED_AFTER_DAYS")
     )
-    # indicators (bot/indicators.py): count the community managers (RALLYBOT_ADMINS) among
+    # indicators (handlers/reporting/): count the community managers (RALLYBOT_ADMINS) among
     # the members in scope (the funnel's "invited"); by default they are left out
     count_managers: bool = Field(default=False, validation_alias=_env("RALLYBOT_COUNT_MANAGERS"))
 

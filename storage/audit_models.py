@@ -2,7 +2,7 @@
 
 One row per action: who (their platform user key), what (the action and its target: a
 campaign and step, an audience), when. Never a message's text. When a manager is forgotten,
-their key is replaced (see :mod:`rallybot.bot.privacy`).
+their key is replaced (see :mod:`rallybot.handlers.privacy.personal_data`).
 """
 
 from __future__ import annotations

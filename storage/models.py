@@ -113,7 +113,7 @@ class Member(SQLModel, table=True):
     is_bot: bool = False
     profile_complete: bool = False
     opted_out: bool = False
-    # The row that replaced a forgotten person (bot.privacy): left out of every leaderboard.
+    # The row that replaced a forgotten person (privacy feature): left out of every leaderboard.
     forgotten: bool = Field(
         default=False, index=True, sa_column_kwargs={"server_default": sa.false()}
     )
@@ -124,7 +124,7 @@ class Member(SQLModel, table=True):
     created_at: datetime = Field(default_factory=_now, sa_type=UTCDateTime)
     updated_at: datetime = Field(default_factory=_now, sa_type=UTCDateTime, index=True)
     # Gone from the roster (`roster import --remove-missing`): opted out at once, erased
-    # RALLYBOT_ERASE_REMOVED_AFTER_DAYS later (bot.privacy.erase_departed).
+    # RALLYBOT_ERASE_REMOVED_AFTER_DAYS later (the privacy feature's retention).
     left_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
 

@@ -14,7 +14,7 @@ Anonymity is a property of the stored data, as for surveys (``docs/explanation/p
 - :class:`PollVote` holds the votes of a named poll: one row per member and choice, changed
   by a click (single choice replaces, multiple choice toggles).
 
-Each table declares its privacy entry in its ``info`` (see :mod:`bot.privacy`).
+Each table declares its privacy entry in its ``info`` (see :mod:`handlers.privacy.personal_data`).
 """
 
 from __future__ import annotations
