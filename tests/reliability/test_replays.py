@@ -25,7 +25,7 @@ from rallybot.bot.assembly import Rallybot
 from rallybot.bot.clock import SimulatedClock
 from rallybot.bot.events import ChannelRef, FileRef, MessagePosted
 from rallybot.bot.messages import Message
-from rallybot.bot.privacy import forget_member
+from rallybot.handlers.privacy.personal_data import forget_member
 from rallybot.storage.challenge_models import ChallengeSubmission
 from rallybot.storage.database import Database
 from rallybot.storage.models import table_of
