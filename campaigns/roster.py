@@ -41,7 +41,7 @@ from rallybot.campaigns import words
 from rallybot.campaigns.loader import LoadError
 from rallybot.campaigns.templates import did_you_mean
 from rallybot.campaigns.timeexpr import TimeExprError, localize, parse_datetime_local
-from rallybot.campaigns.words import render
+from rallybot.campaigns.words import N_, render
 from rallybot.campaigns.zones import zone_problem
 
 __all__ = [
@@ -193,6 +193,10 @@ def _size_text(size: int) -> str:
     return f"{math.ceil(size * 10 / (1024 * 1024)) / 10:.1f} MB"
 
 
+def _too_large(size: int) -> str:
+    return N_("the file is {size}; roster files are limited to 20 MB", size=_size_text(size))
+
+
 @dataclass(frozen=True)
 class RosterInfo:
     """How a roster file was read, for the import summary.
@@ -206,15 +210,22 @@ class RosterInfo:
     delimiter: str | None = None
     date_order: str | None = None
 
-    def describe(self) -> str:
-        """One line for a person: ``read as Windows-1252, separated by ";", dates day-first``."""
-        parts = [f"read as {self.encoding}"]
+    def describe(self, locale: str | None = None) -> str:
+        """One line for a person: ``read as Windows-1252, separated by ";", dates day-first``,
+        in ``locale``'s language."""
+        # Encodings keep their names; only the two that are descriptions are translated.
+        encoding = {
+            "Excel workbook": N_("an Excel workbook"),
+            "text": N_("text"),
+        }.get(self.encoding, self.encoding)
+        parts = [N_("read as {encoding}", encoding=encoding)]
         if self.delimiter is not None:
-            shown = "a tab" if self.delimiter == "\t" else f'"{self.delimiter}"'
-            parts.append(f"separated by {shown}")
+            shown = N_("a tab") if self.delimiter == "\t" else f'"{self.delimiter}"'
+            parts.append(N_("separated by {delimiter}", delimiter=shown))
         if self.date_order is not None:
-            parts.append(f"dates {self.date_order}")
-        return ", ".join(parts)
+            # Translators: {order} is day-first or month-first, as typed in date_format.
+            parts.append(N_("dates {order}", order=self.date_order))
+        return ", ".join(render(part, locale) for part in parts)
 
 
 @dataclass(frozen=True)
@@ -234,26 +245,26 @@ def _decode(raw: str | bytes, source: str) -> tuple[str, str]:
     if isinstance(raw, str):
         text = raw.removeprefix("\ufeff")
         if "\x00" in text:
-            raise abort("this is not a text file (it contains binary data)")
+            raise abort(N_("this is not a text file (it contains binary data)"))
         return text, "text"
     if len(raw) > MAX_ROSTER_BYTES:
-        raise abort(f"the file is {_size_text(len(raw))}; roster files are limited to 20 MB")
+        raise abort(_too_large(len(raw)))
     if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
         # Excel's "Unicode text" export: UTF-16 with a byte-order mark (and tabs).
         try:
             return raw.decode("utf-16"), "UTF-16"
         except UnicodeDecodeError:
             raise abort(
-                "this file starts like UTF-16 text but is not (save it as CSV UTF-8)"
+                N_("this file starts like UTF-16 text but is not (save it as CSV UTF-8)")
             ) from None
     if b"\x00" in raw:
-        raise abort("this is not a text file (it contains binary data)")
+        raise abort(N_("this is not a text file (it contains binary data)"))
     if raw.startswith(b"\xef\xbb\xbf"):
         try:
             return raw[3:].decode("utf-8"), "UTF-8 with BOM"
         except UnicodeDecodeError as exc:
             line = raw.count(b"\n", 0, exc.start + 3) + 1
-            message = "this file says it is UTF-8 but is not (save the CSV as UTF-8 again)"
+            message = N_("this file says it is UTF-8 but is not (save the CSV as UTF-8 again)")
             raise _Abort(LoadError(source, line, 1, "", message)) from None
     try:
         return raw.decode("utf-8"), "UTF-8"
@@ -292,12 +303,13 @@ def _cell_text(value: object) -> str:
 def _workbook_rows(raw: bytes, source: str) -> list[tuple[int, list[str]]]:
     """The rows of a workbook's first sheet, with their sheet row numbers."""
     if len(raw) > MAX_ROSTER_BYTES:
-        message = f"the file is {_size_text(len(raw))}; roster files are limited to 20 MB"
-        raise _Abort(LoadError(source, 1, 1, "", message))
+        raise _Abort(LoadError(source, 1, 1, "", _too_large(len(raw))))
     try:
         book = openpyxl.load_workbook(io.BytesIO(raw), read_only=True, data_only=True)
     except (zipfile.BadZipFile, KeyError, ValueError, OSError, InvalidFileException):
-        message = "this is not an Excel workbook that can be read (save it again as .xlsx or CSV)"
+        message = N_(
+            "this is not an Excel workbook that can be read (save it again as .xlsx or CSV)"
+        )
         raise _Abort(LoadError(source, 1, 1, "", message)) from None
     try:
         sheet = book.worksheets[0]
@@ -326,8 +338,8 @@ def _csv_rows(text: str, state: _Reader) -> tuple[list[tuple[int, list[str]]], s
         except csv.Error as exc:
             reason = str(exc)
             if "unexpected end of data" in reason:
-                reason = 'a quoted cell is not closed (add the missing ")'
-            state.error(line, 1, "", f"this is not valid CSV: {reason}")
+                reason = N_('a quoted cell is not closed (add the missing ")')
+            state.error(line, 1, "", N_("this is not valid CSV: {reason}", reason=reason))
             break
         previous_end = reader.line_num
         rows.append((line, row))
@@ -357,7 +369,7 @@ def read_roster_bytes(
         else:
             text, encoding = _decode(raw, source)
             if not text.strip():
-                message = "the file is empty: a roster needs a header row (id, email, ...)"
+                message = N_("the file is empty: a roster needs a header row (id, email, ...)")
                 raise _Abort(LoadError(source, 1, 1, "", message))
             rows, delimiter = _csv_rows(text, state)
     except _Abort as abort:
@@ -379,12 +391,11 @@ def read_roster(path: str | Path, *, default_timezone: str, date_format: str = "
         with file.open("rb") as handle:
             raw = handle.read(MAX_ROSTER_BYTES + 1) if size <= MAX_ROSTER_BYTES else b""
     except OSError as exc:
-        reason = "no such file" if isinstance(exc, FileNotFoundError) else exc.strerror or exc
-        problem = LoadError(source, 1, 1, "", f"cannot read the file ({reason})")
+        why = N_("no such file") if isinstance(exc, FileNotFoundError) else exc.strerror or str(exc)
+        problem = LoadError(source, 1, 1, "", N_("cannot read the file ({why})", why=why))
         raise RosterLoadError([problem]) from None
     if size > MAX_ROSTER_BYTES:
-        message = f"the file is {_size_text(size)}; roster files are limited to 20 MB"
-        raise RosterLoadError([LoadError(source, 1, 1, "", message)])
+        raise RosterLoadError([LoadError(source, 1, 1, "", _too_large(size))])
     return read_roster_bytes(
         raw, source, default_timezone=default_timezone, date_format=date_format
     )
@@ -483,11 +494,17 @@ class _Reader:
             if not name:
                 self.columns.append(_UNNAMED)
             elif name not in COLUMNS:
-                hint = did_you_mean(name, COLUMNS) or "; known columns: " + ", ".join(COLUMNS)
-                self.error(line, index + 1, name, f'unknown column "{cell.strip()}"{hint}')
+                close = did_you_mean(name, COLUMNS)
+                hint = (
+                    N_(' (did you mean "{name}"?)', name=close.split('"')[1])
+                    if close
+                    else N_("; known columns: {columns}", columns=", ".join(COLUMNS))
+                )
+                unknown = N_('unknown column "{column}"{hint}', column=cell.strip(), hint=hint)
+                self.error(line, index + 1, name, unknown)
                 self.columns.append(_IGNORED)
             elif name in self.columns:
-                self.error(line, index + 1, name, f'column "{name}" appears twice')
+                self.error(line, index + 1, name, N_('column "{name}" appears twice', name=name))
                 self.columns.append(_IGNORED)
             else:
                 self.columns.append(name)
@@ -496,8 +513,10 @@ class _Reader:
                 line,
                 1,
                 "",
-                'the roster needs an "id", an "email" or a "discord" column (the first row '
-                "names the columns)",
+                N_(
+                    'the roster needs an "id", an "email" or a "discord" column (the first row '
+                    "names the columns)"
+                ),
             )
             return False
         return True
@@ -515,7 +534,10 @@ class _Reader:
                     line,
                     index + 1,
                     "",
-                    f"this row has more cells than the header has columns ({len(self.columns)})",
+                    N_(
+                        "this row has more cells than the header has columns ({n})",
+                        n=len(self.columns),
+                    ),
                 )
                 break
             name = self.columns[index]
@@ -525,7 +547,7 @@ class _Reader:
             elif name is _UNNAMED and index not in self.unnamed_reported:
                 self.unnamed_reported.add(index)
                 self.error(
-                    line, index + 1, "", "this cell is in a column with no name in the header"
+                    line, index + 1, "", N_("this cell is in a column with no name in the header")
                 )
         return values, where
 
@@ -557,8 +579,12 @@ class _Reader:
                 max(day_first, month_first),
                 index + 1,
                 "start_date",
-                f"this roster mixes day-first dates (line {day_first}) and month-first dates "
-                f"(line {month_first}); write every date like 2027-03-02",
+                N_(
+                    "this roster mixes day-first dates (line {day_first}) and month-first dates "
+                    "(line {month_first}); write every date like 2027-03-02",
+                    day_first=day_first,
+                    month_first=month_first,
+                ),
             )
         elif day_first is not None:
             self.date_order = "day-first"
@@ -573,28 +599,34 @@ class _Reader:
         first, second, year = int(match.group(1)), int(match.group(2)), int(match.group(3))
         if self.date_order is None:
             if self.date_format == "auto" and first <= 12 and second <= 12:
-                readings = (
-                    f"{_day_text(year, second, first)} (day-first) or "
-                    f"{_day_text(year, first, second)} (month-first)"
-                )
                 raise TimeExprError(
-                    f'"{cell}" can be read as {readings}; write it like 2027-03-02, or say '
-                    "date_format: day-first (or month-first)"
+                    N_(
+                        '"{cell}" can be read as {day_first} (day-first) or {month_first} '
+                        "(month-first); write it like 2027-03-02, or say date_format: "
+                        "day-first (or month-first)",
+                        cell=cell,
+                        day_first=_day_text(year, second, first),
+                        month_first=_day_text(year, first, second),
+                    )
                 )
-            raise TimeExprError(f'"{cell}" is not a date (write it like 2027-03-02)')
+            raise TimeExprError(N_('"{cell}" is not a date (write it like 2027-03-02)', cell=cell))
         day, month = (first, second) if self.date_order == "day-first" else (second, first)
         try:
             found = date(year, month, day)
         except ValueError:
             raise TimeExprError(
-                f'"{cell}" is not a real calendar date (read {self.date_order})'
+                N_(
+                    '"{cell}" is not a real calendar date (read {order})',
+                    cell=cell,
+                    order=self.date_order,
+                )
             ) from None
         clock = time(0, 0)
         if match.group(4) is not None:
             try:
                 clock = time(int(match.group(4)), int(match.group(5)))
             except ValueError:
-                raise TimeExprError(f'"{cell}" has no real time of day') from None
+                raise TimeExprError(N_('"{cell}" has no real time of day', cell=cell)) from None
         return datetime.combine(found, clock)
 
     def row(self, row: list[str], line: int) -> RosterEntry | None:
@@ -607,13 +639,13 @@ class _Reader:
 
         email = values.get("email")
         if email is not None and not _EMAIL.match(email):
-            problem("email", f'"{email}" is not an email address')
+            problem("email", N_('"{email}" is not an email address', email=email))
         if not {"id", "email", "discord"} & set(values):
             where_missing = next(c for c in ("id", "email", "discord") if c in self.columns)
             message = (
-                "this row has no id, email or discord"
+                N_("this row has no id, email or discord")
                 if "discord" in self.columns
-                else "this row has neither an id nor an email"
+                else N_("this row has neither an id nor an email")
             )
             problem(where_missing, message)
         discord = values.get("discord")
@@ -630,7 +662,13 @@ class _Reader:
                 continue
             seen = self.seen[name]
             if key in seen:
-                problem(name, f'{name} "{values[name]}" is already used on line {seen[key]}')
+                used = N_(
+                    '{column} "{value}" is already used on line {line}',
+                    column=name,
+                    value=values[name],
+                    line=seen[key],
+                )
+                problem(name, used)
             else:
                 seen[key] = line
 
@@ -648,11 +686,15 @@ class _Reader:
             try:
                 start = localize(self.start_date(values["start_date"]), zone)
             except TimeExprError as exc:
-                problem("start_date", str(exc))
+                # The message itself, not str(exc): a marked one stays translatable.
+                problem("start_date", exc.args[0] if exc.args else str(exc))
 
         locale = values.get("locale")
         if locale is not None and not _LOCALE.match(locale):
-            problem("locale", f'"{locale}" is not a language code (use fr, en, en-GB...)')
+            problem(
+                "locale",
+                N_('"{locale}" is not a language code (use fr, en, en-GB...)', locale=locale),
+            )
 
         groups: tuple[str, ...] = ()
         if "groups" in values:
@@ -688,7 +730,8 @@ def _read_rows(rows: list[tuple[int, list[str]]], state: _Reader) -> list[Roster
     rows = [(line, row) for line, row in rows if any(cell.strip() for cell in row)]
     if not rows:
         if not state.errors:
-            state.error(1, 1, "", "the file is empty: a roster needs a header row (id, email, ...)")
+            empty = N_("the file is empty: a roster needs a header row (id, email, ...)")
+            state.error(1, 1, "", empty)
         return []
     (header_line, header), data = rows[0], rows[1:]
     if not state.header(header, header_line):

@@ -945,10 +945,12 @@ class RosterMatch:
     unmatched: list[RosterEntry] = field(default_factory=list)
     reasons: list[str] = field(default_factory=list)
 
-    def report(self, source: str) -> list[str]:
-        """One line per row that did not match, ``file:line: email or name: reason``."""
+    def report(self, source: str, locale: str | None = None) -> list[str]:
+        """One line per row that did not match, ``file:line: email or name: reason``, the
+        reason in ``locale``'s language."""
         return [
-            f"{source}:{entry.line}: {entry.discord or entry.email}: {reason}"
+            f"{source}:{entry.line}: {entry.discord or entry.email}: "
+            + i18n.gettext(locale, reason)
             for entry, reason in zip(self.unmatched, self.reasons, strict=True)
         ]
 
@@ -975,14 +977,14 @@ async def match_roster(
         if entry.discord and by_name is not None:
             async with semaphore:
                 found: str | None = await by_name(entry.discord)
-            return found, "no member of the server has this id or username (or several do)"
+            return found, i18n.N_("no member of the server has this id or username (or several do)")
         if entry.email and by_email is not None:
             async with semaphore:
                 found = await by_email(entry.email)
-            return found, "no account with this email on the platform"
+            return found, i18n.N_("no account with this email on the platform")
         if entry.discord:
-            return None, "this platform cannot look members up by their Discord name"
-        return None, (
+            return None, i18n.N_("this platform cannot look members up by their Discord name")
+        return None, i18n.N_(
             "this platform cannot look members up by email: give the row its account in a "
             '"discord" column (an id or a username)'
         )
