@@ -6,16 +6,18 @@ import asyncio
 import json
 import os
 import sys
+from collections.abc import Iterator, Sequence
 from datetime import datetime
 from enum import StrEnum
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from babel.core import Locale, UnknownLocaleError
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
+from typer.core import TyperGroup
 
 from rallybot.bot import formats, i18n
 from rallybot.bot.config import (
@@ -29,20 +31,68 @@ from rallybot.bot.config import (
     shown_value,
 )
 from rallybot.bot.extras import MissingExtraError, missing_extra
+from rallybot.campaigns import words as file_words
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable, Sequence
+    from collections.abc import Iterable
 
     from rallybot.campaigns.community import Community
     from rallybot.campaigns.loader import LoadError
     from rallybot.campaigns.roster import RosterEntry
     from rallybot.campaigns.timeline import WaveRow
     from rallybot.storage.database import Database
+    from rallybot.storage.migrate import SchemaStatus
     from rallybot.storage.models import CampaignState
 
-__all__ = ["app", "main"]
+__all__ = ["app", "help_texts", "main"]
+
+
+def help_texts(command: object, path: str = "rallybot") -> Iterator[tuple[str, object, str]]:
+    """Every help text of ``command`` (the command tree Typer builds) and of its subcommands,
+    options and arguments: where it is shown (``rallybot db upgrade --revision``), what holds
+    it, and the text. ``make catalogs`` extracts them from here (tools/cli_pot.py), and they
+    are translated here."""
+    text = getattr(command, "help", None)
+    if isinstance(text, str) and text:
+        yield path, command, text
+    for param in getattr(command, "params", ()):
+        text = getattr(param, "help", None)  # typer's arguments have a help too
+        if isinstance(text, str) and text:
+            yield f"{path} {param.opts[0] if param.opts else param.name}", param, text
+    # Typer ships its own copy of click: its groups are told by their commands.
+    for name, sub in getattr(command, "commands", {}).items():
+        yield from help_texts(sub, f"{path} {name}")
+
+
+def _help_locale(args: Sequence[str]) -> str:
+    """The language of ``--help``: a ``--locale`` among the arguments, else
+    ``RALLYBOT_LOCALE``, else the settings' default. Help is printed while the arguments are
+    parsed, before the settings (and even ``--locale``'s callback) are read."""
+    found: str | None = None
+    for index, arg in enumerate(args):
+        if arg == "--locale" and index + 1 < len(args):
+            found = args[index + 1]
+        elif arg.startswith("--locale="):
+            found = arg.partition("=")[2]
+    default = str(Settings.model_fields["locale"].default)
+    return found or os.environ.get("RALLYBOT_LOCALE", "").strip() or default
+
+
+class _RootGroup(TyperGroup):
+    """The ``rallybot`` command: its help texts, and every subcommand's, in the language of
+    the command line. Typer builds a fresh command tree for each run, so translating the texts
+    in place before parsing changes nothing else."""
+
+    def main(self, args: Sequence[str] | None = None, *rest: Any, **extra: Any) -> Any:
+        """Translate the help texts, then run as usual."""
+        locale = _help_locale(sys.argv[1:] if args is None else args)
+        for _, holder, text in list(help_texts(self)):
+            setattr(holder, "help", i18n.gettext(locale, text))  # noqa: B010 (any holder)
+        return super().main(args, *rest, **extra)
+
 
 app = typer.Typer(
+    cls=_RootGroup,
     name="rallybot",
     help="Run the launch and daily life of an internal community on Slack, Discord or the console.",
     no_args_is_help=True,
@@ -103,6 +153,13 @@ _env_file: Path | None = None
 _locale: str | None = None  # --locale: the language of the CLI's words, over RALLYBOT_LOCALE
 
 
+def _early_words() -> str:
+    """The language of the CLI's words when the settings are not read (or cannot be):
+    ``--locale``, else ``RALLYBOT_LOCALE``, else the settings' default."""
+    default = str(Settings.model_fields["locale"].default)
+    return _locale or os.environ.get("RALLYBOT_LOCALE", "").strip() or default
+
+
 def _version(value: bool) -> None:
     if value:
         from importlib.metadata import PackageNotFoundError, version
@@ -110,7 +167,8 @@ def _version(value: bool) -> None:
         try:
             typer.echo(f"rallybot {version('rallybot')}")
         except PackageNotFoundError:  # run from a source tree that was never installed
-            typer.echo("rallybot (version unknown: not installed)")
+            unknown = i18n.gettext(_early_words(), "rallybot (version unknown: not installed)")
+            typer.echo(unknown)
         raise typer.Exit()
 
 
@@ -121,9 +179,11 @@ def _check_locale(value: str | None) -> str | None:
     try:
         Locale.parse(value.strip().replace("-", "_"))
     except (UnknownLocaleError, ValueError):
-        raise typer.BadParameter(
-            f'"{value}" is not a language code (use fr, en, es, de, fr_CA...)'
-        ) from None
+        # The code given is no language: say so in RALLYBOT_LOCALE's (or the default's).
+        problem = i18n.gettext(
+            _early_words(), '"{value}" is not a language code (use fr, en, es, de, fr_CA...)'
+        )
+        raise typer.BadParameter(problem.format(value=value)) from None
     return value.strip()
 
 
@@ -225,14 +285,22 @@ def _unknown_people(
     try:
         unresolved = asyncio.run(check())
     except (PlatformStartError, AdapterError, OSError) as exc:
-        why = f"cannot check its people on {platform} ({exc}); they are checked at start"
+        why = file_words.N_(
+            "cannot check its people on {platform} ({problem}); they are checked at start",
+            platform=platform,
+            problem=str(exc),
+        )
         return [LoadError(str(path), 1, 1, "community", why)]
     where = locate(path)
     places = community.places()
     found: list[LoadError] = []
     for person in unresolved:
         line, column, field = where(places.get(person, ()))
-        message = f'"{person}" is not a {platform} account: check the spelling, or name them by id'
+        message = file_words.N_(
+            '"{person}" is not a {platform} account: check the spelling, or name them by id',
+            person=person,
+            platform=platform,
+        )
         found.append(LoadError(str(path), line, column, field, message))
     return found
 
@@ -316,8 +384,10 @@ def validate(
                 1,
                 1,
                 "community",
-                f"a second community file: one community per bot (the first is "
-                f"{community_files[0]})",
+                file_words.N_(
+                    "a second community file: one community per bot (the first is {first})",
+                    first=str(community_files[0]),
+                ),
             )
         )
     for path in community_files[:1]:
@@ -540,7 +610,8 @@ def _parse_when(text: str | None, campaign: object) -> datetime | None:
             raise TimeExprError(f'unknown milestone "{expr.anchor}"')
         return expr.resolve(campaign.zone, campaign.milestones)
     except TimeExprError as exc:
-        err.print(f"[red]{text}:[/red] {exc}")
+        # The time expression's own problem stays in English (the campaign language's).
+        err.print(f"{text}: {exc}", style="red", markup=False)
         raise typer.Exit(2) from None
 
 
@@ -786,9 +857,13 @@ def run(
 
     if platform not in ADAPTERS:
         known = ", ".join(sorted(ADAPTERS))
-        err.print(f'[red]Unknown platform "{platform}"[/red] (available: {known}).')
+        unknown = i18n.gettext(
+            _early_words(), 'Unknown platform "{platform}" (available: {known}).'
+        )
+        err.print(unknown.format(platform=platform, known=known), style="red", markup=False)
         raise typer.Exit(2)
     settings = _settings()
+    words = _words(settings)
     if problems := path_problems(settings):  # files named in the settings, before any wait
         for line in problems:
             typer.echo(line, err=True)
@@ -796,11 +871,14 @@ def run(
     campaign_paths = campaigns or [settings.campaigns_dir]
     for folder in campaign_paths:
         if not folder.exists():  # not "0 campaigns loaded": the bot would run with nothing
-            err.print(
-                f"[red]No campaign folder {folder.resolve()}[/red]: set RALLYBOT_CAMPAIGNS_DIR "
-                "or pass --campaigns (rallybot examples copy DIR gives you examples to start).",
-                soft_wrap=True,
+            # Translators: the commands and RALLYBOT_CAMPAIGNS_DIR stay as they are.
+            none = i18n.gettext(
+                words,
+                "No campaign folder {folder}: set RALLYBOT_CAMPAIGNS_DIR or pass --campaigns "
+                "(rallybot examples copy DIR gives you examples to start).",
             )
+            shown = none.format(folder=folder.resolve())
+            err.print(shown, style="red", markup=False, soft_wrap=True)
             raise typer.Exit(2)
     try:
         code = asyncio.run(
@@ -821,7 +899,10 @@ def run(
             )
         )
     except PlatformStartError as exc:
-        err.print(f"[red]Cannot start on {platform}:[/red] {exc}", soft_wrap=True)
+        cannot = i18n.gettext(words, "Cannot start on {platform}: {problem}")
+        err.print(
+            cannot.format(platform=platform, problem=exc), style="red", markup=False, soft_wrap=True
+        )
         raise typer.Exit(2) from None
     raise typer.Exit(code)
 
@@ -834,10 +915,12 @@ def demo(
     from rallybot.bot.demo import run_demo
 
     if lang not in {"fr", "en"}:
-        err.print('[red]--lang is "fr" or "en"[/red]')
+        wrong = i18n.gettext(_early_words(), '--lang is "fr" or "en"')
+        err.print(wrong, style="red", markup=False)
         raise typer.Exit(2)
-    _settings()  # the demo's settings start from the environment too: one line per problem
-    raise typer.Exit(asyncio.run(run_demo(lang=lang, console=out)))
+    # The demo's settings start from the environment too: one line per problem.
+    words = _words(_settings())
+    raise typer.Exit(asyncio.run(run_demo(lang=lang, console=out, locale=words)))
 
 
 @app.command("try")
@@ -866,12 +949,14 @@ def try_(
     from rallybot.bot.demo import run_try
 
     missing = [p for p in paths if not p.exists()]
+    no_such = i18n.gettext(_early_words(), "{path}: no such file or folder")
     for path in missing:
-        err.print(f"[red]{path}: no such file or folder[/red]")
+        err.print(no_such.format(path=path), style="red", markup=False)
     if missing:
         raise typer.Exit(2)
-    _settings()  # its settings start from the environment too: one line per problem
-    raise typer.Exit(asyncio.run(run_try(paths, console=out, start=from_, end=to, speed=speed)))
+    words = _words(_settings())  # its settings start from the environment too
+    played = run_try(paths, console=out, start=from_, end=to, speed=speed, locale=words)
+    raise typer.Exit(asyncio.run(played))
 
 
 @db_app.command("upgrade")
@@ -905,9 +990,9 @@ def db_current() -> None:
         if missing_extra(exc) is not None:
             raise  # no driver, not an unreachable database: main() names the extra
         reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
-        err.print(
-            f"[red]Database unreachable:[/red] {type(exc).__name__}: {reason}", soft_wrap=True
-        )
+        unreachable = i18n.gettext(_words(settings), "Database unreachable: {problem}")
+        problem = f"{type(exc).__name__}: {reason}"
+        err.print(unreachable.format(problem=problem), style="red", markup=False, soft_wrap=True)
         raise typer.Exit(1) from None
     # Translators: the database has no schema yet; the command stays as it is.
     out.print(revision or i18n.gettext(_words(settings), "empty (run: rallybot db upgrade)"))
@@ -988,6 +1073,7 @@ def config_check(
     """Check the settings as rallybot run does, without starting anything: exit 0 when they are
     valid, 2 with one line per problem. Secrets are never shown."""
     settings = _settings()
+    words = _words(settings)
     if problems := path_problems(settings):
         for line in problems:
             typer.echo(line, err=True)
@@ -1001,16 +1087,35 @@ def config_check(
         listed = {variable: {"value": value, "source": source} for variable, value, source in rows}
         typer.echo(json.dumps({"valid": True, "settings": listed}, ensure_ascii=False, indent=2))
         return
+    # Where a value comes from: the three kinds of source that are words; a file's name or a
+    # NAME_FILE variable stays as it is.
+    source_words = {
+        # Translators: where a setting's value comes from (rallybot config check).
+        "environment": i18n.pgettext(words, "setting source", "environment"),
+        "secrets folder": i18n.pgettext(words, "setting source", "secrets folder"),
+        "default": i18n.pgettext(words, "setting source", "default"),
+    }
     if show:
-        table = Table("Variable", "Value", "Source")
-        for row in rows:
-            table.add_row(*row)
+        table = Table(
+            # Translators: column headers of rallybot config check --show.
+            i18n.pgettext(words, "config check column", "Variable"),
+            i18n.pgettext(words, "config check column", "Value"),
+            i18n.pgettext(words, "config check column", "Source"),
+        )
+        for variable, value, source in rows:
+            table.add_row(variable, value, source_words.get(source, source))
         out.print(table)
     counts: dict[str, int] = {}
     for _, _, source in rows:
         counts[source] = counts.get(source, 0) + 1
-    where = ", ".join(f"{n} from {source}" for source, n in sorted(counts.items()))
-    out.print(f"Settings are valid: {where}.", soft_wrap=True)
+    # Translators: how many settings come from a source ("12 from environment").
+    from_source = i18n.gettext(words, "{n} from {source}")
+    where = ", ".join(
+        from_source.format(n=formats.number(words, n), source=source_words.get(source, source))
+        for source, n in sorted(counts.items())
+    )
+    valid = i18n.gettext(words, "Settings are valid: {sources}.")
+    out.print(valid.format(sources=where), markup=False, soft_wrap=True)
 
 
 def _setting_names(field_name: str) -> list[str]:
@@ -1032,8 +1137,7 @@ def examples_copy(
     sources = [p for p in sources if "__pycache__" not in p.parts]
     clashes = [folder / p.relative_to(EXAMPLES) for p in sources]
     clashes = [p for p in clashes if p.exists()]
-    # No settings needed to copy files: --locale, else RALLYBOT_LOCALE, else the default.
-    words = _locale or os.environ.get("RALLYBOT_LOCALE") or Settings.model_fields["locale"].default
+    words = _early_words()  # no settings needed to copy files
     if clashes and not force:
         clash = i18n.ngettext(
             words,
@@ -1122,11 +1226,40 @@ def _check_schema(settings: Settings) -> None:
     except Exception as exc:
         if missing_extra(exc) is not None:
             raise  # no driver, not an unreachable database: main() names the extra
-        err.print(f"[red]Database unreachable:[/red] {type(exc).__name__}: {exc}", soft_wrap=True)
+        unreachable = i18n.gettext(_words(settings), "Database unreachable: {problem}")
+        problem = f"{type(exc).__name__}: {exc}"
+        err.print(unreachable.format(problem=problem), style="red", markup=False, soft_wrap=True)
         raise typer.Exit(1) from None
     if not status.at_head:
-        err.print(f"[red]{status.explain()}[/red]", soft_wrap=True)
+        err.print(
+            _schema_problem(status, _words(settings)), style="red", markup=False, soft_wrap=True
+        )
         raise typer.Exit(1)
+
+
+def _schema_problem(status: SchemaStatus, words: str | None) -> str:
+    """Why a read-only command cannot use the database's schema, and what to do, in the
+    CLI's language (:meth:`SchemaStatus.explain` is the logs' English)."""
+    if status.empty:
+        # Translators: the commands stay as they are.
+        return i18n.gettext(
+            words,
+            "The database has no schema yet: run `rallybot db upgrade` (or start the bot, "
+            "which migrates it).",
+        )
+    if status.ahead:
+        ahead = i18n.gettext(
+            words,
+            "The database schema is at revision {current}, which this version of Rallybot "
+            "does not know (it expects {head}): a newer version migrated it.",
+        )
+        return ahead.format(current=status.current, head=status.head)
+    behind = i18n.gettext(
+        words,
+        "The database schema is behind: revision {current}, this version of Rallybot needs "
+        "{head}. Run `rallybot db upgrade` (or start the bot, which migrates it).",
+    )
+    return behind.format(current=status.current, head=status.head)
 
 
 async def _read_db(settings: Settings) -> Database:
@@ -1279,6 +1412,7 @@ async def _match_roster(
     entries: list[RosterEntry],
     *,
     quiet: bool = False,
+    words: str | None = None,
 ) -> list[RosterEntry] | None:
     """Rows matched to platform accounts by email or by their ``discord`` cell (unmatched
     ones listed with the reason); None if impossible. ``quiet``: nothing on stdout."""
@@ -1306,21 +1440,40 @@ async def _match_roster(
     except PlatformStartError as exc:
         err.print(f"[red]{exc}[/red]")
         return None
-    except TypeError as exc:
-        err.print(f"[red]{exc}: import without --match, with an id column.[/red]")
+    except TypeError:
+        text = i18n.gettext(
+            words,
+            'The "{platform}" platform cannot look members up by email: import without '
+            "--match, with an id column.",
+        )
+        err.print(text.format(platform=platform), style="red", markup=False, soft_wrap=True)
         return None
     finally:
         with contextlib.suppress(Exception):
             await adapter.stop()
-    for line in result.report(str(file)):
+    for line in result.report(str(file), words):
         err.print(line, markup=False, highlight=False, soft_wrap=True)
     if result.unmatched:
-        err.print(
-            f"[yellow]{len(result.unmatched)} row(s) matched no account on {platform}: "
-            "left out (import them again once they have joined).[/yellow]"
+        left_out = i18n.ngettext(
+            words,
+            "{n} row matched no account on {platform}: left out (import it again once they "
+            "have joined).",
+            "{n} rows matched no account on {platform}: left out (import them again once "
+            "they have joined).",
+            len(result.unmatched),
         )
+        text = left_out.format(n=formats.number(words, len(result.unmatched)), platform=platform)
+        err.print(text, style="yellow", markup=False, soft_wrap=True)
+    matched = i18n.ngettext(
+        words,
+        "{n} row matched to a {platform} account.",
+        "{n} rows matched to {platform} accounts.",
+        len(result.entries),
+    )
     (err if quiet else out).print(
-        f"{len(result.entries)} row(s) matched to {platform} accounts.", soft_wrap=True
+        matched.format(n=formats.number(words, len(result.entries)), platform=platform),
+        markup=False,
+        soft_wrap=True,
     )
     return result.entries
 
@@ -1381,6 +1534,7 @@ def roster_import(
     from rallybot.storage.repositories import import_members
 
     settings = _settings()
+    words = _words(settings)
     as_json = format is Output.json
     say = err if as_json else out  # with --format json, stdout holds the JSON alone
     result: dict[str, object] = {"file": str(file), "platform": platform, "dry_run": dry_run}
@@ -1391,26 +1545,41 @@ def roster_import(
             date_format=date_format or roster_date_format([settings.campaigns_dir]),
         )
     except ValueError as exc:  # the default zone or the date format itself is wrong
-        err.print(f"[red]{exc}[/red]")
+        err.print(str(exc), style="red", markup=False, soft_wrap=True)
         raise typer.Exit(2) from None
     except RosterLoadError as exc:
-        lines = summarize_errors(exc.errors)
+        lines = summarize_errors(exc.errors, locale=words)
         for line in lines:
             err.print(line, markup=False, highlight=False, soft_wrap=True)
-        err.print(f"[red]{len(exc.errors)} problem(s): nothing imported.[/red]")
+        nothing = i18n.ngettext(
+            words,
+            "{n} problem: nothing imported.",
+            "{n} problems: nothing imported.",
+            len(exc.errors),
+        )
+        err.print(nothing.format(n=formats.number(words, len(exc.errors))), style="red")
         if as_json:
-            result |= {"imported": False, "problems": [str(line) for line in lines]}
+            # JSON is for machines: its problems stay in English whatever the locale.
+            english = summarize_errors(exc.errors)
+            result |= {"imported": False, "problems": [str(line) for line in english]}
             typer.echo(json.dumps(result, ensure_ascii=False, indent=2))
         raise typer.Exit(1) from None
     entries = roster.entries
     result["members"] = len(entries)
-    say.print(f"{file}: {roster.info.describe()}.", markup=False, soft_wrap=True)
+    say.print(f"{file}: {roster.info.describe(words)}.", markup=False, soft_wrap=True)
     if dry_run:
         if as_json:
             typer.echo(json.dumps(result | {"imported": False}, ensure_ascii=False, indent=2))
             return
+        checked = i18n.ngettext(
+            words,
+            "{file}: {n} member, no problem found (dry run: nothing stored).",
+            "{file}: {n} members, no problem found (dry run: nothing stored).",
+            len(entries),
+        )
         out.print(
-            f"{file}: {len(entries)} member(s), no problem found (dry run: nothing stored).",
+            checked.format(file=file, n=formats.number(words, len(entries))),
+            markup=False,
             soft_wrap=True,
         )
         return
@@ -1424,7 +1593,9 @@ def roster_import(
         nonlocal rows
         by_discord = platform == "discord" and any(e.discord and not e.id for e in entries)
         if match_emails or by_discord:
-            matched = await _match_roster(settings, db, platform, file, entries, quiet=as_json)
+            matched = await _match_roster(
+                settings, db, platform, file, entries, quiet=as_json, words=words
+            )
             if matched is None:
                 await db.dispose()
                 raise typer.Exit(2)
@@ -1432,7 +1603,8 @@ def roster_import(
             result["matched"] = len(matched)
         try:
             with Progress(*columns, TimeElapsedColumn(), console=err, transient=True) as bar:
-                task = bar.add_task("Importing members", total=len(rows))
+                importing = i18n.gettext(words, "Importing members")
+                task = bar.add_task(importing, total=len(rows))
                 counts = await import_members(
                     db, platform, rows, utcnow(), progress=lambda n: bar.advance(task, n)
                 )
@@ -1460,16 +1632,45 @@ def roster_import(
                 result.update(deactivated=removed, reactivated=back)
             typer.echo(json.dumps(result, ensure_ascii=False, indent=2))
             return
-        out.print(
-            f"{file}: {counts.created} member(s) created, {counts.updated} updated, "
-            f"{counts.unchanged} unchanged.",
-            soft_wrap=True,
+        created = i18n.ngettext(
+            words, "{n} member created", "{n} members created", counts.created
+        ).format(n=formats.number(words, counts.created))
+        # Translators: {created} is "3 members created"; {updated} and {unchanged} count
+        # members too.
+        done = i18n.gettext(words, "{file}: {created}, {updated} updated, {unchanged} unchanged.")
+        text = done.format(
+            file=file,
+            created=created,
+            updated=formats.number(words, counts.updated),
+            unchanged=formats.number(words, counts.unchanged),
         )
+        out.print(text, markup=False, soft_wrap=True)
         if remove_missing:
             days = settings.erase_removed_after_days
+            gone = i18n.ngettext(
+                words,
+                "{n} member absent from the roster deactivated",
+                "{n} members absent from the roster deactivated",
+                removed,
+            ).format(n=formats.number(words, removed))
+            erased = i18n.ngettext(
+                words,
+                "erased in {days} day unless they come back",
+                "erased in {days} days unless they come back",
+                days,
+            ).format(days=formats.number(words, days))
+            again = i18n.ngettext(
+                words,
+                "{n} back in the roster reactivated",
+                "{n} back in the roster reactivated",
+                back,
+            ).format(n=formats.number(words, back))
+            # Translators: "2 members absent from the roster deactivated (erased in 30 days
+            # unless they come back), 1 back in the roster reactivated."
+            line = i18n.gettext(words, "{deactivated} ({erased}), {reactivated}.")
             out.print(
-                f"{removed} member(s) absent from the roster deactivated (erased in {days} "
-                f"day(s) unless they come back), {back} back in the roster reactivated.",
+                line.format(deactivated=gone, erased=erased, reactivated=again),
+                markup=False,
                 soft_wrap=True,
             )
 
@@ -1592,6 +1793,20 @@ def reload() -> None:
     out.print(text, markup=False)
 
 
+def _outbox_status(words: str | None, status: str) -> str:
+    """An outbox status (``pending``, ``sent``...) as ``rallybot health`` shows it."""
+    names = {
+        # Translators: outbox statuses, as rallybot health lists them ("sent 12, failed 1").
+        "pending": i18n.pgettext(words, "outbox status", "pending"),
+        "claimed": i18n.pgettext(words, "outbox status", "being sent"),
+        "sent": i18n.pgettext(words, "outbox status", "sent"),
+        "skipped": i18n.pgettext(words, "outbox status", "skipped"),
+        "cancelled": i18n.pgettext(words, "outbox status", "cancelled"),
+        "failed": i18n.pgettext(words, "outbox status", "failed"),
+    }
+    return names.get(status, status)
+
+
 @app.command()
 def health(
     format: Annotated[Format, typer.Option(help="table or json.")] = Format.table,
@@ -1645,8 +1860,12 @@ def health(
     out.print(line, soft_wrap=True, markup=False)
     if report.outbox:
         by_status = report.outbox["by_status"]
-        # Translators: an outbox status (pending, sent, failed...) and how many messages have it.
-        counts = ", ".join(f"{k} {v}" for k, v in sorted(by_status.items()))
+        # Translators: an outbox status and how many messages have it ("sent 12").
+        count = i18n.gettext(words, "{status} {n}")
+        counts = ", ".join(
+            count.format(status=_outbox_status(words, k), n=formats.number(words, v))
+            for k, v in sorted(by_status.items())
+        )
         outbox = i18n.gettext(words, "Outbox: {counts}").format(
             counts=counts or i18n.gettext(words, "empty")
         )
@@ -1690,20 +1909,25 @@ def discord_invite_url(
     """Print the OAuth2 link that adds the bot with exactly the permissions it needs."""
     from rallybot.bot.adapters.discord.invite import INTENTS_HELP, invite_url
 
-    app_id = application_id or _settings().discord_application_id
+    settings = None if application_id else _settings()
+    words = _words(settings) if settings is not None else _early_words()
+    app_id = application_id or (settings.discord_application_id if settings else None)
     if not app_id:
-        err.print(
-            "[red]No Discord application id:[/red] set DISCORD_APPLICATION_ID or pass "
-            "--application-id (developer portal → General Information → Application ID)."
+        # Translators: the portal's menu names stay in English (the portal is in English).
+        missing = i18n.gettext(
+            words,
+            "No Discord application id: set DISCORD_APPLICATION_ID or pass --application-id "
+            "(developer portal → General Information → Application ID).",
         )
+        err.print(missing, style="red", markup=False, soft_wrap=True)
         raise typer.Exit(2)
     try:
         url = invite_url(app_id, guild_id)
     except ValueError as exc:
-        err.print(f"[red]{exc}[/red]")
+        err.print(str(exc), style="red", markup=False)
         raise typer.Exit(2) from None
     typer.echo(url)
-    err.print(INTENTS_HELP, markup=False)
+    err.print(i18n.gettext(words, INTENTS_HELP), markup=False)
 
 
 class SlackMode(StrEnum):
@@ -1728,16 +1952,18 @@ def slack_manifest(
     from rallybot.bot.adapters.slack.manifest import manifest_yaml
 
     if mode is SlackMode.http and not request_url:
-        err.print(
-            "[red]HTTP mode needs --request-url[/red]: the bot's public https:// address, "
-            "where Slack posts events, button clicks and slash commands "
-            "(or use --mode socket, which needs no public address)."
+        needs = i18n.gettext(
+            _early_words(),
+            "HTTP mode needs --request-url: the bot's public https:// address, where Slack "
+            "posts events, button clicks and slash commands (or use --mode socket, which "
+            "needs no public address).",
         )
+        err.print(needs, style="red", markup=False, soft_wrap=True)
         raise typer.Exit(2)
     try:
         text = manifest_yaml(mode=mode.value, request_url=request_url, name=name)
     except ValueError as exc:
-        err.print(f"[red]{exc}[/red]")
+        err.print(str(exc), style="red", markup=False)
         raise typer.Exit(2) from None
     typer.echo(text, nl=False)
 
@@ -1984,7 +2210,8 @@ def privacy_record(
         typer.echo(text, nl=False)
         return
     output.write_text(text, encoding="utf-8")
-    out.print(f"Wrote {output}.")
+    wrote = i18n.gettext(_early_words(), "Wrote {path}.")
+    out.print(wrote.format(path=output), markup=False, soft_wrap=True)
 
 
 console_app = typer.Typer(
@@ -2049,7 +2276,8 @@ def console_serve(
                 log_config=None,
                 server_header=False,
             )
-            out.print(f"Console on {settings.console_url}/ (Ctrl-C stops it)", soft_wrap=True)
+            serving = i18n.gettext(_words(settings), "Console on {url}/ (Ctrl-C stops it)")
+            out.print(serving.format(url=settings.console_url), markup=False, soft_wrap=True)
             await uvicorn.Server(config).serve()
         finally:
             await db.dispose()
@@ -2073,6 +2301,7 @@ def console_link(
     from rallybot.handlers.console.service import LinkRefused, make_link
 
     settings = _settings()
+    words = _words(settings)
 
     async def main() -> str:
         db = await _with_db(settings)
@@ -2084,8 +2313,19 @@ def console_link(
     try:
         url = asyncio.run(main())
     except LinkRefused as exc:
-        err.print(f"No link: {exc}", style="red", soft_wrap=True, markup=False)
+        refused = i18n.gettext(words, "No link: {problem}")
+        shown = refused.format(problem=exc.text(words))
+        err.print(shown, style="red", soft_wrap=True, markup=False)
         raise typer.Exit(1) from None
     minutes = settings.console_link_minutes
-    err.print(f"One-time sign-in link, valid {minutes:g} minutes:", soft_wrap=True)
+    valid = i18n.ngettext(
+        words,
+        "One-time sign-in link, valid {n} minute:",
+        "One-time sign-in link, valid {n} minutes:",
+        # Whole minutes choose the plural form; the number keeps its decimals (1.5).
+        int(minutes) if minutes == int(minutes) else 2,
+    )
+    err.print(
+        valid.format(n=formats.number(words, minutes, digits=2)), soft_wrap=True, markup=False
+    )
     typer.echo(url)

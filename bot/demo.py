@@ -9,10 +9,12 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, tzinfo
 from pathlib import Path
 
+from babel.dates import format_datetime
 from rich.console import Console
 from rich.rule import Rule
 from rich.table import Table
 
+from rallybot.bot import formats, i18n
 from rallybot.bot.adapters.base import SentMessage
 from rallybot.bot.adapters.console import ConsoleAdapter
 from rallybot.bot.assembly import Rallybot
@@ -52,10 +54,20 @@ class _Tally:
         self.keys.add(row.key)
 
 
+def _when(locale: str | None, moment: datetime, pattern: str) -> str:
+    """A date or time for the narration, with the reader's month and day names."""
+    return format_datetime(moment, pattern, locale=formats.babel_locale(locale))
+
+
 async def run_demo(
-    *, lang: str = "fr", console: Console | None = None, workdir: Path | None = None
+    *,
+    lang: str = "fr",
+    console: Console | None = None,
+    workdir: Path | None = None,
+    locale: str | None = None,
 ) -> int:
-    """Play J-35 to J+14 of the shipped campaign in ``lang``; returns the exit code."""
+    """Play J-35 to J+14 of the shipped campaign in ``lang``, narrated in ``locale``'s
+    language; returns the exit code."""
 
     console = console or Console(highlight=False)
     folder = EXAMPLES / lang
@@ -88,20 +100,29 @@ async def run_demo(
         )
         bot.dispatcher.on_sent = tally
         try:
-            console.print(Rule(f"Rallybot demo — {campaign.spec.title}"))
-            console.print(
-                f"Simulated clock from {start.astimezone(campaign.zone):%d/%m/%Y} (J-35) to "
-                f"{end.astimezone(campaign.zone):%d/%m/%Y} (J+14), console platform, SQLite.\n"
+            title = i18n.gettext(locale, "Rallybot demo — {title}")
+            console.print(Rule(title.format(title=campaign.spec.title)), markup=False)
+            # Translators: J-35 and J+14 are 35 days before and 14 days after the launch.
+            clock_line = i18n.gettext(
+                locale,
+                "Simulated clock from {start} (J-35) to {end} (J+14), console platform, SQLite.",
             )
+            shown = clock_line.format(
+                start=_when(locale, start.astimezone(campaign.zone), "dd/MM/yyyy"),
+                end=_when(locale, end.astimezone(campaign.zone), "dd/MM/yyyy"),
+            )
+            console.print(shown + "\n", markup=False)
             await bot.reload()
             await bot.start_adapter()
             entries = load_roster(
                 folder / campaign.roster_path, default_timezone=campaign.spec.timezone
             )
             await bot.import_roster(entries, "console")
-            console.print(f"{len(entries)} people imported from {campaign.roster_path}.\n")
+            console.print(
+                _imported(locale, len(entries), campaign.roster_path) + "\n", markup=False
+            )
             scripted = _script(
-                campaign.zone, launch, "pilote" if lang == "fr" else "pilot", console
+                campaign.zone, launch, "pilote" if lang == "fr" else "pilot", console, locale
             )
             for when, action in scripted:
                 await bot.advance_to(when)
@@ -111,21 +132,29 @@ async def run_demo(
         finally:
             await bot.shutdown()
             await db.dispose()
-    return _summary(console, campaign.steps, counts, tally)
+    return _summary(console, campaign.steps, counts, tally, locale)
+
+
+def _imported(locale: str | None, n: int, roster: str) -> str:
+    imported = i18n.ngettext(
+        locale, "{n} person imported from {roster}.", "{n} people imported from {roster}.", n
+    )
+    return imported.format(n=formats.number(locale, n), roster=roster)
 
 
 def _script(
-    zone: tzinfo, launch: datetime, cohort: str, console: Console
+    zone: tzinfo, launch: datetime, cohort: str, console: Console, locale: str | None = None
 ) -> list[tuple[datetime, Callable[[Rallybot], Awaitable[None]]]]:
     """A few things members do during the demo: react, complete a profile, join late."""
     channel = ChannelRef("console", "general", "general")
 
     def say(bot: Rallybot, text: str) -> None:
-        when = bot.clock.now().astimezone(zone)
-        console.print(f"[dim]— {when:%a %d %b %H:%M} · {text}[/dim]")
+        when = _when(locale, bot.clock.now().astimezone(zone), "EEE dd MMM HH:mm")
+        console.print(f"— {when} · {i18n.gettext(locale, text)}", style="dim", markup=False)
 
+    # The narration's lines are translated when said (say); N_ marks them for the catalogs.
     async def react(bot: Rallybot) -> None:
-        say(bot, "amelie reacts :tada: to the announcement")
+        say(bot, i18n.N_("amelie reacts :tada: to the announcement"))
         await bot.handle(
             ReactionAdded(
                 event_id="demo-react-1",
@@ -139,11 +168,14 @@ def _script(
         )
 
     async def complete_profile(bot: Rallybot) -> None:
-        say(bot, "bastien completes his profile: his profile reminder will be skipped")
+        say(bot, i18n.N_("bastien completes his profile: his profile reminder will be skipped"))
         await upsert_member(bot.db, "console", "bastien", bot.clock.now(), profile_complete=True)
 
     async def newcomer(bot: Rallybot) -> None:
-        say(bot, "gaelle joins the workspace and the pilot: her own welcome journey starts")
+        say(
+            bot,
+            i18n.N_("gaelle joins the workspace and the pilot: her own welcome journey starts"),
+        )
         await bot.handle(
             MemberJoined(
                 event_id="demo-join-1",
@@ -165,12 +197,23 @@ def _script(
 
 
 def _summary(
-    console: Console, steps: object, counts: list[tuple[str, str, str, int]], tally: _Tally
+    console: Console,
+    steps: object,
+    counts: list[tuple[str, str, str, int]],
+    tally: _Tally,
+    locale: str | None = None,
 ) -> int:
     assert tally.keys is not None
-    table = Table(title="Deliveries per step")
-    for column in ("Step", "Sent", "Skipped", "Pending", "Cancelled"):
-        table.add_column(column, justify="left" if column == "Step" else "right")
+    table = Table(title=i18n.gettext(locale, "Deliveries per step"))
+    table.add_column(i18n.pgettext(locale, "demo column", "Step"), justify="left")
+    for column in (
+        # Translators: column headers of the demo's summary (numbers of deliveries).
+        i18n.pgettext(locale, "demo column", "Sent"),
+        i18n.pgettext(locale, "demo column", "Skipped"),
+        i18n.pgettext(locale, "demo column", "Pending"),
+        i18n.pgettext(locale, "demo column", "Cancelled"),
+    ):
+        table.add_column(column, justify="right")
     by_step: dict[str, dict[str, int]] = {}
     for _, step, status, n in counts:
         by_step.setdefault(step, {})[status] = n
@@ -187,10 +230,26 @@ def _summary(
     console.print()
     console.print(table)
     duplicates = tally.sends - len(tally.keys)
+    sent = i18n.ngettext(locale, "{n} message sent", "{n} messages sent", tally.sends)
+    distinct = i18n.ngettext(
+        locale, "for {n} distinct delivery", "for {n} distinct deliveries", len(tally.keys)
+    )
+    twice = (
+        i18n.gettext(locale, "nothing duplicated.")
+        if duplicates == 0
+        else i18n.ngettext(locale, "{n} DUPLICATED.", "{n} DUPLICATED.", duplicates).format(
+            n=formats.number(locale, duplicates)
+        )
+    )
+    # Translators: "12 messages sent" "for 12 distinct deliveries": "nothing duplicated."
+    line = i18n.gettext(locale, "{sent} {distinct}: {duplicated}")
     console.print(
-        f"{tally.sends} message{'' if tally.sends == 1 else 's'} sent for {len(tally.keys)} "
-        f"distinct deliver{'y' if len(tally.keys) == 1 else 'ies'}: "
-        + ("nothing duplicated." if duplicates == 0 else f"{duplicates} DUPLICATED.")
+        line.format(
+            sent=sent.format(n=formats.number(locale, tally.sends)),
+            distinct=distinct.format(n=formats.number(locale, len(tally.keys))),
+            duplicated=twice,
+        ),
+        markup=False,
     )
     return 0 if duplicates == 0 else 1
 
@@ -202,12 +261,14 @@ async def run_try(
     start: str | None = None,
     end: str | None = None,
     speed: float = 0.0,
+    locale: str | None = None,
 ) -> int:
     """Play a community manager's own files on the console, on a simulated clock, with a
     throwaway database and the rosters the campaigns name: from the first message to the last
     (or ``start``/``end``, time expressions in the first campaign's zone such as
     ``launch - 7d``). ``speed``: simulated hours per real second (0: as fast as possible).
-    Returns the exit code: 1 when the files have errors, 0 otherwise."""
+    Narrated in ``locale``'s language. Returns the exit code: 1 when the files have errors, 0
+    otherwise."""
     console = console or Console(highlight=False)
     listed = [p for p in yaml_files(paths) if not is_faq_file(p)]
     campaigns, _banks, errors = validate_all(listed)
@@ -228,11 +289,13 @@ async def run_try(
             rosters.append((campaign.roster_path, entries))
     if errors or not campaigns:
         for error in errors:
-            console.print(str(error), markup=False, highlight=False, soft_wrap=True)
+            console.print(error.text(locale), markup=False, highlight=False, soft_wrap=True)
         console.print(
-            "✗ nothing to play: fix these first (rallybot validate shows them all)."
+            i18n.gettext(
+                locale, "✗ nothing to play: fix these first (rallybot validate shows them all)."
+            )
             if campaigns or errors
-            else "✗ no campaign file among these paths.",
+            else i18n.gettext(locale, "✗ no campaign file among these paths."),
             markup=False,
         )
         return 1
@@ -267,7 +330,10 @@ async def run_try(
             return 2
         begin, finish = (when, finish) if is_start else (begin, when)
     if finish <= begin:
-        console.print("✗ the end comes before the start: nothing to play.", markup=False)
+        console.print(
+            i18n.gettext(locale, "✗ the end comes before the start: nothing to play."),
+            markup=False,
+        )
         return 2
 
     with tempfile.TemporaryDirectory(prefix="rallybot-try-") as tmp:
@@ -286,18 +352,24 @@ async def run_try(
         bot.dispatcher.on_sent = tally
         try:
             titles = ", ".join(c.spec.title for c in campaigns)
-            console.print(Rule(f"Rallybot try — {titles}"))
-            console.print(
-                f"Simulated clock from {begin.astimezone(zone):%a %d/%m/%Y %H:%M} to "
-                f"{finish.astimezone(zone):%a %d/%m/%Y %H:%M} ({zone}), console platform, a "
-                "throwaway database: nothing is sent anywhere.\n",
-                markup=False,
+            title = i18n.gettext(locale, "Rallybot try — {titles}")
+            console.print(Rule(title.format(titles=titles)), markup=False)
+            clock_line = i18n.gettext(
+                locale,
+                "Simulated clock from {start} to {end} ({zone}), console platform, a throwaway "
+                "database: nothing is sent anywhere.",
             )
+            shown = clock_line.format(
+                start=_when(locale, begin.astimezone(zone), "EEE dd/MM/yyyy HH:mm"),
+                end=_when(locale, finish.astimezone(zone), "EEE dd/MM/yyyy HH:mm"),
+                zone=zone,
+            )
+            console.print(shown + "\n", markup=False)
             await bot.reload()
             await bot.start_adapter()
             for roster_name, entries in rosters:
                 await bot.import_roster(entries, "console")
-                console.print(f"{len(entries)} people imported from {roster_name}.\n")
+                console.print(_imported(locale, len(entries), roster_name) + "\n", markup=False)
             if speed > 0:
                 step = timedelta(hours=1)
                 moment = begin
@@ -311,4 +383,4 @@ async def run_try(
             await bot.shutdown()
             await db.dispose()
     steps = tuple(step for campaign in campaigns for step in campaign.steps)
-    return _summary(console, steps, counts, tally)
+    return _summary(console, steps, counts, tally, locale)

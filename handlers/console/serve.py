@@ -27,6 +27,8 @@ from rallybot.campaigns.faq import is_faq_file
 from rallybot.campaigns.loader import CampaignLoadError, is_community_file, load_campaign
 from rallybot.campaigns.quiz import is_bank_file
 from rallybot.campaigns.schema import Campaign
+from rallybot.campaigns.words import N_, Text
+from rallybot.handlers.console import words as console_words
 from rallybot.handlers.console.app import PREFIX, console_url, create_app
 from rallybot.handlers.console.kit import ConsoleState, Role, role_of
 from rallybot.handlers.console.sessions import create_sign_in
@@ -134,7 +136,26 @@ def load_campaigns(paths: list[Path], settings: Settings) -> dict[str, Campaign]
 
 
 class LinkRefused(Exception):
-    """``rallybot console link`` cannot make a link (the message says why)."""
+    """``rallybot console link`` cannot make a link (the message says why, in English;
+    :meth:`text` says it in a reader's language, from the console's catalogs)."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+    def text(self, locale: str | None) -> str:
+        """Why, in ``locale``'s language."""
+        return _render(self.message, locale)
+
+
+def _render(message: str, locale: str | None) -> str:
+    if not isinstance(message, Text):
+        return str(message)
+    params = {
+        name: _render(value, locale) if isinstance(value, str) else value
+        for name, value in message.params.items()
+    }
+    return console_words.gettext(locale, message.template).format(**params)
 
 
 async def make_link(
@@ -146,13 +167,20 @@ async def make_link(
     managers = [key for key in settings.admins if ":" in key]
     if manager is None:
         if len(managers) != 1:
-            listed = ", ".join(managers) or "none with a platform:id in RALLYBOT_ADMINS"
-            raise LinkRefused(f"choose the manager to sign in with --manager ({listed})")
+            # Kept translatable (N_, the console's domain): the CLI shows it in its language.
+            listed = ", ".join(managers) or N_("none with a platform:id in RALLYBOT_ADMINS")
+            raise LinkRefused(
+                N_("choose the manager to sign in with --manager ({managers})", managers=listed)
+            )
         manager = managers[0]
     if ":" not in manager:
-        raise LinkRefused(f'"{manager}" is not a platform:id key, such as slack:U0123')
+        raise LinkRefused(
+            N_('"{manager}" is not a platform:id key, such as slack:U0123', manager=manager)
+        )
     if role_of(settings, manager) is not Role.MANAGER:
-        raise LinkRefused(f"{manager} is not a community manager (RALLYBOT_ADMINS)")
+        raise LinkRefused(
+            N_("{manager} is not a community manager (RALLYBOT_ADMINS)", manager=manager)
+        )
     lifetime = timedelta(minutes=settings.console_link_minutes)
     token = await create_sign_in(db, "link", clock.now(), lifetime, actor=manager)
     base = console_url(settings)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import discord
 
+from rallybot.bot.i18n import N_
+
 __all__ = ["INTENTS_HELP", "PERMISSIONS", "SCOPES", "invite_url", "required_intents"]
 
 PERMISSIONS = discord.Permissions(
@@ -37,7 +39,8 @@ permission, the bot deletes nothing), Mention Everyone, Administrator."""
 SCOPES = ("bot", "applications.commands")
 """``bot`` adds the bot user; ``applications.commands`` lets it register /rallybot."""
 
-INTENTS_HELP = """\
+# Shown by ``rallybot discord invite-url`` in the CLI's language (i18n.gettext at display).
+INTENTS_HELP = N_("""\
 Switch these on in the Discord developer portal (your application → Bot → Privileged
 Gateway Intents):
 
@@ -51,7 +54,7 @@ Gateway Intents):
 
 The other intents Rallybot uses (servers, server messages, direct messages, reactions)
 are not privileged and need no switch.
-"""
+""")
 
 
 def required_intents(*, message_content: bool = True) -> discord.Intents:
