@@ -49,14 +49,17 @@ schemas: $(STAMP)
 
 # The gettext catalogs: extract every string the code passes to rallybot.bot.i18n (the
 # locale comes first, hence the keyword positions), then merge them into each language's .po.
-# Two domains: the bot's words (rallybot.po) and the web console's (console.po, with its
-# templates, whose calls take no locale: tools/console_pot.py extracts both).
+# Two domains: the bot's words (rallybot.po, with the CLI's help texts: tools/cli_pot.py) and
+# the web console's (console.po, with its templates, whose calls take no locale:
+# tools/console_pot.py extracts both).
 # A new language: `$(BIN)/pybabel init -D rallybot -d bot/locale -i $(VENV)/rallybot.pot -l xx`
 # and the same with `-D console` and console.pot.
 CATALOG_FLAGS = --add-comments=Translators: --sort-by-file --project=Rallybot --no-wrap
 catalogs: $(STAMP)
 	$(BIN)/pybabel extract --no-default-keywords -k gettext:2 -k ngettext:2,3 -k pgettext:2c,3 -k N_ \
 		$(CATALOG_FLAGS) -F babel-bot.cfg -o $(VENV)/rallybot.pot bot handlers campaigns storage
+	@# The command line's help texts (docstrings and help=), read from its command tree.
+	$(BIN)/python tools/cli_pot.py $(VENV)/rallybot.pot
 	$(BIN)/pybabel update -D rallybot -d bot/locale -i $(VENV)/rallybot.pot --no-fuzzy-matching --no-wrap
 	$(BIN)/python tools/console_pot.py $(VENV)/console.pot
 	$(BIN)/pybabel update -D console -d bot/locale -i $(VENV)/console.pot --no-fuzzy-matching --no-wrap
