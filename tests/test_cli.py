@@ -140,7 +140,7 @@ def test_plan_refuses_bad_windows_and_broken_files(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("lang", ["fr", "en"])
 def test_demo_plays_the_example_and_duplicates_nothing(lang: str) -> None:
-    result = runner.invoke(app, ["demo", "--lang", lang])
+    result = runner.invoke(app, ["--locale", "en", "demo", "--lang", lang])
     assert result.exit_code == 0, result.output
     assert "nothing duplicated" in result.output
     assert ("Le PDG" if lang == "fr" else "The CEO") in result.output
@@ -162,7 +162,8 @@ def test_db_upgrade_and_current(tmp_path: Path) -> None:
 
 
 def test_campaign_list_pause_resume_reload_and_health() -> None:
-    result = runner.invoke(app, ["campaign", "list"])  # read-only: never creates the schema
+    # Read-only: never creates the schema.
+    result = runner.invoke(app, ["--locale", "en", "campaign", "list"])
     assert result.exit_code == 1 and "no schema yet" in result.output
     result = runner.invoke(app, ["campaign", "pause", "ghost"])  # writes: migrates first
     assert result.exit_code == 1 and "Campagne « ghost » inconnue" in result.output  # French
@@ -203,7 +204,7 @@ def test_campaign_list_pause_resume_reload_and_health() -> None:
 
 
 def test_run_refuses_an_unknown_platform() -> None:
-    result = runner.invoke(app, ["run", "--platform", "teams"])
+    result = runner.invoke(app, ["--locale", "en", "run", "--platform", "teams"])
     assert result.exit_code == 2
     assert 'Unknown platform "teams"' in result.output and "console" in result.output
 
@@ -299,7 +300,7 @@ def test_run_without_a_token_says_what_to_set(
 ) -> None:
     for name in ("SLACK_BOT_TOKEN", "SLACK_APP_TOKEN", "SLACK_SIGNING_SECRET", "DISCORD_TOKEN"):
         monkeypatch.delenv(name, raising=False)
-    result = runner.invoke(app, ["run", "--platform", platform, "--no-watch"])
+    result = runner.invoke(app, ["--locale", "en", "run", "--platform", platform, "--no-watch"])
     assert result.exit_code == 2, result.output
     assert f"Cannot start on {platform}" in result.output
     assert ("SLACK_BOT_TOKEN" if platform == "slack" else "DISCORD_TOKEN") in result.output
@@ -494,7 +495,7 @@ def test_db_current_on_an_unreachable_database_is_one_line(monkeypatch: pytest.M
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
     monkeypatch.setenv("DATABASE_URL", f"postgresql://rallybot:pw-s3cret@127.0.0.1:{port}/x")
-    result = runner.invoke(app, ["db", "current"])
+    result = runner.invoke(app, ["--locale", "en", "db", "current"])
     assert result.exit_code == 1
     assert result.stderr.splitlines() == [
         f"Database unreachable: ConnectionRefusedError: [Errno 111] Connect call failed "

@@ -176,7 +176,7 @@ def test_the_core_install_runs_from_an_empty_folder(wheel: Path, tmp_path: Path)
         assert "Traceback" not in done.stderr, done.stderr
 
     nowhere = _run(
-        [str(bin_dir / "rallybot"), "run", "--no-interactive"],
+        [str(bin_dir / "rallybot"), "--locale", "en", "run", "--no-interactive"],
         cwd=empty,
         env={"RALLYBOT_CAMPAIGNS_DIR": "no-such-folder"},
     )

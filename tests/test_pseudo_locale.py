@@ -670,6 +670,14 @@ steps:
   - {{id: later, at: 2026-11-04 10:00, post: annonces, text: Later}}
 """
 
+BAD_ROSTER = """\
+id,email,start_date,languge
+U1,ana@example.com,31/02/2027,fr
+U1,not-an-email,,fr
+,,,
+U3,,2027-03-02,
+"""
+
 _POSITION = re.compile(r"^\S*:\d+:\d+: (?:[\w\[\].-]+: )?")  # file:line:column: field:
 _URL = re.compile(r"\S+://\S+")
 
@@ -686,9 +694,10 @@ def _cli_bare_words(output: str, tmp_path: Path, foreign: set[str]) -> list[str]
 
 
 def test_the_cli_speaks_through_the_catalogs(tmp_path: Path) -> None:
-    """``validate`` with errors, ``plan`` and ``health`` under the pseudo-locale: every word
-    they print is wrapped, but for the files' own texts and the weekday names of the
-    locale's calendar (Babel's, not ours)."""
+    """``validate`` with errors, ``plan``, ``health``, ``roster import`` (with errors and
+    without), ``config check``, ``try`` and the platforms' set-up commands under the
+    pseudo-locale: every word they print is wrapped, but for the files' own texts, file and
+    encoding names, and the weekday names of the locale's calendar (Babel's, not ours)."""
     from babel.dates import get_day_names
     from typer.testing import CliRunner
 
@@ -697,19 +706,44 @@ def test_the_cli_speaks_through_the_catalogs(tmp_path: Path) -> None:
     broken, planned = tmp_path / "broken.yaml", tmp_path / "planned.yaml"
     broken.write_text(BROKEN)
     planned.write_text(PLANNED)
+    (tmp_path / "bad.csv").write_text(BAD_ROSTER)
+    (tmp_path / "good.csv").write_text("id;start_date\nU1;15/03/2027\n")
     url = f"sqlite:///{tmp_path / 'cli.db'}"
     env = {"COLUMNS": "300", "RALLYBOT_DATABASE_URL": url, "RALLYBOT_ADMINS": "memory:cm"}
     runner = CliRunner()
     assert runner.invoke(app, ["db", "upgrade"], env=env).exit_code == 0
     foreign = file_texts(tmp_path) | set(get_day_names("abbreviated", locale=PSEUDO).values())
+    foreign |= {"bad.csv", "good.csv", "Windows-1252", "UTF-8", "day-first"}  # names, not words
+    commands = {
+        "validate": ["validate", str(broken)],
+        "plan": ["plan", str(planned)],
+        "health": ["health"],
+        "roster import": ["roster", "import", str(tmp_path / "bad.csv")],
+        "roster import --dry-run": ["roster", "import", str(tmp_path / "good.csv"), "--dry-run"],
+        "config check": ["config", "check"],
+        "slack manifest": ["slack", "manifest", "--mode", "http"],
+        "discord invite-url": ["discord", "invite-url"],
+        "try": ["try", str(broken)],
+    }
     with pseudo_locale():
         runs = {
-            "validate": runner.invoke(app, ["--locale", PSEUDO, "validate", str(broken)], env=env),
-            "plan": runner.invoke(app, ["--locale", PSEUDO, "plan", str(planned)], env=env),
-            "health": runner.invoke(app, ["--locale", PSEUDO, "health"], env=env),
+            name: runner.invoke(app, ["--locale", PSEUDO, *args], env=env)
+            for name, args in commands.items()
         }
-    assert [runs[name].exit_code for name in runs] == [1, 0, 0], runs["validate"].output
+    codes = {name: result.exit_code for name, result in runs.items()}
+    assert codes == {
+        "validate": 1,
+        "plan": 0,
+        "health": 0,
+        "roster import": 1,
+        "roster import --dry-run": 0,
+        "config check": 0,
+        "slack manifest": 2,
+        "discord invite-url": 2,
+        "try": 1,
+    }, runs["validate"].output
     assert runs["validate"].output.count(":") > 6  # the errors were printed
+    assert runs["roster import"].output.count(":") > 6
     bare = [
         f"{name}: {found}"
         for name, result in runs.items()

@@ -49,16 +49,16 @@ def _count(url: str) -> int:
 
 def test_import_creates_then_leaves_unchanged(cli_db: str) -> None:
     rows = len(PILOT.read_text(encoding="utf-8").strip().splitlines()) - 1
-    first = runner.invoke(app, ["roster", "import", str(PILOT)])
+    first = runner.invoke(app, ["--locale", "en", "roster", "import", str(PILOT)])
     assert first.exit_code == 0, first.output
-    assert f"{rows} member(s) created, 0 updated, 0 unchanged." in first.output
-    again = runner.invoke(app, ["roster", "import", str(PILOT)])
-    assert f"0 member(s) created, 0 updated, {rows} unchanged." in again.output
+    assert f"{rows} members created, 0 updated, 0 unchanged." in first.output
+    again = runner.invoke(app, ["--locale", "en", "roster", "import", str(PILOT)])
+    assert f"0 members created, 0 updated, {rows} unchanged." in again.output
     assert _count(cli_db) == rows
 
 
 def test_dry_run_stores_nothing(cli_db: str) -> None:
-    result = runner.invoke(app, ["roster", "import", str(PILOT), "--dry-run"])
+    result = runner.invoke(app, ["--locale", "en", "roster", "import", str(PILOT), "--dry-run"])
     assert result.exit_code == 0
     assert "no problem found (dry run: nothing stored)" in result.output
     assert _count(cli_db) == 0
@@ -87,7 +87,7 @@ def test_a_broken_roster_is_reported_row_by_row_and_nothing_is_imported(
 ) -> None:
     path = tmp_path / "bad.csv"
     path.write_bytes(content)
-    result = runner.invoke(app, ["roster", "import", "bad.csv"])
+    result = runner.invoke(app, ["--locale", "en", "roster", "import", "bad.csv"])
     assert result.exit_code == 1
     assert expected in result.output
     assert "nothing imported" in result.output
@@ -192,10 +192,10 @@ async def test_a_100000_row_import_failing_in_the_middle_stores_nothing(db: Data
 
 def test_a_100000_row_roster_with_one_bad_row_imports_nothing(cli_db: str, tmp_path: Path) -> None:
     (tmp_path / "big.csv").write_text(_big_roster(bad_line=50_002), encoding="utf-8")
-    result = runner.invoke(app, ["roster", "import", "big.csv"])
+    result = runner.invoke(app, ["--locale", "en", "roster", "import", "big.csv"])
     assert result.exit_code == 1
     assert 'big.csv:50002:2: email: "not-an-email" is not an email address' in result.output
-    assert "1 problem(s): nothing imported." in result.output
+    assert "1 problem: nothing imported." in result.output
     assert _count(cli_db) == 0
 
 
@@ -212,9 +212,9 @@ def test_roster_import_shows_a_progress_bar(
     screen = io.StringIO()
     terminal = Console(file=screen, force_terminal=True, force_interactive=True, width=120)
     monkeypatch.setattr(rallybot.bot.cli, "err", terminal)
-    result = runner.invoke(app, ["roster", "import", "big.csv"])
+    result = runner.invoke(app, ["--locale", "en", "roster", "import", "big.csv"])
     assert result.exit_code == 0, result.output
-    assert f"big.csv: {BIG} member(s) created, 0 updated, 0 unchanged." in result.output
+    assert f"big.csv: {BIG:,} members created, 0 updated, 0 unchanged." in result.output
     shown = screen.getvalue()
     assert "Importing members" in shown
     assert f"{BIG}/{BIG}" in shown  # the bar's last frame, before it is cleared

@@ -33,7 +33,7 @@ def rallybot(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
 
 @pytest.mark.parametrize("lang", ["fr", "en"])
 def test_try_plays_the_shipped_examples(tmp_path: Path, lang: str) -> None:
-    result = rallybot("try", str(EXAMPLES / lang), cwd=tmp_path)
+    result = rallybot("--locale", "en", "try", str(EXAMPLES / lang), cwd=tmp_path)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "Traceback" not in result.stderr
     assert "nothing duplicated." in result.stdout
@@ -83,7 +83,7 @@ def test_try_plays_a_150_member_pilot_in_three_zones(tmp_path: Path) -> None:
     (tmp_path / "lancement.yaml").write_text(CAMPAIGN, encoding="utf-8")
     work = tmp_path / "elsewhere"
     work.mkdir()
-    result = rallybot("try", str(tmp_path / "lancement.yaml"), cwd=work)
+    result = rallybot("--locale", "en", "try", str(tmp_path / "lancement.yaml"), cwd=work)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr
     out = result.stdout
     assert "150 people imported from pilote.csv." in out
@@ -97,7 +97,7 @@ def test_try_refuses_broken_files_with_their_errors(tmp_path: Path) -> None:
         textwrap.dedent(CAMPAIGN).replace("post: annonces", "post: annonce"), encoding="utf-8"
     )
     (tmp_path / "pilote.csv").write_text("id\nU1\n", encoding="utf-8")
-    result = rallybot("try", str(tmp_path / "c.yaml"), cwd=tmp_path)
+    result = rallybot("--locale", "en", "try", str(tmp_path / "c.yaml"), cwd=tmp_path)
     assert result.returncode == 1
     assert 'unknown channel "annonce"' in result.stdout
     assert "✗ nothing to play: fix these first" in result.stdout

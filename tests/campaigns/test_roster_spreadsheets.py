@@ -199,7 +199,9 @@ def test_roster_import_says_how_the_file_was_read(
     (tmp_path / "pilot.csv").write_bytes(
         "id;name;start_date\nU1;Hélène;15/03/2027\n".encode("cp1252")
     )
-    result = CliRunner().invoke(app, ["roster", "import", "pilot.csv", "--dry-run"])
+    result = CliRunner().invoke(
+        app, ["--locale", "en", "roster", "import", "pilot.csv", "--dry-run"]
+    )
     assert result.exit_code == 0, result.output
     assert 'pilot.csv: read as Windows-1252, separated by ";", dates day-first.' in result.output
-    assert "1 member(s), no problem found" in result.output
+    assert "1 member, no problem found" in result.output

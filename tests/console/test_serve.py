@@ -85,9 +85,13 @@ def test_console_link_command(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -
         "RALLYBOT_ADMINS": "slack:U1",
         "RALLYBOT_CAMPAIGNS_DIR": str(tmp_path),
     }
-    result = CliRunner().invoke(cli, ["console", "link", "--port", "8099"], env=env)
+    result = CliRunner().invoke(
+        cli, ["--locale", "en", "console", "link", "--port", "8099"], env=env
+    )
     assert result.exit_code == 0, result.output
     assert "http://127.0.0.1:8099/console/signin/link/" in result.output
-    refused = CliRunner().invoke(cli, ["console", "link", "--manager", "slack:U2"], env=env)
+    refused = CliRunner().invoke(
+        cli, ["--locale", "en", "console", "link", "--manager", "slack:U2"], env=env
+    )
     assert refused.exit_code == 1
     assert "not a community manager" in refused.output

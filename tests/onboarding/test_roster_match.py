@@ -73,12 +73,22 @@ def test_roster_import_match_emails(
     roster = tmp_path / "team.csv"
     roster.write_text(ROSTER, encoding="utf-8")
     result = runner.invoke(
-        app, ["roster", "import", str(roster), "--platform", "memory", "--match-emails"]
+        app,
+        [
+            "--locale",
+            "en",
+            "roster",
+            "import",
+            str(roster),
+            "--platform",
+            "memory",
+            "--match-emails",
+        ],
     )
     assert result.exit_code == 0, result.output
     assert f"{roster}:4: ghost@example.com: no account" in result.output
-    assert "1 row(s) matched no account on memory" in result.output
-    assert "3 member(s) created" in result.output
+    assert "1 row matched no account on memory" in result.output
+    assert "3 members created" in result.output
 
     async def stored() -> list[tuple[str, str | None]]:
         db = create_database(db_url)
@@ -94,5 +104,7 @@ def test_roster_import_match_emails(
         ("U-BOB", "Bob@Example.com"),
         ("U-CY", "cy@example.com"),
     ]
-    console = runner.invoke(app, ["roster", "import", str(roster), "--match-emails"])
+    console = runner.invoke(
+        app, ["--locale", "en", "roster", "import", str(roster), "--match-emails"]
+    )
     assert console.exit_code == 2 and "cannot look members up by email" in console.output

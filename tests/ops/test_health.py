@@ -114,3 +114,22 @@ def test_the_table_says_the_same(db_url: str) -> None:
     result = runner.invoke(app, ["--locale", "en", "health"], env={"DATABASE_URL": db_url})
     assert result.exit_code == 0, result.output
     assert "Outbox: empty" in result.output and "WARNING at" in result.output
+
+
+@pytest.mark.parametrize(
+    ("locale", "outbox"),
+    [
+        ("fr", "File d’envoi : échoués 1, en attente 1"),
+        ("de", "Postausgang: fehlgeschlagen 1, wartend 1"),
+    ],
+)
+def test_the_table_names_the_outbox_statuses_in_the_locale(
+    db_url: str, locale: str, outbox: str
+) -> None:
+    now = datetime.now(UTC)
+    add_delivery(db_url, "old", "failed", now - timedelta(days=5), now - timedelta(days=5))
+    add_delivery(db_url, "due", "pending", now - timedelta(hours=1), now - timedelta(hours=1))
+    env = {"DATABASE_URL": db_url, "RALLYBOT_ADMINS": "slack:U0MANAGER", "COLUMNS": "200"}
+    result = runner.invoke(app, ["--locale", locale, "health"], env=env)
+    assert result.exit_code == 0, result.output
+    assert outbox in result.output

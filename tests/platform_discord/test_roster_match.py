@@ -154,7 +154,9 @@ def test_roster_import_on_discord_matches_the_discord_column(
         monkeypatch.setenv("DISCORD_API_URL", server.base_url)
         roster = tmp_path / "team.csv"
         roster.write_text(ROSTER, encoding="utf-8")
-        result = runner.invoke(app, ["roster", "import", str(roster), "--platform", "discord"])
+        result = runner.invoke(
+            app, ["--locale", "en", "roster", "import", str(roster), "--platform", "discord"]
+        )
         commands = dict(server.commands)
     assert result.exit_code == 0, result.output
     assert len(created) == 1 and created[0].started  # matched without --match
@@ -162,8 +164,8 @@ def test_roster_import_on_discord_matches_the_discord_column(
     output = " ".join(result.output.split())
     for line in REPORT:
         assert " ".join(line.replace("team.csv", str(roster)).split()) in output
-    assert "3 row(s) matched no account on discord" in output
-    assert "4 member(s) created" in output
+    assert "3 rows matched no account on discord" in output
+    assert "4 members created" in output
 
     async def rows() -> list[tuple[str, str | None]]:
         db = create_database(db_url)
@@ -188,6 +190,8 @@ def test_a_roster_without_discord_cells_is_not_matched(
     monkeypatch.setenv("DATABASE_URL", db_url)
     roster = tmp_path / "ids.csv"
     roster.write_text(f"id,name\n{ALICE},Alice\n", encoding="utf-8")
-    result = runner.invoke(app, ["roster", "import", str(roster), "--platform", "discord"])
+    result = runner.invoke(
+        app, ["--locale", "en", "roster", "import", str(roster), "--platform", "discord"]
+    )
     assert result.exit_code == 0, result.output
-    assert "1 member(s) created" in result.output
+    assert "1 member created" in result.output

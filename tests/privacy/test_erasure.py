@@ -253,16 +253,27 @@ async def test_roster_import_remove_missing_on_the_command_line(
         header + "".join(f"U{i},m{i}@example.test,Member {i},ops,pilote\n" for i in (0, 2))
     )
     first = await asyncio.to_thread(
-        runner.invoke, cli, ["roster", "import", "all.csv", "--platform", "memory"]
+        runner.invoke,
+        cli,
+        ["--locale", "en", "roster", "import", "all.csv", "--platform", "memory"],
     )
     assert first.exit_code == 0, first.output
     second = await asyncio.to_thread(
         runner.invoke,
         cli,
-        ["roster", "import", "less.csv", "--platform", "memory", "--remove-missing"],
+        [
+            "--locale",
+            "en",
+            "roster",
+            "import",
+            "less.csv",
+            "--platform",
+            "memory",
+            "--remove-missing",
+        ],
     )
     assert second.exit_code == 0, second.output
-    assert "2 member(s) absent from the roster deactivated" in second.output
+    assert "2 members absent from the roster deactivated" in second.output
     fresh = create_database(db.url)
     try:
         async with fresh.session() as session:

@@ -1,0 +1,287 @@
+"""The command line speaks ``--locale`` (else ``RALLYBOT_LOCALE``): every family of commands in
+French and German, their help texts included (issue 11). Tests that read the English text pass
+``--locale en``; these read the others."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from rallybot.bot.cli import app
+from rallybot.storage.migrate import upgrade
+
+ROOT = Path(__file__).resolve().parents[1]
+EXAMPLES = ROOT / "campaigns" / "examples"
+runner = CliRunner()
+
+
+@pytest.fixture(autouse=True)
+def _isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    for name in ("RALLYBOT_LOCALE", "RALLYBOT_ADMINS", "DISCORD_APPLICATION_ID"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'rallybot.db'}")
+    monkeypatch.setenv("RALLYBOT_CAMPAIGNS_DIR", str(EXAMPLES / "fr"))
+
+
+BROKEN_ROSTER = """\
+id,email,name,languge
+U1,ana@example.com,Ana,fr
+U1,not-an-email,Ben,fr
+"""
+
+
+@pytest.mark.parametrize(
+    ("locale", "expected"),
+    [
+        (
+            "fr",
+            [
+                "colonne « languge » inconnue ; colonnes connues : id, email,",
+                "« not-an-email » n’est pas une adresse e-mail",
+                "id « U1 » est déjà utilisé ligne 2",
+                "3 problèmes : rien n’a été importé.",
+            ],
+        ),
+        (
+            "de",
+            [
+                "unbekannte Spalte „languge“; bekannte Spalten: id, email,",
+                "„not-an-email“ ist keine E-Mail-Adresse",
+                "id „U1“ wird schon in Zeile 2 verwendet",
+                "3 Probleme: nichts importiert.",
+            ],
+        ),
+    ],
+)
+def test_roster_import_reports_each_row_in_the_locale(
+    tmp_path: Path, locale: str, expected: list[str]
+) -> None:
+    (tmp_path / "bad.csv").write_text(BROKEN_ROSTER, encoding="utf-8")
+    result = runner.invoke(app, ["--locale", locale, "roster", "import", "bad.csv"])
+    assert result.exit_code == 1, result.output
+    for text in expected:
+        assert text in result.output, result.output
+    # JSON is for machines: its problems stay in English.
+    as_json = runner.invoke(
+        app, ["--locale", locale, "roster", "import", "bad.csv", "--format", "json"]
+    )
+    assert '"not-an-email\\" is not an email address' in as_json.stdout
+
+
+@pytest.mark.parametrize(
+    ("locale", "read", "checked", "created"),
+    [
+        (
+            "fr",
+            'pilot.csv: lu comme Windows-1252, séparé par ";", dates day-first.',
+            "pilot.csv : 1 membre, aucun problème trouvé (essai à blanc : rien n’est enregistré).",
+            "pilot.csv : 1 membre créé, 0 mis à jour, 0 inchangés.",
+        ),
+        (
+            "de",
+            'pilot.csv: gelesen als Windows-1252, getrennt durch ";", Daten day-first.',
+            "pilot.csv: 1 Mitglied, kein Problem gefunden (Probelauf: nichts gespeichert).",
+            "pilot.csv: 1 Mitglied angelegt, 0 aktualisiert, 0 unverändert.",
+        ),
+    ],
+)
+def test_roster_import_summaries_speak_the_locale(
+    tmp_path: Path, locale: str, read: str, checked: str, created: str
+) -> None:
+    (tmp_path / "pilot.csv").write_bytes(
+        "id;name;start_date\nU1;Hélène;15/03/2027\n".encode("cp1252")
+    )
+    dry = runner.invoke(app, ["--locale", locale, "roster", "import", "pilot.csv", "--dry-run"])
+    assert dry.exit_code == 0, dry.output
+    assert dry.output.splitlines() == [read, checked]
+    done = runner.invoke(app, ["--locale", locale, "roster", "import", "pilot.csv"])
+    assert done.exit_code == 0, done.output
+    assert created in done.output
+
+
+@pytest.mark.parametrize(
+    ("locale", "headers", "valid"),
+    [
+        ("fr", ("Variable", "Valeur", "Provenance"), "Les réglages sont valides : "),
+        ("de", ("Variable", "Wert", "Herkunft"), "Die Einstellungen sind gültig: "),
+    ],
+)
+def test_config_check_speaks_the_locale(locale: str, headers: tuple[str, ...], valid: str) -> None:
+    result = runner.invoke(
+        app, ["--locale", locale, "config", "check", "--show"], env={"COLUMNS": "200"}
+    )
+    assert result.exit_code == 0, result.output
+    assert all(header in result.output for header in headers)
+    last = result.output.strip().splitlines()[-1]
+    assert last.startswith(valid), last
+    source = "environnement" if locale == "fr" else "Umgebung"  # DATABASE_URL above
+    assert source in last and "environment" not in last
+
+
+@pytest.mark.parametrize(
+    ("locale", "unknown", "no_folder", "lang"),
+    [
+        (
+            "fr",
+            "Plateforme « teams » inconnue",
+            "Pas de dossier de campagnes",
+            "--lang vaut « fr » ou « en »",
+        ),
+        ("de", "Unbekannte Plattform „teams“", "Kein Kampagnenordner", "--lang ist „fr“ oder „en“"),
+    ],
+)
+def test_run_and_demo_refusals_speak_the_locale(
+    locale: str, unknown: str, no_folder: str, lang: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    result = runner.invoke(app, ["--locale", locale, "run", "--platform", "teams"])
+    assert result.exit_code == 2 and unknown in result.output, result.output
+    monkeypatch.setenv("RALLYBOT_CAMPAIGNS_DIR", "no-such-folder")
+    result = runner.invoke(app, ["--locale", locale, "run", "--no-interactive"])
+    assert result.exit_code == 2 and no_folder in result.output, result.output
+    result = runner.invoke(app, ["--locale", locale, "demo", "--lang", "it"])
+    assert result.exit_code == 2 and lang in result.output, result.output
+
+
+def test_the_demo_narrates_in_the_locale() -> None:
+    german = runner.invoke(app, ["--locale", "de", "demo", "--lang", "en"])
+    assert german.exit_code == 0, german.output
+    assert "Simulierte Uhr vom" in german.output
+    assert "bastien vervollständigt sein Profil" in german.output
+    assert "Zustellungen pro Schritt" in german.output and "nichts doppelt." in german.output
+    assert "The CEO" in german.output  # the campaign's own words stay in its language
+
+
+@pytest.mark.parametrize(
+    ("locale", "refused"),
+    [
+        ("fr", "✗ rien à jouer : corrigez d’abord ces erreurs"),
+        ("de", "✗ nichts abzuspielen: beheben Sie zuerst diese Fehler"),
+    ],
+)
+def test_try_refuses_broken_files_in_the_locale(tmp_path: Path, locale: str, refused: str) -> None:
+    (tmp_path / "c.yaml").write_text("id: c\ntitle: C\nsteps: []\nstepz: 1\n", encoding="utf-8")
+    result = runner.invoke(app, ["--locale", locale, "try", "c.yaml"])
+    assert result.exit_code == 1
+    assert refused in result.output, result.output
+    missing = runner.invoke(app, ["--locale", locale, "try", "nowhere.yaml"])
+    expected = (
+        "nowhere.yaml : fichier ou dossier introuvable"
+        if locale == "fr"
+        else "nowhere.yaml: Datei oder Ordner nicht gefunden"
+    )
+    assert missing.exit_code == 2 and expected in missing.output, missing.output
+
+
+@pytest.mark.parametrize(
+    ("locale", "refused", "valid"),
+    [
+        (
+            "fr",
+            "Pas de lien : slack:U2 n’est pas community manager (RALLYBOT_ADMINS)",
+            "Lien de connexion à usage unique, valable 10 minutes :",
+        ),
+        (
+            "de",
+            "Kein Link: slack:U2 ist kein Community-Manager (RALLYBOT_ADMINS)",
+            "Einmal-Anmeldelink, 10 Minuten gültig:",
+        ),
+    ],
+)
+def test_console_link_speaks_the_locale(
+    tmp_path: Path, locale: str, refused: str, valid: str
+) -> None:
+    upgrade(f"sqlite:///{tmp_path / 'rallybot.db'}")
+    env = {"RALLYBOT_ADMINS": "slack:U1", "RALLYBOT_CONSOLE_LINK_MINUTES": "10"}
+    result = runner.invoke(app, ["--locale", locale, "console", "link"], env=env)
+    assert result.exit_code == 0, result.output
+    assert valid in result.output
+    result = runner.invoke(
+        app, ["--locale", locale, "console", "link", "--manager", "slack:U2"], env=env
+    )
+    assert result.exit_code == 1 and refused in result.output, result.output
+
+
+@pytest.mark.parametrize(
+    ("locale", "manifest", "no_id", "intents", "wrote"),
+    [
+        (
+            "fr",
+            "Le mode HTTP demande --request-url",
+            "Pas d’id d’application Discord",
+            "Activez-les dans le portail développeur de Discord",
+            "record.md écrit.",
+        ),
+        (
+            "de",
+            "Der HTTP-Modus braucht --request-url",
+            "Keine Discord-Anwendungs-ID",
+            "Schalten Sie diese im Discord-Entwicklerportal ein",
+            "record.md geschrieben.",
+        ),
+    ],
+)
+def test_platform_and_privacy_commands_speak_the_locale(
+    locale: str, manifest: str, no_id: str, intents: str, wrote: str
+) -> None:
+    result = runner.invoke(app, ["--locale", locale, "slack", "manifest", "--mode", "http"])
+    assert result.exit_code == 2 and manifest in result.output, result.output
+    result = runner.invoke(app, ["--locale", locale, "discord", "invite-url"])
+    assert result.exit_code == 2 and no_id in result.output, result.output
+    result = runner.invoke(
+        app, ["--locale", locale, "discord", "invite-url", "--application-id", "123456789012"]
+    )
+    assert result.exit_code == 0 and intents in result.stderr, result.output
+    result = runner.invoke(app, ["--locale", locale, "privacy", "record", "--output", "record.md"])
+    assert result.exit_code == 0 and wrote in result.output, result.output
+
+
+def test_a_wrong_locale_is_refused_in_the_environments_language() -> None:
+    result = runner.invoke(app, ["--locale", "xx-yy!", "health"], env={"RALLYBOT_LOCALE": "de"})
+    assert result.exit_code == 2
+    assert "ist kein Sprachcode" in result.output
+
+
+# ---------------------------------------------------------------------------- help texts
+
+
+def test_help_follows_the_locale_option() -> None:
+    german = runner.invoke(app, ["--locale", "de", "--help"], env={"COLUMNS": "200"})
+    assert german.exit_code == 0, german.output
+    assert "Start und Alltag einer internen Community" in german.output
+    assert "Die Zeitleiste zeigen" in german.output  # a command's summary
+    assert "Version ausgeben und beenden." in german.output  # an option's help
+    french = runner.invoke(
+        app, ["--locale", "fr", "roster", "import", "--help"], env={"COLUMNS": "200"}
+    )
+    assert "Vérifie le fichier et compte, sans rien importer." in french.output
+    assert "Crée ou met à jour les membres d’une liste" in french.output
+
+
+def test_help_follows_rallybot_locale() -> None:
+    spanish = runner.invoke(
+        app, ["validate", "--help"], env={"RALLYBOT_LOCALE": "es", "COLUMNS": "200"}
+    )
+    assert spanish.exit_code == 0, spanish.output
+    assert "Comprueba de una vez todo lo que leerá una ejecución" in spanish.output
+    assert "Los avisos también fallan (código 1)" in spanish.output
+    # --locale wins over the environment, wherever it stands.
+    english = runner.invoke(
+        app, ["--locale=en", "validate", "--help"], env={"RALLYBOT_LOCALE": "es", "COLUMNS": "200"}
+    )
+    assert "Warnings fail too (exit 1), as errors do." in english.output
+
+
+def test_every_help_text_is_in_the_catalogs() -> None:
+    import typer
+
+    from rallybot.bot import i18n
+    from rallybot.bot.cli import help_texts
+
+    texts = {text for _, _, text in help_texts(typer.main.get_command(app))}
+    assert len(texts) > 100
+    for language in ("fr", "es", "de"):
+        untranslated = sorted(t for t in texts if i18n.gettext(language, t) == t)
+        assert untranslated == [], (language, untranslated[:3])
