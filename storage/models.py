@@ -23,6 +23,7 @@ __all__ = [
     "ChannelMember",
     "ControlFlag",
     "Delivery",
+    "DeliveryHour",
     "DeliveryStatus",
     "InboundEvent",
     "Member",
@@ -241,6 +242,22 @@ class Delivery(SQLModel, table=True):
     def key(self) -> str:
         """The delivery's idempotency key, as shown in logs and passed to platforms."""
         return f"{self.campaign_id}/{self.step_id}/{self.recipient}/{self.occurrence}"
+
+
+class DeliveryHour(SQLModel, table=True):
+    """How many outbox rows each campaign step has per UTC hour (the hour's start): the
+    console's month calendar reads a month's hundreds of these instead of counting every row.
+
+    Kept by the database itself (triggers of migration 0026 on every insert, delete and change
+    of ``due_at``, ``campaign_id`` or ``step_id``), so no write path can forget it. The status
+    is left out on purpose: sending (claim, sent, failed) never touches this table."""
+
+    __tablename__ = "delivery_hour"
+
+    hour: datetime = Field(sa_type=UTCDateTime, primary_key=True)
+    campaign_id: str = Field(max_length=100, primary_key=True)
+    step_id: str = Field(max_length=100, primary_key=True)
+    count: int = 0
 
 
 class InboundEvent(SQLModel, table=True):

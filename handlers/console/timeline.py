@@ -35,7 +35,14 @@ from rallybot.campaigns.planner import MemberView, build_message, openings
 from rallybot.campaigns.schema import Campaign
 from rallybot.campaigns.timeline import TimelineRow, timeline
 from rallybot.storage.database import Database
-from rallybot.storage.models import CampaignState, CampaignStatus, Delivery, Member, table_of
+from rallybot.storage.models import (
+    CampaignState,
+    CampaignStatus,
+    Delivery,
+    DeliveryHour,
+    Member,
+    table_of,
+)
 from rallybot.storage.repositories import channel_memberships, list_members
 
 __all__ = [
@@ -60,6 +67,7 @@ RECIPIENTS_SHOWN = 200
 D = table_of(Delivery).c
 _D2 = table_of(Delivery).alias("first_of_status")
 M = table_of(Member).c
+H = table_of(DeliveryHour).c
 S = table_of(CampaignState).c
 
 Source = Literal["outbox", "plan"]
@@ -240,12 +248,7 @@ class TimelineSource:
         if filters.end is not None:
             where.append(D.due_at < filters.end)
         if filters.audience:
-            pairs = [
-                sa.and_(D.campaign_id == c.id, D.step_id.in_(steps))
-                for c in self.campaigns.values()
-                if (steps := [s.id for s in c.steps if filters.audience in s.audiences])
-            ]
-            where.append(sa.or_(*pairs) if pairs else sa.false())
+            where.append(self._audience_condition(filters.audience, D.campaign_id, D.step_id))
         member_key = sa.literal("member:") + sa.cast(M.id, sa.String)
         if filters.zone:
             zone_members = sa.select(member_key).where(
@@ -274,6 +277,17 @@ class TimelineSource:
                 )
             )
         return where
+
+    def _audience_condition(
+        self, audience: str, campaign_id: sa.ColumnElement[str], step_id: sa.ColumnElement[str]
+    ) -> sa.ColumnElement[bool]:
+        """The rows of the steps that go to ``audience`` (by campaign and step)."""
+        pairs = [
+            sa.and_(campaign_id == c.id, step_id.in_(steps))
+            for c in self.campaigns.values()
+            if (steps := [s.id for s in c.steps if audience in s.audiences])
+        ]
+        return sa.or_(*pairs) if pairs else sa.false()
 
     # ---- the outbox ----------------------------------------------------------------------
 
@@ -491,6 +505,38 @@ class TimelineSource:
         counts: dict[date, int] = defaultdict(int)
         # Hours, not days, are counted in the database: every zone's day is a run of whole
         # UTC hours (but for half-hour zones, placed by the hour's start).
+        if _hourly(bounded):
+            for at, n in await self._hour_counts(bounded):
+                counts[at.astimezone(tz).date()] += n
+        else:
+            for at, n in await self._row_counts(bounded):
+                counts[at.astimezone(tz).date()] += n
+        if filters.status in (None, "", "planned"):
+            # The list's window when it covers the month: one plan kept for both.
+            until = following if following > now + PLAN_HORIZON else None
+            for row in await self.planned(now, until):
+                if self._plan_matches(row, bounded):
+                    counts[row.due_utc.astimezone(tz).date()] += row.count
+        return dict(counts)
+
+    async def _hour_counts(self, bounded: Filters) -> list[tuple[datetime, int]]:
+        """Messages per UTC hour from ``delivery_hour`` (migration 0026): a month is a few
+        hundred rows there, where the outbox holds hundreds of thousands."""
+        assert bounded.start is not None and bounded.end is not None
+        where = [H.hour >= bounded.start, H.hour < bounded.end]
+        if bounded.campaign:
+            where.append(H.campaign_id == bounded.campaign)
+        if bounded.audience:
+            where.append(self._audience_condition(bounded.audience, H.campaign_id, H.step_id))
+        total = sa.func.sum(H.count)
+        query = sa.select(H.hour, total).where(*where).group_by(H.hour).having(total > 0)
+        async with self.db.session() as session:
+            return [(at, int(n)) for at, n in (await session.execute(query)).all()]
+
+    async def _row_counts(self, bounded: Filters) -> list[tuple[datetime, int]]:
+        """Messages per UTC hour counted from the outbox rows themselves: for what
+        ``delivery_hour`` does not hold (a status, the members' zone or language, bounds
+        that cut an hour)."""
         # SQLite keeps times as "YYYY-MM-DD HH:MM:SS.ffffff" text: its first 13 characters
         # are the hour, and cutting them is several times cheaper than strftime parsing
         # every row of a month. PostgreSQL groups by the truncated time itself (formatting
@@ -503,19 +549,13 @@ class TimelineSource:
         query = (
             sa.select(hour, sa.func.count()).where(*self._outbox_conditions(bounded)).group_by(hour)
         )
+        hours = []
         async with self.db.session() as session:
             for text, n in (await session.execute(query)).all():
                 stamp = str(text)  # "YYYY-MM-DD HH" (or with a "T" if written so)
                 at = datetime.strptime(f"{stamp[:10]} {stamp[11:13]}", "%Y-%m-%d %H")
-                at = at.replace(tzinfo=UTC)
-                counts[at.astimezone(tz).date()] += int(n)
-        if filters.status in (None, "", "planned"):
-            # The list's window when it covers the month: one plan kept for both.
-            until = following if following > now + PLAN_HORIZON else None
-            for row in await self.planned(now, until):
-                if self._plan_matches(row, bounded):
-                    counts[row.due_utc.astimezone(tz).date()] += row.count
-        return dict(counts)
+                hours.append((at.replace(tzinfo=UTC), int(n)))
+        return hours
 
     # ---- one entry -----------------------------------------------------------------------
 
@@ -611,6 +651,21 @@ class TimelineSource:
             recipients = [Recipient(row.target, row.zone, row.recipient_local, "planned")]
         more = max(0, len(row.recipients) - RECIPIENTS_SHOWN) if row.kind == "dm" else 0
         return EntryDetail(self._plan_entry(row), message, recipients, more)
+
+
+def _hourly(filters: Filters) -> bool:
+    """Whether ``delivery_hour`` answers these filters exactly: no status (not counted
+    there), no zone or language (the members', which change without the outbox knowing), and
+    bounds on whole UTC hours (a half-hour zone's month starts at half past)."""
+    if filters.status or filters.zone or filters.locale:
+        return False
+    for bound in (filters.start, filters.end):
+        if bound is None:
+            return False
+        utc = bound.astimezone(UTC)
+        if (utc.minute, utc.second, utc.microsecond) != (0, 0, 0):
+            return False
+    return True
 
 
 def _hour_up(when: datetime) -> datetime:
