@@ -549,7 +549,7 @@ class TimelineSource:
         query = (
             sa.select(hour, sa.func.count()).where(*self._outbox_conditions(bounded)).group_by(hour)
         )
-        hours = []
+        hours: list[tuple[datetime, int]] = []
         async with self.db.session() as session:
             for text, n in (await session.execute(query)).all():
                 stamp = str(text)  # "YYYY-MM-DD HH" (or with a "T" if written so)

@@ -128,6 +128,7 @@ stores it (:attr:`bot.feature.Feature.personal_data`)."""
 NOT_PERSONAL: dict[str, str] = {
     "campaign_state": "campaigns, not people",
     "control_flag": "requests between processes",
+    "delivery_hour": "how many messages each campaign step has per hour, no person",
     "season": "points seasons",
     "survey": "survey definitions (one row per round)",
     "bot_secret": "the generated secret that keys survey buttons",

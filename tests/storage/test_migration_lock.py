@@ -11,11 +11,13 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from alembic.script import ScriptDirectory
 from sqlalchemy import make_url
 from typer.testing import CliRunner
 
 from rallybot.bot.cli import app
 from rallybot.storage.migrate import (
+    alembic_config,
     current_revision,
     head_revision,
     schema_status,
@@ -81,8 +83,11 @@ def test_sqlite_lock_file_sits_beside_the_database(tmp_path: Path) -> None:
 
 
 def _previous(revision: str | None) -> str:
-    assert revision is not None and revision.isdigit()
-    return f"{int(revision) - 1:04d}"
+    # The revision it revises (numbers may skip one while a branch waits to land).
+    assert revision is not None
+    down = ScriptDirectory.from_config(alembic_config()).get_revision(revision).down_revision
+    assert isinstance(down, str)
+    return down
 
 
 @pytest.mark.parametrize(
