@@ -7,11 +7,15 @@ deliveries: ten direct-message steps to every member over twelve weeks (1,000,00
 100,000 members), the first half sent, the rest waiting.
 
 Each page is asked ``--repeat`` times through the console app in process (httpx over ASGI,
-signed in as a community manager): p50 and p95 in milliseconds. The baselines, in the same
+signed in as a community manager): p50 and p95 in milliseconds. The timeline's cases: the
+first page, its API (first page, a page from the middle, waiting messages only, a time-zone
+filter), the waiting-only HTML page, and the month calendar (October 2026: 443,200 rows)
+unfiltered, for one campaign, and waiting only. The baselines, in the same
 run on the same database:
 
 - the timeline's own query (:meth:`TimelineSource.page`, no HTTP, no HTML): the page's p95
-  over the query's shows what the web layer adds;
+  over the query's shows what the web layer adds; for the calendar, the month's day counts
+  (:meth:`TimelineSource.days`) with the same filters;
 - ``rallybot campaign list`` (the command line's view of the deliveries) and
   ``rallybot report --format json`` (the indicators), each in a fresh process.
 
@@ -35,7 +39,7 @@ import tempfile
 import time
 import uuid
 from collections.abc import Awaitable, Callable
-from datetime import timedelta
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -190,13 +194,37 @@ async def bench(
             }
 
             query = _ms(await _times(lambda: source.page(Filters(), NOW), repeat))
+            # The calendar's own figures (TimelineSource.days, no HTTP, no HTML): what the
+            # page adds over them is the web layer and the month grid's rendering.
+            month = date(2026, 10, 1)
+
+            async def days_of(filters: Filters) -> dict[str, float]:
+                return _ms(await _times(lambda: source.days(filters, NOW, month, "UTC"), repeat))
+
+            days_query = {
+                name: await days_of(f)
+                for name, f in (
+                    ("timeline_calendar", Filters()),
+                    ("timeline_calendar_campaign", Filters(campaign="launch")),
+                    ("timeline_calendar_pending", Filters(status="pending")),
+                )
+            }
             cases: list[tuple[str, Callable[[], Awaitable[None]]]] = [
                 ("timeline_page", lambda: get("/timeline")),
                 ("timeline_api_first", lambda: get("/api/timeline")),
                 ("timeline_api_deep", lambda: get("/api/timeline", cursor=deep)),
                 ("timeline_api_pending", lambda: get("/api/timeline", status="pending")),
                 ("timeline_api_zone", lambda: get("/api/timeline", zone="UTC")),
+                ("timeline_page_pending", lambda: get("/timeline", status="pending")),
                 ("timeline_calendar", lambda: get("/timeline", view="calendar", month="2026-10")),
+                (
+                    "timeline_calendar_campaign",
+                    lambda: get("/timeline", view="calendar", month="2026-10", campaign="launch"),
+                ),
+                (
+                    "timeline_calendar_pending",
+                    lambda: get("/timeline", view="calendar", month="2026-10", status="pending"),
+                ),
             ]
             campaign_list_s = _cli(url, "campaign", "list")
             for name, call in cases:
@@ -207,7 +235,7 @@ async def bench(
                             "bench": name,
                             **common,
                             **figures,
-                            "query_p95_ms": query["p95_ms"],
+                            "query_p95_ms": (days_query.get(name) or query)["p95_ms"],
                             "cli_campaign_list_s": campaign_list_s,
                         }
                     ),
