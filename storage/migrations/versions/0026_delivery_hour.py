@@ -17,7 +17,7 @@ in the same order. SQLite counts row by row (one writer at a time: nothing waits
 Existing rows are counted once here.
 
 Revision ID: 0026
-Revises: 0024
+Revises: 0025
 Create Date: 2026-12-04 15:40:00.000000
 """
 
@@ -32,7 +32,7 @@ import rallybot.storage.models
 
 # revision identifiers, used by Alembic.
 revision: str = "0026"
-down_revision: str | Sequence[str] | None = "0024"
+down_revision: str | Sequence[str] | None = "0025"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
