@@ -56,7 +56,7 @@ schemas: $(STAMP)
 # and the same with `-D console` and console.pot.
 CATALOG_FLAGS = --add-comments=Translators: --sort-by-file --project=Rallybot --no-wrap
 catalogs: $(STAMP)
-	$(BIN)/pybabel extract --no-default-keywords -k gettext:2 -k ngettext:2,3 -k pgettext:2c,3 -k N_ \
+	$(BIN)/pybabel extract --no-default-keywords -k gettext:2 -k ngettext:2,3 -k pgettext:2c,3 -k N_ -k nN_:1,2 \
 		$(CATALOG_FLAGS) -F babel-bot.cfg -o $(VENV)/rallybot.pot bot handlers campaigns storage
 	@# The command line's help texts (docstrings and help=), read from its command tree.
 	$(BIN)/python tools/cli_pot.py $(VENV)/rallybot.pot

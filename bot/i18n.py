@@ -12,7 +12,8 @@ generated file to keep in step with its ``.po``; compiling one catalog takes mil
 A locale falls back to its base language (``es_MX`` then ``es``), then to English, whose
 texts are the message ids themselves. Calls take the locale first; their messages are found by
 ``pybabel extract`` with the keywords ``gettext:2``, ``ngettext:2,3`` and ``pgettext:2c,3``,
-and ``N_`` for texts translated later (see the Makefile).
+and ``N_`` for texts translated later (``nN_:1,2`` for the campaign language's plural ones,
+:func:`rallybot.campaigns.words.nN_`; see the Makefile).
 
 Tests may install a catalog of their own under a language tag (:func:`install_catalog`): the
 pseudo-locale test wraps every message to catch the words that bypass the catalogs.
@@ -163,4 +164,5 @@ words.install(
     lambda: sorted(
         {*available_languages(), *(tag for tag, domain in _INSTALLED if domain == DOMAIN)}
     ),
+    ngettext,
 )

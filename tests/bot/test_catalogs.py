@@ -21,7 +21,13 @@ from rallybot.handlers.console import words
 from tools.console_pot import console_catalog
 
 ROOT = Path(__file__).resolve().parents[2]
-KEYWORDS = {"gettext": (2,), "ngettext": (2, 3), "pgettext": ((2, "c"), 3), "N_": None}
+KEYWORDS = {
+    "gettext": (2,),
+    "ngettext": (2, 3),
+    "pgettext": ((2, "c"), 3),
+    "N_": None,
+    "nN_": (1, 2),
+}
 
 
 DOMAINS = [i18n.DOMAIN, words.DOMAIN]
