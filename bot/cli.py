@@ -437,7 +437,10 @@ def validate(
     rosters: dict[Path, int] = {}  # roster file -> members read (or -1: errors)
     for path in listed:
         text = path.read_text(encoding="utf-8", errors="replace")
-        warnings.extend((w.file, w.line, w.column, str(w)) for w in text_warnings(text, str(path)))
+        for w in text_warnings(text, str(path)):
+            shown = render(w.message, words)
+            text_line = f"{w.file}:{w.line}:{w.column}: {warning_word}: {shown}"
+            warnings.append((w.file, w.line, w.column, text_line))
     for campaign in campaigns:
         members: list[MemberView] = []
         roster_file = (

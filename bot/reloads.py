@@ -31,6 +31,7 @@ from rallybot.bot.metrics import METRICS
 from rallybot.campaigns.journey import journey_of
 from rallybot.campaigns.loader import CampaignLoadError, load_campaign_text
 from rallybot.campaigns.schema import Campaign, Step
+from rallybot.campaigns.words import N_
 from rallybot.storage import outbox
 from rallybot.storage.database import Database
 from rallybot.storage.models import (
@@ -293,19 +294,31 @@ def _renames(old: Campaign, new: Campaign) -> list[tuple[tuple[str | int, ...], 
                     found.append(
                         (
                             ("journey", "tasks", index, "id"),
-                            f'onboarding task "{was}" is gone and task "{now}" has the same '
-                            f'nudge: if it was renamed, add "renamed_from: {was}" to task '
-                            f'"{now}"; otherwise its nudges go again to everyone who had them, '
-                            f'and those who did "{was}" must do it again',
+                            # Translators: {was} and {now} are task ids of the file;
+                            # "renamed_from:" is a key written as it is.
+                            N_(
+                                'onboarding task "{was}" is gone and task "{now}" has the '
+                                'same nudge: if it was renamed, add "renamed_from: {was}" to '
+                                'task "{now}"; otherwise its nudges go again to everyone who '
+                                'had them, and those who did "{was}" must do it again',
+                                was=was,
+                                now=now,
+                            ),
                         )
                     )
                 continue
             found.append(
                 (
                     ("steps", after.index, "id"),
-                    f'step "{before.id}" is gone and step "{after.id}" has the same message: '
-                    f'if it was renamed, add "renamed_from: {before.id}" to "{after.id}"; '
-                    f'otherwise "{after.id}" goes again to everyone who had "{before.id}"',
+                    # Translators: {before} and {after} are step ids of the file;
+                    # "renamed_from:" is a key written as it is.
+                    N_(
+                        'step "{before}" is gone and step "{after}" has the same message: if '
+                        'it was renamed, add "renamed_from: {before}" to "{after}"; otherwise '
+                        '"{after}" goes again to everyone who had "{before}"',
+                        before=before.id,
+                        after=after.id,
+                    ),
                 )
             )
     return found

@@ -19,6 +19,7 @@ from rallybot.campaigns.planner import MemberView, PlannedDelivery, members_of, 
 from rallybot.campaigns.quiet_hours import QuietHours
 from rallybot.campaigns.schema import Campaign
 from rallybot.campaigns.timeline import default_window
+from rallybot.campaigns.words import N_, nN_
 from rallybot.campaigns.workdays import calendar_for_zone
 
 __all__ = ["Warning", "campaign_warnings", "channel_warnings", "text_warnings"]
@@ -39,7 +40,8 @@ _CUT = re.compile(
 
 @dataclass(frozen=True)
 class Warning:
-    """One warning, at a 1-based line and column of a file (like a load error)."""
+    """One warning, at a 1-based line and column of a file (like a load error); its
+    ``message`` is translatable (:func:`rallybot.campaigns.words.render`)."""
 
     file: str
     line: int
@@ -81,26 +83,28 @@ def text_warnings(text: str, source: str) -> list[Warning]:
                 number,
                 column,
                 "",
-                f'the value stops at "{value}": YAML reads " #{rest}" as a comment; put the '
-                "whole text in quotes",
+                # Translators: {value} and " #{rest}" are parts of a line of the file.
+                N_(
+                    'the value stops at "{value}": YAML reads " #{rest}" as a comment; put '
+                    "the whole text in quotes",
+                    value=value,
+                    rest=rest,
+                ),
             )
         )
     return found
 
 
-def _day_text(when: datetime) -> str:
-    return f"{when:%A} {when.day} {when:%B %Y}"
-
-
 def _non_working(when: datetime, zone: tzinfo) -> str | None:
-    """Why the local day of ``when`` is not a working day ("Sunday", "a public holiday: ..."),
-    or None."""
+    """Why the local day of ``when`` is not a working day ("a weekend day", "a public holiday
+    (...)"), or None."""
     local = when.astimezone(zone)
     calendar = calendar_for_zone(zone)
     if local.weekday() >= 5:
-        return "a weekend day"
+        return N_("a weekend day")
     holiday = calendar.holiday(local.date())
-    return f"a public holiday ({holiday})" if holiday else None
+    # Translators: {holiday} is the holiday's name from the country's calendar.
+    return N_("a public holiday ({holiday})", holiday=holiday) if holiday else None
 
 
 def campaign_warnings(
@@ -123,8 +127,14 @@ def campaign_warnings(
             found.append(
                 (
                     ("milestones", name),
-                    f'"{value}" has no time of day: what happens at {name} goes out at 00:00 '
-                    f"(write {value} 09:30)",
+                    # Translators: {name} is a milestone of the file (launch), {value} its
+                    # date as written (2026-09-15); keep "09:30", a time to write after it.
+                    N_(
+                        '"{value}" has no time of day: what happens at {name} goes out at '
+                        "00:00 (write {value} 09:30)",
+                        value=str(value),
+                        name=name,
+                    ),
                 )
             )
     start, end = default_window(campaign, members)
@@ -152,8 +162,16 @@ def channel_warnings(
             found.append(
                 (
                     ("channels", name),
-                    f'channel "{name}" is "{target}", not a {platform} channel id: map it in the '
-                    f"community file's channels: ({name}: its id), or posts to it will fail",
+                    # Translators: {platform} is slack or discord; "channels:" is a key of the
+                    # community file, kept as it is.
+                    N_(
+                        'channel "{name}" is "{target}", not a {platform} channel id: map it '
+                        "in the community file's channels: ({name}: its id), or posts to it "
+                        "will fail",
+                        name=name,
+                        target=target,
+                        platform=platform,
+                    ),
                 )
             )
     return found
@@ -185,14 +203,33 @@ def _weekend_warnings(
         if index is None:
             continue
         first, why = hits[0]
-        when = _day_text(first.due_at.astimezone(first.zone))
-        fix = "add on_weekend: next_workday (or previous_workday) to move it"
+        when = first.due_at.astimezone(first.zone).date()  # shown in the reader's words
+        message: str
         if first.member is None:
-            message = f"falls on {when}, {why}; {fix}"
+            # Translators: {when} is a day (Sunday, November 8, 2026), {why} "a weekend day"
+            # or "a public holiday (...)"; "on_weekend: next_workday" and
+            # "previous_workday" are written in the file as they are.
+            message = N_(
+                "falls on {when}, {why}; add on_weekend: next_workday (or previous_workday) "
+                "to move it",
+                when=when,
+                why=why,
+            )
         else:
-            message = (
-                f"falls on a weekend or a public holiday for {len(hits)} of {total[step_id]} "
-                f"recipient(s) (first: {when} in {first.zone}, {why}); {fix}"
+            # Translators: {hits} of {n} recipients; {when} is a day, {zone} a time zone
+            # (Europe/Paris), {why} "a weekend day" or "a public holiday (...)".
+            message = nN_(
+                "falls on a weekend or a public holiday for {hits} of {n} recipient (first: "
+                "{when} in {zone}, {why}); add on_weekend: next_workday (or "
+                "previous_workday) to move it",
+                "falls on a weekend or a public holiday for {hits} of {n} recipients (first: "
+                "{when} in {zone}, {why}); add on_weekend: next_workday (or "
+                "previous_workday) to move it",
+                total[step_id],
+                hits=len(hits),
+                when=when,
+                zone=str(first.zone),
+                why=why,
             )
         found.append((("steps", index, "at"), message))
     return found
@@ -229,10 +266,23 @@ def _quiet_warnings(
         found.append(
             (
                 ("steps", index, "at" if campaign.spec.steps[index].at else "every"),
-                f"falls inside the quiet hours ({window.start:%H:%M}-{window.end:%H:%M}) for "
-                f"{len(hits)} recipient(s): it waits until the end (first: {planned_at:%H:%M} "
-                f"→ {sent_at:%H:%M} in {first.zone}); set quiet_hours: false on the step to "
-                "send anyway",
+                # Translators: {start}-{end} are the quiet hours (21:00-08:00), {planned} →
+                # {sent} times of day, {zone} a time zone; "quiet_hours: false" is written in
+                # the file as it is.
+                nN_(
+                    "falls inside the quiet hours ({start}-{end}) for {n} recipient: it waits "
+                    "until the end (first: {planned} → {sent} in {zone}); set quiet_hours: "
+                    "false on the step to send anyway",
+                    "falls inside the quiet hours ({start}-{end}) for {n} recipients: it waits "
+                    "until the end (first: {planned} → {sent} in {zone}); set quiet_hours: "
+                    "false on the step to send anyway",
+                    len(hits),
+                    start=f"{window.start:%H:%M}",
+                    end=f"{window.end:%H:%M}",
+                    planned=f"{planned_at:%H:%M}",
+                    sent=f"{sent_at:%H:%M}",
+                    zone=str(first.zone),
+                ),
             )
         )
     return found
@@ -247,8 +297,13 @@ def _audience_warnings(
             found.append(
                 (
                     ("audiences", name),
-                    f'wave "{name}" has nobody in the roster ({len(members)} member(s)): it '
-                    "opens for no one",
+                    # Translators: {name} is a wave (an audience) of the file.
+                    nN_(
+                        'wave "{name}" has nobody in the roster ({n} member): it opens for no one',
+                        'wave "{name}" has nobody in the roster ({n} members): it opens for no one',
+                        len(members),
+                        name=name,
+                    ),
                 )
             )
     for index, spec in enumerate(campaign.spec.steps):
@@ -260,8 +315,15 @@ def _audience_warnings(
             found.append(
                 (
                     ("steps", index, "for" if spec.for_ is not None else "dm"),
-                    f"this direct message reaches nobody: no member of the roster is in {names} "
-                    f"({len(members)} member(s))",
+                    # Translators: {names} are the file's audiences, separated by commas.
+                    nN_(
+                        "this direct message reaches nobody: no member of the roster is in "
+                        "{names} ({n} member)",
+                        "this direct message reaches nobody: no member of the roster is in "
+                        "{names} ({n} members)",
+                        len(members),
+                        names=names,
+                    ),
                 )
             )
     return found

@@ -146,9 +146,9 @@ def test_weekend_posts_are_warned_unless_the_step_moves_them(tmp_path: Path) -> 
     code, lines = validate(str(path))
     assert code == 0
     assert lines[:2] == [
-        f"{path}:10:9: warning: steps[0].at: falls on Sunday 31 January 2027, a weekend day; "
+        f"{path}:10:9: warning: steps[0].at: falls on Sunday, January 31, 2027, a weekend day; "
         "add on_weekend: next_workday (or previous_workday) to move it",
-        f"{path}:14:9: warning: steps[1].at: falls on Saturday 27 February 2027, a weekend "
+        f"{path}:14:9: warning: steps[1].at: falls on Saturday, February 27, 2027, a weekend "
         "day; add on_weekend: next_workday (or previous_workday) to move it",
     ]
     moved = write(
@@ -192,12 +192,12 @@ def test_warnings_that_need_the_roster(tmp_path: Path) -> None:
     assert code == 0, lines
     assert lines == [
         f'{path}:11:12: warning: audiences.vague-2: wave "vague-2" has nobody in the roster (2 '
-        "member(s)): it opens for no one",
+        "members): it opens for no one",
         f"{path}:18:9: warning: steps[1].at: falls on a weekend or a public holiday for 1 of 2 "
-        "recipient(s) (first: Tuesday 12 October 2027 in Europe/Madrid, a public holiday "
+        "recipients (first: Tuesday, October 12, 2027 in Europe/Madrid, a public holiday "
         "(National Day)); add on_weekend: next_workday (or previous_workday) to move it",
         f"{path}:22:9: warning: steps[2].at: falls inside the quiet hours (21:00-08:00) for 2 "
-        "recipient(s): it waits until the end (first: 07:00 → 08:00 in Europe/Madrid); set "
+        "recipients: it waits until the end (first: 07:00 → 08:00 in Europe/Madrid); set "
         "quiet_hours: false on the step to send anyway",
         "✓ 2 files checked, no error; 3 warnings: 1 campaign, 1 roster.",
     ]
@@ -215,7 +215,7 @@ def test_a_dm_that_reaches_nobody(tmp_path: Path) -> None:
     _, lines = validate(str(path))
     assert lines[0] == (
         f"{path}:15:10: warning: steps[0].for: this direct message reaches nobody: no member "
-        "of the roster is in pilote (1 member(s))"
+        "of the roster is in pilote (1 member)"
     )
 
 
@@ -274,3 +274,131 @@ def test_unmapped_channels_when_a_platform_is_configured(
     code, lines = validate(str(path))
     assert lines[-1] == "✓ 1 file checked, no error: 1 campaign."
     assert not [line for line in lines if "warning" in line]
+
+
+WARNED = """\
+id: lancement
+title: Lancement
+timezone: Europe/Paris
+milestones:
+  launch: 2027-03-02
+channels:
+  annonces: general
+steps:
+  - id: j30
+    at: launch - 30d at 09:00
+    post: annonces
+    text: Questions ? Rendez-vous sur #connect-aide
+"""
+
+
+def validate_in(locale: str, *args: str) -> tuple[int, list[str]]:
+    result = runner.invoke(app, ["--locale", locale, "validate", *args], env={"COLUMNS": "300"})
+    return result.exit_code, result.output.strip().splitlines()
+
+
+@pytest.mark.parametrize(
+    ("locale", "expected"),
+    [
+        (
+            "fr",
+            [
+                "5:11: avertissement: milestones.launch: « 2027-03-02 » n’a pas d’heure : ce qui "
+                "se passe à launch part à 00:00 (écrivez 2027-03-02 09:30)",
+                "10:9: avertissement: steps[0].at: tombe le dimanche 31 janvier 2027, un jour de "
+                "week-end ; ajoutez on_weekend: next_workday (ou previous_workday) pour la "
+                "déplacer",
+                "12:11: avertissement: la valeur s’arrête à « Questions ? Rendez-vous sur » : "
+                "YAML lit « #connect-aide » comme un commentaire ; mettez tout le texte entre "
+                "guillemets",
+            ],
+        ),
+        (
+            "de",
+            [
+                "5:11: Warnung: milestones.launch: „2027-03-02“ hat keine Uhrzeit: Was zu launch "
+                "geschieht, geht um 00:00 raus (2027-03-02 09:30 schreiben)",
+                "10:9: Warnung: steps[0].at: fällt auf Sonntag, 31. Januar 2027, ein "
+                "Wochenendtag; on_weekend: next_workday (oder previous_workday) ergänzen, um ihn "
+                "zu verschieben",
+                "12:11: Warnung: der Wert endet bei „Questions ? Rendez-vous sur“: YAML liest "
+                "„#connect-aide“ als Kommentar; den ganzen Text in Anführungszeichen setzen",
+            ],
+        ),
+    ],
+)
+def test_warnings_are_in_the_readers_language(
+    tmp_path: Path, locale: str, expected: list[str]
+) -> None:
+    """The warnings, the day they name included, in the language of --locale."""
+    path = write(tmp_path, "c.yaml", WARNED)
+    code, lines = validate_in(locale, str(path))
+    assert code == 0, lines
+    assert lines[:-1] == [f"{path}:{line}" for line in expected]
+
+
+SHAPES = """\
+steps:
+  - id: a
+    at: 2027-03-02 10:00
+    post: annonces
+  - id: b
+    at: 2027-03-02 10:00
+    post: annonces
+    text: Bonjour
+    buttons: hello
+"""
+
+TIMES = """\
+steps:
+  - id: a
+    at: launch + someday
+    post: annonces
+    text: Bonjour
+  - id: b
+    every: moonday at 09:00
+    post: annonces
+    text: Bonjour
+"""
+
+
+@pytest.mark.parametrize(
+    ("locale", "expected"),
+    [
+        (
+            "fr",
+            [
+                "shapes.yaml:9:5: steps[0]: une publication dans un canal demande un « text »",
+                "shapes.yaml:16:14: steps[1].buttons: attendu : une liste de boutons, pas un texte",
+                "times.yaml:10:9: steps[0].at: « launch + someday » n’est pas une heure : "
+                "écrivez une date (2026-09-15 09:30), un jalon avec un décalage (launch - 30d at "
+                "09:00) ou un délai après l’arrivée (join + 2d at 10:00)",
+                "times.yaml:14:12: steps[1].every: « moonday » n’est pas un jour : utilisez "
+                "monday…sunday, « day » ou « weekday »",
+            ],
+        ),
+        (
+            "de",
+            [
+                "shapes.yaml:9:5: steps[0]: ein Kanalbeitrag braucht einen „text“",
+                "shapes.yaml:16:14: steps[1].buttons: erwartet wird eine Liste von "
+                "Schaltflächen, nicht ein Text",
+                "times.yaml:10:9: steps[0].at: „launch + someday“ ist keine Zeit: ein Datum "
+                "(2026-09-15 09:30), einen Meilenstein mit Versatz (launch - 30d at 09:00) oder "
+                "eine Zeit nach dem Beitritt (join + 2d at 10:00) schreiben",
+                "times.yaml:14:12: steps[1].every: „moonday“ ist kein Tag: monday … sunday, "
+                "„day“ oder „weekday“ verwenden",
+            ],
+        ),
+    ],
+)
+def test_schema_errors_are_in_the_readers_language(
+    tmp_path: Path, locale: str, expected: list[str]
+) -> None:
+    """The schema's own checks, the type errors' words and the time expressions' errors, in
+    the language of --locale."""
+    write(tmp_path, "shapes.yaml", HEAD + SHAPES)
+    write(tmp_path, "times.yaml", HEAD.replace("lancement", "autre") + TIMES)
+    code, lines = validate_in(locale, str(tmp_path))
+    assert code == 1, lines
+    assert lines[:-1] == [f"{tmp_path}/{line}" for line in expected]

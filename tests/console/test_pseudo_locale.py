@@ -111,11 +111,10 @@ def bare(html: str, data: list[str]) -> list[str]:
     return found
 
 
-# What the shared loaders say about a broken draft or roster: the words of the campaign-file
-# language and of `rallybot validate` / `rallybot roster import`, which the console shows as
-# the CLI does (they are not the console's words).
+# What the roster reader says about a broken roster: the words of `rallybot roster import`,
+# which the console shows as the CLI does (they are not the console's words). A draft's errors
+# and warnings are not here: the draft page shows them in the viewer's language.
 LOADER_TEXTS = [
-    ': a step either posts in a channel ("post") or sends a direct message ("dm")',
     'email: "not-an-email" is not an email address',
 ]
 

@@ -5,6 +5,7 @@ Nothing is saved: the files stay in git."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime
 from typing import Annotated, Literal
 
@@ -12,8 +13,9 @@ from fastapi import APIRouter, Depends, Form, Request, UploadFile
 from fastapi.responses import HTMLResponse
 from pydantic import BaseModel, Field
 
-from rallybot.campaigns.drafts import KINDS, DraftKind, DraftReport, check_draft
+from rallybot.campaigns.drafts import KINDS, DraftIssue, DraftKind, DraftReport, check_draft
 from rallybot.campaigns.loader import MAX_FILE_BYTES
+from rallybot.campaigns.words import render as render_words
 from rallybot.handlers.console.act_kit import console_of
 from rallybot.handlers.console.act_services import current_members
 from rallybot.handlers.console.kit import (
@@ -128,6 +130,16 @@ async def _check(
     return report, len(members)
 
 
+def _in_language(report: DraftReport, locale: str) -> DraftReport:
+    """``report`` with its errors and warnings in the viewer's language (the loader and the
+    checks keep them translatable)."""
+
+    def shown(issues: list[DraftIssue]) -> list[DraftIssue]:
+        return [replace(i, message=render_words(i.message, locale)) for i in issues]
+
+    return replace(report, errors=shown(report.errors), warnings=shown(report.warnings))
+
+
 def _form(request: Request, viewer: Viewer, state: ConsoleState, **context: object) -> HTMLResponse:
     values: dict[str, object] = {
         "kinds": ["auto", *KINDS],
@@ -174,7 +186,7 @@ async def drafts_check(
         request,
         viewer,
         state,
-        report=report,
+        report=_in_language(report, viewer.locale),
         members=members,
         chosen=kind,
         text=shown,
