@@ -12,6 +12,8 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, StringConstraints
 
+from rallybot.campaigns.words import N_
+
 __all__ = [
     "Identifier",
     "Loc",
@@ -51,7 +53,12 @@ def check_localized(value: LocalizedText | None) -> LocalizedText | None:
     if isinstance(value, dict):
         for locale in value:
             if not _is_language_code(locale):
-                raise ValueError(f'"{locale}" is not a language code (use fr, en, de...)')
+                raise ValueError(
+                    N_(
+                        '"{locale}" is not a language code (use fr, en, de...)',
+                        locale=locale,
+                    )
+                )
     return value
 
 
@@ -60,14 +67,24 @@ def check_filled(value: LocalizedText | None) -> LocalizedText | None:
     a challenge's title or a survey question, which have no other check)."""
     if isinstance(value, dict):
         if not value:
-            raise ValueError("give the text in at least one language")
+            raise ValueError(N_("give the text in at least one language"))
         for locale, text in value.items():
             if not _is_language_code(locale):
-                raise ValueError(f'"{locale}" is not a language code (use fr, en, de...)')
+                raise ValueError(
+                    N_(
+                        '"{locale}" is not a language code (use fr, en, de...)',
+                        locale=locale,
+                    )
+                )
             if not str(text).strip():
-                raise ValueError(f'the "{locale}" text is empty')
+                raise ValueError(
+                    N_(
+                        'the "{locale}" text is empty',
+                        locale=locale,
+                    )
+                )
     elif isinstance(value, str) and not value.strip():
-        raise ValueError("the text is empty")
+        raise ValueError(N_("the text is empty"))
     return value
 
 

@@ -37,6 +37,7 @@ from rallybot.campaigns.loader import (
     is_community_text,
     yaml_files,
 )
+from rallybot.campaigns.words import N_
 from rallybot.campaigns.zones import is_zone, zone_problem
 
 __all__ = [
@@ -77,9 +78,12 @@ def _person(text: str) -> str:
     text = text.strip()
     if person_kind(text) is None:
         raise ValueError(
-            f'"{text}" names nobody the bot can find: write their work email '
-            "(first.last@example.com), their platform handle (@first.last) or their platform "
-            "id (slack:U0123ABC)"
+            N_(
+                '"{text}" names nobody the bot can find: write their work email '
+                "(first.last@example.com), their platform handle (@first.last) or "
+                "their platform id (slack:U0123ABC)",
+                text=text,
+            )
         )
     return text
 
@@ -97,20 +101,33 @@ def _zone(value: str | None) -> str | None:
 def _days(value: str) -> str:
     if not _DAYS.match(value.strip().lower()):
         raise ValueError(
-            f'"{value}" is not a set of days: write mon-fri, sat, mon,wed,fri or daily'
+            N_(
+                '"{value}" is not a set of days: write mon-fri, sat, mon,wed,fri or daily',
+                value=value,
+            )
         )
     return value.strip().lower()
 
 
 def _hours(value: str) -> str:
     if not _HOURS.match(value.strip()):
-        raise ValueError(f'"{value}" is not a time window: write it like 09:00-18:00')
+        raise ValueError(
+            N_(
+                '"{value}" is not a time window: write it like 09:00-18:00',
+                value=value,
+            )
+        )
     return value.strip()
 
 
 def _quiet(value: str | None) -> str | None:
     if value is not None and not _CLOCK.match(value.strip().lower()):
-        raise ValueError(f'"{value}" is not a quiet-hours window: write 21:00-08:00 or off')
+        raise ValueError(
+            N_(
+                '"{value}" is not a quiet-hours window: write 21:00-08:00 or off',
+                value=value,
+            )
+        )
     return value
 
 
@@ -142,7 +159,12 @@ class OnboardingSpec(Strict):
 
 def _at(value: str) -> str:
     if not re.fullmatch(r"([01]?\d|2[0-3]):[0-5]\d", value.strip()):
-        raise ValueError(f'"{value}" is not a time of day: write it like 17:00')
+        raise ValueError(
+            N_(
+                '"{value}" is not a time of day: write it like 17:00',
+                value=value,
+            )
+        )
     return value.strip()
 
 

@@ -38,6 +38,7 @@ from pydantic import Field, StringConstraints, field_validator
 from rallybot.campaigns.base import LocalizedText, Problem, Strict, check_filled
 from rallybot.campaigns.templates import did_you_mean
 from rallybot.campaigns.timeexpr import TimeExprError, parse_datetime_local, parse_time_expr
+from rallybot.campaigns.words import N_, Text
 
 if TYPE_CHECKING:
     from rallybot.campaigns.schema import Campaign, CampaignSpec
@@ -151,8 +152,11 @@ def challenge_problems(spec: CampaignSpec) -> list[Problem]:
             problems.append(
                 Problem(
                     (*base, "id"),
-                    f'challenge id "{challenge.id}" is used twice '
-                    f"(first by challenge {seen[challenge.id] + 1})",
+                    N_(
+                        'challenge id "{id}" is used twice (first by challenge {first})',
+                        id=challenge.id,
+                        first=seen[challenge.id] + 1,
+                    ),
                 )
             )
         else:
@@ -163,60 +167,74 @@ def challenge_problems(spec: CampaignSpec) -> list[Problem]:
             try:
                 expr = parse_time_expr(text, allow_join=False)
             except TimeExprError as exc:
-                message = str(exc).replace("in steps, not here", "in steps, not in challenges")
+                message = exc.args[0]
+                if isinstance(message, Text) and message.template.endswith("in steps, not here"):
+                    message = N_('"join" can only be used in steps, not in challenges')
                 problems.append(Problem((*base, key), message))
                 continue
             if expr.anchor != "absolute" and expr.anchor not in milestones:
-                known = ", ".join(sorted(milestones)) or "none defined"
+                known = ", ".join(sorted(milestones)) or N_("none defined")
                 problems.append(
                     Problem(
                         (*base, key),
-                        f'unknown milestone "{expr.anchor}"{did_you_mean(expr.anchor, milestones)}'
-                        f"; milestones: {known}",
+                        N_(
+                            'unknown milestone "{anchor}"{hint}; milestones: {known}',
+                            anchor=expr.anchor,
+                            hint=did_you_mean(expr.anchor, milestones),
+                            known=known,
+                        ),
                     )
                 )
                 continue
             times[key] = expr.resolve(zone, local)
         if len(times) == 2 and times["end"] <= times["start"]:
-            problems.append(Problem((*base, "end"), "the challenge ends before it starts"))
+            problems.append(Problem((*base, "end"), N_("the challenge ends before it starts")))
         goal = challenge.goal
         if goal.channel is not None:
             if goal.kind not in _CHANNEL_KINDS:
                 problems.append(
                     Problem(
                         (*base, "goal", "channel"),
-                        '"channel" goes with the post_in_channel and react goals',
+                        N_('"channel" goes with the post_in_channel and react goals'),
                     )
                 )
             elif goal.channel not in channels:
                 problems.append(
                     Problem(
                         (*base, "goal", "channel"),
-                        f'unknown channel "{goal.channel}"{did_you_mean(goal.channel, channels)}'
-                        "; declare it under channels:",
+                        N_(
+                            'unknown channel "{channel}"{hint}; declare it under channels:',
+                            channel=goal.channel,
+                            hint=did_you_mean(goal.channel, channels),
+                        ),
                     )
                 )
         if goal.quiz is not None and goal.kind != "answer_quiz":
             problems.append(
-                Problem((*base, "goal", "quiz"), '"quiz" goes with the answer_quiz goal')
+                Problem((*base, "goal", "quiz"), N_('"quiz" goes with the answer_quiz goal'))
             )
         if goal.kind in _SINGLE and goal.count != 1:
             problems.append(
-                Problem((*base, "goal", "count"), "onboarding is completed once: remove count")
+                Problem((*base, "goal", "count"), N_("onboarding is completed once: remove count"))
             )
         if goal.kind == "complete_onboarding" and spec.journey is None:
             problems.append(
                 Problem(
                     (*base, "goal", "kind"),
-                    "complete_onboarding needs a journey: section in this campaign file",
+                    N_(
+                        "complete_onboarding needs a journey: section in this campaign file",
+                    ),
                 )
             )
         if challenge.announce is not None and challenge.announce not in channels:
             problems.append(
                 Problem(
                     (*base, "announce"),
-                    f'unknown channel "{challenge.announce}"'
-                    f"{did_you_mean(challenge.announce, channels)}; declare it under channels:",
+                    N_(
+                        'unknown channel "{announce}"{hint}; declare it under channels:',
+                        announce=challenge.announce,
+                        hint=did_you_mean(challenge.announce, channels),
+                    ),
                 )
             )
     return problems

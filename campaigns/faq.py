@@ -38,6 +38,7 @@ from rallybot.campaigns.loader import (
     read_head,
     yaml_files,
 )
+from rallybot.campaigns.words import N_
 
 __all__ = [
     "MAX_ENTRIES",
@@ -74,7 +75,12 @@ class LinkSpec(Strict):
     @classmethod
     def _url(cls, value: str) -> str:
         if not value.startswith(("https://", "http://", "mailto:")):
-            raise ValueError(f'"{value}" is not a link (it should start with https://)')
+            raise ValueError(
+                N_(
+                    '"{value}" is not a link (it should start with https://)',
+                    value=value,
+                )
+            )
         return value
 
 
@@ -133,7 +139,11 @@ def check_faq(spec: FaqSpec) -> list[Problem]:
             problems.append(
                 Problem(
                     (*base, "id"),
-                    f'entry id "{entry.id}" is used twice (first by entry {seen[entry.id] + 1})',
+                    N_(
+                        'entry id "{id}" is used twice (first by entry {first})',
+                        id=entry.id,
+                        first=seen[entry.id] + 1,
+                    ),
                 )
             )
         else:
@@ -141,23 +151,25 @@ def check_faq(spec: FaqSpec) -> list[Problem]:
         variants = _variants(entry, spec.locale)
         if not variants:
             problems.append(
-                Problem((*base, "questions"), "give at least one way of asking the question")
+                Problem((*base, "questions"), N_("give at least one way of asking the question"))
             )
         for place, _locale, text in variants:
             if not tokens(text, _locale):
                 problems.append(
                     Problem(
                         (*base, *place),
-                        "this question has no searchable word (only stop words or punctuation)",
+                        N_(
+                            "this question has no searchable word (only stop words or punctuation)",
+                        ),
                     )
                 )
         answers = texts_of(entry.answer)
         if not answers:
-            problems.append(Problem((*base, "answer"), "the answer is empty"))
+            problems.append(Problem((*base, "answer"), N_("the answer is empty")))
         for locale, text in answers:
             if not text.strip():
                 loc = (*base, "answer") if locale is None else (*base, "answer", locale)
-                problems.append(Problem(loc, "the answer is empty"))
+                problems.append(Problem(loc, N_("the answer is empty")))
     return problems
 
 
@@ -403,7 +415,11 @@ def load_faqs(paths: Iterable[str | Path]) -> tuple[list[Faq], list[LoadError]]:
                     line,
                     column,
                     "faq",
-                    f'FAQ id "{faq.id}" is already used by {owners[faq.id]}',
+                    N_(
+                        'FAQ id "{id}" is already used by {file}',
+                        id=faq.id,
+                        file=owners[faq.id],
+                    ),
                 )
             )
             continue

@@ -17,6 +17,7 @@ from rallybot.campaigns import words
 from rallybot.campaigns.base import Loc, LocalizedText, Problem, texts_of
 from rallybot.campaigns.templates import check_template, did_you_mean, variables_for
 from rallybot.campaigns.timeexpr import TimeExprError, parse_time_expr
+from rallybot.campaigns.words import N_
 
 if TYPE_CHECKING:  # the schema builds on this module: its models are only annotations here
     from rallybot.campaigns.schema import CampaignSpec, TaskSpec
@@ -210,7 +211,7 @@ def _check_time(text: str, loc: Loc, problems: list[Problem]) -> None:
     try:
         expr = parse_time_expr(text, allow_join=True)
     except TimeExprError as exc:
-        problems.append(Problem(loc, str(exc)))
+        problems.append(Problem(loc, exc.args[0]))
         return
     if not expr.per_member:
         problems.append(Problem(loc, _JOIN_ONLY))
@@ -220,12 +221,12 @@ def _check_text(
     value: LocalizedText, loc: Loc, variables: set[str], problems: list[Problem]
 ) -> None:
     if isinstance(value, dict) and not value:
-        problems.append(Problem(loc, "the message is empty: give at least one language"))
+        problems.append(Problem(loc, N_("the message is empty: give at least one language")))
         return
     for locale, text in texts_of(value):
         where = loc if locale is None else (*loc, locale)
         if not text.strip():
-            problems.append(Problem(where, "the message is empty"))
+            problems.append(Problem(where, N_("the message is empty")))
             continue
         for message in check_template(text, variables, per_member=True):
             problems.append(Problem(where, message))
@@ -236,8 +237,11 @@ def _channel(name: str, loc: Loc, channels: set[str], problems: list[Problem]) -
         problems.append(
             Problem(
                 loc,
-                f'unknown channel "{name}"{did_you_mean(name, channels)}; '
-                "declare it under channels:",
+                N_(
+                    'unknown channel "{name}"{hint}; declare it under channels:',
+                    name=name,
+                    hint=did_you_mean(name, channels),
+                ),
             )
         )
 
@@ -246,7 +250,13 @@ def _claim(step_id: str, loc: Loc, taken: set[str], problems: list[Problem]) -> 
     """Reserve a generated step id; two messages may not share one."""
     if step_id in taken:
         problems.append(
-            Problem(loc, f'the step id "{step_id}" is used twice (by a step or a journey message)')
+            Problem(
+                loc,
+                N_(
+                    'the step id "{step_id}" is used twice (by a step or a journey message)',
+                    step_id=step_id,
+                ),
+            )
         )
     taken.add(step_id)
 
@@ -281,8 +291,11 @@ def journey_problems(spec: CampaignSpec) -> list[Problem]:
             problems.append(
                 Problem(
                     loc,
-                    f'unknown audience "{target}"{did_you_mean(target, audiences)}; '
-                    "declare it under audiences:",
+                    N_(
+                        'unknown audience "{target}"{hint}; declare it under audiences:',
+                        target=target,
+                        hint=did_you_mean(target, audiences),
+                    ),
                 )
             )
     if journey.community is not None:
@@ -302,12 +315,18 @@ def journey_problems(spec: CampaignSpec) -> list[Problem]:
             problems.append(
                 Problem(
                     (*where, "id"),
-                    f'task id "{task.id}" is used twice (first by task {seen[task.id] + 1})',
+                    N_(
+                        'task id "{id}" is used twice (first by task {first})',
+                        id=task.id,
+                        first=seen[task.id] + 1,
+                    ),
                 )
             )
         if task.id == "done":
             problems.append(
-                Problem((*where, "id"), 'task id "done" is reserved (the checklist\'s completion)')
+                Problem(
+                    (*where, "id"), N_('task id "done" is reserved (the checklist\'s completion)')
+                )
             )
         duplicate = task.id in seen
         seen.setdefault(task.id, index)
@@ -315,8 +334,12 @@ def journey_problems(spec: CampaignSpec) -> list[Problem]:
             problems.append(
                 Problem(
                     (*where, "renamed_from"),
-                    f'task "{task.renamed_from}" is still in the file: a task renamed from it '
-                    "would share its history; remove renamed_from or the old task",
+                    N_(
+                        'task "{renamed_from}" is still in the file: a task renamed '
+                        "from it would share its history; remove renamed_from or the "
+                        "old task",
+                        renamed_from=task.renamed_from,
+                    ),
                 )
             )
         kind = task.done_when
@@ -325,19 +348,21 @@ def journey_problems(spec: CampaignSpec) -> list[Problem]:
                 problems.append(
                     Problem(
                         (*where, "done_when"),
-                        'a joined_channels task lists the channels to join under "channels"',
+                        N_(
+                            'a joined_channels task lists the channels to join under "channels"',
+                        ),
                     )
                 )
             for position, name in enumerate(task.channels):
                 _channel(name, (*where, "channels", position), channels, problems)
         elif task.channels:
             problems.append(
-                Problem((*where, "channels"), '"channels" goes with done_when: joined_channels')
+                Problem((*where, "channels"), N_('"channels" goes with done_when: joined_channels'))
             )
         if task.channel is not None:
             if kind != "first_post":
                 problems.append(
-                    Problem((*where, "channel"), '"channel" goes with done_when: first_post')
+                    Problem((*where, "channel"), N_('"channel" goes with done_when: first_post'))
                 )
             else:
                 _channel(task.channel, (*where, "channel"), channels, problems)
@@ -345,17 +370,25 @@ def journey_problems(spec: CampaignSpec) -> list[Problem]:
             problems.append(
                 Problem(
                     (*where, "button"),
-                    '"button" goes with done_when: charter_accepted or self_declared',
+                    N_(
+                        '"button" goes with done_when: charter_accepted or self_declared',
+                    ),
                 )
             )
         if kind in _BUTTON_TASKS and not task.nudges:
             what = (
-                "the charter and its accept button" if kind == "charter_accepted" else "its button"
+                N_("the charter and its accept button")
+                if kind == "charter_accepted"
+                else N_("its button")
             )
             problems.append(
                 Problem(
                     (*where, "nudges"),
-                    f"this task is done with a button: give at least one nudge to carry {what}",
+                    # Translators: {what} is "its button" or "the charter and its accept button".
+                    N_(
+                        "this task is done with a button: give at least one nudge to carry {what}",
+                        what=what,
+                    ),
                 )
             )
         for number, nudge in enumerate(task.nudges):

@@ -549,21 +549,24 @@ _TYPE_ERRORS = frozenset(
         "float_parsing",
     }
 )
+# Translators: the next texts name what a campaign file should give at a place ("expected
+# {expected}, got ..."); the words inside parentheses are the file's keys and values, written
+# as they are.
 _MODEL_WORDS = {
-    "AudienceSpec": "a mapping such as {cohort: pilot}",
-    "ButtonSpec": "a button (label: ..., url: ... or action: ...)",
-    "ImageSpec": "an image (url: ..., alt: ...)",
-    "SenderSpec": "a sender (name: ..., icon: ...)",
-    "StepSpec": "a step (a mapping starting with id: ...)",
-    "CampaignSpec": "a campaign",
-    "QuestionSpec": "a question (a mapping starting with id: ...)",
-    "ChoiceSpec": "a choice (text: ..., correct: true or false)",
-    "BankSpec": "a quiz bank",
-    "SurveySpec": "a survey (anonymous: ..., questions: ...)",
-    "LeaderboardSpec": "a leaderboard (period: 7d, top: 10)",
-    "ChallengeSpec": "a challenge (a mapping starting with id: ...)",
-    "GoalSpec": "a goal (kind: post_in_channel, count: 3)",
-    "SurveyQuestionSpec": "a survey question (id: ..., kind: ..., text: ...)",
+    "AudienceSpec": N_("a mapping such as {cohort: pilot}"),
+    "ButtonSpec": N_("a button (label: ..., url: ... or action: ...)"),
+    "ImageSpec": N_("an image (url: ..., alt: ...)"),
+    "SenderSpec": N_("a sender (name: ..., icon: ...)"),
+    "StepSpec": N_("a step (a mapping starting with id: ...)"),
+    "CampaignSpec": N_("a campaign"),
+    "QuestionSpec": N_("a question (a mapping starting with id: ...)"),
+    "ChoiceSpec": N_("a choice (text: ..., correct: true or false)"),
+    "BankSpec": N_("a quiz bank"),
+    "SurveySpec": N_("a survey (anonymous: ..., questions: ...)"),
+    "LeaderboardSpec": N_("a leaderboard (period: 7d, top: 10)"),
+    "ChallengeSpec": N_("a challenge (a mapping starting with id: ...)"),
+    "GoalSpec": N_("a goal (kind: post_in_channel, count: 3)"),
+    "SurveyQuestionSpec": N_("a survey question (id: ..., kind: ..., text: ...)"),
 }
 
 
@@ -575,21 +578,39 @@ def _model_words(name: str) -> str:
     for section in registered():
         if section.model.__name__ == name:
             return section.words
-    return "a mapping"
+    return N_("a mapping")
 
 
 _LIST_WORDS = {
-    "steps": "a list of steps",
-    "challenges": "a list of challenges",
-    "buttons": "a list of buttons",
-    "questions": "a list of questions",
-    "choices": "a list of choices",
+    "steps": N_("a list of steps"),
+    "challenges": N_("a list of challenges"),
+    "buttons": N_("a list of buttons"),
+    "questions": N_("a list of questions"),
+    "choices": N_("a list of choices"),
 }
 _DICT_WORDS = {
-    "milestones": "a mapping of milestone names to dates (launch: 2026-09-15 09:30)",
-    "channels": "a mapping of channel names to platform channels (annonces: general)",
-    "audiences": "a mapping of audience names (pilote: {cohort: pilot})",
+    "milestones": N_("a mapping of milestone names to dates (launch: 2026-09-15 09:30)"),
+    "channels": N_("a mapping of channel names to platform channels (annonces: general)"),
+    "audiences": N_("a mapping of audience names (pilote: {cohort: pilot})"),
 }
+
+
+def _either(words: Iterable[str], separator: str = "or") -> str:
+    """Alternatives joined in the reader's language: ``a, or b, or c`` (``separator`` "or"
+    between whole descriptions, "or-values" between values written in the file)."""
+    joined: str | None = None
+    for word in words:
+        if joined is None:
+            joined = word
+        elif separator == "or":
+            # Translators: two descriptions of what a file may give ("a text, or a list").
+            joined = N_("{first}, or {second}", first=joined, second=word)
+        else:
+            # Translators: two values a file may use, as written in it ("live or daily").
+            joined = N_("{first} or {second}", first=joined, second=word)
+    return joined or ""
+
+
 _ID_PATTERN = "^[a-z0-9][a-z0-9_-]{0,62}$"
 _MILESTONE_PATTERN = "^[a-z_][a-z0-9_]{0,62}$"
 
@@ -627,21 +648,22 @@ def _model_name(label: str) -> str | None:
 
 def _label_words(label: str) -> str:
     if label.startswith("literal["):
-        return " or ".join(re.findall(r"'([^']*)'", label)) or label
+        return _either(re.findall(r"'([^']*)'", label), "or-values") or label
     if label == "str" or label.startswith("constrained-str"):
-        return "a text"
+        return N_("a text")
     if label.startswith("dict[str,str]"):
-        return "a mapping of language to text (fr: ..., en: ...)"
+        return N_("a mapping of language to text (fr: ..., en: ...)")
     if label == "list[str]":
-        return "a list of texts"
+        return N_("a list of texts")
     if label.startswith("list["):
-        return "a list"
+        return N_("a list")
     if label == "bool":
-        return "true or false"
+        # Translators: true and false are YAML words, written as they are.
+        return N_("true or false")
     name = _model_name(label)
     if name:
         return _model_words(name)
-    return "a mapping" if label.startswith("dict[") else label
+    return N_("a mapping") if label.startswith("dict[") else label
 
 
 def _label_order(label: str) -> int:
@@ -875,10 +897,12 @@ def _message(issue: _Issue) -> str:
         got = f'"{value}"' if isinstance(value, str) else _describe(value)
         return N_("expected true or false, got {value}", value=got)
     if kind == "list_type":
-        expected = _LIST_WORDS.get(str(last), "a list")
+        expected: str = _LIST_WORDS.get(str(last), N_("a list"))
         return N_("expected {expected}, got {value}", expected=expected, value=_describe(value))
     if kind == "dict_type":
-        words = _DICT_WORDS.get(str(last), "a mapping") if len(issue.path) == 1 else "a mapping"
+        words: str = N_("a mapping")
+        if len(issue.path) == 1:
+            words = _DICT_WORDS.get(str(last), words)
         return N_("expected {expected}, got {value}", expected=words, value=_describe(value))
     if kind in {"model_type", "model_attributes_type"}:
         words = _model_words(str(ctx.get("class_name")))
@@ -916,11 +940,14 @@ def _resolve_unions(issues: list[_Issue], data: Any) -> list[tuple[_Issue, str]]
                     issue.branches = issue.branches[1:]
                 out.extend(_resolve_unions(chosen, data))
                 continue
-        words = ", or ".join(dict.fromkeys(_label_words(label) for label in labels))
-        if value is None or isinstance(value, bool):  # YAML read it as a special value
-            words += f", got {_describe(value)}"
+        words = _either(dict.fromkeys(_label_words(label) for label in labels))
         head = _Issue(path=site, type="union", message="", ctx={}, value=value)
-        out.append((head, f"expected {words}"))
+        if value is None or isinstance(value, bool):  # YAML read it as a special value
+            message = N_("expected {expected}, got {value}", expected=words, value=_describe(value))
+        else:
+            # Translators: {expected} lists what the file may give at this place.
+            message = N_("expected {expected}", expected=words)
+        out.append((head, message))
     return out
 
 
@@ -1223,7 +1250,7 @@ def _load(
         try:
             campaign = compile_campaign(spec, source, default_quiet_hours=default_quiet_hours)
         except ValueError as exc:  # check_references should have caught it: still no traceback
-            found.append((1, 1, "", f"cannot compile the campaign: {exc}"))
+            found.append((1, 1, "", N_("cannot compile the campaign: {problem}", problem=str(exc))))
 
     errors = load_errors(source, found)
     return (campaign if not errors else None), errors, document
@@ -1301,7 +1328,11 @@ def validate_paths(
                     line,
                     column,
                     "id",
-                    f'campaign id "{campaign.id}" is already used by {owners[campaign.id]}',
+                    N_(
+                        'campaign id "{id}" is already used by {file}',
+                        id=campaign.id,
+                        file=owners[campaign.id],
+                    ),
                 )
             )
             continue

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from datetime import time
 
+from rallybot.campaigns.words import N_
+
 __all__ = ["QuietHours", "parse_quiet_hours"]
 
 
@@ -47,4 +49,9 @@ def parse_quiet_hours(value: str) -> QuietHours | None:
         start_s, end_s = (part.strip() for part in text.split("-"))
         return QuietHours(time.fromisoformat(start_s), time.fromisoformat(end_s))
     except ValueError as exc:
-        raise ValueError(f'quiet hours must look like "21:00-08:00", not "{value}"') from exc
+        raise ValueError(
+            N_(
+                'quiet hours must look like "21:00-08:00", not "{value}"',
+                value=value,
+            )
+        ) from exc

@@ -40,6 +40,7 @@ from rallybot.campaigns.schema import (
 )
 from rallybot.campaigns.templates import did_you_mean
 from rallybot.campaigns.timeexpr import parse_window
+from rallybot.campaigns.words import N_, nN_
 
 __all__ = [
     "MAX_CHOICES",
@@ -127,7 +128,9 @@ def normalize_answer(text: str) -> str:
 
 
 def _choice_words(kind: str) -> str:
-    return "a single choice question" if kind == "single" else "a multiple choice question"
+    if kind == "single":
+        return N_("a single choice question")
+    return N_("a multiple choice question")
 
 
 def _accepted(spec: QuestionSpec) -> list[tuple[tuple[str | int, ...], str]]:
@@ -147,7 +150,7 @@ def check_bank(spec: BankSpec) -> list[Problem]:
     """Problems that need more than one field: ids used twice, missing correct answers..."""
     problems: list[Problem] = []
     if not any(text.strip() for _, text in texts_of(spec.title)):
-        problems.append(Problem(("title",), "the title is empty"))
+        problems.append(Problem(("title",), N_("the title is empty")))
     seen: dict[str, int] = {}
     for index, question in enumerate(spec.questions):
         base: tuple[str | int, ...] = ("questions", index)
@@ -155,8 +158,11 @@ def check_bank(spec: BankSpec) -> list[Problem]:
             problems.append(
                 Problem(
                     (*base, "id"),
-                    f'question id "{question.id}" is used twice '
-                    f"(first by question {seen[question.id] + 1})",
+                    N_(
+                        'question id "{id}" is used twice (first by question {first})',
+                        id=question.id,
+                        first=seen[question.id] + 1,
+                    ),
                 )
             )
         else:
@@ -164,33 +170,37 @@ def check_bank(spec: BankSpec) -> list[Problem]:
         prompts = texts_of(question.prompt)
         if not prompts:
             problems.append(
-                Problem((*base, "prompt"), "the question is empty: give at least one language")
+                Problem((*base, "prompt"), N_("the question is empty: give at least one language"))
             )
         for locale, text in prompts:
             if not text.strip():
                 loc = (*base, "prompt") if locale is None else (*base, "prompt", locale)
-                problems.append(Problem(loc, "the question is empty"))
+                problems.append(Problem(loc, N_("the question is empty")))
         if question.kind == "text":
             if question.choices:
                 problems.append(
                     Problem(
                         (*base, "choices"),
-                        'a text question takes accepted "answers", not choices '
-                        "(or use kind: single)",
+                        N_(
+                            'a text question takes accepted "answers", not choices '
+                            "(or use kind: single)",
+                        ),
                     )
                 )
             accepted = _accepted(question)
             if not accepted:
                 problems.append(
-                    Problem(base, 'a text question needs "answers": the accepted answers')
+                    Problem(base, N_('a text question needs "answers": the accepted answers'))
                 )
             for place, text in accepted:
                 if not normalize_answer(text):
                     problems.append(
                         Problem(
                             (*base, *place),
-                            "this answer is empty once case, accents, spaces and "
-                            "punctuation are ignored",
+                            N_(
+                                "this answer is empty once case, accents, spaces and "
+                                "punctuation are ignored",
+                            ),
                         )
                     )
             continue
@@ -198,14 +208,21 @@ def check_bank(spec: BankSpec) -> list[Problem]:
             problems.append(
                 Problem(
                     (*base, "answers"),
-                    '"answers" are for text questions: mark the right choice with correct: true',
+                    N_(
+                        '"answers" are for text questions: mark the right choice '
+                        "with correct: true",
+                    ),
                 )
             )
         if len(question.choices) < 2:
             problems.append(
                 Problem(
                     (*base, "choices") if question.choices else base,
-                    f"{_choice_words(question.kind)} needs at least 2 choices",
+                    N_(
+                        # Translators: {question} is "a single (or multiple) choice question".
+                        "{question} needs at least 2 choices",
+                        question=_choice_words(question.kind),
+                    ),
                 )
             )
             continue
@@ -213,8 +230,11 @@ def check_bank(spec: BankSpec) -> list[Problem]:
             problems.append(
                 Problem(
                     (*base, "choices"),
-                    f"a multiple choice question has at most {MAX_CHOICES - 1} choices "
-                    "(its buttons share the message with a Submit button)",
+                    N_(
+                        "a multiple choice question has at most {limit} choices (its "
+                        "buttons share the message with a Submit button)",
+                        limit=MAX_CHOICES - 1,
+                    ),
                 )
             )
         correct = [c for c in question.choices if c.correct]
@@ -222,15 +242,22 @@ def check_bank(spec: BankSpec) -> list[Problem]:
             problems.append(
                 Problem(
                     (*base, "choices"),
-                    "no choice is marked correct: add correct: true to the right one",
+                    N_(
+                        "no choice is marked correct: add correct: true to the right one",
+                    ),
                 )
             )
         elif question.kind == "single" and len(correct) > 1:
             problems.append(
                 Problem(
                     (*base, "choices"),
-                    f"a single choice question has one correct choice, {len(correct)} are "
-                    "marked (use kind: multiple)",
+                    nN_(
+                        "a single choice question has one correct choice, {n} is marked "
+                        "(use kind: multiple)",
+                        "a single choice question has one correct choice, {n} are marked "
+                        "(use kind: multiple)",
+                        len(correct),
+                    ),
                 )
             )
         labels: dict[str, int] = {}
@@ -240,13 +267,17 @@ def check_bank(spec: BankSpec) -> list[Problem]:
                 if locale is not None:
                     loc = (*loc, locale)
                 if not text.strip():
-                    problems.append(Problem(loc, "the choice is empty"))
+                    problems.append(Problem(loc, N_("the choice is empty")))
                 elif len(text) > MAX_CHOICE_LABEL:
                     problems.append(
                         Problem(
                             loc,
-                            f"a choice is shown on a button: at most {MAX_CHOICE_LABEL} "
-                            f"characters (this one has {len(text)})",
+                            N_(
+                                "a choice is shown on a button: at most {limit} "
+                                "characters (this one has {count})",
+                                limit=MAX_CHOICE_LABEL,
+                                count=len(text),
+                            ),
                         )
                     )
                 key = f"{locale}:{normalize_answer(text)}"
@@ -254,7 +285,10 @@ def check_bank(spec: BankSpec) -> list[Problem]:
                     problems.append(
                         Problem(
                             loc,
-                            f"the same choice appears twice (first as choice {labels[key] + 1})",
+                            N_(
+                                "the same choice appears twice (first as choice {first})",
+                                first=labels[key] + 1,
+                            ),
                         )
                     )
                 labels.setdefault(key, number)
@@ -416,15 +450,19 @@ def check_bank_references(campaigns: Sequence[Campaign], banks: dict[str, Bank])
             line, column = _find_line(campaign.source, step_id, bank_id)
             bank = banks.get(bank_id)
             if bank is None:
-                known = ", ".join(sorted(banks)) or "none loaded"
+                known = ", ".join(sorted(banks)) or N_("none loaded")
                 errors.append(
                     LoadError(
                         campaign.source,
                         line,
                         column,
                         where,
-                        f'unknown quiz bank "{bank_id}"{did_you_mean(bank_id, banks)}; '
-                        f"banks: {known}",
+                        N_(
+                            'unknown quiz bank "{bank}"{hint}; banks: {known}',
+                            bank=bank_id,
+                            hint=did_you_mean(bank_id, banks),
+                            known=known,
+                        ),
                     )
                 )
             elif count is not None and count > len(bank.questions):
@@ -434,7 +472,12 @@ def check_bank_references(campaigns: Sequence[Campaign], banks: dict[str, Bank])
                         line,
                         column,
                         f"steps[{index}].questions",
-                        f'{count} questions asked, bank "{bank_id}" has {len(bank.questions)}',
+                        N_(
+                            '{count} questions asked, bank "{bank}" has {total}',
+                            count=count,
+                            bank=bank_id,
+                            total=len(bank.questions),
+                        ),
                     )
                 )
     return errors
@@ -466,7 +509,12 @@ def validate_all(
                     line,
                     column,
                     "bank",
-                    f'bank id "{bank.id}" is already used by {banks[bank.id].source}',
+                    # Translators: {file} is the path of the file that uses it first.
+                    N_(
+                        'bank id "{id}" is already used by {file}',
+                        id=bank.id,
+                        file=banks[bank.id].source,
+                    ),
                 )
             )
             continue

@@ -33,6 +33,7 @@ from pydantic import AfterValidator, Field, StringConstraints
 from rallybot.campaigns.base import LocalizedText, Problem, Strict, check_localized
 from rallybot.campaigns.loader import CampaignLoadError, load_document, load_errors, read_head
 from rallybot.campaigns.timeexpr import TimeExprError, parse_duration
+from rallybot.campaigns.words import N_
 
 __all__ = [
     "ACTIONS",
@@ -82,9 +83,9 @@ def _duration(text: str) -> str:
     try:
         days, seconds = parse_duration(str(text))
     except TimeExprError as exc:
-        raise ValueError(str(exc)) from None
+        raise ValueError(exc.args[0]) from None
     if days == 0 and seconds == 0:
-        raise ValueError("a cooldown must be longer than 0")
+        raise ValueError(N_("a cooldown must be longer than 0"))
     return text
 
 
@@ -93,7 +94,7 @@ Duration = Annotated[str, AfterValidator(_duration)]
 
 def _only_true(value: bool) -> bool:
     if value is not True:
-        raise ValueError("onboarding_done can only be true (leave it out otherwise)")
+        raise ValueError(N_("onboarding_done can only be true (leave it out otherwise)"))
     return value
 
 
@@ -229,21 +230,32 @@ def _check(rules: Rules) -> Iterator[Problem]:
         if badge.id in seen:
             yield Problem(
                 ("badges", index, "id"),
-                f'badge id "{badge.id}" is already used by badges[{seen[badge.id]}]',
+                N_(
+                    'badge id "{id}" is already used by badges[{index}]',
+                    id=badge.id,
+                    index=seen[badge.id],
+                ),
             )
         else:
             seen[badge.id] = index
         if badge.when == BadgeCondition():
             yield Problem(
                 ("badges", index, "when"),
-                "give at least one condition (points, quizzes, kudos_given, onboarding_tasks...)",
+                N_(
+                    "give at least one condition (points, quizzes, kudos_given, "
+                    "onboarding_tasks...)",
+                ),
             )
     levels: dict[int, int] = {}
     for index, level in enumerate(rules.levels):
         if level.points in levels:
             yield Problem(
                 ("levels", index, "points"),
-                f"levels[{levels[level.points]}] already starts at {level.points} points",
+                N_(
+                    "levels[{index}] already starts at {points} points",
+                    index=levels[level.points],
+                    points=level.points,
+                ),
             )
         levels.setdefault(level.points, index)
 

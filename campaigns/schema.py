@@ -61,6 +61,7 @@ from rallybot.campaigns.timeexpr import (
     parse_time_expr,
     parse_window,
 )
+from rallybot.campaigns.words import N_
 from rallybot.campaigns.workdays import OnWeekend
 from rallybot.campaigns.zones import zone_problem
 
@@ -84,7 +85,7 @@ __all__ = [
 
 def _not_reserved(name: str) -> str:
     if name == "join":
-        raise ValueError('"join" is reserved for member-relative times')
+        raise ValueError(N_('"join" is reserved for member-relative times'))
     return name
 
 
@@ -92,7 +93,7 @@ def _milestone_date(text: str) -> str:
     try:
         parse_datetime_local(text)
     except TimeExprError as exc:
-        raise ValueError(str(exc)) from None
+        raise ValueError(exc.args[0]) from None
     return text
 
 
@@ -122,15 +123,20 @@ class ButtonSpec(Strict):
     @classmethod
     def _url(cls, value: str | None) -> str | None:
         if value is not None and not value.startswith(("https://", "http://", "mailto:")):
-            raise ValueError(f'"{value}" is not a link (it should start with https://)')
+            raise ValueError(
+                N_(
+                    '"{value}" is not a link (it should start with https://)',
+                    value=value,
+                )
+            )
         return value
 
     @model_validator(mode="after")
     def _one_target(self) -> ButtonSpec:
         if self.url is not None and self.action is not None:
-            raise ValueError("a button needs either a url or an action, not both")
+            raise ValueError(N_("a button needs either a url or an action, not both"))
         if self.url is None and self.action is None:
-            raise ValueError('a button needs a "url" (a link) or an "action"')
+            raise ValueError(N_('a button needs a "url" (a link) or an "action"'))
         return self
 
 
@@ -144,7 +150,12 @@ class ImageSpec(Strict):
     @classmethod
     def _url(cls, value: str) -> str:
         if not value.startswith(("https://", "http://")):
-            raise ValueError(f'"{value}" is not an image link (it should start with https://)')
+            raise ValueError(
+                N_(
+                    '"{value}" is not an image link (it should start with https://)',
+                    value=value,
+                )
+            )
         return value
 
 
@@ -177,8 +188,12 @@ class AudienceSpec(Strict):
             parse_time_expr(value, allow_join=False)
         except TimeExprError as exc:
             raise ValueError(
-                f"{exc} (a wave opens at a milestone like launch + 30d, a date like "
-                f'2026-12-15 09:00, or "{MANUAL}")'
+                N_(
+                    "{problem} (a wave opens at a milestone like launch + 30d, a "
+                    'date like 2026-12-15 09:00, or "{manual}")',
+                    problem=exc.args[0],
+                    manual=MANUAL,
+                )
             ) from None
         return value
 
@@ -186,7 +201,7 @@ class AudienceSpec(Strict):
     def _not_empty(self) -> AudienceSpec:
         if not (self.everyone or self.channel or self.group or self.cohort or self.team):
             raise ValueError(
-                "an audience needs at least one of: everyone, channel, group, cohort, team"
+                N_("an audience needs at least one of: everyone, channel, group, cohort, team")
             )
         return self
 
@@ -245,7 +260,7 @@ class StepSpec(Strict):
             try:
                 parse_duration(value)
             except TimeExprError as exc:
-                raise ValueError(str(exc)) from None
+                raise ValueError(exc.args[0]) from None
         return value
 
     @field_validator("unless")
@@ -255,49 +270,62 @@ class StepSpec(Strict):
             if condition not in CONDITIONS and not TASK_CONDITION.match(condition):
                 known = ", ".join([*sorted(CONDITIONS), "task_done(TASK)"])
                 raise ValueError(
-                    f'unknown condition "{condition}"{did_you_mean(condition, CONDITIONS)}; '
-                    f"known: {known}"
+                    N_(
+                        'unknown condition "{condition}"{hint}; known: {known}',
+                        condition=condition,
+                        hint=did_you_mean(condition, CONDITIONS),
+                        known=known,
+                    )
                 )
         return value
 
     @model_validator(mode="after")
     def _shape(self) -> StepSpec:
         if (self.at is None) == (self.every is None):
-            raise ValueError('a step needs a time: either "at" (once) or "every" (recurring)')
+            raise ValueError(N_('a step needs a time: either "at" (once) or "every" (recurring)'))
         if self.every is None and (self.from_ is not None or self.until is not None):
-            raise ValueError('"from" and "until" go with "every"')
+            raise ValueError(N_('"from" and "until" go with "every"'))
         if self.digest and (
             self.post is None or self.dm is not None or self.quiz or self.survey or self.for_
         ):
             raise ValueError(
-                'a digest is posted in a channel: give "post", and no "dm", "for", "quiz" or '
-                '"survey"'
+                N_(
+                    'a digest is posted in a channel: give "post", and no "dm", '
+                    '"for", "quiz" or "survey"',
+                )
             )
         if self.quiz is not None and self.survey is not None:
-            raise ValueError("a step is a quiz or a survey, not both")
+            raise ValueError(N_("a step is a quiz or a survey, not both"))
         if self.leaderboard is not None and (
             self.post is None or self.dm is not None or self.quiz or self.survey or self.digest
         ):
             raise ValueError(
-                'a leaderboard is posted in a channel: give "post", and no "dm", "quiz", '
-                '"survey" or "digest"'
+                N_(
+                    'a leaderboard is posted in a channel: give "post", and no "dm", '
+                    '"quiz", "survey" or "digest"',
+                )
             )
         if self.quiz is not None:
             return self._quiz_shape()
         for name in ("mode", "questions", "window"):
             if getattr(self, name) is not None:
-                raise ValueError(f'"{name}" goes with "quiz" (a quiz step)')
+                raise ValueError(
+                    N_(
+                        '"{name}" goes with "quiz" (a quiz step)',
+                        name=name,
+                    )
+                )
         if (self.post is None) == (self.dm is None):
             raise ValueError(
-                'a step either posts in a channel ("post") or sends a direct message ("dm")'
+                N_('a step either posts in a channel ("post") or sends a direct message ("dm")')
             )
         if self.post is not None and self.text is None and not self.digest and not self.leaderboard:
-            raise ValueError('a channel post needs a "text"')
+            raise ValueError(N_('a channel post needs a "text"'))
         if self.dm is not None and self.text is not None:
-            raise ValueError('a direct message carries its text in "dm": remove "text"')
+            raise ValueError(N_('a direct message carries its text in "dm": remove "text"'))
         if self.post is not None and self.for_ is not None:
             raise ValueError(
-                '"for" chooses who gets a direct message; a channel post goes to the channel'
+                N_('"for" chooses who gets a direct message; a channel post goes to the channel')
             )
         return self
 
@@ -306,28 +334,40 @@ class StepSpec(Strict):
         if mode == "self-paced":
             if self.post is not None:
                 raise ValueError(
-                    'a self-paced quiz is taken in direct messages: use "for" (an audience), '
-                    'not "post" (or mode: live)'
+                    N_(
+                        'a self-paced quiz is taken in direct messages: use "for" '
+                        '(an audience), not "post" (or mode: live)',
+                    )
                 )
             if self.text is not None:
-                raise ValueError('a self-paced quiz carries its invitation in "dm": remove "text"')
+                raise ValueError(
+                    N_('a self-paced quiz carries its invitation in "dm": remove "text"')
+                )
             if self.window is not None:
-                raise ValueError('"window" is for live quizzes: a self-paced quiz has no clock')
+                raise ValueError(N_('"window" is for live quizzes: a self-paced quiz has no clock'))
             return self
         if self.post is None:
-            raise ValueError(f'a {mode} quiz is posted in a channel: add "post"')
+            raise ValueError(
+                N_(
+                    'a {mode} quiz is posted in a channel: add "post"',
+                    mode=mode,
+                )
+            )
         if self.dm is not None or self.for_ is not None:
             raise ValueError(
-                f'a {mode} quiz goes to a channel: remove "dm" and "for" (or mode: self-paced)'
+                N_(
+                    'a {mode} quiz goes to a channel: remove "dm" and "for" (or mode: self-paced)',
+                    mode=mode,
+                )
             )
         if mode == "daily":
             if self.every is None:
                 raise ValueError(
-                    'a question of the day needs "every" (like every: weekday at 09:00)'
+                    N_('a question of the day needs "every" (like every: weekday at 09:00)')
                 )
             if self.window is not None:
                 raise ValueError(
-                    'a question of the day is open until the next one: remove "window"'
+                    N_('a question of the day is open until the next one: remove "window"')
                 )
         return self
 
@@ -462,7 +502,7 @@ class CampaignSpec(Strict):
             try:
                 parse_duration(value)
             except TimeExprError as exc:
-                raise ValueError(str(exc)) from None
+                raise ValueError(exc.args[0]) from None
         return value
 
 
@@ -479,7 +519,12 @@ def campaign_model() -> type[CampaignSpec]:
     if model is None:
         for key, _ in sections:
             if key in StepSpec.model_fields or key == "from":
-                raise ValueError(f'the step section "{key}" would hide a step key')
+                raise ValueError(
+                    N_(
+                        'the step section "{key}" would hide a step key',
+                        key=key,
+                    )
+                )
         fields: dict[str, Any] = {key: (kind | None, None) for key, kind in sections}
         # Same class names: the loader's messages name the models by their class.
         step = create_model("StepSpec", __base__=StepSpec, __module__=__name__, **fields)
@@ -515,7 +560,11 @@ def check_references(spec: CampaignSpec) -> list[Problem]:
             problems.append(
                 Problem(
                     ("audiences", name, "channel"),
-                    f'unknown channel "{audience.channel}"{hint}; declare it under channels:',
+                    N_(
+                        'unknown channel "{channel}"{hint}; declare it under channels:',
+                        channel=audience.channel,
+                        hint=hint,
+                    ),
                 )
             )
 
@@ -523,12 +572,16 @@ def check_references(spec: CampaignSpec) -> list[Problem]:
             assert audience.opens is not None
             anchor = parse_time_expr(audience.opens, allow_join=False).anchor
             if anchor != "absolute" and anchor not in milestones:
-                known = ", ".join(sorted(milestones)) or "none defined"
+                known = ", ".join(sorted(milestones)) or N_("none defined")
                 problems.append(
                     Problem(
                         ("audiences", name, "opens"),
-                        f'unknown milestone "{anchor}"{did_you_mean(anchor, milestones)}; '
-                        f"milestones: {known}",
+                        N_(
+                            'unknown milestone "{anchor}"{hint}; milestones: {known}',
+                            anchor=anchor,
+                            hint=did_you_mean(anchor, milestones),
+                            known=known,
+                        ),
                     )
                 )
 
@@ -538,8 +591,12 @@ def check_references(spec: CampaignSpec) -> list[Problem]:
             problems.append(
                 Problem(
                     ("steps", index, "renamed_from"),
-                    f'step "{step.renamed_from}" is still in the file: a step renamed from it '
-                    "would share its history; remove renamed_from or the old step",
+                    N_(
+                        'step "{renamed_from}" is still in the file: a step renamed '
+                        "from it would share its history; remove renamed_from or the "
+                        "old step",
+                        renamed_from=step.renamed_from,
+                    ),
                 )
             )
 
@@ -550,7 +607,11 @@ def check_references(spec: CampaignSpec) -> list[Problem]:
             problems.append(
                 Problem(
                     (*base, "id"),
-                    f'step id "{step.id}" is used twice (first by step {seen[step.id] + 1})',
+                    N_(
+                        'step id "{id}" is used twice (first by step {first})',
+                        id=step.id,
+                        first=seen[step.id] + 1,
+                    ),
                 )
             )
         else:
@@ -566,15 +627,20 @@ def check_references(spec: CampaignSpec) -> list[Problem]:
             try:
                 expr = parse_time_expr(text, allow_join=(key == "at"))
             except TimeExprError as exc:
-                problems.append(Problem((*base, alias), str(exc)))
+                problems.append(Problem((*base, alias), exc.args[0]))
                 continue
             if expr.anchor not in {"absolute", "join"} and expr.anchor not in milestones:
-                known = ", ".join(sorted(milestones)) or "none defined"
+                known = ", ".join(sorted(milestones)) or N_("none defined")
                 hint = did_you_mean(expr.anchor, milestones)
                 problems.append(
                     Problem(
                         (*base, alias),
-                        f'unknown milestone "{expr.anchor}"{hint}; milestones: {known}',
+                        N_(
+                            'unknown milestone "{anchor}"{hint}; milestones: {known}',
+                            anchor=expr.anchor,
+                            hint=hint,
+                            known=known,
+                        ),
                     )
                 )
             elif key != "at":
@@ -585,22 +651,30 @@ def check_references(spec: CampaignSpec) -> list[Problem]:
             problems.append(
                 Problem(
                     (*base, "until"),
-                    f'"until" ({step.until}) comes before "from" ({step.from_}): the step would '
-                    "never fire",
+                    N_(
+                        '"until" ({until}) comes before "from" ({from_}): the step '
+                        "would never fire",
+                        until=step.until,
+                        from_=step.from_,
+                    ),
                 )
             )
         if step.every is not None:
             try:
                 recurrence = parse_recurrence(step.every)
             except TimeExprError as exc:
-                problems.append(Problem((*base, "every"), str(exc)))
+                problems.append(Problem((*base, "every"), exc.args[0]))
             else:
                 if recurrence.interval > 1 and step.from_ is None:
                     problems.append(
                         Problem(
                             (*base, "every"),
-                            f'"every {recurrence.interval} weeks" counts its weeks from "from": '
-                            "add from: (the first day it may fire, like from: launch)",
+                            N_(
+                                '"every {interval} weeks" counts its weeks from '
+                                '"from": add from: (the first day it may fire, like '
+                                "from: launch)",
+                                interval=recurrence.interval,
+                            ),
                         )
                     )
 
@@ -608,13 +682,19 @@ def check_references(spec: CampaignSpec) -> list[Problem]:
             problems.append(
                 Problem(
                     (*base, "post"),
-                    f'unknown channel "{step.post}"{did_you_mean(step.post, channels)}; '
-                    f"declare it under channels:",
+                    N_(
+                        'unknown channel "{post}"{hint}; declare it under channels:',
+                        post=step.post,
+                        hint=did_you_mean(step.post, channels),
+                    ),
                 )
             )
         if per_member_time and step.post is not None:
             problems.append(
-                Problem((*base, "at"), '"join" times are per member: use "dm", not "post"')
+                Problem(
+                    (*base, "at"),
+                    N_('"join" times are per member: use "dm", not "post"'),
+                )
             )
         targets = [step.for_] if isinstance(step.for_, str) else step.for_ or []
         for position, target in enumerate(targets):
@@ -623,8 +703,11 @@ def check_references(spec: CampaignSpec) -> list[Problem]:
                 problems.append(
                     Problem(
                         loc,
-                        f'unknown audience "{target}"{did_you_mean(target, audiences)}; '
-                        "declare it under audiences:",
+                        N_(
+                            'unknown audience "{target}"{hint}; declare it under audiences:',
+                            target=target,
+                            hint=did_you_mean(target, audiences),
+                        ),
                     )
                 )
 
@@ -646,13 +729,21 @@ def check_references(spec: CampaignSpec) -> list[Problem]:
             for locale, text in entries:
                 loc = (*base, key) if locale is None else (*base, key, locale)
                 if key == message_key and not text.strip():
-                    problems.append(Problem(loc, "the message is empty"))
+                    problems.append(
+                        Problem(
+                            loc,
+                            N_("the message is empty"),
+                        )
+                    )
                     continue
                 for message in check_template(text, variables, per_member=per_member):
                     problems.append(Problem(loc, message))
             if key == message_key and isinstance(value, dict) and not value:
                 problems.append(
-                    Problem((*base, key), "the message is empty: give at least one language")
+                    Problem(
+                        (*base, key),
+                        N_("the message is empty: give at least one language"),
+                    )
                 )
     problems.extend(_section_problems(spec))
     problems.extend(journey_problems(spec))

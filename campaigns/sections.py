@@ -27,6 +27,8 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel
 
+from rallybot.campaigns.words import N_
+
 __all__ = ["SectionLoc", "StepSection", "register", "registered", "section_of", "unregister"]
 
 M = TypeVar("M", bound=BaseModel)
@@ -61,7 +63,12 @@ def register(section: StepSection) -> StepSection:
     Raises ValueError when another section already has the key."""
     known = _SECTIONS.get(section.key)
     if known is not None and known != section:
-        raise ValueError(f'two step sections are called "{section.key}"')
+        raise ValueError(
+            N_(
+                'two step sections are called "{key}"',
+                key=section.key,
+            )
+        )
     _SECTIONS[section.key] = section
     return section
 

@@ -41,6 +41,7 @@ from pydantic import model_validator as _model_validator
 from rallybot.campaigns import words
 from rallybot.campaigns.base import LocalizedText, Strict, check_filled
 from rallybot.campaigns.timeexpr import TimeExprError, parse_duration
+from rallybot.campaigns.words import N_
 
 __all__ = [
     "MAX_CHOICES",
@@ -91,9 +92,19 @@ class SurveyQuestionSpec(Strict):
     def _shape(self) -> SurveyQuestionSpec:
         if self.kind in {"single", "multiple"}:
             if len(self.choices) < 2:
-                raise ValueError(f'a "{self.kind}" question needs at least two "choices"')
+                raise ValueError(
+                    N_(
+                        'a "{kind}" question needs at least two "choices"',
+                        kind=self.kind,
+                    )
+                )
         elif self.choices:
-            raise ValueError(f'"choices" go with single and multiple questions, not "{self.kind}"')
+            raise ValueError(
+                N_(
+                    '"choices" go with single and multiple questions, not "{kind}"',
+                    kind=self.kind,
+                )
+            )
         return self
 
 
@@ -112,9 +123,9 @@ class SurveySpec(Strict):
             try:
                 days, seconds = parse_duration(value)
             except TimeExprError as exc:
-                raise ValueError(str(exc)) from None
+                raise ValueError(exc.args[0]) from None
             if not days and not seconds:
-                raise ValueError('"closes_after" must be longer than zero')
+                raise ValueError(N_('"closes_after" must be longer than zero'))
         return value
 
     @_model_validator(mode="after")
@@ -122,7 +133,12 @@ class SurveySpec(Strict):
         seen: set[str] = set()
         for question in self.questions:
             if question.id in seen:
-                raise ValueError(f'question id "{question.id}" is used twice')
+                raise ValueError(
+                    N_(
+                        'question id "{id}" is used twice',
+                        id=question.id,
+                    )
+                )
             seen.add(question.id)
         return self
 

@@ -16,6 +16,7 @@ from datetime import date, datetime
 from babel.dates import format_date, format_datetime
 
 from rallybot.campaigns.messages import member
+from rallybot.campaigns.words import N_
 
 __all__ = [
     "MEMBER_VARIABLES",
@@ -50,14 +51,23 @@ def _fields(text: str) -> list[_Field]:
         parsed = list(_FORMATTER.parse(text))
     except ValueError as exc:
         raise TemplateError(
-            f"braces do not match ({exc}); write {{{{ and }}}} for literal braces"
+            N_(
+                "braces do not match ({problem}); write {{{{ and }}}} for literal braces",
+                problem=exc.args[0],
+            )
         ) from None
     fields: list[_Field] = []
     for _literal, name, spec, conversion in parsed:
         if name is None:
             continue
         if conversion:
-            raise TemplateError(f'"{{{name}!{conversion}}}" is not allowed in a message')
+            raise TemplateError(
+                N_(
+                    '"{{{name}!{conversion}}}" is not allowed in a message',
+                    name=name,
+                    conversion=conversion,
+                )
+            )
         fields.append(_Field(name=name.strip(), spec=spec or ""))
     return fields
 
@@ -77,7 +87,7 @@ def variables_for(milestones: Iterable[str], *, per_member: bool) -> set[str]:
 def did_you_mean(word: str, candidates: Iterable[str]) -> str:
     """`` (did you mean "x"?)`` for the closest candidate, or an empty string."""
     close = difflib.get_close_matches(word, sorted(candidates), n=1, cutoff=0.6)
-    return f' (did you mean "{close[0]}"?)' if close else ""
+    return N_(' (did you mean "{name}"?)', name=close[0]) if close else ""
 
 
 def check_template(text: str, known: set[str], *, per_member: bool) -> list[str]:
@@ -85,25 +95,43 @@ def check_template(text: str, known: set[str], *, per_member: bool) -> list[str]
     try:
         fields = _fields(text)
     except TemplateError as exc:
-        return [str(exc)]
+        return [exc.args[0]]
     problems: list[str] = []
     for field in fields:
         if not field.name:
-            problems.append("empty braces {}: name a variable, like {first_name}")
+            problems.append(N_("empty braces {}: name a variable, like {first_name}"))
         elif not field.name.replace("_", "").isalnum():
-            problems.append(f'"{{{field.name}}}" is not a variable name')
+            problems.append(
+                N_(
+                    '"{{{name}}}" is not a variable name',
+                    name=field.name,
+                )
+            )
         elif field.name in MEMBER_VARIABLES and not per_member:
             problems.append(
-                f'"{{{field.name}}}" only works in direct messages, not in channel posts'
+                N_(
+                    '"{{{name}}}" only works in direct messages, not in channel posts',
+                    name=field.name,
+                )
             )
         elif field.name not in known:
-            problems.append(f'unknown variable "{{{field.name}}}"{did_you_mean(field.name, known)}')
+            problems.append(
+                N_(
+                    'unknown variable "{{{name}}}"{hint}',
+                    name=field.name,
+                    hint=did_you_mean(field.name, known),
+                )
+            )
         elif (
             field.spec and _is_date(field.name, known) and ("%" in field.spec or "{" in field.spec)
         ):
             problems.append(
-                f'"{{{field.name}:{field.spec}}}" is not a date format: write a pattern such as '
-                f"{{{field.name}:d MMMM}} or {{{field.name}:EEEE d MMMM}}"
+                N_(
+                    '"{{{name}:{spec}}}" is not a date format: write a pattern such '
+                    "as {{{name}:d MMMM}} or {{{name}:EEEE d MMMM}}",
+                    name=field.name,
+                    spec=field.spec,
+                )
             )
     return problems
 
@@ -136,7 +164,12 @@ def render(text: str, values: Mapping[str, object], locale: str) -> str:
     try:
         parsed = list(_FORMATTER.parse(text))
     except ValueError as exc:
-        raise TemplateError(f"braces do not match ({exc})") from None
+        raise TemplateError(
+            N_(
+                "braces do not match ({problem})",
+                problem=exc.args[0],
+            )
+        ) from None
     out: list[str] = []
     for literal, name, spec, _conversion in parsed:
         out.append(literal)

@@ -18,6 +18,7 @@ from datetime import UTC, date, datetime, time, timedelta, tzinfo
 
 from croniter import croniter
 
+from rallybot.campaigns.words import N_
 from rallybot.campaigns.workdays import WorkCalendar
 
 __all__ = [
@@ -68,10 +69,20 @@ _WORKDAY_OFFSET = re.compile(r"([+-])\s*(\d+)\s*workdays(?![a-z])")
 def _parse_clock(text: str) -> time:
     match = re.fullmatch(r"(\d{1,2})[:h](\d{2})", text.strip())
     if not match:
-        raise TimeExprError(f'"{text}" is not a time of day (write it like 09:30)')
+        raise TimeExprError(
+            N_(
+                '"{text}" is not a time of day (write it like 09:30)',
+                text=text,
+            )
+        )
     hour, minute = int(match.group(1)), int(match.group(2))
     if hour > 23 or minute > 59:
-        raise TimeExprError(f'"{text}" is not a time of day (hours 00-23, minutes 00-59)')
+        raise TimeExprError(
+            N_(
+                '"{text}" is not a time of day (hours 00-23, minutes 00-59)',
+                text=text,
+            )
+        )
     return time(hour, minute)
 
 
@@ -80,7 +91,10 @@ def parse_duration(text: str) -> tuple[int, int]:
     cleaned = text.strip().lower()
     if not _DURATION_FULL.match(cleaned):
         raise TimeExprError(
-            f'"{text}" is not a duration (use a number and a unit: 30d, 2w, 3h, 15m)'
+            N_(
+                '"{text}" is not a duration (use a number and a unit: 30d, 2w, 3h, 15m)',
+                text=text,
+            )
         )
     days = seconds = 0
     for amount, unit in _DURATION_PART.findall(cleaned):
@@ -102,11 +116,14 @@ def parse_window(text: str) -> timedelta:
             days, seconds = parse_duration(text)
         except TimeExprError:
             raise ValueError(
-                f'"{text}" is not an answer window (use a number and a unit: 30s, 2m, 1h)'
+                N_(
+                    '"{text}" is not an answer window (use a number and a unit: 30s, 2m, 1h)',
+                    text=text,
+                )
             ) from None
         seconds += days * 86400
     if seconds <= 0:
-        raise ValueError("the answer window must be longer than zero")
+        raise ValueError(N_("the answer window must be longer than zero"))
     return timedelta(seconds=seconds)
 
 
@@ -114,11 +131,21 @@ def parse_datetime_local(text: str) -> datetime:
     """Parse ``2026-09-15`` or ``2026-09-15 09:30`` as a naive local datetime."""
     match = _ABSOLUTE.match(text.strip())
     if not match:
-        raise TimeExprError(f'"{text}" is not a date (write it like 2026-09-15 09:30)')
+        raise TimeExprError(
+            N_(
+                '"{text}" is not a date (write it like 2026-09-15 09:30)',
+                text=text,
+            )
+        )
     try:
         day = date.fromisoformat(match.group(1))
     except ValueError:
-        raise TimeExprError(f'"{match.group(1)}" is not a real calendar date') from None
+        raise TimeExprError(
+            N_(
+                '"{value}" is not a real calendar date',
+                value=match.group(1),
+            )
+        ) from None
     clock = _parse_clock(match.group(2)) if match.group(2) else time(0, 0)
     return datetime.combine(day, clock)
 
@@ -163,7 +190,7 @@ class TimeExpr:
             base_zone = date_zone
         elif self.anchor == "join":
             if join is None:
-                raise TimeExprError("a join-relative time needs the member's join date")
+                raise TimeExprError(N_("a join-relative time needs the member's join date"))
             base_local = join.astimezone(zone).replace(tzinfo=None)
             base_zone = zone
         else:
@@ -196,13 +223,17 @@ def parse_time_expr(text: str, *, allow_join: bool = True) -> TimeExpr:
     """Parse a time expression; raises :class:`TimeExprError` with a readable message."""
     source = " ".join(str(text).split())
     if not source:
-        raise TimeExprError("the time is empty (write a date, a milestone or join + 2d)")
+        raise TimeExprError(N_("the time is empty (write a date, a milestone or join + 2d)"))
     source = _WORKDAY_WORDS.sub("workdays", source)
     match = _EXPR.match(source)
     if not match:
         raise TimeExprError(
-            f'"{source}" is not a time: write a date (2026-09-15 09:30), a milestone with an '
-            "offset (launch - 30d at 09:00) or a time after joining (join + 2d at 10:00)"
+            N_(
+                '"{source}" is not a time: write a date (2026-09-15 09:30), a '
+                "milestone with an offset (launch - 30d at 09:00) or a time after "
+                "joining (join + 2d at 10:00)",
+                source=source,
+            )
         )
     anchor_text = match.group("anchor")
     absolute: datetime | None = None
@@ -212,7 +243,7 @@ def parse_time_expr(text: str, *, allow_join: bool = True) -> TimeExpr:
     else:
         anchor = anchor_text
         if anchor == "join" and not allow_join:
-            raise TimeExprError('"join" can only be used in steps, not here')
+            raise TimeExprError(N_('"join" can only be used in steps, not here'))
     days = seconds = workdays = 0
     offsets = match.group("offsets").strip()
     for sign, amount in _WORKDAY_OFFSET.findall(offsets):
@@ -224,18 +255,33 @@ def parse_time_expr(text: str, *, allow_join: bool = True) -> TimeExpr:
         try:
             d, s = parse_duration(body)
         except TimeExprError:
-            raise TimeExprError(f'"{body.strip()}" in "{source}" is not a duration') from None
+            raise TimeExprError(
+                N_(
+                    '"{value}" in "{source}" is not a duration',
+                    value=body.strip(),
+                    source=source,
+                )
+            ) from None
         factor = -1 if sign == "-" else 1
         days += factor * d
         seconds += factor * s
     if re.sub(r"\s", "", consumed) != re.sub(r"\s", "", offsets):
         bad = offsets.replace(" ", "")
         raise TimeExprError(
-            f'"{bad}" in "{source}" is not an offset (use + or - and a duration: - 30d, + 2h)'
+            N_(
+                '"{bad}" in "{source}" is not an offset (use + or - and a duration: - 30d, + 2h)',
+                bad=bad,
+                source=source,
+            )
         )
     at = _parse_clock(match.group("at")) if match.group("at") else None
     if absolute is not None and at is not None and (days or seconds) == 0 and absolute.time():
-        raise TimeExprError(f'"{source}" gives the time of day twice')
+        raise TimeExprError(
+            N_(
+                '"{source}" gives the time of day twice',
+                source=source,
+            )
+        )
     return TimeExpr(
         source=source,
         anchor=anchor,
@@ -360,9 +406,19 @@ def _weekdays(what: str, text: str) -> set[int]:
         elif plural in _WEEKDAYS:
             weekdays.add(_WEEKDAYS[plural])
         else:
-            raise TimeExprError(f'"{name}" is not a day: use monday...sunday, "day" or "weekday"')
+            raise TimeExprError(
+                N_(
+                    '"{name}" is not a day: use monday...sunday, "day" or "weekday"',
+                    name=name,
+                )
+            )
     if not weekdays:
-        raise TimeExprError(f'"{text}" names no day')
+        raise TimeExprError(
+            N_(
+                '"{text}" names no day',
+                text=text,
+            )
+        )
     return weekdays
 
 
@@ -372,13 +428,19 @@ def _parse_cron(source: str, text: str) -> Recurrence:
     fields = line.split()
     if len(fields) != 5 or not croniter.is_valid(line):
         raise TimeExprError(
-            f'"{text}" is not a cron line: five fields, minute hour day month weekday '
-            '(like "cron 30 9 * * 1-5")'
+            N_(
+                '"{text}" is not a cron line: five fields, minute hour day month '
+                'weekday (like "cron 30 9 * * 1-5")',
+                text=text,
+            )
         )
     if not (fields[0].isdigit() and fields[1].isdigit()):
         raise TimeExprError(
-            f'"{text}": a cron line here fires once a day at most: give one minute and one '
-            'hour (like "cron 30 9 * * 1-5")'
+            N_(
+                '"{text}": a cron line here fires once a day at most: give one '
+                'minute and one hour (like "cron 30 9 * * 1-5")',
+                text=text,
+            )
         )
     at = _parse_clock(f"{int(fields[1])}:{int(fields[0]):02d}")
     return Recurrence(source=source, weekdays=frozenset(range(7)), at=at, cron=line)
@@ -397,8 +459,11 @@ def parse_recurrence(text: str) -> Recurrence:
         what, sep, clock = source.rpartition(" à ")
     if not sep:
         raise TimeExprError(
-            f'"{text}" is not a recurrence: write a day and a time, like "monday at 09:00" '
-            'or "day at 18:00"'
+            N_(
+                '"{text}" is not a recurrence: write a day and a time, like "monday '
+                'at 09:00" or "day at 18:00"',
+                text=text,
+            )
         )
     at = _parse_clock(clock)
     monthly = _MONTHLY.match(what)
@@ -407,11 +472,20 @@ def parse_recurrence(text: str) -> Recurrence:
         day = monthly.group("day")
         if nth is None:
             raise TimeExprError(
-                f'"{monthly.group("nth")}" is not first, second, third, fourth or last '
-                f'(in "{text}")'
+                N_(
+                    '"{value}" is not first, second, third, fourth or last (in "{text}")',
+                    value=monthly.group("nth"),
+                    text=text,
+                )
             )
         if day not in _WEEKDAYS:
-            raise TimeExprError(f'"{day}" is not a day of the week (in "{text}")')
+            raise TimeExprError(
+                N_(
+                    '"{day}" is not a day of the week (in "{text}")',
+                    day=day,
+                    text=text,
+                )
+            )
         return Recurrence(source=source, weekdays=frozenset({_WEEKDAYS[day]}), at=at, nth=nth)
     interval = 1
     weeks = _EVERY_WEEKS.match(what)
@@ -419,7 +493,12 @@ def parse_recurrence(text: str) -> Recurrence:
         interval = int(weeks.group("n"))
         what = weeks.group("days")
         if interval < 1:
-            raise TimeExprError(f'"{text}": every 0 weeks never comes')
+            raise TimeExprError(
+                N_(
+                    '"{text}": every 0 weeks never comes',
+                    text=text,
+                )
+            )
     weekdays = _weekdays(what, text)
     return Recurrence(source=source, weekdays=frozenset(weekdays), at=at, interval=interval)
 

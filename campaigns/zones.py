@@ -16,6 +16,8 @@ from datetime import UTC, datetime, timedelta
 from functools import cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
+from rallybot.campaigns.words import N_
+
 __all__ = ["is_zone", "zone_problem"]
 
 _OFFSET = re.compile(
@@ -95,13 +97,20 @@ def _offset_advice(name: str) -> str | None:
         return None
     shown = f"UTC{'-' if sign < 0 else '+'}{hours}" + (f":{minutes:02d}" if minutes else "")
     examples = _same_offset_all_year(sign * hours, sign * minutes)
-    advice = (
-        f'"{name}" is a fixed offset, not a time zone: name the place instead (its zone follows '
-        "its daylight saving time)"
-    )
     if examples:
-        advice += f", e.g. {', '.join(examples)} for {shown} all year"
-    return advice
+        # Translators: {examples} are time zone names (Asia/Kolkata, ...), {offset} UTC+5:30.
+        return N_(
+            '"{name}" is a fixed offset, not a time zone: name the place instead (its zone '
+            "follows its daylight saving time), e.g. {examples} for {offset} all year",
+            name=name,
+            examples=", ".join(examples),
+            offset=shown,
+        )
+    return N_(
+        '"{name}" is a fixed offset, not a time zone: name the place instead (its zone '
+        "follows its daylight saving time)",
+        name=name,
+    )
 
 
 def zone_problem(name: str) -> str:
@@ -113,22 +122,32 @@ def zone_problem(name: str) -> str:
     text = name.strip()
     lowered = {zone.casefold(): zone for zone in _zones()}
     if text.casefold() in lowered:
-        return f'unknown time zone "{name}" (did you mean "{lowered[text.casefold()]}"?)'
+        return _did_you_mean(name, lowered[text.casefold()])
     city = _plain(text.rsplit("/", 1)[-1])
     places = _by_city().get(city, ())
     if len(places) == 1:
-        return f'unknown time zone "{name}" (did you mean "{places[0]}"?)'
+        return _did_you_mean(name, places[0])
     if places:
-        return f'unknown time zone "{name}" (did you mean one of {", ".join(places)}?)'
+        # Translators: {zones} are time zone names separated by commas.
+        return N_(
+            'unknown time zone "{name}" (did you mean one of {zones}?)',
+            name=name,
+            zones=", ".join(places),
+        )
     # A misspelt city (Cayene, Montreall): a close spelling of one city only, strict enough
     # that no other place can be offered.
     close_cities = difflib.get_close_matches(city, list(_by_city()), n=2, cutoff=0.85)
     if len(close_cities) == 1 and len(_by_city()[close_cities[0]]) == 1:
-        return f'unknown time zone "{name}" (did you mean "{_by_city()[close_cities[0]][0]}"?)'
+        return _did_you_mean(name, _by_city()[close_cities[0]][0])
     if "/" in text:
         region = text.split("/", 1)[0].casefold()
         same_region = [zone for zone in _zones() if zone.split("/", 1)[0].casefold() == region]
         close = difflib.get_close_matches(text, same_region, n=1, cutoff=0.8)
         if close:
-            return f'unknown time zone "{name}" (did you mean "{close[0]}"?)'
-    return f'unknown time zone "{name}" (use a Region/City name such as Europe/Paris)'
+            return _did_you_mean(name, close[0])
+    # Translators: Region/City and Europe/Paris are written as they are.
+    return N_('unknown time zone "{name}" (use a Region/City name such as Europe/Paris)', name=name)
+
+
+def _did_you_mean(name: str, zone: str) -> str:
+    return N_('unknown time zone "{name}" (did you mean "{zone}"?)', name=name, zone=zone)

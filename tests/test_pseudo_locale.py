@@ -39,7 +39,15 @@ from rallybot.campaigns.journey import ACCEPT_ACTION, DONE_ACTION
 from rallybot.handlers.helpdesk.feature import ACTION_FAQ, ACTION_SOLVED
 from rallybot.storage.database import Database
 from rallybot.storage.repositories import upsert_member
-from tests.pseudo_locale import PSEUDO, bare_words, file_texts, pseudo_locale, unwrapped
+from tests.pseudo_locale import (
+    CLOSE,
+    OPEN,
+    PSEUDO,
+    bare_words,
+    file_texts,
+    pseudo_locale,
+    unwrapped,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = ROOT / "campaigns" / "examples"
@@ -525,8 +533,9 @@ async def steering_and_admin(db: Database, tmp_path: Path) -> Played:
 
 
 def _syntax() -> set[str]:
-    """The commands as typed (``/rallybot points [add|remove]...``: names, not words) and
-    the weekday and month names of the pseudo-locale's calendar (Babel's, not ours)."""
+    """The commands as typed (``/rallybot points [add|remove]...``: names, not words; their
+    placeholders are the catalogs') and the weekday and month names of the pseudo-locale's
+    calendar (Babel's, not ours)."""
     from babel.dates import get_day_names, get_month_names
 
     from rallybot.bot.commands import catalogue
@@ -536,7 +545,14 @@ def _syntax() -> set[str]:
         *get_day_names("abbreviated", locale=PSEUDO).values(),
         *get_month_names("abbreviated", locale=PSEUDO).values(),
     }
-    return {synopsis(spec) for spec in catalogue()} | calendar
+    # What is typed as it is: the usages' pieces outside their wrapped placeholders.
+    typed = {
+        piece
+        for spec in catalogue()
+        for piece in re.split(f"{OPEN}[^{CLOSE}]*{CLOSE}", synopsis(spec, PSEUDO))
+        if piece.strip()
+    }
+    return typed | calendar
 
 
 # ---------------------------------------------------------------------------- challenges
@@ -658,6 +674,46 @@ steps:
     pin: maybe
 """
 
+# A campaign that loads, with warnings (a milestone without a time, a post on a Sunday, a text
+# cut by an unquoted #), and one whose time expressions and types are wrong.
+WARNED = f"""\
+id: warned
+title: Warned
+timezone: Europe/Paris
+locale: {PSEUDO}
+milestones:
+  launch: 2026-11-08
+channels:
+  annonces: general
+steps:
+  - id: sunday
+    at: launch at 10:00
+    post: annonces
+    text: Rendez-vous #ici
+"""
+
+MISTIMED = f"""\
+id: mistimed
+title: Mistimed
+timezone: Europe/Paris
+locale: {PSEUDO}
+channels:
+  annonces: general
+steps:
+  - id: when
+    at: launch + someday
+    post: annonces
+    text: Hello
+  - id: weekly
+    every: moonday at 09:00
+    post: annonces
+    text: Hello
+  - id: shown
+    at: 2026-11-03 10:00
+    post: annonces
+    buttons: hello
+"""
+
 PLANNED = f"""\
 id: planned
 title: Planned
@@ -678,7 +734,8 @@ U1,not-an-email,,fr
 U3,,2027-03-02,
 """
 
-_POSITION = re.compile(r"^\S*:\d+:\d+: (?:[\w\[\].-]+: )?")  # file:line:column: field:
+# file:line:column: (warning:) field:
+_POSITION = re.compile(rf"^\S*:\d+:\d+: (?:{OPEN}[^{CLOSE}]*{CLOSE}: )?(?:[\w\[\].-]+: )?")
 _URL = re.compile(r"\S+://\S+")
 
 
@@ -694,11 +751,11 @@ def _cli_bare_words(output: str, tmp_path: Path, foreign: set[str]) -> list[str]
 
 
 def test_the_cli_speaks_through_the_catalogs(tmp_path: Path) -> None:
-    """``validate`` with errors, ``plan``, ``health``, ``roster import`` (with errors and
-    without), ``config check``, ``try`` and the platforms' set-up commands under the
+    """``validate`` with errors and warnings, ``plan``, ``health``, ``roster import`` (with
+    errors and without), ``config check``, ``try`` and the platforms' set-up commands under the
     pseudo-locale: every word they print is wrapped, but for the files' own texts, file and
-    encoding names, and the weekday names of the locale's calendar (Babel's, not ours)."""
-    from babel.dates import get_day_names
+    encoding names, and the day and month names of the locale's calendar (Babel's, not ours)."""
+    from babel.dates import get_day_names, get_month_names
     from typer.testing import CliRunner
 
     from rallybot.bot.cli import app
@@ -708,14 +765,22 @@ def test_the_cli_speaks_through_the_catalogs(tmp_path: Path) -> None:
     planned.write_text(PLANNED)
     (tmp_path / "bad.csv").write_text(BAD_ROSTER)
     (tmp_path / "good.csv").write_text("id;start_date\nU1;15/03/2027\n")
+    warned, mistimed = tmp_path / "warned.yaml", tmp_path / "mistimed.yaml"
+    warned.write_text(WARNED)
+    mistimed.write_text(MISTIMED)
     url = f"sqlite:///{tmp_path / 'cli.db'}"
     env = {"COLUMNS": "300", "RALLYBOT_DATABASE_URL": url, "RALLYBOT_ADMINS": "memory:cm"}
     runner = CliRunner()
     assert runner.invoke(app, ["db", "upgrade"], env=env).exit_code == 0
-    foreign = file_texts(tmp_path) | set(get_day_names("abbreviated", locale=PSEUDO).values())
+    foreign = file_texts(tmp_path) | {
+        name
+        for width in ("abbreviated", "wide")
+        for names in (get_day_names(width, locale=PSEUDO), get_month_names(width, locale=PSEUDO))
+        for name in names.values()
+    }
     foreign |= {"bad.csv", "good.csv", "Windows-1252", "UTF-8", "day-first"}  # names, not words
     commands = {
-        "validate": ["validate", str(broken)],
+        "validate": ["validate", str(broken), str(warned), str(mistimed)],
         "plan": ["plan", str(planned)],
         "health": ["health"],
         "roster import": ["roster", "import", str(tmp_path / "bad.csv")],
@@ -744,9 +809,32 @@ def test_the_cli_speaks_through_the_catalogs(tmp_path: Path) -> None:
     }, runs["validate"].output
     assert runs["validate"].output.count(":") > 6  # the errors were printed
     assert runs["roster import"].output.count(":") > 6
+    assert runs["validate"].output.count(f"{warned}:") == 3  # and the warnings
+    assert runs["validate"].output.count(f"{mistimed}:") == 3
     bare = [
         f"{name}: {found}"
         for name, result in runs.items()
         for found in _cli_bare_words(result.output, tmp_path, foreign)
     ]
+    assert not bare, "words that bypass the catalogs:\n" + "\n".join(bare)
+
+
+def test_the_help_usages_speak_through_the_catalogs() -> None:
+    """``/rallybot help``'s usages in the pseudo-locale: the words standing for a value come
+    from the catalogs; only what is typed as it is (names, flags, choices, prefixes) is not."""
+    import rallybot.handlers  # noqa: F401 (the features' own commands)
+    from rallybot.bot.commands import catalogue
+    from rallybot.handlers.admin.feature import synopsis
+
+    bare: list[str] = []
+    with pseudo_locale():
+        for spec in catalogue():
+            typed = {"rallybot", spec.name}
+            for param in spec.params:
+                typed |= {param.prefix, *param.choices} - {""}
+                if param.kind == "flag":
+                    typed.add(f"--{param.name}")
+            usage = synopsis(spec, PSEUDO)
+            bare += [f"{words} in {usage!r}" for words in [bare_words(usage, typed)] if words]
+    assert len(list(catalogue())) > 20
     assert not bare, "words that bypass the catalogs:\n" + "\n".join(bare)

@@ -27,11 +27,11 @@ from zoneinfo import ZoneInfo
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
 from rallybot.bot.commands import CommandSpec, ParamSpec, register
-from rallybot.bot.i18n import N_
 from rallybot.campaigns.sections import SectionLoc, StepSection
 from rallybot.campaigns.sections import register as register_section
 from rallybot.campaigns.templates import did_you_mean
 from rallybot.campaigns.timeexpr import TimeExprError, parse_datetime_local, parse_time_expr
+from rallybot.campaigns.words import N_
 
 __all__ = ["MAX_CHOICES", "MIN_CHOICES", "POLL", "POLL_COMMAND", "PollSpec", "closes_at"]
 
@@ -61,7 +61,10 @@ class PollSpec(BaseModel):
             parse_time_expr(value, allow_join=False)
         except TimeExprError as exc:
             raise ValueError(
-                f"{exc} (a poll closes at a milestone like launch + 2d at 17:00, or a date)"
+                N_(
+                    "{problem} (a poll closes at a milestone like launch + 2d at 17:00, or a date)",
+                    problem=exc.args[0],
+                )
             ) from None
         return value
 
@@ -71,10 +74,15 @@ class PollSpec(BaseModel):
         for choice in value:
             if isinstance(choice, dict):
                 if not choice:
-                    raise ValueError("a choice needs its text in at least one language")
+                    raise ValueError(N_("a choice needs its text in at least one language"))
                 for locale in choice:
                     if not locale or len(locale) > 10 or not locale.replace("-", "").isalpha():
-                        raise ValueError(f'"{locale}" is not a language code (use fr, en, de...)')
+                        raise ValueError(
+                            N_(
+                                '"{locale}" is not a language code (use fr, en, de...)',
+                                locale=locale,
+                            )
+                        )
         return value
 
 
@@ -89,21 +97,30 @@ def _problems(campaign: Any, step: Any, poll: PollSpec) -> Iterator[tuple[Sectio
     if step.post is None:
         yield (
             ("..", "dm"),
-            'a poll is posted in a channel: use "post" (and "text" for the question)',
+            N_('a poll is posted in a channel: use "post" (and "text" for the question)'),
         )
     if step.every is not None:
-        yield ("..", "every"), 'a poll runs once: use "at", not "every"'
+        yield ("..", "every"), N_('a poll runs once: use "at", not "every"')
     for other in ("quiz", "survey", "leaderboard"):
         if getattr(step, other, None):
-            yield ("..", other), f"a step is a poll or a {other}, not both"
+            # Translators: {other} is a step key written as it is (quiz, survey, leaderboard).
+            yield ("..", other), N_("a step is a poll or a {other}, not both", other=other)
     if step.digest:
-        yield ("..", "digest"), "a step is a poll or a digest, not both"
+        yield ("..", "digest"), N_("a step is a poll or a {other}, not both", other="digest")
     milestones = {name: parse_datetime_local(str(v)) for name, v in campaign.milestones.items()}
     close = parse_time_expr(poll.closes, allow_join=False)
     if close.anchor != "absolute" and close.anchor not in milestones:
-        known = ", ".join(sorted(milestones)) or "none defined"
+        known = ", ".join(sorted(milestones)) or N_("none defined")
         hint = did_you_mean(close.anchor, milestones)
-        yield ("closes",), f'unknown milestone "{close.anchor}"{hint}; milestones: {known}'
+        yield (
+            ("closes",),
+            N_(
+                'unknown milestone "{anchor}"{hint}; milestones: {known}',
+                anchor=close.anchor,
+                hint=hint,
+                known=known,
+            ),
+        )
         return
     if step.at is None:
         return
@@ -115,14 +132,22 @@ def _problems(campaign: Any, step: Any, poll: PollSpec) -> Iterator[tuple[Sectio
         return
     zone = ZoneInfo(campaign.timezone)
     if close.resolve(zone, milestones) <= opens.resolve(zone, milestones):
-        yield ("closes",), f"the poll closes ({poll.closes}) before it is posted ({step.at})"
+        yield (
+            ("closes",),
+            N_(
+                "the poll closes ({closes}) before it is posted ({at})",
+                closes=poll.closes,
+                at=step.at,
+            ),
+        )
 
 
 POLL = register_section(
     StepSection(
         "poll",
         PollSpec,
-        "a poll (choices: [...], multiple: ..., anonymous: ..., closes: ...)",
+        # Translators: the words after "a poll" are the block's keys, written as they are.
+        N_("a poll (choices: [...], multiple: ..., anonymous: ..., closes: ...)"),
         _problems,
     )
 )
@@ -134,8 +159,15 @@ POLL_COMMAND = register(
         (
             ParamSpec(
                 "poll",
-                '"Question?" "A" "B"... [--multiple] [--anonymous] [closes=2h]; results NAME; list',
+                # Translators: the usage of /rallybot poll: translate "Question?", "A", "B"
+                # and NAME; --multiple, --anonymous, closes=, results and list are typed as
+                # they are.
+                N_(
+                    '"Question?" "A" "B"... [--multiple] [--anonymous] [closes=2h]; '
+                    "results NAME; list"
+                ),
                 True,
+                placeholder=N_("POLL"),
             ),
         ),
         admin=True,
