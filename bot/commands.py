@@ -44,6 +44,9 @@ class ParamSpec:
     which handlers read like Slack's ``<@U123|name>``; ``flag`` is a yes/no switch passed on
     as ``--<name>`` when set. ``choices`` are the only values offered (Discord shows them as
     a list). ``prefix`` goes before the value (``cohort=`` for ``/rallybot stats``).
+    ``placeholder`` stands for the value in ``/rallybot help`` (``REASON``, ``@member``), a
+    message id marked with ``N_`` so that the help shows it in the reader's language
+    (default: the name, in capitals for a text).
     """
 
     name: str
@@ -52,6 +55,7 @@ class ParamSpec:
     kind: ParamKind = "text"
     choices: tuple[str, ...] = ()
     prefix: str = ""
+    placeholder: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,15 +73,24 @@ class CommandSpec:
     group: str | None = None
 
 
-_CAMPAIGN = ParamSpec("campaign", "The campaign id, as /rallybot campaigns lists it", True)
+_CAMPAIGN = ParamSpec(
+    "campaign",
+    N_("The campaign id, as /rallybot campaigns lists it"),
+    True,
+    placeholder=N_("CAMPAIGN"),
+)
 
 COMMANDS: tuple[CommandSpec, ...] = (
     CommandSpec(
         "help",
         N_("What Rallybot can do; with a question: ask the helpers"),
         (
-            ParamSpec("question", "A question for the helpers (empty: the list of commands)"),
-            ParamSpec("private", "Ask privately rather than in the help channel", kind="flag"),
+            ParamSpec(
+                "question",
+                N_("A question for the helpers (empty: the list of commands)"),
+                placeholder=N_("QUESTION"),
+            ),
+            ParamSpec("private", N_("Ask privately rather than in the help channel"), kind="flag"),
         ),
     ),
     CommandSpec(
@@ -86,12 +99,23 @@ COMMANDS: tuple[CommandSpec, ...] = (
         (
             ParamSpec(
                 "action",
-                "Managers: adjust points (empty: my points)",
+                N_("Managers: adjust points (empty: my points)"),
                 choices=("add", "remove", "revert"),
             ),
-            ParamSpec("member", "add/remove: who", kind="member"),
-            ParamSpec("amount", "add/remove: how many points; revert: the entry id"),
-            ParamSpec("reason", "Why (required for add and remove)"),
+            ParamSpec(
+                "member",
+                N_("add/remove: who"),
+                kind="member",
+                # Translators: the words in capitals (and "member" after @) stand for a value
+                # in a command's usage (/rallybot kudos @member [REASON]): one types it there.
+                placeholder=N_("member"),
+            ),
+            ParamSpec(
+                "amount",
+                N_("add/remove: how many points; revert: the entry id"),
+                placeholder=N_("AMOUNT"),
+            ),
+            ParamSpec("reason", N_("Why (required for add and remove)"), placeholder=N_("REASON")),
         ),
     ),
     CommandSpec(
@@ -99,17 +123,19 @@ COMMANDS: tuple[CommandSpec, ...] = (
         N_("The leaderboard"),
         (
             ParamSpec(
-                "period", "Which period (default: all time)", choices=("all", "season", "7d", "30d")
+                "period",
+                N_("Which period (default: all time)"),
+                choices=("all", "season", "7d", "30d"),
             ),
-            ParamSpec("team", "Only this team"),
+            ParamSpec("team", N_("Only this team"), placeholder=N_("TEAM")),
         ),
     ),
     CommandSpec(
         "kudos",
         N_("Thank a colleague (a few a day)"),
         (
-            ParamSpec("member", "Who to thank", True, kind="member"),
-            ParamSpec("reason", "What for"),
+            ParamSpec("member", N_("Who to thank"), True, kind="member", placeholder=N_("member")),
+            ParamSpec("reason", N_("What for"), placeholder=N_("REASON")),
         ),
     ),
     CommandSpec(
@@ -118,12 +144,14 @@ COMMANDS: tuple[CommandSpec, ...] = (
         (
             ParamSpec(
                 "mode",
-                "top: the leaderboard; live: a live quiz (managers)",
+                N_("top: the leaderboard; live: a live quiz (managers)"),
                 choices=("top", "live"),
             ),
-            ParamSpec("bank", "Which quiz (default: the one in your language)"),
-            ParamSpec("questions", "live: how many questions"),
-            ParamSpec("time", "live: time per question, like 30s"),
+            ParamSpec(
+                "bank", N_("Which quiz (default: the one in your language)"), placeholder=N_("BANK")
+            ),
+            ParamSpec("questions", N_("live: how many questions"), placeholder=N_("QUESTIONS")),
+            ParamSpec("time", N_("live: time per question, like 30s"), placeholder=N_("TIME")),
         ),
     ),
     CommandSpec("challenges", N_("My challenges and my progress")),
@@ -131,15 +159,27 @@ COMMANDS: tuple[CommandSpec, ...] = (
         "challenge",
         N_("Send evidence for a challenge (a manager approves it)"),
         (
-            ParamSpec("action", "What to do", True, choices=("submit",)),
-            ParamSpec("challenge", "The challenge id, as /rallybot challenges lists it", True),
-            ParamSpec("evidence", "A text or a link", True),
+            ParamSpec("action", N_("What to do"), True, choices=("submit",)),
+            ParamSpec(
+                "challenge",
+                N_("The challenge id, as /rallybot challenges lists it"),
+                True,
+                placeholder=N_("CHALLENGE"),
+            ),
+            ParamSpec("evidence", N_("A text or a link"), True, placeholder=N_("EVIDENCE")),
         ),
     ),
     CommandSpec(
         "invite",
         N_("Say you invited a colleague (counts when they join)"),
-        (ParamSpec("colleague", "Their user id, or a @mention if they are already here", True),),
+        (
+            ParamSpec(
+                "colleague",
+                N_("Their user id, or a @mention if they are already here"),
+                True,
+                placeholder=N_("COLLEAGUE"),
+            ),
+        ),
     ),
     CommandSpec("onboarding", N_("My onboarding checklist: what is done, what is left")),
     CommandSpec("me", N_("My space: checklist, points, badges, challenges, what comes next")),
@@ -149,7 +189,14 @@ COMMANDS: tuple[CommandSpec, ...] = (
     CommandSpec(
         "forget",
         N_("Erase my personal data, or a member's who left (managers); asks for a confirmation"),
-        (ParamSpec("member", "Managers: the member to erase", kind="member"),),
+        (
+            ParamSpec(
+                "member",
+                N_("Managers: the member to erase"),
+                kind="member",
+                placeholder=N_("member"),
+            ),
+        ),
     ),
     CommandSpec("helpdesk", N_("The open help tickets (helpers)")),
     CommandSpec("campaigns", N_("The campaigns and their state (managers)"), admin=True),
@@ -164,8 +211,15 @@ COMMANDS: tuple[CommandSpec, ...] = (
         "preview",
         N_("A step's message, sent to me as a member would see it (managers)"),
         (
-            ParamSpec("step", "The step id (CAMPAIGN/STEP if two campaigns share it)", True),
-            ParamSpec("locale", "The language to see it in (fr, en...)"),
+            ParamSpec(
+                "step",
+                N_("The step id (CAMPAIGN/STEP if two campaigns share it)"),
+                True,
+                placeholder=N_("STEP"),
+            ),
+            ParamSpec(
+                "locale", N_("The language to see it in (fr, en...)"), placeholder=N_("LOCALE")
+            ),
         ),
         admin=True,
         group="manage",
@@ -174,8 +228,18 @@ COMMANDS: tuple[CommandSpec, ...] = (
         "send",
         N_("Send a step now, once, even if it was skipped (managers)"),
         (
-            ParamSpec("step", "The step id (CAMPAIGN/STEP if two campaigns share it)", True),
-            ParamSpec("to", "A member, or an audience of the campaign", prefix="to "),
+            ParamSpec(
+                "step",
+                N_("The step id (CAMPAIGN/STEP if two campaigns share it)"),
+                True,
+                placeholder=N_("STEP"),
+            ),
+            ParamSpec(
+                "to",
+                N_("A member, or an audience of the campaign"),
+                prefix="to ",
+                placeholder=N_("TO"),
+            ),
         ),
         admin=True,
         group="manage",
@@ -183,7 +247,14 @@ COMMANDS: tuple[CommandSpec, ...] = (
     CommandSpec(
         "skip",
         N_("Skip what a step has not sent yet (managers)"),
-        (ParamSpec("step", "The step id (CAMPAIGN/STEP if two campaigns share it)", True),),
+        (
+            ParamSpec(
+                "step",
+                N_("The step id (CAMPAIGN/STEP if two campaigns share it)"),
+                True,
+                placeholder=N_("STEP"),
+            ),
+        ),
         admin=True,
         group="manage",
     ),
@@ -196,7 +267,7 @@ COMMANDS: tuple[CommandSpec, ...] = (
     CommandSpec(
         "timeline",
         N_("What goes out in the next days (managers)"),
-        (ParamSpec("days", "How many days ahead (default 7)"),),
+        (ParamSpec("days", N_("How many days ahead (default 7)"), placeholder=N_("DAYS")),),
         admin=True,
         group="manage",
     ),
@@ -204,8 +275,12 @@ COMMANDS: tuple[CommandSpec, ...] = (
         "wave",
         N_("The waves and when they open; open a manual wave (managers)"),
         (
-            ParamSpec("action", "list (default) or open", choices=("list", "open")),
-            ParamSpec("wave", "open: the wave's name, as the campaign file's audiences name it"),
+            ParamSpec("action", N_("list (default) or open"), choices=("list", "open")),
+            ParamSpec(
+                "wave",
+                N_("open: the wave's name, as the campaign file's audiences name it"),
+                placeholder=N_("WAVE"),
+            ),
         ),
         admin=True,
     ),
@@ -213,10 +288,12 @@ COMMANDS: tuple[CommandSpec, ...] = (
         "stats",
         N_("The community indicators (managers)"),
         (
-            ParamSpec("weeks", "How many weeks back (default 4)"),
-            ParamSpec("cohort", "Only this cohort", prefix="cohort="),
-            ParamSpec("team", "Only this team", prefix="team="),
-            ParamSpec("campaign", "Only this campaign", prefix="campaign="),
+            ParamSpec("weeks", N_("How many weeks back (default 4)"), placeholder=N_("WEEKS")),
+            ParamSpec("cohort", N_("Only this cohort"), prefix="cohort=", placeholder=N_("COHORT")),
+            ParamSpec("team", N_("Only this team"), prefix="team=", placeholder=N_("TEAM")),
+            ParamSpec(
+                "campaign", N_("Only this campaign"), prefix="campaign=", placeholder=N_("CAMPAIGN")
+            ),
         ),
         admin=True,
     ),
@@ -224,8 +301,8 @@ COMMANDS: tuple[CommandSpec, ...] = (
         "season",
         N_("Start a new points season (managers)"),
         (
-            ParamSpec("action", "What to do", True, choices=("start",)),
-            ParamSpec("name", "The season's name (one word)", True),
+            ParamSpec("action", N_("What to do"), True, choices=("start",)),
+            ParamSpec("name", N_("The season's name (one word)"), True, placeholder=N_("NAME")),
         ),
         admin=True,
     ),
@@ -233,8 +310,8 @@ COMMANDS: tuple[CommandSpec, ...] = (
         "survey",
         N_("The surveys and their results (managers)"),
         (
-            ParamSpec("action", "list (default) or results", choices=("list", "results")),
-            ParamSpec("survey", "results: the survey id"),
+            ParamSpec("action", N_("list (default) or results"), choices=("list", "results")),
+            ParamSpec("survey", N_("results: the survey id"), placeholder=N_("SURVEY")),
         ),
         admin=True,
     ),

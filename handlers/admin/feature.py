@@ -32,18 +32,20 @@ __all__ = [
 ADMIN_COMMANDS = frozenset({"campaigns", "pause", "resume", "reload", "stats", "wave"})
 
 
-def synopsis(spec: CommandSpec) -> str:
-    """``/rallybot NAME PARAMS`` as a Slack user types it: ``[...]`` marks what may be left out."""
+def synopsis(spec: CommandSpec, locale: str | None = None) -> str:
+    """``/rallybot NAME PARAMS`` as a Slack user types it, the placeholders in ``locale``'s
+    language: ``[...]`` marks what may be left out. Names, flags, choices and prefixes are
+    typed as they are, so they stay."""
     words = ["/rallybot", spec.name]
     for param in spec.params:
         if param.kind == "flag":
             word = f"--{param.name}"
         elif param.kind == "member":
-            word = f"@{param.name}"
+            word = "@" + i18n.gettext(locale, param.placeholder or param.name)
         elif param.choices:
             word = "|".join(param.choices)
         else:
-            word = param.prefix + param.name.upper()
+            word = param.prefix + i18n.gettext(locale, param.placeholder or param.name.upper())
         words.append(word if param.required else f"[{word}]")
     return " ".join(words)
 
@@ -54,7 +56,7 @@ def help_text(commands: Sequence[CommandSpec], locale: str | None = None) -> str
     managers'."""
 
     def line(spec: CommandSpec) -> str:
-        return f"  {synopsis(spec):<30}  {i18n.gettext(locale, spec.description)}"
+        return f"  {synopsis(spec, locale):<30}  {i18n.gettext(locale, spec.description)}"
 
     lines = [i18n.gettext(locale, "Rallybot commands:")]
     lines += [line(spec) for spec in commands if not spec.admin]

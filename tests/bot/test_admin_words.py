@@ -75,3 +75,30 @@ async def test_help_and_the_managers_commands_speak_the_readers_language(
     assert await _ask(bot, adapter, "cm", "wave", "open", "vague-3") == (
         "Die Welle „vague-3“ wurde bereits am 14. Sept. 2026, 07:30 UTC geöffnet."
     )
+
+
+async def test_the_help_usages_speak_the_readers_language(db: Database, tmp_path: Path) -> None:
+    """The words standing for a value in ``/rallybot help`` are the reader's; what is typed
+    as it is (names, flags, choices, prefixes) stays."""
+    path = tmp_path / "connect.yaml"
+    path.write_text(CAMPAIGN)
+    clock = SimulatedClock(LAUNCH - timedelta(days=1))
+    bot, adapter = _bot(db, path, clock)
+    await upsert_member(db, "memory", "ana", clock.now(), locale="es_MX")
+    await upsert_member(db, "memory", "sam", clock.now(), locale="en")
+
+    usages_es = [
+        line.split("  ")[1]
+        for line in (await _ask(bot, adapter, "ana", "help")).splitlines()[1:]
+        if line.startswith("  ")
+    ]
+    assert "/rallybot help [PREGUNTA] [--private]" in usages_es
+    assert "/rallybot points [add|remove|revert] [@miembro] [CANTIDAD] [MOTIVO]" in usages_es
+    assert "/rallybot kudos @miembro [MOTIVO]" in usages_es
+    assert "/rallybot send PASO [to DESTINATARIO]" in usages_es
+    assert (
+        "/rallybot stats [SEMANAS] [cohort=COHORTE] [team=EQUIPO] [campaign=CAMPAÑA]" in usages_es
+    )
+    help_en = await _ask(bot, adapter, "sam", "help")
+    assert "/rallybot kudos @member [REASON]" in help_en
+    assert "/rallybot send STEP [to TO]" in help_en

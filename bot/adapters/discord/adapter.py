@@ -399,7 +399,10 @@ class DiscordAdapter:
         """``/rallybot`` with one subcommand per entry of :func:`bot.commands.catalogue`."""
         tree: app_commands.CommandTree[discord.Client] = app_commands.CommandTree(self.client)
         group = app_commands.Group(
-            name="rallybot", description=N_("Rallybot: campaigns, points, quizzes, help and more")
+            name="rallybot",
+            description=app_commands.locale_str(
+                N_("Rallybot: campaigns, points, quizzes, help and more")
+            ),
         )
         subgroups: dict[str, app_commands.Group] = {}
         for spec in catalogue():
@@ -409,7 +412,10 @@ class DiscordAdapter:
             subgroup = subgroups.get(spec.group)
             if subgroup is None:
                 subgroup = app_commands.Group(
-                    name=spec.group, description=N_("Community managers: steer the campaigns")
+                    name=spec.group,
+                    description=app_commands.locale_str(
+                        N_("Community managers: steer the campaigns")
+                    ),
                 )
                 subgroups[spec.group] = subgroup
                 group.add_command(subgroup)
@@ -451,11 +457,15 @@ class DiscordAdapter:
             )
         invoke.__signature__ = inspect.Signature(parameters)  # type: ignore[attr-defined]
         invoke.__name__ = invoke.__qualname__ = f"rallybot_{spec.name}"
+        # Descriptions are the catalogs' message ids: the tree's CatalogTranslator gives
+        # Discord their translations, and each member sees those of their client's language.
         invoke.__discord_app_commands_param_description__ = {  # type: ignore[attr-defined]
-            p.name: p.description[:100] for p in spec.params
+            p.name: app_commands.locale_str(p.description[:100]) for p in spec.params
         }
         command: app_commands.Command[Any, ..., None] = app_commands.Command(
-            name=spec.name, description=spec.description[:100], callback=invoke
+            name=spec.name,
+            description=app_commands.locale_str(spec.description[:100]),
+            callback=invoke,
         )
         if spec.name in {"pause", "resume"}:
 
