@@ -227,7 +227,7 @@ class Community:
         return list(dict.fromkeys(named))
 
 
-_EMPTY = "the file is empty: a community file needs at least community: (its id)"
+_EMPTY = N_("the file is empty: a community file needs at least community: (its id)")
 _KEYS = "community: ..., managers: ..., help: ..."
 
 

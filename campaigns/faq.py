@@ -57,7 +57,7 @@ __all__ = [
 
 MAX_ENTRIES = 5000
 _FAQ_KEY = re.compile(r"^faq[ \t]*:", re.MULTILINE)
-_EMPTY = "the file is empty: a FAQ needs at least faq and entries"
+_EMPTY = N_("the file is empty: a FAQ needs at least faq and entries")
 _KEYS = "faq: ..., entries: ..."
 
 Variant = Annotated[str, StringConstraints(min_length=1, max_length=500)]

@@ -272,10 +272,14 @@ def journey_problems(spec: CampaignSpec) -> list[Problem]:
             if match is None or match.group(1) in task_ids:
                 continue
             if journey is None:
-                message = f'"{condition}" needs a journey: section with that task'
+                message = N_(
+                    '"{condition}" needs a journey: section with that task', condition=condition
+                )
             else:
                 hint = did_you_mean(match.group(1), task_ids)
-                message = f'unknown onboarding task "{match.group(1)}"{hint}'
+                message = N_(
+                    'unknown onboarding task "{task}"{hint}', task=match.group(1), hint=hint
+                )
             problems.append(Problem(("steps", index, "unless"), message))
     if journey is None:
         return problems

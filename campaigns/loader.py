@@ -219,79 +219,99 @@ def _read(path: Path) -> bytes:
 
 # ---------------------------------------------------------------------------- YAML syntax
 
+# Our own words for the YAML parser's commonest complaints ({problem} is the parser's, in
+# English; {found} what it found instead).
 _SYNTAX_HINTS: tuple[tuple[str, str], ...] = (
-    ("mapping values are not allowed here", "{problem} (check the indentation or quote the text)"),
+    (
+        "mapping values are not allowed here",
+        N_("{problem} (check the indentation or quote the text)"),
+    ),
     (
         "expected <block end>",
-        "this line is not indented like the lines around it (check the indentation)",
+        N_("this line is not indented like the lines around it (check the indentation)"),
     ),
-    ("found unexpected end of stream", "a quoted text is not closed (add the missing quote)"),
+    ("found unexpected end of stream", N_("a quoted text is not closed (add the missing quote)")),
     (
         "could not find expected ':'",
-        "a key is missing its colon (key: value), or the text needs quotes",
+        N_("a key is missing its colon (key: value), or the text needs quotes"),
     ),
-    ("did not find expected key", "{problem} (check the indentation)"),
-    ("did not find expected '-' indicator", "{problem} (check the indentation of this list)"),
+    ("did not find expected key", N_("{problem} (check the indentation)")),
+    ("did not find expected '-' indicator", N_("{problem} (check the indentation of this list)")),
     (
         "found unknown escape character",
-        "{problem} (inside double quotes write \\\\ for a backslash, or use single quotes)",
+        N_("{problem} (inside double quotes write \\\\ for a backslash, or use single quotes)"),
     ),
     (
         "but found another document",
-        "the file holds more than one YAML document (a line with ---): keep one campaign per file",
+        N_(
+            "the file holds more than one YAML document (a line with ---): keep one campaign "
+            "per file"
+        ),
     ),
     (
         "expected '<document start>'",
-        "this line does not fit the structure above it (check the indentation or quote the text)",
+        N_(
+            "this line does not fit the structure above it (check the indentation or quote "
+            "the text)"
+        ),
     ),
     (
         "expected the node content",
-        "a value is missing here (quote the text if it starts with {found})",
+        N_("a value is missing here (quote the text if it starts with {found})"),
     ),
     (
         "expected a comment or a line break",
-        "unexpected text after the value (put all of it in quotes)",
+        N_("unexpected text after the value (put all of it in quotes)"),
     ),
-    ("sequence entries are not allowed here", "{problem} (check the indentation of this list)"),
-    ("found unexpected ':'", "{problem} (quote the text)"),
+    ("sequence entries are not allowed here", N_("{problem} (check the indentation of this list)")),
+    ("found unexpected ':'", N_("{problem} (quote the text)")),
     (
         "expected chomping or indentation indicators",
-        "after | or > the text starts on the next line",
+        N_("after | or > the text starts on the next line"),
     ),
 )
 
 
 def _not_closed(problem: str) -> str:
     if problem.startswith("expected ',' or ']'"):
-        return "a list in [brackets] is not closed (add the missing ])"
-    return "a mapping in {braces} is not closed (add the missing })"
+        return N_("a list in [brackets] is not closed (add the missing ])")
+    # Translators: {braces} and {close} are "{ }" and "}" (a catalog cannot hold a lone
+    # brace): a mapping written between braces, on one line.
+    return N_(
+        "a mapping in {braces} is not closed (add the missing {close})", braces="{ }", close="}"
+    )
 
 
 def _readable_problem(exc: yaml.MarkedYAMLError) -> str:
     problem = (exc.problem or exc.context or "invalid YAML").strip()
     if problem.startswith("found character '\\t'"):
-        return "a tab character cannot be used here: indent and separate with spaces"
+        return N_("a tab character cannot be used here: indent and separate with spaces")
     match = re.match(r"found character '(.)' that cannot start any token", problem)
     if match:
-        return f"a value cannot start with {match.group(1)} (put the text in quotes)"
+        return N_("a value cannot start with {sign} (put the text in quotes)", sign=match.group(1))
     match = re.match(r"found undefined alias '(.*)'", problem)
     if match:
         name = match.group(1)
-        return f"*{name} refers to an anchor &{name} that is not defined before it"
+        # Translators: *{name} and &{name} are YAML's alias and anchor, written as they are.
+        return N_("*{name} refers to an anchor &{name} that is not defined before it", name=name)
     if problem.startswith("expected <block end>") and "'<scalar>'" in problem:
-        return "unexpected text after the value (put all of it in quotes)"
+        return N_("unexpected text after the value (put all of it in quotes)")
     if problem.startswith(("expected ',' or ']'", "expected ',' or '}'")):
         if "<stream end>" in problem:
             return _not_closed(problem)
-        brackets = "[brackets]" if problem.startswith("expected ',' or ']'") else "{braces}"
-        return (
-            f"inside {brackets}, separate the entries with commas and quote any text "
-            "that contains : , [ ] { or }"
+        brackets = "[ ]" if problem.startswith("expected ',' or ']'") else "{ }"
+        # Translators: {brackets} is "[ ]" or "{ }", a list or a mapping written on one line;
+        # {signs} are the signs ": , [ ] { }" (a catalog cannot hold a lone brace).
+        return N_(
+            "inside {brackets}, separate the entries with commas and quote any text that "
+            "contains {signs}",
+            brackets=brackets,
+            signs=": , [ ] { }",
         )
     found = re.search(r"but found (.*)$", problem)
     for needle, template in _SYNTAX_HINTS:
         if needle in problem:
-            return template.format(problem=problem, found=found.group(1) if found else "it")
+            return Text(template, {"problem": problem, "found": found.group(1) if found else "it"})
     return problem
 
 
@@ -303,7 +323,10 @@ def _syntax_abort(exc: yaml.YAMLError, text: str) -> _Abort:
         character = exc.character if isinstance(exc.character, str) else chr(exc.character)
         code = f"#x{ord(character):04x}"
         return _Abort(
-            f"the file contains a control character ({code}) that is not allowed in text",
+            N_(
+                "the file contains a control character ({code}) that is not allowed in text",
+                code=code,
+            ),
             line,
             column,
         )
@@ -322,7 +345,8 @@ def _syntax_abort(exc: yaml.YAMLError, text: str) -> _Abort:
             # The next line was read as part of the list: most likely a missing ] or }.
             message = N_("YAML syntax error: {problem}", problem=_not_closed(problem))
             return _Abort(message, opened.line + 1, opened.column + 1)
-        # Translators: {problem} is the YAML parser's explanation, in English.
+        # Translators: {problem} says what is wrong (the YAML parser's own words, in English,
+        # when we have none of ours).
         return _Abort(
             N_("YAML syntax error: {problem}", problem=_readable_problem(exc)), line, column
         )
@@ -405,8 +429,11 @@ class _Builder:
         line, column = _position(node)
         if self.chars > MAX_EXPANDED_CHARS:
             raise _Abort(
-                f"the file expands to more than {MAX_EXPANDED_CHARS:,} characters of text "
-                "(an anchor reused many times?); the text here is where it went over",
+                N_(
+                    "the file expands to more than {limit} characters of text (an anchor "
+                    "reused many times?); the text here is where it went over",
+                    limit=f"{MAX_EXPANDED_CHARS:,}",
+                ),
                 line,
                 column,
             )
@@ -417,7 +444,11 @@ class _Builder:
                     line,
                     column,
                     _format_path(path),
-                    f"this text is {size:,} characters long; at most {MAX_TEXT_CHARS:,}",
+                    N_(
+                        "this text is {size} characters long; at most {limit}",
+                        size=f"{size:,}",
+                        limit=f"{MAX_TEXT_CHARS:,}",
+                    ),
                 )
             )
             self.document.refused.add(path)
@@ -430,8 +461,11 @@ class _Builder:
                 line,
                 column,
                 _format_path(path),
-                f'YAML tag "{_show_tag(node.tag)}" is not allowed: campaign files hold plain '
-                "text, lists and mappings",
+                N_(
+                    'YAML tag "{tag}" is not allowed: campaign files hold plain text, lists '
+                    "and mappings",
+                    tag=_show_tag(node.tag),
+                ),
             )
         )
 
@@ -482,7 +516,7 @@ class _Builder:
                         line,
                         column,
                         _format_path((*path, key)),
-                        f'key "{key}" appears twice in this mapping',
+                        N_('key "{key}" appears twice in this mapping', key=key),
                     )
                 )
                 continue
@@ -491,7 +525,7 @@ class _Builder:
         return result
 
 
-_CAMPAIGN_EMPTY = "the file is empty: a campaign needs at least id, title and steps"
+_CAMPAIGN_EMPTY = N_("the file is empty: a campaign needs at least id, title and steps")
 _CAMPAIGN_KEYS = "id: ..., title: ..., steps: ..."
 
 
@@ -519,10 +553,11 @@ def _parse(text: str, *, empty: str = _CAMPAIGN_EMPTY, keys: str = _CAMPAIGN_KEY
             problem = builder.document.problems[0]
             raise _Abort(problem[3], problem[0], problem[1])
     if not isinstance(root, MappingNode):
-        kind = "a list" if isinstance(root, SequenceNode) else "a single value"
+        kind = N_("a list") if isinstance(root, SequenceNode) else N_("a single value")
         line, column = _position(root)
         raise _Abort(
-            f"the file should be a mapping of keys ({keys}), not {kind}",
+            # Translators: {keys} are the file's first keys (id: ..., title: ...), as written.
+            N_("the file should be a mapping of keys ({keys}), not {kind}", keys=keys, kind=kind),
             line,
             column,
         )

@@ -65,7 +65,7 @@ MAX_CHOICE_LABEL = 75
 """Longest choice text: a choice is a button, and Slack cuts button labels at 75 characters."""
 
 _BANK_KEY = re.compile(r"^bank[ \t]*:", re.MULTILINE)
-_EMPTY = "the file is empty: a quiz bank needs at least bank, title and questions"
+_EMPTY = N_("the file is empty: a quiz bank needs at least bank, title and questions")
 _KEYS = "bank: ..., title: ..., questions: ..."
 
 

@@ -264,7 +264,7 @@ class RulesLoadError(CampaignLoadError):
     """A rules file could not be loaded; ``errors`` lists every mistake."""
 
 
-_EMPTY = "the file is empty: write at least one key (points:, daily_caps:, badges:...)"
+_EMPTY = N_("the file is empty: write at least one key (points:, daily_caps:, badges:...)")
 _KEYS = "points: ..., daily_caps: ..., kudos: ..., badges: ..."
 
 

@@ -402,3 +402,25 @@ def test_schema_errors_are_in_the_readers_language(
     code, lines = validate_in(locale, str(tmp_path))
     assert code == 1, lines
     assert lines[:-1] == [f"{tmp_path}/{line}" for line in expected]
+
+
+def test_file_level_errors_are_in_the_readers_language(tmp_path: Path) -> None:
+    """A repeated key, an empty file, a file that is not a mapping, a YAML syntax error."""
+    write(tmp_path, "dup.yaml", "id: a\nid: b\ntitle: T\nsteps: []\n")
+    write(tmp_path, "empty.yaml", "")
+    write(tmp_path, "list.yaml", "- a\n- b\n")
+    write(tmp_path, "open.yaml", "id: x\ntitle: T\nsteps:\n  - {id: a, at: 2027-03-02 10:00\n")
+    code, lines = validate_in("es", str(tmp_path))
+    assert code == 1, lines
+    assert lines == [
+        f"{tmp_path}/dup.yaml:2:1: id: la clave «id» aparece dos veces en este mapa",
+        f"{tmp_path}/dup.yaml:4:8: steps: la lista está vacía: una campaña necesita al menos "
+        "un paso",
+        f"{tmp_path}/empty.yaml:1:1: el archivo está vacío: una campaña necesita al menos id, "
+        "title y steps",
+        f"{tmp_path}/list.yaml:1:1: el archivo debería ser un mapa de claves (id: ..., title: "
+        "..., steps: ...), no una lista",
+        f"{tmp_path}/open.yaml:4:5: error de sintaxis YAML: un mapa entre {{ }} no está cerrado "
+        "(añada la } que falta)",
+        "✗ 5 errores en 4 de 4 archivos comprobados; válidos: nada.",
+    ]
