@@ -44,9 +44,10 @@ class ParamSpec:
     which handlers read like Slack's ``<@U123|name>``; ``flag`` is a yes/no switch passed on
     as ``--<name>`` when set. ``choices`` are the only values offered (Discord shows them as
     a list). ``prefix`` goes before the value (``cohort=`` for ``/rallybot stats``).
-    ``placeholder`` stands for the value in ``/rallybot help`` (``REASON``, ``@member``), a
-    message id marked with ``N_`` so that the help shows it in the reader's language
-    (default: the name, in capitals for a text).
+    ``description`` is in English, the catalogs' message id: Discord shows it in each
+    member's client language. ``placeholder`` stands for the value in ``/rallybot help``
+    (``REASON``, ``@member``), a message id marked with ``N_`` so that the help shows it in
+    the reader's language (default: the name, in capitals for a text).
     """
 
     name: str

@@ -221,9 +221,7 @@ def challenge_problems(spec: CampaignSpec) -> list[Problem]:
             problems.append(
                 Problem(
                     (*base, "goal", "kind"),
-                    N_(
-                        "complete_onboarding needs a journey: section in this campaign file",
-                    ),
+                    N_("complete_onboarding needs a journey: section in this campaign file"),
                 )
             )
         if challenge.announce is not None and challenge.announce not in channels:

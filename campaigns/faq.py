@@ -158,9 +158,7 @@ def check_faq(spec: FaqSpec) -> list[Problem]:
                 problems.append(
                     Problem(
                         (*base, *place),
-                        N_(
-                            "this question has no searchable word (only stop words or punctuation)",
-                        ),
+                        N_("this question has no searchable word (only stop words or punctuation)"),
                     )
                 )
         answers = texts_of(entry.answer)

@@ -352,9 +352,7 @@ def journey_problems(spec: CampaignSpec) -> list[Problem]:
                 problems.append(
                     Problem(
                         (*where, "done_when"),
-                        N_(
-                            'a joined_channels task lists the channels to join under "channels"',
-                        ),
+                        N_('a joined_channels task lists the channels to join under "channels"'),
                     )
                 )
             for position, name in enumerate(task.channels):
@@ -374,9 +372,7 @@ def journey_problems(spec: CampaignSpec) -> list[Problem]:
             problems.append(
                 Problem(
                     (*where, "button"),
-                    N_(
-                        '"button" goes with done_when: charter_accepted or self_declared',
-                    ),
+                    N_('"button" goes with done_when: charter_accepted or self_declared'),
                 )
             )
         if kind in _BUTTON_TASKS and not task.nudges:

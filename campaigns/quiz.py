@@ -183,7 +183,7 @@ def check_bank(spec: BankSpec) -> list[Problem]:
                         (*base, "choices"),
                         N_(
                             'a text question takes accepted "answers", not choices '
-                            "(or use kind: single)",
+                            "(or use kind: single)"
                         ),
                     )
                 )
@@ -199,7 +199,7 @@ def check_bank(spec: BankSpec) -> list[Problem]:
                             (*base, *place),
                             N_(
                                 "this answer is empty once case, accents, spaces and "
-                                "punctuation are ignored",
+                                "punctuation are ignored"
                             ),
                         )
                     )
@@ -209,8 +209,7 @@ def check_bank(spec: BankSpec) -> list[Problem]:
                 Problem(
                     (*base, "answers"),
                     N_(
-                        '"answers" are for text questions: mark the right choice '
-                        "with correct: true",
+                        '"answers" are for text questions: mark the right choice with correct: true'
                     ),
                 )
             )
@@ -242,9 +241,7 @@ def check_bank(spec: BankSpec) -> list[Problem]:
             problems.append(
                 Problem(
                     (*base, "choices"),
-                    N_(
-                        "no choice is marked correct: add correct: true to the right one",
-                    ),
+                    N_("no choice is marked correct: add correct: true to the right one"),
                 )
             )
         elif question.kind == "single" and len(correct) > 1:

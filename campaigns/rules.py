@@ -243,7 +243,7 @@ def _check(rules: Rules) -> Iterator[Problem]:
                 ("badges", index, "when"),
                 N_(
                     "give at least one condition (points, quizzes, kudos_given, "
-                    "onboarding_tasks...)",
+                    "onboarding_tasks...)"
                 ),
             )
     levels: dict[int, int] = {}

@@ -291,7 +291,7 @@ class StepSpec(Strict):
             raise ValueError(
                 N_(
                     'a digest is posted in a channel: give "post", and no "dm", '
-                    '"for", "quiz" or "survey"',
+                    '"for", "quiz" or "survey"'
                 )
             )
         if self.quiz is not None and self.survey is not None:
@@ -302,7 +302,7 @@ class StepSpec(Strict):
             raise ValueError(
                 N_(
                     'a leaderboard is posted in a channel: give "post", and no "dm", '
-                    '"quiz", "survey" or "digest"',
+                    '"quiz", "survey" or "digest"'
                 )
             )
         if self.quiz is not None:
@@ -336,7 +336,7 @@ class StepSpec(Strict):
                 raise ValueError(
                     N_(
                         'a self-paced quiz is taken in direct messages: use "for" '
-                        '(an audience), not "post" (or mode: live)',
+                        '(an audience), not "post" (or mode: live)'
                     )
                 )
             if self.text is not None:
