@@ -50,6 +50,35 @@ def _secrets(settings: Settings) -> list[str]:
     return secrets
 
 
+async def _import_campaign_rosters(bot: Rallybot) -> None:
+    """On the console platform, the campaigns' own ``roster:`` files are its members (their ids
+    are the console's user names), as ``plan`` and the demo read them. On Slack or Discord a
+    roster's rows must be matched to accounts first (``rallybot roster import --match``)."""
+    seen: set[Path] = set()
+    for campaign in bot.campaigns.values():
+        if not campaign.roster_path or not campaign.source:
+            continue
+        path = (Path(campaign.source).parent / campaign.roster_path).resolve()
+        if path in seen:
+            continue
+        seen.add(path)
+        try:
+            entries = load_roster(
+                path,
+                default_timezone=campaign.spec.timezone,
+                date_format=roster_date_format(bot.campaign_paths),
+            )
+        except RosterLoadError as exc:
+            for error in exc.errors:
+                log.error("%s", error)
+            continue
+        except OSError as exc:
+            log.error("%s: %s", path, exc.strerror or exc)
+            continue
+        counts = await bot.import_roster(entries, "console")
+        log.info("%s: members created: %d, updated: %d", path.name, counts.created, counts.updated)
+
+
 async def run_bot(
     settings: Settings,
     *,
@@ -184,6 +213,8 @@ async def run_bot(
                 await server.stop()
             return 1
         await bot.import_roster(entries, platform)
+    elif platform == "console":
+        await _import_campaign_rosters(bot)
     try:
         await bot.start_adapter()
     except BaseException:

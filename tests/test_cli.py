@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import io
 import json
 import os
 import signal
@@ -13,6 +14,7 @@ import time
 from pathlib import Path
 
 import pytest
+from rich.console import Console
 from typer.testing import CliRunner
 
 from rallybot.bot.cli import app
@@ -380,6 +382,38 @@ def test_campaign_list_json() -> None:
     assert set(launch) == {"id", "title", "status", "source", "deliveries", "steps"}
     deliveries, steps = launch["deliveries"], launch["steps"]
     assert sum(deliveries.values()) == sum(n for step in steps.values() for n in step.values())
+
+
+def test_run_on_the_console_platform_takes_its_members_from_the_campaigns_roster(
+    tmp_path: Path,
+) -> None:
+    """The tutorial's path: ``rallybot run`` on the console with the campaign's ``roster:``
+    file beside it gives the campaign its members (the pilot's DMs have recipients)."""
+    import sqlite3
+
+    from rallybot.bot.config import Settings
+    from rallybot.bot.runner import run_bot
+
+    pilot = EXAMPLES / "fr" / "pilote.csv"
+    rows = len(pilot.read_text(encoding="utf-8").strip().splitlines()) - 1
+    for _ in range(2):  # a second start updates the same members
+        code = asyncio.run(
+            run_bot(
+                Settings(),
+                platform="console",
+                campaign_paths=[EXAMPLES / "fr"],
+                watch=False,
+                interactive=False,
+                stop_after=0.5,
+                console=Console(file=io.StringIO()),
+            )
+        )
+        assert code == 0
+    with sqlite3.connect(tmp_path / "cli.db") as connection:
+        members = connection.execute(
+            "SELECT count(*) FROM member WHERE platform = 'console'"
+        ).fetchone()[0]
+    assert members == rows
 
 
 def test_roster_import_json(tmp_path: Path) -> None:
