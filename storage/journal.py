@@ -41,6 +41,7 @@ __all__ = [
     "beat",
     "close_in",
     "deregister",
+    "hour_of",
     "mark_handled",
     "purge",
     "record",
@@ -57,6 +58,13 @@ _STAMP: Callable[[object], object] = J.received_at.type.dialect_impl(_SQLITE).bi
 ) or (lambda value: value)
 """How SQLAlchemy stores a journal time on SQLite (the same text, so comparisons hold)."""
 _PAGE = 200  # journal rows per INSERT: 7 parameters each, well under SQLite's 32,766
+
+
+def hour_of(moment: datetime) -> datetime:
+    """``moment`` truncated to the hour: the only time the journal and the deduplication rows
+    keep. To the second, the time from a member's click ("Write my answer") to the next form
+    would tell how long their anonymous answer is, and so whose it is (issue 14)."""
+    return moment.replace(minute=0, second=0, microsecond=0)
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,6 +118,7 @@ async def record(
     if not items:
         return []
     dedup, owner = _first_of_each(items)
+    now = hour_of(now)
     for row in dedup:
         row["received_at"] = now
     if db.dialect == "sqlite":
@@ -198,10 +207,16 @@ async def _record_on_postgresql(
     return fresh, dict(zip(new, returned, strict=True))
 
 
-_EMPTIED: dict[str, str] = {"payload": "", "member_key": ""}
-"""What a closed journal row keeps of its event: nothing. Only its kind and times stay until
-it is purged: a handled click's payload would tie a member to an anonymous answer (a survey's
-rating, a poll's choice, a form's text) for as long as the row lives."""
+_EMPTIED: dict[str, str] = {"payload": "", "member_key": "", "kind": ""}
+"""What a closed journal row keeps of its event: nothing. Only its hour of arrival and of
+handling stay until it is purged: a handled click's payload would tie a member to an anonymous
+answer (a survey's rating, a poll's choice, a form's text) for as long as the row lives, and
+its kind with precise times would date each click and form (see :func:`hour_of`).
+
+Closed rows are kept, not deleted at once: on SQLite a new row takes the highest id + 1, so a
+deleted row's id could come back to a newer event, and a late second closing (a process wrongly
+taken for dead, whose rows another replica adopted and closed) would close that newer event
+before it was handled. Kept until the purge, the emptied rows hold the ids back."""
 
 
 async def close_in(session: AsyncSession, ids: Sequence[int], now: datetime) -> None:
@@ -213,7 +228,7 @@ async def close_in(session: AsyncSession, ids: Sequence[int], now: datetime) -> 
         await session.execute(
             sa.update(table_of(InboundJournal))
             .where(J.id.in_(page))
-            .values(handled_at=now, **_EMPTIED)
+            .values(handled_at=hour_of(now), **_EMPTIED)
         )
 
 
@@ -224,13 +239,13 @@ async def mark_handled(db: Database, ids: Sequence[int], now: datetime) -> None:
     if not ids:
         return
     if db.dialect == "sqlite":
-        await db.write_sqlite(partial(_mark_on_sqlite, list(ids), _STAMP(now)))
+        await db.write_sqlite(partial(_mark_on_sqlite, list(ids), _STAMP(hour_of(now))))
         return
     async with db.session() as session:
         await session.execute(
             sa.update(table_of(InboundJournal))
             .where(J.id.in_(list(ids)))
-            .values(handled_at=now, **_EMPTIED)
+            .values(handled_at=hour_of(now), **_EMPTIED)
         )
 
 
@@ -239,7 +254,7 @@ def _mark_on_sqlite(ids: list[int], stamp: object, connection: Any) -> None:
         page = ids[offset : offset + 500]
         marks = ", ".join("?" * len(page))
         connection.execute(
-            "UPDATE inbound_journal SET handled_at = ?, payload = '', member_key = ''"
+            "UPDATE inbound_journal SET handled_at = ?, payload = '', member_key = '', kind = ''"
             f" WHERE id IN ({marks})",
             [stamp, *page],
         )
@@ -277,7 +292,8 @@ async def unhandled_count(db: Database) -> int:
 
 
 async def purge(db: Database, handled_before: datetime) -> int:
-    """Delete the journal rows handled before ``handled_before``; how many."""
+    """Delete the journal rows handled before ``handled_before``; how many. Handling times are
+    kept to the hour: a row goes up to an hour sooner than ``handled_before`` says."""
     async with db.session() as session:
         result = await session.execute(
             sa.delete(table_of(InboundJournal)).where(J.handled_at < handled_before)

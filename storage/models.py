@@ -261,7 +261,10 @@ class DeliveryHour(SQLModel, table=True):
 
 
 class InboundEvent(SQLModel, table=True):
-    """An inbound platform event already handled: a retry with the same id is dropped."""
+    """An inbound platform event already recorded: a retry with the same id is dropped.
+
+    ``event_id`` is a keyed hash of the platform's id (``bot.journal.dedup_id``), never the id;
+    ``received_at`` is kept to the hour only (issue 14)."""
 
     __tablename__ = "inbound_event"
 

@@ -63,8 +63,16 @@ __all__ = [
 ]
 
 
+def _hour(moment: datetime) -> datetime:
+    """``moment`` truncated to the hour: a deduplication row dates its event no finer, so that
+    it cannot time a member's clicks (issue 14; the same rule as ``storage.journal.hour_of``)."""
+    return moment.replace(minute=0, second=0, microsecond=0)
+
+
 async def claim_event(db: Database, platform: str, event_id: str, kind: str, now: datetime) -> bool:
-    """Record an inbound event id; False if it was already seen (a retry or a duplicate)."""
+    """Record an inbound event id; False if it was already seen (a retry or a duplicate).
+    The time kept is ``now``'s hour (see :func:`_hour`)."""
+    now = _hour(now)
     async with db.session() as session:
         stmt = (
             insert_for(session, InboundEvent)
@@ -82,6 +90,7 @@ async def claim_events(
     whether it is new. An id seen before, or earlier in ``events``, is not new."""
     if not events:
         return []
+    now = _hour(now)
     first: dict[tuple[str, str], int] = {}
     rows = []
     for index, (platform, event_id, kind) in enumerate(events):

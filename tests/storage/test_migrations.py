@@ -166,3 +166,50 @@ def test_posts_sent_before_0019_get_their_channel_as_audience(tmp_path: Path) ->
         kept = conn.execute("SELECT id, audience_id FROM delivery ORDER BY id").fetchall()
         first = audiences[0][0]
         assert kept == [(1, first), (2, first), (3, None), (4, None)]
+
+
+def test_inbound_rows_written_before_0027_lose_their_raw_ids_and_precise_times(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import hashlib
+    import hmac
+
+    monkeypatch.setenv("RALLYBOT_SECRET_KEY", "migration-test-secret")
+    path = tmp_path / "old.db"
+    url = f"sqlite:///{path}"
+    upgrade(url, "0025")
+    click = "1700000000.000100:1700000001.000200:U0CLICKER"
+    hashed = "f" * 64  # written by a version that already hashed the ids
+    with sqlite3.connect(path) as conn:
+        conn.executemany(
+            "INSERT INTO inbound_event (platform, event_id, kind, received_at) VALUES (?, ?, ?, ?)",
+            [
+                ("slack", click, "button_clicked", "2026-11-04 10:31:48.123456"),
+                ("slack", hashed, "form_submitted", "2026-11-04 10:32:03.000000"),
+            ],
+        )
+        conn.executemany(
+            "INSERT INTO inbound_journal (id, platform, kind, member_key, worker_id, payload,"
+            " received_at, handled_at, attempts) VALUES (?, 'slack', ?, ?, 'w', ?, ?, ?, 0)",
+            [
+                (1, "button_clicked", "", "", "2026-11-04 10:31:48.1", "2026-11-04 10:31:49.2"),
+                (2, "form_submitted", "slack:U1", "{}", "2026-11-04 10:32:03.5", None),
+            ],
+        )
+    upgrade(url)
+    with sqlite3.connect(path) as conn:
+        events = sorted(conn.execute("SELECT event_id, received_at FROM inbound_event"))
+        journal = conn.execute(
+            "SELECT id, kind, member_key, received_at, handled_at FROM inbound_journal ORDER BY id"
+        ).fetchall()
+    keyed = hmac.new(b"migration-test-secret", f"slack:{click}".encode(), hashlib.sha256)
+    assert events == sorted(
+        [
+            (keyed.hexdigest(), "2026-11-04 10:00:00.000000"),
+            (hashed, "2026-11-04 10:00:00.000000"),
+        ]
+    )
+    assert journal == [
+        (1, "", "", "2026-11-04 10:00:00.000000", "2026-11-04 10:00:00.000000"),
+        (2, "form_submitted", "slack:U1", "2026-11-04 10:00:00.000000", None),  # still open
+    ]
