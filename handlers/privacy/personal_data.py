@@ -780,7 +780,7 @@ register(
         on_forget="delete",
         why="keyed hashes of platform event ids, to drop retries (HMAC with the server "
         "secret: a Slack click id ends with the user id); rows written by earlier versions "
-        "hold the raw id and are deleted at forget",
+        "held the raw id: hashed at upgrade (migration 0027), deleted at forget",
     )
 )
 register(
@@ -983,13 +983,14 @@ PURPOSES: dict[str, tuple[str, str]] = {
         "the limit's window (5 minutes), then deleted as new attempts come",
     ),
     "inbound_event": (
-        "keyed hashes of platform event ids (never the ids), to drop platform retries",
-        "RALLYBOT_RETENTION_DAYS; rows of earlier versions holding a raw id: deleted at forget",
+        "keyed hashes of platform event ids (never the ids), to drop platform retries; the "
+        "hour received, no finer",
+        "RALLYBOT_RETENTION_DAYS (at hour grain); raw ids of earlier versions hashed at upgrade",
     ),
     "inbound_journal": (
-        "events received and not yet handled (crash recovery); once handled, the event and "
-        "its member are emptied at once",
-        "RALLYBOT_JOURNAL_KEEP_HOURS after handling; deleted at forget",
+        "events received and not yet handled (crash recovery); once handled, the event, its "
+        "member and its kind are emptied at once; times kept to the hour",
+        "RALLYBOT_JOURNAL_KEEP_HOURS after handling (at hour grain); deleted at forget",
     ),
     "activity": (
         "engagement indicators (posts, reactions, clicks; no DM channel)",
