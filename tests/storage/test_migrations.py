@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import sqlite3
+from collections.abc import Sequence
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -10,7 +14,7 @@ import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import inspect
+from sqlalchemy import inspect, text
 from sqlalchemy.engine import Connection
 from sqlmodel import SQLModel
 
@@ -168,48 +172,88 @@ def test_posts_sent_before_0019_get_their_channel_as_audience(tmp_path: Path) ->
         assert kept == [(1, first), (2, first), (3, None), (4, None)]
 
 
-def test_inbound_rows_written_before_0027_lose_their_raw_ids_and_precise_times(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    import hashlib
-    import hmac
+def _run_sql(url: str, statements: Sequence[tuple[str, Any]]) -> list[list[Any]]:
+    """Run ``(sql, parameters)`` statements in one transaction; the rows each returned."""
 
+    async def go() -> list[list[Any]]:
+        engine = make_engine(url)
+        try:
+            async with engine.begin() as connection:
+                results = []
+                for sql, params in statements:
+                    result = await connection.execute(text(sql), params)
+                    results.append(list(result.all()) if result.returns_rows else [])
+                return results
+        finally:
+            await engine.dispose()
+
+    return run_blocking(go())
+
+
+def test_inbound_rows_written_before_0027_lose_their_raw_ids_and_precise_times(
+    db_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("RALLYBOT_SECRET_KEY", "migration-test-secret")
-    path = tmp_path / "old.db"
-    url = f"sqlite:///{path}"
-    upgrade(url, "0025")
     click = "1700000000.000100:1700000001.000200:U0CLICKER"
     hashed = "f" * 64  # written by a version that already hashed the ids
-    with sqlite3.connect(path) as conn:
-        conn.executemany(
-            "INSERT INTO inbound_event (platform, event_id, kind, received_at) VALUES (?, ?, ?, ?)",
+    at = datetime(2026, 11, 4, 10, 31, 48, 123456)
+    hour = datetime(2026, 11, 4, 10)
+    try:
+        downgrade(db_url, "0025")
+        _run_sql(
+            db_url,
             [
-                ("slack", click, "button_clicked", "2026-11-04 10:31:48.123456"),
-                ("slack", hashed, "form_submitted", "2026-11-04 10:32:03.000000"),
+                (
+                    "INSERT INTO inbound_event (platform, event_id, kind, received_at)"
+                    " VALUES (:p, :e, :k, :t)",
+                    [
+                        {"p": "slack", "e": click, "k": "button_clicked", "t": at},
+                        {"p": "slack", "e": hashed, "k": "form_submitted", "t": at},
+                    ],
+                ),
+                (
+                    "INSERT INTO inbound_journal (id, platform, kind, member_key, worker_id,"
+                    " payload, received_at, handled_at, attempts)"
+                    " VALUES (:i, 'slack', :k, :m, 'w', :p, :r, :h, 0)",
+                    [
+                        {"i": 1, "k": "button_clicked", "m": "", "p": "", "r": at, "h": at},
+                        {
+                            "i": 2,
+                            "k": "form_submitted",
+                            "m": "slack:U1",
+                            "p": "{}",
+                            "r": at,
+                            "h": None,
+                        },
+                    ],
+                ),
             ],
         )
-        conn.executemany(
-            "INSERT INTO inbound_journal (id, platform, kind, member_key, worker_id, payload,"
-            " received_at, handled_at, attempts) VALUES (?, 'slack', ?, ?, 'w', ?, ?, ?, 0)",
+        upgrade(db_url)
+        events, journal = _run_sql(
+            db_url,
             [
-                (1, "button_clicked", "", "", "2026-11-04 10:31:48.1", "2026-11-04 10:31:49.2"),
-                (2, "form_submitted", "slack:U1", "{}", "2026-11-04 10:32:03.5", None),
+                ("SELECT event_id, received_at FROM inbound_event ORDER BY event_id", {}),
+                (
+                    "SELECT id, kind, member_key, payload, received_at, handled_at"
+                    " FROM inbound_journal ORDER BY id",
+                    {},
+                ),
             ],
         )
-    upgrade(url)
-    with sqlite3.connect(path) as conn:
-        events = sorted(conn.execute("SELECT event_id, received_at FROM inbound_event"))
-        journal = conn.execute(
-            "SELECT id, kind, member_key, received_at, handled_at FROM inbound_journal ORDER BY id"
-        ).fetchall()
+    finally:
+        upgrade(db_url)  # leave the shared PostgreSQL database at head whatever happened
+        _run_sql(db_url, [("DELETE FROM inbound_event", {}), ("DELETE FROM inbound_journal", {})])
     keyed = hmac.new(b"migration-test-secret", f"slack:{click}".encode(), hashlib.sha256)
-    assert events == sorted(
-        [
-            (keyed.hexdigest(), "2026-11-04 10:00:00.000000"),
-            (hashed, "2026-11-04 10:00:00.000000"),
-        ]
-    )
-    assert journal == [
-        (1, "", "", "2026-11-04 10:00:00.000000", "2026-11-04 10:00:00.000000"),
-        (2, "form_submitted", "slack:U1", "2026-11-04 10:00:00.000000", None),  # still open
+
+    def naive(value: Any) -> datetime | None:
+        if value is None:
+            return None
+        moment = datetime.fromisoformat(value) if isinstance(value, str) else value
+        return moment.replace(tzinfo=None)
+
+    assert [(e, naive(t)) for e, t in events] == sorted([(keyed.hexdigest(), hour), (hashed, hour)])
+    assert [(*row[:4], naive(row[4]), naive(row[5])) for row in journal] == [
+        (1, "", "", "", hour, hour),  # closed: nothing but the hours
+        (2, "form_submitted", "slack:U1", "{}", hour, None),  # still open: kept to handle it
     ]

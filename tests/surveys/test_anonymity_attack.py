@@ -35,7 +35,6 @@ from rallybot.bot.assembly import Rallybot
 from rallybot.bot.clock import SimulatedClock
 from rallybot.bot.config import Settings
 from rallybot.bot.events import ButtonClicked, ChannelRef, FormSubmitted, UserRef
-from rallybot.bot.journal import dedup_id
 from rallybot.bot.messages import Button
 from rallybot.storage.database import Database
 from rallybot.storage.repositories import upsert_member
@@ -95,9 +94,11 @@ QUESTION_TS = "1762245000.000100"
 reading the outbox knows it)."""
 
 
-SUB_SECOND = 128
-"""The test's clock has whole seconds: a click's action ts gets its number (below this) as
-microseconds, so that two clicks in one second differ, as real ones do."""
+SUB_SECOND = 2
+"""The test's clock has whole seconds: a click's action ts gets its number modulo this as
+microseconds, so that a member's two clicks in one second differ, as real ones do. A real
+action ts has 10^6 microseconds a second: the attacker's search (:func:`_clicks_by_member`)
+would cost 5 * 10^5 times more, affordable all the same (hashes are cheap)."""
 
 
 def _click_id(moment: datetime, micros: int, uid: str) -> str:
@@ -291,23 +292,14 @@ def _time_on_last_question(
     return _rank_pairing([(d, m) for m, d in spent.items()], lengths)
 
 
-SEARCH_SECONDS = 60
-"""How many seconds of candidate click times an attacker tries per member and deduplication
-row (each with :data:`SUB_SECOND` sub-second parts). A real Slack action ts has microseconds:
-a row dated to the second costs an attacker ~10^6 keyed hashes per member, one dated to the
-hour 3.6 * 10^9. The test grants a search of a minute: as cheap as a real row dated to the
-second, far cheaper than one dated to the hour."""
-
-
 async def _inbound_times(db: Database) -> tuple[dict[str, datetime], list[datetime]]:
-    """The deduplication rows' keyed ids -> time received, and the times of the form
-    submissions the deduplication rows and the journal's closed rows date."""
-    rows = await _fetch(db, "SELECT event_id, kind, received_at FROM inbound_event")
-    ids = {str(event_id): _as_utc(at) for event_id, _kind, at in rows}
-    forms = [_as_utc(at) for _id, kind, at in rows if kind == "form_submitted"]
-    journal = await _fetch(db, "SELECT kind, received_at FROM inbound_journal")
-    forms += [_as_utc(at) for kind, at in journal if kind == "form_submitted"]
-    return ids, sorted(set(forms))
+    """The deduplication rows' keyed ids -> time received, and every time an inbound event is
+    dated by: the deduplication rows, the journal's rows (received, handled, of any kind)."""
+    rows = await _fetch(db, "SELECT event_id, received_at FROM inbound_event")
+    ids = {str(event_id): _as_utc(at) for event_id, at in rows}
+    journal = await _fetch(db, "SELECT received_at, handled_at FROM inbound_journal")
+    times = {*ids.values(), *(_as_utc(t) for row in journal for t in row if t is not None)}
+    return ids, sorted(times)
 
 
 def _resolution(times: Sequence[datetime]) -> timedelta:
@@ -321,42 +313,43 @@ def _resolution(times: Sequence[datetime]) -> timedelta:
 async def _clicks_by_member(
     db: Database, members: dict[str, int], ids: dict[str, datetime]
 ) -> dict[int, list[datetime]]:
-    """member id -> the times of their clicks, found by working out the keyed hash of every
-    Slack-shaped id the row's stored time allows (the secret is kept in the database), within
-    :data:`SEARCH_SECONDS` per member and row."""
+    """member id -> the times of their clicks: the attacker works out the keyed hash of every
+    Slack-shaped id (the message, a member, a time) that each row's stored time allows, with
+    the secret kept in the database, and keeps those found among the rows."""
     secret = await server_secret(db)
-    window = _resolution(list(ids.values()))
-    if window.total_seconds() > SEARCH_SECONDS:
-        return {}  # the row dates the click too coarsely for the search to be affordable
-    candidates = {
-        dedup_id(secret, "memory", _click_id(at + timedelta(seconds=offset), micros, uid)): (
-            member,
-            at + timedelta(seconds=offset),
-        )
-        for at in set(ids.values())
-        for offset in range(int(window.total_seconds()))
-        for micros in range(SUB_SECOND)
-        for uid, member in members.items()
-    }
+    window = int(_resolution(list(ids.values())).total_seconds())
+    keyed = hmac.new(secret, digestmod=hashlib.sha256)
+    buckets: dict[datetime, set[str]] = {}
+    for key, at in ids.items():
+        buckets.setdefault(at, set()).add(key)
     clicks: dict[int, list[datetime]] = {}
-    for key in ids:
-        if key in candidates:
-            member, moment = candidates[key]
-            clicks.setdefault(member, []).append(moment)
+    for at, keys in buckets.items():
+        for offset in range(window):
+            moment = at + timedelta(seconds=offset)
+            for micros in range(SUB_SECOND):
+                for uid, member in members.items():
+                    candidate = keyed.copy()
+                    candidate.update(f"memory:{_click_id(moment, micros, uid)}".encode())
+                    if candidate.hexdigest() in keys:
+                        clicks.setdefault(member, []).append(moment)
     return clicks
 
 
 def _time_to_next_form(
-    clicks: dict[int, list[datetime]], forms: Sequence[datetime]
+    clicks: dict[int, list[datetime]], times: Sequence[datetime]
 ) -> dict[str, int]:
-    """Guess: pair each member's click to the next form submitted, keep their shortest gap
-    (the time between "Write my answer" and the form), the longer it, the longer their text;
-    paired by rank. No guess when the times tell no gap apart."""
+    """Guess: the first event dated after a member's last click ("Write my answer") is their
+    form; the longer the gap, the longer their text; paired by rank. No guess when the events
+    are dated too coarsely to time a gap (to the hour: an answer takes seconds to minutes to
+    type) or the times tell no gap apart."""
+    if not times or _resolution(times) > timedelta(minutes=1):
+        return {}
     spent: dict[int, timedelta] = {}
-    for member, times in clicks.items():
-        gaps = [min(f for f in forms if f >= t) - t for t in times if any(f >= t for f in forms)]
-        if gaps:
-            spent[member] = min(gaps)
+    for member, clicked in clicks.items():
+        last = max(clicked)
+        after = [t for t in times if t > last]
+        if after:
+            spent[member] = min(after) - last
     if len(set(spent.values())) < 2:
         return {}
     lengths = [(len(str(t)), r) for r, t in _TEXTS.items()]
@@ -484,12 +477,13 @@ async def test_no_join_ties_an_anonymous_answer_to_its_author(
     found["outbox, time on a question"] = _correct(timed, truth)
 
     # The deduplication rows and the journal's closed rows: a click's keyed id worked out
-    # again with the secret names its member; the time from their "Write my answer" to the
-    # next form submitted (as each row dates them) tells how long the text is.
-    ids, forms = await _inbound_times(db)
-    assert ids and forms, "the clicks and forms went through the deduplication rows"
+    # again with the secret names its member and its time (the id holds both); the time from
+    # their "Write my answer" to the next event the rows date (their form) tells how long the
+    # text is.
+    ids, times = await _inbound_times(db)
+    assert ids, "the clicks and forms went through the deduplication rows"
     clicks = await _clicks_by_member(db, members, ids)
-    found["inbound times, click to form"] = _correct(_time_to_next_form(clicks, forms), truth)
+    found["inbound times, click to form"] = _correct(_time_to_next_form(clicks, times), truth)
 
     # The inbound journal: each click and form is recorded before it is handled; a handled
     # row that kept its event would name the member next to their rating, choice and words.
