@@ -18,7 +18,9 @@ class InboundJournal(SQLModel, table=True):
 
     ``payload`` is the neutral event as JSON (see :mod:`bot.journal`); ``handled_at`` is set once
     the features have handled it. ``worker_id`` is the process that handles it: the recorder,
-    or the replica that adopted it after the recorder died. Purged some hours after handling.
+    or the replica that adopted it after the recorder died. Times are kept to the hour; a
+    handled row keeps nothing else of its event (see :mod:`storage.journal`). Purged some hours
+    after handling.
     """
 
     __tablename__ = "inbound_journal"
