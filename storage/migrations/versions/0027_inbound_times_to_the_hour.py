@@ -11,7 +11,7 @@ server secret (``RALLYBOT_SECRET_KEY`` from the environment, else the one kept i
 Nothing to restore on downgrade: the precise times and the raw ids are gone for good.
 
 Revision ID: 0027
-Revises: 0025
+Revises: 0026
 Create Date: 2026-12-04 16:30:00.000000
 """
 
