@@ -18,6 +18,7 @@ from rallybot.bot.adapters.base import Adapter, AdapterError, event_recorded
 from rallybot.bot.budget import SharedBudget
 from rallybot.bot.channels import ChannelSync, sync_channel_members
 from rallybot.bot.clock import Clock, SimulatedClock
+from rallybot.bot.commands import CommandSpec, catalogue
 from rallybot.bot.community import overlay as overlay_community
 from rallybot.bot.community import resolve as resolve_community
 from rallybot.bot.config import Settings
@@ -131,6 +132,7 @@ class Kernel:
         clock: Clock,
         *,
         features: Sequence[Feature],
+        command_order: Sequence[str] = (),
         campaign_paths: Sequence[Path] | None = None,
         worker_id: str | None = None,
         limiter: RateLimiter | None = None,
@@ -190,7 +192,13 @@ class Kernel:
         self._members_cache: tuple[tuple[int, datetime | None], list[MemberView]] | None = None
         self.features: tuple[Feature, ...] = tuple(ordered(features))
         self._by_type: dict[type[Feature], Feature] = {type(f): f for f in self.features}
-        self._command_names = {spec.name for f in self.features for spec in f.commands}
+        # The one catalogue of /rallybot subcommands, from the features' declarations, in the
+        # order the help and Discord show them (``command_order``, then the features' order).
+        self.commands: tuple[CommandSpec, ...] = catalogue(self.features, command_order)
+        self._command_names = {spec.name for spec in self.commands}
+        declare = getattr(adapter, "declare_commands", None)
+        if callable(declare):  # a platform that declares its commands up front (Discord)
+            declare(self.commands)
         self._file_kinds = [kind for f in self.features for kind in f.file_kinds]
         for feature in self.features:
             for subscription in feature.subscriptions():

@@ -13,13 +13,21 @@ from pathlib import Path
 from rallybot.bot.adapters.base import Adapter
 from rallybot.bot.app import Kernel
 from rallybot.bot.clock import Clock
+from rallybot.bot.commands import CommandSpec, catalogue
 from rallybot.bot.config import Settings
 from rallybot.bot.feature import Feature
 from rallybot.bot.ratelimit import RateLimiter
+from rallybot.handlers import COMMAND_ORDER
 from rallybot.handlers import features as installed_features
 from rallybot.storage.database import Database
 
-__all__ = ["Rallybot"]
+__all__ = ["Rallybot", "commands"]
+
+
+def commands(features: Sequence[Feature] | None = None) -> tuple[CommandSpec, ...]:
+    """The ``/rallybot`` subcommands of ``features`` (default: every feature), in the order
+    the help and Discord list them: the catalogue a :class:`Rallybot` holds, without a bot."""
+    return catalogue(installed_features() if features is None else features, COMMAND_ORDER)
 
 
 class Rallybot(Kernel):
@@ -45,6 +53,7 @@ class Rallybot(Kernel):
             adapter,
             clock,
             features=installed_features() if features is None else features,
+            command_order=COMMAND_ORDER,
             campaign_paths=campaign_paths,
             worker_id=worker_id,
             limiter=limiter,

@@ -19,6 +19,7 @@ from rallybot.storage.models import Member
 from rallybot.storage.repositories import get_member_by_platform_id, get_or_create_member
 
 if TYPE_CHECKING:
+    from rallybot.bot.commands import CommandSpec
     from rallybot.bot.feature import Feature
 
 __all__ = [
@@ -116,6 +117,8 @@ class BotContext(Protocol):
     adapter: Adapter
     settings: Settings
     campaigns: dict[str, Campaign]
+    commands: tuple[CommandSpec, ...]
+    """Every ``/rallybot`` subcommand the features declare, in help order."""
 
     async def answer(self, event: CommandInvoked, text: str) -> None:
         """Reply privately to the person who ran a command."""

@@ -538,7 +538,7 @@ def _syntax() -> set[str]:
     calendar (Babel's, not ours)."""
     from babel.dates import get_day_names, get_month_names
 
-    from rallybot.bot.commands import catalogue
+    from rallybot.bot.assembly import commands
     from rallybot.handlers.admin.feature import synopsis
 
     calendar = {
@@ -548,7 +548,7 @@ def _syntax() -> set[str]:
     # What is typed as it is: the usages' pieces outside their wrapped placeholders.
     typed = {
         piece
-        for spec in catalogue()
+        for spec in commands()
         for piece in re.split(f"{OPEN}[^{CLOSE}]*{CLOSE}", synopsis(spec, PSEUDO))
         if piece.strip()
     }
@@ -822,13 +822,12 @@ def test_the_cli_speaks_through_the_catalogs(tmp_path: Path) -> None:
 def test_the_help_usages_speak_through_the_catalogs() -> None:
     """``/rallybot help``'s usages in the pseudo-locale: the words standing for a value come
     from the catalogs; only what is typed as it is (names, flags, choices, prefixes) is not."""
-    import rallybot.handlers  # noqa: F401 (the features' own commands)
-    from rallybot.bot.commands import catalogue
+    from rallybot.bot.assembly import commands
     from rallybot.handlers.admin.feature import synopsis
 
     bare: list[str] = []
     with pseudo_locale():
-        for spec in catalogue():
+        for spec in commands():  # every feature's
             typed = {"rallybot", spec.name}
             for param in spec.params:
                 typed |= {param.prefix, *param.choices} - {""}
@@ -836,5 +835,5 @@ def test_the_help_usages_speak_through_the_catalogs() -> None:
                     typed.add(f"--{param.name}")
             usage = synopsis(spec, PSEUDO)
             bare += [f"{words} in {usage!r}" for words in [bare_words(usage, typed)] if words]
-    assert len(list(catalogue())) > 20
+    assert len(commands()) > 20
     assert not bare, "words that bypass the catalogs:\n" + "\n".join(bare)

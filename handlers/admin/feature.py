@@ -7,11 +7,12 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from rallybot.bot import formats, i18n
-from rallybot.bot.commands import COMMANDS, CommandSpec, catalogue, specs
+from rallybot.bot.commands import CommandSpec
 from rallybot.bot.context import user_locale
 from rallybot.bot.events import CommandInvoked
 from rallybot.bot.feature import Feature, Subscription
 from rallybot.bot.waves import open_wave, opened_waves
+from rallybot.handlers.admin.commands import COMMAND_SPECS
 from rallybot.handlers.stats.service import stats_command
 from rallybot.storage.models import CampaignStatus
 from rallybot.storage.repositories import list_states, set_campaign_status
@@ -20,7 +21,6 @@ if TYPE_CHECKING:
     from rallybot.bot.context import BotContext
 
 __all__ = [
-    "HELP",
     "AdminFeature",
     "help_text",
     "on_command",
@@ -29,7 +29,7 @@ __all__ = [
 ]
 
 
-ADMIN_COMMANDS = frozenset({"campaigns", "pause", "resume", "reload", "stats", "wave"})
+ADMIN_COMMANDS = frozenset(spec.name for spec in COMMAND_SPECS)
 
 
 def synopsis(spec: CommandSpec, locale: str | None = None) -> str:
@@ -65,10 +65,6 @@ def help_text(commands: Sequence[CommandSpec], locale: str | None = None) -> str
     return "\n".join(lines)
 
 
-HELP = help_text(COMMANDS)
-"""The help text in English (the message ids)."""
-
-
 async def on_command(event: CommandInvoked, ctx: BotContext) -> None:
     """Answer a ``/rallybot`` command privately."""
     name = event.name.lower()
@@ -78,7 +74,7 @@ async def on_command(event: CommandInvoked, ctx: BotContext) -> None:
         return  # with a question: handlers.helpdesk
     mine = await user_locale(ctx, event.user)
     if name in {"", "help"}:
-        await ctx.answer(event, help_text(catalogue(), mine))  # with the features' own commands
+        await ctx.answer(event, help_text(ctx.commands, mine))
         return
     if name not in ADMIN_COMMANDS:
         text = i18n.gettext(mine, 'Unknown command "{name}". Try /rallybot help.')
@@ -195,7 +191,7 @@ class AdminFeature(Feature):
     """The managers' campaign commands and the help text."""
 
     name = "admin"
-    commands = specs(*sorted(ADMIN_COMMANDS))
+    commands = COMMAND_SPECS
 
     def subscriptions(self) -> Sequence[Subscription]:
         """Attach this module's handlers."""

@@ -35,7 +35,6 @@ from typing import TYPE_CHECKING, Any
 import sqlalchemy as sa
 
 from rallybot.bot import formats, i18n, notices
-from rallybot.bot.commands import specs
 from rallybot.bot.context import locale_for, member_for, preferred_locale
 from rallybot.bot.events import (
     ButtonClicked,
@@ -52,6 +51,7 @@ from rallybot.bot.messages import member as member_text
 from rallybot.campaigns.engagement import Challenge, challenges_of
 from rallybot.campaigns.quiz import sanitize_answer
 from rallybot.campaigns.schema import pick_locale
+from rallybot.handlers.challenges.commands import COMMAND_SPECS
 from rallybot.handlers.points.service import find_member, grant
 from rallybot.storage import outbox
 from rallybot.storage.challenge_models import (
@@ -1243,7 +1243,7 @@ class ChallengesFeature(Feature):
 
     name = "challenges"
     after = ("members", "quiz", "onboarding")
-    commands = specs("challenges", "challenge", "invite")
+    commands = COMMAND_SPECS
     personal_data = (
         "challenge_progress",
         "challenge_done",

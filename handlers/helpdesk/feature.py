@@ -40,7 +40,6 @@ from typing import TYPE_CHECKING, Any
 import sqlalchemy as sa
 
 from rallybot.bot import i18n, notices
-from rallybot.bot.commands import specs
 from rallybot.bot.context import locale_for, member_for
 from rallybot.bot.events import (
     ButtonClicked,
@@ -59,6 +58,7 @@ from rallybot.bot.rota import Rota
 from rallybot.campaigns.faq import Faq, FaqIndex, Match, is_faq_file, load_faq
 from rallybot.campaigns.loader import CampaignLoadError, LoadError
 from rallybot.campaigns.quiz import sanitize_answer
+from rallybot.handlers.helpdesk.commands import COMMAND_SPECS
 from rallybot.handlers.points.service import grant
 from rallybot.storage import outbox
 from rallybot.storage.helpdesk_models import HelpTicket, TicketState
@@ -1160,7 +1160,7 @@ class HelpdeskFeature(Feature):
     """The help channel: tickets, the FAQ, reminders and escalations."""
 
     name = "helpdesk"
-    commands = specs("help", "helpdesk")
+    commands = COMMAND_SPECS
     personal_data = ("help_ticket",)
     file_kinds = (FileKind(FAQ_FILES, is_faq_file),)
 

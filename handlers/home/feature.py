@@ -12,7 +12,6 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from rallybot.bot import formats, i18n
-from rallybot.bot.commands import specs
 from rallybot.bot.context import locale_for
 from rallybot.bot.events import CommandInvoked, HomeOpened
 from rallybot.bot.feature import Feature, Subscription
@@ -20,6 +19,7 @@ from rallybot.bot.messages import Message
 from rallybot.bot.views import member_view
 from rallybot.campaigns.planner import plan
 from rallybot.handlers.challenges import service as challenges
+from rallybot.handlers.home.commands import COMMAND_SPECS
 from rallybot.handlers.onboarding import service as onboarding
 from rallybot.handlers.points import service as points
 from rallybot.storage.repositories import (
@@ -123,7 +123,7 @@ class HomeFeature(Feature):
     """``/rallybot me`` and the member's home tab."""
 
     name = "home"
-    commands = specs("me")
+    commands = COMMAND_SPECS
 
     def subscriptions(self) -> Sequence[Subscription]:
         """Attach this module's handlers."""

@@ -25,7 +25,6 @@ from typing import TYPE_CHECKING, Any
 import sqlalchemy as sa
 
 from rallybot.bot import i18n, notices
-from rallybot.bot.commands import specs
 from rallybot.bot.context import locale_for
 from rallybot.bot.events import (
     ButtonClicked,
@@ -57,6 +56,7 @@ from rallybot.campaigns.schema import (
     pick_locale,
 )
 from rallybot.campaigns.timeexpr import localize
+from rallybot.handlers.onboarding.commands import COMMAND_SPECS
 from rallybot.handlers.points.service import check_badges, grant
 from rallybot.storage import outbox
 from rallybot.storage.database import Database
@@ -1005,7 +1005,7 @@ class OnboardingFeature(Feature):
 
     name = "onboarding"
     after = ("members", "points", "quiz")
-    commands = specs("onboarding", "stop", "start")
+    commands = COMMAND_SPECS
     personal_data = ("onboarding_journey", "onboarding_task")
 
     def gates(self, ctx: BotContext) -> Sequence[Gate]:

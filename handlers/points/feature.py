@@ -26,7 +26,6 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 
 from rallybot.bot import i18n
-from rallybot.bot.commands import specs
 from rallybot.bot.context import locale_for, member_for
 from rallybot.bot.events import (
     CommandInvoked,
@@ -50,6 +49,7 @@ from rallybot.campaigns.rules import (
     load_rules,
     localized,
 )
+from rallybot.handlers.points.commands import COMMAND_SPECS
 from rallybot.storage import ledger
 from rallybot.storage.database import Database
 from rallybot.storage.ledger import Limits, Period, PointCounts
@@ -992,7 +992,7 @@ class PointsFeature(Feature):
     """Points, kudos, badges, seasons and the leaderboard commands."""
 
     name = "points"
-    commands = specs("points", "top", "kudos", "season")
+    commands = COMMAND_SPECS
     personal_data = ("point_entry", "point_total", "point_day", "badge_award")
 
     def __init__(self) -> None:

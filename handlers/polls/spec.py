@@ -1,5 +1,5 @@
 """The ``poll:`` block of a campaign step, registered as a step section
-(:mod:`campaigns.sections`), and the ``/rallybot poll`` catalogue entry.
+(:mod:`campaigns.sections`), and the ``/rallybot poll`` subcommand the feature declares.
 
 A poll step is a channel post (``post``) whose ``text`` is the question::
 
@@ -26,7 +26,7 @@ from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
-from rallybot.bot.commands import CommandSpec, ParamSpec, register
+from rallybot.bot.commands import CommandSpec, ParamSpec
 from rallybot.campaigns.sections import SectionLoc, StepSection
 from rallybot.campaigns.sections import register as register_section
 from rallybot.campaigns.templates import did_you_mean
@@ -152,25 +152,21 @@ POLL = register_section(
     )
 )
 
-POLL_COMMAND = register(
-    CommandSpec(
-        "poll",
-        N_("Managers: start a poll here now, see live counts, list polls"),
-        (
-            ParamSpec(
-                "poll",
-                # Translators: the usage of /rallybot poll: translate "Question?", "A", "B"
-                # and NAME; --multiple, --anonymous, closes=, results and list are typed as
-                # they are.
-                N_(
-                    '"Question?" "A" "B"... [--multiple] [--anonymous] [closes=2h]; '
-                    "results NAME; list"
-                ),
-                True,
-                placeholder=N_("POLL"),
-            ),
+POLL_COMMAND = CommandSpec(
+    "poll",
+    N_("Managers: start a poll here now, see live counts, list polls"),
+    (
+        ParamSpec(
+            "poll",
+            # Translators: the usage of /rallybot poll: translate "Question?", "A", "B"
+            # and NAME; --multiple, --anonymous, closes=, results and list are typed as
+            # they are.
+            N_('"Question?" "A" "B"... [--multiple] [--anonymous] [closes=2h]; results NAME; list'),
+            True,
+            placeholder=N_("POLL"),
         ),
-        admin=True,
-        group="manage",
-    )
-)[0]
+    ),
+    admin=True,
+    group="manage",
+)
+"""``/rallybot poll``: the polls feature's part of the catalogue (its ``commands``)."""

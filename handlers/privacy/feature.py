@@ -13,12 +13,12 @@ from typing import TYPE_CHECKING
 
 from rallybot.bot import i18n, notices
 from rallybot.bot.adapters.base import file_sender
-from rallybot.bot.commands import specs
 from rallybot.bot.context import locale_for
 from rallybot.bot.events import ButtonClicked, CommandInvoked
 from rallybot.bot.feature import Feature, RetentionTick, Subscription
 from rallybot.bot.journal import dedup_id
 from rallybot.bot.messages import Button, Message
+from rallybot.handlers.privacy.commands import COMMAND_SPECS
 from rallybot.handlers.privacy.personal_data import (
     erase_departed,
     erase_member,
@@ -353,7 +353,7 @@ class PrivacyFeature(Feature):
     name = "privacy"
     # Last of those that record a click: "forget" runs after they did.
     after = ("stats",)
-    commands = specs("mydata", "forget")
+    commands = COMMAND_SPECS
     personal_data = ("erasure_audit",)
 
     def subscriptions(self) -> Sequence[Subscription]:

@@ -22,7 +22,6 @@ from typing import TYPE_CHECKING, Any
 import sqlalchemy as sa
 
 from rallybot.bot import i18n, notices
-from rallybot.bot.commands import specs
 from rallybot.bot.context import locale_for, member_for
 from rallybot.bot.events import ButtonClicked, CommandInvoked, MessagePosted, UserRef
 from rallybot.bot.feature import Feature, FileKind, Subscription, Tick
@@ -41,6 +40,7 @@ from rallybot.campaigns.quiz import (
 )
 from rallybot.campaigns.schema import Campaign, pick_locale
 from rallybot.handlers.points.service import grant
+from rallybot.handlers.quiz.commands import COMMAND_SPECS
 from rallybot.storage.inserts import insert_for
 from rallybot.storage.models import CampaignStatus, Member, table_of
 from rallybot.storage.quiz_models import QuizAnswer, QuizMode, QuizRun, QuizState
@@ -1378,7 +1378,7 @@ class QuizFeature(Feature):
     """Quizzes: live, self-paced, of the day."""
 
     name = "quiz"
-    commands = specs("quiz")
+    commands = COMMAND_SPECS
     personal_data = ("quiz_run", "quiz_answer")
     file_kinds = (FileKind(BANK_FILES, is_bank_file),)
 

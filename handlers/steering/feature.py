@@ -22,7 +22,6 @@ from typing import TYPE_CHECKING, Any, Protocol
 import sqlalchemy as sa
 
 from rallybot.bot import formats, i18n, notices
-from rallybot.bot.commands import specs
 from rallybot.bot.context import member_for, user_locale
 from rallybot.bot.events import ButtonClicked, CommandInvoked, UserRef
 from rallybot.bot.feature import Feature, Subscription
@@ -34,6 +33,7 @@ from rallybot.campaigns.schema import Campaign, Step
 from rallybot.campaigns.timeline import default_window, timeline
 from rallybot.handlers.challenges.service import APPROVE_ACTION, REJECT_ACTION
 from rallybot.handlers.helpdesk.service import ACTION_SOLVED, ACTION_TAKE
+from rallybot.handlers.steering.commands import COMMAND_SPECS
 from rallybot.storage.audit_models import AuditEntry
 from rallybot.storage.challenge_models import ChallengeSubmission, SubmissionState
 from rallybot.storage.database import Database
@@ -626,7 +626,7 @@ class SteeringFeature(Feature):
     """The managers' chat controls: preview, send, skip, pending, timeline."""
 
     name = "steering"
-    commands = specs("preview", "send", "skip", "pending", "timeline")
+    commands = COMMAND_SPECS
     personal_data = ("audit_entry",)
 
     def subscriptions(self) -> Sequence[Subscription]:

@@ -47,7 +47,6 @@ from babel.numbers import format_decimal
 from sqlalchemy.exc import IntegrityError
 
 from rallybot.bot import formats, i18n, notices
-from rallybot.bot.commands import specs
 from rallybot.bot.context import locale_for, member_for
 from rallybot.bot.events import ButtonClicked, CommandInvoked, FormSubmitted, MessagePosted, UserRef
 from rallybot.bot.feature import Feature, Subscription, Tick
@@ -65,6 +64,7 @@ from rallybot.campaigns.survey import (
 )
 from rallybot.campaigns.survey import start_label as survey_start_label
 from rallybot.campaigns.timeexpr import parse_duration
+from rallybot.handlers.survey.commands import COMMAND_SPECS
 from rallybot.storage import outbox as outbox_store
 from rallybot.storage.anonymity import clear_sqlite_log
 from rallybot.storage.database import Database
@@ -1583,7 +1583,7 @@ class SurveyFeature(Feature):
     """Surveys: rounds, answers (anonymous or not) and results."""
 
     name = "survey"
-    commands = specs("survey")
+    commands = COMMAND_SPECS
     personal_data = ("survey_answer", "survey_responder", "survey_draft")
 
     async def reload(self, ctx: BotContext, files: Mapping[str, Sequence[Path]]) -> list[LoadError]:

@@ -13,10 +13,13 @@ from typing import ClassVar
 import pytest
 import sqlalchemy as sa
 
+import rallybot.bot.commands as commands_module
 from rallybot.bot.adapters.memory import MemoryAdapter
 from rallybot.bot.app import Kernel
+from rallybot.bot.assembly import Rallybot
+from rallybot.bot.assembly import commands as shipped_commands
 from rallybot.bot.clock import SimulatedClock
-from rallybot.bot.commands import CommandSpec, catalogue
+from rallybot.bot.commands import CommandSpec, ParamSpec, catalogue
 from rallybot.bot.config import Settings
 from rallybot.bot.context import BotContext
 from rallybot.bot.events import CommandInvoked, UserRef
@@ -30,7 +33,8 @@ from rallybot.bot.feature import (
     ordered,
 )
 from rallybot.campaigns.loader import LoadError
-from rallybot.handlers import FEATURES, features
+from rallybot.handlers import COMMAND_ORDER, FEATURES, features
+from rallybot.handlers.admin.feature import help_text
 from rallybot.handlers.privacy import personal_data as privacy
 from rallybot.storage.database import Database
 from rallybot.storage.journal_models import InboundJournal
@@ -68,12 +72,96 @@ def test_order_fails_clearly(given: list[tuple[str, tuple[str, ...]]], message: 
 def test_the_shipped_features_declare_the_catalogue_and_the_personal_tables_once() -> None:
     shipped = features()
     assert [type(f) for f in shipped] == list(FEATURES)  # their order satisfies every "after"
-    declared = [spec.name for f in shipped for spec in f.commands]
-    assert sorted(declared) == sorted(spec.name for spec in catalogue())
+    declared = [spec for f in shipped for spec in f.commands]
+    assert sorted(declared, key=lambda s: s.name) == sorted(
+        shipped_commands(), key=lambda s: s.name
+    )
+    assert len({spec.name for spec in declared}) == len(declared)
     tables = [table for f in shipped for table in f.personal_data]
     assert len(tables) == len(set(tables))
     assert set(tables) | set(privacy.KERNEL_TABLES) == set(privacy.REGISTRY)
     assert not set(tables) & set(privacy.KERNEL_TABLES)
+
+
+def _declaring(name: str, *commands: str) -> Feature:
+    specs = tuple(CommandSpec(c, f"The {c} command") for c in commands)
+    kind = type(f"F_{name}", (Feature,), {"name": name, "commands": specs})
+    return kind()
+
+
+def test_the_catalogue_is_made_from_the_features_declarations() -> None:
+    one, two = _declaring("one", "b", "a"), _declaring("two", "d", "c")
+    assert [s.name for s in catalogue([one, two])] == ["b", "a", "d", "c"]  # feature order
+    assert [s.name for s in catalogue([two, one])] == ["d", "c", "b", "a"]
+    # An order first (names no feature declares are skipped), the others after, in feature order
+    assert [s.name for s in catalogue([one, two], ("c", "ghost", "a"))] == ["c", "a", "b", "d"]
+    assert catalogue([]) == ()
+    with pytest.raises(ValueError, match='"a" is declared twice: by one and by three'):
+        catalogue([one, _declaring("three", "a")])
+
+
+def test_the_kernel_module_names_no_subcommand() -> None:
+    # Each feature declares its subcommands in its own package; bot/commands.py has only the
+    # types, the helpers and the catalogue made from the features (issue 11).
+    for name, value in vars(commands_module).items():
+        values = value if isinstance(value, tuple | list | dict) else (value,)
+        for item in values.values() if isinstance(values, dict) else values:
+            assert not isinstance(item, CommandSpec | ParamSpec), name
+    shipped = {spec.name for spec in shipped_commands()}
+    source = Path(commands_module.__file__ or "").read_text()
+    quoted = set(re.findall(r'"(\w+)"', source))
+    assert not quoted & shipped - {"text", "member", "flag"}, quoted & shipped
+
+
+def test_the_shipped_catalogue_keeps_the_help_order() -> None:
+    # The features run in another order: COMMAND_ORDER orders what members read.
+    names = [spec.name for spec in shipped_commands()]
+    assert (
+        names
+        == list(COMMAND_ORDER)
+        == [
+            *("help", "points", "top", "kudos", "quiz", "challenges", "challenge", "invite"),
+            *("onboarding", "me", "stop", "start", "mydata", "forget", "helpdesk", "campaigns"),
+            *("pause", "resume", "reload", "preview", "send", "skip", "pending", "timeline"),
+            *("wave", "stats", "season", "survey", "poll"),
+        ]
+    )
+    assert [s.name for s in catalogue(features())] != names  # the order is needed
+
+
+async def test_a_bot_holds_its_features_catalogue_and_declares_it_to_the_platform(
+    db: Database, tmp_path: Path
+) -> None:
+    class Declaring(MemoryAdapter):
+        declared: tuple[CommandSpec, ...] = ()
+
+        def declare_commands(self, commands: Sequence[CommandSpec]) -> None:
+            self.declared = tuple(commands)
+
+    settings = Settings(database_url=f"sqlite:///{tmp_path / 's.db'}", locale="en")
+    adapter = Declaring()
+    bot = Rallybot(settings, db, adapter, SimulatedClock(NOW), campaign_paths=[tmp_path])
+    assert bot.commands == adapter.declared == shipped_commands()
+    # A bot with another feature: its command is in the catalogue, the help and on Discord.
+    adapter = Declaring()
+    bot = Rallybot(
+        settings,
+        db,
+        adapter,
+        SimulatedClock(NOW),
+        features=[*features(), Echo()],
+        campaign_paths=[tmp_path],
+    )
+    assert adapter.declared == bot.commands == (*shipped_commands(), *Echo.commands)
+    who = UserRef("memory", "u1", "Ann")
+    await bot.handle(
+        CommandInvoked(
+            event_id="h1", platform="memory", user=who, occurred_at=NOW, name="help", args=()
+        )
+    )
+    text = adapter.directs[-1].message.text
+    assert text == help_text(bot.commands)
+    assert "/rallybot echo" in text and "Say it back" in text
 
 
 class Echo(Feature):

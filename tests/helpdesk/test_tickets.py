@@ -8,8 +8,8 @@ from datetime import timedelta
 from pathlib import Path
 
 from rallybot.bot.adapters.discord.render import render_message as render_discord
+from rallybot.bot.assembly import commands
 from rallybot.bot.clock import SimulatedClock
-from rallybot.bot.commands import catalogue
 from rallybot.bot.events import ChannelRef, ReactionAdded
 from rallybot.handlers.admin.feature import help_text
 from rallybot.handlers.helpdesk.feature import ACTION_FAQ, ACTION_SOLVED, ACTION_TAKE, POSTED
@@ -359,8 +359,8 @@ async def test_help_command_from_anywhere(db: Database, tmp_path: Path) -> None:
 
     # Without a question, /rallybot help is still the list of commands.
     await adapter.push(command("alice", "", clock))
-    # Every installed feature's commands, polls' included (registered as the features load).
-    assert adapter.directs[-1].message.text == help_text(catalogue())
+    # Every feature's commands, polls' included (each feature declares its own).
+    assert adapter.directs[-1].message.text == help_text(commands())
 
 
 async def test_private_help_goes_to_the_helpers(db: Database, tmp_path: Path) -> None:

@@ -18,6 +18,7 @@ import discord
 
 from rallybot.bot.adapters.base import event_recorded
 from rallybot.bot.adapters.discord.adapter import DiscordAdapter, build_client
+from rallybot.bot.assembly import commands
 from rallybot.bot.clock import Clock, SimulatedClock
 from rallybot.bot.config import Settings
 from rallybot.bot.events import Event
@@ -111,8 +112,10 @@ async def start_adapter(
     people: dict[int, str] | None = None,
     **options: Any,
 ) -> DiscordAdapter:
-    """A started adapter on a fresh primed client (close it with :func:`close_adapter`)."""
+    """A started adapter on a fresh primed client (close it with :func:`close_adapter`); its
+    ``/rallybot`` declares the shipped features' catalogue unless ``commands`` says else."""
     client = await ready_client(fake, people)
+    options.setdefault("commands", commands())
     adapter = DiscordAdapter(
         settings=settings or discord_settings(fake),
         clock=clock or SimulatedClock(datetime(2026, 9, 1, 9, 0, tzinfo=UTC)),

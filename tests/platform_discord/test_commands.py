@@ -9,17 +9,9 @@ import re
 
 import pytest
 
-import rallybot.bot.commands as commands_module
-from rallybot.bot.adapters.discord import adapter as discord_adapter
 from rallybot.bot.adapters.discord.adapter import DiscordAdapter
-from rallybot.bot.commands import (
-    COMMANDS,
-    CommandSpec,
-    ParamSpec,
-    args_from_options,
-    catalogue,
-    command,
-)
+from rallybot.bot.assembly import commands as shipped_commands
+from rallybot.bot.commands import CommandSpec, ParamSpec, args_from_options
 from rallybot.bot.events import CommandInvoked
 from rallybot.handlers.admin import feature as admin
 
@@ -54,10 +46,19 @@ def _handled_commands() -> set[str]:
     return names
 
 
+COMMANDS = shipped_commands()
+"""The catalogue of the shipped features, as a bot holds it."""
+
+
+def command(name: str) -> CommandSpec:
+    """The shipped catalogue's entry called ``name``."""
+    return next(spec for spec in COMMANDS if spec.name == name)
+
+
 def test_the_catalogue_has_every_command_a_handler_answers() -> None:
     answered = _handled_commands()
     assert {"points", "kudos", "quiz", "helpdesk", "onboarding", "survey", "forget"} <= answered
-    in_help = set(re.findall(r"/rallybot (\w+)", admin.HELP))
+    in_help = set(re.findall(r"/rallybot (\w+)", admin.help_text(COMMANDS)))
     names = [spec.name for spec in COMMANDS]
     assert answered | in_help <= set(names)
     assert len(names) == len(set(names))
@@ -79,7 +80,6 @@ def test_options_become_the_words_a_slack_user_would_type() -> None:
     help_spec = command("help")
     points_spec = command("points")
     stats_spec = command("stats")
-    assert help_spec is not None and points_spec is not None and stats_spec is not None
     assert args_from_options(help_spec, {"question": " Where is  the wifi? ", "private": True}) == (
         "--private",
         "Where",
@@ -99,15 +99,13 @@ def test_options_become_the_words_a_slack_user_would_type() -> None:
 async def test_the_synced_tree_has_every_catalogue_command(
     fake: FakeDiscord, running: tuple[DiscordAdapter, Recorder]
 ) -> None:
-    # The catalogue with the commands the installed features added (/rallybot poll).
-    import rallybot.handlers  # noqa: F401
-
-    assert "poll" in {spec.name for spec in catalogue()}
+    # The catalogue of the features, /rallybot poll (the polls feature's) included.
+    assert "poll" in {spec.name for spec in COMMANDS}
     commands = fake.commands[(fake.application_id, GUILD)]
     assert [c["name"] for c in commands] == ["rallybot"]
     top = {o["name"]: o for o in commands[0]["options"]}
     expected: list[str] = []
-    for spec in catalogue():
+    for spec in COMMANDS:
         name = spec.group or spec.name
         if name not in expected:
             expected.append(name)
@@ -116,8 +114,8 @@ async def test_the_synced_tree_has_every_catalogue_command(
     for option in commands[0]["options"]:
         if option["type"] == 2:  # a group of subcommands: /rallybot manage send ...
             synced |= {o["name"]: o for o in option["options"]}
-    assert sorted(synced) == sorted(spec.name for spec in catalogue())
-    for spec in catalogue():
+    assert sorted(synced) == sorted(spec.name for spec in COMMANDS)
+    for spec in COMMANDS:
         sub = synced[spec.name]
         assert sub["type"] == 1  # a subcommand
         assert sub["description"] == spec.description
@@ -153,7 +151,7 @@ async def _invoked(sink: Recorder, count: int) -> CommandInvoked:
 
 
 async def test_a_command_added_to_the_catalogue_is_in_the_help_and_on_discord(
-    fake: FakeDiscord, monkeypatch: pytest.MonkeyPatch
+    fake: FakeDiscord,
 ) -> None:
     # Discord's /rallybot is full (25 children): a new command goes in an existing group.
     wish = CommandSpec(
@@ -164,9 +162,7 @@ async def test_a_command_added_to_the_catalogue_is_in_the_help_and_on_discord(
     everyone, managers = admin.help_text(catalogue).split("Community managers:")
     assert "/rallybot wish WHAT" in everyone and "Make a wish" in everyone
     assert "/rallybot hush" in managers and "/rallybot hush" not in everyone
-    assert admin.help_text(COMMANDS) == admin.HELP
-    monkeypatch.setattr(discord_adapter, "catalogue", lambda: catalogue)
-    adapter = await start_adapter(fake, Recorder())
+    adapter = await start_adapter(fake, Recorder(), commands=catalogue)
     try:
         synced = fake.commands[(fake.application_id, GUILD)][0]["options"]
     finally:
@@ -175,19 +171,6 @@ async def test_a_command_added_to_the_catalogue_is_in_the_help_and_on_discord(
     assert by_name["wish"]["description"] == "Make a wish"
     assert [o["name"] for o in by_name["wish"]["options"]] == ["what"]
     assert "hush" in by_name
-
-
-def test_a_feature_registers_its_own_commands(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(commands_module, "_ADDED", [])
-    monkeypatch.setattr(commands_module, "_BY_NAME", dict(commands_module._BY_NAME))
-    wish = CommandSpec("wish", "Make a wish", group="manage")
-    assert commands_module.register(wish) == (wish,)
-    assert commands_module.catalogue() == (*COMMANDS, wish)
-    assert command("wish") == wish
-    assert commands_module.register(wish) == (wish,)  # the same spec again: nothing changes
-    assert commands_module.catalogue() == (*COMMANDS, wish)
-    with pytest.raises(ValueError, match="in the catalogue already"):
-        commands_module.register(CommandSpec("points", "Not the points"))
 
 
 async def test_kudos_passes_the_picked_member_as_a_mention(

@@ -17,7 +17,7 @@ import logging
 import re
 import time
 from collections import OrderedDict
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from typing import Any, Literal, Optional
 
 import aiohttp
@@ -44,7 +44,7 @@ from rallybot.bot.adapters.discord.render import (
     render_message,
 )
 from rallybot.bot.clock import Clock
-from rallybot.bot.commands import CommandSpec, args_from_options, catalogue
+from rallybot.bot.commands import CommandSpec, args_from_options
 from rallybot.bot.config import Settings
 from rallybot.bot.events import (
     ButtonClicked,
@@ -220,7 +220,8 @@ class DiscordAdapter:
     then a handler may answer it with a form (:meth:`open_form`, a modal, which can only be
     the first answer); the submitted modal becomes :class:`~bot.events.FormSubmitted`.
     ``/rallybot`` is an application command group synced to each configured guild at start,
-    with one subcommand per entry of :func:`bot.commands.catalogue`; the options' values become
+    with one subcommand per entry of the features' catalogue (:func:`bot.commands.catalogue`,
+    given by the kernel through :meth:`declare_commands`); the options' values become
     the words a Slack user would have typed (a picked member becomes ``<@id>``, as handlers
     read mentions). The invocation is deferred (ephemeral) as soon as it is recorded, and
     :meth:`respond` sends the private answer; a submitted form likewise. An interaction the bot
@@ -272,6 +273,7 @@ class DiscordAdapter:
         requests_per_second: float = DEFAULT_REQUESTS_PER_SECOND,
         ready_timeout: float = READY_TIMEOUT,
         sync_commands: bool = True,
+        commands: Sequence[CommandSpec] = (),
     ) -> None:
         del http_port  # the gateway needs no listening port
         if settings.discord_token is None and client is None:
@@ -311,7 +313,9 @@ class DiscordAdapter:
         self.ready_timeout = ready_timeout
         self.sync_commands = sync_commands
         self.client = client or build_client()
-        self.tree = self._build_tree()
+        # discord.py allows one command tree per client: declare_commands fills it again.
+        self.tree: app_commands.CommandTree[discord.Client] = app_commands.CommandTree(self.client)
+        self.declare_commands(commands)
         self._sink: EventSink | None = None
         self._gateway: asyncio.Task[None] | None = None
         self._owns_client = client is None
@@ -395,9 +399,14 @@ class DiscordAdapter:
 
     # -- application commands -----------------------------------------------------------
 
-    def _build_tree(self) -> app_commands.CommandTree[discord.Client]:
-        """``/rallybot`` with one subcommand per entry of :func:`bot.commands.catalogue`."""
-        tree: app_commands.CommandTree[discord.Client] = app_commands.CommandTree(self.client)
+    def declare_commands(self, commands: Sequence[CommandSpec]) -> None:
+        """Declare ``/rallybot`` with one subcommand per entry of ``commands``: the catalogue
+        of the bot's features (the kernel calls it with ``Kernel.commands`` when it is
+        built), in place of what was declared before; synced at :meth:`start`."""
+        tree = self.tree
+        tree.clear_commands(guild=None)
+        if not commands:
+            return  # no feature answers any: no /rallybot (Discord wants a group not empty)
         group = app_commands.Group(
             name="rallybot",
             description=app_commands.locale_str(
@@ -405,7 +414,7 @@ class DiscordAdapter:
             ),
         )
         subgroups: dict[str, app_commands.Group] = {}
-        for spec in catalogue():
+        for spec in commands:
             if spec.group is None:
                 group.add_command(self._subcommand(spec))
                 continue
@@ -421,7 +430,6 @@ class DiscordAdapter:
                 group.add_command(subgroup)
             subgroup.add_command(self._subcommand(spec))
         tree.add_command(group)
-        return tree
 
     def _subcommand(self, spec: CommandSpec) -> app_commands.Command[Any, ..., None]:
         """One subcommand: its options come from the catalogue; the values become the
