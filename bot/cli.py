@@ -23,6 +23,8 @@ from rallybot.bot import formats, i18n
 from rallybot.bot.config import (
     InvalidSettings,
     Settings,
+    campaigns_problem,
+    database_problem,
     hide_password,
     load_settings,
     parse_quiet_hours,
@@ -155,7 +157,9 @@ _locale: str | None = None  # --locale: the language of the CLI's words, over RA
 
 def _early_words() -> str:
     """The language of the CLI's words when the settings are not read (or cannot be):
-    ``--locale``, else ``RALLYBOT_LOCALE``, else the settings' default."""
+    ``--locale``, else ``RALLYBOT_LOCALE``, else the settings' default. A ``RALLYBOT_LOCALE``
+    that is no language code gives English, the language of the message ids (as the catalogs
+    do for any unknown language): nothing tells which language its writer reads."""
     default = str(Settings.model_fields["locale"].default)
     return _locale or os.environ.get("RALLYBOT_LOCALE", "").strip() or default
 
@@ -229,16 +233,23 @@ def _main_options(
 
 
 def _settings() -> Settings:
-    """The settings, read once; every problem is one line on stderr, then exit 2."""
+    """The settings, read once; every problem is one line on stderr, then exit 2. The lines
+    are in the language of ``--locale``, else ``RALLYBOT_LOCALE``, even when the settings
+    themselves are broken."""
     try:
         settings, warnings = load_settings(_env_file)
     except InvalidSettings as exc:
-        for line in exc.problems:
-            typer.echo(line, err=True)
+        _echo_problems(exc.problems, _early_words())
         raise typer.Exit(2) from None
-    for line in warnings:
-        typer.echo(line, err=True)
+    _echo_problems(warnings, _words(settings))
     return settings
+
+
+def _echo_problems(lines: Iterable[str], locale: str) -> None:
+    """Settings problems (messages of :mod:`rallybot.bot.config`) on stderr, one a line, in
+    ``locale``'s language; names, values and paths stay as typed."""
+    for line in lines:
+        typer.echo(file_words.render(line, locale), err=True)
 
 
 def _token_platforms(settings: Settings) -> list[str]:
@@ -370,7 +381,8 @@ def validate(
         settings, _ = load_settings()
     except InvalidSettings as exc:
         settings_problems = exc.problems
-    words = _locale or (settings.locale if settings is not None else None)
+    # broken settings: their problems (and the rest) still in --locale's or RALLYBOT_LOCALE's
+    words = _words(settings) if settings is not None else _early_words()
     # Translators: the word before a problem that does not fail validate (file:1:2: warning: ...).
     warning_word = i18n.gettext(words, "warning")
     notes: list[str] = []
@@ -509,7 +521,7 @@ def validate(
     for path in missing:
         typer.echo(i18n.gettext(words, "{path}: no such file or folder").format(path=path))
     for problem in settings_problems:
-        typer.echo(f"settings: {problem}")
+        typer.echo(f"settings: {file_words.render(problem, words)}")
     for summary in summarize_errors(errors, locale=words):
         typer.echo(summary)
     for *_, text in sorted(warnings):
@@ -868,19 +880,13 @@ def run(
     settings = _settings()
     words = _words(settings)
     if problems := path_problems(settings):  # files named in the settings, before any wait
-        for line in problems:
-            typer.echo(line, err=True)
+        _echo_problems(problems, words)
         raise typer.Exit(2)
     campaign_paths = campaigns or [settings.campaigns_dir]
     for folder in campaign_paths:
-        if not folder.exists():  # not "0 campaigns loaded": the bot would run with nothing
-            # Translators: the commands and RALLYBOT_CAMPAIGNS_DIR stay as they are.
-            none = i18n.gettext(
-                words,
-                "No campaign folder {folder}: set RALLYBOT_CAMPAIGNS_DIR or pass --campaigns "
-                "(rallybot examples copy DIR gives you examples to start).",
-            )
-            shown = none.format(folder=folder.resolve())
+        # not "0 campaigns loaded": the bot would run with nothing
+        if (none := campaigns_problem(folder, setting=False)) is not None:
+            shown = file_words.render(none, words)
             err.print(shown, style="red", markup=False, soft_wrap=True)
             raise typer.Exit(2)
     try:
@@ -1077,9 +1083,12 @@ def config_check(
     valid, 2 with one line per problem. Secrets are never shown."""
     settings = _settings()
     words = _words(settings)
-    if problems := path_problems(settings):
-        for line in problems:
-            typer.echo(line, err=True)
+    problems = path_problems(settings)
+    # rallybot run refuses to start without its campaigns folder: not "valid" here either
+    if (none := campaigns_problem(settings.campaigns_dir, setting=True)) is not None:
+        problems.append(none)
+    if problems:
+        _echo_problems(problems, words)
         raise typer.Exit(2)
     sources = setting_sources(_env_file)
     rows = [
@@ -1196,11 +1205,13 @@ async def _wait_for_db(settings: Settings) -> None:
     try:
         await wait_for_database(settings.database_url, within=settings.db_wait_seconds)
     except DatabaseUnreachable as exc:
-        typer.echo(str(exc), err=True)
+        typer.echo(file_words.render(database_problem(exc), _words(settings)), err=True)
         raise typer.Exit(2) from None
     except ValueError as exc:  # an in-memory SQLite URL: valid for embedding, not for a command
         shown = hide_password(settings.database_url)
-        typer.echo(f'Invalid setting DATABASE_URL="{shown}": {exc}.', err=True)
+        # Translators: DATABASE_URL and the URL stay as they are; the problem is in English.
+        invalid = i18n.gettext(_words(settings), 'Invalid setting DATABASE_URL="{url}": {problem}.')
+        typer.echo(invalid.format(url=shown, problem=exc), err=True)
         raise typer.Exit(2) from None
 
 
@@ -2117,7 +2128,8 @@ def main() -> None:
         missing = missing_extra(exc)
         if missing is None:
             raise
-        err.print(str(missing), style="red", markup=False, soft_wrap=True)  # [extra] is no tag
+        shown = file_words.render(missing.message, _early_words())
+        err.print(shown, style="red", markup=False, soft_wrap=True)  # [extra] is no tag
         raise SystemExit(2) from None
 
 

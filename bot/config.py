@@ -20,7 +20,7 @@ import re
 from collections.abc import Iterable, Iterator, Mapping
 from datetime import time, timedelta
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -48,7 +48,11 @@ from pydantic_settings import (
 from rallybot.bot.identity import identity_matches
 from rallybot.bot.rota import Rota, parse_rota
 from rallybot.campaigns.quiet_hours import QuietHours, parse_quiet_hours
+from rallybot.campaigns.words import N_, Text, nN_
 from rallybot.campaigns.zones import zone_problem
+
+if TYPE_CHECKING:  # the database's driver stack is heavy: a command's start need not load it
+    from rallybot.storage.database import DatabaseUnreachable
 
 __all__ = [
     "LOG_FORMATS",
@@ -57,6 +61,8 @@ __all__ = [
     "Port",
     "QuietHours",
     "Settings",
+    "campaigns_problem",
+    "database_problem",
     "hide_password",
     "identity_matches",
     "load_settings",
@@ -79,7 +85,7 @@ OTHER_VARIABLES = frozenset({"RALLYBOT_TEST_PG_URL", "RALLYBOT_ENV_FILE"})
 
 def _check_port(value: int) -> int:
     if not 1 <= value <= 65535:
-        raise ValueError("expected a TCP port number from 1 to 65535")
+        raise ValueError(N_("expected a TCP port number from 1 to 65535"))
     return value
 
 
@@ -330,8 +336,10 @@ class Settings(BaseSettings):
             for name in (str(part).strip() for part in value):
                 if name == "*":
                     raise ValueError(
-                        "RALLYBOT_TEAM_GROUPS lists the groups that are teams by name, e.g. "
-                        '"sales,marketing"; "*" is not supported'
+                        N_(
+                            "RALLYBOT_TEAM_GROUPS lists the groups that are teams by name, e.g. "
+                            '"sales,marketing"; "*" is not supported'
+                        )
                     )
                 if name:
                     names.setdefault(name.casefold(), name)
@@ -345,7 +353,9 @@ class Settings(BaseSettings):
             parts = [part.strip() for part in value.split(",") if part.strip()]
             bad = [part for part in parts if not part.isdigit()]
             if bad:
-                raise ValueError(f'DISCORD_GUILD_IDS holds numeric server ids, not "{bad[0]}"')
+                raise ValueError(
+                    N_('DISCORD_GUILD_IDS holds numeric server ids, not "{value}"', value=bad[0])
+                )
             return [int(part) for part in parts]
         return value
 
@@ -359,8 +369,12 @@ class Settings(BaseSettings):
                     continue
                 name, sep, target = item.partition("=")
                 if not sep or not name.strip() or not target.strip():
-                    example = 'look like "annonces=C0123"'
-                    raise ValueError(f'RALLYBOT_CHANNELS entries {example}, not "{item.strip()}"')
+                    raise ValueError(
+                        N_(
+                            'RALLYBOT_CHANNELS entries look like "annonces=C0123", not "{value}"',
+                            value=item.strip(),
+                        )
+                    )
                 mapping[name.strip()] = target.strip()
             return mapping
         return value
@@ -369,7 +383,7 @@ class Settings(BaseSettings):
     @classmethod
     def _check_database_url(cls, value: str) -> str:
         value = value.strip()
-        expected = "expected sqlite:///PATH or postgresql://USER:PASSWORD@HOST:PORT/NAME"
+        expected = N_("expected sqlite:///PATH or postgresql://USER:PASSWORD@HOST:PORT/NAME")
         scheme, sep, rest = value.partition("://")
         if not sep or scheme.lower() not in _DB_SCHEMES:
             raise ValueError(expected)
@@ -377,12 +391,14 @@ class Settings(BaseSettings):
             # An in-memory database (sqlite://) is fine for a program that builds its settings
             # itself (tests, embedding); path_problems refuses it for rallybot run.
             if rest and (not rest.startswith("/") or rest == "/"):
-                raise ValueError("expected sqlite:///PATH, a file (sqlite:////abs/path.db)")
+                raise ValueError(N_("expected sqlite:///PATH, a file (sqlite:////abs/path.db)"))
             return value
         try:
             urlsplit(value).port  # noqa: B018 (parsing it is the check)
         except ValueError:
-            raise ValueError(f"the port must be a number from 1 to 65535; {expected}") from None
+            raise ValueError(
+                N_("the port must be a number from 1 to 65535; {expected}", expected=expected)
+            ) from None
         return value
 
     @field_validator("log_level", mode="before")
@@ -392,8 +408,8 @@ class Settings(BaseSettings):
             level = value.strip().upper()
             if level not in LOG_LEVELS:
                 choices = ", ".join(LOG_LEVELS)
-                hint = _did_you_mean(level, LOG_LEVELS) or " (DEBUG is the most detailed)"
-                raise ValueError(f"expected one of {choices}{hint}")
+                hint = _did_you_mean(level, LOG_LEVELS) or N_(" (DEBUG is the most detailed)")
+                raise ValueError(N_("expected one of {choices}{hint}", choices=choices, hint=hint))
             return level
         return value
 
@@ -403,7 +419,8 @@ class Settings(BaseSettings):
         if isinstance(value, str):
             fmt = value.strip().lower()
             if fmt not in LOG_FORMATS:
-                raise ValueError(f"expected text or json{_did_you_mean(fmt, LOG_FORMATS)}")
+                hint = _did_you_mean(fmt, LOG_FORMATS)
+                raise ValueError(N_("expected text or json{hint}", hint=hint))
             return fmt
         return value
 
@@ -413,7 +430,7 @@ class Settings(BaseSettings):
         try:
             Locale.parse(value.strip().replace("-", "_"))
         except (UnknownLocaleError, ValueError, TypeError):
-            raise ValueError("expected a language code, such as fr, en or fr_CA") from None
+            raise ValueError(N_("expected a language code, such as fr, en or fr_CA")) from None
         return value.strip()
 
     @field_validator(
@@ -423,7 +440,7 @@ class Settings(BaseSettings):
     def _check_api_url(cls, value: str) -> str:
         parts = urlsplit(value.strip())
         if parts.scheme not in {"http", "https"} or not parts.hostname:
-            raise ValueError("expected an http:// or https:// address")
+            raise ValueError(N_("expected an http:// or https:// address"))
         return value.strip()
 
     @field_validator("console_url")
@@ -433,16 +450,16 @@ class Settings(BaseSettings):
             return None
         parts = urlsplit(value.strip())
         if parts.scheme not in {"http", "https"} or not parts.hostname:
-            raise ValueError("expected the console's address, such as https://bot.example.com")
+            raise ValueError(N_("expected the console's address, such as https://bot.example.com"))
         if parts.query or parts.fragment:
-            raise ValueError("expected an address without ?query or #fragment")
+            raise ValueError(N_("expected an address without ?query or #fragment"))
         return value.strip().rstrip("/")
 
     @field_validator("secrets_dir")
     @classmethod
     def _check_secrets_dir(cls, value: Path | None) -> Path | None:
         if value is not None and not value.is_dir():
-            raise ValueError("expected a folder of secret files (no such folder)")
+            raise ValueError(N_("expected a folder of secret files (no such folder)"))
         return value
 
     @field_validator("timezone")
@@ -460,7 +477,9 @@ class Settings(BaseSettings):
         try:
             time.fromisoformat(value.strip())
         except ValueError:
-            raise ValueError(f'expected a time of day like 17:00, not "{value}"') from None
+            raise ValueError(
+                N_('expected a time of day like 17:00, not "{value}"', value=value)
+            ) from None
         return value.strip()
 
     @field_validator("quiet_hours")
@@ -486,13 +505,21 @@ class Settings(BaseSettings):
     def _check_help_delays(self) -> Settings:
         if self.help_escalate_minutes <= self.help_remind_minutes:
             raise ValueError(
-                "RALLYBOT_HELP_ESCALATE_MINUTES must be more than RALLYBOT_HELP_REMIND_MINUTES "
-                f"({self.help_escalate_minutes} <= {self.help_remind_minutes})"
+                N_(
+                    "RALLYBOT_HELP_ESCALATE_MINUTES must be more than "
+                    "RALLYBOT_HELP_REMIND_MINUTES ({escalate} <= {remind})",
+                    escalate=self.help_escalate_minutes,
+                    remind=self.help_remind_minutes,
+                )
             )
         if self.help_stale_hours * 60 <= self.help_escalate_minutes:
             raise ValueError(
-                "RALLYBOT_HELP_STALE_HOURS must come after the escalation "
-                f"({self.help_stale_hours} h <= {self.help_escalate_minutes} min)"
+                N_(
+                    "RALLYBOT_HELP_STALE_HOURS must come after the escalation "
+                    "({hours} h <= {minutes} min)",
+                    hours=self.help_stale_hours,
+                    minutes=self.help_escalate_minutes,
+                )
             )
         return self
 
@@ -543,7 +570,7 @@ _DB_SCHEMES = frozenset(
 
 def _did_you_mean(word: str, choices: Iterable[str]) -> str:
     close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
-    return f' (did you mean "{close[0]}"?)' if close else ""
+    return N_(' (did you mean "{close}"?)', close=close[0]) if close else ""
 
 
 def _variable_names(field_name: str, field: FieldInfo) -> list[str]:
@@ -605,7 +632,10 @@ class _FileVariables(PydanticBaseSettingsSource):
                     continue
                 if place.get(name.upper(), "").strip():
                     problems.append(
-                        f"Invalid setting {name}_FILE: {name} is set too; set only one of them."
+                        N_(
+                            "Invalid setting {name}_FILE: {name} is set too; set only one of them.",
+                            name=name,
+                        )
                     )
                     continue
                 try:
@@ -613,14 +643,23 @@ class _FileVariables(PydanticBaseSettingsSource):
                 except (OSError, UnicodeDecodeError) as exc:
                     reason = getattr(exc, "strerror", None) or type(exc).__name__
                     problems.append(
-                        f'Invalid setting {name}_FILE="{path}": expected a readable file '
-                        f"holding {name} ({reason})."
+                        N_(
+                            'Invalid setting {name}_FILE="{path}": expected a readable file '
+                            "holding {name} ({reason}).",
+                            name=name,
+                            path=path,
+                            reason=reason,
+                        )
                     )
                     continue
                 if not text.strip():
                     problems.append(
-                        f'Invalid setting {name}_FILE="{path}": the file is empty; expected '
-                        f"it to hold {name}."
+                        N_(
+                            'Invalid setting {name}_FILE="{path}": the file is empty; expected '
+                            "it to hold {name}.",
+                            name=name,
+                            path=path,
+                        )
                     )
                     continue
                 values[name] = text
@@ -669,22 +708,36 @@ def _main_variable(name: str) -> str:
 
 
 def _expected(error: ErrorDetails) -> str:
-    """What a value should have been, in plain words."""
+    """What a value should have been, in plain words (a :class:`Text` where the words are
+    ours, so that the reader's language is chosen when it is shown)."""
     kind, ctx = error["type"], error.get("ctx") or {}
     if kind == "value_error" and "error" in ctx:
-        return str(ctx["error"])
+        raised = ctx["error"]
+        # the validators raise ValueError(N_(...)): keep the message object, not its English
+        args = getattr(raised, "args", ())
+        return args[0] if args and isinstance(args[0], Text) else str(raised)
     words = {
-        "int_parsing": "expected a whole number",
-        "int_from_float": "expected a whole number",
-        "float_parsing": "expected a number",
-        "bool_parsing": "expected true or false",
-        "greater_than_equal": f"expected {ctx.get('ge')} or more",
-        "greater_than": f"expected more than {ctx.get('gt')}",
-        "less_than_equal": f"expected {ctx.get('le')} or less",
-        "less_than": f"expected less than {ctx.get('lt')}",
-        "literal_error": f"expected {ctx.get('expected')}",
+        "int_parsing": N_("expected a whole number"),
+        "int_from_float": N_("expected a whole number"),
+        "float_parsing": N_("expected a number"),
+        "bool_parsing": N_("expected true or false"),
+        "greater_than_equal": N_("expected {limit} or more", limit=ctx.get("ge")),
+        "greater_than": N_("expected more than {limit}", limit=ctx.get("gt")),
+        "less_than_equal": N_("expected {limit} or less", limit=ctx.get("le")),
+        "less_than": N_("expected less than {limit}", limit=ctx.get("lt")),
+        # pydantic's own list of the choices ('error', 'warn' or 'ignore'), as it writes it
+        "literal_error": N_("expected {choices}", choices=ctx.get("expected")),
     }
     return words.get(kind, error["msg"].removeprefix("Value error, "))
+
+
+def _sentence(problem: str) -> str:
+    """``problem`` ending as a sentence: a full stop unless it ends with one already (or a
+    question, or a parenthesis)."""
+    if problem.endswith((".", "?", ")")):
+        return problem
+    # Translators: a problem with a setting ends here; the full stop of your language.
+    return N_("{problem}.", problem=problem)
 
 
 def _describe(error: ErrorDetails, variables: Mapping[str, str]) -> str:
@@ -692,21 +745,29 @@ def _describe(error: ErrorDetails, variables: Mapping[str, str]) -> str:
     expected."""
     message = _expected(error)
     if not error["loc"]:
-        return f"Invalid settings: {message}"
+        return N_("Invalid settings: {problem}", problem=message)
     name = _main_variable(str(error["loc"][0]))
     upper = name.upper()
+    problem = _sentence(message)
     if upper not in variables and f"{upper}_FILE" in variables:
-        shown = f" (read from {name}_FILE, value hidden)"
-    elif upper not in variables and "RALLYBOT_SECRETS_DIR" in variables:
-        shown = " (read from RALLYBOT_SECRETS_DIR, value hidden)"
-    elif upper in _secret_variables():
-        shown = " (value hidden)"
-    else:
-        value = hide_password(str(error.get("input", "")))
-        shown = f'="{value[:77]}..."' if len(value) > 80 else f'="{value}"'
-    if not message.endswith((".", "?", ")")):
-        message += "."
-    return f"Invalid setting {name}{shown}: {message}"
+        return N_(
+            "Invalid setting {name} (read from {name}_FILE, value hidden): {problem}",
+            name=name,
+            problem=problem,
+        )
+    if upper not in variables and "RALLYBOT_SECRETS_DIR" in variables:
+        return N_(
+            "Invalid setting {name} (read from RALLYBOT_SECRETS_DIR, value hidden): {problem}",
+            name=name,
+            problem=problem,
+        )
+    if upper in _secret_variables():
+        return N_("Invalid setting {name} (value hidden): {problem}", name=name, problem=problem)
+    value = hide_password(str(error.get("input", "")))
+    shown = f"{value[:77]}..." if len(value) > 80 else value
+    return N_(
+        'Invalid setting {name}="{value}": {problem}', name=name, value=shown, problem=problem
+    )
 
 
 def _known_variables() -> dict[str, str]:
@@ -759,15 +820,30 @@ def _unknown_lines(
     warnings: list[str] = []
     in_file = set(dotenv) - set(environment)
     for name, close in sorted(unknown_variables([*environment, *in_file]).items()):
-        where = " (in .env)" if name in in_file else ""
-        hint = f": did you mean {close}?" if close else ": not a Rallybot setting."
+        # the names stay as typed; the words around them are translated when shown
+        where = N_(" (in .env)") if name in in_file else ""
+        hint = (
+            N_(": did you mean {close}?", close=close) if close else N_(": not a Rallybot setting.")
+        )
         if name.upper().startswith("RALLYBOT_") and policy == "error":
             errors.append(
-                f"Unknown setting {name}{where}{hint} "
-                "(RALLYBOT_UNKNOWN_VARIABLES=warn starts anyway)"
+                N_(
+                    "Unknown setting {name}{where}{hint} "
+                    "(RALLYBOT_UNKNOWN_VARIABLES=warn starts anyway)",
+                    name=name,
+                    where=where,
+                    hint=hint,
+                )
             )
         elif policy != "ignore":
-            warnings.append(f"Warning: unknown setting {name}{where} ignored{hint}")
+            warnings.append(
+                N_(
+                    "Warning: unknown setting {name}{where} ignored{hint}",
+                    name=name,
+                    where=where,
+                    hint=hint,
+                )
+            )
     return errors, warnings
 
 
@@ -784,7 +860,12 @@ def load_settings(env_file: Path | None = None) -> tuple[Settings, list[str]]:
     """
     if env_file is not None and not env_file.is_file():
         raise InvalidSettings(
-            [f'Invalid setting RALLYBOT_ENV_FILE="{env_file}": expected a file (no such file).']
+            [
+                N_(
+                    'Invalid setting RALLYBOT_ENV_FILE="{path}": expected a file (no such file).',
+                    path=str(env_file),
+                )
+            ]
         )
     files = env_file if env_file is not None else Settings.model_config.get("env_file")
     dotenv, environment = _read_dotenv(files), _environment()
@@ -802,6 +883,37 @@ def load_settings(env_file: Path | None = None) -> tuple[Settings, list[str]]:
     return settings, warnings
 
 
+def database_problem(exc: DatabaseUnreachable) -> str:
+    """The line for a database that cannot be reached at start, kept translatable (the URL,
+    without its password, and the driver's reason stay as they are)."""
+    if exc.kind == "sqlite":
+        return N_(
+            "Cannot use the database {url}: {reason} (does its folder exist, and may this user "
+            "write there?)",
+            url=exc.url,
+            reason=exc.reason,
+        )
+    if exc.kind != "timeout":
+        return N_("Cannot use the database {url}: {reason}", url=exc.url, reason=exc.reason)
+    if not exc.waited:
+        return N_(
+            "Cannot reach the database {url}: {reason} (RALLYBOT_DB_WAIT_SECONDS sets how long "
+            "to wait)",
+            url=exc.url,
+            reason=exc.reason,
+        )
+    return nN_(
+        "Cannot reach the database {url} after {seconds} s and {n} attempt: {reason} "
+        "(RALLYBOT_DB_WAIT_SECONDS sets how long to wait)",
+        "Cannot reach the database {url} after {seconds} s and {n} attempts: {reason} "
+        "(RALLYBOT_DB_WAIT_SECONDS sets how long to wait)",
+        exc.attempts,
+        url=exc.url,
+        seconds=f"{exc.waited:g}",
+        reason=exc.reason,
+    )
+
+
 def path_problems(settings: Settings) -> list[str]:
     """One line for each file setting that names no file (checked by ``rallybot run``; the
     campaigns folder is checked there too, with ``--campaigns``)."""
@@ -809,8 +921,11 @@ def path_problems(settings: Settings) -> list[str]:
     url = settings.database_url.strip()
     if url.lower().startswith("sqlite") and url.partition("://")[2] in {"", "/:memory:"}:
         problems.append(
-            f'Invalid setting DATABASE_URL="{url}": expected sqlite:///PATH, a file (an '
-            "in-memory database would lose everything at each restart)."
+            N_(
+                'Invalid setting DATABASE_URL="{url}": expected sqlite:///PATH, a file (an '
+                "in-memory database would lose everything at each restart).",
+                url=url,
+            )
         )
     files = [
         ("RALLYBOT_ROSTER", settings.roster_file),
@@ -819,9 +934,44 @@ def path_problems(settings: Settings) -> list[str]:
     ]
     for name, path in files:
         if path is not None and not path.is_file():
-            why = "it is a folder" if path.is_dir() else f"no such file: {path.resolve()}"
-            problems.append(f'Invalid setting {name}="{path}": expected a file ({why}).')
+            if path.is_dir():
+                problem = N_(
+                    'Invalid setting {name}="{path}": expected a file (it is a folder).',
+                    name=name,
+                    path=str(path),
+                )
+            else:
+                problem = N_(
+                    'Invalid setting {name}="{path}": expected a file (no such file: {absolute}).',
+                    name=name,
+                    path=str(path),
+                    absolute=str(path.resolve()),
+                )
+            problems.append(problem)
     return problems
+
+
+def campaigns_problem(folder: Path, *, setting: bool) -> str | None:
+    """The line for a campaigns folder that does not exist (None when it does), naming its
+    absolute path: ``setting`` for ``RALLYBOT_CAMPAIGNS_DIR`` itself (``rallybot config
+    check``), else for a folder of ``rallybot run``, which ``--campaigns`` may name too."""
+    if folder.exists():
+        return None
+    if setting:
+        # Translators: RALLYBOT_CAMPAIGNS_DIR, the paths and the command stay as they are.
+        return N_(
+            'Invalid setting RALLYBOT_CAMPAIGNS_DIR="{path}": expected a folder of campaign '
+            "files (no such folder: {absolute}; rallybot examples copy DIR gives you examples "
+            "to start).",
+            path=str(folder),
+            absolute=str(folder.resolve()),
+        )
+    # Translators: the commands and RALLYBOT_CAMPAIGNS_DIR stay as they are.
+    return N_(
+        "No campaign folder {folder}: set RALLYBOT_CAMPAIGNS_DIR or pass --campaigns "
+        "(rallybot examples copy DIR gives you examples to start).",
+        folder=str(folder.resolve()),
+    )
 
 
 def setting_sources(env_file: Path | None = None) -> dict[str, str]:

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import importlib.util
 
+from rallybot.campaigns.words import N_
+
 __all__ = ["EXTRA_OF_MODULE", "PLATFORM_EXTRAS", "MissingExtraError", "missing_extra", "require"]
 
 # Top-level import name -> (what needs it, the extra that installs it).
@@ -18,7 +20,8 @@ EXTRA_OF_MODULE: dict[str, tuple[str, str]] = {
     "aiohttp": ("Slack", "slack"),  # bolt's async app; discord.py brings its own
     "discord": ("Discord", "discord"),
     "asyncpg": ("PostgreSQL", "postgres"),
-    "matplotlib": ("Report charts", "charts"),
+    # Translators: what needs the charts extra, in "... needs the charts extra" (or "for ...").
+    "matplotlib": (N_("Report charts"), "charts"),
 }
 
 
@@ -26,7 +29,13 @@ class MissingExtraError(RuntimeError):
     """A feature was asked for whose optional dependencies are not installed."""
 
     def __init__(self, feature: str, extra: str) -> None:
-        super().__init__(f"{feature} needs the {extra} extra: pip install 'rallybot[{extra}]'")
+        # a message object: the CLI shows it in the reader's language; the command stays
+        self.message = N_(
+            "{feature} needs the {extra} extra: pip install 'rallybot[{extra}]'",
+            feature=feature,
+            extra=extra,
+        )
+        super().__init__(self.message)
         self.feature = feature
         self.extra = extra
 

@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo
 
 from rallybot.bot import i18n
 from rallybot.bot.identity import identity_matches
+from rallybot.campaigns import words
 
 __all__ = ["DAYS", "Rota", "RotaSlot", "parse_rota", "staffing_warnings"]
 
@@ -198,9 +199,14 @@ def _days(text: str, slot: str) -> frozenset[int]:
         first, sep, last = part.partition("-")
         if first not in _DAY_NAMES or (sep and last not in _DAY_NAMES):
             wrong = first if first not in _DAY_NAMES else last
+            # Translators: the day names and "daily" are what the setting accepts: keep them.
             raise ValueError(
-                f'"{wrong}" is not a day in the helpers slot "{slot}" '
-                "(use mon, tue, wed, thu, fri, sat, sun, a range like mon-fri, or daily)"
+                words.N_(
+                    '"{wrong}" is not a day in the helpers slot "{slot}" '
+                    "(use mon, tue, wed, thu, fri, sat, sun, a range like mon-fri, or daily)",
+                    wrong=wrong,
+                    slot=slot,
+                )
             )
         start = _DAY_NAMES[first]
         end = _DAY_NAMES[last] if sep else start
@@ -218,7 +224,11 @@ def _time(text: str, slot: str) -> time:
         hours, minutes = (int(part) for part in text.split(":"))
         return time(hours, minutes)
     except ValueError:
-        raise ValueError(f'"{text}" is not a time of day in the helpers slot "{slot}"') from None
+        raise ValueError(
+            words.N_(
+                '"{text}" is not a time of day in the helpers slot "{slot}"', text=text, slot=slot
+            )
+        ) from None
 
 
 def parse_rota(text: str, timezone: str = "UTC") -> Rota:
@@ -231,23 +241,35 @@ def parse_rota(text: str, timezone: str = "UTC") -> Rota:
         parts = slot.split(" ", 2)
         if len(parts) < 3:
             raise ValueError(
-                f'the helpers slot "{slot}" needs days, hours and helpers, '
-                'like "mon-fri 09:00-18:00 U1,U2"'
+                words.N_(
+                    'the helpers slot "{slot}" needs days, hours and helpers, '
+                    'like "mon-fri 09:00-18:00 U1,U2"',
+                    slot=slot,
+                )
             )
         days_text, hours_text, people = parts
         match = _HOURS.match(hours_text)
         if match is None:
             raise ValueError(
-                f'"{hours_text}" in the helpers slot "{slot}" is not a time window '
-                '(like "09:00-18:00")'
+                words.N_(
+                    '"{hours}" in the helpers slot "{slot}" is not a time window '
+                    '(like "09:00-18:00")',
+                    hours=hours_text,
+                    slot=slot,
+                )
             )
         start, end = _time(match.group(1), slot), _time(match.group(2), slot)
         if start == end:
-            raise ValueError(f'the helpers slot "{slot}" starts and ends at the same time')
+            raise ValueError(
+                words.N_('the helpers slot "{slot}" starts and ends at the same time', slot=slot)
+            )
         helpers = tuple(dict.fromkeys(p.strip() for p in people.split(",") if p.strip()))
         if not helpers or any(" " in h for h in helpers):
             raise ValueError(
-                f'the helpers of the slot "{slot}" are comma-separated user ids, like "U1,U2"'
+                words.N_(
+                    'the helpers of the slot "{slot}" are comma-separated user ids, like "U1,U2"',
+                    slot=slot,
+                )
             )
         slots.append(RotaSlot(_days(days_text.lower(), slot), start, end, helpers))
     return Rota(tuple(slots), timezone)

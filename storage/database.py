@@ -549,7 +549,26 @@ def create_database(url: str, *, echo: bool = False) -> Database:
 
 
 class DatabaseUnreachable(Exception):
-    """The database could not be reached at start; the message is one line, no password."""
+    """The database could not be reached at start; the message is one line, no password.
+
+    Its parts are kept too, for a caller that words it in a reader's language (the CLI):
+    :attr:`url` (no password), :attr:`reason`, :attr:`kind` (``"sqlite"``: a local file that
+    cannot be used; ``"unusable"``: a failure waiting cannot fix; ``"timeout"``: still
+    unreachable after :attr:`waited` seconds and :attr:`attempts` attempts)."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        url: str = "",
+        reason: str = "",
+        kind: str = "unusable",
+        waited: float = 0.0,
+        attempts: int = 1,
+    ) -> None:
+        super().__init__(message)
+        self.url, self.reason, self.kind = url, reason, kind
+        self.waited, self.attempts = waited, attempts
 
 
 #: Driver errors that mean "not there yet" (the server starting up, or full): worth a retry.
@@ -603,7 +622,10 @@ async def _open_sqlite(path: str, safe: str) -> None:
     except sqlite3.Error as exc:
         raise DatabaseUnreachable(
             f"Cannot use the database {safe}: {exc} "
-            "(does its folder exist, and may this user write there?)"
+            "(does its folder exist, and may this user write there?)",
+            url=safe,
+            reason=str(exc),
+            kind="sqlite",
         ) from None
 
 
@@ -650,12 +672,20 @@ async def wait_for_database(
                 reason = _reason(exc)
                 left = deadline - loop.time()
                 if not _is_transient(exc):
-                    raise DatabaseUnreachable(f"Cannot use the database {safe}: {reason}") from None
+                    raise DatabaseUnreachable(
+                        f"Cannot use the database {safe}: {reason}", url=safe, reason=reason
+                    ) from None
                 if left <= 0:
-                    waited = f" after {within:g} s and {attempt} attempt(s)" if within else ""
+                    attempts = "attempt" if attempt == 1 else "attempts"
+                    waited = f" after {within:g} s and {attempt} {attempts}" if within else ""
                     raise DatabaseUnreachable(
                         f"Cannot reach the database {safe}{waited}: {reason} "
-                        "(RALLYBOT_DB_WAIT_SECONDS sets how long to wait)"
+                        "(RALLYBOT_DB_WAIT_SECONDS sets how long to wait)",
+                        url=safe,
+                        reason=reason,
+                        kind="timeout",
+                        waited=within,
+                        attempts=attempt,
                     ) from None
                 pause = min(delay, left)
                 _log.warning(

@@ -213,7 +213,7 @@ def test_run_refuses_an_unknown_platform() -> None:
 
 def test_invalid_settings_are_reported_without_a_traceback(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("RALLYBOT_TIMEZONE", "Mars/Olympus")
-    result = runner.invoke(app, ["health"])
+    result = runner.invoke(app, ["--locale", "en", "health"])
     assert result.exit_code == 2
     lines = result.stderr.splitlines()
     assert len(lines) == 1 and lines[0].startswith(

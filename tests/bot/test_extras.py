@@ -67,6 +67,7 @@ def test_the_command_line_prints_one_line(
         raise ModuleNotFoundError("No module named 'discord'", name="discord")
 
     monkeypatch.setattr("rallybot.bot.cli.app", boom)
+    monkeypatch.setenv("RALLYBOT_LOCALE", "en")  # no --locale: the app is replaced
     with pytest.raises(SystemExit) as stopped:
         main()
     assert stopped.value.code == 2

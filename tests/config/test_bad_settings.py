@@ -51,7 +51,7 @@ def test_one_line_and_exit_2(
     monkeypatch: pytest.MonkeyPatch, name: str, value: str, line: str | None
 ) -> None:
     monkeypatch.setenv(name, value)
-    result = runner.invoke(app, ["db", "current"])
+    result = runner.invoke(app, ["--locale", "en", "db", "current"])
     if line is None:
         assert result.exit_code == 0, result.output
         return
@@ -84,7 +84,7 @@ def test_every_command_that_reads_settings_reports_them(
     monkeypatch: pytest.MonkeyPatch, command: list[str]
 ) -> None:
     monkeypatch.setenv("RALLYBOT_LOG_LEVEL", "verbose")
-    result = runner.invoke(app, command)
+    result = runner.invoke(app, ["--locale", "en", *command])
     assert result.exit_code == 2, result.output
     assert result.stderr.splitlines() == [
         'Invalid setting RALLYBOT_LOG_LEVEL="verbose": expected one of DEBUG, INFO, WARNING, '
@@ -96,7 +96,7 @@ def test_several_problems_give_one_line_each(monkeypatch: pytest.MonkeyPatch) ->
     monkeypatch.setenv("RALLYBOT_LOG_FORMAT", "xml")
     monkeypatch.setenv("RALLYBOT_LOCALE", "??")
     monkeypatch.setenv("RALLYBOT_QUIET_HOUR", "22:00-07:00")
-    result = runner.invoke(app, ["db", "current"])
+    result = runner.invoke(app, ["--locale", "en", "db", "current"])
     assert result.exit_code == 2
     lines = result.stderr.splitlines()
     assert len(lines) == 3
@@ -112,14 +112,14 @@ def test_secret_values_never_appear_in_error_lines(
     token = tmp_path / "token"
     token.write_text("")
     monkeypatch.setenv("SLACK_BOT_TOKEN_FILE", str(token))
-    result = runner.invoke(app, ["db", "current"])
+    result = runner.invoke(app, ["--locale", "en", "db", "current"])
     assert result.exit_code == 2
     assert result.stderr.splitlines() == [
         f'Invalid setting SLACK_BOT_TOKEN_FILE="{token}": the file is empty; expected it to '
         "hold SLACK_BOT_TOKEN."
     ]
     token.write_text("xoxb-s3cret-token\n")
-    result = runner.invoke(app, ["db", "current"])
+    result = runner.invoke(app, ["--locale", "en", "db", "current"])
     assert result.exit_code == 2
     assert result.stderr.splitlines() == [
         'Invalid setting DATABASE_URL="postgresql://rallybot:***@db:70000/rallybot": the port '
@@ -134,7 +134,7 @@ def test_a_value_read_from_a_file_is_not_shown(
 ) -> None:
     (tmp_path / "grace").write_text("minus-five\n")
     monkeypatch.setenv("RALLYBOT_GRACE_MINUTES_FILE", str(tmp_path / "grace"))
-    result = runner.invoke(app, ["db", "current"])
+    result = runner.invoke(app, ["--locale", "en", "db", "current"])
     assert result.exit_code == 2
     assert result.stderr.splitlines() == [
         "Invalid setting RALLYBOT_GRACE_MINUTES (read from RALLYBOT_GRACE_MINUTES_FILE, value "
@@ -147,14 +147,14 @@ def test_run_checks_the_files_the_settings_name(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path, name: str
 ) -> None:
     monkeypatch.setenv(name, "missing.yaml")
-    result = runner.invoke(app, ["run", "--campaigns", str(tmp_path)])
+    result = runner.invoke(app, ["--locale", "en", "run", "--campaigns", str(tmp_path)])
     assert result.exit_code == 2
     assert result.stderr.splitlines() == [
         f'Invalid setting {name}="missing.yaml": expected a file (no such file: '
         f"{tmp_path / 'missing.yaml'})."
     ]
     monkeypatch.setenv(name, str(tmp_path))
-    result = runner.invoke(app, ["run", "--campaigns", str(tmp_path)])
+    result = runner.invoke(app, ["--locale", "en", "run", "--campaigns", str(tmp_path)])
     assert result.exit_code == 2
     assert "expected a file (it is a folder)." in result.stderr
 
@@ -162,7 +162,7 @@ def test_run_checks_the_files_the_settings_name(
 def _rallybot(args: list[str], env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess[str]:
     clean = {k: v for k, v in os.environ.items() if not k.startswith(("RALLYBOT_", "SLACK_"))}
     return subprocess.run(
-        [sys.executable, "-m", "rallybot.bot", *args],
+        [sys.executable, "-m", "rallybot.bot", "--locale", "en", *args],
         env={**clean, **env},
         cwd=cwd,
         capture_output=True,
@@ -214,7 +214,7 @@ def test_run_refuses_an_in_memory_database(monkeypatch: pytest.MonkeyPatch, tmp_
     # Programs that build their settings (tests, embedding) may use sqlite://; a bot that
     # runs must not: everything would be lost at each restart.
     monkeypatch.setenv("DATABASE_URL", "sqlite://")
-    result = runner.invoke(app, ["run", "--campaigns", str(tmp_path)])
+    result = runner.invoke(app, ["--locale", "en", "run", "--campaigns", str(tmp_path)])
     assert result.exit_code == 2
     assert result.stderr.splitlines() == [
         'Invalid setting DATABASE_URL="sqlite://": expected sqlite:///PATH, a file (an '

@@ -44,7 +44,7 @@ async def test_backoff_doubles_until_the_time_is_up(caplog: pytest.LogCaptureFix
     assert message.startswith(
         f"Cannot reach the database postgresql://rallybot:***@127.0.0.1:{url.split(':')[3]}"
     )
-    assert f"after 1.6 s and {len(delays) + 1} attempt(s)" in message
+    assert f"after 1.6 s and {len(delays) + 1} attempts" in message
     assert all("pw-s3cret" not in r.getMessage() for r in caplog.records)
 
 
@@ -115,7 +115,7 @@ def test_commands_that_write_refuse_an_in_memory_database(monkeypatch: pytest.Mo
 
     monkeypatch.setenv("DATABASE_URL", "sqlite://")
     for command in (["db", "upgrade"], ["campaign", "pause", "launch"]):
-        result = CliRunner().invoke(app, command)
+        result = CliRunner().invoke(app, ["--locale", "en", *command])
         assert result.exit_code == 2
         assert result.stderr.splitlines() == [
             'Invalid setting DATABASE_URL="sqlite://": DATABASE_URL must start with sqlite:/// '

@@ -60,7 +60,7 @@ def test_a_variable_and_its_file_together_are_an_error(
 
 def test_a_missing_secret_file_is_one_line(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("DISCORD_TOKEN_FILE", "/run/secrets/discord")
-    result = runner.invoke(app, ["db", "current"])
+    result = runner.invoke(app, ["--locale", "en", "db", "current"])
     assert result.exit_code == 2
     assert result.stderr.splitlines() == [
         'Invalid setting DISCORD_TOKEN_FILE="/run/secrets/discord": expected a readable file '
@@ -150,7 +150,7 @@ def test_unknown_slack_and_discord_variables_only_warn(monkeypatch: pytest.Monke
     monkeypatch.setenv("SLACK_BOT_TOKN", "xoxb-typo")
     monkeypatch.setenv("DISCORD_WEBHOOK", "another tool's")
     monkeypatch.setenv("DATABASE_ULR", "postgresql://db/rallybot")
-    result = runner.invoke(app, ["db", "current"])
+    result = runner.invoke(app, ["--locale", "en", "db", "current"])
     assert result.exit_code == 0, result.output
     assert result.stderr.splitlines() == [
         "Warning: unknown setting DATABASE_ULR ignored: did you mean DATABASE_URL?",
@@ -161,21 +161,21 @@ def test_unknown_slack_and_discord_variables_only_warn(monkeypatch: pytest.Monke
 
 def test_unknown_variables_policy(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     (tmp_path / ".env").write_text("RALLYBOT_TIMEZON=UTC\n")
-    result = runner.invoke(app, ["db", "current"])
+    result = runner.invoke(app, ["--locale", "en", "db", "current"])
     assert result.exit_code == 2
     assert result.stderr.splitlines() == [
         "Unknown setting RALLYBOT_TIMEZON (in .env): did you mean RALLYBOT_TIMEZONE? "
         "(RALLYBOT_UNKNOWN_VARIABLES=warn starts anyway)"
     ]
     monkeypatch.setenv("RALLYBOT_UNKNOWN_VARIABLES", "warn")
-    result = runner.invoke(app, ["db", "current"])
+    result = runner.invoke(app, ["--locale", "en", "db", "current"])
     assert result.exit_code == 0
     assert result.stderr.splitlines() == [
         "Warning: unknown setting RALLYBOT_TIMEZON (in .env) ignored: did you mean "
         "RALLYBOT_TIMEZONE?"
     ]
     monkeypatch.setenv("RALLYBOT_UNKNOWN_VARIABLES", "ignore")
-    result = runner.invoke(app, ["db", "current"])
+    result = runner.invoke(app, ["--locale", "en", "db", "current"])
     assert result.exit_code == 0 and result.stderr == ""
 
 
@@ -183,12 +183,14 @@ def test_env_file_option(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Non
     (tmp_path / ".env").write_text("RALLYBOT_LOG_LEVEL=verbose\n")  # not read with --env-file
     (tmp_path / "prod.env").write_text(f"DATABASE_URL=sqlite:///{tmp_path / 'prod.db'}\n")
     monkeypatch.delenv("DATABASE_URL")
-    result = runner.invoke(app, ["--env-file", "prod.env", "db", "upgrade"])
+    result = runner.invoke(app, ["--locale", "en", "--env-file", "prod.env", "db", "upgrade"])
     assert result.exit_code == 0, result.output
     assert (tmp_path / "prod.db").exists()
-    result = runner.invoke(app, ["db", "current"], env={"RALLYBOT_ENV_FILE": "prod.env"})
+    result = runner.invoke(
+        app, ["--locale", "en", "db", "current"], env={"RALLYBOT_ENV_FILE": "prod.env"}
+    )
     assert result.exit_code == 0, result.output
-    result = runner.invoke(app, ["--env-file", "missing.env", "db", "current"])
+    result = runner.invoke(app, ["--locale", "en", "--env-file", "missing.env", "db", "current"])
     assert result.exit_code == 2
     assert result.stderr.splitlines() == [
         'Invalid setting RALLYBOT_ENV_FILE="missing.env": expected a file (no such file).'
@@ -205,7 +207,7 @@ def test_config_check_shows_each_value_and_its_source(
     (tmp_path / ".env").write_text(f"RALLYBOT_LOCALE=en\nRALLYBOT_SECRETS_DIR={secrets}\n")
     monkeypatch.setenv("SLACK_BOT_TOKEN_FILE", str(tmp_path / "token"))
     monkeypatch.setenv("DATABASE_URL", "postgresql://rallybot:pw-s3cret@db:5432/rallybot")
-    result = runner.invoke(app, ["config", "check", "--format", "json"])
+    result = runner.invoke(app, ["--locale", "en", "config", "check", "--format", "json"])
     assert result.exit_code == 0, result.output
     assert "s3cret" not in result.output
     report = json.loads(result.stdout)
@@ -220,10 +222,10 @@ def test_config_check_shows_each_value_and_its_source(
     assert listed["DISCORD_TOKEN"] == {"value": "***", "source": "secrets folder"}
     assert listed["RALLYBOT_TIMEZONE"] == {"value": "Europe/Paris", "source": "default"}
     assert listed["SLACK_APP_TOKEN"] == {"value": "", "source": "default"}
-    result = runner.invoke(app, ["config", "check"])
+    result = runner.invoke(app, ["--locale", "en", "config", "check"])
     assert result.exit_code == 0
     assert result.stdout.startswith("Settings are valid: 2 from .env, 1 from SLACK_BOT_TOKEN_FILE")
     monkeypatch.setenv("RALLYBOT_RULES", "missing.yaml")
-    result = runner.invoke(app, ["config", "check"])
+    result = runner.invoke(app, ["--locale", "en", "config", "check"])
     assert result.exit_code == 2
     assert result.stderr.startswith('Invalid setting RALLYBOT_RULES="missing.yaml"')
