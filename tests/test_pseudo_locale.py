@@ -790,10 +790,32 @@ def test_the_cli_speaks_through_the_catalogs(tmp_path: Path) -> None:
         "discord invite-url": ["discord", "invite-url"],
         "try": ["try", str(broken)],
     }
+    # config check with broken settings: their problems are one line each, in the language
+    # of --locale although the settings (RALLYBOT_LOCALE among them) cannot be read
+    broken_settings = {
+        "config check (bad values)": {
+            "RALLYBOT_LOCALE": "klingon",
+            "RALLYBOT_LOG_LEVEL": "verbose",
+            "RALLYBOT_HTTP_PORT": "80800",
+            "RALLYBOT_GRACE_MINUTES": "-5",
+            "RALLYBOT_HELPERS": "someday 09:00-18:00 U1",
+            "RALLYBOT_TIMEZON": "UTC",
+        },
+        "config check (missing files)": {
+            "RALLYBOT_CAMPAIGNS_DIR": str(tmp_path / "nowhere"),
+            "RALLYBOT_ROSTER": str(tmp_path / "none.csv"),
+            "SLACK_BOT_TOKN": "x",
+        },
+    }
+    foreign |= {"klingon", "verbose", "80800", "-5", "someday", "UTC", "none.csv", "nowhere"}
     with pseudo_locale():
         runs = {
             name: runner.invoke(app, ["--locale", PSEUDO, *args], env=env)
             for name, args in commands.items()
+        }
+        runs |= {
+            name: runner.invoke(app, ["--locale", PSEUDO, "config", "check"], env=env | broken)
+            for name, broken in broken_settings.items()
         }
     codes = {name: result.exit_code for name, result in runs.items()}
     assert codes == {
@@ -806,11 +828,16 @@ def test_the_cli_speaks_through_the_catalogs(tmp_path: Path) -> None:
         "slack manifest": 2,
         "discord invite-url": 2,
         "try": 1,
+        "config check (bad values)": 2,
+        "config check (missing files)": 2,
     }, runs["validate"].output
     assert runs["validate"].output.count(":") > 6  # the errors were printed
     assert runs["roster import"].output.count(":") > 6
     assert runs["validate"].output.count(f"{warned}:") == 3  # and the warnings
     assert runs["validate"].output.count(f"{mistimed}:") == 3
+    # one line per problem: five values and the unknown variable; two files and a warning
+    assert len(runs["config check (bad values)"].stderr.splitlines()) == 6
+    assert len(runs["config check (missing files)"].stderr.splitlines()) == 3
     bare = [
         f"{name}: {found}"
         for name, result in runs.items()
