@@ -188,3 +188,31 @@ def test_an_audit_entry_the_page_has_no_words_for_is_shown_as_stored() -> None:
     )
     known = describe("sign-out", "console", "es")
     assert (known.action, known.detail) == ("Cerró sesión", "de la consola")
+
+
+DM_DRAFT = """\
+id: zones
+title: Zones
+timezone: Europe/Paris
+steps:
+  - id: hello
+    at: 2026-10-01 16:00
+    for: everyone
+    dm: "Hello"
+"""
+
+
+async def test_a_drafts_direct_messages_show_the_recipients_own_time_apart(
+    as_manager: ConsoleClient,
+) -> None:
+    """16:00 in the campaign's zone (Paris) is 15:00 for members in London: the row says both,
+    each in its own column, never 16:00 next to London's name."""
+    page = await as_manager.post(
+        "/drafts", data={"csrf_token": as_manager.csrf, "text": DM_DRAFT, "kind": "auto"}
+    )
+    assert page.status_code == 200
+    row = re.search(r'<table class="draft-timeline">.*?<tbody>\s*<tr>(.*?)</tr>', page.text, re.S)
+    assert row is not None, page.text
+    when_cell, their_cell = re.findall(r"<td>(.*?)</td>", row.group(1), re.S)[:2]
+    assert 'datetime="2026-10-01T16:00:00+02:00"' in when_cell and "London" not in when_cell
+    assert 'datetime="2026-10-01T15:00:00+01:00"' in their_cell and "Europe/London" in their_cell
