@@ -1173,8 +1173,11 @@ def examples_copy(
         "Copied {n} files into {folder}. Next: rallybot validate {next}",
         len(sources),
     )
+    # The examples in the reader's language when there are some (fr_CA reads fr), else English.
+    language = words.replace("-", "_").split("_")[0].lower()
+    shown = language if (EXAMPLES / language).is_dir() else "en"
     out.print(
-        escape(done.format(n=len(sources), folder=folder, next=folder / "en")), soft_wrap=True
+        escape(done.format(n=len(sources), folder=folder, next=folder / shown)), soft_wrap=True
     )
 
 

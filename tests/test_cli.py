@@ -541,6 +541,8 @@ def test_examples_copy_speaks_the_locale_with_real_plurals(tmp_path: Path) -> No
     copied = runner.invoke(app, ["--locale", "fr", "examples", "copy", str(tmp_path / "mine")])
     assert copied.exit_code == 0, copied.output
     assert "fichiers copiés dans" in copied.output and "(s)" not in copied.output
+    # The next step names the examples in the reader's language, where there are some.
+    assert copied.output.rstrip().endswith(f"rallybot validate {tmp_path / 'mine' / 'fr'}")
     again = runner.invoke(app, ["--locale", "de", "examples", "copy", str(tmp_path / "mine")])
     assert again.exit_code == 1
     assert "Dateien liegen schon in" in again.output and "--force" in again.output
@@ -548,3 +550,8 @@ def test_examples_copy_speaks_the_locale_with_real_plurals(tmp_path: Path) -> No
         app, ["--locale", "en", "examples", "copy", "--force", str(tmp_path / "mine")]
     )
     assert english.exit_code == 0 and "files into" in english.output
+    assert english.output.rstrip().endswith(str(tmp_path / "mine" / "en"))
+    german = runner.invoke(
+        app, ["--locale", "de", "examples", "copy", "--force", str(tmp_path / "mine")]
+    )
+    assert german.output.rstrip().endswith(str(tmp_path / "mine" / "en"))  # none in German

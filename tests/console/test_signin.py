@@ -62,7 +62,7 @@ async def test_a_manager_signs_in_with_slack(world: SignInWorld) -> None:
         assert f"{COOKIE}=" in cookie and "HttpOnly" in cookie and "Secure" in cookie
         audit = await browser.get("/audit")
         assert audit.status_code == 200
-        assert "sign-in" in audit.text and "console (slack)" in audit.text
+        assert "Signed in" in audit.text and "to the console, with Slack" in audit.text
         # the token, the code and the client secret never reach a page
         assert "secret-1" not in audit.text and "code=" not in audit.text
 
