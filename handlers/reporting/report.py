@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo
 
 from rich.console import Console
 from rich.markup import escape as rich_escape
@@ -27,6 +28,7 @@ from rallybot.bot.extras import require
 from rallybot.bot.i18n import N_
 from rallybot.handlers.reporting import indicators as ind
 from rallybot.handlers.reporting.indicators import (
+    NO_GROUP,
     ChallengeStats,
     Funnel,
     HelpTimes,
@@ -244,6 +246,14 @@ def _tables(
     def week(day: date) -> str:
         return formats.day(L, day)
 
+    def group(name: str) -> str:
+        # the members in no cohort: words of their own, not the stored mark
+        # Translators: the row of the members in no cohort, in the report's tables.
+        return i18n.gettext(L, "(none)") if name == NO_GROUP else name
+
+    # Translators: Net Promoter Score, as an abbreviation.
+    nps_word = i18n.gettext(L, "NPS")
+
     tables: list[tuple[str, list[str], list[list[str]]]] = []
     f = data.funnel
     tables.append(
@@ -264,7 +274,7 @@ def _tables(
     if data.funnel_by_cohort:
         header = [i18n.gettext(L, "Cohort"), *[stage_name(s.name, L) for s in f.stages]]
         rows = [
-            [name, *[f"{n(s.count)} ({pct(s.of_invited, L)})" for s in funnel.stages]]
+            [group(name), *[f"{n(s.count)} ({pct(s.of_invited, L)})" for s in funnel.stages]]
             for name, funnel in data.funnel_by_cohort.items()
         ]
         tables.append((i18n.gettext(L, "Funnel per cohort"), header, rows))
@@ -282,7 +292,7 @@ def _tables(
         (
             i18n.gettext(L, "Active members per week"),
             # Translators: a column header: every member, whatever their cohort.
-            [week_of, i18n.pgettext(L, "column", "All"), *cohorts],
+            [week_of, i18n.pgettext(L, "column", "All"), *map(group, cohorts)],
             weekly_rows,
         )
     )
@@ -324,7 +334,7 @@ def _tables(
                     i18n.gettext(L, "Round"),
                     i18n.gettext(L, "Responses"),
                     mean_rating,
-                    "NPS",
+                    nps_word,
                 ],
                 [
                     [r.survey, r.round, n(r.responses), num(r.mean_rating, 2, L), _nps(r.nps)]
@@ -352,7 +362,7 @@ def _tables(
             (
                 i18n.gettext(L, "Kudos per cohort"),
                 [i18n.gettext(L, "Cohort"), *kudos_header],
-                [[name, *_kudos_cells(k, L)] for name, k in data.kudos_by_cohort.items()],
+                [[group(name), *_kudos_cells(k, L)] for name, k in data.kudos_by_cohort.items()],
             )
         )
     tables.append(
@@ -386,7 +396,7 @@ def _tables(
                 i18n.gettext(L, "Ratings"),
                 mean_rating,
                 i18n.gettext(L, "NPS answers"),
-                "NPS",
+                nps_word,
             ],
             [
                 [week(r.week), n(r.n), num(r.value, 2, L), n(nps.n), _nps(nps.value)]
@@ -463,7 +473,7 @@ def _key_figures(data: ReportData, L: str | None) -> tuple[str, list[str], list[
         [i18n.gettext(L, "Quiz accuracy"), pct(q.accuracy, L)],
         [i18n.gettext(L, "Quiz mean score"), pct(q.mean_score, L)],
         [i18n.gettext(L, "Mean rating (1-5)"), rating],
-        ["NPS", nps],
+        [i18n.gettext(L, "NPS"), nps],
         [i18n.gettext(L, "Help tickets"), tickets],
         [i18n.gettext(L, "Median first response"), duration(h.median_first_response, L)],
         [i18n.gettext(L, "Median resolution"), duration(h.median_resolution, L)],
@@ -991,16 +1001,35 @@ td:first-child { text-align: left; }
 """
 
 
-def render_html(data: ReportData, charts: dict[str, bytes], locale: str | None = None) -> str:
+def render_html(
+    data: ReportData,
+    charts: dict[str, bytes],
+    locale: str | None = None,
+    zone: str | None = None,
+) -> str:
     """The whole report as one HTML page in ``locale``: charts inline, no script, no external
-    resource."""
+    resource. ``zone``: the time zone its time of writing is given in, named beside it (the
+    community's, as the console shows it); UTC when None."""
     e = html.escape
     lang = formats.babel_locale(locale).language
     title = i18n.gettext(locale, "Rallybot indicators")
     label = data.scope.title(locale)
-    generated = i18n.gettext(locale, "{scope} · generated {when} UTC").format(
-        scope=label, when=formats.moment(locale, data.generated_at)
-    )
+    if zone:
+        # Translators: {zone} is a time zone's name, such as "Europe/Paris".
+        generated = i18n.gettext(locale, "{scope} · generated {when} ({zone})").format(
+            scope=label,
+            when=formats.moment(locale, data.generated_at.astimezone(ZoneInfo(zone))),
+            zone=zone,
+        )
+    else:
+        generated = i18n.gettext(locale, "{scope} · generated {when} UTC").format(
+            scope=label, when=formats.moment(locale, data.generated_at)
+        )
+    # Outside the f-strings: Babel's extractor does not see a call inside one.
+    # Translators: the title of the report's section of charts.
+    charts_heading = i18n.gettext(locale, "Charts")
+    # Translators: the title of the report's section of tables.
+    figures_heading = i18n.gettext(locale, "Figures")
     parts = [
         "<!DOCTYPE html>",
         f'<html lang="{e(lang)}"><head><meta charset="utf-8">',
@@ -1009,7 +1038,7 @@ def render_html(data: ReportData, charts: dict[str, bytes], locale: str | None =
         f"<style>{_CSS}</style></head><body>",
         f"<h1>{e(title)}</h1>",
         f'<p class="meta">{e(generated)}</p>',
-        f"<h2>{e(i18n.gettext(locale, 'Charts'))}</h2>",
+        f"<h2>{e(charts_heading)}</h2>",
     ]
     for name in CHARTS:
         if name not in charts:
@@ -1021,8 +1050,7 @@ def render_html(data: ReportData, charts: dict[str, bytes], locale: str | None =
             f'alt="{caption}" width="750" height="360">'
             f"<figcaption>{caption}</figcaption></figure>"
         )
-    # Translators: the title of the report's section of tables.
-    parts.append(f"<h2>{e(i18n.gettext(locale, 'Figures'))}</h2>")
+    parts.append(f"<h2>{e(figures_heading)}</h2>")
     english = [title for title, _, _ in _tables(data)]  # the ids stay the same in every language
     for (title, header, rows), ident in zip(_tables(data, locale), english, strict=True):
         slug = "-".join(ident.lower().split())

@@ -5,6 +5,7 @@ asks for (so a forgotten ``make catalogs`` fails the build). Both domains: the b
 
 from __future__ import annotations
 
+import ast
 import copy
 import string
 from collections.abc import Iterable
@@ -117,6 +118,41 @@ def test_the_english_catalog_has_every_message_of_the_code() -> None:
         if english.get(message[0] if isinstance(message, tuple) else message, context) is None
     ]
     assert missing == [], "run `make catalogs`"
+
+
+def _literal_calls_in_fstrings(source: str) -> list[str]:
+    """The messages written as literals in a translation call inside an f-string, where
+    Babel's extractor does not see them (they would stay English in every language)."""
+    found = []
+    for node in ast.walk(ast.parse(source)):
+        if not isinstance(node, ast.JoinedStr):
+            continue
+        for call in ast.walk(node):
+            if not isinstance(call, ast.Call):
+                continue
+            name = getattr(call.func, "id", None) or getattr(call.func, "attr", None)
+            if name in KEYWORDS:
+                found.extend(
+                    arg.value
+                    for arg in call.args
+                    if isinstance(arg, ast.Constant) and isinstance(arg.value, str)
+                )
+    return found
+
+
+def test_no_message_is_written_inside_an_f_string() -> None:
+    found = {
+        f"{path.relative_to(ROOT)}: {message!r}"
+        for folder in ("bot", "handlers", "campaigns", "storage")
+        for path in (ROOT / folder).rglob("*.py")
+        for message in _literal_calls_in_fstrings(path.read_text(encoding="utf-8"))
+    }
+    assert found == set(), sorted(found)
+
+
+def test_the_f_string_check_catches_a_heading() -> None:
+    source = 'h = f"<h2>{e(i18n.gettext(locale, \'Charts\'))}</h2>"\nt = f"{gettext(x, y)}"\n'
+    assert _literal_calls_in_fstrings(source) == ["Charts"]
 
 
 def test_a_locale_falls_back_to_its_language_then_english() -> None:

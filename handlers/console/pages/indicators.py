@@ -302,7 +302,8 @@ async def report_html(
     except MissingExtraError:
         charts = {}
     return Response(
-        render_html(data, charts, viewer.locale),
+        # the community's zone, as every page of the console shows times
+        render_html(data, charts, viewer.locale, state.settings.timezone),
         media_type="text/html; charset=utf-8",
         headers={"Content-Disposition": 'attachment; filename="rallybot-report.html"'},
     )
