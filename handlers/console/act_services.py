@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 import sqlalchemy as sa
 
-from rallybot.bot.messages import Message
+from rallybot.bot.messages import Message, plain
 from rallybot.bot.views import member_view
 from rallybot.campaigns.journey import journey_of
 from rallybot.campaigns.loader import LoadError
@@ -167,15 +167,22 @@ class Reach:
 
 
 async def reach_of(
-    ctx: Console, campaign: Campaign, step: Step, target: str | None = None
+    ctx: Console,
+    campaign: Campaign,
+    step: Step,
+    target: str | None = None,
+    *,
+    locale: str | None = None,
 ) -> Reach:
     """How many people sending ``step`` now reaches (``target``: one audience, or ``@name``
-    for one member; None: the step's own audiences), as ``/rallybot send`` would send it."""
+    for one member; None: the step's own audiences), as ``/rallybot send`` would send it.
+    ``locale``: the language of the problem, when there is one."""
     reach = Reach(campaign.id, step.id, _kind(step), target or _target(step), 0)
     if step.is_dm:
-        found = await recipients(ctx.db, campaign, step, target)
+        found = await recipients(ctx.db, campaign, step, target, locale=locale)
         if isinstance(found, str):
-            reach.problem = found
+            # shown on a page as it is, not through a chat renderer: without the marks
+            reach.problem = plain(found)
         else:
             reach.members = found
             reach.people = len(found)

@@ -9,6 +9,7 @@ modules listed in :data:`rallybot.handlers.console.pages.PAGES`.
 
 from __future__ import annotations
 
+from http import HTTPStatus
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -17,6 +18,7 @@ from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, PlainTextResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
+from markupsafe import Markup, escape
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Mount, Route
@@ -27,6 +29,7 @@ from rallybot.handlers.console.kit import (
     ConsoleState,
     NotSignedIn,
     Role,
+    Viewer,
     console_state,
     current_viewer,
     forbidden_word,
@@ -35,7 +38,7 @@ from rallybot.handlers.console.kit import (
 from rallybot.handlers.console.oauth import Provider, providers_from_settings
 from rallybot.handlers.console.pages import PAGES
 from rallybot.handlers.console.security import LoginLimiter, SecurityMiddleware, check_csrf
-from rallybot.handlers.console.words import gettext
+from rallybot.handlers.console.words import gettext, ngettext
 
 __all__ = ["PREFIX", "console_url", "create_app", "standalone_app"]
 
@@ -129,7 +132,11 @@ def create_app(state: ConsoleState, *, providers: list[Provider] | None = None) 
             return JSONResponse(
                 {"detail": exc.detail}, status_code=exc.status_code, headers=exc.headers
             )
-        return _forbidden(request, str(exc.detail), status_code=exc.status_code)
+        viewer = await current_viewer(request)  # an unknown path ran no dependency
+        message = str(exc.detail)
+        if message == HTTPStatus(exc.status_code).phrase:  # Starlette's own English words
+            message = _stock_message(viewer, request, exc.status_code)
+        return _forbidden(request, message, status_code=exc.status_code)
 
     @app.exception_handler(RequestValidationError)
     async def bad_request(request: Request, exc: RequestValidationError) -> Response:
@@ -139,12 +146,19 @@ def create_app(state: ConsoleState, *, providers: list[Provider] | None = None) 
             {"loc": list(e.get("loc", ())), "msg": e.get("msg", ""), "type": e.get("type", "")}
             for e in exc.errors()
         ]
-        return JSONResponse({"detail": errors}, status_code=422)
+        if _is_api(request):
+            return JSONResponse({"detail": errors}, status_code=422)
+        # a page (an address edited by hand): a page in the reader's language, naming the
+        # fields as the address writes them
+        viewer = await current_viewer(request)
+        fields = sorted({str(e["loc"][-1]) for e in errors if e["loc"]})
+        return _forbidden(request, _bad_fields(viewer, request, fields), status_code=422)
 
     return app
 
 
 def _forbidden(request: Request, message: str, *, status_code: int = 403) -> Response:
+    # also every other error page: the template heads it by its status
     viewer = getattr(request.state, "viewer", None)
     return render(
         request,
@@ -153,6 +167,36 @@ def _forbidden(request: Request, message: str, *, status_code: int = 403) -> Res
         {"message": message, "status": status_code},
         status_code=status_code,
     )
+
+
+def _locale_of(viewer: Viewer | None, request: Request) -> str:
+    return viewer.locale if viewer else console_state(request).settings.locale
+
+
+def _stock_message(viewer: Viewer | None, request: Request, status_code: int) -> str:
+    """What an error page says when Starlette raised the error with its own words."""
+    locale = _locale_of(viewer, request)
+    if status_code == 404:
+        return gettext(locale, "There is no such page in the console.")
+    if status_code == 405:
+        return gettext(locale, "This page cannot be used that way.")
+    return gettext(locale, "The console could not answer this request.")
+
+
+def _bad_fields(viewer: Viewer | None, request: Request, fields: list[str]) -> Markup:
+    """What a page says of an address whose values it cannot use (the fields as code)."""
+    locale = _locale_of(viewer, request)
+    named = Markup(", ").join(Markup("<code>{}</code>").format(field) for field in fields)
+    return escape(
+        ngettext(
+            locale,
+            "The address has a value this page cannot use: {fields}. Go back and choose it "
+            "from the page.",
+            "The address has values this page cannot use: {fields}. Go back and choose them "
+            "from the page.",
+            len(fields),
+        )
+    ).format(fields=named)
 
 
 def standalone_app(console: FastAPI) -> Starlette:

@@ -21,7 +21,7 @@ from rallybot.campaigns.quiz import validate_all
 from rallybot.handlers.console.figures import IndicatorCache
 from rallybot.handlers.console.kit import ConsoleState, templates
 from rallybot.handlers.console.timeline import TimelineSource
-from rallybot.handlers.console.words import gettext, number
+from rallybot.handlers.console.words import gettext, language_name, number
 from rallybot.handlers.reporting.service import NO_GROUP, stage_name
 
 __all__ = [
@@ -134,6 +134,21 @@ def _duration(context: Context, seconds: float | None) -> str:
 
 
 @pass_context
+def _num(context: Context, value: float | None, pattern: str | None = None) -> str:
+    """A figure in the page's language ("1 234", "0,0" in French), with a Babel ``pattern``
+    when given; a dash when there is nothing to measure."""
+    if value is None:
+        return "—"
+    return number(value, context.get("locale"), pattern)
+
+
+@pass_context
+def _language(context: Context, code: str | None) -> str:
+    """A language code ("fr") by its name in the page's language ("français")."""
+    return language_name(code, context.get("locale"))
+
+
+@pass_context
 def _stage(context: Context, name: str) -> str:
     """A funnel stage's name (the report's words for it)."""
     return stage_name(name, context.get("locale"))
@@ -152,6 +167,8 @@ def _babel(context: Context) -> str:
 
 templates.env.filters.setdefault("pct", _pct)
 templates.env.filters.setdefault("duration", _duration)
+templates.env.filters.setdefault("num", _num)
+templates.env.filters.setdefault("language", _language)
 templates.env.filters.setdefault("stage", _stage)
 templates.env.filters.setdefault("group", _group)
 templates.env.filters.setdefault("basename", _basename)

@@ -28,7 +28,7 @@ from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 
-from rallybot.bot.messages import Message
+from rallybot.bot.messages import Message, plain
 from rallybot.bot.views import member_view
 from rallybot.bot.waves import opened_waves
 from rallybot.campaigns.planner import MemberView, build_message, openings
@@ -188,7 +188,8 @@ def _preview_text(payload: Mapping[str, Any]) -> str:
     message = payload.get("message")
     if not isinstance(message, dict):
         return ""
-    flat = " ".join(str(message.get("title") or message.get("text") or "").split())
+    # without the member marks: the extract is shown as it is, not through a renderer
+    flat = " ".join(plain(str(message.get("title") or message.get("text") or "")).split())
     return flat if len(flat) <= 70 else flat[:69] + "…"
 
 
@@ -435,7 +436,7 @@ class TimelineSource:
             zone=row.zone,
             locale=row.locale,
             status="planned",
-            preview=row.preview,
+            preview=plain(row.preview),
             tiebreak=tiebreak,
         )
 

@@ -49,6 +49,7 @@ __all__ = [
     "gettext",
     "install",
     "language",
+    "language_name",
     "ngettext",
     "number",
     "pgettext",
@@ -89,6 +90,18 @@ def number(value: int | float, locale: str | None, pattern: str | None = None) -
         return format_decimal(value, pattern, locale=(locale or "en").replace("-", "_"))
     except (ValueError, LookupError):
         return format_decimal(value, pattern, locale="en")
+
+
+def language_name(code: str | None, locale: str | None) -> str:
+    """The name of the language ``code`` ("fr", "es_MX") in ``locale``'s language
+    ("français", "espagnol (Mexique)"), from Babel's CLDR data; the code itself when Babel
+    does not know it."""
+    try:
+        shown = Locale.parse((code or "").strip().replace("-", "_"))
+        reader = Locale.parse((locale or "en").replace("-", "_"))
+    except (UnknownLocaleError, ValueError, TypeError):
+        return code or ""
+    return shown.get_display_name(reader) or code or ""
 
 
 def weekday_names(locale: str | None) -> list[str]:

@@ -22,10 +22,10 @@ import pytest
 import sqlalchemy as sa
 
 from rallybot.handlers.console.kit import COOKIE
-from rallybot.handlers.console.words import weekday_names
+from rallybot.handlers.console.words import language_name, weekday_names
 from rallybot.storage.audit_models import AuditEntry
 from rallybot.storage.challenge_models import ChallengeSubmission
-from rallybot.storage.models import Member
+from rallybot.storage.models import CampaignState, Member
 from rallybot.storage.outbox import insert_deliveries
 from rallybot.storage.repositories import get_member_by_platform_id
 from tests.console.conftest import (
@@ -72,7 +72,8 @@ class _Texts(HTMLParser):
     def handle_endtag(self, tag: str) -> None:
         if self._skip and self._skip[-1] == tag:
             self._skip.pop()
-        self._after_time = tag == "time" and not self._skip and bool(self.found)
+        # a field's name (a <code>) inside a sentence too
+        self._after_time = tag in {"time", "code"} and not self._skip and bool(self.found)
 
     def handle_data(self, data: str) -> None:
         if self._skip or not data.strip():
@@ -194,6 +195,7 @@ async def pseudo(console: ConsoleEnv) -> AsyncIterator[list[str]]:
         *BROKEN_DRAFT.strip().splitlines(),
         *LOADER_TEXTS,
         *weekday_names(PSEUDO),  # Babel's (CLDR) names of the days, not the catalogs'
+        *(language_name(code, PSEUDO) for code in ("en", "fr", PSEUDO)),  # Babel's too
         "slack",
         "console",
         "fr",
@@ -248,11 +250,19 @@ async def _pages(console: ConsoleEnv, http: ConsoleClient) -> dict[str, httpx.Re
         f"/members/{member.id}/erase",
         "/timeline/no-such-entry",
         "/timeline?from=not-a-day",
+        "/timeline?view=calendar&month=2026-13",  # an address edited by hand
+        "/no-such-page",
+        "/indicators/report.html",
     ):
         got[path] = await http.get(path)
     got["htmx fragment"] = await http.get(f"/timeline/{entry}", headers={"HX-Request": "true"})
     for action in ("send", "skip", "retry"):
         got[f"confirm {action}"] = await http.get("/act/confirm", params={**act, "action": action})
+    nobody = {"campaign": "connect-launch", "step": "welcome", "target": "@nobody"}
+    got["confirm nobody"] = await http.get("/act/confirm", params={**nobody, "action": "send"})
+    got["preview sent"] = await http.post(
+        "/act/preview", data={**form, **act, "key": "preview-key-1"}
+    )
     got["draft checked"] = await http.post("/drafts", data={**form, "text": BROKEN_DRAFT})
     got["roster refused"] = await http.post(
         "/members/roster",
@@ -260,7 +270,10 @@ async def _pages(console: ConsoleEnv, http: ConsoleClient) -> dict[str, httpx.Re
         files={"file": ("team.csv", BAD_ROSTER, "text/csv")},
     )
     got["erase unconfirmed"] = await http.post(f"/members/{member.id}/erase", data=form)
+    async with console.db.session() as session:  # the database knows the campaign: it pauses
+        session.add(CampaignState(id="connect-launch", title="Connect", source="x.yaml"))
     got["paused"] = await http.post("/campaigns/connect-launch/pause", data=form)
+    got["campaigns paused"] = await http.get("/campaigns")
     got["csrf refused"] = await http.post("/campaigns/connect-launch/resume", data={})
     got["audit"] = await http.get("/audit")
     return got
@@ -279,6 +292,10 @@ async def test_every_console_page_is_in_the_catalogs(
         session.add_all(AuditEntry(at=at, actor=MANAGER, action=a, target=t) for a, t in AUDITED)
         # deliveries already made, in each state: the campaigns page counts them by state
         await insert_deliveries(session, [_delivery(status, at) for status in DELIVERED])
+    # the messages' previews (the recipients' words, in their language), as the API gives
+    # them before the pages' actions pause the campaign
+    listed = await as_manager.get("/api/timeline", params={"limit": 200})
+    previews = {entry["preview"] for entry in listed.json()["entries"] if entry["preview"]}
     got = await _pages(console, as_manager)
     follow = {"follow_redirects": True}
     got["helper refused"] = await as_helper.get("/campaigns")
@@ -294,14 +311,15 @@ async def test_every_console_page_is_in_the_catalogs(
     assert statuses["/campaigns"] == 200 and statuses["htmx fragment"] == 200, statuses
     assert {statuses["helper refused"], statuses["member refused"]} == {403}, statuses
     assert statuses["/timeline/no-such-entry"] == 404, statuses
+    assert statuses["/no-such-page"] == 404, statuses
+    assert statuses["/timeline?view=calendar&month=2026-13"] == 422, statuses
+    assert statuses["/indicators/report.html"] == 200, statuses
+    assert statuses["campaigns paused"] == 200 and statuses["confirm nobody"] == 200, statuses
     assert statuses["csrf refused"] == 403, statuses
     async with console.db.read() as session:
         recorded = (await session.execute(sa.select(AuditEntry))).scalars().all()
     # the audit log's actions are translated where shown (its targets' ids are data above)
     assert {e.action for e in recorded} >= {action for action, _ in AUDITED}
-    # the messages' previews (the recipients' words, in their language), as the API gives them
-    listed = await as_manager.get("/api/timeline", params={"limit": 200})
-    previews = {entry["preview"] for entry in listed.json()["entries"] if entry["preview"]}
     data = sorted({*pseudo, *previews}, key=len, reverse=True)
     problems = {
         name: found for name, response in got.items() if (found := bare(response.text, data))

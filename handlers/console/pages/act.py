@@ -32,7 +32,7 @@ from rallybot.handlers.console.kit import (
     render,
     require,
 )
-from rallybot.handlers.console.words import N_, gettext, ngettext
+from rallybot.handlers.console.words import N_, gettext, language_name, ngettext
 from rallybot.handlers.steering.service import find_step, retry_failed, send_now, skip_step
 from rallybot.storage.models import Delivery, DeliveryStatus, table_of
 from rallybot.storage.repositories import get_member
@@ -129,7 +129,7 @@ def _reach_out(reach: Reach) -> ReachOut:
 
 async def _send(state: ConsoleState, viewer: Viewer, order: SendIn) -> ActDone:
     campaign, step = _step(state, order.campaign, order.step)
-    reach = await reach_of(console_of(state), campaign, step, order.target)
+    reach = await reach_of(console_of(state), campaign, step, order.target, locale=viewer.locale)
     if reach.problem is not None:
         raise HTTPException(422, reach.problem)
     if step.is_dm and not reach.members:
@@ -221,7 +221,9 @@ async def act_confirm(
     names = {"step": found_step.id, "campaign": found_campaign.id}
     reach: Reach | None = None
     if action == "send":
-        reach = await reach_of(console_of(state), found_campaign, found_step, target or None)
+        reach = await reach_of(
+            console_of(state), found_campaign, found_step, target or None, locale=viewer.locale
+        )
         if found_step.is_dm:
             asked = ngettext(
                 viewer.locale,
@@ -375,9 +377,10 @@ async def act_preview(
         done = await _preview(state, viewer, SendIn(campaign=campaign, step=step, key=key))
     except HTTPException as exc:
         return await _page(request, viewer, state, problem=str(exc.detail))
+    # Translators: {language} is the name of a language, as Babel writes it ("français").
     notice = gettext(
-        viewer.locale, "The preview of “{step}” ({locale}) is on its way to you."
-    ).format(step=done.step, locale=viewer.locale)
+        viewer.locale, "The preview of “{step}” ({language}) is on its way to you."
+    ).format(step=done.step, language=language_name(viewer.locale, viewer.locale))
     return await _page(request, viewer, state, notice=notice)
 
 
@@ -403,7 +406,7 @@ async def reach_api(
 ) -> ReachOut:
     """How many people sending the step now reaches."""
     found = _step(state, campaign, step)
-    return _reach_out(await reach_of(console_of(state), *found, target))
+    return _reach_out(await reach_of(console_of(state), *found, target, locale=viewer.locale))
 
 
 @api.post("/act/send", response_model=ActDone)

@@ -27,7 +27,7 @@ from rallybot.handlers.console.kit import (
     render,
     require,
 )
-from rallybot.handlers.console.words import N_, gettext, ngettext, number
+from rallybot.handlers.console.words import N_, gettext, language_name, ngettext, number
 from rallybot.storage.audit_models import AuditEntry
 from rallybot.storage.database import Database
 from rallybot.storage.models import Member, table_of
@@ -189,8 +189,10 @@ def _step(found: re.Match[str], locale: str) -> str:
 
 
 def _preview(found: re.Match[str], locale: str) -> str:
-    # Translators: {step} is a campaign's step, {locale} the language code it was shown in.
-    return gettext(locale, "{step}, in {locale}").format(step=found["step"], locale=found["locale"])
+    # Translators: {step} is a campaign's step, {language} the name of the language it was
+    # shown in, as Babel writes it ("français").
+    shown = language_name(found["locale"], locale)
+    return gettext(locale, "{step}, in {language}").format(step=found["step"], language=shown)
 
 
 def _campaign(found: re.Match[str], locale: str) -> str:

@@ -13,6 +13,7 @@ from fastapi import APIRouter, Depends, Form, Request, UploadFile
 from fastapi.responses import HTMLResponse
 from pydantic import BaseModel, Field
 
+from rallybot.bot.messages import plain
 from rallybot.campaigns.drafts import KINDS, DraftIssue, DraftKind, DraftReport, check_draft
 from rallybot.campaigns.loader import MAX_FILE_BYTES
 from rallybot.campaigns.words import render as render_words
@@ -104,7 +105,7 @@ def _result(report: DraftReport) -> DraftResult:
                 count=row.count,
                 zone=row.zone,
                 locale=row.locale,
-                preview=row.preview,
+                preview=plain(row.preview),  # shown as it is: without the member marks
             )
             for row in report.timeline
         ],
@@ -131,13 +132,18 @@ async def _check(
 
 
 def _in_language(report: DraftReport, locale: str) -> DraftReport:
-    """``report`` with its errors and warnings in the viewer's language (the loader and the
-    checks keep them translatable)."""
+    """``report`` as the page shows it: its errors and warnings in the viewer's language (the
+    loader and the checks keep them translatable), its extracts without the member marks."""
 
     def shown(issues: list[DraftIssue]) -> list[DraftIssue]:
         return [replace(i, message=render_words(i.message, locale)) for i in issues]
 
-    return replace(report, errors=shown(report.errors), warnings=shown(report.warnings))
+    return replace(
+        report,
+        errors=shown(report.errors),
+        warnings=shown(report.warnings),
+        timeline=[replace(row, preview=plain(row.preview)) for row in report.timeline],
+    )
 
 
 def _form(request: Request, viewer: Viewer, state: ConsoleState, **context: object) -> HTMLResponse:

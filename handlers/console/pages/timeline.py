@@ -14,6 +14,7 @@ from fastapi.responses import HTMLResponse
 from pydantic import BaseModel, Field
 
 from rallybot.bot.adapters.slack.render import render_message as render_slack
+from rallybot.bot.messages import plain
 from rallybot.handlers.console.kit import (
     ConsoleState,
     Page,
@@ -360,10 +361,13 @@ async def _detail(
     message_out = None
     if found.message is not None and found.entry.kind in ("post", "dm"):
         shown = preview(found.message)
+        # the neutral texts without the member marks (private-use characters a reader
+        # would see as boxes); the renderers' outputs below escape member text instead
+        title, context = found.message.title, found.message.context
         message_out = MessageOut(
-            title=found.message.title,
-            text=found.message.text,
-            context=found.message.context,
+            title=plain(title) if title is not None else None,
+            text=plain(found.message.text),
+            context=plain(context) if context is not None else None,
             slack=render_slack(found.message),
             slack_html=str(shown.slack),
             discord_html=str(shown.discord) if shown.discord is not None else None,
