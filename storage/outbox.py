@@ -10,6 +10,7 @@ expired cannot overwrite another's result.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -39,12 +40,14 @@ _CM = table_of(ChannelMember)
 __all__ = [
     "ANONYMOUS",
     "PERSON",
+    "SendNow",
     "affected",
     "begin_attempts",
     "cancel_pending",
     "claim_due",
     "counts_by_step",
     "delete_stale_pending",
+    "have_step",
     "hold",
     "holder",
     "insert_deliveries",
@@ -60,6 +63,7 @@ __all__ = [
     "renew_leases",
     "scrub_finished",
     "scrub_left",
+    "send_now_rows",
     "sent_as",
     "skip_overdue",
     "take_back_own",
@@ -107,6 +111,127 @@ async def insert_deliveries(session: AsyncSession, rows: Sequence[dict[str, Any]
     return added
 
 
+@dataclass(frozen=True)
+class SendNow:
+    """What :func:`send_now_rows` did."""
+
+    queued: int
+    """New messages written (0: this send was made already)."""
+    replaced: int
+    """Of them, how many took the place of a planned message still waiting (now cancelled)."""
+    already: list[str]
+    """Recipients left alone: they have the step already, or it is being sent to them."""
+
+
+_HAVE = (DeliveryStatus.sent.value, DeliveryStatus.claimed.value)
+
+
+async def send_now_rows(
+    session: AsyncSession,
+    rows: Sequence[dict[str, Any]],
+    reason: str,
+    now: datetime,
+    *,
+    repeats: bool = False,
+    planned: Sequence[dict[str, Any]] = (),
+) -> SendNow:
+    """Write the rows of a step sent now (one step, one new occurrence) so that nobody gets it
+    twice, in ``session``'s transaction: a recipient who has the step already (sent, or claimed
+    by a dispatcher) is left out; a planned message still waiting for a recipient is cancelled
+    (with ``reason``) and the new row takes its place. ``repeats``: the step recurs, so only its
+    next waiting occurrence is replaced, and a past one sent does not count while one waits.
+
+    The cancel is guarded by the status: a dispatcher that claimed the waiting row first keeps
+    it (its recipient is then left out), and one that comes after finds it cancelled.
+    ``planned``: the step's rows the planner would write later for these recipients (a step
+    sent once): written already cancelled for those who get this one, so that the planner
+    cannot write them as waiting any more (the outbox keeps one row per key)."""
+    if not rows:
+        return SendNow(0, 0, [])
+    campaign_id, step_id = rows[0]["campaign_id"], rows[0]["step_id"]
+    occurrence = rows[0]["occurrence"]
+    by_recipient = {row["recipient"]: row for row in rows}
+    existing = await _rows_of(session, campaign_id, step_id, list(by_recipient))
+    if any(o == occurrence for _, _, o, _ in existing):
+        return SendNow(0, 0, [])  # this very send was written already: nothing twice
+    waiting, have = _sort_rows(existing, repeats)
+    cancel = [row_id for ids in waiting.values() for row_id in ids]
+    cancelled: set[str] = set()
+    for offset in range(0, len(cancel), _BATCH):
+        result = await session.execute(
+            sa.update(_T)
+            .where(
+                D.id.in_(cancel[offset : offset + _BATCH]),
+                D.status == DeliveryStatus.pending.value,
+            )
+            .values(status=DeliveryStatus.cancelled.value, reason=reason[:500], updated_at=now)
+            .returning(D.recipient)
+        )
+        cancelled.update(result.scalars())
+    # A waiting row a dispatcher claimed meanwhile is going out: its recipient has it.
+    have |= set(waiting) - cancelled
+    fresh = [row for name, row in by_recipient.items() if name not in have]
+    queued = await insert_deliveries(session, fresh)
+    if queued:
+        getting = {row["recipient"] for row in fresh}
+        ahead = [
+            {**row, "status": DeliveryStatus.cancelled.value, "reason": reason[:500]}
+            for row in planned
+            if row["recipient"] in getting and row["occurrence"] != occurrence
+        ]
+        await insert_deliveries(session, ahead)
+    return SendNow(queued, len(cancelled), sorted(have))
+
+
+async def _rows_of(
+    session: AsyncSession, campaign_id: str, step_id: str, recipients: Sequence[str]
+) -> list[tuple[int, str, str, str]]:
+    """(id, recipient, occurrence, status) of a step's rows to ``recipients``, oldest due
+    first."""
+    found: list[tuple[int, str, str, str]] = []
+    for offset in range(0, len(recipients), _BATCH):
+        result = await session.execute(
+            sa.select(D.id, D.recipient, D.occurrence, D.status)
+            .where(
+                D.campaign_id == campaign_id,
+                D.step_id == step_id,
+                D.recipient.in_(list(recipients[offset : offset + _BATCH])),
+            )
+            .order_by(D.due_at, D.id)
+        )
+        found.extend((int(i), str(r), str(o), str(st)) for i, r, o, st in result.all())
+    return found
+
+
+def _sort_rows(
+    existing: Iterable[tuple[int, str, str, str]], repeats: bool
+) -> tuple[dict[str, list[int]], set[str]]:
+    """(the waiting rows a send now replaces, by recipient; the recipients who have it)."""
+    waiting: dict[str, list[int]] = {}
+    have: set[str] = set()
+    for row_id, recipient, _, status in existing:
+        if status == DeliveryStatus.pending.value:
+            if not repeats or recipient not in waiting:  # a recurring step: its next one only
+                waiting.setdefault(recipient, []).append(row_id)
+        elif status in _HAVE:
+            have.add(recipient)
+    if repeats:
+        have -= set(waiting)  # a past occurrence sent: the next one is still theirs to get
+    else:
+        waiting = {r: ids for r, ids in waiting.items() if r not in have}
+    return waiting, have
+
+
+async def have_step(
+    db: Database, campaign_id: str, step_id: str, recipients: Sequence[str], *, repeats: bool
+) -> set[str]:
+    """The ``recipients`` a send now of the step would leave out, as :func:`send_now_rows`
+    decides: they have it already, or it is being sent to them."""
+    async with db.read() as session:
+        existing = await _rows_of(session, campaign_id, step_id, recipients)
+    return _sort_rows(existing, repeats)[1]
+
+
 def _paused_ids() -> sa.Select[tuple[str]]:
     # A campaign whose file is missing for a moment is held like a paused one (bot/reloads.py).
     held = (CampaignStatus.paused.value, CampaignStatus.absent.value)
@@ -145,9 +270,11 @@ async def claim_due(
         ids = list((await session.execute(query)).scalars())
         if not ids:
             return []
-        await session.execute(
-            sa.update(Delivery)
-            .where(D.id.in_(ids))
+        # Guarded by the status too: a row a "send now" cancelled (or anything else finished)
+        # between the select and this update is not claimed, whatever the isolation level.
+        claimed = await session.execute(
+            sa.update(table_of(Delivery))
+            .where(D.id.in_(ids), D.status == DeliveryStatus.pending.value)
             .values(
                 status=DeliveryStatus.claimed.value,
                 claimed_by=worker_id,
@@ -155,7 +282,11 @@ async def claim_due(
                 attempts=D.attempts + 1,
                 updated_at=now,
             )
+            .returning(D.id)
         )
+        ids = [int(i) for i in claimed.scalars()]
+        if not ids:
+            return []
         rows = (
             await session.execute(sa.select(Delivery).where(D.id.in_(ids)).order_by(D.due_at, D.id))
         ).scalars()

@@ -3,6 +3,7 @@ community managers only, audited; on the memory adapter, on SQLite and PostgreSQ
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -82,13 +83,13 @@ class World:
         return [d.message.text for d in self.adapter.directs if d.target == who]
 
 
-async def make_world(db: Database, tmp_path: Path) -> World:
+async def make_world(db: Database, tmp_path: Path, *, quiet: str = "off") -> World:
     folder = tmp_path / "campaigns"
     folder.mkdir()
     (folder / "launch.yaml").write_text(CAMPAIGN)
     clock = SimulatedClock(LAUNCH - timedelta(days=3))
     adapter = MemoryAdapter()
-    settings = Settings(database_url="sqlite://", admins=["memory:cm"], quiet_hours="off")
+    settings = Settings(database_url="sqlite://", admins=["memory:cm"], quiet_hours=quiet)
     bot = Rallybot(settings, db, adapter, clock, campaign_paths=[folder])
     assert not (await bot.reload()).errors
     for uid, cohort, locale in (("m1", "pilote", "fr"), ("m2", "pilote", "en"), ("m3", "x", "en")):
@@ -138,15 +139,104 @@ async def test_send_now_reaches_the_audience_once(db: Database, tmp_path: Path) 
     assert w.dms_to("m1") == ["Bonjour M1, bienvenue dans le pilote"]
     assert w.dms_to("m2") == ["Hello M2, welcome to the pilot"]
     assert w.dms_to("m3") == []
-    # To one member only; then the planned send still goes at its time.
+    # To one member only.
     assert await w.command(CM, "send", "invite", "to", "@m3") == (
         "Envoi de « invite » maintenant à 1 membre."
     )
     await w.bot.dispatch_tick(drain=True)
     assert w.dms_to("m3") == ["Hello M3, welcome to the pilot"]
     await w.bot.advance_to(LAUNCH + timedelta(days=2))
-    assert len(w.dms_to("m1")) == 2  # the send now, then the planned one
+    assert len(w.dms_to("m1")) == 1  # the send now took the place of the planned one
     assert await w.command(CM, "send", "invite", "to", "@ghost") == "Je ne connais pas @ghost."
+
+
+async def _invite_rows(db: Database) -> list[tuple[str, str, str, str | None]]:
+    T = table_of(Delivery).c
+    async with db.read() as session:
+        rows = await session.execute(
+            sa.select(T.recipient, T.occurrence, T.status, T.reason)
+            .where(T.step_id == "invite")
+            .order_by(T.recipient, T.id)
+        )
+        return [tuple(r) for r in rows.all()]
+
+
+async def test_send_now_takes_the_place_of_the_planned_message(
+    db: Database, tmp_path: Path
+) -> None:
+    w = await make_world(db, tmp_path)
+    # Days before: the planner has not written the invite yet (it plans minutes ahead).
+    assert await w.command(CM, "send", "invite", "to", "@m1") == (
+        "Envoi de « invite » maintenant à 1 membre."
+    )
+    await w.bot.advance_to(LAUNCH + timedelta(days=1, minutes=27))  # due at 09:00 UTC
+    await w.bot.plan_tick()
+    assert sorted(r[2] for r in await _invite_rows(db)) == ["cancelled", "pending", "sent"]
+    # Now the planned one waits in the outbox: the send now takes its place.
+    answer = await w.command(CM, "send", "invite", "to", "@m2")
+    assert answer.splitlines() == [
+        "Envoi de « invite » maintenant à 1 membre.",
+        "1 d’entre eux devait encore le recevoir plus tard comme prévu : ce message remplace "
+        "celui-là.",
+    ]
+    await w.bot.advance_to(LAUNCH + timedelta(days=3))
+    assert w.dms_to("m1") == ["Bonjour M1, bienvenue dans le pilote"]  # once, not twice
+    assert w.dms_to("m2") == ["Hello M2, welcome to the pilot"]
+    rows = await _invite_rows(db)
+    assert sorted(
+        (occurrence == "once", status, reason) for _, occurrence, status, reason in rows
+    ) == [
+        (False, "sent", None),
+        (False, "sent", None),
+        (True, "cancelled", "replaced: sent now by CM"),
+        (True, "cancelled", "replaced: sent now by CM"),
+    ]
+
+
+async def test_send_now_does_not_send_again_to_who_has_it(db: Database, tmp_path: Path) -> None:
+    w = await make_world(db, tmp_path)
+    await w.command(CM, "send", "invite", "to", "@m1")
+    await w.bot.dispatch_tick(drain=True)
+    answer = await w.command(CM, "send", "invite")
+    assert answer.splitlines() == [
+        "Envoi de « invite » maintenant à 1 membre.",
+        "1 membre l’a déjà (ou est en train de le recevoir) : pas une seconde fois.",
+    ]
+    await w.bot.advance_to(LAUNCH + timedelta(days=3))
+    assert w.dms_to("m1") == ["Bonjour M1, bienvenue dans le pilote"]
+    assert w.dms_to("m2") == ["Hello M2, welcome to the pilot"]
+    assert await w.command(CM, "send", "invite", "to", "@m2") == (
+        "Envoi de « invite » maintenant à 0 membre.\n"
+        "1 membre l’a déjà (ou est en train de le recevoir) : pas une seconde fois."
+    )
+
+
+async def test_a_dispatcher_racing_send_now_sends_once(db: Database, tmp_path: Path) -> None:
+    w = await make_world(db, tmp_path)
+    await w.bot.advance_to(LAUNCH + timedelta(days=1, minutes=27))  # the invite is due at 09:00
+    await w.bot.plan_tick()
+    assert [r[2] for r in await _invite_rows(db)] == ["pending", "pending"]
+    w.clock.set(LAUNCH + timedelta(days=1, minutes=31))  # due now: both race for the rows
+    await asyncio.gather(
+        w.bot.dispatch_tick(drain=True), w.command(CM, "send", "invite"), w.bot.dispatch_tick()
+    )
+    await w.bot.advance_to(LAUNCH + timedelta(days=3))
+    assert w.dms_to("m1") == ["Bonjour M1, bienvenue dans le pilote"]
+    assert w.dms_to("m2") == ["Hello M2, welcome to the pilot"]
+
+
+async def test_send_now_waits_for_the_end_of_quiet_hours(db: Database, tmp_path: Path) -> None:
+    w = await make_world(db, tmp_path, quiet="21:00-08:00")
+    # 03:30 in Montreal: inside m1's quiet hours; 09:30 in Paris for m2.
+    await upsert_member(db, "memory", "m1", w.clock.now(), timezone="America/Montreal")
+    answer = await w.command(CM, "send", "invite")
+    assert answer.splitlines()[-1] == (
+        "1 d’entre eux est dans ses heures calmes : il le recevra quand elles prendront fin."
+    )
+    await w.bot.dispatch_tick(drain=True)
+    assert w.dms_to("m1") == [] and len(w.dms_to("m2")) == 1
+    await w.bot.advance_to(w.clock.now() + timedelta(hours=5))  # 08:30 in Montreal
+    assert w.dms_to("m1") == ["Bonjour M1, bienvenue dans le pilote"]
 
 
 async def test_skip_stops_what_was_not_sent_and_send_brings_it_back(
@@ -202,7 +292,7 @@ async def test_pending_offers_buttons_and_retry_sends_failed_deliveries_again(
     async with db.session() as session:  # the platform refused them: failed for good
         await session.execute(
             sa.update(table_of(Delivery))
-            .where(T.step_id == "invite")
+            .where(T.step_id == "invite", T.status == "pending")
             .values(status="failed", reason="the platform refused it")
         )
         member = (

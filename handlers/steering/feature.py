@@ -12,10 +12,11 @@ two campaigns share a step id.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import logging
 from collections.abc import Mapping, Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -28,7 +29,15 @@ from rallybot.bot.feature import Feature, Subscription
 from rallybot.bot.messages import Button, Message
 from rallybot.bot.messages import member as member_text
 from rallybot.bot.views import member_view
-from rallybot.campaigns.planner import MemberView, PlannedDelivery, build_message, members_of, plan
+from rallybot.campaigns.planner import (
+    MemberView,
+    PlannedDelivery,
+    after_quiet,
+    build_message,
+    members_of,
+    plan,
+    zone_of,
+)
 from rallybot.campaigns.schema import Campaign, Step
 from rallybot.campaigns.timeline import default_window, timeline
 from rallybot.handlers.challenges.service import APPROVE_ACTION, REJECT_ACTION
@@ -39,7 +48,7 @@ from rallybot.storage.challenge_models import ChallengeSubmission, SubmissionSta
 from rallybot.storage.database import Database
 from rallybot.storage.helpdesk_models import HelpTicket, TicketState
 from rallybot.storage.models import Delivery, DeliveryStatus, table_of
-from rallybot.storage.outbox import affected, insert_deliveries
+from rallybot.storage.outbox import affected, have_step, insert_deliveries, send_now_rows
 from rallybot.storage.repositories import get_member_by_platform_id, list_members
 
 if TYPE_CHECKING:
@@ -50,6 +59,7 @@ if TYPE_CHECKING:
 __all__ = [
     "COMMANDS",
     "RETRY_ACTION",
+    "SentNow",
     "Steering",
     "SteeringFeature",
     "find_step",
@@ -60,6 +70,8 @@ __all__ = [
     "recipients",
     "retry_failed",
     "send_now",
+    "send_now_outlook",
+    "sent_now_text",
     "skip_step",
 ]
 
@@ -246,35 +258,114 @@ def occurrence_for(key: str, prefix: str = "now") -> str:
     return f"{prefix}-" + hashlib.sha256(key.encode()).hexdigest()[:24]
 
 
+@dataclass(frozen=True)
+class SentNow:
+    """What sending a step now did, or would do (:func:`send_now`, :func:`send_now_outlook`)."""
+
+    queued: int
+    """Messages queued (0 when the key was used already, or everyone has the step)."""
+    replaced: int = 0
+    """Of them, how many took the place of the same step still waiting to go to them."""
+    already: int = 0
+    """Recipients left out: they have the step already, or it is being sent to them."""
+    quiet: int = 0
+    """Of the queued, how many wait for the end of their recipient's quiet hours."""
+
+
+def _planned_now(
+    ctx: Steering, campaign: Campaign, step: Step, chosen: Sequence[MemberView], occurrence: str
+) -> list[PlannedDelivery]:
+    """The deliveries of a send now: due now, except a direct message that respects quiet
+    hours, which waits for the end of its recipient's quiet hours like every planned one."""
+    now = ctx.clock.now()
+    if not step.is_dm:
+        recipient = f"channel:{step.spec.post}"
+        return [PlannedDelivery(campaign, step, recipient, occurrence, now, None, campaign.zone)]
+    quiet = campaign.quiet_hours if step.spec.quiet_hours else None
+    planned = []
+    for member in chosen:
+        zone = zone_of(member.timezone, ctx.settings.timezone)
+        due = now if quiet is None else after_quiet(now, zone, quiet)
+        planned.append(
+            PlannedDelivery(campaign, step, f"member:{member.key}", occurrence, due, member, zone)
+        )
+    return planned
+
+
+async def send_now_outlook(
+    ctx: Steering, campaign: Campaign, step: Step, chosen: Sequence[MemberView]
+) -> SentNow:
+    """What :func:`send_now` would do now, for a confirmation: how many would receive the
+    step, how many have it already, how many of the first are in their quiet hours."""
+    planned = _planned_now(ctx, campaign, step, chosen, "outlook")
+    now = ctx.clock.now()
+    have = await have_step(
+        ctx.db,
+        campaign.id,
+        step.id,
+        [d.recipient for d in planned],
+        repeats=step.every is not None,
+    )
+    going = [d for d in planned if d.recipient not in have]
+    return SentNow(
+        queued=len(going),
+        already=len(planned) - len(going),
+        quiet=sum(d.due_at > now for d in going),
+    )
+
+
 async def send_now(
     ctx: Steering,
     campaign: Campaign,
     step: Step,
     chosen: Sequence[MemberView],
     key: str,
-) -> int:
-    """Send ``step`` now, once per ``key``: its post, or its direct message to each of
-    ``chosen``. Returns how many messages were queued (0 when ``key`` was already used)."""
+    by: str,
+) -> SentNow:
+    """Send ``step`` now, once per ``key`` and once per recipient: its post, or its direct
+    message to each of ``chosen``. Whoever has the step already (sent, or being sent) is left
+    out; the same step still waiting to go to someone is cancelled, in the same transaction,
+    so they get this one only. A direct message respecting quiet hours waits for their end.
+    ``by``: the manager, named in the reason of what is cancelled."""
     now = ctx.clock.now()
-    occurrence = occurrence_for(key)
-    deliveries: list[PlannedDelivery] = []
-    if not step.is_dm:
-        recipient = f"channel:{step.spec.post}"
-        deliveries.append(
-            PlannedDelivery(campaign, step, recipient, occurrence, now, None, campaign.zone)
-        )
-    else:
-        deliveries.extend(
-            PlannedDelivery(
-                campaign, step, f"member:{member.key}", occurrence, now, member, campaign.zone
+    planned = _planned_now(ctx, campaign, step, chosen, occurrence_for(key))
+    rows = [ctx.delivery_row(d, now) for d in planned]
+    late = {d.recipient for d in planned if d.due_at > now}
+    ahead: list[dict[str, Any]] = []
+    if step.every is None:
+        # What the planner has not written yet for them, written cancelled with this send:
+        # otherwise it would plan the step for them again later (as skip_step does).
+        members = list(chosen)  # a channel post is planned without members
+        _, end = default_window(campaign, members)
+        ahead = [
+            ctx.delivery_row(d, now)
+            for d in plan(
+                campaign,
+                members,
+                now - ctx.settings.grace,  # late but still sendable: the planner may write it
+                max(end, now + timedelta(days=1)),
+                default_timezone=ctx.settings.timezone,
+                steps=[step],
             )
-            for member in chosen
-        )
-    rows = [ctx.delivery_row(d, now) for d in deliveries]
+            if d.due_at <= now + SKIP_HORIZON
+        ]
     async with ctx.db.session() as session:
-        queued = await insert_deliveries(session, rows)
+        done = await send_now_rows(
+            session,
+            rows,
+            f"replaced: sent now by {by}",
+            now,
+            repeats=step.every is not None,
+            planned=ahead,
+        )
     ctx.request_plan()
-    return queued
+    left = set(done.already)
+    return SentNow(
+        queued=done.queued,
+        replaced=done.replaced,
+        already=len(done.already),
+        quiet=len(late - left) if done.queued else 0,
+    )
 
 
 async def _send(event: CommandInvoked, ctx: BotContext, mine: str) -> None:
@@ -283,11 +374,7 @@ async def _send(event: CommandInvoked, ctx: BotContext, mine: str) -> None:
         return
     campaign, step = found
     chosen: list[MemberView] = []
-    if not step.is_dm:
-        reached = f"#{step.spec.post}"
-        text = i18n.gettext(mine, 'Sending "{step}" now to {channel}.')
-        sent = text.format(step=step.id, channel=reached)
-    else:
+    if step.is_dm:
         target = list(event.args[1:])
         if target[:1] == ["to"]:
             target = target[1:]
@@ -309,18 +396,64 @@ async def _send(event: CommandInvoked, ctx: BotContext, mine: str) -> None:
             await ctx.answer(event, text.format(step=step.id, audience=audience))
             return
         chosen = found_members
-        reached = f"{len(chosen)} member(s)"  # for the audit log, which stays in English
-        text = i18n.ngettext(
-            mine,
+    # One send per command: a platform retry of the same command does not send twice.
+    done = await send_now(
+        ctx, campaign, step, chosen, event.event_id, event.user.name or event.user.id
+    )
+    await ctx.answer(event, sent_now_text(mine, step, done))
+    if step.is_dm:
+        reached = f"{done.queued} member(s), {done.already} had it"  # the audit log is English
+    else:
+        reached = f"#{step.spec.post}" + (" (posted already)" if done.already else "")
+    await _audit(ctx, event.user, "send", f"{campaign.id}/{step.id} to {reached}")
+
+
+def sent_now_text(locale: str | None, step: Step, done: SentNow) -> str:
+    """What a manager reads after sending ``step`` now (``/rallybot send``)."""
+    n = functools.partial(formats.number, locale)
+    if not step.is_dm:
+        if done.already:
+            text = i18n.gettext(locale, '"{step}" is posted in {channel} already: not again.')
+        else:
+            text = i18n.gettext(locale, 'Sending "{step}" now to {channel}.')
+        return text.format(step=step.id, channel=f"#{step.spec.post}")
+    lines = [
+        i18n.ngettext(
+            locale,
             'Sending "{step}" now to {n} member.',
             'Sending "{step}" now to {n} members.',
-            len(chosen),
+            done.queued,
+        ).format(step=step.id, n=n(done.queued))
+    ]
+    if done.already:
+        lines.append(
+            i18n.ngettext(
+                locale,
+                "{n} member has it already (or is being sent it): not again.",
+                "{n} members have it already (or are being sent it): not again.",
+                done.already,
+            ).format(n=n(done.already))
         )
-        sent = text.format(step=step.id, n=formats.number(mine, len(chosen)))
-    # One send per command: a platform retry of the same command does not send twice.
-    await send_now(ctx, campaign, step, chosen, event.event_id)
-    await ctx.answer(event, sent)
-    await _audit(ctx, event.user, "send", f"{campaign.id}/{step.id} to {reached}")
+    if done.replaced:
+        lines.append(
+            i18n.ngettext(
+                locale,
+                "{n} of them was still to get it later as planned: this message replaces that one.",
+                "{n} of them were still to get it later as planned: this message replaces that "
+                "one.",
+                done.replaced,
+            ).format(n=n(done.replaced))
+        )
+    if done.quiet:
+        lines.append(
+            i18n.ngettext(
+                locale,
+                "{n} of them is in their quiet hours: they get it when their quiet hours end.",
+                "{n} of them are in their quiet hours: they get it when their quiet hours end.",
+                done.quiet,
+            ).format(n=n(done.quiet))
+        )
+    return "\n".join(lines)
 
 
 async def skip_step(ctx: Steering, campaign: Campaign, step: Step) -> int:

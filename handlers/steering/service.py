@@ -7,6 +7,7 @@ The one door into this feature: other features import these names from here, nev
 from __future__ import annotations
 
 from rallybot.handlers.steering.feature import (
+    SentNow,
     Steering,
     find_step,
     occurrence_for,
@@ -14,10 +15,12 @@ from rallybot.handlers.steering.feature import (
     recipients,
     retry_failed,
     send_now,
+    send_now_outlook,
     skip_step,
 )
 
 __all__ = [
+    "SentNow",
     "Steering",
     "find_step",
     "occurrence_for",
@@ -25,5 +28,6 @@ __all__ = [
     "recipients",
     "retry_failed",
     "send_now",
+    "send_now_outlook",
     "skip_step",
 ]

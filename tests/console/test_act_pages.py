@@ -160,7 +160,7 @@ async def test_send_now_asks_then_sends_once(
     assert [d.target for d in adapter.directs] == ["UMEMBER"]
     assert (await _audits(console.db))[-1][1:] == (
         "send",
-        "connect-launch/pilot-invitation to 1 people",
+        "connect-launch/pilot-invitation to 1 of 1 people, 0 had it",
     )
     nobody = await as_manager.get(
         "/api/act/reach", params={"campaign": "connect-launch", "step": "pilot-invitation"}

@@ -31,8 +31,9 @@ async def test_send_now_goes_once_per_key_and_leaves(db: Database, tmp_path: Pat
     chosen = await recipients(db, campaign, step)
     assert not isinstance(chosen, str)
     assert sorted(m.first_name or "" for m in chosen) == ["M1", "M2"]  # the pilote cohort
-    assert await send_now(w.bot, campaign, step, chosen, "form-1") == 2
-    assert await send_now(w.bot, campaign, step, chosen, "form-1") == 0  # a double submit
+    assert (await send_now(w.bot, campaign, step, chosen, "form-1", "CM")).queued == 2
+    again = await send_now(w.bot, campaign, step, chosen, "form-1", "CM")  # a double submit
+    assert (again.queued, again.already) == (0, 0)
     await w.bot.dispatcher.run_once()
     assert w.dms_to("m1") == ["Bonjour M1, bienvenue dans le pilote"]
     assert w.dms_to("m2") == ["Hello M2, welcome to the pilot"]

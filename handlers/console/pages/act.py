@@ -33,7 +33,14 @@ from rallybot.handlers.console.kit import (
     require,
 )
 from rallybot.handlers.console.words import N_, gettext, language_name, ngettext
-from rallybot.handlers.steering.service import find_step, retry_failed, send_now, skip_step
+from rallybot.handlers.steering.service import (
+    SentNow,
+    find_step,
+    retry_failed,
+    send_now,
+    send_now_outlook,
+    skip_step,
+)
 from rallybot.storage.models import Delivery, DeliveryStatus, table_of
 from rallybot.storage.repositories import get_member
 
@@ -87,13 +94,20 @@ class SendIn(ActIn):
 
 
 class ActDone(BaseModel):
-    """What an action did: messages queued, skipped or queued again; ``people`` reached."""
+    """What an action did: messages queued, skipped or queued again; ``people`` reached. For
+    a send: ``already``, the people left out because they have the step already (or it is
+    being sent to them); ``replaced``, the queued messages that took the place of the same
+    step still waiting for its recipient (cancelled); ``quiet``, the queued ones waiting for
+    the end of their recipient's quiet hours."""
 
     action: str
     campaign: str
     step: str
     count: int
     people: int | None = None
+    already: int = 0
+    replaced: int = 0
+    quiet: int = 0
 
 
 def _step(state: ConsoleState, campaign: str, step: str) -> tuple[Campaign, Step]:
@@ -134,13 +148,26 @@ async def _send(state: ConsoleState, viewer: Viewer, order: SendIn) -> ActDone:
         raise HTTPException(422, reach.problem)
     if step.is_dm and not reach.members:
         raise HTTPException(422, gettext(viewer.locale, "Nobody to send it to."))
-    queued = await send_now(
-        steering_of(state), campaign, step, reach.members, f"console:{order.key}"
+    done = await send_now(
+        steering_of(state), campaign, step, reach.members, f"console:{order.key}", viewer.name
     )
-    if queued:
-        await audit(state, viewer, "send", f"{campaign.id}/{step.id} to {reach.people} people")
+    if done.queued or done.already:
+        await audit(
+            state,
+            viewer,
+            "send",
+            f"{campaign.id}/{step.id} to {done.queued} of {reach.people} people, "
+            f"{done.already} had it",
+        )
     return ActDone(
-        action="send", campaign=campaign.id, step=step.id, count=queued, people=reach.people
+        action="send",
+        campaign=campaign.id,
+        step=step.id,
+        count=done.queued,
+        people=reach.people,
+        already=done.already,
+        replaced=done.replaced,
+        quiet=done.quiet,
     )
 
 
@@ -224,6 +251,9 @@ async def act_confirm(
         reach = await reach_of(
             console_of(state), found_campaign, found_step, target or None, locale=viewer.locale
         )
+        outlook = await send_now_outlook(
+            steering_of(state), found_campaign, found_step, reach.members
+        )
         if found_step.is_dm:
             asked = ngettext(
                 viewer.locale,
@@ -238,7 +268,12 @@ async def act_confirm(
                 "Post “{step}” ({campaign}) now in {target}? {people} members known there.",
                 reach.people,
             )
-        question = asked.format(people=reach.people, target=reach.target, **names)
+        question = " ".join(
+            [
+                asked.format(people=reach.people, target=reach.target, **names),
+                *_outlook_words(viewer.locale, found_step, outlook),
+            ]
+        )
     elif action == "skip":
         pending = await _count(state, campaign, step, DeliveryStatus.pending)
         question = ngettext(
@@ -270,24 +305,103 @@ async def act_confirm(
     return render(request, viewer, "act_confirm.html", values)
 
 
+def _outlook_words(locale: str, step: Step, outlook: SentNow) -> list[str]:
+    """What sending ``step`` now will do, said before it is confirmed: who gets it, who has
+    it already (not sent again), who waits for the end of their quiet hours."""
+    if not step.is_dm:
+        return (
+            [gettext(locale, "It is posted there already: it will not be posted again.")]
+            if outlook.already
+            else []
+        )
+    said = [
+        ngettext(
+            locale,
+            "{count} will receive it,",
+            "{count} will receive it,",
+            outlook.queued,
+        ).format(count=outlook.queued),
+        ngettext(
+            locale,
+            "{count} has it already (not sent again).",
+            "{count} have it already (not sent again).",
+            outlook.already,
+        ).format(count=outlook.already),
+    ]
+    if outlook.quiet:
+        said.append(
+            ngettext(
+                locale,
+                "{count} of them is in their quiet hours now: they will get it when their "
+                "quiet hours end.",
+                "{count} of them are in their quiet hours now: they will get it when their "
+                "quiet hours end.",
+                outlook.quiet,
+            ).format(count=outlook.quiet)
+        )
+    if outlook.queued:
+        said.append(
+            gettext(
+                locale,
+                "Whoever was still to get it later as planned gets this message instead, not both.",
+            )
+        )
+    return said
+
+
+def _sent_words(locale: str, done: ActDone) -> list[str]:
+    """What a send now did, beyond what it queued."""
+    said = []
+    if done.already:
+        said.append(
+            ngettext(
+                locale,
+                "{count} person has it already: not sent again.",
+                "{count} people have it already: not sent again.",
+                done.already,
+            ).format(count=done.already)
+        )
+    if done.replaced:
+        said.append(
+            ngettext(
+                locale,
+                "{count} planned message cancelled: this one replaces it.",
+                "{count} planned messages cancelled: this one replaces them.",
+                done.replaced,
+            ).format(count=done.replaced)
+        )
+    if done.quiet:
+        said.append(
+            ngettext(
+                locale,
+                "{count} waits for the end of its recipient's quiet hours.",
+                "{count} wait for the end of their recipients' quiet hours.",
+                done.quiet,
+            ).format(count=done.quiet)
+        )
+    return said
+
+
 async def _done(
     request: Request, viewer: Viewer, state: ConsoleState, done: ActDone | HTTPException
 ) -> HTMLResponse:
     if isinstance(done, HTTPException):
         return await _page(request, viewer, state, problem=str(done.detail))
     if done.action == "send":
-        notice = (
-            ngettext(
+        if done.count:
+            notice = ngettext(
                 viewer.locale,
                 "“{step}” is on its way: {queued} message queued.",
                 "“{step}” is on its way: {queued} messages queued.",
                 done.count,
             ).format(step=done.step, queued=done.count)
-            if done.count
-            else gettext(
+        elif done.already:
+            notice = gettext(viewer.locale, "“{step}” was not sent again.").format(step=done.step)
+        else:
+            notice = gettext(
                 viewer.locale, "This confirmation was used already: nothing was sent twice."
             )
-        )
+        notice = " ".join([notice, *_sent_words(viewer.locale, done)])
     else:
         said = (
             ngettext(
