@@ -69,6 +69,15 @@ async def test_sign_in_with_a_one_time_link_and_read_the_audit_log(
                 controls,
             )
             assert unnamed == 0
+            # ... on every page of the navigation: only tables scroll, inside their box
+            wide = {}
+            for name in await page.get_by_role("navigation").get_by_role("link").all_inner_texts():
+                await page.get_by_role("navigation").get_by_role("link", name=name).click()
+                await page.wait_for_load_state()
+                wide[name] = await page.evaluate(
+                    "document.documentElement.scrollWidth - document.documentElement.clientWidth"
+                )
+            assert len(wide) >= 8 and all(v <= 0 for v in wide.values()), wide
             await page.get_by_role("button", name="Sign out").click()
             await page.wait_for_url(f"{live_console.url}/signin")
         finally:
