@@ -346,3 +346,15 @@ async def test_the_api_is_in_the_openapi_document(as_manager: ConsoleClient) -> 
         "/api/members/roster",
     ):
         assert path in paths, path
+
+
+async def test_posting_in_a_channel_whose_members_are_unknown_says_everyone_there_sees_it(
+    as_manager: ConsoleClient,
+) -> None:
+    """No synced member of the channel is not "it reaches nobody": the question says so."""
+    confirm = await as_manager.get(
+        "/act/confirm", params={"campaign": "connect-launch", "step": "teaser-1"}
+    )
+    assert confirm.status_code == 200
+    assert "Everyone in the channel will see it" in confirm.text
+    assert "0 members known there" not in confirm.text

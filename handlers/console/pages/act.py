@@ -261,6 +261,14 @@ async def act_confirm(
                 "Send “{step}” ({campaign}) now to {people} members?",
                 reach.people,
             )
+        elif reach.people == 0:
+            # "0 members known there" read as "it reaches nobody": the channel's members are
+            # only unknown to the bot (not synced yet, or a platform that says nothing).
+            asked = gettext(
+                viewer.locale,
+                "Post “{step}” ({campaign}) now in {target}? Everyone in the channel will see "
+                "it (the bot does not know its members yet).",
+            )
         else:
             asked = ngettext(
                 viewer.locale,
