@@ -600,7 +600,7 @@ def make_gate(ctx: BotContext) -> Gate:
             return None
         later = _next_day_same_time(row.due_at, zone, campaign, now)
         grace = campaign.grace or ctx.settings.grace
-        reason = f"deferred: {sent} onboarding reminder(s) already sent today (at most {cap})"
+        reason = f"deferred: onboarding reminders already sent today: {sent} (at most {cap})"
         if await _hand_back(ctx, row, later, grace, reason):
             log.info("deferred %s to %s: %s", row.key, later.isoformat(), reason)
         return HANDED_BACK

@@ -332,7 +332,7 @@ async def erase_gone(ctx: BotContext) -> int:
         is_manager=ctx.settings.is_admin,
     )
     if erased:
-        log.info("%d member(s) gone from the roster erased", erased)
+        log.info("members gone from the roster erased: %d", erased)
         ctx.request_plan()
     return erased
 
