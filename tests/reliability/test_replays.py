@@ -25,11 +25,14 @@ from rallybot.bot.assembly import Rallybot
 from rallybot.bot.clock import SimulatedClock
 from rallybot.bot.events import ChannelRef, FileRef, MessagePosted
 from rallybot.bot.messages import Message
+from rallybot.handlers.challenges.feature import evidence_key
 from rallybot.handlers.privacy.personal_data import forget_member
 from rallybot.storage.challenge_models import ChallengeSubmission
-from rallybot.storage.database import Database
+from rallybot.storage.database import Database, create_database
+from rallybot.storage.migrate import current_revision, downgrade, head_revision, upgrade
 from rallybot.storage.models import table_of
 from rallybot.storage.quiz_models import QuizAnswer, QuizRun
+from rallybot.storage.repositories import upsert_member
 from tests.engagement import quiz_helpers as quiz
 from tests.engagement import test_challenges as challenges
 from tests.reliability.test_notices import crash_on, dies_before_closing, recover
@@ -172,6 +175,127 @@ async def test_a_submission_and_its_replay_handled_at_once_by_two_replicas_are_o
     assert len(_reviews(world)) == 1
     answers = [m.text for m in world.directs_to("ana")]
     assert answers == ["Thanks! Submission #1 was sent to the community managers."] * 2
+
+
+# ------------------------------------------------------- submissions from before 0025
+
+SHOT = FileRef(name="screen.png", url="https://files.example.test/F1/screen.png")
+NOTES = FileRef(name="notes.txt", url="slack-file://F2")  # no plain https link: not stored
+
+
+async def _old_submissions(url: str) -> dict[str, int]:
+    """Submissions as a version before 0025 wrote them (no evidence key), on a database at
+    0027, and two written since by a replay (with a key); their ids by name."""
+    old = create_database(url)
+    try:
+        members = {}
+        for name in ("ana", "bob"):
+            member = await upsert_member(old, "memory", name, challenges.LAUNCH)
+            assert member.id is not None
+            members[name] = member.id
+        long_text = "x" * 998 + "…"  # a text cut to 1,000 characters: its evidence is unknown
+        rows = [
+            ("first", "ana", "https://x.test/proof", "approved", None),
+            ("again", "ana", "https://x.test/proof", "pending", None),  # a replay before 0025
+            ("file", "ana", f"here it is 📎 screen.png {SHOT.url}", "pending", None),
+            ("no link", "ana", "📎 notes.txt", "pending", None),
+            ("cut", "ana", long_text, "pending", None),
+            ("bob old", "bob", "https://x.test/bob", "pending", None),
+            # Bob's old one replayed after 0025: a second row, with the key.
+            (
+                "bob since",
+                "bob",
+                "https://x.test/bob",
+                "pending",
+                evidence_key("https://x.test/bob"),
+            ),
+        ]
+        s = table_of(ChallengeSubmission)
+        ids = {}
+        async with old.session() as session:
+            for minute, (name, who, text, state, key) in enumerate(rows):
+                result = await session.execute(
+                    sa.insert(s)
+                    .values(
+                        challenge="ch/proof",
+                        member_id=members[who],
+                        text=text,
+                        state=state,
+                        submitted_at=challenges.LAUNCH + timedelta(minutes=minute + 2),
+                        evidence_key=key,
+                    )
+                    .returning(s.c.id)
+                )
+                ids[name] = int(result.scalar_one())
+        return ids
+    finally:
+        await old.dispose()
+
+
+async def _keys(db: Database) -> dict[int, str | None]:
+    s = table_of(ChallengeSubmission).c
+    async with db.session() as session:
+        rows = await session.execute(sa.select(s.id, s.evidence_key))
+        return {int(i): k for i, k in rows.all()}
+
+
+async def test_submissions_from_before_0025_get_their_keys_and_a_replay_finds_them(
+    db_url: str, tmp_path: Path
+) -> None:
+    try:
+        downgrade(db_url, "0027")
+        ids = await _old_submissions(db_url)
+        upgrade(db_url)
+        assert current_revision(db_url) == head_revision()
+        db = create_database(db_url)
+        try:
+            proof, bob = evidence_key("https://x.test/proof"), evidence_key("https://x.test/bob")
+            expected = {
+                ids["first"]: proof,
+                ids["again"]: None,  # the same evidence: the earliest keeps the key
+                ids["file"]: evidence_key(files=[SHOT]),
+                ids["no link"]: None,
+                ids["cut"]: None,
+                ids["bob old"]: bob,  # the key moves to the earliest row
+                ids["bob since"]: None,
+            }
+            assert await _keys(db) == expected
+            # Down to 0027 and up again: the keys stay, and the upgrade finds nothing to do.
+            downgrade(db_url, "0027")
+            assert await _keys(db) == expected
+            upgrade(db_url)
+            assert await _keys(db) == expected
+
+            world = await challenges.make_world(db, tmp_path, challenges.PROOF)
+            # The old command replayed: the first submission, and its decision, no new row.
+            again = await world.command(
+                "ana", "challenge", "submit", "proof", "https://x.test/proof"
+            )
+            assert again == f"Submission #{ids['first']} was already approved."
+            bobs = await world.command("bob", "challenge", "submit", "proof", "https://x.test/bob")
+            assert bobs == (
+                f"Thanks! Submission #{ids['bob old']} was sent to the community managers."
+            )
+            # The old file message replayed: no new row, no new receipt, nothing for managers.
+            await world.handle(
+                MessagePosted(
+                    event_id=f"file-{next(_ids)}",
+                    platform="memory",
+                    user=challenges.user("ana"),
+                    occurred_at=world.clock.now(),
+                    channel=ChannelRef("memory", "dm-ana", is_direct=True),
+                    message_id=f"msg-{next(_ids)}",
+                    text="here it is",
+                    files=(SHOT,),
+                )
+            )
+            assert len(await _submissions(db)) == len(ids)
+            assert _reviews(world) == []
+            assert [m.text for m in world.directs_to("ana")] == [again]
+        finally:
+            await db.dispose()
+    finally:
+        upgrade(db_url)  # leave the shared PostgreSQL database at head whatever happened
 
 
 # ---------------------------------------------------------------------------- quiz
