@@ -161,6 +161,9 @@ class Settings(BaseSettings):
     journal_keep_hours: float = Field(
         default=24.0, ge=0, validation_alias=_env("RALLYBOT_JOURNAL_KEEP_HOURS")
     )
+    # the deduplication rows of handled events (a keyed hash of the platform's event id, the
+    # hour): platforms retry within minutes, and a crash is recovered at the next start
+    dedup_keep_days: int = Field(default=7, ge=1, validation_alias=_env("RALLYBOT_DEDUP_KEEP_DAYS"))
     log_level: str = Field(default="INFO", validation_alias=_env("RALLYBOT_LOG_LEVEL"))
     log_format: str = Field(default="text", validation_alias=_env("RALLYBOT_LOG_FORMAT"))
 
@@ -261,8 +264,9 @@ class Settings(BaseSettings):
         default_factory=list, validation_alias=_env("RALLYBOT_TEAM_GROUPS")
     )
 
-    # privacy (handlers/privacy/): raw inbound events and unfinished survey drafts older than
-    # this many days are purged; None keeps them
+    # privacy (handlers/privacy/): unfinished survey drafts older than this many days are
+    # purged, and the deduplication rows of handled events too if it is shorter than
+    # RALLYBOT_DEDUP_KEEP_DAYS; None keeps the drafts
     retention_days: int | None = Field(
         default=None, ge=1, validation_alias=_env("RALLYBOT_RETENTION_DAYS")
     )

@@ -6,7 +6,8 @@
 a durable one (no ``synchronous_commit = off`` here: an acknowledged event must survive a crash).
 :func:`close_in` closes journal rows in the transaction of their events' effects
 (:func:`mark_handled` in one of its own); :func:`adopt` hands the unhandled rows of a dead process
-to a live one; :func:`purge` forgets handled rows after a while.
+to a live one; :func:`purge` forgets handled rows after a while, and :func:`purge_dedup` the
+deduplication rows of handled events after a while longer.
 
 The replica registry (:func:`register`, :func:`beat`, :func:`deregister`) is a row per running
 process with a heartbeat: replicas share the platform's send budget by it (:mod:`bot.budget`)
@@ -44,6 +45,7 @@ __all__ = [
     "hour_of",
     "mark_handled",
     "purge",
+    "purge_dedup",
     "record",
     "register",
     "unhandled_count",
@@ -297,6 +299,31 @@ async def purge(db: Database, handled_before: datetime) -> int:
     async with db.session() as session:
         result = await session.execute(
             sa.delete(table_of(InboundJournal)).where(J.handled_at < handled_before)
+        )
+        return affected(result)
+
+
+async def purge_dedup(db: Database, received_before: datetime) -> int:
+    """Delete the deduplication rows (``inbound_event``) received before ``received_before``
+    whose events have been handled; how many.
+
+    A row goes only when no event of its platform received at its hour or earlier waits in
+    the journal: an event recorded and not handled yet keeps its own row (a retry of it must
+    still be dropped while it waits), and the rows after it (the two tables share the hour of
+    recording, and nothing else ties a row to its event)."""
+    events = _IE.c
+    waiting = (
+        sa.select(J.id)
+        .where(
+            J.handled_at.is_(None),
+            J.platform == events.platform,
+            J.received_at <= events.received_at,
+        )
+        .exists()
+    )
+    async with db.session() as session:
+        result = await session.execute(
+            sa.delete(_IE).where(events.received_at < received_before, ~waiting)
         )
         return affected(result)
 

@@ -338,12 +338,14 @@ async def erase_gone(ctx: BotContext) -> int:
 
 
 async def purge_old(ctx: BotContext) -> int:
-    """Delete raw inbound events and unfinished survey drafts older than
-    ``RALLYBOT_RETENTION_DAYS`` (nothing when unset); returns the rows deleted."""
-    days = ctx.settings.retention_days
-    if days is None:
-        return 0
-    counts = await purge_expired(ctx.db, ctx.clock.now(), days)
+    """Delete the deduplication rows of handled inbound events after
+    ``RALLYBOT_DEDUP_KEEP_DAYS`` (or ``RALLYBOT_RETENTION_DAYS`` when shorter), and unfinished
+    survey drafts after ``RALLYBOT_RETENTION_DAYS`` (kept when unset); returns the rows
+    deleted."""
+    settings = ctx.settings
+    counts = await purge_expired(
+        ctx.db, ctx.clock.now(), settings.retention_days, settings.dedup_keep_days
+    )
     return counts.inbound_events + counts.survey_drafts
 
 
@@ -364,5 +366,6 @@ class PrivacyFeature(Feature):
         )
 
     def retention_ticks(self) -> Sequence[RetentionTick]:
-        """Members gone from the roster erased, then raw events and drafts past retention."""
+        """Members gone from the roster erased, then deduplication rows and drafts past their
+        keeping time."""
         return (erase_gone, purge_old)

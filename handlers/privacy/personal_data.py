@@ -26,8 +26,10 @@ earlier versions that hold the platform id are deleted); activity rows lose the 
 anonymous survey response still waiting for its batch moves to the ghost (it is released with
 the others); an unfinished draft is deleted.
 
-**Retention** (:func:`purge_expired`): raw inbound events (kept only to drop platform retries)
-and unfinished survey drafts older than ``RALLYBOT_RETENTION_DAYS`` are deleted.
+**Retention** (:func:`purge_expired`): the deduplication rows of handled inbound events (kept
+only to drop platform retries) go after ``RALLYBOT_DEDUP_KEEP_DAYS`` (7), or sooner when
+``RALLYBOT_RETENTION_DAYS`` is shorter; an event still waiting to be handled keeps its row.
+Unfinished survey drafts older than ``RALLYBOT_RETENTION_DAYS`` are deleted.
 
 **Record of processing** (:func:`record_of_processing`): the page
 ``docs/reference/record-of-processing.md``, generated from :data:`REGISTRY` and the schema (a
@@ -51,7 +53,8 @@ from sqlmodel import SQLModel
 
 import rallybot.storage.models  # noqa: F401  (registers every table)
 from rallybot.storage.database import Database
-from rallybot.storage.models import DeliveryStatus, InboundEvent, Member, table_of
+from rallybot.storage.journal import purge_dedup
+from rallybot.storage.models import DeliveryStatus, Member, table_of
 from rallybot.storage.survey_models import ErasureAudit, SurveyDraft
 
 __all__ = [
@@ -451,15 +454,19 @@ class PurgeCounts:
     survey_drafts: int = 0
 
 
-async def purge_expired(db: Database, now: datetime, days: int) -> PurgeCounts:
-    """Delete raw inbound events and unfinished survey drafts older than ``days`` days."""
+async def purge_expired(
+    db: Database, now: datetime, days: int | None, dedup_days: int
+) -> PurgeCounts:
+    """Delete the deduplication rows of handled inbound events older than ``dedup_days`` days
+    (``days`` when shorter), and unfinished survey drafts older than ``days`` days (None:
+    drafts are kept)."""
+    keep = dedup_days if days is None else min(days, dedup_days)
+    counts = PurgeCounts(inbound_events=await purge_dedup(db, now - timedelta(days=keep)))
+    if days is None:
+        return counts
     cutoff = now - timedelta(days=days)
-    events = table_of(InboundEvent)
     drafts = table_of(SurveyDraft)
-    counts = PurgeCounts()
     async with db.session() as session:
-        result = await session.execute(sa.delete(events).where(events.c.received_at < cutoff))
-        counts.inbound_events = _count(result)
         # A finished anonymous response waiting for its batch is an answer, not a draft.
         result = await session.execute(
             sa.delete(drafts).where(drafts.c.updated_at < cutoff, drafts.c.finished.is_(False))
@@ -985,7 +992,8 @@ PURPOSES: dict[str, tuple[str, str]] = {
     "inbound_event": (
         "keyed hashes of platform event ids (never the ids), to drop platform retries; the "
         "hour received, no finer",
-        "RALLYBOT_RETENTION_DAYS (at hour grain); raw ids of earlier versions hashed at upgrade",
+        "RALLYBOT_DEDUP_KEEP_DAYS (7) once the event is handled, or RALLYBOT_RETENTION_DAYS "
+        "when shorter (at hour grain); raw ids of earlier versions hashed at upgrade",
     ),
     "inbound_journal": (
         "events received and not yet handled (crash recovery); once handled, the event, its "

@@ -453,28 +453,40 @@ async def test_retention_purges_old_inbound_events_and_drafts(db: Database, tmp_
                     "kind": "message",
                     "received_at": NOW - timedelta(days=days),
                 }
-                for days in (1, 29, 31, 400)
+                for days in (1, 2, 5, 29, 31, 400)
             ],
         )
         await session.execute(
             sa.update(table_of(SurveyDraft)).values(updated_at=NOW - timedelta(days=45))
         )
+
+    async def left() -> set[str]:
+        """The rows above left (seed_everything wrote one of its own, received now)."""
+        async with db.session() as session:
+            rows = (await session.execute(sa.select(events.c.event_id))).scalars()
+            return {row for row in rows if row.startswith("e")}
+
+    # RALLYBOT_RETENTION_DAYS=30: the drafts after 30 days, the deduplication rows of handled
+    # events after RALLYBOT_DEDUP_KEEP_DAYS (7 by default), the shorter.
     bot = make_bot(db, tmp_path, MemoryAdapter())
-    assert await bot.retention_tick() == 2 + 1
+    assert await bot.retention_tick() == 3 + 1
     async with db.session() as session:
-        left = set((await session.execute(sa.select(events.c.event_id))).scalars())
         drafts = await session.scalar(sa.select(sa.func.count()).select_from(table_of(SurveyDraft)))
-    assert {"e1", "e29"} <= left and not {"e31", "e400"} & left and drafts == 0
-    # Nothing more to purge now; nothing is purged without the setting.
-    assert (await purge_expired(db, NOW, 30)).inbound_events == 0
+    assert await left() == {"e1", "e2", "e5"} and drafts == 0
+    assert (await purge_expired(db, NOW, 30, 7)).inbound_events == 0  # nothing more to purge
+    # A retention shorter than the deduplication days wins.
+    assert (await purge_expired(db, NOW, 3, 7)).inbound_events == 1
+    assert await left() == {"e1", "e2"}
+    # Without RALLYBOT_RETENTION_DAYS, the deduplication rows still go after 7 days.
     unset = Rallybot(
         Settings(database_url="sqlite:///rallybot.db"),
         db,
         MemoryAdapter(),
-        SimulatedClock(NOW + timedelta(days=900)),
+        SimulatedClock(NOW + timedelta(days=5, hours=12)),
         campaign_paths=[tmp_path / "campaigns"],
     )
-    assert await unset.retention_tick() == 0
+    assert await unset.retention_tick() == 1
+    assert await left() == {"e1"}
 
 
 @pytest.mark.parametrize("days", [0, -1])

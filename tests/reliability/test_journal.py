@@ -384,6 +384,52 @@ async def test_the_heartbeat_purges_handled_rows_after_the_keep_setting(
     assert await _journal(db) == []
 
 
+async def _retry_dropped(bot: Rallybot, event: Event) -> bool:
+    """Whether ``event`` delivered again is dropped as a retry (its deduplication row is
+    there); a retry not dropped is recorded, and closed here so that it waits for nobody."""
+    journal_id = await bot._record(event)
+    if journal_id is None:
+        return True
+    await journal_store.mark_handled(bot.db, [journal_id], bot.clock.now())
+    return False
+
+
+async def test_deduplication_rows_of_handled_events_go_after_the_keep_days(db: Database) -> None:
+    """``inbound_event`` rows (a keyed hash of each event id) are kept to drop platform retries
+    and while their events wait in the journal: once handled, RALLYBOT_DEDUP_KEEP_DAYS (7 by
+    default), never while the event waits, with or without RALLYBOT_RETENTION_DAYS."""
+    await _seed(db, 4)
+    bot = _bot(db)
+    assert bot.settings.retention_days is None and bot.settings.dedup_keep_days == 7
+    assert isinstance(bot.clock, SimulatedClock)
+    await bot.handle(_reaction(0))  # handled, at NOW
+    bot.clock.set(NOW + timedelta(hours=1))
+    waiting = await bot._record(_reaction(1))  # recorded, not handled yet (a crash)
+    assert waiting is not None
+    bot.clock.set(NOW + timedelta(hours=2))
+    await bot.handle(_reaction(2))  # handled, after the waiting one
+    bot.clock.set(NOW + timedelta(days=8))
+    await bot.handle(_reaction(3))  # handled, recent
+
+    assert await bot.retention_tick() == 1  # only the handled old one
+    assert not await _retry_dropped(bot, _reaction(0))  # gone: a retry 8 days late is new
+    # The waiting event keeps its row (a retry is still dropped), and so do the rows
+    # recorded after it; the recent one stays.
+    for kept in (1, 2, 3):
+        assert await _retry_dropped(bot, _reaction(kept)), kept
+    assert await bot.retention_tick() == 0
+
+    # Handled at last (a replica took it up): its row and the one after it go too.
+    assert await bot.recover_journal(own=True) == 1
+    await bot.idle()
+    assert [row[0] for row in await _journal(db) if not row[2]] == []
+    assert waiting in [row[0] for row in await _journal(db)]
+    assert await bot.retention_tick() == 2
+    assert not await _retry_dropped(bot, _reaction(1))
+    assert not await _retry_dropped(bot, _reaction(2))
+    assert await _retry_dropped(bot, _reaction(3))
+
+
 # ---- real processes, kill -9 ----------------------------------------------------------------
 
 
