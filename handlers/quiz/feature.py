@@ -42,7 +42,7 @@ from rallybot.campaigns.schema import Campaign, pick_locale
 from rallybot.handlers.points.service import grant
 from rallybot.handlers.quiz.commands import COMMAND_SPECS
 from rallybot.storage.inserts import insert_for
-from rallybot.storage.models import CampaignStatus, Member, table_of
+from rallybot.storage.models import CampaignStatus, Delivery, DeliveryStatus, Member, table_of
 from rallybot.storage.quiz_models import QuizAnswer, QuizMode, QuizRun, QuizState
 from rallybot.storage.repositories import get_member_by_platform_id, list_states
 
@@ -80,6 +80,7 @@ move of the run they report (nothing lost, nothing twice); no campaign file can 
 
 _R = table_of(QuizRun)
 _A = table_of(QuizAnswer)
+_D = table_of(Delivery).c
 
 # ---------------------------------------------------------------------------- words
 
@@ -93,6 +94,17 @@ def _already(locale: str) -> str:
     return i18n.gettext(
         locale, "You already answered this question: only your first answer counts."
     )
+
+
+def _before_question(locale: str, number: int) -> str:
+    # Translators: a member of a self-paced quiz wrote a message before the bot asked the
+    # question numbered {number}: the message is not taken as its answer.
+    text = i18n.gettext(
+        locale,
+        "Your message was written before question {number} was asked, so it does not count "
+        "as its answer: reply to the question once you see it.",
+    )
+    return text.format(number=number)
 
 
 def _board_line(locale: str, rank: int, name: str, right: int, total: int) -> str:
@@ -959,6 +971,39 @@ def _message_ref(event: MessagePosted) -> str:
     return f"{event.platform}:{event.channel.id}:{event.message_id}:{when}"[:200]
 
 
+async def _asked_at(ctx: BotContext, run: QuizRun) -> datetime | None:
+    """When the run's current question was put to its member or channel: when the send of its
+    outbox row began (the platform dates the question after that); None while it is still to
+    be sent. A question whose row did not go (failed, skipped: shown again directly when the
+    member asks) or is gone dates from the run's own record."""
+    step = f"quiz-{run.id}-q{run.current}"
+    async with ctx.db.session() as session:
+        row = (
+            await session.execute(
+                sa.select(_D.status, _D.attempted_at, _D.sent_at).where(
+                    _D.campaign_id == OUTBOX_CAMPAIGN, _D.step_id == step
+                )
+            )
+        ).first()
+    if row is None:
+        return run.asked_at
+    status, attempted, sent = str(row[0]), row[1], row[2]
+    if status == DeliveryStatus.sent.value:
+        return attempted or sent or run.asked_at
+    if status == DeliveryStatus.pending.value:
+        return None  # not sent yet, or to be sent again after a failed attempt
+    if status == DeliveryStatus.claimed.value:
+        return attempted  # being sent: the platform may show it before the send is recorded
+    return run.asked_at
+
+
+def _written_at(event: MessagePosted) -> datetime:
+    """The message's own time, from the platform (a Slack ts, a Discord snowflake, the
+    console's clock), in UTC."""
+    at = event.occurred_at
+    return at if at.tzinfo is not None else at.replace(tzinfo=UTC)
+
+
 async def _answered_by(ctx: BotContext, member_id: int, ref: str) -> bool:
     """Whether the message ``ref`` already gave one of the member's answers."""
     async with ctx.db.session() as session:
@@ -1098,8 +1143,17 @@ async def on_message(event: MessagePosted, ctx: BotContext) -> None:
     if member is None:
         member = await member_for(ctx, event.user)
     assert member.id is not None
-    answer = sanitize_answer(event.text, MAX_ANSWER)
     ref = _message_ref(event)
+    asked = await _asked_at(ctx, run)
+    if asked is None or _written_at(event) < asked:
+        # Written before the question was asked (typed while the previous one was still on
+        # screen, or delivered late): it cannot be this question's answer. A replay of a
+        # message that answered an earlier question says nothing; in a channel it is talk.
+        if run.mode == QuizMode.self_paced and not await _answered_by(ctx, member.id, ref):
+            text = _before_question(member.locale or run.locale, run.current + 1)
+            await _note(ctx, event.user, text)
+        return
+    answer = sanitize_answer(event.text, MAX_ANSWER)
     inserted = await _insert_answer(
         ctx,
         run.id,

@@ -79,13 +79,14 @@ def click(name: str, action_id: str, channel: str = "general", value: str = "") 
     )
 
 
-def say(name: str, text: str, channel: str | None = None) -> MessagePosted:
-    """A message by ``name``: in their DM with the bot unless ``channel`` is given."""
+def say(name: str, text: str, channel: str | None = None, at: datetime = T0) -> MessagePosted:
+    """A message by ``name``: in their DM with the bot unless ``channel`` is given, written
+    ``at`` (an answer counts only when written after its question was asked)."""
     return MessagePosted(
         event_id=f"msg-{next(_ids)}",
         platform="memory",
         user=user(name),
-        occurred_at=T0,
+        occurred_at=at,
         channel=ChannelRef("memory", channel or f"dm-{name.lower()}", is_direct=channel is None),
         message_id=f"u{next(_ids)}",
         text=text,

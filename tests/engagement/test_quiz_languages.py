@@ -88,7 +88,7 @@ async def test_a_spanish_member_plays_a_self_paced_quiz(db: Database, tmp_path: 
         await adapter.push(click("Alba", f"quiz:{run_id}:1:{choice}", "dm-alba"))
     third = quiz_posts(adapter, "alba")[-1]
     assert third.text.splitlines()[-1] == "Escribe tu respuesta aquí."
-    await adapter.push(say("Alba", "my profile"))
+    await adapter.push(say("Alba", "my profile", at=clock.now()))
     await adapter.push(click("Alba", f"quiz:{run_id}:3:1", "dm-alba"))  # wrong
 
     summary = quiz_posts(adapter, "alba")[-1]

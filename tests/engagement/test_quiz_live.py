@@ -180,9 +180,9 @@ async def test_a_restart_mid_quiz_resumes_without_asking_twice(
     assert asked == ["why", "benefits", "first-step"]  # none asked twice
     assert quiz_posts(adapter, "general")[-1].text.endswith("Type your answer in this channel.")
     # A free-text question in the channel: the first message of each member is the answer.
-    await adapter.push(say("Alice", "  my   PROFILE! ", channel="general"))
-    await adapter.push(say("Alice", "no wait: photo", channel="general"))
-    await adapter.push(say("Bob", "photo", channel="general"))
+    await adapter.push(say("Alice", "  my   PROFILE! ", channel="general", at=clock.now()))
+    await adapter.push(say("Alice", "no wait: photo", channel="general", at=clock.now()))
+    await adapter.push(say("Bob", "photo", channel="general", at=clock.now()))
     await second_bot.advance_to(T0 + timedelta(minutes=10))
     asked = [d.message.metadata["question"] for d in delivered_questions(adapter, "general")]
     assert asked == ["why", "benefits", "first-step"]

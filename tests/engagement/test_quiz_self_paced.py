@@ -70,7 +70,7 @@ async def test_a_self_paced_quiz_in_direct_messages(db: Database, tmp_path: Path
     assert third.title == "Question 3/4" and third.buttons == ()
     assert "Écrivez votre réponse ici." in third.text
     # Free text: accents, case and spaces do not matter ("mon profil" is accepted).
-    await adapter.push(say("Alice", "  MON   Prófil "))
+    await adapter.push(say("Alice", "  MON   Prófil ", at=clock.now()))
     fourth = quiz_posts(adapter, "alice")[-1]
     assert fourth.title == "Question 4/4"
     await adapter.push(click("Alice", f"quiz:{run_id}:3:1", "dm-alice"))  # wrong: no penalty
@@ -92,7 +92,7 @@ async def test_a_self_paced_quiz_in_direct_messages(db: Database, tmp_path: Path
 
     # The quiz is over: more text in the DM is not an answer; a stale button says so.
     before = len(adapter.delivered)
-    await adapter.push(say("Alice", "profil"))
+    await adapter.push(say("Alice", "profil", at=clock.now()))
     assert len(adapter.delivered) == before
     await adapter.push(click("Alice", f"quiz:{run_id}:3:0", "dm-alice"))
     assert notes(adapter, "alice")[-1].startswith("Vous avez déjà répondu")
@@ -103,7 +103,7 @@ async def test_a_self_paced_quiz_in_direct_messages(db: Database, tmp_path: Path
     run2 = int(quiz_posts(adapter, "chloé")[-1].metadata["quiz_run"])
     for answer in ("0:0", "1:0", "1:1", "1:2", "1:ok"):
         await adapter.push(click("Chloé", f"quiz:{run2}:{answer}", "dm-chloé"))
-    await adapter.push(say("Chloé", "profil"))
+    await adapter.push(say("Chloé", "profil", at=clock.now()))
     await adapter.push(click("Chloé", f"quiz:{run2}:3:0", "dm-chloé"))
     await adapter.push(command("Alice", "top"))
     assert notes(adapter, "alice")[-1].splitlines() == [

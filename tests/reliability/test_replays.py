@@ -380,6 +380,66 @@ async def test_a_free_text_answer_replayed_after_the_quiz_moved_on_answers_nothi
     assert len(await _answers(db)) == 3
 
 
+def _notes(adapter: MemoryAdapter) -> list[str]:
+    """Alice's private notes after the reply to the command that started her quiz."""
+    start, *notes = quiz.notes(adapter, "alice")
+    assert start == "Your quiz is in your direct messages."
+    return notes
+
+
+BEFORE_2 = (
+    "Your message was written before question 2 was asked, so it does not count as its "
+    "answer: reply to the question once you see it."
+)
+
+
+async def test_a_message_written_before_the_next_question_does_not_answer_it(
+    db: Database, tmp_path: Path
+) -> None:
+    bot, adapter, _ = await _words_quiz(db, tmp_path)
+    clock = bot.clock
+    assert isinstance(clock, SimulatedClock)
+    # Alice types "blue", then at once "oh, and dog": the bot handles "blue" at 10 s and asks
+    # question 2 then; her second message, written at 9 s, comes in after that.
+    blue = quiz.say("Alice", "blue", at=quiz.T0 + timedelta(seconds=8))
+    clock.set(quiz.T0 + timedelta(seconds=10))
+    await adapter.push(blue)
+    assert [m.title for m in quiz.quiz_posts(adapter, "alice")][-1] == "Question 2/3"
+    await adapter.push(quiz.say("Alice", "oh, and dog", at=quiz.T0 + timedelta(seconds=9)))
+    assert await _answers(db) == {"colour": "blue"}  # not taken for question 2
+    assert await _current(db) == 1
+    assert _notes(adapter) == [BEFORE_2]  # told why, and what to do
+    # "blue" delivered again by the platform: it answered question 1, nothing to say.
+    await adapter.push(_replayed(blue))
+    assert _notes(adapter) == [BEFORE_2]
+    # Written after question 2 was asked: its answer.
+    clock.set(quiz.T0 + timedelta(seconds=20))
+    await adapter.push(quiz.say("Alice", "dog", at=clock.now()))
+    assert await _answers(db) == {"colour": "blue", "animal": "dog"}
+    assert [m.title for m in quiz.quiz_posts(adapter, "alice")][-1] == "Question 3/3"
+    keys = [key.split(":")[2] for key in await quiz.ledger_keys(db)]
+    assert keys == ["colour", "animal"]
+
+
+async def test_a_message_written_while_the_next_question_waits_to_be_sent_does_not_answer_it(
+    db: Database, tmp_path: Path
+) -> None:
+    bot, adapter, _ = await _words_quiz(db, tmp_path)
+    clock = bot.clock
+    assert isinstance(clock, SimulatedClock)
+    adapter.fail_next()  # question 2's send fails: it waits in the outbox for its retry
+    await adapter.push(quiz.say("Alice", "blue", at=clock.now()))
+    assert [m.title for m in quiz.quiz_posts(adapter, "alice")] == ["Question 1/3"]
+    clock.set(quiz.T0 + timedelta(seconds=5))
+    await adapter.push(quiz.say("Alice", "dog", at=clock.now()))  # before she could see it
+    assert await _answers(db) == {"colour": "blue"}
+    assert _notes(adapter) == [BEFORE_2]
+    await bot.advance_to(quiz.T0 + timedelta(minutes=5))  # the retry asks question 2
+    assert [m.title for m in quiz.quiz_posts(adapter, "alice")][-1] == "Question 2/3"
+    await adapter.push(quiz.say("Alice", "dog", at=clock.now()))
+    assert await _answers(db) == {"colour": "blue", "animal": "dog"}
+
+
 async def test_a_free_text_answer_handled_again_after_a_crash_answers_nothing_else(
     db: Database, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
