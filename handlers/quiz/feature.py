@@ -987,7 +987,9 @@ async def _asked_at(ctx: BotContext, run: QuizRun) -> datetime | None:
         ).first()
     if row is None:
         return run.asked_at
-    status, attempted, sent = str(row[0]), row[1], row[2]
+    status = str(row[0])
+    attempted: datetime | None = row[1]
+    sent: datetime | None = row[2]
     if status == DeliveryStatus.sent.value:
         return attempted or sent or run.asked_at
     if status == DeliveryStatus.pending.value:
