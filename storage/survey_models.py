@@ -25,6 +25,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
 
+from rallybot.storage.anonymity import MIN_GROUP  # its home; still importable from here
 from rallybot.storage.models import UTCDateTime, _now
 
 __all__ = [
@@ -42,10 +43,6 @@ __all__ = [
 QUESTION_KINDS = ("rating", "nps", "single", "multiple", "text")
 """rating: 1-5; nps: 0-10; single and multiple: choice indexes; text: free text."""
 
-MIN_GROUP = 5
-"""k: anonymous answers are written in batches of at least this many responses, a cohort or
-team is kept with them only for groups of at least this many, and results broken down by
-cohort or team show only groups with at least this many responses."""
 
 ONCE = "once"
 """The round of a survey step that is not recurring (the planner's occurrence of such steps)."""

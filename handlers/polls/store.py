@@ -10,7 +10,6 @@ also deletes the drafts (the survey's approach, see ``docs/explanation/privacy.m
 from __future__ import annotations
 
 import logging
-import secrets
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -24,10 +23,10 @@ from rallybot.campaigns.schema import Campaign, pick_locale
 from rallybot.campaigns.sections import section_of
 from rallybot.campaigns.survey import keyed_survey_key
 from rallybot.handlers.polls.spec import POLL, PollSpec, closes_at
-from rallybot.storage.anonymity import clear_sqlite_log
+from rallybot.storage.anonymity import Raced, batch_ready, clear_sqlite_log, too_few, write_batch
 from rallybot.storage.database import Database
 from rallybot.storage.models import ChannelMember, Delivery, DeliveryStatus, table_of
-from rallybot.storage.poll_models import MIN_GROUP, Poll, PollBallot, PollDraft, PollVote, PollVoter
+from rallybot.storage.poll_models import Poll, PollBallot, PollDraft, PollVote, PollVoter
 from rallybot.storage.secret import server_secret
 
 if TYPE_CHECKING:
@@ -289,10 +288,6 @@ async def cast_anonymous(
     return chosen
 
 
-class _Raced(Exception):
-    """Another process released the same ballots first."""
-
-
 async def release(db: Database, poll_id: str, now: datetime, *, closing: bool = False) -> int:
     """Write the cast ballots waiting in drafts of anonymous poll ``poll_id`` once at least
     :data:`MIN_GROUP` wait (any number when ``closing``): shuffled, random ids, no time, the
@@ -301,7 +296,6 @@ async def release(db: Database, poll_id: str, now: datetime, *, closing: bool = 
     A closing remainder smaller than :data:`MIN_GROUP` is not written on its own (its
     transaction would tell it apart): the poll's earlier ballots are written again with it,
     with new ids, shuffled together."""
-    shuffle = secrets.SystemRandom().shuffle
     try:
         async with db.session() as session:
             waiting = (
@@ -311,13 +305,13 @@ async def release(db: Database, poll_id: str, now: datetime, *, closing: bool = 
                     )
                 )
             ).all()
-            if not waiting or (len(waiting) < MIN_GROUP and not closing):
+            if not batch_ready(len(waiting), closing=closing):
                 return 0
             rows = [
                 {"id": uuid.uuid4().hex, "poll_id": poll_id, "choices": list(chosen or [])}
                 for _, chosen in waiting
             ]
-            if len(waiting) < MIN_GROUP:
+            if too_few(len(waiting)):
                 earlier = (
                     (await session.execute(sa.select(_B.c.choices).where(_B.c.poll_id == poll_id)))
                     .scalars()
@@ -329,17 +323,12 @@ async def release(db: Database, poll_id: str, now: datetime, *, closing: bool = 
                         {"id": uuid.uuid4().hex, "poll_id": poll_id, "choices": list(c or [])}
                         for c in earlier
                     ]
-            shuffle(rows)
-            await session.execute(sa.insert(_B), rows)
             ids = [int(member_id) for member_id, _ in waiting]
-            done = await session.execute(
-                sa.delete(_D).where(
-                    _D.c.poll_id == poll_id, _D.c.cast.is_(True), _D.c.member_id.in_(ids)
-                )
+            drafts = sa.delete(_D).where(
+                _D.c.poll_id == poll_id, _D.c.cast.is_(True), _D.c.member_id.in_(ids)
             )
-            if getattr(done, "rowcount", 0) != len(ids):
-                raise _Raced
-    except _Raced:
+            await write_batch(session, _B, rows, drafts, len(ids))
+    except Raced:
         return 0
     await clear_sqlite_log(db)
     return len(waiting)
@@ -359,7 +348,7 @@ class Counts:
     def hidden(self) -> bool:
         """Whether the counts are held back: an anonymous poll with fewer than
         :data:`MIN_GROUP` ballots counted (a small group's choices could be guessed)."""
-        return self.anonymous and 0 < self.voters < MIN_GROUP
+        return self.anonymous and too_few(self.voters)
 
 
 async def counts(db: Database, poll: Poll) -> Counts:

@@ -53,6 +53,7 @@ from typing import Any, Literal
 import sqlalchemy as sa
 
 from rallybot.bot import formats, i18n
+from rallybot.storage.anonymity import too_few, too_few_sql
 from rallybot.storage.challenge_models import ChallengeDone, ChallengeProgress
 from rallybot.storage.database import Database
 from rallybot.storage.helpdesk_models import HelpTicket
@@ -68,7 +69,7 @@ from rallybot.storage.models import (
 )
 from rallybot.storage.quiz_models import QuizAnswer, QuizRun
 from rallybot.storage.report_models import POST_KINDS, Activity, ActivityKind, week_of
-from rallybot.storage.survey_models import MIN_GROUP, Survey, SurveyAnswer, SurveyResponder
+from rallybot.storage.survey_models import Survey, SurveyAnswer, SurveyResponder
 
 __all__ = [
     "ChallengeStats",
@@ -832,7 +833,7 @@ def _small_anonymous() -> sa.Select[Any]:
         sa.select(SA.survey_id)
         .where(SA.member_id.is_(None))
         .group_by(SA.survey_id)
-        .having(sa.func.count(sa.distinct(SA.response_id)) < MIN_GROUP)
+        .having(too_few_sql(sa.func.count(sa.distinct(SA.response_id))))
     )
 
 
@@ -927,7 +928,7 @@ async def satisfaction(db: Database, scope: Scope = Scope()) -> Satisfaction:
         sa.func.count(sa.distinct(SA.response_id)),
     ).where(*conditions)
     (ratings, mean, nps_n, promoters, passives, detractors, responses), *_ = await _rows(db, totals)
-    hidden = _filters_members(scope) and 0 < int(responses) < MIN_GROUP
+    hidden = _filters_members(scope) and too_few(int(responses))
     if hidden:
         return Satisfaction(0, None, 0, 0, 0, 0, int(responses), hidden=True)
     week = _week_number(db, SA.answered_on).label("week")

@@ -34,7 +34,6 @@ import dataclasses
 import hashlib
 import hmac
 import logging
-import secrets
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -66,7 +65,7 @@ from rallybot.campaigns.survey import start_label as survey_start_label
 from rallybot.campaigns.timeexpr import parse_duration
 from rallybot.handlers.survey.commands import COMMAND_SPECS
 from rallybot.storage import outbox as outbox_store
-from rallybot.storage.anonymity import clear_sqlite_log
+from rallybot.storage.anonymity import Raced, batch_ready, clear_sqlite_log, too_few, write_batch
 from rallybot.storage.database import Database
 from rallybot.storage.models import ChannelMember, Delivery, DeliveryStatus, Member, table_of
 from rallybot.storage.repositories import get_member_by_platform_id
@@ -794,7 +793,7 @@ def _group_tags(
         counts: dict[object, int] = {}
         for key in keys:
             counts[key] = counts.get(key, 0) + 1
-        return all(n >= MIN_GROUP for n in counts.values())
+        return not any(too_few(n) for n in counts.values())
 
     if fine(list(groups)):
         return True, True
@@ -803,10 +802,6 @@ def _group_tags(
     if fine([t for _, t in groups]):
         return False, True
     return False, False
-
-
-class _Raced(Exception):
-    """Another process released the same drafts first."""
 
 
 async def release(db: Database, sid: str, now: datetime, *, closing: bool = False) -> int:
@@ -818,7 +813,6 @@ async def release(db: Database, sid: str, now: datetime, *, closing: bool = Fals
     A closing remainder smaller than :data:`MIN_GROUP` is not written on its own (its rows
     would be told apart by their transaction): the survey's earlier anonymous answers are
     written again with it, shuffled together."""
-    shuffle = secrets.SystemRandom().shuffle
     try:
         async with db.session() as session:
             survey = await session.get(Survey, sid)
@@ -831,7 +825,7 @@ async def release(db: Database, sid: str, now: datetime, *, closing: bool = Fals
                     )
                 )
             ).all()
-            if not waiting or (len(waiting) < MIN_GROUP and not closing):
+            if not batch_ready(len(waiting), closing=closing):
                 return 0
             ids = [int(member_id) for member_id, _ in waiting]
             found = {
@@ -849,7 +843,7 @@ async def release(db: Database, sid: str, now: datetime, *, closing: bool = Fals
             for (_, answers), (cohort, team) in zip(waiting, groups, strict=True):
                 tags = (cohort if keep_cohort else None, team if keep_team else None)
                 rows += _answer_rows(survey, dict(answers or {}), tags, day, None)
-            if len(waiting) < MIN_GROUP:
+            if too_few(len(waiting)):
                 earlier = [
                     dict(r)
                     for r in (
@@ -864,7 +858,7 @@ async def release(db: Database, sid: str, now: datetime, *, closing: bool = Fals
                         for r in earlier
                         if r["cohort"] is None and r["team"] is None
                     }
-                    strip = len(untagged) + len(waiting) < MIN_GROUP
+                    strip = too_few(len(untagged) + len(waiting))
                     for row in earlier:
                         row["id"] = uuid.uuid4().hex
                         row["answered_on"] = day
@@ -874,16 +868,11 @@ async def release(db: Database, sid: str, now: datetime, *, closing: bool = Fals
                         sa.delete(_A).where(_A.c.survey_id == sid, _A.c.member_id.is_(None))
                     )
                     rows += earlier
-            shuffle(rows)
-            await session.execute(sa.insert(_A), rows)
-            done = await session.execute(
-                sa.delete(_D).where(
-                    _D.c.survey_id == sid, _D.c.finished.is_(True), _D.c.member_id.in_(ids)
-                )
+            drafts = sa.delete(_D).where(
+                _D.c.survey_id == sid, _D.c.finished.is_(True), _D.c.member_id.in_(ids)
             )
-            if getattr(done, "rowcount", 0) != len(ids):
-                raise _Raced
-    except _Raced:
+            await write_batch(session, _A, rows, drafts, len(ids))
+    except Raced:
         return 0
     await _clear_sqlite_log(db)
     return len(waiting)
@@ -1376,8 +1365,8 @@ async def survey_results(db: Database, survey_ref: str) -> SurveyResults:
         )
     # Anonymous answers are shown only over MIN_GROUP responses (a round that closed with
     # fewer): below that, counts, means and texts would be each person's answer.
-    too_few = survey.anonymous and 0 < written < MIN_GROUP
-    if too_few:
+    hidden = survey.anonymous and too_few(written)
+    if hidden:
         answers = []
     audience = max(await _audience(db, survey), responses)
     results: list[QuestionResult] = []
@@ -1411,7 +1400,7 @@ async def survey_results(db: Database, survey_ref: str) -> SurveyResults:
         if scores:
             result.mean = sum(scores) / len(scores)
             result.by_cohort = {
-                name: sum(v) / len(v) for name, v in cohorts.items() if len(v) >= MIN_GROUP
+                name: sum(v) / len(v) for name, v in cohorts.items() if not too_few(len(v))
             }
             if kind == "nps":
                 promoters = sum(1 for s in scores if s >= 9)
@@ -1427,7 +1416,7 @@ async def survey_results(db: Database, survey_ref: str) -> SurveyResults:
         audience=audience,
         responses=responses,
         questions=results,
-        too_few=too_few,
+        too_few=hidden,
     )
 
 

@@ -1,0 +1,86 @@
+"""The minimum group rule that surveys, polls and the indicators share, in Python and in SQL,
+and the batch write that refuses a batch another process wrote first, on SQLite and
+PostgreSQL."""
+
+from __future__ import annotations
+
+import pytest
+import sqlalchemy as sa
+
+from rallybot.storage.anonymity import (
+    MIN_GROUP,
+    Raced,
+    batch_ready,
+    too_few,
+    too_few_sql,
+    write_batch,
+)
+from rallybot.storage.database import Database
+from rallybot.storage.models import Member, table_of
+from rallybot.storage.poll_models import Poll, PollBallot, PollDraft
+
+BALLOT = table_of(PollBallot)
+DRAFT = table_of(PollDraft)
+
+
+def test_a_group_is_too_few_from_one_to_one_less_than_the_minimum() -> None:
+    assert MIN_GROUP == 5
+    assert [n for n in range(10) if too_few(n)] == [1, 2, 3, 4]
+
+
+def test_a_batch_waits_for_the_minimum_unless_the_round_closes() -> None:
+    assert [n for n in range(8) if batch_ready(n)] == [5, 6, 7]
+    assert [n for n in range(8) if batch_ready(n, closing=True)] == [1, 2, 3, 4, 5, 6, 7]
+
+
+async def test_the_sql_rule_is_the_python_rule(db: Database) -> None:
+    counts = list(range(MIN_GROUP + 3))
+    async with db.session() as session:
+        found = [
+            bool(await session.scalar(sa.select(too_few_sql(sa.literal(n, sa.Integer)))))
+            for n in counts
+        ]
+    assert found == [too_few(n) for n in counts]
+
+
+async def _poll_with_drafts(db: Database, voters: int) -> list[int]:
+    async with db.session() as session:
+        session.add(Poll(id="c/p", key="k" * 16, anonymous=True))
+        members = [Member(platform="slack", platform_user_id=f"U{i}") for i in range(voters)]
+        session.add_all(members)
+        await session.flush()
+        ids = [int(m.id or 0) for m in members]
+        await session.execute(
+            sa.insert(DRAFT),
+            [{"poll_id": "c/p", "member_id": i, "choices": [0], "cast": True} for i in ids],
+        )
+    return ids
+
+
+def _ballots(n: int) -> list[dict[str, object]]:
+    return [{"id": f"{i:032x}", "poll_id": "c/p", "choices": [i % 2]} for i in range(n)]
+
+
+async def test_a_batch_is_written_with_its_drafts_deleted(db: Database) -> None:
+    ids = await _poll_with_drafts(db, 3)
+    async with db.session() as session:
+        drafts = sa.delete(DRAFT).where(DRAFT.c.member_id.in_(ids))
+        await write_batch(session, BALLOT, _ballots(3), drafts, len(ids))
+    async with db.session() as session:
+        assert await session.scalar(sa.select(sa.func.count()).select_from(BALLOT)) == 3
+        assert await session.scalar(sa.select(sa.func.count()).select_from(DRAFT)) == 0
+
+
+async def test_a_batch_whose_drafts_are_gone_is_not_written(db: Database) -> None:
+    # Another process wrote two of the three ballots' batch first: its drafts are gone, and
+    # this batch must not count them a second time.
+    ids = await _poll_with_drafts(db, 3)
+    async with db.session() as session:
+        await session.execute(sa.delete(DRAFT).where(DRAFT.c.member_id.in_(ids[:2])))
+    with pytest.raises(Raced):
+        async with db.session() as session:
+            drafts = sa.delete(DRAFT).where(DRAFT.c.member_id.in_(ids))
+            await write_batch(session, BALLOT, _ballots(3), drafts, len(ids))
+    async with db.session() as session:
+        assert await session.scalar(sa.select(sa.func.count()).select_from(BALLOT)) == 0
+        assert await session.scalar(sa.select(sa.func.count()).select_from(DRAFT)) == 1
