@@ -20,6 +20,7 @@ Each table declares its privacy entry in its ``info`` (see :mod:`handlers.privac
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
@@ -30,6 +31,13 @@ from rallybot.storage.survey_models import MIN_GROUP
 __all__ = ["MIN_GROUP", "Poll", "PollBallot", "PollDraft", "PollVote", "PollVoter"]
 
 _KEEP = "until the member is forgotten (then moved to an anonymous row or deleted)"
+
+
+def _member_rows(why: str, keep: str = _KEEP) -> dict[str, Any]:
+    """The ``__table_args__`` of a table whose rows name a member by ``member_id``: its
+    privacy entry, with why the rows are kept and for how long (the record of processing)."""
+    entry = {"member_columns": ("member_id",), "why": why, "keep": keep}
+    return {"info": {"personal_data": entry}}
 
 
 class Poll(SQLModel, table=True):
@@ -63,15 +71,7 @@ class PollVote(SQLModel, table=True):
     """A vote in a named poll: ``member_id`` chose ``choice`` (an index)."""
 
     __tablename__ = "poll_vote"
-    __table_args__ = {
-        "info": {
-            "personal_data": {
-                "member_columns": ("member_id",),
-                "why": "votes in named polls (who chose what)",
-                "keep": _KEEP,
-            }
-        }
-    }
+    __table_args__ = _member_rows("votes in named polls (who chose what)")
 
     poll_id: str = Field(
         primary_key=True, foreign_key="poll.id", ondelete="CASCADE", max_length=201
@@ -84,15 +84,9 @@ class PollVoter(SQLModel, table=True):
     """Who voted in an anonymous poll: the pair only, so it cannot be joined to a ballot."""
 
     __tablename__ = "poll_voter"
-    __table_args__ = {
-        "info": {
-            "personal_data": {
-                "member_columns": ("member_id",),
-                "why": "who voted in an anonymous poll (not what): refuses a second vote",
-                "keep": _KEEP,
-            }
-        }
-    }
+    __table_args__ = _member_rows(
+        "who voted in an anonymous poll (not what): refuses a second vote"
+    )
 
     poll_id: str = Field(
         primary_key=True, foreign_key="poll.id", ondelete="CASCADE", max_length=201
@@ -105,15 +99,10 @@ class PollDraft(SQLModel, table=True):
     for its batch (``cast``)."""
 
     __tablename__ = "poll_draft"
-    __table_args__ = {
-        "info": {
-            "personal_data": {
-                "member_columns": ("member_id",),
-                "why": "anonymous poll choices not yet cast, or waiting for their batch",
-                "keep": "until the ballot is written (a batch of 5, or the poll's close)",
-            }
-        }
-    }
+    __table_args__ = _member_rows(
+        "anonymous poll choices not yet cast, or waiting for their batch",
+        keep="until the ballot is written (a batch of 5, or the poll's close)",
+    )
 
     poll_id: str = Field(
         primary_key=True, foreign_key="poll.id", ondelete="CASCADE", max_length=201

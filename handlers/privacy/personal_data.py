@@ -293,8 +293,7 @@ async def forget_member(
             profile_complete=member.profile_complete,
             opted_out=True,
             forgotten=True,  # leaderboards leave it out (its points still count in indicators)
-            was_manager=member.was_manager
-            or bool(is_manager and is_manager(f"{member.platform}:{member.platform_user_id}")),
+            was_manager=member.was_manager or bool(is_manager and is_manager(_user_key(member))),
             created_at=member.created_at,
             updated_at=now,
         )
@@ -478,6 +477,35 @@ async def purge_expired(
 # ---------------------------------------------------------------------------- the registry
 
 
+def _user_key(member: Member) -> str:
+    """How managers are named in audit rows and console sessions: ``platform:user id``."""
+    return f"{member.platform}:{member.platform_user_id}"
+
+
+def _keyed(column: str) -> Match:
+    """The rows whose ``column`` names the member by :func:`_user_key`."""
+    return lambda table, member: table.c[column] == _user_key(member)
+
+
+def _replace_key(column: str, value: str | None) -> Rewrite:
+    """A rewrite that puts ``value`` in ``column`` where it named the member by
+    :func:`_user_key` (the row stays, no longer tied to them)."""
+
+    async def rewrite(session: AsyncSession, table: sa.Table, member: Member, _: Member) -> None:
+        await session.execute(
+            sa.update(table).where(_keyed(column)(table, member)).values({column: value})
+        )
+
+    return rewrite
+
+
+def _member_rows(*tables: str) -> None:
+    """Register ``tables`` whose only reference to a person is ``member_id``, moved to the
+    ghost at forget."""
+    for name in tables:
+        register(PersonalData(name, member_columns=("member_id",)))
+
+
 async def _delivery_rewrite(
     session: AsyncSession, table: sa.Table, member: Member, ghost: Member
 ) -> None:
@@ -657,7 +685,14 @@ async def _journey_rewrite(
     )
 
 
-register(PersonalData("channel_member", member_columns=("member_id",)))
+_member_rows(
+    "channel_member",
+    "point_total",
+    "point_day",
+    "badge_award",
+    "survey_responder",
+    "onboarding_task",
+)
 register(
     PersonalData(
         "audience_member",
@@ -682,9 +717,6 @@ register(
         rewrite=_point_entry_rewrite,
     )
 )
-register(PersonalData("point_total", member_columns=("member_id",)))
-register(PersonalData("point_day", member_columns=("member_id",)))
-register(PersonalData("badge_award", member_columns=("member_id",)))
 register(PersonalData("quiz_run", member_columns=("member_id",), rewrite=_quiz_run_rewrite))
 register(
     PersonalData(
@@ -696,7 +728,6 @@ register(
     )
 )
 register(PersonalData("survey_answer", member_columns=("member_id",), scrub={"text": None}))
-register(PersonalData("survey_responder", member_columns=("member_id",)))
 register(
     PersonalData(
         "survey_draft",
@@ -707,66 +738,35 @@ register(
 )
 
 
-async def _audit_rewrite(
-    session: AsyncSession, table: sa.Table, member: Member, ghost: Member
-) -> None:
-    # A manager who asked for an erasure is named by their platform user key.
-    await session.execute(
-        sa.update(table)
-        .where(table.c.requested_by == f"{member.platform}:{member.platform_user_id}")
-        .values(requested_by=FORGOTTEN_PREFIX.rstrip("-"))
-    )
-
-
+# A manager who asked for an erasure, or acted from chat, is named by their user key: the
+# rows stay (who did what, and when), no longer tied to them.
 register(
     PersonalData(
         "erasure_audit",
         handled=("requested_by",),
-        match=lambda t, m: t.c.requested_by == f"{m.platform}:{m.platform_user_id}",
-        rewrite=_audit_rewrite,
+        match=_keyed("requested_by"),
+        rewrite=_replace_key("requested_by", FORGOTTEN_PREFIX.rstrip("-")),
         why="erasures asked by someone else: who asked and when (never whom)",
     )
 )
-
-
-async def _actor_rewrite(
-    session: AsyncSession, table: sa.Table, member: Member, ghost: Member
-) -> None:
-    # A manager's chat actions stay in the audit log, no longer tied to them.
-    await session.execute(
-        sa.update(table)
-        .where(table.c.actor == f"{member.platform}:{member.platform_user_id}")
-        .values(actor=FORGOTTEN_PREFIX.rstrip("-"))
-    )
-
-
 register(
     PersonalData(
         "audit_entry",
         handled=("actor",),
-        match=lambda t, m: t.c.actor == f"{m.platform}:{m.platform_user_id}",
-        rewrite=_actor_rewrite,
+        match=_keyed("actor"),
+        rewrite=_replace_key("actor", FORGOTTEN_PREFIX.rstrip("-")),
         why="what community managers did from chat: who, what and when (never a text)",
     )
 )
-register(
-    PersonalData(
-        "console_session",
-        handled=("actor",),
-        match=lambda t, m: t.c.actor == f"{m.platform}:{m.platform_user_id}",
-        on_forget="delete",
-        why="who is signed in to the web console, until the session expires",
+for _table, _why in (
+    ("console_session", "who is signed in to the web console, until the session expires"),
+    ("console_sign_in", "one-time sign-in links to the web console, for a few minutes"),
+):
+    register(
+        PersonalData(
+            _table, handled=("actor",), match=_keyed("actor"), on_forget="delete", why=_why
+        )
     )
-)
-register(
-    PersonalData(
-        "console_sign_in",
-        handled=("actor",),
-        match=lambda t, m: t.c.actor == f"{m.platform}:{m.platform_user_id}",
-        on_forget="delete",
-        why="one-time sign-in links to the web console, for a few minutes",
-    )
-)
 register(
     PersonalData(
         "console_login_attempt",
@@ -812,7 +812,6 @@ register(
         rewrite=_journey_rewrite,
     )
 )
-register(PersonalData("onboarding_task", member_columns=("member_id",)))
 register(
     PersonalData(
         "help_ticket",
@@ -854,7 +853,7 @@ async def _challenge_subject_rewrite(
         )
         await session.execute(
             sa.update(table)
-            .where(table.c.ref == f"invite:{member.platform}:{member.platform_user_id}")
+            .where(table.c.ref == f"invite:{_user_key(member)}")
             .values(ref=f"invite:{FORGOTTEN_PREFIX}{ghost.id}")
         )
 
@@ -875,35 +874,16 @@ async def _invite_rewrite(
     )
 
 
-async def _submission_rewrite(
-    session: AsyncSession, table: sa.Table, member: Member, ghost: Member
-) -> None:
-    # A manager who judged evidence is named by their platform user key.
-    await session.execute(
-        sa.update(table)
-        .where(table.c.decided_by == f"{member.platform}:{member.platform_user_id}")
-        .values(decided_by=None)
+for _table in ("challenge_progress", "challenge_done"):
+    register(
+        PersonalData(
+            _table,
+            member_columns=("member_id",),
+            handled=("subject",),
+            match=_subject_match,
+            rewrite=_challenge_subject_rewrite,
+        )
     )
-
-
-register(
-    PersonalData(
-        "challenge_progress",
-        member_columns=("member_id",),
-        handled=("subject",),
-        match=_subject_match,
-        rewrite=_challenge_subject_rewrite,
-    )
-)
-register(
-    PersonalData(
-        "challenge_done",
-        member_columns=("member_id",),
-        handled=("subject",),
-        match=_subject_match,
-        rewrite=_challenge_subject_rewrite,
-    )
-)
 register(
     PersonalData(
         "challenge_invite",
@@ -919,9 +899,9 @@ register(
         "challenge_submission",
         member_columns=("member_id",),
         handled=("decided_by",),
-        match=lambda t, m: t.c.decided_by == f"{m.platform}:{m.platform_user_id}",
+        match=_keyed("decided_by"),  # a manager who judged evidence
         scrub={"text": "", "reason": None, "evidence_key": None},  # the key: a hash of the text
-        rewrite=_submission_rewrite,
+        rewrite=_replace_key("decided_by", None),
     )
 )
 
