@@ -239,7 +239,7 @@ class PostReach:
     @property
     def rate(self) -> float | None:
         """reached / audience."""
-        return self.reached / self.audience if self.audience else None
+        return _ratio(self.reached, self.audience)
 
 
 @dataclass(frozen=True, slots=True)
@@ -257,12 +257,12 @@ class QuizStats:
     @property
     def participation(self) -> float | None:
         """participants / members in scope."""
-        return self.participants / self.members if self.members else None
+        return _ratio(self.participants, self.members)
 
     @property
     def accuracy(self) -> float | None:
         """correct / answers."""
-        return self.correct / self.answers if self.answers else None
+        return _ratio(self.correct, self.answers)
 
 
 @dataclass(frozen=True, slots=True)
@@ -336,7 +336,7 @@ class ChallengeStats:
     @property
     def completion(self) -> float | None:
         """Members who completed / members who took part."""
-        return self.completed_members / self.participants if self.participants else None
+        return _ratio(self.completed_members, self.participants)
 
 
 @dataclass(frozen=True, slots=True)

@@ -254,22 +254,24 @@ def _tables(
     # Translators: Net Promoter Score, as an abbreviation.
     nps_word = i18n.gettext(L, "NPS")
 
+    def words(*messages: str) -> list[str]:
+        # column headers: message ids marked with N_ where they are written
+        return [i18n.gettext(L, message) for message in messages]
+
     tables: list[tuple[str, list[str], list[list[str]]]] = []
+
+    def add(title: str, header: list[str], rows: list[list[str]]) -> None:
+        # ``title``: a message id marked with N_; ``header``: words already translated
+        tables.append((i18n.gettext(L, title), header, rows))
+
     f = data.funnel
-    tables.append(
-        (
-            i18n.gettext(L, "Adoption funnel"),
-            [
-                i18n.gettext(L, "Stage"),
-                i18n.gettext(L, "Members"),
-                i18n.gettext(L, "Of invited"),
-                i18n.gettext(L, "Of previous stage"),
-            ],
-            [
-                [stage_name(s.name, L), n(s.count), pct(s.of_invited, L), pct(s.of_previous, L)]
-                for s in f.stages
-            ],
-        )
+    add(
+        N_("Adoption funnel"),
+        words(N_("Stage"), N_("Members"), N_("Of invited"), N_("Of previous stage")),
+        [
+            [stage_name(s.name, L), n(s.count), pct(s.of_invited, L), pct(s.of_previous, L)]
+            for s in f.stages
+        ],
     )
     if data.funnel_by_cohort:
         header = [i18n.gettext(L, "Cohort"), *[stage_name(s.name, L) for s in f.stages]]
@@ -277,7 +279,7 @@ def _tables(
             [group(name), *[f"{n(s.count)} ({pct(s.of_invited, L)})" for s in funnel.stages]]
             for name, funnel in data.funnel_by_cohort.items()
         ]
-        tables.append((i18n.gettext(L, "Funnel per cohort"), header, rows))
+        add(N_("Funnel per cohort"), header, rows)
     cohorts = list(data.weekly_active_by_cohort)
     weekly_rows = []
     for index, one in enumerate(data.weekly_active):
@@ -288,59 +290,47 @@ def _tables(
         weekly_rows.append(row)
     # Translators: a column header: the Monday that starts the week of the row.
     week_of = i18n.gettext(L, "Week of")
-    tables.append(
-        (
-            i18n.gettext(L, "Active members per week"),
-            # Translators: a column header: every member, whatever their cohort.
-            [week_of, i18n.pgettext(L, "column", "All"), *map(group, cohorts)],
-            weekly_rows,
-        )
+    add(
+        N_("Active members per week"),
+        # Translators: a column header: every member, whatever their cohort.
+        [week_of, i18n.pgettext(L, "column", "All"), *map(group, cohorts)],
+        weekly_rows,
     )
-    tables.append(
-        (
-            i18n.gettext(L, "Reach of campaign posts"),
+    add(
+        N_("Reach of campaign posts"),
+        words(
+            N_("Sent"),
+            N_("Campaign"),
+            N_("Step"),
+            N_("Reactors"),
+            N_("Repliers"),
+            N_("Reached"),
+            N_("Audience"),
+            N_("Reach"),
+        ),
+        [
             [
-                i18n.gettext(L, "Sent"),
-                i18n.gettext(L, "Campaign"),
-                i18n.gettext(L, "Step"),
-                i18n.gettext(L, "Reactors"),
-                i18n.gettext(L, "Repliers"),
-                i18n.gettext(L, "Reached"),
-                i18n.gettext(L, "Audience"),
-                i18n.gettext(L, "Reach"),
-            ],
-            [
-                [
-                    formats.moment(L, p.sent_at) if p.sent_at else "",
-                    p.campaign_id,
-                    p.step_id,
-                    n(p.reactors),
-                    n(p.repliers),
-                    n(p.reached),
-                    n(p.audience) + ("" if p.audience_from_channel else "*"),
-                    pct(p.rate, L),
-                ]
-                for p in data.reach
-            ],
-        )
+                formats.moment(L, p.sent_at) if p.sent_at else "",
+                p.campaign_id,
+                p.step_id,
+                n(p.reactors),
+                n(p.repliers),
+                n(p.reached),
+                n(p.audience) + ("" if p.audience_from_channel else "*"),
+                pct(p.rate, L),
+            ]
+            for p in data.reach
+        ],
     )
     mean_rating = i18n.gettext(L, "Mean rating")
     if data.survey_rounds:  # recurring surveys: one row per round, the trend
-        tables.append(
-            (
-                i18n.gettext(L, "Survey rounds"),
-                [
-                    i18n.gettext(L, "Survey"),
-                    i18n.gettext(L, "Round"),
-                    i18n.gettext(L, "Responses"),
-                    mean_rating,
-                    nps_word,
-                ],
-                [
-                    [r.survey, r.round, n(r.responses), num(r.mean_rating, 2, L), _nps(r.nps)]
-                    for r in data.survey_rounds
-                ],
-            )
+        add(
+            N_("Survey rounds"),
+            [*words(N_("Survey"), N_("Round"), N_("Responses")), mean_rating, nps_word],
+            [
+                [r.survey, r.round, n(r.responses), num(r.mean_rating, 2, L), _nps(r.nps)]
+                for r in data.survey_rounds
+            ],
         )
     tables.append(_key_figures(data, L))
     kudos_header = [
@@ -350,78 +340,55 @@ def _tables(
         i18n.pgettext(L, "kudos", "Received"),
         i18n.pgettext(L, "kudos", "Receivers"),
     ]
-    tables.append(
-        (
-            i18n.gettext(L, "Kudos per week"),
-            [week_of, *kudos_header],
-            [[week(w.week), *_kudos_cells(w, L)] for w in data.kudos.weekly],
-        )
+    add(
+        N_("Kudos per week"),
+        [week_of, *kudos_header],
+        [[week(w.week), *_kudos_cells(w, L)] for w in data.kudos.weekly],
     )
     if data.kudos_by_cohort:
-        tables.append(
-            (
-                i18n.gettext(L, "Kudos per cohort"),
-                [i18n.gettext(L, "Cohort"), *kudos_header],
-                [[group(name), *_kudos_cells(k, L)] for name, k in data.kudos_by_cohort.items()],
-            )
+        add(
+            N_("Kudos per cohort"),
+            [i18n.gettext(L, "Cohort"), *kudos_header],
+            [[group(name), *_kudos_cells(k, L)] for name, k in data.kudos_by_cohort.items()],
         )
-    tables.append(
-        (
-            i18n.gettext(L, "Challenges"),
+    add(
+        N_("Challenges"),
+        words(
+            N_("Challenge"),
+            N_("Took part"),
+            N_("Completed"),
+            N_("Completion"),
+            N_("Teams completed"),
+        ),
+        [
             [
-                i18n.gettext(L, "Challenge"),
-                i18n.gettext(L, "Took part"),
-                i18n.gettext(L, "Completed"),
-                i18n.gettext(L, "Completion"),
-                i18n.gettext(L, "Teams completed"),
-            ],
-            [
-                [
-                    c.challenge,
-                    n(c.participants),
-                    n(c.completed_members),
-                    pct(c.completion, L),
-                    n(c.completed_teams),
-                ]
-                for c in data.challenges
-            ],
-        )
+                c.challenge,
+                n(c.participants),
+                n(c.completed_members),
+                pct(c.completion, L),
+                n(c.completed_teams),
+            ]
+            for c in data.challenges
+        ],
     )
     s = data.satisfaction
-    tables.append(
-        (
-            i18n.gettext(L, "Satisfaction per week"),
-            [
-                week_of,
-                i18n.gettext(L, "Ratings"),
-                mean_rating,
-                i18n.gettext(L, "NPS answers"),
-                nps_word,
-            ],
-            [
-                [week(r.week), n(r.n), num(r.value, 2, L), n(nps.n), _nps(nps.value)]
-                for r, nps in zip(s.weekly_rating, s.weekly_nps, strict=True)
-            ],
-        )
+    add(
+        N_("Satisfaction per week"),
+        [week_of, *words(N_("Ratings")), mean_rating, *words(N_("NPS answers")), nps_word],
+        [
+            [week(r.week), n(r.n), num(r.value, 2, L), n(nps.n), _nps(nps.value)]
+            for r, nps in zip(s.weekly_rating, s.weekly_nps, strict=True)
+        ],
     )
-    h = data.help
-    tables.append(
-        (
-            i18n.gettext(L, "Help desk per week"),
-            [
-                week_of,
-                i18n.gettext(L, "Answered tickets"),
-                i18n.gettext(L, "Median first response (h)"),
-            ],
-            [[week(w.week), n(w.n), num(w.value, 2, L)] for w in h.weekly_first_response],
-        )
+    add(
+        N_("Help desk per week"),
+        [week_of, *words(N_("Answered tickets"), N_("Median first response (h)"))],
+        [[week(w.week), n(w.n), num(w.value, 2, L)] for w in data.help.weekly_first_response],
     )
-    tables.append(
-        (
-            i18n.gettext(L, "Points distribution"),
-            [i18n.pgettext(L, "column", "Points"), i18n.gettext(L, "Members")],
-            [[b.label, n(b.count)] for b in data.points.buckets],
-        )
+    add(
+        N_("Points distribution"),
+        [i18n.pgettext(L, "column", "Points"), i18n.gettext(L, "Members")],
+        [[b.label, n(b.count)] for b in data.points.buckets],
     )
     return tables
 
@@ -597,7 +564,11 @@ def _change(before: float | None, now: float | None) -> float | None:
 def write_csv(data: ReportData, folder: Path) -> list[Path]:
     """One CSV file per table (raw numbers: shares from 0 to 1, durations in hours)."""
     folder.mkdir(parents=True, exist_ok=True)
-    paths = []
+    paths: list[Path] = []
+
+    def put(name: str, header: Sequence[str], rows: Sequence[Sequence[object]]) -> None:
+        paths.append(_write(folder / f"{name}.csv", header, rows))
+
     funnel_rows: list[list[object]] = [
         ["all", s.name, s.count, _opt(s.of_invited), _opt(s.of_previous)]
         for s in data.funnel.stages
@@ -606,132 +577,110 @@ def write_csv(data: ReportData, folder: Path) -> list[Path]:
         funnel_rows += [
             [name, s.name, s.count, _opt(s.of_invited), _opt(s.of_previous)] for s in funnel.stages
         ]
-    paths.append(
-        _write(
-            folder / "funnel.csv",
-            ["cohort", "stage", "members", "of_invited", "of_previous"],
-            funnel_rows,
-        )
-    )
+    put("funnel", ["cohort", "stage", "members", "of_invited", "of_previous"], funnel_rows)
     cohorts = list(data.weekly_active_by_cohort)
-    paths.append(
-        _write(
-            folder / "weekly_active.csv",
-            ["week", "all", *cohorts],
+    put(
+        "weekly_active",
+        ["week", "all", *cohorts],
+        [
             [
-                [
-                    f"{w.week:%Y-%m-%d}",
-                    w.count,
-                    *[data.weekly_active_by_cohort[c][i].count for c in cohorts],
-                ]
-                for i, w in enumerate(data.weekly_active)
-            ],
-        )
+                f"{w.week:%Y-%m-%d}",
+                w.count,
+                *[data.weekly_active_by_cohort[c][i].count for c in cohorts],
+            ]
+            for i, w in enumerate(data.weekly_active)
+        ],
     )
-    paths.append(
-        _write(
-            folder / "reach.csv",
+    put(
+        "reach",
+        [
+            "sent_at",
+            "campaign",
+            "step",
+            "occurrence",
+            "channel",
+            "reactors",
+            "repliers",
+            "reached",
+            "audience",
+            "audience_from_channel",
+            "reach",
+        ],
+        [
             [
-                "sent_at",
-                "campaign",
-                "step",
-                "occurrence",
-                "channel",
-                "reactors",
-                "repliers",
-                "reached",
-                "audience",
-                "audience_from_channel",
-                "reach",
-            ],
-            [
-                [
-                    p.sent_at.isoformat() if p.sent_at else "",
-                    p.campaign_id,
-                    p.step_id,
-                    p.occurrence,
-                    p.channel_id or "",
-                    p.reactors,
-                    p.repliers,
-                    p.reached,
-                    p.audience,
-                    p.audience_from_channel,
-                    _opt(p.rate),
-                ]
-                for p in data.reach
-            ],
-        )
+                p.sent_at.isoformat() if p.sent_at else "",
+                p.campaign_id,
+                p.step_id,
+                p.occurrence,
+                p.channel_id or "",
+                p.reactors,
+                p.repliers,
+                p.reached,
+                p.audience,
+                p.audience_from_channel,
+                _opt(p.rate),
+            ]
+            for p in data.reach
+        ],
     )
-    paths.append(
-        _write(
-            folder / "challenges.csv",
-            ["challenge", "participants", "completed_members", "completion", "completed_teams"],
+    put(
+        "challenges",
+        ["challenge", "participants", "completed_members", "completion", "completed_teams"],
+        [
             [
-                [
-                    c.challenge,
-                    c.participants,
-                    c.completed_members,
-                    _opt(c.completion),
-                    c.completed_teams,
-                ]
-                for c in data.challenges
-            ],
-        )
+                c.challenge,
+                c.participants,
+                c.completed_members,
+                _opt(c.completion),
+                c.completed_teams,
+            ]
+            for c in data.challenges
+        ],
     )
     s = data.satisfaction
-    paths.append(
-        _write(
-            folder / "satisfaction_weekly.csv",
-            ["week", "ratings", "mean_rating", "nps_answers", "nps"],
-            [
-                [f"{r.week:%Y-%m-%d}", r.n, _opt(r.value), n.n, _opt(n.value)]
-                for r, n in zip(s.weekly_rating, s.weekly_nps, strict=True)
-            ],
-        )
+    put(
+        "satisfaction_weekly",
+        ["week", "ratings", "mean_rating", "nps_answers", "nps"],
+        [
+            [f"{r.week:%Y-%m-%d}", r.n, _opt(r.value), n.n, _opt(n.value)]
+            for r, n in zip(s.weekly_rating, s.weekly_nps, strict=True)
+        ],
     )
-    paths.append(_write(folder / "survey_rounds.csv", *_rounds_table(data.survey_rounds)))
+    put("survey_rounds", *_rounds_table(data.survey_rounds))
     h = data.help
-    paths.append(
-        _write(
-            folder / "help_weekly.csv",
-            ["week", "answered", "median_first_response_hours"],
-            [[f"{w.week:%Y-%m-%d}", w.n, _opt(w.value)] for w in h.weekly_first_response],
-        )
+    put(
+        "help_weekly",
+        ["week", "answered", "median_first_response_hours"],
+        [[f"{w.week:%Y-%m-%d}", w.n, _opt(w.value)] for w in h.weekly_first_response],
     )
     p = data.points
-    paths.append(
-        _write(
-            folder / "points.csv",
-            ["bucket", "low", "high", "members"],
+    put(
+        "points",
+        ["bucket", "low", "high", "members"],
+        [
             [
-                [
-                    b.label,
-                    b.low if b.low is not None else "",
-                    "" if b.high is None else b.high,
-                    b.count,
-                ]
-                for b in p.buckets
-            ],
-        )
+                b.label,
+                b.low if b.low is not None else "",
+                "" if b.high is None else b.high,
+                b.count,
+            ]
+            for b in p.buckets
+        ],
     )
     k = data.kudos
     kudos_header = ["given", "givers", "received", "receivers"]
-    paths.append(
-        _write(
-            folder / "kudos_weekly.csv",
-            ["week", *kudos_header],
-            [[f"{w.week:%Y-%m-%d}", w.given, w.givers, w.received, w.receivers] for w in k.weekly],
-        )
+    put(
+        "kudos_weekly",
+        ["week", *kudos_header],
+        [[f"{w.week:%Y-%m-%d}", w.given, w.givers, w.received, w.receivers] for w in k.weekly],
     )
-    paths.append(
-        _write(
-            folder / "kudos_by_cohort.csv",
-            ["cohort", *kudos_header],
-            [
-                [name, c.given, c.givers, c.received, c.receivers]
-                for name, c in [("all", k), *data.kudos_by_cohort.items()]
-            ],
-        )
+    put(
+        "kudos_by_cohort",
+        ["cohort", *kudos_header],
+        [
+            [name, c.given, c.givers, c.received, c.receivers]
+            for name, c in [("all", k), *data.kudos_by_cohort.items()]
+        ],
     )
     q = data.quiz
 
@@ -772,7 +721,7 @@ def write_csv(data: ReportData, folder: Path) -> list[Path]:
         ["kudos_received", k.received],
         ["kudos_receivers", k.receivers],
     ]
-    paths.append(_write(folder / "summary.csv", ["indicator", "value"], summary))
+    put("summary", ["indicator", "value"], summary)
     return paths
 
 
