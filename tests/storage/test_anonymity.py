@@ -57,18 +57,25 @@ async def _poll_with_drafts(db: Database, voters: int) -> list[int]:
     return ids
 
 
-def _ballots(n: int) -> list[dict[str, object]]:
-    return [{"id": f"{i:032x}", "poll_id": "c/p", "choices": [i % 2]} for i in range(n)]
+async def _write(db: Database, ids: list[int]) -> None:
+    """One ballot for each of ``ids``, written as a batch that deletes their drafts."""
+    ballots = [{"id": f"{i:032x}", "poll_id": "c/p", "choices": [i % 2]} for i in ids]
+    async with db.session() as session:
+        drafts = sa.delete(DRAFT).where(DRAFT.c.member_id.in_(ids))
+        await write_batch(session, BALLOT, ballots, drafts, len(ids))
+
+
+async def _rows(db: Database) -> tuple[int, int]:
+    """(ballots, drafts) stored."""
+    async with db.session() as session:
+        ballots = await session.scalar(sa.select(sa.func.count()).select_from(BALLOT))
+        drafts = await session.scalar(sa.select(sa.func.count()).select_from(DRAFT))
+    return int(ballots or 0), int(drafts or 0)
 
 
 async def test_a_batch_is_written_with_its_drafts_deleted(db: Database) -> None:
-    ids = await _poll_with_drafts(db, 3)
-    async with db.session() as session:
-        drafts = sa.delete(DRAFT).where(DRAFT.c.member_id.in_(ids))
-        await write_batch(session, BALLOT, _ballots(3), drafts, len(ids))
-    async with db.session() as session:
-        assert await session.scalar(sa.select(sa.func.count()).select_from(BALLOT)) == 3
-        assert await session.scalar(sa.select(sa.func.count()).select_from(DRAFT)) == 0
+    await _write(db, await _poll_with_drafts(db, 3))
+    assert await _rows(db) == (3, 0)
 
 
 async def test_a_batch_whose_drafts_are_gone_is_not_written(db: Database) -> None:
@@ -78,9 +85,5 @@ async def test_a_batch_whose_drafts_are_gone_is_not_written(db: Database) -> Non
     async with db.session() as session:
         await session.execute(sa.delete(DRAFT).where(DRAFT.c.member_id.in_(ids[:2])))
     with pytest.raises(Raced):
-        async with db.session() as session:
-            drafts = sa.delete(DRAFT).where(DRAFT.c.member_id.in_(ids))
-            await write_batch(session, BALLOT, _ballots(3), drafts, len(ids))
-    async with db.session() as session:
-        assert await session.scalar(sa.select(sa.func.count()).select_from(BALLOT)) == 0
-        assert await session.scalar(sa.select(sa.func.count()).select_from(DRAFT)) == 1
+        await _write(db, ids)
+    assert await _rows(db) == (0, 1)  # rolled back: no ballot, the remaining draft kept
