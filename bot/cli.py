@@ -17,9 +17,10 @@ from babel.core import Locale, UnknownLocaleError
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
+from typer._click.exceptions import UsageError
 from typer.core import TyperGroup
 
-from rallybot.bot import formats, i18n
+from rallybot.bot import cli_typer, formats, i18n
 from rallybot.bot.config import (
     InvalidSettings,
     Settings,
@@ -76,21 +77,52 @@ def _help_locale(args: Sequence[str]) -> str:
             found = args[index + 1]
         elif arg.startswith("--locale="):
             found = arg.partition("=")[2]
+    if found is not None and not _is_language(found):
+        found = None  # refused by --locale's check, in the language of what follows
     default = str(Settings.model_fields["locale"].default)
     return found or os.environ.get("RALLYBOT_LOCALE", "").strip() or default
 
 
+def _is_language(code: str) -> bool:
+    """Whether Babel knows ``code`` as a language (``fr``, ``fr-CA``, ``de_DE``)."""
+    try:
+        Locale.parse(code.strip().replace("-", "_"))
+    except (UnknownLocaleError, ValueError):
+        return False
+    return True
+
+
 class _RootGroup(TyperGroup):
     """The ``rallybot`` command: its help texts, and every subcommand's, in the language of
-    the command line. Typer builds a fresh command tree for each run, so translating the texts
-    in place before parsing changes nothing else."""
+    the command line, and so are Typer's own words and usage errors
+    (:mod:`rallybot.bot.cli_typer`). Typer builds a fresh command tree for each run, so
+    translating the texts in place before parsing changes nothing else."""
+
+    _words: str | None = None
 
     def main(self, args: Sequence[str] | None = None, *rest: Any, **extra: Any) -> Any:
         """Translate the help texts, then run as usual."""
         locale = _help_locale(sys.argv[1:] if args is None else args)
         for _, holder, text in list(help_texts(self)):
             setattr(holder, "help", i18n.gettext(locale, text))  # noqa: B010 (any holder)
+        cli_typer.apply(self, locale)
+        self._words = locale
         return super().main(args, *rest, **extra)
+
+    def make_context(self, *args: Any, **kwargs: Any) -> Any:
+        """The root's context; a usage error in its options is told in the run's language."""
+        try:
+            return super().make_context(*args, **kwargs)
+        except UsageError as exc:
+            raise cli_typer.translate_error(exc, self._words) from exc.__cause__
+
+    def invoke(self, ctx: Any) -> Any:
+        """Run the command; a usage error in a subcommand's arguments (or an unknown command)
+        is told in the run's language."""
+        try:
+            return super().invoke(ctx)
+        except UsageError as exc:
+            raise cli_typer.translate_error(exc, self._words) from exc.__cause__
 
 
 app = typer.Typer(

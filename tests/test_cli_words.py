@@ -285,3 +285,110 @@ def test_every_help_text_is_in_the_catalogs() -> None:
     for language in ("fr", "es", "de"):
         untranslated = sorted(t for t in texts if i18n.gettext(language, t) == t)
         assert untranslated == [], (language, untranslated[:3])
+
+
+# ------------------------------------------------------------------ Typer's and Click's words
+
+# What Typer and its copy of Click write in English, in their help pages and their errors.
+TYPER_ENGLISH = (
+    "Usage:",
+    "Options",
+    "Arguments",
+    "Commands",
+    "Show this message",
+    "Missing argument",
+    "Missing option",
+    "No such",
+    "Try '",
+    "for help",
+    "Error",
+    "Invalid value",
+    "[required]",
+    "[default:",
+    "[env var:",
+    "[OPTIONS]",
+    "COMMAND [ARGS]",
+    "<bool>",
+    "<str>",
+    "<path>",
+    "<list[",
+    "<int",
+    "<float>",
+    "Did you mean",
+    "Possible options",
+    "does not take a value",
+    "requires an argument",
+    "unexpected extra",
+    "Input should be",
+    "is not one of",
+    "{paths}",
+    "PATHS",
+)
+# The same words in the language too: French "Options", Spanish "Error".
+SAME_WORDS = {"fr": {"Options", "[OPTIONS]", "Arguments"}, "es": {"Error"}, "de": set[str]()}
+
+
+@pytest.mark.parametrize(
+    ("locale", "args", "code", "own"),
+    [
+        ("de", ["--help"], 0, ["Verwendung:", "Optionen", "Befehle", "Diese Hilfe anzeigen"]),
+        ("de", ["validate", "--help"], 0, ["Verwendung: rallybot validate [OPTIONEN] PFADE..."]),
+        ("de", ["db", "upgrade", "--help"], 0, ["[REVISION]", "[Standard: head]"]),
+        (
+            "fr",
+            ["validate"],
+            2,
+            [
+                "Argument manquant 'CHEMINS'",
+                "Erreur",
+                "Essayez 'rallybot validate --help' pour obtenir de l’aide.",
+            ],
+        ),
+        ("fr", ["validate", "--nope", "x"], 2, ["Option inconnue : --nope"]),
+        ("fr", ["validate", "--strict=1", "x"], 2, ["ne prend pas de valeur"]),
+        ("es", ["nosuchcommand"], 2, ["No existe el comando 'nosuchcommand'", "Uso:"]),
+        ("es", ["rn"], 2, ["¿Quería decir 'run'?"]),
+        ("es", ["db", "upgrade", "a", "b"], 2, ["Un argumento de más: b"]),
+        (
+            "de",
+            ["run", "--port", "abc"],
+            2,
+            ["Ungültiger Wert für '--port': 'abc' ist keine ganze Zahl."],
+        ),
+        ("de", ["run", "--port", "99999"], 2, ["'99999' ist größer als 65535."]),
+        ("fr", ["plan", "--format", "xx", "a.yaml"], 2, ["'xx' n’est pas parmi 'table'"]),
+        ("es", ["schema"], 2, ["Falta el argumento 'TIPO'", "Elija entre:"]),
+        ("de", ["--locale"], 2, ["Option '--locale' braucht einen Wert."]),
+    ],
+)
+def test_typer_and_clicks_own_words_follow_the_locale(
+    locale: str, args: list[str], code: int, own: list[str]
+) -> None:
+    result = runner.invoke(app, ["--locale", locale, *args], env={"COLUMNS": "200"})
+    assert result.exit_code == code, result.output
+    english = [w for w in TYPER_ENGLISH if w in result.output and w not in SAME_WORDS[locale]]
+    assert english == [], result.output
+    for text in own:
+        assert text in result.output, result.output
+
+
+def test_typer_words_stay_english_in_english() -> None:
+    """The same machinery, in English: Typer's words as Typer writes them, but the usage line,
+    which names the arguments as a usage line does."""
+    result = runner.invoke(app, ["--locale", "en", "validate"], env={"COLUMNS": "200"})
+    assert result.exit_code == 2
+    assert "Usage: rallybot validate [OPTIONS] PATHS..." in result.output
+    assert "Missing argument 'PATHS'." in result.output
+    assert "Try 'rallybot validate --help' for help." in result.output
+
+
+def test_every_typer_word_is_in_the_catalogs() -> None:
+    from rallybot.bot import i18n
+    from rallybot.bot.cli_typer import typer_words
+
+    for language in ("fr", "es", "de"):
+        same = SAME_WORDS[language] | ({"TEXT"} if language == "de" else set())
+        untranslated = sorted(
+            w for w in typer_words() if i18n.gettext(language, w) == w and w not in same
+        )
+        assert untranslated == [], (language, untranslated)

@@ -4,7 +4,9 @@ Typer takes a command's help from its docstring and an option's from ``help=``; 
 gettext call that ``pybabel extract`` finds, so this reads them from the command tree itself
 (:func:`rallybot.bot.cli.help_texts`, which also translates them at run time) and adds them to
 the template ``pybabel extract`` wrote, each with the command line it belongs to as a note for
-translators. Usage: ``python tools/cli_pot.py rallybot.pot`` (rewrites the file).
+translators. So are the arguments' placeholders in the usage line (``PATHS``, from the
+arguments' names: :func:`rallybot.bot.cli_typer.argument_names`).
+Usage: ``python tools/cli_pot.py rallybot.pot`` (rewrites the file).
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from babel.messages.catalog import Catalog
 from babel.messages.pofile import read_po, write_po
 
 from rallybot.bot.cli import app, help_texts
+from rallybot.bot.cli_typer import argument_names
 
 ROOT = Path(__file__).resolve().parents[1]
 WHERE = "bot/cli.py"
@@ -39,6 +42,10 @@ def cli_catalog() -> Catalog:
             continue
         where = [(WHERE, _line(source, text))]
         catalog.add(text, None, where, auto_comments=[f"Help of: {path}"])
+    placeholder = "An argument's placeholder in the usage line (rallybot validate PATHS...)"
+    for name in argument_names(typer.main.get_command(app)):
+        if catalog.get(name) is None:
+            catalog.add(name, None, [(WHERE, 1)], auto_comments=[placeholder])
     return catalog
 
 
