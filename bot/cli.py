@@ -1594,7 +1594,9 @@ def roster_import(
             date_format=date_format or roster_date_format([settings.campaigns_dir]),
         )
     except ValueError as exc:  # the default zone or the date format itself is wrong
-        err.print(str(exc), style="red", markup=False, soft_wrap=True)
+        # The message itself, not str(exc): a marked one is told in the CLI's language.
+        problem = file_words.render(exc.args[0] if exc.args else str(exc), words)
+        err.print(problem, style="red", markup=False, soft_wrap=True)
         raise typer.Exit(2) from None
     except RosterLoadError as exc:
         lines = summarize_errors(exc.errors, locale=words)

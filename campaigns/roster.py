@@ -358,7 +358,13 @@ def read_roster_bytes(
     if default_zone is None:
         raise ValueError(_zone_problem(default_timezone))
     if date_format not in DATE_FORMATS:
-        raise ValueError(f'date format "{date_format}" is not one of ' + ", ".join(DATE_FORMATS))
+        raise ValueError(
+            N_(
+                'date format "{value}" is not one of {formats}',
+                value=date_format,
+                formats=", ".join(DATE_FORMATS),
+            )
+        )
     state = _Reader(source=source, default_zone=default_zone, date_format=date_format)
     delimiter: str | None = None
     try:

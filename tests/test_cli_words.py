@@ -392,3 +392,21 @@ def test_every_typer_word_is_in_the_catalogs() -> None:
             w for w in typer_words() if i18n.gettext(language, w) == w and w not in same
         )
         assert untranslated == [], (language, untranslated)
+
+
+@pytest.mark.parametrize(
+    ("locale", "refused"),
+    [
+        ("fr", "le format de date « xx » n’est pas l’un de auto, day-first, month-first"),
+        ("de", "Datumsformat „xx“ ist keines von auto, day-first, month-first"),
+    ],
+)
+def test_roster_import_refuses_a_date_format_in_the_locale(
+    tmp_path: Path, locale: str, refused: str
+) -> None:
+    (tmp_path / "team.csv").write_text("id,start_date\nU1,2027-03-02\n", encoding="utf-8")
+    result = runner.invoke(
+        app, ["--locale", locale, "roster", "import", "team.csv", "--date-format", "xx"]
+    )
+    assert result.exit_code == 2, result.output
+    assert refused in result.output
