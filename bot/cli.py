@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import re
 import sys
 from collections.abc import Iterator, Sequence
 from datetime import datetime
@@ -47,7 +48,14 @@ if TYPE_CHECKING:
     from rallybot.storage.migrate import SchemaStatus
     from rallybot.storage.models import CampaignState
 
-__all__ = ["app", "help_texts", "main"]
+__all__ = [
+    "app",
+    "example_comment_id",
+    "example_comments",
+    "example_settings",
+    "help_texts",
+    "main",
+]
 
 
 def help_texts(command: object, path: str = "rallybot") -> Iterator[tuple[str, object, str]]:
@@ -1093,13 +1101,65 @@ def db_restore(
     out.print(restored.format(path=path, url=safe), markup=False, soft_wrap=True)
 
 
-@config_app.command("example")
-def config_example() -> None:
-    """Print the example settings file, every setting explained: rallybot config example > .env"""
+_SETTING_LINE = re.compile(r"(?:# )?[A-Z][A-Z0-9_]*=")  # a setting, maybe commented out
+
+
+def example_comments() -> Iterator[tuple[int, list[str]]]:
+    """The comment blocks of the example settings file (config.example.env): the line each
+    starts on and its lines, without "# ". The settings' lines, even commented out
+    (``# RALLYBOT_RETENTION_DAYS=30``), are no comment. ``make catalogs`` extracts each
+    block as one message (tools/cli_pot.py)."""
     from importlib.resources import files
 
     text = files("rallybot.bot").joinpath("config.example.env").read_text(encoding="utf-8")
-    typer.echo(text, nl=False)
+    block: list[str] = []
+    start = 0
+    for number, line in enumerate(text.splitlines(), start=1):
+        if line.startswith("#") and not _SETTING_LINE.match(line):
+            if not block:
+                start = number
+            block.append(line.removeprefix("#").strip())
+            continue
+        if block:
+            yield start, block
+            block = []
+    if block:
+        yield start, block
+
+
+def example_comment_id(lines: Sequence[str]) -> str:
+    """The message of a comment block: its lines joined by spaces (the file's line breaks
+    only wrap the text)."""
+    return " ".join(lines)
+
+
+def example_settings(locale: str | None) -> str:
+    """The example settings file with its comments in ``locale``'s language; the settings'
+    names and values stay as they are. In English, the file itself, byte for byte."""
+    import textwrap
+    from importlib.resources import files
+
+    text = files("rallybot.bot").joinpath("config.example.env").read_text(encoding="utf-8")
+    lines = text.splitlines()
+    for start, block in sorted(example_comments(), reverse=True):  # from the end: lines move
+        english = example_comment_id(block)
+        told = i18n.gettext(locale, english)
+        if told == english:
+            continue  # as written, wrapped by hand
+        wrapped = textwrap.wrap(told, width=98, break_long_words=False, break_on_hyphens=False)
+        lines[start - 1 : start - 1 + len(block)] = [f"# {line}" for line in wrapped]
+    return "\n".join(lines) + ("\n" if text.endswith("\n") else "")
+
+
+@config_app.command("example")
+def config_example() -> None:
+    """Print the example settings file, every setting explained: rallybot config example > .env"""
+    try:  # the settings' language, but a broken .env must not stop the example of a good one
+        settings, _ = load_settings(_env_file)
+        words = _words(settings)
+    except InvalidSettings:
+        words = _early_words()
+    typer.echo(example_settings(words), nl=False)
 
 
 @config_app.command("check")

@@ -410,3 +410,48 @@ def test_roster_import_refuses_a_date_format_in_the_locale(
     )
     assert result.exit_code == 2, result.output
     assert refused in result.output
+
+
+# ------------------------------------------------------------------ config example
+
+
+def _settings_lines(text: str) -> list[str]:
+    return [line for line in text.splitlines() if line and not line.startswith("# ")]
+
+
+@pytest.mark.parametrize(
+    ("locale", "said"),
+    [
+        ("fr", "# Réglages de Rallybot. Copiez ce fichier en `.env`"),
+        ("es", "# Ajustes de Rallybot. Copie este archivo como `.env`"),
+        ("de", "# Einstellungen von Rallybot. Als `.env` kopieren"),
+    ],
+)
+def test_config_example_comments_follow_the_locale(locale: str, said: str) -> None:
+    english = (ROOT / "config.example.env").read_text(encoding="utf-8")
+    result = runner.invoke(app, ["--locale", locale, "config", "example"])
+    assert result.exit_code == 0, result.output
+    assert result.output.startswith(said)
+    assert "# Every line is optional" not in result.output
+    assert "# Discord bot token." not in result.output
+    # the settings, commented out or not, stay as they are, in the same order
+    assert _settings_lines(result.output) == _settings_lines(english)
+    assert "# RALLYBOT_RETENTION_DAYS=30\n" in result.output
+    assert max(len(line) for line in result.output.splitlines()) <= 100
+
+
+def test_config_example_in_english_is_the_file_itself() -> None:
+    english = (ROOT / "config.example.env").read_text(encoding="utf-8")
+    result = runner.invoke(app, ["config", "example"], env={"RALLYBOT_LOCALE": "en"})
+    assert result.output == english
+
+
+def test_every_config_example_comment_is_in_the_catalogs() -> None:
+    from rallybot.bot import i18n
+    from rallybot.bot.cli import example_comment_id, example_comments
+
+    comments = [example_comment_id(block) for _, block in example_comments()]
+    assert len(comments) > 50
+    for language in ("fr", "es", "de"):
+        untranslated = [c for c in comments if i18n.gettext(language, c) == c]
+        assert untranslated == [], (language, untranslated[:2])

@@ -95,7 +95,7 @@ def _importable(bin_dir: Path, module: str, cwd: Path) -> bool:
 def _files_commands(bin_dir: Path, empty: Path) -> None:
     """``config example``, ``examples copy``, ``validate`` and ``schema campaign`` work."""
     rallybot = str(bin_dir / "rallybot")
-    example = _run([rallybot, "config", "example"], cwd=empty)
+    example = _run([rallybot, "--locale", "en", "config", "example"], cwd=empty)
     assert example.returncode == 0, example.stderr
     assert example.stdout == (ROOT / "config.example.env").read_text(encoding="utf-8")
 

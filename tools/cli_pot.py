@@ -5,7 +5,8 @@ gettext call that ``pybabel extract`` finds, so this reads them from the command
 (:func:`rallybot.bot.cli.help_texts`, which also translates them at run time) and adds them to
 the template ``pybabel extract`` wrote, each with the command line it belongs to as a note for
 translators. So are the arguments' placeholders in the usage line (``PATHS``, from the
-arguments' names: :func:`rallybot.bot.cli_typer.argument_names`).
+arguments' names: :func:`rallybot.bot.cli_typer.argument_names`), and the comments of the
+example settings file that ``rallybot config example`` prints (:func:`example_comments`).
 Usage: ``python tools/cli_pot.py rallybot.pot`` (rewrites the file).
 """
 
@@ -18,7 +19,7 @@ import typer
 from babel.messages.catalog import Catalog
 from babel.messages.pofile import read_po, write_po
 
-from rallybot.bot.cli import app, help_texts
+from rallybot.bot.cli import app, example_comment_id, example_comments, help_texts
 from rallybot.bot.cli_typer import argument_names
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -46,6 +47,14 @@ def cli_catalog() -> Catalog:
     for name in argument_names(typer.main.get_command(app)):
         if catalog.get(name) is None:
             catalog.add(name, None, [(WHERE, 1)], auto_comments=[placeholder])
+    note = "A comment of `rallybot config example` (the settings' names stay as they are)"
+    for line, block in example_comments():
+        catalog.add(
+            example_comment_id(block),
+            None,
+            [("bot/config.example.env", line)],
+            auto_comments=[note],
+        )
     return catalog
 
 
