@@ -148,6 +148,16 @@ async def test_send_now_reaches_the_audience_once(db: Database, tmp_path: Path) 
     await w.bot.advance_to(LAUNCH + timedelta(days=2))
     assert len(w.dms_to("m1")) == 1  # the send now took the place of the planned one
     assert await w.command(CM, "send", "invite", "to", "@ghost") == "Je ne connais pas @ghost."
+    # The audit log keeps counts, no English words; the console's audit page tells them.
+    async with db.read() as session:
+        targets = (
+            await session.scalars(
+                sa.select(AuditEntry.target)
+                .where(AuditEntry.action == "send")
+                .order_by(AuditEntry.id)
+            )
+        ).all()
+    assert targets == ["launch/invite members=2 had=0", "launch/invite members=1 had=0"]
 
 
 async def _invite_rows(db: Database) -> list[tuple[str, str, str, str | None]]:

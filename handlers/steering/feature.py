@@ -401,11 +401,13 @@ async def _send(event: CommandInvoked, ctx: BotContext, mine: str) -> None:
         ctx, campaign, step, chosen, event.event_id, event.user.name or event.user.id
     )
     await ctx.answer(event, sent_now_text(mine, step, done))
+    # The audit target holds counts and names, no words: the console's audit page tells them
+    # in its reader's language (handlers/console/pages/audit.py, describe()).
     if step.is_dm:
-        reached = f"{done.queued} member(s), {done.already} had it"  # the audit log is English
+        reached = f"members={done.queued} had={done.already}"
     else:
-        reached = f"#{step.spec.post}" + (" (posted already)" if done.already else "")
-    await _audit(ctx, event.user, "send", f"{campaign.id}/{step.id} to {reached}")
+        reached = f"channel=#{step.spec.post} had={1 if done.already else 0}"
+    await _audit(ctx, event.user, "send", f"{campaign.id}/{step.id} {reached}")
 
 
 def sent_now_text(locale: str | None, step: Step, done: SentNow) -> str:

@@ -190,6 +190,44 @@ def test_an_audit_entry_the_page_has_no_words_for_is_shown_as_stored() -> None:
     assert (known.action, known.detail) == ("Cerró sesión", "de la consola")
 
 
+@pytest.mark.parametrize(
+    ("target", "french", "german"),
+    [
+        # what the chat's send writes now: counts and names, no words
+        (
+            "c/w members=3 had=1",
+            "c/w, à 3 personnes ; 1 personne l’avait déjà",
+            "c/w, an 3 Personen; 1 Person hatte ihn schon",
+        ),
+        ("c/w members=1 had=0", "c/w, à 1 personne", "c/w, an 1 Person"),
+        ("c/w channel=#news had=0", "c/w, dans #news", "c/w, in #news"),
+        (
+            "c/w channel=#news had=1",
+            "c/w, dans #news : déjà publié là",
+            "c/w, in #news: dort schon gepostet",
+        ),
+        # what it wrote before, and what the console writes
+        (
+            "c/w to 2 member(s), 2 had it",
+            "c/w, à 2 personnes ; 2 personnes l’avaient déjà",
+            "c/w, an 2 Personen; 2 Personen hatten ihn schon",
+        ),
+        (
+            "c/w to #news (posted already)",
+            "c/w, dans #news : déjà publié là",
+            "c/w, in #news: dort schon gepostet",
+        ),
+        ("c/w to 1 of 1 people, 0 had it", "c/w, à 1 personne", "c/w, an 1 Person"),
+    ],
+)
+def test_a_step_sent_now_is_told_in_the_readers_language(
+    target: str, french: str, german: str
+) -> None:
+    for locale, expected in (("fr", french), ("de", german)):
+        told = describe("send", target, locale)
+        assert (told.detail, told.raw_detail) == (expected, False), locale
+
+
 DM_DRAFT = """\
 id: zones
 title: Zones

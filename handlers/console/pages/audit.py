@@ -157,10 +157,28 @@ def _sign_in(found: re.Match[str], locale: str) -> str:
 
 
 def _send(found: re.Match[str], locale: str) -> str:
-    n = int(found["n"])
+    channel = found["channel"] or found["old_channel"]
+    if channel is not None:
+        posted = found["posted"] == "1" or found["old_posted"] is not None
+        if posted:
+            # Translators: {step} is a campaign's step, {channel} a channel (#announcements).
+            text = gettext(locale, "{step}, in {channel}: posted there already")
+        else:
+            # Translators: {step} is a campaign's step, {channel} a channel (#announcements).
+            text = gettext(locale, "{step}, in {channel}")
+        return text.format(step=found["step"], channel=f"#{channel.removeprefix('#')}")
+    n = int(found["members"] or found["n"])
     # Translators: {step} is a campaign's step ("connect-launch/welcome").
     text = ngettext(locale, "{step}, to {n} person", "{step}, to {n} people", n)
-    return text.format(step=found["step"], n=number(n, locale))
+    shown = text.format(step=found["step"], n=number(n, locale))
+    had = int(found["had"] or found["old_had"] or 0)
+    if had:
+        already = ngettext(
+            locale, "{n} person had it already", "{n} people had it already", had
+        ).format(n=number(had, locale))
+        # Translators: who the step was sent to, then who had it already.
+        shown = gettext(locale, "{sent}; {already}").format(sent=shown, already=already)
+    return shown
 
 
 def _roster(found: re.Match[str], locale: str) -> str:
@@ -204,15 +222,23 @@ def _submission(found: re.Match[str], locale: str) -> str:
 
 
 _STEP = r"(?P<step>[^\s/]+/[^\s/]+)"
-# The targets as the code writes them (kit.audit's callers and the chat's steering
-# commands); the chat's send once wrote "N member(s)".
+# A step sent now: the chat writes counts and names, no words ("members=3 had=1",
+# "channel=#news had=0"); the console writes "to 3 of 4 people, 1 had it"; older rows of the
+# chat say "to 3 member(s), 1 had it" or "to #news (posted already)", and are still read.
+_SEND = re.compile(
+    _STEP + r"(?: members=(?P<members>\d+) had=(?P<had>\d+)"
+    r"| channel=(?P<channel>\S+) had=(?P<posted>[01])"
+    r"| to (?P<n>\d+) (?:of \d+ )?(?:people|member\(s\))(?:, (?P<old_had>\d+) had it)?"
+    r"| to (?P<old_channel>#\S+)(?P<old_posted> \(posted already\))?)"
+)
+# The targets as the code writes them (kit.audit's callers and the chat's steering commands).
 _DETAILS: dict[str, tuple[re.Pattern[str], _Detail | str]] = {
     "sign-in": (re.compile(r"console \((?P<how>link|slack|discord)\)"), _sign_in),
     "sign-out": (re.compile("console"), N_("from the console")),
     "pause": (re.compile(r"campaign:(?P<id>.+)"), _campaign),
     "resume": (re.compile(r"campaign:(?P<id>.+)"), _campaign),
     "preview": (re.compile(_STEP + r" (?P<locale>[\w-]+)"), _preview),
-    "send": (re.compile(_STEP + r" to (?P<n>\d+) (?:people|member\(s\))"), _send),
+    "send": (_SEND, _send),
     "skip": (re.compile(_STEP), _step),
     "retry": (re.compile(_STEP), _step),
     "approved": (re.compile(r"submission #(?P<id>\d+)"), _submission),
