@@ -324,7 +324,7 @@ def _error_text(exc: UsageError, locale: str | None) -> str | None:
         if found := _NEEDS.fullmatch(exc.message):
             n = int(found["n"] or 1)
             return i18n.ngettext(
-                locale, "Option {name} needs a value.", "Option {name} needs {n} values.", n
+                locale, "Option {name} needs {n} value.", "Option {name} needs {n} values.", n
             ).format(name=found["name"], n=n)
         if found := _TAKES.fullmatch(exc.message):
             n = int(found["n"])
@@ -336,7 +336,7 @@ def _error_text(exc: UsageError, locale: str | None) -> str | None:
             n = len(extra.split())
             return i18n.ngettext(
                 locale,
-                "One argument too many: {arguments}",
+                "{n} argument too many: {arguments}",
                 "{n} arguments too many: {arguments}",
                 n,
             ).format(n=n, arguments=extra)

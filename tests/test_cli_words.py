@@ -348,7 +348,7 @@ SAME_WORDS = {"fr": {"Options", "[OPTIONS]", "Arguments"}, "es": {"Error"}, "de"
         ("fr", ["validate", "--strict=1", "x"], 2, ["ne prend pas de valeur"]),
         ("es", ["nosuchcommand"], 2, ["No existe el comando 'nosuchcommand'", "Uso:"]),
         ("es", ["rn"], 2, ["¿Quería decir 'run'?"]),
-        ("es", ["db", "upgrade", "a", "b"], 2, ["Un argumento de más: b"]),
+        ("es", ["db", "upgrade", "a", "b"], 2, ["1 argumento de más: b"]),
         (
             "de",
             ["run", "--port", "abc"],
@@ -358,7 +358,7 @@ SAME_WORDS = {"fr": {"Options", "[OPTIONS]", "Arguments"}, "es": {"Error"}, "de"
         ("de", ["run", "--port", "99999"], 2, ["'99999' ist größer als 65535."]),
         ("fr", ["plan", "--format", "xx", "a.yaml"], 2, ["'xx' n’est pas parmi 'table'"]),
         ("es", ["schema"], 2, ["Falta el argumento 'TIPO'", "Elija entre:"]),
-        ("de", ["--locale"], 2, ["Option '--locale' braucht einen Wert."]),
+        ("de", ["--locale"], 2, ["Option '--locale' braucht 1 Wert."]),
     ],
 )
 def test_typer_and_clicks_own_words_follow_the_locale(
