@@ -85,9 +85,13 @@ async def test_a_broken_draft_shows_its_error_on_its_line(
     line = BROKEN.splitlines().index("    at: lunch - 2d at 09:00") + 1
     page = await as_manager.post("/drafts", data=_form(as_manager, text=BROKEN, kind="auto"))
     assert page.status_code == 200
-    item = re.search(rf'<li id="L{line}" class="has-error">(.*?)</li>', page.text, re.S)
+    item = re.search(rf'<tr id="L{line}" class="has-error">(.*?)</tr>', page.text, re.S)
     assert item is not None, page.text
     assert "lunch" in item.group(1) and "inline-error" in item.group(1)
+    # a code view: the line's number in its header cell, the line and its problem in one
+    # cell without white space of the template's (its lines keep theirs: pre-wrap)
+    assert item.group(1).startswith(f'<th scope="row">{line}</th><td><code>    at: lunch')
+    assert "\n" not in item.group(1)
     answer = await as_manager.post(
         "/api/drafts", json={"text": BROKEN, "name": "x.yaml"}, headers=as_manager.csrf_header()
     )
@@ -105,7 +109,7 @@ async def test_a_broken_draft_shows_its_error_on_its_line(
         data=_form(as_manager, kind="campaign"),
         files={"file": ("mine.yaml", BROKEN.encode(), "text/yaml")},
     )
-    assert f'<li id="L{line}" class="has-error">' in upload.text and "mine.yaml" in upload.text
+    assert f'<tr id="L{line}" class="has-error">' in upload.text and "mine.yaml" in upload.text
     assert [a[1:] for a in await _audits(console.db)] == [
         ("check draft", "campaign draft.yaml"),
         ("check draft", "campaign x.yaml"),
