@@ -7,6 +7,8 @@ nothing. Each reuses what the chat commands and the CLI use (:mod:`handlers.stee
 
 from __future__ import annotations
 
+from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Protocol
@@ -15,6 +17,7 @@ import sqlalchemy as sa
 
 from rallybot.bot.messages import Message, plain
 from rallybot.bot.views import member_view
+from rallybot.campaigns.base import pick_locale
 from rallybot.campaigns.journey import journey_of
 from rallybot.campaigns.loader import LoadError
 from rallybot.campaigns.planner import MemberView
@@ -25,11 +28,22 @@ from rallybot.campaigns.roster import (
     summarize_errors,
 )
 from rallybot.campaigns.schema import Campaign, Step
+from rallybot.campaigns.timeline import TimelineRow
 from rallybot.handlers.challenges.service import evidence_links, title_of
+from rallybot.handlers.console.words import gettext
 from rallybot.handlers.privacy.service import erase_member
 from rallybot.handlers.steering.service import occurrence_for, preview_message, recipients
 from rallybot.storage.challenge_models import ChallengeSubmission, SubmissionState
-from rallybot.storage.models import ChannelMember, Delivery, DeliveryStatus, Member, table_of
+from rallybot.storage.models import (
+    CampaignState,
+    CampaignStatus,
+    ChannelMember,
+    Delivery,
+    DeliveryHour,
+    DeliveryStatus,
+    Member,
+    table_of,
+)
 from rallybot.storage.onboarding_models import JourneyState, JourneyTask
 from rallybot.storage.outbox import insert_deliveries
 from rallybot.storage.repositories import import_members, list_members
@@ -42,6 +56,7 @@ if TYPE_CHECKING:
 __all__ = [
     "PREVIEW_SUFFIX",
     "ROSTER_MAX_BYTES",
+    "STEP_STATES",
     "Console",
     "MemberRow",
     "Progress",
@@ -56,6 +71,7 @@ __all__ = [
     "preview_to",
     "reach_of",
     "search_members",
+    "step_label",
     "step_rows",
 ]
 
@@ -69,6 +85,8 @@ D = table_of(Delivery).c
 M = table_of(Member).c
 SUB = table_of(ChallengeSubmission).c
 CM = table_of(ChannelMember).c
+H = table_of(DeliveryHour).c
+S = table_of(CampaignState).c
 JS = table_of(JourneyState).c
 JT = table_of(JourneyTask).c
 
@@ -107,7 +125,9 @@ class Console(Protocol):
 
 @dataclass(frozen=True)
 class StepRow:
-    """A step of a loaded campaign, with what waits in the outbox for it."""
+    """A step of a loaded campaign as a manager recognises it (its words in the reader's
+    language, its campaign, when it is due, its state) with what the outbox and the plan
+    hold for it."""
 
     campaign: str
     step: str
@@ -115,6 +135,39 @@ class StepRow:
     target: str  # "#channel" or the audiences
     pending: int
     failed: int
+    campaign_title: str = ""
+    title: str = ""  # what the step is, in the reader's language ("Onboarding: ...")
+    detail: str = ""  # which of a task's reminders it is, in the reader's language
+    extract: str = ""  # the first words of its message, in the reader's language
+    schedule: str = ""  # its time as the file writes it ("at: join + 1d at 11:00")
+    due: datetime | None = None  # the next message (waiting or planned), else the last one
+    due_next: bool = True  # whether ``due`` is to come (False: the last message's day)
+    state: str = "none"  # a key of :data:`STEP_STATES`
+    sending: int = 0
+    sent: int = 0
+    skipped: int = 0
+    cancelled: int = 0
+    planned: int = 0  # messages the files will send in the plan's window (two months)
+
+
+STEP_STATES = (
+    "planned",
+    "waiting",
+    "partly-sent",
+    "sent",
+    "paused",
+    "failed",
+    "skipped",
+    "cancelled",
+    "passed",
+    "none",
+)
+"""What a step's row says of it: planned (nothing in the outbox yet), waiting (in the outbox),
+partly sent, sent, paused (its campaign), failed, skipped, cancelled, passed (a one-off time
+gone by with nothing sent), none (nothing planned: no member has it ahead)."""
+
+EXTRACT = 70
+"""How many characters of a step's message its row shows."""
 
 
 def _kind(step: Step) -> str:
@@ -125,31 +178,178 @@ def _target(step: Step) -> str:
     return ", ".join(step.audiences) if step.is_dm else f"#{step.spec.post}"
 
 
-async def step_rows(ctx: Console) -> list[StepRow]:
-    """Every step of the loaded campaigns, with its pending and failed deliveries (counted
-    through the outbox's status index: sent rows, the many, are not read)."""
-    counts: dict[tuple[str, str, str], int] = {}
+def _extract(text: str) -> str:
+    flat = " ".join(text.split())
+    return flat if len(flat) <= EXTRACT else flat[: EXTRACT - 1] + "…"
+
+
+def _words_of(campaign: Campaign, step: Step, locale: str | None) -> tuple[str, str, str]:
+    """(title, detail, extract) of a step in ``locale`` (else the campaign's language): a
+    journey's welcome and reminders are named by their task, as the file's ``label`` says it;
+    a step with a ``title`` by it; every step by the first words of its message, as written."""
+    default = campaign.spec.locale
+    spec = step.spec
+    text = spec.message_text
+    extract = _extract(pick_locale(text, locale, default)[1]) if text else ""
+    if not extract and spec.quiz is not None:
+        # Translators: what the Act page shows of a quiz step without a text; {quiz} is its id.
+        extract = gettext(locale, "Quiz {quiz}").format(quiz=spec.quiz)
+    title = pick_locale(spec.title, locale, default)[1] if spec.title is not None else ""
+    detail = ""
+    journey = journey_of(campaign)
+    if journey is not None and step.id == journey.welcome_step:
+        # Translators: the Act page's name of an onboarding journey's welcome message.
+        title = gettext(locale, "Onboarding: welcome message")
+    elif journey is not None and journey.is_nudge(step.id):
+        task = journey.task(journey.step_task[step.id])
+        assert task is not None
+        # Translators: the Act page's name of a reminder of an onboarding task; {task} is
+        # the task's label from the campaign file ("Accept the usage charter").
+        title = gettext(locale, "Onboarding: {task}").format(
+            task=pick_locale(task.label, locale, default)[1]
+        )
+        if len(task.nudge_steps) > 1:
+            # Translators: which of an onboarding task's reminders a step is ("reminder 1
+            # of 2").
+            detail = gettext(locale, "reminder {number} of {total}").format(
+                number=task.nudge_steps.index(step.id) + 1, total=len(task.nudge_steps)
+            )
+    return " ".join(title.split()), detail, extract
+
+
+def step_label(campaign: Campaign, step: Step, locale: str | None) -> str:
+    """What a confirmation calls a step: its title (and which reminder it is), else the
+    first words of its message, in ``locale``; its id when it has neither."""
+    title, detail, extract = _words_of(campaign, step, locale)
+    if title and detail:
+        return f"{title} ({detail})"
+    return title or extract or step.id
+
+
+def _schedule(step: Step) -> str:
+    spec = step.spec
+    if spec.every is not None:
+        return f"every: {spec.every}"
+    return f"at: {spec.at}" if spec.at is not None else ""
+
+
+def _state(
+    step: Step, campaign: Campaign, paused: bool, counts: dict[str, int], now: datetime
+) -> tuple[str, datetime | None]:
+    """The step's state, and the time of a one-off step that nothing holds (planned beyond
+    the plan's window, or gone by)."""
+    to_come = counts["pending"] + counts["sending"] + counts["planned"]
+    done = counts["sent"]
+    if paused:
+        return "paused", None
+    if to_come and done:
+        return "partly-sent", None
+    if counts["pending"] + counts["sending"]:
+        return "waiting", None
+    if counts["planned"]:
+        return "planned", None
+    if done:
+        return ("partly-sent" if counts["failed"] else "sent"), None
+    for status in ("failed", "cancelled", "skipped"):
+        if counts[status]:
+            return status, None
+    if step.at is not None and not step.per_member:
+        # A one-off step the outbox does not hold: due past the plan's window, or gone by
+        # before the bot ran (too late to send: it is not planned again).
+        at = step.at.resolve(campaign.zone, campaign.milestones)
+        return ("planned" if at > now else "passed"), at
+    return "none", None
+
+
+async def step_rows(
+    ctx: Console,
+    locale: str | None = None,
+    *,
+    planned: Sequence[TimelineRow] = (),
+    now: datetime | None = None,
+) -> list[StepRow]:
+    """Every step of the loaded campaigns as a manager recognises it, in ``locale``: its
+    words, when it is due, its state and its messages (waiting, sending, failed, skipped,
+    cancelled, sent; ``planned``: the rows the files will send, from the console's timeline).
+
+    The outbox's few rows of each state but sent are counted through its status index; the
+    many sent ones are the step's total (``delivery_hour``, kept by the database) less
+    those, so no page reads every sent row."""
+    now = now or ctx.clock.now()
+    counted = [s.value for s in DeliveryStatus if s is not DeliveryStatus.sent]
+    counts: dict[tuple[str, str], dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    next_due: dict[tuple[str, str], datetime] = {}
+    totals: dict[tuple[str, str], tuple[int, datetime | None]] = {}
     async with ctx.db.read() as session:
         result = await session.execute(
-            sa.select(D.campaign_id, D.step_id, D.status, sa.func.count())
-            .where(D.status.in_([DeliveryStatus.pending.value, DeliveryStatus.failed.value]))
+            sa.select(D.campaign_id, D.step_id, D.status, sa.func.count(), sa.func.min(D.due_at))
+            .where(D.status.in_(counted))
             .group_by(D.campaign_id, D.step_id, D.status)
         )
-        for campaign_id, step_id, status, count in result.all():
-            counts[(campaign_id, step_id, status)] = int(count)
-    return [
-        StepRow(
-            campaign=campaign.id,
-            step=step.id,
-            kind=_kind(step),
-            target=_target(step),
-            pending=counts.get((campaign.id, step.id, DeliveryStatus.pending.value), 0),
-            failed=counts.get((campaign.id, step.id, DeliveryStatus.failed.value), 0),
+        for campaign_id, step_id, status, count, first in result.all():
+            key = (campaign_id, step_id)
+            counts[key][status] = int(count)
+            waiting = (DeliveryStatus.pending.value, DeliveryStatus.claimed.value)
+            if status in waiting and (key not in next_due or first < next_due[key]):
+                next_due[key] = first
+        hours = await session.execute(
+            sa.select(H.campaign_id, H.step_id, sa.func.sum(H.count), sa.func.max(H.hour))
+            .where(H.count > 0)
+            .group_by(H.campaign_id, H.step_id)
         )
-        for campaign in sorted(ctx.campaigns.values(), key=lambda c: c.id)
-        for step in campaign.steps
-        if not step.is_channel_quiz and not step.is_digest
-    ]
+        for campaign_id, step_id, total, last in hours.all():
+            totals[(campaign_id, step_id)] = (int(total or 0), last)
+        states = await session.execute(
+            sa.select(S.id).where(S.status == CampaignStatus.paused.value)
+        )
+        paused = set(states.scalars())
+    for row in planned:
+        key = (row.campaign, row.step)
+        counts[key]["planned"] += row.count
+        if row.due_utc >= now and (key not in next_due or row.due_utc < next_due[key]):
+            next_due[key] = row.due_utc
+    rows: list[StepRow] = []
+    for campaign in sorted(ctx.campaigns.values(), key=lambda c: c.id):
+        for step in campaign.steps:
+            if step.is_channel_quiz or step.is_digest:
+                continue
+            key = (campaign.id, step.id)
+            found = counts[key]
+            total, last = totals.get(key, (0, None))
+            mine = {
+                "pending": found[DeliveryStatus.pending.value],
+                "sending": found[DeliveryStatus.claimed.value],
+                "failed": found[DeliveryStatus.failed.value],
+                "skipped": found[DeliveryStatus.skipped.value],
+                "cancelled": found[DeliveryStatus.cancelled.value],
+                "planned": found["planned"],
+            }
+            mine["sent"] = max(0, total - sum(v for k, v in mine.items() if k != "planned"))
+            state, at = _state(step, campaign, campaign.id in paused, mine, now)
+            due, due_next = next_due.get(key), True
+            if due is None and at is not None:
+                due, due_next = at, at > now
+            elif due is None and last is not None:
+                due, due_next = last, False
+            title, detail, extract = _words_of(campaign, step, locale)
+            rows.append(
+                StepRow(
+                    campaign=campaign.id,
+                    step=step.id,
+                    kind=_kind(step),
+                    target=_target(step),
+                    campaign_title=campaign.spec.title,
+                    title=title,
+                    detail=detail,
+                    extract=extract,
+                    schedule=_schedule(step),
+                    due=due,
+                    due_next=due_next,
+                    state=state,
+                    **mine,
+                )
+            )
+    return rows
 
 
 @dataclass

@@ -22,6 +22,9 @@ from rallybot.storage.repositories import get_member_by_platform_id, upsert_memb
 from tests.console.conftest import NOW, ConsoleClient, ConsoleEnv
 
 STEP = {"campaign": "connect-launch", "step": "pilot-invitation"}
+# The step as the confirmation names it: the first words of its message, the campaign's title.
+NAMED = "“Hello {first_name}, you are one of the 150 pioneers of the Connect pi…”"
+ASKED = f"Send {NAMED} (Connect launch) now to 1 member?"
 
 
 @pytest.fixture
@@ -83,7 +86,7 @@ async def test_send_now_replaces_the_waiting_message_then_not_again(
 ) -> None:
     await _plan_for_member(console, bot, hours=4)
     assert await _question(as_manager) == (
-        "Send “pilot-invitation” (connect-launch) now to 1 member? 1 will receive it, 0 have "
+        f"{ASKED} 1 will receive it, 0 have "
         "it already (not sent again). Whoever was still to get it later as planned gets this "
         "message instead, not both."
     )
@@ -104,15 +107,11 @@ async def test_send_now_replaces_the_waiting_message_then_not_again(
         )
     # Sent already: the confirmation says so, and a new send now does not send it again.
     assert await _question(as_manager) == (
-        "Send “pilot-invitation” (connect-launch) now to 1 member? 0 will receive it, 1 has it "
-        "already (not sent again)."
+        f"{ASKED} 0 will receive it, 1 has it already (not sent again)."
     )
     values = {"csrf_token": as_manager.csrf, **STEP, "key": "b" * 12, "target": "@UMEMBER"}
     page = await as_manager.post("/act/send", data=values)
-    assert (
-        "“pilot-invitation” was not sent again. 1 person has it already: not sent again."
-        in page.text
-    )
+    assert f"{NAMED} was not sent again. 1 person has it already: not sent again." in page.text
     await bot.dispatcher.run_once()
     assert _directs(bot) == ["UMEMBER"]
 
@@ -123,7 +122,7 @@ async def test_send_now_waits_for_the_end_of_quiet_hours(
     # 04:00 in Montreal: inside the default quiet hours (21:00-08:00).
     await upsert_member(console.db, "slack", "UMEMBER", NOW, timezone="America/Montreal")
     assert await _question(as_manager) == (
-        "Send “pilot-invitation” (connect-launch) now to 1 member? 1 will receive it, 0 have "
+        f"{ASKED} 1 will receive it, 0 have "
         "it already (not sent again). 1 of them is in their quiet hours now: they will get it "
         "when their quiet hours end. Whoever was still to get it later as planned gets this "
         "message instead, not both."

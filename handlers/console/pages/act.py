@@ -7,6 +7,7 @@ database, which sends it."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated, Literal
 
 import sqlalchemy as sa
@@ -17,9 +18,12 @@ from pydantic import BaseModel, Field
 from rallybot.campaigns.schema import Campaign, Step
 from rallybot.handlers.console.act_kit import console_of, form_key, steering_of
 from rallybot.handlers.console.act_services import (
+    STEP_STATES,
     Reach,
+    StepRow,
     preview_to,
     reach_of,
+    step_label,
     step_rows,
 )
 from rallybot.handlers.console.kit import (
@@ -32,6 +36,7 @@ from rallybot.handlers.console.kit import (
     render,
     require,
 )
+from rallybot.handlers.console.sources import timeline_source
 from rallybot.handlers.console.words import N_, gettext, language_name, ngettext
 from rallybot.handlers.steering.service import (
     SentNow,
@@ -56,7 +61,8 @@ Action = Literal["send", "skip", "retry"]
 
 
 class StepOut(BaseModel):
-    """A step of a loaded campaign and what waits in the outbox for it."""
+    """A step of a loaded campaign: its words in the reader's language, when it is due, its
+    state and its messages (``planned``: what the files will send in the next two months)."""
 
     campaign: str
     step: str
@@ -64,6 +70,21 @@ class StepOut(BaseModel):
     target: str
     pending: int
     failed: int
+    campaign_title: str
+    title: str
+    detail: str
+    extract: str
+    schedule: str
+    due: datetime | None = Field(
+        description="The next message (waiting or planned), else the last one (see due_next)."
+    )
+    due_next: bool
+    state: Literal[STEP_STATES]  # type: ignore[valid-type]
+    sending: int
+    sent: int
+    skipped: int
+    cancelled: int
+    planned: int
 
 
 class ReachOut(BaseModel):
@@ -209,12 +230,38 @@ async def _preview(state: ConsoleState, viewer: Viewer, order: SendIn) -> ActDon
 # ---------------------------------------------------------------------------- pages
 
 
+# The words of a step's state on the Act page.
+_STATE_WORDS = {
+    "planned": N_("planned"),
+    "waiting": N_("waiting"),
+    "partly-sent": N_("partly sent"),
+    "sent": N_("sent"),
+    "paused": N_("paused"),
+    "failed": N_("failed"),
+    "skipped": N_("skipped"),
+    "cancelled": N_("cancelled"),
+    # Translators: a one-off step whose time went by before the bot could send it.
+    "passed": N_("time passed, not sent"),
+    # Translators: a step with nothing planned (no member has it ahead).
+    "none": N_("nothing planned"),
+}
+
+
+async def _rows(request: Request, state: ConsoleState, locale: str) -> list[StepRow]:
+    """The steps in ``locale``, with what the console's timeline plans for them."""
+    now = state.clock.now()
+    planned = await timeline_source(request, state).planned(now)
+    return await step_rows(console_of(state), locale, planned=planned, now=now)
+
+
 async def _page(
     request: Request, viewer: Viewer, state: ConsoleState, **context: object
 ) -> HTMLResponse:
-    rows = await step_rows(console_of(state))
+    rows = await _rows(request, state, viewer.locale)
     values: dict[str, object] = {
         "rows": rows,
+        "zone": state.settings.timezone,
+        "state_words": {k: gettext(viewer.locale, v) for k, v in _STATE_WORDS.items()},
         "key": form_key(),
         "notice": None,
         "problem": None,
@@ -245,7 +292,10 @@ async def act_confirm(
 ) -> HTMLResponse:
     """Ask before acting, saying how many people (or messages) it concerns."""
     found_campaign, found_step = _step(state, campaign, step)
-    names = {"step": found_step.id, "campaign": found_campaign.id}
+    names = {
+        "step": step_label(found_campaign, found_step, viewer.locale),
+        "campaign": found_campaign.spec.title or found_campaign.id,
+    }
     reach: Reach | None = None
     if action == "send":
         reach = await reach_of(
@@ -395,6 +445,10 @@ async def _done(
 ) -> HTMLResponse:
     if isinstance(done, HTTPException):
         return await _page(request, viewer, state, problem=str(done.detail))
+    # the notice names the step as its row does, not by its id
+    done = done.model_copy(
+        update={"step": step_label(*_step(state, done.campaign, done.step), viewer.locale)}
+    )
     if done.action == "send":
         if done.count:
             notice = ngettext(
@@ -502,7 +556,10 @@ async def act_preview(
     # Translators: {language} is the name of a language, as Babel writes it ("français").
     notice = gettext(
         viewer.locale, "The preview of “{step}” ({language}) is on its way to you."
-    ).format(step=done.step, language=language_name(viewer.locale, viewer.locale))
+    ).format(
+        step=step_label(*_step(state, done.campaign, done.step), viewer.locale),
+        language=language_name(viewer.locale, viewer.locale),
+    )
     return await _page(request, viewer, state, notice=notice)
 
 
@@ -511,11 +568,13 @@ async def act_preview(
 
 @api.get("/act/steps", response_model=list[StepOut])
 async def steps_api(
+    request: Request,
     viewer: Annotated[Viewer, Depends(require(Role.MANAGER))],
     state: Annotated[ConsoleState, Depends(console_state)],
 ) -> list[StepOut]:
-    """Every step of the loaded campaigns, with its waiting and failed messages."""
-    return [StepOut(**row.__dict__) for row in await step_rows(console_of(state))]
+    """Every step of the loaded campaigns (its words in my language), when it is due, its
+    state and its messages."""
+    return [StepOut(**row.__dict__) for row in await _rows(request, state, viewer.locale)]
 
 
 @api.get("/act/reach", response_model=ReachOut)
