@@ -21,13 +21,22 @@ from rallybot.campaigns.quiz import validate_all
 from rallybot.handlers.console.figures import IndicatorCache
 from rallybot.handlers.console.kit import ConsoleState, templates
 from rallybot.handlers.console.timeline import TimelineSource
-from rallybot.handlers.console.words import gettext, language_name, number
+from rallybot.handlers.console.words import (
+    day_pattern,
+    day_text,
+    gettext,
+    language_name,
+    number,
+    parse_day,
+)
 from rallybot.handlers.reporting.service import NO_GROUP, stage_name
 
 __all__ = [
     "EARLIEST",
     "LATEST",
     "NO_CONTROL",
+    "bad_day",
+    "form_day",
     "indicator_cache",
     "invalid",
     "last_reload",
@@ -41,16 +50,35 @@ NO_CONTROL = r"^[^\x00-\x1f\x7f]*$"
 """A filter's text: no control character (PostgreSQL refuses a NUL in a string)."""
 
 
-def form_day(text: str | None) -> date | str | None:
-    """A day of a filter form (the form sends its empty fields: empty is no day); the text
-    itself back when it is not a day between :data:`EARLIEST` and :data:`LATEST`."""
-    if not text:
+def form_day(text: str | None, locale: str | None) -> date | str | None:
+    """A day of a filter form, as the reader's language writes it in a date field
+    (:func:`.words.day_text`) or in ISO 8601 (the links between pages); the form sends its
+    empty fields: empty is no day. The text itself back when it is not a day between
+    :data:`EARLIEST` and :data:`LATEST`."""
+    if not text or not text.strip():
         return None
-    try:
-        day = date.fromisoformat(text)
-    except ValueError:
-        return text
-    return day if EARLIEST <= day <= LATEST else text
+    day = parse_day(text, locale)
+    return day if day is not None and EARLIEST <= day <= LATEST else text
+
+
+def bad_day(request: Request, field: str, text: str, locale: str | None) -> HTTPException:
+    """The 422 of a day a filter form cannot read: what was written, and how to write it in
+    the reader's language (``15/09/2026`` in French)."""
+    example = day_text(date(2026, 9, 15), locale)
+    message = gettext(locale, '"{value}" is not a day: write it as {example}.')
+    return invalid(request, field, message.format(value=text, example=example))
+
+
+@pass_context
+def _day_field(context: Context, day: date | None) -> str:
+    """A day as the page's date fields show it (``15/09/2026`` in French); empty for None."""
+    return day_text(day, context.get("locale")) if day is not None else ""
+
+
+@pass_context
+def _day_hint(context: Context) -> str:
+    """What the page's date fields ask for (``jj/mm/aaaa`` in French)."""
+    return day_pattern(context.get("locale"))
 
 
 def invalid(request: Request, field: str, message: str) -> HTTPException:
@@ -172,3 +200,5 @@ templates.env.filters.setdefault("language", _language)
 templates.env.filters.setdefault("stage", _stage)
 templates.env.filters.setdefault("group", _group)
 templates.env.filters.setdefault("basename", _basename)
+templates.env.filters.setdefault("day_field", _day_field)
+templates.env.globals.setdefault("day_hint", _day_hint)

@@ -29,12 +29,13 @@ French, ``Oct 5, 2026, 9:30 AM`` in English, in the zone the page names, inside 
 
 from __future__ import annotations
 
+import re
 from datetime import date, datetime
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
 from babel.core import Locale, UnknownLocaleError
-from babel.dates import format_skeleton, format_time, get_day_names
+from babel.dates import format_skeleton, format_time, get_date_format, get_day_names
 from babel.numbers import format_decimal
 from jinja2 import Environment, pass_context
 from jinja2.runtime import Context
@@ -46,12 +47,15 @@ from rallybot.bot.i18n import N_
 __all__ = [
     "DOMAIN",
     "N_",
+    "day_pattern",
+    "day_text",
     "gettext",
     "install",
     "language",
     "language_name",
     "ngettext",
     "number",
+    "parse_day",
     "pgettext",
     "weekday_names",
     "when",
@@ -148,6 +152,70 @@ def when(
     day = format_skeleton(_SKELETONS["date"], value, locale=where)
     # The language's way of joining a day and an hour ("{1}, {0}", "{1} 'um' {0}"...).
     return str(where.datetime_formats["medium"]).replace("{1}", day).replace("{0}", hour)
+
+
+def _day_shape(locale: str | None) -> tuple[str, str]:
+    """The order of the day, month and year ("dmy", "mdy", "ymd") in the locale's short
+    numeric date (CLDR: ``dd/MM/y`` in French, ``M/d/yy`` in English, ``dd.MM.yy`` in German),
+    and the character between them."""
+    pattern = str(get_date_format("short", locale=_babel_locale(locale)).pattern)
+    order = "".join(dict.fromkeys(c.lower() for c in pattern if c in "dMy"))
+    separators = [c for c in pattern if not c.isalnum() and c not in "' "]
+    if sorted(order) != ["d", "m", "y"] or not separators:
+        return "ymd", "-"
+    return order, separators[0]
+
+
+def day_text(day: date, locale: str | None) -> str:
+    """A day as a date field of the locale shows it: ``15/09/2026`` in French, ``09/15/2026``
+    in English, ``15.09.2026`` in German (the year always whole)."""
+    order, separator = _day_shape(locale)
+    fields = {"d": f"{day.day:02d}", "m": f"{day.month:02d}", "y": f"{day.year:04d}"}
+    return separator.join(fields[f] for f in order)
+
+
+def day_pattern(locale: str | None) -> str:
+    """What a date field of the locale asks for, in its own letters: ``jj/mm/aaaa`` in
+    French, ``mm/dd/yyyy`` in English, ``TT.MM.JJJJ`` in German."""
+    order, separator = _day_shape(locale)
+    letters = {
+        # Translators: the letters that stand for a day's two digits in a date field
+        # ("jj" in French, "TT" in German).
+        "d": pgettext(locale, "date field letters", "dd"),
+        # Translators: the letters that stand for a month's two digits in a date field.
+        "m": pgettext(locale, "date field letters", "mm"),
+        # Translators: the letters that stand for a year's four digits in a date field
+        # ("aaaa" in French, "JJJJ" in German).
+        "y": pgettext(locale, "date field letters", "yyyy"),
+    }
+    return separator.join(letters[f] for f in order)
+
+
+_ISO_DAY = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})$")
+
+
+def parse_day(text: str, locale: str | None) -> date | None:
+    """The day written in ``text`` as :func:`day_text` writes it for the locale (any of
+    ``/ . -`` or a space between the numbers, a two-digit year in this century), or in ISO
+    8601 (``2026-09-15``: the links between pages); None when it is not a day."""
+    text = text.strip()
+    iso = _ISO_DAY.match(text)
+    if iso is not None:
+        numbers = {"y": iso[1], "m": iso[2], "d": iso[3]}
+    else:
+        parts = re.split(r"\s*[/.\-\s]\s*", text)
+        order, _separator = _day_shape(locale)
+        if len(parts) != 3 or not all(p.isascii() and p.isdigit() for p in parts):
+            return None
+        numbers = dict(zip(order, parts, strict=True))
+        if len(numbers["y"]) == 2:
+            numbers["y"] = "20" + numbers["y"]
+        if len(numbers["y"]) != 4 or len(numbers["d"]) > 2 or len(numbers["m"]) > 2:
+            return None
+    try:
+        return date(int(numbers["y"]), int(numbers["m"]), int(numbers["d"]))
+    except ValueError:
+        return None
 
 
 def _machine(value: datetime | date, zone: str | None, form: Form) -> str:

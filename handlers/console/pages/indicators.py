@@ -34,6 +34,7 @@ from rallybot.handlers.console.sources import (
     EARLIEST,
     LATEST,
     NO_CONTROL,
+    bad_day,
     form_day,
     indicator_cache,
     invalid,
@@ -229,15 +230,9 @@ def _scope(
 
 
 def _day(request: Request, viewer: Viewer, field: str, text: str | None) -> date | None:
-    day = form_day(text)
+    day = form_day(text, viewer.locale)
     if isinstance(day, str):
-        raise invalid(
-            request,
-            field,
-            gettext(viewer.locale, '"{value}" is not a day (write it as 2026-09-15).').format(
-                value=day
-            ),
-        )
+        raise bad_day(request, field, day, viewer.locale)
     return day
 
 
@@ -249,8 +244,8 @@ async def indicators_page(
     cohort: Text = None,
     team: Text = None,
     campaign: Text = None,
-    start_text: Annotated[str | None, Query(alias="from", max_length=10)] = None,
-    end_text: Annotated[str | None, Query(alias="to", max_length=10)] = None,
+    start_text: Annotated[str | None, Query(alias="from", max_length=20)] = None,
+    end_text: Annotated[str | None, Query(alias="to", max_length=20)] = None,
 ) -> HTMLResponse:
     """The indicators of a scope, with bars and downloads."""
     start = _day(request, viewer, "from", start_text)
@@ -273,6 +268,7 @@ async def indicators_page(
             "data": data,
             "zone": state.settings.timezone,
             "chosen": chosen,
+            "days": {"from": start, "to": end},
             "query": {k: v for k, v in chosen.items() if v},
             "cohorts": [c for c in await ind.cohorts(state.db) if c],
             "campaigns": sorted(state.campaigns()),
@@ -289,8 +285,8 @@ async def report_html(
     cohort: Text = None,
     team: Text = None,
     campaign: Text = None,
-    start_text: Annotated[str | None, Query(alias="from", max_length=10)] = None,
-    end_text: Annotated[str | None, Query(alias="to", max_length=10)] = None,
+    start_text: Annotated[str | None, Query(alias="from", max_length=20)] = None,
+    end_text: Annotated[str | None, Query(alias="to", max_length=20)] = None,
 ) -> Response:
     """The HTML report of ``rallybot report --format html``, computed now."""
     start = _day(request, viewer, "from", start_text)
@@ -317,8 +313,8 @@ async def report_csv(
     cohort: Text = None,
     team: Text = None,
     campaign: Text = None,
-    start_text: Annotated[str | None, Query(alias="from", max_length=10)] = None,
-    end_text: Annotated[str | None, Query(alias="to", max_length=10)] = None,
+    start_text: Annotated[str | None, Query(alias="from", max_length=20)] = None,
+    end_text: Annotated[str | None, Query(alias="to", max_length=20)] = None,
 ) -> Response:
     """The CSV files of ``rallybot report --format csv``, computed now, in one zip."""
     start = _day(request, viewer, "from", start_text)

@@ -29,6 +29,7 @@ from rallybot.handlers.console.sources import (
     EARLIEST,
     LATEST,
     NO_CONTROL,
+    bad_day,
     form_day,
     invalid,
     timeline_source,
@@ -238,15 +239,9 @@ async def _page(
 
 
 def _day(request: Request, viewer: Viewer, field: str, text: str | None) -> date | None:
-    day = form_day(text)
+    day = form_day(text, viewer.locale)
     if isinstance(day, str):
-        raise invalid(
-            request,
-            field,
-            gettext(viewer.locale, '"{value}" is not a day (write it as 2026-09-15).').format(
-                value=day
-            ),
-        )
+        raise bad_day(request, field, day, viewer.locale)
     return day
 
 
@@ -298,8 +293,8 @@ async def timeline_page(
     zone: Text = None,
     locale: Text = None,
     status: Annotated[str | None, Query(max_length=20)] = None,
-    start_text: Annotated[str | None, Query(alias="from", max_length=10)] = None,
-    end_text: Annotated[str | None, Query(alias="to", max_length=10)] = None,
+    start_text: Annotated[str | None, Query(alias="from", max_length=20)] = None,
+    end_text: Annotated[str | None, Query(alias="to", max_length=20)] = None,
     cursor: Annotated[str | None, Query(max_length=400)] = None,
     view: Literal["list", "calendar"] = "list",
     month: Annotated[str | None, Query(pattern=MONTH)] = None,
@@ -327,6 +322,7 @@ async def timeline_page(
             "to": end.isoformat() if end else "",
         },
         "paged": cursor is not None,
+        "days": {"from": start, "to": end},
     }
     if view == "calendar":
         now = state.clock.now()
