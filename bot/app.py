@@ -19,6 +19,7 @@ from rallybot.bot.budget import SharedBudget
 from rallybot.bot.channels import ChannelSync, sync_channel_members
 from rallybot.bot.clock import Clock, SimulatedClock
 from rallybot.bot.commands import CommandSpec, catalogue
+from rallybot.bot.community import members_by_email
 from rallybot.bot.community import overlay as overlay_community
 from rallybot.bot.community import resolve as resolve_community
 from rallybot.bot.config import Settings
@@ -44,7 +45,7 @@ from rallybot.bot.router import Router
 from rallybot.bot.teams import TeamSync, sync_teams
 from rallybot.bot.views import member_view
 from rallybot.bot.waves import Waves, opened_waves
-from rallybot.campaigns.community import load_community
+from rallybot.campaigns.community import Community, load_community
 from rallybot.campaigns.loader import (
     CampaignLoadError,
     LoadError,
@@ -141,6 +142,7 @@ class Kernel:
         self.settings = settings
         # What the environment says, before the community file is laid over it at reload.
         self.base_settings = settings
+        self._community: Community | None = None  # the last good community file
         self.db = db
         self.adapter = adapter
         self.clock = clock
@@ -244,7 +246,19 @@ class Kernel:
             for error in exc.errors:
                 log.error("community file error: %s", error)
             return
-        resolved = await resolve_community(community, self.adapter, self.adapter.platform)
+        self._community = community
+        await self._resolve_community()
+
+    async def _resolve_community(self) -> None:
+        """Find the community file's people on the platform and lay the file over the
+        settings. E-mails the platform cannot look up are found among the members (the console
+        platform's come from the rosters): after a roster import too, for the members it
+        brought."""
+        if self._community is None:
+            return
+        platform = self.adapter.platform
+        members = members_by_email(self.db, platform)
+        resolved = await resolve_community(self._community, self.adapter, platform, members=members)
         self.settings = overlay_community(self.base_settings, resolved)
 
     async def reload(self) -> ReloadReport:
@@ -385,6 +399,7 @@ class Kernel:
             self.clock.now(),
             progress=progress,
         )
+        await self._resolve_community()
         self.request_plan()
         return counts
 

@@ -307,13 +307,13 @@ def _unknown_people(
 
     from rallybot.bot.adapters.base import AdapterError, PlatformStartError, create_adapter
     from rallybot.bot.clock import SystemClock
-    from rallybot.bot.community import resolve
+    from rallybot.bot.community import members_by_email, resolve
     from rallybot.bot.events import Event
     from rallybot.campaigns.loader import LoadError, locate
     from rallybot.storage.database import create_database
 
     async def check() -> list[str]:
-        db = create_database(settings.database_url)  # never connected: lookups only
+        db = create_database(settings.database_url)  # lookups only
         kwargs: dict[str, object] = {}
         if platform in {"slack", "discord"}:
             kwargs = {"settings": settings, "db": db, "clock": SystemClock(), "http_port": None}
@@ -327,7 +327,9 @@ def _unknown_people(
         try:
             if platform == "discord":
                 await adapter.start(ignore)  # names are looked up in the member list
-            return (await resolve(community, adapter, platform)).unresolved
+            # E-mails the platform cannot look up: among the members the rosters brought.
+            members = members_by_email(db, platform)
+            return (await resolve(community, adapter, platform, members=members)).unresolved
         finally:
             with contextlib.suppress(Exception):
                 await adapter.stop()

@@ -14,15 +14,22 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+import sqlalchemy as sa
+
 from rallybot.bot import i18n
 from rallybot.bot.config import Settings
+from rallybot.bot.rota import NOT_FOUND
 from rallybot.campaigns.community import Community, person_kind
+from rallybot.storage.database import Database
+from rallybot.storage.models import Member, table_of
 
 __all__ = [
+    "ANY",
     "LEGACY_SETTINGS",
     "ResolvedCommunity",
     "assume_found",
     "legacy_notes",
+    "members_by_email",
     "overlay",
     "resolve",
 ]
@@ -48,6 +55,11 @@ LEGACY_SETTINGS = {
 }
 """Settings a community manager now writes in the community file: variable -> its place."""
 
+_M = table_of(Member).c
+
+ANY = "any"
+"""The platform of the people :func:`assume_found` takes as found (``any:x@example.com``)."""
+
 Lookup = Callable[[str], Awaitable[str | None]]
 
 
@@ -65,12 +77,15 @@ class ResolvedCommunity:
         return [self.ids[person] for person in people if person in self.ids]
 
 
-async def resolve(community: Community, adapter: Any, platform: str) -> ResolvedCommunity:
+async def resolve(
+    community: Community, adapter: Any, platform: str, *, members: Lookup | None = None
+) -> ResolvedCommunity:
     """Find each person of the file on the platform: ``platform:id`` as written, an email
-    through the adapter's ``lookup_by_email`` (Slack), a ``@handle`` through its
-    ``lookup_member`` (Discord, the console)."""
+    through the adapter's ``lookup_by_email`` (Slack) or, on a platform without one (the
+    console, Discord), through ``members`` (the members a roster brought with that e-mail,
+    see :func:`members_by_email`), a ``@handle`` through its ``lookup_member`` (Discord)."""
     result = ResolvedCommunity(community, platform)
-    by_email: Lookup | None = getattr(adapter, "lookup_by_email", None)
+    by_email: Lookup | None = getattr(adapter, "lookup_by_email", None) or members
     by_name: Lookup | None = getattr(adapter, "lookup_member", None)
     for person in community.people():
         kind = person_kind(person)
@@ -94,7 +109,7 @@ async def resolve(community: Community, adapter: Any, platform: str) -> Resolved
     for person in result.unresolved:
         # The person's words are the community manager's own file, not a member's message.
         log.warning(
-            "community file %s: %s is not a %s account; left out",
+            "community file %s: %s is not a %s account; nobody is named in their place",
             community.source,
             person,
             platform,
@@ -102,12 +117,40 @@ async def resolve(community: Community, adapter: Any, platform: str) -> Resolved
     return result
 
 
+def members_by_email(db: Database, platform: str) -> Lookup:
+    """A lookup of the user id of the member of ``platform`` with that e-mail (any case), as
+    a roster imported it; None when no member (or several) has it. The console platform's
+    members come from the rosters only, so this is how the file's e-mails find them."""
+
+    async def lookup(email: str) -> str | None:
+        async with db.read() as session:
+            found = (
+                (
+                    await session.execute(
+                        sa.select(_M.platform_user_id)
+                        .where(
+                            _M.platform == platform,
+                            sa.func.lower(_M.email) == email.strip().lower(),
+                            _M.forgotten.is_(False),
+                        )
+                        .limit(2)
+                    )
+                )
+                .scalars()
+                .all()
+            )
+        # Two members with one e-mail: naming either could be wrong, so neither is named.
+        return found[0] if len(found) == 1 else None
+
+    return lookup
+
+
 def assume_found(community: Community) -> ResolvedCommunity:
     """The file's people taken as found (``validate`` checks the set-up without a platform:
     who would be told, not whether each account exists)."""
-    result = ResolvedCommunity(community, "any")
+    result = ResolvedCommunity(community, ANY)
     for person in community.people():
-        result.ids[person] = person if person_kind(person) == "id" else f"any:{person}"
+        result.ids[person] = person if person_kind(person) == "id" else f"{ANY}:{person}"
     return result
 
 
@@ -117,9 +160,11 @@ def _rota(resolved: ResolvedCommunity) -> str | None:
         return None
     slots = []
     for slot in spec.rota:
-        people = resolved.of(slot.people)
-        if people:
-            slots.append(f"{slot.days} {slot.hours} {','.join(people)}")
+        # A person not found stays in the slot, marked: dropping them (and an emptied slot)
+        # made the help desk say "nobody, outside the rota's hours" during those hours and
+        # the help clocks run day and night.
+        people = [resolved.ids.get(p, f"{NOT_FOUND}:{p}") for p in slot.people]
+        slots.append(f"{slot.days} {slot.hours} {','.join(people)}")
     return "; ".join(slots)
 
 

@@ -18,7 +18,12 @@ from rallybot.bot import i18n
 from rallybot.bot.identity import identity_matches
 from rallybot.campaigns import words
 
-__all__ = ["DAYS", "Rota", "RotaSlot", "parse_rota", "staffing_warnings"]
+__all__ = ["DAYS", "NOT_FOUND", "Rota", "RotaSlot", "not_found", "parse_rota", "staffing_warnings"]
+
+NOT_FOUND = "unknown"
+"""The platform of a rota entry that names nobody the bot found (``unknown:x@example.com``):
+its slot keeps its hours (the help clocks stop outside them), nobody is mentioned for it, and
+the console says the person was not found rather than that nobody is on duty."""
 
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 _DAY_NAMES = {
@@ -148,6 +153,12 @@ class Rota:
                 return start + left
             left -= end - start
         return since + delay
+
+
+def not_found(entry: str) -> str | None:
+    """The person as written when the rota ``entry`` names nobody found, else None."""
+    platform, sep, person = entry.partition(":")
+    return person if sep and platform == NOT_FOUND else None
 
 
 def staffing_warnings(

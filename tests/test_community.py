@@ -135,14 +135,16 @@ async def test_the_community_file_is_laid_over_the_settings(
     assert s.admins == ["memory:legacy-admin", "memory:U-CM", "memory:owner"]
     assert (s.locale, s.timezone, s.quiet_hours) == ("fr", "Europe/Paris", "20:00-08:30")
     assert (s.help_channel, s.helpers_timezone) == ("connect-aide", "America/Cayenne")
-    assert s.rota.helpers == frozenset({"memory:U-H1"})  # "@nobody-here" is left out
+    # "@nobody-here" is marked as not found: nobody is mentioned for them, and their slot
+    # keeps its hours.
+    assert s.rota.helpers == frozenset({"memory:U-H1", "unknown:@nobody-here"})
     assert s.onboarding_buddies == ["U-B"]
     assert s.channel_map == {"aide": "C0HELP"}
     assert (s.managers_channel, s.onboarding_escalation_channel) == (
         "connect-managers",
         "connect-managers",
     )
-    assert "@nobody-here is not a memory account; left out" in caplog.text
+    assert "@nobody-here is not a memory account; nobody is named in their place" in caplog.text
 
     # A broken community file keeps the last good one.
     (folder / "community.yaml").write_text(COMMUNITY.replace("locale: fr", "locale: 12"))

@@ -15,12 +15,15 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 
+from rallybot.bot.community import ANY
 from rallybot.bot.config import Settings
+from rallybot.bot.rota import not_found
+from rallybot.campaigns.community import person_kind
 from rallybot.handlers.helpdesk.service import LIVE, reminder_due
 from rallybot.handlers.reporting import service as ind
 from rallybot.handlers.reporting.service import ReportData, compute
@@ -125,6 +128,7 @@ class HelpDesk:
     tickets: list[TicketRow]
     on_duty: list[str]
     times: ind.HelpTimes
+    not_found: list[str] = field(default_factory=list)
 
 
 async def help_desk(db: Database, settings: Settings, now: datetime) -> HelpDesk:
@@ -159,21 +163,32 @@ async def help_desk(db: Database, settings: Settings, now: datetime) -> HelpDesk
             )
         )
     times = await ind.help_times(db, ind.Scope(start=now - HELP_WINDOW, end=now))
+    on_duty, not_found = await _names(db, settings.rota.on_duty(now))
     return HelpDesk(
         open=len(tickets),
         unanswered=sum(t.state == TicketState.open.value for t in tickets),
         overdue=sum(t.overdue for t in tickets),
         tickets=tickets[:TICKETS_SHOWN],
-        on_duty=await _names(db, settings.rota.on_duty(now)),
+        on_duty=on_duty,
         times=times,
+        not_found=not_found,
     )
 
 
-async def _names(db: Database, helpers: Sequence[str]) -> list[str]:
+async def _names(db: Database, helpers: Sequence[str]) -> tuple[list[str], list[str]]:
     """The helpers' display names where the bot knows them (rota entries are ``U1`` or
-    ``slack:U1``), else the entry itself."""
-    ids = {h.partition(":")[2] or h for h in helpers}
-    async with db.session() as session:
+    ``slack:U1``), else the entry itself; and, apart, the people the rota names that match no
+    member (as written). The console served alone takes the community file's people as found
+    (``any:x@example.com``): their e-mails are looked up among the members here."""
+    ids: set[str] = set()
+    emails: set[str] = set()
+    for entry in helpers:
+        platform, sep, rest = entry.partition(":")
+        if sep and platform == ANY and person_kind(rest) == "email":
+            emails.add(rest.lower())
+        elif not_found(entry) is None:
+            ids.add(rest if sep else entry)
+    async with db.read() as session:
         known = dict(
             (
                 await session.execute(
@@ -181,4 +196,28 @@ async def _names(db: Database, helpers: Sequence[str]) -> list[str]:
                 )
             ).all()
         )
-    return [known.get(h.partition(":")[2] or h) or h for h in helpers]
+        by_email: dict[str, str] = {}
+        if emails:
+            rows = await session.execute(
+                sa.select(sa.func.lower(M.email), M.display_name, M.platform_user_id).where(
+                    sa.func.lower(M.email).in_(emails), M.forgotten.is_(False)
+                )
+            )
+            by_email = {email: name or user_id for email, name, user_id in rows.all()}
+    names: list[str] = []
+    missing: list[str] = []
+    for entry in helpers:
+        platform, sep, rest = entry.partition(":")
+        person = not_found(entry)
+        if person is not None:
+            missing.append(person)
+        elif sep and platform == ANY and person_kind(rest) == "email":
+            if rest.lower() in by_email:
+                names.append(by_email[rest.lower()])
+            else:
+                missing.append(rest)
+        elif sep and platform == ANY:
+            names.append(rest)  # a @handle, unknown without the platform: as written
+        else:
+            names.append(known.get(rest if sep else entry) or entry)
+    return names, missing

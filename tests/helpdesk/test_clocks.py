@@ -15,6 +15,7 @@ from rallybot.bot.assembly import Rallybot
 from rallybot.bot.cli import app
 from rallybot.bot.clock import SimulatedClock
 from rallybot.bot.rota import parse_rota
+from rallybot.campaigns.roster import load_roster_text
 from rallybot.storage.database import Database
 from tests.helpdesk.helpers import ROTA, make_bot, post, thread_replies, ticket
 
@@ -129,3 +130,41 @@ def test_validate_and_health_warn_when_nobody_would_be_told(
     monkeypatch.setenv("RALLYBOT_HELPERS", ROTA)
     result = CliRunner().invoke(app, ["--locale", "en", "validate", str(path)])
     assert "settings: warning" not in result.output, result.output
+
+
+COMMUNITY = """\
+community: connect
+help:
+  channel: help
+  timezone: Europe/Paris
+  rota:
+    - {days: mon-fri, hours: "09:00-18:00", people: [aide@example.com, ghost@example.com]}
+"""
+
+
+async def test_a_rota_by_e_mail_names_the_members_a_roster_brought(
+    db: Database, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A platform that cannot look e-mails up (the console; Discord): its members come from
+    # the rosters, which have e-mails.
+    monkeypatch.setattr(MemoryAdapter, "lookup_by_email", None)
+    folder = tmp_path / "files"
+    folder.mkdir()
+    (folder / "community.yaml").write_text(COMMUNITY)
+    clock = SimulatedClock(MONDAY)
+    bot, adapter = await bot_for(db, tmp_path, clock, helpers="")
+    # Before the roster: the slot keeps its hours, its people marked as not found.
+    assert bot.settings.rota.on_duty(MONDAY) == [
+        "unknown:aide@example.com",
+        "unknown:ghost@example.com",
+    ]
+    roster = "id,email,name\naide1,Aide@Example.com,Aide Un\nasker,asker@example.com,Asker\n"
+    entries = load_roster_text(roster, "roster.csv", default_timezone="UTC")
+    await bot.import_roster(entries, "memory")
+    assert bot.settings.rota.on_duty(MONDAY) == ["memory:aide1", "unknown:ghost@example.com"]
+    question = post("asker", "The page does not load at all", clock)
+    await adapter.push(question)
+    await bot.advance_to(MONDAY + timedelta(minutes=31))
+    remind = thread_replies(adapter, question.message_id)[1].message.text
+    assert "<@aide1>" in remind
+    assert "ghost" not in remind and "<@cm>" not in remind  # nobody mentioned for no account

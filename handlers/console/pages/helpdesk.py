@@ -8,7 +8,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from rallybot.bot.messages import plain
 from rallybot.handlers.console.figures import HELP_WINDOW, HelpDesk, help_desk
@@ -60,6 +60,9 @@ class HelpDeskOut(BaseModel):
     unanswered: int
     overdue: int
     on_duty: list[str]
+    not_found: list[str] = Field(
+        description="People on duty now by the rota who match no member (as written)."
+    )
     tickets: list[TicketOut]
     times: HelpTimesOut
 
@@ -71,6 +74,7 @@ def _out(desk: HelpDesk) -> HelpDeskOut:
         unanswered=desk.unanswered,
         overdue=desk.overdue,
         on_duty=desk.on_duty,
+        not_found=desk.not_found,
         tickets=[
             TicketOut(
                 id=t.id,
