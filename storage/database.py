@@ -46,6 +46,8 @@ from sqlalchemy.ext.asyncio import (
 )
 from sqlalchemy.pool import ConnectionPoolEntry
 
+from rallybot.storage.search import SQLITE_FOLD, fold
+
 __all__ = [
     "SQLITE_BUSY_TIMEOUT_MS",
     "Database",
@@ -156,6 +158,8 @@ def _configure_sqlite(engine: AsyncEngine, *, foreign_keys: bool) -> None:
             cursor.execute("PRAGMA secure_delete = ON")
         finally:
             cursor.close()
+        # The accent- and case-blind search (storage.search): SQLite has no translate().
+        cast(Any, dbapi_connection).create_function(SQLITE_FOLD, 1, fold, deterministic=True)
 
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(connection: Any) -> None:

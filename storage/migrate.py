@@ -72,11 +72,17 @@ _LOCK_POLL_SECONDS = 0.25
 #: The Alembic script directory, shipped as package data beside this module.
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 
-#: Indexes a migration creates only where it can (0024's trigram indexes need PostgreSQL's
-#: pg_trgm extension): the models do not declare them, and comparing the schema with the
-#: models leaves them out, present or not.
+#: Indexes a migration creates only where it can (the trigram indexes of 0024 and 0029 need
+#: PostgreSQL's pg_trgm extension): the models do not declare them, and comparing the schema
+#: with the models leaves them out, present or not (0029 replaced 0024's index on the names,
+#: which the search reads without accents now; going back below 0029 brings it back).
 OPTIONAL_INDEXES = frozenset(
-    {"ix_member_search_name", "ix_member_search_email", "ix_member_search_user_id"}
+    {
+        "ix_member_search_name",
+        "ix_member_search_folded_name",
+        "ix_member_search_email",
+        "ix_member_search_user_id",
+    }
 )
 
 _T = TypeVar("_T")

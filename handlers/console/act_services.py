@@ -47,6 +47,7 @@ from rallybot.storage.models import (
 from rallybot.storage.onboarding_models import JourneyState, JourneyTask
 from rallybot.storage.outbox import insert_deliveries
 from rallybot.storage.repositories import import_members, list_members
+from rallybot.storage.search import escape_like, fold, folded_contains
 
 if TYPE_CHECKING:
     from rallybot.bot.clock import Clock
@@ -525,29 +526,38 @@ class MemberRow:
     onboarding: list[Progress]
 
 
-def _escape_like(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-
-
 async def search_members(
     ctx: Console, query: str = "", *, limit: int = 50, offset: int = 0
 ) -> tuple[list[MemberRow], int]:
-    """Members whose name, e-mail or platform id contains ``query`` (any case), by name,
-    with their onboarding progress; and how many match. Forgotten rows and bots are left
-    out."""
+    """Members whose name, e-mail, platform id, team or cohort contains ``query`` (any case,
+    with or without accents), by name, with their onboarding progress; and how many match.
+    Forgotten rows and bots are left out."""
     condition = sa.and_(M.forgotten.is_(False), M.is_bot.is_(False))
     text = query.strip()[:100]
     if text:
-        pattern = f"%{_escape_like(text.casefold())}%"
-        condition = sa.and_(
-            condition,
-            sa.or_(
-                *(
-                    sa.func.lower(column).like(pattern, escape="\\")
-                    for column in (M.display_name, M.email, M.platform_user_id)
-                )
-            ),
-        )
+        dialect = ctx.db.dialect
+        folded = fold(text) or ""
+        pattern = f"%{escape_like(folded)}%"
+        matches: list[sa.ColumnElement[bool]] = [folded_contains(M.display_name, text, dialect)]
+        for column in (M.email, M.platform_user_id):
+            # E-mails and ids are written without accents: the query folded finds them; on
+            # PostgreSQL lower(column) is what the trigram indexes of migration 0024 read.
+            if dialect == "postgresql":
+                matches.append(sa.func.lower(column).like(pattern, escape="\\"))
+            else:  # SQLite's LIKE ignores the case of ASCII letters already
+                matches.append(column.like(pattern, escape="\\"))
+        # Teams and cohorts are a few names shared by many members: the names that match are
+        # found among the distinct ones (read from their indexes), and their members through
+        # the same indexes, rather than testing each member's team.
+        async with ctx.db.read() as session:
+            for column in (M.team, M.cohort):
+                names = (
+                    await session.execute(sa.select(column).where(column.is_not(None)).distinct())
+                ).scalars()
+                named = [name for name in names if folded in (fold(name) or "")]
+                if named:
+                    matches.append(column.in_(named))
+        condition = sa.and_(condition, sa.or_(*matches))
     page = (
         sa.select(Member)
         .where(condition)

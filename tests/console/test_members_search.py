@@ -15,15 +15,22 @@ from sqlalchemy.engine import make_url
 
 from rallybot.handlers.console.act_services import search_members
 from rallybot.storage.database import Database
-from rallybot.storage.migrate import OPTIONAL_INDEXES, current_revision, head_revision, upgrade
+from rallybot.storage.migrate import (
+    MIGRATIONS_DIR,
+    OPTIONAL_INDEXES,
+    current_revision,
+    head_revision,
+    upgrade,
+)
 from rallybot.storage.models import Member
+from rallybot.storage.search import ACCENTED, PLAIN
 from tests.conftest import DEFAULT_PG_URL
 from tests.test_steering import make_world
 
-INDEXES = OPTIONAL_INDEXES
+INDEXES = OPTIONAL_INDEXES - {"ix_member_search_name"}  # replaced by 0029's folded name
 SEARCH = (
-    "SELECT id FROM member WHERE lower(display_name) LIKE '%ellam%'"
-    " OR lower(email) LIKE '%ellam%' OR lower(platform_user_id) LIKE '%ellam%'"
+    f"SELECT id FROM member WHERE lower(translate(display_name, '{ACCENTED}', '{PLAIN}'))"
+    " LIKE '%ellam%' OR lower(email) LIKE '%ellam%' OR lower(platform_user_id) LIKE '%ellam%'"
 )
 
 
@@ -51,6 +58,42 @@ async def test_a_fragment_in_the_middle_in_any_case(db: Database, tmp_path: Path
     page, total = await search_members(w.bot, "ELLAM", limit=1, offset=1)
     assert total == 3 and [r.user_id for r in page] == ["u3"]
     assert (await search_members(w.bot, "ella y"))[1] == 0  # a fragment is read as one
+
+
+async def test_a_team_a_cohort_and_names_without_accents_or_capitals(
+    db: Database, tmp_path: Path
+) -> None:
+    w = await make_world(db, tmp_path)
+    async with db.session() as session:
+        for user_id, name, team, cohort in (
+            ("u1", "Amélie Durand", "Équipe Ventes", "Été 2027"),
+            ("u2", "Bastien Roy", "équipe ventes", "été 2027 bis"),
+            ("u3", "Chloé Martin", "Marketing", None),
+            ("u4", "Zoë Ventes_Bis", None, None),
+        ):
+            session.add(
+                Member(
+                    platform="memory",
+                    platform_user_id=user_id,
+                    display_name=name,
+                    team=team,
+                    cohort=cohort,
+                )
+            )
+
+    async def found(query: str) -> list[str]:
+        rows, total = await search_members(w.bot, query)
+        assert total == len(rows)
+        return [r.user_id for r in rows]
+
+    assert await found("EQUIPE VENTES") == ["u1", "u2"]  # a team, any case, no accent typed
+    assert await found("équipe") == ["u1", "u2"]
+    assert await found("ETE 2027") == ["u1", "u2"]  # a cohort
+    assert await found("amelie") == ["u1"]  # a name without its accent
+    assert await found("CHLOÉ") == ["u3"]  # a capital accented letter typed
+    assert await found("zoe ventes_b") == ["u4"]  # "_" is a character, not a wildcard
+    assert await found("ventes") == ["u1", "u2", "u4"]  # a team and a name
+    assert await found("zoe ventesxbis") == []
 
 
 async def test_postgresql_reads_the_search_from_its_trigram_indexes(db: Database) -> None:
@@ -116,3 +159,16 @@ async def test_without_the_right_to_install_pg_trgm_the_migration_goes_on(
         await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         await conn.execute(f'DROP ROLE IF EXISTS "{role}"')
         await conn.close()
+
+
+def test_migration_0029_indexes_the_folding_the_search_uses() -> None:
+    """The index's expression is frozen in its migration: the search must write the same
+    letters, or PostgreSQL would not use it."""
+    from importlib import util
+
+    path = next((MIGRATIONS_DIR / "versions").glob("0029_*.py"))
+    spec = util.spec_from_file_location("migration_0029", path)
+    assert spec is not None and spec.loader is not None
+    migration = util.module_from_spec(spec)
+    spec.loader.exec_module(migration)
+    assert (migration.ACCENTED, migration.PLAIN) == (ACCENTED, PLAIN)

@@ -156,7 +156,7 @@ async def members_page(
     q: Annotated[str, Query(max_length=100)] = "",
     offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
 ) -> HTMLResponse:
-    """Members matching the search, by name."""
+    """Members matching the search (name, e-mail, id, team, cohort), by name."""
     return await _page(request, viewer, state, q, offset)
 
 
@@ -267,7 +267,8 @@ async def members_api(
     offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
     limit: Annotated[int, Query(ge=1, le=500)] = PAGE_SIZE,
 ) -> MembersOut:
-    """Members whose name, e-mail or id contains ``q``, by name, with their onboarding."""
+    """Members whose name, e-mail, id, team or cohort contains ``q`` (any case, with or
+    without accents), by name, with their onboarding."""
     rows, total = await search_members(console_of(state), q, limit=limit, offset=offset)
     return MembersOut(members=[_member_out(row) for row in rows], total=total)
 

@@ -1,0 +1,82 @@
+"""``member`` and ``delivery``: the members search ignores accents; waiting rows indexed apart.
+
+The members search finds "Amélie" when a manager types "amelie" (see ``storage.search``): on
+PostgreSQL it reads ``lower(translate(display_name, accented, plain))``, which the trigram
+index of migration 0024 on ``lower(display_name)`` does not answer. This index replaces it
+(same conditions: only where ``pg_trgm`` is installed; SQLite has no such index).
+
+The console's calendar of waiting messages only counts outbox rows (``delivery_hour`` holds no
+status: counting one there would make every sender update a shared counter). Waiting rows are
+few, since the planner writes them minutes before they are due: a partial index on them keeps
+that count to those rows, on both databases.
+
+Revision ID: 0029
+Revises: 0027
+Create Date: 2026-12-04 19:00:00.000000
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+
+# revision identifiers, used by Alembic.
+revision: str = "0029"
+down_revision: str | Sequence[str] | None = "0027"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+# Frozen here (a migration does not follow later code): storage.search's letters when written;
+# a test checks that they are still the same.
+ACCENTED = (
+    "ÀÁÂÃÄÅÇÈÉÊËÌÍÎÏÑÒÓÔÕÖÙÚÛÜÝàáâãäåçèéêëìíîïñòóôõöùúûüýÿĀāĂăĄąĆćĈĉĊċČčĎďĒēĔĕĖėĘęĚěĜĝĞğĠġĢģĤĥĨĩĪīĬ"
+    "ĭĮįİĴĵĶķĹĺĻļĽľŃńŅņŇňŌōŎŏŐőŔŕŖŗŘřŚśŜŝŞşŠšŢţŤťŨũŪūŬŭŮůŰűŲųŴŵŶŷŸŹźŻżŽž"
+)
+PLAIN = (
+    "AAAAAACEEEEIIIINOOOOOUUUUYaaaaaaceeeeiiiinooooouuuuyyAaAaAaCcCcCcCcDdEeEeEeEeEeGgGgGgGgHhIiIi"
+    "IiIiIJjKkLlLlLlNnNnNnOoOoOoRrRrRrSsSsSsSsTtTtUuUuUuUuUuUuWwYyYZzZzZz"
+)
+FOLDED_NAME = (
+    "CREATE INDEX IF NOT EXISTS ix_member_search_folded_name ON member USING gin "
+    f"(lower(translate(display_name, '{ACCENTED}', '{PLAIN}')) gin_trgm_ops)"
+)
+
+
+def upgrade() -> None:
+    """Upgrade schema."""
+    op.create_index(
+        "ix_delivery_waiting_due",
+        "delivery",
+        ["due_at"],
+        unique=False,
+        postgresql_where=sa.text("status = 'pending'"),
+        sqlite_where=sa.text("status = 'pending'"),
+    )
+    bind = op.get_bind()
+    if bind.dialect.name != "postgresql":
+        return
+    installed = bind.execute(
+        sa.text("SELECT 1 FROM pg_extension WHERE extname = 'pg_trgm'")
+    ).scalar()
+    if installed:  # else 0024 logged what an administrator can run; the search still works
+        op.execute(FOLDED_NAME)
+        op.execute("DROP INDEX IF EXISTS ix_member_search_name")
+
+
+def downgrade() -> None:
+    """Downgrade schema."""
+    op.drop_index("ix_delivery_waiting_due", table_name="delivery")
+    bind = op.get_bind()
+    if bind.dialect.name != "postgresql":
+        return
+    op.execute("DROP INDEX IF EXISTS ix_member_search_folded_name")
+    installed = bind.execute(
+        sa.text("SELECT 1 FROM pg_extension WHERE extname = 'pg_trgm'")
+    ).scalar()
+    if installed:
+        op.execute(
+            "CREATE INDEX IF NOT EXISTS ix_member_search_name ON member "
+            "USING gin (lower(display_name) gin_trgm_ops)"
+        )
