@@ -211,14 +211,6 @@ class Delivery(SQLModel, table=True):
         # The console's timeline pages through every delivery in time order (keyset).
         sa.Index("ix_delivery_due_id", "due_at", "id"),
         sa.Index("ix_delivery_platform_message", "platform_message_id"),
-        # The calendar of waiting messages counts these rows (few: the planner writes rows
-        # minutes before they are due); sent ones, the million others, are not in it.
-        sa.Index(
-            "ix_delivery_waiting_due",
-            "due_at",
-            postgresql_where=sa.text("status = 'pending'"),
-            sqlite_where=sa.text("status = 'pending'"),
-        ),
     )
 
     id: int | None = Field(default=None, primary_key=True)

@@ -21,7 +21,7 @@ import binascii
 import json
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
@@ -40,6 +40,7 @@ from rallybot.storage.models import (
     CampaignStatus,
     Delivery,
     DeliveryHour,
+    DeliveryStatus,
     Member,
     table_of,
 )
@@ -68,6 +69,9 @@ D = table_of(Delivery).c
 _D2 = table_of(Delivery).alias("first_of_status")
 M = table_of(Member).c
 H = table_of(DeliveryHour).c
+WAITING = DeliveryStatus.pending.value
+# Each read from the (status, due_at) index; "not pending" would make it read every row.
+_NOT_WAITING = [status.value for status in DeliveryStatus if status.value != WAITING]
 S = table_of(CampaignState).c
 
 Source = Literal["outbox", "plan"]
@@ -509,6 +513,9 @@ class TimelineSource:
         if _hourly(bounded):
             for at, n in await self._hour_counts(bounded):
                 counts[at.astimezone(tz).date()] += n
+        elif _hourly(replace(bounded, status=None)) and bounded.status == WAITING:
+            for at, n in await self._waiting_hour_counts(bounded, now):
+                counts[at.astimezone(tz).date()] += n
         else:
             for at, n in await self._row_counts(bounded):
                 counts[at.astimezone(tz).date()] += n
@@ -534,10 +541,78 @@ class TimelineSource:
         async with self.db.session() as session:
             return [(at, int(n)) for at, n in (await session.execute(query)).all()]
 
+    async def _waiting_hour_counts(
+        self, bounded: Filters, now: datetime
+    ) -> list[tuple[datetime, int]]:
+        """Waiting messages per UTC hour, in one statement (one snapshot). ``delivery_hour``
+        counts every status, and keeping a count per status there would make each send update
+        a counter that every sender shares. But a waiting row is due soon or late: before the
+        current hour, the waiting rows themselves are counted (the few the outbox has not
+        sent yet); from it on, where nearly every row waits, the hour's kept count less the
+        rows that no longer wait (sent early, skipped, cancelled: few), both read from the
+        (status, due_at) index. The same figures as counting the waiting rows, which read
+        every one of them (hundreds of thousands in a busy month)."""
+        assert bounded.start is not None and bounded.end is not None
+        split = min(max(now.replace(minute=0, second=0, microsecond=0), bounded.start), bounded.end)
+        sqlite = self.db.dialect == "sqlite"
+
+        def hour_of(column: Any) -> Any:
+            # SQLite keeps times as text (see _row_count_query): both sides cut to the hour.
+            return sa.func.substr(column, 1, 13) if sqlite else sa.func.date_trunc("hour", column)
+
+        def rows(*where: sa.ColumnElement[bool], sign: int) -> sa.Select[Any]:
+            conditions = list(where)
+            if bounded.campaign:
+                conditions.append(D.campaign_id == bounded.campaign)
+            if bounded.audience:
+                conditions.append(
+                    self._audience_condition(bounded.audience, D.campaign_id, D.step_id)
+                )
+            hour = hour_of(D.due_at)
+            return (
+                sa.select(hour.label("hour"), (sign * sa.func.count()).label("n"))
+                .where(*conditions)
+                .group_by(hour)
+            )
+
+        kept_where = [H.hour >= split, H.hour < bounded.end]
+        if bounded.campaign:
+            kept_where.append(H.campaign_id == bounded.campaign)
+        if bounded.audience:
+            kept_where.append(self._audience_condition(bounded.audience, H.campaign_id, H.step_id))
+        parts = sa.union_all(
+            rows(D.status == WAITING, D.due_at >= bounded.start, D.due_at < split, sign=1),
+            sa.select(hour_of(H.hour).label("hour"), H.count.label("n")).where(*kept_where),
+            rows(D.status.in_(_NOT_WAITING), D.due_at >= split, D.due_at < bounded.end, sign=-1),
+        ).subquery()
+        total = sa.func.sum(parts.c.n)
+        query = sa.select(parts.c.hour, total).group_by(parts.c.hour).having(total > 0)
+        hours: list[tuple[datetime, int]] = []
+        async with self.db.session() as session:
+            for at, n in (await session.execute(query)).all():
+                if isinstance(at, datetime):
+                    start = at
+                else:  # SQLite: "YYYY-MM-DD HH" (or with a "T" if written so)
+                    stamp = str(at)
+                    start = datetime.strptime(f"{stamp[:10]} {stamp[11:13]}", "%Y-%m-%d %H")
+                hours.append((start.replace(tzinfo=UTC), int(n)))
+        return hours
+
     async def _row_counts(self, bounded: Filters) -> list[tuple[datetime, int]]:
         """Messages per UTC hour counted from the outbox rows themselves: for what
         ``delivery_hour`` does not hold (a status, the members' zone or language, bounds
         that cut an hour)."""
+        query = self._row_count_query(bounded)
+        hours: list[tuple[datetime, int]] = []
+        async with self.db.session() as session:
+            for text, n in (await session.execute(query)).all():
+                stamp = str(text)  # "YYYY-MM-DD HH" (or with a "T" if written so)
+                at = datetime.strptime(f"{stamp[:10]} {stamp[11:13]}", "%Y-%m-%d %H")
+                hours.append((at.replace(tzinfo=UTC), int(n)))
+        return hours
+
+    def _row_count_query(self, bounded: Filters) -> sa.Select[tuple[Any, int]]:
+        """The query of :meth:`_row_counts`: the rows of each hour."""
         # SQLite keeps times as "YYYY-MM-DD HH:MM:SS.ffffff" text: its first 13 characters
         # are the hour, and cutting them is several times cheaper than strftime parsing
         # every row of a month. PostgreSQL groups by the truncated time itself (formatting
@@ -547,16 +622,9 @@ class TimelineSource:
             if self.db.dialect == "sqlite"
             else sa.func.date_trunc("hour", D.due_at)
         )
-        query = (
+        return (
             sa.select(hour, sa.func.count()).where(*self._outbox_conditions(bounded)).group_by(hour)
         )
-        hours: list[tuple[datetime, int]] = []
-        async with self.db.session() as session:
-            for text, n in (await session.execute(query)).all():
-                stamp = str(text)  # "YYYY-MM-DD HH" (or with a "T" if written so)
-                at = datetime.strptime(f"{stamp[:10]} {stamp[11:13]}", "%Y-%m-%d %H")
-                hours.append((at.replace(tzinfo=UTC), int(n)))
-        return hours
 
     # ---- one entry -----------------------------------------------------------------------
 

@@ -122,8 +122,48 @@ async def test_the_calendar_reads_the_kept_counts(db: Database) -> None:
         )
     source = TimelineSource(db, {}, default_timezone="UTC")
     assert (await source.days(Filters(), START, MONTH, "UTC"))[date(2027, 3, 2)] > 1000
-    # A status filter, or a half-hour zone whose month starts at half past, counts the rows.
-    assert (await source.days(Filters(status="pending"), START, MONTH, "UTC"))[
+    # A status filter (waiting rows: before the current hour), or a half-hour zone whose month
+    # starts at half past, counts the rows.
+    after = datetime(2027, 3, 6, tzinfo=UTC)
+    assert (await source.days(Filters(status="pending"), after, MONTH, "UTC"))[
         date(2027, 3, 2)
     ] < 1000
+    assert (await source.days(Filters(status="sent"), START, MONTH, "UTC")) == {}
     assert max((await source.days(Filters(), START, MONTH, "Asia/Kolkata")).values()) < 1000
+
+
+async def test_the_waiting_only_calendar_reads_the_kept_counts_from_now_on(db: Database) -> None:
+    """Waiting rows are few before now (not sent yet) and nearly all rows after: the
+    waiting-only calendar counts the first, and takes the kept hourly counts less the rows
+    that no longer wait for the rest; the same days as the rows counted one by one, whatever
+    their states."""
+    rows = [_row(i, step=f"s{i % 3}") for i in range(300)]  # to 2027-03-06 10:00
+    now = START + timedelta(days=3, minutes=20)
+    for i, row in enumerate(rows):
+        if row["due_at"] < now and i % 7:  # sent, but for a backlog still waiting
+            row["status"] = "sent"
+        elif row["due_at"] >= now and i % 11 == 0:  # the future: some skipped, cancelled...
+            row["status"] = ("skipped", "cancelled", "sent", "failed")[i % 4]
+    await _insert(db, rows)
+    source = TimelineSource(db, {}, default_timezone="UTC")
+    for zone in ("UTC", "Europe/Paris"):
+        tz = ZoneInfo(zone)
+        for filters in (Filters(status="pending"), Filters(status="pending", campaign="a")):
+            expected: Counter[date] = Counter(
+                row["due_at"].astimezone(tz).date()  # type: ignore[attr-defined]
+                for row in rows
+                if row["status"] == "pending" and row["due_at"].astimezone(tz).month == 3  # type: ignore[attr-defined]
+            )
+            assert await source.days(filters, now, MONTH, zone) == dict(expected), zone
+    assert await source.days(Filters(status="pending", campaign="b"), now, MONTH, "UTC") == {}
+    # From the current hour on, the kept counts are read (a kept count the rows do not have
+    # shows), not every waiting row.
+    later = datetime(2027, 3, 5, 9, tzinfo=UTC)
+    async with db.session() as session:
+        await session.execute(
+            sa.update(DeliveryHour)
+            .where(H.hour == later, H.step_id == "s0")
+            .values(count=H.count + 1000)
+        )
+    days = await source.days(Filters(status="pending"), now, MONTH, "UTC")
+    assert days[date(2027, 3, 5)] > 1000

@@ -1,14 +1,10 @@
-"""``member`` and ``delivery``: the members search ignores accents; waiting rows indexed apart.
+"""``member``: the members search ignores accents, and its trigram index follows.
 
 The members search finds "Amélie" when a manager types "amelie" (see ``storage.search``): on
 PostgreSQL it reads ``lower(translate(display_name, accented, plain))``, which the trigram
 index of migration 0024 on ``lower(display_name)`` does not answer. This index replaces it
-(same conditions: only where ``pg_trgm`` is installed; SQLite has no such index).
-
-The console's calendar of waiting messages only counts outbox rows (``delivery_hour`` holds no
-status: counting one there would make every sender update a shared counter). Waiting rows are
-few, since the planner writes them minutes before they are due: a partial index on them keeps
-that count to those rows, on both databases.
+(same conditions: only where ``pg_trgm`` is installed; SQLite has no such index, nothing is
+done there).
 
 Revision ID: 0029
 Revises: 0027
@@ -46,14 +42,6 @@ FOLDED_NAME = (
 
 def upgrade() -> None:
     """Upgrade schema."""
-    op.create_index(
-        "ix_delivery_waiting_due",
-        "delivery",
-        ["due_at"],
-        unique=False,
-        postgresql_where=sa.text("status = 'pending'"),
-        sqlite_where=sa.text("status = 'pending'"),
-    )
     bind = op.get_bind()
     if bind.dialect.name != "postgresql":
         return
@@ -67,7 +55,6 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     """Downgrade schema."""
-    op.drop_index("ix_delivery_waiting_due", table_name="delivery")
     bind = op.get_bind()
     if bind.dialect.name != "postgresql":
         return
