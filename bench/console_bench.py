@@ -1,5 +1,6 @@
 """The console's pages to see over a large community: timeline, indicators (and members when
-the page exists), p95 of each, against the same figures through the command line.
+the page exists: a name, a team and a name typed with an accent it lacks searched), p95 of
+each, against the same figures through the command line.
 
 The database is filled in bulk inside the database, with the generator of
 :mod:`bench.report_bench` (members, activity rows, quizzes, surveys, tickets, points), plus
@@ -263,6 +264,10 @@ async def bench(
             if members_page.status_code == 200:
                 figures = _ms(await _times(lambda: get("/members"), repeat))
                 search = _ms(await _times(lambda: get("/members", q="Member 4242"), repeat))
+                # A team (5,000 of its members match: the first page and their count) and a
+                # name typed with an accent it does not have.
+                team = _ms(await _times(lambda: get("/members", q="TEAM7"), repeat))
+                accent = _ms(await _times(lambda: get("/members", q="Mémber 4242"), repeat))
                 print(
                     json.dumps(
                         {
@@ -270,6 +275,8 @@ async def bench(
                             **common,
                             **figures,
                             "search_p95_ms": search["p95_ms"],
+                            "search_team_p95_ms": team["p95_ms"],
+                            "search_accent_p95_ms": accent["p95_ms"],
                         }
                     ),
                     flush=True,
