@@ -558,14 +558,22 @@ async def search_members(
                 if named:
                     matches.append(column.in_(named))
         condition = sa.and_(condition, sa.or_(*matches))
+    page = sa.select(Member)
+    count = sa.select(sa.func.count()).select_from(table_of(Member)).where(condition)
+    if text:
+        # The members that match first, then their page: asked for the page in name order,
+        # PostgreSQL walked every member in that order testing each (2.5 s for a team of
+        # 5,000 among 100,000), where the indexes give the matching ones at once.
+        matching = sa.select(M.id).where(condition).cte("matching").prefix_with("MATERIALIZED")
+        page = page.join(matching, M.id == matching.c.id)
+        count = sa.select(sa.func.count()).select_from(matching)
+    else:
+        page = page.where(condition)
     page = (
-        sa.select(Member)
-        .where(condition)
-        .order_by(sa.func.lower(sa.func.coalesce(M.display_name, "")), M.id)
+        page.order_by(sa.func.lower(sa.func.coalesce(M.display_name, "")), M.id)
         .limit(limit)
         .offset(offset)
     )
-    count = sa.select(sa.func.count()).select_from(table_of(Member)).where(condition)
     async with ctx.db.read() as session:
         total: int | None = None
         if text:
