@@ -7,7 +7,7 @@ index of migration 0024 on ``lower(display_name)`` does not answer. This index r
 done there).
 
 Revision ID: 0029
-Revises: 0027
+Revises: 0028
 Create Date: 2026-12-04 19:00:00.000000
 """
 
@@ -20,7 +20,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision: str = "0029"
-down_revision: str | Sequence[str] | None = "0027"
+down_revision: str | Sequence[str] | None = "0028"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
