@@ -200,6 +200,7 @@ class RateLimiter:
         """Give nobody a token for ``key`` (every key when ``"*"``) for ``retry_after`` s.
 
         Called after a platform answered 429; never blocks. A longer existing penalty stays.
+        When the penalty ends, one call goes, then the next at the rule's rate (no burst).
         """
         now = self._time()
         until = now + max(0.0, retry_after)
@@ -211,6 +212,12 @@ class RateLimiter:
         bucket.refill(now)
         bucket.tokens = 0.0  # what had been saved up before the 429 is spent
         bucket.blocked_until = max(bucket.blocked_until, until)
+        # Nothing is saved up while held back either: a bucket that came back with a full
+        # burst would send it the moment the platform's own allowance starts again, with no
+        # margin for the calls' jitter, and draw the next 429 (one every Retry-After). One
+        # call goes when the penalty ends, the next ones at the rate.
+        if bucket.rule is not None:
+            bucket.updated = max(bucket.updated, bucket.blocked_until - 1.0 / bucket.rule.rate)
         self._evict(now)
 
     def untouched(self, key: str) -> bool:

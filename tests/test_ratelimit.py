@@ -160,6 +160,22 @@ async def test_a_shorter_penalty_does_not_shorten_a_longer_one(clock: FakeTime) 
     assert clock.now == pytest.approx(5)
 
 
+async def test_a_penalty_ends_at_the_rate_not_with_a_burst(clock: FakeTime) -> None:
+    # The platform's allowance comes back when Retry-After ends, with nothing saved: a full
+    # burst sent at that moment left no margin, drew the next 429, and so on every second.
+    rl = limiter(clock, {"workspace": Rule(rate=10, burst=5)})
+    rl.penalize("workspace", 1)
+    stamps = []
+    for _ in range(4):
+        await rl.acquire("workspace")
+        stamps.append(clock.now)
+    assert stamps == pytest.approx([1.0, 1.1, 1.2, 1.3])
+    clock.now += 10  # idle again: the burst is saved up as before
+    for _ in range(5):
+        await rl.acquire("workspace")
+    assert clock.now == pytest.approx(11.3)
+
+
 async def test_penalty_while_others_wait(clock: FakeTime) -> None:
     rl = limiter(clock, {"channel": Rule(rate=2)})
     await rl.acquire("channel:C1")
