@@ -570,6 +570,23 @@ async def test_shutdown_finishes_the_send_under_way_and_hands_back_the_rest(
     assert stats.sent == 4 and await statuses(db) == Counter({"sent": 6})
 
 
+async def test_a_full_batch_is_followed_by_the_next_one_in_the_same_tick(
+    db: Database, tmp_path: Path
+) -> None:
+    # A fan-out larger than a batch goes on without waiting for the next tick: the scheduler
+    # skips a tick while the previous one runs, so a batch that took a little longer than the
+    # interval left the dispatcher idle until the tick after (a fan-out at half speed).
+    clock = SimulatedClock(LAUNCH_UTC - timedelta(hours=1))
+    bot, adapter = make_bot(db, write_campaign(tmp_path / "c.yaml"), clock, dispatch_batch=2)
+    await bot.reload()
+    await add_pilots(db, 5, LAUNCH_UTC)
+    clock.set(LAUNCH_UTC + timedelta(minutes=40))  # the announce and 5 welcomes are due
+    await bot.plan_tick()
+    stats = await bot.dispatch_tick()
+    assert (stats.claimed, stats.sent, len(adapter.delivered)) == (6, 6, 6)
+    assert await statuses(db) == Counter({"sent": 6})
+
+
 async def test_an_unreachable_platform_while_confirming_an_earlier_send_retries_later(
     db: Database, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
