@@ -1,15 +1,25 @@
 """``kill -9`` of a real ``rallybot run`` in the middle of a 1,000-DM fan-out, then a restart:
-nothing lost, nothing sent twice, and the restarted process (the same worker id: its host's
-first slot) takes back its claims at once instead of waiting for their lease.
+nothing lost, nothing sent twice, the restarted process (the same worker id: its host's first
+slot) takes back its claims at once instead of waiting for their lease, and the killed fan-out
+finishes within 1.5 times the uninterrupted one (issue 13).
 
-How long the whole takes against an uninterrupted fan-out (the issue's 1.5 times) is measured
-by ``python -m bench.recovery_bench``, not asserted here: on this two-core machine the same
-uninterrupted fan-out took 21 s in one run and 40 to 46 s in the next, so a timed assertion
-failed or passed by luck (see the performance rule in the developers' guide)."""
+Both times are counted from the moment the process is ready (``/readyz``), as
+``python -m bench.recovery_bench`` counts them, and compared within the same test: a ratio,
+not a time. The uninterrupted fan-out runs before and after the killed one, and the slower of
+the two is the reference: on a shared two-core machine the load of other work changes within
+a minute, and moved the ratio from 1.0 to 2.1 between two runs of the same code. A restart
+that waited for a lease (two minutes) still fails, and so does one that sent its part at half
+its share (about 1.6).
+
+The check was left out while the uninterrupted fan-out took 21 s in one run and 40 to 46 s in
+the next (a batch a little longer than the dispatch tick made the scheduler skip the next
+tick, and each 429 held every post back for a second); with those causes removed it runs near
+the allowance, about 11 s on a quiet machine."""
 
 from __future__ import annotations
 
 import signal
+import time
 from pathlib import Path
 
 import pytest
@@ -29,6 +39,7 @@ from tests.reliability.processes import (
 
 DMS = 1000
 SCALE = 10.0  # Slack's limits x 10 on both sides: about 95 DMs a second
+RECOVERY_RATIO = 1.5  # the issue's promise: killed and restarted within 1.5x uninterrupted
 
 
 @pytest.mark.slow
@@ -46,8 +57,8 @@ async def test_kill_9_during_a_fan_out_loses_nothing_and_recovers_at_once(
             await seed_fanout(db, fake, DMS, "calm")
             calm_log = tmp_path / "calm.log"
             with slack_bot(env, calm_log) as bot:
-                await bot.wait_ready()
-                await wait_sent(db, "calm", DMS, bot, calm_log, within=120)
+                ready = await bot.wait_ready()
+                calm = await wait_sent(db, "calm", DMS, bot, calm_log, within=120) - ready
                 assert stop(bot) == 0
             assert "Traceback" not in calm_log.read_text()
 
@@ -55,18 +66,28 @@ async def test_kill_9_during_a_fan_out_loses_nothing_and_recovers_at_once(
             await seed_fanout(db, fake, DMS, "killed")
             first_log, second_log = tmp_path / "first.log", tmp_path / "second.log"
             with slack_bot(env, first_log) as first:
-                await first.wait_ready()
+                ready = await first.wait_ready()
                 # Not a multiple of the claim size: the kill lands while claims are in hand.
                 await wait_sent(db, "killed", DMS * 2 // 5 + 37, first, first_log, within=120)
                 first.send_signal(signal.SIGKILL)
+                before_kill = time.monotonic() - ready
                 first.wait(timeout=30)
             at_kill = await count_sent(db, "killed")
             in_hand = await count_claimed(db, "killed")
             with slack_bot(env, second_log) as second:
-                await second.wait_ready()
-                await wait_sent(db, "killed", DMS, second, second_log, within=180)
+                ready = await second.wait_ready()
+                after_restart = await wait_sent(db, "killed", DMS, second, second_log, 180) - ready
                 assert stop(second) == 0
             keys = keys_seen(fake, "killed")
+
+            # The reference again, after: the machine's load during the killed run lies
+            # between the two (other work on a shared machine changes from minute to minute).
+            await seed_fanout(db, fake, DMS, "calm-after")
+            after_log = tmp_path / "after.log"
+            with slack_bot(env, after_log) as bot:
+                ready = await bot.wait_ready()
+                calm_after = await wait_sent(db, "calm-after", DMS, bot, after_log, 120) - ready
+                assert stop(bot) == 0
     finally:
         await db.dispose()
     restarted = second_log.read_text()
@@ -78,3 +99,11 @@ async def test_kill_9_during_a_fan_out_loses_nothing_and_recovers_at_once(
     assert "whose process stopped" not in restarted  # nothing waited for a lease to run out
     assert "another replica" not in restarted
     assert "Traceback" not in restarted
+    killed = before_kill + after_restart
+    reference = max(calm, calm_after)
+    figures = (
+        f"uninterrupted {calm:.2f} s before and {calm_after:.2f} s after, killed and restarted "
+        f"{killed:.2f} s ({before_kill:.2f} + {after_restart:.2f}): ratio {killed / reference:.3f}"
+    )
+    print(f"recovery: {figures}")
+    assert killed <= RECOVERY_RATIO * reference, figures
