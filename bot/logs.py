@@ -173,8 +173,9 @@ class _OverrunFilter(logging.Filter):
     """Drops APScheduler's "skipped: maximum number of running instances reached" warning.
 
     Each tick runs alone (``max_instances=1``) by design: a dispatch pass that outlasts its
-    one-second interval is simply followed by the next one, so the warning said nothing an
-    administrator could act on, once a second, for as long as a large fan-out lasted.
+    one-second interval goes on with the next batch itself (``Kernel.dispatch_tick``), so the
+    skipped tick costs nothing and the warning said nothing an administrator could act on,
+    once a second, for as long as a large fan-out lasted.
     """
 
     def filter(self, record: logging.LogRecord) -> bool:

@@ -18,8 +18,9 @@ early and be refused with a 429. 95 % of the allowance with no 429 is faster tha
 retries. The rate's headroom only builds up over seconds of sending, so every burst keeps a
 margin too (:data:`BURST_HEADROOM`, three quarters of Slack's burst, at least 1): when the
 limiter and Slack both start full (the first calls of a fan-out) and the limiter spent its
-whole burst at once, a call that reached Slack a millisecond earlier than it left the limiter
-was refused, and its ``Retry-After`` held back every post for a second. A 429 still happens (other apps of the workspace share nothing with us, but Slack's
+whole burst at once, a call that reached Slack a millisecond closer to the one before than
+it left the limiter was refused, and its ``Retry-After`` held back every post for a second.
+A 429 still happens (other apps of the workspace share nothing with us, but Slack's
 figures are floors): the caller then penalizes the keys it acquired for ``Retry-After``
 seconds (:meth:`RateLimiter.penalize`), which delays only the calls that need those buckets.
 
