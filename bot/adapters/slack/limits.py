@@ -15,12 +15,7 @@ channel, so a fan-out of DMs is bounded by the workspace allowance, not by the c
 Every rate is further multiplied by :data:`HEADROOM` (0.95): a call leaves the limiter a
 little before it reaches Slack, and network jitter would otherwise make some calls arrive
 early and be refused with a 429. 95 % of the allowance with no 429 is faster than 100 % with
-retries. The rate's headroom only builds up over seconds of sending, so every burst keeps a
-margin too (:data:`BURST_HEADROOM`, three quarters of Slack's burst, at least 1): when the
-limiter and Slack both start full (the first calls of a fan-out) and the limiter spent its
-whole burst at once, a call that reached Slack a millisecond closer to the one before than
-it left the limiter was refused, and its ``Retry-After`` held back every post for a second.
-A 429 still happens (other apps of the workspace share nothing with us, but Slack's
+retries. A 429 still happens (other apps of the workspace share nothing with us, but Slack's
 figures are floors): the caller then penalizes the keys it acquired for ``Retry-After``
 seconds (:meth:`RateLimiter.penalize`), which delays only the calls that need those buckets.
 
@@ -40,7 +35,6 @@ from typing import Any
 from rallybot.bot.ratelimit import RateLimiter, Rule
 
 __all__ = [
-    "BURST_HEADROOM",
     "HEADROOM",
     "METHOD_TIERS",
     "POST_CHANNEL_PER_MINUTE",
@@ -62,8 +56,6 @@ POST_WORKSPACE_PER_MINUTE = 600.0
 POST_WORKSPACE_BURST = 10
 HEADROOM = 0.95
 """The share of each allowance the limiter hands out (see the module docstring)."""
-BURST_HEADROOM = 0.75
-"""The share of each burst the limiter hands out at once (see the module docstring)."""
 
 METHOD_TIERS: dict[str, str] = {
     "chat.postMessage": "post",  # special: per channel plus the workspace allowance
@@ -97,16 +89,10 @@ def _burst(per_minute: float) -> int:
     return max(1, math.floor(per_minute / 10))
 
 
-def _ours(burst: int) -> int:
-    """The limiter's burst for one of Slack's: with :data:`BURST_HEADROOM` (at least 1)."""
-    return max(1, math.floor(burst * BURST_HEADROOM + 1e-9))
-
-
 def slack_rules(scale: float = 1.0, *, headroom: float = HEADROOM) -> dict[str, Rule]:
     """The limiter's rules; ``scale`` multiplies every rate (a fake Slack scaled alike).
 
-    Bursts are not scaled: they are what may go at once, whatever the rate; they are
-    :data:`BURST_HEADROOM` of Slack's.
+    Bursts are not scaled: they are what may go at once, whatever the rate.
     """
     if not scale > 0 or not 0 < headroom <= 1:
         raise ValueError("scale must be positive and headroom in (0, 1]")
@@ -115,11 +101,11 @@ def slack_rules(scale: float = 1.0, *, headroom: float = HEADROOM) -> dict[str, 
         return per_minute / 60.0 * scale * headroom
 
     rules = {
-        name: Rule(rate=per_second(per_minute), burst=_ours(_burst(per_minute)))
+        name: Rule(rate=per_second(per_minute), burst=_burst(per_minute))
         for name, per_minute in SLACK_TIERS.items()
     }
     rules["post:workspace"] = Rule(
-        rate=per_second(POST_WORKSPACE_PER_MINUTE), burst=_ours(POST_WORKSPACE_BURST)
+        rate=per_second(POST_WORKSPACE_PER_MINUTE), burst=POST_WORKSPACE_BURST
     )
     rules["post"] = Rule(rate=per_second(POST_CHANNEL_PER_MINUTE), burst=1)  # per channel
     return rules
