@@ -62,6 +62,7 @@ async def test_kill_9_during_a_fan_out_loses_nothing_and_recovers_at_once(
                 assert stop(bot) == 0
             assert "Traceback" not in calm_log.read_text()
 
+            refused = [len(fake.calls_to("chat.postMessage", status=429))]  # by phase
             # The same again, killed with SIGKILL part of the way and restarted at once.
             await seed_fanout(db, fake, DMS, "killed")
             first_log, second_log = tmp_path / "first.log", tmp_path / "second.log"
@@ -79,6 +80,7 @@ async def test_kill_9_during_a_fan_out_loses_nothing_and_recovers_at_once(
                 after_restart = await wait_sent(db, "killed", DMS, second, second_log, 180) - ready
                 assert stop(second) == 0
             keys = keys_seen(fake, "killed")
+            refused.append(len(fake.calls_to("chat.postMessage", status=429)) - sum(refused))
 
             # The reference again, after: the machine's load during the killed run lies
             # between the two (other work on a shared machine changes from minute to minute).
@@ -88,6 +90,7 @@ async def test_kill_9_during_a_fan_out_loses_nothing_and_recovers_at_once(
                 ready = await bot.wait_ready()
                 calm_after = await wait_sent(db, "calm-after", DMS, bot, after_log, 120) - ready
                 assert stop(bot) == 0
+            refused.append(len(fake.calls_to("chat.postMessage", status=429)) - sum(refused))
     finally:
         await db.dispose()
     restarted = second_log.read_text()
@@ -104,6 +107,7 @@ async def test_kill_9_during_a_fan_out_loses_nothing_and_recovers_at_once(
     figures = (
         f"uninterrupted {calm:.2f} s before and {calm_after:.2f} s after, killed and restarted "
         f"{killed:.2f} s ({before_kill:.2f} + {after_restart:.2f}): ratio {killed / reference:.3f}"
+        f"; answers of 429 before, killed, after: {refused}"
     )
     print(f"recovery: {figures}")
     assert killed <= RECOVERY_RATIO * reference, figures
