@@ -183,26 +183,68 @@ async def relax_commit(session: AsyncSession) -> None:
 T = TypeVar("T")
 
 
+_SQLITE_BUSY = (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
+_CHECKPOINT_EVERY = 64
+"""Commits on the event loop's connection between two checkpoints on the writer's thread."""
+
+
+class _Busy(Exception):
+    """Another connection holds SQLite's write lock: the transaction goes to the thread."""
+
+
+def _is_busy(exc: sqlite3.OperationalError) -> bool:
+    code = getattr(exc, "sqlite_errorcode", None)
+    if code is not None:
+        return code & 0xFF in _SQLITE_BUSY
+    return "locked" in str(exc) or "busy" in str(exc)
+
+
+def _configure_direct(connection: sqlite3.Connection, busy_timeout_ms: int) -> None:
+    connection.execute(f"PRAGMA busy_timeout = {busy_timeout_ms}")
+    connection.execute("PRAGMA synchronous = NORMAL")
+    connection.execute("PRAGMA foreign_keys = ON")
+    connection.execute("PRAGMA secure_delete = ON")
+
+
 class _DirectWriter:
-    """One plain ``sqlite3`` connection on a thread of its own, for write transactions made of
-    one call each: the transaction costs one thread hop, where a session pays one per
-    statement (and waits for the busy event loop at each). For the hottest bulk writes only
-    (recording inbound events); everything else goes through SQLAlchemy."""
+    """Plain ``sqlite3`` connections for write transactions made of one call each, for the
+    hottest bulk writes only (recording inbound events, closing their journal rows); everything
+    else goes through SQLAlchemy.
+
+    A transaction runs on the event loop's own thread when SQLite's write lock is free (this
+    process's writers take turns before they get here, so only another process can hold it):
+    ``BEGIN IMMEDIATE`` there does not wait (busy timeout 0), and a few rows' INSERT and a
+    ``COMMIT`` in WAL mode with ``synchronous = NORMAL`` write to the WAL file without a sync,
+    in far less time than handing the transaction to a thread costs (waking it, then passing
+    the GIL back and forth at every statement: that hand-over was most of the inbound
+    journal's cost). When another process holds the lock, the transaction is rolled back if it
+    began and runs on the writer's thread instead, which waits for the lock with the busy
+    timeout. The loop's connection never checkpoints (a checkpoint syncs the database file):
+    every ``_CHECKPOINT_EVERY`` commits, a passive checkpoint runs on the thread."""
 
     def __init__(self, path: str) -> None:
         self._path = path
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="rallybot-sqlite")
-        self._connection: sqlite3.Connection | None = None
+        self._connection: sqlite3.Connection | None = None  # the thread's
+        self._inline: sqlite3.Connection | None = None  # the event loop's
+        self._commits = 0
+        self._checkpoint: asyncio.Future[None] | None = None
 
     def _connect(self) -> sqlite3.Connection:
         if self._connection is None:
             connection = sqlite3.connect(self._path, isolation_level=None)
-            connection.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
-            connection.execute("PRAGMA synchronous = NORMAL")
-            connection.execute("PRAGMA foreign_keys = ON")
-            connection.execute("PRAGMA secure_delete = ON")
+            _configure_direct(connection, SQLITE_BUSY_TIMEOUT_MS)
             self._connection = connection
         return self._connection
+
+    def _connect_inline(self) -> sqlite3.Connection:
+        if self._inline is None:
+            # Closed by close() on another thread; used by one writer at a time (the turns).
+            connection = sqlite3.connect(self._path, isolation_level=None, check_same_thread=False)
+            _configure_direct(connection, 0)
+            connection.execute("PRAGMA wal_autocheckpoint = 0")
+            self._inline = connection
+        return self._inline
 
     def _transaction(self, work: Callable[[sqlite3.Connection], T]) -> T:
         connection = self._connect()
@@ -215,19 +257,58 @@ class _DirectWriter:
         connection.execute("COMMIT")
         return result
 
+    def _inline_transaction(self, work: Callable[[sqlite3.Connection], T]) -> T:
+        connection = self._connect_inline()
+        try:
+            connection.execute("BEGIN IMMEDIATE")
+        except sqlite3.OperationalError as exc:
+            if _is_busy(exc):
+                raise _Busy from exc
+            raise
+        try:
+            result = work(connection)
+            connection.execute("COMMIT")
+        except BaseException as exc:
+            if connection.in_transaction:
+                connection.execute("ROLLBACK")
+            if isinstance(exc, sqlite3.OperationalError) and _is_busy(exc):
+                raise _Busy from exc  # nothing was committed: the thread does it all again
+            raise
+        return result
+
     async def run(self, work: Callable[[sqlite3.Connection], T]) -> T:
-        """``work(connection)`` inside ``BEGIN IMMEDIATE`` ... ``COMMIT``, on the thread."""
+        """``work(connection)`` inside ``BEGIN IMMEDIATE`` ... ``COMMIT``: on the event loop
+        when the write lock is free, else on the thread (``work`` may then run twice, the
+        first time rolled back)."""
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._executor, self._transaction, work)
+        try:
+            result = self._inline_transaction(work)
+        except _Busy:
+            return await loop.run_in_executor(self._executor, self._transaction, work)
+        self._commits += 1
+        if self._commits % _CHECKPOINT_EVERY == 0 and (
+            self._checkpoint is None or self._checkpoint.done()
+        ):
+            self._checkpoint = loop.run_in_executor(self._executor, self._checkpoint_wal)
+        return result
+
+    def _checkpoint_wal(self) -> None:
+        try:
+            self._connect().execute("PRAGMA wal_checkpoint(PASSIVE)")
+        except sqlite3.Error as exc:  # the next one, or another connection's, catches up
+            _log.warning("SQLite checkpoint failed: %s", exc)
 
     def close(self) -> None:
-        """Close the connection (on its thread) and stop the thread."""
+        """Close the connections (the thread's on its thread) and stop the thread."""
 
         def close() -> None:
             if self._connection is not None:
                 self._connection.close()
                 self._connection = None
 
+        if self._inline is not None:
+            self._inline.close()
+            self._inline = None
         self._executor.submit(close).result()
         self._executor.shutdown(wait=True)
 
@@ -474,8 +555,10 @@ class Database:
         self, work: Callable[[sqlite3.Connection], T], *, urgent: bool = False
     ) -> T:
         """SQLite only: ``work(connection)`` in one write transaction on a plain ``sqlite3``
-        connection, in one thread hop (see :class:`_DirectWriter`); it takes its turn with the
-        process's other writers like :meth:`session`."""
+        connection, on the event loop when no other process holds the write lock, else on a
+        thread of its own (see :class:`_DirectWriter`: ``work`` may then run twice, the first
+        time rolled back); it takes its turn with the process's other writers like
+        :meth:`session`."""
         if self.dialect != "sqlite":
             raise RuntimeError("write_sqlite is for SQLite databases")
         if self.shared_transaction() is not None:  # it would wait for the turn the task holds
@@ -484,6 +567,20 @@ class Database:
             self._direct = _DirectWriter(str(self.engine.url.database))
         async with self._writing(urgent):
             return await self._direct.run(work)
+
+    async def fetch_postgresql(self, statement: str, *args: object) -> list[Any]:
+        """PostgreSQL only: the rows of one SQL ``statement`` (asyncpg's ``$1`` parameters),
+        sent on a pooled connection outside any transaction, so that it commits on its own
+        (durably: ``synchronous_commit`` is left as it is) in one round trip, where a session
+        costs three more (``BEGIN``, ``COMMIT``, SQLAlchemy's statements one by one); asyncpg
+        prepares it once per connection. For the hottest bulk writes only (recording inbound
+        events, closing their journal rows), each a single statement."""
+        if self.dialect != "postgresql":
+            raise RuntimeError("fetch_postgresql is for PostgreSQL databases")
+        async with self.engine.connect() as connection:
+            raw = await connection.get_raw_connection()
+            driver: Any = raw.driver_connection
+            return list(await driver.fetch(statement, *args))
 
     def shared_transaction(self) -> SharedTransaction | None:
         """The :meth:`shared` transaction the current task is in, on this database."""

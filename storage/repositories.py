@@ -123,7 +123,7 @@ _CLAIM_PAGE = 500  # rows per INSERT: 4 parameters each, well under SQLite's 32,
 
 def _claim_on_sqlite(rows: Sequence[dict[str, object]], connection: Any) -> set[tuple[str, str]]:
     """The inbound-event INSERT of :func:`claim_events`, on a plain ``sqlite3`` connection
-    (one thread hop for the whole batch); the ``(platform, event_id)`` that were new."""
+    (one transaction for the whole batch); the ``(platform, event_id)`` that were new."""
     stamp = _RECEIVED_AT(rows[0]["received_at"]) if rows else None
     fresh: set[tuple[str, str]] = set()
     for offset in range(0, len(rows), _CLAIM_PAGE):
