@@ -18,19 +18,18 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from functools import partial
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import dialect as sqlite_dialect
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from rallybot.storage.database import Database
 from rallybot.storage.inserts import insert_for
 from rallybot.storage.journal_models import InboundJournal, Replica
-from rallybot.storage.models import InboundEvent, table_of
+from rallybot.storage.models import table_of
 from rallybot.storage.outbox import affected
 from rallybot.storage.repositories import _claim_on_sqlite
 
@@ -53,7 +52,6 @@ __all__ = [
 
 J = table_of(InboundJournal).c
 R = table_of(Replica).c
-_IE = table_of(InboundEvent)
 _SQLITE = sqlite_dialect()
 _STAMP: Callable[[object], object] = J.received_at.type.dialect_impl(_SQLITE).bind_processor(
     _SQLITE
@@ -174,6 +172,34 @@ def _record_on_sqlite(
     return fresh, ids
 
 
+_PG_RECORD = """
+WITH batch AS (
+    SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::int[])
+        AS b(platform, event_id, kind, member_key, payload, ord)
+), fresh AS (
+    INSERT INTO inbound_event (platform, event_id, kind, received_at)
+    SELECT platform, event_id, kind, $7::timestamp FROM batch
+    ON CONFLICT (platform, event_id) DO NOTHING
+    RETURNING platform, event_id
+), journal AS (
+    INSERT INTO inbound_journal
+        (platform, kind, member_key, worker_id, payload, received_at, attempts)
+    SELECT b.platform, b.kind, b.member_key, $8::text, b.payload, $7::timestamp, 0
+    FROM batch b JOIN fresh f ON f.platform = b.platform AND f.event_id = b.event_id
+    ORDER BY b.ord
+    RETURNING id
+)
+SELECT
+    (SELECT array_agg(b.ord ORDER BY b.ord)
+     FROM batch b JOIN fresh f ON f.platform = b.platform AND f.event_id = b.event_id),
+    (SELECT array_agg(id ORDER BY id) FROM journal)
+"""
+"""The deduplication rows and the new events' journal rows in one statement (one round trip,
+its own durable transaction). Rows inserted by ``INSERT ... SELECT ... ORDER BY`` take their
+serial ids in that order (SQLAlchemy's sorted ``RETURNING`` relies on it too), so the sorted
+ids follow the sorted positions of the new events."""
+
+
 async def _record_on_postgresql(
     db: Database,
     dedup: list[dict[str, Any]],
@@ -182,31 +208,28 @@ async def _record_on_postgresql(
     worker_id: str,
     now: datetime,
 ) -> tuple[set[tuple[str, str]], dict[int, int]]:
-    async with db.session(urgent=True) as session:
-        claim = (
-            pg_insert(_IE)
-            .on_conflict_do_nothing(index_elements=["platform", "event_id"])
-            .returning(_IE.c.platform, _IE.c.event_id)
-        )
-        fresh = {(row[0], row[1]) for row in await session.execute(claim, dedup)}
-        new = _new_indexes(items, owner, fresh)
-        if not new:
-            return fresh, {}
-        rows = [
-            {
-                "platform": items[index].platform,
-                "kind": items[index].kind,
-                "member_key": items[index].member_key,
-                "worker_id": worker_id,
-                "payload": items[index].payload,
-                "received_at": now,
-                "attempts": 0,
-            }
-            for index in new
-        ]
-        insert = sa.insert(table_of(InboundJournal)).returning(J.id, sort_by_parameter_order=True)
-        returned = [int(row[0]) for row in await session.execute(insert, rows)]
-    return fresh, dict(zip(new, returned, strict=True))
+    firsts = [index for index in range(len(items)) if owner[index] == index]
+    (row,) = await db.fetch_postgresql(
+        _PG_RECORD,
+        [items[index].platform for index in firsts],
+        [items[index].event_id for index in firsts],
+        [items[index].kind for index in firsts],
+        [items[index].member_key for index in firsts],
+        [items[index].payload for index in firsts],
+        firsts,
+        _naive_utc(now),
+        worker_id,
+    )
+    new, ids = list(row[0] or ()), list(row[1] or ())
+    if len(new) != len(ids):
+        raise RuntimeError(f"{len(ids)} journal rows for {len(new)} new events")
+    fresh = {(items[index].platform, items[index].event_id) for index in new}
+    return fresh, dict(zip(new, ids, strict=True))
+
+
+def _naive_utc(moment: datetime) -> datetime:
+    """How a journal time is stored on PostgreSQL (UTC, without a zone: see UTCDateTime)."""
+    return moment.astimezone(UTC).replace(tzinfo=None) if moment.tzinfo else moment
 
 
 _EMPTIED: dict[str, str] = {"payload": "", "member_key": "", "kind": ""}
@@ -243,12 +266,12 @@ async def mark_handled(db: Database, ids: Sequence[int], now: datetime) -> None:
     if db.dialect == "sqlite":
         await db.write_sqlite(partial(_mark_on_sqlite, list(ids), _STAMP(hour_of(now))))
         return
-    async with db.session() as session:
-        await session.execute(
-            sa.update(table_of(InboundJournal))
-            .where(J.id.in_(list(ids)))
-            .values(handled_at=hour_of(now), **_EMPTIED)
-        )
+    await db.fetch_postgresql(
+        "UPDATE inbound_journal SET handled_at = $1::timestamp, payload = '', member_key = '',"
+        " kind = '' WHERE id = ANY($2::int[])",
+        _naive_utc(hour_of(now)),
+        list(ids),
+    )
 
 
 def _mark_on_sqlite(ids: list[int], stamp: object, connection: Any) -> None:
