@@ -708,7 +708,9 @@ class Kernel:
     async def _handle_together(
         self, items: Sequence[tuple[Event, int | None]], *, isolated: bool = False
     ) -> None:
-        if not any(self.router.has(type(event), transactional=True) for event, _ in items):
+        if self.db.shared_transaction() is None and not any(
+            self.router.has(type(event), transactional=True) for event, _ in items
+        ):
             # No feature writes for these events: closing their rows is the transaction's
             # only work, and mark_handled does it in one statement (on SQLite on the direct
             # writer, where a shared session costs a dozen hand-overs to aiosqlite's thread,
