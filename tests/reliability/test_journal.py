@@ -50,6 +50,7 @@ from rallybot.bot.events import (
 )
 from rallybot.bot.journal import JournalCodecError, decode_event, encode_event
 from rallybot.bot.messages import Message
+from rallybot.bot.router import Router
 from rallybot.campaigns.rules import DEFAULT_RULES
 from rallybot.storage import journal as journal_store
 from rallybot.storage.database import Database, create_database
@@ -253,6 +254,32 @@ async def test_accepted_events_are_journaled_then_closed_once_handled(db: Databa
     await bot.idle()
     assert all(handled for _, _, handled in await _journal(db))
     assert await _points(db) == (50, 50, 50 * POINTS)
+
+
+async def test_events_no_feature_writes_for_are_closed_and_the_others_keep_their_effects(
+    db: Database,
+) -> None:
+    """Groups with no transactional handler close their rows without a shared transaction;
+    a group where one event has effects still writes them with the closing of every row."""
+    await _seed(db, 20)
+    quiet = _bot(db)
+    quiet.router = Router()  # nothing handles a reaction
+    await asyncio.gather(*(quiet.accept(_reaction(i)) for i in range(10)))
+    await quiet.idle()
+    rows = await _journal(db)
+    assert len(rows) == 10 and all(handled for _, _, handled in rows)
+    async with db.read() as session:
+        emptied = (
+            await session.execute(sa.select(sa.func.count()).where(J.payload == "", J.kind == ""))
+        ).scalar_one()
+    assert emptied == 10  # closed rows keep nothing of their event
+    assert await _points(db) == (0, 0, 0)
+
+    busy = _bot(db, worker_id="worker-b")
+    await asyncio.gather(*(busy.accept(_reaction(i)) for i in range(10, 20)))
+    await busy.idle()
+    assert all(handled for _, _, handled in await _journal(db))
+    assert await _points(db) == (10, 10, 10 * POINTS)
 
 
 async def test_a_restarted_worker_handles_what_its_earlier_life_recorded(db: Database) -> None:
