@@ -668,9 +668,15 @@ class Kernel:
         transaction with a savepoint around each handler: a handler that fails again is
         logged and its writes undone, and the others' writes are committed with the closing
         of the row."""
-        await asyncio.gather(
-            *(self._handle_recorded(event, transactional=False) for event, _ in items)
-        )
+        # Only the events some such handler takes: a burst of reactions has none, and a
+        # coroutine, a handler slot and the log fields for each would cost it for nothing.
+        answering = [
+            self._handle_recorded(event, transactional=False)
+            for event, _ in items
+            if self.router.has(type(event), transactional=False)
+        ]
+        if answering:
+            await asyncio.gather(*answering)
         try:
             await self._handle_together(items)
             return
