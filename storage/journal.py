@@ -29,7 +29,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from rallybot.storage.database import Database
 from rallybot.storage.inserts import insert_for
 from rallybot.storage.journal_models import InboundJournal, Replica
-from rallybot.storage.models import table_of
+from rallybot.storage.models import InboundEvent, table_of
 from rallybot.storage.outbox import affected
 from rallybot.storage.repositories import _claim_on_sqlite
 
@@ -51,6 +51,7 @@ __all__ = [
 ]
 
 J = table_of(InboundJournal).c
+_IE = table_of(InboundEvent)
 R = table_of(Replica).c
 _SQLITE = sqlite_dialect()
 _STAMP: Callable[[object], object] = J.received_at.type.dialect_impl(_SQLITE).bind_processor(
