@@ -121,6 +121,9 @@ class SendNow:
     """Of them, how many took the place of a planned message still waiting (now cancelled)."""
     already: list[str]
     """Recipients left alone: they have the step already, or it is being sent to them."""
+    later: int = 0
+    """Of the new messages, how many are due after ``now`` (waiting for the end of their
+    recipient's quiet hours): read from the rows written, so never more than truly wait."""
 
 
 _HAVE = (DeliveryStatus.sent.value, DeliveryStatus.claimed.value)
@@ -172,6 +175,7 @@ async def send_now_rows(
     have |= set(waiting) - cancelled
     fresh = [row for name, row in by_recipient.items() if name not in have]
     queued = await insert_deliveries(session, fresh)
+    later = sum(row["due_at"] > now for row in fresh) if queued else 0
     if queued:
         getting = {row["recipient"] for row in fresh}
         ahead = [
@@ -180,7 +184,7 @@ async def send_now_rows(
             if row["recipient"] in getting and row["occurrence"] != occurrence
         ]
         await insert_deliveries(session, ahead)
-    return SendNow(queued, len(cancelled), sorted(have))
+    return SendNow(queued, len(cancelled), sorted(have), later)
 
 
 async def _rows_of(

@@ -273,11 +273,15 @@ class SentNow:
 
 
 def _planned_now(
-    ctx: Steering, campaign: Campaign, step: Step, chosen: Sequence[MemberView], occurrence: str
+    ctx: Steering,
+    campaign: Campaign,
+    step: Step,
+    chosen: Sequence[MemberView],
+    occurrence: str,
+    now: datetime,
 ) -> list[PlannedDelivery]:
-    """The deliveries of a send now: due now, except a direct message that respects quiet
+    """The deliveries of a send now: due ``now``, except a direct message that respects quiet
     hours, which waits for the end of its recipient's quiet hours like every planned one."""
-    now = ctx.clock.now()
     if not step.is_dm:
         recipient = f"channel:{step.spec.post}"
         return [PlannedDelivery(campaign, step, recipient, occurrence, now, None, campaign.zone)]
@@ -297,8 +301,10 @@ async def send_now_outlook(
 ) -> SentNow:
     """What :func:`send_now` would do now, for a confirmation: how many would receive the
     step, how many have it already, how many of the first are in their quiet hours."""
-    planned = _planned_now(ctx, campaign, step, chosen, "outlook")
+    # One instant for the due times and the comparison: a clock read twice has moved on, and
+    # every message due "now" would then look as if it waited for quiet hours.
     now = ctx.clock.now()
+    planned = _planned_now(ctx, campaign, step, chosen, "outlook", now)
     have = await have_step(
         ctx.db,
         campaign.id,
@@ -328,9 +334,8 @@ async def send_now(
     so they get this one only. A direct message respecting quiet hours waits for their end.
     ``by``: the manager, named in the reason of what is cancelled."""
     now = ctx.clock.now()
-    planned = _planned_now(ctx, campaign, step, chosen, occurrence_for(key))
+    planned = _planned_now(ctx, campaign, step, chosen, occurrence_for(key), now)
     rows = [ctx.delivery_row(d, now) for d in planned]
-    late = {d.recipient for d in planned if d.due_at > now}
     ahead: list[dict[str, Any]] = []
     if step.every is None:
         # What the planner has not written yet for them, written cancelled with this send:
@@ -359,12 +364,11 @@ async def send_now(
             planned=ahead,
         )
     ctx.request_plan()
-    left = set(done.already)
     return SentNow(
         queued=done.queued,
         replaced=done.replaced,
         already=len(done.already),
-        quiet=len(late - left) if done.queued else 0,
+        quiet=done.later if step.is_dm else 0,  # a channel has no quiet hours
     )
 
 

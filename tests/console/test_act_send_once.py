@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 import re
 from collections.abc import AsyncIterator
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
 import sqlalchemy as sa
@@ -146,3 +146,41 @@ async def test_a_dispatcher_racing_send_now_sends_once(
     console.clock.set(NOW + timedelta(hours=1))
     await bot.dispatcher.run_once()
     assert _directs(bot) == ["UMEMBER"]
+
+
+class MovingClock:
+    """A clock that moves on at every reading, as the real one does between two readings."""
+
+    def __init__(self, start: datetime) -> None:
+        self.at = start
+
+    def now(self) -> datetime:
+        """A millisecond later than the last reading."""
+        self.at += timedelta(milliseconds=1)
+        return self.at
+
+    async def sleep(self, seconds: float) -> None:
+        """Move on by ``seconds``."""
+        self.at += timedelta(seconds=seconds)
+
+
+async def test_nothing_is_said_to_wait_for_quiet_hours_when_it_goes_at_once(
+    console: ConsoleEnv, as_manager: ConsoleClient
+) -> None:
+    # 09:00 in London: outside the member's quiet hours; a channel has none. A clock read
+    # twice has moved on: the message due at the first reading is not "later" for that.
+    console.state.clock = MovingClock(NOW)
+    for step, target in (("pilot-invitation", "@UMEMBER"), ("teaser-4", "")):
+        values = {"campaign": "connect-launch", "step": step, "key": f"{step}-key"}
+        form = {"csrf_token": as_manager.csrf, **values}
+        page = await as_manager.post(
+            "/act/send", data={**form, "target": target} if target else form
+        )
+        assert "is on its way: 1 message queued." in page.text, step
+        assert "quiet hours" not in page.text, step
+        done = await as_manager.post(
+            "/api/act/send",
+            json={**values, "key": f"{step}-api", "target": target or None},
+            headers=as_manager.csrf_header(),
+        )
+        assert done.json()["quiet"] == 0, step
