@@ -191,11 +191,13 @@ def preview_message(
     campaign: Campaign, step: Step, view: MemberView, now: datetime, locale: str | None = None
 ) -> tuple[Message, str]:
     """The step's message as ``view`` would see it at ``now``, in ``locale`` (default:
-    theirs, else the campaign's), and the locale used."""
+    theirs, else the campaign's), and the locale used; never pinned."""
     chosen = locale or view.locale or campaign.spec.locale
     view = replace(view, locale=chosen)
     message = build_message(campaign, step, now.astimezone(campaign.zone), view)
-    return message, chosen
+    # Pinning is for the step's audience: a preview pinned in the manager's own messages
+    # would stay there, above their conversation, long after they read it.
+    return replace(message, pin=False), chosen
 
 
 async def _preview(event: CommandInvoked, ctx: BotContext, mine: str) -> None:

@@ -228,6 +228,24 @@ async def test_a_preview_goes_to_me(
     assert [d.target for d in adapter.directs] == ["UMANAGER"]
 
 
+async def test_a_preview_to_me_is_not_pinned(
+    console: ConsoleEnv, as_manager: ConsoleClient, bot: Rallybot
+) -> None:
+    # The CEO's announcement is pinned in its channel: not its preview, in my own messages.
+    answer = await as_manager.post(
+        "/api/act/preview",
+        json={"campaign": "connect-launch", "step": "ceo-announcement", "key": "q" * 12},
+        headers=as_manager.csrf_header(),
+    )
+    assert answer.json()["count"] == 1
+    await bot.dispatcher.run_once()
+    adapter = bot.adapter
+    assert isinstance(adapter, MemoryAdapter)
+    assert [d.target for d in adapter.directs] == ["UMANAGER"]
+    assert adapter.pins == [] and not adapter.directs[0].message.pin
+    assert adapter.posts == []  # nothing in the channel either
+
+
 async def test_evidence_is_rejected_with_a_reason(
     console: ConsoleEnv, as_manager: ConsoleClient, bot: Rallybot
 ) -> None:
