@@ -14,7 +14,7 @@ import io
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
@@ -234,11 +234,12 @@ def stage_name(name: str, locale: str | None = None) -> str:
 
 
 def _tables(
-    data: ReportData, locale: str | None = None
+    data: ReportData, locale: str | None = None, zone: str | None = None
 ) -> list[tuple[str, list[str], list[list[str]]]]:
     """Every table of the report as (title, header, rows) of text in ``locale``: shared by the
-    terminal and the HTML page."""
+    terminal and the HTML page. Times are shown in the time zone ``zone`` (UTC when None)."""
     L = locale  # short: every label of the tables below takes it
+    where = ZoneInfo(zone) if zone else UTC
 
     def n(value: float) -> str:
         return formats.number(L, value)
@@ -310,7 +311,7 @@ def _tables(
         ),
         [
             [
-                formats.moment(L, p.sent_at) if p.sent_at else "",
+                formats.moment(L, p.sent_at.astimezone(where)) if p.sent_at else "",
                 p.campaign_id,
                 p.step_id,
                 n(p.reactors),
@@ -1001,7 +1002,7 @@ def render_html(
         )
     parts.append(f"<h2>{e(figures_heading)}</h2>")
     english = [title for title, _, _ in _tables(data)]  # the ids stay the same in every language
-    for (title, header, rows), ident in zip(_tables(data, locale), english, strict=True):
+    for (title, header, rows), ident in zip(_tables(data, locale, zone), english, strict=True):
         slug = "-".join(ident.lower().split())
         parts.append(f'<table id="table-{e(slug)}"><caption>{e(title)}</caption><thead><tr>')
         parts.extend(f"<th>{e(column)}</th>" for column in header)
@@ -1018,9 +1019,20 @@ def render_html(
         "a button or used a command. Reach: distinct members who reacted to or replied under a "
         "post, out of its channel's members (* unknown: every member in scope). NPS: % "
         "promoters (9-10) minus % detractors (0-6). Kudos count for both: given by the giver, "
-        "received by the receiver (revoked kudos left out). Weeks start on Monday (UTC).",
+        "received by the receiver (revoked kudos left out).",
     )
-    parts.append(f'<p class="note">{e(definitions)}</p>')
+    # The indicators group weeks in UTC (in SQL, on both backends) while every time above is
+    # in ``zone``: say both, so a Monday-morning post in Paris is not read as a Sunday's.
+    if zone and zone != "UTC":
+        # Translators: {zone} is a time zone's name, such as "Europe/Paris".
+        weeks = i18n.gettext(
+            locale,
+            "Times are given in {zone}. Weeks are cut in UTC: each starts on Monday at "
+            "00:00 UTC, not at midnight in {zone}.",
+        ).format(zone=zone)
+    else:
+        weeks = i18n.gettext(locale, "Times are given in UTC. Weeks start on Monday at 00:00 UTC.")
+    parts.append(f'<p class="note">{e(definitions)} {e(weeks)}</p>')
     parts.append("</body></html>")
     return "\n".join(parts)
 
