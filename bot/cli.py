@@ -2413,9 +2413,26 @@ def console_link(
     """Print a one-time sign-in URL for a community manager (valid a few minutes, once)."""
     from rallybot.bot.clock import SystemClock
     from rallybot.handlers.console.service import LinkRefused, make_link
+    from rallybot.storage.migrate import schema_status
 
     settings = _settings()
     words = _words(settings)
+    # A database without Rallybot's tables is not the one the bot runs on (DATABASE_URL unset or
+    # another directory's file): migrating it would print a link the console refuses.
+    try:
+        empty = schema_status(settings.database_url).empty  # reads only: creates no file
+    except Exception:
+        empty = False  # unreachable or invalid: _with_db below waits for it and says why
+    if empty:
+        # Translators: DATABASE_URL stays as it is; {url} is the database's address.
+        text = i18n.gettext(
+            words,
+            "No link: the database {url} has no Rallybot tables, so it is not the bot's. Set "
+            "DATABASE_URL to the database the bot runs on.",
+        )
+        shown = text.format(url=hide_password(settings.database_url))
+        err.print(shown, style="red", soft_wrap=True, markup=False)
+        raise typer.Exit(1)
 
     async def main() -> str:
         db = await _with_db(settings)

@@ -95,3 +95,21 @@ def test_console_link_command(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -
     )
     assert refused.exit_code == 1
     assert "not a community manager" in refused.output
+
+
+def test_console_link_refuses_a_database_that_is_not_the_bots(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # DATABASE_URL pointing elsewhere (here: no file yet): no database made, no useless link
+    monkeypatch.chdir(tmp_path)
+    elsewhere = tmp_path / "rallybot.db"
+    env = {
+        "DATABASE_URL": f"sqlite:///{elsewhere}",
+        "RALLYBOT_ADMINS": "slack:U1",
+        "RALLYBOT_CAMPAIGNS_DIR": str(tmp_path),
+    }
+    result = CliRunner().invoke(cli, ["--locale", "en", "console", "link"], env=env)
+    assert result.exit_code == 1
+    assert "has no Rallybot tables, so it is not the bot's" in result.output
+    assert "/signin/link/" not in result.output
+    assert not elsewhere.exists()
