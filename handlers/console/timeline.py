@@ -113,6 +113,7 @@ class Entry:
     status: str  # the outbox status, or "planned"
     preview: str
     tiebreak: str
+    reason: str = ""  # why an outbox message was skipped or cancelled, as kept
 
     @property
     def local(self) -> datetime:
@@ -329,13 +330,22 @@ class TimelineSource:
             status=row.status,
             preview=_preview_text(row.payload),
             tiebreak=f"{row.id:012d}",
+            reason=row.reason or "",
         )
 
     async def _outbox_page(
         self, filters: Filters, after: tuple[datetime, int, str] | None, limit: int
     ) -> list[Entry]:
         query = sa.select(
-            D.id, D.campaign_id, D.step_id, D.recipient, D.occurrence, D.due_at, D.status, D.payload
+            D.id,
+            D.campaign_id,
+            D.step_id,
+            D.recipient,
+            D.occurrence,
+            D.due_at,
+            D.status,
+            D.payload,
+            D.reason,
         ).where(*self._outbox_conditions(filters))
         if after is not None:
             due, rank, tiebreak = after
@@ -392,6 +402,17 @@ class TimelineSource:
         ]
         if not todo:
             return []
+        rows = await self._plan_rows(todo, paused, base, end)
+        return await self._not_written(rows, min(start for _c, start in todo), end)
+
+    async def _plan_rows(
+        self,
+        todo: list[tuple[Campaign, datetime]],
+        paused: frozenset[str],
+        base: datetime,
+        end: datetime,
+    ) -> list[TimelineRow]:
+        """The planned rows of the window, from the files (kept: see :meth:`planned`)."""
         key = (
             tuple(sorted((c.id, c.content_hash, start) for c, start in todo)),
             paused,
@@ -421,6 +442,40 @@ class TimelineSource:
         rows.sort(key=_plan_key)
         self._plan = _PlanCache(key, rows, {m.key: m for m in members})
         return rows
+
+    async def _not_written(
+        self, rows: list[TimelineRow], start: datetime, end: datetime
+    ) -> list[TimelineRow]:
+        """``rows`` less what the outbox holds already under the same key: a send now writes
+        the later planned message of the step already cancelled (and a skip writes it
+        skipped), so that the planner never writes it; shown as planned too, it would be there
+        twice, once as still to come. Read on each call, not kept with the plan: such rows
+        change without the files, the members or the planning mark changing. Few rows are
+        read: from the (status, due_at) index, not waiting and due after the earliest planning
+        mark (``start``), where the planner has written nothing; the planner gave both the
+        same due time."""
+        if not rows:
+            return rows
+        query = sa.select(D.campaign_id, D.step_id, D.occurrence, D.recipient).where(
+            D.status.in_(_NOT_WAITING), D.due_at >= start, D.due_at < end
+        )
+        async with self.db.session() as session:
+            written: dict[tuple[str, str, str], set[str]] = defaultdict(set)
+            for campaign, step, occurrence, recipient in (await session.execute(query)).all():
+                written[(campaign, step, occurrence)].add(recipient)
+        if not written:
+            return rows
+        kept: list[TimelineRow] = []
+        for row in rows:
+            there = written.get((row.campaign, row.step, row.occurrence))
+            if not there:
+                kept.append(row)
+            elif row.kind == "dm":
+                left = [k for k in row.recipients if f"member:{k}" not in there]
+                if left:
+                    kept.append(replace(row, recipients=left))
+            # a post (or a channel's quiz, a digest) has one outbox row: that one is shown
+        return kept
 
     def _plan_entry(self, row: TimelineRow) -> Entry:
         tiebreak = _plan_tiebreak(row)
@@ -649,6 +704,7 @@ class TimelineSource:
                         D.due_at,
                         D.status,
                         D.payload,
+                        D.reason,
                     ).where(D.id == delivery_id)
                 )
             ).one_or_none()

@@ -298,6 +298,13 @@ def _planned_now(
     return planned
 
 
+REPLACED_BY = "replaced: sent now by "
+"""The start of the reason kept with a message a send now replaced (the manager's key
+follows): the console words it in the reader's language."""
+SKIPPED_BY = "skipped by a community manager"
+"""The reason kept with a message a manager skipped."""
+
+
 async def send_now_outlook(
     ctx: Steering, campaign: Campaign, step: Step, chosen: Sequence[MemberView]
 ) -> SentNow:
@@ -360,7 +367,7 @@ async def send_now(
         done = await send_now_rows(
             session,
             rows,
-            f"replaced: sent now by {by}",
+            REPLACED_BY + by,
             now,
             repeats=step.every is not None,
             planned=ahead,
@@ -468,7 +475,7 @@ async def skip_step(ctx: Steering, campaign: Campaign, step: Step) -> int:
     """Skip what ``step`` has not sent yet, and what it would send later (written already
     skipped, so it cannot be planned again). Returns how many messages will not go."""
     now = ctx.clock.now()
-    reason = "skipped by a community manager"
+    reason = SKIPPED_BY
     async with ctx.db.session() as session:
         result = await session.execute(
             sa.update(table_of(Delivery))

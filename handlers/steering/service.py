@@ -7,6 +7,8 @@ The one door into this feature: other features import these names from here, nev
 from __future__ import annotations
 
 from rallybot.handlers.steering.feature import (
+    REPLACED_BY,
+    SKIPPED_BY,
     SentNow,
     Steering,
     find_step,
@@ -20,6 +22,8 @@ from rallybot.handlers.steering.feature import (
 )
 
 __all__ = [
+    "REPLACED_BY",
+    "SKIPPED_BY",
     "SentNow",
     "Steering",
     "find_step",

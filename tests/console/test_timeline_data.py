@@ -21,6 +21,7 @@ from rallybot.handlers.console.timeline import (
     decode_cursor,
     encode_cursor,
 )
+from rallybot.handlers.steering.service import find_step, recipients, send_now
 from rallybot.storage.database import Database
 from rallybot.storage.models import CampaignStatus, Delivery
 from rallybot.storage.repositories import set_campaign_status
@@ -147,6 +148,54 @@ async def test_detail_shows_the_message_and_recipients_at_their_local_time(
     assert await source.detail("d999999", clock.now()) is None
     assert await source.detail("pnot-base64!", clock.now()) is None
     assert await source.detail("x1", clock.now()) is None
+
+
+async def test_a_send_now_takes_the_replaced_send_out_of_the_plan(
+    db: Database, tmp_path: Path
+) -> None:
+    bot, clock = await launch_world(db, tmp_path)
+    source = _source(bot)
+    found = find_step(bot.campaigns, "launch/invite")
+    assert not isinstance(found, str)
+    campaign, step = found
+    chosen = await recipients(db, campaign, step, "@m1")
+    assert not isinstance(chosen, str)
+    assert (await source.days(Filters(status="planned"), clock.now(), date(2027, 3, 1), "UTC"))[
+        date(2027, 3, 3)
+    ] == 2
+    assert (await send_now(bot, campaign, step, chosen, "form-1", "console:cm")).queued == 1
+    await bot.dispatch_tick(drain=True)
+    now = clock.now()
+    invites = [
+        (e.source, e.status, e.target, e.count)
+        for e in await _all(source, Filters(), now, 100)
+        if e.step == "invite"
+    ]
+    # M1's planned invite is written cancelled (the planner never sends it): no longer
+    # planned, in the list, the calendar or the preview; M2's still is.
+    assert invites == [
+        ("outbox", "sent", "M1", 1),
+        ("outbox", "cancelled", "M1", 1),
+        ("plan", "planned", "pilote", 1),  # M2 alone
+    ]
+    planned = await _all(source, Filters(status="planned"), now, 100)
+    assert [(e.step, e.count) for e in planned] == [
+        ("invite", 1),
+        ("recap", 1),
+        ("recap", 1),
+        ("recap", 1),
+    ]
+    left = await source.detail(planned[0].id, now)
+    assert left is not None and [r.name for r in left.recipients] == ["M2"]
+    days = await source.days(Filters(status="planned"), now, date(2027, 3, 1), "UTC")
+    assert days[date(2027, 3, 3)] == 1
+    # The planner agrees: M1 gets the invite once, M2 at the planned time.
+    for hour in (9, 15):
+        clock.set(datetime(2027, 3, 3, hour, 1, tzinfo=UTC))
+        await bot.plan_tick()
+        await bot.dispatch_tick(drain=True)
+    sent = await _all(source, Filters(status="sent", campaign="launch"), clock.now(), 100)
+    assert sorted(e.target for e in sent if e.step == "invite") == ["M1", "M2"]
 
 
 async def test_calendar_counts_messages_per_local_day(db: Database, tmp_path: Path) -> None:

@@ -10,9 +10,10 @@ from datetime import timedelta
 
 import sqlalchemy as sa
 
+from rallybot.handlers.steering.service import REPLACED_BY
 from rallybot.storage.audit_models import AuditEntry
 from rallybot.storage.helpdesk_models import HelpTicket
-from rallybot.storage.models import CampaignState, CampaignStatus, Member, table_of
+from rallybot.storage.models import CampaignState, CampaignStatus, Delivery, Member, table_of
 from tests.console.conftest import ConsoleClient, ConsoleEnv
 
 CAMPAIGN = "connect-launch"
@@ -245,3 +246,38 @@ async def test_filter_forms_send_their_empty_fields(as_manager: ConsoleClient) -
     wrong = await as_manager.get("/timeline", params={"from": "15/09/2026"})
     assert wrong.status_code == 422 and "is not a day" in wrong.text
     assert (await as_manager.get("/indicators", params={"to": "1999-12-31"})).status_code == 422
+
+
+async def test_a_cancelled_message_says_why_in_the_list_and_the_preview(
+    console: ConsoleEnv, as_manager: ConsoleClient
+) -> None:
+    due = console.clock.now() + timedelta(days=2)
+    async with console.db.session() as session:
+        for step, status, reason in (
+            ("replaced", "cancelled", REPLACED_BY + "console:amelie"),
+            ("retried", "skipped", "retrying: connection reset"),  # a worker's note
+        ):
+            session.add(
+                Delivery(
+                    campaign_id=CAMPAIGN,
+                    step_id=step,
+                    recipient="channel:general",
+                    occurrence="once",
+                    due_at=due,
+                    grace_until=due + timedelta(hours=1),
+                    status=status,
+                    reason=reason,
+                    payload={"message": {"text": "Hello"}},
+                    content_hash="",
+                )
+            )
+    found = (await as_manager.get("/api/timeline", params={"limit": 200})).json()
+    reasons = {e["step"]: e["reason"] for e in found["entries"] if e["source"] == "outbox"}
+    assert reasons == {"replaced": "replaced: sent now by console:amelie", "retried": ""}
+    page = await as_manager.get("/timeline", params={"status": "cancelled"})
+    assert "replaced: sent now by console:amelie" in page.text
+    shown = next(e for e in found["entries"] if e["step"] == "replaced")
+    preview = await as_manager.get(f"/timeline/{shown['id']}", headers={"HX-Request": "true"})
+    assert "replaced: sent now by console:amelie" in preview.text
+    other = next(e for e in found["entries"] if e["step"] == "retried")
+    assert "retrying" not in (await as_manager.get(f"/timeline/{other['id']}")).text

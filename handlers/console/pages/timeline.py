@@ -44,6 +44,7 @@ from rallybot.handlers.console.timeline import (
     TimelineSource,
 )
 from rallybot.handlers.console.words import N_, gettext, weekday_names
+from rallybot.handlers.steering.service import REPLACED_BY, SKIPPED_BY
 from rallybot.storage.models import DeliveryStatus
 
 __all__ = ["EntryOut", "TimelineOut", "page"]
@@ -108,6 +109,9 @@ class EntryOut(BaseModel):
     locale: str
     status: str
     preview: str
+    reason: str = ""
+    """Why the message was cancelled or skipped, in the reader's language ("" when not
+    known)."""
 
 
 class TimelineOut(BaseModel):
@@ -162,7 +166,18 @@ class EntryDetailOut(BaseModel):
     more_recipients: int
 
 
-def _entry(e: Entry) -> EntryOut:
+def reason_words(reason: str, locale: str) -> str:
+    """A kept reason in ``locale`` when it is one the bot writes for a manager's action;
+    "" for the others (a worker's note, in English, is for the logs, not this page)."""
+    if reason.startswith(REPLACED_BY):
+        who = reason.removeprefix(REPLACED_BY)
+        return gettext(locale, "replaced: sent now by {who}").format(who=who)
+    if reason == SKIPPED_BY:
+        return gettext(locale, "skipped by a community manager")
+    return ""
+
+
+def _entry(e: Entry, locale: str) -> EntryOut:
     return EntryOut(
         id=e.id,
         source=e.source,
@@ -178,6 +193,7 @@ def _entry(e: Entry) -> EntryOut:
         locale=e.locale,
         status=e.status,
         preview=e.preview,
+        reason=reason_words(e.reason, locale),
     )
 
 
@@ -235,7 +251,8 @@ async def _page(
                 "This page link is not valid any more: start again from the first page.",
             ),
         ) from None
-    return TimelineOut(entries=[_entry(e) for e in found.entries], next_cursor=found.next_cursor)
+    entries = [_entry(e, viewer.locale) for e in found.entries]
+    return TimelineOut(entries=entries, next_cursor=found.next_cursor)
 
 
 def _day(request: Request, viewer: Viewer, field: str, text: str | None) -> date | None:
@@ -370,7 +387,7 @@ async def _detail(
             discord_error=shown.discord_error,
         )
     out = EntryDetailOut(
-        entry=_entry(found.entry),
+        entry=_entry(found.entry, viewer.locale),
         message=message_out,
         recipients=[
             RecipientOut(name=r.name, zone=r.zone, local=r.local, status=r.status)
