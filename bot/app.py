@@ -557,7 +557,7 @@ class Kernel:
         """Return expired claims (from crashed processes) to the queue."""
         count = await outbox.reap_expired(self.db, self.clock.now())
         if count:
-            log.warning("took back %d delivery claim(s) whose process stopped", count)
+            log.warning("took back the delivery claims of a stopped process: %d", count)
         return count
 
     async def retention_tick(self) -> int:
@@ -652,7 +652,7 @@ class Kernel:
             try:
                 await self.dispatcher.send_now(queued)
             except Exception:
-                log.warning("could not send %d notice(s) at once; the outbox will", len(queued))
+                log.warning("could not send notices at once (%d); the outbox will", len(queued))
 
     async def _handle_events(self, items: Sequence[tuple[Event, int | None]]) -> None:
         """Handle one event, or different members' events, so that a crash leaves their
@@ -787,7 +787,7 @@ class Kernel:
         await journal_store.mark_handled(self.db, given_up, self.clock.now())
         taken = len(rows) - len(given_up)
         if taken:
-            log.warning("handling %d recorded event(s) a stopped process had not handled", taken)
+            log.warning("handling recorded events a stopped process had not handled: %d", taken)
         return taken
 
     async def purge_journal(self) -> int:
@@ -972,7 +972,7 @@ class Kernel:
         try:
             await asyncio.wait_for(self.inbox.idle(), timeout=SHUTDOWN_GRACE_SECONDS)
         except TimeoutError:
-            log.warning("stopped with %d inbound event(s) not handled", len(self.inbox))
+            log.warning("stopped with inbound events not handled: %d", len(self.inbox))
         await self.stop_replica()  # last: what is left unhandled is at once another's
 
 

@@ -105,7 +105,7 @@ class SharedBudget:
         self.replicas = live
         count = max(1, len(live))
         if count != before:
-            log.info("%d replica(s) share the %s send budget", count, self.platform)
+            log.info("replicas sharing the %s send budget: %d", self.platform, count)
         if self.limiter is None:
             return live
         self.limiter.set_share(1.0 / count)

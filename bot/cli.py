@@ -779,13 +779,15 @@ def plan(
     if format is Format.ics:
         from rallybot.bot.timeline_export import to_ics
 
-        sys.stdout.buffer.write(to_ics(rows, campaign_title=campaign.spec.title))
+        sys.stdout.buffer.write(to_ics(rows, campaign_title=campaign.spec.title, words=words))
         return
     if format is Format.html:
         from rallybot.bot.timeline_export import to_html
 
         typer.echo(
-            to_html(rows, campaign_title=campaign.spec.title, zone=campaign.spec.timezone),
+            to_html(
+                rows, campaign_title=campaign.spec.title, zone=campaign.spec.timezone, words=words
+            ),
             nl=False,
         )
         return
@@ -814,7 +816,7 @@ def plan(
         if r.pin:
             to_text += pinned
         table.add_row(
-            _plan_time(words, r.due_local),
+            formats.weekday_iso(words, r.due_local),
             f"{r.recipient_local:%H:%M} {r.zone}" if r.kind == "dm" else "",
             r.step,
             to_text,
@@ -837,13 +839,6 @@ def plan(
     _print_waves(wave_rows(campaign, members), campaign.spec.timezone, words)
 
 
-def _plan_time(locale: str | None, moment: datetime) -> str:
-    """``Tue 2026-11-03 10:00``: the weekday in the reader's language, the date as ISO."""
-    from babel.dates import format_datetime
-
-    return format_datetime(moment, "EEE yyyy-MM-dd HH:mm", locale=formats.babel_locale(locale))
-
-
 def _print_waves(rows: Sequence[WaveRow], zone: str, words: str | None) -> None:
     """The waves under the timeline: when each opens and who waits for it."""
     if not rows:
@@ -862,7 +857,7 @@ def _print_waves(rows: Sequence[WaveRow], zone: str, words: str | None) -> None:
     manual = i18n.gettext(words, "manual: /rallybot wave open {wave}")
     for row in rows:
         opens = (
-            _plan_time(words, row.opens_local)
+            formats.weekday_iso(words, row.opens_local)
             if row.opens_local is not None
             else manual.format(wave=row.name)
         )

@@ -12,10 +12,10 @@ import functools
 from datetime import date, datetime
 
 from babel.core import Locale, UnknownLocaleError
-from babel.dates import format_skeleton
+from babel.dates import format_datetime, format_skeleton
 from babel.numbers import format_decimal, format_percent
 
-__all__ = ["babel_locale", "day", "moment", "number", "percent"]
+__all__ = ["babel_locale", "day", "moment", "number", "percent", "weekday_iso"]
 
 
 @functools.cache
@@ -53,3 +53,9 @@ def moment(locale: str | None, value: datetime, date_skeleton: str = "yMMMd") ->
     when = format_skeleton(date_skeleton, value, locale=loc)
     hour = format_skeleton("Hm", value, locale=loc)
     return str(loc.datetime_formats["medium"]).format(hour, when)
+
+
+def weekday_iso(locale: str | None, value: datetime) -> str:
+    """``Tue 2026-11-03 10:00``: the weekday in the locale's language, the date as ISO (the
+    timeline's columns line up and sort as text)."""
+    return format_datetime(value, "EEE yyyy-MM-dd HH:mm", locale=babel_locale(locale))

@@ -120,10 +120,11 @@ class Dispatcher:
         count = await outbox.take_back_own(self.db, self.worker_id, self.clock.now())
         if count:
             log.warning(
-                "took back %d claim(s) left by the previous run of %s (it stopped without "
-                "releasing them); those whose send had begun are checked with the platform first",
-                count,
+                "took back the claims left by the previous run of %s (it stopped without "
+                "releasing them): %d; those whose send had begun are checked with the platform "
+                "first",
                 self.worker_id,
+                count,
             )
         return count
 
@@ -144,7 +145,9 @@ class Dispatcher:
                     self.db, held, self.worker_id, self.clock.now(), self.lease
                 )
             except Exception:  # the next beat tries again; the lease covers two more
-                log.warning("could not renew the leases of %d claim(s)", len(held), exc_info=True)
+                log.warning(
+                    "could not renew the leases of the claims held: %d", len(held), exc_info=True
+                )
 
     def stop(self) -> None:
         """Finish the sends under way, start no new one."""

@@ -145,8 +145,8 @@ async def cancel_absent(
             METRICS.delivery(cancelled_campaign, step_id, "cancelled", n)
         if count:
             log.warning(
-                "campaign %s: its file has been missing since %s UTC: %d pending message(s) "
-                "cancelled (they come back if the file does, within their grace)",
+                "campaign %s: its file has been missing since %s UTC: pending messages "
+                "cancelled: %d (they come back if the file does, within their grace)",
                 campaign_id,
                 f"{since:%Y-%m-%d %H:%M}",
                 count,
@@ -204,7 +204,9 @@ async def carry_task_renames(db: Database, campaign: Campaign) -> int:
             moved += outbox.affected(result)
     if moved:
         log.info(
-            "campaign %s: %d onboarding task(s) done follow their renamed task", campaign.id, moved
+            "campaign %s: onboarding tasks done that follow their renamed task: %d",
+            campaign.id,
+            moved,
         )
     return moved
 

@@ -249,7 +249,7 @@ async def run_bot(
     if watch:
         watcher = asyncio.create_task(_watch(bot, campaign_paths, stop))
     log.info(
-        "rallybot running on %s as %s with %d campaign(s)",
+        "rallybot running on %s as %s; campaigns: %d",
         platform,
         bot.worker_id,
         len(bot.campaigns),

@@ -111,6 +111,6 @@ async def stop_scheduler(scheduler: AsyncIOScheduler, grace: float) -> bool:
         _, late = await asyncio.wait(running, timeout=grace)
         if late:
             finished = False
-            log.warning("stopped %d tick(s) still running after %.0f s", len(late), grace)
+            log.warning("stopped the ticks still running after %.0f s: %d", grace, len(late))
     scheduler.shutdown(wait=False)
     return finished

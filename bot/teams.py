@@ -144,8 +144,8 @@ async def sync_teams(
             teams[user_id] = team
     result = await apply_group_teams(db, platform, teams, team_groups, now)
     log.info(
-        "teams from platform groups: %d member(s) with a group's team, %d changed, "
-        "%d cleared, %d roster team(s) kept",
+        "teams from platform groups: members with a group's team %d, changed %d, "
+        "cleared %d, roster teams kept %d",
         result.teamed,
         result.changed,
         result.cleared,

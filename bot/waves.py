@@ -65,7 +65,7 @@ async def open_wave(db: Database, wave: str, now: datetime, grace: timedelta) ->
         return existing.updated_at
     await set_flag(db, flag_name(wave), wave, now)
     woken = await outbox.wake_held(db, None, now, grace)
-    log.info("wave %s opened by hand; %d held message(s) now due", wave, woken)
+    log.info("wave %s opened by hand; held messages now due: %d", wave, woken)
     return None
 
 

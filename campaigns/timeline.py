@@ -8,6 +8,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from rallybot.campaigns import words
 from rallybot.campaigns.planner import NEVER, MemberView, PlannedDelivery, member_opening, plan
 from rallybot.campaigns.schema import Campaign
 
@@ -66,14 +67,19 @@ class TimelineRow:
         }
 
 
-def _describe(delivery: PlannedDelivery, kind: str) -> str:
-    """What the row shows of the message: its text, or what happens for quizzes and digests."""
+def _describe(delivery: PlannedDelivery, kind: str, locale: str) -> str:
+    """What the row shows of the message: its text, or what happens for quizzes and digests
+    (in the row's language, as the channel will read it)."""
     spec = delivery.step.spec
     if kind == "quiz":
-        label = "question of the day" if spec.quiz_mode == "daily" else "live quiz"
-        return f"[{label}: {spec.quiz}]"
+        if spec.quiz_mode == "daily":
+            # Translators: a timeline row for a quiz in a channel; {quiz} is its file's id.
+            label = words.gettext(locale, "[question of the day: {quiz}]")
+        else:
+            label = words.gettext(locale, "[live quiz: {quiz}]")
+        return label.format(quiz=spec.quiz)
     if kind == "digest":
-        return "[the indicators digest]"
+        return words.gettext(locale, "[the indicators digest]")
     return _preview(delivery.message().text)
 
 
@@ -178,7 +184,7 @@ def timeline(
                 due_local=delivery.due_at.astimezone(campaign.zone),
                 kind=kind,
                 target=target,
-                preview=_describe(delivery, kind),
+                preview=_describe(delivery, kind, locale),
                 zone=zone,
                 locale=locale,
                 sender=step.spec.sender.name if step.spec.sender is not None else None,

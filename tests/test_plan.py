@@ -147,7 +147,7 @@ def test_the_default_window_covers_a_roster_only_journey(tmp_path: Path) -> None
 
 def test_ics_export_has_one_event_per_row(campaign: Path) -> None:
     rows = plan_json(campaign)
-    result = runner.invoke(app, ["plan", str(campaign), "--format", "ics"])
+    result = runner.invoke(app, ["--locale", "en", "plan", str(campaign), "--format", "ics"])
     assert result.exit_code == 0, result.output
     calendar = icalendar.Calendar.from_ical(result.stdout_bytes)
     events = list(calendar.walk("VEVENT"))
@@ -167,3 +167,29 @@ def test_html_export_is_one_escaped_page(campaign: Path) -> None:
     assert "&lt;b&gt;aujourd&#39;hui&lt;/b&gt;" in page  # the text is shown, not interpreted
     assert "<b>aujourd" not in page
     assert "10:00 Europe/Madrid" in page
+
+
+def test_html_export_speaks_the_readers_language(campaign: Path) -> None:
+    """A community manager shares the page with her French-speaking management: the columns,
+    the weekdays, the counts and the quiz and digest rows are in French, with plurals."""
+    result = runner.invoke(app, ["--locale", "fr", "plan", str(campaign), "--format", "html"])
+    assert result.exit_code == 0, result.output
+    page = result.output
+    assert '<html lang="fr">' in page
+    assert "Quand" in page and ">When<" not in page
+    assert "mar. 2027-03-02 09:30" in page  # the CEO's post, on a Tuesday
+    assert "messages directs" in page and "direct messages" not in page
+    assert "envoyé en tant que Le PDG" in page and "sent as" not in page
+    assert "[quiz en direct : connect]" in page and "live quiz" not in page
+    assert "[le récapitulatif des indicateurs]" in page
+    assert "(s)" not in page and "message(s)" not in page
+
+
+def test_ics_export_speaks_the_readers_language(campaign: Path) -> None:
+    result = runner.invoke(app, ["--locale", "de", "plan", str(campaign), "--format", "ics"])
+    assert result.exit_code == 0, result.output
+    events = list(icalendar.Calendar.from_ical(result.stdout_bytes).walk("VEVENT"))
+    welcome = next(e for e in events if str(e["SUMMARY"]).startswith("bienvenue"))
+    assert "Personen" in str(welcome["SUMMARY"]) or "Person" in str(welcome["SUMMARY"])
+    assert "Empfänger" in str(welcome["DESCRIPTION"])
+    assert "recipient" not in str(welcome["DESCRIPTION"])

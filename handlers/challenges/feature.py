@@ -698,7 +698,7 @@ async def _close(ctx: BotContext, challenge: Challenge, now: datetime) -> bool:
         await _award(ctx, challenge, subject, at, tell=False)
     campaign = _campaigns(ctx).get(challenge.campaign_id)
     where = challenge.announce or challenge.channel
-    log.info("challenge %s closed: %d winner(s)", challenge.key, len(winners))
+    log.info("challenge %s closed; winners: %d", challenge.key, len(winners))
     if campaign is None or where is None:
         return True
     locale = campaign.spec.locale

@@ -66,6 +66,18 @@ PLAN_HORIZON = timedelta(days=62)
 RECIPIENTS_SHOWN = 200
 
 D = table_of(Delivery).c
+# What an entry of the list and its detail read of a delivery (never the whole row).
+_ENTRY_COLUMNS = (
+    D.id,
+    D.campaign_id,
+    D.step_id,
+    D.recipient,
+    D.occurrence,
+    D.due_at,
+    D.status,
+    D.payload,
+    D.reason,
+)
 _D2 = table_of(Delivery).alias("first_of_status")
 M = table_of(Member).c
 H = table_of(DeliveryHour).c
@@ -336,17 +348,7 @@ class TimelineSource:
     async def _outbox_page(
         self, filters: Filters, after: tuple[datetime, int, str] | None, limit: int
     ) -> list[Entry]:
-        query = sa.select(
-            D.id,
-            D.campaign_id,
-            D.step_id,
-            D.recipient,
-            D.occurrence,
-            D.due_at,
-            D.status,
-            D.payload,
-            D.reason,
-        ).where(*self._outbox_conditions(filters))
+        query = sa.select(*_ENTRY_COLUMNS).where(*self._outbox_conditions(filters))
         if after is not None:
             due, rank, tiebreak = after
             if rank == 0:
@@ -694,19 +696,7 @@ class TimelineSource:
     async def _outbox_detail(self, delivery_id: int) -> EntryDetail | None:
         async with self.db.session() as session:
             row = (
-                await session.execute(
-                    sa.select(
-                        D.id,
-                        D.campaign_id,
-                        D.step_id,
-                        D.recipient,
-                        D.occurrence,
-                        D.due_at,
-                        D.status,
-                        D.payload,
-                        D.reason,
-                    ).where(D.id == delivery_id)
-                )
+                await session.execute(sa.select(*_ENTRY_COLUMNS).where(D.id == delivery_id))
             ).one_or_none()
             if row is None:
                 return None

@@ -603,7 +603,7 @@ async def open_ticket(
             row = _row(ticket, QUESTION, recipient, question, now)
             rows.insert(0, row)
         await notices.queue(session, rows)
-    log.info("help ticket %s opened (%d suggestion(s))", ticket.id, len(matches))
+    log.info("help ticket %s opened; suggestions: %d", ticket.id, len(matches))
     return ticket
 
 

@@ -213,12 +213,11 @@ async def test_the_console_alone_sends_through_the_bots_outbox(
         assert list(statuses) == ["skipped"]
 
 
-async def test_a_preview_goes_to_me(
-    console: ConsoleEnv, as_manager: ConsoleClient, bot: Rallybot
-) -> None:
+async def _preview_to_me(as_manager: ConsoleClient, bot: Rallybot, step: str) -> MemoryAdapter:
+    """Preview ``step`` to the signed-in manager, run the dispatcher, return what it sent."""
     answer = await as_manager.post(
         "/api/act/preview",
-        json={"campaign": "connect-launch", "step": "pilot-invitation", "key": "p" * 12},
+        json={"campaign": "connect-launch", "step": step, "key": step[:1] * 12},
         headers=as_manager.csrf_header(),
     )
     assert answer.json()["count"] == 1
@@ -226,22 +225,20 @@ async def test_a_preview_goes_to_me(
     adapter = bot.adapter
     assert isinstance(adapter, MemoryAdapter)
     assert [d.target for d in adapter.directs] == ["UMANAGER"]
+    return adapter
+
+
+async def test_a_preview_goes_to_me(
+    console: ConsoleEnv, as_manager: ConsoleClient, bot: Rallybot
+) -> None:
+    await _preview_to_me(as_manager, bot, "pilot-invitation")
 
 
 async def test_a_preview_to_me_is_not_pinned(
     console: ConsoleEnv, as_manager: ConsoleClient, bot: Rallybot
 ) -> None:
     # The CEO's announcement is pinned in its channel: not its preview, in my own messages.
-    answer = await as_manager.post(
-        "/api/act/preview",
-        json={"campaign": "connect-launch", "step": "ceo-announcement", "key": "q" * 12},
-        headers=as_manager.csrf_header(),
-    )
-    assert answer.json()["count"] == 1
-    await bot.dispatcher.run_once()
-    adapter = bot.adapter
-    assert isinstance(adapter, MemoryAdapter)
-    assert [d.target for d in adapter.directs] == ["UMANAGER"]
+    adapter = await _preview_to_me(as_manager, bot, "ceo-announcement")
     assert adapter.pins == [] and not adapter.directs[0].message.pin
     assert adapter.posts == []  # nothing in the channel either
 

@@ -343,7 +343,7 @@ class DiscordAdapter:
         if self.sync_commands:
             await self._sync_commands()
         log.info(
-            "connected to Discord as %s in %d server(s)",
+            "connected to Discord as %s; servers: %d",
             client.user,
             len(self.guild_ids),
         )
