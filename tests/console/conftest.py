@@ -287,6 +287,24 @@ def report_failed(request: Any, errors: list[str]) -> None:
         errors.append(f"failed: {request.url} ({failure})")
 
 
+def watch_page(page: Any, errors: list[str]) -> None:
+    """Note in ``errors`` what a user would see go wrong on ``page``: a console error, a script
+    error, a failed request or an answer of 400 or more."""
+    page.on("console", lambda m: errors.append(f"console: {m.text}") if m.type == "error" else None)
+    page.on("pageerror", lambda e: errors.append(f"page error: {e}"))
+    page.on("requestfailed", lambda r: report_failed(r, errors))
+    page.on(
+        "response", lambda r: errors.append(f"{r.status}: {r.url}") if r.status >= 400 else None
+    )
+
+
+async def sign_in_with_link(page: Any, link: str) -> None:
+    """Open a one-time sign-in link and press its button, as a manager does (in any language)."""
+    await page.goto(link)
+    await page.locator("main form button[type=submit]").click()
+    await page.wait_for_url(lambda url: "/signin" not in url)
+
+
 @pytest.fixture
 def browser_errors() -> Iterator[list[str]]:
     """A list the browser tests fill with console errors and failed requests; it must end

@@ -29,7 +29,8 @@ from tests.console.conftest import (
     _env,
     _free_port,
     console_settings,
-    report_failed,
+    sign_in_with_link,
+    watch_page,
 )
 from tests.console.test_act_pages import BAD_ROSTER, BROKEN
 
@@ -114,18 +115,11 @@ async def test_acting_in_the_browser(live_bot: LiveBot, chromium: str) -> None:
             executable_path=chromium, args=["--no-sandbox", "--disable-gpu"]
         )
         page = await browser.new_page()
-        page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
-        page.on("requestfailed", lambda r: report_failed(r, problems))
-        page.on(
-            "response",
-            lambda r: problems.append(f"{r.status}: {r.url}") if r.status >= 400 else None,
-        )
+        watch_page(page, problems)
         try:
             # Sign in with the one-time link.
-            await page.goto(await live.link())
-            await page.click("main form button[type=submit]")
-            await page.wait_for_load_state()
-            assert PREFIX in page.url and "/signin" not in page.url
+            await sign_in_with_link(page, await live.link())
+            assert PREFIX in page.url
 
             # A broken draft: the error is shown on its line.
             line = BROKEN.splitlines().index("    at: lunch - 2d at 09:00") + 1

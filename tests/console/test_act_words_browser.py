@@ -13,7 +13,7 @@ import sqlalchemy as sa
 
 from rallybot.storage import outbox
 from rallybot.storage.models import Member
-from tests.console.conftest import NOW, LiveConsole, report_failed
+from tests.console.conftest import NOW, LiveConsole, sign_in_with_link, watch_page
 from tests.console.test_act_steps_words import CAMPAIGN, _row
 
 os.environ.setdefault("PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD", "1")
@@ -82,23 +82,8 @@ async def test_a_french_manager_in_an_english_browser(
                 locale="en-US", viewport={"width": 1280, "height": 900}
             )
             page = await context.new_page()
-            page.on(
-                "console",
-                lambda m: (
-                    browser_errors.append(f"console: {m.text}") if m.type == "error" else None
-                ),
-            )
-            page.on("pageerror", lambda e: browser_errors.append(f"page error: {e}"))
-            page.on("requestfailed", lambda r: report_failed(r, browser_errors))
-            page.on(
-                "response",
-                lambda r: (
-                    browser_errors.append(f"{r.status}: {r.url}") if r.status >= 400 else None
-                ),
-            )
-            await page.goto(link)
-            await page.locator("main form button[type=submit]").click()
-            await page.wait_for_url(lambda url: "/signin" not in url)
+            watch_page(page, browser_errors)
+            await sign_in_with_link(page, link)
 
             # Act: the reminder of the profile task, by its label, its date and its state.
             await page.goto(f"{live_console.url}/act")

@@ -7,7 +7,7 @@ import os
 
 import pytest
 
-from tests.console.conftest import LiveConsole, report_failed
+from tests.console.conftest import LiveConsole, watch_page
 
 os.environ.setdefault("PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD", "1")
 
@@ -23,20 +23,7 @@ async def test_sign_in_with_a_one_time_link_and_read_the_audit_log(
         browser = await p.chromium.launch(executable_path=chromium, args=["--no-sandbox"])
         try:
             page = await browser.new_page()
-            page.on(
-                "console",
-                lambda m: (
-                    browser_errors.append(f"console: {m.text}") if m.type == "error" else None
-                ),
-            )
-            page.on("pageerror", lambda e: browser_errors.append(f"page error: {e}"))
-            page.on("requestfailed", lambda r: report_failed(r, browser_errors))
-            page.on(
-                "response",
-                lambda r: (
-                    browser_errors.append(f"{r.status}: {r.url}") if r.status >= 400 else None
-                ),
-            )
+            watch_page(page, browser_errors)
             await page.goto(link)
             await page.get_by_role("button", name="Sign in").click()
             await page.wait_for_url(lambda url: "/signin" not in url)

@@ -12,7 +12,7 @@ import pytest
 from rallybot.bot.community import assume_found, overlay
 from rallybot.campaigns.community import load_community_text
 from rallybot.storage.models import Member
-from tests.console.conftest import LiveConsole, report_failed
+from tests.console.conftest import LiveConsole, sign_in_with_link, watch_page
 
 os.environ.setdefault("PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD", "1")
 
@@ -60,17 +60,8 @@ async def test_the_helper_on_duty_by_name_and_a_team_found_by_its_name(
         browser = await p.chromium.launch(executable_path=chromium, args=["--no-sandbox"])
         try:
             page = await browser.new_page(viewport={"width": 1280, "height": 900})
-            page.on("pageerror", lambda e: browser_errors.append(f"page error: {e}"))
-            page.on("requestfailed", lambda r: report_failed(r, browser_errors))
-            page.on(
-                "response",
-                lambda r: (
-                    browser_errors.append(f"{r.status}: {r.url}") if r.status >= 400 else None
-                ),
-            )
-            await page.goto(link)
-            await page.get_by_role("button", name="Sign in").click()
-            await page.wait_for_url(lambda url: "/signin" not in url)
+            watch_page(page, browser_errors)
+            await sign_in_with_link(page, link)
             nav = page.get_by_role("navigation")
             await nav.get_by_role("link", name="Help desk").click()
             await page.wait_for_url(f"{live_console.url}/helpdesk")

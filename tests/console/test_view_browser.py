@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from PIL import Image, ImageChops
 
-from tests.console.conftest import LiveConsole, report_failed
+from tests.console.conftest import LiveConsole, sign_in_with_link, watch_page
 
 os.environ.setdefault("PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD", "1")
 
@@ -56,23 +56,8 @@ async def test_see_the_example_timeline_and_open_a_message_preview(
         browser = await p.chromium.launch(executable_path=chromium, args=["--no-sandbox"])
         try:
             page = await browser.new_page(viewport={"width": 1280, "height": 900})
-            page.on(
-                "console",
-                lambda m: (
-                    browser_errors.append(f"console: {m.text}") if m.type == "error" else None
-                ),
-            )
-            page.on("pageerror", lambda e: browser_errors.append(f"page error: {e}"))
-            page.on("requestfailed", lambda r: report_failed(r, browser_errors))
-            page.on(
-                "response",
-                lambda r: (
-                    browser_errors.append(f"{r.status}: {r.url}") if r.status >= 400 else None
-                ),
-            )
-            await page.goto(link)
-            await page.get_by_role("button", name="Sign in").click()
-            await page.wait_for_url(lambda url: "/signin" not in url)
+            watch_page(page, browser_errors)
+            await sign_in_with_link(page, link)
             await page.get_by_role("navigation").get_by_role("link", name="Timeline").click()
             await page.wait_for_url(f"{live_console.url}/timeline")
             assert await page.get_by_role("heading", level=1).inner_text() == "Timeline"
