@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import logging
 import signal
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -26,13 +27,57 @@ from rallybot.bot.metrics import METRICS
 from rallybot.bot.scheduler import build_scheduler, stop_scheduler
 from rallybot.campaigns.community import roster_date_format
 from rallybot.campaigns.roster import RosterLoadError, load_roster
-from rallybot.storage.database import DatabaseUnreachable, create_database, wait_for_database
+from rallybot.storage.database import (
+    Database,
+    DatabaseUnreachable,
+    create_database,
+    wait_for_database,
+)
 from rallybot.storage.migrate import SchemaError, ensure_schema
-from rallybot.storage.worker_lock import WorkerIdInUse, acquire_worker_id
+from rallybot.storage.worker_lock import WorkerIdInUse, WorkerLock, acquire_worker_id
 
 __all__ = ["run_bot"]
 
 log = logging.getLogger("rallybot.run")
+
+WORKER_LOCK_CHECK_SECONDS = 2.0
+"""How often a process checks that it still holds its worker id's lock (PostgreSQL drops it
+with a lost connection): the longest time two processes could both act as one worker id."""
+
+EXIT_WORKER_ID_TAKEN = 75
+"""The exit status when another process took this one's worker id (EX_TEMPFAIL: a supervisor
+restarts it, and it gets a free id)."""
+
+
+def _leave_at_once() -> None:
+    """Exit now, as a crash would: no claim handed back (they may be the other process's now;
+    they come back when their lease ends, checked with the platform first)."""
+    import os  # noqa: PLC0415
+
+    logging.shutdown()
+    os._exit(EXIT_WORKER_ID_TAKEN)
+
+
+async def keep_worker_id(
+    worker: WorkerLock,
+    db: Database,
+    *,
+    interval: float = WORKER_LOCK_CHECK_SECONDS,
+    on_taken: Callable[[], None] = _leave_at_once,
+) -> None:
+    """Check the worker id's lock every ``interval`` seconds, until cancelled; when another
+    process holds it now, log why and call ``on_taken`` (by default, leave at once)."""
+    while True:
+        await asyncio.sleep(interval)
+        if not await worker.keep(db):
+            log.error(
+                "another process now runs as worker id %s (this one lost its database "
+                "connection, and with it the id's lock): stopping at once so that the two never "
+                "send the same claims; restarted, this process takes a free id",
+                worker.worker_id,
+            )
+            on_taken()
+            return
 
 
 def _secrets(settings: Settings) -> list[str]:
@@ -245,6 +290,7 @@ async def run_bot(
     if platform == "console" and interactive:
         # The end of typed or piped input ends a console session, like /quit.
         input_closed = asyncio.create_task(_stop_when_closed(adapter, stop))
+    keeper = asyncio.create_task(keep_worker_id(worker, db))
     watcher: asyncio.Task[None] | None = None
     if watch:
         watcher = asyncio.create_task(_watch(bot, campaign_paths, stop))
@@ -269,7 +315,7 @@ async def run_bot(
         # (APScheduler alone would cancel them halfway), then unsent claims are handed back.
         bot.dispatcher.stop()
         await stop_scheduler(scheduler, SHUTDOWN_GRACE_SECONDS)
-        for task in (watcher, input_closed):
+        for task in (watcher, input_closed, keeper):
             if task is None:
                 continue
             task.cancel()

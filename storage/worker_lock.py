@@ -13,6 +13,7 @@ replicas started side by side get distinct ones.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import re
 import socket
@@ -54,7 +55,36 @@ class WorkerLock:
     ) -> None:
         self.worker_id = worker_id
         self._connection = connection
+        self._on_postgres = connection is not None
         self._handle = handle
+
+    async def keep(self, db: Database) -> bool:
+        """Check that the lock is still held, and take it again if the database connection that
+        held it was lost (PostgreSQL drops a session's locks with it: after a network cut,
+        another process could start with this id). False when another process holds it now;
+        True when it is held, or when the database cannot be reached to tell (then nobody can
+        take it either; the next check tries again)."""
+        if not self._on_postgres:
+            return True  # an flock cannot be lost while the process lives
+        if self._connection is not None:
+            try:
+                await self._connection.execute(sa.text("SELECT 1"))
+                await self._connection.commit()
+                return True
+            except (sa.exc.DBAPIError, OSError):
+                lost, self._connection = self._connection, None
+                with contextlib.suppress(Exception):  # it is gone; closing may fail too
+                    await lost.close()
+                log.warning("lost the database connection holding worker id %s", self.worker_id)
+        try:
+            again = await _try(db, self.worker_id)
+        except (sa.exc.DBAPIError, OSError):
+            return True
+        if again is None:
+            return False
+        self._connection = again._connection
+        log.warning("holds worker id %s again", self.worker_id)
+        return True
 
     async def release(self) -> None:
         """Let another process use this worker id."""
@@ -64,8 +94,11 @@ class WorkerLock:
                 await connection.execute(
                     sa.text("SELECT pg_advisory_unlock(:k1, :k2)"), _keys(self.worker_id)
                 )
+            except (sa.exc.DBAPIError, OSError):
+                pass  # the connection was lost, and the server dropped the lock with it
             finally:
-                await connection.close()
+                with contextlib.suppress(Exception):
+                    await connection.close()
         if self._handle is not None:
             handle, self._handle = self._handle, None
             handle.close()  # closing the file drops the flock

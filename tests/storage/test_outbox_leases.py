@@ -5,6 +5,7 @@ owns it" is said only when one does."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from datetime import UTC, datetime, timedelta
 
@@ -16,10 +17,16 @@ from rallybot.bot.adapters.memory import MemoryAdapter
 from rallybot.bot.clock import SimulatedClock, SystemClock
 from rallybot.bot.messages import Message
 from rallybot.bot.outbox import Dispatcher
+from rallybot.bot.runner import keep_worker_id
 from rallybot.storage import outbox
 from rallybot.storage.database import Database
 from rallybot.storage.models import Delivery, table_of
-from rallybot.storage.worker_lock import WorkerIdInUse, acquire_worker_id
+from rallybot.storage.worker_lock import (
+    WORKER_LOCK_KEY,
+    WorkerIdInUse,
+    WorkerLock,
+    acquire_worker_id,
+)
 
 D = table_of(Delivery).c
 NOW = datetime(2026, 9, 15, 8, 0, tzinfo=UTC)
@@ -240,3 +247,57 @@ async def test_one_live_process_per_worker_id(db: Database) -> None:
         await first.release()
     reused = await acquire_worker_id(db, "replica-a")
     await reused.release()
+
+
+async def _cut(db: Database, lock: WorkerLock) -> None:
+    """Drop the connection that holds ``lock``, as a network cut would (PostgreSQL)."""
+    async with db.engine.connect() as other:
+        await other.execute(
+            sa.text(
+                "SELECT pg_terminate_backend(pid) FROM pg_locks WHERE locktype = 'advisory' "
+                "AND classid = :k1 AND pid <> pg_backend_pid() AND database = "
+                "(SELECT oid FROM pg_database WHERE datname = current_database())"
+            ),
+            {"k1": WORKER_LOCK_KEY},
+        )
+        await other.commit()
+
+
+@pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
+async def test_a_lost_connection_gives_the_worker_id_back_or_says_it_is_taken(
+    db: Database,
+) -> None:
+    """PostgreSQL drops a session's advisory lock with its connection: after a cut, the process
+    takes its id again if it is still free, and knows when another process took it."""
+    lock = await acquire_worker_id(db, "replica-a")
+    assert await lock.keep(db)  # held: nothing to do
+    await _cut(db, lock)
+    assert await lock.keep(db)  # the id was free: taken again at once
+    with pytest.raises(WorkerIdInUse):  # ...so a newcomer cannot use it
+        await acquire_worker_id(db, "replica-a")
+    await _cut(db, lock)
+    newcomer = await acquire_worker_id(db, "replica-a")  # started during the cut
+    try:
+        assert not await lock.keep(db)  # the first process must stop
+    finally:
+        await lock.release()  # the lock is gone with its connection: no error
+        await newcomer.release()
+
+
+@pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
+async def test_a_process_whose_worker_id_was_taken_stops(db: Database) -> None:
+    lock = await acquire_worker_id(db, "replica-a")
+    stopped = asyncio.Event()
+    keeper = asyncio.create_task(keep_worker_id(lock, db, interval=0.05, on_taken=stopped.set))
+    try:
+        await asyncio.sleep(0.2)
+        assert not stopped.is_set()
+        await _cut(db, lock)
+        newcomer = await acquire_worker_id(db, "replica-a")
+        await asyncio.wait_for(stopped.wait(), 5)
+        await newcomer.release()
+    finally:
+        keeper.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await keeper
+        await lock.release()
