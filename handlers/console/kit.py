@@ -19,6 +19,7 @@ from __future__ import annotations
 import enum
 from collections.abc import Callable, Coroutine, Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -103,7 +104,15 @@ class ConsoleState:
     clock: Clock
     bot: BotContext | None = None
     load_campaigns: Callable[[], dict[str, Campaign]] | None = None
+    wall: Clock | None = None
+    """The clock of sessions, sign-in links, the sign-in limit and the audit log: the real
+    time even when the bot plays its campaigns on a simulated clock (None: ``clock``)."""
     _campaigns: dict[str, Campaign] | None = field(default=None, repr=False)
+
+    def real_now(self) -> datetime:
+        """Now, for what protects the console (a session's expiry is real hours, not
+        simulated ones); the campaigns' "now" is ``clock.now()``."""
+        return (self.wall or self.clock).now()
 
     @property
     def settings(self) -> Settings:
@@ -149,7 +158,7 @@ async def current_viewer(request: Request) -> Viewer | None:
     state = console_state(request)
     token = request.cookies.get(COOKIE)
     viewer: Viewer | None = None
-    row = await find_session(state.db, token, state.clock.now()) if token else None
+    row = await find_session(state.db, token, state.real_now()) if token else None
     if row is not None:
         settings = state.settings
         platform, _, user_id = row.actor.partition(":")
@@ -194,7 +203,7 @@ async def audit(state: ConsoleState, viewer: Viewer, action: str, target: str) -
     async with state.db.session() as session:
         session.add(
             AuditEntry(
-                at=state.clock.now(), actor=viewer.key, action=action[:40], target=target[:300]
+                at=state.real_now(), actor=viewer.key, action=action[:40], target=target[:300]
             )
         )
 

@@ -190,7 +190,7 @@ class LoginLimiter:
     async def allow(self, client: str) -> bool:
         """Count an attempt from ``client``; False when it is over the limit."""
         key = await self.client_key(client)
-        now = self.state.clock.now()
+        now = self.state.real_now()
         since = now - self.window
         # The attempt is written (and committed) before the count: two processes racing
         # each see the other's row, so together they never let more than ``attempts`` by.

@@ -17,7 +17,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from rallybot.bot.app import campaign_files
-from rallybot.bot.clock import Clock
+from rallybot.bot.clock import Clock, SimulatedClock, SystemClock
 from rallybot.bot.community import assume_found, overlay
 from rallybot.bot.config import Settings
 from rallybot.bot.context import BotContext
@@ -51,7 +51,9 @@ async def attach_to_bot(
 ) -> HttpServer | None:
     """Serve the console of the running ``bot``; returns the server it started for it (to
     stop at shutdown), or None when it shares the bot's (or could not start)."""
-    state = ConsoleState(settings, bot.db, clock, bot=bot)
+    # A simulated clock plays the campaigns; sessions and links still last real minutes.
+    wall = SystemClock() if isinstance(clock, SimulatedClock) else None
+    state = ConsoleState(settings, bot.db, clock, bot=bot, wall=wall)
     app = create_app(state)
     own = settings.console_port is not None and not (
         server is not None

@@ -67,7 +67,7 @@ async def start_session(
 ) -> Response:
     """Open a session for ``actor``, audit the sign-in and send them on to ``target``."""
     lifetime = timedelta(hours=state.settings.console_session_hours)
-    token = await create_session(state.db, actor, state.clock.now(), lifetime)
+    token = await create_session(state.db, actor, state.real_now(), lifetime)
     role = role_of(state.settings, actor)
     viewer = Viewer(key=actor, member_id=None, name=actor, role=role, locale="", csrf_token="")
     await audit(state, viewer, "sign-in", f"console ({how})")
@@ -136,7 +136,7 @@ async def link_use(
             {"error": _error(request, "too_many"), "providers": []},
             status_code=429,
         )
-    found = await consume_sign_in(state.db, token, {"link"}, state.clock.now())
+    found = await consume_sign_in(state.db, token, {"link"}, state.real_now())
     if found is None or found.actor is None or role_of(state.settings, found.actor) < Role.HELPER:
         return render(
             request,
@@ -227,7 +227,7 @@ async def oauth_start(
     nonce, verifier = new_secret(), new_secret()
     lifetime = timedelta(minutes=10)
     oauth_state = await create_sign_in(
-        state.db, chosen.name, state.clock.now(), lifetime, nonce=nonce, verifier=verifier
+        state.db, chosen.name, state.real_now(), lifetime, nonce=nonce, verifier=verifier
     )
     redirect_uri = str(request.url_for("signin_callback", provider=chosen.name))
     try:
@@ -266,7 +266,7 @@ async def oauth_callback(
     # replayed callback (a code pushed into someone else's browser) stops here
     if not sent_state or not kept or not hmac.compare_digest(sent_state, kept):
         return _refuse(request, "state_bad", 400)
-    pending = await consume_sign_in(state.db, sent_state, {chosen.name}, state.clock.now())
+    pending = await consume_sign_in(state.db, sent_state, {chosen.name}, state.real_now())
     if pending is None or pending.nonce is None or pending.verifier is None:
         return _refuse(request, "state_bad", 400)
     if not code:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import socket
+from datetime import datetime
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -113,3 +114,34 @@ def test_console_link_refuses_a_database_that_is_not_the_bots(
     assert "has no Rallybot tables, so it is not the bot's" in result.output
     assert "/signin/link/" not in result.output
     assert not elsewhere.exists()
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+async def test_a_bot_on_a_simulated_clock_keeps_real_time_for_sign_in(console: ConsoleEnv) -> None:
+    """`rallybot run --clock simulated --speed 3600` plays a day in 24 s: a session must still
+    last real hours, a link printed by `rallybot console link` (real time) must work, and the
+    audit log must say when things really happened."""
+    from datetime import timedelta
+
+    from rallybot.bot.clock import SystemClock, utcnow
+
+    server = HttpServer("127.0.0.1", 0)
+    await server.start()
+    settings = console_settings(console_url=None, http_port=server.port)
+    bot = SimpleNamespace(db=console.db, settings=settings, campaigns=load_examples())
+    await attach_to_bot(settings, server, bot, console.clock)  # type: ignore[arg-type]
+    try:
+        url = await make_link(settings, console.db, SystemClock(), MANAGER, server.port)
+        token = url.rsplit("/", 1)[1]
+        async with httpx.AsyncClient(base_url=f"{server.url}/console") as http:
+            signed = await http.post("/signin/link", data={"token": token})
+            assert signed.status_code == 303, signed.text
+            console.clock.advance(timedelta(days=2))  # two simulated days: minutes of real time
+            audit = await http.get("/api/audit")
+            assert audit.status_code == 200, audit.text
+            entries = audit.json()["entries"]
+            assert entries, audit.text
+            at = entries[0]["at"]
+            assert abs((utcnow() - datetime.fromisoformat(at)).total_seconds()) < 600, at
+    finally:
+        await server.stop()
