@@ -129,6 +129,82 @@ async def test_forged_or_stale_requests_get_401_and_change_nothing(
             await bot.shutdown()
 
 
+@pytest.mark.parametrize("forgery", ["bad-signature", "stale-timestamp"])
+async def test_forged_or_stale_clicks_and_commands_get_401(
+    endpoint: Endpoint, forgery: str
+) -> None:
+    # slack-bolt no longer checks signatures itself: the guard's check is the only one, for
+    # interactions and commands (which still go through slack-bolt) as for events.
+    click = p.block_actions(
+        user_id="U1", channel_id="C1", message_ts=p.ts_at(T0), action_id="rsvp", value="yes"
+    )
+    command = {"command": "/rallybot", "text": "me", "user_id": "U1", "channel_id": "C1"}
+    secret = "not-the-secret" if forgery == "bad-signature" else None
+    timestamp = int(time.time()) - 301 if forgery == "stale-timestamp" else None
+    poster = endpoint.poster
+    clicked = await poster.post_action(endpoint.url, click, timestamp=timestamp, secret=secret)
+    commanded = await poster.post_command(endpoint.url, command, timestamp=timestamp, secret=secret)
+    assert clicked.status_code == commanded.status_code == 401
+    await endpoint.adapter.idle()
+    assert endpoint.sink.events == []
+    assert (await poster.post_action(endpoint.url, click)).status_code == 200
+    assert len(await endpoint.sink.wait_for(1)) == 1
+
+
+async def test_an_event_is_taken_without_slack_bolt_parsing_it_again(
+    endpoint: Endpoint, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The guard checked and parsed the event: it goes straight to the translation (Bolt's
+    dispatch, its second parse and its listener matching cost most of an event)."""
+
+    async def no_bolt(*args: object, **kwargs: object) -> None:
+        raise AssertionError("an Events API event went through slack-bolt")
+
+    monkeypatch.setattr(endpoint.adapter.app, "async_dispatch", no_bolt)
+    body = p.event_callback(
+        p.reaction_added_event(
+            user="U1", reaction="tada", channel="C1", ts=p.ts_at(T0), event_ts=p.ts_at(T0, 1)
+        ),
+        event_id="Ev0DIRECT",
+        event_time=T0,
+    )
+    assert (await endpoint.poster.post_event(endpoint.url, body)).status_code == 200
+    [event] = await endpoint.sink.wait_for(1)
+    assert isinstance(event, ReactionAdded) and event.event_id == "Ev0DIRECT"
+
+
+async def test_the_bots_own_events_are_dropped_its_channel_joins_kept(endpoint: Endpoint) -> None:
+    """As slack-bolt's ``ignoring_self_events`` did: the bot's own reaction, message and
+    profile change are acknowledged and dropped; a member joining is kept, bot or not."""
+    bot_user = endpoint.fake.bot_user_id
+    ts = p.ts_at(T0)
+    own = [
+        p.event_callback(
+            p.reaction_added_event(
+                user=bot_user, reaction="eyes", channel="C1", ts=ts, event_ts=p.ts_at(T0, 1)
+            ),
+            event_id="Ev0OWNREACTION",
+            event_time=T0,
+        ),
+        p.event_callback(
+            p.message_event(user=bot_user, channel="C1", text="hi", ts=p.ts_at(T0, 2)),
+            event_id="Ev0OWNMESSAGE",
+            event_time=T0,
+        ),
+    ]
+    kept = p.event_callback(
+        p.member_joined_channel_event(user=bot_user, channel="C1", event_ts=p.ts_at(T0, 3)),
+        event_id="Ev0OWNJOIN",
+        event_time=T0,
+    )
+    for body in [*own, kept]:
+        assert (await endpoint.poster.post_event(endpoint.url, body)).status_code == 200
+    [event] = await endpoint.sink.wait_for(1)
+    await endpoint.adapter.idle()
+    assert len(endpoint.sink.events) == 1
+    assert isinstance(event, MemberJoined) and event.event_id == "Ev0OWNJOIN"
+
+
 async def test_events_become_neutral_events(endpoint: Endpoint) -> None:
     ts = p.ts_at(T0)
     events = [

@@ -56,7 +56,7 @@ from rallybot.bot.adapters.base import (
     TransientSendError,
     when_recorded,
 )
-from rallybot.bot.adapters.slack.http_guard import Ignored, Rejected, check_request
+from rallybot.bot.adapters.slack.http_guard import Accepted, Ignored, Rejected, check_request
 from rallybot.bot.adapters.slack.limits import rate_keys, slack_limiter
 from rallybot.bot.adapters.slack.profiles import is_active_member, profile_from_user
 from rallybot.bot.adapters.slack.render import (
@@ -452,6 +452,23 @@ def _retry_after(exc: SlackApiError) -> float | None:
         return 1.0
 
 
+def _acting_user(payload: Mapping[str, Any]) -> str | None:
+    """The user an event is about, found where slack-bolt looks for it (``user`` as an id or
+    an object, ``user_id``, then an edited or deleted message's author)."""
+    user = payload.get("user")
+    if isinstance(user, str):
+        return user
+    if isinstance(user, Mapping) and "id" in user:
+        return str(user["id"])
+    if "user_id" in payload:
+        return str(payload["user_id"])
+    for nested in ("message", "previous_message"):
+        inner = payload.get(nested)
+        if isinstance(inner, Mapping):
+            return _acting_user(inner)
+    return None
+
+
 class _Turn:
     """The lock that makes one member's events wait for each other, and how many do."""
 
@@ -563,9 +580,15 @@ class SlackAdapter:
             client=self.web,
             signing_secret=signing_secret or "unused-in-socket-mode",
             process_before_response=True,  # listeners return at once; our tasks do the work
-            request_verification_enabled=http_port is not None,
+            # Every HTTP request's signature and timestamp are checked once, by the guard
+            # (http_guard.check_request), before anything reads it; a second check in Bolt
+            # would cost each event another HMAC and parse and refuse nothing more.
+            request_verification_enabled=False,
         )
         self._signing_secret = signing_secret or ""
+        # The bot's own user and bot ids (auth.test at start): its own events are dropped,
+        # as slack-bolt drops them on the path it serves.
+        self._self_ids: tuple[str | None, str | None] = (None, None)
         self._register_listeners()
         self.app.error(self._on_listener_error)
         self._refusals: dict[str, tuple[float, int]] = {}  # reason -> (last logged, since)
@@ -622,6 +645,8 @@ class SlackAdapter:
                 f"cannot reach the Slack Web API at {self.web.base_url} ({exc})"
             ) from exc
         log.info("Slack: signed in as %s in %s", identity.get("user"), identity.get("team"))
+        user_id, bot_id = identity.get("user_id"), identity.get("bot_id")
+        self._self_ids = (str(user_id) if user_id else None, str(bot_id) if bot_id else None)
 
     async def stop(self) -> None:
         """Stop receiving, let the events already acknowledged finish, close the client."""
@@ -669,11 +694,45 @@ class SlackAdapter:
         if isinstance(verdict, Ignored):  # acknowledged, or Slack retries and counts a failure
             METRICS.event(PLATFORM, verdict.kind, "ignored")
             return Response(status_code=200)
+        if isinstance(verdict, Accepted) and verdict.kind.startswith("event:"):
+            # An Events API event, checked and parsed once by the guard: straight to the
+            # translation, without slack-bolt's second parse, middleware chain and listener
+            # matching (most of an event's cost on this path). Interactions, commands and
+            # the URL check still go through slack-bolt.
+            assert verdict.data is not None  # a JSON body, parsed by the guard
+            return await self._handle_event_callback(verdict.data)
         try:
             return await self._http_handler.handle(request)
         except Exception as exc:  # slack-bolt could not read a payload the guard let through
             self._log_refusal(Rejected(400, f"malformed payload ({type(exc).__name__})"))
             return Response("malformed payload", status_code=400)
+
+    async def _handle_event_callback(self, body: dict[str, Any]) -> Response:
+        """Answer an Events API request: 200 once its event is recorded (or when there is
+        nothing to record), 503 when it could not be recorded, so that Slack sends it again."""
+        if self._is_self_event(body):
+            return Response(status_code=200)
+        try:
+            await self._take_event(body)
+        except EventNotRecorded as exc:
+            log.warning("Slack request not recorded (%s): answered with an error", exc)
+            return Response("not recorded, send it again", status_code=503)
+        except Exception as exc:  # a payload the guard let through but the translation cannot
+            self._log_refusal(Rejected(400, f"malformed payload ({type(exc).__name__})"))
+            return Response("malformed payload", status_code=400)
+        return Response(status_code=200)
+
+    def _is_self_event(self, body: Mapping[str, Any]) -> bool:
+        """Whether the event is the bot's own doing (its own reaction, message or profile
+        change), which slack-bolt's ``ignoring_self_events`` drops: the same rule (the
+        event's user, or the bot id of a bot message; channel joins are kept)."""
+        user_id, bot_id = self._self_ids
+        event = body.get("event") or {}
+        if event.get("type") in ("member_joined_channel", "member_left_channel"):
+            return False
+        if bot_id is not None and event.get("bot_id") == bot_id:
+            return True
+        return user_id is not None and _acting_user(event) == user_id
 
     def _log_refusal(self, verdict: Rejected) -> None:
         """One warning per reason and minute at most: a flood of bad requests cannot fill
@@ -725,6 +784,12 @@ class SlackAdapter:
         self.app.view(re.compile("^" + re.escape(FORM_CALLBACK_PREFIX)))(self._on_view)
 
     async def _on_event(self, body: dict[str, Any], ack: AsyncAck) -> None:
+        await self._take_event(body)
+        await ack()
+
+    async def _take_event(self, body: Mapping[str, Any]) -> None:
+        """Translate an ``event_callback`` and hand its event to the sink; returns once the
+        bot has recorded it (raises :class:`EventNotRecorded` when it could not)."""
         event = event_from_callback(body, now=self.clock.now())
         if isinstance(event, ProfileChanged):  # fetch_profile answers with the new profile
             self._remember_profile(event.user.id, event.profile)
@@ -734,7 +799,6 @@ class SlackAdapter:
             # record answers an error, so that Slack retries (Bolt answers only when this
             # listener returns: process_before_response).
             await self._deliver(event, strict=True)
-        await ack()
 
     async def _on_action(self, body: dict[str, Any], ack: AsyncAck) -> None:
         trigger = body.get("trigger_id")

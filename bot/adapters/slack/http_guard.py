@@ -12,7 +12,8 @@ answers with one of
 - :class:`Ignored`: a genuine, signed request the bot does not handle (an event type it did
   not subscribe to, an interaction kind it has no listener for); Slack expects a 200, and a
   404 would make it retry and count a failure;
-- :class:`Accepted`: the request to hand to slack-bolt, with its decoded body.
+- :class:`Accepted`: the request to hand on, with its decoded body (and, for a JSON body, the
+  object already parsed, so that nothing parses it again).
 
 Nothing here logs or raises: the caller logs one line for a rejection and counts ignored
 requests in the metrics. The reasons never quote the body (it holds members' words).
@@ -122,10 +123,12 @@ class Ignored:
 
 @dataclass(frozen=True, slots=True)
 class Accepted:
-    """A well-formed request: hand ``body`` (decoded) to slack-bolt."""
+    """A well-formed request: hand ``body`` (decoded) on; ``data`` is a JSON body's object
+    as parsed here (None for a form body)."""
 
     body: str
     kind: str
+    data: dict[str, Any] | None = None
 
 
 GuardResult = Accepted | Ignored | Rejected
@@ -215,7 +218,7 @@ def _check_json(text: str, handled_events: Collection[str]) -> GuardResult:
     if kind == "url_verification":
         if not isinstance(data.get("challenge"), str):
             return Rejected(400, "url_verification without a challenge")
-        return Accepted(text, "url_verification")
+        return Accepted(text, "url_verification", data)
     if kind != "event_callback":
         return Ignored(f"envelope:{kind if isinstance(kind, str) else '?'}")
     event = data.get("event")
@@ -250,7 +253,7 @@ def _check_json(text: str, handled_events: Collection[str]) -> GuardResult:
         user = event["user"]
         if not isinstance(user.get("id"), str) or not isinstance(user.get("profile"), _OPT_DICT):
             return Rejected(400, f"{event_type} event with a malformed user")
-    return Accepted(text, f"event:{event_type}")
+    return Accepted(text, f"event:{event_type}", data)
 
 
 def _check_form(text: str, handled_interactions: Collection[str]) -> GuardResult:
