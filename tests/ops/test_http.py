@@ -96,6 +96,15 @@ async def test_a_path_is_served_once_and_the_server_stops_cleanly() -> None:
             await client.get(f"http://127.0.0.1:{port}/healthz")
 
 
+async def test_requests_are_parsed_by_httptools() -> None:
+    # uvicorn falls back to h11 (pure Python) without httptools: every Slack event, probe and
+    # console page would cost a third more of the bot's one core.
+    async with HttpServer("127.0.0.1", 0) as server:
+        assert server._server is not None
+        assert server._server.config.http_protocol_class.__name__ == "HttpToolsProtocol"
+        assert (await get(server, "/healthz")).status_code == 404
+
+
 async def test_a_busy_port_is_an_os_error() -> None:
     async with HttpServer("127.0.0.1", 0) as first:
         assert first.port is not None
