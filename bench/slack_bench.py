@@ -378,7 +378,10 @@ async def _rallybot_inbound(
         assert len(recorded_at) == len(bodies), f"{len(recorded_at)} of {len(bodies)} recorded"
         return max(recorded_at) - began, handled
     finally:
-        await adapter.stop()
+        if bot is not None:
+            await bot.shutdown()  # its replica heartbeat too, before the database is dropped
+        else:
+            await adapter.stop()
 
 
 async def inbound(db: Database, n: int, concurrency: int, members: int) -> dict[str, Any]:
