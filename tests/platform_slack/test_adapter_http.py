@@ -13,6 +13,8 @@ import pytest
 import sqlalchemy as sa
 
 from rallybot.bot.adapters.slack.adapter import SlackAdapter
+from rallybot.bot.adapters.slack.http_guard import HANDLED_EVENTS
+from rallybot.bot.adapters.slack.manifest import BOT_EVENTS
 from rallybot.bot.adapters.slack.render import LINK_ACTION_PREFIX
 from rallybot.bot.assembly import Rallybot
 from rallybot.bot.clock import SimulatedClock
@@ -20,6 +22,7 @@ from rallybot.bot.events import (
     ButtonClicked,
     CommandInvoked,
     Event,
+    HomeOpened,
     MemberJoined,
     MessageDeleted,
     MessageEdited,
@@ -480,3 +483,28 @@ async def test_a_user_change_becomes_profile_changed_and_refreshes_the_profile(
     after = await endpoint.adapter.fetch_profile("U1")
     assert after == event.profile
     assert len(endpoint.fake.calls_to("users.info")) == asked
+
+
+async def test_opening_the_home_tab_reaches_the_bot_over_http(endpoint: Endpoint) -> None:
+    """The manifest subscribes to app_home_opened and the adapter translates it: the HTTP
+    guard must let it through too, or the Home tab stays empty for every member."""
+    body = {
+        "type": "event_callback",
+        "event_id": "Ev0HOMEHTTP",
+        "event_time": T0,
+        "event": {
+            "type": "app_home_opened",
+            "user": "U1",
+            "channel": "D1",
+            "tab": "home",
+            "event_ts": p.ts_at(T0),
+        },
+    }
+    assert (await endpoint.poster.post_event(endpoint.url, body)).status_code == 200
+    [event] = await endpoint.sink.wait_for(1)
+    assert isinstance(event, HomeOpened) and event.event_id == "Ev0HOMEHTTP"
+
+
+def test_every_event_the_manifest_subscribes_to_passes_the_guard() -> None:
+    subscribed = {name.split(".")[0] for name in BOT_EVENTS}  # message.im arrives as message
+    assert subscribed <= HANDLED_EVENTS, subscribed - HANDLED_EVENTS

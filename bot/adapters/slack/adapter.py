@@ -56,7 +56,13 @@ from rallybot.bot.adapters.base import (
     TransientSendError,
     when_recorded,
 )
-from rallybot.bot.adapters.slack.http_guard import Accepted, Ignored, Rejected, check_request
+from rallybot.bot.adapters.slack.http_guard import (
+    HANDLED_EVENTS,
+    Accepted,
+    Ignored,
+    Rejected,
+    check_request,
+)
 from rallybot.bot.adapters.slack.limits import rate_keys, slack_limiter
 from rallybot.bot.adapters.slack.profiles import is_active_member, profile_from_user
 from rallybot.bot.adapters.slack.render import (
@@ -767,17 +773,9 @@ class SlackAdapter:
         return self._sink is not None and self.http_port is not None
 
     def _register_listeners(self) -> None:
-        for kind in (
-            "message",
-            "app_mention",
-            "reaction_added",
-            "reaction_removed",
-            "member_joined_channel",
-            "team_join",
-            "user_change",
-            "user_profile_changed",  # sent with user_change when an app subscribes to it
-            "app_home_opened",
-        ):
+        # The same list as the HTTP guard's: an event one knows and the other drops would work
+        # in Socket Mode and vanish over HTTP (as the Home tab once did).
+        for kind in sorted(HANDLED_EVENTS):
             self.app.event(kind)(self._on_event)
         self.app.action(re.compile(".*"))(self._on_action)
         self.app.command(self.command)(self._on_command)

@@ -55,6 +55,7 @@ HANDLED_EVENTS = frozenset(
         "team_join",
         "user_change",
         "user_profile_changed",
+        "app_home_opened",
     }
 )
 """Event types the adapter listens to; any other is acknowledged and dropped."""
