@@ -74,6 +74,7 @@ __all__ = [
     "search_members",
     "step_label",
     "step_rows",
+    "step_title",
 ]
 
 PREVIEW_SUFFIX = ".preview"
@@ -221,10 +222,13 @@ def _words_of(campaign: Campaign, step: Step, locale: str | None) -> tuple[str, 
 def step_label(campaign: Campaign, step: Step, locale: str | None) -> str:
     """What a confirmation calls a step: its title (and which reminder it is), else the
     first words of its message, in ``locale``; its id when it has neither."""
-    title, detail, extract = _words_of(campaign, step, locale)
-    if title and detail:
-        return f"{title} ({detail})"
-    return title or extract or step.id
+    return step_title(campaign, step, locale) or _words_of(campaign, step, locale)[2] or step.id
+
+
+def step_title(campaign: Campaign, step: Step, locale: str | None) -> str:
+    """A step's title (and which reminder it is) in ``locale``; empty when it has none."""
+    title, detail, _extract = _words_of(campaign, step, locale)
+    return f"{title} ({detail})" if title and detail else title
 
 
 def _schedule(step: Step) -> str:

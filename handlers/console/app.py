@@ -24,7 +24,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Mount, Route
 
 from rallybot.bot.config import Settings
-from rallybot.handlers.console import signin
+from rallybot.handlers.console import names, signin  # noqa: F401 (names: the pages' globals)
 from rallybot.handlers.console.kit import (
     ConsoleState,
     NotSignedIn,

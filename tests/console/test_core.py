@@ -97,7 +97,7 @@ async def test_roles(
     member = await as_member.get("/audit")
     assert member.status_code == 403
     # Mel's locale is French: the refusal says who she is and why, in her language
-    assert "Mel Member" in member.text and "réservée aux animateurs" in member.text
+    assert "Mel Member" in member.text and "réservée aux community managers" in member.text
     assert (await as_member.get("/api/audit")).status_code == 403
     home = await as_member.get("/")
     assert home.status_code == 403

@@ -96,9 +96,7 @@ async def test_a_french_manager_reads_french_everywhere(
     # an unknown member, in French and without the member-text marks
     assert '<p class="error">Je ne connais pas @nobody.</p>' in got["confirm nobody"].text
     # a language by its name, in the timeline and in the preview's confirmation
-    assert (
-        "<td>anglais</td>" in got["/timeline"].text and "<td>en</td>" not in got["/timeline"].text
-    )
+    assert '">anglais</td>' in got["/timeline"].text and '">en</td>' not in got["/timeline"].text
     # the preview's language by its name
     preview = got["preview sent"].text
     assert "(français) est en route vers vous" in preview and "(fr)" not in preview
@@ -109,9 +107,12 @@ async def test_a_french_manager_reads_french_everywhere(
     indicators = got["/indicators"].text
     assert "<span>Téléchargements :</span>" in indicators
     assert "Médiane 0,0" in indicators
-    # a one-off post: no occurrence id beside it
-    row = re.search(r'<th scope="row">connect-launch / teaser-4 ?(.*?)</th>', indicators)
-    assert row is not None and row.group(1) == "", row
+    # a one-off post: by its words and its campaign's title, no id, no occurrence beside it
+    row = re.search(
+        r'<th scope="row">([^<]*) <span class="muted reach-of">(.*?)</span></th>', indicators
+    )
+    assert row is not None and row.group(2) == "Connect launch", row
+    assert "A question about Connect?" in row.group(1) and "teaser-4" not in row.group(1)
     assert "ligne 4, colonne 5 :</a> <strong>Erreur</strong>" in got["draft checked"].text
     # the downloaded report: French headings, its time in the console's zone, named
     report = got["/indicators/report.html"].text

@@ -38,8 +38,10 @@ async def test_campaigns_page_shows_each_campaign_and_its_next_sends(
     page = await as_manager.get("/campaigns")
     assert page.status_code == 200
     assert "Connect launch" in page.text and "(connect-launch)" in page.text
-    assert "teaser-3" in page.text  # the next send, on 1 September: D-14
-    assert "Pause connect-launch" in page.text
+    # the next send, on 1 September (D-14), by its words, not its id
+    assert "· It is called **Connect**. Our company social network opens on" in page.text
+    assert "· teaser-3 →" not in page.text
+    assert "Pause “Connect launch”" in page.text and "Pause connect-launch" not in page.text
     api = (await as_manager.get("/api/campaigns")).json()
     [campaign] = api["campaigns"]
     assert campaign["status"] == "active" and campaign["loaded"] is True
@@ -60,7 +62,7 @@ async def test_pause_and_resume_need_the_csrf_token_and_are_audited(
     assert done.status_code == 303
     assert await _status(console) == CampaignStatus.paused.value
     page = await as_manager.get(done.headers["location"])
-    assert "is paused" in page.text and "Resume connect-launch" in page.text
+    assert "is paused" in page.text and "Resume “Connect launch”" in page.text
     resumed = await as_manager.post(
         f"/api/campaigns/{CAMPAIGN}/resume", headers=as_manager.csrf_header()
     )

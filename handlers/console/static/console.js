@@ -20,3 +20,16 @@ document.addEventListener("htmx:afterSettle", function (event) {
     heading.focus();
   }
 });
+// A file field (templates/file_field.html): the chosen file's name, in place of the words
+// "no file chosen" of the page's language.
+document.addEventListener("change", function (event) {
+  const input = event.target;
+  if (!(input instanceof HTMLInputElement) || input.type !== "file" || !input.dataset.fileName) {
+    return;
+  }
+  const shown = document.getElementById(input.dataset.fileName);
+  if (shown) {
+    const names = Array.from(input.files || [], function (file) { return file.name; });
+    shown.textContent = names.length ? names.join(", ") : (shown.dataset.none || "");
+  }
+});

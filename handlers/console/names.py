@@ -1,0 +1,93 @@
+"""What the pages call campaigns, steps and sends, in words instead of the files' ids: a
+campaign by its title, a step by its title or the first words of its message (as the Act
+page names it), a preview by the person it went to, a send made now by "sent now".
+
+They are template globals: ``campaign_name(id)``, ``step_name(campaign_id, step_id)``,
+``step_title(campaign_id, step_id)`` (empty without a title), ``is_preview(campaign_id)``,
+``occurrence_words(occurrence)``."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from jinja2 import pass_context
+from jinja2.runtime import Context
+
+from rallybot.campaigns.schema import Campaign
+from rallybot.handlers.console.act_services import PREVIEW_SUFFIX, step_label, step_title
+from rallybot.handlers.console.kit import console_state, templates
+from rallybot.handlers.console.words import gettext, when
+
+__all__ = ["campaign_of", "occurrence_words"]
+
+
+def campaign_of(context: Context, campaign_id: str) -> Campaign | None:
+    """The loaded campaign of ``campaign_id`` (a preview's too), if any."""
+    request = context.get("request")
+    if request is None:
+        return None
+    return console_state(request).campaigns().get(campaign_id.removesuffix(PREVIEW_SUFFIX))
+
+
+@pass_context
+def _campaign_name(context: Context, campaign_id: str) -> str:
+    """A campaign's title (its id when it is not loaded, or has none)."""
+    campaign = campaign_of(context, campaign_id)
+    return (campaign.spec.title if campaign is not None else "") or campaign_id
+
+
+@pass_context
+def _step_name(context: Context, campaign_id: str, step_id: str) -> str:
+    """A step's title, else the first words of its message, in the page's language; its id
+    when the campaign or the step is not loaded."""
+    campaign = campaign_of(context, campaign_id)
+    step = campaign.step(step_id) if campaign is not None else None
+    if campaign is None or step is None:
+        return step_id
+    return step_label(campaign, step, context.get("locale"))
+
+
+@pass_context
+def _step_title(context: Context, campaign_id: str, step_id: str) -> str:
+    """A step's title in the page's language; empty when it has none (the page names it by
+    its message's words then)."""
+    campaign = campaign_of(context, campaign_id)
+    step = campaign.step(step_id) if campaign is not None else None
+    if campaign is None or step is None:
+        return ""
+    return step_title(campaign, step, context.get("locale"))
+
+
+def _is_preview(campaign_id: str) -> bool:
+    """Whether a delivery is a preview sent to a community manager."""
+    return campaign_id.endswith(PREVIEW_SUFFIX)
+
+
+def occurrence_words(occurrence: str, locale: str | None, dates: bool = True) -> str:
+    """Which send of a step a delivery is, for people: nothing for the step's one send,
+    "sent now" for a send made now, "preview" for a preview; a recurring step's day as a
+    date in ``locale`` (nothing without ``dates``: a page that shows the day already)."""
+    if occurrence == "once" or (not dates and occurrence[:1].isdigit()):
+        return ""
+    if occurrence.startswith("now-"):
+        # Translators: a send of a step made by hand ("Send now"), not at its time.
+        return gettext(locale, "sent now")
+    if occurrence.startswith("preview-"):
+        # Translators: a step's message sent to a community manager alone, to see it.
+        return gettext(locale, "preview")
+    try:
+        return when(date.fromisoformat(occurrence), locale, form="date")
+    except ValueError:
+        return occurrence
+
+
+@pass_context
+def _occurrence_words(context: Context, occurrence: str, dates: bool = True) -> str:
+    return occurrence_words(occurrence, context.get("locale"), dates)
+
+
+templates.env.globals.setdefault("campaign_name", _campaign_name)
+templates.env.globals.setdefault("step_name", _step_name)
+templates.env.globals.setdefault("step_title", _step_title)
+templates.env.globals.setdefault("is_preview", _is_preview)
+templates.env.globals.setdefault("occurrence_words", _occurrence_words)
