@@ -1,7 +1,7 @@
 """Every console page on a phone (375 x 740) in headless Chromium (Debian's, driven by
 Playwright), in French: nothing scrolls sideways, neither the page nor a table or a box in
 it; wide tables are stacked rows, each cell under its column's name; the Act page's buttons
-and the calendar's Sunday are on the screen."""
+and the calendar's Sunday are on the screen; the file field speaks French."""
 
 from __future__ import annotations
 
@@ -54,7 +54,7 @@ async def test_every_page_fits_a_phone(
     async with async_playwright() as p:
         browser = await p.chromium.launch(executable_path=chromium, args=["--no-sandbox"])
         try:
-            context = await browser.new_context(locale="fr-FR", viewport=PHONE)
+            context = await browser.new_context(locale="en-US", viewport=PHONE)
             page = await context.new_page()
             watch_page(page, browser_errors)
             await page.goto(link)
@@ -108,5 +108,25 @@ async def test_every_page_fits_a_phone(
             text = await page.locator("table.timeline").inner_text()
             assert "connect-launch.preview" not in text and "Connect launch" in text
             assert "aperçu pour Morgan Manager" in text and "envoyé maintenant" in text
+
+            # The roster's file field, in French in this English-speaking browser: reached
+            # with the keyboard, named by its label, the chosen file's name shown.
+            await page.goto(f"{url}/members")
+            field = page.get_by_label("Fichier de la liste")
+            assert await field.get_attribute("type") == "file"
+            await page.locator("#roster-dates").focus()  # the field before it, backwards
+            await page.keyboard.press("Shift+Tab")
+            await page.keyboard.press("Shift+Tab")
+            assert await page.evaluate("document.activeElement.id") == "roster-file"
+            button = page.locator("label.file-button")
+            assert await button.inner_text() == "Choisir un fichier…"
+            assert await button.evaluate("b => getComputedStyle(b).outlineStyle") == "solid"
+            shown = page.locator("#roster-file-name")
+            assert await shown.inner_text() == "Aucun fichier choisi"
+            await field.set_input_files(
+                files=[{"name": "pilote.csv", "mimeType": "text/csv", "buffer": b"id\n"}]
+            )
+            assert await shown.inner_text() == "pilote.csv"
+            assert await page.evaluate(SIDEWAYS) == []
         finally:
             await browser.close()
