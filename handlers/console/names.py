@@ -66,8 +66,9 @@ def _is_preview(campaign_id: str) -> bool:
 def occurrence_words(occurrence: str, locale: str | None, dates: bool = True) -> str:
     """Which send of a step a delivery is, for people: nothing for the step's one send,
     "sent now" for a send made now, "preview" for a preview; a recurring step's day as a
-    date in ``locale`` (nothing without ``dates``: a page that shows the day already)."""
-    if occurrence == "once" or (not dates and occurrence[:1].isdigit()):
+    date in ``locale`` (nothing without ``dates``: a page that shows the day already);
+    nothing for the bot's other marks."""
+    if occurrence == "once":
         return ""
     if occurrence.startswith("now-"):
         # Translators: a send of a step made by hand ("Send now"), not at its time.
@@ -76,9 +77,10 @@ def occurrence_words(occurrence: str, locale: str | None, dates: bool = True) ->
         # Translators: a step's message sent to a community manager alone, to see it.
         return gettext(locale, "preview")
     try:
-        return when(date.fromisoformat(occurrence), locale, form="date")
+        day = date.fromisoformat(occurrence)
     except ValueError:
-        return occurrence
+        return ""  # another of the bot's own marks ("thread"...): nothing a person needs
+    return when(day, locale, form="date") if dates else ""
 
 
 @pass_context

@@ -249,8 +249,10 @@ async def test_a_drafts_direct_messages_show_the_recipients_own_time_apart(
         "/drafts", data={"csrf_token": as_manager.csrf, "text": DM_DRAFT, "kind": "auto"}
     )
     assert page.status_code == 200
-    row = re.search(r'<table class="draft-timeline">.*?<tbody>\s*<tr>(.*?)</tr>', page.text, re.S)
+    row = re.search(
+        r'<table class="draft-timeline stack">.*?<tbody>\s*<tr>(.*?)</tr>', page.text, re.S
+    )
     assert row is not None, page.text
-    when_cell, their_cell = re.findall(r"<td>(.*?)</td>", row.group(1), re.S)[:2]
+    when_cell, their_cell = re.findall(r"<td[^>]*>(.*?)</td>", row.group(1), re.S)[:2]
     assert 'datetime="2026-10-01T16:00:00+02:00"' in when_cell and "London" not in when_cell
     assert 'datetime="2026-10-01T15:00:00+01:00"' in their_cell and "Europe/London" in their_cell

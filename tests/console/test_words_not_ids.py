@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
+from rallybot.storage.challenge_models import ChallengeSubmission
 from rallybot.storage.models import CampaignState, Member
 from rallybot.storage.outbox import insert_deliveries
 from tests.console.conftest import ConsoleClient, ConsoleEnv
@@ -84,6 +85,7 @@ async def test_sends_and_steps_by_their_words(as_manager: ConsoleClient) -> None
     reach = (await as_manager.get("/indicators")).text
     assert NOW_ID not in reach and "connect-launch / " not in reach
     assert "Connect launch · envoyé maintenant" in reach
+    assert "Connect launch · 21 août 2026" in reach  # a send of several, by its day
     assert "Trouver" not in reach  # the English campaign's words, not another's
     assert "Find an expert in two minutes" in reach
 
@@ -111,3 +113,29 @@ async def test_file_fields_speak_the_pages_language(as_manager: ConsoleClient) -
         assert f"{name}Aucun fichier choisi</span>" in text
         # the input itself stays, named by the field's own label
         assert f'aria-labelledby="{field}-label"' in text
+
+
+@pytest.mark.usefixtures("french")
+async def test_filters_and_evidence_by_their_names(
+    console: ConsoleEnv, as_manager: ConsoleClient
+) -> None:
+    option = '<option value="connect-launch">Connect launch</option>'
+    assert option in (await as_manager.get("/timeline")).text
+    assert option in (await as_manager.get("/indicators")).text
+    async with console.db.session() as session:
+        member = (
+            await session.execute(sa.select(Member.id).where(Member.platform_user_id == "UMEMBER"))
+        ).scalar_one()
+        evidence = ChallengeSubmission(
+            challenge="connect-launch/photo",
+            member_id=member,
+            text="my desk",
+            submitted_at=console.clock.now(),
+        )
+        session.add(evidence)
+        await session.flush()
+        number = evidence.id
+    approvals = (await as_manager.get("/approvals")).text
+    assert "1 preuve en attente." in approvals
+    assert f"#{number}" not in approvals
+    assert 'aria-label="Approuver : Mel Member, ' in approvals
