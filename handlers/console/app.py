@@ -25,6 +25,7 @@ from starlette.routing import Mount, Route
 
 from rallybot.bot.config import Settings
 from rallybot.handlers.console import names, signin  # noqa: F401 (names: the pages' globals)
+from rallybot.handlers.console.address import PublicAddress, here
 from rallybot.handlers.console.kit import (
     ConsoleState,
     NotSignedIn,
@@ -99,6 +100,8 @@ def create_app(state: ConsoleState, *, providers: list[Provider] | None = None) 
     )
     app.state.login_limiter = LoginLimiter(state)
     app.add_middleware(SecurityMiddleware, https=secure)
+    # outermost: the error pages the security layer renders link to the public address too
+    app.add_middleware(PublicAddress, base=state.settings.console_url)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.include_router(signin.router, include_in_schema=False)
     for page in PAGES:
@@ -122,8 +125,7 @@ def create_app(state: ConsoleState, *, providers: list[Provider] | None = None) 
                 {"detail": gettext(console_state(request).settings.locale, "Please sign in.")},
                 status_code=401,
             )
-        target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
-        url = request.url_for("signin").include_query_params(next=target)
+        url = request.url_for("signin").include_query_params(next=here(request))
         return RedirectResponse(str(url), status_code=303)
 
     @app.exception_handler(StarletteHTTPException)

@@ -231,10 +231,13 @@ def render(
     ``RALLYBOT_LOCALE``): its template's ``_()`` and ``ngettext()`` read the console's
     catalogs for that language."""
     locale = viewer.locale if viewer else console_state(request).settings.locale
+    here = request.url.path.removeprefix(request.scope.get("root_path", "") or "")
     nav = [
         {
             "title": gettext(locale, page.title),
             "url": request.url_for(page.name),
+            # compared inside the console: the URL may carry a proxy's prefix
+            "current": request.app.url_path_for(page.name) == here,
         }
         for page in _pages(request)
         if viewer is not None and viewer.role >= page.role

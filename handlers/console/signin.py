@@ -10,12 +10,13 @@ from __future__ import annotations
 import hmac
 import logging
 from datetime import timedelta
-from typing import Annotated
+from typing import Annotated, Any
 from urllib.parse import urlsplit
 
 from fastapi import APIRouter, Depends, Form, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
+from rallybot.handlers.console.address import cookie_path, public_root
 from rallybot.handlers.console.kit import (
     COOKIE,
     ConsoleState,
@@ -56,8 +57,10 @@ def safe_next(target: str | None, request: Request) -> str:
     if not target:
         return home
     parts = urlsplit(target)
-    root = request.scope.get("root_path", "") or ""
+    root = public_root(request)
     if parts.scheme or parts.netloc or not target.startswith(f"{root}/") or "\\" in target:
+        return home
+    if ".." in parts.path.split("/"):  # a browser would leave the console's path
         return home
     return target
 
@@ -84,7 +87,7 @@ def set_session_cookie(
         COOKIE,
         token,
         max_age=int(lifetime.total_seconds()),
-        path=(request.scope.get("root_path", "") or "") + "/",
+        path=cookie_path(request),
         secure=request.app.state.secure_cookies,
         httponly=True,
         samesite="lax",
@@ -106,12 +109,23 @@ async def signin_page(
     if viewer is not None and viewer.role >= Role.HELPER:
         return RedirectResponse(safe_next(next, request), status_code=303)
     providers = request.app.state.providers
-    return render(
-        request,
-        None,
-        "signin.html",
-        {"providers": providers, "next": safe_next(next, request)},
-    )
+    target = safe_next(next, request)
+    response = render(request, None, "signin.html", {"providers": providers, "next": target})
+    if next:
+        # a one-time link opened later in this browser goes on to the page asked for
+        response.set_cookie(NEXT_COOKIE, target, **_cookie(request, timedelta(hours=1)))
+    return response
+
+
+def _cookie(request: Request, lifetime: timedelta) -> dict[str, Any]:
+    """The attributes of the sign-in's short-lived cookies."""
+    return {
+        "path": cookie_path(request),
+        "max_age": int(lifetime.total_seconds()),
+        "secure": request.app.state.secure_cookies,
+        "httponly": True,
+        "samesite": "lax",  # sent on the platform's redirect back (a top-level navigation)
+    }
 
 
 @router.get("/signin/link/{token}", name="signin_link", response_class=HTMLResponse)
@@ -145,7 +159,10 @@ async def link_use(
             {"error": _error(request, "link_bad")},
             status_code=400,
         )
-    return await start_session(request, state, found.actor, "link", str(request.url_for("home")))
+    target = safe_next(request.cookies.get(NEXT_COOKIE), request)
+    response = await start_session(request, state, found.actor, "link", target)
+    response.delete_cookie(NEXT_COOKIE, path=cookie_path(request))
+    return response
 
 
 @router.post("/signout", name="signout")
@@ -160,7 +177,7 @@ async def signout(
         await delete_session(state.db, token)
         await audit(state, viewer, "sign-out", "console")
     response = RedirectResponse(str(request.url_for("signin")), status_code=303)
-    response.delete_cookie(COOKIE, path=(request.scope.get("root_path", "") or "") + "/")
+    response.delete_cookie(COOKIE, path=cookie_path(request))
     return response
 
 
@@ -207,7 +224,7 @@ def _refuse(request: Request, error: str, status: int, /, **values: object) -> R
         {"error": _error(request, error, **values), "providers": []},
         status_code=status,
     )
-    root = (request.scope.get("root_path", "") or "") + "/"
+    root = cookie_path(request)
     response.delete_cookie(STATE_COOKIE, path=root)
     response.delete_cookie(NEXT_COOKIE, path=root)
     return response
@@ -235,14 +252,7 @@ async def oauth_start(
     except SignInFailed as exc:
         return _refuse(request, "provider_failed", 502, why=str(exc))
     response = RedirectResponse(url, status_code=303)
-    root = (request.scope.get("root_path", "") or "") + "/"
-    cookie = {
-        "path": root,
-        "max_age": int(lifetime.total_seconds()),
-        "secure": request.app.state.secure_cookies,
-        "httponly": True,
-        "samesite": "lax",  # sent on the platform's redirect back (a top-level navigation)
-    }
+    cookie = _cookie(request, lifetime)
     response.set_cookie(STATE_COOKIE, oauth_state, **cookie)
     response.set_cookie(NEXT_COOKIE, safe_next(next, request), **cookie)
     return response
@@ -283,7 +293,7 @@ async def oauth_callback(
         return _refuse(request, "not_allowed", 403, platform=chosen.name.title(), key=key)
     target = safe_next(request.cookies.get(NEXT_COOKIE), request)
     response = await start_session(request, state, key, chosen.name, target)
-    root = (request.scope.get("root_path", "") or "") + "/"
+    root = cookie_path(request)
     response.delete_cookie(STATE_COOKIE, path=root)
     response.delete_cookie(NEXT_COOKIE, path=root)
     return response
