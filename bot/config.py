@@ -291,6 +291,11 @@ class Settings(BaseSettings):
     # the address people type, behind a reverse proxy (https://bot.example.com/console): the
     # sign-in redirects and one-time links use it; https makes the session cookie Secure
     console_url: str | None = Field(default=None, validation_alias=_env("RALLYBOT_CONSOLE_URL"))
+    # HSTS on an https console covers the host's subdomains too (every site under it must
+    # then be HTTPS for a year): only when the administrator asks
+    console_hsts_subdomains: bool = Field(
+        default=False, validation_alias=_env("RALLYBOT_CONSOLE_HSTS_SUBDOMAINS")
+    )
     console_session_hours: float = Field(
         default=12.0, gt=0, le=24 * 30, validation_alias=_env("RALLYBOT_CONSOLE_SESSION_HOURS")
     )

@@ -9,6 +9,8 @@ modules listed in :data:`rallybot.handlers.console.pages.PAGES`.
 
 from __future__ import annotations
 
+import logging
+import time
 from http import HTTPStatus
 from pathlib import Path
 from typing import Any
@@ -19,9 +21,11 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, PlainTextResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from markupsafe import Markup, escape
+from sqlalchemy import exc as sa_exc
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Mount, Route
+from starlette.types import Scope
 
 from rallybot.bot.config import Settings
 from rallybot.handlers.console import names, signin  # noqa: F401 (names: the pages' globals)
@@ -42,6 +46,8 @@ from rallybot.handlers.console.security import LoginLimiter, SecurityMiddleware,
 from rallybot.handlers.console.words import gettext, ngettext
 
 __all__ = ["PREFIX", "console_url", "create_app", "standalone_app"]
+
+log = logging.getLogger("rallybot.console")
 
 #: Where the console lives on its server.
 PREFIX = "/console"
@@ -99,7 +105,12 @@ def create_app(state: ConsoleState, *, providers: list[Provider] | None = None) 
         providers if providers is not None else providers_from_settings(state.settings)
     )
     app.state.login_limiter = LoginLimiter(state)
-    app.add_middleware(SecurityMiddleware, https=secure)
+    app.add_middleware(
+        SecurityMiddleware,
+        https=secure,
+        hsts_subdomains=state.settings.console_hsts_subdomains,
+        error_page=_FailurePage(),
+    )
     # outermost: the error pages the security layer renders link to the public address too
     app.add_middleware(PublicAddress, base=state.settings.console_url)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
@@ -157,6 +168,70 @@ def create_app(state: ConsoleState, *, providers: list[Provider] | None = None) 
         return _forbidden(request, _bad_fields(viewer, request, fields), status_code=422)
 
     return app
+
+
+class _FailurePage:
+    """The answer to an unhandled error: 503 when the database does not answer, else 500; a
+    page in the reader's language, or JSON under ``/api``. The log gets one line per failure;
+    the traceback at most once a minute for each kind of error (an outage fails every
+    request: a traceback each would flood the log)."""
+
+    TRACEBACK_EVERY = 60.0
+
+    def __init__(self) -> None:
+        self.last_traceback: dict[str, float] = {}
+
+    async def __call__(self, scope: Scope, exc: Exception) -> Response:
+        request = Request(scope)
+        unavailable = _database_down(exc)
+        status = 503 if unavailable else 500
+        kind = type(exc).__name__
+        now = time.monotonic()
+        shown = now - self.last_traceback.get(kind, -self.TRACEBACK_EVERY) >= self.TRACEBACK_EVERY
+        if shown:
+            self.last_traceback[kind] = now
+        # the exception's name only: its text may quote a query's values
+        log.error(
+            "console: %s %s answered %d (%s)",
+            request.method,
+            _route_of(request),
+            status,
+            "database unavailable" if unavailable else kind,
+            exc_info=exc if shown else None,
+        )
+        viewer = getattr(request.state, "viewer", None)
+        locale = _locale_of(viewer, request)
+        message = (
+            gettext(locale, "The database is not answering. Try again in a minute.")
+            if unavailable
+            else gettext(locale, "The console could not answer this request.")
+        )
+        if _is_api(request):
+            return JSONResponse({"detail": message}, status_code=status)
+        try:
+            return _forbidden(request, message, status_code=status)
+        except Exception:  # the page itself cannot be drawn: the words alone
+            return PlainTextResponse(message, status_code=status)
+
+
+def _database_down(exc: BaseException) -> bool:
+    """Whether ``exc`` says the database cannot be reached (not a bug of a page)."""
+    if isinstance(exc, sa_exc.DBAPIError) and (
+        exc.connection_invalidated
+        or isinstance(exc, sa_exc.OperationalError | sa_exc.InterfaceError)
+    ):
+        return True
+    if isinstance(exc, sa_exc.TimeoutError | ConnectionError | TimeoutError):
+        return True
+    cause = exc.__cause__ or exc.__context__
+    return cause is not None and cause is not exc and _database_down(cause)
+
+
+def _route_of(request: Request) -> str:
+    """The route's template (``/members/{member_id}``), not the path: paths carry tokens."""
+    route = request.scope.get("route")
+    path = getattr(route, "path", None)
+    return str(path) if path else "-"
 
 
 def _forbidden(request: Request, message: str, *, status_code: int = 403) -> Response:

@@ -3,7 +3,10 @@
 - Every response carries a content security policy without inline scripts or styles
   (``script-src 'self'``: htmx and ``console.js`` are files of the package), refuses to be
   framed, forbids MIME sniffing and sends no referrer outside the console.
-- A request body larger than :data:`MAX_BODY` is refused (413) before it is read whole.
+- No page or API answer is kept in a cache (:data:`NO_STORE`): they carry personal data.
+- A request body larger than :data:`MAX_BODY` is refused (413) before it is read whole,
+  whether it announces its length or comes in chunks.
+- An unhandled error answers with a page (or JSON) of the app, with these headers.
 - Every state-changing request (not GET/HEAD/OPTIONS) must carry the session's CSRF token, in
   the ``X-CSRF-Token`` header (htmx and the API) or the ``csrf_token`` form field (plain
   forms); only the sign-in routes, which carry their own single-use secret, are exempt.
@@ -15,11 +18,13 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
 
 import sqlalchemy as sa
 from fastapi import HTTPException, Request
 from starlette.datastructures import MutableHeaders
+from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from rallybot.handlers.console.kit import ConsoleState, current_viewer
@@ -31,6 +36,7 @@ from rallybot.storage.secret import server_secret
 __all__ = [
     "CSP",
     "MAX_BODY",
+    "NO_STORE",
     "SECURITY_HEADERS",
     "CsrfFailed",
     "LoginLimiter",
@@ -70,17 +76,43 @@ _ATTEMPTS = table_of(ConsoleLoginAttempt)
 _SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
+#: Pages and API answers may carry members' names and words: no cache keeps them (the Back
+#: button after Sign out shows nothing); static files may be cached.
+NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
+
+#: What the console answers when it fails: (scope, exception) -> a response of the app.
+ErrorPage = Callable[[Scope, Exception], Awaitable[Response]]
+
+
 class _TooLarge(Exception):
     pass
 
 
 class SecurityMiddleware:
-    """ASGI middleware: the security headers on every response, the body size limit."""
+    """ASGI middleware: the security headers on every response (errors included), no cache
+    for anything but static files, the body size limit, HEAD answered as GET without a body.
 
-    def __init__(self, app: ASGIApp, *, max_body: int = MAX_BODY, https: bool = False) -> None:
+    Args:
+        https: the console's public address is https: send HSTS.
+        hsts_subdomains: HSTS covers the host's subdomains too (only when asked: it forces
+            HTTPS on every site under the host for a year).
+        error_page: the answer to an unhandled exception (else a plain 500).
+    """
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        max_body: int = MAX_BODY,
+        https: bool = False,
+        hsts_subdomains: bool = False,
+        error_page: ErrorPage | None = None,
+    ) -> None:
         self.app = app
         self.max_body = max_body
         self.https = https
+        self.hsts = "max-age=31536000" + ("; includeSubDomains" if hsts_subdomains else "")
+        self.error_page = error_page
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -91,29 +123,41 @@ class SecurityMiddleware:
         if length.isdigit() and int(length) > self.max_body:
             await self._refuse(send)
             return
+        head = scope["method"] == "HEAD"
+        if head:  # every page and API read answers HEAD: the GET's headers, no body
+            scope["method"] = "GET"
+        inside = scope["path"].removeprefix(scope.get("root_path", "") or "")
+        cacheable = inside.startswith("/static/")
         received = 0
         started = False
+        too_large = False
 
         async def limited_receive() -> Message:
-            nonlocal received
+            nonlocal received, too_large
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
                 if received > self.max_body:
+                    too_large = True
                     raise _TooLarge
             return message
 
         async def send_with_headers(message: Message) -> None:
             nonlocal started
+            if too_large:
+                return  # the app's answer to a body it could not read whole: 413 below
             if message["type"] == "http.response.start":
                 started = True
                 response_headers = MutableHeaders(scope=message)
                 for name, value in SECURITY_HEADERS.items():
                     response_headers.setdefault(name, value)
+                if not cacheable:
+                    for name, value in NO_STORE.items():
+                        response_headers[name] = value
                 if self.https:
-                    response_headers.setdefault(
-                        "Strict-Transport-Security", "max-age=31536000; includeSubDomains"
-                    )
+                    response_headers.setdefault("Strict-Transport-Security", self.hsts)
+            elif head and message["type"] == "http.response.body":
+                message = {**message, "body": b""}
             await send(message)
 
         try:
@@ -121,6 +165,13 @@ class SecurityMiddleware:
         except _TooLarge:
             if started:
                 raise
+        except Exception as exc:
+            if started or self.error_page is None:
+                raise
+            response = await self.error_page(scope, exc)
+            await response(scope, receive, send_with_headers)
+            return
+        if too_large and not started:
             await self._refuse(send)
 
     @staticmethod
@@ -128,6 +179,7 @@ class SecurityMiddleware:
         body = b"Request body too large."
         headers = [(b"content-type", b"text/plain; charset=utf-8")]
         headers += [(k.lower().encode(), v.encode()) for k, v in SECURITY_HEADERS.items()]
+        headers += [(k.lower().encode(), v.encode()) for k, v in NO_STORE.items()]
         headers.append((b"content-length", str(len(body)).encode()))
         await send({"type": "http.response.start", "status": 413, "headers": headers})
         await send({"type": "http.response.body", "body": body})
