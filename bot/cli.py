@@ -2363,12 +2363,10 @@ def console_serve(
     settings = _settings()
     bind_host = host or settings.console_host or settings.http_host
     bind_port = port or settings.console_port or settings.http_port
-    if settings.console_url is None:  # links and redirects name the address served here
-        shown = "127.0.0.1" if bind_host in {"0.0.0.0", "::", ""} else bind_host
-        shown = f"[{shown}]" if ":" in shown else shown
-        settings = settings.model_copy(
-            update={"console_url": f"http://{shown}:{bind_port}{PREFIX}"}
-        )
+    # without RALLYBOT_CONSOLE_URL, pages link and redirect by path: whatever address people
+    # use reaches it; the line below says the address really bound (0.0.0.0: every interface)
+    bound = f"[{bind_host}]" if ":" in bind_host else bind_host
+    shown_url = settings.console_url or f"http://{bound}:{bind_port}{PREFIX}"
     _check_schema(settings)
     configure_logging(settings.log_level, settings.log_format, [])
 
@@ -2386,7 +2384,7 @@ def console_serve(
                 server_header=False,
             )
             serving = i18n.gettext(_words(settings), "Console on {url}/ (Ctrl-C stops it)")
-            out.print(serving.format(url=settings.console_url), markup=False, soft_wrap=True)
+            out.print(serving.format(url=shown_url), markup=False, soft_wrap=True)
             await uvicorn.Server(config).serve()
         finally:
             await db.dispose()

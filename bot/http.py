@@ -115,6 +115,17 @@ class HttpServer:
         host = "127.0.0.1" if self.host in {"0.0.0.0", ""} else self.host
         return f"http://{host}:{self.port}"
 
+    @property
+    def listening(self) -> str:
+        """The address really bound, as a URL (``http://0.0.0.0:8080`` on every interface)."""
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"http://{host}:{self.port}"
+
+    def served(self) -> str:
+        """The paths served so far, for the logs (``/healthz /readyz /metrics /console``)."""
+        paths = [str(getattr(route, "path", "")) or "/" for route in self.routes]
+        return " ".join(paths) or "nothing yet"
+
     async def start(self) -> None:
         """Bind the port and serve; raises OSError when the port cannot be bound."""
         if self._task is not None:
@@ -143,7 +154,7 @@ class HttpServer:
                 await self._task
                 raise OSError(f"the HTTP server on {self.host}:{self.port} did not start")
             await asyncio.sleep(0.01)
-        log.info("HTTP server on %s (probes: /healthz /readyz, metrics: /metrics)", self.url)
+        log.info("HTTP server listening on %s, serving %s", self.listening, self.served())
 
     async def stop(self) -> None:
         """Finish the requests under way and close the port."""

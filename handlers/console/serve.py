@@ -68,7 +68,7 @@ async def attach_to_bot(
             )
             return None
         server.mount(PREFIX, app)  # unnamed: the pages find their routes by their own names
-        log.info("console on %s%s", server.url, PREFIX)
+        log.info("console on %s%s%s", server.listening, PREFIX, _shown_at(settings))
         return None
     assert settings.console_port is not None
     own_server = HttpServer(settings.console_host or settings.http_host, settings.console_port)
@@ -84,8 +84,18 @@ async def attach_to_bot(
             exc.strerror or exc,
         )
         return None
-    log.info("console on %s%s", own_server.url, PREFIX)
+    log.info(
+        "console listening on %s, serving %s%s",
+        own_server.listening,
+        own_server.served(),
+        _shown_at(settings),
+    )
     return own_server
+
+
+def _shown_at(settings: Settings) -> str:
+    """Where people see the console, when a proxy shows it elsewhere."""
+    return f" (shown at {settings.console_url})" if settings.console_url else ""
 
 
 async def _to_console(request: Request) -> Response:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import socket
 from datetime import datetime
 from pathlib import Path
@@ -145,3 +146,22 @@ async def test_a_bot_on_a_simulated_clock_keeps_real_time_for_sign_in(console: C
             assert abs((utcnow() - datetime.fromisoformat(at)).total_seconds()) < 600, at
     finally:
         await server.stop()
+
+
+async def test_start_up_lines_say_the_bound_address_and_what_is_served(
+    console: ConsoleEnv, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO)
+    settings = console_settings(console_host="0.0.0.0", console_port=_free_port(), console_url=None)
+    bot = SimpleNamespace(db=console.db, settings=settings, campaigns=load_examples())
+    own = await attach_to_bot(settings, None, bot, console.clock)  # type: ignore[arg-type]
+    assert own is not None
+    try:
+        lines = [r.getMessage() for r in caplog.records if "listening" in r.getMessage()]
+        assert lines, caplog.text
+        for line in lines:
+            assert f"http://0.0.0.0:{own.port}" in line
+            assert "127.0.0.1" not in line and "/healthz" not in line and "/metrics" not in line
+            assert "/console" in line
+    finally:
+        await own.stop()
