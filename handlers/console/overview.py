@@ -113,9 +113,7 @@ async def campaign_summaries(
                 totals[status] = totals.get(status, 0) + n
         mine = [i for i, e in enumerate(errors) if _belongs(e, source)]
         claimed.update(mine)
-        page = await timeline.page(
-            Filters(campaign=campaign_id, start=now, status=None), now, limit=NEXT_SENDS
-        )
+        next_sends = await _next_sends(timeline, campaign_id, now)
         summaries.append(
             CampaignSummary(
                 id=campaign_id,
@@ -129,11 +127,24 @@ async def campaign_summaries(
                 loaded=campaign is not None,
                 changed=file_change(Path(source)) if source else None,
                 deliveries=dict(sorted(totals.items())),
-                next_sends=[e for e in page.entries if e.status in ("pending", "planned")],
+                next_sends=next_sends,
                 errors=[errors[i] for i in mine],
             )
         )
     return summaries, [e for i, e in enumerate(errors) if i not in claimed]
+
+
+async def _next_sends(timeline: TimelineSource, campaign_id: str, now: datetime) -> list[Entry]:
+    """The campaign's first :data:`NEXT_SENDS` messages to go: waiting in the outbox or
+    planned. Asked of the timeline status by status: a page of every status, filtered after,
+    lost places to messages that will not go (cancelled, skipped) or went already."""
+    found: list[Entry] = []
+    for status in ("pending", "planned"):
+        page = await timeline.page(
+            Filters(campaign=campaign_id, start=now, status=status), now, limit=NEXT_SENDS
+        )
+        found.extend(page.entries)
+    return sorted(found, key=lambda e: e.due_utc)[:NEXT_SENDS]
 
 
 async def set_paused(db: Database, campaign_id: str, paused: bool, now: datetime) -> bool:

@@ -19,6 +19,7 @@ from rallybot.handlers.reporting import indicators as ind
 from rallybot.handlers.reporting.report import ReportData, compute
 from rallybot.storage.database import Database
 from rallybot.storage.helpdesk_models import HelpTicket
+from rallybot.storage.outbox import insert_deliveries
 from rallybot.storage.repositories import upsert_member
 from tests.console.world import launch_world
 
@@ -175,3 +176,37 @@ async def test_help_desk_counts_open_unanswered_and_overdue_and_names_who_is_on_
     assert desk.on_duty == ["Helper One"]
     assert desk.times.tickets == 4
     assert desk.times.median_first_response == timedelta(hours=1)
+
+
+async def test_next_sends_are_not_crowded_out_by_messages_that_will_not_go(
+    db: Database, tmp_path: Path
+) -> None:
+    """Cancelled and skipped messages due later (a send now replaced them, a manager skipped
+    them) are no next sends: they must not take the places of the ones planned."""
+    bot, clock = await launch_world(db, tmp_path)
+    source = TimelineSource(db, bot.campaigns, default_timezone="Europe/Paris")
+    now = clock.now()
+    rows = [
+        {
+            "campaign_id": "launch",
+            "step_id": "invite",
+            "recipient": f"member:{member_id}",
+            "occurrence": "once",
+            "due_at": now + timedelta(hours=hours),
+            "grace_until": now + timedelta(hours=hours + 1),
+            "status": status,
+            "reason": None,
+            "payload": {"message": {"text": "Hello"}, "member_id": member_id},
+            "content_hash": "",
+            "attempts": 0,
+            "created_at": now,
+            "updated_at": now,
+        }
+        for member_id, hours, status in ((1, 2, "cancelled"), (2, 3, "skipped"), (3, 4, "cancelled"))
+    ]
+    async with db.session() as session:
+        assert await insert_deliveries(session, rows) == 3
+    summaries, _ = await campaign_summaries(db, bot.campaigns, source, now)
+    # the recap's planned messages are the next sends, three of them (one per member's zone
+    # and language), none of the messages that will not go
+    assert [(e.step, e.status) for e in summaries[0].next_sends] == [("recap", "planned")] * 3
