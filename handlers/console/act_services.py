@@ -20,7 +20,7 @@ from rallybot.bot.views import member_view
 from rallybot.campaigns.base import pick_locale
 from rallybot.campaigns.journey import journey_of
 from rallybot.campaigns.loader import LoadError
-from rallybot.campaigns.planner import MemberView
+from rallybot.campaigns.planner import MemberView, build_message
 from rallybot.campaigns.roster import (
     RosterLoadError,
     member_fields,
@@ -185,18 +185,42 @@ def _extract(text: str) -> str:
     return flat if len(flat) <= EXTRACT else flat[: EXTRACT - 1] + "…"
 
 
-def _words_of(campaign: Campaign, step: Step, locale: str | None) -> tuple[str, str, str]:
+def _sample(locale: str | None) -> MemberView:
+    """The member a step's words are shown for on a page: its per-member fields
+    (``{first_name}``...) read as what they stand for, in the reader's language."""
+    return MemberView(
+        key="sample",
+        # Translators: what the Act page shows for {name} in a step's message.
+        name=gettext(locale, "[full name]"),
+        # Translators: what the Act page shows for {first_name} in a step's message.
+        first_name=gettext(locale, "[first name]"),
+        # Translators: what the Act page shows for {team} in a step's message.
+        team=gettext(locale, "[team]"),
+        locale=locale,
+    )
+
+
+def _words_of(
+    campaign: Campaign, step: Step, locale: str | None, when: datetime
+) -> tuple[str, str, str]:
     """(title, detail, extract) of a step in ``locale`` (else the campaign's language): a
     journey's welcome and reminders are named by their task, as the file's ``label`` says it;
-    a step with a ``title`` by it; every step by the first words of its message, as written."""
+    a step with a ``title`` by it; every step by the first words of its message, filled in
+    as the bot fills it at ``when`` (milestones in the campaign's zone, in ``locale``; a
+    member's fields as markers)."""
     default = campaign.spec.locale
     spec = step.spec
     text = spec.message_text
-    extract = _extract(pick_locale(text, locale, default)[1]) if text else ""
+    title = pick_locale(spec.title, locale, default)[1] if spec.title is not None else ""
+    extract = ""
+    if text:
+        # the bot's own renderer, as the Timeline's preview uses it
+        message = build_message(campaign, step, when.astimezone(campaign.zone), _sample(locale))
+        extract = _extract(plain(message.text))
+        title = plain(message.title or "") if spec.title is not None else ""
     if not extract and spec.quiz is not None:
         # Translators: what the Act page shows of a quiz step without a text; {quiz} is its id.
         extract = gettext(locale, "Quiz {quiz}").format(quiz=spec.quiz)
-    title = pick_locale(spec.title, locale, default)[1] if spec.title is not None else ""
     detail = ""
     journey = journey_of(campaign)
     if journey is not None and step.id == journey.welcome_step:
@@ -219,15 +243,20 @@ def _words_of(campaign: Campaign, step: Step, locale: str | None) -> tuple[str, 
     return " ".join(title.split()), detail, extract
 
 
-def step_label(campaign: Campaign, step: Step, locale: str | None) -> str:
+def step_label(campaign: Campaign, step: Step, locale: str | None, when: datetime) -> str:
     """What a confirmation calls a step: its title (and which reminder it is), else the
-    first words of its message, in ``locale``; its id when it has neither."""
-    return step_title(campaign, step, locale) or _words_of(campaign, step, locale)[2] or step.id
+    first words of its message, in ``locale`` (filled in at ``when``, see
+    :func:`_words_of`); its id when it has neither."""
+    title, detail, extract = _words_of(campaign, step, locale, when)
+    if title and detail:
+        return f"{title} ({detail})"
+    return title or extract or step.id
 
 
-def step_title(campaign: Campaign, step: Step, locale: str | None) -> str:
-    """A step's title (and which reminder it is) in ``locale``; empty when it has none."""
-    title, detail, _extract = _words_of(campaign, step, locale)
+def step_title(campaign: Campaign, step: Step, locale: str | None, when: datetime) -> str:
+    """A step's title (and which reminder it is) in ``locale``, filled in at ``when``; empty
+    when it has none."""
+    title, detail, _extract = _words_of(campaign, step, locale, when)
     return f"{title} ({detail})" if title and detail else title
 
 
@@ -273,8 +302,9 @@ async def step_rows(
     planned: Sequence[TimelineRow] = (),
     now: datetime | None = None,
 ) -> list[StepRow]:
-    """Every step of the loaded campaigns as a manager recognises it, in ``locale``: its
-    words, when it is due, its state and its messages (waiting, sending, failed, skipped,
+    """Every step of the loaded campaigns as a manager recognises it, in ``locale``, the
+    next to send first (see :func:`_in_date_order`): its words (filled in as the bot
+    fills them), when it is due, its state and its messages (waiting, sending, failed, skipped,
     cancelled, sent; ``planned``: the rows the files will send, from the console's timeline).
 
     The outbox's few rows of each state but sent are counted through its status index; the
@@ -336,7 +366,7 @@ async def step_rows(
                 due, due_next = at, at > now
             elif due is None and last is not None:
                 due, due_next = last, False
-            title, detail, extract = _words_of(campaign, step, locale)
+            title, detail, extract = _words_of(campaign, step, locale, due or now)
             rows.append(
                 StepRow(
                     campaign=campaign.id,
@@ -354,7 +384,18 @@ async def step_rows(
                     **mine,
                 )
             )
-    return rows
+    return sorted(rows, key=_in_date_order)
+
+
+def _in_date_order(row: StepRow) -> tuple[int, float]:
+    """The Act page's order: the steps still to send by their next send time, then those
+    done by their last one (the latest first), then the undated ones; a stable sort keeps
+    ties in the files' order."""
+    if row.due is None:
+        return (2, 0.0)
+    if row.due_next:
+        return (0, row.due.timestamp())
+    return (1, -row.due.timestamp())
 
 
 @dataclass

@@ -8,7 +8,7 @@ They are template globals: ``campaign_name(id)``, ``step_name(campaign_id, step_
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 
 from jinja2 import pass_context
 from jinja2.runtime import Context
@@ -29,6 +29,11 @@ def campaign_of(context: Context, campaign_id: str) -> Campaign | None:
     return console_state(request).campaigns().get(campaign_id.removesuffix(PREVIEW_SUFFIX))
 
 
+def _now(context: Context) -> datetime:
+    """The console's now (the bot's clock: a simulated one plays the campaigns)."""
+    return console_state(context["request"]).clock.now()
+
+
 @pass_context
 def _campaign_name(context: Context, campaign_id: str) -> str:
     """A campaign's title (its id when it is not loaded, or has none)."""
@@ -44,7 +49,7 @@ def _step_name(context: Context, campaign_id: str, step_id: str) -> str:
     step = campaign.step(step_id) if campaign is not None else None
     if campaign is None or step is None:
         return step_id
-    return step_label(campaign, step, context.get("locale"))
+    return step_label(campaign, step, context.get("locale"), _now(context))
 
 
 @pass_context
@@ -55,7 +60,7 @@ def _step_title(context: Context, campaign_id: str, step_id: str) -> str:
     step = campaign.step(step_id) if campaign is not None else None
     if campaign is None or step is None:
         return ""
-    return step_title(campaign, step, context.get("locale"))
+    return step_title(campaign, step, context.get("locale"), _now(context))
 
 
 def _is_preview(campaign_id: str) -> bool:

@@ -66,7 +66,7 @@ async def test_each_step_by_its_words_when_and_state(console: ConsoleEnv) -> Non
         task="Compléter votre profil (photo et fonction)"
     )
     assert nudge.title != "Onboarding: Compléter votre profil (photo et fonction)"
-    assert nudge.extract.startswith("Votre profil est presque prêt, {first_name}")
+    assert nudge.extract.startswith("Votre profil est presque prêt, [prénom] :")  # a marker
     assert nudge.detail == ""  # its task's only reminder
     assert nudge.campaign_title and nudge.schedule == "at: join + 2d at 10:00"
     # sent ones counted from the hourly totals less the other states

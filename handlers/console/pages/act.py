@@ -293,7 +293,7 @@ async def act_confirm(
     """Ask before acting, saying how many people (or messages) it concerns."""
     found_campaign, found_step = _step(state, campaign, step)
     names = {
-        "step": step_label(found_campaign, found_step, viewer.locale),
+        "step": step_label(found_campaign, found_step, viewer.locale, state.clock.now()),
         "campaign": found_campaign.spec.title or found_campaign.id,
     }
     reach: Reach | None = None
@@ -447,7 +447,11 @@ async def _done(
         return await _page(request, viewer, state, problem=str(done.detail))
     # the notice names the step as its row does, not by its id
     done = done.model_copy(
-        update={"step": step_label(*_step(state, done.campaign, done.step), viewer.locale)}
+        update={
+            "step": step_label(
+                *_step(state, done.campaign, done.step), viewer.locale, state.clock.now()
+            )
+        }
     )
     if done.action == "send":
         if done.count:
@@ -557,7 +561,7 @@ async def act_preview(
     notice = gettext(
         viewer.locale, "The preview of “{step}” ({language}) is on its way to you."
     ).format(
-        step=step_label(*_step(state, done.campaign, done.step), viewer.locale),
+        step=step_label(*_step(state, done.campaign, done.step), viewer.locale, state.clock.now()),
         language=language_name(viewer.locale, viewer.locale),
     )
     return await _page(request, viewer, state, notice=notice)
