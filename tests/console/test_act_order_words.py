@@ -71,9 +71,7 @@ async def test_the_steps_come_in_the_order_they_go_out(db: Database, tmp_path: P
     assert rows[3].state == "passed" and rows[4].due is None
 
 
-async def test_the_words_are_filled_in_as_the_bot_fills_them(
-    db: Database, tmp_path: Path
-) -> None:
+async def test_the_words_are_filled_in_as_the_bot_fills_them(db: Database, tmp_path: Path) -> None:
     bot = await _bot(db, tmp_path)
     rows = {r.step: r for r in await step_rows(bot, "fr")}
     assert rows["veille"].extract == "Demain 09:30 : le mot de notre PDG."

@@ -202,7 +202,11 @@ async def test_next_sends_are_not_crowded_out_by_messages_that_will_not_go(
             "created_at": now,
             "updated_at": now,
         }
-        for member_id, hours, status in ((1, 2, "cancelled"), (2, 3, "skipped"), (3, 4, "cancelled"))
+        for member_id, hours, status in (
+            (1, 2, "cancelled"),
+            (2, 3, "skipped"),
+            (3, 4, "cancelled"),
+        )
     ]
     async with db.session() as session:
         assert await insert_deliveries(session, rows) == 3
