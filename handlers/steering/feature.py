@@ -58,6 +58,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "COMMANDS",
+    "PREVIEW_ACTION",
     "RETRY_ACTION",
     "SentNow",
     "Steering",
@@ -88,6 +89,9 @@ LIST_LIMIT = 15
 BUTTONS_SHOWN = 5
 """How many submissions and failed steps ``pending`` sends with buttons."""
 RETRY_ACTION = "steer-retry"
+PREVIEW_ACTION = "steer-preview"
+"""The action of every button of a preview: a click is answered "this is a preview" and
+records nothing (a quiz not started, a survey not answered, a task not done)."""
 
 D = table_of(Delivery).c
 
@@ -191,13 +195,22 @@ def preview_message(
     campaign: Campaign, step: Step, view: MemberView, now: datetime, locale: str | None = None
 ) -> tuple[Message, str]:
     """The step's message as ``view`` would see it at ``now``, in ``locale`` (default:
-    theirs, else the campaign's), and the locale used; never pinned."""
+    theirs, else the campaign's), and the locale used; never pinned, and its action buttons
+    inert (:data:`PREVIEW_ACTION`)."""
     chosen = locale or view.locale or campaign.spec.locale
     view = replace(view, locale=chosen)
     message = build_message(campaign, step, now.astimezone(campaign.zone), view)
+    # Its action buttons look the same but act as the preview's: the real ones would start
+    # the quiz, open the survey or tick the task for whoever previews it. Links stay links.
+    buttons = tuple(
+        button
+        if button.action_id is None
+        else replace(button, action_id=PREVIEW_ACTION, value=str(index), opens_form=False)
+        for index, button in enumerate(message.buttons)
+    )
     # Pinning is for the step's audience: a preview pinned in the manager's own messages
     # would stay there, above their conversation, long after they read it.
-    return replace(message, pin=False), chosen
+    return replace(message, pin=False, buttons=buttons), chosen
 
 
 async def _preview(event: CommandInvoked, ctx: BotContext, mine: str) -> None:
@@ -642,7 +655,15 @@ async def _pending(event: CommandInvoked, ctx: BotContext, mine: str) -> None:
 
 
 async def on_button(event: ButtonClicked, ctx: BotContext) -> None:
-    """Retry a step's failed deliveries (the button of ``/rallybot pending``)."""
+    """Retry a step's failed deliveries (the button of ``/rallybot pending``); say that a
+    preview's button does nothing."""
+    if event.action_id == PREVIEW_ACTION:
+        mine = await user_locale(ctx, event.user)
+        text = i18n.gettext(
+            mine, "This is a preview: its buttons do nothing here and nothing is recorded."
+        )
+        await ctx.adapter.send_direct(event.user.id, Message(text))
+        return
     if event.action_id != RETRY_ACTION:
         return
     mine = await user_locale(ctx, event.user)
