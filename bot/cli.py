@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 import os
 import re
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from datetime import datetime
 from enum import StrEnum
 from pathlib import Path
@@ -390,6 +391,7 @@ def validate(
     from rallybot.campaigns.loader import (
         CampaignLoadError,
         LoadError,
+        field_places_of,
         is_community_file,
         locate,
         yaml_files,
@@ -489,6 +491,15 @@ def validate(
         if token is not None
     ]
     rosters: dict[Path, int] = {}  # roster file -> members read (or -1: errors)
+    namers: dict[str, Callable[[str, str | None], str]] = {}
+
+    def places(source: str) -> Callable[[str, str | None], str]:
+        """Where a problem is in ``source`` as its author reads it ("step 2 (id teaser),
+        field at"), not the loader's 0-based path."""
+        if source not in namers:
+            namers[source] = field_places_of(source)
+        return namers[source]
+
     for path in listed:
         text = path.read_text(encoding="utf-8", errors="replace")
         for w in text_warnings(text, str(path)):
@@ -541,6 +552,7 @@ def validate(
             ],
         ]:
             line, column, field = where(loc)
+            field = places(campaign.source)(field, words)
             shown = render(message, words)
             text = f"{campaign.source}:{line}:{column}: {warning_word}: {field}: {shown}"
             warnings.append((campaign.source, line, column, text))
@@ -564,7 +576,11 @@ def validate(
         typer.echo(i18n.gettext(words, "{path}: no such file or folder").format(path=path))
     for problem in settings_problems:
         typer.echo(f"settings: {file_words.render(problem, words)}")
-    for summary in summarize_errors(errors, locale=words):
+    shown_errors = [
+        dataclasses.replace(e, field=places(e.file)(e.field, words)) if "[" in e.field else e
+        for e in errors
+    ]
+    for summary in summarize_errors(shown_errors, locale=words):
         typer.echo(summary)
     for *_, text in sorted(warnings):
         typer.echo(text)

@@ -34,6 +34,7 @@ import yaml
 from pydantic import BaseModel, ValidationError
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
+from rallybot.campaigns.places import field_place
 from rallybot.campaigns.quiet_hours import QuietHours
 from rallybot.campaigns.schema import (
     Campaign,
@@ -56,6 +57,8 @@ __all__ = [
     "CampaignLoadError",
     "DocumentKind",
     "LoadError",
+    "field_places",
+    "field_places_of",
     "is_community_file",
     "is_community_text",
     "load_campaign",
@@ -1374,3 +1377,28 @@ def validate_paths(
         owners[campaign.id] = source
         campaigns.append(campaign)
     return campaigns, errors
+
+
+def field_places(raw: str | bytes | None) -> Callable[[str, str | None], str]:
+    """For messages about a file held in memory: ``place(field, locale)`` gives where
+    ``field`` (``steps[1].at``) is as its author reads it ("step 2 (id teaser-1), field
+    at"), see :func:`rallybot.campaigns.places.field_place`."""
+    try:
+        data = _parse(_decode(raw)).data if raw is not None else None
+    except _Abort:
+        data = None
+
+    def place(name: str, locale: str | None) -> str:
+        return field_place(name, data, locale)
+
+    return place
+
+
+def field_places_of(path: str | Path) -> Callable[[str, str | None], str]:
+    """:func:`field_places` for the file at ``path`` (the list elements by number alone
+    when it cannot be read)."""
+    try:
+        raw: bytes | None = _read(Path(path))
+    except _Abort:
+        raw = None
+    return field_places(raw)

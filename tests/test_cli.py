@@ -74,12 +74,19 @@ def test_validate_prints_every_error_and_exits_1(tmp_path: Path) -> None:
     lines = result.output.strip().splitlines()
     assert len(lines) == 4  # every error, then the summary
     assert lines[-1] == "✗ 3 errors in 1 of 1 file checked; valid: nothing."
+    # where each is as its author reads the file: the step's number from 1, and its id
     assert lines[0].endswith(
-        'bad.yaml:9:9: steps[0].at: unknown milestone "lunch" (did you mean '
+        'bad.yaml:9:9: step 1 (id a), field at: unknown milestone "lunch" (did you mean '
         '"launch"?); milestones: launch'
     )
-    assert 'steps[1].post: unknown channel "anonces" (did you mean "annonces"?)' in lines[1]
+    assert (
+        'step 2 (id b), field post: unknown channel "anonces" (did you mean "annonces"?)'
+        in lines[1]
+    )
+    assert "step 2 (id b), field text:" in lines[2]
     assert "only works in direct messages" in lines[2]
+    french = runner.invoke(app, ["--locale", "fr", "validate", str(bad)])
+    assert "bad.yaml:9:9: étape 1 (id a), champ at: jalon inconnu" in french.output
 
 
 def test_validate_missing_file_exits_1(tmp_path: Path) -> None:

@@ -5,12 +5,15 @@ from __future__ import annotations
 
 import re
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
 
 from rallybot.bot.adapters.memory import MemoryAdapter
 from rallybot.bot.assembly import Rallybot
+from rallybot.bot.context import ReloadReport
+from rallybot.campaigns.loader import LoadError
 from rallybot.storage.audit_models import AuditEntry
 from rallybot.storage.challenge_models import ChallengeSubmission
 from rallybot.storage.database import Database
@@ -88,6 +91,9 @@ async def test_a_broken_draft_shows_its_error_on_its_line(
     item = re.search(rf'<tr id="L{line}" class="has-error">(.*?)</tr>', page.text, re.S)
     assert item is not None, page.text
     assert "lunch" in item.group(1) and "inline-error" in item.group(1)
+    # where, as she reads her file: the step counted from 1, with its id, then its field
+    assert "<code>step 1 (id teaser), field at</code>" in item.group(1)
+    assert "steps[0]" not in page.text
     # a code view: the line's number in its header cell, the line and its problem in one
     # cell without white space of the template's (its lines keep theirs: pre-wrap)
     assert item.group(1).startswith(f'<th scope="row">{line}</th><td><code>    at: lunch')
@@ -377,3 +383,18 @@ async def test_posting_in_a_channel_whose_members_are_unknown_says_everyone_ther
     assert confirm.status_code == 200
     assert "Everyone in the channel will see it" in confirm.text
     assert "0 members known there" not in confirm.text
+
+
+async def test_a_reload_error_says_where_as_the_file_is_read(
+    bot: Rallybot, as_manager: ConsoleClient, tmp_path: Path
+) -> None:
+    broken = tmp_path / "draft.yaml"
+    broken.write_text(BROKEN)
+    line = BROKEN.splitlines().index("    at: lunch - 2d at 09:00") + 1
+    error = LoadError(str(broken), line, 9, "steps[0].at", 'unknown milestone "lunch"')
+    bot.last_reload = ReloadReport(errors=[error])
+    page = await as_manager.get("/campaigns")
+    assert "<code>step 1 (id teaser), field at</code>" in page.text
+    assert "steps[0]" not in page.text
+    api = (await as_manager.get("/api/campaigns")).json()  # a program reads the path itself
+    assert [e["field"] for e in api["other_errors"]] == ["steps[0].at"]

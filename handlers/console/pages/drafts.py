@@ -15,7 +15,7 @@ from pydantic import BaseModel, Field
 
 from rallybot.bot.messages import plain
 from rallybot.campaigns.drafts import KINDS, DraftIssue, DraftKind, DraftReport, check_draft
-from rallybot.campaigns.loader import MAX_FILE_BYTES
+from rallybot.campaigns.loader import MAX_FILE_BYTES, field_places
 from rallybot.campaigns.words import render as render_words
 from rallybot.handlers.console.act_kit import console_of
 from rallybot.handlers.console.act_services import current_members
@@ -133,10 +133,16 @@ async def _check(
 
 def _in_language(report: DraftReport, locale: str) -> DraftReport:
     """``report`` as the page shows it: its errors and warnings in the viewer's language (the
-    loader and the checks keep them translatable), its extracts without the member marks."""
+    loader and the checks keep them translatable) and where she reads them in her file ("step
+    2 (id teaser-1), field at", not the loader's ``steps[1].at``), its extracts without the
+    member marks."""
+    place = field_places("\n".join(report.lines))
 
     def shown(issues: list[DraftIssue]) -> list[DraftIssue]:
-        return [replace(i, message=render_words(i.message, locale)) for i in issues]
+        return [
+            replace(i, message=render_words(i.message, locale), field=place(i.field, locale))
+            for i in issues
+        ]
 
     return replace(
         report,
