@@ -36,10 +36,12 @@ __all__ = [
     "LATEST",
     "NO_CONTROL",
     "bad_day",
+    "day_problem",
     "form_day",
     "indicator_cache",
     "invalid",
     "last_reload",
+    "read_day",
     "timeline_source",
 ]
 
@@ -61,12 +63,27 @@ def form_day(text: str | None, locale: str | None) -> date | str | None:
     return day if day is not None and EARLIEST <= day <= LATEST else text
 
 
-def bad_day(request: Request, field: str, text: str, locale: str | None) -> HTTPException:
-    """The 422 of a day a filter form cannot read: what was written, and how to write it in
-    the reader's language (``15/09/2026`` in French)."""
+def day_problem(text: str, locale: str | None) -> str:
+    """What is wrong with a day a filter form cannot read: what was written, and how to
+    write it in the reader's language (``15/09/2026`` in French)."""
     example = day_text(date(2026, 9, 15), locale)
     message = gettext(locale, '"{value}" is not a day: write it as {example}.')
-    return invalid(request, field, message.format(value=text, example=example))
+    return message.format(value=text, example=example)
+
+
+def bad_day(request: Request, field: str, text: str, locale: str | None) -> HTTPException:
+    """The 422 of a day a filter form cannot read (:func:`day_problem`)."""
+    return invalid(request, field, day_problem(text, locale))
+
+
+def read_day(text: str | None, locale: str | None) -> tuple[date | None, str | None]:
+    """A day of a filter form (:func:`form_day`) and, when it cannot be read, no day and
+    what to say next to its field: a page keeps itself and what was typed, and says it
+    there, rather than giving way to an error page."""
+    day = form_day(text, locale)
+    if isinstance(day, str):
+        return None, day_problem(day, locale)
+    return day, None
 
 
 @pass_context

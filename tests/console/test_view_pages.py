@@ -5,6 +5,7 @@ CSRF; on SQLite and PostgreSQL."""
 from __future__ import annotations
 
 import io
+import re
 import zipfile
 from datetime import timedelta
 
@@ -246,7 +247,7 @@ async def test_filter_forms_send_their_empty_fields(as_manager: ConsoleClient) -
         await as_manager.get("/indicators", params={"cohort": "", "from": "", "to": ""})
     ).status_code == 200
     wrong = await as_manager.get("/timeline", params={"from": "15/09/2026"})
-    assert wrong.status_code == 422 and "is not a day" in wrong.text
+    assert wrong.status_code == 200 and "is not a day" in wrong.text  # said by its field
     assert (await as_manager.get("/indicators", params={"to": "1999-12-31"})).status_code == 422
 
 
@@ -283,3 +284,38 @@ async def test_a_cancelled_message_says_why_in_the_list_and_the_preview(
     assert "replaced: sent now by console:amelie" in preview.text
     other = next(e for e in found["entries"] if e["step"] == "retried")
     assert "retrying" not in (await as_manager.get(f"/timeline/{other['id']}")).text
+
+
+async def test_a_mistyped_day_is_said_next_to_its_field_and_the_page_stays(
+    as_manager: ConsoleClient,
+) -> None:
+    """Without JavaScript (a plain GET of the form): the page comes back with what she
+    typed, the problem next to the field and tied to it for a screen reader, the other
+    filters as she set them and the list they give."""
+    page = await as_manager.get(
+        "/timeline", params={"campaign": "connect-launch", "from": "31/02/2026x", "to": ""}
+    )
+    assert page.status_code == 200
+    field = re.search(r'<input id="f-from" name="from" value="([^"]*)"([^>]*)>', page.text)
+    assert field is not None and field.group(1) == "31/02/2026x"
+    assert 'aria-invalid="true"' in field.group(2)
+    assert 'aria-describedby="f-from-error f-from-hint"' in field.group(2)
+    problem = re.search(
+        r'<span id="f-from-error" class="error field-error">([^<]*)</span>', page.text
+    )
+    assert problem is not None and "31/02/2026x" in problem.group(1)
+    assert "is not a day" in problem.group(1)
+    assert '<option value="connect-launch" selected>' in page.text  # the rest as she set it
+    assert '<table class="timeline">' in page.text and "connect-launch / " in page.text  # its list
+    to = re.search(r'<input id="f-to" name="to" value="([^"]*)"([^>]*)>', page.text)
+    assert to is not None and "aria-invalid" not in to.group(2)
+    # an end before the start: said by the end's field, the start kept
+    backwards = await as_manager.get("/timeline", params={"from": "2026-09-15", "to": "2026-09-01"})
+    assert backwards.status_code == 200
+    assert '<span id="f-to-error" class="error field-error">' in backwards.text
+    assert "must not come before the start day" in backwards.text
+    start = re.search(r'<input id="f-from" name="from" value="([^"]*)"([^>]*)>', backwards.text)
+    assert start is not None and start.group(1) and "aria-invalid" not in start.group(2)
+    # the API, for programs, still refuses it
+    api = await as_manager.get("/api/timeline", params={"from": "2026-02-31"})
+    assert api.status_code == 422

@@ -29,9 +29,8 @@ from rallybot.handlers.console.sources import (
     EARLIEST,
     LATEST,
     NO_CONTROL,
-    bad_day,
-    form_day,
     invalid,
+    read_day,
     timeline_source,
 )
 from rallybot.handlers.console.timeline import (
@@ -255,13 +254,6 @@ async def _page(
     return TimelineOut(entries=entries, next_cursor=found.next_cursor)
 
 
-def _day(request: Request, viewer: Viewer, field: str, text: str | None) -> date | None:
-    day = form_day(text, viewer.locale)
-    if isinstance(day, str):
-        raise bad_day(request, field, day, viewer.locale)
-    return day
-
-
 def _zone(name: str | None, default: str) -> str:
     """``name`` when it is a time zone, else ``default`` (a filter may hold anything)."""
     if name:
@@ -318,8 +310,14 @@ async def timeline_page(
 ) -> HTMLResponse:
     """The timeline as a list or a month calendar, with filters (the form sends its empty
     fields too: an empty filter is no filter)."""
-    start = _day(request, viewer, "from", start_text)
-    end = _day(request, viewer, "to", end_text)
+    # A day she mistyped is said next to its field, with what she typed, and left out of
+    # the filters: the rest of the page stays as she set it.
+    problems: dict[str, str | None] = {}
+    start, problems["from"] = read_day(start_text, viewer.locale)
+    end, problems["to"] = read_day(end_text, viewer.locale)
+    if start is not None and end is not None and end < start:
+        problems["to"] = gettext(viewer.locale, "The end day must not come before the start day.")
+        end = None
     source = timeline_source(request, state)
     status = status if status in STATUSES else None
     filters = _filters(request, state, viewer, campaign, audience, zone, locale, status, start, end)
@@ -340,6 +338,8 @@ async def timeline_page(
         },
         "paged": cursor is not None,
         "days": {"from": start, "to": end},
+        "problems": {name: text for name, text in problems.items() if text},
+        "typed": {"from": start_text or "", "to": end_text or ""},
     }
     if view == "calendar":
         now = state.clock.now()
