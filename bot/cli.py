@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import json
 import os
 import re
 import sys
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from datetime import datetime
 from enum import StrEnum
 from pathlib import Path
@@ -391,6 +390,7 @@ def validate(
     from rallybot.campaigns.loader import (
         CampaignLoadError,
         LoadError,
+        errors_as_read,
         field_places_of,
         is_community_file,
         locate,
@@ -491,15 +491,6 @@ def validate(
         if token is not None
     ]
     rosters: dict[Path, int] = {}  # roster file -> members read (or -1: errors)
-    namers: dict[str, Callable[[str, str | None], str]] = {}
-
-    def places(source: str) -> Callable[[str, str | None], str]:
-        """Where a problem is in ``source`` as its author reads it ("step 2 (id teaser),
-        field at"), not the loader's 0-based path."""
-        if source not in namers:
-            namers[source] = field_places_of(source)
-        return namers[source]
-
     for path in listed:
         text = path.read_text(encoding="utf-8", errors="replace")
         for w in text_warnings(text, str(path)):
@@ -536,6 +527,8 @@ def validate(
                     for e in roster.entries
                 ]
         where = locate(campaign.source)
+        # where a problem is as its author reads the file, not the loader's 0-based path
+        field_place = field_places_of(campaign.source)
         for loc, message in [
             *campaign_warnings(
                 campaign,
@@ -552,7 +545,7 @@ def validate(
             ],
         ]:
             line, column, field = where(loc)
-            field = places(campaign.source)(field, words)
+            field = field_place(field, words)
             shown = render(message, words)
             text = f"{campaign.source}:{line}:{column}: {warning_word}: {field}: {shown}"
             warnings.append((campaign.source, line, column, text))
@@ -576,11 +569,7 @@ def validate(
         typer.echo(i18n.gettext(words, "{path}: no such file or folder").format(path=path))
     for problem in settings_problems:
         typer.echo(f"settings: {file_words.render(problem, words)}")
-    shown_errors = [
-        dataclasses.replace(e, field=places(e.file)(e.field, words)) if "[" in e.field else e
-        for e in errors
-    ]
-    for summary in summarize_errors(shown_errors, locale=words):
+    for summary in summarize_errors(errors_as_read(errors, words), locale=words):
         typer.echo(summary)
     for *_, text in sorted(warnings):
         typer.echo(text)

@@ -11,7 +11,7 @@ from rallybot.bot.adapters.base import Adapter
 from rallybot.bot.clock import Clock
 from rallybot.bot.config import Settings
 from rallybot.bot.events import CommandInvoked, UserRef
-from rallybot.campaigns.loader import LoadError
+from rallybot.campaigns.loader import LoadError, errors_as_read
 from rallybot.campaigns.planner import PlannedDelivery
 from rallybot.campaigns.schema import Campaign
 from rallybot.storage.database import Database
@@ -99,8 +99,10 @@ class ReloadReport:
         ]
         parts += [text.format(n=n(locale, count)) for text, count in counts if count]
         text = "; ".join(parts) + "."
-        if self.errors:
+        if self.errors and locale is None:  # the logs: the loader's path, in English
             text += "\n" + "\n".join(str(e) for e in self.errors)
+        elif self.errors:  # a person: where as they read the file, in their language
+            text += "\n" + "\n".join(e.text(locale) for e in errors_as_read(self.errors, locale))
         if self.warnings:
             # Translators: before a warning about a campaign file (a step that looks renamed).
             warning = i18n.gettext(locale, "warning: {warning}")

@@ -26,7 +26,7 @@ import re
 import types
 import typing
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Union, get_args, get_origin
 
@@ -57,6 +57,7 @@ __all__ = [
     "CampaignLoadError",
     "DocumentKind",
     "LoadError",
+    "errors_as_read",
     "field_places",
     "field_places_of",
     "is_community_file",
@@ -1402,3 +1403,19 @@ def field_places_of(path: str | Path) -> Callable[[str, str | None], str]:
     except _Abort:
         raw = None
     return field_places(raw)
+
+
+def errors_as_read(errors: Iterable[LoadError], locale: str | None) -> list[LoadError]:
+    """``errors`` as a person reads them: each field where its author reads it in the file
+    ("step 2 (id teaser-1), field at", see :func:`field_places`), in ``locale``; each file
+    read once, and only for a field that names a list element."""
+    namers: dict[str, Callable[[str, str | None], str]] = {}
+    shown: list[LoadError] = []
+    for error in errors:
+        if "[" not in error.field:
+            shown.append(error)
+            continue
+        if error.file not in namers:
+            namers[error.file] = field_places_of(error.file)
+        shown.append(replace(error, field=namers[error.file](error.field, locale)))
+    return shown

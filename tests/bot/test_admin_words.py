@@ -102,3 +102,21 @@ async def test_the_help_usages_speak_the_readers_language(db: Database, tmp_path
     help_en = await _ask(bot, adapter, "sam", "help")
     assert "/rallybot kudos @member [REASON]" in help_en
     assert "/rallybot send STEP [to TO]" in help_en
+
+
+async def test_a_reload_error_says_where_as_the_manager_reads_the_file(
+    db: Database, tmp_path: Path
+) -> None:
+    path = tmp_path / "connect.yaml"
+    path.write_text(CAMPAIGN)
+    clock = SimulatedClock(LAUNCH - timedelta(days=1))
+    bot, adapter = _bot(db, path, clock)
+    await upsert_member(db, "memory", "cm", clock.now(), locale="fr")
+    assert await _ask(bot, adapter, "cm", "reload") == "1 campagne chargée."
+    path.write_text(CAMPAIGN.replace("at: launch - 7d at 09:00", "at: lunch - 7d at 09:00"))
+    answer = (await _ask(bot, adapter, "cm", "reload")).splitlines()
+    # in French, and where she reads it in her file: the step from 1 and its id
+    assert any(
+        ":15:9: étape 1 (id teaser), champ at: jalon inconnu « lunch »" in line for line in answer
+    ), answer
+    assert not any("steps[" in line for line in answer), answer

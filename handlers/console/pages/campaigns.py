@@ -3,7 +3,7 @@ deliveries and the errors and warnings of the last reload; pause and resume."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from dataclasses import replace
 from datetime import datetime
 from typing import Annotated, Literal
 
@@ -11,7 +11,7 @@ from fastapi import APIRouter, Depends, HTTPException, Path, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import BaseModel
 
-from rallybot.campaigns.loader import field_places_of
+from rallybot.campaigns.loader import errors_as_read
 from rallybot.handlers.console.kit import (
     ConsoleState,
     Page,
@@ -114,8 +114,15 @@ def _out(s: CampaignSummary) -> CampaignOut:
     )
 
 
-async def _campaigns(request: Request, state: ConsoleState) -> CampaignsOut:
+async def _campaigns(
+    request: Request, state: ConsoleState, locale: str | None = None
+) -> CampaignsOut:
+    """The campaigns and the last reload's problems; with ``locale`` (the page), each
+    error's field where its author reads it ("step 2 (id teaser-1), field at"), else (the
+    API) the loader's path itself."""
     report = last_reload(state)
+    if locale is not None:
+        report = replace(report, errors=errors_as_read(report.errors, locale))
     summaries, others = await campaign_summaries(
         state.db,
         state.campaigns(),
@@ -130,34 +137,6 @@ async def _campaigns(request: Request, state: ConsoleState) -> CampaignsOut:
     )
 
 
-def _as_read(found: CampaignsOut, locale: str) -> CampaignsOut:
-    """``found`` as the page shows it: each error's field where its author reads it in the
-    file ("step 2 (id teaser-1), field at"), not the loader's 0-based path (the API keeps
-    the path)."""
-    namers: dict[str, Callable[[str, str | None], str]] = {}
-
-    def shown(errors: list[LoadErrorOut]) -> list[LoadErrorOut]:
-        out = []
-        for error in errors:
-            if "[" not in error.field:
-                out.append(error)
-                continue
-            if error.file not in namers:  # each file read once
-                namers[error.file] = field_places_of(error.file)
-            place = namers[error.file](error.field, locale)
-            out.append(error.model_copy(update={"field": place}))
-        return out
-
-    return found.model_copy(
-        update={
-            "campaigns": [
-                c.model_copy(update={"errors": shown(c.errors)}) for c in found.campaigns
-            ],
-            "other_errors": shown(found.other_errors),
-        }
-    )
-
-
 @router.get("/campaigns", name="campaigns", response_class=HTMLResponse)
 async def campaigns_page(
     request: Request,
@@ -167,7 +146,7 @@ async def campaigns_page(
     id: str | None = None,
 ) -> HTMLResponse:
     """Every campaign, with pause and resume buttons."""
-    found = _as_read(await _campaigns(request, state), viewer.locale)
+    found = await _campaigns(request, state, viewer.locale)
     notice = None
     if done is not None and id is not None:
         if done == "paused":
