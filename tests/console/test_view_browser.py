@@ -78,5 +78,22 @@ async def test_see_the_example_timeline_and_open_a_message_preview(
             await page.get_by_role("link", name="Calendar").click()
             await page.wait_for_url(lambda url: "view=calendar" in url)
             assert await page.locator("table.calendar td.busy").count() >= 3
+            # A mistyped day: said under its field, which keeps what was typed and the focus;
+            # the page and its other filters stay (a plain form: the same without script).
+            await page.get_by_role("link", name="List").click()
+            await page.wait_for_url(lambda url: "view=list" in url)
+            await page.get_by_label("Campaign").select_option("connect-launch")
+            await page.get_by_label("From (day)").fill("02/31/2026")
+            await page.get_by_label("From (day)").press("Enter")
+            await page.wait_for_url(lambda url: "from=02" in url)
+            field = page.get_by_label("From (day)")
+            assert await field.input_value() == "02/31/2026"
+            assert await field.get_attribute("aria-invalid") == "true"
+            assert await field.evaluate("e => e === document.activeElement")
+            problem = page.locator("#f-from-error")
+            assert "is not a day" in await problem.inner_text()
+            assert await problem.is_visible()
+            assert await page.get_by_label("Campaign").input_value() == "connect-launch"
+            assert await page.locator("table.timeline tbody tr").count() >= 5
         finally:
             await browser.close()
