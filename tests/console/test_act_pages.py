@@ -151,6 +151,12 @@ async def test_send_now_asks_then_sends_once(
         params={"campaign": "connect-launch", "step": "pilot-invitation", "target": "@UMEMBER"},
     )
     assert "now to 1 member?" in confirm.text
+    # the step named by its words as the bot fills them: the launch day, a marker for the name
+    assert "Hello [first name], you are one of the 150 pioneers" in confirm.text
+    skip = await as_manager.get(
+        "/act/confirm", params={"campaign": "connect-launch", "step": "teaser-1", "action": "skip"}
+    )
+    assert "Save the date: 15 …" in skip.text and "{launch" not in skip.text  # cut at 70
     key = re.search(r'name="key" value="([^"]+)"', confirm.text)
     assert key is not None
     values = _form(
