@@ -22,8 +22,9 @@ from rallybot.storage.repositories import get_member_by_platform_id, upsert_memb
 from tests.console.conftest import NOW, ConsoleClient, ConsoleEnv
 
 STEP = {"campaign": "connect-launch", "step": "pilot-invitation"}
-# The step as the confirmation names it: the first words of its message, the campaign's title.
-NAMED = "“Hello {first_name}, you are one of the 150 pioneers of the Connect pi…”"
+# The step as the confirmation names it: the first words of its message (a member's name as a
+# marker), the campaign's title.
+NAMED = "“Hello [first name], you are one of the 150 pioneers of the Connect pi…”"
 ASKED = f"Send {NAMED} (Connect launch) now to 1 member?"
 
 
