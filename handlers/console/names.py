@@ -3,7 +3,8 @@ campaign by its title, a step by its title or the first words of its message (as
 page names it), a preview by the person it went to, a send made now by "sent now".
 
 They are template globals: ``campaign_name(id)``, ``step_name(campaign_id, step_id)``,
-``step_title(campaign_id, step_id)`` (empty without a title), ``is_preview(campaign_id)``,
+``step_title(campaign_id, step_id)`` (empty without a title; both take the send's time
+``at``, by default now, to fill in the words as that send's message), ``is_preview(campaign_id)``,
 ``occurrence_words(occurrence)``."""
 
 from __future__ import annotations
@@ -42,25 +43,27 @@ def _campaign_name(context: Context, campaign_id: str) -> str:
 
 
 @pass_context
-def _step_name(context: Context, campaign_id: str, step_id: str) -> str:
+def _step_name(context: Context, campaign_id: str, step_id: str, at: datetime | None = None) -> str:
     """A step's title, else the first words of its message, in the page's language; its id
     when the campaign or the step is not loaded."""
     campaign = campaign_of(context, campaign_id)
     step = campaign.step(step_id) if campaign is not None else None
     if campaign is None or step is None:
         return step_id
-    return step_label(campaign, step, context.get("locale"), _now(context))
+    return step_label(campaign, step, context.get("locale"), at or _now(context))
 
 
 @pass_context
-def _step_title(context: Context, campaign_id: str, step_id: str) -> str:
+def _step_title(
+    context: Context, campaign_id: str, step_id: str, at: datetime | None = None
+) -> str:
     """A step's title in the page's language; empty when it has none (the page names it by
     its message's words then)."""
     campaign = campaign_of(context, campaign_id)
     step = campaign.step(step_id) if campaign is not None else None
     if campaign is None or step is None:
         return ""
-    return step_title(campaign, step, context.get("locale"), _now(context))
+    return step_title(campaign, step, context.get("locale"), at or _now(context))
 
 
 def _is_preview(campaign_id: str) -> bool:

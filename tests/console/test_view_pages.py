@@ -306,7 +306,8 @@ async def test_a_mistyped_day_is_said_next_to_its_field_and_the_page_stays(
     assert problem is not None and "31/02/2026x" in problem.group(1)
     assert "is not a day" in problem.group(1)
     assert '<option value="connect-launch" selected>' in page.text  # the rest as she set it
-    assert '<table class="timeline">' in page.text and "connect-launch / " in page.text  # its list
+    assert '<table class="timeline stack">' in page.text  # its list, with its rows
+    assert 'class="step-title"' in page.text
     to = re.search(r'<input id="f-to" name="to" value="([^"]*)"([^>]*)>', page.text)
     assert to is not None and "aria-invalid" not in to.group(2)
     # an end before the start: said by the end's field, the start kept
