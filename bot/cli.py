@@ -2199,7 +2199,7 @@ def report(
 
     assert isinstance(data, ReportData)
     if format is ReportFormat.table:
-        render_tables(data, out, words)
+        render_tables(data, out, words, settings.timezone)
         return
     if format is ReportFormat.json:
         typer.echo(json.dumps(summary_json(data), ensure_ascii=False, indent=2))
@@ -2210,7 +2210,7 @@ def report(
         written = write_csv(data, out_dir) + written
     else:
         page = out_dir / "report.html"
-        page.write_text(render_html(data, charts, words), encoding="utf-8")
+        page.write_text(render_html(data, charts, words, settings.timezone), encoding="utf-8")
         written.insert(0, page)
     wrote = i18n.gettext(words, "wrote {path}")
     for path in written:

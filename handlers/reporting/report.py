@@ -474,12 +474,14 @@ def _points_line(p: PointsDistribution, locale: str | None = None) -> str:
     )
 
 
-def render_tables(data: ReportData, console: Console, locale: str | None = None) -> None:
-    """Print the report as Rich tables, in ``locale``."""
+def render_tables(
+    data: ReportData, console: Console, locale: str | None = None, zone: str | None = None
+) -> None:
+    """Print the report as Rich tables, in ``locale``, times in the time zone ``zone``."""
     title = rich_escape(i18n.gettext(locale, "Rallybot indicators"))
     console.print(f"[bold]{title}[/bold] — {rich_escape(data.scope.title(locale))}")
     no_data = i18n.gettext(locale, "no data")
-    for title, header, rows in _tables(data, locale):
+    for title, header, rows in _tables(data, locale, zone):
         table = Table(title=title, title_justify="left")
         for index, column in enumerate(header):
             table.add_column(column, justify="left" if index == 0 else "right")
@@ -491,6 +493,7 @@ def render_tables(data: ReportData, console: Console, locale: str | None = None)
     if any(not p.audience_from_channel for p in data.reach):
         note = i18n.gettext(locale, "* audience unknown for that channel: every member in scope.")
         console.print(note, markup=False)
+    console.print(times_note(locale, zone), markup=False)
 
 
 # ---------------------------------------------------------------------------- CSV
@@ -1021,23 +1024,27 @@ def render_html(
         "promoters (9-10) minus % detractors (0-6). Kudos count for both: given by the giver, "
         "received by the receiver (revoked kudos left out).",
     )
-    # The indicators group weeks in UTC (in SQL, on both backends) while every time above is
-    # in ``zone``: say both, so a Monday-morning post in Paris is not read as a Sunday's.
-    if zone and zone != "UTC":
-        # Translators: {zone} is a time zone's name, such as "Europe/Paris".
-        weeks = i18n.gettext(
-            locale,
-            "Times are given in {zone}. Weeks are cut in UTC: each starts on Monday at "
-            "00:00 UTC, not at midnight in {zone}.",
-        ).format(zone=zone)
-    else:
-        weeks = i18n.gettext(locale, "Times are given in UTC. Weeks start on Monday at 00:00 UTC.")
+    weeks = times_note(locale, zone)
     parts.append(f'<p class="note">{e(definitions)} {e(weeks)}</p>')
     parts.append("</body></html>")
     return "\n".join(parts)
 
 
 # ---------------------------------------------------------------------------- chat summary
+
+
+def times_note(locale: str | None, zone: str | None) -> str:
+    """The sentence that says in which zone the report's times are and how weeks are cut."""
+    # The indicators group weeks in UTC (in SQL, on both backends) while every time shown is
+    # in ``zone``: say both, so a Monday-morning post in Paris is not read as a Sunday's.
+    if zone and zone != "UTC":
+        # Translators: {zone} is a time zone's name, such as "Europe/Paris".
+        return i18n.gettext(
+            locale,
+            "Times are given in {zone}. Weeks are cut in UTC: each starts on Monday at "
+            "00:00 UTC, not at midnight in {zone}.",
+        ).format(zone=zone)
+    return i18n.gettext(locale, "Times are given in UTC. Weeks start on Monday at 00:00 UTC.")
 
 
 def summary_text(data: ReportData, locale: str | None = None) -> str:

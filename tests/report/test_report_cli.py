@@ -191,3 +191,22 @@ def test_the_report_follows_the_locale_setting_and_the_option(
     assert german.exit_code == 2 and "„2026-13-01“ ist kein Datum" in german.output
     bad = runner.invoke(app, ["report", "--locale", "klingon!"])  # said in RALLYBOT_LOCALE (es)
     assert bad.exit_code == 2 and "no es un código de idioma" in bad.output
+
+
+def test_the_html_and_table_formats_give_times_in_the_communitys_zone(
+    seeded_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # the "teaser" post went out on 2026-11-03 at 09:00 UTC: 10:00 in Paris
+    monkeypatch.setenv("RALLYBOT_TIMEZONE", "Europe/Paris")
+    out = tmp_path / "html"
+    result = runner.invoke(app, ["report", *RANGE, "--format", "html", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    page = (out / "report.html").read_text(encoding="utf-8")
+    assert "(Europe/Paris)" in page and " UTC</p>" not in page.split("<h2", 1)[0]
+    assert "<td>Nov 3, 2026, 10:00</td>" in page
+    assert "Nov 3, 2026, 09:00" not in page
+    assert "Times are given in Europe/Paris." in page
+    table = runner.invoke(app, ["report", *RANGE], env={"COLUMNS": "200"})
+    assert table.exit_code == 0, table.output
+    assert "Nov 3, 2026, 10:00" in table.output
+    assert "Times are given in Europe/Paris." in table.output
