@@ -2361,8 +2361,8 @@ def console_serve(
     from rallybot.handlers.console.service import (
         PREFIX,
         create_app,
+        roster_state,
         standalone_app,
-        standalone_state,
     )
 
     settings = _settings()
@@ -2378,7 +2378,8 @@ def console_serve(
     async def main() -> None:
         db = await _read_db(settings)
         try:
-            console = create_app(standalone_state(settings, db, SystemClock()))
+            # managers named by e-mail sign in when a roster lists them, as in the bot
+            console = create_app(await roster_state(settings, db, SystemClock()))
             config = uvicorn.Config(
                 standalone_app(console),
                 host=bind_host,

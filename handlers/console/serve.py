@@ -13,16 +13,18 @@ from datetime import timedelta
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
+import sqlalchemy as sa
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from rallybot.bot.app import campaign_files
 from rallybot.bot.clock import Clock, SimulatedClock, SystemClock
-from rallybot.bot.community import assume_found, overlay
+from rallybot.bot.community import ANY, assume_found, members_by_email, overlay
 from rallybot.bot.config import Settings
 from rallybot.bot.context import BotContext
 from rallybot.bot.http import HttpServer
-from rallybot.campaigns.community import load_community
+from rallybot.bot.rota import NOT_FOUND
+from rallybot.campaigns.community import Community, load_community, person_kind
 from rallybot.campaigns.faq import is_faq_file
 from rallybot.campaigns.loader import CampaignLoadError, is_community_file, load_campaign
 from rallybot.campaigns.quiz import is_bank_file
@@ -33,12 +35,15 @@ from rallybot.handlers.console.app import PREFIX, console_url, create_app
 from rallybot.handlers.console.kit import ConsoleState, Role, role_of
 from rallybot.handlers.console.sessions import create_sign_in
 from rallybot.storage.database import Database
+from rallybot.storage.models import Member
 
 __all__ = [
     "LinkRefused",
     "attach_to_bot",
     "load_campaigns",
     "make_link",
+    "roster_settings",
+    "roster_state",
     "standalone_settings",
     "standalone_state",
 ]
@@ -102,19 +107,54 @@ async def _to_console(request: Request) -> Response:
     return RedirectResponse(f"{PREFIX}/", status_code=307)
 
 
+def _community(settings: Settings) -> Community | None:
+    files = [p for p in campaign_files([settings.campaigns_dir]) if is_community_file(p)]
+    if not files or not settings.campaigns_dir.exists():
+        return None
+    try:
+        return load_community(files[0])
+    except Exception as exc:  # a broken file: the environment's settings still stand
+        log.warning("community file %s not used: %s", files[0], exc)
+        return None
+
+
 def standalone_settings(settings: Settings) -> Settings:
     """The settings with the community file laid over them, as the bot does at reload. Without
     a chat platform to look people up, the file's managers and helpers count when named by
-    platform id (``slack:U0123``); those named by e-mail need the bot's console."""
-    files = [p for p in campaign_files([settings.campaigns_dir]) if is_community_file(p)]
-    if not files or not settings.campaigns_dir.exists():
+    platform id (``slack:U0123``); those named by e-mail need the bot's console, or
+    :func:`roster_settings`."""
+    community = _community(settings)
+    return settings if community is None else overlay(settings, assume_found(community))
+
+
+async def roster_settings(settings: Settings, db: Database) -> Settings:
+    """:func:`standalone_settings`, with the people the community file names by e-mail found
+    among the members a roster brought (as the bot finds them on the console platform, and on
+    Discord): a manager named ``animation@example.com`` is ``console:animation`` when the
+    roster lists them. Someone no roster lists stays ``any:<e-mail>``, which is no account."""
+    community = _community(settings)
+    if community is None:
         return settings
-    try:
-        community = load_community(files[0])
-    except Exception as exc:  # a broken file: the environment's settings still stand
-        log.warning("community file %s not used: %s", files[0], exc)
-        return settings
-    return overlay(settings, assume_found(community))
+    resolved = assume_found(community)
+    async with db.read() as session:
+        platforms = (await session.execute(sa.select(Member.platform).distinct())).scalars().all()
+    lookups = [(platform, members_by_email(db, platform)) for platform in sorted(platforms)]
+    for person in community.people():
+        if person_kind(person) != "email":
+            continue
+        for platform, lookup in lookups:
+            found = await lookup(person)
+            if found:
+                resolved.ids[person] = f"{platform}:{found}"
+                break
+    return overlay(settings, resolved)
+
+
+def signable(key: str) -> bool:
+    """Whether the RALLYBOT_ADMINS entry ``key`` is a person's account (``platform:id``), not
+    a placeholder for someone not found (``any:x@example.com``, ``unknown:...``)."""
+    platform, sep, user_id = key.partition(":")
+    return bool(sep and user_id) and platform not in {ANY, NOT_FOUND}
 
 
 def standalone_state(settings: Settings, db: Database, clock: Clock) -> ConsoleState:
@@ -125,6 +165,14 @@ def standalone_state(settings: Settings, db: Database, clock: Clock) -> ConsoleS
         return load_campaigns([settings.campaigns_dir], settings)
 
     return ConsoleState(standalone_settings(settings), db, clock, load_campaigns=load)
+
+
+async def roster_state(settings: Settings, db: Database, clock: Clock) -> ConsoleState:
+    """:func:`standalone_state` whose managers and helpers named by e-mail are found among
+    the roster's members (:func:`roster_settings`), as the bot finds them."""
+    state = standalone_state(settings, db, clock)
+    state.settings_ = await roster_settings(settings, db)
+    return state
 
 
 def load_campaigns(paths: list[Path], settings: Settings) -> dict[str, Campaign]:
@@ -175,19 +223,44 @@ async def make_link(
 ) -> str:
     """A one-time sign-in URL for ``manager`` (a ``platform:id`` key; by default the only
     community manager), valid RALLYBOT_CONSOLE_LINK_MINUTES minutes."""
-    settings = standalone_settings(settings)
-    managers = [key for key in settings.admins if ":" in key]
+    settings = await roster_settings(settings, db)
+    # Only people can sign in: a manager the file names by e-mail and no roster lists is an
+    # ``any:`` placeholder, offered to nobody.
+    managers = [key for key in settings.admins if signable(key)]
+    missing = [key.partition(":")[2] for key in settings.admins if not signable(key)]
     if manager is None:
         if len(managers) != 1:
             # Kept translatable (N_, the console's domain): the CLI shows it in its language.
-            listed = ", ".join(managers) or N_("none with a platform:id in RALLYBOT_ADMINS")
+            if managers:
+                raise LinkRefused(
+                    N_(
+                        "choose the manager to sign in with --manager, one of: {managers}",
+                        managers=", ".join(managers),
+                    )
+                )
+            if missing:
+                raise LinkRefused(
+                    N_(
+                        "no community manager has an account here: no roster lists {people}. "
+                        "Import the roster that lists them, or pass --manager with a "
+                        "platform:id key, such as console:alice or slack:U0123",
+                        people=", ".join(missing),
+                    )
+                )
             raise LinkRefused(
-                N_("choose the manager to sign in with --manager ({managers})", managers=listed)
+                N_(
+                    "no community manager: name one in the community file (managers) or in "
+                    "RALLYBOT_ADMINS, then pass --manager with a platform:id key, such as "
+                    "console:alice or slack:U0123"
+                )
             )
         manager = managers[0]
-    if ":" not in manager:
+    if not signable(manager):
         raise LinkRefused(
-            N_('"{manager}" is not a platform:id key, such as slack:U0123', manager=manager)
+            N_(
+                '"{manager}" is not a platform:id key, such as console:alice or slack:U0123',
+                manager=manager,
+            )
         )
     if role_of(settings, manager) is not Role.MANAGER:
         raise LinkRefused(

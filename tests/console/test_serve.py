@@ -15,7 +15,9 @@ from typer.testing import CliRunner
 from rallybot.bot.cli import app as cli
 from rallybot.bot.http import HttpServer, Readiness, add_probes
 from rallybot.bot.metrics import Metrics
-from rallybot.handlers.console.serve import LinkRefused, attach_to_bot, make_link
+from rallybot.handlers.console.kit import Role, role_of
+from rallybot.handlers.console.serve import LinkRefused, attach_to_bot, make_link, roster_state
+from rallybot.storage.repositories import upsert_member
 from rallybot.storage.migrate import upgrade
 from tests.console.conftest import MANAGER, MEMBER, ConsoleEnv, console_settings, load_examples
 
@@ -42,6 +44,52 @@ async def test_a_link_names_a_manager_and_the_port(console: ConsoleEnv) -> None:
     assert url.startswith("http://127.0.0.1:9000/console/signin/link/")
     url = await make_link(settings, console.db, console.clock, MANAGER, None)
     assert url.startswith("http://127.0.0.1:8081/console/signin/link/")
+
+
+COMMUNITY = """community: connect
+managers: [lead@example.com, gone@example.com]
+"""
+
+
+async def test_a_link_offers_people_not_the_files_e_mails(
+    console: ConsoleEnv, tmp_path: Path
+) -> None:
+    # The community file names its managers by e-mail; the console platform finds them among
+    # the roster's members. One is in the roster (console:lead), the other in none.
+    (tmp_path / "community.yaml").write_text(COMMUNITY, encoding="utf-8")
+    settings = console_settings(campaigns_dir=tmp_path, admins=[])
+    with pytest.raises(LinkRefused) as refused:
+        await make_link(settings, console.db, console.clock, None, None)
+    text = refused.value.text("en")
+    assert "no roster lists lead@example.com, gone@example.com" in text
+    assert "any:" not in text  # placeholders are no one to sign in as
+    with pytest.raises(LinkRefused, match="not a platform:id key"):
+        await make_link(settings, console.db, console.clock, "any:gone@example.com", None)
+    await upsert_member(
+        console.db, "console", "lead", console.clock.now(), email="Lead@example.com"
+    )
+    url = await make_link(settings, console.db, console.clock, None, None)  # the only person
+    assert "/signin/link/" in url
+    with pytest.raises(LinkRefused, match="not a platform:id key"):
+        await make_link(settings, console.db, console.clock, "any:gone@example.com", None)
+    # the console served alone knows them the same way, so the link signs them in
+    state = await roster_state(settings, console.db, console.clock)
+    assert role_of(state.settings, "console:lead") is Role.MANAGER
+    assert role_of(state.settings, "console:gone") is Role.MEMBER
+
+
+async def test_several_managers_are_offered_by_their_keys(
+    console: ConsoleEnv, tmp_path: Path
+) -> None:
+    (tmp_path / "community.yaml").write_text(COMMUNITY, encoding="utf-8")
+    await upsert_member(
+        console.db, "console", "lead", console.clock.now(), email="lead@example.com"
+    )
+    settings = console_settings(campaigns_dir=tmp_path, admins=["slack:U1"])
+    with pytest.raises(LinkRefused) as refused:
+        await make_link(settings, console.db, console.clock, None, None)
+    # gone@example.com is in no roster: not offered as any:gone@example.com
+    assert refused.value.text("en").endswith("--manager, one of: slack:U1, console:lead")
 
 
 def _free_port() -> int:
