@@ -46,7 +46,7 @@ docstrings below point to it. In short:
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, Literal
 
@@ -68,6 +68,7 @@ from rallybot.storage.models import (
     table_of,
 )
 from rallybot.storage.quiz_models import QuizAnswer, QuizRun
+from rallybot.storage.search import fold
 from rallybot.storage.report_models import POST_KINDS, Activity, ActivityKind, week_of
 from rallybot.storage.survey_models import Survey, SurveyAnswer, SurveyResponder
 
@@ -96,6 +97,7 @@ __all__ = [
     "quiz_stats",
     "reach",
     "satisfaction",
+    "spelled",
     "sum_funnels",
     "week_start",
     "weekly_active",
@@ -147,6 +149,22 @@ class Scope:
     """Platform user ids left out of the members in scope (the community managers); when
     given, the rows that replaced forgotten managers (``member.was_manager``) are left out
     too."""
+    cohort_spellings: tuple[str, ...] = ()
+    team_spellings: tuple[str, ...] = ()
+    """How the cohort and the team are written in the database, when :func:`spelled` found
+    them: "ventes" is the team "Ventes" (case and accents aside)."""
+
+    def cohorts(self) -> tuple[str, ...]:
+        """The cohort names that count as the scope's cohort (none: no cohort filter)."""
+        if self.cohort is None:
+            return ()
+        return self.cohort_spellings or (self.cohort,)
+
+    def teams(self) -> tuple[str, ...]:
+        """The team names that count as the scope's team (none: no team filter)."""
+        if self.team is None:
+            return ()
+        return self.team_spellings or (self.team,)
 
     def label(self) -> str:
         """A short description for files and JSON (English, ISO dates: it does not change
@@ -425,12 +443,42 @@ def _member_conditions(scope: Scope) -> list[sa.ColumnElement[bool]]:
         conditions.append(M.platform_user_id.not_in(sorted(scope.exclude)))
         conditions.append(M.was_manager.is_(False))  # a forgotten manager stays left out
     if scope.cohort is not None:
-        conditions.append(M.cohort == scope.cohort)
+        conditions.append(M.cohort.in_(scope.cohorts()))
     if scope.team is not None:
-        conditions.append(M.team == scope.team)
+        conditions.append(M.team.in_(scope.teams()))
     if scope.end is not None:
         conditions.append(M.created_at < scope.end)
     return conditions
+
+
+async def spelled(db: Database, scope: Scope) -> Scope:
+    """``scope`` with its cohort and team matched as the members search matches names:
+    whatever the case and the accents ("ventes", "Ventes" and "VENTES" are one team). Team
+    and cohort names are few, so they are read once and compared in Python."""
+    if scope.cohort is None and scope.team is None:
+        return scope
+    found: dict[str, tuple[str, ...]] = {}
+    for name, wanted, columns in (
+        ("cohort", scope.cohort, (M.cohort, SA.cohort)),
+        ("team", scope.team, (M.team, SA.team)),
+    ):
+        if wanted is None:
+            continue
+        names: set[str] = set()
+        for column in columns:
+            query = sa.select(column).where(column.is_not(None)).distinct()
+            names.update(str(r[0]) for r in await _rows(db, query))
+        key = fold(wanted.strip())
+        found[name] = tuple(sorted(n for n in names if fold(n.strip()) == key))
+    cohorts, teams = found.get("cohort", ()), found.get("team", ())
+    return replace(
+        scope,
+        # one spelling: the figures' titles say it as the database does
+        cohort=cohorts[0] if len(cohorts) == 1 else scope.cohort,
+        team=teams[0] if len(teams) == 1 else scope.team,
+        cohort_spellings=cohorts,
+        team_spellings=teams,
+    )
 
 
 def _filters_members(scope: Scope) -> bool:
@@ -905,9 +953,9 @@ async def satisfaction(db: Database, scope: Scope = Scope()) -> Satisfaction:
         sa.or_(SA.member_id.is_not(None), SA.survey_id.not_in(_small_anonymous())),
     ]
     if scope.cohort is not None:
-        conditions.append(SA.cohort == scope.cohort)
+        conditions.append(SA.cohort.in_(scope.cohorts()))
     if scope.team is not None:
-        conditions.append(SA.team == scope.team)
+        conditions.append(SA.team.in_(scope.teams()))
     if scope.campaign_id is not None:
         conditions.append(
             SA.survey_id.in_(sa.select(SV.id).where(SV.campaign_id == scope.campaign_id))
@@ -1126,7 +1174,7 @@ async def challenges(db: Database, scope: Scope = Scope()) -> list[ChallengeStat
     by_member = sa.and_(d.subject.startswith("member:"), d.subject.in_(members))
     by_team = d.subject.startswith("team:")
     if scope.team is not None:
-        by_team = d.subject == f"team:{scope.team}"
+        by_team = d.subject.in_([f"team:{name}" for name in scope.teams()])
     if scope.cohort is not None:
         by_team = sa.false()
     done = (

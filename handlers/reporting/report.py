@@ -122,6 +122,7 @@ async def compute(
         if on_step is not None:
             on_step(name)
 
+    scope = await ind.spelled(db, scope)  # "ventes" is the team "Ventes"
     if scope.cohort is None:  # each member is in one cohort: the cohorts' counts add up
         by_cohort = await ind.funnel_by(db, scope, "cohort")
         done(STEPS[0])

@@ -225,3 +225,23 @@ async def test_empty_database(db: Database) -> None:
 def test_week_start() -> None:
     assert ind.week_start(date(2026, 11, 22)) == date(2026, 11, 16)  # a Sunday
     assert ind.week_start(date(2026, 11, 23)) == date(2026, 11, 23)  # a Monday
+
+
+async def test_team_and_cohort_match_whatever_the_case_and_accents(seeded: Database) -> None:
+    # as the members search: "SALES" is the team "sales", "pîlot" the cohort "pilot"
+    from rallybot.storage.repositories import upsert_member
+
+    typed = await ind.spelled(seeded, Scope(team=" SALES ", cohort="pîlot", end=END))
+    assert (typed.team, typed.cohort) == ("sales", "pilot")  # titles say it as stored
+    funnel = await ind.funnel(seeded, typed)
+    assert funnel.count("invited") == 2  # alice, bob
+    satisfaction = await ind.satisfaction(seeded, await ind.spelled(seeded, Scope(team="Sales")))
+    assert satisfaction == await ind.satisfaction(seeded, Scope(team="sales"))
+    # two spellings in the database ("Équipe" and "equipe"): one team for the figures
+    await upsert_member(seeded, "memory", "u-acc1", START - timedelta(days=1), team="Équipe")
+    await upsert_member(seeded, "memory", "u-acc2", START - timedelta(days=1), team="equipe")
+    both = await ind.spelled(seeded, Scope(team="EQUIPE", end=END))
+    assert both.teams() == ("equipe", "Équipe")
+    assert (await ind.funnel(seeded, both)).count("invited") == 2
+    nobody = await ind.spelled(seeded, Scope(team="nowhere", end=END))
+    assert (await ind.funnel(seeded, nobody)).count("invited") == 0
