@@ -93,6 +93,7 @@ __all__ = [
     "help_times",
     "kudos",
     "kudos_by",
+    "not_counted",
     "points_distribution",
     "quiz_stats",
     "reach",
@@ -216,6 +217,9 @@ class Funnel:
     """invited → joined → profile complete → first post → first quiz answer."""
 
     stages: list[FunnelStage]
+    later: int = 0
+    """Members in scope who have not arrived: their start date is after the end of the range
+    (or after now), and they have done nothing yet. Not a stage: they are invited, not joined."""
 
     def count(self, name: str) -> int:
         """The count of the stage called ``name``."""
@@ -530,6 +534,21 @@ async def cohorts(db: Database) -> list[str | None]:
     return sorted(v for v in values if v is not None) + ([None] if None in values else [])
 
 
+async def not_counted(db: Database, scope: Scope) -> int:
+    """How many community managers the scope leaves out (:attr:`Scope.exclude`, and the rows
+    of forgotten managers), of its cohort and team: the figures say so, not to lose anyone
+    silently. Bots are not people and are not in this count."""
+    if not scope.exclude:
+        return 0
+    others = _member_conditions(replace(scope, exclude=frozenset()))
+    manager = sa.or_(
+        M.platform_user_id.in_(sorted(scope.exclude)), M.was_manager.is_(True)
+    )
+    query = sa.select(sa.func.count()).select_from(MEMBER).where(*others, manager)
+    async with db.session() as session:
+        return int((await session.execute(query)).scalar_one())
+
+
 async def members_in_scope(db: Database, scope: Scope) -> int:
     """How many members the scope covers; definition: docs/reference/indicators.md,
     "Members in scope"."""
@@ -543,13 +562,23 @@ async def members_in_scope(db: Database, scope: Scope) -> int:
 FUNNEL_STAGES = ("invited", "joined", "profile complete", "first post", "first quiz answer")
 
 
-def _funnel_columns(scope: Scope) -> list[sa.ColumnElement[Any]]:
+def _cutoff(scope: Scope, now: datetime | None) -> datetime | None:
+    """When "joined" is judged: the end of the range, or now if it comes first (a start date
+    still to come is no arrival)."""
+    moments = [m for m in (scope.end, now) if m is not None]
+    return min(moments) if moments else None
+
+
+def _funnel_columns(scope: Scope, now: datetime | None = None) -> list[sa.ColumnElement[Any]]:
     def total(condition: sa.ColumnElement[bool]) -> sa.ColumnElement[int]:
         return sa.func.coalesce(sa.func.sum(sa.case((condition, 1), else_=0)), 0)
 
+    cutoff = _cutoff(scope, now)
     joined_at: sa.ColumnElement[bool] = M.joined_at.is_not(None)
-    if scope.end is not None:
-        joined_at = sa.and_(joined_at, M.joined_at < scope.end)
+    later: sa.ColumnElement[bool] = sa.false()
+    if cutoff is not None:
+        joined_at = sa.and_(joined_at, M.joined_at < cutoff)
+        later = M.joined_at >= cutoff
     seen = sa.exists().where(A.member_id == M.id, *_range(A.occurred_at, scope, start=False))
     posted = sa.exists().where(
         A.member_id == M.id, A.kind.in_(POST_KINDS), *_range(A.occurred_at, scope, start=False)
@@ -567,14 +596,16 @@ def _funnel_columns(scope: Scope) -> list[sa.ColumnElement[Any]]:
         total(profiled),
         total(first_post),
         total(sa.and_(first_post, quizzed)),
+        total(sa.and_(later, sa.not_(seen))),
     ]
 
 
 def _funnel_from(counts: Sequence[int]) -> Funnel:
+    """The funnel of the counts of :func:`_funnel_columns` (its stages, then ``later``)."""
     stages: list[FunnelStage] = []
     invited = int(counts[0])
     previous: int | None = None
-    for name, value in zip(FUNNEL_STAGES, counts, strict=True):
+    for name, value in zip(FUNNEL_STAGES, counts[: len(FUNNEL_STAGES)], strict=True):
         count = int(value)
         stages.append(
             FunnelStage(
@@ -585,32 +616,37 @@ def _funnel_from(counts: Sequence[int]) -> Funnel:
             )
         )
         previous = count
-    return Funnel(stages)
+    later = counts[len(FUNNEL_STAGES)] if len(counts) > len(FUNNEL_STAGES) else 0
+    return Funnel(stages, int(later))
 
 
 def sum_funnels(funnels: Iterable[Funnel]) -> Funnel:
     """The funnel of disjoint groups put together (every stage's counts added)."""
-    totals = [0] * len(FUNNEL_STAGES)
+    totals = [0] * (len(FUNNEL_STAGES) + 1)
     for one in funnels:
         for index, stage in enumerate(one.stages):
             totals[index] += stage.count
+        totals[-1] += one.later
     return _funnel_from(totals)
 
 
-async def funnel(db: Database, scope: Scope = Scope()) -> Funnel:
-    """The adoption funnel of the members in scope, up to the end of the range (monotone);
-    definition: docs/reference/indicators.md, "Adoption funnel"."""
-    query = sa.select(*_funnel_columns(scope)).select_from(MEMBER)
+async def funnel(db: Database, scope: Scope = Scope(), now: datetime | None = None) -> Funnel:
+    """The adoption funnel of the members in scope, up to the end of the range or ``now``,
+    whichever comes first (monotone); definition: docs/reference/indicators.md, "Adoption
+    funnel"."""
+    query = sa.select(*_funnel_columns(scope, now)).select_from(MEMBER)
     query = query.where(*_member_conditions(scope))
     rows = await _rows(db, query)
     return _funnel_from(rows[0])
 
 
-async def funnel_by(db: Database, scope: Scope, by: GroupBy = "cohort") -> dict[str, Funnel]:
+async def funnel_by(
+    db: Database, scope: Scope, by: GroupBy = "cohort", now: datetime | None = None
+) -> dict[str, Funnel]:
     """The funnel of each cohort (or team), in one query."""
     group = _group_column(by)
     query = (
-        sa.select(group, *_funnel_columns(scope))
+        sa.select(group, *_funnel_columns(scope, now))
         .select_from(MEMBER)
         .where(*_member_conditions(scope))
         .group_by(group)

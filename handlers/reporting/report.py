@@ -57,6 +57,7 @@ __all__ = [
     "render_tables",
     "summary_text",
     "write_csv",
+    "who_notes",
     "write_pngs",
 ]
 
@@ -107,6 +108,7 @@ class ReportData:
     kudos: KudosStats
     kudos_by_cohort: dict[str, KudosStats]
     survey_rounds: list[ind.SurveyRound] = field(default_factory=list)  # pulses, per round
+    not_counted: int = 0  # community managers left out of every figure (ind.not_counted)
 
 
 async def compute(
@@ -124,12 +126,12 @@ async def compute(
 
     scope = await ind.spelled(db, scope)  # "ventes" is the team "Ventes"
     if scope.cohort is None:  # each member is in one cohort: the cohorts' counts add up
-        by_cohort = await ind.funnel_by(db, scope, "cohort")
+        by_cohort = await ind.funnel_by(db, scope, "cohort", now)
         done(STEPS[0])
         funnel = ind.sum_funnels(by_cohort.values())
     else:
         by_cohort = {}
-        funnel = await ind.funnel(db, scope)
+        funnel = await ind.funnel(db, scope, now)
         done(STEPS[0])
     done(STEPS[1])
     weekly_by = await ind.weekly_active_by(db, scope, "cohort")
@@ -154,6 +156,7 @@ async def compute(
     kudos_by = await ind.kudos_by(db, scope, "cohort") if scope.cohort is None else {}
     done(STEPS[10])
     return ReportData(
+        not_counted=await ind.not_counted(db, scope),
         scope=scope,
         generated_at=now,
         funnel=funnel,
@@ -218,6 +221,10 @@ def _nps(value: float | None) -> str:
     return "–" if value is None else f"{value:+.0f}"
 
 
+LATER = "arrive later"
+"""The funnel's row of the invited members whose start date is still to come (not a stage)."""
+
+
 def stage_name(name: str, locale: str | None = None) -> str:
     """A funnel stage's name (``invited``, ``first post``...) in ``locale``."""
     # Translators: the stages of the adoption funnel, in the report's tables and charts.
@@ -227,6 +234,8 @@ def stage_name(name: str, locale: str | None = None) -> str:
         "profile complete": i18n.pgettext(locale, "funnel stage", "profile complete"),
         "first post": i18n.pgettext(locale, "funnel stage", "first post"),
         "first quiz answer": i18n.pgettext(locale, "funnel stage", "first quiz answer"),
+        # Translators: not a stage: invited members whose start date is still to come.
+        LATER: i18n.pgettext(locale, "funnel stage", "arrive later"),
     }
     return words.get(name, name)
 
@@ -475,12 +484,43 @@ def _points_line(p: PointsDistribution, locale: str | None = None) -> str:
     )
 
 
+def who_notes(data: ReportData, locale: str | None = None) -> list[str]:
+    """Who the figures leave out or do not count yet, in ``locale``: the community managers
+    left out, the invited members whose start date is still to come. Empty when nobody."""
+    notes = []
+    if data.not_counted:
+        notes.append(
+            i18n.ngettext(
+                locale,
+                "{n} community manager is not counted in these figures (managers are left out "
+                "unless RALLYBOT_COUNT_MANAGERS is set).",
+                "{n} community managers are not counted in these figures (managers are left "
+                "out unless RALLYBOT_COUNT_MANAGERS is set).",
+                data.not_counted,
+            ).format(n=formats.number(locale, data.not_counted))
+        )
+    if data.funnel.later:
+        notes.append(
+            i18n.ngettext(
+                locale,
+                "Arrive later: {n} invited member whose start date is still to come, not "
+                "counted as joined.",
+                "Arrive later: {n} invited members whose start date is still to come, not "
+                "counted as joined.",
+                data.funnel.later,
+            ).format(n=formats.number(locale, data.funnel.later))
+        )
+    return notes
+
+
 def render_tables(
     data: ReportData, console: Console, locale: str | None = None, zone: str | None = None
 ) -> None:
     """Print the report as Rich tables, in ``locale``, times in the time zone ``zone``."""
     title = rich_escape(i18n.gettext(locale, "Rallybot indicators"))
     console.print(f"[bold]{title}[/bold] — {rich_escape(data.scope.title(locale))}")
+    for note in who_notes(data, locale):
+        console.print(note, markup=False, soft_wrap=True)
     no_data = i18n.gettext(locale, "no data")
     for title, header, rows in _tables(data, locale, zone):
         table = Table(title=title, title_justify="left")
@@ -574,14 +614,15 @@ def write_csv(data: ReportData, folder: Path) -> list[Path]:
     def put(name: str, header: Sequence[str], rows: Sequence[Sequence[object]]) -> None:
         paths.append(_write(folder / f"{name}.csv", header, rows))
 
-    funnel_rows: list[list[object]] = [
-        ["all", s.name, s.count, _opt(s.of_invited), _opt(s.of_previous)]
-        for s in data.funnel.stages
-    ]
-    for name, funnel in data.funnel_by_cohort.items():
+    funnel_rows: list[list[object]] = []
+    for name, funnel in [("all", data.funnel), *data.funnel_by_cohort.items()]:
         funnel_rows += [
             [name, s.name, s.count, _opt(s.of_invited), _opt(s.of_previous)] for s in funnel.stages
         ]
+        # not a stage: invited members whose start date is still to come (not joined)
+        invited = funnel.count("invited")
+        share = funnel.later / invited if invited else None
+        funnel_rows.append([name, LATER, funnel.later, _opt(share), ""])
     put("funnel", ["cohort", "stage", "members", "of_invited", "of_previous"], funnel_rows)
     cohorts = list(data.weekly_active_by_cohort)
     put(
@@ -696,6 +737,8 @@ def write_csv(data: ReportData, folder: Path) -> list[Path]:
         ["scope", data.scope.label()],
         ["generated_at", data.generated_at.isoformat()],
         ["members", data.funnel.count("invited")],
+        ["arrive_later", data.funnel.later],
+        ["managers_not_counted", data.not_counted],
         ["active_members", data.active_members],
         ["quiz_participants", q.participants],
         ["quiz_participation", _opt(q.participation)],
@@ -992,6 +1035,7 @@ def render_html(
         f"<style>{_CSS}</style></head><body>",
         f"<h1>{e(title)}</h1>",
         f'<p class="meta">{e(generated)}</p>',
+        *[f'<p class="meta who">{e(note)}</p>' for note in who_notes(data, locale)],
         f"<h2>{e(charts_heading)}</h2>",
     ]
     for name in CHARTS:
@@ -1204,6 +1248,8 @@ def summary_json(data: ReportData) -> dict[str, object]:
             }
             for s in data.funnel.stages
         ],
+        "arrive_later": data.funnel.later,
+        "not_counted": data.not_counted,
         "active_members": data.active_members,
         "weekly_active": [
             {"week": w.week.isoformat(), "count": w.count} for w in data.weekly_active

@@ -33,3 +33,27 @@ async def test_the_team_filter_ignores_case_and_accents(
     page = await as_manager.get("/indicators", params={"team": "ventes"})
     assert page.status_code == 200
     assert ">Team<" in page.text and "exact name" not in page.text
+
+
+async def test_the_page_says_who_is_not_counted_and_who_arrives_later(
+    console: ConsoleEnv, as_manager: ConsoleClient
+) -> None:
+    await _roster(console)
+    now = console.clock.now()
+    # amelie has arrived; farid's start date is next week: invited, not joined
+    await upsert_member(console.db, "console", "amelie", now, joined_at=now - timedelta(days=3))
+    await upsert_member(
+        console.db, "console", "farid", now - timedelta(days=30), joined_at=now + timedelta(days=7)
+    )
+    api = (await as_manager.get("/api/indicators")).json()
+    counts = {s["stage"]: s["count"] for s in api["funnel"]}
+    # invited: the three people of conftest but the manager, and the four of the roster
+    assert (counts["invited"], counts["joined"]) == (6, 1)
+    assert api["arrive_later"] == 1
+    assert api["not_counted"] == 1  # Morgan Manager, of RALLYBOT_ADMINS
+    page = (await as_manager.get("/indicators")).text
+    assert "1 community manager is not counted in these figures" in page
+    assert "Arrive later: 1 invited member whose start date is still to come" in page
+    # a cohort without the manager: nobody left out, nothing said
+    pilote = (await as_manager.get("/indicators", params={"cohort": "pilote"})).text
+    assert "not counted" not in pilote

@@ -210,3 +210,43 @@ def test_the_html_and_table_formats_give_times_in_the_communitys_zone(
     assert table.exit_code == 0, table.output
     assert "Nov 3, 2026, 10:00" in table.output
     assert "Times are given in Europe/Paris." in table.output
+
+
+async def _later_starter(url: str) -> None:
+    from rallybot.storage.repositories import upsert_member
+
+    db = create_database(url)
+    try:  # known in October, starts after the range: invited, not arrived
+        known = datetime(2026, 10, 1, tzinfo=UTC)
+        start = datetime(2026, 11, 30, 9, tzinfo=UTC)
+        await upsert_member(db, "memory", "U8", known, cohort="pilot", joined_at=start)
+    finally:
+        await db.dispose()
+
+
+def test_every_format_says_who_is_not_counted_and_who_arrives_later(
+    seeded_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    asyncio.run(_later_starter(seeded_url))
+    monkeypatch.setenv("RALLYBOT_ADMINS", "memory:U3")  # carol manages: left out, and said
+    table = runner.invoke(app, ["report", *RANGE], env={"COLUMNS": "200"})
+    assert table.exit_code == 0, table.output
+    assert "1 community manager is not counted in these figures" in table.output
+    assert "Arrive later: 1 invited member whose start date is still to come" in table.output
+    out = tmp_path / "out"
+    result = runner.invoke(app, ["report", *RANGE, "--format", "csv", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    funnel = _csv(out / "funnel.csv")
+    # invited: alice, bob, dan, eve and the later starter (carol manages); joined: not him
+    assert funnel[1:3] == [["all", "invited", "5", "1", ""], ["all", "joined", "3", "0.6", "0.6"]]
+    assert ["all", "arrive later", "1", "0.2", ""] in funnel
+    assert ["pilot", "arrive later", "1", "0.3333", ""] in funnel
+    summary = dict(_csv(out / "summary.csv")[1:])
+    assert (summary["arrive_later"], summary["managers_not_counted"]) == ("1", "1")
+    html = tmp_path / "html"
+    result = runner.invoke(app, ["report", *RANGE, "--format", "html", "--out", str(html)])
+    page = (html / "report.html").read_text(encoding="utf-8")
+    assert "1 community manager is not counted in these figures" in page
+    assert "Arrive later: 1 invited member" in page
+    french = runner.invoke(app, ["report", *RANGE, "--locale", "fr"], env={"COLUMNS": "200"})
+    assert "1 community manager" not in french.output  # said in French

@@ -166,6 +166,12 @@ class IndicatorsOut(BaseModel):
     scope: ScopeOut
     generated_at: datetime
     funnel: list[FunnelStageOut]
+    arrive_later: int = Field(
+        0, description="Invited members whose start date is still to come (not joined)."
+    )
+    not_counted: int = Field(
+        0, description="Community managers left out of every figure (RALLYBOT_COUNT_MANAGERS)."
+    )
     active_members: int
     weekly_active: list[WeekOut]
     reach: list[ReachOut]
