@@ -249,4 +249,5 @@ def test_every_format_says_who_is_not_counted_and_who_arrives_later(
     assert "1 community manager is not counted in these figures" in page
     assert "Arrive later: 1 invited member" in page
     french = runner.invoke(app, ["report", *RANGE, "--locale", "fr"], env={"COLUMNS": "200"})
-    assert "1 community manager" not in french.output  # said in French
+    assert "1 community manager n’est pas compté dans ces chiffres" in french.output
+    assert "Arrivent plus tard : 1 membre invité" in french.output
