@@ -92,7 +92,10 @@ async def run_demo(
         clock = SimulatedClock(start)
         zone = campaign.zone
         adapter = ConsoleAdapter(
-            console=console, interactive=False, show_time=lambda: clock.now().astimezone(zone)
+            console=console,
+            interactive=False,
+            show_time=lambda: clock.now().astimezone(zone),
+            locale=locale,
         )
         tally = _Tally()
         bot = Rallybot(
@@ -345,7 +348,10 @@ async def run_try(
         db = create_database(url)
         clock = SimulatedClock(begin)
         adapter = ConsoleAdapter(
-            console=console, interactive=False, show_time=lambda: clock.now().astimezone(zone)
+            console=console,
+            interactive=False,
+            show_time=lambda: clock.now().astimezone(zone),
+            locale=locale,
         )
         tally = _Tally()
         bot = Rallybot(settings, db, adapter, clock, campaign_paths=list(paths), worker_id="try")

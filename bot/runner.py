@@ -211,6 +211,8 @@ async def run_bot(
             "on_advance": on_advance,
             "on_quit": on_quit,
             "show_time": lambda: clock.now().astimezone(zone),
+            # the community's language, as the bot's own words (the file may set it)
+            "locale": lambda: (bot.settings if bot is not None else settings).locale,
         }
         local_admins = ["you"]  # whoever sits at the console runs it
     elif platform != "memory":

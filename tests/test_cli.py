@@ -280,6 +280,7 @@ def test_run_on_the_console_reads_piped_commands_and_stops(tmp_path: Path, endin
         "DATABASE_URL": f"sqlite:///{tmp_path / 'console.db'}",
         "RALLYBOT_CAMPAIGNS_DIR": str(EXAMPLES / "en"),
         "RALLYBOT_TIMEZONE": "Europe/London",
+        "RALLYBOT_LOCALE": "en",  # the terminal's dates are in the community's language
     }
     command = [sys.executable, "-m", "rallybot.bot", "run", "--clock", "simulated", "--speed", "0"]
     command += ["--start", "2026-08-10 06:00", "--no-watch"]
@@ -298,9 +299,9 @@ def test_run_on_the_console_reads_piped_commands_and_stops(tmp_path: Path, endin
     # The teasers and the CEO's announcement came out once each, at the campaign's times
     # shown in the bot's time zone (09:30 in London for the launch), not the machine's.
     assert out.count("It is called **Connect**") == 1
-    assert "The CEO · Tue 15 Sep 09:30" in out
+    assert "The CEO · Tue, Sep 15, 09:30" in out
     assert out.count("Connect is open") == 1
-    assert "advanced 40d → Sat 19 Sep" in out
+    assert "advanced 40d → Sat, Sep 19" in out
 
 
 @pytest.mark.parametrize("platform", ["slack", "discord"])

@@ -37,6 +37,7 @@ from rich.console import Console, Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
+from rallybot.bot import formats
 from rallybot.bot.adapters.base import (
     AdapterError,
     Capabilities,
@@ -98,9 +99,10 @@ def parse_duration(text: str) -> timedelta:
     return timedelta(seconds=seconds)
 
 
-def _format_when(when: datetime) -> str:
-    """``Mon 14 Sep 09:00`` in the zone ``when`` carries (the bot's zone, not the machine's)."""
-    return when.strftime("%a %d %b %H:%M")
+def _format_when(when: datetime, locale: str | None = None) -> str:
+    """The weekday, day, month and time in ``locale``'s way ("Mon, Sep 14, 09:00", "lun. 14
+    sept., 09:00"), in the zone ``when`` carries (the bot's zone, not the machine's)."""
+    return formats.moment(locale, when, "MMMEd")
 
 
 def render_message(
@@ -111,6 +113,7 @@ def render_message(
     number_from: int = 1,
     msg_number: int | None = None,
     note: str | None = None,
+    locale: str | None = None,
 ) -> tuple[RenderableType, list[Button]]:
     """Render ``message`` for the terminal; pure (no I/O).
 
@@ -121,6 +124,7 @@ def render_message(
         number_from: the number of the first action button; the others follow.
         msg_number: the message's number, shown as ``(msg N)`` for ``/react``.
         note: an extra word for the header, such as ``edited``.
+        locale: the language ``when`` is written in (English when None).
 
     Returns:
         The renderable, and the action buttons in the order they were numbered.
@@ -130,7 +134,7 @@ def render_message(
     sender = message.sender.name if message.sender else "Rallybot"
     header = Text.assemble((where, "bold cyan"), " · ", (sender, "bold"))
     if when is not None:
-        header.append(f" · {_format_when(when)}", style="dim")
+        header.append(f" · {_format_when(when, locale)}", style="dim")
     if note:
         header.append(f" · {note}", style="italic")
     if msg_number is not None:
@@ -190,6 +194,8 @@ class ConsoleAdapter:
         show_time: the current time (a simulated clock's ``now``); the system clock if None.
         files_dir: where files the bot sends (charts) are saved; a new temporary folder,
             made on the first file, if None.
+        locale: the language of the dates printed (or a function that says it, read at each
+            message: the community's, which a reload may change); English if None.
     """
 
     platform = PLATFORM
@@ -207,8 +213,10 @@ class ConsoleAdapter:
         show_time: Callable[[], datetime] | None = None,
         files_dir: Path | None = None,
         run_id: str | None = None,
+        locale: str | Callable[[], str | None] | None = None,
     ) -> None:
         self.files_dir = files_dir
+        self._locale = locale
         # Event ids must differ from one run to the next: the bot records every event id it
         # handled, and on a database kept from an earlier run "console-1" would be dropped as
         # a duplicate. ``run_id=""`` keeps the short ids (tests that compare them).
@@ -245,6 +253,11 @@ class ConsoleAdapter:
         self._contents: dict[str, Message] = {}  # message id -> current content (bot's)
         self._buttons: dict[int, tuple[Button, int]] = {}  # button number -> (button, msg)
         self._channel_members: dict[str, list[str]] = {}
+
+    def locale(self) -> str | None:
+        """The language dates are written in: the community's, read at each message (a
+        reload of the community file may change it)."""
+        return self._locale() if callable(self._locale) else self._locale
 
     # -- the Adapter protocol -----------------------------------------------------------
 
@@ -543,7 +556,10 @@ class ConsoleAdapter:
             return
         await self._on_advance(delta)
         self.console.print(
-            Text(f"⏩ advanced {text.strip()} → {_format_when(self._now())}", style="dim")
+            Text(
+                f"⏩ advanced {text.strip()} → {_format_when(self._now(), self.locale())}",
+                style="dim",
+            )
         )
 
     async def _say(self, channel: ChannelRef, text: str) -> None:
@@ -593,7 +609,13 @@ class ConsoleAdapter:
     def _print(self, message: Message, *, where: str, number: int, note: str | None = None) -> None:
         first = self._next_button
         renderable, actions = render_message(
-            message, where=where, when=self._now(), number_from=first, msg_number=number, note=note
+            message,
+            where=where,
+            when=self._now(),
+            number_from=first,
+            msg_number=number,
+            note=note,
+            locale=self.locale(),
         )
         for offset, button in enumerate(actions):
             self._buttons[first + offset] = (button, number)

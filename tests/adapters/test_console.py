@@ -117,7 +117,7 @@ def test_render_a_post_with_a_named_sender_buttons_and_an_image() -> None:
     )
     text = show(renderable)
     lines = [line.rstrip() for line in text.splitlines()]
-    assert lines[0] == f"#general · The CEO · Tue 15 Sep {LOCAL}  (msg 2)"
+    assert lines[0] == f"#general · The CEO · Tue, Sep 15, {LOCAL}  (msg 2)"
     assert "  Launch day" in lines
     assert "  We are live!" in lines
     assert "  [image: the poster] https://example.com/poster.png" in lines
@@ -165,10 +165,23 @@ async def test_post_and_direct_message_are_printed_and_numbered() -> None:
     assert post == SentMessage("general", "console-msg-1")
     assert dm == SentMessage("dm-alice", "console-msg-2")
     out = session.output
-    assert f"#general · The CEO · Tue 15 Sep {LOCAL}  (msg 1)" in out
+    assert f"#general · The CEO · Tue, Sep 15, {LOCAL}  (msg 1)" in out
     assert "[1] I'm in  [2] Not now" in out
-    assert f"✉ to alice · Rallybot · Tue 15 Sep {LOCAL}  (msg 2)" in out
+    assert f"✉ to alice · Rallybot · Tue, Sep 15, {LOCAL}  (msg 2)" in out
     assert "Welcome, Alice" in out
+
+
+async def test_dates_are_written_in_the_communitys_language() -> None:
+    # a French community: the terminal says "mar. 15 sept.", not "Tue 15 Sep"
+    session = Session(locale="fr")
+    await session.adapter.post("#general", LAUNCH, idempotency_key="launch")
+    assert f"#general · The CEO · mar. 15 sept., {WHEN:%H:%M}  (msg 1)" in session.output
+    language = iter(["de", "es"])  # read at each message: a reload may change it
+    session = Session(locale=lambda: next(language))
+    await session.adapter.post("#general", Message("Hallo"), idempotency_key="a")
+    await session.adapter.post("#general", Message("Hola"), idempotency_key="b")
+    assert f"Di., 15. Sept., {WHEN:%H:%M}" in session.output
+    assert "mar, 15 sept, 7:30" in session.output  # Spanish writes no leading zero
 
 
 async def test_find_sent_and_idempotent_repeats() -> None:
