@@ -2090,6 +2090,13 @@ class ReportFormat(StrEnum):
     json = "json"
 
 
+class CsvHeaders(StrEnum):
+    """The column names of ``report --format csv``."""
+
+    words = "words"
+    ids = "ids"
+
+
 def _report_day(
     text: str | None, zone_name: str, *, end: bool, locale: str | None = None
 ) -> datetime | None:
@@ -2138,10 +2145,18 @@ def report(
         typer.Option(
             "--locale",
             callback=_check_locale,
-            help="The report's language (fr, en, es, de...); default: RALLYBOT_LOCALE. CSV "
-            "and JSON stay as they are.",
+            help="The report's language (fr, en, es, de...); default: RALLYBOT_LOCALE. The "
+            "JSON stays as it is.",
         ),
     ] = None,
+    csv_headers: Annotated[
+        CsvHeaders,
+        typer.Option(
+            "--csv-headers",
+            help="words: CSV column names in the report's language; ids: English ids that "
+            "never change, for scripts.",
+        ),
+    ] = CsvHeaders.words,
 ) -> None:
     """Indicators: adoption funnel, weekly actives, reach, quizzes, satisfaction, help, points."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
@@ -2207,7 +2222,8 @@ def report(
     charts = chart_pngs(data, words)
     written = write_pngs(charts, out_dir)
     if format is ReportFormat.csv:
-        written = write_csv(data, out_dir) + written
+        columns = words if csv_headers is CsvHeaders.words else None
+        written = write_csv(data, out_dir, columns) + written
     else:
         page = out_dir / "report.html"
         page.write_text(render_html(data, charts, words, settings.timezone), encoding="utf-8")

@@ -606,23 +606,119 @@ def _change(before: float | None, now: float | None) -> float | None:
     return None if before is None or now is None else now - before
 
 
-def write_csv(data: ReportData, folder: Path) -> list[Path]:
-    """One CSV file per table (raw numbers: shares from 0 to 1, durations in hours)."""
+# The CSV files' column names: ids that never change (``write_csv`` without a locale, for
+# scripts), and the words a reader sees in their language (message ids, marked here).
+_COLUMN_WORDS = {
+    "cohort": N_("Cohort"),
+    "stage": N_("Stage"),
+    "members": N_("Members"),
+    "of_invited": N_("Of invited"),
+    "of_previous": N_("Of previous stage"),
+    "week": N_("Week of"),
+    "sent_at": N_("Sent"),
+    "campaign": N_("Campaign"),
+    "step": N_("Step"),
+    "occurrence": N_("Occurrence"),
+    "channel": N_("Channel"),
+    "reactors": N_("Reactors"),
+    "repliers": N_("Repliers"),
+    "reached": N_("Reached"),
+    "audience": N_("Audience"),
+    "audience_from_channel": N_("Audience known from the channel"),
+    "reach": N_("Reach"),
+    "challenge": N_("Challenge"),
+    "participants": N_("Took part"),
+    "completed_members": N_("Completed"),
+    "completion": N_("Completion"),
+    "completed_teams": N_("Teams completed"),
+    "ratings": N_("Ratings"),
+    "mean_rating": N_("Mean rating (1-5)"),
+    "nps_answers": N_("NPS answers"),
+    "nps": N_("NPS"),
+    "survey": N_("Survey"),
+    "round": N_("Round"),
+    "responses": N_("Responses"),
+    "mean_rating_change": N_("Change in mean rating"),
+    "nps_change": N_("Change in NPS"),
+    "answered": N_("Answered tickets"),
+    "median_first_response_hours": N_("Median first response (h)"),
+    "bucket": N_("Points range"),
+    "low": N_("From (points)"),
+    "high": N_("To (points)"),
+    "given": N_("Kudos given"),
+    "givers": N_("Givers"),
+    "received": N_("Kudos received"),
+    "receivers": N_("Receivers"),
+    "indicator": N_("Indicator"),
+    "value": N_("Value"),
+}
+_SUMMARY_WORDS = {  # the first column of summary.csv: where its ids differ from a column's
+    "scope": N_("Scope"),
+    "generated_at": N_("Computed at"),
+    "members": N_("Members in scope"),
+    "arrive_later": N_("Invited members arriving later"),
+    "managers_not_counted": N_("Community managers not counted"),
+    "active_members": N_("Active members in the period"),
+    "quiz_participants": N_("Quiz participants"),
+    "quiz_participation": N_("Quiz participation"),
+    "quiz_answers": N_("Quiz answers"),
+    "quiz_correct": N_("Correct quiz answers"),
+    "quiz_accuracy": N_("Quiz accuracy"),
+    "quiz_mean_score": N_("Quiz mean score"),
+    "satisfaction_hidden": N_("Satisfaction hidden (too few responses)"),
+    "survey_responses": N_("Survey responses"),
+    "help_tickets": N_("Help tickets"),
+    "help_answered": N_("Help tickets answered"),
+    "help_solved": N_("Help tickets solved"),
+    "help_median_first_response_hours": N_("Median first response (h)"),
+    "help_median_resolution_hours": N_("Median resolution (h)"),
+    "points_members": N_("Members counted for points"),
+    "points_with_points": N_("Members with points"),
+    "points_total": N_("Total points"),
+    "points_mean": N_("Mean points"),
+    "points_median": N_("Median points"),
+    "points_p90": N_("Points, 90th percentile"),
+    "points_max": N_("Most points"),
+    "kudos_given": N_("Kudos given"),
+    "kudos_givers": N_("Kudos givers"),
+    "kudos_received": N_("Kudos received"),
+    "kudos_receivers": N_("Kudos receivers"),
+}
+
+
+def write_csv(data: ReportData, folder: Path, locale: str | None = None) -> list[Path]:
+    """One CSV file per table (raw numbers: shares from 0 to 1, durations in hours). Column
+    names (and the words in cells: stages, "all", the summary's indicators) are in
+    ``locale``'s language; without one, the stable English ids scripts rely on."""
     folder.mkdir(parents=True, exist_ok=True)
     paths: list[Path] = []
 
+    def word(ident: str, table: dict[str, str] = _COLUMN_WORDS) -> str:
+        if locale is None:
+            return ident
+        if ident == "all":
+            return i18n.pgettext(locale, "column", "All")
+        return i18n.gettext(locale, table.get(ident) or _COLUMN_WORDS[ident])
+
     def put(name: str, header: Sequence[str], rows: Sequence[Sequence[object]]) -> None:
-        paths.append(_write(folder / f"{name}.csv", header, rows))
+        # ``header``: ids; cohorts named by the data pass through as they are
+        shown = [word(h) if h in _COLUMN_WORDS or h == "all" else h for h in header]
+        paths.append(_write(folder / f"{name}.csv", shown, rows))
+
+    def stage(name: str) -> str:
+        return name if locale is None else stage_name(name, locale)
 
     funnel_rows: list[list[object]] = []
     for name, funnel in [("all", data.funnel), *data.funnel_by_cohort.items()]:
+        group = word("all") if name == "all" else name
         funnel_rows += [
-            [name, s.name, s.count, _opt(s.of_invited), _opt(s.of_previous)] for s in funnel.stages
+            [group, stage(s.name), s.count, _opt(s.of_invited), _opt(s.of_previous)]
+            for s in funnel.stages
         ]
         # not a stage: invited members whose start date is still to come (not joined)
         invited = funnel.count("invited")
         share = funnel.later / invited if invited else None
-        funnel_rows.append([name, LATER, funnel.later, _opt(share), ""])
+        funnel_rows.append([group, stage(LATER), funnel.later, _opt(share), ""])
     put("funnel", ["cohort", "stage", "members", "of_invited", "of_previous"], funnel_rows)
     cohorts = list(data.weekly_active_by_cohort)
     put(
@@ -724,7 +820,7 @@ def write_csv(data: ReportData, folder: Path) -> list[Path]:
         "kudos_by_cohort",
         ["cohort", *kudos_header],
         [
-            [name, c.given, c.givers, c.received, c.receivers]
+            [word(name) if name == "all" else name, c.given, c.givers, c.received, c.receivers]
             for name, c in [("all", k), *data.kudos_by_cohort.items()]
         ],
     )
@@ -734,7 +830,7 @@ def write_csv(data: ReportData, folder: Path) -> list[Path]:
         return "" if value is None else _opt(value.total_seconds() / 3600)
 
     summary: list[list[object]] = [
-        ["scope", data.scope.label()],
+        ["scope", data.scope.label() if locale is None else data.scope.title(locale)],
         ["generated_at", data.generated_at.isoformat()],
         ["members", data.funnel.count("invited")],
         ["arrive_later", data.funnel.later],
@@ -769,7 +865,7 @@ def write_csv(data: ReportData, folder: Path) -> list[Path]:
         ["kudos_received", k.received],
         ["kudos_receivers", k.receivers],
     ]
-    put("summary", ["indicator", "value"], summary)
+    put("summary", ["indicator", "value"], [[word(str(r[0]), _SUMMARY_WORDS), *r[1:]] for r in summary])
     return paths
 
 

@@ -57,3 +57,27 @@ async def test_the_page_says_who_is_not_counted_and_who_arrives_later(
     # a cohort without the manager: nobody left out, nothing said
     pilote = (await as_manager.get("/indicators", params={"cohort": "pilote"})).text
     assert "not counted" not in pilote
+
+
+async def test_the_csv_files_speak_the_readers_language(
+    console: ConsoleEnv, as_manager: ConsoleClient
+) -> None:
+    import csv
+    import io
+    import zipfile
+
+    import sqlalchemy as sa
+
+    from rallybot.storage.models import Member, table_of
+
+    M = table_of(Member).c
+    async with console.db.session() as session:
+        await session.execute(
+            sa.update(table_of(Member)).where(M.display_name == "Morgan Manager").values(locale="fr")
+        )
+    archive = zipfile.ZipFile(io.BytesIO((await as_manager.get("/indicators/report.zip")).content))
+    funnel = list(csv.reader(io.StringIO(archive.read("funnel.csv").decode("utf-8"))))
+    assert funnel[0] == ["Cohorte", "Étape", "Membres", "Des invités", "De l’étape précédente"]
+    assert funnel[1][:2] == ["Tous", "invités"]
+    summary = list(csv.reader(io.StringIO(archive.read("summary.csv").decode("utf-8"))))
+    assert ["Community managers non comptés", "1"] in summary

@@ -55,7 +55,8 @@ def test_table_format(seeded_url: str) -> None:
 
 def test_csv_format(seeded_url: str, tmp_path: Path) -> None:
     out = tmp_path / "out"
-    result = runner.invoke(app, ["report", *RANGE, "--format", "csv", "--out", str(out)])
+    args = ["report", *RANGE, "--format", "csv", "--csv-headers", "ids", "--out", str(out)]
+    result = runner.invoke(app, args)
     assert result.exit_code == 0, result.output
     funnel = _csv(out / "funnel.csv")
     assert funnel[0] == ["cohort", "stage", "members", "of_invited", "of_previous"]
@@ -141,7 +142,8 @@ def test_cohort_and_bad_dates(seeded_url: str) -> None:
 
 def test_team_narrows_every_figure_to_the_team(seeded_url: str, tmp_path: Path) -> None:
     out = tmp_path / "out"
-    args = ["report", *RANGE, "--team", "sales", "--format", "csv", "--out", str(out)]
+    args = ["report", *RANGE, "--team", "sales", "--format", "csv", "--csv-headers", "ids"]
+    args += ["--out", str(out)]
     result = runner.invoke(app, args)
     assert result.exit_code == 0, result.output
     # sales: alice, bob (pilot) and eve (wave2); carol and dan (tech) are left out.
@@ -234,7 +236,8 @@ def test_every_format_says_who_is_not_counted_and_who_arrives_later(
     assert "1 community manager is not counted in these figures" in table.output
     assert "Arrive later: 1 invited member whose start date is still to come" in table.output
     out = tmp_path / "out"
-    result = runner.invoke(app, ["report", *RANGE, "--format", "csv", "--out", str(out)])
+    args = ["report", *RANGE, "--format", "csv", "--csv-headers", "ids", "--out", str(out)]
+    result = runner.invoke(app, args)
     assert result.exit_code == 0, result.output
     funnel = _csv(out / "funnel.csv")
     # invited: alice, bob, dan, eve and the later starter (carol manages); joined: not him
@@ -251,3 +254,25 @@ def test_every_format_says_who_is_not_counted_and_who_arrives_later(
     french = runner.invoke(app, ["report", *RANGE, "--locale", "fr"], env={"COLUMNS": "200"})
     assert "1 community manager n’est pas compté dans ces chiffres" in french.output
     assert "Arrivent plus tard : 1 membre invité" in french.output
+
+
+def test_csv_headers_are_in_the_readers_language_unless_ids_are_asked(
+    seeded_url: str, tmp_path: Path
+) -> None:
+    out = tmp_path / "fr"
+    args = ["report", *RANGE, "--format", "csv", "--out", str(out), "--locale", "fr"]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    funnel = _csv(out / "funnel.csv")
+    assert funnel[0] == ["Cohorte", "Étape", "Membres", "Des invités", "De l’étape précédente"]
+    assert funnel[1][:3] == ["Tous", "invités", "5"]  # the numbers stay raw
+    summary = _csv(out / "summary.csv")
+    assert summary[0] == ["Indicateur", "Valeur"]
+    assert ["Membres concernés", "5"] in summary
+    assert _csv(out / "reach.csv")[0][:3] == ["Envoyé", "Campagne", "Étape"]
+    ids = tmp_path / "ids"
+    args = ["report", *RANGE, "--format", "csv", "--out", str(ids), "--locale", "fr"]
+    result = runner.invoke(app, [*args, "--csv-headers", "ids"])
+    assert result.exit_code == 0, result.output
+    assert _csv(ids / "funnel.csv")[0] == ["cohort", "stage", "members", "of_invited", "of_previous"]
+    assert _csv(ids / "funnel.csv")[1][:2] == ["all", "invited"]

@@ -329,7 +329,7 @@ async def report_csv(
     data = await indicator_cache(request, state).fresh(scope)
     buffer = io.BytesIO()
     with tempfile.TemporaryDirectory() as folder, zipfile.ZipFile(buffer, "w") as archive:
-        for path in write_csv(data, FilePath(folder)):
+        for path in write_csv(data, FilePath(folder), viewer.locale):  # the reader's words
             archive.write(path, arcname=path.name)
     return Response(
         buffer.getvalue(),
