@@ -431,6 +431,8 @@ def validate(
     warning_word = i18n.gettext(words, "warning")
     notes: list[str] = []
     unchecked: list[tuple[str, int, int, str]] = []
+    unlisted: tuple[Path, list[str]] | None = None  # the community file, people to find
+    listed_emails: set[str] = set()  # the e-mails of the campaigns' rosters
     communities = 0
     community_files = [p for p in listed if is_community_file(p)]
     for path in community_files[1:]:
@@ -461,21 +463,10 @@ def validate(
             settings = overlay(settings, assume_found(community))
         named = [p for p in community.people() if person_kind(p) != "id"]
         if named and not checked_on:
-            # No platform to look them up on here: say so, as a warning (--strict fails).
-            line, column, _ = locate(path)(("community",))
-            why = i18n.ngettext(
-                words,
-                "{n} person named by email or handle not checked (no platform configured: set "
-                "its token or pass --platform); the bot finds them when it starts and leaves "
-                "out, with a warning, anyone it cannot find",
-                "{n} people named by email or handle not checked (no platform configured: set "
-                "its token or pass --platform); the bot finds them when it starts and leaves "
-                "out, with a warning, anyone it cannot find",
-                len(named),
-            ).format(n=len(named))
-            text = f"{path}:{line}:{column}: {warning_word}: {why}"
-            unchecked.append((str(path), line, column, text))
-
+            # No platform: the console's, where the rosters bring the people named by e-mail.
+            # Those the campaigns' rosters list are checked; say so for the others only,
+            # once the rosters are read (below).
+            unlisted = (path, named)
     warnings: list[tuple[str, int, int, str]] = [*unchecked]  # file, line, column, text
     if settings is not None:
         quiet = settings.quiet
@@ -514,6 +505,7 @@ def validate(
                 rosters[roster_file] = -1
             else:
                 rosters[roster_file] = len(roster.entries)
+                listed_emails.update(e.email.strip().lower() for e in roster.entries if e.email)
                 members = [
                     MemberView(
                         key=e.id or e.email or e.discord or f"row{e.line}",
@@ -549,6 +541,28 @@ def validate(
             shown = render(message, words)
             text = f"{campaign.source}:{line}:{column}: {warning_word}: {field}: {shown}"
             warnings.append((campaign.source, line, column, text))
+    # People named by e-mail that a campaign's roster lists are found on the console
+    # platform (the roster brings them): only the others are unchecked.
+    unfound = (
+        []
+        if unlisted is None
+        else [p for p in unlisted[1] if p.strip().lower() not in listed_emails]
+    )
+    if unlisted is not None and unfound:
+        community_path = unlisted[0]
+        line, column, _ = locate(community_path)(("community",))
+        why = i18n.ngettext(
+            words,
+            "{n} person named by email or handle not checked (no platform configured: set "
+            "its token or pass --platform); the bot finds them when it starts and leaves "
+            "out, with a warning, anyone it cannot find",
+            "{n} people named by email or handle not checked (no platform configured: set "
+            "its token or pass --platform); the bot finds them when it starts and leaves "
+            "out, with a warning, anyone it cannot find",
+            len(unfound),
+        ).format(n=len(unfound))
+        text = f"{community_path}:{line}:{column}: {warning_word}: {why}"
+        warnings.append((str(community_path), line, column, text))
     if settings is not None:  # who the run would tell: managers for evidence, help clocks
         evidence = any(
             challenge.goal.kind == "submit_evidence"
@@ -2162,6 +2176,7 @@ def report(
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
 
     from rallybot.bot.clock import utcnow
+    from rallybot.bot.community import roster_settings
     from rallybot.handlers.reporting.service import (
         STEPS,
         Scope,
@@ -2182,18 +2197,21 @@ def report(
     if start is not None and end is not None and end <= start:
         err.print(i18n.gettext(words, "--to must not come before --from"), style="red")
         raise typer.Exit(2)
-    scope = Scope(
-        cohort=cohort,
-        team=team,
-        start=start,
-        end=end,
-        campaign_id=campaign,
-        exclude=managers_left_out(settings.admins, settings.count_managers),
-    )
     _check_schema(settings)
 
     async def main() -> object:
         db = await _read_db(settings)
+        # the community file's managers too, found as the console finds them: the same people
+        # are left out here and on the console's indicators page
+        managers = (await roster_settings(settings, db)).admins
+        scope = Scope(
+            cohort=cohort,
+            team=team,
+            start=start,
+            end=end,
+            campaign_id=campaign,
+            exclude=managers_left_out(managers, settings.count_managers),
+        )
         columns = (*Progress.get_default_columns()[:1], BarColumn(), MofNCompleteColumn())
         try:
             with Progress(*columns, TimeElapsedColumn(), console=err, transient=True) as bar:

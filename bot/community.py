@@ -28,10 +28,12 @@ __all__ = [
     "LEGACY_SETTINGS",
     "ResolvedCommunity",
     "assume_found",
+    "community_of",
     "legacy_notes",
     "members_by_email",
     "overlay",
     "resolve",
+    "roster_settings",
 ]
 
 log = logging.getLogger("rallybot.community")
@@ -223,3 +225,48 @@ def legacy_notes(environment: dict[str, str], locale: str | None = None) -> list
         for name, place in LEGACY_SETTINGS.items()
         if environment.get(name, "").strip()
     ]
+
+
+def community_of(settings: Settings) -> Community | None:
+    """The community file of the campaigns folder (RALLYBOT_CAMPAIGNS_DIR), or None (none, or
+    a broken one: the environment's settings still stand)."""
+    # Imported here: the campaign loader's module imports this one.
+    from rallybot.bot.app import campaign_files  # noqa: PLC0415
+    from rallybot.campaigns.community import load_community  # noqa: PLC0415
+    from rallybot.campaigns.loader import is_community_file  # noqa: PLC0415
+
+    if not settings.campaigns_dir.exists():
+        return None
+    files = [p for p in campaign_files([settings.campaigns_dir]) if is_community_file(p)]
+    if not files:
+        return None
+    try:
+        return load_community(files[0])
+    except Exception as exc:  # a broken file: the environment's settings still stand
+        log.warning("community file %s not used: %s", files[0], exc)
+        return None
+
+
+async def roster_settings(settings: Settings, db: Database) -> Settings:
+    """``settings`` with the community file laid over them, the people it names by e-mail
+    found among the members a roster brought (as the bot finds them on the console platform):
+    a manager named ``animation@example.com`` is ``console:animation`` when the roster lists
+    them. Without a chat platform to ask (``rallybot console``, ``console link``,
+    ``report``), this is who the file names; someone no roster lists stays ``any:<e-mail>``,
+    which is no account."""
+    community = community_of(settings)
+    if community is None:
+        return settings
+    resolved = assume_found(community)
+    async with db.read() as session:
+        platforms = (await session.execute(sa.select(_M.platform).distinct())).scalars().all()
+    lookups = [(platform, members_by_email(db, platform)) for platform in sorted(platforms)]
+    for person in community.people():
+        if person_kind(person) != "email":
+            continue
+        for platform, lookup in lookups:
+            found = await lookup(person)
+            if found:
+                resolved.ids[person] = f"{platform}:{found}"
+                break
+    return overlay(settings, resolved)

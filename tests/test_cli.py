@@ -104,7 +104,8 @@ def test_plan_table_shows_the_timeline_with_the_roster() -> None:
     assert result.exit_code == 0, result.output
     assert "Sun 2026-08-16 09:00" in result.output  # teaser-1, J-30 at 09:00 Paris
     assert "annonce-pdg" in result.output
-    assert "6 members in the roster" in result.output
+    # the 6 invited members and the 5 people of the community file (cohort equipe-connect)
+    assert "64 messages in 37 sends, 11 members in the roster" in result.output
 
 
 def test_plan_json_groups_dms_per_instant_and_honours_member_zones() -> None:

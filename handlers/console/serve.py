@@ -13,18 +13,16 @@ from datetime import timedelta
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
-import sqlalchemy as sa
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from rallybot.bot.app import campaign_files
 from rallybot.bot.clock import Clock, SimulatedClock, SystemClock
-from rallybot.bot.community import ANY, assume_found, members_by_email, overlay
+from rallybot.bot.community import ANY, assume_found, community_of, overlay, roster_settings
 from rallybot.bot.config import Settings
 from rallybot.bot.context import BotContext
 from rallybot.bot.http import HttpServer
 from rallybot.bot.rota import NOT_FOUND
-from rallybot.campaigns.community import Community, load_community, person_kind
 from rallybot.campaigns.faq import is_faq_file
 from rallybot.campaigns.loader import CampaignLoadError, is_community_file, load_campaign
 from rallybot.campaigns.quiz import is_bank_file
@@ -35,7 +33,6 @@ from rallybot.handlers.console.app import PREFIX, console_url, create_app
 from rallybot.handlers.console.kit import ConsoleState, Role, role_of
 from rallybot.handlers.console.sessions import create_sign_in
 from rallybot.storage.database import Database
-from rallybot.storage.models import Member
 
 __all__ = [
     "LinkRefused",
@@ -107,47 +104,13 @@ async def _to_console(request: Request) -> Response:
     return RedirectResponse(f"{PREFIX}/", status_code=307)
 
 
-def _community(settings: Settings) -> Community | None:
-    files = [p for p in campaign_files([settings.campaigns_dir]) if is_community_file(p)]
-    if not files or not settings.campaigns_dir.exists():
-        return None
-    try:
-        return load_community(files[0])
-    except Exception as exc:  # a broken file: the environment's settings still stand
-        log.warning("community file %s not used: %s", files[0], exc)
-        return None
-
-
 def standalone_settings(settings: Settings) -> Settings:
     """The settings with the community file laid over them, as the bot does at reload. Without
     a chat platform to look people up, the file's managers and helpers count when named by
     platform id (``slack:U0123``); those named by e-mail need the bot's console, or
     :func:`roster_settings`."""
-    community = _community(settings)
+    community = community_of(settings)
     return settings if community is None else overlay(settings, assume_found(community))
-
-
-async def roster_settings(settings: Settings, db: Database) -> Settings:
-    """:func:`standalone_settings`, with the people the community file names by e-mail found
-    among the members a roster brought (as the bot finds them on the console platform, and on
-    Discord): a manager named ``animation@example.com`` is ``console:animation`` when the
-    roster lists them. Someone no roster lists stays ``any:<e-mail>``, which is no account."""
-    community = _community(settings)
-    if community is None:
-        return settings
-    resolved = assume_found(community)
-    async with db.read() as session:
-        platforms = (await session.execute(sa.select(Member.platform).distinct())).scalars().all()
-    lookups = [(platform, members_by_email(db, platform)) for platform in sorted(platforms)]
-    for person in community.people():
-        if person_kind(person) != "email":
-            continue
-        for platform, lookup in lookups:
-            found = await lookup(person)
-            if found:
-                resolved.ids[person] = f"{platform}:{found}"
-                break
-    return overlay(settings, resolved)
 
 
 def signable(key: str) -> bool:

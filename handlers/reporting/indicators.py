@@ -68,8 +68,8 @@ from rallybot.storage.models import (
     table_of,
 )
 from rallybot.storage.quiz_models import QuizAnswer, QuizRun
-from rallybot.storage.search import fold
 from rallybot.storage.report_models import POST_KINDS, Activity, ActivityKind, week_of
+from rallybot.storage.search import fold
 from rallybot.storage.survey_models import Survey, SurveyAnswer, SurveyResponder
 
 __all__ = [
@@ -541,9 +541,7 @@ async def not_counted(db: Database, scope: Scope) -> int:
     if not scope.exclude:
         return 0
     others = _member_conditions(replace(scope, exclude=frozenset()))
-    manager = sa.or_(
-        M.platform_user_id.in_(sorted(scope.exclude)), M.was_manager.is_(True)
-    )
+    manager = sa.or_(M.platform_user_id.in_(sorted(scope.exclude)), M.was_manager.is_(True))
     query = sa.select(sa.func.count()).select_from(MEMBER).where(*others, manager)
     async with db.session() as session:
         return int((await session.execute(query)).scalar_one())

@@ -56,8 +56,8 @@ __all__ = [
     "render_html",
     "render_tables",
     "summary_text",
-    "write_csv",
     "who_notes",
+    "write_csv",
     "write_pngs",
 ]
 
@@ -865,7 +865,11 @@ def write_csv(data: ReportData, folder: Path, locale: str | None = None) -> list
         ["kudos_received", k.received],
         ["kudos_receivers", k.receivers],
     ]
-    put("summary", ["indicator", "value"], [[word(str(r[0]), _SUMMARY_WORDS), *r[1:]] for r in summary])
+    put(
+        "summary",
+        ["indicator", "value"],
+        [[word(str(r[0]), _SUMMARY_WORDS), *r[1:]] for r in summary],
+    )
     return paths
 
 

@@ -73,7 +73,9 @@ async def test_the_csv_files_speak_the_readers_language(
     M = table_of(Member).c
     async with console.db.session() as session:
         await session.execute(
-            sa.update(table_of(Member)).where(M.display_name == "Morgan Manager").values(locale="fr")
+            sa.update(table_of(Member))
+            .where(M.display_name == "Morgan Manager")
+            .values(locale="fr")
         )
     archive = zipfile.ZipFile(io.BytesIO((await as_manager.get("/indicators/report.zip")).content))
     funnel = list(csv.reader(io.StringIO(archive.read("funnel.csv").decode("utf-8"))))

@@ -17,8 +17,8 @@ from rallybot.bot.http import HttpServer, Readiness, add_probes
 from rallybot.bot.metrics import Metrics
 from rallybot.handlers.console.kit import Role, role_of
 from rallybot.handlers.console.serve import LinkRefused, attach_to_bot, make_link, roster_state
-from rallybot.storage.repositories import upsert_member
 from rallybot.storage.migrate import upgrade
+from rallybot.storage.repositories import upsert_member
 from tests.console.conftest import MANAGER, MEMBER, ConsoleEnv, console_settings, load_examples
 
 

@@ -274,5 +274,41 @@ def test_csv_headers_are_in_the_readers_language_unless_ids_are_asked(
     args = ["report", *RANGE, "--format", "csv", "--out", str(ids), "--locale", "fr"]
     result = runner.invoke(app, [*args, "--csv-headers", "ids"])
     assert result.exit_code == 0, result.output
-    assert _csv(ids / "funnel.csv")[0] == ["cohort", "stage", "members", "of_invited", "of_previous"]
+    assert _csv(ids / "funnel.csv")[0] == [
+        "cohort",
+        "stage",
+        "members",
+        "of_invited",
+        "of_previous",
+    ]
     assert _csv(ids / "funnel.csv")[1][:2] == ["all", "invited"]
+
+
+async def _give_email(url: str) -> None:
+    from rallybot.storage.repositories import upsert_member
+
+    db = create_database(url)
+    try:
+        await upsert_member(
+            db, "memory", "U3", datetime(2026, 10, 1, tzinfo=UTC), email="carol@x.org"
+        )
+    finally:
+        await db.dispose()
+
+
+def test_the_community_files_managers_are_left_out_as_in_the_console(
+    seeded_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # the community file names carol by e-mail; her roster row brought it: she manages
+    asyncio.run(_give_email(seeded_url))
+    (tmp_path / "community.yaml").write_text(
+        "community: c\nmanagers: [carol@x.org]\n", encoding="utf-8"
+    )
+    monkeypatch.setenv("RALLYBOT_CAMPAIGNS_DIR", str(tmp_path))
+    monkeypatch.delenv("RALLYBOT_ADMINS", raising=False)
+    out = tmp_path / "out"
+    args = ["report", *RANGE, "--format", "csv", "--csv-headers", "ids", "--out", str(out)]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    assert _csv(out / "funnel.csv")[1] == ["all", "invited", "4", "1", ""]  # carol left out
+    assert dict(_csv(out / "summary.csv")[1:])["managers_not_counted"] == "1"
