@@ -66,17 +66,8 @@ async def test_the_csv_files_speak_the_readers_language(
     import io
     import zipfile
 
-    import sqlalchemy as sa
-
-    from rallybot.storage.models import Member, table_of
-
-    M = table_of(Member).c
-    async with console.db.session() as session:
-        await session.execute(
-            sa.update(table_of(Member))
-            .where(M.display_name == "Morgan Manager")
-            .values(locale="fr")
-        )
+    # the manager reads French
+    await upsert_member(console.db, "slack", "UMANAGER", console.clock.now(), locale="fr")
     archive = zipfile.ZipFile(io.BytesIO((await as_manager.get("/indicators/report.zip")).content))
     funnel = list(csv.reader(io.StringIO(archive.read("funnel.csv").decode("utf-8"))))
     assert funnel[0] == ["Cohorte", "Étape", "Membres", "Des invités", "De l’étape précédente"]

@@ -214,14 +214,12 @@ def test_the_html_and_table_formats_give_times_in_the_communitys_zone(
     assert "Times are given in Europe/Paris." in table.output
 
 
-async def _later_starter(url: str) -> None:
+async def _member(url: str, user_id: str, **fields: object) -> None:
     from rallybot.storage.repositories import upsert_member
 
     db = create_database(url)
-    try:  # known in October, starts after the range: invited, not arrived
-        known = datetime(2026, 10, 1, tzinfo=UTC)
-        start = datetime(2026, 11, 30, 9, tzinfo=UTC)
-        await upsert_member(db, "memory", "U8", known, cohort="pilot", joined_at=start)
+    try:
+        await upsert_member(db, "memory", user_id, datetime(2026, 10, 1, tzinfo=UTC), **fields)
     finally:
         await db.dispose()
 
@@ -229,7 +227,9 @@ async def _later_starter(url: str) -> None:
 def test_every_format_says_who_is_not_counted_and_who_arrives_later(
     seeded_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    asyncio.run(_later_starter(seeded_url))
+    # known in October, starts after the range: invited, not arrived
+    start = datetime(2026, 11, 30, 9, tzinfo=UTC)
+    asyncio.run(_member(seeded_url, "U8", cohort="pilot", joined_at=start))
     monkeypatch.setenv("RALLYBOT_ADMINS", "memory:U3")  # carol manages: left out, and said
     table = runner.invoke(app, ["report", *RANGE], env={"COLUMNS": "200"})
     assert table.exit_code == 0, table.output
@@ -284,23 +284,11 @@ def test_csv_headers_are_in_the_readers_language_unless_ids_are_asked(
     assert _csv(ids / "funnel.csv")[1][:2] == ["all", "invited"]
 
 
-async def _give_email(url: str) -> None:
-    from rallybot.storage.repositories import upsert_member
-
-    db = create_database(url)
-    try:
-        await upsert_member(
-            db, "memory", "U3", datetime(2026, 10, 1, tzinfo=UTC), email="carol@x.org"
-        )
-    finally:
-        await db.dispose()
-
-
 def test_the_community_files_managers_are_left_out_as_in_the_console(
     seeded_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # the community file names carol by e-mail; her roster row brought it: she manages
-    asyncio.run(_give_email(seeded_url))
+    asyncio.run(_member(seeded_url, "U3", email="carol@x.org"))
     (tmp_path / "community.yaml").write_text(
         "community: c\nmanagers: [carol@x.org]\n", encoding="utf-8"
     )
