@@ -2440,10 +2440,15 @@ def console_link(
     ] = None,
     manager: Annotated[
         str | None,
-        typer.Option(help="The manager (platform:id) to sign in; default: the only one."),
+        typer.Option(
+            "--manager",
+            "--person",
+            help="Who signs in (platform:id): a community manager, or a helper for the help "
+            "desk; default: the only manager.",
+        ),
     ] = None,
 ) -> None:
-    """Print a one-time sign-in URL for a community manager (valid a few minutes, once)."""
+    """Print a one-time sign-in URL for a manager or a helper (valid a few minutes, once)."""
     from rallybot.bot.clock import SystemClock
     from rallybot.handlers.console.service import LinkRefused, make_link
     from rallybot.storage.migrate import schema_status

@@ -180,12 +180,12 @@ def test_try_refuses_broken_files_in_the_locale(tmp_path: Path, locale: str, ref
     [
         (
             "fr",
-            "Pas de lien : slack:U2 n’est pas community manager (RALLYBOT_ADMINS)",
+            "Pas de lien : slack:U2 n’est ni community manager (RALLYBOT_ADMINS, managers",
             "Lien de connexion à usage unique, valable 10 minutes :",
         ),
         (
             "de",
-            "Kein Link: slack:U2 ist kein Community-Manager (RALLYBOT_ADMINS)",
+            "Kein Link: slack:U2 ist weder Community-Manager (RALLYBOT_ADMINS, managers in der",
             "Einmal-Anmeldelink, 10 Minuten gültig:",
         ),
     ],

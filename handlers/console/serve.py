@@ -184,8 +184,9 @@ def _render(message: str, locale: str | None) -> str:
 async def make_link(
     settings: Settings, db: Database, clock: Clock, manager: str | None, port: int | None
 ) -> str:
-    """A one-time sign-in URL for ``manager`` (a ``platform:id`` key; by default the only
-    community manager), valid RALLYBOT_CONSOLE_LINK_MINUTES minutes."""
+    """A one-time sign-in URL for ``manager`` (a ``platform:id`` key of a community manager or
+    a helper; by default the only community manager), valid RALLYBOT_CONSOLE_LINK_MINUTES
+    minutes."""
     settings = await roster_settings(settings, db)
     # Only people can sign in: a manager the file names by e-mail and no roster lists is an
     # ``any:`` placeholder, offered to nobody.
@@ -225,9 +226,15 @@ async def make_link(
                 manager=manager,
             )
         )
-    if role_of(settings, manager) is not Role.MANAGER:
+    # A helper signs in too (the help desk is theirs): on the console platform a link is the
+    # only way in.
+    if role_of(settings, manager) < Role.HELPER:
         raise LinkRefused(
-            N_("{manager} is not a community manager (RALLYBOT_ADMINS)", manager=manager)
+            N_(
+                "{manager} is neither a community manager (RALLYBOT_ADMINS, managers in the "
+                "community file) nor a helper of the help rota",
+                manager=manager,
+            )
         )
     lifetime = timedelta(minutes=settings.console_link_minutes)
     token = await create_sign_in(db, "link", clock.now(), lifetime, actor=manager)

@@ -19,7 +19,14 @@ from rallybot.handlers.console.kit import Role, role_of
 from rallybot.handlers.console.serve import LinkRefused, attach_to_bot, make_link, roster_state
 from rallybot.storage.migrate import upgrade
 from rallybot.storage.repositories import upsert_member
-from tests.console.conftest import MANAGER, MEMBER, ConsoleEnv, console_settings, load_examples
+from tests.console.conftest import (
+    HELPER,
+    MANAGER,
+    MEMBER,
+    ConsoleEnv,
+    console_settings,
+    load_examples,
+)
 
 
 async def test_a_link_for_the_only_manager_signs_in_once(
@@ -38,7 +45,7 @@ async def test_a_link_names_a_manager_and_the_port(console: ConsoleEnv) -> None:
     settings = console_settings(console_url=None, admins=[MANAGER, "discord:7"], http_port=8081)
     with pytest.raises(LinkRefused, match="--manager"):
         await make_link(settings, console.db, console.clock, None, None)
-    with pytest.raises(LinkRefused, match="not a community manager"):
+    with pytest.raises(LinkRefused, match="neither a community manager"):
         await make_link(settings, console.db, console.clock, MEMBER, None)
     url = await make_link(settings, console.db, console.clock, "discord:7", 9000)
     assert url.startswith("http://127.0.0.1:9000/console/signin/link/")
@@ -144,7 +151,7 @@ def test_console_link_command(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -
         cli, ["--locale", "en", "console", "link", "--manager", "slack:U2"], env=env
     )
     assert refused.exit_code == 1
-    assert "not a community manager" in refused.output
+    assert "neither a community manager" in refused.output
 
 
 def test_console_link_refuses_a_database_that_is_not_the_bots(
@@ -213,3 +220,17 @@ async def test_start_up_lines_say_the_bound_address_and_what_is_served(
             assert "/console" in line
     finally:
         await own.stop()
+
+
+async def test_a_helper_gets_a_link_to_the_help_desk(
+    console: ConsoleEnv, client: httpx.AsyncClient
+) -> None:
+    """On the console platform a link is the only way in: a helper gets one too, and lands on
+    the help desk (the only pages a helper sees)."""
+    url = await make_link(console.settings, console.db, console.clock, HELPER, None)
+    token = url.rsplit("/", 1)[1]
+    signed = await client.post("/signin/link", data={"token": token})
+    assert signed.status_code == 303, signed.text
+    home = await client.get("/", follow_redirects=True)
+    assert home.status_code == 200 and str(home.url).endswith("/helpdesk"), home.url
+    assert (await client.get("/campaigns")).status_code == 403
