@@ -11,9 +11,9 @@ When the last question is answered, a named survey writes the answers, the respo
 and deletes the draft in one transaction: a second answer from the same member is refused by
 the responder's primary key. An anonymous survey writes only the responder record and marks
 the draft finished; the answers are written later, by :func:`release`, in a transaction of
-their own, shuffled with at least :data:`MIN_GROUP` other responses (or when the round
-closes), with no member id and group attributes only for groups of at least that size (see
-``docs/explanation/privacy.md``).
+their own, shuffled with at least :data:`MIN_GROUP` other responses (a remainder smaller
+than that at the round's close is deleted, not counted), with no member id and group
+attributes only for groups of at least that size (see ``docs/explanation/privacy.md``).
 
 What follows an answer, the next question or the thanks, is an outbox row written in the
 transaction that records the answer (:func:`_notice`): a crash or a refused send after it
@@ -409,7 +409,8 @@ def question_message(survey: Survey, index: int, locale: str) -> Message:
         how = i18n.gettext(
             locale,
             "What is kept: your answers, without your name, mixed with at least {k} other "
-            "responses before they are stored (or when the survey closes); your team and cohort "
+            "responses before they are stored (if fewer than {k} are left when the survey closes, "
+            "they are deleted without being counted); your team and cohort "
             "only if at least {k} respondents share them; and, apart, the fact that you answered. "
             "Until then your answers wait in a draft that is deleted when they are stored.",
         )
@@ -611,8 +612,11 @@ def _thanks(locale: str) -> str:
 def _thanks_message(survey: Survey, locale: str) -> Message:
     if survey.anonymous:
         text = i18n.gettext(
-            locale, "Thank you, your answers are recorded, anonymously: they carry no name."
-        )
+            locale,
+            "Thank you, your answers are recorded, anonymously: they carry no name. They are "
+            "counted in a batch of at least {k} responses; if fewer than {k} are still waiting "
+            "for a batch when the survey closes, they are deleted without being counted.",
+        ).format(k=MIN_GROUP)
     else:
         text = _thanks(locale)
     return Message(text=text)
@@ -806,13 +810,12 @@ def _group_tags(
 
 async def release(db: Database, sid: str, now: datetime, *, closing: bool = False) -> int:
     """Write the anonymous answers waiting in finished drafts of survey ``sid`` once at least
-    :data:`MIN_GROUP` responses wait (any number when ``closing``): one transaction, rows in
-    shuffled order with random ids and the day of the batch, the drafts deleted; the number
-    of responses written.
+    :data:`MIN_GROUP` responses wait: one transaction, rows in shuffled order with random ids
+    and the day of the batch, the drafts deleted; the number of responses written.
 
-    A closing remainder smaller than :data:`MIN_GROUP` is not written on its own (its rows
-    would be told apart by their transaction): the survey's earlier anonymous answers are
-    written again with it, shuffled together."""
+    When ``closing``, a remainder smaller than :data:`MIN_GROUP` is not written at all: its
+    drafts are deleted. Written alone, or with the earlier answers written again, it would
+    be told apart by a diff of two backups, or of the results before and after the close."""
     try:
         async with db.session() as session:
             survey = await session.get(Survey, sid)
@@ -825,57 +828,36 @@ async def release(db: Database, sid: str, now: datetime, *, closing: bool = Fals
                     )
                 )
             ).all()
-            if not batch_ready(len(waiting), closing=closing):
-                return 0
             ids = [int(member_id) for member_id, _ in waiting]
-            found = {
-                int(r[0]): (r[1], r[2])
-                for r in (
-                    await session.execute(
-                        sa.select(_M.c.id, _M.c.cohort, _M.c.team).where(_M.c.id.in_(ids))
-                    )
-                ).all()
-            }
-            groups = [found.get(i, (None, None)) for i in ids]
-            keep_cohort, keep_team = _group_tags(groups)
-            day = now.date()
-            rows: list[dict[str, Any]] = []
-            for (_, answers), (cohort, team) in zip(waiting, groups, strict=True):
-                tags = (cohort if keep_cohort else None, team if keep_team else None)
-                rows += _answer_rows(survey, dict(answers or {}), tags, day, None)
-            if too_few(len(waiting)):
-                earlier = [
-                    dict(r)
-                    for r in (
-                        await session.execute(
-                            sa.select(_A).where(_A.c.survey_id == sid, _A.c.member_id.is_(None))
-                        )
-                    ).mappings()
-                ]
-                if earlier:
-                    untagged = {
-                        r["response_id"]
-                        for r in earlier
-                        if r["cohort"] is None and r["team"] is None
-                    }
-                    strip = too_few(len(untagged) + len(waiting))
-                    for row in earlier:
-                        row["id"] = uuid.uuid4().hex
-                        row["answered_on"] = day
-                        if strip:
-                            row["cohort"] = row["team"] = None
-                    await session.execute(
-                        sa.delete(_A).where(_A.c.survey_id == sid, _A.c.member_id.is_(None))
-                    )
-                    rows += earlier
             drafts = sa.delete(_D).where(
                 _D.c.survey_id == sid, _D.c.finished.is_(True), _D.c.member_id.in_(ids)
             )
-            await write_batch(session, _A, rows, drafts, len(ids))
+            if not batch_ready(len(waiting)):
+                if not (closing and waiting):
+                    return 0
+                await session.execute(drafts)  # too few to write: not counted
+                written = 0
+            else:
+                found = {
+                    int(r[0]): (r[1], r[2])
+                    for r in (
+                        await session.execute(
+                            sa.select(_M.c.id, _M.c.cohort, _M.c.team).where(_M.c.id.in_(ids))
+                        )
+                    ).all()
+                }
+                groups = [found.get(i, (None, None)) for i in ids]
+                keep_cohort, keep_team = _group_tags(groups)
+                rows: list[dict[str, Any]] = []
+                for (_, answers), (cohort, team) in zip(waiting, groups, strict=True):
+                    tags = (cohort if keep_cohort else None, team if keep_team else None)
+                    rows += _answer_rows(survey, dict(answers or {}), tags, now.date(), None)
+                await write_batch(session, _A, rows, drafts, len(ids))
+                written = len(ids)
     except Raced:
         return 0
     await _clear_sqlite_log(db)
-    return len(waiting)
+    return written
 
 
 async def _clear_sqlite_log(db: Database) -> None:
@@ -883,8 +865,9 @@ async def _clear_sqlite_log(db: Database) -> None:
 
 
 async def close_round(db: Database, sid: str, now: datetime) -> int:
-    """Close survey (round) ``sid``: write the anonymous answers still waiting, delete the
-    unfinished drafts, mark it closed; the number of responses written."""
+    """Close survey (round) ``sid``: write the anonymous answers still waiting if they make a
+    batch (else delete them, not counted), delete the unfinished drafts, mark it closed; the
+    number of responses written."""
     written = await release(db, sid, now, closing=True)
     async with db.session() as session:
         await session.execute(sa.delete(_D).where(_D.c.survey_id == sid, _D.c.finished.is_(False)))
@@ -923,8 +906,10 @@ async def tick(ctx: BotContext) -> None:
             .all()
         )
     for sid in due:
-        written = await close_round(ctx.db, sid, now)
-        log.info("survey %s closed (%d waiting responses written)", sid, written)
+        await close_round(ctx.db, sid, now)
+        # No count: the responses written at the close, against the responders, would say
+        # how many answers were left out, and when.
+        log.info("survey %s closed", sid)
     for sid in set(full) - set(due):
         await release(ctx.db, sid, now)
 
@@ -1281,6 +1266,7 @@ class SurveyResults:
     responses: int
     questions: list[QuestionResult]
     too_few: bool = False  # anonymous, fewer than MIN_GROUP responses: no answer shown
+    not_counted: int = 0  # anonymous, closed: the responses left out (fewer than MIN_GROUP)
 
     @property
     def response_rate(self) -> float | None:
@@ -1366,6 +1352,9 @@ async def survey_results(db: Database, survey_ref: str) -> SurveyResults:
     # Anonymous answers are shown only over MIN_GROUP responses (a round that closed with
     # fewer): below that, counts, means and texts would be each person's answer.
     hidden = survey.anonymous and too_few(written)
+    # A closed anonymous round's responders whose answers were never written: the remainder
+    # under MIN_GROUP left waiting at the close (see release).
+    left_out = responses - written if survey.anonymous and survey.closed_at is not None else 0
     if hidden:
         answers = []
     audience = max(await _audience(db, survey), responses)
@@ -1417,6 +1406,7 @@ async def survey_results(db: Database, survey_ref: str) -> SurveyResults:
         responses=responses,
         questions=results,
         too_few=hidden,
+        not_counted=max(left_out, 0),
     )
 
 
@@ -1480,6 +1470,17 @@ def results_text(results: SurveyResults, locale: str = "en") -> str:
     if rate is not None:
         responses += f" ({formats.percent(locale, rate)})"
     lines = [head.format(title=title), responses]
+    if results.not_counted:
+        lines.append(
+            i18n.ngettext(
+                locale,
+                "{n} response could not be counted: fewer than {k} were still waiting when the "
+                "survey closed, too few to stay anonymous.",
+                "{n} responses could not be counted: fewer than {k} were still waiting when the "
+                "survey closed, too few to stay anonymous.",
+                results.not_counted,
+            ).format(n=results.not_counted, k=MIN_GROUP)
+        )
     if results.too_few:
         lines.append(
             i18n.gettext(

@@ -155,14 +155,17 @@ async def test_a_pulse_over_three_rounds(db: Database, tmp_path: Path) -> None:
     assert by_round["2026-11-03"].responses == 5 and by_round["2026-11-03"].audience == 6
     assert by_round["2026-11-03"].questions[0].counts == {1: 1, 2: 1, 3: 1, 4: 1, 5: 1}
     assert by_round["2026-11-10"].responses == 3
-    # Three anonymous responses: fewer than 5, so no answer is shown (they would be each one's).
-    assert by_round["2026-11-10"].too_few
+    # Three anonymous responses waiting at the close: fewer than 5, so they were deleted
+    # without being counted (written, they would be each one's answer), and the results say so.
+    assert by_round["2026-11-10"].not_counted == 3
     assert by_round["2026-11-10"].questions[0].counts == {}
     assert by_round["2026-11-10"].mean_rating is None
     assert by_round["2026-11-17"].responses == 6
-    assert by_round["2026-11-17"].questions[0].counts == {4: 6}
+    # Six answered round 3: a batch of five, and one left waiting at the close, not counted.
+    assert by_round["2026-11-17"].questions[0].counts == {4: 5}
+    assert by_round["2026-11-17"].not_counted == 1
     assert await count(db, SurveyDraft) == 0  # every round closed: nothing waits
-    assert await count(db, SurveyAnswer) == 14
+    assert await count(db, SurveyAnswer) == 10
     # The one-off survey of the same file is one round of its own.
     assert (await survey_results(db, "pulse/once")).responses == 0
     # The manager's view: a line per round, then the last round.
@@ -179,8 +182,9 @@ async def test_a_pulse_over_three_rounds(db: Database, tmp_path: Path) -> None:
     text = last_dm(adapter, "cm").message.text
     assert "2026-11-03: 5 of 6" in text and "2026-11-10: 3 of 6" in text
     assert "mean rating 3.33" not in text
+    assert "3 responses could not be counted" in text
     # The report (rallybot report, /rallybot stats, the HTML report): the trend over rounds.
-    # Round 2 closed with 3 anonymous responses: fewer than 5, so no figure shows them.
+    # Round 2 closed with 3 anonymous responses waiting: fewer than 5, so none was counted.
     data = await compute(db, Scope(), bot.clock.now())
     assert [(r.round, r.responses, r.mean_rating) for r in data.survey_rounds] == [
         ("2026-11-03", 5, 3.0),
@@ -190,7 +194,7 @@ async def test_a_pulse_over_three_rounds(db: Database, tmp_path: Path) -> None:
     assert "Pulse pulse/weekly: 2026-11-03 5 resp. 3/5 → 2026-11-10 3 resp. –/5" in (
         summary_text(data)
     )
-    assert data.satisfaction.ratings == 11  # rounds 1 and 3
+    assert data.satisfaction.ratings == 10  # rounds 1 and 3
 
 
 async def test_refusals_store_nothing(db: Database, tmp_path: Path) -> None:

@@ -182,38 +182,42 @@ async def rows(db: Database, model: type) -> list[dict[str, object]]:
 async def test_anonymous_survey_end_to_end(db: Database, tmp_path: Path) -> None:
     bot, adapter, _clock = make_bot(db, tmp_path)
     await bot.reload()
-    pilots = await add_pilots(db, 3)
+    pilots = await add_pilots(db, 5)
     await bot.advance_to(LAUNCH + timedelta(days=1, hours=2))
     invited = sorted(d.target for d in adapter.directs if d.message.metadata.get("step") == "week1")
-    assert invited == ["u0", "u1", "u2"]
+    assert invited == ["u0", "u1", "u2", "u3", "u4"]
 
     await answer_all(bot, adapter, "u0", "4", "9", "Great, thanks <!channel>")
     assert "anonymously" in last_dm(adapter, "u0").message.text
-    # One response waits for its batch (at least 5, or the close): no answer row yet.
+    # One response waits for its batch (at least 5): no answer row yet.
     assert await rows(db, SurveyAnswer) == []
     (waiting,) = await rows(db, SurveyDraft)
     assert waiting["finished"] and waiting["member_id"] == pilots[0].id
-    await close_round(db, "pulse/week1", bot.clock.now())
+    for i in range(1, 5):
+        await answer_all(bot, adapter, f"u{i}", "2", "3", f"other {i}")
 
     answers = await rows(db, SurveyAnswer)
-    assert len(answers) == 5
-    by_question = {a["question_id"]: a for a in answers}
+    assert len(answers) == 25
+    # u0's response, found by its text (the only way: nothing else ties it to anyone).
+    (response,) = {a["response_id"] for a in answers if a["text"] == "Great, thanks <!channel>"}
+    by_question = {a["question_id"]: a for a in answers if a["response_id"] == response}
     assert by_question["overall"]["value"] == 4
     assert by_question["nps"]["value"] == 9
     assert by_question["best"]["value"] == 1
     assert by_question["uses"]["choices"] == [0, 2]
-    assert by_question["comment"]["text"] == "Great, thanks <!channel>"
-    # No identity in the answers: no member id, one random response id, a day and no time.
+    # No identity in the answers: no member id, random response ids, a day and no time.
     assert all(a["member_id"] is None for a in answers)
-    assert len({a["response_id"] for a in answers}) == 1
-    member_id = pilots[0].id
+    assert len({a["response_id"] for a in answers}) == 5
+    member_ids = {p.id for p in pilots}
     for answer in answers:
         for key, value in answer.items():
             assert value not in ("u0", "User 0")
             if key not in {"value", "choices", "skipped"}:  # the answers themselves
-                assert value not in (member_id, str(member_id))
-    assert await rows(db, SurveyResponder) == [{"survey_id": "pulse/week1", "member_id": member_id}]
+                assert value not in member_ids and value not in {str(i) for i in member_ids}
+    responders = await rows(db, SurveyResponder)
+    assert {r["member_id"] for r in responders} == member_ids
     assert await rows(db, SurveyDraft) == []
+    member_id = pilots[0].id
 
     # A second answer from the same member is refused, from the invitation or an old button.
     adapter.clear()
@@ -223,18 +227,20 @@ async def test_anonymous_survey_end_to_end(db: Database, tmp_path: Path) -> None
     assert "already answered" in last_dm(adapter, "u0").message.text
     await click(bot, "u0", Button(label="4", action_id="survey", value=f"{survey['key']}:0:4"))
     assert "already answered" in last_dm(adapter, "u0").message.text
-    assert len(await rows(db, SurveyAnswer)) == 5
-    assert len(await rows(db, SurveyResponder)) == 1
+    assert len(await rows(db, SurveyAnswer)) == 25
+    assert len(await rows(db, SurveyResponder)) == 5
+    assert member_id in {r["member_id"] for r in await rows(db, SurveyResponder)}
 
 
 async def test_no_table_links_an_anonymous_answer_to_a_member(db: Database, tmp_path: Path) -> None:
     bot, adapter, _clock = make_bot(db, tmp_path)
     await bot.reload()
-    pilots = await add_pilots(db, 2)
+    pilots = await add_pilots(db, 5)
     await bot.advance_to(LAUNCH + timedelta(days=1, hours=2))
     await answer_all(bot, adapter, "u0", "5", "10", "first")
     await answer_all(bot, adapter, "u1", "2", "3", "second")
-    await close_round(db, "pulse/week1", bot.clock.now())
+    for i in range(2, 5):
+        await answer_all(bot, adapter, f"u{i}", "3", "7", f"more {i}")
 
     # The schema: the responder record holds the pair and nothing else; the answers hold no
     # column that could point at the responder record or at a time finer than a day.
@@ -249,7 +255,7 @@ async def test_no_table_links_an_anonymous_answer_to_a_member(db: Database, tmp_
     # The rows: answers carry no member, random non-sequential ids, no value shared with
     # the responder rows beyond the survey id.
     answers = await rows(db, SurveyAnswer)
-    assert len(answers) == 10 and all(a["member_id"] is None for a in answers)
+    assert len(answers) == 25 and all(a["member_id"] is None for a in answers)
     assert all(len(str(a["id"])) == 32 for a in answers)
     member_ids = {p.id for p in pilots}
     for a in answers:
@@ -257,11 +263,11 @@ async def test_no_table_links_an_anonymous_answer_to_a_member(db: Database, tmp_
             if key not in {"survey_id", "value", "choices", "skipped"}:
                 assert value not in member_ids and value not in {str(i) for i in member_ids}
     assert {r["member_id"] for r in await rows(db, SurveyResponder)} == member_ids
-    # Both responses are there, each complete, neither tied to its author.
+    # Every response is there, each complete, none tied to its author.
     responses: dict[object, set[object]] = {}
     for a in answers:
         responses.setdefault(a["response_id"], set()).add(a["question_id"])
-    assert len(responses) == 2 and all(len(q) == 5 for q in responses.values())
+    assert len(responses) == 5 and all(len(q) == 5 for q in responses.values())
 
 
 async def test_typed_answer_where_the_platform_has_no_forms(db: Database, tmp_path: Path) -> None:
@@ -435,7 +441,7 @@ async def test_anonymous_cannot_change_once_someone_has_answered(
 ) -> None:
     bot, adapter, _clock = make_bot(db, tmp_path)
     await bot.reload()
-    await add_pilots(db, 2)
+    await add_pilots(db, 5)
     await bot.advance_to(LAUNCH + timedelta(days=1, hours=2))
     await answer_all(bot, adapter, "u0", "4", "9", "first")
 
@@ -451,8 +457,8 @@ async def test_anonymous_cannot_change_once_someone_has_answered(
     anonymous = {str(s["id"]): s["anonymous"] for s in await rows(db, Survey)}
     assert anonymous == {"pulse/week1": True, "pulse/named": True}
 
-    # The next answer to week1 is still stored with no member.
-    await answer_all(bot, adapter, "u1", "2", "3", "second")
-    await close_round(db, "pulse/week1", bot.clock.now())
+    # The next answers to week1 are still stored with no member.
+    for i in range(1, 5):
+        await answer_all(bot, adapter, f"u{i}", "2", "3", f"later {i}")
     answers = await rows(db, SurveyAnswer)
-    assert len(answers) == 10 and all(a["member_id"] is None for a in answers)
+    assert len(answers) == 25 and all(a["member_id"] is None for a in answers)
