@@ -52,12 +52,14 @@ from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import SQLModel
 
 import rallybot.storage.models  # noqa: F401  (registers every table)
+from rallybot.bot.messages import MEMBER_CLOSE, MEMBER_OPEN, clean_member_text, member_segments
 from rallybot.storage.database import Database
 from rallybot.storage.journal import purge_dedup
 from rallybot.storage.models import DeliveryStatus, Member, table_of
 from rallybot.storage.survey_models import ErasureAudit, SurveyDraft
 
 __all__ = [
+    "FORGOTTEN",
     "FORGOTTEN_PREFIX",
     "KERNEL_TABLES",
     "MEMBER_COLUMN",
@@ -86,6 +88,10 @@ REDACTED = "someone"
 
 FORGOTTEN_PREFIX = "forgotten-"
 """The ``platform_user_id`` prefix of the member row that replaces a forgotten person."""
+
+FORGOTTEN = FORGOTTEN_PREFIX.rstrip("-")
+"""What names a forgotten person where a row said who did something (an audit's actor, who
+asked an erasure)."""
 
 MEMBER_COLUMN = re.compile(
     r"(^|_)(member|user|actor|author|asker|responder|replier|solved_by|credited|buddy|"
@@ -301,6 +307,9 @@ async def forget_member(
         await session.flush()
         assert ghost.id is not None
         report = ForgetReport(ghost_id=ghost.id)
+        if "delivery" in tables:  # before the names in them become "someone"
+            own = await _own_texts(session, tables, member)
+            await _remove_own_texts(session, tables["delivery"], own)
         for name in sorted(REGISTRY):
             table = tables.get(name)
             if table is None:
@@ -349,7 +358,13 @@ async def erase_member(
     is_manager: Callable[[str], bool] | None = None,
 ) -> ForgetReport | None:
     """Forget a member on someone else's request (a community manager in chat, the command
-    line, the roster retention), and audit it: who asked and when, never whom."""
+    line, the roster retention), and audit it: who asked and when, never whom. A manager who
+    erases themselves is recorded as :data:`FORGOTTEN` (as their earlier rows become), since
+    "who asked" would be "whom"."""
+    async with db.session() as session:
+        member = await session.get(Member, member_id)
+    if member is not None and _user_key(member) == requested_by:
+        requested_by = FORGOTTEN
     report = await forget_member(db, member_id, now, is_manager=is_manager)
     if report is None:
         return None
@@ -533,6 +548,86 @@ async def _delivery_rewrite(
         )
     )
     await _redact_rows(session, table, "payload", member)
+
+
+REMOVED = "…"
+"""What replaces a forgotten person's own words (a kudos reason, evidence, a help question) in
+the copies of messages others were sent."""
+
+
+async def _own_texts(
+    session: AsyncSession, tables: Mapping[str, sa.Table], member: Member
+) -> set[str]:
+    """The free texts ``member`` wrote, as a message shows them: the values of the columns
+    that forget empties (:attr:`PersonalData.scrub`) on the member's rows."""
+    texts: set[str] = set()
+    for name, entry in REGISTRY.items():
+        table = tables.get(name)
+        where = entry.scrub_where if entry.scrub_where is not None else entry.member_columns
+        if table is None or not entry.scrub or not where:
+            continue
+        columns = [table.c[c] for c in entry.scrub]
+        found = await session.execute(
+            sa.select(*columns).where(sa.or_(*[table.c[c] == member.id for c in where]))
+        )
+        for row in found:
+            for value in row:
+                if isinstance(value, str) and (cleaned := clean_member_text(value, 10**6)):
+                    texts.add(cleaned)
+                    # A point reason is "<source>: <text>" (a kudos: "kudos: thanks"); the
+                    # message carries the text alone.
+                    _, colon, tail = cleaned.partition(": ")
+                    if colon and tail:
+                        texts.add(tail)
+    return texts
+
+
+def _is_own(part: str, texts: set[str]) -> bool:
+    """Whether the member text ``part`` of a message is one of ``texts``, whole or cut (an
+    ellipsis ends a cut)."""
+    if part in texts:
+        return True
+    start = part.removesuffix("…").rstrip()
+    if start != part and start and any(t.startswith(start) for t in texts):
+        return True
+    # A text kept cut (a help question's excerpt) and the message that has it whole.
+    return any(t.endswith("…") and len(t) > 20 and part.startswith(t[:-1].rstrip()) for t in texts)
+
+
+def _without_own(value: Any, texts: set[str]) -> Any:
+    """``value`` (JSON-like) with each member text that is one of ``texts`` replaced by
+    :data:`REMOVED`."""
+    if isinstance(value, dict):
+        return {k: _without_own(v, texts) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_without_own(v, texts) for v in value]
+    if not isinstance(value, str) or MEMBER_OPEN not in value:
+        return value
+    return "".join(
+        f"{MEMBER_OPEN}{REMOVED if _is_own(part, texts) else part}{MEMBER_CLOSE}"
+        if is_member
+        else part
+        for is_member, part in member_segments(value)
+    )
+
+
+async def _remove_own_texts(session: AsyncSession, table: sa.Table, texts: set[str]) -> None:
+    """Take ``texts`` (a forgotten member's own words) out of every delivery payload that
+    quotes them: a kudos reason in the receiver's message and the recognition post, evidence
+    sent to the managers, a help question sent to the helpers."""
+    if not texts:
+        return
+    as_text = sa.cast(table.c.payload, sa.Text)
+    # Only member text can be theirs; JSON may keep the mark escaped (\ue010).
+    marked = [as_text.contains(form) for form in (MEMBER_OPEN, json.dumps(MEMBER_OPEN)[1:-1])]
+    rows = await session.execute(sa.select(table.c.id, table.c.payload).where(sa.or_(*marked)))
+    for row_id, value in rows.all():
+        data = json.loads(value) if isinstance(value, str) else value
+        cleaned = _without_own(data, texts)
+        if cleaned != data:
+            await session.execute(
+                sa.update(table).where(table.c.id == row_id).values(payload=cleaned)
+            )
 
 
 def _needles(member: Member) -> list[str]:
@@ -745,7 +840,7 @@ register(
         "erasure_audit",
         handled=("requested_by",),
         match=_keyed("requested_by"),
-        rewrite=_replace_key("requested_by", FORGOTTEN_PREFIX.rstrip("-")),
+        rewrite=_replace_key("requested_by", FORGOTTEN),
         why="erasures asked by someone else: who asked and when (never whom)",
     )
 )
@@ -754,7 +849,7 @@ register(
         "audit_entry",
         handled=("actor",),
         match=_keyed("actor"),
-        rewrite=_replace_key("actor", FORGOTTEN_PREFIX.rstrip("-")),
+        rewrite=_replace_key("actor", FORGOTTEN),
         why="what community managers did from chat: who, what and when (never a text)",
     )
 )
@@ -945,8 +1040,8 @@ PURPOSES: dict[str, tuple[str, str]] = {
     ),
     "survey_draft": (
         "answers in progress, and anonymous responses waiting for their batch",
-        "until the response is written (a batch of 5, or the round's close); unfinished "
-        "drafts: RALLYBOT_RETENTION_DAYS",
+        "until the response is written (a batch of 5) or, fewer than 5 left at the round's "
+        "close, deleted uncounted; unfinished drafts: RALLYBOT_RETENTION_DAYS",
     ),
     "erasure_audit": (
         "who had someone erased, and when (never whom)",

@@ -19,6 +19,7 @@ from rallybot.storage.challenge_models import ChallengeSubmission
 from rallybot.storage.database import Database
 from rallybot.storage.models import Delivery, Member
 from rallybot.storage.repositories import get_member_by_platform_id
+from rallybot.storage.survey_models import ErasureAudit
 from tests.console.conftest import ConsoleClient, ConsoleEnv
 
 PAGES = ("/drafts", "/act", "/approvals", "/members")
@@ -345,6 +346,24 @@ async def test_erasing_a_member_needs_the_confirmation(
         f"/api/members/{member.id}/erase", headers=as_manager.csrf_header()
     )
     assert twice.json() == {"erased": False}
+
+
+async def test_a_manager_who_erases_themselves_is_not_named_by_the_erasure(
+    console: ConsoleEnv, as_manager: ConsoleClient
+) -> None:
+    mel = await get_member_by_platform_id(console.db, "slack", "UMEMBER")
+    me = await get_member_by_platform_id(console.db, "slack", "UMANAGER")
+    assert mel is not None and me is not None
+    for member in (mel, me):  # someone else first, then themselves
+        answer = await as_manager.post(
+            f"/api/members/{member.id}/erase", headers=as_manager.csrf_header()
+        )
+        assert answer.json() == {"erased": True}
+    # "Who asked" must not be "whom": every entry, the last one too, says "forgotten".
+    assert await _audits(console.db) == [("forgotten", "erase", "a member")] * 2
+    async with console.db.read() as session:
+        asked = (await session.execute(sa.select(ErasureAudit.requested_by))).scalars().all()
+    assert asked == ["forgotten", "forgotten"]
 
 
 async def test_a_roster_with_a_bad_row_imports_nothing(

@@ -5,6 +5,7 @@ row. Personal data: community managers only."""
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import datetime
 from typing import Annotated, Literal
 
@@ -33,6 +34,7 @@ from rallybot.handlers.console.kit import (
     require,
 )
 from rallybot.handlers.console.words import N_, gettext
+from rallybot.handlers.privacy.personal_data import FORGOTTEN
 from rallybot.storage.repositories import get_member
 
 __all__ = ["ErasedOut", "MemberOut", "MembersOut", "ProgressOut", "RosterOut", "page"]
@@ -202,7 +204,10 @@ async def erase_member_page(
 async def _erase(state: ConsoleState, viewer: Viewer, member_id: int) -> ErasedOut:
     erased = await erase(console_of(state), member_id, viewer.key)
     if erased:
-        # Who and when, never whom: the erasure's own audit says the same.
+        # Who and when, never whom: the erasure's own audit says the same. A manager who
+        # erased themselves is "forgotten" here too, like their earlier entries.
+        if viewer.member_id == member_id:
+            viewer = dataclasses.replace(viewer, key=FORGOTTEN)
         await audit(state, viewer, "erase", "a member")
     return ErasedOut(erased=erased)
 
