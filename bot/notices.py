@@ -30,6 +30,7 @@ from rallybot.storage import outbox
 from rallybot.storage.models import DeliveryStatus
 
 __all__ = [
+    "ANONYMOUS_STEP",
     "GRACE",
     "Key",
     "anonymous_row",
@@ -43,6 +44,9 @@ __all__ = [
 
 GRACE = timedelta(days=1)
 """How long a notice may wait for a platform that is down before it is skipped."""
+
+ANONYMOUS_STEP = "anonymous"
+"""The step id of every row of :func:`anonymous_row` (the console leaves them out)."""
 
 Key = tuple[str, str, str, str]
 """An outbox row's key: campaign id, step id, recipient, occurrence."""
@@ -156,7 +160,7 @@ def anonymous_row(
     payload = {"message": message.to_dict(), "member_id": member_id, "scrub": True, "blur": True}
     return _row(
         campaign_id,
-        "anonymous",
+        ANONYMOUS_STEP,
         f"{outbox.ANONYMOUS}{key}",
         payload,
         day,

@@ -29,6 +29,7 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 
 from rallybot.bot.messages import Message, plain
+from rallybot.bot.notices import ANONYMOUS_STEP
 from rallybot.bot.views import member_view
 from rallybot.bot.waves import opened_waves
 from rallybot.campaigns.planner import MemberView, build_message, openings
@@ -249,7 +250,7 @@ class TimelineSource:
         return campaign.spec.locale if campaign is not None else ""
 
     def _outbox_conditions(self, filters: Filters) -> list[sa.ColumnElement[bool]]:
-        where: list[sa.ColumnElement[bool]] = []
+        where: list[sa.ColumnElement[bool]] = [_shown(D.campaign_id, D.step_id)]
         if filters.campaign:
             where.append(D.campaign_id == filters.campaign)
         if filters.status:
@@ -588,7 +589,7 @@ class TimelineSource:
         """Messages per UTC hour from ``delivery_hour`` (migration 0026): a month is a few
         hundred rows there, where the outbox holds hundreds of thousands."""
         assert bounded.start is not None and bounded.end is not None
-        where = [H.hour >= bounded.start, H.hour < bounded.end]
+        where = [H.hour >= bounded.start, H.hour < bounded.end, _shown(H.campaign_id, H.step_id)]
         if bounded.campaign:
             where.append(H.campaign_id == bounded.campaign)
         if bounded.audience:
@@ -618,7 +619,7 @@ class TimelineSource:
             return sa.func.substr(column, 1, 13) if sqlite else sa.func.date_trunc("hour", column)
 
         def rows(*where: sa.ColumnElement[bool], sign: int) -> sa.Select[Any]:
-            conditions = list(where)
+            conditions = [*where, _shown(D.campaign_id, D.step_id)]
             if bounded.campaign:
                 conditions.append(D.campaign_id == bounded.campaign)
             if bounded.audience:
@@ -632,7 +633,7 @@ class TimelineSource:
                 .group_by(hour)
             )
 
-        kept_where = [H.hour >= split, H.hour < bounded.end]
+        kept_where = [H.hour >= split, H.hour < bounded.end, _shown(H.campaign_id, H.step_id)]
         if bounded.campaign:
             kept_where.append(H.campaign_id == bounded.campaign)
         if bounded.audience:
@@ -696,7 +697,11 @@ class TimelineSource:
     async def _outbox_detail(self, delivery_id: int) -> EntryDetail | None:
         async with self.db.session() as session:
             row = (
-                await session.execute(sa.select(*_ENTRY_COLUMNS).where(D.id == delivery_id))
+                await session.execute(
+                    sa.select(*_ENTRY_COLUMNS).where(
+                        D.id == delivery_id, _shown(D.campaign_id, D.step_id)
+                    )
+                )
             ).one_or_none()
             if row is None:
                 return None
@@ -766,6 +771,16 @@ class TimelineSource:
             recipients = [Recipient(row.target, row.zone, row.recipient_local, "planned")]
         more = max(0, len(row.recipients) - RECIPIENTS_SHOWN) if row.kind == "dm" else 0
         return EntryDetail(self._plan_entry(row), message, recipients, more)
+
+
+def _shown(
+    campaign_id: sa.ColumnElement[str], step_id: sa.ColumnElement[str]
+) -> sa.ColumnElement[bool]:
+    """Leaves out the messages that follow an answer to an anonymous survey (its next
+    question, its thanks): plumbing, one per member and question, to a keyed hash and emptied
+    once sent; shown, they only confused, and their number a day counted the answers. (The
+    bot's own rows have a campaign id starting with a dot, which no campaign file has.)"""
+    return sa.not_(sa.and_(campaign_id.startswith("."), step_id == ANONYMOUS_STEP))
 
 
 def _hourly(filters: Filters) -> bool:

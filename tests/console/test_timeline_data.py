@@ -9,6 +9,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
+import sqlalchemy as sa
 
 from rallybot.bot.assembly import Rallybot
 from rallybot.bot.messages import plain
@@ -296,3 +297,45 @@ async def test_calendar_days_match_the_rows_one_by_one(db: Database) -> None:
                 day = due.replace(minute=0).astimezone(tz).date()
                 expected[day] = expected.get(day, 0) + 1
             assert days == expected, (zone, filters)
+
+
+async def test_an_anonymous_surveys_plumbing_rows_are_not_in_the_timeline(
+    db: Database, tmp_path: Path
+) -> None:
+    """The next question and the thanks of an anonymous survey (outbox rows to a keyed hash,
+    emptied once sent) are in neither the list, the calendar nor an entry's page."""
+    from rallybot.bot import notices
+    from rallybot.bot.messages import Message
+    from rallybot.storage.repositories import get_member_by_platform_id
+
+    bot, clock = await launch_world(db, tmp_path)
+    source = _source(bot)
+    now = clock.now()
+    month = date(now.year, now.month, 1)
+    before = await _all(source, Filters(), now, limit=100)
+    # Each way the calendar counts: the hourly table, the waiting rows, the rows themselves.
+    ways = [Filters(), Filters(status="pending"), Filters(status="cancelled")]
+    days_before = [await source.days(f, now, month, "Europe/Paris") for f in ways]
+    member = await get_member_by_platform_id(db, "memory", "m1")
+    assert member is not None and member.id is not None
+    rows = [
+        notices.anonymous_row(".survey", f"{key:040x}", member.id, Message(text="Q2?"), now)
+        for key in range(3)
+    ]
+    async with db.session() as session:
+        await notices.queue(session, rows)
+    async with db.read() as session:
+        ids = (
+            (await session.execute(sa.select(Delivery.id).where(Delivery.step_id == "anonymous")))
+            .scalars()
+            .all()
+        )
+    assert len(ids) == 3  # the rows are there
+    async with db.session() as session:  # one of them cancelled, for the rows' own count
+        await session.execute(
+            sa.update(Delivery).where(Delivery.id == ids[0]).values(status="cancelled")
+        )
+    assert await _all(source, Filters(), now, limit=100) == before
+    assert [await source.days(f, now, month, "Europe/Paris") for f in ways] == days_before
+    for delivery_id in ids:
+        assert await source.detail(f"d{delivery_id}", now) is None
