@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 import secrets
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import sqlalchemy as sa
@@ -26,6 +27,7 @@ __all__ = [
     "Raced",
     "batch_ready",
     "clear_sqlite_log",
+    "release_waiting",
     "too_few",
     "too_few_sql",
     "write_batch",
@@ -51,10 +53,13 @@ def too_few_sql(count: sa.ColumnElement[int]) -> sa.ColumnElement[bool]:
     return count.between(1, MIN_GROUP - 1)
 
 
-def batch_ready(waiting: int, *, closing: bool = False) -> bool:
+def batch_ready(waiting: int) -> bool:
     """Whether ``waiting`` anonymous responses (or ballots) may be written now: at least
-    :data:`MIN_GROUP` of them, or any number when the round (or the poll) closes."""
-    return waiting > 0 and (closing or not too_few(waiting))
+    :data:`MIN_GROUP` of them. Never fewer, not even when the round (or the poll) closes: a
+    remainder written alone is told apart by its transaction, and written with the earlier
+    rows written again, by a diff of two backups or of the figures before and after the
+    close. Such a remainder is deleted, not counted."""
+    return waiting > 0 and not too_few(waiting)
 
 
 class Raced(Exception):
@@ -77,6 +82,28 @@ async def write_batch(
     done = await session.execute(drafts)
     if getattr(done, "rowcount", 0) != expected:
         raise Raced
+
+
+async def release_waiting(
+    session: AsyncSession,
+    table: sa.Table,
+    drafts: sa.Delete,
+    waiting: int,
+    rows: Callable[[], Awaitable[list[dict[str, Any]]]],
+    *,
+    closing: bool = False,
+) -> int | None:
+    """Write the batch of the ``waiting`` drafts that ``drafts`` deletes, its rows built by
+    ``rows``, when :func:`batch_ready`; at the close (``closing``), delete fewer drafts
+    without writing them (not counted). How many were written (0: deleted uncounted); None
+    when they keep waiting. Raises :class:`Raced` as :func:`write_batch` does."""
+    if batch_ready(waiting):
+        await write_batch(session, table, await rows(), drafts, waiting)
+        return waiting
+    if closing and waiting:
+        await session.execute(drafts)
+        return 0
+    return None
 
 
 async def clear_sqlite_log(db: Database) -> None:

@@ -35,6 +35,7 @@ from rallybot.handlers.polls import store
 from rallybot.handlers.polls.messages import ACTIONS, CAST, buttons, hint, results_message
 from rallybot.handlers.polls.messages import results_text as format_results
 from rallybot.handlers.polls.spec import MAX_CHOICES, MIN_CHOICES, POLL_COMMAND
+from rallybot.storage.anonymity import MIN_GROUP
 from rallybot.storage.models import table_of
 from rallybot.storage.poll_models import Poll
 from rallybot.storage.secret import cached_secret, server_secret
@@ -160,8 +161,11 @@ async def on_button(event: ButtonClicked, ctx: BotContext) -> None:
             event.user,
             gettext(
                 locale,
-                "Your anonymous vote is in. Nothing links it to you, so it cannot be changed.",
-            ),
+                "Your anonymous vote is in. Nothing links it to you, so it cannot be changed. "
+                "It is counted in a batch of at least {k} votes; if fewer than {k} are still "
+                "waiting for a batch when the poll closes, they are deleted without being "
+                "counted.",
+            ).format(k=MIN_GROUP),
         )
 
 

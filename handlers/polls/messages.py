@@ -77,7 +77,9 @@ def results_text(poll: Poll, counts: Counts, locale: str | None) -> str:
     """The counts with bars, or why they are held back (an anonymous poll with too few
     ballots, as the survey's results do)."""
     lines: list[str] = []
-    if counts.hidden:
+    if counts.anonymous and not counts.voters and counts.not_counted:
+        pass  # every ballot was left out at the close: the line below says so
+    elif counts.hidden:
         lines.append(
             ngettext(
                 locale,
@@ -110,6 +112,17 @@ def results_text(poll: Poll, counts: Counts, locale: str | None) -> str:
                 "{n} anonymous ballots wait for their batch (counted from {k} on).",
                 counts.waiting,
             ).format(n=formats.number(locale, counts.waiting), k=MIN_GROUP)
+        )
+    if counts.not_counted:
+        lines.append(
+            ngettext(
+                locale,
+                "{n} ballot could not be counted: fewer than {k} were still waiting when the "
+                "poll closed, too few to stay anonymous.",
+                "{n} ballots could not be counted: fewer than {k} were still waiting when the "
+                "poll closed, too few to stay anonymous.",
+                counts.not_counted,
+            ).format(n=formats.number(locale, counts.not_counted), k=MIN_GROUP)
         )
     return "\n".join(lines)
 

@@ -23,7 +23,7 @@ from rallybot.campaigns.schema import Campaign, pick_locale
 from rallybot.campaigns.sections import section_of
 from rallybot.campaigns.survey import keyed_survey_key
 from rallybot.handlers.polls.spec import POLL, PollSpec, closes_at
-from rallybot.storage.anonymity import Raced, batch_ready, clear_sqlite_log, too_few, write_batch
+from rallybot.storage.anonymity import Raced, clear_sqlite_log, release_waiting, too_few
 from rallybot.storage.database import Database
 from rallybot.storage.models import ChannelMember, Delivery, DeliveryStatus, table_of
 from rallybot.storage.poll_models import Poll, PollBallot, PollDraft, PollVote, PollVoter
@@ -290,12 +290,11 @@ async def cast_anonymous(
 
 async def release(db: Database, poll_id: str, now: datetime, *, closing: bool = False) -> int:
     """Write the cast ballots waiting in drafts of anonymous poll ``poll_id`` once at least
-    :data:`MIN_GROUP` wait (any number when ``closing``): shuffled, random ids, no time, the
-    drafts deleted, one transaction; how many were written.
+    :data:`MIN_GROUP` wait: shuffled, random ids, no time, the drafts deleted, one
+    transaction; how many were written.
 
-    A closing remainder smaller than :data:`MIN_GROUP` is not written on its own (its
-    transaction would tell it apart): the poll's earlier ballots are written again with it,
-    with new ids, shuffled together."""
+    When ``closing``, a remainder smaller than :data:`MIN_GROUP` is not written at all: its
+    drafts are deleted (see :func:`storage.anonymity.batch_ready`)."""
     try:
         async with db.session() as session:
             waiting = (
@@ -305,33 +304,24 @@ async def release(db: Database, poll_id: str, now: datetime, *, closing: bool = 
                     )
                 )
             ).all()
-            if not batch_ready(len(waiting), closing=closing):
-                return 0
-            rows = [
-                {"id": uuid.uuid4().hex, "poll_id": poll_id, "choices": list(chosen or [])}
-                for _, chosen in waiting
-            ]
-            if too_few(len(waiting)):
-                earlier = (
-                    (await session.execute(sa.select(_B.c.choices).where(_B.c.poll_id == poll_id)))
-                    .scalars()
-                    .all()
-                )
-                if earlier:
-                    await session.execute(sa.delete(_B).where(_B.c.poll_id == poll_id))
-                    rows += [
-                        {"id": uuid.uuid4().hex, "poll_id": poll_id, "choices": list(c or [])}
-                        for c in earlier
-                    ]
             ids = [int(member_id) for member_id, _ in waiting]
             drafts = sa.delete(_D).where(
                 _D.c.poll_id == poll_id, _D.c.cast.is_(True), _D.c.member_id.in_(ids)
             )
-            await write_batch(session, _B, rows, drafts, len(ids))
+
+            async def ballots() -> list[dict[str, Any]]:
+                return [
+                    {"id": uuid.uuid4().hex, "poll_id": poll_id, "choices": list(chosen or [])}
+                    for _, chosen in waiting
+                ]
+
+            written = await release_waiting(session, _B, drafts, len(ids), ballots, closing=closing)
+            if written is None:
+                return 0
     except Raced:
         return 0
     await clear_sqlite_log(db)
-    return len(waiting)
+    return written
 
 
 @dataclass(frozen=True)
@@ -343,6 +333,7 @@ class Counts:
     voters: int
     waiting: int = 0
     anonymous: bool = False
+    not_counted: int = 0  # anonymous: ballots left waiting at the close, fewer than MIN_GROUP
 
     @property
     def hidden(self) -> bool:
@@ -371,14 +362,23 @@ async def counts(db: Database, poll: Poll) -> Counts:
             .scalars()
             .all()
         )
-        waiting = await session.scalar(
-            sa.select(sa.func.count()).where(_D.c.poll_id == poll.id, _D.c.cast.is_(True))
+        waiting = int(
+            await session.scalar(
+                sa.select(sa.func.count()).where(_D.c.poll_id == poll.id, _D.c.cast.is_(True))
+            )
+            or 0
+        )
+        voted = int(
+            await session.scalar(sa.select(sa.func.count()).where(_W.c.poll_id == poll.id)) or 0
         )
     for chosen in ballots:
         for choice in chosen or []:
             if 0 <= int(choice) < len(per_choice):
                 per_choice[int(choice)] += 1
-    return Counts(per_choice, len(ballots), int(waiting or 0), anonymous=True)
+    # A voter is written with their draft: one not in a ballot nor waiting had theirs deleted
+    # at the close (too few to write).
+    left_out = max(voted - len(ballots) - waiting, 0)
+    return Counts(per_choice, len(ballots), waiting, anonymous=True, not_counted=left_out)
 
 
 def choice_label(poll: Poll, index: int, locale: str | None) -> str:

@@ -65,7 +65,7 @@ from rallybot.campaigns.survey import start_label as survey_start_label
 from rallybot.campaigns.timeexpr import parse_duration
 from rallybot.handlers.survey.commands import COMMAND_SPECS
 from rallybot.storage import outbox as outbox_store
-from rallybot.storage.anonymity import Raced, batch_ready, clear_sqlite_log, too_few, write_batch
+from rallybot.storage.anonymity import Raced, clear_sqlite_log, release_waiting, too_few
 from rallybot.storage.database import Database
 from rallybot.storage.models import ChannelMember, Delivery, DeliveryStatus, Member, table_of
 from rallybot.storage.repositories import get_member_by_platform_id
@@ -832,12 +832,8 @@ async def release(db: Database, sid: str, now: datetime, *, closing: bool = Fals
             drafts = sa.delete(_D).where(
                 _D.c.survey_id == sid, _D.c.finished.is_(True), _D.c.member_id.in_(ids)
             )
-            if not batch_ready(len(waiting)):
-                if not (closing and waiting):
-                    return 0
-                await session.execute(drafts)  # too few to write: not counted
-                written = 0
-            else:
+
+            async def answer_rows() -> list[dict[str, Any]]:
                 found = {
                     int(r[0]): (r[1], r[2])
                     for r in (
@@ -852,8 +848,13 @@ async def release(db: Database, sid: str, now: datetime, *, closing: bool = Fals
                 for (_, answers), (cohort, team) in zip(waiting, groups, strict=True):
                     tags = (cohort if keep_cohort else None, team if keep_team else None)
                     rows += _answer_rows(survey, dict(answers or {}), tags, now.date(), None)
-                await write_batch(session, _A, rows, drafts, len(ids))
-                written = len(ids)
+                return rows
+
+            written = await release_waiting(
+                session, _A, drafts, len(ids), answer_rows, closing=closing
+            )
+            if written is None:
+                return 0
     except Raced:
         return 0
     await _clear_sqlite_log(db)

@@ -29,7 +29,11 @@ from tests.polls.helpers import (
     rows,
 )
 
-IN = "Your anonymous vote is in. Nothing links it to you, so it cannot be changed."
+IN = (
+    "Your anonymous vote is in. Nothing links it to you, so it cannot be changed. It is "
+    "counted in a batch of at least 5 votes; if fewer than 5 are still waiting for a batch "
+    "when the poll closes, they are deleted without being counted."
+)
 ALREADY = (
     "You have already voted in this anonymous poll: nothing links your vote to you, so it "
     "cannot be changed."
@@ -73,12 +77,13 @@ async def test_anonymous_single_choice_batches_and_close(db: Database, tmp_path:
 
     await click(bot, "u5", button(post, picks[5]))  # alone in its batch until the close
     assert len(_ballots(await rows(db, PollBallot), "launch/mood")) == 5
+    await command(bot, "cm", "results", "mood")
+    before = last_dm(adapter, "cm")
     await bot.advance_to(CLOSED)
+    # The last ballot, alone, is deleted without being counted: written, it would be told
+    # apart by its transaction, by a diff of two backups, or by the counts before and after.
     final = _ballots(await rows(db, PollBallot), "launch/mood")
-    assert sorted(r["choices"] for r in final) == [[0], [0], [0], [1], [1], [2]]
-    # The last ballot is not told apart by its transaction: the earlier ones were written
-    # again with it, with new ids.
-    assert not {r["id"] for r in first} & {r["id"] for r in final}
+    assert final == first
     assert await rows(db, PollDraft) == []
     assert {r["member_id"] for r in await rows(db, PollVoter)} == {m.id for m in members}
     assert await rows(db, PollVote) == []
@@ -87,8 +92,12 @@ async def test_anonymous_single_choice_batches_and_close(db: Database, tmp_path:
         for p in adapter.posts
         if p.message.metadata.get("poll") == "launch/mood" and p.message.metadata.get("results")
     ]
-    assert "Great: 3 votes (50%)" in results.message.text
-    assert "6 people voted." in results.message.text
+    assert "Great: 3 votes (60%)" in results.message.text and "Great: 3 votes (60%)" in before
+    assert "5 people voted." in results.message.text
+    assert (
+        "1 ballot could not be counted: fewer than 5 were still waiting when the poll closed, "
+        "too few to stay anonymous." in results.message.text
+    )
 
 
 async def test_a_small_anonymous_poll_shows_no_counts(db: Database, tmp_path: Path) -> None:
@@ -106,8 +115,10 @@ async def test_a_small_anonymous_poll_shows_no_counts(db: Database, tmp_path: Pa
         if p.message.metadata.get("poll") == "launch/mood" and p.message.metadata.get("results")
     ]
     assert results.message.text == (
-        "2 votes: too few to show without telling who chose what (at least 5)."
+        "2 ballots could not be counted: fewer than 5 were still waiting when the poll closed, "
+        "too few to stay anonymous."
     )
+    assert await rows(db, PollBallot) == [] and await rows(db, PollDraft) == []
     assert "Great" not in results.message.text and "Rough" not in results.message.text
 
 
@@ -135,8 +146,11 @@ async def test_anonymous_multiple_choice_is_cast_once(db: Database, tmp_path: Pa
     await click(bot, "u0", button(post, "Cast my vote"))
     assert last_dm(adapter, "u0") == ALREADY
     assert [r["member_id"] for r in await rows(db, PollVoter)] == [member.id]
+    (cast,) = await rows(db, PollDraft)
+    assert cast["choices"] == [2, 3] and cast["cast"]  # waiting for its batch
     await bot.advance_to(CLOSED)
-    assert [r["choices"] for r in await rows(db, PollBallot)] == [[2, 3]]
+    # Alone at the close: deleted without being counted (one ballot would be its voter's).
+    assert await rows(db, PollBallot) == []
     assert await rows(db, PollDraft) == []
 
 
