@@ -10,9 +10,10 @@ checks it).
 from __future__ import annotations
 
 from rallybot.handlers.privacy.personal_data import (
+    FORGOTTEN,
     deactivate_missing,
     erase_member,
     record_of_processing,
 )
 
-__all__ = ["deactivate_missing", "erase_member", "record_of_processing"]
+__all__ = ["FORGOTTEN", "deactivate_missing", "erase_member", "record_of_processing"]

@@ -34,7 +34,7 @@ from rallybot.handlers.console.kit import (
     require,
 )
 from rallybot.handlers.console.words import N_, gettext
-from rallybot.handlers.privacy.personal_data import FORGOTTEN
+from rallybot.handlers.privacy.service import FORGOTTEN
 from rallybot.storage.repositories import get_member
 
 __all__ = ["ErasedOut", "MemberOut", "MembersOut", "ProgressOut", "RosterOut", "page"]
