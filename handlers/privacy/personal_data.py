@@ -618,9 +618,18 @@ async def _remove_own_texts(session: AsyncSession, table: sa.Table, texts: set[s
     if not texts:
         return
     as_text = sa.cast(table.c.payload, sa.Text)
-    # Only member text can be theirs; JSON may keep the mark escaped (\ue010).
-    marked = [as_text.contains(form) for form in (MEMBER_OPEN, json.dumps(MEMBER_OPEN)[1:-1])]
-    rows = await session.execute(sa.select(table.c.id, table.c.payload).where(sa.or_(*marked)))
+
+    def spellings(text: str) -> set[str]:  # JSON may keep characters escaped (\u00e9)
+        return {text, json.dumps(text)[1:-1]}
+
+    # Only member text can be theirs, and a quote of it starts as the text does (a cut one
+    # ends early): the database picks the rows, the words are compared here.
+    marked = [as_text.contains(form, autoescape=True) for form in spellings(MEMBER_OPEN)]
+    starts = {form for t in texts for form in spellings(t.removesuffix("…")[:30])}
+    quoting = [as_text.contains(form, autoescape=True) for form in starts]
+    rows = await session.execute(
+        sa.select(table.c.id, table.c.payload).where(sa.or_(*marked), sa.or_(*quoting))
+    )
     for row_id, value in rows.all():
         data = json.loads(value) if isinstance(value, str) else value
         cleaned = _without_own(data, texts)

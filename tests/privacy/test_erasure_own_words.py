@@ -102,3 +102,21 @@ async def test_an_erased_askers_help_question_leaves_the_helpers_messages(
     assert await _outbox_with(db, "ALICEQUESTIONWORDS")
     await _erase(db, "alice")
     assert await _outbox_with(db, "ALICEQUESTIONWORDS") == []
+
+
+async def test_own_words_with_accents_and_quotes_are_found_too(
+    db: Database, tmp_path: Path
+) -> None:
+    from tests.engagement.test_points_scenarios import make_world, user
+
+    world = await make_world(db, tmp_path, recognition_channel="annonces")
+    alice, bob = user("alice"), user("bob")
+    await world.post(alice)
+    await world.post(bob)
+    words = 'ALICEÉTÉ « café » "merci" \\ 🎉 ' + "x" * 300  # cut in the messages (200)
+    await world.command(alice, "kudos", "<@bob>", words)
+    await world.bot.dispatch_tick(drain=True)
+    assert len(await _outbox_with(db, "ALICEÉTÉ")) == 2
+    await _erase(db, "alice")
+    assert await _outbox_with(db, "ALICEÉTÉ") == []
+    assert await _outbox_with(db, "xxxxxxxx") == []
