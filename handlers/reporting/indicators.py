@@ -718,6 +718,12 @@ async def active_members(db: Database, scope: Scope = Scope()) -> int:
 # ---------------------------------------------------------------------------- reach
 
 
+NOT_PUBLICATIONS = (".helpdesk", ".steering", ".privacy", ".survey")
+"""The outbox campaigns of the bot's own service messages in channels (the help desk's replies
+in a question's thread, answers to commands, a survey's plumbing): no campaign publication, so
+no reach. (The features' own names; the reporting layer imports no feature.)"""
+
+
 async def reach(db: Database, scope: Scope = Scope()) -> list[PostReach]:
     """Reactors and repliers of every campaign post sent to a channel in the range, out of
     its audience (at most 100 %); definition: docs/reference/indicators.md, "Reach"."""
@@ -789,6 +795,7 @@ async def reach(db: Database, scope: Scope = Scope()) -> list[PostReach]:
             D.status == DeliveryStatus.sent.value,
             D.recipient.startswith("channel:"),
             D.platform_message_id.is_not(None),
+            D.campaign_id.not_in(NOT_PUBLICATIONS),
             *_range(D.sent_at, scope),
         )
         .group_by(

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
+import sqlalchemy as sa
 
 from rallybot.handlers.reporting import indicators as ind
 from rallybot.handlers.reporting.indicators import Scope
 from rallybot.storage.database import Database
+from rallybot.storage.models import Delivery, table_of
 from tests.report.seed import END, START, WEEKS, seed
 
 RANGE = Scope(start=START, end=END)
@@ -80,6 +82,31 @@ async def test_weekly_active(seeded: Database) -> None:
 
 
 async def test_reach(seeded: Database) -> None:
+    # The help desk's reply in a question's thread is the bot's service, not a publication.
+    async with seeded.session() as session:
+        await session.execute(
+            sa.insert(table_of(Delivery)),
+            [
+                {
+                    "id": 99,
+                    "campaign_id": ".helpdesk",
+                    "step_id": "ticket-1-welcome",
+                    "recipient": "channel:aide",
+                    "occurrence": "thread",
+                    "due_at": datetime(2026, 11, 4, 9, tzinfo=UTC),
+                    "grace_until": datetime(2026, 11, 30, tzinfo=UTC),
+                    "status": "sent",
+                    "payload": {},
+                    "content_hash": "",
+                    "attempts": 1,
+                    "sent_at": datetime(2026, 11, 4, 9, tzinfo=UTC),
+                    "platform_channel_id": "C1",
+                    "platform_message_id": "P99",
+                    "created_at": datetime(2026, 11, 4, 9, tzinfo=UTC),
+                    "updated_at": datetime(2026, 11, 4, 9, tzinfo=UTC),
+                }
+            ],
+        )
     posts = await ind.reach(seeded, RANGE)
     # the DM and the pending delivery are not campaign posts
     assert [(p.campaign_id, p.step_id) for p in posts] == [
