@@ -17,7 +17,7 @@ from jinja2.runtime import Context
 from rallybot.campaigns.schema import Campaign
 from rallybot.handlers.console.act_services import PREVIEW_SUFFIX, step_label, step_title
 from rallybot.handlers.console.kit import console_state, templates
-from rallybot.handlers.console.words import gettext, when
+from rallybot.handlers.console.words import N_, gettext, when
 
 __all__ = ["campaign_of", "occurrence_words"]
 
@@ -35,11 +35,42 @@ def _now(context: Context) -> datetime:
     return console_state(context["request"]).clock.now()
 
 
-@pass_context
-def _campaign_name(context: Context, campaign_id: str) -> str:
-    """A campaign's title (its id when it is not loaded, or has none)."""
+# The outbox "campaigns" of the bot's own features (their messages are no campaign's steps),
+# and the suffixes of those a campaign's own journey and challenges write under.
+_FEATURES = {
+    ".helpdesk": N_("Help desk"),
+    ".quiz": N_("Quizzes"),
+    ".polls": N_("Polls"),
+    ".survey": N_("Surveys"),
+    ".steering": N_("Chat commands"),
+    ".privacy": N_("Privacy"),
+}
+_SIDES = {".onboarding": N_("Onboarding"), ".challenges": N_("Challenges")}
+
+
+def campaign_words(context: Context, campaign_id: str) -> str:
+    """A campaign's title; a feature's name for the bot's own messages; "Onboarding · title"
+    for a campaign's journey (its id when none of these is known)."""
+    locale = context.get("locale")
+    if campaign_id in _FEATURES:
+        return gettext(locale, _FEATURES[campaign_id])
+    for suffix, words in _SIDES.items():
+        if campaign_id.endswith(suffix):
+            base = campaign_of(context, campaign_id.removesuffix(suffix))
+            title = (base.spec.title if base is not None else "") or campaign_id[: -len(suffix)]
+            # Translators: the messages a campaign's journey or challenges send ("Onboarding ·
+            # Connect launch").
+            return gettext(locale, "{part} · {campaign}").format(
+                part=gettext(locale, words), campaign=title
+            )
     campaign = campaign_of(context, campaign_id)
     return (campaign.spec.title if campaign is not None else "") or campaign_id
+
+
+@pass_context
+def _campaign_name(context: Context, campaign_id: str) -> str:
+    """A campaign's title, or what the bot's own messages belong to, in words."""
+    return campaign_words(context, campaign_id)
 
 
 @pass_context

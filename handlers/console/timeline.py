@@ -19,6 +19,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import re
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -202,12 +203,17 @@ def _kind(campaign: Campaign | None, step_id: str, recipient: str) -> str:
     return "dm" if recipient.startswith("member:") else "post"
 
 
+_MENTION = re.compile(r"<@([^>|]+)(?:\|[^>]*)?>")
+
+
 def _preview_text(payload: Mapping[str, Any]) -> str:
     message = payload.get("message")
     if not isinstance(message, dict):
         return ""
-    # without the member marks: the extract is shown as it is, not through a renderer
-    flat = " ".join(plain(str(message.get("title") or message.get("text") or "")).split())
+    # without the member marks: the extract is shown as it is, not through a renderer; a
+    # mention (<@id>) reads as @id, as the chat shows a name
+    text = _MENTION.sub(r"@\1", str(message.get("title") or message.get("text") or ""))
+    flat = " ".join(plain(text).split())
     return flat if len(flat) <= 70 else flat[:69] + "…"
 
 

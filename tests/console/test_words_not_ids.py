@@ -139,3 +139,38 @@ async def test_filters_and_evidence_by_their_names(
     assert "1 preuve en attente." in approvals
     assert f"#{number}" not in approvals
     assert 'aria-label="Approuver : Mel Member, ' in approvals
+
+
+async def test_the_bots_own_messages_are_named_by_what_they_belong_to(
+    console: ConsoleEnv, as_manager: ConsoleClient
+) -> None:
+    """A buddy's message of the journey, a challenge's evidence and a help desk reply are
+    named by the part of the campaign (or the feature) that sent them, and a mention reads as
+    @name, not as chat markup."""
+    at = console.clock.now() - timedelta(hours=3)
+    async with console.db.session() as session:
+        await session.execute(sa.update(Member).values(locale="fr"))
+        await insert_deliveries(
+            session,
+            [
+                _post(
+                    "journey-buddy",
+                    "once",
+                    at,
+                    campaign_id="connect-launch.onboarding",
+                    payload={"message": {"text": "<@parrain1> vous accompagne sur Connect"}},
+                    platform_message_id="M-buddy",
+                ),
+                _post(
+                    "ticket-1-welcome",
+                    "thread",
+                    at,
+                    campaign_id=".helpdesk",
+                    platform_message_id="M-desk",
+                ),
+            ],
+        )
+    page = (await as_manager.get("/timeline", params={"to": "2026-09-01"})).text
+    assert "connect-launch.onboarding" not in page and ".helpdesk" not in page
+    assert "Accueil · " in page and "Entraide" in page
+    assert "@parrain1 vous accompagne" in page and "&lt;@parrain1&gt;" not in page
