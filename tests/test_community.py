@@ -227,10 +227,10 @@ def test_validate_finds_the_people_on_the_platform(
     assert result.exit_code == 1, result.output
     lines = result.output.strip().splitlines()
     assert [line for line in lines if "is not a memory account" in line] == [
-        f'{path}:12:75: help.rota[0].people[1]: "@nobody-here" is not a memory account: check '
-        "the spelling, or name them by id",
-        f'{path}:14:13: onboarding.buddies[0]: "buddy@example.com" is not a memory account: '
-        "check the spelling, or name them by id",
+        f'{path}:12:75: help, item 1 of rota, item 2 of people: "@nobody-here" is not a memory '
+        "account: check the spelling, or name them by id",
+        f'{path}:14:13: onboarding, item 1 of buddies: "buddy@example.com" is not a memory '
+        "account: check the spelling, or name them by id",
     ]
     assert lines[-1] == "✗ 2 errors in 1 of 2 files checked; valid: 1 community file, 1 campaign."
 
