@@ -64,9 +64,11 @@ def test_a_broken_date_no_longer_hides_the_other_errors_of_its_file(tmp_path: Pa
     assert code == 1
     assert lines == [
         f'{path}:4:11: milestones.launch: "2027-02-30" is not a real calendar date',
-        f'{path}:12:11: steps[0].post: unknown channel "annonce" (did you mean "annonces"?); '
+        f'{path}:12:11: step 1 (id teaser), field post: unknown channel "annonce" (did you mean '
+        '"annonces"?); '
         "declare it under channels:",
-        f'{path}:17:10: steps[1].for: unknown audience "pilot" (did you mean "pilote"?); '
+        f'{path}:17:10: step 2 (id welcome), field for: unknown audience "pilot" (did you mean '
+        '"pilote"?); '
         "declare it under audiences:",
         "✗ 3 errors in 1 of 1 file checked; valid: nothing.",
     ]
@@ -146,9 +148,11 @@ def test_weekend_posts_are_warned_unless_the_step_moves_them(tmp_path: Path) -> 
     code, lines = validate(str(path))
     assert code == 0
     assert lines[:2] == [
-        f"{path}:10:9: warning: steps[0].at: falls on Sunday, January 31, 2027, a weekend day; "
+        f"{path}:10:9: warning: step 1 (id j30), field at: falls on Sunday, January 31, 2027, a "
+        "weekend day; "
         "add on_weekend: next_workday (or previous_workday) to move it",
-        f"{path}:14:9: warning: steps[1].at: falls on Saturday, February 27, 2027, a weekend "
+        f"{path}:14:9: warning: step 2 (id j3), field at: falls on Saturday, February 27, 2027, a "
+        "weekend "
         "day; add on_weekend: next_workday (or previous_workday) to move it",
     ]
     moved = write(
@@ -193,10 +197,12 @@ def test_warnings_that_need_the_roster(tmp_path: Path) -> None:
     assert lines == [
         f'{path}:11:12: warning: audiences.vague-2: wave "vague-2" has nobody in the roster (2 '
         "members): it opens for no one",
-        f"{path}:18:9: warning: steps[1].at: falls on a weekend or a public holiday for 1 of 2 "
+        f"{path}:18:9: warning: step 2 (id national-day), field at: falls on a weekend or a public "
+        "holiday for 1 of 2 "
         "recipients (first: Tuesday, October 12, 2027 in Europe/Madrid, a public holiday "
         "(National Day)); add on_weekend: next_workday (or previous_workday) to move it",
-        f"{path}:22:9: warning: steps[2].at: falls inside the quiet hours (21:00-08:00) for 2 "
+        f"{path}:22:9: warning: step 3 (id early), field at: falls inside the quiet hours "
+        "(21:00-08:00) for 2 "
         "recipients: it waits until the end (first: 07:00 → 08:00 in Europe/Madrid); set "
         "quiet_hours: false on the step to send anyway",
         "✓ 2 files checked, no error; 3 warnings: 1 campaign, 1 roster.",
@@ -214,7 +220,8 @@ def test_a_dm_that_reaches_nobody(tmp_path: Path) -> None:
     )
     _, lines = validate(str(path))
     assert lines[0] == (
-        f"{path}:15:10: warning: steps[0].for: this direct message reaches nobody: no member "
+        f"{path}:15:10: warning: step 1 (id invite), field for: this direct message reaches "
+        "nobody: no member "
         "of the roster is in pilote (1 member)"
     )
 
@@ -305,7 +312,8 @@ def validate_in(locale: str, *args: str) -> tuple[int, list[str]]:
             [
                 "5:11: avertissement: milestones.launch: « 2027-03-02 » n’a pas d’heure : ce qui "
                 "se passe à launch part à 00:00 (écrivez 2027-03-02 09:30)",
-                "10:9: avertissement: steps[0].at: tombe le dimanche 31 janvier 2027, un jour de "
+                "10:9: avertissement: étape 1 (id j30), champ at: tombe le dimanche 31 janvier "
+                "2027, un jour de "
                 "week-end ; ajoutez on_weekend: next_workday (ou previous_workday) pour la "
                 "déplacer",
                 "12:11: avertissement: la valeur s’arrête à « Questions ? Rendez-vous sur » : "
@@ -318,7 +326,8 @@ def validate_in(locale: str, *args: str) -> tuple[int, list[str]]:
             [
                 "5:11: Warnung: milestones.launch: „2027-03-02“ hat keine Uhrzeit: Was zu launch "
                 "geschieht, geht um 00:00 raus (2027-03-02 09:30 schreiben)",
-                "10:9: Warnung: steps[0].at: fällt auf Sonntag, 31. Januar 2027, ein "
+                "10:9: Warnung: Schritt 1 (ID j30), Feld at: fällt auf Sonntag, 31. Januar 2027, "
+                "ein "
                 "Wochenendtag; on_weekend: next_workday (oder previous_workday) ergänzen, um ihn "
                 "zu verschieben",
                 "12:11: Warnung: der Wert endet bei „Questions ? Rendez-vous sur“: YAML liest "
@@ -368,25 +377,31 @@ steps:
         (
             "fr",
             [
-                "shapes.yaml:9:5: steps[0]: une publication dans un canal demande un « text »",
-                "shapes.yaml:16:14: steps[1].buttons: attendu : une liste de boutons, pas un texte",
-                "times.yaml:10:9: steps[0].at: « launch + someday » n’est pas une heure : "
+                "shapes.yaml:9:5: étape 1 (id a): une publication dans un canal demande un « text "
+                "»",
+                "shapes.yaml:16:14: étape 2 (id b), champ buttons: attendu : une liste de boutons, "
+                "pas un texte",
+                "times.yaml:10:9: étape 1 (id a), champ at: « launch + someday » n’est pas une "
+                "heure : "
                 "écrivez une date (2026-09-15 09:30), un jalon avec un décalage (launch - 30d at "
                 "09:00) ou un délai après l’arrivée (join + 2d at 10:00)",
-                "times.yaml:14:12: steps[1].every: « moonday » n’est pas un jour : utilisez "
+                "times.yaml:14:12: étape 2 (id b), champ every: « moonday » n’est pas un jour : "
+                "utilisez "
                 "monday…sunday, « day » ou « weekday »",
             ],
         ),
         (
             "de",
             [
-                "shapes.yaml:9:5: steps[0]: ein Kanalbeitrag braucht einen „text“",
-                "shapes.yaml:16:14: steps[1].buttons: erwartet wird eine Liste von "
+                "shapes.yaml:9:5: Schritt 1 (ID a): ein Kanalbeitrag braucht einen „text“",
+                "shapes.yaml:16:14: Schritt 2 (ID b), Feld buttons: erwartet wird eine Liste von "
                 "Schaltflächen, nicht ein Text",
-                "times.yaml:10:9: steps[0].at: „launch + someday“ ist keine Zeit: ein Datum "
+                "times.yaml:10:9: Schritt 1 (ID a), Feld at: „launch + someday“ ist keine Zeit: "
+                "ein Datum "
                 "(2026-09-15 09:30), einen Meilenstein mit Versatz (launch - 30d at 09:00) oder "
                 "eine Zeit nach dem Beitritt (join + 2d at 10:00) schreiben",
-                "times.yaml:14:12: steps[1].every: „moonday“ ist kein Tag: monday … sunday, "
+                "times.yaml:14:12: Schritt 2 (ID b), Feld every: „moonday“ ist kein Tag: monday … "
+                "sunday, "
                 "„day“ oder „weekday“ verwenden",
             ],
         ),
