@@ -733,19 +733,23 @@ async def import_roster(
     platform: str,
     date_format: str = "auto",
     dry_run: bool = False,
+    locale: str | None = None,
 ) -> RosterOutcome:
     """Read an uploaded roster (CSV or workbook) as ``rallybot roster import`` does and
-    apply it all or nothing: any row with a problem and no member changes."""
+    apply it all or nothing: any row with a problem and no member changes. The problems are
+    in ``locale``'s language."""
     if len(raw) > ROSTER_MAX_BYTES:
-        size = f"{len(raw) / (1024 * 1024):.1f} MB"
-        problem = f"{source}: the file is {size}; roster uploads are limited to 20 MB"
+        size = f"{len(raw) / (1024 * 1024):.1f}"
+        problem = gettext(
+            locale, "{file}: the file is {size} MB; roster uploads are limited to 20 MB"
+        ).format(file=source, size=size)
         return RosterOutcome(False, [problem])
     try:
         roster = read_roster_bytes(
             raw, source, default_timezone=ctx.settings.timezone, date_format=date_format
         )
     except RosterLoadError as exc:
-        return RosterOutcome(False, summarize_errors(exc.errors), exc.errors)
+        return RosterOutcome(False, summarize_errors(exc.errors, locale=locale), exc.errors)
     except ValueError as exc:  # the date format asked for is not one
         return RosterOutcome(False, [str(exc)])
     rows = [member_fields(entry) for entry in roster.entries]

@@ -484,6 +484,43 @@ def sent_now_text(locale: str | None, step: Step, done: SentNow) -> str:
     return "\n".join(lines)
 
 
+async def _skip_ahead(
+    ctx: Steering, campaign: Campaign, step: Step, now: datetime
+) -> list[PlannedDelivery]:
+    """The messages of ``step`` the planner has not written yet, that a skip writes skipped."""
+    members = [member_view(m) for m in await list_members(ctx.db)]
+    _, end = default_window(campaign, members)
+    return [
+        d
+        for d in plan(
+            campaign,
+            members,
+            now,
+            max(end, now + timedelta(days=1)),
+            default_timezone=ctx.settings.timezone,
+            steps=[step],
+        )
+        if d.due_at <= now + SKIP_HORIZON
+    ]
+
+
+async def skip_outlook(ctx: Steering, campaign: Campaign, step: Step) -> int:
+    """How many messages skipping ``step`` now would stop: the waiting ones and the planned
+    ones not written yet (the number :func:`skip_step` then returns)."""
+    now = ctx.clock.now()
+    async with ctx.db.read() as session:
+        rows = await session.execute(
+            sa.select(D.recipient, D.occurrence, D.status).where(
+                D.campaign_id == campaign.id, D.step_id == step.id
+            )
+        )
+        written = {(r, o): status for r, o, status in rows}
+    pending = sum(1 for status in written.values() if status == DeliveryStatus.pending.value)
+    ahead = await _skip_ahead(ctx, campaign, step, now)
+    # Planned messages already in the outbox are not written again (one row per key).
+    return pending + len({(d.recipient, d.occurrence) for d in ahead} - written.keys())
+
+
 async def skip_step(ctx: Steering, campaign: Campaign, step: Step) -> int:
     """Skip what ``step`` has not sent yet, and what it would send later (written already
     skipped, so it cannot be planned again). Returns how many messages will not go."""
@@ -502,20 +539,7 @@ async def skip_step(ctx: Steering, campaign: Campaign, step: Step) -> int:
         skipped = affected(result)
     # What the planner has not written yet is written now, already skipped: the outbox keeps
     # one row per key, so the step's later messages can no longer be planned as pending.
-    members = [member_view(m) for m in await list_members(ctx.db)]
-    _, end = default_window(campaign, members)
-    ahead = [
-        ctx.delivery_row(d, now)
-        for d in plan(
-            campaign,
-            members,
-            now,
-            max(end, now + timedelta(days=1)),
-            default_timezone=ctx.settings.timezone,
-            steps=[step],
-        )
-        if d.due_at <= now + SKIP_HORIZON
-    ]
+    ahead = [ctx.delivery_row(d, now) for d in await _skip_ahead(ctx, campaign, step, now)]
     for row in ahead:
         row.update(status=DeliveryStatus.skipped.value, reason=reason)
     if ahead:

@@ -18,6 +18,7 @@ from rallybot.handlers.steering.feature import (
     retry_failed,
     send_now,
     send_now_outlook,
+    skip_outlook,
     skip_step,
 )
 
@@ -33,5 +34,6 @@ __all__ = [
     "retry_failed",
     "send_now",
     "send_now_outlook",
+    "skip_outlook",
     "skip_step",
 ]

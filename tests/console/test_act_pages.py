@@ -387,6 +387,37 @@ async def test_a_roster_with_a_bad_row_imports_nothing(
     assert await _members(console.db) == before + 2
 
 
+async def test_the_skip_confirmation_counts_what_the_skip_stops(
+    console: ConsoleEnv, as_manager: ConsoleClient
+) -> None:
+    rows = (await as_manager.get("/api/act/steps")).json()
+    # A step planned but not written in the outbox yet (the finding: its messages not counted).
+    row = next(r for r in rows if r["planned"] > 0 and r["pending"] == 0)
+    step = {"campaign": row["campaign"], "step": row["step"]}
+    confirm = await as_manager.get("/act/confirm", params={**step, "action": "skip"})
+    asked = re.search(r"\)\? (\d+) message", confirm.text)
+    assert asked is not None
+    done = await as_manager.post("/act/skip", data=_form(as_manager, **step))
+    skipped = re.search(r"skipped: (\d+) message", done.text)
+    assert skipped is not None
+    assert int(asked.group(1)) == int(skipped.group(1)) > 0
+
+
+async def test_roster_problems_are_in_the_viewers_language(
+    console: ConsoleEnv, as_manager: ConsoleClient
+) -> None:
+    async with console.db.session() as session:
+        await session.execute(sa.update(Member).values(locale="fr"))
+    page = await as_manager.post(
+        "/members/roster",
+        data=_form(as_manager, platform="console"),
+        files={"file": ("equipe.csv", BAD_ROSTER, "text/csv")},
+    )
+    assert "rien n’a été importé" in page.text or "rien n'a été importé" in page.text
+    assert "« not-an-email » n’est pas une adresse e-mail" in page.text
+    assert "is not an email address" not in page.text
+
+
 async def test_the_api_is_in_the_openapi_document(as_manager: ConsoleClient) -> None:
     paths = (await as_manager.get("/api/openapi.json")).json()["paths"]
     for path in (

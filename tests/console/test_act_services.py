@@ -9,7 +9,13 @@ from pathlib import Path
 import sqlalchemy as sa
 
 from rallybot.handlers.challenges.feature import decide_submission, decide_submission_alone
-from rallybot.handlers.steering.feature import find_step, recipients, send_now, skip_step
+from rallybot.handlers.steering.feature import (
+    find_step,
+    recipients,
+    send_now,
+    skip_outlook,
+    skip_step,
+)
 from rallybot.storage.challenge_models import ChallengeSubmission
 from rallybot.storage.database import Database
 from rallybot.storage.models import Delivery, DeliveryStatus
@@ -57,6 +63,19 @@ async def test_skip_step_skips_pending_and_later(db: Database, tmp_path: Path) -
     assert w.dms_to("m1") == [] and w.dms_to("m2") == []
     rows = await _rows(db, "invite")
     assert {r.status for r in rows} == {DeliveryStatus.skipped.value}
+
+
+async def test_skip_outlook_counts_the_planned_messages_it_then_skips(
+    db: Database, tmp_path: Path
+) -> None:
+    w = await make_world(db, tmp_path)
+    found = find_step(w.bot.campaigns, "invite")
+    assert not isinstance(found, str)
+    assert await _rows(db, "invite") == []  # planned, nothing written in the outbox yet
+    told = await skip_outlook(w.bot, *found)
+    assert told == 2
+    assert await skip_step(w.bot, *found) == told
+    assert await skip_outlook(w.bot, *found) == 0  # nothing left to stop
 
 
 async def test_a_rejection_with_a_reason_is_stored_and_told_once(

@@ -44,6 +44,7 @@ from rallybot.handlers.steering.service import (
     retry_failed,
     send_now,
     send_now_outlook,
+    skip_outlook,
     skip_step,
 )
 from rallybot.storage.models import Delivery, DeliveryStatus, table_of
@@ -333,15 +334,14 @@ async def act_confirm(
             ]
         )
     elif action == "skip":
-        pending = await _count(state, campaign, step, DeliveryStatus.pending)
+        # The same count the skip reports: the waiting messages and the planned ones.
+        stopped = await skip_outlook(steering_of(state), found_campaign, found_step)
         question = ngettext(
             viewer.locale,
-            "Skip “{step}” ({campaign})? {pending} message waiting will not go, nor will the "
-            "later ones.",
-            "Skip “{step}” ({campaign})? {pending} messages waiting will not go, nor will the "
-            "later ones.",
-            pending,
-        ).format(pending=pending, **names)
+            "Skip “{step}” ({campaign})? {count} message, waiting or planned, will not go.",
+            "Skip “{step}” ({campaign})? {count} messages, waiting or planned, will not go.",
+            stopped,
+        ).format(count=stopped, **names)
     else:
         failed = await _count(state, campaign, step, DeliveryStatus.failed)
         question = ngettext(

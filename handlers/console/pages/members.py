@@ -232,7 +232,13 @@ async def _roster(
     raw = await file.read(ROSTER_MAX_BYTES + 1)
     name = (file.filename or "roster.csv")[:200]
     outcome = await import_roster(
-        console_of(state), raw, name, platform=platform, date_format=date_format, dry_run=dry_run
+        console_of(state),
+        raw,
+        name,
+        platform=platform,
+        date_format=date_format,
+        dry_run=dry_run,
+        locale=viewer.locale,
     )
     if outcome.imported:
         await audit(
