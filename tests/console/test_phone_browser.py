@@ -11,6 +11,7 @@ from datetime import timedelta
 import pytest
 import sqlalchemy as sa
 
+from rallybot.storage.challenge_models import ChallengeSubmission
 from rallybot.storage.models import Member
 from tests.console.conftest import NOW, LiveConsole, watch_page
 from tests.console.test_words_not_ids import add_sends
@@ -18,6 +19,9 @@ from tests.console.test_words_not_ids import add_sends
 os.environ.setdefault("PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD", "1")
 
 PHONE = {"width": 375, "height": 740}
+
+# A submission's link with no place to break: the Approvals card must wrap it.
+LONG_LINK = "https://files.example.com/" + "VeryLongScreenshotName_" * 8 + "desk.png"
 
 # What scrolls sideways on the page: the document, and every element that would scroll
 # (overflow auto or scroll) with more content than room; every table wider than the screen.
@@ -50,6 +54,15 @@ async def test_every_page_fits_a_phone(
     async with db.session() as session:
         await session.execute(sa.update(Member).values(locale="fr"))
         await add_sends(session, NOW - timedelta(days=1))
+        member = (await session.execute(sa.select(Member.id).limit(1))).scalar_one()
+        session.add(
+            ChallengeSubmission(
+                challenge="connect-launch/photo",
+                member_id=member,
+                text=f"my desk {LONG_LINK}",
+                submitted_at=NOW - timedelta(hours=1),
+            )
+        )
     link = await live_console.link()
     async with async_playwright() as p:
         browser = await p.chromium.launch(executable_path=chromium, args=["--no-sandbox"])
@@ -127,6 +140,14 @@ async def test_every_page_fits_a_phone(
                 files=[{"name": "pilote.csv", "mimeType": "text/csv", "buffer": b"id\n"}]
             )
             assert await shown.inner_text() == "pilote.csv"
+            assert await page.evaluate(SIDEWAYS) == []
+
+            # Approvals: a submission's long link wraps inside its card.
+            await page.goto(f"{url}/approvals")
+            shown = page.locator(f'.card a[href="{LONG_LINK}"]')
+            assert await shown.count() == 1
+            right = await shown.evaluate("a => a.getBoundingClientRect().right")
+            assert 0 < right <= PHONE["width"], right
             assert await page.evaluate(SIDEWAYS) == []
         finally:
             await browser.close()
