@@ -273,6 +273,24 @@ async def test_evidence_is_rejected_with_a_reason(
         submission_id = submission.id
     page = await as_manager.get("/approvals")
     assert 'href="https://files.example.com/desk.png"' in page.text
+    # Without a reason, a rejection is refused: on the page next to its field, and by the API.
+    for blank in ("", "   "):
+        refused = await as_manager.post(
+            f"/approvals/{submission_id}",
+            data=_form(as_manager, decision="reject", reason=blank),
+        )
+        assert f'id="reason-error-{submission_id}"' in refused.text
+        assert "Write a reason to reject" in refused.text
+    answer = await as_manager.post(
+        f"/api/approvals/{submission_id}",
+        json={"decision": "reject"},
+        headers=as_manager.csrf_header(),
+    )
+    assert answer.status_code == 422
+    assert answer.json()["detail"][0]["loc"] == ["body", "reason"]
+    async with console.db.read() as session:
+        waiting = await session.get(ChallengeSubmission, submission_id)
+    assert waiting is not None and waiting.state == "pending"
     done = await as_manager.post(
         f"/approvals/{submission_id}",
         data=_form(as_manager, decision="reject", reason="Blurred photo"),

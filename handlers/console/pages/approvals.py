@@ -79,12 +79,22 @@ class DecisionOut(BaseModel):
     state: str
 
 
+def _no_reason(viewer: Viewer) -> str:
+    """Why a rejection without a reason is refused: the member is told why, so there must be
+    one."""
+    return gettext(viewer.locale, "Write a reason to reject: the member is told it.")
+
+
 async def _decide(
     state: ConsoleState, viewer: Viewer, submission_id: int, decision: DecisionIn
 ) -> DecisionOut:
     bot = bot_of(state)
     approve = decision.decision == "approve"
     reason = (decision.reason or "").strip() or None
+    if not approve and reason is None:
+        # The API answers as its document says: FastAPI's shape of a validation error.
+        detail = [{"loc": ["body", "reason"], "msg": _no_reason(viewer), "type": "value_error"}]
+        raise HTTPException(422, detail)
     if bot is not None:
         found = await decide_submission(
             bot, submission_id, approve=approve, by=viewer.key, reason=reason
@@ -127,6 +137,8 @@ async def _page(
         "next_offset": offset + PAGE_SIZE if offset + PAGE_SIZE < total else None,
         "notice": None,
         "problem": None,
+        "refused": None,  # the submission whose rejection lacked a reason
+        "why": None,
         **context,
     }
     return render(request, viewer, "approvals.html", values)
@@ -152,7 +164,9 @@ async def approvals_decide(
     decision: Annotated[Literal["approve", "reject"], Form()],
     reason: Annotated[str, Form(max_length=500)] = "",
 ) -> HTMLResponse:
-    """Approve or reject one submission."""
+    """Approve or reject one submission (a rejection needs a reason)."""
+    if decision == "reject" and not reason.strip():
+        return await _page(request, viewer, state, refused=submission_id, why=_no_reason(viewer))
     try:
         done = await _decide(
             state, viewer, submission_id, DecisionIn(decision=decision, reason=reason)
