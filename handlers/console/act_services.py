@@ -512,33 +512,47 @@ async def pending_submissions(
             sa.select(sa.func.count()).select_from(table_of(ChallengeSubmission)).where(waiting)
         )
         result = await session.execute(
-            sa.select(
-                SUB.id,
-                SUB.challenge,
-                SUB.text,
-                SUB.submitted_at,
-                M.display_name,
-                M.platform_user_id,
-            )
-            .join(table_of(Member), M.id == SUB.member_id)
+            _submissions()
             .where(waiting)
             .order_by(SUB.submitted_at, SUB.id)
             .limit(limit)
             .offset(offset)
         )
         rows = result.all()
-    return [
-        SubmissionRow(
-            id=row.id,
-            challenge=row.challenge,
-            title=title_of(ctx.campaigns, row.challenge, locale),
-            member=row.display_name or row.platform_user_id,
-            text=row.text,
-            links=evidence_links(row.text),
-            submitted_at=row.submitted_at,
-        )
-        for row in rows
-    ], int(total or 0)
+    return [_submission_row(ctx, row, locale) for row in rows], int(total or 0)
+
+
+async def submission_row(
+    ctx: Console, locale: str | None, submission_id: int
+) -> SubmissionRow | None:
+    """One submission, decided or not, as Approvals shows it (its member and challenge named
+    in a decision's confirmation); None when there is no such submission."""
+    async with ctx.db.read() as session:
+        row = (await session.execute(_submissions().where(SUB.id == submission_id))).first()
+    return None if row is None else _submission_row(ctx, row, locale)
+
+
+def _submissions() -> sa.Select[Any]:
+    return sa.select(
+        SUB.id,
+        SUB.challenge,
+        SUB.text,
+        SUB.submitted_at,
+        M.display_name,
+        M.platform_user_id,
+    ).join(table_of(Member), M.id == SUB.member_id)
+
+
+def _submission_row(ctx: Console, row: sa.Row[Any], locale: str | None) -> SubmissionRow:
+    return SubmissionRow(
+        id=row.id,
+        challenge=row.challenge,
+        title=title_of(ctx.campaigns, row.challenge, locale),
+        member=row.display_name or row.platform_user_id,
+        text=row.text,
+        links=evidence_links(row.text),
+        submitted_at=row.submitted_at,
+    )
 
 
 # ---------------------------------------------------------------------------- members

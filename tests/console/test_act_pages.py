@@ -295,7 +295,8 @@ async def test_evidence_is_rejected_with_a_reason(
         f"/approvals/{submission_id}",
         data=_form(as_manager, decision="reject", reason="Blurred photo"),
     )
-    assert f"Submission #{submission_id} rejected." in done.text
+    # named by whose evidence for which challenge (this one is not in the loaded campaigns)
+    assert "Submission of Mel Member to “connect-launch/photo” rejected." in done.text
     async with console.db.read() as session:
         row = await session.get(ChallengeSubmission, submission_id)
     assert row is not None and (row.state, row.reason) == ("rejected", "Blurred photo")

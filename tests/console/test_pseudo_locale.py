@@ -112,11 +112,10 @@ def bare(html: str, data: list[str]) -> list[str]:
     return found
 
 
-# What the roster reader says about a broken roster: the words of `rallybot roster import`,
-# which the console shows as the CLI does (they are not the console's words). A draft's errors
-# and warnings are not here: the draft page shows them in the viewer's language.
+# What a roster problem names as it is written in the roster: its column. The problem itself
+# is in the viewer's language (as a draft's errors and warnings are), so it is not here.
 LOADER_TEXTS = [
-    'email: "not-an-email" is not an email address',
+    "email",
 ]
 
 

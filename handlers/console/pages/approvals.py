@@ -16,7 +16,7 @@ from pydantic import BaseModel, Field
 
 from rallybot.handlers.challenges.service import decide_submission, decide_submission_alone
 from rallybot.handlers.console.act_kit import bot_of, console_of
-from rallybot.handlers.console.act_services import pending_submissions
+from rallybot.handlers.console.act_services import pending_submissions, submission_row
 from rallybot.handlers.console.kit import (
     ConsoleState,
     Page,
@@ -39,7 +39,8 @@ PAGE_SIZE = 50
 
 # The decision a submission already had, as the notice names it.
 _STATES = {
-    # Translators: a challenge submission's state: "Submission #3 was already approved."
+    # Translators: a challenge submission's state: "The submission of Ana to “Best tip” was
+    # already approved."
     "approved": N_("approved"),
     "rejected": N_("rejected"),
 }
@@ -175,13 +176,20 @@ async def approvals_decide(
         return await _page(request, viewer, state, problem=str(exc.detail))
     state_word = _STATES.get(done.state)
     state_name = gettext(viewer.locale, state_word) if state_word else done.state
+    named = await submission_row(console_of(state), viewer.locale, submission_id)
     if done.decided and done.state == "approved":
-        notice = gettext(viewer.locale, "Submission #{id} approved.")
+        notice = gettext(viewer.locale, "Submission of {member} to “{challenge}” approved.")
     elif done.decided:
-        notice = gettext(viewer.locale, "Submission #{id} rejected.")
+        notice = gettext(viewer.locale, "Submission of {member} to “{challenge}” rejected.")
     else:
-        notice = gettext(viewer.locale, "Submission #{id} was already {state}.")
-    notice = notice.format(id=submission_id, state=state_name)
+        notice = gettext(
+            viewer.locale, "The submission of {member} to “{challenge}” was already {state}."
+        )
+    notice = notice.format(
+        member=named.member if named else f"#{submission_id}",
+        challenge=named.title if named else "",
+        state=state_name,
+    )
     return await _page(request, viewer, state, notice=notice)
 
 
