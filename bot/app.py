@@ -54,6 +54,7 @@ from rallybot.campaigns.loader import (
 )
 from rallybot.campaigns.planner import MemberView, PlannedDelivery, plan
 from rallybot.campaigns.roster import member_fields
+from rallybot.campaigns.rules import is_rules_file
 from rallybot.campaigns.schema import Campaign
 from rallybot.storage import journal as journal_store
 from rallybot.storage import outbox
@@ -276,7 +277,8 @@ class Kernel:
         files = campaign_files(self.campaign_paths)
         await self._apply_community([p for p in files if is_community_file(p)], report)
         for path in files:
-            if is_community_file(path):
+            # A points rules file may sit beside the campaigns: RALLYBOT_RULES reads it.
+            if is_community_file(path) or is_rules_file(path):
                 continue
             kind = next((k for k in self._file_kinds if k.matches(path)), None)
             if kind is not None:  # a feature's file (a quiz bank, a FAQ), not a campaign

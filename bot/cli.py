@@ -403,8 +403,11 @@ def validate(
     from rallybot.campaigns.words import render
 
     missing = [p for p in paths if not p.exists()]
-    rules_files = [p for p in paths if p.is_file() and is_rules_file(p)]
-    listed = list(yaml_files(p for p in paths if p.exists() and p not in rules_files))
+    named_rules = [p for p in paths if p.is_file() and is_rules_file(p)]
+    listed = list(yaml_files(p for p in paths if p.exists() and p not in named_rules))
+    # A rules file beside the campaigns is checked as one, not read as a broken campaign.
+    rules_files = [*named_rules, *(p for p in listed if is_rules_file(p))]
+    listed = [p for p in listed if p not in rules_files]
     faq_files = [p for p in listed if is_faq_file(p)]  # help channel FAQs: a top-level "faq:"
     campaigns, banks, errors = validate_all([p for p in listed if p not in faq_files])
     faqs, faq_errors = load_faqs(faq_files)

@@ -23,7 +23,7 @@ from rallybot.bot.config import Settings
 from rallybot.bot.events import ChannelRef, MemberJoined, ReactionAdded, UserRef
 from rallybot.campaigns.community import roster_date_format
 from rallybot.campaigns.faq import is_faq_file
-from rallybot.campaigns.loader import load_campaign, yaml_files
+from rallybot.campaigns.loader import is_community_file, load_campaign, yaml_files
 from rallybot.campaigns.planner import MemberView
 from rallybot.campaigns.quiz import validate_all
 from rallybot.campaigns.roster import RosterEntry, RosterLoadError, load_roster
@@ -72,7 +72,9 @@ async def run_demo(
     console = console or Console(highlight=False)
     folder = EXAMPLES / lang
 
-    campaign_file = next(p for p in sorted(folder.glob("*.yaml")) if not is_faq_file(p))
+    campaign_file = next(
+        p for p in sorted(folder.glob("*.yaml")) if not is_faq_file(p) and not is_community_file(p)
+    )
     campaign = load_campaign(campaign_file)
     assert campaign.roster_path is not None
     with tempfile.TemporaryDirectory(prefix="rallybot-demo-") as tmp:

@@ -39,13 +39,13 @@ def test_help_lists_the_commands() -> None:
         assert command in result.output
 
 
-def test_validate_accepts_the_shipped_examples() -> None:
-    result = runner.invoke(
-        app, ["--locale", "en", "validate", str(EXAMPLES / "fr"), str(EXAMPLES / "en")]
-    )
+@pytest.mark.parametrize("lang", ["fr", "en"])
+def test_validate_accepts_the_shipped_examples(lang: str) -> None:
+    # One community per bot: each example is a bot of its own, checked on its own.
+    result = runner.invoke(app, ["--locale", "en", "validate", str(EXAMPLES / lang)])
     assert result.exit_code == 0, result.output
-    assert "✓ 8 files checked, no error" in result.output
-    assert "2 campaigns, 2 quiz banks, 2 FAQ files, 2 rosters." in result.output
+    assert "✓ 5 files checked, no error" in result.output
+    assert "1 community file, 1 campaign, 1 quiz bank, 1 FAQ file, 1 roster." in result.output
 
 
 def test_validate_prints_every_error_and_exits_1(tmp_path: Path) -> None:
@@ -564,3 +564,36 @@ def test_examples_copy_speaks_the_locale_with_real_plurals(tmp_path: Path) -> No
         app, ["--locale", "de", "examples", "copy", "--force", str(tmp_path / "mine")]
     )
     assert german.output.rstrip().endswith(str(tmp_path / "mine" / "en"))  # none in German
+
+
+def test_the_french_example_copied_as_the_tutorial_says_lets_its_manager_sign_in(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from rallybot.bot.config import Settings
+    from rallybot.bot.runner import run_bot
+
+    copied = runner.invoke(app, ["--locale", "fr", "examples", "copy", str(tmp_path / "mine")])
+    assert copied.exit_code == 0, copied.output
+    folder = tmp_path / "mine" / "fr"
+    # The points rules moved beside the campaigns are told apart as rules, not campaigns.
+    (folder / "regles" / "points.yaml").rename(folder / "points.yaml")
+    monkeypatch.setenv("RALLYBOT_CAMPAIGNS_DIR", str(folder))
+    checked = runner.invoke(app, ["--locale", "fr", "validate", str(folder)])
+    assert checked.exit_code == 0, checked.output
+    assert "community manager" not in checked.output and "inconnue" not in checked.output
+    code = asyncio.run(
+        run_bot(
+            Settings(),
+            platform="console",
+            campaign_paths=[folder],
+            watch=False,
+            interactive=False,
+            stop_after=0.5,
+        )
+    )
+    assert code == 0
+    link = runner.invoke(
+        app, ["--locale", "fr", "console", "link", "--manager", "console:animation"]
+    )
+    assert link.exit_code == 0, link.output
+    assert "Lien de connexion à usage unique" in link.output

@@ -86,7 +86,7 @@ def test_warnings_are_positioned_too() -> None:
         ("quiz-connect.yaml", "quiz"),
         ("faq.yaml", "faq"),
         ("rules/points.yaml", "rules"),
-        ("community/community.yaml", "community"),
+        ("community.yaml", "community"),
         ("connect-launch.yaml", "campaign"),
     ],
 )
