@@ -223,11 +223,13 @@ async def test_start_up_lines_say_the_bound_address_and_what_is_served(
 
 
 async def test_a_helper_gets_a_link_to_the_help_desk(
-    console: ConsoleEnv, client: httpx.AsyncClient
+    console: ConsoleEnv, client: httpx.AsyncClient, tmp_path: Path
 ) -> None:
     """On the console platform a link is the only way in: a helper gets one too, and lands on
     the help desk (the only pages a helper sees)."""
-    url = await make_link(console.settings, console.db, console.clock, HELPER, None)
+    # (the settings' rota, not the example community file's: that one names other helpers)
+    settings = console_settings(campaigns_dir=tmp_path)
+    url = await make_link(settings, console.db, console.clock, HELPER, None)
     token = url.rsplit("/", 1)[1]
     signed = await client.post("/signin/link", data={"token": token})
     assert signed.status_code == 303, signed.text
