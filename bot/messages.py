@@ -22,6 +22,7 @@ from rallybot.campaigns.messages import (
     member,
     member_segments,
     plain,
+    readable,
 )
 
 __all__ = [
@@ -38,6 +39,7 @@ __all__ = [
     "member",
     "member_segments",
     "plain",
+    "readable",
 ]
 
 

@@ -28,6 +28,7 @@ __all__ = [
     "member",
     "member_segments",
     "plain",
+    "readable",
 ]
 
 # ---------------------------------------------------------------------------- member text
@@ -116,6 +117,30 @@ def member_segments(text: str) -> Iterator[tuple[bool, str]]:
 def plain(text: str) -> str:
     """``text`` without the member marks (for logs, previews, plain-text fallbacks)."""
     return _MARKS.sub("", text)
+
+
+# The light Markdown of the campaigns' words (links, bold, underline, strike, italic, code),
+# as the renderers read it, down to its words.
+_MARKUP = (
+    (re.compile(r"\[([^\]\n]+)\]\((?:https?://|mailto:)[^\s()]+\)"), r"\1"),
+    (re.compile(r"(\*\*|__|~~)(?=\S)(.+?)(?<=\S)\1"), r"\2"),
+    (re.compile(r"(?<![*\\\w])\*(?=[^*\s])([^*\n]+?)(?<=[^*\s])\*(?![*\w])"), r"\1"),
+    (re.compile(r"`([^`\n]+)`"), r"\1"),
+)
+
+
+def readable(text: str) -> str:
+    """``text`` as a person reads it in a one-line extract: no member marks, and the light
+    Markdown's marks of the campaign's words left out ("It is called **Connect**" reads "It is
+    called Connect")."""
+    out: list[str] = []
+    for is_member, part in member_segments(text):
+        shown = part
+        if not is_member:  # a member's own words are shown as they typed them
+            for pattern, words in _MARKUP:
+                shown = pattern.sub(words, shown)
+        out.append(shown)
+    return "".join(out)
 
 
 @dataclass(frozen=True, slots=True)

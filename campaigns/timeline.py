@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from rallybot.campaigns import words
+from rallybot.campaigns.messages import readable
 from rallybot.campaigns.planner import NEVER, MemberView, PlannedDelivery, member_opening, plan
 from rallybot.campaigns.schema import Campaign
 
@@ -84,7 +85,7 @@ def _describe(delivery: PlannedDelivery, kind: str, locale: str) -> str:
 
 
 def _preview(text: str) -> str:
-    flat = " ".join(text.split())
+    flat = " ".join(readable(text).split())
     return flat if len(flat) <= PREVIEW else flat[: PREVIEW - 1] + "…"
 
 

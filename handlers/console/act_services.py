@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 import sqlalchemy as sa
 
-from rallybot.bot.messages import Message, plain
+from rallybot.bot.messages import Message, plain, readable
 from rallybot.bot.views import member_view
 from rallybot.campaigns.base import pick_locale
 from rallybot.campaigns.journey import journey_of
@@ -216,7 +216,7 @@ def _words_of(
     if text:
         # the bot's own renderer, as the Timeline's preview uses it
         message = build_message(campaign, step, when.astimezone(campaign.zone), _sample(locale))
-        extract = _extract(plain(message.text))
+        extract = _extract(readable(message.text))
         title = plain(message.title or "") if spec.title is not None else ""
     if not extract and spec.quiz is not None:
         # Translators: what the Act page shows of a quiz step without a text; {quiz} is its id.

@@ -29,7 +29,7 @@ from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 
-from rallybot.bot.messages import Message, plain
+from rallybot.bot.messages import Message, plain, readable
 from rallybot.bot.notices import ANONYMOUS_STEP
 from rallybot.bot.views import member_view
 from rallybot.bot.waves import opened_waves
@@ -213,7 +213,7 @@ def _preview_text(payload: Mapping[str, Any]) -> str:
     # without the member marks: the extract is shown as it is, not through a renderer; a
     # mention (<@id>) reads as @id, as the chat shows a name
     text = _MENTION.sub(r"@\1", str(message.get("title") or message.get("text") or ""))
-    flat = " ".join(plain(text).split())
+    flat = " ".join(readable(text).split())
     return flat if len(flat) <= 70 else flat[:69] + "…"
 
 

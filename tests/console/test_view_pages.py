@@ -40,7 +40,7 @@ async def test_campaigns_page_shows_each_campaign_and_its_next_sends(
     assert page.status_code == 200
     assert "Connect launch" in page.text and "(connect-launch)" in page.text
     # the next send, on 1 September (D-14), by its words, not its id
-    assert "· It is called **Connect**. Our company social network opens on" in page.text
+    assert "· It is called Connect. Our company social network opens on" in page.text
     assert "· teaser-3 →" not in page.text
     assert "Pause “Connect launch”" in page.text and "Pause connect-launch" not in page.text
     api = (await as_manager.get("/api/campaigns")).json()

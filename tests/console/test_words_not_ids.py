@@ -129,7 +129,7 @@ async def test_filters_and_evidence_by_their_names(
         evidence = ChallengeSubmission(
             challenge="connect-launch/photo",
             member_id=member,
-            text="my desk",
+            text="my desk https://files.example.com/desk.png",
             submitted_at=console.clock.now(),
         )
         session.add(evidence)
@@ -139,6 +139,7 @@ async def test_filters_and_evidence_by_their_names(
     assert "1 preuve en attente." in approvals
     assert f"#{number}" not in approvals
     assert 'aria-label="Approuver : Mel Member, ' in approvals
+    assert "Fichiers et liens :" in approvals  # the colon as French writes it
 
 
 async def test_the_bots_own_messages_are_named_by_what_they_belong_to(
