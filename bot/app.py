@@ -729,6 +729,8 @@ class Kernel:
             return
         async with self.db.shared() as shared:
             each = shared.savepoint if isolated else shared.guard
+            # Writes may wait for the group's end, except when each handler's are undone alone.
+            shared.grouped = not isolated
             with member_memo():  # the group's members read in one query, then from the memo
                 if any(self.router.has(type(event), transactional=True) for event, _ in items):
                     by_platform: dict[str, list[str]] = {}

@@ -369,6 +369,10 @@ class SharedTransaction:
         self.owner = owner
         self.memo: dict[str, Any] = {}
         self.failed: BaseException | None = None
+        self.grouped = False
+        """Set by whoever opens it for a group of events that can wait for their writes: an
+        award without limits is then written at the end with the group's others (see
+        :func:`storage.ledger.award`). Left off where a failing block is undone alone."""
         self._deferred: list[tuple[sa.Table, dict[str, Any]]] = []
         self._later: list[tuple[Flush, dict[str, Any]]] = []
 
@@ -379,7 +383,12 @@ class SharedTransaction:
     def defer(self, flush: Flush, row: dict[str, Any]) -> None:
         """Hand ``row`` to ``flush`` at the end of this transaction, with the other rows given
         to the same ``flush``, in the order they came: ``await flush(session, rows)``, once,
-        before the commit. Nothing in the transaction sees the rows before then."""
+        before the commit. Nothing in the transaction sees the rows before then.
+
+        A flush may defer rows in its turn. Flushes run by their ``flush_order`` attribute
+        (0 when absent), lowest first, each once with every row it was given until then: the
+        ledger's entries (order -1) land before the totals they add to, which are then
+        written in one statement, in one lock order, with the other awards' totals."""
         self._later.append((flush, row))
 
     @asynccontextmanager
@@ -430,18 +439,29 @@ class SharedTransaction:
         await nested.commit()
 
     async def _flush_deferred(self) -> None:
-        by_flush: dict[Flush, list[dict[str, Any]]] = {}
-        for flush, row in self._later:
-            by_flush.setdefault(flush, []).append(row)
-        self._later.clear()
-        for flush, rows in by_flush.items():
-            await flush(self.session, rows)
+        while self._later:
+            first = min(_order(flush) for flush, _ in self._later)
+            by_flush: dict[Flush, list[dict[str, Any]]] = {}
+            kept: list[tuple[Flush, dict[str, Any]]] = []
+            for flush, row in self._later:
+                if _order(flush) == first:
+                    by_flush.setdefault(flush, []).append(row)
+                else:
+                    kept.append((flush, row))
+            self._later = kept
+            for flush, rows in by_flush.items():
+                await flush(self.session, rows)
         by_table: dict[str, tuple[sa.Table, list[dict[str, Any]]]] = {}
         for table, row in self._deferred:
             by_table.setdefault(table.name, (table, []))[1].append(row)
         self._deferred.clear()
         for table, rows in by_table.values():
             await self.session.execute(sa.insert(table), rows)
+
+
+def _order(flush: Flush) -> int:
+    order: int = getattr(flush, "flush_order", 0)
+    return order
 
 
 class SharedTransactionFailed(Exception):

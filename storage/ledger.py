@@ -30,7 +30,7 @@ entry of 0 points under the award's key, so the late award finds its key spent.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, Literal
@@ -320,6 +320,58 @@ async def _insert_entry(session: Conn, **values: Any) -> int | None:
     return None if entry_id is None else int(entry_id)
 
 
+Then = Callable[[], Awaitable[None]]
+"""What an award's caller does once the award has landed (its badge checks)."""
+
+DEFERRED = 0
+"""The entry id :func:`_award` gives for an award left to its group's end (ids start at 1)."""
+
+_ENTRY_COLUMNS = {
+    "member": "member_id",
+    "amount": "amount",
+    "source": "source",
+    "action": "action",
+    "reason": "reason",
+    "season": "season",
+    "campaign": "campaign_id",
+    "key": "idempotency_key",
+    "reverts": "reverts_id",
+    "actor": "actor_id",
+    "at": "created_at",
+}
+
+
+async def _flush_entries(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
+    """Write a group's deferred awards in one statement; a used key is skipped, as one by one.
+    The awards that landed add to the totals (deferred again: written with the group's other
+    totals) and then run their ``then``, in the order they came."""
+    firsts: dict[str, dict[str, Any]] = {}
+    for row in rows:  # the first award of a key wins, as it would one by one
+        firsts.setdefault(row["key"], row)
+    values = [
+        {column: row[name] for name, column in _ENTRY_COLUMNS.items()} for row in firsts.values()
+    ]
+    table = table_of(PointEntry)
+    statement = (
+        insert_for(session, table)
+        .values(values)
+        .on_conflict_do_nothing(index_elements=["idempotency_key"])
+        .returning(table.c.idempotency_key)
+    )
+    landed = set((await session.execute(statement)).scalars())
+    for key, row in firsts.items():
+        if key not in landed:
+            continue
+        await _add_to_totals(
+            session, row["member"], row["season"], row["amount"], row["at"], db=row["db"]
+        )
+        if row["then"] is not None:
+            await row["then"]()
+
+
+_flush_entries.flush_order = -1  # type: ignore[attr-defined]
+
+
 async def _award(
     db: Database,
     *,
@@ -335,6 +387,8 @@ async def _award(
     action: str | None,
     limits: Limits,
     announce: Sequence[dict[str, Any]] = (),
+    then: Then | None = None,
+    may_wait: bool = False,
 ) -> int | None:
     if source not in SOURCES:
         raise ValueError(f"unknown points source {source!r}")
@@ -366,26 +420,35 @@ async def _award(
             return None
         if season is None:
             season = await _season_in(db, session)
-        entry_id = await _insert_entry(
-            session,
-            member=member_id,
-            amount=amount,
-            source=source,
-            action=action,
-            reason=reason[:500],
-            season=season,
-            campaign=campaign_id,
-            key=key,
-            reverts=None,
-            actor=actor_id,
-            at=at,
-        )
+        values: dict[str, Any] = {
+            "member": member_id,
+            "amount": amount,
+            "source": source,
+            "action": action,
+            "reason": reason[:500],
+            "season": season,
+            "campaign": campaign_id,
+            "key": key,
+            "reverts": None,
+            "actor": actor_id,
+            "at": at,
+        }
+        shared = db.shared_transaction()
+        if may_wait and shared is not None and shared.grouped and not limited and not announce:
+            # A group of events' plain awards (a burst of reactions) go in one statement at
+            # its end: nothing in the group reads them before (each member has one event in
+            # a group), and a used key is skipped there as here.
+            shared.defer(_flush_entries, {**values, "db": db, "then": then})
+            return DEFERRED
+        entry_id = await _insert_entry(session, **values)
         if entry_id is None:
             return None
         await _add_to_totals(session, member_id, season, amount, at, db=db)
         if announce:
             await insert_deliveries(orm, announce)
-        return entry_id
+    if then is not None:
+        await then()
+    return entry_id
 
 
 async def award(
@@ -404,6 +467,8 @@ async def award(
     action: str | None = None,
     limits: Limits | None = None,
     announce: Sequence[dict[str, Any]] = (),
+    then: Then | None = None,
+    may_wait: bool = False,
 ) -> bool:
     """Record ``amount`` points for a member, once per ``key``; False when the key was already
     used or a limit (``daily_cap``, or those of ``limits``) would be exceeded.
@@ -411,6 +476,12 @@ async def award(
     ``season`` defaults to the current season (None when no season was ever started).
     ``announce``: outbox rows written in the award's own transaction (a kudos notice to its
     receiver), so the message goes out exactly when the points were given.
+    ``then`` runs once the award has landed, in its transaction (never for a refused one).
+
+    ``may_wait``: in a group's shared transaction (:attr:`SharedTransaction.grouped`), an
+    award with no limit and no announcement may be written at the transaction's end with the
+    group's others (one statement for a burst): True then says it was accepted, and ``then``
+    runs at that end only if its key was free. For callers that need no more than that.
     """
     if daily_cap is not None:
         base = limits or Limits()
@@ -435,6 +506,8 @@ async def award(
         action=action,
         limits=limits or Limits(),
         announce=announce,
+        then=then,
+        may_wait=may_wait,
     )
     return entry_id is not None
 

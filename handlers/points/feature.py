@@ -18,6 +18,7 @@ import re
 from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from datetime import datetime, time
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from weakref import WeakKeyDictionary
@@ -170,6 +171,7 @@ async def grant(
     reason: str | None = None,
     amount: int | None = None,
     kudos_note: str | None = None,
+    may_wait: bool = False,
 ) -> int:
     """Award the points the rules give for ``action`` to a member, once per ``key``
     (``amount``, when given, replaces the rules' figure: a quiz question's own points).
@@ -182,6 +184,10 @@ async def grant(
     a listed member, a community manager when the rules say so), it would be a self-award
     (``actor_id`` is the member), the key was already used, or a cap, cooldown, per-pair limit
     or allowance refuses it. New badges are then awarded and announced (once).
+
+    ``may_wait``: the award may land at the end of its group of events (see
+    :func:`storage.ledger.award`); the figure returned is then the one it will grant unless
+    its key was used, and the badges are checked once it has landed.
     """
     rules = rules_of(ctx)
     amount = rules.amount(action) if amount is None else amount  # KeyError: unknown action
@@ -220,15 +226,21 @@ async def grant(
         action=action,
         limits=limits,
         announce=notice,
+        then=partial(_badges_after, ctx, member, actor_id if kudos else None, at),
+        may_wait=may_wait,
     )
-    if not awarded:
-        return 0
+    return amount if awarded else 0
+
+
+async def _badges_after(
+    ctx: BotContext, member: Member, actor_id: int | None, at: datetime
+) -> None:
+    """An award's badge checks: its receiver's, and a kudos giver's."""
     await check_badges(ctx, member, at=at)
-    if kudos and actor_id is not None:
+    if actor_id is not None:
         actor = await get_member(ctx.db, actor_id)
-        if actor is not None and not _excluded(ctx, rules, actor):
+        if actor is not None and not _excluded(ctx, rules_of(ctx), actor):
             await check_badges(ctx, actor, at=at)
-    return amount
 
 
 # ---------------------------------------------------------------------------- badges
@@ -554,6 +566,7 @@ async def on_reaction_added(event: ReactionAdded, ctx: BotContext) -> None:
             at=event.occurred_at,
             campaign_id=campaign_id,
             reason=_reaction_reason(event.emoji),
+            may_wait=True,  # nothing here reads it back: a burst's awards go in one statement
         )
     author = event.author
     if _emoji(event.emoji) in rules.kudos_emojis and author is not None and not author.is_bot:

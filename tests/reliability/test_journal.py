@@ -55,7 +55,7 @@ from rallybot.campaigns.rules import DEFAULT_RULES
 from rallybot.storage import journal as journal_store
 from rallybot.storage.database import Database, create_database
 from rallybot.storage.journal_models import InboundJournal
-from rallybot.storage.models import Member, PointEntry, PointTotal, table_of
+from rallybot.storage.models import BadgeAward, Member, PointEntry, PointTotal, table_of
 from rallybot.storage.outbox import insert_deliveries
 from tests.helpdesk.helpers import T0 as HELP_T0
 from tests.helpdesk.helpers import helpdesk_rows
@@ -72,6 +72,7 @@ NOW = datetime(2026, 9, 15, 8, 0, tzinfo=UTC)
 SECRET = "journal-test-signing-secret"
 ANNOUNCEMENT_TS = "1789459200.000100"
 J = table_of(InboundJournal).c
+BA = table_of(BadgeAward).c
 PE = table_of(PointEntry).c
 POINTS = DEFAULT_RULES.amount("reaction_on_announcement")
 KUDOS = DEFAULT_RULES.amount("kudos_received")
@@ -712,9 +713,46 @@ async def _restart_and_answer_once(
     assert all(handled for _, _, handled in await _journal(db))
 
 
+async def test_a_groups_waiting_awards_land_once_and_earn_their_badges(
+    db: Database, tmp_path: Path
+) -> None:
+    """The reactions' awards written at their group's end: a member reacting again (a later
+    group, the same key) earns nothing more, and each award that landed is followed by its
+    badge check (a badge for a first reaction, earned once by every member)."""
+    members = 150
+    await _seed(db, members)
+    rules = tmp_path / "rules.yaml"
+    rules.write_text(
+        "badges:\n  - id: first-cheer\n    name: First cheer\n    when: {reactions: 1}\n",
+        encoding="utf-8",
+    )
+    bot = _bot(db, rules_file=rules)
+    await bot.reload()  # reads the rules file
+    again = [replace(_reaction(i), event_id=f"Again{i}", emoji="heart") for i in range(0, 150, 3)]
+    burst = [*map(_reaction, range(members)), *again]
+    recorded = await asyncio.gather(*(bot._record(item) for item in burst))
+    for item, journal_id in zip(burst, recorded, strict=True):
+        assert journal_id is not None
+        bot.inbox.put(item, journal_id)
+    await asyncio.wait_for(bot.idle(), timeout=60)
+    assert await _points(db) == (members, members, members * POINTS)
+    async with db.read() as session:
+        badges = (
+            await session.execute(
+                sa.select(sa.func.count(), sa.func.count(sa.distinct(BA.member_id))).where(
+                    BA.badge_id == "first-cheer"
+                )
+            )
+        ).one()
+        unhandled = await journal_store.unhandled_count(db)
+    assert tuple(badges) == (members, members)
+    assert unhandled == 0
+    await bot.shutdown()
+
+
 async def test_a_groups_awards_add_to_the_totals_in_one_statement_each(db: Database) -> None:
-    """A burst of reactions handled a group at a time writes each award's ledger entry, and
-    the members' totals and day roll-ups once per group (not once per award): the kudos
+    """A burst of reactions handled a group at a time writes the awards' ledger entries, and
+    the members' totals and day roll-ups, once per group (not once per award): the kudos
     forty members give one author in the same groups add up to the sum of the entries."""
     members = 200
     await _seed(db, members)
@@ -741,7 +779,9 @@ async def test_a_groups_awards_add_to_the_totals_in_one_statement_each(db: Datab
     await asyncio.wait_for(bot.idle(), timeout=60)
     event.remove(db.engine.sync_engine, "before_cursor_execute", count)
     assert await _points(db) == (members, members, members * POINTS + 40 * KUDOS)
-    assert statements["point_entry"] == members + 40
+    # The reactions' entries: one statement a group; the kudos (each told to its receiver with
+    # its award, and limited) one by one.
+    assert 40 < statements["point_entry"] <= 10 + 40, statements
     # A handful of groups (up to 64 members' events each), one statement each: not 240.
     assert statements["point_total"] <= 10, statements
     assert statements["point_day"] <= 10, statements
