@@ -2180,6 +2180,7 @@ def report(
 
     from rallybot.bot.clock import utcnow
     from rallybot.bot.community import roster_settings
+    from rallybot.handlers.console.service import load_campaigns
     from rallybot.handlers.reporting.service import (
         STEPS,
         Scope,
@@ -2189,6 +2190,7 @@ def report(
         render_html,
         render_tables,
         summary_json,
+        titles_of,
         write_csv,
         write_pngs,
     )
@@ -2234,8 +2236,11 @@ def report(
     from rallybot.handlers.reporting.service import ReportData
 
     assert isinstance(data, ReportData)
+    # the campaign files give the challenges, surveys and posts the titles the report shows
+    folder = settings.campaigns_dir
+    titles = titles_of(load_campaigns([folder], settings) if folder.is_dir() else {})
     if format is ReportFormat.table:
-        render_tables(data, out, words, settings.timezone)
+        render_tables(data, out, words, settings.timezone, titles)
         return
     if format is ReportFormat.json:
         typer.echo(json.dumps(summary_json(data), ensure_ascii=False, indent=2))
@@ -2244,10 +2249,11 @@ def report(
     written = write_pngs(charts, out_dir)
     if format is ReportFormat.csv:
         columns = words if csv_headers is CsvHeaders.words else None
-        written = write_csv(data, out_dir, columns) + written
+        written = write_csv(data, out_dir, columns, titles) + written
     else:
         page = out_dir / "report.html"
-        page.write_text(render_html(data, charts, words, settings.timezone), encoding="utf-8")
+        html_page = render_html(data, charts, words, settings.timezone, titles)
+        page.write_text(html_page, encoding="utf-8")
         written.insert(0, page)
     wrote = i18n.gettext(words, "wrote {path}")
     for path in written:

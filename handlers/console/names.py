@@ -5,7 +5,8 @@ page names it), a preview by the person it went to, a send made now by "sent now
 They are template globals: ``campaign_name(id)``, ``step_name(campaign_id, step_id)``,
 ``step_title(campaign_id, step_id)`` (empty without a title; both take the send's time
 ``at``, by default now, to fill in the words as that send's message), ``is_preview(campaign_id)``,
-``occurrence_words(occurrence)``."""
+``occurrence_words(occurrence)``, ``challenge_name(key)`` (a challenge's title in the page's
+language, its ``campaign/challenge`` key when no campaign has it any more)."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from jinja2 import pass_context
 from jinja2.runtime import Context
 
 from rallybot.campaigns.schema import Campaign
+from rallybot.handlers.challenges.service import title_of
 from rallybot.handlers.console.act_services import PREVIEW_SUFFIX, step_label, step_title
 from rallybot.handlers.console.kit import console_state, templates
 from rallybot.handlers.console.words import N_, gettext, when
@@ -97,6 +99,15 @@ def _step_title(
     return step_title(campaign, step, context.get("locale"), at or _now(context))
 
 
+@pass_context
+def _challenge_name(context: Context, key: str) -> str:
+    """A challenge's title in the page's language (its key without a loaded campaign)."""
+    request = context.get("request")
+    if request is None:
+        return key
+    return title_of(console_state(request).campaigns(), key, context.get("locale"))
+
+
 def _is_preview(campaign_id: str) -> bool:
     """Whether a delivery is a preview sent to a community manager."""
     return campaign_id.endswith(PREVIEW_SUFFIX)
@@ -131,4 +142,5 @@ templates.env.globals.setdefault("campaign_name", _campaign_name)
 templates.env.globals.setdefault("step_name", _step_name)
 templates.env.globals.setdefault("step_title", _step_title)
 templates.env.globals.setdefault("is_preview", _is_preview)
+templates.env.globals.setdefault("challenge_name", _challenge_name)
 templates.env.globals.setdefault("occurrence_words", _occurrence_words)

@@ -8,12 +8,19 @@ never from its other modules (an import-linter contract in ``pyproject.toml`` ch
 from __future__ import annotations
 
 from rallybot.handlers.console.app import PREFIX, create_app, standalone_app
-from rallybot.handlers.console.serve import LinkRefused, make_link, roster_state, standalone_state
+from rallybot.handlers.console.serve import (
+    LinkRefused,
+    load_campaigns,
+    make_link,
+    roster_state,
+    standalone_state,
+)
 
 __all__ = [
     "PREFIX",
     "LinkRefused",
     "create_app",
+    "load_campaigns",
     "make_link",
     "roster_state",
     "standalone_app",

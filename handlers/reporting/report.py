@@ -40,6 +40,7 @@ from rallybot.handlers.reporting.indicators import (
     Scope,
     WeekCount,
 )
+from rallybot.handlers.reporting.titles import Titles
 from rallybot.storage.database import Database
 
 if TYPE_CHECKING:  # matplotlib is the charts extra: imported when a chart is drawn
@@ -244,12 +245,17 @@ def stage_name(name: str, locale: str | None = None) -> str:
 
 
 def _tables(
-    data: ReportData, locale: str | None = None, zone: str | None = None
+    data: ReportData,
+    locale: str | None = None,
+    zone: str | None = None,
+    titles: Titles | None = None,
 ) -> list[tuple[str, list[str], list[list[str]]]]:
     """Every table of the report as (title, header, rows) of text in ``locale``: shared by the
-    terminal and the HTML page. Times are shown in the time zone ``zone`` (UTC when None)."""
+    terminal and the HTML page. Times are shown in the time zone ``zone`` (UTC when None);
+    challenges, surveys, campaigns and posts by their ``titles`` (ids without them)."""
     L = locale  # short: every label of the tables below takes it
     where = ZoneInfo(zone) if zone else UTC
+    named = titles or Titles()
 
     def n(value: float) -> str:
         return formats.number(L, value)
@@ -322,8 +328,8 @@ def _tables(
         [
             [
                 formats.moment(L, p.sent_at.astimezone(where)) if p.sent_at else "",
-                p.campaign_id,
-                p.step_id,
+                named.campaign(p.campaign_id),
+                named.step(p.campaign_id, p.step_id, L),
                 n(p.reactors),
                 n(p.repliers),
                 n(p.reached),
@@ -339,7 +345,13 @@ def _tables(
             N_("Survey rounds"),
             [*words(N_("Survey"), N_("Round"), N_("Responses")), mean_rating, nps_word],
             [
-                [r.survey, r.round, n(r.responses), num(r.mean_rating, 2, L), _nps(r.nps)]
+                [
+                    named.survey(r.survey, L),
+                    _round_day(r.round, L),
+                    n(r.responses),
+                    num(r.mean_rating, 2, L),
+                    _nps(r.nps),
+                ]
                 for r in data.survey_rounds
             ],
         )
@@ -373,7 +385,7 @@ def _tables(
         ),
         [
             [
-                c.challenge,
+                named.challenge(c.challenge, L),
                 n(c.participants),
                 n(c.completed_members),
                 pct(c.completion, L),
@@ -402,6 +414,14 @@ def _tables(
         [[b.label, n(b.count)] for b in data.points.buckets],
     )
     return tables
+
+
+def _round_day(round_: str, locale: str | None) -> str:
+    """A survey round (its occurrence's date) as a day in ``locale``."""
+    try:
+        return formats.day(locale, date.fromisoformat(round_))
+    except ValueError:
+        return round_
 
 
 def _key_figures(data: ReportData, L: str | None) -> tuple[str, list[str], list[list[str]]]:
@@ -514,15 +534,20 @@ def who_notes(data: ReportData, locale: str | None = None) -> list[str]:
 
 
 def render_tables(
-    data: ReportData, console: Console, locale: str | None = None, zone: str | None = None
+    data: ReportData,
+    console: Console,
+    locale: str | None = None,
+    zone: str | None = None,
+    titles: Titles | None = None,
 ) -> None:
-    """Print the report as Rich tables, in ``locale``, times in the time zone ``zone``."""
+    """Print the report as Rich tables, in ``locale``, times in the time zone ``zone``, things
+    named by their ``titles``."""
     title = rich_escape(i18n.gettext(locale, "Rallybot indicators"))
     console.print(f"[bold]{title}[/bold] — {rich_escape(data.scope.title(locale))}")
     for note in who_notes(data, locale):
         console.print(note, markup=False, soft_wrap=True)
     no_data = i18n.gettext(locale, "no data")
-    for title, header, rows in _tables(data, locale, zone):
+    for title, header, rows in _tables(data, locale, zone, titles):
         table = Table(title=title, title_justify="left")
         for index, column in enumerate(header):
             table.add_column(column, justify="left" if index == 0 else "right")
@@ -569,7 +594,7 @@ def _opt(value: float | None, digits: int = 4) -> str:
 
 
 def _rounds_table(
-    rounds: Sequence[ind.SurveyRound],
+    rounds: Sequence[ind.SurveyRound], survey_name: Callable[[str], str] = str
 ) -> tuple[list[str], list[list[object]]]:
     """The rounds of recurring surveys, oldest first per survey, with the change of the mean
     rating and NPS since the survey's previous round (the trend); empty cells where a round
@@ -589,7 +614,7 @@ def _rounds_table(
         before = previous.get(r.survey)
         rows.append(
             [
-                r.survey,
+                survey_name(r.survey),
                 r.round,
                 r.responses,
                 _opt(r.mean_rating),
@@ -686,12 +711,17 @@ _SUMMARY_WORDS = {  # the first column of summary.csv: where its ids differ from
 }
 
 
-def write_csv(data: ReportData, folder: Path, locale: str | None = None) -> list[Path]:
+def write_csv(
+    data: ReportData, folder: Path, locale: str | None = None, titles: Titles | None = None
+) -> list[Path]:
     """One CSV file per table (raw numbers: shares from 0 to 1, durations in hours). Column
     names (and the words in cells: stages, "all", the summary's indicators) are in
-    ``locale``'s language; without one, the stable English ids scripts rely on."""
+    ``locale``'s language, challenges, surveys, campaigns and posts named by their
+    ``titles``; without a locale, the stable English ids scripts rely on (ids in cells too)."""
     folder.mkdir(parents=True, exist_ok=True)
     paths: list[Path] = []
+    # A script joins on ids: they stay without a locale; a reader gets the titles.
+    named = titles if titles is not None and locale is not None else Titles()
 
     def word(ident: str, table: dict[str, str] = _COLUMN_WORDS) -> str:
         if locale is None:
@@ -751,8 +781,8 @@ def write_csv(data: ReportData, folder: Path, locale: str | None = None) -> list
         [
             [
                 p.sent_at.isoformat() if p.sent_at else "",
-                p.campaign_id,
-                p.step_id,
+                named.campaign(p.campaign_id),
+                named.step(p.campaign_id, p.step_id, locale),
                 p.occurrence,
                 p.channel_id or "",
                 p.reactors,
@@ -770,7 +800,7 @@ def write_csv(data: ReportData, folder: Path, locale: str | None = None) -> list
         ["challenge", "participants", "completed_members", "completion", "completed_teams"],
         [
             [
-                c.challenge,
+                named.challenge(c.challenge, locale),
                 c.participants,
                 c.completed_members,
                 _opt(c.completion),
@@ -788,7 +818,10 @@ def write_csv(data: ReportData, folder: Path, locale: str | None = None) -> list
             for r, n in zip(s.weekly_rating, s.weekly_nps, strict=True)
         ],
     )
-    put("survey_rounds", *_rounds_table(data.survey_rounds))
+    put(
+        "survey_rounds",
+        *_rounds_table(data.survey_rounds, lambda key: named.survey(key, locale)),
+    )
     h = data.help
     put(
         "help_weekly",
@@ -1103,10 +1136,12 @@ def render_html(
     charts: dict[str, bytes],
     locale: str | None = None,
     zone: str | None = None,
+    titles: Titles | None = None,
 ) -> str:
     """The whole report as one HTML page in ``locale``: charts inline, no script, no external
     resource. ``zone``: the time zone its time of writing is given in, named beside it (the
-    community's, as the console shows it); UTC when None."""
+    community's, as the console shows it); UTC when None. Challenges, surveys, campaigns and
+    posts are named by their ``titles``."""
     e = html.escape
     lang = formats.babel_locale(locale).language
     title = i18n.gettext(locale, "Rallybot indicators")
@@ -1150,7 +1185,9 @@ def render_html(
         )
     parts.append(f"<h2>{e(figures_heading)}</h2>")
     english = [title for title, _, _ in _tables(data)]  # the ids stay the same in every language
-    for (title, header, rows), ident in zip(_tables(data, locale, zone), english, strict=True):
+    for (title, header, rows), ident in zip(
+        _tables(data, locale, zone, titles), english, strict=True
+    ):
         slug = "-".join(ident.lower().split())
         parts.append(f'<table id="table-{e(slug)}"><caption>{e(title)}</caption><thead><tr>')
         parts.extend(f"<th>{e(column)}</th>" for column in header)
@@ -1192,10 +1229,11 @@ def times_note(locale: str | None, zone: str | None) -> str:
     return i18n.gettext(locale, "Times are given in UTC. Weeks start on Monday at 00:00 UTC.")
 
 
-def summary_text(data: ReportData, locale: str | None = None) -> str:
+def summary_text(data: ReportData, locale: str | None = None, titles: Titles | None = None) -> str:
     """A short plain-text summary for chat (``/rallybot stats``, the weekly digest), in
-    ``locale``."""
+    ``locale``, challenges, surveys and posts named by their ``titles``."""
     L = locale  # short: every line below takes it
+    named = titles or Titles()
 
     def n(value: float) -> str:
         return formats.number(L, value)
@@ -1219,7 +1257,8 @@ def summary_text(data: ReportData, locale: str | None = None) -> str:
         lines.append(text.format(total=n(data.active_members)))
     if data.reach:
         posts = ", ".join(
-            f"{p.step_id} {n(p.reached)}/{n(p.audience)} ({pct(p.rate, L)})"
+            f"{named.step(p.campaign_id, p.step_id, L)} {n(p.reached)}/{n(p.audience)} "
+            f"({pct(p.rate, L)})"
             for p in data.reach[-3:]
         )
         lines.append(i18n.gettext(L, "Reach of campaign posts: {posts}").format(posts=posts))
@@ -1235,7 +1274,8 @@ def summary_text(data: ReportData, locale: str | None = None) -> str:
     )
     if data.challenges:
         shown = ", ".join(
-            f"{c.challenge} {n(c.completed_members)}/{n(c.participants)} ({pct(c.completion, L)})"
+            f"{named.challenge(c.challenge, L)} {n(c.completed_members)}/{n(c.participants)} "
+            f"({pct(c.completion, L)})"
             for c in data.challenges[:5]
         )
         lines.append(i18n.gettext(L, "Challenges: {challenges}").format(challenges=shown))
@@ -1250,7 +1290,7 @@ def summary_text(data: ReportData, locale: str | None = None) -> str:
             for r in rounds[-4:]
         )
         text = i18n.gettext(L, "Pulse {survey}: {rounds}")
-        lines.append(text.format(survey=survey, rounds=shown))
+        lines.append(text.format(survey=named.survey(survey, L), rounds=shown))
     s = data.satisfaction
     if s.hidden:
         lines.append(i18n.gettext(L, "Satisfaction: too few responses to show for this group"))

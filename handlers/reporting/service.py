@@ -30,6 +30,7 @@ from rallybot.handlers.reporting.report import (
     write_csv,
     write_pngs,
 )
+from rallybot.handlers.reporting.titles import Titles, titles_of
 
 __all__ = [
     "NO_GROUP",
@@ -37,6 +38,7 @@ __all__ = [
     "HelpTimes",
     "ReportData",
     "Scope",
+    "Titles",
     "chart_pngs",
     "chart_title",
     "cohorts",
@@ -48,6 +50,7 @@ __all__ = [
     "stage_name",
     "summary_json",
     "summary_text",
+    "titles_of",
     "week_start",
     "write_csv",
     "write_pngs",

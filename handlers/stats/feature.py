@@ -44,6 +44,7 @@ from rallybot.handlers.reporting.service import (
     compute,
     managers_left_out,
     summary_text,
+    titles_of,
     week_start,
 )
 from rallybot.handlers.survey import service as survey
@@ -216,7 +217,8 @@ async def stats_command(event: CommandInvoked, ctx: BotContext) -> None:
         )
     else:
         note = i18n.gettext(mine, "(Charts and full tables: {command})")
-    await ctx.answer(event, summary_text(data, mine) + "\n" + note.format(command=REPORT_HINT))
+    summary = summary_text(data, mine, titles_of(ctx.campaigns))
+    await ctx.answer(event, summary + "\n" + note.format(command=REPORT_HINT))
     if send_file is not None:
         await send_charts(ctx, event, data, send_file, mine)
 
@@ -375,9 +377,11 @@ async def _digest_tick(ctx: BotContext) -> int:
                 continue
             left_out = managers_left_out(ctx.settings.admins, ctx.settings.count_managers)
             data = await compute(ctx.db, stats_scope(now, exclude=left_out), now)
+            titles = titles_of(ctx.campaigns)
             async with ctx.db.session() as session:
                 written += await outbox.insert_deliveries(
-                    session, [_row(ctx, delivery, summary_text(data, campaign.spec.locale), now)]
+                    session,
+                    [_row(ctx, delivery, summary_text(data, campaign.spec.locale, titles), now)],
                 )
             log.info("digest %s/%s written for %s", campaign.id, delivery.step.id, now)
     return written

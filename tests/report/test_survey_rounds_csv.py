@@ -8,6 +8,7 @@ from pathlib import Path
 
 from rallybot.handlers.reporting import report
 from rallybot.handlers.reporting.indicators import Scope
+from rallybot.handlers.reporting.titles import Titles
 from rallybot.storage.database import Database
 from tests.report.test_indicator_oracle import (
     NOW,
@@ -84,3 +85,27 @@ async def test_an_anonymous_round_of_fewer_than_five_shows_no_figure(
 def test_the_small_round_agrees_with_the_oracle(db_url: str) -> None:
     h = _pulses([SurveyAnswered(0, 1, 1, 0, 10), SurveyAnswered(1, 1, 5, 10, 20)])
     run(db_url, h, Window(None, None, None, None, None))
+
+
+async def test_a_pulse_by_its_title_for_a_reader_by_its_id_for_scripts(
+    db: Database, tmp_path: Path
+) -> None:
+    h = _pulses([SurveyAnswered(i, 1, 1 + i, 10, 10 + i) for i in range(5)])
+    await load(db, h)
+    data = await report.compute(db, Scope(), NOW)
+    titles = Titles(
+        surveys={"other/pulse": ({"en": "Weekly mood", "fr": "Humeur de la semaine"}, "en")}
+    )
+    report.write_csv(data, tmp_path / "fr", "fr", titles)
+    shown = {row[0] for row in _csv(tmp_path / "fr" / "survey_rounds.csv")[1:]}
+    assert shown == {"Humeur de la semaine", "launch/check"}  # no title: its id
+    page = report.render_html(data, {}, "fr", None, titles)
+    assert "<td>Humeur de la semaine</td>" in page and "other/pulse" not in page
+    assert "<td>3 nov. 2026</td>" in page  # the round as a day, not 2026-11-03
+    summary = report.summary_text(data, "en", titles)
+    assert "Pulse Weekly mood:" in summary
+    report.write_csv(data, tmp_path / "ids", None, titles)  # scripts join on the ids
+    assert {row[0] for row in _csv(tmp_path / "ids" / "survey_rounds.csv")[1:]} == {
+        "other/pulse",
+        "launch/check",
+    }

@@ -46,6 +46,7 @@ from rallybot.handlers.reporting.service import (
     chart_pngs,
     render_html,
     summary_json,
+    titles_of,
     write_csv,
 )
 
@@ -305,7 +306,9 @@ async def report_html(
         charts = {}
     return Response(
         # the community's zone, as every page of the console shows times
-        render_html(data, charts, viewer.locale, state.settings.timezone),
+        render_html(
+            data, charts, viewer.locale, state.settings.timezone, titles_of(state.campaigns())
+        ),
         media_type="text/html; charset=utf-8",
         headers={"Content-Disposition": 'attachment; filename="rallybot-report.html"'},
     )
@@ -329,7 +332,8 @@ async def report_csv(
     data = await indicator_cache(request, state).fresh(scope)
     buffer = io.BytesIO()
     with tempfile.TemporaryDirectory() as folder, zipfile.ZipFile(buffer, "w") as archive:
-        for path in write_csv(data, FilePath(folder), viewer.locale):  # the reader's words
+        titles = titles_of(state.campaigns())
+        for path in write_csv(data, FilePath(folder), viewer.locale, titles):  # the reader's words
             archive.write(path, arcname=path.name)
     return Response(
         buffer.getvalue(),
