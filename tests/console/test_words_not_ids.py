@@ -12,6 +12,7 @@ import sqlalchemy as sa
 
 from rallybot.storage.challenge_models import ChallengeSubmission
 from rallybot.storage.models import CampaignState, Member
+from rallybot.storage.onboarding_models import JourneyState, JourneyTask
 from rallybot.storage.outbox import insert_deliveries
 from tests.console.conftest import ConsoleClient, ConsoleEnv
 
@@ -175,3 +176,29 @@ async def test_the_bots_own_messages_are_named_by_what_they_belong_to(
     assert "connect-launch.onboarding" not in page and ".helpdesk" not in page
     assert "Accueil · " in page and "Entraide" in page
     assert "@parrain1 vous accompagne" in page and "&lt;@parrain1&gt;" not in page
+
+
+@pytest.mark.usefixtures("french")
+async def test_onboarding_progress_by_the_campaigns_title(
+    console: ConsoleEnv, as_manager: ConsoleClient
+) -> None:
+    """The members page names a journey's campaign by its title, a campaign no longer loaded
+    by its id (the only name left)."""
+    now = console.clock.now()
+    async with console.db.session() as session:
+        member = (
+            await session.execute(sa.select(Member.id).where(Member.platform_user_id == "UMEMBER"))
+        ).scalar_one()
+        session.add(JourneyState(member_id=member, campaign_id="connect-launch", started_at=now))
+        session.add(
+            JourneyTask(
+                member_id=member, campaign_id="connect-launch", task_id="profile", done_at=now
+            )
+        )
+        session.add(
+            JourneyState(member_id=member, campaign_id="gone", started_at=now, completed_at=now)
+        )
+    page = (await as_manager.get("/members")).text
+    assert "Connect launch : 1 sur 4 tâches" in page
+    assert "connect-launch :" not in page
+    assert "gone : terminé" in page
