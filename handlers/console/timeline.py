@@ -712,21 +712,30 @@ class TimelineSource:
             if row is None:
                 return None
             # The same send's other messages: same step, occurrence and instant.
+            same_send = (
+                D.campaign_id == row.campaign_id,
+                D.step_id == row.step_id,
+                D.occurrence == row.occurrence,
+                D.due_at == row.due_at,
+            )
             siblings = list(
                 (
                     await session.execute(
                         sa.select(D.recipient, D.status)
-                        .where(
-                            D.campaign_id == row.campaign_id,
-                            D.step_id == row.step_id,
-                            D.occurrence == row.occurrence,
-                            D.due_at == row.due_at,
-                        )
+                        .where(*same_send)
                         .order_by(D.id)
                         .limit(RECIPIENTS_SHOWN + 1)
                     )
                 ).all()
             )
+            total = len(siblings)
+            if total > RECIPIENTS_SHOWN:  # counted only past the list: how many it reaches
+                total = int(
+                    await session.scalar(
+                        sa.select(sa.func.count()).select_from(table_of(Delivery)).where(*same_send)
+                    )
+                    or 0
+                )
         members = await self._members([r.recipient for r in siblings] + [row.recipient])
         entry = self._outbox_entry(row, members.get(row.recipient))
         message_data = row.payload.get("message")
@@ -741,7 +750,7 @@ class TimelineSource:
                 zone = self._campaign_zone(row.campaign_id)
                 name = "#" + recipient.removeprefix("channel:")
             recipients.append(Recipient(name, zone, row.due_at.astimezone(ZoneInfo(zone)), status))
-        more = max(0, len(siblings) - RECIPIENTS_SHOWN)
+        more = max(0, total - len(recipients))
         return EntryDetail(entry, message, recipients, more)
 
     async def _plan_detail(self, token: str, now: datetime) -> EntryDetail | None:
