@@ -202,3 +202,28 @@ def test_the_console_writes_counts_and_durations_for_the_locale() -> None:
     assert page.render(locale="en", n=1234) == "1.5 h | 46% | 1,234 messages"
     assert page.render(locale="de", n=1234) == "1,5 Std. | 46\u00a0% | 1.234 Nachrichten"
     assert page.render(locale="fr", n=1) == "1,5 h | 46\u00a0% | 1 message"
+
+
+# A challenge's evidence has one name in each language: the word a member reads when they
+# send it must be the word the managers read when they judge it (issue 17).
+EVIDENCE_WORDS = {
+    "fr": ("preuve", ("soumission", "envoi n°")),
+    "es": ("prueba", ("entrega", "envío n.º")),
+    "de": ("nachweis", ("einreichung", "abgabe")),
+}
+
+
+@pytest.mark.parametrize("language", sorted(EVIDENCE_WORDS))
+def test_a_challenges_evidence_has_one_name(language: str) -> None:
+    word, others = EVIDENCE_WORDS[language]
+    named: list[str] = []
+    for domain in DOMAINS:
+        for message in load(language, domain):
+            ids = " ".join(_forms(message.id)).lower()
+            if not message.id or not any(w in ids for w in ("submission", "evidence")):
+                continue
+            text = " ".join(_forms(message.string)).lower()
+            assert not any(other in text for other in others), (domain, message.id, text)
+            if "submission #" in ids or "evidence for" in ids:  # those name it
+                named.append(text)
+    assert named and all(word in text for text in named), named

@@ -152,7 +152,7 @@ async def test_the_audit_log_and_the_preview_in_german(
         "connect-launch/welcome, an 1 Person",  # the chat's "1 member(s)"
         "team.csv: 2 Mitglieder angelegt, 1 aktualisiert",
         "Kampagne: draft.yaml",
-        "Einreichung Nr. 3",
+        "Nachweis Nr. 3",
         "1. Sept. 2026, 09:00",
     ):
         assert words in audit, words

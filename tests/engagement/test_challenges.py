@@ -587,11 +587,11 @@ async def test_each_person_reads_the_challenges_in_their_own_language(
         "Challenges:",
         "• Two posts [posts]: 2 Nachrichten in #annonces posten, 20 Pkt. — 0/2, "
         "bis 5. Nov. 2026, 08:30 UTC",
-        "• Show us [proof]: 1 Einreichung angenommen bekommen (/rallybot challenge submit proof "
+        "• Show us [proof]: 1 Nachweis angenommen bekommen (/rallybot challenge submit proof "
         "... oder schick dem Bot eine Datei), 30 Pkt. — 0/1, bis 5. Nov. 2026, 08:30 UTC",
     ]
     assert await world.command("ana", "challenge", "submit", "proof", "mira") == (
-        "¡Gracias! La entrega n.º 1 se ha enviado a los community managers."
+        "¡Gracias! La prueba n.º 1 se ha enviado a los community managers."
     )
     [review] = [m for m in world.directs_to("cm") if m.buttons]  # the manager's language
     assert review.text == "📎 Ana a soumis une preuve pour le défi « Show us » :\nmira"
