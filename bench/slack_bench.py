@@ -65,6 +65,10 @@ _M = table_of(Member).c
 _D = table_of(Delivery).c
 
 
+RULES: Path | None = None
+"""The points rules the bot runs with (``--rules``); None: the built-in defaults (no cap)."""
+
+
 def _settings(fake: FakeSlack) -> Settings:
     return Settings(
         database_url="sqlite://",
@@ -72,6 +76,7 @@ def _settings(fake: FakeSlack) -> Settings:
         slack_app_token=fake.app_token,
         slack_signing_secret=SECRET,
         slack_api_url=fake.api_url,
+        rules_file=RULES,
     )
 
 
@@ -355,6 +360,8 @@ async def _rallybot_inbound(
         await adapter.start(noop)
     else:
         bot = Rallybot(_settings(fake), db, adapter, SimulatedClock(NOW), campaign_paths=[])
+        if RULES is not None:
+            await bot.reload()  # reads the rules file
         if not features:  # the path to the recorded event alone: nothing handles it after
             bot.router = Router()
 
@@ -437,6 +444,7 @@ async def inbound(db: Database, n: int, concurrency: int, members: int) -> dict[
             "backend": db.dialect,
             "events": n,
             "members": members,
+            "rules": RULES.name if RULES is not None else "built-in",
             "bare_asyncapp_per_s": round(n / bare),
             "recorded_per_s": round(n / alone),
             "ratio": round(bare / alone, 2),
@@ -598,6 +606,13 @@ def main() -> None:
         "--ack-scale", type=float, default=1.0, help="limits during the click benchmark"
     )
     parser.add_argument("--only", nargs="*", help="fanout, inbound, button_ack")
+    parser.add_argument(
+        "--rules",
+        type=Path,
+        default=None,
+        help="points rules file (for example the shipped one: its caps, cooldown and badges "
+        "cost each reaction a few more statements); default: the built-in rules",
+    )
     parser.add_argument("--backend", choices=["sqlite", "postgresql"], default="sqlite")
     parser.add_argument("--pg-url", default="postgresql://postgres@127.0.0.1:5432/test")
     parser.add_argument(
@@ -606,6 +621,8 @@ def main() -> None:
         help="turn metrics and context log fields off (to measure what they cost)",
     )
     args = parser.parse_args()
+    global RULES
+    RULES = args.rules
     if args.no_observability:
         _observability_off()
     asyncio.run(main_async(args))
