@@ -348,8 +348,10 @@ async def _flush_entries(session: AsyncSession, rows: list[dict[str, Any]]) -> N
     firsts: dict[str, dict[str, Any]] = {}
     for row in rows:  # the first award of a key wins, as it would one by one
         firsts.setdefault(row["key"], row)
+    # In key order: two replicas' groups holding the same keys take them in the same order.
     values = [
-        {column: row[name] for name, column in _ENTRY_COLUMNS.items()} for row in firsts.values()
+        {column: firsts[key][name] for name, column in _ENTRY_COLUMNS.items()}
+        for key in sorted(firsts)
     ]
     table = table_of(PointEntry)
     statement = (
