@@ -31,6 +31,7 @@ __all__ = [
     "build_message",
     "member_opening",
     "members_of",
+    "message_locale",
     "openings",
     "plan",
     "wave_names",
@@ -144,16 +145,27 @@ def _values(campaign: Campaign, when: datetime, member: MemberView | None) -> di
     return values
 
 
+def message_locale(campaign: Campaign, step: Step, member: MemberView | None) -> str:
+    """The language ``step``'s message is written in for ``member`` (None: a channel): the
+    member's when the step has a text in it (or in its base language), else the campaign's,
+    else the step's first. What the timeline shows and filters on, so it agrees with what
+    :func:`build_message` sends."""
+    spec = step.spec
+    wanted = member.locale if member is not None else None
+    default = campaign.spec.locale
+    if spec.quiz is not None and isinstance(spec.message_text, str):
+        return wanted or default  # the bot's own words (invitation, button) in their language
+    return pick_locale(spec.message_text, wanted, default)[0]
+
+
 def build_message(
     campaign: Campaign, step: Step, when: datetime, member: MemberView | None
 ) -> Message:
     """Render ``step`` for ``member`` (or for a channel) at local time ``when``."""
     spec = step.spec
-    wanted = member.locale if member is not None else None
     default = campaign.spec.locale
-    locale, text = pick_locale(spec.message_text, wanted, default)
-    if spec.quiz is not None and isinstance(spec.message_text, str):
-        locale = wanted or default  # the bot's own words (invitation, button) in their language
+    locale = message_locale(campaign, step, member)
+    text = pick_locale(spec.message_text, locale, default)[1]
     values = _values(campaign, when, member)
 
     def tr(value: LocalizedText | None) -> str | None:

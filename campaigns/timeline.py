@@ -10,7 +10,14 @@ from zoneinfo import ZoneInfo
 
 from rallybot.campaigns import words
 from rallybot.campaigns.messages import readable
-from rallybot.campaigns.planner import NEVER, MemberView, PlannedDelivery, member_opening, plan
+from rallybot.campaigns.planner import (
+    NEVER,
+    MemberView,
+    PlannedDelivery,
+    member_opening,
+    message_locale,
+    plan,
+)
 from rallybot.campaigns.schema import Campaign
 
 __all__ = ["TimelineRow", "WaveRow", "default_window", "timeline", "waves"]
@@ -170,9 +177,10 @@ def timeline(
             else "post"
         )
         zone = str(getattr(delivery.zone, "key", delivery.zone))
-        locale = (
-            delivery.member.locale if delivery.member is not None else None
-        ) or campaign.spec.locale
+        # The language of the text the member gets (a German reader of a campaign written
+        # in French and English gets one of those), not their own: the filter and the
+        # preview then tell what is really sent.
+        locale = message_locale(campaign, step, delivery.member)
         key = (step.id, delivery.occurrence, delivery.due_at, zone, locale)
         row = rows.get(key)
         if row is None:

@@ -103,6 +103,21 @@ def test_one_row_per_local_time_and_language(campaign: Path) -> None:
     assert madrid["preview"] == "¡Bienvenido a Connect!"
 
 
+def test_a_row_is_in_the_language_of_the_text_sent(campaign: Path) -> None:
+    # A German reader of a welcome written in French and Spanish gets the French (the
+    # campaign's language): the row says so, with the French reader of the same time.
+    roster = campaign.parent / "pilote.csv"
+    roster.write_text(
+        ROSTER + "U4,fourth@example.com,pilote,Europe/Paris,de,2027-03-02\n", encoding="utf-8"
+    )
+    rows = [row for row in plan_json(campaign) if row["step"] == "bienvenue"]
+    paris = [row for row in rows if row["zone"] == "Europe/Paris"]
+    assert [(row["locale"], row["count"], row["preview"]) for row in paris] == [
+        ("fr", 2, "Bienvenue sur Connect !")
+    ]
+    assert "de" not in {row["locale"] for row in rows}
+
+
 def test_sender_and_pin_are_shown(campaign: Path) -> None:
     [ceo] = [row for row in plan_json(campaign) if row["step"] == "annonce-pdg"]
     assert (ceo["sender"], ceo["pin"]) == ("Le PDG", True)

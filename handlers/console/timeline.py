@@ -203,6 +203,14 @@ def _kind(campaign: Campaign | None, step_id: str, recipient: str) -> str:
     return "dm" if recipient.startswith("member:") else "post"
 
 
+def _sent_locale(payload: Mapping[str, Any]) -> str:
+    """The language ``payload``'s message was written in ("" when it does not say)."""
+    message = payload.get("message")
+    metadata = message.get("metadata") if isinstance(message, dict) else None
+    locale = metadata.get("locale") if isinstance(metadata, dict) else None
+    return locale if isinstance(locale, str) else ""
+
+
 _MENTION = re.compile(r"<@([^>|]+)(?:\|[^>]*)?>")
 
 
@@ -287,16 +295,30 @@ class TimelineSource:
                 )
             )
         if filters.locale:
-            # A member without a language reads the campaign's (its file's ``locale``).
+            # The language the message was written in (kept with it: a German reader of a
+            # campaign written in French and English got one of those); for a message that
+            # does not say, the member's, or the campaign's (its file's ``locale``) for a
+            # member without one and for channel posts.
             same = [cid for cid in self.campaigns if self._campaign_locale(cid) == filters.locale]
+            sent = D.payload[("message", "metadata", "locale")].as_string()  # as the plan kept it
             where.append(
                 sa.or_(
-                    D.recipient.in_(sa.select(member_key).where(M.locale == filters.locale)),
+                    sent == filters.locale,
                     sa.and_(
-                        D.campaign_id.in_(same),
+                        sent.is_(None),
                         sa.or_(
-                            D.recipient.like("channel:%"),
-                            D.recipient.in_(sa.select(member_key).where(M.locale.is_(None))),
+                            D.recipient.in_(
+                                sa.select(member_key).where(M.locale == filters.locale)
+                            ),
+                            sa.and_(
+                                D.campaign_id.in_(same),
+                                sa.or_(
+                                    D.recipient.like("channel:%"),
+                                    D.recipient.in_(
+                                        sa.select(member_key).where(M.locale.is_(None))
+                                    ),
+                                ),
+                            ),
                         ),
                     ),
                 )
@@ -334,6 +356,7 @@ class TimelineSource:
             zone = self._campaign_zone(row.campaign_id)
             locale = self._campaign_locale(row.campaign_id)
             target = "#" + row.recipient.removeprefix("channel:")
+        locale = _sent_locale(row.payload) or locale
         return Entry(
             id=f"d{row.id}",
             source="outbox",

@@ -25,7 +25,7 @@ from rallybot.handlers.console.timeline import (
 from rallybot.handlers.steering.service import find_step, recipients, send_now
 from rallybot.storage.database import Database
 from rallybot.storage.models import CampaignStatus, Delivery
-from rallybot.storage.repositories import set_campaign_status
+from rallybot.storage.repositories import set_campaign_status, upsert_member
 from tests.console.world import LAUNCH, launch_world
 
 
@@ -57,8 +57,8 @@ async def test_past_and_planned_sends_in_one_list_and_pages_lose_nothing(
         ("ceo", "outbox", "sent", 1, "en", "Europe/Paris"),
         ("invite", "plan", "planned", 1, "fr", "Europe/Paris"),
         ("invite", "plan", "planned", 1, "en", "America/New_York"),
-        ("recap", "plan", "planned", 1, "en", "Europe/Paris"),
-        ("recap", "plan", "planned", 1, "fr", "Europe/Paris"),
+        # The recap has only an English text: M1 (French) reads it with M3, in English.
+        ("recap", "plan", "planned", 2, "en", "Europe/Paris"),
         ("recap", "plan", "planned", 1, "en", "America/New_York"),
     ]
     assert [e.due_utc for e in everything] == sorted(e.due_utc for e in everything)
@@ -82,14 +82,14 @@ async def test_filters_by_campaign_audience_zone_language_and_status(
         return [(e.step, e.count) for e in await _all(source, Filters(**kwargs), now, 10)]  # type: ignore[arg-type]
 
     assert await steps(audience="pilote") == [("invite", 1), ("invite", 1)]
-    assert await steps(locale="fr") == [("invite", 1), ("recap", 1)]
+    # The language of the text sent: the recap's only text is English, whoever reads it.
+    assert await steps(locale="fr") == [("invite", 1)]
     assert await steps(zone="America/New_York") == [("invite", 1), ("recap", 1)]
     assert await steps(status="sent") == [("teaser", 1), ("ceo", 1)]
     assert await steps(status="planned") == [
         ("invite", 1),
         ("invite", 1),
-        ("recap", 1),
-        ("recap", 1),
+        ("recap", 2),
         ("recap", 1),
     ]
     assert await steps(campaign="nope") == []
@@ -121,14 +121,61 @@ async def test_outbox_filters_reach_members_rows(db: Database, tmp_path: Path) -
         ("recap", "M3"),
     ]
     fr = await _all(source, Filters(locale="fr"), now, 3)
-    assert [(e.step, e.target) for e in fr] == [("invite", "M1"), ("recap", "M1")]
+    # M1 got the recap in English, its only text: a sent message is in the language it was
+    # written in, not its reader's.
+    assert [(e.step, e.target) for e in fr] == [("invite", "M1")]
+    assert {(e.step, e.locale) for e in sent if e.target == "M1"} == {
+        ("invite", "fr"),
+        ("recap", "en"),
+    }
     # A member without a language reads the campaign's (en), as do channel posts.
     en = await _all(source, Filters(locale="en"), now, 3)
-    assert {e.target for e in en} == {"#annonces", "M2", "M3"}
+    assert {e.target for e in en} == {"#annonces", "M1", "M2", "M3"}
     ny = await _all(source, Filters(zone="America/New_York"), now, 3)
     assert [e.target for e in ny] == ["M2", "M2"]
     pilote = await _all(source, Filters(audience="pilote"), now, 3)
     assert sorted(e.target for e in pilote) == ["M1", "M2"]
+
+
+async def test_a_row_is_in_the_language_of_the_text_the_member_gets(
+    db: Database, tmp_path: Path
+) -> None:
+    # A German reader of a pilot invite written in English and French gets the English (the
+    # campaign's language): planned and sent, the row says English, and the language filter
+    # finds it there, not under German.
+    bot, clock = await launch_world(db, tmp_path)
+    await upsert_member(
+        db,
+        "memory",
+        "m4",
+        clock.now(),
+        first_name="M4",
+        display_name="M4",
+        cohort="pilote",
+        locale="de",
+        timezone="Europe/Paris",
+    )
+    source = _source(bot)
+    now = clock.now()
+    assert await _all(source, Filters(locale="de"), now, 10) == []
+    english = [e for e in await _all(source, Filters(locale="en"), now, 10) if e.step == "invite"]
+    assert [(e.zone, e.count) for e in english] == [
+        ("Europe/Paris", 1),
+        ("America/New_York", 1),
+    ]
+    detail = await source.detail(english[0].id, now)
+    assert detail is not None and detail.message is not None
+    assert [r.name for r in detail.recipients] == ["M4"]
+    assert plain(detail.message.text) == "Hello M4, welcome to the pilot"
+    clock.set(datetime(2027, 3, 3, 9, 1, tzinfo=UTC))  # 10:01 in Paris
+    await bot.plan_tick()
+    await bot.dispatch_tick(drain=True)
+    now = clock.now()
+    sent = [e for e in await _all(source, Filters(status="sent"), now, 10) if e.target == "M4"]
+    assert [(e.step, e.locale) for e in sent] == [("invite", "en")]
+    assert await _all(source, Filters(locale="de"), now, 10) == []
+    english = await _all(source, Filters(locale="en", status="sent"), now, 10)
+    assert "M4" in {e.target for e in english}
 
 
 async def test_detail_shows_the_message_and_recipients_at_their_local_time(
@@ -143,8 +190,8 @@ async def test_detail_shows_the_message_and_recipients_at_their_local_time(
     assert [(r.name, r.status) for r in posted.recipients] == [("#annonces", "sent")]
     planned = await source.detail(everything[4].id, clock.now())  # recap, Paris, en
     assert planned is not None and planned.message is not None
-    assert plain(planned.message.text) == "Three days already, M3!"
-    assert [r.name for r in planned.recipients] == ["M3"]
+    assert plain(planned.message.text) == "Three days already, M1!"
+    assert [r.name for r in planned.recipients] == ["M1", "M3"]
     assert {r.local.hour for r in planned.recipients} == {10}
     assert await source.detail("d999999", clock.now()) is None
     assert await source.detail("pnot-base64!", clock.now()) is None
@@ -182,8 +229,7 @@ async def test_a_send_now_takes_the_replaced_send_out_of_the_plan(
     planned = await _all(source, Filters(status="planned"), now, 100)
     assert [(e.step, e.count) for e in planned] == [
         ("invite", 1),
-        ("recap", 1),
-        ("recap", 1),
+        ("recap", 2),
         ("recap", 1),
     ]
     left = await source.detail(planned[0].id, now)
