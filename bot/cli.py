@@ -2170,8 +2170,10 @@ def report(
         CsvHeaders,
         typer.Option(
             "--csv-headers",
-            help="words: CSV column names in the report's language; ids: English ids that "
-            "never change, for scripts.",
+            help="words: column names and words in the report's language, times in the "
+            "community's time zone (RALLYBOT_TIMEZONE, named in the column); ids: English ids "
+            "and raw values that never change (times in UTC as ISO 8601, True/False), for "
+            "scripts.",
         ),
     ] = CsvHeaders.words,
 ) -> None:
@@ -2248,8 +2250,9 @@ def report(
     charts = chart_pngs(data, words)
     written = write_pngs(charts, out_dir)
     if format is ReportFormat.csv:
+        # words: the reader's language and the community's zone; ids: raw values, for scripts
         columns = words if csv_headers is CsvHeaders.words else None
-        written = write_csv(data, out_dir, columns, titles) + written
+        written = write_csv(data, out_dir, columns, titles, settings.timezone) + written
     else:
         page = out_dir / "report.html"
         html_page = render_html(data, charts, words, settings.timezone, titles)

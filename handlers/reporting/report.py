@@ -679,7 +679,6 @@ _COLUMN_WORDS = {
 }
 _SUMMARY_WORDS = {  # the first column of summary.csv: where its ids differ from a column's
     "scope": N_("Scope"),
-    "generated_at": N_("Computed at"),
     "members": N_("Members in scope"),
     "arrive_later": N_("Invited members arriving later"),
     "managers_not_counted": N_("Community managers not counted"),
@@ -711,44 +710,108 @@ _SUMMARY_WORDS = {  # the first column of summary.csv: where its ids differ from
 }
 
 
+# The columns and summary rows that hold a time: their header names the zone of the times.
+_TIME_WORDS = {
+    # Translators: a CSV column header; {zone} is a time zone's name, such as "Europe/Paris".
+    "sent_at": N_("Sent ({zone})"),
+    # Translators: a row of the report's summary CSV; {zone} is a time zone's name.
+    "generated_at": N_("Computed at ({zone})"),
+}
+
+
+def occurrence_word(occurrence: str, locale: str | None) -> str:
+    """Which send of a step a delivery is, for a reader: "once" for the step's one send, "sent
+    now" for a send made by hand, a recurring step's day as it is (``2026-11-09``, which a
+    spreadsheet reads as a date); another of the bot's marks stays as it is."""
+    if occurrence == "once":
+        # Translators: a CSV cell: the step's one send (not a recurring one's day).
+        return i18n.pgettext(locale, "occurrence", "once")
+    if occurrence.startswith("now-"):
+        # Translators: a CSV cell: a send of a step made by hand ("Send now"), not at its time.
+        return i18n.pgettext(locale, "occurrence", "sent now")
+    if occurrence.startswith("preview-"):
+        # Translators: a CSV cell: a step's message sent to a community manager alone.
+        return i18n.pgettext(locale, "occurrence", "preview")
+    if occurrence == "thread":
+        # Translators: a CSV cell: a message the bot posted in a question's thread.
+        return i18n.pgettext(locale, "occurrence", "in a thread")
+    return occurrence
+
+
 def write_csv(
-    data: ReportData, folder: Path, locale: str | None = None, titles: Titles | None = None
+    data: ReportData,
+    folder: Path,
+    locale: str | None = None,
+    titles: Titles | None = None,
+    zone: str | None = None,
 ) -> list[Path]:
-    """One CSV file per table (raw numbers: shares from 0 to 1, durations in hours). Column
-    names (and the words in cells: stages, "all", the summary's indicators) are in
-    ``locale``'s language, challenges, surveys, campaigns and posts named by their
-    ``titles``; without a locale, the stable English ids scripts rely on (ids in cells too)."""
+    """One CSV file per table (numbers as numbers: shares from 0 to 1, durations in hours).
+
+    With ``locale`` (what a person opens in a spreadsheet), the column names and the words in
+    cells (stages, "all", the summary's indicators, yes/no, which send) are in its language,
+    challenges, surveys, campaigns and posts named by their ``titles``, and times are in the
+    time zone ``zone`` (UTC when None), as ``2026-11-09 10:00``, the zone in the column's
+    name. Without it (``--csv-headers ids``, for scripts), the stable English ids and raw
+    values: ids in cells, times in UTC as ISO 8601, ``True``/``False``, the bot's own marks."""
     folder.mkdir(parents=True, exist_ok=True)
     paths: list[Path] = []
     # A script joins on ids: they stay without a locale; a reader gets the titles.
     named = titles if titles is not None and locale is not None else Titles()
+    where = ZoneInfo(zone) if zone else UTC
 
     def word(ident: str, table: dict[str, str] = _COLUMN_WORDS) -> str:
         if locale is None:
             return ident
         if ident == "all":
             return i18n.pgettext(locale, "column", "All")
+        if ident in _TIME_WORDS:
+            return i18n.gettext(locale, _TIME_WORDS[ident]).format(zone=zone or "UTC")
         return i18n.gettext(locale, table.get(ident) or _COLUMN_WORDS[ident])
 
     def put(name: str, header: Sequence[str], rows: Sequence[Sequence[object]]) -> None:
         # ``header``: ids; cohorts named by the data pass through as they are
-        shown = [word(h) if h in _COLUMN_WORDS or h == "all" else h for h in header]
+        shown = [word(h) if h in _COLUMN_WORDS or h == "all" else group(h) for h in header]
         paths.append(_write(folder / f"{name}.csv", shown, rows))
 
     def stage(name: str) -> str:
         return name if locale is None else stage_name(name, locale)
 
+    def group(name: str) -> str:
+        # the members in no cohort: words of their own, as the tables show them
+        if locale is None or name != NO_GROUP:
+            return name
+        return i18n.gettext(locale, "(none)")
+
+    def moment(value: datetime | None) -> str:
+        if value is None:
+            return ""
+        if locale is None:
+            return value.isoformat()
+        # what a spreadsheet reads as a date and time, in the zone the header names
+        return f"{value.astimezone(where):%Y-%m-%d %H:%M}"
+
+    def yes_no(value: bool) -> object:
+        if locale is None:
+            return value
+        # Translators: a CSV cell of a yes-or-no column.
+        return (
+            i18n.pgettext(locale, "cell", "yes") if value else i18n.pgettext(locale, "cell", "no")
+        )
+
+    def which(occurrence: str) -> str:
+        return occurrence if locale is None else occurrence_word(occurrence, locale)
+
     funnel_rows: list[list[object]] = []
     for name, funnel in [("all", data.funnel), *data.funnel_by_cohort.items()]:
-        group = word("all") if name == "all" else name
+        cohort = word("all") if name == "all" else group(name)
         funnel_rows += [
-            [group, stage(s.name), s.count, _opt(s.of_invited), _opt(s.of_previous)]
+            [cohort, stage(s.name), s.count, _opt(s.of_invited), _opt(s.of_previous)]
             for s in funnel.stages
         ]
         # not a stage: invited members whose start date is still to come (not joined)
         invited = funnel.count("invited")
         share = funnel.later / invited if invited else None
-        funnel_rows.append([group, stage(LATER), funnel.later, _opt(share), ""])
+        funnel_rows.append([cohort, stage(LATER), funnel.later, _opt(share), ""])
     put("funnel", ["cohort", "stage", "members", "of_invited", "of_previous"], funnel_rows)
     cohorts = list(data.weekly_active_by_cohort)
     put(
@@ -780,16 +843,16 @@ def write_csv(
         ],
         [
             [
-                p.sent_at.isoformat() if p.sent_at else "",
+                moment(p.sent_at),
                 named.campaign(p.campaign_id),
                 named.step(p.campaign_id, p.step_id, locale),
-                p.occurrence,
+                which(p.occurrence),
                 p.channel_id or "",
                 p.reactors,
                 p.repliers,
                 p.reached,
                 p.audience,
-                p.audience_from_channel,
+                yes_no(p.audience_from_channel),
                 _opt(p.rate),
             ]
             for p in data.reach
@@ -853,7 +916,13 @@ def write_csv(
         "kudos_by_cohort",
         ["cohort", *kudos_header],
         [
-            [word(name) if name == "all" else name, c.given, c.givers, c.received, c.receivers]
+            [
+                word(name) if name == "all" else group(name),
+                c.given,
+                c.givers,
+                c.received,
+                c.receivers,
+            ]
             for name, c in [("all", k), *data.kudos_by_cohort.items()]
         ],
     )
@@ -864,7 +933,7 @@ def write_csv(
 
     summary: list[list[object]] = [
         ["scope", data.scope.label() if locale is None else data.scope.title(locale)],
-        ["generated_at", data.generated_at.isoformat()],
+        ["generated_at", moment(data.generated_at)],
         ["members", data.funnel.count("invited")],
         ["arrive_later", data.funnel.later],
         ["managers_not_counted", data.not_counted],
@@ -875,7 +944,7 @@ def write_csv(
         ["quiz_correct", q.correct],
         ["quiz_accuracy", _opt(q.accuracy)],
         ["quiz_mean_score", _opt(q.mean_score)],
-        ["satisfaction_hidden", s.hidden],
+        ["satisfaction_hidden", yes_no(s.hidden)],
         ["ratings", s.ratings],
         ["mean_rating", _opt(s.mean_rating)],
         ["nps_answers", s.nps_answers],

@@ -74,3 +74,10 @@ async def test_the_csv_files_speak_the_readers_language(
     assert funnel[1][:2] == ["Tous", "invités"]
     summary = list(csv.reader(io.StringIO(archive.read("summary.csv").decode("utf-8"))))
     assert ["Community managers non comptés", "1"] in summary
+    # times in the community's zone, named in the column, as the pages show them
+    zone = console.settings.timezone
+    reach = list(csv.reader(io.StringIO(archive.read("reach.csv").decode("utf-8"))))
+    assert reach[0][0] == f"Envoyé ({zone})"
+    assert [row[0] for row in summary if row[0].startswith("Calculé le")] == [
+        f"Calculé le ({zone})"
+    ]

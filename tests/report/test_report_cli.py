@@ -269,7 +269,8 @@ def test_csv_headers_are_in_the_readers_language_unless_ids_are_asked(
     summary = _csv(out / "summary.csv")
     assert summary[0] == ["Indicateur", "Valeur"]
     assert ["Membres concernés", "5"] in summary
-    assert _csv(out / "reach.csv")[0][:3] == ["Envoyé", "Campagne", "Étape"]
+    # the column of times names their zone (the community's: UTC here)
+    assert _csv(out / "reach.csv")[0][:3] == ["Envoyé (UTC)", "Campagne", "Étape"]
     ids = tmp_path / "ids"
     args = ["report", *RANGE, "--format", "csv", "--out", str(ids), "--locale", "fr"]
     result = runner.invoke(app, [*args, "--csv-headers", "ids"])
@@ -282,6 +283,48 @@ def test_csv_headers_are_in_the_readers_language_unless_ids_are_asked(
         "of_previous",
     ]
     assert _csv(ids / "funnel.csv")[1][:2] == ["all", "invited"]
+
+
+def test_csv_words_and_times_are_the_readers_unless_ids_are_asked(
+    seeded_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A manager opening reach.csv in a spreadsheet reads words and the community's times, the
+    # zone named in the column; ids keep the raw values scripts read.
+    monkeypatch.setenv("RALLYBOT_TIMEZONE", "Europe/Paris")
+    out = tmp_path / "fr"
+    args = ["report", *RANGE, "--format", "csv", "--out", str(out), "--locale", "fr"]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    reach = _csv(out / "reach.csv")
+    assert reach[0][0] == "Envoyé (Europe/Paris)"
+    assert reach[0][3] == "Occurrence" and reach[0][9] == "Audience connue par le canal"
+    assert [row[0] for row in reach[1:]] == [
+        "2026-11-03 10:00",  # 09:00 UTC
+        "2026-11-05 10:00",
+        "2026-11-10 10:00",
+    ]
+    assert [(row[3], row[9]) for row in reach[1:]] == [
+        ("une fois", "oui"),
+        ("une fois", "non"),
+        ("une fois", "oui"),
+    ]
+    summary = dict(_csv(out / "summary.csv")[1:])
+    assert summary["Satisfaction masquée (trop peu de réponses)"] == "non"
+    computed = summary["Calculé le (Europe/Paris)"]
+    assert len(computed) == 16 and computed[10] == " "  # 2026-12-05 02:03
+    english = tmp_path / "en"
+    args = ["report", *RANGE, "--format", "csv", "--out", str(english), "--locale", "en"]
+    assert runner.invoke(app, args).exit_code == 0
+    assert _csv(english / "reach.csv")[1][:4] == ["2026-11-03 10:00", "launch", "teaser", "once"]
+    assert _csv(english / "reach.csv")[0][0] == "Sent (Europe/Paris)"
+    ids = tmp_path / "ids"
+    args = ["report", *RANGE, "--format", "csv", "--out", str(ids), "--locale", "fr"]
+    assert runner.invoke(app, [*args, "--csv-headers", "ids"]).exit_code == 0
+    raw = _csv(ids / "reach.csv")
+    assert raw[0][0] == "sent_at"
+    assert raw[1][0] == "2026-11-03T09:00:00+00:00"
+    assert (raw[1][3], raw[1][9]) == ("once", "True")
+    assert dict(_csv(ids / "summary.csv")[1:])["generated_at"].endswith("+00:00")
 
 
 def test_the_community_files_managers_are_left_out_as_in_the_console(

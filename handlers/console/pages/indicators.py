@@ -333,7 +333,9 @@ async def report_csv(
     buffer = io.BytesIO()
     with tempfile.TemporaryDirectory() as folder, zipfile.ZipFile(buffer, "w") as archive:
         titles = titles_of(state.campaigns())
-        for path in write_csv(data, FilePath(folder), viewer.locale, titles):  # the reader's words
+        # the reader's words, and the community's zone, as every page of the console shows times
+        zone = state.settings.timezone
+        for path in write_csv(data, FilePath(folder), viewer.locale, titles, zone):
             archive.write(path, arcname=path.name)
     return Response(
         buffer.getvalue(),
