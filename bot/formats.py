@@ -15,6 +15,8 @@ from babel.core import Locale, UnknownLocaleError
 from babel.dates import format_datetime, format_skeleton
 from babel.numbers import format_decimal, format_percent
 
+from rallybot.campaigns.dates import first_of_month
+
 __all__ = ["babel_locale", "day", "moment", "number", "percent", "weekday_iso"]
 
 
@@ -41,8 +43,11 @@ def percent(locale: str | None, ratio: float) -> str:
 
 def day(locale: str | None, value: date, skeleton: str = "yMMMd") -> str:
     """A date in the locale's way for a CLDR ``skeleton``: by default the day, the month's
-    short name and the year ("Dec 4, 2026", "4 déc. 2026"); ``MMMd`` leaves the year out."""
-    return format_skeleton(skeleton, value, locale=babel_locale(locale))
+    short name and the year ("Dec 4, 2026", "4 déc. 2026"); ``MMMd`` leaves the year out.
+    French writes a month's first day "1er" ("1er déc. 2026")."""
+    return first_of_month(
+        format_skeleton(skeleton, value, locale=babel_locale(locale)), value, locale
+    )
 
 
 def moment(locale: str | None, value: datetime, date_skeleton: str = "yMMMd") -> str:
@@ -50,7 +55,7 @@ def moment(locale: str | None, value: datetime, date_skeleton: str = "yMMMd") ->
     14:05"), in ``value``'s own time zone (no conversion). ``date_skeleton`` is a CLDR skeleton
     for the date part (``MMMEd`` gives the weekday and no year)."""
     loc = babel_locale(locale)
-    when = format_skeleton(date_skeleton, value, locale=loc)
+    when = first_of_month(format_skeleton(date_skeleton, value, locale=loc), value, locale)
     hour = format_skeleton("Hm", value, locale=loc)
     return str(loc.datetime_formats["medium"]).format(hour, when)
 

@@ -15,6 +15,7 @@ from datetime import date, datetime
 
 from babel.dates import format_date, format_datetime
 
+from rallybot.campaigns.dates import first_of_month
 from rallybot.campaigns.messages import member
 from rallybot.campaigns.words import N_
 
@@ -142,12 +143,16 @@ def _is_date(name: str, known: set[str]) -> bool:
 
 
 def _format_value(value: object, spec: str, locale: str) -> str:
+    # French writes a month's first day "1er" ("le 1er décembre"), which CLDR does not
     if isinstance(value, datetime):
         if not spec:
-            return str(format_date(value.date(), DEFAULT_DATE_FORMAT, locale=locale))
-        return str(format_datetime(value, spec, locale=locale))
+            text = str(format_date(value.date(), DEFAULT_DATE_FORMAT, locale=locale))
+        else:
+            text = str(format_datetime(value, spec, locale=locale))
+        return first_of_month(text, value.date(), locale)
     if isinstance(value, date):
-        return str(format_date(value, spec or DEFAULT_DATE_FORMAT, locale=locale))
+        text = str(format_date(value, spec or DEFAULT_DATE_FORMAT, locale=locale))
+        return first_of_month(text, value, locale)
     if spec:
         try:
             return format(value, spec)

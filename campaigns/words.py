@@ -16,6 +16,8 @@ from datetime import date
 from babel.core import Locale, UnknownLocaleError
 from babel.dates import format_date
 
+from rallybot.campaigns.dates import first_of_month
+
 __all__ = ["N_", "Text", "gettext", "install", "languages", "nN_", "ngettext", "render"]
 
 Translate = Callable[[str | None, str], str]
@@ -77,7 +79,7 @@ def _shown(value: object, locale: str | None) -> object:
         language = Locale.parse((locale or "en").replace("-", "_"))
     except (UnknownLocaleError, ValueError):
         language = Locale.parse("en")
-    return format_date(value, format="full", locale=language)
+    return first_of_month(format_date(value, format="full", locale=language), value, locale)
 
 
 class Text(str):

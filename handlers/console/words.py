@@ -43,6 +43,7 @@ from markupsafe import Markup
 
 from rallybot.bot import i18n
 from rallybot.bot.i18n import N_
+from rallybot.campaigns.dates import first_of_month
 
 __all__ = [
     "DOMAIN",
@@ -143,13 +144,14 @@ def when(
     if isinstance(value, datetime) and zone:
         value = value.astimezone(ZoneInfo(zone))
     if form in _SKELETONS:
-        return format_skeleton(_SKELETONS[form], value, locale=where)
+        # French writes a month's first day "1er" ("1er déc. 2026"), which CLDR does not
+        return first_of_month(format_skeleton(_SKELETONS[form], value, locale=where), value, locale)
     if not isinstance(value, datetime):
         raise TypeError(f"a {form} needs a datetime, not {value!r}")
     hour = format_time(value, "short", locale=where)
     if form == "time":
         return hour
-    day = format_skeleton(_SKELETONS["date"], value, locale=where)
+    day = first_of_month(format_skeleton(_SKELETONS["date"], value, locale=where), value, locale)
     # The language's way of joining a day and an hour ("{1}, {0}", "{1} 'um' {0}"...).
     return str(where.datetime_formats["medium"]).replace("{1}", day).replace("{0}", hour)
 

@@ -31,3 +31,17 @@ def test_dates_follow_the_locale_in_their_own_time_zone() -> None:
 def test_an_unknown_locale_gives_english() -> None:
     assert formats.number("not a locale!", 1234) == "1,234"
     assert formats.moment(None, AT) == "Dec 4, 2026, 14:05"
+
+
+def test_french_writes_a_months_first_day_1er() -> None:
+    first = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
+    assert formats.day("fr", first) == "1er déc. 2026"
+    assert formats.day("fr-CA", first, "MMMd") == "1er déc."
+    assert formats.moment("fr", first, "MMMEd") == "mar. 1er déc., 09:00"
+    assert formats.moment("fr", first) == "1er déc. 2026, 09:00"
+    # only the first: the 11th and the 21st stay numbers, as other languages' first does
+    assert formats.day("fr", datetime(2026, 12, 11, tzinfo=UTC)) == "11 déc. 2026"
+    assert formats.day("fr", datetime(2026, 12, 21, tzinfo=UTC), "MMMd") == "21 déc."
+    assert formats.day("en", first) == "Dec 1, 2026"
+    assert formats.day("de", first) == "1. Dez. 2026"
+    assert formats.day("es", first) == "1 dic 2026"

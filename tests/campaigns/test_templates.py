@@ -51,6 +51,15 @@ def test_render_a_date_value() -> None:
     assert render("Le {date}", {"date": date(2026, 12, 25)}, "fr") == "Le 25 décembre"
 
 
+def test_french_writes_a_months_first_day_1er() -> None:
+    first = {"launch": datetime(2026, 12, 1, 9, 30), "date": date(2027, 5, 1)}
+    assert render("RDV le {launch} !", first, "fr") == "RDV le 1er décembre !"
+    assert render("{launch:EEEE d MMMM}", first, "fr") == "mardi 1er décembre"
+    assert render("Le {date}", first, "fr") == "Le 1er mai"
+    assert render("{launch:dd/MM}", first, "fr") == "01/12"  # figures: no ordinal
+    assert render("{launch}", first, "en") == "1 December"
+
+
 def test_render_leaves_a_missing_value_empty() -> None:
     assert render("Bonjour {first_name} !", {}, "fr") == "Bonjour  !"
 
@@ -145,3 +154,14 @@ def test_variables_for() -> None:
 def test_did_you_mean() -> None:
     assert did_you_mean("tetx", ["text", "title"]) == ' (did you mean "text"?)'
     assert did_you_mean("zzz", ["text", "title"]) == ""
+
+
+def test_a_day_in_a_files_problem_reads_1er_in_french() -> None:
+    from rallybot.campaigns.words import N_
+    from rallybot.campaigns.words import render as words
+
+    problem = N_("falls on {day}", day=date(2026, 11, 1))
+    assert (
+        words(problem, "fr") == "falls on dimanche 1er novembre 2026"
+    )  # no catalog entry: English words, a French day
+    assert words(problem, "en") == "falls on Sunday, November 1, 2026"

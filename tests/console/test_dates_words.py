@@ -50,6 +50,16 @@ def test_days_months_and_hours() -> None:
     assert when(AT, "fr", "Europe/Paris", form="date") == "5 oct. 2026"
 
 
+def test_french_writes_a_months_first_day_1er() -> None:
+    assert when(date(2026, 12, 1), "fr", form="date") == "1er déc. 2026"
+    # the day of the zone shown: 23:30 UTC on the 30th is the 1st in Paris
+    late = datetime(2026, 11, 30, 23, 30, tzinfo=UTC)
+    assert when(late, "fr", "Europe/Paris") == "1er déc. 2026, 00:30"
+    assert when(late, "fr", "UTC") == "30 nov. 2026, 23:30"
+    assert when(date(2026, 12, 1), "en", form="date") == "Dec 1, 2026"
+    assert when(date(2026, 12, 1), "fr", form="month") == "décembre 2026"
+
+
 def test_the_filter_keeps_the_exact_value_in_a_time_element() -> None:
     page = templates.env.from_string(
         "{{ at | when(zone) }}|{{ at | when }}|{{ day | when(form='date', tag=False) }}|"
@@ -128,7 +138,7 @@ async def test_no_page_in_french_shows_an_iso_date(
     problems = {name: found for name, page in got.items() if (found := iso_shown(page.text))}
     assert problems == {}, "\n".join(f"{k}: {v}" for k, v in problems.items())
     # the dates are there, in French, with their exact values kept
-    assert "1 sept. 2026" in got["audit"].text  # the simulated clock's day
+    assert "1er sept. 2026" in got["audit"].text  # the simulated clock's day (French: "1er")
     assert 'datetime="2026-09-01T09:00:00+01:00"' in got["audit"].text  # London, BST
     assert "septembre 2026" in got["/timeline?view=calendar&month=2026-09"].text
     listed = r"<time datetime=\"2026-09-\d\dT[^\"]+\">\d+ sept\. 2026, \d\d:\d\d</time>"

@@ -120,4 +120,4 @@ async def test_a_french_manager_reads_french_everywhere(
     report = got["/indicators/report.html"].text
     assert "<h2>Graphiques</h2>" in report and "<h2>Chiffres</h2>" in report
     zone = console.state.settings.timezone
-    assert f"généré le 1 sept. 2026, 09:00 ({zone})" in report and zone == "Europe/London"
+    assert f"généré le 1er sept. 2026, 09:00 ({zone})" in report and zone == "Europe/London"
