@@ -610,11 +610,9 @@ def validate(
         (valid_rosters, i18n.ngettext(words, "{n} roster", "{n} rosters", valid_rosters)),
     ]
     valid = [text.format(n=n) for n, text in counted if n]
-    # Translators: validate found no valid file of any kind.
-    valid_text = ", ".join(valid) or i18n.gettext(words, "nothing")
+    valid_text = ", ".join(valid)
     warnings_text = i18n.ngettext(words, "{n} warning", "{n} warnings", len(warnings))
     warnings_text = warnings_text.format(n=len(warnings))
-    warned = f"; {warnings_text}" if warnings else ""
     if error_count:
         place = ""
         if failed:
@@ -633,17 +631,26 @@ def validate(
                     first=place, second=settings_place
                 )
             place = settings_place
-        # Translators: {errors} is "3 errors", {place} where, {warned} "; 2 warnings" or
-        # nothing, {valid} the list of valid files ("2 campaigns, 1 quiz bank").
-        summary = i18n.gettext(words, "✗ {errors} {place}{warned}; valid: {valid}.")
+        # Whole sentences, not pieces joined here: each language puts its own punctuation
+        # (French spaces before ";" and ":").
+        if warnings:
+            # Translators: {errors} is "3 errors", {place} where ("in 2 of 5 files
+            # checked"), {warnings} "2 warnings", {valid} the list of valid files ("2
+            # campaigns, 1 quiz bank").
+            summary = i18n.gettext(words, "✗ {errors} {place}, {warnings}; valid: {valid}.")
+        else:
+            # Translators: {errors} is "3 errors", {place} where ("in 2 of 5 files
+            # checked"), {valid} the list of valid files ("2 campaigns, 1 quiz bank").
+            summary = i18n.gettext(words, "✗ {errors} {place}; valid: {valid}.")
         out.print(
             summary.format(
                 errors=i18n.ngettext(words, "{n} error", "{n} errors", error_count).format(
                     n=error_count
                 ),
                 place=place,
-                warned=warned,
-                valid=valid_text,
+                warnings=warnings_text,
+                # Translators: what validate found valid when no file of any kind is.
+                valid=valid_text or i18n.pgettext(words, "valid files", "none"),
             ),
             markup=False,
             soft_wrap=True,
@@ -657,20 +664,28 @@ def validate(
             checked,
         )
         out.print(
-            summary.format(warnings=warnings_text, n=checked, valid=valid_text),
+            summary.format(
+                warnings=warnings_text,
+                n=checked,
+                valid=valid_text or i18n.pgettext(words, "valid files", "none"),
+            ),
             markup=False,
             soft_wrap=True,
         )
         raise typer.Exit(1)
-    # Translators: {warned} is "; 2 warnings" or nothing, {valid} the list of valid files.
-    summary = i18n.ngettext(
-        words,
-        "✓ {n} file checked, no error{warned}: {valid}.",
-        "✓ {n} files checked, no error{warned}: {valid}.",
-        checked,
-    )
+    # What was checked, then the verdict: the list of files in brackets, so that it is not
+    # read as the warnings' list.
+    files = i18n.ngettext(words, "{n} file checked", "{n} files checked", checked)
+    files = files.format(n=checked) + (f" ({valid_text})" if valid_text else "")
+    if warnings:
+        # Translators: {files} is "5 files checked (2 campaigns, 1 roster)", {warnings}
+        # "2 warnings".
+        summary = i18n.gettext(words, "✓ {files}: no errors, {warnings}.")
+    else:
+        # Translators: {files} is "5 files checked (2 campaigns, 1 roster)".
+        summary = i18n.gettext(words, "✓ {files}: no errors.")
     out.print(
-        summary.format(n=checked, warned=warned, valid=valid_text),
+        summary.format(files=files, warnings=warnings_text),
         markup=False,
         soft_wrap=True,
     )

@@ -165,7 +165,7 @@ def test_validate_checks_the_community_file(
     )
     assert result.exit_code == 0, result.output
     lines = result.output.strip().splitlines()
-    assert lines[-1] == "✓ 2 files checked, no error; 1 warning: 1 community file, 1 campaign."
+    assert lines[-1] == "✓ 2 files checked (1 community file, 1 campaign): no errors, 1 warning."
     # Managers and helpers named in the file count: no "nobody would be told" warning.
     assert not [line for line in lines if line.startswith("settings: warning")]
     assert (

@@ -70,7 +70,7 @@ def test_a_broken_date_no_longer_hides_the_other_errors_of_its_file(tmp_path: Pa
         f'{path}:17:10: step 2 (id welcome), field for: unknown audience "pilot" (did you mean '
         '"pilote"?); '
         "declare it under audiences:",
-        "✗ 3 errors in 1 of 1 file checked; valid: nothing.",
+        "✗ 3 errors in 1 of 1 file checked; valid: none.",
     ]
 
 
@@ -103,7 +103,7 @@ def test_a_milestone_without_a_time_is_a_warning(tmp_path: Path) -> None:
     assert lines == [
         f'{path}:5:11: warning: milestones.launch: "2027-03-02" has no time of day: what '
         "happens at launch goes out at 00:00 (write 2027-03-02 09:30)",
-        "✓ 1 file checked, no error; 1 warning: 1 campaign.",
+        "✓ 1 file checked (1 campaign): no errors, 1 warning.",
     ]
     code, lines = validate(str(path), "--strict")
     assert code == 1
@@ -159,7 +159,7 @@ def test_weekend_posts_are_warned_unless_the_step_moves_them(tmp_path: Path) -> 
         tmp_path, "moved.yaml", HEAD + "on_weekend: next_workday\n" + textwrap.dedent(teasers)
     )
     code, lines = validate(str(moved))
-    assert lines == ["✓ 1 file checked, no error: 1 campaign."]
+    assert lines == ["✓ 1 file checked (1 campaign): no errors."]
 
 
 ROSTER_CAMPAIGN = """\
@@ -205,7 +205,7 @@ def test_warnings_that_need_the_roster(tmp_path: Path) -> None:
         "(21:00-08:00) for 2 "
         "recipients: it waits until the end (first: 07:00 → 08:00 in Europe/Madrid); set "
         "quiet_hours: false on the step to send anyway",
-        "✓ 2 files checked, no error; 3 warnings: 1 campaign, 1 roster.",
+        "✓ 2 files checked (1 campaign, 1 roster): no errors, 3 warnings.",
     ]
 
 
@@ -268,7 +268,7 @@ def test_unmapped_channels_when_a_platform_is_configured(
         HEAD + "steps:\n  - id: a\n    at: launch\n    post: annonces\n    text: Hello\n",
     )
     code, lines = validate(str(path))  # no platform: names are fine (the console takes them)
-    assert lines == ["✓ 1 file checked, no error: 1 campaign."]
+    assert lines == ["✓ 1 file checked (1 campaign): no errors."]
     monkeypatch.setenv("SLACK_BOT_TOKEN", "xoxb-test")
     code, lines = validate(str(path))
     assert code == 0
@@ -279,7 +279,7 @@ def test_unmapped_channels_when_a_platform_is_configured(
     )
     monkeypatch.setenv("RALLYBOT_CHANNELS", "annonces=C0123ABCD")
     code, lines = validate(str(path))
-    assert lines[-1] == "✓ 1 file checked, no error: 1 campaign."
+    assert lines[-1] == "✓ 1 file checked (1 campaign): no errors."
     assert not [line for line in lines if "warning" in line]
 
 
@@ -437,5 +437,48 @@ def test_file_level_errors_are_in_the_readers_language(tmp_path: Path) -> None:
         "..., steps: ...), no una lista",
         f"{tmp_path}/open.yaml:4:5: error de sintaxis YAML: un mapa entre {{ }} no está cerrado "
         "(añada la } que falta)",
-        "✗ 5 errores en 4 de 4 archivos comprobados; válidos: nada.",
+        "✗ 5 errores en 4 de 4 archivos comprobados; válidos: ninguno.",
     ]
+
+
+@pytest.mark.parametrize(
+    ("locale", "passed", "failed"),
+    [
+        (
+            "fr",
+            "✓ 1 fichier vérifié (1 campagne) : aucune erreur, 1 avertissement.",
+            "✗ 2 erreurs dans 1 des 2 fichiers vérifiés, 1 avertissement ; valides : 1 campagne.",
+        ),
+        (
+            "en",
+            "✓ 1 file checked (1 campaign): no errors, 1 warning.",
+            "✗ 2 errors in 1 of 2 files checked, 1 warning; valid: 1 campaign.",
+        ),
+        (
+            "es",
+            "✓ 1 archivo comprobado (1 campaña): sin errores, 1 aviso.",
+            "✗ 2 errores en 1 de 2 archivos comprobados, 1 aviso; válidos: 1 campaña.",
+        ),
+        (
+            "de",
+            "✓ 1 Datei geprüft (1 Kampagne): keine Fehler, 1 Warnung.",
+            "✗ 2 Fehler in 1 von 2 geprüften Dateien, 1 Warnung; gültig: 1 Kampagne.",
+        ),
+    ],
+)
+def test_the_summary_reads_as_one_sentence_of_the_readers_language(
+    tmp_path: Path, locale: str, passed: str, failed: str
+) -> None:
+    """The files checked, then the verdict: the list of files is not read as the warnings'
+    list, and each language puts its own punctuation (French spaces before ; and :)."""
+    path = write(
+        tmp_path,
+        "c.yaml",
+        HEAD.replace("2027-03-02 09:30", "2027-03-02")
+        + "steps:\n  - id: ceo\n    at: launch\n    post: annonces\n    text: Welcome\n",
+    )
+    code, lines = validate_in(locale, str(path))
+    assert (code, lines[-1]) == (0, passed)
+    write(tmp_path, "broken.yaml", "id: a\nid: b\ntitle: T\nsteps: []\n")  # 2 errors
+    code, lines = validate_in(locale, str(tmp_path))
+    assert (code, lines[-1]) == (1, failed)
