@@ -2280,6 +2280,8 @@ def report(
 
 def main() -> None:
     """Console-script entry point."""
+    global _locale
+    _locale = None  # an earlier run in this process (tests) leaves its --locale behind
     try:
         app()
     except (ImportError, MissingExtraError) as exc:
