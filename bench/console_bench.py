@@ -10,9 +10,9 @@ deliveries: ten direct-message steps to every member over twelve weeks (1,000,00
 Each page is asked ``--repeat`` times through the console app in process (httpx over ASGI,
 signed in as a community manager): p50 and p95 in milliseconds. The timeline's cases: the
 first page, its API (first page, a page from the middle, waiting messages only, a time-zone
-filter), the waiting-only HTML page, and the month calendar (October 2026: 443,200 rows)
-unfiltered, for one campaign, and waiting only. The baselines, in the same
-run on the same database:
+filter, a language filter from the first page and from the middle), the waiting-only HTML
+page, and the month calendar (October 2026: 443,200 rows) unfiltered, for one campaign, and
+waiting only. The baselines, in the same run on the same database:
 
 - the timeline's own query (:meth:`TimelineSource.page`, no HTTP, no HTML): the page's p95
   over the query's shows what the web layer adds; for the calendar, the month's day counts
@@ -216,6 +216,12 @@ async def bench(
                 ("timeline_api_deep", lambda: get("/api/timeline", cursor=deep)),
                 ("timeline_api_pending", lambda: get("/api/timeline", status="pending")),
                 ("timeline_api_zone", lambda: get("/api/timeline", zone="UTC")),
+                # Sent rows are filtered on the language kept with their message.
+                ("timeline_api_language", lambda: get("/api/timeline", locale="fr")),
+                (
+                    "timeline_api_language_deep",
+                    lambda: get("/api/timeline", locale="fr", cursor=deep),
+                ),
                 ("timeline_page_pending", lambda: get("/timeline", status="pending")),
                 ("timeline_calendar", lambda: get("/timeline", view="calendar", month="2026-10")),
                 (
