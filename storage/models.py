@@ -211,6 +211,9 @@ class Delivery(SQLModel, table=True):
         # The console's timeline pages through every delivery in time order (keyset).
         sa.Index("ix_delivery_due_id", "due_at", "id"),
         sa.Index("ix_delivery_platform_message", "platform_message_id"),
+        # The timeline's language filter, a page at a time in time order (a language few
+        # messages are written in is a range of this index, not a read of every message).
+        sa.Index("ix_delivery_locale_due", "locale", "due_at", "id"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -222,6 +225,9 @@ class Delivery(SQLModel, table=True):
     grace_until: datetime = Field(sa_type=UTCDateTime)
     status: str = Field(default=DeliveryStatus.pending.value, max_length=16)
     payload: dict[str, Any] = Field(default_factory=dict, sa_type=sa.JSON)
+    # The language the message is written in (its payload's ``message.metadata.locale``, kept
+    # apart by :func:`storage.outbox.insert_deliveries` so that it can be indexed).
+    locale: str | None = Field(default=None, max_length=35)
     content_hash: str = Field(default="", max_length=64)
     attempts: int = 0
     claimed_by: str | None = Field(default=None, max_length=80)

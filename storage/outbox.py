@@ -92,10 +92,24 @@ def affected(result: sa.Result[Any]) -> int:
     return max(int(getattr(result, "rowcount", 0) or 0), 0)
 
 
+def message_locale(payload: Any) -> str | None:
+    """The language a payload's message says it is written in (``message.metadata.locale``),
+    None when it does not say."""
+    message = payload.get("message") if isinstance(payload, dict) else None
+    metadata = message.get("metadata") if isinstance(message, dict) else None
+    locale = metadata.get("locale") if isinstance(metadata, dict) else None
+    return locale if isinstance(locale, str) and 0 < len(locale) <= 35 else None
+
+
 async def insert_deliveries(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> int:
-    """Insert rows, ignoring any whose key already exists; returns how many were new."""
+    """Insert rows, ignoring any whose key already exists; returns how many were new. Each
+    row's ``locale`` is read from its payload when not given (see :func:`message_locale`)."""
     if not rows:
         return 0
+    rows = [
+        row if "locale" in row else {**row, "locale": message_locale(row.get("payload"))}
+        for row in rows
+    ]
     added = 0
     for offset in range(0, len(rows), _BATCH):
         chunk = rows[offset : offset + _BATCH]

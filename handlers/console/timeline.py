@@ -78,6 +78,7 @@ _ENTRY_COLUMNS = (
     D.due_at,
     D.status,
     D.payload,
+    D.locale,
     D.reason,
 )
 _D2 = table_of(Delivery).alias("first_of_status")
@@ -203,14 +204,6 @@ def _kind(campaign: Campaign | None, step_id: str, recipient: str) -> str:
     return "dm" if recipient.startswith("member:") else "post"
 
 
-def _sent_locale(payload: Mapping[str, Any]) -> str:
-    """The language ``payload``'s message was written in ("" when it does not say)."""
-    message = payload.get("message")
-    metadata = message.get("metadata") if isinstance(message, dict) else None
-    locale = metadata.get("locale") if isinstance(metadata, dict) else None
-    return locale if isinstance(locale, str) else ""
-
-
 _MENTION = re.compile(r"<@([^>|]+)(?:\|[^>]*)?>")
 
 
@@ -300,12 +293,11 @@ class TimelineSource:
             # does not say, the member's, or the campaign's (its file's ``locale``) for a
             # member without one and for channel posts.
             same = [cid for cid in self.campaigns if self._campaign_locale(cid) == filters.locale]
-            sent = D.payload[("message", "metadata", "locale")].as_string()  # as the plan kept it
             where.append(
                 sa.or_(
-                    sent == filters.locale,
+                    D.locale == filters.locale,  # as written (kept from the message's payload)
                     sa.and_(
-                        sent.is_(None),
+                        D.locale.is_(None),
                         sa.or_(
                             D.recipient.in_(
                                 sa.select(member_key).where(M.locale == filters.locale)
@@ -356,7 +348,7 @@ class TimelineSource:
             zone = self._campaign_zone(row.campaign_id)
             locale = self._campaign_locale(row.campaign_id)
             target = "#" + row.recipient.removeprefix("channel:")
-        locale = _sent_locale(row.payload) or locale
+        locale = row.locale or locale  # as written, when the row says (see the filter)
         return Entry(
             id=f"d{row.id}",
             source="outbox",

@@ -269,3 +269,49 @@ def test_inbound_rows_written_before_0027_lose_their_raw_ids_and_precise_times(
         (1, "", "", "", hour, hour),  # closed: nothing but the hours
         (2, "form_submitted", "slack:U1", "{}", hour, None),  # still open: kept to handle it
     ]
+
+
+def test_deliveries_written_before_0030_get_the_language_of_their_message(db_url: str) -> None:
+    """0030 keeps each message's language (its payload's ``message.metadata.locale``) in a
+    column the timeline's language filter reads from an index; a payload that says none, or
+    says it with something other than a short text, leaves it empty."""
+    when = datetime(2026, 11, 1, 9)
+    payloads = [
+        '{"message": {"text": "Bonjour", "metadata": {"locale": "fr"}}}',
+        '{"message": {"text": "Hello", "metadata": {"locale": "en"}}}',
+        '{"message": {"text": "no language"}}',
+        '{"message": "not an object"}',
+        '{"message": {"metadata": {"locale": 42}}}',
+        "{}",
+    ]
+    try:
+        downgrade(db_url, "0029")
+        _run_sql(
+            db_url,
+            [
+                (
+                    "INSERT INTO delivery (id, campaign_id, step_id, recipient, occurrence,"
+                    " due_at, grace_until, status, payload, content_hash, attempts,"
+                    " created_at, updated_at)"
+                    " VALUES (:i, 'c', :s, 'member:1', 'once', :t, :t, 'pending', :p, '', 0,"
+                    " :t, :t)",
+                    [
+                        {"i": i, "s": f"s{i}", "t": when, "p": payload}
+                        for i, payload in enumerate(payloads, start=1)
+                    ],
+                )
+            ],
+        )
+        upgrade(db_url)
+        [kept] = _run_sql(db_url, [("SELECT id, locale FROM delivery ORDER BY id", {})])
+    finally:
+        upgrade(db_url)  # leave the shared PostgreSQL database at head whatever happened
+        _run_sql(db_url, [("DELETE FROM delivery", {}), ("DELETE FROM delivery_hour", {})])
+    assert [tuple(row) for row in kept] == [
+        (1, "fr"),
+        (2, "en"),
+        (3, None),
+        (4, None),
+        (5, None),
+        (6, None),
+    ]
