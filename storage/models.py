@@ -226,8 +226,10 @@ class Delivery(SQLModel, table=True):
     status: str = Field(default=DeliveryStatus.pending.value, max_length=16)
     payload: dict[str, Any] = Field(default_factory=dict, sa_type=sa.JSON)
     # The language the message is written in (its payload's ``message.metadata.locale``, kept
-    # apart by :func:`storage.outbox.insert_deliveries` so that it can be indexed).
-    locale: str | None = Field(default=None, max_length=35)
+    # apart by :func:`storage.outbox.insert_deliveries` so that it can be indexed); "" when
+    # the message does not say (not NULL: the timeline reads "" as one range of the index,
+    # as it reads a language).
+    locale: str = Field(default="", max_length=35, sa_column_kwargs={"server_default": ""})
     content_hash: str = Field(default="", max_length=64)
     attempts: int = 0
     claimed_by: str | None = Field(default=None, max_length=80)

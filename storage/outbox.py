@@ -92,13 +92,13 @@ def affected(result: sa.Result[Any]) -> int:
     return max(int(getattr(result, "rowcount", 0) or 0), 0)
 
 
-def message_locale(payload: Any) -> str | None:
+def message_locale(payload: Any) -> str:
     """The language a payload's message says it is written in (``message.metadata.locale``),
-    None when it does not say."""
+    "" when it does not say."""
     message = payload.get("message") if isinstance(payload, dict) else None
     metadata = message.get("metadata") if isinstance(message, dict) else None
     locale = metadata.get("locale") if isinstance(metadata, dict) else None
-    return locale if isinstance(locale, str) and 0 < len(locale) <= 35 else None
+    return locale if isinstance(locale, str) and 0 < len(locale) <= 35 else ""
 
 
 async def insert_deliveries(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> int:

@@ -18,6 +18,8 @@ from __future__ import annotations
 
 import base64
 import binascii
+import heapq
+import itertools
 import json
 import re
 from collections import defaultdict
@@ -288,34 +290,40 @@ class TimelineSource:
                 )
             )
         if filters.locale:
-            # The language the message was written in (kept with it: a German reader of a
-            # campaign written in French and English got one of those); for a message that
-            # does not say, the member's, or the campaign's (its file's ``locale``) for a
-            # member without one and for channel posts.
-            same = [cid for cid in self.campaigns if self._campaign_locale(cid) == filters.locale]
             where.append(
                 sa.or_(
-                    D.locale == filters.locale,  # as written (kept from the message's payload)
-                    sa.and_(
-                        D.locale.is_(None),
-                        sa.or_(
-                            D.recipient.in_(
-                                sa.select(member_key).where(M.locale == filters.locale)
-                            ),
-                            sa.and_(
-                                D.campaign_id.in_(same),
-                                sa.or_(
-                                    D.recipient.like("channel:%"),
-                                    D.recipient.in_(
-                                        sa.select(member_key).where(M.locale.is_(None))
-                                    ),
-                                ),
-                            ),
-                        ),
-                    ),
+                    *(
+                        sa.and_(D.locale == kept, extra)
+                        for kept, extra in self._language_branches(filters.locale)
+                    )
                 )
             )
         return where
+
+    def _language_branches(self, locale: str) -> list[tuple[str, sa.ColumnElement[bool]]]:
+        """The rows in ``locale``, as two ranges of the (locale, due_at, id) index, each a kept
+        language and a further condition: the language the message was written in (kept with
+        it: a German reader of a campaign written in French and English got one of those);
+        for a message that does not say (""), the member's, or the campaign's (its file's
+        ``locale``) for a member without one and for channel posts."""
+        same = [cid for cid in self.campaigns if self._campaign_locale(cid) == locale]
+        member_key = sa.literal("member:") + sa.cast(M.id, sa.String)
+        return [
+            (locale, sa.true()),
+            (
+                "",
+                sa.or_(
+                    D.recipient.in_(sa.select(member_key).where(M.locale == locale)),
+                    sa.and_(
+                        D.campaign_id.in_(same),
+                        sa.or_(
+                            D.recipient.like("channel:%"),
+                            D.recipient.in_(sa.select(member_key).where(M.locale.is_(None))),
+                        ),
+                    ),
+                ),
+            ),
+        ]
 
     def _audience_condition(
         self, audience: str, campaign_id: sa.ColumnElement[str], step_id: sa.ColumnElement[str]
@@ -370,10 +378,47 @@ class TimelineSource:
     async def _outbox_page(
         self, filters: Filters, after: tuple[datetime, int, str] | None, limit: int
     ) -> list[Entry]:
+        if filters.locale:
+            # One page of each branch, merged: an OR of the two made the databases read every
+            # row in time order when few rows are in that language (0.6 s at a million).
+            plain = replace(filters, locale=None)
+            rows = heapq.merge(
+                *[
+                    await self._outbox_rows(plain, branch, after, limit)
+                    for branch in self._language_branches(filters.locale)
+                ],
+                key=lambda row: (row.due_at, row.id),
+            )
+            page = list(itertools.islice(rows, limit))
+        else:
+            page = await self._outbox_rows(filters, None, after, limit)
+        members = await self._members([r.recipient for r in page])
+        return [self._outbox_entry(r, members.get(r.recipient)) for r in page]
+
+    async def _outbox_rows(
+        self,
+        filters: Filters,
+        branch: tuple[str, sa.ColumnElement[bool]] | None,
+        after: tuple[datetime, int, str] | None,
+        limit: int,
+    ) -> list[Any]:
         query = sa.select(*_ENTRY_COLUMNS).where(*self._outbox_conditions(filters))
+        if branch is not None:
+            kept, extra = branch
+            query = query.where(D.locale == kept, extra)
         if after is not None:
             due, rank, tiebreak = after
-            if rank == 0:
+            if rank == 0 and branch is not None:
+                # With the language in the row value, the databases read one range of the
+                # (locale, due_at, id) index; with (due_at, id) alone SQLite read the rest of
+                # the (due_at, id) index, every language (90 ms from the middle of a million).
+                query = query.where(
+                    D.locale == branch[0],
+                    D.due_at >= due,
+                    sa.tuple_(D.locale, D.due_at, D.id)
+                    > sa.tuple_(sa.literal(branch[0]), due, int(tiebreak)),
+                )
+            elif rank == 0:
                 # A row-value comparison: both databases read it as one range of the
                 # (due_at, id) index, where an OR of two conditions scans from the start.
                 query = query.where(
@@ -383,9 +428,7 @@ class TimelineSource:
                 query = query.where(D.due_at > due)
         query = query.order_by(D.due_at, D.id).limit(limit)
         async with self.db.session() as session:
-            rows = list((await session.execute(query)).all())
-        members = await self._members([r.recipient for r in rows])
-        return [self._outbox_entry(r, members.get(r.recipient)) for r in rows]
+            return list((await session.execute(query)).all())
 
     # ---- the plan ------------------------------------------------------------------------
 

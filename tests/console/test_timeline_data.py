@@ -137,6 +137,35 @@ async def test_outbox_filters_reach_members_rows(db: Database, tmp_path: Path) -
     assert sorted(e.target for e in pilote) == ["M1", "M2"]
 
 
+async def test_a_language_pages_through_rows_that_say_it_and_rows_that_do_not(
+    db: Database, tmp_path: Path
+) -> None:
+    """The language filter reads two index ranges (rows that keep their language, rows whose
+    message did not say, read by their reader's) and merges them: pages of any size give the
+    same rows, once each, in time order."""
+    bot, clock = await launch_world(db, tmp_path)
+    for day in (1, 3):
+        for utc_hour in (9, 15):
+            clock.set(datetime(2027, 3, 2 + day, utc_hour, 1, tzinfo=UTC))
+            await bot.plan_tick()
+            await bot.dispatch_tick(drain=True)
+    async with db.session() as session:  # the invites' messages did not say their language
+        table = sa.inspect(Delivery).local_table
+        await session.execute(sa.update(table).where(table.c.step_id == "invite").values(locale=""))
+    source = _source(bot)
+    now = clock.now()
+    whole = await _all(source, Filters(locale="en", status="sent"), now, 100)
+    # M2 has no language (the campaign's, en) and M1 is French: M2's invite comes from the
+    # second range; the recaps and the channel posts say English themselves.
+    assert ("invite", "M2") in {(e.step, e.target) for e in whole}
+    assert ("invite", "M1") not in {(e.step, e.target) for e in whole}
+    assert {e.step for e in whole} >= {"invite", "recap"}
+    assert [e.due_utc for e in whole] == sorted(e.due_utc for e in whole)
+    for size in (1, 2, 3):
+        paged = await _all(source, Filters(locale="en", status="sent"), now, size)
+        assert [e.id for e in paged] == [e.id for e in whole]
+
+
 async def test_a_row_is_in_the_language_of_the_text_the_member_gets(
     db: Database, tmp_path: Path
 ) -> None:

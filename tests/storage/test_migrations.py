@@ -310,8 +310,8 @@ def test_deliveries_written_before_0030_get_the_language_of_their_message(db_url
     assert [tuple(row) for row in kept] == [
         (1, "fr"),
         (2, "en"),
-        (3, None),
-        (4, None),
-        (5, None),
-        (6, None),
+        (3, ""),
+        (4, ""),
+        (5, ""),
+        (6, ""),
     ]

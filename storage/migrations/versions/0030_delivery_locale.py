@@ -27,7 +27,10 @@ depends_on: str | Sequence[str] | None = None
 
 def upgrade() -> None:
     """Upgrade schema."""
-    op.add_column("delivery", sa.Column("locale", sa.String(length=35), nullable=True))
+    op.add_column(
+        "delivery",
+        sa.Column("locale", sa.String(length=35), nullable=False, server_default=""),
+    )
     # Only a text (a hand-edited payload could hold anything) of the column's length.
     if op.get_bind().dialect.name == "postgresql":
         read = "payload -> 'message' -> 'metadata' ->> 'locale'"
