@@ -158,6 +158,9 @@ class Kernel:
         # (see bot/inbox.py, storage/journal.py).
         self._claims: GroupCommit[Event, int | None] = GroupCommit(self._record_batch)
         self._handler_slots = asyncio.Semaphore(HANDLER_CONCURRENCY)
+        self.community_warnings = True
+        """Whether finding the community file's people logs those not found: off while a
+        start still has rosters to import (they may bring them; see :mod:`bot.runner`)."""
         self.inbox = Inbox(
             self._handle_recorded,
             workers=HANDLER_CONCURRENCY,
@@ -259,8 +262,19 @@ class Kernel:
             return
         platform = self.adapter.platform
         members = members_by_email(self.db, platform)
-        resolved = await resolve_community(self._community, self.adapter, platform, members=members)
+        resolved = await resolve_community(
+            self._community,
+            self.adapter,
+            platform,
+            members=members,
+            warn=self.community_warnings,
+        )
         self.settings = overlay_community(self.base_settings, resolved)
+
+    async def resolve_community(self) -> None:
+        """Find the community file's people again (after the rosters a start imports), and say
+        who is still not found."""
+        await self._resolve_community()
 
     async def reload(self) -> ReloadReport:
         """Read the campaign files again and bring the outbox in line with them.

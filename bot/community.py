@@ -80,12 +80,19 @@ class ResolvedCommunity:
 
 
 async def resolve(
-    community: Community, adapter: Any, platform: str, *, members: Lookup | None = None
+    community: Community,
+    adapter: Any,
+    platform: str,
+    *,
+    members: Lookup | None = None,
+    warn: bool = True,
 ) -> ResolvedCommunity:
     """Find each person of the file on the platform: ``platform:id`` as written, an email
     through the adapter's ``lookup_by_email`` (Slack) or, on a platform without one (the
     console, Discord), through ``members`` (the members a roster brought with that e-mail,
-    see :func:`members_by_email`), a ``@handle`` through its ``lookup_member`` (Discord)."""
+    see :func:`members_by_email`), a ``@handle`` through its ``lookup_member`` (Discord).
+    ``warn``: log the people not found (off while a roster that may bring them is still to
+    be read)."""
     result = ResolvedCommunity(community, platform)
     by_email: Lookup | None = getattr(adapter, "lookup_by_email", None) or members
     by_name: Lookup | None = getattr(adapter, "lookup_member", None)
@@ -108,7 +115,7 @@ async def resolve(
             result.ids[person] = f"{platform}:{found}"
         else:
             result.unresolved.append(person)
-    for person in result.unresolved:
+    for person in result.unresolved if warn else ():
         # The person's words are the community manager's own file, not a member's message.
         log.warning(
             "community file %s: %s is not a %s account; nobody is named in their place",

@@ -241,6 +241,10 @@ async def run_bot(
         worker_id=worker.worker_id,
         local_admins=local_admins,
     )
+    # The people of the community file may come with the rosters imported below: who is not
+    # found is said once they are in (the console's members all come from rosters).
+    rosters_follow = roster is not None or platform == "console"
+    bot.community_warnings = not rosters_follow
     report = await bot.reload()
     for error in report.errors:
         log.error("%s", error)
@@ -262,6 +266,9 @@ async def run_bot(
         await bot.import_roster(entries, platform)
     elif platform == "console":
         await _import_campaign_rosters(bot)
+    if rosters_follow:
+        bot.community_warnings = True
+        await bot.resolve_community()
     try:
         await bot.start_adapter()
     except BaseException:

@@ -3,6 +3,7 @@ person names them, laid over the settings at run time."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import textwrap
 from datetime import UTC, datetime
@@ -259,3 +260,47 @@ def test_the_community_file_says_how_roster_dates_read(
     )
     assert imported.exit_code == 0, imported.output
     assert "dates day-first" in imported.output
+
+
+def test_a_console_start_names_only_the_people_its_rosters_do_not_bring(
+    tmp_path: Path,
+) -> None:
+    """On the console platform the members come from the campaigns' rosters, imported after
+    the files are read: the community file's people are looked for again then, and only
+    those still missing are named (the shipped example's manager, helpers and buddies were
+    all said "not a console account" at each start, although they were found a moment later)."""
+    from rallybot.bot.runner import run_bot
+
+    examples = Path(__file__).resolve().parents[1] / "campaigns" / "examples" / "fr"
+    folder = tmp_path / "fr"
+    folder.mkdir()
+    for source in examples.iterdir():
+        if source.is_file():
+            (folder / source.name).write_bytes(source.read_bytes())
+    # A helper the roster does not bring (their row taken out): they alone are named, once.
+    roster = (examples / "pilote.csv").read_text(encoding="utf-8").splitlines(keepends=True)
+    (folder / "pilote.csv").write_text(
+        "".join(line for line in roster if not line.startswith("aide2,")), encoding="utf-8"
+    )
+    settings = Settings(_env_file=None, database_url=f"sqlite:///{tmp_path / 'bot.db'}")
+    # On the logger itself: the run sets the root logger's handlers anew.
+    records: list[logging.LogRecord] = []
+    catch = logging.Handler(logging.WARNING)
+    catch.emit = records.append  # type: ignore[method-assign]
+    logging.getLogger("rallybot.community").addHandler(catch)
+    try:
+        code = asyncio.run(
+            run_bot(
+                settings,
+                platform="console",
+                campaign_paths=[folder],
+                watch=False,
+                interactive=False,
+                stop_after=0.3,
+            )
+        )
+    finally:
+        logging.getLogger("rallybot.community").removeHandler(catch)
+    assert code == 0
+    named = [r.getMessage() for r in records if "nobody is named" in r.getMessage()]
+    assert len(named) == 1 and "aide2@example.com is not a console account" in named[0]
