@@ -13,11 +13,11 @@ from datetime import date, datetime
 
 from babel.core import Locale, UnknownLocaleError
 from babel.dates import format_datetime, format_skeleton
-from babel.numbers import format_decimal, format_percent
+from babel.numbers import format_decimal, format_percent, get_decimal_symbol
 
 from rallybot.campaigns.dates import first_of_month
 
-__all__ = ["babel_locale", "day", "moment", "number", "percent", "weekday_iso"]
+__all__ = ["babel_locale", "day", "decimal_symbol", "moment", "number", "percent", "weekday_iso"]
 
 
 @functools.cache
@@ -28,6 +28,12 @@ def babel_locale(locale: str | None) -> Locale:
         return Locale.parse((locale or "en").strip().replace("-", "_"))
     except (UnknownLocaleError, ValueError, TypeError):
         return Locale("en")
+
+
+def decimal_symbol(locale: str | None) -> str:
+    """The locale's decimal symbol ("," in French); "." when it is not a single comma or dot."""
+    symbol = get_decimal_symbol(babel_locale(locale))
+    return symbol if symbol in {",", "."} else "."
 
 
 def number(locale: str | None, value: float, digits: int = 0) -> str:

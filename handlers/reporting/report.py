@@ -568,7 +568,8 @@ def render_tables(
 # A spreadsheet reads a cell starting with one of these as a formula (OWASP "CSV injection";
 # the full-width forms are folded to them by some spreadsheets).
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\n", "＝", "＋", "－", "＠")
-_NUMBER = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?")
+# A number as written for a reader too: a decimal comma, a percent sign ("-12,5", "90%").
+_NUMBER = re.compile(r"[+-]?(?:\d+(?:[.,]\d*)?|[.,]\d+)(?:[eE][+-]?\d+)?%?")
 
 
 def csv_cell(value: object) -> object:
@@ -579,11 +580,48 @@ def csv_cell(value: object) -> object:
     return value
 
 
-def _write(path: Path, header: Sequence[str], rows: Sequence[Sequence[object]]) -> Path:
+@dataclass(frozen=True, slots=True)
+class CsvDialect:
+    """How a CSV file is written: ``decimal`` in numbers, ``delimiter`` between cells,
+    ``encoding`` of the bytes, ``percent``: shares as percentages ("90%") instead of 0-1."""
+
+    decimal: str = "."
+    delimiter: str = ","
+    encoding: str = "utf-8"
+    percent: bool = False
+
+
+RAW = CsvDialect()
+"""The files for scripts (``--csv-headers ids``): UTF-8, commas, decimal points, shares 0-1."""
+
+
+def csv_dialect(locale: str | None) -> CsvDialect:
+    """What a spreadsheet in ``locale`` opens as columns and numbers without an import
+    dialog: UTF-8 with a byte-order mark (else Excel reads the bytes in the system's code
+    page), shares as percentages, and where the language writes a decimal comma, that comma
+    in numbers and ``;`` between cells (Excel's list separator there). :data:`RAW` without
+    ``locale``."""
+    if locale is None:
+        return RAW
+    decimal = formats.decimal_symbol(locale)
+    return CsvDialect(
+        decimal=decimal,
+        delimiter=";" if decimal == "," else ",",
+        encoding="utf-8-sig",
+        percent=True,
+    )
+
+
+def _write(
+    path: Path,
+    header: Sequence[str],
+    rows: Sequence[Sequence[object]],
+    dialect: CsvDialect = RAW,
+) -> Path:
     # Cohort, team and challenge names come from rosters and campaign files: every cell is
     # neutralised, the whole quoted where the CSV syntax needs it.
-    with path.open("w", newline="", encoding="utf-8") as handle:
-        writer = csv.writer(handle)
+    with path.open("w", newline="", encoding=dialect.encoding) as handle:
+        writer = csv.writer(handle, delimiter=dialect.delimiter)
         writer.writerow([csv_cell(cell) for cell in header])
         writer.writerows([csv_cell(cell) for cell in row] for row in rows)
     return path
@@ -594,7 +632,9 @@ def _opt(value: float | None, digits: int = 4) -> str:
 
 
 def _rounds_table(
-    rounds: Sequence[ind.SurveyRound], survey_name: Callable[[str], str] = str
+    rounds: Sequence[ind.SurveyRound],
+    survey_name: Callable[[str], str] = str,
+    opt: Callable[[float | None], str] = _opt,
 ) -> tuple[list[str], list[list[object]]]:
     """The rounds of recurring surveys, oldest first per survey, with the change of the mean
     rating and NPS since the survey's previous round (the trend); empty cells where a round
@@ -617,10 +657,10 @@ def _rounds_table(
                 survey_name(r.survey),
                 r.round,
                 r.responses,
-                _opt(r.mean_rating),
-                _opt(r.nps),
-                _opt(_change(before.mean_rating if before else None, r.mean_rating)),
-                _opt(_change(before.nps if before else None, r.nps)),
+                opt(r.mean_rating),
+                opt(r.nps),
+                opt(_change(before.mean_rating if before else None, r.mean_rating)),
+                opt(_change(before.nps if before else None, r.nps)),
             ]
         )
         previous[r.survey] = r
@@ -747,7 +787,10 @@ def write_csv(
 ) -> list[Path]:
     """One CSV file per table (numbers as numbers: shares from 0 to 1, durations in hours).
 
-    With ``locale`` (what a person opens in a spreadsheet), the column names and the words in
+    With ``locale`` (what a person opens in a spreadsheet), the file is what a spreadsheet in
+    that language opens (:func:`csv_dialect`: UTF-8 with a byte-order mark, shares as
+    percentages, decimal commas and ``;`` where the language writes a decimal comma), the
+    column names and the words in
     cells (stages, "all", the summary's indicators, yes/no, which send) are in its language,
     challenges, surveys, campaigns and posts named by their ``titles``, and times are in the
     time zone ``zone`` (UTC when None), as ``2026-11-09 10:00``, the zone in the column's
@@ -755,6 +798,7 @@ def write_csv(
     values: ids in cells, times in UTC as ISO 8601, ``True``/``False``, the bot's own marks."""
     folder.mkdir(parents=True, exist_ok=True)
     paths: list[Path] = []
+    dialect = csv_dialect(locale)
     # A script joins on ids: they stay without a locale; a reader gets the titles.
     named = titles if titles is not None and locale is not None else Titles()
     where = ZoneInfo(zone) if zone else UTC
@@ -771,7 +815,17 @@ def write_csv(
     def put(name: str, header: Sequence[str], rows: Sequence[Sequence[object]]) -> None:
         # ``header``: ids; cohorts named by the data pass through as they are
         shown = [word(h) if h in _COLUMN_WORDS or h == "all" else group(h) for h in header]
-        paths.append(_write(folder / f"{name}.csv", shown, rows))
+        paths.append(_write(folder / f"{name}.csv", shown, rows, dialect))
+
+    def dec(value: float | None, digits: int = 4) -> str:
+        # a reader's spreadsheet reads numbers with its language's decimal symbol
+        return _opt(value, digits).replace(".", dialect.decimal)
+
+    def share(value: float | None) -> str:
+        # "90%" is a number formatted as a percentage to a spreadsheet; 0.9 reads as a fraction
+        if value is None or not dialect.percent:
+            return dec(value)
+        return dec(value * 100, 2) + "%"
 
     def stage(name: str) -> str:
         return name if locale is None else stage_name(name, locale)
@@ -805,13 +859,13 @@ def write_csv(
     for name, funnel in [("all", data.funnel), *data.funnel_by_cohort.items()]:
         cohort = word("all") if name == "all" else group(name)
         funnel_rows += [
-            [cohort, stage(s.name), s.count, _opt(s.of_invited), _opt(s.of_previous)]
+            [cohort, stage(s.name), s.count, share(s.of_invited), share(s.of_previous)]
             for s in funnel.stages
         ]
         # not a stage: invited members whose start date is still to come (not joined)
         invited = funnel.count("invited")
-        share = funnel.later / invited if invited else None
-        funnel_rows.append([cohort, stage(LATER), funnel.later, _opt(share), ""])
+        later = funnel.later / invited if invited else None
+        funnel_rows.append([cohort, stage(LATER), funnel.later, share(later), ""])
     put("funnel", ["cohort", "stage", "members", "of_invited", "of_previous"], funnel_rows)
     cohorts = list(data.weekly_active_by_cohort)
     put(
@@ -853,7 +907,7 @@ def write_csv(
                 p.reached,
                 p.audience,
                 yes_no(p.audience_from_channel),
-                _opt(p.rate),
+                share(p.rate),
             ]
             for p in data.reach
         ],
@@ -866,7 +920,7 @@ def write_csv(
                 named.challenge(c.challenge, locale),
                 c.participants,
                 c.completed_members,
-                _opt(c.completion),
+                share(c.completion),
                 c.completed_teams,
             ]
             for c in data.challenges
@@ -877,19 +931,19 @@ def write_csv(
         "satisfaction_weekly",
         ["week", "ratings", "mean_rating", "nps_answers", "nps"],
         [
-            [f"{r.week:%Y-%m-%d}", r.n, _opt(r.value), n.n, _opt(n.value)]
+            [f"{r.week:%Y-%m-%d}", r.n, dec(r.value), n.n, dec(n.value)]
             for r, n in zip(s.weekly_rating, s.weekly_nps, strict=True)
         ],
     )
     put(
         "survey_rounds",
-        *_rounds_table(data.survey_rounds, lambda key: named.survey(key, locale)),
+        *_rounds_table(data.survey_rounds, lambda key: named.survey(key, locale), dec),
     )
     h = data.help
     put(
         "help_weekly",
         ["week", "answered", "median_first_response_hours"],
-        [[f"{w.week:%Y-%m-%d}", w.n, _opt(w.value)] for w in h.weekly_first_response],
+        [[f"{w.week:%Y-%m-%d}", w.n, dec(w.value)] for w in h.weekly_first_response],
     )
     p = data.points
     put(
@@ -929,7 +983,7 @@ def write_csv(
     q = data.quiz
 
     def hours(value: timedelta | None) -> str:
-        return "" if value is None else _opt(value.total_seconds() / 3600)
+        return "" if value is None else dec(value.total_seconds() / 3600)
 
     summary: list[list[object]] = [
         ["scope", data.scope.label() if locale is None else data.scope.title(locale)],
@@ -939,16 +993,16 @@ def write_csv(
         ["managers_not_counted", data.not_counted],
         ["active_members", data.active_members],
         ["quiz_participants", q.participants],
-        ["quiz_participation", _opt(q.participation)],
+        ["quiz_participation", share(q.participation)],
         ["quiz_answers", q.answers],
         ["quiz_correct", q.correct],
-        ["quiz_accuracy", _opt(q.accuracy)],
-        ["quiz_mean_score", _opt(q.mean_score)],
+        ["quiz_accuracy", share(q.accuracy)],
+        ["quiz_mean_score", share(q.mean_score)],
         ["satisfaction_hidden", yes_no(s.hidden)],
         ["ratings", s.ratings],
-        ["mean_rating", _opt(s.mean_rating)],
+        ["mean_rating", dec(s.mean_rating)],
         ["nps_answers", s.nps_answers],
-        ["nps", _opt(s.nps)],
+        ["nps", dec(s.nps)],
         ["survey_responses", s.responses],
         ["help_tickets", h.tickets],
         ["help_answered", h.answered],
@@ -958,9 +1012,9 @@ def write_csv(
         ["points_members", p.members],
         ["points_with_points", p.with_points],
         ["points_total", p.total],
-        ["points_mean", _opt(p.mean)],
-        ["points_median", _opt(p.median)],
-        ["points_p90", _opt(p.p90)],
+        ["points_mean", dec(p.mean)],
+        ["points_median", dec(p.median)],
+        ["points_p90", dec(p.p90)],
         ["points_max", "" if p.max is None else p.max],
         ["kudos_given", k.given],
         ["kudos_givers", k.givers],

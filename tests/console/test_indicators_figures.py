@@ -62,21 +62,27 @@ async def test_the_page_says_who_is_not_counted_and_who_arrives_later(
 async def test_the_csv_files_speak_the_readers_language(
     console: ConsoleEnv, as_manager: ConsoleClient
 ) -> None:
+    import codecs
     import csv
     import io
     import zipfile
 
+    def _french_csv(data: bytes) -> list[list[str]]:
+        # what French Excel opens: a byte-order mark, ";" between cells
+        assert data.startswith(codecs.BOM_UTF8)
+        return list(csv.reader(io.StringIO(data.decode("utf-8-sig")), delimiter=";"))
+
     # the manager reads French
     await upsert_member(console.db, "slack", "UMANAGER", console.clock.now(), locale="fr")
     archive = zipfile.ZipFile(io.BytesIO((await as_manager.get("/indicators/report.zip")).content))
-    funnel = list(csv.reader(io.StringIO(archive.read("funnel.csv").decode("utf-8"))))
+    funnel = _french_csv(archive.read("funnel.csv"))
     assert funnel[0] == ["Cohorte", "Étape", "Membres", "Des invités", "De l’étape précédente"]
     assert funnel[1][:2] == ["Tous", "invités"]
-    summary = list(csv.reader(io.StringIO(archive.read("summary.csv").decode("utf-8"))))
+    summary = _french_csv(archive.read("summary.csv"))
     assert ["Community managers non comptés", "1"] in summary
     # times in the community's zone, named in the column, as the pages show them
     zone = console.settings.timezone
-    reach = list(csv.reader(io.StringIO(archive.read("reach.csv").decode("utf-8"))))
+    reach = _french_csv(archive.read("reach.csv"))
     assert reach[0][0] == f"Envoyé ({zone})"
     assert [row[0] for row in summary if row[0].startswith("Calculé le")] == [
         f"Calculé le ({zone})"

@@ -87,6 +87,6 @@ async def test_a_challenge_by_its_title_in_the_downloads(
     assert "<td>Votre premier message</td>" in report
     assert "connect-launch/first-post" not in report
     archive = zipfile.ZipFile(io.BytesIO((await as_manager.get("/indicators/report.zip")).content))
-    rows = archive.read("challenges.csv").decode("utf-8").splitlines()
-    assert rows[1].startswith("Votre premier message,1,1,")
-    assert any(row.startswith("old-campaign/gone,") for row in rows)
+    rows = archive.read("challenges.csv").decode("utf-8-sig").splitlines()
+    assert rows[1].startswith("Votre premier message;1;1;")
+    assert any(row.startswith("old-campaign/gone;") for row in rows)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import codecs
 import csv
 from datetime import UTC, datetime
 from pathlib import Path
@@ -38,8 +39,17 @@ def seeded_url(db_url: str, monkeypatch: pytest.MonkeyPatch) -> str:
 
 
 def _csv(path: Path) -> list[list[str]]:
-    with path.open(encoding="utf-8") as handle:
+    """A file for scripts (``--csv-headers ids``): UTF-8 without a byte-order mark, commas."""
+    assert not path.read_bytes().startswith(codecs.BOM_UTF8)
+    with path.open(newline="", encoding="utf-8") as handle:
         return list(csv.reader(handle))
+
+
+def _words_csv(path: Path, delimiter: str) -> list[list[str]]:
+    """A file for a reader's spreadsheet: UTF-8 with a byte-order mark, ``delimiter``."""
+    assert path.read_bytes().startswith(codecs.BOM_UTF8)
+    with path.open(newline="", encoding="utf-8-sig") as handle:
+        return list(csv.reader(handle, delimiter=delimiter))
 
 
 def test_table_format(seeded_url: str) -> None:
@@ -263,14 +273,30 @@ def test_csv_headers_are_in_the_readers_language_unless_ids_are_asked(
     args = ["report", *RANGE, "--format", "csv", "--out", str(out), "--locale", "fr"]
     result = runner.invoke(app, args)
     assert result.exit_code == 0, result.output
-    funnel = _csv(out / "funnel.csv")
+    funnel = _words_csv(out / "funnel.csv", ";")
     assert funnel[0] == ["Cohorte", "Étape", "Membres", "Des invités", "De l’étape précédente"]
-    assert funnel[1][:3] == ["Tous", "invités", "5"]  # the numbers stay raw
-    summary = _csv(out / "summary.csv")
+    assert funnel[1][:3] == ["Tous", "invités", "5"]  # counts stay whole numbers
+    # what French Excel opens as columns and numbers: a byte-order mark, ";" between cells,
+    # decimal commas, shares as percentages
+    assert (out / "funnel.csv").read_bytes().startswith(codecs.BOM_UTF8 + "Cohorte;Étape".encode())
+    assert [row[2:] for row in funnel[2:5]] == [
+        ["4", "80%", "80%"],
+        ["3", "60%", "75%"],
+        ["2", "40%", "66,67%"],
+    ]
+    summary = _words_csv(out / "summary.csv", ";")
     assert summary[0] == ["Indicateur", "Valeur"]
     assert ["Membres concernés", "5"] in summary
+    values = {row[1] for row in summary}
+    assert "13,5" in values and "75%" in values  # median resolution (h), quiz mean score
+    english = tmp_path / "en"
+    args = ["report", *RANGE, "--format", "csv", "--out", str(english), "--locale", "en"]
+    assert runner.invoke(app, args).exit_code == 0
+    funnel = _words_csv(english / "funnel.csv", ",")
+    assert funnel[4][2:] == ["2", "40%", "66.67%"]
+    assert "13.5" in {row[1] for row in _words_csv(english / "summary.csv", ",")}
     # the column of times names their zone (the community's: UTC here)
-    assert _csv(out / "reach.csv")[0][:3] == ["Envoyé (UTC)", "Campagne", "Étape"]
+    assert _words_csv(out / "reach.csv", ";")[0][:3] == ["Envoyé (UTC)", "Campagne", "Étape"]
     ids = tmp_path / "ids"
     args = ["report", *RANGE, "--format", "csv", "--out", str(ids), "--locale", "fr"]
     result = runner.invoke(app, [*args, "--csv-headers", "ids"])
@@ -295,7 +321,7 @@ def test_csv_words_and_times_are_the_readers_unless_ids_are_asked(
     args = ["report", *RANGE, "--format", "csv", "--out", str(out), "--locale", "fr"]
     result = runner.invoke(app, args)
     assert result.exit_code == 0, result.output
-    reach = _csv(out / "reach.csv")
+    reach = _words_csv(out / "reach.csv", ";")
     assert reach[0][0] == "Envoyé (Europe/Paris)"
     assert reach[0][3] == "Occurrence" and reach[0][9] == "Audience connue par le canal"
     assert [row[0] for row in reach[1:]] == [
@@ -308,15 +334,20 @@ def test_csv_words_and_times_are_the_readers_unless_ids_are_asked(
         ("une fois", "non"),
         ("une fois", "oui"),
     ]
-    summary = dict(_csv(out / "summary.csv")[1:])
+    summary = dict(_words_csv(out / "summary.csv", ";")[1:])
     assert summary["Satisfaction masquée (trop peu de réponses)"] == "non"
     computed = summary["Calculé le (Europe/Paris)"]
     assert len(computed) == 16 and computed[10] == " "  # 2026-12-05 02:03
     english = tmp_path / "en"
     args = ["report", *RANGE, "--format", "csv", "--out", str(english), "--locale", "en"]
     assert runner.invoke(app, args).exit_code == 0
-    assert _csv(english / "reach.csv")[1][:4] == ["2026-11-03 10:00", "launch", "teaser", "once"]
-    assert _csv(english / "reach.csv")[0][0] == "Sent (Europe/Paris)"
+    assert _words_csv(english / "reach.csv", ",")[1][:4] == [
+        "2026-11-03 10:00",
+        "launch",
+        "teaser",
+        "once",
+    ]
+    assert _words_csv(english / "reach.csv", ",")[0][0] == "Sent (Europe/Paris)"
     ids = tmp_path / "ids"
     args = ["report", *RANGE, "--format", "csv", "--out", str(ids), "--locale", "fr"]
     assert runner.invoke(app, [*args, "--csv-headers", "ids"]).exit_code == 0

@@ -97,7 +97,8 @@ async def test_a_pulse_by_its_title_for_a_reader_by_its_id_for_scripts(
         surveys={"other/pulse": ({"en": "Weekly mood", "fr": "Humeur de la semaine"}, "en")}
     )
     report.write_csv(data, tmp_path / "fr", "fr", titles)
-    shown = {row[0] for row in _csv(tmp_path / "fr" / "survey_rounds.csv")[1:]}
+    with (tmp_path / "fr" / "survey_rounds.csv").open(newline="", encoding="utf-8-sig") as handle:
+        shown = {row[0] for row in list(csv.reader(handle, delimiter=";"))[1:]}
     assert shown == {"Humeur de la semaine", "launch/check"}  # no title: its id
     page = report.render_html(data, {}, "fr", None, titles)
     assert "<td>Humeur de la semaine</td>" in page and "other/pulse" not in page
