@@ -53,6 +53,7 @@ from typing import Any, Literal
 import sqlalchemy as sa
 
 from rallybot.bot import formats, i18n
+from rallybot.bot.messages import plain, readable
 from rallybot.storage.anonymity import too_few, too_few_sql
 from rallybot.storage.challenge_models import ChallengeDone, ChallengeProgress
 from rallybot.storage.database import Database
@@ -257,6 +258,12 @@ class PostReach:
     reached: int
     audience: int
     audience_from_channel: bool
+    # The post as it went out (its stored message, not the step re-rendered today): its title
+    # and the first words of its text, empty when the message had none.
+    sent_title: str = ""
+    sent_text: str = ""
+    # The channel by the campaign file's name for it ("announcements"), as the console shows it.
+    channel_name: str = ""
 
     @property
     def rate(self) -> float | None:
@@ -788,6 +795,8 @@ async def reach(db: Database, scope: Scope = Scope()) -> list[PostReach]:
             sa.func.count(sa.distinct(acts.member_id)),
             unlisted,
             D.audience_id,
+            D.payload,  # one value per group: grouped by the delivery's key
+            D.recipient,
         )
         .select_from(DELIVERY)
         .outerjoin(actions, join_on)
@@ -830,6 +839,7 @@ async def reach(db: Database, scope: Scope = Scope()) -> list[PostReach]:
         campaign_id, step_id, occurrence, sent_at, channel, reacted, replied, reached = row[:8]
         kept_with = row[9]
         known = None if kept_with is None else audiences.get(int(kept_with), 0) + int(row[8])
+        sent_title, sent_text = sent_words(row[10])
         result.append(
             PostReach(
                 campaign_id=campaign_id,
@@ -842,9 +852,29 @@ async def reach(db: Database, scope: Scope = Scope()) -> list[PostReach]:
                 reached=int(reached),
                 audience=known if known is not None else max(everyone, int(reached)),
                 audience_from_channel=known is not None,
+                sent_title=sent_title,
+                sent_text=sent_text,
+                channel_name=str(row[11]).removeprefix("channel:"),
             )
         )
     return result
+
+
+SENT_EXTRACT = 70
+"""How many characters of a post's text name it (the Act page's extract)."""
+
+
+def sent_words(payload: object) -> tuple[str, str]:
+    """(title, first words of the text) of a delivery's stored message, as it was sent, in
+    plain words on one line; empty strings where the message has none."""
+    message = payload.get("message") if isinstance(payload, dict) else None
+    if not isinstance(message, dict):
+        return "", ""
+    title = " ".join(plain(str(message.get("title") or "")).split())
+    text = " ".join(readable(str(message.get("text") or "")).split())
+    if len(text) > SENT_EXTRACT:
+        text = text[: SENT_EXTRACT - 1] + "…"
+    return title, text
 
 
 # ---------------------------------------------------------------------------- quizzes

@@ -54,6 +54,7 @@ __all__ = [
     "chart_title",
     "compute",
     "csv_cell",
+    "post_name",
     "render_html",
     "render_tables",
     "summary_text",
@@ -329,7 +330,7 @@ def _tables(
             [
                 formats.moment(L, p.sent_at.astimezone(where)) if p.sent_at else "",
                 named.campaign(p.campaign_id),
-                named.step(p.campaign_id, p.step_id, L),
+                post_name(p, named, L),
                 n(p.reactors),
                 n(p.repliers),
                 n(p.reached),
@@ -759,6 +760,15 @@ _TIME_WORDS = {
 }
 
 
+def post_name(post: PostReach, titles: Titles, locale: str | None) -> str:
+    """What a reader calls a campaign post, as the console does: its step's title as the post
+    carried it when it went out (else as the campaign file gives it), else the first words of
+    the text it was sent with; the step's id when neither is known."""
+    if titles.has_step(post.campaign_id, post.step_id):
+        return post.sent_title or titles.step(post.campaign_id, post.step_id, locale)
+    return post.sent_text or post.step_id
+
+
 def occurrence_word(occurrence: str, locale: str | None) -> str:
     """Which send of a step a delivery is, for a reader: "once" for the step's one send, "sent
     now" for a send made by hand, a recurring step's day as it is (``2026-11-09``, which a
@@ -899,9 +909,12 @@ def write_csv(
             [
                 moment(p.sent_at),
                 named.campaign(p.campaign_id),
-                named.step(p.campaign_id, p.step_id, locale),
+                post_name(p, named, locale) if locale is not None else p.step_id,
                 which(p.occurrence),
-                p.channel_id or "",
+                # a reader knows the channel by the campaign's name for it, as the console shows
+                f"#{p.channel_name}"
+                if locale is not None and p.channel_name
+                else p.channel_id or "",
                 p.reactors,
                 p.repliers,
                 p.reached,
@@ -1380,8 +1393,7 @@ def summary_text(data: ReportData, locale: str | None = None, titles: Titles | N
         lines.append(text.format(total=n(data.active_members)))
     if data.reach:
         posts = ", ".join(
-            f"{named.step(p.campaign_id, p.step_id, L)} {n(p.reached)}/{n(p.audience)} "
-            f"({pct(p.rate, L)})"
+            f"{post_name(p, named, L)} {n(p.reached)}/{n(p.audience)} ({pct(p.rate, L)})"
             for p in data.reach[-3:]
         )
         lines.append(i18n.gettext(L, "Reach of campaign posts: {posts}").format(posts=posts))

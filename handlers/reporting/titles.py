@@ -44,6 +44,10 @@ class Titles:
         """The campaign's title."""
         return self.campaigns.get(campaign_id) or campaign_id
 
+    def has_step(self, campaign_id: str, step_id: str) -> bool:
+        """Whether the step has a title in its campaign file."""
+        return (campaign_id, step_id) in self.steps
+
     def step(self, campaign_id: str, step_id: str, locale: str | None) -> str:
         """The step's title in ``locale``."""
         return _pick(self.steps.get((campaign_id, step_id)), locale) or step_id

@@ -13,7 +13,7 @@ import tempfile
 import zipfile
 from datetime import date, datetime, time, timedelta
 from pathlib import Path as FilePath
-from typing import Annotated
+from typing import Annotated, cast
 from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Depends, Query, Request
@@ -82,6 +82,12 @@ class ReachOut(BaseModel):
     reached: int
     audience: int
     rate: float | None
+    sent_title: str = Field(
+        "", description="The post's title as it was sent (empty: the message had none)."
+    )
+    sent_text: str = Field(
+        "", description="The first words of the post's text as it was sent (empty: none)."
+    )
 
 
 class QuizOut(BaseModel):
@@ -200,6 +206,13 @@ def _out(data: ReportData) -> IndicatorsOut:
         ]
         for cohort, funnel in data.funnel_by_cohort.items()
     }
+    # the page names a post by the words it went out with, not its step re-rendered today
+    summary["reach"] = [
+        {**row, "sent_title": post.sent_title, "sent_text": post.sent_text}
+        for row, post in zip(
+            cast("list[dict[str, object]]", summary["reach"]), data.reach, strict=True
+        )
+    ]
     summary["weekly_active_by_cohort"] = {
         cohort: [{"week": w.week, "count": w.count} for w in weeks]
         for cohort, weeks in data.weekly_active_by_cohort.items()
