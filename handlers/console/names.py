@@ -6,7 +6,9 @@ They are template globals: ``campaign_name(id)``, ``step_name(campaign_id, step_
 ``step_title(campaign_id, step_id)`` (empty without a title; both take the send's time
 ``at``, by default now, to fill in the words as that send's message), ``is_preview(campaign_id)``,
 ``occurrence_words(occurrence)``, ``challenge_name(key)`` (a challenge's title in the page's
-language, its ``campaign/challenge`` key when no campaign has it any more)."""
+language, its ``campaign/challenge`` key when no campaign has it any more); and the filter
+``person`` (a member's name as shown: "erased member" for the row left by an erased person,
+whose only name is its ``forgotten-…`` id)."""
 
 from __future__ import annotations
 
@@ -20,8 +22,9 @@ from rallybot.handlers.challenges.service import title_of
 from rallybot.handlers.console.act_services import PREVIEW_SUFFIX, step_label, step_title
 from rallybot.handlers.console.kit import console_state, templates
 from rallybot.handlers.console.words import N_, gettext, when
+from rallybot.handlers.privacy.service import FORGOTTEN_PREFIX
 
-__all__ = ["campaign_of", "occurrence_words"]
+__all__ = ["campaign_of", "occurrence_words", "person_words"]
 
 
 def campaign_of(context: Context, campaign_id: str) -> Campaign | None:
@@ -138,6 +141,23 @@ def _occurrence_words(context: Context, occurrence: str, dates: bool = True) -> 
     return occurrence_words(occurrence, context.get("locale"), dates)
 
 
+def person_words(name: str | None, locale: str | None) -> str:
+    """A person's name as the pages show it: "erased member" for the row an erased person
+    left (its only name is a random ``forgotten-…`` id, meaningless to anyone)."""
+    if not name:
+        return ""
+    if name.startswith(FORGOTTEN_PREFIX):
+        # Translators: shown instead of the name of a person whose data was erased ("forget me").
+        return gettext(locale, "erased member")
+    return name
+
+
+@pass_context
+def _person(context: Context, name: str | None) -> str:
+    return person_words(name, context.get("locale"))
+
+
+templates.env.filters.setdefault("person", _person)
 templates.env.globals.setdefault("campaign_name", _campaign_name)
 templates.env.globals.setdefault("step_name", _step_name)
 templates.env.globals.setdefault("step_title", _step_title)

@@ -11,9 +11,16 @@ from __future__ import annotations
 
 from rallybot.handlers.privacy.personal_data import (
     FORGOTTEN,
+    FORGOTTEN_PREFIX,
     deactivate_missing,
     erase_member,
     record_of_processing,
 )
 
-__all__ = ["FORGOTTEN", "deactivate_missing", "erase_member", "record_of_processing"]
+__all__ = [
+    "FORGOTTEN",
+    "FORGOTTEN_PREFIX",
+    "deactivate_missing",
+    "erase_member",
+    "record_of_processing",
+]

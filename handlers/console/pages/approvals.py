@@ -27,6 +27,7 @@ from rallybot.handlers.console.kit import (
     render,
     require,
 )
+from rallybot.handlers.console.names import person_words
 from rallybot.handlers.console.words import N_, gettext
 
 __all__ = ["DecisionIn", "DecisionOut", "SubmissionOut", "SubmissionsOut", "page"]
@@ -186,7 +187,7 @@ async def approvals_decide(
             viewer.locale, "The submission of {member} to “{challenge}” was already {state}."
         )
     notice = notice.format(
-        member=named.member if named else f"#{submission_id}",
+        member=person_words(named.member, viewer.locale) if named else f"#{submission_id}",
         challenge=named.title if named else "",
         state=state_name,
     )
