@@ -4,7 +4,9 @@ left out, replaced sends read as cancelled, steps named by their ids."""
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -40,3 +42,49 @@ async def test_an_erased_member_is_named_erased_member(
     timeline = (await as_manager.get("/timeline", params={"to": "2026-09-01"})).text
     assert "forgotten-" not in timeline
     assert "membre effacé" in timeline
+
+
+def _french_console() -> list[Any]:
+    """The entries of the French console catalog."""
+    from babel.messages.pofile import read_po
+
+    path = Path(__file__).parents[2] / "bot/locale/fr/LC_MESSAGES/console.po"
+    with path.open("rb") as po:
+        return [m for m in read_po(po) if m.id and m.string]
+
+
+def _texts(message: Any) -> list[str]:
+    return list(message.string) if isinstance(message.string, tuple) else [message.string]
+
+
+def test_french_never_writes_de_before_a_name() -> None:
+    """« de Amélie » must elide, and a name is not known ahead: no « de {name} »."""
+    before_a_name = re.compile(r"\b(de|du|que|le|la) \{(member|name|person|key|manager|who)\}")
+    found = [t for m in _french_console() for t in _texts(m) if before_a_name.search(t)]
+    assert found == []
+
+
+def test_french_console_uses_one_apostrophe() -> None:
+    typographic = [t for m in _french_console() for t in _texts(m) if "\u2019" in t]
+    assert typographic == []
+
+
+def test_kudos_is_one_word_in_french() -> None:
+    """The console says what the report and its CSV say."""
+    [kudos] = [m for m in _french_console() if m.id == "Kudos"]
+    assert kudos.string == "Kudos"
+
+
+@pytest.mark.usefixtures("french")
+async def test_each_filter_says_any_in_agreement(as_manager: ConsoleClient) -> None:
+    page = (await as_manager.get("/timeline")).text
+    firsts = dict(
+        re.findall(r'<select id="f-(\w+)" name="\w+">\s*<option value="">([^<]*)</option>', page)
+    )
+    assert firsts == {
+        "campaign": "toutes",
+        "audience": "tous",
+        "zone": "tous",
+        "locale": "toutes",
+        "status": "tous",
+    }
