@@ -250,6 +250,15 @@ class TimelineSource:
         """Every audience name the loaded campaigns use."""
         return sorted({a for c in self.campaigns.values() for s in c.steps for a in s.audiences})
 
+    async def member_zones(self) -> list[str]:
+        """The time zones the members live in (the zone filter offers them: a member's
+        direct messages go out at their own time)."""
+        async with self.db.read() as session:
+            rows = await session.execute(
+                sa.select(M.timezone).where(M.timezone.is_not(None)).distinct()
+            )
+            return sorted(z for z in rows.scalars() if z)
+
     def _campaign_zone(self, campaign_id: str) -> str:
         campaign = self.campaigns.get(campaign_id)
         return campaign.spec.timezone if campaign is not None else self.default_timezone

@@ -88,3 +88,21 @@ async def test_each_filter_says_any_in_agreement(as_manager: ConsoleClient) -> N
         "locale": "toutes",
         "status": "tous",
     }
+
+
+@pytest.mark.usefixtures("french")
+async def test_the_zone_filter_offers_the_members_zones_and_shows_the_chosen_one(
+    console: ConsoleEnv, as_manager: ConsoleClient
+) -> None:
+    async with console.db.session() as session:
+        await session.execute(
+            sa.update(Member)
+            .where(Member.platform_user_id == "UMEMBER")
+            .values(timezone="America/Montreal")
+        )
+    page = (await as_manager.get("/timeline")).text
+    assert '<option value="America/Montreal">America/Montreal</option>' in page
+    chosen = (await as_manager.get("/timeline", params={"zone": "America/Montreal"})).text
+    assert '<option value="America/Montreal" selected>' in chosen
+    odd = (await as_manager.get("/timeline", params={"zone": "Asia/Tokyo"})).text
+    assert '<option value="Asia/Tokyo" selected>' in odd

@@ -274,9 +274,16 @@ def _month(text: str | None, today: date) -> date:
     return today.replace(day=1)
 
 
-def _choices(state: ConsoleState, source: TimelineSource) -> dict[str, list[str]]:
+async def _choices(
+    state: ConsoleState, source: TimelineSource, zone: str | None
+) -> dict[str, list[str]]:
+    """What each filter offers: the zones of the campaigns, of the members and the one
+    chosen (so the list shows it), the languages the campaigns write in..."""
     campaigns = state.campaigns()
     zones = {state.settings.timezone, *(c.spec.timezone for c in campaigns.values())}
+    zones.update(z for z in await source.member_zones() if _zone(z, "") == z)
+    if zone and _zone(zone, "") == zone:
+        zones.add(zone)
     locales = {c.spec.locale for c in campaigns.values()}
     for c in campaigns.values():
         for step in c.steps:
@@ -326,7 +333,7 @@ async def timeline_page(
         "zone": state.settings.timezone,
         "shown_zone": shown_zone,
         "view": view,
-        "choices": _choices(state, source),
+        "choices": await _choices(state, source, zone),
         "chosen": {
             "campaign": campaign or "",
             "audience": audience or "",
