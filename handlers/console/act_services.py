@@ -7,10 +7,10 @@ nothing. Each reuses what the chat commands and the CLI use (:mod:`handlers.stee
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
 import sqlalchemy as sa
@@ -32,7 +32,12 @@ from rallybot.campaigns.timeline import TimelineRow
 from rallybot.handlers.challenges.service import evidence_links, title_of
 from rallybot.handlers.console.words import gettext
 from rallybot.handlers.privacy.service import erase_member
-from rallybot.handlers.steering.service import occurrence_for, preview_message, recipients
+from rallybot.handlers.steering.service import (
+    REPLACED_BY,
+    occurrence_for,
+    preview_message,
+    recipients,
+)
 from rallybot.storage.challenge_models import ChallengeSubmission, SubmissionState
 from rallybot.storage.models import (
     CampaignState,
@@ -149,6 +154,7 @@ class StepRow:
     sent: int = 0
     skipped: int = 0
     cancelled: int = 0
+    replaced: int = 0  # cancelled because a send now replaced them: not a failure
     planned: int = 0  # messages the files will send in the plan's window (two months)
 
 
@@ -295,6 +301,26 @@ def _state(
     return "none", None
 
 
+def _hour_of(at: datetime) -> datetime:
+    """The start of ``at``'s hour in UTC (how ``delivery_hour`` files a row)."""
+    at = at.replace(tzinfo=UTC) if at.tzinfo is None else at.astimezone(UTC)
+    return at.replace(minute=0, second=0, microsecond=0)
+
+
+async def replaced_counts(session: Any) -> dict[tuple[str, str], int]:
+    """How many of each step's cancelled messages a send now replaced (its reason says so),
+    by (campaign, step): the pages count them apart, since they went out, only earlier."""
+    result = await session.execute(
+        sa.select(D.campaign_id, D.step_id, sa.func.count())
+        .where(
+            D.status == DeliveryStatus.cancelled.value,
+            D.reason.startswith(REPLACED_BY, autoescape=True),
+        )
+        .group_by(D.campaign_id, D.step_id)
+    )
+    return {(c, st): int(n) for c, st, n in result.all()}
+
+
 async def step_rows(
     ctx: Console,
     locale: str | None = None,
@@ -327,17 +353,30 @@ async def step_rows(
             waiting = (DeliveryStatus.pending.value, DeliveryStatus.claimed.value)
             if status in waiting and (key not in next_due or first < next_due[key]):
                 next_due[key] = first
+        # The last message is the last one sent: an hour holds one when it counts more rows
+        # than the few of it that were not sent (skipped, cancelled, failed, waiting, often
+        # ahead of now), read through the status index.
+        unsent: Counter[tuple[str, str, datetime]] = Counter()
+        for campaign_id, step_id, due_at in (
+            await session.execute(
+                sa.select(D.campaign_id, D.step_id, D.due_at).where(D.status.in_(counted))
+            )
+        ).all():
+            unsent[(campaign_id, step_id, _hour_of(due_at))] += 1
         hours = await session.execute(
-            sa.select(H.campaign_id, H.step_id, sa.func.sum(H.count), sa.func.max(H.hour))
-            .where(H.count > 0)
-            .group_by(H.campaign_id, H.step_id)
+            sa.select(H.campaign_id, H.step_id, H.hour, H.count).where(H.count > 0)
         )
-        for campaign_id, step_id, total, last in hours.all():
-            totals[(campaign_id, step_id)] = (int(total or 0), last)
+        for campaign_id, step_id, hour, count in hours.all():
+            key = (campaign_id, step_id)
+            total, last = totals.get(key, (0, None))
+            if count > unsent[(campaign_id, step_id, _hour_of(hour))]:
+                last = hour if last is None or hour > last else last
+            totals[key] = (total + int(count), last)
         states = await session.execute(
             sa.select(S.id).where(S.status == CampaignStatus.paused.value)
         )
         paused = set(states.scalars())
+        replaced = await replaced_counts(session)
     for row in planned:
         key = (row.campaign, row.step)
         counts[key]["planned"] += row.count
@@ -356,7 +395,8 @@ async def step_rows(
                 "sending": found[DeliveryStatus.claimed.value],
                 "failed": found[DeliveryStatus.failed.value],
                 "skipped": found[DeliveryStatus.skipped.value],
-                "cancelled": found[DeliveryStatus.cancelled.value],
+                "cancelled": found[DeliveryStatus.cancelled.value] - replaced.get(key, 0),
+                "replaced": replaced.get(key, 0),
                 "planned": found["planned"],
             }
             mine["sent"] = max(0, total - sum(v for k, v in mine.items() if k != "planned"))

@@ -17,6 +17,7 @@ from rallybot.bot.context import ReloadReport
 from rallybot.bot.reloads import load_absences
 from rallybot.campaigns.loader import LoadError
 from rallybot.campaigns.schema import Campaign
+from rallybot.handlers.console.act_services import replaced_counts
 from rallybot.handlers.console.timeline import Entry, Filters, TimelineSource
 from rallybot.storage.database import Database
 from rallybot.storage.models import CampaignStatus
@@ -99,6 +100,8 @@ async def campaign_summaries(
     warnings (steps that look renamed) are ``report.warnings``."""
     states = {s.id: s for s in await list_states(db)}
     counts = await counts_by_step(db)
+    async with db.read() as session:
+        replaced = await replaced_counts(session)
     absences = await load_absences(db)
     errors = list(report.errors) if report is not None else []
     summaries: list[CampaignSummary] = []
@@ -111,6 +114,14 @@ async def campaign_summaries(
         for cid, _step, status, n in counts:
             if cid == campaign_id:
                 totals[status] = totals.get(status, 0) + n
+        # The copies a send now replaced went out, only earlier: counted apart from the
+        # cancelled ones, which read as a failure.
+        swapped = sum(n for (cid, _step), n in replaced.items() if cid == campaign_id)
+        if swapped:
+            totals["cancelled"] -= swapped
+            totals["replaced"] = swapped
+            if not totals["cancelled"]:
+                del totals["cancelled"]
         mine = [i for i, e in enumerate(errors) if _belongs(e, source)]
         claimed.update(mine)
         next_sends = await _next_sends(timeline, campaign_id, now)

@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
+from rallybot.handlers.steering.service import REPLACED_BY, SKIPPED_BY
 from rallybot.storage.models import CampaignState, Member
 from rallybot.storage.outbox import insert_deliveries
 from rallybot.storage.repositories import get_member_by_platform_id
@@ -106,3 +107,48 @@ async def test_the_zone_filter_offers_the_members_zones_and_shows_the_chosen_one
     assert '<option value="America/Montreal" selected>' in chosen
     odd = (await as_manager.get("/timeline", params={"zone": "Asia/Tokyo"})).text
     assert '<option value="Asia/Tokyo" selected>' in odd
+
+
+@pytest.mark.usefixtures("french")
+async def test_replaced_copies_are_not_cancelled_and_the_last_message_was_sent(
+    console: ConsoleEnv, as_manager: ConsoleClient
+) -> None:
+    mel = await get_member_by_platform_id(console.db, "slack", "UMEMBER")
+    assert mel is not None
+    now = console.clock.now()
+    sent = now - timedelta(days=3)
+    async with console.db.session() as session:
+        await insert_deliveries(
+            session,
+            [
+                _post("teaser-1", "2026-01-01", sent),
+                _post(
+                    "teaser-1",
+                    "2026-01-02",
+                    now + timedelta(days=5),
+                    recipient=f"member:{mel.id}",
+                    status="cancelled",
+                    reason=REPLACED_BY + "slack:UMANAGER",
+                    sent_at=None,
+                    platform_message_id=None,
+                ),
+                _post(
+                    "teaser-1",
+                    "2026-01-03",
+                    now + timedelta(days=9),
+                    status="skipped",
+                    reason=SKIPPED_BY,
+                    sent_at=None,
+                    platform_message_id=None,
+                ),
+            ],
+        )
+    steps = (await as_manager.get("/api/act/steps")).json()
+    [teaser] = [s for s in steps if s["step"] == "teaser-1"]
+    assert (teaser["cancelled"], teaser["replaced"], teaser["skipped"]) == (0, 1, 1)
+    # The last message: the one sent, not the skipped one ahead.
+    assert not teaser["due_next"] and teaser["due"][:10] == sent.date().isoformat()
+    act = (await as_manager.get("/act")).text
+    assert "1 remplacé par un envoi immédiat" in act and "annulé" not in act
+    campaigns = (await as_manager.get("/campaigns")).text
+    assert "1 remplacé par un envoi immédiat" in campaigns and "1 annulé" not in campaigns

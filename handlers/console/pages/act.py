@@ -85,6 +85,9 @@ class StepOut(BaseModel):
     sent: int
     skipped: int
     cancelled: int
+    replaced: int = Field(
+        default=0, description="Cancelled because a send now replaced them (not in cancelled)."
+    )
     planned: int
 
 
