@@ -3,6 +3,7 @@ campaign by its title, a step by its title or the first words of its message (as
 page names it), a preview by the person it went to, a send made now by "sent now".
 
 They are template globals: ``campaign_name(id)``, ``step_name(campaign_id, step_id)``,
+``draft_step_name(campaign, step_id, at)`` (a step of a campaign not loaded, a draft),
 ``step_title(campaign_id, step_id)`` (empty without a title; both take the send's time
 ``at``, by default now, to fill in the words as that send's message), ``is_preview(campaign_id)``,
 ``occurrence_words(occurrence)``, ``challenge_name(key)`` (a challenge's title in the page's
@@ -24,7 +25,7 @@ from rallybot.handlers.console.kit import console_state, templates
 from rallybot.handlers.console.words import N_, gettext, when
 from rallybot.handlers.privacy.service import FORGOTTEN_PREFIX
 
-__all__ = ["campaign_of", "occurrence_words", "person_words"]
+__all__ = ["campaign_of", "occurrence_words", "person_words", "step_words"]
 
 
 def campaign_of(context: Context, campaign_id: str) -> Campaign | None:
@@ -78,15 +79,48 @@ def _campaign_name(context: Context, campaign_id: str) -> str:
     return campaign_words(context, campaign_id)
 
 
+# The messages an onboarding journey sends of itself, which are no step of its file.
+_JOURNEY_MESSAGES = {
+    # Translators: the name of the message telling a newcomer who their buddy is.
+    "journey-buddy": N_("Onboarding: your buddy"),
+    # Translators: the name of the message telling a buddy about the newcomer they help.
+    "journey-buddy-intro": N_("Onboarding: the buddy's newcomer"),
+    # Translators: the name of the message a newcomer gets once every task is done.
+    "journey-done": N_("Onboarding: journey completed"),
+}
+
+
+def _base_of(context: Context, campaign_id: str) -> Campaign | None:
+    """The campaign of a delivery: a campaign's journey and challenges write under its id
+    with a suffix (``connect-launch.onboarding``), a preview too."""
+    campaign_id = campaign_id.removesuffix(PREVIEW_SUFFIX)
+    for suffix in _SIDES:
+        campaign_id = campaign_id.removesuffix(suffix)
+    return campaign_of(context, campaign_id)
+
+
+def step_words(campaign: Campaign | None, step_id: str, locale: str | None, at: datetime) -> str:
+    """A step's title, else the first words of its message, in ``locale``; a journey's own
+    message by what it is; its id when the campaign or the step is not known."""
+    step = campaign.step(step_id) if campaign is not None else None
+    if campaign is None or step is None:
+        words = _JOURNEY_MESSAGES.get(step_id)
+        return gettext(locale, words) if words is not None else step_id
+    return step_label(campaign, step, locale, at)
+
+
 @pass_context
 def _step_name(context: Context, campaign_id: str, step_id: str, at: datetime | None = None) -> str:
     """A step's title, else the first words of its message, in the page's language; its id
     when the campaign or the step is not loaded."""
-    campaign = campaign_of(context, campaign_id)
-    step = campaign.step(step_id) if campaign is not None else None
-    if campaign is None or step is None:
-        return step_id
-    return step_label(campaign, step, context.get("locale"), at or _now(context))
+    campaign = _base_of(context, campaign_id)
+    return step_words(campaign, step_id, context.get("locale"), at or _now(context))
+
+
+@pass_context
+def _draft_step_name(context: Context, campaign: Campaign, step_id: str, at: datetime) -> str:
+    """A step of a campaign not loaded (a draft being checked) by its words."""
+    return step_words(campaign, step_id, context.get("locale"), at)
 
 
 @pass_context
@@ -95,7 +129,7 @@ def _step_title(
 ) -> str:
     """A step's title in the page's language; empty when it has none (the page names it by
     its message's words then)."""
-    campaign = campaign_of(context, campaign_id)
+    campaign = _base_of(context, campaign_id)
     step = campaign.step(step_id) if campaign is not None else None
     if campaign is None or step is None:
         return ""
@@ -161,6 +195,7 @@ templates.env.filters.setdefault("person", _person)
 templates.env.globals.setdefault("campaign_name", _campaign_name)
 templates.env.globals.setdefault("step_name", _step_name)
 templates.env.globals.setdefault("step_title", _step_title)
+templates.env.globals.setdefault("draft_step_name", _draft_step_name)
 templates.env.globals.setdefault("is_preview", _is_preview)
 templates.env.globals.setdefault("challenge_name", _challenge_name)
 templates.env.globals.setdefault("occurrence_words", _occurrence_words)

@@ -4,6 +4,7 @@ left out, replaced sends read as cancelled, steps named by their ids."""
 
 from __future__ import annotations
 
+import html
 import re
 from datetime import timedelta
 from pathlib import Path
@@ -13,7 +14,7 @@ import pytest
 import sqlalchemy as sa
 
 from rallybot.handlers.steering.service import REPLACED_BY, SKIPPED_BY
-from rallybot.storage.models import CampaignState, Member
+from rallybot.storage.models import CampaignState, Delivery, Member
 from rallybot.storage.outbox import insert_deliveries
 from rallybot.storage.repositories import get_member_by_platform_id
 from tests.console.conftest import ConsoleClient, ConsoleEnv
@@ -152,3 +153,77 @@ async def test_replaced_copies_are_not_cancelled_and_the_last_message_was_sent(
     assert "1 remplacé par un envoi immédiat" in act and "annulé" not in act
     campaigns = (await as_manager.get("/campaigns")).text
     assert "1 remplacé par un envoi immédiat" in campaigns and "1 annulé" not in campaigns
+
+
+DRAFT = """\
+id: draft
+title: A draft
+timezone: Europe/Paris
+milestones:
+  launch: 2030-03-04 09:30
+channels:
+  news: general
+steps:
+  - id: teaser-step
+    title: Save the date
+    at: launch - 2d at 09:00
+    post: news
+    text: "Soon."
+"""
+
+
+@pytest.mark.usefixtures("french")
+async def test_the_draft_checker_names_steps_by_their_title(as_manager: ConsoleClient) -> None:
+    page = await as_manager.post(
+        "/drafts", data={"csrf_token": as_manager.csrf, "text": DRAFT, "kind": "campaign"}
+    )
+    table = page.text[page.text.index("<table", page.text.index("Save the date")) :]
+    assert "Save the date" in table[: table.index("</table>")]
+    assert "<code>teaser-step</code>" not in page.text
+
+
+@pytest.mark.usefixtures("french")
+async def test_a_journey_message_is_named_by_its_words(
+    console: ConsoleEnv, as_manager: ConsoleClient
+) -> None:
+    mel = await get_member_by_platform_id(console.db, "slack", "UMEMBER")
+    assert mel is not None
+    at = console.clock.now() - timedelta(hours=2)
+    rows = [
+        _post(
+            "journey-buddy",
+            "once",
+            at,
+            campaign_id="connect-launch.onboarding",
+            recipient=f"member:{mel.id}",
+        ),
+        _post(
+            "welcome",
+            "once",
+            at,
+            campaign_id="connect-launch.onboarding",
+            recipient=f"member:{mel.id}",
+        ),
+    ]
+    async with console.db.session() as session:
+        await insert_deliveries(session, rows)
+        ids = (
+            (
+                await session.execute(
+                    sa.select(Delivery.id)
+                    .where(Delivery.campaign_id == "connect-launch.onboarding")
+                    .order_by(Delivery.step_id)
+                )
+            )
+            .scalars()
+            .all()
+        )
+    pages = [(await as_manager.get(f"/timeline/d{n}")).text for n in ids]
+    buddy, welcome = pages
+    heading = re.compile(r"<h2>(.*?) <span")
+    buddy, welcome = html.unescape(buddy), html.unescape(welcome)
+    assert (
+        heading.findall(buddy)[0]
+        == "Parcours d'arrivée : présentation du parrain ou de la marraine"
+    )
+    assert heading.findall(welcome)[0] == "Parcours d'arrivée : message de bienvenue"
