@@ -206,7 +206,7 @@ def test_an_audit_entry_the_page_has_no_words_for_is_shown_as_stored() -> None:
         # what the chat's send writes now: counts and names, no words
         (
             "c/w members=3 had=1",
-            "c/w, à 3 personnes ; 1 personne l’avait déjà",
+            "c/w, à 3 personnes ; 1 personne l'avait déjà",
             "c/w, an 3 Personen; 1 Person hatte ihn schon",
         ),
         ("c/w members=1 had=0", "c/w, à 1 personne", "c/w, an 1 Person"),
@@ -219,7 +219,7 @@ def test_an_audit_entry_the_page_has_no_words_for_is_shown_as_stored() -> None:
         # what it wrote before, and what the console writes
         (
             "c/w to 2 member(s), 2 had it",
-            "c/w, à 2 personnes ; 2 personnes l’avaient déjà",
+            "c/w, à 2 personnes ; 2 personnes l'avaient déjà",
             "c/w, an 2 Personen; 2 Personen hatten ihn schon",
         ),
         (
