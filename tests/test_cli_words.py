@@ -180,7 +180,7 @@ def test_try_refuses_broken_files_in_the_locale(tmp_path: Path, locale: str, ref
     [
         (
             "fr",
-            "Pas de lien : slack:U2 n’est ni community manager (RALLYBOT_ADMINS, managers",
+            "Pas de lien : slack:U2 n'est ni community manager (RALLYBOT_ADMINS, managers",
             "Lien de connexion à usage unique, valable 10 minutes :",
         ),
         (
