@@ -65,7 +65,7 @@ BENCHES: dict[str, tuple[list[str], list[set[str]]]] = {
             "--repeat=2",
             "--backends=sqlite",
         ],
-        [{"bench", "backend", "p95_ms"}] * 11,
+        [{"bench", "backend", "p95_ms"}] * 14,
     ),
     "recovery_bench": (
         ["--dms", "60", "--scale", "20", "--pg-url", PG_URL],
