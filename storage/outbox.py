@@ -92,7 +92,7 @@ def affected(result: sa.Result[Any]) -> int:
     return max(int(getattr(result, "rowcount", 0) or 0), 0)
 
 
-def message_locale(payload: Any) -> str:
+def payload_locale(payload: Any) -> str:
     """The language a payload's message says it is written in (``message.metadata.locale``),
     "" when it does not say."""
     message = payload.get("message") if isinstance(payload, dict) else None
@@ -103,11 +103,11 @@ def message_locale(payload: Any) -> str:
 
 async def insert_deliveries(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> int:
     """Insert rows, ignoring any whose key already exists; returns how many were new. Each
-    row's ``locale`` is read from its payload when not given (see :func:`message_locale`)."""
+    row's ``locale`` is read from its payload when not given (see :func:`payload_locale`)."""
     if not rows:
         return 0
     rows = [
-        row if "locale" in row else {**row, "locale": message_locale(row.get("payload"))}
+        row if "locale" in row else {**row, "locale": payload_locale(row.get("payload"))}
         for row in rows
     ]
     added = 0
