@@ -185,8 +185,12 @@ async def drafts_check(
 ) -> HTMLResponse:
     """Check the pasted text, or the uploaded file when one is chosen."""
     raw: str | bytes = text
+    # A pasted text has no file name: the loader needs one for its messages (the API's
+    # default), the page says "the pasted text" instead.
     name = "draft.yaml"
+    pasted = True
     if file is not None and file.filename:
+        pasted = False
         # One byte over the limit is enough for the loader to say the file is too big.
         raw = await file.read(MAX_FILE_BYTES + 1)
         name = file.filename[:200]
@@ -202,6 +206,7 @@ async def drafts_check(
         members=members,
         chosen=kind,
         text=shown,
+        pasted=pasted,
     )
 
 
