@@ -350,7 +350,10 @@ async def timeline_page(
     }
     if view == "calendar":
         now = state.clock.now()
-        first = _month(month, now.astimezone(ZoneInfo(shown_zone)).date())
+        # Without a month, the one of the chosen days (a day picked in the calendar, then
+        # the calendar again, comes back to its month), else this month.
+        chosen_day = start or end or now.astimezone(ZoneInfo(shown_zone)).date()
+        first = _month(month, chosen_day)
         counts = await source.days(filters, now, first, shown_zone)
         weeks = calendar.Calendar(firstweekday=0).monthdatescalendar(first.year, first.month)
         previous = (first - timedelta(days=1)).replace(day=1)
