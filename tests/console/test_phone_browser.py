@@ -1,7 +1,9 @@
 """Every console page on a phone (375 x 740) in headless Chromium (Debian's, driven by
 Playwright), in French: nothing scrolls sideways, neither the page nor a table or a box in
-it; wide tables are stacked rows, each cell under its column's name; the Act page's buttons
-and the calendar's Sunday are on the screen; the file field speaks French."""
+it; wide tables are stacked rows, each cell under its column's name; a timeline row is a
+compact box (160 px at most); the Act page's buttons are on the screen, "Skip…" styled apart
+from "Send now…", both readable (WCAG AA contrast); the calendar's Sunday is on the screen, a
+date filter said above it; the file field speaks French."""
 
 from __future__ import annotations
 
@@ -41,6 +43,32 @@ SIDEWAYS = """() => {
       found.push(`table.${table.className} ${box.left}..${box.right}`);
   }
   return found;
+}"""
+
+# A timeline row on a phone: its time, step, count and state at a glance, not a page of labels.
+MAX_ROW_HEIGHT = 160
+
+# The WCAG 2.1 contrast ratio of an element's text (and of its border) on its background.
+CONTRAST = """(el) => {
+  const rgb = (c) => c.match(/[\\d.]+/g).slice(0, 3).map(Number);
+  const lum = (c) => {
+    const [r, g, b] = rgb(c).map((v) => {
+      v /= 255;
+      return v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4;
+    });
+    return 0.2126 * r + 0.7152 * g + 0.0722 * b;
+  };
+  const ratio = (a, b) => {
+    const [x, y] = [lum(a), lum(b)].sort((p, q) => q - p);
+    return (x + 0.05) / (y + 0.05);
+  };
+  const style = getComputedStyle(el);
+  return {
+    background: style.backgroundColor,
+    color: style.color,
+    text: ratio(style.color, style.backgroundColor),
+    border: ratio(style.borderTopColor, "rgb(255, 255, 255)"),
+  };
 }"""
 
 
@@ -105,6 +133,14 @@ async def test_every_page_fits_a_phone(
                 .first.evaluate("td => getComputedStyle(td, '::before').content")
             )
             assert where == '"Campagne"', where
+            # Sending and skipping look different, each readable: send filled, skip outlined
+            # in the colour of what cannot be undone.
+            row = page.locator("table.act-steps tbody tr").first
+            send = await row.get_by_role("link", name="Envoyer maintenant…").evaluate(CONTRAST)
+            skip = await row.get_by_role("link", name="Sauter…").evaluate(CONTRAST)
+            assert (send["background"], send["color"]) != (skip["background"], skip["color"])
+            for look in (send, skip):
+                assert look["text"] >= 4.5 and look["border"] >= 3, look
 
             # The calendar: Sunday's column on the screen, a busy day's count a number.
             await page.goto(f"{url}/timeline?view=calendar&month=2026-09")
@@ -116,11 +152,37 @@ async def test_every_page_fits_a_phone(
             assert (await busy.inner_text()).strip().isdigit()
             assert "message" in (await busy.get_attribute("aria-label") or "")
 
-            # The timeline's sends: their words and campaign, not their ids alone.
+            # A date filter on the calendar: said above it, the days left out greyed.
+            await page.goto(f"{url}/timeline?view=calendar&from=2026-09-14&to=2026-09-20")
+            said = await page.locator(".active-filters").inner_text()
+            assert "Du 14 sept. 2026 au 20 sept. 2026" in said and "afficher tous les jours" in said
+            filtered = page.locator("table.calendar td.filtered")
+            assert await filtered.count() == 30 - 7
+            kept = page.locator("table.calendar td:not(.filtered):not(.other)")
+            grey, white = [
+                await cells.first.evaluate("td => getComputedStyle(td).backgroundImage")
+                for cells in (filtered, kept)
+            ]
+            assert "gradient" in grey and white == "none", (grey, white)
+
+            # The timeline's sends: their words and campaign, not their ids alone; each row a
+            # compact box: time and state on its first line, the step, then the rest.
             await page.goto(f"{url}/timeline?to=2026-09-30")
             text = await page.locator("table.timeline").inner_text()
             assert "connect-launch.preview" not in text and "Connect launch" in text
             assert "aperçu pour Morgan Manager" in text and "envoyé maintenant" in text
+            await page.goto(f"{url}/timeline")
+            rows = page.locator("table.timeline tbody tr")
+            assert await rows.count() >= 10
+            heights = await rows.evaluate_all("rs => rs.map(r => r.getBoundingClientRect().height)")
+            assert max(heights) <= MAX_ROW_HEIGHT, heights
+            first = rows.first
+            top = [
+                await first.locator(f"td.{name}").evaluate("td => td.getBoundingClientRect().top")
+                for name in ("when", "state")
+            ]
+            assert abs(top[0] - top[1]) < 8, top
+            assert await first.locator("td.count").inner_text() == "1 message"
 
             # The roster's file field, in French in this English-speaking browser: reached
             # with the keyboard, named by its label, the chosen file's name shown.
