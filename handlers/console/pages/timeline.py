@@ -15,6 +15,7 @@ from pydantic import BaseModel, Field
 
 from rallybot.bot.adapters.slack.render import render_message as render_slack
 from rallybot.bot.messages import plain
+from rallybot.handlers.console.act_services import mention_names
 from rallybot.handlers.console.kit import (
     ConsoleState,
     Page,
@@ -24,7 +25,7 @@ from rallybot.handlers.console.kit import (
     render,
     require,
 )
-from rallybot.handlers.console.preview import preview
+from rallybot.handlers.console.preview import mentioned_ids, preview
 from rallybot.handlers.console.sources import (
     EARLIEST,
     LATEST,
@@ -383,7 +384,9 @@ async def _detail(
         raise HTTPException(404, gettext(viewer.locale, "No such message."))
     message_out = None
     if found.message is not None and found.entry.kind in ("post", "dm"):
-        shown = preview(found.message)
+        message = found.message
+        ids = mentioned_ids(message.title, message.text, message.context)
+        shown = preview(message, await mention_names(state.db, ids))
         # the neutral texts without the member marks (private-use characters a reader
         # would see as boxes); the renderers' outputs below escape member text instead
         title, context = found.message.title, found.message.context
