@@ -9,7 +9,7 @@ They are template globals: ``campaign_name(id)``, ``step_name(campaign_id, step_
 ``occurrence_words(occurrence)``, ``challenge_name(key)`` (a challenge's title in the page's
 language, its ``campaign/challenge`` key when no campaign has it any more); and the filter
 ``person`` (a member's name as shown: "erased member" for the row left by an erased person,
-whose only name is its ``forgotten-…`` id)."""
+whose only name is its ``forgotten-…`` id) and ``platform`` ("Slack", "Console")."""
 
 from __future__ import annotations
 
@@ -25,7 +25,7 @@ from rallybot.handlers.console.kit import console_state, templates
 from rallybot.handlers.console.words import N_, gettext, when
 from rallybot.handlers.privacy.service import FORGOTTEN_PREFIX
 
-__all__ = ["campaign_of", "occurrence_words", "person_words", "step_words"]
+__all__ = ["campaign_of", "occurrence_words", "person_words", "platform_words", "step_words"]
 
 
 def campaign_of(context: Context, campaign_id: str) -> Campaign | None:
@@ -175,6 +175,25 @@ def _occurrence_words(context: Context, occurrence: str, dates: bool = True) -> 
     return occurrence_words(occurrence, context.get("locale"), dates)
 
 
+# The chat platforms by their names; the console's own platform (people in a roster, who
+# sign in with a link) in words.
+# Translators: the console as a platform, beside Slack and Discord (a roster's people).
+_PLATFORMS = {"slack": "Slack", "discord": "Discord", "console": N_("Console")}
+
+
+def platform_words(platform: str, locale: str | None) -> str:
+    """A platform by its name ("Slack"); one the console does not know as written."""
+    words = _PLATFORMS.get(platform)
+    if words is None:
+        return platform
+    return gettext(locale, words) if platform == "console" else words
+
+
+@pass_context
+def _platform(context: Context, platform: str) -> str:
+    return platform_words(platform, context.get("locale"))
+
+
 def person_words(name: str | None, locale: str | None) -> str:
     """A person's name as the pages show it: "erased member" for the row an erased person
     left (its only name is a random ``forgotten-…`` id, meaningless to anyone)."""
@@ -192,6 +211,7 @@ def _person(context: Context, name: str | None) -> str:
 
 
 templates.env.filters.setdefault("person", _person)
+templates.env.filters.setdefault("platform", _platform)
 templates.env.globals.setdefault("campaign_name", _campaign_name)
 templates.env.globals.setdefault("step_name", _step_name)
 templates.env.globals.setdefault("step_title", _step_title)

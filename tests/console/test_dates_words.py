@@ -156,10 +156,11 @@ async def test_the_audit_log_and_the_preview_in_german(
     audit = (await as_manager.get("/audit")).text
     for words in (
         "Kampagne pausiert",
-        "Kampagne connect-launch",
+        "Kampagne Connect launch",  # a campaign by its title
         "an der Konsole, mit einem Einmal-Link",
-        "connect-launch/welcome, an 3 Personen",
-        "connect-launch/welcome, an 1 Person",  # the chat's "1 member(s)"
+        # a step by its words, then its campaign's title
+        "Onboarding: Willkommensnachricht · Connect launch, an 3 Personen",
+        "Onboarding: Willkommensnachricht · Connect launch, an 1 Person",  # "1 member(s)"
         "team.csv: 2 Mitglieder angelegt, 1 aktualisiert",
         "Kampagne: draft.yaml",
         "Nachweis Nr. 3",

@@ -2,12 +2,14 @@
 
 The database keeps each action as an id (``pause``, ``sign-in``) and its target as the code
 wrote it (``campaign:connect-launch``, ``console (link)``): the page translates both when it
-shows them (:func:`describe`), and the JSON API gives them as stored."""
+shows them (:func:`describe`), names a loaded campaign by its title and a step by its words
+(as the timeline does), and a person by their display name; the JSON API gives them as
+stored."""
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated
@@ -18,6 +20,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse
 from pydantic import BaseModel
 
+from rallybot.campaigns.schema import Campaign
 from rallybot.handlers.console.kit import (
     ConsoleState,
     Page,
@@ -27,12 +30,23 @@ from rallybot.handlers.console.kit import (
     render,
     require,
 )
+from rallybot.handlers.console.names import person_words, platform_words, step_words
 from rallybot.handlers.console.words import N_, gettext, language_name, ngettext, number
+from rallybot.handlers.privacy.service import FORGOTTEN
 from rallybot.storage.audit_models import AuditEntry
 from rallybot.storage.database import Database
 from rallybot.storage.models import Member, table_of
 
-__all__ = ["AuditPage", "AuditRow", "Described", "audit_rows", "describe", "page"]
+__all__ = [
+    "AuditPage",
+    "AuditRow",
+    "Described",
+    "Names",
+    "audit_rows",
+    "describe",
+    "page",
+    "who_words",
+]
 
 router = APIRouter()
 api = APIRouter(tags=["audit"])
@@ -145,10 +159,42 @@ class Described:
     raw_detail: bool = False
 
 
-_Detail = Callable[[re.Match[str], str], str]
+@dataclass(frozen=True)
+class Names:
+    """The campaigns loaded, to name a campaign by its title and a step by its words (its
+    message filled in as at ``at``, the entry's time); without them an entry shows ids."""
+
+    campaigns: Mapping[str, Campaign]
+    at: datetime
+
+    def campaign(self, campaign_id: str) -> str:
+        """A loaded campaign's title; its id otherwise (a campaign since removed)."""
+        campaign = self.campaigns.get(campaign_id)
+        return (campaign.spec.title if campaign is not None else "") or campaign_id
+
+    def step(self, key: str, locale: str) -> str:
+        """A step (``campaign/step``) as the timeline's heading names it: its words, then
+        its campaign's title; as written when the campaign is not loaded any more."""
+        campaign_id, _, step_id = key.partition("/")
+        campaign = self.campaigns.get(campaign_id)
+        if campaign is None:
+            return key
+        # Translators: a campaign's step in the audit log: its title or first words, then
+        # its campaign's title ("Teaser: 14 days to go · Connect launch").
+        return gettext(locale, "{step} · {campaign}").format(
+            step=step_words(campaign, step_id, locale, self.at),
+            campaign=self.campaign(campaign_id),
+        )
 
 
-def _sign_in(found: re.Match[str], locale: str) -> str:
+def _step_of(found: re.Match[str], locale: str, names: Names | None) -> str:
+    return names.step(found["step"], locale) if names is not None else found["step"]
+
+
+_Detail = Callable[[re.Match[str], str, "Names | None"], str]
+
+
+def _sign_in(found: re.Match[str], locale: str, names: Names | None) -> str:
     how = found["how"]
     if how == "link":
         return gettext(locale, "to the console, with a one-time link")
@@ -156,7 +202,8 @@ def _sign_in(found: re.Match[str], locale: str) -> str:
     return gettext(locale, "to the console, with {provider}").format(provider=how.title())
 
 
-def _send(found: re.Match[str], locale: str) -> str:
+def _send(found: re.Match[str], locale: str, names: Names | None) -> str:
+    step = _step_of(found, locale, names)
     channel = found["channel"] or found["old_channel"]
     if channel is not None:
         posted = found["posted"] == "1" or found["old_posted"] is not None
@@ -166,11 +213,11 @@ def _send(found: re.Match[str], locale: str) -> str:
         else:
             # Translators: {step} is a campaign's step, {channel} a channel (#announcements).
             text = gettext(locale, "{step}, in {channel}")
-        return text.format(step=found["step"], channel=f"#{channel.removeprefix('#')}")
+        return text.format(step=step, channel=f"#{channel.removeprefix('#')}")
     n = int(found["members"] or found["n"])
     # Translators: {step} is a campaign's step ("connect-launch/welcome").
     text = ngettext(locale, "{step}, to {n} person", "{step}, to {n} people", n)
-    shown = text.format(step=found["step"], n=number(n, locale))
+    shown = text.format(step=step, n=number(n, locale))
     had = int(found["had"] or found["old_had"] or 0)
     if had:
         already = ngettext(
@@ -181,7 +228,7 @@ def _send(found: re.Match[str], locale: str) -> str:
     return shown
 
 
-def _roster(found: re.Match[str], locale: str) -> str:
+def _roster(found: re.Match[str], locale: str, names: Names | None) -> str:
     created = int(found["created"])
     text = ngettext(
         locale,
@@ -196,28 +243,30 @@ def _roster(found: re.Match[str], locale: str) -> str:
     )
 
 
-def _draft(found: re.Match[str], locale: str) -> str:
+def _draft(found: re.Match[str], locale: str, names: Names | None) -> str:
     kind = gettext(locale, _DRAFT_KINDS[found["kind"]])
     # Translators: {kind} is a kind of file (Campaign, Quiz bank...), {file} its name.
     return gettext(locale, "{kind}: {file}").format(kind=kind, file=found["file"])
 
 
-def _step(found: re.Match[str], locale: str) -> str:
-    return found["step"]  # ids, shown as the timeline shows them
+def _step(found: re.Match[str], locale: str, names: Names | None) -> str:
+    return _step_of(found, locale, names)
 
 
-def _preview(found: re.Match[str], locale: str) -> str:
+def _preview(found: re.Match[str], locale: str, names: Names | None) -> str:
     # Translators: {step} is a campaign's step, {language} the name of the language it was
     # shown in, as Babel writes it ("français").
     shown = language_name(found["locale"], locale)
-    return gettext(locale, "{step}, in {language}").format(step=found["step"], language=shown)
+    step = _step_of(found, locale, names)
+    return gettext(locale, "{step}, in {language}").format(step=step, language=shown)
 
 
-def _campaign(found: re.Match[str], locale: str) -> str:
-    return gettext(locale, "campaign {id}").format(id=found["id"])
+def _campaign(found: re.Match[str], locale: str, names: Names | None) -> str:
+    shown = names.campaign(found["id"]) if names is not None else found["id"]
+    return gettext(locale, "campaign {id}").format(id=shown)
 
 
-def _submission(found: re.Match[str], locale: str) -> str:
+def _submission(found: re.Match[str], locale: str, names: Names | None) -> str:
     return gettext(locale, "submission #{id}").format(id=found["id"])
 
 
@@ -255,9 +304,10 @@ _DETAILS: dict[str, tuple[re.Pattern[str], _Detail | str]] = {
 }
 
 
-def describe(action: str, target: str, locale: str | None) -> Described:
-    """An audit entry's action and target in ``locale``'s language; an action or a target
-    the page does not know (written by a newer version, say) is shown as stored."""
+def describe(action: str, target: str, locale: str | None, names: Names | None = None) -> Described:
+    """An audit entry's action and target in ``locale``'s language, campaigns and steps by
+    their ``names`` when given; an action or a target the page does not know (written by a
+    newer version, say) is shown as stored."""
     loc = locale or "en"
     words = _ACTIONS.get(action)
     rule = _DETAILS.get(action)
@@ -266,8 +316,28 @@ def describe(action: str, target: str, locale: str | None) -> Described:
         shown = gettext(loc, words) if words else action
         return Described(shown, target, raw_action=words is None, raw_detail=True)
     how = rule[1]
-    detail = gettext(loc, how) if isinstance(how, str) else how(found, loc)
+    detail = gettext(loc, how) if isinstance(how, str) else how(found, loc, names)
     return Described(gettext(loc, words), detail)
+
+
+def who_words(entry: AuditRow, locale: str | None) -> str:
+    """Who did it, as a person reads it: their display name; "erased member" for a manager
+    erased since; for someone the bot does not know, the platform they signed in from (their
+    ``platform:id`` key says nothing to a reader: the page keeps it in a tooltip)."""
+    if entry.actor_name:
+        return person_words(entry.actor_name, locale)
+    if entry.actor == FORGOTTEN:
+        return person_words(f"{FORGOTTEN}-", locale)
+    platform = entry.actor.partition(":")[0]
+    if platform == "console":
+        # Translators: who did an action in the audit log, when the bot does not know their
+        # name: someone of the console platform (a roster's people).
+        return gettext(locale, "someone on the console")
+    # Translators: who did an action in the audit log, when the bot does not know their name
+    # ("someone on Slack").
+    return gettext(locale, "someone on {platform}").format(
+        platform=platform_words(platform, locale)
+    )
 
 
 @router.get("/audit", name="audit", response_class=HTMLResponse)
@@ -280,8 +350,14 @@ async def audit_page(
     """The audit log, newest first, :data:`PAGE_SIZE` entries a page."""
     found = await audit_rows(state.db, before=before)
     zone = ZoneInfo(state.settings.timezone)
+    campaigns = state.campaigns()
     rows = [
-        (entry, entry.at.astimezone(zone), describe(entry.action, entry.target, viewer.locale))
+        (
+            entry,
+            entry.at.astimezone(zone),
+            describe(entry.action, entry.target, viewer.locale, Names(campaigns, entry.at)),
+            who_words(entry, viewer.locale),
+        )
         for entry in found.entries
     ]
     return render(
