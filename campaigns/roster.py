@@ -28,6 +28,7 @@ import io
 import math
 import re
 import zipfile
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from functools import cache
@@ -441,29 +442,46 @@ def _line_ranges(lines: list[int]) -> str:
     return ", ".join(ranges)
 
 
+Located = Callable[[LoadError, str], str]
+"""A problem's line from its (first) error and what it says: its place, its column's name
+(``error.field``, when it has one), then the words."""
+
+
+def _at_file_line_column(error: LoadError, words: str) -> str:
+    where = f"{error.file}:{error.line}:{error.column}"
+    return f"{where}: {error.field}: {words}" if error.field else f"{where}: {words}"
+
+
 def summarize_errors(
-    errors: list[LoadError], *, at_least: int = 3, locale: str | None = None
+    errors: list[LoadError],
+    *,
+    at_least: int = 3,
+    locale: str | None = None,
+    located: Located = _at_file_line_column,
 ) -> list[str]:
     """Roster problems for a person: the same mistake in ``at_least`` rows or more becomes
     one line (``start_date: 150 rows (2–151): "31/02/2027" is not a real date``), in the order
     of first appearance; other problems keep their own line. Messages marked for translation
-    are shown in ``locale``'s language."""
+    are shown in ``locale``'s language; each line starts with its place as ``located`` writes
+    it (``file:line:column:`` by default, as the command line and editors read it)."""
     groups: dict[tuple[str, str, str], list[LoadError]] = {}
     for error in errors:
         key = (error.file, error.field, _QUOTED.sub('"…"', error.message))
         groups.setdefault(key, []).append(error)
     lines: list[str] = []
-    for (file, name, _), found in groups.items():
+    for found in groups.values():
         if len(found) < at_least:
-            lines.extend(error.text(locale) for error in found)
+            for error in found:
+                lines.append(
+                    located(error, render(error.message, locale) if locale else error.message)
+                )
             continue
         first = found[0]
         rows = _line_ranges([error.line for error in found])
-        prefix = f"{file}:{first.line}:{first.column}: " + (f"{name}: " if name else "")
         # Translators: {count} rows of a roster (CSV lines), {rows} their numbers (2–151).
         many = words.gettext(locale, "{count} rows ({rows}), for example: {message}")
         example = render(first.message, locale) if locale else first.message
-        lines.append(prefix + many.format(count=len(found), rows=rows, message=example))
+        lines.append(located(first, many.format(count=len(found), rows=rows, message=example)))
     return lines
 
 

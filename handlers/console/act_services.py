@@ -8,7 +8,7 @@ nothing. Each reuses what the chat commands and the CLI use (:mod:`handlers.stee
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Protocol
@@ -774,10 +774,29 @@ class RosterOutcome:
     imported: bool
     problems: list[str] = field(default_factory=list)  # the CLI's lines, grouped alike
     errors: list[LoadError] = field(default_factory=list)
+    # the same problems as the page says them ("Line 3, column 2: ..."), not file:3:2:
+    lines: list[str] = field(default_factory=list)
     members: int = 0
     created: int = 0
     updated: int = 0
     unchanged: int = 0
+
+
+def _at_line(locale: str | None) -> Callable[[LoadError, str], str]:
+    """A roster problem's place as a person reads it, its row and column in words."""
+
+    def located(error: LoadError, words: str) -> str:
+        if error.field:
+            # Translators: a problem of an uploaded roster at its row (line) and column, the
+            # column's name, then what is wrong ("Line 3, column 2: email: not an e-mail").
+            text = gettext(locale, "Line {line}, column {column}: {field}: {problem}")
+        else:
+            # Translators: a problem of an uploaded roster at its row (line) and column, then
+            # what is wrong.
+            text = gettext(locale, "Line {line}, column {column}: {problem}")
+        return text.format(line=error.line, column=error.column, field=error.field, problem=words)
+
+    return located
 
 
 async def import_roster(
@@ -798,15 +817,20 @@ async def import_roster(
         problem = gettext(
             locale, "{file}: the file is {size} MB; roster uploads are limited to 20 MB"
         ).format(file=source, size=size)
-        return RosterOutcome(False, [problem])
+        return RosterOutcome(False, [problem], lines=[problem])
     try:
         roster = read_roster_bytes(
             raw, source, default_timezone=ctx.settings.timezone, date_format=date_format
         )
     except RosterLoadError as exc:
-        return RosterOutcome(False, summarize_errors(exc.errors, locale=locale), exc.errors)
+        return RosterOutcome(
+            False,
+            summarize_errors(exc.errors, locale=locale),
+            exc.errors,
+            summarize_errors(exc.errors, locale=locale, located=_at_line(locale)),
+        )
     except ValueError as exc:  # the date format asked for is not one
-        return RosterOutcome(False, [str(exc)])
+        return RosterOutcome(False, [str(exc)], lines=[str(exc)])
     rows = [member_fields(entry) for entry in roster.entries]
     outcome = RosterOutcome(False, members=len(rows))
     if dry_run:

@@ -6,6 +6,7 @@ figures) per console app, the last reload's report, and the template filters of 
 
 from __future__ import annotations
 
+import re
 from datetime import date
 from pathlib import PurePath
 
@@ -28,6 +29,7 @@ from rallybot.handlers.console.words import (
     language_name,
     number,
     parse_day,
+    when,
 )
 from rallybot.handlers.reporting.service import NO_GROUP, stage_name
 
@@ -36,6 +38,7 @@ __all__ = [
     "LATEST",
     "NO_CONTROL",
     "bad_day",
+    "cohort_words",
     "day_problem",
     "form_day",
     "indicator_cache",
@@ -206,6 +209,27 @@ def _group(context: Context, name: str) -> str:
     return gettext(context.get("locale"), "(none)") if name == NO_GROUP else name
 
 
+# A cohort named after its month, as rosters often write it ("2026-11").
+_MONTH_COHORT = re.compile(r"(\d{4})-(0[1-9]|1[0-2])")
+
+
+def cohort_words(name: str, locale: str | None) -> str:
+    """A cohort as a person reads it: a month's ("2026-11") as the month in ``locale``'s
+    language ("novembre 2026"); the members in none in words; any other name as written."""
+    if name == NO_GROUP:
+        return gettext(locale, "(none)")
+    month = _MONTH_COHORT.fullmatch(name)
+    if month is None:
+        return name
+    return when(date(int(month[1]), int(month[2]), 1), locale, form="month")
+
+
+@pass_context
+def _cohort(context: Context, name: str) -> str:
+    """A cohort's name, a month's in words (see :func:`cohort_words`)."""
+    return cohort_words(name, context.get("locale"))
+
+
 def _babel(context: Context) -> str:
     return str(context.get("locale") or "en").replace("-", "_")
 
@@ -216,6 +240,7 @@ templates.env.filters.setdefault("num", _num)
 templates.env.filters.setdefault("language", _language)
 templates.env.filters.setdefault("stage", _stage)
 templates.env.filters.setdefault("group", _group)
+templates.env.filters.setdefault("cohort", _cohort)
 templates.env.filters.setdefault("basename", _basename)
 templates.env.filters.setdefault("day_field", _day_field)
 templates.env.globals.setdefault("day_hint", _day_hint)

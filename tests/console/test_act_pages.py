@@ -394,7 +394,16 @@ async def test_a_roster_with_a_bad_row_imports_nothing(
         data=_form(as_manager, platform="console"),
         files={"file": ("team.csv", BAD_ROSTER, "text/csv")},
     )
-    assert "nothing imported" in page.text and "team.csv:3:" in page.text
+    assert "nothing imported" in page.text and "team.csv:3:" not in page.text
+    assert "Line 3, column 2: email: " in page.text  # as a person reads it
+    assert await _members(console.db) == before
+    refused = await as_manager.post(
+        "/api/members/roster",
+        data={"platform": "console"},
+        files={"file": ("team.csv", BAD_ROSTER, "text/csv")},
+        headers=as_manager.csrf_header(),
+    )
+    assert refused.json()["problems"][0].startswith("team.csv:3:2: email: ")  # as the CLI says
     assert await _members(console.db) == before
     answer = await as_manager.post(
         "/api/members/roster",

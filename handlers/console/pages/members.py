@@ -6,6 +6,7 @@ row. Personal data: community managers only."""
 from __future__ import annotations
 
 import dataclasses
+from collections import Counter
 from datetime import datetime
 from typing import Annotated, Literal
 
@@ -135,9 +136,11 @@ async def _page(
     **context: object,
 ) -> HTMLResponse:
     rows, total = await search_members(console_of(state), q, limit=PAGE_SIZE, offset=offset)
+    seen = Counter(row.name.lower() for row in rows)
     values: dict[str, object] = {
         "q": q,
         "rows": rows,
+        "homonyms": {name for name, n in seen.items() if n > 1},
         "total": total,
         "next_offset": offset + PAGE_SIZE if offset + PAGE_SIZE < total else None,
         "platforms": _platforms(state),

@@ -1,0 +1,104 @@
+"""The members page as a French community manager reads it: a person by their name (their
+account only to tell two people of one name apart), a month cohort as a month, a header for
+the erase column, a roster's problems at their line and column in words (the command line
+keeps ``file:line:column``). On SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import html
+import re
+
+import sqlalchemy as sa
+
+from rallybot.handlers.console.sources import cohort_words
+from rallybot.storage.models import Member
+from tests.console.conftest import ConsoleClient, ConsoleEnv
+
+ROSTER = (
+    b"id,email,name,cohort\n"
+    b"amelie,amelie@example.com,Am\xc3\xa9lie,2026-11\n"
+    b"bruno,not-an-email,Bruno,2026-11\n"
+)
+
+
+def _visible(page: str) -> str:
+    main = page.split("<main", 1)[1]
+    return " ".join(html.unescape(re.sub(r"<[^>]+>", " ", main)).split())
+
+
+async def _french(console: ConsoleEnv) -> None:
+    async with console.db.session() as session:
+        await session.execute(sa.update(Member).values(locale="fr"))
+        for user_id, name, cohort in (
+            ("amelie", "Amélie", "2026-11"),
+            ("amelie2", "Amélie", "pilote"),
+            ("bastien", "Bastien", "2027-01"),
+        ):
+            session.add(
+                Member(
+                    platform="console",
+                    platform_user_id=user_id,
+                    display_name=name,
+                    cohort=cohort,
+                    team="Ventes",
+                    locale="fr",
+                )
+            )
+
+
+async def test_members_by_name_and_cohort_in_words(
+    console: ConsoleEnv, as_manager: ConsoleClient
+) -> None:
+    await _french(console)
+    page = (await as_manager.get("/members")).text
+    shown = _visible(page)
+    # Bastien is the only one of his name: his name alone
+    assert "Bastien Ventes · janvier 2027" in shown
+    assert "bastien" not in shown and "console" not in shown.split("Nom", 1)[1].split("Envoyer")[0]
+    # two Amélie: their accounts tell them apart, as muted secondary text
+    assert '<span class="muted">amelie · Console</span>' in page
+    assert '<span class="muted">amelie2 · Console</span>' in page
+    assert "Ventes · novembre 2026" in shown and "2026-11" not in shown
+    assert "Ventes · pilote" in shown
+    # the erase column has a header screen readers announce
+    assert '<th scope="col"><span class="sr-only">Effacement</span></th>' in page
+    # the roster's platforms by their names
+    assert '<option value="console">Console</option>' in page
+    # the JSON API keeps what is stored
+    api = (await as_manager.get("/api/members", params={"q": "bastien"})).json()
+    assert api["members"][0]["cohort"] == "2027-01"
+
+
+async def test_indicators_name_a_month_cohort_as_a_month(
+    console: ConsoleEnv, as_manager: ConsoleClient
+) -> None:
+    await _french(console)
+    page = (await as_manager.get("/indicators")).text
+    assert '<option value="2026-11">novembre 2026</option>' in page
+    assert '<option value="pilote">pilote</option>' in page
+
+
+def test_cohort_words() -> None:
+    assert cohort_words("2026-11", "fr") == "novembre 2026"
+    assert cohort_words("2026-11", "es") == "noviembre de 2026"
+    assert cohort_words("2026-11", "de") == "November 2026"
+    assert cohort_words("2026-13", "fr") == "2026-13"  # no month: as written
+    assert cohort_words("pilote", "fr") == "pilote"
+
+
+async def test_roster_problems_at_their_line_and_column_in_words(
+    console: ConsoleEnv, as_manager: ConsoleClient
+) -> None:
+    await _french(console)
+    async with console.db.read() as session:
+        before = await session.scalar(sa.select(sa.func.count()).select_from(Member))
+    page = await as_manager.post(
+        "/members/roster",
+        data={"csrf_token": as_manager.csrf, "platform": "console"},
+        files={"file": ("equipe.csv", ROSTER, "text/csv")},
+    )
+    shown = _visible(page.text)
+    assert "Ligne 3, colonne 2 : email : « not-an-email » n’est pas une adresse e-mail" in shown
+    assert "equipe.csv:3" not in shown
+    async with console.db.read() as session:  # all or nothing: Amélie's good row waits too
+        assert await session.scalar(sa.select(sa.func.count()).select_from(Member)) == before
