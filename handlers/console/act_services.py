@@ -73,7 +73,6 @@ __all__ = [
     "current_members",
     "erase",
     "import_roster",
-    "mention_names",
     "pending_submissions",
     "preview_to",
     "reach_of",
@@ -844,21 +843,6 @@ async def import_roster(
         counts.unchanged,
     )
     return outcome
-
-
-async def mention_names(db: Database, user_ids: set[str]) -> dict[str, str]:
-    """The display names of the people ``user_ids`` name (platform user ids, as a message's
-    mentions hold them): erased people and people without a name are left out."""
-    if not user_ids:
-        return {}
-    query = sa.select(M.platform_user_id, M.display_name, M.first_name).where(
-        M.platform_user_id.in_(sorted(user_ids)), M.forgotten.is_(False)
-    )
-    async with db.read() as session:
-        found = (await session.execute(query)).all()
-    return {
-        row.platform_user_id: name for row in found if (name := row.display_name or row.first_name)
-    }
 
 
 async def current_members(ctx: Console) -> list[MemberView]:

@@ -61,6 +61,7 @@ __all__ = [
     "TimelineSource",
     "decode_cursor",
     "encode_cursor",
+    "mention_names",
 ]
 
 PAGE_SIZE = 50
@@ -209,13 +210,34 @@ def _kind(campaign: Campaign | None, step_id: str, recipient: str) -> str:
 _MENTION = re.compile(r"<@([^>|]+)(?:\|[^>]*)?>")
 
 
-def _preview_text(payload: Mapping[str, Any]) -> str:
+async def mention_names(db: Database, user_ids: set[str]) -> dict[str, str]:
+    """The display names of the people ``user_ids`` name (platform user ids, as a message's
+    mentions hold them): erased people and people without a name are left out."""
+    if not user_ids:
+        return {}
+    query = sa.select(M.platform_user_id, M.display_name, M.first_name).where(
+        M.platform_user_id.in_(sorted(user_ids)), M.forgotten.is_(False)
+    )
+    async with db.read() as session:
+        found = (await session.execute(query)).all()
+    return {
+        row.platform_user_id: name for row in found if (name := row.display_name or row.first_name)
+    }
+
+
+def _extract_source(payload: Mapping[str, Any]) -> str:
+    """The words of a delivery's extract: its message's title, else its text."""
     message = payload.get("message")
     if not isinstance(message, dict):
         return ""
+    return str(message.get("title") or message.get("text") or "")
+
+
+def _preview_text(payload: Mapping[str, Any], names: Mapping[str, str]) -> str:
     # without the member marks: the extract is shown as it is, not through a renderer; a
-    # mention (<@id>) reads as @id, as the chat shows a name
-    text = _MENTION.sub(r"@\1", str(message.get("title") or message.get("text") or ""))
+    # mention (<@id>) reads as @ and the person's name, as the chat shows it (@id when the
+    # bot does not know them)
+    text = _MENTION.sub(lambda m: "@" + names.get(m.group(1), m.group(1)), _extract_source(payload))
     flat = " ".join(readable(text).split())
     return flat if len(flat) <= 70 else flat[:69] + "…"
 
@@ -355,7 +377,12 @@ class TimelineSource:
             rows = await session.execute(sa.select(Member).where(M.id.in_(ids)))
             return {f"member:{m.id}": m for m in rows.scalars()}
 
-    def _outbox_entry(self, row: Any, member: Member | None) -> Entry:
+    async def _mentioned(self, rows: Sequence[Any]) -> dict[str, str]:
+        """The names of the people the extracts of ``rows`` mention."""
+        ids = {m for r in rows for m in _MENTION.findall(_extract_source(r.payload))}
+        return await mention_names(self.db, ids)
+
+    def _outbox_entry(self, row: Any, member: Member | None, names: Mapping[str, str]) -> Entry:
         campaign = self.campaigns.get(row.campaign_id)
         if member is not None:
             zone = member.timezone or self.default_timezone
@@ -379,7 +406,7 @@ class TimelineSource:
             zone=zone,
             locale=locale,
             status=row.status,
-            preview=_preview_text(row.payload),
+            preview=_preview_text(row.payload, names),
             tiebreak=f"{row.id:012d}",
             reason=row.reason or "",
         )
@@ -402,7 +429,8 @@ class TimelineSource:
         else:
             page = await self._outbox_rows(filters, None, after, limit)
         members = await self._members([r.recipient for r in page])
-        return [self._outbox_entry(r, members.get(r.recipient)) for r in page]
+        names = await self._mentioned(page)
+        return [self._outbox_entry(r, members.get(r.recipient), names) for r in page]
 
     async def _outbox_rows(
         self,
@@ -804,7 +832,7 @@ class TimelineSource:
                     or 0
                 )
         members = await self._members([r.recipient for r in siblings] + [row.recipient])
-        entry = self._outbox_entry(row, members.get(row.recipient))
+        entry = self._outbox_entry(row, members.get(row.recipient), await self._mentioned([row]))
         message_data = row.payload.get("message")
         message = Message.from_dict(message_data) if isinstance(message_data, dict) else None
         recipients = []

@@ -108,3 +108,6 @@ async def test_the_timeline_preview_names_the_buddy(
     assert "parrain1" not in slack + discord
     # an erased person is no name to show: their id stays, as the platform would show it
     assert '<span class="mention">@gone</span>' in slack and "forgotten" not in page
+    # the timeline's one-line extract names them the same way
+    listed = (await as_manager.get("/timeline", params={"to": "2026-09-01"})).text
+    assert "Votre parrain : « @Amélie », @gone" in listed and "@parrain1" not in listed

@@ -15,7 +15,6 @@ from pydantic import BaseModel, Field
 
 from rallybot.bot.adapters.slack.render import render_message as render_slack
 from rallybot.bot.messages import plain
-from rallybot.handlers.console.act_services import mention_names
 from rallybot.handlers.console.kit import (
     ConsoleState,
     Page,
@@ -42,6 +41,7 @@ from rallybot.handlers.console.timeline import (
     EntryDetail,
     Filters,
     TimelineSource,
+    mention_names,
 )
 from rallybot.handlers.console.words import N_, gettext, weekday_names
 from rallybot.handlers.steering.service import REPLACED_BY, SKIPPED_BY
