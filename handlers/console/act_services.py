@@ -80,6 +80,7 @@ __all__ = [
     "step_label",
     "step_rows",
     "step_title",
+    "submission_rows",
 ]
 
 PREVIEW_SUFFIX = ".preview"
@@ -570,6 +571,19 @@ async def submission_row(
     async with ctx.db.read() as session:
         row = (await session.execute(_submissions().where(SUB.id == submission_id))).first()
     return None if row is None else _submission_row(ctx, row, locale)
+
+
+async def submission_rows(
+    ctx: Console, locale: str | None, submission_ids: set[int]
+) -> dict[int, SubmissionRow]:
+    """The submissions of ``submission_ids`` still kept (an erased member's are not), by id,
+    their member and challenge named as :func:`submission_row` names them."""
+    if not submission_ids:
+        return {}
+    query = _submissions().where(SUB.id.in_(sorted(submission_ids)))
+    async with ctx.db.read() as session:
+        rows = (await session.execute(query)).all()
+    return {row.id: _submission_row(ctx, row, locale) for row in rows}
 
 
 def _submissions() -> sa.Select[Any]:

@@ -12,6 +12,7 @@ from datetime import timedelta
 import sqlalchemy as sa
 
 from rallybot.storage.audit_models import AuditEntry
+from rallybot.storage.challenge_models import ChallengeSubmission
 from rallybot.storage.models import Member
 from tests.console.conftest import MANAGER, ConsoleClient, ConsoleEnv
 
@@ -44,6 +45,16 @@ async def test_the_audit_log_reads_names_not_ids(
             sa.update(Member).where(Member.platform_user_id == "UMANAGER").values(locale="fr")
         )
         session.add(Member(platform="console", platform_user_id="animation", display_name="Amélie"))
+        mel = (
+            await session.execute(sa.select(Member).where(Member.platform_user_id == "UMEMBER"))
+        ).scalar_one()
+        evidence = ChallengeSubmission(
+            challenge="connect-launch/photo", member_id=mel.id, text="my desk", submitted_at=at
+        )
+        session.add(evidence)
+        await session.flush()
+        rows.append((MANAGER, "approved", f"submission #{evidence.id}"))
+        rows.append((MANAGER, "rejected", "submission #999"))  # erased with its member since
         for n, (actor, action, target) in enumerate(rows):
             session.add(
                 AuditEntry(at=at + timedelta(minutes=n), actor=actor, action=action, target=target)
@@ -57,6 +68,9 @@ async def test_the_audit_log_reads_names_not_ids(
     assert f"Étape sautée {step} 1er sept." in shown
     assert f"{step}, à 2 personnes ; 2 personnes l'avaient déjà" in shown
     assert "old-campaign/step-9" in shown and "campagne old-campaign" in shown
+    # a judged submission by who sent it and for which challenge (no title: its key)
+    assert "preuve envoyée par Mel Member pour « connect-launch/photo »" in shown
+    assert "preuve n° 999" in shown
     # people by their names; the erased manager and an unknown person in words
     assert "Amélie" in shown and "Morgan Manager" in shown
     assert "membre effacé" in shown and "quelqu'un sur Discord" in shown

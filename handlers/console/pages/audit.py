@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Annotated
 from zoneinfo import ZoneInfo
@@ -21,6 +21,8 @@ from fastapi.responses import HTMLResponse
 from pydantic import BaseModel
 
 from rallybot.campaigns.schema import Campaign
+from rallybot.handlers.console.act_kit import console_of
+from rallybot.handlers.console.act_services import submission_rows
 from rallybot.handlers.console.kit import (
     ConsoleState,
     Page,
@@ -166,6 +168,8 @@ class Names:
 
     campaigns: Mapping[str, Campaign]
     at: datetime
+    # the challenge submissions judged, by id: who sent them and the challenge's title
+    submissions: Mapping[int, tuple[str, str]] = field(default_factory=dict)
 
     def campaign(self, campaign_id: str) -> str:
         """A loaded campaign's title; its id otherwise (a campaign since removed)."""
@@ -267,6 +271,13 @@ def _campaign(found: re.Match[str], locale: str, names: Names | None) -> str:
 
 
 def _submission(found: re.Match[str], locale: str, names: Names | None) -> str:
+    named = names.submissions.get(int(found["id"])) if names is not None else None
+    if named is not None:
+        member, challenge = named
+        # Translators: the challenge evidence a manager approved or rejected, in the audit
+        # log: who sent it and the challenge's title.
+        text = gettext(locale, "evidence of {member} for “{challenge}”")
+        return text.format(member=person_words(member, locale), challenge=challenge)
     return gettext(locale, "submission #{id}").format(id=found["id"])
 
 
@@ -280,6 +291,7 @@ _SEND = re.compile(
     r"| to (?P<n>\d+) (?:of \d+ )?(?:people|member\(s\))(?:, (?P<old_had>\d+) had it)?"
     r"| to (?P<old_channel>#\S+)(?P<old_posted> \(posted already\))?)"
 )
+_SUBMISSION = re.compile(r"submission #(?P<id>\d+)")
 # The targets as the code writes them (kit.audit's callers and the chat's steering commands).
 _DETAILS: dict[str, tuple[re.Pattern[str], _Detail | str]] = {
     "sign-in": (re.compile(r"console \((?P<how>link|slack|discord)\)"), _sign_in),
@@ -290,8 +302,8 @@ _DETAILS: dict[str, tuple[re.Pattern[str], _Detail | str]] = {
     "send": (_SEND, _send),
     "skip": (re.compile(_STEP), _step),
     "retry": (re.compile(_STEP), _step),
-    "approved": (re.compile(r"submission #(?P<id>\d+)"), _submission),
-    "rejected": (re.compile(r"submission #(?P<id>\d+)"), _submission),
+    "approved": (_SUBMISSION, _submission),
+    "rejected": (_SUBMISSION, _submission),
     "erase": (re.compile("a member"), N_("a member (who is not recorded)")),
     "roster import": (
         re.compile(r"(?P<file>.+): (?P<created>\d+) created, (?P<updated>\d+) updated"),
@@ -351,11 +363,24 @@ async def audit_page(
     found = await audit_rows(state.db, before=before)
     zone = ZoneInfo(state.settings.timezone)
     campaigns = state.campaigns()
+    submitted = {
+        int(judged["id"])
+        for entry in found.entries
+        if entry.action in ("approved", "rejected")
+        and (judged := _SUBMISSION.fullmatch(entry.target)) is not None
+    }
+    kept = await submission_rows(console_of(state), viewer.locale, submitted)
+    submissions = {key: (row.member, row.title) for key, row in kept.items()}
     rows = [
         (
             entry,
             entry.at.astimezone(zone),
-            describe(entry.action, entry.target, viewer.locale, Names(campaigns, entry.at)),
+            describe(
+                entry.action,
+                entry.target,
+                viewer.locale,
+                Names(campaigns, entry.at, submissions),
+            ),
             who_words(entry, viewer.locale),
         )
         for entry in found.entries
