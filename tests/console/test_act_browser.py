@@ -164,7 +164,7 @@ async def test_acting_in_the_browser(live_bot: LiveBot, chromium: str) -> None:
             result = page.locator("#roster-result")
             await result.wait_for()
             assert "nothing imported" in await result.inner_text()
-            assert "team.csv:3:" in await result.inner_text()
+            assert "Line 3, column 2: email: " in await result.inner_text()
             assert await _count_members(live) == before
         except Exception:
             print("the page at failure:", page.url, await page.inner_text("main"))
