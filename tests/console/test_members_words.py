@@ -102,3 +102,15 @@ async def test_roster_problems_at_their_line_and_column_in_words(
     assert "equipe.csv:3" not in shown
     async with console.db.read() as session:  # all or nothing: Amélie's good row waits too
         assert await session.scalar(sa.select(sa.func.count()).select_from(Member)) == before
+
+
+async def test_the_erase_question_names_the_platform(
+    console: ConsoleEnv, as_manager: ConsoleClient
+) -> None:
+    await _french(console)
+    async with console.db.read() as session:
+        bastien = await session.scalar(
+            sa.select(Member.id).where(Member.platform_user_id == "bastien")
+        )
+    page = (await as_manager.get(f"/members/{bastien}/erase")).text
+    assert "Effacer Bastien (bastien sur Console) ?" in page
