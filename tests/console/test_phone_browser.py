@@ -1,9 +1,10 @@
 """Every console page on a phone (375 x 740) in headless Chromium (Debian's, driven by
 Playwright), in French: nothing scrolls sideways, neither the page nor a table or a box in
 it; wide tables are stacked rows, each cell under its column's name; a timeline row is a
-compact box (160 px at most); the Act page's buttons are on the screen, "Skip…" styled apart
-from "Send now…", both readable (WCAG AA contrast); the calendar's Sunday is on the screen, a
-date filter said above it; the file field speaks French."""
+compact box (160 px at most), and so is an Act row (about 220 px, its buttons included);
+the Act page's buttons are on the screen, "Skip…" styled apart from "Send now…", both
+readable (WCAG AA contrast); the calendar's Sunday is on the screen, a date filter said
+above it; the file field speaks French."""
 
 from __future__ import annotations
 
@@ -47,6 +48,10 @@ SIDEWAYS = """() => {
 
 # A timeline row on a phone: its time, step, count and state at a glance, not a page of labels.
 MAX_ROW_HEIGHT = 160
+# An Act row on a phone, its buttons included: the step on two lines, its date and state, its
+# campaign and audience, the buttons (two lines of them in French). About 220 px; a long past
+# date ("dernier message : 31 août 2026") leaves no room for the state beside it.
+MAX_ACT_ROW_HEIGHT = 235
 
 # The WCAG 2.1 contrast ratio of an element's text (and of its border) on its background.
 CONTRAST = """(el) => {
@@ -133,6 +138,27 @@ async def test_every_page_fits_a_phone(
                 .first.evaluate("td => getComputedStyle(td, '::before').content")
             )
             assert where == '"Campagne"', where
+            # Each step a compact box: its name, then when and its state with its counts, its
+            # buttons last and in their keyboard order, left to right then top to bottom.
+            steps = page.locator("table.act-steps tbody tr")
+            heights = await steps.evaluate_all(
+                "rs => rs.map(r => r.getBoundingClientRect().height)"
+            )
+            assert len(heights) >= 5 and max(heights) <= MAX_ACT_ROW_HEIGHT, heights
+            for step in await steps.all():
+                top = {
+                    name: await step.locator(name).evaluate("e => e.getBoundingClientRect().top")
+                    for name in ("th.step-name", "td.step-when", "td.step-state", "td.actions")
+                }
+                assert (
+                    top["th.step-name"] < top["td.step-when"] < top["td.actions"]
+                    and top["td.step-state"] < top["td.actions"]
+                ), top
+                places = await step.locator(".actions :is(button, a.button)").evaluate_all(
+                    "bs => bs.map(b => [Math.round(b.getBoundingClientRect().top),"
+                    " b.getBoundingClientRect().left])"
+                )
+                assert places == sorted(places), places
             # Sending and skipping look different, each readable: send filled, skip outlined
             # in the colour of what cannot be undone.
             row = page.locator("table.act-steps tbody tr").first
