@@ -269,10 +269,12 @@ _KEYS = "points: ..., daily_caps: ..., kudos: ..., badges: ..."
 
 
 def _plain(message: str) -> str:
-    """The loader's messages, speaking of rules files."""
-    return message.replace("campaign files", "rules files").replace(
+    """The loader's messages, speaking of rules files; one with nothing to change is kept as
+    it is, still translatable (``str.replace`` gives a plain string)."""
+    plain = message.replace("campaign files", "rules files").replace(
         "keep one campaign per file", "keep one rules document per file"
     )
+    return message if plain == message else plain
 
 
 def _load(raw: str | bytes | None, source: str, path: Path | None) -> Rules:
