@@ -16,6 +16,7 @@ from pydantic import BaseModel, Field
 from rallybot.bot.messages import plain
 from rallybot.campaigns.drafts import KINDS, DraftIssue, DraftKind, DraftReport, check_draft
 from rallybot.campaigns.loader import MAX_FILE_BYTES, field_places
+from rallybot.campaigns.words import Text
 from rallybot.campaigns.words import render as render_words
 from rallybot.handlers.console.act_kit import console_of
 from rallybot.handlers.console.act_services import current_members
@@ -29,7 +30,7 @@ from rallybot.handlers.console.kit import (
     render,
     require,
 )
-from rallybot.handlers.console.words import N_
+from rallybot.handlers.console.words import N_, gettext
 
 __all__ = ["DraftIn", "DraftIssueOut", "DraftResult", "DraftTimelineRow", "page"]
 
@@ -131,16 +132,62 @@ async def _check(
     return report, len(members)
 
 
-def _in_language(report: DraftReport, locale: str) -> DraftReport:
+# The loader's messages about the whole file, as the page says them of a pasted text (the
+# loader speaks of a file: the command line and an upload read one). Keyed by the loader's
+# English message id; the parameters are the loader's.
+_OF_PASTED_TEXT = {
+    "the file is empty: a campaign needs at least id, title and steps": N_(
+        "the text is empty: a campaign needs at least id, title and steps"
+    ),
+    "the file is empty: a quiz bank needs at least bank, title and questions": N_(
+        "the text is empty: a quiz bank needs at least bank, title and questions"
+    ),
+    "the file is empty: a FAQ needs at least faq and entries": N_(
+        "the text is empty: a FAQ needs at least faq and entries"
+    ),
+    "the file is empty: write at least one key (points:, daily_caps:, badges:...)": N_(
+        "the text is empty: write at least one key (points:, daily_caps:, badges:...)"
+    ),
+    "the file is empty: a community file needs at least community: (its id)": N_(
+        "the text is empty: a community file needs at least community: (its id)"
+    ),
+    "the file should be a mapping of keys ({keys}), not {kind}": N_(
+        "the text should be a mapping of keys ({keys}), not {kind}"
+    ),
+    "this is not a text file (it contains binary data)": N_(
+        "this is not plain text (it contains binary data)"
+    ),
+    "the file nests more than {depth} levels deep": N_(
+        "the text nests more than {depth} levels deep"
+    ),
+    "the file expands to too many values (aliases used to build a huge document?)": N_(
+        "the text expands to too many values (aliases used to build a huge document?)"
+    ),
+}
+
+
+def _message(message: str, locale: str, pasted: bool) -> str:
+    """A loader or check message in ``locale``'s language; of a pasted text, one that speaks
+    of "the file" speaks of "the text" instead."""
+    if pasted and isinstance(message, Text) and message.template in _OF_PASTED_TEXT:
+        words = gettext(locale, _OF_PASTED_TEXT[message.template])
+        params = message.params.items()
+        return words.format(
+            **{k: render_words(v, locale) if isinstance(v, str) else v for k, v in params}
+        )
+    return render_words(message, locale)
+
+
+def _in_language(report: DraftReport, locale: str, *, pasted: bool = False) -> DraftReport:
     """``report`` as the page shows it: its errors and warnings in the viewer's language (the
-    loader and the checks keep them translatable) and where she reads them in her file ("step
-    2 (id teaser-1), field at", not the loader's ``steps[1].at``), its extracts without the
-    member marks."""
+    loader and the checks keep them translatable; of a pasted text, "the text" rather than
+    "the file") and where she reads them in her file ("step 2 (id teaser-1), field at", not
+    the loader's ``steps[1].at``), its extracts without the member marks."""
     place = field_places("\n".join(report.lines))
 
     def shown(issues: list[DraftIssue]) -> list[DraftIssue]:
         return [
-            replace(i, message=render_words(i.message, locale), field=place(i.field, locale))
+            replace(i, message=_message(i.message, locale, pasted), field=place(i.field, locale))
             for i in issues
         ]
 
@@ -202,7 +249,7 @@ async def drafts_check(
         request,
         viewer,
         state,
-        report=_in_language(report, viewer.locale),
+        report=_in_language(report, viewer.locale, pasted=pasted),
         members=members,
         chosen=kind,
         text=shown,
