@@ -39,14 +39,25 @@ def test_help_lists_the_commands() -> None:
         assert command in result.output
 
 
-@pytest.mark.parametrize("lang", ["fr", "en"])
-def test_validate_accepts_the_shipped_examples(lang: str) -> None:
-    # One community per bot: each example is a bot of its own, checked on its own.
-    result = runner.invoke(app, ["--locale", "en", "validate", str(EXAMPLES / lang)])
+SHIPPED = sorted(p.name for p in EXAMPLES.iterdir() if p.is_dir() and p.name != "schemas")
+
+
+def test_the_shipped_examples_are_found() -> None:
+    assert {"fr", "en"} <= set(SHIPPED)
+
+
+@pytest.mark.parametrize("lang", SHIPPED)
+def test_validate_accepts_the_shipped_examples_with_no_warning(lang: str) -> None:
+    # One community per bot: each example is a bot of its own, checked on its own, with its
+    # rules files; --strict: a warning fails too (a shipped example is copied as it is).
+    folder = EXAMPLES / lang
+    rules = [str(p) for p in sorted(folder.iterdir()) if p.is_dir()]
+    result = runner.invoke(app, ["--locale", "en", "validate", "--strict", str(folder), *rules])
     assert result.exit_code == 0, result.output
+    assert "warning" not in result.output, result.output
     assert result.output.splitlines()[-1] == (
-        "✓ 5 files checked (1 community file, 1 campaign, 1 quiz bank, 1 FAQ file, 1 roster): "
-        "no errors, 1 warning."
+        "✓ 6 files checked (1 community file, 1 campaign, 1 quiz bank, 1 FAQ file, "
+        "1 rules file, 1 roster): no errors."
     )
 
 
@@ -104,7 +115,7 @@ def test_plan_table_shows_the_timeline_with_the_roster() -> None:
         env={"COLUMNS": "200"},
     )
     assert result.exit_code == 0, result.output
-    assert "Sun 2026-08-16 09:00" in result.output  # teaser-1, J-30 at 09:00 Paris
+    assert "Tue 2026-08-18 09:00" in result.output  # teaser-1, J-28 at 09:00 Paris
     assert "annonce-pdg" in result.output
     # the 6 invited members and the 5 people of the community file (cohort equipe-connect)
     assert "64 messages in 37 sends, 11 members in the roster" in result.output
