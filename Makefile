@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed-dev
 # apart are the same. `make lock` refreshes it after a change of pyproject.toml.
 LOCK := requirements.lock
 
-.PHONY: demo test lint docs lock schemas catalogs bench fuzz clean
+.PHONY: demo test lint docs reference lock schemas catalogs bench fuzz clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -34,9 +34,16 @@ lint: $(STAMP)
 	@# The layer contracts of pyproject.toml; like mypy, it reads the packages through the links.
 	PYTHONPATH=$(VENV)/typing $(BIN)/lint-imports --no-cache
 
-# The documentation site (mkdocs-material); --strict turns broken links into errors.
+# The documentation site (mkdocs-material); --strict turns broken links and out-of-date
+# reference pages into errors. Not --quiet: it drops the warnings before --strict counts them.
 docs: $(STAMP)
-	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --quiet --site-dir $(VENV)/site
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --site-dir $(VENV)/site
+
+# The reference pages (settings, commands, file formats), generated from the code and committed
+# under docs/reference/: run it after a change of the settings, the CLI or the file models
+# (tests/test_docs.py and `make docs` fail while a page is out of date).
+reference: $(STAMP)
+	$(BIN)/python tools/mkdocs_hooks.py
 
 lock: $(BIN)/python
 	$(BIN)/python -m pip install --quiet 'uv>=0.5,<0.12'

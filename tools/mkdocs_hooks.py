@@ -1,16 +1,21 @@
-"""mkdocs hook: the reference pages, generated from the code at every build.
+"""The reference pages, generated from the code, and the mkdocs hook that checks them.
 
 - ``reference/settings.md`` from the settings model and the comments of config.example.env;
 - ``reference/cli.md`` from the Typer application (every command, argument and option);
 - ``reference/file-formats.md`` from the JSON Schemas of the campaign, quiz, FAQ and rules files.
 
-They are never written by hand, so they cannot drift from the code. A page written by hand at
-the same path wins (it is left alone). ``tests/test_docs.py`` checks what these pages hold.
+They are committed under docs/, so their links work where the docs are read in the
+repository, and never written by hand: ``make reference`` (``python tools/mkdocs_hooks.py``)
+writes them again after a change of the code. ``tests/test_docs.py`` fails when a committed
+page differs from what the code generates, and so does ``make docs`` (the hook warns, and
+``--strict`` turns the warning into an error); a page missing is generated at build time.
 """
 
 from __future__ import annotations
 
+import logging
 import re
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -18,12 +23,21 @@ import typer
 from mkdocs.config.defaults import MkDocsConfig
 from mkdocs.structure.files import File, Files
 
+import rallybot.bot.assembly  # noqa: F401  (the installed features add their step blocks: poll:)
+from rallybot.bot import cli_typer
 from rallybot.bot.cli import app
 from rallybot.bot.config import Settings
 from rallybot.campaigns.editor_schema import KINDS, json_schema, schema_file_name
 
 ROOT = Path(__file__).resolve().parents[1]
-_GENERATED = "<!-- Generated at build time by tools/mkdocs_hooks.py: do not edit. -->\n\n"
+DOCS = ROOT / "docs"
+_GENERATED = (
+    "<!-- Generated from the code by `make reference` (tools/mkdocs_hooks.py); a test fails "
+    "when this page is out of date. Do not edit by hand. -->\n"
+)
+_WIDTH = 100
+"""The usage lines' width: the page must not depend on the terminal it was generated in."""
+log = logging.getLogger("mkdocs.plugins.rallybot_reference")
 
 
 def _cell(text: str) -> str:
@@ -108,9 +122,13 @@ def _commands(group: Any, prefix: str) -> list[tuple[str, Any]]:
 def cli_page() -> str:
     """Every command with its arguments and options, from the Typer application."""
     root = typer.main.get_command(app)
+    # The words `rallybot --locale en` shows: PATHS, not Typer's own {paths}.
+    cli_typer.apply(root, "en")
     lines = ["# Command line reference\n", _GENERATED, "`rallybot --help` shows the same.\n"]
     for path, command in _commands(root, "rallybot"):
-        context = command.context_class(command, info_name=path)
+        context = command.context_class(
+            command, info_name=path, terminal_width=_WIDTH, max_content_width=_WIDTH
+        )
         lines.append(f"## `{path}`\n")
         lines.append((command.help or "").strip().split("\n\n")[0].replace("\n", " ") + "\n")
         lines.append(f"```text\n{command.get_usage(context)}\n```\n")
@@ -186,9 +204,54 @@ PAGES = {
 }
 
 
+def stale_pages() -> list[str]:
+    """The reference pages whose committed text differs from what the code generates now (a
+    page missing counts)."""
+    stale = []
+    for uri, build in PAGES.items():
+        page = DOCS / uri
+        if not page.exists() or page.read_text(encoding="utf-8") != build():
+            stale.append(uri)
+    return stale
+
+
+def write_pages() -> list[str]:
+    """Write every reference page under docs/; returns those that changed."""
+    changed = []
+    for uri, build in PAGES.items():
+        page = DOCS / uri
+        text = build()
+        if not page.exists() or page.read_text(encoding="utf-8") != text:
+            page.parent.mkdir(parents=True, exist_ok=True)
+            page.write_text(text, encoding="utf-8")
+            changed.append(uri)
+    return changed
+
+
 def on_files(files: Files, config: MkDocsConfig) -> Files:
-    """Add the generated reference pages to the site."""
+    """Check the committed reference pages against the code (a warning, an error with
+    ``--strict``); generate a page that is missing."""
     for uri, build in PAGES.items():
         if files.get_file_from_path(uri) is None:
             files.append(File.generated(config, uri, content=build()))
+    for uri in stale_pages():
+        if (DOCS / uri).exists():
+            log.warning("docs/%s is out of date: run `make reference` and commit it", uri)
     return files
+
+
+def main(argv: list[str]) -> int:
+    """``python tools/mkdocs_hooks.py``: write the reference pages; ``--check``: exit 1 when
+    one is out of date, writing nothing."""
+    if "--check" in argv:
+        stale = stale_pages()
+        for uri in stale:
+            print(f"docs/{uri} is out of date: run `make reference`", file=sys.stderr)
+        return 1 if stale else 0
+    for uri in write_pages():
+        print(f"wrote docs/{uri}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main(sys.argv[1:]))
