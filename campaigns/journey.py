@@ -34,6 +34,8 @@ __all__ = [
     "journey_problems",
     "journey_step_data",
     "nudge_step_id",
+    "task_done_step_id",
+    "task_of_done_step",
 ]
 
 TASK_CONDITION = re.compile(r"^task_done\(([a-z0-9][a-z0-9_-]{0,39})\)$")
@@ -62,6 +64,21 @@ _BUTTON_TASKS = frozenset(_ACTIONS)
 def nudge_step_id(task_id: str, number: int) -> str:
     """The step id of the ``number``-th (1-based) nudge of a task."""
     return f"journey-{task_id}-{number}"
+
+
+def task_done_step_id(task_id: str) -> str:
+    """The step id of the acknowledgement a member gets when they mark a task done with its
+    button (a journey's own message: no step of its file)."""
+    return f"task-{task_id}-done"
+
+
+_TASK_DONE = re.compile(r"^task-([a-z0-9][a-z0-9_-]{0,39})-done$")
+
+
+def task_of_done_step(step_id: str) -> str | None:
+    """The task id of a :func:`task_done_step_id` step id; None for any other step."""
+    found = _TASK_DONE.match(step_id)
+    return found.group(1) if found else None
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,11 +13,14 @@ whose only name is its ``forgotten-…`` id) and ``platform`` ("Slack", "Console
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import date, datetime
 
 from jinja2 import pass_context
 from jinja2.runtime import Context
 
+from rallybot.campaigns.base import pick_locale
+from rallybot.campaigns.journey import journey_of, task_of_done_step
 from rallybot.campaigns.schema import Campaign
 from rallybot.handlers.challenges.service import title_of
 from rallybot.handlers.console.act_services import PREVIEW_SUFFIX, step_label, step_title
@@ -25,7 +28,14 @@ from rallybot.handlers.console.kit import console_state, templates
 from rallybot.handlers.console.words import N_, gettext, when
 from rallybot.handlers.privacy.service import FORGOTTEN_PREFIX
 
-__all__ = ["campaign_of", "occurrence_words", "person_words", "platform_words", "step_words"]
+__all__ = [
+    "campaign_of",
+    "named_step",
+    "occurrence_words",
+    "person_words",
+    "platform_words",
+    "step_words",
+]
 
 
 def campaign_of(context: Context, campaign_id: str) -> Campaign | None:
@@ -90,23 +100,64 @@ _JOURNEY_MESSAGES = {
 }
 
 
-def _base_of(context: Context, campaign_id: str) -> Campaign | None:
+def _base_id(campaign_id: str) -> str:
     """The campaign of a delivery: a campaign's journey and challenges write under its id
     with a suffix (``connect-launch.onboarding``), a preview too."""
     campaign_id = campaign_id.removesuffix(PREVIEW_SUFFIX)
     for suffix in _SIDES:
         campaign_id = campaign_id.removesuffix(suffix)
-    return campaign_of(context, campaign_id)
+    return campaign_id
+
+
+def _base_of(context: Context, campaign_id: str) -> Campaign | None:
+    return campaign_of(context, _base_id(campaign_id))
+
+
+def _task_done_words(campaign: Campaign | None, task_id: str, locale: str | None) -> str:
+    """The acknowledgement of a task a member marked done, named by the task's label."""
+    journey = journey_of(campaign) if campaign is not None else None
+    task = journey.task(task_id) if journey is not None else None
+    if campaign is None or task is None:
+        # Translators: the name of the message acknowledging a task a newcomer marked done,
+        # when its campaign or task is gone.
+        return gettext(locale, "Onboarding: a task done")
+    label = pick_locale(task.label, locale, campaign.spec.locale)[1]
+    # Translators: the name of the message acknowledging a task a newcomer marked done;
+    # {task} is the task's label, from the campaign ("Task “Introduce yourself” done").
+    return gettext(locale, "Task “{task}” done").format(task=" ".join(label.split()))
 
 
 def step_words(campaign: Campaign | None, step_id: str, locale: str | None, at: datetime) -> str:
     """A step's title, else the first words of its message, in ``locale``; a journey's own
-    message by what it is; its id when the campaign or the step is not known."""
+    message by what it is (a task's acknowledgement by the task's label); its id when the
+    campaign or the step is not known."""
     step = campaign.step(step_id) if campaign is not None else None
     if campaign is None or step is None:
+        task_id = task_of_done_step(step_id)
+        if task_id is not None:
+            return _task_done_words(campaign, task_id, locale)
         words = _JOURNEY_MESSAGES.get(step_id)
         return gettext(locale, words) if words is not None else step_id
     return step_label(campaign, step, locale, at)
+
+
+def named_step(
+    campaigns: Mapping[str, Campaign], key: str, locale: str | None, at: datetime
+) -> str:
+    """A ``campaign/step`` key (as the audit log keeps it) as people read it: the campaign's
+    title and the step's words (:func:`step_words`); the key when they are not known."""
+    campaign_id, _, step_id = key.partition("/")
+    campaign = campaigns.get(_base_id(campaign_id))
+    if campaign is None or not step_id:
+        return key
+    words = step_words(campaign, step_id, locale, at)
+    if words == step_id:
+        return key
+    # Translators: a campaign's step in the audit log: its title or first words, then
+    # its campaign's title ("Teaser: 14 days to go · Connect launch").
+    return gettext(locale, "{step} · {campaign}").format(
+        step=words, campaign=campaign.spec.title or campaign.id
+    )
 
 
 @pass_context

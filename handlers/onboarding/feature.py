@@ -45,6 +45,7 @@ from rallybot.campaigns.journey import (
     Journey,
     Task,
     journey_of,
+    task_done_step_id,
 )
 from rallybot.campaigns.planner import MemberView, after_quiet, build_message, members_of, zone_of
 from rallybot.campaigns.schema import (
@@ -844,7 +845,7 @@ async def _acknowledge(
             lang, "Noted: “{task}” is done. /rallybot onboarding shows your checklist."
         ).format(task=pick_locale(task.label, lang, campaign.spec.locale)[1])
     # First: the member reads it before what the task leads to (the journey's end).
-    step_id = f"task-{task.id}-done"[:100]
+    step_id = task_done_step_id(task.id)
     await _queue(ctx, campaign, step_id, "once", Message(text=text), member=member, service=True)
     if recorded:
         await refresh(ctx, campaign, journey, member)

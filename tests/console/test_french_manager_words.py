@@ -13,7 +13,9 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
+from rallybot.handlers.console.pages.audit import describe
 from rallybot.handlers.steering.service import REPLACED_BY, SKIPPED_BY
+from rallybot.storage.audit_models import AuditEntry
 from rallybot.storage.models import CampaignState, Delivery, Member
 from rallybot.storage.outbox import insert_deliveries
 from rallybot.storage.repositories import get_member_by_platform_id
@@ -227,3 +229,53 @@ async def test_a_journey_message_is_named_by_its_words(
         == "Parcours d'arrivée : présentation du parrain ou de la marraine"
     )
     assert heading.findall(welcome)[0] == "Parcours d'arrivée : message de bienvenue"
+
+
+@pytest.mark.usefixtures("french")
+async def test_a_task_acknowledgement_is_named_by_the_tasks_label(
+    console: ConsoleEnv, as_manager: ConsoleClient
+) -> None:
+    """The message a newcomer gets when they mark a task done (``task-<id>-done``) is named
+    by the task's label, in the preview's heading and in the audit log."""
+    mel = await get_member_by_platform_id(console.db, "slack", "UMEMBER")
+    assert mel is not None
+    at = console.clock.now() - timedelta(hours=2)
+    rows = [
+        _post(
+            step, "once", at, campaign_id="connect-launch.onboarding", recipient=f"member:{mel.id}"
+        )
+        for step in ("task-mobile-app-done", "task-gone-done")
+    ]
+    async with console.db.session() as session:
+        await insert_deliveries(session, rows)
+        ids = (
+            (
+                await session.execute(
+                    sa.select(Delivery.id)
+                    .where(Delivery.campaign_id == "connect-launch.onboarding")
+                    .order_by(Delivery.step_id)
+                )
+            )
+            .scalars()
+            .all()
+        )
+        session.add_all(
+            [
+                AuditEntry(
+                    actor="slack:UMANAGER",
+                    action="retry",
+                    target=f"{row['campaign_id']}/{row['step_id']}",
+                )
+                for row in rows
+            ]
+        )
+    heading = re.compile(r"<h2>(.*?) <span")
+    gone, mobile = [html.unescape((await as_manager.get(f"/timeline/d{n}")).text) for n in ids]
+    assert heading.findall(mobile)[0] == "Tâche « Installer l'application mobile » faite"
+    # A task no longer in the campaign: what the message is, not its id.
+    assert heading.findall(gone)[0] == "Parcours d'arrivée : une tâche faite"
+    audit = html.unescape((await as_manager.get("/audit")).text)
+    assert "Connect launch · Tâche « Installer l'application mobile » faite" in audit
+    assert "task-mobile-app-done" not in audit
+    english = describe("retry", "connect-launch.onboarding/task-mobile-app-done", "en")
+    assert english.detail == "connect-launch.onboarding/task-mobile-app-done"  # no campaigns

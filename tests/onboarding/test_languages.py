@@ -17,6 +17,7 @@ from tests.onboarding.support import (
     local,
     make_bot,
     newcomer,
+    rows,
     write_campaign,
 )
 
@@ -105,3 +106,27 @@ async def test_a_german_newcomer_and_a_german_bot(db: Database, tmp_path: Path) 
     # Someone without an onboarding checklist, and without a language: the bot's.
     await command(bot, "visitor", "onboarding")
     assert adapter.directs[-1].message.text == "Du hast keine Onboarding-Checkliste."
+
+
+async def test_a_task_acknowledgement_is_named_by_the_tasks_label(
+    db: Database, tmp_path: Path
+) -> None:
+    """The button's acknowledgement is a journey's own message (no step of the file): the
+    console names it by the task's label, in the reader's language."""
+    from rallybot.campaigns.journey import task_of_done_step
+    from rallybot.handlers.console.names import step_words
+
+    clock = SimulatedClock(local(0, 9, 30))
+    bot, _adapter = make_bot(db, write_campaign(tmp_path / "c.yaml"), clock, locale="en")
+    await bot.reload()
+    await newcomer(db, "lucia", local(0, 9, 30), locale="es")
+    await join(bot, "lucia")
+    await bot.advance_to(local(1, 13))
+    await click(bot, "lucia", DONE_ACTION, "onb/journey-app-1")
+    [done] = [row for row in await rows(db) if task_of_done_step(row.step_id) is not None]
+    assert task_of_done_step(done.step_id) == "app"
+    campaign = bot.campaigns["onb"]
+    assert step_words(campaign, done.step_id, "en", clock.now()) == "Task “Install the app” done"
+    assert step_words(None, done.step_id, "fr", clock.now()) == (
+        "Parcours d'arrivée : une tâche faite"
+    )

@@ -32,7 +32,7 @@ from rallybot.handlers.console.kit import (
     render,
     require,
 )
-from rallybot.handlers.console.names import person_words, platform_words, step_words
+from rallybot.handlers.console.names import named_step, person_words, platform_words
 from rallybot.handlers.console.words import N_, gettext, language_name, ngettext, number
 from rallybot.handlers.privacy.service import FORGOTTEN
 from rallybot.storage.audit_models import AuditEntry
@@ -179,16 +179,7 @@ class Names:
     def step(self, key: str, locale: str) -> str:
         """A step (``campaign/step``) as the timeline's heading names it: its words, then
         its campaign's title; as written when the campaign is not loaded any more."""
-        campaign_id, _, step_id = key.partition("/")
-        campaign = self.campaigns.get(campaign_id)
-        if campaign is None:
-            return key
-        # Translators: a campaign's step in the audit log: its title or first words, then
-        # its campaign's title ("Teaser: 14 days to go · Connect launch").
-        return gettext(locale, "{step} · {campaign}").format(
-            step=step_words(campaign, step_id, locale, self.at),
-            campaign=self.campaign(campaign_id),
-        )
+        return named_step(self.campaigns, key, locale, self.at)
 
 
 def _step_of(found: re.Match[str], locale: str, names: Names | None) -> str:
