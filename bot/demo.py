@@ -127,7 +127,13 @@ async def run_demo(
                 _imported(locale, len(entries), campaign.roster_path) + "\n", markup=False
             )
             scripted = _script(
-                campaign.zone, launch, "pilote" if lang == "fr" else "pilot", console, locale
+                campaign.zone,
+                launch,
+                "pilote" if lang == "fr" else "pilot",
+                console,
+                locale,
+                _CASTS[lang],
+                adapter,
             )
             for when, action in scripted:
                 await bot.advance_to(when)
@@ -147,50 +153,98 @@ def _imported(locale: str | None, n: int, roster: str) -> str:
     return imported.format(n=formats.number(locale, n), roster=roster)
 
 
+@dataclass(frozen=True)
+class _Cast:
+    """The people of a demo's script: who reacts, who completes their profile (from the
+    example's roster), and the newcomer who joins later, with the language their platform
+    profile would give (every message to them is in it)."""
+
+    reacts: tuple[str, str]  # roster id, name
+    completes: str  # roster id
+    newcomer: tuple[str, str, str, str]  # id, display name, first name, locale
+
+
+_CASTS = {
+    "fr": _Cast(("amelie", "Amélie"), "bastien", ("gaelle", "Gaëlle Petit", "Gaëlle", "fr")),
+    "en": _Cast(("alice", "Alice"), "ben", ("grace", "Grace Hill", "Grace", "en")),
+}
+
+
 def _script(
-    zone: tzinfo, launch: datetime, cohort: str, console: Console, locale: str | None = None
+    zone: tzinfo,
+    launch: datetime,
+    cohort: str,
+    console: Console,
+    locale: str | None = None,
+    cast: _Cast = _CASTS["fr"],
+    adapter: ConsoleAdapter | None = None,
 ) -> list[tuple[datetime, Callable[[Rallybot], Awaitable[None]]]]:
     """A few things members do during the demo: react, complete a profile, join late."""
     channel = ChannelRef("console", "general", "general")
 
-    def say(bot: Rallybot, text: str) -> None:
+    def say(bot: Rallybot, text: str, name: str) -> None:
         when = _when(locale, bot.clock.now().astimezone(zone), "EEE dd MMM HH:mm")
-        console.print(f"— {when} · {i18n.gettext(locale, text)}", style="dim", markup=False)
+        line = i18n.gettext(locale, text).format(name=name)
+        console.print(f"— {when} · {line}", style="dim", markup=False)
 
     # The narration's lines are translated when said (say); N_ marks them for the catalogs.
     async def react(bot: Rallybot) -> None:
-        say(bot, i18n.N_("amelie reacts :tada: to the announcement"))
+        user_id, name = cast.reacts
+        # Translators: {name} is a member of the demo (their id on the console).
+        say(bot, i18n.N_("{name} reacts :tada: to the announcement"), user_id)
+        # The announcement: the post the bot pinned (its number differs with the language).
+        shown = adapter.delivered if adapter is not None else []
+        announcement = next((d.sent.message_id for d in shown if d.message.pin), None)
+        if announcement is None:
+            return
         await bot.handle(
             ReactionAdded(
                 event_id="demo-react-1",
                 platform="console",
                 occurred_at=bot.clock.now(),
-                user=UserRef("console", "amelie", "Amélie"),
+                user=UserRef("console", user_id, name),
                 channel=channel,
-                message_id="console-msg-11",
+                message_id=announcement,
                 emoji="tada",
             )
         )
 
     async def complete_profile(bot: Rallybot) -> None:
-        say(bot, i18n.N_("bastien completes his profile: his profile reminder will be skipped"))
-        await upsert_member(bot.db, "console", "bastien", bot.clock.now(), profile_complete=True)
-
-    async def newcomer(bot: Rallybot) -> None:
         say(
             bot,
-            i18n.N_("gaelle joins the workspace and the pilot: her own welcome journey starts"),
+            # Translators: {name} is a member of the demo (their id on the console).
+            i18n.N_("{name} completes their profile: their profile reminder will be skipped"),
+            cast.completes,
+        )
+        await upsert_member(
+            bot.db, "console", cast.completes, bot.clock.now(), profile_complete=True
+        )
+
+    async def newcomer(bot: Rallybot) -> None:
+        user_id, display, first, language = cast.newcomer
+        say(
+            bot,
+            # Translators: {name} is a member of the demo (their id on the console).
+            i18n.N_("{name} joins the workspace and the pilot: their own welcome journey starts"),
+            user_id,
         )
         await bot.handle(
             MemberJoined(
                 event_id="demo-join-1",
                 platform="console",
                 occurred_at=bot.clock.now(),
-                user=UserRef("console", "gaelle", "Gaëlle Petit"),
+                user=UserRef("console", user_id, display),
             )
         )
+        # What Slack or Discord would tell of a newcomer: their cohort, name and language.
         await upsert_member(
-            bot.db, "console", "gaelle", bot.clock.now(), cohort=cohort, first_name="Gaëlle"
+            bot.db,
+            "console",
+            user_id,
+            bot.clock.now(),
+            cohort=cohort,
+            first_name=first,
+            locale=language,
         )
         bot.request_plan()
 

@@ -1,0 +1,55 @@
+"""``rallybot demo`` as a community manager watches it: every message to a member in that
+member's language, and the script's people (who reacts, who completes a profile, who joins
+late) are people of the example it plays."""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+import io
+import sqlite3
+from pathlib import Path
+
+import pytest
+from rich.console import Console
+
+from rallybot.bot.demo import EXAMPLES, run_demo
+
+ROSTERS = {"fr": "pilote.csv", "en": "pilot.csv"}
+SKIPPED_NUDGE = {"fr": ("bastien", "relance-profil"), "en": ("ben", "profile-nudge")}
+
+
+@pytest.mark.parametrize("lang", ["fr", "en"])
+def test_every_message_to_a_member_is_in_their_language(lang: str, tmp_path: Path) -> None:
+    out = io.StringIO()
+    code = asyncio.run(
+        run_demo(lang=lang, console=Console(file=out, width=200), workdir=tmp_path, locale="en")
+    )
+    assert code == 0, out.getvalue()
+    with (EXAMPLES / lang / ROSTERS[lang]).open(encoding="utf-8") as roster:
+        people = {row["id"]: row["locale"] for row in csv.DictReader(roster)}
+    db = sqlite3.connect(tmp_path / "demo.db")
+    members = dict(db.execute("select platform_user_id, locale from member").fetchall())
+    # The roster and one newcomer: nobody the script names is missing from the example.
+    newcomers = set(members) - set(people)
+    assert len(newcomers) == 1, newcomers
+    for line in out.getvalue().splitlines():
+        if line.startswith("— "):
+            assert line.split(" · ", 1)[1].split()[0] in members, line
+    # Every member has a language, and every message to them is written in it.
+    assert all(members.values()), members
+    rows = db.execute(
+        "select m.platform_user_id, m.locale, d.locale, d.step_id from delivery d"
+        " join member m on d.recipient = 'member:' || m.id"
+    ).fetchall()
+    assert {who for who, *_ in rows} >= {*newcomers, "chloe"}
+    wrong = [row for row in rows if row[1] != row[2]]
+    assert not wrong, wrong
+    # The member who completes their profile is not reminded to.
+    who, step = SKIPPED_NUDGE[lang]
+    [status] = db.execute(
+        "select d.status from delivery d join member m on d.recipient = 'member:' || m.id"
+        " where m.platform_user_id = ? and d.step_id = ?",
+        (who, step),
+    ).fetchone()
+    assert status == "skipped"
