@@ -168,6 +168,7 @@ async def test_the_audit_log_and_the_preview_in_german(
     ):
         assert words in audit, words
     assert "campaign:connect-launch" not in audit and ">pause<" not in audit
+    assert "connect-launch/welcome" not in audit
     pilot = await as_manager.get("/api/timeline", params={"audience": "pilot"})
     dm = pilot.json()["entries"][0]  # a direct message, at 10:00 in Toronto
     preview = (await as_manager.get(f"/timeline/{dm['id']}")).text
