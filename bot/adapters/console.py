@@ -37,7 +37,7 @@ from rich.console import Console, Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
-from rallybot.bot import formats
+from rallybot.bot import formats, i18n
 from rallybot.bot.adapters.base import (
     AdapterError,
     Capabilities,
@@ -299,7 +299,8 @@ class ConsoleAdapter:
     ) -> SentMessage:
         """Print a direct message to ``user_id`` (a name); its channel id is ``dm-<name>``."""
         ref = _direct_channel(user_id)
-        return self._send("dm", user_id, ref, message, where=f"✉ to {user_id}", key=idempotency_key)
+        where = self._to(user_id)
+        return self._send("dm", user_id, ref, message, where=where, key=idempotency_key)
 
     async def reply(
         self,
@@ -312,7 +313,7 @@ class ConsoleAdapter:
         """Print a reply in the thread of message ``thread_id``."""
         if channel_id.startswith("dm-"):
             ref = ChannelRef(PLATFORM, channel_id, is_direct=True)
-            where = f"✉ to {channel_id.removeprefix('dm-')}"
+            where = self._to(channel_id.removeprefix("dm-"))
         else:
             channel = _channel_name(channel_id)
             ref = ChannelRef(PLATFORM, channel, name=channel)
@@ -336,7 +337,18 @@ class ConsoleAdapter:
     async def pin(self, sent: SentMessage) -> None:
         """Show that a message the bot sent is pinned."""
         number = self._number_of(sent)
-        self.console.print(Text(f"📌 msg {number} pinned in {_where(self._shown[number].channel)}"))
+        # Translators: the console platform's note that a post is pinned; "msg {number}" is
+        # how the console names a message (/react takes it): keep "msg".
+        pinned = i18n.gettext(self.locale(), "📌 msg {number} pinned in {channel}")
+        self.console.print(
+            Text(pinned.format(number=number, channel=_where(self._shown[number].channel)))
+        )
+
+    def _to(self, name: str) -> str:
+        """The header of a direct message to ``name``, in the console's language."""
+        # Translators: the header of a direct message on the console platform ({name}: the
+        # member's console name, "✉ to alice").
+        return i18n.gettext(self.locale(), "✉ to {name}").format(name=name)
 
     async def add_reaction(self, channel_id: str, message_id: str, emoji: str) -> None:
         """Show the bot's reaction on a message."""

@@ -184,6 +184,17 @@ async def test_dates_are_written_in_the_communitys_language() -> None:
     assert "mar, 15 sept, 7:30" in session.output  # Spanish writes no leading zero
 
 
+async def test_a_direct_message_and_a_pin_are_headed_in_the_communitys_language() -> None:
+    # the French demo said "✉ to amelie" and "pinned in" among French words
+    session = Session(locale="fr")
+    sent = await session.adapter.post("#general", LAUNCH, idempotency_key="launch")
+    await session.adapter.send_direct("amelie", Message("Bonjour"), idempotency_key="b")
+    await session.adapter.pin(sent)
+    assert f"✉ à amelie · Rallybot · mar. 15 sept., {WHEN:%H:%M}  (msg 2)" in session.output
+    assert "📌 msg 1 épinglé dans #general" in session.output
+    assert "✉ to" not in session.output and "pinned" not in session.output
+
+
 async def test_find_sent_and_idempotent_repeats() -> None:
     session = Session()
     adapter = session.adapter
