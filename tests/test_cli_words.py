@@ -149,7 +149,7 @@ def test_the_demo_narrates_in_the_locale() -> None:
     german = runner.invoke(app, ["--locale", "de", "demo", "--lang", "en"])
     assert german.exit_code == 0, german.output
     assert "Simulierte Uhr vom" in german.output
-    assert "bastien vervollständigt sein Profil" in german.output
+    assert "ben vervollständigt das eigene Profil" in german.output  # the English roster's ben
     assert "Zustellungen pro Schritt" in german.output and "nichts doppelt." in german.output
     assert "The CEO" in german.output  # the campaign's own words stay in its language
 
