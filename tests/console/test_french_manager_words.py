@@ -275,7 +275,7 @@ async def test_a_task_acknowledgement_is_named_by_the_tasks_label(
     # A task no longer in the campaign: what the message is, not its id.
     assert heading.findall(gone)[0] == "Parcours d'arrivée : une tâche faite"
     audit = html.unescape((await as_manager.get("/audit")).text)
-    assert "Connect launch · Tâche « Installer l'application mobile » faite" in audit
+    assert "Tâche « Installer l'application mobile » faite · Connect launch" in audit
     assert "task-mobile-app-done" not in audit
     english = describe("retry", "connect-launch.onboarding/task-mobile-app-done", "en")
     assert english.detail == "connect-launch.onboarding/task-mobile-app-done"  # no campaigns
