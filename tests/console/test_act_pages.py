@@ -118,7 +118,7 @@ async def test_a_broken_draft_shows_its_error_on_its_line(
     )
     assert f'<tr id="L{line}" class="has-error">' in upload.text and "mine.yaml" in upload.text
     assert [a[1:] for a in await _audits(console.db)] == [
-        ("check draft", "campaign draft.yaml"),
+        ("check draft", "campaign"),  # pasted: no file name of its own
         ("check draft", "campaign x.yaml"),
         ("check draft", "campaign x.yaml"),
         ("check draft", "campaign mine.yaml"),

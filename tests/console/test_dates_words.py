@@ -163,6 +163,7 @@ async def test_the_audit_log_and_the_preview_in_german(
         "Onboarding: Willkommensnachricht · Connect launch, an 1 Person",  # "1 member(s)"
         "team.csv: 2 Mitglieder angelegt, 1 aktualisiert",
         "Kampagne: draft.yaml",
+        "Kampagne: der eingefügte Text",  # a text pasted on the page, not "draft.yaml"
         "Nachweis Nr. 3",
         "1. Sept. 2026, 09:00",
     ):

@@ -136,6 +136,7 @@ AUDITED = [
     ("erase", "a member"),
     ("roster import", "team.csv: 2 created, 1 updated"),
     ("check draft", "campaign draft.yaml"),
+    ("check draft", "campaign"),  # a text pasted on the page
 ]
 
 

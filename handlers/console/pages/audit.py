@@ -240,6 +240,10 @@ def _roster(found: re.Match[str], locale: str, names: Names | None) -> str:
 
 def _draft(found: re.Match[str], locale: str, names: Names | None) -> str:
     kind = gettext(locale, _DRAFT_KINDS[found["kind"]])
+    if found["file"] is None:
+        # Translators: a draft checked in the audit log, pasted on the page rather than
+        # uploaded as a file; {kind} is its kind (Campaign, Quiz bank...).
+        return gettext(locale, "{kind}: the pasted text").format(kind=kind)
     # Translators: {kind} is a kind of file (Campaign, Quiz bank...), {file} its name.
     return gettext(locale, "{kind}: {file}").format(kind=kind, file=found["file"])
 
@@ -301,7 +305,7 @@ _DETAILS: dict[str, tuple[re.Pattern[str], _Detail | str]] = {
         _roster,
     ),
     "check draft": (
-        re.compile(r"(?P<kind>" + "|".join(_DRAFT_KINDS) + r") (?P<file>.+)"),
+        re.compile(r"(?P<kind>" + "|".join(_DRAFT_KINDS) + r")(?: (?P<file>.+))?"),
         _draft,
     ),
 }

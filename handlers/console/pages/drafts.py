@@ -115,7 +115,13 @@ def _result(report: DraftReport) -> DraftResult:
 
 
 async def _check(
-    state: ConsoleState, viewer: Viewer, raw: str | bytes, name: str, kind: DraftKind | None
+    state: ConsoleState,
+    viewer: Viewer,
+    raw: str | bytes,
+    name: str,
+    kind: DraftKind | None,
+    *,
+    pasted: bool = False,
 ) -> tuple[DraftReport, int]:
     console = console_of(state)
     members = await current_members(console)
@@ -128,7 +134,9 @@ async def _check(
         default_timezone=settings.timezone,
         default_quiet_hours=settings.quiet,
     )
-    await audit(state, viewer, "check draft", f"{report.kind} {name}")
+    # A text pasted on the page has no name of its own: its kind alone (the audit page says
+    # "the pasted text"), not the loader's stand-in file name.
+    await audit(state, viewer, "check draft", report.kind if pasted else f"{report.kind} {name}")
     return report, len(members)
 
 
@@ -243,7 +251,8 @@ async def drafts_check(
         name = file.filename[:200]
     if not raw:
         return _form(request, viewer, state, missing=True, chosen=kind)
-    report, members = await _check(state, viewer, raw, name, None if kind == "auto" else kind)
+    chosen_kind = None if kind == "auto" else kind
+    report, members = await _check(state, viewer, raw, name, chosen_kind, pasted=pasted)
     shown = text if isinstance(raw, str) else ""
     return _form(
         request,
