@@ -32,9 +32,11 @@ docstrings below point to it. In short:
   responses is not shown.
 - **points**: all-time totals (``point_total``), or the sum of the ledger entries of the range
   and campaign when one is given; members without points count as 0.
-- **challenges**: for each challenge, the members who made progress in the range, and the
-  members (and teams) who completed it in the range; completion = members who completed /
-  members who took part. With a cohort, team completions are left out.
+- **challenges**: for each challenge, the participants: the members who took part in the
+  range (made progress, or sent evidence whatever its state); of those who sent evidence,
+  how many have some approved, else some still waiting, else only rejected; and the members
+  (and teams) who completed it in the range; completion = members who completed /
+  participants. With a cohort, team completions are left out.
 - **help**: median time from a help ticket's opening to its first response, and to its
   resolution (``solved_at``), for the tickets opened in the range.
 - **kudos**: the ``kudos`` entries of the ledger that were not revoked (a kudos reaction taken
@@ -55,7 +57,12 @@ import sqlalchemy as sa
 from rallybot.bot import formats, i18n
 from rallybot.bot.messages import plain, readable
 from rallybot.storage.anonymity import too_few, too_few_sql
-from rallybot.storage.challenge_models import ChallengeDone, ChallengeProgress
+from rallybot.storage.challenge_models import (
+    ChallengeDone,
+    ChallengeProgress,
+    ChallengeSubmission,
+    SubmissionState,
+)
 from rallybot.storage.database import Database
 from rallybot.storage.helpdesk_models import HelpTicket
 from rallybot.storage.models import (
@@ -115,6 +122,7 @@ QUIZ_RUN = table_of(QuizRun)
 HELP_TICKET = table_of(HelpTicket)
 CHALLENGE_PROGRESS = table_of(ChallengeProgress)
 CHALLENGE_DONE = table_of(ChallengeDone)
+CHALLENGE_SUBMISSION = table_of(ChallengeSubmission)
 M = MEMBER.c
 A = ACTIVITY.c
 D = DELIVERY.c
@@ -355,12 +363,20 @@ class HelpTimes:
 
 @dataclass(frozen=True, slots=True)
 class ChallengeStats:
-    """Who took part in a challenge and who completed it."""
+    """Who took part in a challenge and who completed it.
+
+    ``participants``: the members who took part (made progress, or sent evidence whatever its
+    state). Of those who sent evidence, each counts once, by their furthest evidence:
+    ``approved`` (some approved), else ``waiting`` (some not judged yet), else ``rejected``.
+    """
 
     challenge: str
     participants: int
     completed_members: int
     completed_teams: int
+    approved: int = 0
+    waiting: int = 0
+    rejected: int = 0
 
     @property
     def completion(self) -> float | None:
@@ -1233,11 +1249,45 @@ async def challenges(db: Database, scope: Scope = Scope()) -> list[ChallengeStat
     definition: docs/reference/indicators.md, "Challenges"."""
     p = CHALLENGE_PROGRESS.c
     d = CHALLENGE_DONE.c
-    taking_part = (
-        sa.select(p.challenge, sa.func.count(sa.distinct(p.member_id)))
+    s = CHALLENGE_SUBMISSION.c
+    prefix = f"{scope.campaign_id}/" if scope.campaign_id is not None else None
+
+    def of_campaign(column: Any) -> list[sa.ColumnElement[bool]]:
+        return [] if prefix is None else [column.startswith(prefix, autoescape=True)]
+
+    progressed = (
+        sa.select(p.challenge.label("challenge"), p.member_id.label("member_id"))
         .join_from(CHALLENGE_PROGRESS, MEMBER, M.id == p.member_id)
-        .where(*_member_conditions(scope), *_range(p.at, scope))
-        .group_by(p.challenge)
+        .where(*_member_conditions(scope), *_range(p.at, scope), *of_campaign(p.challenge))
+    )
+    # Evidence waiting for a manager, or rejected, made no progress: its sender took part all
+    # the same, as a manager counts participants.
+    submitted = (
+        sa.select(s.challenge.label("challenge"), s.member_id.label("member_id"))
+        .join_from(CHALLENGE_SUBMISSION, MEMBER, M.id == s.member_id)
+        .where(
+            *_member_conditions(scope), *_range(s.submitted_at, scope), *of_campaign(s.challenge)
+        )
+    )
+    takers = sa.union(progressed, submitted).subquery("takers")  # UNION: each member once
+    taking_part = sa.select(takers.c.challenge, sa.func.count()).group_by(takers.c.challenge)
+    rank = sa.case(
+        (s.state == SubmissionState.approved.value, 3),
+        (s.state == SubmissionState.pending.value, 2),
+        else_=1,
+    )
+    furthest = (
+        submitted.add_columns(sa.func.max(rank).label("rank"))
+        .group_by(s.challenge, s.member_id)
+        .subquery("furthest")
+    )
+    f = furthest.c
+
+    def members_at(value: int) -> sa.ColumnElement[int]:
+        return sa.func.coalesce(sa.func.sum(sa.case((f.rank == value, 1), else_=0)), 0)
+
+    evidence = sa.select(f.challenge, members_at(3), members_at(2), members_at(1)).group_by(
+        f.challenge
     )
     members = sa.select(sa.literal("member:") + sa.cast(M.id, sa.String)).where(
         *_member_conditions(scope)
@@ -1254,19 +1304,19 @@ async def challenges(db: Database, scope: Scope = Scope()) -> list[ChallengeStat
             sa.func.coalesce(sa.func.sum(sa.case((by_member, 1), else_=0)), 0),
             sa.func.coalesce(sa.func.sum(sa.case((by_team, 1), else_=0)), 0),
         )
-        .where(*_range(d.completed_at, scope))
+        .where(*_range(d.completed_at, scope), *of_campaign(d.challenge))
         .group_by(d.challenge)
     )
-    if scope.campaign_id is not None:
-        prefix = f"{scope.campaign_id}/"
-        taking_part = taking_part.where(p.challenge.startswith(prefix, autoescape=True))
-        done = done.where(d.challenge.startswith(prefix, autoescape=True))
+    # participants, completed members, completed teams, approved, waiting, rejected
     found: dict[str, list[int]] = {}
     for name, n in await _rows(db, taking_part):
-        found.setdefault(name, [0, 0, 0])[0] = int(n)
+        found.setdefault(name, [0] * 6)[0] = int(n)
     for name, completed, teams in await _rows(db, done):
-        entry = found.setdefault(name, [0, 0, 0])
+        entry = found.setdefault(name, [0] * 6)
         entry[1], entry[2] = int(completed), int(teams)
+    for name, approved, waiting, rejected in await _rows(db, evidence):
+        entry = found.setdefault(name, [0] * 6)
+        entry[3:] = [int(approved), int(waiting), int(rejected)]
     return [ChallengeStats(name, *values) for name, values in sorted(found.items()) if any(values)]
 
 

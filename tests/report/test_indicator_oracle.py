@@ -21,7 +21,7 @@ import asyncio
 import itertools
 import math
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, fields, is_dataclass
+from dataclasses import dataclass, field, fields, is_dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -35,7 +35,11 @@ from rallybot.handlers.reporting import indicators as ind
 from rallybot.handlers.reporting import report
 from rallybot.handlers.survey import feature as survey_handler
 from rallybot.storage import ledger, outbox
-from rallybot.storage.challenge_models import ChallengeDone, ChallengeProgress
+from rallybot.storage.challenge_models import (
+    ChallengeDone,
+    ChallengeProgress,
+    ChallengeSubmission,
+)
 from rallybot.storage.database import Database, create_database
 from rallybot.storage.helpdesk_models import HelpTicket
 from rallybot.storage.models import ChannelMember, Delivery, Member, table_of
@@ -177,6 +181,16 @@ class Progress:
 
 
 @dataclass(frozen=True)
+class Evidence:
+    """Evidence sent for a challenge, in the state a manager left it."""
+
+    who: int
+    challenge: int
+    state: str  # pending, approved, rejected
+    t: int
+
+
+@dataclass(frozen=True)
 class Done:
     who: int
     challenge: int
@@ -198,6 +212,7 @@ class History:
     progress: list[Progress]
     done: list[Done]
     forgotten: list[int]
+    evidence: list[Evidence] = field(default_factory=list)
 
     def first_event(self) -> dict[int, int]:
         """Each member's earliest event (the bot knows people at the latest then)."""
@@ -226,6 +241,8 @@ class History:
             seen(g.who, g.t)
         for d in self.done:
             seen(d.who, d.t)
+        for e in self.evidence:
+            seen(e.who, e.t)
         return first
 
     def known_at(self, who: int) -> int:
@@ -376,8 +393,24 @@ def histories(draw: Callable[..., Any]) -> History:
         )
     )
     forgotten = draw(st.lists(who, unique=True, max_size=3))
+    states = st.sampled_from(("pending", "approved", "rejected"))
+    evidence = draw(
+        st.lists(st.builds(Evidence, who, st.integers(0, 1), states, quarter), max_size=5)
+    )
     return History(
-        people, posts, moves, acts, quiz, tickets, answers, points, kudos, progress, done, forgotten
+        people,
+        posts,
+        moves,
+        acts,
+        quiz,
+        tickets,
+        answers,
+        points,
+        kudos,
+        progress,
+        done,
+        forgotten,
+        evidence,
     )
 
 
@@ -829,6 +862,21 @@ async def _load_challenges(db: Database, h: History) -> None:
                 "at": at(g.t),
             }
             for n, g in enumerate(h.progress)
+        ],
+    )
+    await _insert(
+        db,
+        ChallengeSubmission,
+        [
+            {
+                "challenge": CHALLENGES[e.challenge],
+                "member_id": e.who + 1,
+                "text": f"evidence {n}",
+                "state": e.state,
+                "submitted_at": at(e.t),
+                "evidence_key": f"text:{n}",
+            }
+            for n, e in enumerate(h.evidence)
         ],
     )
     first: dict[tuple[str, str], Done] = {}
@@ -1293,11 +1341,24 @@ class Oracle:
         for name in CHALLENGES:
             if self.campaign is not None and not name.startswith(f"{self.campaign}/"):
                 continue
+            # participants: progress, or evidence sent whatever its state
+            sent = [
+                e
+                for e in h.evidence
+                if CHALLENGES[e.challenge] == name and self.in_scope(e.who) and self.in_range(e.t)
+            ]
             takers = {
                 g.who
                 for g in h.progress
                 if CHALLENGES[g.challenge] == name and self.in_scope(g.who) and self.in_range(g.t)
-            }
+            } | {e.who for e in sent}
+            # each sender once, by their furthest evidence: approved, else waiting, else rejected
+            states: dict[int, set[str]] = {}
+            for e in sent:
+                states.setdefault(e.who, set()).add(e.state)
+            approved = sum("approved" in s for s in states.values())
+            waiting = sum("approved" not in s and "pending" in s for s in states.values())
+            rejected = sum(s == {"rejected"} for s in states.values())
             first: dict[str, int] = {}
             for d in sorted(h.done, key=lambda d: d.t):
                 if CHALLENGES[d.challenge] == name:
@@ -1315,7 +1376,7 @@ class Oracle:
                 and self.w.cohort is None
                 and (self.w.team is None or s == f"team:{self.w.team}")
             }
-            values = [len(takers), len(members), len(teams)]
+            values = [len(takers), len(members), len(teams), approved, waiting, rejected]
             if any(values):
                 found[name] = values
         return [ind.ChallengeStats(name, *v) for name, v in sorted(found.items())]
@@ -1528,3 +1589,19 @@ def test_forgetting_a_manager_changes_no_figure(db_url: str) -> None:
     # platform id that RALLYBOT_ADMINS no longer named, so the manager became "invited".
     h = _history([_person(), _person(manager=True)], forgotten=[1])
     run(db_url, h, Window(None, None, None, 192, None))
+
+
+def test_evidence_waiting_or_rejected_counts_its_sender(db_url: str) -> None:
+    # Three members sent evidence: one approved, one waiting, one rejected. All three took
+    # part, as a manager counts participants; only the approved one made progress.
+    h = _history(
+        [_person(), _person(), _person()],
+        progress=[Progress(0, 0, False, 10)],
+        evidence=[
+            Evidence(0, 0, "approved", 9),
+            Evidence(1, 0, "pending", 11),
+            Evidence(2, 0, "rejected", 12),
+            Evidence(2, 0, "pending", 13),
+        ],
+    )
+    run(db_url, h, Window(None, None, None, None, None))

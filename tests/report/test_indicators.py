@@ -9,9 +9,10 @@ import sqlalchemy as sa
 
 from rallybot.handlers.reporting import indicators as ind
 from rallybot.handlers.reporting.indicators import Scope
+from rallybot.storage.challenge_models import ChallengeDone, ChallengeProgress, ChallengeSubmission
 from rallybot.storage.database import Database
 from rallybot.storage.models import Delivery, table_of
-from tests.report.seed import END, START, WEEKS, seed
+from tests.report.seed import END, START, WEEKS, _insert, at, seed
 
 RANGE = Scope(start=START, end=END)
 
@@ -232,6 +233,77 @@ async def test_challenges(seeded: Database) -> None:
     assert [c.challenge for c in launch] == ["launch/post3"]
     # no range: bob's completion and eve's progress count too
     assert (await ind.challenges(seeded))[0] == ind.ChallengeStats("launch/post3", 3, 2, 0)
+
+
+async def test_challenge_participants_are_everyone_who_sent_evidence(seeded: Database) -> None:
+    # launch/proof asks for evidence a manager judges: alice's was approved (progress, done),
+    # bob's waits, carol's was rejected, dan sent one rejected then one approved (furthest:
+    # approved, done after the range), eve sent hers before the range, botty is a bot.
+    # Participants: the four who sent evidence in the range, whatever its state.
+    await _insert(
+        seeded,
+        ChallengeSubmission,
+        [
+            _evidence(1, "approved", at(11, 4)),
+            _evidence(2, "pending", at(11, 5)),
+            _evidence(3, "rejected", at(11, 6)),
+            _evidence(4, "rejected", at(11, 6)),
+            _evidence(4, "approved", at(11, 7)),
+            _evidence(5, "pending", at(10, 25)),
+            _evidence(7, "approved", at(11, 4)),
+        ],
+    )
+    await _insert(
+        seeded,
+        ChallengeProgress,
+        [
+            {
+                "challenge": "launch/proof",
+                "subject": f"member:{m}",
+                "member_id": m,
+                "ref": ref,
+                "at": when,
+            }
+            for m, ref, when in [(1, "evidence:1", at(11, 4)), (4, "evidence:5", at(11, 7))]
+        ],
+    )
+    await _insert(
+        seeded,
+        ChallengeDone,
+        [
+            {"challenge": "launch/proof", "subject": "member:1", "completed_at": at(11, 4)},
+            {"challenge": "launch/proof", "subject": "member:4", "completed_at": at(11, 25)},
+        ],
+    )
+    found = {c.challenge: c for c in await ind.challenges(seeded, RANGE)}
+    proof = found["launch/proof"]
+    assert proof == ind.ChallengeStats("launch/proof", 4, 1, 0, approved=2, waiting=1, rejected=1)
+    assert proof.completion == pytest.approx(0.25)
+    # a challenge without evidence has none of the three
+    assert found["launch/post3"] == ind.ChallengeStats("launch/post3", 2, 1, 0)
+    # the scope narrows evidence as it narrows progress: wave2 is dan (and eve, before)
+    wave2 = {
+        c.challenge: c
+        for c in await ind.challenges(seeded, Scope(cohort="wave2", start=START, end=END))
+    }
+    assert wave2["launch/proof"] == ind.ChallengeStats("launch/proof", 1, 0, 0, 1, 0, 0)
+    # no range: eve's waiting evidence counts, and dan's completion
+    everything = {c.challenge: c for c in await ind.challenges(seeded)}
+    assert everything["launch/proof"] == ind.ChallengeStats("launch/proof", 5, 2, 0, 2, 2, 1)
+    other = await ind.challenges(seeded, Scope(start=START, end=END, campaign_id="other"))
+    assert [c.challenge for c in other] == ["other/react"]
+
+
+def _evidence(member: int, state: str, when: datetime) -> dict[str, object]:
+    """A submission for launch/proof (its evidence key names it: one per member and text)."""
+    return {
+        "challenge": "launch/proof",
+        "member_id": member,
+        "text": f"proof {member} {state}",
+        "state": state,
+        "submitted_at": when,
+        "evidence_key": f"text:{member}:{state}",
+    }
 
 
 async def test_empty_database(db: Database) -> None:
