@@ -50,6 +50,7 @@ __all__ = [
     "CHARTS",
     "STEPS",
     "ReportData",
+    "challenge_words",
     "chart_pngs",
     "chart_title",
     "compute",
@@ -380,6 +381,9 @@ def _tables(
         words(
             N_("Challenge"),
             N_("Took part"),
+            N_("Evidence approved"),
+            N_("Evidence waiting"),
+            N_("Evidence rejected"),
             N_("Completed"),
             N_("Completion"),
             N_("Teams completed"),
@@ -388,6 +392,9 @@ def _tables(
             [
                 named.challenge(c.challenge, L),
                 n(c.participants),
+                n(c.approved),
+                n(c.waiting),
+                n(c.rejected),
                 n(c.completed_members),
                 pct(c.completion, L),
                 n(c.completed_teams),
@@ -477,7 +484,7 @@ def _key_figures(data: ReportData, L: str | None) -> tuple[str, list[str], list[
         [i18n.gettext(L, "Median first response"), duration(h.median_first_response, L)],
         [i18n.gettext(L, "Median resolution"), duration(h.median_resolution, L)],
         [i18n.gettext(L, "Members with points"), with_points],
-        [i18n.gettext(L, "Points: mean / median / p90 / max"), _points_line(p, L)],
+        [i18n.gettext(L, "Points per member"), _points_line(p, L)],
         [
             i18n.gettext(L, "Kudos given"),
             given.format(given=n(k.given), n=n(k.givers)),
@@ -499,9 +506,19 @@ def _kudos_cells(k: KudosStats | ind.KudosWeek, locale: str | None = None) -> li
 
 
 def _points_line(p: PointsDistribution, locale: str | None = None) -> str:
+    """Mean, median, 90th percentile and most, in words a manager reads without a glossary."""
     top = formats.number(locale, p.max) if p.max is not None else "–"
-    return " / ".join(
-        [num(p.mean, 1, locale), num(p.median, 1, locale), num(p.p90, 1, locale), top]
+    # Translators: how points are spread over the members: {median} is the median (half the
+    # members have at most that), {p90} the 90th percentile (9 members in 10 have at most that).
+    return i18n.gettext(
+        locale,
+        "average {mean} · half the members have at most {median} · 9 members in 10 have at "
+        "most {p90} · most {max}",
+    ).format(
+        mean=num(p.mean, 1, locale),
+        median=num(p.median, 1, locale),
+        p90=num(p.p90, 1, locale),
+        max=top,
     )
 
 
@@ -513,10 +530,12 @@ def who_notes(data: ReportData, locale: str | None = None) -> list[str]:
         notes.append(
             i18n.ngettext(
                 locale,
-                "{n} community manager is not counted in these figures (managers are left out "
-                "unless RALLYBOT_COUNT_MANAGERS is set).",
-                "{n} community managers are not counted in these figures (managers are left "
-                "out unless RALLYBOT_COUNT_MANAGERS is set).",
+                "{n} community manager is not counted in these figures: managers are left out "
+                "so that the figures describe the community. Your administrator can include "
+                "them.",
+                "{n} community managers are not counted in these figures: managers are left "
+                "out so that the figures describe the community. Your administrator can "
+                "include them.",
                 data.not_counted,
             ).format(n=formats.number(locale, data.not_counted))
         )
@@ -548,7 +567,10 @@ def render_tables(
     for note in who_notes(data, locale):
         console.print(note, markup=False, soft_wrap=True)
     no_data = i18n.gettext(locale, "no data")
-    for title, header, rows in _tables(data, locale, zone, titles):
+    english = [title for title, _, _ in _tables(data)]
+    for (title, header, rows), ident in zip(
+        _tables(data, locale, zone, titles), english, strict=True
+    ):
         table = Table(title=title, title_justify="left")
         for index, column in enumerate(header):
             table.add_column(column, justify="left" if index == 0 else "right")
@@ -557,6 +579,8 @@ def render_tables(
         if not rows:
             table.add_row(no_data, *[""] * (len(header) - 1))
         console.print(table)
+        if ident in _TABLE_NOTES:
+            console.print(_TABLE_NOTES[ident](locale), markup=False, soft_wrap=True)
     if any(not p.audience_from_channel for p in data.reach):
         note = i18n.gettext(locale, "* audience unknown for that channel: every member in scope.")
         console.print(note, markup=False)
@@ -697,6 +721,9 @@ _COLUMN_WORDS = {
     "completed_members": N_("Completed"),
     "completion": N_("Completion"),
     "completed_teams": N_("Teams completed"),
+    "approved": N_("Evidence approved"),
+    "waiting": N_("Evidence waiting"),
+    "rejected": N_("Evidence rejected"),
     "ratings": N_("Ratings"),
     "mean_rating": N_("Mean rating (1-5)"),
     "nps_answers": N_("NPS answers"),
@@ -742,7 +769,7 @@ _SUMMARY_WORDS = {  # the first column of summary.csv: where its ids differ from
     "points_total": N_("Total points"),
     "points_mean": N_("Mean points"),
     "points_median": N_("Median points"),
-    "points_p90": N_("Points, 90th percentile"),
+    "points_p90": N_("Points: 9 members in 10 have at most"),
     "points_max": N_("Most points"),
     "kudos_given": N_("Kudos given"),
     "kudos_givers": N_("Kudos givers"),
@@ -927,7 +954,17 @@ def write_csv(
     )
     put(
         "challenges",
-        ["challenge", "participants", "completed_members", "completion", "completed_teams"],
+        # new columns at the end: files read by their position keep their meaning
+        [
+            "challenge",
+            "participants",
+            "completed_members",
+            "completion",
+            "completed_teams",
+            "approved",
+            "waiting",
+            "rejected",
+        ],
         [
             [
                 named.challenge(c.challenge, locale),
@@ -935,6 +972,9 @@ def write_csv(
                 c.completed_members,
                 share(c.completion),
                 c.completed_teams,
+                c.approved,
+                c.waiting,
+                c.rejected,
             ]
             for c in data.challenges
         ],
@@ -1334,13 +1374,18 @@ def render_html(
             no_data = e(i18n.gettext(locale, "no data"))
             parts.append(f'<tr><td colspan="{len(header)}">{no_data}</td></tr>')
         parts.append("</tbody></table>")
+        if ident in _TABLE_NOTES:
+            note = e(_TABLE_NOTES[ident](locale))
+            parts.append(f'<p class="note" id="note-{e(slug)}">{note}</p>')
     definitions = i18n.gettext(
         locale,
         "Definitions: a member is active in a week when they posted, replied, reacted, pressed "
         "a button or used a command. Reach: distinct members who reacted to or replied under a "
         "post, out of its channel's members (* unknown: every member in scope). NPS: % "
-        "promoters (9-10) minus % detractors (0-6). Kudos count for both: given by the giver, "
-        "received by the receiver (revoked kudos left out).",
+        "promoters (9-10) minus % detractors (0-6). Median: half the values are at most this, "
+        "half above (half the questions had their first response within the median time). "
+        "Kudos count for both: given by the giver, received by the receiver (revoked kudos "
+        "left out).",
     )
     weeks = times_note(locale, zone)
     parts.append(f'<p class="note">{e(definitions)} {e(weeks)}</p>')
@@ -1359,10 +1404,79 @@ def times_note(locale: str | None, zone: str | None) -> str:
         # Translators: {zone} is a time zone's name, such as "Europe/Paris".
         return i18n.gettext(
             locale,
-            "Times are given in {zone}. Weeks are cut in UTC: each starts on Monday at "
-            "00:00 UTC, not at midnight in {zone}.",
+            "Times are given in {zone}. Weeks run from Monday to Sunday in universal time "
+            "(UTC), which is a few hours apart from {zone}: something done around midnight "
+            "between Sunday and Monday may count in the next or the previous week.",
         ).format(zone=zone)
-    return i18n.gettext(locale, "Times are given in UTC. Weeks start on Monday at 00:00 UTC.")
+    return i18n.gettext(
+        locale, "Times are given in universal time (UTC). Weeks run from Monday to Sunday."
+    )
+
+
+def funnel_note(locale: str | None = None) -> str:
+    """What the adoption funnel's stages count, in ``locale`` (beside the funnel)."""
+    return i18n.gettext(
+        locale,
+        "Each stage counts the members who reached it and every stage before it. First "
+        "post: a message or a thread reply written in a channel; a private message to the "
+        "bot, a reaction or a button does not count.",
+    )
+
+
+def challenges_note(locale: str | None = None) -> str:
+    """What the challenges table counts, in ``locale`` (beside the table)."""
+    return i18n.gettext(
+        locale,
+        "Took part: the members who made progress in a challenge or sent evidence for it, "
+        "whatever its state. Each one who sent evidence counts once: approved when some was "
+        "approved, else waiting when some waits for review, else rejected. Completion: the "
+        "members who completed it, out of those who took part.",
+    )
+
+
+_TABLE_NOTES: dict[str, Callable[[str | None], str]] = {
+    "Adoption funnel": funnel_note,
+    "Challenges": challenges_note,
+}
+"""The definition printed below a table, by the table's English title."""
+
+
+def challenge_words(
+    c: ChallengeStats, locale: str | None = None, titles: Titles | None = None
+) -> str:
+    """One challenge for chat: its participants, their evidence when it asks for some, and
+    who completed it ("Share a photo: 3 participants (2 approved, 1 waiting, 0 rejected),
+    2 completed (67 %)")."""
+    L = locale
+
+    def n(value: int) -> str:
+        return formats.number(L, value)
+
+    # Translators: members who took part in a challenge (in the chat summary).
+    text = i18n.ngettext(L, "{n} participant", "{n} participants", c.participants)
+    text = text.format(n=n(c.participants))
+    if c.approved or c.waiting or c.rejected:
+        # Translators: participants (members) by their evidence: approved, waiting for a
+        # manager, rejected (each participant counted once).
+        approved = i18n.ngettext(L, "{n} approved", "{n} approved", c.approved)
+        # Translators: participants whose evidence waits for a manager's review.
+        waiting = i18n.ngettext(L, "{n} waiting", "{n} waiting", c.waiting)
+        # Translators: participants whose evidence was rejected (none approved or waiting).
+        rejected = i18n.ngettext(L, "{n} rejected", "{n} rejected", c.rejected)
+        states = ", ".join(
+            [
+                approved.format(n=n(c.approved)),
+                waiting.format(n=n(c.waiting)),
+                rejected.format(n=n(c.rejected)),
+            ]
+        )
+        text = f"{text} ({states})"
+    # Translators: members who completed a challenge, and their share of the participants.
+    done = i18n.ngettext(
+        L, "{n} completed ({share})", "{n} completed ({share})", c.completed_members
+    ).format(n=n(c.completed_members), share=pct(c.completion, L))
+    name = (titles or Titles()).challenge(c.challenge, L)
+    return f"{name}: {text}, {done}"
 
 
 def summary_text(data: ReportData, locale: str | None = None, titles: Titles | None = None) -> str:
@@ -1408,11 +1522,7 @@ def summary_text(data: ReportData, locale: str | None = None, titles: Titles | N
         text.format(n=n(q.participants), share=pct(q.participation, L), score=pct(q.mean_score, L))
     )
     if data.challenges:
-        shown = ", ".join(
-            f"{named.challenge(c.challenge, L)} {n(c.completed_members)}/{n(c.participants)} "
-            f"({pct(c.completion, L)})"
-            for c in data.challenges[:5]
-        )
+        shown = "; ".join(challenge_words(c, L, named) for c in data.challenges[:5])
         lines.append(i18n.gettext(L, "Challenges: {challenges}").format(challenges=shown))
     pulses: dict[str, list[ind.SurveyRound]] = {}
     for one in data.survey_rounds:
@@ -1556,6 +1666,9 @@ def summary_json(data: ReportData) -> dict[str, object]:
                 "completed_members": c.completed_members,
                 "completed_teams": c.completed_teams,
                 "completion": _ratio(c.completion),
+                "approved": c.approved,
+                "waiting": c.waiting,
+                "rejected": c.rejected,
             }
             for c in data.challenges
         ],

@@ -102,13 +102,19 @@ class QuizOut(BaseModel):
 
 
 class ChallengeOut(BaseModel):
-    """One challenge's participation."""
+    """One challenge's participation: ``participants`` took part (made progress, or sent
+    evidence whatever its state); of those who sent evidence, each counts once in
+    ``approved``, else ``waiting``, else ``rejected``; ``completion`` = completed members /
+    participants."""
 
     challenge: str
     participants: int
     completed_members: int
     completed_teams: int
     completion: float | None
+    approved: int = 0
+    waiting: int = 0
+    rejected: int = 0
 
 
 class SatisfactionOut(BaseModel):
@@ -177,7 +183,9 @@ class IndicatorsOut(BaseModel):
         0, description="Invited members whose start date is still to come (not joined)."
     )
     not_counted: int = Field(
-        0, description="Community managers left out of every figure (RALLYBOT_COUNT_MANAGERS)."
+        0,
+        description="Community managers left out of every figure (counted only when the "
+        "administrator sets RALLYBOT_COUNT_MANAGERS).",
     )
     active_members: int
     weekly_active: list[WeekOut]
