@@ -1476,7 +1476,10 @@ def challenge_words(
         L, "{n} completed ({share})", "{n} completed ({share})", c.completed_members
     ).format(n=n(c.completed_members), share=pct(c.completion, L))
     name = (titles or Titles()).challenge(c.challenge, L)
-    return f"{name}: {text}, {done}"
+    # Translators: a challenge's name, then its figures (French: a space before the colon).
+    return i18n.gettext(L, "{challenge}: {figures}").format(
+        challenge=name, figures=f"{text}, {done}"
+    )
 
 
 def summary_text(data: ReportData, locale: str | None = None, titles: Titles | None = None) -> str:
@@ -1522,7 +1525,7 @@ def summary_text(data: ReportData, locale: str | None = None, titles: Titles | N
         text.format(n=n(q.participants), share=pct(q.participation, L), score=pct(q.mean_score, L))
     )
     if data.challenges:
-        shown = "; ".join(challenge_words(c, L, named) for c in data.challenges[:5])
+        shown = " · ".join(challenge_words(c, L, named) for c in data.challenges[:5])
         lines.append(i18n.gettext(L, "Challenges: {challenges}").format(challenges=shown))
     pulses: dict[str, list[ind.SurveyRound]] = {}
     for one in data.survey_rounds:

@@ -209,7 +209,10 @@ async def test_stats_command(db: Database, tmp_path: Path) -> None:
     assert "Oct 26 0, Nov 2 2, Nov 9 3, Nov 16 2 (4 over the period)" in summary
     assert "Satisfaction: 3/5 (5 ratings), NPS +0 (5 answers)" in summary
     assert "first response median 1 h, resolution median 13 h 30 min" in summary
-    assert "Challenges: launch/post3 1/2 (50%), other/react 0/2 (0%)" in summary
+    assert (
+        "Challenges: launch/post3: 2 participants, 1 completed (50%) · "
+        "other/react: 2 participants, 0 completed (0%)" in summary
+    )
     assert manager[1].startswith("Usage: /rallybot stats")
     assert "cohort wave2" in manager[2] and "Funnel: invited 2" in manager[2]
     assert [d.message.text for d in adapter.sent_to("U1")] == [

@@ -108,8 +108,8 @@ def test_csv_format(seeded_url: str, tmp_path: Path) -> None:
         ["250+", "250", "", "0"],
     ]
     assert _csv(out / "challenges.csv")[1:] == [
-        ["launch/post3", "2", "1", "0.5", "0"],
-        ["other/react", "2", "0", "0", "1"],
+        ["launch/post3", "2", "1", "0.5", "0", "0", "0", "0"],
+        ["other/react", "2", "0", "0", "1", "0", "0", "0"],
     ]
     for name in CHARTS:
         assert (out / f"{name}.png").read_bytes().startswith(b"\x89PNG")

@@ -37,11 +37,12 @@ async def test_the_report_shows_times_in_the_zone_its_header_names(seeded: Datab
     assert "Nov 3, 2026, 09:00" not in reach_rows(page)
     # the footer says plainly that weeks are not cut in that zone
     assert "Times are given in Europe/Paris." in page
-    assert "Weeks are cut in UTC: each starts on Monday at 00:00 UTC" in page
+    assert "Weeks run from Monday to Sunday in universal time (UTC)" in page
+    assert "may count in the next or the previous week" in page
 
 
 async def test_without_a_zone_the_report_stays_in_utc(seeded: Database) -> None:
     data = await compute(seeded, Scope(start=START, end=END), END)
     page = render_html(data, {}, "en")
     assert "Nov 3, 2026, 09:00" in reach_rows(page)
-    assert "Times are given in UTC. Weeks start on Monday at 00:00 UTC." in page
+    assert "Times are given in universal time (UTC). Weeks run from Monday to Sunday." in page
