@@ -40,9 +40,9 @@ U1,not-an-email,Ben,fr
             "fr",
             [
                 "colonne « languge » inconnue ; colonnes connues : id, email,",
-                "« not-an-email » n’est pas une adresse e-mail",
+                "« not-an-email » n'est pas une adresse e-mail",
                 "id « U1 » est déjà utilisé ligne 2",
-                "3 problèmes : rien n’a été importé.",
+                "3 problèmes : rien n'a été importé.",
             ],
         ),
         (
@@ -77,7 +77,7 @@ def test_roster_import_reports_each_row_in_the_locale(
         (
             "fr",
             'pilot.csv: lu comme Windows-1252, séparé par ";", dates day-first.',
-            "pilot.csv : 1 membre, aucun problème trouvé (essai à blanc : rien n’est enregistré).",
+            "pilot.csv : 1 membre, aucun problème trouvé (essai à blanc : rien n'est enregistré).",
             "pilot.csv : 1 membre créé, 0 mis à jour, 0 inchangés.",
         ),
         (
@@ -157,7 +157,7 @@ def test_the_demo_narrates_in_the_locale() -> None:
 @pytest.mark.parametrize(
     ("locale", "refused"),
     [
-        ("fr", "✗ rien à jouer : corrigez d’abord ces erreurs"),
+        ("fr", "✗ rien à jouer : corrigez d'abord ces erreurs"),
         ("de", "✗ nichts abzuspielen: beheben Sie zuerst diese Fehler"),
     ],
 )
@@ -210,7 +210,7 @@ def test_console_link_speaks_the_locale(
         (
             "fr",
             "Le mode HTTP demande --request-url",
-            "Pas d’id d’application Discord",
+            "Pas d'id d'application Discord",
             "Activez-les dans le portail développeur de Discord",
             "record.md écrit.",
         ),
@@ -257,7 +257,7 @@ def test_help_follows_the_locale_option() -> None:
         app, ["--locale", "fr", "roster", "import", "--help"], env={"COLUMNS": "200"}
     )
     assert "Vérifie le fichier et compte, sans rien importer." in french.output
-    assert "Crée ou met à jour les membres d’une liste" in french.output
+    assert "Crée ou met à jour les membres d'une liste" in french.output
 
 
 def test_help_follows_rallybot_locale() -> None:
@@ -341,7 +341,7 @@ SAME_WORDS = {"fr": {"Options", "[OPTIONS]", "Arguments"}, "es": {"Error"}, "de"
             [
                 "Argument manquant 'CHEMINS'",
                 "Erreur",
-                "Essayez 'rallybot validate --help' pour obtenir de l’aide.",
+                "Essayez 'rallybot validate --help' pour obtenir de l'aide.",
             ],
         ),
         ("fr", ["validate", "--nope", "x"], 2, ["Option inconnue : --nope"]),
@@ -356,7 +356,7 @@ SAME_WORDS = {"fr": {"Options", "[OPTIONS]", "Arguments"}, "es": {"Error"}, "de"
             ["Ungültiger Wert für '--port': 'abc' ist keine ganze Zahl."],
         ),
         ("de", ["run", "--port", "99999"], 2, ["'99999' ist größer als 65535."]),
-        ("fr", ["plan", "--format", "xx", "a.yaml"], 2, ["'xx' n’est pas parmi 'table'"]),
+        ("fr", ["plan", "--format", "xx", "a.yaml"], 2, ["'xx' n'est pas parmi 'table'"]),
         ("es", ["schema"], 2, ["Falta el argumento 'TIPO'", "Elija entre:"]),
         ("de", ["--locale"], 2, ["Option '--locale' braucht 1 Wert."]),
     ],
@@ -397,7 +397,7 @@ def test_every_typer_word_is_in_the_catalogs() -> None:
 @pytest.mark.parametrize(
     ("locale", "refused"),
     [
-        ("fr", "le format de date « xx » n’est pas l’un de auto, day-first, month-first"),
+        ("fr", "le format de date « xx » n'est pas l'un de auto, day-first, month-first"),
         ("de", "Datumsformat „xx“ ist keines von auto, day-first, month-first"),
     ],
 )

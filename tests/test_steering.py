@@ -116,7 +116,7 @@ async def test_members_are_refused_every_control(db: Database, tmp_path: Path) -
 async def test_preview_sends_me_the_message_in_a_language(db: Database, tmp_path: Path) -> None:
     w = await make_world(db, tmp_path)
     head = await w.command(CM, "preview", "invite", "en")
-    assert head == "Aperçu de « invite » (launch), langue en, tel qu’un membre le verrait :"
+    assert head == "Aperçu de « invite » (launch), langue en, tel qu'un membre le verrait :"
     preview = w.adapter.directs[-1]
     assert preview.target == "cm"
     assert preview.message.text == "Hello Cm, welcome to the pilot"
@@ -186,7 +186,7 @@ async def test_send_now_takes_the_place_of_the_planned_message(
     answer = await w.command(CM, "send", "invite", "to", "@m2")
     assert answer.splitlines() == [
         "Envoi de « invite » maintenant à 1 membre.",
-        "1 d’entre eux devait encore le recevoir plus tard comme prévu : ce message remplace "
+        "1 d'entre eux devait encore le recevoir plus tard comme prévu : ce message remplace "
         "celui-là.",
     ]
     await w.bot.advance_to(LAUNCH + timedelta(days=3))
@@ -210,14 +210,14 @@ async def test_send_now_does_not_send_again_to_who_has_it(db: Database, tmp_path
     answer = await w.command(CM, "send", "invite")
     assert answer.splitlines() == [
         "Envoi de « invite » maintenant à 1 membre.",
-        "1 membre l’a déjà (ou est en train de le recevoir) : pas une seconde fois.",
+        "1 membre l'a déjà (ou est en train de le recevoir) : pas une seconde fois.",
     ]
     await w.bot.advance_to(LAUNCH + timedelta(days=3))
     assert w.dms_to("m1") == ["Bonjour M1, bienvenue dans le pilote"]
     assert w.dms_to("m2") == ["Hello M2, welcome to the pilot"]
     assert await w.command(CM, "send", "invite", "to", "@m2") == (
         "Envoi de « invite » maintenant à 0 membre.\n"
-        "1 membre l’a déjà (ou est en train de le recevoir) : pas une seconde fois."
+        "1 membre l'a déjà (ou est en train de le recevoir) : pas une seconde fois."
     )
 
 
@@ -241,7 +241,7 @@ async def test_send_now_waits_for_the_end_of_quiet_hours(db: Database, tmp_path:
     await upsert_member(db, "memory", "m1", w.clock.now(), timezone="America/Montreal")
     answer = await w.command(CM, "send", "invite")
     assert answer.splitlines()[-1] == (
-        "1 d’entre eux est dans ses heures calmes : il le recevra quand elles prendront fin."
+        "1 d'entre eux est dans ses heures calmes : il le recevra quand elles prendront fin."
     )
     await w.bot.dispatch_tick(drain=True)
     assert w.dms_to("m1") == [] and len(w.dms_to("m2")) == 1
@@ -319,10 +319,10 @@ async def test_pending_offers_buttons_and_retry_sends_failed_deliveries_again(
     assert "• 1 preuve de défi à valider : #1 (launch/post3)" in answer
     assert "• 2 envois en échec : launch/invite ×2" in answer
     shown = [d.message for d in w.adapter.directs[before:] if d.message.buttons]
-    assert "• 1 question d’aide sans réponse : #1" in answer
+    assert "• 1 question d'aide sans réponse : #1" in answer
     assert [[b.label for b in m.buttons] for m in shown] == [
         ["Accepter", "Refuser"],
-        ["Je m’en occupe", "Résolu"],
+        ["Je m'en occupe", "Résolu"],
         ["Renvoyer"],
     ]
     retry = shown[2].buttons[0]

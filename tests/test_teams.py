@@ -249,7 +249,7 @@ def test_teams_sync_command(db_url: str, tmp_path: Path, monkeypatch: pytest.Mon
     asyncio.run(seed())
     off = runner.invoke(app, ["teams", "sync", "--platform", "memory"])
     assert off.exit_code == 1
-    assert "RALLYBOT_TEAM_GROUPS n’est pas défini" in off.output
+    assert "RALLYBOT_TEAM_GROUPS n'est pas défini" in off.output
     assert asyncio.run(stored()) == {"ana": None, "bo": None, "cy": "Ventes"}
     monkeypatch.setenv("RALLYBOT_TEAM_GROUPS", "sales,marketing")
     result = runner.invoke(app, ["teams", "sync", "--platform", "memory"])

@@ -310,13 +310,13 @@ def validate_in(locale: str, *args: str) -> tuple[int, list[str]]:
         (
             "fr",
             [
-                "5:11: avertissement: milestones.launch: « 2027-03-02 » n’a pas d’heure : ce qui "
+                "5:11: avertissement: milestones.launch: « 2027-03-02 » n'a pas d'heure : ce qui "
                 "se passe à launch part à 00:00 (écrivez 2027-03-02 09:30)",
                 "10:9: avertissement: étape 1 (id j30), champ at: tombe le dimanche 31 janvier "
                 "2027, un jour de "
                 "week-end ; ajoutez on_weekend: next_workday (ou previous_workday) pour la "
                 "déplacer",
-                "12:11: avertissement: la valeur s’arrête à « Questions ? Rendez-vous sur » : "
+                "12:11: avertissement: la valeur s'arrête à « Questions ? Rendez-vous sur » : "
                 "YAML lit « #connect-aide » comme un commentaire ; mettez tout le texte entre "
                 "guillemets",
             ],
@@ -381,11 +381,11 @@ steps:
                 "»",
                 "shapes.yaml:16:14: étape 2 (id b), champ buttons: attendu : une liste de boutons, "
                 "pas un texte",
-                "times.yaml:10:9: étape 1 (id a), champ at: « launch + someday » n’est pas une "
+                "times.yaml:10:9: étape 1 (id a), champ at: « launch + someday » n'est pas une "
                 "heure : "
                 "écrivez une date (2026-09-15 09:30), un jalon avec un décalage (launch - 30d at "
-                "09:00) ou un délai après l’arrivée (join + 2d at 10:00)",
-                "times.yaml:14:12: étape 2 (id b), champ every: « moonday » n’est pas un jour : "
+                "09:00) ou un délai après l'arrivée (join + 2d at 10:00)",
+                "times.yaml:14:12: étape 2 (id b), champ every: « moonday » n'est pas un jour : "
                 "utilisez "
                 "monday…sunday, « day » ou « weekday »",
             ],

@@ -110,7 +110,7 @@ def test_an_unreachable_database_after_retries_counts_in_the_language() -> None:
 
     assert after(1) == (
         "Impossible de joindre la base de données postgresql://db/x après 2 s et 1 tentative : "
-        "refused (RALLYBOT_DB_WAIT_SECONDS fixe la durée d’attente)"
+        "refused (RALLYBOT_DB_WAIT_SECONDS fixe la durée d'attente)"
     )
     assert "après 2 s et 5 tentatives : refused" in after(5)
 

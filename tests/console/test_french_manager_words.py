@@ -48,11 +48,11 @@ async def test_an_erased_member_is_named_erased_member(
     assert "membre effacé" in timeline
 
 
-def _french_console() -> list[Any]:
-    """The entries of the French console catalog."""
+def _french_console(domain: str = "console") -> list[Any]:
+    """The entries of a French catalog (the console's by default)."""
     from babel.messages.pofile import read_po
 
-    path = Path(__file__).parents[2] / "bot/locale/fr/LC_MESSAGES/console.po"
+    path = Path(__file__).parents[2] / f"bot/locale/fr/LC_MESSAGES/{domain}.po"
     with path.open("rb") as po:
         return [m for m in read_po(po) if m.id and m.string]
 
@@ -68,9 +68,20 @@ def test_french_never_writes_de_before_a_name() -> None:
     assert found == []
 
 
-def test_french_console_uses_one_apostrophe() -> None:
-    typographic = [t for m in _french_console() for t in _texts(m) if "\u2019" in t]
+def test_french_uses_one_apostrophe_everywhere() -> None:
+    """The console, the bot and the shipped French examples write the straight apostrophe a
+    keyboard types (as campaign files do): one CLI line or one message never mixes two."""
+    typographic = [
+        t
+        for domain in ("console", "rallybot")
+        for m in _french_console(domain)
+        for t in _texts(m)
+        if "\u2019" in t
+    ]
     assert typographic == []
+    examples = Path(__file__).parents[2] / "campaigns/examples/fr"
+    files = sorted(examples.rglob("*.yaml"))
+    assert files and [f.name for f in files if "\u2019" in f.read_text("utf-8")] == []
 
 
 def test_kudos_is_one_word_in_french() -> None:

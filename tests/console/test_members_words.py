@@ -98,7 +98,7 @@ async def test_roster_problems_at_their_line_and_column_in_words(
         files={"file": ("equipe.csv", ROSTER, "text/csv")},
     )
     shown = _visible(page.text)
-    assert "Ligne 3, colonne 2 : email : « not-an-email » n’est pas une adresse e-mail" in shown
+    assert "Ligne 3, colonne 2 : email : « not-an-email » n'est pas une adresse e-mail" in shown
     assert "equipe.csv:3" not in shown
     async with console.db.read() as session:  # all or nothing: Amélie's good row waits too
         assert await session.scalar(sa.select(sa.func.count()).select_from(Member)) == before

@@ -119,7 +119,7 @@ def test_the_table_says_the_same(db_url: str) -> None:
 @pytest.mark.parametrize(
     ("locale", "outbox"),
     [
-        ("fr", "File d’envoi : échoués 1, en attente 1"),
+        ("fr", "File d'envoi : échoués 1, en attente 1"),
         ("de", "Postausgang: fehlgeschlagen 1, wartend 1"),
     ],
 )

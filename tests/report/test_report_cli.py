@@ -262,7 +262,7 @@ def test_every_format_says_who_is_not_counted_and_who_arrives_later(
     assert "1 community manager is not counted in these figures" in page
     assert "Arrive later: 1 invited member" in page
     french = runner.invoke(app, ["report", *RANGE, "--locale", "fr"], env={"COLUMNS": "200"})
-    assert "1 community manager n’est pas compté dans ces chiffres" in french.output
+    assert "1 community manager n'est pas compté dans ces chiffres" in french.output
     assert "Arrivent plus tard : 1 membre invité" in french.output
 
 
@@ -274,7 +274,7 @@ def test_csv_headers_are_in_the_readers_language_unless_ids_are_asked(
     result = runner.invoke(app, args)
     assert result.exit_code == 0, result.output
     funnel = _words_csv(out / "funnel.csv", ";")
-    assert funnel[0] == ["Cohorte", "Étape", "Membres", "Des invités", "De l’étape précédente"]
+    assert funnel[0] == ["Cohorte", "Étape", "Membres", "Des invités", "De l'étape précédente"]
     assert funnel[1][:3] == ["Tous", "invités", "5"]  # counts stay whole numbers
     # what French Excel opens as columns and numbers: a byte-order mark, ";" between cells,
     # decimal commas, shares as percentages
