@@ -145,6 +145,25 @@ async def test_every_page_fits_a_phone(
                 "rs => rs.map(r => r.getBoundingClientRect().height)"
             )
             assert len(heights) >= 5 and max(heights) <= MAX_ACT_ROW_HEIGHT, heights
+            # A state's words stay whole: beside a long date ("prévu le 28 sept. 2026, 09:00")
+            # the longest state is two lines at most, never a column a few letters wide
+            # ("heu / re / pas / sée"). The world has no such step: their words are put in the
+            # widest-dated row, laid out by the page's own rules.
+            lines = await steps.evaluate_all(
+                """rs => {
+                    const row = rs.reduce((a, b) =>
+                        a.querySelector('td.step-when').offsetWidth
+                        >= b.querySelector('td.step-when').offsetWidth ? a : b);
+                    const due = row.querySelector('td.step-when .step-due')
+                        || row.querySelector('td.step-when');
+                    due.textContent = 'prévu le 28 sept. 2026, 09:00';
+                    const badge = row.querySelector('td.step-state .badge');
+                    badge.textContent = 'heure passée, non envoyé';
+                    return badge.getBoundingClientRect().height
+                        / parseFloat(getComputedStyle(badge).lineHeight);
+                }"""
+            )
+            assert lines < 2.5, lines
             for step in await steps.all():
                 top = {
                     name: await step.locator(name).evaluate("e => e.getBoundingClientRect().top")
