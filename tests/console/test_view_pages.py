@@ -248,7 +248,17 @@ async def test_filter_forms_send_their_empty_fields(as_manager: ConsoleClient) -
     ).status_code == 200
     wrong = await as_manager.get("/timeline", params={"from": "15/09/2026"})
     assert wrong.status_code == 200 and "is not a day" in wrong.text  # said by its field
-    assert (await as_manager.get("/indicators", params={"to": "1999-12-31"})).status_code == 422
+    # The indicators page too keeps itself and says the problem by its field, with what was
+    # typed (it answered a bare error page, with no form to correct the day in).
+    for typed in ("1999-12-31", "31/09/2026"):
+        page = await as_manager.get("/indicators", params={"to": typed, "cohort": ""})
+        assert page.status_code == 200, typed
+        assert 'aria-invalid="true"' in page.text and f'value="{typed}"' in page.text, typed
+        assert 'id="i-to-error"' in page.text and "<h2" in page.text, typed
+    backwards = await as_manager.get(
+        "/indicators", params={"from": "2026-09-02", "to": "2026-09-01"}
+    )
+    assert backwards.status_code == 200 and "must not come before" in backwards.text
 
 
 async def test_a_cancelled_message_says_why_in_the_list_and_the_preview(

@@ -38,6 +38,7 @@ from rallybot.handlers.console.sources import (
     form_day,
     indicator_cache,
     invalid,
+    read_day,
 )
 from rallybot.handlers.console.words import N_, gettext
 from rallybot.handlers.reporting import service as ind
@@ -276,8 +277,14 @@ async def indicators_page(
     end_text: Annotated[str | None, Query(alias="to", max_length=20)] = None,
 ) -> HTMLResponse:
     """The indicators of a scope, with bars and downloads."""
-    start = _day(request, viewer, "from", start_text)
-    end = _day(request, viewer, "to", end_text)
+    # A day she mistyped is said next to its field, with what she typed, and left out of the
+    # scope, as on the timeline: the page stays, rather than giving way to an error page.
+    problems: dict[str, str | None] = {}
+    start, problems["from"] = read_day(start_text, viewer.locale)
+    end, problems["to"] = read_day(end_text, viewer.locale)
+    if start is not None and end is not None and end < start:
+        problems["to"] = gettext(viewer.locale, "The end day must not come before the start day.")
+        end = None
     scope = _scope(request, state, viewer, cohort, team, campaign, start, end)
     data = _out(await indicator_cache(request, state).get(scope))
     chosen = {
@@ -297,6 +304,8 @@ async def indicators_page(
             "zone": state.settings.timezone,
             "chosen": chosen,
             "days": {"from": start, "to": end},
+            "problems": {name: text for name, text in problems.items() if text},
+            "typed": {"from": start_text or "", "to": end_text or ""},
             "query": {k: v for k, v in chosen.items() if v},
             "cohorts": [c for c in await ind.cohorts(state.db) if c],
             "campaigns": sorted(state.campaigns()),
