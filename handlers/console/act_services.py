@@ -341,16 +341,28 @@ async def step_rows(
     counted = [s.value for s in DeliveryStatus if s is not DeliveryStatus.sent]
     counts: dict[tuple[str, str], dict[str, int]] = defaultdict(lambda: defaultdict(int))
     next_due: dict[tuple[str, str], datetime] = {}
+    gone: dict[tuple[str, str], datetime] = {}
     totals: dict[tuple[str, str], tuple[int, datetime | None]] = {}
     async with ctx.db.read() as session:
         result = await session.execute(
-            sa.select(D.campaign_id, D.step_id, D.status, sa.func.count(), sa.func.min(D.due_at))
+            sa.select(
+                D.campaign_id,
+                D.step_id,
+                D.status,
+                sa.func.count(),
+                sa.func.min(D.due_at),
+                sa.func.max(D.due_at),
+            )
             .where(D.status.in_(counted))
             .group_by(D.campaign_id, D.step_id, D.status)
         )
-        for campaign_id, step_id, status, count, first in result.all():
+        for campaign_id, step_id, status, count, first, latest in result.all():
             key = (campaign_id, step_id)
             counts[key][status] = int(count)
+            # A step none of whose messages went (all skipped, say) keeps the day they were
+            # due: its row would show no date at all.
+            if status not in (DeliveryStatus.pending.value, DeliveryStatus.claimed.value):
+                gone[key] = max(latest, gone.get(key, latest))
             waiting = (DeliveryStatus.pending.value, DeliveryStatus.claimed.value)
             if status in waiting and (key not in next_due or first < next_due[key]):
                 next_due[key] = first
@@ -407,6 +419,8 @@ async def step_rows(
                 due, due_next = at, at > now
             elif due is None and last is not None:
                 due, due_next = last, False
+            elif due is None and key in gone:
+                due, due_next = gone[key], False
             title, detail, extract = _words_of(campaign, step, locale, due or now)
             rows.append(
                 StepRow(

@@ -429,6 +429,17 @@ async def test_the_skip_confirmation_counts_what_the_skip_stops(
     skipped = re.search(r"skipped: (\d+) message", done.text)
     assert skipped is not None
     assert int(asked.group(1)) == int(skipped.group(1)) > 0
+    # Skipped, it keeps the day it was due (its row had no date left: nothing to come, nothing
+    # sent), said as a day that went by without it.
+    after = next(
+        r
+        for r in (await as_manager.get("/api/act/steps")).json()
+        if (r["campaign"], r["step"]) == (row["campaign"], row["step"])
+    )
+    assert after["sent"] == 0 and after["due"] is not None and not after["due_next"], after
+    page = (await as_manager.get("/act")).text
+    shown = page.split(f'id="step-{row["campaign"]}-{row["step"]}"')[1].split("</tr>")[0]
+    assert "was due " in shown, shown
 
 
 async def test_roster_problems_are_in_the_viewers_language(
