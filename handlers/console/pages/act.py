@@ -387,7 +387,10 @@ def _outlook_words(locale: str, step: Step, outlook: SentNow) -> list[str]:
             "{count} has it already (not sent again).",
             "{count} have it already (not sent again).",
             outlook.already,
-        ).format(count=outlook.already),
+        ).format(count=outlook.already)
+        if outlook.already
+        # Translators: after "{count} will receive it,", when no member has the message yet.
+        else gettext(locale, "nobody has it yet."),
     ]
     if outlook.quiet:
         said.append(
