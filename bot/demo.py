@@ -427,11 +427,16 @@ async def run_try(
                 zone=zone,
             )
             console.print(shown + "\n", markup=False)
+            # The console's people all come from the rosters imported below: the community
+            # file's people are looked for once they are in, as a console start does.
+            bot.community_warnings = False
             await bot.reload()
             await bot.start_adapter()
             for roster_name, entries in rosters:
                 await bot.import_roster(entries, "console")
                 console.print(_imported(locale, len(entries), roster_name) + "\n", markup=False)
+            bot.community_warnings = True
+            await bot.resolve_community()
             if speed > 0:
                 step = timedelta(hours=1)
                 moment = begin

@@ -38,6 +38,8 @@ def test_try_plays_the_shipped_examples(tmp_path: Path, lang: str) -> None:
     assert "Traceback" not in result.stderr
     assert "nothing duplicated." in result.stdout
     assert "people imported from" in result.stdout
+    # the community file's manager, helpers and buddies come with the example's roster
+    assert "is not a console account" not in result.stdout + result.stderr
     assert not list(tmp_path.iterdir())  # a throwaway database: nothing left behind
 
 
