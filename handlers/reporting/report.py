@@ -16,7 +16,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 from zoneinfo import ZoneInfo
 
 from rich.console import Console
@@ -380,7 +380,7 @@ def _tables(
         N_("Challenges"),
         words(
             N_("Challenge"),
-            N_("Took part"),
+            N_("Participants"),
             N_("Evidence approved"),
             N_("Evidence waiting"),
             N_("Evidence rejected"),
@@ -392,9 +392,7 @@ def _tables(
             [
                 named.challenge(c.challenge, L),
                 n(c.participants),
-                n(c.approved),
-                n(c.waiting),
-                n(c.rejected),
+                *_evidence_cells(c, n, NO_EVIDENCE),
                 n(c.completed_members),
                 pct(c.completion, L),
                 n(c.completed_teams),
@@ -422,6 +420,21 @@ def _tables(
         [[b.label, n(b.count)] for b in data.points.buckets],
     )
     return tables
+
+
+_T = TypeVar("_T")
+
+NO_EVIDENCE = "—"
+"""What an evidence cell shows for a challenge nobody sent evidence for (as the console)."""
+
+
+def _evidence_cells(c: ChallengeStats, shown: Callable[[int], _T], blank: _T) -> list[_T]:
+    """A challenge's approved, waiting and rejected participants, each ``shown``; ``blank``
+    three times when nobody sent evidence for it (a challenge that asks for none): no
+    figure, as the console's table shows it, rather than zeros that read as refusals."""
+    if not (c.approved or c.waiting or c.rejected):
+        return [blank] * 3
+    return [shown(c.approved), shown(c.waiting), shown(c.rejected)]
 
 
 def _round_day(round_: str, locale: str | None) -> str:
@@ -717,7 +730,7 @@ _COLUMN_WORDS = {
     "audience_from_channel": N_("Audience known from the channel"),
     "reach": N_("Reach"),
     "challenge": N_("Challenge"),
-    "participants": N_("Took part"),
+    "participants": N_("Participants"),
     "completed_members": N_("Completed"),
     "completion": N_("Completion"),
     "completed_teams": N_("Teams completed"),
@@ -972,9 +985,13 @@ def write_csv(
                 c.completed_members,
                 share(c.completion),
                 c.completed_teams,
-                c.approved,
-                c.waiting,
-                c.rejected,
+                # a script's file keeps its numbers; a reader's leaves a challenge without
+                # evidence blank, as the console shows it
+                *(
+                    (c.approved, c.waiting, c.rejected)
+                    if locale is None
+                    else _evidence_cells(c, str, "")
+                ),
             ]
             for c in data.challenges
         ],
@@ -1427,10 +1444,10 @@ def challenges_note(locale: str | None = None) -> str:
     """What the challenges table counts, in ``locale`` (beside the table)."""
     return i18n.gettext(
         locale,
-        "Took part: the members who made progress in a challenge or sent evidence for it, "
+        "Participants: the members who made progress in a challenge or sent evidence for it, "
         "whatever its state. Each one who sent evidence counts once: approved when some was "
         "approved, else waiting when some waits for review, else rejected. Completion: the "
-        "members who completed it, out of those who took part.",
+        "members who completed it, out of the participants.",
     )
 
 

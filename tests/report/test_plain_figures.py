@@ -135,6 +135,41 @@ def test_every_format_counts_who_sent_evidence_whatever_its_state(
     assert "Participants : les membres qui ont progressé dans un défi ou envoyé une preuve" in page
 
 
+def test_the_report_says_participants_and_no_zero_evidence_as_the_console_does(
+    evidence_url: str, tmp_path: Path
+) -> None:
+    """One word for who took part, in every format and the console ("Participants"); a
+    challenge nobody sent evidence for (launch/post3 asks for none) shows "—" in the
+    terminal and the HTML page, blank cells in a reader's CSV, its zeros in a script's."""
+    terminal = runner.invoke(app, ["report", *RANGE, "--locale", "en"])
+    assert terminal.exit_code == 0, terminal.output
+    assert "Took part" not in terminal.output
+    table = terminal.output.split("\nChallenges", 1)[1].split("\nParticipants: the members", 1)
+    # launch/post3 and other/... ask for no evidence: a dash in each of their 3 cells
+    assert len(table) == 2 and table[0].count("—") == 6
+    words = tmp_path / "words"
+    args = ["report", *RANGE, "--format", "csv", "--out", str(words), "--locale", "en"]
+    assert runner.invoke(app, args).exit_code == 0
+    rows = _rows(words / "challenges.csv")
+    assert rows[0][1] == "Participants"
+    assert next(r for r in rows if r[0] == "launch/post3")[5:] == ["", "", ""]
+    assert next(r for r in rows if r[0] == "launch/proof")[5:] == ["1", "1", "1"]
+    ids = tmp_path / "ids"
+    args = ["report", *RANGE, "--format", "csv", "--out", str(ids), "--csv-headers", "ids"]
+    assert runner.invoke(app, args).exit_code == 0
+    assert next(r for r in _rows(ids / "challenges.csv") if r[0] == "launch/post3")[5:] == [
+        "0",
+        "0",
+        "0",
+    ]
+    html = tmp_path / "html"
+    args = ["report", *RANGE, "--format", "html", "--out", str(html), "--locale", "en"]
+    assert runner.invoke(app, args).exit_code == 0
+    page = (html / "report.html").read_text(encoding="utf-8")
+    assert "Took part" not in page
+    assert "<td>launch/post3</td><td>2</td><td>—</td><td>—</td><td>—</td>" in page
+
+
 async def test_the_chat_summary_and_the_json_give_the_same_challenge_figures(
     db: Database,
 ) -> None:
