@@ -97,9 +97,14 @@ _ALIASES = {"from_": "from", "for_": "for"}
 _FAST_LOADER: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
+WHOLE_FILE = 0
+"""The line and column of a mistake about the whole file (unreadable, empty): no position."""
+
+
 @dataclass(frozen=True)
 class LoadError:
-    """One mistake in a file, at a 1-based line and column."""
+    """One mistake in a file, at a 1-based line and column (:data:`WHOLE_FILE` for both when
+    it is about the whole file)."""
 
     file: str
     line: int
@@ -110,10 +115,16 @@ class LoadError:
     def __str__(self) -> str:
         return self.text(None)
 
+    @property
+    def whole_file(self) -> bool:
+        """Whether the mistake is about the whole file, at no line."""
+        return self.line == WHOLE_FILE
+
     def text(self, locale: str | None) -> str:
-        """``file:line:column: field: message``, the message in ``locale``'s language when
-        it was marked for translation (:func:`rallybot.campaigns.words.N_`)."""
-        where = f"{self.file}:{self.line}:{self.column}"
+        """``file:line:column: field: message`` (``file: message`` about the whole file), the
+        message in ``locale``'s language when it was marked for translation
+        (:func:`rallybot.campaigns.words.N_`)."""
+        where = self.file if self.whole_file else f"{self.file}:{self.line}:{self.column}"
         message = render(self.message, locale) if locale else self.message
         if self.field:
             return f"{where}: {self.field}: {message}"

@@ -39,7 +39,7 @@ import openpyxl
 from openpyxl.utils.exceptions import InvalidFileException
 
 from rallybot.campaigns import words
-from rallybot.campaigns.loader import LoadError
+from rallybot.campaigns.loader import WHOLE_FILE, LoadError
 from rallybot.campaigns.templates import did_you_mean
 from rallybot.campaigns.timeexpr import TimeExprError, localize, parse_datetime_local
 from rallybot.campaigns.words import N_, render
@@ -241,7 +241,7 @@ def _decode(raw: str | bytes, source: str) -> tuple[str, str]:
     """The text of a CSV roster and the name of the encoding it was read with."""
 
     def abort(message: str) -> _Abort:
-        return _Abort(LoadError(source, 1, 1, "", message))
+        return _Abort(LoadError(source, WHOLE_FILE, WHOLE_FILE, "", message))
 
     if isinstance(raw, str):
         text = raw.removeprefix("\ufeff")
@@ -304,14 +304,14 @@ def _cell_text(value: object) -> str:
 def _workbook_rows(raw: bytes, source: str) -> list[tuple[int, list[str]]]:
     """The rows of a workbook's first sheet, with their sheet row numbers."""
     if len(raw) > MAX_ROSTER_BYTES:
-        raise _Abort(LoadError(source, 1, 1, "", _too_large(len(raw))))
+        raise _Abort(LoadError(source, WHOLE_FILE, WHOLE_FILE, "", _too_large(len(raw))))
     try:
         book = openpyxl.load_workbook(io.BytesIO(raw), read_only=True, data_only=True)
     except (zipfile.BadZipFile, KeyError, ValueError, OSError, InvalidFileException):
         message = N_(
             "this is not an Excel workbook that can be read (save it again as .xlsx or CSV)"
         )
-        raise _Abort(LoadError(source, 1, 1, "", message)) from None
+        raise _Abort(LoadError(source, WHOLE_FILE, WHOLE_FILE, "", message)) from None
     try:
         sheet = book.worksheets[0]
         rows: list[tuple[int, list[str]]] = []
@@ -377,7 +377,7 @@ def read_roster_bytes(
             text, encoding = _decode(raw, source)
             if not text.strip():
                 message = N_("the file is empty: a roster needs a header row (id, email, ...)")
-                raise _Abort(LoadError(source, 1, 1, "", message))
+                raise _Abort(LoadError(source, WHOLE_FILE, WHOLE_FILE, "", message))
             rows, delimiter = _csv_rows(text, state)
     except _Abort as abort:
         raise RosterLoadError([abort.args[0]]) from None
@@ -399,10 +399,10 @@ def read_roster(path: str | Path, *, default_timezone: str, date_format: str = "
             raw = handle.read(MAX_ROSTER_BYTES + 1) if size <= MAX_ROSTER_BYTES else b""
     except OSError as exc:
         why = N_("no such file") if isinstance(exc, FileNotFoundError) else exc.strerror or str(exc)
-        problem = LoadError(source, 1, 1, "", N_("cannot read the file ({why})", why=why))
+        problem = LoadError(source, WHOLE_FILE, WHOLE_FILE, "", N_("cannot read the file ({why})", why=why))
         raise RosterLoadError([problem]) from None
     if size > MAX_ROSTER_BYTES:
-        raise RosterLoadError([LoadError(source, 1, 1, "", _too_large(size))])
+        raise RosterLoadError([LoadError(source, WHOLE_FILE, WHOLE_FILE, "", _too_large(size))])
     return read_roster_bytes(
         raw, source, default_timezone=default_timezone, date_format=date_format
     )
@@ -448,7 +448,7 @@ Located = Callable[[LoadError, str], str]
 
 
 def _at_file_line_column(error: LoadError, words: str) -> str:
-    where = f"{error.file}:{error.line}:{error.column}"
+    where = error.file if error.whole_file else f"{error.file}:{error.line}:{error.column}"
     return f"{where}: {error.field}: {words}" if error.field else f"{where}: {words}"
 
 
@@ -755,7 +755,7 @@ def _read_rows(rows: list[tuple[int, list[str]]], state: _Reader) -> list[Roster
     if not rows:
         if not state.errors:
             empty = N_("the file is empty: a roster needs a header row (id, email, ...)")
-            state.error(1, 1, "", empty)
+            state.error(WHOLE_FILE, WHOLE_FILE, "", empty)
         return []
     (header_line, header), data = rows[0], rows[1:]
     if not state.header(header, header_line):

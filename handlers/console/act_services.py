@@ -813,6 +813,8 @@ def _at_line(locale: str | None) -> Callable[[LoadError, str], str]:
     """A roster problem's place as a person reads it, its row and column in words."""
 
     def located(error: LoadError, words: str) -> str:
+        if error.whole_file:  # unreadable, empty: no line or column to point at
+            return words[:1].upper() + words[1:]  # a sentence of its own
         if error.field:
             # Translators: a problem of an uploaded roster at its row (line) and column, the
             # column's name, then what is wrong ("Line 3, column 2: email: not an e-mail").

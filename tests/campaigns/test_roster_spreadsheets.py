@@ -166,7 +166,7 @@ def test_a_workbook_problem_is_reported_at_its_sheet_row() -> None:
 
 def test_a_broken_workbook_is_a_clear_error() -> None:
     assert errors(b"PK\x03\x04 not really a zip") == [
-        "r.csv:1:1: this is not an Excel workbook that can be read (save it again as .xlsx or CSV)"
+        "r.csv: this is not an Excel workbook that can be read (save it again as .xlsx or CSV)"
     ]
 
 

@@ -104,6 +104,27 @@ async def test_roster_problems_at_their_line_and_column_in_words(
         assert await session.scalar(sa.select(sa.func.count()).select_from(Member)) == before
 
 
+async def test_a_problem_of_the_whole_roster_has_no_line_or_column(
+    console: ConsoleEnv, as_manager: ConsoleClient
+) -> None:
+    """An empty file, one that is no text, an unreadable workbook: nothing to point at, so
+    no "Ligne 1, colonne 1" (which would send the reader to a cell that is fine)."""
+    await _french(console)
+    for name, raw, problem in (
+        ("vide.csv", b"\n\n", "Le fichier est vide"),
+        ("image.csv", b"\x89PNG\x00\x00binary", "Ce n'est pas un fichier texte"),
+        ("classeur.xlsx", b"PK\x03\x04 not a workbook", "Ce n'est pas un classeur Excel"),
+    ):
+        page = await as_manager.post(
+            "/members/roster",
+            data={"csrf_token": as_manager.csrf, "platform": "console"},
+            files={"file": (name, raw, "text/csv")},
+        )
+        shown = _visible(page.text)
+        assert problem in shown, shown
+        assert not re.search(r"ligne \d+, colonne \d+", shown, re.IGNORECASE), shown
+
+
 async def test_the_erase_question_names_the_platform(
     console: ConsoleEnv, as_manager: ConsoleClient
 ) -> None:
