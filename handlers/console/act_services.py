@@ -30,7 +30,8 @@ from rallybot.campaigns.roster import (
 from rallybot.campaigns.schema import Campaign, Step
 from rallybot.campaigns.timeline import TimelineRow
 from rallybot.handlers.challenges.service import evidence_links, title_of
-from rallybot.handlers.console.words import gettext
+from rallybot.handlers.console.security import UPLOAD_MAX_BYTES, megabytes
+from rallybot.handlers.console.words import gettext, number
 from rallybot.handlers.privacy.service import erase_member
 from rallybot.handlers.steering.service import (
     REPLACED_BY,
@@ -86,8 +87,8 @@ __all__ = [
 PREVIEW_SUFFIX = ".preview"
 """Campaign id suffix of a preview sent to a community manager (a pause or a reload of the
 campaign leaves it be, as it goes to the manager alone)."""
-ROSTER_MAX_BYTES = 20 * 1024 * 1024
-"""The largest roster upload read (a 100,000-row CSV is about 10 MB)."""
+ROSTER_MAX_BYTES = UPLOAD_MAX_BYTES
+"""The largest roster upload read: the console's upload limit (about 50,000 rows)."""
 
 D = table_of(Delivery).c
 M = table_of(Member).c
@@ -842,10 +843,11 @@ async def import_roster(
     apply it all or nothing: any row with a problem and no member changes. The problems are
     in ``locale``'s language."""
     if len(raw) > ROSTER_MAX_BYTES:
-        size = f"{len(raw) / (1024 * 1024):.1f}"
+        size = number(len(raw) / (1024 * 1024), locale, "0.0")
+        # Translators: {size} and {limit} are in megabytes ("7.5", "5").
         problem = gettext(
-            locale, "{file}: the file is {size} MB; roster uploads are limited to 20 MB"
-        ).format(file=source, size=size)
+            locale, "{file}: the file is {size} MB; roster uploads are limited to {limit} MB"
+        ).format(file=source, size=size, limit=megabytes(ROSTER_MAX_BYTES))
         return RosterOutcome(False, [problem], lines=[problem])
     try:
         roster = read_roster_bytes(

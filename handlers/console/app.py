@@ -42,7 +42,13 @@ from rallybot.handlers.console.kit import (
 )
 from rallybot.handlers.console.oauth import Provider, providers_from_settings
 from rallybot.handlers.console.pages import PAGES
-from rallybot.handlers.console.security import LoginLimiter, SecurityMiddleware, check_csrf
+from rallybot.handlers.console.security import (
+    UPLOAD_MAX_BYTES,
+    LoginLimiter,
+    SecurityMiddleware,
+    check_csrf,
+    megabytes,
+)
 from rallybot.handlers.console.words import gettext, ngettext
 
 __all__ = ["PREFIX", "console_url", "create_app", "standalone_app"]
@@ -110,6 +116,7 @@ def create_app(state: ConsoleState, *, providers: list[Provider] | None = None) 
         https=secure,
         hsts_subdomains=state.settings.console_hsts_subdomains,
         error_page=_FailurePage(),
+        too_large_page=_too_large_page,
     )
     # outermost: the error pages the security layer renders link to the public address too
     app.add_middleware(PublicAddress, base=state.settings.console_url)
@@ -168,6 +175,27 @@ def create_app(state: ConsoleState, *, providers: list[Provider] | None = None) 
         return _forbidden(request, _bad_fields(viewer, request, fields), status_code=422)
 
     return app
+
+
+async def _too_large_page(scope: Scope) -> Response:
+    """413 for a body over the limit (the middleware refuses it before reading it): the
+    limit in the reader's language, a page with the way back, or JSON under ``/api``."""
+    request = Request(scope)
+    try:
+        viewer = await current_viewer(request)
+    except Exception:  # the database does not answer: the console's language then
+        viewer = None
+    locale = _locale_of(viewer, request)
+    # Translators: the page after an upload over the console's limit; {size} is in
+    # megabytes ("5").
+    message = gettext(
+        locale,
+        "This file is too large: the console takes files up to {size} MB. Import a larger "
+        "roster with the command rallybot roster import.",
+    ).format(size=megabytes(UPLOAD_MAX_BYTES))
+    if _is_api(request):
+        return JSONResponse({"detail": message}, status_code=413)
+    return _forbidden(request, message, status_code=413)
 
 
 class _FailurePage:

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import logging
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
 
@@ -38,14 +39,28 @@ __all__ = [
     "MAX_BODY",
     "NO_STORE",
     "SECURITY_HEADERS",
+    "UPLOAD_MAX_BYTES",
     "CsrfFailed",
     "LoginLimiter",
     "SecurityMiddleware",
     "check_csrf",
+    "megabytes",
 ]
 
-#: The largest request body accepted (uploads of campaign, roster and FAQ files included).
-MAX_BODY = 5 * 1024 * 1024
+log = logging.getLogger("rallybot.console")
+
+#: The largest file the console takes in an upload (a roster; a campaign draft has the
+#: campaign files' own, smaller limit). The one figure the pages and the docs give.
+UPLOAD_MAX_BYTES = 5 * 1024 * 1024
+#: The largest request body accepted: a file of :data:`UPLOAD_MAX_BYTES` and the form around
+#: it (its other fields, the multipart framing), so that a file within the limit gets in.
+MAX_BODY = UPLOAD_MAX_BYTES + 64 * 1024
+
+
+def megabytes(size: int) -> str:
+    """A size in whole megabytes as the pages say it ("5")."""
+    return f"{size / (1024 * 1024):g}"
+
 
 CSP = "; ".join(
     [
@@ -82,10 +97,16 @@ NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
 
 #: What the console answers when it fails: (scope, exception) -> a response of the app.
 ErrorPage = Callable[[Scope, Exception], Awaitable[Response]]
+TooLargePage = Callable[[Scope], Awaitable[Response]]
 
 
 class _TooLarge(Exception):
     pass
+
+
+async def _nothing() -> Message:
+    # a refused body is not read: a response drawn for it receives nothing
+    return {"type": "http.request", "body": b"", "more_body": False}
 
 
 class SecurityMiddleware:
@@ -97,6 +118,8 @@ class SecurityMiddleware:
         hsts_subdomains: HSTS covers the host's subdomains too (only when asked: it forces
             HTTPS on every site under the host for a year).
         error_page: the answer to an unhandled exception (else a plain 500).
+        too_large_page: the answer to a body over the limit, a page in the reader's words
+            (else a plain 413).
     """
 
     def __init__(
@@ -107,8 +130,10 @@ class SecurityMiddleware:
         https: bool = False,
         hsts_subdomains: bool = False,
         error_page: ErrorPage | None = None,
+        too_large_page: TooLargePage | None = None,
     ) -> None:
         self.app = app
+        self.too_large_page = too_large_page
         self.max_body = max_body
         self.https = https
         self.hsts = "max-age=31536000" + ("; includeSubDomains" if hsts_subdomains else "")
@@ -121,7 +146,7 @@ class SecurityMiddleware:
         headers = dict(scope.get("headers", []))
         length = headers.get(b"content-length", b"")
         if length.isdigit() and int(length) > self.max_body:
-            await self._refuse(send)
+            await self._refuse(scope, send)
             return
         head = scope["method"] == "HEAD"
         if head:  # every page and API read answers HEAD: the GET's headers, no body
@@ -172,10 +197,24 @@ class SecurityMiddleware:
             await response(scope, receive, send_with_headers)
             return
         if too_large and not started:
-            await self._refuse(send)
+            await self._refuse(scope, send)
 
-    @staticmethod
-    async def _refuse(send: Send) -> None:
+    async def _refuse(self, scope: Scope, send: Send) -> None:
+        """413: the app's page saying the limit in the reader's words, else plain words."""
+        if self.too_large_page is not None:
+            try:
+                response = await self.too_large_page(scope)
+            except Exception:  # the page cannot be drawn (no database...): the plain answer
+                log.warning("console: the page of a too large upload could not be drawn")
+            else:
+                for name, value in SECURITY_HEADERS.items():
+                    response.headers.setdefault(name, value)
+                for name, value in NO_STORE.items():
+                    response.headers[name] = value
+                if self.https:
+                    response.headers.setdefault("Strict-Transport-Security", self.hsts)
+                await response(scope, _nothing, send)
+                return
         body = b"Request body too large."
         headers = [(b"content-type", b"text/plain; charset=utf-8")]
         headers += [(k.lower().encode(), v.encode()) for k, v in SECURITY_HEADERS.items()]

@@ -9,6 +9,7 @@ import pytest
 
 from rallybot.handlers.console.kit import COOKIE, Role, Viewer, audit
 from rallybot.handlers.console.sessions import create_sign_in
+from rallybot.handlers.console.security import MAX_BODY
 from rallybot.storage.audit_models import AuditEntry
 from tests.console.conftest import HELPER, MANAGER, MEMBER, ConsoleClient, ConsoleEnv, sign_in
 
@@ -200,7 +201,7 @@ async def test_helper_and_member_keys_get_their_roles(console: ConsoleEnv) -> No
 
 @pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
 async def test_large_bodies_are_refused(client: httpx.AsyncClient) -> None:
-    response = await client.post("/signin/link", content=b"x" * (5 * 1024 * 1024 + 1))
+    response = await client.post("/signin/link", content=b"x" * (MAX_BODY + 1))
     assert response.status_code == 413
     _assert_secure_headers(response)
 
