@@ -8,8 +8,8 @@ import httpx
 import pytest
 
 from rallybot.handlers.console.kit import COOKIE, Role, Viewer, audit
-from rallybot.handlers.console.sessions import create_sign_in
 from rallybot.handlers.console.security import MAX_BODY
+from rallybot.handlers.console.sessions import create_sign_in
 from rallybot.storage.audit_models import AuditEntry
 from tests.console.conftest import HELPER, MANAGER, MEMBER, ConsoleClient, ConsoleEnv, sign_in
 
