@@ -21,12 +21,14 @@ from rallybot.bot.assembly import Rallybot
 from rallybot.bot.clock import SimulatedClock
 from rallybot.bot.config import Settings
 from rallybot.bot.events import ChannelRef, MemberJoined, ReactionAdded, UserRef
+from rallybot.bot.step_words import step_label
 from rallybot.campaigns.community import roster_date_format
 from rallybot.campaigns.faq import is_faq_file
 from rallybot.campaigns.loader import is_community_file, load_campaign, yaml_files
 from rallybot.campaigns.planner import MemberView
 from rallybot.campaigns.quiz import validate_all
 from rallybot.campaigns.roster import RosterEntry, RosterLoadError, load_roster
+from rallybot.campaigns.schema import Campaign
 from rallybot.campaigns.timeexpr import TimeExprError, localize, parse_time_expr
 from rallybot.campaigns.timeline import default_window
 from rallybot.storage.database import create_database
@@ -143,7 +145,7 @@ async def run_demo(
         finally:
             await bot.shutdown()
             await db.dispose()
-    return _summary(console, campaign.steps, counts, tally, locale)
+    return _summary(console, [campaign], end, counts, tally, locale)
 
 
 def _imported(locale: str | None, n: int, roster: str) -> str:
@@ -257,11 +259,14 @@ def _script(
 
 def _summary(
     console: Console,
-    steps: object,
+    campaigns: Sequence[Campaign],
+    at: datetime,
     counts: list[tuple[str, str, str, int]],
     tally: _Tally,
     locale: str | None = None,
 ) -> int:
+    """The deliveries of each step, the steps named as the console names them (their title,
+    else their message's first words, filled in at ``at``), and whether any was sent twice."""
     assert tally.keys is not None
     table = Table(title=i18n.gettext(locale, "Deliveries per step"))
     table.add_column(i18n.pgettext(locale, "demo column", "Step"), justify="left")
@@ -273,19 +278,21 @@ def _summary(
         i18n.pgettext(locale, "demo column", "Cancelled"),
     ):
         table.add_column(column, justify="right")
-    by_step: dict[str, dict[str, int]] = {}
-    for _, step, status, n in counts:
-        by_step.setdefault(step, {})[status] = n
-    order = [s.id for s in steps] if isinstance(steps, tuple) else sorted(by_step)
-    for step_id in order:
-        c = by_step.get(step_id, {})
-        table.add_row(
-            step_id,
-            str(c.get("sent", 0)),
-            str(c.get("skipped", 0)),
-            str(c.get("pending", 0)),
-            str(c.get("cancelled", 0)),
-        )
+    by_step: dict[tuple[str, str], dict[str, int]] = {}
+    for campaign_id, step_id, status, n in counts:
+        # a journey writes under its campaign's id and a suffix ("connect-launch.onboarding")
+        c = by_step.setdefault((campaign_id.partition(".")[0], step_id), {})
+        c[status] = c.get(status, 0) + n
+    for campaign in campaigns:
+        for step in campaign.steps:
+            c = by_step.get((campaign.id, step.id), {})
+            table.add_row(
+                step_label(campaign, step, locale, at),
+                str(c.get("sent", 0)),
+                str(c.get("skipped", 0)),
+                str(c.get("pending", 0)),
+                str(c.get("cancelled", 0)),
+            )
     console.print()
     console.print(table)
     duplicates = tally.sends - len(tally.keys)
@@ -449,5 +456,4 @@ async def run_try(
         finally:
             await bot.shutdown()
             await db.dispose()
-    steps = tuple(step for campaign in campaigns for step in campaign.steps)
-    return _summary(console, steps, counts, tally, locale)
+    return _summary(console, campaigns, finish, counts, tally, locale)

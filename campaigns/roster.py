@@ -399,7 +399,9 @@ def read_roster(path: str | Path, *, default_timezone: str, date_format: str = "
             raw = handle.read(MAX_ROSTER_BYTES + 1) if size <= MAX_ROSTER_BYTES else b""
     except OSError as exc:
         why = N_("no such file") if isinstance(exc, FileNotFoundError) else exc.strerror or str(exc)
-        problem = LoadError(source, WHOLE_FILE, WHOLE_FILE, "", N_("cannot read the file ({why})", why=why))
+        problem = LoadError(
+            source, WHOLE_FILE, WHOLE_FILE, "", N_("cannot read the file ({why})", why=why)
+        )
         raise RosterLoadError([problem]) from None
     if size > MAX_ROSTER_BYTES:
         raise RosterLoadError([LoadError(source, WHOLE_FILE, WHOLE_FILE, "", _too_large(size))])

@@ -53,3 +53,26 @@ def test_every_message_to_a_member_is_in_their_language(lang: str, tmp_path: Pat
         (who, step),
     ).fetchone()
     assert status == "skipped"
+
+
+def test_the_summary_names_the_steps_as_the_console_does(tmp_path: Path) -> None:
+    """The summary's steps by their words (a journey's reminders by their task, a step by
+    its title or first words), in the narration's language, not their ids."""
+    out = io.StringIO()
+    code = asyncio.run(
+        run_demo(lang="fr", console=Console(file=out, width=250), workdir=tmp_path, locale="fr")
+    )
+    assert code == 0, out.getvalue()
+    summary = out.getvalue().split("Envois par étape", 1)[1]
+    for words in (
+        "Parcours d'arrivée : message de bienvenue",
+        "Parcours d'arrivée : Accepter la charte d'utilisation (relance 1 sur 2)",
+        "Parcours d'arrivée : Accepter la charte d'utilisation (relance 2 sur 2)",
+        "Parcours d'arrivée : Compléter votre profil (photo et fonction)",
+    ):
+        assert words in summary, summary
+    for step_id in ("journey-charte-1", "relance-profil", "teaser-1", "bienvenue"):
+        assert f"│ {step_id} " not in summary, summary
+    # the member who completes their profile in the script is not reminded to
+    profile = next(line for line in summary.splitlines() if "Compléter votre profil" in line)
+    assert [cell.strip() for cell in profile.split("│")[2:4]] == ["5", "1"], profile

@@ -15,12 +15,12 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 import sqlalchemy as sa
 
-from rallybot.bot.messages import Message, plain, readable
+from rallybot.bot.messages import Message, plain
+from rallybot.bot.step_words import step_label, step_title, step_words_of
 from rallybot.bot.views import member_view
-from rallybot.campaigns.base import pick_locale
 from rallybot.campaigns.journey import journey_of
 from rallybot.campaigns.loader import LoadError
-from rallybot.campaigns.planner import MemberView, build_message
+from rallybot.campaigns.planner import MemberView
 from rallybot.campaigns.roster import (
     RosterLoadError,
     member_fields,
@@ -176,9 +176,6 @@ STEP_STATES = (
 partly sent, sent, paused (its campaign), failed, skipped, cancelled, passed (a one-off time
 gone by with nothing sent), none (nothing planned: no member has it ahead)."""
 
-EXTRACT = 70
-"""How many characters of a step's message its row shows."""
-
 
 def _kind(step: Step) -> str:
     return "dm" if step.is_dm else "post"
@@ -186,86 +183,6 @@ def _kind(step: Step) -> str:
 
 def _target(step: Step) -> str:
     return ", ".join(step.audiences) if step.is_dm else f"#{step.spec.post}"
-
-
-def _extract(text: str) -> str:
-    flat = " ".join(text.split())
-    return flat if len(flat) <= EXTRACT else flat[: EXTRACT - 1] + "…"
-
-
-def _sample(locale: str | None) -> MemberView:
-    """The member a step's words are shown for on a page: its per-member fields
-    (``{first_name}``...) read as what they stand for, in the reader's language."""
-    return MemberView(
-        key="sample",
-        # Translators: what the Act page shows for {name} in a step's message.
-        name=gettext(locale, "[full name]"),
-        # Translators: what the Act page shows for {first_name} in a step's message.
-        first_name=gettext(locale, "[first name]"),
-        # Translators: what the Act page shows for {team} in a step's message.
-        team=gettext(locale, "[team]"),
-        locale=locale,
-    )
-
-
-def _words_of(
-    campaign: Campaign, step: Step, locale: str | None, when: datetime
-) -> tuple[str, str, str]:
-    """(title, detail, extract) of a step in ``locale`` (else the campaign's language): a
-    journey's welcome and reminders are named by their task, as the file's ``label`` says it;
-    a step with a ``title`` by it; every step by the first words of its message, filled in
-    as the bot fills it at ``when`` (milestones in the campaign's zone, in ``locale``; a
-    member's fields as markers)."""
-    default = campaign.spec.locale
-    spec = step.spec
-    text = spec.message_text
-    title = pick_locale(spec.title, locale, default)[1] if spec.title is not None else ""
-    extract = ""
-    if text:
-        # the bot's own renderer, as the Timeline's preview uses it
-        message = build_message(campaign, step, when.astimezone(campaign.zone), _sample(locale))
-        extract = _extract(readable(message.text))
-        title = plain(message.title or "") if spec.title is not None else ""
-    if not extract and spec.quiz is not None:
-        # Translators: what the Act page shows of a quiz step without a text; {quiz} is its id.
-        extract = gettext(locale, "Quiz {quiz}").format(quiz=spec.quiz)
-    detail = ""
-    journey = journey_of(campaign)
-    if journey is not None and step.id == journey.welcome_step:
-        # Translators: the Act page's name of an onboarding journey's welcome message.
-        title = gettext(locale, "Onboarding: welcome message")
-    elif journey is not None and journey.is_nudge(step.id):
-        task = journey.task(journey.step_task[step.id])
-        assert task is not None
-        # Translators: the Act page's name of a reminder of an onboarding task; {task} is
-        # the task's label from the campaign file ("Accept the usage charter").
-        title = gettext(locale, "Onboarding: {task}").format(
-            task=pick_locale(task.label, locale, default)[1]
-        )
-        if len(task.nudge_steps) > 1:
-            # Translators: which of an onboarding task's reminders a step is ("reminder 1
-            # of 2").
-            detail = gettext(locale, "reminder {number} of {total}").format(
-                number=task.nudge_steps.index(step.id) + 1, total=len(task.nudge_steps)
-            )
-    return " ".join(title.split()), detail, extract
-
-
-def step_label(campaign: Campaign, step: Step, locale: str | None, when: datetime) -> str:
-    """What a confirmation calls a step: its title (and which reminder it is), else the
-    first words of its message, in ``locale`` (filled in at ``when``, see
-    :func:`_words_of`); its id when it has neither."""
-    title, detail, extract = _words_of(campaign, step, locale, when)
-    if title and detail:
-        return f"{title} ({detail})"
-    return title or extract or step.id
-
-
-def step_title(campaign: Campaign, step: Step, locale: str | None, when: datetime) -> str:
-    """A step's title (and which reminder it is) in ``locale``, filled in at ``when``; empty
-    when it has none."""
-    title, detail, _extract = _words_of(campaign, step, locale, when)
-    return f"{title} ({detail})" if title and detail else title
 
 
 def _schedule(step: Step) -> str:
@@ -422,7 +339,7 @@ async def step_rows(
                 due, due_next = last, False
             elif due is None and key in gone:
                 due, due_next = gone[key], False
-            title, detail, extract = _words_of(campaign, step, locale, due or now)
+            title, detail, extract = step_words_of(campaign, step, locale, due or now)
             rows.append(
                 StepRow(
                     campaign=campaign.id,
