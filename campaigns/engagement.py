@@ -35,6 +35,7 @@ from zoneinfo import ZoneInfo
 
 from pydantic import Field, StringConstraints, field_validator
 
+from rallybot.campaigns import words
 from rallybot.campaigns.base import LocalizedText, Problem, Strict, check_filled
 from rallybot.campaigns.templates import did_you_mean
 from rallybot.campaigns.timeexpr import TimeExprError, parse_datetime_local, parse_time_expr
@@ -50,6 +51,7 @@ __all__ = [
     "GoalSpec",
     "LeaderboardSpec",
     "challenge_problems",
+    "challenge_words",
     "challenges_of",
     "compile_challenges",
 ]
@@ -259,6 +261,22 @@ def compile_challenges(spec: CampaignSpec) -> tuple[Challenge, ...]:
             announce=c.announce,
         )
         for c in spec.challenges
+    )
+
+
+def challenge_words(key: str, campaign_title: str | None, locale: str | None) -> str:
+    """A challenge ``campaign/challenge`` that its campaign's file no longer has (its title
+    gone with it), as people read it: its id's words, then the campaign's title ("photo ·
+    Connect launch"). The key as it is when the campaign is not known either (a report made
+    without the files): nothing better to say."""
+    challenge_id = key.rpartition("/")[2]
+    if not campaign_title or not challenge_id:
+        return key
+    named = " ".join(challenge_id.replace("-", " ").replace("_", " ").split())
+    # Translators: a challenge its campaign's file no longer has: its id's words, then the
+    # campaign's title ("photo · Connect launch").
+    return words.gettext(locale, "{challenge} · {campaign}").format(
+        challenge=named, campaign=campaign_title
     )
 
 

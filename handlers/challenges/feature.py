@@ -48,7 +48,7 @@ from rallybot.bot.events import (
 from rallybot.bot.feature import Feature, Subscription, Tick
 from rallybot.bot.messages import Button, Message, plain
 from rallybot.bot.messages import member as member_text
-from rallybot.campaigns.engagement import Challenge, challenges_of
+from rallybot.campaigns.engagement import Challenge, challenge_words, challenges_of
 from rallybot.campaigns.quiz import sanitize_answer
 from rallybot.campaigns.schema import pick_locale
 from rallybot.handlers.challenges.commands import COMMAND_SPECS
@@ -153,12 +153,14 @@ def _title(ctx: BotContext, challenge: Challenge, locale: str | None) -> str:
 
 def title_of(campaigns: Mapping[str, Any], key: str, locale: str | None) -> str:
     """The title of the challenge ``key`` (a submission's ``challenge``) in ``locale``, from
-    ``campaigns``; the key itself when none of them has it any more."""
+    ``campaigns``; its words and its campaign's title when none of them has it any more
+    (:func:`challenge_words`)."""
     for campaign in campaigns.values():
         for challenge in challenges_of(campaign):
             if key in (challenge.key, challenge.id):
                 return pick_locale(challenge.title, locale, campaign.spec.locale)[1]
-    return key
+    owner = campaigns.get(key.rpartition("/")[0])
+    return challenge_words(key, getattr(getattr(owner, "spec", None), "title", None), locale)
 
 
 def _channel_id(ctx: BotContext, challenge: Challenge, logical: str) -> str:

@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from rallybot.campaigns.base import LocalizedText, pick_locale
-from rallybot.campaigns.engagement import challenges_of
+from rallybot.campaigns.engagement import challenge_words, challenges_of
 from rallybot.campaigns.schema import Campaign
 from rallybot.campaigns.survey import step_survey_id
 
@@ -33,8 +33,12 @@ class Titles:
     steps: Mapping[tuple[str, str], _Text] = field(default_factory=dict)
 
     def challenge(self, key: str, locale: str | None) -> str:
-        """The challenge ``campaign/challenge``'s title in ``locale``."""
-        return _pick(self.challenges.get(key), locale) or key
+        """The challenge ``campaign/challenge``'s title in ``locale``; its words and its
+        campaign's title when no campaign file has it any more."""
+        title = _pick(self.challenges.get(key), locale)
+        if title:
+            return title
+        return challenge_words(key, self.campaigns.get(key.rpartition("/")[0]), locale)
 
     def survey(self, key: str, locale: str | None) -> str:
         """The survey ``campaign/step``'s title (else its step's) in ``locale``."""

@@ -68,8 +68,9 @@ async def test_the_audit_log_reads_names_not_ids(
     assert f"Étape sautée {step} 1er sept." in shown
     assert f"{step}, à 2 personnes ; 2 personnes l'avaient déjà" in shown
     assert "old-campaign/step-9" in shown and "campagne old-campaign" in shown
-    # a judged submission by who sent it and for which challenge (no title: its key)
-    assert "preuve envoyée par Mel Member pour « connect-launch/photo »" in shown
+    # a judged submission by who sent it and for which challenge (gone from its file: its
+    # words and its campaign)
+    assert "preuve envoyée par Mel Member pour « photo · Connect launch »" in shown
     assert "preuve n° 999" in shown
     # people by their names; the erased manager and an unknown person in words
     assert "Amélie" in shown and "Morgan Manager" in shown

@@ -52,7 +52,9 @@ def test_titles_from_the_files(tmp_path: Path) -> None:
     titles = titles_of({"pulse": load_campaign(tmp_path / "pulse.yaml")})
     assert titles.challenge("pulse/first-post", "en") == "Your first post"
     assert titles.challenge("pulse/first-post", "de") == "Votre premier message"  # the file's
-    assert titles.challenge("gone/challenge", "fr") == "gone/challenge"
+    assert titles.challenge("gone/challenge", "fr") == "gone/challenge"  # nothing known
+    # a challenge its campaign's file no longer has: its words and the campaign's title
+    assert titles.challenge("pulse/share-a_photo", "fr") == "share a photo · Pulse"
     assert titles.survey("pulse/weekly", "en-GB") == "Weekly mood"
     # a survey without a title of its own: its step's, under the id its answers keep
     assert titles.survey("pulse/old-check", "en") == "Point d'étape"
