@@ -28,6 +28,7 @@ from starlette.routing import Mount, Route
 from starlette.types import Scope
 
 from rallybot.bot.config import Settings
+from rallybot.campaigns.loader import MAX_FILE_BYTES
 from rallybot.handlers.console import names, signin  # noqa: F401 (names: the pages' globals)
 from rallybot.handlers.console.address import PublicAddress, here
 from rallybot.handlers.console.kit import (
@@ -49,7 +50,7 @@ from rallybot.handlers.console.security import (
     check_csrf,
     megabytes,
 )
-from rallybot.handlers.console.words import gettext, ngettext
+from rallybot.handlers.console.words import N_, gettext, ngettext
 
 __all__ = ["PREFIX", "console_url", "create_app", "standalone_app"]
 
@@ -186,13 +187,22 @@ async def _too_large_page(scope: Scope) -> Response:
     except Exception:  # the database does not answer: the console's language then
         viewer = None
     locale = _locale_of(viewer, request)
-    # Translators: the page after an upload over the console's limit; {size} is in
-    # megabytes ("5").
-    message = gettext(
-        locale,
-        "This file is too large: the console takes files up to {size} MB. Import a larger "
-        "roster with the command rallybot roster import.",
-    ).format(size=megabytes(UPLOAD_MAX_BYTES))
+    path = request.url.path.removeprefix(request.scope.get("root_path", "") or "")
+    # a campaign draft has the campaign files' own, smaller limit: the page says that one
+    drafts = path.startswith(("/drafts", "/api/drafts"))
+    size = megabytes(MAX_FILE_BYTES if drafts else UPLOAD_MAX_BYTES)
+    if path.startswith(("/members/roster", "/api/members/roster")):
+        # Translators: the page after a roster upload over the console's limit; {size} is
+        # in megabytes ("5").
+        words = N_(
+            "This file is too large: this page takes files up to {size} MB. Import a larger "
+            "roster with the command rallybot roster import."
+        )
+    else:
+        # Translators: the page after an upload over the console's limit; {size} is in
+        # megabytes ("5").
+        words = N_("This file is too large: this page takes files up to {size} MB.")
+    message = gettext(locale, words).format(size=size)
     if _is_api(request):
         return JSONResponse({"detail": message}, status_code=413)
     return _forbidden(request, message, status_code=413)

@@ -56,18 +56,22 @@ async def test_an_upload_too_big_to_read_gets_a_page_in_the_readers_language(
 ) -> None:
     await _in_french(console)
     raw = b"x" * (MAX_BODY + 1)
-    for path, field in (("/members/roster", "file"), ("/drafts", "file")):
+    # a campaign draft says the campaign files' limit (1 MB), a roster the uploads' one
+    for path, limit in (("/members/roster", "5"), ("/drafts", "1")):
         page = await as_manager.post(
             path,
             data={"csrf_token": as_manager.csrf, "platform": "console"},
-            files={field: ("grande.csv", raw, "text/csv")},
+            files={"file": ("grande.csv", raw, "text/csv")},
         )
         assert page.status_code == 413
         assert page.headers["content-type"].startswith("text/html")
         assert page.headers["x-content-type-options"] == "nosniff"
         shown = _visible(page.text)
-        assert "Ce fichier est trop volumineux : la console accepte les fichiers" in shown, shown
-        assert "jusqu'à 5 Mo" in shown
+        assert (
+            f"Ce fichier est trop volumineux : cette page accepte les fichiers jusqu'à {limit} Mo."
+            in shown
+        ), shown
+        assert ("rallybot roster import" in shown) == (path == "/members/roster"), shown
     api = await as_manager.post(
         "/api/members/roster",
         data={"platform": "console"},
