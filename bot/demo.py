@@ -9,10 +9,12 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, tzinfo
 from pathlib import Path
 
+import sqlalchemy as sa
 from babel.dates import format_datetime
 from rich.console import Console
 from rich.rule import Rule
 from rich.table import Table
+from rich.text import Text
 
 from rallybot.bot import formats, i18n
 from rallybot.bot.adapters.base import SentMessage
@@ -31,9 +33,9 @@ from rallybot.campaigns.roster import RosterEntry, RosterLoadError, load_roster
 from rallybot.campaigns.schema import Campaign
 from rallybot.campaigns.timeexpr import TimeExprError, localize, parse_time_expr
 from rallybot.campaigns.timeline import default_window
-from rallybot.storage.database import create_database
+from rallybot.storage.database import Database, create_database
 from rallybot.storage.migrate import upgrade_async
-from rallybot.storage.models import Delivery
+from rallybot.storage.models import Delivery, table_of
 from rallybot.storage.outbox import counts_by_step
 from rallybot.storage.repositories import upsert_member
 
@@ -142,10 +144,11 @@ async def run_demo(
                 await action(bot)
             await bot.advance_to(end)
             counts = await counts_by_step(db)
+            firsts = await _first_sends(db)
         finally:
             await bot.shutdown()
             await db.dispose()
-    return _summary(console, [campaign], end, counts, tally, locale)
+    return _summary(console, [campaign], start, counts, tally, locale, firsts)
 
 
 def _imported(locale: str | None, n: int, roster: str) -> str:
@@ -257,6 +260,21 @@ def _script(
     ]
 
 
+async def _first_sends(db: Database) -> dict[tuple[str, str], datetime]:
+    """When each step (campaign, step) was first due: its words are filled in as then."""
+    D = table_of(Delivery).c
+    query = sa.select(D.campaign_id, D.step_id, sa.func.min(D.due_at)).group_by(
+        D.campaign_id, D.step_id
+    )
+    async with db.read() as session:
+        rows = (await session.execute(query)).all()
+    firsts: dict[tuple[str, str], datetime] = {}
+    for campaign_id, step_id, due in rows:
+        key = (campaign_id.partition(".")[0], step_id)  # a journey's suffix, as below
+        firsts[key] = min(firsts.get(key, due), due)
+    return firsts
+
+
 def _summary(
     console: Console,
     campaigns: Sequence[Campaign],
@@ -264,9 +282,11 @@ def _summary(
     counts: list[tuple[str, str, str, int]],
     tally: _Tally,
     locale: str | None = None,
+    firsts: dict[tuple[str, str], datetime] | None = None,
 ) -> int:
     """The deliveries of each step, the steps named as the console names them (their title,
-    else their message's first words, filled in at ``at``), and whether any was sent twice."""
+    else their message's first words, filled in as at the step's first send in ``firsts``,
+    else at ``at``), and whether any was sent twice."""
     assert tally.keys is not None
     table = Table(title=i18n.gettext(locale, "Deliveries per step"))
     table.add_column(i18n.pgettext(locale, "demo column", "Step"), justify="left")
@@ -278,6 +298,7 @@ def _summary(
         i18n.pgettext(locale, "demo column", "Cancelled"),
     ):
         table.add_column(column, justify="right")
+    when = firsts or {}
     by_step: dict[tuple[str, str], dict[str, int]] = {}
     for campaign_id, step_id, status, n in counts:
         # a journey writes under its campaign's id and a suffix ("connect-launch.onboarding")
@@ -287,7 +308,8 @@ def _summary(
         for step in campaign.steps:
             c = by_step.get((campaign.id, step.id), {})
             table.add_row(
-                step_label(campaign, step, locale, at),
+                # "[first name]" is no markup
+                Text(step_label(campaign, step, locale, when.get((campaign.id, step.id), at))),
                 str(c.get("sent", 0)),
                 str(c.get("skipped", 0)),
                 str(c.get("pending", 0)),
@@ -453,7 +475,8 @@ async def run_try(
                     await asyncio.sleep(1 / speed)
             await bot.advance_to(finish)
             counts = await counts_by_step(db)
+            firsts = await _first_sends(db)
         finally:
             await bot.shutdown()
             await db.dispose()
-    return _summary(console, campaigns, finish, counts, tally, locale)
+    return _summary(console, campaigns, begin, counts, tally, locale, firsts)

@@ -71,6 +71,10 @@ def test_the_summary_names_the_steps_as_the_console_does(tmp_path: Path) -> None
         "Parcours d'arrivée : Compléter votre profil (photo et fonction)",
     ):
         assert words in summary, summary
+    # a step's words filled in as at its send: a week before the launch, "J-7"
+    assert "│ J-7. Une question sur Connect" in summary, summary
+    # a member's field as what it stands for, as the console shows it (not read as markup)
+    assert "Bonjour [prénom], vous faites partie" in summary, summary
     for step_id in ("journey-charte-1", "relance-profil", "teaser-1", "bienvenue"):
         assert f"│ {step_id} " not in summary, summary
     # the member who completes their profile in the script is not reminded to
