@@ -87,8 +87,8 @@ async def test_send_now_replaces_the_waiting_message_then_not_again(
 ) -> None:
     await _plan_for_member(console, bot, hours=4)
     assert await _question(as_manager) == (
-        f"{ASKED} 1 will receive it, nobody has it yet. Whoever was still to get it later as planned gets this "
-        "message instead, not both."
+        f"{ASKED} 1 will receive it, nobody has it yet. Whoever was still to get it later as "
+        "planned gets this message instead, not both."
     )
     done = await _send(as_manager, "a")
     assert (done["count"], done["replaced"], done["already"], done["quiet"]) == (1, 1, 0, 0)
@@ -122,8 +122,8 @@ async def test_send_now_waits_for_the_end_of_quiet_hours(
     # 04:00 in Montreal: inside the default quiet hours (21:00-08:00).
     await upsert_member(console.db, "slack", "UMEMBER", NOW, timezone="America/Montreal")
     assert await _question(as_manager) == (
-        f"{ASKED} 1 will receive it, nobody has it yet. 1 of them is in their quiet hours now: they will get it "
-        "when their quiet hours end. Whoever was still to get it later as planned gets this "
+        f"{ASKED} 1 will receive it, nobody has it yet. 1 of them is in their quiet hours now: "
+        "they will get it when their quiet hours end. Whoever was still to get it later as planned gets this "
         "message instead, not both."
     )
     done = await _send(as_manager, "c")
