@@ -123,8 +123,8 @@ async def test_send_now_waits_for_the_end_of_quiet_hours(
     await upsert_member(console.db, "slack", "UMEMBER", NOW, timezone="America/Montreal")
     assert await _question(as_manager) == (
         f"{ASKED} 1 will receive it, nobody has it yet. 1 of them is in their quiet hours now: "
-        "they will get it when their quiet hours end. Whoever was still to get it later as planned gets this "
-        "message instead, not both."
+        "they will get it when their quiet hours end. Whoever was still to get it later as "
+        "planned gets this message instead, not both."
     )
     done = await _send(as_manager, "c")
     assert (done["count"], done["quiet"]) == (1, 1)
