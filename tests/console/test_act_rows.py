@@ -129,4 +129,4 @@ async def test_a_roster_upload_is_all_or_nothing(db: Database, tmp_path: Path) -
     again = await import_roster(w.bot, ROSTER, "team.csv", platform="memory")
     assert (again.created, again.unchanged) == (0, 2)
     huge = await import_roster(w.bot, b"x" * (21 * 1024 * 1024), "big.csv", platform="memory")
-    assert not huge.imported and "20 MB" in huge.problems[0]
+    assert not huge.imported and "limited to 5 MB" in huge.problems[0]  # the page's limit

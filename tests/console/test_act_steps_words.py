@@ -10,6 +10,7 @@ from datetime import date, datetime, timedelta
 import pytest
 import sqlalchemy as sa
 
+from rallybot.bot import i18n
 from rallybot.handlers.console.act_kit import StateView
 from rallybot.handlers.console.act_services import StepRow, step_rows
 from rallybot.handlers.console.timeline import TimelineSource
@@ -62,7 +63,7 @@ async def test_each_step_by_its_words_when_and_state(console: ConsoleEnv) -> Non
     rows = await _rows(console, "fr")
     nudge = rows["profile-nudge"]
     # a journey's reminder by its task's label, in French (the campaign writes both)
-    assert nudge.title == gettext("fr", "Onboarding: {task}").format(
+    assert nudge.title == i18n.gettext("fr", "Onboarding: {task}").format(
         task="Compléter votre profil (photo et fonction)"
     )
     assert nudge.title != "Onboarding: Compléter votre profil (photo et fonction)"
@@ -73,7 +74,7 @@ async def test_each_step_by_its_words_when_and_state(console: ConsoleEnv) -> Non
     assert (nudge.state, nudge.sent, nudge.pending, nudge.failed) == ("partly-sent", 2, 1, 1)
     assert nudge.due == waiting and nudge.due_next
     welcome = rows["welcome"]
-    french = gettext("fr", "Onboarding: welcome message")
+    french = i18n.gettext("fr", "Onboarding: welcome message")  # the kernel's step words
     assert welcome.title == french and french != "Onboarding: welcome message"
     assert welcome.extract.startswith("Bienvenue sur Connect")
     # a one-off post two weeks ahead: planned by the files, at its own time
