@@ -103,6 +103,16 @@ MUST_SEND_GRACE = timedelta(days=365)
 """How late a ``must_send: true`` step may still go out (after a pause or an outage)."""
 SHUTDOWN_GRACE_SECONDS = 20.0
 """How long a stopping bot keeps handling the events it already accepted."""
+SIMULATED_SLACK_SECONDS = 5.0
+"""On a simulated clock running at a speed, how many real seconds a due message may still wait
+for a dispatch pass past its grace (at least :data:`SIMULATED_SLACK_TICKS` dispatch intervals):
+at ``--speed 3600`` one real second is a simulated hour, the whole default grace, less than a
+pass may take to come, so every message would otherwise be skipped."""
+SIMULATED_SLACK_TICKS = 3
+SIMULATED_LOOKAHEAD_TICKS = 2
+"""On a simulated clock running at a speed, the planner looks ahead at least this many planning
+intervals (real seconds at that speed): a message is in the outbox before it is due, not
+written a simulated day late by the next pass."""
 JOURNAL_MAX_ATTEMPTS = 5
 """How many processes may take up a recorded event before it is given up (an event that
 kills the process handling it must not kill every replica in turn)."""
@@ -435,6 +445,27 @@ class Kernel:
 
     # ---- ticks ----------------------------------------------------------------------------
 
+    def _simulated(self, real_seconds: float) -> timedelta:
+        """``real_seconds`` in the time of a simulated clock running at a speed; zero on the
+        system clock and on a simulated clock that only moves when told to."""
+        speed = self.clock.speed if isinstance(self.clock, SimulatedClock) else 0.0
+        return timedelta(seconds=real_seconds * speed)
+
+    def lateness_slack(self) -> timedelta:
+        """How much later than its grace a due message may still go: nothing on the system
+        clock; on a running simulated clock, the few real seconds a dispatch pass may take to
+        come, at its speed."""
+        settings = self.settings
+        ticks = SIMULATED_SLACK_TICKS * settings.dispatch_interval_seconds
+        return self._simulated(max(SIMULATED_SLACK_SECONDS, ticks))
+
+    def lookahead(self) -> timedelta:
+        """How far ahead a planning pass writes the outbox (``RALLYBOT_LOOKAHEAD_SECONDS``, and
+        on a running simulated clock at least a few planning intervals at its speed)."""
+        settings = self.settings
+        passes = self._simulated(SIMULATED_LOOKAHEAD_TICKS * settings.plan_interval_seconds)
+        return max(timedelta(seconds=settings.lookahead_seconds), passes)
+
     def request_plan(self) -> None:
         """Ask for a planning pass soon (a member joined, a roster was imported)."""
         self._plan_requested.set()
@@ -450,7 +481,7 @@ class Kernel:
         await self._check_reload_flag()
         if self._absences:
             await self._cancel_absent(now)
-        until = now + timedelta(seconds=self.settings.lookahead_seconds)
+        until = now + self.lookahead()
         rows = await self._member_rows()
         members = [view for view, _ in rows]
         if self._last_plan_at is None:
@@ -513,7 +544,7 @@ class Kernel:
         message = delivery.message()
         for feature in self.features:  # a survey's button gets its key made with the secret
             message = feature.prepare(self, message, delivery.occurrence)
-        return outbox_row(delivery, now, self.settings, message)
+        return outbox_row(delivery, now, self.settings, message, slack=self.lateness_slack())
 
     async def dispatch_tick(self, *, drain: bool = False) -> DispatchStats:
         """Send what is due, batch after batch while they come back full; with ``drain``,
@@ -558,6 +589,7 @@ class Kernel:
             "missed: the bot could not send it within the grace window "
             "(it was stopped or the campaign paused)",
             by_step=missed if METRICS.enabled else None,
+            slack=self.lateness_slack(),
         )
         for (campaign_id, step_id), count in missed.items():
             METRICS.delivery(campaign_id, step_id, "skipped", count)
@@ -995,11 +1027,17 @@ class Kernel:
 
 
 def outbox_row(
-    delivery: PlannedDelivery, now: datetime, settings: Settings, message: Message | None = None
+    delivery: PlannedDelivery,
+    now: datetime,
+    settings: Settings,
+    message: Message | None = None,
+    *,
+    slack: timedelta = timedelta(0),
 ) -> dict[str, Any]:
     """The outbox row of a planned delivery, as the planner writes it (also for a console
     that runs without the bot, on its database); ``message``: the delivery's message as the
-    features prepared it (:meth:`bot.feature.Feature.prepare`), else as planned."""
+    features prepared it (:meth:`bot.feature.Feature.prepare`), else as planned; ``slack``:
+    how much later than its grace it may still go (:meth:`Kernel.lateness_slack`)."""
     grace = delivery.grace(settings.grace)
     if delivery.step.spec.must_send:
         grace = MUST_SEND_GRACE  # late rather than never
@@ -1018,7 +1056,7 @@ def outbox_row(
         unless = delivery.step.spec.unless
         if unless:
             payload["unless"] = [unless] if isinstance(unless, str) else list(unless)
-    overdue = delivery.due_at < now - grace
+    overdue = delivery.due_at < now - grace - slack
     return {
         "campaign_id": delivery.campaign.id,
         "step_id": delivery.step.id,

@@ -53,6 +53,11 @@ class SimulatedClock:
         self._speed = speed
         self._real_base = utcnow()
 
+    @property
+    def speed(self) -> float:
+        """Simulated seconds per real second (0: time moves only when told to)."""
+        return self._speed
+
     def now(self) -> datetime:
         """The simulated instant."""
         if self._speed:

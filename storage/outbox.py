@@ -694,15 +694,20 @@ async def mark_sent_unclaimed(
 
 
 async def skip_overdue(
-    db: Database, now: datetime, reason: str, *, by_step: dict[tuple[str, str], int] | None = None
+    db: Database,
+    now: datetime,
+    reason: str,
+    *,
+    by_step: dict[tuple[str, str], int] | None = None,
+    slack: timedelta = timedelta(0),
 ) -> int:
-    """Mark pending deliveries whose grace window has passed as skipped; with ``by_step``,
-    also count them there by (campaign, step), for the metrics."""
+    """Mark pending deliveries whose grace window has passed (by more than ``slack``) as
+    skipped; with ``by_step``, also count them there by (campaign, step), for the metrics."""
     statement = (
         sa.update(Delivery)
         .where(
             D.status == DeliveryStatus.pending.value,
-            D.grace_until < now,
+            D.grace_until < now - slack,
             D.attempts == 0,
             D.campaign_id.not_in(_paused_ids()),
         )
