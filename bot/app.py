@@ -39,7 +39,7 @@ from rallybot.bot.journal import JournalCodecError, decode_event, dedup_id, enco
 from rallybot.bot.logs import log_context
 from rallybot.bot.messages import Message
 from rallybot.bot.metrics import METRICS
-from rallybot.bot.outbox import Dispatcher, DispatchStats, Gate, Render
+from rallybot.bot.outbox import MISSED, Dispatcher, DispatchStats, Gate, Render
 from rallybot.bot.ratelimit import RateLimiter
 from rallybot.bot.router import Router
 from rallybot.bot.teams import TeamSync, sync_teams
@@ -586,7 +586,7 @@ class Kernel:
         skipped = await outbox.skip_overdue(
             self.db,
             now,
-            "missed: the bot could not send it within the grace window "
+            f"{MISSED}the bot could not send it within the grace window "
             "(it was stopped or the campaign paused)",
             by_step=missed if METRICS.enabled else None,
             slack=self.lateness_slack(),
@@ -1066,7 +1066,7 @@ def outbox_row(
         "grace_until": delivery.due_at + grace,
         "status": DeliveryStatus.skipped.value if overdue else DeliveryStatus.pending.value,
         "reason": (
-            f"missed: due {delivery.due_at:%Y-%m-%d %H:%M} UTC, more than {_human(grace)} "
+            f"{MISSED}due {delivery.due_at:%Y-%m-%d %H:%M} UTC, more than {_human(grace)} "
             "before the bot could send it (it was stopped or the campaign paused)"
             if overdue
             else None

@@ -31,7 +31,15 @@ from rallybot.storage.database import Database
 from rallybot.storage.models import Delivery, DeliveryStatus, Member
 from rallybot.storage.repositories import get_members
 
-__all__ = ["DispatchStats", "Dispatcher", "SendHook"]
+__all__ = [
+    "MISSED",
+    "NOT_NEEDED",
+    "OPTED_OUT",
+    "REMOVED",
+    "DispatchStats",
+    "Dispatcher",
+    "SendHook",
+]
 
 log = logging.getLogger("rallybot.outbox")
 
@@ -41,6 +49,14 @@ Gate = Callable[[Delivery, Member], Awaitable[object]]
 skips it with that reason, :data:`HANDED_BACK` means the gate put the row back in the queue
 itself (due later). Features hook their own conditions (``unless: task_done(...)``) here."""
 HANDED_BACK = object()
+# How the reasons of skipped messages begin (kept in English for the logs; the console words
+# them for the manager by these prefixes).
+MISSED = "missed: "
+"""Past its grace: the bot was stopped, or the campaign paused, until too late."""
+OPTED_OUT = "opted out: "
+REMOVED = "member removed: "
+NOT_NEEDED = "condition met: "
+"""Its ``unless:`` condition held when it was due (a gate's verdict may say so too)."""
 EDIT_WAIT_SECONDS = 5.0
 """How long an edit waits, when the message it changes has not gone out yet, before it looks
 again."""
@@ -462,16 +478,16 @@ class Dispatcher:
             return "dm", str(payload["user"])
         member = members.get(int(payload["member_id"]))
         if member is None:
-            await self._skip(row, "member removed: no longer in the database", stats)
+            await self._skip(row, f"{REMOVED}no longer in the database", stats)
             return "dm", None
         # A service message answers something the person did (their help question) or is work
         # for them (evidence to judge): "/rallybot stop" turns off campaign messages only.
         if member.opted_out and not payload.get("service"):
-            await self._skip(row, "opted out: the member asked for no messages", stats)
+            await self._skip(row, f"{OPTED_OUT}the member asked for no messages", stats)
             return "dm", None
         for condition in payload.get("unless", ()):
             if condition == "profile_complete" and member.profile_complete:
-                await self._skip(row, "condition met: the profile is already complete", stats)
+                await self._skip(row, f"{NOT_NEEDED}the profile is already complete", stats)
                 return "dm", None
         if self.gate is not None:
             verdict = await self.gate(row, member)

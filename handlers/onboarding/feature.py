@@ -36,7 +36,7 @@ from rallybot.bot.events import (
 from rallybot.bot.feature import Feature, Subscription, Tick
 from rallybot.bot.messages import Message
 from rallybot.bot.messages import member as member_text
-from rallybot.bot.outbox import HANDED_BACK
+from rallybot.bot.outbox import HANDED_BACK, NOT_NEEDED
 from rallybot.bot.views import member_view
 from rallybot.campaigns.journey import (
     ACCEPT_ACTION,
@@ -594,7 +594,7 @@ def make_gate(ctx: BotContext) -> Gate:
         if task is None:
             return None
         if snapshot.state is not None and snapshot.state.completed_at is not None:
-            return "condition met: the onboarding checklist is complete"
+            return f"{NOT_NEEDED}the onboarding checklist is complete"
         cap = journey.max_nudges_per_day or ctx.settings.onboarding_max_nudges_per_day
         sent = snapshot.nudges_today
         if sent < cap:

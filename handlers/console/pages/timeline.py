@@ -15,6 +15,7 @@ from pydantic import BaseModel, Field
 
 from rallybot.bot.adapters.slack.render import render_message as render_slack
 from rallybot.bot.messages import plain
+from rallybot.bot.outbox import MISSED, NOT_NEEDED, OPTED_OUT, REMOVED
 from rallybot.handlers.console.kit import (
     ConsoleState,
     Page,
@@ -174,6 +175,18 @@ def reason_words(reason: str, locale: str) -> str:
         return gettext(locale, "replaced: sent now by {who}").format(who=who)
     if reason == SKIPPED_BY:
         return gettext(locale, "skipped by a community manager")
+    if reason.startswith(MISSED):
+        return gettext(
+            locale,
+            "too late: the bot could not send it within its grace period "
+            "(it was stopped or the campaign paused)",
+        )
+    if reason.startswith(OPTED_OUT):
+        return gettext(locale, "the member asked for no more messages")
+    if reason.startswith(REMOVED):
+        return gettext(locale, "the member was removed")
+    if reason.startswith(NOT_NEEDED):
+        return gettext(locale, "not needed: the member had already done what it asks")
     return ""
 
 
