@@ -564,15 +564,14 @@ class ConsoleAdapter:
             self._error(f"{exc}; usage: /advance 2d")
             return
         if self._on_advance is None:
-            self._error("the clock cannot be moved in this session")
+            self._error(i18n.gettext(self.locale(), "the clock cannot be moved in this session"))
             return
         await self._on_advance(delta)
-        self.console.print(
-            Text(
-                f"⏩ advanced {text.strip()} → {_format_when(self._now(), self.locale())}",
-                style="dim",
-            )
-        )
+        # Translators: the simulated clock moved on; {duration} as typed (7d, 2h), {when} the
+        # new date and time.
+        advanced = i18n.gettext(self.locale(), "⏩ advanced {duration} → {when}")
+        when = _format_when(self._now(), self.locale())
+        self.console.print(Text(advanced.format(duration=text.strip(), when=when), style="dim"))
 
     async def _say(self, channel: ChannelRef, text: str) -> None:
         number = next(self._msg_numbers)

@@ -370,6 +370,15 @@ async def test_advance_errors() -> None:
     assert "the clock cannot be moved" in no_clock.output
 
 
+async def test_advance_answers_in_the_communitys_language() -> None:
+    session = await Session("/advance 7d\n", locale=lambda: "fr").run()
+    assert session.advanced == [timedelta(days=7)]
+    assert "⏩ horloge avancée de 7d → mar. 15 sept." in session.output
+    assert "advanced" not in session.output
+    no_clock = await Session("/advance 1d\n", on_advance=None, locale=lambda: "fr").run()
+    assert "l'horloge ne peut pas être avancée dans cette session" in no_clock.output
+
+
 async def test_unknown_command_is_reported_and_reading_goes_on() -> None:
     session = await Session("/dance now\nstill here\n/react 42 :x:\n/\n# hi\n").run()
     assert "✗ a command name goes after /" in session.output
