@@ -914,7 +914,11 @@ def run(
     roster: Annotated[Path | None, typer.Option(help="Import this roster CSV at start.")] = None,
     clock: Annotated[ClockKind, typer.Option(help="system or simulated.")] = ClockKind.system,
     start: Annotated[
-        str | None, typer.Option(help='Simulated clock start, e.g. "2026-08-10 08:00" (UTC).')
+        str | None,
+        typer.Option(
+            help='Simulated clock start, e.g. "2026-08-10 08:00", in the community\'s time zone '
+            '(RALLYBOT_TIMEZONE) unless it says its offset ("2026-08-10 08:00+02:00", "…Z").'
+        ),
     ] = None,
     speed: Annotated[float, typer.Option(help="Simulated seconds per real second.")] = 1.0,
     watch: Annotated[bool, typer.Option(help="Reload campaign files when they change.")] = True,
@@ -942,7 +946,7 @@ def run(
     """Run the bot until interrupted (Ctrl-C or SIGTERM finish the sends under way)."""
     from rallybot.bot.adapters.base import ADAPTERS, PlatformStartError
     from rallybot.bot.http import HttpServer
-    from rallybot.bot.runner import run_bot
+    from rallybot.bot.runner import run_bot, simulated_start
 
     if platform not in ADAPTERS:
         known = ", ".join(sorted(ADAPTERS))
@@ -956,6 +960,18 @@ def run(
     if problems := path_problems(settings):  # files named in the settings, before any wait
         _echo_problems(problems, words)
         raise typer.Exit(2)
+    if clock is ClockKind.simulated:
+        try:
+            simulated_start(start, settings.timezone)
+        except ValueError:
+            unreadable = i18n.gettext(
+                words,
+                'Cannot read --start "{start}": write a date and time like "2026-09-28 06:00" '
+                '(in {zone}), or with its offset: "2026-09-28 06:00+02:00".',
+            )
+            shown = unreadable.format(start=start, zone=settings.timezone)
+            err.print(shown, style="red", markup=False, soft_wrap=True)
+            raise typer.Exit(2) from None
     campaign_paths = campaigns or [settings.campaigns_dir]
     for folder in campaign_paths:
         # not "0 campaigns loaded": the bot would run with nothing

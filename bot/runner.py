@@ -36,7 +36,7 @@ from rallybot.storage.database import (
 from rallybot.storage.migrate import SchemaError, ensure_schema
 from rallybot.storage.worker_lock import WorkerIdInUse, WorkerLock, acquire_worker_id
 
-__all__ = ["run_bot"]
+__all__ = ["run_bot", "simulated_start"]
 
 log = logging.getLogger("rallybot.run")
 
@@ -124,6 +124,16 @@ async def _import_campaign_rosters(bot: Rallybot) -> None:
         log.info("%s: members created: %d, updated: %d", path.name, counts.created, counts.updated)
 
 
+def simulated_start(text: str | None, zone: str) -> datetime:
+    """Where ``--start`` sets the simulated clock: a date and time without an offset is read in
+    the community's time zone ``zone`` (as ``plan --from`` reads the campaign's), an explicit
+    offset ("+02:00", "Z") is honoured; none: now."""
+    if not text:
+        return datetime.now(UTC)
+    when = datetime.fromisoformat(text.strip())
+    return when if when.tzinfo is not None else when.replace(tzinfo=ZoneInfo(zone))
+
+
 async def run_bot(
     settings: Settings,
     *,
@@ -152,8 +162,16 @@ async def run_bot(
     configure_logging(settings.log_level, settings.log_format, _secrets(settings))
     clock: Clock
     if simulated:
-        begin = datetime.fromisoformat(start).replace(tzinfo=UTC) if start else datetime.now(UTC)
+        begin = simulated_start(start, settings.timezone)
         clock = SimulatedClock(begin, speed=speed)
+        local = begin.astimezone(ZoneInfo(settings.timezone))
+        log.info(
+            "simulated clock from %s %s (%s UTC), speed %g",
+            f"{local:%Y-%m-%d %H:%M}",
+            settings.timezone,
+            f"{begin.astimezone(UTC):%Y-%m-%d %H:%M}",
+            speed,
+        )
     else:
         clock = SystemClock()
     METRICS.enabled = settings.metrics

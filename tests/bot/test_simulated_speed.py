@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import asyncio
 import textwrap
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
 
 from rallybot.bot.config import Settings
-from rallybot.bot.runner import run_bot
+from rallybot.bot.runner import run_bot, simulated_start
 from rallybot.storage.database import create_database
 from rallybot.storage.models import Delivery
 
@@ -64,7 +65,7 @@ def test_a_simulated_clock_at_speed_3600_sends_what_is_due(
             platform="memory",
             campaign_paths=[folder],
             simulated=True,
-            start="2026-09-28 07:00",
+            start="2026-09-28 07:00Z",
             speed=3600,
             watch=False,
             interactive=False,
@@ -74,3 +75,32 @@ def test_a_simulated_clock_at_speed_3600_sends_what_is_due(
     assert code == 0
     statuses = asyncio.run(_statuses(db_url))
     assert statuses == {"first": "sent", "second": "sent", "third": "sent"}
+
+
+def test_start_is_read_in_the_communitys_zone_unless_it_says_its_offset() -> None:
+    paris = simulated_start("2026-09-28 06:00", "Europe/Paris")
+    assert paris.astimezone(UTC) == datetime(2026, 9, 28, 4, 0, tzinfo=UTC)
+    assert simulated_start("2026-09-28 06:00+02:00", "America/New_York").astimezone(
+        UTC
+    ) == datetime(2026, 9, 28, 4, 0, tzinfo=UTC)
+    assert simulated_start("2026-09-28 06:00Z", "Europe/Paris") == datetime(
+        2026, 9, 28, 6, 0, tzinfo=UTC
+    )
+
+
+def test_run_refuses_an_unreadable_start_in_words(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from rallybot.bot.cli import app
+
+    result = CliRunner().invoke(
+        app,
+        ["--locale", "fr", "run", "--clock", "simulated", "--start", "lundi 6h"],
+        env={
+            "DATABASE_URL": f"sqlite:///{tmp_path / 'start.db'}",
+            "RALLYBOT_TIMEZONE": "Europe/Paris",
+        },
+    )
+    assert result.exit_code == 2
+    assert "Impossible de lire --start « lundi 6h »" in result.output
+    assert "Traceback" not in result.output

@@ -72,7 +72,7 @@ async def test_kill_9_right_after_a_reload_rewrote_a_step_loses_nothing(
             clock = ["--clock", "simulated", "--speed", str(SPEED)]
             first_log, second_log = tmp_path / "first.log", tmp_path / "second.log"
             began = time.monotonic()
-            with slack_bot(env, first_log, *clock, "--start", f"{start:%Y-%m-%d %H:%M:%S}") as bot:
+            with slack_bot(env, first_log, *clock, "--start", f"{start:%Y-%m-%d %H:%M:%S}Z") as bot:
                 await _wait_rows(db, MEMBERS, within=60)  # planned at the first pass
                 path.write_text(CAMPAIGN.format(version="version two"), encoding="utf-8")
                 bot.send_signal(signal.SIGHUP)  # reload: the edited step's rows are rewritten
@@ -82,7 +82,7 @@ async def test_kill_9_right_after_a_reload_rewrote_a_step_loses_nothing(
             elapsed = timedelta(seconds=(time.monotonic() - began) * SPEED)
             assert start + elapsed < LAUNCH, "the machine was too slow to test anything"
             restart = start + elapsed
-            args = [*clock, "--start", f"{restart:%Y-%m-%d %H:%M:%S}"]
+            args = [*clock, "--start", f"{restart:%Y-%m-%d %H:%M:%S}Z"]
             with slack_bot(env, second_log, *args) as again:
                 await wait_sent(db, "hello", MEMBERS, again, second_log, within=120)
                 again.send_signal(signal.SIGTERM)
