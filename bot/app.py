@@ -424,6 +424,7 @@ class Kernel:
             [member_fields(entry) for entry in entries],
             self.clock.now(),
             progress=progress,
+            secret_key=self.settings.secret_key,  # an erased person is not imported again
         )
         await self._resolve_community()
         self.request_plan()

@@ -1767,7 +1767,12 @@ def roster_import(
                 importing = i18n.gettext(words, "Importing members")
                 task = bar.add_task(importing, total=len(rows))
                 counts = await import_members(
-                    db, platform, rows, utcnow(), progress=lambda n: bar.advance(task, n)
+                    db,
+                    platform,
+                    rows,
+                    utcnow(),
+                    progress=lambda n: bar.advance(task, n),
+                    secret_key=settings.secret_key,
                 )
             removed = back = 0
             if remove_missing:
@@ -1788,6 +1793,7 @@ def roster_import(
                 created=counts.created,
                 updated=counts.updated,
                 unchanged=counts.unchanged,
+                erased=counts.erased,
             )
             if remove_missing:
                 result.update(deactivated=removed, reactivated=back)
@@ -1806,6 +1812,16 @@ def roster_import(
             unchanged=formats.number(words, counts.unchanged),
         )
         out.print(text, markup=False, soft_wrap=True)
+        if counts.erased:
+            skipped = i18n.ngettext(
+                words,
+                "{n} person erased on request was not imported again.",
+                "{n} people erased on request were not imported again.",
+                counts.erased,
+            )
+            out.print(
+                skipped.format(n=formats.number(words, counts.erased)), markup=False, soft_wrap=True
+            )
         if remove_missing:
             days = settings.erase_removed_after_days
             gone = i18n.ngettext(
@@ -2376,6 +2392,7 @@ def member_forget(
                         requested_by=by,
                         via="cli",
                         is_manager=settings.is_admin,
+                        secret_key=settings.secret_key,
                     ):
                         erased += 1
         finally:

@@ -122,6 +122,13 @@ async def _import_campaign_rosters(bot: Rallybot) -> None:
             continue
         counts = await bot.import_roster(entries, "console")
         log.info("%s: members created: %d, updated: %d", path.name, counts.created, counts.updated)
+        if counts.erased:
+            log.info(
+                "%s: %d %s erased on request not imported again",
+                path.name,
+                counts.erased,
+                "person" if counts.erased == 1 else "people",
+            )
 
 
 def simulated_start(text: str | None, zone: str) -> datetime:

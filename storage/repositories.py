@@ -17,6 +17,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from rallybot.storage.database import Database, relax_commit
+from rallybot.storage.erased import erased_digests, erasure_key, identity_digests
 from rallybot.storage.inserts import insert_for
 from rallybot.storage.models import (
     CampaignState,
@@ -199,6 +200,8 @@ class ImportCounts:
     created: int = 0
     updated: int = 0
     unchanged: int = 0
+    erased: int = 0
+    """Rows naming a person erased on request: skipped, neither created nor updated."""
 
 
 def _among(session: AsyncSession, ids: list[str]) -> sa.ColumnElement[bool]:
@@ -217,10 +220,16 @@ async def import_members(
     *,
     chunk: int = 1000,
     progress: Callable[[int], None] | None = None,
+    secret_key: object = None,
 ) -> ImportCounts:
     """Create or update many members (``(platform user id, fields)`` pairs) in ONE
-    transaction: if anything fails, nothing is imported. ``progress`` gets each chunk's size."""
+    transaction: if anything fails, nothing is imported. ``progress`` gets each chunk's size.
+
+    A row whose id or e-mail is that of a person erased on request (:mod:`storage.erased`,
+    keyed from ``secret_key``, the ``RALLYBOT_SECRET_KEY`` setting) is skipped and counted in
+    ``erased``: an erasure holds whatever roster is imported again."""
     counts = ImportCounts()
+    rows = await _without_erased(db, platform, rows, secret_key, counts)
     # Every column's default, validated once; each new row overrides what its fields set.
     template = Member(
         platform=platform, platform_user_id="", created_at=now, updated_at=now
@@ -280,6 +289,32 @@ async def import_members(
             if progress is not None:
                 progress(len(part))
     return counts
+
+
+async def _without_erased(
+    db: Database,
+    platform: str,
+    rows: Sequence[tuple[str, dict[str, object]]],
+    secret_key: object,
+    counts: ImportCounts,
+) -> Sequence[tuple[str, dict[str, object]]]:
+    """``rows`` less those naming a person erased on request (counted in ``counts.erased``)."""
+    async with db.read() as session:
+        erased = await erased_digests(session)
+    if not erased or not rows:
+        return rows
+    key = await erasure_key(db, secret_key)
+    kept: list[tuple[str, dict[str, object]]] = []
+    for user_id, fields in rows:
+        email = fields.get("email")
+        digests = identity_digests(
+            key, platform, user_id, email if isinstance(email, str) else None
+        )
+        if digests & erased:
+            counts.erased += 1
+        else:
+            kept.append((user_id, fields))
+    return kept
 
 
 async def get_member(db: Database, member_id: int) -> Member | None:

@@ -33,6 +33,7 @@ __all__ = [
     "ONCE",
     "QUESTION_KINDS",
     "BotSecret",
+    "ErasedIdentity",
     "ErasureAudit",
     "Survey",
     "SurveyAnswer",
@@ -149,6 +150,16 @@ class ErasureAudit(SQLModel, table=True):
     requested_by: str = Field(max_length=200)  # "slack:U1" (a manager), "cli", "roster"
     via: str = Field(max_length=16)  # "chat", "cli", "roster"
     erased_at: datetime = Field(sa_type=UTCDateTime)
+
+
+class ErasedIdentity(SQLModel, table=True):
+    """What is kept of a person erased on request, so that a roster never brings them back: a
+    keyed digest of each identifier (``platform:id``, the normalised e-mail), never the
+    identifier itself, and nothing else (no time, no link to the erasure's audit)."""
+
+    __tablename__ = "erased_identity"
+
+    digest: str = Field(primary_key=True, max_length=64)  # HMAC-SHA-256, hex (storage.erased)
 
 
 class BotSecret(SQLModel, table=True):

@@ -706,6 +706,7 @@ async def erase(ctx: Console, member_id: int, requested_by: str) -> bool:
         requested_by=requested_by,
         via="console",
         is_manager=ctx.settings.is_admin,  # a manager's replacement stays out of the figures
+        secret_key=ctx.settings.secret_key,  # keys what recognises them in a roster
     )
     ctx.request_plan()
     return report is not None
@@ -725,6 +726,7 @@ class RosterOutcome:
     created: int = 0
     updated: int = 0
     unchanged: int = 0
+    erased: int = 0  # rows naming a person erased on request: not imported again
 
 
 def _at_line(locale: str | None) -> Callable[[LoadError, str], str]:
@@ -783,13 +785,16 @@ async def import_roster(
     outcome = RosterOutcome(False, members=len(rows))
     if dry_run:
         return outcome
-    counts = await import_members(ctx.db, platform, rows, ctx.clock.now())
+    counts = await import_members(
+        ctx.db, platform, rows, ctx.clock.now(), secret_key=ctx.settings.secret_key
+    )
     ctx.request_plan()
     outcome.imported = True
-    outcome.created, outcome.updated, outcome.unchanged = (
+    outcome.created, outcome.updated, outcome.unchanged, outcome.erased = (
         counts.created,
         counts.updated,
         counts.unchanged,
+        counts.erased,
     )
     return outcome
 

@@ -265,6 +265,7 @@ async def _forget_other_confirmed(event: ButtonClicked, ctx: BotContext) -> None
             requested_by=event.user.key,
             via="chat",
             is_manager=ctx.settings.is_admin,
+            secret_key=ctx.settings.secret_key,
         )
         if me is not None and me.id is not None:
             row = notices.direct_row(OUTBOX_CAMPAIGN, f"erased-{key}", me.id, done, now)
@@ -314,7 +315,13 @@ async def on_button(event: ButtonClicked, ctx: BotContext) -> None:
     async with ctx.db.shared():
         report = None
         if member is not None and member.id is not None:
-            report = await forget_member(ctx.db, member.id, now, is_manager=ctx.settings.is_admin)
+            report = await forget_member(
+                ctx.db,
+                member.id,
+                now,
+                is_manager=ctx.settings.is_admin,
+                secret_key=ctx.settings.secret_key,
+            )
         async with ctx.db.session() as session:
             await notices.queue(session, [row])
     if report is not None:

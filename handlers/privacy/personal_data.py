@@ -54,6 +54,7 @@ from sqlmodel import SQLModel
 import rallybot.storage.models  # noqa: F401  (registers every table)
 from rallybot.bot.messages import MEMBER_CLOSE, MEMBER_OPEN, clean_member_text, member_segments
 from rallybot.storage.database import Database
+from rallybot.storage.erased import erasure_key, identity_digests, remember_erased
 from rallybot.storage.journal import purge_dedup
 from rallybot.storage.models import DeliveryStatus, Member, table_of
 from rallybot.storage.survey_models import ErasureAudit, SurveyDraft
@@ -274,19 +275,32 @@ async def forget_member(
     now: datetime,
     *,
     is_manager: Callable[[str], bool] | None = None,
+    secret_key: object = None,
+    remember: bool = True,
 ) -> ForgetReport | None:
     """Erase a member's personal data everywhere, in one transaction (see the module
     docstring); None if there is no such member.
+
+    ``remember``: keep keyed digests of the member's identifiers (:mod:`storage.erased`, keyed
+    from ``secret_key``, the ``RALLYBOT_SECRET_KEY`` setting), so that no roster brings the
+    person back; False for the roster retention's erasures (the person left the roster: a
+    roster naming them again invites them anew).
 
     ``is_manager`` tells whether ``platform:id`` is a community manager (the settings'
     ``is_admin``): the row that replaces a manager is marked so, and the indicators keep
     leaving it out (docs/reference/indicators.md, "Members in scope")."""
     tables = _tables()
     member_table = table_of(Member)
+    key = await erasure_key(db, secret_key) if remember else None
     async with db.session() as session:
         member = await session.get(Member, member_id)
         if member is None:
             return None
+        if key is not None and not is_forgotten(member):
+            await remember_erased(
+                session,
+                identity_digests(key, member.platform, member.platform_user_id, member.email),
+            )
         ghost = Member(
             platform=member.platform,
             platform_user_id=f"{FORGOTTEN_PREFIX}{uuid.uuid4().hex[:24]}",
@@ -356,16 +370,21 @@ async def erase_member(
     requested_by: str,
     via: str,
     is_manager: Callable[[str], bool] | None = None,
+    secret_key: object = None,
+    remember: bool = True,
 ) -> ForgetReport | None:
     """Forget a member on someone else's request (a community manager in chat, the command
     line, the roster retention), and audit it: who asked and when, never whom. A manager who
     erases themselves is recorded as :data:`FORGOTTEN` (as their earlier rows become), since
-    "who asked" would be "whom"."""
+    "who asked" would be "whom". ``secret_key`` and ``remember`` as for
+    :func:`forget_member`."""
     async with db.session() as session:
         member = await session.get(Member, member_id)
     if member is not None and _user_key(member) == requested_by:
         requested_by = FORGOTTEN
-    report = await forget_member(db, member_id, now, is_manager=is_manager)
+    report = await forget_member(
+        db, member_id, now, is_manager=is_manager, secret_key=secret_key, remember=remember
+    )
     if report is None:
         return None
     async with db.session() as session:
@@ -451,7 +470,13 @@ async def erase_departed(
     erased = 0
     for member_id in ids:
         if await erase_member(
-            db, int(member_id), now, requested_by="roster", via="roster", is_manager=is_manager
+            db,
+            int(member_id),
+            now,
+            requested_by="roster",
+            via="roster",
+            is_manager=is_manager,
+            remember=False,  # not on request: a roster naming them again invites them anew
         ):
             erased += 1
     return erased
@@ -855,6 +880,16 @@ register(
 )
 register(
     PersonalData(
+        "erased_identity",
+        handled=("digest",),
+        # One-way digests, keyed: no member row to find them by, nothing to export or move.
+        match=lambda t, m: sa.false(),
+        why="keyed digests of the identifiers of people erased on request, so that no roster "
+        "brings them back",
+    )
+)
+register(
+    PersonalData(
         "audit_entry",
         handled=("actor",),
         match=_keyed("actor"),
@@ -1055,6 +1090,14 @@ PURPOSES: dict[str, tuple[str, str]] = {
     "erasure_audit": (
         "who had someone erased, and when (never whom)",
         "as long as the bot runs; the requester's id goes when they are forgotten",
+    ),
+    "erased_identity": (
+        "people erased on request, so that no roster import brings them back: for each, a "
+        "keyed one-way digest (HMAC-SHA-256) of their platform id and of their e-mail, never "
+        "the identifiers, no time; keyed from RALLYBOT_SECRET_KEY, else from the secret kept "
+        "in the database (then whoever holds the database can test a guessed e-mail)",
+        "as long as the bot runs (an erasure must hold); not kept for the roster retention's "
+        "erasures (someone who left the roster)",
     ),
     "audit_entry": (
         "what community managers did from chat (send, skip, preview): who, what, when",

@@ -128,6 +128,10 @@ async def test_a_manager_erases_a_member_who_left(db: Database, tmp_path: Path) 
     # ... and the manager's confirmation: an outbox row written with the erasure.
     assert rows_after["delivery"] == rows_before["delivery"] + 1
     changed -= {"delivery", "delivery_hour"}  # the calendar's hourly counts follow the outbox
+    # ... and the keyed digests that keep the member out of a roster imported again (and the
+    # secret that keys them, generated on first use when the setting gives none).
+    assert rows_after["erased_identity"] > rows_before["erased_identity"]
+    changed -= {"erased_identity", "bot_secret"}
     assert changed <= {"erasure_audit", "inbound_event", "activity", "inbound_journal"}
     (audit,) = await _audit(db)
     assert audit["requested_by"] == "memory:cm" and audit["via"] == "chat"

@@ -135,9 +135,10 @@ def _naming(member: Member) -> dict[str, dict[str, Any]]:
     }
 
 
-UNLINKABLE = {"console_login_attempt"}
+UNLINKABLE = {"console_login_attempt", "erased_identity"}
 """Registered tables whose rows no member can be found by: keyed hashes of network
-addresses (personal data, in the record of processing, but nothing in them names a member)."""
+addresses, keyed digests of the people erased (personal data, in the record of processing,
+but nothing in them names a member)."""
 
 
 async def seed_everything(db: Database, member: Member) -> dict[str, dict[str, Any]]:
@@ -233,6 +234,8 @@ def _aggregates(rows: dict[str, list[dict[str, Any]]]) -> dict[str, Any]:
                 "inbound_journal",
                 "console_session",
                 "console_sign_in",
+                "erased_identity",  # grows: the erased person's keyed digests
+                "bot_secret",  # the secret that keys them, generated on first use
             }  # deleted
         },
         "points": sum(r["amount"] for r in rows["point_entry"]),
@@ -296,6 +299,8 @@ async def test_forget_leaves_nothing_that_refers_to_the_member(db: Database) -> 
     # The aggregates are the same; the draft (an unfinished answer) is gone.
     assert _aggregates(before) == _aggregates(after)
     assert len(after["survey_draft"]) == len(before["survey_draft"]) - 1
+    # Their platform id and e-mail are recognised by a keyed digest each, nothing more.
+    assert len(after["erased_identity"]) == len(before["erased_identity"]) + 2
     # The other member's data is untouched.
     assert await export_member(db, other.id) == other_before
     assert await forget_member(db, member.id, NOW) is None

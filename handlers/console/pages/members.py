@@ -94,6 +94,8 @@ class RosterOut(BaseModel):
     created: int
     updated: int
     unchanged: int
+    erased: int = 0
+    """Rows naming a person erased on request: not imported again."""
 
 
 def _member_out(row: MemberRow) -> MemberOut:
@@ -111,6 +113,7 @@ def _roster_out(outcome: RosterOutcome) -> RosterOut:
         created=outcome.created,
         updated=outcome.updated,
         unchanged=outcome.unchanged,
+        erased=outcome.erased,
     )
 
 
@@ -248,7 +251,8 @@ async def _roster(
             state,
             viewer,
             "roster import",
-            f"{name}: {outcome.created} created, {outcome.updated} updated",
+            f"{name}: {outcome.created} created, {outcome.updated} updated"
+            + (f", {outcome.erased} erased on request skipped" if outcome.erased else ""),
         )
     return outcome
 
