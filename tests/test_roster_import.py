@@ -219,3 +219,34 @@ def test_roster_import_shows_a_progress_bar(
     assert "Importing members" in shown
     assert f"{BIG}/{BIG}" in shown  # the bar's last frame, before it is cleared
     assert _count(cli_db) == BIG
+
+
+def test_a_member_erased_from_the_command_line_is_not_imported_again(cli_db: str) -> None:
+    rows = len(PILOT.read_text(encoding="utf-8").strip().splitlines()) - 1
+    assert runner.invoke(app, ["--locale", "en", "roster", "import", str(PILOT)]).exit_code == 0
+    erased = runner.invoke(
+        app, ["--locale", "en", "member", "forget", "amelie@example.com", "--yes"]
+    )
+    assert "1 member erased." in erased.output, erased.output
+    again = runner.invoke(app, ["--locale", "fr", "roster", "import", str(PILOT)])
+    assert again.exit_code == 0, again.output
+    assert f"0 membre créé, 0 mis à jour, {rows - 1} inchangés." in again.output
+    assert "1 personne effacée à sa demande n'a pas été réimportée." in again.output
+    as_json = runner.invoke(app, ["roster", "import", str(PILOT), "--format", "json"])
+    assert '"erased": 1' in as_json.stdout
+
+    async def amelie() -> tuple[int, int]:
+        db = create_database(cli_db)
+        try:
+            async with db.read() as session:
+                people = await session.scalar(
+                    sa.select(sa.func.count()).where(table_of(Member).c.forgotten.is_(False))
+                )
+                named = await session.scalar(
+                    sa.select(sa.func.count()).where(table_of(Member).c.email.like("amelie%"))
+                )
+            return int(people or 0), int(named or 0)
+        finally:
+            await db.dispose()
+
+    assert asyncio.run(amelie()) == (rows - 1, 0)

@@ -135,3 +135,49 @@ async def test_the_erase_question_names_the_platform(
         )
     page = (await as_manager.get(f"/members/{bastien}/erase")).text
     assert "Effacer Bastien (bastien sur Console) ?" in page
+
+
+async def test_an_erased_member_is_not_imported_again_and_the_page_says_so(
+    console: ConsoleEnv, as_manager: ConsoleClient
+) -> None:
+    await _french(console)
+    async with console.db.session() as session:
+        await session.execute(
+            sa.update(Member)
+            .where(Member.platform_user_id == "bastien")
+            .values(email="bastien@example.com")
+        )
+        bastien = await session.scalar(
+            sa.select(Member.id).where(Member.platform_user_id == "bastien")
+        )
+    erased = await as_manager.post(
+        f"/members/{bastien}/erase", data={"csrf_token": as_manager.csrf, "confirm": "yes"}
+    )
+    assert "Le membre a été effacé." in _visible(erased.text)
+    # A roster still naming Bastien (by his e-mail, under another id) and a wrong row: all or
+    # nothing holds for the real error, and Bastien is not one.
+    wrong = b"id,email,name\nb.martin,Bastien@example.com,Bastien\nzoe,not-an-email,Zoe\n"
+    page = await as_manager.post(
+        "/members/roster",
+        data={"csrf_token": as_manager.csrf, "platform": "console"},
+        files={"file": ("equipe.csv", wrong, "text/csv")},
+    )
+    shown = _visible(page.text)
+    assert "1 problème : rien n'a été importé." in shown
+    assert "Ligne 3, colonne 2" in shown and "Ligne 2" not in shown
+    right = b"id,email,name,team\nb.martin,Bastien@example.com,Bastien,Ventes\nzoe,,Zoe,Ventes\n"
+    page = await as_manager.post(
+        "/members/roster",
+        data={"csrf_token": as_manager.csrf, "platform": "console"},
+        files={"file": ("equipe.csv", right, "text/csv")},
+    )
+    shown = _visible(page.text)
+    assert "1 membre créé, 0 mis à jour, 0 inchangés." in shown
+    assert "1 personne effacée à sa demande n'a pas été réimportée." in shown
+    async with console.db.read() as session:
+        people = set(
+            await session.scalars(
+                sa.select(Member.platform_user_id).where(Member.forgotten.is_(False))
+            )
+        )
+    assert "zoe" in people and not {"bastien", "b.martin"} & people
