@@ -15,7 +15,9 @@ pending messages cancelled, keys that embedded the member's id rewritten, an unf
 onboarding journey marked as escalated (managers are not told about a ghost). Nothing links the
 ghost back to the person: its id is new, and the old row is deleted. The ghost's
 ``member.forgotten`` flag keeps it off every leaderboard (:mod:`storage.ledger`); member lists
-should leave ghosts out too (:func:`is_forgotten`).
+should leave ghosts out too (:func:`is_forgotten`). So that a roster imported again does not
+bring the person back, an erasure on request keeps keyed one-way digests of their ``platform:id``
+and e-mail (:mod:`storage.erased`); the roster retention's erasures keep none.
 
 Forget also reaches what others were sent about the person: every delivery payload (posts,
 other members' direct messages: badge announcements, "Done by:" lines, "<@id> is your buddy")
