@@ -459,6 +459,7 @@ def test_roster_import_json(tmp_path: Path) -> None:
         "created": rows,
         "updated": 0,
         "unchanged": 0,
+        "erased": 0,  # people erased on request, not imported again
     }
     bad = tmp_path / "bad.csv"
     bad.write_text("id,email,name,start_date\nU1,a@example.org,A,someday\n", encoding="utf-8")

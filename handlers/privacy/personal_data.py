@@ -133,7 +133,15 @@ class PersonalData:
 REGISTRY: dict[str, PersonalData] = {}
 """Table name -> how it refers to members."""
 
-KERNEL_TABLES = ("delivery", "audience_member", "inbound_event", "inbound_journal")
+# erased_identity: written by every erasure on request and read by every roster import
+# (start-up, command line, console), which are the kernel's.
+KERNEL_TABLES = (
+    "delivery",
+    "audience_member",
+    "inbound_event",
+    "inbound_journal",
+    "erased_identity",
+)
 """The registered tables the kernel writes; every other one is declared by the feature that
 stores it (:attr:`bot.feature.Feature.personal_data`)."""
 

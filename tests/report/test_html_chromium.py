@@ -223,9 +223,10 @@ async def check_page(page: Page) -> None:
     assert key["Median resolution"] == "13 h 30 min"
     assert key["Quiz mean score"] == "75%"
     assert tables["table-challenges"] == [
-        # took part, evidence approved / waiting / rejected, completed, completion, teams
-        ["launch/post3", "2", "0", "0", "0", "1", "50%", "0"],
-        ["other/react", "2", "0", "0", "0", "0", "0%", "1"],
+        # participants, evidence approved / waiting / rejected ("—": nobody sent any),
+        # completed, completion, teams
+        ["launch/post3", "2", "—", "—", "—", "1", "50%", "0"],
+        ["other/react", "2", "—", "—", "—", "0", "0%", "1"],
     ]
     reach = tables["table-reach-of-campaign-posts"]
     assert [row[2] for row in reach] == ["teaser", "hello", "announce"]
