@@ -45,6 +45,7 @@ __all__ = [
     "invalid",
     "last_reload",
     "read_day",
+    "read_period",
     "timeline_source",
 ]
 
@@ -87,6 +88,20 @@ def read_day(text: str | None, locale: str | None) -> tuple[date | None, str | N
     if isinstance(day, str):
         return None, day_problem(day, locale)
     return day, None
+
+
+def read_period(
+    start_text: str | None, end_text: str | None, locale: str | None
+) -> tuple[date | None, date | None, dict[str, str]]:
+    """The ``from`` and ``to`` days of a filter form (:func:`read_day`), and what to say next
+    to each field that cannot be used (an end before the start is left out too)."""
+    problems: dict[str, str | None] = {}
+    start, problems["from"] = read_day(start_text, locale)
+    end, problems["to"] = read_day(end_text, locale)
+    if start is not None and end is not None and end < start:
+        problems["to"] = gettext(locale, "The end day must not come before the start day.")
+        end = None
+    return start, end, {name: text for name, text in problems.items() if text}
 
 
 @pass_context

@@ -38,7 +38,7 @@ from rallybot.handlers.console.sources import (
     form_day,
     indicator_cache,
     invalid,
-    read_day,
+    read_period,
 )
 from rallybot.handlers.console.words import N_, gettext
 from rallybot.handlers.reporting import service as ind
@@ -279,12 +279,7 @@ async def indicators_page(
     """The indicators of a scope, with bars and downloads."""
     # A day she mistyped is said next to its field, with what she typed, and left out of the
     # scope, as on the timeline: the page stays, rather than giving way to an error page.
-    problems: dict[str, str | None] = {}
-    start, problems["from"] = read_day(start_text, viewer.locale)
-    end, problems["to"] = read_day(end_text, viewer.locale)
-    if start is not None and end is not None and end < start:
-        problems["to"] = gettext(viewer.locale, "The end day must not come before the start day.")
-        end = None
+    start, end, problems = read_period(start_text, end_text, viewer.locale)
     scope = _scope(request, state, viewer, cohort, team, campaign, start, end)
     data = _out(await indicator_cache(request, state).get(scope))
     chosen = {
@@ -304,7 +299,7 @@ async def indicators_page(
             "zone": state.settings.timezone,
             "chosen": chosen,
             "days": {"from": start, "to": end},
-            "problems": {name: text for name, text in problems.items() if text},
+            "problems": problems,
             "typed": {"from": start_text or "", "to": end_text or ""},
             "query": {k: v for k, v in chosen.items() if v},
             "cohorts": [c for c in await ind.cohorts(state.db) if c],

@@ -31,7 +31,7 @@ from rallybot.handlers.console.sources import (
     LATEST,
     NO_CONTROL,
     invalid,
-    read_day,
+    read_period,
     timeline_source,
 )
 from rallybot.handlers.console.timeline import (
@@ -333,12 +333,7 @@ async def timeline_page(
     fields too: an empty filter is no filter)."""
     # A day she mistyped is said next to its field, with what she typed, and left out of
     # the filters: the rest of the page stays as she set it.
-    problems: dict[str, str | None] = {}
-    start, problems["from"] = read_day(start_text, viewer.locale)
-    end, problems["to"] = read_day(end_text, viewer.locale)
-    if start is not None and end is not None and end < start:
-        problems["to"] = gettext(viewer.locale, "The end day must not come before the start day.")
-        end = None
+    start, end, problems = read_period(start_text, end_text, viewer.locale)
     source = timeline_source(request, state)
     status = status if status in STATUSES else None
     filters = _filters(request, state, viewer, campaign, audience, zone, locale, status, start, end)
@@ -359,7 +354,7 @@ async def timeline_page(
         },
         "paged": cursor is not None,
         "days": {"from": start, "to": end},
-        "problems": {name: text for name, text in problems.items() if text},
+        "problems": problems,
         "typed": {"from": start_text or "", "to": end_text or ""},
     }
     if view == "calendar":
