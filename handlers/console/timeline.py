@@ -53,6 +53,7 @@ from rallybot.storage.repositories import channel_memberships, list_members
 __all__ = [
     "PAGE_SIZE",
     "BadCursor",
+    "DayCount",
     "Entry",
     "EntryDetail",
     "Filters",
@@ -88,12 +89,15 @@ _D2 = table_of(Delivery).alias("first_of_status")
 M = table_of(Member).c
 H = table_of(DeliveryHour).c
 WAITING = DeliveryStatus.pending.value
+NEVER_SENT = (DeliveryStatus.cancelled.value, DeliveryStatus.skipped.value)
+"""The states of messages that will never go out: the calendar counts them apart."""
 # Each read from the (status, due_at) index; "not pending" would make it read every row.
 _NOT_WAITING = [status.value for status in DeliveryStatus if status.value != WAITING]
 S = table_of(CampaignState).c
 
 Source = Literal["outbox", "plan"]
 _RANK: dict[str, int] = {"outbox": 0, "plan": 1}
+_SOURCES: dict[int, Source] = {0: "outbox", 1: "plan"}
 
 
 class BadCursor(ValueError):
@@ -146,10 +150,21 @@ class Entry:
 
 @dataclass(frozen=True, slots=True)
 class Page:
-    """A page of entries and the cursor of the next one (None: the last page)."""
+    """A page of entries, the cursor of the next one (None: the last page) and of the one
+    before (None: nothing comes before)."""
 
     entries: list[Entry]
     next_cursor: str | None
+    previous_cursor: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class DayCount:
+    """A calendar day: the messages the filters ask for (without a state filter, every one
+    sent or to be sent) and, apart, the cancelled and skipped ones."""
+
+    messages: int
+    not_sent: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -412,22 +427,32 @@ class TimelineSource:
         )
 
     async def _outbox_page(
-        self, filters: Filters, after: tuple[datetime, int, str] | None, limit: int
+        self,
+        filters: Filters,
+        after: tuple[datetime, int, str] | None,
+        limit: int,
+        *,
+        backward: bool = False,
     ) -> list[Entry]:
+        """The ``limit`` outbox entries after ``after`` (``backward``: before it), in time
+        order."""
         if filters.locale:
             # One page of each branch, merged: an OR of the two made the databases read every
             # row in time order when few rows are in that language (0.6 s at a million).
             plain = replace(filters, locale=None)
             rows = heapq.merge(
                 *[
-                    await self._outbox_rows(plain, branch, after, limit)
+                    await self._outbox_rows(plain, branch, after, limit, backward=backward)
                     for branch in self._language_branches(filters.locale)
                 ],
                 key=lambda row: (row.due_at, row.id),
+                reverse=backward,
             )
             page = list(itertools.islice(rows, limit))
         else:
-            page = await self._outbox_rows(filters, None, after, limit)
+            page = await self._outbox_rows(filters, None, after, limit, backward=backward)
+        if backward:
+            page.reverse()
         members = await self._members([r.recipient for r in page])
         names = await self._mentioned(page)
         return [self._outbox_entry(r, members.get(r.recipient), names) for r in page]
@@ -438,34 +463,40 @@ class TimelineSource:
         branch: tuple[str, sa.ColumnElement[bool]] | None,
         after: tuple[datetime, int, str] | None,
         limit: int,
+        *,
+        backward: bool = False,
     ) -> list[Any]:
+        """Rows after ``after`` in time order (``backward``: before it, latest first)."""
         query = sa.select(*_ENTRY_COLUMNS).where(*self._outbox_conditions(filters))
         if branch is not None:
             kept, extra = branch
             query = query.where(D.locale == kept, extra)
         if after is not None:
             due, rank, tiebreak = after
-            if rank == 0 and branch is not None:
-                # With the language in the row value, the databases read one range of the
-                # (locale, due_at, id) index; with (due_at, id) alone SQLite read the rest of
-                # the (due_at, id) index, every language (90 ms from the middle of a million).
+            if rank == 0:
+                # A row-value comparison: both databases read it as one range of an index,
+                # where an OR of two conditions scans from the start. With the language in the
+                # row value, they read one range of the (locale, due_at, id) index; with
+                # (due_at, id) alone SQLite read the rest of the (due_at, id) index, every
+                # language (90 ms from the middle of a million).
+                columns: list[Any] = [D.due_at, D.id]
+                values: list[Any] = [due, int(tiebreak)]
+                if branch is not None:
+                    columns, values = [D.locale, *columns], [sa.literal(branch[0]), *values]
+                    query = query.where(D.locale == branch[0])
+                row, mark = sa.tuple_(*columns), sa.tuple_(*values)
                 query = query.where(
-                    D.locale == branch[0],
-                    D.due_at >= due,
-                    sa.tuple_(D.locale, D.due_at, D.id)
-                    > sa.tuple_(sa.literal(branch[0]), due, int(tiebreak)),
-                )
-            elif rank == 0:
-                # A row-value comparison: both databases read it as one range of the
-                # (due_at, id) index, where an OR of two conditions scans from the start.
-                query = query.where(
-                    D.due_at >= due, sa.tuple_(D.due_at, D.id) > sa.tuple_(due, int(tiebreak))
+                    *((D.due_at <= due, row < mark) if backward else (D.due_at >= due, row > mark))
                 )
             else:
-                query = query.where(D.due_at > due)
-        query = query.order_by(D.due_at, D.id).limit(limit)
+                # A planned entry's key: the outbox rows of its instant come before it.
+                query = query.where(D.due_at <= due if backward else D.due_at > due)
+        if backward:
+            query = query.order_by(D.due_at.desc(), D.id.desc())
+        else:
+            query = query.order_by(D.due_at, D.id)
         async with self.db.session() as session:
-            return list((await session.execute(query)).all())
+            return list((await session.execute(query.limit(limit))).all())
 
     # ---- the plan ------------------------------------------------------------------------
 
@@ -631,29 +662,69 @@ class TimelineSource:
         now: datetime,
         *,
         cursor: str | None = None,
+        before: str | None = None,
+        start_at: datetime | None = None,
         limit: int = PAGE_SIZE,
     ) -> Page:
-        """One page of the timeline after ``cursor`` (:class:`BadCursor` if it is not one)."""
+        """One page of the timeline in time order: the one after ``cursor``, else the one that
+        ends before ``before``, else the one from ``start_at`` on, else the first one
+        (:class:`BadCursor` when a cursor is not one)."""
         limit = max(1, min(limit, MAX_PAGE_SIZE))
+        if before is not None and cursor is None:
+            until = decode_cursor(before)
+            entries = await self._entries(filters, now, until, limit + 1, backward=True)
+            shown = entries[-limit:]
+            earlier = shown[0].cursor if len(entries) > limit else None
+            later = None
+            if shown and await self._entries(filters, now, _sort_key(shown[-1]), 1):
+                later = shown[-1].cursor
+            return Page(shown, later, earlier)
         after = decode_cursor(cursor) if cursor else None
-        entries = await self._outbox_page(filters, after, limit + 1)
+        if after is None and start_at is not None:
+            # Just before the first possible key at ``start_at``: every entry due then or later.
+            after = (start_at.astimezone(UTC) - timedelta(microseconds=1), _RANK["plan"], "\uffff")
+        entries = await self._entries(filters, now, after, limit + 1)
+        shown = entries[:limit]
+        following = shown[-1].cursor if len(entries) > limit and shown else None
+        earlier = None
+        if after is not None:
+            first = _sort_key(shown[0]) if shown else after
+            if await self._entries(filters, now, first, 1, backward=True):
+                earlier = encode_cursor(first[0], _SOURCES[first[1]], first[2])
+        return Page(shown, following, earlier)
+
+    async def _entries(
+        self,
+        filters: Filters,
+        now: datetime,
+        key: tuple[datetime, int, str] | None,
+        limit: int,
+        *,
+        backward: bool = False,
+    ) -> list[Entry]:
+        """In time order, the ``limit`` entries that follow ``key`` (or, ``backward``, that
+        come just before it), from the outbox and the plan."""
+        entries = await self._outbox_page(filters, key, limit, backward=backward)
         if filters.status in (None, "", "planned"):
             planned = [
                 self._plan_entry(r)
                 for r in await self.planned(now, filters.end)
                 if self._plan_matches(r, filters)
             ]
-            if after is not None:
-                planned = [e for e in planned if _sort_key(e) > after]
-            entries = sorted([*entries, *planned[: limit + 1]], key=_sort_key)
-        shown = entries[:limit]
-        more = len(entries) > limit
-        return Page(shown, shown[-1].cursor if more and shown else None)
+            if key is not None:
+                planned = [
+                    e for e in planned if (_sort_key(e) < key if backward else _sort_key(e) > key)
+                ]
+            entries = sorted(
+                [*entries, *(planned[-limit:] if backward else planned[:limit])], key=_sort_key
+            )
+        return entries[-limit:] if backward else entries[:limit]
 
-    async def days(
+    async def month(
         self, filters: Filters, now: datetime, month: date, zone: str
-    ) -> dict[date, int]:
-        """Messages per local day (in ``zone``) of ``month``: the calendar's figures."""
+    ) -> dict[date, DayCount]:
+        """The calendar's figures: per local day (in ``zone``) of ``month``, the messages the
+        filters ask for and, without a state filter, the ones that will never go out."""
         tz = ZoneInfo(zone)
         first = datetime(month.year, month.month, 1, tzinfo=tz)
         following = datetime(month.year + month.month // 12, month.month % 12 + 1, 1, tzinfo=tz)
@@ -666,43 +737,115 @@ class TimelineSource:
             start=max(first, filters.start) if filters.start else first,
             end=min(following, filters.end) if filters.end else following,
         )
-        counts: dict[date, int] = defaultdict(int)
+        going: dict[date, int] = defaultdict(int)
+        gone: dict[date, int] = defaultdict(int)
         # Hours, not days, are counted in the database: every zone's day is a run of whole
         # UTC hours (but for half-hour zones, placed by the hour's start).
         if _hourly(bounded):
-            for at, n in await self._hour_counts(bounded):
-                counts[at.astimezone(tz).date()] += n
+            hours = await self._going_hour_counts(bounded)
         elif _hourly(replace(bounded, status=None)) and bounded.status == WAITING:
-            for at, n in await self._waiting_hour_counts(bounded, now):
-                counts[at.astimezone(tz).date()] += n
+            hours = await self._waiting_hour_counts(bounded, now)
         else:
-            for at, n in await self._row_counts(bounded):
-                counts[at.astimezone(tz).date()] += n
+            hours = await self._row_counts(bounded)
+        for at, n, left_out in hours:
+            day = at.astimezone(tz).date()
+            going[day] += n
+            gone[day] += left_out
         if filters.status in (None, "", "planned"):
             # The list's window when it covers the month: one plan kept for both.
             until = following if following > now + PLAN_HORIZON else None
             for row in await self.planned(now, until):
                 if self._plan_matches(row, bounded):
-                    counts[row.due_utc.astimezone(tz).date()] += row.count
-        return dict(counts)
+                    going[row.due_utc.astimezone(tz).date()] += row.count
+        return {
+            day: DayCount(going.get(day, 0), gone.get(day, 0))
+            for day in sorted({*going, *gone})
+            if going.get(day, 0) or gone.get(day, 0)
+        }
 
-    async def _hour_counts(self, bounded: Filters) -> list[tuple[datetime, int]]:
-        """Messages per UTC hour from ``delivery_hour`` (migration 0026): a month is a few
-        hundred rows there, where the outbox holds hundreds of thousands."""
-        assert bounded.start is not None and bounded.end is not None
-        where = [H.hour >= bounded.start, H.hour < bounded.end, _shown(H.campaign_id, H.step_id)]
+    async def days(
+        self, filters: Filters, now: datetime, month: date, zone: str
+    ) -> dict[date, int]:
+        """Messages per local day (in ``zone``) of ``month``, as :meth:`month` counts them."""
+        counts = await self.month(filters, now, month, zone)
+        return {day: c.messages for day, c in counts.items() if c.messages}
+
+    def _hour_of(self, column: Any) -> Any:
+        # SQLite keeps times as "YYYY-MM-DD HH:MM:SS.ffffff" text: its first 13 characters
+        # are the hour, and cutting them is several times cheaper than strftime parsing
+        # every row of a month. PostgreSQL groups by the truncated time itself (formatting
+        # each row's hour as text cost a third of the query): its text starts the same way.
+        if self.db.dialect == "sqlite":
+            return sa.func.substr(column, 1, 13)
+        return sa.func.date_trunc("hour", column)
+
+    def _kept_where(self, bounded: Filters, start: datetime) -> list[sa.ColumnElement[bool]]:
+        """The kept hourly counts of ``[start, bounded.end)`` under the filters it holds."""
+        assert bounded.end is not None
+        where = [H.hour >= start, H.hour < bounded.end, _shown(H.campaign_id, H.step_id)]
         if bounded.campaign:
             where.append(H.campaign_id == bounded.campaign)
         if bounded.audience:
             where.append(self._audience_condition(bounded.audience, H.campaign_id, H.step_id))
-        total = sa.func.sum(H.count)
-        query = sa.select(H.hour, total).where(*where).group_by(H.hour).having(total > 0)
+        return where
+
+    def _rows_per_hour(
+        self, bounded: Filters, *where: sa.ColumnElement[bool], sign: int, gone: int
+    ) -> sa.Select[Any]:
+        """Outbox rows per hour as (hour, ``sign`` each, ``gone`` each), for a union with
+        the kept counts."""
+        conditions = [*where, _shown(D.campaign_id, D.step_id)]
+        if bounded.campaign:
+            conditions.append(D.campaign_id == bounded.campaign)
+        if bounded.audience:
+            conditions.append(self._audience_condition(bounded.audience, D.campaign_id, D.step_id))
+        hour = self._hour_of(D.due_at)
+        return (
+            sa.select(
+                hour.label("hour"),
+                (sign * sa.func.count()).label("n"),
+                (gone * sa.func.count()).label("gone"),
+            )
+            .where(*conditions)
+            .group_by(hour)
+        )
+
+    async def _hours(self, parts: sa.Subquery) -> list[tuple[datetime, int, int]]:
+        """The union ``parts`` summed per hour: (hour, messages, never sent)."""
+        total, gone = sa.func.sum(parts.c.n), sa.func.sum(parts.c.gone)
+        query = (
+            sa.select(parts.c.hour, total, gone)
+            .group_by(parts.c.hour)
+            .having(sa.or_(total > 0, gone > 0))
+        )
+        hours: list[tuple[datetime, int, int]] = []
         async with self.db.session() as session:
-            return [(at, int(n)) for at, n in (await session.execute(query)).all()]
+            for at, n, left_out in (await session.execute(query)).all():
+                hours.append((_hour_start(at), int(n), int(left_out)))
+        return hours
+
+    async def _going_hour_counts(self, bounded: Filters) -> list[tuple[datetime, int, int]]:
+        """Messages per UTC hour from ``delivery_hour`` (migration 0026): a month is a few
+        hundred rows there, where the outbox holds hundreds of thousands. It counts every
+        state; the cancelled and skipped rows (few, read from the (status, due_at) index)
+        are taken out, and counted apart: they never go out."""
+        assert bounded.start is not None and bounded.end is not None
+        kept = sa.select(
+            self._hour_of(H.hour).label("hour"), H.count.label("n"), sa.literal(0).label("gone")
+        ).where(*self._kept_where(bounded, bounded.start))
+        left_out = self._rows_per_hour(
+            bounded,
+            D.status.in_(NEVER_SENT),
+            D.due_at >= bounded.start,
+            D.due_at < bounded.end,
+            sign=-1,
+            gone=1,
+        )
+        return await self._hours(sa.union_all(kept, left_out).subquery())
 
     async def _waiting_hour_counts(
         self, bounded: Filters, now: datetime
-    ) -> list[tuple[datetime, int]]:
+    ) -> list[tuple[datetime, int, int]]:
         """Waiting messages per UTC hour, in one statement (one snapshot). ``delivery_hour``
         counts every status, and keeping a count per status there would make each send update
         a counter that every sender shares. But a waiting row is due soon or late: before the
@@ -713,76 +856,52 @@ class TimelineSource:
         every one of them (hundreds of thousands in a busy month)."""
         assert bounded.start is not None and bounded.end is not None
         split = min(max(now.replace(minute=0, second=0, microsecond=0), bounded.start), bounded.end)
-        sqlite = self.db.dialect == "sqlite"
-
-        def hour_of(column: Any) -> Any:
-            # SQLite keeps times as text (see _row_count_query): both sides cut to the hour.
-            return sa.func.substr(column, 1, 13) if sqlite else sa.func.date_trunc("hour", column)
-
-        def rows(*where: sa.ColumnElement[bool], sign: int) -> sa.Select[Any]:
-            conditions = [*where, _shown(D.campaign_id, D.step_id)]
-            if bounded.campaign:
-                conditions.append(D.campaign_id == bounded.campaign)
-            if bounded.audience:
-                conditions.append(
-                    self._audience_condition(bounded.audience, D.campaign_id, D.step_id)
-                )
-            hour = hour_of(D.due_at)
-            return (
-                sa.select(hour.label("hour"), (sign * sa.func.count()).label("n"))
-                .where(*conditions)
-                .group_by(hour)
-            )
-
-        kept_where = [H.hour >= split, H.hour < bounded.end, _shown(H.campaign_id, H.step_id)]
-        if bounded.campaign:
-            kept_where.append(H.campaign_id == bounded.campaign)
-        if bounded.audience:
-            kept_where.append(self._audience_condition(bounded.audience, H.campaign_id, H.step_id))
+        kept = sa.select(
+            self._hour_of(H.hour).label("hour"), H.count.label("n"), sa.literal(0).label("gone")
+        ).where(*self._kept_where(bounded, split))
         parts = sa.union_all(
-            rows(D.status == WAITING, D.due_at >= bounded.start, D.due_at < split, sign=1),
-            sa.select(hour_of(H.hour).label("hour"), H.count.label("n")).where(*kept_where),
-            rows(D.status.in_(_NOT_WAITING), D.due_at >= split, D.due_at < bounded.end, sign=-1),
-        ).subquery()
-        total = sa.func.sum(parts.c.n)
-        query = sa.select(parts.c.hour, total).group_by(parts.c.hour).having(total > 0)
-        hours: list[tuple[datetime, int]] = []
-        async with self.db.session() as session:
-            for at, n in (await session.execute(query)).all():
-                if isinstance(at, datetime):
-                    start = at
-                else:  # SQLite: "YYYY-MM-DD HH" (or with a "T" if written so)
-                    stamp = str(at)
-                    start = datetime.strptime(f"{stamp[:10]} {stamp[11:13]}", "%Y-%m-%d %H")
-                hours.append((start.replace(tzinfo=UTC), int(n)))
-        return hours
+            self._rows_per_hour(
+                bounded,
+                D.status == WAITING,
+                D.due_at >= bounded.start,
+                D.due_at < split,
+                sign=1,
+                gone=0,
+            ),
+            kept,
+            self._rows_per_hour(
+                bounded,
+                D.status.in_(_NOT_WAITING),
+                D.due_at >= split,
+                D.due_at < bounded.end,
+                sign=-1,
+                gone=0,
+            ),
+        )
+        return await self._hours(parts.subquery())
 
-    async def _row_counts(self, bounded: Filters) -> list[tuple[datetime, int]]:
+    async def _row_counts(self, bounded: Filters) -> list[tuple[datetime, int, int]]:
         """Messages per UTC hour counted from the outbox rows themselves: for what
         ``delivery_hour`` does not hold (a status, the members' zone or language, bounds
         that cut an hour)."""
-        query = self._row_count_query(bounded)
-        hours: list[tuple[datetime, int]] = []
+        hours: list[tuple[datetime, int, int]] = []
         async with self.db.session() as session:
-            for text, n in (await session.execute(query)).all():
-                stamp = str(text)  # "YYYY-MM-DD HH" (or with a "T" if written so)
-                at = datetime.strptime(f"{stamp[:10]} {stamp[11:13]}", "%Y-%m-%d %H")
-                hours.append((at.replace(tzinfo=UTC), int(n)))
+            for at, n, left_out in (await session.execute(self._row_count_query(bounded))).all():
+                hours.append((_hour_start(at), int(n) - int(left_out), int(left_out)))
         return hours
 
-    def _row_count_query(self, bounded: Filters) -> sa.Select[tuple[Any, int]]:
-        """The query of :meth:`_row_counts`: the rows of each hour."""
-        # SQLite keeps times as "YYYY-MM-DD HH:MM:SS.ffffff" text: its first 13 characters
-        # are the hour, and cutting them is several times cheaper than strftime parsing
-        # every row of a month. PostgreSQL groups by the truncated time itself (formatting
-        # each row's hour as text cost a third of the query): its text starts the same way.
-        hour = (
-            sa.func.substr(D.due_at, 1, 13)
-            if self.db.dialect == "sqlite"
-            else sa.func.date_trunc("hour", D.due_at)
-        )
+    def _row_count_query(self, bounded: Filters) -> sa.Select[tuple[Any, int, int]]:
+        """The query of :meth:`_row_counts`: the rows of each hour, and of them the ones
+        that never go out (none when a state is asked for: those are what it asks)."""
+        hour = self._hour_of(D.due_at)
+        if bounded.status:
+            left_out: Any = sa.literal(0)
+        else:
+            left_out = sa.func.sum(sa.case((D.status.in_(NEVER_SENT), 1), else_=0))
         return (
-            sa.select(hour, sa.func.count()).where(*self._outbox_conditions(bounded)).group_by(hour)
+            sa.select(hour, sa.func.count(), left_out)
+            .where(*self._outbox_conditions(bounded))
+            .group_by(hour)
         )
 
     # ---- one entry -----------------------------------------------------------------------
@@ -906,6 +1025,16 @@ def _hourly(filters: Filters) -> bool:
         if (utc.minute, utc.second, utc.microsecond) != (0, 0, 0):
             return False
     return True
+
+
+def _hour_start(at: Any) -> datetime:
+    """An hour as the databases return it: a time (PostgreSQL), or SQLite's text
+    "YYYY-MM-DD HH" (or with a "T" if written so)."""
+    if isinstance(at, datetime):
+        return at if at.tzinfo is not None else at.replace(tzinfo=UTC)
+    stamp = str(at)
+    start = datetime.strptime(f"{stamp[:10]} {stamp[11:13]}", "%Y-%m-%d %H")
+    return start.replace(tzinfo=UTC)
 
 
 def _hour_up(when: datetime) -> datetime:

@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 
-from rallybot.handlers.console.timeline import Filters, TimelineSource
+from rallybot.handlers.console.timeline import NEVER_SENT, DayCount, Filters, TimelineSource
 from rallybot.storage import outbox
 from rallybot.storage.database import Database
 from rallybot.storage.models import Delivery, DeliveryHour, table_of
@@ -54,13 +54,14 @@ async def _hours_counted(db: Database) -> Counter[tuple[datetime, str, str]]:
 
 
 async def _check(db: Database, source: TimelineSource) -> None:
-    """The kept counts equal the rows; each day of the calendar equals the list of that day."""
+    """The kept counts equal the rows; each day of the calendar equals the list of that day:
+    without a state filter, the cancelled and skipped messages apart from the others."""
     assert await _hours_kept(db) == await _hours_counted(db)
     for zone in ("UTC", "Europe/Paris"):
         tz = ZoneInfo(zone)
         for filters in (Filters(), Filters(campaign="b"), Filters(status="pending")):
-            days = await source.days(filters, START, MONTH, zone)
-            shown: dict[date, int] = {}
+            days = await source.month(filters, START, MONTH, zone)
+            shown: dict[date, DayCount] = {}
             day = datetime(2027, 3, 1, tzinfo=tz)
             while day.month == 3:
                 following = datetime.combine(day.date() + timedelta(days=1), day.timetz())
@@ -69,9 +70,16 @@ async def _check(db: Database, source: TimelineSource) -> None:
                 )
                 listed = (await source.page(window, START, limit=200)).entries
                 if listed:
-                    shown[day.date()] = len(listed)
+                    gone = 0 if filters.status else sum(e.status in NEVER_SENT for e in listed)
+                    shown[day.date()] = DayCount(len(listed) - gone, gone)
                 day = following
             assert days == shown, (zone, filters)
+    # The rows counted one by one (a zone or language filter, a half-hour zone) say the same.
+    for campaign in (None, "b"):
+        end = datetime(2027, 4, 1, tzinfo=UTC)
+        bounded = Filters(campaign=campaign, start=START.replace(minute=0), end=end)
+        by_rows = await source._row_counts(bounded)
+        assert sorted(by_rows) == sorted(await source._going_hour_counts(bounded)), campaign
 
 
 async def test_hourly_counts_follow_every_outbox_write(db: Database) -> None:
@@ -100,6 +108,11 @@ async def test_hourly_counts_follow_every_outbox_write(db: Database) -> None:
 
     # Cancelled, then deleted (a step edited), then a step renamed in place.
     await outbox.cancel_pending(db, "b", ["s"], "stopped", now)
+    await _check(db, source)
+    await outbox.cancel_pending(db, "b", ["t"], "stopped", now)
+    # A day whose every message was cancelled: not sent, nothing to send.
+    counts = await source.month(Filters(campaign="b"), START, MONTH, "UTC")
+    assert counts and all(c.messages == 0 and c.not_sent for c in counts.values())
     await outbox.delete_stale_pending(db, "a", {"s": "new"})
     async with db.session() as session:
         await session.execute(sa.update(Delivery).where(D.campaign_id == "b").values(step_id="u"))

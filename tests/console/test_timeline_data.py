@@ -45,6 +45,25 @@ async def _all(source: TimelineSource, filters: Filters, now: datetime, limit: i
     raise AssertionError("the pages never end")
 
 
+async def _all_backward(
+    source: TimelineSource, filters: Filters, now: datetime, limit: int
+) -> list[Entry]:
+    """Every entry, read from the end: a page from a day after the last one (empty, with a
+    link to the ones before), then each page before, as the console's "Earlier messages"."""
+    after_all = datetime(2100, 1, 1, tzinfo=UTC)
+    page = await source.page(filters, now, start_at=after_all, limit=limit)
+    assert page.entries == [] and page.next_cursor is None
+    entries: list[Entry] = []
+    for _ in range(50):
+        if page.previous_cursor is None:
+            return entries
+        page = await source.page(filters, now, before=page.previous_cursor, limit=limit)
+        # a link to the later ones but on the last page
+        assert page.entries and (page.next_cursor is None) == (entries == [])
+        entries[:0] = page.entries
+    raise AssertionError("the pages never end")
+
+
 async def test_past_and_planned_sends_in_one_list_and_pages_lose_nothing(
     db: Database, tmp_path: Path
 ) -> None:
@@ -69,6 +88,18 @@ async def test_past_and_planned_sends_in_one_list_and_pages_lose_nothing(
     for size in (1, 2, 4):
         paged = await _all(source, Filters(), clock.now(), limit=size)
         assert [e.id for e in paged] == [e.id for e in everything]
+        # Read backwards, page by page: the same entries again.
+        backward = await _all_backward(source, Filters(), clock.now(), limit=size)
+        assert [e.id for e in backward] == [e.id for e in everything]
+    # The first page has nothing before it; a page from a moment on links to the ones before.
+    assert (await source.page(Filters(), clock.now(), limit=2)).previous_cursor is None
+    middle = everything[2].due_utc
+    from_middle = await source.page(Filters(), clock.now(), start_at=middle, limit=10)
+    assert [e.id for e in from_middle.entries] == [e.id for e in everything[2:]]
+    assert from_middle.previous_cursor is not None
+    before = await source.page(Filters(), clock.now(), before=from_middle.previous_cursor)
+    assert [e.id for e in before.entries] == [e.id for e in everything[:2]]
+    assert before.previous_cursor is None
 
 
 async def test_filters_by_campaign_audience_zone_language_and_status(
@@ -164,6 +195,8 @@ async def test_a_language_pages_through_rows_that_say_it_and_rows_that_do_not(
     for size in (1, 2, 3):
         paged = await _all(source, Filters(locale="en", status="sent"), now, size)
         assert [e.id for e in paged] == [e.id for e in whole]
+        backward = await _all_backward(source, Filters(locale="en", status="sent"), now, size)
+        assert [e.id for e in backward] == [e.id for e in whole]
 
 
 async def test_a_row_is_in_the_language_of_the_text_the_member_gets(

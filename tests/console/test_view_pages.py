@@ -294,6 +294,20 @@ async def test_a_cancelled_message_says_why_in_the_list_and_the_preview(
     assert "replaced: sent now by console:amelie" in preview.text
     other = next(e for e in found["entries"] if e["step"] == "retried")
     assert "retrying" not in (await as_manager.get(f"/timeline/{other['id']}")).text
+    # The calendar does not count them with the messages that go out: it says them apart.
+    day = due.date().isoformat()
+    month = {"month": day[:7]}
+    days = (await as_manager.get("/api/timeline/calendar", params=month)).json()["days"]
+    [that_day] = [d for d in days if d["day"] == day]
+    assert that_day == {"day": day, "count": that_day["count"], "not_sent": 2}
+    asked = {**month, "status": "cancelled"}
+    days = (await as_manager.get("/api/timeline/calendar", params=asked)).json()["days"]
+    assert days == [{"day": day, "count": 1, "not_sent": 0}]
+    calendar = await as_manager.get("/timeline", params={"view": "calendar", **month})
+    assert (
+        ">2 not sent<" in calendar.text
+        and "cancelled and skipped ones are said apart" in calendar.text
+    )
 
 
 async def test_a_mistyped_day_is_said_next_to_its_field_and_the_page_stays(
@@ -330,3 +344,52 @@ async def test_a_mistyped_day_is_said_next_to_its_field_and_the_page_stays(
     # the API, for programs, still refuses it
     api = await as_manager.get("/api/timeline", params={"from": "2026-02-31"})
     assert api.status_code == 422
+
+
+async def test_the_list_opens_at_today_with_the_earlier_messages_a_link_away(
+    console: ConsoleEnv, as_manager: ConsoleClient
+) -> None:
+    """Without days or a page link, the list starts at today (the bot's zone): yesterday's
+    sends are one "Earlier messages" away, and "Back to today" comes back; with nothing from
+    today on, it shows the last messages."""
+    now = console.clock.now()
+    async with console.db.session() as session:
+        for step, due, status in (
+            ("three-days-ago", now - timedelta(days=3), "sent"),
+            ("yesterday", now - timedelta(days=1), "failed"),
+            ("this-morning", now, "sent"),
+        ):
+            session.add(
+                Delivery(
+                    campaign_id=CAMPAIGN,
+                    step_id=step,
+                    recipient="channel:general",
+                    occurrence="once",
+                    due_at=due,
+                    grace_until=due + timedelta(hours=1),
+                    status=status,
+                    payload={"message": {"text": "Hello"}},
+                    content_hash="",
+                )
+            )
+    page = await as_manager.get("/timeline")
+    assert "this-morning" in page.text
+    assert "three-days-ago" not in page.text and "yesterday" not in page.text
+    assert "From today on." in page.text and "teaser-3" in page.text
+    earlier = re.search(r'href="([^"]*before=[^"]*)">Earlier messages<', page.text)
+    assert earlier is not None
+    before = await as_manager.get(earlier.group(1).replace("&amp;", "&"))
+    assert "three-days-ago" in before.text and "yesterday" in before.text
+    assert "this-morning" not in before.text
+    assert "Back to today" in before.text and "Later messages" in before.text
+    assert "Earlier messages" not in before.text  # nothing before it
+    # The API keeps its order from the first entry, and pages back with "before".
+    found = (await as_manager.get("/api/timeline", params={"limit": 1})).json()
+    assert found["entries"][0]["step"] == "three-days-ago" and found["previous_cursor"] is None
+    # Nothing from today on (no failure today): the last ones, said so.
+    late = await as_manager.get("/timeline", params={"status": "failed"})
+    assert "Nothing from today on: the last messages." in late.text
+    assert "yesterday" in late.text and "this-morning" not in late.text
+    assert "Later messages" not in late.text and "Earlier messages" not in late.text
+    bad = await as_manager.get("/timeline", params={"before": "nonsense"})
+    assert bad.status_code == 422

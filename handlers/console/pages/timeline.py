@@ -116,17 +116,25 @@ class EntryOut(BaseModel):
 
 
 class TimelineOut(BaseModel):
-    """A page of the timeline; pass ``next_cursor`` as ``cursor`` for the next one."""
+    """A page of the timeline; pass ``next_cursor`` as ``cursor`` for the next one, and
+    ``previous_cursor`` as ``before`` for the one before."""
 
     entries: list[EntryOut]
     next_cursor: str | None
+    previous_cursor: str | None = None
 
 
 class DayOut(BaseModel):
     """How many messages go out on one day."""
 
     day: date
-    count: int
+    count: int = Field(
+        description="The messages the filters ask for; without a state filter, the ones sent "
+        "or to be sent (cancelled and skipped ones are in not_sent)."
+    )
+    not_sent: int = Field(
+        0, description="Without a state filter: the cancelled and skipped messages of the day."
+    )
 
 
 class CalendarOut(BaseModel):
@@ -252,20 +260,31 @@ async def _page(
     viewer: Viewer,
     cursor: str | None,
     limit: int,
+    *,
+    before: str | None = None,
+    start_at: datetime | None = None,
 ) -> TimelineOut:
+    now = state.clock.now()
     try:
-        found = await source.page(filters, state.clock.now(), cursor=cursor, limit=limit)
+        found = await source.page(
+            filters, now, cursor=cursor, before=before, start_at=start_at, limit=limit
+        )
+        if start_at is not None and not found.entries and found.previous_cursor:
+            # Nothing from today on: the last messages instead, the latest at the bottom.
+            found = await source.page(filters, now, before=found.previous_cursor, limit=limit)
     except BadCursor:
         raise invalid(
             request,
-            "cursor",
+            "cursor" if cursor is not None else "before",
             gettext(
                 viewer.locale,
                 "This page link is not valid any more: start again from the first page.",
             ),
         ) from None
     entries = [_entry(e, viewer.locale) for e in found.entries]
-    return TimelineOut(entries=entries, next_cursor=found.next_cursor)
+    return TimelineOut(
+        entries=entries, next_cursor=found.next_cursor, previous_cursor=found.previous_cursor
+    )
 
 
 def _zone(name: str | None, default: str) -> str:
@@ -326,6 +345,7 @@ async def timeline_page(
     start_text: Annotated[str | None, Query(alias="from", max_length=20)] = None,
     end_text: Annotated[str | None, Query(alias="to", max_length=20)] = None,
     cursor: Annotated[str | None, Query(max_length=400)] = None,
+    before: Annotated[str | None, Query(max_length=400)] = None,
     view: Literal["list", "calendar"] = "list",
     month: Annotated[str | None, Query(pattern=MONTH)] = None,
 ) -> HTMLResponse:
@@ -352,7 +372,7 @@ async def timeline_page(
             "from": start.isoformat() if start else "",
             "to": end.isoformat() if end else "",
         },
-        "paged": cursor is not None,
+        "paged": cursor is not None or before is not None,
         "days": {"from": start, "to": end},
         "problems": problems,
         "typed": {"from": start_text or "", "to": end_text or ""},
@@ -363,7 +383,7 @@ async def timeline_page(
         # the calendar again, comes back to its month), else this month.
         chosen_day = start or end or now.astimezone(ZoneInfo(shown_zone)).date()
         first = _month(month, chosen_day)
-        counts = await source.days(filters, now, first, shown_zone)
+        counts = await source.month(filters, now, first, shown_zone)
         weeks = calendar.Calendar(firstweekday=0).monthdatescalendar(first.year, first.month)
         previous = (first - timedelta(days=1)).replace(day=1)
         following = (first + timedelta(days=32)).replace(day=1)
@@ -376,8 +396,31 @@ async def timeline_page(
             weekdays=weekday_names(viewer.locale),
         )
     else:
-        found = await _page(request, source, filters, state, viewer, cursor, PAGE_SIZE)
-        values.update(entries=found.entries, next_cursor=found.next_cursor)
+        # Without days or a page link, the list opens at today (in the bot's zone): what is
+        # going out next, with the messages before it a link away.
+        start_at = None
+        if cursor is None and before is None and start is None and end is None:
+            tz = ZoneInfo(state.settings.timezone)
+            start_at = datetime.combine(state.clock.now().astimezone(tz).date(), time(), tz)
+        found = await _page(
+            request,
+            source,
+            filters,
+            state,
+            viewer,
+            cursor,
+            PAGE_SIZE,
+            before=before,
+            start_at=start_at,
+        )
+        values.update(
+            entries=found.entries,
+            next_cursor=found.next_cursor,
+            previous_cursor=found.previous_cursor,
+            # Opened at today; or, with nothing from today on, at the last messages.
+            from_today=start_at is not None and all(e.due_utc >= start_at for e in found.entries),
+            last_ones=start_at is not None and any(e.due_utc < start_at for e in found.entries),
+        )
     return render(request, viewer, "timeline.html", {**values, **_words(viewer.locale)})
 
 
@@ -450,12 +493,14 @@ async def timeline_api(
     start: Annotated[date | None, Query(alias="from", ge=EARLIEST, le=LATEST)] = None,
     end: Annotated[date | None, Query(alias="to", ge=EARLIEST, le=LATEST)] = None,
     cursor: Annotated[str | None, Query(max_length=400)] = None,
+    before: Annotated[str | None, Query(max_length=400)] = None,
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)] = PAGE_SIZE,
 ) -> TimelineOut:
-    """A page of the timeline in time order (``from``/``to``: days in the bot's zone)."""
+    """A page of the timeline in time order (``from``/``to``: days in the bot's zone), from
+    the first entry; ``cursor``: the page after it; ``before``: the page that ends before it."""
     filters = _filters(request, state, viewer, campaign, audience, zone, locale, status, start, end)
     source = timeline_source(request, state)
-    return await _page(request, source, filters, state, viewer, cursor, limit)
+    return await _page(request, source, filters, state, viewer, cursor, limit, before=before)
 
 
 @api.get("/timeline/calendar", response_model=CalendarOut)
@@ -474,11 +519,11 @@ async def calendar_api(
     shown = _zone(zone, state.settings.timezone)
     filters = _filters(request, state, viewer, campaign, audience, zone, locale, status, None, None)
     first = datetime.strptime(month, "%Y-%m").date()
-    counts = await timeline_source(request, state).days(filters, state.clock.now(), first, shown)
+    counts = await timeline_source(request, state).month(filters, state.clock.now(), first, shown)
     return CalendarOut(
         month=month,
         zone=shown,
-        days=[DayOut(day=d, count=n) for d, n in sorted(counts.items())],
+        days=[DayOut(day=d, count=c.messages, not_sent=c.not_sent) for d, c in counts.items()],
     )
 
 
