@@ -1802,14 +1802,19 @@ def roster_import(
         created = i18n.ngettext(
             words, "{n} member created", "{n} members created", counts.created
         ).format(n=formats.number(words, counts.created))
-        # Translators: {created} is "3 members created"; {updated} and {unchanged} count
-        # members too.
-        done = i18n.gettext(words, "{file}: {created}, {updated} updated, {unchanged} unchanged.")
+        # Each count agrees with its own number ("1 inchangé", "0 mis à jour").
+        # Translators: {n} members of the roster were updated.
+        updated = i18n.ngettext(words, "{n} updated", "{n} updated", counts.updated)
+        # Translators: {n} members of the roster were already as the file says.
+        unchanged = i18n.ngettext(words, "{n} unchanged", "{n} unchanged", counts.unchanged)
+        # Translators: {created} is "3 members created", {updated} "2 updated", {unchanged}
+        # "5 unchanged".
+        done = i18n.gettext(words, "{file}: {created}, {updated}, {unchanged}.")
         text = done.format(
             file=file,
             created=created,
-            updated=formats.number(words, counts.updated),
-            unchanged=formats.number(words, counts.unchanged),
+            updated=updated.format(n=formats.number(words, counts.updated)),
+            unchanged=unchanged.format(n=formats.number(words, counts.unchanged)),
         )
         out.print(text, markup=False, soft_wrap=True)
         if counts.erased:

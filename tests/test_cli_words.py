@@ -78,7 +78,7 @@ def test_roster_import_reports_each_row_in_the_locale(
             "fr",
             'pilot.csv: lu comme Windows-1252, séparé par ";", dates day-first.',
             "pilot.csv : 1 membre, aucun problème trouvé (essai à blanc : rien n'est enregistré).",
-            "pilot.csv : 1 membre créé, 0 mis à jour, 0 inchangés.",
+            "pilot.csv : 1 membre créé, 0 mis à jour, 0 inchangé.",
         ),
         (
             "de",

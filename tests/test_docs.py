@@ -153,6 +153,18 @@ def test_the_generated_reference_pages_cover_the_code() -> None:
         alias = field.validation_alias
         names = getattr(alias, "choices", None) or [alias]
         assert f"`{names[0]}`" in settings, names[0]
+    # Each setting says what it is, in the words of its own block of the example file (a
+    # block once ran on into every later one: the secret key read as the help channel).
+    rows = {
+        line.split("|")[1].strip(): line.split("|")[3].strip()
+        for line in settings.splitlines()
+        if line.startswith("| `")
+    }
+    assert all(rows.values()), [name for name, meaning in rows.items() if not meaning]
+    assert rows["`RALLYBOT_SECRET_KEY`"].startswith("Privacy: the secret"), rows
+    assert "erased" in rows["`RALLYBOT_SECRET_KEY`"]
+    assert rows["`RALLYBOT_HELPERS`"].startswith("Helpers on duty"), rows
+    assert rows["`SLACK_SIGNING_SECRET`"] == rows["`SLACK_BOT_TOKEN`"]  # one block, three
     cli = hooks.cli_page()
     for command in ("rallybot run", "rallybot db backup", "rallybot schema", "rallybot validate"):
         assert f"## `{command}`" in cli

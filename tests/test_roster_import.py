@@ -250,3 +250,14 @@ def test_a_member_erased_from_the_command_line_is_not_imported_again(cli_db: str
             await db.dispose()
 
     assert asyncio.run(amelie()) == (rows - 1, 0)
+
+
+def test_each_count_of_the_summary_agrees_with_its_own_number(cli_db: str, tmp_path: Path) -> None:
+    """French says "1 inchangé" and "3 inchangés": each count is its own plural, not the
+    created count's."""
+    header, first, *_ = PILOT.read_text(encoding="utf-8").splitlines()
+    one = tmp_path / "one.csv"
+    one.write_text(f"{header}\n{first}\n", encoding="utf-8")
+    assert runner.invoke(app, ["--locale", "fr", "roster", "import", str(one)]).exit_code == 0
+    again = runner.invoke(app, ["--locale", "fr", "roster", "import", str(one)])
+    assert "one.csv : 0 membre créé, 0 mis à jour, 1 inchangé." in again.output, again.output

@@ -45,20 +45,25 @@ def _cell(text: str) -> str:
 
 
 def _env_comments() -> dict[str, str]:
-    """Each variable of config.example.env with the comment block above it."""
+    """Each variable of config.example.env with the comment block above it: a block says
+    the run of variables that follows it (``SLACK_BOT_TOKEN`` and the next two share one), and
+    a comment after a variable starts the next block."""
     comments: dict[str, str] = {}
     block: list[str] = []
+    assigned = False
     text = (ROOT / "config.example.env").read_text(encoding="utf-8")
     for raw in text.splitlines():
         line = raw.strip()
         assignment = re.match(r"^#?\s*([A-Z][A-Z0-9_]+)=", line)
         if assignment:
             comments.setdefault(assignment.group(1), " ".join(block))
+            assigned = True
         elif line.startswith("#"):
+            if assigned:
+                block, assigned = [], False
             block.append(line.lstrip("#").strip())
-            continue
-        if not line or assignment is None:
-            block = []
+        else:
+            block, assigned = [], False
     return comments
 
 

@@ -172,7 +172,7 @@ async def test_an_erased_member_is_not_imported_again_and_the_page_says_so(
         files={"file": ("equipe.csv", right, "text/csv")},
     )
     shown = _visible(page.text)
-    assert "1 membre créé, 0 mis à jour, 0 inchangés." in shown
+    assert "1 membre créé, 0 mis à jour, 0 inchangé." in shown
     assert "1 personne effacée à sa demande n'a pas été réimportée." in shown
     async with console.db.read() as session:
         people = set(
