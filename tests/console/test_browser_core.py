@@ -56,10 +56,13 @@ async def test_sign_in_with_a_one_time_link_and_read_the_audit_log(
                 controls,
             )
             assert unnamed == 0
-            # ... on every page of the navigation: only tables scroll, inside their box
+            # ... on every page of the navigation: only tables scroll, inside their box (on a
+            # phone the pages are behind the menu's button)
+            nav = page.get_by_role("navigation")
             wide = {}
-            for name in await page.get_by_role("navigation").get_by_role("link").all_inner_texts():
-                await page.get_by_role("navigation").get_by_role("link", name=name).click()
+            for name in await nav.locator("a").all_text_contents():
+                await nav.locator("summary").click()
+                await nav.get_by_role("link", name=name).click()
                 await page.wait_for_load_state()
                 wide[name] = await page.evaluate(
                     "document.documentElement.scrollWidth - document.documentElement.clientWidth"

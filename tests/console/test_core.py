@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 import httpx
@@ -102,6 +103,27 @@ async def test_roles(
     assert (await as_member.get("/api/audit")).status_code == 403
     home = await as_member.get("/")
     assert home.status_code == 403
+
+
+async def test_the_menu_says_the_current_page(as_manager: ConsoleClient) -> None:
+    """The navigation's button (a phone's menu) names the page it is on, by words a screen
+    reader says too; on a page outside the navigation (an error) it says "Menu" alone."""
+
+    def button(html: str) -> str:
+        found = re.search(r"<summary[^>]*>.*?</summary>", html, re.DOTALL)
+        assert found, html
+        return " ".join(found.group().split())
+
+    audit = await as_manager.get("/audit")
+    assert button(audit.text) == (
+        '<summary aria-label="Menu, current page: Audit log"> <span class="menu-word">Menu</span>'
+        ' <span class="menu-here">Audit log</span> </summary>'
+    )
+    assert '<a href="https://testserver/console/audit" aria-current="page">' in audit.text
+    nowhere = await as_manager.get("/nowhere")
+    assert nowhere.status_code == 404
+    assert button(nowhere.text) == '<summary> <span class="menu-word">Menu</span> </summary>'
+    assert "aria-current" not in nowhere.text
 
 
 async def test_csrf_is_required_on_every_post(

@@ -4,7 +4,8 @@ it; wide tables are stacked rows, each cell under its column's name; a timeline 
 compact box (160 px at most), and so is an Act row (about 220 px, its buttons included);
 the Act page's buttons are on the screen, "Skip…" styled apart from "Send now…", both
 readable (WCAG AA contrast); the calendar's Sunday is on the screen, a date filter said
-above it; the file field speaks French."""
+above it; the file field speaks French. On a taller phone (390 x 844) the navigation is one
+"Menu" button: every page's title is on the first screen."""
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ import sqlalchemy as sa
 
 from rallybot.storage.challenge_models import ChallengeSubmission
 from rallybot.storage.models import Member
-from tests.console.conftest import NOW, LiveConsole, watch_page
+from tests.console.conftest import NOW, LiveConsole, sign_in_with_link, watch_page
 from tests.console.test_words_not_ids import add_sends
 
 os.environ.setdefault("PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD", "1")
@@ -107,7 +108,8 @@ async def test_every_page_fits_a_phone(
             await page.locator("main form button[type=submit]").click()
             await page.wait_for_url(lambda url: "/signin" not in url)
 
-            links = page.get_by_role("navigation").get_by_role("link")
+            # every page of the navigation (folded behind its menu's button on a phone)
+            links = page.get_by_role("navigation").locator("a")
             pages = [str(href) for href in await links.evaluate_all("a => a.map(l => l.href)")]
             assert len(pages) >= 9, pages
             url = live_console.url
@@ -256,5 +258,92 @@ async def test_every_page_fits_a_phone(
             right = await shown.evaluate("a => a.getBoundingClientRect().right")
             assert 0 < right <= PHONE["width"], right
             assert await page.evaluate(SIDEWAYS) == []
+        finally:
+            await browser.close()
+
+
+# A phone of today, as a community manager holds it.
+TALL_PHONE = {"width": 390, "height": 844}
+# The header and the closed menu together: the brand, who is signed in and Sign out, then the
+# menu's button; the rest of the first screen is the page's own.
+MAX_TOP_HEIGHT = 150
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+async def test_the_menu_folds_on_a_phone(
+    live_console: LiveConsole, chromium: str, browser_errors: list[str]
+) -> None:
+    """On a phone the navigation is one "Menu" button naming the current page: every page's
+    title is on the first screen; the button opens with the keyboard, its links work; on a
+    wide screen the links are in a row, nothing to open."""
+    from playwright.async_api import async_playwright
+
+    async with live_console.env.db.session() as session:
+        await session.execute(sa.update(Member).values(locale="fr"))
+    link = await live_console.link()
+    async with async_playwright() as p:
+        browser = await p.chromium.launch(executable_path=chromium, args=["--no-sandbox"])
+        try:
+            context = await browser.new_context(locale="en-US", viewport=TALL_PHONE)
+            page = await context.new_page()
+            watch_page(page, browser_errors)
+            await sign_in_with_link(page, link)
+
+            nav = page.get_by_role("navigation", name="Pages de la console")
+            pages = await nav.locator("a").evaluate_all("a => a.map(l => l.href)")
+            assert len(pages) >= 9, pages
+            menu = nav.locator("summary")
+            for address in pages:
+                await page.goto(address)
+                # the list is folded: no link shows, the button says "Menu" and where she is
+                assert await nav.get_by_role("link").count() == 0, address
+                heading = await page.get_by_role("heading", level=1).inner_text()
+                here = await nav.locator("[aria-current=page]").text_content()
+                assert await menu.inner_text() == f"Menu\n{here}", address
+                assert await menu.get_attribute("aria-label") == f"Menu, page actuelle : {here}"
+                # the page's title is on the first screen, under a short header
+                box = await page.get_by_role("heading", level=1).bounding_box()
+                assert box is not None and box["y"] + box["height"] <= TALL_PHONE["height"], (
+                    address,
+                    box,
+                )
+                top = await page.locator("main").evaluate("m => m.getBoundingClientRect().top")
+                assert top <= MAX_TOP_HEIGHT, (address, heading, top)
+                assert await page.evaluate(SIDEWAYS) == [], address
+
+            # The keyboard: from the brand, past Sign out, to the menu's button, visibly focused
+            # and readable; Enter opens it, Tab reaches its links, Enter follows one.
+            await page.goto(pages[0])
+            await page.locator(".brand").focus()
+            await page.keyboard.press("Tab")
+            await page.keyboard.press("Tab")
+            assert await page.evaluate("document.activeElement.tagName") == "SUMMARY"
+            assert await menu.evaluate("s => getComputedStyle(s).outlineStyle") == "solid"
+            look = await menu.evaluate(CONTRAST)
+            assert look["text"] >= 4.5 and look["border"] >= 3, look
+            await page.keyboard.press("Enter")
+            links = nav.get_by_role("link")
+            assert await links.count() == len(pages)
+            assert await nav.locator("details").get_attribute("open") == ""
+            await page.keyboard.press("Tab")
+            assert await page.evaluate("document.activeElement.href") == pages[0]
+            await page.keyboard.press("Tab")
+            second = await page.evaluate("document.activeElement.textContent")
+            await page.keyboard.press("Enter")
+            await page.wait_for_url(pages[1])
+            assert await menu.inner_text() == f"Menu\n{second}"
+            assert await nav.get_by_role("link").count() == 0
+
+            # A wide screen: the links in a row, the current one marked, no button to open.
+            await page.set_viewport_size({"width": 1280, "height": 800})
+            assert await menu.is_hidden()
+            links = nav.get_by_role("link")
+            assert await links.count() == len(pages)
+            tops = await links.evaluate_all("a => a.map(l => l.getBoundingClientRect().top)")
+            assert len(set(tops)) == 1, tops
+            current = nav.get_by_role("link", name=second)
+            assert await current.get_attribute("aria-current") == "page"
+            await nav.get_by_role("link").first.click()
+            await page.wait_for_url(pages[0])
         finally:
             await browser.close()
