@@ -312,7 +312,8 @@ async def test_the_menu_folds_on_a_phone(
                 assert await page.evaluate(SIDEWAYS) == [], address
 
             # The keyboard: from the brand, past Sign out, to the menu's button, visibly focused
-            # and readable; Enter opens it, Tab reaches its links, Enter follows one.
+            # and readable; Enter opens it, Tab reaches its links, Escape folds it back onto
+            # its button, Space opens it again, Enter follows a link.
             await page.goto(pages[0])
             await page.locator(".brand").focus()
             await page.keyboard.press("Tab")
@@ -327,6 +328,12 @@ async def test_the_menu_folds_on_a_phone(
             assert await nav.locator("details").get_attribute("open") == ""
             await page.keyboard.press("Tab")
             assert await page.evaluate("document.activeElement.href") == pages[0]
+            await page.keyboard.press("Escape")
+            assert await nav.get_by_role("link").count() == 0
+            assert await page.evaluate("document.activeElement.tagName") == "SUMMARY"
+            await page.keyboard.press("Space")
+            assert await links.count() == len(pages)
+            await page.keyboard.press("Tab")
             await page.keyboard.press("Tab")
             second = await page.evaluate("document.activeElement.textContent")
             await page.keyboard.press("Enter")

@@ -33,3 +33,17 @@ document.addEventListener("change", function (event) {
     shown.textContent = names.length ? names.join(", ") : (shown.dataset.none || "");
   }
 });
+// The pages' menu on a phone (a <details>, templates/base.html): Escape folds it again and
+// gives the focus back to its button, as a menu does. On a wide screen the button is hidden
+// and the links always shown: nothing to fold.
+document.addEventListener("keydown", function (event) {
+  if (event.key !== "Escape" || !(event.target instanceof Element)) {
+    return;
+  }
+  const menu = event.target.closest("details.menu[open]");
+  const button = menu ? menu.querySelector("summary") : null;
+  if (menu && button && button.getClientRects().length) {
+    menu.open = false;
+    button.focus();
+  }
+});
