@@ -47,3 +47,19 @@ document.addEventListener("keydown", function (event) {
     button.focus();
   }
 });
+// A browser that cannot show a closed <details>'s content by style alone (no
+// ::details-content) would keep the Menu button on a wide screen too: there the menu is
+// kept open instead, its button hidden by the stylesheet (.menu.wide).
+(function () {
+  const menu = document.querySelector("details.menu");
+  if (!menu || (window.CSS && CSS.supports("selector(::details-content)"))) {
+    return;
+  }
+  const wide = window.matchMedia("(width > 40rem)");
+  function fit() {
+    menu.classList.toggle("wide", wide.matches);
+    menu.open = wide.matches;
+  }
+  fit();
+  wide.addEventListener("change", fit);
+})();
