@@ -7,10 +7,9 @@ figures) per console app, the last reload's report, and the template filters of 
 from __future__ import annotations
 
 import re
-from datetime import date
+from datetime import date, timedelta
 from pathlib import PurePath
 
-from babel.numbers import format_percent
 from fastapi import HTTPException, Request
 from jinja2 import pass_context
 from jinja2.runtime import Context
@@ -31,6 +30,7 @@ from rallybot.handlers.console.words import (
     parse_day,
     when,
 )
+from rallybot.handlers.reporting import service as figure_words
 from rallybot.handlers.reporting.service import NO_GROUP, stage_name
 
 __all__ = [
@@ -173,36 +173,39 @@ def _basename(path: str) -> str:
 
 @pass_context
 def _pct(context: Context, value: float | None) -> str:
-    """A share (0-1) as a whole percentage; a dash when there is nothing to measure."""
-    if value is None:
-        return "—"
-    try:
-        return format_percent(value, locale=_babel(context))
-    except (ValueError, LookupError):
-        return format_percent(value, locale="en")
+    """A share (0-1) as a whole percentage; a dash when there is nothing to measure (as the
+    HTML report writes it)."""
+    return figure_words.pct(value, _babel(context))
 
 
 @pass_context
 def _duration(context: Context, seconds: float | None) -> str:
-    """Seconds as minutes, hours or days; a dash when there is nothing to measure."""
-    locale = context.get("locale")
-    if seconds is None:
-        return "—"
-    if seconds < 3600:
-        # Translators: durations, short: "12 min", "3.5 h" (hours), "2.0 d" (days).
-        return gettext(locale, "{n} min").format(n=number(round(seconds / 60), locale))
-    if seconds < 48 * 3600:
-        return gettext(locale, "{n} h").format(n=number(seconds / 3600, locale, "0.0"))
-    return gettext(locale, "{n} d").format(n=number(seconds / 86400, locale, "0.0"))
+    """Seconds in words to the minute ("1 h 30 min"), as the HTML report writes a duration;
+    a dash when there is nothing to measure."""
+    value = None if seconds is None else timedelta(seconds=seconds)
+    return figure_words.duration(value, context.get("locale"))
 
 
 @pass_context
 def _num(context: Context, value: float | None, pattern: str | None = None) -> str:
-    """A figure in the page's language ("1 234", "0,0" in French), with a Babel ``pattern``
-    when given; a dash when there is nothing to measure."""
+    """A figure in the page's language ("1 234" in French), with a Babel ``pattern`` when
+    given; a dash when there is nothing to measure."""
     if value is None:
-        return "—"
+        return figure_words.NOTHING
     return number(value, context.get("locale"), pattern)
+
+
+@pass_context
+def _mean(context: Context, value: float | None) -> str:
+    """A mean or a median (a rating, points) as the HTML report writes it: at most one
+    decimal ("3,3", "15", never "15,0"); a dash when there is nothing to measure."""
+    return figure_words.num(value, locale=_babel(context))
+
+
+@pass_context
+def _nps(context: Context, value: float | None) -> str:
+    """An NPS as the HTML report writes it: whole, signed ("+20", "-5", "0")."""
+    return figure_words.nps(value, _babel(context))
 
 
 @pass_context
@@ -252,6 +255,8 @@ def _babel(context: Context) -> str:
 templates.env.filters.setdefault("pct", _pct)
 templates.env.filters.setdefault("duration", _duration)
 templates.env.filters.setdefault("num", _num)
+templates.env.filters.setdefault("mean", _mean)
+templates.env.filters.setdefault("nps", _nps)
 templates.env.filters.setdefault("language", _language)
 templates.env.filters.setdefault("stage", _stage)
 templates.env.filters.setdefault("group", _group)

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 from zoneinfo import ZoneInfo
 
+from babel.numbers import format_decimal
 from rich.console import Console
 from rich.markup import escape as rich_escape
 from rich.table import Table
@@ -191,37 +192,88 @@ def _sum_series(series: dict[str, list[WeekCount]]) -> list[WeekCount]:
 # ---------------------------------------------------------------------------- formatting
 
 
+# One way to write each kind of figure, for every reader (the console's pages, the HTML
+# report, the terminal, chat): a count with the locale's separators, a share as a whole
+# percentage, a mean or a median with at most one decimal, an NPS as a whole signed number,
+# a duration in words to the minute, and a dash where there is nothing to measure. The CSV
+# files for a spreadsheet round the same way (see write_csv).
+
+NOTHING = "—"
+"""What a figure reads when there is nothing to measure (no answer, no ticket...)."""
+
+DECIMALS = 1
+"""The decimals of a mean or a median (a rating, points): "3,3", "15" (never "15,0")."""
+
+
+def count(value: float | None, locale: str | None = None) -> str:
+    """A count with the locale's separators ("1 234" in French); None → :data:`NOTHING`."""
+    return NOTHING if value is None else formats.number(locale, value)
+
+
 def pct(value: float | None, locale: str | None = None) -> str:
-    """``0.5`` → ``50%`` (``50 %`` in French); None → ``–``."""
-    return "–" if value is None else formats.percent(locale, value)
+    """``0.5`` → ``50%`` (``50 %`` in French); None → :data:`NOTHING`."""
+    return NOTHING if value is None else formats.percent(locale, value)
 
 
-def num(value: float | None, digits: int = 1, locale: str | None = None) -> str:
-    """A number with at most ``digits`` decimals, the locale's way; None → ``–``."""
-    return "–" if value is None else formats.number(locale, value, digits)
+def num(value: float | None, digits: int = DECIMALS, locale: str | None = None) -> str:
+    """A number with at most ``digits`` decimals, the locale's way; None → :data:`NOTHING`."""
+    return NOTHING if value is None else formats.number(locale, value, digits)
+
+
+def nps(value: float | None, locale: str | None = None) -> str:
+    """An NPS (-100 to +100) as a whole number, signed when not 0; None → :data:`NOTHING`."""
+    if value is None:
+        return NOTHING
+    whole = round(value)
+    shown = formats.number(locale, abs(whole))
+    return shown if whole == 0 else ("+" if whole > 0 else "-") + shown
+
+
+def minutes(value: timedelta) -> int:
+    """A duration to the minute: what :func:`duration` writes, and the CSV files count."""
+    return round(value.total_seconds() / 60)
 
 
 def duration(value: timedelta | None, locale: str | None = None) -> str:
-    """``1 h 30 min``, ``45 min``, ``2 d 3 h`` (the locale's units); None → ``–``."""
+    """``1 h 30 min``, ``45 min``, ``2 d 3 h`` (the locale's units); None → :data:`NOTHING`."""
     if value is None:
-        return "–"
-    minutes = round(value.total_seconds() / 60)
-    days, minutes = divmod(minutes, 24 * 60)
-    hours, minutes = divmod(minutes, 60)
+        return NOTHING
+    days, left = divmod(minutes(value), 24 * 60)
+    hours, left = divmod(left, 60)
     # Translators: short units of a duration: d for days, h for hours, min for minutes.
     if days and hours:
         return i18n.gettext(locale, "{days} d {hours} h").format(days=days, hours=hours)
     if days:
         return i18n.gettext(locale, "{days} d").format(days=days)
-    if hours and minutes:
-        return i18n.gettext(locale, "{hours} h {minutes} min").format(hours=hours, minutes=minutes)
+    if hours and left:
+        return i18n.gettext(locale, "{hours} h {minutes} min").format(hours=hours, minutes=left)
     if hours:
         return i18n.gettext(locale, "{hours} h").format(hours=hours)
-    return i18n.gettext(locale, "{minutes} min").format(minutes=minutes)
+    return i18n.gettext(locale, "{minutes} min").format(minutes=left)
 
 
-def _nps(value: float | None) -> str:
-    return "–" if value is None else f"{value:+.0f}"
+def stage_count(stage: ind.FunnelStage, first: bool, locale: str | None = None) -> str:
+    """A funnel stage's members, and beside them their share of the invited but for the
+    first stage (the invited themselves: always 100 %): "4", then "3 (75 %)"."""
+    shown = count(stage.count, locale)
+    return shown if first else f"{shown} ({pct(stage.of_invited, locale)})"
+
+
+def points_range(bucket: ind.PointsBucket, locale: str | None = None) -> str:
+    """A bucket of the points distribution in words: "0 or less", "1 to 9", "250 or more"."""
+    if bucket.low is None:
+        # Translators: a range of points totals: {high} points or fewer (a negative total too).
+        text = i18n.gettext(locale, "{high} or less")
+    elif bucket.high is None:
+        # Translators: a range of points totals: {low} points or more.
+        text = i18n.gettext(locale, "{low} or more")
+    else:
+        # Translators: a range of points totals: from {low} to {high} points.
+        text = i18n.gettext(locale, "{low} to {high}")
+    return text.format(
+        low="" if bucket.low is None else count(bucket.low, locale),
+        high="" if bucket.high is None else count(bucket.high, locale),
+    )
 
 
 LATER = "arrive later"
@@ -295,7 +347,7 @@ def _tables(
     if data.funnel_by_cohort:
         header = [i18n.gettext(L, "Cohort"), *[stage_name(s.name, L) for s in f.stages]]
         rows = [
-            [group(name), *[f"{n(s.count)} ({pct(s.of_invited, L)})" for s in funnel.stages]]
+            [group(name), *[stage_count(s, i == 0, L) for i, s in enumerate(funnel.stages)]]
             for name, funnel in data.funnel_by_cohort.items()
         ]
         add(N_("Funnel per cohort"), header, rows)
@@ -351,8 +403,8 @@ def _tables(
                     named.survey(r.survey, L),
                     _round_day(r.round, L),
                     n(r.responses),
-                    num(r.mean_rating, 2, L),
-                    _nps(r.nps),
+                    num(r.mean_rating, locale=L),
+                    nps(r.nps, L),
                 ]
                 for r in data.survey_rounds
             ],
@@ -405,19 +457,22 @@ def _tables(
         N_("Satisfaction per week"),
         [week_of, *words(N_("Ratings")), mean_rating, *words(N_("NPS answers")), nps_word],
         [
-            [week(r.week), n(r.n), num(r.value, 2, L), n(nps.n), _nps(nps.value)]
-            for r, nps in zip(s.weekly_rating, s.weekly_nps, strict=True)
+            [week(r.week), n(r.n), num(r.value, locale=L), n(p.n), nps(p.value, L)]
+            for r, p in zip(s.weekly_rating, s.weekly_nps, strict=True)
         ],
     )
     add(
         N_("Help desk per week"),
-        [week_of, *words(N_("Answered tickets"), N_("Median first response (h)"))],
-        [[week(w.week), n(w.n), num(w.value, 2, L)] for w in data.help.weekly_first_response],
+        [week_of, *words(N_("Answered tickets"), N_("Median first response"))],
+        [
+            [week(w.week), n(w.n), duration(_hours(w.value), L)]
+            for w in data.help.weekly_first_response
+        ],
     )
     add(
         N_("Points distribution"),
         [i18n.pgettext(L, "column", "Points"), i18n.gettext(L, "Members")],
-        [[b.label, n(b.count)] for b in data.points.buckets],
+        [[points_range(b, L), n(b.count)] for b in data.points.buckets],
     )
     return tables
 
@@ -454,24 +509,11 @@ def _key_figures(data: ReportData, L: str | None) -> tuple[str, list[str], list[
 
     hidden = i18n.gettext(L, "hidden (too few responses)")
     rating = hidden
-    nps = hidden
+    score = hidden
     if not s.hidden:
         rating = i18n.ngettext(L, "{mean} ({n} rating)", "{mean} ({n} ratings)", s.ratings)
-        rating = rating.format(mean=num(s.mean_rating, 2, L), n=n(s.ratings))
-        nps = i18n.ngettext(
-            L,
-            "{nps} ({n} answer: {promoters} promoters, {passives} passives, "
-            "{detractors} detractors)",
-            "{nps} ({n} answers: {promoters} promoters, {passives} passives, "
-            "{detractors} detractors)",
-            s.nps_answers,
-        ).format(
-            nps=_nps(s.nps),
-            n=n(s.nps_answers),
-            promoters=n(s.promoters),
-            passives=n(s.passives),
-            detractors=n(s.detractors),
-        )
+        rating = rating.format(mean=num(s.mean_rating, locale=L), n=n(s.ratings))
+        score = nps_words(s, L)
     tickets = i18n.gettext(L, "{tickets} ({answered} answered, {solved} solved)").format(
         tickets=n(h.tickets), answered=n(h.answered), solved=n(h.solved)
     )
@@ -492,7 +534,7 @@ def _key_figures(data: ReportData, L: str | None) -> tuple[str, list[str], list[
         [i18n.gettext(L, "Quiz accuracy"), pct(q.accuracy, L)],
         [i18n.gettext(L, "Quiz mean score"), pct(q.mean_score, L)],
         [i18n.gettext(L, "Mean rating (1-5)"), rating],
-        [i18n.gettext(L, "NPS"), nps],
+        [i18n.gettext(L, "NPS"), score],
         [i18n.gettext(L, "Help tickets"), tickets],
         [i18n.gettext(L, "Median first response"), duration(h.median_first_response, L)],
         [i18n.gettext(L, "Median resolution"), duration(h.median_resolution, L)],
@@ -514,13 +556,43 @@ def _key_figures(data: ReportData, L: str | None) -> tuple[str, list[str], list[
     )
 
 
+def nps_words(s: Satisfaction, locale: str | None = None) -> str:
+    """The NPS and what it is made of, each count with its own plural: "+20 (5 answers: 2
+    promoters, 2 passives, 1 detractor)"; "— (0 answers)" when nobody answered."""
+    L = locale
+    answers = i18n.ngettext(L, "{n} answer", "{n} answers", s.nps_answers)
+    answers = answers.format(n=count(s.nps_answers, L))
+    if not s.nps_answers:
+        # Translators: an NPS and how many answered, "— (0 answers)".
+        return i18n.gettext(L, "{nps} ({answers})").format(nps=nps(s.nps, L), answers=answers)
+    # Translators: members who answered 9 or 10 to the NPS question.
+    promoters = i18n.ngettext(L, "{n} promoter", "{n} promoters", s.promoters)
+    # Translators: members who answered 7 or 8 to the NPS question.
+    passives = i18n.ngettext(L, "{n} passive", "{n} passives", s.passives)
+    # Translators: members who answered 0 to 6 to the NPS question.
+    detractors = i18n.ngettext(L, "{n} detractor", "{n} detractors", s.detractors)
+    # Translators: an NPS, how many answered, and of them promoters, passives and detractors
+    # (French: a space before the colon).
+    return i18n.gettext(L, "{nps} ({answers}: {promoters}, {passives}, {detractors})").format(
+        nps=nps(s.nps, L),
+        answers=answers,
+        promoters=promoters.format(n=count(s.promoters, L)),
+        passives=passives.format(n=count(s.passives, L)),
+        detractors=detractors.format(n=count(s.detractors, L)),
+    )
+
+
+def _hours(value: float | None) -> timedelta | None:
+    return None if value is None else timedelta(hours=value)
+
+
 def _kudos_cells(k: KudosStats | ind.KudosWeek, locale: str | None = None) -> list[str]:
     return [formats.number(locale, v) for v in (k.given, k.givers, k.received, k.receivers)]
 
 
 def _points_line(p: PointsDistribution, locale: str | None = None) -> str:
     """Mean, median, 90th percentile and most, in words a manager reads without a glossary."""
-    top = formats.number(locale, p.max) if p.max is not None else "–"
+    top = count(p.max, locale)
     # Translators: how points are spread over the members: {median} is the median (half the
     # members have at most that), {p90} the 90th percentile (9 members in 10 have at most that).
     return i18n.gettext(
@@ -528,9 +600,9 @@ def _points_line(p: PointsDistribution, locale: str | None = None) -> str:
         "average {mean} · half the members have at most {median} · 9 members in 10 have at "
         "most {p90} · most {max}",
     ).format(
-        mean=num(p.mean, 1, locale),
-        median=num(p.median, 1, locale),
-        p90=num(p.p90, 1, locale),
+        mean=num(p.mean, locale=locale),
+        median=num(p.median, locale=locale),
+        p90=num(p.p90, locale=locale),
         max=top,
     )
 
@@ -621,12 +693,14 @@ def csv_cell(value: object) -> object:
 @dataclass(frozen=True, slots=True)
 class CsvDialect:
     """How a CSV file is written: ``decimal`` in numbers, ``delimiter`` between cells,
-    ``encoding`` of the bytes, ``percent``: shares as percentages ("90%") instead of 0-1."""
+    ``encoding`` of the bytes; ``rounded``: figures rounded as the pages show them, shares as
+    whole percentages (``90``, the header says "(%)") instead of 0-1, durations in minutes
+    instead of hours."""
 
     decimal: str = "."
     delimiter: str = ","
     encoding: str = "utf-8"
-    percent: bool = False
+    rounded: bool = False
 
 
 RAW = CsvDialect()
@@ -636,9 +710,10 @@ RAW = CsvDialect()
 def csv_dialect(locale: str | None) -> CsvDialect:
     """What a spreadsheet in ``locale`` opens as columns and numbers without an import
     dialog: UTF-8 with a byte-order mark (else Excel reads the bytes in the system's code
-    page), shares as percentages, and where the language writes a decimal comma, that comma
-    in numbers and ``;`` between cells (Excel's list separator there). :data:`RAW` without
-    ``locale``."""
+    page), plain numbers rounded as the pages round them (no thousands separator, no sign
+    after them: the unit is in the column's name), and where the language writes a decimal
+    comma, that comma in numbers and ``;`` between cells (Excel's list separator there).
+    :data:`RAW` without ``locale``."""
     if locale is None:
         return RAW
     decimal = formats.decimal_symbol(locale)
@@ -646,7 +721,7 @@ def csv_dialect(locale: str | None) -> CsvDialect:
         decimal=decimal,
         delimiter=";" if decimal == "," else ",",
         encoding="utf-8-sig",
-        percent=True,
+        rounded=True,
     )
 
 
@@ -669,10 +744,19 @@ def _opt(value: float | None, digits: int = 4) -> str:
     return "" if value is None else f"{round(value, digits):g}"
 
 
+def _plain(value: float, digits: int) -> str:
+    """``value`` with at most ``digits`` decimals, a point, no thousands separator, rounded
+    as Babel rounds what the pages show (half to even, on the decimal value)."""
+    pattern = "0" + ("." + "#" * digits if digits > 0 else "")
+    shown = format_decimal(value, format=pattern, locale="en")
+    return "0" if shown == "-0" else shown  # a change of -0.04 rounds to no change
+
+
 def _rounds_table(
     rounds: Sequence[ind.SurveyRound],
     survey_name: Callable[[str], str] = str,
-    opt: Callable[[float | None], str] = _opt,
+    rating: Callable[[float | None], str] = _opt,
+    score: Callable[[float | None], str] = _opt,
 ) -> tuple[list[str], list[list[object]]]:
     """The rounds of recurring surveys, oldest first per survey, with the change of the mean
     rating and NPS since the survey's previous round (the trend); empty cells where a round
@@ -695,10 +779,10 @@ def _rounds_table(
                 survey_name(r.survey),
                 r.round,
                 r.responses,
-                opt(r.mean_rating),
-                opt(r.nps),
-                opt(_change(before.mean_rating if before else None, r.mean_rating)),
-                opt(_change(before.nps if before else None, r.nps)),
+                rating(r.mean_rating),
+                score(r.nps),
+                rating(_change(before.mean_rating if before else None, r.mean_rating)),
+                score(_change(before.nps if before else None, r.nps)),
             ]
         )
         previous[r.survey] = r
@@ -749,8 +833,8 @@ _COLUMN_WORDS = {
     "answered": N_("Answered tickets"),
     "median_first_response_hours": N_("Median first response (h)"),
     "bucket": N_("Points range"),
-    "low": N_("From (points)"),
-    "high": N_("To (points)"),
+    "low": N_("At least (points)"),
+    "high": N_("At most (points)"),
     "given": N_("Kudos given"),
     "givers": N_("Givers"),
     "received": N_("Kudos received"),
@@ -788,6 +872,22 @@ _SUMMARY_WORDS = {  # the first column of summary.csv: where its ids differ from
     "kudos_givers": N_("Kudos givers"),
     "kudos_received": N_("Kudos received"),
     "kudos_receivers": N_("Kudos receivers"),
+}
+
+
+# The columns and summary rows whose unit a reader's file names (a spreadsheet reads plain
+# numbers: "80", not "80 %"), where the ids name another (shares 0-1, hours).
+_UNIT_WORDS = {
+    "of_invited": N_("Of invited (%)"),
+    "of_previous": N_("Of previous stage (%)"),
+    "reach": N_("Reach (%)"),
+    "completion": N_("Completion (%)"),
+    "quiz_participation": N_("Quiz participation (%)"),
+    "quiz_accuracy": N_("Quiz accuracy (%)"),
+    "quiz_mean_score": N_("Quiz mean score (%)"),
+    "median_first_response_hours": N_("Median first response (min)"),
+    "help_median_first_response_hours": N_("Median first response (min)"),
+    "help_median_resolution_hours": N_("Median resolution (min)"),
 }
 
 
@@ -860,6 +960,8 @@ def write_csv(
             return i18n.pgettext(locale, "column", "All")
         if ident in _TIME_WORDS:
             return i18n.gettext(locale, _TIME_WORDS[ident]).format(zone=zone or "UTC")
+        if ident in _UNIT_WORDS:
+            return i18n.gettext(locale, _UNIT_WORDS[ident])
         return i18n.gettext(locale, table.get(ident) or _COLUMN_WORDS[ident])
 
     def put(name: str, header: Sequence[str], rows: Sequence[Sequence[object]]) -> None:
@@ -867,15 +969,31 @@ def write_csv(
         shown = [word(h) if h in _COLUMN_WORDS or h == "all" else group(h) for h in header]
         paths.append(_write(folder / f"{name}.csv", shown, rows, dialect))
 
-    def dec(value: float | None, digits: int = 4) -> str:
-        # a reader's spreadsheet reads numbers with its language's decimal symbol
-        return _opt(value, digits).replace(".", dialect.decimal)
+    def dec(value: float | None, digits: int = DECIMALS) -> str:
+        # a reader's file: rounded as the pages round it (at most one decimal for a mean or
+        # a median), with its language's decimal symbol, which its spreadsheet reads
+        if not dialect.rounded:
+            return _opt(value)
+        return "" if value is None else _plain(value, digits).replace(".", dialect.decimal)
+
+    def whole(value: float | None) -> str:
+        # an NPS and its change: whole numbers, as the pages show them
+        return dec(value, 0)
 
     def share(value: float | None) -> str:
-        # "90%" is a number formatted as a percentage to a spreadsheet; 0.9 reads as a fraction
-        if value is None or not dialect.percent:
+        # a whole percentage as the pages round it, the "%" in the column's name: a
+        # spreadsheet reads "80" in every language, "80 %" (French) only in some
+        if value is None or not dialect.rounded:
             return dec(value)
-        return dec(value * 100, 2) + "%"
+        return dec(value * 100, 0)
+
+    def hours(value: timedelta | None) -> str:
+        # a reader's file counts minutes, as the pages write a duration to the minute
+        if value is None:
+            return ""
+        if dialect.rounded:
+            return str(minutes(value))
+        return _opt(value.total_seconds() / 3600)
 
     def stage(name: str) -> str:
         return name if locale is None else stage_name(name, locale)
@@ -1001,19 +1119,19 @@ def write_csv(
         "satisfaction_weekly",
         ["week", "ratings", "mean_rating", "nps_answers", "nps"],
         [
-            [f"{r.week:%Y-%m-%d}", r.n, dec(r.value), n.n, dec(n.value)]
+            [f"{r.week:%Y-%m-%d}", r.n, dec(r.value), n.n, whole(n.value)]
             for r, n in zip(s.weekly_rating, s.weekly_nps, strict=True)
         ],
     )
     put(
         "survey_rounds",
-        *_rounds_table(data.survey_rounds, lambda key: named.survey(key, locale), dec),
+        *_rounds_table(data.survey_rounds, lambda key: named.survey(key, locale), dec, whole),
     )
     h = data.help
     put(
         "help_weekly",
         ["week", "answered", "median_first_response_hours"],
-        [[f"{w.week:%Y-%m-%d}", w.n, dec(w.value)] for w in h.weekly_first_response],
+        [[f"{w.week:%Y-%m-%d}", w.n, hours(_hours(w.value))] for w in h.weekly_first_response],
     )
     p = data.points
     put(
@@ -1021,7 +1139,7 @@ def write_csv(
         ["bucket", "low", "high", "members"],
         [
             [
-                b.label,
+                b.label if locale is None else points_range(b, locale),
                 b.low if b.low is not None else "",
                 "" if b.high is None else b.high,
                 b.count,
@@ -1051,10 +1169,6 @@ def write_csv(
         ],
     )
     q = data.quiz
-
-    def hours(value: timedelta | None) -> str:
-        return "" if value is None else dec(value.total_seconds() / 3600)
-
     summary: list[list[object]] = [
         ["scope", data.scope.label() if locale is None else data.scope.title(locale)],
         ["generated_at", moment(data.generated_at)],
@@ -1072,7 +1186,7 @@ def write_csv(
         ["ratings", s.ratings],
         ["mean_rating", dec(s.mean_rating)],
         ["nps_answers", s.nps_answers],
-        ["nps", dec(s.nps)],
+        ["nps", whole(s.nps)],
         ["survey_responses", s.responses],
         ["help_tickets", h.tickets],
         ["help_answered", h.answered],
@@ -1135,7 +1249,7 @@ def _funnel_chart(data: ReportData, locale: str | None) -> Figure:
         axes.text(
             bar.get_width(),
             bar.get_y() + bar.get_height() / 2,
-            f" {formats.number(locale, stage.count)} ({pct(stage.of_invited, locale)})",
+            " " + stage_count(stage, stage is stages[0], locale),
             va="center",
             fontsize=9,
         )
@@ -1238,7 +1352,8 @@ def _points_chart(data: ReportData, locale: str | None) -> Figure:
     if not data.points.members:
         _empty(axes, _no_data(locale))
         return figure
-    axes.bar([b.label for b in buckets], [b.count for b in buckets], color=_COLORS[4])
+    labels = [points_range(b, locale) for b in buckets]
+    axes.bar(labels, [b.count for b in buckets], color=_COLORS[4])
     axes.set_xlabel(i18n.pgettext(locale, "chart axis", "points"))
     axes.set_ylabel(i18n.pgettext(locale, "chart axis", "members"))
     axes.yaxis.set_major_locator(_integer_ticks())
@@ -1551,7 +1666,7 @@ def summary_text(data: ReportData, locale: str | None = None, titles: Titles | N
         # Translators: one round of a recurring survey: its name, responses and mean rating.
         each = i18n.gettext(L, "{round} {n} resp. {mean}/5")
         shown = " → ".join(
-            each.format(round=r.round, n=n(r.responses), mean=num(r.mean_rating, 2, L))
+            each.format(round=r.round, n=n(r.responses), mean=num(r.mean_rating, locale=L))
             for r in rounds[-4:]
         )
         text = i18n.gettext(L, "Pulse {survey}: {rounds}")
@@ -1565,9 +1680,9 @@ def summary_text(data: ReportData, locale: str | None = None, titles: Titles | N
         text = i18n.gettext(L, "Satisfaction: {mean}/5 ({ratings}), NPS {nps} ({answers})")
         lines.append(
             text.format(
-                mean=num(s.mean_rating, 2, L),
+                mean=num(s.mean_rating, locale=L),
                 ratings=ratings.format(n=n(s.ratings)),
-                nps=_nps(s.nps),
+                nps=nps(s.nps, L),
                 answers=answers.format(n=n(s.nps_answers)),
             )
         )
@@ -1596,8 +1711,8 @@ def summary_text(data: ReportData, locale: str | None = None, titles: Titles | N
         text.format(
             with_points=n(p.with_points),
             n=n(p.members),
-            median=num(p.median, 1, L),
-            max=n(p.max) if p.max is not None else "–",
+            median=num(p.median, locale=L),
+            max=count(p.max, L),
         )
     )
     k = data.kudos

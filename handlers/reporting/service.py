@@ -17,11 +17,16 @@ from rallybot.handlers.reporting.indicators import (
     week_start,
 )
 from rallybot.handlers.reporting.report import (
+    NOTHING,
     STEPS,
     ReportData,
     chart_pngs,
     chart_title,
     compute,
+    duration,
+    nps,
+    num,
+    pct,
     render_html,
     render_tables,
     stage_name,
@@ -33,6 +38,7 @@ from rallybot.handlers.reporting.report import (
 from rallybot.handlers.reporting.titles import Titles, titles_of
 
 __all__ = [
+    "NOTHING",
     "NO_GROUP",
     "STEPS",
     "HelpTimes",
@@ -43,8 +49,12 @@ __all__ = [
     "chart_title",
     "cohorts",
     "compute",
+    "duration",
     "help_times",
     "managers_left_out",
+    "nps",
+    "num",
+    "pct",
     "render_html",
     "render_tables",
     "stage_name",

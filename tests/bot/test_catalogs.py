@@ -199,9 +199,10 @@ def test_the_console_writes_counts_and_durations_for_the_locale() -> None:
         "{{ 5400 | duration }} | {{ 0.456 | pct }} | "
         "{{ ngettext('{n} message', '{n} messages', n, n=n) }}"
     )
-    assert page.render(locale="en", n=1234) == "1.5 h | 46% | 1,234 messages"
-    assert page.render(locale="de", n=1234) == "1,5 Std. | 46\u00a0% | 1.234 Nachrichten"
-    assert page.render(locale="fr", n=1) == "1,5 h | 46\u00a0% | 1 message"
+    # a duration to the minute, in words, as the HTML report writes it
+    assert page.render(locale="en", n=1234) == "1 h 30 min | 46% | 1,234 messages"
+    assert page.render(locale="de", n=1234) == "1 Std. 30 Min. | 46\u00a0% | 1.234 Nachrichten"
+    assert page.render(locale="fr", n=1) == "1 h 30 min | 46\u00a0% | 1 message"
 
 
 # A challenge's evidence has one name in each language: the word a member reads when they

@@ -76,7 +76,13 @@ async def test_the_csv_files_speak_the_readers_language(
     await upsert_member(console.db, "slack", "UMANAGER", console.clock.now(), locale="fr")
     archive = zipfile.ZipFile(io.BytesIO((await as_manager.get("/indicators/report.zip")).content))
     funnel = _french_csv(archive.read("funnel.csv"))
-    assert funnel[0] == ["Cohorte", "Étape", "Membres", "Des invités", "De l'étape précédente"]
+    assert funnel[0] == [
+        "Cohorte",
+        "Étape",
+        "Membres",
+        "Des invités (%)",
+        "De l'étape précédente (%)",
+    ]
     assert funnel[1][:2] == ["Tous", "invités"]
     summary = _french_csv(archive.read("summary.csv"))
     assert ["Community managers non comptés", "1"] in summary

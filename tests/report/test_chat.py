@@ -207,7 +207,7 @@ async def test_stats_command(db: Database, tmp_path: Path) -> None:
     assert summary.startswith("📊 Indicators — Oct 26, 2026 → Nov 22, 2026\n")
     assert "Funnel: invited 5 → joined 4 (80%) → profile complete 3 (60%)" in summary
     assert "Oct 26 0, Nov 2 2, Nov 9 3, Nov 16 2 (4 over the period)" in summary
-    assert "Satisfaction: 3/5 (5 ratings), NPS +0 (5 answers)" in summary
+    assert "Satisfaction: 3/5 (5 ratings), NPS 0 (5 answers)" in summary
     assert "first response median 1 h, resolution median 13 h 30 min" in summary
     assert (
         "Challenges: launch/post3: 2 participants, 1 completed (50%) · "
@@ -232,7 +232,7 @@ async def test_stats_command(db: Database, tmp_path: Path) -> None:
         "Aktive Mitglieder pro Woche: 26. Okt. 0, 2. Nov. 2, 9. Nov. 3, 16. Nov. 2 (4 im Zeitraum)",
         german[3],
     ]
-    assert "Zufriedenheit: 3/5 (5 Bewertungen), NPS +0 (5 Antworten)" in german
+    assert "Zufriedenheit: 3/5 (5 Bewertungen), NPS 0 (5 Antworten)" in german
     assert "Hilfe: 4 Anfragen, Median erste Antwort 1 Std., Median Lösung 13 Std. 30 Min." in german
     assert "Punkte: 3 von 5 Mitgliedern haben Punkte, Median 15, Max. 100" in german
 

@@ -206,7 +206,7 @@ async def check_page(page: Page) -> None:
                Array.from(r.cells).map(c => c.textContent))]))"""
     )
     assert tables["table-adoption-funnel"] == [
-        ["invited", "5", "100%", "–"],
+        ["invited", "5", "100%", "—"],
         ["joined", "4", "80%", "80%"],
         ["profile complete", "3", "60%", "75%"],
         ["first post", "2", "40%", "67%"],

@@ -120,7 +120,7 @@ def test_every_format_counts_who_sent_evidence_whatever_its_state(
         "Défi",
         "Participants",
         "Réussis",
-        "Réussite",
+        "Réussite (%)",
         "Équipes ayant réussi",
     ]
     assert words[0][5:] == ["Preuve approuvée", "Preuve en attente", "Preuve refusée"]

@@ -274,27 +274,35 @@ def test_csv_headers_are_in_the_readers_language_unless_ids_are_asked(
     result = runner.invoke(app, args)
     assert result.exit_code == 0, result.output
     funnel = _words_csv(out / "funnel.csv", ";")
-    assert funnel[0] == ["Cohorte", "Étape", "Membres", "Des invités", "De l'étape précédente"]
+    assert funnel[0] == [
+        "Cohorte",
+        "Étape",
+        "Membres",
+        "Des invités (%)",
+        "De l'étape précédente (%)",
+    ]
     assert funnel[1][:3] == ["Tous", "invités", "5"]  # counts stay whole numbers
     # what French Excel opens as columns and numbers: a byte-order mark, ";" between cells,
-    # decimal commas, shares as percentages
+    # decimal commas, shares as whole percentages (the "%" in the column's name)
     assert (out / "funnel.csv").read_bytes().startswith(codecs.BOM_UTF8 + "Cohorte;Étape".encode())
     assert [row[2:] for row in funnel[2:5]] == [
-        ["4", "80%", "80%"],
-        ["3", "60%", "75%"],
-        ["2", "40%", "66,67%"],
+        ["4", "80", "80"],
+        ["3", "60", "75"],
+        ["2", "40", "67"],
     ]
     summary = _words_csv(out / "summary.csv", ";")
     assert summary[0] == ["Indicateur", "Valeur"]
     assert ["Membres concernés", "5"] in summary
-    values = {row[1] for row in summary}
-    assert "13,5" in values and "75%" in values  # median resolution (h), quiz mean score
+    assert ["Résolution médiane (min)", "810"] in summary  # 13 h 30 min
+    assert ["Score moyen aux quiz (%)", "75"] in summary
+    satisfaction = _words_csv(out / "satisfaction_weekly.csv", ";")
+    assert satisfaction[1][2] == "3,3"  # a mean with one decimal and a decimal comma
     english = tmp_path / "en"
     args = ["report", *RANGE, "--format", "csv", "--out", str(english), "--locale", "en"]
     assert runner.invoke(app, args).exit_code == 0
     funnel = _words_csv(english / "funnel.csv", ",")
-    assert funnel[4][2:] == ["2", "40%", "66.67%"]
-    assert "13.5" in {row[1] for row in _words_csv(english / "summary.csv", ",")}
+    assert funnel[4][2:] == ["2", "40", "67"]
+    assert _words_csv(english / "satisfaction_weekly.csv", ",")[1][2] == "3.3"
     # the column of times names their zone (the community's: UTC here)
     assert _words_csv(out / "reach.csv", ";")[0][:3] == ["Envoyé (UTC)", "Campagne", "Étape"]
     ids = tmp_path / "ids"

@@ -191,7 +191,7 @@ async def test_a_pulse_over_three_rounds(db: Database, tmp_path: Path) -> None:
         ("2026-11-10", 3, None),
         ("2026-11-17", 6, 4.0),
     ]
-    assert "Pulse pulse/weekly: 2026-11-03 5 resp. 3/5 → 2026-11-10 3 resp. –/5" in (
+    assert "Pulse pulse/weekly: 2026-11-03 5 resp. 3/5 → 2026-11-10 3 resp. —/5" in (
         summary_text(data)
     )
     assert data.satisfaction.ratings == 10  # rounds 1 and 3
