@@ -163,9 +163,10 @@ async def test_replaced_copies_are_not_cancelled_and_the_last_message_was_sent(
     # The last message: the one sent, not the skipped one ahead.
     assert not teaser["due_next"] and teaser["due"][:10] == sent.date().isoformat()
     act = (await as_manager.get("/act")).text
-    assert "1 remplacé par un envoi immédiat" in act and "annulé" not in act
+    replaced = "1 prévu, non envoyé : remplacé par un envoi immédiat"
+    assert replaced in act and "annulé" not in act
     campaigns = (await as_manager.get("/campaigns")).text
-    assert "1 remplacé par un envoi immédiat" in campaigns and "1 annulé" not in campaigns
+    assert replaced in campaigns and "1 annulé" not in campaigns
 
 
 DRAFT = """\
