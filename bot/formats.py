@@ -9,6 +9,7 @@ English, as the catalogs do.
 from __future__ import annotations
 
 import functools
+import re
 from datetime import date, datetime
 
 from babel.core import Locale, UnknownLocaleError
@@ -43,8 +44,20 @@ def number(locale: str | None, value: float, digits: int = 0) -> str:
 
 
 def percent(locale: str | None, ratio: float) -> str:
-    """``ratio`` (0.42) as a whole percentage in the locale's way ("42 %" in French)."""
-    return format_percent(ratio, locale=babel_locale(locale))
+    """``ratio`` (0.42) as a whole percentage in the locale's way ("42 %" in French). A share
+    that is neither none nor all keeps one decimal below 1 % and above 99 %, where a whole
+    percentage could say it is ("0,3 %" for 4 of 1,500, not "0 %"; "99,9 %", not "100 %"),
+    and "< 0,1 %" below that."""
+    loc = babel_locale(locale)
+    if 0 < ratio < 0.01 or 0.99 < ratio < 1:
+        # The locale's own pattern ("#,##0 %", "#,##0%", "%#,##0"...) with one decimal.
+        pattern = re.sub(r"0(?![0#])", "0.0", str(loc.percent_formats[None].pattern), count=1)
+        if ratio < 0.0005:
+            return "< " + format_percent(0.001, format=pattern, locale=loc)
+        # Rounded down near all: 99.97 % is not all of them.
+        shown = min(ratio, 0.999)
+        return format_percent(shown, format=pattern, locale=loc, decimal_quantization=True)
+    return format_percent(ratio, locale=loc)
 
 
 def day(locale: str | None, value: date, skeleton: str = "yMMMd") -> str:

@@ -985,7 +985,9 @@ def write_csv(
         # spreadsheet reads "80" in every language, "80 %" (French) only in some
         if value is None or not dialect.rounded:
             return dec(value)
-        return dec(value * 100, 0)
+        # Below 1 % and above 99 %, where the pages keep a decimal (formats.percent), two:
+        # 4 of 1,500 is 0.27, not 0.
+        return dec(value * 100, 2 if 0 < value < 0.01 or 0.99 < value < 1 else 0)
 
     def hours(value: timedelta | None) -> str:
         # a reader's file counts minutes, as the pages write a duration to the minute

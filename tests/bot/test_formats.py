@@ -45,3 +45,22 @@ def test_french_writes_a_months_first_day_1er() -> None:
     assert formats.day("en", first) == "Dec 1, 2026"
     assert formats.day("de", first) == "1. Dez. 2026"
     assert formats.day("es", first) == "1 dic 2026"
+
+
+def test_a_share_that_is_neither_none_nor_all_never_reads_as_either() -> None:
+    """4 of 1,499 people is not "0 %", 1,498 of 1,499 not "100 %": below 1 % and above 99 %
+    a share keeps one decimal, and a share under 0.1 % says so."""
+    assert formats.percent("fr", 4 / 1499) == f"0,3{NBSP}%"
+    assert formats.percent("en", 4 / 1499) == "0.3%"
+    assert formats.percent("en", 1498 / 1499) == "99.9%"
+    assert formats.percent("en", 0.99996) == "99.9%"
+    assert formats.percent("de", 1 / 5000) == f"< 0,1{NBSP}%"
+    assert formats.percent("en", 0.005) == "0.5%"
+    # none, all, and every share between keep their whole number
+    assert [formats.percent("en", r) for r in (0, 0.01, 0.5, 0.99, 1)] == [
+        "0%",
+        "1%",
+        "50%",
+        "99%",
+        "100%",
+    ]

@@ -122,3 +122,20 @@ async def test_an_nps_without_answers_says_so_in_one_grammatical_number(db: Data
     # each count takes its own plural: 1 passive is "1 passif"
     page = render_html(data, {}, "fr")
     assert "0 (5 réponses : 2 promoteurs, 1 passif, 2 détracteurs)" in page
+
+
+async def test_a_few_of_many_is_never_written_0_percent(db: Database, tmp_path: Path) -> None:
+    """4 joined of 1,499 invited: "0,3 %" on the page, "0,27" in the CSV, never "0"."""
+    data = await _french_data(db)
+    stages = [
+        dataclasses.replace(s, count=4, of_invited=4 / 1499, of_previous=4 / 1499)
+        if s.name == "joined"
+        else s
+        for s in data.funnel.stages
+    ]
+    data = dataclasses.replace(data, funnel=dataclasses.replace(data.funnel, stages=stages))
+    page = render_html(data, {}, "fr")
+    assert f"<td>arrivés</td><td>4</td><td>0,3{SPACE}%</td>" in page
+    files = {p.name: _read(p) for p in write_csv(data, tmp_path, "fr", None, "Europe/Paris")}
+    [joined] = [row for row in files["funnel.csv"] if row[:3] == ["Tous", "arrivés", "4"]]
+    assert joined[3:] == ["0,27", "0,27"], joined
