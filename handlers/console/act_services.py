@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 import sqlalchemy as sa
 
 from rallybot.bot.messages import Message, plain
+from rallybot.bot.schedule_words import schedule_words
 from rallybot.bot.step_words import step_label, step_title, step_words_of
 from rallybot.bot.views import member_view
 from rallybot.campaigns.journey import journey_of
@@ -148,7 +149,8 @@ class StepRow:
     title: str = ""  # what the step is, in the reader's language ("Onboarding: ...")
     detail: str = ""  # which of a task's reminders it is, in the reader's language
     extract: str = ""  # the first words of its message, in the reader's language
-    schedule: str = ""  # its time as the file writes it ("at: join + 1d at 11:00")
+    schedule: str = ""  # its time in the reader's words ("2 jours après l'arrivée, à 10:00")
+    schedule_file: str = ""  # its time as the file writes it ("at: join + 2d at 10:00")
     due: datetime | None = None  # the next message (waiting or planned), else the last one
     due_next: bool = True  # whether ``due`` is to come (False: the last message's day)
     state: str = "none"  # a key of :data:`STEP_STATES`
@@ -185,7 +187,7 @@ def _target(step: Step) -> str:
     return ", ".join(step.audiences) if step.is_dm else f"#{step.spec.post}"
 
 
-def _schedule(step: Step) -> str:
+def _schedule_file(step: Step) -> str:
     spec = step.spec
     if spec.every is not None:
         return f"every: {spec.every}"
@@ -350,7 +352,8 @@ async def step_rows(
                     title=title,
                     detail=detail,
                     extract=extract,
-                    schedule=_schedule(step),
+                    schedule=schedule_words(campaign, step, locale),
+                    schedule_file=_schedule_file(step),
                     due=due,
                     due_next=due_next,
                     state=state,

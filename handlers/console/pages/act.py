@@ -75,7 +75,8 @@ class StepOut(BaseModel):
     title: str
     detail: str
     extract: str
-    schedule: str
+    schedule: str = Field(description="When it is sent, in the reader's words.")
+    schedule_file: str = Field(description="When it is sent, as the campaign file writes it.")
     due: datetime | None = Field(
         description="The next message (waiting or planned), else the last one (see due_next)."
     )
