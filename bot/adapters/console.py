@@ -57,6 +57,7 @@ from rallybot.bot.events import (
     ReactionRemoved,
     UserRef,
 )
+from rallybot.bot.i18n import N_
 from rallybot.bot.messages import Button, Message
 
 __all__ = ["COMMANDS", "ConsoleAdapter", "parse_duration", "render_message"]
@@ -65,36 +66,44 @@ PLATFORM = "console"
 BOT_USER = UserRef(PLATFORM, "rallybot", name="Rallybot", is_bot=True)
 DEFAULT_CHANNEL = "general"
 
+# Translators: the console platform's commands, as /help lists them. The command names
+# (/as, /join...) are typed as they are: translate only the words in capitals (NAME, TEXT...)
+# and the explanations.
 COMMANDS: tuple[tuple[str, str], ...] = (
-    ("/as NAME", "act as NAME from now on"),
-    ("/join NAME [#channel]", "NAME joins the workspace, or a channel"),
-    ("/react N :emoji:", "react to message N"),
-    ("/unreact N :emoji:", "take a reaction back"),
-    ("/click N", "press action button N"),
-    ("/advance 2d", "move the clock forward (w, d, h, m, s; e.g. 1d 2h)"),
-    ("/rallybot SUB [ARGS]", "run a bot command"),
-    ("/dm TEXT", "send a direct message to the bot"),
-    ("#channel TEXT", "post in a channel"),
-    ("TEXT", "post in the last channel used"),
-    ("/help", "show this list"),
-    ("/quit", "leave"),
+    (N_("/as NAME"), N_("act as NAME from now on")),
+    (N_("/join NAME [#channel]"), N_("NAME joins the workspace, or a channel")),
+    ("/react N :emoji:", N_("react to message N")),
+    ("/unreact N :emoji:", N_("take a reaction back")),
+    ("/click N", N_("press action button N")),
+    ("/advance 2d", N_("move the clock forward (w, d, h, m, s; e.g. 1d 2h)")),
+    (N_("/rallybot SUB [ARGS]"), N_("run a bot command")),
+    (N_("/dm TEXT"), N_("send a direct message to the bot")),
+    (N_("#channel TEXT"), N_("post in a channel")),
+    (N_("TEXT"), N_("post in the last channel used")),
+    ("/help", N_("show this list")),
+    ("/quit", N_("leave")),
 )
-"""The console commands and what they do, as ``/help`` prints them."""
+"""The console commands and what they do, as ``/help`` prints them (in English here: the
+catalogs give them in the console's language)."""
 
 _UNITS = {"w": 604_800, "d": 86_400, "h": 3_600, "m": 60, "min": 60, "s": 1}
 _DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)\s*(min|[wdhms])")
 _DURATION_FULL = re.compile(r"\s*(?:\d+(?:\.\d+)?\s*(?:min|[wdhms])\s*)+")
 
 
-def parse_duration(text: str) -> timedelta:
+def parse_duration(text: str, locale: str | None = None) -> timedelta:
     """Parse ``2d``, ``3h``, ``30m``, ``1w``, ``45s`` or combinations such as ``1d 2h``.
 
     Raises:
-        ValueError: when ``text`` is not such a duration.
+        ValueError: when ``text`` is not such a duration (said in ``locale``'s language).
     """
     cleaned = text.strip().lower()
     if not cleaned or not _DURATION_FULL.fullmatch(cleaned):
-        raise ValueError(f'"{text}" is not a duration (examples: 2d, 3h, 30m, 1w, 1d 2h)')
+        # Translators: the units stay as typed (d: days, h: hours, m: minutes, w: weeks).
+        problem = i18n.gettext(
+            locale, '"{text}" is not a duration (examples: 2d, 3h, 30m, 1w, 1d 2h)'
+        )
+        raise ValueError(problem.format(text=text))
     seconds = sum(float(n) * _UNITS[unit] for n, unit in _DURATION_PART.findall(cleaned))
     return timedelta(seconds=seconds)
 
@@ -123,8 +132,8 @@ def render_message(
         when: shown in local time in the header when given.
         number_from: the number of the first action button; the others follow.
         msg_number: the message's number, shown as ``(msg N)`` for ``/react``.
-        note: an extra word for the header, such as ``edited``.
-        locale: the language ``when`` is written in (English when None).
+        note: an extra word for the header, such as ``edited`` (in ``locale``'s language).
+        locale: the language of the header's words and of ``when`` (English when None).
 
     Returns:
         The renderable, and the action buttons in the order they were numbered.
@@ -138,13 +147,19 @@ def render_message(
     if note:
         header.append(f" · {note}", style="italic")
     if msg_number is not None:
-        header.append(f"  (msg {msg_number})", style="dim")
+        header.append(f"  {_msg(locale, msg_number)}", style="dim")
     lines: list[RenderableType] = [header]
     if message.title:
         lines.append(Text("  " + message.title, style="bold"))
     lines.extend(Text("  " + line) for line in message.text.splitlines() or [""])
     for image in message.images:
-        label = f"[image: {image.alt}]" if image.alt else "[image]"
+        if image.alt:
+            # Translators: an image of a message on the console platform; {alt}: its
+            # description.
+            label = i18n.gettext(locale, "[image: {alt}]").format(alt=image.alt)
+        else:
+            # Translators: an image without a description, on the console platform.
+            label = i18n.gettext(locale, "[image]")
         lines.append(Text.assemble("  ", (label, "magenta"), " ", (image.url, "underline")))
     for button in message.buttons:
         if button.url is not None:
@@ -319,7 +334,15 @@ class ConsoleAdapter:
             ref = ChannelRef(PLATFORM, channel, name=channel)
             where = f"#{channel}"
         parent = self._numbers.get(thread_id)
-        where += f" ↳ reply to msg {parent}" if parent is not None else " ↳ reply"
+        if parent is not None:
+            # Translators: the header of a reply in a thread on the console platform; {number}:
+            # the number of the message it answers (as "(msg {number})" shows it).
+            where += " " + i18n.gettext(self.locale(), "↳ reply to msg {number}").format(
+                number=parent
+            )
+        else:
+            # Translators: the header of a reply in a thread on the console platform.
+            where += " " + i18n.gettext(self.locale(), "↳ reply")
         return self._send(
             "reply", ref.id, ref, message, where=where, key=idempotency_key, thread_id=thread_id
         )
@@ -331,17 +354,18 @@ class ConsoleAdapter:
         for button_number in [k for k, (_, msg) in self._buttons.items() if msg == number]:
             del self._buttons[button_number]
         self._contents[sent.message_id] = message
-        where = _where(shown.channel)
-        self._print(message, where=where, number=number, note="edited")
+        where = self._where(shown.channel)
+        # Translators: the note in the header of a message the bot changed (console platform).
+        self._print(message, where=where, number=number, note=i18n.gettext(self.locale(), "edited"))
 
     async def pin(self, sent: SentMessage) -> None:
         """Show that a message the bot sent is pinned."""
         number = self._number_of(sent)
-        # Translators: the console platform's note that a post is pinned; "msg {number}" is
-        # how the console names a message (/react takes it): keep "msg".
+        # Translators: the console platform's note that a post is pinned; "msg {number}"
+        # names it as its header does ("(msg {number})").
         pinned = i18n.gettext(self.locale(), "📌 msg {number} pinned in {channel}")
         self.console.print(
-            Text(pinned.format(number=number, channel=_where(self._shown[number].channel)))
+            Text(pinned.format(number=number, channel=self._where(self._shown[number].channel)))
         )
 
     def _to(self, name: str) -> str:
@@ -350,11 +374,26 @@ class ConsoleAdapter:
         # member's console name, "✉ to alice").
         return i18n.gettext(self.locale(), "✉ to {name}").format(name=name)
 
+    def _where(self, channel: ChannelRef, *, inbound: bool = False) -> str:
+        """Where a message is, as a header says it: ``#general``, ``✉ to alice``, or (what
+        a member typed in a direct message) ``a direct message to Rallybot``."""
+        if channel.is_direct:
+            if inbound:
+                # Translators: where a member typed a line on the console platform ("alice
+                # in a direct message to Rallybot").
+                return i18n.gettext(self.locale(), "a direct message to Rallybot")
+            return self._to(channel.id.removeprefix("dm-"))
+        return f"#{channel.name or channel.id}"
+
     async def add_reaction(self, channel_id: str, message_id: str, emoji: str) -> None:
         """Show the bot's reaction on a message."""
         number = self._numbers.get(message_id)
-        target = f"msg {number}" if number is not None else message_id
-        self.console.print(Text(f"Rallybot reacted :{emoji.strip(':')}: to {target}"))
+        # Translators: the bot reacted to a message on the console platform; {emoji}: ":tada:",
+        # {number}: the message's number ("(msg {number})").
+        reacted = i18n.gettext(self.locale(), "Rallybot reacted {emoji} to msg {number}")
+        self.console.print(
+            Text(reacted.format(emoji=f":{emoji.strip(':')}:", number=number or message_id))
+        )
 
     async def fetch_profile(self, user_id: str) -> MemberProfile | None:
         """A profile made from the name: ``alice`` is displayed ``alice``, first name Alice."""
@@ -400,14 +439,21 @@ class ConsoleAdapter:
             channel = _channel_name(target)
             ref, where = ChannelRef(PLATFORM, channel, name=channel), f"#{channel}"
         else:
-            ref, where = _direct_channel(target), f"✉ to {target}"
+            ref, where = _direct_channel(target), self._to(target)
         if message is not None:
             self._send(
                 "dm" if not in_channel else "post", target, ref, message, where=where, key=None
             )
-        size = f"{max(1, round(len(content) / 1000))} kB"
+        size = formats.number(self.locale(), max(1, round(len(content) / 1000)))
         label = f" — {title}" if title and title != name else ""
-        self.console.print(Text(f"[file] {name} ({size}){label} saved to {path} ({where})"))
+        # Translators: a file the bot sent, saved on disk by the console platform; {size}: a
+        # number of kilobytes, {label}: " — " and its title (or nothing), {path}: where it is,
+        # {where}: to whom ("#general", "✉ to alice").
+        saved = i18n.gettext(
+            self.locale(), "[file] {name} ({size} kB){label} saved to {path} ({where})"
+        )
+        shown_file = saved.format(name=name, size=size, label=label, path=path, where=where)
+        self.console.print(Text(shown_file))
         return SentMessage(ref.id, f"console-file-{name}")
 
     # -- input --------------------------------------------------------------------------
@@ -426,7 +472,9 @@ class ConsoleAdapter:
         if text.startswith("#"):
             channel, _, rest = text[1:].partition(" ")
             if not channel:
-                self._error("write a channel name after #, like #general hello")
+                self._error(
+                    i18n.gettext(self.locale(), "write a channel name after #, like #general hello")
+                )
                 return True
             self.current_channel = _channel_name(channel)
             if rest.strip():
@@ -435,7 +483,9 @@ class ConsoleAdapter:
                     rest.strip(),
                 )
             else:
-                self.console.print(Text(f"now posting in #{self.current_channel}", style="dim"))
+                # Translators: where the lines typed next are posted (console platform).
+                posting = i18n.gettext(self.locale(), "now posting in #{channel}")
+                self.console.print(Text(posting.format(channel=self.current_channel), style="dim"))
             return True
         ref = ChannelRef(PLATFORM, self.current_channel, name=self.current_channel)
         await self._say(ref, text)
@@ -443,11 +493,16 @@ class ConsoleAdapter:
 
     def print_help(self) -> None:
         """Print the console commands."""
-        table = Table(title="Console commands", show_header=False, box=None, pad_edge=False)
+        # Translators: the title of the list /help prints on the console platform.
+        title = i18n.gettext(self.locale(), "Console commands")
+        table = Table(title=title, show_header=False, box=None, pad_edge=False)
         table.add_column(style="bold")
         table.add_column()
         for usage, meaning in COMMANDS:
-            table.add_row(Text(usage), Text(meaning))  # Text: no markup in [#channel]
+            # Text: no markup in [#channel]
+            table.add_row(
+                Text(i18n.gettext(self.locale(), usage)), Text(i18n.gettext(self.locale(), meaning))
+            )
         self.console.print(table)
 
     # -- internals: commands ------------------------------------------------------------
@@ -455,7 +510,9 @@ class ConsoleAdapter:
     async def _command(self, text: str) -> bool:
         words = text[1:].split()
         if not words:
-            self._error("a command name goes after /; type /help for the list")
+            self._error(
+                i18n.gettext(self.locale(), "a command name goes after /; type /help for the list")
+            )
             return True
         name, args = words[0].lower(), words[1:]
         if name == "help":
@@ -466,10 +523,14 @@ class ConsoleAdapter:
             return False
         elif name == "as":
             if len(args) != 1:
-                self._error("usage: /as NAME")
+                self._usage(N_("/as NAME"))
             else:
                 self.current_user = args[0].lstrip("@")
-                self.console.print(Text(f"you are now {self.current_user}", style="dim"))
+                # Translators: who is typing from now on (console platform, /as NAME).
+                now = i18n.gettext(self.locale(), "you are now {name}").format(
+                    name=self.current_user
+                )
+                self.console.print(Text(now, style="dim"))
         elif name == "join":
             await self._join(args)
         elif name in ("react", "unreact"):
@@ -480,7 +541,8 @@ class ConsoleAdapter:
             await self._advance(" ".join(args))
         elif name == "rallybot":
             if not args:
-                self._error("usage: /rallybot SUBCOMMAND [ARGS]  (try /rallybot help)")
+                # Translators: translate the words in capitals only; /rallybot help is typed.
+                self._usage(N_("/rallybot SUBCOMMAND [ARGS]  (try /rallybot help)"))
             else:
                 channel = ChannelRef(PLATFORM, self.current_channel, name=self.current_channel)
                 await self._emit(
@@ -490,16 +552,19 @@ class ConsoleAdapter:
                 )
         elif name == "dm":
             if not args:
-                self._error("usage: /dm TEXT")
+                self._usage(N_("/dm TEXT"))
             else:
                 await self._say(_direct_channel(self.current_user), " ".join(args))
         else:
-            self._error(f"unknown command /{name}; type /help for the list")
+            unknown = i18n.gettext(
+                self.locale(), "unknown command /{name}; type /help for the list"
+            )
+            self._error(unknown.format(name=name))
         return True
 
     async def _join(self, args: list[str]) -> None:
         if not 1 <= len(args) <= 2 or (len(args) == 2 and not args[1].startswith("#")):
-            self._error("usage: /join NAME [#channel]")
+            self._usage(N_("/join NAME [#channel]"))
             return
         who = args[0].lstrip("@")
         user = UserRef(PLATFORM, who, name=who)
@@ -510,21 +575,27 @@ class ConsoleAdapter:
             members = self._channel_members.setdefault(name, [])
             if who not in members:
                 members.append(who)
-            self.console.print(Text(f"{who} joined #{name}", style="dim"))
+            # Translators: a member joined a channel (console platform, /join NAME #channel).
+            joined = i18n.gettext(self.locale(), "{name} joined #{channel}").format(
+                name=who, channel=name
+            )
+            self.console.print(Text(joined, style="dim"))
         else:
-            self.console.print(Text(f"{who} joined the workspace", style="dim"))
+            # Translators: a member joined the community (console platform, /join NAME).
+            joined = i18n.gettext(self.locale(), "{name} joined the workspace").format(name=who)
+            self.console.print(Text(joined, style="dim"))
         await self._emit(MemberJoined(**self._base(user), channel=channel))
 
     async def _react(self, args: list[str], *, added: bool) -> None:
         verb = "react" if added else "unreact"
         if len(args) != 2:
-            self._error(f"usage: /{verb} N :emoji:")
+            self._usage(f"/{verb} N :emoji:")
             return
         shown = self._shown_message(args[0])
         emoji = args[1].strip(":")
         if shown is None or not emoji:
             if shown is not None:
-                self._error(f"usage: /{verb} N :emoji:")
+                self._usage(f"/{verb} N :emoji:")
             return
         event_type = ReactionAdded if added else ReactionRemoved
         await self._emit(
@@ -539,11 +610,16 @@ class ConsoleAdapter:
 
     async def _click(self, args: list[str]) -> None:
         if len(args) != 1 or not args[0].isdigit():
-            self._error("usage: /click N (N is a button number, like [1])")
+            # Translators: translate the explanation; "/click N" is typed as it is.
+            self._usage(N_("/click N (N is a button number, like [1])"))
             return
         entry = self._buttons.get(int(args[0]))
         if entry is None:
-            self._error(f"there is no button [{args[0]}] on screen")
+            self._error(
+                i18n.gettext(self.locale(), "there is no button [{number}] on screen").format(
+                    number=args[0]
+                )
+            )
             return
         button, number = entry
         shown = self._shown[number]
@@ -559,9 +635,11 @@ class ConsoleAdapter:
 
     async def _advance(self, text: str) -> None:
         try:
-            delta = parse_duration(text)
+            delta = parse_duration(text, self.locale())
         except ValueError as exc:
-            self._error(f"{exc}; usage: /advance 2d")
+            # Translators: {problem}: why the duration cannot be read; "/advance 2d" is typed.
+            usage = i18n.gettext(self.locale(), "{problem}; usage: /advance 2d")
+            self._error(usage.format(problem=exc))
             return
         if self._on_advance is None:
             self._error(i18n.gettext(self.locale(), "the clock cannot be moved in this session"))
@@ -579,12 +657,14 @@ class ConsoleAdapter:
         user = UserRef(PLATFORM, self.current_user, name=self.current_user)
         self._shown[number] = _Shown(channel, message_id, user)
         self._numbers[message_id] = number
-        self.console.print(
-            Text(
-                f"(msg {number}) {self.current_user} in {_where(channel, inbound=True)}",
-                style="dim",
-            )
+        # Translators: a line a member typed on the console platform: {number}: its number
+        # ("(msg {number})", what /react takes), {name}: who, {where}: "#general".
+        typed = i18n.gettext(self.locale(), "{number} {name} in {where}").format(
+            number=_msg(self.locale(), number),
+            name=self.current_user,
+            where=self._where(channel, inbound=True),
         )
+        self.console.print(Text(typed, style="dim"))
         await self._emit(
             MessagePosted(**self._base(), channel=channel, message_id=message_id, text=text)
         )
@@ -647,11 +727,25 @@ class ConsoleAdapter:
         number = text.removeprefix("#")
         shown = self._shown.get(int(number)) if number.isdigit() else None
         if shown is None:
-            self._error(f"there is no message {text} on screen (messages show (msg N))")
+            # Translators: /react N with a number no message on screen has; "(msg N)" as the
+            # headers write a message's number.
+            missing = i18n.gettext(
+                self.locale(), "there is no message {number} on screen (messages show (msg N))"
+            )
+            self._error(missing.format(number=text))
         return shown
 
     def _error(self, text: str) -> None:
         self.console.print(Text(f"✗ {text}", style="bold red"))
+
+    def _usage(self, usage: str) -> None:
+        """Say how a command is typed (``usage`` in English, from the catalogs)."""
+        # Translators: how a console command is typed; {usage}: "/as NAME".
+        self._error(
+            i18n.gettext(self.locale(), "usage: {usage}").format(
+                usage=i18n.gettext(self.locale(), usage)
+            )
+        )
 
     # -- internals: events --------------------------------------------------------------
 
@@ -668,12 +762,15 @@ class ConsoleAdapter:
 
     async def _emit(self, event: Event) -> None:
         if self._sink is None:
-            self._error("the bot is not listening (adapter not started)")
+            self._error(
+                i18n.gettext(self.locale(), "the bot is not listening (adapter not started)")
+            )
             return
         try:
             await self._sink(event)
         except Exception as exc:  # a failing handler must not end the session
-            self._error(f"the bot failed on that: {type(exc).__name__}: {exc}")
+            failed = i18n.gettext(self.locale(), "the bot failed on that: {problem}")
+            self._error(failed.format(problem=f"{type(exc).__name__}: {exc}"))
 
     async def _read_loop(self) -> None:
         stream = self._input if self._input is not None else sys.stdin
@@ -682,7 +779,8 @@ class ConsoleAdapter:
                 try:
                     line = await _readline(stream)
                 except (OSError, ValueError) as exc:  # closed or unreadable input
-                    self._error(f"cannot read input any more: {exc}")
+                    cannot = i18n.gettext(self.locale(), "cannot read input any more: {problem}")
+                    self._error(cannot.format(problem=exc))
                     break
                 if not line:  # end of input
                     break
@@ -734,8 +832,8 @@ def _direct_channel(user: str) -> ChannelRef:
     return ChannelRef(PLATFORM, f"dm-{user}", is_direct=True)
 
 
-def _where(channel: ChannelRef, *, inbound: bool = False) -> str:
-    if channel.is_direct:
-        name = channel.id.removeprefix("dm-")
-        return "a direct message to Rallybot" if inbound else f"✉ to {name}"
-    return f"#{channel.name or channel.id}"
+def _msg(locale: str | None, number: int) -> str:
+    """How the console names a message on screen, its number (what ``/react`` takes)."""
+    # Translators: the number of a message on the console platform, after its header (and
+    # what /react and /click name it by).
+    return i18n.gettext(locale, "(msg {number})").format(number=number)

@@ -175,7 +175,7 @@ async def test_dates_are_written_in_the_communitys_language() -> None:
     # a French community: the terminal says "mar. 15 sept.", not "Tue 15 Sep"
     session = Session(locale="fr")
     await session.adapter.post("#general", LAUNCH, idempotency_key="launch")
-    assert f"#general · The CEO · mar. 15 sept., {WHEN:%H:%M}  (msg 1)" in session.output
+    assert f"#general · The CEO · mar. 15 sept., {WHEN:%H:%M}  (message 1)" in session.output
     language = iter(["de", "es"])  # read at each message: a reload may change it
     session = Session(locale=lambda: next(language))
     await session.adapter.post("#general", Message("Hallo"), idempotency_key="a")
@@ -190,9 +190,55 @@ async def test_a_direct_message_and_a_pin_are_headed_in_the_communitys_language(
     sent = await session.adapter.post("#general", LAUNCH, idempotency_key="launch")
     await session.adapter.send_direct("amelie", Message("Bonjour"), idempotency_key="b")
     await session.adapter.pin(sent)
-    assert f"✉ à amelie · Rallybot · mar. 15 sept., {WHEN:%H:%M}  (msg 2)" in session.output
-    assert "📌 msg 1 épinglé dans #general" in session.output
+    assert f"✉ à amelie · Rallybot · mar. 15 sept., {WHEN:%H:%M}  (message 2)" in session.output
+    assert "📌 message 1 épinglé dans #general" in session.output
+    assert "[image : the poster]" in session.output
     assert "✉ to" not in session.output and "pinned" not in session.output
+    assert "msg" not in session.output
+
+
+async def test_a_french_session_reads_french_words_only() -> None:
+    # What a French community manager typed and read in `make demo`: every word of the console
+    # itself in French (the commands and emoji stay as typed).
+    script = (
+        "bonjour\n/as\n/as alice\n/dm\n/join\n/join bob #news\n/join carla\n/react 1\n"
+        "/react 9 :tada:\n/click x\n/click 9\n/rallybot\n/dance\n/\n#\n#random\n"
+        "/advance soon\n/help\n"
+    )
+    session = Session(script, locale="fr")
+    await session.run()
+    sent = await session.adapter.post("#general", Message("Salut"), idempotency_key="s")
+    await session.adapter.reply("general", sent.message_id, Message("Oui"))
+    await session.adapter.update(sent, Message("Salut !"))
+    await session.adapter.add_reaction("general", sent.message_id, "tada")
+    out = session.output
+    for french in (
+        "(message 1) you dans #general",
+        "✗ usage : /as NOM",
+        "vous êtes maintenant alice",
+        "✗ usage : /dm TEXTE",
+        "✗ usage : /join NOM [#canal]",
+        "bob a rejoint #news",
+        "carla a rejoint l'espace de travail",
+        "✗ usage : /react N :emoji:",
+        "✗ il n'y a pas de message 9 à l'écran",
+        "✗ usage : /click N (N est un numéro de bouton, comme [1])",
+        "✗ il n'y a pas de bouton [9] à l'écran",
+        "✗ usage : /rallybot SOUS-COMMANDE [ARGS]  (essayez /rallybot help)",
+        "✗ commande inconnue /dance ; tapez /help pour la liste",
+        "✗ un nom de commande suit le / ; tapez /help pour la liste",
+        "✗ écrivez un nom de canal après #",
+        "vous publiez désormais dans #random",
+        "« soon » n'est pas une durée",
+        "Commandes de la console",
+        "agir en tant que NOM désormais",
+        "#general ↳ réponse au message 2",
+        "modifié  (message 2)",
+        "Rallybot a réagi :tada: au message 2",
+    ):
+        assert french in out, (french, out)
+    for english in ("msg", "usage:", "you are now", "joined", "unknown command", "edited"):
+        assert english not in out, (english, out)
 
 
 async def test_find_sent_and_idempotent_repeats() -> None:
