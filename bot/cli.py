@@ -995,6 +995,7 @@ def run(
                 console=out,
                 http_port=(port or settings.http_port) if http else None,
                 server=HttpServer(settings.http_host, port) if port is not None else None,
+                words=words,
             )
         )
     except PlatformStartError as exc:
@@ -2458,6 +2459,7 @@ def console_serve(
     import uvicorn
 
     from rallybot.bot.clock import SystemClock
+    from rallybot.bot.http import bind, bind_problem
     from rallybot.bot.logs import configure_logging
     from rallybot.handlers.console.service import (
         PREFIX,
@@ -2476,6 +2478,20 @@ def console_serve(
     _check_schema(settings)
     configure_logging(settings.log_level, settings.log_format, [])
 
+    try:  # before the database: a console that cannot listen says why, and stops
+        sock = bind(bind_host, bind_port)
+    except OSError as exc:
+        # Translators: {problem}: why the port cannot be opened ("port 8080 on 127.0.0.1 is
+        # already taken by another program").
+        taken = i18n.gettext(
+            _words(settings),
+            "The console cannot start: {problem}. Choose a free port with --port or "
+            "RALLYBOT_CONSOLE_PORT.",
+        )
+        problem = file_words.render(bind_problem(bind_host, bind_port, exc), _words(settings))
+        err.print(taken.format(problem=problem), style="red", markup=False, soft_wrap=True)
+        raise typer.Exit(2) from None
+
     async def main() -> None:
         db = await _read_db(settings)
         try:
@@ -2492,9 +2508,10 @@ def console_serve(
             )
             serving = i18n.gettext(_words(settings), "Console on {url}/ (Ctrl-C stops it)")
             out.print(serving.format(url=shown_url), markup=False, soft_wrap=True)
-            await uvicorn.Server(config).serve()
+            await uvicorn.Server(config).serve(sockets=[sock])
         finally:
             await db.dispose()
+            sock.close()
 
     asyncio.run(main())
 

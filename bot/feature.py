@@ -39,6 +39,7 @@ from rallybot.bot.events import Event
 from rallybot.bot.messages import Message
 from rallybot.bot.outbox import Gate, Render
 from rallybot.campaigns.loader import LoadError
+from rallybot.campaigns.words import Text, render
 
 if TYPE_CHECKING:
     from starlette.routing import BaseRoute
@@ -50,6 +51,7 @@ __all__ = [
     "Feature",
     "FeatureOrderError",
     "FileKind",
+    "NotServed",
     "RetentionTick",
     "Subscription",
     "Tick",
@@ -156,8 +158,24 @@ class Feature:
     async def serve(self, ctx: BotContext, server: HttpServer | None) -> HttpServer | None:
         """Start what this feature serves beside the chat once the bot runs (the web
         console), on the bot's HTTP ``server`` (None when it has none) or on a server of its
-        own, which it returns: the runner stops that one first at shutdown."""
+        own, which it returns: the runner stops that one first at shutdown. Raises
+        :class:`NotServed` when it cannot serve it (its port is taken)."""
         return None
+
+
+class NotServed(Exception):
+    """What a feature serves beside the chat cannot be served (its port is taken): the runner
+    tells the operator why, in their language, and runs on without it, as it does without
+    its probes when their port is taken."""
+
+    def __init__(self, message: Text) -> None:
+        super().__init__(message)
+        self.message = message
+
+    def text(self, locale: str | None) -> str:
+        """Why, in ``locale``'s language (the bot's catalogs; a feature whose words have a
+        domain of their own says it from there)."""
+        return render(self.message, locale)
 
 
 def ordered(features: Iterable[Feature]) -> list[Feature]:

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
 import logging
 import socket
 from collections.abc import Awaitable, Callable, Generator, Sequence
@@ -35,6 +36,7 @@ from starlette.types import ASGIApp
 
 from rallybot.bot.health import check_database
 from rallybot.bot.metrics import CONTENT_TYPE, Metrics, refresh_from_database
+from rallybot.campaigns.words import N_, Text
 from rallybot.storage.database import Database
 
 __all__ = [
@@ -44,6 +46,8 @@ __all__ = [
     "HttpServer",
     "Readiness",
     "add_probes",
+    "bind",
+    "bind_problem",
 ]
 
 log = logging.getLogger("rallybot.http")
@@ -60,6 +64,42 @@ class _Server(uvicorn.Server):
     @contextlib.contextmanager
     def capture_signals(self) -> Generator[None, None, None]:
         yield
+
+
+def bind(host: str, port: int) -> socket.socket:
+    """A socket bound to ``host``:``port``, ready for uvicorn; OSError when it cannot be
+    (:func:`bind_problem` says why to a person)."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((host, port))
+    except OSError:
+        sock.close()
+        raise
+    sock.setblocking(False)
+    return sock
+
+
+def bind_problem(host: str, port: int, exc: OSError) -> Text:
+    """Why ``host``:``port`` could not be bound, kept translatable (the operator reads it in
+    their language; the logs in English)."""
+    if exc.errno == errno.EADDRINUSE:
+        return N_("port {port} on {host} is already taken by another program", port=port, host=host)
+    if exc.errno == errno.EACCES:
+        return N_(
+            "port {port} on {host} is not allowed for this user (ports below 1024 need privileges)",
+            port=port,
+            host=host,
+        )
+    if exc.errno == errno.EADDRNOTAVAIL:
+        return N_("{host} is not an address of this machine", host=host)
+    return N_(
+        "port {port} on {host} cannot be opened ({problem})",
+        port=port,
+        host=host,
+        problem=exc.strerror or str(exc),
+    )
 
 
 class HttpServer:
@@ -130,15 +170,7 @@ class HttpServer:
         """Bind the port and serve; raises OSError when the port cannot be bound."""
         if self._task is not None:
             return
-        family = socket.AF_INET6 if ":" in self.host else socket.AF_INET
-        sock = socket.socket(family, socket.SOCK_STREAM)
-        try:
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-            sock.bind((self.host, self.requested_port))
-        except OSError:
-            sock.close()
-            raise
-        sock.setblocking(False)
+        sock = bind(self.host, self.requested_port)
         self.port = int(sock.getsockname()[1])
         config = uvicorn.Config(
             self.app,

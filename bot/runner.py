@@ -21,10 +21,12 @@ from rallybot.bot.assembly import Rallybot
 from rallybot.bot.budget import STALE_BEATS
 from rallybot.bot.clock import Clock, SimulatedClock, SystemClock
 from rallybot.bot.config import Settings
-from rallybot.bot.http import HttpServer, Readiness, add_probes
+from rallybot.bot.feature import NotServed
+from rallybot.bot.http import HttpServer, Readiness, add_probes, bind_problem
 from rallybot.bot.logs import configure_logging, set_process_fields
 from rallybot.bot.metrics import METRICS
 from rallybot.bot.scheduler import build_scheduler, stop_scheduler
+from rallybot.campaigns import words as file_words
 from rallybot.campaigns.community import roster_date_format
 from rallybot.campaigns.roster import RosterLoadError, load_roster
 from rallybot.storage.database import (
@@ -47,6 +49,14 @@ with a lost connection): the longest time two processes could both act as one wo
 EXIT_WORKER_ID_TAKEN = 75
 """The exit status when another process took this one's worker id (EX_TEMPFAIL: a supervisor
 restarts it, and it gets a free id)."""
+
+
+def _tell(message: str, shown: str) -> None:
+    """Say a problem of the run to the operator: ``message`` in the logs, in English, and
+    ``shown`` (the same in the operator's language) on the terminal's standard error, so that
+    it is not lost among the logs."""
+    log.error("%s", message)
+    Console(stderr=True).print(f"✗ {shown}", style="bold red", markup=False, soft_wrap=True)
 
 
 def _leave_at_once() -> None:
@@ -157,13 +167,15 @@ async def run_bot(
     stop_after: float | None = None,
     http_port: int | None = None,
     server: HttpServer | None = None,
+    words: str | None = None,
 ) -> int:
     """Run until a signal (or ``stop_after`` real seconds); returns the exit code.
 
     ``http_port`` (Slack only) selects HTTP mode: ``/slack/events`` on the bot's HTTP server,
     which then listens on that port. The server (probes, metrics) runs in every mode but
     ``memory``, on ``RALLYBOT_HTTP_HOST``:``RALLYBOT_HTTP_PORT``; ``server`` passes a ready
-    one instead (tests: port 0).
+    one instead (tests: port 0). ``words``: the language the operator is told in of what
+    cannot be served (a port taken), besides the logs (default: the settings' locale).
     """
 
     configure_logging(settings.log_level, settings.log_format, _secrets(settings))
@@ -191,15 +203,24 @@ async def run_bot(
         try:  # before the migrations: /readyz answers 503 while they run
             await server.start()
         except OSError as exc:
-            where = f"{server.host}:{server.requested_port} ({exc.strerror or exc})"
+            problem = bind_problem(server.host, server.requested_port, exc)
             if http_port is not None:  # Slack's events cannot arrive: no point in starting
-                log.error("cannot serve HTTP on %s: choose a free port with --port", where)
+                _tell(
+                    file_words.N_(
+                        "Slack's events cannot arrive: {problem}. Choose a free port with --port.",
+                        problem=problem,
+                    ),
+                    words or settings.locale,
+                )
                 return 2
             # The bot still sends and answers; the orchestrator's probes will say it is unseen.
-            log.error(
-                "cannot serve HTTP on %s: no probes and no metrics; set RALLYBOT_HTTP_PORT "
-                "to a free port",
-                where,
+            _tell(
+                file_words.N_(
+                    "No probes and no metrics: {problem}. The bot runs without them; set "
+                    "RALLYBOT_HTTP_PORT (or --port) to a free port and restart it to serve them.",
+                    problem=problem,
+                ),
+                words or settings.locale,
             )
             server = None
     try:
@@ -310,7 +331,17 @@ async def run_bot(
         for route in bot.http_routes():  # the features' own endpoints
             server.add(route)
     # What features serve beside the chat (the web console): on the bot's server or their own.
-    own_servers = [own for f in bot.features if (own := await f.serve(bot, server)) is not None]
+    # One that cannot (its port taken) is said, and the bot runs on without it, as without
+    # its probes.
+    own_servers: list[HttpServer] = []
+    for feature in bot.features:
+        try:
+            own = await feature.serve(bot, server)
+        except NotServed as exc:
+            _tell(exc.message, exc.text(words or settings.locale))
+            continue
+        if own is not None:
+            own_servers.append(own)
     readiness.started = True
 
     loop = asyncio.get_running_loop()

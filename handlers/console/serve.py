@@ -21,8 +21,10 @@ from rallybot.bot.clock import Clock, SimulatedClock, SystemClock
 from rallybot.bot.community import ANY, assume_found, community_of, overlay, roster_settings
 from rallybot.bot.config import Settings
 from rallybot.bot.context import BotContext
-from rallybot.bot.http import HttpServer
+from rallybot.bot.feature import NotServed
+from rallybot.bot.http import HttpServer, bind_problem
 from rallybot.bot.rota import NOT_FOUND
+from rallybot.campaigns import words as file_words
 from rallybot.campaigns.faq import is_faq_file
 from rallybot.campaigns.loader import CampaignLoadError, is_community_file, load_campaign
 from rallybot.campaigns.quiz import is_bank_file
@@ -35,6 +37,7 @@ from rallybot.handlers.console.sessions import create_sign_in
 from rallybot.storage.database import Database
 
 __all__ = [
+    "ConsoleOff",
     "LinkRefused",
     "attach_to_bot",
     "load_campaigns",
@@ -52,7 +55,9 @@ async def attach_to_bot(
     settings: Settings, server: HttpServer | None, bot: BotContext, clock: Clock
 ) -> HttpServer | None:
     """Serve the console of the running ``bot``; returns the server it started for it (to
-    stop at shutdown), or None when it shares the bot's (or could not start)."""
+    stop at shutdown), or None when it shares the bot's. Raises :class:`NotServed` when it
+    cannot be served (its port is taken, or the bot's server it would share is not running):
+    the bot runs on without it and says so."""
     # A simulated clock plays the campaigns; sessions and links still last real minutes.
     wall = SystemClock() if isinstance(clock, SimulatedClock) else None
     state = ConsoleState(settings, bot.db, clock, bot=bot, wall=wall)
@@ -64,11 +69,13 @@ async def attach_to_bot(
     )
     if not own:
         if server is None:
-            log.error(
-                "the console cannot be served: the bot's HTTP server is not running "
-                "(set RALLYBOT_CONSOLE_PORT to give the console a port of its own)"
+            raise ConsoleOff(
+                N_(
+                    "The web console is off: the bot's HTTP server, which it shares, is not "
+                    "running. The bot runs without the console; set RALLYBOT_CONSOLE_PORT to "
+                    "give it a port of its own."
+                )
             )
-            return None
         server.mount(PREFIX, app)  # unnamed: the pages find their routes by their own names
         log.info("console on %s%s%s", server.listening, PREFIX, _shown_at(settings))
         return None
@@ -79,13 +86,14 @@ async def attach_to_bot(
     try:
         await own_server.start()
     except OSError as exc:
-        log.error(
-            "cannot serve the console on %s:%s (%s): set RALLYBOT_CONSOLE_PORT to a free port",
-            own_server.host,
-            own_server.requested_port,
-            exc.strerror or exc,
-        )
-        return None
+        problem = bind_problem(own_server.host, own_server.requested_port, exc)
+        raise ConsoleOff(
+            N_(
+                "The web console is off: {problem}. The bot runs without the console; set "
+                "RALLYBOT_CONSOLE_PORT to a free port and restart it to serve the console.",
+                problem=problem,
+            )
+        ) from None
     log.info(
         "console listening on %s, serving %s%s",
         own_server.listening,
@@ -93,6 +101,19 @@ async def attach_to_bot(
         _shown_at(settings),
     )
     return own_server
+
+
+class ConsoleOff(NotServed):
+    """The console cannot be served inside the bot; its words are the console's (their own
+    domain), the reason it gives (a port taken) the bot's."""
+
+    def text(self, locale: str | None) -> str:
+        """Why, in ``locale``'s language."""
+        params = {
+            name: file_words.render(value, locale) if isinstance(value, str) else value
+            for name, value in self.message.params.items()
+        }
+        return console_words.gettext(locale, self.message.template).format(**params)
 
 
 def _shown_at(settings: Settings) -> str:

@@ -13,8 +13,10 @@ import pytest
 from typer.testing import CliRunner
 
 from rallybot.bot.cli import app as cli
+from rallybot.bot.feature import NotServed
 from rallybot.bot.http import HttpServer, Readiness, add_probes
 from rallybot.bot.metrics import Metrics
+from rallybot.bot.runner import run_bot
 from rallybot.handlers.console.kit import Role, role_of
 from rallybot.handlers.console.serve import LinkRefused, attach_to_bot, make_link, roster_state
 from rallybot.storage.migrate import upgrade
@@ -236,3 +238,91 @@ async def test_a_helper_gets_a_link_to_the_help_desk(
     home = await client.get("/", follow_redirects=True)
     assert home.status_code == 200 and str(home.url).endswith("/helpdesk"), home.url
     assert (await client.get("/campaigns")).status_code == 403
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+async def test_a_taken_console_port_stops_the_console_not_the_bot(
+    console: ConsoleEnv, caplog: pytest.LogCaptureFixture
+) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = int(taken.getsockname()[1])
+        settings = console_settings(console_port=port, console_url=None, locale="fr")
+        bot = SimpleNamespace(db=console.db, settings=settings, campaigns=load_examples())
+        with pytest.raises(NotServed) as refused:
+            await attach_to_bot(settings, None, bot, console.clock)  # type: ignore[arg-type]
+    said = refused.value.text("fr")
+    assert said.startswith(
+        f"La console web est arrêtée : le port {port} sur 127.0.0.1 est déjà pris par un "
+        "autre programme."
+    )
+    assert "RALLYBOT_CONSOLE_PORT" in said
+    # in the logs (English), the same words
+    assert f"port {port} on 127.0.0.1 is already taken" in str(refused.value)
+
+
+async def test_a_console_sharing_no_server_says_so(console: ConsoleEnv) -> None:
+    settings = console_settings(console_url=None, locale="de")
+    bot = SimpleNamespace(db=console.db, settings=settings, campaigns=load_examples())
+    with pytest.raises(NotServed) as refused:
+        await attach_to_bot(settings, None, bot, console.clock)  # type: ignore[arg-type]
+    said = refused.value.text("de")
+    assert said.startswith("Die Web-Konsole ist aus") and "RALLYBOT_CONSOLE_PORT" in said
+
+
+async def test_rallybot_run_says_in_french_that_the_console_port_is_taken(
+    db_url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "c.yaml").write_text(
+        "id: c\ntitle: C\ntimezone: Europe/Paris\nsteps:\n"
+        "  - id: hello\n    at: 2030-01-01 09:00\n    post: general\n    text: Bonjour\n",
+        encoding="utf-8",
+    )
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = int(taken.getsockname()[1])
+        settings = console_settings(
+            database_url=db_url, console_port=port, console_url=None, locale="fr"
+        )
+        server = HttpServer("127.0.0.1", 0)
+        code = await run_bot(
+            settings,
+            platform="console",
+            campaign_paths=[tmp_path / "c.yaml"],
+            watch=False,
+            interactive=False,
+            stop_after=1.0,
+            server=server,
+        )
+    assert code == 0  # the bot ran on, without its console, as without its probes
+    err = capsys.readouterr().err
+    assert f"La console web est arrêtée : le port {port} sur 127.0.0.1 est déjà pris" in err
+    assert "Le bot tourne sans la console" in err and "RALLYBOT_CONSOLE_PORT" in err
+
+
+def test_rallybot_console_refuses_a_taken_port(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    database = tmp_path / "rallybot.db"
+    upgrade(f"sqlite:///{database}")
+    monkeypatch.chdir(tmp_path)
+    env = {
+        "DATABASE_URL": f"sqlite:///{database}",
+        "RALLYBOT_ADMINS": "slack:U1",
+        "RALLYBOT_CAMPAIGNS_DIR": str(tmp_path),
+        "RALLYBOT_LOCALE": "fr",
+    }
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = int(taken.getsockname()[1])
+        result = CliRunner().invoke(
+            cli, ["console", "--host", "127.0.0.1", "--port", str(port)], env=env
+        )
+    assert result.exit_code == 2, result.output
+    assert (
+        f"La console ne peut pas démarrer : le port {port} sur 127.0.0.1 est déjà pris par un "
+        "autre programme. Choisissez un port libre avec --port ou RALLYBOT_CONSOLE_PORT."
+    ) in " ".join(result.output.split())
