@@ -109,6 +109,10 @@ for a dispatch pass past its grace (at least :data:`SIMULATED_SLACK_TICKS` dispa
 at ``--speed 3600`` one real second is a simulated hour, the whole default grace, less than a
 pass may take to come, so every message would otherwise be skipped."""
 SIMULATED_SLACK_TICKS = 3
+PACED_LEAD_SECONDS = 0.05
+"""On a simulated clock running at a speed, how many real seconds before a message's due time
+the dispatcher claims it, to send it when the clock gets there: at ``--speed 3600`` the claim's
+few milliseconds would make it a simulated minute late."""
 SIMULATED_LOOKAHEAD_TICKS = 2
 """On a simulated clock running at a speed, the planner looks ahead at least this many planning
 intervals (real seconds at that speed): a message is in the outbox before it is due, not
@@ -200,6 +204,10 @@ class Kernel:
         self._replan_from: datetime | None = None
         self._last_plan_at: datetime | None = None
         self._plan_requested = asyncio.Event()
+        # Set when a planning pass writes rows, or a feature's next event is known: a
+        # dispatch loop asleep until a later due time looks again (see dispatch_loop).
+        self._dispatch_wake = asyncio.Event()
+        self._feature_due: datetime | None = None
         self._reload_seen: datetime | None = None
         self._absences: dict[str, datetime] = {}  # campaign id -> its file missing since
         self._reloaded = False
@@ -535,6 +543,8 @@ class Kernel:
             await advance_planned_through(self.db, campaign.id, until)
         self._replan_from = None
         self._last_plan_at = now
+        if added:
+            self._dispatch_wake.set()
         return added
 
     def delivery_row(self, delivery: PlannedDelivery, now: datetime) -> dict[str, Any]:
@@ -547,9 +557,13 @@ class Kernel:
             message = feature.prepare(self, message, delivery.occurrence)
         return outbox_row(delivery, now, self.settings, message, slack=self.lateness_slack())
 
-    async def dispatch_tick(self, *, drain: bool = False) -> DispatchStats:
+    async def dispatch_tick(
+        self, *, drain: bool = False, sweep: bool = True, until: datetime | None = None
+    ) -> DispatchStats:
         """Send what is due, batch after batch while they come back full; with ``drain``,
-        until nothing due is left.
+        until nothing due is left. :meth:`dispatch_loop` runs the overdue sweep and the
+        features' ticks itself (``sweep=False``), and may name a due time just ahead to claim
+        the rows of beforehand and send on time (``until``, see :meth:`Dispatcher.run_once`).
 
         A full batch means more is due: the next one starts at once. Waiting for the next
         tick cost a fan-out half its speed: a batch that took a little longer than the
@@ -561,11 +575,11 @@ class Kernel:
         total = DispatchStats()
         swept_at: float | None = None
         while True:
-            if swept_at is None or time.monotonic() - swept_at >= interval:
+            if sweep and (swept_at is None or time.monotonic() - swept_at >= interval):
                 swept_at = time.monotonic()
                 total.skipped += await self._sweep_and_tick()
             size = self.dispatcher.claim_size()
-            stats = await self.dispatcher.run_once()
+            stats = await self.dispatcher.run_once(until=until)
             for name in (
                 "claimed",
                 "sent",
@@ -578,6 +592,100 @@ class Kernel:
                 setattr(total, name, getattr(total, name) + getattr(stats, name))
             if stats.claimed == 0 or (not drain and stats.claimed < size):
                 return total
+
+    def paced(self) -> bool:
+        """True on a simulated clock that runs by itself (a speed above 0): its time goes by
+        faster than the real time the scheduler counts in."""
+        return isinstance(self.clock, SimulatedClock) and self.clock.speed > 0
+
+    async def dispatch_loop(self) -> None:
+        """Send what is due, again and again, until the dispatcher stops: on a running
+        simulated clock, in place of the dispatch tick every real interval.
+
+        At ``--speed 3600`` a pass every real second is a pass every simulated hour, and a
+        message due at 09:00 would leave at up to 10:00. Between passes, this loop sleeps until
+        the next due time (a pending row, a feature's next event) converted to real time, at
+        most a dispatch interval, and wakes at once when a planning pass writes rows. At such
+        a speed every real millisecond is seconds of lateness: a pass claims the rows a little
+        ahead (:data:`PACED_LEAD_SECONDS`) and sends them when the clock reaches their time,
+        and the overdue sweep and the features' ticks run beside it (every dispatch interval,
+        and when a feature's event has come), never in the way of a send.
+        """
+        interval = self.settings.dispatch_interval_seconds
+        swept_at: float | None = None
+        sweeping: asyncio.Task[None] | None = None
+        target: datetime | None = None  # the due time the next pass sends, claimed ahead
+        try:
+            while not self.dispatcher.stopping:
+                self._dispatch_wake.clear()  # before the pass: rows written during it count
+                began = self.clock.now()
+                try:
+                    await self.dispatch_tick(sweep=False, until=target)
+                    feature_due = self._feature_due
+                    if (sweeping is None or sweeping.done()) and (
+                        swept_at is None
+                        or time.monotonic() - swept_at >= interval
+                        or (feature_due is not None and feature_due <= self.clock.now())
+                    ):
+                        swept_at = time.monotonic()
+                        sweeping = asyncio.create_task(self._paced_sweep(interval))
+                    wait, target = await self._real_wait(began, interval)
+                except Exception:  # as the scheduler does with a failing tick: try again later
+                    log.exception("the dispatch pass failed; trying again in %g s", interval)
+                    wait, target = interval, None
+                if target is not None:
+                    wait -= PACED_LEAD_SECONDS  # claim ahead, send on time
+                if wait > 0:
+                    try:
+                        await asyncio.wait_for(self._dispatch_wake.wait(), wait)
+                    except TimeoutError:
+                        pass
+                    else:  # new rows, maybe due now: a pass at once, holding nothing back
+                        target = None
+        finally:
+            if sweeping is not None:
+                with contextlib.suppress(Exception):
+                    await sweeping
+
+    async def _paced_sweep(self, interval: float) -> None:
+        """The overdue sweep and the features' ticks, then when a feature next has something
+        to do (within the coming ``interval`` real seconds): :meth:`dispatch_loop` wakes for
+        it."""
+        try:
+            await self._sweep_and_tick()
+            speed = self.clock.speed if isinstance(self.clock, SimulatedClock) else 0.0
+            now = self.clock.now()
+            horizon = now + timedelta(seconds=interval * speed)
+            events: list[datetime] = []
+            for feature in self.features:  # quiz windows, help reminders, digests...
+                when = await feature.next_event_time(self, horizon)
+                if when is not None and when > now:  # one already due was just ticked
+                    events.append(when)
+            self._feature_due = min(events, default=None)
+            if self._feature_due is not None:
+                self._dispatch_wake.set()  # the loop may be asleep past it
+        except Exception:
+            log.exception("the overdue sweep or a feature's tick failed; the outbox goes on")
+
+    async def _real_wait(self, began: datetime, cap: float) -> tuple[float, datetime | None]:
+        """Real seconds until the next thing due after ``began`` (the start of the pass just
+        made), at most ``cap``; and the due time of the next row when it comes first within
+        them. What was due before the pass and is still there is not this process's to send
+        now (another's claim, a paused campaign): waking for it again and again would spin."""
+        speed = self.clock.speed if isinstance(self.clock, SimulatedClock) else 0.0
+        if speed <= 0:
+            return cap, None
+        row_due = await outbox.next_due(self.db, after=began)
+        feature_due = self._feature_due if self._feature_due and self._feature_due > began else None
+        upcoming = [when for when in (row_due, feature_due) if when is not None]
+        if not upcoming:
+            return cap, None
+        first = min(upcoming)
+        # now, after the query: at this speed its few milliseconds are simulated seconds
+        ahead = (first - self.clock.now()).total_seconds() / speed
+        if ahead >= cap:
+            return cap, None
+        return max(ahead, 0.0), first if first == row_due else None
 
     async def _sweep_and_tick(self) -> int:
         """Skip what is past its grace window, then run the features' ticks; how many were

@@ -17,7 +17,7 @@ import uuid
 from collections import defaultdict
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from rallybot.bot.adapters.base import Adapter, AdapterError, SentMessage, TransientSendError
 from rallybot.bot.clock import Clock
@@ -169,10 +169,20 @@ class Dispatcher:
         """Finish the sends under way, start no new one."""
         self._stopping = True
 
-    async def run_once(self) -> DispatchStats:
-        """Claim one batch of due deliveries and send them."""
+    @property
+    def stopping(self) -> bool:
+        """True once :meth:`stop` was called."""
+        return self._stopping
+
+    async def run_once(self, *, until: datetime | None = None) -> DispatchStats:
+        """Claim one batch of due deliveries and send them.
+
+        With ``until``, a due time just ahead on a simulated clock running at a speed: claim
+        the rows due by then too, and send them once the clock reaches it. The claim is made
+        beforehand because at such a speed its few milliseconds are simulated minutes.
+        """
         async with self._busy:
-            return await self._run(None)
+            return await self._run(None, until)
 
     async def send_now(self, keys: Sequence[tuple[str, str, str, str]]) -> DispatchStats:
         """Send the due rows of ``keys`` (notices just queued) now, unless a batch is under
@@ -182,13 +192,17 @@ class Dispatcher:
         async with self._busy:
             return await self._run(keys)
 
-    async def _run(self, keys: Sequence[tuple[str, str, str, str]] | None) -> DispatchStats:
+    async def _run(
+        self, keys: Sequence[tuple[str, str, str, str]] | None, until: datetime | None = None
+    ) -> DispatchStats:
         stats = DispatchStats()
         if self._stopping:
             return stats
         now = self.clock.now()
         size = self.claim_size()
-        rows = await outbox.claim_due(self.db, now, self.worker_id, self.lease, size, keys=keys)
+        rows = await outbox.claim_due(
+            self.db, now, self.worker_id, self.lease, size, keys=keys, due_by=until
+        )
         stats.claimed = len(rows)
         if not rows:
             return stats
@@ -203,6 +217,8 @@ class Dispatcher:
         members = await get_members(
             self.db, [int(r.payload["member_id"]) for r in rows if "member_id" in r.payload]
         )
+        if until is not None and (ahead := (until - self.clock.now()).total_seconds()) > 0:
+            await self.clock.sleep(ahead)  # nothing leaves before it is due
         # Where the platform can neither drop a repeated send nor confirm an earlier one, a
         # crash could duplicate every message in flight: send one at a time so it is one.
         caps = self.adapter.capabilities

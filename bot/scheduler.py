@@ -49,14 +49,29 @@ def build_scheduler(app: Kernel) -> AsyncIOScheduler:
         name="plan due deliveries",
         **common,
     )
-    scheduler.add_job(
-        app.dispatch_tick,
-        "interval",
-        seconds=settings.dispatch_interval_seconds,
-        id=JOB_IDS[1],
-        name="send due deliveries",
-        **common,
-    )
+    if app.paced():
+        # A simulated clock running by itself: one job that runs until the dispatcher stops,
+        # waking at each due time (a tick every real second would be late by a simulated
+        # hour at --speed 3600). The ticks under way are waited for on stopping, as any tick.
+        scheduler.add_job(
+            app.dispatch_loop,
+            "date",
+            run_date=datetime.now(UTC),
+            id=JOB_IDS[1],
+            name="send due deliveries at their simulated time",
+            max_instances=1,
+            replace_existing=True,
+            misfire_grace_time=None,
+        )
+    else:
+        scheduler.add_job(
+            app.dispatch_tick,
+            "interval",
+            seconds=settings.dispatch_interval_seconds,
+            id=JOB_IDS[1],
+            name="send due deliveries",
+            **common,
+        )
     scheduler.add_job(
         app.reap_tick,
         "interval",

@@ -264,9 +264,11 @@ async def claim_due(
     limit: int,
     *,
     keys: Sequence[tuple[str, str, str, str]] | None = None,
+    due_by: datetime | None = None,
 ) -> list[Delivery]:
-    """Claim up to ``limit`` pending deliveries due by ``now`` for ``worker_id``; with
-    ``keys`` (campaign, step, recipient, occurrence), only among those rows."""
+    """Claim up to ``limit`` pending deliveries due by ``now`` (or by ``due_by``, a moment
+    just ahead) for ``worker_id``; with ``keys`` (campaign, step, recipient, occurrence),
+    only among those rows."""
     if keys is not None and not keys:
         return []
     async with db.session() as session:
@@ -274,7 +276,7 @@ async def claim_due(
             sa.select(D.id)
             .where(
                 D.status == DeliveryStatus.pending.value,
-                D.due_at <= now,
+                D.due_at <= max(now, due_by or now),
                 D.campaign_id.not_in(_paused_ids()),
             )
             .order_by(D.due_at, D.id)
@@ -788,16 +790,17 @@ async def delete_stale_pending(db: Database, campaign_id: str, step_hashes: dict
     return removed
 
 
-async def next_due(db: Database) -> datetime | None:
-    """The due time of the earliest pending delivery of an active campaign."""
+async def next_due(db: Database, *, after: datetime | None = None) -> datetime | None:
+    """The due time of the earliest pending delivery of an active campaign (due after
+    ``after``, when given)."""
+    query = sa.select(sa.func.min(D.due_at)).where(
+        D.status == DeliveryStatus.pending.value,
+        D.campaign_id.not_in(_paused_ids()),
+    )
+    if after is not None:
+        query = query.where(D.due_at > after)
     async with db.session() as session:
-        result = await session.execute(
-            sa.select(sa.func.min(D.due_at)).where(
-                D.status == DeliveryStatus.pending.value,
-                D.campaign_id.not_in(_paused_ids()),
-            )
-        )
-        value = result.scalar()
+        value = (await session.execute(query)).scalar()
     if value is None:
         return None
     assert isinstance(value, datetime)

@@ -10,9 +10,15 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from apscheduler.triggers.date import DateTrigger
+from apscheduler.triggers.interval import IntervalTrigger
 
+from rallybot.bot.adapters.memory import MemoryAdapter
+from rallybot.bot.assembly import Rallybot
+from rallybot.bot.clock import Clock, SimulatedClock, SystemClock
 from rallybot.bot.config import Settings
 from rallybot.bot.runner import run_bot, simulated_start
+from rallybot.bot.scheduler import JOB_IDS, build_scheduler
 from rallybot.storage.database import create_database
 from rallybot.storage.models import Delivery
 
@@ -104,3 +110,105 @@ def test_run_refuses_an_unreadable_start_in_words(tmp_path: Path) -> None:
     assert result.exit_code == 2
     assert "Impossible de lire --start « lundi 6h »" in result.output
     assert "Traceback" not in result.output
+
+
+ON_THE_MINUTE = """\
+id: punctual
+title: Punctual
+timezone: UTC
+milestones:
+  launch: 2026-09-28 07:30
+channels:
+  news: general
+steps:
+  - id: first
+    at: launch
+    post: news
+    text: "One."
+  - id: second
+    at: launch + 7m
+    post: news
+    text: "Two."
+  - id: third
+    at: launch + 14m
+    post: news
+    text: "Three."
+  - id: fourth
+    at: launch + 23m
+    post: news
+    text: "Four."
+"""
+
+
+async def _lateness(url: str) -> dict[str, float]:
+    db = create_database(url)
+    try:
+        async with db.session() as session:
+            rows = await session.execute(
+                sa.select(Delivery.step_id, Delivery.due_at, Delivery.sent_at)
+            )
+            return {
+                step: (sent - due).total_seconds() if sent is not None else float("inf")
+                for step, due, sent in rows
+            }
+    finally:
+        await db.dispose()
+
+
+def test_on_a_fast_clock_a_message_leaves_at_its_simulated_minute(
+    db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A dispatch pass every few real seconds would be one every simulated quarter of an
+    hour or more: the messages would leave minutes late, at whatever pass came next. The
+    dispatcher wakes at their due times instead, so each leaves within a simulated minute
+    (measured on the simulated clock, whatever the pass interval). At ``--speed 3600`` a
+    simulated minute is 17 real milliseconds, less than a busy machine may stall a process:
+    a tenth of that speed leaves a minute room for it."""
+    folder = tmp_path / "campaigns"
+    folder.mkdir()
+    (folder / "punctual.yaml").write_text(ON_THE_MINUTE, encoding="utf-8")
+    monkeypatch.setenv("DATABASE_URL", db_url)
+    monkeypatch.setenv("RALLYBOT_DISPATCH_INTERVAL", "3")  # a pass every 18 simulated minutes
+    code = asyncio.run(
+        run_bot(
+            Settings(),
+            platform="memory",
+            campaign_paths=[folder],
+            simulated=True,
+            start="2026-09-28 07:00Z",  # five real seconds to start up
+            speed=360,  # a simulated hour every ten real seconds
+            watch=False,
+            interactive=False,
+            stop_after=10.0,  # to 08:00 at least, simulated
+        )
+    )
+    assert code == 0
+    late = asyncio.run(_lateness(db_url))
+    assert set(late) == {"first", "second", "third", "fourth"}
+    assert all(0 <= seconds <= 60 for seconds in late.values()), late
+
+
+@pytest.mark.parametrize(
+    ("clock", "trigger"),
+    [
+        (SystemClock(), IntervalTrigger),  # the real clock: a pass every real second, as ever
+        (SimulatedClock(datetime(2026, 9, 28, tzinfo=UTC)), IntervalTrigger),  # /advance moves it
+        (SimulatedClock(datetime(2026, 9, 28, tzinfo=UTC), speed=3600), DateTrigger),
+    ],
+    ids=["system", "standing-still", "speed-3600"],
+)
+def test_only_a_running_simulated_clock_replaces_the_dispatch_tick_with_the_loop(
+    tmp_path: Path, clock: Clock, trigger: type
+) -> None:
+    """The loop that wakes at due times serves a simulated clock that runs by itself; the real
+    clock keeps its dispatch tick every RALLYBOT_DISPATCH_INTERVAL, no busier than before."""
+    url = f"sqlite:///{tmp_path / 'jobs.db'}"
+    settings = Settings(_env_file=None, database_url=url)
+    bot = Rallybot(
+        settings, create_database(url), MemoryAdapter(), clock, campaign_paths=[tmp_path]
+    )
+    job = build_scheduler(bot).get_job(JOB_IDS[1])
+    assert job is not None
+    assert isinstance(job.trigger, trigger)
+    if trigger is IntervalTrigger:
+        assert job.trigger.interval.total_seconds() == settings.dispatch_interval_seconds

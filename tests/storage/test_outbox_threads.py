@@ -75,3 +75,36 @@ async def test_an_interrupted_thread_reply_is_found_not_sent_again(db: Database)
     assert adapter.looked_in == ["q1"] and len(adapter.replies) == 1
     async with db.session() as session:
         assert (await session.execute(sa.select(D.status))).scalar_one() == "sent"
+
+
+async def test_a_row_claimed_ahead_on_a_fast_clock_leaves_once_it_is_due(db: Database) -> None:
+    """On a simulated clock running at a speed, the dispatch loop claims the rows due a moment
+    ahead (its claim takes simulated minutes at such a speed); the send waits for their time."""
+    due = NOW + timedelta(hours=1)  # a real second ahead, once the clock runs
+    row = {
+        "campaign_id": "c",
+        "step_id": "s",
+        "recipient": "channel:C1",
+        "occurrence": "once",
+        "due_at": due,
+        "grace_until": due + timedelta(hours=1),
+        "status": "pending",
+        "payload": {"message": Message(text="on time").to_dict(), "channel": "C1"},
+        "content_hash": "",
+        "attempts": 0,
+        "created_at": NOW,
+        "updated_at": NOW,
+    }
+    async with db.session() as session:
+        await outbox.insert_deliveries(session, [row])
+    clock = SimulatedClock(NOW, speed=3600)
+    sent_at: list[datetime] = []
+
+    async def stamp(key: str | None) -> None:
+        sent_at.append(clock.now())
+
+    dispatcher = Dispatcher(db, MemoryAdapter(after_send=stamp), clock, worker_id="w")
+    assert (await dispatcher.run_once()).claimed == 0  # not due yet
+    stats = await dispatcher.run_once(until=due)
+    assert (stats.claimed, stats.sent) == (1, 1)
+    assert sent_at[0] >= due
