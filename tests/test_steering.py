@@ -12,7 +12,7 @@ import sqlalchemy as sa
 
 from rallybot.bot.adapters.memory import MemoryAdapter
 from rallybot.bot.assembly import Rallybot
-from rallybot.bot.clock import SimulatedClock
+from rallybot.bot.clock import SimulatedClock, utcnow
 from rallybot.bot.config import Settings
 from rallybot.bot.events import ButtonClicked, ChannelRef, CommandInvoked, UserRef
 from rallybot.storage.audit_models import AuditEntry
@@ -129,6 +129,21 @@ async def test_preview_sends_me_the_message_in_a_language(db: Database, tmp_path
     async with db.read() as session:
         actions = (await session.execute(sa.select(AuditEntry.actor, AuditEntry.action))).all()
     assert [tuple(a) for a in actions] == [("memory:cm", "preview"), ("memory:cm", "preview")]
+
+
+async def test_the_audit_log_keeps_real_time_on_a_simulated_clock(
+    db: Database, tmp_path: Path
+) -> None:
+    """The console records its own entries in real time: a chat command's entry too, or the
+    log would mix the two clocks (the campaigns here play three days before their launch)."""
+    w = await make_world(db, tmp_path)
+    before = utcnow()
+    await w.command(CM, "preview", "invite")
+    async with db.read() as session:
+        [at] = (await session.execute(sa.select(AuditEntry.at))).scalars()
+    at = at if at.tzinfo is not None else at.replace(tzinfo=UTC)
+    assert before <= at <= utcnow()
+    assert abs(at - w.clock.now()) > timedelta(hours=1)
 
 
 async def test_send_now_reaches_the_audience_once(db: Database, tmp_path: Path) -> None:
