@@ -257,6 +257,8 @@ async def run_bot(
             "on_advance": on_advance,
             "on_quit": on_quit,
             "show_time": lambda: clock.now().astimezone(zone),
+            # the terminal says which times are simulated (the messages') and which real
+            "clock_speed": clock.speed if isinstance(clock, SimulatedClock) else None,
             # the community's language, as the bot's own words (the file may set it)
             "locale": lambda: (bot.settings if bot is not None else settings).locale,
         }

@@ -211,6 +211,9 @@ class ConsoleAdapter:
             made on the first file, if None.
         locale: the language of the dates printed (or a function that says it, read at each
             message: the community's, which a reload may change); English if None.
+        clock_speed: the speed of the simulated clock ``show_time`` reads (0: it moves only
+            with ``/advance``); None on the real clock. At start, a line says which times
+            are the simulated clock's (the messages') and which are real (the log lines').
     """
 
     platform = PLATFORM
@@ -229,8 +232,10 @@ class ConsoleAdapter:
         files_dir: Path | None = None,
         run_id: str | None = None,
         locale: str | Callable[[], str | None] | None = None,
+        clock_speed: float | None = None,
     ) -> None:
         self.files_dir = files_dir
+        self._clock_speed = clock_speed
         self._locale = locale
         # Event ids must differ from one run to the next: the bot records every event id it
         # handled, and on a database kept from an earlier run "console-1" would be dropped as
@@ -274,12 +279,36 @@ class ConsoleAdapter:
         reload of the community file may change it)."""
         return self._locale() if callable(self._locale) else self._locale
 
+    def clock_words(self) -> str:
+        """What time it is on the simulated clock, at what speed, and which times printed
+        are on it (the messages') and which are real (the log lines')."""
+        locale = self.locale()
+        when = _format_when(self._now(), locale)
+        if self._clock_speed:
+            # Translators: printed when a console run starts on a simulated clock; {speed}
+            # is how many simulated seconds go by each real second ("x3600").
+            line = i18n.gettext(
+                locale,
+                "Simulated clock: it is {when} (x{speed}). The messages show its time; "
+                "the log lines, real time.",
+            )
+        else:
+            line = i18n.gettext(
+                locale,
+                "Simulated clock: it is {when}, stopped (/advance moves it). The messages "
+                "show its time; the log lines, real time.",
+            )
+        speed = formats.number(locale, self._clock_speed or 0, 2)
+        return line.format(when=when, speed=speed)
+
     # -- the Adapter protocol -----------------------------------------------------------
 
     async def start(self, sink: EventSink) -> None:
         """Keep ``sink``; when interactive, start reading commands in the background."""
         self._sink = sink
         self._input_closed.clear()
+        if self._clock_speed is not None:
+            self.console.print(Text(self.clock_words(), style="dim"))
         if self.interactive and self._reader is None:
             self._reader = asyncio.get_running_loop().create_task(
                 self._read_loop(), name="console-input"

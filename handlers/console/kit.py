@@ -26,8 +26,11 @@ from typing import Any
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
+from jinja2 import pass_context
+from jinja2.runtime import Context
+from markupsafe import Markup
 
-from rallybot.bot.clock import Clock
+from rallybot.bot.clock import Clock, SimulatedClock
 from rallybot.bot.config import Settings
 from rallybot.bot.context import BotContext
 from rallybot.campaigns.schema import Campaign
@@ -113,6 +116,13 @@ class ConsoleState:
         """Now, for what protects the console (a session's expiry is real hours, not
         simulated ones); the campaigns' "now" is ``clock.now()``."""
         return (self.wall or self.clock).now()
+
+    def simulated(self) -> SimulatedClock | None:
+        """The simulated clock the bot plays its campaigns on, when it is not the real one
+        (the pages say so, and which of their times are real); None on the real clock."""
+        if self.wall is not None and isinstance(self.clock, SimulatedClock):
+            return self.clock
+        return None
 
     @property
     def settings(self) -> Settings:
@@ -242,9 +252,19 @@ def render(
         for page in _pages(request)
         if viewer is not None and viewer.role >= page.role
     ]
+    state = console_state(request)
+    simulated = state.simulated()
     values = {
         "viewer": viewer,
         "locale": locale,
+        # Every page says when its "now" is a simulated clock's (base.html's banner).
+        "sim_clock": None
+        if simulated is None
+        else {
+            "now": simulated.now(),
+            "zone": state.settings.timezone,
+            "speed": words.number(simulated.speed, locale) if simulated.speed else None,
+        },
         "lang": language(locale).replace("_", "-"),
         "nav": nav,
         "csrf_token": viewer.csrf_token if viewer else "",
@@ -252,6 +272,22 @@ def render(
         **(context or {}),
     }
     return templates.TemplateResponse(request, template, values, status_code=status_code)
+
+
+@pass_context
+def _real_time(context: Context, shown: str) -> str:
+    """The ``real_time`` filter: a time of the real clock (a file's last change, a commit),
+    labelled so while the pages' other times are a simulated clock's; as it is otherwise."""
+    request = context.get("request")
+    if request is None or console_state(request).simulated() is None:
+        return shown
+    # Translators: a time on the real clock, beside times on the simulated clock the bot
+    # plays its campaigns on ("Oct 5, 2026, 2:32 PM real time").
+    label = gettext(context.get("locale"), "{time} real time")
+    return Markup(label).format(time=shown)
+
+
+templates.env.filters["real_time"] = _real_time
 
 
 def _pages(request: Request) -> list[Page]:

@@ -565,3 +565,33 @@ async def test_event_ids_differ_from_one_run_to_the_next() -> None:
     assert len(ids) == 2
     assert len(set(ids)) == 2
     assert all(i.startswith("console-") for i in ids)
+
+
+@pytest.mark.parametrize(
+    ("speed", "locale", "expected"),
+    [
+        (3600, None, "Simulated clock: it is Tue, Sep 15, 07:30 (x3,600). The messages show"),
+        (0.0, None, "Simulated clock: it is Tue, Sep 15, 07:30, stopped (/advance moves it)"),
+        (3600, "fr", "Horloge simulée : il est mar. 15 sept., 07:30 (x3"),
+    ],
+)
+async def test_a_run_on_a_simulated_clock_says_which_times_are_real(
+    speed: float, locale: str | None, expected: str
+) -> None:
+    """The messages show the simulated clock's time, the log lines beside them real time: the
+    run says so as it starts, in the community's language."""
+    console, out = new_console()
+    adapter = ConsoleAdapter(
+        console=console, show_time=lambda: WHEN, clock_speed=speed, locale=locale
+    )
+    await adapter.start(_ignore)
+    await adapter.stop()
+    assert expected in " ".join(out.getvalue().split())
+
+
+async def test_a_run_on_the_real_clock_says_nothing_of_clocks() -> None:
+    console, out = new_console()
+    adapter = ConsoleAdapter(console=console, show_time=lambda: WHEN)
+    await adapter.start(_ignore)
+    await adapter.stop()
+    assert "clock" not in out.getvalue()

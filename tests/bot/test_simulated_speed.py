@@ -4,6 +4,7 @@ goes by every real second, and what is due is sent, not skipped."""
 from __future__ import annotations
 
 import asyncio
+import io
 import textwrap
 from datetime import UTC, datetime
 from pathlib import Path
@@ -12,6 +13,7 @@ import pytest
 import sqlalchemy as sa
 from apscheduler.triggers.date import DateTrigger
 from apscheduler.triggers.interval import IntervalTrigger
+from rich.console import Console
 
 from rallybot.bot.adapters.memory import MemoryAdapter
 from rallybot.bot.assembly import Rallybot
@@ -212,3 +214,31 @@ def test_only_a_running_simulated_clock_replaces_the_dispatch_tick_with_the_loop
     assert isinstance(job.trigger, trigger)
     if trigger is IntervalTrigger:
         assert job.trigger.interval.total_seconds() == settings.dispatch_interval_seconds
+
+
+def test_a_console_run_on_a_simulated_clock_says_which_times_are_simulated(
+    db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    folder = tmp_path / "campaigns"
+    folder.mkdir()
+    (folder / "speedy.yaml").write_text(textwrap.dedent(CAMPAIGN), encoding="utf-8")
+    monkeypatch.setenv("DATABASE_URL", db_url)
+    monkeypatch.setenv("RALLYBOT_LOCALE", "en")
+    out = io.StringIO()
+    code = asyncio.run(
+        run_bot(
+            Settings(),
+            platform="console",
+            campaign_paths=[folder],
+            simulated=True,
+            start="2026-09-28 07:00Z",
+            speed=3600,
+            watch=False,
+            interactive=False,
+            console=Console(file=out, width=200),
+            stop_after=0.5,
+        )
+    )
+    assert code == 0
+    assert "Simulated clock: it is Mon, Sep 28, " in out.getvalue()
+    assert "(x3,600). The messages show its time; the log lines, real time." in out.getvalue()
