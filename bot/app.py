@@ -668,15 +668,20 @@ class Kernel:
             log.exception("the overdue sweep or a feature's tick failed; the outbox goes on")
 
     async def _real_wait(self, began: datetime, cap: float) -> tuple[float, datetime | None]:
-        """Real seconds until the next thing due after ``began`` (the start of the pass just
-        made), at most ``cap``; and the due time of the next row when it comes first within
-        them. What was due before the pass and is still there is not this process's to send
-        now (another's claim, a paused campaign): waking for it again and again would spin."""
+        """Real seconds until the next thing due (a row due after ``began``, the start of the
+        pass just made; a feature's event to come), at most ``cap``; and the due time of the
+        next row when it comes first within them. A row due before the pass and still there is
+        not this process's to send now (another's claim, a paused campaign): waking for it
+        again and again would spin."""
         speed = self.clock.speed if isinstance(self.clock, SimulatedClock) else 0.0
         if speed <= 0:
             return cap, None
         row_due = await outbox.next_due(self.db, after=began)
-        feature_due = self._feature_due if self._feature_due and self._feature_due > began else None
+        # A feature event already come is the sweep's (started by the loop, it wakes the loop
+        # when done): waiting for it would spin meanwhile.
+        feature_due = self._feature_due
+        if feature_due is not None and feature_due <= self.clock.now():
+            feature_due = None
         upcoming = [when for when in (row_due, feature_due) if when is not None]
         if not upcoming:
             return cap, None

@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import io
 import textwrap
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -21,7 +21,8 @@ from rallybot.bot.clock import Clock, SimulatedClock, SystemClock
 from rallybot.bot.config import Settings
 from rallybot.bot.runner import run_bot, simulated_start
 from rallybot.bot.scheduler import JOB_IDS, build_scheduler
-from rallybot.storage.database import create_database
+from rallybot.storage import outbox
+from rallybot.storage.database import Database, create_database
 from rallybot.storage.models import Delivery
 
 CAMPAIGN = """\
@@ -242,3 +243,46 @@ def test_a_console_run_on_a_simulated_clock_says_which_times_are_simulated(
     assert code == 0
     assert "Simulated clock: it is Mon, Sep 28, " in out.getvalue()
     assert "(x3,600). The messages show its time; the log lines, real time." in out.getvalue()
+
+
+async def test_the_loop_waits_for_what_comes_not_for_a_row_it_could_not_send(
+    db: Database, tmp_path: Path
+) -> None:
+    """A row due before the pass and still pending is not this process's to send now (a
+    paused campaign, another replica's): the loop sleeps its interval rather than spin on it,
+    and wakes for the next row due, claimed ahead."""
+    start = datetime(2026, 9, 28, 8, 0, tzinfo=UTC)
+    bot = Rallybot(
+        Settings(_env_file=None, database_url="sqlite:///unused.db"),
+        db,
+        MemoryAdapter(),
+        SimulatedClock(start, speed=3600),
+        campaign_paths=[tmp_path],
+    )
+
+    def row(step: str, due: datetime) -> dict[str, object]:
+        return {
+            "campaign_id": "c",
+            "step_id": step,
+            "recipient": "channel:news",
+            "occurrence": "once",
+            "due_at": due,
+            "grace_until": due + timedelta(hours=1),
+            "status": "pending",
+            "payload": {"message": {"text": "x"}, "channel": "C1"},
+            "content_hash": "",
+            "attempts": 0,
+            "created_at": start,
+            "updated_at": start,
+        }
+
+    async with db.session() as session:
+        await outbox.insert_deliveries(session, [row("stale", start - timedelta(minutes=5))])
+    began = bot.clock.now()
+    assert await bot._real_wait(began, 1.0) == (1.0, None)
+    due = began + timedelta(minutes=30)  # half a real second ahead
+    async with db.session() as session:
+        await outbox.insert_deliveries(session, [row("next", due)])
+    wait, target = await bot._real_wait(began, 1.0)
+    assert target == due
+    assert 0 < wait <= 0.5
