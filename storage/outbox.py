@@ -132,7 +132,8 @@ class SendNow:
     queued: int
     """New messages written (0: this send was made already)."""
     replaced: int
-    """Of them, how many took the place of a planned message still waiting (now cancelled)."""
+    """How many planned messages they took the place of, now cancelled, not sent: those still
+    waiting in the outbox and those the planner would have written later."""
     already: list[str]
     """Recipients left alone: they have the step already, or it is being sent to them."""
     later: int = 0
@@ -197,8 +198,12 @@ async def send_now_rows(
             for row in planned
             if row["recipient"] in getting and row["occurrence"] != occurrence
         ]
-        await insert_deliveries(session, ahead)
-    return SendNow(queued, len(cancelled), sorted(have), later)
+        # Counted with the waiting ones cancelled: the pages count both as replaced, and the
+        # send now must say the same figure.
+        written = await insert_deliveries(session, ahead)
+    else:
+        written = 0
+    return SendNow(queued, len(cancelled) + written, sorted(have), later)
 
 
 async def _rows_of(

@@ -183,3 +183,26 @@ async def test_nothing_is_said_to_wait_for_quiet_hours_when_it_goes_at_once(
             headers=as_manager.csrf_header(),
         )
         assert done.json()["quiet"] == 0, step
+
+
+async def test_the_planned_messages_a_send_now_replaces_are_counted_alike_everywhere(
+    console: ConsoleEnv, as_manager: ConsoleClient, bot: Rallybot
+) -> None:
+    # Two of the pilot (one in Montreal's quiet hours), their step planned a week ahead and
+    # not in the outbox yet; sent now twice, as a manager did in a trial.
+    for who, zone in (("UP1", "Europe/London"), ("UP2", "America/Montreal")):
+        await upsert_member(console.db, "slack", who, NOW, cohort="pilot", timezone=zone)
+    form = {"csrf_token": as_manager.csrf, **STEP}  # to its audience, the pilot
+    first = (await as_manager.post("/act/send", data={**form, "key": "f" * 12})).text
+    # The planned message of each is replaced: the notice says so, in the pages' words.
+    assert "2 planned, not sent: replaced by this send now." in first
+    await bot.dispatcher.run_once()  # UP1 gets it; UP2 waits for the end of quiet hours
+    second = (await as_manager.post("/act/send", data={**form, "key": "g" * 12})).text
+    assert "1 person has it already: not sent again." in second
+    assert "1 planned, not sent: replaced by this send now." in second
+    # 2 people; 3 messages replaced in all (the second send now replaced the first one's
+    # message still waiting for UP2): the pages say the same figure, apart from the others.
+    act = (await as_manager.get("/act")).text
+    assert "1 sent, 1 waiting, 3 planned, not sent: replaced by a send now" in act, act
+    campaigns = (await as_manager.get("/campaigns")).text
+    assert "3 planned, not sent: replaced by a send now" in campaigns

@@ -430,8 +430,9 @@ def _sent_words(locale: str, done: ActDone) -> list[str]:
         said.append(
             ngettext(
                 locale,
-                "{count} planned message cancelled: this one replaces it.",
-                "{count} planned messages cancelled: this one replaces them.",
+                # The words of the Act and Campaigns pages' count of the same messages.
+                "{count} planned, not sent: replaced by this send now.",
+                "{count} planned, not sent: replaced by this send now.",
                 done.replaced,
             ).format(count=done.replaced)
         )
