@@ -46,7 +46,8 @@ from rallybot.handlers.console.timeline import (
 )
 from rallybot.handlers.console.words import N_, gettext, weekday_names
 from rallybot.handlers.steering.service import REPLACED_BY, SKIPPED_BY
-from rallybot.storage.models import DeliveryStatus
+from rallybot.storage.models import CampaignStatus, DeliveryStatus
+from rallybot.storage.repositories import list_states
 
 __all__ = ["EntryOut", "TimelineOut", "page"]
 
@@ -376,6 +377,13 @@ async def timeline_page(
         "days": {"from": start, "to": end},
         "problems": problems,
         "typed": {"from": start_text or "", "to": end_text or ""},
+        # A paused campaign sends nothing and its messages to come are left out: said above
+        # both views, or an empty list would read as a campaign with nothing left to send.
+        "paused": [
+            s.id
+            for s in await list_states(state.db)
+            if s.status == CampaignStatus.paused.value and campaign in (None, "", s.id)
+        ],
     }
     if view == "calendar":
         now = state.clock.now()

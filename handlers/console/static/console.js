@@ -48,17 +48,22 @@ document.addEventListener("keydown", function (event) {
   }
 });
 // A browser that cannot show a closed <details>'s content by style alone (no
-// ::details-content) would keep the Menu button on a wide screen too: there the menu is
-// kept open instead, its button hidden by the stylesheet (.menu.wide).
+// ::details-content) would keep the Menu button (and a filter form's Filters button,
+// templates/filters_fold.html) on a wide screen too: there they are kept open instead,
+// their button hidden by the stylesheet (.wide).
 (function () {
-  const menu = document.querySelector("details.menu");
-  if (!menu || (window.CSS && CSS.supports("selector(::details-content)"))) {
+  const folds = document.querySelectorAll("details.menu, details.fold");
+  if (!folds.length || (window.CSS && CSS.supports("selector(::details-content)"))) {
     return;
   }
   const wide = window.matchMedia("(width > 40rem)");
+  // A fold opened by the page (a field with a problem to read) stays open on a phone.
+  const opened = Array.from(folds, function (fold) { return fold.open; });
   function fit() {
-    menu.classList.toggle("wide", wide.matches);
-    menu.open = wide.matches;
+    folds.forEach(function (fold, i) {
+      fold.classList.toggle("wide", wide.matches);
+      fold.open = wide.matches || (fold.classList.contains("fold") && opened[i]);
+    });
   }
   fit();
   wide.addEventListener("change", fit);
