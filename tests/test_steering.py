@@ -149,7 +149,12 @@ async def test_the_audit_log_keeps_real_time_on_a_simulated_clock(
 async def test_send_now_reaches_the_audience_once(db: Database, tmp_path: Path) -> None:
     w = await make_world(db, tmp_path)
     answer = await w.command(CM, "send", "invite")
-    assert answer == "Envoi de « invite » maintenant à 2 membres."
+    # The invite is planned for them later: the send now takes its place, and says so.
+    assert answer.splitlines() == [
+        "Envoi de « invite » maintenant à 2 membres.",
+        "2 d'entre eux devaient encore le recevoir plus tard comme prévu : ce message remplace "
+        "celui-là.",
+    ]
     await w.bot.dispatch_tick(drain=True)
     assert w.dms_to("m1") == ["Bonjour M1, bienvenue dans le pilote"]
     assert w.dms_to("m2") == ["Hello M2, welcome to the pilot"]
@@ -190,10 +195,13 @@ async def test_send_now_takes_the_place_of_the_planned_message(
     db: Database, tmp_path: Path
 ) -> None:
     w = await make_world(db, tmp_path)
-    # Days before: the planner has not written the invite yet (it plans minutes ahead).
-    assert await w.command(CM, "send", "invite", "to", "@m1") == (
-        "Envoi de « invite » maintenant à 1 membre."
-    )
+    # Days before: the planner has not written the invite yet (it plans minutes ahead); the
+    # send now takes the place of the planned one all the same, and says so.
+    assert (await w.command(CM, "send", "invite", "to", "@m1")).splitlines() == [
+        "Envoi de « invite » maintenant à 1 membre.",
+        "1 d'entre eux devait encore le recevoir plus tard comme prévu : ce message remplace "
+        "celui-là.",
+    ]
     await w.bot.advance_to(LAUNCH + timedelta(days=1, minutes=27))  # due at 09:00 UTC
     await w.bot.plan_tick()
     assert sorted(r[2] for r in await _invite_rows(db)) == ["cancelled", "pending", "sent"]
@@ -226,6 +234,8 @@ async def test_send_now_does_not_send_again_to_who_has_it(db: Database, tmp_path
     assert answer.splitlines() == [
         "Envoi de « invite » maintenant à 1 membre.",
         "1 membre l'a déjà (ou est en train de le recevoir) : pas une seconde fois.",
+        "1 d'entre eux devait encore le recevoir plus tard comme prévu : ce message remplace "
+        "celui-là.",
     ]
     await w.bot.advance_to(LAUNCH + timedelta(days=3))
     assert w.dms_to("m1") == ["Bonjour M1, bienvenue dans le pilote"]
@@ -375,7 +385,10 @@ async def test_pending_offers_buttons_and_retry_sends_failed_deliveries_again(
 async def test_a_german_manager_steers_in_german(db: Database, tmp_path: Path) -> None:
     w = await make_world(db, tmp_path)
     await upsert_member(db, "memory", "cm", w.clock.now(), locale="de")
-    assert await w.command(CM, "send", "invite") == "„invite“ wird jetzt an 2 Mitglieder gesendet."
+    assert (await w.command(CM, "send", "invite")).splitlines() == [
+        "„invite“ wird jetzt an 2 Mitglieder gesendet.",
+        "2 davon sollten es später noch planmäßig bekommen: diese Nachricht ersetzt jene.",
+    ]
     assert await w.command(CM, "send", "invite", "to", "@m3") == (
         "„invite“ wird jetzt an 1 Mitglied gesendet."
     )
