@@ -63,6 +63,7 @@ from rallybot.storage.database import Database
 from rallybot.storage.models import CampaignStatus, Delivery, DeliveryStatus, Member
 from rallybot.storage.repositories import (
     ImportCounts,
+    RosterSource,
     advance_planned_through,
     channel_memberships,
     get_flag,
@@ -423,9 +424,10 @@ class Kernel:
         platform: str,
         *,
         progress: Callable[[int], None] | None = None,
+        source: RosterSource | None = None,
     ) -> ImportCounts:
         """Create or update members from roster entries (ids: the entry id, else its email),
-        all in one transaction."""
+        all in one transaction (with ``source``, the file they were read from, kept)."""
         counts = await import_members(
             self.db,
             platform,
@@ -433,6 +435,7 @@ class Kernel:
             self.clock.now(),
             progress=progress,
             secret_key=self.settings.secret_key,  # an erased person is not imported again
+            source=source,
         )
         await self._resolve_community()
         self.request_plan()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import re
@@ -1691,13 +1692,18 @@ def roster_import(
         read_roster,
         summarize_errors,
     )
-    from rallybot.storage.repositories import import_members
+    from rallybot.storage.repositories import RosterSource, import_members, roster_file_source
 
     settings = _settings()
     words = _words(settings)
     as_json = format is Output.json
     say = err if as_json else out  # with --format json, stdout holds the JSON alone
     result: dict[str, object] = {"file": str(file), "platform": platform, "dry_run": dry_run}
+    # Kept with the import (before reading: a file changed meanwhile is imported again at the
+    # next start that imports it). This command itself imports whenever asked.
+    source: RosterSource | None = None
+    with contextlib.suppress(OSError):  # read_roster says why the file cannot be read
+        source = roster_file_source(file)
     try:
         roster = read_roster(
             file,
@@ -1774,6 +1780,7 @@ def roster_import(
                     utcnow(),
                     progress=lambda n: bar.advance(task, n),
                     secret_key=settings.secret_key,
+                    source=source,
                 )
             removed = back = 0
             if remove_missing:

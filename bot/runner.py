@@ -36,6 +36,7 @@ from rallybot.storage.database import (
     wait_for_database,
 )
 from rallybot.storage.migrate import SchemaError, ensure_schema
+from rallybot.storage.repositories import last_roster_import, roster_file_source
 from rallybot.storage.worker_lock import WorkerIdInUse, WorkerLock, acquire_worker_id
 
 __all__ = ["run_bot", "simulated_start"]
@@ -105,6 +106,55 @@ def _secrets(settings: Settings) -> list[str]:
     return secrets
 
 
+async def _import_roster_at_start(
+    bot: Rallybot, path: Path, platform: str, *, default_timezone: str
+) -> bool:
+    """Import the roster file at ``path`` for ``platform`` at start, unless its bytes are those
+    of its last import: then the changes made since to its members (a roster uploaded in the
+    console, ``rallybot roster import``, a member's own choices) hold. A changed file's rows
+    win, as at its first import. False when the file cannot be read (the errors logged)."""
+    try:
+        source = roster_file_source(path)
+    except OSError:
+        source = None  # load_roster below says why, as for any unreadable roster
+    last = await last_roster_import(bot.db, platform, source.name) if source else None
+    if source is not None and last is not None and last.digest == source.digest:
+        log.info(
+            "%s: unchanged since its import of %s UTC, not imported again: the changes made "
+            "since to its members (in the console, by rallybot roster import) are kept",
+            path.name,
+            f"{last.imported_at.astimezone(UTC):%Y-%m-%d %H:%M}",
+        )
+        return True
+    try:
+        entries = load_roster(
+            path,
+            default_timezone=default_timezone,
+            date_format=roster_date_format(bot.campaign_paths),
+        )
+    except RosterLoadError as exc:
+        for error in exc.errors:
+            log.error("%s", error)
+        return False
+    if last is not None:
+        log.info(
+            "%s: changed since its import of %s UTC, imported again: its rows replace the "
+            "changes made since to the members it lists",
+            path.name,
+            f"{last.imported_at.astimezone(UTC):%Y-%m-%d %H:%M}",
+        )
+    counts = await bot.import_roster(entries, platform, source=source)
+    log.info("%s: members created: %d, updated: %d", path.name, counts.created, counts.updated)
+    if counts.erased:
+        log.info(
+            "%s: %d %s erased on request not imported again",
+            path.name,
+            counts.erased,
+            "person" if counts.erased == 1 else "people",
+        )
+    return True
+
+
 async def _import_campaign_rosters(bot: Rallybot) -> None:
     """On the console platform, the campaigns' own ``roster:`` files are its members (their ids
     are the console's user names), as ``plan`` and the demo read them. On Slack or Discord a
@@ -117,28 +167,7 @@ async def _import_campaign_rosters(bot: Rallybot) -> None:
         if path in seen:
             continue
         seen.add(path)
-        try:
-            entries = load_roster(
-                path,
-                default_timezone=campaign.spec.timezone,
-                date_format=roster_date_format(bot.campaign_paths),
-            )
-        except RosterLoadError as exc:
-            for error in exc.errors:
-                log.error("%s", error)
-            continue
-        except OSError as exc:
-            log.error("%s: %s", path, exc.strerror or exc)
-            continue
-        counts = await bot.import_roster(entries, "console")
-        log.info("%s: members created: %d, updated: %d", path.name, counts.created, counts.updated)
-        if counts.erased:
-            log.info(
-                "%s: %d %s erased on request not imported again",
-                path.name,
-                counts.erased,
-                "person" if counts.erased == 1 else "people",
-            )
+        await _import_roster_at_start(bot, path, "console", default_timezone=campaign.spec.timezone)
 
 
 def simulated_start(text: str | None, zone: str) -> datetime:
@@ -297,21 +326,14 @@ async def run_bot(
     for error in report.errors:
         log.error("%s", error)
     if roster is not None:
-        try:
-            entries = load_roster(
-                roster,
-                default_timezone=settings.timezone,
-                date_format=roster_date_format(bot.campaign_paths),
-            )
-        except RosterLoadError as exc:
-            for error in exc.errors:
-                log.error("%s", error)
+        if not await _import_roster_at_start(
+            bot, roster, platform, default_timezone=settings.timezone
+        ):
             await worker.release()
             await db.dispose()
             if server is not None:
                 await server.stop()
             return 1
-        await bot.import_roster(entries, platform)
     elif platform == "console":
         await _import_campaign_rosters(bot)
     if rosters_follow:

@@ -30,6 +30,7 @@ __all__ = [
     "PointDay",
     "PointEntry",
     "PointTotal",
+    "RosterImport",
     "Season",
     "TeamSource",
     "UTCDateTime",
@@ -291,6 +292,21 @@ class ControlFlag(SQLModel, table=True):
     name: str = Field(primary_key=True, max_length=64)
     value: str = Field(default="", max_length=200)
     updated_at: datetime = Field(default_factory=_now, sa_type=UTCDateTime)
+
+
+class RosterImport(SQLModel, table=True):
+    """The last import of each roster, per platform: where its rows came from, a digest of
+    the file's bytes and when. A start imports its roster file again only when the file
+    changed since (so the changes made in the console or by another import in between hold),
+    and the console's indicators are recomputed after any import."""
+
+    __tablename__ = "roster_import"
+
+    platform: str = Field(primary_key=True, max_length=16)
+    # the file's absolute path; ``upload`` for a roster uploaded in the console
+    source: str = Field(primary_key=True, max_length=1000)
+    digest: str = Field(max_length=64)  # SHA-256 of the file's bytes, hex
+    imported_at: datetime = Field(sa_type=UTCDateTime)
 
 
 ALL_TIME = "*"

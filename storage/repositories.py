@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import datetime
 from functools import partial
+from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
@@ -26,12 +28,14 @@ from rallybot.storage.models import (
     ControlFlag,
     InboundEvent,
     Member,
+    RosterImport,
     table_of,
 )
 from rallybot.storage.outbox import affected
 
 M = table_of(Member).c
 S = table_of(CampaignState).c
+RI = table_of(RosterImport).c
 CM = table_of(ChannelMember).c
 IE = table_of(InboundEvent).c
 _SQLITE = sqlite_dialect()
@@ -41,7 +45,9 @@ _RECEIVED_AT: Callable[[object], object] = IE.received_at.type.dialect_impl(_SQL
 """How SQLAlchemy stores ``received_at`` on SQLite (the same text, so comparisons hold)."""
 
 __all__ = [
+    "UPLOAD",
     "ImportCounts",
+    "RosterSource",
     "add_channel_member",
     "claim_event",
     "claim_events",
@@ -52,11 +58,15 @@ __all__ = [
     "get_or_create_member",
     "get_or_create_state",
     "import_members",
+    "last_roster_import",
     "list_members",
     "list_states",
     "load_dm_channels",
     "member_memo",
     "prefetch_members",
+    "roster_digest",
+    "roster_file_source",
+    "roster_imports_mark",
     "set_campaign_status",
     "set_dm_channel",
     "set_flag",
@@ -204,6 +214,48 @@ class ImportCounts:
     """Rows naming a person erased on request: skipped, neither created nor updated."""
 
 
+@dataclass(frozen=True, slots=True)
+class RosterSource:
+    """Where an imported roster's rows came from: ``name``, the file's absolute path (or
+    ``upload`` for a roster uploaded in the console), and ``digest``, :func:`roster_digest` of
+    its bytes. Kept in ``roster_import`` with the import."""
+
+    name: str
+    digest: str
+
+
+UPLOAD = "upload"
+"""The ``RosterSource.name`` of a roster uploaded in the console."""
+
+
+def roster_digest(raw: bytes) -> str:
+    """The digest of a roster file's bytes kept with its import (SHA-256, hex)."""
+    return hashlib.sha256(raw).hexdigest()
+
+
+def roster_file_source(path: Path) -> RosterSource:
+    """The :class:`RosterSource` of the roster file at ``path`` (read in chunks; raises
+    :class:`OSError` when it cannot be read)."""
+    with path.open("rb") as handle:
+        digest = hashlib.file_digest(handle, "sha256").hexdigest()
+    return RosterSource(str(path.resolve()), digest)
+
+
+async def last_roster_import(db: Database, platform: str, name: str) -> RosterImport | None:
+    """The last import of the roster ``name`` for ``platform``, if it was ever imported."""
+    async with db.read() as session:
+        return await session.get(RosterImport, (platform, name))
+
+
+async def roster_imports_mark(db: Database) -> frozenset[tuple[str, str, datetime]]:
+    """What tells one state of the imports from the next: each roster's platform, name and
+    time of its last import (any process's; compared, never ordered: processes' clocks may
+    differ, a simulated one among them)."""
+    async with db.read() as session:
+        rows = await session.execute(sa.select(RI.platform, RI.source, RI.imported_at))
+    return frozenset((row[0], row[1], row[2]) for row in rows)
+
+
 def _among(session: AsyncSession, ids: list[str]) -> sa.ColumnElement[bool]:
     """``platform_user_id IN ids``; on PostgreSQL as one array, which it hashes (a list of 1,000
     parameters is compared one by one with each row when the table is scanned)."""
@@ -221,9 +273,12 @@ async def import_members(
     chunk: int = 1000,
     progress: Callable[[int], None] | None = None,
     secret_key: object = None,
+    source: RosterSource | None = None,
 ) -> ImportCounts:
     """Create or update many members (``(platform user id, fields)`` pairs) in ONE
     transaction: if anything fails, nothing is imported. ``progress`` gets each chunk's size.
+    ``source``, the roster file they were read from, is kept in ``roster_import`` in the same
+    transaction.
 
     A row whose id or e-mail is that of a person erased on request (:mod:`storage.erased`,
     keyed from ``secret_key``, the ``RALLYBOT_SECRET_KEY`` setting) is skipped and counted in
@@ -288,6 +343,17 @@ async def import_members(
             session.expunge_all()  # keep memory flat on a 100,000-row roster
             if progress is not None:
                 progress(len(part))
+        if source is not None:
+            await session.execute(
+                insert_for(session, RosterImport)
+                .values(
+                    platform=platform, source=source.name, digest=source.digest, imported_at=now
+                )
+                .on_conflict_do_update(
+                    index_elements=["platform", "source"],
+                    set_={"digest": source.digest, "imported_at": now},
+                )
+            )
     return counts
 
 

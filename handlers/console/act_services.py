@@ -53,7 +53,13 @@ from rallybot.storage.models import (
 )
 from rallybot.storage.onboarding_models import JourneyState, JourneyTask
 from rallybot.storage.outbox import insert_deliveries
-from rallybot.storage.repositories import import_members, list_members
+from rallybot.storage.repositories import (
+    UPLOAD,
+    RosterSource,
+    import_members,
+    list_members,
+    roster_digest,
+)
 from rallybot.storage.search import escape_like, fold, folded_contains
 
 if TYPE_CHECKING:
@@ -789,7 +795,12 @@ async def import_roster(
     if dry_run:
         return outcome
     counts = await import_members(
-        ctx.db, platform, rows, ctx.clock.now(), secret_key=ctx.settings.secret_key
+        ctx.db,
+        platform,
+        rows,
+        ctx.clock.now(),
+        secret_key=ctx.settings.secret_key,
+        source=RosterSource(UPLOAD, roster_digest(raw)),
     )
     ctx.request_plan()
     outcome.imported = True

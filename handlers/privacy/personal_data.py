@@ -153,6 +153,7 @@ NOT_PERSONAL: dict[str, str] = {
     "survey": "survey definitions (one row per round)",
     "bot_secret": "the generated secret that keys survey buttons",
     "replica": "running bot processes and their heartbeats",
+    "roster_import": "each roster file's last import: its path, a digest of the whole file, when",
     "challenge_closed": "when a challenge was closed and how many won, no person",
     "audience": "a channel's membership at one moment: the channel and a size (members are in "
     "audience_member)",

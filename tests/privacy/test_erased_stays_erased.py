@@ -81,8 +81,11 @@ async def test_the_roster_imported_at_the_next_start_does_not_bring_them_back(
     await _erase(db, "amelie")
     assert await _invited(db) == invited  # the anonymous row keeps the figures
 
-    # The bot starts again (a new connection: nothing remembered in memory) and imports the
-    # campaign's roster file, which still names Amélie.
+    # The roster file changes (one more person) and the bot starts again (a new connection:
+    # nothing remembered in memory): it imports the file, which still names Amélie.
+    roster = campaigns / "pilote.csv"
+    with roster.open("a", encoding="utf-8") as file:
+        file.write("gael,gael@example.com,Gaël,Gaël,Ventes,pilote,,2026-09-15 09:30,fr,\n")
     again = create_database(db.url)
     try:
         restarted = _bot(again, campaigns)
@@ -92,10 +95,10 @@ async def test_the_roster_imported_at_the_next_start_does_not_bring_them_back(
     finally:
         await again.dispose()
     people = await _people(db)
-    assert "amelie" not in people and len(people) == 10
+    assert "amelie" not in people and len(people) == 11 and "gael" in people
     assert all(member.email != "amelie@example.com" for member in people.values())
-    assert await _invited(db) == invited  # not counted twice
-    assert "pilote.csv: members created: 0, updated: 0" in caplog.text
+    assert await _invited(db) == invited + 1  # Gaël; Amélie not counted twice
+    assert "pilote.csv: members created: 1, updated: 0" in caplog.text
     assert "pilote.csv: 1 person erased on request not imported again" in caplog.text
 
 
