@@ -4,7 +4,9 @@ Indicators are :func:`handlers.reporting.report.compute`, the code of ``rallybot
 large community it reads millions of rows for seconds, so the console keeps each scope's result
 for :data:`FRESH_FOR` and then serves it while one recomputation runs in the background:
 a page shows figures "as of" their computation time and never waits but for the very first
-one of a scope.
+one of a scope. A roster import (an upload on the Members page, ``rallybot roster import``, a
+start's) changes who is counted at once: figures computed before it are dropped, and the next
+page waits for new ones rather than show "invited 10" beside a Members page of 1,500.
 
 The help desk view reads the open tickets and counts an unanswered question as overdue once
 its reminder is due (the help desk's own clock, counted in on-duty time).
@@ -30,6 +32,7 @@ from rallybot.handlers.reporting.service import ReportData, compute
 from rallybot.storage.database import Database
 from rallybot.storage.helpdesk_models import HelpTicket, TicketState
 from rallybot.storage.models import Member, table_of
+from rallybot.storage.repositories import roster_imports_mark
 
 __all__ = [
     "FRESH_FOR",
@@ -66,6 +69,9 @@ class IndicatorCache:
         self.fresh_for = fresh_for
         self._compute = computer or compute
         self._data: dict[ind.Scope, ReportData] = {}
+        # The roster imports each scope's figures were computed after (storage.repositories):
+        # another mark now means a roster was imported since, by this process or another.
+        self._marks: dict[ind.Scope, object] = {}
         self._running: dict[ind.Scope, asyncio.Task[ReportData]] = {}
 
     def _start(self, scope: ind.Scope) -> asyncio.Task[ReportData]:
@@ -77,16 +83,33 @@ class IndicatorCache:
 
     async def _refresh(self, scope: ind.Scope) -> ReportData:
         try:
+            # Read before computing: an import committed meanwhile makes the figures stale.
+            mark = await roster_imports_mark(self.db)
             data = await self._compute(self.db, scope, self.clock())
             self._data[scope] = data
+            self._marks[scope] = mark
             return data
         finally:
-            self._running.pop(scope, None)
+            # A computation dropped by clear() leaves the one started since in place.
+            if self._running.get(scope) is asyncio.current_task():
+                del self._running[scope]
+
+    def clear(self) -> None:
+        """Drop every kept figure (a roster was imported): each scope's next page computes
+        its figures again, not waiting on a computation that started before."""
+        self._data.clear()
+        self._marks.clear()
+        self._running.clear()
 
     async def get(self, scope: ind.Scope) -> ReportData:
-        """The scope's figures: computed now the first time, later the kept ones (a stale
-        result is served while a fresh one is computed)."""
+        """The scope's figures: computed now the first time and after a roster import, later
+        the kept ones (a stale result is served while a fresh one is computed)."""
         data = self._data.get(scope)
+        if data is not None and self._marks.get(scope) != await roster_imports_mark(self.db):
+            # Who is counted changed: figures from before would contradict the Members page.
+            self._data.pop(scope, None)
+            self._running.pop(scope, None)
+            data = None
         if data is None:
             return await asyncio.shield(self._start(scope))
         if self.clock() - data.generated_at >= self.fresh_for:

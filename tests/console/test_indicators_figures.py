@@ -5,7 +5,12 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from rallybot.storage.repositories import upsert_member
+from rallybot.storage.repositories import (
+    RosterSource,
+    import_members,
+    roster_digest,
+    upsert_member,
+)
 from tests.console.conftest import ConsoleClient, ConsoleEnv
 
 
@@ -93,3 +98,47 @@ async def test_the_csv_files_speak_the_readers_language(
     assert [row[0] for row in summary if row[0].startswith("Calculé le")] == [
         f"Calculé le ({zone})"
     ]
+
+
+async def _invited(as_manager: ConsoleClient) -> int:
+    api = (await as_manager.get("/api/indicators")).json()
+    return int({s["stage"]: s["count"] for s in api["funnel"]}["invited"])
+
+
+async def test_a_roster_uploaded_on_the_members_page_is_counted_at_once(
+    console: ConsoleEnv, as_manager: ConsoleClient
+) -> None:
+    before = await _invited(as_manager)  # computed, kept for minutes
+    roster = b"id,email,name\n" + b"".join(
+        f"u{i},u{i}@example.com,User {i}\n".encode() for i in range(15)
+    )
+    page = await as_manager.post(
+        "/members/roster",
+        data={"csrf_token": as_manager.csrf, "platform": "console"},
+        files={"file": ("team.csv", roster, "text/csv")},
+    )
+    assert page.status_code == 200 and "15" in page.text
+    assert await _invited(as_manager) == before + 15
+    answer = await as_manager.post(
+        "/api/members/roster",
+        data={"platform": "console"},
+        files={"file": ("more.csv", b"id,email\nv1,v1@example.com\n", "text/csv")},
+        headers=as_manager.csrf_header(),
+    )
+    assert answer.json()["created"] == 1
+    assert await _invited(as_manager) == before + 16
+
+
+async def test_a_roster_imported_by_another_process_is_counted_at_once(
+    console: ConsoleEnv, as_manager: ConsoleClient
+) -> None:
+    before = await _invited(as_manager)
+    # ``rallybot roster import`` in its own process: this one's cache learns it from the
+    # database only.
+    rows = [(f"w{i}", {"email": f"w{i}@example.com"}) for i in range(4)]
+    source = RosterSource("/srv/rosters/team.csv", roster_digest(b"team"))
+    await import_members(console.db, "console", rows, console.clock.now(), source=source)
+    assert await _invited(as_manager) == before + 4
+    # an import that names no file (the demo) does not tell: the figures stay as kept
+    await import_members(console.db, "console", [("z1", {})], console.clock.now())
+    assert await _invited(as_manager) == before + 4

@@ -34,6 +34,7 @@ from rallybot.handlers.console.kit import (
     render,
     require,
 )
+from rallybot.handlers.console.sources import indicator_cache
 from rallybot.handlers.console.words import N_, gettext
 from rallybot.handlers.privacy.service import FORGOTTEN
 from rallybot.storage.repositories import get_member
@@ -219,6 +220,7 @@ async def _erase(state: ConsoleState, viewer: Viewer, member_id: int) -> ErasedO
 
 
 async def _roster(
+    request: Request,
     state: ConsoleState,
     viewer: Viewer,
     file: UploadFile,
@@ -247,6 +249,9 @@ async def _roster(
         locale=viewer.locale,
     )
     if outcome.imported:
+        # Who is counted changed: the Indicators page computes its figures again (another
+        # process's cache sees the import in the database, see handlers.console.figures).
+        indicator_cache(request, state).clear()
         await audit(
             state,
             viewer,
@@ -271,7 +276,9 @@ async def roster_page(
     if file is None or not file.filename:
         return await _page(request, viewer, state, problem=gettext(viewer.locale, "Choose a file."))
     try:
-        outcome = await _roster(state, viewer, file, platform, date_format, dry_run == "yes")
+        outcome = await _roster(
+            request, state, viewer, file, platform, date_format, dry_run == "yes"
+        )
     except HTTPException as exc:
         return await _page(request, viewer, state, problem=str(exc.detail))
     return await _page(request, viewer, state, roster=outcome)
@@ -303,6 +310,7 @@ async def erase_api(
 
 @api.post("/members/roster", response_model=RosterOut)
 async def roster_api(
+    request: Request,
     viewer: Annotated[Viewer, Depends(require(Role.MANAGER))],
     state: Annotated[ConsoleState, Depends(console_state)],
     file: UploadFile,
@@ -311,7 +319,8 @@ async def roster_api(
     dry_run: Annotated[bool, Form()] = False,
 ) -> RosterOut:
     """Import a roster all or nothing (``imported`` False: its ``problems``, row by row)."""
-    return _roster_out(await _roster(state, viewer, file, platform, date_format, dry_run, api=True))
+    outcome = await _roster(request, state, viewer, file, platform, date_format, dry_run, api=True)
+    return _roster_out(outcome)
 
 
 page = Page(name="members", title=N_("Members"), role=Role.MANAGER, router=router, api=api)
