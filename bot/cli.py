@@ -32,6 +32,7 @@ from rallybot.bot.config import (
     load_settings,
     parse_quiet_hours,
     path_problems,
+    raw_variables,
     setting_sources,
     shown_value,
 )
@@ -77,19 +78,34 @@ def help_texts(command: object, path: str = "rallybot") -> Iterator[tuple[str, o
 
 
 def _help_locale(args: Sequence[str]) -> str:
-    """The language of ``--help``: a ``--locale`` among the arguments, else
-    ``RALLYBOT_LOCALE``, else the settings' default. Help is printed while the arguments are
-    parsed, before the settings (and even ``--locale``'s callback) are read."""
+    """The language of the command line's words, decided before the arguments are parsed
+    (help is printed while they are, before the settings and even ``--locale``'s callback are
+    read): a ``--locale`` among the arguments, else ``RALLYBOT_LOCALE`` from the environment,
+    else from the ``--env-file`` among the arguments (or ``RALLYBOT_ENV_FILE``, else ``.env``),
+    as the settings read it, else the settings' default."""
     found: str | None = None
+    env_file: str | None = None
     for index, arg in enumerate(args):
-        if arg == "--locale" and index + 1 < len(args):
-            found = args[index + 1]
+        if arg in {"--locale", "--env-file"} and index + 1 < len(args):
+            if arg == "--locale":
+                found = args[index + 1]
+            else:
+                env_file = args[index + 1]
         elif arg.startswith("--locale="):
             found = arg.partition("=")[2]
+        elif arg.startswith("--env-file="):
+            env_file = arg.partition("=")[2]
     if found is not None and not _is_language(found):
         found = None  # refused by --locale's check, in the language of what follows
+    env_file = env_file or os.environ.get("RALLYBOT_ENV_FILE", "").strip() or None
+    return found or _settings_locale(Path(env_file) if env_file else None)
+
+
+def _settings_locale(env_file: Path | None) -> str:
+    """``RALLYBOT_LOCALE`` as the settings read it (the environment, else ``env_file`` or
+    ``.env``), unchecked, else the settings' default."""
     default = str(Settings.model_fields["locale"].default)
-    return found or os.environ.get("RALLYBOT_LOCALE", "").strip() or default
+    return raw_variables(env_file).get("RALLYBOT_LOCALE", "").strip() or default
 
 
 def _is_language(code: str) -> bool:
@@ -116,6 +132,8 @@ class _RootGroup(TyperGroup):
             setattr(holder, "help", i18n.gettext(locale, text))  # noqa: B010 (any holder)
         cli_typer.apply(self, locale)
         self._words = locale
+        global _run_words
+        _run_words = locale
         return super().main(args, *rest, **extra)
 
     def make_context(self, *args: Any, **kwargs: Any) -> Any:
@@ -194,15 +212,18 @@ class ClockKind(StrEnum):
 #: ``--env-file``: the settings file read instead of ``.env`` (set by the main callback).
 _env_file: Path | None = None
 _locale: str | None = None  # --locale: the language of the CLI's words, over RALLYBOT_LOCALE
+#: The run's language as decided before its arguments were parsed (see :func:`_help_locale`).
+_run_words: str | None = None
 
 
 def _early_words() -> str:
     """The language of the CLI's words when the settings are not read (or cannot be):
-    ``--locale``, else ``RALLYBOT_LOCALE``, else the settings' default. A ``RALLYBOT_LOCALE``
-    that is no language code gives English, the language of the message ids (as the catalogs
-    do for any unknown language): nothing tells which language its writer reads."""
-    default = str(Settings.model_fields["locale"].default)
-    return _locale or os.environ.get("RALLYBOT_LOCALE", "").strip() or default
+    ``--locale``, else ``RALLYBOT_LOCALE`` from the environment, ``--env-file`` or ``.env``,
+    else the settings' default; the same as the help's (:func:`_help_locale`). A
+    ``RALLYBOT_LOCALE`` that is no language code gives English, the language of the message
+    ids (as the catalogs do for any unknown language): nothing tells which language its
+    writer reads."""
+    return _locale or _run_words or _settings_locale(_env_file)
 
 
 def _version(value: bool) -> None:
@@ -426,7 +447,7 @@ def validate(
     settings: Settings | None = None
     quiet = parse_quiet_hours("21:00-08:00")
     try:
-        settings, _ = load_settings()
+        settings, _ = load_settings(_env_file)
     except InvalidSettings as exc:
         settings_problems = exc.problems
     # broken settings: their problems (and the rest) still in --locale's or RALLYBOT_LOCALE's
@@ -591,7 +612,7 @@ def validate(
         typer.echo(summary)
     for *_, text in sorted(warnings):
         typer.echo(text)
-    for note in [*notes, *legacy_notes(dict(os.environ), words)]:
+    for note in [*notes, *legacy_notes(raw_variables(_env_file), words)]:
         typer.echo(note)
 
     checked = len(listed) + len(rules_files) + len(missing) + len(rosters)

@@ -68,6 +68,7 @@ __all__ = [
     "load_settings",
     "parse_quiet_hours",
     "path_problems",
+    "raw_variables",
     "setting_sources",
     "shown_value",
     "unknown_variables",
@@ -610,6 +611,14 @@ def _read_dotenv(env_file: object) -> dict[str, str]:
 
 def _environment() -> dict[str, str]:
     return {name.upper(): value for name, value in os.environ.items() if value}
+
+
+def raw_variables(env_file: Path | None = None) -> dict[str, str]:
+    """The variables as the settings read them, unchecked: the environment over ``env_file``
+    (else ``.env`` in the working folder). For what is needed before the settings are read,
+    or when they cannot be (the command line's language, the old settings' notes)."""
+    files = env_file if env_file is not None else Settings.model_config.get("env_file")
+    return {**_read_dotenv(files), **_environment()}
 
 
 class _FileVariables(PydanticBaseSettingsSource):

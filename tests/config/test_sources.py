@@ -229,3 +229,27 @@ def test_config_check_shows_each_value_and_its_source(
     result = runner.invoke(app, ["--locale", "en", "config", "check"])
     assert result.exit_code == 2
     assert result.stderr.startswith('Invalid setting RALLYBOT_RULES="missing.yaml"')
+
+
+@pytest.mark.parametrize("how", ["--env-file", "RALLYBOT_ENV_FILE", ".env"])
+def test_every_command_reads_the_language_from_the_settings_file(how: str, tmp_path: Path) -> None:
+    # The default language is French: an English file must turn every command to English,
+    # help and usage errors included, which are told before the settings are read.
+    settings = "RALLYBOT_LOCALE=en\nRALLYBOT_ADMINS=slack:U1\n"
+    (tmp_path / (".env" if how == ".env" else "prod.env")).write_text(settings)
+    (tmp_path / "campaigns" / "examples" / "fr" / "empty.yaml").write_text("[]\n")
+    before = ["--env-file", "prod.env"] if how == "--env-file" else []
+    env = {"RALLYBOT_ENV_FILE": "prod.env"} if how == "RALLYBOT_ENV_FILE" else {}
+
+    def run(*args: str) -> str:
+        return runner.invoke(app, [*before, *args], env=env).output
+
+    assert "Usage: rallybot [OPTIONS] COMMAND" in run("--help")
+    assert "Show the timeline" in run("plan", "--help")
+    assert "No such command 'plann'" in run("plann")
+    assert "no such file" in run("plan", "missing.yaml")
+    checked = run("validate", "campaigns/examples/fr")
+    assert "file checked" in checked or "files checked" in checked, checked
+    # validate reads the same settings as the run: the old setting in the file is noted
+    assert "note: RALLYBOT_ADMINS still works" in checked
+    assert "Database" in run("health")
