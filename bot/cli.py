@@ -2032,6 +2032,7 @@ def health(
     """
     from rallybot.bot.budget import STALE_BEATS
     from rallybot.bot.clock import utcnow
+    from rallybot.bot.community import assume_found, community_of, overlay
     from rallybot.bot.health import gather_health
     from rallybot.bot.rota import staffing_warnings
 
@@ -2047,12 +2048,15 @@ def health(
             locale=words,
         )
     )
+    # Who the bot would tell is named in the settings and in the community file: both count.
+    community = community_of(settings)
+    staffed = settings if community is None else overlay(settings, assume_found(community))
     report.warnings.extend(
         staffing_warnings(
-            settings.admins,
-            settings.managers_channel,
-            settings.help_channel,
-            settings.rota,
+            staffed.admins,
+            staffed.managers_channel,
+            staffed.help_channel,
+            staffed.rota,
             locale=words,
         )
     )

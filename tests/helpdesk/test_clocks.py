@@ -132,6 +132,28 @@ def test_validate_and_health_warn_when_nobody_would_be_told(
     assert "settings: warning" not in result.output, result.output
 
 
+def test_health_counts_the_managers_the_community_file_names(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    for name in ("RALLYBOT_ADMINS", "RALLYBOT_HELPERS", "RALLYBOT_MANAGERS_CHANNEL"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("RALLYBOT_DATABASE_URL", f"sqlite:///{tmp_path / 'cli.db'}")
+    monkeypatch.setenv("RALLYBOT_CAMPAIGNS_DIR", str(tmp_path))
+    (tmp_path / "community.yaml").write_text(
+        "community: connect\nmanagers: [community@example.com]\n"
+    )
+    result = CliRunner().invoke(app, ["--locale", "en", "health"])
+    assert "no community manager is named" not in result.output, result.output
+    # The file's help channel counts too: it has no rota, and health says so.
+    (tmp_path / "community.yaml").write_text(
+        "community: connect\nmanagers: [slack:U1]\nhelp: {channel: help}\n"
+    )
+    result = CliRunner().invoke(app, ["--locale", "en", "health"])
+    assert "no community manager is named" not in result.output, result.output
+    assert "the help channel has no rota" in result.output, result.output
+
+
 COMMUNITY = """\
 community: connect
 help:
