@@ -143,10 +143,21 @@ class HttpServer:
             raise ValueError(f"{path} is already served")
         self.routes.append(route)
 
-    def mount(self, path: str, app: ASGIApp, *, name: str | None = None) -> None:
-        """Serve a whole ASGI application under ``path`` (a web console, static files)."""
+    def mount(
+        self,
+        path: str,
+        app: ASGIApp,
+        *,
+        name: str | None = None,
+        bare: Endpoint | None = None,
+    ) -> None:
+        """Serve a whole ASGI application under ``path`` (a web console, static files);
+        ``bare`` answers ``path`` itself, without its final slash, which the application
+        never sees (left out, the server redirects it to ``path/`` on its own address)."""
         if any(getattr(route, "path", None) == path for route in self.routes):
             raise ValueError(f"{path} is already served")
+        if bare is not None:
+            self.routes.append(Route(path, bare))
         self.routes.append(Mount(path, app=app, name=name))
 
     @property

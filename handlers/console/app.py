@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Awaitable, Callable
 from http import HTTPStatus
 from pathlib import Path
 from typing import Any
@@ -52,7 +53,7 @@ from rallybot.handlers.console.security import (
 )
 from rallybot.handlers.console.words import N_, gettext, ngettext
 
-__all__ = ["PREFIX", "console_url", "create_app", "standalone_app"]
+__all__ = ["PREFIX", "console_url", "create_app", "standalone_app", "to_console"]
 
 log = logging.getLogger("rallybot.console")
 
@@ -314,12 +315,25 @@ def _bad_fields(viewer: Viewer | None, request: Request, fields: list[str]) -> M
     ).format(fields=named)
 
 
+def to_console(console: FastAPI) -> Callable[[Request], Awaitable[Response]]:
+    """What sends a visitor of the console's server root, or of ``/console`` without its
+    final slash, to the console: ``RALLYBOT_CONSOLE_URL`` followed by ``/``, else the path
+    ``/console/`` on this server. Behind a proxy the request's own address has lost the
+    public prefix, so it cannot be the redirect's."""
+
+    async def redirect(request: Request) -> Response:
+        base = console.state.console.settings.console_url
+        target = f"{base.rstrip('/')}/" if base else f"{PREFIX}/"
+        query = f"?{request.url.query}" if request.url.query else ""
+        return RedirectResponse(f"{target}{query}", status_code=307)
+
+    return redirect
+
+
 def standalone_app(console: FastAPI) -> Starlette:
     """The console alone on its server (``rallybot console``): under ``/console``, with
-    ``/`` sending there."""
-
-    async def root(request: Request) -> Response:
-        return RedirectResponse(f"{PREFIX}/", status_code=307)
+    ``/`` and ``/console`` sending there (:func:`to_console`)."""
+    root = to_console(console)
 
     async def not_found(request: Request, exc: Exception) -> Response:
         # a path the console's own routes never see (one holding a line break: the mount
@@ -329,6 +343,6 @@ def standalone_app(console: FastAPI) -> Starlette:
         return PlainTextResponse("Not Found", status_code=404)
 
     return Starlette(
-        routes=[Route("/", root), Mount(PREFIX, app=console)],
+        routes=[Route("/", root), Route(PREFIX, root), Mount(PREFIX, app=console)],
         exception_handlers={404: not_found},
     )

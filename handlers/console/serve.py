@@ -13,9 +13,6 @@ from datetime import timedelta
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
-from starlette.requests import Request
-from starlette.responses import RedirectResponse, Response
-
 from rallybot.bot.app import campaign_files
 from rallybot.bot.clock import Clock, SimulatedClock, SystemClock
 from rallybot.bot.community import ANY, assume_found, community_of, overlay, roster_settings
@@ -31,7 +28,7 @@ from rallybot.campaigns.quiz import is_bank_file
 from rallybot.campaigns.schema import Campaign
 from rallybot.campaigns.words import N_, Text
 from rallybot.handlers.console import words as console_words
-from rallybot.handlers.console.app import PREFIX, console_url, create_app
+from rallybot.handlers.console.app import PREFIX, console_url, create_app, to_console
 from rallybot.handlers.console.kit import ConsoleState, Role, role_of
 from rallybot.handlers.console.sessions import create_sign_in
 from rallybot.storage.database import Database
@@ -76,13 +73,15 @@ async def attach_to_bot(
                     "give it a port of its own."
                 )
             )
-        server.mount(PREFIX, app)  # unnamed: the pages find their routes by their own names
+        # unnamed: the pages find their routes by their own names
+        server.mount(PREFIX, app, bare=to_console(app))
         log.info("console on %s%s%s", server.listening, PREFIX, _shown_at(settings))
         return None
     assert settings.console_port is not None
     own_server = HttpServer(settings.console_host or settings.http_host, settings.console_port)
-    own_server.mount(PREFIX, app)  # unnamed: the pages find their routes by their own names
-    own_server.add_route("/", _to_console, name="console_root")
+    # unnamed: the pages find their routes by their own names
+    own_server.mount(PREFIX, app, bare=to_console(app))
+    own_server.add_route("/", to_console(app), name="console_root")
     try:
         await own_server.start()
     except OSError as exc:
@@ -119,10 +118,6 @@ class ConsoleOff(NotServed):
 def _shown_at(settings: Settings) -> str:
     """Where people see the console, when a proxy shows it elsewhere."""
     return f" (shown at {settings.console_url})" if settings.console_url else ""
-
-
-async def _to_console(request: Request) -> Response:
-    return RedirectResponse(f"{PREFIX}/", status_code=307)
 
 
 def standalone_settings(settings: Settings) -> Settings:

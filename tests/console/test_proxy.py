@@ -163,3 +163,21 @@ async def test_without_a_public_address_redirects_do_not_name_the_host(
         signed = await browser.post("/signin/link", data={"token": await _link_token(console)})
         assert signed.headers["location"] == f"{PREFIX}/"
         assert "Path=/console/" in signed.headers["set-cookie"]
+
+
+@pytest.mark.parametrize("public", [PUBLIC, None], ids=["public", "no-public"])
+async def test_the_console_without_its_final_slash_sends_to_the_public_address(
+    console: ConsoleEnv, public: str | None
+) -> None:
+    # The proxy forwards /tools/rallybot/console as /console: the server's own redirect to
+    # /console/ lost the prefix.
+    state = ConsoleState(
+        console_settings(console_url=public), console.db, console.clock, load_campaigns=dict
+    )
+    async with _browser(create_app(state), PROXY_HEADERS) as browser:
+        for path in (PREFIX, "/", f"{PREFIX}?next=x"):
+            sent = await browser.get(f"http://127.0.0.1:18081{path}")
+            assert sent.status_code == 307, path
+            expected = f"{public}/" if public else f"{PREFIX}/"
+            query = "?next=x" if "?" in path else ""
+            assert sent.headers["location"] == expected + query, path

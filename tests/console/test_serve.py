@@ -135,6 +135,33 @@ async def test_the_bot_serves_the_console(console: ConsoleEnv, own_port: bool) -
         await server.stop()
 
 
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+@pytest.mark.parametrize("own_port", [False, True])
+async def test_the_bot_sends_the_bare_console_address_to_the_public_one(
+    console: ConsoleEnv, own_port: bool
+) -> None:
+    public = "http://intranet.example.com/tools/rallybot/console"
+    server = HttpServer("127.0.0.1", 0)
+    await server.start()
+    port = _free_port() if own_port else None
+    settings = console_settings(console_port=port, console_url=public)
+    bot = SimpleNamespace(db=console.db, settings=settings, campaigns=load_examples())
+    own = await attach_to_bot(settings, server, bot, console.clock)  # type: ignore[arg-type]
+    try:
+        base = own.url if own is not None else server.url
+        async with httpx.AsyncClient() as http:
+            bare = await http.get(f"{base}/console")  # what a proxy forwards for the prefix
+            assert bare.status_code == 307
+            assert bare.headers["location"] == f"{public}/"
+            if own is not None:
+                root = await http.get(f"{own.url}/")
+                assert root.headers["location"] == f"{public}/"
+    finally:
+        if own is not None:
+            await own.stop()
+        await server.stop()
+
+
 def test_console_link_command(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     database = tmp_path / "rallybot.db"
     upgrade(f"sqlite:///{database}")
