@@ -1016,7 +1016,13 @@ def run(
                 worker_id=worker_id,
                 console=out,
                 http_port=(port or settings.http_port) if http else None,
-                server=HttpServer(settings.http_host, port) if port is not None else None,
+                server=(
+                    HttpServer(
+                        settings.http_host, port, forwarded_allow_ips=settings.forwarded_allow_ips
+                    )
+                    if port is not None
+                    else None
+                ),
                 words=words,
             )
         )
@@ -2537,6 +2543,7 @@ def console_serve(
                 access_log=False,  # sign-in links carry their token in the path
                 log_config=None,
                 server_header=False,
+                forwarded_allow_ips=settings.forwarded_allow_ips,
             )
             serving = i18n.gettext(_words(settings), "Console on {url}/ (Ctrl-C stops it)")
             out.print(serving.format(url=shown_url), markup=False, soft_wrap=True)

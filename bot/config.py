@@ -303,6 +303,11 @@ class Settings(BaseSettings):
     console_link_minutes: float = Field(
         default=15.0, gt=0, le=24 * 60, validation_alias=_env("RALLYBOT_CONSOLE_LINK_MINUTES")
     )
+    # the proxies whose X-Forwarded-For gives the client's address (the sign-in rate limit
+    # counts per client): uvicorn's own variable, read here so that .env and --env-file give it
+    forwarded_allow_ips: str = Field(
+        default="127.0.0.1,::1", validation_alias=_env("FORWARDED_ALLOW_IPS")
+    )
     # "Sign in with Slack" (OpenID Connect) and Discord OAuth2: the app's client credentials
     # (Discord's client id is DISCORD_APPLICATION_ID)
     slack_client_id: str | None = Field(default=None, validation_alias=_env("SLACK_CLIENT_ID"))

@@ -110,8 +110,17 @@ class HttpServer:
         port: the TCP port; 0 picks a free one (see :attr:`port` once started).
     """
 
-    def __init__(self, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT) -> None:
+    def __init__(
+        self,
+        host: str = DEFAULT_HOST,
+        port: int = DEFAULT_PORT,
+        *,
+        forwarded_allow_ips: str | None = None,
+    ) -> None:
+        """A server for ``host`` and ``port``; ``forwarded_allow_ips``: the proxies trusted
+        with the client's address (FORWARDED_ALLOW_IPS; None: uvicorn reads the environment)."""
         self.host = host
+        self.forwarded_allow_ips = forwarded_allow_ips
         self.requested_port = port
         self.port: int | None = None
         self.app = Starlette()
@@ -189,6 +198,7 @@ class HttpServer:
             access_log=False,  # probes every few seconds: noise, and Slack requests carry ids
             log_config=None,  # our logging set-up (bot.logs) formats uvicorn's lines too
             server_header=False,
+            forwarded_allow_ips=self.forwarded_allow_ips,
         )
         self._server = _Server(config)
         self._task = asyncio.create_task(self._server.serve(sockets=[sock]), name="http-server")

@@ -226,7 +226,9 @@ async def run_bot(
     readiness = Readiness()
     if server is None and platform != "memory":
         port = http_port if http_port is not None else settings.http_port
-        server = HttpServer(settings.http_host, port)
+        server = HttpServer(
+            settings.http_host, port, forwarded_allow_ips=settings.forwarded_allow_ips
+        )
     if server is not None:
         add_probes(server, readiness, METRICS, stale_after=STALE_BEATS * settings.heartbeat_seconds)
         try:  # before the migrations: /readyz answers 503 while they run

@@ -78,7 +78,11 @@ async def attach_to_bot(
         log.info("console on %s%s%s", server.listening, PREFIX, _shown_at(settings))
         return None
     assert settings.console_port is not None
-    own_server = HttpServer(settings.console_host or settings.http_host, settings.console_port)
+    own_server = HttpServer(
+        settings.console_host or settings.http_host,
+        settings.console_port,
+        forwarded_allow_ips=settings.forwarded_allow_ips,
+    )
     # unnamed: the pages find their routes by their own names
     own_server.mount(PREFIX, app, bare=to_console(app))
     own_server.add_route("/", to_console(app), name="console_root")

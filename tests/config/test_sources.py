@@ -253,3 +253,22 @@ def test_every_command_reads_the_language_from_the_settings_file(how: str, tmp_p
     # validate reads the same settings as the run: the old setting in the file is noted
     assert "note: RALLYBOT_ADMINS still works" in checked
     assert "Database" in run("health")
+
+
+def test_each_setting_of_the_reference_has_its_own_words() -> None:
+    import re as regex
+
+    page = (ROOT / "docs" / "reference" / "settings.md").read_text(encoding="utf-8")
+    rows = dict(regex.findall(r"^\| `([A-Z_]+)`[^|]*\| [^|]* \| (.*) \|$", page, regex.M))
+    # the proxy guide's setting is in the reference and in the example file
+    assert "X-Forwarded-For" in rows["FORWARDED_ALLOW_IPS"]
+    assert rows["SLACK_CLIENT_SECRET"] != rows["SLACK_CLIENT_ID"]
+    # the default campaigns folder is the source tree's: an installed Rallybot is told so
+    assert "rallybot examples copy" in rows["RALLYBOT_CAMPAIGNS_DIR"]
+
+
+def test_forwarded_allow_ips_is_read_from_the_settings_file(tmp_path: Path) -> None:
+    (tmp_path / "prod.env").write_text("FORWARDED_ALLOW_IPS=10.0.0.7\n")
+    settings, _ = load_settings(tmp_path / "prod.env")
+    assert settings.forwarded_allow_ips == "10.0.0.7"
+    assert load_settings()[0].forwarded_allow_ips == "127.0.0.1,::1"

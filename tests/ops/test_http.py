@@ -176,3 +176,16 @@ async def test_an_application_can_be_mounted_beside_the_probes() -> None:
     async with server:
         assert (await get(server, "/console/")).text == "console"
         assert (await get(server, "/healthz")).status_code == 200
+
+
+@pytest.mark.parametrize(("trusted", "client"), [(None, "203.0.113.7"), ("10.0.0.7", "127.0.0.1")])
+async def test_the_trusted_proxies_are_the_servers_own(trusted: str | None, client: str) -> None:
+    # FORWARDED_ALLOW_IPS from the settings (.env, --env-file), not only the environment
+    async def who(request: Request) -> Response:
+        return PlainTextResponse(request.client.host if request.client else "-")
+
+    server = HttpServer("127.0.0.1", 0, forwarded_allow_ips=trusted)
+    server.add_route("/who", who)
+    async with server, httpx.AsyncClient() as http:
+        answer = await http.get(f"{server.url}/who", headers={"X-Forwarded-For": "203.0.113.7"})
+    assert answer.text == client
