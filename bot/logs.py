@@ -194,6 +194,9 @@ def configure_logging(level: str = "INFO", fmt: str = "text", secrets: Iterable[
     if level.upper() != "DEBUG":
         handler.addFilter(_OverrunFilter())
     handler.setFormatter(_JsonFormatter() if fmt == "json" else _TextFormatter())
+    # A library imported later may set its own logger's level (bm25s sets DEBUG when the first
+    # FAQ question imports it): the handler holds the configured level whatever they do.
+    handler.setLevel(level.upper())
     root = logging.getLogger()
     for existing in list(root.handlers):
         root.removeHandler(existing)

@@ -103,6 +103,22 @@ def test_library_loggers_follow_the_configured_level() -> None:
     assert logging.getLogger("sqlalchemy.engine").getEffectiveLevel() == logging.DEBUG
 
 
+def test_a_library_imported_later_logs_at_the_configured_level(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    configure_logging("INFO", "text")
+    library = logging.getLogger("bm25s")
+    library.setLevel(logging.DEBUG)  # what bm25s does when a FAQ question first imports it
+    library.debug("Building index from IDs objects")
+    library.info("an INFO line still shows")
+    err = capsys.readouterr().err
+    assert "Building index" not in err and "an INFO line still shows" in err
+    configure_logging("DEBUG", "text")
+    library.debug("Building index from IDs objects")
+    assert "Building index" in capsys.readouterr().err
+    configure_logging("INFO", "text")
+
+
 def test_a_tick_that_outlasts_its_interval_is_not_a_warning_each_second(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
