@@ -27,7 +27,18 @@ from markupsafe import Markup
 from rallybot.bot.adapters.slack.render import render_message as render_slack
 from rallybot.bot.messages import Message
 
-__all__ = ["Names", "Preview", "discord_html", "mentioned_ids", "preview", "slack_html"]
+__all__ = [
+    "NOT_INSTALLED",
+    "Names",
+    "Preview",
+    "discord_html",
+    "mentioned_ids",
+    "preview",
+    "slack_html",
+]
+
+NOT_INSTALLED = "not installed"
+"""The ``discord_error`` of a preview made where the discord extra is not installed."""
 
 Names = Mapping[str, str]
 """Who a mention names: a platform user id to the person's display name."""
@@ -323,7 +334,7 @@ def preview(message: Message, names: Names = _NOBODY) -> Preview:
     slack = slack_html(render_slack(message), names)
     render_discord = _discord_renderer()
     if render_discord is None:
-        return Preview(slack, None, "discord")
+        return Preview(slack, None, NOT_INSTALLED)
     try:
         rendered = render_discord(message)
     except ValueError as exc:  # buttons Discord cannot hold: the send would fail the same way

@@ -9,6 +9,7 @@ import re
 import zipfile
 from datetime import timedelta
 
+import pytest
 import sqlalchemy as sa
 
 from rallybot.handlers.steering.service import REPLACED_BY
@@ -63,7 +64,9 @@ async def test_pause_and_resume_need_the_csrf_token_and_are_audited(
     assert done.status_code == 303
     assert await _status(console) == CampaignStatus.paused.value
     page = await as_manager.get(done.headers["location"])
-    assert "is paused" in page.text and "Resume “Connect launch”" in page.text
+    # said by its title, as the rest of the page names it, not by its id
+    assert "Campaign “Connect launch” is paused" in page.text
+    assert "Resume “Connect launch”" in page.text
     resumed = await as_manager.post(
         f"/api/campaigns/{CAMPAIGN}/resume", headers=as_manager.csrf_header()
     )
@@ -391,3 +394,21 @@ async def test_the_list_opens_at_today_with_the_earlier_messages_a_link_away(
     assert "Later messages" not in late.text and "Earlier messages" not in late.text
     bad = await as_manager.get("/timeline", params={"before": "nonsense"})
     assert bad.status_code == 422
+
+
+async def test_without_discord_support_the_preview_says_so_in_words(
+    as_manager: ConsoleClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Installed without the discord extra, the preview says why there is no Discord view,
+    not a bare "discord"."""
+    from rallybot.handlers.console import preview
+
+    monkeypatch.setattr(preview, "_discord_renderer", lambda: None)
+    found = (await as_manager.get("/api/timeline", params={"limit": 200})).json()
+    announcement = next(e for e in found["entries"] if e["step"] == "ceo-announcement")
+    detail = (await as_manager.get(f"/api/timeline/{announcement['id']}")).json()
+    assert detail["message"]["discord_html"] is None
+    why = detail["message"]["discord_error"]
+    assert why.startswith("No Discord preview: this Rallybot was installed without Discord")
+    page = await as_manager.get(f"/timeline/{announcement['id']}")
+    assert why in page.text and "Discord cannot show this message" not in page.text

@@ -152,14 +152,17 @@ async def campaigns_page(
         if done == "paused":
             notice = gettext(
                 viewer.locale,
-                "Campaign {id} is paused: nothing of it goes out until you resume it.",
+                "Campaign “{title}” is paused: nothing of it goes out until you resume it.",
             )
         else:
             notice = gettext(
                 viewer.locale,
-                "Campaign {id} is active again (messages past their grace window are skipped).",
+                "Campaign “{title}” is active again (messages past their grace window are "
+                "skipped).",
             )
-        notice = notice.format(id=id)
+        # By its title, as the rest of the page names it.
+        title = next((c.title for c in found.campaigns if c.id == id and c.title), id)
+        notice = notice.format(title=title)
     return render(
         request,
         viewer,

@@ -25,7 +25,7 @@ from rallybot.handlers.console.kit import (
     render,
     require,
 )
-from rallybot.handlers.console.preview import mentioned_ids, preview
+from rallybot.handlers.console.preview import NOT_INSTALLED, mentioned_ids, preview
 from rallybot.handlers.console.sources import (
     EARLIEST,
     LATEST,
@@ -164,7 +164,9 @@ class MessageOut(BaseModel):
     slack: dict[str, Any] = Field(description="The chat.postMessage arguments (Block Kit).")
     slack_html: str
     discord_html: str | None
-    discord_error: str | None
+    discord_error: str | None = Field(
+        description="Why there is no Discord preview, in the reader's language (null: there is)."
+    )
 
 
 class EntryDetailOut(BaseModel):
@@ -197,6 +199,20 @@ def reason_words(reason: str, locale: str) -> str:
     if reason.startswith(NOT_NEEDED):
         return gettext(locale, "not needed: the member had already done what it asks")
     return ""
+
+
+def _discord_words(error: str | None, locale: str) -> str | None:
+    """Why a message has no Discord preview, said to its reader."""
+    if error is None:
+        return None
+    if error == NOT_INSTALLED:
+        return gettext(
+            locale,
+            "No Discord preview: this Rallybot was installed without Discord support "
+            "(the discord extra), which draws it.",
+        )
+    # A button Discord cannot hold: the file's author reads the renderer's own reason.
+    return gettext(locale, "Discord cannot show this message: {why}").format(why=error)
 
 
 def _entry(e: Entry, locale: str) -> EntryOut:
@@ -456,7 +472,7 @@ async def _detail(
             slack=render_slack(found.message),
             slack_html=str(shown.slack),
             discord_html=str(shown.discord) if shown.discord is not None else None,
-            discord_error=shown.discord_error,
+            discord_error=_discord_words(shown.discord_error, viewer.locale),
         )
     out = EntryDetailOut(
         entry=_entry(found.entry, viewer.locale),
