@@ -197,8 +197,8 @@ async def _limited(request: Request) -> bool:
 _ERRORS = {
     "too_many": N_("Too many sign-in attempts from your address. Wait a few minutes."),
     "link_bad": N_(
-        "This sign-in link is unknown, already used or expired. Ask for a new one "
-        "(rallybot console link)."
+        "This sign-in link is unknown, already used or expired. Ask the bot's administrator "
+        "for a new one (they make it with: rallybot console link)."
     ),
     "state_bad": N_("This sign-in did not start here, or took too long. Please start again."),
     # Translators: why is the platform's own error code, in English.

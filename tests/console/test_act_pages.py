@@ -6,6 +6,7 @@ from __future__ import annotations
 import html
 import re
 from collections.abc import AsyncIterator
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -431,7 +432,7 @@ async def test_the_skip_confirmation_counts_what_the_skip_stops(
     assert skipped is not None
     assert int(asked.group(1)) == int(skipped.group(1)) > 0
     # Skipped, it keeps the day it was due (its row had no date left: nothing to come, nothing
-    # sent), said as a day that went by without it.
+    # sent), said as a day that went by without it (it was due at this very minute).
     after = next(
         r
         for r in (await as_manager.get("/api/act/steps")).json()
@@ -441,6 +442,19 @@ async def test_the_skip_confirmation_counts_what_the_skip_stops(
     page = (await as_manager.get("/act")).text
     shown = page.split(f'id="step-{row["campaign"]}-{row["step"]}"')[1].split("</tr>")[0]
     assert "was due " in shown, shown
+    # A step skipped days before its time was planned for that day: it was not "due" yet.
+    later = next(
+        r
+        for r in rows
+        if r["planned"] > 0
+        and r["due"]
+        and datetime.fromisoformat(r["due"]) > console.clock.now() + timedelta(days=1)
+    )
+    step = {"campaign": later["campaign"], "step": later["step"]}
+    await as_manager.post("/act/skip", data=_form(as_manager, **step))
+    page = (await as_manager.get("/act")).text
+    shown = page.split(f'id="step-{later["campaign"]}-{later["step"]}"')[1].split("</tr>")[0]
+    assert "was planned for " in shown and "was due " not in shown, shown
 
 
 async def test_roster_problems_are_in_the_viewers_language(

@@ -15,6 +15,7 @@ from fastapi import APIRouter, Depends, Form, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse
 from pydantic import BaseModel, Field
 
+from rallybot.bot import formats
 from rallybot.campaigns.schema import Campaign, Step
 from rallybot.handlers.console.act_kit import console_of, form_key, steering_of
 from rallybot.handlers.console.act_services import (
@@ -266,6 +267,7 @@ async def _page(
     values: dict[str, object] = {
         "rows": rows,
         "zone": state.settings.timezone,
+        "campaigns_now": state.clock.now(),
         "state_words": {k: gettext(viewer.locale, v) for k, v in _STATE_WORDS.items()},
         "key": form_key(),
         "notice": None,
@@ -333,7 +335,7 @@ async def act_confirm(
             )
         question = " ".join(
             [
-                asked.format(people=reach.people, target=reach.target, **names),
+                asked.format(people=_n(viewer, reach.people), target=reach.target, **names),
                 *_outlook_words(viewer.locale, found_step, outlook),
             ]
         )
@@ -345,7 +347,7 @@ async def act_confirm(
             "Skip “{step}” ({campaign})? {count} message, waiting or planned, will not go.",
             "Skip “{step}” ({campaign})? {count} messages, waiting or planned, will not go.",
             stopped,
-        ).format(count=stopped, **names)
+        ).format(count=_n(viewer, stopped), **names)
     else:
         failed = await _count(state, campaign, step, DeliveryStatus.failed)
         question = ngettext(
@@ -353,7 +355,7 @@ async def act_confirm(
             "Send the {failed} failed message of “{step}” ({campaign}) again?",
             "Send the {failed} failed messages of “{step}” ({campaign}) again?",
             failed,
-        ).format(failed=failed, **names)
+        ).format(failed=_n(viewer, failed), **names)
     values = {
         "action": action,
         "campaign": found_campaign.id,
@@ -365,6 +367,15 @@ async def act_confirm(
         "key": form_key(),
     }
     return render(request, viewer, "act_confirm.html", values)
+
+
+def _num(locale: str, count: int) -> str:
+    """A count as the reader's language writes it ("1,493", "1 493")."""
+    return formats.number(locale, count)
+
+
+def _n(viewer: Viewer, count: int) -> str:
+    return _num(viewer.locale, count)
 
 
 def _outlook_words(locale: str, step: Step, outlook: SentNow) -> list[str]:
@@ -382,13 +393,13 @@ def _outlook_words(locale: str, step: Step, outlook: SentNow) -> list[str]:
             "{count} will receive it,",
             "{count} will receive it,",
             outlook.queued,
-        ).format(count=outlook.queued),
+        ).format(count=_num(locale, outlook.queued)),
         ngettext(
             locale,
             "{count} has it already (not sent again).",
             "{count} have it already (not sent again).",
             outlook.already,
-        ).format(count=outlook.already)
+        ).format(count=_num(locale, outlook.already))
         if outlook.already
         # Translators: after "{count} will receive it,", when no member has the message yet.
         else gettext(locale, "nobody has it yet."),
@@ -402,7 +413,7 @@ def _outlook_words(locale: str, step: Step, outlook: SentNow) -> list[str]:
                 "{count} of them are in their quiet hours now: they will get it when their "
                 "quiet hours end.",
                 outlook.quiet,
-            ).format(count=outlook.quiet)
+            ).format(count=_num(locale, outlook.quiet))
         )
     if outlook.queued:
         said.append(
@@ -424,7 +435,7 @@ def _sent_words(locale: str, done: ActDone) -> list[str]:
                 "{count} person has it already: not sent again.",
                 "{count} people have it already: not sent again.",
                 done.already,
-            ).format(count=done.already)
+            ).format(count=_num(locale, done.already))
         )
     if done.replaced:
         said.append(
@@ -434,7 +445,7 @@ def _sent_words(locale: str, done: ActDone) -> list[str]:
                 "{count} planned, not sent: replaced by this send now.",
                 "{count} planned, not sent: replaced by this send now.",
                 done.replaced,
-            ).format(count=done.replaced)
+            ).format(count=_num(locale, done.replaced))
         )
     if done.quiet:
         said.append(
@@ -443,7 +454,7 @@ def _sent_words(locale: str, done: ActDone) -> list[str]:
                 "{count} waits for the end of its recipient's quiet hours.",
                 "{count} wait for the end of their recipients' quiet hours.",
                 done.quiet,
-            ).format(count=done.quiet)
+            ).format(count=_num(locale, done.quiet))
         )
     return said
 
@@ -468,7 +479,7 @@ async def _done(
                 "“{step}” is on its way: {queued} message queued.",
                 "“{step}” is on its way: {queued} messages queued.",
                 done.count,
-            ).format(step=done.step, queued=done.count)
+            ).format(step=done.step, queued=_n(viewer, done.count))
         elif done.already:
             notice = gettext(viewer.locale, "“{step}” was not sent again.").format(step=done.step)
         else:
@@ -492,7 +503,7 @@ async def _done(
                 done.count,
             )
         )
-        notice = said.format(step=done.step, count=done.count)
+        notice = said.format(step=done.step, count=_n(viewer, done.count))
     return await _page(request, viewer, state, notice=notice)
 
 
