@@ -205,6 +205,9 @@ class Kernel:
         self._replan_from: datetime | None = None
         self._last_plan_at: datetime | None = None
         self._plan_requested = asyncio.Event()
+        # Runs a planning pass at once when one is asked for (set by the scheduler on a
+        # running simulated clock, where waiting for the next pass is hours of its time).
+        self._plan_soon: Callable[[], None] | None = None
         # Set when a planning pass writes rows, or a feature's next event is known: a
         # dispatch loop asleep until a later due time looks again (see dispatch_loop).
         self._dispatch_wake = asyncio.Event()
@@ -481,6 +484,12 @@ class Kernel:
     def request_plan(self) -> None:
         """Ask for a planning pass soon (a member joined, a roster was imported)."""
         self._plan_requested.set()
+        if self._plan_soon is not None:
+            self._plan_soon()
+
+    def plan_soon_with(self, run_now: Callable[[], None]) -> None:
+        """How the scheduler runs a planning pass at once when :meth:`request_plan` asks."""
+        self._plan_soon = run_now
 
     def channel_ids(self, campaign: Campaign) -> dict[str, str]:
         """Logical channel name -> platform channel id (settings override the file)."""

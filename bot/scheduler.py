@@ -7,10 +7,12 @@ that must survive a restart is in our own tables. That is what makes several rep
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
+from apscheduler.jobstores.base import JobLookupError
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from rallybot.bot.channels import CHANNEL_SYNC_SECONDS
@@ -50,6 +52,14 @@ def build_scheduler(app: Kernel) -> AsyncIOScheduler:
         **common,
     )
     if app.paced():
+        # A member who joins, a roster imported: planned at once, not at the next pass (30
+        # real seconds are 30 simulated hours at --speed 3600). On the real clock the pass
+        # comes soon enough, and passes back to back during a wave of joins would be costly.
+        def plan_now() -> None:
+            with contextlib.suppress(JobLookupError):  # stopping: no more passes
+                scheduler.modify_job(JOB_IDS[0], next_run_time=datetime.now(UTC))
+
+        app.plan_soon_with(plan_now)
         # A simulated clock running by itself: one job that runs until the dispatcher stops,
         # waking at each due time (a tick every real second would be late by a simulated
         # hour at --speed 3600). The ticks under way are waited for on stopping, as any tick.

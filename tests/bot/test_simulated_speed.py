@@ -286,3 +286,34 @@ async def test_the_loop_waits_for_what_comes_not_for_a_row_it_could_not_send(
     wait, target = await bot._real_wait(began, 1.0)
     assert target == due
     assert 0 < wait <= 0.5
+
+
+async def test_a_join_on_a_running_simulated_clock_is_planned_at_once(
+    tmp_path: Path,
+) -> None:
+    """Asked for a planning pass (a member joined, a roster imported), a running simulated
+    clock gets it at once: the next pass 30 real seconds later is 30 simulated hours at
+    --speed 3600. The real clock waits for its pass."""
+    url = f"sqlite:///{tmp_path / 'soon.db'}"
+    settings = Settings(_env_file=None, database_url=url)
+    for clock, moved in (
+        (SimulatedClock(datetime(2026, 9, 28, tzinfo=UTC), speed=3600), True),
+        (SystemClock(), False),
+    ):
+        bot = Rallybot(
+            settings, create_database(url), MemoryAdapter(), clock, campaign_paths=[tmp_path]
+        )
+        scheduler = build_scheduler(bot)
+        scheduler.start(paused=True)
+        try:
+            job = scheduler.get_job(JOB_IDS[0])
+            assert job is not None
+            later = datetime.now(UTC) + timedelta(minutes=5)
+            job.modify(next_run_time=later)
+            bot.request_plan()
+            job = scheduler.get_job(JOB_IDS[0])
+            assert job is not None
+            assert (job.next_run_time < later) is moved, clock
+        finally:
+            scheduler.shutdown(wait=False)
+            await bot.db.dispose()
