@@ -377,6 +377,10 @@ async def test_the_menu_folds_on_a_phone(
             assert await old_nav.locator("summary").is_hidden()
             assert await old_nav.get_by_role("link").count() == len(pages)
             await old_page.set_viewport_size(TALL_PHONE)
+            # console.js folds it again on the media query's change event: waited for
+            await old_page.wait_for_function(
+                "() => !document.querySelector('nav details.menu').open", timeout=5000
+            )
             assert await details.evaluate("d => [d.open, d.classList.contains('wide')]") == [
                 False,
                 False,
@@ -437,6 +441,7 @@ async def test_the_filters_fold_on_a_phone(
             assert await old_page.locator("details.fold summary").is_hidden()
             assert await old_page.locator("#f-zone").is_visible()
             await old_page.set_viewport_size(TALL_PHONE)
-            assert await old_page.locator("#f-zone").is_hidden()
+            # console.js folds it again on the media query's change event: waited for
+            await old_page.locator("#f-zone").wait_for(state="hidden", timeout=5000)
         finally:
             await browser.close()
