@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import subprocess
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -97,7 +98,7 @@ def _pg_database_url() -> Iterator[str]:
             "`pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start`, or set "
             "RALLYBOT_TEST_PG_URL to a server where databases may be created."
         )
-        if os.environ.get("CI", "").lower() in ("true", "1"):
+        if in_ci():
             pytest.fail(f"{message} CI=true: PostgreSQL tests must run.", pytrace=False)
         pytest.skip(f"{message} (Not skipped but failed when CI=true.)")
     url = make_url(admin_url).set(database=name).render_as_string(hide_password=False)
@@ -132,3 +133,30 @@ async def db(db_url: str) -> AsyncIterator[Database]:
         yield database
     finally:
         await database.dispose()
+
+
+def in_ci() -> bool:
+    """Whether the run is CI's (``CI=true``): a missing service fails there, never skips."""
+    return os.environ.get("CI", "").lower() in ("true", "1")
+
+
+@pytest.fixture(scope="session")
+def chromium() -> str:
+    """Debian's chromium, installed with apt when missing (and apt is usable); without it
+    the browser tests skip, but fail when ``CI=true``."""
+    found = shutil.which("chromium")
+    if found is None and shutil.which("apt-get") and os.geteuid() == 0:
+        env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+        install = ["apt-get", "install", "-y", "--no-install-recommends", "chromium"]
+        # A fresh machine may have no package lists yet: fetch them, then try again.
+        for command in (install, ["apt-get", "update"], install):
+            subprocess.run(command, check=False, capture_output=True, timeout=900, env=env)
+            found = shutil.which("chromium")
+            if found is not None:
+                break
+    if found is None:
+        message = "chromium is not installed and could not be (apt-get install chromium)"
+        if in_ci():
+            pytest.fail(f"{message}; CI=true: the browser test must run.", pytrace=False)
+        pytest.skip(message)
+    return found

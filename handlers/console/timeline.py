@@ -779,15 +779,18 @@ class TimelineSource:
             return sa.func.substr(column, 1, 13)
         return sa.func.date_trunc("hour", column)
 
-    def _kept_where(self, bounded: Filters, start: datetime) -> list[sa.ColumnElement[bool]]:
-        """The kept hourly counts of ``[start, bounded.end)`` under the filters it holds."""
+    def _kept_hours(self, bounded: Filters, start: datetime) -> sa.Select[Any]:
+        """The kept hourly counts of ``[start, bounded.end)`` under the filters it holds, as
+        (hour, count, 0) for a union with outbox rows."""
         assert bounded.end is not None
         where = [H.hour >= start, H.hour < bounded.end, _shown(H.campaign_id, H.step_id)]
         if bounded.campaign:
             where.append(H.campaign_id == bounded.campaign)
         if bounded.audience:
             where.append(self._audience_condition(bounded.audience, H.campaign_id, H.step_id))
-        return where
+        return sa.select(
+            self._hour_of(H.hour).label("hour"), H.count.label("n"), sa.literal(0).label("gone")
+        ).where(*where)
 
     def _rows_per_hour(
         self, bounded: Filters, *where: sa.ColumnElement[bool], sign: int, gone: int
@@ -830,9 +833,7 @@ class TimelineSource:
         state; the cancelled and skipped rows (few, read from the (status, due_at) index)
         are taken out, and counted apart: they never go out."""
         assert bounded.start is not None and bounded.end is not None
-        kept = sa.select(
-            self._hour_of(H.hour).label("hour"), H.count.label("n"), sa.literal(0).label("gone")
-        ).where(*self._kept_where(bounded, bounded.start))
+        kept = self._kept_hours(bounded, bounded.start)
         left_out = self._rows_per_hour(
             bounded,
             D.status.in_(NEVER_SENT),
@@ -856,9 +857,7 @@ class TimelineSource:
         every one of them (hundreds of thousands in a busy month)."""
         assert bounded.start is not None and bounded.end is not None
         split = min(max(now.replace(minute=0, second=0, microsecond=0), bounded.start), bounded.end)
-        kept = sa.select(
-            self._hour_of(H.hour).label("hour"), H.count.label("n"), sa.literal(0).label("gone")
-        ).where(*self._kept_where(bounded, split))
+        kept = self._kept_hours(bounded, split)
         parts = sa.union_all(
             self._rows_per_hour(
                 bounded,

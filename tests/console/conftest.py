@@ -22,9 +22,7 @@
 from __future__ import annotations
 
 import asyncio
-import os
 import re
-import shutil
 import socket
 import subprocess
 import threading
@@ -244,30 +242,6 @@ async def live_console(db_url: str) -> AsyncIterator[LiveConsole]:
         await asyncio.to_thread(thread.join, 10)
         await test_db.dispose()
         # server_db's connections live in the server thread's finished loop: dropped with it
-
-
-def _ci() -> bool:
-    return os.environ.get("CI", "").lower() in ("true", "1")
-
-
-@pytest.fixture(scope="session")
-def chromium() -> str:
-    """Debian's chromium, installed with apt when missing (and apt is usable)."""
-    found = shutil.which("chromium")
-    if found is None and shutil.which("apt-get") and os.geteuid() == 0:
-        env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-        install = ["apt-get", "install", "-y", "--no-install-recommends", "chromium"]
-        for command in (install, ["apt-get", "update"], install):
-            subprocess.run(command, check=False, capture_output=True, timeout=900, env=env)
-            found = shutil.which("chromium")
-            if found is not None:
-                break
-    if found is None:
-        message = "chromium is not installed and could not be (apt-get install chromium)"
-        if _ci():
-            pytest.fail(f"{message}; CI=true: the browser test must run.", pytrace=False)
-        pytest.skip(message)
-    return found
 
 
 def chromium_major(executable: str) -> int:

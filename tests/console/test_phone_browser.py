@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 from datetime import timedelta
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
@@ -76,6 +77,22 @@ CONTRAST = """(el) => {
     border: ratio(style.borderTopColor, "rgb(255, 255, 255)"),
   };
 }"""
+
+
+async def _older_browser(browser: Any, signed_in: Any, errors: list[str]) -> Any:
+    """A wide page, signed in as ``signed_in``'s, in a browser that says it has no
+    ``::details-content`` (Chromium's stylesheet still has it: what console.js does there is
+    what can be checked)."""
+    older = await browser.new_context(locale="en-US", viewport={"width": 1280, "height": 800})
+    await older.add_cookies(await signed_in.cookies())
+    await older.add_init_script(
+        "const supports = CSS.supports.bind(CSS);"
+        "CSS.supports = (...a) =>"
+        " !String(a[0]).includes('details-content') && supports(...a);"
+    )
+    page = await older.new_page()
+    watch_page(page, errors)
+    return page
 
 
 @pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
@@ -356,17 +373,7 @@ async def test_the_menu_folds_on_a_phone(
             # A browser without ::details-content (told so here: Chromium's stylesheet still
             # has it, so the script's marks are what is checked): on a wide screen the menu is
             # kept open, its button hidden; narrowed to a phone, it folds again.
-            older = await browser.new_context(
-                locale="en-US", viewport={"width": 1280, "height": 800}
-            )
-            await older.add_cookies(await context.cookies())
-            await older.add_init_script(
-                "const supports = CSS.supports.bind(CSS);"
-                "CSS.supports = (...a) =>"
-                " !String(a[0]).includes('details-content') && supports(...a);"
-            )
-            old_page = await older.new_page()
-            watch_page(old_page, browser_errors)
+            old_page = await _older_browser(browser, context, browser_errors)
             await old_page.goto(pages[0])
             old_nav = old_page.get_by_role("navigation", name="Pages de la console")
             details = old_nav.locator("details")
@@ -426,17 +433,7 @@ async def test_the_filters_fold_on_a_phone(
             assert await fold.locator("summary").is_hidden()
             assert await page.locator("#i-team").is_visible()
             # Without ::details-content: console.js keeps the fold open there.
-            older = await browser.new_context(
-                locale="en-US", viewport={"width": 1280, "height": 800}
-            )
-            await older.add_cookies(await context.cookies())
-            await older.add_init_script(
-                "const supports = CSS.supports.bind(CSS);"
-                "CSS.supports = (...a) =>"
-                " !String(a[0]).includes('details-content') && supports(...a);"
-            )
-            old_page = await older.new_page()
-            watch_page(old_page, browser_errors)
+            old_page = await _older_browser(browser, context, browser_errors)
             await old_page.goto(f"{url}/timeline")
             assert await old_page.locator("details.fold summary").is_hidden()
             assert await old_page.locator("#f-zone").is_visible()

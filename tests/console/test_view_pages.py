@@ -7,7 +7,7 @@ from __future__ import annotations
 import io
 import re
 import zipfile
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
 import sqlalchemy as sa
@@ -25,6 +25,22 @@ async def _status(env: ConsoleEnv) -> str | None:
     async with env.db.session() as session:
         state = await session.get(CampaignState, CAMPAIGN)
         return state.status if state is not None else None
+
+
+def _post(step: str, due: datetime, status: str, reason: str | None = None) -> Delivery:
+    """An outbox row of the campaign: a post of ``step`` to #general."""
+    return Delivery(
+        campaign_id=CAMPAIGN,
+        step_id=step,
+        recipient="channel:general",
+        occurrence="once",
+        due_at=due,
+        grace_until=due + timedelta(hours=1),
+        status=status,
+        reason=reason,
+        payload={"message": {"text": "Hello"}},
+        content_hash="",
+    )
 
 
 async def _known(env: ConsoleEnv) -> None:
@@ -273,20 +289,7 @@ async def test_a_cancelled_message_says_why_in_the_list_and_the_preview(
             ("replaced", "cancelled", REPLACED_BY + "console:amelie"),
             ("retried", "skipped", "retrying: connection reset"),  # a worker's note
         ):
-            session.add(
-                Delivery(
-                    campaign_id=CAMPAIGN,
-                    step_id=step,
-                    recipient="channel:general",
-                    occurrence="once",
-                    due_at=due,
-                    grace_until=due + timedelta(hours=1),
-                    status=status,
-                    reason=reason,
-                    payload={"message": {"text": "Hello"}},
-                    content_hash="",
-                )
-            )
+            session.add(_post(step, due, status, reason))
     found = (await as_manager.get("/api/timeline", params={"limit": 200})).json()
     reasons = {e["step"]: e["reason"] for e in found["entries"] if e["source"] == "outbox"}
     assert reasons == {"replaced": "replaced: sent now by console:amelie", "retried": ""}
@@ -360,19 +363,7 @@ async def test_the_list_opens_at_today_with_the_earlier_messages_a_link_away(
             ("yesterday", now - timedelta(days=1), "failed"),
             ("this-morning", now, "sent"),
         ):
-            session.add(
-                Delivery(
-                    campaign_id=CAMPAIGN,
-                    step_id=step,
-                    recipient="channel:general",
-                    occurrence="once",
-                    due_at=due,
-                    grace_until=due + timedelta(hours=1),
-                    status=status,
-                    payload={"message": {"text": "Hello"}},
-                    content_hash="",
-                )
-            )
+            session.add(_post(step, due, status))
     page = await as_manager.get("/timeline")
     assert "this-morning" in page.text
     assert "three-days-ago" not in page.text and "yesterday" not in page.text

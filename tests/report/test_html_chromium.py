@@ -11,10 +11,7 @@ import asyncio
 import base64
 import io
 import json
-import os
 import re
-import shutil
-import subprocess
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -42,31 +39,6 @@ BROWSER_FLAGS = (
     "--remote-debugging-port=0",
     "--window-size=1200,900",
 )
-
-
-def _ci() -> bool:
-    return os.environ.get("CI", "").lower() in ("true", "1")
-
-
-@pytest.fixture(scope="session")
-def chromium() -> str:
-    """The chromium executable, installed with apt when missing (and apt is usable)."""
-    found = shutil.which("chromium")
-    if found is None and shutil.which("apt-get") and os.geteuid() == 0:
-        env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-        install = ["apt-get", "install", "-y", "--no-install-recommends", "chromium"]
-        # A fresh machine may have no package lists yet: fetch them, then try again.
-        for command in (install, ["apt-get", "update"], install):
-            subprocess.run(command, check=False, capture_output=True, timeout=900, env=env)
-            found = shutil.which("chromium")
-            if found is not None:
-                break
-    if found is None:
-        message = "chromium is not installed and could not be (apt-get install chromium)"
-        if _ci():
-            pytest.fail(f"{message}; CI=true: the browser test must run.", pytrace=False)
-        pytest.skip(message)
-    return found
 
 
 @dataclass

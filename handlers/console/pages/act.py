@@ -335,7 +335,9 @@ async def act_confirm(
             )
         question = " ".join(
             [
-                asked.format(people=_n(viewer, reach.people), target=reach.target, **names),
+                asked.format(
+                    people=_num(viewer.locale, reach.people), target=reach.target, **names
+                ),
                 *_outlook_words(viewer.locale, found_step, outlook),
             ]
         )
@@ -347,7 +349,7 @@ async def act_confirm(
             "Skip “{step}” ({campaign})? {count} message, waiting or planned, will not go.",
             "Skip “{step}” ({campaign})? {count} messages, waiting or planned, will not go.",
             stopped,
-        ).format(count=_n(viewer, stopped), **names)
+        ).format(count=_num(viewer.locale, stopped), **names)
     else:
         failed = await _count(state, campaign, step, DeliveryStatus.failed)
         question = ngettext(
@@ -355,7 +357,7 @@ async def act_confirm(
             "Send the {failed} failed message of “{step}” ({campaign}) again?",
             "Send the {failed} failed messages of “{step}” ({campaign}) again?",
             failed,
-        ).format(failed=_n(viewer, failed), **names)
+        ).format(failed=_num(viewer.locale, failed), **names)
     values = {
         "action": action,
         "campaign": found_campaign.id,
@@ -372,10 +374,6 @@ async def act_confirm(
 def _num(locale: str, count: int) -> str:
     """A count as the reader's language writes it ("1,493", "1 493")."""
     return formats.number(locale, count)
-
-
-def _n(viewer: Viewer, count: int) -> str:
-    return _num(viewer.locale, count)
 
 
 def _outlook_words(locale: str, step: Step, outlook: SentNow) -> list[str]:
@@ -479,7 +477,7 @@ async def _done(
                 "“{step}” is on its way: {queued} message queued.",
                 "“{step}” is on its way: {queued} messages queued.",
                 done.count,
-            ).format(step=done.step, queued=_n(viewer, done.count))
+            ).format(step=done.step, queued=_num(viewer.locale, done.count))
         elif done.already:
             notice = gettext(viewer.locale, "“{step}” was not sent again.").format(step=done.step)
         else:
@@ -503,7 +501,7 @@ async def _done(
                 done.count,
             )
         )
-        notice = said.format(step=done.step, count=_n(viewer, done.count))
+        notice = said.format(step=done.step, count=_num(viewer.locale, done.count))
     return await _page(request, viewer, state, notice=notice)
 
 
